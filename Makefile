@@ -1,0 +1,137 @@
+# sim: a deterministic simulation and testing harness for asynchronous C programs.
+# `make help` lists the targets.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+BUILD ?= build
+OPT ?= -O2 -g
+SAN ?=
+
+# Debian packages: what the library links, what the tests need, and the tools.
+LIB_PKGS := libxxhash
+TEST_PKGS := criterion
+DEB_PKGS := pkg-config libxxhash-dev libcriterion-dev
+PEER_DEB_PKGS := libuv1-dev libevent-dev librust-tokio-dev cargo
+
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
+        -Wmissing-prototypes -Werror
+PKG_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null)
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+CPPFLAGS_ALL := -Iinclude -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CPPFLAGS)
+CFLAGS_ALL := $(WARN) $(OPT) $(SAN) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+
+LIB_SRCS := $(sort $(wildcard src/*/*.c))
+SYS_SRCS := $(sort $(wildcard systems/*/*.c))
+CMD_SRCS := cmd/sim.c
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+BENCH_SRCS := bench/bench_exec.c
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+BENCH_OBJS := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+
+LIB := $(BUILD)/libsim.a
+SIM := $(BUILD)/sim
+TESTS := $(BUILD)/sim-tests
+BENCH := $(BUILD)/sim-bench
+
+.PHONY: all test check tidy bench bench-peers deps demo clean install help \
+        _test _check _demo _bench
+
+all: $(LIB) $(SIM)
+
+help:
+	@echo "make            build libsim.a and the sim command into $(BUILD)/"
+	@echo "make demo       install dependencies, build, run the demo world and print its hash"
+	@echo "make test       install dependencies, build and run the test suite (Criterion)"
+	@echo "make check      the same tests built with ASan + UBSan and slow assertions"
+	@echo "make tidy       determinism and layering checks, function length report"
+	@echo "make bench      executor benchmarks: median of 5 runs, one line per figure"
+	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
+	@echo "make deps       install missing Debian packages (root) or print the command"
+	@echo "make install    install libsim.a, sim.h, sim and sim.pc under PREFIX=$(PREFIX)"
+	@echo "make clean      remove $(BUILD)/"
+	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=..."
+
+deps:
+	@tools/deps.sh $(DEB_PKGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(TEST_CFLAGS) $(CFLAGS_ALL) -Wno-conversion -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SIM): $(CMD_OBJS) $(SYS_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJS) $(SYS_OBJS) $(LIB) $(PKG_LIBS)
+
+$(TESTS): $(TEST_OBJS) $(SYS_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(SYS_OBJS) $(LIB) $(PKG_LIBS) $(TEST_LIBS)
+
+$(BENCH): $(BENCH_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(BENCH_OBJS) $(LIB) $(PKG_LIBS)
+
+# The targets a fresh machine runs first install their dependencies, then re-enter make so
+# that pkg-config is asked after the packages exist.
+test: deps
+	@$(MAKE) --no-print-directory _test
+
+_test: $(TESTS) $(SIM)
+	SIM_BIN=$(abspath $(SIM)) $(TESTS) --jobs 2
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/check \
+	    OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" _check
+
+_check: $(TESTS) $(SIM)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    SIM_BIN=$(abspath $(SIM)) $(TESTS) --jobs 2
+
+demo: deps
+	@$(MAKE) --no-print-directory _demo
+
+_demo: $(SIM)
+	$(SIM) demo --seed 42
+
+bench: deps
+	@$(MAKE) --no-print-directory _bench
+
+_bench: $(BENCH)
+	$(BENCH)
+
+bench-peers: deps
+	@tools/deps.sh $(PEER_DEB_PKGS)
+	@$(MAKE) --no-print-directory _bench
+	@bench/peers/run.sh $(BUILD)
+
+tidy:
+	@tools/tidy.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsim.a
+	install -m 644 include/sim.h $(DESTDIR)$(PREFIX)/include/sim.h
+	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/sim
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SIM_VERSION_STRING "\(.*\)"/\1/p' include/sim.h)|g' \
+	    tools/sim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sim.pc
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
+         $(BENCH_OBJS:.o=.d)

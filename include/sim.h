@@ -1,0 +1,813 @@
+/*
+ * sim.h: the public interface of sim, a deterministic simulation and testing harness for
+ * asynchronous C programs.
+ *
+ * One seed drives a single-threaded executor with a virtual clock. Systems under test are
+ * written as stackless futures (a poll function, a state block and a drop function) and run
+ * as tasks on simulated nodes, which can crash, restart and pause. Every executor event feeds
+ * a rolling hash, so two runs of the same binary with the same seed can be compared bit for
+ * bit, and every event can be handed to a trace sink.
+ *
+ * Read this header top to bottom: result codes, scalar and id types, assertions, random
+ * streams, the world, tracing, coroutines and futures, tasks, nodes, time, channels,
+ * cancellation tokens, combinators and the blocking pool. Each group opens with its
+ * ownership rules. docs/api.md is the guided tour.
+ *
+ * Conventions that hold everywhere:
+ * - Fallible calls return int: SIM_OK (0) or a negative SIM_E... code. Out-parameters are
+ *   zeroed on failure. Predicates return bool.
+ * - Poll functions return SIM_PENDING (a positive value) while not finished, and a result
+ *   (SIM_OK or a negative code) once, when they complete.
+ * - Misuse of the API returns SIM_EMISUSE and records a violation in the world; a harness bug
+ *   is an assertion; a simulated fault is an ordinary result code the caller must handle.
+ * - Every pointer parameter is borrowed for the duration of the call unless its comment says
+ *   "copied" or "transferred".
+ * - Zero-initialised *_desc structs mean "all defaults".
+ * - Nothing depends on addresses, the host clock or libc randomness: the same binary, inputs
+ *   and seed give the same events.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIM_VERSION_MAJOR 0
+#define SIM_VERSION_MINOR 1
+#define SIM_VERSION_PATCH 0
+#define SIM_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Result codes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* One table gives the enum, sim_result_name() and sim_result_str(). Values are stable: new
+ * codes are appended, never renumbered, because traces store them. */
+#define SIM_RESULT_TABLE(X)                                                                    \
+    X(SIM_OK, 0, "success")                                                                    \
+    X(SIM_EMISUSE, -1, "API misuse (recorded as a violation)")                                 \
+    X(SIM_EINVAL, -2, "invalid argument")                                                      \
+    X(SIM_ENOMEM, -3, "out of memory")                                                         \
+    X(SIM_ELIMIT, -4, "a configured limit was reached")                                        \
+    X(SIM_ECANCELED, -5, "canceled (task aborted or future dropped)")                          \
+    X(SIM_ECRASHED, -6, "the task's node crashed")                                             \
+    X(SIM_ECLOSED, -7, "channel closed: the other side is gone")                               \
+    X(SIM_EFULL, -8, "channel full")                                                           \
+    X(SIM_EEMPTY, -9, "channel empty")                                                         \
+    X(SIM_ELAGGED, -10, "broadcast receiver lagged and skipped messages")                      \
+    X(SIM_ETIMEDOUT, -11, "timed out")                                                         \
+    X(SIM_EDEADLOCK, -12, "deadlock: nothing can run, no timer pending, work unfinished")      \
+    X(SIM_ETIMELIMIT, -13, "virtual time limit reached with work unfinished")                  \
+    X(SIM_ESTEPLIMIT, -14, "step limit reached with work unfinished")                          \
+    X(SIM_EDIVERGED, -15, "replay diverged from the forced decisions")                         \
+    X(SIM_ESTOPPED, -16, "the run was stopped")                                                \
+    X(SIM_ENODE, -17, "no such node, or the node is not in the required state")
+
+typedef enum sim_result {
+#define SIM__RESULT_ENUM(name, value, text) name = (value),
+    SIM_RESULT_TABLE(SIM__RESULT_ENUM)
+#undef SIM__RESULT_ENUM
+} sim_result;
+
+/* Returned by poll functions that have not finished. Positive, so it never collides with a
+ * result code. */
+#define SIM_PENDING 1
+
+/* "SIM_ECLOSED" for -7; "SIM_PENDING" for SIM_PENDING; "SIM_E?" for an unknown code. */
+const char *sim_result_name(int rc);
+/* A short sentence for the code, for messages. */
+const char *sim_result_str(int rc);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Scalars and ids                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Virtual time is uint64_t nanoseconds since the start of the world. */
+#define SIM_NS ((uint64_t)1)
+#define SIM_US ((uint64_t)1000)
+#define SIM_MS ((uint64_t)1000000)
+#define SIM_S ((uint64_t)1000000000)
+
+/* An integer probability p/q. {0, 0} and {0, q} mean "never"; p >= q means "always". */
+typedef struct sim_ratio {
+    uint32_t p; /* numerator */
+    uint32_t q; /* denominator; 0 is read as "never" */
+} sim_ratio;
+
+/* A task: the spawn number within its world (1, 2, 3, ...), never reused. 0 = none. */
+typedef struct sim_task_id {
+    uint32_t v;
+} sim_task_id;
+
+/* A node: its index + 1 in the order nodes were added. 0 = none (a world-level task). A node
+ * keeps its id across crashes and restarts. */
+typedef struct sim_node_id {
+    uint32_t v;
+} sim_node_id;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Assertions                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* SIM_ASSERT is on in every build. On failure it prints the expression, file and line, and,
+ * when a world is running on this thread, its seed, virtual time, step, current task and the
+ * command that replays the run; then it aborts. Systems under test may use it too. */
+#define SIM_ASSERT(cond)                                                                       \
+    ((cond) ? (void)0 : sim_assert_fail(__FILE__, __LINE__, #cond))
+
+/* O(n) checks, compiled in only when SIM_SLOW_CHECKS is defined (make check). */
+#ifdef SIM_SLOW_CHECKS
+#define SIM_ASSERT_SLOW(cond) SIM_ASSERT(cond)
+#else
+#define SIM_ASSERT_SLOW(cond) ((void)0)
+#endif
+
+_Noreturn void sim_assert_fail(const char *file, int line, const char *expr);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Random streams                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* xoshiro256** seeded through splitmix64. A stream is derived from (seed, name, index), so a
+ * module that draws more or fewer numbers never shifts another module's stream. Integer API
+ * only: there are no floats in any decision. The struct is caller storage. */
+typedef struct sim_rng {
+    uint64_t s[4]; /* xoshiro256** state; never all zero */
+} sim_rng;
+
+/* Derives the stream (seed, name, index). name is borrowed; "" is allowed. */
+void sim_rng_init(sim_rng *rng, uint64_t seed, const char *name, uint64_t index);
+/* The next 64 uniformly distributed bits. */
+uint64_t sim_rng_next(sim_rng *rng);
+/* Uniform in [0, n) without modulo bias; n must be > 0. */
+uint64_t sim_rng_below(sim_rng *rng, uint64_t n);
+/* Uniform in [lo, hi], inclusive; lo <= hi. */
+uint64_t sim_rng_range(sim_rng *rng, uint64_t lo, uint64_t hi);
+/* True with probability r.p / r.q (exactly, as integers). Draws one number unless the ratio
+ * is "never" or "always", in which case it draws nothing. */
+bool sim_rng_ratio(sim_rng *rng, sim_ratio r);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The world                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A world owns everything of one run: seed, clock, executor, nodes, channels and the trace
+ * hash. There are no globals: several worlds may exist in one process, but a world is used by
+ * one thread at a time. */
+typedef struct sim_world sim_world;
+
+/* Scheduling strategies: how the executor picks the next task among the runnable ones. */
+typedef enum sim_sched_kind {
+    SIM_SCHED_RANDOM = 0, /* uniform among runnable tasks (the default) */
+    SIM_SCHED_FIFO = 1,   /* in the order tasks became runnable; seed-independent */
+    SIM_SCHED_PCT = 2,    /* probabilistic concurrency testing (Burckhardt et al. 2010) */
+} sim_sched_kind;
+
+typedef struct sim_sched {
+    sim_sched_kind kind;
+    uint32_t pct_depth;  /* PCT: bug depth d >= 1 (d - 1 priority change points); 0 = 3 */
+    uint64_t pct_steps;  /* PCT: expected run length k in steps; 0 = 10000 */
+} sim_sched;
+
+/* Parses "fifo", "random", "pct", "pct:D" or "pct:D:K". On error returns SIM_EINVAL and writes
+ * a message naming the valid forms into err (err may be NULL). */
+int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size);
+/* Writes the canonical text of a strategy ("pct:3:10000"). Returns SIM_EINVAL if it does not
+ * fit. */
+int sim_sched_format(const sim_sched *sched, char *buf, size_t size);
+
+/* A forced scheduling decision: at step `step`, run task `task`. Used by replay and shrinking
+ * to override what the strategy would pick. */
+typedef struct sim_decision {
+    uint64_t step;
+    sim_task_id task;
+} sim_decision;
+
+typedef struct sim_event sim_event;
+
+/* Receives every event, in order. The sink must not call back into the world except through
+ * the const accessors (sim_now, sim_world_step, sim_task_name, ...): observing never perturbs
+ * the run. ud comes first. */
+typedef void (*sim_trace_cb)(void *ud, const sim_event *event);
+
+typedef struct sim_world_desc {
+    uint64_t seed;              /* the one seed of the run */
+    sim_sched sched;            /* zero = random */
+    uint64_t time_limit_ns;     /* stop with SIM_ETIMELIMIT past this virtual time; 0 = none */
+    uint64_t step_limit;        /* stop with SIM_ESTEPLIMIT after this many polls; 0 = 1e9 */
+    sim_ratio spurious_wakeups; /* per step: wake one random pending task spuriously; 0 = off */
+    uint32_t max_tasks;         /* live tasks at once; 0 = 1 << 22 */
+    uint32_t max_timers;        /* armed timers at once; 0 = 1 << 22 */
+    uint32_t max_objects;       /* live channels, receivers and tokens; 0 = 1 << 20 */
+    const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
+    uint32_t forced_count;
+    const char *replay_hint;    /* copied; printed by failed assertions and reports, e.g.
+                                   "sim replay --scenario x.ini --seed 7"; NULL = generic */
+    sim_trace_cb trace;         /* optional event sink */
+    void *trace_ud;
+} sim_world_desc;
+
+/* Creates a world at virtual time 0. Errors: SIM_EINVAL (bad strategy or limits),
+ * SIM_ENOMEM. */
+int sim_world_new(const sim_world_desc *desc, sim_world **out);
+/* Drops every remaining task (in crash mode: memory only, no side effects), releases every
+ * channel and frees the world. NULL is allowed. Must not be called from inside a task. */
+void sim_world_free(sim_world *w);
+
+/* Runs until every non-daemon task has finished (SIM_OK), or the run stops: SIM_EDEADLOCK,
+ * SIM_ETIMELIMIT, SIM_ESTEPLIMIT, SIM_EDIVERGED or SIM_ESTOPPED (sim_world_stop). A stopped
+ * run stays stopped: later calls return the same code. From inside a task: SIM_EMISUSE. */
+int sim_world_run(sim_world *w);
+/* Like sim_world_run, but also returns SIM_OK once virtual time would pass `until_ns`; the
+ * clock is then exactly until_ns and tasks remain, so the call can be repeated. */
+int sim_world_run_until(sim_world *w, uint64_t until_ns);
+/* Asks the run to stop after the current step; sim_world_run then returns SIM_ESTOPPED. */
+void sim_world_stop(sim_world *w);
+
+/* The virtual clock. Inside a blocking-pool job, the job's own clock (see sim_job_charge). */
+uint64_t sim_now(const sim_world *w);
+uint64_t sim_world_seed(const sim_world *w);
+/* Steps taken so far (one step = one poll of one task). */
+uint64_t sim_world_step(const sim_world *w);
+/* The rolling XXH3 hash over the canonical encoding of every event so far. Two runs agree iff
+ * their hashes agree. Always on; never perturbs the run. */
+uint64_t sim_world_trace_hash(const sim_world *w);
+/* Events so far (each one folded into the hash). */
+uint64_t sim_world_event_count(const sim_world *w);
+/* Derives a random stream from the world's seed for a system under test, e.g.
+ * sim_world_rng(w, "sut/kv/workload", 0, &rng). The executor's own streams use the "sim/"
+ * prefix. */
+void sim_world_rng(const sim_world *w, const char *name, uint64_t index, sim_rng *out);
+/* Copies str into the world and returns the copy, which lives as long as the world; for task
+ * and node names that are not string literals. NULL on allocation failure. */
+const char *sim_world_intern(sim_world *w, const char *str);
+
+/* The report of the last stop (deadlock, limit, divergence): every unfinished task, what it
+ * awaits and since when. "" when the run has not stopped abnormally. Owned by the world. */
+const char *sim_world_report(const sim_world *w);
+
+typedef struct sim_stats {
+    uint64_t steps;         /* polls, including spurious ones */
+    uint64_t spawns;        /* tasks and jobs spawned */
+    uint64_t wakes;         /* wake-ups that queued a task */
+    uint64_t decisions;     /* choices among two or more runnable tasks */
+    uint64_t timers_fired;
+    uint64_t events;        /* events folded into the trace hash */
+    uint32_t tasks_live;    /* tasks not yet freed (including finished, unjoined ones) */
+    uint32_t timers_armed;
+    uint32_t objects_live;  /* channels, receivers and tokens */
+    uint32_t violations;
+} sim_stats;
+
+void sim_world_stats(const sim_world *w, sim_stats *out);
+
+/* Violations: misuse of the API and broken rules (nested block_on, side effects in a crash
+ * drop, leaked registrations). They do not stop the run by themselves; a run with violations
+ * should be treated as failed. */
+#define SIM_VIOLATION_TABLE(X)                                                                 \
+    X(SIM_VIOLATION_MISUSE, 1, "misuse")                                                       \
+    X(SIM_VIOLATION_NESTED_BLOCK_ON, 2, "nested block_on")                                     \
+    X(SIM_VIOLATION_CRASH_SIDE_EFFECT, 3, "side effect in crash drop")                         \
+    X(SIM_VIOLATION_LEAK, 4, "leak")                                                           \
+    X(SIM_VIOLATION_DIVERGED, 5, "diverged")
+
+typedef enum sim_violation_kind {
+#define SIM__VIOLATION_ENUM(name, value, text) name = (value),
+    SIM_VIOLATION_TABLE(SIM__VIOLATION_ENUM)
+#undef SIM__VIOLATION_ENUM
+} sim_violation_kind;
+
+typedef struct sim_violation {
+    sim_violation_kind kind;
+    uint64_t step;
+    uint64_t vtime_ns;
+    sim_task_id task;    /* the task that caused it, or 0 */
+    const char *message; /* owned by the world */
+} sim_violation;
+
+const char *sim_violation_kind_name(sim_violation_kind kind);
+uint32_t sim_world_violation_count(const sim_world *w);
+/* The i-th violation (0-based) or NULL when i is out of range. Owned by the world. */
+const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tracing                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Every executor event, with the meaning of its a and b fields. Values are stable (traces
+ * store them); new kinds are appended. */
+#define SIM_EVENT_TABLE(X)                                                                     \
+    X(SIM_EV_SPAWN, 1, "spawn", "a=parent task, b=1 if a blocking job")                        \
+    X(SIM_EV_POLL, 2, "poll", "a=polls of this task so far, b=1 if spurious")                  \
+    X(SIM_EV_WAKE, 3, "wake", "a=waking task (0: timer or outside), b=0")                      \
+    X(SIM_EV_COMPLETE, 4, "complete", "a=result code, b=output")                               \
+    X(SIM_EV_ABORT, 5, "abort", "a=aborting task, b=0")                                        \
+    X(SIM_EV_DROP, 6, "drop", "a=drop mode, b=0")                                              \
+    X(SIM_EV_TIMER_SET, 7, "timer-set", "a=deadline ns, b=timer sequence")                     \
+    X(SIM_EV_TIMER_FIRE, 8, "timer-fire", "a=deadline ns, b=timer sequence")                   \
+    X(SIM_EV_DECISION, 9, "decision", "a=runnable tasks, b=1 if forced")                       \
+    X(SIM_EV_CRASH, 10, "crash", "a=tasks dropped, b=boot count")                              \
+    X(SIM_EV_RESTART, 11, "restart", "a=boot count, b=0")                                      \
+    X(SIM_EV_PAUSE, 12, "pause", "a=0, b=0")                                                   \
+    X(SIM_EV_RESUME, 13, "resume", "a=tasks released, b=0")                                    \
+    X(SIM_EV_JOB_START, 14, "job-start", "a=busy workers, b=end time ns")                      \
+    X(SIM_EV_VIOLATION, 15, "violation", "a=violation kind, b=0")                              \
+    X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                           \
+    X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")
+
+typedef enum sim_event_kind {
+#define SIM__EVENT_ENUM(name, value, text, fields) name = (value),
+    SIM_EVENT_TABLE(SIM__EVENT_ENUM)
+#undef SIM__EVENT_ENUM
+} sim_event_kind;
+
+struct sim_event {
+    uint64_t step;        /* the step during or after which it happened */
+    uint64_t vtime_ns;    /* virtual time */
+    sim_event_kind kind;
+    sim_node_id node;     /* node of the task, or the node acted on; 0 = none */
+    sim_task_id task;     /* the task concerned; 0 = none */
+    uint64_t a;           /* kind-specific, see SIM_EVENT_TABLE */
+    uint64_t b;
+    const char *detail;   /* names and messages; NULL if none. Valid during the callback. Not
+                             part of the trace hash. */
+};
+
+/* "spawn", "poll", ...; "?" for an unknown kind. */
+const char *sim_event_kind_name(sim_event_kind kind);
+/* Formats one event as an aligned line: step, time as s.mmmuuu, node, task, kind, fields.
+ * Returns the length written (truncated to size - 1). */
+size_t sim_event_format(const sim_world *w, const sim_event *event, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Coroutines and futures                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* An async function is a poll function over a state block. SIM_BEGIN / SIM_AWAIT / SIM_END
+ * turn its body into a resumable state machine (protothreads): each SIM_AWAIT records where it
+ * is, returns SIM_PENDING while the awaited poll expression is pending, and resumes there on
+ * the next poll. Rules:
+ * - Locals do not survive an await: keep what must survive in the state block.
+ * - At most one SIM_AWAIT per source line; no SIM_AWAIT inside your own switch statement.
+ * - The rc variable receives the awaited result (an int lvalue).
+ *
+ *     struct pinger { sim_co co; sim_sleep nap; int i; };
+ *     static int pinger_poll(void *state, sim_world *w) {
+ *         struct pinger *p = state;
+ *         int rc = SIM_OK;
+ *         SIM_BEGIN(&p->co);
+ *         for (p->i = 0; p->i < 3; p->i++) {
+ *             sim_sleep_init(w, &p->nap, 100 * SIM_MS);
+ *             SIM_AWAIT(&p->co, rc, sim_sleep_poll(w, &p->nap));
+ *         }
+ *         SIM_END(&p->co, rc);
+ *     }
+ */
+typedef struct sim_co {
+    uint32_t line; /* resume point: 0 = start, SIM__CO_DONE = finished */
+} sim_co;
+
+#define SIM__CO_DONE UINT32_MAX
+
+#define SIM_BEGIN(co)                                                                          \
+    switch ((co)->line) {                                                                      \
+    case SIM__CO_DONE:                                                                         \
+        return sim_co_polled_after_done(__FILE__, __LINE__);                                   \
+    case 0:
+
+#define SIM_AWAIT(co, rc, poll_expr)                                                           \
+    do {                                                                                       \
+        (co)->line = __LINE__;                                                                 \
+        __attribute__((fallthrough));                                                          \
+    case __LINE__:                                                                             \
+        (rc) = (poll_expr);                                                                    \
+        if ((rc) == SIM_PENDING) return SIM_PENDING;                                           \
+    } while (0)
+
+/* Returns rc from the middle of a coroutine and marks it finished. */
+#define SIM_RETURN(co, rc)                                                                     \
+    do {                                                                                       \
+        (co)->line = SIM__CO_DONE;                                                             \
+        return (rc);                                                                           \
+    } while (0)
+
+#define SIM_END(co, rc)                                                                        \
+    break;                                                                                     \
+    default:                                                                                   \
+        return sim_co_polled_after_done(__FILE__, __LINE__);                                   \
+        }                                                                                      \
+        (co)->line = SIM__CO_DONE;                                                             \
+        return (rc)
+
+/* Called when a finished coroutine is polled again; returns SIM_EMISUSE. */
+int sim_co_polled_after_done(const char *file, int line);
+
+/* Why a state is being dropped. A drop function releases what its state holds (memory,
+ * channel ends, sub-futures) in every mode. In SIM_DROP_CRASH it must do nothing else: the
+ * node is gone, so no sends, spawns or logging (the executor rejects them as violations). */
+typedef enum sim_drop_mode {
+    SIM_DROP_DONE = 0,  /* the task finished */
+    SIM_DROP_ABORT = 1, /* aborted, a select loser, or abandoned by block_on */
+    SIM_DROP_CRASH = 2, /* its node crashed, or the world is being freed */
+} sim_drop_mode;
+
+/* The poll function of a task or future: state first. Returns SIM_PENDING or its result. */
+typedef int (*sim_poll_cb)(void *state, sim_world *w);
+/* The drop function: releases what the state holds. Never frees the state block itself when
+ * the executor owns it (tasks and jobs). */
+typedef void (*sim_drop_cb)(void *state, sim_world *w, sim_drop_mode mode);
+
+/* A type-erased future, for combinators (select, join_all, timeout) and block_on. The state is
+ * borrowed: it lives in the awaiting task's state block. drop may be NULL. */
+typedef struct sim_future {
+    sim_poll_cb poll;
+    sim_drop_cb drop;
+    void *state;
+} sim_future;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tasks                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A task is a future the executor owns: spawn copies the initial state into an executor-owned
+ * block, polls it when woken, and calls drop exactly once when it finishes, is aborted, or its
+ * node crashes. A join handle awaits the result, aborts the task or detaches it; dropping a
+ * handle detaches. A finished task's slot is kept until its handle is consumed or detached. */
+typedef struct sim_task_desc {
+    const char *name;   /* borrowed for the world's life (a literal, or sim_world_intern) */
+    sim_node_id node;   /* 0 = the calling task's node (outside a task: a world-level task) */
+    sim_poll_cb poll;   /* required */
+    sim_drop_cb drop;   /* optional */
+    const void *state;  /* initial state, copied; NULL = zero-filled */
+    size_t state_size;  /* bytes, at most SIM_STATE_MAX */
+    bool daemon;        /* does not keep sim_world_run going (servers, background loops) */
+} sim_task_desc;
+
+#define SIM_STATE_MAX ((size_t)1 << 20)
+
+/* A join handle. Caller storage; output is set when the join completes. */
+typedef struct sim_join {
+    uint32_t slot_;      /* private */
+    sim_task_id task;    /* the task, for messages; 0 = empty handle */
+    int64_t output;      /* the task's output (sim_task_set_output) after a successful join */
+} sim_join;
+
+/* Spawns a task; it first runs at the next scheduling point. out may be NULL (detached).
+ * Errors: SIM_EINVAL (no poll, state too large), SIM_ENODE (node unknown or down),
+ * SIM_ELIMIT (max_tasks), SIM_EMISUSE (from a crash-mode drop). */
+int sim_spawn(sim_world *w, const sim_task_desc *desc, sim_join *out);
+
+/* Awaits the task (a poll function). READY with the task's result: what its poll returned,
+ * SIM_ECANCELED if it was aborted, SIM_ECRASHED if its node crashed. The handle is consumed
+ * (emptied, except task and output). Polling an empty handle returns SIM_EMISUSE. */
+int sim_join_poll(sim_world *w, sim_join *join);
+/* Asks the task to stop: at the next scheduling point its drop function runs (SIM_DROP_ABORT)
+ * and its result becomes SIM_ECANCELED. No effect on a finished task. A blocking job that has
+ * started cannot be stopped: abort then only detaches it, as in real runtimes. */
+void sim_join_abort(sim_world *w, const sim_join *join);
+/* Lets the task run on unobserved; the handle is emptied. Also the drop of a handle. */
+void sim_join_detach(sim_world *w, sim_join *join);
+/* The handle as a future (for select and join_all); output lands in join->output. */
+sim_future sim_join_future(sim_join *join);
+
+/* The running task, or 0 outside a task. */
+sim_task_id sim_task_current(const sim_world *w);
+/* The node of the running task, or 0. */
+sim_node_id sim_node_current(const sim_world *w);
+/* The name of a live or finished-but-unjoined task; "?" if unknown. O(1) for the running
+ * task, otherwise a search. */
+const char *sim_task_name(const sim_world *w, sim_task_id task);
+/* Sets the running task's output, delivered to its joiner with the result. */
+void sim_task_set_output(sim_world *w, int64_t output);
+
+/* Yields once: the first poll wakes the task and returns SIM_PENDING, the second returns
+ * SIM_OK. Lets other runnable tasks go first. Caller storage, zero-initialised. */
+typedef struct sim_yield {
+    uint32_t state_; /* private: 0 = not yet yielded */
+} sim_yield;
+
+int sim_yield_poll(sim_world *w, sim_yield *y);
+
+/* Runs the executor from outside until fut completes, and returns its result. Other tasks run
+ * as they become runnable; when fut completes the call returns and they stay where they are.
+ * If the run stops first, fut is dropped (SIM_DROP_ABORT) and the stop code is returned.
+ * From inside a task it returns SIM_EMISUSE and records a "nested block_on" violation: it
+ * never hangs. fut.state is borrowed until the call returns. */
+int sim_block_on(sim_world *w, sim_future fut);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Nodes                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A node is a simulated process: a name, a boot function and its own tasks and blocking pool.
+ * Crash drops every task of the node in crash mode (spawn order) and abandons its pool jobs;
+ * restart calls boot again; pause freezes its tasks (their wake-ups wait for resume) while
+ * the clock goes on. */
+typedef int (*sim_boot_cb)(void *ud, sim_world *w, sim_node_id node);
+
+/* A latency model: uniform in [min_ns, max_ns]. */
+typedef struct sim_latency {
+    uint64_t min_ns;
+    uint64_t max_ns;
+} sim_latency;
+
+typedef struct sim_node_desc {
+    const char *name;          /* copied; unique within the world; required */
+    uint32_t pool_workers;     /* blocking pool size; 0 = 4 */
+    sim_latency pool_latency;  /* base time of a blocking job; zero = 10us..100us */
+    sim_boot_cb boot;          /* spawns the node's tasks; may be NULL */
+    void *boot_ud;             /* borrowed for the world's life */
+} sim_node_desc;
+
+typedef enum sim_node_state {
+    SIM_NODE_UP = 0,
+    SIM_NODE_DOWN = 1,
+    SIM_NODE_PAUSED = 2,
+} sim_node_state;
+
+/* Adds a node and boots it at once (boot's result is returned; a failed boot leaves the node
+ * down). Errors: SIM_EINVAL (no name, duplicate name), SIM_ELIMIT (more than 4096 nodes). */
+int sim_node_add(sim_world *w, const sim_node_desc *desc, sim_node_id *out);
+/* Crashes an up or paused node. May be called from a task, including one on that node (it is
+ * dropped once its poll returns). Errors: SIM_ENODE (unknown or already down). */
+int sim_node_crash(sim_world *w, sim_node_id node);
+/* Boots a down node again. Errors: SIM_ENODE (unknown or not down), boot's own error. */
+int sim_node_restart(sim_world *w, sim_node_id node);
+/* Freezes an up node: its tasks are not polled until resume. Errors: SIM_ENODE. */
+int sim_node_pause(sim_world *w, sim_node_id node);
+/* Thaws a paused node; tasks woken meanwhile run again. Errors: SIM_ENODE. */
+int sim_node_resume(sim_world *w, sim_node_id node);
+sim_node_state sim_node_status(const sim_world *w, sim_node_id node);
+/* "?" if unknown. */
+const char *sim_node_name(const sim_world *w, sim_node_id node);
+/* 0 if no node has that name. */
+sim_node_id sim_node_find(const sim_world *w, const char *name);
+uint32_t sim_node_count(const sim_world *w);
+/* How many times the node has booted (1 after sim_node_add). */
+uint32_t sim_node_boots(const sim_world *w, sim_node_id node);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Time                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Timers live in an array heap ordered by (deadline, sequence): equal deadlines fire in the
+ * order they were armed. When nothing is runnable the clock jumps to the next deadline.
+ * All timer structs are caller storage inside a task's state; their drop functions are
+ * idempotent and safe on zeroed or finished structs. A task dropped with a timer still armed
+ * is reported as a leak violation, and the timer is released. */
+typedef struct sim_sleep {
+    uint64_t deadline_ns;
+    uint32_t timer_slot_; /* private */
+    uint32_t timer_id_;   /* private: 0 = not armed */
+} sim_sleep;
+
+/* Prepares a sleep of duration_ns from now (nothing is armed until the first poll). */
+void sim_sleep_init(sim_world *w, sim_sleep *s, uint64_t duration_ns);
+/* Prepares a sleep until an absolute virtual time (in the past: ready at once). */
+void sim_sleep_until_init(sim_world *w, sim_sleep *s, uint64_t deadline_ns);
+/* READY (SIM_OK) once the clock reaches the deadline. Errors: SIM_ELIMIT (max_timers),
+ * SIM_EMISUSE outside a task. */
+int sim_sleep_poll(sim_world *w, sim_sleep *s);
+void sim_sleep_drop(sim_world *w, sim_sleep *s);
+sim_future sim_sleep_future(sim_sleep *s);
+
+/* A periodic tick: the first tick is one period after init, then every period; a late poll
+ * gets the missed ticks one after another (no skipping), like a metronome. */
+typedef struct sim_interval {
+    uint64_t period_ns;
+    sim_sleep next;      /* the next tick */
+    uint64_t ticks;      /* ticks delivered so far */
+} sim_interval;
+
+void sim_interval_init(sim_world *w, sim_interval *iv, uint64_t period_ns);
+/* READY (SIM_OK) at each tick. */
+int sim_interval_poll(sim_world *w, sim_interval *iv);
+void sim_interval_drop(sim_world *w, sim_interval *iv);
+
+/* Runs inner with a deadline: the inner result if it completes first, otherwise inner is
+ * dropped (SIM_DROP_ABORT) and the result is SIM_ETIMEDOUT. */
+typedef struct sim_timeout {
+    sim_future inner;
+    sim_sleep timer;
+    uint32_t done_;      /* private */
+} sim_timeout;
+
+void sim_timeout_init(sim_world *w, sim_timeout *t, sim_future inner, uint64_t duration_ns);
+int sim_timeout_poll(sim_world *w, sim_timeout *t);
+/* Drops the inner future if it is still pending, and the timer. */
+void sim_timeout_drop(sim_world *w, sim_timeout *t);
+sim_future sim_timeout_future(sim_timeout *t);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Channels                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Four kinds share one pair of handle types. Messages have a fixed size per channel and are
+ * copied in on send and out on receive. A channel lives until its last handle is dropped;
+ * messages still queued then are passed to drop_msg (so a channel of pointers does not leak).
+ *
+ *   ONESHOT    one message, one sender, one receiver. Dropping the sender unsent closes the
+ *              receiver (SIM_ECLOSED).
+ *   MPSC       many senders (sim_tx_clone), one receiver. capacity > 0: bounded, senders wait
+ *              (sim_send_poll) in FIFO order when full (backpressure); capacity 0: unbounded
+ *              up to max_messages.
+ *   BROADCAST  every receiver gets every message; capacity slots; a sender never waits, the
+ *              oldest message is overwritten and a slow receiver gets SIM_ELAGGED once, then
+ *              resumes from the oldest message kept. More receivers: sim_subscribe.
+ *   WATCH      one current value (initial required); receivers wait for a newer version and
+ *              read the latest, intermediate values are skipped. More receivers: sim_subscribe.
+ *
+ * Handles are caller storage, copied by value, and must be dropped exactly once (copies made
+ * by assignment are the same handle: use sim_tx_clone for a second sender). */
+typedef enum sim_chan_kind {
+    SIM_CHAN_ONESHOT = 0,
+    SIM_CHAN_MPSC = 1,
+    SIM_CHAN_BROADCAST = 2,
+    SIM_CHAN_WATCH = 3,
+} sim_chan_kind;
+
+/* Frees a message still queued when the channel goes away. ud first. */
+typedef void (*sim_msg_drop_cb)(void *ud, void *msg);
+
+typedef struct sim_chan_desc {
+    sim_chan_kind kind;
+    uint32_t msg_size;        /* bytes per message, 1..65536; required */
+    uint32_t capacity;        /* MPSC: 0 = unbounded; BROADCAST: required; others ignored */
+    uint32_t max_messages;    /* unbounded MPSC limit; 0 = 1 << 20 */
+    const void *initial;      /* WATCH: the initial value (copied); required */
+    const char *name;         /* borrowed for the world's life; for reports; may be NULL */
+    sim_msg_drop_cb drop_msg; /* optional */
+    void *drop_ud;
+} sim_chan_desc;
+
+typedef struct sim_tx {
+    uint32_t slot_; /* private */
+    uint32_t id_;   /* private: 0 = empty handle */
+} sim_tx;
+
+typedef struct sim_rx {
+    uint32_t slot_; /* private */
+    uint32_t id_;   /* private: 0 = empty handle */
+} sim_rx;
+
+/* Creates a channel and its first sender and receiver. Errors: SIM_EINVAL (bad kind, size,
+ * capacity or missing initial value), SIM_ELIMIT (max_objects), SIM_ENOMEM. */
+int sim_chan_new(sim_world *w, const sim_chan_desc *desc, sim_tx *tx, sim_rx *rx);
+
+/* Sends without waiting. msg is copied (msg_size bytes). Results: SIM_OK; SIM_ECLOSED (no
+ * receiver left: the message was not taken, the caller still owns it); SIM_EFULL (bounded
+ * MPSC is full); SIM_ELIMIT (unbounded MPSC at max_messages); SIM_EMISUSE (empty handle, or a
+ * second send on a oneshot). A oneshot sender stays valid after sending and must still be
+ * dropped. */
+int sim_send(sim_world *w, sim_tx *tx, const void *msg);
+
+/* An awaitable send: waits for room in a bounded MPSC (FIFO among waiting senders); for the
+ * other kinds it completes at once like sim_send. msg is borrowed until the op completes or
+ * is dropped: keep it in the task state. */
+typedef struct sim_send_op {
+    sim_tx *tx;
+    const void *msg;
+    uint32_t waiter_slot_; /* private */
+    uint32_t waiter_id_;   /* private */
+} sim_send_op;
+
+void sim_send_op_init(sim_send_op *op, sim_tx *tx, const void *msg);
+int sim_send_poll(sim_world *w, sim_send_op *op);
+/* Leaves the wait queue; a wake-up it had received passes to the next waiting sender. */
+void sim_send_op_drop(sim_world *w, sim_send_op *op);
+sim_future sim_send_future(sim_send_op *op);
+
+/* Receives one message into out (msg_size bytes). READY with SIM_OK; SIM_ECLOSED when every
+ * sender is gone and nothing is queued; SIM_ELAGGED (broadcast, see above). WATCH: waits until
+ * a version newer than the last one this receiver saw, then copies the latest value. */
+int sim_recv(sim_world *w, sim_rx *rx, void *out);
+/* Like sim_recv without waiting: SIM_EEMPTY instead of SIM_PENDING. WATCH: copies the current
+ * value (SIM_OK) and marks it seen. */
+int sim_try_recv(sim_world *w, sim_rx *rx, void *out);
+
+/* sim_recv as a future, for select and join_all. */
+typedef struct sim_recv_op {
+    sim_rx *rx;
+    void *out;
+} sim_recv_op;
+
+sim_future sim_recv_future(sim_recv_op *op);
+
+/* A second sender (MPSC, BROADCAST, WATCH). Errors: SIM_EMISUSE (oneshot, empty handle),
+ * SIM_ECLOSED (the receivers are gone: no new sender is made). */
+int sim_tx_clone(sim_world *w, const sim_tx *tx, sim_tx *out);
+/* A new receiver (BROADCAST: sees messages sent from now on; WATCH: has seen the current
+ * value). Errors: SIM_EMISUSE (other kinds, empty handle), SIM_ELIMIT. */
+int sim_subscribe(sim_world *w, const sim_tx *tx, sim_rx *out);
+/* Drop a handle; the channel goes away with its last handle. Empty handles are ignored. */
+void sim_tx_drop(sim_world *w, sim_tx *tx);
+void sim_rx_drop(sim_world *w, sim_rx *rx);
+/* Messages queued for this receiver (0 for an empty handle). */
+uint32_t sim_rx_len(const sim_world *w, const sim_rx *rx);
+/* True when no sender is left (MPSC, ONESHOT) or, for a sender, when no receiver is left. */
+bool sim_rx_closed(const sim_world *w, const sim_rx *rx);
+bool sim_tx_closed(const sim_world *w, const sim_tx *tx);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cancellation tokens                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A token is cancelled once and stays cancelled. Cancelling a token cancels its children (and
+ * theirs), never its parent. Handles are caller storage and must be dropped once each. */
+typedef struct sim_token {
+    uint32_t slot_; /* private */
+    uint32_t id_;   /* private: 0 = empty */
+} sim_token;
+
+/* A new token; parent may be NULL. A child of a cancelled parent starts cancelled. Errors:
+ * SIM_ELIMIT, SIM_EMISUSE (empty parent). */
+int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out);
+int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out);
+/* Cancels the token and its descendants and wakes their waiters. Idempotent. */
+void sim_token_cancel(sim_world *w, const sim_token *tok);
+bool sim_token_is_cancelled(const sim_world *w, const sim_token *tok);
+void sim_token_drop(sim_world *w, sim_token *tok);
+
+/* Awaits cancellation: READY (SIM_OK) once the token is cancelled. */
+typedef struct sim_token_wait {
+    const sim_token *tok;
+    uint32_t waiter_slot_; /* private */
+    uint32_t waiter_id_;   /* private */
+} sim_token_wait;
+
+void sim_token_wait_init(sim_token_wait *op, const sim_token *tok);
+int sim_token_wait_poll(sim_world *w, sim_token_wait *op);
+void sim_token_wait_drop(sim_world *w, sim_token_wait *op);
+sim_future sim_token_wait_future(sim_token_wait *op);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Combinators                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Select: polls the futures in array order (biased: earlier ones win ties) until one
+ * completes; its index is `winner` and its result is the select's result. Every other future
+ * is then dropped (SIM_DROP_ABORT), i.e. cancelled. The array is borrowed (task state). */
+typedef struct sim_select {
+    sim_future *futures;
+    uint32_t count;
+    int32_t winner;      /* -1 until one completes */
+    uint32_t dropped_;   /* private */
+} sim_select;
+
+void sim_select_init(sim_select *s, sim_future *futures, uint32_t count);
+int sim_select_poll(sim_world *w, sim_select *s);
+/* Drops every future not yet dropped (call from the task's drop function). */
+void sim_select_drop(sim_world *w, sim_select *s);
+
+/* Join all: polls every unfinished future until all have completed; results[i] receives each
+ * result (SIM_PENDING until then). READY with SIM_OK. Both arrays are borrowed. */
+typedef struct sim_join_all {
+    sim_future *futures;
+    int *results;
+    uint32_t count;
+    uint32_t remaining;
+} sim_join_all;
+
+void sim_join_all_init(sim_join_all *j, sim_future *futures, int *results, uint32_t count);
+int sim_join_all_poll(sim_world *w, sim_join_all *j);
+/* Drops every future that has not completed. */
+void sim_join_all_drop(sim_world *w, sim_join_all *j);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Blocking pool                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Each node has a pool of simulated worker threads for synchronous code (spawn_blocking). A
+ * job waits in FIFO order for a free worker; when it starts, its run function executes at
+ * once and the job then holds the worker for its latency (drawn from the node's model) plus
+ * whatever it charged with sim_job_charge; then its handle completes with run's result. A
+ * started job cannot be cancelled: aborting its handle detaches it. A queued job can be
+ * aborted. Crash abandons queued and running jobs (drop in crash mode). */
+typedef int (*sim_job_cb)(void *state, sim_world *w);
+
+typedef struct sim_job_desc {
+    const char *name;   /* borrowed for the world's life */
+    sim_node_id node;   /* 0 = the calling task's node; world-level jobs are not allowed */
+    sim_job_cb run;     /* required */
+    sim_drop_cb drop;   /* optional: releases what the state holds */
+    const void *state;  /* copied; NULL = zero-filled */
+    size_t state_size;
+} sim_job_desc;
+
+/* Errors: as sim_spawn, and SIM_EINVAL for a job without a node. */
+int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out);
+/* Inside a running job: adds ns of virtual time to the job (the synchronous disk API charges
+ * its latency this way). sim_now then includes it. Outside a job: SIM_EMISUSE. */
+int sim_job_charge(sim_world *w, uint64_t ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIM_H */

@@ -1,0 +1,57 @@
+/*
+ * core.h: internals shared by every module: the size-class allocator, time formatting, the
+ * thread's running world (for assertion messages only) and small integer helpers.
+ *
+ * Nothing here draws randomness or reads a clock. The allocator hands out blocks from
+ * per-class LIFO free lists; which block a caller gets never influences the simulation,
+ * because nothing is ordered or hashed by address.
+ */
+#ifndef SIM_CORE_H
+#define SIM_CORE_H
+
+#include "sim.h"
+
+#define SIM__NIL UINT32_MAX
+
+/* Size classes: 16 B << k for k in [0, SIM__MEM_CLASSES). The largest class holds
+ * SIM_STATE_MAX bytes. */
+#define SIM__MEM_CLASSES 17
+_Static_assert(((size_t)16 << (SIM__MEM_CLASSES - 1)) == SIM_STATE_MAX,
+               "the largest size class must hold SIM_STATE_MAX");
+
+typedef struct sim__mem {
+    void *free[SIM__MEM_CLASSES]; /* LIFO free lists; a free block's first word links on */
+    uint64_t live_blocks;         /* blocks handed out and not yet returned */
+} sim__mem;
+
+/* Returns a block of at least size bytes (1 <= size <= SIM_STATE_MAX), or NULL. */
+void *sim__mem_alloc(sim__mem *mem, size_t size);
+/* Same, zero-filled. */
+void *sim__mem_zalloc(sim__mem *mem, size_t size);
+/* Returns a block; size must be the size it was allocated with. NULL is ignored. */
+void sim__mem_free(sim__mem *mem, void *block, size_t size);
+/* Frees every block on the free lists. Blocks still handed out are the owners' business. */
+void sim__mem_release(sim__mem *mem);
+
+/* Formats virtual time as seconds with microseconds, "12.345678s", into buf. */
+void sim__fmt_time(uint64_t ns, char *buf, size_t size);
+
+/* The world running on this thread, for assertion messages. Set by the run loop and by
+ * sim_world_free; never used to make a decision. */
+void sim__running_set(sim_world *w);
+sim_world *sim__running_get(void);
+/* Writes seed, time, step, task and replay hint of w into buf, for assertion messages. */
+void sim__world_describe(const sim_world *w, char *buf, size_t size);
+
+/* A 32-bit mixer (the murmur3 finaliser): spreads serial numbers into handle ids. */
+static inline uint32_t sim__mix32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x85ebca6bu;
+    x ^= x >> 13;
+    x *= 0xc2b2ae35u;
+    x ^= x >> 16;
+    return x;
+}
+
+#endif /* SIM_CORE_H */

@@ -1,0 +1,59 @@
+/*
+ * result.c: names and sentences for result codes, violation kinds and event kinds, all
+ * generated from the X-macro tables in sim.h so that the enum and its text cannot drift.
+ */
+#include "core.h"
+
+const char *sim_result_name(int rc)
+{
+    if (rc == SIM_PENDING) return "SIM_PENDING";
+    switch (rc) {
+#define SIM__RESULT_NAME(name, value, text)                                                    \
+    case value:                                                                                \
+        return #name;
+        SIM_RESULT_TABLE(SIM__RESULT_NAME)
+#undef SIM__RESULT_NAME
+    default:
+        return "SIM_E?";
+    }
+}
+
+const char *sim_result_str(int rc)
+{
+    if (rc == SIM_PENDING) return "not finished yet";
+    switch (rc) {
+#define SIM__RESULT_STR(name, value, text)                                                     \
+    case value:                                                                                \
+        return text;
+        SIM_RESULT_TABLE(SIM__RESULT_STR)
+#undef SIM__RESULT_STR
+    default:
+        return "unknown result code";
+    }
+}
+
+const char *sim_violation_kind_name(sim_violation_kind kind)
+{
+    switch (kind) {
+#define SIM__VIOLATION_NAME(name, value, text)                                                 \
+    case name:                                                                                 \
+        return text;
+        SIM_VIOLATION_TABLE(SIM__VIOLATION_NAME)
+#undef SIM__VIOLATION_NAME
+    default:
+        return "?";
+    }
+}
+
+const char *sim_event_kind_name(sim_event_kind kind)
+{
+    switch (kind) {
+#define SIM__EVENT_NAME(name, value, text, fields)                                             \
+    case name:                                                                                 \
+        return text;
+        SIM_EVENT_TABLE(SIM__EVENT_NAME)
+#undef SIM__EVENT_NAME
+    default:
+        return "?";
+    }
+}

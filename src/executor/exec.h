@@ -1,0 +1,407 @@
+/*
+ * exec.h: the executor's internal data structures, shared by the files of src/executor/.
+ *
+ * Everything lives in growable arrays indexed by 32-bit slots; records refer to each other by
+ * slot, and every handle given to users pairs a slot with a unique id that acts as the
+ * generation (a stale handle fails the id check instead of touching a reused record). Arrays
+ * may move when they grow, so a pointer to a record is never held across a call that can
+ * spawn or allocate (user poll and drop functions, boot functions): re-fetch by slot.
+ *
+ * Orderings that the simulation depends on are all by sequence numbers: run queues by the
+ * order tasks became runnable (or PCT priority, then task id), timers by (deadline, sequence),
+ * wait queues FIFO, node task lists by spawn order.
+ */
+#ifndef SIM_EXEC_H
+#define SIM_EXEC_H
+
+#include <string.h>
+
+#include "../core/core.h"
+
+/* A reference to a record that may have been freed since: valid while the slot's id matches. */
+typedef struct sim__ref {
+    uint32_t slot;
+    uint32_t id;
+} sim__ref;
+
+/* ---- tasks -------------------------------------------------------------------------------- */
+
+enum {
+    TASK_FREE = 0, /* slot unused, on the free list */
+    TASK_LIVE = 1, /* spawned, not finished */
+    TASK_DONE = 2, /* finished; kept for its join handle */
+};
+
+enum {
+    TF_QUEUED = 1u << 0,        /* in the run queue */
+    TF_RUNNING = 1u << 1,       /* being polled now */
+    TF_WOKEN = 1u << 2,         /* woken while running: queue again after the poll */
+    TF_PARKED = 1u << 3,        /* woken while its node is paused: queue on resume */
+    TF_ABORT = 1u << 4,         /* abort requested: dropped at the next scheduling point */
+    TF_CRASH = 1u << 5,         /* its node crashed while it was running */
+    TF_DAEMON = 1u << 6,        /* does not keep sim_world_run going */
+    TF_DETACHED = 1u << 7,      /* no handle: free the slot when it finishes */
+    TF_JOB = 1u << 8,           /* a blocking-pool job */
+    TF_JOB_STARTED = 1u << 9,   /* the job's run function has executed: cannot be aborted */
+    TF_BORROWED = 1u << 10,     /* state is borrowed (block_on root): do not free it */
+    TF_SPURIOUS = 1u << 11,     /* the queued wake-up is a spurious one */
+};
+
+/* What a pending task waits for, noted by the primitive that returned SIM_PENDING. */
+enum {
+    WAIT_NONE = 0,
+    WAIT_SLEEP,  /* x = timer seq (low bits), y = deadline */
+    WAIT_JOIN,   /* x = task id */
+    WAIT_RECV,   /* x = object slot, y = object serial */
+    WAIT_SEND,   /* x = object slot, y = object serial */
+    WAIT_TOKEN,  /* x = object slot, y = object serial */
+    WAIT_YIELD,
+    WAIT_POOL,   /* x = node */
+    WAIT_JOB,    /* y = end time */
+};
+
+#define SIM__WAITS_MAX 3
+
+typedef struct sim__wait {
+    uint32_t kind; /* WAIT_* */
+    uint32_t x;
+    uint64_t y;
+} sim__wait;
+
+typedef struct sim__task {
+    uint32_t id;             /* spawn number (the public sim_task_id); 0 = free slot */
+    uint16_t node;           /* node index; 0 = world-level */
+    uint8_t status;          /* TASK_* */
+    uint8_t nwaits;          /* entries used in waits[] after the last pending poll */
+    uint32_t flags;          /* TF_* */
+    int32_t result;          /* the result, once TASK_DONE */
+    sim_poll_cb poll;
+    sim_drop_cb drop;
+    void *state;             /* executor-owned block (or borrowed, TF_BORROWED) */
+    uint32_t state_size;     /* bytes */
+    uint32_t rq;             /* run queue: fifo next / random index / pct heap index */
+    uint32_t rq_prev;        /* run queue: fifo prev; free list: next free slot */
+    uint32_t joiner_slot;    /* waker of the task awaiting this one; SIM__NIL = none */
+    uint32_t joiner_id;
+    uint32_t node_prev;      /* the node's live tasks in spawn order */
+    uint32_t node_next;
+    uint32_t timers;         /* armed timers owned by this task (list head), SIM__NIL */
+    uint32_t waiters;        /* wait-queue registrations owned (list head), SIM__NIL */
+    int64_t output;          /* sim_task_set_output */
+    uint64_t prio;           /* PCT priority: higher runs first */
+    uint64_t polls;          /* polls so far */
+    uint64_t spawned_ns;
+    uint64_t wait_since_ns;  /* when its current set of waits began */
+    uint64_t wait_sig;       /* signature of waits[], to tell a new wait from a re-poll */
+    const char *name;        /* borrowed */
+    sim__wait waits[SIM__WAITS_MAX];
+} sim__task;
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+typedef struct sim__heap_ent {
+    uint64_t deadline_ns;
+    uint64_t seq;            /* arming order: ties on deadline fire in this order */
+    uint32_t timer;          /* slot in timers[] */
+    uint32_t pad_;
+} sim__heap_ent;
+
+typedef struct sim__timer {
+    uint32_t id;             /* low 32 bits of seq, never 0 while armed; 0 = free */
+    uint32_t heap_index;     /* position in the heap */
+    uint32_t task_slot;      /* owner, woken when it fires */
+    uint32_t task_id;
+    uint32_t tprev;          /* owner's timer list */
+    uint32_t tnext;          /* owner's timer list; free list link when free */
+} sim__timer;
+
+/* ---- objects: channels, receivers, tokens -------------------------------------------------- */
+
+enum {
+    OBJ_FREE = 0,
+    OBJ_CHAN,      /* a channel; chan_kind says which */
+    OBJ_SUB,       /* a broadcast or watch receiver */
+    OBJ_TOKEN,
+};
+
+typedef struct sim__obj {
+    uint32_t serial;         /* "#N" in reports, in creation order; 0 = free */
+    uint32_t tx_id;          /* id carried by sender (and token) handles: mix32(2 serial) */
+    uint32_t rx_id;          /* id carried by receiver handles: mix32(2 serial + 1) */
+    uint8_t type;            /* OBJ_* */
+    uint8_t chan_kind;       /* sim_chan_kind for OBJ_CHAN and OBJ_SUB */
+    uint8_t cancelled;       /* tokens */
+    uint8_t sent;            /* oneshot: a message was sent */
+    uint8_t bounded;         /* mpsc: capacity was given; senders wait for room */
+    uint32_t txs;            /* sender handles alive (channels); handle count (tokens) */
+    uint32_t rxs;            /* receiver handles alive (channels) */
+    uint32_t msg_size;
+    uint32_t cap;            /* ring slots */
+    uint32_t head;           /* ring index of the oldest message (mpsc/oneshot) */
+    uint32_t len;            /* messages queued (mpsc/oneshot) */
+    uint32_t owed;           /* bounded mpsc: slots promised to notified waiting senders */
+    uint32_t max_len;        /* unbounded mpsc limit */
+    uint8_t *buf;            /* cap * msg_size bytes */
+    uint64_t seq;            /* broadcast: next sequence to write; watch: version */
+    uint64_t cursor;         /* receivers: next broadcast sequence / watch version seen */
+    uint32_t parent;         /* receiver: its channel; token: its parent; SIM__NIL */
+    uint32_t first;          /* channel: first receiver; token: first child; SIM__NIL */
+    uint32_t next;           /* sibling in the parent's list; free list link when free */
+    uint32_t prev;           /* sibling in the parent's list */
+    uint32_t waker_slot;     /* the receiving task (single receiver); SIM__NIL */
+    uint32_t waker_id;
+    uint32_t wq_head;        /* wait queue (senders waiting for room, token waiters) */
+    uint32_t wq_tail;
+    const char *name;        /* borrowed, may be NULL */
+    sim_msg_drop_cb drop_msg;
+    void *drop_ud;
+} sim__obj;
+
+/* ---- wait-queue registrations -------------------------------------------------------------- */
+
+typedef struct sim__waiter {
+    uint32_t id;             /* unique; 0 = free */
+    uint32_t obj;            /* the object whose queue it is in */
+    uint32_t task_slot;      /* the waiting task */
+    uint32_t task_id;
+    uint32_t prev;           /* the object's queue */
+    uint32_t next;           /* the object's queue; free list link when free */
+    uint32_t tprev;          /* the task's registrations */
+    uint32_t tnext;
+    uint8_t notified;        /* woken and owed a turn: passed on if dropped unused */
+} sim__waiter;
+
+/* ---- nodes -------------------------------------------------------------------------------- */
+
+typedef struct sim__node {
+    const char *name;        /* interned; "" for the world pseudo-node 0 */
+    uint8_t state;           /* sim_node_state */
+    uint32_t boots;          /* times booted */
+    sim_boot_cb boot;
+    void *boot_ud;
+    uint32_t task_head;      /* live tasks in spawn order */
+    uint32_t task_tail;
+    uint32_t workers;        /* blocking pool size */
+    uint32_t busy;           /* workers held by jobs */
+    sim_latency latency;     /* base job latency */
+    sim_rng pool_rng;        /* stream "sim/pool", index = node */
+    sim__ref *jobq;          /* FIFO of jobs waiting for a worker (ring) */
+    uint32_t jobq_cap;
+    uint32_t jobq_head;
+    uint32_t jobq_len;
+} sim__node;
+
+#define SIM__NODES_MAX 4096
+
+/* ---- violations --------------------------------------------------------------------------- */
+
+#define SIM__VIOLATIONS_KEPT 1000
+
+/* ---- the world ---------------------------------------------------------------------------- */
+
+struct sim_world {
+    uint64_t seed;
+    sim_sched sched;
+    uint64_t now_ns;
+    uint64_t step;           /* polls so far; the current poll is number `step` */
+    uint64_t time_limit_ns;
+    uint64_t step_limit;
+    sim_ratio spurious;
+    char *replay_hint;       /* owned copy, or NULL */
+    sim_trace_cb trace;
+    void *trace_ud;
+
+    sim__mem mem;
+
+    /* tasks */
+    sim__task *tasks;
+    uint32_t tasks_cap;
+    uint32_t tasks_used;     /* slots ever used (high-water mark) */
+    uint32_t task_free;      /* free list head */
+    uint32_t tasks_live;     /* TASK_LIVE count */
+    uint32_t tasks_alloc;    /* slots not free (LIVE + DONE) */
+    uint32_t work_live;      /* TASK_LIVE tasks without TF_DAEMON */
+    uint32_t max_tasks;
+    uint32_t next_task_id;
+    uint32_t current;        /* slot being polled or dropped; SIM__NIL */
+    int dropping;            /* -1, or the sim_drop_mode of the drop running now */
+    uint32_t booting;        /* node being booted (spawn default); 0 = none */
+
+    /* run queue (see sched.c) */
+    uint32_t *rq_array;      /* random: runnable slots; pct: heap of slots */
+    uint32_t rq_cap;
+    uint32_t rq_len;
+    uint32_t rq_head;        /* fifo list */
+    uint32_t rq_tail;
+    sim_rng sched_rng;       /* "sim/sched" */
+    sim_rng spurious_rng;    /* "sim/spurious" */
+    uint64_t *pct_changes;   /* sorted change-point steps */
+    uint32_t pct_nchanges;
+    uint32_t pct_next;       /* next change point index */
+    const sim_decision *forced;
+    uint32_t forced_count;
+    uint32_t forced_next;
+
+    /* deferred aborts, processed at the next scheduling point (FIFO) */
+    sim__ref *aborts;
+    uint32_t aborts_cap;
+    uint32_t aborts_len;
+
+    /* timers */
+    sim__heap_ent *heap;
+    uint32_t heap_len;
+    uint32_t heap_cap;
+    sim__timer *timers;
+    uint32_t timers_cap;
+    uint32_t timers_used;
+    uint32_t timer_free;
+    uint32_t max_timers;
+    uint64_t timer_seq;
+
+    /* objects */
+    sim__obj *objs;
+    uint32_t objs_cap;
+    uint32_t objs_used;
+    uint32_t obj_free;
+    uint32_t objs_live;
+    uint32_t max_objects;
+    uint32_t obj_serial;
+
+    /* wait-queue registrations */
+    sim__waiter *waiters;
+    uint32_t waiters_cap;
+    uint32_t waiters_used;
+    uint32_t waiter_free;
+    uint32_t waiter_serial;
+
+    /* nodes; index 0 is the world pseudo-node that holds world-level tasks */
+    sim__node *nodes;
+    uint32_t nodes_len;
+    uint32_t nodes_cap;
+
+    /* blocking-pool job context while a job's run function executes */
+    bool in_job;
+    uint64_t job_clock_ns;
+
+    /* run state */
+    int stop_rc;             /* 0 while running; the stop code once stopped */
+    bool stop_requested;
+    bool in_run;
+    char *report;            /* owned; "" when none */
+
+    /* interned strings (a simple list: interning is rare) */
+    char **strings;
+    uint32_t strings_len;
+    uint32_t strings_cap;
+
+    /* violations */
+    sim_violation *violations;
+    uint32_t violations_len;
+    uint32_t violations_total;
+
+    /* statistics */
+    sim_stats stats;
+
+    /* trace hash: canonical event records are buffered and folded into XXH3 in blocks */
+    void *hash_state;        /* XXH3_state_t */
+    uint8_t hash_buf[4096];
+    uint32_t hash_len;
+};
+
+/* ---- shared internal functions ------------------------------------------------------------- */
+
+static inline sim__task *sim__task_at(sim_world *w, uint32_t slot)
+{
+    SIM_ASSERT(slot < w->tasks_used);
+    return &w->tasks[slot];
+}
+
+static inline sim__obj *sim__obj_at(sim_world *w, uint32_t slot)
+{
+    SIM_ASSERT(slot < w->objs_used);
+    return &w->objs[slot];
+}
+
+/* trace.c */
+void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
+               uint64_t b, const char *detail);
+int sim__hash_init(sim_world *w);
+void sim__hash_free(sim_world *w);
+
+/* world.c */
+void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Grows an array of elem-sized records to hold at least need; returns SIM_ENOMEM. */
+int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
+/* Records a violation and returns SIM_EMISUSE if a crash-mode drop is running. */
+int sim__no_side_effects(sim_world *w, const char *what);
+/* The running task's slot, or SIM__NIL; records a misuse violation when none and `what` is
+ * given. */
+uint32_t sim__require_task(sim_world *w, const char *what);
+
+/* task.c */
+void sim__wake(sim_world *w, uint32_t slot, uint32_t id);
+void sim__wake_current(sim_world *w);
+void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint64_t y);
+/* Changes the kind of the last wait noted by the running task (a job's sleep is a job). */
+void sim__note_wait_retag(sim_world *w, uint32_t kind);
+void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mode);
+void sim__task_free_slot(sim_world *w, uint32_t slot);
+int sim__task_alloc(sim_world *w, const sim_task_desc *desc, uint32_t node, uint32_t *slot_out);
+/* Emits the spawn event, fills the handle (NULL: detaches) and queues or parks the task. */
+void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out);
+void sim__task_begin_wait(sim_world *w, uint32_t slot);
+void sim__abort_push(sim_world *w, uint32_t slot);
+void sim__aborts_process(sim_world *w);
+
+/* sched.c */
+int sim__sched_init(sim_world *w);
+void sim__sched_free(sim_world *w);
+int sim__rq_push(sim_world *w, uint32_t slot);
+void sim__rq_remove(sim_world *w, uint32_t slot);
+/* Picks and removes the next task; SIM__NIL if none. May stop the run (divergence). */
+uint32_t sim__rq_pick(sim_world *w);
+void sim__sched_on_spawn(sim_world *w, uint32_t slot);
+
+/* timer.c */
+void sim__timer_cancel(sim_world *w, uint32_t slot, uint32_t id);
+void sim__timers_fire_due(sim_world *w);
+/* Releases every timer still owned by a task; returns how many there were. */
+uint32_t sim__timers_release_task(sim_world *w, uint32_t task_slot);
+void sim__timers_free(sim_world *w);
+
+/* waitq.c */
+int sim__waiter_add(sim_world *w, uint32_t obj, uint32_t *slot_out, uint32_t *id_out);
+void sim__waiter_remove(sim_world *w, uint32_t slot, uint32_t id, bool pass_on);
+bool sim__waiter_valid(sim_world *w, uint32_t slot, uint32_t id);
+bool sim__waiter_notified(sim_world *w, uint32_t slot, uint32_t id);
+/* A notified waiter that could not proceed keeps its place but is owed nothing any more. */
+void sim__waiter_unnotify(sim_world *w, uint32_t slot);
+/* Wakes the first waiter of obj that is not yet notified. */
+void sim__waitq_notify_one(sim_world *w, uint32_t obj);
+void sim__waitq_notify_all(sim_world *w, uint32_t obj);
+/* Drops every registration of a dead task; returns how many there were. */
+uint32_t sim__waiters_release_task(sim_world *w, uint32_t task_slot);
+/* Unlinks every waiter of an object that is going away. */
+void sim__waitq_clear(sim_world *w, uint32_t obj);
+
+/* obj.c */
+int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out);
+void sim__obj_release(sim_world *w, uint32_t slot);
+/* Resolves a handle: the object slot if (slot, id) is a live object of that type whose tx
+ * (or rx) id matches, else SIM__NIL. */
+uint32_t sim__obj_lookup(const sim_world *w, uint32_t slot, uint32_t id, uint8_t type, bool rx);
+void sim__objs_free(sim_world *w);
+
+/* node.c */
+void sim__node_link(sim_world *w, uint32_t node, uint32_t slot);
+void sim__node_unlink(sim_world *w, uint32_t node, uint32_t slot);
+void sim__nodes_free(sim_world *w);
+
+/* run.c */
+void sim__stop(sim_world *w, int rc);
+
+/* report.c */
+void sim__report_build(sim_world *w, int rc);
+
+#endif /* SIM_EXEC_H */

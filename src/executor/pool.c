@@ -1,0 +1,187 @@
+/*
+ * pool.c: each node's blocking pool (spawn_blocking).
+ *
+ * A job is a task with an internal poll function and a state block made of a header followed
+ * by the user's state. Its life:
+ *   NEW      waits in the node's FIFO queue until a worker is free (a worker is a count);
+ *   ASSIGNED a finishing job handed it its worker and woke it;
+ *   RUNNING  run() has executed, synchronously, at the job's start time. The job then holds
+ *            its worker for the node's latency draw plus what run() charged, modelled as a
+ *            sleep; the job's clock inside run() is start + charged so far;
+ *   FINISHED the worker passes to the next queued job and the handle completes.
+ * Limits of the model: run()'s effects happen at the start time, not spread over the job;
+ * a crash mid-job abandons it, but the effects of run() have already happened (the disk
+ * model's crash rules decide what of them was durable).
+ */
+#include <stdlib.h>
+
+#include "exec.h"
+
+enum { JOB_NEW = 0, JOB_QUEUED, JOB_ASSIGNED, JOB_RUNNING, JOB_FINISHED };
+
+typedef struct job_hdr {
+    sim_job_cb run;
+    sim_drop_cb drop;
+    uint32_t phase;      /* JOB_* */
+    int32_t rc;          /* run()'s result */
+    sim_sleep busy;      /* the time the job holds its worker */
+    uint64_t user_size;
+} job_hdr;
+
+#define JOB_HDR_SIZE ((sizeof(job_hdr) + 15) & ~(size_t)15)
+
+static void *job_user(job_hdr *h)
+{
+    return h->user_size ? (uint8_t *)h + JOB_HDR_SIZE : NULL;
+}
+
+static int jobq_push(sim_world *w, sim__node *n, uint32_t slot)
+{
+    if (n->jobq_len == n->jobq_cap) {
+        uint32_t ncap = n->jobq_cap ? n->jobq_cap * 2 : 16;
+        sim__ref *q = malloc((size_t)ncap * sizeof(sim__ref));
+        if (q == NULL) return SIM_ENOMEM;
+        for (uint32_t i = 0; i < n->jobq_len; i++) q[i] = n->jobq[(n->jobq_head + i) % n->jobq_cap];
+        free(n->jobq);
+        n->jobq = q;
+        n->jobq_cap = ncap;
+        n->jobq_head = 0;
+    }
+    uint32_t k = (n->jobq_head + n->jobq_len) % n->jobq_cap;
+    n->jobq[k] = (sim__ref){.slot = slot, .id = w->tasks[slot].id};
+    n->jobq_len++;
+    return SIM_OK;
+}
+
+/* A worker becomes free: it goes to the first queued job that is still waiting. */
+static void worker_release(sim_world *w, uint32_t node)
+{
+    sim__node *n = &w->nodes[node];
+    SIM_ASSERT(n->busy > 0);
+    n->busy--;
+    while (n->jobq_len > 0) {
+        uint32_t slot = n->jobq[n->jobq_head].slot;
+        uint32_t id = n->jobq[n->jobq_head].id;
+        n->jobq_head = (n->jobq_head + 1) % n->jobq_cap;
+        n->jobq_len--;
+        sim__task *t = &w->tasks[slot];
+        if (t->id != id || t->status != TASK_LIVE) continue;
+        job_hdr *h = t->state;
+        if (h->phase != JOB_QUEUED) continue;
+        h->phase = JOB_ASSIGNED;
+        n->busy++;
+        sim__wake(w, slot, id);
+        return;
+    }
+}
+
+static int job_start(sim_world *w, uint32_t slot, job_hdr *h)
+{
+    sim__task *t = &w->tasks[slot];
+    sim__node *n = &w->nodes[t->node];
+    t->flags |= TF_JOB_STARTED;
+    w->in_job = true;
+    w->job_clock_ns = w->now_ns;
+    int rc = h->run(job_user(h), w);
+    w->in_job = false;
+    SIM_ASSERT(rc != SIM_PENDING);
+    t = &w->tasks[slot];
+    n = &w->nodes[t->node];
+    uint64_t charged = w->job_clock_ns - w->now_ns;
+    uint64_t base = sim_rng_range(&n->pool_rng, n->latency.min_ns, n->latency.max_ns);
+    uint64_t end = w->now_ns + base + charged;
+    h->rc = rc;
+    h->phase = JOB_RUNNING;
+    sim_sleep_until_init(w, &h->busy, end);
+    sim__emit(w, SIM_EV_JOB_START, t->node, t->id, n->busy, end, t->name);
+    return SIM_OK;
+}
+
+static int job_poll(void *state, sim_world *w)
+{
+    job_hdr *h = state;
+    uint32_t slot = w->current;
+    uint32_t node = w->tasks[slot].node;
+    sim__node *n = &w->nodes[node];
+    if (h->phase == JOB_NEW) {
+        if (n->busy < n->workers && n->jobq_len == 0) {
+            n->busy++;
+            h->phase = JOB_ASSIGNED;
+        } else {
+            int rc = jobq_push(w, n, slot);
+            if (rc != SIM_OK) return rc;
+            h->phase = JOB_QUEUED;
+        }
+    }
+    if (h->phase == JOB_QUEUED) {
+        sim__note_wait(w, WAIT_POOL, node, 0);
+        return SIM_PENDING;
+    }
+    if (h->phase == JOB_ASSIGNED) job_start(w, slot, h);
+    SIM_ASSERT(h->phase == JOB_RUNNING);
+    int rc = sim_sleep_poll(w, &h->busy);
+    if (rc == SIM_PENDING) {
+        sim__note_wait_retag(w, WAIT_JOB);
+        return SIM_PENDING;
+    }
+    h->phase = JOB_FINISHED;
+    worker_release(w, node);
+    return rc == SIM_OK ? h->rc : rc;
+}
+
+static void job_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    job_hdr *h = state;
+    uint32_t node = w->tasks[w->current].node;
+    sim_sleep_drop(w, &h->busy);
+    /* A crashed node's workers vanish with it; otherwise a held worker is handed on. */
+    if ((h->phase == JOB_ASSIGNED || h->phase == JOB_RUNNING) && mode != SIM_DROP_CRASH) {
+        worker_release(w, node);
+    }
+    h->phase = JOB_FINISHED;
+    if (h->drop != NULL) h->drop(job_user(h), w, mode);
+}
+
+int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out)
+{
+    if (out != NULL) memset(out, 0, sizeof *out);
+    if (desc == NULL || desc->run == NULL) return SIM_EINVAL;
+    if (desc->state_size > SIM_STATE_MAX - JOB_HDR_SIZE) return SIM_EINVAL;
+    int rc = sim__no_side_effects(w, "sim_spawn_blocking");
+    if (rc != SIM_OK) return rc;
+    uint32_t node = desc->node.v;
+    if (node == 0 && w->booting != 0) node = w->booting;
+    if (node == 0 && w->current != SIM__NIL) node = w->tasks[w->current].node;
+    if (node == 0) return SIM_EINVAL; /* a job needs a node's pool */
+    if (node >= w->nodes_len || w->nodes[node].state == SIM_NODE_DOWN) return SIM_ENODE;
+    sim_task_desc td = {
+        .name = desc->name ? desc->name : "job",
+        .poll = job_poll,
+        .drop = job_drop,
+        .state_size = JOB_HDR_SIZE + desc->state_size,
+    };
+    uint32_t slot;
+    rc = sim__task_alloc(w, &td, node, &slot);
+    if (rc != SIM_OK) return rc;
+    sim__task *t = &w->tasks[slot];
+    t->flags |= TF_JOB;
+    job_hdr *h = t->state;
+    h->run = desc->run;
+    h->drop = desc->drop;
+    h->user_size = desc->state_size;
+    if (desc->state != NULL && desc->state_size > 0) {
+        memcpy(job_user(h), desc->state, desc->state_size);
+    }
+    sim__task_launch(w, slot, true, out);
+    return SIM_OK;
+}
+
+int sim_job_charge(sim_world *w, uint64_t ns)
+{
+    if (!w->in_job) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "sim_job_charge outside a blocking job");
+        return SIM_EMISUSE;
+    }
+    w->job_clock_ns = w->job_clock_ns > UINT64_MAX - ns ? UINT64_MAX : w->job_clock_ns + ns;
+    return SIM_OK;
+}

@@ -1,0 +1,284 @@
+/*
+ * report.c: the hang report and the one-line event format.
+ *
+ * When a run stops on a deadlock, a limit or a divergence, the report lists every unfinished
+ * task in id order: its name, node, whether it is blocked, runnable or frozen on a paused node,
+ * since when it has waited, and what it awaits, in words ("recv on oneshot #3 (sender held by
+ * task 7 (kv-client))", "sleep until 5.200000s"). The primitives noted their waits when they
+ * returned SIM_PENDING; this file only turns the notes into text.
+ *
+ * "Held by" comes from scanning the state blocks of live tasks for the handle's bytes (slot
+ * and mixed id, 8 bytes). A handle kept outside a task's state (in malloc'd memory) is not
+ * found, and the report then says so. The scan runs only here, after the run has stopped.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "exec.h"
+
+const char *sim__chan_kind_name(uint8_t kind);
+
+typedef struct strbuf {
+    char *buf;
+    size_t len;
+    size_t cap;
+} strbuf;
+
+static void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(strbuf *sb, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = sb->cap - sb->len;
+        int n = vsnprintf(sb->buf ? sb->buf + sb->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if ((size_t)n < room) {
+            sb->len += (size_t)n;
+            return;
+        }
+        size_t ncap = sb->cap ? sb->cap * 2 : 1024;
+        while (ncap - sb->len <= (size_t)n) ncap *= 2;
+        char *nbuf = realloc(sb->buf, ncap);
+        if (nbuf == NULL) return;
+        sb->buf = nbuf;
+        sb->cap = ncap;
+    }
+}
+
+/* Appends up to three tasks whose state holds the 8-byte handle (slot, id). */
+static void sb_holders(strbuf *sb, const sim_world *w, uint32_t slot, uint32_t id,
+                       const char *what)
+{
+    uint32_t found = 0;
+    for (uint32_t s = 0; s < w->tasks_used && found < 3; s++) {
+        const sim__task *t = &w->tasks[s];
+        if (t->status != TASK_LIVE || t->state == NULL || t->state_size < 8) continue;
+        const uint8_t *p = t->state;
+        for (uint32_t off = 0; off + 8 <= t->state_size; off += 4) {
+            uint32_t a, b;
+            memcpy(&a, p + off, 4);
+            memcpy(&b, p + off + 4, 4);
+            if (a != slot || b != id) continue;
+            sb_printf(sb, "%s task %u (%s)", found ? "," : "; held by", t->id, t->name);
+            found++;
+            break;
+        }
+    }
+    if (found == 0) sb_printf(sb, "; %s not found in any task's state", what);
+}
+
+static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *wt,
+                              const char *verb)
+{
+    if (wt->x >= w->objs_used || w->objs[wt->x].serial != wt->y) {
+        sb_printf(sb, "%s on a channel that is gone", verb);
+        return;
+    }
+    const sim__obj *o = &w->objs[wt->x];
+    const sim__obj *c = o->type == OBJ_SUB ? &w->objs[o->parent] : o;
+    if (o->type == OBJ_TOKEN) {
+        sb_printf(sb, "cancellation of token #%u", o->serial);
+        sb_holders(sb, w, wt->x, o->tx_id, "no handle");
+        return;
+    }
+    sb_printf(sb, "%s on %s #%u", verb, sim__chan_kind_name(c->chan_kind), c->serial);
+    if (c->name != NULL) sb_printf(sb, " '%s'", c->name);
+    uint32_t chan = o->type == OBJ_SUB ? o->parent : wt->x;
+    if (wt->kind == WAIT_SEND) {
+        sb_printf(sb, " (full: %u/%u)", c->len, c->cap);
+        if (c->chan_kind == SIM_CHAN_MPSC) sb_holders(sb, w, chan, c->rx_id, "receiver");
+    } else {
+        sb_holders(sb, w, chan, c->tx_id, "sender");
+    }
+}
+
+static void describe_wait(strbuf *sb, const sim_world *w, const sim__wait *wt)
+{
+    char t[32];
+    switch (wt->kind) {
+    case WAIT_SLEEP:
+        sim__fmt_time(wt->y, t, sizeof t);
+        sb_printf(sb, "sleep until %s", t);
+        break;
+    case WAIT_JOIN:
+        sb_printf(sb, "join of task %u (%s)", wt->x, sim_task_name(w, (sim_task_id){wt->x}));
+        break;
+    case WAIT_RECV:
+        describe_obj_wait(sb, w, wt, "recv");
+        break;
+    case WAIT_SEND:
+        describe_obj_wait(sb, w, wt, "send");
+        break;
+    case WAIT_TOKEN:
+        describe_obj_wait(sb, w, wt, "wait");
+        break;
+    case WAIT_YIELD:
+        sb_printf(sb, "yield");
+        break;
+    case WAIT_POOL: {
+        const sim__node *n = &w->nodes[wt->x];
+        sb_printf(sb, "a worker of %s's blocking pool (%u/%u busy, %u queued)", n->name, n->busy,
+                  n->workers, n->jobq_len);
+        break;
+    }
+    case WAIT_JOB:
+        sim__fmt_time(wt->y, t, sizeof t);
+        sb_printf(sb, "blocking job, done at %s", t);
+        break;
+    default:
+        sb_printf(sb, "?");
+    }
+}
+
+static const char *task_state_word(const sim_world *w, const sim__task *t)
+{
+    if (t->flags & TF_QUEUED) return "runnable";
+    if (t->flags & TF_PARKED) return "paused";
+    if (t->node != 0 && w->nodes[t->node].state == SIM_NODE_PAUSED) return "paused";
+    return "blocked";
+}
+
+typedef struct row {
+    uint32_t id;   /* sort key: task id */
+    uint32_t slot;
+} row;
+
+static int row_cmp(const void *a, const void *b)
+{
+    uint32_t ia = ((const row *)a)->id, ib = ((const row *)b)->id;
+    return (ia > ib) - (ia < ib);
+}
+
+static void sb_header(strbuf *sb, const sim_world *w, int rc, uint32_t n)
+{
+    char t[32];
+    sim__fmt_time(w->now_ns, t, sizeof t);
+    unsigned long long step = (unsigned long long)w->step;
+    switch (rc) {
+    case SIM_EDEADLOCK:
+        sb_printf(sb, "deadlock at %s (step %llu): %u task(s) waiting, nothing runnable, "
+                      "no timer pending\n", t, step, n);
+        break;
+    case SIM_ETIMELIMIT:
+        sb_printf(sb, "time limit %s reached (step %llu) with %u task(s) unfinished\n", t, step,
+                  n);
+        break;
+    case SIM_ESTEPLIMIT:
+        sb_printf(sb, "step limit %llu reached at %s with %u task(s) unfinished (a task that "
+                      "keeps waking itself never lets time advance)\n", step, t, n);
+        break;
+    default: {
+        const sim_violation *v = w->violations_len ? &w->violations[w->violations_len - 1] : NULL;
+        sb_printf(sb, "%s at %s (step %llu): %s\n", sim_result_name(rc), t, step,
+                  v ? v->message : sim_result_str(rc));
+    }
+    }
+}
+
+static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_w)
+{
+    const sim__task *t = &w->tasks[slot];
+    char since[32];
+    sim__fmt_time(t->wait_since_ns, since, sizeof since);
+    const char *node = t->node ? w->nodes[t->node].name : "-";
+    sb_printf(sb, "  %-6u %-*s %-8s %-9s %-14s ", t->id, name_w, t->name, node,
+              task_state_word(w, t), since);
+    if (t->nwaits == 0) sb_printf(sb, t->polls ? "nothing noted" : "not yet polled");
+    for (uint32_t i = 0; i < t->nwaits; i++) {
+        if (i > 0) sb_printf(sb, "  |  ");
+        describe_wait(sb, w, &t->waits[i]);
+    }
+    sb_printf(sb, "\n");
+}
+
+void sim__report_build(sim_world *w, int rc)
+{
+    uint32_t n = 0;
+    row *rows = malloc(((size_t)w->tasks_live + 1) * sizeof(row));
+    int name_w = 4;
+    for (uint32_t s = 0; s < w->tasks_used && rows != NULL; s++) {
+        if (w->tasks[s].status != TASK_LIVE) continue;
+        rows[n++] = (row){.id = w->tasks[s].id, .slot = s};
+        int len = (int)strlen(w->tasks[s].name);
+        if (len > name_w) name_w = len < 24 ? len : 24;
+    }
+    if (rows != NULL) qsort(rows, n, sizeof *rows, row_cmp);
+    strbuf sb = {0};
+    sb_header(&sb, w, rc, n);
+    if (n > 0) {
+        sb_printf(&sb, "\n  %-6s %-*s %-8s %-9s %-14s %s\n", "task", name_w, "name", "node",
+                  "state", "since", "awaits");
+    }
+    for (uint32_t i = 0; i < n; i++) sb_task_row(&sb, w, rows[i].slot, name_w);
+    sb_printf(&sb, "\nreplay: %s\n",
+              w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
+    free(rows);
+    if (sb.buf == NULL) return;
+    free(w->report);
+    w->report = sb.buf;
+}
+
+/* ---- event lines -------------------------------------------------------------------------- */
+
+static int event_text(const sim_world *w, const sim_event *e, char *buf, size_t size)
+{
+    char t[32];
+    const char *d = e->detail ? e->detail : "";
+    switch (e->kind) {
+    case SIM_EV_SPAWN:
+        return snprintf(buf, size, "%s%s, parent %llu", d, e->b ? " (blocking job)" : "",
+                        (unsigned long long)e->a);
+    case SIM_EV_POLL:
+        return snprintf(buf, size, "#%llu%s", (unsigned long long)e->a, e->b ? " spurious" : "");
+    case SIM_EV_WAKE:
+        if (e->a == 0) return snprintf(buf, size, "by timer or outside");
+        return snprintf(buf, size, "by task %llu", (unsigned long long)e->a);
+    case SIM_EV_COMPLETE:
+        return snprintf(buf, size, "%s, output %lld", sim_result_name((int)(int64_t)e->a),
+                        (long long)(int64_t)e->b);
+    case SIM_EV_ABORT:
+        return snprintf(buf, size, "by task %llu", (unsigned long long)e->a);
+    case SIM_EV_DROP:
+        return snprintf(buf, size, "%s", e->a == SIM_DROP_CRASH ? "crash" : "abort");
+    case SIM_EV_TIMER_SET:
+    case SIM_EV_TIMER_FIRE:
+        sim__fmt_time(e->a, t, sizeof t);
+        return snprintf(buf, size, "deadline %s, seq %llu", t, (unsigned long long)e->b);
+    case SIM_EV_DECISION:
+        return snprintf(buf, size, "of %llu runnable%s", (unsigned long long)e->a,
+                        e->b ? ", forced" : "");
+    case SIM_EV_CRASH:
+        return snprintf(buf, size, "%s, %llu task(s) dropped", d, (unsigned long long)e->a);
+    case SIM_EV_RESTART:
+        return snprintf(buf, size, "%s, boot %llu", d, (unsigned long long)e->a);
+    case SIM_EV_RESUME:
+        return snprintf(buf, size, "%s, %llu task(s) released", d, (unsigned long long)e->a);
+    case SIM_EV_JOB_START:
+        sim__fmt_time(e->b, t, sizeof t);
+        return snprintf(buf, size, "%s, %llu busy, done at %s", d, (unsigned long long)e->a, t);
+    case SIM_EV_NODE_ADD:
+        return snprintf(buf, size, "%s, pool of %llu", d, (unsigned long long)e->a);
+    default:
+        (void)w;
+        return snprintf(buf, size, "%s", d);
+    }
+}
+
+size_t sim_event_format(const sim_world *w, const sim_event *e, char *buf, size_t size)
+{
+    if (size == 0) return 0;
+    char t[32], text[256];
+    sim__fmt_time(e->vtime_ns, t, sizeof t);
+    event_text(w, e, text, sizeof text);
+    const char *node = e->node.v == 0 ? "-" : sim_node_name(w, e->node);
+    char task[16] = "-";
+    if (e->task.v != 0) snprintf(task, sizeof task, "%u", e->task.v);
+    int n = snprintf(buf, size, "%8llu %14s %-8s %6s %-10s %s", (unsigned long long)e->step, t,
+                     node, task, sim_event_kind_name(e->kind), text);
+    if (n < 0) return 0;
+    return (size_t)n < size ? (size_t)n : size - 1;
+}

@@ -1,0 +1,266 @@
+/*
+ * run.c: the run loop, block_on and stopping.
+ *
+ * One iteration of the loop, in order (compare libuv's uv_run phases):
+ *   1. deferred aborts: tasks whose abort was requested are dropped;
+ *   2. stop checks: a requested stop, a finished block_on root;
+ *   3. due timers: every timer whose deadline is <= now fires, in (deadline, seq) order;
+ *   4. one step: the strategy picks one runnable task (a decision when there are several),
+ *      which is polled once;
+ *   5. idle: with nothing runnable, the clock jumps to the next deadline; with no deadline
+ *      either, the run is over if no work is left, and a deadlock if some is.
+ * Virtual time never moves while a task is runnable, so a task that keeps yielding without
+ * waiting is stopped by the step limit rather than by time.
+ */
+#include <stdio.h>
+
+#include "exec.h"
+
+void sim__stop(sim_world *w, int rc)
+{
+    SIM_ASSERT(rc < 0);
+    if (w->stop_rc != 0) return;
+    w->stop_rc = rc;
+    sim__emit(w, SIM_EV_STOP, 0, 0, (uint64_t)(int64_t)rc, 0, sim_result_name(rc));
+    if (rc != SIM_ESTOPPED) sim__report_build(w, rc);
+}
+
+/* Wakes one random pending task without cause: primitives must cope with spurious polls. */
+static void maybe_spurious(sim_world *w)
+{
+    if (w->spurious.p == 0 || w->spurious.q == 0) return;
+    if (!sim_rng_ratio(&w->spurious_rng, w->spurious)) return;
+    uint32_t waiting = 0;
+    const uint32_t busy = TF_QUEUED | TF_RUNNING | TF_PARKED | TF_ABORT | TF_WOKEN;
+    for (uint32_t s = 0; s < w->tasks_used; s++) {
+        const sim__task *t = &w->tasks[s];
+        if (t->status == TASK_LIVE && !(t->flags & busy) &&
+            w->nodes[t->node].state == SIM_NODE_UP) {
+            waiting++;
+        }
+    }
+    if (waiting == 0) return;
+    uint64_t pick = sim_rng_below(&w->spurious_rng, waiting);
+    for (uint32_t s = 0; s < w->tasks_used; s++) {
+        sim__task *t = &w->tasks[s];
+        if (t->status != TASK_LIVE || (t->flags & busy) ||
+            w->nodes[t->node].state != SIM_NODE_UP) {
+            continue;
+        }
+        if (pick-- == 0) {
+            sim__wake(w, s, t->id);
+            t->flags |= TF_SPURIOUS;
+            return;
+        }
+    }
+}
+
+static void after_pending(sim_world *w, uint32_t slot)
+{
+    sim__task *t = &w->tasks[slot];
+    if (t->flags & TF_CRASH) {
+        t->flags &= ~(uint32_t)(TF_CRASH | TF_WOKEN);
+        sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
+        return;
+    }
+    sim__task_begin_wait(w, slot);
+    if (t->flags & TF_WOKEN) {
+        t->flags &= ~(uint32_t)TF_WOKEN;
+        if (t->node != 0 && w->nodes[t->node].state == SIM_NODE_PAUSED) {
+            t->flags |= TF_PARKED;
+        } else {
+            int rc = sim__rq_push(w, slot);
+            SIM_ASSERT(rc == SIM_OK);
+        }
+    }
+}
+
+static void poll_task(sim_world *w, uint32_t slot)
+{
+    sim__task *t = &w->tasks[slot];
+    SIM_ASSERT(t->status == TASK_LIVE);
+    SIM_ASSERT(w->current == SIM__NIL);
+    uint64_t spurious = (t->flags & TF_SPURIOUS) ? 1 : 0;
+    t->flags = (t->flags & ~(uint32_t)TF_SPURIOUS) | TF_RUNNING;
+    t->nwaits = 0;
+    t->polls++;
+    w->step++;
+    w->stats.steps++;
+    sim__emit(w, SIM_EV_POLL, t->node, t->id, t->polls, spurious, NULL);
+    w->current = slot;
+    int rc = t->poll(t->state, w);
+    w->current = SIM__NIL;
+    t = &w->tasks[slot];
+    t->flags &= ~(uint32_t)TF_RUNNING;
+    if (rc == SIM_PENDING) {
+        after_pending(w, slot);
+        return;
+    }
+    if (rc > 0) {
+        w->current = slot;
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "task %u (%s) returned %d from its poll function: expected SIM_PENDING, "
+                       "SIM_OK or a negative result code",
+                       t->id, t->name, rc);
+        w->current = SIM__NIL;
+        rc = SIM_EMISUSE;
+    }
+    t->flags &= ~(uint32_t)TF_WOKEN;
+    if (t->flags & TF_CRASH) {
+        t->flags &= ~(uint32_t)TF_CRASH;
+        sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
+    } else {
+        sim__task_finish(w, slot, rc, SIM_DROP_DONE);
+    }
+}
+
+static bool root_finished(const sim_world *w, uint32_t root, uint32_t root_id)
+{
+    return root != SIM__NIL && w->tasks[root].id == root_id &&
+           w->tasks[root].status == TASK_DONE;
+}
+
+/* Nothing is runnable: advance the clock, or decide that the run is over. Returns 1 to go on,
+ * 0 when the call should return SIM_OK. */
+static int idle(sim_world *w, uint64_t until_ns, bool have_root)
+{
+    bool work = w->work_live > 0 || have_root;
+    if (!work && until_ns == UINT64_MAX) return 0;
+    if (w->heap_len == 0) {
+        if (work) {
+            sim__stop(w, SIM_EDEADLOCK);
+            return 1;
+        }
+        if (until_ns > w->now_ns) w->now_ns = until_ns;
+        return 0;
+    }
+    uint64_t next = w->heap[0].deadline_ns;
+    SIM_ASSERT(next > w->now_ns);
+    if (next > until_ns) {
+        w->now_ns = until_ns;
+        return 0;
+    }
+    if (w->time_limit_ns != 0 && next > w->time_limit_ns) {
+        if (work) {
+            w->now_ns = w->time_limit_ns;
+            sim__stop(w, SIM_ETIMELIMIT);
+            return 1;
+        }
+        if (w->time_limit_ns > w->now_ns) w->now_ns = w->time_limit_ns;
+        return 0;
+    }
+    w->now_ns = next;
+    return 1;
+}
+
+static int run_loop(sim_world *w, uint64_t until_ns, uint32_t root, uint32_t root_id)
+{
+    for (;;) {
+        if (w->aborts_len > 0) sim__aborts_process(w);
+        if (root_finished(w, root, root_id)) return SIM_OK;
+        if (w->stop_rc != 0) return w->stop_rc;
+        if (w->stop_requested) {
+            sim__stop(w, SIM_ESTOPPED);
+            continue;
+        }
+        if (w->heap_len > 0 && w->heap[0].deadline_ns <= w->now_ns) sim__timers_fire_due(w);
+        if (w->rq_len > 0) {
+            if (w->step >= w->step_limit) {
+                sim__stop(w, SIM_ESTEPLIMIT);
+                continue;
+            }
+            maybe_spurious(w);
+            uint32_t slot = sim__rq_pick(w);
+            if (slot != SIM__NIL) poll_task(w, slot);
+            continue;
+        }
+        if (!idle(w, until_ns, root != SIM__NIL)) return SIM_OK;
+    }
+}
+
+static int enter(sim_world *w, const char *what)
+{
+    if (w->in_run || w->current != SIM__NIL) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s called while the world is running", what);
+        return SIM_EMISUSE;
+    }
+    return SIM_OK;
+}
+
+static int run_outer(sim_world *w, uint64_t until_ns, uint32_t root, uint32_t root_id)
+{
+    sim_world *outer = sim__running_get();
+    sim__running_set(w);
+    w->in_run = true;
+    int rc = run_loop(w, until_ns, root, root_id);
+    w->in_run = false;
+    sim__running_set(outer);
+    return rc;
+}
+
+int sim_world_run(sim_world *w)
+{
+    int rc = enter(w, "sim_world_run");
+    if (rc != SIM_OK) return rc;
+    if (w->stop_rc != 0) return w->stop_rc;
+    return run_outer(w, UINT64_MAX, SIM__NIL, 0);
+}
+
+int sim_world_run_until(sim_world *w, uint64_t until_ns)
+{
+    int rc = enter(w, "sim_world_run_until");
+    if (rc != SIM_OK) return rc;
+    if (w->stop_rc != 0) return w->stop_rc;
+    if (until_ns <= w->now_ns) return SIM_OK;
+    return run_outer(w, until_ns, SIM__NIL, 0);
+}
+
+void sim_world_stop(sim_world *w)
+{
+    w->stop_requested = true;
+}
+
+int sim_block_on(sim_world *w, sim_future fut)
+{
+    if (w->in_run || w->current != SIM__NIL) {
+        if (w->current != SIM__NIL) {
+            const sim__task *t = &w->tasks[w->current];
+            sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON,
+                           "sim_block_on called from inside task %u (%s): a task must await "
+                           "the future instead; blocking here would hang the executor",
+                           t->id, t->name);
+        } else {
+            sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON,
+                           "sim_block_on called while the world is running");
+        }
+        return SIM_EMISUSE;
+    }
+    if (fut.poll == NULL) return SIM_EINVAL;
+    if (w->stop_rc != 0) return w->stop_rc;
+    sim_task_desc desc = {.name = "block_on", .poll = fut.poll, .drop = fut.drop};
+    uint32_t slot;
+    int rc = sim__task_alloc(w, &desc, 0, &slot);
+    if (rc != SIM_OK) return rc;
+    sim__task *t = &w->tasks[slot];
+    t->state = fut.state;
+    t->flags |= TF_BORROWED;
+    uint32_t id = t->id;
+    sim__task_launch(w, slot, false, NULL);
+    t = &w->tasks[slot];
+    t->flags &= ~(uint32_t)TF_DETACHED; /* the slot is freed below, not on completion */
+    rc = run_outer(w, UINT64_MAX, slot, id);
+    t = &w->tasks[slot];
+    SIM_ASSERT(t->id == id);
+    if (t->status == TASK_LIVE) {
+        SIM_ASSERT(rc != SIM_OK);
+        sim__rq_remove(w, slot);
+        sim_world *outer = sim__running_get();
+        sim__running_set(w);
+        sim__task_finish(w, slot, rc, SIM_DROP_ABORT);
+        sim__running_set(outer);
+    } else {
+        rc = t->result;
+    }
+    sim__task_free_slot(w, slot);
+    return rc;
+}

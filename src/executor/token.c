@@ -1,0 +1,164 @@
+/*
+ * token.c: hierarchical cancellation tokens.
+ *
+ * A token is an object with a handle count, a cancelled flag, a parent and a list of
+ * children. Cancelling walks the subtree below the token (iteratively, in child order, via
+ * the parent links: no recursion) and wakes every task waiting on a cancelled token. A child
+ * made from a cancelled parent starts cancelled. When a token's last handle is dropped it
+ * leaves its parent's list and its children become roots: nothing can cancel them through it
+ * any more.
+ */
+#include "exec.h"
+
+static uint32_t tok_resolve(sim_world *w, const sim_token *tok, const char *what)
+{
+    uint32_t slot = tok ? sim__obj_lookup(w, tok->slot_, tok->id_, OBJ_TOKEN, false) : SIM__NIL;
+    if (slot == SIM__NIL && what != NULL) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale token", what);
+    }
+    return slot;
+}
+
+int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t pslot = SIM__NIL;
+    if (parent != NULL) {
+        pslot = tok_resolve(w, parent, "sim_token_new (parent)");
+        if (pslot == SIM__NIL) return SIM_EMISUSE;
+    }
+    uint32_t slot;
+    int rc = sim__obj_alloc(w, OBJ_TOKEN, &slot);
+    if (rc != SIM_OK) return rc;
+    sim__obj *t = sim__obj_at(w, slot);
+    t->txs = 1;
+    if (pslot != SIM__NIL) {
+        sim__obj *p = sim__obj_at(w, pslot);
+        t->cancelled = p->cancelled;
+        t->parent = pslot;
+        t->next = p->first;
+        if (p->first != SIM__NIL) w->objs[p->first].prev = slot;
+        p->first = slot;
+    }
+    out->slot_ = slot;
+    out->id_ = t->tx_id;
+    return SIM_OK;
+}
+
+int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t slot = tok_resolve(w, tok, "sim_token_clone");
+    if (slot == SIM__NIL) return SIM_EMISUSE;
+    w->objs[slot].txs++;
+    *out = *tok;
+    return SIM_OK;
+}
+
+/* Pre-order walk of the subtree rooted at `root`, without recursion. */
+static uint32_t subtree_next(const sim_world *w, uint32_t root, uint32_t at)
+{
+    if (w->objs[at].first != SIM__NIL) return w->objs[at].first;
+    while (at != root) {
+        if (w->objs[at].next != SIM__NIL) return w->objs[at].next;
+        at = w->objs[at].parent;
+    }
+    return SIM__NIL;
+}
+
+void sim_token_cancel(sim_world *w, const sim_token *tok)
+{
+    if (sim__no_side_effects(w, "sim_token_cancel") != SIM_OK) return;
+    uint32_t root = tok_resolve(w, tok, "sim_token_cancel");
+    if (root == SIM__NIL) return;
+    for (uint32_t at = root; at != SIM__NIL; at = subtree_next(w, root, at)) {
+        sim__obj *t = &w->objs[at];
+        if (t->cancelled) continue;
+        t->cancelled = 1;
+        sim__waitq_notify_all(w, at);
+    }
+}
+
+bool sim_token_is_cancelled(const sim_world *w, const sim_token *tok)
+{
+    uint32_t slot = tok_resolve((sim_world *)w, tok, NULL);
+    return slot != SIM__NIL && w->objs[slot].cancelled;
+}
+
+void sim_token_drop(sim_world *w, sim_token *tok)
+{
+    if (tok == NULL || tok->id_ == 0) return;
+    uint32_t slot = tok_resolve(w, tok, "sim_token_drop");
+    memset(tok, 0, sizeof *tok);
+    if (slot == SIM__NIL) return;
+    sim__obj *t = sim__obj_at(w, slot);
+    SIM_ASSERT(t->txs > 0);
+    if (--t->txs > 0) return;
+    if (t->parent != SIM__NIL) {
+        if (t->prev != SIM__NIL) {
+            w->objs[t->prev].next = t->next;
+        } else {
+            w->objs[t->parent].first = t->next;
+        }
+        if (t->next != SIM__NIL) w->objs[t->next].prev = t->prev;
+    }
+    for (uint32_t c = t->first; c != SIM__NIL;) {
+        uint32_t next = w->objs[c].next;
+        w->objs[c].parent = SIM__NIL;
+        w->objs[c].next = SIM__NIL;
+        w->objs[c].prev = SIM__NIL;
+        c = next;
+    }
+    sim__obj_release(w, slot);
+}
+
+void sim_token_wait_init(sim_token_wait *op, const sim_token *tok)
+{
+    op->tok = tok;
+    op->waiter_slot_ = 0;
+    op->waiter_id_ = 0;
+}
+
+int sim_token_wait_poll(sim_world *w, sim_token_wait *op)
+{
+    if (sim__require_task(w, "sim_token_wait_poll") == SIM__NIL) return SIM_EMISUSE;
+    uint32_t slot = tok_resolve(w, op->tok, "sim_token_wait_poll");
+    if (slot == SIM__NIL) {
+        sim_token_wait_drop(w, op);
+        return SIM_EMISUSE;
+    }
+    if (w->objs[slot].cancelled) {
+        sim_token_wait_drop(w, op);
+        return SIM_OK;
+    }
+    if (!sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_)) {
+        int rc = sim__waiter_add(w, slot, &op->waiter_slot_, &op->waiter_id_);
+        if (rc != SIM_OK) return rc;
+    } else {
+        sim__waiter_unnotify(w, op->waiter_slot_);
+    }
+    sim__note_wait(w, WAIT_TOKEN, slot, w->objs[slot].serial);
+    return SIM_PENDING;
+}
+
+void sim_token_wait_drop(sim_world *w, sim_token_wait *op)
+{
+    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
+    op->waiter_id_ = 0;
+}
+
+static int token_wait_fpoll(void *state, sim_world *w)
+{
+    return sim_token_wait_poll(w, state);
+}
+
+static void token_wait_fdrop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    (void)mode;
+    sim_token_wait_drop(w, state);
+}
+
+sim_future sim_token_wait_future(sim_token_wait *op)
+{
+    return (sim_future){.poll = token_wait_fpoll, .drop = token_wait_fdrop, .state = op};
+}

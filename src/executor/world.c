@@ -1,0 +1,298 @@
+/*
+ * world.c: the world's lifecycle, its accessors, violations and interned strings.
+ *
+ * A world is created at virtual time 0 with its seed, strategy and limits, and owns every
+ * record of the run. Freeing it drops every task that is still live in crash mode (their drop
+ * functions free memory and do nothing else), then releases channels, timers and memory.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+
+#define DEFAULT_STEP_LIMIT 1000000000ull
+#define DEFAULT_MAX_TASKS (1u << 22)
+#define DEFAULT_MAX_TIMERS (1u << 22)
+#define DEFAULT_MAX_OBJECTS (1u << 20)
+
+int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap) return SIM_OK;
+    uint64_t ncap = *cap ? *cap : 16;
+    while (ncap < need) ncap *= 2;
+    if (ncap > UINT32_MAX) ncap = UINT32_MAX;
+    void *p = realloc(*array, (size_t)ncap * elem);
+    if (p == NULL) return SIM_ENOMEM;
+    *array = p;
+    *cap = (uint32_t)ncap;
+    return SIM_OK;
+}
+
+static int world_init_nodes(sim_world *w)
+{
+    /* Node 0 is the pseudo-node of world-level tasks: always up, never crashes. */
+    if (sim__grow((void **)&w->nodes, &w->nodes_cap, 1, sizeof(sim__node)) != SIM_OK) {
+        return SIM_ENOMEM;
+    }
+    memset(&w->nodes[0], 0, sizeof(sim__node));
+    w->nodes[0].name = "";
+    w->nodes[0].task_head = SIM__NIL;
+    w->nodes[0].task_tail = SIM__NIL;
+    w->nodes_len = 1;
+    return SIM_OK;
+}
+
+static int world_apply_desc(sim_world *w, const sim_world_desc *d)
+{
+    w->seed = d->seed;
+    w->sched = d->sched;
+    if (w->sched.kind == SIM_SCHED_PCT) {
+        if (w->sched.pct_depth == 0) w->sched.pct_depth = 3;
+        if (w->sched.pct_steps == 0) w->sched.pct_steps = 10000;
+    }
+    if (w->sched.kind != SIM_SCHED_RANDOM && w->sched.kind != SIM_SCHED_FIFO &&
+        w->sched.kind != SIM_SCHED_PCT) {
+        return SIM_EINVAL;
+    }
+    if (w->sched.kind == SIM_SCHED_PCT && w->sched.pct_depth > 64) return SIM_EINVAL;
+    w->time_limit_ns = d->time_limit_ns;
+    w->step_limit = d->step_limit ? d->step_limit : DEFAULT_STEP_LIMIT;
+    w->spurious = d->spurious_wakeups;
+    w->max_tasks = d->max_tasks ? d->max_tasks : DEFAULT_MAX_TASKS;
+    w->max_timers = d->max_timers ? d->max_timers : DEFAULT_MAX_TIMERS;
+    w->max_objects = d->max_objects ? d->max_objects : DEFAULT_MAX_OBJECTS;
+    if (w->max_tasks >= SIM__NIL || w->max_timers >= SIM__NIL || w->max_objects >= SIM__NIL) {
+        return SIM_EINVAL;
+    }
+    if (d->forced_count > 0 && d->forced == NULL) return SIM_EINVAL;
+    for (uint32_t i = 1; i < d->forced_count; i++) {
+        if (d->forced[i].step <= d->forced[i - 1].step) return SIM_EINVAL;
+    }
+    w->forced = d->forced;
+    w->forced_count = d->forced_count;
+    w->trace = d->trace;
+    w->trace_ud = d->trace_ud;
+    if (d->replay_hint != NULL) {
+        w->replay_hint = strdup(d->replay_hint);
+        if (w->replay_hint == NULL) return SIM_ENOMEM;
+    }
+    return SIM_OK;
+}
+
+int sim_world_new(const sim_world_desc *desc, sim_world **out)
+{
+    static const sim_world_desc defaults;
+    if (out == NULL) return SIM_EINVAL;
+    *out = NULL;
+    const sim_world_desc *d = desc ? desc : &defaults;
+    sim_world *w = calloc(1, sizeof *w);
+    if (w == NULL) return SIM_ENOMEM;
+    w->current = SIM__NIL;
+    w->dropping = -1;
+    w->task_free = SIM__NIL;
+    w->timer_free = SIM__NIL;
+    w->obj_free = SIM__NIL;
+    w->waiter_free = SIM__NIL;
+    w->rq_head = SIM__NIL;
+    w->rq_tail = SIM__NIL;
+    int rc = world_apply_desc(w, d);
+    if (rc == SIM_OK) rc = world_init_nodes(w);
+    if (rc == SIM_OK) rc = sim__hash_init(w);
+    if (rc == SIM_OK) rc = sim__sched_init(w);
+    if (rc == SIM_OK) {
+        w->report = strdup("");
+        if (w->report == NULL) rc = SIM_ENOMEM;
+    }
+    if (rc != SIM_OK) {
+        sim_world_free(w);
+        return rc;
+    }
+    *out = w;
+    return SIM_OK;
+}
+
+/* Drops every live task in crash mode, world-level tasks last, each list in spawn order. */
+static void world_drop_all(sim_world *w)
+{
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        for (uint32_t n = 0; n < w->nodes_len; n++) {
+            if ((n == 0) != (pass == 1)) continue;
+            while (w->nodes[n].task_head != SIM__NIL) {
+                uint32_t slot = w->nodes[n].task_head;
+                sim__rq_remove(w, slot);
+                sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
+            }
+        }
+    }
+}
+
+void sim_world_free(sim_world *w)
+{
+    if (w == NULL) return;
+    SIM_ASSERT(w->current == SIM__NIL);
+    sim_world *outer = sim__running_get();
+    sim__running_set(w);
+    world_drop_all(w);
+    sim__objs_free(w);
+    for (uint32_t i = 0; i < w->tasks_used; i++) {
+        sim__task *t = &w->tasks[i];
+        if (t->status != TASK_FREE && t->state != NULL && !(t->flags & TF_BORROWED)) {
+            sim__mem_free(&w->mem, t->state, t->state_size);
+        }
+    }
+    sim__running_set(outer == w ? NULL : outer);
+    sim__timers_free(w);
+    sim__nodes_free(w);
+    sim__sched_free(w);
+    sim__hash_free(w);
+    sim__mem_release(&w->mem);
+    for (uint32_t i = 0; i < w->violations_len; i++) free((char *)w->violations[i].message);
+    for (uint32_t i = 0; i < w->strings_len; i++) free(w->strings[i]);
+    free(w->strings);
+    free(w->violations);
+    free(w->tasks);
+    free(w->objs);
+    free(w->waiters);
+    free(w->aborts);
+    free(w->report);
+    free(w->replay_hint);
+    free(w);
+}
+
+uint64_t sim_now(const sim_world *w)
+{
+    return w->in_job ? w->job_clock_ns : w->now_ns;
+}
+
+uint64_t sim_world_seed(const sim_world *w)
+{
+    return w->seed;
+}
+
+uint64_t sim_world_step(const sim_world *w)
+{
+    return w->step;
+}
+
+uint64_t sim_world_event_count(const sim_world *w)
+{
+    return w->stats.events;
+}
+
+void sim_world_rng(const sim_world *w, const char *name, uint64_t index, sim_rng *out)
+{
+    sim_rng_init(out, w->seed, name, index);
+}
+
+const char *sim_world_report(const sim_world *w)
+{
+    return w->report;
+}
+
+void sim_world_stats(const sim_world *w, sim_stats *out)
+{
+    *out = w->stats;
+    out->tasks_live = w->tasks_alloc;
+    out->timers_armed = w->heap_len;
+    out->objects_live = w->objs_live;
+    out->violations = w->violations_total;
+}
+
+const char *sim_world_intern(sim_world *w, const char *str)
+{
+    if (str == NULL) return NULL;
+    for (uint32_t i = 0; i < w->strings_len; i++) {
+        if (strcmp(w->strings[i], str) == 0) return w->strings[i];
+    }
+    if (sim__grow((void **)&w->strings, &w->strings_cap, w->strings_len + 1, sizeof(char *)) !=
+        SIM_OK) {
+        return NULL;
+    }
+    char *copy = strdup(str);
+    if (copy == NULL) return NULL;
+    w->strings[w->strings_len++] = copy;
+    return copy;
+}
+
+void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint32_t task = 0;
+    if (w->current != SIM__NIL) task = w->tasks[w->current].id;
+    uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : 0;
+    w->violations_total++;
+    sim__emit(w, SIM_EV_VIOLATION, node, task, (uint64_t)kind, 0, msg);
+    if (w->violations_len >= SIM__VIOLATIONS_KEPT) return;
+    if (w->violations == NULL) {
+        w->violations = calloc(SIM__VIOLATIONS_KEPT, sizeof(sim_violation));
+        if (w->violations == NULL) return;
+    }
+    char *copy = strdup(msg);
+    if (copy == NULL) return;
+    sim_violation *v = &w->violations[w->violations_len++];
+    v->kind = kind;
+    v->step = w->step;
+    v->vtime_ns = w->now_ns;
+    v->task.v = task;
+    v->message = copy;
+}
+
+uint32_t sim_world_violation_count(const sim_world *w)
+{
+    return w->violations_total;
+}
+
+const sim_violation *sim_world_violation(const sim_world *w, uint32_t i)
+{
+    return i < w->violations_len ? &w->violations[i] : NULL;
+}
+
+int sim__no_side_effects(sim_world *w, const char *what)
+{
+    if (w->dropping != SIM_DROP_CRASH) return SIM_OK;
+    sim__violation(w, SIM_VIOLATION_CRASH_SIDE_EFFECT,
+                   "%s during a crash-mode drop: a crashed node can only release memory", what);
+    return SIM_EMISUSE;
+}
+
+uint32_t sim__require_task(sim_world *w, const char *what)
+{
+    if (w->current != SIM__NIL && w->dropping < 0) return w->current;
+    if (what != NULL) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s called outside a task's poll function",
+                       what);
+    }
+    return SIM__NIL;
+}
+
+void sim__world_describe(const sim_world *w, char *buf, size_t size)
+{
+    char t[32];
+    sim__fmt_time(w->now_ns, t, sizeof t);
+    const char *task_name = "";
+    uint32_t task = 0;
+    if (w->current != SIM__NIL) {
+        task = w->tasks[w->current].id;
+        task_name = w->tasks[w->current].name ? w->tasks[w->current].name : "";
+    }
+    snprintf(buf, size,
+             "  seed %llu, virtual time %s, step %llu, task %u (%s)\n"
+             "  replay: %s\n",
+             (unsigned long long)w->seed, t, (unsigned long long)w->step, task, task_name,
+             w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
+}
+
+int sim_co_polled_after_done(const char *file, int line)
+{
+    sim_world *w = sim__running_get();
+    if (w != NULL) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "coroutine at %s:%d polled after it finished",
+                       file, line);
+    }
+    return SIM_EMISUSE;
+}

@@ -1,0 +1,294 @@
+/*
+ * demo.c: the demo world (see demo.h). Written against sim.h only, and meant to be read as an
+ * example: every task is a state struct, a poll function in SIM_BEGIN/SIM_AWAIT/SIM_END form
+ * and a drop function that releases every handle and op the state holds.
+ */
+#include "demo.h"
+
+#define TICKS_PER_BOOT 20
+#define BEATS 12
+
+/* ---- n1: ticker -> counter, request/response with a oneshot per request ------------------- */
+
+typedef struct request {
+    uint32_t n;       /* request number within this incarnation */
+    sim_tx reply;     /* oneshot for the answer (a uint64_t total); moved to the counter */
+} request;
+
+typedef struct ticker {
+    sim_co co;
+    sim_demo_stats *stats;
+    sim_tx requests;      /* bounded mpsc to the counter */
+    sim_interval every;
+    uint32_t i;
+    request req;          /* the request being sent */
+    sim_send_op send;
+    sim_rx reply;         /* the oneshot receiver of the current request */
+    uint64_t total;
+    sim_recv_op recv;
+    sim_timeout wait;
+} ticker;
+
+static int ticker_poll(void *state, sim_world *w)
+{
+    ticker *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&t->co);
+    sim_interval_init(w, &t->every, 100 * SIM_MS);
+    for (t->i = 1; t->i <= TICKS_PER_BOOT; t->i++) {
+        SIM_AWAIT(&t->co, rc, sim_interval_poll(w, &t->every));
+        sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
+        rc = sim_chan_new(w, &one, &t->req.reply, &t->reply);
+        if (rc != SIM_OK) SIM_RETURN(&t->co, rc);
+        t->req.n = t->i;
+        sim_send_op_init(&t->send, &t->requests, &t->req);
+        SIM_AWAIT(&t->co, rc, sim_send_poll(w, &t->send));
+        if (rc != SIM_OK) SIM_RETURN(&t->co, rc);
+        t->req.reply = (sim_tx){0}; /* moved into the channel: the counter owns it now */
+        t->stats->ticks++;
+        t->recv = (sim_recv_op){.rx = &t->reply, .out = &t->total};
+        sim_timeout_init(w, &t->wait, sim_recv_future(&t->recv), 50 * SIM_MS);
+        SIM_AWAIT(&t->co, rc, sim_timeout_poll(w, &t->wait));
+        if (rc == SIM_OK) t->stats->replies++;
+        if (rc == SIM_ETIMEDOUT) t->stats->timeouts++;
+        sim_rx_drop(w, &t->reply);
+    }
+    SIM_END(&t->co, SIM_OK);
+}
+
+static void ticker_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    ticker *t = state;
+    (void)mode;
+    sim_interval_drop(w, &t->every);
+    sim_send_op_drop(w, &t->send);
+    sim_timeout_drop(w, &t->wait);
+    sim_tx_drop(w, &t->req.reply);
+    sim_rx_drop(w, &t->reply);
+    sim_tx_drop(w, &t->requests);
+}
+
+typedef struct persist_job {
+    sim_demo_stats *stats;
+} persist_job;
+
+static int persist_run(void *state, sim_world *w)
+{
+    persist_job *p = state;
+    sim_job_charge(w, 2 * SIM_MS); /* pretend to write and fsync */
+    p->stats->persisted++;
+    return SIM_OK;
+}
+
+typedef struct counter {
+    sim_co co;
+    sim_demo_stats *stats;
+    sim_rx requests;
+    request req;          /* the request being served; its reply handle is ours */
+    sim_join job;
+} counter;
+
+static int counter_poll(void *state, sim_world *w)
+{
+    counter *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&c->co);
+    c->stats->counter_total = 0;
+    for (;;) {
+        SIM_AWAIT(&c->co, rc, sim_recv(w, &c->requests, &c->req));
+        if (rc != SIM_OK) break;
+        c->stats->counter_total += c->req.n;
+        if (c->req.n % 5 == 0) {
+            persist_job p = {.stats = c->stats};
+            sim_job_desc jd = {.name = "persist", .run = persist_run, .state = &p,
+                               .state_size = sizeof p};
+            rc = sim_spawn_blocking(w, &jd, &c->job);
+            if (rc != SIM_OK) break;
+            SIM_AWAIT(&c->co, rc, sim_join_poll(w, &c->job));
+        }
+        sim_send(w, &c->req.reply, &c->stats->counter_total); /* ECLOSED if it gave up */
+        sim_tx_drop(w, &c->req.reply);
+    }
+    SIM_END(&c->co, rc == SIM_ECLOSED ? SIM_OK : rc);
+}
+
+static void counter_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    counter *c = state;
+    (void)mode;
+    sim_join_detach(w, &c->job);
+    sim_tx_drop(w, &c->req.reply);
+    sim_rx_drop(w, &c->requests);
+}
+
+/* A request still queued when the channel goes away holds a oneshot sender: drop it. */
+static void request_drop(void *ud, void *msg)
+{
+    request *r = msg;
+    sim_tx_drop(ud, &r->reply);
+}
+
+static int boot_n1(void *ud, sim_world *w, sim_node_id node)
+{
+    (void)node;
+    sim_demo_stats *stats = ud;
+    sim_chan_desc d = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(request), .capacity = 4,
+                       .name = "requests", .drop_msg = request_drop, .drop_ud = w};
+    ticker t = {.stats = stats};
+    counter c = {.stats = stats};
+    int rc = sim_chan_new(w, &d, &t.requests, &c.requests);
+    if (rc != SIM_OK) return rc;
+    sim_task_desc td = {.name = "ticker", .poll = ticker_poll, .drop = ticker_drop,
+                        .state = &t, .state_size = sizeof t};
+    sim_task_desc cd = {.name = "counter", .poll = counter_poll, .drop = counter_drop,
+                        .state = &c, .state_size = sizeof c, .daemon = true};
+    rc = sim_spawn(w, &td, NULL);
+    if (rc == SIM_OK) rc = sim_spawn(w, &cd, NULL);
+    return rc;
+}
+
+/* ---- n2: heartbeat -> monitor over a watch, stopped by a token ------------------------------ */
+
+typedef struct heartbeat {
+    sim_co co;
+    sim_demo_stats *stats;
+    sim_tx beat_tx;
+    sim_token stop;
+    sim_interval every;
+    uint32_t beat;
+} heartbeat;
+
+static int heartbeat_poll(void *state, sim_world *w)
+{
+    heartbeat *h = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&h->co);
+    sim_interval_init(w, &h->every, 250 * SIM_MS);
+    for (h->beat = 1; h->beat <= BEATS; h->beat++) {
+        SIM_AWAIT(&h->co, rc, sim_interval_poll(w, &h->every));
+        rc = sim_send(w, &h->beat_tx, &h->beat);
+        if (rc != SIM_OK) break;
+        h->stats->beats++;
+    }
+    sim_token_cancel(w, &h->stop);
+    SIM_END(&h->co, rc);
+}
+
+static void heartbeat_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    heartbeat *h = state;
+    (void)mode;
+    sim_interval_drop(w, &h->every);
+    sim_tx_drop(w, &h->beat_tx);
+    sim_token_drop(w, &h->stop);
+}
+
+typedef struct monitor {
+    sim_co co;
+    sim_demo_stats *stats;
+    sim_rx beats;
+    sim_token stop;
+    uint32_t value;
+    sim_token_wait stopped;
+    sim_recv_op next;
+    sim_future either[2];
+    sim_select sel;
+} monitor;
+
+static int monitor_poll(void *state, sim_world *w)
+{
+    monitor *m = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&m->co);
+    for (;;) {
+        sim_token_wait_init(&m->stopped, &m->stop);
+        m->next = (sim_recv_op){.rx = &m->beats, .out = &m->value};
+        m->either[0] = sim_token_wait_future(&m->stopped);
+        m->either[1] = sim_recv_future(&m->next);
+        sim_select_init(&m->sel, m->either, 2);
+        SIM_AWAIT(&m->co, rc, sim_select_poll(w, &m->sel));
+        if (m->sel.winner == 0 || rc != SIM_OK) break;
+        m->stats->seen++;
+    }
+    SIM_END(&m->co, rc == SIM_ECLOSED ? SIM_OK : rc);
+}
+
+static void monitor_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    monitor *m = state;
+    (void)mode;
+    sim_select_drop(w, &m->sel);
+    sim_rx_drop(w, &m->beats);
+    sim_token_drop(w, &m->stop);
+}
+
+static int boot_n2(void *ud, sim_world *w, sim_node_id node)
+{
+    (void)node;
+    sim_demo_stats *stats = ud;
+    heartbeat h = {.stats = stats};
+    monitor m = {.stats = stats};
+    uint32_t zero = 0;
+    sim_chan_desc d = {.kind = SIM_CHAN_WATCH, .msg_size = sizeof(uint32_t), .initial = &zero,
+                       .name = "beats"};
+    int rc = sim_chan_new(w, &d, &h.beat_tx, &m.beats);
+    if (rc == SIM_OK) rc = sim_token_new(w, NULL, &h.stop);
+    if (rc == SIM_OK) rc = sim_token_clone(w, &h.stop, &m.stop);
+    if (rc != SIM_OK) return rc;
+    sim_task_desc hd = {.name = "heartbeat", .poll = heartbeat_poll, .drop = heartbeat_drop,
+                        .state = &h, .state_size = sizeof h};
+    sim_task_desc md = {.name = "monitor", .poll = monitor_poll, .drop = monitor_drop,
+                        .state = &m, .state_size = sizeof m, .daemon = true};
+    rc = sim_spawn(w, &hd, NULL);
+    if (rc == SIM_OK) rc = sim_spawn(w, &md, NULL);
+    return rc;
+}
+
+/* ---- world level: chaos --------------------------------------------------------------------- */
+
+typedef struct chaos {
+    sim_co co;
+    sim_node_id n1;
+    sim_node_id n2;
+    sim_sleep until;
+} chaos;
+
+static int chaos_poll(void *state, sim_world *w)
+{
+    chaos *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&c->co);
+    sim_sleep_until_init(w, &c->until, 1000 * SIM_MS);
+    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+    sim_node_crash(w, c->n1);
+    sim_sleep_until_init(w, &c->until, 1500 * SIM_MS);
+    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+    sim_node_restart(w, c->n1);
+    sim_sleep_until_init(w, &c->until, 2000 * SIM_MS);
+    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+    sim_node_pause(w, c->n2);
+    sim_sleep_until_init(w, &c->until, 2300 * SIM_MS);
+    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+    sim_node_resume(w, c->n2);
+    SIM_END(&c->co, rc);
+}
+
+static void chaos_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    chaos *c = state;
+    (void)mode;
+    sim_sleep_drop(w, &c->until);
+}
+
+int sim_demo_setup(sim_world *w, sim_demo_stats *stats)
+{
+    sim_node_desc n1 = {.name = "n1", .pool_workers = 2, .boot = boot_n1, .boot_ud = stats};
+    sim_node_desc n2 = {.name = "n2", .boot = boot_n2, .boot_ud = stats};
+    chaos c = {0};
+    int rc = sim_node_add(w, &n1, &c.n1);
+    if (rc == SIM_OK) rc = sim_node_add(w, &n2, &c.n2);
+    if (rc != SIM_OK) return rc;
+    sim_task_desc cd = {.name = "chaos", .poll = chaos_poll, .drop = chaos_drop, .state = &c,
+                        .state_size = sizeof c};
+    return sim_spawn(w, &cd, NULL);
+}
