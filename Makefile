@@ -73,7 +73,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(SIM): $(CMD_OBJS) $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJS) $(SYS_OBJS) $(LIB) $(PKG_LIBS)
@@ -90,7 +90,7 @@ test: deps
 	@$(MAKE) --no-print-directory _test
 
 _test: $(TESTS) $(SIM)
-	SIM_BIN=$(abspath $(SIM)) $(TESTS) --jobs 2
+	SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) $(TESTS) --jobs 2
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
@@ -99,7 +99,7 @@ check: deps
 
 _check: $(TESTS) $(SIM)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    SIM_BIN=$(abspath $(SIM)) $(TESTS) --jobs 2
+	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) $(TESTS) --jobs 2
 
 demo: deps
 	@$(MAKE) --no-print-directory _demo

@@ -14,8 +14,9 @@
  * ownership rules. docs/api.md is the guided tour.
  *
  * Conventions that hold everywhere:
- * - Fallible calls return int: SIM_OK (0) or a negative SIM_E... code. Out-parameters are
- *   zeroed on failure. Predicates return bool.
+ * - Fallible calls return int: SIM_OK (0) or a negative SIM_E... code. Handle and id
+ *   out-parameters are zeroed on failure; message buffers are written only on SIM_OK.
+ *   Predicates return bool.
  * - Poll functions return SIM_PENDING (a positive value) while not finished, and a result
  *   (SIM_OK or a negative code) once, when they complete.
  * - Misuse of the API returns SIM_EMISUSE and records a violation in the world; a harness bug
@@ -304,14 +305,14 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
  * store them); new kinds are appended. */
 #define SIM_EVENT_TABLE(X)                                                                     \
     X(SIM_EV_SPAWN, 1, "spawn", "a=parent task, b=1 if a blocking job")                        \
-    X(SIM_EV_POLL, 2, "poll", "a=polls of this task so far, b=1 if spurious")                  \
+    X(SIM_EV_POLL, 2, "poll",                                                                  \
+      "a=polls of this task so far, b=runnable tasks << 2 | forced << 1 | spurious")           \
     X(SIM_EV_WAKE, 3, "wake", "a=waking task (0: timer or outside), b=0")                      \
     X(SIM_EV_COMPLETE, 4, "complete", "a=result code, b=output")                               \
     X(SIM_EV_ABORT, 5, "abort", "a=aborting task, b=0")                                        \
     X(SIM_EV_DROP, 6, "drop", "a=drop mode, b=0")                                              \
     X(SIM_EV_TIMER_SET, 7, "timer-set", "a=deadline ns, b=timer sequence")                     \
     X(SIM_EV_TIMER_FIRE, 8, "timer-fire", "a=deadline ns, b=timer sequence")                   \
-    X(SIM_EV_DECISION, 9, "decision", "a=runnable tasks, b=1 if forced")                       \
     X(SIM_EV_CRASH, 10, "crash", "a=tasks dropped, b=boot count")                              \
     X(SIM_EV_RESTART, 11, "restart", "a=boot count, b=0")                                      \
     X(SIM_EV_PAUSE, 12, "pause", "a=0, b=0")                                                   \
@@ -320,6 +321,13 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_VIOLATION, 15, "violation", "a=violation kind, b=0")                              \
     X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                           \
     X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")
+
+/* A POLL event is also the record of the scheduling decision that chose the task: b says how
+ * many tasks were runnable (a choice among two or more is a decision) and whether a replay
+ * forced it. Kind 9 is retired. */
+#define SIM_EV_POLL_RUNNABLE(b) ((b) >> 2)
+#define SIM_EV_POLL_FORCED(b) (((b) >> 1) & 1)
+#define SIM_EV_POLL_SPURIOUS(b) ((b)&1)
 
 typedef enum sim_event_kind {
 #define SIM__EVENT_ENUM(name, value, text, fields) name = (value),
@@ -469,7 +477,8 @@ int sim_spawn(sim_world *w, const sim_task_desc *desc, sim_join *out);
 int sim_join_poll(sim_world *w, sim_join *join);
 /* Asks the task to stop: at the next scheduling point its drop function runs (SIM_DROP_ABORT)
  * and its result becomes SIM_ECANCELED. No effect on a finished task. A blocking job that has
- * started cannot be stopped: abort then only detaches it, as in real runtimes. */
+ * started cannot be stopped, as in real runtimes: abort has no effect on it, it runs to
+ * completion and its handle still yields its result. */
 void sim_join_abort(sim_world *w, const sim_join *join);
 /* Lets the task run on unobserved; the handle is emptied. Also the drop of a handle. */
 void sim_join_detach(sim_world *w, sim_join *join);
@@ -531,8 +540,9 @@ typedef enum sim_node_state {
     SIM_NODE_PAUSED = 2,
 } sim_node_state;
 
-/* Adds a node and boots it at once (boot's result is returned; a failed boot leaves the node
- * down). Errors: SIM_EINVAL (no name, duplicate name), SIM_ELIMIT (more than 4096 nodes). */
+/* Adds a node and boots it at once. Returns boot's result: a failed boot leaves the node added
+ * but down, and *out is set anyway so that it can be restarted. Errors: SIM_EINVAL (no name,
+ * duplicate name, min > max latency), SIM_ELIMIT (more than 4096 nodes). */
 int sim_node_add(sim_world *w, const sim_node_desc *desc, sim_node_id *out);
 /* Crashes an up or paused node. May be called from a task, including one on that node (it is
  * dropped once its poll returns). Errors: SIM_ENODE (unknown or already down). */
@@ -572,7 +582,7 @@ void sim_sleep_init(sim_world *w, sim_sleep *s, uint64_t duration_ns);
 /* Prepares a sleep until an absolute virtual time (in the past: ready at once). */
 void sim_sleep_until_init(sim_world *w, sim_sleep *s, uint64_t deadline_ns);
 /* READY (SIM_OK) once the clock reaches the deadline. Errors: SIM_ELIMIT (max_timers),
- * SIM_EMISUSE outside a task. */
+ * SIM_EMISUSE when it would have to wait outside a task. */
 int sim_sleep_poll(sim_world *w, sim_sleep *s);
 void sim_sleep_drop(sim_world *w, sim_sleep *s);
 sim_future sim_sleep_future(sim_sleep *s);
@@ -725,8 +735,9 @@ typedef struct sim_token {
     uint32_t id_;   /* private: 0 = empty */
 } sim_token;
 
-/* A new token; parent may be NULL. A child of a cancelled parent starts cancelled. Errors:
- * SIM_ELIMIT, SIM_EMISUSE (empty parent). */
+/* A new token; parent may be NULL. A child of a cancelled parent starts cancelled. Dropping
+ * a parent's handles does not cut its children off: cancelling an ancestor still reaches
+ * them. Errors: SIM_ELIMIT, SIM_EMISUSE (empty parent). */
 int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out);
 int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out);
 /* Cancels the token and its descendants and wakes their waiters. Idempotent. */

@@ -9,6 +9,9 @@
 #ifndef SIM_CORE_H
 #define SIM_CORE_H
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "sim.h"
 
 #define SIM__NIL UINT32_MAX
@@ -21,17 +24,54 @@ _Static_assert(((size_t)16 << (SIM__MEM_CLASSES - 1)) == SIM_STATE_MAX,
 
 typedef struct sim__mem {
     void *free[SIM__MEM_CLASSES]; /* LIFO free lists; a free block's first word links on */
+    void **chunks;                /* every chunk obtained from malloc, freed at release */
+    uint32_t chunks_len;
+    uint32_t chunks_cap;
     uint64_t live_blocks;         /* blocks handed out and not yet returned */
 } sim__mem;
 
-/* Returns a block of at least size bytes (1 <= size <= SIM_STATE_MAX), or NULL. */
-void *sim__mem_alloc(sim__mem *mem, size_t size);
-/* Same, zero-filled. */
-void *sim__mem_zalloc(sim__mem *mem, size_t size);
-/* Returns a block; size must be the size it was allocated with. NULL is ignored. */
-void sim__mem_free(sim__mem *mem, void *block, size_t size);
-/* Frees every block on the free lists. Blocks still handed out are the owners' business. */
+/* The class of a block of size bytes (1 <= size <= SIM_STATE_MAX): 16 B << class >= size. */
+static inline unsigned sim__mem_class(size_t size)
+{
+    SIM_ASSERT(size > 0);
+    SIM_ASSERT(size <= SIM_STATE_MAX);
+    return size <= 16 ? 0 : (unsigned)(60 - __builtin_clzll((unsigned long long)size - 1));
+}
+
+/* The refill path of sim__mem_alloc, and sizes above SIM_STATE_MAX (straight to malloc). */
+void *sim__mem_alloc_slow(sim__mem *mem, size_t size);
+/* Frees every chunk. Blocks still handed out become invalid. */
 void sim__mem_release(sim__mem *mem);
+
+/* Returns a block of at least size bytes (size >= 1), or NULL. */
+static inline void *sim__mem_alloc(sim__mem *mem, size_t size)
+{
+    if (size <= SIM_STATE_MAX) {
+        unsigned k = sim__mem_class(size);
+        void *block = mem->free[k];
+        if (block != NULL) {
+            memcpy(&mem->free[k], block, sizeof(void *));
+            mem->live_blocks++;
+            return block;
+        }
+    }
+    return sim__mem_alloc_slow(mem, size);
+}
+
+/* Returns a block; size must be the size it was allocated with. NULL is ignored. */
+static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
+{
+    if (block == NULL) return;
+    if (size > SIM_STATE_MAX) {
+        free(block);
+        return;
+    }
+    SIM_ASSERT(mem->live_blocks > 0);
+    unsigned k = sim__mem_class(size);
+    memcpy(block, &mem->free[k], sizeof(void *));
+    mem->free[k] = block;
+    mem->live_blocks--;
+}
 
 /* Formats virtual time as seconds with microseconds, "12.345678s", into buf. */
 void sim__fmt_time(uint64_t ns, char *buf, size_t size);
@@ -43,7 +83,7 @@ sim_world *sim__running_get(void);
 /* Writes seed, time, step, task and replay hint of w into buf, for assertion messages. */
 void sim__world_describe(const sim_world *w, char *buf, size_t size);
 
-/* A 32-bit mixer (the murmur3 finaliser): spreads serial numbers into handle ids. */
+/* A 32-bit mixer (the murmur3 finaliser, a bijection): spreads serials into handle ids. */
 static inline uint32_t sim__mix32(uint32_t x)
 {
     x ^= x >> 16;

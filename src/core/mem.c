@@ -1,68 +1,65 @@
 /*
- * mem.c: the size-class allocator behind task states, job states and channel buffers.
+ * mem.c: the size-class allocator behind task states, job states and channel rings.
  *
- * Blocks come in power-of-two classes from 16 bytes to SIM_STATE_MAX. A freed block goes on
- * its class's LIFO free list and is handed out again before malloc is asked, so a world that
- * spawns and finishes a million short tasks touches a handful of blocks. The cost is up to 2x
- * internal fragmentation, and memory held on free lists is returned only when the world is
- * freed. Which block is reused never matters to the simulation: nothing is ordered by address.
+ * Blocks come in power-of-two classes from 16 bytes to SIM_STATE_MAX, carved from 64 KiB
+ * chunks (a larger class gets a chunk of one block). A freed block goes on its class's LIFO
+ * free list and is handed out again first, so a world that spawns and finishes a million
+ * short tasks touches a handful of blocks, and one that holds a million at once costs one
+ * malloc per 64 KiB instead of one per task. The costs, stated plainly: up to 2x internal
+ * fragmentation, and memory returns to the system only when the world is freed. Which block
+ * is reused never matters to the simulation: nothing is ordered by address.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
 
-static unsigned size_class(size_t size)
-{
-    SIM_ASSERT(size > 0);
-    SIM_ASSERT(size <= SIM_STATE_MAX);
-    unsigned k = 0;
-    while (((size_t)16 << k) < size) k++;
-    SIM_ASSERT(k < SIM__MEM_CLASSES);
-    return k;
-}
+#define CHUNK_SIZE ((size_t)64 << 10)
 
-void *sim__mem_alloc(sim__mem *mem, size_t size)
+static int chunk_track(sim__mem *mem, void *chunk)
 {
-    unsigned k = size_class(size);
-    void *block = mem->free[k];
-    if (block != NULL) {
-        memcpy(&mem->free[k], block, sizeof(void *));
-    } else {
-        block = malloc((size_t)16 << k);
-        if (block == NULL) return NULL;
+    if (mem->chunks_len == mem->chunks_cap) {
+        uint32_t ncap = mem->chunks_cap ? mem->chunks_cap * 2 : 64;
+        void **p = realloc(mem->chunks, (size_t)ncap * sizeof(void *));
+        if (p == NULL) return -1;
+        mem->chunks = p;
+        mem->chunks_cap = ncap;
     }
-    mem->live_blocks++;
-    return block;
+    mem->chunks[mem->chunks_len++] = chunk;
+    return 0;
 }
 
-void *sim__mem_zalloc(sim__mem *mem, size_t size)
+/* Carves a new chunk into blocks of class k and puts them on the free list, lowest address
+ * first out. Returns false when out of memory. */
+static bool refill(sim__mem *mem, unsigned k)
 {
-    void *block = sim__mem_alloc(mem, size);
-    if (block != NULL) memset(block, 0, size);
-    return block;
+    size_t block = (size_t)16 << k;
+    size_t size = block > CHUNK_SIZE ? block : CHUNK_SIZE;
+    uint8_t *chunk = malloc(size);
+    if (chunk == NULL) return false;
+    if (chunk_track(mem, chunk) != 0) {
+        free(chunk);
+        return false;
+    }
+    for (size_t off = size; off >= block; off -= block) {
+        void *b = chunk + off - block;
+        memcpy(b, &mem->free[k], sizeof(void *));
+        mem->free[k] = b;
+    }
+    return true;
 }
 
-void sim__mem_free(sim__mem *mem, void *block, size_t size)
+void *sim__mem_alloc_slow(sim__mem *mem, size_t size)
 {
-    if (block == NULL) return;
-    SIM_ASSERT(mem->live_blocks > 0);
-    unsigned k = size_class(size);
-    memcpy(block, &mem->free[k], sizeof(void *));
-    mem->free[k] = block;
-    mem->live_blocks--;
+    if (size > SIM_STATE_MAX) return malloc(size);
+    unsigned k = sim__mem_class(size);
+    if (mem->free[k] == NULL && !refill(mem, k)) return NULL;
+    return sim__mem_alloc(mem, size);
 }
 
 void sim__mem_release(sim__mem *mem)
 {
-    for (unsigned k = 0; k < SIM__MEM_CLASSES; k++) {
-        void *block = mem->free[k];
-        while (block != NULL) {
-            void *next;
-            memcpy(&next, block, sizeof(void *));
-            free(block);
-            block = next;
-        }
-        mem->free[k] = NULL;
-    }
+    for (uint32_t i = 0; i < mem->chunks_len; i++) free(mem->chunks[i]);
+    free(mem->chunks);
+    memset(mem, 0, sizeof *mem);
 }

@@ -9,8 +9,8 @@
  * the channel's FIFO wait queue (waitq.c); a receive that frees a slot notifies the first of
  * them, who is then owed that slot, so try-sends cannot overtake waiting senders.
  *
- * Messages are copied with memcpy on the way in and out. Rings are plain malloc'd arrays: an
- * unbounded mpsc ring doubles when full, up to max_messages.
+ * Messages are copied with memcpy on the way in and out. Rings come from the world's size-class
+ * allocator; an unbounded mpsc ring doubles when full, up to max_messages.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +29,36 @@ const char *sim__chan_kind_name(uint8_t kind)
     return kind < 4 ? kind_names[kind] : "?";
 }
 
-static uint8_t *ring_at(sim__obj *c, uint32_t index)
+/* Rings are allocated with a power-of-two number of slots (mask + 1 >= cap) so that
+ * positions wrap with a mask instead of a division. */
+static uint32_t pow2_at_least(uint32_t n)
 {
-    return c->buf + (size_t)(index % c->cap) * c->msg_size;
+    uint32_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+}
+
+/* memcpy with the common message sizes inlined (a libc call costs more than the copy). */
+static inline void msg_copy(void *dst, const void *src, uint32_t size)
+{
+    switch (size) {
+    case 4:
+        memcpy(dst, src, 4);
+        break;
+    case 8:
+        memcpy(dst, src, 8);
+        break;
+    case 16:
+        memcpy(dst, src, 16);
+        break;
+    default:
+        memcpy(dst, src, size);
+    }
+}
+
+static uint8_t *ring_at(sim__obj *c, uint64_t index)
+{
+    return c->buf + (size_t)(index & c->mask) * c->msg_size;
 }
 
 static void drop_message(sim__obj *c, uint8_t *msg)
@@ -48,14 +75,14 @@ static void drop_all_messages(sim__obj *c)
     case SIM_CHAN_MPSC:
         while (c->len > 0) {
             drop_message(c, ring_at(c, c->head));
-            c->head = (c->head + 1) % c->cap;
+            c->head = (c->head + 1) & c->mask;
             c->len--;
         }
         break;
     case SIM_CHAN_BROADCAST: {
         uint64_t kept = c->seq < c->cap ? c->seq : c->cap;
         for (uint64_t s = c->seq - kept; s < c->seq; s++) {
-            drop_message(c, ring_at(c, (uint32_t)(s % c->cap)));
+            drop_message(c, ring_at(c, s));
         }
         c->seq = 0;
         break;
@@ -74,13 +101,23 @@ static void chan_release_if_unused(sim_world *w, uint32_t slot)
     sim__obj_release(w, slot);
 }
 
+static size_t ring_bytes(const sim__obj *c)
+{
+    return (size_t)(c->mask + 1) * c->msg_size;
+}
+
+void sim__chan_ring_free(sim_world *w, sim__obj *c)
+{
+    sim__mem_free(&w->mem, c->buf, ring_bytes(c));
+    c->buf = NULL;
+}
+
 void sim__objs_free(sim_world *w)
 {
     for (uint32_t s = 0; s < w->objs_used; s++) {
         sim__obj *o = &w->objs[s];
         if (o->type == OBJ_CHAN) drop_all_messages(o);
-        if (o->type != OBJ_FREE) free(o->buf);
-        o->buf = NULL;
+        if (o->type == OBJ_CHAN) sim__chan_ring_free(w, o);
     }
 }
 
@@ -95,10 +132,12 @@ static int desc_check(const sim_chan_desc *d, uint32_t *cap_out)
         if (d->kind == SIM_CHAN_WATCH && d->initial == NULL) return SIM_EINVAL;
         *cap_out = 1;
         return SIM_OK;
-    case SIM_CHAN_MPSC:
-        if (d->capacity > RING_MAX) return SIM_EINVAL;
-        *cap_out = d->capacity ? d->capacity : 16;
+    case SIM_CHAN_MPSC: {
+        if (d->capacity > RING_MAX || d->max_messages > RING_MAX) return SIM_EINVAL;
+        uint32_t max = d->max_messages ? d->max_messages : DEFAULT_MAX_MESSAGES;
+        *cap_out = d->capacity ? d->capacity : (max < 16 ? max : 16);
         return SIM_OK;
+    }
     case SIM_CHAN_BROADCAST:
         if (d->capacity == 0 || d->capacity > RING_MAX) return SIM_EINVAL;
         *cap_out = d->capacity;
@@ -134,18 +173,20 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
     if (rx != NULL) memset(rx, 0, sizeof *rx);
     uint32_t cap;
     if (tx == NULL || rx == NULL || desc_check(d, &cap) != SIM_OK) return SIM_EINVAL;
-    uint8_t *buf = malloc((size_t)cap * d->msg_size);
+    uint32_t slots = pow2_at_least(cap);
+    uint8_t *buf = sim__mem_alloc(&w->mem, (size_t)slots * d->msg_size);
     if (buf == NULL) return SIM_ENOMEM;
     uint32_t slot;
     int rc = sim__obj_alloc(w, OBJ_CHAN, &slot);
     if (rc != SIM_OK) {
-        free(buf);
+        sim__mem_free(&w->mem, buf, (size_t)slots * d->msg_size);
         return rc;
     }
     sim__obj *c = sim__obj_at(w, slot);
     c->chan_kind = (uint8_t)d->kind;
     c->msg_size = d->msg_size;
     c->cap = cap;
+    c->mask = slots - 1;
     c->buf = buf;
     c->max_len = d->kind == SIM_CHAN_MPSC && d->capacity == 0
                      ? (d->max_messages ? d->max_messages : DEFAULT_MAX_MESSAGES)
@@ -159,9 +200,7 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
     if (d->kind == SIM_CHAN_BROADCAST || d->kind == SIM_CHAN_WATCH) {
         rc = sub_new(w, slot, rx);
         if (rc != SIM_OK) {
-            c->buf = NULL; /* the initial watch value stays the caller's */
-            free(buf);
-            sim__obj_release(w, slot);
+            sim__obj_release(w, slot); /* frees the ring; the initial value stays the caller's */
             return rc;
         }
     } else {
@@ -176,73 +215,98 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
 
 /* ---- handle resolution -------------------------------------------------------------------- */
 
-static uint32_t tx_resolve(sim_world *w, const sim_tx *tx, const char *what)
+static void bad_handle(sim_world *w, const char *what, const char *side)
+    __attribute__((cold, noinline));
+
+static void bad_handle(sim_world *w, const char *what, const char *side)
 {
-    uint32_t slot = tx ? sim__obj_lookup(w, tx->slot_, tx->id_, OBJ_CHAN, false) : SIM__NIL;
-    if (slot == SIM__NIL && what != NULL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale sender handle", what);
-    }
-    return slot;
+    sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale %s handle", what, side);
 }
 
-/* The receiver object of rx: the channel (oneshot, mpsc) or the subscriber. */
-static uint32_t rx_resolve(sim_world *w, const sim_rx *rx, const char *what)
+/* The channel of a sender handle, or NULL (after recording a violation when what != NULL). */
+static inline sim__obj *tx_get(sim_world *w, const sim_tx *tx, const char *what)
 {
-    uint32_t slot = SIM__NIL;
+    if (tx != NULL && tx->slot_ < w->objs_used) {
+        sim__obj *c = &w->objs[tx->slot_];
+        /* txs == 0: every sender was dropped, so this is a stale copy of one. */
+        if (tx->id_ != 0 && c->tx_id == tx->id_ && c->type == OBJ_CHAN && c->txs > 0) return c;
+    }
+    if (what != NULL) bad_handle(w, what, "sender");
+    return NULL;
+}
+
+/* The receiver object of a receiver handle: the channel itself (oneshot, mpsc) or the
+ * subscriber (broadcast, watch); NULL as above. */
+static inline sim__obj *rx_get(sim_world *w, const sim_rx *rx, const char *what)
+{
     if (rx != NULL && rx->slot_ < w->objs_used) {
-        uint8_t type = w->objs[rx->slot_].type == OBJ_SUB ? OBJ_SUB : OBJ_CHAN;
-        slot = sim__obj_lookup(w, rx->slot_, rx->id_, type, true);
+        sim__obj *o = &w->objs[rx->slot_];
+        /* A channel whose receiver was dropped (rxs == 0) lives on for its senders; a copy of
+         * the dropped receiver handle is stale. Subscribers are freed when dropped. */
+        if (rx->id_ != 0 && o->rx_id == rx->id_ &&
+            (o->type == OBJ_SUB || (o->type == OBJ_CHAN && o->rxs > 0))) {
+            return o;
+        }
     }
-    if (slot == SIM__NIL && what != NULL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale receiver handle", what);
-    }
-    return slot;
+    if (what != NULL) bad_handle(w, what, "receiver");
+    return NULL;
+}
+
+static inline uint32_t obj_slot(const sim_world *w, const sim__obj *o)
+{
+    return (uint32_t)(o - w->objs);
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
 
-static void wake_receivers(sim_world *w, sim__obj *c)
+static void wake_subscribers(sim_world *w, const sim__obj *c)
 {
-    if (c->chan_kind == SIM_CHAN_ONESHOT || c->chan_kind == SIM_CHAN_MPSC) {
-        if (c->waker_slot != SIM__NIL) sim__wake(w, c->waker_slot, c->waker_id);
-        return;
-    }
     for (uint32_t s = c->first; s != SIM__NIL; s = w->objs[s].next) {
         const sim__obj *sub = &w->objs[s];
         if (sub->waker_slot != SIM__NIL) sim__wake(w, sub->waker_slot, sub->waker_id);
     }
 }
 
-static int ring_grow(sim__obj *c)
+static inline void wake_receivers(sim_world *w, const sim__obj *c)
+{
+    if (c->chan_kind == SIM_CHAN_ONESHOT || c->chan_kind == SIM_CHAN_MPSC) {
+        if (c->waker_slot != SIM__NIL) sim__wake(w, c->waker_slot, c->waker_id);
+    } else {
+        wake_subscribers(w, c);
+    }
+}
+
+static int ring_grow(sim_world *w, sim__obj *c)
 {
     if (c->cap >= c->max_len) return SIM_ELIMIT;
     uint64_t ncap = (uint64_t)c->cap * 2;
     if (ncap > c->max_len) ncap = c->max_len;
-    uint8_t *nbuf = malloc((size_t)ncap * c->msg_size);
+    uint32_t slots = pow2_at_least((uint32_t)ncap);
+    uint8_t *nbuf = sim__mem_alloc(&w->mem, (size_t)slots * c->msg_size);
     if (nbuf == NULL) return SIM_ENOMEM;
     for (uint32_t i = 0; i < c->len; i++) {
-        memcpy(nbuf + (size_t)i * c->msg_size, ring_at(c, c->head + i), c->msg_size);
+        memcpy(nbuf + (size_t)i * c->msg_size, ring_at(c, (uint64_t)c->head + i), c->msg_size);
     }
-    free(c->buf);
+    sim__chan_ring_free(w, c);
     c->buf = nbuf;
     c->cap = (uint32_t)ncap;
+    c->mask = slots - 1;
     c->head = 0;
     return SIM_OK;
 }
 
-static void ring_push(sim__obj *c, const void *msg)
+static inline void ring_push(sim__obj *c, const void *msg)
 {
     SIM_ASSERT(c->len < c->cap);
-    memcpy(ring_at(c, c->head + c->len), msg, c->msg_size);
+    msg_copy(ring_at(c, (uint64_t)c->head + c->len), msg, c->msg_size);
     c->len++;
 }
 
 /* Sends on an mpsc channel whose room (if bounded) the caller has checked. */
-static int mpsc_push(sim_world *w, uint32_t slot, const void *msg)
+static inline int mpsc_push(sim_world *w, sim__obj *c, const void *msg)
 {
-    sim__obj *c = sim__obj_at(w, slot);
     if (c->len == c->cap) {
-        int rc = ring_grow(c);
+        int rc = ring_grow(w, c);
         if (rc != SIM_OK) return rc;
     }
     ring_push(c, msg);
@@ -252,9 +316,9 @@ static int mpsc_push(sim_world *w, uint32_t slot, const void *msg)
 
 static int send_broadcast(sim_world *w, sim__obj *c, const void *msg)
 {
-    uint8_t *dst = ring_at(c, (uint32_t)(c->seq % c->cap));
-    if (c->seq >= c->cap) drop_message(c, dst);
-    memcpy(dst, msg, c->msg_size);
+    /* The message that leaves the window of the last cap messages is dropped now. */
+    if (c->seq >= c->cap) drop_message(c, ring_at(c, c->seq - c->cap));
+    msg_copy(ring_at(c, c->seq), msg, c->msg_size);
     c->seq++;
     wake_receivers(w, c);
     return SIM_OK;
@@ -271,29 +335,28 @@ static int send_watch(sim_world *w, sim__obj *c, const void *msg)
 
 int sim_send(sim_world *w, sim_tx *tx, const void *msg)
 {
-    int rc = sim__no_side_effects(w, "sim_send");
-    if (rc != SIM_OK) return rc;
-    uint32_t slot = tx_resolve(w, tx, "sim_send");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
-    sim__obj *c = sim__obj_at(w, slot);
-    if (c->chan_kind == SIM_CHAN_ONESHOT && c->sent) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "second send on oneshot #%u", c->serial);
-        return SIM_EMISUSE;
-    }
-    if (c->rxs == 0) return SIM_ECLOSED;
+    if (w->dropping == SIM_DROP_CRASH) return sim__no_side_effects(w, "sim_send");
+    sim__obj *c = tx_get(w, tx, "sim_send");
+    if (c == NULL) return SIM_EMISUSE;
     switch (c->chan_kind) {
     case SIM_CHAN_ONESHOT:
+        if (c->sent) {
+            sim__violation(w, SIM_VIOLATION_MISUSE, "second send on oneshot #%u", c->serial);
+            return SIM_EMISUSE;
+        }
+        if (c->rxs == 0) return SIM_ECLOSED;
         c->sent = 1;
         ring_push(c, msg);
         wake_receivers(w, c);
         return SIM_OK;
     case SIM_CHAN_MPSC:
+        if (c->rxs == 0) return SIM_ECLOSED;
         if (c->bounded && c->len + c->owed >= c->cap) return SIM_EFULL;
-        return mpsc_push(w, slot, msg);
+        return mpsc_push(w, c, msg);
     case SIM_CHAN_BROADCAST:
-        return send_broadcast(w, c, msg);
+        return c->rxs == 0 ? SIM_ECLOSED : send_broadcast(w, c, msg);
     case SIM_CHAN_WATCH:
-        return send_watch(w, c, msg);
+        return c->rxs == 0 ? SIM_ECLOSED : send_watch(w, c, msg);
     }
     return SIM_EINVAL;
 }
@@ -317,10 +380,10 @@ static int send_bounded(sim_world *w, sim_send_op *op, uint32_t slot)
         op->waiter_id_ = 0;
         c = sim__obj_at(w, slot);
         SIM_ASSERT(c->len + c->owed < c->cap);
-        return mpsc_push(w, slot, op->msg);
+        return mpsc_push(w, c, op->msg);
     }
     if (!queued && c->wq_head == SIM__NIL && c->len + c->owed < c->cap) {
-        return mpsc_push(w, slot, op->msg);
+        return mpsc_push(w, c, op->msg);
     }
     if (!queued) {
         int rc = sim__waiter_add(w, slot, &op->waiter_slot_, &op->waiter_id_);
@@ -334,18 +397,17 @@ static int send_bounded(sim_world *w, sim_send_op *op, uint32_t slot)
 int sim_send_poll(sim_world *w, sim_send_op *op)
 {
     if (sim__require_task(w, "sim_send_poll") == SIM__NIL) return SIM_EMISUSE;
-    uint32_t slot = tx_resolve(w, op->tx, "sim_send_poll");
-    if (slot == SIM__NIL) {
+    sim__obj *c = tx_get(w, op->tx, "sim_send_poll");
+    if (c == NULL) {
         sim_send_op_drop(w, op);
         return SIM_EMISUSE;
     }
-    sim__obj *c = sim__obj_at(w, slot);
     if (c->chan_kind != SIM_CHAN_MPSC || !c->bounded) return sim_send(w, op->tx, op->msg);
     if (c->rxs == 0) {
         sim_send_op_drop(w, op);
         return SIM_ECLOSED;
     }
-    return send_bounded(w, op, slot);
+    return send_bounded(w, op, obj_slot(w, c));
 }
 
 void sim_send_op_drop(sim_world *w, sim_send_op *op)
@@ -372,25 +434,21 @@ sim_future sim_send_future(sim_send_op *op)
 
 /* ---- receiving ---------------------------------------------------------------------------- */
 
-static int recv_queue(sim_world *w, uint32_t slot, void *out)
+static inline int recv_queue(sim_world *w, sim__obj *c, void *out)
 {
-    sim__obj *c = sim__obj_at(w, slot);
     if (c->len > 0) {
-        memcpy(out, ring_at(c, c->head), c->msg_size);
-        c->head = (c->head + 1) % c->cap;
+        msg_copy(out, ring_at(c, c->head), c->msg_size);
+        c->head = (c->head + 1) & c->mask;
         c->len--;
-        if (c->chan_kind == SIM_CHAN_MPSC && c->wq_head != SIM__NIL) {
-            sim__waitq_notify_one(w, slot);
-        }
+        if (c->wq_head != SIM__NIL) sim__waitq_notify_one(w, obj_slot(w, c));
         return SIM_OK;
     }
-    if (c->txs == 0 || (c->chan_kind == SIM_CHAN_ONESHOT && c->sent)) return SIM_ECLOSED;
+    if (c->txs == 0 || c->sent) return SIM_ECLOSED; /* sent: the oneshot's one message is gone */
     return SIM_EEMPTY;
 }
 
-static int recv_sub(sim_world *w, uint32_t slot, void *out)
+static int recv_sub(sim_world *w, sim__obj *s, void *out)
 {
-    sim__obj *s = sim__obj_at(w, slot);
     sim__obj *c = sim__obj_at(w, s->parent);
     if (s->chan_kind == SIM_CHAN_WATCH) {
         if (s->cursor < c->seq) {
@@ -406,45 +464,38 @@ static int recv_sub(sim_world *w, uint32_t slot, void *out)
         return SIM_ELAGGED;
     }
     if (s->cursor < c->seq) {
-        memcpy(out, ring_at(c, (uint32_t)(s->cursor % c->cap)), c->msg_size);
+        msg_copy(out, ring_at(c, s->cursor), c->msg_size);
         s->cursor++;
         return SIM_OK;
     }
     return c->txs == 0 ? SIM_ECLOSED : SIM_EEMPTY;
 }
 
-static int recv_now(sim_world *w, uint32_t slot, void *out)
-{
-    return w->objs[slot].type == OBJ_SUB ? recv_sub(w, slot, out) : recv_queue(w, slot, out);
-}
-
 int sim_recv(sim_world *w, sim_rx *rx, void *out)
 {
     uint32_t self = sim__require_task(w, "sim_recv");
     if (self == SIM__NIL) return SIM_EMISUSE;
-    uint32_t slot = rx_resolve(w, rx, "sim_recv");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
-    int rc = recv_now(w, slot, out);
+    sim__obj *o = rx_get(w, rx, "sim_recv");
+    if (o == NULL) return SIM_EMISUSE;
+    int rc = o->type == OBJ_CHAN ? recv_queue(w, o, out) : recv_sub(w, o, out);
     if (rc != SIM_EEMPTY) return rc;
-    sim__obj *o = sim__obj_at(w, slot);
     o->waker_slot = self;
     o->waker_id = w->tasks[self].id;
-    sim__note_wait(w, WAIT_RECV, slot, o->serial);
+    sim__note_wait(w, WAIT_RECV, obj_slot(w, o), o->serial);
     return SIM_PENDING;
 }
 
 int sim_try_recv(sim_world *w, sim_rx *rx, void *out)
 {
-    uint32_t slot = rx_resolve(w, rx, "sim_try_recv");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
-    sim__obj *o = sim__obj_at(w, slot);
+    sim__obj *o = rx_get(w, rx, "sim_try_recv");
+    if (o == NULL) return SIM_EMISUSE;
     if (o->type == OBJ_SUB && o->chan_kind == SIM_CHAN_WATCH) {
         const sim__obj *c = sim__obj_at(w, o->parent);
         memcpy(out, c->buf, c->msg_size);
         o->cursor = c->seq;
         return SIM_OK;
     }
-    return recv_now(w, slot, out);
+    return o->type == OBJ_CHAN ? recv_queue(w, o, out) : recv_sub(w, o, out);
 }
 
 static int recv_fpoll(void *state, sim_world *w)
@@ -463,9 +514,8 @@ sim_future sim_recv_future(sim_recv_op *op)
 int sim_tx_clone(sim_world *w, const sim_tx *tx, sim_tx *out)
 {
     memset(out, 0, sizeof *out);
-    uint32_t slot = tx_resolve(w, tx, "sim_tx_clone");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
-    sim__obj *c = sim__obj_at(w, slot);
+    sim__obj *c = tx_get(w, tx, "sim_tx_clone");
+    if (c == NULL) return SIM_EMISUSE;
     if (c->chan_kind == SIM_CHAN_ONESHOT) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "oneshot #%u has exactly one sender", c->serial);
         return SIM_EMISUSE;
@@ -479,66 +529,70 @@ int sim_tx_clone(sim_world *w, const sim_tx *tx, sim_tx *out)
 int sim_subscribe(sim_world *w, const sim_tx *tx, sim_rx *out)
 {
     memset(out, 0, sizeof *out);
-    uint32_t slot = tx_resolve(w, tx, "sim_subscribe");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
-    uint8_t kind = w->objs[slot].chan_kind;
-    if (kind != SIM_CHAN_BROADCAST && kind != SIM_CHAN_WATCH) {
+    sim__obj *c = tx_get(w, tx, "sim_subscribe");
+    if (c == NULL) return SIM_EMISUSE;
+    if (c->chan_kind != SIM_CHAN_BROADCAST && c->chan_kind != SIM_CHAN_WATCH) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "sim_subscribe on a %s channel",
-                       sim__chan_kind_name(kind));
+                       sim__chan_kind_name(c->chan_kind));
         return SIM_EMISUSE;
     }
-    return sub_new(w, slot, out);
+    return sub_new(w, obj_slot(w, c), out);
 }
 
 void sim_tx_drop(sim_world *w, sim_tx *tx)
 {
     if (tx == NULL || tx->id_ == 0) return;
-    uint32_t slot = tx_resolve(w, tx, "sim_tx_drop");
+    sim__obj *c = tx_get(w, tx, "sim_tx_drop");
     memset(tx, 0, sizeof *tx);
-    if (slot == SIM__NIL) return;
-    sim__obj *c = sim__obj_at(w, slot);
+    if (c == NULL) return;
     SIM_ASSERT(c->txs > 0);
     c->txs--;
-    if (c->txs == 0) wake_receivers(w, c);
-    chan_release_if_unused(w, slot);
+    if (c->txs > 0) return;
+    wake_receivers(w, c);
+    chan_release_if_unused(w, obj_slot(w, c));
+}
+
+static void sub_drop(sim_world *w, uint32_t slot)
+{
+    sim__obj *o = sim__obj_at(w, slot);
+    uint32_t chan = o->parent;
+    sim__obj *c = sim__obj_at(w, chan);
+    if (o->prev != SIM__NIL) {
+        w->objs[o->prev].next = o->next;
+    } else {
+        c->first = o->next;
+    }
+    if (o->next != SIM__NIL) w->objs[o->next].prev = o->prev;
+    sim__obj_release(w, slot);
+    c = sim__obj_at(w, chan);
+    c->rxs--;
+    chan_release_if_unused(w, chan);
 }
 
 void sim_rx_drop(sim_world *w, sim_rx *rx)
 {
     if (rx == NULL || rx->id_ == 0) return;
-    uint32_t slot = rx_resolve(w, rx, "sim_rx_drop");
+    sim__obj *o = rx_get(w, rx, "sim_rx_drop");
     memset(rx, 0, sizeof *rx);
-    if (slot == SIM__NIL) return;
-    sim__obj *o = sim__obj_at(w, slot);
+    if (o == NULL) return;
+    uint32_t slot = obj_slot(w, o);
     if (o->type == OBJ_SUB) {
-        uint32_t chan = o->parent;
-        sim__obj *c = sim__obj_at(w, chan);
-        if (o->prev != SIM__NIL) {
-            w->objs[o->prev].next = o->next;
-        } else {
-            c->first = o->next;
-        }
-        if (o->next != SIM__NIL) w->objs[o->next].prev = o->prev;
-        sim__obj_release(w, slot);
-        c = sim__obj_at(w, chan);
-        c->rxs--;
-        chan_release_if_unused(w, chan);
+        sub_drop(w, slot);
         return;
     }
     /* The only receiver is gone: queued messages can never be received, and senders waiting
      * for room are woken to find the channel closed. */
     o->rxs = 0;
     o->waker_slot = SIM__NIL;
-    drop_all_messages(o);
+    if (o->len > 0) drop_all_messages(o);
     if (o->wq_head != SIM__NIL) sim__waitq_clear(w, slot);
     chan_release_if_unused(w, slot);
 }
 
 uint32_t sim_rx_len(const sim_world *w, const sim_rx *rx)
 {
-    uint32_t slot = rx_resolve((sim_world *)w, rx, NULL);
-    if (slot == SIM__NIL) return 0;
-    const sim__obj *o = &w->objs[slot];
+    const sim__obj *o = rx_get((sim_world *)w, rx, NULL);
+    if (o == NULL) return 0;
     if (o->type != OBJ_SUB) return o->len;
     const sim__obj *c = &w->objs[o->parent];
     if (o->chan_kind == SIM_CHAN_WATCH) return o->cursor < c->seq ? 1 : 0;
@@ -549,15 +603,14 @@ uint32_t sim_rx_len(const sim_world *w, const sim_rx *rx)
 
 bool sim_rx_closed(const sim_world *w, const sim_rx *rx)
 {
-    uint32_t slot = rx_resolve((sim_world *)w, rx, NULL);
-    if (slot == SIM__NIL) return true;
-    const sim__obj *o = &w->objs[slot];
+    const sim__obj *o = rx_get((sim_world *)w, rx, NULL);
+    if (o == NULL) return true;
     const sim__obj *c = o->type == OBJ_SUB ? &w->objs[o->parent] : o;
     return c->txs == 0;
 }
 
 bool sim_tx_closed(const sim_world *w, const sim_tx *tx)
 {
-    uint32_t slot = tx_resolve((sim_world *)w, tx, NULL);
-    return slot == SIM__NIL || w->objs[slot].rxs == 0;
+    const sim__obj *c = tx_get((sim_world *)w, tx, NULL);
+    return c == NULL || c->rxs == 0;
 }

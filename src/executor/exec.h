@@ -83,17 +83,14 @@ typedef struct sim__task {
     uint32_t rq_prev;        /* run queue: fifo prev; free list: next free slot */
     uint32_t joiner_slot;    /* waker of the task awaiting this one; SIM__NIL = none */
     uint32_t joiner_id;
-    uint32_t node_prev;      /* the node's live tasks in spawn order */
-    uint32_t node_next;
-    uint32_t timers;         /* armed timers owned by this task (list head), SIM__NIL */
+    uint32_t timers;         /* armed timers owned by this task (a count) */
     uint32_t waiters;        /* wait-queue registrations owned (list head), SIM__NIL */
+    uint32_t polls;          /* polls so far */
     int64_t output;          /* sim_task_set_output */
     uint64_t prio;           /* PCT priority: higher runs first */
-    uint64_t polls;          /* polls so far */
-    uint64_t spawned_ns;
-    uint64_t wait_since_ns;  /* when its current set of waits began */
-    uint64_t wait_sig;       /* signature of waits[], to tell a new wait from a re-poll */
     const char *name;        /* borrowed */
+    uint64_t wait_since_ns;  /* when its current first wait began */
+    sim__wait wait_prev;     /* the first wait at that time, to tell a new wait from a re-poll */
     sim__wait waits[SIM__WAITS_MAX];
 } sim__task;
 
@@ -106,13 +103,18 @@ typedef struct sim__heap_ent {
     uint32_t pad_;
 } sim__heap_ent;
 
+enum {
+    TIMER_FREE = 0,
+    TIMER_ARMED = 1,
+    TIMER_CANCELLED = 2,     /* still in the heap until it surfaces (lazy deletion) */
+};
+
 typedef struct sim__timer {
-    uint32_t id;             /* low 32 bits of seq, never 0 while armed; 0 = free */
-    uint32_t heap_index;     /* position in the heap */
+    uint32_t id;             /* low 32 bits of seq, never 0 while in use */
+    uint8_t state;           /* TIMER_* */
     uint32_t task_slot;      /* owner, woken when it fires */
     uint32_t task_id;
-    uint32_t tprev;          /* owner's timer list */
-    uint32_t tnext;          /* owner's timer list; free list link when free */
+    uint32_t next_free;      /* free list link */
 } sim__timer;
 
 /* ---- objects: channels, receivers, tokens -------------------------------------------------- */
@@ -136,7 +138,8 @@ typedef struct sim__obj {
     uint32_t txs;            /* sender handles alive (channels); handle count (tokens) */
     uint32_t rxs;            /* receiver handles alive (channels) */
     uint32_t msg_size;
-    uint32_t cap;            /* ring slots */
+    uint32_t cap;            /* ring slots (logical capacity) */
+    uint32_t mask;           /* ring slots allocated - 1 (a power of two minus one) */
     uint32_t head;           /* ring index of the oldest message (mpsc/oneshot) */
     uint32_t len;            /* messages queued (mpsc/oneshot) */
     uint32_t owed;           /* bounded mpsc: slots promised to notified waiting senders */
@@ -179,8 +182,6 @@ typedef struct sim__node {
     uint32_t boots;          /* times booted */
     sim_boot_cb boot;
     void *boot_ud;
-    uint32_t task_head;      /* live tasks in spawn order */
-    uint32_t task_tail;
     uint32_t workers;        /* blocking pool size */
     uint32_t busy;           /* workers held by jobs */
     sim_latency latency;     /* base job latency */
@@ -192,6 +193,21 @@ typedef struct sim__node {
 } sim__node;
 
 #define SIM__NODES_MAX 4096
+
+/* ---- the trace hash ----------------------------------------------------------------------- */
+
+/* The canonical record of one event (trace.c). On a little-endian host its memory image is
+ * the encoding that is hashed. */
+typedef struct sim__record {
+    uint16_t kind;
+    uint16_t node;
+    uint32_t task;
+    uint64_t vtime_ns;
+    uint64_t a;
+    uint64_t b;
+} sim__record;
+
+#define SIM__HASH_BUF_RECORDS 128
 
 /* ---- violations --------------------------------------------------------------------------- */
 
@@ -255,6 +271,7 @@ struct sim_world {
     uint32_t timers_cap;
     uint32_t timers_used;
     uint32_t timer_free;
+    uint32_t timers_cancelled; /* heap entries whose timer was cancelled, not yet removed */
     uint32_t max_timers;
     uint64_t timer_seq;
 
@@ -304,8 +321,8 @@ struct sim_world {
 
     /* trace hash: canonical event records are buffered and folded into XXH3 in blocks */
     void *hash_state;        /* XXH3_state_t */
-    uint8_t hash_buf[4096];
-    uint32_t hash_len;
+    sim__record hash_buf[SIM__HASH_BUF_RECORDS];
+    uint32_t hash_len;       /* records in hash_buf */
 };
 
 /* ---- shared internal functions ------------------------------------------------------------- */
@@ -322,11 +339,70 @@ static inline sim__obj *sim__obj_at(sim_world *w, uint32_t slot)
     return &w->objs[slot];
 }
 
+/* Records the misuse of calling `what` outside a task's poll function. */
+void sim__not_in_task(sim_world *w, const char *what);
+
+/* The running task's slot, or SIM__NIL after recording a misuse violation when `what` is
+ * given (poll functions must run inside a task's poll, not in a drop). */
+static inline uint32_t sim__require_task(sim_world *w, const char *what)
+{
+    if (w->current != SIM__NIL && w->dropping < 0) return w->current;
+    if (what != NULL) sim__not_in_task(w, what);
+    return SIM__NIL;
+}
+
 /* trace.c */
-void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
-               uint64_t b, const char *detail);
 int sim__hash_init(sim_world *w);
 void sim__hash_free(sim_world *w);
+/* Folds the buffered records into the hash. */
+void sim__hash_flush(sim_world *w);
+/* Hands an event to the trace sink. */
+void sim__emit_sink(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
+                    uint64_t b, const char *detail);
+
+static inline uint64_t sim__le64(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return v;
+#else
+    return __builtin_bswap64(v);
+#endif
+}
+
+static inline uint32_t sim__le32(uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return v;
+#else
+    return __builtin_bswap32(v);
+#endif
+}
+
+static inline uint16_t sim__le16(uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return v;
+#else
+    return __builtin_bswap16(v);
+#endif
+}
+
+/* Records one event: its canonical record goes to the hash buffer (always) and the event to
+ * the sink (if any). Inline because every step emits several. */
+static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
+                             uint64_t a, uint64_t b, const char *detail)
+{
+    if (w->hash_len == SIM__HASH_BUF_RECORDS) sim__hash_flush(w);
+    sim__record *r = &w->hash_buf[w->hash_len++];
+    r->kind = sim__le16((uint16_t)kind);
+    r->node = sim__le16((uint16_t)node);
+    r->task = sim__le32(task);
+    r->vtime_ns = sim__le64(w->now_ns);
+    r->a = sim__le64(a);
+    r->b = sim__le64(b);
+    w->stats.events++;
+    if (w->trace != NULL) sim__emit_sink(w, kind, node, task, a, b, detail);
+}
 
 /* world.c */
 void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
@@ -335,14 +411,39 @@ void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
 int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
 /* Records a violation and returns SIM_EMISUSE if a crash-mode drop is running. */
 int sim__no_side_effects(sim_world *w, const char *what);
-/* The running task's slot, or SIM__NIL; records a misuse violation when none and `what` is
- * given. */
-uint32_t sim__require_task(sim_world *w, const char *what);
+
 
 /* task.c */
-void sim__wake(sim_world *w, uint32_t slot, uint32_t id);
+/* Queues a woken task (or marks it woken while running, or parked while paused). */
+void sim__wake_slow(sim_world *w, uint32_t slot);
+
+/* Notes what the running task waits for, when a primitive returns SIM_PENDING (for the hang
+ * report). At most SIM__WAITS_MAX per poll are kept. */
+static inline void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint64_t y)
+{
+    if (w->current == SIM__NIL || w->dropping >= 0) return;
+    sim__task *t = &w->tasks[w->current];
+    if (t->nwaits >= SIM__WAITS_MAX) return;
+    for (uint32_t i = 0; i < t->nwaits; i++) {
+        if (t->waits[i].kind == kind && t->waits[i].x == x && t->waits[i].y == y) return;
+    }
+    sim__wait *wt = &t->waits[t->nwaits++];
+    wt->kind = kind;
+    wt->x = x;
+    wt->y = y;
+}
+
+/* Wakes (slot, id): a no-op for a stale id, a finished task, or one already queued. */
+static inline void sim__wake(sim_world *w, uint32_t slot, uint32_t id)
+{
+    if (slot >= w->tasks_used) return;
+    const sim__task *t = &w->tasks[slot];
+    if (t->id != id || t->status != TASK_LIVE) return;
+    if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT)) return;
+    sim__wake_slow(w, slot);
+}
 void sim__wake_current(sim_world *w);
-void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint64_t y);
+
 /* Changes the kind of the last wait noted by the running task (a job's sleep is a job). */
 void sim__note_wait_retag(sim_world *w, uint32_t kind);
 void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mode);
@@ -359,8 +460,9 @@ int sim__sched_init(sim_world *w);
 void sim__sched_free(sim_world *w);
 int sim__rq_push(sim_world *w, uint32_t slot);
 void sim__rq_remove(sim_world *w, uint32_t slot);
-/* Picks and removes the next task; SIM__NIL if none. May stop the run (divergence). */
-uint32_t sim__rq_pick(sim_world *w);
+/* Picks and removes the next task; SIM__NIL if none. May stop the run (divergence). Sets
+ * *poll_b to the POLL event's b field (runnable count and forced flag). */
+uint32_t sim__rq_pick(sim_world *w, uint64_t *poll_b);
 void sim__sched_on_spawn(sim_world *w, uint32_t slot);
 
 /* timer.c */
@@ -368,6 +470,14 @@ void sim__timer_cancel(sim_world *w, uint32_t slot, uint32_t id);
 void sim__timers_fire_due(sim_world *w);
 /* Releases every timer still owned by a task; returns how many there were. */
 uint32_t sim__timers_release_task(sim_world *w, uint32_t task_slot);
+/* The earliest live deadline (cancelled entries at the top are discarded first); requires a
+ * non-empty heap after discarding, see sim__timers_armed. */
+uint64_t sim__timers_next(sim_world *w);
+/* Timers armed and not cancelled. */
+static inline uint32_t sim__timers_armed(const sim_world *w)
+{
+    return w->heap_len - w->timers_cancelled;
+}
 void sim__timers_free(sim_world *w);
 
 /* waitq.c */
@@ -389,13 +499,25 @@ void sim__waitq_clear(sim_world *w, uint32_t obj);
 int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out);
 void sim__obj_release(sim_world *w, uint32_t slot);
 /* Resolves a handle: the object slot if (slot, id) is a live object of that type whose tx
- * (or rx) id matches, else SIM__NIL. */
-uint32_t sim__obj_lookup(const sim_world *w, uint32_t slot, uint32_t id, uint8_t type, bool rx);
+ * (or rx) id matches, else SIM__NIL. Ids are unique across objects and 0 only when free. */
+static inline uint32_t sim__obj_lookup(const sim_world *w, uint32_t slot, uint32_t id,
+                                       uint8_t type, bool rx)
+{
+    if (id == 0 || slot >= w->objs_used) return SIM__NIL;
+    const sim__obj *o = &w->objs[slot];
+    if ((rx ? o->rx_id : o->tx_id) != id || o->type != type) return SIM__NIL;
+    return slot;
+}
 void sim__objs_free(sim_world *w);
 
+/* chan.c */
+void sim__chan_ring_free(sim_world *w, sim__obj *c);
+
 /* node.c */
-void sim__node_link(sim_world *w, uint32_t node, uint32_t slot);
-void sim__node_unlink(sim_world *w, uint32_t node, uint32_t slot);
+/* The live tasks of a node, or of every node when node is SIM__NIL, in spawn order: a scan
+ * of the task table, for the rare events that need it (crash, pause, resume, world free,
+ * reports). Returns a malloc'd array of *n refs (NULL when *n is 0). */
+sim__ref *sim__tasks_of(const sim_world *w, uint32_t node, uint32_t *n);
 void sim__nodes_free(sim_world *w);
 
 /* run.c */

@@ -1,12 +1,14 @@
 /*
  * node.c: simulated processes: add, crash, restart, pause, resume.
  *
- * A node keeps the list of its live tasks in spawn order; crash walks that list and drops
- * every task in crash mode (memory only, no side effects), so what a crash destroys and the
- * order it destroys it in depend only on the run. The running task, if it belongs to the
- * crashed node, is marked and dropped as soon as its poll returns. Pause parks the node's
- * runnable tasks and every later wake-up of them; resume queues the parked ones in spawn
- * order. Node 0 is the pseudo-node of world-level tasks and cannot be acted on.
+ * Crash finds the node's live tasks by scanning the task table and drops them in spawn
+ * order (memory only, no side effects), so what a crash destroys and the order it destroys
+ * it in depend only on the run. Crashes are rare next to spawns, so the scan is cheaper
+ * overall than keeping a per-node list up to date on every spawn and finish. The running
+ * task, if it belongs to the crashed node, is marked and dropped as soon as its poll returns.
+ * Pause parks the node's runnable tasks and every later wake-up of them; resume queues the
+ * parked ones in spawn order. Node 0 is the pseudo-node of world-level tasks and cannot be
+ * acted on.
  */
 #include <stdlib.h>
 
@@ -16,36 +18,30 @@
 #define DEFAULT_POOL_LATENCY_MIN (10 * SIM_US)
 #define DEFAULT_POOL_LATENCY_MAX (100 * SIM_US)
 
-void sim__node_link(sim_world *w, uint32_t node, uint32_t slot)
+static int ref_by_id(const void *a, const void *b)
 {
-    sim__node *n = &w->nodes[node];
-    sim__task *t = &w->tasks[slot];
-    t->node_next = SIM__NIL;
-    t->node_prev = n->task_tail;
-    if (n->task_tail != SIM__NIL) {
-        w->tasks[n->task_tail].node_next = slot;
-    } else {
-        n->task_head = slot;
-    }
-    n->task_tail = slot;
+    uint32_t x = ((const sim__ref *)a)->id, y = ((const sim__ref *)b)->id;
+    return (x > y) - (x < y);
 }
 
-void sim__node_unlink(sim_world *w, uint32_t node, uint32_t slot)
+sim__ref *sim__tasks_of(const sim_world *w, uint32_t node, uint32_t *n)
 {
-    sim__node *n = &w->nodes[node];
-    sim__task *t = &w->tasks[slot];
-    if (t->node_prev != SIM__NIL) {
-        w->tasks[t->node_prev].node_next = t->node_next;
-    } else {
-        SIM_ASSERT(n->task_head == slot);
-        n->task_head = t->node_next;
+    *n = 0;
+    if (w->tasks_live == 0) return NULL;
+    sim__ref *refs = malloc((size_t)w->tasks_live * sizeof(sim__ref));
+    SIM_ASSERT(refs != NULL); /* out of memory in a crash or report */
+    for (uint32_t s = 0; s < w->tasks_used; s++) {
+        const sim__task *t = &w->tasks[s];
+        if (t->status != TASK_LIVE || (node != SIM__NIL && t->node != node)) continue;
+        SIM_ASSERT(*n < w->tasks_live);
+        refs[(*n)++] = (sim__ref){.slot = s, .id = t->id};
     }
-    if (t->node_next != SIM__NIL) {
-        w->tasks[t->node_next].node_prev = t->node_prev;
-    } else {
-        SIM_ASSERT(n->task_tail == slot);
-        n->task_tail = t->node_prev;
+    qsort(refs, *n, sizeof *refs, ref_by_id);
+    if (*n == 0) {
+        free(refs);
+        return NULL;
     }
+    return refs;
 }
 
 void sim__nodes_free(sim_world *w)
@@ -61,26 +57,26 @@ static bool node_valid(const sim_world *w, sim_node_id node)
     return node.v >= 1 && node.v < w->nodes_len;
 }
 
-/* Drops every task of a node (crash mode), in spawn order. */
+/* Drops every task of a node (crash mode), in spawn order. The running task, if it is one of
+ * them, is marked and dropped when its poll returns. */
 static uint32_t node_drop_tasks(sim_world *w, uint32_t node)
 {
-    uint32_t dropped = 0;
-    uint32_t slot = w->nodes[node].task_head;
-    while (slot != SIM__NIL) {
-        sim__task *t = &w->tasks[slot];
-        uint32_t next = t->node_next;
+    uint32_t n;
+    sim__ref *refs = sim__tasks_of(w, node, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        sim__task *t = &w->tasks[refs[i].slot];
+        if (t->id != refs[i].id || t->status != TASK_LIVE) continue;
         if (t->flags & TF_RUNNING) {
             t->flags |= TF_CRASH;
         } else {
-            sim__rq_remove(w, slot);
-            sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
+            sim__rq_remove(w, refs[i].slot);
+            sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM_DROP_CRASH);
         }
-        dropped++;
-        slot = next;
     }
+    free(refs);
     w->nodes[node].busy = 0;
     w->nodes[node].jobq_len = 0;
-    return dropped;
+    return n;
 }
 
 static int node_boot(sim_world *w, uint32_t node)
@@ -131,8 +127,6 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     n->name = name;
     n->boot = d->boot;
     n->boot_ud = d->boot_ud;
-    n->task_head = SIM__NIL;
-    n->task_tail = SIM__NIL;
     n->workers = d->pool_workers ? d->pool_workers : DEFAULT_POOL_WORKERS;
     n->latency = d->pool_latency;
     if (n->latency.max_ns == 0) {
@@ -152,8 +146,8 @@ int sim_node_crash(sim_world *w, sim_node_id node)
     if (rc != SIM_OK) return rc;
     w->nodes[node.v].state = SIM_NODE_DOWN;
     uint32_t count = 0;
-    for (uint32_t s = w->nodes[node.v].task_head; s != SIM__NIL; s = w->tasks[s].node_next) {
-        count++;
+    for (uint32_t s = 0; s < w->tasks_used; s++) {
+        count += w->tasks[s].status == TASK_LIVE && w->tasks[s].node == node.v;
     }
     sim__emit(w, SIM_EV_CRASH, node.v, 0, count, w->nodes[node.v].boots, w->nodes[node.v].name);
     node_drop_tasks(w, node.v);
@@ -177,12 +171,15 @@ int sim_node_pause(sim_world *w, sim_node_id node)
     if (rc != SIM_OK) return rc;
     w->nodes[node.v].state = SIM_NODE_PAUSED;
     sim__emit(w, SIM_EV_PAUSE, node.v, 0, 0, 0, w->nodes[node.v].name);
-    for (uint32_t s = w->nodes[node.v].task_head; s != SIM__NIL; s = w->tasks[s].node_next) {
-        if (w->tasks[s].flags & TF_QUEUED) {
-            sim__rq_remove(w, s);
-            w->tasks[s].flags |= TF_PARKED;
-        }
+    uint32_t n;
+    sim__ref *refs = sim__tasks_of(w, node.v, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        sim__task *t = &w->tasks[refs[i].slot];
+        if (!(t->flags & TF_QUEUED)) continue;
+        sim__rq_remove(w, refs[i].slot);
+        t->flags |= TF_PARKED;
     }
+    free(refs);
     return SIM_OK;
 }
 
@@ -193,18 +190,21 @@ int sim_node_resume(sim_world *w, sim_node_id node)
     if (rc != SIM_OK) return rc;
     w->nodes[node.v].state = SIM_NODE_UP;
     uint32_t released = 0;
-    for (uint32_t s = w->nodes[node.v].task_head; s != SIM__NIL; s = w->tasks[s].node_next) {
-        sim__task *t = &w->tasks[s];
+    uint32_t n;
+    sim__ref *refs = sim__tasks_of(w, node.v, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        sim__task *t = &w->tasks[refs[i].slot];
         if (!(t->flags & TF_PARKED)) continue;
         t->flags &= ~(uint32_t)TF_PARKED;
         released++;
         if (!(t->flags & TF_RUNNING)) {
-            rc = sim__rq_push(w, s);
+            rc = sim__rq_push(w, refs[i].slot);
             SIM_ASSERT(rc == SIM_OK);
         } else {
             t->flags |= TF_WOKEN;
         }
     }
+    free(refs);
     sim__emit(w, SIM_EV_RESUME, node.v, 0, released, 0, w->nodes[node.v].name);
     return SIM_OK;
 }

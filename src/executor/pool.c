@@ -3,8 +3,9 @@
  *
  * A job is a task with an internal poll function and a state block made of a header followed
  * by the user's state. Its life:
- *   NEW      waits in the node's FIFO queue until a worker is free (a worker is a count);
- *   ASSIGNED a finishing job handed it its worker and woke it;
+ *   QUEUED   spawned while every worker was busy: waits in the node's FIFO queue, in spawn
+ *            order, and is not polled until a worker is handed to it (a worker is a count);
+ *   ASSIGNED holds a worker (at spawn, or handed on by a finishing job) and is runnable;
  *   RUNNING  run() has executed, synchronously, at the job's start time. The job then holds
  *            its worker for the node's latency draw plus what run() charged, modelled as a
  *            sleep; the job's clock inside run() is start + charged so far;
@@ -17,7 +18,7 @@
 
 #include "exec.h"
 
-enum { JOB_NEW = 0, JOB_QUEUED, JOB_ASSIGNED, JOB_RUNNING, JOB_FINISHED };
+enum { JOB_QUEUED = 1, JOB_ASSIGNED, JOB_RUNNING, JOB_FINISHED };
 
 typedef struct job_hdr {
     sim_job_cb run;
@@ -102,18 +103,7 @@ static int job_poll(void *state, sim_world *w)
     job_hdr *h = state;
     uint32_t slot = w->current;
     uint32_t node = w->tasks[slot].node;
-    sim__node *n = &w->nodes[node];
-    if (h->phase == JOB_NEW) {
-        if (n->busy < n->workers && n->jobq_len == 0) {
-            n->busy++;
-            h->phase = JOB_ASSIGNED;
-        } else {
-            int rc = jobq_push(w, n, slot);
-            if (rc != SIM_OK) return rc;
-            h->phase = JOB_QUEUED;
-        }
-    }
-    if (h->phase == JOB_QUEUED) {
+    if (h->phase == JOB_QUEUED) { /* a spurious wake-up: still waiting for a worker */
         sim__note_wait(w, WAIT_POOL, node, 0);
         return SIM_PENDING;
     }
@@ -173,6 +163,22 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out)
         memcpy(job_user(h), desc->state, desc->state_size);
     }
     sim__task_launch(w, slot, true, out);
+    /* The job takes its place now, in spawn order: a free worker, or the queue. */
+    sim__node *n = &w->nodes[node];
+    if (n->jobq_len > 0) SIM_ASSERT(n->busy == n->workers); /* releases drain the queue */
+    if (n->busy < n->workers && n->jobq_len == 0) {
+        n->busy++;
+        h->phase = JOB_ASSIGNED;
+        return SIM_OK;
+    }
+    rc = jobq_push(w, n, slot);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory queueing a job */
+    h->phase = JOB_QUEUED;
+    t = &w->tasks[slot];
+    sim__rq_remove(w, slot);        /* not runnable until a worker is handed to it */
+    t->flags &= ~(uint32_t)TF_PARKED;
+    t->nwaits = 1;
+    t->waits[0] = (sim__wait){.kind = WAIT_POOL, .x = node};
     return SIM_OK;
 }
 

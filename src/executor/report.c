@@ -187,6 +187,10 @@ static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_
     const char *node = t->node ? w->nodes[t->node].name : "-";
     sb_printf(sb, "  %-6u %-*s %-8s %-9s %-14s ", t->id, name_w, t->name, node,
               task_state_word(w, t), since);
+    if (t->flags & TF_PARKED) {
+        sb_printf(sb, "ready to run, frozen while %s is paused\n", node);
+        return;
+    }
     if (t->nwaits == 0) sb_printf(sb, t->polls ? "nothing noted" : "not yet polled");
     for (uint32_t i = 0; i < t->nwaits; i++) {
         if (i > 0) sb_printf(sb, "  |  ");
@@ -233,7 +237,10 @@ static int event_text(const sim_world *w, const sim_event *e, char *buf, size_t 
         return snprintf(buf, size, "%s%s, parent %llu", d, e->b ? " (blocking job)" : "",
                         (unsigned long long)e->a);
     case SIM_EV_POLL:
-        return snprintf(buf, size, "#%llu%s", (unsigned long long)e->a, e->b ? " spurious" : "");
+        return snprintf(buf, size, "#%llu, %llu runnable%s%s", (unsigned long long)e->a,
+                        (unsigned long long)SIM_EV_POLL_RUNNABLE(e->b),
+                        SIM_EV_POLL_FORCED(e->b) ? ", forced" : "",
+                        SIM_EV_POLL_SPURIOUS(e->b) ? ", spurious" : "");
     case SIM_EV_WAKE:
         if (e->a == 0) return snprintf(buf, size, "by timer or outside");
         return snprintf(buf, size, "by task %llu", (unsigned long long)e->a);
@@ -248,9 +255,6 @@ static int event_text(const sim_world *w, const sim_event *e, char *buf, size_t 
     case SIM_EV_TIMER_FIRE:
         sim__fmt_time(e->a, t, sizeof t);
         return snprintf(buf, size, "deadline %s, seq %llu", t, (unsigned long long)e->b);
-    case SIM_EV_DECISION:
-        return snprintf(buf, size, "of %llu runnable%s", (unsigned long long)e->a,
-                        e->b ? ", forced" : "");
     case SIM_EV_CRASH:
         return snprintf(buf, size, "%s, %llu task(s) dropped", d, (unsigned long long)e->a);
     case SIM_EV_RESTART:

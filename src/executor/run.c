@@ -75,7 +75,7 @@ static void after_pending(sim_world *w, uint32_t slot)
     }
 }
 
-static void poll_task(sim_world *w, uint32_t slot)
+static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
 {
     sim__task *t = &w->tasks[slot];
     SIM_ASSERT(t->status == TASK_LIVE);
@@ -86,7 +86,7 @@ static void poll_task(sim_world *w, uint32_t slot)
     t->polls++;
     w->step++;
     w->stats.steps++;
-    sim__emit(w, SIM_EV_POLL, t->node, t->id, t->polls, spurious, NULL);
+    sim__emit(w, SIM_EV_POLL, t->node, t->id, t->polls, poll_b | spurious, NULL);
     w->current = slot;
     int rc = t->poll(t->state, w);
     w->current = SIM__NIL;
@@ -120,36 +120,43 @@ static bool root_finished(const sim_world *w, uint32_t root, uint32_t root_id)
            w->tasks[root].status == TASK_DONE;
 }
 
-/* Nothing is runnable: advance the clock, or decide that the run is over. Returns 1 to go on,
- * 0 when the call should return SIM_OK. */
+/* True when some task is runnable but frozen on a paused node. */
+static bool any_parked(const sim_world *w)
+{
+    for (uint32_t s = 0; s < w->tasks_used; s++) {
+        if (w->tasks[s].status == TASK_LIVE && (w->tasks[s].flags & TF_PARKED)) return true;
+    }
+    return false;
+}
+
+/* Nothing is runnable: advance the clock to the next deadline, or decide that this call is
+ * over. The clock never passes the time limit: reaching it first stops the run with
+ * SIM_ETIMELIMIT. Under run_until, tasks frozen on a paused node wait on the caller (who
+ * paused it), so time passes to `until`; under run, nobody is left to resume them and that is
+ * a deadlock. Returns 1 to go on, 0 when the call should return SIM_OK. */
 static int idle(sim_world *w, uint64_t until_ns, bool have_root)
 {
     bool work = w->work_live > 0 || have_root;
     if (!work && until_ns == UINT64_MAX) return 0;
-    if (w->heap_len == 0) {
-        if (work) {
-            sim__stop(w, SIM_EDEADLOCK);
-            return 1;
-        }
+    bool timers = sim__timers_armed(w) > 0;
+    if (!timers && work && (until_ns == UINT64_MAX || !any_parked(w))) {
+        sim__stop(w, SIM_EDEADLOCK);
+        return 1;
+    }
+    uint64_t next = timers ? sim__timers_next(w) : UINT64_MAX;
+    SIM_ASSERT(next > w->now_ns);
+    uint64_t limit = w->time_limit_ns;
+    uint64_t bound = limit != 0 && limit < until_ns ? limit : until_ns;
+    if (next <= bound) {
+        w->now_ns = next;
+        return 1;
+    }
+    if (bound == until_ns) {
         if (until_ns > w->now_ns) w->now_ns = until_ns;
         return 0;
     }
-    uint64_t next = w->heap[0].deadline_ns;
-    SIM_ASSERT(next > w->now_ns);
-    if (next > until_ns) {
-        w->now_ns = until_ns;
-        return 0;
-    }
-    if (w->time_limit_ns != 0 && next > w->time_limit_ns) {
-        if (work) {
-            w->now_ns = w->time_limit_ns;
-            sim__stop(w, SIM_ETIMELIMIT);
-            return 1;
-        }
-        if (w->time_limit_ns > w->now_ns) w->now_ns = w->time_limit_ns;
-        return 0;
-    }
-    w->now_ns = next;
+    if (limit > w->now_ns) w->now_ns = limit;
+    sim__stop(w, SIM_ETIMELIMIT);
     return 1;
 }
 
@@ -169,9 +176,10 @@ static int run_loop(sim_world *w, uint64_t until_ns, uint32_t root, uint32_t roo
                 sim__stop(w, SIM_ESTEPLIMIT);
                 continue;
             }
-            maybe_spurious(w);
-            uint32_t slot = sim__rq_pick(w);
-            if (slot != SIM__NIL) poll_task(w, slot);
+            if (w->spurious.p != 0) maybe_spurious(w);
+            uint64_t poll_b;
+            uint32_t slot = sim__rq_pick(w, &poll_b);
+            if (slot != SIM__NIL) poll_task(w, slot, poll_b);
             continue;
         }
         if (!idle(w, until_ns, root != SIM__NIL)) return SIM_OK;

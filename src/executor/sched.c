@@ -10,8 +10,9 @@
  *           running that step drops to priority i (Burckhardt, Kothari, Musuvathi and
  *           Nagarakatte, "A randomized scheduler with probabilistic guarantees of finding
  *           bugs", ASPLOS 2010). A bug of depth d is found with probability >= 1/(n k^(d-1)).
- * A choice among two or more tasks is a decision event. A forced decision (replay) picks the
- * named task instead; the stream is still drawn so that later draws do not shift.
+ * A choice among two or more tasks is a decision, recorded in the POLL event of the task chosen
+ * (how many were runnable, whether it was forced). A forced decision (replay) picks the named
+ * task instead; the stream is still drawn so that later draws do not shift.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +230,7 @@ void sim__rq_remove(sim_world *w, uint32_t slot)
     sim__task *t = sim__task_at(w, slot);
     if (!(t->flags & TF_QUEUED)) return;
     SIM_ASSERT(w->rq_len > 0);
-    t->flags &= ~(uint32_t)(TF_QUEUED | TF_SPURIOUS);
+    t->flags &= ~(uint32_t)TF_QUEUED;
     switch (w->sched.kind) {
     case SIM_SCHED_FIFO:
         fifo_unlink(w, slot);
@@ -267,7 +268,6 @@ static uint32_t strategy_choice(sim_world *w)
 static uint32_t apply_forced(sim_world *w, uint32_t choice, bool *forced)
 {
     *forced = false;
-    if (w->forced_next >= w->forced_count) return choice;
     const sim_decision *d = &w->forced[w->forced_next];
     if (d->step != w->step + 1) return choice;
     w->forced_next++;
@@ -283,23 +283,58 @@ static uint32_t apply_forced(sim_world *w, uint32_t choice, bool *forced)
     return SIM__NIL;
 }
 
-uint32_t sim__rq_pick(sim_world *w)
+/* Removes and returns what the strategy picks, without a forced decision: the hot path. */
+static inline uint32_t pick_unforced(sim_world *w)
 {
-    if (w->rq_len == 0) return SIM__NIL;
-    uint32_t n = w->rq_len;
-    bool forced;
-    uint32_t slot = apply_forced(w, strategy_choice(w), &forced);
-    if (slot == SIM__NIL) return SIM__NIL;
-    sim__rq_remove(w, slot);
-    sim__task *t = &w->tasks[slot];
-    if (n >= 2 || forced) {
-        w->stats.decisions++;
-        sim__emit(w, SIM_EV_DECISION, t->node, t->id, n, forced, NULL);
+    uint32_t slot;
+    switch (w->sched.kind) {
+    case SIM_SCHED_FIFO: {
+        slot = w->rq_head;
+        uint32_t next = w->tasks[slot].rq;
+        w->rq_head = next;
+        if (next != SIM__NIL) {
+            w->tasks[next].rq_prev = SIM__NIL;
+        } else {
+            w->rq_tail = SIM__NIL;
+        }
+        w->rq_len--;
+        break;
     }
+    case SIM_SCHED_RANDOM: {
+        uint32_t i = w->rq_len > 1 ? (uint32_t)sim_rng_below(&w->sched_rng, w->rq_len) : 0;
+        slot = w->rq_array[i];
+        random_remove_at(w, i);
+        break;
+    }
+    default:
+        slot = w->rq_array[0];
+        pct_remove_at(w, 0);
+        break;
+    }
+    w->tasks[slot].flags &= ~(uint32_t)TF_QUEUED; /* TF_SPURIOUS is the poll's to consume */
+    return slot;
+}
+
+uint32_t sim__rq_pick(sim_world *w, uint64_t *poll_b)
+{
+    SIM_ASSERT(w->rq_len > 0);
+    uint32_t n = w->rq_len;
+    bool forced = false;
+    uint32_t slot;
+    if (w->forced_next < w->forced_count) {
+        slot = apply_forced(w, strategy_choice(w), &forced);
+        if (slot == SIM__NIL) return SIM__NIL;
+        sim__rq_remove(w, slot);
+    } else {
+        slot = pick_unforced(w);
+    }
+    SIM_ASSERT(!(w->tasks[slot].flags & TF_QUEUED));
+    if (n >= 2) w->stats.decisions++;
+    *poll_b = (uint64_t)n << 2 | (uint64_t)forced << 1;
     if (w->sched.kind == SIM_SCHED_PCT && w->pct_next < w->pct_nchanges &&
         w->pct_changes[w->pct_next] <= w->step + 1) {
         w->pct_next++;
-        t->prio = w->pct_next; /* change point i gets priority i, below every initial one */
+        w->tasks[slot].prio = w->pct_next; /* change point i: priority i, below every initial */
     }
     return slot;
 }

@@ -38,8 +38,9 @@ static uint32_t slot_take(sim_world *w)
         w->task_free = w->tasks[slot].rq_prev;
         return slot;
     }
-    if (sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1, sizeof(sim__task)) !=
-        SIM_OK) {
+    if (w->tasks_used == w->tasks_cap &&
+        sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1, sizeof(sim__task)) !=
+            SIM_OK) {
         return SIM__NIL;
     }
     return w->tasks_used++;
@@ -76,27 +77,32 @@ int sim__task_alloc(sim_world *w, const sim_task_desc *desc, uint32_t node, uint
         sim__mem_free(&w->mem, state, desc->state_size);
         return SIM_ENOMEM;
     }
+    /* Field by field: a memset of the whole record would cost a rep stos per spawn. */
     sim__task *t = &w->tasks[slot];
-    memset(t, 0, sizeof *t);
     t->id = ++w->next_task_id;
     t->node = (uint16_t)node;
     t->status = TASK_LIVE;
+    t->nwaits = 0;
     t->flags = desc->daemon ? TF_DAEMON : 0;
+    t->result = 0;
     t->poll = desc->poll;
     t->drop = desc->drop;
     t->state = state;
     t->state_size = (uint32_t)desc->state_size;
     t->joiner_slot = SIM__NIL;
-    t->timers = SIM__NIL;
+    t->joiner_id = 0;
+    t->timers = 0;
     t->waiters = SIM__NIL;
+    t->output = 0;
+    t->prio = 0;
+    t->polls = 0;
     t->name = desc->name ? desc->name : "task";
-    t->spawned_ns = w->now_ns;
     t->wait_since_ns = w->now_ns;
+    t->wait_prev = (sim__wait){0};
     w->tasks_live++;
     w->tasks_alloc++;
     if (!desc->daemon) w->work_live++;
     w->stats.spawns++;
-    sim__node_link(w, node, slot);
     sim__sched_on_spawn(w, slot);
     *slot_out = slot;
     return SIM_OK;
@@ -143,12 +149,9 @@ int sim_spawn(sim_world *w, const sim_task_desc *desc, sim_join *out)
     return SIM_OK;
 }
 
-void sim__wake(sim_world *w, uint32_t slot, uint32_t id)
+void sim__wake_slow(sim_world *w, uint32_t slot)
 {
-    if (slot >= w->tasks_used) return;
     sim__task *t = &w->tasks[slot];
-    if (t->id != id || t->status != TASK_LIVE) return;
-    if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT)) return;
     uint32_t waker = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     w->stats.wakes++;
     sim__emit(w, SIM_EV_WAKE, t->node, t->id, waker, 0, NULL);
@@ -168,17 +171,6 @@ void sim__wake_current(sim_world *w)
     sim__wake(w, w->current, w->tasks[w->current].id);
 }
 
-void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint64_t y)
-{
-    if (w->current == SIM__NIL || w->dropping >= 0) return;
-    sim__task *t = &w->tasks[w->current];
-    if (t->nwaits >= SIM__WAITS_MAX) return;
-    sim__wait *wt = &t->waits[t->nwaits++];
-    wt->kind = kind;
-    wt->x = x;
-    wt->y = y;
-}
-
 void sim__note_wait_retag(sim_world *w, uint32_t kind)
 {
     if (w->current == SIM__NIL) return;
@@ -186,18 +178,15 @@ void sim__note_wait_retag(sim_world *w, uint32_t kind)
     if (t->nwaits > 0) t->waits[t->nwaits - 1].kind = kind;
 }
 
-/* After a pending poll: a new set of waits starts a new "waiting since". */
+/* After a pending poll: a new first wait starts a new "waiting since"; a re-poll that
+ * waits on the same thing keeps it. */
 void sim__task_begin_wait(sim_world *w, uint32_t slot)
 {
     sim__task *t = sim__task_at(w, slot);
-    uint64_t sig = 0x9e3779b97f4a7c15ull * (t->nwaits + 1u);
-    for (uint32_t i = 0; i < t->nwaits; i++) {
-        sig = (sig ^ t->waits[i].kind) * 0x100000001b3ull;
-        sig = (sig ^ t->waits[i].x) * 0x100000001b3ull;
-        sig = (sig ^ t->waits[i].y) * 0x100000001b3ull;
-    }
-    if (sig != t->wait_sig) {
-        t->wait_sig = sig;
+    sim__wait first = t->nwaits ? t->waits[0] : (sim__wait){0};
+    if (first.kind != t->wait_prev.kind || first.x != t->wait_prev.x ||
+        first.y != t->wait_prev.y) {
+        t->wait_prev = first;
         t->wait_since_ns = w->now_ns;
     }
 }
@@ -217,6 +206,7 @@ static void run_drop(sim_world *w, uint32_t slot, sim_drop_mode mode)
 
 static void release_leftovers(sim_world *w, uint32_t slot)
 {
+    if (w->tasks[slot].timers == 0 && w->tasks[slot].waiters == SIM__NIL) return;
     uint32_t timers = sim__timers_release_task(w, slot);
     uint32_t waiters = sim__waiters_release_task(w, slot);
     if (timers == 0 && waiters == 0) return;
@@ -244,7 +234,6 @@ void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mod
     t->state = NULL;
     t->status = TASK_DONE;
     t->result = result;
-    sim__node_unlink(w, t->node, slot);
     SIM_ASSERT(w->tasks_live > 0);
     w->tasks_live--;
     if (!(t->flags & TF_DAEMON)) w->work_live--;
@@ -311,20 +300,18 @@ void sim_join_abort(sim_world *w, const sim_join *j)
 
 void sim_join_detach(sim_world *w, sim_join *j)
 {
+    /* A handle already consumed by a join keeps its task and output (sim.h). */
     uint32_t slot = join_slot(w, j);
-    if (slot != SIM__NIL) {
-        sim__task *t = &w->tasks[slot];
-        if (t->status == TASK_DONE) {
-            sim__task_free_slot(w, slot);
-        } else {
-            t->flags |= TF_DETACHED;
-            t->joiner_slot = SIM__NIL;
-        }
+    if (slot == SIM__NIL) return;
+    sim__task *t = &w->tasks[slot];
+    if (t->status == TASK_DONE) {
+        sim__task_free_slot(w, slot);
+    } else {
+        t->flags |= TF_DETACHED;
+        t->joiner_slot = SIM__NIL;
     }
-    if (j != NULL) {
-        j->slot_ = SIM__NIL;
-        j->task.v = 0;
-    }
+    j->slot_ = SIM__NIL;
+    j->task.v = 0;
 }
 
 static int join_fpoll(void *state, sim_world *w)

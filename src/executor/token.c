@@ -4,15 +4,18 @@
  * A token is an object with a handle count, a cancelled flag, a parent and a list of
  * children. Cancelling walks the subtree below the token (iteratively, in child order, via
  * the parent links: no recursion) and wakes every task waiting on a cancelled token. A child
- * made from a cancelled parent starts cancelled. When a token's last handle is dropped it
- * leaves its parent's list and its children become roots: nothing can cancel them through it
- * any more.
+ * made from a cancelled parent starts cancelled. A token whose last handle is dropped stays
+ * in the tree, unreachable by handles, for as long as it has children, so that cancelling an
+ * ancestor still reaches them (as tokio's CancellationToken does); it goes away with its last
+ * child, and its parent may then go too.
  */
 #include "exec.h"
 
 static uint32_t tok_resolve(sim_world *w, const sim_token *tok, const char *what)
 {
     uint32_t slot = tok ? sim__obj_lookup(w, tok->slot_, tok->id_, OBJ_TOKEN, false) : SIM__NIL;
+    /* A token kept only for its children has no handles: any handle to it is stale. */
+    if (slot != SIM__NIL && w->objs[slot].txs == 0) slot = SIM__NIL;
     if (slot == SIM__NIL && what != NULL) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale token", what);
     }
@@ -85,6 +88,26 @@ bool sim_token_is_cancelled(const sim_world *w, const sim_token *tok)
     return slot != SIM__NIL && w->objs[slot].cancelled;
 }
 
+/* Releases handle-less, childless tokens from slot upwards. */
+static void token_release_unused(sim_world *w, uint32_t slot)
+{
+    while (slot != SIM__NIL) {
+        sim__obj *t = sim__obj_at(w, slot);
+        if (t->txs > 0 || t->first != SIM__NIL) return;
+        uint32_t parent = t->parent;
+        if (parent != SIM__NIL) {
+            if (t->prev != SIM__NIL) {
+                w->objs[t->prev].next = t->next;
+            } else {
+                w->objs[parent].first = t->next;
+            }
+            if (t->next != SIM__NIL) w->objs[t->next].prev = t->prev;
+        }
+        sim__obj_release(w, slot);
+        slot = parent;
+    }
+}
+
 void sim_token_drop(sim_world *w, sim_token *tok)
 {
     if (tok == NULL || tok->id_ == 0) return;
@@ -93,23 +116,8 @@ void sim_token_drop(sim_world *w, sim_token *tok)
     if (slot == SIM__NIL) return;
     sim__obj *t = sim__obj_at(w, slot);
     SIM_ASSERT(t->txs > 0);
-    if (--t->txs > 0) return;
-    if (t->parent != SIM__NIL) {
-        if (t->prev != SIM__NIL) {
-            w->objs[t->prev].next = t->next;
-        } else {
-            w->objs[t->parent].first = t->next;
-        }
-        if (t->next != SIM__NIL) w->objs[t->next].prev = t->prev;
-    }
-    for (uint32_t c = t->first; c != SIM__NIL;) {
-        uint32_t next = w->objs[c].next;
-        w->objs[c].parent = SIM__NIL;
-        w->objs[c].next = SIM__NIL;
-        w->objs[c].prev = SIM__NIL;
-        c = next;
-    }
-    sim__obj_release(w, slot);
+    t->txs--;
+    token_release_unused(w, slot);
 }
 
 void sim_token_wait_init(sim_token_wait *op, const sim_token *tok)

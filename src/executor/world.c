@@ -37,8 +37,6 @@ static int world_init_nodes(sim_world *w)
     }
     memset(&w->nodes[0], 0, sizeof(sim__node));
     w->nodes[0].name = "";
-    w->nodes[0].task_head = SIM__NIL;
-    w->nodes[0].task_tail = SIM__NIL;
     w->nodes_len = 1;
     return SIM_OK;
 }
@@ -112,19 +110,23 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
     return SIM_OK;
 }
 
-/* Drops every live task in crash mode, world-level tasks last, each list in spawn order. */
+/* Drops every live task in crash mode: tasks of nodes first, then world-level tasks, each
+ * group in spawn order. */
 static void world_drop_all(sim_world *w)
 {
+    uint32_t n;
+    sim__ref *refs = sim__tasks_of(w, SIM__NIL, &n);
+    SIM_ASSERT(refs != NULL || n == 0);
     for (uint32_t pass = 0; pass < 2; pass++) {
-        for (uint32_t n = 0; n < w->nodes_len; n++) {
-            if ((n == 0) != (pass == 1)) continue;
-            while (w->nodes[n].task_head != SIM__NIL) {
-                uint32_t slot = w->nodes[n].task_head;
-                sim__rq_remove(w, slot);
-                sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
-            }
+        for (uint32_t i = 0; i < n; i++) {
+            sim__task *t = &w->tasks[refs[i].slot];
+            if (t->id != refs[i].id || t->status != TASK_LIVE) continue;
+            if ((t->node == 0) != (pass == 1)) continue;
+            sim__rq_remove(w, refs[i].slot);
+            sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM_DROP_CRASH);
         }
     }
+    free(refs);
 }
 
 void sim_world_free(sim_world *w)
@@ -135,12 +137,6 @@ void sim_world_free(sim_world *w)
     sim__running_set(w);
     world_drop_all(w);
     sim__objs_free(w);
-    for (uint32_t i = 0; i < w->tasks_used; i++) {
-        sim__task *t = &w->tasks[i];
-        if (t->status != TASK_FREE && t->state != NULL && !(t->flags & TF_BORROWED)) {
-            sim__mem_free(&w->mem, t->state, t->state_size);
-        }
-    }
     sim__running_set(outer == w ? NULL : outer);
     sim__timers_free(w);
     sim__nodes_free(w);
@@ -194,7 +190,7 @@ void sim_world_stats(const sim_world *w, sim_stats *out)
 {
     *out = w->stats;
     out->tasks_live = w->tasks_alloc;
-    out->timers_armed = w->heap_len;
+    out->timers_armed = sim__timers_armed(w);
     out->objects_live = w->objs_live;
     out->violations = w->violations_total;
 }
@@ -260,14 +256,9 @@ int sim__no_side_effects(sim_world *w, const char *what)
     return SIM_EMISUSE;
 }
 
-uint32_t sim__require_task(sim_world *w, const char *what)
+void sim__not_in_task(sim_world *w, const char *what)
 {
-    if (w->current != SIM__NIL && w->dropping < 0) return w->current;
-    if (what != NULL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "%s called outside a task's poll function",
-                       what);
-    }
-    return SIM__NIL;
+    sim__violation(w, SIM_VIOLATION_MISUSE, "%s called outside a task's poll function", what);
 }
 
 void sim__world_describe(const sim_world *w, char *buf, size_t size)

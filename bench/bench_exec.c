@@ -1,0 +1,333 @@
+/*
+ * bench_exec.c: executor benchmarks. One line per figure, "name value unit", each the median
+ * of 5 runs of N = 1e6 operations, with the trace hash on (it is always on).
+ *
+ *   spawn       spawn N trivial tasks from outside the loop, run until all completed
+ *   pingpong    N round trips: A sends a request carrying a fresh oneshot over an mpsc,
+ *               B answers on the oneshot, A awaits the answer (the request/response pattern)
+ *   pingpong-mpsc  N round trips over two long-lived mpsc channels (no allocation per trip)
+ *   timers      N tasks each sleeping until a random deadline in [0, 1 s); every wake-up is
+ *               checked to come in exact (deadline, arming order) order
+ *
+ * The same workloads run on libuv, libevent and tokio in bench/peers/ (make bench-peers).
+ * This file is a host-boundary file: it reads the host clock to time the runs, which the
+ * simulation itself never sees.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+#define RUNS 5
+
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static sim_world *bench_world(sim_sched_kind kind)
+{
+    sim_world_desc d = {.seed = 1, .sched = {.kind = kind}};
+    sim_world *w = NULL;
+    if (sim_world_new(&d, &w) != SIM_OK) {
+        fprintf(stderr, "bench: cannot create a world\n");
+        exit(1);
+    }
+    return w;
+}
+
+static void must(int rc, const char *what)
+{
+    if (rc == SIM_OK) return;
+    fprintf(stderr, "bench: %s failed: %s\n", what, sim_result_name(rc));
+    exit(1);
+}
+
+/* ---- spawn -------------------------------------------------------------------------------- */
+
+static int trivial_poll(void *state, sim_world *w)
+{
+    (void)w;
+    (*(uint64_t *)state)++;
+    return SIM_OK;
+}
+
+static double bench_spawn(uint64_t n, sim_sched_kind kind)
+{
+    sim_world *w = bench_world(kind);
+    uint64_t counter = 0;
+    sim_task_desc d = {.name = "t", .poll = trivial_poll, .state_size = sizeof(uint64_t)};
+    uint64_t t0 = host_now_ns();
+    for (uint64_t i = 0; i < n; i++) must(sim_spawn(w, &d, NULL), "spawn");
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    sim_stats st;
+    sim_world_stats(w, &st);
+    if (st.spawns != n || st.steps != n) {
+        fprintf(stderr, "bench: spawn ran %llu of %llu\n", (unsigned long long)st.steps,
+                (unsigned long long)n);
+        exit(1);
+    }
+    (void)counter;
+    sim_world_free(w);
+    return (double)(t1 - t0) / (double)n;
+}
+
+/* ---- ping-pong ---------------------------------------------------------------------------- */
+
+typedef struct ping {
+    sim_co co;
+    uint64_t left;
+    sim_tx requests;
+    sim_tx reply_tx;   /* sent inside the request */
+    sim_rx reply_rx;
+    uint64_t answer;
+} ping;
+
+static int ping_poll(void *state, sim_world *w)
+{
+    ping *p = state;
+    int rc = SIM_OK;
+    static const sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
+    SIM_BEGIN(&p->co);
+    while (p->left > 0) {
+        must(sim_chan_new(w, &one, &p->reply_tx, &p->reply_rx), "oneshot");
+        must(sim_send(w, &p->requests, &p->reply_tx), "send request");
+        SIM_AWAIT(&p->co, rc, sim_recv(w, &p->reply_rx, &p->answer));
+        must(rc, "recv answer");
+        sim_rx_drop(w, &p->reply_rx);
+        p->left--;
+    }
+    sim_tx_drop(w, &p->requests);
+    SIM_END(&p->co, SIM_OK);
+}
+
+typedef struct pong {
+    sim_co co;
+    sim_rx requests;
+    sim_tx reply;
+    uint64_t served;
+} pong;
+
+static int pong_poll(void *state, sim_world *w)
+{
+    pong *p = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&p->co);
+    for (;;) {
+        SIM_AWAIT(&p->co, rc, sim_recv(w, &p->requests, &p->reply));
+        if (rc == SIM_ECLOSED) break;
+        must(rc, "recv request");
+        p->served++;
+        must(sim_send(w, &p->reply, &p->served), "send answer");
+        sim_tx_drop(w, &p->reply);
+    }
+    sim_rx_drop(w, &p->requests);
+    SIM_END(&p->co, SIM_OK);
+}
+
+static double bench_pingpong(uint64_t n)
+{
+    sim_world *w = bench_world(SIM_SCHED_FIFO);
+    ping a = {.left = n};
+    pong b = {0};
+    sim_chan_desc req = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(sim_tx), .capacity = 1};
+    must(sim_chan_new(w, &req, &a.requests, &b.requests), "mpsc");
+    sim_task_desc da = {.name = "ping", .poll = ping_poll, .state = &a, .state_size = sizeof a};
+    sim_task_desc db = {.name = "pong", .poll = pong_poll, .state = &b, .state_size = sizeof b};
+    uint64_t t0 = host_now_ns();
+    must(sim_spawn(w, &da, NULL), "spawn ping");
+    must(sim_spawn(w, &db, NULL), "spawn pong");
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    sim_world_free(w);
+    return (double)(t1 - t0) / (double)n;
+}
+
+/* ---- ping-pong over an mpsc pair ---------------------------------------------------------- */
+
+typedef struct bouncer {
+    sim_co co;
+    uint64_t left;     /* the initiator's remaining round trips; 0 for the echoer */
+    bool initiator;
+    sim_tx out;
+    sim_rx in;
+    uint64_t ball;
+} bouncer;
+
+static int bouncer_poll(void *state, sim_world *w)
+{
+    bouncer *b = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&b->co);
+    if (b->initiator) {
+        for (; b->left > 0; b->left--) {
+            must(sim_send(w, &b->out, &b->ball), "send ball");
+            SIM_AWAIT(&b->co, rc, sim_recv(w, &b->in, &b->ball));
+            must(rc, "recv ball");
+            b->ball++;
+        }
+        sim_tx_drop(w, &b->out);
+    } else {
+        for (;;) {
+            SIM_AWAIT(&b->co, rc, sim_recv(w, &b->in, &b->ball));
+            if (rc == SIM_ECLOSED) break;
+            must(sim_send(w, &b->out, &b->ball), "echo ball");
+        }
+        sim_tx_drop(w, &b->out);
+    }
+    sim_rx_drop(w, &b->in);
+    SIM_END(&b->co, SIM_OK);
+}
+
+static double bench_pingpong_mpsc(uint64_t n)
+{
+    sim_world *w = bench_world(SIM_SCHED_FIFO);
+    bouncer a = {.left = n, .initiator = true};
+    bouncer b = {0};
+    sim_chan_desc d = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(uint64_t), .capacity = 1};
+    must(sim_chan_new(w, &d, &a.out, &b.in), "mpsc a->b");
+    must(sim_chan_new(w, &d, &b.out, &a.in), "mpsc b->a");
+    sim_task_desc da = {.name = "a", .poll = bouncer_poll, .state = &a, .state_size = sizeof a};
+    sim_task_desc db = {.name = "b", .poll = bouncer_poll, .state = &b, .state_size = sizeof b};
+    uint64_t t0 = host_now_ns();
+    must(sim_spawn(w, &da, NULL), "spawn a");
+    must(sim_spawn(w, &db, NULL), "spawn b");
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    sim_world_free(w);
+    return (double)(t1 - t0) / (double)n;
+}
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+typedef struct order_check {
+    uint64_t last_deadline;
+    uint64_t last_index;
+    uint64_t fired;
+    uint64_t errors;
+} order_check;
+
+typedef struct sleeper {
+    sim_co co;
+    sim_sleep nap;
+    uint64_t deadline;
+    uint64_t index;
+    order_check *check;
+} sleeper;
+
+static int sleeper_poll(void *state, sim_world *w)
+{
+    sleeper *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&s->co);
+    sim_sleep_until_init(w, &s->nap, s->deadline);
+    SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+    {
+        order_check *c = s->check;
+        bool in_order = c->fired == 0 || s->deadline > c->last_deadline ||
+                        (s->deadline == c->last_deadline && s->index > c->last_index);
+        if (!in_order || sim_now(w) != s->deadline) c->errors++;
+        c->last_deadline = s->deadline;
+        c->last_index = s->index;
+        c->fired++;
+    }
+    SIM_END(&s->co, rc);
+}
+
+static double bench_timers(uint64_t n)
+{
+    sim_world *w = bench_world(SIM_SCHED_FIFO);
+    sim_rng rng;
+    sim_rng_init(&rng, 7, "bench/timers", 0);
+    order_check check = {0};
+    sleeper s = {.check = &check};
+    sim_task_desc d = {.name = "sleeper", .poll = sleeper_poll, .state = &s,
+                       .state_size = sizeof s};
+    uint64_t t0 = host_now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        s.deadline = sim_rng_below(&rng, SIM_S);
+        s.index = i;
+        must(sim_spawn(w, &d, NULL), "spawn sleeper");
+    }
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    if (check.fired != n || check.errors != 0) {
+        fprintf(stderr, "bench: timers fired %llu of %llu, %llu out of order\n",
+                (unsigned long long)check.fired, (unsigned long long)n,
+                (unsigned long long)check.errors);
+        exit(1);
+    }
+    sim_world_free(w);
+    return (double)(t1 - t0) / (double)n;
+}
+
+/* ---- driver ------------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static const char *const workloads[] = {"spawn", "spawn-random", "pingpong", "pingpong-mpsc",
+                                         "timers"};
+#define NWORK (sizeof workloads / sizeof workloads[0])
+
+static double run_one(size_t which, uint64_t n)
+{
+    switch (which) {
+    case 0:
+        return bench_spawn(n, SIM_SCHED_FIFO);
+    case 1:
+        return bench_spawn(n, SIM_SCHED_RANDOM);
+    case 2:
+        return bench_pingpong(n);
+    case 3:
+        return bench_pingpong_mpsc(n);
+    default:
+        return bench_timers(n);
+    }
+}
+
+static const char *const figures[] = {
+    "spawn_complete_fifo %.1f ns/task\n",      "spawn_complete_random %.1f ns/task\n",
+    "pingpong_oneshot_mpsc %.1f ns/round-trip\n", "pingpong_mpsc_pair %.1f ns/round-trip\n",
+    "timer_fire_in_order %.1f ns/timer\n",
+};
+
+int main(int argc, char **argv)
+{
+    uint64_t n = 1000000;
+    if (argc > 1) n = strtoull(argv[1], NULL, 10);
+    const char *only = argc > 2 ? argv[2] : NULL;
+    bool known = only == NULL;
+    for (size_t i = 0; i < NWORK && !known; i++) known = strcmp(only, workloads[i]) == 0;
+    if (n == 0 || !known) {
+        fprintf(stderr, "usage: sim-bench [N [WORKLOAD]]\n  workloads:");
+        for (size_t i = 0; i < NWORK; i++) fprintf(stderr, " %s", workloads[i]);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    double v[NWORK][RUNS];
+    /* Runs are interleaved across workloads so that a noisy moment hits all of them alike. */
+    for (int r = 0; r < RUNS; r++) {
+        for (size_t i = 0; i < NWORK; i++) {
+            if (only == NULL || strcmp(only, workloads[i]) == 0) v[i][r] = run_one(i, n);
+        }
+    }
+    for (size_t i = 0; i < NWORK; i++) {
+        if (only == NULL || strcmp(only, workloads[i]) == 0) printf(figures[i], median(v[i], RUNS));
+    }
+    return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * helpers.h: small helpers shared by the Criterion tests. Tests use the public API only.
+ */
+#ifndef SIM_TEST_HELPERS_H
+#define SIM_TEST_HELPERS_H
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <string.h>
+
+#include "sim.h"
+
+/* A world with the given seed and strategy and default limits. */
+static inline sim_world *test_world(uint64_t seed, sim_sched_kind kind)
+{
+    sim_world_desc d = {.seed = seed, .sched = {.kind = kind}};
+    sim_world *w = NULL;
+    cr_assert(eq(int, sim_world_new(&d, &w), SIM_OK));
+    return w;
+}
+
+/* A world from a full desc. */
+static inline sim_world *test_world_desc(const sim_world_desc *d)
+{
+    sim_world *w = NULL;
+    cr_assert(eq(int, sim_world_new(d, &w), SIM_OK));
+    return w;
+}
+
+/* Spawns a task with a copied state; asserts success. */
+static inline sim_join test_spawn(sim_world *w, const char *name, sim_node_id node,
+                                  sim_poll_cb poll, sim_drop_cb drop, const void *state,
+                                  size_t size)
+{
+    sim_join j;
+    sim_task_desc d = {.name = name, .node = node, .poll = poll, .drop = drop, .state = state,
+                       .state_size = size};
+    cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_OK));
+    return j;
+}
+
+/* Adds a node with a boot function (may be NULL); asserts success. */
+static inline sim_node_id test_node(sim_world *w, const char *name, sim_boot_cb boot, void *ud)
+{
+    sim_node_desc d = {.name = name, .boot = boot, .boot_ud = ud};
+    sim_node_id id;
+    cr_assert(eq(int, sim_node_add(w, &d, &id), SIM_OK));
+    return id;
+}
+
+/* Counts violations of a kind. */
+static inline uint32_t test_violations(const sim_world *w, sim_violation_kind kind)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < sim_world_violation_count(w); i++) {
+        const sim_violation *v = sim_world_violation(w, i);
+        if (v != NULL && v->kind == kind) n++;
+    }
+    return n;
+}
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * test_determinism.c: same seed, same run; different seeds, different interleavings.
+ */
+#include "../../systems/demo/demo.h"
+#include "../helpers.h"
+
+/* A racy program: three tasks do a read-yield-write increment of a shared counter (lost
+ * updates depend on the interleaving), exchange messages over an mpsc and sleep for random
+ * lengths drawn from the world's seed. */
+typedef struct racy_shared {
+    uint64_t counter;
+    uint64_t log;   /* a rolling mix of who ran when */
+} racy_shared;
+
+typedef struct racer {
+    sim_co co;
+    racy_shared *s;
+    uint32_t id;
+    int i;
+    uint64_t seen;
+    sim_yield y;
+    sim_sleep nap;
+    sim_tx tx;
+    sim_rx rx;
+    uint64_t msg;
+    sim_rng rng;
+} racer;
+
+static int racer_poll(void *state, sim_world *w)
+{
+    racer *r = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&r->co);
+    sim_world_rng(w, "test/racer", r->id, &r->rng);
+    for (r->i = 0; r->i < 5; r->i++) {
+        r->seen = r->s->counter;
+        SIM_AWAIT(&r->co, rc, sim_yield_poll(w, &r->y));
+        r->s->counter = r->seen + 1;
+        r->s->log = (r->s->log * 31 + r->id) ^ (r->s->log >> 7);
+        sim_sleep_init(w, &r->nap, sim_rng_below(&r->rng, 3) * SIM_MS);
+        SIM_AWAIT(&r->co, rc, sim_sleep_poll(w, &r->nap));
+        r->msg = (uint64_t)r->id << 8 | (uint64_t)r->i;
+        if (r->tx.id_ != 0) sim_send(w, &r->tx, &r->msg);
+    }
+    sim_tx_drop(w, &r->tx);
+    if (r->rx.id_ != 0) {
+        for (;;) {
+            SIM_AWAIT(&r->co, rc, sim_recv(w, &r->rx, &r->msg));
+            if (rc != SIM_OK) break;
+            r->s->log = r->s->log * 131 + r->msg;
+        }
+    }
+    SIM_END(&r->co, SIM_OK);
+}
+
+static void racer_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    racer *r = state;
+    (void)mode;
+    sim_sleep_drop(w, &r->nap);
+    sim_tx_drop(w, &r->tx);
+    sim_rx_drop(w, &r->rx);
+}
+
+typedef struct outcome {
+    uint64_t hash;
+    uint64_t counter;
+    uint64_t log;
+    uint64_t events;
+} outcome;
+
+static outcome run_racy(uint64_t seed)
+{
+    sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+    racy_shared s = {0};
+    sim_chan_desc d = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(uint64_t)};
+    racer r[3] = {{.s = &s, .id = 1}, {.s = &s, .id = 2}, {.s = &s, .id = 3}};
+    cr_assert(eq(int, sim_chan_new(w, &d, &r[0].tx, &r[2].rx), SIM_OK));
+    cr_assert(eq(int, sim_tx_clone(w, &r[0].tx, &r[1].tx), SIM_OK));
+    for (int i = 0; i < 3; i++) {
+        test_spawn(w, "racer", (sim_node_id){0}, racer_poll, racer_drop, &r[i], sizeof r[i]);
+    }
+    cr_assert(eq(int, sim_world_run(w), SIM_OK));
+    outcome o = {.hash = sim_world_trace_hash(w), .counter = s.counter, .log = s.log,
+                 .events = sim_world_event_count(w)};
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+    return o;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Goal: determinism: 1,000 seeds of a racy program, each run twice in one process, give
+ * identical hashes and outcomes; different seeds give different interleavings. Method: run
+ * each seed twice and compare; count distinct hashes and distinct lost-update outcomes. */
+Test(determinism, thousand_seeds_twice, .timeout = 120)
+{
+    enum { SEEDS = 1000 };
+    static uint64_t hashes[SEEDS];
+    uint32_t lost_update_counts[16] = {0};
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        outcome a = run_racy(seed);
+        outcome b = run_racy(seed);
+        cr_assert(eq(u64, a.hash, b.hash), "seed %llu", (unsigned long long)seed);
+        cr_assert(eq(u64, a.counter, b.counter));
+        cr_assert(eq(u64, a.log, b.log));
+        cr_assert(eq(u64, a.events, b.events));
+        hashes[seed - 1] = a.hash;
+        lost_update_counts[a.counter < 16 ? a.counter : 15]++;
+    }
+    qsort(hashes, SEEDS, sizeof hashes[0], cmp_u64);
+    uint32_t distinct = 1;
+    for (int i = 1; i < SEEDS; i++) distinct += hashes[i] != hashes[i - 1];
+    cr_assert(ge(u32, distinct, 990), "only %u distinct interleavings in 1000 seeds", distinct);
+    uint32_t outcomes = 0;
+    for (int i = 0; i < 16; i++) outcomes += lost_update_counts[i] > 0;
+    cr_assert(ge(u32, outcomes, 3), "the lost-update race shows only %u outcomes", outcomes);
+}
+
+/* Goal: the demo world replays bit for bit. Method: 50 seeds of the demo, each twice, under
+ * each strategy: same hash, same event count. */
+Test(determinism, demo_world_replays, .timeout = 120)
+{
+    sim_sched_kind kinds[3] = {SIM_SCHED_RANDOM, SIM_SCHED_FIFO, SIM_SCHED_PCT};
+    for (int k = 0; k < 3; k++) {
+        for (uint64_t seed = 1; seed <= 50; seed++) {
+            uint64_t h[2], ev[2];
+            for (int rep = 0; rep < 2; rep++) {
+                sim_world *w = test_world(seed, kinds[k]);
+                sim_demo_stats stats = {0};
+                cr_assert(eq(int, sim_demo_setup(w, &stats), SIM_OK));
+                cr_assert(eq(int, sim_world_run(w), SIM_OK));
+                cr_assert(eq(u32, sim_world_violation_count(w), 0));
+                /* 10 ticks before the crash at 1 s (9 when the crash wins the tie at 1 s), then
+                 * 20 after the restart. */
+                cr_assert(ge(u32, stats.ticks, 29));
+                cr_assert(le(u32, stats.ticks, 30));
+                h[rep] = sim_world_trace_hash(w);
+                ev[rep] = sim_world_event_count(w);
+                sim_world_free(w);
+            }
+            cr_assert(eq(u64, h[0], h[1]), "strategy %d seed %llu", k, (unsigned long long)seed);
+            cr_assert(eq(u64, ev[0], ev[1]));
+        }
+    }
+}
+
+/* Goal: tracing never perturbs: a run with a trace sink has the same hash as one without.
+ * Method: the demo world, seed 9, with and without a sink that counts events. */
+static void count_events(void *ud, const sim_event *ev)
+{
+    (void)ev;
+    (*(uint64_t *)ud)++;
+}
+
+Test(determinism, tracing_does_not_perturb)
+{
+    uint64_t hashes[2], seen = 0;
+    for (int traced = 0; traced < 2; traced++) {
+        sim_world_desc d = {.seed = 9, .trace = traced ? count_events : NULL, .trace_ud = &seen};
+        sim_world *w = test_world_desc(&d);
+        sim_demo_stats stats = {0};
+        cr_assert(eq(int, sim_demo_setup(w, &stats), SIM_OK));
+        cr_assert(eq(int, sim_world_run(w), SIM_OK));
+        (void)sim_world_trace_hash(w); /* asking for the hash midway changes nothing either */
+        hashes[traced] = sim_world_trace_hash(w);
+        if (traced) cr_assert(eq(u64, seen, sim_world_event_count(w)));
+        sim_world_free(w);
+    }
+    cr_assert(eq(u64, hashes[0], hashes[1]));
+}

@@ -1,0 +1,254 @@
+/*
+ * test_sched.c: scheduling strategies, decisions, forced decisions and PCT.
+ */
+#include "../helpers.h"
+
+/* ---- the depth-2 ordering bug --------------------------------------------------------------
+ * A: x = 1; yield; y = 1.      B: yield; if (x == 1 && y == 0) the bug.
+ * The bug needs A's first step before B's check and B's check before A's second step: two
+ * ordering constraints, a bug of depth 2. FIFO (A spawned first) always runs A1 B1 A2 B2 and
+ * never sees it. */
+
+typedef struct shared {
+    int x;
+    int y;
+    int bug;
+} shared;
+
+typedef struct step_task {
+    sim_co co;
+    shared *s;
+    bool is_a;
+    sim_yield y;
+} step_task;
+
+static int step_poll(void *state, sim_world *w)
+{
+    step_task *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&t->co);
+    if (t->is_a) t->s->x = 1;
+    SIM_AWAIT(&t->co, rc, sim_yield_poll(w, &t->y));
+    if (t->is_a) {
+        t->s->y = 1;
+    } else if (t->s->x == 1 && t->s->y == 0) {
+        t->s->bug = 1;
+    }
+    SIM_END(&t->co, rc);
+}
+
+static int run_depth2(uint64_t seed, sim_sched sched)
+{
+    sim_world_desc d = {.seed = seed, .sched = sched};
+    sim_world *w = test_world_desc(&d);
+    shared s = {0};
+    step_task a = {.s = &s, .is_a = true};
+    step_task b = {.s = &s, .is_a = false};
+    test_spawn(w, "A", (sim_node_id){0}, step_poll, NULL, &a, sizeof a);
+    test_spawn(w, "B", (sim_node_id){0}, step_poll, NULL, &b, sizeof b);
+    cr_assert(eq(int, sim_world_run(w), SIM_OK));
+    sim_world_free(w);
+    return s.bug;
+}
+
+/* Goal: PCT finds a depth-2 ordering bug that FIFO never finds. Method: 1,000 seeds under fifo
+ * find nothing; pct:2:4 (d = 2, k = 4 steps; PCT's bound is 1/(n k^(d-1)) = 1/8 per run) finds
+ * it within the first 100 seeds, and in at least 1 run in 20 overall. */
+Test(sched, pct_finds_depth2_bug_fifo_never_does)
+{
+    sim_sched fifo = {.kind = SIM_SCHED_FIFO};
+    for (uint64_t seed = 1; seed <= 1000; seed++) cr_assert(eq(int, run_depth2(seed, fifo), 0));
+    sim_sched pct = {.kind = SIM_SCHED_PCT, .pct_depth = 2, .pct_steps = 4};
+    uint64_t first = 0;
+    uint32_t found = 0;
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        if (run_depth2(seed, pct)) {
+            found++;
+            if (first == 0) first = seed;
+        }
+    }
+    cr_assert(ne(u64, first, 0), "pct:2:4 did not find the bug in 100 runs");
+    cr_assert(ge(u32, found, 5), "pct:2:4 found it in only %u of 100 runs", found);
+}
+
+/* ---- a racy program and its interleavings --------------------------------------------------- */
+
+typedef struct recorder {
+    uint32_t order[64]; /* task ids in poll order */
+    uint32_t n;
+} recorder;
+
+static void record_polls(void *ud, const sim_event *ev)
+{
+    recorder *r = ud;
+    if (ev->kind == SIM_EV_POLL && r->n < 64) r->order[r->n++] = ev->task.v;
+}
+
+typedef struct yielder {
+    sim_co co;
+    int i;
+    sim_yield y;
+} yielder;
+
+static int yielder_poll(void *state, sim_world *w)
+{
+    yielder *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&t->co);
+    for (t->i = 0; t->i < 3; t->i++) SIM_AWAIT(&t->co, rc, sim_yield_poll(w, &t->y));
+    SIM_END(&t->co, rc);
+}
+
+static recorder run_yielders(uint64_t seed, sim_sched_kind kind, const sim_decision *forced,
+                             uint32_t nforced, int *rc_out)
+{
+    recorder r = {0};
+    sim_world_desc d = {.seed = seed, .sched = {.kind = kind}, .trace = record_polls,
+                        .trace_ud = &r, .forced = forced, .forced_count = nforced};
+    sim_world *w = test_world_desc(&d);
+    yielder y = {0};
+    for (int i = 0; i < 3; i++) {
+        test_spawn(w, "y", (sim_node_id){0}, yielder_poll, NULL, &y, sizeof y);
+    }
+    *rc_out = sim_world_run(w);
+    sim_world_free(w);
+    return r;
+}
+
+/* Goal: fifo runs tasks in the order they became runnable, whatever the seed. Method: three
+ * tasks that yield three times each poll round-robin 1 2 3 1 2 3 ... for two seeds. */
+Test(sched, fifo_is_round_robin_and_seed_independent)
+{
+    int rc;
+    recorder a = run_yielders(1, SIM_SCHED_FIFO, NULL, 0, &rc);
+    cr_assert(eq(int, rc, SIM_OK));
+    recorder b = run_yielders(2, SIM_SCHED_FIFO, NULL, 0, &rc);
+    cr_assert(eq(u32, a.n, 12));
+    for (uint32_t i = 0; i < a.n; i++) {
+        cr_assert(eq(u32, a.order[i], i % 3 + 1));
+        cr_assert(eq(u32, a.order[i], b.order[i]));
+    }
+}
+
+/* Goal: forcing every decision of one run reproduces it under another seed, and a forced
+ * decision naming a task that cannot run stops the run as a divergence. Method: record the
+ * poll order of seed 11 (random), force it onto seed 12, compare; then force task 99. */
+Test(sched, forced_decisions_replay_and_diverge)
+{
+    int rc;
+    recorder orig = run_yielders(11, SIM_SCHED_RANDOM, NULL, 0, &rc);
+    recorder other = run_yielders(12, SIM_SCHED_RANDOM, NULL, 0, &rc);
+    cr_assert(ne(int, memcmp(orig.order, other.order, sizeof orig.order), 0),
+              "seeds 11 and 12 happen to agree; pick others");
+    sim_decision forced[64];
+    for (uint32_t i = 0; i < orig.n; i++) forced[i] = (sim_decision){i + 1, {orig.order[i]}};
+    recorder replay = run_yielders(12, SIM_SCHED_RANDOM, forced, orig.n, &rc);
+    cr_assert(eq(int, rc, SIM_OK));
+    cr_assert(eq(u32, replay.n, orig.n));
+    for (uint32_t i = 0; i < orig.n; i++) cr_assert(eq(u32, replay.order[i], orig.order[i]));
+
+    sim_decision bad[1] = {{.step = 2, .task = {99}}};
+    sim_world_desc d = {.seed = 1, .forced = bad, .forced_count = 1};
+    sim_world *w = test_world_desc(&d);
+    yielder y = {0};
+    test_spawn(w, "y", (sim_node_id){0}, yielder_poll, NULL, &y, sizeof y);
+    cr_assert(eq(int, sim_world_run(w), SIM_EDIVERGED));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_DIVERGED), 1));
+    cr_assert(ne(ptr, strstr(sim_world_report(w), "task 99"), NULL), "%s", sim_world_report(w));
+    cr_assert(eq(int, sim_world_run(w), SIM_EDIVERGED));
+    sim_world_free(w);
+}
+
+/* Goal: POLL events say how many tasks were runnable and the stats count decisions (choices
+ * among two or more). Method: three yielders under random: the first poll sees 3 runnable,
+ * the last sees 1; decisions equal the polls that saw two or more. */
+typedef struct poll_b_log {
+    uint64_t b[64];
+    uint32_t n;
+} poll_b_log;
+
+static void record_poll_b(void *ud, const sim_event *ev)
+{
+    poll_b_log *l = ud;
+    if (ev->kind == SIM_EV_POLL && l->n < 64) l->b[l->n++] = ev->b;
+}
+
+Test(sched, poll_events_carry_decisions)
+{
+    poll_b_log log = {0};
+    sim_world_desc d = {.seed = 5, .trace = record_poll_b, .trace_ud = &log};
+    sim_world *w = test_world_desc(&d);
+    yielder y = {0};
+    for (int i = 0; i < 3; i++) {
+        test_spawn(w, "y", (sim_node_id){0}, yielder_poll, NULL, &y, sizeof y);
+    }
+    cr_assert(eq(int, sim_world_run(w), SIM_OK));
+    sim_stats st;
+    sim_world_stats(w, &st);
+    cr_assert(eq(u32, log.n, 12));
+    cr_assert(eq(u64, SIM_EV_POLL_RUNNABLE(log.b[0]), 3));
+    cr_assert(eq(u64, SIM_EV_POLL_RUNNABLE(log.b[log.n - 1]), 1));
+    uint64_t decisions = 0;
+    for (uint32_t i = 0; i < log.n; i++) {
+        decisions += SIM_EV_POLL_RUNNABLE(log.b[i]) >= 2;
+        cr_assert(eq(u64, SIM_EV_POLL_FORCED(log.b[i]), 0));
+    }
+    cr_assert(eq(u64, st.decisions, decisions));
+    sim_world_free(w);
+}
+
+/* Goal: spurious wake-ups are injected when asked, flagged in the POLL event, and do not change
+ * what a correct program computes. Method: yielders and sleepers with spurious_wakeups 1/2:
+ * some polls are flagged spurious and every task still finishes normally. */
+static void count_spurious(void *ud, const sim_event *ev)
+{
+    if (ev->kind == SIM_EV_POLL && SIM_EV_POLL_SPURIOUS(ev->b)) (*(uint32_t *)ud)++;
+}
+
+typedef struct sleeper {
+    sim_co co;
+    sim_sleep s;
+    uint64_t woke_at;
+} sleeper;
+
+static int sleeper_poll(void *state, sim_world *w)
+{
+    sleeper *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&t->co);
+    sim_sleep_init(w, &t->s, 10 * SIM_MS);
+    SIM_AWAIT(&t->co, rc, sim_sleep_poll(w, &t->s));
+    sim_task_set_output(w, (int64_t)sim_now(w));
+    SIM_END(&t->co, rc);
+}
+
+static void sleeper_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    (void)mode;
+    sim_sleep_drop(w, &((sleeper *)state)->s);
+}
+
+Test(sched, spurious_wakeups_are_harmless)
+{
+    uint32_t spurious = 0;
+    sim_world_desc d = {.seed = 3, .spurious_wakeups = {1, 2}, .trace = count_spurious,
+                        .trace_ud = &spurious};
+    sim_world *w = test_world_desc(&d);
+    sim_join j[4];
+    sleeper s = {0};
+    yielder y = {0};
+    for (int i = 0; i < 4; i++) {
+        j[i] = test_spawn(w, "sleeper", (sim_node_id){0}, sleeper_poll, sleeper_drop, &s, sizeof s);
+    }
+    for (int i = 0; i < 4; i++) {
+        test_spawn(w, "y", (sim_node_id){0}, yielder_poll, NULL, &y, sizeof y);
+    }
+    cr_assert(eq(int, sim_world_run(w), SIM_OK));
+    cr_assert(gt(u32, spurious, 0));
+    for (int i = 0; i < 4; i++) {
+        cr_assert(eq(int, sim_block_on(w, sim_join_future(&j[i])), SIM_OK));
+        cr_assert(eq(i64, j[i].output, (int64_t)(10 * SIM_MS)));
+    }
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tidy.sh: the checks behind `make tidy`.
+#
+# Fails on:
+#   - banned nondeterministic calls (rand, time, clock_gettime, sleep, pthread_create,
+#     fiu_enable_random, ...) in src/, systems/, replay/ and cmd/, outside host-boundary files
+#     (a file whose name contains "host");
+#   - "%p" in src/ (addresses must never reach a trace);
+#   - #include arrows that break DESIGN.md section 1;
+#   - lines longer than 100 columns; TODO without an issue number (TODO(#N)).
+# Reports (without failing) functions longer than 70 lines.
+# Usage: tools/tidy.sh [ROOT]   (ROOT defaults to the repository; tests point it elsewhere)
+set -u
+cd "${1:-$(dirname "$0")/..}" || exit 2
+fail=0
+problem() {
+    printf 'tidy: %s\n' "$*"
+    fail=1
+}
+
+dirs=()
+for d in src systems replay cmd; do [ -d "$d" ] && dirs+=("$d"); done
+sources=$(find "${dirs[@]}" include -name '*.[ch]' 2>/dev/null | sort)
+[ -n "$sources" ] || { echo "tidy: no sources under $(pwd)"; exit 2; }
+
+# Lines that are code, not comments: drop lines that start a comment or continue one.
+code_lines() {
+    grep -nE "$1" "$2" 2>/dev/null | grep -vE '^[0-9]+:\s*(/\*|\*|//)'
+}
+
+# 1. Banned calls.
+banned='\b(rand|srand|random|srandom|drand48|lrand48|mrand48|rand_r|time|gettimeofday|clock_gettime|clock|sleep|usleep|nanosleep|pthread_create|fiu_enable_random|getrandom|arc4random)[[:space:]]*\('
+for f in $sources; do
+    case "$f" in *host*) continue ;; esac
+    case "$f" in include/*) continue ;; esac
+    hits=$(code_lines "$banned" "$f")
+    [ -n "$hits" ] && while IFS= read -r h; do
+        problem "$f:${h%%:*}: nondeterministic call: ${h#*:}"
+    done <<<"$hits"
+done
+
+# 2. No addresses in traces.
+for f in $(find src -name '*.[ch]' 2>/dev/null | sort); do
+    hits=$(code_lines '%p' "$f")
+    [ -n "$hits" ] && problem "$f:${hits%%:*}: %p: addresses must never reach a trace"
+done
+
+# 3. Include arrows (DESIGN.md section 1).
+includes() { grep -nE '^\s*#\s*include' "$1"; }
+for f in $sources; do
+    inc=$(includes "$f")
+    [ -z "$inc" ] && continue
+    while IFS= read -r line; do
+        n=${line%%:*}
+        target=$(sed -nE 's/.*#\s*include\s*[<"]([^>"]+)[>"].*/\1/p' <<<"$line")
+        case "$f" in
+            systems/*|scenarios/*)
+                # Systems see sim.h and nothing else of sim: no src/ internals, no libraries.
+                case "$target" in
+                    *src/*|*core.h|*exec.h|*/internal*) problem "$f:$n: systems may include sim.h only, not $target" ;;
+                    fiu*|sqlite3.h|ini.h|xxhash.h) problem "$f:$n: systems may not include $target" ;;
+                esac ;;
+            include/sim.h)
+                case "$target" in
+                    std*.h|stdio.h) ;;
+                    *) problem "$f:$n: sim.h must include standard headers only, not $target" ;;
+                esac ;;
+        esac
+        case "$target" in
+            sqlite3.h) case "$f" in src/trace/*) ;; *) problem "$f:$n: only src/trace/ may include sqlite3.h" ;; esac ;;
+            fiu.h|fiu-control.h|fiu-local.h) case "$f" in src/fault/*) ;; *) problem "$f:$n: only src/fault/ may include $target" ;; esac ;;
+        esac
+        case "$f:$target" in
+            src/net_sim/*:*disk_sim*|src/disk_sim/*:*net_sim*) problem "$f:$n: net_sim and disk_sim never include each other" ;;
+            src/core/*:*executor*|src/core/*:*exec.h) problem "$f:$n: core is the bottom layer and may not include $target" ;;
+        esac
+    done <<<"$inc"
+done
+
+# 4. Line length and TODO form (all C sources, tests and benchmarks included).
+for f in $(find src systems replay cmd include tests bench -name '*.[ch]' 2>/dev/null | sort); do
+    long=$(awk 'length > 100 { print FNR }' "$f" | head -3 | tr '\n' ' ')
+    [ -n "$long" ] && problem "$f: lines over 100 columns: $long"
+    todo=$(grep -nE '\b(TODO|FIXME|XXX)\b' "$f" | grep -vE 'TODO\(#[0-9]+\)' | head -3)
+    [ -n "$todo" ] && problem "$f:${todo%%:*}: TODO without an issue number, write TODO(#N)"
+done
+
+# 5. Function length: report only. A function starts at a line that is just "{" after a
+# signature at column 0 and ends at the next "}" at column 0.
+report=$(for f in $(find src systems replay cmd -name '*.c' 2>/dev/null | sort); do
+    awk -v file="$f" '
+        /^[A-Za-z_].*\)\s*$/ { sig = $0; sigline = FNR }
+        /^\{\s*$/ && sig != "" { start = FNR; name = sig; sig = "" ; next }
+        /^\}/ && start > 0 {
+            len = FNR - start - 1
+            if (len > 70) {
+                sub(/\(.*/, "", name); n = split(name, parts, /[ *]+/)
+                printf "  %s:%d %s: %d lines\n", file, sigline, parts[n], len
+            }
+            start = 0
+        }' "$f"
+done)
+if [ -n "$report" ]; then
+    echo "tidy: functions over 70 lines (split them when you next touch them):"
+    echo "$report"
+fi
+
+if [ "$fail" -ne 0 ]; then
+    echo "tidy: FAILED"
+    exit 1
+fi
+echo "tidy: ok"
