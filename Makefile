@@ -29,12 +29,14 @@ SYS_SRCS := $(sort $(wildcard systems/*/*.c))
 CMD_SRCS := cmd/sim.c
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
 BENCH_SRCS := bench/bench_exec.c
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_OBJS := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 LIB := $(BUILD)/libsim.a
 SIM := $(BUILD)/sim
@@ -44,7 +46,7 @@ BENCH := $(BUILD)/sim-bench
 .PHONY: all test check tidy bench bench-peers deps demo clean install help \
         _test _check _demo _bench
 
-all: $(LIB) $(SIM)
+all: $(LIB) $(SIM) $(EXAMPLES)
 
 help:
 	@echo "make            build libsim.a and the sim command into $(BUILD)/"
@@ -81,6 +83,10 @@ $(SIM): $(CMD_OBJS) $(SYS_OBJS) $(LIB)
 $(TESTS): $(TEST_OBJS) $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(SYS_OBJS) $(LIB) $(PKG_LIBS) $(TEST_LIBS)
 
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
 $(BENCH): $(BENCH_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(BENCH_OBJS) $(LIB) $(PKG_LIBS)
 
@@ -89,17 +95,19 @@ $(BENCH): $(BENCH_OBJS) $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory _test
 
-_test: $(TESTS) $(SIM)
-	SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) $(TESTS) --jobs 2
+_test: $(TESTS) $(SIM) $(EXAMPLES)
+	SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
+	    $(TESTS) --jobs 2
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
 	    OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" _check
 
-_check: $(TESTS) $(SIM)
+_check: $(TESTS) $(SIM) $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) $(TESTS) --jobs 2
+	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
+	    $(TESTS) --jobs 2
 
 demo: deps
 	@$(MAKE) --no-print-directory _demo
@@ -134,4 +142,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
-         $(BENCH_OBJS:.o=.d)
+         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d)

@@ -97,7 +97,7 @@ static void chan_release_if_unused(sim_world *w, uint32_t slot)
 {
     sim__obj *c = sim__obj_at(w, slot);
     if (c->txs > 0 || c->rxs > 0) return;
-    drop_all_messages(c);
+    if (c->len > 0 || c->chan_kind >= SIM_CHAN_BROADCAST) drop_all_messages(c);
     sim__obj_release(w, slot);
 }
 
@@ -108,8 +108,9 @@ static size_t ring_bytes(const sim__obj *c)
 
 void sim__chan_ring_free(sim_world *w, sim__obj *c)
 {
-    sim__mem_free(&w->mem, c->buf, ring_bytes(c));
+    if (!c->ring_inline) sim__mem_free(&w->mem, c->buf, ring_bytes(c));
     c->buf = NULL;
+    c->ring_inline = 0;
 }
 
 void sim__objs_free(sim_world *w)
@@ -173,21 +174,26 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
     if (rx != NULL) memset(rx, 0, sizeof *rx);
     uint32_t cap;
     if (tx == NULL || rx == NULL || desc_check(d, &cap) != SIM_OK) return SIM_EINVAL;
-    uint32_t slots = pow2_at_least(cap);
-    uint8_t *buf = sim__mem_alloc(&w->mem, (size_t)slots * d->msg_size);
-    if (buf == NULL) return SIM_ENOMEM;
     uint32_t slot;
     int rc = sim__obj_alloc(w, OBJ_CHAN, &slot);
-    if (rc != SIM_OK) {
-        sim__mem_free(&w->mem, buf, (size_t)slots * d->msg_size);
-        return rc;
-    }
+    if (rc != SIM_OK) return rc;
     sim__obj *c = sim__obj_at(w, slot);
+    uint32_t slots = pow2_at_least(cap);
+    size_t bytes = (size_t)slots * d->msg_size;
+    if (bytes <= sizeof c->small) {
+        c->buf = c->small;
+        c->ring_inline = 1;
+    } else {
+        c->buf = sim__mem_alloc(&w->mem, bytes);
+        if (c->buf == NULL) {
+            sim__obj_release(w, slot);
+            return SIM_ENOMEM;
+        }
+    }
     c->chan_kind = (uint8_t)d->kind;
     c->msg_size = d->msg_size;
     c->cap = cap;
     c->mask = slots - 1;
-    c->buf = buf;
     c->max_len = d->kind == SIM_CHAN_MPSC && d->capacity == 0
                      ? (d->max_messages ? d->max_messages : DEFAULT_MAX_MESSAGES)
                      : cap;
@@ -196,10 +202,11 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
     c->drop_ud = d->drop_ud;
     c->bounded = d->kind == SIM_CHAN_MPSC && d->capacity > 0;
     c->txs = 1;
-    if (d->kind == SIM_CHAN_WATCH) memcpy(buf, d->initial, d->msg_size);
+    if (d->kind == SIM_CHAN_WATCH) memcpy(c->buf, d->initial, d->msg_size);
     if (d->kind == SIM_CHAN_BROADCAST || d->kind == SIM_CHAN_WATCH) {
         rc = sub_new(w, slot, rx);
         if (rc != SIM_OK) {
+            w->objs[slot].txs = 0;
             sim__obj_release(w, slot); /* frees the ring; the initial value stays the caller's */
             return rc;
         }
@@ -254,7 +261,9 @@ static inline sim__obj *rx_get(sim_world *w, const sim_rx *rx, const char *what)
 
 static inline uint32_t obj_slot(const sim_world *w, const sim__obj *o)
 {
-    return (uint32_t)(o - w->objs);
+    SIM_ASSERT_SLOW(o == &w->objs[o->slot]);
+    (void)w;
+    return o->slot;
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */

@@ -128,6 +128,7 @@ enum {
 
 typedef struct sim__obj {
     uint32_t serial;         /* "#N" in reports, in creation order; 0 = free */
+    uint32_t slot;           /* its own index in the object table */
     uint32_t tx_id;          /* id carried by sender (and token) handles: mix32(2 serial) */
     uint32_t rx_id;          /* id carried by receiver handles: mix32(2 serial + 1) */
     uint8_t type;            /* OBJ_* */
@@ -144,7 +145,10 @@ typedef struct sim__obj {
     uint32_t len;            /* messages queued (mpsc/oneshot) */
     uint32_t owed;           /* bounded mpsc: slots promised to notified waiting senders */
     uint32_t max_len;        /* unbounded mpsc limit */
-    uint8_t *buf;            /* cap * msg_size bytes */
+    uint8_t *buf;            /* (mask + 1) * msg_size bytes: small[] or an allocated ring */
+    uint8_t small[16];       /* the ring itself when it fits (a oneshot of a small message);
+                                buf is re-pointed whenever the object table moves */
+    uint8_t ring_inline;     /* buf == small */
     uint64_t seq;            /* broadcast: next sequence to write; watch: version */
     uint64_t cursor;         /* receivers: next broadcast sequence / watch version seen */
     uint32_t parent;         /* receiver: its channel; token: its parent; SIM__NIL */

@@ -17,9 +17,16 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
     if (slot != SIM__NIL) {
         w->obj_free = w->objs[slot].next;
     } else {
+        sim__obj *before = w->objs;
         if (sim__grow((void **)&w->objs, &w->objs_cap, w->objs_used + 1, sizeof(sim__obj)) !=
             SIM_OK) {
             return SIM_ENOMEM;
+        }
+        if (w->objs != before) {
+            /* The table moved: re-point rings that live inside their object. */
+            for (uint32_t i = 0; i < w->objs_used; i++) {
+                if (w->objs[i].ring_inline) w->objs[i].buf = w->objs[i].small;
+            }
         }
         slot = w->objs_used++;
     }
@@ -28,6 +35,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
     sim__obj *o = &w->objs[slot];
     o->serial = ++w->obj_serial;
     SIM_ASSERT(o->serial < (1u << 31));
+    o->slot = slot;
     o->tx_id = sim__mix32(2 * o->serial);
     o->rx_id = sim__mix32(2 * o->serial + 1);
     o->type = type;
@@ -45,6 +53,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
     o->owed = 0;
     o->max_len = 0;
     o->buf = NULL;
+    o->ring_inline = 0;
     o->seq = 0;
     o->cursor = 0;
     o->parent = SIM__NIL;
@@ -65,7 +74,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
 
 void sim__obj_release(sim_world *w, uint32_t slot)
 {
-    sim__waitq_clear(w, slot);
+    if (w->objs[slot].wq_head != SIM__NIL) sim__waitq_clear(w, slot);
     sim__obj *o = sim__obj_at(w, slot);
     SIM_ASSERT(o->type != OBJ_FREE);
     if (o->type == OBJ_CHAN) sim__chan_ring_free(w, o);

@@ -133,3 +133,26 @@ Test(cli, demo_time_limit_fails_with_report)
     cr_assert(ne(ptr, strstr(r.out, "ticker"), NULL), "%s", r.out);
     cr_assert(ne(ptr, strstr(r.out, "replay: sim demo --seed 1"), NULL), "%s", r.out);
 }
+
+/* Goal: the README's example builds and does what the README says. Method: run
+ * build/examples/ticker twice: three ticks 100 ms apart, SIM_OK, the same hash both times. */
+Test(cli, readme_example)
+{
+    const char *dir = getenv("SIM_EXAMPLES");
+    cr_assert(ne(ptr, (void *)dir, NULL), "SIM_EXAMPLES is not set: run through make test");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/ticker", dir);
+    char out[2][512];
+    for (int i = 0; i < 2; i++) {
+        FILE *p = popen(cmd, "r");
+        cr_assert(ne(ptr, p, NULL));
+        size_t n = fread(out[i], 1, sizeof out[i] - 1, p);
+        out[i][n] = '\0';
+        cr_assert(eq(int, pclose(p), 0));
+    }
+    cr_assert(ne(ptr, strstr(out[0], "tick 1 at 100 ms\ntick 2 at 200 ms\ntick 3 at 300 ms\n"
+                                     "SIM_OK, trace hash "),
+                 NULL),
+              "%s", out[0]);
+    cr_assert(eq(str, out[0], out[1]));
+}
