@@ -59,4 +59,31 @@ static inline uint32_t test_violations(const sim_world *w, sim_violation_kind ki
     return n;
 }
 
+/* Runs the world to completion and asserts SIM_OK, printing the hang report otherwise. */
+static inline void test_run_ok(sim_world *w)
+{
+    int rc = sim_world_run(w);
+    cr_assert(eq(str, (char *)sim_result_name(rc), "SIM_OK"), "report:\n%s",
+              sim_world_report(w));
+}
+
+static inline sim_stats test_stats(const sim_world *w)
+{
+    sim_stats st;
+    sim_world_stats(w, &st);
+    return st;
+}
+
+/* Channels, receivers and tokens still alive. */
+static inline uint32_t test_objects_live(const sim_world *w)
+{
+    return test_stats(w).objects_live;
+}
+
+/* Timers armed and not cancelled. */
+static inline uint32_t test_timers_armed(const sim_world *w)
+{
+    return test_stats(w).timers_armed;
+}
+
 #endif

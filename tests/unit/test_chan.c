@@ -36,27 +36,6 @@ static void rlog_expect(const rlog *l, uint32_t i, int rc, uint32_t val, uint64_
     cr_assert(eq(u64, l->at[i], at), "entry %u", i);
 }
 
-static void run_ok(sim_world *w)
-{
-    int rc = sim_world_run(w);
-    cr_assert(eq(str, (char *)sim_result_name(rc), "SIM_OK"), "report:\n%s",
-              sim_world_report(w));
-}
-
-static uint32_t violations(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.violations;
-}
-
-static uint32_t objects_live(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.objects_live;
-}
-
 static sim_chan_desc u32_desc(sim_chan_kind kind, uint32_t capacity)
 {
     return (sim_chan_desc){.kind = kind, .msg_size = sizeof(uint32_t), .capacity = capacity};
@@ -208,8 +187,8 @@ Test(chan, oneshot_send_then_recv)
     rlog_expect(&log, 1, SIM_ECLOSED, 0, 0);
     cr_assert(sim_tx_closed(w, &tx)); /* the receiver dropped its end */
     sim_tx_drop(w, &tx);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -226,14 +205,14 @@ Test(chan, oneshot_waiting_receiver_is_woken)
     new_chan(w, &d, &s.tx, &r.rx);
     sim_join jr = spawn_receiver(w, &r);
     sim_join js = spawn_sender(w, &s);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, join_rc(w, &js), SIM_OK));
     cr_assert(eq(int, join_rc(w, &jr), SIM_OK));
     rlog_expect(&sl, 0, SIM_OK, 7, 5 * SIM_MS);
     cr_assert(eq(u32, rl.n, 2));
     rlog_expect(&rl, 0, SIM_OK, 7, 5 * SIM_MS);
     rlog_expect(&rl, 1, SIM_ECLOSED, 0, 5 * SIM_MS);
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -251,11 +230,11 @@ Test(chan, oneshot_sender_dropped_unsent_closes)
     cr_assert(not(sim_rx_closed(w, &r.rx)));
     spawn_receiver(w, &r);
     spawn_sender(w, &s);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(u32, rl.n, 1));
     rlog_expect(&rl, 0, SIM_ECLOSED, 0, 3 * SIM_MS);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -272,10 +251,10 @@ Test(chan, oneshot_send_after_receiver_dropped)
     sim_rx_drop(w, &rx);
     cr_assert(sim_tx_closed(w, &tx));
     cr_assert(eq(int, send_u32(w, &tx, 1), SIM_ECLOSED));
-    cr_assert(eq(u32, violations(w), 0));
-    cr_assert(eq(u32, objects_live(w), 1));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 1));
     sim_tx_drop(w, &tx);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -299,7 +278,7 @@ Test(chan, oneshot_second_send_is_misuse)
     cr_assert(eq(int, sim_try_recv(w, &rx, &got), SIM_ECLOSED));
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &rx);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -345,13 +324,13 @@ Test(chan, mpsc_fifo_across_senders_then_closed)
     spawn_sender(w, &a);
     spawn_sender(w, &b);
     spawn_sender(w, &c);
-    run_ok(w);
+    test_run_ok(w);
     const uint32_t want[9] = {100, 200, 300, 101, 201, 301, 102, 202, 302};
     cr_assert(eq(u32, rl.n, 10));
     for (uint32_t i = 0; i < 9; i++) rlog_expect(&rl, i, SIM_OK, want[i], (i + 1) * SIM_MS);
     rlog_expect(&rl, 9, SIM_ECLOSED, 0, 9 * SIM_MS);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -376,12 +355,12 @@ Test(chan, mpsc_closed_only_after_drained)
     cr_assert(sim_rx_closed(w, &r.rx));
     cr_assert(eq(u32, sim_rx_len(w, &r.rx), 6));
     spawn_receiver(w, &r);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(u32, rl.n, 7));
     for (uint32_t i = 0; i < 6; i++) rlog_expect(&rl, i, SIM_OK, i + 1, 0);
     rlog_expect(&rl, 6, SIM_ECLOSED, 0, 0);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -410,7 +389,7 @@ Test(chan, mpsc_bounded_send_full)
     cr_assert(eq(int, sim_try_recv(w, &rx, &got), SIM_OK));
     cr_assert(eq(u32, got, 4));
     cr_assert(eq(int, sim_try_recv(w, &rx, &got), SIM_EEMPTY));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &rx);
     sim_world_free(w);
@@ -441,7 +420,7 @@ Test(chan, mpsc_bounded_waiting_senders_fifo)
     }
     sim_tx_drop(w, &tx);
     spawn_receiver(w, &r);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, probe_rc, SIM_EFULL));
     cr_assert(eq(u32, rl.n, 5));
     for (uint32_t i = 0; i < 4; i++) rlog_expect(&rl, i, SIM_OK, i + 1, (10 + i) * SIM_MS);
@@ -450,8 +429,8 @@ Test(chan, mpsc_bounded_waiting_senders_fifo)
         cr_assert(eq(u32, sl[i].n, 1));
         rlog_expect(&sl[i], 0, SIM_OK, i + 2, (10 + i) * SIM_MS);
     }
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -525,7 +504,7 @@ static void abort_scenario(uint64_t seed, bool after_notify, bool forget_op_drop
     a.victim = spawn_sender(w, &s1);
     sim_join j2 = spawn_sender(w, &s2);
     test_spawn(w, "abort_rx", NO_NODE, abort_rx_poll, abort_rx_drop, &a, sizeof a);
-    run_ok(w); /* no deadlock: the aborted sender's place in the queue was released */
+    test_run_ok(w); /* no deadlock: the aborted sender's place in the queue was released */
     cr_assert(eq(int, victim_rc, SIM_ECANCELED));
     cr_assert(eq(int, join_rc(w, &j2), SIM_OK));
     cr_assert(eq(u32, l1.n, 0));
@@ -536,7 +515,7 @@ static void abort_scenario(uint64_t seed, bool after_notify, bool forget_op_drop
     rlog_expect(&rl, 2, SIM_ECLOSED, 0, after_notify ? 5 * SIM_MS : 6 * SIM_MS);
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_LEAK), forget_op_drop ? 1 : 0));
     cr_assert(eq(u32, sim_world_violation_count(w), forget_op_drop ? 1 : 0));
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -603,7 +582,7 @@ static void elimit_scenario(uint32_t max)
     int again_rc = send_u32(w, &tx, 1000);
     int over_rc = send_u32(w, &tx, 1001);
     uint32_t len_after = sim_rx_len(w, &rx);
-    uint32_t nviol = violations(w);
+    uint32_t nviol = sim_world_violation_count(w);
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &rx);
     sim_world_free(w);
@@ -651,14 +630,14 @@ Test(chan, broadcast_every_receiver_gets_every_message)
     cr_assert(eq(int, sim_subscribe(w, &s.tx, &r[2].rx), SIM_OK));
     for (int i = 0; i < 3; i++) spawn_receiver(w, &r[i]);
     spawn_sender(w, &s);
-    run_ok(w);
+    test_run_ok(w);
     for (int i = 0; i < 3; i++) {
         cr_assert(eq(u32, rl[i].n, 6), "receiver %d", i);
         for (uint32_t k = 0; k < 5; k++) rlog_expect(&rl[i], k, SIM_OK, k + 1, (k + 1) * SIM_MS);
         rlog_expect(&rl[i], 5, SIM_ECLOSED, 0, 5 * SIM_MS);
     }
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -689,7 +668,7 @@ Test(chan, broadcast_subscribe_sees_later_messages)
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &old_rx);
     sim_rx_drop(w, &new_rx);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -712,7 +691,7 @@ Test(chan, broadcast_slow_receiver_lags_once)
     rlog sl = {0};
     s.log = &sl;
     spawn_sender(w, &s);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(u32, sl.n, 5));
     for (uint32_t k = 0; k < 5; k++) rlog_expect(&sl, k, SIM_OK, k + 1, (k + 1) * SIM_MS);
     cr_assert(eq(u32, slow.n, 4));
@@ -722,7 +701,7 @@ Test(chan, broadcast_slow_receiver_lags_once)
     rlog_expect(&slow, 3, SIM_ECLOSED, 0, 10 * SIM_MS);
     cr_assert(eq(u32, fast.n, 6));
     for (uint32_t k = 0; k < 5; k++) rlog_expect(&fast, k, SIM_OK, k + 1, (k + 1) * SIM_MS);
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -775,13 +754,13 @@ Test(chan, watch_latest_value_skips_intermediate)
     spawn_receiver(w, &r);
     spawn_sender(w, &s1);
     spawn_sender(w, &s2);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(u32, rl.n, 3));
     rlog_expect(&rl, 0, SIM_OK, 3, 5 * SIM_MS);
     rlog_expect(&rl, 1, SIM_OK, 4, 8 * SIM_MS);
     rlog_expect(&rl, 2, SIM_ECLOSED, 0, 8 * SIM_MS);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -815,8 +794,8 @@ Test(chan, watch_try_recv_and_subscribe)
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &rx);
     sim_rx_drop(w, &sub);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -843,7 +822,7 @@ Test(chan, try_recv_empty)
         sim_tx_drop(w, &tx);
         sim_rx_drop(w, &rx);
     }
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -931,7 +910,7 @@ Test(chan, drop_msg_mpsc_queued_messages_once)
         }
         const uint32_t want[3] = {3, 4, 5};
         expect_dropped(&c, want, 3);
-        cr_assert(eq(u32, objects_live(w), 0));
+        cr_assert(eq(u32, test_objects_live(w), 0));
         sim_world_free(w);
         expect_dropped(&c, want, 3); /* freeing the world does not drop them again */
     }
@@ -1062,8 +1041,8 @@ Test(chan, len_and_closed_predicates)
     cr_assert(sim_tx_closed(w, &tx));
     cr_assert(eq(int, send_u32(w, &tx, 2), SIM_ECLOSED));
     sim_tx_drop(w, &tx);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -1115,8 +1094,8 @@ Test(chan, new_rejects_bad_descs)
         cr_assert(eq(int, memcmp(&tx, &ztx, sizeof tx), 0), "desc %d", i);
         cr_assert(eq(int, memcmp(&rx, &zrx, sizeof rx), 0), "desc %d", i);
     }
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_chan_desc ok1 = {.kind = SIM_CHAN_MPSC, .msg_size = 1};
     sim_chan_desc okmax = {.kind = SIM_CHAN_ONESHOT, .msg_size = 65536};
     sim_tx tx1, tx2;
@@ -1127,7 +1106,7 @@ Test(chan, new_rejects_bad_descs)
     sim_rx_drop(w, &rx1);
     sim_tx_drop(w, &tx2);
     sim_rx_drop(w, &rx2);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -1194,8 +1173,8 @@ Test(chan, stale_handles_after_channel_gone, .timeout = 10)
     sim_rx stale_rx = rx;
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &rx);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
 
     /* A new channel, probably in the same record. */
     sim_tx ntx;
@@ -1204,15 +1183,15 @@ Test(chan, stale_handles_after_channel_gone, .timeout = 10)
 
     uint32_t n = 0, got = 0;
     cr_assert(eq(int, send_u32(w, &stale_tx, 1), SIM_EMISUSE));
-    cr_assert(eq(u32, violations(w), ++n));
+    cr_assert(eq(u32, sim_world_violation_count(w), ++n));
     cr_assert(eq(int, sim_try_recv(w, &stale_rx, &got), SIM_EMISUSE));
-    cr_assert(eq(u32, violations(w), ++n));
+    cr_assert(eq(u32, sim_world_violation_count(w), ++n));
     sim_tx out_tx;
     sim_rx out_rx;
     cr_assert(eq(int, sim_tx_clone(w, &stale_tx, &out_tx), SIM_EMISUSE));
-    cr_assert(eq(u32, violations(w), ++n));
+    cr_assert(eq(u32, sim_world_violation_count(w), ++n));
     cr_assert(eq(int, sim_subscribe(w, &stale_tx, &out_rx), SIM_EMISUSE));
-    cr_assert(eq(u32, violations(w), ++n));
+    cr_assert(eq(u32, sim_world_violation_count(w), ++n));
     cr_assert(eq(u32, sim_rx_len(w, &stale_rx), 0));
 
     int recv_rc = SIM_PENDING, send_rc = SIM_PENDING;
@@ -1220,16 +1199,16 @@ Test(chan, stale_handles_after_channel_gone, .timeout = 10)
     stale_send ss = {.tx = stale_tx, .rc_out = &send_rc, .msg = 5};
     test_spawn(w, "stale_recv", NO_NODE, stale_recv_poll, NULL, &sr, sizeof sr);
     test_spawn(w, "stale_send", NO_NODE, stale_send_poll, stale_send_drop, &ss, sizeof ss);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, recv_rc, SIM_EMISUSE));
     cr_assert(eq(int, send_rc, SIM_EMISUSE));
     n += 2;
-    cr_assert(eq(u32, violations(w), n));
+    cr_assert(eq(u32, sim_world_violation_count(w), n));
 
     sim_tx_drop(w, &stale_tx);
     sim_rx_drop(w, &stale_rx);
-    cr_assert(ge(u32, violations(w), n));
-    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), violations(w)));
+    cr_assert(ge(u32, sim_world_violation_count(w), n));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), sim_world_violation_count(w)));
 
     /* The new channel was not touched. */
     cr_assert(eq(u32, sim_rx_len(w, &nrx), 0));
@@ -1240,7 +1219,7 @@ Test(chan, stale_handles_after_channel_gone, .timeout = 10)
     cr_assert(eq(u32, got, 77));
     sim_tx_drop(w, &ntx);
     sim_rx_drop(w, &nrx);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -1285,7 +1264,7 @@ Test(chan, stale_sender_copy_double_drop_no_crash)
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
     cr_assert(sim_rx_closed(w, &rx));
     sim_rx_drop(w, &rx);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -1390,7 +1369,7 @@ static void channel_scenario(uint64_t seed, sim_ratio spurious, scenario_out *o)
     spawn_sender(w, &sb);
 
     o->run_rc = sim_world_run(w);
-    o->violations = violations(w);
+    o->violations = sim_world_violation_count(w);
     sim_world_free(w);
 }
 

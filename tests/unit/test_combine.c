@@ -9,27 +9,6 @@ static const sim_node_id NO_NODE = {0};
 
 #define NEVER UINT64_MAX
 
-static uint32_t violations(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.violations;
-}
-
-static uint32_t timers_armed(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.timers_armed;
-}
-
-static void run_ok(sim_world *w)
-{
-    int rc = sim_world_run(w);
-    cr_assert(eq(str, (char *)sim_result_name(rc), "SIM_OK"), "report:\n%s",
-              sim_world_report(w));
-}
-
 static int join_rc(sim_world *w, sim_join *j)
 {
     return sim_block_on(w, sim_join_future(j));
@@ -192,7 +171,7 @@ static int two_sleeps_poll(void *state, sim_world *w)
     s->out->rc = rc;
     s->out->winner = s->sel.winner;
     s->out->at = sim_now(w);
-    s->out->armed_after = timers_armed(w);
+    s->out->armed_after = test_timers_armed(w);
     SIM_END(&s->co, rc);
 }
 
@@ -216,7 +195,7 @@ Test(combine, select_first_wins_losers_dropped)
     sim_join j = test_spawn(w, "select", NO_NODE, two_sleeps_poll, two_sleeps_drop, &s,
                             sizeof s);
     cr_assert(eq(int, join_rc(w, &j), SIM_OK));
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, o.winner, 1));
     cr_assert(eq(int, o.rc, SIM_OK));
     cr_assert(eq(u64, o.at, 10 * SIM_MS));
@@ -250,7 +229,7 @@ static int three_probes_poll(void *state, sim_world *w)
     s->out->rc = rc;
     s->out->winner = s->sel.winner;
     s->out->at = sim_now(w);
-    s->out->armed_after = timers_armed(w);
+    s->out->armed_after = test_timers_armed(w);
     sim_select_drop(w, &s->sel); /* a drop function would do this: must not drop again */
     for (int i = 0; i < 3; i++) s->final[i] = s->p[i];
     SIM_END(&s->co, SIM_OK);
@@ -289,7 +268,7 @@ Test(combine, select_returns_winner_result_drops_each_once)
         cr_assert(eq(int, (int)final[i].mode, (int)modes[i]), "probe %d", i);
     }
     cr_assert(eq(u64, sim_now(w), 5 * SIM_MS));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -396,7 +375,7 @@ Test(combine, select_biased_on_ties)
     cr_assert(eq(int, winners[3], 0));
     cr_assert(eq(u32, values[1], 2));
     cr_assert(eq(u64, sim_now(w), 5 * SIM_MS));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -485,7 +464,7 @@ static int aborter_poll(void *state, sim_world *w)
     sim_join_abort(w, &a->victim);
     sim_sleep_until_init(w, &a->nap, 6 * SIM_MS);
     SIM_AWAIT(&a->co, rc, sim_sleep_poll(w, &a->nap));
-    a->out->armed_at_6ms = timers_armed(w);
+    a->out->armed_at_6ms = test_timers_armed(w);
     cr_assert(eq(int, sim_try_recv(w, &a->brx, &a->v), SIM_OK)); /* the filler */
     SIM_AWAIT(&a->co, rc, sim_recv(w, &a->brx, &a->v));
     a->out->recv_rc = rc;
@@ -535,7 +514,7 @@ Test(combine, select_drop_on_abort_releases_everything, .timeout = 10)
     spawn_sender(w, &s2);
     sim_join ja = test_spawn(w, "aborter", NO_NODE, aborter_poll, aborter_drop, &a, sizeof a);
     cr_assert(eq(int, join_rc(w, &ja), SIM_OK));
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, o.victim_rc, SIM_ECANCELED));
     cr_assert(eq(u32, o.armed_at_6ms, 0));
     cr_assert(eq(int, o.s2_rc, SIM_OK));
@@ -670,7 +649,7 @@ Test(combine, join_all_collects_all_results)
     spawn_sender(w, &tx);
     sim_join j = test_spawn(w, "joiner", NO_NODE, joiner_poll, joiner_drop, &s, sizeof s);
     cr_assert(eq(int, join_rc(w, &j), SIM_OK));
-    run_ok(w);
+    test_run_ok(w);
     const uint64_t done_at[4] = {3 * SIM_MS, 1 * SIM_MS, 2 * SIM_MS, 4 * SIM_MS};
     const int want[4] = {SIM_OK, SIM_ECLOSED, SIM_OK, SIM_OK};
     cr_assert(ge(u32, o.nsnaps, 5)); /* at least one poll at 0, 1, 2, 3 and 4ms */
@@ -694,7 +673,7 @@ Test(combine, join_all_collects_all_results)
         cr_assert(eq(int, (int)o.p[i].mode, (int)SIM_DROP_DONE), "probe %d", i);
     }
     cr_assert(eq(u64, sim_now(w), 4 * SIM_MS));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -721,7 +700,7 @@ static void jdropper_report(sim_world *w, jdropper *s)
     s->out->p[0] = s->p[0];
     s->out->p[1] = s->p[1];
     memcpy(s->out->results, s->results, sizeof s->results);
-    s->out->armed_after = timers_armed(w);
+    s->out->armed_after = test_timers_armed(w);
 }
 
 static int jdropper_poll(void *state, sim_world *w)
@@ -767,7 +746,7 @@ static int killer_poll(void *state, sim_world *w)
     sim_join_abort(w, &k->victim);
     SIM_AWAIT(&k->co, rc, sim_join_poll(w, &k->victim));
     *k->victim_rc = rc;
-    *k->armed_after = timers_armed(w);
+    *k->armed_after = test_timers_armed(w);
     SIM_END(&k->co, SIM_OK);
 }
 
@@ -795,7 +774,7 @@ Test(combine, join_all_drop_cancels_unfinished)
     killer k = {.at = 10 * SIM_MS, .victim_rc = &victim_rc, .armed_after = &armed_after};
     k.victim = test_spawn(w, "joiner", NO_NODE, jdropper_poll, jdropper_drop, &s, sizeof s);
     test_spawn(w, "killer", NO_NODE, killer_poll, killer_drop, &k, sizeof k);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, victim_rc, SIM_ECANCELED));
     cr_assert(eq(int, o.results[0], SIM_OK));
     cr_assert(eq(u32, o.p[0].drops, 1));
@@ -830,12 +809,12 @@ static int jinline_poll(void *state, sim_world *w)
     s->f[2] = probe_future(&s->p[1]);
     sim_join_all_init(&s->ja, s->f, s->results, 3);
     cr_assert(eq(int, sim_join_all_poll(w, &s->ja), SIM_PENDING));
-    cr_assert(eq(u32, timers_armed(w), 1));
+    cr_assert(eq(u32, test_timers_armed(w), 1));
     sim_join_all_drop(w, &s->ja);
     s->out->p[0] = s->p[0];
     s->out->p[1] = s->p[1];
     memcpy(s->out->results, s->results, sizeof s->results);
-    s->out->armed_after = timers_armed(w);
+    s->out->armed_after = test_timers_armed(w);
     SIM_END(&s->co, SIM_OK);
 }
 
@@ -912,7 +891,7 @@ static int waiter_poll(void *state, sim_world *w)
     s->out->rc = rc;
     s->out->at = sim_now(w);
     s->out->value = s->v;
-    s->out->armed_after = timers_armed(w);
+    s->out->armed_after = test_timers_armed(w);
     s->out->drops = s->recv.drops;
     s->out->mode = s->recv.mode;
     if (s->own_tx) {
@@ -959,7 +938,7 @@ Test(combine, timeout_expires_at_deadline_drops_inner)
     cr_assert(eq(int, o.later_rc, SIM_OK));
     cr_assert(eq(u32, o.later_value, 9));
     cr_assert(eq(u64, sim_now(w), 53 * SIM_MS));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -979,7 +958,7 @@ Test(combine, timeout_inner_first_disarms_timer)
     spawn_sender(w, &tx);
     sim_join j = test_spawn(w, "waiter", NO_NODE, waiter_poll, waiter_drop, &s, sizeof s);
     cr_assert(eq(int, join_rc(w, &j), SIM_OK));
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, o.rc, SIM_OK));
     cr_assert(eq(u32, o.value, 7));
     cr_assert(eq(u64, o.at, 10 * SIM_MS));
@@ -1009,13 +988,13 @@ Test(combine, timeout_passes_inner_error)
     spawn_sender(w, &tx);
     sim_join j = test_spawn(w, "waiter", NO_NODE, waiter_poll, waiter_drop, &s, sizeof s);
     cr_assert(eq(int, join_rc(w, &j), SIM_OK));
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, o.rc, SIM_ECLOSED));
     cr_assert(eq(u64, o.at, 5 * SIM_MS));
     cr_assert(eq(u32, o.armed_after, 0));
     cr_assert(eq(u32, o.drops, 1));
     cr_assert(eq(u64, sim_now(w), 5 * SIM_MS));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -1036,7 +1015,7 @@ Test(combine, timeout_drop_on_abort)
     killer k = {.at = 10 * SIM_MS, .victim_rc = &victim_rc, .armed_after = &armed_after};
     k.victim = test_spawn(w, "waiter", NO_NODE, waiter_poll, waiter_drop, &s, sizeof s);
     test_spawn(w, "killer", NO_NODE, killer_poll, killer_drop, &k, sizeof k);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, victim_rc, SIM_ECANCELED));
     cr_assert(eq(int, o.rc, SIM_PENDING)); /* never completed */
     cr_assert(eq(u32, o.drops, 1));
@@ -1108,9 +1087,9 @@ Test(combine, select_join_future_keeps_task_and_output)
     uint32_t kid_id = s.kid.task.v;
     sim_join j = test_spawn(w, "race", NO_NODE, join_race_poll, join_race_drop, &s, sizeof s);
     cr_assert(eq(int, join_rc(w, &j), SIM_OK));
-    run_ok(w);
+    test_run_ok(w);
     uint64_t end = sim_now(w);
-    uint32_t nviol = violations(w);
+    uint32_t nviol = sim_world_violation_count(w);
     sim_world_free(w);
     cr_assert(eq(int, o.winner, 0));
     cr_assert(eq(int, o.rc, SIM_OK));

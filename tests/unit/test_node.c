@@ -22,13 +22,6 @@ static void ilog_push(ilog *l, int x)
     l->n++;
 }
 
-static uint32_t timers_armed(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.timers_armed;
-}
-
 static sim_node_id add_node(sim_world *w, const char *name, sim_boot_cb boot, void *ud)
 {
     return test_node(w, name, boot, ud);
@@ -359,7 +352,7 @@ Test(node, crash_drops_tasks_in_spawn_order_and_joiners_see_ecrashed)
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&j3)), SIM_ECRASHED));
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&jt)), SIM_OK));
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&jb)), SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
@@ -548,10 +541,10 @@ Test(node, crash_releases_timers_and_closes_channels)
     spawn_chaos(w, steps, 1, rcs);
 
     cr_assert(eq(int, sim_world_run_until(w, 50 * SIM_MS), SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), 4)); /* sleeper, timeout, sender, chaos */
+    cr_assert(eq(u32, test_timers_armed(w), 4)); /* sleeper, timeout, sender, chaos */
     cr_assert(eq(int, sim_world_run_until(w, 150 * SIM_MS), SIM_OK));
     cr_assert(eq(int, rcs[0], SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), 1)); /* only b-send's */
+    cr_assert(eq(u32, test_timers_armed(w), 1)); /* only b-send's */
     cr_assert(eq(u32, nr.drops, 1));
     cr_assert(eq(int, (int)nr.mode, (int)SIM_DROP_CRASH));
     cr_assert(eq(int, recv_rec.rc, SIM_ECLOSED));

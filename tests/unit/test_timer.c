@@ -62,13 +62,6 @@ static sim_join spawn_sleeper(sim_world *w, const char *name, uint64_t duration_
     return test_spawn(w, name, (sim_node_id){0}, sleeper_poll, drop, &s, sizeof s);
 }
 
-static uint32_t timers_armed(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.timers_armed;
-}
-
 /* Goal: a sleep completes exactly at its deadline, not before and not after.
  * Method: a task sleeps 250 ms from time 0 and records sim_now after the await. */
 Test(timer, sleep_wakes_exactly_at_deadline)
@@ -82,7 +75,7 @@ Test(timer, sleep_wakes_exactly_at_deadline)
     cr_assert(eq(u64, sim_now(w), 250 * SIM_MS));
     cr_assert(eq(u32, rec.drops, 1));
     cr_assert(eq(int, (int)rec.drop_mode, (int)SIM_DROP_DONE));
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
@@ -245,7 +238,7 @@ Test(timer, random_deadlines_fire_in_deadline_then_arming_order)
     spawn_order_tasks(w, deadlines, ORDER_N, &rec);
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     check_wake_order(&rec, deadlines, ORDER_N);
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     sim_world_free(w);
 }
 
@@ -353,7 +346,7 @@ Test(timer, cancelled_timers_leave_heap_in_order)
                                 sizeof t);
     }
     cr_assert(eq(int, sim_world_run_until(w, 1), SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), ORDER_N));
+    cr_assert(eq(u32, test_timers_armed(w), ORDER_N));
     bool aborted[ORDER_N] = {0};
     uint32_t survivors = 0;
     for (uint32_t i = 0; i < ORDER_N; i++) {
@@ -421,7 +414,7 @@ static int instant_poll(void *state, sim_world *w)
     sim_sleep_until_init(w, &t->past, 50 * SIM_MS);
     t->rec->past_rc = sim_sleep_poll(w, &t->past);
     t->rec->now_after = sim_now(w);
-    t->rec->armed_after = timers_armed(w);
+    t->rec->armed_after = test_timers_armed(w);
     SIM_END(&t->co, rc);
 }
 
@@ -522,7 +515,7 @@ Test(timer, interval_ticks_and_late_poll_gets_missed_ticks)
         cr_assert(eq(u64, rec.at[i], want[i] * SIM_MS), "tick %u", i + 1);
         cr_assert(eq(u64, rec.ticks_field[i], i + 1));
     }
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     sim_world_free(w);
 }
 
@@ -575,14 +568,14 @@ Test(timer, abort_mid_sleep_releases_timer)
     sim_join aj = test_spawn(w, "aborter", (sim_node_id){0}, aborter_poll, aborter_drop, &a,
                              sizeof a);
     cr_assert(eq(int, sim_world_run_until(w, 10 * SIM_MS), SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), 2));
+    cr_assert(eq(u32, test_timers_armed(w), 2));
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&aj)), SIM_OK));
     cr_assert(eq(int, arec.join_rc, SIM_ECANCELED));
     cr_assert(eq(u64, arec.joined_at, 50 * SIM_MS));
     cr_assert(eq(u32, rec.drops, 1));
     cr_assert(eq(int, (int)rec.drop_mode, (int)SIM_DROP_ABORT));
     cr_assert(eq(u64, rec.woke_at, SLEEPER_NEVER));
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(u64, sim_now(w), 50 * SIM_MS));
@@ -597,13 +590,13 @@ Test(timer, abort_from_outside_releases_timer)
     sleep_rec rec = {0};
     sim_join j = spawn_sleeper(w, "victim", SIM_S, &rec, sleeper_drop);
     cr_assert(eq(int, sim_world_run_until(w, 100 * SIM_MS), SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), 1));
+    cr_assert(eq(u32, test_timers_armed(w), 1));
     sim_join_abort(w, &j);
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_ECANCELED));
     cr_assert(eq(u64, sim_now(w), 100 * SIM_MS));
     cr_assert(eq(u32, rec.drops, 1));
     cr_assert(eq(int, (int)rec.drop_mode, (int)SIM_DROP_ABORT));
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
@@ -618,11 +611,11 @@ Test(timer, leaked_sleep_is_released_and_reported)
     sim_join j = spawn_sleeper(w, "forgetful", SIM_S, &rec, sleeper_leaky_drop);
     sim_task_id id = j.task;
     cr_assert(eq(int, sim_world_run_until(w, 100 * SIM_MS), SIM_OK));
-    cr_assert(eq(u32, timers_armed(w), 1));
+    cr_assert(eq(u32, test_timers_armed(w), 1));
     sim_join_abort(w, &j);
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_ECANCELED));
     cr_assert(eq(u32, rec.drops, 1));
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_LEAK), 1));
     const sim_violation *v = sim_world_violation(w, 0);
     cr_assert(ne(ptr, (void *)v, NULL));
@@ -652,7 +645,7 @@ Test(timer, run_until_stops_at_exact_time_and_repeats)
     cr_assert(eq(u64, sim_now(w), 400 * SIM_MS));
     cr_assert(eq(u64, a.woke_at, SLEEPER_NEVER));
     cr_assert(eq(u64, b.woke_at, SLEEPER_NEVER));
-    cr_assert(eq(u32, timers_armed(w), 2));
+    cr_assert(eq(u32, test_timers_armed(w), 2));
     cr_assert(eq(int, sim_world_run_until(w, 500 * SIM_MS), SIM_OK));
     cr_assert(eq(u64, sim_now(w), 500 * SIM_MS));
     cr_assert(eq(u64, a.woke_at, 500 * SIM_MS));
@@ -660,7 +653,7 @@ Test(timer, run_until_stops_at_exact_time_and_repeats)
     cr_assert(eq(int, sim_world_run_until(w, 700 * SIM_MS), SIM_OK));
     cr_assert(eq(u64, sim_now(w), 700 * SIM_MS));
     cr_assert(eq(u64, b.woke_at, SLEEPER_NEVER));
-    cr_assert(eq(u32, timers_armed(w), 1));
+    cr_assert(eq(u32, test_timers_armed(w), 1));
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(u64, b.woke_at, SIM_S));
     cr_assert(eq(u64, sim_now(w), SIM_S));
@@ -790,7 +783,7 @@ Test(timer, daemon_with_interval_does_not_keep_run_alive, .timeout = 10)
     cr_assert(ge(u64, drec.ticks, 9));
     cr_assert(le(u64, drec.ticks, 10));
     cr_assert(eq(u32, drec.drops, 0)); /* still alive */
-    cr_assert(eq(u32, timers_armed(w), 1));
+    cr_assert(eq(u32, test_timers_armed(w), 1));
     sim_world_free(w);
     cr_assert(eq(u32, drec.drops, 1)); /* freeing the world dropped it, in crash mode */
     cr_assert(eq(int, (int)drec.mode, (int)SIM_DROP_CRASH));
@@ -851,6 +844,6 @@ Test(timer, max_timers_gives_elimit)
     cr_assert(eq(int, rec.first_rc, SIM_PENDING));
     cr_assert(eq(int, rec.second_rc, SIM_ELIMIT));
     cr_assert(eq(u64, sim_now(w), 10 * SIM_MS));
-    cr_assert(eq(u32, timers_armed(w), 0));
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     sim_world_free(w);
 }

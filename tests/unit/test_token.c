@@ -7,27 +7,6 @@
 
 static const sim_node_id NO_NODE = {0};
 
-static uint32_t violations(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.violations;
-}
-
-static uint32_t objects_live(const sim_world *w)
-{
-    sim_stats st;
-    sim_world_stats(w, &st);
-    return st.objects_live;
-}
-
-static void run_ok(sim_world *w)
-{
-    int rc = sim_world_run(w);
-    cr_assert(eq(str, (char *)sim_result_name(rc), "SIM_OK"), "report:\n%s",
-              sim_world_report(w));
-}
-
 static sim_token new_token(sim_world *w, const sim_token *parent)
 {
     sim_token t;
@@ -153,10 +132,10 @@ Test(token, cancel_reaches_descendants_not_ancestors)
     cr_assert(not(sim_token_is_cancelled(w, &b)));
     sim_token_cancel(w, &root);
     for (int i = 0; i < 6; i++) cr_assert(sim_token_is_cancelled(w, all[i]), "token %d", i);
-    cr_assert(eq(u32, objects_live(w), 6));
+    cr_assert(eq(u32, test_objects_live(w), 6));
     for (int i = 0; i < 6; i++) sim_token_drop(w, all[i]);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -178,7 +157,7 @@ Test(token, cancel_never_goes_up)
     sim_token_drop(w, &leaf);
     sim_token_drop(w, &mid);
     sim_token_drop(w, &root);
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -204,8 +183,8 @@ Test(token, child_of_cancelled_parent_starts_cancelled)
     sim_token_drop(w, &g);
     sim_token_drop(w, &c);
     sim_token_drop(w, &p);
-    cr_assert(eq(u32, objects_live(w), 0));
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -226,7 +205,7 @@ Test(token, one_cancel_wakes_every_waiter)
     j[3] = spawn_waiter(w, &child, &o[3], false);
     sim_join jl = spawn_waiter(w, &other, &lone, true);
     spawn_canceller(w, &t, 5 * SIM_MS, 1);
-    run_ok(w);
+    test_run_ok(w);
     for (int i = 0; i < 4; i++) {
         cr_assert(eq(int, sim_block_on(w, sim_join_future(&j[i])), SIM_OK), "waiter %d", i);
         cr_assert(eq(int, o[i].rc, SIM_OK), "waiter %d", i);
@@ -240,7 +219,7 @@ Test(token, one_cancel_wakes_every_waiter)
     sim_token_drop(w, &t);
     sim_token_drop(w, &child);
     sim_token_drop(w, &other);
-    cr_assert(eq(u32, violations(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
     cr_assert(lone.dropped);
 }
@@ -253,7 +232,7 @@ static void idempotent_scenario(uint32_t times, wait_out *o, sim_stats *st, bool
     sim_token child = new_token(w, &t);
     spawn_waiter(w, &t, o, false);
     spawn_canceller(w, &t, 5 * SIM_MS, times);
-    run_ok(w);
+    test_run_ok(w);
     sim_token_cancel(w, &t); /* once more from outside, after the run */
     *cancelled = sim_token_is_cancelled(w, &t) && sim_token_is_cancelled(w, &child);
     sim_world_stats(w, st);
@@ -302,9 +281,9 @@ Test(token, clone_and_drop_refcount)
     sim_token t2;
     cr_assert(eq(int, sim_token_clone(w, &t, &t2), SIM_OK));
     sim_token c = new_token(w, &t);
-    cr_assert(eq(u32, objects_live(w), 2));
+    cr_assert(eq(u32, test_objects_live(w), 2));
     sim_token_drop(w, &t);
-    cr_assert(eq(u32, objects_live(w), 2)); /* t2 keeps it */
+    cr_assert(eq(u32, test_objects_live(w), 2)); /* t2 keeps it */
     cr_assert(not(sim_token_is_cancelled(w, &t2)));
     sim_token c2 = new_token(w, &t2);
     wait_out o = {0};
@@ -313,18 +292,18 @@ Test(token, clone_and_drop_refcount)
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_OK));
     cr_assert(eq(int, o.rc, SIM_OK));
     cr_assert(eq(u64, o.at, 3 * SIM_MS));
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(sim_token_is_cancelled(w, &t2));
     cr_assert(sim_token_is_cancelled(w, &c));
     cr_assert(sim_token_is_cancelled(w, &c2));
-    cr_assert(eq(u32, violations(w), 0));
-    cr_assert(eq(u32, objects_live(w), 3));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 3));
     sim_token_drop(w, &t2);
-    cr_assert(eq(u32, objects_live(w), 3)); /* kept for its children c and c2 */
+    cr_assert(eq(u32, test_objects_live(w), 3)); /* kept for its children c and c2 */
     sim_token_drop(w, &c);
-    cr_assert(eq(u32, objects_live(w), 2)); /* t, still a parent of c2, and c2 */
+    cr_assert(eq(u32, test_objects_live(w), 2)); /* t, still a parent of c2, and c2 */
     sim_token_drop(w, &c2);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_token_cancel(w, &stale);
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
     cr_assert(not(sim_token_is_cancelled(w, &stale)));
@@ -343,7 +322,7 @@ Test(token, new_with_empty_parent_is_misuse)
     cr_assert(eq(int, sim_token_new(w, &empty, &out), SIM_EMISUSE));
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
     cr_assert(eq(int, memcmp(&out, &empty, sizeof out), 0));
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -446,7 +425,7 @@ Test(token, wait_dropped_before_cancel_leaves_no_registration)
     test_spawn(w, "dropper", NO_NODE, dropper_poll, dropper_drop, &d, sizeof d);
     sim_join jw = spawn_waiter(w, &t, &wo, false);
     spawn_canceller(w, &t, 5 * SIM_MS, 1);
-    run_ok(w);
+    test_run_ok(w);
     cr_assert(eq(int, sim_block_on(w, sim_join_future(&jw)), SIM_OK));
     cr_assert(eq(int, wo.rc, SIM_OK));
     cr_assert(eq(u64, wo.at, 5 * SIM_MS));
@@ -459,7 +438,7 @@ Test(token, wait_dropped_before_cancel_leaves_no_registration)
     cr_assert(eq(u32, dout.polls, 2));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_token_drop(w, &t);
-    cr_assert(eq(u32, objects_live(w), 0));
+    cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
@@ -477,7 +456,7 @@ Test(token, cancel_reaches_grandchild_after_middle_dropped, .timeout = 10)
     wait_out o = {0};
     sim_join j = spawn_waiter(w, &leaf, &o, true);
     spawn_canceller(w, &root, 2 * SIM_MS, 1);
-    run_ok(w);
+    test_run_ok(w);
     bool root_cancelled = sim_token_is_cancelled(w, &root);
     bool leaf_cancelled = sim_token_is_cancelled(w, &leaf);
     sim_join_detach(w, &j);
