@@ -123,7 +123,7 @@ _bench: $(BENCH)
 
 bench-peers: deps
 	@tools/deps.sh $(PEER_DEB_PKGS)
-	@$(MAKE) --no-print-directory _bench
+	@$(MAKE) --no-print-directory $(BENCH)
 	@bench/peers/run.sh $(BUILD)
 
 tidy:
