@@ -9,9 +9,9 @@ OPT ?= -O2 -g
 SAN ?=
 
 # Debian packages: what the library links, what the tests need, and the tools.
-LIB_PKGS := libxxhash
+LIB_PKGS := libxxhash sqlite3 inih
 TEST_PKGS := criterion
-DEB_PKGS := pkg-config libxxhash-dev libcriterion-dev
+DEB_PKGS := pkg-config libxxhash-dev libsqlite3-dev libinih-dev libcriterion-dev sqlite3
 PEER_DEB_PKGS := libuv1-dev libevent-dev librust-tokio-dev cargo
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
@@ -20,13 +20,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-CPPFLAGS_ALL := -Iinclude -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CPPFLAGS)
+CPPFLAGS_ALL := -Iinclude -I$(BUILD)/gen -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CPPFLAGS)
+GIT_COMMIT := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 CFLAGS_ALL := $(WARN) $(OPT) $(SAN) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
-LIB_SRCS := $(sort $(wildcard src/*/*.c))
-SYS_SRCS := $(sort $(wildcard systems/*/*.c))
-CMD_SRCS := cmd/sim.c
+LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
+SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
+CMD_SRCS := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
 BENCH_SRCS := bench/bench_exec.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
@@ -43,7 +44,7 @@ SIM := $(BUILD)/sim
 TESTS := $(BUILD)/sim-tests
 BENCH := $(BUILD)/sim-bench
 
-.PHONY: all test check tidy bench bench-peers deps demo clean install help \
+.PHONY: all test check tidy bench bench-peers deps demo clean install help FORCE \
         _test _check _demo _bench
 
 all: $(LIB) $(SIM) $(EXAMPLES)
@@ -63,6 +64,17 @@ help:
 
 deps:
 	@tools/deps.sh $(DEB_PKGS)
+
+# The git commit for sim --version, rewritten only when it changes.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define SIM_GIT_COMMIT "$(GIT_COMMIT)"' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/obj/cmd/sim.o: $(BUILD)/gen/version.h
+
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -97,7 +109,7 @@ test: deps
 
 _test: $(TESTS) $(SIM) $(EXAMPLES)
 	SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
-	    $(TESTS) --jobs 2
+	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/check \
@@ -107,7 +119,7 @@ check: deps
 _check: $(TESTS) $(SIM) $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
-	    $(TESTS) --jobs 2
+	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
 demo: deps
 	@$(MAKE) --no-print-directory _demo

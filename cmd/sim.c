@@ -1,53 +1,61 @@
 /*
- * sim.c: the sim command line.
+ * sim.c: the sim command line: dispatch, usage and what the commands share.
  *
- * Subcommands so far:
- *   sim demo [--seed N] [--strategy S] [--events] [--time-limit T]
- *   sim --help | sim CMD --help | sim --version
- * Usage errors print the usage of the command and exit 2; a run that fails exits 1.
+ *   sim run SCENARIO... [--seed N | --seeds A..B] [--db FILE] [--record off|fail|full] ...
+ *   sim replay --db FILE RUN [--until STEP] [--dump] [--events]
+ *   sim replay --scenario FILE --seed N [--until STEP] [--dump] [--events]
+ *   sim check-determinism SCENARIO [--seeds A..B]
+ *   sim show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S] [--format F]
+ *   sim list --db FILE [--failed] [--scenario NAME]
+ *   sim demo [--seed N] [--strategy S] [--events]
+ *   sim --help | sim COMMAND --help | sim --version
+ *
+ * Exit codes: 0 success; 1 a failure the command exists to find (a failing scenario, a
+ * diverged replay, nondeterminism); 2 usage or input errors, with a message naming the file,
+ * line or argument; 130 interrupted.
  */
 #include <errno.h>
-#include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../systems/demo/demo.h"
-#include "sim.h"
-
-#define EXIT_USAGE 2
+#include "cli.h"
+#include "version.h"
 
 static const char usage_main[] =
     "usage: sim COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  demo       run the demo world (two nodes, timers, channels, a crash and a restart)\n"
+    "  run                 run scenario files over their seeds, record runs in a database\n"
+    "  replay              run a recorded run again and compare it event by event\n"
+    "  check-determinism   run every seed twice and compare\n"
+    "  show                the events of a recorded run\n"
+    "  list                the runs in a database\n"
+    "  demo                run the demo world once\n"
     "\n"
-    "  sim COMMAND --help   options of a command\n"
-    "  sim --version        version\n";
+    "  sim COMMAND --help   the options of a command\n"
+    "  sim --version        version and git commit\n";
 
-static const char usage_demo[] =
-    "usage: sim demo [--seed N] [--strategy S] [--events] [--time-limit T]\n"
-    "\n"
-    "Runs the demo world once and prints what it did and its trace hash. The same seed\n"
-    "and strategy always print the same hash.\n"
-    "\n"
-    "  --seed N         the seed, a decimal or 0x-prefixed 64-bit number (default 1)\n"
-    "  --strategy S     fifo | random | pct | pct:D | pct:D:K (default random)\n"
-    "  --events         print every event as it happens\n"
-    "  --time-limit T   stop past T of virtual time, e.g. 500ms, 2s (default 60s)\n";
-
-static int usage_error(const char *usage, const char *fmt, const char *arg)
+const char *cli_version(void)
 {
-    fprintf(stderr, "sim: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n\n%s", usage);
+    return "sim " SIM_VERSION_STRING " (git " SIM_GIT_COMMIT ")";
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("sim: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    if (usage != NULL) fprintf(stderr, "\n%s", usage);
     return EXIT_USAGE;
 }
 
-/* A whole-string unsigned 64-bit number, decimal or 0x hex. */
-static int parse_u64(const char *s, uint64_t *out)
+int cli_parse_u64(const char *s, uint64_t *out)
 {
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+') return -1;
+    if (s == NULL || *s < '0' || *s > '9') return -1;
     errno = 0;
     char *end;
     unsigned long long v = strtoull(s, &end, 0);
@@ -56,128 +64,91 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* A duration: a number followed by ns, us, ms or s. */
-static int parse_duration(const char *s, uint64_t *out)
+int cli_parse_range(const char *s, uint64_t *first, uint64_t *last)
 {
-    if (s == NULL || *s < '0' || *s > '9') return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0) return -1;
-    static const struct {
-        const char *suffix;
-        uint64_t unit;
-    } units[] = {{"ns", SIM_NS}, {"us", SIM_US}, {"ms", SIM_MS}, {"s", SIM_S}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].suffix) != 0) continue;
-        if (v > UINT64_MAX / units[i].unit) return -1;
-        *out = v * units[i].unit;
+    if (s == NULL) return -1;
+    const char *dots = strstr(s, "..");
+    if (dots == NULL) {
+        if (cli_parse_u64(s, first) != 0) return -1;
+        *last = *first;
         return 0;
     }
-    return -1;
+    char a[32];
+    size_t n = (size_t)(dots - s);
+    if (n == 0 || n >= sizeof a) return -1;
+    memcpy(a, s, n);
+    a[n] = '\0';
+    if (cli_parse_u64(a, first) != 0 || cli_parse_u64(dots + 2, last) != 0) return -1;
+    return *first <= *last ? 0 : -1;
 }
 
-static void print_event(void *ud, const sim_event *ev)
+const char *cli_value(int argc, char **argv, int *i, const char *opt, const char *usage)
 {
-    const sim_world *const *wp = ud;
-    char line[512];
-    sim_event_format(*wp, ev, line, sizeof line);
-    puts(line);
+    if (*i + 1 >= argc) {
+        cli_usage_error(usage, "%s needs a value", opt);
+        return NULL;
+    }
+    *i += 1;
+    return argv[*i];
 }
 
-typedef struct demo_opts {
-    uint64_t seed;
-    sim_sched sched;
-    char sched_text[64];
-    bool events;
-    uint64_t time_limit_ns;
-} demo_opts;
+volatile sig_atomic_t cli_interrupted;
+sim_world *volatile cli_live_world;
 
-static int demo_parse(int argc, char **argv, demo_opts *o)
+static void on_interrupt(int sig)
 {
-    o->seed = 1;
-    o->time_limit_ns = 60 * SIM_S;
-    snprintf(o->sched_text, sizeof o->sched_text, "random");
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_demo, stdout);
-            return 1;
-        } else if (strcmp(a, "--events") == 0) {
-            o->events = true;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(v, &o->seed) != 0) {
-                return usage_error(usage_demo, "--seed expects a number, got '%s'", v ? v : "");
-            }
-            i++;
-        } else if (strcmp(a, "--strategy") == 0) {
-            char err[256];
-            if (sim_sched_parse(v, &o->sched, err, sizeof err) != SIM_OK) {
-                return usage_error(usage_demo, "--strategy: %s", err);
-            }
-            snprintf(o->sched_text, sizeof o->sched_text, "%s", v);
-            i++;
-        } else if (strcmp(a, "--time-limit") == 0) {
-            if (parse_duration(v, &o->time_limit_ns) != 0) {
-                return usage_error(usage_demo,
-                                   "--time-limit expects a duration like 500ms or 2s, got '%s'",
-                                   v ? v : "");
-            }
-            i++;
-        } else {
-            return usage_error(usage_demo, "unknown option '%s'", a);
-        }
-    }
-    return 0;
+    (void)sig;
+    cli_interrupted = 1;
+    sim_world *w = cli_live_world;
+    if (w != NULL) sim_world_stop(w);
 }
 
-static int cmd_demo(int argc, char **argv)
+void cli_catch_interrupts(void)
 {
-    demo_opts o = {0};
-    int prc = demo_parse(argc, argv, &o);
-    if (prc != 0) return prc == 1 ? 0 : prc;
-    char hint[128];
-    snprintf(hint, sizeof hint, "sim demo --seed %llu --strategy %s --events",
-             (unsigned long long)o.seed, o.sched_text);
-    sim_world *w = NULL;
-    sim_world_desc d = {.seed = o.seed, .sched = o.sched, .time_limit_ns = o.time_limit_ns,
-                        .replay_hint = hint};
-    if (o.events) {
-        d.trace = print_event;
-        d.trace_ud = &w;
-    }
-    int rc = sim_world_new(&d, &w);
-    if (rc != SIM_OK) {
-        fprintf(stderr, "sim: cannot create the world: %s\n", sim_result_str(rc));
-        return 1;
-    }
-    sim_demo_stats stats = {0};
-    rc = sim_demo_setup(w, &stats);
-    if (rc == SIM_OK) rc = sim_world_run(w);
-    sim_stats st;
-    sim_world_stats(w, &st);
-    char t[32];
-    uint64_t now = sim_now(w);
-    snprintf(t, sizeof t, "%llu.%06llus", (unsigned long long)(now / SIM_S),
-             (unsigned long long)(now % SIM_S / SIM_US));
-    printf("demo    seed %llu, strategy %s\n", (unsigned long long)o.seed, o.sched_text);
-    printf("n1      %u requests, %u replies, %u timeouts, %u persisted\n", stats.ticks,
-           stats.replies, stats.timeouts, stats.persisted);
-    printf("n2      %u beats published, %u seen by the monitor\n", stats.beats, stats.seen);
-    printf("world   %s virtual, %llu steps, %llu events, %u violations: %s\n", t,
-           (unsigned long long)st.steps, (unsigned long long)st.events, st.violations,
-           sim_result_name(rc));
-    printf("trace hash %016llx\n", (unsigned long long)sim_world_trace_hash(w));
-    if (rc != SIM_OK) fprintf(stderr, "\n%s", sim_world_report(w));
-    for (uint32_t i = 0; i < sim_world_violation_count(w); i++) {
-        const sim_violation *v = sim_world_violation(w, i);
-        if (v != NULL) fprintf(stderr, "violation: %s\n", v->message);
-    }
-    int failed = rc != SIM_OK || st.violations > 0;
-    sim_world_free(w);
-    return failed ? 1 : 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
+
+sim_scenario *cli_load_scenario(const char *path)
+{
+    sim_scenario *sc = NULL;
+    char err[1024];
+    if (sim_scenario_load(path, sim_systems, sim_system_count, &sc, err, sizeof err) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", err);
+        return NULL;
+    }
+    return sc;
+}
+
+sim__store *cli_open_store(const char *path, sim__store_mode mode)
+{
+    sim__store *st = NULL;
+    char err[1024];
+    if (sim__store_open(path, mode, &st, err, sizeof err) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", err);
+        return NULL;
+    }
+    return st;
+}
+
+uint64_t cli_hash_text(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s != '\0'; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
+    {"show", cmd_show}, {"list", cmd_list},     {"demo", cmd_demo},
+};
 
 int main(int argc, char **argv)
 {
@@ -191,9 +162,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("sim %s\n", SIM_VERSION_STRING);
+        printf("%s\n", cli_version());
         return 0;
     }
-    if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
-    return usage_error(usage_main, "unknown command '%s'", cmd);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc - 2, argv + 2);
+    }
+    return cli_usage_error(usage_main, "unknown command '%s'", cmd);
 }

@@ -193,8 +193,8 @@ typedef struct sim_decision {
 typedef struct sim_event sim_event;
 
 /* Receives every event, in order. The sink must not call back into the world except through
- * the const accessors (sim_now, sim_world_step, sim_task_name, ...): observing never perturbs
- * the run. ud comes first. */
+ * the const accessors (sim_now, sim_world_step, sim_task_name, ...) and sim_world_stop (to
+ * abandon a run, e.g. on Ctrl-C): observing never perturbs the run. ud comes first. */
 typedef void (*sim_trace_cb)(void *ud, const sim_event *event);
 
 typedef struct sim_world_desc {
@@ -202,6 +202,7 @@ typedef struct sim_world_desc {
     sim_sched sched;            /* zero = random */
     uint64_t time_limit_ns;     /* stop with SIM_ETIMELIMIT past this virtual time; 0 = none */
     uint64_t step_limit;        /* stop with SIM_ESTEPLIMIT after this many polls; 0 = 1e9 */
+    uint32_t checkpoint_every;  /* steps between checkpoint hashes; 0 = 1024 */
     sim_ratio spurious_wakeups; /* per step: wake one random pending task spuriously; 0 = off */
     uint32_t max_tasks;         /* live tasks at once; 0 = 1 << 22 */
     uint32_t max_timers;        /* armed timers at once; 0 = 1 << 22 */
@@ -228,7 +229,12 @@ int sim_world_run(sim_world *w);
 /* Like sim_world_run, but also returns SIM_OK once virtual time would pass `until_ns`; the
  * clock is then exactly until_ns and tasks remain, so the call can be repeated. */
 int sim_world_run_until(sim_world *w, uint64_t until_ns);
-/* Asks the run to stop after the current step; sim_world_run then returns SIM_ESTOPPED. */
+/* Like sim_world_run, but also returns SIM_OK once `step` steps have been taken (the clock
+ * and the tasks are then as they were right after that step), so that a replay can stop and
+ * look (sim_world_dump). */
+int sim_world_run_to_step(sim_world *w, uint64_t step);
+/* Asks the run to stop after the current step; sim_world_run then returns SIM_ESTOPPED. Safe
+ * to call from a signal handler (it only sets a flag) and from a trace sink. */
 void sim_world_stop(sim_world *w);
 
 /* The virtual clock. Inside a blocking-pool job, the job's own clock (see sim_job_charge). */
@@ -252,6 +258,25 @@ const char *sim_world_intern(sim_world *w, const char *str);
 /* The report of the last stop (deadlock, limit, divergence): every unfinished task, what it
  * awaits and since when. "" when the run has not stopped abnormally. Owned by the world. */
 const char *sim_world_report(const sim_world *w);
+
+/* Checkpoints: the trace hash every checkpoint_every steps (taken before the next step
+ * starts) and once more when a run call returns. Two runs that agree up to a checkpoint agree
+ * on every event before it, so comparing checkpoints locates a divergence to within
+ * checkpoint_every steps without storing events. */
+typedef struct sim_checkpoint {
+    uint64_t step;    /* steps taken */
+    uint64_t events;  /* events emitted */
+    uint64_t hash;    /* sim_world_trace_hash at that point */
+} sim_checkpoint;
+
+uint32_t sim_world_checkpoint_count(const sim_world *w);
+/* The i-th checkpoint (0-based, in step order) or NULL. Owned by the world. */
+const sim_checkpoint *sim_world_checkpoint(const sim_world *w, uint32_t i);
+
+/* Describes the world now: clock, step, nodes, every unfinished task with what it awaits, and
+ * the armed timers in firing order (the first 50). Owned by the world; valid until the next
+ * call. For replay --dump. */
+const char *sim_world_dump(sim_world *w);
 
 typedef struct sim_stats {
     uint64_t steps;         /* polls, including spurious ones */
@@ -349,6 +374,12 @@ struct sim_event {
 
 /* "spawn", "poll", ...; "?" for an unknown kind. */
 const char *sim_event_kind_name(sim_event_kind kind);
+/* The kind for a name ("poll"), or 0 when unknown. */
+sim_event_kind sim_event_kind_from_name(const char *name);
+/* Writes what the event says in words ("#3, 2 runnable", "deadline 1.500000s, seq 4"),
+ * without the step, time, node and task columns. Returns the length (truncated to
+ * size - 1). Needs no world: for events read back from a trace database. */
+size_t sim_event_describe(const sim_event *event, char *buf, size_t size);
 /* Formats one event as an aligned line: step, time as s.mmmuuu, node, task, kind, fields.
  * Returns the length written (truncated to size - 1). */
 size_t sim_event_format(const sim_world *w, const sim_event *event, char *buf, size_t size);
@@ -816,6 +847,88 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out);
 /* Inside a running job: adds ns of virtual time to the job (the synchronous disk API charges
  * its latency this way). sim_now then includes it. Outside a job: SIM_EMISUSE. */
 int sim_job_charge(sim_world *w, uint64_t ns);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Scenarios and systems                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A scenario file is INI (docs/scenarios.md): a [scenario] section (name, system, seeds,
+ * strategy, time limit, expect) and sections the system under test declares. A system is a
+ * named set of keys and three callbacks; the scenario loader validates every key against the
+ * declarations (type, range, choices), applies defaults, and rejects anything unknown with
+ * the file, line and key, and the valid choices. */
+typedef enum sim_key_type {
+    SIM_KEY_STRING = 0,   /* any text up to 190 characters */
+    SIM_KEY_UINT = 1,     /* a decimal integer in [min, max] (max 0: no upper bound) */
+    SIM_KEY_DURATION = 2, /* 250ms, 2s, 1500us, 10ns: nanoseconds in [min, max] */
+    SIM_KEY_BOOL = 3,     /* true or false */
+    SIM_KEY_CHOICE = 4,   /* one of `choices`, written "a|b|c" */
+} sim_key_type;
+
+typedef struct sim_key_spec {
+    const char *section;        /* e.g. "demo" */
+    const char *key;            /* e.g. "ticks" */
+    sim_key_type type;
+    const char *default_value;  /* as it would be written in the file; NULL: required */
+    const char *choices;        /* SIM_KEY_CHOICE */
+    uint64_t min;               /* SIM_KEY_UINT, SIM_KEY_DURATION */
+    uint64_t max;               /* 0: no upper bound */
+    const char *doc;            /* one line, for docs and errors */
+} sim_key_spec;
+
+typedef struct sim_scenario sim_scenario;
+
+/* A system under test, as the scenario runner sees it. All pointers are borrowed for the life
+ * of every scenario that uses the system (static data, in practice). */
+typedef struct sim_system {
+    const char *name;             /* the value of [scenario] system */
+    const char *summary;          /* one line */
+    const sim_key_spec *keys;     /* the sections and keys it reads */
+    uint32_t key_count;
+    /* Adds the system's nodes and tasks to a fresh world for one seed. *run_state may be set to
+     * anything check and teardown need. Returns SIM_OK, or an error with a message in err. */
+    int (*setup)(void *ud, sim_world *w, const sim_scenario *sc, void **run_state, char *err,
+                 size_t err_size);
+    /* After the run (whatever its result): SIM_OK, or a failed check with a one-line message.
+     * May be NULL. */
+    int (*check)(void *ud, void *run_state, sim_world *w, char *msg, size_t msg_size);
+    /* Releases run_state. May be NULL. */
+    void (*teardown)(void *ud, void *run_state);
+    void *ud;
+} sim_system;
+
+/* Loads and validates a scenario file against the given systems. On error returns SIM_EINVAL
+ * (bad content) or SIM_ENOMEM and writes "FILE:LINE: message" (or "FILE: message") into err.
+ * systems is borrowed for the scenario's life. */
+int sim_scenario_load(const char *path, const sim_system *const *systems, uint32_t system_count,
+                      sim_scenario **out, char *err, size_t err_size);
+/* The same from text; `path` names it in messages and is what sim_scenario_path returns. */
+int sim_scenario_parse(const char *path, const char *text, const sim_system *const *systems,
+                       uint32_t system_count, sim_scenario **out, char *err, size_t err_size);
+void sim_scenario_free(sim_scenario *sc);
+
+const char *sim_scenario_path(const sim_scenario *sc);
+const char *sim_scenario_name(const sim_scenario *sc);
+const sim_system *sim_scenario_system(const sim_scenario *sc);
+/* [scenario] seeds = A..B (or one seed N): the range, inclusive. */
+uint64_t sim_scenario_seed_first(const sim_scenario *sc);
+uint64_t sim_scenario_seed_last(const sim_scenario *sc);
+/* true when [scenario] expect = fail: a planted bug that some seed must find. */
+bool sim_scenario_expect_fail(const sim_scenario *sc);
+/* A world desc for one seed: seed, strategy, limits, checkpoint interval. Trace sink, forced
+ * decisions and replay hint are left zero for the caller. */
+sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed);
+
+/* The value of a key, validated, with its default applied; NULL for a key the scenario's
+ * system and [scenario] do not declare (a programming error: also recorded nowhere). */
+const char *sim_scenario_get(const sim_scenario *sc, const char *section, const char *key);
+/* A SIM_KEY_UINT value, or a SIM_KEY_DURATION value in ns. Asserts the key is declared so. */
+uint64_t sim_scenario_uint(const sim_scenario *sc, const char *section, const char *key);
+bool sim_scenario_bool(const sim_scenario *sc, const char *section, const char *key);
+/* The effective configuration as INI text, every declared key with its value (defaults
+ * included), sections and keys sorted: what a run records so that it can be replayed and
+ * compared with a later version of the file. Owned by the scenario. */
+const char *sim_scenario_canonical(const sim_scenario *sc);
 
 #ifdef __cplusplus
 }

@@ -23,9 +23,11 @@ for d in src systems replay cmd; do [ -d "$d" ] && dirs+=("$d"); done
 sources=$(find "${dirs[@]}" include -name '*.[ch]' 2>/dev/null | sort)
 [ -n "$sources" ] || { echo "tidy: no sources under $(pwd)"; exit 2; }
 
-# Lines that are code, not comments: drop lines that start a comment or continue one.
+# Lines that are code, not comments or strings: string literals are blanked out, and lines
+# that start or continue a comment are dropped.
 code_lines() {
-    grep -nE "$1" "$2" 2>/dev/null | grep -vE '^[0-9]+:\s*(/\*|\*|//)'
+    sed -E 's/"([^"\\]|\\.)*"/""/g' "$2" 2>/dev/null | grep -nE "$1" |
+        grep -vE '^[0-9]+:\s*(/\*|\*|//)'
 }
 
 # 1. Banned calls.
@@ -41,7 +43,7 @@ done
 
 # 2. No addresses in traces.
 for f in $(find src -name '*.[ch]' 2>/dev/null | sort); do
-    hits=$(code_lines '%p' "$f")
+    hits=$(grep -nE '%p' "$f" | grep -vE '^[0-9]+:\s*(/\*|\*|//)')
     [ -n "$hits" ] && problem "$f:${hits%%:*}: %p: addresses must never reach a trace"
 done
 
@@ -77,7 +79,22 @@ for f in $sources; do
     done <<<"$inc"
 done
 
-# 4. Line length and TODO form (all C sources, tests and benchmarks included).
+# 4. Every SQL query that returns rows says ORDER BY (src/trace/, where all SQL lives): C
+# string literals split over lines are joined first; single-row aggregates are exempt.
+for f in $(find src/trace -name '*.c' 2>/dev/null | sort); do
+    unordered=$(perl -0777 -ne '
+        s/"\s*\n\s*"//g;
+        while (/"((?:[^"\\]|\\.)*\bSELECT\b(?:[^"\\]|\\.)*)"/g) {
+            my $q = $1;
+            next if $q =~ /ORDER BY/ || $q =~ /^\s*SELECT\s+(count|COALESCE\(MAX|MAX|MIN)\(/i;
+            print "$q\n";
+        }' "$f")
+    [ -n "$unordered" ] && while IFS= read -r q; do
+        problem "$f: a query without ORDER BY: $q"
+    done <<<"$unordered"
+done
+
+# 5. Line length and TODO form (all C sources, tests and benchmarks included).
 for f in $(find src systems replay cmd include tests bench -name '*.[ch]' 2>/dev/null | sort); do
     long=$(awk 'length > 100 { print FNR }' "$f" | head -3 | tr '\n' ' ')
     [ -n "$long" ] && problem "$f: lines over 100 columns: $long"
@@ -85,7 +102,7 @@ for f in $(find src systems replay cmd include tests bench -name '*.[ch]' 2>/dev
     [ -n "$todo" ] && problem "$f:${todo%%:*}: TODO without an issue number, write TODO(#N)"
 done
 
-# 5. Function length: report only. A function starts at a line that is just "{" after a
+# 6. Function length: report only. A function starts at a line that is just "{" after a
 # signature at column 0 and ends at the next "}" at column 0.
 report=$(for f in $(find src systems replay cmd -name '*.c' 2>/dev/null | sort); do
     awk -v file="$f" '

@@ -83,6 +83,49 @@ sim_world *sim__running_get(void);
 /* Writes seed, time, step, task and replay hint of w into buf, for assertion messages. */
 void sim__world_describe(const sim_world *w, char *buf, size_t size);
 
+/* The host's monotonic clock in ns (host.c): wall time for reports, never a simulation
+ * input. */
+uint64_t sim__host_now_ns(void);
+
+/* ---- captured events (evbuf.c): a run's events in memory, for recording and replay ---- */
+
+typedef struct sim__ev {
+    uint64_t step;
+    uint64_t vtime_ns;
+    uint64_t a;
+    uint64_t b;
+    uint32_t node;
+    uint32_t task;
+    uint32_t kind;
+    uint32_t detail;   /* offset in the text arena, or UINT32_MAX for none */
+} sim__ev;
+
+typedef struct sim__evbuf {
+    sim__ev *ev;
+    uint64_t n;
+    uint64_t cap;
+    char *text;        /* NUL-terminated details, back to back */
+    size_t text_len;
+    size_t text_cap;
+} sim__evbuf;
+
+int sim__evbuf_push(sim__evbuf *b, const sim_event *e);
+/* Appends an event given field by field (events read back from a database). */
+int sim__evbuf_add(sim__evbuf *b, const sim__ev *e, const char *detail);
+const char *sim__evbuf_detail(const sim__evbuf *b, uint64_t i);
+void sim__evbuf_free(sim__evbuf *b);
+/* As a sim_event, for sim_event_describe. */
+sim_event sim__evbuf_event(const sim__evbuf *b, uint64_t i);
+
+/* A violation as kept beside a run's outcome. */
+typedef struct sim__violation_rec {
+    uint64_t step;
+    uint64_t vtime_ns;
+    uint32_t task;
+    sim_violation_kind kind;
+    char *message;
+} sim__violation_rec;
+
 /* A 32-bit mixer (the murmur3 finaliser, a bijection): spreads serials into handle ids. */
 static inline uint32_t sim__mix32(uint32_t x)
 {

@@ -2,6 +2,8 @@
  * result.c: names and sentences for result codes, violation kinds and event kinds, all
  * generated from the X-macro tables in sim.h so that the enum and its text cannot drift.
  */
+#include <string.h>
+
 #include "core.h"
 
 const char *sim_result_name(int rc)
@@ -56,4 +58,13 @@ const char *sim_event_kind_name(sim_event_kind kind)
     default:
         return "?";
     }
+}
+
+sim_event_kind sim_event_kind_from_name(const char *name)
+{
+#define SIM__EVENT_FIND(kind, value, text, fields)                                             \
+    if (strcmp(name, text) == 0) return kind;
+    SIM_EVENT_TABLE(SIM__EVENT_FIND)
+#undef SIM__EVENT_FIND
+    return (sim_event_kind)0;
 }

@@ -14,6 +14,7 @@
 #ifndef SIM_EXEC_H
 #define SIM_EXEC_H
 
+#include <signal.h>
 #include <string.h>
 
 #include "../core/core.h"
@@ -304,9 +305,17 @@ struct sim_world {
     bool in_job;
     uint64_t job_clock_ns;
 
+    /* checkpoints */
+    uint32_t checkpoint_every;
+    uint64_t next_checkpoint;  /* the step at which the next one is due */
+    sim_checkpoint *checkpoints;
+    uint32_t checkpoints_len;
+    uint32_t checkpoints_cap;
+    char *dump;                /* owned; the last sim_world_dump */
+
     /* run state */
     int stop_rc;             /* 0 while running; the stop code once stopped */
-    bool stop_requested;
+    volatile sig_atomic_t stop_requested; /* set by sim_world_stop, also from signal handlers */
     bool in_run;
     char *report;            /* owned; "" when none */
 
@@ -529,5 +538,9 @@ void sim__stop(sim_world *w, int rc);
 
 /* report.c */
 void sim__report_build(sim_world *w, int rc);
+
+/* run.c */
+/* Appends a checkpoint unless the last one is at the same point. */
+void sim__checkpoint(sim_world *w);
 
 #endif /* SIM_EXEC_H */

@@ -199,7 +199,8 @@ static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_
     sb_printf(sb, "\n");
 }
 
-void sim__report_build(sim_world *w, int rc)
+/* Appends the table of unfinished tasks, in id order. */
+static void sb_task_table(strbuf *sb, const sim_world *w)
 {
     uint32_t n = 0;
     row *rows = malloc(((size_t)w->tasks_live + 1) * sizeof(row));
@@ -211,16 +212,78 @@ void sim__report_build(sim_world *w, int rc)
         if (len > name_w) name_w = len < 24 ? len : 24;
     }
     if (rows != NULL) qsort(rows, n, sizeof *rows, row_cmp);
-    strbuf sb = {0};
-    sb_header(&sb, w, rc, n);
     if (n > 0) {
-        sb_printf(&sb, "\n  %-6s %-*s %-8s %-9s %-14s %s\n", "task", name_w, "name", "node",
+        sb_printf(sb, "\n  %-6s %-*s %-8s %-9s %-14s %s\n", "task", name_w, "name", "node",
                   "state", "since", "awaits");
     }
-    for (uint32_t i = 0; i < n; i++) sb_task_row(&sb, w, rows[i].slot, name_w);
+    for (uint32_t i = 0; i < n; i++) sb_task_row(sb, w, rows[i].slot, name_w);
+    free(rows);
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const sim__heap_ent *x = a, *y = b;
+    if (x->deadline_ns != y->deadline_ns) return x->deadline_ns < y->deadline_ns ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Appends the armed timers in firing order, at most `most`. */
+static void sb_timers(strbuf *sb, const sim_world *w, uint32_t most)
+{
+    uint32_t armed = w->heap_len - w->timers_cancelled;
+    sb_printf(sb, "\n  timers armed: %u\n", armed);
+    if (armed == 0) return;
+    sim__heap_ent *ents = malloc((size_t)w->heap_len * sizeof *ents);
+    if (ents == NULL) return;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->heap_len; i++) {
+        if (w->timers[w->heap[i].timer].state == TIMER_ARMED) ents[n++] = w->heap[i];
+    }
+    qsort(ents, n, sizeof *ents, ent_cmp);
+    for (uint32_t i = 0; i < n && i < most; i++) {
+        char t[32];
+        const sim__timer *tm = &w->timers[ents[i].timer];
+        sim__fmt_time(ents[i].deadline_ns, t, sizeof t);
+        sb_printf(sb, "  %14s  seq %-8llu task %u (%s)\n", t, (unsigned long long)ents[i].seq,
+                  tm->task_id, sim_task_name(w, (sim_task_id){tm->task_id}));
+    }
+    if (n > most) sb_printf(sb, "  ... %u more\n", n - most);
+    free(ents);
+}
+
+static void sb_nodes(strbuf *sb, const sim_world *w)
+{
+    static const char *const states[] = {"up", "down", "paused"};
+    for (uint32_t i = 1; i < w->nodes_len; i++) {
+        const sim__node *n = &w->nodes[i];
+        sb_printf(sb, "%s  %-8s %-7s boot %u, pool %u/%u busy, %u queued\n", i == 1 ? "\n" : "",
+                  n->name, states[n->state], n->boots, n->busy, n->workers, n->jobq_len);
+    }
+}
+
+const char *sim_world_dump(sim_world *w)
+{
+    strbuf sb = {0};
+    char t[32];
+    sim__fmt_time(w->now_ns, t, sizeof t);
+    sb_printf(&sb, "world at %s, step %llu, %llu events: %u task(s) unfinished\n", t,
+              (unsigned long long)w->step, (unsigned long long)w->stats.events, w->tasks_live);
+    sb_nodes(&sb, w);
+    sb_task_table(&sb, w);
+    sb_timers(&sb, w, 50);
+    if (sb.buf == NULL) return "";
+    free(w->dump);
+    w->dump = sb.buf;
+    return w->dump;
+}
+
+void sim__report_build(sim_world *w, int rc)
+{
+    strbuf sb = {0};
+    sb_header(&sb, w, rc, w->tasks_live);
+    sb_task_table(&sb, w);
     sb_printf(&sb, "\nreplay: %s\n",
               w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
-    free(rows);
     if (sb.buf == NULL) return;
     free(w->report);
     w->report = sb.buf;
@@ -228,7 +291,7 @@ void sim__report_build(sim_world *w, int rc)
 
 /* ---- event lines -------------------------------------------------------------------------- */
 
-static int event_text(const sim_world *w, const sim_event *e, char *buf, size_t size)
+static int event_text(const sim_event *e, char *buf, size_t size)
 {
     char t[32];
     const char *d = e->detail ? e->detail : "";
@@ -267,9 +330,16 @@ static int event_text(const sim_world *w, const sim_event *e, char *buf, size_t 
     case SIM_EV_NODE_ADD:
         return snprintf(buf, size, "%s, pool of %llu", d, (unsigned long long)e->a);
     default:
-        (void)w;
         return snprintf(buf, size, "%s", d);
     }
+}
+
+size_t sim_event_describe(const sim_event *e, char *buf, size_t size)
+{
+    if (size == 0) return 0;
+    int n = event_text(e, buf, size);
+    if (n < 0) return 0;
+    return (size_t)n < size ? (size_t)n : size - 1;
 }
 
 size_t sim_event_format(const sim_world *w, const sim_event *e, char *buf, size_t size)
@@ -277,7 +347,7 @@ size_t sim_event_format(const sim_world *w, const sim_event *e, char *buf, size_
     if (size == 0) return 0;
     char t[32], text[256];
     sim__fmt_time(e->vtime_ns, t, sizeof t);
-    event_text(w, e, text, sizeof text);
+    event_text(e, text, sizeof text);
     const char *node = e->node.v == 0 ? "-" : sim_node_name(w, e->node);
     char task[16] = "-";
     if (e->task.v != 0) snprintf(task, sizeof task, "%u", e->task.v);

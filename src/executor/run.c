@@ -160,9 +160,36 @@ static int idle(sim_world *w, uint64_t until_ns, bool have_root)
     return 1;
 }
 
-static int run_loop(sim_world *w, uint64_t until_ns, uint32_t root, uint32_t root_id)
+void sim__checkpoint(sim_world *w)
 {
+    if (w->checkpoints_len > 0) {
+        const sim_checkpoint *last = &w->checkpoints[w->checkpoints_len - 1];
+        if (last->step == w->step && last->events == w->stats.events) return;
+    }
+    int rc = sim__grow((void **)&w->checkpoints, &w->checkpoints_cap, w->checkpoints_len + 1,
+                       sizeof(sim_checkpoint));
+    SIM_ASSERT(rc == SIM_OK); /* out of memory recording a checkpoint */
+    w->checkpoints[w->checkpoints_len++] = (sim_checkpoint){
+        .step = w->step, .events = w->stats.events, .hash = sim_world_trace_hash(w)};
+}
+
+typedef struct run_bounds {
+    uint64_t until_ns;   /* run_until: return SIM_OK at this virtual time */
+    uint64_t until_step; /* run_to_step: return SIM_OK after this many steps */
+    uint32_t root;       /* block_on: return when this task is done */
+    uint32_t root_id;
+} run_bounds;
+
+static int run_loop(sim_world *w, const run_bounds *b)
+{
+    uint64_t until_ns = b->until_ns;
+    uint32_t root = b->root, root_id = b->root_id;
     for (;;) {
+        if (w->step >= w->next_checkpoint) {
+            sim__checkpoint(w);
+            w->next_checkpoint = w->step + w->checkpoint_every;
+        }
+        if (w->step >= b->until_step) return SIM_OK;
         if (w->aborts_len > 0) sim__aborts_process(w);
         if (root_finished(w, root, root_id)) return SIM_OK;
         if (w->stop_rc != 0) return w->stop_rc;
@@ -195,13 +222,14 @@ static int enter(sim_world *w, const char *what)
     return SIM_OK;
 }
 
-static int run_outer(sim_world *w, uint64_t until_ns, uint32_t root, uint32_t root_id)
+static int run_outer(sim_world *w, const run_bounds *b)
 {
     sim_world *outer = sim__running_get();
     sim__running_set(w);
     w->in_run = true;
-    int rc = run_loop(w, until_ns, root, root_id);
+    int rc = run_loop(w, b);
     w->in_run = false;
+    sim__checkpoint(w);
     sim__running_set(outer);
     return rc;
 }
@@ -211,7 +239,8 @@ int sim_world_run(sim_world *w)
     int rc = enter(w, "sim_world_run");
     if (rc != SIM_OK) return rc;
     if (w->stop_rc != 0) return w->stop_rc;
-    return run_outer(w, UINT64_MAX, SIM__NIL, 0);
+    run_bounds b = {.until_ns = UINT64_MAX, .until_step = UINT64_MAX, .root = SIM__NIL};
+    return run_outer(w, &b);
 }
 
 int sim_world_run_until(sim_world *w, uint64_t until_ns)
@@ -220,7 +249,17 @@ int sim_world_run_until(sim_world *w, uint64_t until_ns)
     if (rc != SIM_OK) return rc;
     if (w->stop_rc != 0) return w->stop_rc;
     if (until_ns <= w->now_ns) return SIM_OK;
-    return run_outer(w, until_ns, SIM__NIL, 0);
+    run_bounds b = {.until_ns = until_ns, .until_step = UINT64_MAX, .root = SIM__NIL};
+    return run_outer(w, &b);
+}
+
+int sim_world_run_to_step(sim_world *w, uint64_t step)
+{
+    int rc = enter(w, "sim_world_run_to_step");
+    if (rc != SIM_OK) return rc;
+    if (w->stop_rc != 0) return w->stop_rc;
+    run_bounds b = {.until_ns = UINT64_MAX, .until_step = step, .root = SIM__NIL};
+    return run_outer(w, &b);
 }
 
 void sim_world_stop(sim_world *w)
@@ -256,7 +295,8 @@ int sim_block_on(sim_world *w, sim_future fut)
     sim__task_launch(w, slot, false, NULL);
     t = &w->tasks[slot];
     t->flags &= ~(uint32_t)TF_DETACHED; /* the slot is freed below, not on completion */
-    rc = run_outer(w, UINT64_MAX, slot, id);
+    run_bounds b = {.until_ns = UINT64_MAX, .until_step = UINT64_MAX, .root = slot, .root_id = id};
+    rc = run_outer(w, &b);
     t = &w->tasks[slot];
     SIM_ASSERT(t->id == id);
     if (t->status == TASK_LIVE) {

@@ -56,6 +56,8 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     if (w->sched.kind == SIM_SCHED_PCT && w->sched.pct_depth > 64) return SIM_EINVAL;
     w->time_limit_ns = d->time_limit_ns;
     w->step_limit = d->step_limit ? d->step_limit : DEFAULT_STEP_LIMIT;
+    w->checkpoint_every = d->checkpoint_every ? d->checkpoint_every : 1024;
+    w->next_checkpoint = w->checkpoint_every;
     w->spurious = d->spurious_wakeups;
     w->max_tasks = d->max_tasks ? d->max_tasks : DEFAULT_MAX_TASKS;
     w->max_timers = d->max_timers ? d->max_timers : DEFAULT_MAX_TIMERS;
@@ -152,6 +154,8 @@ void sim_world_free(sim_world *w)
     free(w->waiters);
     free(w->aborts);
     free(w->report);
+    free(w->dump);
+    free(w->checkpoints);
     free(w->replay_hint);
     free(w);
 }
@@ -184,6 +188,16 @@ void sim_world_rng(const sim_world *w, const char *name, uint64_t index, sim_rng
 const char *sim_world_report(const sim_world *w)
 {
     return w->report;
+}
+
+uint32_t sim_world_checkpoint_count(const sim_world *w)
+{
+    return w->checkpoints_len;
+}
+
+const sim_checkpoint *sim_world_checkpoint(const sim_world *w, uint32_t i)
+{
+    return i < w->checkpoints_len ? &w->checkpoints[i] : NULL;
 }
 
 void sim_world_stats(const sim_world *w, sim_stats *out)

@@ -3,9 +3,12 @@
  * example: every task is a state struct, a poll function in SIM_BEGIN/SIM_AWAIT/SIM_END form
  * and a drop function that releases every handle and op the state holds.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "demo.h"
 
-#define TICKS_PER_BOOT 20
 #define BEATS 12
 
 /* ---- n1: ticker -> counter, request/response with a oneshot per request ------------------- */
@@ -35,7 +38,7 @@ static int ticker_poll(void *state, sim_world *w)
     int rc = SIM_OK;
     SIM_BEGIN(&t->co);
     sim_interval_init(w, &t->every, 100 * SIM_MS);
-    for (t->i = 1; t->i <= TICKS_PER_BOOT; t->i++) {
+    for (t->i = 1; t->i <= t->stats->config.ticks; t->i++) {
         SIM_AWAIT(&t->co, rc, sim_interval_poll(w, &t->every));
         sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
         rc = sim_chan_new(w, &one, &t->req.reply, &t->reply);
@@ -75,7 +78,13 @@ typedef struct persist_job {
 static int persist_run(void *state, sim_world *w)
 {
     persist_job *p = state;
-    sim_job_charge(w, 2 * SIM_MS); /* pretend to write and fsync */
+    uint64_t extra = 0;
+    if (p->stats->config.bug == SIM_DEMO_BUG_NONDETERMINISTIC) {
+        /* The planted bug: state that outlives the world, so a rerun of the seed differs. */
+        static uint32_t jobs_in_this_process;
+        extra = (jobs_in_this_process++ % 3) * SIM_MS;
+    }
+    sim_job_charge(w, 2 * SIM_MS + extra); /* pretend to write and fsync */
     p->stats->persisted++;
     return SIM_OK;
 }
@@ -106,7 +115,9 @@ static int counter_poll(void *state, sim_world *w)
             if (rc != SIM_OK) break;
             SIM_AWAIT(&c->co, rc, sim_join_poll(w, &c->job));
         }
-        sim_send(w, &c->req.reply, &c->stats->counter_total); /* ECLOSED if it gave up */
+        if (c->req.n != 7 || c->stats->config.bug != SIM_DEMO_BUG_LOST_REPLY) {
+            sim_send(w, &c->req.reply, &c->stats->counter_total); /* ECLOSED if it gave up */
+        }
         sim_tx_drop(w, &c->req.reply);
     }
     SIM_END(&c->co, rc == SIM_ECLOSED ? SIM_OK : rc);
@@ -156,6 +167,9 @@ typedef struct heartbeat {
     sim_token stop;
     sim_interval every;
     uint32_t beat;
+    sim_tx ack_tx;        /* bug = deadlock: an ack channel whose sender nobody uses */
+    sim_rx ack_rx;
+    uint32_t ack;
 } heartbeat;
 
 static int heartbeat_poll(void *state, sim_world *w)
@@ -169,6 +183,13 @@ static int heartbeat_poll(void *state, sim_world *w)
         rc = sim_send(w, &h->beat_tx, &h->beat);
         if (rc != SIM_OK) break;
         h->stats->beats++;
+        if (h->beat == 6 && h->stats->config.bug == SIM_DEMO_BUG_DEADLOCK) {
+            sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof h->ack,
+                                 .name = "ack"};
+            rc = sim_chan_new(w, &one, &h->ack_tx, &h->ack_rx);
+            if (rc != SIM_OK) break;
+            SIM_AWAIT(&h->co, rc, sim_recv(w, &h->ack_rx, &h->ack)); /* never comes */
+        }
     }
     sim_token_cancel(w, &h->stop);
     SIM_END(&h->co, rc);
@@ -181,6 +202,8 @@ static void heartbeat_drop(void *state, sim_world *w, sim_drop_mode mode)
     sim_interval_drop(w, &h->every);
     sim_tx_drop(w, &h->beat_tx);
     sim_token_drop(w, &h->stop);
+    sim_tx_drop(w, &h->ack_tx);
+    sim_rx_drop(w, &h->ack_rx);
 }
 
 typedef struct monitor {
@@ -250,6 +273,7 @@ typedef struct chaos {
     sim_co co;
     sim_node_id n1;
     sim_node_id n2;
+    sim_demo_config cfg;
     sim_sleep until;
 } chaos;
 
@@ -258,18 +282,22 @@ static int chaos_poll(void *state, sim_world *w)
     chaos *c = state;
     int rc = SIM_OK;
     SIM_BEGIN(&c->co);
-    sim_sleep_until_init(w, &c->until, 1000 * SIM_MS);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
-    sim_node_crash(w, c->n1);
-    sim_sleep_until_init(w, &c->until, 1500 * SIM_MS);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
-    sim_node_restart(w, c->n1);
-    sim_sleep_until_init(w, &c->until, 2000 * SIM_MS);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
-    sim_node_pause(w, c->n2);
-    sim_sleep_until_init(w, &c->until, 2300 * SIM_MS);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
-    sim_node_resume(w, c->n2);
+    if (c->cfg.crash_at_ns != UINT64_MAX) {
+        sim_sleep_until_init(w, &c->until, c->cfg.crash_at_ns);
+        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        sim_node_crash(w, c->n1);
+        sim_sleep_init(w, &c->until, c->cfg.restart_after_ns);
+        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        sim_node_restart(w, c->n1);
+    }
+    if (c->cfg.pause_at_ns != UINT64_MAX) {
+        sim_sleep_until_init(w, &c->until, c->cfg.pause_at_ns);
+        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        sim_node_pause(w, c->n2);
+        sim_sleep_init(w, &c->until, c->cfg.pause_for_ns);
+        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        sim_node_resume(w, c->n2);
+    }
     SIM_END(&c->co, rc);
 }
 
@@ -280,11 +308,23 @@ static void chaos_drop(void *state, sim_world *w, sim_drop_mode mode)
     sim_sleep_drop(w, &c->until);
 }
 
-int sim_demo_setup(sim_world *w, sim_demo_stats *stats)
+static sim_demo_config with_defaults(const sim_demo_config *in)
 {
+    sim_demo_config c = in ? *in : (sim_demo_config){0};
+    if (c.ticks == 0) c.ticks = 20;
+    if (c.crash_at_ns == 0) c.crash_at_ns = 1000 * SIM_MS;
+    if (c.restart_after_ns == 0) c.restart_after_ns = 500 * SIM_MS;
+    if (c.pause_at_ns == 0) c.pause_at_ns = 2000 * SIM_MS;
+    if (c.pause_for_ns == 0) c.pause_for_ns = 300 * SIM_MS;
+    return c;
+}
+
+int sim_demo_setup(sim_world *w, const sim_demo_config *config, sim_demo_stats *stats)
+{
+    stats->config = with_defaults(config);
     sim_node_desc n1 = {.name = "n1", .pool_workers = 2, .boot = boot_n1, .boot_ud = stats};
     sim_node_desc n2 = {.name = "n2", .boot = boot_n2, .boot_ud = stats};
-    chaos c = {0};
+    chaos c = {.cfg = stats->config};
     int rc = sim_node_add(w, &n1, &c.n1);
     if (rc == SIM_OK) rc = sim_node_add(w, &n2, &c.n2);
     if (rc != SIM_OK) return rc;
@@ -292,3 +332,83 @@ int sim_demo_setup(sim_world *w, sim_demo_stats *stats)
                         .state_size = sizeof c};
     return sim_spawn(w, &cd, NULL);
 }
+
+/* ---- the demo as a system for scenario files ----------------------------------------------- */
+
+static const sim_key_spec demo_keys[] = {
+    {"demo", "ticks", SIM_KEY_UINT, "20", NULL, 1, 10000, "requests per ticker incarnation"},
+    {"demo", "crash_at", SIM_KEY_DURATION, "1s", NULL, 0, 0, "when n1 crashes; 0s: never"},
+    {"demo", "restart_after", SIM_KEY_DURATION, "500ms", NULL, 1, 0, "how long n1 stays down"},
+    {"demo", "pause_at", SIM_KEY_DURATION, "2s", NULL, 0, 0, "when n2 is paused; 0s: never"},
+    {"demo", "pause_for", SIM_KEY_DURATION, "300ms", NULL, 1, 0, "how long n2 stays paused"},
+    {"demo", "bug", SIM_KEY_CHOICE, "none", "none|deadlock|lost-reply|nondeterministic", 0, 0,
+     "a planted bug, for testing sim itself"},
+};
+
+static int demo_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void **run_state,
+                          char *err, size_t err_size)
+{
+    (void)ud;
+    static const char *const bugs[] = {"none", "deadlock", "lost-reply", "nondeterministic"};
+    sim_demo_config cfg = {
+        .ticks = (uint32_t)sim_scenario_uint(sc, "demo", "ticks"),
+        .crash_at_ns = sim_scenario_uint(sc, "demo", "crash_at"),
+        .restart_after_ns = sim_scenario_uint(sc, "demo", "restart_after"),
+        .pause_at_ns = sim_scenario_uint(sc, "demo", "pause_at"),
+        .pause_for_ns = sim_scenario_uint(sc, "demo", "pause_for"),
+    };
+    if (cfg.crash_at_ns == 0) cfg.crash_at_ns = UINT64_MAX;
+    if (cfg.pause_at_ns == 0) cfg.pause_at_ns = UINT64_MAX;
+    const char *bug = sim_scenario_get(sc, "demo", "bug");
+    for (uint32_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
+        if (strcmp(bug, bugs[i]) == 0) cfg.bug = (sim_demo_bug)i;
+    }
+    sim_demo_stats *stats = calloc(1, sizeof *stats);
+    if (stats == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return SIM_ENOMEM;
+    }
+    *run_state = stats;
+    int rc = sim_demo_setup(w, &cfg, stats);
+    if (rc != SIM_OK) snprintf(err, err_size, "%s", sim_result_str(rc));
+    return rc;
+}
+
+static int demo_sys_check(void *ud, void *run_state, sim_world *w, char *msg, size_t msg_size)
+{
+    (void)ud;
+    (void)w;
+    const sim_demo_stats *s = run_state;
+    uint32_t answered = s->replies + s->timeouts;
+    if (s->timeouts > 0) {
+        snprintf(msg, msg_size, "%u of %u requests timed out waiting for the counter",
+                 s->timeouts, s->ticks);
+        return SIM_EINVAL;
+    }
+    if (answered + 1 < s->ticks) {
+        snprintf(msg, msg_size, "%u of %u requests got neither a reply nor a timeout",
+                 s->ticks - answered, s->ticks);
+        return SIM_EINVAL;
+    }
+    if (s->beats != BEATS) {
+        snprintf(msg, msg_size, "the heartbeat published %u of %d beats", s->beats, BEATS);
+        return SIM_EINVAL;
+    }
+    return SIM_OK;
+}
+
+static void demo_sys_teardown(void *ud, void *run_state)
+{
+    (void)ud;
+    free(run_state);
+}
+
+const sim_system sim_demo_system = {
+    .name = "demo",
+    .summary = "two nodes, timers, channels, a blocking pool, a crash, a restart and a pause",
+    .keys = demo_keys,
+    .key_count = sizeof demo_keys / sizeof demo_keys[0],
+    .setup = demo_sys_setup,
+    .check = demo_sys_check,
+    .teardown = demo_sys_teardown,
+};

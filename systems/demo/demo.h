@@ -5,9 +5,15 @@
  * counter, each with a oneshot for the reply, and waits for the reply with a timeout; the
  * counter persists every fifth count on n1's blocking pool before it replies. On n2 a
  * heartbeat publishes a watch value every 250 ms and a monitor follows it until a
- * cancellation token fires. A world-level chaos task crashes n1 at 1.0 s, restarts it at
- * 1.5 s, and pauses n2 from 2.0 s to 2.3 s. The run ends when the restarted ticker has sent
- * its 20 requests.
+ * cancellation token fires. A world-level chaos task crashes n1 (at 1 s by default), restarts
+ * it, and pauses n2 for a while. The run ends when the restarted ticker has sent its
+ * requests.
+ *
+ * Planted bugs, for testing sim itself ([demo] bug):
+ *   deadlock          the heartbeat, after its 6th beat, awaits an ack nobody will send
+ *   lost-reply        the counter never answers request 7, so the ticker times out
+ *   nondeterministic  the persist job's latency comes from a counter that lives in the
+ *                     process, not the world: a second run of the same seed differs
  *
  * It uses sim.h only, like every system under test.
  */
@@ -16,7 +22,23 @@
 
 #include "sim.h"
 
-/* What the demo's tasks observed; filled in by sim_demo_boot's tasks as the run goes. */
+typedef enum sim_demo_bug {
+    SIM_DEMO_BUG_NONE = 0,
+    SIM_DEMO_BUG_DEADLOCK,
+    SIM_DEMO_BUG_LOST_REPLY,
+    SIM_DEMO_BUG_NONDETERMINISTIC,
+} sim_demo_bug;
+
+typedef struct sim_demo_config {
+    uint32_t ticks;            /* requests per ticker incarnation; 0 = 20 */
+    uint64_t crash_at_ns;      /* when chaos crashes n1; 0 = 1 s; UINT64_MAX = never */
+    uint64_t restart_after_ns; /* how long n1 stays down; 0 = 500 ms */
+    uint64_t pause_at_ns;      /* when chaos pauses n2; 0 = 2 s; UINT64_MAX = never */
+    uint64_t pause_for_ns;     /* how long n2 stays paused; 0 = 300 ms */
+    sim_demo_bug bug;
+} sim_demo_config;
+
+/* What the demo's tasks observed; filled in as the run goes. */
 typedef struct sim_demo_stats {
     uint32_t ticks;          /* requests sent by tickers, all incarnations */
     uint32_t replies;        /* replies received */
@@ -25,9 +47,16 @@ typedef struct sim_demo_stats {
     uint32_t beats;          /* watch values published */
     uint32_t seen;           /* watch values the monitor saw (intermediate ones are skipped) */
     uint64_t counter_total;  /* sum of request numbers counted, current incarnation */
+    sim_demo_config config;  /* what the run was given, defaults applied */
 } sim_demo_stats;
 
-/* Adds the demo's nodes and its chaos task to w. stats must outlive the world. */
-int sim_demo_setup(sim_world *w, sim_demo_stats *stats);
+/* Adds the demo's nodes and its chaos task to w. stats must outlive the world. config may be
+ * NULL (all defaults). */
+int sim_demo_setup(sim_world *w, const sim_demo_config *config, sim_demo_stats *stats);
+
+/* The demo as a system for scenario files: section [demo] with keys ticks, crash_at,
+ * restart_after, pause_at, pause_for, bug. Its check: every request got a reply or timed
+ * out, except the one a crash may cut off, and every heartbeat was published. */
+extern const sim_system sim_demo_system;
 
 #endif /* SIM_DEMO_H */

@@ -132,7 +132,7 @@ Test(determinism, demo_world_replays, .timeout = 120)
             for (int rep = 0; rep < 2; rep++) {
                 sim_world *w = test_world(seed, kinds[k]);
                 sim_demo_stats stats = {0};
-                cr_assert(eq(int, sim_demo_setup(w, &stats), SIM_OK));
+                cr_assert(eq(int, sim_demo_setup(w, NULL, &stats), SIM_OK));
                 cr_assert(eq(int, sim_world_run(w), SIM_OK));
                 cr_assert(eq(u32, sim_world_violation_count(w), 0));
                 /* 10 ticks before the crash at 1 s (9 when the crash wins the tie at 1 s), then
@@ -164,7 +164,7 @@ Test(determinism, tracing_does_not_perturb)
         sim_world_desc d = {.seed = 9, .trace = traced ? count_events : NULL, .trace_ud = &seen};
         sim_world *w = test_world_desc(&d);
         sim_demo_stats stats = {0};
-        cr_assert(eq(int, sim_demo_setup(w, &stats), SIM_OK));
+        cr_assert(eq(int, sim_demo_setup(w, NULL, &stats), SIM_OK));
         cr_assert(eq(int, sim_world_run(w), SIM_OK));
         (void)sim_world_trace_hash(w); /* asking for the hash midway changes nothing either */
         hashes[traced] = sim_world_trace_hash(w);

@@ -1,0 +1,56 @@
+/*
+ * cli.h: what the sim command's files share: exit codes, argument parsing, the version
+ * string, the systems it knows and the Ctrl-C flag.
+ */
+#ifndef SIM_CLI_H
+#define SIM_CLI_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "../replay/replay.h"
+#include "../src/scenario/scenario.h"
+#include "../src/trace/store.h"
+#include "../systems/registry.h"
+#include "sim.h"
+
+#define EXIT_FAILED 1      /* a run failed, a scenario missed its expect, a replay diverged */
+#define EXIT_USAGE 2       /* bad arguments or input: the usage or a message says what */
+#define EXIT_INTERRUPTED 130
+
+/* "sim 0.1.0 (git 1a2b3c4d5e6f)", also stored with every run. */
+const char *cli_version(void);
+
+/* Prints "sim: MESSAGE" and, when usage is not NULL, a blank line and the usage, to stderr;
+ * returns EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whole-string parsers: 0 on success, -1 otherwise. */
+int cli_parse_u64(const char *s, uint64_t *out);
+int cli_parse_range(const char *s, uint64_t *first, uint64_t *last); /* "A..B" or "N" */
+
+/* The next argument as the value of option `opt`, or NULL after printing a usage error. */
+const char *cli_value(int argc, char **argv, int *i, const char *opt, const char *usage);
+
+/* Ctrl-C: the flag is set and the running world, if any, is asked to stop. */
+extern volatile sig_atomic_t cli_interrupted;
+extern sim_world *volatile cli_live_world;
+void cli_catch_interrupts(void);
+
+/* Loads a scenario against the registered systems, printing the error. */
+sim_scenario *cli_load_scenario(const char *path);
+
+/* Opens a trace database, printing the error. */
+sim__store *cli_open_store(const char *path, sim__store_mode mode);
+
+/* 64-bit FNV-1a of a string (config hashes in the runs table). */
+uint64_t cli_hash_text(const char *s);
+
+int cmd_demo(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_check_determinism(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+#endif /* SIM_CLI_H */

@@ -1,0 +1,386 @@
+/*
+ * cmd_replay.c: sim replay and sim check-determinism.
+ *
+ * A replay executes a recorded run again from its recorded configuration and seed, and
+ * compares it with the record: event by event when the events were stored, checkpoint by
+ * checkpoint otherwise. It says what else changed since the recording (the binary's version,
+ * the scenario file) so that a divergence can be explained. check-determinism runs each seed
+ * twice in this process with every event captured and shows the first difference.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CONTEXT 5
+
+static const char usage_replay[] =
+    "usage: sim replay --db FILE RUN [--until STEP] [--dump] [--events]\n"
+    "       sim replay --scenario FILE --seed N [--until STEP] [--dump] [--events]\n"
+    "\n"
+    "Runs a recorded run again from its recorded configuration and seed and compares it\n"
+    "event by event (or by checkpoint hashes when its events were not stored): prints\n"
+    "\"identical (N events, hash H)\" or where it diverged. With --scenario, runs that seed of\n"
+    "a scenario file and prints its outcome.\n"
+    "\n"
+    "  --until STEP   stop after step STEP\n"
+    "  --dump         then print the world: nodes, tasks and what each awaits, timers\n"
+    "  --events       print every event of the replay\n"
+    "\n"
+    "exit status: 0 identical (or, with --scenario, the run passed), 1 diverged (or failed),\n"
+    "2 bad arguments, a missing run or an unreadable database.\n";
+
+typedef struct replay_opts {
+    const char *db;
+    uint64_t run_id;
+    bool have_run;
+    const char *scenario;
+    uint64_t seed;
+    bool have_seed;
+    uint64_t until;
+    bool dump;
+    bool events;
+} replay_opts;
+
+static int parse_replay(int argc, char **argv, replay_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_replay, stdout);
+            return -1;
+        } else if (strcmp(a, "--db") == 0) {
+            if ((o->db = cli_value(argc, argv, &i, a, usage_replay)) == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--scenario") == 0) {
+            o->scenario = cli_value(argc, argv, &i, a, usage_replay);
+            if (o->scenario == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--until") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_replay)) == NULL) return EXIT_USAGE;
+            uint64_t *dst = a[2] == 's' ? &o->seed : &o->until;
+            if (cli_parse_u64(v, dst) != 0 || (a[2] == 'u' && *dst == 0)) {
+                return cli_usage_error(usage_replay, "%s expects a %snumber, got '%s'", a,
+                                       a[2] == 'u' ? "positive " : "", v);
+            }
+            if (a[2] == 's') o->have_seed = true;
+        } else if (strcmp(a, "--dump") == 0) {
+            o->dump = true;
+        } else if (strcmp(a, "--events") == 0) {
+            o->events = true;
+        } else if (a[0] == '-') {
+            return cli_usage_error(usage_replay, "unknown option '%s'", a);
+        } else if (!o->have_run && cli_parse_u64(a, &o->run_id) == 0) {
+            o->have_run = true;
+        } else {
+            return cli_usage_error(usage_replay, "unexpected argument '%s' (RUN is a number)", a);
+        }
+    }
+    if (o->db != NULL && o->scenario != NULL) {
+        return cli_usage_error(usage_replay, "give --db FILE RUN or --scenario FILE --seed N, "
+                                             "not both");
+    }
+    if (o->db != NULL && !o->have_run) return cli_usage_error(usage_replay, "which run? give RUN");
+    if (o->scenario != NULL && !o->have_seed) {
+        return cli_usage_error(usage_replay, "--scenario needs --seed N");
+    }
+    if (o->db == NULL && o->scenario == NULL) {
+        return cli_usage_error(usage_replay, "give --db FILE RUN or --scenario FILE --seed N");
+    }
+    return 0;
+}
+
+static void print_events(const sim__evbuf *b)
+{
+    sim__names names;
+    sim__names_from(b, &names);
+    char line[512];
+    printf("%s\n", sim__event_header());
+    for (uint64_t i = 0; i < b->n; i++) {
+        sim__event_line(b, i, &names, line, sizeof line);
+        printf("  %s\n", line);
+    }
+    sim__names_free(&names);
+}
+
+static void print_outcome_tail(const replay_opts *o, const sim__outcome *out)
+{
+    if (o->events) print_events(&out->events_buf);
+    if (o->dump && out->dump != NULL) printf("\n%s", out->dump);
+}
+
+/* ---- replay from a scenario file ------------------------------------------------------------ */
+
+static int replay_scenario(const replay_opts *o)
+{
+    sim_scenario *sc = cli_load_scenario(o->scenario);
+    if (sc == NULL) return EXIT_USAGE;
+    char hint[512];
+    snprintf(hint, sizeof hint, "sim replay --scenario %s --seed %llu", o->scenario,
+             (unsigned long long)o->seed);
+    sim__run_opts ro = {.seed = o->seed, .capture = o->events, .until_step = o->until,
+                        .want_dump = o->dump, .replay_hint = hint,
+                        .live_world = &cli_live_world};
+    sim__outcome out;
+    cli_catch_interrupts();
+    int rc = sim__run_seed(sc, &ro, &out);
+    if (rc != SIM_OK) {
+        sim_scenario_free(sc);
+        return cli_usage_error(NULL, "out of memory");
+    }
+    print_outcome_tail(o, &out);
+    printf("%s seed %llu: %s%s%s (%llu events, %llu steps, hash %016llx)\n",
+           sim_scenario_name(sc), (unsigned long long)o->seed, out.result,
+           out.failed ? ": " : "", out.failed ? out.detail : "", (unsigned long long)out.events,
+           (unsigned long long)out.steps, (unsigned long long)out.hash);
+    if (out.failed && out.report[0] != '\0') printf("\n%s", out.report);
+    int exit_code = out.failed && !o->until ? EXIT_FAILED : 0;
+    sim__outcome_free(&out);
+    sim_scenario_free(sc);
+    return exit_code;
+}
+
+/* ---- replay from a database ----------------------------------------------------------------- */
+
+/* Prints the keys whose values differ between two canonical configurations. */
+static void print_config_changes(const char *recorded, const char *now)
+{
+    /* Both texts are sorted "[section]" headers and "key = value" lines: walk them line by
+     * line with the current section. */
+    const char *texts[2] = {recorded, now};
+    char section[2][512] = {"", ""};
+    char line[2][512];
+    const char *p[2] = {texts[0], texts[1]};
+    while (*p[0] != '\0' || *p[1] != '\0') {
+        for (int k = 0; k < 2; k++) {
+            size_t n = strcspn(p[k], "\n");
+            snprintf(line[k], sizeof line[k], "%.*s", (int)(n < 511 ? n : 511), p[k]);
+            p[k] += n + (p[k][n] == '\n');
+            if (line[k][0] == '[') snprintf(section[k], sizeof section[k], "%s", line[k]);
+        }
+        if (strcmp(line[0], line[1]) != 0) {
+            printf("        %s %s  was: %s\n", section[1], line[1], line[0]);
+        }
+    }
+}
+
+static void print_notes(const sim__run_row *row)
+{
+    if (strcmp(row->binary_version, cli_version()) != 0) {
+        printf("note: run %llu was recorded by %s; this is %s\n",
+               (unsigned long long)row->run_id, row->binary_version, cli_version());
+    }
+    sim_scenario *now = NULL;
+    char err[512];
+    FILE *f = fopen(row->scenario_path, "r");
+    if (f == NULL) {
+        printf("note: %s is not found from here; replaying the recorded configuration\n",
+               row->scenario_path);
+        return;
+    }
+    fclose(f);
+    if (sim_scenario_load(row->scenario_path, sim_systems, sim_system_count, &now, err,
+                          sizeof err) != SIM_OK) {
+        printf("note: %s no longer loads (%s); replaying the recorded configuration\n",
+               row->scenario_path, err);
+        return;
+    }
+    if (strcmp(sim_scenario_canonical(now), row->config) != 0) {
+        printf("note: %s has changed since run %llu was recorded; replaying the recorded "
+               "configuration. Changed:\n",
+               row->scenario_path, (unsigned long long)row->run_id);
+        print_config_changes(row->config, sim_scenario_canonical(now));
+    }
+    sim_scenario_free(now);
+}
+
+static int compare_events(sim__store *st, const sim__run_row *row, const replay_opts *o,
+                          const sim__outcome *out)
+{
+    sim__evbuf rec = {0};
+    if (sim__store_events(st, row->run_id, NULL, &rec) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        return EXIT_USAGE;
+    }
+    sim__evbuf prefix = rec;
+    if (o->until && prefix.n > out->events_buf.n) prefix.n = out->events_buf.n;
+    uint64_t at = sim__first_difference(&prefix, &out->events_buf);
+    int rc = 0;
+    if (at == SIM__NO_DIFFERENCE) {
+        if (o->until) {
+            printf("identical up to step %llu (%llu events)\n", (unsigned long long)out->steps,
+                   (unsigned long long)out->events);
+        } else {
+            printf("identical (%llu events, hash %016llx)\n", (unsigned long long)out->events,
+                   (unsigned long long)out->hash);
+        }
+    } else {
+        sim__print_divergence(stdout, &rec, "recorded", &out->events_buf, "replayed", at,
+                              CONTEXT);
+        rc = EXIT_FAILED;
+    }
+    sim__evbuf_free(&rec);
+    return rc;
+}
+
+static int compare_checkpoints(sim__store *st, const sim__run_row *row, const replay_opts *o,
+                               const sim__outcome *out)
+{
+    sim_checkpoint *rec = NULL;
+    uint32_t n = 0;
+    if (sim__store_checkpoints(st, row->run_id, &rec, &n) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        return EXIT_USAGE;
+    }
+    uint32_t m = out->ncheckpoints;
+    if (o->until || strcmp(row->status, "interrupted") == 0) { /* compare what both have */
+        while (n > 0 && rec[n - 1].step > out->steps) n--;
+        if (n > 0) n--; /* the last one of a shortened run is where it stopped */
+        if (m > n) m = n;
+    }
+    uint32_t k = sim__first_checkpoint_difference(rec, n, out->checkpoints, m);
+    int rc = 0;
+    if (k == UINT32_MAX && (o->until || row->trace_hash == out->hash)) {
+        printf("identical by checkpoints (%u compared; events were not stored: record mode %s)\n",
+               n, row->record_mode);
+    } else {
+        uint64_t lo = k > 0 && k <= n ? rec[k - 1].step : 0;
+        uint64_t hi = k < n ? rec[k].step : row->step_count;
+        printf("diverged between step %llu and step %llu (checkpoint %u); the run was recorded "
+               "without events (record mode %s): run it with --record full to see the step\n",
+               (unsigned long long)lo, (unsigned long long)hi, k, row->record_mode);
+        rc = EXIT_FAILED;
+    }
+    free(rec);
+    return rc;
+}
+
+static int replay_run(sim__store *st, const sim__run_row *row, const replay_opts *o)
+{
+    sim_scenario *sc = NULL;
+    char err[1024];
+    if (sim_scenario_parse(row->scenario_path, row->config, sim_systems, sim_system_count, &sc,
+                           err, sizeof err) != SIM_OK) {
+        return cli_usage_error(NULL, "run %llu's recorded configuration does not load in this "
+                                     "sim: %s", (unsigned long long)row->run_id, err);
+    }
+    print_notes(row);
+    char hint[512];
+    snprintf(hint, sizeof hint, "sim replay --db %s %llu", o->db, (unsigned long long)row->run_id);
+    sim__run_opts ro = {.seed = row->seed, .capture = row->events_stored || o->events,
+                        .until_step = o->until, .want_dump = o->dump, .replay_hint = hint,
+                        .live_world = &cli_live_world};
+    sim__outcome out;
+    cli_catch_interrupts();
+    int rc = sim__run_seed(sc, &ro, &out);
+    sim_scenario_free(sc);
+    if (rc != SIM_OK) return cli_usage_error(NULL, "out of memory");
+    printf("run %llu: %s seed %llu, recorded %s, replayed %s\n", (unsigned long long)row->run_id,
+           row->scenario, (unsigned long long)row->seed, row->result, out.result);
+    print_outcome_tail(o, &out);
+    rc = row->events_stored ? compare_events(st, row, o, &out)
+                            : compare_checkpoints(st, row, o, &out);
+    sim__outcome_free(&out);
+    return rc;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    replay_opts o = {0};
+    int rc = parse_replay(argc, argv, &o);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    if (o.scenario != NULL) return replay_scenario(&o);
+    sim__store *st = cli_open_store(o.db, SIM__STORE_READ);
+    if (st == NULL) return EXIT_USAGE;
+    sim__run_row row;
+    if (sim__store_run(st, o.run_id, &row) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        sim__store_close(st);
+        return EXIT_USAGE;
+    }
+    rc = replay_run(st, &row, &o);
+    sim__run_row_free(&row);
+    sim__store_close(st);
+    return rc;
+}
+
+/* ---- check-determinism ----------------------------------------------------------------------- */
+
+static const char usage_check[] =
+    "usage: sim check-determinism SCENARIO [--seeds A..B | --seed N]\n"
+    "\n"
+    "Runs every seed twice in this process and compares the runs' hash chains. On a\n"
+    "difference it prints the checkpoint interval where they part and the first differing\n"
+    "step, with both events and five events of context on each side.\n"
+    "\n"
+    "exit status: 0 every seed deterministic, 1 not, 2 bad arguments or scenario.\n";
+
+/* Runs a seed twice and reports a difference; returns true when they agree. */
+static bool check_seed(const sim_scenario *sc, uint64_t seed)
+{
+    sim__run_opts ro = {.seed = seed, .capture = true, .live_world = &cli_live_world};
+    sim__outcome a, b;
+    if (sim__run_seed(sc, &ro, &a) != SIM_OK) return false;
+    if (sim__run_seed(sc, &ro, &b) != SIM_OK) {
+        sim__outcome_free(&a);
+        return false;
+    }
+    uint32_t k = sim__first_checkpoint_difference(a.checkpoints, a.ncheckpoints, b.checkpoints,
+                                                  b.ncheckpoints);
+    uint64_t at = sim__first_difference(&a.events_buf, &b.events_buf);
+    bool same = k == UINT32_MAX && at == SIM__NO_DIFFERENCE && a.hash == b.hash;
+    if (!same) {
+        uint64_t lo = k > 0 && k < a.ncheckpoints ? a.checkpoints[k - 1].step : 0;
+        uint64_t hi = k < a.ncheckpoints ? a.checkpoints[k].step : a.steps;
+        printf("%s seed %llu is not deterministic: hashes %016llx and %016llx; the hash "
+               "chains part between step %llu and step %llu (checkpoint %u)\n",
+               sim_scenario_name(sc), (unsigned long long)seed, (unsigned long long)a.hash,
+               (unsigned long long)b.hash, (unsigned long long)lo, (unsigned long long)hi, k);
+        if (at != SIM__NO_DIFFERENCE) {
+            sim__print_divergence(stdout, &a.events_buf, "first run", &b.events_buf,
+                                  "second run", at, CONTEXT);
+        }
+    }
+    sim__outcome_free(&a);
+    sim__outcome_free(&b);
+    return same;
+}
+
+int cmd_check_determinism(int argc, char **argv)
+{
+    const char *path = NULL;
+    uint64_t first = 0, last = 0;
+    bool seeds_given = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_check, stdout);
+            return 0;
+        } else if (strcmp(a, "--seeds") == 0 || strcmp(a, "--seed") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_check)) == NULL) return EXIT_USAGE;
+            if (cli_parse_range(v, &first, &last) != 0) {
+                return cli_usage_error(usage_check, "%s expects A..B with A <= B, got '%s'", a, v);
+            }
+            seeds_given = true;
+        } else if (a[0] == '-' || path != NULL) {
+            return cli_usage_error(usage_check, "unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (path == NULL) return cli_usage_error(usage_check, "no scenario file given");
+    sim_scenario *sc = cli_load_scenario(path);
+    if (sc == NULL) return EXIT_USAGE;
+    if (!seeds_given) {
+        first = sim_scenario_seed_first(sc);
+        last = sim_scenario_seed_last(sc);
+    }
+    cli_catch_interrupts();
+    uint64_t bad = 0, checked = 0;
+    for (uint64_t seed = first; seed <= last && !cli_interrupted; seed++) {
+        bad += !check_seed(sc, seed);
+        checked++;
+    }
+    printf("%llu seed(s) checked, %llu not deterministic\n", (unsigned long long)checked,
+           (unsigned long long)bad);
+    sim_scenario_free(sc);
+    return cli_interrupted ? EXIT_INTERRUPTED : bad > 0 ? EXIT_FAILED : 0;
+}

@@ -1,0 +1,289 @@
+/*
+ * cmd_run.c: sim run and sim check-determinism.
+ *
+ * sim run loads every scenario first (a bad file stops everything before a single seed runs),
+ * then runs each seed, records it when --db is given, and prints one line per failing seed
+ * with the command that replays it, then "N passed, N failed". Record mode `fail` runs a
+ * failing seed a second time with every event captured: the run is deterministic, so the
+ * second run must have the same hash, and a different one is reported as nondeterminism.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_run[] =
+    "usage: sim run SCENARIO... [--seed N | --seeds A..B] [--db FILE]\n"
+    "               [--record off|fail|full] [--strategy S] [--quiet]\n"
+    "\n"
+    "Runs each scenario file over its seeds and prints one line per failing seed with the\n"
+    "command that replays it, then \"N passed, N failed\".\n"
+    "\n"
+    "  --seed N          run only seed N\n"
+    "  --seeds A..B      run seeds A to B instead of each scenario's own range\n"
+    "  --db FILE         record the runs in FILE (created if missing)\n"
+    "  --record MODE     off: hash and checkpoints only; fail (default): a failing seed is\n"
+    "                    run again and recorded with every event; full: every event of\n"
+    "                    every run\n"
+    "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K\n"
+    "  --quiet           print only failures and the summary\n"
+    "\n"
+    "exit status: 0 when every scenario meets its expect, 1 when one does not, 2 on bad\n"
+    "arguments or files, 130 when interrupted (runs finished so far are kept).\n";
+
+typedef enum record_mode { RECORD_OFF, RECORD_FAIL, RECORD_FULL } record_mode;
+
+static const char *const record_names[] = {"off", "fail", "full"};
+
+typedef struct run_opts {
+    const char **paths;
+    int npaths;
+    bool seeds_given;
+    uint64_t seed_first;
+    uint64_t seed_last;
+    const char *db;
+    record_mode record;
+    const char *strategy;
+    bool quiet;
+} run_opts;
+
+static int parse_run(int argc, char **argv, run_opts *o)
+{
+    o->record = RECORD_FAIL;
+    o->paths = calloc((size_t)argc + 1, sizeof *o->paths);
+    if (o->paths == NULL) return cli_usage_error(NULL, "out of memory");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_run, stdout);
+            return -1;
+        } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--seeds") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+            bool one = strcmp(a, "--seed") == 0;
+            int bad = one ? cli_parse_u64(v, &o->seed_first)
+                          : cli_parse_range(v, &o->seed_first, &o->seed_last);
+            if (one) o->seed_last = o->seed_first;
+            if (bad) {
+                return cli_usage_error(usage_run, "%s expects %s, got '%s'", a,
+                                       one ? "a number" : "A..B with A <= B", v);
+            }
+            o->seeds_given = true;
+        } else if (strcmp(a, "--db") == 0) {
+            if ((o->db = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--record") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+            int m = -1;
+            for (int k = 0; k < 3; k++) {
+                if (strcmp(v, record_names[k]) == 0) m = k;
+            }
+            if (m < 0) {
+                return cli_usage_error(usage_run, "--record expects off, fail or full, got '%s'",
+                                       v);
+            }
+            o->record = (record_mode)m;
+        } else if (strcmp(a, "--strategy") == 0) {
+            if ((o->strategy = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (a[0] == '-') {
+            return cli_usage_error(usage_run, "unknown option '%s'", a);
+        } else {
+            o->paths[o->npaths++] = a;
+        }
+    }
+    if (o->npaths == 0) return cli_usage_error(usage_run, "no scenario file given");
+    return 0;
+}
+
+/* ---- one seed ------------------------------------------------------------------------------ */
+
+typedef struct run_ctx {
+    const run_opts *o;
+    sim__store *st;
+    uint64_t passed;
+    uint64_t failed;
+} run_ctx;
+
+static void replay_command(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
+                           uint64_t run_id, char *buf, size_t size)
+{
+    if (c->st != NULL && run_id != 0) {
+        snprintf(buf, size, "sim replay --db %s %llu", c->o->db, (unsigned long long)run_id);
+    } else {
+        snprintf(buf, size, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
+                 (unsigned long long)seed);
+    }
+}
+
+/* Runs the seed; under record mode fail, a failure is run again with every event captured. */
+static int run_one(const run_ctx *c, const sim_scenario *sc, uint64_t seed, sim__outcome *out)
+{
+    char hint[512];
+    snprintf(hint, sizeof hint, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
+             (unsigned long long)seed);
+    sim__run_opts ro = {.seed = seed, .capture = c->o->record == RECORD_FULL,
+                        .replay_hint = hint, .live_world = &cli_live_world};
+    int rc = sim__run_seed(sc, &ro, out);
+    if (rc != SIM_OK || !out->failed || out->captured || c->st == NULL || cli_interrupted) {
+        return rc;
+    }
+    sim__outcome again;
+    ro.capture = true;
+    rc = sim__run_seed(sc, &ro, &again);
+    if (rc != SIM_OK) return rc;
+    if (again.hash != out->hash && !cli_interrupted) {
+        again.result = "nondeterministic";
+        again.failed = true;
+        snprintf(again.detail, sizeof again.detail,
+                 "seed %llu gave hash %016llx, then %016llx when run again to record it "
+                 "(sim check-determinism finds where)",
+                 (unsigned long long)seed, (unsigned long long)out->hash,
+                 (unsigned long long)again.hash);
+    }
+    sim__outcome_free(out);
+    *out = again;
+    return SIM_OK;
+}
+
+static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
+                      uint64_t *run_id)
+{
+    *run_id = 0;
+    if (c->st == NULL) return SIM_OK;
+    char strategy[64];
+    sim_world_desc d = sim_scenario_world_desc(sc, out->seed);
+    sim_sched_format(&d.sched, strategy, sizeof strategy);
+    bool interrupted = strcmp(out->result, "interrupted") == 0;
+    sim__run_row row = {
+        .scenario = (char *)sim_scenario_name(sc),
+        .scenario_path = (char *)sim_scenario_path(sc),
+        .system = (char *)sim_scenario_system(sc)->name,
+        .seed = out->seed,
+        .strategy = strategy,
+        .config = (char *)sim_scenario_canonical(sc),
+        .config_hash = cli_hash_text(sim_scenario_canonical(sc)),
+        .binary_version = (char *)cli_version(),
+        .record_mode = (char *)record_names[c->o->record],
+        .status = interrupted ? "interrupted" : "done",
+        .result = (char *)out->result,
+        .detail = (char *)out->detail,
+        .report = out->report,
+        .trace_hash = out->hash,
+        .event_count = out->events,
+        .step_count = out->steps,
+        .vtime_ns = out->vtime_ns,
+        .wall_ms = out->wall_ns / 1000000,
+        .events_stored = out->captured && !interrupted,
+    };
+    sim__run_data data = {.checkpoints = out->checkpoints, .ncheckpoints = out->ncheckpoints,
+                          .violations = out->violations, .nviolations = out->nviolations,
+                          .events = row.events_stored ? &out->events_buf : NULL};
+    if (sim__store_record(c->st, &row, &data, run_id) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", sim__store_error(c->st));
+        return SIM_EINVAL;
+    }
+    return SIM_OK;
+}
+
+/* Runs one scenario; returns 0, or EXIT_USAGE on a database error, or stops on Ctrl-C.
+ * *met is whether it met its expect. */
+static int run_scenario(run_ctx *c, const sim_scenario *sc, bool *met)
+{
+    uint64_t first = c->o->seeds_given ? c->o->seed_first : sim_scenario_seed_first(sc);
+    uint64_t last = c->o->seeds_given ? c->o->seed_last : sim_scenario_seed_last(sc);
+    uint64_t failures = 0, seeds = 0;
+    bool expect_fail = sim_scenario_expect_fail(sc);
+    for (uint64_t seed = first; seed <= last && !cli_interrupted; seed++) {
+        sim__outcome out;
+        if (run_one(c, sc, seed, &out) != SIM_OK) {
+            fprintf(stderr, "sim: out of memory running %s seed %llu\n", sim_scenario_name(sc),
+                    (unsigned long long)seed);
+            return EXIT_USAGE;
+        }
+        uint64_t run_id;
+        int rc = record_one(c, sc, &out, &run_id);
+        bool interrupted = strcmp(out.result, "interrupted") == 0;
+        if (rc == SIM_OK && !interrupted) {
+            seeds++;
+            if (out.failed) {
+                failures++;
+                c->failed++;
+                char replay[600];
+                replay_command(c, sc, seed, run_id, replay, sizeof replay);
+                printf("%-5s %s seed %llu  %s: %s\n      replay: %s\n",
+                       expect_fail ? "found" : "FAIL", sim_scenario_name(sc),
+                       (unsigned long long)seed, out.result, out.detail, replay);
+            } else {
+                c->passed++;
+            }
+            fflush(stdout);
+        }
+        sim__outcome_free(&out);
+        if (rc != SIM_OK) return EXIT_USAGE;
+    }
+    *met = expect_fail ? failures > 0 : failures == 0;
+    if (!*met && !cli_interrupted) {
+        printf("scenario %s (%s): expect = %s, but %s\n", sim_scenario_name(sc),
+               sim_scenario_path(sc), expect_fail ? "fail" : "pass",
+               expect_fail ? "no seed failed" : "some seeds failed");
+    } else if (!c->o->quiet && !cli_interrupted) {
+        printf("ok    %s: %llu seed(s), %llu failed (expect = %s)\n", sim_scenario_name(sc),
+               (unsigned long long)seeds, (unsigned long long)failures,
+               expect_fail ? "fail" : "pass");
+    }
+    return 0;
+}
+
+static sim_scenario **load_all(const run_opts *o)
+{
+    sim_scenario **scs = calloc((size_t)o->npaths, sizeof *scs);
+    bool ok = scs != NULL;
+    for (int i = 0; ok && i < o->npaths; i++) {
+        scs[i] = cli_load_scenario(o->paths[i]);
+        ok = scs[i] != NULL;
+        char err[512];
+        if (ok && o->strategy != NULL &&
+            sim__scenario_override(scs[i], "scenario", "strategy", o->strategy, err,
+                                   sizeof err) != SIM_OK) {
+            cli_usage_error(usage_run, "--strategy: %s", err);
+            ok = false;
+        }
+    }
+    if (ok) return scs;
+    for (int i = 0; scs != NULL && i < o->npaths; i++) sim_scenario_free(scs[i]);
+    free(scs);
+    return NULL;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_opts o = {0};
+    int rc = parse_run(argc, argv, &o);
+    if (rc != 0) {
+        free(o.paths);
+        return rc < 0 ? 0 : rc;
+    }
+    sim_scenario **scs = load_all(&o);
+    run_ctx c = {.o = &o};
+    if (scs == NULL || (o.db != NULL && (c.st = cli_open_store(o.db, SIM__STORE_WRITE)) == NULL)) {
+        rc = EXIT_USAGE;
+    }
+    bool all_met = true;
+    if (rc == 0) cli_catch_interrupts();
+    for (int i = 0; rc == 0 && i < o.npaths && !cli_interrupted; i++) {
+        bool met = true;
+        rc = run_scenario(&c, scs[i], &met);
+        all_met = all_met && met;
+    }
+    if (rc == 0) {
+        if (cli_interrupted) printf("interrupted: runs finished so far are kept\n");
+        printf("%llu passed, %llu failed\n", (unsigned long long)c.passed,
+               (unsigned long long)c.failed);
+        rc = cli_interrupted ? EXIT_INTERRUPTED : all_met ? 0 : EXIT_FAILED;
+    }
+    for (int i = 0; scs != NULL && i < o.npaths; i++) sim_scenario_free(scs[i]);
+    free(scs);
+    free(o.paths);
+    sim__store_close(c.st);
+    return rc;
+}

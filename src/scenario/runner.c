@@ -1,0 +1,179 @@
+/*
+ * runner.c: one seed of a scenario, from a fresh world to a classified outcome.
+ *
+ * The steps: a world from the scenario's desc for the seed; the system's setup; the run (to
+ * the end, or to a step for replay --until); the system's check; then the outcome: the
+ * result, a one-line detail, the hang report, the hash, counts, checkpoints and violations,
+ * and, when asked, every event captured in memory by a trace sink. Capturing never changes
+ * the run (the sink only copies), so a seed run once without capture and once with gives
+ * the same hash: record mode `fail` relies on that and checks it.
+ *
+ * The result of a run, in order of precedence: setup (the system could not be built),
+ * interrupted (Ctrl-C), deadlock, liveness (time limit), steplimit, diverged (a forced
+ * decision could not be applied), violation (misuse, leaks, nested block_on, side effects in
+ * crash drops), check (the system's own oracle), else pass.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+/* ---- the outcome ---------------------------------------------------------------------------- */
+
+void sim__outcome_free(sim__outcome *o)
+{
+    free(o->report);
+    free(o->dump);
+    free(o->checkpoints);
+    for (uint32_t i = 0; i < o->nviolations; i++) free(o->violations[i].message);
+    free(o->violations);
+    sim__evbuf_free(&o->events_buf);
+    memset(o, 0, sizeof *o);
+}
+
+typedef struct capture {
+    sim__evbuf *buf;
+    sim_world *w;
+    bool failed; /* out of memory: the capture is incomplete */
+} capture;
+
+static void capture_event(void *ud, const sim_event *e)
+{
+    capture *c = ud;
+    if (c->failed) return;
+    if (sim__evbuf_push(c->buf, e) != SIM_OK) {
+        c->failed = true;
+        sim_world_stop(c->w);
+    }
+}
+
+/* Copies what the world knows about the run into the outcome. */
+static int collect(sim_world *w, sim__outcome *o)
+{
+    o->hash = sim_world_trace_hash(w);
+    o->events = sim_world_event_count(w);
+    o->steps = sim_world_step(w);
+    o->vtime_ns = sim_now(w);
+    o->ncheckpoints = sim_world_checkpoint_count(w);
+    o->checkpoints = calloc(o->ncheckpoints + 1, sizeof *o->checkpoints);
+    uint32_t kept = 0;
+    while (sim_world_violation(w, kept) != NULL) kept++;
+    o->violations = calloc(kept + 1, sizeof *o->violations);
+    o->report = strdup(sim_world_report(w));
+    if (o->checkpoints == NULL || o->violations == NULL || o->report == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < o->ncheckpoints; i++) o->checkpoints[i] = *sim_world_checkpoint(w, i);
+    for (uint32_t i = 0; i < kept; i++) {
+        const sim_violation *v = sim_world_violation(w, i);
+        o->violations[i] = (sim__violation_rec){.step = v->step, .vtime_ns = v->vtime_ns,
+                                                .task = v->task.v, .kind = v->kind,
+                                                .message = strdup(v->message)};
+        if (o->violations[i].message == NULL) return SIM_ENOMEM;
+        o->nviolations++;
+    }
+    return SIM_OK;
+}
+
+/* The first line of a report, as the one-line detail. */
+static void first_line(const char *text, char *buf, size_t size)
+{
+    size_t n = strcspn(text, "\n");
+    if (n >= size) n = size - 1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+}
+
+static void classify(sim__outcome *o, int check_rc, const char *check_msg)
+{
+    static const struct {
+        int rc;
+        const char *result;
+    } stops[] = {{SIM_ESTOPPED, "interrupted"}, {SIM_EDEADLOCK, "deadlock"},
+                 {SIM_ETIMELIMIT, "liveness"},  {SIM_ESTEPLIMIT, "steplimit"},
+                 {SIM_EDIVERGED, "diverged"}};
+    o->failed = true;
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        if (o->rc != stops[i].rc) continue;
+        o->result = stops[i].result;
+        if (o->rc == SIM_ESTOPPED) {
+            snprintf(o->detail, sizeof o->detail, "stopped at step %llu",
+                     (unsigned long long)o->steps);
+        } else {
+            first_line(o->report, o->detail, sizeof o->detail);
+        }
+        return;
+    }
+    if (o->rc != SIM_OK) {
+        o->result = "error";
+        snprintf(o->detail, sizeof o->detail, "the run returned %s", sim_result_name(o->rc));
+    } else if (o->nviolations > 0) {
+        o->result = "violation";
+        snprintf(o->detail, sizeof o->detail, "%s: %s (%u violation(s))",
+                 sim_violation_kind_name(o->violations[0].kind), o->violations[0].message,
+                 o->nviolations);
+    } else if (check_rc != SIM_OK) {
+        o->result = "check";
+        snprintf(o->detail, sizeof o->detail, "%s", check_msg);
+    } else {
+        o->result = "pass";
+        o->failed = false;
+    }
+}
+
+static sim_world *make_world(const sim_scenario *sc, const sim__run_opts *opts, capture *cap,
+                             sim__outcome *out)
+{
+    sim_world_desc d = sim_scenario_world_desc(sc, opts->seed);
+    d.replay_hint = opts->replay_hint;
+    d.forced = opts->forced;
+    d.forced_count = opts->nforced;
+    if (opts->capture) {
+        d.trace = capture_event;
+        d.trace_ud = cap;
+        cap->buf = &out->events_buf;
+    }
+    sim_world *w = NULL;
+    if (sim_world_new(&d, &w) != SIM_OK) return NULL;
+    cap->w = w;
+    return w;
+}
+
+int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    out->seed = opts->seed;
+    uint64_t t0 = sim__host_now_ns();
+    capture cap = {0};
+    sim_world *w = make_world(sc, opts, &cap, out);
+    if (w == NULL) return SIM_ENOMEM;
+    const sim_system *sys = sim_scenario_system(sc);
+    void *state = NULL;
+    char msg[512] = "";
+    int rc = sys->setup(sys->ud, w, sc, &state, msg, sizeof msg);
+    int check_rc = SIM_OK;
+    if (rc != SIM_OK) {
+        out->rc = rc;
+        out->result = "setup";
+        out->failed = true;
+        snprintf(out->detail, sizeof out->detail, "setup of %s failed: %s", sys->name, msg);
+    } else {
+        if (opts->live_world != NULL) *opts->live_world = w;
+        out->rc = opts->until_step ? sim_world_run_to_step(w, opts->until_step) : sim_world_run(w);
+        if (opts->live_world != NULL) *opts->live_world = NULL;
+        if (sys->check != NULL && out->rc == SIM_OK && opts->until_step == 0) {
+            check_rc = sys->check(sys->ud, state, w, msg, sizeof msg);
+        }
+    }
+    int crc = collect(w, out);
+    if (crc == SIM_OK && out->result == NULL) classify(out, check_rc, msg);
+    if (crc == SIM_OK && opts->want_dump) {
+        out->dump = strdup(sim_world_dump(w));
+        if (out->dump == NULL) crc = SIM_ENOMEM;
+    }
+    out->captured = opts->capture && !cap.failed;
+    cap.failed = true; /* what sim_world_free drops is not part of the run */
+    sim_world_free(w);
+    if (sys->teardown != NULL) sys->teardown(sys->ud, state);
+    out->wall_ns = sim__host_now_ns() - t0;
+    return crc;
+}

@@ -1,0 +1,830 @@
+/*
+ * scenario.c: scenario files: INI parsed by libinih, validated against declared keys.
+ *
+ * Parsing reads the whole file and feeds it to inih line by line through a reader callback,
+ * which is where line numbers come from (inih's handler does not get them). The reader also
+ * strips leading blanks, so that an indented key is a key and never a continuation of the
+ * previous value; rejects lines longer than inih's 200-byte buffer instead of letting inih
+ * cut them; and notes every [section] header, so that an empty unknown section is reported
+ * too. The handler only collects (section, key, value, line); validation is a second pass,
+ * once the system is known, so the order of sections in the file does not matter.
+ *
+ * Every error names the file and, when there is one, the line, the section and key, what was
+ * expected and the valid choices. Loading never stops at a silent default: an unknown
+ * section or key is an error, and so is a key given twice.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+#define LINE_MAX_BYTES 199 /* inih reads lines into a 200-byte buffer */
+#define FILE_MAX_BYTES (1u << 20)
+
+/* ---- the [scenario] section ----------------------------------------------------------------- */
+
+static const sim_key_spec scenario_keys[] = {
+    {"scenario", "name", SIM_KEY_STRING, NULL, NULL, 0, 0, "the scenario's name, in reports"},
+    {"scenario", "system", SIM_KEY_CHOICE, NULL, NULL, 0, 0, "the system under test"},
+    {"scenario", "description", SIM_KEY_STRING, "", NULL, 0, 0, "one line for people"},
+    {"scenario", "seeds", SIM_KEY_STRING, "1..100", NULL, 0, 0,
+     "the seeds to run: A..B (inclusive) or one seed N"},
+    {"scenario", "strategy", SIM_KEY_STRING, "random", NULL, 0, 0,
+     "scheduling: fifo, random, pct, pct:D or pct:D:K"},
+    {"scenario", "time_limit", SIM_KEY_DURATION, "60s", NULL, 1, 0,
+     "virtual time after which a run with unfinished work is a liveness failure"},
+    {"scenario", "step_limit", SIM_KEY_UINT, "1000000000", NULL, 1, 0,
+     "steps after which a run is stopped (catches tasks that never let time move)"},
+    {"scenario", "checkpoint_every", SIM_KEY_UINT, "1024", NULL, 1, 1u << 30,
+     "steps between checkpoint hashes"},
+    {"scenario", "expect", SIM_KEY_CHOICE, "pass", "pass|fail", 0, 0,
+     "pass, or fail for a planted bug that some seed must find"},
+};
+#define SCENARIO_KEY_COUNT (sizeof scenario_keys / sizeof scenario_keys[0])
+
+/* ---- collection --------------------------------------------------------------------------- */
+
+typedef struct entry {
+    char *section;
+    char *key;
+    char *value;
+    uint32_t line;
+} entry;
+
+typedef struct header {
+    char *section;
+    uint32_t line;
+} header;
+
+typedef struct collect {
+    const char *text;    /* the whole file */
+    size_t pos;          /* reader position */
+    uint32_t line;       /* the line the reader handed out last */
+    uint32_t long_line;  /* first line over LINE_MAX_BYTES, or 0 */
+    entry *entries;
+    uint32_t nentries;
+    uint32_t cap;
+    header *headers;
+    uint32_t nheaders;
+    uint32_t hcap;
+    bool oom;
+} collect;
+
+static bool push_header(collect *c, const char *name, size_t len)
+{
+    if (c->nheaders == c->hcap) {
+        uint32_t ncap = c->hcap ? c->hcap * 2 : 8;
+        header *h = realloc(c->headers, ncap * sizeof *h);
+        if (h == NULL) return false;
+        c->headers = h;
+        c->hcap = ncap;
+    }
+    char *s = strndup(name, len);
+    if (s == NULL) return false;
+    c->headers[c->nheaders++] = (header){.section = s, .line = c->line};
+    return true;
+}
+
+/* inih's reader: the next line, without leading blanks, at most num - 1 bytes. */
+static char *read_line(char *str, int num, void *stream)
+{
+    collect *c = stream;
+    if (c->text[c->pos] == '\0') return NULL;
+    c->line++;
+    size_t start = c->pos;
+    while (c->text[c->pos] != '\0' && c->text[c->pos] != '\n') c->pos++;
+    size_t end = c->pos;
+    if (c->text[c->pos] == '\n') c->pos++;
+    while (start < end && (c->text[start] == ' ' || c->text[start] == '\t')) start++;
+    size_t len = end - start;
+    if (len > 0 && c->text[end - 1] == '\r') len--;
+    if (len > LINE_MAX_BYTES || len + 2 > (size_t)num) {
+        if (c->long_line == 0) c->long_line = c->line;
+        len = 0;
+    }
+    if (len > 0 && c->text[start] == '[') {
+        const char *close = memchr(c->text + start, ']', len);
+        size_t name_len = close ? (size_t)(close - (c->text + start)) - 1 : 0;
+        if (close != NULL && !push_header(c, c->text + start + 1, name_len)) c->oom = true;
+    }
+    memcpy(str, c->text + start, len);
+    str[len] = '\n';
+    str[len + 1] = '\0';
+    return str;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+    collect *c = user;
+    if (c->nentries == c->cap) {
+        uint32_t ncap = c->cap ? c->cap * 2 : 16;
+        entry *e = realloc(c->entries, ncap * sizeof *e);
+        if (e == NULL) {
+            c->oom = true;
+            return 1;
+        }
+        c->entries = e;
+        c->cap = ncap;
+    }
+    entry *e = &c->entries[c->nentries];
+    e->section = strdup(section);
+    e->key = strdup(key);
+    e->value = strdup(value);
+    e->line = c->line;
+    if (e->section == NULL || e->key == NULL || e->value == NULL) {
+        free(e->section);
+        free(e->key);
+        free(e->value);
+        c->oom = true;
+        return 1;
+    }
+    c->nentries++;
+    return 1;
+}
+
+static void collect_free(collect *c)
+{
+    for (uint32_t i = 0; i < c->nentries; i++) {
+        free(c->entries[i].section);
+        free(c->entries[i].key);
+        free(c->entries[i].value);
+    }
+    for (uint32_t i = 0; i < c->nheaders; i++) free(c->headers[i].section);
+    free(c->entries);
+    free(c->headers);
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+typedef struct errbuf {
+    char *buf;
+    size_t size;
+    const char *path;
+} errbuf;
+
+static int fail(errbuf *e, uint32_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(errbuf *e, uint32_t line, const char *fmt, ...)
+{
+    if (e->buf == NULL || e->size == 0) return SIM_EINVAL;
+    int n = line ? snprintf(e->buf, e->size, "%s:%u: ", e->path, line)
+                 : snprintf(e->buf, e->size, "%s: ", e->path);
+    if (n < 0 || (size_t)n >= e->size) return SIM_EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->buf + n, e->size - (size_t)n, fmt, ap);
+    va_end(ap);
+    return SIM_EINVAL;
+}
+
+/* ---- values ------------------------------------------------------------------------------- */
+
+typedef struct value {
+    const sim_key_spec *spec;
+    char *text;        /* canonical text */
+    uint64_t num;      /* UINT and DURATION value (ns); BOOL 0 or 1 */
+    uint32_t line;     /* where it was set; 0 when it is the default */
+} value;
+
+struct sim_scenario {
+    char *path;
+    const sim_system *system;
+    value *values;     /* [scenario] keys first, then the system's, in declaration order */
+    uint32_t nvalues;
+    uint64_t seed_first;
+    uint64_t seed_last;
+    sim_sched sched;
+    bool expect_fail;
+    char *canonical;
+};
+
+static const struct {
+    const char *suffix;
+    uint64_t ns;
+} units[] = {{"h", 3600 * SIM_S}, {"m", 60 * SIM_S}, {"s", SIM_S},
+             {"ms", SIM_MS},      {"us", SIM_US},     {"ns", SIM_NS}};
+#define NUNITS (sizeof units / sizeof units[0])
+
+static bool parse_uint(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') return false;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return *s == '\0';
+}
+
+int sim__parse_duration(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') return SIM_EINVAL;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9') p++;
+    char digits[32];
+    size_t n = (size_t)(p - s);
+    if (n >= sizeof digits) return SIM_EINVAL;
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    uint64_t v;
+    if (!parse_uint(digits, &v)) return SIM_EINVAL;
+    for (size_t i = 0; i < NUNITS; i++) {
+        if (strcmp(p, units[i].suffix) != 0) continue;
+        if (v > UINT64_MAX / units[i].ns) return SIM_EINVAL;
+        *out = v * units[i].ns;
+        return SIM_OK;
+    }
+    return SIM_EINVAL;
+}
+
+void sim__format_duration(uint64_t ns, char *buf, size_t size)
+{
+    for (size_t i = 0; i < NUNITS; i++) {
+        if (ns != 0 && ns % units[i].ns == 0) {
+            snprintf(buf, size, "%llu%s", (unsigned long long)(ns / units[i].ns), units[i].suffix);
+            return;
+        }
+    }
+    snprintf(buf, size, "0s");
+}
+
+/* Whether `text` is one of the '|'-separated choices. */
+static bool choice_ok(const char *choices, const char *text)
+{
+    size_t len = strlen(text);
+    for (const char *c = choices; *c != '\0';) {
+        const char *bar = strchr(c, '|');
+        size_t n = bar ? (size_t)(bar - c) : strlen(c);
+        if (n == len && strncmp(c, text, n) == 0) return true;
+        c += n + (bar ? 1 : 0);
+    }
+    return false;
+}
+
+/* "a|b|c" as "a, b, c", for messages. */
+static void choices_list(const char *choices, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (const char *c = choices; *c != '\0' && o + 3 < size; c++) {
+        if (*c == '|') {
+            buf[o++] = ',';
+            buf[o++] = ' ';
+        } else {
+            buf[o++] = *c;
+        }
+    }
+    buf[o] = '\0';
+}
+
+/* The system names, "|"-separated, for the [scenario] system choice. */
+static void system_choices(const sim_system *const *systems, uint32_t n, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0) strncat(buf, "|", size - strlen(buf) - 1);
+        strncat(buf, systems[i]->name, size - strlen(buf) - 1);
+    }
+}
+
+/* Parses and checks one value against its spec; fills v. */
+static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint32_t line,
+                       const char *choices, value *v)
+{
+    char canon[256];
+    uint64_t num = 0;
+    switch (k->type) {
+    case SIM_KEY_STRING:
+        if (strlen(text) > 190) {
+            return fail(e, line, "[%s] %s: a value is at most 190 characters", k->section, k->key);
+        }
+        snprintf(canon, sizeof canon, "%s", text);
+        break;
+    case SIM_KEY_UINT:
+        if (!parse_uint(text, &num) || num < k->min || (k->max != 0 && num > k->max)) {
+            if (k->max != 0) {
+                return fail(e, line, "[%s] %s: expected a whole number in %llu..%llu, got '%s'",
+                            k->section, k->key, (unsigned long long)k->min,
+                            (unsigned long long)k->max, text);
+            }
+            return fail(e, line, "[%s] %s: expected a whole number of at least %llu, got '%s'",
+                        k->section, k->key, (unsigned long long)k->min, text);
+        }
+        snprintf(canon, sizeof canon, "%llu", (unsigned long long)num);
+        break;
+    case SIM_KEY_DURATION: {
+        char lo[32], hi[32], range[96] = "";
+        sim__format_duration(k->min, lo, sizeof lo);
+        sim__format_duration(k->max, hi, sizeof hi);
+        if (k->max != 0) {
+            snprintf(range, sizeof range, " from %s to %s", lo, hi);
+        } else if (k->min != 0) {
+            snprintf(range, sizeof range, " of at least %s", lo);
+        }
+        if (sim__parse_duration(text, &num) != SIM_OK || num < k->min ||
+            (k->max != 0 && num > k->max)) {
+            return fail(e, line,
+                        "[%s] %s: expected a duration like 250ms or 2s (units ns, us, ms, s, m, "
+                        "h)%s, got '%s'",
+                        k->section, k->key, range, text);
+        }
+        sim__format_duration(num, canon, sizeof canon);
+        break;
+    }
+    case SIM_KEY_BOOL:
+        if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0) {
+            return fail(e, line, "[%s] %s: expected true or false, got '%s'", k->section, k->key,
+                        text);
+        }
+        num = text[0] == 't';
+        snprintf(canon, sizeof canon, "%s", text);
+        break;
+    case SIM_KEY_CHOICE:
+        if (!choice_ok(choices, text)) {
+            char list[256];
+            choices_list(choices, list, sizeof list);
+            return fail(e, line, "[%s] %s: expected one of %s; got '%s'", k->section, k->key, list,
+                        text);
+        }
+        snprintf(canon, sizeof canon, "%s", text);
+        break;
+    }
+    v->spec = k;
+    v->num = num;
+    v->line = line;
+    v->text = strdup(canon);
+    return v->text ? SIM_OK : SIM_ENOMEM;
+}
+
+/* ---- validation --------------------------------------------------------------------------- */
+
+typedef struct loader {
+    errbuf e;
+    collect c;
+    const sim_system *const *systems;
+    uint32_t nsystems;
+    const sim_system *system;
+    const sim_key_spec **specs; /* [scenario] keys, then the system's */
+    uint32_t nspecs;
+    char sys_choices[512];
+} loader;
+
+static int spec_index(const loader *l, const char *section, const char *key)
+{
+    for (uint32_t i = 0; i < l->nspecs; i++) {
+        if (strcmp(l->specs[i]->section, section) == 0 && strcmp(l->specs[i]->key, key) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static bool section_known(const loader *l, const char *section)
+{
+    for (uint32_t i = 0; i < l->nspecs; i++) {
+        if (strcmp(l->specs[i]->section, section) == 0) return true;
+    }
+    return false;
+}
+
+/* "[scenario], [demo]": the sections this scenario may have. */
+static void section_list(const loader *l, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < l->nspecs; i++) {
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++) {
+            seen = strcmp(l->specs[j]->section, l->specs[i]->section) == 0;
+        }
+        if (seen) continue;
+        size_t o = strlen(buf);
+        snprintf(buf + o, size - o, "%s[%s]", o ? ", " : "", l->specs[i]->section);
+    }
+}
+
+/* "bug, crash_at, ticks": the keys of a section. */
+static void key_list(const loader *l, const char *section, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < l->nspecs; i++) {
+        if (strcmp(l->specs[i]->section, section) != 0) continue;
+        size_t o = strlen(buf);
+        snprintf(buf + o, size - o, "%s%s", o ? ", " : "", l->specs[i]->key);
+    }
+}
+
+static int find_system(loader *l)
+{
+    system_choices(l->systems, l->nsystems, l->sys_choices, sizeof l->sys_choices);
+    char list[512];
+    choices_list(l->sys_choices, list, sizeof list);
+    bool have_section = false;
+    for (uint32_t i = 0; i < l->c.nheaders; i++) {
+        have_section |= strcmp(l->c.headers[i].section, "scenario") == 0;
+    }
+    if (!have_section) {
+        return fail(&l->e, 0, "no [scenario] section (it names the system: %s)", list);
+    }
+    for (uint32_t i = 0; i < l->c.nentries; i++) {
+        const entry *en = &l->c.entries[i];
+        if (strcmp(en->section, "scenario") != 0 || strcmp(en->key, "system") != 0) continue;
+        for (uint32_t s = 0; s < l->nsystems; s++) {
+            if (strcmp(l->systems[s]->name, en->value) == 0) l->system = l->systems[s];
+        }
+        if (l->system == NULL) {
+            return fail(&l->e, en->line,
+                        "[scenario] system: unknown system '%s'; valid systems: %s", en->value,
+                        list);
+        }
+        return SIM_OK;
+    }
+    return fail(&l->e, 0, "[scenario] is missing the required key 'system' (valid systems: %s)",
+                list);
+}
+
+static int gather_specs(loader *l)
+{
+    uint32_t n = (uint32_t)SCENARIO_KEY_COUNT + l->system->key_count;
+    l->specs = calloc(n, sizeof *l->specs);
+    if (l->specs == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < SCENARIO_KEY_COUNT; i++) l->specs[l->nspecs++] = &scenario_keys[i];
+    for (uint32_t i = 0; i < l->system->key_count; i++) {
+        const sim_key_spec *k = &l->system->keys[i];
+        SIM_ASSERT(strcmp(k->section, "scenario") != 0); /* systems own their own sections */
+        l->specs[l->nspecs++] = k;
+    }
+    return SIM_OK;
+}
+
+static int check_headers(loader *l)
+{
+    for (uint32_t i = 0; i < l->c.nheaders; i++) {
+        const header *h = &l->c.headers[i];
+        if (section_known(l, h->section)) continue;
+        char list[512];
+        section_list(l, list, sizeof list);
+        return fail(&l->e, h->line, "unknown section [%s]; valid sections for system %s: %s",
+                    h->section, l->system->name, list);
+    }
+    return SIM_OK;
+}
+
+/* Every entry: a known section and key, given once, with a valid value. */
+static int check_entries(loader *l, sim_scenario *sc)
+{
+    for (uint32_t i = 0; i < l->c.nentries; i++) {
+        const entry *en = &l->c.entries[i];
+        if (en->section[0] == '\0') {
+            return fail(&l->e, en->line, "'%s' is outside any section; put it under [scenario] "
+                        "or a section of the system", en->key);
+        }
+        int k = spec_index(l, en->section, en->key);
+        if (k < 0) {
+            char list[512];
+            key_list(l, en->section, list, sizeof list);
+            return fail(&l->e, en->line, "[%s] unknown key '%s'; valid keys: %s", en->section,
+                        en->key, list);
+        }
+        value *v = &sc->values[k];
+        if (v->text != NULL) {
+            return fail(&l->e, en->line, "[%s] %s is set twice (first at line %u)", en->section,
+                        en->key, v->line);
+        }
+        bool is_system = l->specs[k] == &scenario_keys[1];
+        const char *choices = is_system ? l->sys_choices : l->specs[k]->choices;
+        int rc = value_parse(&l->e, l->specs[k], en->value, en->line, choices, v);
+        if (rc != SIM_OK) return rc;
+    }
+    return SIM_OK;
+}
+
+static int apply_defaults(loader *l, sim_scenario *sc)
+{
+    for (uint32_t i = 0; i < l->nspecs; i++) {
+        value *v = &sc->values[i];
+        if (v->text != NULL) continue;
+        const sim_key_spec *k = l->specs[i];
+        if (k->default_value == NULL) {
+            return fail(&l->e, 0, "[%s] is missing the required key '%s' (%s)", k->section, k->key,
+                        k->doc ? k->doc : "no default");
+        }
+        int rc = value_parse(&l->e, k, k->default_value, 0, k->choices ? k->choices : "", v);
+        SIM_ASSERT(rc != SIM_EINVAL); /* a default that does not validate is a bug in the spec */
+        if (rc != SIM_OK) return rc;
+    }
+    return SIM_OK;
+}
+
+/* The [scenario] keys that need more than a type check. */
+static int scenario_fields(loader *l, sim_scenario *sc)
+{
+    const value *seeds = &sc->values[3], *strategy = &sc->values[4], *expect = &sc->values[8];
+    const char *s = seeds->text;
+    const char *dots = strstr(s, "..");
+    bool ok;
+    if (dots != NULL) {
+        char first[32];
+        size_t n = (size_t)(dots - s);
+        ok = n > 0 && n < sizeof first;
+        if (ok) {
+            memcpy(first, s, n);
+            first[n] = '\0';
+            ok = parse_uint(first, &sc->seed_first) && parse_uint(dots + 2, &sc->seed_last);
+        }
+    } else {
+        ok = parse_uint(s, &sc->seed_first);
+        sc->seed_last = sc->seed_first;
+    }
+    if (!ok || sc->seed_first > sc->seed_last) {
+        return fail(&l->e, seeds->line,
+                    "[scenario] seeds: expected A..B with A <= B, or one seed N; got '%s'", s);
+    }
+    char err[256];
+    if (sim_sched_parse(strategy->text, &sc->sched, err, sizeof err) != SIM_OK) {
+        return fail(&l->e, strategy->line, "[scenario] strategy: %s", err);
+    }
+    sc->expect_fail = strcmp(expect->text, "fail") == 0;
+    return SIM_OK;
+}
+
+static int canonical_cmp_section(const sim_key_spec *a, const sim_key_spec *b)
+{
+    bool sa = strcmp(a->section, "scenario") == 0, sb = strcmp(b->section, "scenario") == 0;
+    if (sa != sb) return sa ? -1 : 1;
+    int c = strcmp(a->section, b->section);
+    return c != 0 ? c : strcmp(a->key, b->key);
+}
+
+/* "[scenario]\nkey = value\n..." with [scenario] first, then sections and keys sorted. */
+static int build_canonical(sim_scenario *sc)
+{
+    uint32_t n = sc->nvalues;
+    const value **order = malloc(n * sizeof *order);
+    if (order == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) order[i] = &sc->values[i];
+    for (uint32_t i = 1; i < n; i++) { /* insertion sort: a few dozen keys */
+        const value *v = order[i];
+        uint32_t j = i;
+        while (j > 0 && canonical_cmp_section(order[j - 1]->spec, v->spec) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+    size_t size = 64;
+    for (uint32_t i = 0; i < n; i++) {
+        size += strlen(order[i]->spec->section) + strlen(order[i]->spec->key) +
+                strlen(order[i]->text) + 16;
+    }
+    char *buf = malloc(size);
+    if (buf == NULL) {
+        free(order);
+        return SIM_ENOMEM;
+    }
+    size_t o = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const sim_key_spec *k = order[i]->spec;
+        if (i == 0 || strcmp(order[i - 1]->spec->section, k->section) != 0) {
+            o += (size_t)snprintf(buf + o, size - o, "%s[%s]\n", i ? "\n" : "", k->section);
+        }
+        o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", k->key, order[i]->text);
+    }
+    free(order);
+    sc->canonical = buf;
+    return SIM_OK;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+/* Line n (1-based) of text, trimmed to fit buf. */
+static void line_text(const char *text, uint32_t n, char *buf, size_t size)
+{
+    for (uint32_t i = 1; i < n && *text != '\0'; text++) {
+        if (*text == '\n') i++;
+    }
+    size_t len = strcspn(text, "\r\n");
+    if (len >= size) len = size - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+}
+
+void sim_scenario_free(sim_scenario *sc)
+{
+    if (sc == NULL) return;
+    for (uint32_t i = 0; i < sc->nvalues; i++) free(sc->values[i].text);
+    free(sc->values);
+    free(sc->canonical);
+    free(sc->path);
+    free(sc);
+}
+
+static int parse_collected(loader *l, sim_scenario *sc)
+{
+    int rc = find_system(l);
+    if (rc == SIM_OK) rc = gather_specs(l);
+    if (rc != SIM_OK) return rc;
+    sc->system = l->system;
+    sc->nvalues = l->nspecs;
+    sc->values = calloc(l->nspecs, sizeof *sc->values);
+    if (sc->values == NULL) return SIM_ENOMEM;
+    rc = check_headers(l);
+    if (rc == SIM_OK) rc = check_entries(l, sc);
+    if (rc == SIM_OK) rc = apply_defaults(l, sc);
+    if (rc == SIM_OK) rc = scenario_fields(l, sc);
+    if (rc == SIM_OK) rc = build_canonical(sc);
+    return rc;
+}
+
+int sim_scenario_parse(const char *path, const char *text, const sim_system *const *systems,
+                       uint32_t system_count, sim_scenario **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    if (err != NULL && err_size > 0) err[0] = '\0';
+    loader l = {.e = {.buf = err, .size = err_size, .path = path}, .systems = systems,
+                .nsystems = system_count, .c = {.text = text}};
+    int ini = ini_parse_stream(read_line, &l.c, on_entry, &l.c);
+    int rc = SIM_OK;
+    if (l.c.oom || ini == -2) {
+        rc = SIM_ENOMEM;
+    } else if (l.c.long_line != 0 && (ini <= 0 || (uint32_t)ini >= l.c.long_line)) {
+        rc = fail(&l.e, l.c.long_line, "line longer than %d characters", LINE_MAX_BYTES);
+    } else if (ini > 0) {
+        char got[64];
+        line_text(text, (uint32_t)ini, got, sizeof got);
+        rc = fail(&l.e, (uint32_t)ini,
+                  "expected 'key = value', '[section]' or a comment (';' or '#'); got '%s'", got);
+    }
+    sim_scenario *sc = NULL;
+    if (rc == SIM_OK) {
+        sc = calloc(1, sizeof *sc);
+        if (sc == NULL || (sc->path = strdup(path)) == NULL) rc = SIM_ENOMEM;
+    }
+    if (rc == SIM_OK) rc = parse_collected(&l, sc);
+    collect_free(&l.c);
+    free(l.specs);
+    if (rc != SIM_OK) {
+        if (rc == SIM_ENOMEM && err != NULL && err_size > 0) {
+            snprintf(err, err_size, "%s: out of memory", path);
+        }
+        sim_scenario_free(sc);
+        return rc;
+    }
+    *out = sc;
+    return SIM_OK;
+}
+
+int sim_scenario_load(const char *path, const sim_system *const *systems, uint32_t system_count,
+                      sim_scenario **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        if (err != NULL) snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        return SIM_EINVAL;
+    }
+    char *text = malloc(FILE_MAX_BYTES + 1);
+    size_t n = text ? fread(text, 1, FILE_MAX_BYTES + 1, f) : 0;
+    bool read_error = ferror(f) != 0;
+    fclose(f);
+    if (text == NULL) return SIM_ENOMEM;
+    int rc = SIM_OK;
+    if (read_error) {
+        if (err != NULL) snprintf(err, err_size, "%s: cannot read", path);
+        rc = SIM_EINVAL;
+    } else if (n > FILE_MAX_BYTES) {
+        if (err != NULL) snprintf(err, err_size, "%s: larger than 1 MiB", path);
+        rc = SIM_EINVAL;
+    } else if (memchr(text, '\0', n) != NULL) {
+        if (err != NULL) {
+            snprintf(err, err_size, "%s: not a text file (it contains NUL bytes)", path);
+        }
+        rc = SIM_EINVAL;
+    }
+    if (rc == SIM_OK) {
+        text[n] = '\0';
+        rc = sim_scenario_parse(path, text, systems, system_count, out, err, err_size);
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+static const value *find_value(const sim_scenario *sc, const char *section, const char *key)
+{
+    for (uint32_t i = 0; i < sc->nvalues; i++) {
+        const sim_key_spec *k = sc->values[i].spec;
+        if (strcmp(k->section, section) == 0 && strcmp(k->key, key) == 0) return &sc->values[i];
+    }
+    return NULL;
+}
+
+const char *sim_scenario_get(const sim_scenario *sc, const char *section, const char *key)
+{
+    const value *v = find_value(sc, section, key);
+    return v ? v->text : NULL;
+}
+
+uint64_t sim_scenario_uint(const sim_scenario *sc, const char *section, const char *key)
+{
+    const value *v = find_value(sc, section, key);
+    SIM_ASSERT(v != NULL);
+    SIM_ASSERT(v->spec->type == SIM_KEY_UINT || v->spec->type == SIM_KEY_DURATION);
+    return v->num;
+}
+
+bool sim_scenario_bool(const sim_scenario *sc, const char *section, const char *key)
+{
+    const value *v = find_value(sc, section, key);
+    SIM_ASSERT(v != NULL);
+    SIM_ASSERT(v->spec->type == SIM_KEY_BOOL);
+    return v->num != 0;
+}
+
+const char *sim_scenario_path(const sim_scenario *sc)
+{
+    return sc->path;
+}
+
+const char *sim_scenario_name(const sim_scenario *sc)
+{
+    return sc->values[0].text;
+}
+
+const sim_system *sim_scenario_system(const sim_scenario *sc)
+{
+    return sc->system;
+}
+
+uint64_t sim_scenario_seed_first(const sim_scenario *sc)
+{
+    return sc->seed_first;
+}
+
+uint64_t sim_scenario_seed_last(const sim_scenario *sc)
+{
+    return sc->seed_last;
+}
+
+bool sim_scenario_expect_fail(const sim_scenario *sc)
+{
+    return sc->expect_fail;
+}
+
+const char *sim_scenario_canonical(const sim_scenario *sc)
+{
+    return sc->canonical;
+}
+
+sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
+{
+    return (sim_world_desc){
+        .seed = seed,
+        .sched = sc->sched,
+        .time_limit_ns = sc->values[5].num,
+        .step_limit = sc->values[6].num,
+        .checkpoint_every = (uint32_t)sc->values[7].num,
+    };
+}
+
+int sim__scenario_override(sim_scenario *sc, const char *section, const char *key,
+                           const char *text, char *err, size_t err_size)
+{
+    errbuf e = {.buf = err, .size = err_size, .path = sc->path};
+    value *v = NULL;
+    for (uint32_t i = 0; i < sc->nvalues && v == NULL; i++) {
+        const sim_key_spec *k = sc->values[i].spec;
+        if (strcmp(k->section, section) == 0 && strcmp(k->key, key) == 0) v = &sc->values[i];
+    }
+    if (v == NULL) return fail(&e, 0, "[%s] has no key '%s'", section, key);
+    if (strcmp(section, "scenario") == 0 && strcmp(key, "system") == 0) {
+        return fail(&e, 0, "[scenario] system cannot be overridden");
+    }
+    value fresh = {0};
+    int rc = value_parse(&e, v->spec, text, 0, v->spec->choices ? v->spec->choices : "", &fresh);
+    if (rc != SIM_OK) return rc;
+    value old = *v;
+    *v = fresh;
+    loader l = {.e = e};
+    sim_scenario probe = *sc;
+    rc = scenario_fields(&l, &probe);
+    if (rc != SIM_OK) {
+        free(v->text);
+        *v = old;
+        return rc;
+    }
+    free(old.text);
+    sc->seed_first = probe.seed_first;
+    sc->seed_last = probe.seed_last;
+    sc->sched = probe.sched;
+    sc->expect_fail = probe.expect_fail;
+    free(sc->canonical);
+    sc->canonical = NULL;
+    return build_canonical(sc);
+}

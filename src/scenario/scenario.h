@@ -1,0 +1,64 @@
+/*
+ * scenario.h: the scenario module's internals: durations, and the runner that executes one
+ * seed of a scenario (world, system setup, run, checks) and returns its outcome, with the
+ * events captured in memory when asked. Used by the sim command and replay/.
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <signal.h>
+
+#include "../core/core.h"
+
+/* "250ms" -> 250000000. Units ns, us, ms, s, m, h. SIM_EINVAL on anything else. */
+int sim__parse_duration(const char *text, uint64_t *out_ns);
+/* The shortest exact form: 1500000000 -> "1500ms", 2000000000 -> "2s". */
+void sim__format_duration(uint64_t ns, char *buf, size_t size);
+
+/* Changes one key of a loaded scenario (validated as if it were in the file, [scenario]
+ * strategy and seeds included) and rebuilds its canonical text. SIM_EINVAL with a message
+ * for an unknown key or a bad value. */
+int sim__scenario_override(sim_scenario *sc, const char *section, const char *key,
+                           const char *text, char *err, size_t err_size);
+
+/* ---- running one seed ----------------------------------------------------------------------- */
+
+typedef struct sim__outcome {
+    uint64_t seed;
+    int rc;                   /* what the run call returned */
+    bool failed;
+    const char *result;       /* pass, deadlock, liveness, steplimit, diverged, violation, check,
+                                 setup, interrupted */
+    char detail[512];         /* one line */
+    char *report;             /* the hang report or check message; "" if none; owned */
+    char *dump;               /* sim_world_dump at the end, when asked; owned or NULL */
+    uint64_t hash;
+    uint64_t events;
+    uint64_t steps;
+    uint64_t vtime_ns;
+    uint64_t wall_ns;         /* host time, informational only */
+    sim_checkpoint *checkpoints;
+    uint32_t ncheckpoints;
+    sim__violation_rec *violations;
+    uint32_t nviolations;
+    bool captured;            /* events below are complete */
+    sim__evbuf events_buf;
+} sim__outcome;
+
+typedef struct sim__run_opts {
+    uint64_t seed;
+    bool capture;                       /* keep every event in outcome.events_buf */
+    const sim_decision *forced;         /* replay: decisions to impose */
+    uint32_t nforced;
+    uint64_t until_step;                /* 0: to the end; else stop after that step */
+    bool want_dump;                     /* fill outcome.dump */
+    const char *replay_hint;
+    sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
+} sim__run_opts;
+
+/* Runs one seed. Returns SIM_OK when it ran (pass or fail: see out->failed), or SIM_ENOMEM
+ * when the world could not be made. out must be freed with sim__outcome_free. */
+int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcome *out);
+void sim__outcome_free(sim__outcome *out);
+
+#endif /* SIM_SCENARIO_H */

@@ -1,0 +1,610 @@
+/*
+ * store.c: the trace store in SQLite (schema in docs/trace-schema.md).
+ *
+ * Writing: one transaction per run (BEGIN IMMEDIATE ... COMMIT), prepared statements kept for
+ * the life of the connection, events inserted 100 rows per statement. A run is in the
+ * database completely or not at all: a sim killed mid-run leaves no trace of that run, and
+ * Ctrl-C records it as interrupted. The database is in WAL mode with synchronous=NORMAL, and
+ * a busy timeout makes a second writer wait instead of failing. Run ids leave the top bits
+ * for a shard number, (shard << 40) | sequence, so shard databases merge without renumbering.
+ *
+ * Reading: every query that returns rows says ORDER BY (the tests run with
+ * reverse_unordered_selects on to prove that nothing relies on an unspecified order).
+ * u64 values (seeds, hashes) are stored in SQLite's signed 64-bit integers, bit for bit.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+#define APPLICATION_ID 0x53494D54 /* "SIMT" */
+#define BATCH 100
+#define COLS 10
+
+struct sim__store {
+    sqlite3 *db;
+    char *path;
+    char err[768];
+    sqlite3_stmt *ins_event;       /* one row */
+    sqlite3_stmt *ins_events;      /* BATCH rows */
+};
+
+static const char schema[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT, WITHOUT ROWID;\n"
+    "CREATE TABLE runs(\n"
+    "  run_id INTEGER PRIMARY KEY, scenario TEXT NOT NULL, scenario_path TEXT NOT NULL,\n"
+    "  system TEXT NOT NULL, seed INTEGER NOT NULL, strategy TEXT NOT NULL,\n"
+    "  config TEXT NOT NULL, config_hash INTEGER NOT NULL, binary_version TEXT NOT NULL,\n"
+    "  record_mode TEXT NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL,\n"
+    "  detail TEXT NOT NULL, report TEXT NOT NULL, trace_hash INTEGER NOT NULL,\n"
+    "  event_count INTEGER NOT NULL, step_count INTEGER NOT NULL, vtime_ns INTEGER NOT NULL,\n"
+    "  wall_ms INTEGER NOT NULL, events_stored INTEGER NOT NULL) STRICT;\n"
+    "CREATE INDEX runs_by_scenario ON runs(scenario, seed);\n"
+    "CREATE INDEX runs_failed ON runs(result) WHERE result <> 'pass';\n"
+    "CREATE TABLE events(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  step INTEGER NOT NULL, vtime_ns INTEGER NOT NULL, node INTEGER NOT NULL,\n"
+    "  task INTEGER NOT NULL, kind INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,\n"
+    "  detail TEXT, PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
+    "CREATE TABLE decisions(run_id INTEGER NOT NULL, step INTEGER NOT NULL,\n"
+    "  task INTEGER NOT NULL, runnable INTEGER NOT NULL, forced INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(run_id, step)) STRICT, WITHOUT ROWID;\n"
+    "CREATE TABLE checkpoints(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  step INTEGER NOT NULL, event_count INTEGER NOT NULL, hash INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
+    "CREATE TABLE violations(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  step INTEGER NOT NULL, vtime_ns INTEGER NOT NULL, task INTEGER NOT NULL,\n"
+    "  kind TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY(run_id, seq)) STRICT,\n"
+    "  WITHOUT ROWID;\n"
+    "CREATE TABLE event_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL,\n"
+    "  fields TEXT NOT NULL) STRICT;\n";
+
+static const char run_columns[] =
+    "run_id, scenario, scenario_path, system, seed, strategy, config, config_hash, "
+    "binary_version, record_mode, status, result, detail, report, trace_hash, event_count, "
+    "step_count, vtime_ns, wall_ms, events_stored";
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+static int set_err(sim__store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int set_err(sim__store *st, const char *fmt, ...)
+{
+    int n = snprintf(st->err, sizeof st->err, "%s: ", st->path);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof st->err) {
+        vsnprintf(st->err + n, sizeof st->err - (size_t)n, fmt, ap);
+    }
+    va_end(ap);
+    return SIM_EINVAL;
+}
+
+/* A message for a failed SQLite call, in words a user can act on. */
+static int db_fail(sim__store *st, const char *doing, int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+        return set_err(st, "not a sim database (not an SQLite file at all)");
+    case SQLITE_CORRUPT:
+        return set_err(st, "the database is corrupt or truncated (%s: %s)", doing,
+                       sqlite3_errmsg(st->db));
+    case SQLITE_READONLY:
+        return set_err(st, "read-only: cannot record runs in it");
+    case SQLITE_BUSY:
+        return set_err(st, "busy: another process held it for more than 10 s (%s)", doing);
+    case SQLITE_FULL:
+        return set_err(st, "the disk is full (%s)", doing);
+    case SQLITE_CANTOPEN:
+        return set_err(st, "cannot open: %s", strerror(errno));
+    default:
+        return set_err(st, "%s: %s", doing, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    }
+}
+
+const char *sim__store_error(const sim__store *st)
+{
+    return st->err;
+}
+
+static int exec(sim__store *st, const char *sql, const char *doing)
+{
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, doing, rc);
+}
+
+/* Runs a query returning one integer (0 when it returns no row). */
+static int query_int(sim__store *st, const char *sql, int64_t *out, const char *doing)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, doing, rc);
+    rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SIM_OK : db_fail(st, doing, rc);
+}
+
+/* ---- opening ------------------------------------------------------------------------------- */
+
+static int create_schema(sim__store *st)
+{
+    int rc = exec(st, "BEGIN IMMEDIATE", "creating the schema");
+    if (rc != SIM_OK) return rc;
+    int64_t tables = 0;
+    rc = query_int(st, "SELECT count(*) FROM sqlite_master", &tables, "creating the schema");
+    if (rc == SIM_OK && tables == 0) { /* another sim may have created it meanwhile */
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d", APPLICATION_ID);
+        rc = exec(st, schema, "creating the schema");
+        if (rc == SIM_OK) rc = exec(st, pragma, "creating the schema");
+        char meta[256];
+        snprintf(meta, sizeof meta,
+                 "INSERT INTO meta VALUES('schema_version', %d), ('created_by', 'sim %s')",
+                 SIM__SCHEMA_VERSION, SIM_VERSION_STRING);
+        if (rc == SIM_OK) rc = exec(st, meta, "creating the schema");
+        for (int k = 1; rc == SIM_OK && k < 64; k++) {
+            const char *name = sim_event_kind_name((sim_event_kind)k);
+            if (strcmp(name, "?") == 0) continue;
+            char row[128];
+            snprintf(row, sizeof row, "INSERT INTO event_kinds VALUES(%d, '%s', '')", k, name);
+            rc = exec(st, row, "creating the schema");
+        }
+    }
+    if (rc != SIM_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return exec(st, "COMMIT", "creating the schema");
+}
+
+static int check_schema(sim__store *st, sim__store_mode mode)
+{
+    int64_t tables = 0, app = 0, version = 0;
+    int rc = query_int(st, "SELECT count(*) FROM sqlite_master", &tables, "reading the schema");
+    if (rc == SIM_OK) rc = query_int(st, "PRAGMA application_id", &app, "reading the schema");
+    if (rc != SIM_OK) return rc;
+    if (tables == 0 && app == 0) {
+        if (mode == SIM__STORE_READ) {
+            return set_err(st, "empty: not a sim database yet (sim run --db creates one)");
+        }
+        return create_schema(st);
+    }
+    if (app != APPLICATION_ID) {
+        return set_err(st, "not a sim database (an SQLite database with %lld table(s) of "
+                           "something else); refusing to touch it",
+                       (long long)tables);
+    }
+    rc = query_int(st, "SELECT value FROM meta WHERE key = 'schema_version' ORDER BY key",
+                   &version, "reading the schema version");
+    if (rc != SIM_OK) return rc;
+    if (version > SIM__SCHEMA_VERSION) {
+        return set_err(st, "written by a newer sim (schema version %lld; this sim %s reads %d)",
+                       (long long)version, SIM_VERSION_STRING, SIM__SCHEMA_VERSION);
+    }
+    if (version != SIM__SCHEMA_VERSION) {
+        return set_err(st, "a sim database with an unknown schema version (%lld)",
+                       (long long)version);
+    }
+    return SIM_OK;
+}
+
+static int prepare_inserts(sim__store *st)
+{
+    char *sql = malloc(64 + (size_t)BATCH * 32);
+    if (sql == NULL) return set_err(st, "out of memory");
+    size_t o = (size_t)sprintf(sql, "INSERT INTO events VALUES ");
+    for (int i = 0; i < BATCH; i++) {
+        o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?)", i ? "," : "");
+    }
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->ins_events, NULL);
+    free(sql);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v3(st->db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", -1,
+                                SQLITE_PREPARE_PERSISTENT, &st->ins_event, NULL);
+    }
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "preparing inserts", rc);
+}
+
+static int open_checked(sim__store *st, sim__store_mode mode)
+{
+    struct stat sb;
+    bool exists = stat(st->path, &sb) == 0;
+    if (!exists && mode == SIM__STORE_READ) return set_err(st, "no such file");
+    if (exists && !S_ISREG(sb.st_mode)) return set_err(st, "not a regular file");
+    int flags = mode == SIM__STORE_READ ? SQLITE_OPEN_READONLY
+                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "opening", rc);
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, 10000);
+    if (mode == SIM__STORE_WRITE && sqlite3_db_readonly(st->db, "main") == 1) {
+        return set_err(st, "read-only: cannot record runs in it");
+    }
+    if (getenv("SIM_SQLITE_REVERSE_UNORDERED_SELECTS") != NULL) {
+        rc = exec(st, "PRAGMA reverse_unordered_selects = ON", "setting up");
+        if (rc != SIM_OK) return rc;
+    }
+    rc = check_schema(st, mode);
+    if (rc != SIM_OK || mode == SIM__STORE_READ) return rc;
+    rc = exec(st, "PRAGMA journal_mode = WAL", "switching to WAL");
+    if (rc == SIM_OK) rc = exec(st, "PRAGMA synchronous = NORMAL", "setting up");
+    if (rc == SIM_OK) rc = prepare_inserts(st);
+    return rc;
+}
+
+int sim__store_open(const char *path, sim__store_mode mode, sim__store **out, char *err,
+                    size_t err_size)
+{
+    *out = NULL;
+    sim__store *st = calloc(1, sizeof *st);
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        free(st);
+        if (err != NULL) snprintf(err, err_size, "%s: out of memory", path);
+        return SIM_ENOMEM;
+    }
+    int rc = open_checked(st, mode);
+    if (rc != SIM_OK) {
+        if (err != NULL) snprintf(err, err_size, "%s", st->err);
+        sim__store_close(st);
+        return rc;
+    }
+    *out = st;
+    return SIM_OK;
+}
+
+void sim__store_close(sim__store *st)
+{
+    if (st == NULL) return;
+    sqlite3_finalize(st->ins_event);
+    sqlite3_finalize(st->ins_events);
+    sqlite3_close_v2(st->db);
+    free(st->path);
+    free(st);
+}
+
+/* ---- recording ----------------------------------------------------------------------------- */
+
+static int64_t s64(uint64_t v)
+{
+    int64_t r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+}
+
+static uint64_t u64(int64_t v)
+{
+    uint64_t r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *t)
+{
+    if (t == NULL) {
+        sqlite3_bind_null(s, i);
+    } else {
+        sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
+    }
+}
+
+static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO runs(%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+                              "?12,?13,?14,?15,?16,?17,?18,?19,?20)", run_columns);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "recording the run", rc);
+    sqlite3_bind_int64(s, 1, s64(run_id));
+    bind_text(s, 2, r->scenario);
+    bind_text(s, 3, r->scenario_path);
+    bind_text(s, 4, r->system);
+    sqlite3_bind_int64(s, 5, s64(r->seed));
+    bind_text(s, 6, r->strategy);
+    bind_text(s, 7, r->config);
+    sqlite3_bind_int64(s, 8, s64(r->config_hash));
+    bind_text(s, 9, r->binary_version);
+    bind_text(s, 10, r->record_mode);
+    bind_text(s, 11, r->status);
+    bind_text(s, 12, r->result);
+    bind_text(s, 13, r->detail ? r->detail : "");
+    bind_text(s, 14, r->report ? r->report : "");
+    sqlite3_bind_int64(s, 15, s64(r->trace_hash));
+    sqlite3_bind_int64(s, 16, s64(r->event_count));
+    sqlite3_bind_int64(s, 17, s64(r->step_count));
+    sqlite3_bind_int64(s, 18, s64(r->vtime_ns));
+    sqlite3_bind_int64(s, 19, s64(r->wall_ms));
+    sqlite3_bind_int(s, 20, r->events_stored);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "recording the run", rc);
+}
+
+static int insert_checkpoints(sim__store *st, uint64_t run_id, const sim__run_data *d)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "INSERT INTO checkpoints VALUES(?1,?2,?3,?4,?5)", -1, &s,
+                                NULL);
+    for (uint32_t i = 0; rc == SQLITE_OK && i < d->ncheckpoints; i++) {
+        sqlite3_bind_int64(s, 1, s64(run_id));
+        sqlite3_bind_int64(s, 2, i);
+        sqlite3_bind_int64(s, 3, s64(d->checkpoints[i].step));
+        sqlite3_bind_int64(s, 4, s64(d->checkpoints[i].events));
+        sqlite3_bind_int64(s, 5, s64(d->checkpoints[i].hash));
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(s) : rc;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording checkpoints", rc);
+}
+
+static int insert_violations(sim__store *st, uint64_t run_id, const sim__run_data *d)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "INSERT INTO violations VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                                -1, &s, NULL);
+    for (uint32_t i = 0; rc == SQLITE_OK && i < d->nviolations; i++) {
+        const sim__violation_rec *v = &d->violations[i];
+        sqlite3_bind_int64(s, 1, s64(run_id));
+        sqlite3_bind_int64(s, 2, i);
+        sqlite3_bind_int64(s, 3, s64(v->step));
+        sqlite3_bind_int64(s, 4, s64(v->vtime_ns));
+        sqlite3_bind_int64(s, 5, v->task);
+        bind_text(s, 6, sim_violation_kind_name(v->kind));
+        bind_text(s, 7, v->message);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(s) : rc;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording violations", rc);
+}
+
+static void bind_event(sqlite3_stmt *s, int base, uint64_t run_id, const sim__evbuf *b,
+                       uint64_t i)
+{
+    const sim__ev *e = &b->ev[i];
+    sqlite3_bind_int64(s, base + 1, s64(run_id));
+    sqlite3_bind_int64(s, base + 2, s64(i));
+    sqlite3_bind_int64(s, base + 3, s64(e->step));
+    sqlite3_bind_int64(s, base + 4, s64(e->vtime_ns));
+    sqlite3_bind_int64(s, base + 5, e->node);
+    sqlite3_bind_int64(s, base + 6, e->task);
+    sqlite3_bind_int64(s, base + 7, e->kind);
+    sqlite3_bind_int64(s, base + 8, s64(e->a));
+    sqlite3_bind_int64(s, base + 9, s64(e->b));
+    bind_text(s, base + 10, sim__evbuf_detail(b, i));
+}
+
+static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
+{
+    int rc = SQLITE_OK;
+    uint64_t i = 0;
+    for (; rc == SQLITE_OK && i + BATCH <= b->n; i += BATCH) {
+        for (int r = 0; r < BATCH; r++) {
+            bind_event(st->ins_events, r * COLS, run_id, b, i + (uint64_t)r);
+        }
+        rc = sqlite3_step(st->ins_events);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(st->ins_events) : rc;
+    }
+    for (; rc == SQLITE_OK && i < b->n; i++) {
+        bind_event(st->ins_event, 0, run_id, b, i);
+        rc = sqlite3_step(st->ins_event);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(st->ins_event) : rc;
+    }
+    sqlite3_clear_bindings(st->ins_events);
+    sqlite3_clear_bindings(st->ins_event);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording events", rc);
+}
+
+/* A decision is a POLL event that chose among two or more runnable tasks. */
+static int insert_decisions(sim__store *st, uint64_t run_id, const sim__evbuf *b)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "INSERT INTO decisions VALUES(?1,?2,?3,?4,?5)", -1, &s,
+                                NULL);
+    for (uint64_t i = 0; rc == SQLITE_OK && i < b->n; i++) {
+        const sim__ev *e = &b->ev[i];
+        if (e->kind != SIM_EV_POLL || SIM_EV_POLL_RUNNABLE(e->b) < 2) continue;
+        sqlite3_bind_int64(s, 1, s64(run_id));
+        sqlite3_bind_int64(s, 2, s64(e->step));
+        sqlite3_bind_int64(s, 3, e->task);
+        sqlite3_bind_int64(s, 4, s64(SIM_EV_POLL_RUNNABLE(e->b)));
+        sqlite3_bind_int64(s, 5, s64(SIM_EV_POLL_FORCED(e->b)));
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(s) : rc;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording decisions", rc);
+}
+
+int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
+                      uint64_t *run_id)
+{
+    int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
+    if (rc != SIM_OK) return rc;
+    int64_t next = 0;
+    rc = query_int(st, "SELECT COALESCE(MAX(run_id), 0) + 1 FROM runs WHERE run_id < 1099511627776",
+                   &next, "numbering the run");
+    *run_id = (uint64_t)next;
+    if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
+    if (rc == SIM_OK) rc = insert_checkpoints(st, *run_id, data);
+    if (rc == SIM_OK) rc = insert_violations(st, *run_id, data);
+    if (rc == SIM_OK && data->events != NULL) rc = insert_events(st, *run_id, data->events);
+    if (rc == SIM_OK && data->events != NULL) rc = insert_decisions(st, *run_id, data->events);
+    if (rc == SIM_OK) rc = exec(st, "COMMIT", "committing the run");
+    if (rc != SIM_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+void sim__run_row_free(sim__run_row *r)
+{
+    char **strings[] = {&r->scenario, &r->scenario_path, &r->system, &r->strategy, &r->config,
+                        &r->binary_version, &r->record_mode, &r->status, &r->result,
+                        &r->detail, &r->report};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(*strings[i]);
+    memset(r, 0, sizeof *r);
+}
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return strdup(t ? (const char *)t : "");
+}
+
+static int row_from(sqlite3_stmt *s, sim__run_row *r)
+{
+    memset(r, 0, sizeof *r);
+    r->run_id = u64(sqlite3_column_int64(s, 0));
+    r->scenario = col_text(s, 1);
+    r->scenario_path = col_text(s, 2);
+    r->system = col_text(s, 3);
+    r->seed = u64(sqlite3_column_int64(s, 4));
+    r->strategy = col_text(s, 5);
+    r->config = col_text(s, 6);
+    r->config_hash = u64(sqlite3_column_int64(s, 7));
+    r->binary_version = col_text(s, 8);
+    r->record_mode = col_text(s, 9);
+    r->status = col_text(s, 10);
+    r->result = col_text(s, 11);
+    r->detail = col_text(s, 12);
+    r->report = col_text(s, 13);
+    r->trace_hash = u64(sqlite3_column_int64(s, 14));
+    r->event_count = u64(sqlite3_column_int64(s, 15));
+    r->step_count = u64(sqlite3_column_int64(s, 16));
+    r->vtime_ns = u64(sqlite3_column_int64(s, 17));
+    r->wall_ms = u64(sqlite3_column_int64(s, 18));
+    r->events_stored = sqlite3_column_int(s, 19) != 0;
+    if (!r->scenario || !r->scenario_path || !r->system || !r->strategy || !r->config ||
+        !r->binary_version || !r->record_mode || !r->status || !r->result || !r->detail ||
+        !r->report) {
+        sim__run_row_free(r);
+        return SIM_ENOMEM;
+    }
+    return SIM_OK;
+}
+
+int sim__store_runs(sim__store *st, const sim__run_filter *f,
+                    int (*cb)(void *ud, const sim__run_row *row), void *ud)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM runs WHERE (?1 = 0 OR result <> 'pass') AND (?2 IS NULL OR "
+             "scenario = ?2) ORDER BY run_id",
+             run_columns);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "listing runs", rc);
+    sqlite3_bind_int(s, 1, f && f->failed_only);
+    bind_text(s, 2, f ? f->scenario : NULL);
+    int stop = 0;
+    while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sim__run_row r;
+        if (row_from(s, &r) != SIM_OK) {
+            sqlite3_finalize(s);
+            return set_err(st, "out of memory");
+        }
+        stop = cb(ud, &r);
+        sim__run_row_free(&r);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SIM_OK : db_fail(st, "listing runs", rc);
+}
+
+int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT %s FROM runs WHERE run_id = ?1 ORDER BY run_id",
+             run_columns);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "reading the run", rc);
+    sqlite3_bind_int64(s, 1, s64(run_id));
+    rc = sqlite3_step(s);
+    int ret;
+    if (rc == SQLITE_ROW) {
+        ret = row_from(s, out) == SIM_OK ? SIM_OK : set_err(st, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        ret = set_err(st, "no run %llu (sim list --db %s shows the runs)",
+                      (unsigned long long)run_id, st->path);
+    } else {
+        ret = db_fail(st, "reading the run", rc);
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *f,
+                      sim__evbuf *out)
+{
+    static const sim__event_filter all = {-1, -1, -1, 0, UINT64_MAX};
+    if (f == NULL) f = &all;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        st->db,
+        "SELECT step, vtime_ns, node, task, kind, a, b, detail FROM events WHERE run_id = ?1 "
+        "AND (?2 < 0 OR node = ?2) AND (?3 < 0 OR task = ?3) AND (?4 < 0 OR kind = ?4) "
+        "AND step >= ?5 AND step <= ?6 ORDER BY seq",
+        -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "reading events", rc);
+    sqlite3_bind_int64(s, 1, s64(run_id));
+    sqlite3_bind_int64(s, 2, f->node);
+    sqlite3_bind_int64(s, 3, f->task);
+    sqlite3_bind_int64(s, 4, f->kind);
+    sqlite3_bind_int64(s, 5, f->from_step > INT64_MAX ? INT64_MAX : (int64_t)f->from_step);
+    sqlite3_bind_int64(s, 6, f->to_step > INT64_MAX ? INT64_MAX : (int64_t)f->to_step);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sim__ev e = {
+            .step = u64(sqlite3_column_int64(s, 0)),
+            .vtime_ns = u64(sqlite3_column_int64(s, 1)),
+            .node = (uint32_t)sqlite3_column_int64(s, 2),
+            .task = (uint32_t)sqlite3_column_int64(s, 3),
+            .kind = (uint32_t)sqlite3_column_int64(s, 4),
+            .a = u64(sqlite3_column_int64(s, 5)),
+            .b = u64(sqlite3_column_int64(s, 6)),
+        };
+        const unsigned char *d = sqlite3_column_text(s, 7);
+        if (sim__evbuf_add(out, &e, (const char *)d) != SIM_OK) {
+            sqlite3_finalize(s);
+            return set_err(st, "out of memory reading events");
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading events", rc);
+}
+
+int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out, uint32_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT step, event_count, hash FROM checkpoints WHERE run_id = ?1 "
+                                "ORDER BY seq",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "reading checkpoints", rc);
+    sqlite3_bind_int64(s, 1, s64(run_id));
+    uint32_t cap = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            sim_checkpoint *p = realloc(*out, cap * sizeof *p);
+            if (p == NULL) {
+                sqlite3_finalize(s);
+                return set_err(st, "out of memory reading checkpoints");
+            }
+            *out = p;
+        }
+        (*out)[(*n)++] = (sim_checkpoint){.step = u64(sqlite3_column_int64(s, 0)),
+                                          .events = u64(sqlite3_column_int64(s, 1)),
+                                          .hash = u64(sqlite3_column_int64(s, 2))};
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading checkpoints", rc);
+}

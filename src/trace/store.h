@@ -1,0 +1,94 @@
+/*
+ * store.h: the trace store, a SQLite database of runs (docs/trace-schema.md). The only
+ * module that links SQLite; its callers see runs, checkpoints, violations and events.
+ *
+ * Every error message names the file. Opening refuses a file that is not a sim database, one
+ * written by a newer sim and one it cannot write (in write mode); it never overwrites a file
+ * that is not an empty one or already ours.
+ */
+#ifndef SIM_STORE_H
+#define SIM_STORE_H
+
+#include "../core/core.h"
+
+#define SIM__SCHEMA_VERSION 1
+
+typedef struct sim__store sim__store;
+
+typedef enum sim__store_mode {
+    SIM__STORE_READ = 0,  /* the file must exist and be a sim database */
+    SIM__STORE_WRITE = 1, /* created if missing or empty */
+} sim__store_mode;
+
+/* SIM_EINVAL (and a message naming the file) for anything wrong with the file. */
+int sim__store_open(const char *path, sim__store_mode mode, sim__store **out, char *err,
+                    size_t err_size);
+void sim__store_close(sim__store *st);
+/* The message of the last failed call. */
+const char *sim__store_error(const sim__store *st);
+
+/* One row of the runs table. Strings are owned (sim__run_row_free) when read back. */
+typedef struct sim__run_row {
+    uint64_t run_id;
+    char *scenario;        /* [scenario] name */
+    char *scenario_path;
+    char *system;
+    uint64_t seed;
+    char *strategy;
+    char *config;          /* sim_scenario_canonical */
+    uint64_t config_hash;
+    char *binary_version;
+    char *record_mode;     /* off, fail or full */
+    char *status;          /* done or interrupted */
+    char *result;          /* pass, deadlock, ... (runner.c) */
+    char *detail;
+    char *report;
+    uint64_t trace_hash;
+    uint64_t event_count;
+    uint64_t step_count;
+    uint64_t vtime_ns;
+    uint64_t wall_ms;
+    bool events_stored;
+} sim__run_row;
+
+void sim__run_row_free(sim__run_row *row);
+
+/* What a run adds beside its row. Any pointer may be NULL with a count of 0. */
+typedef struct sim__run_data {
+    const sim_checkpoint *checkpoints;
+    uint32_t ncheckpoints;
+    const sim__violation_rec *violations;
+    uint32_t nviolations;
+    const sim__evbuf *events; /* stored with the decisions they contain; NULL: not stored */
+} sim__run_data;
+
+/* Records one run in one transaction; sets *run_id. */
+int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
+                      uint64_t *run_id);
+
+typedef struct sim__run_filter {
+    bool failed_only;
+    const char *scenario; /* NULL: any */
+} sim__run_filter;
+
+/* Calls cb for each matching run, in run_id order; a non-zero return from cb stops. */
+int sim__store_runs(sim__store *st, const sim__run_filter *f,
+                    int (*cb)(void *ud, const sim__run_row *row), void *ud);
+/* Reads one run; SIM_EINVAL "no run N" when absent. */
+int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out);
+
+typedef struct sim__event_filter {
+    int64_t node;      /* -1: any */
+    int64_t task;      /* -1: any */
+    int64_t kind;      /* -1: any */
+    uint64_t from_step;
+    uint64_t to_step;  /* inclusive; UINT64_MAX: no bound */
+} sim__event_filter;
+
+/* Appends a run's events to out, in order, filtered (NULL: all). */
+int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *f,
+                      sim__evbuf *out);
+/* A run's checkpoints in order; *out is malloc'd. */
+int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out, uint32_t *n);
+
+#endif /* SIM_STORE_H */

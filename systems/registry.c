@@ -1,0 +1,12 @@
+/*
+ * registry.c: the list behind registry.h. A new system adds its sim_system here.
+ */
+#include "registry.h"
+
+#include "demo/demo.h"
+
+const sim_system *const sim_systems[] = {
+    &sim_demo_system,
+};
+
+const uint32_t sim_system_count = sizeof sim_systems / sizeof sim_systems[0];
