@@ -29,7 +29,7 @@ LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
-BENCH_SRCS := bench/bench_exec.c
+BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -43,6 +43,7 @@ LIB := $(BUILD)/libsim.a
 SIM := $(BUILD)/sim
 TESTS := $(BUILD)/sim-tests
 BENCH := $(BUILD)/sim-bench
+BENCH_TRACE := $(BUILD)/sim-bench-trace
 
 .PHONY: all test check tidy bench bench-peers deps demo clean install help FORCE \
         _test _check _demo _bench
@@ -99,8 +100,11 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
-$(BENCH): $(BENCH_OBJS) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(BENCH_OBJS) $(LIB) $(PKG_LIBS)
+$(BENCH): $(BUILD)/obj/bench/bench_exec.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BENCH_TRACE): $(BUILD)/obj/bench/bench_trace.o $(SYS_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
 # The targets a fresh machine runs first install their dependencies, then re-enter make so
 # that pkg-config is asked after the packages exist.
@@ -130,8 +134,11 @@ _demo: $(SIM)
 bench: deps
 	@$(MAKE) --no-print-directory _bench
 
-_bench: $(BENCH)
-	$(BENCH)
+_bench: $(BENCH) $(BENCH_TRACE)
+	@$(BENCH)
+	@$(MAKE) --no-print-directory BUILD=build/nohash CPPFLAGS=-DSIM_NO_HASH \
+	    build/nohash/sim-bench-trace >/dev/null
+	@bench/trace.sh $(BUILD) build/nohash
 
 bench-peers: deps
 	@tools/deps.sh $(PEER_DEB_PKGS)

@@ -7,17 +7,20 @@
  * failing seed a second time with every event captured: the run is deterministic, so the
  * second run must have the same hash, and a different one is reported as nondeterminism.
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
 static const char usage_run[] =
-    "usage: sim run SCENARIO... [--seed N | --seeds A..B] [--db FILE]\n"
+    "usage: sim run SCENARIO|FOLDER... [--seed N | --seeds A..B] [--db FILE]\n"
     "               [--record off|fail|full] [--strategy S] [--quiet]\n"
     "\n"
-    "Runs each scenario file over its seeds and prints one line per failing seed with the\n"
-    "command that replays it, then \"N passed, N failed\".\n"
+    "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
+    "seeds and prints one line per failing seed with the command that replays it, then\n"
+    "\"N passed, N failed\".\n"
     "\n"
     "  --seed N          run only seed N\n"
     "  --seeds A..B      run seeds A to B instead of each scenario's own range\n"
@@ -36,8 +39,9 @@ typedef enum record_mode { RECORD_OFF, RECORD_FAIL, RECORD_FULL } record_mode;
 static const char *const record_names[] = {"off", "fail", "full"};
 
 typedef struct run_opts {
-    const char **paths;
+    char **paths;      /* scenario files, folders expanded; owned */
     int npaths;
+    int cap;
     bool seeds_given;
     uint64_t seed_first;
     uint64_t seed_last;
@@ -47,11 +51,68 @@ typedef struct run_opts {
     bool quiet;
 } run_opts;
 
+static int add_path(run_opts *o, const char *path)
+{
+    if (o->npaths == o->cap) {
+        int ncap = o->cap ? o->cap * 2 : 16;
+        char **p = realloc(o->paths, (size_t)ncap * sizeof *p);
+        if (p == NULL) return -1;
+        o->paths = p;
+        o->cap = ncap;
+    }
+    if ((o->paths[o->npaths] = strdup(path)) == NULL) return -1;
+    o->npaths++;
+    return 0;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds every .ini file under a folder, recursively; the caller sorts. */
+static int add_folder(run_opts *o, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) return cli_usage_error(NULL, "%s: cannot read the folder", dir);
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(path, &sb) != 0) continue;
+        size_t n = strlen(e->d_name);
+        if (S_ISDIR(sb.st_mode)) {
+            rc = add_folder(o, path);
+        } else if (n > 4 && strcmp(e->d_name + n - 4, ".ini") == 0 && add_path(o, path) != 0) {
+            rc = cli_usage_error(NULL, "out of memory");
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* A file is taken as it is; a folder gives its .ini files in path order. */
+static int add_argument(run_opts *o, const char *arg)
+{
+    struct stat sb;
+    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        return add_path(o, arg) == 0 ? 0 : cli_usage_error(NULL, "out of memory");
+    }
+    int first = o->npaths;
+    int rc = add_folder(o, arg);
+    if (rc == 0 && o->npaths == first) {
+        return cli_usage_error(usage_run, "%s: no .ini scenario files in this folder", arg);
+    }
+    qsort(o->paths + first, (size_t)(o->npaths - first), sizeof *o->paths, cmp_path);
+    return rc;
+}
+
 static int parse_run(int argc, char **argv, run_opts *o)
 {
     o->record = RECORD_FAIL;
-    o->paths = calloc((size_t)argc + 1, sizeof *o->paths);
-    if (o->paths == NULL) return cli_usage_error(NULL, "out of memory");
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -88,7 +149,12 @@ static int parse_run(int argc, char **argv, run_opts *o)
         } else if (a[0] == '-') {
             return cli_usage_error(usage_run, "unknown option '%s'", a);
         } else {
-            o->paths[o->npaths++] = a;
+            char clean[4096];
+            size_t n = strlen(a);
+            while (n > 1 && a[n - 1] == '/') n--; /* "scenarios/" and "scenarios" alike */
+            snprintf(clean, sizeof clean, "%.*s", (int)n, a);
+            int rc = add_argument(o, clean);
+            if (rc != 0) return rc;
         }
     }
     if (o->npaths == 0) return cli_usage_error(usage_run, "no scenario file given");
@@ -260,6 +326,7 @@ int cmd_run(int argc, char **argv)
     run_opts o = {0};
     int rc = parse_run(argc, argv, &o);
     if (rc != 0) {
+        for (int i = 0; i < o.npaths; i++) free(o.paths[i]);
         free(o.paths);
         return rc < 0 ? 0 : rc;
     }
@@ -283,6 +350,7 @@ int cmd_run(int argc, char **argv)
     }
     for (int i = 0; scs != NULL && i < o.npaths; i++) sim_scenario_free(scs[i]);
     free(scs);
+    for (int i = 0; i < o.npaths; i++) free(o.paths[i]);
     free(o.paths);
     sim__store_close(c.st);
     return rc;

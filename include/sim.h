@@ -374,6 +374,8 @@ struct sim_event {
 
 /* "spawn", "poll", ...; "?" for an unknown kind. */
 const char *sim_event_kind_name(sim_event_kind kind);
+/* What a kind's a and b fields hold ("a=parent task, b=1 if a blocking job"); "" if unknown. */
+const char *sim_event_kind_fields(sim_event_kind kind);
 /* The kind for a name ("poll"), or 0 when unknown. */
 sim_event_kind sim_event_kind_from_name(const char *name);
 /* Writes what the event says in words ("#3, 2 runnable", "deadline 1.500000s, seq 4"),

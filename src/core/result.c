@@ -60,6 +60,19 @@ const char *sim_event_kind_name(sim_event_kind kind)
     }
 }
 
+const char *sim_event_kind_fields(sim_event_kind kind)
+{
+    switch (kind) {
+#define SIM__EVENT_FIELDS(name, value, text, fields)                                           \
+    case name:                                                                                 \
+        return fields;
+        SIM_EVENT_TABLE(SIM__EVENT_FIELDS)
+#undef SIM__EVENT_FIELDS
+    default:
+        return "";
+    }
+}
+
 sim_event_kind sim_event_kind_from_name(const char *name)
 {
 #define SIM__EVENT_FIND(kind, value, text, fields)                                             \

@@ -150,8 +150,9 @@ static int create_schema(sim__store *st)
         for (int k = 1; rc == SIM_OK && k < 64; k++) {
             const char *name = sim_event_kind_name((sim_event_kind)k);
             if (strcmp(name, "?") == 0) continue;
-            char row[128];
-            snprintf(row, sizeof row, "INSERT INTO event_kinds VALUES(%d, '%s', '')", k, name);
+            char row[256];
+            snprintf(row, sizeof row, "INSERT INTO event_kinds VALUES(%d, '%s', '%s')", k, name,
+                     sim_event_kind_fields((sim_event_kind)k));
             rc = exec(st, row, "creating the schema");
         }
     }
