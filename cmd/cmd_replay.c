@@ -192,6 +192,27 @@ static void print_notes(const sim__run_row *row)
     sim_scenario_free(now);
 }
 
+/* Whether the replay's totals and result match the recorded row; prints what differs. Every
+ * event being equal and these differing means the row was changed, or a check is not
+ * deterministic. */
+static bool same_summary(const sim__run_row *row, const sim__outcome *out)
+{
+    bool same = true;
+    if (row->trace_hash != out->hash || row->event_count != out->events) {
+        printf("the events agree, but the recorded totals do not: recorded %llu events, hash "
+               "%016llx; replayed %llu events, hash %016llx\n",
+               (unsigned long long)row->event_count, (unsigned long long)row->trace_hash,
+               (unsigned long long)out->events, (unsigned long long)out->hash);
+        same = false;
+    }
+    if (strcmp(row->result, out->result) != 0) {
+        printf("the events agree, but the result does not: recorded %s, replayed %s (%s)\n",
+               row->result, out->result, out->failed ? out->detail : "no failure");
+        same = false;
+    }
+    return same;
+}
+
 static int compare_events(sim__store *st, const sim__run_row *row, const replay_opts *o,
                           const sim__outcome *out)
 {
@@ -204,7 +225,9 @@ static int compare_events(sim__store *st, const sim__run_row *row, const replay_
     if (o->until && prefix.n > out->events_buf.n) prefix.n = out->events_buf.n;
     uint64_t at = sim__first_difference(&prefix, &out->events_buf);
     int rc = 0;
-    if (at == SIM__NO_DIFFERENCE) {
+    if (at == SIM__NO_DIFFERENCE && !o->until && !same_summary(row, out)) {
+        rc = EXIT_FAILED;
+    } else if (at == SIM__NO_DIFFERENCE) {
         if (o->until) {
             printf("identical up to step %llu (%llu events)\n", (unsigned long long)out->steps,
                    (unsigned long long)out->events);
@@ -238,9 +261,14 @@ static int compare_checkpoints(sim__store *st, const sim__run_row *row, const re
     }
     uint32_t k = sim__first_checkpoint_difference(rec, n, out->checkpoints, m);
     int rc = 0;
-    if (k == UINT32_MAX && (o->until || row->trace_hash == out->hash)) {
+    if (k == UINT32_MAX && (o->until || same_summary(row, out))) {
         printf("identical by checkpoints (%u compared; events were not stored: record mode %s)\n",
                n, row->record_mode);
+    } else if (k == UINT32_MAX) {
+        printf("diverged after the last checkpoint: all %u checkpoints agree, but the end does "
+               "not (see above); the run was recorded without events (record mode %s)\n",
+               n, row->record_mode);
+        rc = EXIT_FAILED;
     } else {
         uint64_t lo = k > 0 && k <= n ? rec[k - 1].step : 0;
         uint64_t hi = k < n ? rec[k].step : row->step_count;
@@ -256,11 +284,13 @@ static int compare_checkpoints(sim__store *st, const sim__run_row *row, const re
 static int replay_run(sim__store *st, const sim__run_row *row, const replay_opts *o)
 {
     sim_scenario *sc = NULL;
-    char err[1024];
-    if (sim_scenario_parse(row->scenario_path, row->config, sim_systems, sim_system_count, &sc,
-                           err, sizeof err) != SIM_OK) {
-        return cli_usage_error(NULL, "run %llu's recorded configuration does not load in this "
-                                     "sim: %s", (unsigned long long)row->run_id, err);
+    char err[1024], label[64];
+    snprintf(label, sizeof label, "run %llu's recorded configuration",
+             (unsigned long long)row->run_id);
+    if (sim_scenario_parse(label, row->config, sim_systems, sim_system_count, &sc, err,
+                           sizeof err) != SIM_OK) {
+        return cli_usage_error(NULL, "%s (from %s, recorded by %s) does not load in this sim: %s",
+                               label, row->scenario_path, row->binary_version, err);
     }
     print_notes(row);
     char hint[512];

@@ -82,7 +82,8 @@ static int add_folder(run_opts *o, const char *dir)
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat sb;
-        if (stat(path, &sb) != 0) continue;
+        if (lstat(path, &sb) != 0) continue; /* a symlinked folder is not followed (loops) */
+        if (S_ISLNK(sb.st_mode) && (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))) continue;
         size_t n = strlen(e->d_name);
         if (S_ISDIR(sb.st_mode)) {
             rc = add_folder(o, path);

@@ -100,7 +100,7 @@ static int resolve_filters(show_opts *o, const sim__names *names)
     }
     if (o->node == NULL) return 0;
     uint64_t n;
-    if (cli_parse_u64(o->node, &n) == 0) {
+    if (cli_parse_u64(o->node, &n) == 0 && n >= 1 && n < names->n && names->name[n] != NULL) {
         o->f.node = (int64_t)n;
         return 0;
     }

@@ -56,9 +56,12 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 int cli_parse_u64(const char *s, uint64_t *out)
 {
     if (s == NULL || *s < '0' || *s > '9') return -1;
+    /* Decimal, or hexadecimal with 0x; never octal: "010" is ten. */
+    int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+    if (base == 16 && (s[2] == '\0' || s[2] == '-' || s[2] == '+')) return -1;
     errno = 0;
     char *end;
-    unsigned long long v = strtoull(s, &end, 0);
+    unsigned long long v = strtoull(s, &end, base);
     if (errno != 0 || *end != '\0') return -1;
     *out = v;
     return 0;

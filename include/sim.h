@@ -860,7 +860,7 @@ int sim_job_charge(sim_world *w, uint64_t ns);
  * declarations (type, range, choices), applies defaults, and rejects anything unknown with
  * the file, line and key, and the valid choices. */
 typedef enum sim_key_type {
-    SIM_KEY_STRING = 0,   /* any text up to 190 characters */
+    SIM_KEY_STRING = 0,   /* any text up to 150 characters */
     SIM_KEY_UINT = 1,     /* a decimal integer in [min, max] (max 0: no upper bound) */
     SIM_KEY_DURATION = 2, /* 250ms, 2s, 1500us, 10ns: nanoseconds in [min, max] */
     SIM_KEY_BOOL = 3,     /* true or false */
@@ -869,7 +869,7 @@ typedef enum sim_key_type {
 
 typedef struct sim_key_spec {
     const char *section;        /* e.g. "demo" */
-    const char *key;            /* e.g. "ticks" */
+    const char *key;            /* e.g. "ticks"; at most 40 characters */
     sim_key_type type;
     const char *default_value;  /* as it would be written in the file; NULL: required */
     const char *choices;        /* SIM_KEY_CHOICE */

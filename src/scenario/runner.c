@@ -148,7 +148,7 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     if (w == NULL) return SIM_ENOMEM;
     const sim_system *sys = sim_scenario_system(sc);
     void *state = NULL;
-    char msg[512] = "";
+    char msg[400] = "";
     int rc = sys->setup(sys->ud, w, sc, &state, msg, sizeof msg);
     int check_rc = SIM_OK;
     if (rc != SIM_OK) {

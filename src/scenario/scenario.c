@@ -24,6 +24,8 @@
 
 #define LINE_MAX_BYTES 199 /* inih reads lines into a 200-byte buffer */
 #define FILE_MAX_BYTES (1u << 20)
+#define STRING_MAX 150     /* longest text value */
+#define KEY_MAX 40         /* longest key name a system may declare */
 
 /* ---- the [scenario] section ----------------------------------------------------------------- */
 
@@ -95,6 +97,7 @@ static char *read_line(char *str, int num, void *stream)
     collect *c = stream;
     if (c->text[c->pos] == '\0') return NULL;
     c->line++;
+    if (c->line == 1 && strncmp(c->text, "\xEF\xBB\xBF", 3) == 0) c->pos = 3; /* UTF-8 BOM */
     size_t start = c->pos;
     while (c->text[c->pos] != '\0' && c->text[c->pos] != '\n') c->pos++;
     size_t end = c->pos;
@@ -102,7 +105,7 @@ static char *read_line(char *str, int num, void *stream)
     while (start < end && (c->text[start] == ' ' || c->text[start] == '\t')) start++;
     size_t len = end - start;
     if (len > 0 && c->text[end - 1] == '\r') len--;
-    if (len > LINE_MAX_BYTES || len + 2 > (size_t)num) {
+    if (len > LINE_MAX_BYTES || len + 1 > (size_t)num) {
         if (c->long_line == 0) c->long_line = c->line;
         len = 0;
     }
@@ -112,8 +115,7 @@ static char *read_line(char *str, int num, void *stream)
         if (close != NULL && !push_header(c, c->text + start + 1, name_len)) c->oom = true;
     }
     memcpy(str, c->text + start, len);
-    str[len] = '\n';
-    str[len + 1] = '\0';
+    str[len] = '\0';
     return str;
 }
 
@@ -301,8 +303,10 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
     uint64_t num = 0;
     switch (k->type) {
     case SIM_KEY_STRING:
-        if (strlen(text) > 190) {
-            return fail(e, line, "[%s] %s: a value is at most 190 characters", k->section, k->key);
+        /* 150, so that "key = value" in the canonical text always fits a line. */
+        if (strlen(text) > STRING_MAX) {
+            return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
+                        STRING_MAX);
         }
         snprintf(canon, sizeof canon, "%s", text);
         break;
@@ -457,6 +461,7 @@ static int gather_specs(loader *l)
     for (uint32_t i = 0; i < l->system->key_count; i++) {
         const sim_key_spec *k = &l->system->keys[i];
         SIM_ASSERT(strcmp(k->section, "scenario") != 0); /* systems own their own sections */
+        SIM_ASSERT(strlen(k->key) <= KEY_MAX);             /* canonical lines fit inih's */
         l->specs[l->nspecs++] = k;
     }
     return SIM_OK;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -217,8 +218,11 @@ static int open_checked(sim__store *st, sim__store_mode mode)
     bool exists = stat(st->path, &sb) == 0;
     if (!exists && mode == SIM__STORE_READ) return set_err(st, "no such file");
     if (exists && !S_ISREG(sb.st_mode)) return set_err(st, "not a regular file");
-    int flags = mode == SIM__STORE_READ ? SQLITE_OPEN_READONLY
-                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    /* Reading through a read-write connection when the file allows it lets SQLite remove its
+     * -wal and -shm files on close; nothing is written either way. */
+    int flags = mode == SIM__STORE_WRITE         ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                : access(st->path, W_OK) == 0 ? SQLITE_OPEN_READWRITE
+                                              : SQLITE_OPEN_READONLY;
     int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "opening", rc);
     sqlite3_extended_result_codes(st->db, 1);
@@ -551,15 +555,17 @@ int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *
         st->db,
         "SELECT step, vtime_ns, node, task, kind, a, b, detail FROM events WHERE run_id = ?1 "
         "AND (?2 < 0 OR node = ?2) AND (?3 < 0 OR task = ?3) AND (?4 < 0 OR kind = ?4) "
-        "AND step >= ?5 AND step <= ?6 ORDER BY seq",
+        "AND (?5 = 0 OR step >= ?5) AND (?6 < 0 OR step <= ?6) ORDER BY seq",
         -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "reading events", rc);
     sqlite3_bind_int64(s, 1, s64(run_id));
     sqlite3_bind_int64(s, 2, f->node);
     sqlite3_bind_int64(s, 3, f->task);
     sqlite3_bind_int64(s, 4, f->kind);
+    /* Bounds apply only when given: steps are u64 stored bit for bit, so a signed comparison
+     * against a default bound would drop rows. */
     sqlite3_bind_int64(s, 5, f->from_step > INT64_MAX ? INT64_MAX : (int64_t)f->from_step);
-    sqlite3_bind_int64(s, 6, f->to_step > INT64_MAX ? INT64_MAX : (int64_t)f->to_step);
+    sqlite3_bind_int64(s, 6, f->to_step >= INT64_MAX ? -1 : (int64_t)f->to_step);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sim__ev e = {
             .step = u64(sqlite3_column_int64(s, 0)),

@@ -11,7 +11,8 @@
  *
  * Planted bugs, for testing sim itself ([demo] bug):
  *   deadlock          the heartbeat, after its 6th beat, awaits an ack nobody will send
- *   lost-reply        the counter never answers request 7, so the ticker times out
+ *   lost-reply        the counter drops request 7's reply sender unused: the ticker's
+ *                     receive fails, and the request has neither a reply nor a timeout
  *   nondeterministic  the persist job's latency comes from a counter that lives in the
  *                     process, not the world: a second run of the same seed differs
  *
