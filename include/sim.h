@@ -345,7 +345,8 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_JOB_START, 14, "job-start", "a=busy workers, b=end time ns")                      \
     X(SIM_EV_VIOLATION, 15, "violation", "a=violation kind, b=0")                              \
     X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                           \
-    X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")
+    X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")                                  \
+    X(SIM_EV_NOTE, 18, "note", "a=XXH3-64 of the data, b=its length in bytes")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -371,6 +372,14 @@ struct sim_event {
     const char *detail;   /* names and messages; NULL if none. Valid during the callback. Not
                              part of the trace hash. */
 };
+
+/* Folds data the system cares about into the trace: a NOTE event carrying the XXH3 hash of
+ * the bytes and their length, with `label` (borrowed, not hashed) as its detail. Executor
+ * events record who ran and when, not what was computed; noting results (a reply's value, a
+ * read's bytes) makes two runs that compute different data differ in hash too, so that
+ * check-determinism and replay see it, and `sim show --kind note` shows where. Costs one
+ * event. Allowed anywhere a world is in hand, including outside a task. */
+void sim_trace_note(sim_world *w, const char *label, const void *data, size_t len);
 
 /* "spawn", "poll", ...; "?" for an unknown kind. */
 const char *sim_event_kind_name(sim_event_kind kind);

@@ -329,6 +329,9 @@ static int event_text(const sim_event *e, char *buf, size_t size)
         return snprintf(buf, size, "%s, %llu busy, done at %s", d, (unsigned long long)e->a, t);
     case SIM_EV_NODE_ADD:
         return snprintf(buf, size, "%s, pool of %llu", d, (unsigned long long)e->a);
+    case SIM_EV_NOTE:
+        return snprintf(buf, size, "%s: %llu bytes, digest %016llx", d, (unsigned long long)e->b,
+                        (unsigned long long)e->a);
     default:
         return snprintf(buf, size, "%s", d);
     }

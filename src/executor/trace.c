@@ -79,3 +79,15 @@ uint64_t sim_world_trace_hash(const sim_world *w)
     }
     return XXH3_64bits_digest(&copy);
 }
+
+void sim_trace_note(sim_world *w, const char *label, const void *data, size_t len)
+{
+    SIM_ASSERT(data != NULL || len == 0);
+    uint64_t digest = XXH3_64bits(data, len);
+    uint32_t task = 0, node = 0;
+    if (w->current != SIM__NIL) {
+        task = w->tasks[w->current].id;
+        node = w->tasks[w->current].node;
+    }
+    sim__emit(w, SIM_EV_NOTE, node, task, digest, len, label);
+}

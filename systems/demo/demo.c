@@ -52,6 +52,11 @@ static int ticker_poll(void *state, sim_world *w)
         t->recv = (sim_recv_op){.rx = &t->reply, .out = &t->total};
         sim_timeout_init(w, &t->wait, sim_recv_future(&t->recv), 50 * SIM_MS);
         SIM_AWAIT(&t->co, rc, sim_timeout_poll(w, &t->wait));
+        {
+            /* The reply is data the hash should see: a lost or wrong reply must change it. */
+            int64_t seen[2] = {rc, rc == SIM_OK ? (int64_t)t->total : -1};
+            sim_trace_note(w, "reply", seen, sizeof seen);
+        }
         if (rc == SIM_OK) t->stats->replies++;
         if (rc == SIM_ETIMEDOUT) t->stats->timeouts++;
         sim_rx_drop(w, &t->reply);
