@@ -10,7 +10,7 @@ static const char usage_show[] =
     "usage: sim show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S]\n"
     "                [--format text|json]\n"
     "\n"
-    "Prints the recorded events of a run: step, virtual time (s.mmmuuu), node, task, event and\n"
+    "Prints the recorded events of a run: step, virtual time as s.mmmuuu, node, task, event and\n"
     "what it says; --format json prints one object per line.\n"
     "\n"
     "  --node N     only events of node N (a name such as n1, or its number)\n"

@@ -278,28 +278,10 @@ int main(int argc, char **argv)
     int only = peer_args(argc, argv, workloads, NWORK, &n);
     const char *wake = getenv("LIBUV_WAKE");
     wake_by_idle = wake != NULL && strcmp(wake, "idle") == 0;
-    double v[NWORK][PEER_RUNS], wall[PEER_RUNS];
-    /* Runs are interleaved across workloads, as in sim-bench. */
-    for (int r = 0; r < PEER_RUNS; r++) {
-        for (int i = 0; i < NWORK; i++) {
-            if (only >= 0 && only != i) continue;
-            v[i][r] = run_one(i, n);
-            if (i == 3) wall[r] = timers_wall_ms;
-            peer_settle();
-        }
+    static peer_results res;
+    peer_drive(only, NWORK, n, run_one, &timers_wall_ms, &res);
+    if (only < 0 || only == 4) {
+        printf("spawn_complete_idle %.1f ns/task\n", peer_median(res.v[4], PEER_RUNS));
     }
-    if (only < 0 || only == 0)
-        printf("spawn_complete_fifo %.1f ns/task\n", peer_median(v[0], PEER_RUNS));
-    if (only < 0 || only == 1)
-        printf("pingpong_oneshot_mpsc %.1f ns/round-trip\n", peer_median(v[1], PEER_RUNS));
-    if (only < 0 || only == 2)
-        printf("pingpong_mpsc_pair %.1f ns/round-trip\n", peer_median(v[2], PEER_RUNS));
-    if (only < 0 || only == 3) {
-        printf("timer_fire_in_order %.1f ns-cpu/timer\n", peer_median(v[3], PEER_RUNS));
-        printf("timer_wall_per_run %.1f ms\n", peer_median(wall, PEER_RUNS));
-        printf("timer_out_of_order 0 firings\n"); /* any other count exits non-zero above */
-    }
-    if (only < 0 || only == 4)
-        printf("spawn_complete_idle %.1f ns/task\n", peer_median(v[4], PEER_RUNS));
     return 0;
 }

@@ -406,4 +406,41 @@ static inline int peer_args(int argc, char **argv, const char *const *names, int
     return only;
 }
 
+/* The driver both C peers share: runs the four common workloads (and any extra ones after
+ * them) interleaved, five times, and prints the common figures. run_one(i, n) runs workload i
+ * and returns ns per operation; *timers_wall_ms is read after the timers workload (3). */
+#define PEER_MAX_WORK 8
+
+typedef struct peer_results {
+    double v[PEER_MAX_WORK][PEER_RUNS];
+    double wall[PEER_RUNS];
+} peer_results;
+
+static inline void peer_drive(int only, int nwork, uint64_t n, double (*run_one)(int, uint64_t),
+                              const double *timers_wall_ms, peer_results *res)
+{
+    for (int r = 0; r < PEER_RUNS; r++) {
+        for (int i = 0; i < nwork; i++) {
+            if (only >= 0 && only != i) continue;
+            res->v[i][r] = run_one(i, n);
+            if (i == 3) res->wall[r] = *timers_wall_ms;
+            peer_settle();
+        }
+    }
+    if (only < 0 || only == 0) {
+        printf("spawn_complete_fifo %.1f ns/task\n", peer_median(res->v[0], PEER_RUNS));
+    }
+    if (only < 0 || only == 1) {
+        printf("pingpong_oneshot_mpsc %.1f ns/round-trip\n", peer_median(res->v[1], PEER_RUNS));
+    }
+    if (only < 0 || only == 2) {
+        printf("pingpong_mpsc_pair %.1f ns/round-trip\n", peer_median(res->v[2], PEER_RUNS));
+    }
+    if (only < 0 || only == 3) {
+        printf("timer_fire_in_order %.1f ns-cpu/timer\n", peer_median(res->v[3], PEER_RUNS));
+        printf("timer_wall_per_run %.1f ms\n", peer_median(res->wall, PEER_RUNS));
+        printf("timer_out_of_order 0 firings\n"); /* any other count exits non-zero */
+    }
+}
+
 #endif
