@@ -222,7 +222,9 @@ static uint64_t run_noter(int64_t value, note_seen *seen)
 Test(determinism, notes_fold_data_into_the_hash)
 {
     note_seen a = {0}, b = {0}, c = {0};
-    uint64_t h41 = run_noter(41, &a), h42 = run_noter(42, &b), again = run_noter(41, &c);
+    uint64_t h41 = run_noter(41, &a);
+    uint64_t h42 = run_noter(42, &b);
+    uint64_t again = run_noter(41, &c);
     cr_assert(ne(u64, h41, h42));
     cr_assert(eq(u64, h41, again));
     cr_assert(ne(u64, a.digest, b.digest));
