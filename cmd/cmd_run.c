@@ -241,10 +241,15 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
         .vtime_ns = out->vtime_ns,
         .wall_ms = out->wall_ns / 1000000,
         .events_stored = out->captured && !interrupted,
+        .faults = (char *)out->plan,
+        .fault_count = out->nfaults + out->faults_dropped,
     };
+    /* Faults are stored with the events: a run recorded in full, or a failure. */
     sim__run_data data = {.checkpoints = out->checkpoints, .ncheckpoints = out->ncheckpoints,
                           .violations = out->violations, .nviolations = out->nviolations,
-                          .events = row.events_stored ? &out->events_buf : NULL};
+                          .events = row.events_stored ? &out->events_buf : NULL,
+                          .faults = out->faults,
+                          .nfaults = row.events_stored ? out->nfaults : 0};
     if (sim__store_record(c->st, &row, &data, run_id) != SIM_OK) {
         fprintf(stderr, "sim: %s\n", sim__store_error(c->st));
         return SIM_EINVAL;
@@ -310,7 +315,7 @@ static sim_scenario **load_all(const run_opts *o)
         ok = scs[i] != NULL;
         char err[512];
         if (ok && o->strategy != NULL &&
-            sim__scenario_override(scs[i], "scenario", "strategy", o->strategy, err,
+            sim_scenario_set(scs[i], "scenario", "strategy", o->strategy, err,
                                    sizeof err) != SIM_OK) {
             cli_usage_error(usage_run, "--strategy: %s", err);
             ok = false;

@@ -9,15 +9,17 @@
 static const char usage_show[] =
     "usage: sim show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S]\n"
     "                [--format text|json]\n"
+    "       sim show --db FILE RUN --faults\n"
     "\n"
     "Prints the recorded events of a run: step, virtual time as s.mmmuuu, node, task, event and\n"
-    "what it says; --format json prints one object per line.\n"
+    "what it says; --format json prints one object per line. --faults prints the run's fault\n"
+    "plan and every fault injected instead.\n"
     "\n"
     "  --node N     only events of node N (a name such as n1, or its number)\n"
     "  --task T     only events of task T\n"
     "  --kind K     only events of kind K: spawn, poll, wake, complete, abort, drop,\n"
     "               timer-set, timer-fire, crash, restart, pause, resume, job-start,\n"
-    "               violation, stop, node-add\n"
+    "               violation, stop, node-add, note, fault\n"
     "  --from S     from step S;  --to S   up to step S (inclusive)\n";
 
 static const char usage_list[] =
@@ -34,6 +36,7 @@ typedef struct show_opts {
     const char *kind;
     sim__event_filter f;
     bool json;
+    bool faults;
 } show_opts;
 
 static int parse_step_opt(const char *a, const char *v, uint64_t *dst)
@@ -53,6 +56,10 @@ static int parse_show(int argc, char **argv, show_opts *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage_show, stdout);
             return -1;
+        }
+        if (strcmp(a, "--faults") == 0) {
+            o->faults = true;
+            continue;
         }
         if (a[0] == '-' && (v = cli_value(argc, argv, &i, a, usage_show)) == NULL) {
             return EXIT_USAGE;
@@ -176,6 +183,10 @@ static int show_events(sim__store *st, const sim__run_row *row, show_opts *o)
         printf("run %llu: %s seed %llu, %s, %llu events, %llu shown\n",
                (unsigned long long)row->run_id, row->scenario, (unsigned long long)row->seed,
                row->result, (unsigned long long)row->event_count, (unsigned long long)evs.n);
+        if (row->faults[0] != '\0') {
+            printf("faults: %s; %u injected (sim show --db %s %llu --faults)\n", row->faults,
+                   row->fault_count, o->db, (unsigned long long)row->run_id);
+        }
         printf("%s\n", sim__event_header());
     }
     char line[512];
@@ -193,6 +204,49 @@ static int show_events(sim__store *st, const sim__run_row *row, show_opts *o)
     return rc;
 }
 
+/* --faults: the plan, then one aligned line per fault. */
+static int show_faults(sim__store *st, const sim__run_row *row, const show_opts *o)
+{
+    printf("run %llu: %s seed %llu, %s, %u fault(s) injected\n", (unsigned long long)row->run_id,
+           row->scenario, (unsigned long long)row->seed, row->result, row->fault_count);
+    printf("plan: %s\n", row->faults[0] ? row->faults : "none (the scenario has no [faults])");
+    if (!row->events_stored) {
+        printf("the faults were not stored (record mode %s); to see them: sim replay --db %s "
+               "%llu --events\n",
+               row->record_mode, o->db, (unsigned long long)row->run_id);
+        return 0;
+    }
+    sim__event_filter nodes = {.node = -1, .task = -1, .kind = SIM_EV_NODE_ADD,
+                               .to_step = UINT64_MAX};
+    sim__evbuf adds = {0};
+    sim__names names = {0};
+    sim_fault_rec *f = NULL;
+    uint32_t n = 0;
+    if (sim__store_events(st, row->run_id, &nodes, &adds) != SIM_OK ||
+        sim__store_faults(st, row->run_id, &f, &n) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        sim__evbuf_free(&adds);
+        return EXIT_USAGE;
+    }
+    sim__names_from(&adds, &names);
+    if (n > 0) {
+        printf("%8s %14s %-8s %-10s %-24s %6s  %s\n", "step", "time", "node", "action", "point",
+               "hit", "detail");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        char t[32];
+        sim__fmt_time(f[i].vtime_ns, t, sizeof t);
+        const char *node = f[i].node.v == 0 ? "-" : sim__names_get(&names, f[i].node.v);
+        printf("%8llu %14s %-8s %-10s %-24s %6llu  %s\n", (unsigned long long)f[i].step, t, node,
+               sim_fault_action_name(f[i].action), f[i].point, (unsigned long long)f[i].hit,
+               f[i].detail ? f[i].detail : "");
+    }
+    sim__faults_free(f, n);
+    sim__names_free(&names);
+    sim__evbuf_free(&adds);
+    return 0;
+}
+
 int cmd_show(int argc, char **argv)
 {
     show_opts o = {0};
@@ -206,7 +260,9 @@ int cmd_show(int argc, char **argv)
         sim__store_close(st);
         return EXIT_USAGE;
     }
-    if (!row.events_stored) {
+    if (o.faults) {
+        rc = show_faults(st, &row, &o);
+    } else if (!row.events_stored) {
         fprintf(stderr,
                 "sim: run %llu has no stored events (recorded with --record %s%s); its events: "
                 "sim replay --db %s %llu --events\n",

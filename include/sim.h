@@ -346,7 +346,8 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_VIOLATION, 15, "violation", "a=violation kind, b=0")                              \
     X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                           \
     X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")                                  \
-    X(SIM_EV_NOTE, 18, "note", "a=XXH3-64 of the data, b=its length in bytes")
+    X(SIM_EV_NOTE, 18, "note", "a=XXH3-64 of the data, b=its length in bytes")                 \
+    X(SIM_EV_FAULT, 19, "fault", "a=hit of the point, b=action | point id << 8")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -604,6 +605,19 @@ uint32_t sim_node_count(const sim_world *w);
 /* How many times the node has booted (1 after sim_node_add). */
 uint32_t sim_node_boots(const sim_world *w, sim_node_id node);
 
+/* Node clocks. Virtual time (sim_now) is the truth every timer follows; a node's own clock,
+ * what code on it reads as "the time", may be off by a fixed offset (skew) and run fast or
+ * slow (drift, in parts per million of elapsed virtual time): clock = now + offset +
+ * now * drift / 1e6, never below 0. Code that compares times across nodes (leases, timeouts
+ * computed from timestamps) should read sim_node_now. Clocks start true; the fault plan's
+ * clock_skew and clock_drift set them (docs/faults.md). A restart keeps the clock. */
+/* Errors: SIM_ENODE, SIM_EINVAL (drift of a million ppm or more either way). */
+int sim_node_set_clock(sim_world *w, sim_node_id node, int64_t offset_ns, int32_t drift_ppm);
+/* The node's clock now; true time for an unknown node. */
+uint64_t sim_node_clock(const sim_world *w, sim_node_id node);
+/* The clock of the running task's node (true time outside a task and on world tasks). */
+uint64_t sim_node_now(const sim_world *w);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Time                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
@@ -860,6 +874,124 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out);
 int sim_job_charge(sim_world *w, uint64_t ns);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Faults                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Fault points are libfiu points with stable names (docs/faults.md lists them): node/crash,
+ * node/restart and node/pause, hit by the fault plan's driver, and sut/<system>/<what>
+ * points that systems declare and hit in their own code, BUGGIFY style. libsim enables each
+ * known point once, by its exact name, with fiu_enable_external; the callback asks the plan of
+ * the world that hit the point. Whether a hit fires is a pure function of (seed, point name,
+ * how many times this world has reached that point) and the point's probability, so a change
+ * elsewhere in a system never moves another point's faults. Every fault that fires is an
+ * event (SIM_EV_FAULT) and a record (sim_world_fault). */
+
+/* A point a system declares. The name is "sut/<system>/<what>": lower-case letters, digits
+ * and "-_./", at most 60 characters. Its scenario key in [faults] is the name itself. */
+typedef struct sim_fault_point {
+    const char *name;
+    const char *doc;   /* one line: what firing it does, for docs and errors */
+} sim_fault_point;
+
+/* Registers points for the whole process (enabled in libfiu once; declaring a name again is
+ * a no-op). Scenario loading declares its system's points itself. Thread-safe. Errors:
+ * SIM_EINVAL (a malformed name), SIM_ELIMIT (more than 1024 points in the process). */
+int sim_fault_declare(const sim_fault_point *points, uint32_t count);
+
+/* Hits a fault point: returns 1 when the plan injects a fault at this hit (the caller then
+ * does what the fault means: fail the call, drop the reply, take the slow path), else 0.
+ * Goes through libfiu's fiu_fail. A point that was never declared is a misuse violation
+ * (a typo would otherwise never fire). Usable inside and outside tasks. Code built with
+ * -DSIM_NO_FAULT_POINTS compiles SIM_FAULT away to 0. Code that marks points with libfiu's
+ * own fiu_return_on / fiu_do_on (built with -DFIU_ENABLE) reaches the same plan, through the
+ * world that is running on the thread. */
+int sim_fault(sim_world *w, const char *point);
+#ifdef SIM_NO_FAULT_POINTS
+#define SIM_FAULT(w, point) ((void)(w), 0)
+#else
+#define SIM_FAULT(w, point) sim_fault((w), (point))
+#endif
+
+/* Sets a point's probability per hit in this world (scenario files do this from [faults]).
+ * Errors: SIM_EINVAL (undeclared point, p > q, q = 0). */
+int sim_fault_set(sim_world *w, const char *point, sim_ratio per_hit);
+/* Makes exactly the hit-th hit (0-based) of the point fire, in addition to its probability;
+ * UINT64_MAX clears it. Errors: SIM_EINVAL (undeclared point). */
+int sim_fault_fail_at(sim_world *w, const char *point, uint64_t hit);
+/* How many times this world has reached the point so far (fired or not). */
+uint64_t sim_fault_hits(const sim_world *w, const char *point);
+
+/* What an injected fault did. Values are stable (traces store them). */
+#define SIM_FAULT_ACTION_TABLE(X)                                                              \
+    X(SIM_FAULT_FIRE, 1, "fire")           /* a point in the code under test fired */          \
+    X(SIM_FAULT_CRASH, 2, "crash")                                                             \
+    X(SIM_FAULT_RESTART, 3, "restart")                                                         \
+    X(SIM_FAULT_PAUSE, 4, "pause")                                                             \
+    X(SIM_FAULT_RESUME, 5, "resume")                                                           \
+    X(SIM_FAULT_PARTITION, 6, "partition") /* recorded; takes effect once net_sim exists */    \
+    X(SIM_FAULT_HEAL, 7, "heal")                                                               \
+    X(SIM_FAULT_QUIET, 8, "quiet")         /* faults stop: the liveness phase begins */        \
+    X(SIM_FAULT_CLOCK, 9, "clock")         /* a node's clock skew and drift were set */
+
+typedef enum sim_fault_action {
+#define SIM__FAULT_ACTION_ENUM(name, value, text) name = (value),
+    SIM_FAULT_ACTION_TABLE(SIM__FAULT_ACTION_ENUM)
+#undef SIM__FAULT_ACTION_ENUM
+} sim_fault_action;
+
+/* "crash", ...; "?" if unknown. */
+const char *sim_fault_action_name(sim_fault_action action);
+
+/* One injected fault. */
+typedef struct sim_fault_rec {
+    uint64_t step;
+    uint64_t vtime_ns;
+    const char *point;        /* "node/crash", "sut/kv/...", or "script" for an `at` line */
+    uint64_t hit;             /* the hit of the point that fired (0-based); for a script
+                                 line, its index among the plan's `at` lines */
+    sim_node_id node;         /* the node acted on; 0 = none */
+    sim_fault_action action;
+    const char *detail;       /* a script line as written ("5s crash n2"); NULL otherwise */
+} sim_fault_rec;
+
+uint32_t sim_world_fault_count(const sim_world *w);
+/* The i-th fault injected (in order), or NULL. Owned by the world. */
+const sim_fault_rec *sim_world_fault(const sim_world *w, uint32_t i);
+
+/* A countdown sweep: fail the k-th hit of one point, for k = 0, 1, 2, ..., one world per k,
+ * until a run no longer reaches hit k (every hit the code can reach has failed once) or
+ * max_runs worlds have run:
+ *
+ *     sim_sweep sw;
+ *     sim_sweep_init(&sw, "sut/kv/fsync-eio", 1000);
+ *     while (sim_sweep_next(&sw)) {
+ *         ... make a world w, set it up ...
+ *         sim_sweep_arm(&sw, w);
+ *         ... run and check it ...
+ *         sim_sweep_end(&sw, w);
+ *         sim_world_free(w);
+ *     }
+ *
+ * sw.k is the hit that fails in the current world; sw.complete says, at the end, whether the
+ * sweep ran out of hits (true) or of runs (false). */
+typedef struct sim_sweep {
+    const char *point;     /* borrowed */
+    uint64_t k;            /* the hit that fails in this run */
+    uint32_t runs;         /* runs begun */
+    uint32_t max_runs;
+    bool complete;         /* the last run did not reach its hit k */
+    bool started_;         /* private */
+} sim_sweep;
+
+void sim_sweep_init(sim_sweep *sw, const char *point, uint32_t max_runs);
+/* true while there is another run to do. */
+bool sim_sweep_next(sim_sweep *sw);
+/* Arms this run's world: the point fails at hit sw->k. Errors as sim_fault_fail_at. */
+int sim_sweep_arm(sim_sweep *sw, sim_world *w);
+/* Ends this run: notes whether the world reached hit k. */
+void sim_sweep_end(sim_sweep *sw, const sim_world *w);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Scenarios and systems                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -906,6 +1038,14 @@ typedef struct sim_system {
     /* Releases run_state. May be NULL. */
     void (*teardown)(void *ud, void *run_state);
     void *ud;
+    /* The fault points its code hits (sim_fault), each "sut/<name>/..."; may be NULL. Each
+     * becomes a key of [faults]. */
+    const sim_fault_point *faults;
+    uint32_t fault_count;
+    /* The names of the nodes setup adds for a scenario, so that the loader can check the
+     * nodes that [faults] `at` lines name: writes at most max names (static strings) and
+     * returns how many nodes there are. NULL: names are checked when a run starts. */
+    uint32_t (*nodes)(void *ud, const sim_scenario *sc, const char **names, uint32_t max);
 } sim_system;
 
 /* Loads and validates a scenario file against the given systems. On error returns SIM_EINVAL
@@ -936,10 +1076,35 @@ const char *sim_scenario_get(const sim_scenario *sc, const char *section, const 
 /* A SIM_KEY_UINT value, or a SIM_KEY_DURATION value in ns. Asserts the key is declared so. */
 uint64_t sim_scenario_uint(const sim_scenario *sc, const char *section, const char *key);
 bool sim_scenario_bool(const sim_scenario *sc, const char *section, const char *key);
+/* Changes one key as if the file said `key = value` ([scenario] system excepted), checking
+ * it as the loader would. On error returns SIM_EINVAL with a message in err and leaves the
+ * scenario as it was. */
+int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *value,
+                     char *err, size_t err_size);
 /* The effective configuration as INI text, every declared key with its value (defaults
  * included), sections and keys sorted: what a run records so that it can be replayed and
  * compared with a later version of the file. Owned by the scenario. */
 const char *sim_scenario_canonical(const sim_scenario *sc);
+
+/* What one seed of a scenario did. */
+typedef struct sim_run_result {
+    int rc;                  /* what the world's run returned */
+    bool failed;
+    const char *result;      /* pass, deadlock, liveness, steplimit, diverged, violation,
+                                check, setup or interrupted (static) */
+    char detail[512];        /* one line: why it failed; "" on pass */
+    uint64_t hash;           /* the trace hash */
+    uint64_t events;
+    uint64_t steps;
+    uint64_t vtime_ns;
+    uint32_t faults;         /* faults injected */
+    char plan[512];          /* the seed's fault plan, as drawn ("crash=1/20s pause=off");
+                                "" without faults */
+} sim_run_result;
+
+/* Runs one seed of a scenario, as `sim run` does, without recording it. Returns SIM_OK when
+ * the seed ran (pass or fail: see out->failed), SIM_ENOMEM otherwise. */
+int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out);
 
 #ifdef __cplusplus
 }

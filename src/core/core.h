@@ -76,6 +76,16 @@ static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
 /* Formats virtual time as seconds with microseconds, "12.345678s", into buf. */
 void sim__fmt_time(uint64_t ns, char *buf, size_t size);
 
+/* A decimal number without sign, spaces or leading '+': "42". false on anything else or on
+ * overflow. */
+bool sim__parse_u64(const char *text, uint64_t *out);
+/* "250ms" -> 250000000. Units ns, us, ms, s, m, h. SIM_EINVAL on anything else. */
+int sim__parse_duration(const char *text, uint64_t *out_ns);
+/* The shortest exact form: 1500000000 -> "1500ms", 2000000000 -> "2s". */
+void sim__format_duration(uint64_t ns, char *buf, size_t size);
+/* For people, to a tenth of the largest unit: 18930641 -> "18.9ms", 1500000000 -> "1.5s". */
+void sim__format_span(uint64_t ns, char *buf, size_t size);
+
 /* The world running on this thread, for assertion messages. Set by the run loop and by
  * sim_world_free; never used to make a decision. */
 void sim__running_set(sim_world *w);

@@ -1,6 +1,7 @@
 /*
- * result.c: names and sentences for result codes, violation kinds and event kinds, all
- * generated from the X-macro tables in sim.h so that the enum and its text cannot drift.
+ * result.c: names and sentences for result codes, violation kinds, event kinds and fault
+ * actions, all generated from the X-macro tables in sim.h so that the enum and its text
+ * cannot drift.
  */
 #include <string.h>
 
@@ -80,4 +81,16 @@ sim_event_kind sim_event_kind_from_name(const char *name)
     SIM_EVENT_TABLE(SIM__EVENT_FIND)
 #undef SIM__EVENT_FIND
     return (sim_event_kind)0;
+}
+
+const char *sim_fault_action_name(sim_fault_action action)
+{
+    switch (action) {
+#define SIM__FAULT_ACTION_CASE(name, value, text)                                              \
+    case name:                                                                                 \
+        return text;
+        SIM_FAULT_ACTION_TABLE(SIM__FAULT_ACTION_CASE)
+#undef SIM__FAULT_ACTION_CASE
+    }
+    return "?";
 }

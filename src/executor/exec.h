@@ -195,6 +195,8 @@ typedef struct sim__node {
     uint32_t jobq_cap;
     uint32_t jobq_head;
     uint32_t jobq_len;
+    int64_t clock_offset_ns; /* sim_node_set_clock */
+    int32_t clock_drift_ppm;
 } sim__node;
 
 #define SIM__NODES_MAX 4096
@@ -331,6 +333,11 @@ struct sim_world {
 
     /* statistics */
     sim_stats stats;
+
+    /* the fault module's state (src/fault/), created on first use; freed through the hook,
+     * so that the executor does not depend on the module above it */
+    void *faults;
+    void (*faults_free)(sim_world *w);
 
     /* trace hash: canonical event records are buffered and folded into XXH3 in blocks */
     void *hash_state;        /* XXH3_state_t */

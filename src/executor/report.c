@@ -332,6 +332,14 @@ static int event_text(const sim_event *e, char *buf, size_t size)
     case SIM_EV_NOTE:
         return snprintf(buf, size, "%s: %llu bytes, digest %016llx", d, (unsigned long long)e->b,
                         (unsigned long long)e->a);
+    case SIM_EV_FAULT: {
+        /* A point's name has a '/'; scripts, clocks and the quiet phase describe themselves. */
+        const char *action = sim_fault_action_name((sim_fault_action)(e->b & 0xff));
+        if (strchr(d, '/') == NULL || strncmp(d, "at ", 3) == 0) {
+            return snprintf(buf, size, "%s %s", action, d);
+        }
+        return snprintf(buf, size, "%s %s, hit %llu", action, d, (unsigned long long)e->a);
+    }
     default:
         return snprintf(buf, size, "%s", d);
     }

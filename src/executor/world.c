@@ -138,6 +138,7 @@ void sim_world_free(sim_world *w)
     sim_world *outer = sim__running_get();
     sim__running_set(w);
     world_drop_all(w);
+    if (w->faults_free != NULL) w->faults_free(w);
     sim__objs_free(w);
     sim__running_set(outer == w ? NULL : outer);
     sim__timers_free(w);

@@ -28,6 +28,11 @@ void sim__outcome_free(sim__outcome *o)
     free(o->checkpoints);
     for (uint32_t i = 0; i < o->nviolations; i++) free(o->violations[i].message);
     free(o->violations);
+    for (uint32_t i = 0; i < o->nfaults; i++) {
+        free((char *)o->faults[i].point);
+        free((char *)o->faults[i].detail);
+    }
+    free(o->faults);
     sim__evbuf_free(&o->events_buf);
     memset(o, 0, sizeof *o);
 }
@@ -46,6 +51,27 @@ static void capture_event(void *ud, const sim_event *e)
         c->failed = true;
         sim_world_stop(c->w);
     }
+}
+
+/* Copies the faults the world injected, with their strings (the world's die with it). */
+static int collect_faults(sim_world *w, sim__outcome *o)
+{
+    snprintf(o->plan, sizeof o->plan, "%s", sim__faults_plan_text(w));
+    uint32_t n = sim_world_fault_count(w);
+    const sim__faults *fs = w->faults;
+    o->faults_dropped = fs ? fs->recs_dropped : 0;
+    o->faults = calloc(n + 1, sizeof *o->faults);
+    if (o->faults == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        sim_fault_rec r = *sim_world_fault(w, i);
+        r.point = strdup(r.point);
+        r.detail = r.detail ? strdup(r.detail) : NULL;
+        o->faults[o->nfaults++] = r;
+        if (r.point == NULL || (sim_world_fault(w, i)->detail && r.detail == NULL)) {
+            return SIM_ENOMEM;
+        }
+    }
+    return SIM_OK;
 }
 
 /* Copies what the world knows about the run into the outcome. */
@@ -71,7 +97,7 @@ static int collect(sim_world *w, sim__outcome *o)
         if (o->violations[i].message == NULL) return SIM_ENOMEM;
         o->nviolations++;
     }
-    return SIM_OK;
+    return collect_faults(w, o);
 }
 
 /* The first line of a report, as the one-line detail. */
@@ -81,6 +107,20 @@ static void first_line(const char *text, char *buf, size_t size)
     if (n >= size) n = size - 1;
     memcpy(buf, text, n);
     buf[n] = '\0';
+}
+
+/* A liveness failure after the fault phase says which bound it missed. */
+static void liveness_detail(const sim_scenario *sc, sim__outcome *o)
+{
+    const sim__fault_spec *spec = sim__scenario_faults(sc);
+    if (o->rc != SIM_ETIMELIMIT || spec->quiet_after_ns == 0) return;
+    char quiet[32], within[32], first[256];
+    sim__format_duration(spec->quiet_after_ns, quiet, sizeof quiet);
+    sim__format_duration(spec->converge_ns, within, sizeof within);
+    first_line(o->report, first, sizeof first);
+    snprintf(o->detail, sizeof o->detail,
+             "did not converge within converge_within = %s after the faults stopped at %s; %s",
+             within, quiet, first);
 }
 
 static void classify(sim__outcome *o, int check_rc, const char *check_msg)
@@ -149,13 +189,28 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     const sim_system *sys = sim_scenario_system(sc);
     void *state = NULL;
     char msg[400] = "";
-    int rc = sys->setup(sys->ud, w, sc, &state, msg, sizeof msg);
+    /* The plan is drawn and its points armed before setup, so that a system's points fire
+     * while it builds too; the driver starts once the nodes exist. */
+    int rc = sim__faults_attach(w, sim__scenario_faults(sc));
+    if (rc != SIM_OK) {
+        sim_world_free(w);
+        return rc;
+    }
+    rc = sys->setup(sys->ud, w, sc, &state, msg, sizeof msg);
+    bool setup_failed = rc != SIM_OK;
+    if (rc == SIM_OK) {
+        rc = sim__faults_start(w, msg, sizeof msg);
+    }
     int check_rc = SIM_OK;
     if (rc != SIM_OK) {
         out->rc = rc;
         out->result = "setup";
         out->failed = true;
-        snprintf(out->detail, sizeof out->detail, "setup of %s failed: %s", sys->name, msg);
+        if (setup_failed) {
+            snprintf(out->detail, sizeof out->detail, "setup of %s failed: %s", sys->name, msg);
+        } else {
+            snprintf(out->detail, sizeof out->detail, "%s", msg);
+        }
     } else {
         if (opts->live_world != NULL) *opts->live_world = w;
         out->rc = opts->until_step ? sim_world_run_to_step(w, opts->until_step) : sim_world_run(w);
@@ -165,7 +220,10 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
         }
     }
     int crc = collect(w, out);
-    if (crc == SIM_OK && out->result == NULL) classify(out, check_rc, msg);
+    if (crc == SIM_OK && out->result == NULL) {
+        classify(out, check_rc, msg);
+        liveness_detail(sc, out);
+    }
     if (crc == SIM_OK && opts->want_dump) {
         out->dump = strdup(sim_world_dump(w));
         if (out->dump == NULL) crc = SIM_ENOMEM;
@@ -176,4 +234,26 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     if (sys->teardown != NULL) sys->teardown(sys->ud, state);
     out->wall_ns = sim__host_now_ns() - t0;
     return crc;
+}
+
+int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
+{
+    memset(out, 0, sizeof *out);
+    sim__run_opts opts = {.seed = seed};
+    sim__outcome o;
+    int rc = sim__run_seed(sc, &opts, &o);
+    if (rc == SIM_OK) {
+        out->rc = o.rc;
+        out->failed = o.failed;
+        out->result = o.result;
+        snprintf(out->detail, sizeof out->detail, "%s", o.failed ? o.detail : "");
+        out->hash = o.hash;
+        out->events = o.events;
+        out->steps = o.steps;
+        out->vtime_ns = o.vtime_ns;
+        out->faults = o.nfaults + o.faults_dropped;
+        snprintf(out->plan, sizeof out->plan, "%s", o.plan);
+    }
+    sim__outcome_free(&o);
+    return rc;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fault/fault.h"
 #include "scenario.h"
 
 #define LINE_MAX_BYTES 199 /* inih reads lines into a 200-byte buffer */
@@ -202,60 +203,9 @@ struct sim_scenario {
     uint64_t seed_last;
     sim_sched sched;
     bool expect_fail;
+    sim__fault_spec *faults; /* [faults], validated */
     char *canonical;
 };
-
-static const struct {
-    const char *suffix;
-    uint64_t ns;
-} units[] = {{"h", 3600 * SIM_S}, {"m", 60 * SIM_S}, {"s", SIM_S},
-             {"ms", SIM_MS},      {"us", SIM_US},     {"ns", SIM_NS}};
-#define NUNITS (sizeof units / sizeof units[0])
-
-static bool parse_uint(const char *s, uint64_t *out)
-{
-    if (*s < '0' || *s > '9') return false;
-    uint64_t v = 0;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        uint64_t d = (uint64_t)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return *s == '\0';
-}
-
-int sim__parse_duration(const char *s, uint64_t *out)
-{
-    if (s == NULL || *s < '0' || *s > '9') return SIM_EINVAL;
-    const char *p = s;
-    while (*p >= '0' && *p <= '9') p++;
-    char digits[32];
-    size_t n = (size_t)(p - s);
-    if (n >= sizeof digits) return SIM_EINVAL;
-    memcpy(digits, s, n);
-    digits[n] = '\0';
-    uint64_t v;
-    if (!parse_uint(digits, &v)) return SIM_EINVAL;
-    for (size_t i = 0; i < NUNITS; i++) {
-        if (strcmp(p, units[i].suffix) != 0) continue;
-        if (v > UINT64_MAX / units[i].ns) return SIM_EINVAL;
-        *out = v * units[i].ns;
-        return SIM_OK;
-    }
-    return SIM_EINVAL;
-}
-
-void sim__format_duration(uint64_t ns, char *buf, size_t size)
-{
-    for (size_t i = 0; i < NUNITS; i++) {
-        if (ns != 0 && ns % units[i].ns == 0) {
-            snprintf(buf, size, "%llu%s", (unsigned long long)(ns / units[i].ns), units[i].suffix);
-            return;
-        }
-    }
-    snprintf(buf, size, "0s");
-}
 
 /* Whether `text` is one of the '|'-separated choices. */
 static bool choice_ok(const char *choices, const char *text)
@@ -311,7 +261,7 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
         snprintf(canon, sizeof canon, "%s", text);
         break;
     case SIM_KEY_UINT:
-        if (!parse_uint(text, &num) || num < k->min || (k->max != 0 && num > k->max)) {
+        if (!sim__parse_u64(text, &num) || num < k->min || (k->max != 0 && num > k->max)) {
             if (k->max != 0) {
                 return fail(e, line, "[%s] %s: expected a whole number in %llu..%llu, got '%s'",
                             k->section, k->key, (unsigned long long)k->min,
@@ -391,6 +341,7 @@ static int spec_index(const loader *l, const char *section, const char *key)
 
 static bool section_known(const loader *l, const char *section)
 {
+    if (strcmp(section, "faults") == 0) return true; /* every system has one */
     for (uint32_t i = 0; i < l->nspecs; i++) {
         if (strcmp(l->specs[i]->section, section) == 0) return true;
     }
@@ -410,6 +361,8 @@ static void section_list(const loader *l, char *buf, size_t size)
         size_t o = strlen(buf);
         snprintf(buf + o, size - o, "%s[%s]", o ? ", " : "", l->specs[i]->section);
     }
+    size_t o = strlen(buf);
+    snprintf(buf + o, size - o, ", [faults]");
 }
 
 /* "bug, crash_at, ticks": the keys of a section. */
@@ -489,6 +442,7 @@ static int check_entries(loader *l, sim_scenario *sc)
             return fail(&l->e, en->line, "'%s' is outside any section; put it under [scenario] "
                         "or a section of the system", en->key);
         }
+        if (strcmp(en->section, "faults") == 0) continue; /* see scenario_faults */
         int k = spec_index(l, en->section, en->key);
         if (k < 0) {
             char list[512];
@@ -540,10 +494,10 @@ static int scenario_fields(loader *l, sim_scenario *sc)
         if (ok) {
             memcpy(first, s, n);
             first[n] = '\0';
-            ok = parse_uint(first, &sc->seed_first) && parse_uint(dots + 2, &sc->seed_last);
+            ok = sim__parse_u64(first, &sc->seed_first) && sim__parse_u64(dots + 2, &sc->seed_last);
         }
     } else {
-        ok = parse_uint(s, &sc->seed_first);
+        ok = sim__parse_u64(s, &sc->seed_first);
         sc->seed_last = sc->seed_first;
     }
     if (!ok || sc->seed_first > sc->seed_last) {
@@ -556,6 +510,37 @@ static int scenario_fields(loader *l, sim_scenario *sc)
     }
     sc->expect_fail = strcmp(expect->text, "fail") == 0;
     return SIM_OK;
+}
+
+/* The [faults] section: a spec for the system's points and nodes, then every entry in file
+ * order, then the checks that need several keys. */
+static int scenario_faults(loader *l, sim_scenario *sc)
+{
+    const char *names[SIM__NODES_MAX];
+    uint32_t nnodes = 0;
+    bool known = sc->system->nodes != NULL;
+    if (known) {
+        nnodes = sc->system->nodes(sc->system->ud, sc, names, SIM__NODES_MAX);
+        SIM_ASSERT(nnodes <= SIM__NODES_MAX);
+    }
+    int rc = sim__fault_spec_new(sc->path, sc->system, names, nnodes, known, &sc->faults);
+    if (rc == SIM_EINVAL) {
+        return fail(&l->e, 0, "system %s declares a malformed fault point (sut/%s/...)",
+                    sc->system->name, sc->system->name);
+    }
+    if (rc != SIM_OK) return rc;
+    char msg[1024];
+    for (uint32_t i = 0; i < l->c.nentries; i++) {
+        const entry *en = &l->c.entries[i];
+        if (strcmp(en->section, "faults") != 0) continue;
+        rc = sim__fault_spec_set(sc->faults, en->key, en->value, en->line, msg, sizeof msg);
+        if (rc == SIM_EINVAL) return fail(&l->e, en->line, "%s", msg);
+        if (rc != SIM_OK) return rc;
+    }
+    uint32_t line = 0;
+    rc = sim__fault_spec_finish(sc->faults, sc->values[5].num, msg, sizeof msg, &line);
+    if (rc == SIM_EINVAL) return fail(&l->e, line, "%s", msg);
+    return rc;
 }
 
 static int canonical_cmp_section(const sim_key_spec *a, const sim_key_spec *b)
@@ -582,24 +567,33 @@ static int build_canonical(sim_scenario *sc)
         }
         order[j] = v;
     }
-    size_t size = 64;
+    char *faults = sim__fault_spec_canonical(sc->faults);
+    size_t size = 64 + (faults ? strlen(faults) : 0);
     for (uint32_t i = 0; i < n; i++) {
         size += strlen(order[i]->spec->section) + strlen(order[i]->spec->key) +
                 strlen(order[i]->text) + 16;
     }
-    char *buf = malloc(size);
+    char *buf = faults ? malloc(size) : NULL;
     if (buf == NULL) {
         free(order);
+        free(faults);
         return SIM_ENOMEM;
     }
     size_t o = 0;
+    bool faults_done = false;
     for (uint32_t i = 0; i < n; i++) {
         const sim_key_spec *k = order[i]->spec;
         if (i == 0 || strcmp(order[i - 1]->spec->section, k->section) != 0) {
+            if (!faults_done && i > 0 && strcmp(k->section, "faults") > 0) {
+                o += (size_t)snprintf(buf + o, size - o, "\n%s", faults);
+                faults_done = true;
+            }
             o += (size_t)snprintf(buf + o, size - o, "%s[%s]\n", i ? "\n" : "", k->section);
         }
         o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", k->key, order[i]->text);
     }
+    if (!faults_done) snprintf(buf + o, size - o, "\n%s", faults);
+    free(faults);
     free(order);
     sc->canonical = buf;
     return SIM_OK;
@@ -625,6 +619,7 @@ void sim_scenario_free(sim_scenario *sc)
     for (uint32_t i = 0; i < sc->nvalues; i++) free(sc->values[i].text);
     free(sc->values);
     free(sc->canonical);
+    sim__fault_spec_free(sc->faults);
     free(sc->path);
     free(sc);
 }
@@ -642,6 +637,7 @@ static int parse_collected(loader *l, sim_scenario *sc)
     if (rc == SIM_OK) rc = check_entries(l, sc);
     if (rc == SIM_OK) rc = apply_defaults(l, sc);
     if (rc == SIM_OK) rc = scenario_fields(l, sc);
+    if (rc == SIM_OK) rc = scenario_faults(l, sc);
     if (rc == SIM_OK) rc = build_canonical(sc);
     return rc;
 }
@@ -787,21 +783,85 @@ const char *sim_scenario_canonical(const sim_scenario *sc)
     return sc->canonical;
 }
 
+const sim__fault_spec *sim__scenario_faults(const sim_scenario *sc)
+{
+    return sc->faults;
+}
+
 sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
 {
+    /* With a liveness phase, the run must end by quiet_after + converge_within. */
+    uint64_t deadline = sim__fault_spec_deadline(sc->faults);
     return (sim_world_desc){
         .seed = seed,
         .sched = sc->sched,
-        .time_limit_ns = sc->values[5].num,
+        .time_limit_ns = deadline ? deadline : sc->values[5].num,
         .step_limit = sc->values[6].num,
         .checkpoint_every = (uint32_t)sc->values[7].num,
     };
 }
 
-int sim__scenario_override(sim_scenario *sc, const char *section, const char *key,
-                           const char *text, char *err, size_t err_size)
+/* A fresh [faults] spec from the current one's canonical text, with `key = value` applied on
+ * top (an `at` adds a line; key NULL: nothing), checked against the scenario as it is now. */
+static int faults_rebuild(const sim_scenario *sc, const char *key, const char *text,
+                          errbuf *e, sim__fault_spec **out)
+{
+    *out = NULL;
+    const char *names[SIM__NODES_MAX];
+    uint32_t nnodes = 0;
+    bool known = sc->system->nodes != NULL;
+    if (known) nnodes = sc->system->nodes(sc->system->ud, sc, names, SIM__NODES_MAX);
+    sim__fault_spec *fresh = NULL;
+    int rc = sim__fault_spec_new(sc->path, sc->system, names, nnodes, known, &fresh);
+    char *lines = rc == SIM_OK ? sim__fault_spec_canonical(sc->faults) : NULL;
+    if (rc == SIM_OK && lines == NULL) rc = SIM_ENOMEM;
+    char msg[1024];
+    char *save = NULL;
+    for (char *ln = lines ? strtok_r(lines, "\n", &save) : NULL; rc == SIM_OK && ln != NULL;
+         ln = strtok_r(NULL, "\n", &save)) {
+        char *eq = strstr(ln, " = ");
+        if (eq == NULL) continue; /* the [faults] header */
+        *eq = '\0';
+        if (key != NULL && strcmp(key, "at") != 0 && strcmp(ln, key) == 0) continue;
+        rc = sim__fault_spec_set(fresh, ln, eq + 3, 0, msg, sizeof msg);
+        if (rc == SIM_EINVAL) rc = fail(e, 0, "%s", msg);
+    }
+    if (rc == SIM_OK && key != NULL) {
+        rc = sim__fault_spec_set(fresh, key, text, 0, msg, sizeof msg);
+        if (rc == SIM_EINVAL) rc = fail(e, 0, "%s", msg);
+    }
+    uint32_t line;
+    if (rc == SIM_OK) {
+        rc = sim__fault_spec_finish(fresh, sc->values[5].num, msg, sizeof msg, &line);
+        if (rc == SIM_EINVAL) rc = fail(e, 0, "%s", msg);
+    }
+    free(lines);
+    if (rc != SIM_OK) {
+        sim__fault_spec_free(fresh);
+        return rc;
+    }
+    *out = fresh;
+    return SIM_OK;
+}
+
+static int swap_faults(sim_scenario *sc, sim__fault_spec *fresh)
+{
+    sim__fault_spec_free(sc->faults);
+    sc->faults = fresh;
+    free(sc->canonical);
+    sc->canonical = NULL;
+    return build_canonical(sc);
+}
+
+int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
+                     char *err, size_t err_size)
 {
     errbuf e = {.buf = err, .size = err_size, .path = sc->path};
+    sim__fault_spec *fresh = NULL;
+    if (strcmp(section, "faults") == 0) {
+        int rc = faults_rebuild(sc, key, text, &e, &fresh);
+        return rc == SIM_OK ? swap_faults(sc, fresh) : rc;
+    }
     value *v = NULL;
     for (uint32_t i = 0; i < sc->nvalues && v == NULL; i++) {
         const sim_key_spec *k = sc->values[i].spec;
@@ -809,16 +869,18 @@ int sim__scenario_override(sim_scenario *sc, const char *section, const char *ke
     }
     if (v == NULL) return fail(&e, 0, "[%s] has no key '%s'", section, key);
     if (strcmp(section, "scenario") == 0 && strcmp(key, "system") == 0) {
-        return fail(&e, 0, "[scenario] system cannot be overridden");
+        return fail(&e, 0, "[scenario] system cannot be changed");
     }
-    value fresh = {0};
-    int rc = value_parse(&e, v->spec, text, 0, v->spec->choices ? v->spec->choices : "", &fresh);
+    value fresh_value = {0};
+    int rc = value_parse(&e, v->spec, text, 0, v->spec->choices ? v->spec->choices : "",
+                         &fresh_value);
     if (rc != SIM_OK) return rc;
     value old = *v;
-    *v = fresh;
+    *v = fresh_value;
     loader l = {.e = e};
     sim_scenario probe = *sc;
     rc = scenario_fields(&l, &probe);
+    if (rc == SIM_OK) rc = faults_rebuild(&probe, NULL, NULL, &e, &fresh);
     if (rc != SIM_OK) {
         free(v->text);
         *v = old;
@@ -829,7 +891,5 @@ int sim__scenario_override(sim_scenario *sc, const char *section, const char *ke
     sc->seed_last = probe.seed_last;
     sc->sched = probe.sched;
     sc->expect_fail = probe.expect_fail;
-    free(sc->canonical);
-    sc->canonical = NULL;
-    return build_canonical(sc);
+    return swap_faults(sc, fresh);
 }

@@ -1,5 +1,5 @@
 /*
- * scenario.h: the scenario module's internals: durations, and the runner that executes one
+ * scenario.h: the scenario module's internals: the runner that executes one
  * seed of a scenario (world, system setup, run, checks) and returns its outcome, with the
  * events captured in memory when asked. Used by the sim command and replay/.
  */
@@ -9,17 +9,10 @@
 #include <signal.h>
 
 #include "../core/core.h"
+#include "../fault/fault.h"
 
-/* "250ms" -> 250000000. Units ns, us, ms, s, m, h. SIM_EINVAL on anything else. */
-int sim__parse_duration(const char *text, uint64_t *out_ns);
-/* The shortest exact form: 1500000000 -> "1500ms", 2000000000 -> "2s". */
-void sim__format_duration(uint64_t ns, char *buf, size_t size);
-
-/* Changes one key of a loaded scenario (validated as if it were in the file, [scenario]
- * strategy and seeds included) and rebuilds its canonical text. SIM_EINVAL with a message
- * for an unknown key or a bad value. */
-int sim__scenario_override(sim_scenario *sc, const char *section, const char *key,
-                           const char *text, char *err, size_t err_size);
+/* The scenario's [faults], validated (never NULL for a loaded scenario). */
+const sim__fault_spec *sim__scenario_faults(const sim_scenario *sc);
 
 /* ---- running one seed ----------------------------------------------------------------------- */
 
@@ -41,6 +34,10 @@ typedef struct sim__outcome {
     uint32_t ncheckpoints;
     sim__violation_rec *violations;
     uint32_t nviolations;
+    char plan[512];           /* the seed's fault plan as drawn; "" without one */
+    sim_fault_rec *faults;    /* every fault injected; point and detail owned (strdup) */
+    uint32_t nfaults;
+    uint32_t faults_dropped;  /* beyond what the world keeps */
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
 } sim__outcome;

@@ -33,6 +33,7 @@ struct sim__store {
     char err[768];
     sqlite3_stmt *ins_event;       /* one row */
     sqlite3_stmt *ins_events;      /* BATCH rows */
+    int64_t version;               /* the file's schema version (1 is read as it is) */
 };
 
 static const char schema[] =
@@ -44,7 +45,8 @@ static const char schema[] =
     "  record_mode TEXT NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL,\n"
     "  detail TEXT NOT NULL, report TEXT NOT NULL, trace_hash INTEGER NOT NULL,\n"
     "  event_count INTEGER NOT NULL, step_count INTEGER NOT NULL, vtime_ns INTEGER NOT NULL,\n"
-    "  wall_ms INTEGER NOT NULL, events_stored INTEGER NOT NULL) STRICT;\n"
+    "  wall_ms INTEGER NOT NULL, events_stored INTEGER NOT NULL, faults TEXT NOT NULL,\n"
+    "  fault_count INTEGER NOT NULL) STRICT;\n"
     "CREATE INDEX runs_by_scenario ON runs(scenario, seed);\n"
     "CREATE INDEX runs_failed ON runs(result) WHERE result <> 'pass';\n"
     "CREATE TABLE events(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
@@ -62,12 +64,29 @@ static const char schema[] =
     "  kind TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY(run_id, seq)) STRICT,\n"
     "  WITHOUT ROWID;\n"
     "CREATE TABLE event_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL,\n"
-    "  fields TEXT NOT NULL) STRICT;\n";
+    "  fields TEXT NOT NULL) STRICT;\n"
+    "CREATE TABLE faults(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  step INTEGER NOT NULL, vtime_ns INTEGER NOT NULL, node INTEGER NOT NULL,\n"
+    "  point TEXT NOT NULL, hit INTEGER NOT NULL, action TEXT NOT NULL, detail TEXT,\n"
+    "  PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n";
 
-static const char run_columns[] =
-    "run_id, scenario, scenario_path, system, seed, strategy, config, config_hash, "
-    "binary_version, record_mode, status, result, detail, report, trace_hash, event_count, "
-    "step_count, vtime_ns, wall_ms, events_stored";
+/* From schema 1: the runs gain their fault plan and count, and faults get a table. */
+static const char migrate_1_to_2[] =
+    "ALTER TABLE runs ADD COLUMN faults TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE runs ADD COLUMN fault_count INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE TABLE faults(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  step INTEGER NOT NULL, vtime_ns INTEGER NOT NULL, node INTEGER NOT NULL,\n"
+    "  point TEXT NOT NULL, hit INTEGER NOT NULL, action TEXT NOT NULL, detail TEXT,\n"
+    "  PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
+    "UPDATE meta SET value = 2 WHERE key = 'schema_version';\n";
+
+#define RUN_COLUMNS_V1                                                                         \
+    "run_id, scenario, scenario_path, system, seed, strategy, config, config_hash, "           \
+    "binary_version, record_mode, status, result, detail, report, trace_hash, event_count, "   \
+    "step_count, vtime_ns, wall_ms, events_stored"
+static const char run_columns[] = RUN_COLUMNS_V1 ", faults, fault_count";
+/* What a schema-1 file is read as: no plan, no faults. */
+static const char run_columns_v1[] = RUN_COLUMNS_V1 ", '', 0";
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
@@ -132,6 +151,42 @@ static int query_int(sim__store *st, const char *sql, int64_t *out, const char *
 
 /* ---- opening ------------------------------------------------------------------------------- */
 
+/* The names of the event kinds, for people reading the file with sqlite3. */
+static int fill_event_kinds(sim__store *st, const char *doing)
+{
+    int rc = SIM_OK;
+    for (int k = 1; rc == SIM_OK && k < 64; k++) {
+        const char *name = sim_event_kind_name((sim_event_kind)k);
+        if (strcmp(name, "?") == 0) continue;
+        char row[256];
+        snprintf(row, sizeof row, "INSERT OR IGNORE INTO event_kinds VALUES(%d, '%s', '%s')", k,
+                 name, sim_event_kind_fields((sim_event_kind)k));
+        rc = exec(st, row, doing);
+    }
+    return rc;
+}
+
+/* Brings a schema-1 file up to date, in one transaction (all or nothing). */
+static int migrate(sim__store *st)
+{
+    int rc = exec(st, "BEGIN IMMEDIATE", "upgrading the schema");
+    if (rc != SIM_OK) return rc;
+    int64_t version = 0;
+    rc = query_int(st, "SELECT value FROM meta WHERE key = 'schema_version' ORDER BY key",
+                   &version, "upgrading the schema");
+    if (rc == SIM_OK && version == 1) { /* another sim may have upgraded it meanwhile */
+        rc = exec(st, migrate_1_to_2, "upgrading the schema from version 1");
+        if (rc == SIM_OK) rc = fill_event_kinds(st, "upgrading the schema");
+    }
+    if (rc != SIM_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    rc = exec(st, "COMMIT", "upgrading the schema");
+    if (rc == SIM_OK) st->version = SIM__SCHEMA_VERSION;
+    return rc;
+}
+
 static int create_schema(sim__store *st)
 {
     int rc = exec(st, "BEGIN IMMEDIATE", "creating the schema");
@@ -148,14 +203,7 @@ static int create_schema(sim__store *st)
                  "INSERT INTO meta VALUES('schema_version', %d), ('created_by', 'sim %s')",
                  SIM__SCHEMA_VERSION, SIM_VERSION_STRING);
         if (rc == SIM_OK) rc = exec(st, meta, "creating the schema");
-        for (int k = 1; rc == SIM_OK && k < 64; k++) {
-            const char *name = sim_event_kind_name((sim_event_kind)k);
-            if (strcmp(name, "?") == 0) continue;
-            char row[256];
-            snprintf(row, sizeof row, "INSERT INTO event_kinds VALUES(%d, '%s', '%s')", k, name,
-                     sim_event_kind_fields((sim_event_kind)k));
-            rc = exec(st, row, "creating the schema");
-        }
+        if (rc == SIM_OK) rc = fill_event_kinds(st, "creating the schema");
     }
     if (rc != SIM_OK) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -174,6 +222,7 @@ static int check_schema(sim__store *st, sim__store_mode mode)
         if (mode == SIM__STORE_READ) {
             return set_err(st, "empty: not a sim database yet (sim run --db creates one)");
         }
+        st->version = SIM__SCHEMA_VERSION;
         return create_schema(st);
     }
     if (app != APPLICATION_ID) {
@@ -188,10 +237,13 @@ static int check_schema(sim__store *st, sim__store_mode mode)
         return set_err(st, "written by a newer sim (schema version %lld; this sim %s reads %d)",
                        (long long)version, SIM_VERSION_STRING, SIM__SCHEMA_VERSION);
     }
-    if (version != SIM__SCHEMA_VERSION) {
+    if (version != SIM__SCHEMA_VERSION && version != 1) {
         return set_err(st, "a sim database with an unknown schema version (%lld)",
                        (long long)version);
     }
+    st->version = version;
+    /* Version 1 is upgraded before anything is written to it, and read as it is. */
+    if (version == 1 && mode == SIM__STORE_WRITE) return migrate(st);
     return SIM_OK;
 }
 
@@ -301,7 +353,7 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
 {
     char sql[512];
     snprintf(sql, sizeof sql, "INSERT INTO runs(%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-                              "?12,?13,?14,?15,?16,?17,?18,?19,?20)", run_columns);
+                              "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)", run_columns);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "recording the run", rc);
@@ -325,6 +377,8 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
     sqlite3_bind_int64(s, 18, s64(r->vtime_ns));
     sqlite3_bind_int64(s, 19, s64(r->wall_ms));
     sqlite3_bind_int(s, 20, r->events_stored);
+    bind_text(s, 21, r->faults ? r->faults : "");
+    sqlite3_bind_int64(s, 22, r->fault_count);
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "recording the run", rc);
@@ -406,6 +460,29 @@ static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording events", rc);
 }
 
+static int insert_faults(sim__store *st, uint64_t run_id, const sim__run_data *d)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "INSERT INTO faults VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                                -1, &s, NULL);
+    for (uint32_t i = 0; rc == SQLITE_OK && i < d->nfaults; i++) {
+        const sim_fault_rec *f = &d->faults[i];
+        sqlite3_bind_int64(s, 1, s64(run_id));
+        sqlite3_bind_int64(s, 2, i);
+        sqlite3_bind_int64(s, 3, s64(f->step));
+        sqlite3_bind_int64(s, 4, s64(f->vtime_ns));
+        sqlite3_bind_int64(s, 5, f->node.v);
+        bind_text(s, 6, f->point);
+        sqlite3_bind_int64(s, 7, s64(f->hit));
+        bind_text(s, 8, sim_fault_action_name(f->action));
+        bind_text(s, 9, f->detail);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(s) : rc;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording faults", rc);
+}
+
 /* A decision is a POLL event that chose among two or more runnable tasks. */
 static int insert_decisions(sim__store *st, uint64_t run_id, const sim__evbuf *b)
 {
@@ -439,6 +516,7 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
     if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
     if (rc == SIM_OK) rc = insert_checkpoints(st, *run_id, data);
     if (rc == SIM_OK) rc = insert_violations(st, *run_id, data);
+    if (rc == SIM_OK) rc = insert_faults(st, *run_id, data);
     if (rc == SIM_OK && data->events != NULL) rc = insert_events(st, *run_id, data->events);
     if (rc == SIM_OK && data->events != NULL) rc = insert_decisions(st, *run_id, data->events);
     if (rc == SIM_OK) rc = exec(st, "COMMIT", "committing the run");
@@ -452,7 +530,7 @@ void sim__run_row_free(sim__run_row *r)
 {
     char **strings[] = {&r->scenario, &r->scenario_path, &r->system, &r->strategy, &r->config,
                         &r->binary_version, &r->record_mode, &r->status, &r->result,
-                        &r->detail, &r->report};
+                        &r->detail, &r->report, &r->faults};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(*strings[i]);
     memset(r, 0, sizeof *r);
 }
@@ -486,9 +564,11 @@ static int row_from(sqlite3_stmt *s, sim__run_row *r)
     r->vtime_ns = u64(sqlite3_column_int64(s, 17));
     r->wall_ms = u64(sqlite3_column_int64(s, 18));
     r->events_stored = sqlite3_column_int(s, 19) != 0;
+    r->faults = col_text(s, 20);
+    r->fault_count = (uint32_t)sqlite3_column_int64(s, 21);
     if (!r->scenario || !r->scenario_path || !r->system || !r->strategy || !r->config ||
         !r->binary_version || !r->record_mode || !r->status || !r->result || !r->detail ||
-        !r->report) {
+        !r->report || !r->faults) {
         sim__run_row_free(r);
         return SIM_ENOMEM;
     }
@@ -502,7 +582,7 @@ int sim__store_runs(sim__store *st, const sim__run_filter *f,
     snprintf(sql, sizeof sql,
              "SELECT %s FROM runs WHERE (?1 = 0 OR result <> 'pass') AND (?2 IS NULL OR "
              "scenario = ?2) ORDER BY run_id",
-             run_columns);
+             st->version == 1 ? run_columns_v1 : run_columns);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "listing runs", rc);
@@ -526,7 +606,7 @@ int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out)
 {
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM runs WHERE run_id = ?1 ORDER BY run_id",
-             run_columns);
+             st->version == 1 ? run_columns_v1 : run_columns);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "reading the run", rc);
@@ -614,4 +694,63 @@ int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading checkpoints", rc);
+}
+
+int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint32_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (st->version == 1) return SIM_OK; /* recorded before faults existed */
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT step, vtime_ns, node, point, hit, action, detail FROM "
+                                "faults WHERE run_id = ?1 ORDER BY seq",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "reading faults", rc);
+    sqlite3_bind_int64(s, 1, s64(run_id));
+    uint32_t cap = 0;
+    bool oom = false;
+    while (!oom && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            sim_fault_rec *p = realloc(*out, cap * sizeof *p);
+            if (p == NULL) break;
+            *out = p;
+        }
+        const unsigned char *detail = sqlite3_column_text(s, 6);
+        sim_fault_rec f = {
+            .step = u64(sqlite3_column_int64(s, 0)),
+            .vtime_ns = u64(sqlite3_column_int64(s, 1)),
+            .node = {(uint32_t)sqlite3_column_int64(s, 2)},
+            .point = col_text(s, 3),
+            .hit = u64(sqlite3_column_int64(s, 4)),
+            .action = SIM_FAULT_FIRE,
+            .detail = detail ? strdup((const char *)detail) : NULL,
+        };
+        const char *action = (const char *)sqlite3_column_text(s, 5);
+        for (int a = 1; a < 32 && action != NULL; a++) {
+            if (strcmp(sim_fault_action_name((sim_fault_action)a), action) == 0) {
+                f.action = (sim_fault_action)a;
+            }
+        }
+        (*out)[(*n)++] = f;
+        oom = f.point == NULL || (detail != NULL && f.detail == NULL);
+    }
+    sqlite3_finalize(s);
+    if (oom || (rc == SQLITE_ROW && *n == cap)) {
+        sim__faults_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return set_err(st, "out of memory reading faults");
+    }
+    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading faults", rc);
+}
+
+void sim__faults_free(sim_fault_rec *f, uint32_t n)
+{
+    for (uint32_t i = 0; i < n && f != NULL; i++) {
+        free((char *)f[i].point);
+        free((char *)f[i].detail);
+    }
+    free(f);
 }

@@ -11,7 +11,7 @@
 
 #include "../core/core.h"
 
-#define SIM__SCHEMA_VERSION 1
+#define SIM__SCHEMA_VERSION 2
 
 typedef struct sim__store sim__store;
 
@@ -49,6 +49,8 @@ typedef struct sim__run_row {
     uint64_t vtime_ns;
     uint64_t wall_ms;
     bool events_stored;
+    char *faults;          /* the seed's fault plan as drawn; "" without one */
+    uint32_t fault_count;  /* faults injected (rows in faults when events are stored) */
 } sim__run_row;
 
 void sim__run_row_free(sim__run_row *row);
@@ -60,6 +62,8 @@ typedef struct sim__run_data {
     const sim__violation_rec *violations;
     uint32_t nviolations;
     const sim__evbuf *events; /* stored with the decisions they contain; NULL: not stored */
+    const sim_fault_rec *faults;
+    uint32_t nfaults;
 } sim__run_data;
 
 /* Records one run in one transaction; sets *run_id. */
@@ -90,5 +94,9 @@ int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *
                       sim__evbuf *out);
 /* A run's checkpoints in order; *out is malloc'd. */
 int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out, uint32_t *n);
+
+/* A run's faults in order; *out is malloc'd, free it with sim__faults_free. */
+int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint32_t *n);
+void sim__faults_free(sim_fault_rec *f, uint32_t n);
 
 #endif /* SIM_STORE_H */

@@ -836,16 +836,16 @@ Test(trace, bad_db_truncated)
 }
 
 /* Goal: a database written by a newer sim (a higher schema_version) is refused by every
- * command, exit 2, and not modified. Method: record, set meta.schema_version to 2 with the
+ * command, exit 2, and not modified. Method: record, set meta.schema_version to 3 with the
  * sqlite3 shell, run the commands. */
 Test(trace, bad_db_newer_schema)
 {
     write_file("demo.ini", demo_ini);
     sim_expect(0, NULL, "run demo.ini --seeds 1..2 --db t.db --record full");
-    sql_do("t.db", "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+    sql_do("t.db", "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
     all_commands_refuse_unchanged("t.db",
-                                  "written by a newer sim (schema version 2; this sim "
-                                  SIM_VERSION_STRING " reads 1)");
+                                  "written by a newer sim (schema version 3; this sim "
+                                  SIM_VERSION_STRING " reads 2)");
 }
 
 /* Goal: `sim run --db` on a database it may not write exits 2 with "read-only" and changes

@@ -1,0 +1,78 @@
+/*
+ * text.c: the numbers and durations that scenario files, fault plans and the command line
+ * share: decimal integers without sign or spaces, and durations with a unit.
+ */
+#include <stdio.h>
+
+#include "core.h"
+
+static const struct {
+    const char *suffix;
+    uint64_t ns;
+} units[] = {{"h", 3600 * SIM_S}, {"m", 60 * SIM_S}, {"s", SIM_S},
+             {"ms", SIM_MS},      {"us", SIM_US},     {"ns", SIM_NS}};
+#define NUNITS (sizeof units / sizeof units[0])
+
+bool sim__parse_u64(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') return false;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return *s == '\0';
+}
+
+int sim__parse_duration(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') return SIM_EINVAL;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9') p++;
+    char digits[32];
+    size_t n = (size_t)(p - s);
+    if (n >= sizeof digits) return SIM_EINVAL;
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    uint64_t v;
+    if (!sim__parse_u64(digits, &v)) return SIM_EINVAL;
+    for (size_t i = 0; i < NUNITS; i++) {
+        if (strcmp(p, units[i].suffix) != 0) continue;
+        if (v > UINT64_MAX / units[i].ns) return SIM_EINVAL;
+        *out = v * units[i].ns;
+        return SIM_OK;
+    }
+    return SIM_EINVAL;
+}
+
+void sim__format_duration(uint64_t ns, char *buf, size_t size)
+{
+    for (size_t i = 0; i < NUNITS; i++) {
+        if (ns != 0 && ns % units[i].ns == 0) {
+            snprintf(buf, size, "%llu%s", (unsigned long long)(ns / units[i].ns), units[i].suffix);
+            return;
+        }
+    }
+    snprintf(buf, size, "0s");
+}
+
+void sim__format_span(uint64_t ns, char *buf, size_t size)
+{
+    static const struct {
+        uint64_t ns;
+        const char *unit;
+    } scale[] = {{3600 * SIM_S, "h"}, {60 * SIM_S, "m"}, {SIM_S, "s"}, {SIM_MS, "ms"},
+                 {SIM_US, "us"},      {1, "ns"}};
+    size_t u = 0;
+    while (u + 1 < sizeof scale / sizeof scale[0] && ns < scale[u].ns) u++;
+    uint64_t whole = ns / scale[u].ns;
+    uint64_t tenths = (ns % scale[u].ns) * 10 / scale[u].ns;
+    if (whole >= 100 || tenths == 0) {
+        snprintf(buf, size, "%llu%s", (unsigned long long)whole, scale[u].unit);
+    } else {
+        snprintf(buf, size, "%llu.%llu%s", (unsigned long long)whole, (unsigned long long)tenths,
+                 scale[u].unit);
+    }
+}

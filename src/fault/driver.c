@@ -1,0 +1,517 @@
+/*
+ * driver.c: one seed's fault plan and the task that carries it out.
+ *
+ * Attaching draws the seed's plan from the scenario's [faults]: in swarm mode each fault kind
+ * is switched on or off with probability 1/2, and a rate given as a range is drawn uniformly
+ * in it. Every draw comes from a stream named after the point ("sim/fault/swarm", index = the
+ * point's id), so adding a point to a system does not change what another point draws.
+ *
+ * The driver is a world-level daemon task (it never keeps a run going). It wakes at the next
+ * thing due: a tick (when a per-tick point is on), a scripted `at` line, a node's restart or
+ * resume, or the start of the liveness phase. On a tick it hits node/crash once for each node
+ * that is up or paused, then node/pause once for each node that is up, in node order, while
+ * the budget (max_down: nodes down or paused at once) allows. A node the plan crashed comes
+ * back when its restart delay (drawn from restart_after, per node stream) has passed and
+ * node/restart fires; when it does not fire, another delay is drawn. A node the plan paused is
+ * resumed after a pause drawn from pause_for. Scripted lines act when their time comes and are
+ * not subject to the budget; a scripted crash or pause lasts until a scripted restart or resume,
+ * or the liveness phase. At quiet_after the liveness phase begins: nothing fires any more, and
+ * every node the plan or the script crashed restarts and every node it paused resumes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "fault.h"
+
+typedef struct node_plan {
+    bool ours_down;            /* crashed by the plan or the script */
+    bool ours_paused;
+    uint64_t restart_at;       /* when a plan crash restarts; UINT64_MAX = only at quiet */
+    uint64_t resume_at;        /* likewise for a pause */
+    sim_rng restart_rng;       /* "sim/fault/restart", index = node */
+    sim_rng pause_rng;         /* "sim/fault/pause", index = node */
+} node_plan;
+
+struct sim__plan {
+    const sim__fault_spec *spec;
+    uint64_t *drawn;           /* per spec rate: the seed's value (0 = off) */
+    bool *on;                  /* per spec rate: switched on for this seed */
+    bool ticking;              /* a per-tick point is on */
+    bool skew_on;
+    bool drift_on;
+    const sim__point *crash;
+    const sim__point *pause;
+    const sim__point *restart;
+    node_plan *nodes;          /* index = node id; [0] unused */
+    uint32_t nnodes;
+    uint32_t *at_nodes;        /* the node of each at-line name, flattened */
+    uint32_t *at_first;        /* where each at line's nodes begin in at_nodes */
+    bool partitioned;
+    uint32_t next_at;          /* the next scripted line to run */
+    uint64_t next_tick;
+    uint64_t quiet_at;         /* 0 = none */
+    bool started;
+    char text[512];            /* the drawn plan in one line */
+};
+
+/* ---- drawing -------------------------------------------------------------------------------- */
+
+void sim__plan_free(sim__plan *p)
+{
+    if (p == NULL) return;
+    free(p->drawn);
+    free(p->on);
+    free(p->nodes);
+    free(p->at_nodes);
+    free(p->at_first);
+    free(p);
+}
+
+/* A drawn per-time value for people: "1/17.2s" (the mean interval). */
+static void interval_text(uint64_t pps, char *buf, size_t size)
+{
+    __extension__ typedef unsigned __int128 u128;
+    char span[32];
+    sim__format_span((uint64_t)((u128)SIM__PPT_ONE * SIM_S / pps), span, sizeof span);
+    snprintf(buf, size, "1/%s", span);
+}
+
+/* A drawn probability for people: three significant digits ("0.306", "0.00125"). */
+static void ppt_text(uint64_t ppt, char *buf, size_t size)
+{
+    uint64_t unit = SIM__PPT_ONE;
+    while (unit > 1000 && ppt < unit / 10) unit /= 10; /* the leading digit's place, / 10 */
+    uint64_t step = unit / 1000 ? unit / 1000 : 1;
+    sim__ppt_format(ppt / step * step, buf, size);
+}
+
+static void text_add(sim__plan *p, const char *key, const char *value)
+{
+    size_t o = strlen(p->text);
+    snprintf(p->text + o, sizeof p->text - o, "%s%s=%s", o ? " " : "", key, value);
+}
+
+/* Draws one rate for the seed; returns the value (0 = off). */
+static uint64_t draw_rate(uint64_t seed, const sim__fault_spec *spec, const sim__spec_rate *r,
+                          bool *on)
+{
+    sim_rng rng;
+    sim_rng_init(&rng, seed, "sim/fault/swarm", r->point->id);
+    *on = r->rate.hi != 0;
+    if (*on && spec->swarm && (r->point->flags & SIM__PF_SWARM)) {
+        *on = sim_rng_below(&rng, 2) == 0;
+    }
+    if (!*on) return 0;
+    return r->rate.lo == r->rate.hi ? r->rate.lo : sim_rng_range(&rng, r->rate.lo, r->rate.hi);
+}
+
+static bool draw_switch(uint64_t seed, const sim__fault_spec *spec, const char *what)
+{
+    if (!spec->swarm) return true;
+    sim_rng rng;
+    sim_rng_init(&rng, seed, "sim/fault/swarm", XXH3_64bits(what, strlen(what)));
+    return sim_rng_below(&rng, 2) == 0;
+}
+
+static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
+{
+    const sim__fault_spec *spec = p->spec;
+    __extension__ typedef unsigned __int128 u128;
+    for (uint32_t i = 0; i < spec->nrates; i++) {
+        const sim__spec_rate *r = &spec->rates[i];
+        p->drawn[i] = draw_rate(w->seed, spec, r, &p->on[i]);
+        uint64_t ppt = p->drawn[i];
+        if (r->rate.per_time) {
+            u128 t = (u128)ppt * spec->tick_ns / SIM_S;
+            ppt = t > SIM__PPT_ONE ? SIM__PPT_ONE : (uint64_t)t;
+            if (p->drawn[i] != 0 && ppt == 0) ppt = 1;
+        }
+        int rc = sim__fault_set_ppt(w, r->point, ppt);
+        SIM_ASSERT(rc == SIM_OK); /* out of memory arming a point */
+        if (ppt != 0 && (r->point->flags & SIM__PF_TIMED)) p->ticking = true;
+        if (r->rate.hi == 0 && r->line == 0) continue; /* never set: not part of the plan */
+        char v[64];
+        if (!p->on[i]) {
+            snprintf(v, sizeof v, "off");
+        } else if (r->rate.per_time && r->rate.lo != r->rate.hi) {
+            interval_text(p->drawn[i], v, sizeof v);
+        } else if (r->rate.lo != r->rate.hi) {
+            ppt_text(p->drawn[i], v, sizeof v);
+        } else {
+            sim__rate rr = {.per_time = r->rate.per_time, .lo = p->drawn[i], .hi = p->drawn[i]};
+            sim__rate_format(&rr, v, sizeof v);
+        }
+        if (strcmp(r->point->name, "node/restart") != 0 || r->line != 0) text_add(p, r->point->key, v);
+    }
+    p->skew_on = spec->skew_ns != 0 && draw_switch(w->seed, spec, "clock_skew");
+    p->drift_on = spec->drift_ppm != 0 && draw_switch(w->seed, spec, "clock_drift");
+    char v[64];
+    if (spec->skew_ns != 0) {
+        sim__format_duration(spec->skew_ns, v, sizeof v);
+        text_add(p, "clock_skew", p->skew_on ? v : "off");
+    }
+    if (spec->drift_ppm != 0) {
+        snprintf(v, sizeof v, "%uppm", spec->drift_ppm);
+        text_add(p, "clock_drift", p->drift_on ? v : "off");
+    }
+    if (spec->fail_point != NULL) {
+        sim_fault_fail_at(w, spec->fail_point->name, spec->fail_hit);
+        snprintf(v, sizeof v, "%s:%llu", spec->fail_point->name,
+                 (unsigned long long)spec->fail_hit);
+        text_add(p, "fail_hit", v);
+    }
+    if (spec->nats > 0) {
+        snprintf(v, sizeof v, "%u", spec->nats);
+        text_add(p, "at", v);
+    }
+    if (p->text[0] != '\0' && spec->swarm) {
+        size_t n = strlen(p->text);
+        if (n + 7 >= sizeof p->text) n = sizeof p->text - 8;
+        memmove(p->text + 7, p->text, n);
+        memcpy(p->text, "swarm: ", 7);
+        p->text[n + 7] = '\0';
+    }
+    (void)fs;
+}
+
+int sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
+{
+    sim__faults *fs = sim__faults_of(w);
+    if (fs == NULL) return SIM_ENOMEM;
+    SIM_ASSERT(fs->plan == NULL); /* one plan per world */
+    sim__plan *p = calloc(1, sizeof *p);
+    if (p == NULL) return SIM_ENOMEM;
+    p->spec = spec;
+    p->drawn = calloc(spec->nrates + 1, sizeof *p->drawn);
+    p->on = calloc(spec->nrates + 1, sizeof *p->on);
+    if (p->drawn == NULL || p->on == NULL) {
+        sim__plan_free(p);
+        return SIM_ENOMEM;
+    }
+    p->crash = sim__point_find("node/crash");
+    p->pause = sim__point_find("node/pause");
+    p->restart = sim__point_find("node/restart");
+    p->quiet_at = spec->quiet_after_ns;
+    fs->plan = p;
+    draw(w, fs, p);
+    return SIM_OK;
+}
+
+/* ---- start ---------------------------------------------------------------------------------- */
+
+/* Resolves the node names of the script against the world. */
+static int resolve_script(sim_world *w, sim__plan *p, char *err, size_t err_size)
+{
+    const sim__fault_spec *spec = p->spec;
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < spec->nats; i++) total += spec->ats[i].nnames;
+    p->at_nodes = calloc(total + 1, sizeof *p->at_nodes);
+    p->at_first = calloc(spec->nats + 1, sizeof *p->at_first);
+    if (p->at_nodes == NULL || p->at_first == NULL) return SIM_ENOMEM;
+    uint32_t o = 0;
+    for (uint32_t i = 0; i < spec->nats; i++) {
+        const sim__at *a = &spec->ats[i];
+        p->at_first[i] = o;
+        for (uint32_t j = 0; j < a->nnames; j++) {
+            sim_node_id id = sim_node_find(w, a->names[j]);
+            if (id.v == 0) {
+                char list[256] = "";
+                for (uint32_t k = 1; k <= sim_node_count(w); k++) {
+                    size_t l = strlen(list);
+                    snprintf(list + l, sizeof list - l, "%s%s", k > 1 ? ", " : "",
+                             sim_node_name(w, (sim_node_id){k}));
+                }
+                snprintf(err, err_size, "%s:%u: [faults] at: no node '%s' in this run; its nodes "
+                         "are: %s", spec->path, a->line, a->names[j], list[0] ? list : "none");
+                return SIM_EINVAL;
+            }
+            p->at_nodes[o++] = id.v;
+        }
+    }
+    return SIM_OK;
+}
+
+/* Sets the node clocks the plan asks for, each node drawing from its own stream. */
+static void set_clocks(sim_world *w, sim__plan *p)
+{
+    const sim__fault_spec *spec = p->spec;
+    if (!p->skew_on && !p->drift_on) return;
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        sim_rng rng;
+        sim_rng_init(&rng, w->seed, "sim/fault/clock", i);
+        int64_t offset = 0;
+        int32_t drift = 0;
+        if (p->skew_on) {
+            offset = (int64_t)sim_rng_range(&rng, 0, 2 * spec->skew_ns) - (int64_t)spec->skew_ns;
+        }
+        if (p->drift_on) {
+            drift = (int32_t)sim_rng_range(&rng, 0, 2 * (uint64_t)spec->drift_ppm) -
+                    (int32_t)spec->drift_ppm;
+        }
+        sim_node_set_clock(w, (sim_node_id){i}, offset, drift);
+        char text[96] = "", d[32];
+        if (p->skew_on) {
+            sim__format_span(offset < 0 ? (uint64_t)-offset : (uint64_t)offset, d, sizeof d);
+            snprintf(text, sizeof text, "%c%s", offset < 0 ? '-' : '+', d);
+        }
+        if (p->drift_on) {
+            size_t o = strlen(text);
+            snprintf(text + o, sizeof text - o, "%sdrift %+dppm", o ? ", " : "", drift);
+        }
+        const char *kept = sim_world_intern(w, text);
+        sim__fault_record(w, "clock", XXH3_64bits("clock", 5), 0, i, SIM_FAULT_CLOCK,
+                          kept ? kept : "clock");
+    }
+}
+
+static int driver_poll(void *state, sim_world *w);
+static void driver_drop(void *state, sim_world *w, sim_drop_mode mode);
+
+typedef struct driver {
+    sim_co co;
+    sim_sleep sleep;
+} driver;
+
+int sim__faults_start(sim_world *w, char *err, size_t err_size)
+{
+    sim__faults *fs = w->faults;
+    if (fs == NULL || fs->plan == NULL) return SIM_OK;
+    sim__plan *p = fs->plan;
+    SIM_ASSERT(!p->started);
+    p->started = true;
+    p->nnodes = sim_node_count(w) + 1;
+    p->nodes = calloc(p->nnodes, sizeof *p->nodes);
+    if (p->nodes == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        p->nodes[i].restart_at = UINT64_MAX;
+        p->nodes[i].resume_at = UINT64_MAX;
+        sim_rng_init(&p->nodes[i].restart_rng, w->seed, "sim/fault/restart", i);
+        sim_rng_init(&p->nodes[i].pause_rng, w->seed, "sim/fault/pause", i);
+    }
+    int rc = resolve_script(w, p, err, err_size);
+    if (rc != SIM_OK) return rc;
+    set_clocks(w, p);
+    p->next_tick = p->ticking ? sim_now(w) + p->spec->tick_ns : UINT64_MAX;
+    if (!p->ticking && p->spec->nats == 0 && p->quiet_at == 0) return SIM_OK;
+    sim_task_desc d = {.name = "faults", .poll = driver_poll, .drop = driver_drop,
+                       .state_size = sizeof(driver), .daemon = true};
+    return sim_spawn(w, &d, NULL);
+}
+
+const char *sim__faults_plan_text(const sim_world *w)
+{
+    const sim__faults *fs = w->faults;
+    return fs && fs->plan ? fs->plan->text : "";
+}
+
+uint64_t sim__faults_quiet_at(const sim_world *w)
+{
+    const sim__faults *fs = w->faults;
+    return fs && fs->plan ? fs->plan->quiet_at : 0;
+}
+
+/* ---- the driver ----------------------------------------------------------------------------- */
+
+static uint64_t last_hit(const sim_world *w, const sim__point *pt)
+{
+    return sim_fault_hits(w, pt->name) - 1;
+}
+
+static uint32_t nodes_out(const sim_world *w)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 1; i <= sim_node_count(w); i++) {
+        n += sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP;
+    }
+    return n;
+}
+
+static uint64_t draw_span(sim_rng *rng, uint64_t lo, uint64_t hi)
+{
+    return lo == hi ? lo : sim_rng_range(rng, lo, hi);
+}
+
+static void do_crash(sim_world *w, sim__plan *p, uint32_t node, uint64_t restart_at)
+{
+    node_plan *np = &p->nodes[node];
+    sim_node_crash(w, (sim_node_id){node});
+    np->ours_down = true;
+    np->ours_paused = false;
+    np->resume_at = UINT64_MAX;
+    np->restart_at = restart_at;
+}
+
+static void run_at(sim_world *w, sim__plan *p, uint32_t idx)
+{
+    const sim__at *a = &p->spec->ats[idx];
+    uint64_t id = XXH3_64bits("script", 6);
+    if (a->action == SIM_FAULT_PARTITION || a->action == SIM_FAULT_HEAL) {
+        p->partitioned = a->action == SIM_FAULT_PARTITION;
+        sim__fault_record(w, "script", id, idx, 0, a->action, a->label);
+        return;
+    }
+    for (uint32_t j = 0; j < a->nnames; j++) {
+        uint32_t node = p->at_nodes[p->at_first[idx] + j];
+        node_plan *np = &p->nodes[node];
+        sim_node_state st = sim_node_status(w, (sim_node_id){node});
+        bool applies = (a->action == SIM_FAULT_CRASH && st != SIM_NODE_DOWN) ||
+                       (a->action == SIM_FAULT_RESTART && st == SIM_NODE_DOWN) ||
+                       (a->action == SIM_FAULT_PAUSE && st == SIM_NODE_UP) ||
+                       (a->action == SIM_FAULT_RESUME && st == SIM_NODE_PAUSED);
+        if (!applies) continue; /* already in that state: nothing to inject */
+        sim__fault_record(w, "script", id, idx, node, a->action, a->label);
+        switch (a->action) {
+        case SIM_FAULT_CRASH: do_crash(w, p, node, UINT64_MAX); break;
+        case SIM_FAULT_RESTART:
+            sim_node_restart(w, (sim_node_id){node});
+            np->ours_down = sim_node_status(w, (sim_node_id){node}) == SIM_NODE_DOWN;
+            break;
+        case SIM_FAULT_PAUSE:
+            sim_node_pause(w, (sim_node_id){node});
+            np->ours_paused = true;
+            np->resume_at = UINT64_MAX;
+            break;
+        default:
+            sim_node_resume(w, (sim_node_id){node});
+            np->ours_paused = false;
+            break;
+        }
+    }
+}
+
+/* Restarts and resumes that have come due. */
+static void run_recoveries(sim_world *w, sim__plan *p)
+{
+    uint64_t now = sim_now(w);
+    const sim__fault_spec *spec = p->spec;
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        node_plan *np = &p->nodes[i];
+        sim_node_id id = {i};
+        if (np->ours_down && sim_node_status(w, id) != SIM_NODE_DOWN) np->ours_down = false;
+        if (np->ours_paused && sim_node_status(w, id) != SIM_NODE_PAUSED) np->ours_paused = false;
+        if (np->ours_paused && np->resume_at <= now) {
+            sim__fault_record(w, p->pause->name, p->pause->id, last_hit(w, p->pause), i,
+                              SIM_FAULT_RESUME, NULL);
+            sim_node_resume(w, id);
+            np->ours_paused = false;
+        }
+        if (!np->ours_down || np->restart_at > now) continue;
+        if (sim__point_hit(w, p->restart, i)) {
+            sim__fault_record(w, p->restart->name, p->restart->id, last_hit(w, p->restart), i,
+                              SIM_FAULT_RESTART, NULL);
+            sim_node_restart(w, id);
+            np->ours_down = sim_node_status(w, id) == SIM_NODE_DOWN; /* its boot may fail */
+        }
+        if (np->ours_down) {
+            np->restart_at = now + draw_span(&np->restart_rng, spec->restart_lo, spec->restart_hi);
+        }
+    }
+}
+
+/* One tick: node/crash for each node up or paused, then node/pause for each node up. */
+static void run_tick(sim_world *w, sim__plan *p)
+{
+    uint64_t now = sim_now(w);
+    const sim__fault_spec *spec = p->spec;
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        sim_node_state st = sim_node_status(w, (sim_node_id){i});
+        if (st == SIM_NODE_DOWN) continue;
+        /* A paused node is already out: crashing it does not take another one down. */
+        if (st == SIM_NODE_UP && nodes_out(w) >= spec->max_down) continue;
+        if (!sim__point_hit(w, p->crash, i)) continue;
+        sim__fault_record(w, p->crash->name, p->crash->id, last_hit(w, p->crash), i,
+                          SIM_FAULT_CRASH, NULL);
+        do_crash(w, p, i,
+                 now + draw_span(&p->nodes[i].restart_rng, spec->restart_lo, spec->restart_hi));
+    }
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        if (sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP) continue;
+        if (nodes_out(w) >= spec->max_down) continue;
+        if (!sim__point_hit(w, p->pause, i)) continue;
+        sim__fault_record(w, p->pause->name, p->pause->id, last_hit(w, p->pause), i,
+                          SIM_FAULT_PAUSE, NULL);
+        sim_node_pause(w, (sim_node_id){i});
+        node_plan *np = &p->nodes[i];
+        np->ours_paused = true;
+        np->resume_at = now + draw_span(&np->pause_rng, spec->pause_lo, spec->pause_hi);
+    }
+}
+
+/* The liveness phase begins: nothing fires any more; what the plan took down comes back. */
+static void run_quiet(sim_world *w, sim__faults *fs, sim__plan *p)
+{
+    uint64_t id = XXH3_64bits("quiet", 5);
+    fs->quiet = true;
+    const char *why = "liveness phase";
+    sim__fault_record(w, "quiet", id, 0, 0, SIM_FAULT_QUIET, why);
+    if (p->partitioned) {
+        sim__fault_record(w, "quiet", id, 0, 0, SIM_FAULT_HEAL, why);
+        p->partitioned = false;
+    }
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        node_plan *np = &p->nodes[i];
+        sim_node_id nid = {i};
+        if (np->ours_paused && sim_node_status(w, nid) == SIM_NODE_PAUSED) {
+            sim__fault_record(w, "quiet", id, 0, i, SIM_FAULT_RESUME, why);
+            sim_node_resume(w, nid);
+        }
+        if (np->ours_down && sim_node_status(w, nid) == SIM_NODE_DOWN) {
+            sim__fault_record(w, "quiet", id, 0, i, SIM_FAULT_RESTART, why);
+            sim_node_restart(w, nid);
+        }
+        np->ours_paused = np->ours_down = false;
+    }
+}
+
+/* Does what is due now; returns when to wake next (UINT64_MAX: never). */
+static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
+{
+    uint64_t now = sim_now(w);
+    const sim__fault_spec *spec = p->spec;
+    if (p->quiet_at != 0 && now >= p->quiet_at) {
+        run_quiet(w, fs, p);
+        return UINT64_MAX;
+    }
+    while (p->next_at < spec->nats && spec->ats[p->next_at].at_ns <= now) run_at(w, p, p->next_at++);
+    run_recoveries(w, p);
+    if (p->ticking && now >= p->next_tick) {
+        run_tick(w, p);
+        p->next_tick = now + spec->tick_ns;
+    }
+    uint64_t next = p->ticking ? p->next_tick : UINT64_MAX;
+    if (p->next_at < spec->nats && spec->ats[p->next_at].at_ns < next) {
+        next = spec->ats[p->next_at].at_ns;
+    }
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        const node_plan *np = &p->nodes[i];
+        if (np->ours_down && np->restart_at < next) next = np->restart_at;
+        if (np->ours_paused && np->resume_at < next) next = np->resume_at;
+    }
+    if (p->quiet_at != 0 && p->quiet_at < next) next = p->quiet_at;
+    return next;
+}
+
+static int driver_poll(void *state, sim_world *w)
+{
+    driver *d = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&d->co);
+    for (;;) {
+        {
+            sim__faults *fs = w->faults;
+            uint64_t next = run_due(w, fs, fs->plan);
+            if (next == UINT64_MAX) break;
+            sim_sleep_until_init(w, &d->sleep, next);
+        }
+        SIM_AWAIT(&d->co, rc, sim_sleep_poll(w, &d->sleep));
+    }
+    SIM_END(&d->co, SIM_OK);
+}
+
+static void driver_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    driver *d = state;
+    (void)mode;
+    sim_sleep_drop(w, &d->sleep);
+}
