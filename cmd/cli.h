@@ -40,6 +40,20 @@ void cli_catch_interrupts(void);
 /* Loads a scenario against the registered systems, printing the error. */
 sim_scenario *cli_load_scenario(const char *path);
 
+/* --set SECTION.KEY=VALUE, repeatable: up to CLI_SETS_MAX changes to a scenario. */
+#define CLI_SETS_MAX 16
+typedef struct cli_sets {
+    const char *item[CLI_SETS_MAX];
+    int n;
+} cli_sets;
+
+/* Adds one --set argument after checking its form; prints a usage error otherwise. */
+int cli_sets_add(cli_sets *sets, const char *arg, const char *usage);
+/* Applies the changes to a loaded scenario, printing the first error. 0 or EXIT_USAGE. */
+int cli_sets_apply(const cli_sets *sets, sim_scenario *sc);
+/* Appends " --set 'S.K=V'" for each change to a command line in buf. */
+void cli_sets_append(const cli_sets *sets, char *buf, size_t size);
+
 /* Opens a trace database, printing the error. */
 sim__store *cli_open_store(const char *path, sim__store_mode mode);
 

@@ -16,13 +16,15 @@
 
 static const char usage_replay[] =
     "usage: sim replay --db FILE RUN [--until STEP] [--dump] [--events]\n"
-    "       sim replay --scenario FILE --seed N [--until STEP] [--dump] [--events]\n"
+    "       sim replay --scenario FILE --seed N [--set S.K=V]... [--until STEP] [--dump]\n"
+    "                  [--events]\n"
     "\n"
     "Runs a recorded run again from its recorded configuration and seed and compares it\n"
     "event by event (or by checkpoint hashes when its events were not stored): prints\n"
     "\"identical (N events, hash H)\" or where it diverged. With --scenario, runs that seed of\n"
     "a scenario file and prints its outcome.\n"
     "\n"
+    "  --set S.K=V    with --scenario: override key K of section S, as sim run --set does\n"
     "  --until STEP   stop after step STEP\n"
     "  --dump         then print the world: nodes, tasks and what each awaits, timers\n"
     "  --events       print every event of the replay\n"
@@ -40,6 +42,7 @@ typedef struct replay_opts {
     uint64_t until;
     bool dump;
     bool events;
+    cli_sets sets;
 } replay_opts;
 
 static int parse_replay(int argc, char **argv, replay_opts *o)
@@ -62,6 +65,10 @@ static int parse_replay(int argc, char **argv, replay_opts *o)
                                        a[2] == 'u' ? "positive " : "", v);
             }
             if (a[2] == 's') o->have_seed = true;
+        } else if (strcmp(a, "--set") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_replay)) == NULL) return EXIT_USAGE;
+            int rc = cli_sets_add(&o->sets, v, usage_replay);
+            if (rc != 0) return rc;
         } else if (strcmp(a, "--dump") == 0) {
             o->dump = true;
         } else if (strcmp(a, "--events") == 0) {
@@ -79,6 +86,10 @@ static int parse_replay(int argc, char **argv, replay_opts *o)
                                              "not both");
     }
     if (o->db != NULL && !o->have_run) return cli_usage_error(usage_replay, "which run? give RUN");
+    if (o->db != NULL && o->sets.n > 0) {
+        return cli_usage_error(usage_replay, "--set goes with --scenario; a recorded run replays "
+                                             "its recorded configuration");
+    }
     if (o->scenario != NULL && !o->have_seed) {
         return cli_usage_error(usage_replay, "--scenario needs --seed N");
     }
@@ -113,9 +124,14 @@ static int replay_scenario(const replay_opts *o)
 {
     sim_scenario *sc = cli_load_scenario(o->scenario);
     if (sc == NULL) return EXIT_USAGE;
-    char hint[512];
+    if (cli_sets_apply(&o->sets, sc) != 0) {
+        sim_scenario_free(sc);
+        return EXIT_USAGE;
+    }
+    char hint[1024];
     snprintf(hint, sizeof hint, "sim replay --scenario %s --seed %llu", o->scenario,
              (unsigned long long)o->seed);
+    cli_sets_append(&o->sets, hint, sizeof hint);
     sim__run_opts ro = {.seed = o->seed, .capture = o->events, .until_step = o->until,
                         .want_dump = o->dump, .replay_hint = hint,
                         .live_world = &cli_live_world};
@@ -131,6 +147,7 @@ static int replay_scenario(const replay_opts *o)
            sim_scenario_name(sc), (unsigned long long)o->seed, out.result,
            out.failed ? ": " : "", out.failed ? out.detail : "", (unsigned long long)out.events,
            (unsigned long long)out.steps, (unsigned long long)out.hash);
+    if (out.plan[0] != '\0') printf("faults: %s; %u injected\n", out.plan, out.nfaults);
     if (out.failed && out.report[0] != '\0') printf("\n%s", out.report);
     int exit_code = out.failed && !o->until ? EXIT_FAILED : 0;
     sim__outcome_free(&out);
@@ -305,6 +322,10 @@ static int replay_run(sim__store *st, const sim__run_row *row, const replay_opts
     if (rc != SIM_OK) return cli_usage_error(NULL, "out of memory");
     printf("run %llu: %s seed %llu, recorded %s, replayed %s\n", (unsigned long long)row->run_id,
            row->scenario, (unsigned long long)row->seed, row->result, out.result);
+    if (out.plan[0] != '\0') {
+        printf("faults: %s; %u injected (recorded %u)\n", out.plan,
+               out.nfaults + out.faults_dropped, row->fault_count);
+    }
     print_outcome_tail(o, &out);
     rc = row->events_stored ? compare_events(st, row, o, &out)
                             : compare_checkpoints(st, row, o, &out);

@@ -16,7 +16,8 @@
 
 static const char usage_run[] =
     "usage: sim run SCENARIO|FOLDER... [--seed N | --seeds A..B] [--db FILE]\n"
-    "               [--record off|fail|full] [--strategy S] [--quiet]\n"
+    "               [--record off|fail|full] [--strategy S] [--set S.K=V]...\n"
+    "               [--sweep POINT [--sweep-max N]] [--quiet]\n"
     "\n"
     "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
     "seeds and prints one line per failing seed with the command that replays it, then\n"
@@ -29,6 +30,11 @@ static const char usage_run[] =
     "                    run again and recorded with every event; full: every event of\n"
     "                    every run\n"
     "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K\n"
+    "  --set S.K=V       override key K of section S in every scenario, as if the file said\n"
+    "                    so (--set faults.crash=1/10s); repeatable\n"
+    "  --sweep POINT     for each seed, fail the k-th hit of fault point POINT for k = 0, 1,\n"
+    "                    2, ... (one run each) until a run no longer reaches hit k\n"
+    "  --sweep-max N     at most N runs per seed in a sweep (default 1000)\n"
     "  --quiet           print only failures and the summary\n"
     "\n"
     "exit status: 0 when every scenario meets its expect, 1 when one does not, 2 on bad\n"
@@ -48,6 +54,9 @@ typedef struct run_opts {
     const char *db;
     record_mode record;
     const char *strategy;
+    cli_sets sets;
+    const char *sweep;   /* a fault point, or NULL */
+    uint64_t sweep_max;
     bool quiet;
 } run_opts;
 
@@ -114,6 +123,7 @@ static int add_argument(run_opts *o, const char *arg)
 static int parse_run(int argc, char **argv, run_opts *o)
 {
     o->record = RECORD_FAIL;
+    o->sweep_max = 1000;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -145,6 +155,18 @@ static int parse_run(int argc, char **argv, run_opts *o)
             o->record = (record_mode)m;
         } else if (strcmp(a, "--strategy") == 0) {
             if ((o->strategy = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--set") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+            int rc = cli_sets_add(&o->sets, v, usage_run);
+            if (rc != 0) return rc;
+        } else if (strcmp(a, "--sweep") == 0) {
+            if ((o->sweep = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--sweep-max") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
+            if (cli_parse_u64(v, &o->sweep_max) != 0 || o->sweep_max == 0) {
+                return cli_usage_error(usage_run, "--sweep-max expects a positive number, got "
+                                                  "'%s'", v);
+            }
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
         } else if (a[0] == '-') {
@@ -171,23 +193,35 @@ typedef struct run_ctx {
     uint64_t failed;
 } run_ctx;
 
+/* The command that runs the seed again from the file, with the same changes. */
+static void scenario_command(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
+                             const char *sweep_set, char *buf, size_t size)
+{
+    snprintf(buf, size, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
+             (unsigned long long)seed);
+    cli_sets_append(&c->o->sets, buf, size);
+    if (sweep_set != NULL) {
+        size_t o = strlen(buf);
+        snprintf(buf + o, size - o, " --set '%s'", sweep_set);
+    }
+}
+
 static void replay_command(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
-                           uint64_t run_id, char *buf, size_t size)
+                           uint64_t run_id, const char *sweep_set, char *buf, size_t size)
 {
     if (c->st != NULL && run_id != 0) {
         snprintf(buf, size, "sim replay --db %s %llu", c->o->db, (unsigned long long)run_id);
     } else {
-        snprintf(buf, size, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
-                 (unsigned long long)seed);
+        scenario_command(c, sc, seed, sweep_set, buf, size);
     }
 }
 
 /* Runs the seed; under record mode fail, a failure is run again with every event captured. */
-static int run_one(const run_ctx *c, const sim_scenario *sc, uint64_t seed, sim__outcome *out)
+static int run_one(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
+                   const char *sweep_set, sim__outcome *out)
 {
-    char hint[512];
-    snprintf(hint, sizeof hint, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
-             (unsigned long long)seed);
+    char hint[1024];
+    scenario_command(c, sc, seed, sweep_set, hint, sizeof hint);
     sim__run_opts ro = {.seed = seed, .capture = c->o->record == RECORD_FULL,
                         .replay_hint = hint, .live_world = &cli_live_world};
     int rc = sim__run_seed(sc, &ro, out);
@@ -257,50 +291,96 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
     return SIM_OK;
 }
 
+typedef struct tally {
+    uint64_t runs;
+    uint64_t failures;
+} tally;
+
+/* Runs, records and reports one seed of the scenario as it is now. 0, or EXIT_USAGE on a
+ * database error or when out of memory. *fail_hits: hits of the fail_hit point. */
+static int seed_once(run_ctx *c, const sim_scenario *sc, uint64_t seed, const char *sweep_set,
+                     tally *t, uint64_t *fail_hits)
+{
+    sim__outcome out;
+    *fail_hits = 0;
+    if (run_one(c, sc, seed, sweep_set, &out) != SIM_OK) {
+        fprintf(stderr, "sim: out of memory running %s seed %llu\n", sim_scenario_name(sc),
+                (unsigned long long)seed);
+        return EXIT_USAGE;
+    }
+    *fail_hits = out.fail_hits;
+    uint64_t run_id;
+    int rc = record_one(c, sc, &out, &run_id);
+    bool interrupted = strcmp(out.result, "interrupted") == 0;
+    if (rc == SIM_OK && !interrupted) {
+        t->runs++;
+        if (out.failed) {
+            t->failures++;
+            c->failed++;
+            char replay[1200];
+            replay_command(c, sc, seed, run_id, sweep_set, replay, sizeof replay);
+            printf("%-5s %s seed %llu%s%s  %s: %s\n", sim_scenario_expect_fail(sc) ? "found" : "FAIL",
+                   sim_scenario_name(sc), (unsigned long long)seed, sweep_set ? ", " : "",
+                   sweep_set ? sweep_set : "", out.result, out.detail);
+            if (out.plan[0] != '\0') printf("      faults: %s\n", out.plan);
+            printf("      replay: %s\n", replay);
+        } else {
+            c->passed++;
+        }
+        fflush(stdout);
+    }
+    sim__outcome_free(&out);
+    return rc == SIM_OK ? 0 : EXIT_USAGE;
+}
+
+/* --sweep: hit k of the point fails, for k = 0, 1, ... until a run does not reach it. */
+static int sweep_seed(run_ctx *c, sim_scenario *sc, uint64_t seed, tally *t)
+{
+    int rc = 0;
+    for (uint64_t k = 0; rc == 0 && k < c->o->sweep_max && !cli_interrupted; k++) {
+        char value[128], set[160], err[1024];
+        snprintf(value, sizeof value, "%s %llu", c->o->sweep, (unsigned long long)k);
+        snprintf(set, sizeof set, "faults.fail_hit=%s", value);
+        if (sim_scenario_set(sc, "faults", "fail_hit", value, err, sizeof err) != SIM_OK) {
+            return cli_usage_error(NULL, "--sweep: %s", err);
+        }
+        uint64_t hits;
+        rc = seed_once(c, sc, seed, set, t, &hits);
+        if (hits <= k) break; /* hit k was not reached: every reachable hit has failed */
+    }
+    return rc;
+}
+
 /* Runs one scenario; returns 0, or EXIT_USAGE on a database error, or stops on Ctrl-C.
  * *met is whether it met its expect. */
-static int run_scenario(run_ctx *c, const sim_scenario *sc, bool *met)
+static int run_scenario(run_ctx *c, sim_scenario *sc, bool *met)
 {
     uint64_t first = c->o->seeds_given ? c->o->seed_first : sim_scenario_seed_first(sc);
     uint64_t last = c->o->seeds_given ? c->o->seed_last : sim_scenario_seed_last(sc);
-    uint64_t failures = 0, seeds = 0;
+    tally t = {0};
+    uint64_t seeds = 0;
     bool expect_fail = sim_scenario_expect_fail(sc);
-    for (uint64_t seed = first; seed <= last && !cli_interrupted; seed++) {
-        sim__outcome out;
-        if (run_one(c, sc, seed, &out) != SIM_OK) {
-            fprintf(stderr, "sim: out of memory running %s seed %llu\n", sim_scenario_name(sc),
-                    (unsigned long long)seed);
-            return EXIT_USAGE;
-        }
-        uint64_t run_id;
-        int rc = record_one(c, sc, &out, &run_id);
-        bool interrupted = strcmp(out.result, "interrupted") == 0;
-        if (rc == SIM_OK && !interrupted) {
-            seeds++;
-            if (out.failed) {
-                failures++;
-                c->failed++;
-                char replay[600];
-                replay_command(c, sc, seed, run_id, replay, sizeof replay);
-                printf("%-5s %s seed %llu  %s: %s\n      replay: %s\n",
-                       expect_fail ? "found" : "FAIL", sim_scenario_name(sc),
-                       (unsigned long long)seed, out.result, out.detail, replay);
-            } else {
-                c->passed++;
-            }
-            fflush(stdout);
-        }
-        sim__outcome_free(&out);
-        if (rc != SIM_OK) return EXIT_USAGE;
+    int rc = 0;
+    for (uint64_t seed = first; rc == 0 && seed <= last && !cli_interrupted; seed++) {
+        uint64_t hits;
+        uint64_t before = t.runs;
+        rc = c->o->sweep ? sweep_seed(c, sc, seed, &t) : seed_once(c, sc, seed, NULL, &t, &hits);
+        seeds += t.runs > before;
     }
-    *met = expect_fail ? failures > 0 : failures == 0;
+    if (rc != 0) return rc;
+    *met = expect_fail ? t.failures > 0 : t.failures == 0;
+    char runs[200] = "";
+    if (c->o->sweep) {
+        snprintf(runs, sizeof runs, ", %llu run(s) sweeping %s", (unsigned long long)t.runs,
+                 c->o->sweep);
+    }
     if (!*met && !cli_interrupted) {
         printf("scenario %s (%s): expect = %s, but %s\n", sim_scenario_name(sc),
                sim_scenario_path(sc), expect_fail ? "fail" : "pass",
                expect_fail ? "no seed failed" : "some seeds failed");
     } else if (!c->o->quiet && !cli_interrupted) {
-        printf("ok    %s: %llu seed(s), %llu failed (expect = %s)\n", sim_scenario_name(sc),
-               (unsigned long long)seeds, (unsigned long long)failures,
+        printf("ok    %s: %llu seed(s)%s, %llu failed (expect = %s)\n", sim_scenario_name(sc),
+               (unsigned long long)seeds, runs, (unsigned long long)t.failures,
                expect_fail ? "fail" : "pass");
     }
     return 0;
@@ -313,11 +393,18 @@ static sim_scenario **load_all(const run_opts *o)
     for (int i = 0; ok && i < o->npaths; i++) {
         scs[i] = cli_load_scenario(o->paths[i]);
         ok = scs[i] != NULL;
-        char err[512];
+        char err[1024], probe[128];
         if (ok && o->strategy != NULL &&
             sim_scenario_set(scs[i], "scenario", "strategy", o->strategy, err,
                                    sizeof err) != SIM_OK) {
             cli_usage_error(usage_run, "--strategy: %s", err);
+            ok = false;
+        }
+        if (ok && cli_sets_apply(&o->sets, scs[i]) != 0) ok = false;
+        snprintf(probe, sizeof probe, "%s 0", o->sweep ? o->sweep : "");
+        if (ok && o->sweep != NULL &&
+            sim_scenario_set(scs[i], "faults", "fail_hit", probe, err, sizeof err) != SIM_OK) {
+            cli_usage_error(usage_run, "--sweep %s: %s", o->sweep, err);
             ok = false;
         }
     }

@@ -127,6 +127,44 @@ sim_scenario *cli_load_scenario(const char *path)
     return sc;
 }
 
+int cli_sets_add(cli_sets *sets, const char *arg, const char *usage)
+{
+    const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+    if (dot == NULL || eq == NULL || dot > eq || dot == arg || eq == dot + 1) {
+        return cli_usage_error(usage, "--set expects SECTION.KEY=VALUE (faults.crash=1/10s), "
+                                      "got '%s'", arg);
+    }
+    if (strchr(arg, '\'') != NULL) return cli_usage_error(usage, "--set: no quotes, please");
+    if (sets->n == CLI_SETS_MAX) {
+        return cli_usage_error(usage, "--set: at most %d of them", CLI_SETS_MAX);
+    }
+    sets->item[sets->n++] = arg;
+    return 0;
+}
+
+int cli_sets_apply(const cli_sets *sets, sim_scenario *sc)
+{
+    for (int i = 0; i < sets->n; i++) {
+        const char *a = sets->item[i];
+        const char *dot = strchr(a, '.'), *eq = strchr(a, '=');
+        char section[64], key[128], err[1024];
+        snprintf(section, sizeof section, "%.*s", (int)(dot - a), a);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+        if (sim_scenario_set(sc, section, key, eq + 1, err, sizeof err) != SIM_OK) {
+            return cli_usage_error(NULL, "--set %s: %s", a, err);
+        }
+    }
+    return 0;
+}
+
+void cli_sets_append(const cli_sets *sets, char *buf, size_t size)
+{
+    for (int i = 0; i < sets->n; i++) {
+        size_t o = strlen(buf);
+        snprintf(buf + o, size - o, " --set '%s'", sets->item[i]);
+    }
+}
+
 sim__store *cli_open_store(const char *path, sim__store_mode mode)
 {
     sim__store *st = NULL;

@@ -130,7 +130,10 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
         int rc = sim__fault_set_ppt(w, r->point, ppt);
         SIM_ASSERT(rc == SIM_OK); /* out of memory arming a point */
         if (ppt != 0 && (r->point->flags & SIM__PF_TIMED)) p->ticking = true;
-        if (r->rate.hi == 0 && r->line == 0) continue; /* never set: not part of the plan */
+        /* The plan's text names what can happen: rates that are not zero, and a restart
+         * that is not certain. It depends on values only, not on how they were written. */
+        bool certain_restart = r->point == p->restart && r->rate.lo == SIM__PPT_ONE;
+        if (r->rate.hi == 0 || certain_restart) continue;
         char v[64];
         if (!p->on[i]) {
             snprintf(v, sizeof v, "off");
@@ -142,7 +145,7 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
             sim__rate rr = {.per_time = r->rate.per_time, .lo = p->drawn[i], .hi = p->drawn[i]};
             sim__rate_format(&rr, v, sizeof v);
         }
-        if (strcmp(r->point->name, "node/restart") != 0 || r->line != 0) text_add(p, r->point->key, v);
+        text_add(p, r->point->key, v);
     }
     p->skew_on = spec->skew_ns != 0 && draw_switch(w->seed, spec, "clock_skew");
     p->drift_on = spec->drift_ppm != 0 && draw_switch(w->seed, spec, "clock_drift");
@@ -297,6 +300,11 @@ int sim__faults_start(sim_world *w, char *err, size_t err_size)
     sim_task_desc d = {.name = "faults", .poll = driver_poll, .drop = driver_drop,
                        .state_size = sizeof(driver), .daemon = true};
     return sim_spawn(w, &d, NULL);
+}
+
+const sim__fault_spec *sim__plan_spec(const sim__plan *p)
+{
+    return p->spec;
 }
 
 const char *sim__faults_plan_text(const sim_world *w)

@@ -168,6 +168,7 @@ void sim__rate_format(const sim__rate *r, char *buf, size_t size);
 /* ---- one seed's plan (driver.c) ------------------------------------------------------------- */
 
 void sim__plan_free(sim__plan *p);
+const sim__fault_spec *sim__plan_spec(const sim__plan *p);
 /* Draws the seed's plan from the spec (swarm switches, rates in their ranges) and arms the
  * points. Before the system's setup, so that its points are armed while it builds. The spec
  * is borrowed for the world's life. */

@@ -57,8 +57,12 @@ static void capture_event(void *ud, const sim_event *e)
 static int collect_faults(sim_world *w, sim__outcome *o)
 {
     snprintf(o->plan, sizeof o->plan, "%s", sim__faults_plan_text(w));
-    uint32_t n = sim_world_fault_count(w);
     const sim__faults *fs = w->faults;
+    const sim__fault_spec *spec = fs && fs->plan ? sim__plan_spec(fs->plan) : NULL;
+    if (spec != NULL && spec->fail_point != NULL) {
+        o->fail_hits = sim_fault_hits(w, spec->fail_point->name);
+    }
+    uint32_t n = sim_world_fault_count(w);
     o->faults_dropped = fs ? fs->recs_dropped : 0;
     o->faults = calloc(n + 1, sizeof *o->faults);
     if (o->faults == NULL) return SIM_ENOMEM;

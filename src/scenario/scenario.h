@@ -38,6 +38,7 @@ typedef struct sim__outcome {
     sim_fault_rec *faults;    /* every fault injected; point and detail owned (strdup) */
     uint32_t nfaults;
     uint32_t faults_dropped;  /* beyond what the world keeps */
+    uint64_t fail_hits;       /* hits of the [faults] fail_hit point, when there is one */
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
 } sim__outcome;
