@@ -319,9 +319,10 @@ static int seed_once(run_ctx *c, const sim_scenario *sc, uint64_t seed, const ch
             c->failed++;
             char replay[1200];
             replay_command(c, sc, seed, run_id, sweep_set, replay, sizeof replay);
-            printf("%-5s %s seed %llu%s%s  %s: %s\n", sim_scenario_expect_fail(sc) ? "found" : "FAIL",
-                   sim_scenario_name(sc), (unsigned long long)seed, sweep_set ? ", " : "",
-                   sweep_set ? sweep_set : "", out.result, out.detail);
+            printf("%-5s %s seed %llu%s%s  %s: %s\n",
+                   sim_scenario_expect_fail(sc) ? "found" : "FAIL", sim_scenario_name(sc),
+                   (unsigned long long)seed, sweep_set ? ", " : "", sweep_set ? sweep_set : "",
+                   out.result, out.detail);
             if (out.plan[0] != '\0') printf("      faults: %s\n", out.plan);
             printf("      replay: %s\n", replay);
         } else {

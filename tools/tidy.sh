@@ -31,7 +31,7 @@ code_lines() {
 }
 
 # 1. Banned calls.
-banned='\b(rand|srand|random|srandom|drand48|lrand48|mrand48|rand_r|time|gettimeofday|clock_gettime|clock|sleep|usleep|nanosleep|pthread_create|fiu_enable_random|getrandom|arc4random)[[:space:]]*\('
+banned='\b(rand|srand|random|srandom|drand48|lrand48|mrand48|rand_r|time|gettimeofday|clock_gettime|clock|sleep|usleep|nanosleep|pthread_create|fiu_enable_random|fiu_rc_fifo|fiu_rc_string|fiu_set_prng_seed|getrandom|arc4random)[[:space:]]*\('
 for f in $sources; do
     case "$f" in *host*) continue ;; esac
     case "$f" in include/*) continue ;; esac
@@ -75,6 +75,8 @@ for f in $sources; do
         case "$f:$target" in
             src/net_sim/*:*disk_sim*|src/disk_sim/*:*net_sim*) problem "$f:$n: net_sim and disk_sim never include each other" ;;
             src/core/*:*executor*|src/core/*:*exec.h) problem "$f:$n: core is the bottom layer and may not include $target" ;;
+            src/executor/*:*fault/*|src/executor/*:*scenario/*|src/executor/*:*trace/*) problem "$f:$n: the executor may not include a module above it ($target)" ;;
+            src/fault/*:*scenario/*|src/fault/*:*trace/*) problem "$f:$n: the fault module may not include a module above it ($target)" ;;
         esac
     done <<<"$inc"
 done

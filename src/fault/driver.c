@@ -481,7 +481,9 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
         run_quiet(w, fs, p);
         return UINT64_MAX;
     }
-    while (p->next_at < spec->nats && spec->ats[p->next_at].at_ns <= now) run_at(w, p, p->next_at++);
+    while (p->next_at < spec->nats && spec->ats[p->next_at].at_ns <= now) {
+        run_at(w, p, p->next_at++);
+    }
     run_recoveries(w, p);
     if (p->ticking && now >= p->next_tick) {
         run_tick(w, p);
