@@ -201,6 +201,14 @@ int sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     return SIM_OK;
 }
 
+static void node_plan_init(sim_world *w, node_plan *np, uint32_t node)
+{
+    np->restart_at = UINT64_MAX;
+    np->resume_at = UINT64_MAX;
+    sim_rng_init(&np->restart_rng, w->seed, "sim/fault/restart", node);
+    sim_rng_init(&np->pause_rng, w->seed, "sim/fault/pause", node);
+}
+
 /* ---- start ---------------------------------------------------------------------------------- */
 
 /* Resolves the node names of the script against the world. */
@@ -286,12 +294,7 @@ int sim__faults_start(sim_world *w, char *err, size_t err_size)
     p->nnodes = sim_node_count(w) + 1;
     p->nodes = calloc(p->nnodes, sizeof *p->nodes);
     if (p->nodes == NULL) return SIM_ENOMEM;
-    for (uint32_t i = 1; i < p->nnodes; i++) {
-        p->nodes[i].restart_at = UINT64_MAX;
-        p->nodes[i].resume_at = UINT64_MAX;
-        sim_rng_init(&p->nodes[i].restart_rng, w->seed, "sim/fault/restart", i);
-        sim_rng_init(&p->nodes[i].pause_rng, w->seed, "sim/fault/pause", i);
-    }
+    for (uint32_t i = 1; i < p->nnodes; i++) node_plan_init(w, &p->nodes[i], i);
     int rc = resolve_script(w, p, err, err_size);
     if (rc != SIM_OK) return rc;
     set_clocks(w, p);
@@ -333,6 +336,19 @@ static uint32_t nodes_out(const sim_world *w)
         n += sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP;
     }
     return n;
+}
+
+/* Nodes added after the plan started (a system may add them as it runs) join the plan. */
+static void track_new_nodes(sim_world *w, sim__plan *p)
+{
+    uint32_t n = sim_node_count(w) + 1;
+    if (n <= p->nnodes) return;
+    node_plan *grown = realloc(p->nodes, n * sizeof *grown);
+    SIM_ASSERT(grown != NULL); /* out of memory following a new node */
+    memset(grown + p->nnodes, 0, (n - p->nnodes) * sizeof *grown);
+    for (uint32_t i = p->nnodes; i < n; i++) node_plan_init(w, &grown[i], i);
+    p->nodes = grown;
+    p->nnodes = n;
 }
 
 static uint64_t draw_span(sim_rng *rng, uint64_t lo, uint64_t hi)
@@ -422,24 +438,27 @@ static void run_tick(sim_world *w, sim__plan *p)
 {
     uint64_t now = sim_now(w);
     const sim__fault_spec *spec = p->spec;
+    uint32_t out = nodes_out(w);
     for (uint32_t i = 1; i < p->nnodes; i++) {
         sim_node_state st = sim_node_status(w, (sim_node_id){i});
         if (st == SIM_NODE_DOWN) continue;
         /* A paused node is already out: crashing it does not take another one down. */
-        if (st == SIM_NODE_UP && nodes_out(w) >= spec->max_down) continue;
+        if (st == SIM_NODE_UP && out >= spec->max_down) continue;
         if (!sim__point_hit(w, p->crash, i)) continue;
         sim__fault_record(w, p->crash->name, p->crash->id, last_hit(w, p->crash), i,
                           SIM_FAULT_CRASH, NULL);
         do_crash(w, p, i,
                  now + draw_span(&p->nodes[i].restart_rng, spec->restart_lo, spec->restart_hi));
+        out += st == SIM_NODE_UP;
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
         if (sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP) continue;
-        if (nodes_out(w) >= spec->max_down) continue;
+        if (out >= spec->max_down) continue;
         if (!sim__point_hit(w, p->pause, i)) continue;
         sim__fault_record(w, p->pause->name, p->pause->id, last_hit(w, p->pause), i,
                           SIM_FAULT_PAUSE, NULL);
         sim_node_pause(w, (sim_node_id){i});
+        out++;
         node_plan *np = &p->nodes[i];
         np->ours_paused = true;
         np->resume_at = now + draw_span(&np->pause_rng, spec->pause_lo, spec->pause_hi);
@@ -481,6 +500,7 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
         run_quiet(w, fs, p);
         return UINT64_MAX;
     }
+    track_new_nodes(w, p);
     while (p->next_at < spec->nats && spec->ats[p->next_at].at_ns <= now) {
         run_at(w, p, p->next_at++);
     }

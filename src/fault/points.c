@@ -48,6 +48,7 @@ typedef struct route_t {
     sim_world *w;
     uint32_t node;      /* SIM__NIL: the running task's node */
     bool seen;          /* the callback ran: the point is known to libfiu */
+    bool driver_point;  /* code hit a point only the plan's driver may hit */
 } route_t;
 
 static _Thread_local route_t route;
@@ -247,41 +248,47 @@ static int on_hit(const char *name, int *failnum, void **failinfo, unsigned *fla
     (void)flags;
     const sim__point *p = *failinfo;
     route.seen = true;
+    if ((p->flags & SIM__PF_DRIVER) && (route.w == NULL || route.node == SIM__NIL)) {
+        route.driver_point = true; /* counting it would move the driver's decisions */
+        return 0;
+    }
     sim_world *w = route.w ? route.w : sim__running_get();
     if (w == NULL) return 0;
     return decide(w, p, route.w ? route.node : SIM__NIL);
 }
 
-/* Hits a point by name through libfiu; *known says whether libfiu knew it. */
-static int hit_through_fiu(sim_world *w, const char *name, uint32_t node, bool *known)
+/* Hits a point by name through libfiu; *seen says what the callback saw. */
+static int hit_through_fiu(sim_world *w, const char *name, uint32_t node, route_t *seen)
 {
     route_t saved = route;
-    route.w = w;
-    route.node = node;
-    route.seen = false;
+    route = (route_t){.w = w, .node = node};
     int rc = fiu_fail(name);
-    *known = route.seen;
+    *seen = route;
     route = saved;
     return rc != 0;
 }
 
 int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node)
 {
-    bool known;
-    int rc = hit_through_fiu(w, p->name, node, &known);
-    SIM_ASSERT(known); /* a registered point is always enabled */
+    route_t seen;
+    int rc = hit_through_fiu(w, p->name, node, &seen);
+    SIM_ASSERT(seen.seen); /* a registered point is always enabled */
     return rc;
 }
 
 int sim_fault(sim_world *w, const char *point)
 {
     if (__atomic_load_n(&registry_len, __ATOMIC_ACQUIRE) < NBUILTINS) sim__points_init();
-    bool known;
-    int rc = hit_through_fiu(w, point, SIM__NIL, &known);
-    if (!known) {
+    route_t seen;
+    int rc = hit_through_fiu(w, point, SIM__NIL, &seen);
+    if (!seen.seen) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "fault point '%s' is not declared (list it in the system's faults, or "
                        "call sim_fault_declare)",
+                       point);
+    } else if (seen.driver_point) {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "fault point '%s' is hit by the fault plan's driver, not by code",
                        point);
     }
     return rc;
