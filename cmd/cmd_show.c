@@ -209,7 +209,10 @@ static int show_faults(sim__store *st, const sim__run_row *row, const show_opts 
 {
     printf("run %llu: %s seed %llu, %s, %u fault(s) injected\n", (unsigned long long)row->run_id,
            row->scenario, (unsigned long long)row->seed, row->result, row->fault_count);
-    printf("plan: %s\n", row->faults[0] ? row->faults : "none (the scenario has no [faults])");
+    const char *none = strstr(row->config, "\n[faults]\n") != NULL
+                           ? "none (its [faults] injects nothing)"
+                           : "none (recorded by a sim without fault plans)";
+    printf("plan: %s\n", row->faults[0] ? row->faults : none);
     if (!row->events_stored) {
         printf("the faults were not stored (record mode %s); to see them: sim replay --db %s "
                "%llu --events\n",

@@ -853,6 +853,31 @@ static int swap_faults(sim_scenario *sc, sim__fault_spec *fresh)
     return build_canonical(sc);
 }
 
+/* The error for a section or key the scenario does not have, listing what it has. */
+static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, const char *key)
+{
+    char list[1024] = "";
+    bool section_found = false;
+    for (uint32_t i = 0; i < sc->nvalues; i++) {
+        section_found |= strcmp(sc->values[i].spec->section, section) == 0;
+    }
+    for (uint32_t i = 0; i < sc->nvalues; i++) {
+        const sim_key_spec *k = sc->values[i].spec;
+        size_t o = strlen(list);
+        if (section_found && strcmp(k->section, section) == 0) {
+            snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", k->key);
+        } else if (!section_found && (i == 0 || strcmp(sc->values[i - 1].spec->section,
+                                                       k->section) != 0)) {
+            snprintf(list + o, sizeof list - o, "%s[%s]", o ? ", " : "", k->section);
+        }
+    }
+    if (!section_found) {
+        return fail(e, 0, "unknown section [%s]; valid sections for system %s: %s, [faults]",
+                    section, sc->system->name, list);
+    }
+    return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);
+}
+
 int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
                      char *err, size_t err_size)
 {
@@ -867,7 +892,7 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
         const sim_key_spec *k = sc->values[i].spec;
         if (strcmp(k->section, section) == 0 && strcmp(k->key, key) == 0) v = &sc->values[i];
     }
-    if (v == NULL) return fail(&e, 0, "[%s] has no key '%s'", section, key);
+    if (v == NULL) return unknown_key(sc, &e, section, key);
     if (strcmp(section, "scenario") == 0 && strcmp(key, "system") == 0) {
         return fail(&e, 0, "[scenario] system cannot be changed");
     }
