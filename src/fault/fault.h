@@ -46,7 +46,8 @@ const sim__point *sim__point_find(const char *name);
 /* The built-in points (node/crash, node/restart, node/pause), in catalog order. */
 uint32_t sim__point_builtin_count(void);
 const sim__point *sim__point_builtin(uint32_t i);
-/* Checks a declared point's name: "sut/" then [a-z0-9_./-], at most 60 characters. */
+/* Checks a declared point's name: "sut/<system>/<what>" of [a-z0-9_./-], at most 60
+ * characters, no empty part. */
 bool sim__point_name_ok(const char *name);
 
 /* One point's state in one world. */

@@ -553,6 +553,15 @@ static int rate_cmp(const void *a, const void *b)
 
 static int spec_points(sim__fault_spec *s, const sim_system *sys)
 {
+    for (uint32_t i = 0; i < sys->fault_count; i++) {
+        /* A system's points are its own: sut/<its name>/<what>. */
+        const char *name = sys->faults[i].name;
+        size_t n = strlen(sys->name);
+        if (name == NULL || strncmp(name, "sut/", 4) != 0 || strncmp(name + 4, sys->name, n) ||
+            name[4 + n] != '/') {
+            return SIM_EINVAL;
+        }
+    }
     if (sys->fault_count > 0) {
         int rc = sim_fault_declare(sys->faults, sys->fault_count);
         if (rc != SIM_OK) return rc;

@@ -127,7 +127,10 @@ bool sim__point_name_ok(const char *name)
                   c == '.' || c == '/';
         if (!ok) return false;
     }
-    return name[n - 1] != '/' && strstr(name, "//") == NULL;
+    /* sut/<system>/<what>: a system part, then at least one more */
+    const char *slash = strchr(name + 4, '/');
+    return slash != NULL && slash != name + 4 && name[n - 1] != '/' &&
+           strstr(name, "//") == NULL;
 }
 
 int sim_fault_declare(const sim_fault_point *points, uint32_t count)

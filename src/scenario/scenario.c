@@ -525,7 +525,9 @@ static int scenario_faults(loader *l, sim_scenario *sc)
     }
     int rc = sim__fault_spec_new(sc->path, sc->system, names, nnodes, known, &sc->faults);
     if (rc == SIM_EINVAL) {
-        return fail(&l->e, 0, "system %s declares a malformed fault point (sut/%s/...)",
+        return fail(&l->e, 0,
+                    "system %s declares a malformed fault point: its points are named "
+                    "sut/%s/<what>, of a-z 0-9 _ . / -, at most 60 characters",
                     sc->system->name, sc->system->name);
     }
     if (rc != SIM_OK) return rc;
