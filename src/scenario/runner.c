@@ -195,7 +195,8 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     char msg[400] = "";
     /* The plan is drawn and its points armed before setup, so that a system's points fire
      * while it builds too; the driver starts once the nodes exist. */
-    int rc = sim__faults_attach(w, sim__scenario_faults(sc));
+    const sim__fault_spec *spec = sim__scenario_faults(sc);
+    int rc = sim__fault_spec_active(spec) ? sim__faults_attach(w, spec) : SIM_OK;
     if (rc != SIM_OK) {
         sim_world_free(w);
         return rc;
