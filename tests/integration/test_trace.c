@@ -23,244 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../helpers.h"
-
-/* ---- the temporary directory ---------------------------------------------------------------- */
-
-static char test_dir[64];
-
-/* Buffers a test holds, freed by the suite's fini when an assertion ends the test early (so
- * that a failing test reports its failure, not a leak, under make check). */
-static void *owned[64];
-
-static void *own(void *p)
-{
-    for (size_t i = 0; p != NULL && i < sizeof owned / sizeof owned[0]; i++) {
-        if (owned[i] == NULL) {
-            owned[i] = p;
-            return p;
-        }
-    }
-    cr_assert(eq(ptr, p, NULL), "more than 64 buffers held");
-    return p;
-}
-
-/* Frees a buffer from own() (NULL is allowed). */
-static void release(void *p)
-{
-    for (size_t i = 0; p != NULL && i < sizeof owned / sizeof owned[0]; i++) {
-        if (owned[i] == p) owned[i] = NULL;
-    }
-    free(p);
-}
-
-/* Each test runs in its own process, so changing directory is private to it. */
-static void enter_dir(void)
-{
-    snprintf(test_dir, sizeof test_dir, "/tmp/sim-trace-XXXXXX");
-    cr_assert(ne(ptr, mkdtemp(test_dir), NULL));
-    cr_assert(eq(int, chdir(test_dir), 0));
-}
-
-static void leave_dir(void)
-{
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
-        free(owned[i]);
-        owned[i] = NULL;
-    }
-    if (test_dir[0] == '\0' || chdir("/") != 0) return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", test_dir);
-}
+#include "../cmdtest.h"
 
 TestSuite(trace, .init = enter_dir, .fini = leave_dir);
-
-/* ---- running commands ----------------------------------------------------------------------- */
-
-typedef struct out {
-    int status; /* exit code; -1 when killed by a signal */
-    char *text; /* stdout and stderr; owned: out_free */
-} out;
-
-static void out_free(out *o)
-{
-    release(o->text);
-    o->text = NULL;
-}
-
-static const char *sim_bin(void)
-{
-    const char *bin = getenv("SIM_BIN");
-    cr_assert(ne(ptr, (void *)bin, NULL), "SIM_BIN is not set: run through make test");
-    return bin;
-}
-
-/* Runs a shell command with stderr folded into stdout. */
-static out sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static out sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd - 8, fmt, ap);
-    va_end(ap);
-    cr_assert(lt(int, n, (int)sizeof cmd - 8));
-    strcat(cmd, " 2>&1");
-    FILE *p = popen(cmd, "r");
-    cr_assert(ne(ptr, p, NULL));
-    size_t cap = 1 << 16, len = 0;
-    char *text = malloc(cap);
-    cr_assert(ne(ptr, text, NULL));
-    for (;;) {
-        if (cap - len < 4096) {
-            cap *= 2;
-            text = realloc(text, cap);
-            cr_assert(ne(ptr, text, NULL));
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, p);
-        if (got == 0) break;
-        len += got;
-    }
-    text[len] = '\0';
-    int st = pclose(p);
-    return (out){.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1, .text = own(text)};
-}
-
-/* Runs `sim ARGS` in the test directory. */
-#define SIM(...) sim_run_args(__VA_ARGS__)
-
-static out sim_run_args(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static out sim_run_args(const char *fmt, ...)
-{
-    char args[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    cr_assert(lt(int, n, (int)sizeof args));
-    return sh("%s %s", sim_bin(), args);
-}
-
-/* Asserts the exit code and that every NULL-terminated word is in the output. */
-static void expect(const out *o, int status, const char *const *words)
-{
-    cr_assert(eq(int, o->status, status), "output:\n%s", o->text);
-    for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
-        cr_assert(ne(ptr, strstr(o->text, words[i]), NULL), "'%s' is not in:\n%s", words[i],
-                  o->text);
-    }
-}
-
-#define WORDS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* Runs `sim ARGS`, checks it and frees the output. */
-static void sim_expect(int status, const char *const *words, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sim_expect(int status, const char *const *words, const char *fmt, ...)
-{
-    char args[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    out o = sim_run_args("%s", args);
-    cr_assert(eq(int, o.status, status), "sim %s:\n%s", args, o.text);
-    for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
-        cr_assert(ne(ptr, strstr(o.text, words[i]), NULL), "sim %s: '%s' is not in:\n%s", args,
-                  words[i], o.text);
-    }
-    out_free(&o);
-}
-
-/* ---- files and SQL -------------------------------------------------------------------------- */
-
-static void write_file(const char *name, const char *text)
-{
-    FILE *f = fopen(name, "w");
-    cr_assert(ne(ptr, f, NULL), "cannot write %s", name);
-    fputs(text, f);
-    cr_assert(eq(int, fclose(f), 0));
-}
-
-/* The whole file, with a NUL after it; *len its size. Free with release(). */
-static char *read_bytes(const char *name, size_t *len)
-{
-    FILE *f = fopen(name, "rb");
-    cr_assert(ne(ptr, f, NULL), "cannot read %s", name);
-    size_t cap = 1 << 16;
-    char *buf = malloc(cap);
-    cr_assert(ne(ptr, buf, NULL));
-    *len = 0;
-    for (;;) {
-        if (cap - *len < 2) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            cr_assert(ne(ptr, buf, NULL));
-        }
-        size_t got = fread(buf + *len, 1, cap - *len - 1, f);
-        if (got == 0) break;
-        *len += got;
-    }
-    fclose(f);
-    buf[*len] = '\0';
-    return own(buf);
-}
-
-static bool exists(const char *name)
-{
-    struct stat sb;
-    return stat(name, &sb) == 0;
-}
-
-/* Runs SQL with the sqlite3 shell; the statement goes through a file, so no quoting. */
-static out sql(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static out sql(const char *db, const char *fmt, ...)
-{
-    char q[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
-    FILE *f = fopen("query.sql", "w");
-    cr_assert(ne(ptr, f, NULL));
-    fprintf(f, ".timeout 10000\n%s;\n", q);
-    cr_assert(eq(int, fclose(f), 0));
-    out o = sh("/usr/bin/sqlite3 -batch -bail %s < query.sql", db);
-    cr_assert(eq(int, o.status, 0), "sqlite3 %s '%s':\n%s", db, q, o.text);
-    return o;
-}
-
-static void sql_do(const char *db, const char *q)
-{
-    out o = sql(db, "%s", q);
-    out_free(&o);
-}
-
-/* The first line of a query's output, without its newline, into buf. */
-static void sql_text(const char *db, const char *q, char *buf, size_t size)
-{
-    out o = sql(db, "%s", q);
-    size_t n = strcspn(o.text, "\n");
-    cr_assert(lt(sz, n, size), "%s", o.text);
-    memcpy(buf, o.text, n);
-    buf[n] = '\0';
-    out_free(&o);
-}
-
-static uint64_t sql_u64(const char *db, const char *q)
-{
-    char buf[64], *end;
-    sql_text(db, q, buf, sizeof buf);
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    cr_assert(eq(int, errno == 0 && end != buf && *end == '\0', 1), "%s gave '%s'", q, buf);
-    return v;
-}
 
 /* events, hash as in "identical (E events, hash H)" for a run, from the runs table. */
 static void run_figures(const char *db, uint64_t run, uint64_t *events, char *hash, size_t size)
@@ -268,7 +33,7 @@ static void run_figures(const char *db, uint64_t run, uint64_t *events, char *ha
     char q[256];
     snprintf(q, sizeof q, "SELECT event_count FROM runs WHERE run_id = %llu",
              (unsigned long long)run);
-    *events = sql_u64(db, q);
+    *events = sql_u64(db, "%s", q);
     snprintf(q, sizeof q, "SELECT printf('%%016x', trace_hash) FROM runs WHERE run_id = %llu",
              (unsigned long long)run);
     sql_text(db, q, hash, size);
@@ -427,7 +192,7 @@ Test(trace, round_trip_full)
         cr_assert(eq(str, e.scenario, "demo"));
         snprintf(q, sizeof q, "SELECT count(*) FROM events WHERE run_id = %llu",
                  (unsigned long long)run);
-        cr_assert(eq(u64, sql_u64("t.db", q), events));
+        cr_assert(eq(u64, sql_u64("t.db", "%s", q), events));
         cr_assert(gt(u64, events, 100));
         out r = SIM("replay --db t.db %llu", (unsigned long long)run);
         snprintf(line, sizeof line, "identical (%llu events, hash %s)\n", e.events, e.hash);
@@ -457,14 +222,14 @@ Test(trace, round_trip_record_fail)
         bool failing = run <= 3;
         snprintf(q, sizeof q, "SELECT events_stored FROM runs WHERE run_id = %llu",
                  (unsigned long long)run);
-        cr_assert(eq(u64, sql_u64("t.db", q), failing ? 1 : 0), "run %llu",
+        cr_assert(eq(u64, sql_u64("t.db", "%s", q), failing ? 1 : 0), "run %llu",
                   (unsigned long long)run);
         snprintf(q, sizeof q, "SELECT count(*) FROM events WHERE run_id = %llu",
                  (unsigned long long)run);
-        uint64_t stored = sql_u64("t.db", q);
+        uint64_t stored = sql_u64("t.db", "%s", q);
         snprintf(q, sizeof q, "SELECT event_count FROM runs WHERE run_id = %llu",
                  (unsigned long long)run);
-        uint64_t counted = sql_u64("t.db", q);
+        uint64_t counted = sql_u64("t.db", "%s", q);
         cr_assert(gt(u64, counted, 100));
         cr_assert(eq(u64, stored, failing ? counted : 0), "run %llu", (unsigned long long)run);
         if (failing) {
@@ -508,7 +273,7 @@ Test(trace, tamper_each_event_column)
                      col, seq);
             sql_text("t.db", q, orig, sizeof orig);
             snprintf(q, sizeof q, "SELECT step FROM events WHERE run_id = 1 AND seq = %llu", seq);
-            uint64_t step = sql_u64("t.db", q);
+            uint64_t step = sql_u64("t.db", "%s", q);
             bool is_detail = strcmp(col, "detail") == 0;
             snprintf(q, sizeof q, "UPDATE events SET %s = %s%s WHERE run_id = 1 AND seq = %llu",
                      col, is_detail ? "COALESCE(detail, '') || '~'" : col,
@@ -604,11 +369,11 @@ static void checkpoint_divergence(uint64_t k, char *buf, size_t size)
     if (k > 0) {
         snprintf(q, sizeof q, "SELECT step FROM checkpoints WHERE run_id = 1 AND seq = %llu",
                  (unsigned long long)(k - 1));
-        lo = sql_u64("t.db", q);
+        lo = sql_u64("t.db", "%s", q);
     }
     snprintf(q, sizeof q, "SELECT step FROM checkpoints WHERE run_id = 1 AND seq = %llu",
              (unsigned long long)k);
-    uint64_t hi = sql_u64("t.db", q);
+    uint64_t hi = sql_u64("t.db", "%s", q);
     snprintf(buf, size, "diverged between step %llu and step %llu (checkpoint %llu)",
              (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)k);
 }
