@@ -275,7 +275,8 @@ static inline void sql_text(const char *db, const char *q, char *buf, size_t siz
     out_free(&o);
 }
 
-static inline uint64_t sql_u64(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline uint64_t sql_u64(const char *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static inline uint64_t sql_u64(const char *db, const char *fmt, ...)
 {
