@@ -160,6 +160,8 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
     }
     if (spec->fail_point != NULL) {
         sim_fault_fail_at(w, spec->fail_point->name, spec->fail_hit);
+        /* A countdown on node/crash or node/pause needs the ticks that hit it. */
+        if (spec->fail_point->flags & SIM__PF_TIMED) p->ticking = true;
         snprintf(v, sizeof v, "%s:%llu", spec->fail_point->name,
                  (unsigned long long)spec->fail_hit);
         text_add(p, "fail_hit", v);

@@ -565,6 +565,31 @@ Test(faults_cli, sweep)
     out_free(&per);
 }
 
+/* Goal: a sweep of node/crash crashes a node at each tick in turn, even in a scenario whose
+ * crash rate is 0: run k crashes exactly once, at hit k (tick k / 2, node k % 2 of the demo's
+ * two nodes), and nothing else crashes a node (the plan restarts it later, as usual).
+ * Method: --sweep node/crash --sweep-max 6 on seed 3 with --record full; read the faults. */
+Test(faults_cli, sweep_node_crash)
+{
+    write_file("demo.ini", demo_ini);
+    sim_expect(0, WORDS("6 run(s) sweeping node/crash, 0 failed"),
+               "run demo.ini --seed 3 --sweep node/crash --sweep-max 6 --db c.db --record full");
+    for (uint64_t k = 0; k < 6; k++) {
+        uint64_t run = sql_u64("c.db", "SELECT run_id FROM runs ORDER BY run_id LIMIT 1 "
+                                       "OFFSET %llu", (unsigned long long)k);
+        out f = sql("c.db", "SELECT point, hit, node, action, vtime_ns FROM faults WHERE "
+                            "run_id = %llu AND action <> 'restart' ORDER BY seq",
+                    (unsigned long long)run);
+        char want[128];
+        snprintf(want, sizeof want, "node/crash|%llu|%llu|crash|%llu\n",
+                 (unsigned long long)k, (unsigned long long)(k % 2 + 1),
+                 (unsigned long long)(k / 2 + 1) * 100000000ull);
+        cr_assert(eq(str, f.text, want), "run %llu (k = %llu)", (unsigned long long)run,
+                  (unsigned long long)k);
+        out_free(&f);
+    }
+}
+
 /* ---- bad [faults] sections ------------------------------------------------------------------ */
 
 /* Goal: a bad [faults] section is refused with exit 2 and "FILE:LINE: [faults] ..." naming
