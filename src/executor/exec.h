@@ -341,7 +341,7 @@ struct sim_world {
 
     /* trace hash: canonical event records are buffered and folded into XXH3 in blocks */
     void *hash_state;        /* XXH3_state_t */
-    sim__record hash_buf[SIM__HASH_BUF_RECORDS];
+    _Alignas(64) sim__record hash_buf[SIM__HASH_BUF_RECORDS];
     uint32_t hash_len;       /* records in hash_buf */
 };
 
