@@ -59,6 +59,7 @@ enum {
     WAIT_YIELD,
     WAIT_POOL,   /* x = node */
     WAIT_JOB,    /* y = end time */
+    WAIT_EXT = 16, /* WAIT_EXT + e: a wait on extension e's objects; x, y are its own */
 };
 
 #define SIM__WAITS_MAX 3
@@ -113,10 +114,36 @@ enum {
 typedef struct sim__timer {
     uint32_t id;             /* low 32 bits of seq, never 0 while in use */
     uint8_t state;           /* TIMER_* */
-    uint32_t task_slot;      /* owner, woken when it fires */
+    uint8_t ext;             /* an extension's timer (task_slot SIM__NIL): which extension */
+    uint32_t task_slot;      /* owner, woken when it fires; SIM__NIL: an extension's timer */
     uint32_t task_id;
     uint32_t next_free;      /* free list link */
+    uint64_t arg;            /* an extension's timer: what it passes to fire() */
 } sim__timer;
+
+/* ---- extensions: the modules above the executor that keep state in a world ------------------ */
+
+/* net_sim and disk_sim keep their state in the world and need to hear of a few things: their
+ * own timers firing (a message arriving), a node crashing or restarting, the world going away;
+ * and to describe their waits and timers in reports. They register these operations once per
+ * world; the executor calls them without knowing the modules (the arrows point down). */
+enum { SIM__EXT_NET = 0, SIM__EXT_DISK = 1, SIM__EXT_MAX = 2 };
+
+typedef struct sim__ext_ops {
+    const char *name;
+    /* One of its timers fired (arg as armed). May arm timers, wake tasks and emit events. */
+    void (*fire)(sim_world *w, uint64_t arg);
+    /* A node crashes: called after the crash event, before its tasks are dropped. */
+    void (*crash)(sim_world *w, uint32_t node);
+    /* A node boots again: called before its boot function. May be NULL. */
+    void (*restart)(sim_world *w, uint32_t node);
+    /* Describes a wait noted with kind WAIT_EXT + e, and a timer's arg, in words. */
+    void (*wait_text)(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size);
+    void (*timer_text)(const sim_world *w, uint64_t arg, char *buf, size_t size);
+    /* Appends what it holds to a dump (sim_world_dump): malloc'd text, or NULL for nothing. */
+    char *(*dump)(const sim_world *w);
+    void (*free)(sim_world *w);
+} sim__ext_ops;
 
 /* ---- objects: channels, receivers, tokens -------------------------------------------------- */
 
@@ -334,6 +361,10 @@ struct sim_world {
     /* statistics */
     sim_stats stats;
 
+    /* extensions (net_sim, disk_sim): their operations and state */
+    const sim__ext_ops *ext_ops[SIM__EXT_MAX];
+    void *ext[SIM__EXT_MAX];
+
     /* the fault module's state (src/fault/), created on first use; freed through the hook,
      * so that the executor does not depend on the module above it */
     void *faults;
@@ -489,6 +520,10 @@ void sim__sched_on_spawn(sim_world *w, uint32_t slot);
 
 /* timer.c */
 void sim__timer_cancel(sim_world *w, uint32_t slot, uint32_t id);
+/* Arms an extension's timer: at deadline_ns, ext_ops[ext]->fire(w, arg) runs. It orders with
+ * task timers by (deadline, arming order) and emits no timer events (the extension emits its
+ * own). It cannot be cancelled: fire() ignores what is stale. SIM_ELIMIT, SIM_ENOMEM. */
+int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_t arg);
 void sim__timers_fire_due(sim_world *w);
 /* Releases every timer still owned by a task; returns how many there were. */
 uint32_t sim__timers_release_task(sim_world *w, uint32_t task_slot);

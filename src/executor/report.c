@@ -99,6 +99,13 @@ static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *w
 static void describe_wait(strbuf *sb, const sim_world *w, const sim__wait *wt)
 {
     char t[32];
+    uint32_t e = wt->kind - WAIT_EXT;
+    if (wt->kind >= WAIT_EXT && e < SIM__EXT_MAX && w->ext_ops[e] != NULL) {
+        char text[256];
+        w->ext_ops[e]->wait_text(w, wt->x, wt->y, text, sizeof text);
+        sb_printf(sb, "%s", text);
+        return;
+    }
     switch (wt->kind) {
     case WAIT_SLEEP:
         sim__fmt_time(wt->y, t, sizeof t);
@@ -244,6 +251,12 @@ static void sb_timers(strbuf *sb, const sim_world *w, uint32_t most)
         char t[32];
         const sim__timer *tm = &w->timers[ents[i].timer];
         sim__fmt_time(ents[i].deadline_ns, t, sizeof t);
+        if (tm->task_slot == SIM__NIL) {
+            char text[200];
+            w->ext_ops[tm->ext]->timer_text(w, tm->arg, text, sizeof text);
+            sb_printf(sb, "  %14s  seq %-8llu %s\n", t, (unsigned long long)ents[i].seq, text);
+            continue;
+        }
         sb_printf(sb, "  %14s  seq %-8llu task %u (%s)\n", t, (unsigned long long)ents[i].seq,
                   tm->task_id, sim_task_name(w, (sim_task_id){tm->task_id}));
     }
@@ -271,6 +284,12 @@ const char *sim_world_dump(sim_world *w)
     sb_nodes(&sb, w);
     sb_task_table(&sb, w);
     sb_timers(&sb, w, 50);
+    for (uint32_t e = 0; e < SIM__EXT_MAX; e++) {
+        if (w->ext_ops[e] == NULL || w->ext_ops[e]->dump == NULL) continue;
+        char *text = w->ext_ops[e]->dump(w);
+        if (text != NULL) sb_printf(&sb, "\n%s", text);
+        free(text);
+    }
     if (sb.buf == NULL) return "";
     free(w->dump);
     w->dump = sb.buf;

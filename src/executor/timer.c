@@ -116,24 +116,59 @@ uint64_t sim__timers_next(sim_world *w)
     return w->heap[0].deadline_ns;
 }
 
-static int timer_arm(sim_world *w, uint64_t deadline_ns, uint32_t task_slot, uint32_t *slot_out,
-                     uint32_t *id_out)
+/* A free timer record and room in the heap; SIM__NIL on failure with *rc set. */
+static uint32_t timer_take(sim_world *w, int *rc)
 {
-    if (sim__timers_armed(w) >= w->max_timers) return SIM_ELIMIT;
+    *rc = SIM_OK;
+    if (sim__timers_armed(w) >= w->max_timers) {
+        *rc = SIM_ELIMIT;
+        return SIM__NIL;
+    }
     if (sim__grow((void **)&w->heap, &w->heap_cap, w->heap_len + 1, sizeof(sim__heap_ent)) !=
         SIM_OK) {
-        return SIM_ENOMEM;
+        *rc = SIM_ENOMEM;
+        return SIM__NIL;
     }
     uint32_t tslot = w->timer_free;
     if (tslot != SIM__NIL) {
         w->timer_free = w->timers[tslot].next_free;
-    } else {
-        if (sim__grow((void **)&w->timers, &w->timers_cap, w->timers_used + 1,
-                      sizeof(sim__timer)) != SIM_OK) {
-            return SIM_ENOMEM;
-        }
-        tslot = w->timers_used++;
+        return tslot;
     }
+    if (sim__grow((void **)&w->timers, &w->timers_cap, w->timers_used + 1, sizeof(sim__timer)) !=
+        SIM_OK) {
+        *rc = SIM_ENOMEM;
+        return SIM__NIL;
+    }
+    return w->timers_used++;
+}
+
+int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_t arg)
+{
+    SIM_ASSERT(ext < SIM__EXT_MAX && w->ext_ops[ext] != NULL);
+    SIM_ASSERT(deadline_ns >= w->now_ns);
+    int rc;
+    uint32_t tslot = timer_take(w, &rc);
+    if (tslot == SIM__NIL) return rc;
+    uint64_t seq = ++w->timer_seq;
+    sim__timer *tm = &w->timers[tslot];
+    tm->id = (uint32_t)seq ? (uint32_t)seq : 1;
+    tm->state = TIMER_ARMED;
+    tm->ext = (uint8_t)ext;
+    tm->task_slot = SIM__NIL;
+    tm->task_id = 0;
+    tm->arg = arg;
+    w->heap[w->heap_len] = (sim__heap_ent){.deadline_ns = deadline_ns, .seq = seq, .timer = tslot};
+    w->heap_len++;
+    sift_up(w->heap, w->heap_len - 1);
+    return SIM_OK;
+}
+
+static int timer_arm(sim_world *w, uint64_t deadline_ns, uint32_t task_slot, uint32_t *slot_out,
+                     uint32_t *id_out)
+{
+    int rc;
+    uint32_t tslot = timer_take(w, &rc);
+    if (tslot == SIM__NIL) return rc;
     uint64_t seq = ++w->timer_seq;
     sim__task *t = &w->tasks[task_slot];
     sim__timer *tm = &w->timers[tslot];
@@ -141,6 +176,8 @@ static int timer_arm(sim_world *w, uint64_t deadline_ns, uint32_t task_slot, uin
     tm->state = TIMER_ARMED;
     tm->task_slot = task_slot;
     tm->task_id = t->id;
+    tm->ext = 0;
+    tm->arg = 0;
     t->timers++;
     w->heap[w->heap_len] = (sim__heap_ent){.deadline_ns = deadline_ns, .seq = seq, .timer = tslot};
     w->heap_len++;
@@ -162,6 +199,7 @@ static void timer_cancel_slot(sim_world *w, uint32_t tslot)
     sim__timer *tm = &w->timers[tslot];
     SIM_ASSERT(tm->state == TIMER_ARMED);
     tm->state = TIMER_CANCELLED;
+    SIM_ASSERT(tm->task_slot != SIM__NIL); /* extension timers are never cancelled */
     sim__task *t = &w->tasks[tm->task_slot];
     if (t->id == tm->task_id) {
         SIM_ASSERT(t->timers > 0);
@@ -191,6 +229,13 @@ void sim__timers_fire_due(sim_world *w)
         }
         uint32_t task_slot = tm->task_slot;
         uint32_t task_id = tm->task_id;
+        if (task_slot == SIM__NIL) {
+            uint32_t ext = tm->ext;
+            uint64_t arg = tm->arg;
+            timer_free(w, top.timer);
+            w->ext_ops[ext]->fire(w, arg);
+            continue;
+        }
         timer_free(w, top.timer);
         sim__task *t = &w->tasks[task_slot];
         SIM_ASSERT(t->id == task_id);   /* a dying task's timers are cancelled first */

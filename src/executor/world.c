@@ -141,6 +141,9 @@ void sim_world_free(sim_world *w)
     sim_world *outer = sim__running_get();
     sim__running_set(w);
     world_drop_all(w);
+    for (uint32_t e = 0; e < SIM__EXT_MAX; e++) {
+        if (w->ext_ops[e] != NULL && w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);
+    }
     if (w->faults_free != NULL) w->faults_free(w);
     sim__objs_free(w);
     sim__running_set(outer == w ? NULL : outer);
