@@ -19,7 +19,8 @@ static const char usage_show[] =
     "  --task T     only events of task T\n"
     "  --kind K     only events of kind K: spawn, poll, wake, complete, abort, drop,\n"
     "               timer-set, timer-fire, crash, restart, pause, resume, job-start,\n"
-    "               violation, stop, node-add, note, fault\n"
+    "               violation, stop, node-add, note, fault, net-send, net-deliver,\n"
+    "               net-drop, net-dup, net-reset, net-link\n"
     "  --from S     from step S;  --to S   up to step S (inclusive)\n";
 
 static const char usage_list[] =
@@ -147,7 +148,8 @@ static void print_json(uint64_t run_id, const sim__evbuf *b, uint64_t i, const s
     sim_event e = sim__evbuf_event(b, i);
     char t[32], what[256];
     sim__fmt_time(e.vtime_ns, t, sizeof t);
-    sim_event_describe(&e, what, sizeof what);
+    sim_event_describe_named(&e, (const char *const *)names->name, names->n, what,
+                             sizeof what);
     printf("{\"run\":%llu,\"step\":%llu,\"time_ns\":%llu,\"time\":\"%s\",\"node\":",
            (unsigned long long)run_id, (unsigned long long)e.step,
            (unsigned long long)e.vtime_ns, t);

@@ -68,7 +68,12 @@ extern "C" {
     X(SIM_ESTEPLIMIT, -14, "step limit reached with work unfinished")                          \
     X(SIM_EDIVERGED, -15, "replay diverged from the forced decisions")                         \
     X(SIM_ESTOPPED, -16, "the run was stopped")                                                \
-    X(SIM_ENODE, -17, "no such node, or the node is not in the required state")
+    X(SIM_ENODE, -17, "no such node, or the node is not in the required state")             \
+    X(SIM_EADDRINUSE, -18, "address already in use")                                          \
+    X(SIM_ECONNREFUSED, -19, "connection refused: nothing listens there")                     \
+    X(SIM_ECONNRESET, -20, "connection reset")                                                \
+    X(SIM_ETOOBIG, -21, "message or frame larger than the limit")                             \
+    X(SIM_EEOF, -22, "the stream ended before the expected bytes")
 
 typedef enum sim_result {
 #define SIM__RESULT_ENUM(name, value, text) name = (value),
@@ -347,11 +352,25 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                           \
     X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")                                  \
     X(SIM_EV_NOTE, 18, "note", "a=XXH3-64 of the data, b=its length in bytes")                 \
-    X(SIM_EV_FAULT, 19, "fault", "a=hit of the point, b=action | point id << 8")
+    X(SIM_EV_FAULT, 19, "fault", "a=hit of the point, b=action | point id << 8")              \
+    X(SIM_EV_NET_SEND, 20, "net-send", "a=src << 32 | dst, b=message (SIM_NET_MSG)")             \
+    X(SIM_EV_NET_DELIVER, 21, "net-deliver", "a=src << 32 | dst, b=message")                   \
+    X(SIM_EV_NET_DROP, 22, "net-drop", "a=src << 32 | dst, b=message, with the reason")        \
+    X(SIM_EV_NET_DUP, 23, "net-dup", "a=src << 32 | dst, b=message (the copy)")                \
+    X(SIM_EV_NET_RESET, 24, "net-reset", "a=local << 32 | remote, b=reason")                   \
+    X(SIM_EV_NET_LINK, 25, "net-link", "a=from node << 32 | to node, b=change")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
  * forced it. Kind 9 is retired. */
+/* Net events pack addresses as node << 16 | port (32 bits each) and a message as its type
+ * (SIM_NET_DGRAM, ...) << 56 | a drop reason (SIM_NET_WHY_*) << 48 | length << 32 | the low
+ * 32 bits of XXH3-64 of its bytes. */
+#define SIM_EV_NET_TYPE(b) ((uint32_t)((b) >> 56))
+#define SIM_EV_NET_WHY(b) ((uint32_t)((b) >> 48) & 0xff)
+#define SIM_EV_NET_LEN(b) ((uint32_t)((b) >> 32) & 0xffff)
+#define SIM_EV_NET_DIGEST(b) ((uint32_t)(b))
+
 #define SIM_EV_POLL_RUNNABLE(b) ((b) >> 2)
 #define SIM_EV_POLL_FORCED(b) (((b) >> 1) & 1)
 #define SIM_EV_POLL_SPURIOUS(b) ((b)&1)
@@ -392,6 +411,10 @@ sim_event_kind sim_event_kind_from_name(const char *name);
  * without the step, time, node and task columns. Returns the length (truncated to
  * size - 1). Needs no world: for events read back from a trace database. */
 size_t sim_event_describe(const sim_event *event, char *buf, size_t size);
+/* The same with node names (names[i] is node i's; NULL or a short array: numbers), for the
+ * addresses of net events. */
+size_t sim_event_describe_named(const sim_event *event, const char *const *names,
+                                uint32_t nnames, char *buf, size_t size);
 /* Formats one event as an aligned line: step, time as s.mmmuuu, node, task, kind, fields.
  * Returns the length written (truncated to size - 1). */
 size_t sim_event_format(const sim_world *w, const sim_event *event, char *buf, size_t size);
@@ -874,6 +897,266 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out);
 int sim_job_charge(sim_world *w, uint64_t ns);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Network                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The simulated network (docs/network.md) carries bytes between nodes by address (node,
+ * port). Datagrams are unordered and may be lost, duplicated or delayed; streams are ordered
+ * and reliable while their connection lives, and reset when a peer crashes or a partition
+ * outlasts the stream timeout. Latency, loss, duplication, bandwidth, partitions and clogs
+ * come from the link model and the fault plan; every send, delivery, drop, duplicate and
+ * reset is an event. A socket belongs to the node of the task that opens it (a world-level
+ * task has none: SIM_ENODE) and a crash of that node closes it. Handles are caller storage;
+ * closing is idempotent and safe on a zeroed or dead handle, so drop functions may close in
+ * every mode. Operations are caller storage too, driven by their poll functions, and must be
+ * dropped (or completed) before their storage goes away. */
+
+typedef struct sim_addr {
+    sim_node_id node;
+    uint16_t port;     /* 1..65535 */
+} sim_addr;
+
+/* ---- the link model and the network's settings ---- */
+
+/* One direction of a link. */
+typedef struct sim_link {
+    sim_latency latency;   /* one-way, uniform in [min, max]; zero = 1ms..5ms */
+    uint64_t tail_ns;      /* mean of an extra exponential delay (a long tail); 0 = none */
+    uint64_t bandwidth;    /* bytes per second; 0 = unlimited. Messages queue behind each other */
+    sim_ratio loss;        /* this link's probability for net/send/drop; {0, 0}: the plan's */
+    sim_ratio dup;         /* this link's probability for net/send/dup; {0, 0}: the plan's */
+} sim_link;
+
+/* Sets the model of the links from `from` to `to` (one way). Node 0 stands for every node:
+ * (0, 0) is the default for every link, (n, 0) every link out of n. The most specific one
+ * applies. Errors: SIM_ENODE (unknown node), SIM_EINVAL (latency min > max, loss or dup
+ * above 1). */
+int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link *link);
+
+typedef struct sim_net_desc {
+    uint64_t connect_timeout_ns;  /* a connect whose handshake gets no answer fails; 0 = 1 s */
+    uint64_t stream_timeout_ns;   /* a stream that cannot deliver for this long is reset on
+                                     both sides; 0 = 5 s */
+    uint64_t rto_ns;              /* a stream segment the plan drops arrives this much later
+                                     (a retransmission); 0 = 200 ms */
+    sim_latency reset_delay;      /* after a crash, when the peers' connections reset; zero =
+                                     10ms..200ms */
+    uint32_t send_buffer;         /* stream window per direction, bytes; 0 = 65536 */
+    uint32_t segment_min;         /* stream segment sizes, drawn per segment: a read can return
+                                     fewer bytes than a write wrote; 0 = 1 */
+    uint32_t segment_max;         /* at most 65535; 0 = 1460 */
+    uint32_t recv_queue;          /* datagrams queued per socket; more are dropped; 0 = 1024 */
+} sim_net_desc;
+
+/* Sets the network's settings, before any socket is opened. Errors: SIM_EINVAL (a value out
+ * of range, segment_min > segment_max), SIM_EMISUSE (sockets exist). */
+int sim_net_configure(sim_world *w, const sim_net_desc *desc);
+
+/* ---- partitions and clogs (the fault plan uses these; tests may too) ---- */
+
+/* Messages from `from` to `to` are lost (datagrams) or wait (streams, which reset after the
+ * stream timeout) until the link is healed. One way. */
+int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to);
+/* Splits the listed nodes into groups (group[i] is the group of nodes[i]): every link between
+ * two groups is blocked both ways; unlisted nodes keep their links. SIM_ENODE, SIM_EINVAL. */
+int sim_net_partition(sim_world *w, const sim_node_id *nodes, const uint32_t *group,
+                      uint32_t count);
+/* Unblocks every link; streams deliver what waited. */
+void sim_net_heal(sim_world *w);
+/* Messages to and from a clogged node wait (datagrams too) until it is unclogged, then go on
+ * in order. SIM_ENODE. */
+int sim_net_clog(sim_world *w, sim_node_id node, bool clogged);
+/* false when messages from `from` cannot reach `to` now (blocked or clogged). */
+bool sim_net_reachable(const sim_world *w, sim_node_id from, sim_node_id to);
+
+/* ---- datagrams ---- */
+
+#define SIM_DATAGRAM_MAX 65507
+
+typedef struct sim_udp {
+    uint32_t slot_;    /* private */
+    uint32_t id_;
+} sim_udp;
+
+/* Binds a datagram socket on the running task's node; port 0 picks a free ephemeral port
+ * (49152..65535). Errors: SIM_EADDRINUSE, SIM_ENODE (not in a node's task), SIM_ELIMIT. */
+int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out);
+/* Sends a datagram; never waits. SIM_OK means sent, not delivered: it may be lost,
+ * duplicated or delayed. Errors: SIM_ETOOBIG (> SIM_DATAGRAM_MAX), SIM_ENODE (unknown
+ * destination node), SIM_EINVAL (port 0), SIM_ECLOSED (the socket is closed). */
+int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data,
+                    size_t len);
+
+/* A receive: fill sock, buf and cap; on SIM_OK, len is the datagram's length (at most cap:
+ * a longer one is cut and `truncated` says so) and from its sender. SIM_ECLOSED when the
+ * socket is closed. */
+typedef struct sim_udp_recv {
+    const sim_udp *sock;
+    void *buf;
+    size_t cap;
+    size_t len;
+    sim_addr from;
+    bool truncated;
+} sim_udp_recv;
+
+int sim_udp_recv_poll(sim_world *w, sim_udp_recv *op);
+void sim_udp_recv_drop(sim_world *w, sim_udp_recv *op);
+sim_future sim_udp_recv_future(sim_udp_recv *op);
+sim_addr sim_udp_addr(const sim_world *w, const sim_udp *sock);
+void sim_udp_close(sim_world *w, sim_udp *sock);
+
+/* ---- streams ---- */
+
+typedef struct sim_listener {
+    uint32_t slot_;    /* private */
+    uint32_t id_;
+} sim_listener;
+
+typedef struct sim_conn {
+    uint32_t slot_;    /* private */
+    uint32_t id_;
+} sim_conn;
+
+/* Listens on a port of the running task's node; backlog 0 = 128 connections waiting to be
+ * accepted (more are refused). Errors: as sim_udp_bind. */
+int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out);
+void sim_listener_close(sim_world *w, sim_listener *l);
+
+/* An accept: on SIM_OK, conn is the new connection and peer its remote address. SIM_ECLOSED
+ * when the listener is closed. */
+typedef struct sim_accept {
+    const sim_listener *listener;
+    sim_conn conn;
+    sim_addr peer;
+} sim_accept;
+
+int sim_accept_poll(sim_world *w, sim_accept *op);
+void sim_accept_drop(sim_world *w, sim_accept *op);
+sim_future sim_accept_future(sim_accept *op);
+
+/* A connect from the running task's node: fill `to`; on SIM_OK, conn is the connection.
+ * Errors: SIM_ECONNREFUSED (the node is up and nothing listens), SIM_ETIMEDOUT (no answer
+ * within the connect timeout: the node is down or cut off), SIM_ENODE (unknown node, or not
+ * in a node's task), SIM_EINVAL (port 0). Dropping it unfinished abandons the connection. */
+typedef struct sim_connect {
+    sim_addr to;
+    sim_conn conn;
+    uint32_t slot_;    /* private: the connection being made */
+    uint32_t id_;
+} sim_connect;
+
+int sim_connect_poll(sim_world *w, sim_connect *op);
+void sim_connect_drop(sim_world *w, sim_connect *op);
+sim_future sim_connect_future(sim_connect *op);
+
+/* A read: fill conn, buf and cap; on SIM_OK, len bytes were read: at least 1 and at most cap,
+ * possibly fewer than the peer wrote in one go (code must handle partial reads), or 0 at the
+ * end of the stream (the peer shut down writing). SIM_ECONNRESET when the connection was
+ * reset, SIM_ECLOSED when this side closed it. */
+typedef struct sim_read {
+    const sim_conn *conn;
+    void *buf;
+    size_t cap;
+    size_t len;
+} sim_read;
+
+int sim_read_poll(sim_world *w, sim_read *op);
+void sim_read_drop(sim_world *w, sim_read *op);
+sim_future sim_read_future(sim_read *op);
+
+/* Reads exactly len bytes into buf (done counts them; zero it first). SIM_EEOF when the stream
+ * ends before; SIM_ECONNRESET, SIM_ECLOSED as sim_read. */
+typedef struct sim_read_exact {
+    const sim_conn *conn;
+    void *buf;
+    size_t len;
+    size_t done;
+} sim_read_exact;
+
+int sim_read_exact_poll(sim_world *w, sim_read_exact *op);
+void sim_read_exact_drop(sim_world *w, sim_read_exact *op);
+sim_future sim_read_exact_future(sim_read_exact *op);
+
+/* Writes len bytes (done counts those the stream has taken; zero it first). Completes when
+ * all are taken: the stream's window (send_buffer bytes not yet read by the peer) gives
+ * backpressure. SIM_ECONNRESET, SIM_ECLOSED (this side closed or shut down writing). */
+typedef struct sim_write {
+    const sim_conn *conn;
+    const void *buf;
+    size_t len;
+    size_t done;
+} sim_write;
+
+int sim_write_poll(sim_world *w, sim_write *op);
+void sim_write_drop(sim_world *w, sim_write *op);
+sim_future sim_write_future(sim_write *op);
+
+/* Half-close: the peer reads what was written, then the end of the stream; this side can
+ * still read. Errors: SIM_ECLOSED, SIM_ECONNRESET. */
+int sim_shutdown(sim_world *w, const sim_conn *conn);
+/* Closes the connection: written data still goes out, then the end of the stream; data that
+ * arrives afterwards resets the peer. */
+void sim_conn_close(sim_world *w, sim_conn *conn);
+sim_addr sim_conn_local(const sim_world *w, const sim_conn *conn);
+sim_addr sim_conn_peer(const sim_world *w, const sim_conn *conn);
+
+/* ---- length-prefixed frames ---- */
+
+/* A frame is a 4-byte big-endian length, then that many bytes. Reading one: fill conn, buf
+ * and max (buf holds max bytes); on SIM_OK len is the frame's length. SIM_ETOOBIG when the
+ * peer announces more than max (the stream is then out of step: close it), SIM_EEOF when the
+ * stream ends inside a frame (at a frame boundary too: there is no next frame), SIM_EINVAL
+ * for max 0, and the errors of sim_read. Zero the private fields first. */
+typedef struct sim_frame_read {
+    const sim_conn *conn;
+    void *buf;
+    uint32_t max;
+    uint32_t len;
+    uint8_t hdr_[4];   /* private */
+    sim_read_exact rx_;
+    uint8_t phase_;
+} sim_frame_read;
+
+int sim_frame_read_poll(sim_world *w, sim_frame_read *op);
+void sim_frame_read_drop(sim_world *w, sim_frame_read *op);
+sim_future sim_frame_read_future(sim_frame_read *op);
+
+/* Writing one: fill conn, data, len and max. SIM_ETOOBIG when len > max (nothing is
+ * written), SIM_EINVAL for max 0, and the errors of sim_write. */
+typedef struct sim_frame_write {
+    const sim_conn *conn;
+    const void *data;
+    uint32_t len;
+    uint32_t max;
+    uint8_t hdr_[4];   /* private */
+    sim_write tx_;
+    uint8_t phase_;
+} sim_frame_write;
+
+int sim_frame_write_poll(sim_world *w, sim_frame_write *op);
+void sim_frame_write_drop(sim_world *w, sim_frame_write *op);
+sim_future sim_frame_write_future(sim_frame_write *op);
+
+/* Message types and drop reasons in net events. */
+enum {
+    SIM_NET_DGRAM = 1,
+    SIM_NET_SYN = 2,
+    SIM_NET_SYNACK = 3,
+    SIM_NET_DATA = 4,
+    SIM_NET_FIN = 5,
+    SIM_NET_RST = 6,
+};
+
+enum {
+    SIM_NET_WHY_NONE = 0,
+    SIM_NET_WHY_FAULT = 1,     /* net/send/drop fired (a datagram) */
+    SIM_NET_WHY_PARTITION = 2, /* the link is blocked */
+    SIM_NET_WHY_DOWN = 3,      /* the destination node is down */
+    SIM_NET_WHY_NOSOCK = 4,    /* nothing is bound there, or the connection is gone */
+    SIM_NET_WHY_FULL = 5,      /* the socket's queue is full */
+};
+
+/* ------------------------------------------------------------------------------------------ */
 /* Faults                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -928,10 +1211,12 @@ uint64_t sim_fault_hits(const sim_world *w, const char *point);
     X(SIM_FAULT_RESTART, 3, "restart")                                                         \
     X(SIM_FAULT_PAUSE, 4, "pause")                                                             \
     X(SIM_FAULT_RESUME, 5, "resume")                                                           \
-    X(SIM_FAULT_PARTITION, 6, "partition") /* recorded; takes effect once net_sim exists */    \
+    X(SIM_FAULT_PARTITION, 6, "partition")                                                    \
     X(SIM_FAULT_HEAL, 7, "heal")                                                               \
     X(SIM_FAULT_QUIET, 8, "quiet")         /* faults stop: the liveness phase begins */        \
-    X(SIM_FAULT_CLOCK, 9, "clock")         /* a node's clock skew and drift were set */
+    X(SIM_FAULT_CLOCK, 9, "clock")         /* a node's clock skew and drift were set */      \
+    X(SIM_FAULT_CLOG, 10, "clog")          /* a node's messages wait */                       \
+    X(SIM_FAULT_UNCLOG, 11, "unclog")
 
 typedef enum sim_fault_action {
 #define SIM__FAULT_ACTION_ENUM(name, value, text) name = (value),

@@ -72,7 +72,7 @@ const char *sim__names_get(const sim__names *names, uint32_t node)
 
 const char *sim__event_header(void)
 {
-    return "    step           time node       task event      what";
+    return "    step           time node       task event       what";
 }
 
 void sim__event_line(const sim__evbuf *b, uint64_t i, const sim__names *names, char *line,
@@ -81,9 +81,10 @@ void sim__event_line(const sim__evbuf *b, uint64_t i, const sim__names *names, c
     sim_event e = sim__evbuf_event(b, i);
     char t[32], what[256], task[16] = "-";
     sim__fmt_time(e.vtime_ns, t, sizeof t);
-    sim_event_describe(&e, what, sizeof what);
+    sim_event_describe_named(&e, (const char *const *)names->name, names->n, what,
+                             sizeof what);
     if (e.task.v != 0) snprintf(task, sizeof task, "%u", e.task.v);
-    snprintf(line, size, "%8llu %14s %-8s %6s %-10s %s", (unsigned long long)e.step, t,
+    snprintf(line, size, "%8llu %14s %-8s %6s %-11s %s", (unsigned long long)e.step, t,
              sim__names_get(names, e.node.v), task, sim_event_kind_name(e.kind), what);
 }
 

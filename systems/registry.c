@@ -4,9 +4,11 @@
 #include "registry.h"
 
 #include "demo/demo.h"
+#include "gossip/gossip.h"
 
 const sim_system *const sim_systems[] = {
     &sim_demo_system,
+    &sim_gossip_system,
 };
 
 const uint32_t sim_system_count = sizeof sim_systems / sizeof sim_systems[0];

@@ -310,10 +310,56 @@ void sim__report_build(sim_world *w, int rc)
 
 /* ---- event lines -------------------------------------------------------------------------- */
 
-static int event_text(const sim_event *e, char *buf, size_t size)
+/* "n2:7000" with a name for the node, else "2:7000". */
+static void addr_text(uint32_t a, const char *const *names, uint32_t nnames, char *buf,
+                      size_t size)
+{
+    uint32_t node = a >> 16;
+    if (names != NULL && node < nnames && names[node] != NULL) {
+        snprintf(buf, size, "%s:%u", names[node], a & 0xffff);
+    } else {
+        snprintf(buf, size, "%u:%u", node, a & 0xffff);
+    }
+}
+
+static int net_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
+                    size_t size)
+{
+    static const char *const types[] = {"?", "datagram", "syn", "syn-ack", "data", "fin", "rst"};
+    static const char *const why[] = {"", " (lost: net/send/drop)", " (partition)",
+                                      " (node down)", " (nothing bound there)", " (queue full)"};
+    static const char *const resets[] = {"?", "the peer crashed", "partition timeout",
+                                         "refused", "by the peer", "connect timed out",
+                                         "its node crashed"};
+    static const char *const links[] = {"?", "blocked", "healed: every link", "clogged",
+                                        "unclogged"};
+    char a[64], b[64];
+    addr_text((uint32_t)(e->a >> 32), names, nnames, a, sizeof a);
+    addr_text((uint32_t)e->a, names, nnames, b, sizeof b);
+    if (e->kind == SIM_EV_NET_RESET) {
+        return snprintf(buf, size, "%s -> %s, %s", a, b, resets[e->b < 7 ? e->b : 0]);
+    }
+    if (e->kind == SIM_EV_NET_LINK) {
+        uint32_t from = (uint32_t)(e->a >> 32), to = (uint32_t)e->a;
+        const char *fa = names && from < nnames && names[from] ? names[from] : "?";
+        const char *ta = names && to < nnames && names[to] ? names[to] : "?";
+        if (e->b == 1) return snprintf(buf, size, "%s -> %s blocked", fa, ta);
+        if (e->b == 2) return snprintf(buf, size, "healed: every link");
+        return snprintf(buf, size, "%s %s", fa, links[e->b < 5 ? e->b : 0]);
+    }
+    uint32_t type = SIM_EV_NET_TYPE(e->b), w = SIM_EV_NET_WHY(e->b);
+    return snprintf(buf, size, "%s %s -> %s, %u bytes #%08x%s", types[type < 7 ? type : 0], a, b,
+                    SIM_EV_NET_LEN(e->b), SIM_EV_NET_DIGEST(e->b), why[w < 6 ? w : 0]);
+}
+
+static int event_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
+                      size_t size)
 {
     char t[32];
     const char *d = e->detail ? e->detail : "";
+    if (e->kind >= SIM_EV_NET_SEND && e->kind <= SIM_EV_NET_LINK) {
+        return net_text(e, names, nnames, buf, size);
+    }
     switch (e->kind) {
     case SIM_EV_SPAWN:
         return snprintf(buf, size, "%s%s, parent %llu", d, e->b ? " (blocking job)" : "",
@@ -366,8 +412,14 @@ static int event_text(const sim_event *e, char *buf, size_t size)
 
 size_t sim_event_describe(const sim_event *e, char *buf, size_t size)
 {
+    return sim_event_describe_named(e, NULL, 0, buf, size);
+}
+
+size_t sim_event_describe_named(const sim_event *e, const char *const *names, uint32_t nnames,
+                                char *buf, size_t size)
+{
     if (size == 0) return 0;
-    int n = event_text(e, buf, size);
+    int n = event_text(e, names, nnames, buf, size);
     if (n < 0) return 0;
     return (size_t)n < size ? (size_t)n : size - 1;
 }
@@ -377,11 +429,14 @@ size_t sim_event_format(const sim_world *w, const sim_event *e, char *buf, size_
     if (size == 0) return 0;
     char t[32], text[256];
     sim__fmt_time(e->vtime_ns, t, sizeof t);
-    event_text(e, text, sizeof text);
+    const char *names[SIM__NODES_MAX];
+    uint32_t nnames = w->nodes_len < SIM__NODES_MAX ? w->nodes_len : SIM__NODES_MAX;
+    for (uint32_t i = 0; i < nnames; i++) names[i] = w->nodes[i].name;
+    event_text(e, names, nnames, text, sizeof text);
     const char *node = e->node.v == 0 ? "-" : sim_node_name(w, e->node);
     char task[16] = "-";
     if (e->task.v != 0) snprintf(task, sizeof task, "%u", e->task.v);
-    int n = snprintf(buf, size, "%8llu %14s %-8s %6s %-10s %s", (unsigned long long)e->step, t,
+    int n = snprintf(buf, size, "%8llu %14s %-8s %6s %-11s %s", (unsigned long long)e->step, t,
                      node, task, sim_event_kind_name(e->kind), text);
     if (n < 0) return 0;
     return (size_t)n < size ? (size_t)n : size - 1;

@@ -27,6 +27,9 @@
 typedef struct node_plan {
     bool ours_down;            /* crashed by the plan or the script */
     bool ours_paused;
+    bool ours_clogged;
+    uint64_t unclog_at;        /* when a plan clog ends; UINT64_MAX = only at quiet */
+    sim_rng clog_rng;          /* "sim/fault/clog", index = node */
     uint64_t restart_at;       /* when a plan crash restarts; UINT64_MAX = only at quiet */
     uint64_t resume_at;        /* likewise for a pause */
     sim_rng restart_rng;       /* "sim/fault/restart", index = node */
@@ -43,6 +46,10 @@ struct sim__plan {
     const sim__point *crash;
     const sim__point *pause;
     const sim__point *restart;
+    const sim__point *partition;
+    const sim__point *clog;
+    uint64_t heal_at;          /* when the plan's partition ends; 0 = none of the plan's */
+    sim_rng partition_rng;     /* "sim/fault/partition" */
     node_plan *nodes;          /* index = node id; [0] unused */
     uint32_t nnodes;
     uint32_t *at_nodes;        /* the node of each at-line name, flattened */
@@ -197,6 +204,9 @@ int sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     p->crash = sim__point_find("node/crash");
     p->pause = sim__point_find("node/pause");
     p->restart = sim__point_find("node/restart");
+    p->partition = sim__point_find("net/partition");
+    p->clog = sim__point_find("net/clog");
+    sim_rng_init(&p->partition_rng, w->seed, "sim/fault/partition", 0);
     p->quiet_at = spec->quiet_after_ns;
     fs->plan = p;
     draw(w, fs, p);
@@ -207,6 +217,8 @@ static void node_plan_init(sim_world *w, node_plan *np, uint32_t node)
 {
     np->restart_at = UINT64_MAX;
     np->resume_at = UINT64_MAX;
+    np->unclog_at = UINT64_MAX;
+    sim_rng_init(&np->clog_rng, w->seed, "sim/fault/clog", node);
     sim_rng_init(&np->restart_rng, w->seed, "sim/fault/restart", node);
     sim_rng_init(&np->pause_rng, w->seed, "sim/fault/pause", node);
 }
@@ -368,23 +380,51 @@ static void do_crash(sim_world *w, sim__plan *p, uint32_t node, uint64_t restart
     np->restart_at = restart_at;
 }
 
+/* Blocks the links between groups (both ways), or from group 0 to group 1 only. */
+static void apply_partition(sim_world *w, const uint32_t *nodes, const uint32_t *groups,
+                            uint32_t n, bool oneway)
+{
+    sim_node_id ids[SIM__NODES_MAX];
+    for (uint32_t i = 0; i < n; i++) ids[i] = (sim_node_id){nodes[i]};
+    if (!oneway) {
+        sim_net_partition(w, ids, groups, n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t j = 0; j < n; j++) {
+            if (groups[i] == 0 && groups[j] == 1) sim_net_block(w, ids[i], ids[j]);
+        }
+    }
+}
+
 static void run_at(sim_world *w, sim__plan *p, uint32_t idx)
 {
     const sim__at *a = &p->spec->ats[idx];
     uint64_t id = XXH3_64bits("script", 6);
-    if (a->action == SIM_FAULT_PARTITION || a->action == SIM_FAULT_HEAL) {
-        p->partitioned = a->action == SIM_FAULT_PARTITION;
+    if (a->action == SIM_FAULT_PARTITION) {
         sim__fault_record(w, "script", id, idx, 0, a->action, a->label);
+        apply_partition(w, &p->at_nodes[p->at_first[idx]], a->groups, a->nnames, a->oneway);
+        p->partitioned = true;
+        return;
+    }
+    if (a->action == SIM_FAULT_HEAL) {
+        sim__fault_record(w, "script", id, idx, 0, a->action, a->label);
+        sim_net_heal(w);
+        p->partitioned = false;
+        p->heal_at = 0;
         return;
     }
     for (uint32_t j = 0; j < a->nnames; j++) {
         uint32_t node = p->at_nodes[p->at_first[idx] + j];
         node_plan *np = &p->nodes[node];
         sim_node_state st = sim_node_status(w, (sim_node_id){node});
+        bool clogged = !sim_net_reachable(w, (sim_node_id){node}, (sim_node_id){node});
         bool applies = (a->action == SIM_FAULT_CRASH && st != SIM_NODE_DOWN) ||
                        (a->action == SIM_FAULT_RESTART && st == SIM_NODE_DOWN) ||
                        (a->action == SIM_FAULT_PAUSE && st == SIM_NODE_UP) ||
-                       (a->action == SIM_FAULT_RESUME && st == SIM_NODE_PAUSED);
+                       (a->action == SIM_FAULT_RESUME && st == SIM_NODE_PAUSED) ||
+                       (a->action == SIM_FAULT_CLOG && !clogged) ||
+                       (a->action == SIM_FAULT_UNCLOG && clogged);
         if (!applies) continue; /* already in that state: nothing to inject */
         sim__fault_record(w, "script", id, idx, node, a->action, a->label);
         switch (a->action) {
@@ -397,6 +437,15 @@ static void run_at(sim_world *w, sim__plan *p, uint32_t idx)
             sim_node_pause(w, (sim_node_id){node});
             np->ours_paused = true;
             np->resume_at = UINT64_MAX;
+            break;
+        case SIM_FAULT_CLOG:
+            sim_net_clog(w, (sim_node_id){node}, true);
+            np->ours_clogged = true;
+            np->unclog_at = UINT64_MAX;
+            break;
+        case SIM_FAULT_UNCLOG:
+            sim_net_clog(w, (sim_node_id){node}, false);
+            np->ours_clogged = false;
             break;
         default:
             sim_node_resume(w, (sim_node_id){node});
@@ -467,6 +516,98 @@ static void run_tick(sim_world *w, sim__plan *p)
     }
 }
 
+/* Draws the plan's partition (partition_mode), applies it and describes it in text. */
+static void draw_partition(sim_world *w, sim__plan *p, char *text, size_t size)
+{
+    const sim__fault_spec *spec = p->spec;
+    sim_rng *rng = &p->partition_rng;
+    uint32_t n = p->nnodes - 1;
+    const char *mode = spec->partition_mode;
+    if (strcmp(mode, "any") == 0) {
+        static const char *const modes[] = {"isolate", "split", "random"};
+        mode = modes[sim_rng_below(rng, 3)];
+    }
+    uint32_t nodes[SIM__NODES_MAX], groups[SIM__NODES_MAX];
+    for (uint32_t i = 0; i < n; i++) nodes[i] = i + 1;
+    if (strcmp(mode, "random") == 0) {
+        uint32_t blocked = 0;
+        for (uint32_t a = 1; a <= n; a++) {
+            for (uint32_t b = 1; b <= n; b++) {
+                if (a == b || sim_rng_below(rng, 2) == 0) continue;
+                sim_net_block(w, (sim_node_id){a}, (sim_node_id){b});
+                blocked++;
+            }
+        }
+        snprintf(text, size, "random: %u link(s) blocked", blocked);
+        return;
+    }
+    if (strcmp(mode, "isolate") == 0) {
+        uint32_t x = (uint32_t)sim_rng_below(rng, n);
+        for (uint32_t i = 0; i < n; i++) groups[i] = i == x;
+    } else {
+        uint32_t ones = 0;
+        for (uint32_t i = 0; i < n; i++) ones += groups[i] = (uint32_t)sim_rng_below(rng, 2);
+        if (ones == 0 || ones == n) groups[sim_rng_below(rng, n)] ^= 1; /* both sides occupied */
+    }
+    bool oneway = spec->oneway_ppt != 0 && sim_rng_below(rng, SIM__PPT_ONE) < spec->oneway_ppt;
+    apply_partition(w, nodes, groups, n, oneway);
+    size_t o = 0;
+    for (uint32_t side = 0; side < 2; side++) {
+        if (side == 1) o += (size_t)snprintf(text + o, size - o, oneway ? " ->" : " |");
+        for (uint32_t i = 0; i < n && o < size; i++) {
+            if (groups[i] != side) continue;
+            o += (size_t)snprintf(text + o, size - o, "%s%s", o ? " " : "",
+                                  sim_node_name(w, (sim_node_id){nodes[i]}));
+        }
+    }
+}
+
+/* The network's share of a tick: a partition when none of the plan's stands, then
+ * net/clog for each node the plan has not clogged. */
+static void run_net_tick(sim_world *w, sim__plan *p)
+{
+    uint64_t now = sim_now(w);
+    const sim__fault_spec *spec = p->spec;
+    if (p->heal_at == 0 && p->nnodes > 2 && sim__point_hit(w, p->partition, 0)) {
+        char text[256];
+        draw_partition(w, p, text, sizeof text);
+        const char *kept = sim_world_intern(w, text);
+        sim__fault_record(w, p->partition->name, p->partition->id, last_hit(w, p->partition), 0,
+                          SIM_FAULT_PARTITION, kept);
+        p->heal_at = now + draw_span(&p->partition_rng, spec->partition_lo, spec->partition_hi);
+    }
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        node_plan *np = &p->nodes[i];
+        if (np->ours_clogged || !sim__point_hit(w, p->clog, i)) continue;
+        sim__fault_record(w, p->clog->name, p->clog->id, last_hit(w, p->clog), i, SIM_FAULT_CLOG,
+                          NULL);
+        sim_net_clog(w, (sim_node_id){i}, true);
+        np->ours_clogged = true;
+        np->unclog_at = now + draw_span(&np->clog_rng, spec->clog_lo, spec->clog_hi);
+    }
+}
+
+/* The plan's partition heals and its clogs end when their time comes. */
+static void run_net_recoveries(sim_world *w, sim__plan *p)
+{
+    uint64_t now = sim_now(w);
+    if (p->heal_at != 0 && p->heal_at <= now) {
+        sim__fault_record(w, p->partition->name, p->partition->id, last_hit(w, p->partition), 0,
+                          SIM_FAULT_HEAL, NULL);
+        sim_net_heal(w);
+        p->heal_at = 0;
+        p->partitioned = false;
+    }
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        node_plan *np = &p->nodes[i];
+        if (!np->ours_clogged || np->unclog_at > now) continue;
+        sim__fault_record(w, p->clog->name, p->clog->id, last_hit(w, p->clog), i,
+                          SIM_FAULT_UNCLOG, NULL);
+        sim_net_clog(w, (sim_node_id){i}, false);
+        np->ours_clogged = false;
+    }
+}
+
 /* The liveness phase begins: nothing fires any more; what the plan took down comes back. */
 static void run_quiet(sim_world *w, sim__faults *fs, sim__plan *p)
 {
@@ -474,9 +615,11 @@ static void run_quiet(sim_world *w, sim__faults *fs, sim__plan *p)
     fs->quiet = true;
     const char *why = "liveness phase";
     sim__fault_record(w, "quiet", id, 0, 0, SIM_FAULT_QUIET, why);
-    if (p->partitioned) {
+    if (p->partitioned || p->heal_at != 0) {
         sim__fault_record(w, "quiet", id, 0, 0, SIM_FAULT_HEAL, why);
+        sim_net_heal(w);
         p->partitioned = false;
+        p->heal_at = 0;
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
         node_plan *np = &p->nodes[i];
@@ -489,7 +632,11 @@ static void run_quiet(sim_world *w, sim__faults *fs, sim__plan *p)
             sim__fault_record(w, "quiet", id, 0, i, SIM_FAULT_RESTART, why);
             sim_node_restart(w, nid);
         }
-        np->ours_paused = np->ours_down = false;
+        if (np->ours_clogged) {
+            sim__fault_record(w, "quiet", id, 0, i, SIM_FAULT_UNCLOG, why);
+            sim_net_clog(w, nid, false);
+        }
+        np->ours_paused = np->ours_down = np->ours_clogged = false;
     }
 }
 
@@ -507,8 +654,10 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
         run_at(w, p, p->next_at++);
     }
     run_recoveries(w, p);
+    run_net_recoveries(w, p);
     if (p->ticking && now >= p->next_tick) {
         run_tick(w, p);
+        run_net_tick(w, p);
         p->next_tick = now + spec->tick_ns;
     }
     uint64_t next = p->ticking ? p->next_tick : UINT64_MAX;
@@ -519,7 +668,9 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
         const node_plan *np = &p->nodes[i];
         if (np->ours_down && np->restart_at < next) next = np->restart_at;
         if (np->ours_paused && np->resume_at < next) next = np->resume_at;
+        if (np->ours_clogged && np->unclog_at < next) next = np->unclog_at;
     }
+    if (p->heal_at != 0 && p->heal_at < next) next = p->heal_at;
     if (p->quiet_at != 0 && p->quiet_at < next) next = p->quiet_at;
     return next;
 }

@@ -43,7 +43,7 @@ typedef struct sim__point {
 int sim__points_init(void);
 /* The point with this name, or NULL. */
 const sim__point *sim__point_find(const char *name);
-/* The built-in points (node/crash, node/restart, node/pause), in catalog order. */
+/* The built-in points (node/... and net/...), in catalog order. */
 uint32_t sim__point_builtin_count(void);
 const sim__point *sim__point_builtin(uint32_t i);
 /* Checks a declared point's name: "sut/<system>/<what>" of [a-z0-9_./-], at most 60
@@ -77,6 +77,10 @@ typedef struct sim__faults {
 sim__faults *sim__faults_of(sim_world *w);
 /* Hits a point on behalf of `node` (the driver's node points) through libfiu. 1 = fire. */
 int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node);
+/* The same with this hit's own probability in ppt (a link's loss), or UINT64_MAX for the
+ * point's. A hit that cannot fire (probability 0, no countdown, or the quiet phase) is
+ * counted without calling libfiu: the hot path of every message. */
+int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_t ppt);
 /* Sets a point's probability per hit in ppt. SIM_ENOMEM only. */
 int sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt);
 /* Records an injected fault: a record and a SIM_EV_FAULT event. point and detail must live as
@@ -106,6 +110,7 @@ typedef struct sim__at {
     uint32_t nnames;
     char **names;              /* node names, in the order written */
     uint32_t *groups;          /* partition: the group of each name (0-based) */
+    bool oneway;               /* partition: group 0 -> group 1 only */
     char *text;                /* the canonical value, "5s crash n2" */
     char *label;               /* for traces: "at 5s crash n2" */
 } sim__at;
@@ -128,6 +133,10 @@ struct sim__fault_spec {
     uint64_t converge_ns;
     uint64_t skew_ns;          /* largest clock offset either way; 0 = none */
     uint32_t drift_ppm;        /* largest drift either way; 0 = none */
+    char partition_mode[8];    /* any, isolate, split, random */
+    uint64_t partition_lo, partition_hi;
+    uint64_t oneway_ppt;       /* probability that a plan partition is one-way */
+    uint64_t clog_lo, clog_hi;
     const sim__point *fail_point; /* fail_hit: the countdown; NULL = none */
     uint64_t fail_hit;
     sim__spec_rate *rates;     /* built-in points, then the system's, sorted by key */
@@ -137,7 +146,7 @@ struct sim__fault_spec {
     char **nodes;              /* the system's node names; NULL when it does not say */
     uint32_t nnodes;
     bool nodes_known;
-    uint32_t lines[16];        /* where each plain key was set, for "set twice" */
+    uint32_t lines[24];        /* where each plain key was set, for "set twice" */
 };
 
 /* A spec with every default, for a system's points and nodes (names may be NULL when the

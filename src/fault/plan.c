@@ -26,6 +26,10 @@ enum {
     K_SKEW,
     K_DRIFT,
     K_FAIL_HIT,
+    K_PARTITION_MODE,
+    K_PARTITION_FOR,
+    K_PARTITION_ONEWAY,
+    K_CLOG_FOR,
     K_COUNT
 };
 
@@ -43,8 +47,12 @@ static const struct {
     [K_SKEW] = {"clock_skew", "0s"},
     [K_DRIFT] = {"clock_drift", "0"},
     [K_FAIL_HIT] = {"fail_hit", "none"},
+    [K_PARTITION_MODE] = {"partition_mode", "any"},
+    [K_PARTITION_FOR] = {"partition_for", "1s..10s"},
+    [K_PARTITION_ONEWAY] = {"partition_oneway", "0"},
+    [K_CLOG_FOR] = {"clog_for", "100ms..2s"},
 };
-_Static_assert(K_COUNT <= 16, "lines[] holds every plain key");
+_Static_assert(K_COUNT <= 24, "lines[] holds every plain key");
 
 #define MAX_DRIFT_PPM 500000u
 #define MAX_TICK (10 * SIM_S)
@@ -273,6 +281,7 @@ static const struct {
     {"crash", SIM_FAULT_CRASH},         {"restart", SIM_FAULT_RESTART},
     {"pause", SIM_FAULT_PAUSE},         {"resume", SIM_FAULT_RESUME},
     {"partition", SIM_FAULT_PARTITION}, {"heal", SIM_FAULT_HEAL},
+    {"clog", SIM_FAULT_CLOG},           {"unclog", SIM_FAULT_UNCLOG},
 };
 #define NAT_ACTIONS (sizeof at_actions / sizeof at_actions[0])
 
@@ -295,8 +304,8 @@ static void node_list(const sim__fault_spec *s, char *buf, size_t size)
     }
 }
 
-/* Splits `value` into words in buf (at least 3x its size), '|' being a word of its own.
- * Returns the count, or -1 when there are more than max. */
+/* Splits `value` into words in buf (at least 3x its size), '|' and '->' being words of their
+ * own. Returns the count, or -1 when there are more than max. */
 static int at_words(const char *value, char *buf, char **words, int max)
 {
     size_t o = 0;
@@ -304,6 +313,10 @@ static int at_words(const char *value, char *buf, char **words, int max)
         if (*p == '|') {
             memcpy(buf + o, " | ", 3);
             o += 3;
+        } else if (p[0] == '-' && p[1] == '>') {
+            memcpy(buf + o, " -> ", 4);
+            o += 4;
+            p++;
         } else {
             buf[o++] = *p == '\t' ? ' ' : *p;
         }
@@ -331,12 +344,16 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
     uint32_t group = 0;
     bool empty_group = true;
     for (int i = 0; i < nwords; i++) {
-        if (strcmp(words[i], "|") == 0) {
-            if (a->action != SIM_FAULT_PARTITION || empty_group) {
+        bool arrow = strcmp(words[i], "->") == 0;
+        if (arrow || strcmp(words[i], "|") == 0) {
+            if (a->action != SIM_FAULT_PARTITION || empty_group || (arrow && group > 0) ||
+                (a->oneway && !arrow) || (arrow && a->oneway)) {
                 return bad(err, esize,
                            "[faults] at: '|' separates the groups of a partition (at = 3s "
-                           "partition n1 | n2 n3)");
+                           "partition n1 | n2 n3), '->' the two sides of a one-way one (at = "
+                           "3s partition n1 -> n2 n3)");
             }
+            a->oneway = arrow;
             group++;
             empty_group = true;
             continue;
@@ -382,7 +399,8 @@ static int at_canonical(sim__at *a, const char *verb)
     o += (size_t)snprintf(buf + o, sizeof buf - o, " %s", verb);
     for (uint32_t i = 0; i < a->nnames && o < sizeof buf; i++) {
         bool bar = i > 0 && a->groups[i] != a->groups[i - 1];
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s %s", bar ? " |" : "", a->names[i]);
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s %s",
+                              bar ? (a->oneway ? " ->" : " |") : "", a->names[i]);
     }
     a->text = strdup(buf);
     a->label = malloc(strlen(buf) + 4);
@@ -400,7 +418,7 @@ static int parse_at(sim__fault_spec *s, const char *value, uint32_t line, char *
     char *words[MAX_NODES_PER_LINE + 8];
     int n = at_words(value, text, words, (int)(sizeof words / sizeof words[0]));
     const char *usage = "expected 'TIME ACTION NODES' (at = 5s crash n2), ACTION one of crash, "
-                        "restart, pause, resume, partition, heal";
+                        "restart, pause, resume, partition, heal, clog, unclog";
     if (n < 0) return bad(err, esize, "[faults] at: more than %d nodes", MAX_NODES_PER_LINE);
     if (n < 2) return bad(err, esize, "[faults] at: %s; got '%s'", usage, value);
     sim__at a = {.line = line};
@@ -528,6 +546,33 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
         }
         s->drift_ppm = (uint32_t)v;
         return SIM_OK;
+    case K_PARTITION_MODE:
+        if (strcmp(value, "any") != 0 && strcmp(value, "isolate") != 0 &&
+            strcmp(value, "split") != 0 && strcmp(value, "random") != 0) {
+            return bad(err, esize,
+                       "[faults] partition_mode: expected one of any, isolate, split, random; "
+                       "got '%s'",
+                       value);
+        }
+        snprintf(s->partition_mode, sizeof s->partition_mode, "%s", value);
+        return SIM_OK;
+    case K_PARTITION_FOR:
+        return parse_span("partition_for", value, SIM_MS, &s->partition_lo, &s->partition_hi,
+                          err, esize);
+    case K_PARTITION_ONEWAY: {
+        bool per_time, kindless;
+        uint64_t ppt;
+        if (!parse_rate_end(value, &per_time, &kindless, &ppt) || (per_time && !kindless)) {
+            return bad(err, esize,
+                       "[faults] partition_oneway: expected a probability (0.5, 1/4) that a "
+                       "partition blocks one way only; got '%s'",
+                       value);
+        }
+        s->oneway_ppt = ppt;
+        return SIM_OK;
+    }
+    case K_CLOG_FOR:
+        return parse_span("clog_for", value, SIM_MS, &s->clog_lo, &s->clog_hi, err, esize);
     default:
         return set_fail_hit(s, value, err, esize);
     }
@@ -785,6 +830,21 @@ static void plain_value(const sim__fault_spec *s, int k, char *buf, size_t size)
     case K_CONVERGE: sim__format_duration(s->converge_ns, buf, size); break;
     case K_SKEW: sim__format_duration(s->skew_ns, buf, size); break;
     case K_DRIFT: snprintf(buf, size, "%u", s->drift_ppm); break;
+    case K_PARTITION_MODE: snprintf(buf, size, "%s", s->partition_mode); break;
+    case K_PARTITION_ONEWAY: sim__ppt_format(s->oneway_ppt, buf, size); break;
+    case K_PARTITION_FOR:
+    case K_CLOG_FOR: {
+        uint64_t lo = k == K_CLOG_FOR ? s->clog_lo : s->partition_lo;
+        uint64_t hi = k == K_CLOG_FOR ? s->clog_hi : s->partition_hi;
+        sim__format_duration(lo, a, sizeof a);
+        sim__format_duration(hi, b, sizeof b);
+        if (lo == hi) {
+            snprintf(buf, size, "%s", a);
+        } else {
+            snprintf(buf, size, "%s..%s", a, b);
+        }
+        break;
+    }
     default:
         if (s->fail_point == NULL) {
             snprintf(buf, size, "none");

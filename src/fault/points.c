@@ -34,6 +34,13 @@ static const struct {
      "restart a node the plan crashed, once its restart_after delay has passed"},
     {"node/pause", "pause", SIM__PF_TIMED | SIM__PF_SWARM | SIM__PF_DRIVER,
      "pause a node that is up, for a time drawn from pause_for"},
+    {"net/send/drop", "drop", SIM__PF_SWARM,
+     "lose a datagram; a stream segment arrives a retransmission timeout late instead"},
+    {"net/send/dup", "dup", SIM__PF_SWARM, "deliver a datagram twice"},
+    {"net/partition", "partition", SIM__PF_TIMED | SIM__PF_SWARM | SIM__PF_DRIVER,
+     "partition the network (partition_mode) for a time drawn from partition_for"},
+    {"net/clog", "clog", SIM__PF_TIMED | SIM__PF_SWARM | SIM__PF_DRIVER,
+     "clog a node: its messages wait, for a time drawn from clog_for"},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -46,6 +53,8 @@ static int start_rc;
 /* Where the callback sends a hit: the world sim_fault named and the node acted on. */
 typedef struct route_t {
     sim_world *w;
+    uint64_t ppt;       /* the hit's own probability (a link's), when has_ppt */
+    bool has_ppt;
     uint32_t node;      /* SIM__NIL: the running task's node */
     bool seen;          /* the callback ran: the point is known to libfiu */
     bool driver_point;  /* code hit a point only the plan's driver may hit */
@@ -236,7 +245,8 @@ static int decide(sim_world *w, const sim__point *p, uint32_t node)
     SIM_ASSERT(s != NULL); /* out of memory counting a hit */
     uint64_t hit = s->hits++;
     if (fs->quiet) return 0;
-    if (hit != s->fail_at && (s->ppt == 0 || !roll(w->seed, p->id, hit, s->ppt))) return 0;
+    uint64_t ppt = route.w == w && route.has_ppt ? route.ppt : s->ppt;
+    if (hit != s->fail_at && (ppt == 0 || !roll(w->seed, p->id, hit, ppt))) return 0;
     if (!(p->flags & SIM__PF_DRIVER)) {
         if (node == SIM__NIL) node = w->current != SIM__NIL ? w->tasks[w->current].node : 0;
         sim__fault_record(w, p->name, p->id, hit, node, SIM_FAULT_FIRE, NULL);
@@ -268,6 +278,27 @@ static int hit_through_fiu(sim_world *w, const char *name, uint32_t node, route_
     int rc = fiu_fail(name);
     *seen = route;
     route = saved;
+    return rc != 0;
+}
+
+int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_t ppt)
+{
+    sim__faults *fs = sim__faults_of(w);
+    sim__slot *s = fs ? slot_of(fs, p) : NULL;
+    SIM_ASSERT(s != NULL); /* out of memory counting a hit */
+    uint64_t effective = ppt == UINT64_MAX ? s->ppt : ppt;
+    if ((effective == 0 || fs->quiet) && s->fail_at == UINT64_MAX) {
+        /* The answer is known to be no: the hit is counted as libfiu's callback would count
+         * it, without the round trip through fiu_fail. */
+        s->hits++;
+        return 0;
+    }
+    route_t saved = route;
+    route = (route_t){.w = w, .node = node, .ppt = ppt, .has_ppt = ppt != UINT64_MAX};
+    int rc = fiu_fail(p->name);
+    bool seen = route.seen;
+    route = saved;
+    SIM_ASSERT(seen); /* a registered point is always enabled */
     return rc != 0;
 }
 

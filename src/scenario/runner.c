@@ -201,11 +201,17 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
         sim_world_free(w);
         return rc;
     }
+    const sim__net_spec *net = sim__scenario_network(sc);
+    bool net_default = sim__net_spec_is_default(net);
+    if (rc == SIM_OK && !net_default) rc = sim__net_spec_apply(w, net);
+    if (rc != SIM_OK) {
+        sim_world_free(w);
+        return rc;
+    }
     rc = sys->setup(sys->ud, w, sc, &state, msg, sizeof msg);
     bool setup_failed = rc != SIM_OK;
-    if (rc == SIM_OK) {
-        rc = sim__faults_start(w, msg, sizeof msg);
-    }
+    if (rc == SIM_OK && !net_default) rc = sim__net_spec_links(w, net, msg, sizeof msg);
+    if (rc == SIM_OK) rc = sim__faults_start(w, msg, sizeof msg);
     int check_rc = SIM_OK;
     if (rc != SIM_OK) {
         out->rc = rc;

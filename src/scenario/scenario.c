@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../fault/fault.h"
+#include "../net_sim/spec.h"
 #include "scenario.h"
 
 #define LINE_MAX_BYTES 199 /* inih reads lines into a 200-byte buffer */
@@ -203,9 +204,107 @@ struct sim_scenario {
     uint64_t seed_last;
     sim_sched sched;
     bool expect_fail;
-    sim__fault_spec *faults; /* [faults], validated */
+    void *mods[2];           /* the module sections ([faults], [network]), validated */
     char *canonical;
 };
+
+/* ---- module sections ------------------------------------------------------------------------ */
+
+/* Sections every scenario has, whatever its system, each parsed by its module: the fault plan
+ * and the network. A module sees the system's node names (for scripted events and links). */
+typedef struct module_section {
+    const char *name;
+    int (*make)(const sim_scenario *sc, const char *const *nodes, uint32_t nnodes, bool known,
+                void **out);
+    int (*set)(void *spec, const char *key, const char *text, uint32_t line, char *err,
+               size_t size);
+    int (*finish)(void *spec, uint64_t time_limit, char *err, size_t size, uint32_t *line);
+    char *(*canonical)(const void *spec);
+    void (*free)(void *spec);
+} module_section;
+
+static int faults_make(const sim_scenario *sc, const char *const *nodes, uint32_t nnodes,
+                       bool known, void **out)
+{
+    return sim__fault_spec_new(sc->path, sc->system, nodes, nnodes, known,
+                               (sim__fault_spec **)out);
+}
+
+static int faults_set(void *spec, const char *key, const char *text, uint32_t line, char *err,
+                      size_t size)
+{
+    return sim__fault_spec_set(spec, key, text, line, err, size);
+}
+
+static int faults_finish(void *spec, uint64_t limit, char *err, size_t size, uint32_t *line)
+{
+    return sim__fault_spec_finish(spec, limit, err, size, line);
+}
+
+static char *faults_canonical(const void *spec)
+{
+    return sim__fault_spec_canonical(spec);
+}
+
+static void faults_free(void *spec)
+{
+    sim__fault_spec_free(spec);
+}
+
+static int network_make(const sim_scenario *sc, const char *const *nodes, uint32_t nnodes,
+                        bool known, void **out)
+{
+    return sim__net_spec_new(sc->path, nodes, nnodes, known, (sim__net_spec **)out);
+}
+
+static int network_set(void *spec, const char *key, const char *text, uint32_t line, char *err,
+                       size_t size)
+{
+    return sim__net_spec_set(spec, key, text, line, err, size);
+}
+
+static int network_finish(void *spec, uint64_t limit, char *err, size_t size, uint32_t *line)
+{
+    return sim__net_spec_finish(spec, limit, err, size, line);
+}
+
+static char *network_canonical(const void *spec)
+{
+    return sim__net_spec_canonical(spec);
+}
+
+static void network_free(void *spec)
+{
+    sim__net_spec_free(spec);
+}
+
+enum { MOD_FAULTS = 0, MOD_NETWORK = 1, NMODS = 2 };
+
+static const module_section modules[NMODS] = {
+    {"faults", faults_make, faults_set, faults_finish, faults_canonical, faults_free},
+    {"network", network_make, network_set, network_finish, network_canonical, network_free},
+};
+
+static int module_of(const char *section)
+{
+    for (int m = 0; m < NMODS; m++) {
+        if (strcmp(modules[m].name, section) == 0) return m;
+    }
+    return -1;
+}
+
+/* A module's spec with every default, for this scenario's system and nodes. */
+static int module_make(const sim_scenario *sc, int m, void **out)
+{
+    const char *names[SIM__NODES_MAX];
+    uint32_t nnodes = 0;
+    bool known = sc->system->nodes != NULL;
+    if (known) {
+        nnodes = sc->system->nodes(sc->system->ud, sc, names, SIM__NODES_MAX);
+        SIM_ASSERT(nnodes <= SIM__NODES_MAX);
+    }
+    return modules[m].make(sc, names, nnodes, known, out);
+}
 
 /* Whether `text` is one of the '|'-separated choices. */
 static bool choice_ok(const char *choices, const char *text)
@@ -341,7 +440,7 @@ static int spec_index(const loader *l, const char *section, const char *key)
 
 static bool section_known(const loader *l, const char *section)
 {
-    if (strcmp(section, "faults") == 0) return true; /* every system has one */
+    if (module_of(section) >= 0) return true; /* every system has them */
     for (uint32_t i = 0; i < l->nspecs; i++) {
         if (strcmp(l->specs[i]->section, section) == 0) return true;
     }
@@ -362,7 +461,7 @@ static void section_list(const loader *l, char *buf, size_t size)
         snprintf(buf + o, size - o, "%s[%s]", o ? ", " : "", l->specs[i]->section);
     }
     size_t o = strlen(buf);
-    snprintf(buf + o, size - o, ", [faults]");
+    snprintf(buf + o, size - o, ", [faults], [network]");
 }
 
 /* "bug, crash_at, ticks": the keys of a section. */
@@ -442,7 +541,7 @@ static int check_entries(loader *l, sim_scenario *sc)
             return fail(&l->e, en->line, "'%s' is outside any section; put it under [scenario] "
                         "or a section of the system", en->key);
         }
-        if (strcmp(en->section, "faults") == 0) continue; /* see scenario_faults */
+        if (module_of(en->section) >= 0) continue; /* see scenario_modules */
         int k = spec_index(l, en->section, en->key);
         if (k < 0) {
             char list[512];
@@ -512,37 +611,33 @@ static int scenario_fields(loader *l, sim_scenario *sc)
     return SIM_OK;
 }
 
-/* The [faults] section: a spec for the system's points and nodes, then every entry in file
- * order, then the checks that need several keys. */
-static int scenario_faults(loader *l, sim_scenario *sc)
+/* The module sections: a spec with the defaults for the system's points and nodes, then every
+ * entry in file order, then the checks that need several keys. */
+static int scenario_modules(loader *l, sim_scenario *sc)
 {
-    const char *names[SIM__NODES_MAX];
-    uint32_t nnodes = 0;
-    bool known = sc->system->nodes != NULL;
-    if (known) {
-        nnodes = sc->system->nodes(sc->system->ud, sc, names, SIM__NODES_MAX);
-        SIM_ASSERT(nnodes <= SIM__NODES_MAX);
-    }
-    int rc = sim__fault_spec_new(sc->path, sc->system, names, nnodes, known, &sc->faults);
-    if (rc == SIM_EINVAL) {
-        return fail(&l->e, 0,
-                    "system %s declares a malformed fault point: its points are named "
-                    "sut/%s/<what>, of a-z 0-9 _ . / -, at most 60 characters",
-                    sc->system->name, sc->system->name);
-    }
-    if (rc != SIM_OK) return rc;
     char msg[1024];
-    for (uint32_t i = 0; i < l->c.nentries; i++) {
-        const entry *en = &l->c.entries[i];
-        if (strcmp(en->section, "faults") != 0) continue;
-        rc = sim__fault_spec_set(sc->faults, en->key, en->value, en->line, msg, sizeof msg);
-        if (rc == SIM_EINVAL) return fail(&l->e, en->line, "%s", msg);
+    for (int m = 0; m < NMODS; m++) {
+        int rc = module_make(sc, m, &sc->mods[m]);
+        if (rc == SIM_EINVAL) {
+            return fail(&l->e, 0,
+                        "system %s declares a malformed fault point: its points are named "
+                        "sut/%s/<what>, of a-z 0-9 _ . / -, at most 60 characters",
+                        sc->system->name, sc->system->name);
+        }
+        if (rc != SIM_OK) return rc;
+        for (uint32_t i = 0; i < l->c.nentries; i++) {
+            const entry *en = &l->c.entries[i];
+            if (strcmp(en->section, modules[m].name) != 0) continue;
+            rc = modules[m].set(sc->mods[m], en->key, en->value, en->line, msg, sizeof msg);
+            if (rc == SIM_EINVAL) return fail(&l->e, en->line, "%s", msg);
+            if (rc != SIM_OK) return rc;
+        }
+        uint32_t line = 0;
+        rc = modules[m].finish(sc->mods[m], sc->values[5].num, msg, sizeof msg, &line);
+        if (rc == SIM_EINVAL) return fail(&l->e, line, "%s", msg);
         if (rc != SIM_OK) return rc;
     }
-    uint32_t line = 0;
-    rc = sim__fault_spec_finish(sc->faults, sc->values[5].num, msg, sizeof msg, &line);
-    if (rc == SIM_EINVAL) return fail(&l->e, line, "%s", msg);
-    return rc;
+    return SIM_OK;
 }
 
 static int canonical_cmp_section(const sim_key_spec *a, const sim_key_spec *b)
@@ -569,33 +664,40 @@ static int build_canonical(sim_scenario *sc)
         }
         order[j] = v;
     }
-    char *faults = sim__fault_spec_canonical(sc->faults);
-    size_t size = 64 + (faults ? strlen(faults) : 0);
+    char *blocks[NMODS];
+    size_t size = 64;
+    bool oom = false;
+    for (int m = 0; m < NMODS; m++) {
+        blocks[m] = modules[m].canonical(sc->mods[m]);
+        oom |= blocks[m] == NULL;
+        size += blocks[m] ? strlen(blocks[m]) + 2 : 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         size += strlen(order[i]->spec->section) + strlen(order[i]->spec->key) +
                 strlen(order[i]->text) + 16;
     }
-    char *buf = faults ? malloc(size) : NULL;
+    char *buf = oom ? NULL : malloc(size);
     if (buf == NULL) {
         free(order);
-        free(faults);
+        for (int m = 0; m < NMODS; m++) free(blocks[m]);
         return SIM_ENOMEM;
     }
+    /* The module blocks go where their names sort among the system's sections (modules[] is
+     * in name order). */
     size_t o = 0;
-    bool faults_done = false;
+    int next_mod = 0;
     for (uint32_t i = 0; i < n; i++) {
         const sim_key_spec *k = order[i]->spec;
         if (i == 0 || strcmp(order[i - 1]->spec->section, k->section) != 0) {
-            if (!faults_done && i > 0 && strcmp(k->section, "faults") > 0) {
-                o += (size_t)snprintf(buf + o, size - o, "\n%s", faults);
-                faults_done = true;
+            while (i > 0 && next_mod < NMODS && strcmp(k->section, modules[next_mod].name) > 0) {
+                o += (size_t)snprintf(buf + o, size - o, "\n%s", blocks[next_mod++]);
             }
             o += (size_t)snprintf(buf + o, size - o, "%s[%s]\n", i ? "\n" : "", k->section);
         }
         o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", k->key, order[i]->text);
     }
-    if (!faults_done) snprintf(buf + o, size - o, "\n%s", faults);
-    free(faults);
+    while (next_mod < NMODS) o += (size_t)snprintf(buf + o, size - o, "\n%s", blocks[next_mod++]);
+    for (int m = 0; m < NMODS; m++) free(blocks[m]);
     free(order);
     sc->canonical = buf;
     return SIM_OK;
@@ -621,7 +723,9 @@ void sim_scenario_free(sim_scenario *sc)
     for (uint32_t i = 0; i < sc->nvalues; i++) free(sc->values[i].text);
     free(sc->values);
     free(sc->canonical);
-    sim__fault_spec_free(sc->faults);
+    for (int m = 0; m < NMODS; m++) {
+        if (sc->mods[m] != NULL) modules[m].free(sc->mods[m]);
+    }
     free(sc->path);
     free(sc);
 }
@@ -639,7 +743,7 @@ static int parse_collected(loader *l, sim_scenario *sc)
     if (rc == SIM_OK) rc = check_entries(l, sc);
     if (rc == SIM_OK) rc = apply_defaults(l, sc);
     if (rc == SIM_OK) rc = scenario_fields(l, sc);
-    if (rc == SIM_OK) rc = scenario_faults(l, sc);
+    if (rc == SIM_OK) rc = scenario_modules(l, sc);
     if (rc == SIM_OK) rc = build_canonical(sc);
     return rc;
 }
@@ -787,13 +891,18 @@ const char *sim_scenario_canonical(const sim_scenario *sc)
 
 const sim__fault_spec *sim__scenario_faults(const sim_scenario *sc)
 {
-    return sc->faults;
+    return sc->mods[MOD_FAULTS];
+}
+
+const sim__net_spec *sim__scenario_network(const sim_scenario *sc)
+{
+    return sc->mods[MOD_NETWORK];
 }
 
 sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
 {
     /* With a liveness phase, the run must end by quiet_after + converge_within. */
-    uint64_t deadline = sim__fault_spec_deadline(sc->faults);
+    uint64_t deadline = sim__fault_spec_deadline(sc->mods[MOD_FAULTS]);
     return (sim_world_desc){
         .seed = seed,
         .sched = sc->sched,
@@ -803,53 +912,55 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
     };
 }
 
-/* A fresh [faults] spec from the current one's canonical text, with `key = value` applied on
- * top (an `at` adds a line; key NULL: nothing), checked against the scenario as it is now. */
-static int faults_rebuild(const sim_scenario *sc, const char *key, const char *text,
-                          errbuf *e, sim__fault_spec **out)
+/* A fresh spec of module m from the current one's canonical text, with `key = value` applied
+ * on top (a repeatable key adds a line; key NULL: nothing), checked against the scenario as
+ * it is now. */
+static int module_rebuild(const sim_scenario *sc, int m, const char *key, const char *text,
+                          errbuf *e, void **out)
 {
     *out = NULL;
-    const char *names[SIM__NODES_MAX];
-    uint32_t nnodes = 0;
-    bool known = sc->system->nodes != NULL;
-    if (known) nnodes = sc->system->nodes(sc->system->ud, sc, names, SIM__NODES_MAX);
-    sim__fault_spec *fresh = NULL;
-    int rc = sim__fault_spec_new(sc->path, sc->system, names, nnodes, known, &fresh);
-    char *lines = rc == SIM_OK ? sim__fault_spec_canonical(sc->faults) : NULL;
+    void *fresh = NULL;
+    int rc = module_make(sc, m, &fresh);
+    char *lines = rc == SIM_OK ? modules[m].canonical(sc->mods[m]) : NULL;
     if (rc == SIM_OK && lines == NULL) rc = SIM_ENOMEM;
     char msg[1024];
     char *save = NULL;
+    bool repeats = key != NULL && (strcmp(key, "at") == 0 || strcmp(key, "link") == 0);
     for (char *ln = lines ? strtok_r(lines, "\n", &save) : NULL; rc == SIM_OK && ln != NULL;
          ln = strtok_r(NULL, "\n", &save)) {
         char *eq = strstr(ln, " = ");
-        if (eq == NULL) continue; /* the [faults] header */
+        if (eq == NULL) continue; /* the section header */
         *eq = '\0';
-        if (key != NULL && strcmp(key, "at") != 0 && strcmp(ln, key) == 0) continue;
-        rc = sim__fault_spec_set(fresh, ln, eq + 3, 0, msg, sizeof msg);
+        if (key != NULL && !repeats && strcmp(ln, key) == 0) continue;
+        rc = modules[m].set(fresh, ln, eq + 3, 0, msg, sizeof msg);
         if (rc == SIM_EINVAL) rc = fail(e, 0, "%s", msg);
     }
     if (rc == SIM_OK && key != NULL) {
-        rc = sim__fault_spec_set(fresh, key, text, 0, msg, sizeof msg);
+        rc = modules[m].set(fresh, key, text, 0, msg, sizeof msg);
         if (rc == SIM_EINVAL) rc = fail(e, 0, "%s", msg);
     }
     uint32_t line;
     if (rc == SIM_OK) {
-        rc = sim__fault_spec_finish(fresh, sc->values[5].num, msg, sizeof msg, &line);
+        rc = modules[m].finish(fresh, sc->values[5].num, msg, sizeof msg, &line);
         if (rc == SIM_EINVAL) rc = fail(e, 0, "%s", msg);
     }
     free(lines);
     if (rc != SIM_OK) {
-        sim__fault_spec_free(fresh);
+        if (fresh != NULL) modules[m].free(fresh);
         return rc;
     }
     *out = fresh;
     return SIM_OK;
 }
 
-static int swap_faults(sim_scenario *sc, sim__fault_spec *fresh)
+/* Replaces the module specs by fresh ones (NULL: keep) and rebuilds the canonical text. */
+static int swap_modules(sim_scenario *sc, void *const *fresh)
 {
-    sim__fault_spec_free(sc->faults);
-    sc->faults = fresh;
+    for (int m = 0; m < NMODS; m++) {
+        if (fresh[m] == NULL) continue;
+        modules[m].free(sc->mods[m]);
+        sc->mods[m] = fresh[m];
+    }
     free(sc->canonical);
     sc->canonical = NULL;
     return build_canonical(sc);
@@ -874,7 +985,9 @@ static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, c
         }
     }
     if (!section_found) {
-        return fail(e, 0, "unknown section [%s]; valid sections for system %s: %s, [faults]",
+        return fail(e, 0,
+                    "unknown section [%s]; valid sections for system %s: %s, [faults], "
+                    "[network]",
                     section, sc->system->name, list);
     }
     return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);
@@ -884,10 +997,11 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
                      char *err, size_t err_size)
 {
     errbuf e = {.buf = err, .size = err_size, .path = sc->path};
-    sim__fault_spec *fresh = NULL;
-    if (strcmp(section, "faults") == 0) {
-        int rc = faults_rebuild(sc, key, text, &e, &fresh);
-        return rc == SIM_OK ? swap_faults(sc, fresh) : rc;
+    void *fresh[NMODS] = {NULL};
+    int m = module_of(section);
+    if (m >= 0) {
+        int rc = module_rebuild(sc, m, key, text, &e, &fresh[m]);
+        return rc == SIM_OK ? swap_modules(sc, fresh) : rc;
     }
     value *v = NULL;
     for (uint32_t i = 0; i < sc->nvalues && v == NULL; i++) {
@@ -907,8 +1021,13 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
     loader l = {.e = e};
     sim_scenario probe = *sc;
     rc = scenario_fields(&l, &probe);
-    if (rc == SIM_OK) rc = faults_rebuild(&probe, NULL, NULL, &e, &fresh);
+    for (int i = 0; i < NMODS && rc == SIM_OK; i++) {
+        rc = module_rebuild(&probe, i, NULL, NULL, &e, &fresh[i]);
+    }
     if (rc != SIM_OK) {
+        for (int i = 0; i < NMODS; i++) {
+            if (fresh[i] != NULL) modules[i].free(fresh[i]);
+        }
         free(v->text);
         *v = old;
         return rc;
@@ -918,5 +1037,5 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
     sc->seed_last = probe.seed_last;
     sc->sched = probe.sched;
     sc->expect_fail = probe.expect_fail;
-    return swap_faults(sc, fresh);
+    return swap_modules(sc, fresh);
 }

@@ -10,9 +10,11 @@
 
 #include "../core/core.h"
 #include "../fault/fault.h"
+#include "../net_sim/spec.h"
 
-/* The scenario's [faults], validated (never NULL for a loaded scenario). */
+/* The scenario's [faults] and [network], validated (never NULL for a loaded scenario). */
 const sim__fault_spec *sim__scenario_faults(const sim_scenario *sc);
+const sim__net_spec *sim__scenario_network(const sim_scenario *sc);
 
 /* ---- running one seed ----------------------------------------------------------------------- */
 

@@ -663,7 +663,7 @@ Test(trace, bad_scenario_run)
     } bad[] = {
         {"[scenario]\nname = b\nsystem = demo\n\n[demo]\nticks = lots\n",
          "sim: bad.ini:6: [demo] ticks: expected a whole number in 1..10000, got 'lots'"},
-        {"[scenario]\nname = b\nsystem = demo\n[network]\n", "sim: bad.ini:4: unknown section"},
+        {"[scenario]\nname = b\nsystem = demo\n[netwrok]\n", "sim: bad.ini:4: unknown section"},
         {"[scenario]\nname = b\nsystem = demo\nseed = 3\n", "sim: bad.ini:4: [scenario] unknown "
                                                             "key 'seed'"},
         {"[scenario]\nname = b\nsystem = demo\nwhat is this\n", "sim: bad.ini:4: expected"},
@@ -864,7 +864,7 @@ static void show_expect(const char *args, uint64_t count, bool (*ok)(const shown
     snprintf(head, sizeof head, ", %llu shown", (unsigned long long)count);
     cr_assert(ne(ptr, strstr(lines[0], head), NULL), "sim show %s: '%s'", args, lines[0]);
     cr_assert(eq(int, strncmp(lines[0], "run 1: demo seed 1, pass, ", 26), 0), "%s", lines[0]);
-    cr_assert(eq(str, lines[1], "    step           time node       task event      what"));
+    cr_assert(eq(str, lines[1], "    step           time node       task event       what"));
     cr_assert(eq(sz, n - 2, (size_t)count), "sim show %s", args);
     for (size_t i = 2; i < n; i++) {
         shown s = parse_shown(lines[i]);

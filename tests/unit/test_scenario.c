@@ -269,10 +269,18 @@ static const char demo_canonical[] = "[scenario]\n"
                                      "[faults]\n"
                                      "clock_drift = 0\n"
                                      "clock_skew = 0s\n"
+                                     "clog = 0\n"
+                                     "clog_for = 100ms..2s\n"
                                      "converge_within = 20s\n"
                                      "crash = 0\n"
+                                     "drop = 0\n"
+                                     "dup = 0\n"
                                      "fail_hit = none\n"
                                      "max_down = all\n"
+                                     "partition = 0\n"
+                                     "partition_for = 1s..10s\n"
+                                     "partition_mode = any\n"
+                                     "partition_oneway = 0\n"
                                      "pause = 0\n"
                                      "pause_for = 100ms..2s\n"
                                      "quiet_after = never\n"
@@ -280,7 +288,19 @@ static const char demo_canonical[] = "[scenario]\n"
                                      "restart_after = 1s..10s\n"
                                      "sut/demo/slow-persist = 0\n"
                                      "swarm = false\n"
-                                     "tick = 100ms\n";
+                                     "tick = 100ms\n"
+                                     "\n"
+                                     "[network]\n"
+                                     "bandwidth = 0\n"
+                                     "connect_timeout = 1s\n"
+                                     "latency = 1ms..5ms\n"
+                                     "latency_tail = 0s\n"
+                                     "recv_queue = 1024\n"
+                                     "reset_delay = 10ms..200ms\n"
+                                     "rto = 200ms\n"
+                                     "segment = 1..1460\n"
+                                     "send_buffer = 65536\n"
+                                     "stream_timeout = 5s\n";
 
 /* Goal: the canonical text is [scenario] first, then the system's sections, keys sorted,
  * every declared key present with its default, durations in their shortest exact form, and
@@ -327,10 +347,18 @@ Test(scenario, canonical_text_sorts_sections)
                                "[faults]\n"
                                "clock_drift = 0\n"
                                "clock_skew = 0s\n"
+                               "clog = 0\n"
+                               "clog_for = 100ms..2s\n"
                                "converge_within = 20s\n"
                                "crash = 0\n"
+                               "drop = 0\n"
+                               "dup = 0\n"
                                "fail_hit = none\n"
                                "max_down = all\n"
+                               "partition = 0\n"
+                               "partition_for = 1s..10s\n"
+                               "partition_mode = any\n"
+                               "partition_oneway = 0\n"
                                "pause = 0\n"
                                "pause_for = 100ms..2s\n"
                                "quiet_after = never\n"
@@ -338,6 +366,18 @@ Test(scenario, canonical_text_sorts_sections)
                                "restart_after = 1s..10s\n"
                                "swarm = false\n"
                                "tick = 100ms\n"
+                               "\n"
+                               "[network]\n"
+                               "bandwidth = 0\n"
+                               "connect_timeout = 1s\n"
+                               "latency = 1ms..5ms\n"
+                               "latency_tail = 0s\n"
+                               "recv_queue = 1024\n"
+                               "reset_delay = 10ms..200ms\n"
+                               "rto = 200ms\n"
+                               "segment = 1..1460\n"
+                               "send_buffer = 65536\n"
+                               "stream_timeout = 5s\n"
                                "\n"
                                "[tiny]\n"
                                "count = 7\n"
@@ -539,16 +579,16 @@ Test(scenario, error_unknown_system)
 }
 
 /* Goal: an unknown section is refused at its header's line with the valid sections, also
- * when it has no keys at all. Method: [network] with a key; [network] empty at the end of
- * the file; [network] empty between two known sections. */
+ * when it has no keys at all. Method: [netwrok] with a key; [netwrok] empty at the end of
+ * the file; [netwrok] empty between two known sections. */
 Test(scenario, error_unknown_section)
 {
     const char *const *w =
-        WORDS("unknown section [network]", "valid sections for system demo", "[scenario], [demo]");
-    expect_error("[scenario]\nname = x\nsystem = demo\n[network]\nlatency = 5ms\n", "t.ini:4: ",
+        WORDS("unknown section [netwrok]", "valid sections for system demo", "[scenario], [demo]");
+    expect_error("[scenario]\nname = x\nsystem = demo\n[netwrok]\nloss = 0.1\n", "t.ini:4: ",
                  w);
-    expect_error("[scenario]\nname = x\nsystem = demo\n\n[network]\n", "t.ini:5: ", w);
-    expect_error("[scenario]\nname = x\nsystem = demo\n[network]\n; nothing\n[demo]\nticks = 2\n",
+    expect_error("[scenario]\nname = x\nsystem = demo\n\n[netwrok]\n", "t.ini:5: ", w);
+    expect_error("[scenario]\nname = x\nsystem = demo\n[netwrok]\n; nothing\n[demo]\nticks = 2\n",
                  "t.ini:4: ", w);
     expect_error("[scenario]\nname = x\nsystem = tiny\n[demo]\n", "t.ini:4: ",
                  WORDS("unknown section [demo]", "[scenario], [tiny], [alpha]"));

@@ -1,0 +1,923 @@
+/*
+ * net.c: the network's state in a world, and the path of every message (see net.h).
+ *
+ * A message is sent, decided (net/send/drop and net/send/dup, hit on the sender's node with
+ * the link's probability or the plan's), and given an arrival time: a latency drawn from the
+ * sending node's own stream ("sim/net", index = node), plus a transmission time when the link
+ * has a bandwidth, never before the previous segment of the same stream. Its arrival is an
+ * executor extension timer, so messages and task timers interleave by (time, arming order).
+ * At arrival the message is checked against the world as it is then: a node that went down
+ * drops it, a blocked link drops a datagram and holds a stream segment (TCP retransmits; the
+ * stream resets if the block outlasts the stream timeout), a clogged node holds both until the
+ * clog ends. Held messages go on in the order they were sent.
+ *
+ * The port table is a hash table keyed by (node, port); nothing iterates it. Scans that must
+ * find every socket of a node (a crash) walk the socket table in slot order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "net.h"
+
+#define DEFAULT_LATENCY_MIN SIM_MS
+#define DEFAULT_LATENCY_MAX (5 * SIM_MS)
+#define EPHEMERAL_FIRST 49152
+#define TAIL_CAP 20 /* an exponential tail is cut at 20 times its mean */
+
+static const sim__ext_ops net_ops;
+
+/* ---- state ---------------------------------------------------------------------------------- */
+
+static void net_free(sim_world *w)
+{
+    net_state *n = w->ext[SIM__EXT_NET];
+    if (n == NULL) return;
+    for (uint32_t i = 0; i < n->socks_used; i++) free(n->socks[i].rbuf);
+    for (uint32_t i = 0; i < n->msgs_used; i++) {
+        if (n->msgs[i].id != 0) sim__mem_free(&w->mem, n->msgs[i].data, n->msgs[i].len);
+    }
+    free(n->socks);
+    free(n->msgs);
+    free(n->port_keys);
+    free(n->port_vals);
+    free(n->ephemeral);
+    free(n->clogged);
+    free(n->blocked);
+    free(n->rules);
+    free(n->busy);
+    free(n->rngs);
+    free(n);
+    w->ext[SIM__EXT_NET] = NULL;
+}
+
+/* Grows the per-node arrays to the world's node count. */
+static int ensure_nodes(sim_world *w, net_state *n)
+{
+    uint32_t need = w->nodes_len;
+    if (need <= n->nodes_cap) return SIM_OK;
+    uint32_t cap = n->nodes_cap ? n->nodes_cap : 8;
+    while (cap < need) cap *= 2;
+    uint16_t *eph = realloc(n->ephemeral, cap * sizeof *eph);
+    if (eph == NULL) return SIM_ENOMEM;
+    n->ephemeral = eph;
+    uint8_t *clog = realloc(n->clogged, cap);
+    if (clog == NULL) return SIM_ENOMEM;
+    n->clogged = clog;
+    size_t words = ((size_t)cap * cap + 63) / 64;
+    uint64_t *blocked = calloc(words, sizeof *blocked);
+    sim_rng *rngs = realloc(n->rngs, cap * sizeof *rngs);
+    if (blocked == NULL || rngs == NULL) {
+        free(blocked);
+        if (rngs != NULL) n->rngs = rngs;
+        return SIM_ENOMEM;
+    }
+    n->rngs = rngs;
+    for (uint32_t f = 0; f < n->nodes_cap; f++) {
+        for (uint32_t t = 0; t < n->nodes_cap; t++) {
+            size_t old = (size_t)f * n->nodes_cap + t, now = (size_t)f * cap + t;
+            if (n->blocked[old / 64] >> (old % 64) & 1) blocked[now / 64] |= 1ull << (now % 64);
+        }
+    }
+    free(n->blocked);
+    n->blocked = blocked;
+    for (uint32_t i = n->nodes_cap; i < cap; i++) {
+        n->ephemeral[i] = EPHEMERAL_FIRST;
+        n->clogged[i] = 0;
+        sim_rng_init(&n->rngs[i], w->seed, "sim/net", i);
+    }
+    n->nodes_cap = cap;
+    return SIM_OK;
+}
+
+net_state *sim__net_of(sim_world *w)
+{
+    net_state *n = w->ext[SIM__EXT_NET];
+    if (n == NULL) {
+        if (sim__points_init() != SIM_OK) return NULL;
+        n = calloc(1, sizeof *n);
+        if (n == NULL) return NULL;
+        n->sock_free = SIM__NIL;
+        n->msg_free = SIM__NIL;
+        n->held_head = n->held_tail = SIM__NIL;
+        n->drop = sim__point_find("net/send/drop");
+        n->dup = sim__point_find("net/send/dup");
+        SIM_ASSERT(n->drop != NULL && n->dup != NULL);
+        w->ext[SIM__EXT_NET] = n;
+        w->ext_ops[SIM__EXT_NET] = &net_ops;
+        sim_net_desc none = {0};
+        int rc = sim_net_configure(w, &none);
+        SIM_ASSERT(rc == SIM_OK);
+        n->configured = false;
+    }
+    if (ensure_nodes(w, n) != SIM_OK) return NULL;
+    return n;
+}
+
+int sim_net_configure(sim_world *w, const sim_net_desc *d)
+{
+    net_state *n = sim__net_of(w);
+    if (n == NULL) return SIM_ENOMEM;
+    if (n->socks_live > 0) return SIM_EMISUSE;
+    sim_net_desc c = *d;
+    if (c.connect_timeout_ns == 0) c.connect_timeout_ns = SIM_S;
+    if (c.stream_timeout_ns == 0) c.stream_timeout_ns = 5 * SIM_S;
+    if (c.rto_ns == 0) c.rto_ns = 200 * SIM_MS;
+    if (c.reset_delay.max_ns == 0) c.reset_delay = (sim_latency){10 * SIM_MS, 200 * SIM_MS};
+    if (c.send_buffer == 0) c.send_buffer = 65536;
+    if (c.segment_min == 0) c.segment_min = 1;
+    if (c.segment_max == 0) c.segment_max = 1460;
+    if (c.recv_queue == 0) c.recv_queue = 1024;
+    if (c.segment_min > c.segment_max || c.segment_max > 65535 ||
+        c.reset_delay.min_ns > c.reset_delay.max_ns) {
+        return SIM_EINVAL;
+    }
+    n->desc = c;
+    n->configured = true;
+    return SIM_OK;
+}
+
+uint32_t sim__net_task_node(const sim_world *w)
+{
+    if (w->current == SIM__NIL) return w->booting; /* a boot function opens its node's sockets */
+    return w->tasks[w->current].node;
+}
+
+/* ---- sockets -------------------------------------------------------------------------------- */
+
+int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uint32_t *out)
+{
+    (void)w;
+    uint32_t slot = n->sock_free;
+    if (slot != SIM__NIL) {
+        n->sock_free = n->socks[slot].next_free;
+    } else {
+        if (sim__grow((void **)&n->socks, &n->socks_cap, n->socks_used + 1, sizeof(net_sock)) !=
+            SIM_OK) {
+            return SIM_ENOMEM;
+        }
+        slot = n->socks_used++;
+        n->socks[slot].id = 0;
+    }
+    net_sock *s = &n->socks[slot];
+    uint32_t id = s->id + 1 ? s->id + 1 : 1;
+    memset(s, 0, sizeof *s);
+    s->id = id;
+    s->type = type;
+    s->node = node;
+    s->serial = ++n->sock_serial;
+    s->rd_slot = s->wr_slot = SIM__NIL;
+    s->q_head = s->q_tail = SIM__NIL;
+    s->acc_head = s->acc_tail = SIM__NIL;
+    s->next_acc = SIM__NIL;
+    s->peer = SIM__NIL;
+    s->listener = SIM__NIL;
+    s->held_head = s->held_tail = SIM__NIL;
+    n->socks_live++;
+    *out = slot;
+    return SIM_OK;
+}
+
+void sim__sock_free(sim_world *w, net_state *n, uint32_t slot)
+{
+    net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type != SOCK_FREE);
+    for (uint32_t m = s->q_head; m != SIM__NIL;) {
+        uint32_t next = n->msgs[m].next;
+        sim__msg_free(w, n, m);
+        m = next;
+    }
+    for (uint32_t m = s->held_head; m != SIM__NIL;) {
+        uint32_t next = n->msgs[m].next;
+        sim__msg_free(w, n, m);
+        m = next;
+    }
+    free(s->rbuf);
+    uint32_t id = s->id;
+    memset(s, 0, sizeof *s);
+    s->id = id; /* the generation survives, so stale handles stay stale */
+    s->type = SOCK_FREE;
+    s->next_free = n->sock_free;
+    n->sock_free = slot;
+    n->socks_live--;
+}
+
+net_sock *sim__sock_get(const sim_world *w, uint32_t slot, uint32_t id, uint8_t type)
+{
+    const net_state *n = sim__net_peek(w);
+    if (n == NULL || id == 0 || slot >= n->socks_used) return NULL;
+    net_sock *s = &n->socks[slot];
+    return s->id == id && s->type == type ? s : NULL;
+}
+
+void sim__sock_wait(sim_world *w, net_sock *s, bool writer, uint32_t op)
+{
+    SIM_ASSERT(w->current != SIM__NIL);
+    uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
+    uint32_t *id = writer ? &s->wr_id : &s->rd_id;
+    const sim__task *t = &w->tasks[w->current];
+    if (*slot != SIM__NIL && *slot != w->current && *slot < w->tasks_used &&
+        w->tasks[*slot].id == *id && w->tasks[*slot].status == TASK_LIVE) {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "tasks %u and %u both wait to %s on one socket (#%u): one reader and one "
+                       "writer at a time",
+                       *id, t->id, writer ? "write" : "read", s->serial);
+    }
+    *slot = w->current;
+    *id = t->id;
+    net_state *n = sim__net_peek(w);
+    uint32_t sock = (uint32_t)(s - n->socks);
+    sim__note_wait(w, WAIT_EXT + SIM__EXT_NET, sock, (uint64_t)op << 32 | s->id);
+}
+
+void sim__sock_wake(sim_world *w, net_sock *s, bool writer)
+{
+    uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
+    uint32_t *id = writer ? &s->wr_id : &s->rd_id;
+    if (*slot == SIM__NIL) return;
+    uint32_t sl = *slot, i = *id;
+    *slot = SIM__NIL;
+    sim__wake(w, sl, i);
+}
+
+void sim__sock_unwait(sim_world *w, net_sock *s, bool writer)
+{
+    uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
+    if (*slot != SIM__NIL && *slot == w->current) *slot = SIM__NIL;
+}
+
+/* ---- ports ---------------------------------------------------------------------------------- */
+
+#define PORT_EMPTY 0u
+#define PORT_GONE UINT32_MAX
+
+static uint32_t port_hash(uint32_t key)
+{
+    return sim__mix32(key);
+}
+
+uint32_t sim__port_find(const net_state *n, uint32_t node, uint16_t port)
+{
+    if (n->port_keys == NULL) return SIM__NIL;
+    uint32_t key = (node << 16 | port) + 1;
+    for (uint32_t i = port_hash(key) & n->port_mask;; i = (i + 1) & n->port_mask) {
+        if (n->port_keys[i] == PORT_EMPTY) return SIM__NIL;
+        if (n->port_keys[i] == key) return n->port_vals[i];
+    }
+}
+
+static int ports_grow(net_state *n)
+{
+    uint32_t cap = n->port_keys ? (n->port_mask + 1) * 2 : 64;
+    uint32_t *keys = calloc(cap, sizeof *keys), *vals = calloc(cap, sizeof *vals);
+    if (keys == NULL || vals == NULL) {
+        free(keys);
+        free(vals);
+        return SIM_ENOMEM;
+    }
+    uint32_t used = 0;
+    for (uint32_t i = 0; n->port_keys != NULL && i <= n->port_mask; i++) {
+        uint32_t key = n->port_keys[i];
+        if (key == PORT_EMPTY || key == PORT_GONE) continue;
+        uint32_t j = port_hash(key) & (cap - 1);
+        while (keys[j] != PORT_EMPTY) j = (j + 1) & (cap - 1);
+        keys[j] = key;
+        vals[j] = n->port_vals[i];
+        used++;
+    }
+    free(n->port_keys);
+    free(n->port_vals);
+    n->port_keys = keys;
+    n->port_vals = vals;
+    n->port_mask = cap - 1;
+    n->ports_used = used;
+    return SIM_OK;
+}
+
+static int port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
+{
+    if (n->port_keys == NULL || (n->ports_used + 1) * 4 > (n->port_mask + 1) * 3) {
+        int rc = ports_grow(n);
+        if (rc != SIM_OK) return rc;
+    }
+    uint32_t key = (node << 16 | port) + 1;
+    uint32_t i = port_hash(key) & n->port_mask;
+    while (n->port_keys[i] != PORT_EMPTY && n->port_keys[i] != PORT_GONE) {
+        i = (i + 1) & n->port_mask;
+    }
+    if (n->port_keys[i] == PORT_EMPTY) n->ports_used++;
+    n->port_keys[i] = key;
+    n->port_vals[i] = slot;
+    return SIM_OK;
+}
+
+void sim__port_unbind(net_state *n, uint32_t node, uint16_t port)
+{
+    if (n->port_keys == NULL) return;
+    uint32_t key = (node << 16 | port) + 1;
+    for (uint32_t i = port_hash(key) & n->port_mask;; i = (i + 1) & n->port_mask) {
+        if (n->port_keys[i] == PORT_EMPTY) return;
+        if (n->port_keys[i] == key) {
+            n->port_keys[i] = PORT_GONE;
+            return;
+        }
+    }
+}
+
+int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uint32_t slot,
+                   uint16_t *bound)
+{
+    (void)w;
+    if (port != 0) {
+        if (sim__port_find(n, node, port) != SIM__NIL) return SIM_EADDRINUSE;
+    } else {
+        /* The next free ephemeral port after the last one handed out on this node: a
+         * restarted node gets fresh ports, as a real one mostly does. */
+        uint32_t tries = 65536 - EPHEMERAL_FIRST;
+        uint16_t p = n->ephemeral[node];
+        while (tries-- > 0 && sim__port_find(n, node, p) != SIM__NIL) {
+            p = p == 65535 ? EPHEMERAL_FIRST : (uint16_t)(p + 1);
+        }
+        if (sim__port_find(n, node, p) != SIM__NIL) return SIM_ELIMIT;
+        port = p;
+        n->ephemeral[node] = p == 65535 ? EPHEMERAL_FIRST : (uint16_t)(p + 1);
+    }
+    int rc = port_put(n, node, port, slot);
+    if (rc != SIM_OK) return rc;
+    *bound = port;
+    return SIM_OK;
+}
+
+/* ---- links ---------------------------------------------------------------------------------- */
+
+static size_t bit_of(const net_state *n, uint32_t from, uint32_t to)
+{
+    return (size_t)from * n->nodes_cap + to;
+}
+
+bool sim__link_blocked(const net_state *n, uint32_t from, uint32_t to)
+{
+    if (n->nblocked == 0 || from >= n->nodes_cap || to >= n->nodes_cap) return false;
+    size_t b = bit_of(n, from, to);
+    return n->blocked[b / 64] >> (b % 64) & 1;
+}
+
+bool sim__link_clogged(const net_state *n, uint32_t from, uint32_t to)
+{
+    if (n->nclogged == 0) return false;
+    return (from < n->nodes_cap && n->clogged[from]) || (to < n->nodes_cap && n->clogged[to]);
+}
+
+static const net_link_rule *rule_for(const net_state *n, uint32_t from, uint32_t to)
+{
+    /* The most specific rule: (from, to), then (from, any), (any, to), (any, any). */
+    const net_link_rule *best = NULL;
+    int best_score = -1;
+    for (uint32_t i = 0; i < n->nrules; i++) {
+        const net_link_rule *r = &n->rules[i];
+        if ((r->from != 0 && r->from != from) || (r->to != 0 && r->to != to)) continue;
+        int score = (r->from != 0) * 2 + (r->to != 0);
+        if (score > best_score) {
+            best = r;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+static uint64_t ratio_ppt(sim_ratio r)
+{
+    if (r.q == 0) return UINT64_MAX;
+    __extension__ typedef unsigned __int128 u128;
+    return (uint64_t)((u128)r.p * SIM__PPT_ONE / r.q);
+}
+
+int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link *link)
+{
+    net_state *n = sim__net_of(w);
+    if (n == NULL) return SIM_ENOMEM;
+    if (from.v >= w->nodes_len || to.v >= w->nodes_len) return SIM_ENODE;
+    if (link->latency.min_ns > link->latency.max_ns) return SIM_EINVAL;
+    if ((link->loss.q != 0 && link->loss.p > link->loss.q) ||
+        (link->dup.q != 0 && link->dup.p > link->dup.q)) {
+        return SIM_EINVAL;
+    }
+    net_link_rule rule = {.from = from.v, .to = to.v, .link = *link,
+                          .loss_ppt = ratio_ppt(link->loss), .dup_ppt = ratio_ppt(link->dup)};
+    for (uint32_t i = 0; i < n->nrules; i++) {
+        if (n->rules[i].from == from.v && n->rules[i].to == to.v) {
+            n->rules[i] = rule;
+            return SIM_OK;
+        }
+    }
+    net_link_rule *grown = realloc(n->rules, (n->nrules + 1) * sizeof *grown);
+    if (grown == NULL) return SIM_ENOMEM;
+    n->rules = grown;
+    n->rules[n->nrules++] = rule;
+    return SIM_OK;
+}
+
+/* -ln(u) for u uniform in (0, 1], as a fixed-point number with 16 fraction bits, by integer
+ * arithmetic only: log2 by normalising and squaring, then times ln 2. */
+static uint64_t neg_ln_fixed(uint64_t r)
+{
+    uint64_t x = (r >> 11) + 1; /* 1 .. 2^53: u = x / 2^53 */
+    uint32_t ip = 63 - (uint32_t)__builtin_clzll(x);
+    /* m in [2^52, 2^53) as a mantissa 1.f with 52 fraction bits */
+    uint64_t m = ip >= 52 ? x >> (ip - 52) : x << (52 - ip);
+    uint64_t frac = 0;
+    for (int i = 0; i < 16; i++) {
+        __extension__ typedef unsigned __int128 u128;
+        m = (uint64_t)(((u128)m * m) >> 52);
+        frac <<= 1;
+        if (m >= (2ull << 52)) {
+            m >>= 1;
+            frac |= 1;
+        }
+    }
+    uint64_t log2x = ((uint64_t)ip << 16) | frac;    /* log2(x), 16 fraction bits */
+    uint64_t neg_log2u = (53ull << 16) - log2x;       /* -log2(u) = 53 - log2(x) */
+    return neg_log2u * 45426 >> 16;                   /* ln 2 = 45426 / 65536 */
+}
+
+static uint64_t draw_latency(net_state *n, uint32_t from, const sim_link *l)
+{
+    sim_rng *rng = &n->rngs[from];
+    uint64_t lo = l->latency.min_ns, hi = l->latency.max_ns;
+    if (lo == 0 && hi == 0) {
+        lo = DEFAULT_LATENCY_MIN;
+        hi = DEFAULT_LATENCY_MAX;
+    }
+    uint64_t lat = lo == hi ? lo : sim_rng_range(rng, lo, hi);
+    if (l->tail_ns != 0) {
+        __extension__ typedef unsigned __int128 u128;
+        uint64_t extra = (uint64_t)(((u128)l->tail_ns * neg_ln_fixed(sim_rng_next(rng))) >> 16);
+        lat += extra > TAIL_CAP * l->tail_ns ? TAIL_CAP * l->tail_ns : extra;
+    }
+    return lat;
+}
+
+/* Bandwidth: when the link (from, to) can start sending len more bytes, and marks it busy. */
+static uint64_t transmit(net_state *n, uint32_t from, uint32_t to, uint64_t now, uint64_t bw,
+                         uint32_t len)
+{
+    if (n->busy == NULL || (n->busy_used + 1) * 2 > n->busy_mask + 1) {
+        uint32_t cap = n->busy ? (n->busy_mask + 1) * 2 : 64;
+        net_pair_busy *fresh = calloc(cap, sizeof *fresh);
+        if (fresh == NULL) return now; /* out of memory: no queueing, still deterministic */
+        for (uint32_t i = 0; n->busy != NULL && i <= n->busy_mask; i++) {
+            if (n->busy[i].key == 0) continue;
+            uint32_t j = sim__mix32((uint32_t)(n->busy[i].key ^ n->busy[i].key >> 32)) & (cap - 1);
+            while (fresh[j].key != 0) j = (j + 1) & (cap - 1);
+            fresh[j] = n->busy[i];
+        }
+        free(n->busy);
+        n->busy = fresh;
+        n->busy_mask = cap - 1;
+    }
+    uint64_t key = ((uint64_t)from << 32 | to) + 1;
+    uint32_t j = sim__mix32((uint32_t)(key ^ key >> 32)) & n->busy_mask;
+    while (n->busy[j].key != 0 && n->busy[j].key != key) j = (j + 1) & n->busy_mask;
+    if (n->busy[j].key == 0) {
+        n->busy[j].key = key;
+        n->busy_used++;
+    }
+    uint64_t start = n->busy[j].busy_until > now ? n->busy[j].busy_until : now;
+    __extension__ typedef unsigned __int128 u128;
+    uint64_t took = (uint64_t)((u128)len * SIM_S / bw);
+    n->busy[j].busy_until = start + took;
+    return start + took;
+}
+
+uint64_t sim__link_arrival(sim_world *w, net_state *n, uint32_t from, uint32_t to, uint32_t len)
+{
+    static const sim_link defaults;
+    const net_link_rule *r = rule_for(n, from, to);
+    const sim_link *l = r ? &r->link : &defaults;
+    uint64_t start = w->now_ns;
+    if (l->bandwidth != 0) start = transmit(n, from, to, start, l->bandwidth, len);
+    return start + draw_latency(n, from, l);
+}
+
+/* ---- partitions and clogs ------------------------------------------------------------------- */
+
+static void link_event(sim_world *w, uint32_t from, uint32_t to, uint32_t change)
+{
+    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    sim__emit(w, SIM_EV_NET_LINK, 0, task, (uint64_t)from << 32 | to, change, NULL);
+}
+
+static void set_blocked(net_state *n, uint32_t from, uint32_t to)
+{
+    size_t b = bit_of(n, from, to);
+    if (n->blocked[b / 64] >> (b % 64) & 1) return;
+    n->blocked[b / 64] |= 1ull << (b % 64);
+    n->nblocked++;
+}
+
+static bool node_ok(const sim_world *w, sim_node_id node)
+{
+    return node.v >= 1 && node.v < w->nodes_len;
+}
+
+int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to)
+{
+    net_state *n = sim__net_of(w);
+    if (n == NULL) return SIM_ENOMEM;
+    if (!node_ok(w, from) || !node_ok(w, to)) return SIM_ENODE;
+    if (from.v == to.v) return SIM_EINVAL;
+    if (!sim__link_blocked(n, from.v, to.v)) {
+        set_blocked(n, from.v, to.v);
+        link_event(w, from.v, to.v, LINK_BLOCK);
+    }
+    return SIM_OK;
+}
+
+int sim_net_partition(sim_world *w, const sim_node_id *nodes, const uint32_t *group,
+                      uint32_t count)
+{
+    net_state *n = sim__net_of(w);
+    if (n == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!node_ok(w, nodes[i])) return SIM_ENODE;
+        for (uint32_t j = 0; j < i; j++) {
+            if (nodes[j].v == nodes[i].v) return SIM_EINVAL;
+        }
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        for (uint32_t j = 0; j < count; j++) {
+            if (group[i] == group[j] || sim__link_blocked(n, nodes[i].v, nodes[j].v)) continue;
+            set_blocked(n, nodes[i].v, nodes[j].v);
+            link_event(w, nodes[i].v, nodes[j].v, LINK_BLOCK);
+        }
+    }
+    return SIM_OK;
+}
+
+static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id);
+
+/* Datagrams held by clogs that can go now go, in the order they were sent. The list is taken
+ * first: a datagram that must wait again (another clog) joins the new one. */
+static void release_held_datagrams(sim_world *w, net_state *n)
+{
+    uint32_t keep_head = SIM__NIL, keep_tail = SIM__NIL;
+    uint32_t first = n->held_head;
+    n->held_head = n->held_tail = SIM__NIL;
+    for (uint32_t m = first; m != SIM__NIL;) {
+        net_msg *msg = &n->msgs[m];
+        uint32_t next = msg->next;
+        msg->next = SIM__NIL;
+        if (sim__link_clogged(n, msg->src_node, msg->dst_node)) {
+            if (keep_tail == SIM__NIL) {
+                keep_head = m;
+            } else {
+                n->msgs[keep_tail].next = m;
+            }
+            keep_tail = m;
+        } else {
+            msg->held = 0;
+            deliver(w, n, m, msg->id); /* now, in the order they were sent */
+        }
+        m = next;
+    }
+    /* Kept ones go first, ahead of any held again while releasing. */
+    if (keep_head != SIM__NIL) {
+        n->msgs[keep_tail].next = n->held_head;
+        if (n->held_head == SIM__NIL) n->held_tail = keep_tail;
+        n->held_head = keep_head;
+    }
+}
+
+void sim_net_heal(sim_world *w)
+{
+    net_state *n = sim__net_of(w);
+    if (n == NULL || n->nblocked == 0) return;
+    memset(n->blocked, 0, ((size_t)n->nodes_cap * n->nodes_cap + 63) / 64 * sizeof(uint64_t));
+    n->nblocked = 0;
+    link_event(w, 0, 0, LINK_HEAL);
+    sim__stream_release_held(w, n);
+}
+
+int sim_net_clog(sim_world *w, sim_node_id node, bool clogged)
+{
+    net_state *n = sim__net_of(w);
+    if (n == NULL) return SIM_ENOMEM;
+    if (!node_ok(w, node)) return SIM_ENODE;
+    if (n->clogged[node.v] == clogged) return SIM_OK;
+    n->clogged[node.v] = clogged;
+    if (clogged) {
+        n->nclogged++;
+    } else {
+        n->nclogged--;
+    }
+    link_event(w, node.v, node.v, clogged ? LINK_CLOG : LINK_UNCLOG);
+    if (!clogged) {
+        release_held_datagrams(w, n);
+        sim__stream_release_held(w, n);
+    }
+    return SIM_OK;
+}
+
+bool sim_net_reachable(const sim_world *w, sim_node_id from, sim_node_id to)
+{
+    const net_state *n = sim__net_peek(w);
+    if (n == NULL) return true;
+    return !sim__link_blocked(n, from.v, to.v) && !sim__link_clogged(n, from.v, to.v);
+}
+
+/* ---- messages ------------------------------------------------------------------------------- */
+
+void sim__net_event(sim_world *w, sim_event_kind kind, uint32_t node, const net_msg *m,
+                    uint32_t why)
+{
+    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    uint64_t b = (uint64_t)m->type << 56 | (uint64_t)(why & 0xff) << 48 |
+                 (uint64_t)(m->len & 0xffff) << 32 | m->digest;
+    sim__emit(w, kind, node, task, (uint64_t)m->src << 32 | m->dst, b, NULL);
+}
+
+void sim__msg_free(sim_world *w, net_state *n, uint32_t slot)
+{
+    net_msg *m = &n->msgs[slot];
+    SIM_ASSERT(m->id != 0);
+    sim__mem_free(&w->mem, m->data, m->len);
+    m->data = NULL;
+    m->id = 0;
+    m->next = n->msg_free;
+    n->msg_free = slot;
+    n->msgs_live--;
+}
+
+static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
+{
+    (void)w;
+    uint32_t slot = n->msg_free;
+    if (slot != SIM__NIL) {
+        n->msg_free = n->msgs[slot].next;
+    } else {
+        if (sim__grow((void **)&n->msgs, &n->msgs_cap, n->msgs_used + 1, sizeof(net_msg)) !=
+            SIM_OK) {
+            return SIM_ENOMEM;
+        }
+        slot = n->msgs_used++;
+    }
+    uint32_t id = ++n->msg_serial ? n->msg_serial : ++n->msg_serial;
+    net_msg *m = &n->msgs[slot];
+    m->id = id;
+    m->held = 0;
+    m->next = SIM__NIL;
+    m->data = NULL;
+    m->len = 0;
+    n->msgs_live++;
+    *out = slot;
+    return SIM_OK;
+}
+
+static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
+                    const void *data, uint32_t len, uint32_t *out)
+{
+    uint32_t slot;
+    int rc = msg_alloc(w, n, &slot);
+    if (rc != SIM_OK) return rc;
+    net_msg *m = &n->msgs[slot];
+    if (len > 0) {
+        m->data = sim__mem_alloc(&w->mem, len);
+        if (m->data == NULL) {
+            m->len = 0;
+            sim__msg_free(w, n, slot);
+            return SIM_ENOMEM;
+        }
+        memcpy(m->data, data, len);
+    }
+    m->type = type;
+    m->len = len;
+    m->src = src;
+    m->dst = dst;
+    m->src_node = src >> 16;
+    m->dst_node = dst >> 16;
+    m->digest = len > 0 ? (uint32_t)XXH3_64bits(data, len) : 0;
+    m->sent_ns = w->now_ns;
+    m->to_sock = SIM__NIL;
+    m->from_sock = SIM__NIL;
+    m->from_id = 0;
+    *out = slot;
+    return SIM_OK;
+}
+
+static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
+{
+    return sim__timer_arm_ext(w, at, SIM__EXT_NET, sim__net_timer_arg(TM_DELIVER, id, slot));
+}
+
+int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
+                  const void *data, uint32_t len, const net_route *route)
+{
+    uint32_t slot;
+    int rc = msg_make(w, n, type, src, dst, data, len, &slot);
+    if (rc != SIM_OK) return rc;
+    net_msg *m = &n->msgs[slot];
+    if (route != NULL) {
+        m->to_sock = route->to_sock;
+        m->to_id = route->to_id;
+        m->from_sock = route->from_sock;
+        m->from_id = route->from_id;
+    }
+    uint64_t *arrival = route != NULL ? route->arrival : NULL;
+    uint32_t from = src >> 16, to = dst >> 16;
+    n->sent++;
+    sim__net_event(w, SIM_EV_NET_SEND, from, m, 0);
+    const net_link_rule *r = rule_for(n, from, to);
+    uint64_t extra = 0;
+    if (type == SIM_NET_DGRAM || type == SIM_NET_DATA) {
+        bool lost = sim__point_hit_ppt(w, n->drop, from, r ? r->loss_ppt : UINT64_MAX);
+        if (lost && type == SIM_NET_DGRAM) {
+            n->dropped++;
+            sim__net_event(w, SIM_EV_NET_DROP, from, &n->msgs[slot], SIM_NET_WHY_FAULT);
+            sim__msg_free(w, n, slot);
+            return SIM_OK;
+        }
+        if (lost) extra = n->desc.rto_ns; /* a stream retransmits: late, never lost */
+    }
+    if (type == SIM_NET_DGRAM && sim__point_hit_ppt(w, n->dup, from, r ? r->dup_ppt : UINT64_MAX)) {
+        uint32_t copy;
+        const net_msg *orig = &n->msgs[slot];
+        rc = msg_make(w, n, type, src, dst, orig->data, orig->len, &copy);
+        if (rc == SIM_OK) {
+            sim__net_event(w, SIM_EV_NET_DUP, from, &n->msgs[copy], 0);
+            rc = arm_delivery(w, copy, n->msgs[copy].id, sim__link_arrival(w, n, from, to, len));
+        }
+        if (rc != SIM_OK) return rc;
+    }
+    uint64_t at = sim__link_arrival(w, n, from, to, len) + extra;
+    if (arrival != NULL) {
+        if (at < *arrival) at = *arrival;
+        *arrival = at;
+    }
+    return arm_delivery(w, slot, n->msgs[slot].id, at);
+}
+
+/* A datagram (or a SYN) waits for a clog to end on the network's held list. */
+void sim__net_hold(net_state *n, uint32_t slot)
+{
+    net_msg *m = &n->msgs[slot];
+    m->held = 1;
+    m->next = SIM__NIL;
+    if (n->held_tail == SIM__NIL) {
+        n->held_head = slot;
+    } else {
+        n->msgs[n->held_tail].next = slot;
+    }
+    n->held_tail = slot;
+}
+
+static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
+{
+    if (slot >= n->msgs_used || n->msgs[slot].id != id) return;
+    net_msg *m = &n->msgs[slot];
+    uint32_t to = m->dst_node;
+    if (to >= w->nodes_len || w->nodes[to].state == SIM_NODE_DOWN) {
+        n->dropped++;
+        sim__net_event(w, SIM_EV_NET_DROP, to, m, SIM_NET_WHY_DOWN);
+        sim__msg_free(w, n, slot);
+        return;
+    }
+    if (m->type == SIM_NET_DGRAM) {
+        if (sim__link_blocked(n, m->src_node, to)) {
+            n->dropped++;
+            sim__net_event(w, SIM_EV_NET_DROP, to, m, SIM_NET_WHY_PARTITION);
+            sim__msg_free(w, n, slot);
+        } else if (sim__link_clogged(n, m->src_node, to)) {
+            sim__net_hold(n, slot);
+        } else {
+            sim__udp_deliver(w, n, slot);
+        }
+        return;
+    }
+    sim__stream_deliver(w, n, slot);
+}
+
+/* ---- extension operations ------------------------------------------------------------------- */
+
+static void net_fire(sim_world *w, uint64_t arg)
+{
+    net_state *n = w->ext[SIM__EXT_NET];
+    uint32_t kind = (uint32_t)(arg >> 60);
+    uint32_t id = (uint32_t)(arg >> 32) & SIM__NET_ID_MASK;
+    uint32_t slot = (uint32_t)arg;
+    if (kind == TM_DELIVER) {
+        if (slot < n->msgs_used && (n->msgs[slot].id & SIM__NET_ID_MASK) == id &&
+            n->msgs[slot].id != 0) {
+            deliver(w, n, slot, n->msgs[slot].id);
+        }
+        return;
+    }
+    sim__stream_timer(w, n, kind, slot, id);
+}
+
+static void net_crash(sim_world *w, uint32_t node)
+{
+    net_state *n = w->ext[SIM__EXT_NET];
+    if (n == NULL) return;
+    sim__stream_crash(w, n, node);
+    for (uint32_t i = 0; i < n->socks_used; i++) {
+        net_sock *s = &n->socks[i];
+        if (s->node != node || (s->type != SOCK_UDP && s->type != SOCK_LISTEN)) continue;
+        sim__port_unbind(n, node, s->port);
+        sim__sock_wake(w, s, false);
+        sim__sock_free(w, n, i);
+    }
+}
+
+static const char *const type_names[] = {"?", "datagram", "syn", "syn-ack", "data", "fin",
+                                         "rst"};
+
+static void addr_text(const sim_world *w, uint32_t a, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s:%u", sim_node_name(w, (sim_node_id){a >> 16}), a & 0xffff);
+}
+
+/* "connection #3 n1:49152 -> n2:7000 (12 bytes buffered, 0 in flight)" */
+static void sock_text(const sim_world *w, const net_sock *s, char *buf, size_t size)
+{
+    char local[64], remote[64];
+    addr_text(w, s->node << 16 | s->port, local, sizeof local);
+    if (s->type == SOCK_CONN) {
+        static const char *const states[] = {"", "connecting, ", "waiting to be accepted, ", "",
+                                             "dead, "};
+        addr_text(w, s->remote, remote, sizeof remote);
+        snprintf(buf, size, "connection #%u %s -> %s (%s%u bytes buffered, %u in flight%s)",
+                 s->serial, local, remote, states[s->state < 5 ? s->state : 0], s->rlen,
+                 s->window, s->fin_rcvd ? ", peer done writing" : "");
+    } else {
+        snprintf(buf, size, "%s #%u %s (%u queued)",
+                 s->type == SOCK_UDP ? "datagram socket" : "listener", s->serial, local,
+                 s->type == SOCK_UDP ? s->q_len : s->acc_len);
+    }
+}
+
+static void net_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size)
+{
+    static const char *const ops[] = {"?", "recv", "accept", "connect", "read", "write"};
+    const net_state *n = sim__net_peek(w);
+    uint32_t op = (uint32_t)(y >> 32);
+    const char *what = op < sizeof ops / sizeof ops[0] ? ops[op] : "?";
+    if (n == NULL || x >= n->socks_used || n->socks[x].id != (uint32_t)y ||
+        n->socks[x].type == SOCK_FREE) {
+        snprintf(buf, size, "%s on a socket that is gone", what);
+        return;
+    }
+    char text[200];
+    sock_text(w, &n->socks[x], text, sizeof text);
+    snprintf(buf, size, "%s on %s", what, text);
+}
+
+static void net_timer_text(const sim_world *w, uint64_t arg, char *buf, size_t size)
+{
+    const net_state *n = sim__net_peek(w);
+    uint32_t kind = (uint32_t)(arg >> 60), slot = (uint32_t)arg;
+    if (kind != TM_DELIVER || n == NULL || slot >= n->msgs_used || n->msgs[slot].id == 0) {
+        static const char *const kinds[] = {"?", "net: delivery", "net: stream timeout",
+                                            "net: connect timeout", "net: peer reset"};
+        snprintf(buf, size, "%s", kinds[kind < 5 ? kind : 0]);
+        return;
+    }
+    const net_msg *m = &n->msgs[slot];
+    char src[64], dst[64];
+    addr_text(w, m->src, src, sizeof src);
+    addr_text(w, m->dst, dst, sizeof dst);
+    snprintf(buf, size, "net: %s %s -> %s, %u bytes", type_names[m->type < 7 ? m->type : 0], src,
+             dst, m->len);
+}
+
+static char *net_dump(const sim_world *w)
+{
+    const net_state *n = sim__net_peek(w);
+    if (n == NULL) return NULL;
+    size_t cap = 4096 + (size_t)n->socks_live * 160, o = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) return NULL;
+    o += (size_t)snprintf(buf + o, cap - o,
+                          "  network: %u socket(s), %u message(s) in flight or held, %u link(s) "
+                          "blocked, %u node(s) clogged; %llu sent, %llu delivered, %llu dropped\n",
+                          n->socks_live, n->msgs_live, n->nblocked, n->nclogged,
+                          (unsigned long long)n->sent, (unsigned long long)n->delivered,
+                          (unsigned long long)n->dropped);
+    for (uint32_t i = 0; i < n->socks_used && o + 220 < cap; i++) {
+        const net_sock *s = &n->socks[i];
+        if (s->type == SOCK_FREE) continue;
+        char text[200];
+        sock_text(w, s, text, sizeof text);
+        o += (size_t)snprintf(buf + o, cap - o, "    %s\n", text);
+    }
+    return buf;
+}
+
+static const sim__ext_ops net_ops = {
+    .name = "net",
+    .fire = net_fire,
+    .crash = net_crash,
+    .wait_text = net_wait_text,
+    .timer_text = net_timer_text,
+    .dump = net_dump,
+    .free = net_free,
+};
