@@ -492,6 +492,40 @@ static int set_fail_hit(sim__fault_spec *s, const char *value, char *err, size_t
     return SIM_OK;
 }
 
+/* The network's settings: partitions and clogs. */
+static int set_net_plain(sim__fault_spec *s, int k, const char *value, char *err, size_t esize)
+{
+    switch (k) {
+    case K_PARTITION_MODE:
+        if (strcmp(value, "any") != 0 && strcmp(value, "isolate") != 0 &&
+            strcmp(value, "split") != 0 && strcmp(value, "random") != 0) {
+            return bad(err, esize,
+                       "[faults] partition_mode: expected one of any, isolate, split, random; "
+                       "got '%s'",
+                       value);
+        }
+        snprintf(s->partition_mode, sizeof s->partition_mode, "%s", value);
+        return SIM_OK;
+    case K_PARTITION_FOR:
+        return parse_span("partition_for", value, SIM_MS, &s->partition_lo, &s->partition_hi,
+                          err, esize);
+    case K_PARTITION_ONEWAY: {
+        bool per_time, kindless;
+        uint64_t ppt;
+        if (!parse_rate_end(value, &per_time, &kindless, &ppt) || (per_time && !kindless)) {
+            return bad(err, esize,
+                       "[faults] partition_oneway: expected a probability (0.5, 1/4) that a "
+                       "partition blocks one way only; got '%s'",
+                       value);
+        }
+        s->oneway_ppt = ppt;
+        return SIM_OK;
+    }
+    default:
+        return parse_span("clog_for", value, SIM_MS, &s->clog_lo, &s->clog_hi, err, esize);
+    }
+}
+
 static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, size_t esize)
 {
     uint64_t v = 0;
@@ -546,35 +580,10 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
         }
         s->drift_ppm = (uint32_t)v;
         return SIM_OK;
-    case K_PARTITION_MODE:
-        if (strcmp(value, "any") != 0 && strcmp(value, "isolate") != 0 &&
-            strcmp(value, "split") != 0 && strcmp(value, "random") != 0) {
-            return bad(err, esize,
-                       "[faults] partition_mode: expected one of any, isolate, split, random; "
-                       "got '%s'",
-                       value);
-        }
-        snprintf(s->partition_mode, sizeof s->partition_mode, "%s", value);
-        return SIM_OK;
-    case K_PARTITION_FOR:
-        return parse_span("partition_for", value, SIM_MS, &s->partition_lo, &s->partition_hi,
-                          err, esize);
-    case K_PARTITION_ONEWAY: {
-        bool per_time, kindless;
-        uint64_t ppt;
-        if (!parse_rate_end(value, &per_time, &kindless, &ppt) || (per_time && !kindless)) {
-            return bad(err, esize,
-                       "[faults] partition_oneway: expected a probability (0.5, 1/4) that a "
-                       "partition blocks one way only; got '%s'",
-                       value);
-        }
-        s->oneway_ppt = ppt;
-        return SIM_OK;
-    }
-    case K_CLOG_FOR:
-        return parse_span("clog_for", value, SIM_MS, &s->clog_lo, &s->clog_hi, err, esize);
-    default:
+    case K_FAIL_HIT:
         return set_fail_hit(s, value, err, esize);
+    default:
+        return set_net_plain(s, k, value, err, esize);
     }
 }
 

@@ -250,10 +250,11 @@ static void link_canonical(link_line *l)
     ratio_text(l->link.dup, dup, sizeof dup);
     int n = snprintf(l->text, sizeof l->text, "%s %s%s latency=%s", l->from,
                      l->oneway ? "-> " : "", l->to, lat);
-    if (l->link.tail_ns) n += snprintf(l->text + n, sizeof l->text - (size_t)n, " latency_tail=%s", tail);
-    if (l->link.bandwidth) n += snprintf(l->text + n, sizeof l->text - (size_t)n, " bandwidth=%s", bw);
-    if (l->link.loss.q) n += snprintf(l->text + n, sizeof l->text - (size_t)n, " loss=%s", loss);
-    if (l->link.dup.q) snprintf(l->text + n, sizeof l->text - (size_t)n, " dup=%s", dup);
+    size_t o = (size_t)n, cap = sizeof l->text;
+    if (l->link.tail_ns) o += (size_t)snprintf(l->text + o, cap - o, " latency_tail=%s", tail);
+    if (l->link.bandwidth) o += (size_t)snprintf(l->text + o, cap - o, " bandwidth=%s", bw);
+    if (l->link.loss.q) o += (size_t)snprintf(l->text + o, cap - o, " loss=%s", loss);
+    if (l->link.dup.q) snprintf(l->text + o, cap - o, " dup=%s", dup);
 }
 
 static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *err,
