@@ -290,6 +290,13 @@ static int open_checked(sim__store *st, sim__store_mode mode)
     if (rc != SIM_OK || mode == SIM__STORE_READ) return rc;
     rc = exec(st, "PRAGMA journal_mode = WAL", "switching to WAL");
     if (rc == SIM_OK) rc = exec(st, "PRAGMA synchronous = NORMAL", "setting up");
+    /* Kinds added since the file was made get their names (INSERT OR IGNORE). */
+    if (rc == SIM_OK) rc = exec(st, "BEGIN IMMEDIATE", "naming event kinds");
+    if (rc == SIM_OK) {
+        rc = fill_event_kinds(st, "naming event kinds");
+        rc = rc == SIM_OK ? exec(st, "COMMIT", "naming event kinds")
+                          : (sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL), rc);
+    }
     if (rc == SIM_OK) rc = prepare_inserts(st);
     return rc;
 }

@@ -1,0 +1,268 @@
+/*
+ * bench_net.c: what a message through net_sim costs. One line per figure, "name value unit",
+ * each the median of 5 runs, recording off (the trace hash on, as always).
+ *
+ *   net_dgram_pingpong   two nodes bounce a 64-byte datagram N times: messages per second
+ *                        (two messages per round trip); latency 1 ms, no faults
+ *   net_stream_pingpong  the same over one stream connection: a 64-byte write, a read_exact
+ *                        of 64 bytes on the other side, and back; segments never split
+ *   gossip_speed         the 5-node gossip toy (systems/gossip) with 1 ms latency and rumors
+ *                        spread over 100 s: simulated seconds per wall second
+ *
+ * A host-boundary file: it reads the host clock to time the runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../systems/gossip/gossip.h"
+#include "sim.h"
+
+#define RUNS 5
+#define PORT 7000
+#define MSG 64
+
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void must(int rc, const char *what)
+{
+    if (rc == SIM_OK) return;
+    fprintf(stderr, "bench: %s failed: %s\n", what, sim_result_name(rc));
+    exit(1);
+}
+
+static sim_world *bench_world(void)
+{
+    sim_world_desc d = {.seed = 1, .sched = {.kind = SIM_SCHED_FIFO}};
+    sim_world *w = NULL;
+    must(sim_world_new(&d, &w), "world");
+    sim_link fixed = {.latency = {SIM_MS, SIM_MS}};
+    must(sim_net_link(w, (sim_node_id){0}, (sim_node_id){0}, &fixed), "link");
+    sim_net_desc nd = {.segment_min = 1460, .segment_max = 1460};
+    must(sim_net_configure(w, &nd), "configure");
+    return w;
+}
+
+/* ---- datagrams ------------------------------------------------------------------------------ */
+
+typedef struct dgram_side {
+    sim_co co;
+    uint64_t left;          /* round trips to start; 0 for the echoer */
+    sim_udp sock;
+    sim_udp_recv rx;
+    uint8_t buf[MSG];
+} dgram_side;
+
+static int dgram_poll(void *state, sim_world *w)
+{
+    dgram_side *d = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&d->co);
+    must(sim_udp_bind(w, PORT, &d->sock), "bind");
+    if (d->left > 0) {
+        for (; d->left > 0; d->left--) {
+            must(sim_udp_send_to(w, &d->sock, (sim_addr){{2}, PORT}, d->buf, MSG), "send");
+            d->rx = (sim_udp_recv){.sock = &d->sock, .buf = d->buf, .cap = MSG};
+            SIM_AWAIT(&d->co, rc, sim_udp_recv_poll(w, &d->rx));
+            must(rc, "recv");
+        }
+    } else {
+        for (;;) {
+            d->rx = (sim_udp_recv){.sock = &d->sock, .buf = d->buf, .cap = MSG};
+            SIM_AWAIT(&d->co, rc, sim_udp_recv_poll(w, &d->rx));
+            must(rc, "echo recv");
+            must(sim_udp_send_to(w, &d->sock, d->rx.from, d->buf, d->rx.len), "echo");
+        }
+    }
+    sim_udp_close(w, &d->sock);
+    SIM_END(&d->co, SIM_OK);
+}
+
+static void dgram_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    dgram_side *d = state;
+    (void)mode;
+    sim_udp_recv_drop(w, &d->rx);
+    sim_udp_close(w, &d->sock);
+}
+
+static double bench_dgram(uint64_t n)
+{
+    sim_world *w = bench_world();
+    sim_node_id a, b;
+    must(sim_node_add(w, &(sim_node_desc){.name = "a"}, &a), "node");
+    must(sim_node_add(w, &(sim_node_desc){.name = "b"}, &b), "node");
+    dgram_side ping = {.left = n}, pong = {0};
+    sim_task_desc dp = {.name = "ping", .node = a, .poll = dgram_poll, .drop = dgram_drop,
+                        .state = &ping, .state_size = sizeof ping};
+    sim_task_desc dq = {.name = "pong", .node = b, .poll = dgram_poll, .drop = dgram_drop,
+                        .state = &pong, .state_size = sizeof pong, .daemon = true};
+    uint64_t t0 = host_now_ns();
+    must(sim_spawn(w, &dq, NULL), "spawn");
+    must(sim_spawn(w, &dp, NULL), "spawn");
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    sim_world_free(w);
+    return 2.0 * (double)n * 1e9 / (double)(t1 - t0);
+}
+
+/* ---- a stream ------------------------------------------------------------------------------- */
+
+typedef struct stream_side {
+    sim_co co;
+    uint64_t left;          /* round trips; 0 for the echoer */
+    sim_listener l;
+    sim_accept acc;
+    sim_connect cn;
+    sim_conn c;
+    sim_write wr;
+    sim_read_exact rd;
+    uint8_t buf[MSG];
+} stream_side;
+
+static int stream_poll(void *state, sim_world *w)
+{
+    stream_side *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&s->co);
+    if (s->left > 0) {
+        s->cn = (sim_connect){.to = {{2}, PORT}};
+        SIM_AWAIT(&s->co, rc, sim_connect_poll(w, &s->cn));
+        must(rc, "connect");
+        s->c = s->cn.conn;
+    } else {
+        s->acc = (sim_accept){.listener = &s->l};
+        SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
+        must(rc, "accept");
+        s->c = s->acc.conn;
+    }
+    for (;;) {
+        if (s->left > 0) {
+            s->wr = (sim_write){.conn = &s->c, .buf = s->buf, .len = MSG};
+            SIM_AWAIT(&s->co, rc, sim_write_poll(w, &s->wr));
+            must(rc, "write");
+        }
+        s->rd = (sim_read_exact){.conn = &s->c, .buf = s->buf, .len = MSG};
+        SIM_AWAIT(&s->co, rc, sim_read_exact_poll(w, &s->rd));
+        if (rc == SIM_EEOF) break;
+        must(rc, "read");
+        if (s->left == 0) {
+            s->wr = (sim_write){.conn = &s->c, .buf = s->buf, .len = MSG};
+            SIM_AWAIT(&s->co, rc, sim_write_poll(w, &s->wr));
+            must(rc, "echo");
+        } else if (--s->left == 0) {
+            break;
+        }
+    }
+    sim_conn_close(w, &s->c);
+    sim_listener_close(w, &s->l);
+    SIM_END(&s->co, SIM_OK);
+}
+
+static void stream_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    stream_side *s = state;
+    (void)mode;
+    sim_accept_drop(w, &s->acc);
+    sim_connect_drop(w, &s->cn);
+    sim_write_drop(w, &s->wr);
+    sim_read_exact_drop(w, &s->rd);
+    sim_conn_close(w, &s->c);
+    sim_listener_close(w, &s->l);
+}
+
+/* The server listens in its boot function, so that the port is open before anyone tries. */
+static int boot_server(void *ud, sim_world *w, sim_node_id node)
+{
+    stream_side *s = ud;
+    must(sim_listen(w, PORT, 0, &s->l), "listen");
+    sim_task_desc d = {.name = "echo", .node = node, .poll = stream_poll, .drop = stream_drop,
+                       .state = s, .state_size = sizeof *s, .daemon = true};
+    int rc = sim_spawn(w, &d, NULL);
+    s->l = (sim_listener){0}; /* the task's copy owns the listener now */
+    return rc;
+}
+
+static double bench_stream(uint64_t n)
+{
+    sim_world *w = bench_world();
+    stream_side server = {0}, client = {.left = n};
+    sim_node_id a, b;
+    must(sim_node_add(w, &(sim_node_desc){.name = "a"}, &a), "node");
+    uint64_t t0 = host_now_ns();
+    must(sim_node_add(w, &(sim_node_desc){.name = "b", .boot = boot_server, .boot_ud = &server},
+                      &b),
+         "node");
+    sim_task_desc dc = {.name = "client", .node = a, .poll = stream_poll, .drop = stream_drop,
+                        .state = &client, .state_size = sizeof client};
+    must(sim_spawn(w, &dc, NULL), "spawn");
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    sim_world_free(w);
+    return 2.0 * (double)n * 1e9 / (double)(t1 - t0);
+}
+
+/* ---- gossip --------------------------------------------------------------------------------- */
+
+static double bench_gossip(void)
+{
+    sim_world_desc d = {.seed = 1};
+    sim_world *w = NULL;
+    must(sim_world_new(&d, &w), "world");
+    sim_link fixed = {.latency = {SIM_MS, SIM_MS}};
+    must(sim_net_link(w, (sim_node_id){0}, (sim_node_id){0}, &fixed), "link");
+    sim_gossip_stats *stats = calloc(1, sizeof *stats);
+    if (stats == NULL) exit(1);
+    sim_gossip_config c = {.nodes = 5, .rumors = 4, .spread_ns = 100 * SIM_S};
+    uint64_t t0 = host_now_ns();
+    must(sim_gossip_setup(w, &c, stats), "gossip");
+    must(sim_world_run(w), "run");
+    uint64_t t1 = host_now_ns();
+    double simulated = (double)sim_now(w) / 1e9;
+    if (!stats->converged) {
+        fprintf(stderr, "bench: gossip did not converge\n");
+        exit(1);
+    }
+    sim_world_free(w);
+    free(stats);
+    return simulated * 1e9 / (double)(t1 - t0);
+}
+
+/* ---- driver --------------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    if (n == 0) {
+        fprintf(stderr, "usage: sim-bench-net [ROUND_TRIPS]\n");
+        return 2;
+    }
+    double dg[RUNS], st[RUNS], go[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        dg[r] = bench_dgram(n);
+        st[r] = bench_stream(n);
+        go[r] = bench_gossip();
+    }
+    printf("net_dgram_pingpong %.2fM messages/s\n", median(dg, RUNS) / 1e6);
+    printf("net_stream_pingpong %.2fM messages/s\n", median(st, RUNS) / 1e6);
+    printf("gossip_speed %.0f simulated s per wall s\n", median(go, RUNS));
+    return 0;
+}
