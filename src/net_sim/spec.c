@@ -47,7 +47,8 @@ typedef struct link_line {
     char from[64];   /* a node name, or "*" */
     char to[64];
     bool oneway;
-    sim_link link;
+    sim_link link;   /* the fields it sets; the others come from the section when applied */
+    bool has_latency, has_tail, has_bandwidth;
     uint32_t line;
     char text[192];  /* canonical */
 } link_line;
@@ -215,11 +216,11 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
     const char *k = field, *v = eq + 1;
     bool ok;
     if (strcmp(k, "latency") == 0) {
-        ok = parse_span(v, &l->link.latency.min_ns, &l->link.latency.max_ns);
+        ok = l->has_latency = parse_span(v, &l->link.latency.min_ns, &l->link.latency.max_ns);
     } else if (strcmp(k, "latency_tail") == 0) {
-        ok = sim__parse_duration(v, &l->link.tail_ns) == SIM_OK;
+        ok = l->has_tail = sim__parse_duration(v, &l->link.tail_ns) == SIM_OK;
     } else if (strcmp(k, "bandwidth") == 0) {
-        ok = parse_bandwidth(v, &l->link.bandwidth);
+        ok = l->has_bandwidth = parse_bandwidth(v, &l->link.bandwidth);
     } else if (strcmp(k, "loss") == 0 || strcmp(k, "dup") == 0) {
         ok = parse_ratio(v, k[0] == 'l' ? &l->link.loss : &l->link.dup);
     } else {
@@ -231,7 +232,7 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
     if (!ok) {
         return bad(err, esize,
                    "[network] link: %s: expected %s; got '%s'", k,
-                   strcmp(k, "latency") == 0        ? "a duration or a range lo..hi"
+                   strcmp(k, "latency") == 0        ? "a duration or a range lo..hi, low to high"
                    : strcmp(k, "latency_tail") == 0 ? "a duration"
                    : strcmp(k, "bandwidth") == 0    ? "bytes per second (125000, 10k, 1M, 1G)"
                                                     : "a probability in [0, 1] (0.01, 1/100)",
@@ -248,11 +249,11 @@ static void link_canonical(link_line *l)
     bandwidth_text(l->link.bandwidth, bw, sizeof bw);
     ratio_text(l->link.loss, loss, sizeof loss);
     ratio_text(l->link.dup, dup, sizeof dup);
-    int n = snprintf(l->text, sizeof l->text, "%s %s%s latency=%s", l->from,
-                     l->oneway ? "-> " : "", l->to, lat);
+    int n = snprintf(l->text, sizeof l->text, "%s %s%s", l->from, l->oneway ? "-> " : "", l->to);
     size_t o = (size_t)n, cap = sizeof l->text;
-    if (l->link.tail_ns) o += (size_t)snprintf(l->text + o, cap - o, " latency_tail=%s", tail);
-    if (l->link.bandwidth) o += (size_t)snprintf(l->text + o, cap - o, " bandwidth=%s", bw);
+    if (l->has_latency) o += (size_t)snprintf(l->text + o, cap - o, " latency=%s", lat);
+    if (l->has_tail) o += (size_t)snprintf(l->text + o, cap - o, " latency_tail=%s", tail);
+    if (l->has_bandwidth) o += (size_t)snprintf(l->text + o, cap - o, " bandwidth=%s", bw);
     if (l->link.loss.q) o += (size_t)snprintf(l->text + o, cap - o, " loss=%s", loss);
     if (l->link.dup.q) snprintf(l->text + o, cap - o, " dup=%s", dup);
 }
@@ -270,8 +271,7 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
          t = strtok_r(NULL, " \t", &save)) {
         words[n++] = t;
     }
-    link_line l = {.line = line, .link = s->def};
-    l.link.loss = l.link.dup = (sim_ratio){0, 0};
+    link_line l = {.line = line};
     int at = 0;
     if (n >= 1) snprintf(l.from, sizeof l.from, "%s", words[at++]);
     if (at < n && strcmp(words[at], "->") == 0) {
@@ -292,6 +292,15 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
         node_list(s, list, sizeof list);
         return bad(err, esize, "[network] link: unknown node '%s'; the nodes are: %s (or *)",
                    names[i], list);
+    }
+    if (strcmp(l.from, l.to) == 0 && strcmp(l.from, "*") != 0) {
+        return bad(err, esize, "[network] link: a node has no link to itself (%s)", l.from);
+    }
+    if (at == n) {
+        return bad(err, esize,
+                   "[network] link: set at least one of latency, latency_tail, bandwidth, loss, "
+                   "dup (link = %s %s%s latency=20ms..50ms)",
+                   l.from, l.oneway ? "-> " : "", l.to);
     }
     for (; at < n; at++) {
         int rc = link_field(&l, words[at], err, esize);
@@ -316,7 +325,7 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
     switch (k) {
     case K_LATENCY:
         ok = parse_span(v, &a, &b);
-        want = "a duration or a range lo..hi (1ms..5ms)";
+        want = "a duration or a range lo..hi, low to high (1ms..5ms)";
         if (ok) s->def.latency = (sim_latency){a, b};
         break;
     case K_TAIL:
@@ -340,7 +349,7 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
         break;
     case K_RESET_DELAY:
         ok = parse_span(v, &a, &b) && b > 0;
-        want = "a duration or a range lo..hi above 0 (10ms..200ms)";
+        want = "a duration or a range lo..hi, low to high, above 0 (10ms..200ms)";
         if (ok) d->reset_delay = (sim_latency){a, b};
         break;
     case K_SEGMENT: {
@@ -521,9 +530,13 @@ int sim__net_spec_links(sim_world *w, const sim__net_spec *s, char *err, size_t 
                      l->line, missing);
             return SIM_EINVAL;
         }
-        int rc = sim_net_link(w, (sim_node_id){a}, (sim_node_id){b}, &l->link);
+        sim_link link = l->link; /* what the line does not set comes from the section */
+        if (!l->has_latency) link.latency = s->def.latency;
+        if (!l->has_tail) link.tail_ns = s->def.tail_ns;
+        if (!l->has_bandwidth) link.bandwidth = s->def.bandwidth;
+        int rc = sim_net_link(w, (sim_node_id){a}, (sim_node_id){b}, &link);
         if (rc == SIM_OK && !l->oneway) {
-            rc = sim_net_link(w, (sim_node_id){b}, (sim_node_id){a}, &l->link);
+            rc = sim_net_link(w, (sim_node_id){b}, (sim_node_id){a}, &link);
         }
         if (rc != SIM_OK) {
             snprintf(err, err_size, "%s:%u: [network] link: %s", s->path, l->line,
