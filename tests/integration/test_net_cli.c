@@ -661,9 +661,10 @@ Test(net_cli, link_line_takes_section_latency_in_any_order)
  * stdout, no database created, an existing one left byte for byte as it was, and
  * check-determinism refuses the file too; a bad --set network.KEY is refused the same way.
  * Method: twelve bad files, each with the bad line on line 8 (an unknown key, a latency
- * range whose min exceeds its max, a link that sets nothing, a link from a node to itself, a
- * bandwidth that is not a number, segment ranges outside 1..65535, a link to an unknown node,
- * a link with an unknown key, a zero send buffer, a zero connect timeout, a key given twice), run with --db new.db and --db old.db; then
+ * range whose min exceeds its max, a link that sets nothing, a link from a node to itself,
+ * a bandwidth that is not a number, segment ranges outside 1..65535, a link to an unknown node,
+ * a link with an unknown key, a zero send buffer, a zero connect timeout, a key given
+ * twice), run with --db new.db and --db old.db; then
  * --set network.latency=5ms..1ms and --set network.nosuch=1. */
 Test(net_cli, bad_network_section)
 {
