@@ -118,7 +118,13 @@ int sim_net_configure(sim_world *w, const sim_net_desc *d)
 {
     net_state *n = sim__net_of(w);
     if (n == NULL) return SIM_ENOMEM;
-    if (n->socks_live > 0) return SIM_EMISUSE;
+    if (n->socks_live > 0) {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "sim_net_configure called with %u socket(s) open: configure the network "
+                       "before any socket",
+                       n->socks_live);
+        return SIM_EMISUSE;
+    }
     sim_net_desc c = *d;
     if (c.connect_timeout_ns == 0) c.connect_timeout_ns = SIM_S;
     if (c.stream_timeout_ns == 0) c.stream_timeout_ns = 5 * SIM_S;
@@ -664,6 +670,7 @@ static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
     uint32_t id = ++n->msg_serial ? n->msg_serial : ++n->msg_serial;
     net_msg *m = &n->msgs[slot];
     m->id = id;
+    m->serial = ++n->msgs_made;
     m->held = 0;
     m->next = SIM__NIL;
     m->data = NULL;
@@ -756,18 +763,33 @@ int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32
     return arm_delivery(w, slot, n->msgs[slot].id, at);
 }
 
-/* A datagram (or a SYN) waits for a clog to end on the network's held list. */
+/* Whether message a was sent before message b (time, then creation order). */
+static bool sent_before(const net_msg *a, const net_msg *b)
+{
+    if (a->sent_ns != b->sent_ns) return a->sent_ns < b->sent_ns;
+    return a->serial < b->serial;
+}
+
+/* A datagram (or a SYN) waits for a clog to end on the network's held list, which is kept in
+ * the order messages were sent (they arrive at the clog in the order of their latencies). */
 void sim__net_hold(net_state *n, uint32_t slot)
 {
     net_msg *m = &n->msgs[slot];
     m->held = 1;
     m->next = SIM__NIL;
-    if (n->held_tail == SIM__NIL) {
-        n->held_head = slot;
-    } else {
-        n->msgs[n->held_tail].next = slot;
+    if (n->held_tail == SIM__NIL || !sent_before(m, &n->msgs[n->held_tail])) {
+        if (n->held_tail == SIM__NIL) {
+            n->held_head = slot;
+        } else {
+            n->msgs[n->held_tail].next = slot;
+        }
+        n->held_tail = slot;
+        return;
     }
-    n->held_tail = slot;
+    uint32_t *link = &n->held_head;
+    while (*link != SIM__NIL && !sent_before(m, &n->msgs[*link])) link = &n->msgs[*link].next;
+    m->next = *link;
+    *link = slot;
 }
 
 static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
@@ -875,6 +897,19 @@ static void net_timer_text(const sim_world *w, uint64_t arg, char *buf, size_t s
 {
     const net_state *n = sim__net_peek(w);
     uint32_t kind = (uint32_t)(arg >> 60), slot = (uint32_t)arg;
+    uint32_t id = (uint32_t)(arg >> 32) & SIM__NET_ID_MASK;
+    if (kind != TM_DELIVER && n != NULL && slot < n->socks_used &&
+        (n->socks[slot].id & SIM__NET_ID_MASK) == id && n->socks[slot].type == SOCK_CONN) {
+        char text[200];
+        sock_text(w, &n->socks[slot], text, sizeof text);
+        bool live = kind != TM_CONNECT_TIMEOUT || n->socks[slot].state == CONN_CONNECTING;
+        snprintf(buf, size, "net: %s of %s%s",
+                 kind == TM_STREAM_TIMEOUT   ? "stream timeout"
+                 : kind == TM_PEER_RESET     ? "reset"
+                                             : "connect timeout",
+                 text, live ? "" : " (connected: does nothing)");
+        return;
+    }
     if (kind != TM_DELIVER || n == NULL || slot >= n->msgs_used || n->msgs[slot].id == 0) {
         static const char *const kinds[] = {"?", "net: delivery", "net: stream timeout",
                                             "net: connect timeout", "net: peer reset"};

@@ -63,6 +63,7 @@ typedef struct net_msg {
     uint32_t next;           /* queue link (a socket's datagrams, the held list); free list */
     uint32_t digest;         /* low 32 bits of XXH3-64 of the bytes */
     uint64_t sent_ns;
+    uint64_t serial;         /* creation order */
 } net_msg;
 
 typedef struct net_sock {
@@ -121,6 +122,7 @@ typedef struct net_state {
     net_msg *msgs;
     uint32_t msgs_cap, msgs_used, msg_free, msgs_live;
     uint32_t msg_serial;
+    uint64_t msgs_made;
     /* ports: open addressing, key node << 16 | port (+1; 0 = empty, UINT32_MAX = deleted) */
     uint32_t *port_keys;
     uint32_t *port_vals;
