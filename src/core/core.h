@@ -85,6 +85,13 @@ int sim__parse_duration(const char *text, uint64_t *out_ns);
 void sim__format_duration(uint64_t ns, char *buf, size_t size);
 /* For people, to a tenth of the largest unit: 18930641 -> "18.9ms", 1500000000 -> "1.5s". */
 void sim__format_span(uint64_t ns, char *buf, size_t size);
+/* "2s" or "1s..10s" (low to high) -> [lo, hi]; false on anything else. */
+bool sim__parse_duration_range(const char *text, uint64_t *lo, uint64_t *hi);
+/* The inverse: "2s" when lo == hi, else "1s..10s". */
+void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size);
+/* Copies n strings into a malloc'd array of strdup'd ones; *nout counts those copied, so a
+ * partial copy (SIM_ENOMEM) is freed like a whole one. */
+int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout);
 
 /* The world running on this thread, for assertion messages. Set by the run loop and by
  * sim_world_free; never used to make a decision. */

@@ -76,3 +76,42 @@ void sim__format_span(uint64_t ns, char *buf, size_t size)
                  scale[u].unit);
     }
 }
+
+bool sim__parse_duration_range(const char *text, uint64_t *lo, uint64_t *hi)
+{
+    char a[40];
+    const char *dots = strstr(text, "..");
+    size_t n = dots ? (size_t)(dots - text) : strlen(text);
+    if (n >= sizeof a) return false;
+    memcpy(a, text, n);
+    a[n] = '\0';
+    return sim__parse_duration(a, lo) == SIM_OK &&
+           sim__parse_duration(dots ? dots + 2 : a, hi) == SIM_OK && *lo <= *hi;
+}
+
+void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size)
+{
+    char a[24], b[24];
+    sim__format_duration(lo, a, sizeof a);
+    sim__format_duration(hi, b, sizeof b);
+    if (lo == hi) {
+        snprintf(buf, size, "%s", a);
+    } else {
+        snprintf(buf, size, "%s..%s", a, b);
+    }
+}
+
+int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    if (n == 0) return SIM_OK;
+    char **copy = calloc(n, sizeof *copy);
+    if (copy == NULL) return SIM_ENOMEM;
+    *out = copy;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((copy[i] = strdup(src[i])) == NULL) return SIM_ENOMEM;
+        *nout = i + 1;
+    }
+    return SIM_OK;
+}

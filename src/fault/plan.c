@@ -230,17 +230,7 @@ void sim__rate_format(const sim__rate *r, char *buf, size_t size)
 static int parse_span(const char *key, const char *text, uint64_t min, uint64_t *lo,
                       uint64_t *hi, char *err, size_t esize)
 {
-    char a[40];
-    const char *dots = strstr(text, "..");
-    size_t n = dots ? (size_t)(dots - text) : strlen(text);
-    bool ok = n < sizeof a;
-    if (ok) {
-        memcpy(a, text, n);
-        a[n] = '\0';
-        ok = sim__parse_duration(a, lo) == SIM_OK &&
-             sim__parse_duration(dots ? dots + 2 : a, hi) == SIM_OK;
-    }
-    if (!ok || *lo < min || *lo > *hi) {
+    if (!sim__parse_duration_range(text, lo, hi) || *lo < min) {
         char m[32];
         sim__format_duration(min, m, sizeof m);
         return bad(err, esize,
@@ -650,14 +640,7 @@ int sim__fault_spec_new(const char *path, const sim_system *sys, const char *con
     s->path = path;
     s->nodes_known = nodes_known;
     int rc = spec_points(s, sys);
-    if (rc == SIM_OK && nnodes > 0) {
-        s->nodes = calloc(nnodes, sizeof *s->nodes);
-        if (s->nodes == NULL) rc = SIM_ENOMEM;
-        for (uint32_t i = 0; rc == SIM_OK && i < nnodes; i++) {
-            if ((s->nodes[i] = strdup(nodes[i])) == NULL) rc = SIM_ENOMEM;
-            s->nnodes = i + 1;
-        }
-    }
+    if (rc == SIM_OK) rc = sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
     for (int k = 0; rc == SIM_OK && k < K_COUNT; k++) {
         rc = set_plain(s, k, plain[k].def, NULL, 0);
         SIM_ASSERT(rc != SIM_EINVAL); /* a default that does not parse */
@@ -805,7 +788,6 @@ typedef struct kv {
 
 static void plain_value(const sim__fault_spec *s, int k, char *buf, size_t size)
 {
-    char a[32], b[32];
     switch (k) {
     case K_SWARM: snprintf(buf, size, "%s", s->swarm ? "true" : "false"); break;
     case K_TICK: sim__format_duration(s->tick_ns, buf, size); break;
@@ -817,18 +799,9 @@ static void plain_value(const sim__fault_spec *s, int k, char *buf, size_t size)
         }
         break;
     case K_RESTART_AFTER:
-    case K_PAUSE_FOR: {
-        uint64_t lo = k == K_PAUSE_FOR ? s->pause_lo : s->restart_lo;
-        uint64_t hi = k == K_PAUSE_FOR ? s->pause_hi : s->restart_hi;
-        sim__format_duration(lo, a, sizeof a);
-        sim__format_duration(hi, b, sizeof b);
-        if (lo == hi) {
-            snprintf(buf, size, "%s", a);
-        } else {
-            snprintf(buf, size, "%s..%s", a, b);
-        }
+        sim__format_duration_range(s->restart_lo, s->restart_hi, buf, size);
         break;
-    }
+    case K_PAUSE_FOR: sim__format_duration_range(s->pause_lo, s->pause_hi, buf, size); break;
     case K_QUIET_AFTER:
         if (s->quiet_after_ns == 0) {
             snprintf(buf, size, "never");
@@ -842,18 +815,9 @@ static void plain_value(const sim__fault_spec *s, int k, char *buf, size_t size)
     case K_PARTITION_MODE: snprintf(buf, size, "%s", s->partition_mode); break;
     case K_PARTITION_ONEWAY: sim__ppt_format(s->oneway_ppt, buf, size); break;
     case K_PARTITION_FOR:
-    case K_CLOG_FOR: {
-        uint64_t lo = k == K_CLOG_FOR ? s->clog_lo : s->partition_lo;
-        uint64_t hi = k == K_CLOG_FOR ? s->clog_hi : s->partition_hi;
-        sim__format_duration(lo, a, sizeof a);
-        sim__format_duration(hi, b, sizeof b);
-        if (lo == hi) {
-            snprintf(buf, size, "%s", a);
-        } else {
-            snprintf(buf, size, "%s..%s", a, b);
-        }
+        sim__format_duration_range(s->partition_lo, s->partition_hi, buf, size);
         break;
-    }
+    case K_CLOG_FOR: sim__format_duration_range(s->clog_lo, s->clog_hi, buf, size); break;
     default:
         if (s->fail_point == NULL) {
             snprintf(buf, size, "none");

@@ -80,31 +80,6 @@ static int bad(char *err, size_t size, const char *fmt, ...)
 
 /* ---- values --------------------------------------------------------------------------------- */
 
-/* "5ms" or "1ms..5ms". */
-static bool parse_span(const char *text, uint64_t *lo, uint64_t *hi)
-{
-    char a[40];
-    const char *dots = strstr(text, "..");
-    size_t n = dots ? (size_t)(dots - text) : strlen(text);
-    if (n >= sizeof a) return false;
-    memcpy(a, text, n);
-    a[n] = '\0';
-    return sim__parse_duration(a, lo) == SIM_OK &&
-           sim__parse_duration(dots ? dots + 2 : a, hi) == SIM_OK && *lo <= *hi;
-}
-
-static void span_text(uint64_t lo, uint64_t hi, char *buf, size_t size)
-{
-    char a[24], b[24];
-    sim__format_duration(lo, a, sizeof a);
-    sim__format_duration(hi, b, sizeof b);
-    if (lo == hi) {
-        snprintf(buf, size, "%s", a);
-    } else {
-        snprintf(buf, size, "%s..%s", a, b);
-    }
-}
-
 /* "0", "125000", "10k", "1M", "1G": bytes per second (k = 1000). */
 static bool parse_bandwidth(const char *text, uint64_t *out)
 {
@@ -216,7 +191,8 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
     const char *k = field, *v = eq + 1;
     bool ok;
     if (strcmp(k, "latency") == 0) {
-        ok = l->has_latency = parse_span(v, &l->link.latency.min_ns, &l->link.latency.max_ns);
+        sim_latency *lat = &l->link.latency;
+        ok = l->has_latency = sim__parse_duration_range(v, &lat->min_ns, &lat->max_ns);
     } else if (strcmp(k, "latency_tail") == 0) {
         ok = l->has_tail = sim__parse_duration(v, &l->link.tail_ns) == SIM_OK;
     } else if (strcmp(k, "bandwidth") == 0) {
@@ -244,7 +220,7 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
 static void link_canonical(link_line *l)
 {
     char lat[64], tail[32], bw[32], loss[32], dup[32];
-    span_text(l->link.latency.min_ns, l->link.latency.max_ns, lat, sizeof lat);
+    sim__format_duration_range(l->link.latency.min_ns, l->link.latency.max_ns, lat, sizeof lat);
     sim__format_duration(l->link.tail_ns, tail, sizeof tail);
     bandwidth_text(l->link.bandwidth, bw, sizeof bw);
     ratio_text(l->link.loss, loss, sizeof loss);
@@ -324,7 +300,7 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
     sim_net_desc *d = &s->desc;
     switch (k) {
     case K_LATENCY:
-        ok = parse_span(v, &a, &b);
+        ok = sim__parse_duration_range(v, &a, &b);
         want = "a duration or a range lo..hi, low to high (1ms..5ms)";
         if (ok) s->def.latency = (sim_latency){a, b};
         break;
@@ -348,7 +324,7 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
         }
         break;
     case K_RESET_DELAY:
-        ok = parse_span(v, &a, &b) && b > 0;
+        ok = sim__parse_duration_range(v, &a, &b) && b > 0;
         want = "a duration or a range lo..hi, low to high, above 0 (10ms..200ms)";
         if (ok) d->reset_delay = (sim_latency){a, b};
         break;
@@ -420,15 +396,7 @@ int sim__net_spec_new(const char *path, const char *const *nodes, uint32_t nnode
     if (s == NULL) return SIM_ENOMEM;
     s->path = path;
     s->nodes_known = known;
-    int rc = SIM_OK;
-    if (nnodes > 0) {
-        s->nodes = calloc(nnodes, sizeof *s->nodes);
-        if (s->nodes == NULL) rc = SIM_ENOMEM;
-        for (uint32_t i = 0; rc == SIM_OK && i < nnodes; i++) {
-            if ((s->nodes[i] = strdup(nodes[i])) == NULL) rc = SIM_ENOMEM;
-            s->nnodes = i + 1;
-        }
-    }
+    int rc = sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
     for (int k = 0; rc == SIM_OK && k < K_COUNT; k++) {
         rc = set_key(s, k, keys[k].def, NULL, 0);
         SIM_ASSERT(rc != SIM_EINVAL); /* a default that does not parse */
@@ -464,14 +432,14 @@ int sim__net_spec_finish(sim__net_spec *s, uint64_t time_limit_ns, char *err, si
 char *sim__net_spec_canonical(const sim__net_spec *s)
 {
     char v[K_COUNT][64];
-    span_text(s->def.latency.min_ns, s->def.latency.max_ns, v[K_LATENCY], sizeof v[0]);
+    const sim_latency *lat = &s->def.latency, *reset = &s->desc.reset_delay;
+    sim__format_duration_range(lat->min_ns, lat->max_ns, v[K_LATENCY], sizeof v[0]);
     sim__format_duration(s->def.tail_ns, v[K_TAIL], sizeof v[0]);
     bandwidth_text(s->def.bandwidth, v[K_BANDWIDTH], sizeof v[0]);
     sim__format_duration(s->desc.connect_timeout_ns, v[K_CONNECT_TIMEOUT], sizeof v[0]);
     sim__format_duration(s->desc.stream_timeout_ns, v[K_STREAM_TIMEOUT], sizeof v[0]);
     sim__format_duration(s->desc.rto_ns, v[K_RTO], sizeof v[0]);
-    span_text(s->desc.reset_delay.min_ns, s->desc.reset_delay.max_ns, v[K_RESET_DELAY],
-              sizeof v[0]);
+    sim__format_duration_range(reset->min_ns, reset->max_ns, v[K_RESET_DELAY], sizeof v[0]);
     snprintf(v[K_SEND_BUFFER], sizeof v[0], "%u", s->desc.send_buffer);
     snprintf(v[K_SEGMENT], sizeof v[0], "%u..%u", s->desc.segment_min, s->desc.segment_max);
     snprintf(v[K_RECV_QUEUE], sizeof v[0], "%u", s->desc.recv_queue);
