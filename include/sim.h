@@ -73,7 +73,12 @@ extern "C" {
     X(SIM_ECONNREFUSED, -19, "connection refused: nothing listens there")                     \
     X(SIM_ECONNRESET, -20, "connection reset")                                                \
     X(SIM_ETOOBIG, -21, "message or frame larger than the limit")                             \
-    X(SIM_EEOF, -22, "the stream ended before the expected bytes")
+    X(SIM_EEOF, -22, "the stream ended before the expected bytes")                          \
+    X(SIM_ENOENT, -23, "no such file")                                                        \
+    X(SIM_EEXIST, -24, "the file exists")                                                     \
+    X(SIM_EIO, -25, "I/O error")                                                              \
+    X(SIM_ENOSPC, -26, "no space left on the disk")                                           \
+    X(SIM_EBADF, -27, "bad file handle: closed, or its node crashed")
 
 typedef enum sim_result {
 #define SIM__RESULT_ENUM(name, value, text) name = (value),
@@ -358,7 +363,9 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_NET_DROP, 22, "net-drop", "a=src << 32 | dst, b=message, with the reason")        \
     X(SIM_EV_NET_DUP, 23, "net-dup", "a=src << 32 | dst, b=message (the copy)")                \
     X(SIM_EV_NET_RESET, 24, "net-reset", "a=local << 32 | remote, b=reason")                   \
-    X(SIM_EV_NET_LINK, 25, "net-link", "a=from node << 32 | to node, b=change")
+    X(SIM_EV_NET_LINK, 25, "net-link", "a=from node << 32 | to node, b=change")                \
+    X(SIM_EV_DISK_OP, 26, "disk-op", "a=file << 40 | offset, b=op << 56 | error << 48 | len")  \
+    X(SIM_EV_DISK_CRASH, 27, "disk-crash", "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -1154,6 +1161,159 @@ enum {
     SIM_NET_WHY_DOWN = 3,      /* the destination node is down */
     SIM_NET_WHY_NOSOCK = 4,    /* nothing is bound there, or the connection is gone */
     SIM_NET_WHY_FULL = 5,      /* the socket's queue is full */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Disk                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Each node has its own files (docs/disk.md), addressed by path ("wal/000001.log"; no leading
+ * '/', components separated by '/', directories implied by the paths in them). What a write
+ * does is visible to reads at once but durable only after fsync of the file; creating,
+ * renaming and unlinking are durable only after the directory is synced. When the node
+ * crashes, every pending write is independently kept, lost or torn at sector granularity, and
+ * every pending directory operation kept or lost, per the [disk] model; the node restarts on
+ * exactly the durable state. Faults: disk/read/eio, disk/write/eio, disk/fsync/eio (the dirty
+ * data of that file is then dropped, as Linux does), disk/write/enospc, a capacity limit, and
+ * disk/corrupt (a sector silently damaged as it becomes durable: only a checksumming reader
+ * notices, after a restart).
+ *
+ * Two faces: operations (futures, for tasks) whose latency decides when they complete and take
+ * effect; and synchronous calls for code in a blocking-pool job, which take effect at once and
+ * charge the same latency to the job. Both act on the running task's (or job's) node. */
+
+#define SIM_PATH_MAX 255
+
+typedef struct sim_file {
+    uint32_t slot_;    /* private */
+    uint32_t id_;
+} sim_file;
+
+enum {
+    SIM_O_CREATE = 1,  /* create the file if it does not exist */
+    SIM_O_EXCL = 2,    /* with SIM_O_CREATE: SIM_EEXIST if it does */
+    SIM_O_TRUNC = 4,   /* truncate it to 0 bytes */
+};
+
+/* What a file handle refers to, for sim_file_size and listings. */
+typedef struct sim_dir_entry {
+    char name[SIM_PATH_MAX + 1];  /* the name within the directory */
+    bool is_dir;                  /* a directory implied by deeper paths */
+    uint64_t size;                /* files: the size reads see */
+} sim_dir_entry;
+
+/* ---- synchronous: inside a blocking-pool job (elsewhere: SIM_EMISUSE and a violation) ---- */
+
+/* Opens (and with SIM_O_CREATE creates) a file. Errors: SIM_ENOENT, SIM_EEXIST, SIM_EINVAL (a
+ * bad path or flags), SIM_EIO. */
+int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out);
+/* Reads up to len bytes at offset; *got is what was read (less at the end of the file).
+ * Errors: SIM_EBADF, SIM_EIO. */
+int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
+                   size_t *got);
+/* Writes len bytes at offset (the file grows as needed). Errors: SIM_EBADF, SIM_EIO,
+ * SIM_ENOSPC. */
+int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
+                    uint64_t offset);
+/* Writes at the end; *offset (may be NULL) is where. Errors as sim_file_pwrite. */
+int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t len,
+                    uint64_t *offset);
+/* Makes the file's pending writes and truncations durable. SIM_EIO: they are dropped, not
+ * durable, and a later fsync has nothing to make durable. sim_file_datasync is the same here. */
+int sim_file_sync(sim_world *w, const sim_file *f);
+int sim_file_datasync(sim_world *w, const sim_file *f);
+int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size);
+/* Errors: SIM_ENOENT (from), SIM_EINVAL (bad paths), SIM_EIO. Replaces an existing `to`. */
+int sim_disk_rename(sim_world *w, const char *from, const char *to);
+int sim_disk_unlink(sim_world *w, const char *path);
+/* Makes the pending creations, renames and unlinks in a directory durable ("" is the root). */
+int sim_disk_sync_dir(sim_world *w, const char *dir);
+
+/* ---- anywhere on a node (instant: no latency, no faults) ---- */
+
+/* The size reads see. SIM_EBADF. */
+int sim_file_size(const sim_world *w, const sim_file *f, uint64_t *size);
+/* Closes the handle; safe on a zeroed or dead one. Pending writes stay pending. */
+void sim_file_close(sim_world *w, sim_file *f);
+/* The entries of a directory as reads see them, sorted by name: at most max into out, *count
+ * how many there are. SIM_EINVAL for a bad path. */
+int sim_disk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t max,
+                  uint32_t *count);
+
+/* ---- operations: futures for tasks ---- */
+
+typedef enum sim_disk_op_kind {
+    SIM_DISK_OPEN = 1,
+    SIM_DISK_READ = 2,
+    SIM_DISK_WRITE = 3,
+    SIM_DISK_APPEND = 4,
+    SIM_DISK_SYNC = 5,
+    SIM_DISK_DATASYNC = 6,
+    SIM_DISK_TRUNCATE = 7,
+    SIM_DISK_RENAME = 8,
+    SIM_DISK_UNLINK = 9,
+    SIM_DISK_SYNC_DIR = 10,
+} sim_disk_op_kind;
+
+/* One operation, made by the constructors below; poll it to completion (its result: as the
+ * synchronous call's). The data of a write is copied when the operation starts, paths too. It
+ * takes effect when it completes; dropped before, it still completes (the device got it), and
+ * a crash of its node first means it never happened. */
+typedef struct sim_disk_op {
+    sim_disk_op_kind kind;
+    const char *path;        /* open, rename (from), unlink, sync_dir */
+    const char *path2;       /* rename (to) */
+    uint32_t flags;          /* open */
+    const sim_file *file;    /* read, write, append, sync, datasync, truncate */
+    sim_file *opened;        /* open: where the handle goes */
+    void *buf;               /* read */
+    const void *data;        /* write, append */
+    size_t len;              /* read: capacity; write, append: bytes */
+    uint64_t offset;         /* read, write; truncate: the size; append: where it went */
+    size_t got;              /* read: bytes read */
+    uint32_t slot_;          /* private: the request in flight */
+    uint32_t id_;
+} sim_disk_op;
+
+sim_disk_op sim_disk_open_op(const char *path, uint32_t flags, sim_file *out);
+sim_disk_op sim_disk_read_op(const sim_file *f, void *buf, size_t len, uint64_t offset);
+sim_disk_op sim_disk_write_op(const sim_file *f, const void *data, size_t len, uint64_t offset);
+sim_disk_op sim_disk_append_op(const sim_file *f, const void *data, size_t len);
+sim_disk_op sim_disk_sync_op(const sim_file *f);
+sim_disk_op sim_disk_datasync_op(const sim_file *f);
+sim_disk_op sim_disk_truncate_op(const sim_file *f, uint64_t size);
+sim_disk_op sim_disk_rename_op(const char *from, const char *to);
+sim_disk_op sim_disk_unlink_op(const char *path);
+sim_disk_op sim_disk_sync_dir_op(const char *dir);
+
+int sim_disk_poll(sim_world *w, sim_disk_op *op);
+void sim_disk_drop(sim_world *w, sim_disk_op *op);
+sim_future sim_disk_future(sim_disk_op *op);
+
+/* ---- the model ---- */
+
+typedef struct sim_disk_desc {
+    uint32_t sector;             /* bytes, a power of two in 512..65536; 0 = 512 */
+    uint64_t capacity;           /* bytes per node; 0 = unlimited */
+    sim_latency read_latency;    /* zero = 20us..100us */
+    sim_latency write_latency;   /* zero = 20us..100us */
+    sim_latency sync_latency;    /* fsync and directory sync; zero = 1ms..5ms */
+    sim_latency meta_latency;    /* open, rename, unlink; zero = 10us..50us */
+    sim_ratio crash_keep;        /* a pending write survives a crash whole; {0,0} = 1/2 */
+    sim_ratio crash_torn;        /* ... survives in part, sector by sector; {0,0} = 1/4 */
+    sim_ratio torn_garbage;      /* a torn sector holds garbage, not what was there; {0,0} = 0 */
+    sim_ratio dir_keep;          /* a pending directory operation survives; {0,0} = 1/2 */
+} sim_disk_desc;
+
+/* Sets the disk model of every node, before any file is opened. Errors: SIM_EINVAL (a value
+ * out of range, keep + torn above 1), SIM_EMISUSE (files are open; also a violation). */
+int sim_disk_configure(sim_world *w, const sim_disk_desc *desc);
+
+/* Crash outcomes in disk-crash events. */
+enum {
+    SIM_DISK_KEPT = 1,
+    SIM_DISK_LOST = 2,
+    SIM_DISK_TORN = 3,
 };
 
 /* ------------------------------------------------------------------------------------------ */

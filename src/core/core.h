@@ -89,6 +89,11 @@ void sim__format_span(uint64_t ns, char *buf, size_t size);
 bool sim__parse_duration_range(const char *text, uint64_t *lo, uint64_t *hi);
 /* The inverse: "2s" when lo == hi, else "1s..10s". */
 void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size);
+/* "0.25", "1/4" or a range "0.1..0.5" of probabilities -> [lo, hi] in parts per 10^9 (at
+ * most 9 decimals); false on anything else or above 1. */
+bool sim__parse_probability_range(const char *text, uint64_t *lo, uint64_t *hi);
+/* The inverse, exact: "0.25", "0.1..0.5". */
+void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t size);
 /* Copies n strings into a malloc'd array of strdup'd ones; *nout counts those copied, so a
  * partial copy (SIM_ENOMEM) is freed like a whole one. */
 int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout);
@@ -99,6 +104,10 @@ void sim__running_set(sim_world *w);
 sim_world *sim__running_get(void);
 /* Writes seed, time, step, task and replay hint of w into buf, for assertion messages. */
 void sim__world_describe(const sim_world *w, char *buf, size_t size);
+
+/* An exponentially distributed draw with this mean, cut at cap_times the mean, by integer
+ * arithmetic only (a fixed-point -ln of a uniform draw). */
+uint64_t sim__rng_exponential(sim_rng *rng, uint64_t mean, uint64_t cap_times);
 
 /* The host's monotonic clock in ns (host.c): wall time for reports, never a simulation
  * input. */

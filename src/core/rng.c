@@ -86,3 +86,33 @@ bool sim_rng_ratio(sim_rng *rng, sim_ratio r)
     if (r.p >= r.q) return true;
     return sim_rng_below(rng, r.q) < r.p;
 }
+
+/* -ln(u) for u uniform in (0, 1], as a fixed-point number with 16 fraction bits, by integer
+ * arithmetic only: log2 by normalising and squaring, then times ln 2. */
+static uint64_t neg_ln_fixed(uint64_t r)
+{
+    uint64_t x = (r >> 11) + 1; /* 1 .. 2^53: u = x / 2^53 */
+    uint32_t ip = 63 - (uint32_t)__builtin_clzll(x);
+    /* m in [2^52, 2^53) as a mantissa 1.f with 52 fraction bits */
+    uint64_t m = ip >= 52 ? x >> (ip - 52) : x << (52 - ip);
+    uint64_t frac = 0;
+    for (int i = 0; i < 16; i++) {
+        __extension__ typedef unsigned __int128 u128;
+        m = (uint64_t)(((u128)m * m) >> 52);
+        frac <<= 1;
+        if (m >= (2ull << 52)) {
+            m >>= 1;
+            frac |= 1;
+        }
+    }
+    uint64_t log2x = ((uint64_t)ip << 16) | frac;    /* log2(x), 16 fraction bits */
+    uint64_t neg_log2u = (53ull << 16) - log2x;       /* -log2(u) = 53 - log2(x) */
+    return neg_log2u * 45426 >> 16;                   /* ln 2 = 45426 / 65536 */
+}
+
+uint64_t sim__rng_exponential(sim_rng *rng, uint64_t mean, uint64_t cap_times)
+{
+    __extension__ typedef unsigned __int128 u128;
+    uint64_t x = (uint64_t)(((u128)mean * neg_ln_fixed(sim_rng_next(rng))) >> 16);
+    return x > cap_times * mean ? cap_times * mean : x;
+}

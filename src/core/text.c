@@ -115,3 +115,76 @@ int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t 
     }
     return SIM_OK;
 }
+
+#define PPB 1000000000u
+
+/* "0.25", "1", "0" or "1/4" -> parts per 10^9. */
+static bool parse_ppb(const char *s, uint64_t *out)
+{
+    const char *slash = strchr(s, '/');
+    if (slash != NULL) {
+        char a[24];
+        size_t n = (size_t)(slash - s);
+        uint64_t p, q;
+        if (n == 0 || n >= sizeof a) return false;
+        memcpy(a, s, n);
+        a[n] = '\0';
+        if (!sim__parse_u64(a, &p) || !sim__parse_u64(slash + 1, &q) || q == 0 || p > q) {
+            return false;
+        }
+        __extension__ typedef unsigned __int128 u128;
+        *out = (uint64_t)((u128)p * PPB / q);
+        return true;
+    }
+    if (s[0] != '0' && s[0] != '1') return false;
+    uint64_t v = (uint64_t)(s[0] - '0') * PPB, scale = PPB;
+    const char *p = s + 1;
+    if (*p == '.') {
+        if (*++p == '\0') return false;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (scale == 1) return false;
+            scale /= 10;
+            v += (uint64_t)(*p - '0') * scale;
+        }
+    }
+    if (*p != '\0' || v > PPB) return false;
+    *out = v;
+    return true;
+}
+
+bool sim__parse_probability_range(const char *text, uint64_t *lo, uint64_t *hi)
+{
+    char a[40];
+    const char *dots = strstr(text, "..");
+    size_t n = dots ? (size_t)(dots - text) : strlen(text);
+    if (n >= sizeof a) return false;
+    memcpy(a, text, n);
+    a[n] = '\0';
+    return parse_ppb(a, lo) && parse_ppb(dots ? dots + 2 : a, hi) && *lo <= *hi;
+}
+
+static void ppb_text(uint64_t v, char *buf, size_t size)
+{
+    if (v == 0 || v >= PPB) {
+        snprintf(buf, size, "%s", v ? "1" : "0");
+        return;
+    }
+    char digits[16];
+    snprintf(digits, sizeof digits, "%09llu", (unsigned long long)v);
+    size_t n = strlen(digits);
+    while (n > 1 && digits[n - 1] == '0') n--;
+    digits[n] = '\0';
+    snprintf(buf, size, "0.%s", digits);
+}
+
+void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t size)
+{
+    char a[24], b[24];
+    ppb_text(lo, a, sizeof a);
+    ppb_text(hi, b, sizeof b);
+    if (lo == hi) {
+        snprintf(buf, size, "%s", a);
+    } else {
+        snprintf(buf, size, "%s..%s", a, b);
+    }
+}

@@ -352,6 +352,38 @@ static int net_text(const sim_event *e, const char *const *names, uint32_t nname
                     SIM_EV_NET_LEN(e->b), SIM_EV_NET_DIGEST(e->b), why[w < 6 ? w : 0]);
 }
 
+static int disk_text(const sim_event *e, char *buf, size_t size)
+{
+    static const char *const ops[] = {"?",        "open",  "read",     "write",  "append",
+                                      "fsync",    "fdatasync", "truncate", "rename", "unlink",
+                                      "sync-dir"};
+    static const char *const outcomes[] = {"?", "kept", "lost", "torn"};
+    static const char *const kinds[] = {"?", "write", "truncation", "link", "unlink"};
+    uint32_t file = (uint32_t)(e->a >> 40);
+    uint64_t off = e->a & ((1ull << 40) - 1), len = e->b & ((1ull << 48) - 1);
+    uint32_t top = (uint32_t)(e->b >> 56), mid = (uint32_t)(e->b >> 48) & 0xff;
+    const char *d = e->detail ? e->detail : "";
+    if (e->kind == SIM_EV_DISK_CRASH) {
+        if (mid >= 3) return snprintf(buf, size, "%s %s: %s", kinds[mid < 5 ? mid : 0], d,
+                                      outcomes[top < 4 ? top : 0]);
+        return snprintf(buf, size, "file %u %s @%llu, %llu bytes: %s", file,
+                        kinds[mid < 5 ? mid : 0], (unsigned long long)off,
+                        (unsigned long long)len, outcomes[top < 4 ? top : 0]);
+    }
+    const char *op = ops[top < 11 ? top : 0];
+    char err[48] = "";
+    if (mid != 0) snprintf(err, sizeof err, ": %s", sim_result_name(-(int)mid));
+    if (top == SIM_DISK_OPEN || top >= SIM_DISK_RENAME) {
+        return snprintf(buf, size, "%s %s%s", op, d, err);
+    }
+    if (top == SIM_DISK_SYNC || top == SIM_DISK_DATASYNC) {
+        return snprintf(buf, size, "%s file %u, %llu write(s)%s", op, file,
+                        (unsigned long long)len, err);
+    }
+    return snprintf(buf, size, "%s file %u @%llu, %llu bytes%s", op, file,
+                    (unsigned long long)off, (unsigned long long)len, err);
+}
+
 static int event_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
                       size_t size)
 {
@@ -360,6 +392,7 @@ static int event_text(const sim_event *e, const char *const *names, uint32_t nna
     if (e->kind >= SIM_EV_NET_SEND && e->kind <= SIM_EV_NET_LINK) {
         return net_text(e, names, nnames, buf, size);
     }
+    if (e->kind == SIM_EV_DISK_OP || e->kind == SIM_EV_DISK_CRASH) return disk_text(e, buf, size);
     switch (e->kind) {
     case SIM_EV_SPAWN:
         return snprintf(buf, size, "%s%s, parent %llu", d, e->b ? " (blocking job)" : "",

@@ -41,6 +41,14 @@ static const struct {
      "partition the network (partition_mode) for a time drawn from partition_for"},
     {"net/clog", "clog", SIM__PF_TIMED | SIM__PF_SWARM | SIM__PF_DRIVER,
      "clog a node: its messages wait, for a time drawn from clog_for"},
+    {"disk/read/eio", "read_eio", SIM__PF_SWARM, "a read fails with SIM_EIO"},
+    {"disk/write/eio", "write_eio", SIM__PF_SWARM, "a write fails with SIM_EIO, writing nothing"},
+    {"disk/fsync/eio", "fsync_eio", SIM__PF_SWARM,
+     "an fsync fails with SIM_EIO; the file's dirty data is dropped, never durable"},
+    {"disk/write/enospc", "enospc", SIM__PF_SWARM,
+     "a write fails with SIM_ENOSPC, writing nothing"},
+    {"disk/corrupt", "corrupt", SIM__PF_SWARM,
+     "a sector is damaged as it becomes durable (once per sector made durable)"},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 

@@ -423,29 +423,6 @@ int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link 
     return SIM_OK;
 }
 
-/* -ln(u) for u uniform in (0, 1], as a fixed-point number with 16 fraction bits, by integer
- * arithmetic only: log2 by normalising and squaring, then times ln 2. */
-static uint64_t neg_ln_fixed(uint64_t r)
-{
-    uint64_t x = (r >> 11) + 1; /* 1 .. 2^53: u = x / 2^53 */
-    uint32_t ip = 63 - (uint32_t)__builtin_clzll(x);
-    /* m in [2^52, 2^53) as a mantissa 1.f with 52 fraction bits */
-    uint64_t m = ip >= 52 ? x >> (ip - 52) : x << (52 - ip);
-    uint64_t frac = 0;
-    for (int i = 0; i < 16; i++) {
-        __extension__ typedef unsigned __int128 u128;
-        m = (uint64_t)(((u128)m * m) >> 52);
-        frac <<= 1;
-        if (m >= (2ull << 52)) {
-            m >>= 1;
-            frac |= 1;
-        }
-    }
-    uint64_t log2x = ((uint64_t)ip << 16) | frac;    /* log2(x), 16 fraction bits */
-    uint64_t neg_log2u = (53ull << 16) - log2x;       /* -log2(u) = 53 - log2(x) */
-    return neg_log2u * 45426 >> 16;                   /* ln 2 = 45426 / 65536 */
-}
-
 static uint64_t draw_latency(net_state *n, uint32_t from, const sim_link *l)
 {
     sim_rng *rng = &n->rngs[from];
@@ -455,11 +432,7 @@ static uint64_t draw_latency(net_state *n, uint32_t from, const sim_link *l)
         hi = DEFAULT_LATENCY_MAX;
     }
     uint64_t lat = lo == hi ? lo : sim_rng_range(rng, lo, hi);
-    if (l->tail_ns != 0) {
-        __extension__ typedef unsigned __int128 u128;
-        uint64_t extra = (uint64_t)(((u128)l->tail_ns * neg_ln_fixed(sim_rng_next(rng))) >> 16);
-        lat += extra > TAIL_CAP * l->tail_ns ? TAIL_CAP * l->tail_ns : extra;
-    }
+    if (l->tail_ns != 0) lat += sim__rng_exponential(rng, l->tail_ns, TAIL_CAP);
     return lat;
 }
 

@@ -54,9 +54,12 @@ static void capture_event(void *ud, const sim_event *e)
 }
 
 /* Copies the faults the world injected, with their strings (the world's die with it). */
-static int collect_faults(sim_world *w, sim__outcome *o)
+static int collect_faults(const sim_scenario *sc, sim_world *w, sim__outcome *o)
 {
-    snprintf(o->plan, sizeof o->plan, "%s", sim__faults_plan_text(w));
+    char disk[256];
+    sim__disk_spec_plan(w, sim__scenario_disk(sc), disk, sizeof disk);
+    const char *faults = sim__faults_plan_text(w);
+    snprintf(o->plan, sizeof o->plan, "%s%s%s", faults, faults[0] && disk[0] ? " " : "", disk);
     const sim__faults *fs = w->faults;
     const sim__fault_spec *spec = fs && fs->plan ? sim__plan_spec(fs->plan) : NULL;
     if (spec != NULL && spec->fail_point != NULL) {
@@ -79,7 +82,7 @@ static int collect_faults(sim_world *w, sim__outcome *o)
 }
 
 /* Copies what the world knows about the run into the outcome. */
-static int collect(sim_world *w, sim__outcome *o)
+static int collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
 {
     o->hash = sim_world_trace_hash(w);
     o->events = sim_world_event_count(w);
@@ -101,7 +104,7 @@ static int collect(sim_world *w, sim__outcome *o)
         if (o->violations[i].message == NULL) return SIM_ENOMEM;
         o->nviolations++;
     }
-    return collect_faults(w, o);
+    return collect_faults(sc, w, o);
 }
 
 /* The first line of a report, as the one-line detail. */
@@ -204,6 +207,8 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     const sim__net_spec *net = sim__scenario_network(sc);
     bool net_default = sim__net_spec_is_default(net);
     if (rc == SIM_OK && !net_default) rc = sim__net_spec_apply(w, net);
+    const sim__disk_spec *disk = sim__scenario_disk(sc);
+    if (rc == SIM_OK && !sim__disk_spec_is_default(disk)) rc = sim__disk_spec_apply(w, disk);
     if (rc != SIM_OK) {
         sim_world_free(w);
         return rc;
@@ -230,7 +235,7 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
             check_rc = sys->check(sys->ud, state, w, msg, sizeof msg);
         }
     }
-    int crc = collect(w, out);
+    int crc = collect(sc, w, out);
     if (crc == SIM_OK && out->result == NULL) {
         classify(out, check_rc, msg);
         liveness_detail(sc, out);

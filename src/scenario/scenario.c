@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../fault/fault.h"
+#include "../disk_sim/spec.h"
 #include "../net_sim/spec.h"
 #include "scenario.h"
 
@@ -204,7 +205,7 @@ struct sim_scenario {
     uint64_t seed_last;
     sim_sched sched;
     bool expect_fail;
-    void *mods[2];           /* the module sections ([faults], [network]), validated */
+    void *mods[3];           /* the module sections ([disk], [faults], [network]), validated */
     char *canonical;
 };
 
@@ -251,6 +252,36 @@ static void faults_free(void *spec)
     sim__fault_spec_free(spec);
 }
 
+static int disk_make(const sim_scenario *sc, const char *const *nodes, uint32_t nnodes,
+                     bool known, void **out)
+{
+    (void)nodes;
+    (void)nnodes;
+    (void)known;
+    return sim__disk_spec_new(sc->path, (sim__disk_spec **)out);
+}
+
+static int disk_set(void *spec, const char *key, const char *text, uint32_t line, char *err,
+                    size_t size)
+{
+    return sim__disk_spec_set(spec, key, text, line, err, size);
+}
+
+static int disk_finish(void *spec, uint64_t limit, char *err, size_t size, uint32_t *line)
+{
+    return sim__disk_spec_finish(spec, limit, err, size, line);
+}
+
+static char *disk_canonical(const void *spec)
+{
+    return sim__disk_spec_canonical(spec);
+}
+
+static void disk_free(void *spec)
+{
+    sim__disk_spec_free(spec);
+}
+
 static int network_make(const sim_scenario *sc, const char *const *nodes, uint32_t nnodes,
                         bool known, void **out)
 {
@@ -278,9 +309,10 @@ static void network_free(void *spec)
     sim__net_spec_free(spec);
 }
 
-enum { MOD_FAULTS = 0, MOD_NETWORK = 1, NMODS = 2 };
+enum { MOD_DISK = 0, MOD_FAULTS = 1, MOD_NETWORK = 2, NMODS = 3 };
 
 static const module_section modules[NMODS] = {
+    {"disk", disk_make, disk_set, disk_finish, disk_canonical, disk_free},
     {"faults", faults_make, faults_set, faults_finish, faults_canonical, faults_free},
     {"network", network_make, network_set, network_finish, network_canonical, network_free},
 };
@@ -461,7 +493,7 @@ static void section_list(const loader *l, char *buf, size_t size)
         snprintf(buf + o, size - o, "%s[%s]", o ? ", " : "", l->specs[i]->section);
     }
     size_t o = strlen(buf);
-    snprintf(buf + o, size - o, ", [faults], [network]");
+    snprintf(buf + o, size - o, ", [disk], [faults], [network]");
 }
 
 /* "bug, crash_at, ticks": the keys of a section. */
@@ -899,6 +931,11 @@ const sim__net_spec *sim__scenario_network(const sim_scenario *sc)
     return sc->mods[MOD_NETWORK];
 }
 
+const sim__disk_spec *sim__scenario_disk(const sim_scenario *sc)
+{
+    return sc->mods[MOD_DISK];
+}
+
 sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
 {
     /* With a liveness phase, the run must end by quiet_after + converge_within. */
@@ -986,8 +1023,8 @@ static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, c
     }
     if (!section_found) {
         return fail(e, 0,
-                    "unknown section [%s]; valid sections for system %s: %s, [faults], "
-                    "[network]",
+                    "unknown section [%s]; valid sections for system %s: %s, [disk], "
+                    "[faults], [network]",
                     section, sc->system->name, list);
     }
     return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);

@@ -10,11 +10,13 @@
 
 #include "../core/core.h"
 #include "../fault/fault.h"
+#include "../disk_sim/spec.h"
 #include "../net_sim/spec.h"
 
 /* The scenario's [faults] and [network], validated (never NULL for a loaded scenario). */
 const sim__fault_spec *sim__scenario_faults(const sim_scenario *sc);
 const sim__net_spec *sim__scenario_network(const sim_scenario *sc);
+const sim__disk_spec *sim__scenario_disk(const sim_scenario *sc);
 
 /* ---- running one seed ----------------------------------------------------------------------- */
 

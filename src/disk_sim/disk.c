@@ -1,0 +1,938 @@
+/*
+ * disk.c: the world's disks (see disk.h and docs/disk.md).
+ *
+ * Method. Every file (inode) keeps two images: `cur`, what reads see, and `dur`, what would
+ * survive a crash now; between them, the list of pending writes and truncations in the order
+ * they were made. A write changes cur at once and joins the list; fsync applies the list to
+ * dur and empties it. Names work the same way: each path has the inode reads see (`cur`) and
+ * the one that would survive (`dur`), and creations, unlinks and renames wait on a list of
+ * pending directory operations until their directory is synced.
+ *
+ * On a crash, the node's pending writes are resolved one by one, in order, with the node's
+ * crash stream ("sim/disk/crash"): kept whole with probability crash_keep, torn with
+ * crash_torn (each sector the write touches is written or not, one chance in two, and a
+ * sector not written keeps what was there or, with torn_garbage, holds garbage), else lost. A
+ * truncation is kept or lost. Then each pending directory operation (a rename's two halves
+ * together) is kept with dir_keep or lost. What survives becomes what reads see, inodes no
+ * durable name refers to are gone, and every handle and operation of the node is dead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "disk.h"
+
+static const sim__ext_ops disk_ops;
+
+/* ---- state ---------------------------------------------------------------------------------- */
+
+static void inode_release(sim_world *w, disk_inode *in)
+{
+    for (uint32_t i = 0; i < in->npend; i++) {
+        sim__mem_free(&w->mem, in->pend[i].data, in->pend[i].len);
+    }
+    free(in->pend);
+    free(in->cur);
+    free(in->dur);
+}
+
+static void disk_free(sim_world *w)
+{
+    disk_state *d = w->ext[SIM__EXT_DISK];
+    if (d == NULL) return;
+    for (uint32_t i = 0; i < d->inodes_used; i++) {
+        if (d->inodes[i].id != 0) inode_release(w, &d->inodes[i]);
+    }
+    for (uint32_t i = 0; i < d->names_used; i++) free(d->names[i].path);
+    for (uint32_t i = 0; i < d->reqs_used; i++) {
+        free(d->reqs[i].path);
+        free(d->reqs[i].path2);
+        free(d->reqs[i].data);
+    }
+    free(d->inodes);
+    free(d->names);
+    free(d->name_index);
+    free(d->dirops);
+    free(d->fds);
+    free(d->reqs);
+    free(d->used);
+    free(d->rngs);
+    free(d->crash_rngs);
+    free(d);
+    w->ext[SIM__EXT_DISK] = NULL;
+}
+
+static int ensure_nodes(sim_world *w, disk_state *d)
+{
+    uint32_t need = w->nodes_len;
+    if (need <= d->nodes_cap) return SIM_OK;
+    uint32_t cap = d->nodes_cap ? d->nodes_cap : 8;
+    while (cap < need) cap *= 2;
+    uint64_t *used = realloc(d->used, cap * sizeof *used);
+    if (used != NULL) d->used = used;
+    sim_rng *rngs = realloc(d->rngs, cap * sizeof *rngs);
+    if (rngs != NULL) d->rngs = rngs;
+    sim_rng *crash = realloc(d->crash_rngs, cap * sizeof *crash);
+    if (crash != NULL) d->crash_rngs = crash;
+    if (used == NULL || rngs == NULL || crash == NULL) return SIM_ENOMEM;
+    for (uint32_t i = d->nodes_cap; i < cap; i++) {
+        d->used[i] = 0;
+        sim_rng_init(&d->rngs[i], w->seed, "sim/disk", i);
+        sim_rng_init(&d->crash_rngs[i], w->seed, "sim/disk/crash", i);
+    }
+    d->nodes_cap = cap;
+    return SIM_OK;
+}
+
+disk_state *sim__disk_of(sim_world *w)
+{
+    disk_state *d = w->ext[SIM__EXT_DISK];
+    if (d == NULL) {
+        if (sim__points_init() != SIM_OK) return NULL;
+        d = calloc(1, sizeof *d);
+        if (d == NULL) return NULL;
+        d->inode_free = d->fd_free = d->req_free = SIM__NIL;
+        d->read_eio = sim__point_find("disk/read/eio");
+        d->write_eio = sim__point_find("disk/write/eio");
+        d->fsync_eio = sim__point_find("disk/fsync/eio");
+        d->enospc = sim__point_find("disk/write/enospc");
+        d->corrupt = sim__point_find("disk/corrupt");
+        SIM_ASSERT(d->read_eio && d->write_eio && d->fsync_eio && d->enospc && d->corrupt);
+        w->ext[SIM__EXT_DISK] = d;
+        w->ext_ops[SIM__EXT_DISK] = &disk_ops;
+        sim_disk_desc none = {0};
+        int rc = sim_disk_configure(w, &none);
+        SIM_ASSERT(rc == SIM_OK);
+        d->configured = false;
+    }
+    if (ensure_nodes(w, d) != SIM_OK) return NULL;
+    return d;
+}
+
+static sim_ratio or_default(sim_ratio r, uint32_t p, uint32_t q)
+{
+    return r.q == 0 ? (sim_ratio){p, q} : r;
+}
+
+static bool ratio_ok(sim_ratio r)
+{
+    return r.q != 0 && r.p <= r.q;
+}
+
+static sim_latency lat_default(sim_latency l, uint64_t lo, uint64_t hi)
+{
+    return l.max_ns == 0 ? (sim_latency){lo, hi} : l;
+}
+
+int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
+{
+    disk_state *d = sim__disk_of(w);
+    if (d == NULL) return SIM_ENOMEM;
+    if (d->fds_live > 0) {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "sim_disk_configure called with %u file(s) open: configure the disk "
+                       "before any file is opened",
+                       d->fds_live);
+        return SIM_EMISUSE;
+    }
+    sim_disk_desc c = *desc;
+    if (c.sector == 0) c.sector = 512;
+    c.read_latency = lat_default(c.read_latency, 20 * SIM_US, 100 * SIM_US);
+    c.write_latency = lat_default(c.write_latency, 20 * SIM_US, 100 * SIM_US);
+    c.sync_latency = lat_default(c.sync_latency, SIM_MS, 5 * SIM_MS);
+    c.meta_latency = lat_default(c.meta_latency, 10 * SIM_US, 50 * SIM_US);
+    c.crash_keep = or_default(c.crash_keep, 1, 2);
+    c.crash_torn = or_default(c.crash_torn, 1, 4);
+    c.torn_garbage = or_default(c.torn_garbage, 0, 1);
+    c.dir_keep = or_default(c.dir_keep, 1, 2);
+    const sim_latency *lats[] = {&c.read_latency, &c.write_latency, &c.sync_latency,
+                                 &c.meta_latency};
+    /* keep + torn <= 1, compared as fractions */
+    uint64_t keep = (uint64_t)c.crash_keep.p * c.crash_torn.q;
+    uint64_t torn = (uint64_t)c.crash_torn.p * c.crash_keep.q;
+    bool ok = c.sector >= 512 && c.sector <= 65536 && (c.sector & (c.sector - 1)) == 0 &&
+              ratio_ok(c.crash_keep) && ratio_ok(c.crash_torn) && ratio_ok(c.torn_garbage) &&
+              ratio_ok(c.dir_keep) && keep + torn <= (uint64_t)c.crash_keep.q * c.crash_torn.q;
+    for (size_t i = 0; i < 4; i++) ok = ok && lats[i]->min_ns <= lats[i]->max_ns;
+    if (!ok) return SIM_EINVAL;
+    d->desc = c;
+    d->configured = true;
+    return SIM_OK;
+}
+
+uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind)
+{
+    const sim_disk_desc *c = &d->desc;
+    const sim_latency *l = &c->meta_latency;
+    if (kind == SIM_DISK_READ) l = &c->read_latency;
+    if (kind == SIM_DISK_WRITE || kind == SIM_DISK_APPEND || kind == SIM_DISK_TRUNCATE) {
+        l = &c->write_latency;
+    }
+    if (kind == SIM_DISK_SYNC || kind == SIM_DISK_DATASYNC || kind == SIM_DISK_SYNC_DIR) {
+        l = &c->sync_latency;
+    }
+    if (l->min_ns == l->max_ns) return l->min_ns;
+    return sim_rng_range(&d->rngs[node], l->min_ns, l->max_ns);
+}
+
+uint32_t sim__disk_task_node(const sim_world *w)
+{
+    return w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
+}
+
+bool sim__path_ok(const char *path, bool dir)
+{
+    size_t n = strlen(path);
+    if (n == 0) return dir;
+    if (n > SIM_PATH_MAX || path[0] == '/' || path[n - 1] == '/') return false;
+    for (const char *c = path; *c != '\0';) {
+        size_t len = strcspn(c, "/");
+        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) {
+            return false;
+        }
+        c += len;
+        if (*c == '/') c++;
+    }
+    return true;
+}
+
+/* ---- inodes --------------------------------------------------------------------------------- */
+
+static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
+{
+    uint32_t slot = d->inode_free;
+    if (slot != SIM__NIL) {
+        d->inode_free = d->inodes[slot].next_free;
+    } else {
+        if (sim__grow((void **)&d->inodes, &d->inodes_cap, d->inodes_used + 1,
+                      sizeof(disk_inode)) != SIM_OK) {
+            return SIM_ENOMEM;
+        }
+        slot = d->inodes_used++;
+        d->inodes[slot].id = 0;
+    }
+    disk_inode *in = &d->inodes[slot];
+    uint32_t id = in->id + 1 ? in->id + 1 : 1;
+    memset(in, 0, sizeof *in);
+    in->id = id;
+    in->serial = ++d->inode_serial;
+    in->node = node;
+    d->inodes_live++;
+    *out = slot;
+    return SIM_OK;
+}
+
+/* Frees an inode nothing refers to any more. */
+static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
+{
+    disk_inode *in = &d->inodes[slot];
+    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0) return;
+    d->used[in->node] -= in->cur_size;
+    inode_release(w, in);
+    memset(in, 0, sizeof *in); /* id 0: free; handles point at inodes through live fds only */
+    in->next_free = d->inode_free;
+    d->inode_free = slot;
+    d->inodes_live--;
+}
+
+/* Grows an image to hold size bytes (new bytes zero). */
+static int image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
+{
+    if (size <= *cap) return SIM_OK;
+    uint64_t ncap = *cap ? *cap : 4096;
+    while (ncap < size) ncap *= 2;
+    uint8_t *b = realloc(*buf, ncap);
+    if (b == NULL) return SIM_ENOMEM;
+    memset(b + *cap, 0, ncap - *cap);
+    *buf = b;
+    *cap = ncap;
+    return SIM_OK;
+}
+
+/* Sets an image's size: bytes past the old end read as zeros. */
+static int image_resize(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t to)
+{
+    int rc = image_reserve(buf, cap, to);
+    if (rc != SIM_OK) return rc;
+    if (to > *size) {
+        memset(*buf + *size, 0, to - *size);
+    } else if (to < *size) {
+        memset(*buf + to, 0, *size - to);
+    }
+    *size = to;
+    return SIM_OK;
+}
+
+static int image_write(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t off,
+                       const uint8_t *data, uint64_t len)
+{
+    if (off + len > *size) {
+        int rc = image_resize(buf, cap, size, off + len);
+        if (rc != SIM_OK) return rc;
+    }
+    if (len > 0) memcpy(*buf + off, data, len);
+    return SIM_OK;
+}
+
+static int pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset,
+                     const void *data, uint32_t len)
+{
+    if (sim__grow((void **)&in->pend, &in->pend_cap, in->npend + 1, sizeof(disk_pending)) !=
+        SIM_OK) {
+        return SIM_ENOMEM;
+    }
+    disk_pending *p = &in->pend[in->npend];
+    *p = (disk_pending){.kind = kind, .offset = offset, .len = len};
+    if (len > 0) {
+        p->data = sim__mem_alloc(&w->mem, len);
+        if (p->data == NULL) return SIM_ENOMEM;
+        memcpy(p->data, data, len);
+    }
+    in->npend++;
+    return SIM_OK;
+}
+
+static void pend_clear(sim_world *w, disk_inode *in)
+{
+    for (uint32_t i = 0; i < in->npend; i++) {
+        sim__mem_free(&w->mem, in->pend[i].data, in->pend[i].len);
+    }
+    in->npend = 0;
+}
+
+/* ---- names ---------------------------------------------------------------------------------- */
+
+static uint64_t name_hash(uint32_t node, const char *path)
+{
+    return XXH3_64bits_withSeed(path, strlen(path), node);
+}
+
+static uint32_t name_find(const disk_state *d, uint32_t node, const char *path)
+{
+    if (d->name_index == NULL) return SIM__NIL;
+    uint64_t h = name_hash(node, path);
+    for (uint32_t i = (uint32_t)h & d->name_mask;; i = (i + 1) & d->name_mask) {
+        uint32_t e = d->name_index[i];
+        if (e == 0) return SIM__NIL;
+        const disk_name *n = &d->names[e - 1];
+        if (n->hash == h && n->node == node && strcmp(n->path, path) == 0) return e - 1;
+    }
+}
+
+static int index_grow(disk_state *d)
+{
+    uint32_t cap = d->name_index ? (d->name_mask + 1) * 2 : 64;
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (idx == NULL) return SIM_ENOMEM;
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        uint32_t i = (uint32_t)d->names[s].hash & (cap - 1);
+        while (idx[i] != 0) i = (i + 1) & (cap - 1);
+        idx[i] = s + 1;
+    }
+    free(d->name_index);
+    d->name_index = idx;
+    d->name_mask = cap - 1;
+    return SIM_OK;
+}
+
+/* The name's slot, made if needed (names are kept once made: a path a node used stays known,
+ * with no inode, which keeps the index free of deletions). */
+static int name_get(disk_state *d, uint32_t node, const char *path, uint32_t *out)
+{
+    uint32_t s = name_find(d, node, path);
+    if (s != SIM__NIL) {
+        *out = s;
+        return SIM_OK;
+    }
+    if ((d->names_used + 1) * 4 > (d->name_index ? d->name_mask + 1 : 0) * 3) {
+        int rc = index_grow(d);
+        if (rc != SIM_OK) return rc;
+    }
+    if (sim__grow((void **)&d->names, &d->names_cap, d->names_used + 1, sizeof(disk_name)) !=
+        SIM_OK) {
+        return SIM_ENOMEM;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL) return SIM_ENOMEM;
+    s = d->names_used++;
+    d->names[s] = (disk_name){.node = node, .path = copy, .hash = name_hash(node, path)};
+    uint32_t i = (uint32_t)d->names[s].hash & d->name_mask;
+    while (d->name_index[i] != 0) i = (i + 1) & d->name_mask;
+    d->name_index[i] = s + 1;
+    *out = s;
+    return SIM_OK;
+}
+
+/* The directory part of a path ("" for the root), into buf. */
+static void dir_of(const char *path, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= size) n = size - 1;
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+}
+
+static int dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name, uint32_t inode,
+                      uint32_t group, uint32_t dir_name)
+{
+    if (sim__grow((void **)&d->dirops, &d->dirops_cap, d->ndirops + 1, sizeof(disk_dirop)) !=
+        SIM_OK) {
+        return SIM_ENOMEM;
+    }
+    d->dirops[d->ndirops++] = (disk_dirop){.kind = kind, .node = node, .name = name,
+                                           .inode = inode, .group = group, .dir_name = dir_name};
+    return SIM_OK;
+}
+
+/* Points a name at an inode (slot + 1, or 0) as reads see it. */
+static void name_set_cur(sim_world *w, disk_state *d, uint32_t name, uint32_t inode)
+{
+    disk_name *n = &d->names[name];
+    uint32_t old = n->cur;
+    n->cur = inode;
+    if (inode != 0) d->inodes[inode - 1].links++;
+    if (old != 0) {
+        d->inodes[old - 1].links--;
+        inode_maybe_free(w, d, old - 1);
+    }
+}
+
+/* The same for what would survive a crash. */
+static void name_set_dur(sim_world *w, disk_state *d, uint32_t name, uint32_t inode)
+{
+    disk_name *n = &d->names[name];
+    uint32_t old = n->dur;
+    n->dur = inode;
+    if (inode != 0) d->inodes[inode - 1].dlinks++;
+    if (old != 0) {
+        d->inodes[old - 1].dlinks--;
+        inode_maybe_free(w, d, old - 1);
+    }
+}
+
+static void dirop_apply(sim_world *w, disk_state *d, const disk_dirop *op)
+{
+    name_set_dur(w, d, op->name, op->kind == DIROP_LINK ? op->inode : 0);
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+static void op_event(sim_world *w, uint32_t node, sim_disk_op_kind kind, int rc, uint32_t serial,
+                     uint64_t offset, uint64_t bytes, const char *detail)
+{
+    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    uint64_t a = (uint64_t)serial << 40 | (offset & ((1ull << 40) - 1));
+    uint64_t b = (uint64_t)kind << 56 | (uint64_t)(uint8_t)(-rc) << 48 |
+                 (bytes & ((1ull << 48) - 1));
+    sim__emit(w, SIM_EV_DISK_OP, node, task, a, b, detail);
+}
+
+static void crash_event(sim_world *w, uint32_t node, uint32_t outcome, uint32_t what,
+                        uint32_t serial, uint64_t offset, uint64_t bytes, const char *detail)
+{
+    uint64_t a = (uint64_t)serial << 40 | (offset & ((1ull << 40) - 1));
+    uint64_t b = (uint64_t)outcome << 56 | (uint64_t)what << 48 | (bytes & ((1ull << 48) - 1));
+    sim__emit(w, SIM_EV_DISK_CRASH, node, 0, a, b, detail);
+}
+
+/* ---- file handles --------------------------------------------------------------------------- */
+
+disk_inode *sim__disk_file(const disk_state *d, const sim_file *f)
+{
+    if (d == NULL || f == NULL || f->id_ == 0 || f->slot_ >= d->fds_used) return NULL;
+    const disk_fd *fd = &d->fds[f->slot_];
+    return fd->live && fd->id == f->id_ ? &d->inodes[fd->inode] : NULL;
+}
+
+static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
+{
+    uint32_t slot = d->fd_free;
+    if (slot != SIM__NIL) {
+        d->fd_free = d->fds[slot].next_free;
+    } else {
+        if (sim__grow((void **)&d->fds, &d->fds_cap, d->fds_used + 1, sizeof(disk_fd)) !=
+            SIM_OK) {
+            return SIM_ENOMEM;
+        }
+        slot = d->fds_used++;
+        d->fds[slot].id = 0;
+    }
+    disk_fd *fd = &d->fds[slot];
+    fd->id = fd->id + 1 ? fd->id + 1 : 1;
+    fd->live = true;
+    fd->node = node;
+    fd->inode = inode;
+    d->inodes[inode].fds++;
+    d->fds_live++;
+    *out = (sim_file){.slot_ = slot, .id_ = fd->id};
+    return SIM_OK;
+}
+
+static void fd_close(sim_world *w, disk_state *d, uint32_t slot)
+{
+    disk_fd *fd = &d->fds[slot];
+    uint32_t inode = fd->inode;
+    fd->live = false;
+    fd->id = fd->id + 1 ? fd->id + 1 : 1; /* stale from now on */
+    fd->next_free = d->fd_free;
+    d->fd_free = slot;
+    d->fds_live--;
+    d->inodes[inode].fds--;
+    inode_maybe_free(w, d, inode);
+}
+
+void sim_file_close(sim_world *w, sim_file *f)
+{
+    disk_state *d = sim__disk_peek(w);
+    if (sim__disk_file(d, f) != NULL) fd_close(w, d, f->slot_);
+    *f = (sim_file){0};
+}
+
+int sim_file_size(const sim_world *w, const sim_file *f, uint64_t *size)
+{
+    const disk_inode *in = sim__disk_file(sim__disk_peek(w), f);
+    if (in == NULL) return SIM_EBADF;
+    *size = in->cur_size;
+    return SIM_OK;
+}
+
+/* ---- the operations ------------------------------------------------------------------------- */
+
+int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path, uint32_t flags,
+                   sim_file *out)
+{
+    *out = (sim_file){0};
+    if (!sim__path_ok(path, false) || (flags & ~7u) != 0 ||
+        ((flags & SIM_O_EXCL) && !(flags & SIM_O_CREATE))) {
+        return SIM_EINVAL;
+    }
+    uint32_t name = name_find(d, node, path);
+    uint32_t inode = name != SIM__NIL ? d->names[name].cur : 0;
+    int rc = SIM_OK;
+    if (inode != 0 && (flags & SIM_O_EXCL)) rc = SIM_EEXIST;
+    if (inode == 0 && !(flags & SIM_O_CREATE)) rc = SIM_ENOENT;
+    if (rc == SIM_OK && inode == 0) {
+        uint32_t slot;
+        rc = name_get(d, node, path, &name);
+        if (rc == SIM_OK) rc = inode_alloc(d, node, &slot);
+        if (rc == SIM_OK) {
+            inode = slot + 1;
+            name_set_cur(w, d, name, inode);
+            rc = dirop_push(d, DIROP_LINK, node, name, inode, ++d->dirop_group, name);
+        }
+    }
+    if (rc == SIM_OK) rc = fd_alloc(d, node, inode - 1, out);
+    disk_inode *in = rc == SIM_OK ? &d->inodes[inode - 1] : NULL;
+    if (in != NULL && (flags & SIM_O_TRUNC) && in->cur_size > 0) {
+        d->used[node] -= in->cur_size;
+        rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
+        if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
+    }
+    op_event(w, node, SIM_DISK_OPEN, rc, in ? in->serial : 0, flags, 0, path);
+    return rc;
+}
+
+int sim__disk_read(sim_world *w, disk_state *d, const sim_file *f, void *buf, size_t len,
+                   uint64_t offset, size_t *got)
+{
+    *got = 0;
+    disk_inode *in = sim__disk_file(d, f);
+    if (in == NULL) return SIM_EBADF;
+    int rc = SIM_OK;
+    if (sim__point_hit_ppt(w, d->read_eio, in->node, UINT64_MAX)) {
+        rc = SIM_EIO;
+    } else if (offset < in->cur_size) {
+        uint64_t left = in->cur_size - offset;
+        *got = len < left ? len : (size_t)left;
+        memcpy(buf, in->cur + offset, *got);
+    }
+    op_event(w, in->node, SIM_DISK_READ, rc, in->serial, offset, *got, NULL);
+    return rc;
+}
+
+int sim__disk_write(sim_world *w, disk_state *d, const sim_file *f, const void *data, size_t len,
+                    uint64_t offset, bool append, uint64_t *at)
+{
+    disk_inode *in = sim__disk_file(d, f);
+    if (in == NULL) return SIM_EBADF;
+    if (len > UINT32_MAX) return SIM_EINVAL;
+    if (append) offset = in->cur_size;
+    if (at != NULL) *at = offset;
+    uint64_t grow = offset + len > in->cur_size ? offset + len - in->cur_size : 0;
+    int rc = SIM_OK;
+    uint32_t node = in->node;
+    if (sim__point_hit_ppt(w, d->write_eio, node, UINT64_MAX)) {
+        rc = SIM_EIO;
+    } else if (sim__point_hit_ppt(w, d->enospc, node, UINT64_MAX) ||
+               (d->desc.capacity != 0 && grow > 0 && d->used[node] + grow > d->desc.capacity)) {
+        rc = SIM_ENOSPC;
+    } else {
+        rc = image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
+        if (rc == SIM_OK) rc = pend_push(w, in, PEND_WRITE, offset, data, (uint32_t)len);
+        if (rc == SIM_OK) d->used[node] += grow;
+    }
+    op_event(w, node, append ? SIM_DISK_APPEND : SIM_DISK_WRITE, rc, in->serial, offset, len,
+             NULL);
+    return rc;
+}
+
+/* Applies a write to the durable image; each sector it reaches may be damaged (disk/corrupt). */
+static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const disk_pending *p)
+{
+    int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, p->data, p->len);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory making data durable */
+    uint64_t sector = d->desc.sector;
+    for (uint64_t s = p->offset / sector; p->len > 0 && s * sector < p->offset + p->len; s++) {
+        if (!sim__point_hit_ppt(w, d->corrupt, in->node, UINT64_MAX)) continue;
+        uint64_t lo = s * sector > p->offset ? s * sector : p->offset;
+        uint64_t hi = (s + 1) * sector < p->offset + p->len ? (s + 1) * sector : p->offset + p->len;
+        uint64_t at = lo + sim_rng_below(&d->crash_rngs[in->node], hi - lo);
+        in->dur[at] ^= (uint8_t)(1 + sim_rng_below(&d->crash_rngs[in->node], 255));
+    }
+}
+
+int sim__disk_sync(sim_world *w, disk_state *d, const sim_file *f, sim_disk_op_kind kind)
+{
+    disk_inode *in = sim__disk_file(d, f);
+    if (in == NULL) return SIM_EBADF;
+    int rc = SIM_OK;
+    uint32_t n = in->npend;
+    if (sim__point_hit_ppt(w, d->fsync_eio, in->node, UINT64_MAX)) {
+        /* As Linux does: the dirty data is marked clean without being written. Reads still see
+         * it; a crash loses it; the next fsync has nothing to write. */
+        rc = SIM_EIO;
+    } else {
+        for (uint32_t i = 0; i < in->npend; i++) {
+            const disk_pending *p = &in->pend[i];
+            if (p->kind == PEND_WRITE) {
+                durable_write(w, d, in, p);
+            } else {
+                int r = image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
+                SIM_ASSERT(r == SIM_OK); /* out of memory making a truncation durable */
+            }
+        }
+    }
+    pend_clear(w, in);
+    op_event(w, in->node, kind, rc, in->serial, 0, n, NULL);
+    return rc;
+}
+
+int sim__disk_truncate(sim_world *w, disk_state *d, const sim_file *f, uint64_t size)
+{
+    disk_inode *in = sim__disk_file(d, f);
+    if (in == NULL) return SIM_EBADF;
+    uint64_t old = in->cur_size;
+    int rc = SIM_OK;
+    uint64_t cap = d->desc.capacity;
+    if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
+        rc = SIM_ENOSPC;
+    } else {
+        rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
+        if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, size, NULL, 0);
+        if (rc == SIM_OK) d->used[in->node] = d->used[in->node] - old + size;
+    }
+    op_event(w, in->node, SIM_DISK_TRUNCATE, rc, in->serial, size, 0, NULL);
+    return rc;
+}
+
+int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *from,
+                     const char *to)
+{
+    if (!sim__path_ok(from, false) || !sim__path_ok(to, false)) return SIM_EINVAL;
+    uint32_t src = name_find(d, node, from);
+    int rc = src == SIM__NIL || d->names[src].cur == 0 ? SIM_ENOENT : SIM_OK;
+    uint32_t dst = SIM__NIL;
+    if (rc == SIM_OK && strcmp(from, to) != 0) {
+        rc = name_get(d, node, to, &dst);
+        if (rc == SIM_OK) {
+            uint32_t inode = d->names[src].cur;
+            uint32_t group = ++d->dirop_group;
+            name_set_cur(w, d, dst, inode);
+            name_set_cur(w, d, src, 0);
+            rc = dirop_push(d, DIROP_LINK, node, dst, inode, group, dst);
+            if (rc == SIM_OK) rc = dirop_push(d, DIROP_UNLINK, node, src, 0, group, dst);
+        }
+    }
+    op_event(w, node, SIM_DISK_RENAME, rc, 0, 0, 0, from);
+    return rc;
+}
+
+int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *path)
+{
+    if (!sim__path_ok(path, false)) return SIM_EINVAL;
+    uint32_t name = name_find(d, node, path);
+    int rc = name == SIM__NIL || d->names[name].cur == 0 ? SIM_ENOENT : SIM_OK;
+    if (rc == SIM_OK) {
+        name_set_cur(w, d, name, 0);
+        rc = dirop_push(d, DIROP_UNLINK, node, name, 0, ++d->dirop_group, name);
+    }
+    op_event(w, node, SIM_DISK_UNLINK, rc, 0, 0, 0, path);
+    return rc;
+}
+
+int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *dir)
+{
+    if (!sim__path_ok(dir, true)) return SIM_EINVAL;
+    /* The groups whose directory is dir become durable, in order; the rest wait. */
+    uint32_t kept = 0, applied = 0;
+    for (uint32_t i = 0; i < d->ndirops; i++) {
+        disk_dirop op = d->dirops[i];
+        char in_dir[SIM_PATH_MAX + 1];
+        dir_of(d->names[op.dir_name].path, in_dir, sizeof in_dir);
+        if (op.node == node && strcmp(in_dir, dir) == 0) {
+            dirop_apply(w, d, &op);
+            applied++;
+        } else {
+            d->dirops[kept++] = op;
+        }
+    }
+    d->ndirops = kept;
+    op_event(w, node, SIM_DISK_SYNC_DIR, SIM_OK, 0, 0, applied, dir);
+    return SIM_OK;
+}
+
+/* ---- listing -------------------------------------------------------------------------------- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sim_dir_entry *)a)->name, ((const sim_dir_entry *)b)->name);
+}
+
+int sim_disk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t max,
+                  uint32_t *count)
+{
+    *count = 0;
+    if (!sim__path_ok(dir, true)) return SIM_EINVAL;
+    uint32_t node = sim__disk_task_node(w);
+    const disk_state *d = sim__disk_peek(w);
+    if (node == 0) return SIM_ENODE;
+    if (d == NULL) return SIM_OK;
+    size_t dl = strlen(dir);
+    sim_dir_entry *all = NULL;
+    uint32_t n = 0, cap = 0;
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        const disk_name *nm = &d->names[s];
+        if (nm->node != node || nm->cur == 0) continue;
+        const char *p = nm->path;
+        if (dl > 0 && (strncmp(p, dir, dl) != 0 || p[dl] != '/')) continue;
+        const char *rest = dl > 0 ? p + dl + 1 : p;
+        size_t len = strcspn(rest, "/");
+        bool is_dir = rest[len] == '/';
+        bool seen = false;
+        for (uint32_t i = 0; i < n && !seen; i++) {
+            seen = is_dir && all[i].is_dir && strncmp(all[i].name, rest, len) == 0 &&
+                   all[i].name[len] == '\0';
+        }
+        if (seen) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            sim_dir_entry *grown = realloc(all, cap * sizeof *grown);
+            if (grown == NULL) {
+                free(all);
+                return SIM_ENOMEM;
+            }
+            all = grown;
+        }
+        sim_dir_entry *e = &all[n++];
+        memcpy(e->name, rest, len);
+        e->name[len] = '\0';
+        e->is_dir = is_dir;
+        e->size = is_dir ? 0 : d->inodes[nm->cur - 1].cur_size;
+    }
+    if (n > 0) qsort(all, n, sizeof *all, entry_cmp);
+    for (uint32_t i = 0; i < n && i < max; i++) out[i] = all[i];
+    *count = n;
+    free(all);
+    return SIM_OK;
+}
+
+/* ---- the crash ------------------------------------------------------------------------------ */
+
+static bool roll(sim_rng *rng, sim_ratio r)
+{
+    return sim_rng_ratio(rng, r);
+}
+
+/* A pending write, on a crash: kept, torn or lost. */
+static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_pending *p)
+{
+    sim_rng *rng = &d->crash_rngs[in->node];
+    const sim_disk_desc *c = &d->desc;
+    /* One draw decides among three outcomes: keep with crash_keep, else torn with crash_torn
+     * (of the whole), else lost. */
+    uint64_t q = (uint64_t)c->crash_keep.q * c->crash_torn.q;
+    uint64_t x = sim_rng_below(rng, q);
+    uint64_t keep = (uint64_t)c->crash_keep.p * c->crash_torn.q;
+    uint64_t torn = keep + (uint64_t)c->crash_torn.p * c->crash_keep.q;
+    uint32_t outcome = x < keep ? SIM_DISK_KEPT : x < torn ? SIM_DISK_TORN : SIM_DISK_LOST;
+    if (outcome == SIM_DISK_KEPT) {
+        int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, p->data, p->len);
+        SIM_ASSERT(rc == SIM_OK);
+    } else if (outcome == SIM_DISK_TORN && p->len > 0) {
+        /* The file's size was updated; each sector's bytes are written or not. */
+        uint64_t end = p->offset + p->len;
+        if (end > in->dur_size) {
+            int rc = image_resize(&in->dur, &in->dur_cap, &in->dur_size, end);
+            SIM_ASSERT(rc == SIM_OK);
+        }
+        uint64_t sector = c->sector;
+        for (uint64_t s = p->offset / sector; s * sector < end; s++) {
+            uint64_t lo = s * sector > p->offset ? s * sector : p->offset;
+            uint64_t hi = (s + 1) * sector < end ? (s + 1) * sector : end;
+            if (sim_rng_below(rng, 2) == 0) {
+                memcpy(in->dur + lo, p->data + (lo - p->offset), hi - lo);
+            } else if (roll(rng, c->torn_garbage)) {
+                for (uint64_t i = lo; i < hi; i++) in->dur[i] = (uint8_t)sim_rng_next(rng);
+            }
+        }
+    }
+    crash_event(w, in->node, outcome, PEND_WRITE, in->serial, p->offset, p->len, NULL);
+}
+
+static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
+{
+    for (uint32_t i = 0; i < in->npend; i++) {
+        const disk_pending *p = &in->pend[i];
+        if (p->kind == PEND_WRITE) {
+            crash_write(w, d, in, p);
+            continue;
+        }
+        bool kept = roll(&d->crash_rngs[in->node], d->desc.crash_keep);
+        if (kept) {
+            int rc = image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
+            SIM_ASSERT(rc == SIM_OK);
+        }
+        crash_event(w, in->node, kept ? SIM_DISK_KEPT : SIM_DISK_LOST, PEND_TRUNC, in->serial,
+                    p->offset, 0, NULL);
+    }
+    pend_clear(w, in);
+    /* Reads now see what survived. */
+    d->used[in->node] -= in->cur_size;
+    int rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, in->dur_size);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory resolving a crash */
+    if (in->dur_size > 0) memcpy(in->cur, in->dur, in->dur_size);
+    d->used[in->node] += in->cur_size;
+}
+
+static void crash_dirops(sim_world *w, disk_state *d, uint32_t node)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < d->ndirops;) {
+        if (d->dirops[i].node != node) {
+            d->dirops[kept++] = d->dirops[i++];
+            continue;
+        }
+        uint32_t group = d->dirops[i].group;
+        bool keep = roll(&d->crash_rngs[node], d->desc.dir_keep);
+        for (; i < d->ndirops && d->dirops[i].group == group; i++) {
+            const disk_dirop *op = &d->dirops[i];
+            if (keep) dirop_apply(w, d, op);
+            crash_event(w, node, keep ? SIM_DISK_KEPT : SIM_DISK_LOST,
+                        op->kind == DIROP_LINK ? 3 : 4, 0, 0, 0, d->names[op->name].path);
+        }
+    }
+    d->ndirops = kept;
+}
+
+static void disk_crash(sim_world *w, uint32_t node)
+{
+    disk_state *d = w->ext[SIM__EXT_DISK];
+    if (d == NULL) return;
+    sim__disk_reqs_crash(w, d, node);
+    for (uint32_t i = 0; i < d->fds_used; i++) { /* every handle of the node dies */
+        if (d->fds[i].live && d->fds[i].node == node) fd_close(w, d, i);
+    }
+    for (uint32_t i = 0; i < d->inodes_used; i++) {
+        if (d->inodes[i].id != 0 && d->inodes[i].node == node) crash_inode(w, d, &d->inodes[i]);
+    }
+    crash_dirops(w, d, node);
+    /* Names read as they would after a restart; inodes no name holds are gone. */
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        disk_name *n = &d->names[s];
+        if (n->node == node && n->cur != n->dur) name_set_cur(w, d, s, n->dur);
+    }
+    for (uint32_t i = 0; i < d->inodes_used; i++) {
+        if (d->inodes[i].id != 0 && d->inodes[i].node == node) inode_maybe_free(w, d, i);
+    }
+}
+
+/* ---- extension operations ------------------------------------------------------------------- */
+
+static void disk_fire(sim_world *w, uint64_t arg)
+{
+    disk_state *d = w->ext[SIM__EXT_DISK];
+    sim__disk_req_fire(w, d, (uint32_t)arg, (uint32_t)(arg >> 32));
+}
+
+static void disk_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size)
+{
+    static const char *const kinds[] = {"?",        "open",  "read",     "write",
+                                        "append",   "fsync", "fdatasync", "truncate",
+                                        "rename",   "unlink", "directory sync"};
+    const disk_state *d = sim__disk_peek(w);
+    uint32_t kind = (uint32_t)(y >> 32);
+    const char *what = kind < 11 ? kinds[kind] : "?";
+    if (d == NULL || x >= d->reqs_used || d->reqs[x].id != (uint32_t)y) {
+        snprintf(buf, size, "disk %s (finished)", what);
+        return;
+    }
+    const disk_req *r = &d->reqs[x];
+    if (r->path != NULL) {
+        snprintf(buf, size, "disk %s of %s on %s", what, r->path,
+                 sim_node_name(w, (sim_node_id){r->node}));
+    } else {
+        snprintf(buf, size, "disk %s on %s (%zu bytes at %llu)", what,
+                 sim_node_name(w, (sim_node_id){r->node}), r->len,
+                 (unsigned long long)r->offset);
+    }
+}
+
+static void disk_timer_text(const sim_world *w, uint64_t arg, char *buf, size_t size)
+{
+    char text[200];
+    const disk_state *d = sim__disk_peek(w);
+    uint32_t slot = (uint32_t)arg;
+    uint32_t kind = d && slot < d->reqs_used ? (uint32_t)d->reqs[slot].kind : 0;
+    disk_wait_text(w, slot, (uint64_t)kind << 32 | (uint32_t)(arg >> 32), text, sizeof text);
+    snprintf(buf, size, "%s completes", text);
+}
+
+static char *disk_dump(const sim_world *w)
+{
+    const disk_state *d = sim__disk_peek(w);
+    if (d == NULL) return NULL;
+    size_t cap = 1024 + (size_t)d->names_used * 160, o = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) return NULL;
+    o += (size_t)snprintf(buf + o, cap - o,
+                          "  disk: %u file(s), %u open handle(s), %u directory operation(s) "
+                          "pending\n",
+                          d->inodes_live, d->fds_live, d->ndirops);
+    for (uint32_t s = 0; s < d->names_used && o + 200 < cap; s++) {
+        const disk_name *n = &d->names[s];
+        if (n->node == 0 || (n->cur == 0 && n->dur == 0)) continue;
+        const disk_inode *in = n->cur ? &d->inodes[n->cur - 1] : &d->inodes[n->dur - 1];
+        const char *state = n->cur == 0 ? " (unlinked, not yet durably)"
+                            : n->dur == 0 ? " (created, not yet durably)"
+                            : n->cur != n->dur ? " (renamed, not yet durably)"
+                                               : "";
+        o += (size_t)snprintf(buf + o, cap - o,
+                              "    %s:%s  file %u: %llu bytes, %llu durable, %u write(s) "
+                              "pending%s\n",
+                              sim_node_name(w, (sim_node_id){n->node}), n->path, in->serial,
+                              (unsigned long long)in->cur_size, (unsigned long long)in->dur_size,
+                              in->npend, state);
+    }
+    return buf;
+}
+
+static const sim__ext_ops disk_ops = {
+    .name = "disk",
+    .fire = disk_fire,
+    .crash = disk_crash,
+    .wait_text = disk_wait_text,
+    .timer_text = disk_timer_text,
+    .dump = disk_dump,
+    .free = disk_free,
+};

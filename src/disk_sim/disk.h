@@ -1,0 +1,151 @@
+/*
+ * disk.h: disk_sim's internals (docs/disk.md). disk.c holds the world's disks: inodes with
+ * their two states (what reads see, and what would survive a crash), the pending writes
+ * between them, names and the pending directory operations, and the crash resolution.
+ * ops.c is the API: the synchronous calls for blocking-pool jobs and the operations (futures)
+ * for tasks, which run the same code when their latency has passed. spec.c reads [disk].
+ *
+ * The crash model follows SQLite's crash-test VFS (src/test6.c): writes queue on a list until
+ * the file is synced; on a crash each queued write is independently written, dropped, or
+ * written in part, sector by sector, the parts not written holding what was there or garbage.
+ */
+#ifndef SIM_DISK_H
+#define SIM_DISK_H
+
+#include "../fault/fault.h"
+
+enum { PEND_WRITE = 1, PEND_TRUNC = 2 };
+
+/* A write or truncation that reads already see and a crash may lose. */
+typedef struct disk_pending {
+    uint8_t kind;            /* PEND_* */
+    uint64_t offset;         /* write: where; truncation: the new size */
+    uint32_t len;            /* write: bytes */
+    uint8_t *data;           /* write: a copy, from the world's allocator */
+} disk_pending;
+
+/* A file's contents, apart from its names. */
+typedef struct disk_inode {
+    uint32_t id;             /* generation; 0 = free */
+    uint32_t serial;         /* "file N" in events and dumps, in creation order */
+    uint32_t node;
+    uint32_t links;          /* names that reads see */
+    uint32_t dlinks;         /* names that would survive a crash */
+    uint32_t fds;            /* open handles */
+    uint8_t *cur;            /* what reads see: cur_size bytes */
+    uint64_t cur_size, cur_cap;
+    uint8_t *dur;            /* what would survive a crash: dur_size bytes */
+    uint64_t dur_size, dur_cap;
+    disk_pending *pend;      /* in the order they were made */
+    uint32_t npend, pend_cap;
+    uint32_t next_free;
+} disk_inode;
+
+/* A path on a node. */
+typedef struct disk_name {
+    uint32_t node;           /* 0 = a free entry */
+    char *path;
+    uint64_t hash;           /* XXH3 of node and path */
+    uint32_t cur;            /* inode slot + 1 that reads see; 0 = none */
+    uint32_t dur;            /* inode slot + 1 that would survive a crash; 0 = none */
+} disk_name;
+
+enum { DIROP_LINK = 1, DIROP_UNLINK = 2 };
+
+/* A pending creation, unlink or half of a rename; a rename's two halves share a group and
+ * survive a crash together. */
+typedef struct disk_dirop {
+    uint8_t kind;            /* DIROP_* */
+    uint32_t node;
+    uint32_t name;           /* name slot */
+    uint32_t inode;          /* LINK: inode slot + 1 */
+    uint32_t group;          /* ops made by one call */
+    uint32_t dir_name;       /* the group's directory for syncing: the LINK's name */
+} disk_dirop;
+
+typedef struct disk_fd {
+    uint32_t id;             /* generation, bumped when closed */
+    bool live;
+    uint32_t node;
+    uint32_t inode;          /* slot */
+    uint32_t next_free;
+} disk_fd;
+
+/* An operation in flight (a task's sim_disk_op between start and completion). */
+typedef struct disk_req {
+    uint32_t id;             /* generation; 0 = free */
+    uint32_t node;
+    sim_disk_op_kind kind;
+    sim_disk_op *op;         /* the caller's, or NULL once dropped (abandoned) */
+    uint32_t waker_slot, waker_id;
+    bool done;
+    int rc;
+    char *path, *path2;      /* copies */
+    uint8_t *data;           /* write: a copy (malloc) */
+    size_t len;
+    uint64_t offset;
+    uint32_t flags;
+    uint32_t fd_slot, fd_id; /* the file it acts on; open: the handle made */
+    size_t got;
+    uint32_t next_free;
+} disk_req;
+
+typedef struct disk_state {
+    sim_disk_desc desc;
+    bool configured;
+    disk_inode *inodes;
+    uint32_t inodes_cap, inodes_used, inode_free, inode_serial, inodes_live;
+    disk_name *names;
+    uint32_t names_cap, names_used;
+    uint32_t *name_index;    /* open addressing: name slot + 1, 0 = empty */
+    uint32_t name_mask;
+    disk_dirop *dirops;
+    uint32_t ndirops, dirops_cap, dirop_group;
+    disk_fd *fds;
+    uint32_t fds_cap, fds_used, fd_free, fds_live;
+    disk_req *reqs;
+    uint32_t reqs_cap, reqs_used, req_free;
+    uint64_t *used;          /* per node: bytes in files (what reads see) */
+    sim_rng *rngs;           /* per node: "sim/disk" (latency) */
+    sim_rng *crash_rngs;     /* per node: "sim/disk/crash" */
+    uint32_t nodes_cap;
+    const sim__point *read_eio, *write_eio, *fsync_eio, *enospc, *corrupt;
+} disk_state;
+
+/* The world's disks, created on first use; NULL when out of memory. */
+disk_state *sim__disk_of(sim_world *w);
+static inline disk_state *sim__disk_peek(const sim_world *w)
+{
+    return (disk_state *)w->ext[SIM__EXT_DISK];
+}
+
+/* The node of the running task or job, or of the node being booted; 0 for none. */
+uint32_t sim__disk_task_node(const sim_world *w);
+
+/* Checks a path: not empty, at most SIM_PATH_MAX, no leading or trailing '/', no empty, "."
+ * or ".." component. Directories ("" for the root) may be empty. */
+bool sim__path_ok(const char *path, bool dir);
+
+/* ---- the operations, run at once (ops.c charges their latency or waits it out) ---- */
+int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path, uint32_t flags,
+                   sim_file *out);
+int sim__disk_read(sim_world *w, disk_state *d, const sim_file *f, void *buf, size_t len,
+                   uint64_t offset, size_t *got);
+int sim__disk_write(sim_world *w, disk_state *d, const sim_file *f, const void *data, size_t len,
+                    uint64_t offset, bool append, uint64_t *at);
+int sim__disk_sync(sim_world *w, disk_state *d, const sim_file *f, sim_disk_op_kind kind);
+int sim__disk_truncate(sim_world *w, disk_state *d, const sim_file *f, uint64_t size);
+int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *from,
+                     const char *to);
+int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *path);
+int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *dir);
+/* The handle's inode, or NULL (a closed or dead handle). */
+disk_inode *sim__disk_file(const disk_state *d, const sim_file *f);
+/* The latency of an operation of this kind on a node, drawn from its stream. */
+uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind);
+
+/* ---- requests (ops.c), called by disk.c ---- */
+void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id);
+void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node);
+
+#endif /* SIM_DISK_H */
