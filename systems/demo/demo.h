@@ -3,7 +3,8 @@
  *
  * Two nodes. On n1 a ticker sends a numbered request every 100 ms over a bounded mpsc to a
  * counter, each with a oneshot for the reply, and waits for the reply with a timeout; the
- * counter persists every fifth count on n1's blocking pool before it replies. On n2 a
+ * counter persists every fifth count on n1's blocking pool (appending the total to
+ * counter.log and fsyncing it) before it replies. On n2 a
  * heartbeat publishes a watch value every 250 ms and a monitor follows it until a
  * cancellation token fires. A world-level chaos task crashes n1 (at 1 s by default), restarts
  * it, and pauses n2 for a while. The run ends when the restarted ticker has sent its
@@ -44,7 +45,8 @@ typedef struct sim_demo_stats {
     uint32_t ticks;          /* requests sent by tickers, all incarnations */
     uint32_t replies;        /* replies received */
     uint32_t timeouts;       /* requests whose reply did not come in time */
-    uint32_t persisted;      /* blocking-pool jobs completed */
+    uint32_t persisted;      /* totals appended to counter.log and fsynced */
+    uint32_t persist_errors; /* persists that failed (disk faults) */
     uint32_t beats;          /* watch values published */
     uint32_t seen;           /* watch values the monitor saw (intermediate ones are skipped) */
     uint64_t counter_total;  /* sum of request numbers counted, current incarnation */
