@@ -29,7 +29,8 @@ LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
-BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c
+BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
+              bench/bench_disk.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -46,6 +47,7 @@ BENCH := $(BUILD)/sim-bench
 BENCH_TRACE := $(BUILD)/sim-bench-trace
 BENCH_FAULT := $(BUILD)/sim-bench-fault
 BENCH_NET := $(BUILD)/sim-bench-net
+BENCH_DISK := $(BUILD)/sim-bench-disk
 
 .PHONY: all test check tidy bench bench-peers deps demo clean install help FORCE \
         _test _check _demo _bench
@@ -58,7 +60,7 @@ help:
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
 	@echo "make check      the same tests built with ASan + UBSan and slow assertions"
 	@echo "make tidy       determinism and layering checks, function length report"
-	@echo "make bench      executor, network, recording and fault-point benchmarks: medians,"
+	@echo "make bench      executor, network, disk, recording and fault-point benchmarks: medians,"
 	@echo "                one line per figure"
 	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
@@ -109,6 +111,9 @@ $(BENCH): $(BUILD)/obj/bench/bench_exec.o $(LIB)
 $(BENCH_FAULT): $(BUILD)/obj/bench/bench_fault.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
+$(BENCH_DISK): $(BUILD)/obj/bench/bench_disk.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
 $(BENCH_NET): $(BUILD)/obj/bench/bench_net.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
@@ -143,9 +148,10 @@ _demo: $(SIM)
 bench: deps
 	@$(MAKE) --no-print-directory _bench
 
-_bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET)
+_bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK)
 	@$(BENCH)
 	@$(BENCH_NET)
+	@$(BENCH_DISK)
 	@$(MAKE) --no-print-directory BUILD=build/nohash CPPFLAGS=-DSIM_NO_HASH \
 	    build/nohash/sim-bench-trace >/dev/null
 	@bench/trace.sh $(BUILD) build/nohash

@@ -28,11 +28,11 @@ static const sim__ext_ops disk_ops;
 
 static void inode_release(sim_world *w, disk_inode *in)
 {
-    for (uint32_t i = 0; i < in->npend; i++) {
-        sim__mem_free(&w->mem, in->pend[i].data, in->pend[i].len);
-    }
+    (void)w;
     free(in->pend);
-    free(in->cur);
+    free(in->plog);
+    if (!in->shared) free(in->cur);
+    free(in->spare);
     free(in->dur);
 }
 
@@ -235,7 +235,8 @@ static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
     d->inodes_live--;
 }
 
-/* Grows an image to hold size bytes (new bytes zero). */
+/* Grows an image's buffer to hold size bytes. The bytes past the image's size are not
+ * touched here (image_resize zeroes what it exposes), so growth costs no page faults. */
 static int image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
 {
     if (size <= *cap) return SIM_OK;
@@ -243,9 +244,31 @@ static int image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
     while (ncap < size) ncap *= 2;
     uint8_t *b = realloc(*buf, ncap);
     if (b == NULL) return SIM_ENOMEM;
-    memset(b + *cap, 0, ncap - *cap);
     *buf = b;
     *cap = ncap;
+    return SIM_OK;
+}
+
+/* After a crash the two images are equal and share one buffer; the first change to what reads
+ * see gives cur a copy of its own. */
+static int unshare(disk_inode *in)
+{
+    if (!in->shared) return SIM_OK;
+    uint64_t cap = in->cur_size > 4096 ? in->cur_size : 4096;
+    uint8_t *b = in->spare;
+    if (b != NULL && in->spare_cap >= cap) {
+        cap = in->spare_cap;
+    } else {
+        free(in->spare);
+        b = malloc(cap);
+    }
+    in->spare = NULL;
+    in->spare_cap = 0;
+    if (b == NULL) return SIM_ENOMEM;
+    if (in->cur_size > 0) memcpy(b, in->cur, in->cur_size);
+    in->cur = b;
+    in->cur_cap = cap;
+    in->shared = false;
     return SIM_OK;
 }
 
@@ -281,23 +304,33 @@ static int pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset
         SIM_OK) {
         return SIM_ENOMEM;
     }
-    disk_pending *p = &in->pend[in->npend];
-    *p = (disk_pending){.kind = kind, .offset = offset, .len = len};
-    if (len > 0) {
-        p->data = sim__mem_alloc(&w->mem, len);
-        if (p->data == NULL) return SIM_ENOMEM;
-        memcpy(p->data, data, len);
+    (void)w;
+    if (len > 0 && in->plog_len + len > in->plog_cap) {
+        uint64_t cap = in->plog_cap ? in->plog_cap : 4096;
+        while (cap < in->plog_len + len) cap *= 2;
+        uint8_t *b = realloc(in->plog, cap);
+        if (b == NULL) return SIM_ENOMEM;
+        in->plog = b;
+        in->plog_cap = cap;
     }
-    in->npend++;
+    in->pend[in->npend++] = (disk_pending){.kind = kind, .offset = offset, .len = len,
+                                           .at = in->plog_len};
+    if (len > 0) memcpy(in->plog + in->plog_len, data, len);
+    in->plog_len += len;
     return SIM_OK;
+}
+
+/* The bytes of a pending write. */
+static const uint8_t *pend_data(const disk_inode *in, const disk_pending *p)
+{
+    return in->plog + p->at;
 }
 
 static void pend_clear(sim_world *w, disk_inode *in)
 {
-    for (uint32_t i = 0; i < in->npend; i++) {
-        sim__mem_free(&w->mem, in->pend[i].data, in->pend[i].len);
-    }
+    (void)w;
     in->npend = 0;
+    in->plog_len = 0;
 }
 
 /* ---- names ---------------------------------------------------------------------------------- */
@@ -526,7 +559,8 @@ int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path,
     disk_inode *in = rc == SIM_OK ? &d->inodes[inode - 1] : NULL;
     if (in != NULL && (flags & SIM_O_TRUNC) && in->cur_size > 0) {
         d->used[node] -= in->cur_size;
-        rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
+        rc = unshare(in);
+        if (rc == SIM_OK) rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
         if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
     }
     op_event(w, node, SIM_DISK_OPEN, rc, in ? in->serial : 0, flags, 0, path);
@@ -568,7 +602,10 @@ int sim__disk_write(sim_world *w, disk_state *d, const sim_file *f, const void *
                (d->desc.capacity != 0 && grow > 0 && d->used[node] + grow > d->desc.capacity)) {
         rc = SIM_ENOSPC;
     } else {
-        rc = image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
+        rc = unshare(in);
+        if (rc == SIM_OK) {
+            rc = image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
+        }
         if (rc == SIM_OK) rc = pend_push(w, in, PEND_WRITE, offset, data, (uint32_t)len);
         if (rc == SIM_OK) d->used[node] += grow;
     }
@@ -580,7 +617,8 @@ int sim__disk_write(sim_world *w, disk_state *d, const sim_file *f, const void *
 /* Applies a write to the durable image; each sector it reaches may be damaged (disk/corrupt). */
 static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const disk_pending *p)
 {
-    int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, p->data, p->len);
+    int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p),
+                         p->len);
     SIM_ASSERT(rc == SIM_OK); /* out of memory making data durable */
     uint64_t sector = d->desc.sector;
     for (uint64_t s = p->offset / sector; p->len > 0 && s * sector < p->offset + p->len; s++) {
@@ -628,7 +666,8 @@ int sim__disk_truncate(sim_world *w, disk_state *d, const sim_file *f, uint64_t 
     if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
         rc = SIM_ENOSPC;
     } else {
-        rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
+        rc = unshare(in);
+        if (rc == SIM_OK) rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
         if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, size, NULL, 0);
         if (rc == SIM_OK) d->used[in->node] = d->used[in->node] - old + size;
     }
@@ -767,7 +806,8 @@ static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_
     uint64_t torn = keep + (uint64_t)c->crash_torn.p * c->crash_keep.q;
     uint32_t outcome = x < keep ? SIM_DISK_KEPT : x < torn ? SIM_DISK_TORN : SIM_DISK_LOST;
     if (outcome == SIM_DISK_KEPT) {
-        int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, p->data, p->len);
+        int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p),
+                             p->len);
         SIM_ASSERT(rc == SIM_OK);
     } else if (outcome == SIM_DISK_TORN && p->len > 0) {
         /* The file's size was updated; each sector's bytes are written or not. */
@@ -781,7 +821,7 @@ static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_
             uint64_t lo = s * sector > p->offset ? s * sector : p->offset;
             uint64_t hi = (s + 1) * sector < end ? (s + 1) * sector : end;
             if (sim_rng_below(rng, 2) == 0) {
-                memcpy(in->dur + lo, p->data + (lo - p->offset), hi - lo);
+                memcpy(in->dur + lo, pend_data(in, p) + (lo - p->offset), hi - lo);
             } else if (roll(rng, c->torn_garbage)) {
                 for (uint64_t i = lo; i < hi; i++) in->dur[i] = (uint8_t)sim_rng_next(rng);
             }
@@ -807,11 +847,19 @@ static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
                     p->offset, 0, NULL);
     }
     pend_clear(w, in);
-    /* Reads now see what survived. */
+    /* Reads now see what survived: the durable image, shared until the next change. */
     d->used[in->node] -= in->cur_size;
-    int rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, in->dur_size);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory resolving a crash */
-    if (in->dur_size > 0) memcpy(in->cur, in->dur, in->dur_size);
+    if (!in->shared) {
+        /* Kept for the first write after the restart, which needs a buffer of this size:
+         * freeing a large one here would cost more than the crash itself. */
+        free(in->spare);
+        in->spare = in->cur;
+        in->spare_cap = in->cur_cap;
+    }
+    in->cur = in->dur;
+    in->cur_size = in->dur_size;
+    in->cur_cap = in->dur_cap;
+    in->shared = true;
     d->used[in->node] += in->cur_size;
 }
 

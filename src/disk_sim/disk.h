@@ -21,7 +21,7 @@ typedef struct disk_pending {
     uint8_t kind;            /* PEND_* */
     uint64_t offset;         /* write: where; truncation: the new size */
     uint32_t len;            /* write: bytes */
-    uint8_t *data;           /* write: a copy, from the world's allocator */
+    uint64_t at;             /* write: where its bytes are in the inode's pending log */
 } disk_pending;
 
 /* A file's contents, apart from its names. */
@@ -36,8 +36,13 @@ typedef struct disk_inode {
     uint64_t cur_size, cur_cap;
     uint8_t *dur;            /* what would survive a crash: dur_size bytes */
     uint64_t dur_size, dur_cap;
+    bool shared;             /* cur and dur are one buffer (right after a crash) */
+    uint8_t *spare;          /* cur's old buffer while shared, for the copy that unshares */
+    uint64_t spare_cap;
     disk_pending *pend;      /* in the order they were made */
     uint32_t npend, pend_cap;
+    uint8_t *plog;           /* the pending writes' bytes, back to back; emptied by a sync */
+    uint64_t plog_len, plog_cap;
     uint32_t next_free;
 } disk_inode;
 
