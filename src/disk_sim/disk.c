@@ -121,7 +121,7 @@ static bool ratio_ok(sim_ratio r)
 
 static sim_latency lat_default(sim_latency l, uint64_t lo, uint64_t hi)
 {
-    return l.max_ns == 0 ? (sim_latency){lo, hi} : l;
+    return l.min_ns == 0 && l.max_ns == 0 ? (sim_latency){lo, hi} : l;
 }
 
 int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
@@ -226,7 +226,7 @@ static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
 static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
 {
     disk_inode *in = &d->inodes[slot];
-    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0) return;
+    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0 || in->refs > 0) return;
     d->used[in->node] -= in->cur_size;
     inode_release(w, in);
     memset(in, 0, sizeof *in); /* id 0: free; handles point at inodes through live fds only */
@@ -567,12 +567,23 @@ int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path,
     return rc;
 }
 
-int sim__disk_read(sim_world *w, disk_state *d, const sim_file *f, void *buf, size_t len,
+void sim__disk_inode_hold(disk_state *d, uint32_t inode)
+{
+    d->inodes[inode].refs++;
+}
+
+void sim__disk_inode_release(sim_world *w, disk_state *d, uint32_t inode)
+{
+    SIM_ASSERT(d->inodes[inode].refs > 0);
+    d->inodes[inode].refs--;
+    inode_maybe_free(w, d, inode);
+}
+
+int sim__disk_read(sim_world *w, disk_state *d, uint32_t inode, void *buf, size_t len,
                    uint64_t offset, size_t *got)
 {
     *got = 0;
-    disk_inode *in = sim__disk_file(d, f);
-    if (in == NULL) return SIM_EBADF;
+    disk_inode *in = &d->inodes[inode];
     int rc = SIM_OK;
     if (sim__point_hit_ppt(w, d->read_eio, in->node, UINT64_MAX)) {
         rc = SIM_EIO;
@@ -585,11 +596,10 @@ int sim__disk_read(sim_world *w, disk_state *d, const sim_file *f, void *buf, si
     return rc;
 }
 
-int sim__disk_write(sim_world *w, disk_state *d, const sim_file *f, const void *data, size_t len,
+int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *data, size_t len,
                     uint64_t offset, bool append, uint64_t *at)
 {
-    disk_inode *in = sim__disk_file(d, f);
-    if (in == NULL) return SIM_EBADF;
+    disk_inode *in = &d->inodes[inode];
     if (len > UINT32_MAX) return SIM_EINVAL;
     if (append) offset = in->cur_size;
     if (at != NULL) *at = offset;
@@ -630,10 +640,9 @@ static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const dis
     }
 }
 
-int sim__disk_sync(sim_world *w, disk_state *d, const sim_file *f, sim_disk_op_kind kind)
+int sim__disk_sync(sim_world *w, disk_state *d, uint32_t inode, sim_disk_op_kind kind)
 {
-    disk_inode *in = sim__disk_file(d, f);
-    if (in == NULL) return SIM_EBADF;
+    disk_inode *in = &d->inodes[inode];
     int rc = SIM_OK;
     uint32_t n = in->npend;
     if (sim__point_hit_ppt(w, d->fsync_eio, in->node, UINT64_MAX)) {
@@ -656,10 +665,9 @@ int sim__disk_sync(sim_world *w, disk_state *d, const sim_file *f, sim_disk_op_k
     return rc;
 }
 
-int sim__disk_truncate(sim_world *w, disk_state *d, const sim_file *f, uint64_t size)
+int sim__disk_truncate(sim_world *w, disk_state *d, uint32_t inode, uint64_t size)
 {
-    disk_inode *in = sim__disk_file(d, f);
-    if (in == NULL) return SIM_EBADF;
+    disk_inode *in = &d->inodes[inode];
     uint64_t old = in->cur_size;
     int rc = SIM_OK;
     uint64_t cap = d->desc.capacity;
@@ -710,16 +718,40 @@ int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *pat
     return rc;
 }
 
+static bool group_in_dir(const disk_state *d, uint32_t i, uint32_t node, const char *dir)
+{
+    char in_dir[SIM_PATH_MAX + 1];
+    dir_of(d->names[d->dirops[i].dir_name].path, in_dir, sizeof in_dir);
+    return d->dirops[i].node == node && strcmp(in_dir, dir) == 0;
+}
+
+/*
+ * The groups whose directory is dir become durable, in order, and with them every earlier
+ * group of the node that touches a name they touch (as a journal commits what came before):
+ * otherwise a file created in an unsynced directory and then renamed into dir could come back
+ * under its old name after a crash. The rest wait. One pass from the end marks the names.
+ */
 int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *dir)
 {
     if (!sim__path_ok(dir, true)) return SIM_EINVAL;
-    /* The groups whose directory is dir become durable, in order; the rest wait. */
+    uint32_t mark = ++d->sync_mark;
+    for (uint32_t end = d->ndirops; end > 0;) {
+        uint32_t start = end - 1;
+        while (start > 0 && d->dirops[start - 1].group == d->dirops[end - 1].group) start--;
+        bool in = group_in_dir(d, start, node, dir);
+        for (uint32_t i = start; i < end && !in; i++) {
+            in = d->dirops[i].node == node && d->names[d->dirops[i].name].mark == mark;
+        }
+        for (uint32_t i = start; i < end; i++) {
+            d->dirops[i].take = in;
+            if (in) d->names[d->dirops[i].name].mark = mark;
+        }
+        end = start;
+    }
     uint32_t kept = 0, applied = 0;
     for (uint32_t i = 0; i < d->ndirops; i++) {
         disk_dirop op = d->dirops[i];
-        char in_dir[SIM_PATH_MAX + 1];
-        dir_of(d->names[op.dir_name].path, in_dir, sizeof in_dir);
-        if (op.node == node && strcmp(in_dir, dir) == 0) {
+        if (op.take) {
             dirop_apply(w, d, &op);
             applied++;
         } else {

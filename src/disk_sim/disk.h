@@ -32,6 +32,7 @@ typedef struct disk_inode {
     uint32_t links;          /* names that reads see */
     uint32_t dlinks;         /* names that would survive a crash */
     uint32_t fds;            /* open handles */
+    uint32_t refs;           /* operations in flight on it (they outlive a closed handle) */
     uint8_t *cur;            /* what reads see: cur_size bytes */
     uint64_t cur_size, cur_cap;
     uint8_t *dur;            /* what would survive a crash: dur_size bytes */
@@ -53,6 +54,7 @@ typedef struct disk_name {
     uint64_t hash;           /* XXH3 of node and path */
     uint32_t cur;            /* inode slot + 1 that reads see; 0 = none */
     uint32_t dur;            /* inode slot + 1 that would survive a crash; 0 = none */
+    uint32_t mark;           /* == disk_state.sync_mark: touched by a directory sync's ops */
 } disk_name;
 
 enum { DIROP_LINK = 1, DIROP_UNLINK = 2 };
@@ -61,6 +63,7 @@ enum { DIROP_LINK = 1, DIROP_UNLINK = 2 };
  * survive a crash together. */
 typedef struct disk_dirop {
     uint8_t kind;            /* DIROP_* */
+    bool take;               /* scratch for sim__disk_sync_dir */
     uint32_t node;
     uint32_t name;           /* name slot */
     uint32_t inode;          /* LINK: inode slot + 1 */
@@ -90,7 +93,8 @@ typedef struct disk_req {
     size_t len;
     uint64_t offset;
     uint32_t flags;
-    uint32_t fd_slot, fd_id; /* the file it acts on; open: the handle made */
+    uint32_t fd_slot, fd_id; /* open: the handle made */
+    uint32_t inode;          /* the file it acts on (held); SIM__NIL for none */
     size_t got;
     uint32_t next_free;
 } disk_req;
@@ -106,6 +110,7 @@ typedef struct disk_state {
     uint32_t name_mask;
     disk_dirop *dirops;
     uint32_t ndirops, dirops_cap, dirop_group;
+    uint32_t sync_mark;      /* bumped by each directory sync (disk_name.mark) */
     disk_fd *fds;
     uint32_t fds_cap, fds_used, fd_free, fds_live;
     disk_req *reqs;
@@ -134,18 +139,22 @@ bool sim__path_ok(const char *path, bool dir);
 /* ---- the operations, run at once (ops.c charges their latency or waits it out) ---- */
 int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path, uint32_t flags,
                    sim_file *out);
-int sim__disk_read(sim_world *w, disk_state *d, const sim_file *f, void *buf, size_t len,
+/* These act on an inode (slot), resolved from a handle by the caller. */
+int sim__disk_read(sim_world *w, disk_state *d, uint32_t inode, void *buf, size_t len,
                    uint64_t offset, size_t *got);
-int sim__disk_write(sim_world *w, disk_state *d, const sim_file *f, const void *data, size_t len,
+int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *data, size_t len,
                     uint64_t offset, bool append, uint64_t *at);
-int sim__disk_sync(sim_world *w, disk_state *d, const sim_file *f, sim_disk_op_kind kind);
-int sim__disk_truncate(sim_world *w, disk_state *d, const sim_file *f, uint64_t size);
+int sim__disk_sync(sim_world *w, disk_state *d, uint32_t inode, sim_disk_op_kind kind);
+int sim__disk_truncate(sim_world *w, disk_state *d, uint32_t inode, uint64_t size);
 int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *from,
                      const char *to);
 int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *path);
 int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *dir);
 /* The handle's inode, or NULL (a closed or dead handle). */
 disk_inode *sim__disk_file(const disk_state *d, const sim_file *f);
+/* An operation in flight holds its inode, so that closing the handle does not free it. */
+void sim__disk_inode_hold(disk_state *d, uint32_t inode);
+void sim__disk_inode_release(sim_world *w, disk_state *d, uint32_t inode);
 /* The latency of an operation of this kind on a node, drawn from its stream. */
 uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind);
 

@@ -46,49 +46,73 @@ int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
     return sim__disk_open(w, d, node, path, flags, out);
 }
 
+/* The inode of a handle for a synchronous call, after the job checks; SIM__NIL with *rc set. */
+static uint32_t job_file(sim_world *w, disk_state *d, const sim_file *f, sim_disk_op_kind kind,
+                         const char *what, int *rc)
+{
+    *rc = SIM_OK;
+    if (job_node(w, d, kind, what) == 0) {
+        *rc = SIM_EMISUSE;
+        return SIM__NIL;
+    }
+    const disk_inode *in = sim__disk_file(d, f);
+    if (in == NULL) {
+        *rc = SIM_EBADF;
+        return SIM__NIL;
+    }
+    return (uint32_t)(in - d->inodes);
+}
+
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got)
 {
     disk_state *d = disk_for(w);
-    if (job_node(w, d, SIM_DISK_READ, "sim_file_pread") == 0) return SIM_EMISUSE;
-    return sim__disk_read(w, d, f, buf, len, offset, got);
+    int rc;
+    *got = 0;
+    uint32_t in = job_file(w, d, f, SIM_DISK_READ, "sim_file_pread", &rc);
+    return in == SIM__NIL ? rc : sim__disk_read(w, d, in, buf, len, offset, got);
 }
 
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset)
 {
     disk_state *d = disk_for(w);
-    if (job_node(w, d, SIM_DISK_WRITE, "sim_file_pwrite") == 0) return SIM_EMISUSE;
-    return sim__disk_write(w, d, f, data, len, offset, false, NULL);
+    int rc;
+    uint32_t in = job_file(w, d, f, SIM_DISK_WRITE, "sim_file_pwrite", &rc);
+    return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, offset, false, NULL);
 }
 
 int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t *offset)
 {
     disk_state *d = disk_for(w);
-    if (job_node(w, d, SIM_DISK_APPEND, "sim_file_append") == 0) return SIM_EMISUSE;
-    return sim__disk_write(w, d, f, data, len, 0, true, offset);
+    int rc;
+    uint32_t in = job_file(w, d, f, SIM_DISK_APPEND, "sim_file_append", &rc);
+    return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, 0, true, offset);
 }
 
 int sim_file_sync(sim_world *w, const sim_file *f)
 {
     disk_state *d = disk_for(w);
-    if (job_node(w, d, SIM_DISK_SYNC, "sim_file_sync") == 0) return SIM_EMISUSE;
-    return sim__disk_sync(w, d, f, SIM_DISK_SYNC);
+    int rc;
+    uint32_t in = job_file(w, d, f, SIM_DISK_SYNC, "sim_file_sync", &rc);
+    return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_SYNC);
 }
 
 int sim_file_datasync(sim_world *w, const sim_file *f)
 {
     disk_state *d = disk_for(w);
-    if (job_node(w, d, SIM_DISK_DATASYNC, "sim_file_datasync") == 0) return SIM_EMISUSE;
-    return sim__disk_sync(w, d, f, SIM_DISK_DATASYNC);
+    int rc;
+    uint32_t in = job_file(w, d, f, SIM_DISK_DATASYNC, "sim_file_datasync", &rc);
+    return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_DATASYNC);
 }
 
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 {
     disk_state *d = disk_for(w);
-    if (job_node(w, d, SIM_DISK_TRUNCATE, "sim_file_truncate") == 0) return SIM_EMISUSE;
-    return sim__disk_truncate(w, d, f, size);
+    int rc;
+    uint32_t in = job_file(w, d, f, SIM_DISK_TRUNCATE, "sim_file_truncate", &rc);
+    return in == SIM__NIL ? rc : sim__disk_truncate(w, d, in, size);
 }
 
 int sim_disk_rename(sim_world *w, const char *from, const char *to)
@@ -169,9 +193,10 @@ sim_disk_op sim_disk_sync_dir_op(const char *dir)
     return (sim_disk_op){.kind = SIM_DISK_SYNC_DIR, .path = dir};
 }
 
-static void req_free(disk_state *d, uint32_t slot)
+static void req_free(sim_world *w, disk_state *d, uint32_t slot)
 {
     disk_req *r = &d->reqs[slot];
+    if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
     free(r->path);
     free(r->path2);
     free(r->data);
@@ -223,10 +248,10 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
     uint32_t id = (r->id + 1) & 0x0fffffffu ? (r->id + 1) & 0x0fffffffu : 1;
     memset(r, 0, sizeof *r);
     *r = (disk_req){.id = id, .node = node, .kind = op->kind, .op = op, .len = op->len,
-                    .offset = op->offset, .flags = op->flags};
+                    .offset = op->offset, .flags = op->flags, .inode = SIM__NIL};
     if (uses_file(op->kind)) {
-        r->fd_slot = op->file->slot_;
-        r->fd_id = op->file->id_;
+        r->inode = (uint32_t)(sim__disk_file(d, op->file) - d->inodes);
+        sim__disk_inode_hold(d, r->inode);
     }
     bool oom = false;
     if (op->path != NULL) oom |= (r->path = strdup(op->path)) == NULL;
@@ -240,7 +265,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
     int rc = oom ? SIM_ENOMEM
                  : sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
     if (rc != SIM_OK) {
-        req_free(d, slot);
+        req_free(w, d, slot);
         return rc;
     }
     op->slot_ = slot;
@@ -251,7 +276,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
 /* Runs a request's operation (its latency has passed). */
 static void req_run(sim_world *w, disk_state *d, disk_req *r)
 {
-    sim_file f = {.slot_ = r->fd_slot, .id_ = r->fd_id};
+    uint32_t f = r->inode;
     sim_file opened = {0};
     uint64_t at = 0;
     switch (r->kind) {
@@ -263,18 +288,18 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
     case SIM_DISK_READ:
         /* Straight into the caller's buffer; nobody waits for an abandoned read. */
         if (r->op != NULL) {
-            r->rc = sim__disk_read(w, d, &f, r->op->buf, r->len, r->offset, &r->got);
+            r->rc = sim__disk_read(w, d, f, r->op->buf, r->len, r->offset, &r->got);
         }
         break;
     case SIM_DISK_WRITE:
     case SIM_DISK_APPEND:
-        r->rc = sim__disk_write(w, d, &f, r->data, r->len, r->offset,
+        r->rc = sim__disk_write(w, d, f, r->data, r->len, r->offset,
                                 r->kind == SIM_DISK_APPEND, &at);
         r->offset = at;
         break;
     case SIM_DISK_SYNC:
-    case SIM_DISK_DATASYNC: r->rc = sim__disk_sync(w, d, &f, r->kind); break;
-    case SIM_DISK_TRUNCATE: r->rc = sim__disk_truncate(w, d, &f, r->offset); break;
+    case SIM_DISK_DATASYNC: r->rc = sim__disk_sync(w, d, f, r->kind); break;
+    case SIM_DISK_TRUNCATE: r->rc = sim__disk_truncate(w, d, f, r->offset); break;
     case SIM_DISK_RENAME: r->rc = sim__disk_rename(w, d, r->node, r->path, r->path2); break;
     case SIM_DISK_UNLINK: r->rc = sim__disk_unlink(w, d, r->node, r->path); break;
     default: r->rc = sim__disk_sync_dir(w, d, r->node, r->path); break;
@@ -294,7 +319,7 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
             sim_file f = {.slot_ = r->fd_slot, .id_ = r->fd_id};
             sim_file_close(w, &f);
         }
-        req_free(d, slot);
+        req_free(w, d, slot);
         return;
     }
     uint32_t ws = r->waker_slot, wi = r->waker_id;
@@ -308,14 +333,15 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
         disk_req *r = &d->reqs[i];
         if (r->kind == 0 || r->node != node) continue;
         if (r->op == NULL) {
-            req_free(d, i);
+            req_free(w, d, i);
             continue;
         }
         /* Its task dies with the node; the operation never happened. */
         r->done = true;
         r->rc = SIM_ECRASHED;
         r->fd_slot = r->fd_id = 0;
-        (void)w;
+        if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
+        r->inode = SIM__NIL;
     }
 }
 
@@ -344,7 +370,7 @@ int sim_disk_poll(sim_world *w, sim_disk_op *op)
     }
     op->got = r->got;
     if (op->kind == SIM_DISK_APPEND) op->offset = r->offset;
-    req_free(d, op->slot_);
+    req_free(w, d, op->slot_);
     op->slot_ = op->id_ = 0;
     return rc;
 }
@@ -362,7 +388,7 @@ void sim_disk_drop(sim_world *w, sim_disk_op *op)
             sim_file f = {.slot_ = r->fd_slot, .id_ = r->fd_id};
             sim_file_close(w, &f);
         }
-        req_free(d, slot);
+        req_free(w, d, slot);
         return;
     }
     r->op = NULL;

@@ -206,10 +206,14 @@ char *sim__disk_spec_canonical(const sim__disk_spec *s)
     return buf;
 }
 
+/* By value, not by line: `sim run --set disk.K=V` sets keys without a line. */
 bool sim__disk_spec_is_default(const sim__disk_spec *s)
 {
+    sim__disk_spec d = {0};
     for (int k = 0; k < K_COUNT; k++) {
-        if (s->lines[k] != 0) return false;
+        int rc = set_key(&d, k, keys[k].def, NULL, 0);
+        SIM_ASSERT(rc == SIM_OK);
+        if (s->lo[k] != d.lo[k] || s->hi[k] != d.hi[k]) return false;
     }
     return true;
 }

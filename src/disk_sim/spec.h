@@ -18,7 +18,7 @@ int sim__disk_spec_finish(sim__disk_spec *s, uint64_t time_limit_ns, char *err, 
                           uint32_t *line);
 /* "[disk]\n..." with every key, sorted; malloc'd, NULL when out of memory. */
 char *sim__disk_spec_canonical(const sim__disk_spec *s);
-/* true when the section sets nothing. */
+/* true when every key has its default value. */
 bool sim__disk_spec_is_default(const sim__disk_spec *s);
 /* Draws the seed's model (ranges are drawn per seed, "sim/disk/model") and configures the
  * world's disks, before the system's setup. */

@@ -465,12 +465,22 @@ char *sim__net_spec_canonical(const sim__net_spec *s)
 
 /* ---- applying ------------------------------------------------------------------------------- */
 
+/* By value, not by line: `sim run --set network.K=V` sets keys without a line. Out of memory
+ * answers false, and applying the defaults changes nothing. */
 bool sim__net_spec_is_default(const sim__net_spec *s)
 {
-    for (int k = 0; k < K_COUNT; k++) {
-        if (s->lines[k] != 0) return false;
+    if (s->nlinks != 0) return false;
+    sim__net_spec *d = NULL;
+    if (sim__net_spec_new(s->path, NULL, 0, false, &d) != SIM_OK) {
+        sim__net_spec_free(d);
+        return false;
     }
-    return s->nlinks == 0;
+    char *mine = sim__net_spec_canonical(s), *theirs = sim__net_spec_canonical(d);
+    bool same = mine != NULL && theirs != NULL && strcmp(mine, theirs) == 0;
+    free(mine);
+    free(theirs);
+    sim__net_spec_free(d);
+    return same;
 }
 
 int sim__net_spec_apply(sim_world *w, const sim__net_spec *s)

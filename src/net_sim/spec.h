@@ -21,7 +21,8 @@ int sim__net_spec_finish(sim__net_spec *s, uint64_t time_limit_ns, char *err, si
 /* "[network]\n..." with every key, sorted, malloc'd; NULL when out of memory. */
 char *sim__net_spec_canonical(const sim__net_spec *s);
 void sim__net_spec_keys(char *buf, size_t size);
-/* true when the section sets nothing (the network's own defaults then apply as they are). */
+/* true when every key has its default value and there are no links (the network's own
+ * defaults then apply as they are). */
 bool sim__net_spec_is_default(const sim__net_spec *s);
 /* Before the system's setup: the settings and the default link. */
 int sim__net_spec_apply(sim_world *w, const sim__net_spec *s);
