@@ -1,5 +1,7 @@
 /*
  * helpers.h: small helpers shared by the Criterion tests. Tests use the public API only.
+ * Criterion 2.4.1's gt(T, a, b) means a >= b (it is written as the negation of lt): write
+ * lt(T, b, a) for a > b; `make tidy` refuses gt() in tests/.
  */
 #ifndef SIM_TEST_HELPERS_H
 #define SIM_TEST_HELPERS_H

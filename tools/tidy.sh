@@ -7,7 +7,8 @@
 #     (a file whose name contains "host");
 #   - "%p" in src/ (addresses must never reach a trace);
 #   - #include arrows that break DESIGN.md section 1;
-#   - lines longer than 100 columns; TODO without an issue number (TODO(#N)).
+#   - lines longer than 100 columns; TODO without an issue number (TODO(#N));
+#   - Criterion's gt() in tests/ (in Criterion 2.4.1 it means >=).
 # Reports (without failing) functions longer than 70 lines.
 # Usage: tools/tidy.sh [ROOT]   (ROOT defaults to the repository; tests point it elsewhere)
 set -u
@@ -104,7 +105,13 @@ for f in $(find src systems replay cmd include tests bench -name '*.[ch]' 2>/dev
     [ -n "$todo" ] && problem "$f:${todo%%:*}: TODO without an issue number, write TODO(#N)"
 done
 
-# 6. Function length: report only. A function starts at a line that is just "{" after a
+# 6. Criterion 2.4.1's gt(T, a, b) is a >= b (it negates lt): tests write lt(T, b, a).
+for f in $(find tests -name '*.[ch]' 2>/dev/null | sort); do
+    hits=$(code_lines '\bgt\(' "$f" | head -3)
+    [ -n "$hits" ] && problem "$f:${hits%%:*}: Criterion 2.4.1's gt() is >=; write lt(T, b, a)"
+done
+
+# 7. Function length: report only. A function starts at a line that is just "{" after a
 # signature at column 0 and ends at the next "}" at column 0.
 report=$(for f in $(find src systems replay cmd -name '*.c' 2>/dev/null | sort); do
     awk -v file="$f" '

@@ -162,12 +162,11 @@ Test(faults_cli, swarm_plan_recorded_and_deterministic)
                                       "<> 'swarm: '"),
                      0),
                   "a run whose plan is not 'swarm: ...' in %s", db);
-        cr_assert(gt(u64, sql_u64(db, "SELECT count(*) FROM runs WHERE fault_count > 0"), 0));
-        cr_assert(gt(u64, sql_u64(db, "SELECT count(DISTINCT faults) FROM runs"), 1),
+        cr_assert(lt(u64, 0, sql_u64(db, "SELECT count(*) FROM runs WHERE fault_count > 0")));
+        cr_assert(lt(u64, 1, sql_u64(db, "SELECT count(DISTINCT faults) FROM runs")),
                   "every seed drew the same plan");
-        cr_assert(gt(u64, sql_u64(db, "SELECT count(*) FROM faults WHERE action IN "
-                                      "('crash', 'pause', 'fire')"),
-                     0),
+        cr_assert(lt(u64, 0, sql_u64(db, "SELECT count(*) FROM faults WHERE action IN "
+                                      "('crash', 'pause', 'fire')")),
                   "no crash, pause or fired point in 50 seeds of a swarm");
         cr_assert(eq(u64, sql_u64(db, "SELECT count(*) FROM runs r WHERE fault_count <> "
                                       "(SELECT count(*) FROM faults f WHERE f.run_id = r.run_id)"),
@@ -321,7 +320,7 @@ Test(faults_cli, show_faults)
 
     sim_expect(0, NULL, "run faults.ini --seeds 1..3 --db off.db --record off");
     uint64_t off_n = sql_u64("off.db", "SELECT fault_count FROM runs WHERE run_id = 1");
-    cr_assert(gt(u64, off_n, 0));
+    cr_assert(lt(u64, 0, off_n));
     sql_text("off.db", "SELECT faults FROM runs WHERE run_id = 1", plan, sizeof plan);
     snprintf(want, sizeof want, "\nplan: %s\n", plan);
     const char *named = "the faults were not stored (record mode off); to see them: ";
@@ -518,7 +517,7 @@ Test(faults_cli, sweep)
                              &total, rest), 2), "%s", r.text);
     cr_assert(eq(int, strncmp(rest, "sweeping sut/demo/slow-persist, 0 failed", 40), 0), "%s",
               r.text);
-    cr_assert(gt(u64, total, 2), "%s", r.text);
+    cr_assert(lt(u64, 2, total), "%s", r.text);
     char summary[64];
     snprintf(summary, sizeof summary, "\n%llu passed, 0 failed\n", total);
     expect(&r, 0, WORDS(summary));
@@ -712,7 +711,7 @@ Test(faults_cli, schema_1_read_then_upgraded)
     cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs r WHERE fault_count <> "
                                       "(SELECT count(*) FROM faults f WHERE f.run_id = r.run_id)"),
                  0));
-    cr_assert(gt(u64, sql_u64("t.db", "SELECT sum(fault_count) FROM runs WHERE run_id > 2"), 0));
+    cr_assert(lt(u64, 0, sql_u64("t.db", "SELECT sum(fault_count) FROM runs WHERE run_id > 2")));
     sim_expect(0, WORDS(ident), "replay --db t.db 1");
     sim_expect(0, WORDS("4 run(s)\n"), "list --db t.db");
 }

@@ -179,15 +179,15 @@ Test(net_cli, determinism_500_seeds)
     cr_assert(eq(u64, sql_u64("a.db", "SELECT count(DISTINCT seed) FROM runs"), 500));
     cr_assert(eq(u64, sql_u64("a.db", "SELECT count(DISTINCT trace_hash) FROM runs"), 500),
               "two seeds gave the same hash");
-    cr_assert(gt(u64, sql_u64("a.db", "SELECT count(DISTINCT faults) FROM runs"), 100));
+    cr_assert(lt(u64, 100, sql_u64("a.db", "SELECT count(DISTINCT faults) FROM runs")));
     const char *kinds[] = {"drop", "dup", "partition", "clog", "crash"};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         uint64_t on = sql_u64("a.db", "SELECT count(*) FROM runs WHERE faults LIKE 'swarm: %%' "
                                       "AND instr(faults, ' %s=off') = 0", kinds[k]);
-        cr_assert(gt(u64, on, 100), "only %llu of 500 seeds switched %s on",
+        cr_assert(lt(u64, 100, on), "only %llu of 500 seeds switched %s on",
                   (unsigned long long)on, kinds[k]);
     }
-    cr_assert(gt(u64, sql_u64("a.db", "SELECT count(*) FROM runs WHERE fault_count > 0"), 400));
+    cr_assert(lt(u64, 400, sql_u64("a.db", "SELECT count(*) FROM runs WHERE fault_count > 0")));
 }
 
 /* ---- the shipped gossip scenarios ----------------------------------------------------------- */
@@ -290,7 +290,7 @@ Test(net_cli, network_faults_visible)
                         "f.point = '%s')";
         cr_assert(eq(u64, sql_u64(db, q, kinds[k].key, ">", kinds[k].point), 0),
                   "a run with %s=off has %s faults", kinds[k].key, kinds[k].point);
-        cr_assert(gt(u64, sql_u64(db, q, kinds[k].key, "=", kinds[k].point), 0),
+        cr_assert(lt(u64, 0, sql_u64(db, q, kinds[k].key, "=", kinds[k].point)),
                   "no %s fault in 30 seeds", kinds[k].point);
     }
     /* Each fired drop is a lost datagram, each dup a net-dup event. */
@@ -333,7 +333,7 @@ Test(net_cli, network_faults_visible)
         sql_text(db, q, got, sizeof got);
         unsigned long long n = 0;
         cr_assert(eq(int, sscanf(got, "%llu", &n), 1));
-        cr_assert(gt(u64, n, 0), "no %s %s in 30 seeds", links[i].point, links[i].action);
+        cr_assert(lt(u64, 0, n), "no %s %s in 30 seeds", links[i].point, links[i].action);
         snprintf(want, sizeof want, "%llu %llu %llu", n, n, n);
         cr_assert(eq(str, got, want), "%s %s faults, net-link events, matched", links[i].point,
                   links[i].action);
@@ -492,7 +492,7 @@ Test(net_cli, scripted_partition_and_clog)
                                           "+- +net-drop +datagram (n1:[0-9]+ -> n[2-5]|n[2-5]:"
                                           "[0-9]+ -> n1):7000, 40 bytes #[0-9a-f]{8} "
                                           "\\(partition\\)$");
-    cr_assert(gt(sz, drops, 10), "%s", s.text);
+    cr_assert(lt(sz, 10, drops), "%s", s.text);
     cr_assert(eq(sz, count_matching(s.text, " net-drop "), drops), "%s", s.text);
     out_free(&s);
 
@@ -502,27 +502,28 @@ Test(net_cli, scripted_partition_and_clog)
     cr_assert(eq(u64, sql_u64(db, "SELECT count(*) FROM events WHERE kind = " KIND("net-deliver")
                                   " AND " CROSS " AND " PARTED), 0),
               "a datagram crossed the partition");
-    cr_assert(gt(u64, sql_u64(db, "SELECT count(*) FROM events WHERE kind = " KIND("net-deliver")
-                                  " AND " CROSS " AND NOT (" PARTED ")"), 30),
+    uint64_t crossed = sql_u64(db, "SELECT count(*) FROM events WHERE kind = " KIND("net-deliver")
+                                   " AND " CROSS " AND NOT (" PARTED ")");
+    cr_assert(lt(u64, 30, crossed),
               "no datagram crossed between n1 and the others outside the partition");
     cr_assert(eq(u64, sql_u64(db, "SELECT count(*) FROM events WHERE kind = " KIND("net-drop")
                                   " AND NOT (" REASON " = 2 AND " CROSS " AND " PARTED ")"), 0),
               "a drop other than a partition's, or outside it");
     for (unsigned run = 1; run <= 3; run++) {
-        cr_assert(gt(u64, sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
-                                      KIND("net-drop") " AND " REASON " = 2", run), 10),
-                  "run %u: too few partition drops", run);
+        uint64_t parted = sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
+                                 KIND("net-drop") " AND " REASON " = 2", run);
+        cr_assert(lt(u64, 10, parted), "run %u: too few partition drops", run);
         cr_assert(eq(u64, sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
                                       KIND("net-deliver") " AND " INVOLVES_N3 " AND vtime_ns > "
                                       "2500000000 AND vtime_ns < 3000000000", run), 0),
                   "run %u: a datagram reached or left n3 while it was clogged", run);
-        cr_assert(gt(u64, sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
+        cr_assert(lt(u64, 0, sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
                                       KIND("net-send") " AND " SRC_NODE " = 3 AND vtime_ns > "
-                                      "2500000000 AND vtime_ns < 3000000000", run), 0),
+                                      "2500000000 AND vtime_ns < 3000000000", run)),
                   "run %u: n3 sent nothing while clogged", run);
-        cr_assert(gt(u64, sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
+        cr_assert(lt(u64, 0, sql_u64(db, "SELECT count(*) FROM events WHERE run_id = %u AND kind = "
                                       KIND("net-deliver") " AND " INVOLVES_N3 " AND vtime_ns = "
-                                      "3000000000", run), 0),
+                                      "3000000000", run)),
                   "run %u: nothing n3 held was delivered when its clog ended", run);
     }
 #undef CROSS
@@ -578,7 +579,7 @@ static void all_deliveries_paired(const char *db, unsigned run)
                                   "(PARTITION BY a, b ORDER BY seq) k FROM events WHERE "
                                   "run_id = %u AND kind = " KIND("net-deliver") ") SELECT "
                                   "count(*) FROM s JOIN d USING (a, b, k)", run, run);
-    cr_assert(gt(u64, delivered, 100), "run %u", run);
+    cr_assert(lt(u64, 100, delivered), "run %u", run);
     cr_assert(eq(u64, paired, delivered), "run %u: deliveries without a send", run);
 }
 
@@ -797,7 +798,7 @@ Test(net_cli, replay_dump_shows_network)
     cr_assert(eq(u64, sql_u64("r.db", q, events), delivered));
     snprintf(q, sizeof q, "%s%s", before, KIND("net-drop"));
     cr_assert(eq(u64, sql_u64("r.db", q, events), dropped));
-    cr_assert(gt(u32, flying, 0), "no message in flight at step %llu", st);
+    cr_assert(lt(u32, 0, flying), "no message in flight at step %llu", st);
     cr_assert(eq(u64, (uint64_t)flying, sent - delivered - dropped));
 
     /* Sockets. */

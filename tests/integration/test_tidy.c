@@ -71,6 +71,8 @@ Test(tidy, catches_violations)
         {"src/core/c.c", "#include \"../executor/exec.h\"\n", "core is the bottom layer"},
         {"src/core/t.c", "/* TO" "DO fix */\n", "without an issue number"},
         {"src/core/l.c", LONG_LINE, "lines over 100 columns"},
+        {"tests/unit/t.c", "void f(void);\nvoid f(void) { cr_assert(gt(int, 2, 1)); }\n",
+         "tests/unit/t.c:2: Criterion 2.4.1's gt() is >="},
     };
     char out[4096];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -193,7 +193,7 @@ Test(trace, round_trip_full)
         snprintf(q, sizeof q, "SELECT count(*) FROM events WHERE run_id = %llu",
                  (unsigned long long)run);
         cr_assert(eq(u64, sql_u64("t.db", "%s", q), events));
-        cr_assert(gt(u64, events, 100));
+        cr_assert(lt(u64, 100, events));
         out r = SIM("replay --db t.db %llu", (unsigned long long)run);
         snprintf(line, sizeof line, "identical (%llu events, hash %s)\n", e.events, e.hash);
         char head[128];
@@ -230,7 +230,7 @@ Test(trace, round_trip_record_fail)
         snprintf(q, sizeof q, "SELECT event_count FROM runs WHERE run_id = %llu",
                  (unsigned long long)run);
         uint64_t counted = sql_u64("t.db", "%s", q);
-        cr_assert(gt(u64, counted, 100));
+        cr_assert(lt(u64, 100, counted));
         cr_assert(eq(u64, stored, failing ? counted : 0), "run %llu", (unsigned long long)run);
         if (failing) {
             identical_line("t.db", run, line, sizeof line);
@@ -261,7 +261,7 @@ Test(trace, tamper_each_event_column)
     char ident[128];
     identical_line("t.db", 1, ident, sizeof ident);
     uint64_t n = sql_u64("t.db", "SELECT count(*) FROM events WHERE run_id = 1");
-    cr_assert(gt(u64, n, 100));
+    cr_assert(lt(u64, 100, n));
     const char *cols[] = {"step", "vtime_ns", "node", "task", "kind", "a", "b", "detail"};
     uint64_t seqs[] = {0, 9, n / 2, n - 1};
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
@@ -595,7 +595,7 @@ Test(trace, bad_db_truncated)
     cr_assert(eq(int, exists("t.db-wal"), false), "sim left its WAL: the cut would be partial");
     struct stat sb;
     cr_assert(eq(int, stat("t.db", &sb), 0));
-    cr_assert(gt(i64, (int64_t)sb.st_size, 65536));
+    cr_assert(lt(i64, 65536, (int64_t)sb.st_size));
     cr_assert(eq(int, truncate("t.db", sb.st_size / 3), 0));
     all_commands_refuse_unchanged("t.db", "corrupt or truncated");
 }
@@ -920,30 +920,30 @@ Test(trace, show_filters)
     uint64_t all = sql_u64("t.db", "SELECT event_count FROM runs WHERE run_id = 1");
     show_expect("--db t.db 1", all, any_line, NULL);
     uint64_t n1 = sql_u64("t.db", "SELECT count(*) FROM events WHERE run_id = 1 AND node = 1");
-    cr_assert(gt(u64, n1, 0));
+    cr_assert(lt(u64, 0, n1));
     cr_assert(lt(u64, n1, all));
     show_expect("--db t.db 1 --node n1", n1, node_is, "n1");
     show_expect("--db t.db 1 --node 1", n1, node_is, "n1");
     sim_expect(2, WORDS("--node: this run has no node 'n9'; its nodes: n1, n2"),
                "show --db t.db 1 --node n9");
     uint64_t t2 = sql_u64("t.db", "SELECT count(*) FROM events WHERE run_id = 1 AND task = 2");
-    cr_assert(gt(u64, t2, 0));
+    cr_assert(lt(u64, 0, t2));
     show_expect("--db t.db 1 --task 2", t2, task_is, "2");
     uint64_t fires = sql_u64("t.db", "SELECT count(*) FROM events WHERE run_id = 1 AND kind = "
                                      "(SELECT kind FROM event_kinds WHERE name = 'timer-fire')");
-    cr_assert(gt(u64, fires, 0));
+    cr_assert(lt(u64, 0, fires));
     show_expect("--db t.db 1 --kind timer-fire", fires, event_is, "timer-fire");
     sim_expect(2, WORDS("--kind: unknown event kind 'bogus'", "timer-fire"),
                "show --db t.db 1 --kind bogus");
     uint64_t mid = sql_u64("t.db", "SELECT count(*) FROM events WHERE run_id = 1 AND "
                                    "step BETWEEN 10 AND 12");
-    cr_assert(gt(u64, mid, 0));
+    cr_assert(lt(u64, 0, mid));
     show_expect("--db t.db 1 --from 10 --to 12", mid, step_10_to_12, NULL);
     sim_expect(2, WORDS("--from is after --to"), "show --db t.db 1 --from 12 --to 10");
     uint64_t mix = sql_u64("t.db", "SELECT count(*) FROM events WHERE run_id = 1 AND node = 2 "
                                    "AND kind = (SELECT kind FROM event_kinds WHERE name = 'poll') "
                                    "AND step BETWEEN 5 AND 60");
-    cr_assert(gt(u64, mix, 0));
+    cr_assert(lt(u64, 0, mix));
     show_expect("--db t.db 1 --node n2 --kind poll --from 5 --to 60", mix, n2_poll_5_to_60, NULL);
     sim_expect(2, WORDS("no run 7"), "show --db t.db 7");
 }

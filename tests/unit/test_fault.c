@@ -1070,7 +1070,7 @@ Test(fault, max_down_budget_holds)
     cr_assert(ge(u64, limited.samples, 4900));
     cr_assert(le(u32, limited.max_out, 1), "%u nodes out at once with max_down = 1",
               limited.max_out);
-    cr_assert(gt(u64, limited.samples_out, 100), "a node was out in %llu of %llu samples",
+    cr_assert(lt(u64, 100, limited.samples_out), "a node was out in %llu of %llu samples",
               (unsigned long long)limited.samples_out, (unsigned long long)limited.samples);
     cr_assert(ge(u32, crashes, 10));
     cr_assert(ge(u32, pauses, 3));
@@ -1170,10 +1170,10 @@ Test(fault, liveness_phase_lets_system_converge)
     sim_run_result r = run_seed(sc, 11);
     scenario_done(sc);
     assert_pass(&r, 11);
-    cr_assert(gt(u64, r.vtime_ns, 5 * SIM_S), "finished at %llu ns",
+    cr_assert(lt(u64, 5 * SIM_S, r.vtime_ns), "finished at %llu ns",
               (unsigned long long)r.vtime_ns);
     cr_assert(le(u64, r.vtime_ns, 10 * SIM_S));
-    cr_assert(gt(u64, CL.done_at, 5 * SIM_S));
+    cr_assert(lt(u64, 5 * SIM_S, CL.done_at));
     uint32_t crashes = flist_count(&recs_a, SIM_FAULT_CRASH, "node/crash");
     cr_assert(ge(u32, crashes, 1));
     cr_assert(eq(u32, flist_count(&recs_a, SIM_FAULT_RESTART, "node/restart"), 0));

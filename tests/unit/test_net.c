@@ -612,7 +612,7 @@ Test(net, stream_is_fifo_under_any_latency)
     cr_assert(eq(int, rr.rc, SIM_OK)); /* the end of the stream, after every byte */
     cr_assert(eq(u64, rr.bytes, 20000));
     cr_assert(eq(u64, rr.bad, 0), "%llu bytes out of order", (unsigned long long)rr.bad);
-    cr_assert(gt(u32, rr.partial, 0), "no read returned fewer bytes than it asked for");
+    cr_assert(lt(u32, 0, rr.partial), "no read returned fewer bytes than it asked for");
     cr_assert(ge(u64, t.sent[SIM_NET_DATA], 20000 / 7));
     cr_assert(eq(u64, t.kind[SIM_EV_NET_RESET], 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
@@ -669,7 +669,7 @@ Test(net, datagrams_reorder_but_all_arrive)
     cr_assert(eq(u32, wide.bad, 0));
     cr_assert(eq(u32, wide.once, 1000)); /* each number exactly once */
     cr_assert(eq(u64, wide.drops, 0));
-    cr_assert(gt(u32, wide.inversions, 0), "1,000 datagrams over 1..50 ms arrived in order");
+    cr_assert(lt(u32, 0, wide.inversions), "1,000 datagrams over 1..50 ms arrived in order");
     reorder_out fixed = reorder_run(102, 5 * SIM_MS, 5 * SIM_MS);
     cr_assert(eq(int, fixed.run_rc, SIM_OK));
     cr_assert(eq(u32, fixed.got, 1000));
@@ -886,11 +886,11 @@ Test(net, partial_reads_and_read_exact)
     test_run_ok(w);
     cr_assert(eq(int, wr.rc, SIM_OK));
     cr_assert(eq(u32, er.total, 100));
-    cr_assert(gt(u32, er.reads, 1), "100 bytes in 1..10-byte segments came in one read");
+    cr_assert(lt(u32, 1, er.reads), "100 bytes in 1..10-byte segments came in one read");
     cr_assert(lt(u32, er.lens[0], 100));
     cr_assert(eq(int, er.exact_rc, SIM_OK));
     cr_assert(eq(sz, er.exact_done, 100));
-    cr_assert(gt(u32, er.exact_pending, 1), "read_exact did not have to wait for pieces");
+    cr_assert(lt(u32, 1, er.exact_pending), "read_exact did not have to wait for pieces");
     cr_assert(eq(u32, er.bad, 0));
     cr_assert(eq(int, er.eof_rc, SIM_OK));
     cr_assert(eq(sz, er.eof_len, 0));
@@ -940,7 +940,7 @@ Test(net, partition_then_heal_keeps_stream)
     cr_assert(eq(int, rr.rc, SIM_OK));
     cr_assert(eq(u64, rr.bytes, 16384));
     cr_assert(eq(u64, rr.bad, 0));
-    cr_assert(gt(u64, rr.end_at, 1200 * SIM_MS));
+    cr_assert(lt(u64, 1200 * SIM_MS, rr.end_at));
     cr_assert(eq(u64, t.kind[SIM_EV_NET_RESET], 0));
     cr_assert(eq(u64, t.kind[SIM_EV_NET_LINK], 3)); /* two blocks, one heal */
     sim_world_free(w);
@@ -1614,7 +1614,7 @@ Test(net, backpressure_holds_writer_until_reader_reads)
     cr_assert(eq(int, wr.connect_rc, SIM_OK));
     cr_assert(eq(int, wr.rc, SIM_PENDING));
     cr_assert(le(sz, wr.done, 4096), "the write took %zu bytes past the window", wr.done);
-    cr_assert(gt(sz, wr.done, 0));
+    cr_assert(lt(sz, 0, wr.done));
     cr_assert(eq(u64, rr.bytes, 0));
     test_run_ok(w);
     cr_assert(eq(int, wr.rc, SIM_OK));
@@ -2446,7 +2446,7 @@ Test(net, same_seed_same_trace)
         cr_assert(eq(int, all[i]->read_rc, SIM_OK), "run %u", i);
         cr_assert(eq(u64, all[i]->bytes, 5000), "run %u", i);
         cr_assert(eq(u64, all[i]->bad, 0), "run %u", i);
-        cr_assert(gt(u32, all[i]->dgrams, 0), "run %u", i);
+        cr_assert(lt(u32, 0, all[i]->dgrams), "run %u", i);
     }
     cr_assert(eq(u64, a.hash, b.hash));
     cr_assert(eq(u64, a.events, b.events));

@@ -549,7 +549,7 @@ Test(scenario, utf8_bom_is_accepted)
 static void long_line_file(char *text, size_t size, size_t len)
 {
     static const char head[] = "[scenario]\nname = long\nsystem = demo\n";
-    cr_assert(gt(sz, size, sizeof head + len + 2));
+    cr_assert(lt(sz, sizeof head + len + 2, size));
     size_t o = (size_t)snprintf(text, size, "%s;", head);
     memset(text + o, 'c', len - 1);
     text[o + len - 1] = '\n';
