@@ -1299,6 +1299,12 @@ typedef struct sim_disk_desc {
     sim_latency write_latency;   /* zero = 20us..100us */
     sim_latency sync_latency;    /* fsync and directory sync; zero = 1ms..5ms */
     sim_latency meta_latency;    /* open, rename, unlink; zero = 10us..50us */
+    /* The mean of an extra exponential delay on top of each latency, cut at 20 times the mean
+     * (a slow device's tail); 0 = none, at most one hour. */
+    uint64_t read_tail_ns;
+    uint64_t write_tail_ns;
+    uint64_t sync_tail_ns;
+    uint64_t meta_tail_ns;
     sim_ratio crash_keep;        /* a pending write survives a crash whole; {0,0} = 1/2 */
     sim_ratio crash_torn;        /* ... survives in part, sector by sector; {0,0} = 1/4 */
     sim_ratio torn_garbage;      /* a torn sector holds garbage, not what was there; {0,0} = 0 */

@@ -153,7 +153,10 @@ int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
     bool ok = c.sector >= 512 && c.sector <= 65536 && (c.sector & (c.sector - 1)) == 0 &&
               ratio_ok(c.crash_keep) && ratio_ok(c.crash_torn) && ratio_ok(c.torn_garbage) &&
               ratio_ok(c.dir_keep) && keep + torn <= (uint64_t)c.crash_keep.q * c.crash_torn.q;
-    for (size_t i = 0; i < 4; i++) ok = ok && lats[i]->min_ns <= lats[i]->max_ns;
+    const uint64_t tails[] = {c.read_tail_ns, c.write_tail_ns, c.sync_tail_ns, c.meta_tail_ns};
+    for (size_t i = 0; i < 4; i++) {
+        ok = ok && lats[i]->min_ns <= lats[i]->max_ns && tails[i] <= SIM__DISK_TAIL_MAX;
+    }
     if (!ok) return SIM_EINVAL;
     d->desc = c;
     d->configured = true;
@@ -164,15 +167,23 @@ uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind)
 {
     const sim_disk_desc *c = &d->desc;
     const sim_latency *l = &c->meta_latency;
-    if (kind == SIM_DISK_READ) l = &c->read_latency;
+    uint64_t tail = c->meta_tail_ns;
+    if (kind == SIM_DISK_READ) {
+        l = &c->read_latency;
+        tail = c->read_tail_ns;
+    }
     if (kind == SIM_DISK_WRITE || kind == SIM_DISK_APPEND || kind == SIM_DISK_TRUNCATE) {
         l = &c->write_latency;
+        tail = c->write_tail_ns;
     }
     if (kind == SIM_DISK_SYNC || kind == SIM_DISK_DATASYNC || kind == SIM_DISK_SYNC_DIR) {
         l = &c->sync_latency;
+        tail = c->sync_tail_ns;
     }
-    if (l->min_ns == l->max_ns) return l->min_ns;
-    return sim_rng_range(&d->rngs[node], l->min_ns, l->max_ns);
+    uint64_t ns = l->min_ns;
+    if (l->min_ns != l->max_ns) ns = sim_rng_range(&d->rngs[node], l->min_ns, l->max_ns);
+    if (tail != 0) ns += sim__rng_exponential(&d->rngs[node], tail, SIM__DISK_TAIL_CAP);
+    return ns;
 }
 
 uint32_t sim__disk_task_node(const sim_world *w)

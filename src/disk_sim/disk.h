@@ -14,6 +14,10 @@
 
 #include "../fault/fault.h"
 
+/* A latency's exponential tail: its mean at most one hour, each draw cut at 20 times it. */
+#define SIM__DISK_TAIL_MAX (3600 * SIM_S)
+#define SIM__DISK_TAIL_CAP 20
+
 enum { PEND_WRITE = 1, PEND_TRUNC = 2 };
 
 /* A write or truncation that reads already see and a crash may lose. */

@@ -1,7 +1,8 @@
 /*
  * spec.c: the [disk] section of a scenario file (docs/disk.md): sector size, capacity,
- * latencies per kind of operation, and the crash model's probabilities, each of which may be
- * a range that every seed draws from (stream "sim/disk/model", index = the key).
+ * latencies per kind of operation with their exponential tails, and the crash model's
+ * probabilities, each of which may be a range that every seed draws from (stream
+ * "sim/disk/model", index = the key).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,10 +21,15 @@ enum {
     K_TORN,
     K_GARBAGE,
     K_DIR_KEEP,
+    K_READ_TAIL, /* after the probabilities: a key's index names its stream in "sim/disk/model" */
+    K_WRITE_TAIL,
+    K_SYNC_TAIL,
+    K_META_TAIL,
     K_COUNT
 };
 
 #define FIRST_PROB K_KEEP
+#define LAST_PROB K_DIR_KEEP
 #define PPB 1000000000u
 
 static const struct {
@@ -40,11 +46,16 @@ static const struct {
     [K_TORN] = {"crash_torn", "0.25"},
     [K_GARBAGE] = {"torn_garbage", "0"},
     [K_DIR_KEEP] = {"dir_keep", "0.5"},
+    [K_READ_TAIL] = {"read_tail", "0s"},
+    [K_WRITE_TAIL] = {"write_tail", "0s"},
+    [K_SYNC_TAIL] = {"sync_tail", "0s"},
+    [K_META_TAIL] = {"meta_tail", "0s"},
 };
 
 /* The keys in name order, for the canonical text and messages. */
-static const int sorted[K_COUNT] = {K_CAPACITY, K_KEEP,  K_TORN, K_DIR_KEEP, K_META,
-                                    K_READ,     K_SECTOR, K_SYNC, K_GARBAGE,  K_WRITE};
+static const int sorted[K_COUNT] = {
+    K_CAPACITY, K_KEEP,   K_TORN,      K_DIR_KEEP, K_META,    K_META_TAIL,  K_READ,
+    K_READ_TAIL, K_SECTOR, K_SYNC,     K_SYNC_TAIL, K_GARBAGE, K_WRITE,     K_WRITE_TAIL};
 
 struct sim__disk_spec {
     uint64_t lo[K_COUNT];    /* durations in ns, probabilities in parts per 10^9, bytes */
@@ -113,8 +124,12 @@ static int set_key(sim__disk_spec *s, int k, const char *v, char *err, size_t es
         hi = lo;
         want = "bytes per node, 0 for unlimited (4096, 64K, 1M, 2G: powers of 1024)";
     } else if (k < FIRST_PROB) {
-        ok = sim__parse_duration_range(v, &lo, &hi);
-        want = "a duration or a range lo..hi, low to high (20us..100us)";
+        ok = sim__parse_duration_range(v, &lo, &hi) && hi > 0;
+        want = "a duration above 0 or a range lo..hi, low to high (20us..100us)";
+    } else if (k > LAST_PROB) {
+        ok = sim__parse_duration(v, &lo) == SIM_OK && lo <= SIM__DISK_TAIL_MAX;
+        hi = lo;
+        want = "the mean of an extra exponential delay, 0s to 1h (0s: none; 5ms)";
     } else {
         ok = sim__parse_probability_range(v, &lo, &hi);
         want = "a probability in [0, 1] (0.25, 1/4) or a range, low to high (0.1..0.5), "
@@ -187,6 +202,8 @@ static void value_text(const sim__disk_spec *s, int k, char *buf, size_t size)
         bytes_text(s->lo[k], buf, size);
     } else if (k < FIRST_PROB) {
         sim__format_duration_range(s->lo[k], s->hi[k], buf, size);
+    } else if (k > LAST_PROB) {
+        sim__format_duration(s->lo[k], buf, size);
     } else {
         sim__format_probability_range(s->lo[k], s->hi[k], buf, size);
     }
@@ -241,6 +258,10 @@ int sim__disk_spec_apply(sim_world *w, const sim__disk_spec *s)
         .write_latency = {s->lo[K_WRITE], s->hi[K_WRITE]},
         .sync_latency = {s->lo[K_SYNC], s->hi[K_SYNC]},
         .meta_latency = {s->lo[K_META], s->hi[K_META]},
+        .read_tail_ns = s->lo[K_READ_TAIL],
+        .write_tail_ns = s->lo[K_WRITE_TAIL],
+        .sync_tail_ns = s->lo[K_SYNC_TAIL],
+        .meta_tail_ns = s->lo[K_META_TAIL],
         .crash_keep = prob(w, s, K_KEEP),
         .crash_torn = prob(w, s, K_TORN),
         .torn_garbage = prob(w, s, K_GARBAGE),
@@ -257,7 +278,7 @@ int sim__disk_spec_apply(sim_world *w, const sim__disk_spec *s)
 void sim__disk_spec_plan(const sim_world *w, const sim__disk_spec *s, char *buf, size_t size)
 {
     buf[0] = '\0';
-    for (int k = FIRST_PROB; k < K_COUNT; k++) {
+    for (int k = FIRST_PROB; k <= LAST_PROB; k++) {
         if (s->lo[k] == s->hi[k]) continue;
         char v[32];
         uint64_t x = drawn(w, s, k);

@@ -174,7 +174,8 @@ Test(disk_cli, bad_disk_section)
     } cases[] = {
         {"bogus = 1", 8,
          {"unknown key 'bogus'; valid keys: capacity, crash_keep, crash_torn, dir_keep, "
-          "meta_latency, read_latency, sector, sync_latency, torn_garbage, write_latency",
+          "meta_latency, meta_tail, read_latency, read_tail, sector, sync_latency, sync_tail, "
+          "torn_garbage, write_latency, write_tail",
           NULL}},
         {"sector = 1000", 8, {"sector: expected a power of two from 512 to 65536", "got '1000'",
                               NULL}},
@@ -191,6 +192,11 @@ Test(disk_cli, bad_disk_section)
         {"read_latency = 5ms..1ms", 8, {"read_latency: expected ", "low to high",
                                         "got '5ms..1ms'", NULL}},
         {"sync_latency = 2ms", 8, {"sync_latency is set twice (first at line 7)", NULL}},
+        {"read_latency = 0s", 8, {"read_latency: expected a duration above 0", "got '0s'",
+                                  NULL}},
+        {"sync_tail = 1ms..2ms", 8, {"sync_tail: expected the mean of an extra exponential "
+                                     "delay, 0s to 1h", "got '1ms..2ms'", NULL}},
+        {"write_tail = 2h", 8, {"write_tail: expected ", "0s to 1h", "got '2h'", NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[512], head[64];

@@ -942,6 +942,70 @@ Test(disk, latency_of_operations_and_jobs)
     cr_assert(eq(u64, busy, idle + total));
 }
 
+/* The virtual time each of TAIL_SYNCS fsyncs of one file takes, in a job. */
+enum { TAIL_SYNCS = 400 };
+
+typedef struct tail_rec {
+    uint64_t took[TAIL_SYNCS];
+} tail_rec;
+
+static int fsyncs_job(sim_world *w, void *ctx)
+{
+    tail_rec *t = ctx;
+    sim_file f;
+    int rc = sim_file_open(w, "t/f", SIM_O_CREATE, &f);
+    for (uint32_t i = 0; i < TAIL_SYNCS && rc == SIM_OK; i++) {
+        uint64_t at = sim_now(w);
+        rc = sim_file_sync(w, &f);
+        t->took[i] = sim_now(w) - at;
+    }
+    sim_file_close(w, &f);
+    return rc;
+}
+
+static int fsyncs_with_tail(uint64_t seed, uint64_t tail_ns, tail_rec *t)
+{
+    sim_world *w = disk_world(seed, NULL);
+    disk_config(w, (sim_disk_desc){.sync_latency = {SIM_MS, SIM_MS}, .sync_tail_ns = tail_ns});
+    sim_node_id n = disk_node(w, "n1");
+    int rc = run_job(w, n, fsyncs_job, t);
+    sim_world_free(w);
+    return rc;
+}
+
+/* Goal: a latency's tail adds an exponential delay of the given mean, cut at 20 times it, to
+ * each operation of its kind: with sync_latency 1 ms and sync_tail 4 ms every fsync takes
+ * 1 ms to 81 ms, their extra time averages 3 to 5 ms over 400 fsyncs, and more than 20 take
+ * over 10 ms (an extra over 9 ms: e^-2.25 of them, about 42 expected); without a tail each
+ * takes 1 ms exactly.
+ * Method: a job times 400 fsyncs of one file (fsyncs_with_tail), for two seeds. */
+Test(disk, latency_tail_is_exponential)
+{
+    static tail_rec t;
+    for (uint64_t seed = 21; seed <= 22; seed++) {
+        cr_assert(eq(int, fsyncs_with_tail(seed, 4 * SIM_MS, &t), SIM_OK));
+        uint64_t extra = 0;
+        uint32_t slow = 0;
+        for (uint32_t i = 0; i < TAIL_SYNCS; i++) {
+            cr_assert(le(u64, SIM_MS, t.took[i]), "fsync %u took %llu ns", i,
+                      (unsigned long long)t.took[i]);
+            cr_assert(le(u64, t.took[i], 81 * SIM_MS), "fsync %u took %llu ns", i,
+                      (unsigned long long)t.took[i]);
+            extra += t.took[i] - SIM_MS;
+            if (t.took[i] > 10 * SIM_MS) slow++;
+        }
+        uint64_t mean = extra / TAIL_SYNCS;
+        cr_assert(le(u64, 3 * SIM_MS, mean), "seed %llu: mean extra %llu ns",
+                  (unsigned long long)seed, (unsigned long long)mean);
+        cr_assert(le(u64, mean, 5 * SIM_MS), "seed %llu: mean extra %llu ns",
+                  (unsigned long long)seed, (unsigned long long)mean);
+        cr_assert(lt(u32, 20, slow), "seed %llu: only %u fsyncs over 10 ms",
+                  (unsigned long long)seed, slow);
+    }
+    cr_assert(eq(int, fsyncs_with_tail(21, 0, &t), SIM_OK));
+    for (uint32_t i = 0; i < TAIL_SYNCS; i++) cr_assert(eq(u64, t.took[i], SIM_MS));
+}
+
 /* ---- 5. writes not synced -------------------------------------------------------------------- */
 
 typedef enum seen_kind { SEEN_WHOLE, SEEN_NONE, SEEN_SECTORS, SEEN_OTHER } seen_kind;
@@ -1790,8 +1854,9 @@ static int configure_open_job(sim_world *w, void *ctx)
 }
 
 /* Goal: sim_disk_configure rejects a sector that is not a power of two or outside 512..65536,
- * crash_keep + crash_torn above 1, a probability above 1 and a latency whose min exceeds its
- * max (SIM_EINVAL, no violation), accepts the edges (512, 65536, keep + torn exactly 1); and
+ * crash_keep + crash_torn above 1, a probability above 1, a latency whose min exceeds its
+ * max and a tail above one hour (SIM_EINVAL, no violation), accepts the edges (512, 65536,
+ * keep + torn exactly 1, a tail of one hour); and
  * called while a file is open it returns SIM_EMISUSE and records a misuse violation.
  * Method: one world; a list of bad descriptions, a list of good ones; then a job that opens a
  * file and configures. */
@@ -1814,6 +1879,8 @@ Test(disk, configure_errors)
         {.write_latency = backwards},
         {.sync_latency = backwards},
         {.meta_latency = backwards},
+        {.sync_tail_ns = 3600 * SIM_S + 1},
+        {.read_tail_ns = UINT64_MAX},
     };
     enum { NBAD = sizeof bad / sizeof bad[0] };
     int bad_rc[NBAD];
@@ -1824,6 +1891,7 @@ Test(disk, configure_errors)
         {.crash_keep = {3, 4}, .crash_torn = {1, 4}},
         {.crash_keep = R1, .crash_torn = R0, .dir_keep = R1},
         {.read_latency = {SIM_MS, SIM_MS}},
+        {.write_tail_ns = 3600 * SIM_S},
         {0},
     };
     enum { NGOOD = sizeof good / sizeof good[0] };
