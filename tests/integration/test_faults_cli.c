@@ -20,39 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../cmdtest.h"
+#include "../clitext.h"
 
 TestSuite(faults_cli, .init = enter_dir, .fini = leave_dir);
 
 /* ---- lines ---------------------------------------------------------------------------------- */
-
-/* The line that starts with `prefix` (at the start of text or after a newline), or NULL. */
-static const char *line_starting(const char *text, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    for (const char *line = text; line != NULL && *line != '\0';) {
-        if (strncmp(line, prefix, n) == 0) return line;
-        const char *nl = strchr(line, '\n');
-        line = nl == NULL ? NULL : nl + 1;
-    }
-    return NULL;
-}
-
-/* The line after the one at `line`, or NULL. */
-static const char *next_line(const char *line)
-{
-    const char *nl = strchr(line, '\n');
-    return nl == NULL || nl[1] == '\0' ? NULL : nl + 1;
-}
-
-/* Copies the line at `line` without its newline into buf. */
-static void copy_line(const char *line, char *buf, size_t size)
-{
-    size_t n = strcspn(line, "\n");
-    cr_assert(lt(sz, n, size), "line too long: %.*s", (int)n, line);
-    memcpy(buf, line, n);
-    buf[n] = '\0';
-}
 
 /* Splits text into at most max lines in place (newlines become NULs); returns the count. */
 static size_t split_lines(char *text, char **lines, size_t max)
@@ -717,17 +689,6 @@ Test(faults_cli, schema_1_read_then_upgraded)
 }
 
 /* ---- the docs ------------------------------------------------------------------------------- */
-
-/* Reads SIM_SRC/path. Free with release(). */
-static char *read_doc(const char *path)
-{
-    const char *src = getenv("SIM_SRC");
-    cr_assert(ne(ptr, (void *)src, NULL), "SIM_SRC is not set: run through make test");
-    char full[1024];
-    snprintf(full, sizeof full, "%s/%s", src, path);
-    size_t len;
-    return read_bytes(full, &len);
-}
 
 /* True when text has a markdown heading (any level) whose words are `name`, or `name`. */
 static bool has_heading(const char *text, const char *name)

@@ -22,127 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../cmdtest.h"
+#include "../clitext.h"
 
 TestSuite(net_cli, .init = enter_dir, .fini = leave_dir);
 
-/* ---- lines ---------------------------------------------------------------------------------- */
-
-/* The line after the one at `line`, or NULL. */
-static const char *next_line(const char *line)
-{
-    const char *nl = strchr(line, '\n');
-    return nl == NULL || nl[1] == '\0' ? NULL : nl + 1;
-}
-
-/* Copies the line at `line` without its newline into buf. */
-static void copy_line(const char *line, char *buf, size_t size)
-{
-    size_t n = strcspn(line, "\n");
-    cr_assert(lt(sz, n, size), "line too long: %.*s", (int)n, line);
-    memcpy(buf, line, n);
-    buf[n] = '\0';
-}
-
-/* The line that starts with `prefix` (at the start of text or after a newline), or NULL. */
-static const char *line_starting(const char *text, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    for (const char *line = text; line != NULL && *line != '\0'; line = next_line(line)) {
-        if (strncmp(line, prefix, n) == 0) return line;
-    }
-    return NULL;
-}
-
-/* True when the whole of `line` matches the extended regular expression `pattern`; the
- * first `nm` submatches go to m (m may be NULL when nm is 0). */
-static bool matches(const char *line, const char *pattern, regmatch_t *m, size_t nm)
-{
-    regex_t re;
-    int rc = regcomp(&re, pattern, REG_EXTENDED);
-    cr_assert(eq(int, rc, 0), "bad pattern '%s'", pattern);
-    rc = regexec(&re, line, nm, m, 0);
-    regfree(&re);
-    return rc == 0;
-}
-
-/* Submatch i of a match of `line` into buf. */
-static void submatch(const char *line, const regmatch_t *m, size_t i, char *buf, size_t size)
-{
-    size_t n = (size_t)(m[i].rm_eo - m[i].rm_so);
-    cr_assert(lt(sz, n, size));
-    memcpy(buf, line + m[i].rm_so, n);
-    buf[n] = '\0';
-}
-
-/* How many lines of text match pattern. */
-static size_t count_matching(const char *text, const char *pattern)
-{
-    size_t n = 0;
-    char buf[1024];
-    for (const char *line = text; line != NULL && *line != '\0'; line = next_line(line)) {
-        copy_line(line, buf, sizeof buf);
-        if (matches(buf, pattern, NULL, 0)) n++;
-    }
-    return n;
-}
-
-/* One line of `sim show` (text): "step time node task event what". */
-typedef struct show_line {
-    char step[24], time[32], node[32], task[24], event[32], what[512];
-} show_line;
-
-/* Parses an event line of `sim show`; false for a header line. */
-static bool parse_show_line(const char *line, show_line *s)
-{
-    char buf[1024];
-    copy_line(line, buf, sizeof buf);
-    int at = 0;
-    if (sscanf(buf, "%23s %31s %31s %23s %31s %n", s->step, s->time, s->node, s->task, s->event,
-               &at) != 5 ||
-        at == 0) {
-        return false;
-    }
-    if (strspn(s->step, "0123456789") != strlen(s->step)) return false;
-    snprintf(s->what, sizeof s->what, "%s", buf + at);
-    return true;
-}
-
-/* A virtual time in nanoseconds as sim show prints it: "2.500000s". */
-static void time_text(uint64_t ns, char *buf, size_t size)
-{
-    snprintf(buf, size, "%llu.%06llus", (unsigned long long)(ns / 1000000000u),
-             (unsigned long long)(ns % 1000000000u / 1000u));
-}
-
-/* ---- files ---------------------------------------------------------------------------------- */
-
-static const char *sim_src(void)
-{
-    const char *src = getenv("SIM_SRC");
-    cr_assert(ne(ptr, (void *)src, NULL), "SIM_SRC is not set: run through make test");
-    return src;
-}
-
-/* Copies SIM_SRC/scenarios/NAME into the test directory. */
-static void copy_scenario(const char *name)
-{
-    out o = sh("cp '%s/scenarios/%s' .", sim_src(), name);
-    cr_assert(eq(int, o.status, 0), "%s", o.text);
-    out_free(&o);
-}
-
-/* Reads SIM_SRC/path. Free with release(). */
-static char *read_doc(const char *path)
-{
-    char full[1024];
-    snprintf(full, sizeof full, "%s/%s", sim_src(), path);
-    size_t len;
-    return read_bytes(full, &len);
-}
-
-/* The event kind named `name`, as a subquery. */
-#define KIND(name) "(SELECT kind FROM event_kinds WHERE name = '" name "')"
+/* ---- event fields ---------------------------------------------------------------------------- */
 
 /* SQL expressions over events.a and events.b (docs/network.md). */
 #define SRC_NODE "((a >> 48) & 65535)"
@@ -720,11 +604,7 @@ Test(net_cli, bad_network_section)
         }
         sim_expect(2, WORDS("bad.ini:8: [network] "), "check-determinism bad.ini");
         cr_assert(eq(int, exists("new.db"), false), "'%s' created a database", cases[i].line);
-        size_t len;
-        char *now = read_bytes("old.db", &len);
-        cr_assert(eq(int, len == old_len && memcmp(now, old, len) == 0, 1),
-                  "'%s' changed an existing database", cases[i].line);
-        release(now);
+        file_unchanged("old.db", old, old_len, cases[i].line);
     }
     release(old);
 
@@ -736,17 +616,7 @@ Test(net_cli, bad_network_section)
         {"network.nosuch=1", {"[network] unknown key 'nosuch'; valid keys: ", "latency", NULL}},
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        out r = sim_split("run gossip.ini --db new.db --set %s", sets[i].set);
-        cr_assert(eq(int, r.status, 2), "--set %s:\nstdout:\n%s\nstderr:\n%s", sets[i].set,
-                  r.text, r.err);
-        cr_assert(eq(int, strncmp(r.err, "sim: ", 5), 0), "%s", r.err);
-        cr_assert(ne(ptr, strstr(r.err, sets[i].set), NULL), "%s", r.err);
-        for (size_t w = 0; sets[i].words[w] != NULL; w++) {
-            cr_assert(ne(ptr, strstr(r.err, sets[i].words[w]), NULL), "no '%s' in:\n%s",
-                      sets[i].words[w], r.err);
-        }
-        cr_assert(eq(int, exists("new.db"), false), "--set %s created a database", sets[i].set);
-        out_free(&r);
+        set_refused("gossip.ini", sets[i].set, sets[i].words);
     }
 }
 
@@ -848,44 +718,6 @@ Test(net_cli, replay_dump_shows_network)
 }
 
 /* ---- the docs ------------------------------------------------------------------------------- */
-
-/* The text of section `heading` ("## [gossip]") of a markdown file, up to the next "## "
- * heading, into an owned buffer. */
-static char *doc_section(const char *doc, const char *heading)
-{
-    char want[64];
-    snprintf(want, sizeof want, "\n%s\n", heading);
-    const char *at = strstr(doc, want);
-    cr_assert(ne(ptr, (void *)at, NULL), "no heading '%s'", heading);
-    at += 1;
-    const char *end = strstr(at + strlen(heading), "\n## ");
-    size_t n = end == NULL ? strlen(at) : (size_t)(end - at);
-    char *s = own(malloc(n + 1));
-    cr_assert(ne(ptr, s, NULL));
-    memcpy(s, at, n);
-    s[n] = '\0';
-    return s;
-}
-
-/* Checks that `doc` (named `name`) has a table row "| `key` |" for every key of section
- * `section` of a recorded canonical configuration; returns how many keys there were. */
-static size_t every_key_has_a_row(const char *config, const char *section, const char *doc,
-                                  const char *name)
-{
-    const char *line = line_starting(config, section);
-    cr_assert(ne(ptr, (void *)line, NULL), "no %s in the recorded config:\n%s", section, config);
-    size_t keys = 0;
-    for (line = next_line(line); line != NULL && line[0] != '[' && line[0] != '\n';
-         line = next_line(line)) {
-        size_t n = strcspn(line, " =\n");
-        char want[128];
-        snprintf(want, sizeof want, "| `%.*s` |", (int)n, line);
-        cr_assert(ne(ptr, strstr(doc, want), NULL), "%s has no row for %s key '%.*s' (want "
-                  "'%s')", name, section, (int)n, line, want);
-        keys++;
-    }
-    return keys;
-}
 
 /* Goal: the docs name every key of the network and of the gossip toy: docs/network.md has a
  * table row for every [network] key of a recorded run's canonical configuration (link

@@ -496,6 +496,21 @@ static sim_join spawn_scripter(sim_world *w, sim_node_id node, const step *steps
     return test_spawn(w, "scripter", node, scripter_poll, scripter_drop, &s, sizeof s);
 }
 
+/* Runs fn (a job that records EXPECT checks in a verdict) on a fresh node of a fresh world;
+ * asserts that it succeeded, that all `checks` checks ran and passed, and no violation. */
+static void checks_in_job(uint64_t seed, job_fn fn, uint32_t checks)
+{
+    sim_world *w = disk_world(seed, NULL);
+    sim_node_id n = disk_node(w, "n1");
+    verdict v = {0};
+    int rc = run_job(w, n, fn, &v);
+    uint32_t violations = sim_world_violation_count(w);
+    sim_world_free(w);
+    cr_assert(eq(int, rc, SIM_OK));
+    verdict_ok(&v, checks);
+    cr_assert(eq(u32, violations, 0));
+}
+
 /* ---- 1. file semantics ----------------------------------------------------------------------- */
 
 /* Opens, reads, writes, appends and truncates through two handles; then a dead handle and bad
@@ -582,15 +597,7 @@ static int basics_job(sim_world *w, void *ctx)
  * Method: one blocking-pool job makes the calls and checks each result (basics_job). */
 Test(disk, file_semantics_in_a_job)
 {
-    sim_world *w = disk_world(1, NULL);
-    sim_node_id n = disk_node(w, "n1");
-    verdict v = {0};
-    int rc = run_job(w, n, basics_job, &v);
-    uint32_t violations = sim_world_violation_count(w);
-    sim_world_free(w);
-    cr_assert(eq(int, rc, SIM_OK));
-    verdict_ok(&v, 46);
-    cr_assert(eq(u32, violations, 0));
+    checks_in_job(1, basics_job, 46);
 }
 
 /* ---- 2. names -------------------------------------------------------------------------------- */
@@ -714,15 +721,7 @@ static int names_job(sim_world *w, void *ctx)
  * Method: one job (names_job) renames, unlinks and lists, checking every step. */
 Test(disk, rename_unlink_and_listing)
 {
-    sim_world *w = disk_world(2, NULL);
-    sim_node_id n = disk_node(w, "n1");
-    verdict v = {0};
-    int rc = run_job(w, n, names_job, &v);
-    uint32_t violations = sim_world_violation_count(w);
-    sim_world_free(w);
-    cr_assert(eq(int, rc, SIM_OK));
-    verdict_ok(&v, 31);
-    cr_assert(eq(u32, violations, 0));
+    checks_in_job(2, names_job, 31);
 }
 
 /* ---- 3. misuse ------------------------------------------------------------------------------- */

@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../helpers.h"
+#include "../scenariotest.h"
 
 #define CRASH_POINT "sut/wal/crash-here"
 #define WAL_DIR "wal"
@@ -441,52 +441,20 @@ static const sim_system wal_naive_system =
 
 /* ---- scenarios ------------------------------------------------------------------------------- */
 
-/* Scenarios a test holds, freed by the suite's fini when an assertion ends the test early. */
-static sim_scenario *held[4];
-
-static void release_held(void)
+/* The suite's fini: the held scenarios, and the sweeps a test left switched on. */
+static void wal_fini(void)
 {
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        sim_scenario_free(held[i]);
-        held[i] = NULL;
-    }
+    release_held();
     CHECKED.sweep = NAIVE.sweep = NULL;
 }
 
-TestSuite(disk_wal, .fini = release_held);
+TestSuite(disk_wal, .fini = wal_fini);
 
 /* Parses text as "wal.ini" against one toy; asserts success. */
 static sim_scenario *parse_wal(const sim_system *sys, const char *text)
 {
     const sim_system *const systems[] = {sys};
-    sim_scenario *sc = NULL;
-    char err[1024] = "";
-    int rc = sim_scenario_parse("wal.ini", text, systems, 1, &sc, err, sizeof err);
-    cr_assert(eq(int, rc, SIM_OK), "parse failed: %s\n--- text ---\n%s", err, text);
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        if (held[i] == NULL) {
-            held[i] = sc;
-            return sc;
-        }
-    }
-    cr_assert(false, "more than 4 scenarios held");
-    return sc;
-}
-
-static void scenario_done(sim_scenario *sc)
-{
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        if (held[i] == sc) held[i] = NULL;
-    }
-    sim_scenario_free(sc);
-}
-
-static sim_run_result run_seed(const sim_scenario *sc, uint64_t seed)
-{
-    sim_run_result r;
-    cr_assert(eq(int, sim_scenario_run(sc, seed, &r), SIM_OK));
-    cr_assert(ne(ptr, (void *)r.result, NULL));
-    return r;
+    return parse_held("wal.ini", text, systems, 1);
 }
 
 /* Tearing is likely and a torn sector not written holds garbage. */

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../helpers.h"
+#include "../scenariotest.h"
 
 #define NEVER UINT64_MAX
 #define MAX_NODES 4
@@ -180,51 +180,12 @@ static const sim_system toy_system = {
 
 static const sim_system *const toy_only[] = {&toy_system};
 
-/* Scenarios a test holds, freed by the suite's fini when an assertion ends the test early. */
-static sim_scenario *held[4];
-
-static void release_held(void)
-{
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        sim_scenario_free(held[i]);
-        held[i] = NULL;
-    }
-}
-
 TestSuite(fault, .fini = release_held);
 
 /* Parses text as "t.ini" against the toy system; asserts success. */
 static sim_scenario *parse_toy(const char *text)
 {
-    sim_scenario *sc = NULL;
-    char err[1024] = "";
-    int rc = sim_scenario_parse("t.ini", text, toy_only, 1, &sc, err, sizeof err);
-    cr_assert(eq(int, rc, SIM_OK), "parse failed: %s\n--- text ---\n%s", err, text);
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        if (held[i] == NULL) {
-            held[i] = sc;
-            return sc;
-        }
-    }
-    cr_assert(false, "more than 4 scenarios held");
-    return sc;
-}
-
-static void scenario_done(sim_scenario *sc)
-{
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        if (held[i] == sc) held[i] = NULL;
-    }
-    sim_scenario_free(sc);
-}
-
-/* Runs one seed; asserts that it ran (pass or fail). */
-static sim_run_result run_seed(const sim_scenario *sc, uint64_t seed)
-{
-    sim_run_result r;
-    cr_assert(eq(int, sim_scenario_run(sc, seed, &r), SIM_OK));
-    cr_assert(ne(ptr, (void *)r.result, NULL));
-    return r;
+    return parse_held("t.ini", text, toy_only, 1);
 }
 
 static void assert_pass(const sim_run_result *r, uint64_t seed)

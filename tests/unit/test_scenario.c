@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../../systems/demo/demo.h"
-#include "../helpers.h"
+#include "../scenariotest.h"
 
 /* ---- systems --------------------------------------------------------------------------------- */
 
@@ -39,50 +39,12 @@ static const sim_system *const both[] = {&sim_demo_system, &tiny_system};
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-/* Scenarios a test holds, freed by the suite's fini when an assertion ends the test early
- * (so that a failing test reports its failure, not a leak, under make check). */
-static sim_scenario *held[8];
-
-static sim_scenario *hold(sim_scenario *sc)
-{
-    for (size_t i = 0; sc != NULL && i < sizeof held / sizeof held[0]; i++) {
-        if (held[i] == NULL) {
-            held[i] = sc;
-            return sc;
-        }
-    }
-    cr_assert(eq(ptr, sc, NULL), "more than 8 scenarios held");
-    return sc;
-}
-
-/* Frees a scenario returned by parse_ok or hold. */
-static void scenario_done(sim_scenario *sc)
-{
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        if (held[i] == sc) held[i] = NULL;
-    }
-    sim_scenario_free(sc);
-}
-
-static void release_held(void)
-{
-    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
-        sim_scenario_free(held[i]);
-        held[i] = NULL;
-    }
-}
-
 TestSuite(scenario, .fini = release_held);
 
 /* Parses text as "t.ini" against the demo and tiny systems; asserts success. */
 static sim_scenario *parse_ok(const char *text)
 {
-    sim_scenario *sc = NULL;
-    char err[1024] = "";
-    int rc = sim_scenario_parse("t.ini", text, both, 2, &sc, err, sizeof err);
-    cr_assert(eq(int, rc, SIM_OK), "parse failed: %s\n--- text ---\n%s", err, text);
-    cr_assert(ne(ptr, sc, NULL));
-    return hold(sc);
+    return parse_held("t.ini", text, both, 2);
 }
 
 /* Asserts that err starts with prefix and contains every word of the NULL-terminated list. */

@@ -1,0 +1,65 @@
+/*
+ * scenariotest.h: scenarios parsed in unit tests. A test's scenarios are held and freed by
+ * the suite's fini (TestSuite(name, .fini = release_held)) when an assertion ends the test
+ * early, so that a failing test reports its failure, not a leak, under make check.
+ */
+#ifndef SIM_SCENARIOTEST_H
+#define SIM_SCENARIOTEST_H
+
+#include "helpers.h"
+
+#define HELD_MAX 8
+
+static sim_scenario *held[HELD_MAX];
+
+static inline sim_scenario *hold(sim_scenario *sc)
+{
+    for (size_t i = 0; sc != NULL && i < HELD_MAX; i++) {
+        if (held[i] == NULL) {
+            held[i] = sc;
+            return sc;
+        }
+    }
+    cr_assert(eq(ptr, sc, NULL), "more than %d scenarios held", HELD_MAX);
+    return sc;
+}
+
+/* Frees a held scenario. */
+static inline void scenario_done(sim_scenario *sc)
+{
+    for (size_t i = 0; i < HELD_MAX; i++) {
+        if (held[i] == sc) held[i] = NULL;
+    }
+    sim_scenario_free(sc);
+}
+
+static inline void release_held(void)
+{
+    for (size_t i = 0; i < HELD_MAX; i++) {
+        sim_scenario_free(held[i]);
+        held[i] = NULL;
+    }
+}
+
+/* Parses text as file `path` against systems; asserts success; the scenario is held. */
+static inline sim_scenario *parse_held(const char *path, const char *text,
+                                       const sim_system *const *systems, uint32_t nsystems)
+{
+    sim_scenario *sc = NULL;
+    char err[1024] = "";
+    int rc = sim_scenario_parse(path, text, systems, nsystems, &sc, err, sizeof err);
+    cr_assert(eq(int, rc, SIM_OK), "parse failed: %s\n--- text ---\n%s", err, text);
+    cr_assert(ne(ptr, sc, NULL));
+    return hold(sc);
+}
+
+/* Runs one seed; asserts that it ran (pass or fail). */
+static inline sim_run_result run_seed(const sim_scenario *sc, uint64_t seed)
+{
+    sim_run_result r;
+    cr_assert(eq(int, sim_scenario_run(sc, seed, &r), SIM_OK));
+    cr_assert(ne(ptr, (void *)r.result, NULL));
+    return r;
+}
+
+#endif /* SIM_SCENARIOTEST_H */
