@@ -30,7 +30,7 @@ SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
-              bench/bench_disk.c
+              bench/bench_disk.c bench/bench_check.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -48,6 +48,7 @@ BENCH_TRACE := $(BUILD)/sim-bench-trace
 BENCH_FAULT := $(BUILD)/sim-bench-fault
 BENCH_NET := $(BUILD)/sim-bench-net
 BENCH_DISK := $(BUILD)/sim-bench-disk
+BENCH_CHECK := $(BUILD)/sim-bench-check
 
 .PHONY: all test check tidy bench bench-peers deps demo clean install help FORCE \
         _test _check _demo _bench
@@ -60,8 +61,8 @@ help:
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
 	@echo "make check      the same tests built with ASan + UBSan and slow assertions"
 	@echo "make tidy       determinism and layering checks, function length report"
-	@echo "make bench      executor, network, disk, recording and fault-point benchmarks: medians,"
-	@echo "                one line per figure"
+	@echo "make bench      executor, network, disk, recording, fault-point and checker benchmarks:"
+	@echo "                medians, one line per figure"
 	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
 	@echo "make install    install libsim.a, sim.h, sim and sim.pc under PREFIX=$(PREFIX)"
@@ -114,6 +115,9 @@ $(BENCH_FAULT): $(BUILD)/obj/bench/bench_fault.o $(LIB)
 $(BENCH_DISK): $(BUILD)/obj/bench/bench_disk.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
+$(BENCH_CHECK): $(BUILD)/obj/bench/bench_check.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
 $(BENCH_NET): $(BUILD)/obj/bench/bench_net.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
@@ -148,10 +152,11 @@ _demo: $(SIM)
 bench: deps
 	@$(MAKE) --no-print-directory _bench
 
-_bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK)
+_bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK)
 	@$(BENCH)
 	@$(BENCH_NET)
 	@$(BENCH_DISK)
+	@$(BENCH_CHECK)
 	@$(MAKE) --no-print-directory BUILD=build/nohash CPPFLAGS=-DSIM_NO_HASH \
 	    build/nohash/sim-bench-trace >/dev/null
 	@bench/trace.sh $(BUILD) build/nohash

@@ -66,5 +66,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_check_determinism(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif /* SIM_CLI_H */

@@ -283,7 +283,8 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
                           .violations = out->violations, .nviolations = out->nviolations,
                           .events = row.events_stored ? &out->events_buf : NULL,
                           .faults = out->faults,
-                          .nfaults = row.events_stored ? out->nfaults : 0};
+                          .nfaults = row.events_stored ? out->nfaults : 0,
+                          .history = row.events_stored ? out->history : NULL};
     if (sim__store_record(c->st, &row, &data, run_id) != SIM_OK) {
         fprintf(stderr, "sim: %s\n", sim__store_error(c->st));
         return SIM_EINVAL;

@@ -20,7 +20,7 @@ static const char usage_show[] =
     "  --kind K     only events of kind K: spawn, poll, wake, complete, abort, drop,\n"
     "               timer-set, timer-fire, crash, restart, pause, resume, job-start,\n"
     "               violation, stop, node-add, note, fault, net-send, net-deliver,\n"
-    "               net-drop, net-dup, net-reset, net-link, disk-op, disk-crash\n"
+    "               net-drop, net-dup, net-reset, net-link, disk-op, disk-crash, history\n"
     "  --from S     from step S;  --to S   up to step S (inclusive)\n";
 
 static const char usage_list[] =

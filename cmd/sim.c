@@ -7,6 +7,7 @@
  *   sim check-determinism SCENARIO [--seeds A..B]
  *   sim show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S] [--format F]
  *   sim list --db FILE [--failed] [--scenario NAME]
+ *   sim check --model MODEL FILE.edn | --db FILE RUN [--timeout D] [--jobs N] [--format F]
  *   sim demo [--seed N] [--strategy S] [--events]
  *   sim --help | sim COMMAND --help | sim --version
  *
@@ -31,6 +32,7 @@ static const char usage_main[] =
     "  check-determinism   run every seed twice and compare\n"
     "  show                the events of a recorded run\n"
     "  list                the runs in a database\n"
+    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
     "  demo                run the demo world once\n"
     "\n"
     "  sim COMMAND --help   the options of a command\n"
@@ -188,7 +190,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
-    {"show", cmd_show}, {"list", cmd_list},     {"demo", cmd_demo},
+    {"show", cmd_show}, {"list", cmd_list},     {"demo", cmd_demo}, {"check", cmd_check},
 };
 
 int main(int argc, char **argv)

@@ -365,7 +365,9 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_NET_RESET, 24, "net-reset", "a=local << 32 | remote, b=reason")                   \
     X(SIM_EV_NET_LINK, 25, "net-link", "a=from node << 32 | to node, b=change")                \
     X(SIM_EV_DISK_OP, 26, "disk-op", "a=file << 40 | offset, b=op << 56 | error << 48 | len")  \
-    X(SIM_EV_DISK_CRASH, 27, "disk-crash", "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")
+    X(SIM_EV_DISK_CRASH, 27, "disk-crash",                                                     \
+      "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")                                 \
+    X(SIM_EV_HISTORY, 28, "history", "a=operation << 32 | process, b=type (SIM_OP_*)")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -1441,6 +1443,181 @@ bool sim_sweep_next(sim_sweep *sw);
 int sim_sweep_arm(sim_sweep *sw, sim_world *w);
 /* Ends this run: notes whether the world reached hit k. */
 void sim_sweep_end(sim_sweep *sw, const sim_world *w);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Histories and linearizability                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A history is what clients saw, as Jepsen records it (docs/checking.md): a process invokes an
+ * operation (a function such as read, on a key, with a value), then completes it: ok (it took
+ * effect, returning a value), fail (it certainly did not take effect) or info (nobody knows:
+ * it may take effect at any time after its invocation, or never). An invocation that is
+ * never completed counts as info. A process has at most one operation pending. Keys and
+ * values are EDN text: nil, true, 42, "text", :keyword, [1 2]. */
+
+typedef enum sim_op_type {
+    SIM_OP_INVOKE = 1,
+    SIM_OP_OK = 2,
+    SIM_OP_FAIL = 3,
+    SIM_OP_INFO = 4,
+} sim_op_type;
+
+/* Records an invocation in the world's history: process invokes f (a keyword's name, "read")
+ * on key (EDN text; NULL: no key) with value (EDN text; NULL: nil); *op names the operation
+ * for sim_history_complete. Each entry is an event (SIM_EV_HISTORY) and is stored with the
+ * run, so that `sim check --db FILE RUN` checks it again. Errors: SIM_EINVAL (bad EDN, a bad
+ * f, the process has an operation pending), also recorded as a misuse violation;
+ * SIM_ENOMEM. */
+int sim_history_invoke(sim_world *w, uint32_t process, const char *f, const char *key,
+                       const char *value, uint32_t *op);
+/* Completes op with SIM_OP_OK, SIM_OP_FAIL or SIM_OP_INFO and what it returned (EDN text;
+ * NULL: nil). Errors: SIM_EINVAL (an unknown or completed op, a bad type or EDN; also a
+ * violation), SIM_ENOMEM. */
+int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char *value);
+/* s as an EDN string ("x" -> "\"x\"", quotes and backslashes escaped) into buf; returns the
+ * length it needs, as snprintf does. */
+size_t sim_edn_quote(const char *s, char *buf, size_t size);
+
+/* Histories as data: built entry by entry, read from EDN, or copied from a world. */
+typedef struct sim_history sim_history;
+
+typedef struct sim_history_entry {
+    uint32_t process;
+    sim_op_type type;
+    const char *f;           /* the function: a keyword's name, "read" */
+    const char *key;         /* EDN text; NULL: no key */
+    const char *value;       /* EDN text; NULL: nil */
+    uint64_t time_ns;        /* when it happened (virtual time, or :time), for reports */
+    uint32_t line;           /* where it came from, for messages; 0: nowhere */
+} sim_history_entry;
+
+int sim_history_new(sim_history **out);
+void sim_history_free(sim_history *h);
+/* Appends an entry (strings are copied). Errors, SIM_EINVAL with a message in err: bad EDN,
+ * a bad f, a completion without a pending invocation of its process, an invocation while
+ * one is pending, a completion whose f or key differs from its invocation's. The history is
+ * unchanged on error. */
+int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_t err_size);
+/* Reads Jepsen's EDN history: one map per line, {:process 0, :type :invoke, :f :read,
+ * :key "x", :value nil}, the whole optionally inside [ ]. :time (ns) is kept for reports,
+ * other keys are ignored, entries of the :nemesis process are skipped. Errors: SIM_EINVAL
+ * with "PATH:LINE:COL: message"; SIM_ENOMEM. */
+int sim_history_parse_edn(const char *path, const char *text, sim_history **out, char *err,
+                          size_t err_size);
+uint32_t sim_history_count(const sim_history *h);
+/* Entry i as one EDN map, without a newline; returns the length it needs, as snprintf. */
+size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size);
+/* A copy of the world's history so far; free it with sim_history_free. */
+int sim_world_history(const sim_world *w, sim_history **out);
+
+/* Models say what the object under test is. A model is pure: step writes nothing but next.
+ * States are state_size bytes, compared and hashed as bytes unless equal and hash are given
+ * (so zero what you do not use). Keys and values reach a model as ids into the history's
+ * table of values (0 is nil), read with sim_check_value. */
+typedef struct sim_check_ctx sim_check_ctx;
+
+typedef enum sim_value_kind {
+    SIM_VALUE_NIL = 0,
+    SIM_VALUE_INT = 1,
+    SIM_VALUE_STRING = 2,
+    SIM_VALUE_KEYWORD = 3,
+    SIM_VALUE_VECTOR = 4,
+    SIM_VALUE_BOOL = 5,
+} sim_value_kind;
+
+typedef struct sim_value {
+    sim_value_kind kind;
+    int64_t i;               /* INT; BOOL: 0 or 1 */
+    const char *s;           /* STRING, KEYWORD: len bytes, not NUL-terminated */
+    const uint32_t *items;   /* VECTOR: len value ids */
+    uint32_t len;
+} sim_value;
+
+/* The output of an info operation: it may have returned anything. */
+#define SIM_VALUE_UNKNOWN UINT32_MAX
+
+/* Value id as a sim_value, valid until the next sim_check_intern. */
+sim_value sim_check_value(const sim_check_ctx *c, uint32_t id);
+/* The id of a string or keyword value, made if the history has none (a model's new state:
+ * kv's append); valid during this check. SIM_VALUE_UNKNOWN when out of memory (the check
+ * then ends unknown). */
+uint32_t sim_check_intern(sim_check_ctx *c, sim_value_kind kind, const char *s, size_t len);
+/* The id of keyword :name, or SIM_VALUE_UNKNOWN when the history has none. */
+uint32_t sim_check_keyword(const sim_check_ctx *c, const char *name);
+/* Value id as EDN text; returns the length it needs, as snprintf. */
+size_t sim_check_value_text(const sim_check_ctx *c, uint32_t id, char *buf, size_t size);
+
+/* An operation as a model sees it: an invocation with its completion. */
+typedef struct sim_op {
+    uint32_t id;             /* 0-based, in invocation order */
+    uint32_t process;
+    uint32_t f;              /* keyword id of the function */
+    uint32_t code;           /* the model's number for f, set by prepare */
+    uint32_t key;            /* value id; 0 (nil) without a key */
+    uint32_t input;          /* the invocation's value */
+    uint32_t output;         /* the ok's value; SIM_VALUE_UNKNOWN for info */
+    bool skip;               /* set by prepare: leave it out (an info read changes nothing) */
+    /* Set by prepare: it never changes the state, whatever the state (an ok read). The search
+     * then places it as early as it can and never elsewhere, which saves much of its work. */
+    bool pure;
+} sim_op;
+
+#define SIM_MODEL_STATE_MAX 64
+
+typedef struct sim_model {
+    const char *name;
+    const char *summary;
+    uint32_t state_size;     /* bytes, 1..SIM_MODEL_STATE_MAX */
+    bool whole;              /* true: one object; false: keys are independent, checked apart */
+    /* Checks one operation before the search (a function it knows, values of the right
+     * kinds); may set op->code and op->skip. false with a message in err stops the check. */
+    bool (*prepare)(sim_check_ctx *c, sim_op *op, char *err, size_t err_size);
+    void (*init)(sim_check_ctx *c, void *state);
+    /* Can op take effect in state, returning what it returned? If so writes the state after
+     * it into next and returns true. */
+    bool (*step)(sim_check_ctx *c, const void *state, const sim_op *op, void *next);
+    bool (*equal)(const void *a, const void *b);  /* NULL: the bytes */
+    uint64_t (*hash)(const void *state);          /* NULL: XXH3 of the bytes */
+    /* The state in words, for reports: "3", "absent". */
+    void (*describe)(const sim_check_ctx *c, const void *state, char *buf, size_t size);
+} sim_model;
+
+/* register: read, write and cas ([old new]) of one value, nil at first (per key when the
+ * operations have keys). kv: get, put, append and rm on keys, independent of each other; a
+ * get of a missing key returns nil (kv-empty: ""). docs/checking.md has their rules. */
+extern const sim_model sim_model_register;
+extern const sim_model sim_model_kv;
+extern const sim_model sim_model_kv_empty;
+/* By name (register, kv, kv-empty); NULL when unknown. */
+const sim_model *sim_model_find(const char *name);
+
+typedef enum sim_verdict {
+    SIM_LINEARIZABLE = 0,
+    SIM_NOT_LINEARIZABLE = 1,
+    SIM_CHECK_UNKNOWN = 3,   /* the timeout or the memory limit ended the search */
+} sim_verdict;
+
+typedef struct sim_check_desc {
+    const sim_model *model;  /* required */
+    uint64_t timeout_ns;     /* host time for the whole check; 0: none */
+    uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
+    uint64_t max_configs;    /* per key, configurations remembered; 0 = 2^24; beyond: unknown */
+} sim_check_desc;
+
+typedef struct sim_check_result sim_check_result;
+
+/* Checks that the history is linearizable. SIM_OK with *out set (see sim_check_verdict);
+ * SIM_EINVAL when the model refuses an operation (message in err); SIM_ENOMEM. The verdict
+ * and the report do not depend on jobs: keys are reported in their order; only unknown
+ * depends on the host's speed. */
+int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **out,
+              char *err, size_t err_size);
+sim_verdict sim_check_verdict(const sim_check_result *r);
+/* One line: "linearizable: 1200 operations on 10 keys", "not linearizable: key \"x\": ...". */
+const char *sim_check_summary(const sim_check_result *r);
+/* The whole report: for people, or one JSON object. Owned by the result. */
+const char *sim_check_report(const sim_check_result *r, bool json);
+void sim_check_result_free(sim_check_result *r);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Scenarios and systems                                                                      */

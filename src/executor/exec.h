@@ -127,7 +127,7 @@ typedef struct sim__timer {
  * own timers firing (a message arriving), a node crashing or restarting, the world going away;
  * and to describe their waits and timers in reports. They register these operations once per
  * world; the executor calls them without knowing the modules (the arrows point down). */
-enum { SIM__EXT_NET = 0, SIM__EXT_DISK = 1, SIM__EXT_MAX = 2 };
+enum { SIM__EXT_NET = 0, SIM__EXT_DISK = 1, SIM__EXT_HISTORY = 2, SIM__EXT_MAX = 3 };
 
 typedef struct sim__ext_ops {
     const char *name;

@@ -34,6 +34,7 @@ void sim__outcome_free(sim__outcome *o)
     }
     free(o->faults);
     sim__evbuf_free(&o->events_buf);
+    sim_history_free(o->history);
     memset(o, 0, sizeof *o);
 }
 
@@ -245,6 +246,8 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
         if (out->dump == NULL) crc = SIM_ENOMEM;
     }
     out->captured = opts->capture && !cap.failed;
+    /* What clients saw goes with the events (a run recorded in full, or a failure). */
+    if (crc == SIM_OK && out->captured) crc = sim_world_history(w, &out->history);
     cap.failed = true; /* what sim_world_free drops is not part of the run */
     sim_world_free(w);
     if (sys->teardown != NULL) sys->teardown(sys->ud, state);

@@ -45,6 +45,7 @@ typedef struct sim__outcome {
     uint64_t fail_hits;       /* hits of the [faults] fail_hit point, when there is one */
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
+    sim_history *history;     /* what clients saw, when captured; NULL otherwise */
 } sim__outcome;
 
 typedef struct sim__run_opts {

@@ -68,7 +68,9 @@ static const char schema[] =
     "CREATE TABLE faults(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
     "  step INTEGER NOT NULL, vtime_ns INTEGER NOT NULL, node INTEGER NOT NULL,\n"
     "  point TEXT NOT NULL, hit INTEGER NOT NULL, action TEXT NOT NULL, detail TEXT,\n"
-    "  PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n";
+    "  PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
+    "CREATE TABLE history(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  entry TEXT NOT NULL, PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n";
 
 /* From schema 1: the runs gain their fault plan and count, and faults get a table. */
 static const char migrate_1_to_2[] =
@@ -79,6 +81,12 @@ static const char migrate_1_to_2[] =
     "  point TEXT NOT NULL, hit INTEGER NOT NULL, action TEXT NOT NULL, detail TEXT,\n"
     "  PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
     "UPDATE meta SET value = 2 WHERE key = 'schema_version';\n";
+
+/* From schema 2: histories (what clients saw, one EDN map per entry) get a table. */
+static const char migrate_2_to_3[] =
+    "CREATE TABLE history(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  entry TEXT NOT NULL, PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
+    "UPDATE meta SET value = 3 WHERE key = 'schema_version';\n";
 
 #define RUN_COLUMNS_V1                                                                         \
     "run_id, scenario, scenario_path, system, seed, strategy, config, config_hash, "           \
@@ -166,7 +174,7 @@ static int fill_event_kinds(sim__store *st, const char *doing)
     return rc;
 }
 
-/* Brings a schema-1 file up to date, in one transaction (all or nothing). */
+/* Brings a schema-1 or -2 file up to date, in one transaction (all or nothing). */
 static int migrate(sim__store *st)
 {
     int rc = exec(st, "BEGIN IMMEDIATE", "upgrading the schema");
@@ -174,9 +182,11 @@ static int migrate(sim__store *st)
     int64_t version = 0;
     rc = query_int(st, "SELECT value FROM meta WHERE key = 'schema_version' ORDER BY key",
                    &version, "upgrading the schema");
-    if (rc == SIM_OK && version == 1) { /* another sim may have upgraded it meanwhile */
-        rc = exec(st, migrate_1_to_2, "upgrading the schema from version 1");
-        if (rc == SIM_OK) rc = fill_event_kinds(st, "upgrading the schema");
+    /* Another sim may have upgraded it meanwhile: version says how far it is. */
+    if (rc == SIM_OK && version == 1) rc = exec(st, migrate_1_to_2, "upgrading from version 1");
+    if (rc == SIM_OK && version <= 2) rc = exec(st, migrate_2_to_3, "upgrading from version 2");
+    if (rc == SIM_OK && version < SIM__SCHEMA_VERSION) {
+        rc = fill_event_kinds(st, "upgrading the schema");
     }
     if (rc != SIM_OK) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -237,13 +247,13 @@ static int check_schema(sim__store *st, sim__store_mode mode)
         return set_err(st, "written by a newer sim (schema version %lld; this sim %s reads %d)",
                        (long long)version, SIM_VERSION_STRING, SIM__SCHEMA_VERSION);
     }
-    if (version != SIM__SCHEMA_VERSION && version != 1) {
+    if (version < 1) {
         return set_err(st, "a sim database with an unknown schema version (%lld)",
                        (long long)version);
     }
     st->version = version;
-    /* Version 1 is upgraded before anything is written to it, and read as it is. */
-    if (version == 1 && mode == SIM__STORE_WRITE) return migrate(st);
+    /* An older version is upgraded before anything is written to it, and read as it is. */
+    if (version < SIM__SCHEMA_VERSION && mode == SIM__STORE_WRITE) return migrate(st);
     return SIM_OK;
 }
 
@@ -511,6 +521,35 @@ static int insert_decisions(sim__store *st, uint64_t run_id, const sim__evbuf *b
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording decisions", rc);
 }
 
+static int insert_history(sim__store *st, uint64_t run_id, const sim_history *h)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "INSERT INTO history VALUES(?1,?2,?3)", -1, &s, NULL);
+    char small[512], *text = small;
+    size_t cap = sizeof small;
+    for (uint32_t i = 0; rc == SQLITE_OK && i < sim_history_count(h); i++) {
+        size_t n = sim_history_edn(h, i, text, cap);
+        if (n >= cap) {
+            char *big = realloc(text == small ? NULL : text, n + 1);
+            if (big == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            text = big;
+            cap = n + 1;
+            sim_history_edn(h, i, text, cap);
+        }
+        sqlite3_bind_int64(s, 1, s64(run_id));
+        sqlite3_bind_int64(s, 2, i);
+        sqlite3_bind_text(s, 3, text, (int)n, SQLITE_TRANSIENT);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? sqlite3_reset(s) : rc;
+    }
+    if (text != small) free(text);
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording the history", rc);
+}
+
 int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
                       uint64_t *run_id)
 {
@@ -526,6 +565,7 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
     if (rc == SIM_OK) rc = insert_faults(st, *run_id, data);
     if (rc == SIM_OK && data->events != NULL) rc = insert_events(st, *run_id, data->events);
     if (rc == SIM_OK && data->events != NULL) rc = insert_decisions(st, *run_id, data->events);
+    if (rc == SIM_OK && data->history != NULL) rc = insert_history(st, *run_id, data->history);
     if (rc == SIM_OK) rc = exec(st, "COMMIT", "committing the run");
     if (rc != SIM_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -760,4 +800,53 @@ void sim__faults_free(sim_fault_rec *f, uint32_t n)
         free((char *)f[i].detail);
     }
     free(f);
+}
+
+int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char *err,
+                       size_t err_size)
+{
+    *out = NULL;
+    if (st->version < 3) return SIM_OK; /* recorded before histories were stored */
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT entry FROM history WHERE run_id = ?1 ORDER BY seq", -1,
+                                &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(st, "reading the history", rc);
+    sqlite3_bind_int64(s, 1, s64(run_id));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    bool oom = false;
+    while (!oom && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *entry = (const char *)sqlite3_column_text(s, 0);
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        if (len + n + 2 > cap) {
+            size_t c = cap ? cap * 2 : 4096;
+            while (c < len + n + 2) c *= 2;
+            char *t = realloc(text, c);
+            oom = t == NULL;
+            if (oom) break;
+            text = t;
+            cap = c;
+        }
+        memcpy(text + len, entry ? entry : "", entry ? n : 0);
+        len += entry ? n : 0;
+        text[len++] = '\n';
+        text[len] = '\0';
+    }
+    sqlite3_finalize(s);
+    if (oom) {
+        free(text);
+        return set_err(st, "out of memory reading the history");
+    }
+    if (rc != SQLITE_DONE) {
+        free(text);
+        return db_fail(st, "reading the history", rc);
+    }
+    if (text == NULL) return SIM_OK; /* the run has none */
+    char where[64];
+    snprintf(where, sizeof where, "run %llu history", (unsigned long long)run_id);
+    int prc = sim_history_parse_edn(where, text, out, err, err_size);
+    free(text);
+    if (prc == SIM_EINVAL) return set_err(st, "a stored history does not read back: %s", err);
+    return prc;
 }

@@ -11,7 +11,7 @@
 
 #include "../core/core.h"
 
-#define SIM__SCHEMA_VERSION 2
+#define SIM__SCHEMA_VERSION 3
 
 typedef struct sim__store sim__store;
 
@@ -64,6 +64,7 @@ typedef struct sim__run_data {
     const sim__evbuf *events; /* stored with the decisions they contain; NULL: not stored */
     const sim_fault_rec *faults;
     uint32_t nfaults;
+    const sim_history *history; /* what clients saw; NULL: not stored */
 } sim__run_data;
 
 /* Records one run in one transaction; sets *run_id. */
@@ -98,5 +99,10 @@ int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out
 /* A run's faults in order; *out is malloc'd, free it with sim__faults_free. */
 int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint32_t *n);
 void sim__faults_free(sim_fault_rec *f, uint32_t n);
+
+/* A run's history (NULL when it has none: not stored, or recorded before schema 3). On a
+ * history that does not read back, SIM_EINVAL with the message in sim__store_error. */
+int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char *err,
+                       size_t err_size);
 
 #endif /* SIM_STORE_H */

@@ -632,8 +632,8 @@ static void schema_version_is(const char *db, uint64_t v, const char *when)
 
 /* Goal: a schema-1 database (no faults table, no runs.faults or runs.fault_count) is read as
  * it is: list shows its runs, show --faults says the plan is none and 0 faults, replay is
- * identical, and none of them changes the schema; the next run that writes upgrades it to
- * version 2, keeps the old runs as they were and appends the new ones with their plans.
+ * identical, and none of them changes the schema; the next run that writes upgrades it to the
+ * current version, keeps the old runs as they were and appends the new ones with their plans.
  * Method: record demo-faults seeds 1..2 with --record full; downgrade the file with the
  * sqlite3 shell; list, show, replay; run seeds 3..4 into it; query. */
 Test(faults_cli, schema_1_read_then_upgraded)
@@ -651,7 +651,7 @@ Test(faults_cli, schema_1_read_then_upgraded)
     snprintf(ident, sizeof ident, "identical (%llu events, hash %s)\n",
              (unsigned long long)sql_u64("t.db", "SELECT event_count FROM runs WHERE run_id = 1"),
              h1);
-    sql_do("t.db", "DROP TABLE faults; ALTER TABLE runs DROP COLUMN faults; "
+    sql_do("t.db", "DROP TABLE faults; DROP TABLE history; ALTER TABLE runs DROP COLUMN faults; "
                    "ALTER TABLE runs DROP COLUMN fault_count; "
                    "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
     schema_version_is("t.db", 1, "after the downgrade");
@@ -666,7 +666,7 @@ Test(faults_cli, schema_1_read_then_upgraded)
 
     sim_expect(0, WORDS("2 passed, 0 failed\n"),
                "run faults.ini --seeds 3..4 --db t.db --record full");
-    schema_version_is("t.db", 2, "after sim run");
+    schema_version_is("t.db", 3, "after sim run");
     out after = sql("t.db", "%s LIMIT 2", old_q);
     cr_assert(eq(str, after.text, before.text), "the old runs changed in the upgrade");
     out_free(&after);

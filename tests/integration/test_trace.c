@@ -607,10 +607,10 @@ Test(trace, bad_db_newer_schema)
 {
     write_file("demo.ini", demo_ini);
     sim_expect(0, NULL, "run demo.ini --seeds 1..2 --db t.db --record full");
-    sql_do("t.db", "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+    sql_do("t.db", "UPDATE meta SET value = 4 WHERE key = 'schema_version'");
     all_commands_refuse_unchanged("t.db",
-                                  "written by a newer sim (schema version 3; this sim "
-                                  SIM_VERSION_STRING " reads 2)");
+                                  "written by a newer sim (schema version 4; this sim "
+                                  SIM_VERSION_STRING " reads 3)");
 }
 
 /* Goal: `sim run --db` on a database it may not write exits 2 with "read-only" and changes

@@ -1,0 +1,327 @@
+/*
+ * bench_check.c: what the linearizability checker costs. One line per figure, "name value
+ * unit", each the median of 5 runs of sim_check (one key at a time unless said) on a history
+ * generated from a simulated concurrent object (so it is linearizable; 1% of the operations
+ * end as info, as crashed clients' do), and on the same history with one read made stale
+ * (so it is not):
+ *
+ *   check_kv_10k          10,000 operations (get, put, append) by 50 processes on 10 keys
+ *   check_kv_10k_jobs2    the same, two keys at once (sim check's default here: the cores)
+ *   check_kv_10k_anomaly  the same with one stale get, one key at a time
+ *   check_register_5k     5,000 operations (read, write, cas over values 0..9) by 10
+ *                         processes on one register
+ *   check_register_5k_anomaly  the same with one stale read
+ *   parse_kv_10k          reading the kv history from its EDN text
+ *
+ * `sim-bench-check --write DIR` writes the four histories as EDN files instead, for
+ * `sim check` and for other checkers (Porcupine, Knossos). A host-boundary file: it reads
+ * the host clock to time the runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+#define RUNS 5
+#define VALUE_MAX 64
+
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* ---- generating ----------------------------------------------------------------------------- */
+
+typedef struct gop {
+    int f;                   /* kv: 0 get, 1 put, 2 append; register: 0 read, 1 write, 2 cas */
+    int key;
+    char in[VALUE_MAX];      /* EDN */
+    char out[4096];          /* EDN, once applied */
+    int stage;               /* 0 idle, 1 invoked, 2 applied */
+    bool failed;
+} gop;
+
+typedef struct gen {
+    uint64_t s;
+    bool kv;
+    int procs, keys, ops;
+    char **line;             /* the history, one EDN map per entry */
+    int nlines;
+    char kv_val[16][4096];   /* kv truth; "" = absent */
+    bool kv_present[16];
+    int reg;                 /* register truth; -1 = nil */
+} gen;
+
+static void emit(gen *g, int p, const char *type, const gop *o, const char *value)
+{
+    static const char *const kvf[] = {"get", "put", "append"}, *const regf[] = {"read", "write",
+                                                                                "cas"};
+    char key[32] = "";
+    if (g->kv) snprintf(key, sizeof key, ", :key %d", o->key);
+    size_t n = strlen(value) + 128;
+    char *line = malloc(n);
+    snprintf(line, n, "{:process %d, :type :%s, :f :%s%s, :value %s}", p, type,
+             g->kv ? kvf[o->f] : regf[o->f], key, value);
+    g->line[g->nlines++] = line;
+}
+
+static void invoke(gen *g, gop *o, int p)
+{
+    o->f = (int)(rnd(&g->s) % 3);
+    o->key = (int)(rnd(&g->s) % (uint64_t)g->keys);
+    o->failed = false;
+    if (g->kv) {
+        if (o->f == 0) snprintf(o->in, sizeof o->in, "nil");
+        if (o->f == 1) snprintf(o->in, sizeof o->in, "\"v%d\"", (int)(rnd(&g->s) % 100));
+        if (o->f == 2) snprintf(o->in, sizeof o->in, "\"%c\"", 'a' + (int)(rnd(&g->s) % 26));
+    } else {
+        int a = (int)(rnd(&g->s) % 10), b = (int)(rnd(&g->s) % 10);
+        if (o->f == 0) snprintf(o->in, sizeof o->in, "nil");
+        if (o->f == 1) snprintf(o->in, sizeof o->in, "%d", a);
+        if (o->f == 2) snprintf(o->in, sizeof o->in, "[%d %d]", a, b);
+    }
+    o->stage = 1;
+    emit(g, p, "invoke", o, o->in);
+}
+
+static void apply_kv(gen *g, gop *o)
+{
+    char *v = g->kv_val[o->key];
+    if (o->f == 0) {
+        snprintf(o->out, sizeof o->out, g->kv_present[o->key] ? "\"%s\"" : "nil", v);
+        return;
+    }
+    char add[VALUE_MAX];
+    snprintf(add, sizeof add, "%.*s", (int)strlen(o->in) - 2, o->in + 1);
+    if (o->f == 1 || !g->kv_present[o->key] || strlen(v) + strlen(add) >= 4000) v[0] = '\0';
+    strcat(v, add);
+    g->kv_present[o->key] = true;
+    snprintf(o->out, sizeof o->out, "%s", o->in);
+}
+
+static void apply_reg(gen *g, gop *o)
+{
+    if (o->f == 0) {
+        if (g->reg < 0) snprintf(o->out, sizeof o->out, "nil");
+        if (g->reg >= 0) snprintf(o->out, sizeof o->out, "%d", g->reg);
+    } else if (o->f == 1) {
+        g->reg = atoi(o->in);
+        snprintf(o->out, sizeof o->out, "%s", o->in);
+    } else {
+        int a = 0, b = 0;
+        sscanf(o->in, "[%d %d]", &a, &b);
+        o->failed = g->reg != a;
+        if (!o->failed) g->reg = b;
+        snprintf(o->out, sizeof o->out, "%s", o->in);
+    }
+}
+
+static void generate(gen *g)
+{
+    gop *cur = calloc((size_t)g->procs, sizeof *cur);
+    g->line = calloc((size_t)g->ops * 2, sizeof *g->line);
+    g->reg = -1;
+    int started = 0, busy = 0;
+    while (started < g->ops || busy > 0) {
+        int p = (int)(rnd(&g->s) % (uint64_t)g->procs);
+        gop *o = &cur[p];
+        uint64_t r = rnd(&g->s) % 100;
+        if (o->stage == 0 && started < g->ops) {
+            invoke(g, o, p);
+            started++;
+            busy++;
+        } else if (o->stage == 1 && r < 50) {
+            if (g->kv) apply_kv(g, o);
+            if (!g->kv) apply_reg(g, o);
+            o->stage = 2;
+        } else if (o->stage == 2 && r < 50) {
+            emit(g, p, o->failed ? "fail" : r == 0 ? "info" : "ok", o, o->out);
+            o->stage = 0;
+            busy--;
+        }
+    }
+    free(cur);
+}
+
+/* Makes the first ok read at or after the middle that another value can make stale return
+ * the value of an earlier read of the same key; returns the line changed, or -1. */
+static int make_stale(gen *g, int after)
+{
+    const char *f = g->kv ? ":f :get" : ":f :read";
+    for (int i = after; i < g->nlines; i++) {
+        if (strstr(g->line[i], ":type :ok") == NULL || strstr(g->line[i], f) == NULL) continue;
+        const char *key_at = strstr(g->line[i], ":key ");
+        for (int j = i - 200; j >= 0; j--) {
+            if (strstr(g->line[j], ":type :ok") == NULL || strstr(g->line[j], f) == NULL) continue;
+            const char *kj = strstr(g->line[j], ":key ");
+            if (key_at && kj && strncmp(key_at, kj, 7) != 0) continue;
+            const char *vi = strstr(g->line[i], ":value "), *vj = strstr(g->line[j], ":value ");
+            if (strcmp(vi, vj) == 0) continue;
+            size_t head = (size_t)(vi - g->line[i]), n = head + strlen(vj) + 1;
+            char *line = malloc(n);
+            snprintf(line, n, "%.*s%s", (int)head, g->line[i], vj);
+            free(g->line[i]);
+            g->line[i] = line;
+            return i;
+        }
+    }
+    return -1;
+}
+
+static char *join(const gen *g)
+{
+    size_t n = 1;
+    for (int i = 0; i < g->nlines; i++) n += strlen(g->line[i]) + 1;
+    char *text = malloc(n), *o = text;
+    for (int i = 0; i < g->nlines; i++) o += sprintf(o, "%s\n", g->line[i]);
+    *o = '\0';
+    return text;
+}
+
+/* ---- timing --------------------------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static sim_history *parse(const char *name, const char *text)
+{
+    sim_history *h = NULL;
+    char err[512];
+    if (sim_history_parse_edn(name, text, &h, err, sizeof err) != SIM_OK) {
+        fprintf(stderr, "bench: %s\n", err);
+        exit(1);
+    }
+    return h;
+}
+
+/* Median ms of checking text with model; exits if the verdict is not the one expected. */
+static double time_check(const char *name, const char *text, const sim_model *m,
+                         sim_verdict expect, uint32_t jobs)
+{
+    sim_history *h = parse(name, text);
+    uint64_t t[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+        sim_check_desc d = {.model = m, .jobs = jobs};
+        sim_check_result *r = NULL;
+        char err[512];
+        uint64_t t0 = host_now_ns();
+        if (sim_check(h, &d, &r, err, sizeof err) != SIM_OK) {
+            fprintf(stderr, "bench: %s: %s\n", name, err);
+            exit(1);
+        }
+        t[i] = host_now_ns() - t0;
+        if (sim_check_verdict(r) != expect) {
+            fprintf(stderr, "bench: %s: %s\n", name, sim_check_summary(r));
+            exit(1);
+        }
+        sim_check_result_free(r);
+    }
+    sim_history_free(h);
+    qsort(t, RUNS, sizeof t[0], cmp_u64);
+    return (double)t[RUNS / 2] / 1e6;
+}
+
+static double time_parse(const char *text)
+{
+    uint64_t t[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+        uint64_t t0 = host_now_ns();
+        sim_history_free(parse("kv", text));
+        t[i] = host_now_ns() - t0;
+    }
+    qsort(t, RUNS, sizeof t[0], cmp_u64);
+    return (double)t[RUNS / 2] / 1e6;
+}
+
+/* The two histories of one workload: as generated, and with one stale read. */
+static void histories(bool kv, char **ok, char **bad)
+{
+    gen g = {.s = kv ? 11 : 12, .kv = kv, .procs = kv ? 50 : 10, .keys = kv ? 10 : 1,
+             .ops = kv ? 10000 : 5000};
+    generate(&g);
+    *ok = join(&g);
+    const sim_model *m = kv ? &sim_model_kv : &sim_model_register;
+    /* The first stale read that really is an anomaly (a read may be stale yet concurrent
+     * with the write that makes it so). */
+    for (int from = g.nlines / 2;;) {
+        gen copy = g;
+        copy.line = malloc((size_t)g.nlines * sizeof *copy.line);
+        for (int i = 0; i < g.nlines; i++) copy.line[i] = strdup(g.line[i]);
+        int at = make_stale(&copy, from);
+        if (at < 0) {
+            fprintf(stderr, "bench: no read to make stale\n");
+            exit(1);
+        }
+        *bad = join(&copy);
+        for (int i = 0; i < copy.nlines; i++) free(copy.line[i]);
+        free(copy.line);
+        sim_history *h = parse("bad", *bad);
+        sim_check_desc d = {.model = m, .jobs = 1};
+        sim_check_result *r = NULL;
+        sim_check(h, &d, &r, NULL, 0);
+        bool found = r != NULL && sim_check_verdict(r) == SIM_NOT_LINEARIZABLE;
+        sim_check_result_free(r);
+        sim_history_free(h);
+        if (found) break;
+        free(*bad);
+        from = at + 1;
+    }
+    for (int i = 0; i < g.nlines; i++) free(g.line[i]);
+    free(g.line);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "bench: cannot write %s\n", path);
+        exit(1);
+    }
+    printf("%s\n", path);
+}
+
+int main(int argc, char **argv)
+{
+    char *kv_ok, *kv_bad, *reg_ok, *reg_bad;
+    histories(true, &kv_ok, &kv_bad);
+    histories(false, &reg_ok, &reg_bad);
+    if (argc == 3 && strcmp(argv[1], "--write") == 0) {
+        write_file(argv[2], "kv-10k.edn", kv_ok);
+        write_file(argv[2], "kv-10k-anomaly.edn", kv_bad);
+        write_file(argv[2], "register-5k.edn", reg_ok);
+        write_file(argv[2], "register-5k-anomaly.edn", reg_bad);
+        return 0;
+    }
+    const sim_model *kv = &sim_model_kv, *reg = &sim_model_register;
+    printf("check_kv_10k %.1f ms\n", time_check("kv", kv_ok, kv, SIM_LINEARIZABLE, 1));
+    printf("check_kv_10k_jobs2 %.1f ms\n", time_check("kv", kv_ok, kv, SIM_LINEARIZABLE, 2));
+    printf("check_kv_10k_anomaly %.1f ms\n",
+           time_check("kv-bad", kv_bad, kv, SIM_NOT_LINEARIZABLE, 1));
+    printf("check_register_5k %.1f ms\n",
+           time_check("reg", reg_ok, reg, SIM_LINEARIZABLE, 1));
+    printf("check_register_5k_anomaly %.1f ms\n",
+           time_check("reg-bad", reg_bad, reg, SIM_NOT_LINEARIZABLE, 1));
+    printf("parse_kv_10k %.1f ms\n", time_parse(kv_ok));
+    free(kv_ok);
+    free(kv_bad);
+    free(reg_ok);
+    free(reg_bad);
+    return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * check.h: the check module's internals (docs/checking.md): a table of interned values,
+ * histories, the EDN reader and writer, and what the checker shares between its files.
+ *
+ * Values are interned: equal values have equal ids, so models compare ids, and the
+ * checker's memo compares and hashes states as bytes. A table may have a parent whose ids it
+ * extends (ids below `first` are the parent's): each key's search interns the strings its
+ * model makes (kv's append) in a table of its own over the history's, which it only reads, so
+ * keys can be checked in threads at once.
+ *
+ * A history is a list of entries in the order they happened; the entry's index is its time
+ * for the checker (Porcupine's event order), and time_ns is only reported.
+ */
+#ifndef SIM_CHECK_H
+#define SIM_CHECK_H
+
+#include <stdatomic.h>
+
+#include "../core/core.h"
+
+/* A value without a key of its own: nil is id 0 of every root table. */
+#define SIM__VAL_NIL 0u
+
+typedef struct sim__val {
+    uint32_t kind;           /* sim_value_kind */
+    uint32_t len;            /* STRING, KEYWORD: bytes; VECTOR: items */
+    uint64_t x;              /* INT, BOOL: the value's bits; STRING, KEYWORD: offset in bytes;
+                                VECTOR: offset in items */
+    uint64_t hash;           /* of kind and content, for the index */
+} sim__val;
+
+typedef struct sim__vtab {
+    const struct sim__vtab *parent; /* ids below first are its; NULL for a root */
+    uint32_t first;
+    sim__val *v;             /* id first + i is v[i] */
+    uint32_t n, cap;
+    char *bytes;             /* string and keyword contents, back to back */
+    size_t nbytes, bytes_cap;
+    uint32_t *items;         /* vector items, back to back */
+    size_t nitems, items_cap;
+    uint32_t *index;         /* open addressing over v: i + 1, 0 = empty; a power of two */
+    uint32_t index_cap;
+} sim__vtab;
+
+/* A root table (with nil as id 0) when parent is NULL, else one that extends parent, which
+ * must not change while t lives. */
+int sim__vtab_init(sim__vtab *t, const sim__vtab *parent);
+void sim__vtab_release(sim__vtab *t);
+/* Interns a value; returns its id, or SIM__NIL when out of memory or past 2^31 values. */
+uint32_t sim__vtab_int(sim__vtab *t, int64_t i);
+uint32_t sim__vtab_bool(sim__vtab *t, bool b);
+uint32_t sim__vtab_text(sim__vtab *t, sim_value_kind kind, const char *s, size_t len);
+uint32_t sim__vtab_vec(sim__vtab *t, const uint32_t *items, uint32_t n);
+/* The id of a string or keyword if the table (or a parent) has it, else SIM__NIL. */
+uint32_t sim__vtab_find_text(const sim__vtab *t, sim_value_kind kind, const char *s, size_t len);
+/* Every id below sim__vtab_end(t) is valid. */
+uint32_t sim__vtab_end(const sim__vtab *t);
+const sim__val *sim__vtab_at(const sim__vtab *t, uint32_t id);
+/* The contents of a STRING or KEYWORD (len bytes) and the items of a VECTOR. */
+const char *sim__vtab_bytes(const sim__vtab *t, uint32_t id);
+const uint32_t *sim__vtab_items(const sim__vtab *t, uint32_t id);
+
+/* ---- EDN (edn.c) ---------------------------------------------------------------------------- */
+
+/* Writes value id as EDN text (nil, true, -3, "a\"b", :k, [1 "x"]) into buf; returns the
+ * length it needs, as snprintf. Strings are escaped so that the reader gives them back. */
+size_t sim__edn_write(const sim__vtab *t, uint32_t id, char *buf, size_t size);
+/* Reads exactly one EDN value (surrounding whitespace allowed) into t. SIM_EINVAL with a
+ * message naming the column (1-based) of the problem, "col 4: ..."; SIM_ENOMEM. */
+int sim__edn_parse_value(sim__vtab *t, const char *text, uint32_t *id, char *err,
+                         size_t err_size);
+
+/* ---- histories (history.c) ------------------------------------------------------------------ */
+
+typedef struct sim__hentry {
+    uint32_t process;
+    uint8_t type;            /* sim_op_type */
+    bool has_key;
+    bool has_time;
+    uint32_t f;              /* keyword id */
+    uint32_t key;            /* value id; SIM__VAL_NIL without a key */
+    uint32_t value;          /* value id */
+    uint64_t time_ns;
+    uint32_t line;
+    uint32_t op;             /* the operation it invokes or completes: 0, 1, ... */
+} sim__hentry;
+
+struct sim_history {
+    sim__vtab vals;
+    sim__hentry *e;
+    uint32_t n, cap;
+    uint32_t nops;           /* invocations so far */
+    uint32_t *op_invoke;     /* per operation: the index of its invocation */
+    uint32_t *op_done;       /* per operation: the index of its completion, or SIM__NIL */
+    uint32_t ops_cap;
+    /* The operation pending per process: open addressing, process + 1 -> operation. */
+    uint32_t *pend_proc;
+    uint32_t *pend_op;
+    uint32_t pend_cap, npend;
+};
+
+/* Appends an entry whose f, key and value are ids of h->vals; sets e->op. SIM_EINVAL with a
+ * message (without a location: the caller adds one) for a completion without a pending
+ * invocation, an invocation while one is pending, a completion whose f or key differs from
+ * its invocation's; SIM_ENOMEM. h is unchanged on error. */
+int sim__history_push(sim_history *h, sim__hentry *e, char *err, size_t err_size);
+/* Interns EDN text (NULL: nil) into h's values; on SIM_EINVAL the message says
+ * "what 'text': problem". */
+int sim__history_value(sim_history *h, const char *what, const char *text, uint32_t *id,
+                       char *err, size_t err_size);
+/* A function's name: a keyword's without the colon, "read" or "ns/read". */
+bool sim__fname_ok(const char *f);
+/* sim_history_add, saying whether the entry has a time (a world's entries do, at 0 too). */
+int sim__history_add_at(sim_history *h, const sim_history_entry *e, bool has_time, char *err,
+                        size_t err_size);
+/* A deep copy. */
+int sim__history_copy(const sim_history *h, sim_history **out);
+/* "invoke", "ok", "fail", "info"; NULL for another number. */
+const char *sim__op_type_name(uint32_t type);
+
+/* ---- the checker (check.c, wgl.c, host_jobs.c) ------------------------------------------- */
+
+/* What a model sees of the values: the history's table extended by the values this check
+ * makes (one table per key, so keys can be searched in threads at once). */
+struct sim_check_ctx {
+    sim__vtab vals;
+    bool oom;                /* sim_check_intern ran out of memory: the search ends */
+};
+
+/* One key's operations (all of them for a model that is one object), in invocation order,
+ * with where each was invoked and completed in the history (completed: SIM__NIL for an info
+ * operation, which may take effect at any time after its invocation, or never). */
+typedef struct sim__part {
+    uint32_t key;            /* value id; nil without keys */
+    sim_op *ops;
+    uint32_t *call_at;
+    uint32_t *ret_at;
+    uint32_t n;
+    uint32_t nok;            /* operations with a completion: each must be linearized */
+} sim__part;
+
+/* When a search gives up: host time (0: never), configurations remembered, or another
+ * key's search finding an anomaly first (*stop below self). */
+typedef struct sim__limits {
+    uint64_t deadline_ns;
+    uint64_t max_configs;
+    uint64_t max_bytes;
+    const _Atomic uint32_t *stop;
+    uint32_t self;
+} sim__limits;
+
+typedef enum sim__why {
+    SIM__WHY_NONE,
+    SIM__WHY_TIMEOUT,
+    SIM__WHY_MEMORY,
+    SIM__WHY_STOPPED,
+} sim__why;
+
+typedef struct sim__search {
+    sim_verdict verdict;
+    sim__why why;            /* for SIM_CHECK_UNKNOWN */
+    uint64_t configs;        /* configurations remembered */
+    /* The longest linearizable prefix found: operation indices into the part, in the order
+     * they take effect, and the state after them. */
+    uint32_t *best;
+    uint32_t nbest;
+    unsigned char best_state[SIM_MODEL_STATE_MAX];
+} sim__search;
+
+/* Wing & Gong's search with Lowe's memo (wgl.c). SIM_OK with out filled (out->best is
+ * malloc'd: free it), SIM_ENOMEM. */
+int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
+             sim__search *out);
+
+/* Calls run(arg, i) for every i below n, in up to jobs threads at once (host_jobs.c); with
+ * one job, or when threads cannot start, in this thread in order. */
+void sim__check_jobs(uint32_t n, uint32_t jobs, void (*run)(void *arg, uint32_t i), void *arg);
+
+#endif /* SIM_CHECK_H */

@@ -1,0 +1,360 @@
+/*
+ * history.c: histories as data (sim.h, docs/checking.md): entries appended in the order they
+ * happened, each an invocation or a completion of an operation, checked as they come: a
+ * process has at most one operation pending, a completion completes the pending one and
+ * names the same function and key. So a history that was built is well formed, and the
+ * checker pairs invocations with completions without looking back.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "check.h"
+
+static const char *const type_names[] = {NULL, "invoke", "ok", "fail", "info"};
+
+const char *sim__op_type_name(uint32_t type)
+{
+    return type >= 1 && type <= 4 ? type_names[type] : NULL;
+}
+
+int sim_history_new(sim_history **out)
+{
+    *out = NULL;
+    sim_history *h = calloc(1, sizeof *h);
+    if (h == NULL) return SIM_ENOMEM;
+    if (sim__vtab_init(&h->vals, NULL) != SIM_OK) {
+        free(h);
+        return SIM_ENOMEM;
+    }
+    *out = h;
+    return SIM_OK;
+}
+
+void sim_history_free(sim_history *h)
+{
+    if (h == NULL) return;
+    sim__vtab_release(&h->vals);
+    free(h->e);
+    free(h->op_invoke);
+    free(h->op_done);
+    free(h->pend_proc);
+    free(h->pend_op);
+    free(h);
+}
+
+uint32_t sim_history_count(const sim_history *h)
+{
+    return h->n;
+}
+
+/* ---- the pending operation of each process -------------------------------------------------- */
+
+static uint32_t pend_slot(const sim_history *h, uint32_t process)
+{
+    uint32_t mask = h->pend_cap - 1;
+    uint32_t at = sim__mix32(process) & mask;
+    while (h->pend_proc[at] != 0 && h->pend_proc[at] != process + 1u) at = (at + 1) & mask;
+    return at;
+}
+
+/* The operation process has pending, or SIM__NIL. */
+static uint32_t pend_get(const sim_history *h, uint32_t process)
+{
+    if (h->pend_cap == 0) return SIM__NIL;
+    uint32_t at = pend_slot(h, process);
+    return h->pend_proc[at] == 0 ? SIM__NIL : h->pend_op[at];
+}
+
+static int pend_grow(sim_history *h)
+{
+    uint32_t cap = h->pend_cap ? h->pend_cap * 2 : 64;
+    uint32_t *proc = calloc(cap, sizeof *proc), *op = calloc(cap, sizeof *op);
+    if (proc == NULL || op == NULL) {
+        free(proc);
+        free(op);
+        return SIM_ENOMEM;
+    }
+    uint32_t *old_proc = h->pend_proc, *old_op = h->pend_op, old_cap = h->pend_cap;
+    h->pend_proc = proc;
+    h->pend_op = op;
+    h->pend_cap = cap;
+    for (uint32_t i = 0; i < old_cap; i++) {
+        if (old_proc[i] == 0) continue;
+        uint32_t at = pend_slot(h, old_proc[i] - 1);
+        h->pend_proc[at] = old_proc[i];
+        h->pend_op[at] = old_op[i];
+    }
+    free(old_proc);
+    free(old_op);
+    return SIM_OK;
+}
+
+/* Sets (op != SIM__NIL) or clears the pending operation of process. Clearing uses backward
+ * shift deletion, so lookups stay correct without tombstones. */
+static void pend_set(sim_history *h, uint32_t process, uint32_t op)
+{
+    uint32_t at = pend_slot(h, process);
+    if (op != SIM__NIL) {
+        if (h->pend_proc[at] == 0) h->npend++;
+        h->pend_proc[at] = process + 1u;
+        h->pend_op[at] = op;
+        return;
+    }
+    SIM_ASSERT(h->pend_proc[at] != 0);
+    h->npend--;
+    uint32_t mask = h->pend_cap - 1;
+    for (uint32_t next = (at + 1) & mask; h->pend_proc[next] != 0; next = (next + 1) & mask) {
+        uint32_t home = sim__mix32(h->pend_proc[next] - 1) & mask;
+        /* next may move to at when its home is not in (at, next]. */
+        bool stays = at <= next ? (home > at && home <= next) : (home > at || home <= next);
+        if (stays) continue;
+        h->pend_proc[at] = h->pend_proc[next];
+        h->pend_op[at] = h->pend_op[next];
+        at = next;
+    }
+    h->pend_proc[at] = 0;
+    h->pend_op[at] = 0;
+}
+
+/* ---- appending ------------------------------------------------------------------------------ */
+
+static int grow(sim_history *h)
+{
+    if (h->n == h->cap) {
+        if (h->cap >= UINT32_MAX / 2) return SIM_ENOMEM;
+        uint32_t cap = h->cap ? h->cap * 2 : 256;
+        sim__hentry *e = realloc(h->e, cap * sizeof *e);
+        if (e == NULL) return SIM_ENOMEM;
+        h->e = e;
+        h->cap = cap;
+    }
+    if (h->nops == h->ops_cap) {
+        uint32_t cap = h->ops_cap ? h->ops_cap * 2 : 128;
+        uint32_t *inv = realloc(h->op_invoke, cap * sizeof *inv);
+        if (inv == NULL) return SIM_ENOMEM;
+        h->op_invoke = inv;
+        uint32_t *done = realloc(h->op_done, cap * sizeof *done);
+        if (done == NULL) return SIM_ENOMEM;
+        h->op_done = done;
+        h->ops_cap = cap;
+    }
+    if ((h->npend + 1) * 2 > h->pend_cap) return pend_grow(h);
+    return SIM_OK;
+}
+
+static int bad(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int bad(char *err, size_t size, const char *fmt, ...)
+{
+    if (err != NULL && size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, size, fmt, ap);
+        va_end(ap);
+    }
+    return SIM_EINVAL;
+}
+
+/* Where entry i came from, for messages: "line 12" or "entry 12". */
+static void where(const sim_history *h, uint32_t i, char *buf, size_t size)
+{
+    if (h->e[i].line != 0) {
+        snprintf(buf, size, "line %u", h->e[i].line);
+    } else {
+        snprintf(buf, size, "entry %u", i + 1);
+    }
+}
+
+static void fname(const sim_history *h, uint32_t f, char *buf, size_t size)
+{
+    sim__edn_write(&h->vals, f, buf, size);
+}
+
+/* A completion must match the invocation it completes. */
+static int check_completion(const sim_history *h, const sim__hentry *e, uint32_t inv,
+                            char *err, size_t size)
+{
+    const sim__hentry *in = &h->e[inv];
+    char at[32], f1[64], f2[64];
+    where(h, inv, at, sizeof at);
+    if (in->f != e->f) {
+        fname(h, in->f, f1, sizeof f1);
+        fname(h, e->f, f2, sizeof f2);
+        return bad(err, size, "process %u completes %s, but its pending operation (%s) is %s",
+                   e->process, f2, at, f1);
+    }
+    if (e->has_key && (!in->has_key || in->key != e->key)) {
+        char k1[64] = "no key", k2[64];
+        if (in->has_key) sim__edn_write(&h->vals, in->key, k1, sizeof k1);
+        sim__edn_write(&h->vals, e->key, k2, sizeof k2);
+        return bad(err, size, "process %u completes its operation (%s) with key %s, but it "
+                              "was invoked with %s",
+                   e->process, at, k2, k1);
+    }
+    return SIM_OK;
+}
+
+int sim__history_push(sim_history *h, sim__hentry *e, char *err, size_t err_size)
+{
+    SIM_ASSERT(e->type >= SIM_OP_INVOKE && e->type <= SIM_OP_INFO);
+    SIM_ASSERT(sim__vtab_at(&h->vals, e->f)->kind == SIM_VALUE_KEYWORD);
+    if (grow(h) != SIM_OK) return SIM_ENOMEM;
+    uint32_t pending = pend_get(h, e->process);
+    if (e->type == SIM_OP_INVOKE) {
+        if (pending != SIM__NIL) {
+            char at[32];
+            where(h, h->op_invoke[pending], at, sizeof at);
+            return bad(err, err_size, "process %u invokes an operation while its operation "
+                                      "from %s is pending (a process does one at a time)",
+                       e->process, at);
+        }
+        e->op = h->nops++;
+        h->op_invoke[e->op] = h->n;
+        h->op_done[e->op] = SIM__NIL;
+        pend_set(h, e->process, e->op);
+    } else {
+        if (pending == SIM__NIL) {
+            return bad(err, err_size, "process %u completes (:%s) an operation it never "
+                                      "invoked, or completed already",
+                       e->process, sim__op_type_name(e->type));
+        }
+        int rc = check_completion(h, e, h->op_invoke[pending], err, err_size);
+        if (rc != SIM_OK) return rc;
+        e->op = pending;
+        if (!e->has_key && h->e[h->op_invoke[pending]].has_key) {
+            e->key = h->e[h->op_invoke[pending]].key; /* the invocation's key is the op's */
+        }
+        h->op_done[pending] = h->n;
+        pend_set(h, e->process, SIM__NIL);
+    }
+    h->e[h->n++] = *e;
+    return SIM_OK;
+}
+
+int sim__history_value(sim_history *h, const char *what, const char *text, uint32_t *id,
+                       char *err, size_t err_size)
+{
+    *id = SIM__VAL_NIL;
+    if (text == NULL) return SIM_OK;
+    char msg[256];
+    int rc = sim__edn_parse_value(&h->vals, text, id, msg, sizeof msg);
+    if (rc == SIM_EINVAL) return bad(err, err_size, "%s '%s': %s", what, text, msg);
+    return rc;
+}
+
+bool sim__fname_ok(const char *f)
+{
+    size_t n = strlen(f);
+    if (n == 0 || n > 100) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = f[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  strchr("*+!-_?<>=/.", c) != NULL;
+        if (!ok) return false;
+    }
+    return !(f[0] >= '0' && f[0] <= '9');
+}
+
+int sim__history_add_at(sim_history *h, const sim_history_entry *e, bool has_time, char *err,
+                        size_t err_size)
+{
+    if (e->type < SIM_OP_INVOKE || e->type > SIM_OP_INFO) {
+        return bad(err, err_size, "type %d is not invoke, ok, fail or info", (int)e->type);
+    }
+    if (e->f == NULL || !sim__fname_ok(e->f)) {
+        return bad(err, err_size, "f '%s': expected a keyword's name (read, write, cas)",
+                   e->f ? e->f : "(null)");
+    }
+    /* Values interned here stay if a later step fails: harmless, they are only values. */
+    sim__hentry x = {.process = e->process, .type = (uint8_t)e->type, .has_key = e->key != NULL,
+                     .has_time = has_time, .time_ns = e->time_ns, .line = e->line};
+    x.f = sim__vtab_text(&h->vals, SIM_VALUE_KEYWORD, e->f, strlen(e->f));
+    if (x.f == SIM__NIL) return SIM_ENOMEM;
+    int rc = sim__history_value(h, "key", e->key, &x.key, err, err_size);
+    if (rc == SIM_OK) rc = sim__history_value(h, "value", e->value, &x.value, err, err_size);
+    if (rc == SIM_OK) rc = sim__history_push(h, &x, err, err_size);
+    return rc;
+}
+
+int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_t err_size)
+{
+    return sim__history_add_at(h, e, e->time_ns != 0, err, err_size);
+}
+
+static int copy_array(void *dst, const void *src, size_t n, size_t elem)
+{
+    void **d = dst;
+    *d = NULL;
+    if (n == 0 || src == NULL) return SIM_OK;
+    *d = malloc(n * elem);
+    if (*d == NULL) return SIM_ENOMEM;
+    memcpy(*d, src, n * elem);
+    return SIM_OK;
+}
+
+int sim__history_copy(const sim_history *h, sim_history **out)
+{
+    *out = NULL;
+    sim_history *c = calloc(1, sizeof *c);
+    if (c == NULL) return SIM_ENOMEM;
+    *c = *h;
+    const sim__vtab *v = &h->vals;
+    int rc = copy_array(&c->vals.v, v->v, v->cap, sizeof *v->v);
+    rc |= copy_array(&c->vals.bytes, v->bytes, v->bytes_cap, 1);
+    rc |= copy_array(&c->vals.items, v->items, v->items_cap, sizeof *v->items);
+    rc |= copy_array(&c->vals.index, v->index, v->index_cap, sizeof *v->index);
+    rc |= copy_array(&c->e, h->e, h->cap, sizeof *h->e);
+    rc |= copy_array(&c->op_invoke, h->op_invoke, h->ops_cap, sizeof *h->op_invoke);
+    rc |= copy_array(&c->op_done, h->op_done, h->ops_cap, sizeof *h->op_done);
+    rc |= copy_array(&c->pend_proc, h->pend_proc, h->pend_cap, sizeof *h->pend_proc);
+    rc |= copy_array(&c->pend_op, h->pend_op, h->pend_cap, sizeof *h->pend_op);
+    if (rc != SIM_OK) {
+        sim_history_free(c);
+        return SIM_ENOMEM;
+    }
+    *out = c;
+    return SIM_OK;
+}
+
+/* Appends text at *o of buf (snprintf-like: *o counts what would be written). */
+static void put(char *buf, size_t size, size_t *o, const char *text)
+{
+    size_t n = strlen(text);
+    if (*o < size) {
+        size_t room = size - *o - 1;
+        memcpy(buf + *o, text, n < room ? n : room);
+        buf[*o + (n < room ? n : room)] = '\0';
+    }
+    *o += n;
+}
+
+static void put_value(const sim_history *h, uint32_t id, char *buf, size_t size, size_t *o)
+{
+    size_t at = *o < size ? *o : size;
+    *o += sim__edn_write(&h->vals, id, buf + at, size - at);
+}
+
+size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size)
+{
+    SIM_ASSERT(i < h->n);
+    const sim__hentry *e = &h->e[i];
+    char head[64];
+    size_t o = 0;
+    if (size > 0) buf[0] = '\0';
+    const char *type = sim__op_type_name(e->type);
+    snprintf(head, sizeof head, "{:process %u, :type :%s, :f ", e->process, type ? type : "?");
+    put(buf, size, &o, head);
+    put_value(h, e->f, buf, size, &o);
+    if (e->has_key) {
+        put(buf, size, &o, ", :key ");
+        put_value(h, e->key, buf, size, &o);
+    }
+    put(buf, size, &o, ", :value ");
+    put_value(h, e->value, buf, size, &o);
+    if (e->has_time) {
+        snprintf(head, sizeof head, ", :time %llu", (unsigned long long)e->time_ns);
+        put(buf, size, &o, head);
+    }
+    put(buf, size, &o, "}");
+    return o;
+}

@@ -1,0 +1,127 @@
+/*
+ * record.c: a world's history (sim.h: sim_history_invoke, sim_history_complete). Systems
+ * under test record what their clients saw as they see it; each entry is also an event
+ * (SIM_EV_HISTORY) whose b carries a hash of the entry's text, so the trace hash covers the
+ * values clients saw and a replay that diverges in them is caught. The history lives in the
+ * world as an extension (freed with it) and is stored with the run (docs/trace-schema.md).
+ *
+ * Recording draws no randomness and waits for nothing: it never changes the run it records.
+ */
+#include <stdio.h>
+#include <xxhash.h>
+
+#include "../executor/exec.h"
+#include "check.h"
+
+static void hist_free(sim_world *w)
+{
+    sim_history_free(w->ext[SIM__EXT_HISTORY]);
+    w->ext[SIM__EXT_HISTORY] = NULL;
+}
+
+/* The operations still pending, for sim_world_dump: what a hung client was waiting for. */
+static char *hist_dump(const sim_world *w)
+{
+    const sim_history *h = w->ext[SIM__EXT_HISTORY];
+    if (h == NULL || h->npend == 0) return NULL;
+    size_t size = 64 + (size_t)h->npend * 256, o = 0;
+    char *out = malloc(size);
+    if (out == NULL) return NULL;
+    o += (size_t)snprintf(out, size, "history: %u operations pending\n", h->npend);
+    for (uint32_t op = 0; op < h->nops && o < size; op++) {
+        if (h->op_done[op] != SIM__NIL) continue;
+        char line[200];
+        sim_history_edn(h, h->op_invoke[op], line, sizeof line);
+        o += (size_t)snprintf(out + o, size - o, "  op %u: %s\n", op, line);
+    }
+    return out;
+}
+
+static const sim__ext_ops hist_ops = {.name = "history", .free = hist_free, .dump = hist_dump};
+
+static sim_history *world_history(sim_world *w)
+{
+    if (w->ext[SIM__EXT_HISTORY] == NULL) {
+        sim_history *h = NULL;
+        if (sim_history_new(&h) != SIM_OK) return NULL;
+        w->ext[SIM__EXT_HISTORY] = h;
+        w->ext_ops[SIM__EXT_HISTORY] = &hist_ops;
+    }
+    return w->ext[SIM__EXT_HISTORY];
+}
+
+/* Appends x and emits its event; a misuse is also a violation. */
+static int record(sim_world *w, sim_history *h, sim__hentry *x, const char *what, int rc,
+                  char *msg, size_t msg_size)
+{
+    if (rc == SIM_OK) rc = sim__history_push(h, x, msg, msg_size);
+    if (rc == SIM_EINVAL) sim__violation(w, SIM_VIOLATION_MISUSE, "%s: %s", what, msg);
+    if (rc != SIM_OK) return rc;
+    char text[1024];
+    size_t n = sim_history_edn(h, h->n - 1, text, sizeof text);
+    uint64_t digest = XXH3_64bits(text, n < sizeof text ? n : sizeof text - 1);
+    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
+    sim__emit(w, SIM_EV_HISTORY, node, task, (uint64_t)x->op << 32 | x->process,
+              (uint64_t)x->type | (digest & 0xffffffff00000000ull), text);
+    return SIM_OK;
+}
+
+int sim_history_invoke(sim_world *w, uint32_t process, const char *f, const char *key,
+                       const char *value, uint32_t *op)
+{
+    if (op != NULL) *op = SIM__NIL;
+    if (w == NULL || op == NULL) return SIM_EINVAL;
+    sim_history *h = world_history(w);
+    if (h == NULL) return SIM_ENOMEM;
+    char msg[256] = "";
+    sim__hentry x = {.process = process, .type = SIM_OP_INVOKE, .has_key = key != NULL,
+                     .has_time = true, .time_ns = w->now_ns};
+    int rc = SIM_OK;
+    if (f == NULL || !sim__fname_ok(f)) {
+        snprintf(msg, sizeof msg, "f '%s': expected a keyword's name (read, write, cas)",
+                 f ? f : "(null)");
+        rc = SIM_EINVAL;
+    } else {
+        x.f = sim__vtab_text(&h->vals, SIM_VALUE_KEYWORD, f, strlen(f));
+        if (x.f == SIM__NIL) return SIM_ENOMEM;
+        rc = sim__history_value(h, "key", key, &x.key, msg, sizeof msg);
+        if (rc == SIM_OK) rc = sim__history_value(h, "value", value, &x.value, msg, sizeof msg);
+    }
+    rc = record(w, h, &x, "sim_history_invoke", rc, msg, sizeof msg);
+    if (rc == SIM_OK) *op = x.op;
+    return rc;
+}
+
+int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char *value)
+{
+    if (w == NULL) return SIM_EINVAL;
+    sim_history *h = world_history(w);
+    if (h == NULL) return SIM_ENOMEM;
+    char msg[256] = "";
+    int rc = SIM_OK;
+    sim__hentry x = {.type = (uint8_t)type, .has_time = true, .time_ns = w->now_ns};
+    if (op >= h->nops || h->op_done[op] != SIM__NIL) {
+        snprintf(msg, sizeof msg, "operation %u is %s", op,
+                 op >= h->nops ? "unknown" : "completed already");
+        rc = SIM_EINVAL;
+    } else if (type < SIM_OP_OK || type > SIM_OP_INFO) {
+        snprintf(msg, sizeof msg, "type %d is not SIM_OP_OK, SIM_OP_FAIL or SIM_OP_INFO",
+                 (int)type);
+        rc = SIM_EINVAL;
+    } else {
+        const sim__hentry *in = &h->e[h->op_invoke[op]];
+        x.process = in->process;
+        x.f = in->f;
+        rc = sim__history_value(h, "value", value, &x.value, msg, sizeof msg);
+    }
+    return record(w, h, &x, "sim_history_complete", rc, msg, sizeof msg);
+}
+
+int sim_world_history(const sim_world *w, sim_history **out)
+{
+    *out = NULL;
+    const sim_history *h = w->ext[SIM__EXT_HISTORY];
+    if (h != NULL) return sim__history_copy(h, out);
+    return sim_history_new(out);
+}

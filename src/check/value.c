@@ -1,0 +1,224 @@
+/*
+ * value.c: interned values (check.h). A value's id is its index; the index is an open
+ * addressing table of ids hashed by kind and content (XXH3), grown at half full. Lookups go
+ * to the parent first, which is only read, so tables over one parent can live in threads.
+ *
+ * Cost: one hash of the content per intern, nothing per lookup by id.
+ */
+#include <xxhash.h>
+
+#include "check.h"
+
+#define MAX_VALUES 0x7fffffffu
+
+int sim__vtab_init(sim__vtab *t, const sim__vtab *parent)
+{
+    memset(t, 0, sizeof *t);
+    t->parent = parent;
+    t->first = parent != NULL ? sim__vtab_end(parent) : 0;
+    if (parent != NULL) return SIM_OK;
+    uint32_t nil = sim__vtab_text(t, SIM_VALUE_NIL, "", 0);
+    SIM_ASSERT(nil == SIM__VAL_NIL || nil == SIM__NIL);
+    return nil == SIM__VAL_NIL ? SIM_OK : SIM_ENOMEM;
+}
+
+void sim__vtab_release(sim__vtab *t)
+{
+    free(t->v);
+    free(t->bytes);
+    free(t->items);
+    free(t->index);
+    memset(t, 0, sizeof *t);
+}
+
+uint32_t sim__vtab_end(const sim__vtab *t)
+{
+    return t->first + t->n;
+}
+
+const sim__val *sim__vtab_at(const sim__vtab *t, uint32_t id)
+{
+    while (id < t->first) t = t->parent;
+    SIM_ASSERT(id - t->first < t->n);
+    return &t->v[id - t->first];
+}
+
+const char *sim__vtab_bytes(const sim__vtab *t, uint32_t id)
+{
+    while (id < t->first) t = t->parent;
+    const sim__val *v = &t->v[id - t->first];
+    SIM_ASSERT(v->kind == SIM_VALUE_STRING || v->kind == SIM_VALUE_KEYWORD);
+    return t->bytes != NULL ? t->bytes + v->x : ""; /* "" or []: nothing stored yet */
+}
+
+const uint32_t *sim__vtab_items(const sim__vtab *t, uint32_t id)
+{
+    while (id < t->first) t = t->parent;
+    const sim__val *v = &t->v[id - t->first];
+    SIM_ASSERT(v->kind == SIM_VALUE_VECTOR);
+    static const uint32_t none[1] = {0};
+    return t->items != NULL ? t->items + v->x : none;
+}
+
+/* ---- hashing and lookup --------------------------------------------------------------------- */
+
+/* What a value is made of, before it has an id. */
+typedef struct shape {
+    uint32_t kind;
+    uint32_t len;
+    uint64_t bits;           /* INT, BOOL */
+    const void *data;        /* STRING, KEYWORD: bytes; VECTOR: ids */
+} shape;
+
+static uint64_t shape_hash(const shape *s)
+{
+    size_t size = s->kind == SIM_VALUE_VECTOR ? (size_t)s->len * sizeof(uint32_t) : s->len;
+    uint64_t seed = (uint64_t)s->kind << 56 ^ s->bits;
+    return XXH3_64bits_withSeed(s->data, s->data != NULL ? size : 0, seed);
+}
+
+static bool same(const sim__vtab *t, const sim__val *v, const shape *s)
+{
+    if (v->kind != s->kind || v->len != s->len) return false;
+    if (s->len == 0 && s->kind != SIM_VALUE_INT && s->kind != SIM_VALUE_BOOL) return true;
+    switch (s->kind) {
+    case SIM_VALUE_NIL: return true;
+    case SIM_VALUE_INT:
+    case SIM_VALUE_BOOL: return v->x == s->bits;
+    case SIM_VALUE_VECTOR: return memcmp(t->items + v->x, s->data, s->len * sizeof(uint32_t)) == 0;
+    default: return memcmp(t->bytes + v->x, s->data, s->len) == 0;
+    }
+}
+
+/* This table's own id for s, or SIM__NIL. */
+static uint32_t find_own(const sim__vtab *t, const shape *s, uint64_t h)
+{
+    if (t->index_cap == 0) return SIM__NIL;
+    uint32_t mask = t->index_cap - 1;
+    for (uint32_t at = (uint32_t)h & mask;; at = (at + 1) & mask) {
+        uint32_t i = t->index[at];
+        if (i == 0) return SIM__NIL;
+        const sim__val *v = &t->v[i - 1];
+        if (v->hash == h && same(t, v, s)) return t->first + i - 1;
+    }
+}
+
+static uint32_t find(const sim__vtab *t, const shape *s, uint64_t h)
+{
+    for (; t != NULL; t = t->parent) {
+        uint32_t id = find_own(t, s, h);
+        if (id != SIM__NIL) return id;
+    }
+    return SIM__NIL;
+}
+
+static int index_grow(sim__vtab *t)
+{
+    uint32_t cap = t->index_cap ? t->index_cap * 2 : 64;
+    uint32_t *index = calloc(cap, sizeof *index);
+    if (index == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < t->n; i++) {
+        uint32_t at = (uint32_t)t->v[i].hash & (cap - 1);
+        while (index[at] != 0) at = (at + 1) & (cap - 1);
+        index[at] = i + 1;
+    }
+    free(t->index);
+    t->index = index;
+    t->index_cap = cap;
+    return SIM_OK;
+}
+
+/* Room for one more value with `bytes` content bytes or `items` items. */
+static int reserve(sim__vtab *t, size_t bytes, size_t items)
+{
+    if (sim__vtab_end(t) >= MAX_VALUES) return SIM_ELIMIT;
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        sim__val *v = realloc(t->v, cap * sizeof *v);
+        if (v == NULL) return SIM_ENOMEM;
+        t->v = v;
+        t->cap = cap;
+    }
+    if ((t->n + 1) * 2 > t->index_cap && index_grow(t) != SIM_OK) return SIM_ENOMEM;
+    if (t->nbytes + bytes > t->bytes_cap) {
+        size_t cap = t->bytes_cap ? t->bytes_cap : 1024;
+        while (cap < t->nbytes + bytes) cap *= 2;
+        char *b = realloc(t->bytes, cap);
+        if (b == NULL) return SIM_ENOMEM;
+        t->bytes = b;
+        t->bytes_cap = cap;
+    }
+    if (t->nitems + items > t->items_cap) {
+        size_t cap = t->items_cap ? t->items_cap : 256;
+        while (cap < t->nitems + items) cap *= 2;
+        uint32_t *it = realloc(t->items, cap * sizeof *it);
+        if (it == NULL) return SIM_ENOMEM;
+        t->items = it;
+        t->items_cap = cap;
+    }
+    return SIM_OK;
+}
+
+static uint32_t intern(sim__vtab *t, const shape *s)
+{
+    uint64_t h = shape_hash(s);
+    uint32_t id = find(t, s, h);
+    if (id != SIM__NIL) return id;
+    bool vec = s->kind == SIM_VALUE_VECTOR;
+    bool text = s->kind == SIM_VALUE_STRING || s->kind == SIM_VALUE_KEYWORD;
+    if (reserve(t, text ? s->len : 0, vec ? s->len : 0) != SIM_OK) return SIM__NIL;
+    sim__val *v = &t->v[t->n];
+    *v = (sim__val){.kind = s->kind, .len = s->len, .x = s->bits, .hash = h};
+    if (text) {
+        v->x = t->nbytes;
+        if (s->len > 0) memcpy(t->bytes + t->nbytes, s->data, s->len);
+        t->nbytes += s->len;
+    } else if (vec) {
+        v->x = t->nitems;
+        if (s->len > 0) memcpy(t->items + t->nitems, s->data, s->len * sizeof(uint32_t));
+        t->nitems += s->len;
+    }
+    uint32_t mask = t->index_cap - 1;
+    uint32_t at = (uint32_t)h & mask;
+    while (t->index[at] != 0) at = (at + 1) & mask;
+    t->index[at] = ++t->n;
+    return t->first + t->n - 1;
+}
+
+/* ---- interning ------------------------------------------------------------------------------ */
+
+uint32_t sim__vtab_int(sim__vtab *t, int64_t i)
+{
+    shape s = {.kind = SIM_VALUE_INT, .bits = (uint64_t)i};
+    return intern(t, &s);
+}
+
+uint32_t sim__vtab_bool(sim__vtab *t, bool b)
+{
+    shape s = {.kind = SIM_VALUE_BOOL, .bits = b};
+    return intern(t, &s);
+}
+
+uint32_t sim__vtab_text(sim__vtab *t, sim_value_kind kind, const char *s, size_t len)
+{
+    SIM_ASSERT(kind == SIM_VALUE_STRING || kind == SIM_VALUE_KEYWORD || kind == SIM_VALUE_NIL);
+    if (len > UINT32_MAX / 2) return SIM__NIL;
+    shape sh = {.kind = kind, .len = kind == SIM_VALUE_NIL ? 0 : (uint32_t)len,
+                .data = kind == SIM_VALUE_NIL ? NULL : s};
+    return intern(t, &sh);
+}
+
+uint32_t sim__vtab_vec(sim__vtab *t, const uint32_t *items, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) SIM_ASSERT(items[i] < sim__vtab_end(t));
+    shape s = {.kind = SIM_VALUE_VECTOR, .len = n, .data = n ? items : NULL};
+    return intern(t, &s);
+}
+
+uint32_t sim__vtab_find_text(const sim__vtab *t, sim_value_kind kind, const char *s, size_t len)
+{
+    SIM_ASSERT(kind == SIM_VALUE_STRING || kind == SIM_VALUE_KEYWORD);
+    if (len > UINT32_MAX / 2) return SIM__NIL;
+    shape sh = {.kind = kind, .len = (uint32_t)len, .data = s};
+    return find(t, &sh, shape_hash(&sh));
+}

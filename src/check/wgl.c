@@ -1,0 +1,493 @@
+/*
+ * wgl.c: is one key's history linearizable? Wing & Gong's search with Lowe's memo, as
+ * Porcupine does it (docs/checking.md, ../shared/reference/sut-semantics.md section D).
+ *
+ * The history is a doubly linked list of call and return nodes in the order they happened.
+ * Walking it from the front, a call whose operation the model accepts in the current state is
+ * linearized: it and its return are unlinked, the state advances, and the walk starts again
+ * from the front. Reaching a return means its operation had to take effect by then and could
+ * not: undo the last linearization and try the next call after it. Every (linearized set,
+ * state) reached is remembered; reaching one again is a dead end already explored, which is
+ * what makes the search fast.
+ *
+ * Info operations have no return node: they may take effect at any point after their call,
+ * or never, so the search succeeds once every operation with a return is linearized.
+ *
+ * A configuration is remembered as its linearized set and state. The set is kept as a bitset
+ * whose full words at the front and empty words at the back are not stored (a search mostly
+ * linearizes in order, so a set is a few words wide wherever it is in the history), and is
+ * hashed by Zobrist's method: the XOR of one fixed random word per operation, updated as bits
+ * change.
+ */
+#include <xxhash.h>
+
+#include "check.h"
+
+#define CHECK_EVERY 4096u
+#define FORCED 0x80000000u /* on a stack entry: a pure operation, placed without a choice */
+
+/* ---- the list of calls and returns ---------------------------------------------------------- */
+
+typedef struct list {
+    uint32_t *next, *prev;   /* node 0 is the head; the list is circular */
+    uint32_t *op;            /* the node's operation */
+    uint32_t *match;         /* a call's return node; 0 for a return or an info call */
+    bool *call;
+    uint32_t nodes;
+} list;
+
+typedef struct event {
+    uint32_t at;             /* entry index in the history */
+    uint32_t op;
+    bool call;
+} event;
+
+static int by_entry(const void *a, const void *b)
+{
+    uint32_t x = ((const event *)a)->at, y = ((const event *)b)->at;
+    return (x > y) - (x < y);
+}
+
+static int list_build(list *l, const sim__part *p)
+{
+    uint32_t m = p->n + p->nok;
+    event *ev = malloc((m ? m : 1) * sizeof *ev);
+    l->nodes = m + 1;
+    l->next = calloc(l->nodes, sizeof *l->next);
+    l->prev = calloc(l->nodes, sizeof *l->prev);
+    l->op = calloc(l->nodes, sizeof *l->op);
+    l->match = calloc(l->nodes, sizeof *l->match);
+    l->call = calloc(l->nodes, sizeof *l->call);
+    if (ev == NULL || !l->next || !l->prev || !l->op || !l->match || !l->call) {
+        free(ev);
+        return SIM_ENOMEM;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        ev[k++] = (event){p->call_at[i], i, true};
+        if (p->ret_at[i] != SIM__NIL) ev[k++] = (event){p->ret_at[i], i, false};
+    }
+    qsort(ev, m, sizeof *ev, by_entry);
+    /* Node of each operation's call, to point it at its return. */
+    uint32_t *call_node = calloc(p->n ? p->n : 1, sizeof *call_node);
+    if (call_node == NULL) {
+        free(ev);
+        return SIM_ENOMEM;
+    }
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t node = i + 1;
+        l->op[node] = ev[i].op;
+        l->call[node] = ev[i].call;
+        if (ev[i].call) {
+            call_node[ev[i].op] = node;
+        } else {
+            l->match[call_node[ev[i].op]] = node;
+        }
+        l->prev[node] = i;
+        l->next[node] = (node + 1) % l->nodes;
+    }
+    l->next[0] = m ? 1 : 0;
+    l->prev[0] = m;
+    free(call_node);
+    free(ev);
+    return SIM_OK;
+}
+
+static void list_release(list *l)
+{
+    free(l->next);
+    free(l->prev);
+    free(l->op);
+    free(l->match);
+    free(l->call);
+}
+
+static void unlink_node(list *l, uint32_t x)
+{
+    l->next[l->prev[x]] = l->next[x];
+    l->prev[l->next[x]] = l->prev[x];
+}
+
+static void relink_node(list *l, uint32_t x)
+{
+    l->next[l->prev[x]] = x;
+    l->prev[l->next[x]] = x;
+}
+
+/* A call and its return leave the list together, and come back in the reverse order. */
+static void lift(list *l, uint32_t call)
+{
+    unlink_node(l, call);
+    if (l->match[call]) unlink_node(l, l->match[call]);
+}
+
+static void unlift(list *l, uint32_t call)
+{
+    if (l->match[call]) relink_node(l, l->match[call]);
+    relink_node(l, call);
+}
+
+/* ---- the linearized set --------------------------------------------------------------------- */
+
+typedef struct bits {
+    uint64_t *w;
+    uint32_t words;
+    uint32_t lo;             /* words below lo are all ones */
+    uint32_t hi;             /* words from hi on are all zeros */
+    uint64_t *zob;           /* per operation, its Zobrist word */
+    uint64_t hash;           /* XOR of zob over the set */
+} bits;
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static int bits_init(bits *b, uint32_t n)
+{
+    b->words = (n + 63) / 64;
+    b->w = calloc(b->words ? b->words : 1, sizeof *b->w);
+    b->zob = malloc((n ? n : 1) * sizeof *b->zob);
+    if (b->w == NULL || b->zob == NULL) return SIM_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) b->zob[i] = splitmix(i);
+    b->lo = b->hi = 0;
+    b->hash = 0;
+    return SIM_OK;
+}
+
+static void bits_set(bits *b, uint32_t i)
+{
+    uint32_t wi = i / 64;
+    b->w[wi] |= 1ull << (i % 64);
+    b->hash ^= b->zob[i];
+    if (wi >= b->hi) b->hi = wi + 1;
+    while (b->lo < b->hi && b->w[b->lo] == UINT64_MAX) b->lo++;
+}
+
+static void bits_clear(bits *b, uint32_t i)
+{
+    uint32_t wi = i / 64;
+    b->w[wi] &= ~(1ull << (i % 64));
+    b->hash ^= b->zob[i];
+    if (wi < b->lo) b->lo = wi;
+    while (b->hi > b->lo && b->w[b->hi - 1] == 0) b->hi--;
+}
+
+/* ---- the memo of configurations ------------------------------------------------------------- */
+
+/* A configuration in the arena: its hash, lo, hi - lo, then the words lo..hi, then the state
+ * in whole words. */
+typedef struct memo {
+    uint64_t *arena;
+    size_t used, cap;        /* in words */
+    uint64_t *slot;          /* open addressing: arena offset + 1; 0 empty */
+    uint64_t nslots, count;
+    uint32_t state_words;
+    uint32_t state_size;
+    bool (*equal)(const void *, const void *);
+} memo;
+
+static bool memo_same(const memo *mm, const uint64_t *rec, uint64_t h, const bits *b,
+                      const void *state)
+{
+    if (rec[0] != h || (uint32_t)rec[1] != b->lo || (uint32_t)(rec[1] >> 32) != b->hi - b->lo) {
+        return false;
+    }
+    uint32_t nw = b->hi - b->lo;
+    if (nw && memcmp(rec + 2, b->w + b->lo, nw * sizeof *rec) != 0) return false;
+    const void *st = rec + 2 + nw;
+    return mm->equal ? mm->equal(st, state) : memcmp(st, state, mm->state_size) == 0;
+}
+
+static int memo_grow(memo *mm)
+{
+    uint64_t n = mm->nslots ? mm->nslots * 2 : 1u << 12;
+    uint64_t *slot = calloc(n, sizeof *slot);
+    if (slot == NULL) return SIM_ENOMEM;
+    for (uint64_t i = 0; i < mm->nslots; i++) {
+        if (mm->slot[i] == 0) continue;
+        uint64_t at = mm->arena[mm->slot[i] - 1] & (n - 1);
+        while (slot[at] != 0) at = (at + 1) & (n - 1);
+        slot[at] = mm->slot[i];
+    }
+    free(mm->slot);
+    mm->slot = slot;
+    mm->nslots = n;
+    return SIM_OK;
+}
+
+/* Remembers (b, state) with hash h: 1 if new, 0 if seen before, SIM_ENOMEM. */
+static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
+{
+    if ((mm->count + 1) * 2 > mm->nslots && memo_grow(mm) != SIM_OK) return SIM_ENOMEM;
+    uint64_t mask = mm->nslots - 1, at = h & mask;
+    for (; mm->slot[at] != 0; at = (at + 1) & mask) {
+        if (memo_same(mm, mm->arena + mm->slot[at] - 1, h, b, state)) return 0;
+    }
+    uint32_t nw = b->hi - b->lo;
+    size_t need = 2 + (size_t)nw + mm->state_words;
+    if (mm->used + need > mm->cap) {
+        size_t cap = mm->cap ? mm->cap * 2 : 1u << 14;
+        while (cap < mm->used + need) cap *= 2;
+        uint64_t *a = realloc(mm->arena, cap * sizeof *a);
+        if (a == NULL) return SIM_ENOMEM;
+        mm->arena = a;
+        mm->cap = cap;
+    }
+    uint64_t *rec = mm->arena + mm->used;
+    rec[0] = h;
+    rec[1] = (uint64_t)b->lo | (uint64_t)nw << 32;
+    if (nw) memcpy(rec + 2, b->w + b->lo, nw * sizeof *rec);
+    rec[2 + nw + mm->state_words - 1] = 0; /* the state's last word may be partly unused */
+    memcpy(rec + 2 + nw, state, mm->state_size);
+    mm->slot[at] = mm->used + 1;
+    mm->used += need;
+    mm->count++;
+    return 1;
+}
+
+static size_t memo_bytes(const memo *mm)
+{
+    return (mm->cap + mm->nslots) * sizeof(uint64_t);
+}
+
+/* ---- the cache of steps --------------------------------------------------------------------- */
+
+/* The search asks the model the same question (this operation in this state) many times, from
+ * configurations that differ only in what else is linearized. A model is pure, so the answers
+ * are kept, in a direct-mapped table small enough to stay in the processor's cache: a miss
+ * costs one step, as without it. */
+#define CACHE_SLOTS 4096u
+
+typedef struct cache {
+    uint32_t *op;            /* operation + 1; 0: empty */
+    bool *ok;
+    uint64_t *next_hash;
+    unsigned char *state, *next;
+} cache;
+
+static int cache_init(cache *c, uint32_t state_size)
+{
+    c->op = calloc(CACHE_SLOTS, sizeof *c->op);
+    c->ok = calloc(CACHE_SLOTS, sizeof *c->ok);
+    c->next_hash = calloc(CACHE_SLOTS, sizeof *c->next_hash);
+    c->state = calloc(CACHE_SLOTS, state_size);
+    c->next = calloc(CACHE_SLOTS, state_size);
+    return c->op && c->ok && c->next_hash && c->state && c->next ? SIM_OK : SIM_ENOMEM;
+}
+
+static void cache_release(cache *c)
+{
+    free(c->op);
+    free(c->ok);
+    free(c->next_hash);
+    free(c->state);
+    free(c->next);
+}
+
+/* ---- the search ----------------------------------------------------------------------------- */
+
+typedef struct search {
+    const sim_model *m;
+    sim_check_ctx *c;
+    const sim__part *p;
+    list l;
+    bits b;
+    memo mm;
+    uint32_t *stack;         /* the call node of each linearized operation, in order, and
+                                FORCED for a pure one */
+    unsigned char *states;   /* the state before each of them */
+    unsigned char cur[SIM_MODEL_STATE_MAX];
+    unsigned char next[SIM_MODEL_STATE_MAX];
+    uint64_t cur_hash;       /* of the state's bytes (or the model's hash) */
+    uint64_t next_hash;
+    uint64_t *hashes;        /* cur_hash before each linearized operation */
+    cache sc;
+    uint32_t depth, nok_done;
+    uint32_t best_valid;     /* out->best[0..best_valid) is still stack's prefix */
+    sim__search *out;
+} search;
+
+static uint64_t state_hash(const search *s, const void *state)
+{
+    return s->m->hash ? s->m->hash(state) : XXH3_64bits(state, s->m->state_size);
+}
+
+/* Can op take effect in the current state? If so s->next and s->next_hash are the state
+ * after it. */
+static bool step(search *s, uint32_t opi)
+{
+    size_t ss = s->m->state_size;
+    cache *c = &s->sc;
+    uint32_t at = (uint32_t)splitmix(s->cur_hash + opi) & (CACHE_SLOTS - 1);
+    if (c->op[at] == opi + 1 && memcmp(c->state + at * ss, s->cur, ss) == 0) {
+        memcpy(s->next, c->next + at * ss, ss);
+        s->next_hash = c->next_hash[at];
+        return c->ok[at];
+    }
+    memset(s->next, 0, ss);
+    bool ok = s->m->step(s->c, s->cur, &s->p->ops[opi], s->next);
+    if (s->c->oom) return false;
+    s->next_hash = ok ? state_hash(s, s->next) : 0;
+    c->op[at] = opi + 1;
+    c->ok[at] = ok;
+    c->next_hash[at] = s->next_hash;
+    memcpy(c->state + at * ss, s->cur, ss);
+    memcpy(c->next + at * ss, s->next, ss);
+    return ok;
+}
+
+static void note_best(search *s)
+{
+    sim__search *o = s->out;
+    if (s->depth <= o->nbest) return;
+    for (uint32_t i = s->best_valid; i < s->depth; i++) {
+        o->best[i] = s->l.op[s->stack[i] & ~FORCED];
+    }
+    o->nbest = s->best_valid = s->depth;
+    memcpy(o->best_state, s->cur, s->m->state_size);
+}
+
+/* Tries to linearize the call at node x: 1 done; 0 not possible, or seen before; 2 a pure
+ * operation seen before (this configuration is a dead end: see run); SIM_ENOMEM. */
+static int try_call(search *s, uint32_t x)
+{
+    uint32_t opi = s->l.op[x];
+    const sim_op *op = &s->p->ops[opi];
+    bool ok = step(s, opi);
+    if (s->c->oom) return SIM_ENOMEM;
+    if (!ok) return 0;
+    /* An info operation that changes nothing here need not happen here: the configuration
+     * without it has the same state and one fewer operation to place, and is the one being
+     * searched. */
+    if (s->l.match[x] == 0 && s->next_hash == s->cur_hash &&
+        memcmp(s->next, s->cur, s->m->state_size) == 0) {
+        return 0;
+    }
+    bits_set(&s->b, opi);
+    int fresh = memo_insert(&s->mm, s->b.hash ^ splitmix(s->next_hash), &s->b, s->next);
+    if (fresh != 1) {
+        bits_clear(&s->b, opi);
+        return fresh == 0 && op->pure ? 2 : fresh;
+    }
+    size_t ss = s->m->state_size;
+    s->stack[s->depth] = x | (op->pure ? FORCED : 0);
+    s->hashes[s->depth] = s->cur_hash;
+    memcpy(s->states + (size_t)s->depth * ss, s->cur, ss);
+    memcpy(s->cur, s->next, ss);
+    s->cur_hash = s->next_hash;
+    s->depth++;
+    if (s->l.match[x]) s->nok_done++;
+    lift(&s->l, x);
+    note_best(s);
+    return 1;
+}
+
+/* Undoes the last linearization; returns the call node it undid, and whether it was forced. */
+static uint32_t undo(search *s, bool *forced)
+{
+    size_t ss = s->m->state_size;
+    uint32_t x = s->stack[--s->depth] & ~FORCED;
+    *forced = (s->stack[s->depth] & FORCED) != 0;
+    s->cur_hash = s->hashes[s->depth];
+    memcpy(s->cur, s->states + (size_t)s->depth * ss, ss);
+    bits_clear(&s->b, s->l.op[x]);
+    if (s->l.match[x]) s->nok_done--;
+    unlift(&s->l, x);
+    if (s->best_valid > s->depth) s->best_valid = s->depth;
+    return x;
+}
+
+static sim__why give_up(const search *s, const sim__limits *lim)
+{
+    if (lim->stop != NULL && atomic_load_explicit(lim->stop, memory_order_relaxed) < lim->self) {
+        return SIM__WHY_STOPPED;
+    }
+    if (s->mm.count >= lim->max_configs || memo_bytes(&s->mm) >= lim->max_bytes) {
+        return SIM__WHY_MEMORY;
+    }
+    if (lim->deadline_ns != 0 && sim__host_now_ns() >= lim->deadline_ns) return SIM__WHY_TIMEOUT;
+    return SIM__WHY_NONE;
+}
+
+/* The walk tries, at each configuration, every call before the first return, in the order of
+ * the calls, as Porcupine does, with one exception. A pure operation (a read: it changes no
+ * state) that can take effect now is placed now, without trying the others first or after:
+ * if any order of the rest works, one with the read moved here does too (nothing it must
+ * follow is still pending, it returned this state, and it changes nothing the others see).
+ * So when the search comes back through a read, it backs up past it at once. */
+static int run(search *s, const sim__limits *lim)
+{
+    uint32_t x = s->l.next[0];
+    uint64_t iter = 0;
+    while (s->nok_done < s->p->nok) {
+        if (++iter % CHECK_EVERY == 0 && (s->out->why = give_up(s, lim)) != SIM__WHY_NONE) {
+            s->out->verdict = SIM_CHECK_UNKNOWN;
+            return SIM_OK;
+        }
+        int rc = x != 0 && s->l.call[x] ? try_call(s, x) : 2;
+        if (rc < 0) return rc;
+        if (rc != 2) {
+            x = rc == 1 ? s->l.next[0] : s->l.next[x];
+            continue;
+        }
+        /* A return (or the end): its operation cannot wait any longer; or a dead end. */
+        bool forced = true;
+        while (forced) {
+            if (s->depth == 0) {
+                s->out->verdict = SIM_NOT_LINEARIZABLE;
+                return SIM_OK;
+            }
+            x = s->l.next[undo(s, &forced)];
+        }
+    }
+    s->out->verdict = SIM_LINEARIZABLE;
+    return SIM_OK;
+}
+
+static void release(search *s)
+{
+    list_release(&s->l);
+    free(s->b.w);
+    free(s->b.zob);
+    free(s->mm.arena);
+    free(s->mm.slot);
+    free(s->stack);
+    free(s->states);
+    free(s->hashes);
+    cache_release(&s->sc);
+}
+
+int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
+             sim__search *out)
+{
+    *out = (sim__search){.verdict = SIM_LINEARIZABLE};
+    search s = {.m = m, .c = c, .p = p, .out = out};
+    s.mm.state_size = m->state_size;
+    s.mm.state_words = (m->state_size + 7) / 8;
+    s.mm.equal = m->equal;
+    size_t n = p->n ? p->n : 1;
+    s.stack = malloc(n * sizeof *s.stack);
+    s.states = malloc(n * m->state_size);
+    s.hashes = malloc(n * sizeof *s.hashes);
+    out->best = malloc(n * sizeof *out->best);
+    int rc = s.stack && s.states && s.hashes && out->best ? list_build(&s.l, p) : SIM_ENOMEM;
+    if (rc == SIM_OK) rc = cache_init(&s.sc, m->state_size);
+    if (rc == SIM_OK) rc = bits_init(&s.b, p->n);
+    if (rc == SIM_OK) {
+        m->init(c, s.cur);
+        s.cur_hash = state_hash(&s, s.cur);
+        memcpy(out->best_state, s.cur, m->state_size);
+        rc = run(&s, lim);
+    }
+    out->configs = s.mm.count;
+    release(&s);
+    if (rc != SIM_OK) {
+        free(out->best);
+        out->best = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,340 @@
+/*
+ * test_check.c: the linearizability checker through sim.h: the classic anomalies of a
+ * register and of a map of keys, info and fail operations, per-key reports that do not
+ * depend on --jobs, limits, model errors, and agreement with an exhaustive search of every
+ * order on 10,000 random small histories.
+ */
+#include <stdio.h>
+
+#include "../helpers.h"
+
+/* A history from EDN lines; asserts that it reads. */
+static sim_history *edn(const char *text)
+{
+    sim_history *h = NULL;
+    char err[512] = "";
+    int rc = sim_history_parse_edn("test.edn", text, &h, err, sizeof err);
+    cr_assert(eq(int, rc, SIM_OK), "%s", err);
+    return h;
+}
+
+/* The verdict of model on text, checked with jobs threads; the result in *out if asked. */
+static sim_verdict check_jobs(const sim_model *m, const char *text, uint32_t jobs,
+                              sim_check_result **out)
+{
+    sim_history *h = edn(text);
+    sim_check_desc d = {.model = m, .jobs = jobs};
+    sim_check_result *r = NULL;
+    char err[512] = "";
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_OK), "%s", err);
+    sim_history_free(h);
+    sim_verdict v = sim_check_verdict(r);
+    if (out != NULL) {
+        *out = r;
+    } else {
+        sim_check_result_free(r);
+    }
+    return v;
+}
+
+static sim_verdict check(const sim_model *m, const char *text)
+{
+    return check_jobs(m, text, 1, NULL);
+}
+
+#define INV(p, f, v) "{:process " #p ", :type :invoke, :f :" #f ", :value " v "}\n"
+#define OK(p, f, v) "{:process " #p ", :type :ok, :f :" #f ", :value " v "}\n"
+#define INFO(p, f, v) "{:process " #p ", :type :info, :f :" #f ", :value " v "}\n"
+#define FAIL(p, f, v) "{:process " #p ", :type :fail, :f :" #f ", :value " v "}\n"
+
+/* ---- register ------------------------------------------------------------------------------- */
+
+/* Goal: a sequential history that reads what was written last is linearizable. */
+Test(check, register_sequential_history_is_linearizable)
+{
+    const char *h = INV(0, write, "1") OK(0, write, "1") INV(1, read, "nil") OK(1, read, "1")
+        INV(0, write, "2") OK(0, write, "2") INV(1, read, "nil") OK(1, read, "2");
+    cr_assert(eq(int, check(&sim_model_register, h), SIM_LINEARIZABLE));
+}
+
+/* Goal: a stale read (the old value, after a newer write completed) is caught. */
+Test(check, register_stale_read_is_caught)
+{
+    const char *h = INV(0, write, "1") OK(0, write, "1") INV(0, write, "2") OK(0, write, "2")
+        INV(1, read, "nil") OK(1, read, "1");
+    cr_assert(eq(int, check(&sim_model_register, h), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: a lost write (a read of the initial value after an acknowledged write) is caught. */
+Test(check, register_lost_write_is_caught)
+{
+    const char *h = INV(0, write, "1") OK(0, write, "1") INV(1, read, "nil") OK(1, read, "nil");
+    cr_assert(eq(int, check(&sim_model_register, h), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: a read of a value nobody wrote is caught, even while a write is in flight. */
+Test(check, register_read_of_a_value_never_written_is_caught)
+{
+    const char *h = INV(0, write, "1") INV(1, read, "nil") OK(1, read, "7") OK(0, write, "1");
+    cr_assert(eq(int, check(&sim_model_register, h), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: a read concurrent with a write may see either value. */
+Test(check, register_read_concurrent_with_a_write_sees_either_value)
+{
+    const char *old = INV(0, write, "1") INV(1, read, "nil") OK(1, read, "nil") OK(0, write, "1");
+    const char *new = INV(0, write, "1") INV(1, read, "nil") OK(1, read, "1") OK(0, write, "1");
+    cr_assert(eq(int, check(&sim_model_register, old), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, new), SIM_LINEARIZABLE));
+}
+
+/* Goal: two concurrent writes may take effect in either order, but every reader must see the
+ * same order. Method: readers that see 1 then 2 (or 2 then 1) alone are fine; one of each at
+ * once is not. */
+Test(check, register_concurrent_writes_seen_in_both_orders_are_caught)
+{
+    const char *one = INV(0, write, "1") INV(1, write, "2") INV(2, read, "nil") OK(2, read, "1")
+        INV(2, read, "nil") OK(2, read, "2") OK(0, write, "1") OK(1, write, "2");
+    const char *both = INV(0, write, "1") INV(1, write, "2") INV(2, read, "nil")
+        OK(2, read, "1") INV(3, read, "nil") OK(3, read, "2") INV(2, read, "nil")
+            OK(2, read, "2") INV(3, read, "nil") OK(3, read, "1") OK(0, write, "1")
+                OK(1, write, "2");
+    cr_assert(eq(int, check(&sim_model_register, one), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, both), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: of two racing cas with the same old value, only one can succeed. */
+Test(check, register_cas_race_lets_one_win)
+{
+    const char *start = INV(0, write, "0") OK(0, write, "0");
+    char one[1024], two[1024];
+    snprintf(one, sizeof one, "%s%s", start,
+             INV(1, cas, "[0 1]") INV(2, cas, "[0 2]") OK(1, cas, "[0 1]") FAIL(2, cas, "[0 2]")
+                 INV(3, read, "nil") OK(3, read, "1"));
+    snprintf(two, sizeof two, "%s%s", start,
+             INV(1, cas, "[0 1]") INV(2, cas, "[0 2]") OK(1, cas, "[0 1]") OK(2, cas, "[0 2]"));
+    cr_assert(eq(int, check(&sim_model_register, one), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, two), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: an info write may have happened (a later read sees it) or not (a later read does
+ * not), but it happens at most once and not before it was invoked. */
+Test(check, register_info_operations_may_or_may_not_have_happened)
+{
+    const char *seen = INV(0, write, "3") INFO(0, write, "3") INV(1, read, "nil")
+        OK(1, read, "3");
+    const char *unseen = INV(0, write, "3") INFO(0, write, "3") INV(1, read, "nil")
+        OK(1, read, "nil");
+    const char *gone = INV(0, write, "3") INFO(0, write, "3") INV(1, read, "nil")
+        OK(1, read, "3") INV(1, read, "nil") OK(1, read, "nil");
+    const char *early = INV(1, read, "nil") OK(1, read, "3") INV(0, write, "3")
+        INFO(0, write, "3");
+    const char *never = INV(0, write, "3") INV(1, read, "nil") OK(1, read, "3");
+    cr_assert(eq(int, check(&sim_model_register, seen), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, unseen), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, gone), SIM_NOT_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, early), SIM_NOT_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_register, never), SIM_LINEARIZABLE));
+}
+
+/* Goal: a failed operation certainly did not happen. */
+Test(check, register_failed_write_never_happened)
+{
+    const char *h = INV(0, write, "3") FAIL(0, write, "3") INV(1, read, "nil") OK(1, read, "3");
+    cr_assert(eq(int, check(&sim_model_register, h), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: the report of an anomaly names the prefix, the state after it and the operations that
+ * cannot follow it, with their lines. */
+Test(check, register_report_shows_the_anomaly)
+{
+    const char *h = INV(0, write, "1") OK(0, write, "1") INV(0, write, "2") OK(0, write, "2")
+        INV(1, read, "nil") OK(1, read, "1");
+    sim_check_result *r = NULL;
+    cr_assert(eq(int, check_jobs(&sim_model_register, h, 1, &r), SIM_NOT_LINEARIZABLE));
+    const char *text = sim_check_report(r, false);
+    cr_assert(eq(str, (char *)sim_check_summary(r),
+                 "not linearizable (model register): 2 of 3 operations linearize, then 1 "
+                 "cannot take effect"));
+    cr_assert(strstr(text, "state after it: 2\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "line 5           line 6           read -> 1\n") != NULL, "%s", text);
+    const char *json = sim_check_report(r, true);
+    cr_assert(strstr(json, "\"verdict\":\"not linearizable\"") != NULL, "%s", json);
+    cr_assert(strstr(json, "\"cannot_follow\":[{\"op\":2,\"process\":1,\"call\":\"read -> 1\"")
+                  != NULL, "%s", json);
+    sim_check_result_free(r);
+}
+
+/* ---- kv ------------------------------------------------------------------------------------- */
+
+#define KINV(p, f, k, v) "{:process " #p ", :type :invoke, :f :" #f ", :key " k ", :value " v "}\n"
+#define KOK(p, f, k, v) "{:process " #p ", :type :ok, :f :" #f ", :key " k ", :value " v "}\n"
+
+/* Goal: appends in real-time order must appear in that order; concurrent ones in either. */
+Test(check, kv_appends_out_of_order_are_caught)
+{
+    const char *seq = KINV(0, append, "\"x\"", "\"a\"") KOK(0, append, "\"x\"", "\"a\"")
+        KINV(1, append, "\"x\"", "\"b\"") KOK(1, append, "\"x\"", "\"b\"")
+            KINV(2, get, "\"x\"", "nil") KOK(2, get, "\"x\"", "\"ba\"");
+    const char *conc = KINV(0, append, "\"x\"", "\"a\"") KINV(1, append, "\"x\"", "\"b\"")
+        KOK(0, append, "\"x\"", "\"a\"") KOK(1, append, "\"x\"", "\"b\"")
+            KINV(2, get, "\"x\"", "nil") KOK(2, get, "\"x\"", "\"ba\"");
+    cr_assert(eq(int, check(&sim_model_kv, seq), SIM_NOT_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_kv, conc), SIM_LINEARIZABLE));
+}
+
+/* Goal: a missing key reads nil under kv, and nil or "" under kv-empty. */
+Test(check, kv_missing_key_reads_nil_or_empty_by_option)
+{
+    const char *nil = KINV(0, get, "\"x\"", "nil") KOK(0, get, "\"x\"", "nil");
+    const char *empty = KINV(0, get, "\"x\"", "nil") KOK(0, get, "\"x\"", "\"\"");
+    cr_assert(eq(int, check(&sim_model_kv, nil), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_kv, empty), SIM_NOT_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_kv_empty, nil), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_kv_empty, empty), SIM_LINEARIZABLE));
+}
+
+/* Goal: rm removes; an rm that says :not-found saw no key, one that says :removed saw it. */
+Test(check, kv_rm_removes_and_says_what_it_saw)
+{
+    const char *gone = KINV(0, put, "1", "5") KOK(0, put, "1", "5") KINV(0, rm, "1", "nil")
+        KOK(0, rm, "1", "nil") KINV(1, get, "1", "nil") KOK(1, get, "1", "5");
+    const char *found = KINV(0, put, "1", "5") KOK(0, put, "1", "5") KINV(0, rm, "1", "nil")
+        KOK(0, rm, "1", ":removed") KINV(1, get, "1", "nil") KOK(1, get, "1", "nil");
+    const char *missing = KINV(0, put, "1", "5") KOK(0, put, "1", "5") KINV(0, rm, "1", "nil")
+        KOK(0, rm, "1", ":not-found");
+    cr_assert(eq(int, check(&sim_model_kv, gone), SIM_NOT_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_kv, found), SIM_LINEARIZABLE));
+    cr_assert(eq(int, check(&sim_model_kv, missing), SIM_NOT_LINEARIZABLE));
+}
+
+/* Goal: keys are independent (a key's anomaly is its own), and the report names the first
+ * key, in order of appearance, that is not linearizable, whatever --jobs is. */
+Test(check, kv_reports_the_first_bad_key_whatever_the_jobs)
+{
+    char h[8192] = "";
+    for (int k = 0; k < 12; k++) {
+        char key[16], ops[1024];
+        snprintf(key, sizeof key, "\"k%d\"", k);
+        /* Keys 5 and 9 lose their put. */
+        const char *got = k == 5 || k == 9 ? "nil" : "1";
+        snprintf(ops, sizeof ops,
+                 "{:process 0, :type :invoke, :f :put, :key %s, :value 1}\n"
+                 "{:process 0, :type :ok, :f :put, :key %s, :value 1}\n"
+                 "{:process 1, :type :invoke, :f :get, :key %s, :value nil}\n"
+                 "{:process 1, :type :ok, :f :get, :key %s, :value %s}\n",
+                 key, key, key, key, got);
+        strcat(h, ops);
+    }
+    sim_check_result *r1 = NULL, *r4 = NULL;
+    cr_assert(eq(int, check_jobs(&sim_model_kv, h, 1, &r1), SIM_NOT_LINEARIZABLE));
+    cr_assert(eq(int, check_jobs(&sim_model_kv, h, 4, &r4), SIM_NOT_LINEARIZABLE));
+    cr_assert(strstr(sim_check_summary(r1), "on key \"k5\"") != NULL, "%s",
+              sim_check_summary(r1));
+    cr_assert(eq(str, (char *)sim_check_report(r1, false), (char *)sim_check_report(r4, false)));
+    cr_assert(eq(str, (char *)sim_check_report(r1, true), (char *)sim_check_report(r4, true)));
+    sim_check_result_free(r1);
+    sim_check_result_free(r4);
+}
+
+/* ---- limits and errors ---------------------------------------------------------------------- */
+
+/* Goal: a search that outgrows max_configs ends unknown, saying why. Method: 16 concurrent
+ * writes and a read of a value none of them wrote make every subset of the writes a
+ * configuration. */
+Test(check, search_past_max_configs_is_unknown)
+{
+    char h[8192] = "";
+    for (int p = 0; p < 16; p++) {
+        char line[128];
+        snprintf(line, sizeof line, "{:process %d, :type :invoke, :f :write, :value %d}\n", p, p);
+        strcat(h, line);
+    }
+    strcat(h, INV(99, read, "nil") OK(99, read, "100"));
+    for (int p = 0; p < 16; p++) {
+        char line[128];
+        snprintf(line, sizeof line, "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+        strcat(h, line);
+    }
+    sim_history *hist = edn(h);
+    sim_check_desc d = {.model = &sim_model_register, .max_configs = 1000};
+    sim_check_result *r = NULL;
+    cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+    cr_assert(eq(int, sim_check_verdict(r), SIM_CHECK_UNKNOWN));
+    cr_assert(strstr(sim_check_summary(r), "memory limit") != NULL, "%s", sim_check_summary(r));
+    sim_check_result_free(r);
+    d.max_configs = 0;
+    cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+    cr_assert(eq(int, sim_check_verdict(r), SIM_NOT_LINEARIZABLE));
+    sim_check_result_free(r);
+    sim_history_free(hist);
+}
+
+/* Goal: an operation the model does not know is an input error naming its line. */
+Test(check, unknown_function_is_an_error_with_its_line)
+{
+    sim_history *h = edn(INV(0, write, "1") OK(0, write, "1") INV(0, frob, "1"));
+    sim_check_desc d = {.model = &sim_model_register};
+    sim_check_result *r = NULL;
+    char err[256] = "";
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_EINVAL));
+    cr_assert(eq(ptr, r, NULL));
+    cr_assert(eq(str, err, "line 3: the register model knows :read, :write and :cas, not :frob"));
+    sim_history_free(h);
+    h = edn(INV(0, cas, "5") OK(0, cas, "5"));
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_EINVAL));
+    cr_assert(eq(str, err, "line 1: a :cas takes [old new], not 5"));
+    sim_history_free(h);
+}
+
+/* Goal: entries added one by one are checked as they come; a refused entry leaves the
+ * history as it was. */
+Test(check, history_add_refuses_malformed_entries)
+{
+    sim_history *h = NULL;
+    cr_assert(eq(int, sim_history_new(&h), SIM_OK));
+    char err[256] = "";
+    sim_history_entry ok = {.process = 1, .type = SIM_OP_OK, .f = "read", .value = "1"};
+    cr_assert(eq(int, sim_history_add(h, &ok, err, sizeof err), SIM_EINVAL));
+    cr_assert(strstr(err, "never invoked") != NULL, "%s", err);
+    sim_history_entry inv = {.process = 1, .type = SIM_OP_INVOKE, .f = "read"};
+    cr_assert(eq(int, sim_history_add(h, &inv, err, sizeof err), SIM_OK));
+    cr_assert(eq(int, sim_history_add(h, &inv, err, sizeof err), SIM_EINVAL));
+    cr_assert(strstr(err, "pending") != NULL, "%s", err);
+    sim_history_entry other = {.process = 1, .type = SIM_OP_OK, .f = "write"};
+    cr_assert(eq(int, sim_history_add(h, &other, err, sizeof err), SIM_EINVAL));
+    sim_history_entry bad_f = {.process = 2, .type = SIM_OP_INVOKE, .f = "no spaces"};
+    cr_assert(eq(int, sim_history_add(h, &bad_f, err, sizeof err), SIM_EINVAL));
+    sim_history_entry bad_v = {.process = 2, .type = SIM_OP_INVOKE, .f = "w", .value = "1.5"};
+    cr_assert(eq(int, sim_history_add(h, &bad_v, err, sizeof err), SIM_EINVAL));
+    cr_assert(eq(u32, sim_history_count(h), 1));
+    cr_assert(eq(int, sim_history_add(h, &ok, err, sizeof err), SIM_OK));
+    char line[256];
+    sim_history_edn(h, 1, line, sizeof line);
+    cr_assert(eq(str, line, "{:process 1, :type :ok, :f :read, :value 1}"));
+    sim_history_free(h);
+}
+
+/* Goal: a model without the parts a search needs is refused, not called. */
+Test(check, incomplete_model_is_refused)
+{
+    sim_history *h = edn("");
+    sim_model m = sim_model_register;
+    m.step = NULL;
+    sim_check_desc d = {.model = &m};
+    sim_check_result *r = NULL;
+    char err[256];
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_EINVAL));
+    m = sim_model_register;
+    m.state_size = SIM_MODEL_STATE_MAX + 1;
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_EINVAL));
+    d.model = NULL;
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_EINVAL));
+    d.model = &sim_model_kv;
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_OK));
+    cr_assert(eq(str, (char *)sim_check_summary(r), "linearizable: 0 operations (model kv)"));
+    sim_check_result_free(r);
+    sim_history_free(h);
+    cr_assert(eq(ptr, (void *)sim_model_find("kv-empty"), (void *)&sim_model_kv_empty));
+    cr_assert(eq(ptr, (void *)sim_model_find("queue"), NULL));
+}
