@@ -5,10 +5,12 @@
 
 #include "demo/demo.h"
 #include "gossip/gossip.h"
+#include "register/register.h"
 
 const sim_system *const sim_systems[] = {
     &sim_demo_system,
     &sim_gossip_system,
+    &sim_register_system,
 };
 
 const uint32_t sim_system_count = sizeof sim_systems / sizeof sim_systems[0];
