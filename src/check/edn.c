@@ -786,10 +786,10 @@ static int get_process(reader *r, const fields *fl, size_t open, uint32_t *proce
         return SIM_OK;
     }
     if (k == NUM_INT || k == NUM_RANGE) {
-        return fail(r, fl->at[K_PROCESS], "`:process` must be from 0 to %" PRIu32 ", not %.*s%s",
+        return fail(r, fl->at[K_PROCESS], ":process must be from 0 to %" PRIu32 ", not %.*s%s",
                     UINT32_MAX, clip(n), s, more(n));
     }
-    return fail(r, fl->at[K_PROCESS], "`:process` must be an integer or :nemesis, not %.*s%s",
+    return fail(r, fl->at[K_PROCESS], ":process must be an integer or :nemesis, not %.*s%s",
                 clip(n), s, more(n));
 }
 
@@ -807,13 +807,13 @@ static int get_head(reader *r, const fields *fl, size_t open, sim__hentry *e)
         if (strlen(types[i]) == n && memcmp(types[i], s, n) == 0) e->type = (uint8_t)(i + 1);
     }
     if (e->type == 0) {
-        return fail(r, fl->at[K_TYPE], "`:type` must be :invoke, :ok, :fail or :info, not %.*s%s",
+        return fail(r, fl->at[K_TYPE], ":type must be :invoke, :ok, :fail or :info, not %.*s%s",
                     clip(n), s, more(n));
     }
     if (fl->at[K_F] == SIZE_MAX) return fail(r, open, "the map has no :f; expected :read, ...");
     s = field(r, fl, K_F, &n);
     if (s[0] != ':') {
-        return fail(r, fl->at[K_F], "`:f` must be a keyword such as :read, not %.*s%s", clip(n),
+        return fail(r, fl->at[K_F], ":f must be a keyword such as :read, not %.*s%s", clip(n),
                     s, more(n));
     }
     e->f = sim__vtab_text(r->t, SIM_VALUE_KEYWORD, s + 1, n - 1);
@@ -823,7 +823,7 @@ static int get_head(reader *r, const fields *fl, size_t open, sim__hentry *e)
     int64_t t = 0;
     num_kind k = s[0] == '+' || s[0] == '-' || is_digit(s[0]) ? number_kind(s, n, &t) : NUM_BAD;
     if (k != NUM_INT || t < 0) {
-        return fail(r, fl->at[K_TIME], "`:time` must be a non-negative integer (ns), not %.*s%s",
+        return fail(r, fl->at[K_TIME], ":time must be a non-negative integer (ns), not %.*s%s",
                     clip(n), s, more(n));
     }
     e->has_time = true;

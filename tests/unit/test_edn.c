@@ -357,15 +357,15 @@ Test(edn, unsupported_values)
 Test(edn, wrong_field_types)
 {
     expect_error("{:process \"a\", :type :invoke, :f :read}\n", "t.edn:1:11: ",
-                 WORDS("`:process` must be an integer or :nemesis, not \"a\""));
+                 WORDS(":process must be an integer or :nemesis, not \"a\""));
     expect_error("{:process -1, :type :invoke, :f :read}\n", "t.edn:1:11: ",
-                 WORDS("`:process`", "-1"));
+                 WORDS(":process must", "-1"));
     expect_error("{:process 0, :type :foo, :f :read}\n", "t.edn:1:20: ",
-                 WORDS("`:type`", ":invoke, :ok, :fail or :info", ":foo"));
+                 WORDS(":type must", ":invoke, :ok, :fail or :info", ":foo"));
     expect_error("{:process 0, :type :invoke, :f \"read\"}\n", "t.edn:1:32: ",
-                 WORDS("`:f`", "keyword", "\"read\""));
+                 WORDS(":f must", "keyword", "\"read\""));
     expect_error("{:process 0, :type :invoke, :f :read, :time -5}\n", "t.edn:1:45: ",
-                 WORDS("`:time`", "-5"));
+                 WORDS(":time must", "-5"));
 }
 
 /* Goal: a map without a field sim needs is refused at the map, naming what is missing and
