@@ -118,7 +118,9 @@ Test(check_cli, search_past_its_limit_exits_3)
     }
     fprintf(f, "{:process 99, :type :invoke, :f :read, :value nil}\n"
                "{:process 99, :type :ok, :f :read, :value 100}\n");
-    for (int p = 0; p < 16; p++) fprintf(f, "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+    for (int p = 0; p < 16; p++) {
+        fprintf(f, "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+    }
     fclose(f);
     out o = sim_split("check --model register hard.edn --max-configs 1000");
     cr_assert(eq(int, o.status, 3), "%s%s", o.text, o.err);
