@@ -367,7 +367,7 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_DISK_OP, 26, "disk-op", "a=file << 40 | offset, b=op << 56 | error << 48 | len")  \
     X(SIM_EV_DISK_CRASH, 27, "disk-crash",                                                     \
       "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")                                 \
-    X(SIM_EV_HISTORY, 28, "history", "a=operation << 32 | process, b=type (SIM_OP_*)")
+    X(SIM_EV_HISTORY, 28, "history", "a=operation << 32 | process, b=hash32 << 32 | type")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -1452,8 +1452,11 @@ void sim_sweep_end(sim_sweep *sw, const sim_world *w);
  * operation (a function such as read, on a key, with a value), then completes it: ok (it took
  * effect, returning a value), fail (it certainly did not take effect) or info (nobody knows:
  * it may take effect at any time after its invocation, or never). An invocation that is
- * never completed counts as info. A process has at most one operation pending. Keys and
- * values are EDN text: nil, true, 42, "text", :keyword, [1 2]. */
+ * never completed counts as info, and the value of an info completion is ignored. A process
+ * has at most one operation pending: as in Jepsen, a client whose operation ended in info
+ * goes on as a new process. Keys and values are EDN text: nil, true, 42, "text", :keyword,
+ * [1 2]. The history event's b carries 32 bits of a hash of the entry's EDN text, so that
+ * the trace hash covers what clients saw. */
 
 typedef enum sim_op_type {
     SIM_OP_INVOKE = 1,
@@ -1601,7 +1604,8 @@ typedef struct sim_check_desc {
     const sim_model *model;  /* required */
     uint64_t timeout_ns;     /* host time for the whole check; 0: none */
     uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
-    uint64_t max_configs;    /* per key, configurations remembered; 0 = 2^24; beyond: unknown */
+    uint64_t max_configs;    /* per key, configurations remembered (0 = 2^24; and at most
+                                2 GiB of them); beyond: unknown */
 } sim_check_desc;
 
 typedef struct sim_check_result sim_check_result;

@@ -131,19 +131,6 @@ typedef struct plan {
     uint64_t deadline_ns, max_configs;
 } plan;
 
-static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t size, const char *fmt, ...)
-{
-    if (err != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-    }
-    return SIM_EINVAL;
-}
-
 /* Operation o of the history as the model sees it; false when it certainly did not happen
  * (it failed). */
 static bool op_of(const sim_history *h, uint32_t o, sim_op *op)
@@ -172,8 +159,8 @@ static int prepare_ops(plan *p, char *err, size_t err_size)
         char msg[256] = "the model refused it";
         if (p->m->prepare != NULL && !p->m->prepare(&p->prep, &op, msg, sizeof msg)) {
             uint32_t line = h->e[h->op_invoke[o]].line;
-            if (line != 0) return fail(err, err_size, "line %u: %s", line, msg);
-            return fail(err, err_size, "operation %u: %s", o, msg);
+            if (line != 0) return sim__einval(err, err_size, "line %u: %s", line, msg);
+            return sim__einval(err, err_size, "operation %u: %s", o, msg);
         }
         if (p->prep.oom) return SIM_ENOMEM;
         if (op.skip) continue;
@@ -568,9 +555,10 @@ int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **
     *out = NULL;
     if (err != NULL && err_size > 0) err[0] = '\0';
     if (h == NULL || d == NULL || !model_ok(d->model)) {
-        return fail(err, err_size, "a check needs a history and a model with a name, a state "
-                                   "of 1 to %d bytes, init, step and describe",
-                    SIM_MODEL_STATE_MAX);
+        return sim__einval(err, err_size,
+                           "a check needs a history and a model with a name, a state of 1 to %d "
+                           "bytes, init, step and describe",
+                           SIM_MODEL_STATE_MAX);
     }
     plan p = {.h = h, .m = d->model};
     int rc = sim__vtab_init(&p.prep.vals, &h->vals);

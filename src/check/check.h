@@ -78,7 +78,8 @@ typedef struct sim__hentry {
     bool has_key;
     bool has_time;
     uint32_t f;              /* keyword id */
-    uint32_t key;            /* value id; SIM__VAL_NIL without a key */
+    uint32_t key;            /* value id; SIM__VAL_NIL without a key; a completion has its
+                                invocation's (has_key says whether the entry named it) */
     uint32_t value;          /* value id */
     uint64_t time_ns;
     uint32_t line;

@@ -5,7 +5,6 @@
  * names the same function and key. So a history that was built is well formed, and the
  * checker pairs invocations with completions without looking back.
  */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "check.h"
@@ -142,19 +141,6 @@ static int grow(sim_history *h)
     return SIM_OK;
 }
 
-static int bad(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int bad(char *err, size_t size, const char *fmt, ...)
-{
-    if (err != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-    }
-    return SIM_EINVAL;
-}
-
 /* Where entry i came from, for messages: "line 12" or "entry 12". */
 static void where(const sim_history *h, uint32_t i, char *buf, size_t size)
 {
@@ -180,16 +166,17 @@ static int check_completion(const sim_history *h, const sim__hentry *e, uint32_t
     if (in->f != e->f) {
         fname(h, in->f, f1, sizeof f1);
         fname(h, e->f, f2, sizeof f2);
-        return bad(err, size, "process %u completes %s, but its pending operation (%s) is %s",
-                   e->process, f2, at, f1);
+        return sim__einval(err, size,
+                           "process %u completes %s, but its pending operation (%s) is %s",
+                           e->process, f2, at, f1);
     }
     if (e->has_key && (!in->has_key || in->key != e->key)) {
         char k1[64] = "no key", k2[64];
         if (in->has_key) sim__edn_write(&h->vals, in->key, k1, sizeof k1);
         sim__edn_write(&h->vals, e->key, k2, sizeof k2);
-        return bad(err, size, "process %u completes its operation (%s) with key %s, but it "
-                              "was invoked with %s",
-                   e->process, at, k2, k1);
+        return sim__einval(err, size, "process %u completes its operation (%s) with key %s, but it "
+                                      "was invoked with %s",
+                           e->process, at, k2, k1);
     }
     return SIM_OK;
 }
@@ -204,9 +191,9 @@ int sim__history_push(sim_history *h, sim__hentry *e, char *err, size_t err_size
         if (pending != SIM__NIL) {
             char at[32];
             where(h, h->op_invoke[pending], at, sizeof at);
-            return bad(err, err_size, "process %u invokes an operation while its operation "
-                                      "from %s is pending (a process does one at a time)",
-                       e->process, at);
+            return sim__einval(err, err_size, "process %u invokes an operation while its operation "
+                                              "from %s is pending (a process does one at a time)",
+                               e->process, at);
         }
         e->op = h->nops++;
         h->op_invoke[e->op] = h->n;
@@ -214,9 +201,9 @@ int sim__history_push(sim_history *h, sim__hentry *e, char *err, size_t err_size
         pend_set(h, e->process, e->op);
     } else {
         if (pending == SIM__NIL) {
-            return bad(err, err_size, "process %u completes (:%s) an operation it never "
-                                      "invoked, or completed already",
-                       e->process, sim__op_type_name(e->type));
+            return sim__einval(err, err_size, "process %u completes (:%s) an operation it never "
+                                              "invoked, or completed already",
+                               e->process, sim__op_type_name(e->type));
         }
         int rc = check_completion(h, e, h->op_invoke[pending], err, err_size);
         if (rc != SIM_OK) return rc;
@@ -238,7 +225,7 @@ int sim__history_value(sim_history *h, const char *what, const char *text, uint3
     if (text == NULL) return SIM_OK;
     char msg[256];
     int rc = sim__edn_parse_value(&h->vals, text, id, msg, sizeof msg);
-    if (rc == SIM_EINVAL) return bad(err, err_size, "%s '%s': %s", what, text, msg);
+    if (rc == SIM_EINVAL) return sim__einval(err, err_size, "%s '%s': %s", what, text, msg);
     return rc;
 }
 
@@ -259,11 +246,11 @@ int sim__history_add_at(sim_history *h, const sim_history_entry *e, bool has_tim
                         size_t err_size)
 {
     if (e->type < SIM_OP_INVOKE || e->type > SIM_OP_INFO) {
-        return bad(err, err_size, "type %d is not invoke, ok, fail or info", (int)e->type);
+        return sim__einval(err, err_size, "type %d is not invoke, ok, fail or info", (int)e->type);
     }
     if (e->f == NULL || !sim__fname_ok(e->f)) {
-        return bad(err, err_size, "f '%s': expected a keyword's name (read, write, cas)",
-                   e->f ? e->f : "(null)");
+        return sim__einval(err, err_size, "f '%s': expected a keyword's name (read, write, cas)",
+                           e->f ? e->f : "(null)");
     }
     /* Values interned here stay if a later step fails: harmless, they are only values. */
     sim__hentry x = {.process = e->process, .type = (uint8_t)e->type, .has_key = e->key != NULL,

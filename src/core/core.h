@@ -73,6 +73,10 @@ static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
     mem->live_blocks--;
 }
 
+/* Writes a message into err (when err is not NULL and size > 0) and returns SIM_EINVAL: the
+ * way input errors are reported. */
+int sim__einval(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Formats virtual time as seconds with microseconds, "12.345678s", into buf. */
 void sim__fmt_time(uint64_t ns, char *buf, size_t size);
 

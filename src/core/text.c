@@ -2,6 +2,7 @@
  * text.c: the numbers and durations that scenario files, fault plans and the command line
  * share: decimal integers without sign or spaces, and durations with a unit.
  */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "core.h"
@@ -187,4 +188,15 @@ void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t s
     } else {
         snprintf(buf, size, "%s..%s", a, b);
     }
+}
+
+int sim__einval(char *err, size_t size, const char *fmt, ...)
+{
+    if (err != NULL && size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, size, fmt, ap);
+        va_end(ap);
+    }
+    return SIM_EINVAL;
 }
