@@ -8,6 +8,7 @@
  *   check_kv_10k          10,000 operations (get, put, append) by 50 processes on 10 keys
  *   check_kv_10k_jobs2    the same, two keys at once (sim check's default here: the cores)
  *   check_kv_10k_anomaly  the same with one stale get, one key at a time
+ *   check_kv_10k_anomaly_jobs2  and two at once
  *   check_register_5k     5,000 operations (read, write, cas over values 0..9) by 10
  *                         processes on one register
  *   check_register_5k_anomaly  the same with one stale read
@@ -314,6 +315,8 @@ int main(int argc, char **argv)
     printf("check_kv_10k_jobs2 %.1f ms\n", time_check("kv", kv_ok, kv, SIM_LINEARIZABLE, 2));
     printf("check_kv_10k_anomaly %.1f ms\n",
            time_check("kv-bad", kv_bad, kv, SIM_NOT_LINEARIZABLE, 1));
+    printf("check_kv_10k_anomaly_jobs2 %.1f ms\n",
+           time_check("kv-bad", kv_bad, kv, SIM_NOT_LINEARIZABLE, 2));
     printf("check_register_5k %.1f ms\n",
            time_check("reg", reg_ok, reg, SIM_LINEARIZABLE, 1));
     printf("check_register_5k_anomaly %.1f ms\n",
