@@ -23,17 +23,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim.h"
+#include "bench.h"
 
 #define RUNS 5
 #define VALUE_MAX 64
-
-static uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -193,12 +186,6 @@ static char *join(const gen *g)
 
 /* ---- timing --------------------------------------------------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static sim_history *parse(const char *name, const char *text)
 {
     sim_history *h = NULL;
@@ -215,7 +202,7 @@ static double time_check(const char *name, const char *text, const sim_model *m,
                          sim_verdict expect, uint32_t jobs)
 {
     sim_history *h = parse(name, text);
-    uint64_t t[RUNS];
+    double ms[RUNS];
     for (int i = 0; i < RUNS; i++) {
         sim_check_desc d = {.model = m, .jobs = jobs};
         sim_check_result *r = NULL;
@@ -225,7 +212,7 @@ static double time_check(const char *name, const char *text, const sim_model *m,
             fprintf(stderr, "bench: %s: %s\n", name, err);
             exit(1);
         }
-        t[i] = host_now_ns() - t0;
+        ms[i] = (double)(host_now_ns() - t0) / 1e6;
         if (sim_check_verdict(r) != expect) {
             fprintf(stderr, "bench: %s: %s\n", name, sim_check_summary(r));
             exit(1);
@@ -233,20 +220,18 @@ static double time_check(const char *name, const char *text, const sim_model *m,
         sim_check_result_free(r);
     }
     sim_history_free(h);
-    qsort(t, RUNS, sizeof t[0], cmp_u64);
-    return (double)t[RUNS / 2] / 1e6;
+    return median(ms, RUNS);
 }
 
 static double time_parse(const char *text)
 {
-    uint64_t t[RUNS];
+    double ms[RUNS];
     for (int i = 0; i < RUNS; i++) {
         uint64_t t0 = host_now_ns();
         sim_history_free(parse("kv", text));
-        t[i] = host_now_ns() - t0;
+        ms[i] = (double)(host_now_ns() - t0) / 1e6;
     }
-    qsort(t, RUNS, sizeof t[0], cmp_u64);
-    return (double)t[RUNS / 2] / 1e6;
+    return median(ms, RUNS);
 }
 
 /* The two histories of one workload: as generated, and with one stale read. */

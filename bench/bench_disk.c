@@ -17,24 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim.h"
+#include "bench.h"
 
 #define RUNS 5
 #define BLOCK 4096
-
-static uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void must(int rc, const char *what)
-{
-    if (rc == SIM_OK) return;
-    fprintf(stderr, "bench: %s failed: %s\n", what, sim_result_name(rc));
-    exit(1);
-}
 
 #define RING 256 /* blocks: the 1 MiB region the write benchmarks rewrite */
 
@@ -134,18 +120,6 @@ static double bench_crash(void)
     uint64_t t1 = host_now_ns();
     sim_world_free(w);
     return (double)(t1 - t0) / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 int main(int argc, char **argv)

@@ -18,16 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim.h"
+#include "bench.h"
 
 #define RUNS 5
-
-static uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static sim_world *bench_world(sim_sched_kind kind)
 {
@@ -38,13 +31,6 @@ static sim_world *bench_world(sim_sched_kind kind)
         exit(1);
     }
     return w;
-}
-
-static void must(int rc, const char *what)
-{
-    if (rc == SIM_OK) return;
-    fprintf(stderr, "bench: %s failed: %s\n", what, sim_result_name(rc));
-    exit(1);
 }
 
 /* ---- spawn -------------------------------------------------------------------------------- */
@@ -267,18 +253,6 @@ static double bench_timers(uint64_t n)
 }
 
 /* ---- driver ------------------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 static const char *const workloads[] = {"spawn", "spawn-random", "pingpong", "pingpong-mpsc",
                                          "timers"};

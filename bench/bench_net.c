@@ -17,25 +17,11 @@
 #include <time.h>
 
 #include "../systems/gossip/gossip.h"
-#include "sim.h"
+#include "bench.h"
 
 #define RUNS 5
 #define PORT 7000
 #define MSG 64
-
-static uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void must(int rc, const char *what)
-{
-    if (rc == SIM_OK) return;
-    fprintf(stderr, "bench: %s failed: %s\n", what, sim_result_name(rc));
-    exit(1);
-}
 
 static sim_world *bench_world(void)
 {
@@ -235,18 +221,6 @@ static double bench_gossip(void)
 }
 
 /* ---- driver --------------------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 int main(int argc, char **argv)
 {

@@ -16,24 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "../src/scenario/scenario.h"
 #include "../src/trace/store.h"
 #include "../systems/registry.h"
 
 #define RUNS 5
-
-static uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Runs the seeds; with a store, records each run with its events. Returns events per second. */
 static double run_seeds(const sim_scenario *sc, uint64_t seeds, sim__store *st)
@@ -107,11 +95,11 @@ int main(int argc, char **argv)
     }
     const char *suffix = getenv("SIM_BENCH_SUFFIX") ? getenv("SIM_BENCH_SUFFIX") : "";
     if (do_off) {
-        qsort(off, RUNS, sizeof off[0], cmp_double);
+        qsort(off, RUNS, sizeof off[0], bench_cmp_double);
         printf("record_off%s %.0f events/s\n", suffix, off[RUNS / 2]);
     }
     if (do_full) {
-        qsort(full, RUNS, sizeof full[0], cmp_double);
+        qsort(full, RUNS, sizeof full[0], bench_cmp_double);
         printf("record_full%s %.0f events/s\n", suffix, full[RUNS / 2]);
     }
     sim_scenario_free(sc);

@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sim.h"
@@ -86,6 +87,19 @@ static inline uint32_t test_objects_live(const sim_world *w)
 static inline uint32_t test_timers_armed(const sim_world *w)
 {
     return test_stats(w).timers_armed;
+}
+
+/* Asserts that err starts with prefix and contains every word of the NULL-terminated list. */
+static inline void assert_message(const char *err, const char *prefix, const char *const *words)
+{
+    char head[256];
+    size_t n = strlen(prefix);
+    cr_assert(lt(sz, n, sizeof head));
+    snprintf(head, sizeof head, "%.*s", (int)n, err);
+    cr_assert(eq(str, head, (char *)prefix), "whole message: %s", err);
+    for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
+        cr_assert(ne(ptr, strstr(err, words[i]), NULL), "'%s' is not in: %s", words[i], err);
+    }
 }
 
 #endif

@@ -111,9 +111,6 @@ int sim__history_value(sim_history *h, const char *what, const char *text, uint3
                        char *err, size_t err_size);
 /* A function's name: a keyword's without the colon, "read" or "ns/read". */
 bool sim__fname_ok(const char *f);
-/* sim_history_add, saying whether the entry has a time (a world's entries do, at 0 too). */
-int sim__history_add_at(sim_history *h, const sim_history_entry *e, bool has_time, char *err,
-                        size_t err_size);
 /* A deep copy. */
 int sim__history_copy(const sim_history *h, sim_history **out);
 /* "invoke", "ok", "fail", "info"; NULL for another number. */

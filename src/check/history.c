@@ -242,8 +242,7 @@ bool sim__fname_ok(const char *f)
     return !(f[0] >= '0' && f[0] <= '9');
 }
 
-int sim__history_add_at(sim_history *h, const sim_history_entry *e, bool has_time, char *err,
-                        size_t err_size)
+int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_t err_size)
 {
     if (e->type < SIM_OP_INVOKE || e->type > SIM_OP_INFO) {
         return sim__einval(err, err_size, "type %d is not invoke, ok, fail or info", (int)e->type);
@@ -254,18 +253,13 @@ int sim__history_add_at(sim_history *h, const sim_history_entry *e, bool has_tim
     }
     /* Values interned here stay if a later step fails: harmless, they are only values. */
     sim__hentry x = {.process = e->process, .type = (uint8_t)e->type, .has_key = e->key != NULL,
-                     .has_time = has_time, .time_ns = e->time_ns, .line = e->line};
+                     .has_time = e->time_ns != 0, .time_ns = e->time_ns, .line = e->line};
     x.f = sim__vtab_text(&h->vals, SIM_VALUE_KEYWORD, e->f, strlen(e->f));
     if (x.f == SIM__NIL) return SIM_ENOMEM;
     int rc = sim__history_value(h, "key", e->key, &x.key, err, err_size);
     if (rc == SIM_OK) rc = sim__history_value(h, "value", e->value, &x.value, err, err_size);
     if (rc == SIM_OK) rc = sim__history_push(h, &x, err, err_size);
     return rc;
-}
-
-int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_t err_size)
-{
-    return sim__history_add_at(h, e, e->time_ns != 0, err, err_size);
 }
 
 static int copy_array(void *dst, const void *src, size_t n, size_t elem)

@@ -57,13 +57,20 @@ static int record(sim_world *w, sim_history *h, sim__hentry *x, const char *what
     if (rc == SIM_OK) rc = sim__history_push(h, x, msg, msg_size);
     if (rc == SIM_EINVAL) sim__violation(w, SIM_VIOLATION_MISUSE, "%s: %s", what, msg);
     if (rc != SIM_OK) return rc;
-    char text[1024];
-    size_t n = sim_history_edn(h, h->n - 1, text, sizeof text);
-    uint64_t digest = XXH3_64bits(text, n < sizeof text ? n : sizeof text - 1);
+    /* The whole entry is hashed and shown, however long its values. */
+    char small[1024], *text = small;
+    size_t n = sim_history_edn(h, h->n - 1, small, sizeof small);
+    if (n >= sizeof small) {
+        text = malloc(n + 1);
+        if (text == NULL) return SIM_ENOMEM;
+        sim_history_edn(h, h->n - 1, text, n + 1);
+    }
+    uint64_t digest = XXH3_64bits(text, n);
     uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
     sim__emit(w, SIM_EV_HISTORY, node, task, (uint64_t)x->op << 32 | x->process,
               (uint64_t)x->type | (digest & 0xffffffff00000000ull), text);
+    if (text != small) free(text);
     return SIM_OK;
 }
 

@@ -4,7 +4,6 @@
  * probabilities, each of which may be a range that every seed draws from (stream
  * "sim/disk/model", index = the key).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -64,19 +63,6 @@ struct sim__disk_spec {
     const char *path;
 };
 
-static int bad(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int bad(char *err, size_t size, const char *fmt, ...)
-{
-    if (err != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-    }
-    return SIM_EINVAL;
-}
-
 /* "0", "4096", "64K", "1M", "2G" (powers of 1024). */
 static bool parse_bytes(const char *text, uint64_t *out)
 {
@@ -135,7 +121,8 @@ static int set_key(sim__disk_spec *s, int k, const char *v, char *err, size_t es
         want = "a probability in [0, 1] (0.25, 1/4) or a range, low to high (0.1..0.5), "
                "drawn per seed";
     }
-    if (!ok) return bad(err, esize, "[disk] %s: expected %s; got '%s'", keys[k].key, want, v);
+    if (!ok)
+        return sim__einval(err, esize, "[disk] %s: expected %s; got '%s'", keys[k].key, want, v);
     s->lo[k] = lo;
     s->hi[k] = hi;
     return SIM_OK;
@@ -147,8 +134,8 @@ int sim__disk_spec_set(sim__disk_spec *s, const char *key, const char *value, ui
     for (int k = 0; k < K_COUNT; k++) {
         if (strcmp(keys[k].key, key) != 0) continue;
         if (line != 0 && s->lines[k] != 0) {
-            return bad(err, err_size, "[disk] %s is set twice (first at line %u)", key,
-                       s->lines[k]);
+            return sim__einval(err, err_size, "[disk] %s is set twice (first at line %u)", key,
+                               s->lines[k]);
         }
         int rc = set_key(s, k, value, err, err_size);
         if (rc == SIM_OK && line != 0) s->lines[k] = line;
@@ -159,7 +146,7 @@ int sim__disk_spec_set(sim__disk_spec *s, const char *key, const char *value, ui
         size_t o = strlen(list);
         snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", keys[sorted[i]].key);
     }
-    return bad(err, err_size, "[disk] unknown key '%s'; valid keys: %s", key, list);
+    return sim__einval(err, err_size, "[disk] unknown key '%s'; valid keys: %s", key, list);
 }
 
 int sim__disk_spec_new(const char *path, sim__disk_spec **out)
@@ -187,9 +174,10 @@ int sim__disk_spec_finish(sim__disk_spec *s, uint64_t time_limit_ns, char *err, 
     *line = 0;
     if (s->hi[K_KEEP] + s->hi[K_TORN] > PPB) {
         *line = s->lines[K_TORN] ? s->lines[K_TORN] : s->lines[K_KEEP];
-        return bad(err, err_size,
-                   "[disk] crash_keep + crash_torn can exceed 1 (a pending write is kept, torn "
-                   "or lost): lower one of them");
+        return sim__einval(
+            err, err_size,
+            "[disk] crash_keep + crash_torn can exceed 1 (a pending write is kept, torn "
+            "or lost): lower one of them");
     }
     return SIM_OK;
 }

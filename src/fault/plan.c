@@ -9,7 +9,6 @@
  * on average); either may be a range "lo..hi" that each seed draws from. Every value has a
  * canonical text that parses back to the same value, which is what a run records.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,19 +58,6 @@ _Static_assert(K_COUNT <= 24, "lines[] holds every plain key");
 #define MAX_NODES_PER_LINE 64
 
 __extension__ typedef unsigned __int128 u128;
-
-static int bad(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int bad(char *err, size_t size, const char *fmt, ...)
-{
-    if (err != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-    }
-    return SIM_EINVAL;
-}
 
 /* ---- rates ---------------------------------------------------------------------------------- */
 
@@ -145,7 +131,7 @@ static int parse_rate(const sim__point *p, const char *text, sim__rate *r, char 
     char lo_text[64], hi_text[64];
     const char *dots = strstr(text, "..");
     if (strlen(text) >= sizeof lo_text) {
-        return bad(err, esize, "[faults] %s: expected %s; got '%s'", p->key, what, text);
+        return sim__einval(err, esize, "[faults] %s: expected %s; got '%s'", p->key, what, text);
     }
     if (dots != NULL) {
         size_t n = (size_t)(dots - text);
@@ -160,26 +146,28 @@ static int parse_rate(const sim__point *p, const char *text, sim__rate *r, char 
     uint64_t lo, hi;
     if (!parse_rate_end(lo_text, &lo_time, &lo_any, &lo) ||
         !parse_rate_end(hi_text, &hi_time, &hi_any, &hi)) {
-        return bad(err, esize,
-                   "[faults] %s: expected %s, each probability in [0, 1]; got '%s'", p->key,
-                   what, text);
+        return sim__einval(err, esize,
+                           "[faults] %s: expected %s, each probability in [0, 1]; got '%s'", p->key,
+                           what, text);
     }
     bool per_time = lo_any ? hi_time : lo_time;
     if (!lo_any && !hi_any && lo_time != hi_time) {
-        return bad(err, esize,
-                   "[faults] %s: both ends of a range must be probabilities or both rates per "
-                   "time; got '%s'",
-                   p->key, text);
+        return sim__einval(
+            err, esize,
+            "[faults] %s: both ends of a range must be probabilities or both rates per "
+            "time; got '%s'",
+            p->key, text);
     }
     if (per_time && !(p->flags & SIM__PF_TIMED)) {
-        return bad(err, esize,
-                   "[faults] %s: code hits this point, not the clock: give a probability per "
-                   "hit (0.01, 1/100); got '%s'",
-                   p->key, text);
+        return sim__einval(
+            err, esize,
+            "[faults] %s: code hits this point, not the clock: give a probability per "
+            "hit (0.01, 1/100); got '%s'",
+            p->key, text);
     }
     if (lo > hi) {
-        return bad(err, esize, "[faults] %s: a range goes from low to high; got '%s'", p->key,
-                   text);
+        return sim__einval(err, esize, "[faults] %s: a range goes from low to high; got '%s'",
+                           p->key, text);
     }
     *r = (sim__rate){.per_time = per_time, .lo = lo, .hi = hi};
     sim__rate_format(r, canon, csize);
@@ -233,10 +221,11 @@ static int parse_span(const char *key, const char *text, uint64_t min, uint64_t 
     if (!sim__parse_duration_range(text, lo, hi) || *lo < min) {
         char m[32];
         sim__format_duration(min, m, sizeof m);
-        return bad(err, esize,
-                   "[faults] %s: expected a duration (2s) or a range lo..hi (1s..10s) of at "
-                   "least %s; got '%s'",
-                   key, m, text);
+        return sim__einval(
+            err, esize,
+            "[faults] %s: expected a duration (2s) or a range lo..hi (1s..10s) of at "
+            "least %s; got '%s'",
+            key, m, text);
     }
     return SIM_OK;
 }
@@ -249,15 +238,17 @@ static int parse_duration_key(const char *key, const char *text, uint64_t min, u
         sim__format_duration(min, a, sizeof a);
         sim__format_duration(max, b, sizeof b);
         if (max) {
-            return bad(err, esize,
-                       "[faults] %s: expected a duration from %s to %s (units ns, us, ms, s, m, "
-                       "h); got '%s'",
-                       key, a, b, text);
+            return sim__einval(
+                err, esize,
+                "[faults] %s: expected a duration from %s to %s (units ns, us, ms, s, m, "
+                "h); got '%s'",
+                key, a, b, text);
         }
-        return bad(err, esize,
-                   "[faults] %s: expected a duration of at least %s (units ns, us, ms, s, m, h);"
-                   " got '%s'",
-                   key, a, text);
+        return sim__einval(
+            err, esize,
+            "[faults] %s: expected a duration of at least %s (units ns, us, ms, s, m, h);"
+            " got '%s'",
+            key, a, text);
     }
     return SIM_OK;
 }
@@ -338,10 +329,11 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
         if (arrow || strcmp(words[i], "|") == 0) {
             if (a->action != SIM_FAULT_PARTITION || empty_group || (arrow && group > 0) ||
                 (a->oneway && !arrow) || (arrow && a->oneway)) {
-                return bad(err, esize,
-                           "[faults] at: '|' separates the groups of a partition (at = 3s "
-                           "partition n1 | n2 n3), '->' the two sides of a one-way one (at = "
-                           "3s partition n1 -> n2 n3)");
+                return sim__einval(
+                    err, esize,
+                    "[faults] at: '|' separates the groups of a partition (at = 3s "
+                    "partition n1 | n2 n3), '->' the two sides of a one-way one (at = "
+                    "3s partition n1 -> n2 n3)");
             }
             a->oneway = arrow;
             group++;
@@ -350,7 +342,7 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
         }
         for (uint32_t j = 0; j < a->nnames; j++) {
             if (strcmp(a->names[j], words[i]) == 0) {
-                return bad(err, esize, "[faults] at: node '%s' is named twice", words[i]);
+                return sim__einval(err, esize, "[faults] at: node '%s' is named twice", words[i]);
             }
         }
         bool known = !s->nodes_known;
@@ -358,24 +350,25 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
         if (!known) {
             char list[256];
             node_list(s, list, sizeof list);
-            return bad(err, esize, "[faults] at: unknown node '%s'; the nodes are: %s",
-                       words[i], list);
+            return sim__einval(err, esize, "[faults] at: unknown node '%s'; the nodes are: %s",
+                               words[i], list);
         }
         if ((a->names[a->nnames] = strdup(words[i])) == NULL) return SIM_ENOMEM;
         a->groups[a->nnames++] = group;
         empty_group = false;
     }
     if (a->action == SIM_FAULT_HEAL && a->nnames > 0) {
-        return bad(err, esize, "[faults] at: heal takes no nodes (at = 9s heal)");
+        return sim__einval(err, esize, "[faults] at: heal takes no nodes (at = 9s heal)");
     }
     if (a->action == SIM_FAULT_PARTITION && (group == 0 || empty_group)) {
-        return bad(err, esize,
-                   "[faults] at: a partition needs two or more groups of nodes separated by "
-                   "'|' (at = 3s partition n1 | n2 n3)");
+        return sim__einval(
+            err, esize,
+            "[faults] at: a partition needs two or more groups of nodes separated by "
+            "'|' (at = 3s partition n1 | n2 n3)");
     }
     if (a->action != SIM_FAULT_HEAL && a->nnames == 0) {
-        return bad(err, esize, "[faults] at: %s needs one or more nodes (at = 5s %s n1)", verb,
-                   verb);
+        return sim__einval(err, esize, "[faults] at: %s needs one or more nodes (at = 5s %s n1)",
+                           verb, verb);
     }
     return SIM_OK;
 }
@@ -404,24 +397,25 @@ static int parse_at(sim__fault_spec *s, const char *value, uint32_t line, char *
                     size_t esize)
 {
     char text[3 * 256];
-    if (strlen(value) >= 256) return bad(err, esize, "[faults] at: line too long");
+    if (strlen(value) >= 256) return sim__einval(err, esize, "[faults] at: line too long");
     char *words[MAX_NODES_PER_LINE + 8];
     int n = at_words(value, text, words, (int)(sizeof words / sizeof words[0]));
     const char *usage = "expected 'TIME ACTION NODES' (at = 5s crash n2), ACTION one of crash, "
                         "restart, pause, resume, partition, heal, clog, unclog";
-    if (n < 0) return bad(err, esize, "[faults] at: more than %d nodes", MAX_NODES_PER_LINE);
-    if (n < 2) return bad(err, esize, "[faults] at: %s; got '%s'", usage, value);
+    if (n < 0)
+        return sim__einval(err, esize, "[faults] at: more than %d nodes", MAX_NODES_PER_LINE);
+    if (n < 2) return sim__einval(err, esize, "[faults] at: %s; got '%s'", usage, value);
     sim__at a = {.line = line};
     if (sim__parse_duration(words[0], &a.at_ns) != SIM_OK) {
-        return bad(err, esize, "[faults] at: '%s' is not a time like 5s or 250ms; %s", words[0],
-                   usage);
+        return sim__einval(err, esize, "[faults] at: '%s' is not a time like 5s or 250ms; %s",
+                           words[0], usage);
     }
     size_t act = NAT_ACTIONS;
     for (size_t i = 0; i < NAT_ACTIONS; i++) {
         if (strcmp(words[1], at_actions[i].word) == 0) act = i;
     }
     if (act == NAT_ACTIONS) {
-        return bad(err, esize, "[faults] at: unknown action '%s'; %s", words[1], usage);
+        return sim__einval(err, esize, "[faults] at: unknown action '%s'; %s", words[1], usage);
     }
     a.action = at_actions[act].action;
     int rc = at_names(s, &a, words + 2, n - 2, err, esize);
@@ -472,10 +466,11 @@ static int set_fail_hit(sim__fault_spec *s, const char *value, char *err, size_t
             size_t o = strlen(list);
             snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", s->rates[i].point->name);
         }
-        return bad(err, esize,
-                   "[faults] fail_hit: expected 'POINT K' (fail the K-th hit of POINT, from 0) "
-                   "or none, POINT one of %s; got '%s'",
-                   list, value);
+        return sim__einval(
+            err, esize,
+            "[faults] fail_hit: expected 'POINT K' (fail the K-th hit of POINT, from 0) "
+            "or none, POINT one of %s; got '%s'",
+            list, value);
     }
     s->fail_point = p;
     s->fail_hit = k;
@@ -489,10 +484,11 @@ static int set_net_plain(sim__fault_spec *s, int k, const char *value, char *err
     case K_PARTITION_MODE:
         if (strcmp(value, "any") != 0 && strcmp(value, "isolate") != 0 &&
             strcmp(value, "split") != 0 && strcmp(value, "random") != 0) {
-            return bad(err, esize,
-                       "[faults] partition_mode: expected one of any, isolate, split, random; "
-                       "got '%s'",
-                       value);
+            return sim__einval(
+                err, esize,
+                "[faults] partition_mode: expected one of any, isolate, split, random; "
+                "got '%s'",
+                value);
         }
         snprintf(s->partition_mode, sizeof s->partition_mode, "%s", value);
         return SIM_OK;
@@ -503,10 +499,11 @@ static int set_net_plain(sim__fault_spec *s, int k, const char *value, char *err
         bool per_time, kindless;
         uint64_t ppt;
         if (!parse_rate_end(value, &per_time, &kindless, &ppt) || (per_time && !kindless)) {
-            return bad(err, esize,
-                       "[faults] partition_oneway: expected a probability (0.5, 1/4) that a "
-                       "partition blocks one way only; got '%s'",
-                       value);
+            return sim__einval(
+                err, esize,
+                "[faults] partition_oneway: expected a probability (0.5, 1/4) that a "
+                "partition blocks one way only; got '%s'",
+                value);
         }
         s->oneway_ppt = ppt;
         return SIM_OK;
@@ -522,7 +519,8 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
     switch (k) {
     case K_SWARM:
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-            return bad(err, esize, "[faults] swarm: expected true or false; got '%s'", value);
+            return sim__einval(err, esize, "[faults] swarm: expected true or false; got '%s'",
+                               value);
         }
         s->swarm = value[0] == 't';
         return SIM_OK;
@@ -534,9 +532,9 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
         } else if (sim__parse_u64(value, &v) && v < SIM__NODES_MAX) {
             s->max_down = (uint32_t)v;
         } else {
-            return bad(err, esize,
-                       "[faults] max_down: expected a number of nodes (1) or all; got '%s'",
-                       value);
+            return sim__einval(err, esize,
+                               "[faults] max_down: expected a number of nodes (1) or all; got '%s'",
+                               value);
         }
         return SIM_OK;
     case K_RESTART_AFTER:
@@ -550,10 +548,11 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
             return SIM_OK;
         }
         if (sim__parse_duration(value, &v) != SIM_OK || v == 0) {
-            return bad(err, esize,
-                       "[faults] quiet_after: expected a duration (30s) after which faults stop, "
-                       "or never; got '%s'",
-                       value);
+            return sim__einval(
+                err, esize,
+                "[faults] quiet_after: expected a duration (30s) after which faults stop, "
+                "or never; got '%s'",
+                value);
         }
         s->quiet_after_ns = v;
         return SIM_OK;
@@ -564,9 +563,9 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
         return parse_duration_key("clock_skew", value, 0, 3600 * SIM_S, &s->skew_ns, err, esize);
     case K_DRIFT:
         if (!sim__parse_u64(value, &v) || v > MAX_DRIFT_PPM) {
-            return bad(err, esize,
-                       "[faults] clock_drift: expected parts per million in 0..%u; got '%s'",
-                       MAX_DRIFT_PPM, value);
+            return sim__einval(
+                err, esize, "[faults] clock_drift: expected parts per million in 0..%u; got '%s'",
+                MAX_DRIFT_PPM, value);
         }
         s->drift_ppm = (uint32_t)v;
         return SIM_OK;
@@ -695,12 +694,14 @@ int sim__fault_spec_set(sim__fault_spec *s, const char *key, const char *value, 
         if (r == NULL) {
             char list[1024];
             sim__fault_spec_keys(s, list, sizeof list);
-            return bad(err, err_size, "[faults] unknown key '%s'; valid keys: %s", key, list);
+            return sim__einval(err, err_size, "[faults] unknown key '%s'; valid keys: %s", key,
+                               list);
         }
         seen = &r->line;
     }
     if (line != 0 && *seen != 0) {
-        return bad(err, err_size, "[faults] %s is set twice (first at line %u)", key, *seen);
+        return sim__einval(err, err_size, "[faults] %s is set twice (first at line %u)", key,
+                           *seen);
     }
     int rc;
     if (r != NULL) {
@@ -731,10 +732,11 @@ int sim__fault_spec_finish(sim__fault_spec *s, uint64_t time_limit_ns, char *err
         if (!r->rate.per_time || per_tick(r->rate.hi, s->tick_ns) <= SIM__PPT_ONE) continue;
         *line = r->line;
         sim__format_duration(s->tick_ns, a, sizeof a);
-        return bad(err, err_size,
-                   "[faults] %s: more than once per tick (%s) on average; lower the rate or "
-                   "the tick",
-                   r->point->key, a);
+        return sim__einval(
+            err, err_size,
+            "[faults] %s: more than once per tick (%s) on average; lower the rate or "
+            "the tick",
+            r->point->key, a);
     }
     uint64_t deadline = sim__fault_spec_deadline(s);
     if (deadline != 0 && deadline > time_limit_ns) {
@@ -742,10 +744,10 @@ int sim__fault_spec_finish(sim__fault_spec *s, uint64_t time_limit_ns, char *err
         sim__format_duration(s->quiet_after_ns, a, sizeof a);
         sim__format_duration(s->converge_ns, b, sizeof b);
         sim__format_duration(time_limit_ns, c, sizeof c);
-        return bad(err, err_size,
-                   "[faults] quiet_after (%s) + converge_within (%s) end after [scenario] "
-                   "time_limit (%s)",
-                   a, b, c);
+        return sim__einval(err, err_size,
+                           "[faults] quiet_after (%s) + converge_within (%s) end after [scenario] "
+                           "time_limit (%s)",
+                           a, b, c);
     }
     for (uint32_t i = 0; i < s->nats; i++) {
         const sim__at *at = &s->ats[i];
@@ -754,13 +756,14 @@ int sim__fault_spec_finish(sim__fault_spec *s, uint64_t time_limit_ns, char *err
         *line = at->line;
         sim__format_duration(end, a, sizeof a);
         if (s->quiet_after_ns != 0) {
-            return bad(err, err_size,
-                       "[faults] at = %s comes after quiet_after (%s): the liveness phase has "
-                       "no faults",
-                       at->text, a);
+            return sim__einval(
+                err, err_size,
+                "[faults] at = %s comes after quiet_after (%s): the liveness phase has "
+                "no faults",
+                at->text, a);
         }
-        return bad(err, err_size, "[faults] at = %s comes after [scenario] time_limit (%s)",
-                   at->text, a);
+        return sim__einval(err, err_size, "[faults] at = %s comes after [scenario] time_limit (%s)",
+                           at->text, a);
     }
     return SIM_OK;
 }

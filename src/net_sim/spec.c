@@ -7,7 +7,6 @@
  * system's setup (sockets may be opened as nodes boot), and the `link` lines after it, once
  * the nodes they name exist.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -64,19 +63,6 @@ struct sim__net_spec {
     const char *path;
     uint32_t lines[K_COUNT];
 };
-
-static int bad(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int bad(char *err, size_t size, const char *fmt, ...)
-{
-    if (err != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-    }
-    return SIM_EINVAL;
-}
 
 /* ---- values --------------------------------------------------------------------------------- */
 
@@ -182,10 +168,11 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
 {
     char *eq = strchr(field, '=');
     if (eq == NULL) {
-        return bad(err, esize,
-                   "[network] link: expected key=value (latency=5ms..20ms, latency_tail=10ms, "
-                   "bandwidth=1M, loss=0.01, dup=0.001); got '%s'",
-                   field);
+        return sim__einval(
+            err, esize,
+            "[network] link: expected key=value (latency=5ms..20ms, latency_tail=10ms, "
+            "bandwidth=1M, loss=0.01, dup=0.001); got '%s'",
+            field);
     }
     *eq = '\0';
     const char *k = field, *v = eq + 1;
@@ -200,19 +187,18 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
     } else if (strcmp(k, "loss") == 0 || strcmp(k, "dup") == 0) {
         ok = parse_ratio(v, k[0] == 'l' ? &l->link.loss : &l->link.dup);
     } else {
-        return bad(err, esize,
-                   "[network] link: unknown key '%s'; valid keys: latency, latency_tail, "
-                   "bandwidth, loss, dup",
-                   k);
+        return sim__einval(err, esize,
+                           "[network] link: unknown key '%s'; valid keys: latency, latency_tail, "
+                           "bandwidth, loss, dup",
+                           k);
     }
     if (!ok) {
-        return bad(err, esize,
-                   "[network] link: %s: expected %s; got '%s'", k,
-                   strcmp(k, "latency") == 0        ? "a duration or a range lo..hi, low to high"
-                   : strcmp(k, "latency_tail") == 0 ? "a duration"
-                   : strcmp(k, "bandwidth") == 0    ? "bytes per second (125000, 10k, 1M, 1G)"
-                                                    : "a probability in [0, 1] (0.01, 1/100)",
-                   v);
+        return sim__einval(err, esize, "[network] link: %s: expected %s; got '%s'", k,
+                           strcmp(k, "latency") == 0 ? "a duration or a range lo..hi, low to high"
+                           : strcmp(k, "latency_tail") == 0 ? "a duration"
+                           : strcmp(k, "bandwidth") == 0 ? "bytes per second (125000, 10k, 1M, 1G)"
+                                                         : "a probability in [0, 1] (0.01, 1/100)",
+                           v);
     }
     return SIM_OK;
 }
@@ -238,7 +224,8 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
                       size_t esize)
 {
     char text[256];
-    if (strlen(value) >= sizeof text) return bad(err, esize, "[network] link: line too long");
+    if (strlen(value) >= sizeof text)
+        return sim__einval(err, esize, "[network] link: line too long");
     snprintf(text, sizeof text, "%s", value);
     char *words[16];
     int n = 0;
@@ -256,27 +243,29 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
     }
     if (at < n) snprintf(l.to, sizeof l.to, "%s", words[at++]);
     if (l.from[0] == '\0' || l.to[0] == '\0' || strchr(l.from, '=') || strchr(l.to, '=')) {
-        return bad(err, esize,
-                   "[network] link: expected 'A B key=value...' (both ways) or 'A -> B "
-                   "key=value...' (one way), A and B node names or *; got '%s'",
-                   value);
+        return sim__einval(err, esize,
+                           "[network] link: expected 'A B key=value...' (both ways) or 'A -> B "
+                           "key=value...' (one way), A and B node names or *; got '%s'",
+                           value);
     }
     const char *names[2] = {l.from, l.to};
     for (int i = 0; i < 2; i++) {
         if (node_known(s, names[i])) continue;
         char list[256];
         node_list(s, list, sizeof list);
-        return bad(err, esize, "[network] link: unknown node '%s'; the nodes are: %s (or *)",
-                   names[i], list);
+        return sim__einval(err, esize,
+                           "[network] link: unknown node '%s'; the nodes are: %s (or *)", names[i],
+                           list);
     }
     if (strcmp(l.from, l.to) == 0 && strcmp(l.from, "*") != 0) {
-        return bad(err, esize, "[network] link: a node has no link to itself (%s)", l.from);
+        return sim__einval(err, esize, "[network] link: a node has no link to itself (%s)", l.from);
     }
     if (at == n) {
-        return bad(err, esize,
-                   "[network] link: set at least one of latency, latency_tail, bandwidth, loss, "
-                   "dup (link = %s %s%s latency=20ms..50ms)",
-                   l.from, l.oneway ? "-> " : "", l.to);
+        return sim__einval(
+            err, esize,
+            "[network] link: set at least one of latency, latency_tail, bandwidth, loss, "
+            "dup (link = %s %s%s latency=20ms..50ms)",
+            l.from, l.oneway ? "-> " : "", l.to);
     }
     for (; at < n; at++) {
         int rc = link_field(&l, words[at], err, esize);
@@ -353,7 +342,8 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
         if (ok && k == K_RECV_QUEUE) d->recv_queue = (uint32_t)a;
         break;
     }
-    if (!ok) return bad(err, esize, "[network] %s: expected %s; got '%s'", keys[k].key, want, v);
+    if (!ok)
+        return sim__einval(err, esize, "[network] %s: expected %s; got '%s'", keys[k].key, want, v);
     return SIM_OK;
 }
 
@@ -364,8 +354,8 @@ int sim__net_spec_set(sim__net_spec *s, const char *key, const char *value, uint
     for (int k = 0; k < K_COUNT; k++) {
         if (strcmp(keys[k].key, key) != 0) continue;
         if (line != 0 && s->lines[k] != 0) {
-            return bad(err, err_size, "[network] %s is set twice (first at line %u)", key,
-                       s->lines[k]);
+            return sim__einval(err, err_size, "[network] %s is set twice (first at line %u)", key,
+                               s->lines[k]);
         }
         int rc = set_key(s, k, value, err, err_size);
         if (rc == SIM_OK && line != 0) s->lines[k] = line;
@@ -373,7 +363,7 @@ int sim__net_spec_set(sim__net_spec *s, const char *key, const char *value, uint
     }
     char list[512];
     sim__net_spec_keys(list, sizeof list);
-    return bad(err, err_size, "[network] unknown key '%s'; valid keys: %s", key, list);
+    return sim__einval(err, err_size, "[network] unknown key '%s'; valid keys: %s", key, list);
 }
 
 void sim__net_spec_keys(char *buf, size_t size)

@@ -338,3 +338,81 @@ Test(check, incomplete_model_is_refused)
     cr_assert(eq(ptr, (void *)sim_model_find("kv-empty"), (void *)&sim_model_kv_empty));
     cr_assert(eq(ptr, (void *)sim_model_find("queue"), NULL));
 }
+
+/* ---- recording in a world ------------------------------------------------------------------- */
+
+typedef struct seen {
+    uint32_t events;
+    size_t longest;          /* the longest history event's detail */
+} seen;
+
+static void count_history(void *ud, const sim_event *e)
+{
+    seen *s = ud;
+    if (e->kind != SIM_EV_HISTORY) return;
+    s->events++;
+    if (e->detail != NULL && strlen(e->detail) > s->longest) s->longest = strlen(e->detail);
+}
+
+/* A world whose one client writes value, reads it back, then completes; returns its hash. */
+static uint64_t record_write(const char *value, seen *s, sim_history **out)
+{
+    sim_world_desc d = {.seed = 1, .trace = count_history, .trace_ud = s};
+    sim_world *w = test_world_desc(&d);
+    uint32_t op = 0;
+    cr_assert(eq(int, sim_history_invoke(w, 0, "write", NULL, value, &op), SIM_OK));
+    cr_assert(eq(int, sim_history_complete(w, op, SIM_OP_OK, value), SIM_OK));
+    cr_assert(eq(int, sim_history_invoke(w, 0, "read", NULL, NULL, &op), SIM_OK));
+    cr_assert(eq(int, sim_history_complete(w, op, SIM_OP_OK, value), SIM_OK));
+    cr_assert(eq(int, sim_world_history(w, out), SIM_OK));
+    uint64_t hash = sim_world_trace_hash(w);
+    sim_world_free(w);
+    return hash;
+}
+
+/* Goal: each entry is an event whose detail is the whole entry and whose hash covers it, so
+ * two runs whose clients saw values differing only in their 3,000th byte hash differently;
+ * the world's history checks as linearizable. */
+Test(check, world_history_events_cover_whole_values)
+{
+    static char a[3100], b[3100];
+    memset(a, 'x', 3002);
+    a[0] = '"';
+    a[3001] = '"';
+    memcpy(b, a, sizeof b);
+    b[3000] = 'y';
+    seen sa = {0}, sb = {0};
+    sim_history *ha = NULL, *hb = NULL;
+    uint64_t hash_a = record_write(a, &sa, &ha), hash_b = record_write(b, &sb, &hb);
+    cr_assert(ne(u64, hash_a, hash_b));
+    cr_assert(eq(u32, sa.events, 4));
+    cr_assert(lt(sz, (size_t)3002, sa.longest), "the detail was cut at %zu bytes", sa.longest);
+    cr_assert(eq(u32, sim_history_count(ha), 4));
+    sim_check_desc d = {.model = &sim_model_register};
+    sim_check_result *r = NULL;
+    cr_assert(eq(int, sim_check(ha, &d, &r, NULL, 0), SIM_OK));
+    cr_assert(eq(int, sim_check_verdict(r), SIM_LINEARIZABLE));
+    sim_check_result_free(r);
+    sim_history_free(ha);
+    sim_history_free(hb);
+}
+
+/* Goal: misuse of the recorder is refused and recorded as a violation, and changes nothing. */
+Test(check, world_history_misuse_is_a_violation)
+{
+    sim_world *w = test_world(1, SIM_SCHED_FIFO);
+    uint32_t op = 0;
+    cr_assert(eq(int, sim_history_complete(w, 7, SIM_OP_OK, NULL), SIM_EINVAL));
+    cr_assert(eq(int, sim_history_invoke(w, 0, "write", NULL, "1.5", &op), SIM_EINVAL));
+    cr_assert(eq(int, sim_history_invoke(w, 0, "write", NULL, "1", &op), SIM_OK));
+    cr_assert(eq(int, sim_history_invoke(w, 0, "read", NULL, NULL, &op), SIM_EINVAL));
+    cr_assert(eq(int, sim_history_complete(w, 0, SIM_OP_INVOKE, NULL), SIM_EINVAL));
+    cr_assert(eq(int, sim_history_complete(w, 0, SIM_OP_INFO, NULL), SIM_OK));
+    cr_assert(eq(int, sim_history_complete(w, 0, SIM_OP_OK, NULL), SIM_EINVAL));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 5));
+    sim_history *h = NULL;
+    cr_assert(eq(int, sim_world_history(w, &h), SIM_OK));
+    cr_assert(eq(u32, sim_history_count(h), 2));
+    sim_history_free(h);
+    sim_world_free(w);
+}

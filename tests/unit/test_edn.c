@@ -123,19 +123,6 @@ static void expect_history(const char *text, const char *want)
     history_done(h);
 }
 
-/* Asserts that err starts with prefix and contains every word of the NULL-terminated list. */
-static void assert_message(const char *err, const char *prefix, const char *const *words)
-{
-    char head[256];
-    size_t n = strlen(prefix);
-    cr_assert(lt(sz, n, sizeof head));
-    snprintf(head, sizeof head, "%.*s", (int)n, err);
-    cr_assert(eq(str, head, (char *)prefix), "whole message: %s", err);
-    for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
-        cr_assert(ne(ptr, strstr(err, words[i]), NULL), "'%s' is not in: %s", words[i], err);
-    }
-}
-
 /* Parses text as "t.edn"; asserts SIM_EINVAL, a NULL history and the message. */
 static void expect_error(const char *text, const char *prefix, const char *const *words)
 {

@@ -47,19 +47,6 @@ static sim_scenario *parse_ok(const char *text)
     return parse_held("t.ini", text, both, 2);
 }
 
-/* Asserts that err starts with prefix and contains every word of the NULL-terminated list. */
-static void assert_message(const char *err, const char *prefix, const char *const *words)
-{
-    char head[256];
-    size_t n = strlen(prefix);
-    cr_assert(lt(sz, n, sizeof head));
-    snprintf(head, sizeof head, "%.*s", (int)n, err);
-    cr_assert(eq(str, head, (char *)prefix), "whole message: %s", err);
-    for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
-        cr_assert(ne(ptr, strstr(err, words[i]), NULL), "'%s' is not in: %s", words[i], err);
-    }
-}
-
 /* Parses text as "t.ini" against `systems`; asserts SIM_EINVAL, *out NULL and the message. */
 static void expect_error_with(const sim_system *const *systems, uint32_t nsystems,
                               const char *text, const char *prefix, const char *const *words)

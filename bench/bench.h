@@ -1,0 +1,42 @@
+/*
+ * bench.h: what the benchmarks share: the host clock (benchmarks are host-boundary code: they
+ * time runs, and nothing they time reads it), exiting on a failed call, and medians.
+ */
+#ifndef SIM_BENCH_H
+#define SIM_BENCH_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sim.h"
+
+static inline uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Exits with a message unless rc is SIM_OK. */
+static inline void must(int rc, const char *what)
+{
+    if (rc == SIM_OK) return;
+    fprintf(stderr, "bench: %s failed: %s\n", what, sim_result_name(rc));
+    exit(1);
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n figures (sorts them). */
+static inline double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    return v[n / 2];
+}
+
+#endif /* SIM_BENCH_H */
