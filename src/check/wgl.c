@@ -178,12 +178,23 @@ static void bits_clear(bits *b, uint32_t i)
 
 /* ---- the memo of configurations ------------------------------------------------------------- */
 
+/* A slot keeps the top bits of its configuration's hash, so that a probe passes over other
+ * configurations without reading them from the arena (a cache miss each). */
+#define TAG_SHIFT 36
+#define OFFSET_MASK ((1ull << TAG_SHIFT) - 1)
+
+static uint64_t slot_of(uint64_t h, uint64_t offset)
+{
+    return (h >> TAG_SHIFT) << TAG_SHIFT | (offset + 1);
+}
+
 /* A configuration in the arena: its hash, lo, hi - lo, then the words lo..hi, then the state
  * in whole words. */
 typedef struct memo {
     uint64_t *arena;
     size_t used, cap;        /* in words */
-    uint64_t *slot;          /* open addressing: arena offset + 1; 0 empty */
+    uint64_t *slot;          /* open addressing: TAG_BITS of the hash over arena offset + 1;
+                                0 empty */
     uint64_t nslots, count;
     uint32_t state_words;
     uint32_t state_size;
@@ -209,7 +220,7 @@ static int memo_grow(memo *mm)
     if (slot == NULL) return SIM_ENOMEM;
     for (uint64_t i = 0; i < mm->nslots; i++) {
         if (mm->slot[i] == 0) continue;
-        uint64_t at = mm->arena[mm->slot[i] - 1] & (n - 1);
+        uint64_t at = mm->arena[(mm->slot[i] & OFFSET_MASK) - 1] & (n - 1);
         while (slot[at] != 0) at = (at + 1) & (n - 1);
         slot[at] = mm->slot[i];
     }
@@ -224,8 +235,10 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
 {
     if ((mm->count + 1) * 2 > mm->nslots && memo_grow(mm) != SIM_OK) return SIM_ENOMEM;
     uint64_t mask = mm->nslots - 1, at = h & mask;
-    for (; mm->slot[at] != 0; at = (at + 1) & mask) {
-        if (memo_same(mm, mm->arena + mm->slot[at] - 1, h, b, state)) return 0;
+    uint64_t tag = h >> TAG_SHIFT;
+    for (uint64_t sl; (sl = mm->slot[at]) != 0; at = (at + 1) & mask) {
+        if (sl >> TAG_SHIFT != tag) continue;
+        if (memo_same(mm, mm->arena + (sl & OFFSET_MASK) - 1, h, b, state)) return 0;
     }
     uint32_t nw = b->hi - b->lo;
     size_t need = 2 + (size_t)nw + mm->state_words;
@@ -243,7 +256,7 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
     if (nw) memcpy(rec + 2, b->w + b->lo, nw * sizeof *rec);
     rec[2 + nw + mm->state_words - 1] = 0; /* the state's last word may be partly unused */
     memcpy(rec + 2 + nw, state, mm->state_size);
-    mm->slot[at] = mm->used + 1;
+    mm->slot[at] = slot_of(h, mm->used);
     mm->used += need;
     mm->count++;
     return 1;
