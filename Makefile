@@ -11,7 +11,8 @@ SAN ?=
 # Debian packages: what the library links, what the tests need, and the tools.
 LIB_PKGS := libxxhash sqlite3 inih libfiu
 TEST_PKGS := criterion
-DEB_PKGS := pkg-config libxxhash-dev libsqlite3-dev libinih-dev libfiu-dev libcriterion-dev sqlite3
+DEB_PKGS := pkg-config libxxhash-dev libsqlite3-dev libinih-dev libfiu-dev libcriterion-dev sqlite3 \
+            libxml2-utils parallel
 PEER_DEB_PKGS := libuv1-dev libevent-dev librust-tokio-dev cargo
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \

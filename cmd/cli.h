@@ -32,6 +32,8 @@ int cli_parse_range(const char *s, uint64_t *first, uint64_t *last); /* "A..B" o
 /* The next argument as the value of option `opt`, or NULL after printing a usage error. */
 const char *cli_value(int argc, char **argv, int *i, const char *opt, const char *usage);
 
+/* The number of cores online (at least 1): the default of --jobs. */
+long cli_cores(void);
 /* Ctrl-C: the flag is set and the running world, if any, is asked to stop. */
 extern volatile sig_atomic_t cli_interrupted;
 extern sim_world *volatile cli_live_world;
@@ -67,5 +69,6 @@ int cmd_check_determinism(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif /* SIM_CLI_H */

@@ -41,16 +41,10 @@ typedef struct check_opts {
     bool json;
 } check_opts;
 
-static long cores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n >= 1 ? n : 1;
-}
-
 static int usage_error(const char *msg, const char *arg)
 {
     char usage[sizeof usage_check + 32];
-    snprintf(usage, sizeof usage, usage_check, cores());
+    snprintf(usage, sizeof usage, usage_check, cli_cores());
     return cli_usage_error(usage, msg, arg);
 }
 
@@ -103,11 +97,11 @@ static int parse_value(check_opts *o, const char *a, const char *v)
 
 static int parse_args(int argc, char **argv, check_opts *o)
 {
-    o->desc.jobs = (uint32_t)(cores() > 1024 ? 1024 : cores());
+    o->desc.jobs = (uint32_t)(cli_cores() > 1024 ? 1024 : cli_cores());
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf(usage_check, cores());
+            printf(usage_check, cli_cores());
             exit(0);
         }
         if (a[0] == '-' && a[1] == '-') {

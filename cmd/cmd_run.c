@@ -1,34 +1,50 @@
 /*
- * cmd_run.c: sim run and sim check-determinism.
+ * cmd_run.c: sim run.
  *
- * sim run loads every scenario first (a bad file stops everything before a single seed runs),
- * then runs each seed, records it when --db is given, and prints one line per failing seed
- * with the command that replays it, then "N passed, N failed". Record mode `fail` runs a
- * failing seed a second time with every event captured: the run is deterministic, so the
- * second run must have the same hash, and a different one is reported as nondeterminism.
+ * sim run loads every scenario first (a bad file stops everything before a single seed runs)
+ * and lists the suite's seeds as units (scenario, seed), keeping every N-th under --shard.
+ * The units run in this process (--jobs 1) or in worker processes (run_pool.c); either way
+ * this process alone records each run, prints failures and counts, in the order of the
+ * units, so the output and the database do not depend on --jobs.
+ *
+ * Record mode `fail` runs a failing seed a second time with every event captured: the run is
+ * deterministic, so the second run must have the same hash, and a different one is reported
+ * as nondeterminism. --check-determinism runs every seed twice.
  */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "cli.h"
+#include "run.h"
 
 static const char usage_run[] =
     "usage: sim run SCENARIO|FOLDER... [--seed N | --seeds A..B] [--db FILE]\n"
-    "               [--record off|fail|full] [--strategy S] [--set S.K=V]...\n"
-    "               [--sweep POINT [--sweep-max N]] [--quiet]\n"
+    "               [--jobs N] [--shard K/N] [--time-budget D] [--junit FILE]\n"
+    "               [--record off|fail|full] [--check-determinism] [--strategy S]\n"
+    "               [--set S.K=V]... [--sweep POINT [--sweep-max N]] [--quiet]\n"
     "\n"
     "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
-    "seeds and prints one line per failing seed with the command that replays it, then\n"
-    "\"N passed, N failed\".\n"
+    "seeds. Prints each failing seed with the command that replays it, a table of the\n"
+    "scenarios, then \"N passed, N failed\" (seeds).\n"
     "\n"
     "  --seed N          run only seed N\n"
     "  --seeds A..B      run seeds A to B instead of each scenario's own range\n"
     "  --db FILE         record the runs in FILE (created if missing)\n"
+    "  --jobs N          run seeds in N worker processes (default: the number of cores);\n"
+    "                    the results and the database are the same whatever N is\n"
+    "  --shard K/N       run every N-th seed of the suite starting at the K-th (0 <= K < N),\n"
+    "                    for one machine of N; sim merge joins the shards' databases\n"
+    "  --time-budget D   start no more seeds once D (90s, 10m, 2h) has passed\n"
+    "  --junit FILE      write a JUnit XML report: a testsuite per scenario, a testcase per\n"
+    "                    seed\n"
     "  --record MODE     off: hash and checkpoints only; fail (default): a failing seed is\n"
     "                    run again and recorded with every event; full: every event of\n"
     "                    every run\n"
+    "  --check-determinism\n"
+    "                    run every seed twice; a difference fails the seed as\n"
+    "                    nondeterministic, naming the first step where the runs part\n"
     "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K\n"
     "  --set S.K=V       override key K of section S in every scenario, as if the file said\n"
     "                    so (--set faults.crash=1/10s); repeatable\n"
@@ -37,28 +53,13 @@ static const char usage_run[] =
     "  --sweep-max N     at most N runs per seed in a sweep (default 1000)\n"
     "  --quiet           print only failures and the summary\n"
     "\n"
+    "Progress goes to stderr: a line redrawn in place on a terminal, otherwise a line every\n"
+    "10 s.\n"
+    "\n"
     "exit status: 0 when every scenario meets its expect, 1 when one does not, 2 on bad\n"
     "arguments or files, 130 when interrupted (runs finished so far are kept).\n";
 
-typedef enum record_mode { RECORD_OFF, RECORD_FAIL, RECORD_FULL } record_mode;
-
 static const char *const record_names[] = {"off", "fail", "full"};
-
-typedef struct run_opts {
-    char **paths;      /* scenario files, folders expanded; owned */
-    int npaths;
-    int cap;
-    bool seeds_given;
-    uint64_t seed_first;
-    uint64_t seed_last;
-    const char *db;
-    record_mode record;
-    const char *strategy;
-    cli_sets sets;
-    const char *sweep;   /* a fault point, or NULL */
-    uint64_t sweep_max;
-    bool quiet;
-} run_opts;
 
 static int add_path(run_opts *o, const char *path)
 {
@@ -120,13 +121,57 @@ static int add_argument(run_opts *o, const char *arg)
     return rc;
 }
 
+/* "K/N" with 0 <= K < N. */
+static int parse_shard(const char *v, run_opts *o)
+{
+    const char *slash = strchr(v, '/');
+    char k[32];
+    if (slash == NULL || (size_t)(slash - v) >= sizeof k) return -1;
+    snprintf(k, sizeof k, "%.*s", (int)(slash - v), v);
+    if (cli_parse_u64(k, &o->shard_k) != 0 || cli_parse_u64(slash + 1, &o->shard_n) != 0) {
+        return -1;
+    }
+    return o->shard_n == 0 || o->shard_k >= o->shard_n || o->shard_n >= SIM__STORE_SHARDS ? -1
+                                                                                          : 0;
+}
+
+/* The options that take a value and are new in suites: --jobs, --shard, --time-budget and
+ * --junit. 1 when a is not one of them. */
+static int parse_suite_option(int argc, char **argv, int *i, run_opts *o)
+{
+    const char *a = argv[*i], *v;
+    bool jobs = strcmp(a, "--jobs") == 0, shard = strcmp(a, "--shard") == 0;
+    bool budget = strcmp(a, "--time-budget") == 0, junit = strcmp(a, "--junit") == 0;
+    if (!jobs && !shard && !budget && !junit) return 1;
+    if ((v = cli_value(argc, argv, i, a, usage_run)) == NULL) return EXIT_USAGE;
+    uint64_t n = 0;
+    if (jobs && (cli_parse_u64(v, &n) != 0 || n == 0 || n > 1024)) {
+        return cli_usage_error(usage_run, "--jobs expects a number from 1 to 1024, got '%s'", v);
+    }
+    if (shard && parse_shard(v, o) != 0) {
+        return cli_usage_error(usage_run, "--shard expects K/N with 0 <= K < N (0/4 is the "
+                                          "first of 4 shards), got '%s'", v);
+    }
+    if (budget && (sim__parse_duration(v, &o->budget_ns) != SIM_OK || o->budget_ns == 0)) {
+        return cli_usage_error(usage_run, "--time-budget expects a duration such as 90s, 10m "
+                                          "or 2h, got '%s'", v);
+    }
+    if (jobs) o->jobs = (uint32_t)n;
+    if (junit) o->junit = v;
+    return 0;
+}
+
 static int parse_run(int argc, char **argv, run_opts *o)
 {
     o->record = RECORD_FAIL;
     o->sweep_max = 1000;
+    o->jobs = (uint32_t)(cli_cores() > 1024 ? 1024 : cli_cores());
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        int rc = parse_suite_option(argc, argv, &i, o);
+        if (rc != 1) {
+            if (rc != 0) return rc;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage_run, stdout);
             return -1;
         } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--seeds") == 0) {
@@ -157,7 +202,7 @@ static int parse_run(int argc, char **argv, run_opts *o)
             if ((o->strategy = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
         } else if (strcmp(a, "--set") == 0) {
             if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
-            int rc = cli_sets_add(&o->sets, v, usage_run);
+            rc = cli_sets_add(&o->sets, v, usage_run);
             if (rc != 0) return rc;
         } else if (strcmp(a, "--sweep") == 0) {
             if ((o->sweep = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
@@ -167,6 +212,8 @@ static int parse_run(int argc, char **argv, run_opts *o)
                 return cli_usage_error(usage_run, "--sweep-max expects a positive number, got "
                                                   "'%s'", v);
             }
+        } else if (strcmp(a, "--check-determinism") == 0) {
+            o->check_determinism = true;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
         } else if (a[0] == '-') {
@@ -176,7 +223,7 @@ static int parse_run(int argc, char **argv, run_opts *o)
             size_t n = strlen(a);
             while (n > 1 && a[n - 1] == '/') n--; /* "scenarios/" and "scenarios" alike */
             snprintf(clean, sizeof clean, "%.*s", (int)n, a);
-            int rc = add_argument(o, clean);
+            rc = add_argument(o, clean);
             if (rc != 0) return rc;
         }
     }
@@ -184,48 +231,31 @@ static int parse_run(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-/* ---- one seed ------------------------------------------------------------------------------ */
-
-typedef struct run_ctx {
-    const run_opts *o;
-    sim__store *st;
-    uint64_t passed;
-    uint64_t failed;
-} run_ctx;
+/* ---- one unit (in a worker, or here with --jobs 1) ----------------------------------------- */
 
 /* The command that runs the seed again from the file, with the same changes. */
-static void scenario_command(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
-                             const char *sweep_set, char *buf, size_t size)
+static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t seed,
+                             const char *sweep, char *buf, size_t size)
 {
     snprintf(buf, size, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
              (unsigned long long)seed);
-    cli_sets_append(&c->o->sets, buf, size);
-    if (sweep_set != NULL) {
-        size_t o = strlen(buf);
-        snprintf(buf + o, size - o, " --set '%s'", sweep_set);
-    }
-}
-
-static void replay_command(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
-                           uint64_t run_id, const char *sweep_set, char *buf, size_t size)
-{
-    if (c->st != NULL && run_id != 0) {
-        snprintf(buf, size, "sim replay --db %s %llu", c->o->db, (unsigned long long)run_id);
-    } else {
-        scenario_command(c, sc, seed, sweep_set, buf, size);
+    cli_sets_append(&o->sets, buf, size);
+    if (sweep != NULL) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " --set 'faults.fail_hit=%s'", sweep);
     }
 }
 
 /* Runs the seed; under record mode fail, a failure is run again with every event captured. */
-static int run_one(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
-                   const char *sweep_set, sim__outcome *out)
+static int run_one(const run_opts *o, const sim_scenario *sc, uint64_t seed, const char *sweep,
+                   sim__outcome *out)
 {
     char hint[1024];
-    scenario_command(c, sc, seed, sweep_set, hint, sizeof hint);
-    sim__run_opts ro = {.seed = seed, .capture = c->o->record == RECORD_FULL,
+    scenario_command(o, sc, seed, sweep, hint, sizeof hint);
+    sim__run_opts ro = {.seed = seed, .capture = o->record == RECORD_FULL,
                         .replay_hint = hint, .live_world = &cli_live_world};
     int rc = sim__run_seed(sc, &ro, out);
-    if (rc != SIM_OK || !out->failed || out->captured || c->st == NULL || cli_interrupted) {
+    if (rc != SIM_OK || !out->failed || out->captured || o->db == NULL || cli_interrupted) {
         return rc;
     }
     sim__outcome again;
@@ -246,6 +276,127 @@ static int run_one(const run_ctx *c, const sim_scenario *sc, uint64_t seed,
     return SIM_OK;
 }
 
+static bool interrupted_run(const sim__outcome *out)
+{
+    return strcmp(out->result, "interrupted") == 0;
+}
+
+/* --check-determinism: the seed runs a second time; when the hash chains differ, twice more
+ * with every event captured to find the first event where they part. The first of those two
+ * is what is recorded. */
+static int run_twice(const run_opts *o, const sim_scenario *sc, uint64_t seed,
+                     const char *sweep, sim__outcome *out)
+{
+    sim__outcome b;
+    char hint[1024];
+    scenario_command(o, sc, seed, sweep, hint, sizeof hint);
+    sim__run_opts ro = {.seed = seed, .capture = out->captured, .replay_hint = hint,
+                        .live_world = &cli_live_world};
+    if (sim__run_seed(sc, &ro, &b) != SIM_OK) return SIM_ENOMEM;
+    uint32_t k = sim__first_checkpoint_difference(out->checkpoints, out->ncheckpoints,
+                                                  b.checkpoints, b.ncheckpoints);
+    bool same = k == UINT32_MAX && b.hash == out->hash;
+    if (same || cli_interrupted || interrupted_run(&b)) {
+        sim__outcome_free(&b);
+        return SIM_OK;
+    }
+    uint64_t lo = k > 0 && k < out->ncheckpoints ? out->checkpoints[k - 1].step : 0;
+    uint64_t hi = k < out->ncheckpoints ? out->checkpoints[k].step : out->steps;
+    uint64_t h1 = out->hash, h2 = b.hash;
+    sim__outcome_free(&b);
+    sim__outcome a;
+    ro.capture = true;
+    if (sim__run_seed(sc, &ro, &a) != SIM_OK) return SIM_ENOMEM;
+    if (sim__run_seed(sc, &ro, &b) != SIM_OK) {
+        sim__outcome_free(&a);
+        return SIM_ENOMEM;
+    }
+    uint64_t at = sim__first_difference(&a.events_buf, &b.events_buf);
+    char where[96] = "";
+    if (at != SIM__NO_DIFFERENCE) {
+        uint64_t step = at < a.events_buf.n ? a.events_buf.ev[at].step : a.steps;
+        snprintf(where, sizeof where, "; first differing event: #%llu, at step %llu",
+                 (unsigned long long)at, (unsigned long long)step);
+    }
+    sim__outcome_free(&b);
+    sim__outcome_free(out);
+    *out = a;
+    out->failed = true;
+    out->result = "nondeterministic";
+    snprintf(out->detail, sizeof out->detail,
+             "two runs gave hashes %016llx and %016llx; they part between step %llu and step "
+             "%llu%s", (unsigned long long)h1, (unsigned long long)h2, (unsigned long long)lo,
+             (unsigned long long)hi, where);
+    return SIM_OK;
+}
+
+static int run_checked(const run_opts *o, const sim_scenario *sc, uint64_t seed,
+                       const char *sweep, sim__outcome *out)
+{
+    int rc = run_one(o, sc, seed, sweep, out);
+    if (rc != SIM_OK || !o->check_determinism || cli_interrupted || interrupted_run(out)) {
+        return rc;
+    }
+    rc = run_twice(o, sc, seed, sweep, out);
+    if (rc != SIM_OK) sim__outcome_free(out);
+    return rc;
+}
+
+static int out_of_memory(const sim_scenario *sc, uint64_t seed)
+{
+    fprintf(stderr, "sim: out of memory running %s seed %llu\n", sim_scenario_name(sc),
+            (unsigned long long)seed);
+    return EXIT_USAGE;
+}
+
+int run_unit_exec(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
+                  run_emit emit, void *ctx)
+{
+    sim__outcome out;
+    if (o->sweep == NULL) {
+        if (run_checked(o, sc, seed, NULL, &out) != SIM_OK) return out_of_memory(sc, seed);
+        return emit(ctx, ui, &out, NULL);
+    }
+    /* --sweep: hit k of the point fails, for k = 0, 1, ... until a run does not reach it. */
+    int rc = 0;
+    for (uint64_t k = 0; rc == 0 && k < o->sweep_max && !cli_interrupted; k++) {
+        char value[160], err[1024];
+        snprintf(value, sizeof value, "%s %llu", o->sweep, (unsigned long long)k);
+        if (sim_scenario_set(sc, "faults", "fail_hit", value, err, sizeof err) != SIM_OK) {
+            return cli_usage_error(NULL, "--sweep: %s", err);
+        }
+        if (run_checked(o, sc, seed, value, &out) != SIM_OK) return out_of_memory(sc, seed);
+        uint64_t hits = out.fail_hits;
+        rc = emit(ctx, ui, &out, value);
+        if (hits <= k) break; /* hit k was not reached: every reachable hit has failed */
+    }
+    return rc;
+}
+
+/* ---- recording and reporting, in unit order ------------------------------------------------ */
+
+typedef struct sc_stat {
+    uint64_t seeds, passed, failed, runs;
+    bool fastest_set;        /* the failing seed with the fewest steps */
+    uint64_t fastest_seed, fastest_steps;
+} sc_stat;
+
+typedef struct run_ctx {
+    const run_opts *o;
+    sim__store *st;
+    sim_scenario **scs;
+    const run_unit *units;
+    uint32_t nunits;
+    sc_stat *stats;
+    uint64_t passed, failed; /* seeds */
+    uint32_t finished;       /* units */
+    bool unit_counted, unit_failed;
+    bool budget_spent;
+    uint32_t first_unstarted;
+    progress prog;
+    junit_log junit;
+} run_ctx;
+
 static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
                       uint64_t *run_id)
 {
@@ -254,7 +405,7 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
     char strategy[64];
     sim_world_desc d = sim_scenario_world_desc(sc, out->seed);
     sim_sched_format(&d.sched, strategy, sizeof strategy);
-    bool interrupted = strcmp(out->result, "interrupted") == 0;
+    bool interrupted = interrupted_run(out);
     sim__run_row row = {
         .scenario = (char *)sim_scenario_name(sc),
         .scenario_path = (char *)sim_scenario_path(sc),
@@ -292,101 +443,115 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
     return SIM_OK;
 }
 
-typedef struct tally {
-    uint64_t runs;
-    uint64_t failures;
-} tally;
-
-/* Runs, records and reports one seed of the scenario as it is now. 0, or EXIT_USAGE on a
- * database error or when out of memory. *fail_hits: hits of the fail_hit point. */
-static int seed_once(run_ctx *c, const sim_scenario *sc, uint64_t seed, const char *sweep_set,
-                     tally *t, uint64_t *fail_hits)
+static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
+                           const char *sweep, const char *replay)
 {
-    sim__outcome out;
-    *fail_hits = 0;
-    if (run_one(c, sc, seed, sweep_set, &out) != SIM_OK) {
-        fprintf(stderr, "sim: out of memory running %s seed %llu\n", sim_scenario_name(sc),
-                (unsigned long long)seed);
-        return EXIT_USAGE;
-    }
-    *fail_hits = out.fail_hits;
+    progress_clear(&c->prog);
+    printf("%-5s %s seed %llu%s%s  %s: %s\n", sim_scenario_expect_fail(sc) ? "found" : "FAIL",
+           sim_scenario_name(sc), (unsigned long long)out->seed,
+           sweep ? ", faults.fail_hit=" : "", sweep ? sweep : "", out->result, out->detail);
+    if (out->plan[0] != '\0') printf("      faults: %s\n", out->plan);
+    printf("      replay: %s\n", replay);
+    fflush(stdout);
+}
+
+static void log_case(run_ctx *c, uint32_t sci, const sim__outcome *out, const char *sweep,
+                     const char *replay)
+{
+    if (c->o->junit == NULL) return;
+    junit_case jc = {.sc = sci, .seed = out->seed, .sweep = (char *)sweep,
+                     .failed = out->failed, .result = (char *)out->result,
+                     .detail = (char *)out->detail, .replay = (char *)replay, .plan = (char *)out->plan,
+                     .wall_ns = out->wall_ns};
+    junit_add(&c->junit, &jc);
+}
+
+/* run_emit: records one run, prints it if it failed, and counts it. */
+static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *sweep)
+{
+    run_ctx *c = ctx;
+    const run_unit *u = &c->units[ui];
+    sim_scenario *sc = c->scs[u->sc];
+    char err[1024];
+    if (sweep != NULL) sim_scenario_set(sc, "faults", "fail_hit", sweep, err, sizeof err);
     uint64_t run_id;
-    int rc = record_one(c, sc, &out, &run_id);
-    bool interrupted = strcmp(out.result, "interrupted") == 0;
-    if (rc == SIM_OK && !interrupted) {
-        t->runs++;
-        if (out.failed) {
-            t->failures++;
-            c->failed++;
-            char replay[1200];
-            replay_command(c, sc, seed, run_id, sweep_set, replay, sizeof replay);
-            printf("%-5s %s seed %llu%s%s  %s: %s\n",
-                   sim_scenario_expect_fail(sc) ? "found" : "FAIL", sim_scenario_name(sc),
-                   (unsigned long long)seed, sweep_set ? ", " : "", sweep_set ? sweep_set : "",
-                   out.result, out.detail);
-            if (out.plan[0] != '\0') printf("      faults: %s\n", out.plan);
-            printf("      replay: %s\n", replay);
+    int rc = record_one(c, sc, out, &run_id);
+    if (rc == SIM_OK && !interrupted_run(out)) {
+        char replay[1200];
+        if (run_id != 0) {
+            snprintf(replay, sizeof replay, "sim replay --db %s %llu", c->o->db,
+                     (unsigned long long)run_id);
         } else {
-            c->passed++;
+            scenario_command(c->o, sc, out->seed, sweep, replay, sizeof replay);
         }
-        fflush(stdout);
+        c->unit_counted = true;
+        c->stats[u->sc].runs++;
+        if (out->failed) {
+            c->unit_failed = true;
+            report_failure(c, sc, out, sweep, replay);
+            sc_stat *s = &c->stats[u->sc];
+            if (!s->fastest_set || out->steps < s->fastest_steps) {
+                s->fastest_set = true;
+                s->fastest_seed = out->seed;
+                s->fastest_steps = out->steps;
+            }
+        }
+        log_case(c, u->sc, out, sweep, replay);
     }
-    sim__outcome_free(&out);
+    sim__outcome_free(out);
     return rc == SIM_OK ? 0 : EXIT_USAGE;
 }
 
-/* --sweep: hit k of the point fails, for k = 0, 1, ... until a run does not reach it. */
-static int sweep_seed(run_ctx *c, sim_scenario *sc, uint64_t seed, tally *t)
+/* After a unit's last run: the seed counts once, failed if any of its runs failed. */
+static int finish_unit(void *ctx, uint32_t ui)
+{
+    run_ctx *c = ctx;
+    sc_stat *s = &c->stats[c->units[ui].sc];
+    if (c->unit_counted) {
+        s->seeds++;
+        if (c->unit_failed) {
+            s->failed++;
+            c->failed++;
+            c->prog.failed++;
+        } else {
+            s->passed++;
+            c->passed++;
+        }
+    }
+    c->unit_counted = c->unit_failed = false;
+    c->finished++;
+    c->prog.done++;
+    progress_tick(&c->prog);
+    return 0;
+}
+
+static bool may_start(void *ctx)
+{
+    run_ctx *c = ctx;
+    if (c->o->budget_ns != 0 && !c->budget_spent &&
+        sim__host_now_ns() - c->prog.start_ns >= c->o->budget_ns) {
+        c->budget_spent = true;
+    }
+    return !c->budget_spent && !cli_interrupted;
+}
+
+static void tick(void *ctx)
+{
+    progress_tick(&((run_ctx *)ctx)->prog);
+}
+
+static int run_here(run_ctx *c)
 {
     int rc = 0;
-    for (uint64_t k = 0; rc == 0 && k < c->o->sweep_max && !cli_interrupted; k++) {
-        char value[128], set[160], err[1024];
-        snprintf(value, sizeof value, "%s %llu", c->o->sweep, (unsigned long long)k);
-        snprintf(set, sizeof set, "faults.fail_hit=%s", value);
-        if (sim_scenario_set(sc, "faults", "fail_hit", value, err, sizeof err) != SIM_OK) {
-            return cli_usage_error(NULL, "--sweep: %s", err);
-        }
-        uint64_t hits;
-        rc = seed_once(c, sc, seed, set, t, &hits);
-        if (hits <= k) break; /* hit k was not reached: every reachable hit has failed */
+    for (uint32_t ui = 0; rc == 0 && ui < c->nunits && may_start(c); ui++) {
+        const run_unit *u = &c->units[ui];
+        rc = run_unit_exec(c->o, c->scs[u->sc], ui, u->seed, commit_run, c);
+        if (rc == 0) rc = finish_unit(c, ui);
     }
     return rc;
 }
 
-/* Runs one scenario; returns 0, or EXIT_USAGE on a database error, or stops on Ctrl-C.
- * *met is whether it met its expect. */
-static int run_scenario(run_ctx *c, sim_scenario *sc, bool *met)
-{
-    uint64_t first = c->o->seeds_given ? c->o->seed_first : sim_scenario_seed_first(sc);
-    uint64_t last = c->o->seeds_given ? c->o->seed_last : sim_scenario_seed_last(sc);
-    tally t = {0};
-    uint64_t seeds = 0;
-    bool expect_fail = sim_scenario_expect_fail(sc);
-    int rc = 0;
-    for (uint64_t seed = first; rc == 0 && seed <= last && !cli_interrupted; seed++) {
-        uint64_t hits;
-        uint64_t before = t.runs;
-        rc = c->o->sweep ? sweep_seed(c, sc, seed, &t) : seed_once(c, sc, seed, NULL, &t, &hits);
-        seeds += t.runs > before;
-    }
-    if (rc != 0) return rc;
-    *met = expect_fail ? t.failures > 0 : t.failures == 0;
-    char runs[200] = "";
-    if (c->o->sweep) {
-        snprintf(runs, sizeof runs, ", %llu run(s) sweeping %s", (unsigned long long)t.runs,
-                 c->o->sweep);
-    }
-    if (!*met && !cli_interrupted) {
-        printf("scenario %s (%s): expect = %s, but %s\n", sim_scenario_name(sc),
-               sim_scenario_path(sc), expect_fail ? "fail" : "pass",
-               expect_fail ? "no seed failed" : "some seeds failed");
-    } else if (!c->o->quiet && !cli_interrupted) {
-        printf("ok    %s: %llu seed(s)%s, %llu failed (expect = %s)\n", sim_scenario_name(sc),
-               (unsigned long long)seeds, runs, (unsigned long long)t.failures,
-               expect_fail ? "fail" : "pass");
-    }
-    return 0;
-}
+/* ---- the suite ------------------------------------------------------------------------------ */
 
 static sim_scenario **load_all(const run_opts *o)
 {
@@ -416,37 +581,169 @@ static sim_scenario **load_all(const run_opts *o)
     return NULL;
 }
 
+#define MAX_UNITS 100000000u
+
+/* Every seed of every scenario in order, or every shard_n-th of them under --shard. */
+static int list_units(const run_opts *o, sim_scenario **scs, run_unit **out, uint32_t *n)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < o->npaths; i++) {
+        uint64_t first = o->seeds_given ? o->seed_first : sim_scenario_seed_first(scs[i]);
+        uint64_t last = o->seeds_given ? o->seed_last : sim_scenario_seed_last(scs[i]);
+        total += last - first + 1;
+        if (total > (uint64_t)MAX_UNITS * (o->shard_n ? o->shard_n : 1)) {
+            return cli_usage_error(NULL, "the suite has more than %u seeds%s; run it in parts "
+                                         "with --seeds or --shard", MAX_UNITS,
+                                   o->shard_n ? " per shard" : "");
+        }
+    }
+    uint64_t keep = o->shard_n ? total / o->shard_n + 1 : total;
+    run_unit *u = malloc((size_t)(keep ? keep : 1) * sizeof *u);
+    if (u == NULL) return cli_usage_error(NULL, "out of memory");
+    uint64_t g = 0;
+    uint32_t k = 0;
+    for (int i = 0; i < o->npaths; i++) {
+        uint64_t first = o->seeds_given ? o->seed_first : sim_scenario_seed_first(scs[i]);
+        uint64_t last = o->seeds_given ? o->seed_last : sim_scenario_seed_last(scs[i]);
+        for (uint64_t seed = first;; seed++, g++) {
+            if (o->shard_n == 0 || g % o->shard_n == o->shard_k) {
+                u[k++] = (run_unit){.sc = (uint32_t)i, .seed = seed};
+            }
+            if (seed == last) break;
+        }
+        g++;
+    }
+    *out = u;
+    *n = k;
+    return 0;
+}
+
+/* Whether a scenario met its expect over the seeds it ran, and the line saying it did not. */
+static bool report_expect(const run_ctx *c, uint32_t i)
+{
+    const sc_stat *s = &c->stats[i];
+    const sim_scenario *sc = c->scs[i];
+    bool expect_fail = sim_scenario_expect_fail(sc);
+    if (s->seeds == 0) return true;
+    if (expect_fail ? s->failed > 0 : s->failed == 0) return true;
+    if (expect_fail && c->o->shard_n > 1) {
+        printf("scenario %s (%s): expect = fail, and no seed of this shard failed (another "
+               "shard's may)\n", sim_scenario_name(sc), sim_scenario_path(sc));
+        return true;
+    }
+    printf("scenario %s (%s): expect = %s, but %s\n", sim_scenario_name(sc),
+           sim_scenario_path(sc), expect_fail ? "fail" : "pass",
+           expect_fail ? "no seed failed" : "some seeds failed");
+    return false;
+}
+
+static void print_table(const run_ctx *c)
+{
+    int w = 8;
+    for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) {
+        int n = (int)strlen(sim_scenario_name(c->scs[i]));
+        if (n > w) w = n;
+    }
+    bool runs = c->o->sweep != NULL;
+    printf("\n%-*s  %7s  %7s  %7s%s  %-6s  %s\n", w, "scenario", "seeds", "passed", "failed",
+           runs ? "     runs" : "", "expect", "fastest failing seed");
+    for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) {
+        const sc_stat *s = &c->stats[i];
+        char fastest[64] = "-";
+        if (s->fastest_set) {
+            snprintf(fastest, sizeof fastest, "%llu (%llu steps)",
+                     (unsigned long long)s->fastest_seed, (unsigned long long)s->fastest_steps);
+        }
+        char nruns[32] = "";
+        if (runs) snprintf(nruns, sizeof nruns, "  %7llu", (unsigned long long)s->runs);
+        printf("%-*s  %7llu  %7llu  %7llu%s  %-6s  %s\n", w, sim_scenario_name(c->scs[i]),
+               (unsigned long long)s->seeds, (unsigned long long)s->passed,
+               (unsigned long long)s->failed, nruns,
+               sim_scenario_expect_fail(c->scs[i]) ? "fail" : "pass", fastest);
+    }
+    if (runs) {
+        printf("(--sweep %s: a seed passes when every run of its sweep passes)\n",
+               c->o->sweep);
+    }
+}
+
+/* The end: the table, the scenarios that missed their expect, how far a budget or Ctrl-C
+ * got, and the summary line. Returns the exit status. */
+static int summarize(run_ctx *c)
+{
+    progress_clear(&c->prog);
+    if (!c->o->quiet) print_table(c);
+    bool all_met = true;
+    for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) all_met = report_expect(c, i) && all_met;
+    if (c->finished < c->nunits && (c->budget_spent || cli_interrupted)) {
+        const run_unit *u = &c->units[c->finished];
+        printf("%s (%u of %u seeds run; the next was %s seed %llu)\n",
+               cli_interrupted ? "interrupted: runs finished so far are kept"
+                               : "--time-budget spent", c->finished, c->nunits,
+               sim_scenario_name(c->scs[u->sc]), (unsigned long long)u->seed);
+    }
+    printf("%llu passed, %llu failed\n", (unsigned long long)c->passed,
+           (unsigned long long)c->failed);
+    fflush(stdout);
+    return cli_interrupted ? EXIT_INTERRUPTED : all_met ? 0 : EXIT_FAILED;
+}
+
+static int open_suite(run_ctx *c)
+{
+    if (c->o->db == NULL) return 0;
+    if ((c->st = cli_open_store(c->o->db, SIM__STORE_WRITE)) == NULL) return EXIT_USAGE;
+    if (c->o->shard_n != 0 && sim__store_set_shard(c->st, c->o->shard_k + 1) != SIM_OK) {
+        fprintf(stderr, "sim: %s\n", sim__store_error(c->st));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void free_opts(run_opts *o)
+{
+    for (int i = 0; i < o->npaths; i++) free(o->paths[i]);
+    free(o->paths);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts o = {0};
     int rc = parse_run(argc, argv, &o);
     if (rc != 0) {
-        for (int i = 0; i < o.npaths; i++) free(o.paths[i]);
-        free(o.paths);
+        free_opts(&o);
         return rc < 0 ? 0 : rc;
     }
-    sim_scenario **scs = load_all(&o);
     run_ctx c = {.o = &o};
-    if (scs == NULL || (o.db != NULL && (c.st = cli_open_store(o.db, SIM__STORE_WRITE)) == NULL)) {
-        rc = EXIT_USAGE;
+    c.scs = load_all(&o);
+    rc = c.scs == NULL ? EXIT_USAGE : list_units(&o, c.scs, (run_unit **)&c.units, &c.nunits);
+    c.stats = rc == 0 ? calloc((size_t)o.npaths, sizeof *c.stats) : NULL;
+    if (rc == 0 && c.stats == NULL) rc = cli_usage_error(NULL, "out of memory");
+    if (rc == 0) rc = open_suite(&c);
+    if (rc == 0) {
+        cli_catch_interrupts();
+        progress_start(&c.prog, o.quiet, c.nunits);
+        if (o.jobs > 1 && c.nunits > 1) {
+            pool_sink sink = {.ctx = &c, .result = commit_run, .unit_done = finish_unit,
+                              .may_start = may_start, .tick = tick};
+            rc = run_pool(&o, c.scs, c.units, c.nunits, &sink);
+        } else {
+            rc = run_here(&c);
+        }
     }
-    bool all_met = true;
-    if (rc == 0) cli_catch_interrupts();
-    for (int i = 0; rc == 0 && i < o.npaths && !cli_interrupted; i++) {
-        bool met = true;
-        rc = run_scenario(&c, scs[i], &met);
-        all_met = all_met && met;
+    if (rc == 0 && o.junit != NULL) {
+        rc = junit_write(o.junit, c.scs, (uint32_t)o.npaths, &c.junit);
     }
     if (rc == 0) {
-        if (cli_interrupted) printf("interrupted: runs finished so far are kept\n");
-        printf("%llu passed, %llu failed\n", (unsigned long long)c.passed,
-               (unsigned long long)c.failed);
-        rc = cli_interrupted ? EXIT_INTERRUPTED : all_met ? 0 : EXIT_FAILED;
+        rc = summarize(&c);
+    } else {
+        progress_clear(&c.prog);
     }
-    for (int i = 0; scs != NULL && i < o.npaths; i++) sim_scenario_free(scs[i]);
-    free(scs);
-    for (int i = 0; i < o.npaths; i++) free(o.paths[i]);
-    free(o.paths);
+    for (int i = 0; c.scs != NULL && i < o.npaths; i++) sim_scenario_free(c.scs[i]);
+    free(c.scs);
+    free((void *)c.units);
+    free(c.stats);
+    junit_free(&c.junit);
     sim__store_close(c.st);
+    free_opts(&o);
     return rc;
 }

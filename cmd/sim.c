@@ -1,12 +1,13 @@
 /*
  * sim.c: the sim command line: dispatch, usage and what the commands share.
  *
- *   sim run SCENARIO... [--seed N | --seeds A..B] [--db FILE] [--record off|fail|full] ...
+ *   sim run SCENARIO|FOLDER... [--seeds A..B] [--db FILE] [--jobs N] [--shard K/N] ...
  *   sim replay --db FILE RUN [--until STEP] [--dump] [--events]
  *   sim replay --scenario FILE --seed N [--until STEP] [--dump] [--events]
  *   sim check-determinism SCENARIO [--seeds A..B]
  *   sim show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S] [--format F]
  *   sim list --db FILE [--failed] [--scenario NAME]
+ *   sim merge OUT.db IN.db...
  *   sim check --model MODEL FILE.edn | --db FILE RUN [--timeout D] [--jobs N] [--format F]
  *   sim demo [--seed N] [--strategy S] [--events]
  *   sim --help | sim COMMAND --help | sim --version
@@ -19,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "version.h"
@@ -32,6 +34,7 @@ static const char usage_main[] =
     "  check-determinism   run every seed twice and compare\n"
     "  show                the events of a recorded run\n"
     "  list                the runs in a database\n"
+    "  merge               join the databases of a suite's shards\n"
     "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
     "  demo                run the demo world once\n"
     "\n"
@@ -95,6 +98,12 @@ const char *cli_value(int argc, char **argv, int *i, const char *opt, const char
     }
     *i += 1;
     return argv[*i];
+}
+
+long cli_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 1 ? n : 1;
 }
 
 volatile sig_atomic_t cli_interrupted;
@@ -191,6 +200,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
     {"show", cmd_show}, {"list", cmd_list},     {"demo", cmd_demo}, {"check", cmd_check},
+    {"merge", cmd_merge},
 };
 
 int main(int argc, char **argv)

@@ -292,4 +292,41 @@ static inline uint64_t sql_u64(const char *db, const char *fmt, ...)
     return v;
 }
 
+/* A row of sim run's table of scenarios: "NAME  seeds  passed  failed  [runs]  expect  ...". */
+typedef struct suite_row {
+    unsigned long long seeds, passed, failed, runs;
+    char expect[8];
+    char fastest[64];       /* "-" or "SEED (N steps)" */
+} suite_row;
+
+/* The row of scenario `name` in sim run's output; fails the test when there is none. With
+ * runs, the table has a runs column (--sweep). */
+static inline suite_row table_row(const char *text, const char *name, bool runs)
+{
+    suite_row row = {0};
+    size_t n = strlen(name);
+    for (const char *at = text; at != NULL && *at; at = strchr(at, '\n'), at = at ? at + 1 : at) {
+        if (strncmp(at, name, n) != 0 || at[n] != ' ') continue;
+        int got = runs ? sscanf(at + n, "%llu %llu %llu %llu %7s %63[^\n]", &row.seeds,
+                                &row.passed, &row.failed, &row.runs, row.expect, row.fastest)
+                       : sscanf(at + n, "%llu %llu %llu %7s %63[^\n]", &row.seeds, &row.passed,
+                                &row.failed, row.expect, row.fastest);
+        cr_assert(eq(int, got, runs ? 6 : 5), "a malformed row for %s in:\n%s", name, text);
+        return row;
+    }
+    cr_assert(eq(int, 0, 1), "no row for scenario %s in:\n%s", name, text);
+    return row;
+}
+
+/* The row's numbers are these, and its expect this. */
+static inline void expect_row(const char *text, const char *name, unsigned long long seeds,
+                              unsigned long long failed, const char *expect_what)
+{
+    suite_row r = table_row(text, name, false);
+    cr_assert(eq(u64, r.seeds, seeds), "%s: seeds in:\n%s", name, text);
+    cr_assert(eq(u64, r.failed, failed), "%s: failed in:\n%s", name, text);
+    cr_assert(eq(u64, r.passed, seeds - failed), "%s: passed in:\n%s", name, text);
+    cr_assert(eq(str, r.expect, (char *)expect_what), "%s: expect in:\n%s", name, text);
+}
+
 #endif /* SIM_CMDTEST_H */

@@ -46,6 +46,7 @@ typedef struct sim__outcome {
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
     sim_history *history;     /* what clients saw, when captured; NULL otherwise */
+    char result_own[32];      /* what result points to in an unpacked outcome */
 } sim__outcome;
 
 typedef struct sim__run_opts {
@@ -63,5 +64,11 @@ typedef struct sim__run_opts {
  * when the world could not be made. out must be freed with sim__outcome_free. */
 int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcome *out);
 void sim__outcome_free(sim__outcome *out);
+
+/* An outcome as bytes and back (wire.c), for sim run's worker processes. pack: SIM_OK and a
+ * malloc'd buffer, or SIM_ENOMEM. unpack: SIM_OK, or SIM_EINVAL for bytes that are not a
+ * whole outcome (nothing to free then); the dump is not carried. */
+int sim__outcome_pack(const sim__outcome *o, void **out, size_t *len);
+int sim__outcome_unpack(const void *data, size_t len, sim__outcome *o);
 
 #endif /* SIM_SCENARIO_H */

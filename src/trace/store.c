@@ -34,7 +34,10 @@ struct sim__store {
     sqlite3_stmt *ins_event;       /* one row */
     sqlite3_stmt *ins_events;      /* BATCH rows */
     int64_t version;               /* the file's schema version (1 is read as it is) */
+    uint64_t shard;                /* run ids are shard << SHARD_SHIFT | sequence */
 };
+
+#define SHARD_SHIFT 40
 
 static const char schema[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT, WITHOUT ROWID;\n"
@@ -556,8 +559,13 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
     int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
     if (rc != SIM_OK) return rc;
     int64_t next = 0;
-    rc = query_int(st, "SELECT COALESCE(MAX(run_id), 0) + 1 FROM runs WHERE run_id < 1099511627776",
-                   &next, "numbering the run");
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT COALESCE(MAX(run_id), %llu) + 1 FROM runs WHERE run_id >= %llu AND "
+             "run_id < %llu", (unsigned long long)(st->shard << SHARD_SHIFT),
+             (unsigned long long)(st->shard << SHARD_SHIFT),
+             (unsigned long long)((st->shard + 1) << SHARD_SHIFT));
+    rc = query_int(st, sql, &next, "numbering the run");
     *run_id = (uint64_t)next;
     if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
     if (rc == SIM_OK) rc = insert_checkpoints(st, *run_id, data);
@@ -568,6 +576,89 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
     if (rc == SIM_OK && data->history != NULL) rc = insert_history(st, *run_id, data->history);
     if (rc == SIM_OK) rc = exec(st, "COMMIT", "committing the run");
     if (rc != SIM_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int sim__store_set_shard(sim__store *st, uint64_t shard)
+{
+    if (shard >= SIM__STORE_SHARDS) return set_err(st, "shard %llu is out of range",
+                                                   (unsigned long long)shard);
+    st->shard = shard;
+    return SIM_OK;
+}
+
+int64_t sim__store_version(const sim__store *st)
+{
+    return st->version;
+}
+
+/* ---- merging ----------------------------------------------------------------------------- */
+
+/* The tables a run's rows are in, besides runs. */
+static const char *const run_tables[] = {"checkpoints", "violations", "events", "decisions",
+                                         "faults", "history"};
+
+static int attach(sim__store *st, const char *path, const char *doing)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? SIM_OK : db_fail(st, doing, rc);
+}
+
+static void detach(sim__store *st)
+{
+    sqlite3_exec(st->db, "DETACH DATABASE src", NULL, NULL, NULL);
+}
+
+int sim__store_merge_check(sim__store *st, const char *path, uint64_t *runs, uint64_t *clash)
+{
+    *runs = *clash = 0;
+    int rc = attach(st, path, "reading the input");
+    int64_t n = 0, first = 0;
+    if (rc == SIM_OK) rc = query_int(st, "SELECT count(*) FROM src.runs", &n, "counting runs");
+    if (rc == SIM_OK) {
+        rc = query_int(st, "SELECT count(*) FROM src.runs WHERE run_id IN "
+                           "(SELECT run_id FROM main.runs)", &first, "comparing run ids");
+    }
+    int64_t id = 0;
+    if (rc == SIM_OK && first > 0) {
+        rc = query_int(st, "SELECT min(run_id) FROM src.runs WHERE run_id IN "
+                           "(SELECT run_id FROM main.runs)", &id, "comparing run ids");
+    }
+    detach(st);
+    *runs = (uint64_t)n;
+    *clash = first > 0 ? (uint64_t)id : 0;
+    return rc;
+}
+
+int sim__store_merge(sim__store *st, const char *path)
+{
+    int rc = attach(st, path, "reading the input");
+    if (rc != SIM_OK) return rc;
+    rc = exec(st, "BEGIN IMMEDIATE", "merging");
+    if (rc == SIM_OK) rc = exec(st, "INSERT INTO main.runs SELECT * FROM src.runs", "merging runs");
+    for (size_t i = 0; rc == SIM_OK && i < sizeof run_tables / sizeof *run_tables; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM src.%s", run_tables[i],
+                 run_tables[i]);
+        rc = exec(st, sql, "merging");
+    }
+    if (rc == SIM_OK) {
+        rc = exec(st, "INSERT OR IGNORE INTO main.event_kinds SELECT * FROM src.event_kinds",
+                  "merging");
+    }
+    if (rc == SIM_OK) {
+        rc = exec(st, "COMMIT", "merging");
+    } else {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    detach(st);
     return rc;
 }
 

@@ -67,6 +67,20 @@ typedef struct sim__run_data {
     const sim_history *history; /* what clients saw; NULL: not stored */
 } sim__run_data;
 
+/* Run ids are shard << 40 | sequence (docs/trace-schema.md): a database written by
+ * sim run --shard K/N uses shard K + 1, and 0 otherwise. */
+#define SIM__STORE_SHARDS (1ull << 22)
+int sim__store_set_shard(sim__store *st, uint64_t shard);
+/* The file's schema version (older files opened for reading are read as they are). */
+int64_t sim__store_version(const sim__store *st);
+
+/* Merging another database into this one (opened for writing), for sim merge. The other
+ * file must already have been opened and checked as a sim database of the same version.
+ * merge_check: how many runs it has and, if some of their ids are taken here, the first of
+ * them (else 0). merge: copies every run and its rows in one transaction. */
+int sim__store_merge_check(sim__store *st, const char *path, uint64_t *runs, uint64_t *clash);
+int sim__store_merge(sim__store *st, const char *path);
+
 /* Records one run in one transaction; sets *run_id. */
 int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
                       uint64_t *run_id);
