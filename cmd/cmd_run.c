@@ -699,6 +699,19 @@ static int open_suite(run_ctx *c)
     return 0;
 }
 
+/* A report that cannot be written is found before the suite runs, not after. */
+static int check_junit(const char *path)
+{
+    if (path == NULL) return 0;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) return cli_usage_error(NULL, "--junit %s: cannot write there", path);
+    fclose(f);
+    remove(tmp);
+    return 0;
+}
+
 static void free_opts(run_opts *o)
 {
     for (int i = 0; i < o->npaths; i++) free(o->paths[i]);
@@ -714,6 +727,10 @@ int cmd_run(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     run_ctx c = {.o = &o};
+    if (check_junit(o.junit) != 0) {
+        free_opts(&o);
+        return EXIT_USAGE;
+    }
     c.scs = load_all(&o);
     rc = c.scs == NULL ? EXIT_USAGE : list_units(&o, c.scs, (run_unit **)&c.units, &c.nunits);
     c.stats = rc == 0 ? calloc((size_t)o.npaths, sizeof *c.stats) : NULL;

@@ -25,7 +25,7 @@
 #include "run.h"
 
 #define WINDOW 1024u
-#define QUEUE 2u
+#define QUEUE 8u
 #define HEADER 12u
 #define FRAME_RUN 1u
 #define FRAME_DONE 2u

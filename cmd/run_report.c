@@ -21,7 +21,9 @@
 void progress_start(progress *p, bool quiet, uint64_t total)
 {
     *p = (progress){.on = !quiet, .tty = isatty(STDERR_FILENO) == 1, .total = total};
-    p->start_ns = p->last_ns = sim__host_now_ns();
+    p->start_ns = sim__host_now_ns();
+    /* A terminal shows the line from the first seed on; a log gets one every 10 s. */
+    p->last_ns = p->tty ? 0 : p->start_ns;
 }
 
 static void format_line(const progress *p, uint64_t now, char *buf, size_t size)

@@ -292,6 +292,18 @@ static inline uint64_t sql_u64(const char *db, const char *fmt, ...)
     return v;
 }
 
+/* The last line of text, without its newline. */
+static inline void last_line(const char *text, char *buf, size_t size)
+{
+    size_t len = strlen(text);
+    if (len > 0 && text[len - 1] == '\n') len--;
+    size_t start = len;
+    while (start > 0 && text[start - 1] != '\n') start--;
+    cr_assert(lt(sz, len - start, size));
+    memcpy(buf, text + start, len - start);
+    buf[len - start] = '\0';
+}
+
 /* A row of sim run's table of scenarios: "NAME  seeds  passed  failed  [runs]  expect  ...". */
 typedef struct suite_row {
     unsigned long long seeds, passed, failed, runs;

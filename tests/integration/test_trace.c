@@ -1046,18 +1046,6 @@ Test(trace, list_filters)
 
 /* ---- sim run: exit codes and what it prints ------------------------------------------------- */
 
-/* The last line of text, without its newline. */
-static void last_line(const char *text, char *buf, size_t size)
-{
-    size_t len = strlen(text);
-    if (len > 0 && text[len - 1] == '\n') len--;
-    size_t start = len;
-    while (start > 0 && text[start - 1] != '\n') start--;
-    cr_assert(lt(sz, len - start, size));
-    memcpy(buf, text + start, len - start);
-    buf[len - start] = '\0';
-}
-
 /* The command after "replay: " on the line after seed `seed`'s FAIL line, in buf. */
 static void replay_command_for(const char *text, unsigned seed, char *buf, size_t size)
 {
