@@ -392,3 +392,77 @@ Test(suite_cli, bad_arguments)
     }
     cr_assert(eq(int, exists("t.db"), false));
 }
+
+/* ---- docs/scale-out.md ----------------------------------------------------------------------- */
+
+/* The sim command on a line of the doc, with the CI placeholders filled in for shard 0 and
+ * what follows the command (a closing quote, a comment, "; test $? -le 1") cut off; false
+ * when the line has none. */
+static bool doc_command(const char *line, char *buf, size_t size)
+{
+    const char *at = strstr(line, "build/sim ");
+    if (at == NULL) return false;
+    size_t n = strcspn(at, "\n'#;");
+    while (n > 0 && at[n - 1] == ' ') n--;
+    char raw[512];
+    cr_assert(lt(sz, n, sizeof raw));
+    snprintf(raw, sizeof raw, "%.*s", (int)n, at);
+    const char *from[] = {"${{ matrix.shard }}", "$JOB_COMPLETION_INDEX", "{}", "/out/"};
+    const char *to[] = {"0", "0", "0", "out/"};
+    size_t o = 0;
+    for (const char *p = raw; *p && o + 1 < size;) {
+        size_t k = 0;
+        while (k < 4 && strncmp(p, from[k], strlen(from[k])) != 0) k++;
+        if (k < 4) {
+            o += (size_t)snprintf(buf + o, size - o, "%s", to[k]);
+            p += strlen(from[k]);
+        } else {
+            buf[o++] = *p++;
+        }
+    }
+    buf[o] = '\0';
+    return true;
+}
+
+/* Goal: every sim command line in docs/scale-out.md (plain, in GNU parallel's quotes, in the
+ * GitHub Actions and Kubernetes files) runs as written, shard placeholders filled in: no
+ * run is refused (exit 2), and each merge joins its shards. Method: scenarios/ and build/sim
+ * linked into the test folder, shards 0..7 run first into shardK.db and out/shardK.db (seeds
+ * 1..2, to be quick), then each line of the doc in order, runs with --seeds 1..2 added. */
+Test(suite_cli, scale_out_commands_run)
+{
+    out r = sh("ln -s %s/scenarios scenarios && mkdir build out && ln -s %s build/sim",
+               getenv("SIM_SRC"), sim_bin());
+    expect(&r, 0, NULL);
+    out_free(&r);
+    for (int k = 0; k < 8; k++) {
+        r = sh("build/sim run scenarios/ --seeds 1..2 --quiet --shard %d/8 --db shard%d.db && "
+               "cp shard%d.db out/", k, k, k);
+        cr_assert(le(int, r.status, 1), "%s", r.text);
+        out_free(&r);
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/scale-out.md", getenv("SIM_SRC"));
+    FILE *f = fopen(path, "r");
+    cr_assert(ne(ptr, f, NULL), "%s", path);
+    char line[1024], cmd[1024];
+    int runs = 0, merges = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (!doc_command(line, cmd, sizeof cmd)) continue;
+        bool merge = strncmp(cmd, "build/sim merge ", 16) == 0;
+        bool run = strncmp(cmd, "build/sim run ", 14) == 0;
+        if (!merge && !run) continue;
+        r = sh("rm -f all.db; %s%s 2>&1", cmd, run ? " --seeds 1..2" : "");
+        if (merge) {
+            expect(&r, 0, WORDS("merged ", " run(s) from "));
+        } else {
+            cr_assert(le(int, r.status, 1), "%s\n%s", cmd, r.text);
+        }
+        out_free(&r);
+        runs += run;
+        merges += merge;
+    }
+    fclose(f);
+    cr_assert(le(int, 6, runs), "only %d sim run lines in the doc", runs);
+    cr_assert(le(int, 4, merges), "only %d sim merge lines in the doc", merges);
+}
