@@ -202,6 +202,9 @@ static int heartbeat_poll(void *state, sim_world *w)
         rc = sim_send(w, &h->beat_tx, &h->beat);
         if (rc != SIM_OK) break;
         h->stats->beats++;
+        /* The planted bug that takes the process down: what a segfault in a system does to
+         * the sim that runs it (sim run reports the seed as a crash). */
+        if (h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_CRASH) abort();
         if (h->beat == 6 && h->stats->config.bug == SIM_DEMO_BUG_DEADLOCK) {
             sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof h->ack,
                                  .name = "ack"};
@@ -366,7 +369,7 @@ static const sim_key_spec demo_keys[] = {
     {"demo", "restart_after", SIM_KEY_DURATION, "500ms", NULL, 1, 0, "how long n1 stays down"},
     {"demo", "pause_at", SIM_KEY_DURATION, "2s", NULL, 0, 0, "when n2 is paused; 0s: never"},
     {"demo", "pause_for", SIM_KEY_DURATION, "300ms", NULL, 1, 0, "how long n2 stays paused"},
-    {"demo", "bug", SIM_KEY_CHOICE, "none", "none|deadlock|lost-reply|nondeterministic", 0, 0,
+    {"demo", "bug", SIM_KEY_CHOICE, "none", "none|deadlock|lost-reply|nondeterministic|crash", 0, 0,
      "a planted bug, for testing sim itself"},
 };
 
@@ -374,7 +377,8 @@ static int demo_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void *
                           char *err, size_t err_size)
 {
     (void)ud;
-    static const char *const bugs[] = {"none", "deadlock", "lost-reply", "nondeterministic"};
+    static const char *const bugs[] = {"none", "deadlock", "lost-reply", "nondeterministic",
+                                         "crash"};
     sim_demo_config cfg = {
         .ticks = (uint32_t)sim_scenario_uint(sc, "demo", "ticks"),
         .crash_at_ns = sim_scenario_uint(sc, "demo", "crash_at"),

@@ -29,6 +29,7 @@ typedef enum sim_demo_bug {
     SIM_DEMO_BUG_DEADLOCK,
     SIM_DEMO_BUG_LOST_REPLY,
     SIM_DEMO_BUG_NONDETERMINISTIC,
+    SIM_DEMO_BUG_CRASH,           /* the process aborts at the third heartbeat */
 } sim_demo_bug;
 
 typedef struct sim_demo_config {

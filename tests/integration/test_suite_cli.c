@@ -466,3 +466,27 @@ Test(suite_cli, scale_out_commands_run)
     cr_assert(le(int, 6, runs), "only %d sim run lines in the doc", runs);
     cr_assert(le(int, 4, merges), "only %d sim merge lines in the doc", merges);
 }
+
+/* ---- a worker that dies ---------------------------------------------------------------------- */
+
+/* Goal: a system that takes its process down (abort, a segfault) fails its seed as `crash`,
+ * with the signal and a replay command, and the suite goes on with a new worker: the other
+ * scenarios' seeds all run and are recorded, and the exit status says a scenario missed its
+ * expect. Method: the demo's crash bug over seeds 1..3 and the plain demo over 1..5, in one
+ * run with --jobs 2 --db. */
+Test(suite_cli, a_crashing_worker_fails_its_seed)
+{
+    write_file("a-crash.ini", "[scenario]\nname = crash\nsystem = demo\nseeds = 1..3\n\n"
+                              "[demo]\nbug = crash\n");
+    write_file("b-demo.ini", "[scenario]\nname = demo\nsystem = demo\nseeds = 1..5\n");
+    out r = SIM("run a-crash.ini b-demo.ini --jobs 2 --db t.db");
+    expect(&r, 1, WORDS("FAIL  crash seed 1  crash: the worker process running this seed was "
+                        "killed by signal 6 (",
+                        "FAIL  crash seed 3  crash: ", "replay: sim replay --db t.db 3\n",
+                        "\n5 passed, 3 failed\n"));
+    expect_row(r.text, "crash", 3, 3, "pass");
+    expect_row(r.text, "demo", 5, 0, "pass");
+    out_free(&r);
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE result = 'crash'"), 3));
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE result = 'pass'"), 5));
+}
