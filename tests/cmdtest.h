@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -290,6 +291,24 @@ static inline uint64_t sql_u64(const char *db, const char *fmt, ...)
     unsigned long long v = strtoull(buf, &end, 10);
     cr_assert(eq(int, errno == 0 && end != buf && *end == '\0', 1), "%s gave '%s'", q, buf);
     return v;
+}
+
+static inline void nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Runs recorded in db so far, read while a writer may be busy (0 while it has none). */
+static inline uint64_t runs_so_far(const char *db)
+{
+    if (!exists(db)) return 0;
+    out o = sh("/usr/bin/sqlite3 -batch -cmd '.timeout 10000' %s "
+               "'SELECT count(*) FROM runs'", db);
+    uint64_t n = o.status == 0 ? strtoull(o.text, NULL, 10) : 0;
+    out_free(&o);
+    return n;
 }
 
 /* The last line of text, without its newline. */

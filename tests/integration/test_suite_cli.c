@@ -117,23 +117,6 @@ Test(suite_cli, replay_command_reproduces_a_failure)
 
 /* ---- Ctrl-C ---------------------------------------------------------------------------------- */
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static uint64_t runs_so_far(const char *db)
-{
-    if (!exists(db)) return 0;
-    out o = sh("/usr/bin/sqlite3 -batch -cmd '.timeout 10000' %s 'SELECT count(*) FROM runs'",
-               db);
-    uint64_t n = o.status == 0 ? strtoull(o.text, NULL, 10) : 0;
-    out_free(&o);
-    return n;
-}
-
 /* Goal: Ctrl-C with worker processes: exit 130, "interrupted" with how far it got, the summary
  * counts what was kept, and the database is intact with every finished run complete and
  * listed. Method: the demo over a million seeds, --jobs 2 --record full, in the background;

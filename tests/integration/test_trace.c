@@ -75,24 +75,6 @@ static pid_t spawn_sim(const char *out_path, const char *const *args)
     return pid;
 }
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-/* Runs recorded in db so far, read while a writer may be busy (0 while it has none). */
-static uint64_t runs_so_far(const char *db)
-{
-    if (!exists(db)) return 0;
-    out o = sh("/usr/bin/sqlite3 -batch -cmd '.timeout 10000' %s "
-               "'SELECT count(*) FROM runs'", db);
-    uint64_t n = o.status == 0 ? strtoull(o.text, NULL, 10) : 0;
-    out_free(&o);
-    return n;
-}
-
 /* Waits (up to 60 s of host time) until db holds at least `want` runs; true if it does. The
  * only host-time dependence in these tests: how long to wait, never what is asserted. */
 static bool wait_for_runs(const char *db, uint64_t want, pid_t pid)
