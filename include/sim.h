@@ -164,6 +164,10 @@ uint64_t sim_rng_range(sim_rng *rng, uint64_t lo, uint64_t hi);
  * is "never" or "always", in which case it draws nothing. */
 bool sim_rng_ratio(sim_rng *rng, sim_ratio r);
 
+/* A 64-bit hash of len bytes (XXH3 with the seed), the same on every machine and in every
+ * run: for systems' checksums (a log record's) and hash tables. Hash bytes, never pointers. */
+uint64_t sim_hash(const void *data, size_t len, uint64_t seed);
+
 /* ------------------------------------------------------------------------------------------ */
 /* The world                                                                                  */
 /* ------------------------------------------------------------------------------------------ */

@@ -116,3 +116,8 @@ uint64_t sim__rng_exponential(sim_rng *rng, uint64_t mean, uint64_t cap_times)
     uint64_t x = (uint64_t)(((u128)mean * neg_ln_fixed(sim_rng_next(rng))) >> 16);
     return x > cap_times * mean ? cap_times * mean : x;
 }
+
+uint64_t sim_hash(const void *data, size_t len, uint64_t seed)
+{
+    return XXH3_64bits_withSeed(data, len, seed);
+}

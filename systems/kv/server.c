@@ -1,0 +1,194 @@
+/*
+ * server.c: the kv server (see kv.h), written against sim.h only.
+ *
+ * A daemon task opens a fresh engine on its node's disk (recovery: the replay of every
+ * generation), retrying transient I/O errors every RETRY_NS; any other error (a log it cannot
+ * recover) stops it for good, so its node stays up and refuses connections. Then it starts the
+ * engine's writer, listens on KV_PORT and gives every accepted connection a task of its own,
+ * which reads one request frame, awaits the engine's answer and writes the response frame
+ * before it reads the next: answers leave in the order requests came, per connection, and
+ * connections proceed independently. An oversized or malformed frame closes the connection
+ * (oversized) or is answered with an error (malformed). Engine errors travel as messages.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+
+#define RETRY_NS (50 * SIM_MS)
+
+/* ---- one connection -------------------------------------------------------------------------- */
+
+typedef struct conn_task {
+    sim_co co;
+    kv_engine *e;            /* a reference */
+    kv_server_hooks hooks;
+    sim_conn conn;
+    sim_frame_read rd;
+    sim_frame_write wr;
+    kv_message req;          /* points into in */
+    uint32_t out_len;
+    kv_call call;
+    uint8_t in[KV_FRAME_MAX];
+    uint8_t out[KV_FRAME_MAX];
+} conn_task;
+
+static void respond_error(sim_world *w, conn_task *c, const char *text, int rc)
+{
+    if (rc != SIM_OK && c->hooks.error) c->hooks.error(c->hooks.ud, w, &c->req, rc);
+    kv_message m = {.kind = KV_MSG_ERR, .value = text, .vlen = (uint32_t)strlen(text)};
+    int erc = kv_response_encode(&m, c->out, sizeof c->out, &c->out_len);
+    SIM_ASSERT(erc == SIM_OK);
+}
+
+/* The response to the request whose call finished with rc. */
+static void respond(sim_world *w, conn_task *c, int rc)
+{
+    if (rc != SIM_OK) {
+        char text[96];
+        respond_error(w, c, kv_strerror(rc, text, sizeof text), rc);
+        return;
+    }
+    kv_message m = {.kind = c->req.kind};
+    if (m.kind == KV_MSG_GET) {
+        m.found = c->call.found;
+        m.value = c->call.out;
+        m.vlen = c->call.out_len;
+    }
+    int erc = kv_response_encode(&m, c->out, sizeof c->out, &c->out_len);
+    SIM_ASSERT(erc == SIM_OK);
+}
+
+static uint8_t call_kind(uint8_t msg_kind)
+{
+    return msg_kind == KV_MSG_SET ? KV_REC_SET : msg_kind == KV_MSG_REMOVE ? KV_REC_RM : KV_GET;
+}
+
+static int conn_poll(void *state, sim_world *w)
+{
+    conn_task *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&c->co);
+    for (;;) {
+        c->rd = (sim_frame_read){.conn = &c->conn, .buf = c->in, .max = KV_FRAME_MAX};
+        SIM_AWAIT(&c->co, rc, sim_frame_read_poll(w, &c->rd));
+        if (rc != SIM_OK) break;
+        if (kv_request_decode(c->in, c->rd.len, &c->req) != SIM_OK) {
+            respond_error(w, c, "Invalid request", SIM_OK);
+        } else {
+            kv_call_init(&c->call, c->e, call_kind(c->req.kind), c->req.key, c->req.klen,
+                         c->req.value, c->req.vlen);
+            SIM_AWAIT(&c->co, rc, kv_call_poll(w, &c->call));
+            respond(w, c, rc);
+        }
+        c->wr = (sim_frame_write){.conn = &c->conn, .data = c->out, .len = c->out_len,
+                                  .max = KV_FRAME_MAX};
+        SIM_AWAIT(&c->co, rc, sim_frame_write_poll(w, &c->wr));
+        if (rc != SIM_OK) break;
+    }
+    sim_conn_close(w, &c->conn);
+    SIM_END(&c->co, SIM_OK); /* a connection ending is no error of the server's */
+}
+
+static void conn_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    conn_task *c = state;
+    sim_frame_read_drop(w, &c->rd);
+    sim_frame_write_drop(w, &c->wr);
+    if (c->call.e != NULL) kv_call_drop(w, &c->call, mode);
+    sim_conn_close(w, &c->conn);
+    kv_engine_unref(w, c->e);
+}
+
+/* ---- the server ------------------------------------------------------------------------------ */
+
+typedef struct server {
+    sim_co co;
+    kv_config cfg;
+    kv_server_hooks hooks;
+    kv_engine *e;            /* the server's reference */
+    kv_open_op open;
+    sim_sleep nap;
+    sim_listener listener;
+    sim_accept acc;
+} server;
+
+static int spawn_conn(sim_world *w, server *s)
+{
+    conn_task *c = calloc(1, sizeof *c); /* the initial state, copied by the spawn */
+    if (c == NULL) return SIM_ENOMEM;
+    c->e = kv_engine_ref(s->e);
+    c->hooks = s->hooks;
+    c->conn = s->acc.conn;
+    s->acc.conn = (sim_conn){0};
+    sim_task_desc d = {.name = "kv-conn", .poll = conn_poll, .drop = conn_drop, .state = c,
+                       .state_size = sizeof *c, .daemon = true};
+    int rc = sim_spawn(w, &d, NULL);
+    if (rc != SIM_OK) {
+        sim_conn_close(w, &c->conn);
+        kv_engine_unref(w, c->e);
+    }
+    free(c);
+    return rc;
+}
+
+static int server_open_done(sim_world *w, server *s, int rc)
+{
+    if (rc != SIM_OK) {
+        if (s->hooks.open_failed) s->hooks.open_failed(s->hooks.ud, w, rc);
+        return rc;
+    }
+    rc = kv_engine_start(w, s->e);
+    if (rc == SIM_OK) rc = sim_listen(w, KV_PORT, 0, &s->listener);
+    if (rc == SIM_OK && s->hooks.serving) s->hooks.serving(s->hooks.ud, w);
+    return rc;
+}
+
+static int server_poll(void *state, sim_world *w)
+{
+    server *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(&s->co);
+    for (;;) {
+        s->open = (kv_open_op){.e = s->e};
+        SIM_AWAIT(&s->co, rc, kv_open_poll(w, &s->open));
+        if (rc != SIM_EIO && rc != SIM_ENOSPC) break;
+        sim_sleep_init(w, &s->nap, RETRY_NS); /* a transient disk error: try again */
+        SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+    }
+    rc = server_open_done(w, s, rc);
+    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
+    for (;;) {
+        s->acc = (sim_accept){.listener = &s->listener};
+        SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
+        if (rc != SIM_OK) break;
+        rc = spawn_conn(w, s);
+        if (rc != SIM_OK) break;
+    }
+    SIM_END(&s->co, rc);
+}
+
+static void server_drop(void *state, sim_world *w, sim_drop_mode mode)
+{
+    server *s = state;
+    (void)mode;
+    kv_open_drop(w, &s->open);
+    sim_sleep_drop(w, &s->nap);
+    sim_accept_drop(w, &s->acc);
+    sim_listener_close(w, &s->listener);
+    kv_engine_unref(w, s->e);
+}
+
+int kv_server_spawn(sim_world *w, const kv_config *config, const kv_server_hooks *hooks)
+{
+    server s = {.cfg = *config};
+    if (hooks != NULL) s.hooks = *hooks;
+    int rc = kv_engine_new(config, &s.e);
+    if (rc != SIM_OK) return rc;
+    sim_task_desc d = {.name = "kv-server", .poll = server_poll, .drop = server_drop,
+                       .state = &s, .state_size = sizeof s, .daemon = true};
+    rc = sim_spawn(w, &d, NULL);
+    if (rc != SIM_OK) kv_engine_unref(w, s.e);
+    return rc;
+}
