@@ -309,6 +309,20 @@ static void put(char *buf, size_t size, size_t *o, const char *text)
     *o += n;
 }
 
+/* Appends a number in decimal (without snprintf: a history entry is written for every
+ * operation a system records, so this is on a hot path). */
+static void put_u64(char *buf, size_t size, size_t *o, uint64_t v)
+{
+    char digits[24];
+    size_t n = sizeof digits - 1;
+    digits[n] = '\0';
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put(buf, size, o, digits + n);
+}
+
 static void put_value(const sim_history *h, uint32_t id, char *buf, size_t size, size_t *o)
 {
     size_t at = *o < size ? *o : size;
@@ -319,12 +333,14 @@ size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size)
 {
     SIM_ASSERT(i < h->n);
     const sim__hentry *e = &h->e[i];
-    char head[64];
     size_t o = 0;
     if (size > 0) buf[0] = '\0';
     const char *type = sim__op_type_name(e->type);
-    snprintf(head, sizeof head, "{:process %u, :type :%s, :f ", e->process, type ? type : "?");
-    put(buf, size, &o, head);
+    put(buf, size, &o, "{:process ");
+    put_u64(buf, size, &o, e->process);
+    put(buf, size, &o, ", :type :");
+    put(buf, size, &o, type ? type : "?");
+    put(buf, size, &o, ", :f ");
     put_value(h, e->f, buf, size, &o);
     if (e->has_key) {
         put(buf, size, &o, ", :key ");
@@ -333,8 +349,8 @@ size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size)
     put(buf, size, &o, ", :value ");
     put_value(h, e->value, buf, size, &o);
     if (e->has_time) {
-        snprintf(head, sizeof head, ", :time %llu", (unsigned long long)e->time_ns);
-        put(buf, size, &o, head);
+        put(buf, size, &o, ", :time ");
+        put_u64(buf, size, &o, e->time_ns);
     }
     put(buf, size, &o, "}");
     return o;
