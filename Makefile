@@ -31,7 +31,7 @@ SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
-              bench/bench_disk.c bench/bench_check.c
+              bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -50,6 +50,7 @@ BENCH_FAULT := $(BUILD)/sim-bench-fault
 BENCH_NET := $(BUILD)/sim-bench-net
 BENCH_DISK := $(BUILD)/sim-bench-disk
 BENCH_CHECK := $(BUILD)/sim-bench-check
+BENCH_KV := $(BUILD)/sim-bench-kv
 
 .PHONY: all test check tidy bench bench-peers deps demo clean install help FORCE \
         _test _check _demo _bench
@@ -58,11 +59,12 @@ all: $(LIB) $(SIM) $(EXAMPLES)
 
 help:
 	@echo "make            build libsim.a and the sim command into $(BUILD)/"
-	@echo "make demo       install dependencies, build, run the demo world and print its hash"
+	@echo "make demo       install dependencies, build, run the scenarios/ suite into sim-traces.db,"
+	@echo "                then list its failures and replay one"
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
 	@echo "make check      the same tests built with ASan + UBSan and slow assertions"
 	@echo "make tidy       determinism and layering checks, function length report"
-	@echo "make bench      executor, network, disk, recording, fault-point and checker benchmarks:"
+	@echo "make bench      executor, network, disk, recording, fault-point, checker and kv benchmarks:"
 	@echo "                medians, one line per figure"
 	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
@@ -122,6 +124,9 @@ $(BENCH_CHECK): $(BUILD)/obj/bench/bench_check.o $(LIB)
 $(BENCH_NET): $(BUILD)/obj/bench/bench_net.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
+$(BENCH_KV): $(BUILD)/obj/bench/bench_kv.o $(SYS_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
+
 $(BENCH_TRACE): $(BUILD)/obj/bench/bench_trace.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
@@ -147,23 +152,37 @@ _check: $(TESTS) $(SIM) $(EXAMPLES)
 demo: deps
 	@$(MAKE) --no-print-directory _demo
 
+# The default suite into sim-traces.db (a fresh one), then a list of what failed (the planted
+# bugs each scenario expects to find) and a replay of the first of them.
+DEMO_DB := sim-traces.db
 _demo: $(SIM)
-	$(SIM) demo --seed 42
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(SIM) run scenarios/ --db $(DEMO_DB)
+	@echo
+	$(SIM) list --db $(DEMO_DB) --failed | head -8
+	@echo
+	$(SIM) replay --db $(DEMO_DB) $$(sqlite3 $(DEMO_DB) \
+	    "SELECT run_id FROM runs WHERE result <> 'pass' ORDER BY run_id LIMIT 1")
+	@echo
+	@echo "next: $(SIM) show --db $(DEMO_DB) RUN   (what happened in a run, event by event)"
 
 bench: deps
 	@$(MAKE) --no-print-directory _bench
 
-_bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK)
+_bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK) \
+        $(BENCH_KV)
 	@$(BENCH)
 	@$(BENCH_NET)
 	@$(BENCH_DISK)
 	@$(BENCH_CHECK)
+	@$(BENCH_KV)
 	@$(MAKE) --no-print-directory BUILD=build/nohash CPPFLAGS=-DSIM_NO_HASH \
 	    build/nohash/sim-bench-trace >/dev/null
 	@bench/trace.sh $(BUILD) build/nohash
 	@$(MAKE) --no-print-directory BUILD=build/nopoints CPPFLAGS=-DSIM_NO_FAULT_POINTS \
 	    build/nopoints/sim-bench-fault >/dev/null
 	@bench/fault.sh $(BUILD) build/nopoints
+	@bench/suite.sh $(SIM)
 
 bench-peers: deps
 	@tools/deps.sh $(PEER_DEB_PKGS)
