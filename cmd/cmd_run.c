@@ -461,8 +461,8 @@ static void log_case(run_ctx *c, uint32_t sci, const sim__outcome *out, const ch
     if (c->o->junit == NULL) return;
     junit_case jc = {.sc = sci, .seed = out->seed, .sweep = (char *)sweep,
                      .failed = out->failed, .result = (char *)out->result,
-                     .detail = (char *)out->detail, .replay = (char *)replay, .plan = (char *)out->plan,
-                     .wall_ns = out->wall_ns};
+                     .detail = (char *)out->detail, .replay = (char *)replay,
+                     .plan = (char *)out->plan, .wall_ns = out->wall_ns};
     junit_add(&c->junit, &jc);
 }
 

@@ -595,8 +595,9 @@ int64_t sim__store_version(const sim__store *st)
 /* ---- merging ----------------------------------------------------------------------------- */
 
 /* The tables a run's rows are in, besides runs. */
-static const char *const run_tables[] = {"checkpoints", "violations", "events", "decisions",
-                                         "faults", "history"};
+static const char *const run_tables[][2] = {
+    {"checkpoints", "run_id, seq"}, {"violations", "run_id, seq"}, {"events", "run_id, seq"},
+    {"decisions", "run_id, step"},  {"faults", "run_id, seq"},     {"history", "run_id, seq"}};
 
 static int attach(sim__store *st, const char *path, const char *doing)
 {
@@ -642,16 +643,19 @@ int sim__store_merge(sim__store *st, const char *path)
     int rc = attach(st, path, "reading the input");
     if (rc != SIM_OK) return rc;
     rc = exec(st, "BEGIN IMMEDIATE", "merging");
-    if (rc == SIM_OK) rc = exec(st, "INSERT INTO main.runs SELECT * FROM src.runs", "merging runs");
+    if (rc == SIM_OK) {
+        rc = exec(st, "INSERT INTO main.runs SELECT * FROM src.runs ORDER BY run_id",
+                  "merging runs");
+    }
     for (size_t i = 0; rc == SIM_OK && i < sizeof run_tables / sizeof *run_tables; i++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM src.%s", run_tables[i],
-                 run_tables[i]);
+        char sql[160];
+        snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM src.%s ORDER BY %s",
+                 run_tables[i][0], run_tables[i][0], run_tables[i][1]);
         rc = exec(st, sql, "merging");
     }
     if (rc == SIM_OK) {
-        rc = exec(st, "INSERT OR IGNORE INTO main.event_kinds SELECT * FROM src.event_kinds",
-                  "merging");
+        rc = exec(st, "INSERT OR IGNORE INTO main.event_kinds SELECT * FROM src.event_kinds "
+                      "ORDER BY kind", "merging");
     }
     if (rc == SIM_OK) {
         rc = exec(st, "COMMIT", "merging");

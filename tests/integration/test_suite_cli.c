@@ -32,9 +32,10 @@ static const char lost_ini[] = "[scenario]\nname = lost\nsystem = demo\nseeds = 
  * demo with a lost reply that expects to pass (so it fails). */
 static void make_suite(void)
 {
-    out r = sh("mkdir -p suite && cp %s/scenarios/register.ini %s/scenarios/register-stale-read.ini "
-               "%s/scenarios/demo.ini suite/", getenv("SIM_SRC"), getenv("SIM_SRC"),
-               getenv("SIM_SRC"));
+    const char *src = getenv("SIM_SRC");
+    out r = sh("mkdir -p suite && cp %s/scenarios/register.ini "
+               "%s/scenarios/register-stale-read.ini %s/scenarios/demo.ini suite/",
+               src, src, src);
     expect(&r, 0, NULL);
     out_free(&r);
     write_file("suite/lost.ini", lost_ini);
