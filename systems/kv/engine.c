@@ -824,7 +824,7 @@ static int pick_reader(kv_engine *e)
             return (int)r;
         }
     }
-    SIM_ASSERT(!"a reader token without a free reader");
+    SIM_ASSERT(false); /* a reader token without a free reader */
     return -1;
 }
 
