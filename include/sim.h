@@ -1627,6 +1627,13 @@ const char *sim_check_summary(const sim_check_result *r);
 const char *sim_check_report(const sim_check_result *r, bool json);
 void sim_check_result_free(sim_check_result *r);
 
+/* For a system's check: is the world's history linearizable under model m (one job, the
+ * default limits)? SIM_OK if so (an empty history is). Otherwise SIM_EINVAL, or SIM_ENOMEM,
+ * with one line in msg: the checker's summary, ending with the command that shows the
+ * anomaly (`sim check --db FILE RUN --model NAME`), or that the search gave up, or why the
+ * history could not be checked. m must be registered for that command to find it. */
+int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t msg_size);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Scenarios and systems                                                                      */
 /* ------------------------------------------------------------------------------------------ */

@@ -132,3 +132,39 @@ int sim_world_history(const sim_world *w, sim_history **out)
     if (h != NULL) return sim__history_copy(h, out);
     return sim_history_new(out);
 }
+
+int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t msg_size)
+{
+    SIM_ASSERT(m != NULL && msg != NULL && msg_size > 0);
+    sim_history *h = NULL;
+    int rc = sim_world_history(w, &h);
+    if (rc != SIM_OK) {
+        snprintf(msg, msg_size, "cannot copy the history: %s", sim_result_str(rc));
+        return rc;
+    }
+    sim_check_desc d = {.model = m, .jobs = 1};
+    sim_check_result *r = NULL;
+    char err[256] = "";
+    rc = sim_check(h, &d, &r, err, sizeof err);
+    sim_history_free(h);
+    if (rc != SIM_OK) {
+        snprintf(msg, msg_size, "the checker refused the history: %s",
+                 rc == SIM_EINVAL ? err : sim_result_str(rc));
+        return rc;
+    }
+    sim_verdict v = sim_check_verdict(r);
+    if (v == SIM_NOT_LINEARIZABLE) {
+        /* The hint stays whole: the summary is cut if the two do not fit. */
+        char hint[128];
+        int n = snprintf(hint, sizeof hint, " (sim check --db FILE RUN --model %s shows why)",
+                         m->name);
+        int room = (int)(msg_size > (size_t)n + 1 ? msg_size - (size_t)n - 1 : 0);
+        snprintf(msg, msg_size, "%.*s%s", room, sim_check_summary(r), hint);
+        rc = SIM_EINVAL;
+    } else if (v == SIM_CHECK_UNKNOWN) {
+        snprintf(msg, msg_size, "the linearizability check gave up: %s", sim_check_summary(r));
+        rc = SIM_EINVAL;
+    }
+    sim_check_result_free(r);
+    return rc;
+}

@@ -24,7 +24,6 @@
 
 #include "kv_sys.h"
 
-#define HINT " (sim check --db FILE RUN --model kv shows why)"
 
 /* ---- the durability oracle ------------------------------------------------------------------- */
 
@@ -337,37 +336,6 @@ static bool corrupt_fault_fired(const sim_world *w)
     return false;
 }
 
-/* The history is linearizable under the kv model, else a one-line failure. */
-static int check_history(sim_world *w, char *msg, size_t msg_size)
-{
-    sim_history *h = NULL;
-    int rc = sim_world_history(w, &h);
-    if (rc != SIM_OK) {
-        snprintf(msg, msg_size, "cannot copy the history: %s", sim_result_str(rc));
-        return rc;
-    }
-    sim_check_desc d = {.model = &sim_model_kv, .jobs = 1};
-    sim_check_result *r = NULL;
-    char err[256] = "";
-    rc = sim_check(h, &d, &r, err, sizeof err);
-    sim_history_free(h);
-    if (rc != SIM_OK) {
-        snprintf(msg, msg_size, "the checker refused the history: %s",
-                 rc == SIM_EINVAL ? err : sim_result_str(rc));
-        return rc;
-    }
-    sim_verdict v = sim_check_verdict(r);
-    if (v == SIM_NOT_LINEARIZABLE) {
-        int room = (int)(msg_size > sizeof HINT ? msg_size - sizeof HINT : 0);
-        snprintf(msg, msg_size, "%.*s%s", room, sim_check_summary(r), HINT);
-        rc = SIM_EINVAL;
-    } else if (v == SIM_CHECK_UNKNOWN) {
-        snprintf(msg, msg_size, "the linearizability check gave up: %s", sim_check_summary(r));
-        rc = SIM_EINVAL;
-    }
-    sim_check_result_free(r);
-    return rc;
-}
 
 static int kv_sys_check(void *ud, void *state, sim_world *w, char *msg, size_t msg_size)
 {
@@ -392,7 +360,7 @@ static int kv_sys_check(void *ud, void *state, sim_world *w, char *msg, size_t m
         return SIM_EINVAL;
     }
     if (run->final_done) SIM_ASSERT(run->clients_done == run->clients);
-    return run->check_linearizable ? check_history(w, msg, msg_size) : SIM_OK;
+    return run->check_linearizable ? sim_world_check(w, &sim_model_kv, msg, msg_size) : SIM_OK;
 }
 
 static void kv_sys_teardown(void *ud, void *state)

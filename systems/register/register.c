@@ -24,7 +24,6 @@
 #define SERVER_DELAY_MAX_NS (5 * SIM_MS)      /* before and after applying, each */
 #define THINK_MAX_NS (2 * SIM_MS)             /* a client's pause between operations */
 #define CLIENT_TIMEOUT_NS (500 * SIM_MS)      /* no reply by then: the outcome is unknown */
-#define HINT " (sim check --db FILE RUN --model register shows why)"
 
 enum { OP_READ = 1, OP_WRITE = 2, OP_CAS = 3 };
 
@@ -402,42 +401,12 @@ static int register_sys_check(void *ud, void *state, sim_world *w, char *msg, si
 {
     (void)ud;
     const reg_world *rw = state;
-    sim_history *h = NULL;
-    int rc = sim_world_history(w, &h);
-    if (rc != SIM_OK) {
-        snprintf(msg, msg_size, "cannot copy the history: %s", sim_result_str(rc));
-        return rc;
-    }
-    if (sim_history_count(h) == 0) {
-        sim_history_free(h);
+    SIM_ASSERT(rw->ok + rw->failed + rw->unknown <= rw->clients * rw->ops);
+    if (rw->ok + rw->failed + rw->unknown == 0) {
         snprintf(msg, msg_size, "the clients recorded no operations");
         return SIM_EINVAL;
     }
-    sim_check_desc d = {.model = &sim_model_register, .jobs = 1};
-    sim_check_result *r = NULL;
-    char err[256] = "";
-    rc = sim_check(h, &d, &r, err, sizeof err);
-    sim_history_free(h);
-    if (rc != SIM_OK) {
-        snprintf(msg, msg_size, "the checker refused the history: %s",
-                 rc == SIM_EINVAL ? err : sim_result_str(rc));
-        return rc;
-    }
-    sim_verdict v = sim_check_verdict(r);
-    if (v == SIM_NOT_LINEARIZABLE) {
-        /* Keep the hint whole: cut the summary if the two do not fit. */
-        int room = (int)(msg_size > sizeof HINT ? msg_size - sizeof HINT : 0);
-        snprintf(msg, msg_size, "%.*s%s", room, sim_check_summary(r), HINT);
-        rc = SIM_EINVAL;
-    } else if (v == SIM_CHECK_UNKNOWN) {
-        snprintf(msg, msg_size, "the linearizability check gave up: %s", sim_check_summary(r));
-        rc = SIM_EINVAL;
-    } else {
-        SIM_ASSERT(v == SIM_LINEARIZABLE);
-        SIM_ASSERT(rw->ok + rw->failed + rw->unknown <= rw->clients * rw->ops);
-    }
-    sim_check_result_free(r);
-    return rc;
+    return sim_world_check(w, &sim_model_register, msg, msg_size);
 }
 
 static void register_sys_teardown(void *ud, void *state)
