@@ -323,6 +323,17 @@ static inline void last_line(const char *text, char *buf, size_t size)
     buf[len - start] = '\0';
 }
 
+/* The counts of a `sim run` stopped by Ctrl-C: its "interrupted: ..." line, then the
+ * summary. */
+static inline void interrupted_summary(const char *text, unsigned long long *passed,
+                                       unsigned long long *failed)
+{
+    const char *sum = strstr(text, "interrupted: runs finished so far are kept (");
+    cr_assert(ne(ptr, (void *)sum, NULL), "%s", text);
+    cr_assert(eq(int, sscanf(strchr(sum, '\n'), "\n%llu passed, %llu failed", passed, failed),
+                 2), "%s", text);
+}
+
 /* A row of sim run's table of scenarios: "NAME  seeds  passed  failed  [runs]  expect  ...". */
 typedef struct suite_row {
     unsigned long long seeds, passed, failed, runs;
