@@ -64,7 +64,7 @@ help:
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
 	@echo "make check      the same tests built with ASan + UBSan and slow assertions"
 	@echo "make tidy       determinism and layering checks, function length report"
-	@echo "make bench      executor, network, disk, recording, fault-point, checker and kv benchmarks:"
+	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
 	@echo "                medians, one line per figure"
 	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
