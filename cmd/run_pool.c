@@ -3,8 +3,8 @@
  *
  * The workers are forked after every scenario is loaded, so they start with the suite in
  * memory. Each has two pipes: down it gets unit numbers (a seed of a scenario), up it sends
- * each run's outcome (src/scenario/wire.c) and then "unit done". This process keeps at most two
- * units queued per worker and hands out the next as one finishes; it alone writes the
+ * each run's outcome (src/scenario/wire.c) and then "unit done". This process keeps a few
+ * units queued per worker (one near the end) and hands out the next as one finishes; it alone writes the
  * database and prints, and it does so in unit order: results that arrive early wait in a
  * window of WINDOW units. So the database and the output are the same whatever N is.
  *
@@ -230,11 +230,15 @@ static bool can_start(pool *p)
     return p->sink->may_start(p->sink->ctx);
 }
 
+/* Workers keep up to QUEUE units each, so that none waits for the next; near the end of the
+ * suite only the one they run, so that none sits on a queue while another is idle. */
 static void dispatch(pool *p)
 {
+    uint32_t left = p->n - p->next_dispatch + p->nretry;
+    uint32_t cap = left >= p->nw * QUEUE ? QUEUE : 1;
     for (uint32_t k = 0; k < p->nw; k++) {
         worker *w = &p->w[k];
-        while (w->to >= 0 && w->queued < QUEUE && can_start(p)) {
+        while (w->to >= 0 && w->queued < cap && can_start(p)) {
             uint32_t ui = p->nretry ? p->retry[--p->nretry] : p->next_dispatch++;
             if (!write_all(w->to, &ui, sizeof ui)) {
                 if (ui + 1 == p->next_dispatch) {
