@@ -6,7 +6,8 @@
  * each run's outcome (src/scenario/wire.c) and then "unit done". This process keeps a few
  * units queued per worker (one near the end) and hands out the next as one finishes; it
  * alone writes the database and prints, and it does so in unit order: results that arrive
- * early wait in a window of WINDOW units. So the database and the output are the same whatever N is.
+ * early wait in a window of WINDOW units. So the database and the output are the same
+ * whatever N is.
  *
  * A worker that dies (a system under test that crashes the process) has its unit reported as
  * a failure of kind `crash`, with the replay command; a new worker takes its place. On Ctrl-C
