@@ -379,8 +379,8 @@ static bool check_seed(const sim_scenario *sc, uint64_t seed)
     uint64_t at = sim__first_difference(&a.events_buf, &b.events_buf);
     bool same = k == UINT32_MAX && at == SIM__NO_DIFFERENCE && a.hash == b.hash;
     if (!same) {
-        uint64_t lo = k > 0 && k < a.ncheckpoints ? a.checkpoints[k - 1].step : 0;
-        uint64_t hi = k < a.ncheckpoints ? a.checkpoints[k].step : a.steps;
+        uint64_t lo, hi;
+        sim__parting_steps(a.checkpoints, a.ncheckpoints, k, a.steps, &lo, &hi);
         printf("%s seed %llu is not deterministic: hashes %016llx and %016llx; the hash "
                "chains part between step %llu and step %llu (checkpoint %u)\n",
                sim_scenario_name(sc), (unsigned long long)seed, (unsigned long long)a.hash,

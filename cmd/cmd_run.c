@@ -300,8 +300,8 @@ static int run_twice(const run_opts *o, const sim_scenario *sc, uint64_t seed,
         sim__outcome_free(&b);
         return SIM_OK;
     }
-    uint64_t lo = k > 0 && k < out->ncheckpoints ? out->checkpoints[k - 1].step : 0;
-    uint64_t hi = k < out->ncheckpoints ? out->checkpoints[k].step : out->steps;
+    uint64_t lo, hi;
+    sim__parting_steps(out->checkpoints, out->ncheckpoints, k, out->steps, &lo, &hi);
     uint64_t h1 = out->hash, h2 = b.hash;
     sim__outcome_free(&b);
     sim__outcome a;
@@ -360,7 +360,7 @@ int run_unit_exec(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t see
     /* --sweep: hit k of the point fails, for k = 0, 1, ... until a run does not reach it. */
     int rc = 0;
     for (uint64_t k = 0; rc == 0 && k < o->sweep_max && !cli_interrupted; k++) {
-        char value[160], err[1024];
+        char value[RUN_SWEEP_MAX], err[1024];
         snprintf(value, sizeof value, "%s %llu", o->sweep, (unsigned long long)k);
         if (sim_scenario_set(sc, "faults", "fail_hit", value, err, sizeof err) != SIM_OK) {
             return cli_usage_error(NULL, "--sweep: %s", err);
@@ -583,13 +583,20 @@ static sim_scenario **load_all(const run_opts *o)
 
 #define MAX_UNITS 100000000u
 
+/* The seeds a scenario runs: --seeds, or its own range. */
+static void seed_range(const run_opts *o, const sim_scenario *sc, uint64_t *first,
+                       uint64_t *last)
+{
+    *first = o->seeds_given ? o->seed_first : sim_scenario_seed_first(sc);
+    *last = o->seeds_given ? o->seed_last : sim_scenario_seed_last(sc);
+}
+
 /* Every seed of every scenario in order, or every shard_n-th of them under --shard. */
 static int list_units(const run_opts *o, sim_scenario **scs, run_unit **out, uint32_t *n)
 {
-    uint64_t total = 0;
+    uint64_t total = 0, first, last;
     for (int i = 0; i < o->npaths; i++) {
-        uint64_t first = o->seeds_given ? o->seed_first : sim_scenario_seed_first(scs[i]);
-        uint64_t last = o->seeds_given ? o->seed_last : sim_scenario_seed_last(scs[i]);
+        seed_range(o, scs[i], &first, &last);
         total += last - first + 1;
         if (total > (uint64_t)MAX_UNITS * (o->shard_n ? o->shard_n : 1)) {
             return cli_usage_error(NULL, "the suite has more than %u seeds%s; run it in parts "
@@ -603,8 +610,7 @@ static int list_units(const run_opts *o, sim_scenario **scs, run_unit **out, uin
     uint64_t g = 0;
     uint32_t k = 0;
     for (int i = 0; i < o->npaths; i++) {
-        uint64_t first = o->seeds_given ? o->seed_first : sim_scenario_seed_first(scs[i]);
-        uint64_t last = o->seeds_given ? o->seed_last : sim_scenario_seed_last(scs[i]);
+        seed_range(o, scs[i], &first, &last);
         for (uint64_t seed = first;; seed++, g++) {
             if (o->shard_n == 0 || g % o->shard_n == o->shard_k) {
                 u[k++] = (run_unit){.sc = (uint32_t)i, .seed = seed};

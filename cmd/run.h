@@ -31,6 +31,9 @@ typedef struct run_opts {
     uint64_t budget_ns;  /* --time-budget; 0: none */
 } run_opts;
 
+/* The longest --sweep fail_hit value ("POINT K"), with its NUL. */
+#define RUN_SWEEP_MAX 160
+
 /* One seed of one scenario: what a worker is given. Under --sweep it is several runs. */
 typedef struct run_unit {
     uint32_t sc;

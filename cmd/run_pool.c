@@ -120,10 +120,10 @@ static int send_run(void *ctx, uint32_t unit, sim__outcome *out, const char *swe
         return EXIT_USAGE;
     }
     uint32_t slen = sweep ? (uint32_t)strlen(sweep) + 1 : 0;
-    unsigned char head[4 + 160];
+    SIM_ASSERT(slen <= RUN_SWEEP_MAX);
+    unsigned char head[4 + RUN_SWEEP_MAX];
     memcpy(head, &slen, 4);
-    if (slen) memcpy(head + 4, sweep, slen < 160 ? slen : 160);
-    slen = slen < 160 ? slen : 160;
+    if (slen) memcpy(head + 4, sweep, slen);
     bool ok = send_frame(w->up, FRAME_RUN, unit, head, 4 + slen, bytes, (uint32_t)len);
     free(bytes);
     return ok ? 0 : EXIT_USAGE;
@@ -268,7 +268,7 @@ static int take_frame(pool *p, worker *w, uint32_t type, uint32_t ui, const unsi
     pending_run *r = calloc(1, sizeof *r);
     if (r == NULL || len < 4) goto bad;
     memcpy(&slen, d, 4);
-    if (slen > 160 || 4 + slen > len || (slen && d[4 + slen - 1] != '\0')) goto bad;
+    if (slen > RUN_SWEEP_MAX || 4 + slen > len || (slen && d[4 + slen - 1] != '\0')) goto bad;
     if (slen && (r->sweep = strdup((const char *)d + 4)) == NULL) goto bad;
     if (sim__outcome_unpack(d + 4 + slen, len - 4 - slen, &r->out) != SIM_OK) goto bad;
     add_run(p, ui, r);

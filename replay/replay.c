@@ -37,6 +37,13 @@ uint32_t sim__first_checkpoint_difference(const sim_checkpoint *a, uint32_t na,
     return na == nb ? UINT32_MAX : n;
 }
 
+void sim__parting_steps(const sim_checkpoint *a, uint32_t na, uint32_t k, uint64_t steps,
+                        uint64_t *lo, uint64_t *hi)
+{
+    *lo = k > 0 && k < na ? a[k - 1].step : 0;
+    *hi = k < na ? a[k].step : steps;
+}
+
 void sim__names_from(const sim__evbuf *b, sim__names *out)
 {
     memset(out, 0, sizeof *out);

@@ -21,6 +21,11 @@ uint64_t sim__first_difference(const sim__evbuf *a, const sim__evbuf *b);
 uint32_t sim__first_checkpoint_difference(const sim_checkpoint *a, uint32_t na,
                                           const sim_checkpoint *b, uint32_t nb);
 
+/* The steps between which two runs part, from the first differing checkpoint k of run a (na
+ * checkpoints, `steps` steps in all): the checkpoint before k, or 0, and k's step, or steps. */
+void sim__parting_steps(const sim_checkpoint *a, uint32_t na, uint32_t k, uint64_t steps,
+                        uint64_t *lo, uint64_t *hi);
+
 /* Node names by index, from the node-add events of a run ("-" for index 0). */
 typedef struct sim__names {
     char **name;
