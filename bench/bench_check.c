@@ -9,9 +9,12 @@
  *   check_kv_10k_jobs2    the same, two keys at once (sim check's default here: the cores)
  *   check_kv_10k_anomaly  the same with one stale get, one key at a time
  *   check_kv_10k_anomaly_jobs2  and two at once
+ *   check_kv_10k_anomaly_wgl    one key at a time with --search wgl (Porcupine's search
+ *                         alone, never turning to prune)
  *   check_register_5k     5,000 operations (read, write, cas over values 0..9) by 10
  *                         processes on one register
  *   check_register_5k_anomaly  the same with one stale read
+ *   check_register_5k_anomaly_wgl  and with --search wgl
  *   parse_kv_10k          reading the kv history from its EDN text
  *
  * `sim-bench-check --write DIR` writes the four histories as EDN files instead, for
@@ -199,12 +202,12 @@ static sim_history *parse(const char *name, const char *text)
 
 /* Median ms of checking text with model; exits if the verdict is not the one expected. */
 static double time_check(const char *name, const char *text, const sim_model *m,
-                         sim_verdict expect, uint32_t jobs)
+                         sim_verdict expect, uint32_t jobs, sim_check_search search)
 {
     sim_history *h = parse(name, text);
     double ms[RUNS];
     for (int i = 0; i < RUNS; i++) {
-        sim_check_desc d = {.model = m, .jobs = jobs};
+        sim_check_desc d = {.model = m, .jobs = jobs, .search = search};
         sim_check_result *r = NULL;
         char err[512];
         uint64_t t0 = host_now_ns();
@@ -296,16 +299,17 @@ int main(int argc, char **argv)
         return 0;
     }
     const sim_model *kv = &sim_model_kv, *reg = &sim_model_register;
-    printf("check_kv_10k %.1f ms\n", time_check("kv", kv_ok, kv, SIM_LINEARIZABLE, 1));
-    printf("check_kv_10k_jobs2 %.1f ms\n", time_check("kv", kv_ok, kv, SIM_LINEARIZABLE, 2));
-    printf("check_kv_10k_anomaly %.1f ms\n",
-           time_check("kv-bad", kv_bad, kv, SIM_NOT_LINEARIZABLE, 1));
-    printf("check_kv_10k_anomaly_jobs2 %.1f ms\n",
-           time_check("kv-bad", kv_bad, kv, SIM_NOT_LINEARIZABLE, 2));
-    printf("check_register_5k %.1f ms\n",
-           time_check("reg", reg_ok, reg, SIM_LINEARIZABLE, 1));
-    printf("check_register_5k_anomaly %.1f ms\n",
-           time_check("reg-bad", reg_bad, reg, SIM_NOT_LINEARIZABLE, 1));
+    const sim_check_search a = SIM_SEARCH_AUTO, w = SIM_SEARCH_WGL;
+    const sim_verdict yes = SIM_LINEARIZABLE, no = SIM_NOT_LINEARIZABLE;
+    printf("check_kv_10k %.1f ms\n", time_check("kv", kv_ok, kv, yes, 1, a));
+    printf("check_kv_10k_jobs2 %.1f ms\n", time_check("kv", kv_ok, kv, yes, 2, a));
+    printf("check_kv_10k_anomaly %.1f ms\n", time_check("kv-bad", kv_bad, kv, no, 1, a));
+    printf("check_kv_10k_anomaly_jobs2 %.1f ms\n", time_check("kv-bad", kv_bad, kv, no, 2, a));
+    printf("check_kv_10k_anomaly_wgl %.1f ms\n", time_check("kv-bad", kv_bad, kv, no, 1, w));
+    printf("check_register_5k %.1f ms\n", time_check("reg", reg_ok, reg, yes, 1, a));
+    printf("check_register_5k_anomaly %.1f ms\n", time_check("reg-bad", reg_bad, reg, no, 1, a));
+    printf("check_register_5k_anomaly_wgl %.1f ms\n",
+           time_check("reg-bad", reg_bad, reg, no, 1, w));
     printf("parse_kv_10k %.1f ms\n", time_parse(kv_ok));
     free(kv_ok);
     free(kv_bad);

@@ -29,6 +29,9 @@ static const char usage_check[] =
     "  --timeout D    give up after D of host time (30, 30s, 2m): unknown. Default: never\n"
     "  --jobs N       keys searched at once, in threads (default: the cores, here %ld)\n"
     "  --max-configs N  configurations one key's search may remember (default 16777216)\n"
+    "  --search S     auto (default): wgl, turning to prune when it backs up far\n"
+    "                 wgl        Porcupine's search: fastest to find an order\n"
+    "                 prune      skips info operations erased unseen: fastest to find none\n"
     "  --format F     text (default) or json (one object)\n";
 
 typedef struct check_opts {
@@ -84,6 +87,12 @@ static int parse_value(check_opts *o, const char *a, const char *v)
             return usage_error("--max-configs expects a positive number, got '%s'", v);
         }
         o->desc.max_configs = n;
+    } else if (strcmp(a, "--search") == 0) {
+        static const char *const names[] = {"auto", "wgl", "prune"};
+        size_t i = 0;
+        while (i < 3 && strcmp(v, names[i]) != 0) i++;
+        if (i == 3) return usage_error("--search expects auto, wgl or prune, got '%s'", v);
+        o->desc.search = (sim_check_search)i;
     } else if (strcmp(a, "--format") == 0) {
         if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
             return usage_error("--format expects text or json, got '%s'", v);

@@ -1604,12 +1604,26 @@ typedef enum sim_verdict {
     SIM_CHECK_UNKNOWN = 3,   /* the timeout or the memory limit ended the search */
 } sim_verdict;
 
+/* How a key's search treats info operations (docs/checking.md, "The search"). Every one gives
+ * the same verdict; they differ in speed. */
+typedef enum sim_check_search {
+    /* Porcupine's search. If it backs up far below the longest prefix it has found, as it does
+     * when no order exists, it searches again with PRUNE, and goes back to where it was if
+     * that takes more than 2048 configurations per operation of the key. */
+    SIM_SEARCH_AUTO = 0,
+    SIM_SEARCH_WGL = 1,      /* Porcupine's search only: fastest to find an order */
+    /* Skips a configuration in which an info operation took effect only to have its effect
+     * erased unseen: fastest to show that there is none */
+    SIM_SEARCH_PRUNE = 2,
+} sim_check_search;
+
 typedef struct sim_check_desc {
     const sim_model *model;  /* required */
     uint64_t timeout_ns;     /* host time for the whole check; 0: none */
     uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
     uint64_t max_configs;    /* per key, configurations remembered (0 = 2^24; and at most
                                 2 GiB of them); beyond: unknown */
+    sim_check_search search;
 } sim_check_desc;
 
 typedef struct sim_check_result sim_check_result;

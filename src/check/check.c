@@ -129,6 +129,7 @@ typedef struct plan {
     int *rc;
     _Atomic uint32_t stop;   /* the first part found not linearizable so far */
     uint64_t deadline_ns, max_configs;
+    sim_check_search search;
 } plan;
 
 /* Operation o of the history as the model sees it; false when it certainly did not happen
@@ -250,7 +251,8 @@ static void search_part(void *arg, uint32_t i)
         return;
     }
     sim__limits lim = {.deadline_ns = p->deadline_ns, .max_configs = p->max_configs,
-                       .max_bytes = MAX_BYTES, .stop = &p->stop, .self = i};
+                       .max_bytes = MAX_BYTES, .stop = &p->stop, .self = i,
+                       .search = p->search};
     p->rc[i] = sim__wgl(p->m, &p->ctx[i], &p->parts[i], &lim, &p->res[i]);
     if (p->rc[i] != SIM_OK || p->res[i].verdict == SIM_NOT_LINEARIZABLE) stop_from(p, i);
 }
@@ -543,6 +545,7 @@ static int search_all(plan *p, const sim_check_desc *d)
     if (p->ctx == NULL || p->res == NULL || p->rc == NULL) return SIM_ENOMEM;
     atomic_init(&p->stop, SIM__NIL);
     p->max_configs = d->max_configs ? d->max_configs : DEFAULT_MAX_CONFIGS;
+    p->search = d->search;
     if (d->timeout_ns != 0) p->deadline_ns = sim__host_now_ns() + d->timeout_ns;
     sim__check_jobs(p->nparts, d->jobs ? d->jobs : 1, search_part, p);
     uint32_t stop = atomic_load(&p->stop);
@@ -559,6 +562,10 @@ int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **
                            "a check needs a history and a model with a name, a state of 1 to %d "
                            "bytes, init, step and describe",
                            SIM_MODEL_STATE_MAX);
+    }
+    if ((unsigned)d->search > SIM_SEARCH_PRUNE) {
+        return sim__einval(err, err_size, "the search is auto, wgl or prune, not number %u",
+                           (unsigned)d->search);
     }
     plan p = {.h = h, .m = d->model};
     int rc = sim__vtab_init(&p.prep.vals, &h->vals);

@@ -145,6 +145,7 @@ typedef struct sim__limits {
     uint64_t max_bytes;
     const _Atomic uint32_t *stop;
     uint32_t self;
+    sim_check_search search;
 } sim__limits;
 
 typedef enum sim__why {

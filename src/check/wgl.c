@@ -18,6 +18,14 @@
  * linearizes in order, so a set is a few words wide wherever it is in the history), and is
  * hashed by Zobrist's method: the XOR of one fixed random word per operation, updated as bits
  * change.
+ *
+ * An info operation doubles the work of a search that must try everything (when no order
+ * exists): once it has taken effect and a write has erased its effect unseen, the search
+ * goes on twice, with and without it. The prune search skips the configurations with it
+ * (they are no better than those without, which it also reaches), but it finds an order late
+ * when one exists. So the auto search starts as Porcupine's and, when it backs up far below
+ * the longest prefix it found, as searches that find no order do, suspends itself and runs
+ * the prune search, within a budget; past the budget it resumes where it left off.
  */
 #include <xxhash.h>
 
@@ -25,6 +33,15 @@
 
 #define CHECK_EVERY 4096u
 #define FORCED 0x80000000u /* on a stack entry: a pure operation, placed without a choice */
+/* The auto search suspends itself when it backs up this many operations below its longest
+ * prefix (the searches of the benchmark's linearizable keys back up fewer than 50, three of
+ * ten 20 or more), and then gives the prune search this many configurations per operation
+ * of the key. */
+#define DEEP 50u
+#define PRUNE_BUDGET_PER_OP 2048u
+
+/* What run returns besides SIM_OK and SIM_ENOMEM. */
+enum { RUN_SUSPENDED = 1, RUN_OVER_BUDGET = 2 };
 
 /* ---- the list of calls and returns ---------------------------------------------------------- */
 
@@ -303,6 +320,15 @@ static void cache_release(cache *c)
 
 /* ---- the search ----------------------------------------------------------------------------- */
 
+/* The state the search would be in had it not placed one info operation (the operation's
+ * shadow), kept while every operation placed since also took effect there. */
+#define SHADOWS 4
+
+typedef struct shadow {
+    uint64_t hash;
+    unsigned char st[SIM_MODEL_STATE_MAX];
+} shadow;
+
 typedef struct search {
     const sim_model *m;
     sim_check_ctx *c;
@@ -322,6 +348,16 @@ typedef struct search {
     uint32_t depth, nok_done;
     uint32_t best_valid;     /* out->best[0..best_valid) is still stack's prefix */
     sim__search *out;
+    bool prune;              /* skip configurations with an info operation erased unseen */
+    uint32_t deep;           /* backing up this far below the longest prefix suspends the
+                                search; 0: never */
+    uint64_t budget;         /* configurations past which the search stops */
+    bool suspended;
+    uint32_t at;             /* where the walk goes on after a suspension */
+    shadow sh[SHADOWS];      /* of the info operations placed, with prune */
+    uint32_t nsh;
+    unsigned char *saved_sh; /* sh before each linearized operation (shadows_save) */
+    uint8_t *saved_nsh;
 } search;
 
 static uint64_t state_hash(const search *s, const void *state)
@@ -329,28 +365,69 @@ static uint64_t state_hash(const search *s, const void *state)
     return s->m->hash ? s->m->hash(state) : XXH3_64bits(state, s->m->state_size);
 }
 
-/* Can op take effect in the current state? If so s->next and s->next_hash are the state
+/* Can op take effect in state (whose hash is hash)? If so next and *next_hash are the state
  * after it. */
-static bool step(search *s, uint32_t opi)
+static bool step_from(search *s, const void *state, uint64_t hash, uint32_t opi, void *next,
+                      uint64_t *next_hash)
 {
     size_t ss = s->m->state_size;
     cache *c = &s->sc;
-    uint32_t at = (uint32_t)splitmix(s->cur_hash + opi) & (CACHE_SLOTS - 1);
-    if (c->op[at] == opi + 1 && memcmp(c->state + at * ss, s->cur, ss) == 0) {
-        memcpy(s->next, c->next + at * ss, ss);
-        s->next_hash = c->next_hash[at];
+    uint32_t at = (uint32_t)splitmix(hash + opi) & (CACHE_SLOTS - 1);
+    if (c->op[at] == opi + 1 && memcmp(c->state + at * ss, state, ss) == 0) {
+        memcpy(next, c->next + at * ss, ss);
+        *next_hash = c->next_hash[at];
         return c->ok[at];
     }
-    memset(s->next, 0, ss);
-    bool ok = s->m->step(s->c, s->cur, &s->p->ops[opi], s->next);
+    memset(next, 0, ss);
+    bool ok = s->m->step(s->c, state, &s->p->ops[opi], next);
     if (s->c->oom) return false;
-    s->next_hash = ok ? state_hash(s, s->next) : 0;
+    *next_hash = ok ? state_hash(s, next) : 0;
     c->op[at] = opi + 1;
     c->ok[at] = ok;
-    c->next_hash[at] = s->next_hash;
-    memcpy(c->state + at * ss, s->cur, ss);
-    memcpy(c->next + at * ss, s->next, ss);
+    c->next_hash[at] = *next_hash;
+    memcpy(c->state + at * ss, state, ss);
+    memcpy(c->next + at * ss, next, ss);
     return ok;
+}
+
+/* The same for the current state, into s->next and s->next_hash. */
+static bool step(search *s, uint32_t opi)
+{
+    return step_from(s, s->cur, s->cur_hash, opi, s->next, &s->next_hash);
+}
+
+static bool same_state(const search *s, const void *a, uint64_t ah, const void *b, uint64_t bh)
+{
+    if (ah != bh) return false;
+    return s->m->equal ? s->m->equal(a, b) : memcmp(a, b, s->m->state_size) == 0;
+}
+
+/* The shadows once the operation at call node x has taken the search from s->cur to s->next,
+ * into out (*nout of them); false when one shows the new configuration need not be searched.
+ *
+ * Say info operation i was placed, and every operation placed since took effect in i's shadow
+ * too. If the shadow and the state are now equal, i's effect was erased before anything saw
+ * it, and the configuration is no better than the one without i: the same state, with i still
+ * free to take effect later or never. The search reaches that one by not placing i. A
+ * linearization that places the fewest info operations passes through no configuration
+ * skipped, so nothing is lost. An operation that cannot take effect in a shadow has seen i's
+ * effect: that shadow is dropped. */
+static bool shadows_after(search *s, uint32_t x, shadow *out, uint32_t *nout)
+{
+    uint32_t opi = s->l.op[x], k = 0;
+    for (uint32_t j = 0; j < s->nsh; j++) {
+        shadow *o = &out[k];
+        if (!step_from(s, s->sh[j].st, s->sh[j].hash, opi, o->st, &o->hash)) continue;
+        if (same_state(s, o->st, o->hash, s->next, s->next_hash)) return false;
+        k++;
+    }
+    if (s->l.match[x] == 0 && k < SHADOWS) {
+        out[k].hash = s->cur_hash;
+        memcpy(out[k].st, s->cur, s->m->state_size);
+        k++;
+    }
+    *nout = k;
+    return true;
 }
 
 static void note_best(search *s)
@@ -362,6 +439,34 @@ static void note_best(search *s)
     }
     o->nbest = s->best_valid = s->depth;
     memcpy(o->best_state, s->cur, s->m->state_size);
+}
+
+/* Saved shadows take a hash and the state's bytes each, SHADOWS of them per depth. */
+static size_t shadow_bytes(const search *s)
+{
+    return sizeof(uint64_t) + s->m->state_size;
+}
+
+/* Keeps the shadows as they are before the operation at s->depth. */
+static void shadows_save(search *s)
+{
+    s->saved_nsh[s->depth] = (uint8_t)s->nsh;
+    unsigned char *at = s->saved_sh + (size_t)s->depth * SHADOWS * shadow_bytes(s);
+    for (uint32_t j = 0; j < s->nsh; j++, at += shadow_bytes(s)) {
+        memcpy(at, &s->sh[j].hash, sizeof s->sh[j].hash);
+        memcpy(at + sizeof s->sh[j].hash, s->sh[j].st, s->m->state_size);
+    }
+}
+
+/* Brings them back once that operation is undone. */
+static void shadows_load(search *s)
+{
+    s->nsh = s->saved_nsh[s->depth];
+    const unsigned char *at = s->saved_sh + (size_t)s->depth * SHADOWS * shadow_bytes(s);
+    for (uint32_t j = 0; j < s->nsh; j++, at += shadow_bytes(s)) {
+        memcpy(&s->sh[j].hash, at, sizeof s->sh[j].hash);
+        memcpy(s->sh[j].st, at + sizeof s->sh[j].hash, s->m->state_size);
+    }
 }
 
 /* Tries to linearize the call at node x: 1 done; 0 not possible, or seen before; 2 a pure
@@ -380,6 +485,12 @@ static int try_call(search *s, uint32_t x)
         memcmp(s->next, s->cur, s->m->state_size) == 0) {
         return 0;
     }
+    shadow sh[SHADOWS];
+    uint32_t nsh = 0;
+    if (s->prune && (s->nsh != 0 || s->l.match[x] == 0) && !shadows_after(s, x, sh, &nsh)) {
+        return s->c->oom ? SIM_ENOMEM : 0;
+    }
+    if (s->c->oom) return SIM_ENOMEM;
     bits_set(&s->b, opi);
     int fresh = memo_insert(&s->mm, s->b.hash ^ splitmix(s->next_hash), &s->b, s->next);
     if (fresh != 1) {
@@ -392,6 +503,11 @@ static int try_call(search *s, uint32_t x)
     memcpy(s->states + (size_t)s->depth * ss, s->cur, ss);
     memcpy(s->cur, s->next, ss);
     s->cur_hash = s->next_hash;
+    if (s->prune) {
+        shadows_save(s);
+        if (nsh) memcpy(s->sh, sh, nsh * sizeof *sh);
+        s->nsh = nsh;
+    }
     s->depth++;
     if (s->l.match[x]) s->nok_done++;
     lift(&s->l, x);
@@ -407,6 +523,7 @@ static uint32_t undo(search *s, bool *forced)
     *forced = (s->stack[s->depth] & FORCED) != 0;
     s->cur_hash = s->hashes[s->depth];
     memcpy(s->cur, s->states + (size_t)s->depth * ss, ss);
+    if (s->prune) shadows_load(s);
     bits_clear(&s->b, s->l.op[x]);
     if (s->l.match[x]) s->nok_done--;
     unlift(&s->l, x);
@@ -434,12 +551,16 @@ static sim__why give_up(const search *s, const sim__limits *lim)
  * So when the search comes back through a read, it backs up past it at once. */
 static int run(search *s, const sim__limits *lim)
 {
-    uint32_t x = s->l.next[0];
+    uint32_t x = s->suspended ? s->at : s->l.next[0];
+    s->suspended = false;
     uint64_t iter = 0;
     while (s->nok_done < s->p->nok) {
-        if (++iter % CHECK_EVERY == 0 && (s->out->why = give_up(s, lim)) != SIM__WHY_NONE) {
-            s->out->verdict = SIM_CHECK_UNKNOWN;
-            return SIM_OK;
+        if (++iter % CHECK_EVERY == 0) {
+            if ((s->out->why = give_up(s, lim)) != SIM__WHY_NONE) {
+                s->out->verdict = SIM_CHECK_UNKNOWN;
+                return SIM_OK;
+            }
+            if (s->mm.count >= s->budget) return RUN_OVER_BUDGET;
         }
         int rc = x != 0 && s->l.call[x] ? try_call(s, x) : 2;
         if (rc < 0) return rc;
@@ -456,6 +577,11 @@ static int run(search *s, const sim__limits *lim)
             }
             x = s->l.next[undo(s, &forced)];
         }
+        if (s->deep != 0 && s->depth + s->deep < s->out->nbest) {
+            s->suspended = true;
+            s->at = x;
+            return RUN_SUSPENDED;
+        }
     }
     s->out->verdict = SIM_LINEARIZABLE;
     return SIM_OK;
@@ -471,32 +597,86 @@ static void release(search *s)
     free(s->stack);
     free(s->states);
     free(s->hashes);
+    free(s->saved_sh);
+    free(s->saved_nsh);
     cache_release(&s->sc);
+}
+
+/* Sets up a search of p into out (out->best allocated); SIM_OK or SIM_ENOMEM, after which s
+ * is still released. */
+static int search_init(search *s, const sim_model *m, sim_check_ctx *c, const sim__part *p,
+                       bool prune, sim__search *out)
+{
+    *out = (sim__search){.verdict = SIM_LINEARIZABLE};
+    *s = (search){.m = m, .c = c, .p = p, .out = out, .prune = prune, .budget = UINT64_MAX};
+    s->mm.state_size = m->state_size;
+    s->mm.state_words = (m->state_size + 7) / 8;
+    s->mm.equal = m->equal;
+    size_t n = p->n ? p->n : 1;
+    s->stack = malloc(n * sizeof *s->stack);
+    s->states = malloc(n * m->state_size);
+    s->hashes = malloc(n * sizeof *s->hashes);
+    out->best = malloc(n * sizeof *out->best);
+    if (prune) {
+        s->saved_sh = malloc(n * SHADOWS * shadow_bytes(s));
+        s->saved_nsh = malloc(n);
+    }
+    bool ok = s->stack && s->states && s->hashes && out->best &&
+              (!prune || (s->saved_sh && s->saved_nsh));
+    int rc = ok ? list_build(&s->l, p) : SIM_ENOMEM;
+    if (rc == SIM_OK) rc = cache_init(&s->sc, m->state_size);
+    if (rc == SIM_OK) rc = bits_init(&s->b, p->n);
+    if (rc == SIM_OK) {
+        m->init(c, s->cur);
+        s->cur_hash = state_hash(s, s->cur);
+        memcpy(out->best_state, s->cur, m->state_size);
+    }
+    return rc;
+}
+
+/* The auto search's second part: a's search is suspended; runs the prune search within its
+ * budget, and resumes a's if that runs out. */
+static int second_search(search *a, const sim__limits *lim, uint64_t *configs)
+{
+    sim__search o;
+    search b;
+    int rc = search_init(&b, a->m, a->c, a->p, true, &o);
+    b.budget = PRUNE_BUDGET_PER_OP * (uint64_t)a->p->n;
+    if (rc == SIM_OK) rc = run(&b, lim);
+    /* Out of memory within the budget: a, which needed less so far, may yet finish. */
+    if (rc == SIM_OK && o.verdict == SIM_CHECK_UNKNOWN && o.why == SIM__WHY_MEMORY) {
+        rc = RUN_OVER_BUDGET;
+    }
+    *configs = b.mm.count;
+    release(&b);
+    if (rc == RUN_OVER_BUDGET) {
+        a->deep = 0;
+        rc = run(a, lim);
+    } else if (rc == SIM_OK) {
+        sim__search *out = a->out;
+        out->verdict = o.verdict;
+        out->why = o.why;
+        /* Either prefix is one the model accepts; the report shows the longer. */
+        if (o.nbest > out->nbest) {
+            memcpy(out->best, o.best, o.nbest * sizeof *o.best);
+            out->nbest = o.nbest;
+            memcpy(out->best_state, o.best_state, a->m->state_size);
+        }
+    }
+    free(o.best);
+    return rc;
 }
 
 int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
              sim__search *out)
 {
-    *out = (sim__search){.verdict = SIM_LINEARIZABLE};
-    search s = {.m = m, .c = c, .p = p, .out = out};
-    s.mm.state_size = m->state_size;
-    s.mm.state_words = (m->state_size + 7) / 8;
-    s.mm.equal = m->equal;
-    size_t n = p->n ? p->n : 1;
-    s.stack = malloc(n * sizeof *s.stack);
-    s.states = malloc(n * m->state_size);
-    s.hashes = malloc(n * sizeof *s.hashes);
-    out->best = malloc(n * sizeof *out->best);
-    int rc = s.stack && s.states && s.hashes && out->best ? list_build(&s.l, p) : SIM_ENOMEM;
-    if (rc == SIM_OK) rc = cache_init(&s.sc, m->state_size);
-    if (rc == SIM_OK) rc = bits_init(&s.b, p->n);
-    if (rc == SIM_OK) {
-        m->init(c, s.cur);
-        s.cur_hash = state_hash(&s, s.cur);
-        memcpy(out->best_state, s.cur, m->state_size);
-        rc = run(&s, lim);
-    }
-    out->configs = s.mm.count;
+    search s;
+    int rc = search_init(&s, m, c, p, lim->search == SIM_SEARCH_PRUNE, out);
+    s.deep = lim->search == SIM_SEARCH_AUTO ? DEEP : 0;
+    if (rc == SIM_OK) rc = run(&s, lim);
+    uint64_t more = 0;
+    if (rc == RUN_SUSPENDED) rc = second_search(&s, lim, &more);
+    out->configs = s.mm.count + more;
     release(&s);
     if (rc != SIM_OK) {
         free(out->best);

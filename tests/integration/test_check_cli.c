@@ -130,6 +130,65 @@ Test(check_cli, search_past_its_limit_exits_3)
     sim_expect(1, WORDS("not linearizable"), "check --model register hard.edn");
 }
 
+/* The configurations a JSON report says were searched. */
+static unsigned long long configs_of(const char *json)
+{
+    const char *at = strstr(json, "\"configurations\":");
+    cr_assert(ne(ptr, (void *)at, NULL), "%s", json);
+    return strtoull(at + strlen("\"configurations\":"), NULL, 10);
+}
+
+/* A JSON report without its count of configurations. */
+static char *without_configs(const char *json)
+{
+    char *copy = strdup(json);
+    char *at = strstr(copy, ",\"configurations\":");
+    cr_assert(ne(ptr, at, NULL), "%s", json);
+    *at = '\0';
+    return copy;
+}
+
+/* Goal: --search auto, wgl and prune give the same verdict; on a key that is not linearizable,
+ * with info operations, auto turns to prune and searches far fewer configurations than wgl,
+ * and reports the longer prefix wgl found; on a linearizable key it stays with wgl. Method:
+ * keys 4 and 7 of the benchmark's anomalous kv history (`sim-bench-check --write DIR`, then
+ * grep ':key 4,'), from tests/data/check. */
+Test(check_cli, search_strategies_agree_and_auto_turns_to_prune)
+{
+    const char *src = getenv("SIM_SRC");
+    static const char *const names[] = {"auto", "wgl", "prune"};
+    out o[3];
+    uint64_t n[3];
+    for (int i = 0; i < 3; i++) {
+        o[i] = sim_split("check --model kv --jobs 1 --search %s --format json "
+                         "%s/tests/data/check/kv-key4-anomaly.edn", names[i], src);
+        cr_assert(eq(int, o[i].status, 1), "%s: %s%s", names[i], o[i].text, o[i].err);
+        cr_assert(ne(ptr, strstr(o[i].text, "{\"verdict\":\"not linearizable\""), NULL));
+        cr_assert(ne(ptr, strstr(o[i].text, "\"key\":\"4\""), NULL), "%s", o[i].text);
+        n[i] = configs_of(o[i].text);
+    }
+    char *auto_report = without_configs(o[0].text), *wgl_report = without_configs(o[1].text);
+    cr_assert(eq(str, auto_report, wgl_report));
+    free(auto_report);
+    free(wgl_report);
+    cr_assert(lt(u64, n[0] * 2, n[1]), "auto %llu, wgl %llu configurations",
+              (unsigned long long)n[0], (unsigned long long)n[1]);
+    cr_assert(lt(u64, n[2], n[0]), "prune %llu, auto %llu configurations",
+              (unsigned long long)n[2], (unsigned long long)n[0]);
+    for (int i = 0; i < 3; i++) out_free(&o[i]);
+
+    out a = sim_split("check --model kv --jobs 1 --format json %s/tests/data/check/kv-key7.edn",
+                      src);
+    out w = sim_split("check --model kv --jobs 1 --search wgl --format json "
+                      "%s/tests/data/check/kv-key7.edn", src);
+    cr_assert(eq(int, a.status, 0), "%s%s", a.text, a.err);
+    cr_assert(eq(str, a.text, w.text));
+    out_free(&a);
+    out_free(&w);
+    sim_expect(2, WORDS("--search expects auto, wgl or prune, got 'fast'"),
+               "check --model kv --search fast %s/tests/data/check/kv-key7.edn", src);
+}
+
 /* Goal: malformed histories exit 2 with "sim: FILE:LINE:COL: what" on stderr and nothing on
  * stdout: a truncated line, wrong types, an ok without an invoke, a model's refusal. */
 Test(check_cli, malformed_histories_exit_2_with_their_place)

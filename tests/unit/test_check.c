@@ -287,6 +287,23 @@ Test(check, unknown_function_is_an_error_with_its_line)
     sim_history_free(h);
 }
 
+/* Goal: a search that is not one of sim_check_search's is refused, with no result. */
+Test(check, unknown_search_is_refused)
+{
+    sim_history *h = edn(INV(0, write, "1") OK(0, write, "1"));
+    sim_check_desc d = {.model = &sim_model_register, .search = (sim_check_search)3};
+    sim_check_result *r = NULL;
+    char err[256] = "";
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_EINVAL));
+    cr_assert(eq(ptr, r, NULL));
+    cr_assert(eq(str, err, "the search is auto, wgl or prune, not number 3"));
+    d.search = SIM_SEARCH_PRUNE;
+    cr_assert(eq(int, sim_check(h, &d, &r, err, sizeof err), SIM_OK), "%s", err);
+    cr_assert(eq(int, sim_check_verdict(r), SIM_LINEARIZABLE));
+    sim_check_result_free(r);
+    sim_history_free(h);
+}
+
 /* Goal: entries added one by one are checked as they come; a refused entry leaves the
  * history as it was. */
 Test(check, history_add_refuses_malformed_entries)

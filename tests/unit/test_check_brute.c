@@ -329,7 +329,7 @@ static void to_edn(const hist *h, char *out, size_t size)
 
 /* ---- the test ------------------------------------------------------------------------------- */
 
-static void agree(bool kv, uint64_t seed, int rounds, int *bad)
+static void agree(bool kv, sim_check_search search, uint64_t seed, int rounds, int *bad)
 {
     uint64_t s = seed;
     for (int round = 0; round < rounds; round++) {
@@ -344,7 +344,7 @@ static void agree(bool kv, uint64_t seed, int rounds, int *bad)
         char err[256] = "";
         cr_assert(eq(int, sim_history_parse_edn("gen.edn", text, &parsed, err, sizeof err),
                      SIM_OK), "%s\n%s", err, text);
-        sim_check_desc d = {.model = kv ? &sim_model_kv : &sim_model_register};
+        sim_check_desc d = {.model = kv ? &sim_model_kv : &sim_model_register, .search = search};
         sim_check_result *r = NULL;
         cr_assert(eq(int, sim_check(parsed, &d, &r, err, sizeof err), SIM_OK), "%s", err);
         sim_verdict v = sim_check_verdict(r);
@@ -361,7 +361,7 @@ static void agree(bool kv, uint64_t seed, int rounds, int *bad)
 Test(check_brute, register_agrees_with_exhaustive_search)
 {
     int bad = 0;
-    agree(false, 1, 5000, &bad);
+    agree(false, SIM_SEARCH_AUTO, 1, 5000, &bad);
     cr_assert(lt(int, 500, bad), "only %d of 5000 histories are not linearizable", bad);
     cr_assert(lt(int, bad, 4500), "%d of 5000 histories are not linearizable", bad);
 }
@@ -371,7 +371,27 @@ Test(check_brute, register_agrees_with_exhaustive_search)
 Test(check_brute, kv_agrees_with_exhaustive_search)
 {
     int bad = 0;
-    agree(true, 2, 5000, &bad);
+    agree(true, SIM_SEARCH_AUTO, 2, 5000, &bad);
     cr_assert(lt(int, 500, bad), "only %d of 5000 histories are not linearizable", bad);
     cr_assert(lt(int, bad, 4500), "%d of 5000 histories are not linearizable", bad);
+}
+
+/* Goal: the prune search, which skips configurations where an info operation's effect was
+ * erased unseen, agrees with the exhaustive search too, on other histories of both models.
+ * (These histories are too short for the auto search to turn to it by itself.) */
+Test(check_brute, prune_search_agrees_with_exhaustive_search)
+{
+    int bad = 0;
+    agree(false, SIM_SEARCH_PRUNE, 3, 5000, &bad);
+    agree(true, SIM_SEARCH_PRUNE, 4, 5000, &bad);
+    cr_assert(lt(int, 1000, bad), "only %d of 10000 histories are not linearizable", bad);
+}
+
+/* Goal: the plain search (Porcupine's, never pruning) agrees as well. */
+Test(check_brute, wgl_search_agrees_with_exhaustive_search)
+{
+    int bad = 0;
+    agree(false, SIM_SEARCH_WGL, 5, 2000, &bad);
+    agree(true, SIM_SEARCH_WGL, 6, 2000, &bad);
+    cr_assert(lt(int, 400, bad), "only %d of 4000 histories are not linearizable", bad);
 }
