@@ -171,6 +171,13 @@ typedef struct sim__search {
 int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
              sim__search *out);
 
+/* Zeroed memory mapped for the memo, with huge pages where the kernel has them
+ * (host_memory.c): NULL when out of memory. Growing keeps the contents (and leaves p as it
+ * was on failure); unmapping takes the size last mapped. */
+void *sim__host_map(size_t bytes);
+void *sim__host_remap(void *p, size_t old_bytes, size_t bytes);
+void sim__host_unmap(void *p, size_t bytes);
+
 /* Calls run(arg, i) for every i below n, in up to jobs threads at once (host_jobs.c); with
  * one job, or when threads cannot start, in this thread in order. */
 void sim__check_jobs(uint32_t n, uint32_t jobs, void (*run)(void *arg, uint32_t i), void *arg);

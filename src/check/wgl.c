@@ -233,7 +233,7 @@ static bool memo_same(const memo *mm, const uint64_t *rec, uint64_t h, const bit
 static int memo_grow(memo *mm)
 {
     uint64_t n = mm->nslots ? mm->nslots * 2 : 1u << 12;
-    uint64_t *slot = calloc(n, sizeof *slot);
+    uint64_t *slot = sim__host_map(n * sizeof *slot);
     if (slot == NULL) return SIM_ENOMEM;
     for (uint64_t i = 0; i < mm->nslots; i++) {
         if (mm->slot[i] == 0) continue;
@@ -241,7 +241,7 @@ static int memo_grow(memo *mm)
         while (slot[at] != 0) at = (at + 1) & (n - 1);
         slot[at] = mm->slot[i];
     }
-    free(mm->slot);
+    sim__host_unmap(mm->slot, mm->nslots * sizeof *slot);
     mm->slot = slot;
     mm->nslots = n;
     return SIM_OK;
@@ -262,7 +262,7 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
     if (mm->used + need > mm->cap) {
         size_t cap = mm->cap ? mm->cap * 2 : 1u << 14;
         while (cap < mm->used + need) cap *= 2;
-        uint64_t *a = realloc(mm->arena, cap * sizeof *a);
+        uint64_t *a = sim__host_remap(mm->arena, mm->cap * sizeof *a, cap * sizeof *a);
         if (a == NULL) return SIM_ENOMEM;
         mm->arena = a;
         mm->cap = cap;
@@ -592,8 +592,8 @@ static void release(search *s)
     list_release(&s->l);
     free(s->b.w);
     free(s->b.zob);
-    free(s->mm.arena);
-    free(s->mm.slot);
+    sim__host_unmap(s->mm.arena, s->mm.cap * sizeof *s->mm.arena);
+    sim__host_unmap(s->mm.slot, s->mm.nslots * sizeof *s->mm.slot);
     free(s->stack);
     free(s->states);
     free(s->hashes);
