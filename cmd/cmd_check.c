@@ -29,7 +29,7 @@ static const char usage_check[] =
     "  --timeout D    give up after D of host time (30, 30s, 2m): unknown. Default: never\n"
     "  --jobs N       keys searched at once, in threads (default: the cores, here %ld)\n"
     "  --max-configs N  configurations one key's search may remember (default 16777216)\n"
-    "  --search S     auto (default): wgl, turning to prune when it backs up far\n"
+    "  --search S     auto       wgl, turning to prune when it backs up far (default)\n"
     "                 wgl        Porcupine's search: fastest to find an order\n"
     "                 prune      skips info operations erased unseen: fastest to find none\n"
     "  --format F     text (default) or json (one object)\n";
@@ -88,10 +88,11 @@ static int parse_value(check_opts *o, const char *a, const char *v)
         }
         o->desc.max_configs = n;
     } else if (strcmp(a, "--search") == 0) {
+        /* In sim_check_search's order. */
         static const char *const names[] = {"auto", "wgl", "prune"};
-        size_t i = 0;
-        while (i < 3 && strcmp(v, names[i]) != 0) i++;
-        if (i == 3) return usage_error("--search expects auto, wgl or prune, got '%s'", v);
+        size_t i = 0, count = sizeof names / sizeof names[0];
+        while (i < count && strcmp(v, names[i]) != 0) i++;
+        if (i == count) return usage_error("--search expects auto, wgl or prune, got '%s'", v);
         o->desc.search = (sim_check_search)i;
     } else if (strcmp(a, "--format") == 0) {
         if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {

@@ -8,13 +8,15 @@
 #define _GNU_SOURCE /* mremap, MADV_HUGEPAGE */
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 
 static size_t whole_pages(size_t bytes)
 {
-    const size_t page = 4096;
-    return (bytes + page - 1) & ~(page - 1);
+    long got = sysconf(_SC_PAGESIZE);
+    size_t page = got > 0 ? (size_t)got : 4096;
+    return (bytes + page - 1) / page * page;
 }
 
 static void *hint(void *p, size_t bytes)

@@ -481,8 +481,7 @@ static int try_call(search *s, uint32_t x)
     /* An info operation that changes nothing here need not happen here: the configuration
      * without it has the same state and one fewer operation to place, and is the one being
      * searched. */
-    if (s->l.match[x] == 0 && s->next_hash == s->cur_hash &&
-        memcmp(s->next, s->cur, s->m->state_size) == 0) {
+    if (s->l.match[x] == 0 && same_state(s, s->next, s->next_hash, s->cur, s->cur_hash)) {
         return 0;
     }
     shadow sh[SHADOWS];
