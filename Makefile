@@ -25,6 +25,9 @@ CPPFLAGS_ALL := -Iinclude -I$(BUILD)/gen -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 GIT_COMMIT := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 CFLAGS_ALL := $(WARN) $(OPT) $(SAN) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+# The build of make check: ASan, UBSan, slow assertions, tables that move on every allocation.
+CHECK_VARS := BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS" \
+              SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
@@ -52,7 +55,7 @@ BENCH_DISK := $(BUILD)/sim-bench-disk
 BENCH_CHECK := $(BUILD)/sim-bench-check
 BENCH_KV := $(BUILD)/sim-bench-kv
 
-.PHONY: all test check tidy bench bench-peers deps demo clean install help FORCE \
+.PHONY: all test check determinism-sweep tidy bench bench-peers deps demo clean install help FORCE \
         _test _check _demo _bench
 
 all: $(LIB) $(SIM) $(EXAMPLES)
@@ -62,7 +65,10 @@ help:
 	@echo "make demo       install dependencies, build, run the scenarios/ suite into sim-traces.db,"
 	@echo "                then list its failures and replay one"
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
-	@echo "make check      the same tests built with ASan + UBSan and slow assertions"
+	@echo "make check      the same tests built with ASan + UBSan, slow assertions and tables that"
+	@echo "                move on every allocation (a pointer kept across one is caught)"
+	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS), each seed twice"
+	@echo "                (the second copy in another process), built with ASan and UBSan"
 	@echo "make tidy       determinism and layering checks, function length report"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
 	@echo "                medians, one line per figure"
@@ -140,14 +146,20 @@ _test: $(TESTS) $(SIM) $(EXAMPLES)
 	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
 check: deps
-	@$(MAKE) --no-print-directory BUILD=build/check \
-	    OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS" \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" _check
+	@$(MAKE) --no-print-directory $(CHECK_VARS) _check
 
 _check: $(TESTS) $(SIM) $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
 	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
+
+# Every scenario over DSWEEP_SEEDS, each seed twice (the second copy in a forked process with
+# another heap), by the ASan + UBSan + slow-checks build: no seed may differ or crash.
+DSWEEP_SEEDS ?= 1..200
+determinism-sweep: deps
+	@$(MAKE) --no-print-directory $(CHECK_VARS) build/check/sim
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    tools/determinism-sweep.sh build/check/sim $(DSWEEP_SEEDS)
 
 demo: deps
 	@$(MAKE) --no-print-directory _demo

@@ -62,6 +62,18 @@ sim__store *cli_open_store(const char *path, sim__store_mode mode);
 /* 64-bit FNV-1a of a string (config hashes in the runs table). */
 uint64_t cli_hash_text(const char *s);
 
+/* write(2) and read(2) of exactly len bytes, through EINTR; false on an error or end of file
+ * (run_fork.c). */
+bool cli_write_all(int fd, const void *data, size_t len);
+bool cli_read_all(int fd, void *data, size_t len);
+
+/* Runs one seed in a forked child whose heap differs from this process's (freed and fresh
+ * blocks filled with a perturbation byte, blocks shifted), so that a run reading memory it
+ * does not own gives a different hash there. SIM_OK with the outcome (a child that died is
+ * an outcome of kind crash), or SIM_ENOMEM. The determinism checks run their second copy
+ * so (run_fork.c). */
+int cli_run_seed_forked(const sim_scenario *sc, const sim__run_opts *ro, sim__outcome *out);
+
 int cmd_demo(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -358,21 +358,45 @@ int cmd_replay(int argc, char **argv)
 static const char usage_check[] =
     "usage: sim check-determinism SCENARIO [--seeds A..B | --seed N]\n"
     "\n"
-    "Runs every seed twice in this process and compares the runs' hash chains. On a\n"
-    "difference it prints the checkpoint interval where they part and the first differing\n"
-    "step, with both events and five events of context on each side.\n"
+    "Runs every seed twice, in this process and in a forked child whose heap differs (freed\n"
+    "and fresh memory filled with a pattern), and compares the runs' hash chains, so a run\n"
+    "that reads memory it does not own is caught. On a difference it prints the checkpoint\n"
+    "interval where they part and the first differing step, with both events and five\n"
+    "events of context on each side. Ctrl-C stops it; the seed it stopped is not counted.\n"
     "\n"
     "exit status: 0 every seed deterministic, 1 not, 2 bad arguments or scenario.\n";
 
-/* Runs a seed twice and reports a difference; returns true when they agree. */
-static bool check_seed(const sim_scenario *sc, uint64_t seed)
+typedef enum verdict { SAME, DIFFERENT, NOT_COMPARED } verdict;
+
+/* Runs a seed twice, here and in a forked child with a different heap, and reports a
+ * difference. A run stopped by Ctrl-C is not compared. */
+static verdict check_seed(const sim_scenario *sc, uint64_t seed)
 {
     sim__run_opts ro = {.seed = seed, .capture = true, .live_world = &cli_live_world};
     sim__outcome a, b;
-    if (sim__run_seed(sc, &ro, &a) != SIM_OK) return false;
-    if (sim__run_seed(sc, &ro, &b) != SIM_OK) {
+    if (sim__run_seed(sc, &ro, &a) != SIM_OK) {
+        fprintf(stderr, "sim: out of memory running seed %llu\n", (unsigned long long)seed);
+        return DIFFERENT;
+    }
+    if (cli_interrupted || cli_run_seed_forked(sc, &ro, &b) != SIM_OK) {
         sim__outcome_free(&a);
-        return false;
+        if (cli_interrupted) return NOT_COMPARED;
+        fprintf(stderr, "sim: cannot run seed %llu in a second process\n",
+                (unsigned long long)seed);
+        return DIFFERENT;
+    }
+    if (cli_interrupted || strcmp(a.result, "interrupted") == 0 ||
+        strcmp(b.result, "interrupted") == 0) {
+        sim__outcome_free(&a);
+        sim__outcome_free(&b);
+        return NOT_COMPARED;
+    }
+    if (strcmp(b.result, "crash") == 0 && strcmp(a.result, "crash") != 0) {
+        printf("%s seed %llu is not deterministic: it ran to the end here (%s), but %s\n",
+               sim_scenario_name(sc), (unsigned long long)seed, a.result, b.detail);
+        sim__outcome_free(&a);
+        sim__outcome_free(&b);
+        return DIFFERENT;
     }
     uint32_t k = sim__first_checkpoint_difference(a.checkpoints, a.ncheckpoints, b.checkpoints,
                                                   b.ncheckpoints);
@@ -392,7 +416,7 @@ static bool check_seed(const sim_scenario *sc, uint64_t seed)
     }
     sim__outcome_free(&a);
     sim__outcome_free(&b);
-    return same;
+    return same ? SAME : DIFFERENT;
 }
 
 int cmd_check_determinism(int argc, char **argv)
@@ -427,7 +451,9 @@ int cmd_check_determinism(int argc, char **argv)
     cli_catch_interrupts();
     uint64_t bad = 0, checked = 0;
     for (uint64_t seed = first; seed <= last && !cli_interrupted; seed++) {
-        bad += !check_seed(sc, seed);
+        verdict v = check_seed(sc, seed);
+        if (v == NOT_COMPARED) break;
+        bad += v == DIFFERENT;
         checked++;
     }
     printf("%llu seed(s) checked, %llu not deterministic\n", (unsigned long long)checked,

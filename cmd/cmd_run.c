@@ -43,8 +43,9 @@ static const char usage_run[] =
     "                    run again and recorded with every event; full: every event of\n"
     "                    every run\n"
     "  --check-determinism\n"
-    "                    run every seed twice; a difference fails the seed as\n"
-    "                    nondeterministic, naming the first step where the runs part\n"
+    "                    run every seed twice, the second time in a forked process with a\n"
+    "                    different heap; a difference fails the seed as nondeterministic,\n"
+    "                    naming the first step where the runs part\n"
     "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K\n"
     "  --set S.K=V       override key K of section S in every scenario, as if the file said\n"
     "                    so (--set faults.crash=1/10s); repeatable\n"
@@ -281,9 +282,10 @@ static bool interrupted_run(const sim__outcome *out)
     return strcmp(out->result, "interrupted") == 0;
 }
 
-/* --check-determinism: the seed runs a second time; when the hash chains differ, twice more
- * with every event captured to find the first event where they part. The first of those two
- * is what is recorded. */
+/* --check-determinism: the seed runs a second time in a forked child with a different heap
+ * (run_fork.c); when the hash chains differ, twice more (here and in a child) with every
+ * event captured to find the first event where they part. The first of those two is what
+ * is recorded. */
 static int run_twice(const run_opts *o, const sim_scenario *sc, uint64_t seed,
                      const char *sweep, sim__outcome *out)
 {
@@ -292,11 +294,21 @@ static int run_twice(const run_opts *o, const sim_scenario *sc, uint64_t seed,
     scenario_command(o, sc, seed, sweep, hint, sizeof hint);
     sim__run_opts ro = {.seed = seed, .capture = out->captured, .replay_hint = hint,
                         .live_world = &cli_live_world};
-    if (sim__run_seed(sc, &ro, &b) != SIM_OK) return SIM_ENOMEM;
+    if (cli_run_seed_forked(sc, &ro, &b) != SIM_OK) return SIM_ENOMEM;
     uint32_t k = sim__first_checkpoint_difference(out->checkpoints, out->ncheckpoints,
                                                   b.checkpoints, b.ncheckpoints);
     bool same = k == UINT32_MAX && b.hash == out->hash;
     if (same || cli_interrupted || interrupted_run(&b)) {
+        sim__outcome_free(&b);
+        return SIM_OK;
+    }
+    if (strcmp(b.result, "crash") == 0) {
+        char was[32];
+        snprintf(was, sizeof was, "%s", out->result);
+        out->failed = true;
+        out->result = "nondeterministic";
+        snprintf(out->detail, sizeof out->detail, "it ran to the end here (%s), but %.400s",
+                 was, b.detail);
         sim__outcome_free(&b);
         return SIM_OK;
     }
@@ -307,7 +319,7 @@ static int run_twice(const run_opts *o, const sim_scenario *sc, uint64_t seed,
     sim__outcome a;
     ro.capture = true;
     if (sim__run_seed(sc, &ro, &a) != SIM_OK) return SIM_ENOMEM;
-    if (sim__run_seed(sc, &ro, &b) != SIM_OK) {
+    if (cli_run_seed_forked(sc, &ro, &b) != SIM_OK) {
         sim__outcome_free(&a);
         return SIM_ENOMEM;
     }

@@ -69,37 +69,12 @@ typedef struct pool {
 
 /* ---- the worker's side -------------------------------------------------------------------- */
 
-static bool write_all(int fd, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        p += k;
-        len -= (size_t)k;
-    }
-    return true;
-}
-
-static bool read_all(int fd, void *data, size_t len)
-{
-    unsigned char *p = data;
-    while (len > 0) {
-        ssize_t k = read(fd, p, len);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        p += k;
-        len -= (size_t)k;
-    }
-    return true;
-}
-
 static bool send_frame(int fd, uint32_t type, uint32_t unit, const void *a, uint32_t alen,
                        const void *b, uint32_t blen)
 {
     uint32_t h[3] = {alen + blen, type, unit};
-    return write_all(fd, h, sizeof h) && write_all(fd, a, alen) && write_all(fd, b, blen);
+    return cli_write_all(fd, h, sizeof h) && cli_write_all(fd, a, alen) &&
+           cli_write_all(fd, b, blen);
 }
 
 typedef struct worker_ctx {
@@ -139,7 +114,7 @@ static _Noreturn void worker_main(pool *p, uint32_t self, int down, int up)
     signal(SIGPIPE, SIG_DFL);
     worker_ctx ctx = {.up = up};
     uint32_t ui;
-    while (!cli_interrupted && read_all(down, &ui, sizeof ui) && ui < p->n) {
+    while (!cli_interrupted && cli_read_all(down, &ui, sizeof ui) && ui < p->n) {
         const run_unit *u = &p->units[ui];
         if (run_unit_exec(p->o, p->scs[u->sc], ui, u->seed, send_run, &ctx) != 0) _exit(2);
         if (!send_frame(up, FRAME_DONE, ui, NULL, 0, NULL, 0)) _exit(2);
@@ -241,7 +216,7 @@ static void dispatch(pool *p)
         worker *w = &p->w[k];
         while (w->to >= 0 && w->queued < cap && can_start(p)) {
             uint32_t ui = p->nretry ? p->retry[--p->nretry] : p->next_dispatch++;
-            if (!write_all(w->to, &ui, sizeof ui)) {
+            if (!cli_write_all(w->to, &ui, sizeof ui)) {
                 if (ui + 1 == p->next_dispatch) {
                     p->next_dispatch--;
                 } else {

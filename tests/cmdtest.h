@@ -10,6 +10,8 @@
 #define SIM_CMDTEST_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +300,30 @@ static inline void nap_ms(long ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+/* Starts SIM_BIN with argv (NULL-terminated, argv[0] excluded), output to out_path. */
+static inline pid_t spawn_sim(const char *out_path, const char *const *args)
+{
+    const char *argv[32] = {sim_bin()};
+    size_t n = 1;
+    for (; args[n - 1] != NULL; n++) {
+        cr_assert(lt(sz, n, sizeof argv / sizeof argv[0] - 1));
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    pid_t pid = fork();
+    cr_assert(ne(int, pid, -1));
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) _exit(126);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
 }
 
 /* Runs recorded in db so far, read while a writer may be busy (0 while it has none). */

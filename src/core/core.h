@@ -16,6 +16,25 @@
 
 #define SIM__NIL UINT32_MAX
 
+/* ASan's manual poisoning, so that a block on a free list of the size-class allocator reads
+ * as freed memory (a stale task state or job state is a reported use-after-free, not a
+ * silent read of whatever the block holds next). No-ops in other builds. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM__ASAN 1
+#endif
+#endif
+#ifdef SIM__ASAN
+#include <sanitizer/asan_interface.h>
+#define SIM__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define SIM__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SIM__POISON(p, n) ((void)(p), (void)(n))
+#define SIM__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* Size classes: 16 B << k for k in [0, SIM__MEM_CLASSES). The largest class holds
  * SIM_STATE_MAX bytes. */
 #define SIM__MEM_CLASSES 17
@@ -50,6 +69,7 @@ static inline void *sim__mem_alloc(sim__mem *mem, size_t size)
         unsigned k = sim__mem_class(size);
         void *block = mem->free[k];
         if (block != NULL) {
+            SIM__UNPOISON(block, (size_t)16 << k);
             memcpy(&mem->free[k], block, sizeof(void *));
             mem->live_blocks++;
             return block;
@@ -69,9 +89,37 @@ static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
     SIM_ASSERT(mem->live_blocks > 0);
     unsigned k = sim__mem_class(size);
     memcpy(block, &mem->free[k], sizeof(void *));
+    SIM__POISON(block, (size_t)16 << k);
     mem->free[k] = block;
     mem->live_blocks--;
 }
+
+/* ---- growable tables (mem.c) ------------------------------------------------------------------
+ * The simulation's tables (tasks, timers, waiters, objects, sockets, messages, inodes, ...)
+ * are arrays indexed by slot that grow by doubling, so a pointer into one is valid only until
+ * the next call that may allocate a slot in it. Code keeps slots across such calls and
+ * re-derives pointers after them. Slow-check builds enforce this: every slot allocation moves
+ * its table (sim__table_shake), so a pointer kept across one is a use-after-free that ASan
+ * reports on the first run that passes there, instead of only on the rare run whose growth
+ * happens to fall there (issue 15: a stale message pointer read into the trace hash). */
+
+/* Grows an array of elem-sized records to hold at least need (need >= 1); returns SIM_OK or
+ * SIM_ENOMEM, the array unchanged on failure. */
+int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
+
+#ifdef SIM_SLOW_CHECKS
+/* Moves the first cap records of *array to a fresh block and frees the old one, when the
+ * table is small enough to copy on every allocation (larger tables move only when they grow).
+ * Which block holds a table never matters to the simulation. Out of memory: nothing moves. */
+void sim__table_shake(void **array, uint32_t cap, size_t elem);
+#else
+static inline void sim__table_shake(void **array, uint32_t cap, size_t elem)
+{
+    (void)array;
+    (void)cap;
+    (void)elem;
+}
+#endif
 
 /* Writes a message into err (when err is not NULL and size > 0) and returns SIM_EINVAL: the
  * way input errors are reported. */

@@ -44,6 +44,7 @@ static bool refill(sim__mem *mem, unsigned k)
     for (size_t off = size; off >= block; off -= block) {
         void *b = chunk + off - block;
         memcpy(b, &mem->free[k], sizeof(void *));
+        SIM__POISON(b, block);
         mem->free[k] = b;
     }
     return true;
@@ -63,3 +64,39 @@ void sim__mem_release(sim__mem *mem)
     free(mem->chunks);
     memset(mem, 0, sizeof *mem);
 }
+
+/* ---- growable tables ------------------------------------------------------------------------ */
+
+int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
+{
+    SIM_ASSERT(need > 0);
+    SIM_ASSERT(elem > 0);
+    if (need <= *cap) return SIM_OK;
+    uint64_t ncap = *cap ? *cap : 16;
+    while (ncap < need) ncap *= 2;
+    if (ncap > UINT32_MAX) ncap = UINT32_MAX;
+    if (ncap > SIZE_MAX / elem) return SIM_ENOMEM;
+    void *p = realloc(*array, (size_t)ncap * elem);
+    if (p == NULL) return SIM_ENOMEM;
+    *array = p;
+    *cap = (uint32_t)ncap;
+    SIM_ASSERT(*cap >= need);
+    return SIM_OK;
+}
+
+#ifdef SIM_SLOW_CHECKS
+/* Tables up to this size move on every allocation; beyond it the copying would make the
+ * slow-check build quadratic on the tests that hold a million tasks or timers. */
+#define SHAKE_MAX_BYTES ((size_t)256 << 10)
+
+void sim__table_shake(void **array, uint32_t cap, size_t elem)
+{
+    SIM_ASSERT(array != NULL);
+    if (*array == NULL || cap == 0 || (size_t)cap * elem > SHAKE_MAX_BYTES) return;
+    void *moved = malloc((size_t)cap * elem);
+    if (moved == NULL) return;
+    memcpy(moved, *array, (size_t)cap * elem);
+    free(*array);
+    *array = moved;
+}
+#endif

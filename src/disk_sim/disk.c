@@ -222,6 +222,7 @@ static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
         slot = d->inodes_used++;
         d->inodes[slot].id = 0;
     }
+    sim__table_shake((void **)&d->inodes, d->inodes_cap, sizeof(disk_inode));
     disk_inode *in = &d->inodes[slot];
     uint32_t id = in->id + 1 ? in->id + 1 : 1;
     memset(in, 0, sizeof *in);
@@ -315,6 +316,7 @@ static int pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset
         SIM_OK) {
         return SIM_ENOMEM;
     }
+    sim__table_shake((void **)&in->pend, in->pend_cap, sizeof(disk_pending));
     (void)w;
     if (len > 0 && in->plog_len + len > in->plog_cap) {
         uint64_t cap = in->plog_cap ? in->plog_cap : 4096;
@@ -396,6 +398,7 @@ static int name_get(disk_state *d, uint32_t node, const char *path, uint32_t *ou
         SIM_OK) {
         return SIM_ENOMEM;
     }
+    sim__table_shake((void **)&d->names, d->names_cap, sizeof(disk_name));
     char *copy = strdup(path);
     if (copy == NULL) return SIM_ENOMEM;
     s = d->names_used++;
@@ -424,6 +427,7 @@ static int dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name,
         SIM_OK) {
         return SIM_ENOMEM;
     }
+    sim__table_shake((void **)&d->dirops, d->dirops_cap, sizeof(disk_dirop));
     d->dirops[d->ndirops++] = (disk_dirop){.kind = kind, .node = node, .name = name,
                                            .inode = inode, .group = group, .dir_name = dir_name};
     return SIM_OK;
@@ -502,6 +506,7 @@ static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
         slot = d->fds_used++;
         d->fds[slot].id = 0;
     }
+    sim__table_shake((void **)&d->fds, d->fds_cap, sizeof(disk_fd));
     disk_fd *fd = &d->fds[slot];
     fd->id = fd->id + 1 ? fd->id + 1 : 1;
     fd->live = true;

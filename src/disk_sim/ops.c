@@ -244,6 +244,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         slot = d->reqs_used++;
         d->reqs[slot].id = 0;
     }
+    sim__table_shake((void **)&d->reqs, d->reqs_cap, sizeof(disk_req));
     disk_req *r = &d->reqs[slot];
     uint32_t id = (r->id + 1) & 0x0fffffffu ? (r->id + 1) & 0x0fffffffu : 1;
     memset(r, 0, sizeof *r);

@@ -460,8 +460,6 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
 /* world.c */
 void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Grows an array of elem-sized records to hold at least need; returns SIM_ENOMEM. */
-int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
 /* Records a violation and returns SIM_EMISUSE if a crash-mode drop is running. */
 int sim__no_side_effects(sim_world *w, const char *what);
 

@@ -121,6 +121,7 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
             SIM_OK) {
         return SIM_ENOMEM;
     }
+    sim__table_shake((void **)&w->nodes, w->nodes_cap, sizeof(sim__node));
     uint32_t idx = w->nodes_len++;
     sim__node *n = &w->nodes[idx];
     memset(n, 0, sizeof *n);

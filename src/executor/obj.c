@@ -14,21 +14,22 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
 {
     if (w->objs_live >= w->max_objects) return SIM_ELIMIT;
     uint32_t slot = w->obj_free;
+    uintptr_t before = (uintptr_t)w->objs; /* compared, never dereferenced */
     if (slot != SIM__NIL) {
         w->obj_free = w->objs[slot].next;
     } else {
-        sim__obj *before = w->objs;
         if (sim__grow((void **)&w->objs, &w->objs_cap, w->objs_used + 1, sizeof(sim__obj)) !=
             SIM_OK) {
             return SIM_ENOMEM;
         }
-        if (w->objs != before) {
-            /* The table moved: re-point rings that live inside their object. */
-            for (uint32_t i = 0; i < w->objs_used; i++) {
-                if (w->objs[i].ring_inline) w->objs[i].buf = w->objs[i].small;
-            }
-        }
         slot = w->objs_used++;
+    }
+    sim__table_shake((void **)&w->objs, w->objs_cap, sizeof(sim__obj));
+    if ((uintptr_t)w->objs != before) {
+        /* The table moved: re-point rings that live inside their object. */
+        for (uint32_t i = 0; i < w->objs_used; i++) {
+            if (w->objs[i].ring_inline) w->objs[i].buf = w->objs[i].small;
+        }
     }
     /* Field by field: a memset of the whole record costs more than the rest of a channel
      * round trip (rep stos start-up). */

@@ -192,6 +192,7 @@ int sim__rq_push(sim_world *w, uint32_t slot)
         t->flags &= ~(uint32_t)TF_QUEUED;
         return SIM_ENOMEM;
     }
+    sim__table_shake((void **)&w->rq_array, w->rq_cap, sizeof(uint32_t));
     w->rq_array[w->rq_len] = slot;
     t->rq = w->rq_len;
     w->rq_len++;

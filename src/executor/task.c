@@ -33,17 +33,18 @@ static int resolve_spawn_node(sim_world *w, sim_node_id requested, uint32_t *nod
 
 static uint32_t slot_take(sim_world *w)
 {
-    if (w->task_free != SIM__NIL) {
-        uint32_t slot = w->task_free;
+    uint32_t slot = w->task_free;
+    if (slot != SIM__NIL) {
         w->task_free = w->tasks[slot].rq_prev;
-        return slot;
-    }
-    if (w->tasks_used == w->tasks_cap &&
-        sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1, sizeof(sim__task)) !=
-            SIM_OK) {
+    } else if (w->tasks_used == w->tasks_cap &&
+               sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1,
+                         sizeof(sim__task)) != SIM_OK) {
         return SIM__NIL;
+    } else {
+        slot = w->tasks_used++;
     }
-    return w->tasks_used++;
+    sim__table_shake((void **)&w->tasks, w->tasks_cap, sizeof(sim__task));
+    return slot;
 }
 
 void sim__task_free_slot(sim_world *w, uint32_t slot)

@@ -129,17 +129,19 @@ static uint32_t timer_take(sim_world *w, int *rc)
         *rc = SIM_ENOMEM;
         return SIM__NIL;
     }
+    sim__table_shake((void **)&w->heap, w->heap_cap, sizeof(sim__heap_ent));
     uint32_t tslot = w->timer_free;
     if (tslot != SIM__NIL) {
         w->timer_free = w->timers[tslot].next_free;
-        return tslot;
-    }
-    if (sim__grow((void **)&w->timers, &w->timers_cap, w->timers_used + 1, sizeof(sim__timer)) !=
-        SIM_OK) {
+    } else if (sim__grow((void **)&w->timers, &w->timers_cap, w->timers_used + 1,
+                         sizeof(sim__timer)) != SIM_OK) {
         *rc = SIM_ENOMEM;
         return SIM__NIL;
+    } else {
+        tslot = w->timers_used++;
     }
-    return w->timers_used++;
+    sim__table_shake((void **)&w->timers, w->timers_cap, sizeof(sim__timer));
+    return tslot;
 }
 
 int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_t arg)

@@ -39,6 +39,7 @@ int sim__waiter_add(sim_world *w, uint32_t obj, uint32_t *slot_out, uint32_t *id
         }
         slot = w->waiters_used++;
     }
+    sim__table_shake((void **)&w->waiters, w->waiters_cap, sizeof(sim__waiter));
     sim__obj *o = sim__obj_at(w, obj);
     sim__task *t = &w->tasks[w->current];
     sim__waiter *wt = &w->waiters[slot];

@@ -16,19 +16,6 @@
 #define DEFAULT_MAX_TIMERS (1u << 22)
 #define DEFAULT_MAX_OBJECTS (1u << 20)
 
-int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
-{
-    if (need <= *cap) return SIM_OK;
-    uint64_t ncap = *cap ? *cap : 16;
-    while (ncap < need) ncap *= 2;
-    if (ncap > UINT32_MAX) ncap = UINT32_MAX;
-    void *p = realloc(*array, (size_t)ncap * elem);
-    if (p == NULL) return SIM_ENOMEM;
-    *array = p;
-    *cap = (uint32_t)ncap;
-    return SIM_OK;
-}
-
 static int world_init_nodes(sim_world *w)
 {
     /* Node 0 is the pseudo-node of world-level tasks: always up, never crashes. */

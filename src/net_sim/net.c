@@ -165,6 +165,7 @@ int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uin
         slot = n->socks_used++;
         n->socks[slot].id = 0;
     }
+    sim__table_shake((void **)&n->socks, n->socks_cap, sizeof(net_sock));
     net_sock *s = &n->socks[slot];
     uint32_t id = s->id + 1 ? s->id + 1 : 1;
     memset(s, 0, sizeof *s);
@@ -640,6 +641,7 @@ static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
         }
         slot = n->msgs_used++;
     }
+    sim__table_shake((void **)&n->msgs, n->msgs_cap, sizeof(net_msg));
     uint32_t id = ++n->msg_serial ? n->msg_serial : ++n->msg_serial;
     net_msg *m = &n->msgs[slot];
     m->id = id;

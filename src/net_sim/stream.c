@@ -370,8 +370,12 @@ static void segment_lands(sim_world *w, net_state *n, uint32_t msg, uint32_t slo
     if (gone && m->type == SIM_NET_FIN) {
         s->fin_rcvd = 1; /* the peer is done too: a closed endpoint can go */
     } else if (gone && m->type != SIM_NET_RST) {
-        /* Data for a connection this side has closed: tell the sender. */
-        if (m->type == SIM_NET_DATA) reply_rst(w, n, m);
+        /* Data for a connection this side has closed: tell the sender. The reset is a new
+         * message, so the table may move: m is looked up again. */
+        if (m->type == SIM_NET_DATA) {
+            reply_rst(w, n, m);
+            m = &n->msgs[msg];
+        }
         n->dropped++;
         sim__net_event(w, SIM_EV_NET_DROP, m->dst_node, m, SIM_NET_WHY_NOSOCK);
         sim__msg_free(w, n, msg);
@@ -430,8 +434,12 @@ void sim__stream_segment(sim_world *w, net_state *n, uint32_t msg)
     net_msg *m = &n->msgs[msg];
     net_sock *s = sim__sock_get(w, m->to_sock, m->to_id, SOCK_CONN);
     if (s == NULL) {
-        /* The endpoint is gone; a stale SYN-ACK or data still tells its sender. */
-        if (m->type == SIM_NET_SYNACK || m->type == SIM_NET_DATA) reply_rst(w, n, m);
+        /* The endpoint is gone; a stale SYN-ACK or data still tells its sender (a new
+         * message: the table may move, so m is looked up again). */
+        if (m->type == SIM_NET_SYNACK || m->type == SIM_NET_DATA) {
+            reply_rst(w, n, m);
+            m = &n->msgs[msg];
+        }
         n->dropped++;
         sim__net_event(w, SIM_EV_NET_DROP, m->dst_node, m, SIM_NET_WHY_NOSOCK);
         sim__msg_free(w, n, msg);

@@ -92,6 +92,12 @@ static int persist_run(void *state, sim_world *w)
         static uint32_t jobs_in_this_process;
         extra = (jobs_in_this_process++ % 3) * SIM_MS;
     }
+    if (p->stats->config.bug == SIM_DEMO_BUG_HEAP_DEPENDENT) {
+        /* The planted bug: a decision from an address, as a map keyed by pointer would make. */
+        void *probe = malloc(56);
+        extra = ((uint64_t)(uintptr_t)probe * 0x9e3779b97f4a7c15ull >> 32) % 3 * SIM_MS;
+        free(probe);
+    }
     /* A fault point, BUGGIFY style: a slow disk. Still well inside the ticker's timeout. */
     if (SIM_FAULT(w, "sut/demo/slow-persist")) extra += 30 * SIM_MS;
     if (extra > 0) sim_job_charge(w, extra);
@@ -369,7 +375,8 @@ static const sim_key_spec demo_keys[] = {
     {"demo", "restart_after", SIM_KEY_DURATION, "500ms", NULL, 1, 0, "how long n1 stays down"},
     {"demo", "pause_at", SIM_KEY_DURATION, "2s", NULL, 0, 0, "when n2 is paused; 0s: never"},
     {"demo", "pause_for", SIM_KEY_DURATION, "300ms", NULL, 1, 0, "how long n2 stays paused"},
-    {"demo", "bug", SIM_KEY_CHOICE, "none", "none|deadlock|lost-reply|nondeterministic|crash", 0, 0,
+    {"demo", "bug", SIM_KEY_CHOICE, "none",
+     "none|deadlock|lost-reply|nondeterministic|crash|heap-dependent", 0, 0,
      "a planted bug, for testing sim itself"},
 };
 
@@ -377,8 +384,8 @@ static int demo_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void *
                           char *err, size_t err_size)
 {
     (void)ud;
-    static const char *const bugs[] = {"none", "deadlock", "lost-reply", "nondeterministic",
-                                         "crash"};
+    static const char *const bugs[] = {"none",  "deadlock",      "lost-reply", "nondeterministic",
+                                       "crash", "heap-dependent"};
     sim_demo_config cfg = {
         .ticks = (uint32_t)sim_scenario_uint(sc, "demo", "ticks"),
         .crash_at_ns = sim_scenario_uint(sc, "demo", "crash_at"),

@@ -16,6 +16,9 @@
  *                     receive fails, and the request has neither a reply nor a timeout
  *   nondeterministic  the persist job's latency comes from a counter that lives in the
  *                     process, not the world: a second run of the same seed differs
+ *   heap-dependent    the persist job's latency comes from the address malloc returns: a
+ *                     second run in the same process usually agrees, one in another
+ *                     process (a replay, a CI worker) does not
  *
  * It uses sim.h only, like every system under test.
  */
@@ -30,6 +33,7 @@ typedef enum sim_demo_bug {
     SIM_DEMO_BUG_LOST_REPLY,
     SIM_DEMO_BUG_NONDETERMINISTIC,
     SIM_DEMO_BUG_CRASH,           /* the process aborts at the third heartbeat */
+    SIM_DEMO_BUG_HEAP_DEPENDENT,
 } sim_demo_bug;
 
 typedef struct sim_demo_config {

@@ -51,30 +51,6 @@ static void identical_line(const char *db, uint64_t run, char *buf, size_t size)
 
 /* ---- processes in the background ------------------------------------------------------------ */
 
-/* Starts SIM_BIN with argv (NULL-terminated, argv[0] excluded), output to out_path. */
-static pid_t spawn_sim(const char *out_path, const char *const *args)
-{
-    const char *argv[32] = {sim_bin()};
-    size_t n = 1;
-    for (; args[n - 1] != NULL; n++) {
-        cr_assert(lt(sz, n, sizeof argv / sizeof argv[0] - 1));
-        argv[n] = args[n - 1];
-    }
-    argv[n] = NULL;
-    pid_t pid = fork();
-    cr_assert(ne(int, pid, -1));
-    if (pid == 0) {
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Waits (up to 60 s of host time) until db holds at least `want` runs; true if it does. The
  * only host-time dependence in these tests: how long to wait, never what is asserted. */
 static bool wait_for_runs(const char *db, uint64_t want, pid_t pid)
