@@ -168,7 +168,7 @@ _demo: $(SIM)
 	@echo
 	@echo "next: $(SIM) show --db $(DEMO_DB) RUN   (what happened in a run, event by event)"
 
-# Not part of test or CI (CI runs a rotating slice of it: tools/ci-slice.sh); about 5 minutes
+# Not part of test or CI (CI runs a rotating slice of it: tools/ci-slice.sh); about 6 minutes
 # on 2 cores. docs/scale-out.md.
 soak: deps
 	@$(MAKE) --no-print-directory _soak

@@ -8,7 +8,7 @@
 #
 # Usage: tools/ci-slice.sh SIM    (SIM relative to the repository's root, as in .ci/run)
 # Environment:
-#   CI_SLICE_SEEDS  seeds per scenario (default 1000; about 45 s on 2 cores)
+#   CI_SLICE_SEEDS  seeds per scenario (default 1000; about 40 s on 2 cores)
 #   CI_SLICE_START  the first seed, instead of the commit's
 #
 # The start is 10001 + (the first 32 bits of the commit hash) mod (the starts that keep the
