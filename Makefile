@@ -55,8 +55,8 @@ BENCH_DISK := $(BUILD)/sim-bench-disk
 BENCH_CHECK := $(BUILD)/sim-bench-check
 BENCH_KV := $(BUILD)/sim-bench-kv
 
-.PHONY: all test check determinism-sweep tidy bench bench-peers deps demo clean install help FORCE \
-        _test _check _demo _bench
+.PHONY: all test check determinism-sweep tidy bench bench-peers deps demo soak clean install \
+        help FORCE _test _check _demo _bench _soak
 
 all: $(LIB) $(SIM) $(EXAMPLES)
 
@@ -70,6 +70,8 @@ help:
 	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS), each seed twice"
 	@echo "                (the second copy in another process), built with ASan and UBSan"
 	@echo "make tidy       determinism and layering checks, function length report"
+	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
+	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
 	@echo "                medians, one line per figure"
 	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
@@ -177,6 +179,14 @@ _demo: $(SIM)
 	    "SELECT run_id FROM runs WHERE result <> 'pass' ORDER BY run_id LIMIT 1")
 	@echo
 	@echo "next: $(SIM) show --db $(DEMO_DB) RUN   (what happened in a run, event by event)"
+
+# Not part of test or CI (CI runs a rotating slice of it: tools/ci-slice.sh); about 6 minutes
+# on 2 cores. docs/scale-out.md.
+soak: deps
+	@$(MAKE) --no-print-directory _soak
+
+_soak: $(SIM)
+	@tools/soak.sh $(SIM)
 
 bench: deps
 	@$(MAKE) --no-print-directory _bench

@@ -6,7 +6,8 @@
  * in it. Every draw comes from a stream named after the point ("sim/fault/swarm", index = the
  * point's id), so adding a point to a system does not change what another point draws.
  *
- * The driver is a world-level daemon task (it never keeps a run going). It wakes at the next
+ * The driver is a world-level daemon task (it never keeps a run going, and acts only while
+ * the run has work: see driver_next). It wakes at the next
  * thing due: a tick (when a per-tick point is on), a scripted `at` line, a node's restart or
  * resume, or the start of the liveness phase. On a tick it hits node/crash once for each node
  * that is up or paused, then node/pause once for each node that is up, in node order, while
@@ -675,6 +676,21 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
     return next;
 }
 
+/* Faults strike only while the run has work. Once every non-daemon task is done, the run
+ * ends as soon as nothing is runnable, in this same instant; a fault injected now would come
+ * after the end, where no system can answer it and its checks would judge a state it was
+ * never given time to mend (gossip-faults seed 1227: a node crashed in the instant the
+ * nodes were seen to converge, after the watcher had finished). So the driver then waits
+ * for the next instant, which comes only if some daemon starts work again; what was due
+ * happens then. */
+static uint64_t driver_next(sim_world *w, sim__faults *fs)
+{
+    SIM_ASSERT(fs != NULL);
+    SIM_ASSERT(fs->plan != NULL);
+    if (w->work_live == 0) return sim_now(w) + 1;
+    return run_due(w, fs, fs->plan);
+}
+
 static int driver_poll(void *state, sim_world *w)
 {
     driver *d = state;
@@ -682,8 +698,7 @@ static int driver_poll(void *state, sim_world *w)
     SIM_BEGIN(&d->co);
     for (;;) {
         {
-            sim__faults *fs = w->faults;
-            uint64_t next = run_due(w, fs, fs->plan);
+            uint64_t next = driver_next(w, w->faults);
             if (next == UINT64_MAX) break;
             sim_sleep_until_init(w, &d->sleep, next);
         }

@@ -12,7 +12,12 @@
  * job) when sync = always, then point the index at the new records and answer. A failed append
  * or fsync answers an I/O error and rolls the engine onto a fresh generation, because after a
  * failed fsync the file holds bytes that reads see but the disk may never get: appending after
- * them could put acknowledged records behind a hole that recovery cuts off.
+ * them could put acknowledged records behind a hole that recovery cuts off. The index holds
+ * committed records only, so a failed round leaves it as it was: the round's writes are of
+ * unknown outcome (they may survive a crash or not), and so is any answer given in view of
+ * them (an rm that found its key removed by an earlier rm of the same round), which therefore
+ * fails with them. The fsync is never retried on that file: after an error it would succeed
+ * without writing what it lost.
  *
  * Compaction runs in the writer between rounds, so no write is in flight: it copies every live
  * record into a new generation (as the reference: compaction gen = max + 1, the new active
@@ -46,6 +51,9 @@ typedef struct wreq {
     kv_pos pos;              /* where the record went */
     uint64_t seq;
     uint32_t size;           /* bytes of rec */
+    bool by_round;           /* an rm answered "Key not found" because an earlier record of
+                                its own round removed the key: the answer holds only if that
+                                record commits (rc is then KV_ENOTFOUND) */
     uint8_t rec[];           /* the encoded record */
 } wreq;
 
@@ -416,8 +424,10 @@ static kv_record view(const wreq *q)
     return r;
 }
 
-/* Whether the key of batch entry i is present once the entries before it take effect. */
-static bool present_before(const kv_engine *e, uint32_t i)
+/* Whether the key of batch entry i is present once the entries before it take effect;
+ * *by_round says whether an earlier entry of the round decided it (rather than the index,
+ * which holds only committed records). */
+static bool present_before(const kv_engine *e, uint32_t i, bool *by_round)
 {
     const wreq *q = e->batch[i];
     uint32_t klen = q->rec[10] | (uint32_t)q->rec[11] << 8;
@@ -428,8 +438,10 @@ static bool present_before(const kv_engine *e, uint32_t i)
         if (p->rc != SIM_OK || plen != klen || memcmp(p->rec + KV_REC_HEADER, key, klen) != 0) {
             continue;
         }
+        *by_round = true;
         return p->rec[8] == KV_REC_SET;
     }
+    *by_round = false;
     const kv_entry *en = kv_index_find(&e->index, (const char *)key, klen);
     return en != NULL && en->present;
 }
@@ -442,10 +454,11 @@ static int append_run(void *state, sim_world *w)
         wreq *q = e->batch[i];
         q->rc = rc;
         if (rc != SIM_OK) continue;
-        if (q->rec[8] == KV_REC_RM && !present_before(e, i)) {
+        if (q->rec[8] == KV_REC_RM && !present_before(e, i, &q->by_round)) {
             q->rc = KV_ENOTFOUND;
             continue;
         }
+        q->by_round = false;
         uint64_t off = 0;
         rc = sim_file_append(w, &e->active, q->rec, q->size, &off);
         q->rc = rc;
@@ -472,8 +485,14 @@ static int sync_run(void *state, sim_world *w)
     int rc = e->cfg.bug == KV_BUG_NO_FSYNC ? SIM_OK : sim_file_sync(w, &e->active);
     e->stats.syncs++;
     if (rc == SIM_OK) return SIM_OK;
+    /* The round's records may or may not reach the disk (after a failed fsync, Linux marks the
+     * dirty pages clean: a retry would succeed without writing them). Each of them, and every
+     * answer that assumed one of them, becomes an I/O error: the caller cannot know, and the
+     * index, which never saw them, answers later reads as if they had not happened. */
     for (uint32_t i = 0; i < e->nbatch; i++) {
-        if (e->batch[i]->rc == SIM_OK) e->batch[i]->rc = rc;
+        wreq *q = e->batch[i];
+        if (q->by_round) SIM_ASSERT(q->rc == KV_ENOTFOUND);
+        if (q->rc == SIM_OK || q->by_round) q->rc = rc;
     }
     e->need_roll = true;
     return rc;

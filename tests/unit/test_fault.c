@@ -1273,6 +1273,61 @@ Test(fault, quiet_phase_stops_every_fault)
     }
 }
 
+/* ---- 10b. the end of the run ---------------------------------------------------------------- */
+
+static int setup_one_second(toy *t, sim_world *w)
+{
+    (void)t;
+    return spawn_waker(w, "workload", (sim_node_id){0}, SIM_S, NULL, false);
+}
+
+/* Runs the toy over 3 nodes with a workload that ends at 1 s, under FIFO scheduling and the
+ * given [faults] lines; the fault records land in recs_a. */
+static sim_run_result run_until_one_second(const char *faults)
+{
+    T = (toy){.nnodes = 3, .setup = setup_one_second, .out = &recs_a};
+    char text[512];
+    snprintf(text, sizeof text,
+             "[scenario]\nname = end\nsystem = toy\nstrategy = fifo\n[faults]\n%s", faults);
+    sim_scenario *sc = parse_toy(text);
+    sim_run_result r = run_seed(sc, 14);
+    scenario_done(sc);
+    return r;
+}
+
+/* Goal: faults strike only while the run has work: a fault due in the very instant the last
+ * non-daemon task finished, which the driver reaches after it, does not happen, so a system's
+ * check never judges a state damaged after its run ended (regression for gossip-faults seed
+ * 1227: a node crashed in the instant the watcher saw every node know every rumor, and the
+ * check, run after the end, found it down). Method: FIFO scheduling, so that the workload's
+ * timer (armed before the driver's) is polled first at 1 s. (1) A crash per tick (1/100ms,
+ * probability 1) with max_down = 1 and restarts 50 ms later: crashes at 100, 200, ... 900 ms
+ * and none at 1 s, every node up at the end. (2) Scripted lines at 1 s: nothing happens. (3)
+ * The control: the same crash at 999 ms happens, and n1 ends down. */
+Test(fault, no_fault_after_the_work_is_done)
+{
+    sim_run_result r = run_until_one_second("crash = 1/100ms\nmax_down = 1\n"
+                                            "restart_after = 50ms..50ms\n");
+    assert_pass(&r, 14);
+    cr_assert(eq(u64, T.now_end, SIM_S));
+    cr_assert(eq(u32, flist_count(&recs_a, SIM_FAULT_CRASH, "node/crash"), 9));
+    for (uint32_t i = 0; i < recs_a.n; i++) {
+        cr_assert(lt(u64, recs_a.v[i].vtime_ns, SIM_S), "record %u: %s %s at the end", i,
+                  recs_a.v[i].point, sim_fault_action_name(recs_a.v[i].action));
+    }
+    for (uint32_t i = 0; i < 3; i++) {
+        cr_assert(eq(int, (int)T.state_end[i], (int)SIM_NODE_UP), "n%u", i + 1);
+    }
+    r = run_until_one_second("at = 1s crash n1\nat = 1s partition n1 | n2 n3\n");
+    assert_pass(&r, 14);
+    cr_assert(eq(u32, recs_a.n, 0), "%u record(s), the first %s", recs_a.n, recs_a.v[0].point);
+    cr_assert(eq(int, (int)T.state_end[0], (int)SIM_NODE_UP));
+    r = run_until_one_second("at = 999ms crash n1\n");
+    assert_pass(&r, 14);
+    cr_assert(eq(u32, flist_count(&recs_a, SIM_FAULT_CRASH, "script"), 1));
+    cr_assert(eq(int, (int)T.state_end[0], (int)SIM_NODE_DOWN));
+}
+
 /* ---- 11. node clocks ------------------------------------------------------------------------- */
 
 typedef struct clock_probe {
