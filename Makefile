@@ -67,8 +67,8 @@ help:
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
 	@echo "make check      the same tests built with ASan + UBSan, slow assertions and tables that"
 	@echo "                move on every allocation (a pointer kept across one is caught)"
-	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS), each seed twice"
-	@echo "                (the second copy in another process), built with ASan and UBSan"
+	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS) in two processes"
+	@echo "                with different heaps, built with ASan and UBSan: the same hashes"
 	@echo "make tidy       determinism and layering checks, function length report"
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
@@ -155,13 +155,13 @@ _check: $(TESTS) $(SIM) $(EXAMPLES)
 	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
 	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
-# Every scenario over DSWEEP_SEEDS, each seed twice (the second copy in a forked process with
-# another heap), by the ASan + UBSan + slow-checks build: no seed may differ or crash.
+# Every scenario over DSWEEP_SEEDS, run by two processes with different heaps, by the ASan +
+# UBSan + slow-checks build: no seed may differ or crash (tools/determinism-sweep.sh).
 DSWEEP_SEEDS ?= 1..200
 determinism-sweep: deps
 	@$(MAKE) --no-print-directory $(CHECK_VARS) build/check/sim
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    tools/determinism-sweep.sh build/check/sim $(DSWEEP_SEEDS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 tools/determinism-sweep.sh build/check/sim $(DSWEEP_SEEDS)
 
 demo: deps
 	@$(MAKE) --no-print-directory _demo
