@@ -864,6 +864,12 @@ static const value *find_value(const sim_scenario *sc, const char *section, cons
     return NULL;
 }
 
+uint32_t sim__scenario_line(const sim_scenario *sc, const char *section, const char *key)
+{
+    const value *v = find_value(sc, section, key);
+    return v ? v->line : 0;
+}
+
 const char *sim_scenario_get(const sim_scenario *sc, const char *section, const char *key)
 {
     const value *v = find_value(sc, section, key);

@@ -1,0 +1,48 @@
+/*
+ * test_limits_cli.c: numbers at the edge of their range, given to the sim command as a user
+ * would (issue #15): seed ranges that reach 2^64 - 1, durations near 2^64 ns, timeouts that
+ * would wrap a deadline, and a file size limit (ulimit -f) reached while recording.
+ *
+ * Method: the sim binary in a fresh temporary directory per test, with small scenario files
+ * written there. Each case checks the exit status and the words of the message a user needs
+ * (which flag, file or key, and what is allowed); a value that is accepted must give the run
+ * it asks for, never a crash, a hang or a silently different limit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../clitext.h"
+
+TestSuite(limits_cli, .init = enter_dir, .fini = leave_dir);
+
+#define U64_MAX_TEXT "18446744073709551615"
+
+static const char demo_ini[] = "[scenario]\nname = d\nsystem = demo\nseeds = 1..2\n";
+
+/* Goal: a seed range of 2^64 seeds, from any source, is refused with a message naming that
+ * source, and never overflows the seed count (it wrapped to 0 and overran the unit array).
+ * Method: the range 0..2^64-1 through --seeds, a scenario file (with --shard too) and
+ * --set scenario.seeds; each exits 2 saying "more than N seeds" and where the range came
+ * from. The last seeds of the range still run: 2^64-3..2^64-1 is three seeds. */
+Test(limits_cli, seed_range_of_two_to_the_64)
+{
+    write_file("d.ini", demo_ini);
+    sim_expect(2, WORDS("--seeds 0.." U64_MAX_TEXT, "more than 100000000 seeds"),
+               "run d.ini --jobs 1 --seeds 0.." U64_MAX_TEXT);
+    sim_expect(2, WORDS("--seeds 1.." U64_MAX_TEXT, "more than 100000000 seeds"),
+               "run d.ini --jobs 1 --seeds 1.." U64_MAX_TEXT);
+    write_file("big.ini", "[scenario]\nname = big\nsystem = demo\n\nseeds = 0.." U64_MAX_TEXT
+                          "\n");
+    sim_expect(2, WORDS("big.ini:5", "[scenario] seeds", "more than 100000000 seeds"),
+               "run big.ini --jobs 1");
+    sim_expect(2, WORDS("big.ini:5", "more than", "per shard"), "run big.ini --jobs 1 --shard 1/3");
+    sim_expect(2, WORDS("--set scenario.seeds=0.." U64_MAX_TEXT, "more than 100000000 seeds"),
+               "run d.ini --jobs 1 --set scenario.seeds=0.." U64_MAX_TEXT);
+    /* Two scenarios whose seeds add up to more than the limit: the suite's message. */
+    write_file("half.ini", "[scenario]\nname = half\nsystem = demo\nseeds = 1..60000000\n");
+    write_file("half2.ini", "[scenario]\nname = half2\nsystem = demo\nseeds = 1..60000000\n");
+    sim_expect(2, WORDS("the suite has more than 100000000 seeds"),
+               "run half.ini half2.ini --jobs 1");
+    sim_expect(0, WORDS("3 passed, 0 failed"),
+               "run d.ini --jobs 1 --quiet --seeds 18446744073709551613.." U64_MAX_TEXT);
+}
