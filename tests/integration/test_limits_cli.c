@@ -46,3 +46,19 @@ Test(limits_cli, seed_range_of_two_to_the_64)
     sim_expect(0, WORDS("3 passed, 0 failed"),
                "run d.ini --jobs 1 --quiet --seeds 18446744073709551613.." U64_MAX_TEXT);
 }
+
+/* Goal: check-determinism ends after the last seed of a range that ends at 2^64 - 1 (the
+ * loop's seed <= last never became false, so it went on from seed 0 forever). Method: the
+ * last seed alone and the last two, each under `timeout` so that a hang fails the test:
+ * exit 0 and the number of seeds checked. */
+Test(limits_cli, check_determinism_last_seed)
+{
+    write_file("d.ini", demo_ini);
+    out o = sh("timeout 30 %s check-determinism d.ini --seed " U64_MAX_TEXT, sim_bin());
+    expect(&o, 0, WORDS("1 seed(s) checked, 0 not deterministic"));
+    out_free(&o);
+    o = sh("timeout 30 %s check-determinism d.ini --seeds 18446744073709551614.." U64_MAX_TEXT,
+           sim_bin());
+    expect(&o, 0, WORDS("2 seed(s) checked, 0 not deterministic"));
+    out_free(&o);
+}
