@@ -1619,7 +1619,8 @@ typedef enum sim_check_search {
 
 typedef struct sim_check_desc {
     const sim_model *model;  /* required */
-    uint64_t timeout_ns;     /* host time for the whole check; 0: none */
+    uint64_t timeout_ns;     /* host time for the whole check; 0: none (nor is a timeout
+                                too long for the clock to reach: it saturates) */
     uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
     uint64_t max_configs;    /* per key, configurations remembered (0 = 2^24; and at most
                                 2 GiB of them); beyond: unknown */

@@ -167,4 +167,11 @@ static inline uint32_t sim__mix32(uint32_t x)
     return x;
 }
 
+/* a + b, or UINT64_MAX when the sum does not fit: how a deadline is made from a time and a
+ * duration, so that "later than anything" never wraps around to "already past". */
+static inline uint64_t sim__add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 #endif /* SIM_CORE_H */

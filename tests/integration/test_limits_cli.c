@@ -62,3 +62,20 @@ Test(limits_cli, check_determinism_last_seed)
     expect(&o, 0, WORDS("2 seed(s) checked, 0 not deterministic"));
     out_free(&o);
 }
+
+/* Goal: a --timeout so long that now + timeout passes 2^64 ns means "never give up", not
+ * "give up at once" (the deadline wrapped below the present). Method: tests/data's kv key 7
+ * history (1001 operations, linearizable, a fraction of a second to check) with --timeout
+ * 2^64-1 ns and 2^64-1 seconds: both say linearizable and exit 0, as with no timeout. */
+Test(limits_cli, check_timeout_saturates)
+{
+    const char *src = getenv("SIM_SRC");
+    cr_assert(ne(ptr, (void *)src, NULL));
+    sim_expect(0, WORDS("linearizable: 1001 operations"),
+               "check --model kv %s/tests/data/check/kv-key7.edn", src);
+    sim_expect(0, WORDS("linearizable: 1001 operations"),
+               "check --model kv %s/tests/data/check/kv-key7.edn --timeout " U64_MAX_TEXT "ns",
+               src);
+    sim_expect(0, WORDS("linearizable: 1001 operations"),
+               "check --model kv %s/tests/data/check/kv-key7.edn --timeout " U64_MAX_TEXT, src);
+}
