@@ -61,7 +61,7 @@ static int parse_timeout(const char *v, uint64_t *ns)
         *ns = s > UINT64_MAX / SIM_S ? UINT64_MAX : s * SIM_S;
         return 0;
     }
-    return sim__parse_duration(v, ns) == SIM_OK && *ns > 0 ? 0 : -1;
+    return sim__parse_host_duration(v, ns) == SIM_OK && *ns > 0 ? 0 : -1;
 }
 
 static int parse_value(check_opts *o, const char *a, const char *v)

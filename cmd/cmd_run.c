@@ -152,7 +152,8 @@ static int parse_suite_option(int argc, char **argv, int *i, run_opts *o)
         return cli_usage_error(usage_run, "--shard expects K/N with 0 <= K < N (0/4 is the "
                                           "first of 4 shards), got '%s'", v);
     }
-    if (budget && (sim__parse_duration(v, &o->budget_ns) != SIM_OK || o->budget_ns == 0)) {
+    if (budget &&
+        (sim__parse_host_duration(v, &o->budget_ns) != SIM_OK || o->budget_ns == 0)) {
         return cli_usage_error(usage_run, "--time-budget expects a duration such as 90s, 10m "
                                           "or 2h, got '%s'", v);
     }

@@ -166,6 +166,7 @@ int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_
 static int timer_arm(sim_world *w, uint64_t deadline_ns, uint32_t task_slot, uint32_t *slot_out,
                      uint32_t *id_out)
 {
+    SIM_ASSERT(deadline_ns > w->now_ns); /* a due sleep is ready, never armed */
     int rc;
     uint32_t tslot = timer_take(w, &rc);
     if (tslot == SIM__NIL) return rc;

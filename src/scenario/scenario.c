@@ -404,21 +404,26 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
         snprintf(canon, sizeof canon, "%llu", (unsigned long long)num);
         break;
     case SIM_KEY_DURATION: {
-        char lo[32], hi[32], range[96] = "";
+        /* No key goes beyond SIM_DURATION_MAX, whatever its spec says. */
+        uint64_t max = k->max == 0 || k->max > SIM_DURATION_MAX ? SIM_DURATION_MAX : k->max;
+        SIM_ASSERT(k->min <= max); /* a spec no value can meet */
+        char lo[32], hi[32], range[96];
         sim__format_duration(k->min, lo, sizeof lo);
-        sim__format_duration(k->max, hi, sizeof hi);
+        sim__format_duration(max, hi, sizeof hi);
         if (k->max != 0) {
-            snprintf(range, sizeof range, " from %s to %s", lo, hi);
+            snprintf(range, sizeof range, " from %s to %s", k->min ? lo : "0s", hi);
         } else if (k->min != 0) {
-            snprintf(range, sizeof range, " of at least %s", lo);
+            snprintf(range, sizeof range, " of at least %s and at most %s", lo, hi);
+        } else {
+            snprintf(range, sizeof range, " of at most %s", hi);
         }
-        if (sim__parse_duration(text, &num) != SIM_OK || num < k->min ||
-            (k->max != 0 && num > k->max)) {
+        if (sim__parse_duration(text, &num) != SIM_OK || num < k->min || num > max) {
             return fail(e, line,
                         "[%s] %s: expected a duration like 250ms or 2s (units ns, us, ms, s, m, "
                         "h)%s, got '%s'",
                         k->section, k->key, range, text);
         }
+        SIM_ASSERT(num <= SIM_DURATION_MAX);
         sim__format_duration(num, canon, sizeof canon);
         break;
     }

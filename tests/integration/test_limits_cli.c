@@ -79,3 +79,91 @@ Test(limits_cli, check_timeout_saturates)
     sim_expect(0, WORDS("linearizable: 1001 operations"),
                "check --model kv %s/tests/data/check/kv-key7.edn --timeout " U64_MAX_TEXT, src);
 }
+
+static const char kv_ini[] = "[scenario]\nname = k\nsystem = kv\nseeds = 1\ntime_limit = 60s\n"
+                             "\n[workload]\nclients = 2\nops = 20\n";
+
+/* The --set arguments that each give one duration key a value near 2^64 ns. */
+static const char *const too_long[] = {
+    "scenario.time_limit=" U64_MAX_TEXT "ns",
+    "network.latency=" U64_MAX_TEXT "ns",
+    "network.latency=1ms.." U64_MAX_TEXT "ns",
+    "network.latency_tail=" U64_MAX_TEXT "ns",
+    "network.connect_timeout=" U64_MAX_TEXT "ns",
+    "network.stream_timeout=" U64_MAX_TEXT "ns",
+    "network.rto=" U64_MAX_TEXT "ns",
+    "network.reset_delay=" U64_MAX_TEXT "ns",
+    "'network.link=* * latency=" U64_MAX_TEXT "ns'",
+    "'network.link=* * latency_tail=" U64_MAX_TEXT "ns'",
+    "disk.write_latency=" U64_MAX_TEXT "ns",
+    "disk.sync_latency=1ms.." U64_MAX_TEXT "ns",
+    "faults.restart_after=" U64_MAX_TEXT "ns",
+    "faults.partition_for=1s.." U64_MAX_TEXT "ns",
+    "faults.quiet_after=" U64_MAX_TEXT "ns",
+    "faults.converge_within=" U64_MAX_TEXT "ns",
+    "'faults.at=" U64_MAX_TEXT "ns heal'",
+    "workload.timeout=" U64_MAX_TEXT "ns",
+    "workload.timeout=87601h",
+    "network.connect_timeout=5256001m",
+    "network.rto=99999999999999999999999h",
+};
+
+/* Goal: a duration longer than the documented maximum (87600h, ten years of virtual time) is
+ * refused where it is read, naming the key, not left to overflow virtual time later (a
+ * latency or connect timeout near 2^64 ns aborted in timer.c; a write latency wrapped
+ * silently; quiet_after + converge_within wrapped and passed the time limit check). Method:
+ * each key of the table through --set, one in a scenario file, a system's key, and sim demo's
+ * --time-limit: exit 2, the key and the maximum in the message. */
+Test(limits_cli, duration_beyond_maximum_refused)
+{
+    write_file("k.ini", kv_ini);
+    for (size_t i = 0; i < sizeof too_long / sizeof too_long[0]; i++) {
+        const char *arg = too_long[i] + (too_long[i][0] == '\'');
+        char key[64];
+        size_t n = strcspn(arg, "=");
+        snprintf(key, sizeof key, "] %.*s", (int)(n - strcspn(arg, ".") - 1),
+                 arg + strcspn(arg, ".") + 1);
+        sim_expect(2, WORDS(key, "87600h"), "run k.ini --jobs 1 --set %s", too_long[i]);
+    }
+    write_file("k2.ini", "[scenario]\nname = k2\nsystem = kv\n\n[network]\nrto = 100ms\n"
+                         "latency = " U64_MAX_TEXT "ns\n");
+    sim_expect(2, WORDS("k2.ini:7", "[network] latency", "87600h"), "run k2.ini --jobs 1");
+    write_file("k3.ini", "[scenario]\nname = k3\nsystem = demo\n\n[demo]\ncrash_at = "
+                         U64_MAX_TEXT "ns\n");
+    sim_expect(2, WORDS("k3.ini:6", "[demo] crash_at", "87600h"), "run k3.ini --jobs 1");
+    sim_expect(2, WORDS("--time-limit", "longer than 87600h"),
+               "demo --time-limit " U64_MAX_TEXT "ns");
+}
+
+/* Goal: the maximum itself is accepted and gives an ordinary run, whatever the clock sums
+ * it into: no assertion, no wrapped deadline. Method: a connect timeout, a stream timeout
+ * and a reset delay of 87600h on the kv scenario pass (they never fire within its minute);
+ * a latency, a write latency or a partition of 87600h makes it fail as liveness at its time
+ * limit; quiet_after + converge_within of 87600h each are refused against a time limit of
+ * 87600h, the message giving both as they were written. */
+Test(limits_cli, duration_at_maximum_runs)
+{
+    write_file("k.ini", kv_ini);
+    sim_expect(0, WORDS("1 passed, 0 failed"),
+               "run k.ini --jobs 1 --quiet --set network.connect_timeout=87600h --set "
+               "network.stream_timeout=87600h --set network.reset_delay=87600h "
+               "--set network.rto=87600h");
+    sim_expect(1, WORDS("liveness", "0 passed, 1 failed"),
+               "run k.ini --jobs 1 --quiet --set network.latency=87600h");
+    sim_expect(1, WORDS("liveness", "0 passed, 1 failed"),
+               "run k.ini --jobs 1 --quiet --set 'network.link=* * latency=1ms..87600h "
+               "latency_tail=87600h'");
+    sim_expect(1, WORDS("0 passed, 1 failed"),
+               "run k.ini --jobs 1 --quiet --set disk.write_latency=87600h");
+    sim_expect(0, WORDS("1 passed, 0 failed"),
+               "run k.ini --jobs 1 --quiet --set faults.crash=1/2s --set "
+               "faults.restart_after=87600h --set faults.max_down=1 --set faults.tick=10ms");
+    sim_expect(2, WORDS("quiet_after (87600h) + converge_within (87600h) end after [scenario] "
+                        "time_limit (87600h)"),
+               "run k.ini --jobs 1 --set scenario.time_limit=87600h --set "
+               "faults.converge_within=87600h --set faults.quiet_after=87600h");
+    sim_expect(2, WORDS("quiet_after (1s) + converge_within (87600h) end after [scenario] "
+                        "time_limit (1m)"),
+               "run k.ini --jobs 1 --set faults.converge_within=87600h --set "
+               "faults.quiet_after=1s");
+}
