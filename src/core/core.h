@@ -106,6 +106,11 @@ void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size
 bool sim__parse_probability_range(const char *text, uint64_t *lo, uint64_t *hi);
 /* The inverse, exact: "0.25", "0.1..0.5". */
 void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t size);
+/* The first control character in s (a C0 character other than tab, or DEL), or NULL; its
+ * name for messages ("a newline", "a carriage return", "character 0x1b") goes to buf. Text
+ * values are one line: a newline in one would become a line of its own in the canonical
+ * scenario text a run records. */
+const char *sim__text_control(const char *s, char *buf, size_t size);
 /* Copies n strings into a malloc'd array of strdup'd ones; *nout counts those copied, so a
  * partial copy (SIM_ENOMEM) is freed like a whole one. */
 int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout);

@@ -129,6 +129,23 @@ void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size
     }
 }
 
+const char *sim__text_control(const char *s, char *buf, size_t size)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= 0x20 && c != 0x7f) || c == '\t') continue;
+        if (c == '\n') {
+            snprintf(buf, size, "a newline");
+        } else if (c == '\r') {
+            snprintf(buf, size, "a carriage return");
+        } else {
+            snprintf(buf, size, "character 0x%02x", c);
+        }
+        return p;
+    }
+    return NULL;
+}
+
 int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)
 {
     *out = NULL;

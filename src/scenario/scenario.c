@@ -376,6 +376,20 @@ static void system_choices(const sim_system *const *systems, uint32_t n, char *b
     }
 }
 
+/* A value with a control character is refused whatever its key: values are one line, and
+ * what is recorded must read back as it was given. */
+static int check_control(errbuf *e, uint32_t line, const char *section, const char *key,
+                         const char *text)
+{
+    char what[32];
+    const char *bad = sim__text_control(text, what, sizeof what);
+    if (bad == NULL) return SIM_OK;
+    return fail(e, line,
+                "[%s] %s: %s (at character %zu) is a control character, and a value is one "
+                "line of text without them (tabs allowed)",
+                section, key, what, (size_t)(bad - text) + 1);
+}
+
 /* Parses and checks one value against its spec; fills v. */
 static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint32_t line,
                        const char *choices, value *v)
@@ -383,7 +397,9 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
     char canon[256];
     uint64_t num = 0;
     switch (k->type) {
-    case SIM_KEY_STRING:
+    case SIM_KEY_STRING: {
+        int rc = check_control(e, line, k->section, k->key, text);
+        if (rc != SIM_OK) return rc;
         /* 150, so that "key = value" in the canonical text always fits a line. */
         if (strlen(text) > STRING_MAX) {
             return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
@@ -391,6 +407,7 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
         }
         snprintf(canon, sizeof canon, "%s", text);
         break;
+    }
     case SIM_KEY_UINT:
         if (!sim__parse_u64(text, &num) || num < k->min || (k->max != 0 && num > k->max)) {
             if (k->max != 0) {
@@ -578,6 +595,8 @@ static int check_entries(loader *l, sim_scenario *sc)
             return fail(&l->e, en->line, "'%s' is outside any section; put it under [scenario] "
                         "or a section of the system", en->key);
         }
+        int rc = check_control(&l->e, en->line, en->section, en->key, en->value);
+        if (rc != SIM_OK) return rc;
         if (module_of(en->section) >= 0) continue; /* see scenario_modules */
         int k = spec_index(l, en->section, en->key);
         if (k < 0) {
@@ -593,7 +612,7 @@ static int check_entries(loader *l, sim_scenario *sc)
         }
         bool is_system = l->specs[k] == &scenario_keys[1];
         const char *choices = is_system ? l->sys_choices : l->specs[k]->choices;
-        int rc = value_parse(&l->e, l->specs[k], en->value, en->line, choices, v);
+        rc = value_parse(&l->e, l->specs[k], en->value, en->line, choices, v);
         if (rc != SIM_OK) return rc;
     }
     return SIM_OK;
@@ -1041,10 +1060,10 @@ static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, c
     return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);
 }
 
-int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
-                     char *err, size_t err_size)
+/* sim_scenario_set once the value is checked. */
+static int set_value(sim_scenario *sc, const char *section, const char *key, const char *text,
+                     errbuf e)
 {
-    errbuf e = {.buf = err, .size = err_size, .path = sc->path};
     void *fresh[NMODS] = {NULL};
     int m = module_of(section);
     if (m >= 0) {
@@ -1086,4 +1105,13 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
     sc->sched = probe.sched;
     sc->expect_fail = probe.expect_fail;
     return swap_modules(sc, fresh);
+}
+
+int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
+                     char *err, size_t err_size)
+{
+    errbuf e = {.buf = err, .size = err_size, .path = sc->path};
+    int rc = check_control(&e, 0, section, key, text);
+    if (rc != SIM_OK) return rc;
+    return set_value(sc, section, key, text, e);
 }

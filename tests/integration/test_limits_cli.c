@@ -1,7 +1,8 @@
 /*
- * test_limits_cli.c: numbers at the edge of their range, given to the sim command as a user
+ * test_limits_cli.c: input at the edge of what is valid, given to the sim command as a user
  * would (issue #15): seed ranges that reach 2^64 - 1, durations near 2^64 ns, timeouts that
- * would wrap a deadline, and a file size limit (ulimit -f) reached while recording.
+ * would wrap a deadline, text values with control characters or a leading ';', and a file
+ * size limit (ulimit -f) reached while recording.
  *
  * Method: the sim binary in a fresh temporary directory per test, with small scenario files
  * written there. Each case checks the exit status and the words of the message a user needs
@@ -166,4 +167,19 @@ Test(limits_cli, duration_at_maximum_runs)
                         "time_limit (1m)"),
                "run k.ini --jobs 1 --set faults.converge_within=87600h --set "
                "faults.quiet_after=1s");
+}
+
+/* Goal: --set refuses a newline or another control character in a value, naming the key and
+ * the character (it was accepted, and the recorded run then could not be replayed: the
+ * newline split the canonical text's line). Method: a description with a newline and a name
+ * with a carriage return, through sim run and sim replay --scenario: exit 2 and the
+ * message; nothing runs. */
+Test(limits_cli, set_refuses_control_characters)
+{
+    write_file("d.ini", demo_ini);
+    sim_expect(2, WORDS("--set scenario.description", "a newline", "control character"),
+               "run d.ini --jobs 1 --db t.db --set \"scenario.description=$(printf 'a\\nb')\"");
+    cr_assert(eq(int, exists("t.db"), 0), "a run was recorded");
+    sim_expect(2, WORDS("--set scenario.name", "a carriage return"),
+               "replay --scenario d.ini --seed 1 --set \"scenario.name=$(printf 'x\\ry')\"");
 }
