@@ -376,6 +376,16 @@ static void system_choices(const sim_system *const *systems, uint32_t n, char *b
     }
 }
 
+/* The first ';' that follows a blank, or NULL: inih reads it as the start of a comment, and
+ * has no way to escape it, so a value holding one cannot be written in a scenario text. */
+static const char *comment_start(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == ';' && p > text && (p[-1] == ' ' || p[-1] == '\t')) return p;
+    }
+    return NULL;
+}
+
 /* A value with a control character is refused whatever its key: values are one line, and
  * what is recorded must read back as it was given. */
 static int check_control(errbuf *e, uint32_t line, const char *section, const char *key,
@@ -388,6 +398,18 @@ static int check_control(errbuf *e, uint32_t line, const char *section, const ch
                 "[%s] %s: %s (at character %zu) is a control character, and a value is one "
                 "line of text without them (tabs allowed)",
                 section, key, what, (size_t)(bad - text) + 1);
+}
+
+/* A text value as the canonical text can hold it: no control character, no blank at either
+ * end (inih drops them), no ';' after a blank (a comment). */
+static bool canonical_text_ok(const char *text)
+{
+    char what[32];
+    size_t n = strlen(text);
+    if (sim__text_control(text, what, sizeof what) != NULL) return false;
+    if (n > 0 && (text[0] == ' ' || text[0] == '\t')) return false;
+    if (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t')) return false;
+    return comment_start(text) == NULL;
 }
 
 /* Parses and checks one value against its spec; fills v. */
@@ -405,6 +427,19 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
             return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
                         STRING_MAX);
         }
+        if (k->default_value == NULL && text[0] == '\0') {
+            return fail(e, line, "[%s] %s: a value is required, and this one is empty (%s)",
+                        k->section, k->key, k->doc ? k->doc : "no default");
+        }
+        const char *semi = comment_start(text);
+        if (semi != NULL) {
+            return fail(e, line,
+                        "[%s] %s: a ';' after a blank (at character %zu) starts a comment in a "
+                        "scenario file, so the text a run records could not give this value "
+                        "back; drop the blank or the ';'",
+                        k->section, k->key, (size_t)(semi - text) + 1);
+        }
+        SIM_ASSERT(canonical_text_ok(text));
         snprintf(canon, sizeof canon, "%s", text);
         break;
     }
@@ -750,7 +785,11 @@ static int build_canonical(sim_scenario *sc)
             }
             o += (size_t)snprintf(buf + o, size - o, "%s[%s]\n", i ? "\n" : "", k->section);
         }
-        o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", k->key, order[i]->text);
+        /* "key = ;x" would be a comment to inih, "key =;x" is the value ";x". */
+        const char *text = order[i]->text;
+        if (k->type == SIM_KEY_STRING) SIM_ASSERT(canonical_text_ok(text));
+        o += (size_t)snprintf(buf + o, size - o, "%s =%s%s\n", k->key, text[0] == ';' ? "" : " ",
+                              text);
     }
     while (next_mod < NMODS) o += (size_t)snprintf(buf + o, size - o, "\n%s", blocks[next_mod++]);
     for (int m = 0; m < NMODS; m++) free(blocks[m]);
@@ -1060,7 +1099,7 @@ static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, c
     return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);
 }
 
-/* sim_scenario_set once the value is checked. */
+/* sim_scenario_set once the value is checked and trimmed. */
 static int set_value(sim_scenario *sc, const char *section, const char *key, const char *text,
                      errbuf e)
 {
@@ -1113,5 +1152,13 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
     errbuf e = {.buf = err, .size = err_size, .path = sc->path};
     int rc = check_control(&e, 0, section, key, text);
     if (rc != SIM_OK) return rc;
-    return set_value(sc, section, key, text, e);
+    /* As if the file said `key = value`: the blanks around the value go, as inih drops them. */
+    while (*text == ' ' || *text == '\t') text++;
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t')) n--;
+    char *trimmed = strndup(text, n);
+    if (trimmed == NULL) return SIM_ENOMEM;
+    rc = set_value(sc, section, key, trimmed, e);
+    free(trimmed);
+    return rc;
 }

@@ -183,3 +183,20 @@ Test(limits_cli, set_refuses_control_characters)
     sim_expect(2, WORDS("--set scenario.name", "a carriage return"),
                "replay --scenario d.ini --seed 1 --set \"scenario.name=$(printf 'x\\ry')\"");
 }
+
+/* Goal: a text value that starts with ';' (or '#') is recorded so that the run replays with
+ * it: the canonical text said "name = ;x", which inih reads as an empty value after a
+ * comment. Method: sim run --set scenario.name=;x --set 'scenario.description=#d' with
+ * --record full; the runs table's config holds "name =;x"; sim replay of the run says
+ * identical and names the scenario ";x". */
+Test(limits_cli, leading_semicolon_replays)
+{
+    write_file("d.ini", demo_ini);
+    sim_expect(0, WORDS("1 passed, 0 failed"),
+               "run d.ini --jobs 1 --quiet --seed 1 --db t.db --record full "
+               "--set 'scenario.name=;x' --set 'scenario.description=#d'");
+    out o = sql("t.db", "SELECT config FROM runs WHERE run_id = 1");
+    expect(&o, 0, WORDS("\nname =;x\n", "\ndescription = #d\n"));
+    out_free(&o);
+    sim_expect(0, WORDS("run 1: ;x seed 1", "identical"), "replay --db t.db 1");
+}
