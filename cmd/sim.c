@@ -212,8 +212,22 @@ static const struct {
     {"merge", cmd_merge},
 };
 
+/* What reached standard output must have been written: a full disk or a file size limit
+ * (with SIGXFSZ ignored) is an error, not a short file and exit 0. */
+static int check_stdout(int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+    int e = errno;
+    fprintf(stderr, "sim: writing standard output: %s%s\n", strerror(e),
+            e == EFBIG ? " (the file size limit, ulimit -f, was reached)" : "");
+    return rc != 0 ? rc : EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
+    /* A write past the file size limit (ulimit -f) fails with EFBIG, which each writer reports
+     * with its file, instead of SIGXFSZ killing the process without a word. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage_main, stderr);
         return EXIT_USAGE;
@@ -228,7 +242,9 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc - 2, argv + 2);
+        if (strcmp(cmd, commands[i].name) == 0) {
+            return check_stdout(commands[i].fn(argc - 2, argv + 2));
+        }
     }
     return cli_usage_error(usage_main, "unknown command '%s'", cmd);
 }

@@ -200,3 +200,55 @@ Test(limits_cli, leading_semicolon_replays)
     out_free(&o);
     sim_expect(0, WORDS("run 1: ;x seed 1", "identical"), "replay --db t.db 1");
 }
+
+/* Goal: a file size limit (ulimit -f) reached while recording ends sim run with a message
+ * that names the database and says what to do, and a non-zero exit; the database keeps the
+ * runs committed before, intact (SIGXFSZ killed the process with no message). Method: the
+ * demo over 40 seeds recorded in full under ulimit -f 200 (blocks of 512 bytes: 100 KiB, a
+ * few runs); exit 2, the message; then sqlite3's integrity check says ok, the runs there
+ * are whole (each has its events), and sim list reads the database. The same for a JUnit
+ * report written under a limit too small for it. */
+Test(limits_cli, file_size_limit_reported)
+{
+    write_file("d.ini", demo_ini);
+    out o = sh("ulimit -f 200 && %s run d.ini --jobs 1 --quiet --seeds 1..40 --db u.db "
+               "--record full", sim_bin());
+    expect(&o, 2, WORDS("u.db", "file size limit", "ulimit -f"));
+    out_free(&o);
+    o = sql("u.db", "PRAGMA integrity_check");
+    expect(&o, 0, WORDS("ok"));
+    out_free(&o);
+    uint64_t runs = sql_u64("u.db", "SELECT count(*) FROM runs");
+    cr_assert(lt(u64, 0, runs));
+    cr_assert(lt(u64, runs, 40));
+    cr_assert(eq(u64, sql_u64("u.db", "SELECT count(*) FROM runs r WHERE event_count <> "
+                                      "(SELECT count(*) FROM events e WHERE e.run_id = r.run_id)"),
+                 0));
+    sim_expect(0, WORDS("d"), "list --db u.db");
+    o = sh("ulimit -f 1 && %s run d.ini --jobs 1 --quiet --seeds 1..40 --junit big.xml",
+           sim_bin());
+    expect(&o, 2, WORDS("big.xml", "file size limit"));
+    out_free(&o);
+    cr_assert(eq(int, exists("big.xml"), 0));
+}
+
+/* Goal: output redirected to a file that reaches the size limit is an error, not a short
+ * file and exit 0. Method: a kv run recorded in full; `sim show --format json` into a file,
+ * under a limit between the database's size (which must still be readable) and the output's
+ * size: exit 2, "writing standard output" and the limit named. */
+Test(limits_cli, file_size_limit_on_stdout)
+{
+    write_file("k.ini", kv_ini);
+    sim_expect(0, WORDS("1 passed"), "run k.ini --jobs 1 --quiet --db k.db --record full");
+    struct stat sb;
+    cr_assert(eq(int, stat("k.db", &sb), 0));
+    out o = sh("%s show --db k.db 1 --format json | wc -c", sim_bin());
+    unsigned long long db = (unsigned long long)sb.st_size, size = strtoull(o.text, NULL, 10);
+    out_free(&o);
+    cr_assert(lt(u64, db + 65536, size), "the output (%llu bytes) is not much larger than the "
+              "database (%llu)", size, db);
+    o = sh("(ulimit -f %llu && %s show --db k.db 1 --format json > show.json)",
+           (db + size) / 2 / 512, sim_bin());
+    expect(&o, 2, WORDS("writing standard output", "file size limit"));
+    out_free(&o);
+}
