@@ -39,6 +39,8 @@ struct sim__store {
 };
 
 #define SHARD_SHIFT 40
+_Static_assert((SIM__STORE_SHARDS << SHARD_SHIFT) - 1 <= (uint64_t)INT64_MAX,
+               "every shard's run ids fit SQLite's signed integers");
 
 static const char schema[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT, WITHOUT ROWID;\n"
@@ -607,6 +609,13 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
              (unsigned long long)(st->shard << SHARD_SHIFT),
              (unsigned long long)((st->shard + 1) << SHARD_SHIFT));
     rc = query_int(st, sql, &next, "numbering the run");
+    /* The next id would be the first of the next shard's range: this one is used up. */
+    if (rc == SIM_OK && (uint64_t)next >= (st->shard + 1) << SHARD_SHIFT) {
+        rc = set_err(st, "every run id of %s is taken (%llu runs): record in another file",
+                     st->shard ? "this shard" : "this database",
+                     (unsigned long long)(1ull << SHARD_SHIFT) - 1);
+    }
+    SIM_ASSERT(rc != SIM_OK || (uint64_t)next > st->shard << SHARD_SHIFT);
     *run_id = (uint64_t)next;
     if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
     if (rc == SIM_OK) rc = insert_checkpoints(st, *run_id, data);

@@ -252,3 +252,19 @@ Test(limits_cli, file_size_limit_on_stdout)
     expect(&o, 2, WORDS("writing standard output", "file size limit"));
     out_free(&o);
 }
+
+/* Goal: run ids do not overflow into the next shard's range: a database whose last run has
+ * the last id of its range (2^40 - 1 without --shard) refuses the next run with a message,
+ * instead of numbering it (K + 1) << 40, which sim merge would take for another shard's.
+ * Method: one run recorded, its id moved to 2^40 - 1 with the sqlite3 shell, then another
+ * run into the same database: exit 2 and the message; the database still holds one run. */
+Test(limits_cli, run_ids_used_up)
+{
+    write_file("d.ini", demo_ini);
+    sim_expect(0, WORDS("1 passed"), "run d.ini --jobs 1 --quiet --seed 1 --db r.db --record off");
+    sql_do("r.db", "UPDATE runs SET run_id = 1099511627775; "
+                   "UPDATE checkpoints SET run_id = 1099511627775");
+    sim_expect(2, WORDS("r.db", "every run id of this database is taken"),
+               "run d.ini --jobs 1 --quiet --seed 2 --db r.db --record off");
+    cr_assert(eq(u64, sql_u64("r.db", "SELECT count(*) FROM runs"), 1));
+}
