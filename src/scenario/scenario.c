@@ -412,6 +412,62 @@ static bool canonical_text_ok(const char *text)
     return comment_start(text) == NULL;
 }
 
+/* A text value: one line, at most STRING_MAX characters, not empty when the key is required,
+ * and one the canonical text can hold. */
+static int check_text(errbuf *e, const sim_key_spec *k, const char *text, uint32_t line)
+{
+    SIM_ASSERT(k->type == SIM_KEY_STRING);
+    int rc = check_control(e, line, k->section, k->key, text);
+    if (rc != SIM_OK) return rc;
+    /* 150, so that "key = value" in the canonical text always fits a line. */
+    if (strlen(text) > STRING_MAX) {
+        return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
+                    STRING_MAX);
+    }
+    if (k->default_value == NULL && text[0] == '\0') {
+        return fail(e, line, "[%s] %s: a value is required, and this one is empty (%s)",
+                    k->section, k->key, k->doc ? k->doc : "no default");
+    }
+    const char *semi = comment_start(text);
+    if (semi != NULL) {
+        return fail(e, line,
+                    "[%s] %s: a ';' after a blank (at character %zu) starts a comment in a "
+                    "scenario file, so the text a run records could not give this value "
+                    "back; drop the blank or the ';'",
+                    k->section, k->key, (size_t)(semi - text) + 1);
+    }
+    SIM_ASSERT(canonical_text_ok(text));
+    return SIM_OK;
+}
+
+/* A duration value within the key's range, which never goes beyond SIM_DURATION_MAX,
+ * whatever the spec says. */
+static int parse_duration_value(errbuf *e, const sim_key_spec *k, const char *text,
+                                uint32_t line, uint64_t *num)
+{
+    SIM_ASSERT(k->type == SIM_KEY_DURATION);
+    uint64_t max = k->max == 0 || k->max > SIM_DURATION_MAX ? SIM_DURATION_MAX : k->max;
+    SIM_ASSERT(k->min <= max); /* a spec no value can meet */
+    char lo[32], hi[32], range[96];
+    sim__format_duration(k->min, lo, sizeof lo);
+    sim__format_duration(max, hi, sizeof hi);
+    if (k->max != 0) {
+        snprintf(range, sizeof range, " from %s to %s", k->min ? lo : "0s", hi);
+    } else if (k->min != 0) {
+        snprintf(range, sizeof range, " of at least %s and at most %s", lo, hi);
+    } else {
+        snprintf(range, sizeof range, " of at most %s", hi);
+    }
+    if (sim__parse_duration(text, num) != SIM_OK || *num < k->min || *num > max) {
+        return fail(e, line,
+                    "[%s] %s: expected a duration like 250ms or 2s (units ns, us, ms, s, m, "
+                    "h)%s, got '%s'",
+                    k->section, k->key, range, text);
+    }
+    SIM_ASSERT(*num <= SIM_DURATION_MAX);
+    return SIM_OK;
+}
+
 /* Parses and checks one value against its spec; fills v. */
 static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint32_t line,
                        const char *choices, value *v)
@@ -420,26 +476,8 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
     uint64_t num = 0;
     switch (k->type) {
     case SIM_KEY_STRING: {
-        int rc = check_control(e, line, k->section, k->key, text);
+        int rc = check_text(e, k, text, line);
         if (rc != SIM_OK) return rc;
-        /* 150, so that "key = value" in the canonical text always fits a line. */
-        if (strlen(text) > STRING_MAX) {
-            return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
-                        STRING_MAX);
-        }
-        if (k->default_value == NULL && text[0] == '\0') {
-            return fail(e, line, "[%s] %s: a value is required, and this one is empty (%s)",
-                        k->section, k->key, k->doc ? k->doc : "no default");
-        }
-        const char *semi = comment_start(text);
-        if (semi != NULL) {
-            return fail(e, line,
-                        "[%s] %s: a ';' after a blank (at character %zu) starts a comment in a "
-                        "scenario file, so the text a run records could not give this value "
-                        "back; drop the blank or the ';'",
-                        k->section, k->key, (size_t)(semi - text) + 1);
-        }
-        SIM_ASSERT(canonical_text_ok(text));
         snprintf(canon, sizeof canon, "%s", text);
         break;
     }
@@ -456,26 +494,8 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
         snprintf(canon, sizeof canon, "%llu", (unsigned long long)num);
         break;
     case SIM_KEY_DURATION: {
-        /* No key goes beyond SIM_DURATION_MAX, whatever its spec says. */
-        uint64_t max = k->max == 0 || k->max > SIM_DURATION_MAX ? SIM_DURATION_MAX : k->max;
-        SIM_ASSERT(k->min <= max); /* a spec no value can meet */
-        char lo[32], hi[32], range[96];
-        sim__format_duration(k->min, lo, sizeof lo);
-        sim__format_duration(max, hi, sizeof hi);
-        if (k->max != 0) {
-            snprintf(range, sizeof range, " from %s to %s", k->min ? lo : "0s", hi);
-        } else if (k->min != 0) {
-            snprintf(range, sizeof range, " of at least %s and at most %s", lo, hi);
-        } else {
-            snprintf(range, sizeof range, " of at most %s", hi);
-        }
-        if (sim__parse_duration(text, &num) != SIM_OK || num < k->min || num > max) {
-            return fail(e, line,
-                        "[%s] %s: expected a duration like 250ms or 2s (units ns, us, ms, s, m, "
-                        "h)%s, got '%s'",
-                        k->section, k->key, range, text);
-        }
-        SIM_ASSERT(num <= SIM_DURATION_MAX);
+        int rc = parse_duration_value(e, k, text, line, &num);
+        if (rc != SIM_OK) return rc;
         sim__format_duration(num, canon, sizeof canon);
         break;
     }
