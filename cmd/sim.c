@@ -148,12 +148,15 @@ int cli_sets_add(cli_sets *sets, const char *arg, const char *usage)
     if (strchr(arg, '\'') != NULL) return cli_usage_error(usage, "--set: no quotes, please");
     char what[32];
     const char *bad = sim__text_control(arg, what, sizeof what);
-    if (bad != NULL) {
+    if (bad != NULL && bad < eq) {
         /* Not echoed: the character would garble the message. */
-        return cli_usage_error(usage, "--set %.*s: the %s holds %s, a control character; a "
+        return cli_usage_error(usage, "--set: the section or key name holds %s, a control "
+                                      "character", what);
+    }
+    if (bad != NULL) {
+        return cli_usage_error(usage, "--set %.*s: the value holds %s, a control character; a "
                                       "value is one line of text without them (tabs allowed)",
-                               (int)(bad < eq ? dot - arg : eq - arg), arg,
-                               bad < eq ? "name" : "value", what);
+                               (int)(eq - arg), arg, what);
     }
     if (sets->n == CLI_SETS_MAX) {
         return cli_usage_error(usage, "--set: at most %d of them", CLI_SETS_MAX);
