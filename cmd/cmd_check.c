@@ -51,16 +51,17 @@ static int usage_error(const char *msg, const char *arg)
     return cli_usage_error(usage, msg, arg);
 }
 
-/* "30" (seconds) or a duration, "250ms", "2m". */
+/* "30" (seconds) or a duration, "250ms", "2m". More seconds than 2^64 ns hold is as good
+ * as never: the value saturates, as the deadline made from it does. */
 static int parse_timeout(const char *v, uint64_t *ns)
 {
     uint64_t s;
     if (cli_parse_u64(v, &s) == 0) {
-        if (s == 0 || s > UINT64_MAX / 1000000000ull) return -1;
-        *ns = s * 1000000000ull;
+        if (s == 0) return -1;
+        *ns = s > UINT64_MAX / SIM_S ? UINT64_MAX : s * SIM_S;
         return 0;
     }
-    return sim__parse_duration(v, ns) == SIM_OK && *ns > 0 ? 0 : -1;
+    return sim__parse_host_duration(v, ns) == SIM_OK && *ns > 0 ? 0 : -1;
 }
 
 static int parse_value(check_opts *o, const char *a, const char *v)

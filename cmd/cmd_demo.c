@@ -62,7 +62,14 @@ static int demo_parse(int argc, char **argv, demo_opts *o)
             snprintf(o->sched_text, sizeof o->sched_text, "%s", v);
             i++;
         } else if (strcmp(a, "--time-limit") == 0) {
-            if (sim__parse_duration(v, &o->time_limit_ns) != SIM_OK) {
+            int prc = sim__parse_duration(v, &o->time_limit_ns);
+            if (prc == SIM_ELIMIT) {
+                return cli_usage_error(usage_demo,
+                                       "--time-limit: '%s' is longer than "
+                                       SIM__DURATION_MAX_TEXT ", the longest virtual time",
+                                       v);
+            }
+            if (prc != SIM_OK) {
                 return cli_usage_error(usage_demo,
                                        "--time-limit expects a duration like 500ms or 2s, got "
                                        "'%s'",

@@ -450,12 +450,16 @@ int cmd_check_determinism(int argc, char **argv)
     }
     cli_catch_interrupts();
     uint64_t bad = 0, checked = 0;
-    for (uint64_t seed = first; seed <= last && !cli_interrupted; seed++) {
+    SIM_ASSERT(first <= last);
+    /* Ends at last, also at 2^64 - 1, where seed <= last would never become false. */
+    for (uint64_t seed = first; !cli_interrupted; seed++) {
         verdict v = check_seed(sc, seed);
         if (v == NOT_COMPARED) break;
         bad += v == DIFFERENT;
         checked++;
+        if (seed == last) break;
     }
+    SIM_ASSERT(checked <= last - first + 1 || last - first == UINT64_MAX);
     printf("%llu seed(s) checked, %llu not deterministic\n", (unsigned long long)checked,
            (unsigned long long)bad);
     sim_scenario_free(sc);

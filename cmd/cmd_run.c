@@ -153,7 +153,8 @@ static int parse_suite_option(int argc, char **argv, int *i, run_opts *o)
         return cli_usage_error(usage_run, "--shard expects K/N with 0 <= K < N (0/4 is the "
                                           "first of 4 shards), got '%s'", v);
     }
-    if (budget && (sim__parse_duration(v, &o->budget_ns) != SIM_OK || o->budget_ns == 0)) {
+    if (budget &&
+        (sim__parse_host_duration(v, &o->budget_ns) != SIM_OK || o->budget_ns == 0)) {
         return cli_usage_error(usage_run, "--time-budget expects a duration such as 90s, 10m "
                                           "or 2h, got '%s'", v);
     }
@@ -603,34 +604,75 @@ static void seed_range(const run_opts *o, const sim_scenario *sc, uint64_t *firs
     *last = o->seeds_given ? o->seed_last : sim_scenario_seed_last(sc);
 }
 
-/* Every seed of every scenario in order, or every shard_n-th of them under --shard. */
+/* Where a scenario's seed range comes from, for messages: --seeds, a --set of
+ * scenario.seeds (the last one applies), or the scenario file and line. */
+static void seeds_source(const run_opts *o, const sim_scenario *sc, char *buf, size_t size)
+{
+    if (o->seeds_given) {
+        snprintf(buf, size, "--seeds %llu..%llu", (unsigned long long)o->seed_first,
+                 (unsigned long long)o->seed_last);
+        return;
+    }
+    for (int i = o->sets.n; i-- > 0;) {
+        if (strncmp(o->sets.item[i], "scenario.seeds=", 15) == 0) {
+            snprintf(buf, size, "--set %s", o->sets.item[i]);
+            return;
+        }
+    }
+    uint32_t line = sim__scenario_line(sc, "scenario", "seeds");
+    const char *text = sim_scenario_get(sc, "scenario", "seeds");
+    if (line != 0) {
+        snprintf(buf, size, "%s:%u: [scenario] seeds = %s", sim_scenario_path(sc), line, text);
+    } else {
+        snprintf(buf, size, "%s: [scenario] seeds = %s", sim_scenario_path(sc), text);
+    }
+}
+
+/* Every seed of every scenario in order, or every shard_n-th of them under --shard. A
+ * range is counted as last - first, which cannot overflow (0..2^64-1 is 2^64 seeds), and
+ * the total is checked after each range, so that it stays far from overflowing too. */
 static int list_units(const run_opts *o, sim_scenario **scs, run_unit **out, uint32_t *n)
 {
     uint64_t total = 0, first, last;
+    uint64_t shards = o->shard_n ? o->shard_n : 1;
+    SIM_ASSERT(shards < SIM__STORE_SHARDS);
+    const uint64_t cap = (uint64_t)MAX_UNITS * shards; /* < 2^27 * 2^22: no overflow */
     for (int i = 0; i < o->npaths; i++) {
         seed_range(o, scs[i], &first, &last);
+        SIM_ASSERT(first <= last);
+        if (last - first >= cap) {
+            char source[512];
+            seeds_source(o, scs[i], source, sizeof source);
+            return cli_usage_error(NULL, "%s: more than %u seeds%s; run them in parts with "
+                                         "--seeds or --shard K/N", source, MAX_UNITS,
+                                   o->shard_n ? " per shard" : "");
+        }
         total += last - first + 1;
-        if (total > (uint64_t)MAX_UNITS * (o->shard_n ? o->shard_n : 1)) {
+        SIM_ASSERT(total <= 2 * cap);
+        if (total > cap) {
             return cli_usage_error(NULL, "the suite has more than %u seeds%s; run it in parts "
                                          "with --seeds or --shard", MAX_UNITS,
                                    o->shard_n ? " per shard" : "");
         }
     }
     uint64_t keep = o->shard_n ? total / o->shard_n + 1 : total;
+    SIM_ASSERT(keep <= (uint64_t)MAX_UNITS + 1);
     run_unit *u = malloc((size_t)(keep ? keep : 1) * sizeof *u);
     if (u == NULL) return cli_usage_error(NULL, "out of memory");
     uint64_t g = 0;
     uint32_t k = 0;
     for (int i = 0; i < o->npaths; i++) {
         seed_range(o, scs[i], &first, &last);
-        for (uint64_t seed = first;; seed++, g++) {
+        for (uint64_t seed = first;; seed++, g++) { /* ends at last, even at 2^64 - 1 */
             if (o->shard_n == 0 || g % o->shard_n == o->shard_k) {
+                SIM_ASSERT(k < keep);
                 u[k++] = (run_unit){.sc = (uint32_t)i, .seed = seed};
             }
             if (seed == last) break;
         }
         g++;
     }
+    SIM_ASSERT(g == total);
     *out = u;
     *n = k;
     return 0;

@@ -7,6 +7,7 @@
  * Text from systems goes in escaped, and bytes that are not UTF-8, or control characters XML
  * does not allow, become U+FFFD, so the file is always well-formed.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -252,6 +253,7 @@ int junit_write(const char *path, sim_scenario **scs, uint32_t nsc, const junit_
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (f == NULL) return cli_usage_error(NULL, "%s: cannot write the JUnit report", path);
+    errno = 0; /* the first write error's, for the message */
     uint64_t tests = 0, failures = 0, wall = 0;
     for (uint32_t i = 0; i < nsc; i++) {
         suite_count n = count_suite(j, i, sim_scenario_expect_fail(scs[i]));
@@ -267,11 +269,20 @@ int junit_write(const char *path, sim_scenario **scs, uint32_t nsc, const junit_
     for (uint32_t i = 0; i < nsc; i++) write_suite(f, scs[i], i, j);
     fputs("</testsuites>\n", f);
     bool ok = fflush(f) == 0 && !ferror(f);
+    int e = errno;
     ok = fclose(f) == 0 && ok;
+    if (e == 0) e = errno;
     /* The report appears whole or not at all. */
-    if (!ok || rename(tmp, path) != 0) {
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
         remove(tmp);
-        return cli_usage_error(NULL, "%s: cannot write the JUnit report", path);
+        return cli_usage_error(NULL, "%s: cannot write the JUnit report: %s%s", path,
+                               e ? strerror(e) : "write error",
+                               e == EFBIG ? " (the file size limit, ulimit -f, was reached: "
+                                            "raise it or write the report elsewhere)" : "");
     }
     return 0;
 }

@@ -146,6 +146,18 @@ int cli_sets_add(cli_sets *sets, const char *arg, const char *usage)
                                       "got '%s'", arg);
     }
     if (strchr(arg, '\'') != NULL) return cli_usage_error(usage, "--set: no quotes, please");
+    char what[32];
+    const char *bad = sim__text_control(arg, what, sizeof what);
+    if (bad != NULL && bad < eq) {
+        /* Not echoed: the character would garble the message. */
+        return cli_usage_error(usage, "--set: the section or key name holds %s, a control "
+                                      "character", what);
+    }
+    if (bad != NULL) {
+        return cli_usage_error(usage, "--set %.*s: the value holds %s, a control character; a "
+                                      "value is one line of text without them (tabs allowed)",
+                               (int)(eq - arg), arg, what);
+    }
     if (sets->n == CLI_SETS_MAX) {
         return cli_usage_error(usage, "--set: at most %d of them", CLI_SETS_MAX);
     }
@@ -203,8 +215,22 @@ static const struct {
     {"merge", cmd_merge},
 };
 
+/* What reached standard output must have been written: a full disk or a file size limit
+ * (with SIGXFSZ ignored) is an error, not a short file and exit 0. */
+static int check_stdout(int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+    int e = errno;
+    fprintf(stderr, "sim: writing standard output: %s%s\n", strerror(e),
+            e == EFBIG ? " (the file size limit, ulimit -f, was reached)" : "");
+    return rc != 0 ? rc : EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
+    /* A write past the file size limit (ulimit -f) fails with EFBIG, which each writer reports
+     * with its file, instead of SIGXFSZ killing the process without a word. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage_main, stderr);
         return EXIT_USAGE;
@@ -219,7 +245,9 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc - 2, argv + 2);
+        if (strcmp(cmd, commands[i].name) == 0) {
+            return check_stdout(commands[i].fn(argc - 2, argv + 2));
+        }
     }
     return cli_usage_error(usage_main, "unknown command '%s'", cmd);
 }

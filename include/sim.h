@@ -104,6 +104,11 @@ const char *sim_result_str(int rc);
 #define SIM_US ((uint64_t)1000)
 #define SIM_MS ((uint64_t)1000000)
 #define SIM_S ((uint64_t)1000000000)
+/* The longest duration a scenario file, --set or sim demo may give: 87600h, ten years of
+ * virtual time, and far below the 584 years 2^64 ns can count, so that the clock plus a few
+ * such durations cannot wrap. Deadlines the library makes from a time and a duration of any
+ * size saturate at UINT64_MAX ("never") besides. */
+#define SIM_DURATION_MAX ((uint64_t)87600 * 3600 * SIM_S)
 
 /* An integer probability p/q. {0, 0} and {0, q} mean "never"; p >= q means "always". */
 typedef struct sim_ratio {
@@ -1619,7 +1624,8 @@ typedef enum sim_check_search {
 
 typedef struct sim_check_desc {
     const sim_model *model;  /* required */
-    uint64_t timeout_ns;     /* host time for the whole check; 0: none */
+    uint64_t timeout_ns;     /* host time for the whole check; 0: none (nor is a timeout
+                                too long for the clock to reach: it saturates) */
     uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
     uint64_t max_configs;    /* per key, configurations remembered (0 = 2^24; and at most
                                 2 GiB of them); beyond: unknown */
@@ -1660,7 +1666,8 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
 typedef enum sim_key_type {
     SIM_KEY_STRING = 0,   /* any text up to 150 characters */
     SIM_KEY_UINT = 1,     /* a decimal integer in [min, max] (max 0: no upper bound) */
-    SIM_KEY_DURATION = 2, /* 250ms, 2s, 1500us, 10ns: nanoseconds in [min, max] */
+    SIM_KEY_DURATION = 2, /* 250ms, 2s, 1500us, 10ns: nanoseconds in [min, max]; max 0 (or
+                             above SIM_DURATION_MAX) means SIM_DURATION_MAX */
     SIM_KEY_BOOL = 3,     /* true or false */
     SIM_KEY_CHOICE = 4,   /* one of `choices`, written "a|b|c" */
 } sim_key_type;

@@ -546,7 +546,13 @@ static int search_all(plan *p, const sim_check_desc *d)
     atomic_init(&p->stop, SIM__NIL);
     p->max_configs = d->max_configs ? d->max_configs : DEFAULT_MAX_CONFIGS;
     p->search = d->search;
-    if (d->timeout_ns != 0) p->deadline_ns = sim__host_now_ns() + d->timeout_ns;
+    /* A timeout longer than the host clock can count is no timeout: saturate, so that the
+     * deadline never wraps to one already past. */
+    if (d->timeout_ns != 0) {
+        uint64_t now = sim__host_now_ns();
+        p->deadline_ns = sim__add_sat(now, d->timeout_ns);
+        SIM_ASSERT(p->deadline_ns > now || now == UINT64_MAX);
+    }
     sim__check_jobs(p->nparts, d->jobs ? d->jobs : 1, search_part, p);
     uint32_t stop = atomic_load(&p->stop);
     return stop < p->nparts ? p->rc[stop] : SIM_OK;

@@ -131,13 +131,21 @@ void sim__fmt_time(uint64_t ns, char *buf, size_t size);
 /* A decimal number without sign, spaces or leading '+': "42". false on anything else or on
  * overflow. */
 bool sim__parse_u64(const char *text, uint64_t *out);
-/* "250ms" -> 250000000. Units ns, us, ms, s, m, h. SIM_EINVAL on anything else. */
+/* "250ms" -> 250000000. Units ns, us, ms, s, m, h. SIM_EINVAL on anything else;
+ * SIM_ELIMIT for a well-formed duration longer than SIM_DURATION_MAX (virtual time: what
+ * scenarios and sim demo read). */
 int sim__parse_duration(const char *text, uint64_t *out_ns);
+/* The same syntax for host time (sim check --timeout, sim run --time-budget): any length,
+ * saturating at UINT64_MAX ns ("never") instead of being refused. */
+int sim__parse_host_duration(const char *text, uint64_t *out_ns);
+/* "87600h": SIM_DURATION_MAX as a scenario file writes it, for messages. */
+#define SIM__DURATION_MAX_TEXT "87600h"
 /* The shortest exact form: 1500000000 -> "1500ms", 2000000000 -> "2s". */
 void sim__format_duration(uint64_t ns, char *buf, size_t size);
 /* For people, to a tenth of the largest unit: 18930641 -> "18.9ms", 1500000000 -> "1.5s". */
 void sim__format_span(uint64_t ns, char *buf, size_t size);
-/* "2s" or "1s..10s" (low to high) -> [lo, hi]; false on anything else. */
+/* "2s" or "1s..10s" (low to high) -> [lo, hi], each at most SIM_DURATION_MAX; false on
+ * anything else. */
 bool sim__parse_duration_range(const char *text, uint64_t *lo, uint64_t *hi);
 /* The inverse: "2s" when lo == hi, else "1s..10s". */
 void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size);
@@ -146,6 +154,11 @@ void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size
 bool sim__parse_probability_range(const char *text, uint64_t *lo, uint64_t *hi);
 /* The inverse, exact: "0.25", "0.1..0.5". */
 void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t size);
+/* The first control character in s (a C0 character other than tab, or DEL), or NULL; its
+ * name for messages ("a newline", "a carriage return", "character 0x1b") goes to buf. Text
+ * values are one line: a newline in one would become a line of its own in the canonical
+ * scenario text a run records. */
+const char *sim__text_control(const char *s, char *buf, size_t size);
 /* Copies n strings into a malloc'd array of strdup'd ones; *nout counts those copied, so a
  * partial copy (SIM_ENOMEM) is freed like a whole one. */
 int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout);
@@ -213,6 +226,13 @@ static inline uint32_t sim__mix32(uint32_t x)
     x *= 0xc2b2ae35u;
     x ^= x >> 16;
     return x;
+}
+
+/* a + b, or UINT64_MAX when the sum does not fit: how a deadline is made from a time and a
+ * duration, so that "later than anything" never wraps around to "already past". */
+static inline uint64_t sim__add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 #endif /* SIM_CORE_H */

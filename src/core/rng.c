@@ -113,8 +113,13 @@ static uint64_t neg_ln_fixed(uint64_t r)
 uint64_t sim__rng_exponential(sim_rng *rng, uint64_t mean, uint64_t cap_times)
 {
     __extension__ typedef unsigned __int128 u128;
-    uint64_t x = (uint64_t)(((u128)mean * neg_ln_fixed(sim_rng_next(rng))) >> 16);
-    return x > cap_times * mean ? cap_times * mean : x;
+    /* In 128 bits, and the cap saturated: a mean near 2^64 ns must not wrap to a short delay. */
+    u128 x = ((u128)mean * neg_ln_fixed(sim_rng_next(rng))) >> 16;
+    u128 cap = (u128)cap_times * mean;
+    if (cap > UINT64_MAX) cap = UINT64_MAX;
+    uint64_t r = (uint64_t)(x > cap ? cap : x);
+    SIM_ASSERT(r <= cap_times * (u128)mean);
+    return r;
 }
 
 uint64_t sim_hash(const void *data, size_t len, uint64_t seed)

@@ -27,25 +27,52 @@ bool sim__parse_u64(const char *s, uint64_t *out)
     return *s == '\0';
 }
 
-int sim__parse_duration(const char *s, uint64_t *out)
+_Static_assert(SIM_DURATION_MAX % (3600 * SIM_S) == 0, "the maximum is whole hours");
+_Static_assert(SIM_DURATION_MAX / (3600 * SIM_S) == 87600, "SIM__DURATION_MAX_TEXT says so");
+_Static_assert(SIM_DURATION_MAX < UINT64_MAX / 16, "sums of a few durations cannot wrap");
+
+/* A number and a unit. SIM_OK with the value in ns, SIM_ELIMIT (*out UINT64_MAX) when it is
+ * well formed but does not fit 64 bits, SIM_EINVAL when it is not a duration. */
+static int parse_duration_any(const char *s, uint64_t *out)
 {
     if (s == NULL || *s < '0' || *s > '9') return SIM_EINVAL;
     const char *p = s;
     while (*p >= '0' && *p <= '9') p++;
-    char digits[32];
-    size_t n = (size_t)(p - s);
-    if (n >= sizeof digits) return SIM_EINVAL;
-    memcpy(digits, s, n);
-    digits[n] = '\0';
-    uint64_t v;
-    if (!sim__parse_u64(digits, &v)) return SIM_EINVAL;
+    size_t unit = NUNITS;
     for (size_t i = 0; i < NUNITS; i++) {
-        if (strcmp(p, units[i].suffix) != 0) continue;
-        if (v > UINT64_MAX / units[i].ns) return SIM_EINVAL;
-        *out = v * units[i].ns;
-        return SIM_OK;
+        if (strcmp(p, units[i].suffix) == 0) unit = i;
     }
-    return SIM_EINVAL;
+    if (unit == NUNITS) return SIM_EINVAL;
+    uint64_t v = 0;
+    bool fits = true;
+    for (const char *d = s; d < p && fits; d++) {
+        uint64_t digit = (uint64_t)(*d - '0');
+        fits = v <= (UINT64_MAX - digit) / 10;
+        if (fits) v = v * 10 + digit;
+    }
+    fits = fits && v <= UINT64_MAX / units[unit].ns;
+    *out = fits ? v * units[unit].ns : UINT64_MAX;
+    return fits ? SIM_OK : SIM_ELIMIT;
+}
+
+int sim__parse_duration(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    int rc = parse_duration_any(s, &v);
+    if (rc == SIM_OK && v > SIM_DURATION_MAX) rc = SIM_ELIMIT;
+    if (rc == SIM_OK) *out = v;
+    SIM_ASSERT(rc != SIM_OK || v <= SIM_DURATION_MAX);
+    return rc;
+}
+
+int sim__parse_host_duration(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    int rc = parse_duration_any(s, &v);
+    if (rc == SIM_EINVAL) return rc;
+    SIM_ASSERT(rc == SIM_OK || v == UINT64_MAX); /* too long for 64 bits: never */
+    *out = v;
+    return SIM_OK;
 }
 
 void sim__format_duration(uint64_t ns, char *buf, size_t size)
@@ -100,6 +127,23 @@ void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size
     } else {
         snprintf(buf, size, "%s..%s", a, b);
     }
+}
+
+const char *sim__text_control(const char *s, char *buf, size_t size)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= 0x20 && c != 0x7f) || c == '\t') continue;
+        if (c == '\n') {
+            snprintf(buf, size, "a newline");
+        } else if (c == '\r') {
+            snprintf(buf, size, "a carriage return");
+        } else {
+            snprintf(buf, size, "character 0x%02x", c);
+        }
+        return p;
+    }
+    return NULL;
 }
 
 int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)

@@ -182,7 +182,10 @@ uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind)
     }
     uint64_t ns = l->min_ns;
     if (l->min_ns != l->max_ns) ns = sim_rng_range(&d->rngs[node], l->min_ns, l->max_ns);
-    if (tail != 0) ns += sim__rng_exponential(&d->rngs[node], tail, SIM__DISK_TAIL_CAP);
+    if (tail != 0) {
+        ns = sim__add_sat(ns, sim__rng_exponential(&d->rngs[node], tail, SIM__DISK_TAIL_CAP));
+    }
+    SIM_ASSERT(ns >= l->min_ns);
     return ns;
 }
 

@@ -262,7 +262,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         oom |= r->data == NULL;
         if (r->data != NULL) memcpy(r->data, op->data, op->len);
     }
-    uint64_t at = w->now_ns + sim__disk_latency(d, node, op->kind);
+    uint64_t at = sim__add_sat(w->now_ns, sim__disk_latency(d, node, op->kind));
     int rc = oom ? SIM_ENOMEM
                  : sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
     if (rc != SIM_OK) {

@@ -111,7 +111,8 @@ static int set_key(sim__disk_spec *s, int k, const char *v, char *err, size_t es
         want = "bytes per node, 0 for unlimited (4096, 64K, 1M, 2G: powers of 1024)";
     } else if (k < FIRST_PROB) {
         ok = sim__parse_duration_range(v, &lo, &hi) && hi > 0;
-        want = "a duration above 0 or a range lo..hi, low to high (20us..100us)";
+        want = "a duration above 0 or a range lo..hi, low to high, up to "
+               SIM__DURATION_MAX_TEXT " (20us..100us)";
     } else if (k > LAST_PROB) {
         ok = sim__parse_duration(v, &lo) == SIM_OK && lo <= SIM__DISK_TAIL_MAX;
         hi = lo;

@@ -88,9 +88,11 @@ static int job_start(sim_world *w, uint32_t slot, job_hdr *h)
     SIM_ASSERT(rc != SIM_PENDING);
     t = &w->tasks[slot];
     n = &w->nodes[t->node];
-    uint64_t charged = w->job_clock_ns - w->now_ns;
+    SIM_ASSERT(w->job_clock_ns >= w->now_ns); /* a job's clock only moves forward */
     uint64_t base = sim_rng_range(&n->pool_rng, n->latency.min_ns, n->latency.max_ns);
-    uint64_t end = w->now_ns + base + charged;
+    /* now + what the job charged + the base latency, saturated: never in the past. */
+    uint64_t end = sim__add_sat(w->job_clock_ns, base);
+    SIM_ASSERT(end >= w->job_clock_ns);
     h->rc = rc;
     h->phase = JOB_RUNNING;
     sim_sleep_until_init(w, &h->busy, end);
@@ -188,6 +190,6 @@ int sim_job_charge(sim_world *w, uint64_t ns)
         sim__violation(w, SIM_VIOLATION_MISUSE, "sim_job_charge outside a blocking job");
         return SIM_EMISUSE;
     }
-    w->job_clock_ns = w->job_clock_ns > UINT64_MAX - ns ? UINT64_MAX : w->job_clock_ns + ns;
+    w->job_clock_ns = sim__add_sat(w->job_clock_ns, ns);
     return SIM_OK;
 }

@@ -168,6 +168,7 @@ int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_
 static int timer_arm(sim_world *w, uint64_t deadline_ns, uint32_t task_slot, uint32_t *slot_out,
                      uint32_t *id_out)
 {
+    SIM_ASSERT(deadline_ns > w->now_ns); /* a due sleep is ready, never armed */
     int rc;
     uint32_t tslot = timer_take(w, &rc);
     if (tslot == SIM__NIL) return rc;
@@ -276,11 +277,6 @@ void sim__timers_free(sim_world *w)
 
 /* ---- sleep -------------------------------------------------------------------------------- */
 
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 void sim_sleep_until_init(sim_world *w, sim_sleep *s, uint64_t deadline_ns)
 {
     /* A sleep re-initialised while armed (a loop that forgot its drop) releases its timer. */
@@ -290,7 +286,7 @@ void sim_sleep_until_init(sim_world *w, sim_sleep *s, uint64_t deadline_ns)
 
 void sim_sleep_init(sim_world *w, sim_sleep *s, uint64_t duration_ns)
 {
-    sim_sleep_until_init(w, s, add_sat(w->now_ns, duration_ns));
+    sim_sleep_until_init(w, s, sim__add_sat(w->now_ns, duration_ns));
 }
 
 int sim_sleep_poll(sim_world *w, sim_sleep *s)
@@ -349,7 +345,7 @@ int sim_interval_poll(sim_world *w, sim_interval *iv)
     int rc = sim_sleep_poll(w, &iv->next);
     if (rc != SIM_OK) return rc;
     iv->ticks++;
-    sim_sleep_until_init(w, &iv->next, add_sat(iv->next.deadline_ns, iv->period_ns));
+    sim_sleep_until_init(w, &iv->next, sim__add_sat(iv->next.deadline_ns, iv->period_ns));
     return SIM_OK;
 }
 

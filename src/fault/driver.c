@@ -313,7 +313,7 @@ int sim__faults_start(sim_world *w, char *err, size_t err_size)
     int rc = resolve_script(w, p, err, err_size);
     if (rc != SIM_OK) return rc;
     set_clocks(w, p);
-    p->next_tick = p->ticking ? sim_now(w) + p->spec->tick_ns : UINT64_MAX;
+    p->next_tick = p->ticking ? sim__add_sat(sim_now(w), p->spec->tick_ns) : UINT64_MAX;
     if (!p->ticking && p->spec->nats == 0 && p->quiet_at == 0) return SIM_OK;
     sim_task_desc d = {.name = "faults", .poll = driver_poll, .drop = driver_drop,
                        .state_size = sizeof(driver), .daemon = true};
@@ -480,7 +480,8 @@ static void run_recoveries(sim_world *w, sim__plan *p)
             np->ours_down = sim_node_status(w, id) == SIM_NODE_DOWN; /* its boot may fail */
         }
         if (np->ours_down) {
-            np->restart_at = now + draw_span(&np->restart_rng, spec->restart_lo, spec->restart_hi);
+            np->restart_at =
+                sim__add_sat(now, draw_span(&np->restart_rng, spec->restart_lo, spec->restart_hi));
         }
     }
 }
@@ -500,7 +501,8 @@ static void run_tick(sim_world *w, sim__plan *p)
         sim__fault_record(w, p->crash->name, p->crash->id, last_hit(w, p->crash), i,
                           SIM_FAULT_CRASH, NULL);
         do_crash(w, p, i,
-                 now + draw_span(&p->nodes[i].restart_rng, spec->restart_lo, spec->restart_hi));
+                 sim__add_sat(now, draw_span(&p->nodes[i].restart_rng, spec->restart_lo,
+                                             spec->restart_hi)));
         out += st == SIM_NODE_UP;
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
@@ -513,7 +515,8 @@ static void run_tick(sim_world *w, sim__plan *p)
         out++;
         node_plan *np = &p->nodes[i];
         np->ours_paused = true;
-        np->resume_at = now + draw_span(&np->pause_rng, spec->pause_lo, spec->pause_hi);
+        np->resume_at = sim__add_sat(now, draw_span(&np->pause_rng, spec->pause_lo,
+                                                     spec->pause_hi));
     }
 }
 
@@ -575,7 +578,9 @@ static void run_net_tick(sim_world *w, sim__plan *p)
         const char *kept = sim_world_intern(w, text);
         sim__fault_record(w, p->partition->name, p->partition->id, last_hit(w, p->partition), 0,
                           SIM_FAULT_PARTITION, kept);
-        p->heal_at = now + draw_span(&p->partition_rng, spec->partition_lo, spec->partition_hi);
+        p->heal_at = sim__add_sat(now, draw_span(&p->partition_rng, spec->partition_lo,
+                                                 spec->partition_hi));
+        SIM_ASSERT(p->heal_at != 0); /* 0 means "no partition of the plan's" */
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
         node_plan *np = &p->nodes[i];
@@ -584,7 +589,7 @@ static void run_net_tick(sim_world *w, sim__plan *p)
                           NULL);
         sim_net_clog(w, (sim_node_id){i}, true);
         np->ours_clogged = true;
-        np->unclog_at = now + draw_span(&np->clog_rng, spec->clog_lo, spec->clog_hi);
+        np->unclog_at = sim__add_sat(now, draw_span(&np->clog_rng, spec->clog_lo, spec->clog_hi));
     }
 }
 
@@ -659,7 +664,8 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
     if (p->ticking && now >= p->next_tick) {
         run_tick(w, p);
         run_net_tick(w, p);
-        p->next_tick = now + spec->tick_ns;
+        p->next_tick = sim__add_sat(now, spec->tick_ns);
+        SIM_ASSERT(p->next_tick > now || now == UINT64_MAX);
     }
     uint64_t next = p->ticking ? p->next_tick : UINT64_MAX;
     if (p->next_at < spec->nats && spec->ats[p->next_at].at_ns < next) {

@@ -126,7 +126,8 @@ static int parse_rate(const sim__point *p, const char *text, sim__rate *r, char 
 {
     const char *what = (p->flags & SIM__PF_TIMED)
                            ? "a probability per hit (0.01, 1/100), a rate per virtual time "
-                             "(1/30s), or a range of them (0..1/10s)"
+                             "(1/30s; the time at most " SIM__DURATION_MAX_TEXT "), or a range "
+                             "of them (0..1/10s)"
                            : "a probability per hit (0.01, 1/100) or a range (0..0.1)";
     char lo_text[64], hi_text[64];
     const char *dots = strstr(text, "..");
@@ -224,7 +225,7 @@ static int parse_span(const char *key, const char *text, uint64_t min, uint64_t 
         return sim__einval(
             err, esize,
             "[faults] %s: expected a duration (2s) or a range lo..hi (1s..10s) of at "
-            "least %s; got '%s'",
+            "least %s and at most " SIM__DURATION_MAX_TEXT "; got '%s'",
             key, m, text);
     }
     return SIM_OK;
@@ -246,8 +247,8 @@ static int parse_duration_key(const char *key, const char *text, uint64_t min, u
         }
         return sim__einval(
             err, esize,
-            "[faults] %s: expected a duration of at least %s (units ns, us, ms, s, m, h);"
-            " got '%s'",
+            "[faults] %s: expected a duration of at least %s and at most "
+            SIM__DURATION_MAX_TEXT " (units ns, us, ms, s, m, h); got '%s'",
             key, a, text);
     }
     return SIM_OK;
@@ -407,7 +408,9 @@ static int parse_at(sim__fault_spec *s, const char *value, uint32_t line, char *
     if (n < 2) return sim__einval(err, esize, "[faults] at: %s; got '%s'", usage, value);
     sim__at a = {.line = line};
     if (sim__parse_duration(words[0], &a.at_ns) != SIM_OK) {
-        return sim__einval(err, esize, "[faults] at: '%s' is not a time like 5s or 250ms; %s",
+        return sim__einval(err, esize,
+                           "[faults] at: '%s' is not a time like 5s or 250ms, up to "
+                           SIM__DURATION_MAX_TEXT "; %s",
                            words[0], usage);
     }
     size_t act = NAT_ACTIONS;
@@ -550,8 +553,8 @@ static int set_plain(sim__fault_spec *s, int k, const char *value, char *err, si
         if (sim__parse_duration(value, &v) != SIM_OK || v == 0) {
             return sim__einval(
                 err, esize,
-                "[faults] quiet_after: expected a duration (30s) after which faults stop, "
-                "or never; got '%s'",
+                "[faults] quiet_after: expected a duration (30s, up to "
+                SIM__DURATION_MAX_TEXT ") after which faults stop, or never; got '%s'",
                 value);
         }
         s->quiet_after_ns = v;
@@ -770,6 +773,9 @@ int sim__fault_spec_finish(sim__fault_spec *s, uint64_t time_limit_ns, char *err
 
 uint64_t sim__fault_spec_deadline(const sim__fault_spec *s)
 {
+    /* Both are at most SIM_DURATION_MAX (parsed so), so the sum cannot wrap. */
+    SIM_ASSERT(s->quiet_after_ns <= SIM_DURATION_MAX);
+    SIM_ASSERT(s->converge_ns <= SIM_DURATION_MAX);
     return s->quiet_after_ns ? s->quiet_after_ns + s->converge_ns : 0;
 }
 

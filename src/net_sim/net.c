@@ -433,7 +433,8 @@ static uint64_t draw_latency(net_state *n, uint32_t from, const sim_link *l)
         hi = DEFAULT_LATENCY_MAX;
     }
     uint64_t lat = lo == hi ? lo : sim_rng_range(rng, lo, hi);
-    if (l->tail_ns != 0) lat += sim__rng_exponential(rng, l->tail_ns, TAIL_CAP);
+    if (l->tail_ns != 0) lat = sim__add_sat(lat, sim__rng_exponential(rng, l->tail_ns, TAIL_CAP));
+    SIM_ASSERT(lat >= lo);
     return lat;
 }
 
@@ -465,8 +466,9 @@ static uint64_t transmit(net_state *n, uint32_t from, uint32_t to, uint64_t now,
     uint64_t start = n->busy[j].busy_until > now ? n->busy[j].busy_until : now;
     __extension__ typedef unsigned __int128 u128;
     uint64_t took = (uint64_t)((u128)len * SIM_S / bw);
-    n->busy[j].busy_until = start + took;
-    return start + took;
+    n->busy[j].busy_until = sim__add_sat(start, took);
+    SIM_ASSERT(n->busy[j].busy_until >= now);
+    return n->busy[j].busy_until;
 }
 
 uint64_t sim__link_arrival(sim_world *w, net_state *n, uint32_t from, uint32_t to, uint32_t len)
@@ -476,7 +478,9 @@ uint64_t sim__link_arrival(sim_world *w, net_state *n, uint32_t from, uint32_t t
     const sim_link *l = r ? &r->link : &defaults;
     uint64_t start = w->now_ns;
     if (l->bandwidth != 0) start = transmit(n, from, to, start, l->bandwidth, len);
-    return start + draw_latency(n, from, l);
+    SIM_ASSERT(start >= w->now_ns);
+    /* Saturates: a latency beyond the end of time arrives "never", not in the past. */
+    return sim__add_sat(start, draw_latency(n, from, l));
 }
 
 /* ---- partitions and clogs ------------------------------------------------------------------- */
@@ -730,7 +734,7 @@ int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32
         }
         if (rc != SIM_OK) return rc;
     }
-    uint64_t at = sim__link_arrival(w, n, from, to, len) + extra;
+    uint64_t at = sim__add_sat(sim__link_arrival(w, n, from, to, len), extra);
     if (arrival != NULL) {
         if (at < *arrival) at = *arrival;
         *arrival = at;

@@ -194,8 +194,11 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
     }
     if (!ok) {
         return sim__einval(err, esize, "[network] link: %s: expected %s; got '%s'", k,
-                           strcmp(k, "latency") == 0 ? "a duration or a range lo..hi, low to high"
-                           : strcmp(k, "latency_tail") == 0 ? "a duration"
+                           strcmp(k, "latency") == 0
+                               ? "a duration or a range lo..hi, low to high, up to "
+                                 SIM__DURATION_MAX_TEXT
+                           : strcmp(k, "latency_tail") == 0
+                               ? "a duration up to " SIM__DURATION_MAX_TEXT
                            : strcmp(k, "bandwidth") == 0 ? "bytes per second (125000, 10k, 1M, 1G)"
                                                          : "a probability in [0, 1] (0.01, 1/100)",
                            v);
@@ -285,12 +288,13 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
 {
     uint64_t a = 0, b = 0;
     bool ok = true;
-    const char *want = "a duration (250ms, 2s)";
+    const char *want = "a duration up to " SIM__DURATION_MAX_TEXT " (250ms, 2s)";
     sim_net_desc *d = &s->desc;
     switch (k) {
     case K_LATENCY:
         ok = sim__parse_duration_range(v, &a, &b);
-        want = "a duration or a range lo..hi, low to high (1ms..5ms)";
+        want = "a duration or a range lo..hi, low to high, up to " SIM__DURATION_MAX_TEXT
+               " (1ms..5ms)";
         if (ok) s->def.latency = (sim_latency){a, b};
         break;
     case K_TAIL:
@@ -304,7 +308,7 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
     case K_STREAM_TIMEOUT:
     case K_RTO:
         ok = sim__parse_duration(v, &a) == SIM_OK && a > 0;
-        want = "a duration above 0 (250ms, 2s)";
+        want = "a duration above 0, up to " SIM__DURATION_MAX_TEXT " (250ms, 2s)";
         if (ok) {
             uint64_t *dst = k == K_RTO              ? &d->rto_ns
                             : k == K_STREAM_TIMEOUT ? &d->stream_timeout_ns
@@ -314,7 +318,8 @@ static int set_key(sim__net_spec *s, int k, const char *v, char *err, size_t esi
         break;
     case K_RESET_DELAY:
         ok = sim__parse_duration_range(v, &a, &b) && b > 0;
-        want = "a duration or a range lo..hi, low to high, above 0 (10ms..200ms)";
+        want = "a duration or a range lo..hi, low to high, above 0 and up to "
+               SIM__DURATION_MAX_TEXT " (10ms..200ms)";
         if (ok) d->reset_delay = (sim_latency){a, b};
         break;
     case K_SEGMENT: {

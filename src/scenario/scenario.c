@@ -376,6 +376,98 @@ static void system_choices(const sim_system *const *systems, uint32_t n, char *b
     }
 }
 
+/* The first ';' that follows a blank, or NULL: inih reads it as the start of a comment, and
+ * has no way to escape it, so a value holding one cannot be written in a scenario text. */
+static const char *comment_start(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == ';' && p > text && (p[-1] == ' ' || p[-1] == '\t')) return p;
+    }
+    return NULL;
+}
+
+/* A value with a control character is refused whatever its key: values are one line, and
+ * what is recorded must read back as it was given. */
+static int check_control(errbuf *e, uint32_t line, const char *section, const char *key,
+                         const char *text)
+{
+    char what[32];
+    const char *bad = sim__text_control(text, what, sizeof what);
+    if (bad == NULL) return SIM_OK;
+    return fail(e, line,
+                "[%s] %s: %s (at character %zu) is a control character, and a value is one "
+                "line of text without them (tabs allowed)",
+                section, key, what, (size_t)(bad - text) + 1);
+}
+
+/* A text value as the canonical text can hold it: no control character, no blank at either
+ * end (inih drops them), no ';' after a blank (a comment). */
+static bool canonical_text_ok(const char *text)
+{
+    char what[32];
+    size_t n = strlen(text);
+    if (sim__text_control(text, what, sizeof what) != NULL) return false;
+    if (n > 0 && (text[0] == ' ' || text[0] == '\t')) return false;
+    if (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t')) return false;
+    return comment_start(text) == NULL;
+}
+
+/* A text value: one line, at most STRING_MAX characters, not empty when the key is required,
+ * and one the canonical text can hold. */
+static int check_text(errbuf *e, const sim_key_spec *k, const char *text, uint32_t line)
+{
+    SIM_ASSERT(k->type == SIM_KEY_STRING);
+    int rc = check_control(e, line, k->section, k->key, text);
+    if (rc != SIM_OK) return rc;
+    /* 150, so that "key = value" in the canonical text always fits a line. */
+    if (strlen(text) > STRING_MAX) {
+        return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
+                    STRING_MAX);
+    }
+    if (k->default_value == NULL && text[0] == '\0') {
+        return fail(e, line, "[%s] %s: a value is required, and this one is empty (%s)",
+                    k->section, k->key, k->doc ? k->doc : "no default");
+    }
+    const char *semi = comment_start(text);
+    if (semi != NULL) {
+        return fail(e, line,
+                    "[%s] %s: a ';' after a blank (at character %zu) starts a comment in a "
+                    "scenario file, so the text a run records could not give this value "
+                    "back; drop the blank or the ';'",
+                    k->section, k->key, (size_t)(semi - text) + 1);
+    }
+    SIM_ASSERT(canonical_text_ok(text));
+    return SIM_OK;
+}
+
+/* A duration value within the key's range, which never goes beyond SIM_DURATION_MAX,
+ * whatever the spec says. */
+static int parse_duration_value(errbuf *e, const sim_key_spec *k, const char *text,
+                                uint32_t line, uint64_t *num)
+{
+    SIM_ASSERT(k->type == SIM_KEY_DURATION);
+    uint64_t max = k->max == 0 || k->max > SIM_DURATION_MAX ? SIM_DURATION_MAX : k->max;
+    SIM_ASSERT(k->min <= max); /* a spec no value can meet */
+    char lo[32], hi[32], range[96];
+    sim__format_duration(k->min, lo, sizeof lo);
+    sim__format_duration(max, hi, sizeof hi);
+    if (k->max != 0) {
+        snprintf(range, sizeof range, " from %s to %s", k->min ? lo : "0s", hi);
+    } else if (k->min != 0) {
+        snprintf(range, sizeof range, " of at least %s and at most %s", lo, hi);
+    } else {
+        snprintf(range, sizeof range, " of at most %s", hi);
+    }
+    if (sim__parse_duration(text, num) != SIM_OK || *num < k->min || *num > max) {
+        return fail(e, line,
+                    "[%s] %s: expected a duration like 250ms or 2s (units ns, us, ms, s, m, "
+                    "h)%s, got '%s'",
+                    k->section, k->key, range, text);
+    }
+    SIM_ASSERT(*num <= SIM_DURATION_MAX);
+    return SIM_OK;
+}
+
 /* Parses and checks one value against its spec; fills v. */
 static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint32_t line,
                        const char *choices, value *v)
@@ -383,14 +475,12 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
     char canon[256];
     uint64_t num = 0;
     switch (k->type) {
-    case SIM_KEY_STRING:
-        /* 150, so that "key = value" in the canonical text always fits a line. */
-        if (strlen(text) > STRING_MAX) {
-            return fail(e, line, "[%s] %s: a value is at most %d characters", k->section, k->key,
-                        STRING_MAX);
-        }
+    case SIM_KEY_STRING: {
+        int rc = check_text(e, k, text, line);
+        if (rc != SIM_OK) return rc;
         snprintf(canon, sizeof canon, "%s", text);
         break;
+    }
     case SIM_KEY_UINT:
         if (!sim__parse_u64(text, &num) || num < k->min || (k->max != 0 && num > k->max)) {
             if (k->max != 0) {
@@ -404,21 +494,8 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
         snprintf(canon, sizeof canon, "%llu", (unsigned long long)num);
         break;
     case SIM_KEY_DURATION: {
-        char lo[32], hi[32], range[96] = "";
-        sim__format_duration(k->min, lo, sizeof lo);
-        sim__format_duration(k->max, hi, sizeof hi);
-        if (k->max != 0) {
-            snprintf(range, sizeof range, " from %s to %s", lo, hi);
-        } else if (k->min != 0) {
-            snprintf(range, sizeof range, " of at least %s", lo);
-        }
-        if (sim__parse_duration(text, &num) != SIM_OK || num < k->min ||
-            (k->max != 0 && num > k->max)) {
-            return fail(e, line,
-                        "[%s] %s: expected a duration like 250ms or 2s (units ns, us, ms, s, m, "
-                        "h)%s, got '%s'",
-                        k->section, k->key, range, text);
-        }
+        int rc = parse_duration_value(e, k, text, line, &num);
+        if (rc != SIM_OK) return rc;
         sim__format_duration(num, canon, sizeof canon);
         break;
     }
@@ -573,6 +650,8 @@ static int check_entries(loader *l, sim_scenario *sc)
             return fail(&l->e, en->line, "'%s' is outside any section; put it under [scenario] "
                         "or a section of the system", en->key);
         }
+        int rc = check_control(&l->e, en->line, en->section, en->key, en->value);
+        if (rc != SIM_OK) return rc;
         if (module_of(en->section) >= 0) continue; /* see scenario_modules */
         int k = spec_index(l, en->section, en->key);
         if (k < 0) {
@@ -588,7 +667,7 @@ static int check_entries(loader *l, sim_scenario *sc)
         }
         bool is_system = l->specs[k] == &scenario_keys[1];
         const char *choices = is_system ? l->sys_choices : l->specs[k]->choices;
-        int rc = value_parse(&l->e, l->specs[k], en->value, en->line, choices, v);
+        rc = value_parse(&l->e, l->specs[k], en->value, en->line, choices, v);
         if (rc != SIM_OK) return rc;
     }
     return SIM_OK;
@@ -726,7 +805,11 @@ static int build_canonical(sim_scenario *sc)
             }
             o += (size_t)snprintf(buf + o, size - o, "%s[%s]\n", i ? "\n" : "", k->section);
         }
-        o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", k->key, order[i]->text);
+        /* "key = ;x" would be a comment to inih, "key =;x" is the value ";x". */
+        const char *text = order[i]->text;
+        if (k->type == SIM_KEY_STRING) SIM_ASSERT(canonical_text_ok(text));
+        o += (size_t)snprintf(buf + o, size - o, "%s =%s%s\n", k->key, text[0] == ';' ? "" : " ",
+                              text);
     }
     while (next_mod < NMODS) o += (size_t)snprintf(buf + o, size - o, "\n%s", blocks[next_mod++]);
     for (int m = 0; m < NMODS; m++) free(blocks[m]);
@@ -862,6 +945,12 @@ static const value *find_value(const sim_scenario *sc, const char *section, cons
         if (strcmp(k->section, section) == 0 && strcmp(k->key, key) == 0) return &sc->values[i];
     }
     return NULL;
+}
+
+uint32_t sim__scenario_line(const sim_scenario *sc, const char *section, const char *key)
+{
+    const value *v = find_value(sc, section, key);
+    return v ? v->line : 0;
 }
 
 const char *sim_scenario_get(const sim_scenario *sc, const char *section, const char *key)
@@ -1030,10 +1119,10 @@ static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, c
     return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);
 }
 
-int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
-                     char *err, size_t err_size)
+/* sim_scenario_set once the value is checked and trimmed. */
+static int set_value(sim_scenario *sc, const char *section, const char *key, const char *text,
+                     errbuf e)
 {
-    errbuf e = {.buf = err, .size = err_size, .path = sc->path};
     void *fresh[NMODS] = {NULL};
     int m = module_of(section);
     if (m >= 0) {
@@ -1075,4 +1164,21 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
     sc->sched = probe.sched;
     sc->expect_fail = probe.expect_fail;
     return swap_modules(sc, fresh);
+}
+
+int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
+                     char *err, size_t err_size)
+{
+    errbuf e = {.buf = err, .size = err_size, .path = sc->path};
+    int rc = check_control(&e, 0, section, key, text);
+    if (rc != SIM_OK) return rc;
+    /* As if the file said `key = value`: the blanks around the value go, as inih drops them. */
+    while (*text == ' ' || *text == '\t') text++;
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t')) n--;
+    char *trimmed = strndup(text, n);
+    if (trimmed == NULL) return SIM_ENOMEM;
+    rc = set_value(sc, section, key, trimmed, e);
+    free(trimmed);
+    return rc;
 }

@@ -17,6 +17,9 @@
 const sim__fault_spec *sim__scenario_faults(const sim_scenario *sc);
 const sim__net_spec *sim__scenario_network(const sim_scenario *sc);
 const sim__disk_spec *sim__scenario_disk(const sim_scenario *sc);
+/* The line of the scenario's file that set a [scenario] or system key; 0 when the key has
+ * its default or was changed by sim_scenario_set (--set), or is not declared. */
+uint32_t sim__scenario_line(const sim_scenario *sc, const char *section, const char *key);
 
 /* ---- running one seed ----------------------------------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,8 @@ struct sim__store {
 };
 
 #define SHARD_SHIFT 40
+_Static_assert((SIM__STORE_SHARDS << SHARD_SHIFT) - 1 <= (uint64_t)INT64_MAX,
+               "every shard's run ids fit SQLite's signed integers");
 
 static const char schema[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value ANY) STRICT, WITHOUT ROWID;\n"
@@ -115,9 +118,49 @@ static int set_err(sim__store *st, const char *fmt, ...)
     return SIM_EINVAL;
 }
 
+/* Whether a failed write was stopped by the process's file size limit (ulimit -f; the sim
+ * command ignores SIGXFSZ, so the write fails with EFBIG instead of killing the process).
+ * SQLite reports it as an I/O error (or "full" after a short write) and does not keep the
+ * errno reliably, so the files themselves are asked too: one of them has reached the limit
+ * (a short write fills a file up to it exactly). */
+static bool hit_size_limit(const sim__store *st, int rc, int err)
+{
+    int primary = rc & 0xff;
+    if (primary != SQLITE_IOERR && primary != SQLITE_FULL) return false;
+    if (err == EFBIG || (st->db != NULL && sqlite3_system_errno(st->db) == EFBIG)) return true;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return false;
+    static const char *const suffixes[] = {"", "-wal", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s%s", st->path, suffixes[i]);
+        if (stat(path, &sb) == 0 && (uint64_t)sb.st_size >= (uint64_t)rl.rlim_cur) return true;
+    }
+    return false;
+}
+
+/* The message for hit_size_limit. The transaction is rolled back: the runs recorded before
+ * stay whole. */
+static int file_too_large(sim__store *st, const char *doing)
+{
+    struct rlimit rl;
+    char limit[64] = "";
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        snprintf(limit, sizeof limit, " of %llu bytes", (unsigned long long)rl.rlim_cur);
+    }
+    return set_err(st, "the file size limit%s (ulimit -f) stopped a write to the database "
+                       "or its -wal or -shm file (%s); "
+                       "the runs recorded before are kept. Raise the limit (ulimit -f "
+                       "unlimited) or use another file; sim run --record fail or off writes "
+                       "less",
+                   limit, doing);
+}
+
 /* A message for a failed SQLite call, in words a user can act on. */
 static int db_fail(sim__store *st, const char *doing, int rc)
 {
+    if (hit_size_limit(st, rc, errno)) return file_too_large(st, doing);
     switch (rc & 0xff) {
     case SQLITE_NOTADB:
         return set_err(st, "not a sim database (not an SQLite file at all)");
@@ -566,6 +609,13 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
              (unsigned long long)(st->shard << SHARD_SHIFT),
              (unsigned long long)((st->shard + 1) << SHARD_SHIFT));
     rc = query_int(st, sql, &next, "numbering the run");
+    /* The next id would be the first of the next shard's range: this one is used up. */
+    if (rc == SIM_OK && (uint64_t)next >= (st->shard + 1) << SHARD_SHIFT) {
+        rc = set_err(st, "every run id of %s is taken (%llu runs): record in another file",
+                     st->shard ? "this shard" : "this database",
+                     (unsigned long long)(1ull << SHARD_SHIFT) - 1);
+    }
+    SIM_ASSERT(rc != SIM_OK || (uint64_t)next > st->shard << SHARD_SHIFT);
     *run_id = (uint64_t)next;
     if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
     if (rc == SIM_OK) rc = insert_checkpoints(st, *run_id, data);
