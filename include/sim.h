@@ -50,34 +50,34 @@ extern "C" {
 
 /* One table gives the enum, sim_result_name() and sim_result_str(). Values are stable: new
  * codes are appended, never renumbered, because traces store them. */
-#define SIM_RESULT_TABLE(X)                                                                    \
-    X(SIM_OK, 0, "success")                                                                    \
-    X(SIM_EMISUSE, -1, "API misuse (recorded as a violation)")                                 \
-    X(SIM_EINVAL, -2, "invalid argument")                                                      \
-    X(SIM_ENOMEM, -3, "out of memory")                                                         \
-    X(SIM_ELIMIT, -4, "a configured limit was reached")                                        \
-    X(SIM_ECANCELED, -5, "canceled (task aborted or future dropped)")                          \
-    X(SIM_ECRASHED, -6, "the task's node crashed")                                             \
-    X(SIM_ECLOSED, -7, "channel closed: the other side is gone")                               \
-    X(SIM_EFULL, -8, "channel full")                                                           \
-    X(SIM_EEMPTY, -9, "channel empty")                                                         \
-    X(SIM_ELAGGED, -10, "broadcast receiver lagged and skipped messages")                      \
-    X(SIM_ETIMEDOUT, -11, "timed out")                                                         \
-    X(SIM_EDEADLOCK, -12, "deadlock: nothing can run, no timer pending, work unfinished")      \
-    X(SIM_ETIMELIMIT, -13, "virtual time limit reached with work unfinished")                  \
-    X(SIM_ESTEPLIMIT, -14, "step limit reached with work unfinished")                          \
-    X(SIM_EDIVERGED, -15, "replay diverged from the forced decisions")                         \
-    X(SIM_ESTOPPED, -16, "the run was stopped")                                                \
-    X(SIM_ENODE, -17, "no such node, or the node is not in the required state")             \
-    X(SIM_EADDRINUSE, -18, "address already in use")                                          \
-    X(SIM_ECONNREFUSED, -19, "connection refused: nothing listens there")                     \
-    X(SIM_ECONNRESET, -20, "connection reset")                                                \
-    X(SIM_ETOOBIG, -21, "message or frame larger than the limit")                             \
-    X(SIM_EEOF, -22, "the stream ended before the expected bytes")                          \
-    X(SIM_ENOENT, -23, "no such file")                                                        \
-    X(SIM_EEXIST, -24, "the file exists")                                                     \
-    X(SIM_EIO, -25, "I/O error")                                                              \
-    X(SIM_ENOSPC, -26, "no space left on the disk")                                           \
+#define SIM_RESULT_TABLE(X)                                                                        \
+    X(SIM_OK, 0, "success")                                                                        \
+    X(SIM_EMISUSE, -1, "API misuse (recorded as a violation)")                                     \
+    X(SIM_EINVAL, -2, "invalid argument")                                                          \
+    X(SIM_ENOMEM, -3, "out of memory")                                                             \
+    X(SIM_ELIMIT, -4, "a configured limit was reached")                                            \
+    X(SIM_ECANCELED, -5, "canceled (task aborted or future dropped)")                              \
+    X(SIM_ECRASHED, -6, "the task's node crashed")                                                 \
+    X(SIM_ECLOSED, -7, "channel closed: the other side is gone")                                   \
+    X(SIM_EFULL, -8, "channel full")                                                               \
+    X(SIM_EEMPTY, -9, "channel empty")                                                             \
+    X(SIM_ELAGGED, -10, "broadcast receiver lagged and skipped messages")                          \
+    X(SIM_ETIMEDOUT, -11, "timed out")                                                             \
+    X(SIM_EDEADLOCK, -12, "deadlock: nothing can run, no timer pending, work unfinished")          \
+    X(SIM_ETIMELIMIT, -13, "virtual time limit reached with work unfinished")                      \
+    X(SIM_ESTEPLIMIT, -14, "step limit reached with work unfinished")                              \
+    X(SIM_EDIVERGED, -15, "replay diverged from the forced decisions")                             \
+    X(SIM_ESTOPPED, -16, "the run was stopped")                                                    \
+    X(SIM_ENODE, -17, "no such node, or the node is not in the required state")                    \
+    X(SIM_EADDRINUSE, -18, "address already in use")                                               \
+    X(SIM_ECONNREFUSED, -19, "connection refused: nothing listens there")                          \
+    X(SIM_ECONNRESET, -20, "connection reset")                                                     \
+    X(SIM_ETOOBIG, -21, "message or frame larger than the limit")                                  \
+    X(SIM_EEOF, -22, "the stream ended before the expected bytes")                                 \
+    X(SIM_ENOENT, -23, "no such file")                                                             \
+    X(SIM_EEXIST, -24, "the file exists")                                                          \
+    X(SIM_EIO, -25, "I/O error")                                                                   \
+    X(SIM_ENOSPC, -26, "no space left on the disk")                                                \
     X(SIM_EBADF, -27, "bad file handle: closed, or its node crashed")
 
 typedef enum sim_result {
@@ -134,7 +134,7 @@ typedef struct sim_node_id {
 /* SIM_ASSERT is on in every build. On failure it prints the expression, file and line, and,
  * when a world is running on this thread, its seed, virtual time, step, current task and the
  * command that replays the run; then it aborts. Systems under test may use it too. */
-#define SIM_ASSERT(cond)                                                                       \
+#define SIM_ASSERT(cond)                                                                           \
     ((cond) ? (void)0 : sim_assert_fail(__FILE__, __LINE__, #cond))
 
 /* O(n) checks, compiled in only when SIM_SLOW_CHECKS is defined (make check). */
@@ -315,11 +315,11 @@ void sim_world_stats(const sim_world *w, sim_stats *out);
 /* Violations: misuse of the API and broken rules (nested block_on, side effects in a crash
  * drop, leaked registrations). They do not stop the run by themselves; a run with violations
  * should be treated as failed. */
-#define SIM_VIOLATION_TABLE(X)                                                                 \
-    X(SIM_VIOLATION_MISUSE, 1, "misuse")                                                       \
-    X(SIM_VIOLATION_NESTED_BLOCK_ON, 2, "nested block_on")                                     \
-    X(SIM_VIOLATION_CRASH_SIDE_EFFECT, 3, "side effect in crash drop")                         \
-    X(SIM_VIOLATION_LEAK, 4, "leak")                                                           \
+#define SIM_VIOLATION_TABLE(X)                                                                     \
+    X(SIM_VIOLATION_MISUSE, 1, "misuse")                                                           \
+    X(SIM_VIOLATION_NESTED_BLOCK_ON, 2, "nested block_on")                                         \
+    X(SIM_VIOLATION_CRASH_SIDE_EFFECT, 3, "side effect in crash drop")                             \
+    X(SIM_VIOLATION_LEAK, 4, "leak")                                                               \
     X(SIM_VIOLATION_DIVERGED, 5, "diverged")
 
 typedef enum sim_violation_kind {
@@ -347,35 +347,35 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
 
 /* Every executor event, with the meaning of its a and b fields. Values are stable (traces
  * store them); new kinds are appended. */
-#define SIM_EVENT_TABLE(X)                                                                     \
-    X(SIM_EV_SPAWN, 1, "spawn", "a=parent task, b=1 if a blocking job")                        \
-    X(SIM_EV_POLL, 2, "poll",                                                                  \
-      "a=polls of this task so far, b=runnable tasks << 2 | forced << 1 | spurious")           \
-    X(SIM_EV_WAKE, 3, "wake", "a=waking task (0: timer or outside), b=0")                      \
-    X(SIM_EV_COMPLETE, 4, "complete", "a=result code, b=output")                               \
-    X(SIM_EV_ABORT, 5, "abort", "a=aborting task, b=0")                                        \
-    X(SIM_EV_DROP, 6, "drop", "a=drop mode, b=0")                                              \
-    X(SIM_EV_TIMER_SET, 7, "timer-set", "a=deadline ns, b=timer sequence")                     \
-    X(SIM_EV_TIMER_FIRE, 8, "timer-fire", "a=deadline ns, b=timer sequence")                   \
-    X(SIM_EV_CRASH, 10, "crash", "a=tasks dropped, b=boot count")                              \
-    X(SIM_EV_RESTART, 11, "restart", "a=boot count, b=0")                                      \
-    X(SIM_EV_PAUSE, 12, "pause", "a=0, b=0")                                                   \
-    X(SIM_EV_RESUME, 13, "resume", "a=tasks released, b=0")                                    \
-    X(SIM_EV_JOB_START, 14, "job-start", "a=busy workers, b=end time ns")                      \
-    X(SIM_EV_VIOLATION, 15, "violation", "a=violation kind, b=0")                              \
-    X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                           \
-    X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")                                  \
-    X(SIM_EV_NOTE, 18, "note", "a=XXH3-64 of the data, b=its length in bytes")                 \
-    X(SIM_EV_FAULT, 19, "fault", "a=hit of the point, b=action | point id << 8")              \
-    X(SIM_EV_NET_SEND, 20, "net-send", "a=src << 32 | dst, b=message (SIM_NET_MSG)")             \
-    X(SIM_EV_NET_DELIVER, 21, "net-deliver", "a=src << 32 | dst, b=message")                   \
-    X(SIM_EV_NET_DROP, 22, "net-drop", "a=src << 32 | dst, b=message, with the reason")        \
-    X(SIM_EV_NET_DUP, 23, "net-dup", "a=src << 32 | dst, b=message (the copy)")                \
-    X(SIM_EV_NET_RESET, 24, "net-reset", "a=local << 32 | remote, b=reason")                   \
-    X(SIM_EV_NET_LINK, 25, "net-link", "a=from node << 32 | to node, b=change")                \
-    X(SIM_EV_DISK_OP, 26, "disk-op", "a=file << 40 | offset, b=op << 56 | error << 48 | len")  \
-    X(SIM_EV_DISK_CRASH, 27, "disk-crash",                                                     \
-      "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")                                 \
+#define SIM_EVENT_TABLE(X)                                                                         \
+    X(SIM_EV_SPAWN, 1, "spawn", "a=parent task, b=1 if a blocking job")                            \
+    X(SIM_EV_POLL, 2, "poll",                                                                      \
+      "a=polls of this task so far, b=runnable tasks << 2 | forced << 1 | spurious")               \
+    X(SIM_EV_WAKE, 3, "wake", "a=waking task (0: timer or outside), b=0")                          \
+    X(SIM_EV_COMPLETE, 4, "complete", "a=result code, b=output")                                   \
+    X(SIM_EV_ABORT, 5, "abort", "a=aborting task, b=0")                                            \
+    X(SIM_EV_DROP, 6, "drop", "a=drop mode, b=0")                                                  \
+    X(SIM_EV_TIMER_SET, 7, "timer-set", "a=deadline ns, b=timer sequence")                         \
+    X(SIM_EV_TIMER_FIRE, 8, "timer-fire", "a=deadline ns, b=timer sequence")                       \
+    X(SIM_EV_CRASH, 10, "crash", "a=tasks dropped, b=boot count")                                  \
+    X(SIM_EV_RESTART, 11, "restart", "a=boot count, b=0")                                          \
+    X(SIM_EV_PAUSE, 12, "pause", "a=0, b=0")                                                       \
+    X(SIM_EV_RESUME, 13, "resume", "a=tasks released, b=0")                                        \
+    X(SIM_EV_JOB_START, 14, "job-start", "a=busy workers, b=end time ns")                          \
+    X(SIM_EV_VIOLATION, 15, "violation", "a=violation kind, b=0")                                  \
+    X(SIM_EV_STOP, 16, "stop", "a=result code, b=0")                                               \
+    X(SIM_EV_NODE_ADD, 17, "node-add", "a=pool workers, b=0")                                      \
+    X(SIM_EV_NOTE, 18, "note", "a=XXH3-64 of the data, b=its length in bytes")                     \
+    X(SIM_EV_FAULT, 19, "fault", "a=hit of the point, b=action | point id << 8")                   \
+    X(SIM_EV_NET_SEND, 20, "net-send", "a=src << 32 | dst, b=message (SIM_NET_MSG)")               \
+    X(SIM_EV_NET_DELIVER, 21, "net-deliver", "a=src << 32 | dst, b=message")                       \
+    X(SIM_EV_NET_DROP, 22, "net-drop", "a=src << 32 | dst, b=message, with the reason")            \
+    X(SIM_EV_NET_DUP, 23, "net-dup", "a=src << 32 | dst, b=message (the copy)")                    \
+    X(SIM_EV_NET_RESET, 24, "net-reset", "a=local << 32 | remote, b=reason")                       \
+    X(SIM_EV_NET_LINK, 25, "net-link", "a=from node << 32 | to node, b=change")                    \
+    X(SIM_EV_DISK_OP, 26, "disk-op", "a=file << 40 | offset, b=op << 56 | error << 48 | len")      \
+    X(SIM_EV_DISK_CRASH, 27, "disk-crash",                                                         \
+      "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")                                     \
     X(SIM_EV_HISTORY, 28, "history", "a=operation << 32 | process, b=hash32 << 32 | type")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
@@ -438,136 +438,292 @@ size_t sim_event_describe_named(const sim_event *event, const char *const *names
 size_t sim_event_format(const sim_world *w, const sim_event *event, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Coroutines and futures                                                                     */
+/* Futures and coroutines                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-/* An async function is a poll function over a state block. SIM_BEGIN / SIM_AWAIT / SIM_END
- * turn its body into a resumable state machine (protothreads): each SIM_AWAIT records where it
- * is, returns SIM_PENDING while the awaited poll expression is pending, and resumes there on
- * the next poll. Rules:
- * - Locals do not survive an await: keep what must survive in the state block.
- * - At most one SIM_AWAIT per source line; no SIM_AWAIT inside your own switch statement.
- * - The rc variable receives the awaited result (an int lvalue).
+/* A future is anything a task can wait for: a sleep, a channel receive, a join, a socket or
+ * file operation, a combinator, a user's own coroutine. Every awaitable is a struct whose
+ * first member is `sim_fut fut`, a header pointing at its operations; a future is a pointer
+ * to that header. Awaitables are made by constructors that return them by value
+ * (sim_sleep(w, 100 * SIM_MS), sim_recv(&rx, &msg), ...) and are awaited with SIM_AWAIT,
+ * which keeps them in the awaiting coroutine. Making one arms nothing: the first poll does.
  *
- *     struct pinger { sim_co co; sim_sleep nap; int i; };
+ * Ownership, the rule that makes cancellation exact: a future belongs to whoever awaits it,
+ * and a task owns what its futures armed (timers, places in wait queues, reservations,
+ * requests in flight). When a task finishes, is aborted or its node crashes, the future it
+ * is awaiting is dropped, which releases everything it armed, recursively through
+ * combinators and sub-coroutines. A task therefore needs a drop function only for its own
+ * memory. */
+typedef struct sim_fut sim_fut;
+
+typedef struct sim_fut_vt {
+    const char *name;                             /* "sleep", "recv", ...: for reports */
+    /* Polls the future: SIM_PENDING, or its result once. A future that returns its result
+     * has released everything it armed. */
+    int (*poll)(sim_fut *f, sim_world *w);
+    /* Releases what the future holds or armed: called once if it is dropped before it
+     * completed, polled or not (so it must cope with a future never polled); may be NULL
+     * when there is nothing to release. */
+    void (*drop)(sim_fut *f, sim_world *w);
+    /* What it waits for, in words ("sleep until 1.500000s"); NULL: the name. */
+    void (*describe)(const sim_fut *f, const sim_world *w, char *buf, size_t size);
+} sim_fut_vt;
+
+struct sim_fut {
+    const sim_fut_vt *vt;
+    uint32_t state_;   /* private: fresh, pending, done or dropped */
+    uint32_t pad_;
+};
+
+/* A fresh header for an awaitable of type vt (for writing new awaitables). */
+#define SIM_FUT_INIT(vtable) ((sim_fut){.vt = (vtable), .state_ = 0, .pad_ = 0})
+
+/* Polls f: SIM_PENDING or its result. Polling a future again after its result is
+ * SIM_EMISUSE and a violation. Combinators and SIM_AWAIT call this; so may tests. */
+int sim_fut_poll(sim_world *w, sim_fut *f);
+/* Drops f: releases what it holds unless it completed; idempotent. */
+void sim_fut_drop(sim_world *w, sim_fut *f);
+/* Writes what f waits for into buf (the name, or its own description). */
+void sim_fut_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size);
+
+/* An async function is a poll function over a state block that begins with a sim_co. The
+ * SIM_ macros turn its body into a resumable state machine (protothreads):
+ *
+ *     typedef struct pinger { sim_co co; int i; } pinger;
+ *
  *     static int pinger_poll(void *state, sim_world *w) {
- *         struct pinger *p = state;
- *         int rc = SIM_OK;
- *         SIM_BEGIN(&p->co);
+ *         pinger *p = state;
+ *         SIM_BEGIN(w, &p->co);
  *         for (p->i = 0; p->i < 3; p->i++) {
- *             sim_sleep_init(w, &p->nap, 100 * SIM_MS);
- *             SIM_AWAIT(&p->co, rc, sim_sleep_poll(w, &p->nap));
+ *             SIM_TRY(sim_sleep(w, 100 * SIM_MS));  // returns early on an error
  *         }
- *         SIM_END(&p->co, rc);
+ *         SIM_END(SIM_OK);
  *     }
- */
+ *
+ * SIM_AWAIT(rc, fut) makes the future, keeps it in the coroutine (inline up to
+ * SIM_CO_INLINE bytes, else in a block of the world's allocator), and polls it each time the
+ * task is woken until it completes; rc receives the result. SIM_TRY(fut) awaits and returns
+ * any result other than SIM_OK from the coroutine, like Rust's `?`.
+ *
+ * The rules, each with the failure it prevents:
+ * - A local variable does not survive an await: the function returns at every await and is
+ *   re-entered at the line after it. Keep in the state block whatever must survive. (A local
+ *   kept across an await compiles and then reads garbage or loops.) Compile with gcc's
+ *   -Wjump-misses-init, which flags a local initialised before an await and used after it:
+ *   `pkg-config --variable=coroutine_cflags sim` gives it (docs/api.md).
+ * - Never an unbraced if, else or loop body that is a SIM_AWAIT or SIM_TRY, and never one
+ *   inside a switch of your own: the macros are a switch and a case label, and a case label
+ *   under an unbraced if or inside another switch resumes in the wrong place. `make tidy`
+ *   rejects both in sim's own code; do the same in yours.
+ * - One SIM_BEGIN per function, with `w` the world; SIM_END or SIM_RETURN to finish. */
+#define SIM_CO_INLINE 48
+
 typedef struct sim_co {
-    uint32_t line; /* resume point: 0 = start, SIM__CO_DONE = finished */
+    uint32_t line;        /* resume point: 0 = start, SIM__CO_DONE = finished */
+    uint32_t size_;       /* private: bytes of the allocated future; 0 inline, 1 borrowed */
+    sim_fut *cur;         /* the future being awaited, or NULL */
+    _Alignas(16) unsigned char inline_[SIM_CO_INLINE]; /* private: where a small one lives */
 } sim_co;
 
 #define SIM__CO_DONE UINT32_MAX
 
-#define SIM_BEGIN(co)                                                                          \
-    switch ((co)->line) {                                                                      \
-    case SIM__CO_DONE:                                                                         \
-        return sim_co_polled_after_done(__FILE__, __LINE__);                                   \
-    case 0:
+/* The poll function of a task or coroutine, state first. Returns SIM_PENDING or its result. */
+typedef int (*sim_poll_cb)(void *state, sim_world *w);
+/* A task's optional drop function: frees the task's own memory (not the state block, which
+ * the executor frees). It runs once when the task ends for any reason, after the future it
+ * was awaiting has been dropped. It must not send, spawn or log (a crashed node does
+ * nothing): such calls are recorded as violations. */
+typedef void (*sim_drop_cb)(void *state, sim_world *w);
 
-#define SIM_AWAIT(co, rc, poll_expr)                                                           \
-    do {                                                                                       \
-        (co)->line = __LINE__;                                                                 \
-        __attribute__((fallthrough));                                                          \
-    case __LINE__:                                                                             \
-        (rc) = (poll_expr);                                                                    \
-        if ((rc) == SIM_PENDING) return SIM_PENDING;                                           \
-    } while (0)
-
-/* Returns rc from the middle of a coroutine and marks it finished. */
-#define SIM_RETURN(co, rc)                                                                     \
-    do {                                                                                       \
-        (co)->line = SIM__CO_DONE;                                                             \
-        return (rc);                                                                           \
-    } while (0)
-
-#define SIM_END(co, rc)                                                                        \
-    break;                                                                                     \
-    default:                                                                                   \
-        return sim_co_polled_after_done(__FILE__, __LINE__);                                   \
-        }                                                                                      \
-        (co)->line = SIM__CO_DONE;                                                             \
-        return (rc)
-
-/* Called when a finished coroutine is polled again; returns SIM_EMISUSE. */
+/* Internals of the macros (do not call them directly). */
+sim_fut *sim__co_place(sim_world *w, sim_co *co, const void *fut, size_t size);
+int sim__co_poll(sim_world *w, sim_co *co);
 int sim_co_polled_after_done(const char *file, int line);
 
-/* Why a state is being dropped. A drop function releases what its state holds (memory,
- * channel ends, sub-futures) in every mode. In SIM_DROP_CRASH it must do nothing else: the
- * node is gone, so no sends, spawns or logging (the executor rejects them as violations). */
-typedef enum sim_drop_mode {
-    SIM_DROP_DONE = 0,  /* the task finished */
-    SIM_DROP_ABORT = 1, /* aborted, a select loser, or abandoned by block_on */
-    SIM_DROP_CRASH = 2, /* its node crashed, or the world is being freed */
-} sim_drop_mode;
+#define SIM_BEGIN(world, co_ptr)                                                                   \
+    sim_world *const sim__w = (world);                                                             \
+    sim_co *const sim__co = (co_ptr);                                                              \
+    int sim__rc = SIM_OK;                                                                          \
+    (void)sim__rc;                                                                                 \
+    switch (sim__co->line) {                                                                       \
+    case SIM__CO_DONE:                                                                             \
+        return sim_co_polled_after_done(__FILE__, __LINE__);                                       \
+    case 0:
 
-/* The poll function of a task or future: state first. Returns SIM_PENDING or its result. */
-typedef int (*sim_poll_cb)(void *state, sim_world *w);
-/* The drop function: releases what the state holds. Never frees the state block itself when
- * the executor owns it (tasks and jobs). */
-typedef void (*sim_drop_cb)(void *state, sim_world *w, sim_drop_mode mode);
+/* Checks at compile time that fut is an awaitable (its first member is `sim_fut fut`). */
+#define SIM__IS_FUT(aw) _Static_assert(__builtin_offsetof(__typeof__(aw), fut) == 0,               \
+                                        "SIM_AWAIT needs an awaitable: sim_fut fut first")
 
-/* A type-erased future, for combinators (select, join_all, timeout) and block_on. The state is
- * borrowed: it lives in the awaiting task's state block. drop may be NULL. */
-typedef struct sim_future {
-    sim_poll_cb poll;
-    sim_drop_cb drop;
+#define SIM_AWAIT(rc, aw)                                                                          \
+    do {                                                                                           \
+        SIM__IS_FUT(aw);                                                                           \
+        sim__co_place(sim__w, sim__co, (__typeof__(aw)[1]){aw}, sizeof(aw));                       \
+        sim__co->line = __LINE__;                                                                  \
+        __attribute__((fallthrough));                                                              \
+    case __LINE__:                                                                                 \
+        (rc) = sim__co_poll(sim__w, sim__co);                                                      \
+        if ((rc) == SIM_PENDING) return SIM_PENDING;                                               \
+    } while (0)
+
+/* Awaits a future that lives elsewhere (in the state block, as an interval does); f is a
+ * sim_fut pointer. It is dropped if the task ends while awaiting it. */
+#define SIM_AWAIT_FUT(rc, f)                                                                       \
+    do {                                                                                           \
+        sim__co_place(sim__w, sim__co, (f), 0);                                                    \
+        sim__co->line = __LINE__;                                                                  \
+        __attribute__((fallthrough));                                                              \
+    case __LINE__:                                                                                 \
+        (rc) = sim__co_poll(sim__w, sim__co);                                                      \
+        if ((rc) == SIM_PENDING) return SIM_PENDING;                                               \
+    } while (0)
+
+/* Awaits fut and returns its result from the coroutine unless it is SIM_OK. */
+#define SIM_TRY(aw)                                                                                \
+    do {                                                                                           \
+        SIM_AWAIT(sim__rc, aw);                                                                    \
+        if (sim__rc != SIM_OK) SIM_RETURN(sim__rc);                                                \
+    } while (0)
+
+/* Finishes the coroutine with rc, from anywhere between awaits. */
+#define SIM_RETURN(rc)                                                                             \
+    do {                                                                                           \
+        sim__co->line = SIM__CO_DONE;                                                              \
+        return (rc);                                                                               \
+    } while (0)
+
+#define SIM_END(rc)                                                                                \
+    break;                                                                                         \
+    default:                                                                                       \
+        return sim_co_polled_after_done(__FILE__, __LINE__);                                       \
+        }                                                                                          \
+        sim__co->line = SIM__CO_DONE;                                                              \
+        return (rc)
+
+/* Drops what a coroutine awaits (if anything) and resets it to its start. Tasks, sim_call
+ * and the combinators do this for their coroutines; call it yourself only for a coroutine
+ * you poll by hand. */
+void sim_co_reset(sim_world *w, sim_co *co);
+
+/* Awaiting a sub-coroutine: a user async function with its own state (a struct that begins
+ * with a sim_co, usually a field of the caller's state), in one line:
+ *
+ *     x->put = (put_state){.file = &x->file, .data = buf, .len = n};
+ *     SIM_TRY(sim_call(&x->put, put_then_sync_poll));
+ *
+ * The sub-coroutine starts from its beginning; if the caller is dropped while it runs, what
+ * it awaits is dropped too. */
+typedef struct sim_call_op {
+    sim_fut fut;
     void *state;
-} sim_future;
+    sim_poll_cb poll;
+} sim_call_op;
+
+sim_call_op sim_call(void *state, sim_poll_cb poll);
+
+/* Yields once: lets every other runnable task go first. */
+typedef struct sim_yield_op {
+    sim_fut fut;
+    uint32_t yielded_;
+} sim_yield_op;
+
+sim_yield_op sim_yield(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Handles and who owns them                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Handles name the world's long-lived objects: channel ends, tokens, join handles, mutexes,
+ * semaphores, notifies, task sets, sockets and files. Every handle struct begins with a
+ * sim_handle; handles are caller storage and copying one by assignment copies the same
+ * handle. A handle carries its world: using it in another world is SIM_EMISUSE and a
+ * violation, as is using one that was dropped or released.
+ *
+ * Each handle has an owner, and the owner's end releases it (as dropping it would):
+ * - a handle made inside a task belongs to that task: when the task finishes, is aborted or
+ *   its node crashes, it is released;
+ * - a handle made outside any task (in a boot function, or world-level code) belongs to the
+ *   node being booted, or to the world: released when the node crashes (or the world ends);
+ * - sim_spawn moves the handles listed in the desc's `moves` to the new task;
+ *   sim_handle_move moves one to another task; sim_handle_share gives one to the current
+ *   node, so that any task of the node may use it while the node lives (state shared by
+ *   several tasks);
+ * - a channel whose messages carry handles declares where they are (sim_chan_desc
+ *   handle_at): a send moves them into the channel and a receive to the receiving task.
+ * Any task may use any handle of its world; ownership only decides when it is released. */
+typedef struct sim_handle {
+    uint32_t slot_;   /* private */
+    uint32_t id_;     /* private: 0 = empty */
+    uint32_t world_;  /* private: the world's tag */
+} sim_handle;
+
+/* The handle list a desc's `moves` takes: SIM_MOVES(&st.tx, &st.conn). */
+#define SIM_MOVES(...) ((const void *const[]){__VA_ARGS__, NULL})
+
+/* Moves the handle (any sim_* handle, by address) to a live task of the same world.
+ * Errors: SIM_EMISUSE (an empty, stale or foreign handle), SIM_EINVAL (no such task). */
+int sim_handle_move(sim_world *w, const void *handle, sim_task_id to);
+/* Gives the handle to the current node (the world outside a task). SIM_EMISUSE as above. */
+int sim_handle_share(sim_world *w, const void *handle);
+/* Whether the handle refers to a live object of this world. */
+bool sim_handle_valid(const sim_world *w, const void *handle);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Tasks                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-/* A task is a future the executor owns: spawn copies the initial state into an executor-owned
- * block, polls it when woken, and calls drop exactly once when it finishes, is aborted, or its
- * node crashes. A join handle awaits the result, aborts the task or detaches it; dropping a
- * handle detaches. A finished task's slot is kept until its handle is consumed or detached. */
+/* A task is a coroutine the executor owns: spawn copies the initial state (which begins with
+ * a zeroed sim_co) into an executor-owned block and polls it when woken. When it finishes,
+ * is aborted or its node crashes, the future it awaits is dropped, the handles it owns are
+ * released, its drop function (if any) runs once, and the block is freed. A join handle
+ * awaits the result, aborts the task or detaches it; a join handle released with its owner
+ * detaches (the task runs on). A finished task's slot is kept until its handle is consumed
+ * or released. */
 typedef struct sim_task_desc {
     const char *name;   /* borrowed for the world's life (a literal, or sim_world_intern) */
     sim_node_id node;   /* 0 = the calling task's node (outside a task: a world-level task) */
     sim_poll_cb poll;   /* required */
-    sim_drop_cb drop;   /* optional */
-    const void *state;  /* initial state, copied; NULL = zero-filled */
-    size_t state_size;  /* bytes, at most SIM_STATE_MAX */
+    sim_drop_cb drop;   /* optional: the task's own memory */
+    const void *state;  /* initial state, copied; begins with a sim_co; NULL = zero-filled */
+    size_t state_size;  /* bytes, sizeof(sim_co) to SIM_STATE_MAX */
     bool daemon;        /* does not keep sim_world_run going (servers, background loops) */
+    /* Handles in the initial state that move to the task (SIM_MOVES): addresses within
+     * `state`'s source; NULL-terminated; may be NULL. */
+    const void *const *moves;
 } sim_task_desc;
 
 #define SIM_STATE_MAX ((size_t)1 << 20)
 
 /* A join handle. Caller storage; output is set when the join completes. */
 typedef struct sim_join {
-    uint32_t slot_;      /* private */
+    sim_handle h;
     sim_task_id task;    /* the task, for messages; 0 = empty handle */
     int64_t output;      /* the task's output (sim_task_set_output) after a successful join */
 } sim_join;
 
-/* Spawns a task; it first runs at the next scheduling point. out may be NULL (detached).
- * Errors: SIM_EINVAL (no poll, state too large), SIM_ENODE (node unknown or down),
- * SIM_ELIMIT (max_tasks), SIM_EMISUSE (from a crash-mode drop). */
+/* Spawns a task; it first runs at the next scheduling point. out may be NULL (detached);
+ * the handle belongs to the caller (see "Handles"). Errors: SIM_EINVAL (no poll, a state
+ * smaller than a sim_co or larger than SIM_STATE_MAX, a sim_co that is not zeroed),
+ * SIM_ENODE (node unknown or down), SIM_ELIMIT (max_tasks), SIM_EMISUSE (from a drop
+ * function, or a bad handle in moves). */
 int sim_spawn(sim_world *w, const sim_task_desc *desc, sim_join *out);
 
-/* Awaits the task (a poll function). READY with the task's result: what its poll returned,
- * SIM_ECANCELED if it was aborted, SIM_ECRASHED if its node crashed. The handle is consumed
- * (emptied, except task and output). Polling an empty handle returns SIM_EMISUSE. */
-int sim_join_poll(sim_world *w, sim_join *join);
-/* Asks the task to stop: at the next scheduling point its drop function runs (SIM_DROP_ABORT)
- * and its result becomes SIM_ECANCELED. No effect on a finished task. A blocking job that has
- * started cannot be stopped, as in real runtimes: abort has no effect on it, it runs to
- * completion and its handle still yields its result. */
+/* Awaits the task: its result (what its poll returned, SIM_ECANCELED if it was aborted,
+ * SIM_ECRASHED if its node crashed), its output in j->output. The handle is then consumed
+ * (emptied, except task and output). Dropping the wait (a select that another branch won)
+ * leaves the handle as it was: it can be awaited or aborted later. */
+typedef struct sim_join_op {
+    sim_fut fut;
+    sim_join *join;
+} sim_join_op;
+
+sim_join_op sim_join_wait(sim_join *join);
+/* Asks the task to stop: at the next scheduling point it is dropped and its result becomes
+ * SIM_ECANCELED. No effect on a finished task. A blocking job that has started cannot be
+ * stopped, as in real runtimes: it runs to completion and its handle still yields its
+ * result. */
 void sim_join_abort(sim_world *w, const sim_join *join);
-/* Lets the task run on unobserved; the handle is emptied. Also the drop of a handle. */
+/* Lets the task run on unobserved; the handle is emptied. */
 void sim_join_detach(sim_world *w, sim_join *join);
-/* The handle as a future (for select and join_all); output lands in join->output. */
-sim_future sim_join_future(sim_join *join);
 
 /* The running task, or 0 outside a task. */
 sim_task_id sim_task_current(const sim_world *w);
@@ -579,20 +735,42 @@ const char *sim_task_name(const sim_world *w, sim_task_id task);
 /* Sets the running task's output, delivered to its joiner with the result. */
 void sim_task_set_output(sim_world *w, int64_t output);
 
-/* Yields once: the first poll wakes the task and returns SIM_PENDING, the second returns
- * SIM_OK. Lets other runnable tasks go first. Caller storage, zero-initialised. */
-typedef struct sim_yield {
-    uint32_t state_; /* private: 0 = not yet yielded */
-} sim_yield;
+/* Runs the executor from outside until the future completes, and returns its result. Other
+ * tasks run as they become runnable; when it completes the call returns and they stay where
+ * they are. If the run stops first, the future is dropped and the stop code is returned.
+ * From inside a task (or while any world is running on this thread) it returns SIM_EMISUSE
+ * and records a "nested block_on" violation: it never hangs. */
+int sim_block_on_fut(sim_world *w, sim_fut *f);
+#define sim_block_on(w, aw) sim_block_on_fut((w), &(__typeof__(aw)[1]){aw}[0].fut)
 
-int sim_yield_poll(sim_world *w, sim_yield *y);
+/* Task sets (tokio's JoinSet): spawn tasks into a set, await whichever finishes next, and
+ * abort them all by dropping the set (or when its owner ends). */
+typedef struct sim_task_set {
+    sim_handle h;
+} sim_task_set;
 
-/* Runs the executor from outside until fut completes, and returns its result. Other tasks run
- * as they become runnable; when fut completes the call returns and they stay where they are.
- * If the run stops first, fut is dropped (SIM_DROP_ABORT) and the stop code is returned.
- * From inside a task it returns SIM_EMISUSE and records a "nested block_on" violation: it
- * never hangs. fut.state is borrowed until the call returns. */
-int sim_block_on(sim_world *w, sim_future fut);
+/* Errors: SIM_ELIMIT (max_objects). */
+int sim_task_set_new(sim_world *w, sim_task_set *out);
+/* Spawns into the set (as sim_spawn; the task's handle is the set's). */
+int sim_task_set_spawn(sim_world *w, const sim_task_set *set, const sim_task_desc *desc);
+/* Tasks in the set not yet collected by sim_task_set_next. */
+uint32_t sim_task_set_len(const sim_world *w, const sim_task_set *set);
+/* Aborts every task of the set; they are still collected by sim_task_set_next. */
+void sim_task_set_abort_all(sim_world *w, const sim_task_set *set);
+/* Aborts every task of the set and releases it. */
+void sim_task_set_drop(sim_world *w, sim_task_set *set);
+
+/* Awaits the next task of the set to finish (in the order they finish): the result is that
+ * task's result; *task (may be NULL) its id; *output (may be NULL) its output. SIM_EEMPTY
+ * at once when the set holds no task. */
+typedef struct sim_task_set_op {
+    sim_fut fut;
+    const sim_task_set *set;
+    sim_task_id *task;
+    int64_t *output;
+} sim_task_set_op;
+
+sim_task_set_op sim_task_set_next(const sim_task_set *set, sim_task_id *task, int64_t *output);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Nodes                                                                                      */
@@ -664,74 +842,93 @@ uint64_t sim_node_now(const sim_world *w);
 /* ------------------------------------------------------------------------------------------ */
 
 /* Timers live in an array heap ordered by (deadline, sequence): equal deadlines fire in the
- * order they were armed. When nothing is runnable the clock jumps to the next deadline.
- * All timer structs are caller storage inside a task's state; their drop functions are
- * idempotent and safe on zeroed or finished structs. A task dropped with a timer still armed
- * is reported as a leak violation, and the timer is released. */
-typedef struct sim_sleep {
+ * order they were armed. When nothing is runnable the clock jumps to the next deadline. A
+ * sleep arms its timer on its first pending poll; dropping it disarms it. */
+typedef struct sim_sleep_op {
+    sim_fut fut;
     uint64_t deadline_ns;
     uint32_t timer_slot_; /* private */
     uint32_t timer_id_;   /* private: 0 = not armed */
-} sim_sleep;
+} sim_sleep_op;
 
-/* Prepares a sleep of duration_ns from now (nothing is armed until the first poll). */
-void sim_sleep_init(sim_world *w, sim_sleep *s, uint64_t duration_ns);
-/* Prepares a sleep until an absolute virtual time (in the past: ready at once). */
-void sim_sleep_until_init(sim_world *w, sim_sleep *s, uint64_t deadline_ns);
-/* READY (SIM_OK) once the clock reaches the deadline. Errors: SIM_ELIMIT (max_timers),
- * SIM_EMISUSE when it would have to wait outside a task. */
-int sim_sleep_poll(sim_world *w, sim_sleep *s);
-void sim_sleep_drop(sim_world *w, sim_sleep *s);
-sim_future sim_sleep_future(sim_sleep *s);
+/* A sleep of duration_ns from now; the deadline saturates at UINT64_MAX. Errors when
+ * awaited: SIM_ELIMIT (max_timers). */
+sim_sleep_op sim_sleep(const sim_world *w, uint64_t duration_ns);
+/* A sleep until an absolute virtual time; a deadline in the past is ready at once, so a
+ * deadline computed before a pause can never wrap into a long sleep. */
+sim_sleep_op sim_sleep_until(uint64_t deadline_ns);
+/* deadline_ns - now, or 0 once it has passed: the saturating difference for computing what
+ * is left of a deadline. */
+uint64_t sim_time_left(const sim_world *w, uint64_t deadline_ns);
 
-/* A periodic tick: the first tick is one period after init, then every period; a late poll
- * gets the missed ticks one after another (no skipping), like a metronome. */
+/* A periodic tick (caller storage in the state block): the first tick is one period after
+ * init, then every period; a late await gets the missed ticks one after another (no
+ * skipping), like a metronome. Await each tick with SIM_AWAIT(rc, sim_tick(&st->every)). */
 typedef struct sim_interval {
     uint64_t period_ns;
-    sim_sleep next;      /* the next tick */
+    uint64_t next_ns;    /* the next tick */
     uint64_t ticks;      /* ticks delivered so far */
 } sim_interval;
 
-void sim_interval_init(sim_world *w, sim_interval *iv, uint64_t period_ns);
-/* READY (SIM_OK) at each tick. */
-int sim_interval_poll(sim_world *w, sim_interval *iv);
-void sim_interval_drop(sim_world *w, sim_interval *iv);
+void sim_interval_init(const sim_world *w, sim_interval *iv, uint64_t period_ns);
+
+typedef struct sim_tick_op {
+    sim_fut fut;
+    sim_interval *iv;
+    uint32_t timer_slot_; /* private */
+    uint32_t timer_id_;   /* private */
+} sim_tick_op;
+
+sim_tick_op sim_tick(sim_interval *iv);
 
 /* Runs inner with a deadline: the inner result if it completes first, otherwise inner is
- * dropped (SIM_DROP_ABORT) and the result is SIM_ETIMEDOUT. */
-typedef struct sim_timeout {
-    sim_future inner;
-    sim_sleep timer;
-    uint32_t done_;      /* private */
-} sim_timeout;
+ * dropped (what it armed is released) and the result is SIM_ETIMEDOUT. inner is any
+ * awaitable, by value (a sub-coroutine: sim_call); it is kept in a block of the world's
+ * allocator until the timeout completes or is dropped:
+ *
+ *     SIM_AWAIT(rc, sim_timeout(w, 50 * SIM_MS, sim_recv(&st->rx, &st->msg)));
+ */
+typedef struct sim_timeout_op {
+    sim_fut fut;
+    uint64_t deadline_ns;
+    uint32_t timer_slot_;  /* private */
+    uint32_t timer_id_;    /* private */
+    sim_fut *inner_;       /* private: the inner future, in its block */
+    uint32_t inner_size_;  /* private */
+} sim_timeout_op;
 
-void sim_timeout_init(sim_world *w, sim_timeout *t, sim_future inner, uint64_t duration_ns);
-int sim_timeout_poll(sim_world *w, sim_timeout *t);
-/* Drops the inner future if it is still pending, and the timer. */
-void sim_timeout_drop(sim_world *w, sim_timeout *t);
-sim_future sim_timeout_future(sim_timeout *t);
+sim_timeout_op sim__timeout(sim_world *w, uint64_t duration_ns, const void *inner, size_t size);
+#define sim_timeout(w, duration_ns, inner)                                                     \
+    sim__timeout((w), (duration_ns), SIM__BOX(inner))
+
+/* Internals: an awaitable made by value, as (address of a copy, size), checked. */
+#define SIM__BOX(aw)                                                                           \
+    (const void *)(__typeof__(aw)[1]){aw},                                                    \
+        sizeof(aw) + 0 * sizeof(struct {                                                       \
+            _Static_assert(__builtin_offsetof(__typeof__(aw), fut) == 0, "not an awaitable");  \
+            int x_;                                                                            \
+        })
 
 /* ------------------------------------------------------------------------------------------ */
 /* Channels                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
 /* Four kinds share one pair of handle types. Messages have a fixed size per channel and are
- * copied in on send and out on receive. A channel lives until its last handle is dropped;
- * messages still queued then are passed to drop_msg (so a channel of pointers does not leak).
+ * copied in on send and out on receive. A channel lives until its last handle is released;
+ * messages still queued then have their handles released and are passed to drop_msg.
  *
  *   ONESHOT    one message, one sender, one receiver. Dropping the sender unsent closes the
  *              receiver (SIM_ECLOSED).
  *   MPSC       many senders (sim_tx_clone), one receiver. capacity > 0: bounded, senders wait
- *              (sim_send_poll) in FIFO order when full (backpressure); capacity 0: unbounded
- *              up to max_messages.
+ *              (sim_send) in FIFO order when full (backpressure); capacity 0: unbounded up
+ *              to max_messages.
  *   BROADCAST  every receiver gets every message; capacity slots; a sender never waits, the
  *              oldest message is overwritten and a slow receiver gets SIM_ELAGGED once, then
  *              resumes from the oldest message kept. More receivers: sim_subscribe.
  *   WATCH      one current value (initial required); receivers wait for a newer version and
  *              read the latest, intermediate values are skipped. More receivers: sim_subscribe.
  *
- * Handles are caller storage, copied by value, and must be dropped exactly once (copies made
- * by assignment are the same handle: use sim_tx_clone for a second sender). */
+ * Each handle must be dropped once, or is released with its owner (see "Handles"). */
 typedef enum sim_chan_kind {
     SIM_CHAN_ONESHOT = 0,
     SIM_CHAN_MPSC = 1,
@@ -739,8 +936,11 @@ typedef enum sim_chan_kind {
     SIM_CHAN_WATCH = 3,
 } sim_chan_kind;
 
-/* Frees a message still queued when the channel goes away. ud first. */
+/* Frees a message still queued when the channel goes away (its handles are already
+ * released). ud first. */
 typedef void (*sim_msg_drop_cb)(void *ud, void *msg);
+
+#define SIM_MSG_HANDLES_MAX 4
 
 typedef struct sim_chan_desc {
     sim_chan_kind kind;
@@ -751,66 +951,64 @@ typedef struct sim_chan_desc {
     const char *name;         /* borrowed for the world's life; for reports; may be NULL */
     sim_msg_drop_cb drop_msg; /* optional */
     void *drop_ud;
+    /* Where the handles a message carries are (offsetof), so that they move with it
+     * (MPSC and ONESHOT only); handle_at[i] is read when i < handle_count. */
+    uint32_t handle_at[SIM_MSG_HANDLES_MAX];
+    uint32_t handle_count;
 } sim_chan_desc;
 
 typedef struct sim_tx {
-    uint32_t slot_; /* private */
-    uint32_t id_;   /* private: 0 = empty handle */
+    sim_handle h;
 } sim_tx;
 
 typedef struct sim_rx {
-    uint32_t slot_; /* private */
-    uint32_t id_;   /* private: 0 = empty handle */
+    sim_handle h;
 } sim_rx;
 
-/* Creates a channel and its first sender and receiver. Errors: SIM_EINVAL (bad kind, size,
- * capacity or missing initial value), SIM_ELIMIT (max_objects), SIM_ENOMEM. */
+/* Creates a channel and its first sender and receiver, owned by the caller. Errors:
+ * SIM_EINVAL (bad kind, size, capacity, handle offsets or missing initial value),
+ * SIM_ELIMIT (max_objects). */
 int sim_chan_new(sim_world *w, const sim_chan_desc *desc, sim_tx *tx, sim_rx *rx);
 
 /* Sends without waiting. msg is copied (msg_size bytes). Results: SIM_OK; SIM_ECLOSED (no
  * receiver left: the message was not taken, the caller still owns it); SIM_EFULL (bounded
- * MPSC is full); SIM_ELIMIT (unbounded MPSC at max_messages); SIM_EMISUSE (empty handle, or a
- * second send on a oneshot). A oneshot sender stays valid after sending and must still be
- * dropped. */
-int sim_send(sim_world *w, sim_tx *tx, const void *msg);
+ * MPSC is full); SIM_ELIMIT (unbounded MPSC at max_messages); SIM_EMISUSE (a bad handle, or
+ * a second send on a oneshot). A oneshot sender stays valid after sending. */
+int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg);
 
-/* An awaitable send: waits for room in a bounded MPSC (FIFO among waiting senders); for the
- * other kinds it completes at once like sim_send. msg is borrowed until the op completes or
- * is dropped: keep it in the task state. */
+/* Sends, waiting for room in a bounded MPSC (FIFO among waiting senders); for the other
+ * kinds it completes at once as sim_try_send. msg is read when the send completes: keep it
+ * in the state block. Dropped while waiting, it leaves the queue and a wake-up it had
+ * received passes to the next waiting sender. */
 typedef struct sim_send_op {
-    sim_tx *tx;
+    sim_fut fut;
+    const sim_tx *tx;
     const void *msg;
     uint32_t waiter_slot_; /* private */
     uint32_t waiter_id_;   /* private */
 } sim_send_op;
 
-void sim_send_op_init(sim_send_op *op, sim_tx *tx, const void *msg);
-int sim_send_poll(sim_world *w, sim_send_op *op);
-/* Leaves the wait queue; a wake-up it had received passes to the next waiting sender. */
-void sim_send_op_drop(sim_world *w, sim_send_op *op);
-sim_future sim_send_future(sim_send_op *op);
+sim_send_op sim_send(const sim_tx *tx, const void *msg);
 
-/* Receives one message into out (msg_size bytes). READY with SIM_OK; SIM_ECLOSED when every
- * sender is gone and nothing is queued; SIM_ELAGGED (broadcast, see above). WATCH: waits until
- * a version newer than the last one this receiver saw, then copies the latest value. */
-int sim_recv(sim_world *w, sim_rx *rx, void *out);
-/* Like sim_recv without waiting: SIM_EEMPTY instead of SIM_PENDING. WATCH: copies the current
- * value (SIM_OK) and marks it seen. */
-int sim_try_recv(sim_world *w, sim_rx *rx, void *out);
-
-/* sim_recv as a future, for select and join_all. */
+/* Receives one message into out (msg_size bytes): SIM_OK; SIM_ECLOSED when every sender is
+ * gone and nothing is queued; SIM_ELAGGED (broadcast, see above). WATCH: waits until a
+ * version newer than the last one this receiver saw, then copies the latest value. */
 typedef struct sim_recv_op {
-    sim_rx *rx;
+    sim_fut fut;
+    const sim_rx *rx;
     void *out;
 } sim_recv_op;
 
-sim_future sim_recv_future(sim_recv_op *op);
+sim_recv_op sim_recv(const sim_rx *rx, void *out);
+/* Like sim_recv without waiting: SIM_EEMPTY instead of waiting. WATCH: copies the current
+ * value (SIM_OK) and marks it seen. */
+int sim_try_recv(sim_world *w, const sim_rx *rx, void *out);
 
-/* A second sender (MPSC, BROADCAST, WATCH). Errors: SIM_EMISUSE (oneshot, empty handle),
- * SIM_ECLOSED (the receivers are gone: no new sender is made). */
+/* A second sender (MPSC, BROADCAST, WATCH), owned by the caller. Errors: SIM_EMISUSE
+ * (oneshot, bad handle), SIM_ECLOSED (the receivers are gone: no new sender is made). */
 int sim_tx_clone(sim_world *w, const sim_tx *tx, sim_tx *out);
 /* A new receiver (BROADCAST: sees messages sent from now on; WATCH: has seen the current
- * value). Errors: SIM_EMISUSE (other kinds, empty handle), SIM_ELIMIT. */
+ * value). Errors: SIM_EMISUSE (other kinds, bad handle), SIM_ELIMIT. */
 int sim_subscribe(sim_world *w, const sim_tx *tx, sim_rx *out);
 /* Drop a handle; the channel goes away with its last handle. Empty handles are ignored. */
 void sim_tx_drop(sim_world *w, sim_tx *tx);
@@ -826,15 +1024,14 @@ bool sim_tx_closed(const sim_world *w, const sim_tx *tx);
 /* ------------------------------------------------------------------------------------------ */
 
 /* A token is cancelled once and stays cancelled. Cancelling a token cancels its children (and
- * theirs), never its parent. Handles are caller storage and must be dropped once each. */
+ * theirs), never its parent. Each handle is dropped once or released with its owner. */
 typedef struct sim_token {
-    uint32_t slot_; /* private */
-    uint32_t id_;   /* private: 0 = empty */
+    sim_handle h;
 } sim_token;
 
 /* A new token; parent may be NULL. A child of a cancelled parent starts cancelled. Dropping
  * a parent's handles does not cut its children off: cancelling an ancestor still reaches
- * them. Errors: SIM_ELIMIT, SIM_EMISUSE (empty parent). */
+ * them. Errors: SIM_ELIMIT, SIM_EMISUSE (bad parent). */
 int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out);
 int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out);
 /* Cancels the token and its descendants and wakes their waiters. Idempotent. */
@@ -842,50 +1039,164 @@ void sim_token_cancel(sim_world *w, const sim_token *tok);
 bool sim_token_is_cancelled(const sim_world *w, const sim_token *tok);
 void sim_token_drop(sim_world *w, sim_token *tok);
 
-/* Awaits cancellation: READY (SIM_OK) once the token is cancelled. */
-typedef struct sim_token_wait {
+/* Awaits cancellation: SIM_OK once the token is cancelled. */
+typedef struct sim_cancelled_op {
+    sim_fut fut;
     const sim_token *tok;
     uint32_t waiter_slot_; /* private */
     uint32_t waiter_id_;   /* private */
-} sim_token_wait;
+} sim_cancelled_op;
 
-void sim_token_wait_init(sim_token_wait *op, const sim_token *tok);
-int sim_token_wait_poll(sim_world *w, sim_token_wait *op);
-void sim_token_wait_drop(sim_world *w, sim_token_wait *op);
-sim_future sim_token_wait_future(sim_token_wait *op);
+sim_cancelled_op sim_cancelled(const sim_token *tok);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Mutexes, semaphores and notifies                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A mutex is fair: waiters get it in the order they asked (FIFO). The task that holds it is
+ * named in hang reports ("held by task 7 (writer) since 1.200000s"). A holder that ends
+ * without unlocking (finished, aborted, crashed) releases it. Errors of every call:
+ * SIM_EMISUSE for a bad handle. */
+typedef struct sim_mutex {
+    sim_handle h;
+} sim_mutex;
+
+/* name is borrowed for the world's life (reports); may be NULL. Errors: SIM_ELIMIT. */
+int sim_mutex_new(sim_world *w, const char *name, sim_mutex *out);
+/* Awaits the lock: SIM_OK when this task holds it. Locking a mutex the task holds is
+ * SIM_EMISUSE (it would deadlock). */
+typedef struct sim_lock_op {
+    sim_fut fut;
+    const sim_mutex *m;
+    uint32_t waiter_slot_; /* private */
+    uint32_t waiter_id_;   /* private */
+} sim_lock_op;
+
+sim_lock_op sim_lock(const sim_mutex *m);
+/* Takes the lock without waiting: SIM_OK, or SIM_EFULL when it is held. */
+int sim_try_lock(sim_world *w, const sim_mutex *m);
+/* Unlocks; the next waiter gets it. SIM_EMISUSE when the running task does not hold it. */
+int sim_unlock(sim_world *w, const sim_mutex *m);
+/* The holder, or 0. */
+sim_task_id sim_mutex_holder(const sim_world *w, const sim_mutex *m);
+void sim_mutex_drop(sim_world *w, sim_mutex *m);
+
+/* A counting semaphore, fair (FIFO): a waiter for n permits blocks the ones behind it until
+ * it is served. Permits acquired by a task are released when it ends. */
+typedef struct sim_sem {
+    sim_handle h;
+} sim_sem;
+
+int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out);
+/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0 or more
+ * than the semaphore ever had. */
+typedef struct sim_acquire_op {
+    sim_fut fut;
+    const sim_sem *s;
+    uint32_t n;
+    uint32_t waiter_slot_; /* private */
+    uint32_t waiter_id_;   /* private */
+} sim_acquire_op;
+
+sim_acquire_op sim_acquire(const sim_sem *s, uint32_t n);
+/* Takes n permits without waiting: SIM_OK or SIM_EFULL. */
+int sim_try_acquire(sim_world *w, const sim_sem *s, uint32_t n);
+/* Returns n permits the running task holds. SIM_EMISUSE when it holds fewer. */
+int sim_release(sim_world *w, const sim_sem *s, uint32_t n);
+/* Adds n permits that nobody held (a semaphore used as a signal). */
+int sim_sem_add(sim_world *w, const sim_sem *s, uint32_t n);
+uint32_t sim_sem_available(const sim_world *w, const sim_sem *s);
+void sim_sem_drop(sim_world *w, sim_sem *s);
+
+/* A notify wakes tasks that wait on it (tokio's Notify): notify_one wakes the first waiter,
+ * or, when none waits, lets the next sim_notified complete at once (one stored permit);
+ * notify_all wakes every task waiting now and stores nothing. */
+typedef struct sim_notify {
+    sim_handle h;
+} sim_notify;
+
+int sim_notify_new(sim_world *w, const char *name, sim_notify *out);
+void sim_notify_one(sim_world *w, const sim_notify *n);
+void sim_notify_all(sim_world *w, const sim_notify *n);
+void sim_notify_drop(sim_world *w, sim_notify *n);
+
+typedef struct sim_notified_op {
+    sim_fut fut;
+    const sim_notify *n;
+    uint32_t waiter_slot_; /* private */
+    uint32_t waiter_id_;   /* private */
+} sim_notified_op;
+
+sim_notified_op sim_notified(const sim_notify *n);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Combinators                                                                                */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Select: polls the futures in array order (biased: earlier ones win ties) until one
- * completes; its index is `winner` and its result is the select's result. Every other future
- * is then dropped (SIM_DROP_ABORT), i.e. cancelled. The array is borrowed (task state). */
-typedef struct sim_select {
-    sim_future *futures;
+/* Select: polls its branches in order (biased: earlier ones win ties) until one completes;
+ * its index goes to *which and its result is the select's. Every other branch is then
+ * dropped, i.e. cancelled. Up to SIM_SELECT_MAX branches, each any awaitable by value (kept
+ * in blocks of the world's allocator until the select completes or is dropped):
+ *
+ *     for (;;) {
+ *         SIM_AWAIT(rc, sim_select(w, &st->which, sim_cancelled(&st->stop),
+ *                                  sim_recv(&st->rx, &st->msg)));
+ *         if (st->which == 0) break;       // stopped
+ *         ...handle st->msg...
+ *     }
+ *
+ * sim_select_futs takes branches that live elsewhere (futures in the state block, an
+ * interval's tick kept across iterations); they are polled and dropped, never freed. */
+#define SIM_SELECT_MAX 4
+
+typedef struct sim__branch {
+    const void *fut;
+    size_t size;
+} sim__branch;
+
+typedef struct sim_select_op {
+    sim_fut fut;
+    int *which;
     uint32_t count;
-    int32_t winner;      /* -1 until one completes */
-    uint32_t dropped_;   /* private */
-} sim_select;
+    uint32_t sizes_[SIM_SELECT_MAX]; /* private: 0 for a branch that lives elsewhere */
+    sim_fut *arms_[SIM_SELECT_MAX];  /* private */
+} sim_select_op;
 
-void sim_select_init(sim_select *s, sim_future *futures, uint32_t count);
-int sim_select_poll(sim_world *w, sim_select *s);
-/* Drops every future not yet dropped (call from the task's drop function). */
-void sim_select_drop(sim_world *w, sim_select *s);
+sim_select_op sim__select(sim_world *w, int *which, const sim__branch *branches,
+                          uint32_t count);
+/* Branches that live elsewhere: futs[0..count) (1 <= count <= SIM_SELECT_MAX). */
+sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count);
 
-/* Join all: polls every unfinished future until all have completed; results[i] receives each
- * result (SIM_PENDING until then). READY with SIM_OK. Both arrays are borrowed. */
-typedef struct sim_join_all {
-    sim_future *futures;
+#define SIM__BRANCH(aw) {SIM__BOX(aw)}
+#define SIM__NARGS(...) SIM__NARGS_(__VA_ARGS__, 4, 3, 2, 1, 0)
+#define SIM__NARGS_(a, b, c, d, n, ...) n
+#define SIM__BRANCHES1(a) SIM__BRANCH(a)
+#define SIM__BRANCHES2(a, b) SIM__BRANCH(a), SIM__BRANCH(b)
+#define SIM__BRANCHES3(a, b, c) SIM__BRANCH(a), SIM__BRANCH(b), SIM__BRANCH(c)
+#define SIM__BRANCHES4(a, b, c, d) SIM__BRANCH(a), SIM__BRANCH(b), SIM__BRANCH(c), SIM__BRANCH(d)
+#define SIM__CAT(a, b) SIM__CAT_(a, b)
+#define SIM__CAT_(a, b) a##b
+#define SIM__BRANCH_LIST(...)                                                                  \
+    ((const sim__branch[]){SIM__CAT(SIM__BRANCHES, SIM__NARGS(__VA_ARGS__))(__VA_ARGS__)})
+#define sim_select(w, which, ...)                                                              \
+    sim__select((w), (which), SIM__BRANCH_LIST(__VA_ARGS__), SIM__NARGS(__VA_ARGS__))
+
+/* Join all: polls every unfinished branch until all have completed; results[i] receives
+ * branch i's result. SIM_OK when all are done. Up to SIM_SELECT_MAX branches by value, as
+ * select. */
+typedef struct sim_join_all_op {
+    sim_fut fut;
     int *results;
     uint32_t count;
-    uint32_t remaining;
-} sim_join_all;
+    uint32_t remaining_;             /* private */
+    uint32_t sizes_[SIM_SELECT_MAX]; /* private */
+    sim_fut *arms_[SIM_SELECT_MAX];  /* private */
+} sim_join_all_op;
 
-void sim_join_all_init(sim_join_all *j, sim_future *futures, int *results, uint32_t count);
-int sim_join_all_poll(sim_world *w, sim_join_all *j);
-/* Drops every future that has not completed. */
-void sim_join_all_drop(sim_world *w, sim_join_all *j);
+sim_join_all_op sim__join_all(sim_world *w, int *results, const sim__branch *branches,
+                              uint32_t count);
+#define sim_join_all(w, results, ...)                                                          \
+    sim__join_all((w), (results), SIM__BRANCH_LIST(__VA_ARGS__), SIM__NARGS(__VA_ARGS__))
 
 /* ------------------------------------------------------------------------------------------ */
 /* Blocking pool                                                                              */
@@ -895,15 +1206,15 @@ void sim_join_all_drop(sim_world *w, sim_join_all *j);
  * job waits in FIFO order for a free worker; when it starts, its run function executes at
  * once and the job then holds the worker for its latency (drawn from the node's model) plus
  * whatever it charged with sim_job_charge; then its handle completes with run's result. A
- * started job cannot be cancelled: aborting its handle detaches it. A queued job can be
- * aborted. Crash abandons queued and running jobs (drop in crash mode). */
+ * started job cannot be cancelled: aborting its handle has no effect on it. A queued job can
+ * be aborted. Crash abandons queued and running jobs. */
 typedef int (*sim_job_cb)(void *state, sim_world *w);
 
 typedef struct sim_job_desc {
     const char *name;   /* borrowed for the world's life */
     sim_node_id node;   /* 0 = the calling task's node; world-level jobs are not allowed */
     sim_job_cb run;     /* required */
-    sim_drop_cb drop;   /* optional: releases what the state holds */
+    sim_drop_cb drop;   /* optional: frees what the state points to */
     const void *state;  /* copied; NULL = zero-filled */
     size_t state_size;
 } sim_job_desc;
@@ -911,7 +1222,8 @@ typedef struct sim_job_desc {
 /* Errors: as sim_spawn, and SIM_EINVAL for a job without a node. */
 int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out);
 /* Inside a running job: adds ns of virtual time to the job (the synchronous disk API charges
- * its latency this way). sim_now then includes it. Outside a job: SIM_EMISUSE. */
+ * its latency this way); the job's end saturates at the end of time. sim_now then includes
+ * it. Outside a job: SIM_EMISUSE. */
 int sim_job_charge(sim_world *w, uint64_t ns);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -992,47 +1304,49 @@ bool sim_net_reachable(const sim_world *w, sim_node_id from, sim_node_id to);
 #define SIM_DATAGRAM_MAX 65507
 
 typedef struct sim_udp {
-    uint32_t slot_;    /* private */
-    uint32_t id_;
+    sim_handle h;
 } sim_udp;
 
-/* Binds a datagram socket on the running task's node; port 0 picks a free ephemeral port
- * (49152..65535). Errors: SIM_EADDRINUSE, SIM_ENODE (not in a node's task), SIM_ELIMIT. */
+/* Binds a datagram socket on the running task's node (the node being booted, in a boot
+ * function); port 0 picks a free ephemeral port (49152..65535). The socket belongs to the
+ * caller (see "Handles"). Errors: SIM_EADDRINUSE, SIM_ENODE (not on a node), SIM_ELIMIT. */
 int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out);
 /* Sends a datagram; never waits. SIM_OK means sent, not delivered: it may be lost,
  * duplicated or delayed. Errors: SIM_ETOOBIG (> SIM_DATAGRAM_MAX), SIM_ENODE (unknown
- * destination node), SIM_EINVAL (port 0), SIM_ECLOSED (the socket is closed). */
+ * destination node), SIM_EINVAL (port 0), SIM_ECLOSED (the socket is closed), SIM_EMISUSE
+ * (a bad handle). */
 int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data,
                     size_t len);
 
-/* A receive: fill sock, buf and cap; on SIM_OK, len is the datagram's length (at most cap:
- * a longer one is cut and `truncated` says so) and from its sender. SIM_ECLOSED when the
- * socket is closed. */
-typedef struct sim_udp_recv {
-    const sim_udp *sock;
-    void *buf;
-    size_t cap;
+/* What a receive got: len bytes (at most the buffer's capacity: a longer datagram is cut and
+ * `truncated` says so) from `from`. */
+typedef struct sim_datagram {
     size_t len;
     sim_addr from;
     bool truncated;
-} sim_udp_recv;
+} sim_datagram;
 
-int sim_udp_recv_poll(sim_world *w, sim_udp_recv *op);
-void sim_udp_recv_drop(sim_world *w, sim_udp_recv *op);
-sim_future sim_udp_recv_future(sim_udp_recv *op);
+/* Receives one datagram into buf (cap bytes); SIM_ECLOSED when the socket is closed. */
+typedef struct sim_udp_recv_op {
+    sim_fut fut;
+    const sim_udp *sock;
+    void *buf;
+    size_t cap;
+    sim_datagram *out;
+} sim_udp_recv_op;
+
+sim_udp_recv_op sim_udp_recv(const sim_udp *sock, void *buf, size_t cap, sim_datagram *out);
 sim_addr sim_udp_addr(const sim_world *w, const sim_udp *sock);
 void sim_udp_close(sim_world *w, sim_udp *sock);
 
 /* ---- streams ---- */
 
 typedef struct sim_listener {
-    uint32_t slot_;    /* private */
-    uint32_t id_;
+    sim_handle h;
 } sim_listener;
 
 typedef struct sim_conn {
-    uint32_t slot_;    /* private */
-    uint32_t id_;
+    sim_handle h;
 } sim_conn;
 
 /* Listens on a port of the running task's node; backlog 0 = 128 connections waiting to be
@@ -1040,74 +1354,71 @@ typedef struct sim_conn {
 int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out);
 void sim_listener_close(sim_world *w, sim_listener *l);
 
-/* An accept: on SIM_OK, conn is the new connection and peer its remote address. SIM_ECLOSED
- * when the listener is closed. */
-typedef struct sim_accept {
+/* Accepts a connection into *conn (the caller's), its remote address into *peer (may be
+ * NULL). SIM_ECLOSED when the listener is closed. */
+typedef struct sim_accept_op {
+    sim_fut fut;
     const sim_listener *listener;
-    sim_conn conn;
-    sim_addr peer;
-} sim_accept;
+    sim_conn *conn;
+    sim_addr *peer;
+} sim_accept_op;
 
-int sim_accept_poll(sim_world *w, sim_accept *op);
-void sim_accept_drop(sim_world *w, sim_accept *op);
-sim_future sim_accept_future(sim_accept *op);
+sim_accept_op sim_accept(const sim_listener *l, sim_conn *conn, sim_addr *peer);
 
-/* A connect from the running task's node: fill `to`; on SIM_OK, conn is the connection.
- * Errors: SIM_ECONNREFUSED (the node is up and nothing listens), SIM_ETIMEDOUT (no answer
- * within the connect timeout: the node is down or cut off), SIM_ENODE (unknown node, or not
- * in a node's task), SIM_EINVAL (port 0). Dropping it unfinished abandons the connection. */
-typedef struct sim_connect {
+/* Connects from the running task's node to `to`; on SIM_OK *conn is the connection (the
+ * caller's). Errors: SIM_ECONNREFUSED (the node is up and nothing listens), SIM_ETIMEDOUT
+ * (no answer within the connect timeout: the node is down or cut off), SIM_ENODE (unknown
+ * node, or not in a node's task), SIM_EINVAL (port 0). Dropped unfinished, the connection
+ * being made is abandoned. */
+typedef struct sim_connect_op {
+    sim_fut fut;
     sim_addr to;
-    sim_conn conn;
+    sim_conn *conn;
     uint32_t slot_;    /* private: the connection being made */
     uint32_t id_;
-} sim_connect;
+} sim_connect_op;
 
-int sim_connect_poll(sim_world *w, sim_connect *op);
-void sim_connect_drop(sim_world *w, sim_connect *op);
-sim_future sim_connect_future(sim_connect *op);
+sim_connect_op sim_connect(sim_addr to, sim_conn *conn);
 
-/* A read: fill conn, buf and cap; on SIM_OK, len bytes were read: at least 1 and at most cap,
- * possibly fewer than the peer wrote in one go (code must handle partial reads), or 0 at the
- * end of the stream (the peer shut down writing). SIM_ECONNRESET when the connection was
- * reset, SIM_ECLOSED when this side closed it. */
-typedef struct sim_read {
+/* Reads at least 1 and at most cap bytes into buf; *len (may be NULL) is how many: possibly
+ * fewer than the peer wrote in one go (code must handle partial reads), or 0 at the end of
+ * the stream (the peer shut down writing). SIM_ECONNRESET when the connection was reset,
+ * SIM_ECLOSED when this side closed it. */
+typedef struct sim_read_op {
+    sim_fut fut;
     const sim_conn *conn;
     void *buf;
     size_t cap;
-    size_t len;
-} sim_read;
+    size_t *len;
+} sim_read_op;
 
-int sim_read_poll(sim_world *w, sim_read *op);
-void sim_read_drop(sim_world *w, sim_read *op);
-sim_future sim_read_future(sim_read *op);
+sim_read_op sim_read(const sim_conn *conn, void *buf, size_t cap, size_t *len);
 
-/* Reads exactly len bytes into buf (done counts them; zero it first). SIM_EEOF when the stream
- * ends before; SIM_ECONNRESET, SIM_ECLOSED as sim_read. */
-typedef struct sim_read_exact {
+/* Reads exactly len bytes into buf. SIM_EEOF when the stream ends before; SIM_ECONNRESET,
+ * SIM_ECLOSED as sim_read. */
+typedef struct sim_read_exact_op {
+    sim_fut fut;
     const sim_conn *conn;
     void *buf;
     size_t len;
-    size_t done;
-} sim_read_exact;
+    size_t done_;      /* private */
+} sim_read_exact_op;
 
-int sim_read_exact_poll(sim_world *w, sim_read_exact *op);
-void sim_read_exact_drop(sim_world *w, sim_read_exact *op);
-sim_future sim_read_exact_future(sim_read_exact *op);
+sim_read_exact_op sim_read_exact(const sim_conn *conn, void *buf, size_t len);
 
-/* Writes len bytes (done counts those the stream has taken; zero it first). Completes when
- * all are taken: the stream's window (send_buffer bytes not yet read by the peer) gives
- * backpressure. SIM_ECONNRESET, SIM_ECLOSED (this side closed or shut down writing). */
-typedef struct sim_write {
+/* Writes len bytes from buf (read as the stream takes them: keep them in the state block).
+ * Completes when all are taken: the stream's window (send_buffer bytes not yet read by the
+ * peer) gives backpressure. SIM_ECONNRESET, SIM_ECLOSED (this side closed or shut down
+ * writing). */
+typedef struct sim_write_op {
+    sim_fut fut;
     const sim_conn *conn;
     const void *buf;
     size_t len;
-    size_t done;
-} sim_write;
+    size_t done_;      /* private */
+} sim_write_op;
 
-int sim_write_poll(sim_world *w, sim_write *op);
-void sim_write_drop(sim_world *w, sim_write *op);
-sim_future sim_write_future(sim_write *op);
+sim_write_op sim_write(const sim_conn *conn, const void *buf, size_t len);
 
 /* Half-close: the peer reads what was written, then the end of the stream; this side can
  * still read. Errors: SIM_ECLOSED, SIM_ECONNRESET. */
@@ -1120,40 +1431,38 @@ sim_addr sim_conn_peer(const sim_world *w, const sim_conn *conn);
 
 /* ---- length-prefixed frames ---- */
 
-/* A frame is a 4-byte big-endian length, then that many bytes. Reading one: fill conn, buf
- * and max (buf holds max bytes); on SIM_OK len is the frame's length. SIM_ETOOBIG when the
- * peer announces more than max (the stream is then out of step: close it), SIM_EEOF when the
- * stream ends inside a frame (at a frame boundary too: there is no next frame), SIM_EINVAL
- * for max 0, and the errors of sim_read. Zero the private fields first. */
-typedef struct sim_frame_read {
+/* A frame is a 4-byte big-endian length, then that many bytes. Reading one into buf (max
+ * bytes): *len (may be NULL) is the frame's length. SIM_ETOOBIG when the peer announces more
+ * than max (the stream is then out of step: close it), SIM_EEOF when the stream ends inside
+ * a frame (at a frame boundary too: there is no next frame), SIM_EINVAL for max 0, and the
+ * errors of sim_read. */
+typedef struct sim_frame_read_op {
+    sim_fut fut;
     const sim_conn *conn;
     void *buf;
     uint32_t max;
-    uint32_t len;
+    uint32_t got_;     /* private: bytes of header and body read */
+    uint32_t *len;
     uint8_t hdr_[4];   /* private */
-    sim_read_exact rx_;
-    uint8_t phase_;
-} sim_frame_read;
+    uint32_t flen_;    /* private: the announced length */
+} sim_frame_read_op;
 
-int sim_frame_read_poll(sim_world *w, sim_frame_read *op);
-void sim_frame_read_drop(sim_world *w, sim_frame_read *op);
-sim_future sim_frame_read_future(sim_frame_read *op);
+sim_frame_read_op sim_frame_read(const sim_conn *conn, void *buf, uint32_t max, uint32_t *len);
 
-/* Writing one: fill conn, data, len and max. SIM_ETOOBIG when len > max (nothing is
- * written), SIM_EINVAL for max 0, and the errors of sim_write. */
-typedef struct sim_frame_write {
+/* Writing one: SIM_ETOOBIG when len > max (nothing is written), SIM_EINVAL for max 0, and the
+ * errors of sim_write. data is read as the stream takes it. */
+typedef struct sim_frame_write_op {
+    sim_fut fut;
     const sim_conn *conn;
     const void *data;
     uint32_t len;
     uint32_t max;
+    uint32_t done_;    /* private: bytes of header and body written */
     uint8_t hdr_[4];   /* private */
-    sim_write tx_;
-    uint8_t phase_;
-} sim_frame_write;
+} sim_frame_write_op;
 
-int sim_frame_write_poll(sim_world *w, sim_frame_write *op);
-void sim_frame_write_drop(sim_world *w, sim_frame_write *op);
-sim_future sim_frame_write_future(sim_frame_write *op);
+sim_frame_write_op sim_frame_write(const sim_conn *conn, const void *data, uint32_t len,
+                                   uint32_t max);
 
 /* Message types and drop reasons in net events. */
 enum {
@@ -1196,8 +1505,7 @@ enum {
 #define SIM_PATH_MAX 255
 
 typedef struct sim_file {
-    uint32_t slot_;    /* private */
-    uint32_t id_;
+    sim_handle h;
 } sim_file;
 
 enum {
@@ -1266,40 +1574,44 @@ typedef enum sim_disk_op_kind {
     SIM_DISK_SYNC_DIR = 10,
 } sim_disk_op_kind;
 
-/* One operation, made by the constructors below; poll it to completion (its result: as the
- * synchronous call's). The data of a write is copied when the operation starts, paths too. It
- * takes effect when it completes; dropped before, it still completes (the device got it), and
- * a crash of its node first means it never happened. */
+/* One operation, made by the constructors below and awaited (its result: as the synchronous
+ * call's). The constructors end in _op: the synchronous calls hold the plain names. The
+ * data of a write is copied when the operation starts (its first poll), paths too. It takes
+ * effect when it completes; dropped before, it still completes (the device got it), and a
+ * crash of its node first means it never happened. An open's handle belongs to the caller.
+ *
+ *     SIM_TRY(sim_disk_append_op(&st->log, st->rec, st->len, NULL));
+ *     SIM_TRY(sim_disk_sync_op(&st->log));
+ */
 typedef struct sim_disk_op {
+    sim_fut fut;
     sim_disk_op_kind kind;
+    uint32_t flags;          /* open */
     const char *path;        /* open, rename (from), unlink, sync_dir */
     const char *path2;       /* rename (to) */
-    uint32_t flags;          /* open */
     const sim_file *file;    /* read, write, append, sync, datasync, truncate */
     sim_file *opened;        /* open: where the handle goes */
     void *buf;               /* read */
     const void *data;        /* write, append */
     size_t len;              /* read: capacity; write, append: bytes */
-    uint64_t offset;         /* read, write; truncate: the size; append: where it went */
-    size_t got;              /* read: bytes read */
+    uint64_t offset;         /* read, write; truncate: the size */
+    size_t *got;             /* read: bytes read (may be NULL) */
+    uint64_t *at;            /* append: where it went (may be NULL) */
     uint32_t slot_;          /* private: the request in flight */
     uint32_t id_;
 } sim_disk_op;
 
 sim_disk_op sim_disk_open_op(const char *path, uint32_t flags, sim_file *out);
-sim_disk_op sim_disk_read_op(const sim_file *f, void *buf, size_t len, uint64_t offset);
+sim_disk_op sim_disk_read_op(const sim_file *f, void *buf, size_t len, uint64_t offset,
+                             size_t *got);
 sim_disk_op sim_disk_write_op(const sim_file *f, const void *data, size_t len, uint64_t offset);
-sim_disk_op sim_disk_append_op(const sim_file *f, const void *data, size_t len);
+sim_disk_op sim_disk_append_op(const sim_file *f, const void *data, size_t len, uint64_t *at);
 sim_disk_op sim_disk_sync_op(const sim_file *f);
 sim_disk_op sim_disk_datasync_op(const sim_file *f);
 sim_disk_op sim_disk_truncate_op(const sim_file *f, uint64_t size);
 sim_disk_op sim_disk_rename_op(const char *from, const char *to);
 sim_disk_op sim_disk_unlink_op(const char *path);
 sim_disk_op sim_disk_sync_dir_op(const char *dir);
-
-int sim_disk_poll(sim_world *w, sim_disk_op *op);
-void sim_disk_drop(sim_world *w, sim_disk_op *op);
-sim_future sim_disk_future(sim_disk_op *op);
 
 /* ---- the model ---- */
 
@@ -1382,17 +1694,17 @@ int sim_fault_fail_at(sim_world *w, const char *point, uint64_t hit);
 uint64_t sim_fault_hits(const sim_world *w, const char *point);
 
 /* What an injected fault did. Values are stable (traces store them). */
-#define SIM_FAULT_ACTION_TABLE(X)                                                              \
-    X(SIM_FAULT_FIRE, 1, "fire")           /* a point in the code under test fired */          \
-    X(SIM_FAULT_CRASH, 2, "crash")                                                             \
-    X(SIM_FAULT_RESTART, 3, "restart")                                                         \
-    X(SIM_FAULT_PAUSE, 4, "pause")                                                             \
-    X(SIM_FAULT_RESUME, 5, "resume")                                                           \
-    X(SIM_FAULT_PARTITION, 6, "partition")                                                    \
-    X(SIM_FAULT_HEAL, 7, "heal")                                                               \
-    X(SIM_FAULT_QUIET, 8, "quiet")         /* faults stop: the liveness phase begins */        \
-    X(SIM_FAULT_CLOCK, 9, "clock")         /* a node's clock skew and drift were set */      \
-    X(SIM_FAULT_CLOG, 10, "clog")          /* a node's messages wait */                       \
+#define SIM_FAULT_ACTION_TABLE(X)                                                                  \
+    X(SIM_FAULT_FIRE, 1, "fire")           /* a point in the code under test fired */              \
+    X(SIM_FAULT_CRASH, 2, "crash")                                                                 \
+    X(SIM_FAULT_RESTART, 3, "restart")                                                             \
+    X(SIM_FAULT_PAUSE, 4, "pause")                                                                 \
+    X(SIM_FAULT_RESUME, 5, "resume")                                                               \
+    X(SIM_FAULT_PARTITION, 6, "partition")                                                         \
+    X(SIM_FAULT_HEAL, 7, "heal")                                                                   \
+    X(SIM_FAULT_QUIET, 8, "quiet")         /* faults stop: the liveness phase begins */            \
+    X(SIM_FAULT_CLOCK, 9, "clock")         /* a node's clock skew and drift were set */            \
+    X(SIM_FAULT_CLOG, 10, "clog")          /* a node's messages wait */                            \
     X(SIM_FAULT_UNCLOG, 11, "unclog")
 
 typedef enum sim_fault_action {

@@ -5,13 +5,17 @@
  * a single receiver, whose waker is kept in the channel; broadcast and watch channels have
  * subscriber objects (OBJ_SUB), each with its own cursor and waker, listed on the channel.
  * Handle counts decide lifetime: a channel goes away with its last sender and receiver, and
- * any message still inside goes to drop_msg. Bounded mpsc senders that find no room wait in
+ * any message still inside has its handles released and goes to drop_msg. Handles are
+ * records of the handle table (hand.c) naming the channel (senders) or the receiving object;
+ * a channel whose messages carry handles (handle_at) moves them into itself on send and to
+ * the receiving task on receive. Bounded mpsc senders that find no room wait in
  * the channel's FIFO wait queue (waitq.c); a receive that frees a slot notifies the first of
  * them, who is then owed that slot, so try-sends cannot overtake waiting senders.
  *
  * Messages are copied with memcpy on the way in and out. Rings come from the world's size-class
  * allocator; an unbounded mpsc ring doubles when full, up to max_messages.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,20 +65,39 @@ static uint8_t *ring_at(sim__obj *c, uint64_t index)
     return c->buf + (size_t)(index & c->mask) * c->msg_size;
 }
 
-static void drop_message(sim__obj *c, uint8_t *msg)
+/* The handle at offset k of a message, if it is one the channel holds; else SIM__NIL. */
+static uint32_t msg_handle(sim_world *w, uint32_t chan, const uint8_t *msg, uint32_t k)
 {
+    sim_handle h;
+    memcpy(&h, msg + w->objs[chan].hoff[k], sizeof h);
+    if (h.id_ == 0 || h.world_ != w->tag || h.slot_ >= w->hands_used) return SIM__NIL;
+    const sim__hand *r = &w->hands[h.slot_];
+    if (r->id != h.id_ || r->kind == HAND_FREE) return SIM__NIL;
+    if (r->owner_kind != OWN_CHAN || r->owner != chan) return SIM__NIL;
+    return h.slot_;
+}
+
+/* A message leaves the channel unreceived: its handles are released, then drop_msg. */
+static void drop_message(sim_world *w, sim__obj *c, uint8_t *msg)
+{
+    uint32_t chan = c->slot;
+    for (uint32_t k = 0; k < c->nhoff; k++) {
+        uint32_t hs = msg_handle(w, chan, msg, k);
+        if (hs != SIM__NIL) sim__hand_release(w, hs);
+        c = &w->objs[chan];
+    }
     if (c->drop_msg != NULL) c->drop_msg(c->drop_ud, msg);
 }
 
 /* Drops every message still held by the channel. */
-static void drop_all_messages(sim__obj *c)
+static void drop_all_messages(sim_world *w, sim__obj *c)
 {
     if (c->buf == NULL) return;
     switch (c->chan_kind) {
     case SIM_CHAN_ONESHOT:
     case SIM_CHAN_MPSC:
         while (c->len > 0) {
-            drop_message(c, ring_at(c, c->head));
+            drop_message(w, c, ring_at(c, c->head));
             c->head = (c->head + 1) & c->mask;
             c->len--;
         }
@@ -82,13 +105,13 @@ static void drop_all_messages(sim__obj *c)
     case SIM_CHAN_BROADCAST: {
         uint64_t kept = c->seq < c->cap ? c->seq : c->cap;
         for (uint64_t s = c->seq - kept; s < c->seq; s++) {
-            drop_message(c, ring_at(c, s));
+            drop_message(w, c, ring_at(c, s));
         }
         c->seq = 0;
         break;
     }
     case SIM_CHAN_WATCH:
-        drop_message(c, c->buf);
+        drop_message(w, c, c->buf);
         break;
     }
 }
@@ -97,7 +120,7 @@ static void chan_release_if_unused(sim_world *w, uint32_t slot)
 {
     sim__obj *c = sim__obj_at(w, slot);
     if (c->txs > 0 || c->rxs > 0) return;
-    if (c->len > 0 || c->chan_kind >= SIM_CHAN_BROADCAST) drop_all_messages(c);
+    if (c->len > 0 || c->chan_kind >= SIM_CHAN_BROADCAST) drop_all_messages(w, c);
     sim__obj_release(w, slot);
 }
 
@@ -117,7 +140,7 @@ void sim__objs_free(sim_world *w)
 {
     for (uint32_t s = 0; s < w->objs_used; s++) {
         sim__obj *o = &w->objs[s];
-        if (o->type == OBJ_CHAN) drop_all_messages(o);
+        if (o->type == OBJ_CHAN) drop_all_messages(w, o);
         if (o->type == OBJ_CHAN) sim__chan_ring_free(w, o);
     }
 }
@@ -127,6 +150,15 @@ void sim__objs_free(sim_world *w)
 static int desc_check(const sim_chan_desc *d, uint32_t *cap_out)
 {
     if (d == NULL || d->msg_size == 0 || d->msg_size > MSG_SIZE_MAX) return SIM_EINVAL;
+    if (d->handle_count > SIM_MSG_HANDLES_MAX) return SIM_EINVAL;
+    if (d->handle_count > 0 && d->kind != SIM_CHAN_MPSC && d->kind != SIM_CHAN_ONESHOT) {
+        return SIM_EINVAL; /* a broadcast would copy a handle to every receiver */
+    }
+    for (uint32_t k = 0; k < d->handle_count; k++) {
+        if (d->handle_at[k] > d->msg_size || d->msg_size - d->handle_at[k] < sizeof(sim_handle)) {
+            return SIM_EINVAL;
+        }
+    }
     switch (d->kind) {
     case SIM_CHAN_ONESHOT:
     case SIM_CHAN_WATCH:
@@ -163,8 +195,8 @@ static int sub_new(sim_world *w, uint32_t chan, sim_rx *out)
     if (c->first != SIM__NIL) w->objs[c->first].prev = slot;
     c->first = slot;
     c->rxs++;
-    out->slot_ = slot;
-    out->id_ = s->rx_id;
+    rc = sim__hand_new(w, HAND_RX, 0, slot, 0, &out->h);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
 }
 
@@ -201,6 +233,8 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
     c->drop_msg = d->drop_msg;
     c->drop_ud = d->drop_ud;
     c->bounded = d->kind == SIM_CHAN_MPSC && d->capacity > 0;
+    c->nhoff = (uint8_t)d->handle_count;
+    for (uint32_t k = 0; k < d->handle_count; k++) c->hoff[k] = (uint16_t)d->handle_at[k];
     c->txs = 1;
     if (d->kind == SIM_CHAN_WATCH) memcpy(c->buf, d->initial, d->msg_size);
     if (d->kind == SIM_CHAN_BROADCAST || d->kind == SIM_CHAN_WATCH) {
@@ -212,51 +246,49 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
         }
     } else {
         c->rxs = 1;
-        rx->slot_ = slot;
-        rx->id_ = c->rx_id;
+        rc = sim__hand_new(w, HAND_RX, 0, slot, 0, &rx->h);
+        SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     }
-    tx->slot_ = slot;
-    tx->id_ = w->objs[slot].tx_id;
+    rc = sim__hand_new(w, HAND_TX, 0, slot, 0, &tx->h);
+    SIM_ASSERT(rc == SIM_OK);
     return SIM_OK;
 }
 
 /* ---- handle resolution -------------------------------------------------------------------- */
 
-static void bad_handle(sim_world *w, const char *what, const char *side)
-    __attribute__((cold, noinline));
-
-static void bad_handle(sim_world *w, const char *what, const char *side)
-{
-    sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale %s handle", what, side);
-}
-
 /* The channel of a sender handle, or NULL (after recording a violation when what != NULL). */
 static inline sim__obj *tx_get(sim_world *w, const sim_tx *tx, const char *what)
 {
-    if (tx != NULL && tx->slot_ < w->objs_used) {
-        sim__obj *c = &w->objs[tx->slot_];
-        /* txs == 0: every sender was dropped, so this is a stale copy of one. */
-        if (tx->id_ != 0 && c->tx_id == tx->id_ && c->type == OBJ_CHAN && c->txs > 0) return c;
-    }
-    if (what != NULL) bad_handle(w, what, "sender");
-    return NULL;
+    uint32_t hs = sim__hand_slot(w, tx ? &tx->h : NULL, HAND_TX, what);
+    if (hs == SIM__NIL) return NULL;
+    sim__obj *c = sim__obj_at(w, w->hands[hs].target);
+    SIM_ASSERT(c->type == OBJ_CHAN); /* a sender's channel lives while the sender does */
+    SIM_ASSERT(c->txs > 0);
+    return c;
 }
 
 /* The receiver object of a receiver handle: the channel itself (oneshot, mpsc) or the
  * subscriber (broadcast, watch); NULL as above. */
 static inline sim__obj *rx_get(sim_world *w, const sim_rx *rx, const char *what)
 {
-    if (rx != NULL && rx->slot_ < w->objs_used) {
-        sim__obj *o = &w->objs[rx->slot_];
-        /* A channel whose receiver was dropped (rxs == 0) lives on for its senders; a copy of
-         * the dropped receiver handle is stale. Subscribers are freed when dropped. */
-        if (rx->id_ != 0 && o->rx_id == rx->id_ &&
-            (o->type == OBJ_SUB || (o->type == OBJ_CHAN && o->rxs > 0))) {
-            return o;
-        }
-    }
-    if (what != NULL) bad_handle(w, what, "receiver");
-    return NULL;
+    uint32_t hs = sim__hand_slot(w, rx ? &rx->h : NULL, HAND_RX, what);
+    if (hs == SIM__NIL) return NULL;
+    sim__obj *o = sim__obj_at(w, w->hands[hs].target);
+    SIM_ASSERT(o->type == OBJ_SUB || (o->type == OBJ_CHAN && o->rxs > 0));
+    return o;
+}
+
+/* The same, for queries on a const world (no violation is recorded). */
+static const sim__obj *tx_peek(const sim_world *w, const sim_tx *tx)
+{
+    uint32_t hs = sim__hand_peek(w, tx ? &tx->h : NULL, HAND_TX);
+    return hs == SIM__NIL ? NULL : &w->objs[w->hands[hs].target];
+}
+
+static const sim__obj *rx_peek(const sim_world *w, const sim_rx *rx)
+{
+    uint32_t hs = sim__hand_peek(w, rx ? &rx->h : NULL, HAND_RX);
+    return hs == SIM__NIL ? NULL : &w->objs[w->hands[hs].target];
 }
 
 static inline uint32_t obj_slot(const sim_world *w, const sim__obj *o)
@@ -304,9 +336,39 @@ static int ring_grow(sim_world *w, sim__obj *c)
     return SIM_OK;
 }
 
-static inline void ring_push(sim__obj *c, const void *msg)
+/* The handles a message carries move into the channel (before it is copied in). */
+static void handles_in(sim_world *w, uint32_t chan, const void *msg)
+{
+    const sim__obj *c = &w->objs[chan];
+    for (uint32_t k = 0; k < c->nhoff; k++) {
+        sim_handle h;
+        memcpy(&h, (const uint8_t *)msg + c->hoff[k], sizeof h);
+        if (h.id_ == 0) continue; /* an empty handle: nothing to move */
+        if (h.world_ != w->tag || h.slot_ >= w->hands_used || w->hands[h.slot_].id != h.id_ ||
+            w->hands[h.slot_].kind == HAND_FREE) {
+            sim__violation(w, SIM_VIOLATION_MISUSE,
+                           "a message sent on channel #%u carries a stale or foreign handle at "
+                           "offset %u", c->serial, c->hoff[k]);
+            continue;
+        }
+        sim__hand_to_chan(w, h.slot_, chan);
+    }
+}
+
+/* ...and out of it to the receiving task (after it is copied out). */
+static void handles_out(sim_world *w, uint32_t chan, const void *msg)
+{
+    if (w->current == SIM__NIL) return;
+    for (uint32_t k = 0; k < w->objs[chan].nhoff; k++) {
+        uint32_t hs = msg_handle(w, chan, msg, k);
+        if (hs != SIM__NIL) sim__hand_to_task(w, hs, w->current);
+    }
+}
+
+static inline void ring_push(sim_world *w, sim__obj *c, const void *msg)
 {
     SIM_ASSERT(c->len < c->cap);
+    if (c->nhoff) handles_in(w, c->slot, msg);
     msg_copy(ring_at(c, (uint64_t)c->head + c->len), msg, c->msg_size);
     c->len++;
 }
@@ -318,7 +380,7 @@ static inline int mpsc_push(sim_world *w, sim__obj *c, const void *msg)
         int rc = ring_grow(w, c);
         if (rc != SIM_OK) return rc;
     }
-    ring_push(c, msg);
+    ring_push(w, c, msg);
     wake_receivers(w, c);
     return SIM_OK;
 }
@@ -326,7 +388,7 @@ static inline int mpsc_push(sim_world *w, sim__obj *c, const void *msg)
 static int send_broadcast(sim_world *w, sim__obj *c, const void *msg)
 {
     /* The message that leaves the window of the last cap messages is dropped now. */
-    if (c->seq >= c->cap) drop_message(c, ring_at(c, c->seq - c->cap));
+    if (c->seq >= c->cap) drop_message(w, c, ring_at(c, c->seq - c->cap));
     msg_copy(ring_at(c, c->seq), msg, c->msg_size);
     c->seq++;
     wake_receivers(w, c);
@@ -335,17 +397,17 @@ static int send_broadcast(sim_world *w, sim__obj *c, const void *msg)
 
 static int send_watch(sim_world *w, sim__obj *c, const void *msg)
 {
-    drop_message(c, c->buf);
+    drop_message(w, c, c->buf);
     memcpy(c->buf, msg, c->msg_size);
     c->seq++;
     wake_receivers(w, c);
     return SIM_OK;
 }
 
-int sim_send(sim_world *w, sim_tx *tx, const void *msg)
+int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg)
 {
-    if (w->dropping == SIM_DROP_CRASH) return sim__no_side_effects(w, "sim_send");
-    sim__obj *c = tx_get(w, tx, "sim_send");
+    if (w->dropping == SIM__DROP_CRASH) return sim__no_side_effects(w, "sim_try_send");
+    sim__obj *c = tx_get(w, tx, "sim_try_send");
     if (c == NULL) return SIM_EMISUSE;
     switch (c->chan_kind) {
     case SIM_CHAN_ONESHOT:
@@ -355,7 +417,7 @@ int sim_send(sim_world *w, sim_tx *tx, const void *msg)
         }
         if (c->rxs == 0) return SIM_ECLOSED;
         c->sent = 1;
-        ring_push(c, msg);
+        ring_push(w, c, msg);
         wake_receivers(w, c);
         return SIM_OK;
     case SIM_CHAN_MPSC:
@@ -368,14 +430,6 @@ int sim_send(sim_world *w, sim_tx *tx, const void *msg)
         return c->rxs == 0 ? SIM_ECLOSED : send_watch(w, c, msg);
     }
     return SIM_EINVAL;
-}
-
-void sim_send_op_init(sim_send_op *op, sim_tx *tx, const void *msg)
-{
-    op->tx = tx;
-    op->msg = msg;
-    op->waiter_slot_ = 0;
-    op->waiter_id_ = 0;
 }
 
 /* A bounded mpsc send that may wait. */
@@ -403,42 +457,56 @@ static int send_bounded(sim_world *w, sim_send_op *op, uint32_t slot)
     return SIM_PENDING;
 }
 
-int sim_send_poll(sim_world *w, sim_send_op *op)
+static void send_op_drop(sim_fut *f, sim_world *w)
 {
-    if (sim__require_task(w, "sim_send_poll") == SIM__NIL) return SIM_EMISUSE;
-    sim__obj *c = tx_get(w, op->tx, "sim_send_poll");
+    sim_send_op *op = (sim_send_op *)f;
+    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, true);
+    op->waiter_id_ = 0;
+}
+
+static int send_op_poll(sim_fut *f, sim_world *w)
+{
+    sim_send_op *op = (sim_send_op *)f;
+    if (sim__require_task(w, "sim_send") == SIM__NIL) return SIM_EMISUSE;
+    sim__obj *c = tx_get(w, op->tx, "sim_send");
     if (c == NULL) {
-        sim_send_op_drop(w, op);
+        send_op_drop(f, w);
         return SIM_EMISUSE;
     }
-    if (c->chan_kind != SIM_CHAN_MPSC || !c->bounded) return sim_send(w, op->tx, op->msg);
+    if (c->chan_kind != SIM_CHAN_MPSC || !c->bounded) return sim_try_send(w, op->tx, op->msg);
     if (c->rxs == 0) {
-        sim_send_op_drop(w, op);
+        send_op_drop(f, w);
         return SIM_ECLOSED;
     }
     return send_bounded(w, op, obj_slot(w, c));
 }
 
-void sim_send_op_drop(sim_world *w, sim_send_op *op)
+static void chan_describe(const sim_world *w, const char *what, uint32_t slot, char *buf,
+                          size_t size)
 {
-    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, true);
-    op->waiter_id_ = 0;
+    const sim__obj *o = &w->objs[slot];
+    if (o->type == OBJ_SUB) o = &w->objs[o->parent];
+    snprintf(buf, size, "%s on %s #%u%s%s", what, sim__chan_kind_name(o->chan_kind), o->serial,
+             o->name ? " " : "", o->name ? o->name : "");
 }
 
-static int send_fpoll(void *state, sim_world *w)
+static void send_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    return sim_send_poll(w, state);
+    const sim__obj *c = tx_peek(w, ((const sim_send_op *)f)->tx);
+    if (c == NULL) {
+        snprintf(buf, size, "send on a closed handle");
+    } else {
+        chan_describe(w, "send (waiting for room)", c->slot, buf, size);
+    }
 }
 
-static void send_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_send_op_drop(w, state);
-}
+static const sim_fut_vt send_vt = {.name = "send", .poll = send_op_poll, .drop = send_op_drop,
+                                   .describe = send_op_describe};
 
-sim_future sim_send_future(sim_send_op *op)
+sim_send_op sim_send(const sim_tx *tx, const void *msg)
 {
-    return (sim_future){.poll = send_fpoll, .drop = send_fdrop, .state = op};
+    SIM_ASSERT(tx != NULL);
+    return (sim_send_op){.fut = SIM_FUT_INIT(&send_vt), .tx = tx, .msg = msg};
 }
 
 /* ---- receiving ---------------------------------------------------------------------------- */
@@ -449,6 +517,10 @@ static inline int recv_queue(sim_world *w, sim__obj *c, void *out)
         msg_copy(out, ring_at(c, c->head), c->msg_size);
         c->head = (c->head + 1) & c->mask;
         c->len--;
+        if (c->nhoff) {
+            handles_out(w, c->slot, out);
+            c = &w->objs[c->slot];
+        }
         if (c->wq_head != SIM__NIL) sim__waitq_notify_one(w, obj_slot(w, c));
         return SIM_OK;
     }
@@ -480,13 +552,14 @@ static int recv_sub(sim_world *w, sim__obj *s, void *out)
     return c->txs == 0 ? SIM_ECLOSED : SIM_EEMPTY;
 }
 
-int sim_recv(sim_world *w, sim_rx *rx, void *out)
+static int recv_op_poll(sim_fut *f, sim_world *w)
 {
+    sim_recv_op *op = (sim_recv_op *)f;
     uint32_t self = sim__require_task(w, "sim_recv");
     if (self == SIM__NIL) return SIM_EMISUSE;
-    sim__obj *o = rx_get(w, rx, "sim_recv");
+    sim__obj *o = rx_get(w, op->rx, "sim_recv");
     if (o == NULL) return SIM_EMISUSE;
-    int rc = o->type == OBJ_CHAN ? recv_queue(w, o, out) : recv_sub(w, o, out);
+    int rc = o->type == OBJ_CHAN ? recv_queue(w, o, op->out) : recv_sub(w, o, op->out);
     if (rc != SIM_EEMPTY) return rc;
     o->waker_slot = self;
     o->waker_id = w->tasks[self].id;
@@ -494,7 +567,34 @@ int sim_recv(sim_world *w, sim_rx *rx, void *out)
     return SIM_PENDING;
 }
 
-int sim_try_recv(sim_world *w, sim_rx *rx, void *out)
+/* Dropped while waiting: the receiver forgets its waker (a later send wakes nobody). */
+static void recv_op_drop(sim_fut *f, sim_world *w)
+{
+    sim_recv_op *op = (sim_recv_op *)f;
+    sim__obj *o = rx_get(w, op->rx, NULL);
+    if (o != NULL && o->waker_slot == w->current) o->waker_slot = SIM__NIL;
+}
+
+static void recv_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim__obj *o = rx_peek(w, ((const sim_recv_op *)f)->rx);
+    if (o == NULL) {
+        snprintf(buf, size, "recv on a closed handle");
+    } else {
+        chan_describe(w, "recv", o->slot, buf, size);
+    }
+}
+
+static const sim_fut_vt recv_vt = {.name = "recv", .poll = recv_op_poll, .drop = recv_op_drop,
+                                   .describe = recv_op_describe};
+
+sim_recv_op sim_recv(const sim_rx *rx, void *out)
+{
+    SIM_ASSERT(rx != NULL);
+    return (sim_recv_op){.fut = SIM_FUT_INIT(&recv_vt), .rx = rx, .out = out};
+}
+
+int sim_try_recv(sim_world *w, const sim_rx *rx, void *out)
 {
     sim__obj *o = rx_get(w, rx, "sim_try_recv");
     if (o == NULL) return SIM_EMISUSE;
@@ -505,17 +605,6 @@ int sim_try_recv(sim_world *w, sim_rx *rx, void *out)
         return SIM_OK;
     }
     return o->type == OBJ_CHAN ? recv_queue(w, o, out) : recv_sub(w, o, out);
-}
-
-static int recv_fpoll(void *state, sim_world *w)
-{
-    sim_recv_op *op = state;
-    return sim_recv(w, op->rx, op->out);
-}
-
-sim_future sim_recv_future(sim_recv_op *op)
-{
-    return (sim_future){.poll = recv_fpoll, .drop = NULL, .state = op};
 }
 
 /* ---- handles ------------------------------------------------------------------------------ */
@@ -531,7 +620,8 @@ int sim_tx_clone(sim_world *w, const sim_tx *tx, sim_tx *out)
     }
     if (c->rxs == 0) return SIM_ECLOSED;
     c->txs++;
-    *out = *tx;
+    int rc = sim__hand_new(w, HAND_TX, 0, c->slot, 0, &out->h);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
 }
 
@@ -548,17 +638,26 @@ int sim_subscribe(sim_world *w, const sim_tx *tx, sim_rx *out)
     return sub_new(w, obj_slot(w, c), out);
 }
 
-void sim_tx_drop(sim_world *w, sim_tx *tx)
+/* A sender record goes: the last one closes the channel for its receivers. */
+static void tx_release(sim_world *w, uint32_t hs)
 {
-    if (tx == NULL || tx->id_ == 0) return;
-    sim__obj *c = tx_get(w, tx, "sim_tx_drop");
-    memset(tx, 0, sizeof *tx);
-    if (c == NULL) return;
+    uint32_t slot = w->hands[hs].target;
+    sim__hand_free(w, hs);
+    sim__obj *c = sim__obj_at(w, slot);
+    SIM_ASSERT(c->type == OBJ_CHAN);
     SIM_ASSERT(c->txs > 0);
     c->txs--;
     if (c->txs > 0) return;
     wake_receivers(w, c);
-    chan_release_if_unused(w, obj_slot(w, c));
+    chan_release_if_unused(w, slot);
+}
+
+void sim_tx_drop(sim_world *w, sim_tx *tx)
+{
+    if (tx == NULL || tx->h.id_ == 0) return;
+    uint32_t hs = sim__hand_slot(w, &tx->h, HAND_TX, "sim_tx_drop");
+    memset(tx, 0, sizeof *tx);
+    if (hs != SIM__NIL) tx_release(w, hs);
 }
 
 static void sub_drop(sim_world *w, uint32_t slot)
@@ -578,29 +677,42 @@ static void sub_drop(sim_world *w, uint32_t slot)
     chan_release_if_unused(w, chan);
 }
 
-void sim_rx_drop(sim_world *w, sim_rx *rx)
+static void rx_release(sim_world *w, uint32_t hs)
 {
-    if (rx == NULL || rx->id_ == 0) return;
-    sim__obj *o = rx_get(w, rx, "sim_rx_drop");
-    memset(rx, 0, sizeof *rx);
-    if (o == NULL) return;
-    uint32_t slot = obj_slot(w, o);
+    uint32_t slot = w->hands[hs].target;
+    sim__hand_free(w, hs);
+    sim__obj *o = sim__obj_at(w, slot);
     if (o->type == OBJ_SUB) {
         sub_drop(w, slot);
         return;
     }
+    SIM_ASSERT(o->type == OBJ_CHAN && o->rxs == 1);
     /* The only receiver is gone: queued messages can never be received, and senders waiting
      * for room are woken to find the channel closed. */
     o->rxs = 0;
     o->waker_slot = SIM__NIL;
-    if (o->len > 0) drop_all_messages(o);
-    if (o->wq_head != SIM__NIL) sim__waitq_clear(w, slot);
+    if (o->len > 0) drop_all_messages(w, o);
+    if (w->objs[slot].wq_head != SIM__NIL) sim__waitq_clear(w, slot);
     chan_release_if_unused(w, slot);
+}
+
+void sim_rx_drop(sim_world *w, sim_rx *rx)
+{
+    if (rx == NULL || rx->h.id_ == 0) return;
+    uint32_t hs = sim__hand_slot(w, &rx->h, HAND_RX, "sim_rx_drop");
+    memset(rx, 0, sizeof *rx);
+    if (hs != SIM__NIL) rx_release(w, hs);
+}
+
+void sim__chan_init_hand_ops(sim_world *w)
+{
+    w->hand_ops[HAND_TX] = tx_release;
+    w->hand_ops[HAND_RX] = rx_release;
 }
 
 uint32_t sim_rx_len(const sim_world *w, const sim_rx *rx)
 {
-    const sim__obj *o = rx_get((sim_world *)w, rx, NULL);
+    const sim__obj *o = rx_peek(w, rx);
     if (o == NULL) return 0;
     if (o->type != OBJ_SUB) return o->len;
     const sim__obj *c = &w->objs[o->parent];
@@ -612,7 +724,7 @@ uint32_t sim_rx_len(const sim_world *w, const sim_rx *rx)
 
 bool sim_rx_closed(const sim_world *w, const sim_rx *rx)
 {
-    const sim__obj *o = rx_get((sim_world *)w, rx, NULL);
+    const sim__obj *o = rx_peek(w, rx);
     if (o == NULL) return true;
     const sim__obj *c = o->type == OBJ_SUB ? &w->objs[o->parent] : o;
     return c->txs == 0;
@@ -620,6 +732,6 @@ bool sim_rx_closed(const sim_world *w, const sim_rx *rx)
 
 bool sim_tx_closed(const sim_world *w, const sim_tx *tx)
 {
-    const sim__obj *c = tx_get((sim_world *)w, tx, NULL);
+    const sim__obj *c = tx_peek(w, tx);
     return c == NULL || c->rxs == 0;
 }

@@ -1,86 +1,151 @@
 /*
- * combine.c: select and join_all over type-erased futures.
+ * combine.c: select and join_all over any awaitables.
  *
- * Both poll every unfinished future on each poll of the task (they do not track which one was
- * woken), which is O(n) per poll and fine for the handful of futures they are meant for.
- * Every future a combinator owns is dropped exactly once: with SIM_DROP_DONE when it
- * completed, SIM_DROP_ABORT when it lost a select or the combinator itself was dropped.
+ * A combinator keeps the branches it is given by value in boxes (blocks of the world's
+ * allocator, fut.c), or, for sim_select_futs, points at futures that live in the state block
+ * (sizes_[i] == 0: polled and dropped, never freed). Both poll every unfinished branch on each
+ * poll of the task (they do not track which one was woken), which is O(n) per poll and fine
+ * for the handful of branches they are meant for. A branch that completes has released what
+ * it armed; a select's losers are dropped when the winner completes, and whatever is left is
+ * dropped, and its box freed, with the combinator.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "exec.h"
 
-static void future_drop(sim_world *w, sim_future *f, sim_drop_mode mode)
+/* Boxes by-value branches. */
+static void box_branches(sim_world *w, sim_fut **arms, uint32_t *sizes,
+                         const sim__branch *branches, uint32_t count)
 {
-    if (f->drop != NULL) f->drop(f->state, w, mode);
-}
-
-void sim_select_init(sim_select *s, sim_future *futures, uint32_t count)
-{
-    SIM_ASSERT(futures != NULL || count == 0);
-    s->futures = futures;
-    s->count = count;
-    s->winner = -1;
-    s->dropped_ = 0;
-}
-
-int sim_select_poll(sim_world *w, sim_select *s)
-{
-    if (s->dropped_) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "sim_select_poll after it completed");
-        return SIM_EMISUSE;
+    SIM_ASSERT(branches != NULL);
+    SIM_ASSERT(count >= 1 && count <= SIM_SELECT_MAX);
+    for (uint32_t i = 0; i < count; i++) {
+        arms[i] = sim__fut_box(w, branches[i].fut, branches[i].size);
+        sizes[i] = (uint32_t)branches[i].size;
     }
-    for (uint32_t i = 0; i < s->count; i++) {
-        sim_future *f = &s->futures[i];
-        SIM_ASSERT(f->poll != NULL);
-        int rc = f->poll(f->state, w);
+}
+
+/* Drops (if still live) and frees branch i; it is gone afterwards. */
+static void branch_release(sim_world *w, sim_fut **arms, uint32_t *sizes, uint32_t i)
+{
+    if (arms[i] == NULL) return;
+    if (sizes[i] == 0) {
+        sim_fut_drop(w, arms[i]);
+    } else {
+        sim__fut_unbox(w, arms[i], sizes[i]);
+    }
+    arms[i] = NULL;
+}
+
+static void describe_branches(const sim_fut *const *arms, uint32_t count, const char *what,
+                              const sim_world *w, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "%s of", what);
+    for (uint32_t i = 0; i < count && n < size; i++) {
+        if (arms[i] == NULL) continue;
+        char one[120];
+        sim_fut_describe(arms[i], w, one, sizeof one);
+        n += (size_t)snprintf(buf + n, size - n, "%s %s", i ? "," : "", one);
+    }
+}
+
+/* ---- select ----------------------------------------------------------------------------------- */
+
+static int select_poll(sim_fut *f, sim_world *w)
+{
+    sim_select_op *op = (sim_select_op *)f;
+    SIM_ASSERT(op->count >= 1 && op->count <= SIM_SELECT_MAX);
+    for (uint32_t i = 0; i < op->count; i++) {
+        SIM_ASSERT(op->arms_[i] != NULL); /* every branch is live until the select completes */
+        int rc = sim_fut_poll(w, op->arms_[i]);
         if (rc == SIM_PENDING) continue;
-        s->winner = (int32_t)i;
-        s->dropped_ = 1;
-        for (uint32_t j = 0; j < s->count; j++) {
-            future_drop(w, &s->futures[j], j == i ? SIM_DROP_DONE : SIM_DROP_ABORT);
-        }
+        if (op->which != NULL) *op->which = (int)i;
+        /* The winner has released what it armed; the losers are cancelled. */
+        for (uint32_t j = 0; j < op->count; j++) branch_release(w, op->arms_, op->sizes_, j);
         return rc;
     }
     return SIM_PENDING;
 }
 
-void sim_select_drop(sim_world *w, sim_select *s)
+static void select_drop(sim_fut *f, sim_world *w)
 {
-    if (s->dropped_ || s->futures == NULL) return;
-    s->dropped_ = 1;
-    for (uint32_t j = 0; j < s->count; j++) future_drop(w, &s->futures[j], SIM_DROP_ABORT);
+    sim_select_op *op = (sim_select_op *)f;
+    for (uint32_t j = 0; j < op->count; j++) branch_release(w, op->arms_, op->sizes_, j);
 }
 
-void sim_join_all_init(sim_join_all *j, sim_future *futures, int *results, uint32_t count)
+static void select_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    SIM_ASSERT((futures != NULL && results != NULL) || count == 0);
-    j->futures = futures;
-    j->results = results;
-    j->count = count;
-    j->remaining = count;
-    for (uint32_t i = 0; i < count; i++) results[i] = SIM_PENDING;
+    const sim_select_op *op = (const sim_select_op *)f;
+    describe_branches((const sim_fut *const *)op->arms_, op->count, "select", w, buf, size);
 }
 
-int sim_join_all_poll(sim_world *w, sim_join_all *j)
+static const sim_fut_vt select_vt = {.name = "select", .poll = select_poll,
+                                     .drop = select_drop, .describe = select_describe};
+
+sim_select_op sim__select(sim_world *w, int *which, const sim__branch *branches, uint32_t count)
 {
-    for (uint32_t i = 0; i < j->count; i++) {
-        if (j->results[i] != SIM_PENDING) continue;
-        sim_future *f = &j->futures[i];
-        int rc = f->poll(f->state, w);
+    sim_select_op op = {.fut = SIM_FUT_INIT(&select_vt), .which = which, .count = count};
+    box_branches(w, op.arms_, op.sizes_, branches, count);
+    return op;
+}
+
+sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count)
+{
+    SIM_ASSERT(futs != NULL);
+    SIM_ASSERT(count >= 1 && count <= SIM_SELECT_MAX);
+    sim_select_op op = {.fut = SIM_FUT_INIT(&select_vt), .which = which, .count = count};
+    for (uint32_t i = 0; i < count; i++) {
+        SIM_ASSERT(futs[i] != NULL && futs[i]->vt != NULL);
+        op.arms_[i] = futs[i];
+        op.sizes_[i] = 0;
+    }
+    return op;
+}
+
+/* ---- join_all --------------------------------------------------------------------------------- */
+
+static int join_all_poll(sim_fut *f, sim_world *w)
+{
+    sim_join_all_op *op = (sim_join_all_op *)f;
+    for (uint32_t i = 0; i < op->count; i++) {
+        if (op->arms_[i] == NULL) continue;
+        int rc = sim_fut_poll(w, op->arms_[i]);
         if (rc == SIM_PENDING) continue;
-        j->results[i] = rc;
-        future_drop(w, f, SIM_DROP_DONE);
-        SIM_ASSERT(j->remaining > 0);
-        j->remaining--;
+        op->results[i] = rc;
+        branch_release(w, op->arms_, op->sizes_, i);
+        SIM_ASSERT(op->remaining_ > 0);
+        op->remaining_--;
     }
-    return j->remaining == 0 ? SIM_OK : SIM_PENDING;
+    return op->remaining_ == 0 ? SIM_OK : SIM_PENDING;
 }
 
-void sim_join_all_drop(sim_world *w, sim_join_all *j)
+static void join_all_drop(sim_fut *f, sim_world *w)
 {
-    for (uint32_t i = 0; i < j->count; i++) {
-        if (j->results[i] != SIM_PENDING) continue;
-        future_drop(w, &j->futures[i], SIM_DROP_ABORT);
-        j->results[i] = SIM_ECANCELED;
-        j->remaining--;
+    sim_join_all_op *op = (sim_join_all_op *)f;
+    for (uint32_t i = 0; i < op->count; i++) {
+        if (op->arms_[i] == NULL) continue;
+        branch_release(w, op->arms_, op->sizes_, i);
+        op->results[i] = SIM_ECANCELED;
     }
+}
+
+static void join_all_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim_join_all_op *op = (const sim_join_all_op *)f;
+    describe_branches((const sim_fut *const *)op->arms_, op->count, "join_all", w, buf, size);
+}
+
+static const sim_fut_vt join_all_vt = {.name = "join_all", .poll = join_all_poll,
+                                       .drop = join_all_drop, .describe = join_all_describe};
+
+sim_join_all_op sim__join_all(sim_world *w, int *results, const sim__branch *branches,
+                              uint32_t count)
+{
+    SIM_ASSERT(results != NULL);
+    sim_join_all_op op = {.fut = SIM_FUT_INIT(&join_all_vt), .results = results,
+                          .count = count, .remaining_ = count};
+    box_branches(w, op.arms_, op.sizes_, branches, count);
+    for (uint32_t i = 0; i < count; i++) results[i] = SIM_PENDING;
+    return op;
 }

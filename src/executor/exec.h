@@ -19,11 +19,69 @@
 
 #include "../core/core.h"
 
+/* Why a task or future is being dropped (w->dropping while a drop runs; -1 otherwise). A
+ * crash-mode drop must not act on the world: the node is gone. */
+enum { SIM__DROP_DONE = 0, SIM__DROP_ABORT = 1, SIM__DROP_CRASH = 2 };
+
+/* What the executor needs to make a task (sim_spawn's desc without its handle moves, and
+ * the internal tasks: jobs, block_on's root). */
+typedef struct sim__task_init {
+    const char *name;
+    sim_poll_cb poll;
+    sim_drop_cb drop;
+    const void *state;
+    size_t state_size;
+    bool daemon;
+} sim__task_init;
+
 /* A reference to a record that may have been freed since: valid while the slot's id matches. */
 typedef struct sim__ref {
     uint32_t slot;
     uint32_t id;
 } sim__ref;
+
+/* ---- handles (hand.c) ---------------------------------------------------------------------- */
+
+enum {
+    HAND_FREE = 0,
+    HAND_TX,       /* target: channel object */
+    HAND_RX,       /* target: channel (oneshot, mpsc) or subscriber object */
+    HAND_TOKEN,    /* target: token object */
+    HAND_JOIN,     /* target: task slot, target_id: task id */
+    HAND_MUTEX,    /* target: mutex object */
+    HAND_SEM,      /* target: semaphore object */
+    HAND_NOTIFY,   /* target: notify object */
+    HAND_SET,      /* target: task set object */
+    HAND_LOCKED,   /* a mutex held by its owner task; target: the mutex object */
+    HAND_PERMITS,  /* permits held by its owner task; target: the semaphore, target_id: count */
+    HAND_EXT,      /* an extension's (socket, file): ext says whose, target/target_id theirs */
+    HAND_KINDS
+};
+
+enum {
+    OWN_NONE = 0,
+    OWN_TASK,      /* owner: task slot, owner_id: task id */
+    OWN_NODE,      /* owner: node index (0: the world) */
+    OWN_CHAN,      /* in a queued message; owner: the channel object */
+};
+
+typedef struct sim__hand {
+    uint32_t id;          /* generation; the handle's id_ while live */
+    uint8_t kind;         /* HAND_* */
+    uint8_t ext;          /* HAND_EXT: which extension */
+    uint8_t owner_kind;   /* OWN_* */
+    uint8_t pad_;
+    uint32_t target;      /* what it names (see HAND_*) */
+    uint32_t target_id;
+    uint32_t owner;       /* see OWN_* */
+    uint32_t owner_id;
+    uint32_t prev;        /* the owner's list, in creation order */
+    uint32_t next;        /* the owner's list; free list link when free */
+    uint32_t aux;         /* HAND_PERMITS: how many */
+} sim__hand;
+
+/* Releases a handle record of one kind: does what dropping the handle does, frees the record. */
+typedef void (*sim__hand_release_fn)(sim_world *w, uint32_t slot);
 
 /* ---- tasks -------------------------------------------------------------------------------- */
 
@@ -46,6 +104,8 @@ enum {
     TF_JOB_STARTED = 1u << 9,   /* the job's run function has executed: cannot be aborted */
     TF_BORROWED = 1u << 10,     /* state is borrowed (block_on root): do not free it */
     TF_SPURIOUS = 1u << 11,     /* the queued wake-up is a spurious one */
+    TF_ENDING = 1u << 12,       /* being finished: what it awaited and owned is released */
+    TF_INSET = 1u << 13,        /* a member of a task set (set_obj) */
 };
 
 /* What a pending task waits for, noted by the primitive that returned SIM_PENDING. */
@@ -59,6 +119,10 @@ enum {
     WAIT_YIELD,
     WAIT_POOL,   /* x = node */
     WAIT_JOB,    /* y = end time */
+    WAIT_MUTEX,  /* x = object slot, y = object serial */
+    WAIT_SEM,    /* x = object slot, y = object serial */
+    WAIT_NOTIFY, /* x = object slot, y = object serial */
+    WAIT_SET,    /* x = object slot, y = object serial */
     WAIT_EXT = 16, /* WAIT_EXT + e: a wait on extension e's objects; x, y are its own */
 };
 
@@ -87,6 +151,10 @@ typedef struct sim__task {
     uint32_t joiner_id;
     uint32_t timers;         /* armed timers owned by this task (a count) */
     uint32_t waiters;        /* wait-queue registrations owned (list head), SIM__NIL */
+    uint32_t hands_head;     /* handles it owns, in creation order (hand.c); SIM__NIL */
+    uint32_t hands_tail;
+    uint32_t set_obj;        /* TF_INSET: its task set object */
+    uint32_t set_next;       /* TF_INSET: the set's queue of finished members */
     uint32_t polls;          /* polls so far */
     int64_t output;          /* sim_task_set_output */
     uint64_t prio;           /* PCT priority: higher runs first */
@@ -140,6 +208,9 @@ typedef struct sim__ext_ops {
     /* Describes a wait noted with kind WAIT_EXT + e, and a timer's arg, in words. */
     void (*wait_text)(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size);
     void (*timer_text)(const sim_world *w, uint64_t arg, char *buf, size_t size);
+    /* A handle of this extension (HAND_EXT) was released by its owner's end: close what it
+     * names (target, target_id as made) if it is still open. May be NULL. */
+    void (*hand_release)(sim_world *w, uint32_t target, uint32_t target_id);
     /* Appends what it holds to a dump (sim_world_dump): malloc'd text, or NULL for nothing. */
     char *(*dump)(const sim_world *w);
     void (*free)(sim_world *w);
@@ -152,6 +223,10 @@ enum {
     OBJ_CHAN,      /* a channel; chan_kind says which */
     OBJ_SUB,       /* a broadcast or watch receiver */
     OBJ_TOKEN,
+    OBJ_MUTEX,     /* holder in waker_slot/waker_id; wait queue of lockers (sync.c) */
+    OBJ_SEM,       /* permits left in len, ever in cap; wait queue of acquirers (sync.c) */
+    OBJ_NOTIFY,    /* a stored permit in len; wait queue of waiters (sync.c) */
+    OBJ_SET,       /* task set: members counted in len, finished ones queued (taskset.c) */
 };
 
 typedef struct sim__obj {
@@ -164,6 +239,8 @@ typedef struct sim__obj {
     uint8_t cancelled;       /* tokens */
     uint8_t sent;            /* oneshot: a message was sent */
     uint8_t bounded;         /* mpsc: capacity was given; senders wait for room */
+    uint8_t nhoff;           /* handles each message carries (sim_chan_desc handle_at) */
+    uint16_t hoff[SIM_MSG_HANDLES_MAX]; /* where they are in a message */
     uint32_t txs;            /* sender handles alive (channels); handle count (tokens) */
     uint32_t rxs;            /* receiver handles alive (channels) */
     uint32_t msg_size;
@@ -222,6 +299,8 @@ typedef struct sim__node {
     uint32_t jobq_cap;
     uint32_t jobq_head;
     uint32_t jobq_len;
+    uint32_t hands_head;     /* handles the node owns (made in boot, or shared) */
+    uint32_t hands_tail;
     int64_t clock_offset_ns; /* sim_node_set_clock */
     int32_t clock_drift_ppm;
 } sim__node;
@@ -274,7 +353,7 @@ struct sim_world {
     uint32_t max_tasks;
     uint32_t next_task_id;
     uint32_t current;        /* slot being polled or dropped; SIM__NIL */
-    int dropping;            /* -1, or the sim_drop_mode of the drop running now */
+    int dropping;            /* -1, or the SIM__DROP_* mode of the drop running now */
     uint32_t booting;        /* node being booted (spawn default); 0 = none */
 
     /* run queue (see sched.c) */
@@ -317,6 +396,15 @@ struct sim_world {
     uint32_t objs_live;
     uint32_t max_objects;
     uint32_t obj_serial;
+
+    /* handles (hand.c) */
+    uint32_t tag;            /* this world's tag in its handles (distinct per process) */
+    sim__hand *hands;
+    uint32_t hands_cap;
+    uint32_t hands_used;
+    uint32_t hand_free;
+    uint32_t hands_live;
+    sim__hand_release_fn hand_ops[HAND_KINDS];
 
     /* wait-queue registrations */
     sim__waiter *waiters;
@@ -490,16 +578,23 @@ static inline void sim__wake(sim_world *w, uint32_t slot, uint32_t id)
     if (slot >= w->tasks_used) return;
     const sim__task *t = &w->tasks[slot];
     if (t->id != id || t->status != TASK_LIVE) return;
-    if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT)) return;
+    if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT | TF_ENDING)) return;
     sim__wake_slow(w, slot);
 }
 void sim__wake_current(sim_world *w);
 
 /* Changes the kind of the last wait noted by the running task (a job's sleep is a job). */
 void sim__note_wait_retag(sim_world *w, uint32_t kind);
-void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mode);
+/* Ends a live task (mode SIM__DROP_*): drops what it awaits, releases its handles, runs its
+ * drop function, records the result and wakes its joiner. */
+void sim__task_finish(sim_world *w, uint32_t slot, int result, int mode);
 void sim__task_free_slot(sim_world *w, uint32_t slot);
-int sim__task_alloc(sim_world *w, const sim_task_desc *desc, uint32_t node, uint32_t *slot_out);
+int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uint32_t *slot_out);
+/* Requests an abort (no effect on a finished, ending or started-job task). */
+void sim__task_abort(sim_world *w, uint32_t slot);
+void sim__task_init_hand_ops(sim_world *w);
+/* sim_spawn of a detached task; its slot in *slot_out. */
+int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out);
 /* Emits the spawn event, fills the handle (NULL: detaches) and queues or parks the task. */
 void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out);
 void sim__task_begin_wait(sim_world *w, uint32_t slot);
@@ -550,6 +645,38 @@ uint32_t sim__waiters_release_task(sim_world *w, uint32_t task_slot);
 /* Unlinks every waiter of an object that is going away. */
 void sim__waitq_clear(sim_world *w, uint32_t obj);
 
+/* hand.c */
+uint32_t sim__world_tag_next(void);
+/* A new handle record owned by the running task (else the node being booted, else the
+ * world); *out is the user's handle. SIM_ENOMEM. */
+int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint32_t target_id,
+                  sim_handle *out);
+/* Frees a record (unlinked from its owner), without releasing what it names. */
+void sim__hand_free(sim_world *w, uint32_t slot);
+/* The record of a live handle of this kind, or SIM__NIL after recording a misuse violation
+ * (when what is not NULL). */
+uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const char *what);
+/* The same without a violation. */
+uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind);
+void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task);
+void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan);
+/* Moves the handles a spawn desc lists to the new task; SIM_EMISUSE for a bad one. */
+int sim__hand_moves(sim_world *w, const void *const *moves, const void *src, size_t size,
+                    uint32_t task);
+/* Releases one record as its owner's end does. */
+void sim__hand_release(sim_world *w, uint32_t slot);
+void sim__hands_release_task(sim_world *w, uint32_t task);
+void sim__hands_release_node(sim_world *w, uint32_t node);
+void sim__hands_free(sim_world *w);
+
+/* fut.c */
+/* Drops what a task's coroutine awaits (the state begins with a sim_co). */
+void sim__co_drop_task(sim_world *w, sim_co *co);
+/* A fresh awaitable copied into a block of the world's allocator (a combinator's branch). */
+sim_fut *sim__fut_box(sim_world *w, const void *fut, size_t size);
+/* Drops a boxed future (unless it completed) and frees its block. */
+void sim__fut_unbox(sim_world *w, sim_fut *f, size_t size);
+
 /* obj.c */
 int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out);
 void sim__obj_release(sim_world *w, uint32_t slot);
@@ -567,6 +694,22 @@ void sim__objs_free(sim_world *w);
 
 /* chan.c */
 void sim__chan_ring_free(sim_world *w, sim__obj *c);
+void sim__chan_init_hand_ops(sim_world *w);
+
+/* token.c, sync.c, taskset.c */
+void sim__token_init_hand_ops(sim_world *w);
+void sim__sync_init_hand_ops(sim_world *w);
+void sim__set_init_hand_ops(sim_world *w);
+/* A member of a task set finished: queue it for sim_task_set_next (or free it when the set is
+ * gone). */
+void sim__set_member_done(sim_world *w, uint32_t slot);
+
+/* timer.c: the timer of a sleep, for the awaitables and internal waits built on one. */
+/* Pending until deadline_ns (arming a timer owned by the running task the first time), then
+ * SIM_OK with the timer released. SIM_ELIMIT when no timer can be armed. */
+int sim__sleep_poll(sim_world *w, uint64_t deadline_ns, uint32_t *slot, uint32_t *id);
+/* Disarms the timer if it is armed. */
+void sim__sleep_cancel(sim_world *w, uint32_t *slot, uint32_t *id);
 
 /* node.c */
 /* The live tasks of a node, or of every node when node is SIM__NIL, in spawn order: a scan

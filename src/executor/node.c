@@ -70,10 +70,15 @@ static uint32_t node_drop_tasks(sim_world *w, uint32_t node)
             t->flags |= TF_CRASH;
         } else {
             sim__rq_remove(w, refs[i].slot);
-            sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM_DROP_CRASH);
+            sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM__DROP_CRASH);
         }
     }
     free(refs);
+    /* What the node itself owned (made in boot, or shared) goes with it. */
+    int saved = w->dropping;
+    w->dropping = SIM__DROP_CRASH;
+    sim__hands_release_node(w, node);
+    w->dropping = saved;
     w->nodes[node].busy = 0;
     w->nodes[node].jobq_len = 0;
     return n;
@@ -125,6 +130,8 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     uint32_t idx = w->nodes_len++;
     sim__node *n = &w->nodes[idx];
     memset(n, 0, sizeof *n);
+    n->hands_head = SIM__NIL;
+    n->hands_tail = SIM__NIL;
     n->name = name;
     n->boot = d->boot;
     n->boot_ud = d->boot_ud;

@@ -44,6 +44,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
     o->cancelled = 0;
     o->sent = 0;
     o->bounded = 0;
+    o->nhoff = 0;
     o->txs = 0;
     o->rxs = 0;
     o->msg_size = 0;

@@ -25,7 +25,9 @@ typedef struct job_hdr {
     sim_drop_cb drop;
     uint32_t phase;      /* JOB_* */
     int32_t rc;          /* run()'s result */
-    sim_sleep busy;      /* the time the job holds its worker */
+    uint64_t busy_until; /* the time the job holds its worker until */
+    uint32_t timer_slot; /* its timer */
+    uint32_t timer_id;
     uint64_t user_size;
 } job_hdr;
 
@@ -95,7 +97,7 @@ static int job_start(sim_world *w, uint32_t slot, job_hdr *h)
     SIM_ASSERT(end >= w->job_clock_ns);
     h->rc = rc;
     h->phase = JOB_RUNNING;
-    sim_sleep_until_init(w, &h->busy, end);
+    h->busy_until = end;
     sim__emit(w, SIM_EV_JOB_START, t->node, t->id, n->busy, end, t->name);
     return SIM_OK;
 }
@@ -111,7 +113,7 @@ static int job_poll(void *state, sim_world *w)
     }
     if (h->phase == JOB_ASSIGNED) job_start(w, slot, h);
     SIM_ASSERT(h->phase == JOB_RUNNING);
-    int rc = sim_sleep_poll(w, &h->busy);
+    int rc = sim__sleep_poll(w, h->busy_until, &h->timer_slot, &h->timer_id);
     if (rc == SIM_PENDING) {
         sim__note_wait_retag(w, WAIT_JOB);
         return SIM_PENDING;
@@ -121,17 +123,18 @@ static int job_poll(void *state, sim_world *w)
     return rc == SIM_OK ? h->rc : rc;
 }
 
-static void job_drop(void *state, sim_world *w, sim_drop_mode mode)
+static void job_drop(void *state, sim_world *w)
 {
     job_hdr *h = state;
     uint32_t node = w->tasks[w->current].node;
-    sim_sleep_drop(w, &h->busy);
+    sim__sleep_cancel(w, &h->timer_slot, &h->timer_id);
     /* A crashed node's workers vanish with it; otherwise a held worker is handed on. */
-    if ((h->phase == JOB_ASSIGNED || h->phase == JOB_RUNNING) && mode != SIM_DROP_CRASH) {
+    if ((h->phase == JOB_ASSIGNED || h->phase == JOB_RUNNING) &&
+        w->dropping != SIM__DROP_CRASH) {
         worker_release(w, node);
     }
     h->phase = JOB_FINISHED;
-    if (h->drop != NULL) h->drop(job_user(h), w, mode);
+    if (h->drop != NULL) h->drop(job_user(h), w);
 }
 
 int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out)
@@ -146,7 +149,7 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out)
     if (node == 0 && w->current != SIM__NIL) node = w->tasks[w->current].node;
     if (node == 0) return SIM_EINVAL; /* a job needs a node's pool */
     if (node >= w->nodes_len || w->nodes[node].state == SIM_NODE_DOWN) return SIM_ENODE;
-    sim_task_desc td = {
+    sim__task_init td = {
         .name = desc->name ? desc->name : "job",
         .poll = job_poll,
         .drop = job_drop,

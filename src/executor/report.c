@@ -7,9 +7,9 @@
  * task 7 (kv-client))", "sleep until 5.200000s"). The primitives noted their waits when they
  * returned SIM_PENDING; this file only turns the notes into text.
  *
- * "Held by" comes from scanning the state blocks of live tasks for the handle's bytes (slot
- * and mixed id, 8 bytes). A handle kept outside a task's state (in malloc'd memory) is not
- * found, and the report then says so. The scan runs only here, after the run has stopped.
+ * "Held by" comes from the handle table: the owners of the handles that name the object (a
+ * channel's senders, a token's handles, a semaphore's permits), tasks or nodes. The scan of
+ * the table runs only here, after the run has stopped.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,40 +49,52 @@ static void sb_printf(strbuf *sb, const char *fmt, ...)
     }
 }
 
-/* Appends up to three tasks whose state holds the 8-byte handle (slot, id). */
-static void sb_holders(strbuf *sb, const sim_world *w, uint32_t slot, uint32_t id,
-                       const char *what)
+/* Appends who holds handles of `kind` naming object `target` (up to three), from the handle
+ * table: the tasks (or nodes) that own them, or a queued message. */
+static void sb_owners(strbuf *sb, const sim_world *w, uint8_t kind, uint32_t target,
+                      const char *what)
 {
-    uint32_t found = 0;
-    for (uint32_t s = 0; s < w->tasks_used && found < 3; s++) {
-        const sim__task *t = &w->tasks[s];
-        if (t->status != TASK_LIVE || t->state == NULL || t->state_size < 8) continue;
-        const uint8_t *p = t->state;
-        for (uint32_t off = 0; off + 8 <= t->state_size; off += 4) {
-            uint32_t a, b;
-            memcpy(&a, p + off, 4);
-            memcpy(&b, p + off + 4, 4);
-            if (a != slot || b != id) continue;
-            sb_printf(sb, "%s task %u (%s)", found ? "," : "; held by", t->id, t->name);
-            found++;
+    uint32_t found = 0, more = 0;
+    for (uint32_t h = 0; h < w->hands_used; h++) {
+        const sim__hand *r = &w->hands[h];
+        if (r->kind != kind || r->target != target) continue;
+        if (found == 3) {
+            more++;
+            continue;
+        }
+        sb_printf(sb, "%s", found ? ", " : "; held by ");
+        found++;
+        switch (r->owner_kind) {
+        case OWN_TASK:
+            sb_printf(sb, "task %u (%s)", r->owner_id, w->tasks[r->owner].name);
             break;
+        case OWN_NODE:
+            sb_printf(sb, r->owner ? "node %s" : "the world%s",
+                      r->owner ? w->nodes[r->owner].name : "");
+            break;
+        case OWN_CHAN:
+            sb_printf(sb, "a message queued on #%u", w->objs[r->owner].serial);
+            break;
+        default:
+            sb_printf(sb, "nobody");
         }
     }
-    if (found == 0) sb_printf(sb, "; %s not found in any task's state", what);
+    if (more > 0) sb_printf(sb, " and %u more", more);
+    if (found == 0) sb_printf(sb, "; no %s is left", what);
 }
 
 static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *wt,
                               const char *verb)
 {
     if (wt->x >= w->objs_used || w->objs[wt->x].serial != wt->y) {
-        sb_printf(sb, "%s on a channel that is gone", verb);
+        sb_printf(sb, "%s on an object that is gone", verb);
         return;
     }
     const sim__obj *o = &w->objs[wt->x];
     const sim__obj *c = o->type == OBJ_SUB ? &w->objs[o->parent] : o;
     if (o->type == OBJ_TOKEN) {
         sb_printf(sb, "cancellation of token #%u", o->serial);
-        sb_holders(sb, w, wt->x, o->tx_id, "no handle");
+        sb_owners(sb, w, HAND_TOKEN, wt->x, "handle to cancel it");
         return;
     }
     sb_printf(sb, "%s on %s #%u", verb, sim__chan_kind_name(c->chan_kind), c->serial);
@@ -90,9 +102,43 @@ static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *w
     uint32_t chan = o->type == OBJ_SUB ? o->parent : wt->x;
     if (wt->kind == WAIT_SEND) {
         sb_printf(sb, " (full: %u/%u)", c->len, c->cap);
-        if (c->chan_kind == SIM_CHAN_MPSC) sb_holders(sb, w, chan, c->rx_id, "receiver");
+        if (c->chan_kind == SIM_CHAN_MPSC) sb_owners(sb, w, HAND_RX, chan, "receiver");
     } else {
-        sb_holders(sb, w, chan, c->tx_id, "sender");
+        sb_owners(sb, w, HAND_TX, chan, "sender");
+    }
+}
+
+/* Mutexes, semaphores, notifies and task sets. */
+static void describe_sync_wait(strbuf *sb, const sim_world *w, const sim__wait *wt)
+{
+    if (wt->x >= w->objs_used || w->objs[wt->x].serial != wt->y) {
+        sb_printf(sb, "an object that is gone");
+        return;
+    }
+    const sim__obj *o = &w->objs[wt->x];
+    const char *name = o->name ? o->name : "";
+    const char *sp = o->name ? " " : "";
+    char t[32];
+    switch (wt->kind) {
+    case WAIT_MUTEX:
+        sb_printf(sb, "lock of mutex #%u%s%s", o->serial, sp, name);
+        if (o->waker_slot != SIM__NIL) {
+            sim__fmt_time(o->seq, t, sizeof t);
+            sb_printf(sb, "; held by task %u (%s) since %s", o->waker_id,
+                      w->tasks[o->waker_slot].name, t);
+        }
+        break;
+    case WAIT_SEM:
+        sb_printf(sb, "permits of semaphore #%u%s%s (%u of %u free)", o->serial, sp, name,
+                  o->len, o->cap);
+        sb_owners(sb, w, HAND_PERMITS, wt->x, "permit holder");
+        break;
+    case WAIT_NOTIFY:
+        sb_printf(sb, "notify #%u%s%s", o->serial, sp, name);
+        sb_owners(sb, w, HAND_NOTIFY, wt->x, "handle to notify it");
+        break;
+    default:
+        sb_printf(sb, "the next of %u task(s) in set #%u", o->len, o->serial);
     }
 }
 
@@ -125,6 +171,12 @@ static void describe_wait(strbuf *sb, const sim_world *w, const sim__wait *wt)
         break;
     case WAIT_YIELD:
         sb_printf(sb, "yield");
+        break;
+    case WAIT_MUTEX:
+    case WAIT_SEM:
+    case WAIT_NOTIFY:
+    case WAIT_SET:
+        describe_sync_wait(sb, w, wt);
         break;
     case WAIT_POOL: {
         const sim__node *n = &w->nodes[wt->x];
@@ -411,7 +463,7 @@ static int event_text(const sim_event *e, const char *const *names, uint32_t nna
     case SIM_EV_ABORT:
         return snprintf(buf, size, "by task %llu", (unsigned long long)e->a);
     case SIM_EV_DROP:
-        return snprintf(buf, size, "%s", e->a == SIM_DROP_CRASH ? "crash" : "abort");
+        return snprintf(buf, size, "%s", e->a == SIM__DROP_CRASH ? "crash" : "abort");
     case SIM_EV_TIMER_SET:
     case SIM_EV_TIMER_FIRE:
         sim__fmt_time(e->a, t, sizeof t);

@@ -60,7 +60,7 @@ static void after_pending(sim_world *w, uint32_t slot)
     sim__task *t = &w->tasks[slot];
     if (t->flags & TF_CRASH) {
         t->flags &= ~(uint32_t)(TF_CRASH | TF_WOKEN);
-        sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
+        sim__task_finish(w, slot, SIM_ECRASHED, SIM__DROP_CRASH);
         return;
     }
     sim__task_begin_wait(w, slot);
@@ -108,9 +108,9 @@ static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
     t->flags &= ~(uint32_t)TF_WOKEN;
     if (t->flags & TF_CRASH) {
         t->flags &= ~(uint32_t)TF_CRASH;
-        sim__task_finish(w, slot, SIM_ECRASHED, SIM_DROP_CRASH);
+        sim__task_finish(w, slot, SIM_ECRASHED, SIM__DROP_CRASH);
     } else {
-        sim__task_finish(w, slot, rc, SIM_DROP_DONE);
+        sim__task_finish(w, slot, rc, SIM__DROP_DONE);
     }
 }
 
@@ -213,10 +213,27 @@ static int run_loop(sim_world *w, const run_bounds *b)
     }
 }
 
+/* A world run while another (or the same) world is running on this thread: seed 004's
+ * "second runtime inside the first" story. Both worlds get the violation. */
+static void nested_violation(sim_world *w, const char *what)
+{
+    sim_world *running = sim__running_get();
+    if (running != NULL && running != w) {
+        sim__violation(running, SIM_VIOLATION_NESTED_BLOCK_ON,
+                       "%s of another world was called from inside this world's run: one "
+                       "thread runs one world at a time, or the outer one hangs", what);
+        sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON,
+                       "%s called while another world is running on this thread", what);
+    } else {
+        sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON, "%s called while the world is running",
+                       what);
+    }
+}
+
 static int enter(sim_world *w, const char *what)
 {
-    if (w->in_run || w->current != SIM__NIL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "%s called while the world is running", what);
+    if (w->in_run || w->current != SIM__NIL || sim__running_get() != NULL) {
+        nested_violation(w, what);
         return SIM_EMISUSE;
     }
     return SIM_OK;
@@ -267,9 +284,27 @@ void sim_world_stop(sim_world *w)
     w->stop_requested = true;
 }
 
-int sim_block_on(sim_world *w, sim_future fut)
+/* The root task of sim_block_on: its state points at the caller's future. */
+typedef struct root_state {
+    sim_co co; /* unused: the root awaits by hand */
+    sim_fut *f;
+} root_state;
+
+static int root_poll(void *state, sim_world *w)
 {
-    if (w->in_run || w->current != SIM__NIL) {
+    root_state *r = state;
+    return sim_fut_poll(w, r->f);
+}
+
+static void root_drop(void *state, sim_world *w)
+{
+    root_state *r = state;
+    sim_fut_drop(w, r->f);
+}
+
+int sim_block_on_fut(sim_world *w, sim_fut *f)
+{
+    if (w->in_run || w->current != SIM__NIL || sim__running_get() != NULL) {
         if (w->current != SIM__NIL) {
             const sim__task *t = &w->tasks[w->current];
             sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON,
@@ -277,20 +312,19 @@ int sim_block_on(sim_world *w, sim_future fut)
                            "the future instead; blocking here would hang the executor",
                            t->id, t->name);
         } else {
-            sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON,
-                           "sim_block_on called while the world is running");
+            nested_violation(w, "sim_block_on");
         }
         return SIM_EMISUSE;
     }
-    if (fut.poll == NULL) return SIM_EINVAL;
+    if (f == NULL || f->vt == NULL || f->vt->poll == NULL) return SIM_EINVAL;
     if (w->stop_rc != 0) return w->stop_rc;
-    sim_task_desc desc = {.name = "block_on", .poll = fut.poll, .drop = fut.drop};
+    root_state init = {.f = f};
+    sim__task_init desc = {.name = "block_on", .poll = root_poll, .drop = root_drop,
+                           .state = &init, .state_size = sizeof init};
     uint32_t slot;
     int rc = sim__task_alloc(w, &desc, 0, &slot);
     if (rc != SIM_OK) return rc;
     sim__task *t = &w->tasks[slot];
-    t->state = fut.state;
-    t->flags |= TF_BORROWED;
     uint32_t id = t->id;
     sim__task_launch(w, slot, false, NULL);
     t = &w->tasks[slot];
@@ -304,7 +338,7 @@ int sim_block_on(sim_world *w, sim_future fut)
         sim__rq_remove(w, slot);
         sim_world *outer = sim__running_get();
         sim__running_set(w);
-        sim__task_finish(w, slot, rc, SIM_DROP_ABORT);
+        sim__task_finish(w, slot, rc, SIM__DROP_ABORT);
         sim__running_set(outer);
     } else {
         rc = t->result;

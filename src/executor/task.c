@@ -2,14 +2,17 @@
  * task.c: spawning, waking, joining, aborting and finishing tasks.
  *
  * A task slot goes FREE -> LIVE (spawned) -> DONE (finished, result kept for the handle) ->
- * FREE (handle consumed or detached). The drop function runs exactly once, on the way from
- * LIVE to DONE, whatever the reason: completion, abort or crash. After it returns, anything
- * the task still had registered (armed timers, wait-queue places) is a leak: it is released
- * and reported as a violation, so a forgotten drop never wedges another task.
+ * FREE (handle consumed or detached). On the way from LIVE to DONE, whatever the reason
+ * (completion, abort or crash), in this order: the future its coroutine awaits is dropped
+ * (releasing the timers, wait-queue places and requests it armed), the handles it owns are
+ * released (hand.c), and its drop function runs once, for its own memory. Anything still
+ * registered after that (a future the task polled by hand and never dropped) is a leak: it
+ * is released and reported as a violation, so a forgotten drop never wedges another task.
  *
  * Wakers are (slot, id): waking a slot whose id changed, or a finished task, does nothing;
  * waking a queued task does nothing more; waking the running task queues it after its poll.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,8 +62,10 @@ void sim__task_free_slot(sim_world *w, uint32_t slot)
     w->tasks_alloc--;
 }
 
-int sim__task_alloc(sim_world *w, const sim_task_desc *desc, uint32_t node, uint32_t *slot_out)
+int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uint32_t *slot_out)
 {
+    SIM_ASSERT(desc != NULL && desc->poll != NULL);
+    SIM_ASSERT(desc->state_size <= SIM_STATE_MAX);
     if (w->tasks_alloc >= w->max_tasks) return SIM_ELIMIT;
     SIM_ASSERT(w->next_task_id < UINT32_MAX);
     void *state = NULL;
@@ -94,6 +99,10 @@ int sim__task_alloc(sim_world *w, const sim_task_desc *desc, uint32_t node, uint
     t->joiner_id = 0;
     t->timers = 0;
     t->waiters = SIM__NIL;
+    t->hands_head = SIM__NIL;
+    t->hands_tail = SIM__NIL;
+    t->set_obj = SIM__NIL;
+    t->set_next = SIM__NIL;
     t->output = 0;
     t->prio = 0;
     t->polls = 0;
@@ -109,16 +118,35 @@ int sim__task_alloc(sim_world *w, const sim_task_desc *desc, uint32_t node, uint
     return SIM_OK;
 }
 
+/* The initial state must begin with a zeroed coroutine header: the executor drops what it
+ * awaits when the task ends. */
+static bool fresh_co(const sim_task_desc *desc)
+{
+    if (desc->state_size < sizeof(sim_co)) return false;
+    if (desc->state == NULL) return true;
+    const sim_co *co = desc->state;
+    return co->line == 0 && co->cur == NULL && co->size_ == 0;
+}
+
 static int spawn_checked(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out,
                          uint32_t *node_out)
 {
     if (desc == NULL || desc->poll == NULL) return SIM_EINVAL;
-    if (desc->state_size > SIM_STATE_MAX) return SIM_EINVAL;
+    if (desc->state_size > SIM_STATE_MAX || !fresh_co(desc)) return SIM_EINVAL;
     int rc = sim__no_side_effects(w, "sim_spawn");
+    if (rc != SIM_OK) return rc;
+    rc = sim__hand_moves(w, desc->moves, desc->state, desc->state_size, SIM__NIL);
     if (rc != SIM_OK) return rc;
     rc = resolve_spawn_node(w, desc->node, node_out);
     if (rc != SIM_OK) return rc;
-    return sim__task_alloc(w, desc, *node_out, slot_out);
+    sim__task_init init = {.name = desc->name, .poll = desc->poll, .drop = desc->drop,
+                           .state = desc->state, .state_size = desc->state_size,
+                           .daemon = desc->daemon};
+    rc = sim__task_alloc(w, &init, *node_out, slot_out);
+    if (rc != SIM_OK) return rc;
+    rc = sim__hand_moves(w, desc->moves, desc->state, desc->state_size, *slot_out);
+    SIM_ASSERT(rc == SIM_OK); /* validated above */
+    return SIM_OK;
 }
 
 void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out)
@@ -127,8 +155,12 @@ void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out)
     uint32_t parent = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     sim__emit(w, SIM_EV_SPAWN, t->node, t->id, parent, job, t->name);
     if (out != NULL) {
-        out->slot_ = slot;
-        out->task.v = t->id;
+        uint32_t id = t->id;
+        int rc = sim__hand_new(w, HAND_JOIN, 0, slot, id, &out->h);
+        SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
+        out->task.v = id;
+        out->output = 0;
+        t = &w->tasks[slot];
     } else {
         t->flags |= TF_DETACHED;
     }
@@ -147,6 +179,15 @@ int sim_spawn(sim_world *w, const sim_task_desc *desc, sim_join *out)
     int rc = spawn_checked(w, desc, &slot, &node);
     if (rc != SIM_OK) return rc;
     sim__task_launch(w, slot, false, out);
+    return SIM_OK;
+}
+
+int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out)
+{
+    uint32_t node;
+    int rc = spawn_checked(w, desc, slot_out, &node);
+    if (rc != SIM_OK) return rc;
+    sim__task_launch(w, *slot_out, false, NULL);
     return SIM_OK;
 }
 
@@ -192,15 +233,18 @@ void sim__task_begin_wait(sim_world *w, uint32_t slot)
     }
 }
 
-static void run_drop(sim_world *w, uint32_t slot, sim_drop_mode mode)
+/* Runs fn as the task's end, with the task as the current one in the given drop mode. */
+static void as_ending(sim_world *w, uint32_t slot, int mode)
 {
     sim__task *t = &w->tasks[slot];
-    if (t->drop == NULL) return;
     uint32_t saved_current = w->current;
     int saved_dropping = w->dropping;
     w->current = slot;
-    w->dropping = (int)mode;
-    t->drop(t->state, w, mode);
+    w->dropping = mode;
+    if (!(t->flags & TF_JOB) && t->state != NULL) sim__co_drop_task(w, t->state);
+    sim__hands_release_task(w, slot);
+    t = &w->tasks[slot];
+    if (t->drop != NULL) t->drop(t->state, w);
     w->current = saved_current;
     w->dropping = saved_dropping;
 }
@@ -215,22 +259,26 @@ static void release_leftovers(sim_world *w, uint32_t slot)
     uint32_t saved = w->current;
     w->current = slot;
     sim__violation(w, SIM_VIOLATION_LEAK,
-                   "task %u (%s) was dropped with %u armed timer(s) and %u wait registration(s): "
-                   "its drop function must drop every sleep, timeout and send/wait op it holds",
+                   "task %u (%s) ended with %u armed timer(s) and %u wait registration(s) "
+                   "that no awaited future held: a future polled by hand must be dropped "
+                   "(sim_fut_drop)",
                    t->id, t->name, timers, waiters);
     w->current = saved;
 }
 
-void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mode)
+void sim__task_finish(sim_world *w, uint32_t slot, int result, int mode)
 {
     sim__task *t = sim__task_at(w, slot);
     SIM_ASSERT(t->status == TASK_LIVE);
-    SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_RUNNING)));
-    if (mode != SIM_DROP_DONE) sim__emit(w, SIM_EV_DROP, t->node, t->id, (uint64_t)mode, 0, NULL);
-    run_drop(w, slot, mode);
+    SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_RUNNING | TF_ENDING)));
+    SIM_ASSERT(mode == SIM__DROP_DONE || mode == SIM__DROP_ABORT || mode == SIM__DROP_CRASH);
+    if (mode != SIM__DROP_DONE) sim__emit(w, SIM_EV_DROP, t->node, t->id, (uint64_t)mode, 0, NULL);
+    t->flags |= TF_ENDING; /* wake-ups from its own releases are ignored */
+    as_ending(w, slot, mode);
     release_leftovers(w, slot);
     t = &w->tasks[slot];
-    t->flags &= ~(uint32_t)(TF_PARKED | TF_WOKEN | TF_SPURIOUS);
+    t->flags &= ~(uint32_t)(TF_PARKED | TF_WOKEN | TF_SPURIOUS | TF_QUEUED);
+    SIM_ASSERT(t->hands_head == SIM__NIL);
     if (!(t->flags & TF_BORROWED)) sim__mem_free(&w->mem, t->state, t->state_size);
     t->state = NULL;
     t->status = TASK_DONE;
@@ -240,7 +288,9 @@ void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mod
     if (!(t->flags & TF_DAEMON)) w->work_live--;
     sim__emit(w, SIM_EV_COMPLETE, t->node, t->id, (uint64_t)(int64_t)result,
               (uint64_t)t->output, NULL);
-    if (t->flags & TF_DETACHED) {
+    if (t->flags & TF_INSET) {
+        sim__set_member_done(w, slot);
+    } else if (t->flags & TF_DETACHED) {
         sim__task_free_slot(w, slot);
     } else if (t->joiner_slot != SIM__NIL) {
         sim__wake(w, t->joiner_slot, t->joiner_id);
@@ -249,23 +299,46 @@ void sim__task_finish(sim_world *w, uint32_t slot, int result, sim_drop_mode mod
 
 /* ---- join handles -------------------------------------------------------------------------- */
 
-/* The slot of a handle that still refers to its task, or SIM__NIL. */
-static uint32_t join_slot(const sim_world *w, const sim_join *j)
+/* The task slot a join handle names, or SIM__NIL (after a violation when what != NULL). */
+static uint32_t join_task(sim_world *w, const sim_join *j, uint32_t *hand, const char *what)
 {
-    if (j == NULL || j->task.v == 0 || j->slot_ >= w->tasks_used) return SIM__NIL;
-    const sim__task *t = &w->tasks[j->slot_];
-    if (t->id != j->task.v || t->status == TASK_FREE) return SIM__NIL;
-    return j->slot_;
+    uint32_t hs = sim__hand_slot(w, j ? &j->h : NULL, HAND_JOIN, what);
+    *hand = hs;
+    if (hs == SIM__NIL) return SIM__NIL;
+    const sim__hand *r = &w->hands[hs];
+    const sim__task *t = &w->tasks[r->target];
+    SIM_ASSERT(r->target < w->tasks_used);
+    SIM_ASSERT(t->id == r->target_id); /* a handled task's slot is kept until the handle goes */
+    SIM_ASSERT(t->status == TASK_LIVE || t->status == TASK_DONE);
+    return r->target;
 }
 
-int sim_join_poll(sim_world *w, sim_join *j)
+/* Forgets the handle: a finished task's slot is freed, a live one runs on detached. */
+static void join_forget(sim_world *w, uint32_t hand)
 {
-    uint32_t slot = join_slot(w, j);
-    if (slot == SIM__NIL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "sim_join_poll on an empty or consumed handle");
-        return SIM_EMISUSE;
+    uint32_t slot = w->hands[hand].target;
+    sim__hand_free(w, hand);
+    sim__task *t = &w->tasks[slot];
+    if (t->status == TASK_DONE) {
+        sim__task_free_slot(w, slot);
+    } else {
+        t->flags |= TF_DETACHED;
+        t->joiner_slot = SIM__NIL;
     }
-    uint32_t self = sim__require_task(w, "sim_join_poll");
+}
+
+static void join_release(sim_world *w, uint32_t hand)
+{
+    join_forget(w, hand);
+}
+
+static int join_op_poll(sim_fut *f, sim_world *w)
+{
+    sim_join_op *op = (sim_join_op *)f;
+    uint32_t hand;
+    uint32_t slot = join_task(w, op->join, &hand, "sim_join_wait");
+    if (slot == SIM__NIL) return SIM_EMISUSE;
+    uint32_t self = sim__require_task(w, "sim_join_wait");
     if (self == SIM__NIL) return SIM_EMISUSE;
     if (self == slot) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "task %u awaits its own join handle",
@@ -275,9 +348,9 @@ int sim_join_poll(sim_world *w, sim_join *j)
     sim__task *t = &w->tasks[slot];
     if (t->status == TASK_DONE) {
         int rc = t->result;
-        j->output = t->output;
-        j->slot_ = SIM__NIL;
-        sim__task_free_slot(w, slot);
+        op->join->output = t->output;
+        join_forget(w, hand);
+        op->join->h = (sim_handle){0};
         return rc;
     }
     t->joiner_slot = self;
@@ -286,12 +359,45 @@ int sim_join_poll(sim_world *w, sim_join *j)
     return SIM_PENDING;
 }
 
+/* Dropped while waiting: the task no longer has a joiner; the handle stays as it was. */
+static void join_op_drop(sim_fut *f, sim_world *w)
+{
+    sim_join_op *op = (sim_join_op *)f;
+    uint32_t hand;
+    uint32_t slot = join_task(w, op->join, &hand, NULL);
+    if (slot == SIM__NIL || w->current == SIM__NIL) return;
+    sim__task *t = &w->tasks[slot];
+    if (t->joiner_slot == w->current) t->joiner_slot = SIM__NIL;
+}
+
+static void join_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim_join_op *op = (const sim_join_op *)f;
+    snprintf(buf, size, "join of task %u (%s)", op->join->task.v,
+             sim_task_name(w, op->join->task));
+}
+
+static const sim_fut_vt join_vt = {.name = "join", .poll = join_op_poll, .drop = join_op_drop,
+                                   .describe = join_op_describe};
+
+sim_join_op sim_join_wait(sim_join *j)
+{
+    SIM_ASSERT(j != NULL);
+    return (sim_join_op){.fut = SIM_FUT_INIT(&join_vt), .join = j};
+}
+
 void sim_join_abort(sim_world *w, const sim_join *j)
 {
-    uint32_t slot = join_slot(w, j);
+    uint32_t hand;
+    uint32_t slot = join_task(w, j, &hand, "sim_join_abort");
     if (slot == SIM__NIL) return;
+    sim__task_abort(w, slot);
+}
+
+void sim__task_abort(sim_world *w, uint32_t slot)
+{
     sim__task *t = &w->tasks[slot];
-    if (t->status != TASK_LIVE || (t->flags & (TF_ABORT | TF_JOB_STARTED))) return;
+    if (t->status != TASK_LIVE || (t->flags & (TF_ABORT | TF_JOB_STARTED | TF_ENDING))) return;
     if (sim__no_side_effects(w, "sim_join_abort") != SIM_OK) return;
     t->flags |= TF_ABORT;
     uint32_t by = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
@@ -301,34 +407,12 @@ void sim_join_abort(sim_world *w, const sim_join *j)
 
 void sim_join_detach(sim_world *w, sim_join *j)
 {
-    /* A handle already consumed by a join keeps its task and output (sim.h). */
-    uint32_t slot = join_slot(w, j);
-    if (slot == SIM__NIL) return;
-    sim__task *t = &w->tasks[slot];
-    if (t->status == TASK_DONE) {
-        sim__task_free_slot(w, slot);
-    } else {
-        t->flags |= TF_DETACHED;
-        t->joiner_slot = SIM__NIL;
-    }
-    j->slot_ = SIM__NIL;
+    if (j == NULL || j->h.id_ == 0) return;
+    uint32_t hand;
+    uint32_t slot = join_task(w, j, &hand, "sim_join_detach");
+    if (slot != SIM__NIL) join_forget(w, hand);
+    j->h = (sim_handle){0};
     j->task.v = 0;
-}
-
-static int join_fpoll(void *state, sim_world *w)
-{
-    return sim_join_poll(w, state);
-}
-
-static void join_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_join_detach(w, state);
-}
-
-sim_future sim_join_future(sim_join *j)
-{
-    return (sim_future){.poll = join_fpoll, .drop = join_fdrop, .state = j};
 }
 
 /* ---- deferred aborts ---------------------------------------------------------------------- */
@@ -350,7 +434,7 @@ void sim__aborts_process(sim_world *w)
         if (t->flags & TF_JOB_STARTED) continue;
         sim__rq_remove(w, slot);
         t->flags &= ~(uint32_t)TF_PARKED;
-        sim__task_finish(w, slot, SIM_ECANCELED, SIM_DROP_ABORT);
+        sim__task_finish(w, slot, SIM_ECANCELED, SIM__DROP_ABORT);
     }
     w->aborts_len = 0;
 }
@@ -392,15 +476,7 @@ void sim_task_set_output(sim_world *w, int64_t output)
     w->tasks[w->current].output = output;
 }
 
-int sim_yield_poll(sim_world *w, sim_yield *y)
+void sim__task_init_hand_ops(sim_world *w)
 {
-    if (sim__require_task(w, "sim_yield_poll") == SIM__NIL) return SIM_EMISUSE;
-    if (y->state_ == 0) {
-        y->state_ = 1;
-        sim__wake_current(w);
-        sim__note_wait(w, WAIT_YIELD, 0, 0);
-        return SIM_PENDING;
-    }
-    y->state_ = 0;
-    return SIM_OK;
+    w->hand_ops[HAND_JOIN] = join_release;
 }

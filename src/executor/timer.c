@@ -13,11 +13,15 @@
  * is rebuilt without them, so long timeouts that are nearly always cancelled cannot make it
  * grow without bound; that costs O(n) once per n/2 cancellations.
  *
- * Each task counts its armed timers, so a task that dies with a timer armed can have it
- * released (and reported) instead of leaving a wake-up for a ghost. A sleep arms its timer on
- * its first pending poll, not at init, so a sleep that is ready at once costs nothing.
+ * Each task counts its armed timers. A task's timers belong to the futures it awaits, which
+ * are dropped when it ends; one left armed after that (a future polled by hand and never
+ * dropped) is released and reported instead of leaving a wake-up for a ghost. A sleep arms
+ * its timer on its first pending poll, not when it is made, so a sleep that is ready at once
+ * costs nothing.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "exec.h"
 
@@ -275,136 +279,168 @@ void sim__timers_free(sim_world *w)
     w->timers_cancelled = 0;
 }
 
-/* ---- sleep -------------------------------------------------------------------------------- */
+/* ---- sleeps: the timer behind every awaitable that waits for a time ---------------------- */
 
-void sim_sleep_until_init(sim_world *w, sim_sleep *s, uint64_t deadline_ns)
+int sim__sleep_poll(sim_world *w, uint64_t deadline_ns, uint32_t *slot, uint32_t *id)
 {
-    /* A sleep re-initialised while armed (a loop that forgot its drop) releases its timer. */
-    sim_sleep_drop(w, s);
-    s->deadline_ns = deadline_ns;
-}
-
-void sim_sleep_init(sim_world *w, sim_sleep *s, uint64_t duration_ns)
-{
-    sim_sleep_until_init(w, s, sim__add_sat(w->now_ns, duration_ns));
-}
-
-int sim_sleep_poll(sim_world *w, sim_sleep *s)
-{
-    if (w->now_ns >= s->deadline_ns) {
-        sim_sleep_drop(w, s);
+    SIM_ASSERT(slot != NULL && id != NULL);
+    if (w->now_ns >= deadline_ns) {
+        sim__sleep_cancel(w, slot, id);
         return SIM_OK;
     }
-    uint32_t self = sim__require_task(w, "sim_sleep_poll");
+    uint32_t self = sim__require_task(w, "sleep");
     if (self == SIM__NIL) return SIM_EMISUSE;
-    bool armed = timer_armed(w, s->timer_slot_, s->timer_id_) &&
-                 w->timers[s->timer_slot_].task_slot == self;
+    bool armed = timer_armed(w, *slot, *id) && w->timers[*slot].task_slot == self;
     if (!armed) {
-        sim_sleep_drop(w, s);
-        int rc = timer_arm(w, s->deadline_ns, self, &s->timer_slot_, &s->timer_id_);
+        sim__sleep_cancel(w, slot, id);
+        int rc = timer_arm(w, deadline_ns, self, slot, id);
         if (rc != SIM_OK) return rc;
     }
-    sim__note_wait(w, WAIT_SLEEP, s->timer_id_, s->deadline_ns);
+    SIM_ASSERT(timer_armed(w, *slot, *id));
+    sim__note_wait(w, WAIT_SLEEP, *id, deadline_ns);
     return SIM_PENDING;
 }
 
-void sim_sleep_drop(sim_world *w, sim_sleep *s)
+void sim__sleep_cancel(sim_world *w, uint32_t *slot, uint32_t *id)
 {
-    sim__timer_cancel(w, s->timer_slot_, s->timer_id_);
-    s->timer_id_ = 0;
+    sim__timer_cancel(w, *slot, *id);
+    *id = 0;
 }
 
-static int sleep_fpoll(void *state, sim_world *w)
+uint64_t sim_time_left(const sim_world *w, uint64_t deadline_ns)
 {
-    return sim_sleep_poll(w, state);
+    uint64_t now = sim_now(w);
+    return deadline_ns > now ? deadline_ns - now : 0;
 }
 
-static void sleep_fdrop(void *state, sim_world *w, sim_drop_mode mode)
+static void describe_deadline(const char *what, uint64_t deadline_ns, char *buf, size_t size)
 {
-    (void)mode;
-    sim_sleep_drop(w, state);
+    char t[32];
+    sim__fmt_time(deadline_ns, t, sizeof t);
+    snprintf(buf, size, "%s until %s", what, t);
 }
 
-sim_future sim_sleep_future(sim_sleep *s)
+static int sleep_poll(sim_fut *f, sim_world *w)
 {
-    return (sim_future){.poll = sleep_fpoll, .drop = sleep_fdrop, .state = s};
+    sim_sleep_op *op = (sim_sleep_op *)f;
+    return sim__sleep_poll(w, op->deadline_ns, &op->timer_slot_, &op->timer_id_);
+}
+
+static void sleep_drop(sim_fut *f, sim_world *w)
+{
+    sim_sleep_op *op = (sim_sleep_op *)f;
+    sim__sleep_cancel(w, &op->timer_slot_, &op->timer_id_);
+}
+
+static void sleep_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    (void)w;
+    describe_deadline("sleep", ((const sim_sleep_op *)f)->deadline_ns, buf, size);
+}
+
+static const sim_fut_vt sleep_vt = {.name = "sleep", .poll = sleep_poll, .drop = sleep_drop,
+                                    .describe = sleep_describe};
+
+sim_sleep_op sim_sleep_until(uint64_t deadline_ns)
+{
+    return (sim_sleep_op){.fut = SIM_FUT_INIT(&sleep_vt), .deadline_ns = deadline_ns};
+}
+
+sim_sleep_op sim_sleep(const sim_world *w, uint64_t duration_ns)
+{
+    return sim_sleep_until(sim__add_sat(sim_now(w), duration_ns));
 }
 
 /* ---- interval ----------------------------------------------------------------------------- */
 
-void sim_interval_init(sim_world *w, sim_interval *iv, uint64_t period_ns)
+void sim_interval_init(const sim_world *w, sim_interval *iv, uint64_t period_ns)
 {
+    SIM_ASSERT(iv != NULL);
     SIM_ASSERT(period_ns > 0);
     iv->period_ns = period_ns;
     iv->ticks = 0;
-    sim_sleep_init(w, &iv->next, period_ns);
+    iv->next_ns = sim__add_sat(sim_now(w), period_ns);
 }
 
-int sim_interval_poll(sim_world *w, sim_interval *iv)
+static int tick_poll(sim_fut *f, sim_world *w)
 {
-    int rc = sim_sleep_poll(w, &iv->next);
+    sim_tick_op *op = (sim_tick_op *)f;
+    sim_interval *iv = op->iv;
+    SIM_ASSERT(iv->period_ns > 0); /* initialised */
+    int rc = sim__sleep_poll(w, iv->next_ns, &op->timer_slot_, &op->timer_id_);
     if (rc != SIM_OK) return rc;
     iv->ticks++;
-    sim_sleep_until_init(w, &iv->next, sim__add_sat(iv->next.deadline_ns, iv->period_ns));
+    iv->next_ns = sim__add_sat(iv->next_ns, iv->period_ns);
     return SIM_OK;
 }
 
-void sim_interval_drop(sim_world *w, sim_interval *iv)
+static void tick_drop(sim_fut *f, sim_world *w)
 {
-    sim_sleep_drop(w, &iv->next);
+    sim_tick_op *op = (sim_tick_op *)f;
+    sim__sleep_cancel(w, &op->timer_slot_, &op->timer_id_);
+}
+
+static void tick_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    (void)w;
+    describe_deadline("tick", ((const sim_tick_op *)f)->iv->next_ns, buf, size);
+}
+
+static const sim_fut_vt tick_vt = {.name = "tick", .poll = tick_poll, .drop = tick_drop,
+                                   .describe = tick_describe};
+
+sim_tick_op sim_tick(sim_interval *iv)
+{
+    SIM_ASSERT(iv != NULL);
+    return (sim_tick_op){.fut = SIM_FUT_INIT(&tick_vt), .iv = iv};
 }
 
 /* ---- timeout ------------------------------------------------------------------------------ */
 
-void sim_timeout_init(sim_world *w, sim_timeout *t, sim_future inner, uint64_t duration_ns)
+static void timeout_release(sim_world *w, sim_timeout_op *op)
 {
-    SIM_ASSERT(inner.poll != NULL);
-    t->inner = inner;
-    t->done_ = 0;
-    sim_sleep_init(w, &t->timer, duration_ns);
+    if (op->inner_ != NULL) sim__fut_unbox(w, op->inner_, op->inner_size_);
+    op->inner_ = NULL;
+    sim__sleep_cancel(w, &op->timer_slot_, &op->timer_id_);
 }
 
-static void timeout_finish(sim_world *w, sim_timeout *t, sim_drop_mode mode)
+static int timeout_poll(sim_fut *f, sim_world *w)
 {
-    if (t->done_) return;
-    t->done_ = 1;
-    if (t->inner.drop != NULL) t->inner.drop(t->inner.state, w, mode);
-    sim_sleep_drop(w, &t->timer);
-}
-
-int sim_timeout_poll(sim_world *w, sim_timeout *t)
-{
-    if (t->done_) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "sim_timeout_poll after it completed");
-        return SIM_EMISUSE;
-    }
-    int rc = t->inner.poll(t->inner.state, w);
+    sim_timeout_op *op = (sim_timeout_op *)f;
+    SIM_ASSERT(op->inner_ != NULL);
+    int rc = sim_fut_poll(w, op->inner_);
     if (rc != SIM_PENDING) {
-        timeout_finish(w, t, SIM_DROP_DONE);
+        timeout_release(w, op);
         return rc;
     }
-    rc = sim_sleep_poll(w, &t->timer);
+    rc = sim__sleep_poll(w, op->deadline_ns, &op->timer_slot_, &op->timer_id_);
     if (rc == SIM_PENDING) return SIM_PENDING;
-    timeout_finish(w, t, SIM_DROP_ABORT);
+    timeout_release(w, op); /* what the inner future armed is released */
     return rc == SIM_OK ? SIM_ETIMEDOUT : rc;
 }
 
-void sim_timeout_drop(sim_world *w, sim_timeout *t)
+static void timeout_drop(sim_fut *f, sim_world *w)
 {
-    timeout_finish(w, t, SIM_DROP_ABORT);
+    timeout_release(w, (sim_timeout_op *)f);
 }
 
-static int timeout_fpoll(void *state, sim_world *w)
+static void timeout_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    return sim_timeout_poll(w, state);
+    const sim_timeout_op *op = (const sim_timeout_op *)f;
+    char inner[160], t[32];
+    sim_fut_describe(op->inner_, w, inner, sizeof inner);
+    sim__fmt_time(op->deadline_ns, t, sizeof t);
+    snprintf(buf, size, "%s, with a timeout at %s", inner, t);
 }
 
-static void timeout_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    timeout_finish(w, state, mode == SIM_DROP_DONE ? SIM_DROP_DONE : SIM_DROP_ABORT);
-}
+static const sim_fut_vt timeout_vt = {.name = "timeout", .poll = timeout_poll,
+                                      .drop = timeout_drop, .describe = timeout_describe};
 
-sim_future sim_timeout_future(sim_timeout *t)
+sim_timeout_op sim__timeout(sim_world *w, uint64_t duration_ns, const void *inner, size_t size)
 {
-    return (sim_future){.poll = timeout_fpoll, .drop = timeout_fdrop, .state = t};
+    SIM_ASSERT(inner != NULL);
+    return (sim_timeout_op){.fut = SIM_FUT_INIT(&timeout_vt),
+                            .deadline_ns = sim__add_sat(sim_now(w), duration_ns),
+                            .inner_ = sim__fut_box(w, inner, size),
+                            .inner_size_ = (uint32_t)size};
 }

@@ -9,17 +9,24 @@
  * ancestor still reaches them (as tokio's CancellationToken does); it goes away with its last
  * child, and its parent may then go too.
  */
+#include <stdio.h>
+
 #include "exec.h"
 
 static uint32_t tok_resolve(sim_world *w, const sim_token *tok, const char *what)
 {
-    uint32_t slot = tok ? sim__obj_lookup(w, tok->slot_, tok->id_, OBJ_TOKEN, false) : SIM__NIL;
-    /* A token kept only for its children has no handles: any handle to it is stale. */
-    if (slot != SIM__NIL && w->objs[slot].txs == 0) slot = SIM__NIL;
-    if (slot == SIM__NIL && what != NULL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty or stale token", what);
-    }
+    uint32_t hs = sim__hand_slot(w, tok ? &tok->h : NULL, HAND_TOKEN, what);
+    if (hs == SIM__NIL) return SIM__NIL;
+    uint32_t slot = w->hands[hs].target;
+    SIM_ASSERT(w->objs[slot].type == OBJ_TOKEN);
+    SIM_ASSERT(w->objs[slot].txs > 0); /* a live handle counts */
     return slot;
+}
+
+static uint32_t tok_peek(const sim_world *w, const sim_token *tok)
+{
+    uint32_t hs = sim__hand_peek(w, tok ? &tok->h : NULL, HAND_TOKEN);
+    return hs == SIM__NIL ? SIM__NIL : w->hands[hs].target;
 }
 
 int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out)
@@ -43,8 +50,8 @@ int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out)
         if (p->first != SIM__NIL) w->objs[p->first].prev = slot;
         p->first = slot;
     }
-    out->slot_ = slot;
-    out->id_ = t->tx_id;
+    rc = sim__hand_new(w, HAND_TOKEN, 0, slot, 0, &out->h);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
 }
 
@@ -54,7 +61,8 @@ int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out)
     uint32_t slot = tok_resolve(w, tok, "sim_token_clone");
     if (slot == SIM__NIL) return SIM_EMISUSE;
     w->objs[slot].txs++;
-    *out = *tok;
+    int rc = sim__hand_new(w, HAND_TOKEN, 0, slot, 0, &out->h);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
 }
 
@@ -84,7 +92,7 @@ void sim_token_cancel(sim_world *w, const sim_token *tok)
 
 bool sim_token_is_cancelled(const sim_world *w, const sim_token *tok)
 {
-    uint32_t slot = tok_resolve((sim_world *)w, tok, NULL);
+    uint32_t slot = tok_peek(w, tok);
     return slot != SIM__NIL && w->objs[slot].cancelled;
 }
 
@@ -108,35 +116,48 @@ static void token_release_unused(sim_world *w, uint32_t slot)
     }
 }
 
-void sim_token_drop(sim_world *w, sim_token *tok)
+static void token_release(sim_world *w, uint32_t hs)
 {
-    if (tok == NULL || tok->id_ == 0) return;
-    uint32_t slot = tok_resolve(w, tok, "sim_token_drop");
-    memset(tok, 0, sizeof *tok);
-    if (slot == SIM__NIL) return;
+    uint32_t slot = w->hands[hs].target;
+    sim__hand_free(w, hs);
     sim__obj *t = sim__obj_at(w, slot);
+    SIM_ASSERT(t->type == OBJ_TOKEN);
     SIM_ASSERT(t->txs > 0);
     t->txs--;
     token_release_unused(w, slot);
 }
 
-void sim_token_wait_init(sim_token_wait *op, const sim_token *tok)
+void sim_token_drop(sim_world *w, sim_token *tok)
 {
-    op->tok = tok;
-    op->waiter_slot_ = 0;
+    if (tok == NULL || tok->h.id_ == 0) return;
+    uint32_t hs = sim__hand_slot(w, &tok->h, HAND_TOKEN, "sim_token_drop");
+    memset(tok, 0, sizeof *tok);
+    if (hs != SIM__NIL) token_release(w, hs);
+}
+
+void sim__token_init_hand_ops(sim_world *w)
+{
+    w->hand_ops[HAND_TOKEN] = token_release;
+}
+
+static void cancelled_drop(sim_fut *f, sim_world *w)
+{
+    sim_cancelled_op *op = (sim_cancelled_op *)f;
+    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
     op->waiter_id_ = 0;
 }
 
-int sim_token_wait_poll(sim_world *w, sim_token_wait *op)
+static int cancelled_poll(sim_fut *f, sim_world *w)
 {
-    if (sim__require_task(w, "sim_token_wait_poll") == SIM__NIL) return SIM_EMISUSE;
-    uint32_t slot = tok_resolve(w, op->tok, "sim_token_wait_poll");
+    sim_cancelled_op *op = (sim_cancelled_op *)f;
+    if (sim__require_task(w, "sim_cancelled") == SIM__NIL) return SIM_EMISUSE;
+    uint32_t slot = tok_resolve(w, op->tok, "sim_cancelled");
     if (slot == SIM__NIL) {
-        sim_token_wait_drop(w, op);
+        cancelled_drop(f, w);
         return SIM_EMISUSE;
     }
     if (w->objs[slot].cancelled) {
-        sim_token_wait_drop(w, op);
+        cancelled_drop(f, w);
         return SIM_OK;
     }
     if (!sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_)) {
@@ -149,24 +170,21 @@ int sim_token_wait_poll(sim_world *w, sim_token_wait *op)
     return SIM_PENDING;
 }
 
-void sim_token_wait_drop(sim_world *w, sim_token_wait *op)
+static void cancelled_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
-    op->waiter_id_ = 0;
+    uint32_t slot = tok_peek(w, ((const sim_cancelled_op *)f)->tok);
+    if (slot == SIM__NIL) {
+        snprintf(buf, size, "cancellation of a dropped token");
+    } else {
+        snprintf(buf, size, "cancellation of token #%u", w->objs[slot].serial);
+    }
 }
 
-static int token_wait_fpoll(void *state, sim_world *w)
-{
-    return sim_token_wait_poll(w, state);
-}
+static const sim_fut_vt cancelled_vt = {.name = "cancelled", .poll = cancelled_poll,
+                                        .drop = cancelled_drop, .describe = cancelled_describe};
 
-static void token_wait_fdrop(void *state, sim_world *w, sim_drop_mode mode)
+sim_cancelled_op sim_cancelled(const sim_token *tok)
 {
-    (void)mode;
-    sim_token_wait_drop(w, state);
-}
-
-sim_future sim_token_wait_future(sim_token_wait *op)
-{
-    return (sim_future){.poll = token_wait_fpoll, .drop = token_wait_fdrop, .state = op};
+    SIM_ASSERT(tok != NULL);
+    return (sim_cancelled_op){.fut = SIM_FUT_INIT(&cancelled_vt), .tok = tok};
 }

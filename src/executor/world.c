@@ -23,6 +23,8 @@ static int world_init_nodes(sim_world *w)
         return SIM_ENOMEM;
     }
     memset(&w->nodes[0], 0, sizeof(sim__node));
+    w->nodes[0].hands_head = SIM__NIL;
+    w->nodes[0].hands_tail = SIM__NIL;
     w->nodes[0].name = "";
     w->nodes_len = 1;
     return SIM_OK;
@@ -86,6 +88,13 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
     w->waiter_free = SIM__NIL;
     w->rq_head = SIM__NIL;
     w->rq_tail = SIM__NIL;
+    w->hand_free = SIM__NIL;
+    w->tag = sim__world_tag_next();
+    sim__task_init_hand_ops(w);
+    sim__chan_init_hand_ops(w);
+    sim__token_init_hand_ops(w);
+    sim__sync_init_hand_ops(w);
+    sim__set_init_hand_ops(w);
     int rc = world_apply_desc(w, d);
     if (rc == SIM_OK) rc = world_init_nodes(w);
     if (rc == SIM_OK) rc = sim__hash_init(w);
@@ -115,10 +124,15 @@ static void world_drop_all(sim_world *w)
             if (t->id != refs[i].id || t->status != TASK_LIVE) continue;
             if ((t->node == 0) != (pass == 1)) continue;
             sim__rq_remove(w, refs[i].slot);
-            sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM_DROP_CRASH);
+            sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM__DROP_CRASH);
         }
     }
     free(refs);
+    /* Then what nodes and the world own (made outside tasks), in crash mode. */
+    int saved = w->dropping;
+    w->dropping = SIM__DROP_CRASH;
+    for (uint32_t node = w->nodes_len; node-- > 0;) sim__hands_release_node(w, node);
+    w->dropping = saved;
 }
 
 void sim_world_free(sim_world *w)
@@ -133,6 +147,7 @@ void sim_world_free(sim_world *w)
     }
     if (w->faults_free != NULL) w->faults_free(w);
     sim__objs_free(w);
+    sim__hands_free(w);
     sim__running_set(outer == w ? NULL : outer);
     sim__timers_free(w);
     sim__nodes_free(w);
@@ -258,7 +273,7 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i)
 
 int sim__no_side_effects(sim_world *w, const char *what)
 {
-    if (w->dropping != SIM_DROP_CRASH) return SIM_OK;
+    if (w->dropping != SIM__DROP_CRASH) return SIM_OK;
     sim__violation(w, SIM_VIOLATION_CRASH_SIDE_EFFECT,
                    "%s during a crash-mode drop: a crashed node can only release memory", what);
     return SIM_EMISUSE;
@@ -284,14 +299,4 @@ void sim__world_describe(const sim_world *w, char *buf, size_t size)
              "  replay: %s\n",
              (unsigned long long)w->seed, t, (unsigned long long)w->step, task, task_name,
              w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
-}
-
-int sim_co_polled_after_done(const char *file, int line)
-{
-    sim_world *w = sim__running_get();
-    if (w != NULL) {
-        sim__violation(w, SIM_VIOLATION_MISUSE, "coroutine at %s:%d polled after it finished",
-                       file, line);
-    }
-    return SIM_EMISUSE;
 }

@@ -292,11 +292,10 @@ static void set_clocks(sim_world *w, sim__plan *p)
 }
 
 static int driver_poll(void *state, sim_world *w);
-static void driver_drop(void *state, sim_world *w, sim_drop_mode mode);
 
 typedef struct driver {
     sim_co co;
-    sim_sleep sleep;
+    uint64_t next;           /* when it acts next */
 } driver;
 
 int sim__faults_start(sim_world *w, char *err, size_t err_size)
@@ -315,8 +314,8 @@ int sim__faults_start(sim_world *w, char *err, size_t err_size)
     set_clocks(w, p);
     p->next_tick = p->ticking ? sim__add_sat(sim_now(w), p->spec->tick_ns) : UINT64_MAX;
     if (!p->ticking && p->spec->nats == 0 && p->quiet_at == 0) return SIM_OK;
-    sim_task_desc d = {.name = "faults", .poll = driver_poll, .drop = driver_drop,
-                       .state_size = sizeof(driver), .daemon = true};
+    sim_task_desc d = {.name = "faults", .poll = driver_poll, .state_size = sizeof(driver),
+                       .daemon = true};
     return sim_spawn(w, &d, NULL);
 }
 
@@ -700,22 +699,11 @@ static uint64_t driver_next(sim_world *w, sim__faults *fs)
 static int driver_poll(void *state, sim_world *w)
 {
     driver *d = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&d->co);
+    SIM_BEGIN(w, &d->co);
     for (;;) {
-        {
-            uint64_t next = driver_next(w, w->faults);
-            if (next == UINT64_MAX) break;
-            sim_sleep_until_init(w, &d->sleep, next);
-        }
-        SIM_AWAIT(&d->co, rc, sim_sleep_poll(w, &d->sleep));
+        d->next = driver_next(w, w->faults);
+        if (d->next == UINT64_MAX) break;
+        SIM_TRY(sim_sleep_until(d->next));
     }
-    SIM_END(&d->co, SIM_OK);
-}
-
-static void driver_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    driver *d = state;
-    (void)mode;
-    sim_sleep_drop(w, &d->sleep);
+    SIM_END(SIM_OK);
 }

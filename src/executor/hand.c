@@ -1,0 +1,328 @@
+/*
+ * hand.c: the handle table, and who owns each handle.
+ *
+ * Every handle a user holds (a channel end, a token, a join handle, a mutex, a socket, a
+ * file, ...) is a record here: its kind, the object it names (a slot and, where the object
+ * can be reused, an id to validate it), and its owner: a task, a node (handles made outside
+ * tasks, or shared), the world, or a channel whose queued message carries it. A user's
+ * sim_handle names the record by (slot, id) plus the world's tag, so a stale handle or one of
+ * another world is refused instead of touching a reused record.
+ *
+ * Owned handles are listed on their owner in creation order (a doubly linked list through
+ * the records), so that the owner's end releases them in that order: a task's when it
+ * finishes, is aborted or crashes, a node's when it crashes, the world's when it is freed.
+ * Releasing a record does what dropping the handle would (closes the channel end, detaches
+ * the join, unlocks the mutex, closes the socket) through the kind's release function; the
+ * kinds of the modules above the executor (sockets, files) are released through their
+ * extension's hand_release, so the executor never names them.
+ *
+ * Cost: a handle operation resolves one more index than before (the record, then the
+ * object); creating and releasing one is O(1).
+ */
+#include <stdatomic.h>
+
+#include "exec.h"
+
+/* World tags: distinct for every world of the process (never part of a trace). */
+static atomic_uint world_tags = 0;
+
+uint32_t sim__world_tag_next(void)
+{
+    uint32_t tag = atomic_fetch_add(&world_tags, 1) + 1;
+    return tag ? tag : atomic_fetch_add(&world_tags, 1) + 1;
+}
+
+/* The list an owner keeps its handles on. */
+static uint32_t *list_head(sim_world *w, uint8_t owner_kind, uint32_t owner, uint32_t **tail)
+{
+    switch (owner_kind) {
+    case OWN_TASK:
+        *tail = &w->tasks[owner].hands_tail;
+        return &w->tasks[owner].hands_head;
+    case OWN_NODE:
+        *tail = &w->nodes[owner].hands_tail;
+        return &w->nodes[owner].hands_head;
+    default:
+        *tail = NULL;
+        return NULL;
+    }
+}
+
+static void unlink_owner(sim_world *w, uint32_t slot)
+{
+    sim__hand *h = &w->hands[slot];
+    uint32_t *tail;
+    uint32_t *head = list_head(w, h->owner_kind, h->owner, &tail);
+    if (head != NULL) {
+        if (h->prev != SIM__NIL) {
+            w->hands[h->prev].next = h->next;
+        } else {
+            SIM_ASSERT(*head == slot);
+            *head = h->next;
+        }
+        if (h->next != SIM__NIL) {
+            w->hands[h->next].prev = h->prev;
+        } else {
+            SIM_ASSERT(*tail == slot);
+            *tail = h->prev;
+        }
+    }
+    h->prev = h->next = SIM__NIL;
+    h->owner_kind = OWN_NONE;
+}
+
+static void link_owner(sim_world *w, uint32_t slot, uint8_t owner_kind, uint32_t owner,
+                       uint32_t owner_id)
+{
+    sim__hand *h = &w->hands[slot];
+    SIM_ASSERT(h->owner_kind == OWN_NONE);
+    SIM_ASSERT(h->prev == SIM__NIL && h->next == SIM__NIL);
+    h->owner_kind = owner_kind;
+    h->owner = owner;
+    h->owner_id = owner_id;
+    uint32_t *tail;
+    uint32_t *head = list_head(w, owner_kind, owner, &tail);
+    if (head == NULL) return;
+    h->prev = *tail;
+    if (*tail != SIM__NIL) {
+        w->hands[*tail].next = slot;
+    } else {
+        SIM_ASSERT(*head == SIM__NIL);
+        *head = slot;
+    }
+    *tail = slot;
+}
+
+/* Who owns what is made now: the running task, else the node being booted, else the
+ * running task's node... else the world (node 0). */
+static void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, uint32_t *id)
+{
+    if (w->current != SIM__NIL && w->dropping < 0 && !(w->tasks[w->current].flags & TF_JOB)) {
+        *kind = OWN_TASK;
+        *owner = w->current;
+        *id = w->tasks[w->current].id;
+        return;
+    }
+    *kind = OWN_NODE;
+    *owner = w->booting != 0 ? w->booting
+                             : (w->current != SIM__NIL ? w->tasks[w->current].node : 0);
+    *id = 0;
+}
+
+int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint32_t target_id,
+                  sim_handle *out)
+{
+    SIM_ASSERT(kind != HAND_FREE && kind < HAND_KINDS);
+    SIM_ASSERT(out != NULL);
+    uint32_t slot = w->hand_free;
+    if (slot != SIM__NIL) {
+        w->hand_free = w->hands[slot].next;
+    } else {
+        if (sim__grow((void **)&w->hands, &w->hands_cap, w->hands_used + 1, sizeof(sim__hand)) !=
+            SIM_OK) {
+            return SIM_ENOMEM;
+        }
+        slot = w->hands_used++;
+        w->hands[slot].id = 0;
+    }
+    sim__table_shake((void **)&w->hands, w->hands_cap, sizeof(sim__hand));
+    sim__hand *h = &w->hands[slot];
+    uint32_t id = h->id + 1 ? h->id + 1 : 1;
+    *h = (sim__hand){.id = id, .kind = kind, .ext = ext, .target = target,
+                     .target_id = target_id, .prev = SIM__NIL, .next = SIM__NIL};
+    uint8_t okind;
+    uint32_t owner, owner_id;
+    default_owner(w, &okind, &owner, &owner_id);
+    link_owner(w, slot, okind, owner, owner_id);
+    w->hands_live++;
+    *out = (sim_handle){.slot_ = slot, .id_ = id, .world_ = w->tag};
+    return SIM_OK;
+}
+
+void sim__hand_free(sim_world *w, uint32_t slot)
+{
+    SIM_ASSERT(slot < w->hands_used);
+    SIM_ASSERT(w->hands[slot].kind != HAND_FREE);
+    unlink_owner(w, slot);
+    sim__hand *h = &w->hands[slot];
+    h->kind = HAND_FREE;
+    h->next = w->hand_free;
+    w->hand_free = slot;
+    SIM_ASSERT(w->hands_live > 0);
+    w->hands_live--;
+}
+
+static void bad_handle(sim_world *w, const char *what, const sim_handle *h)
+    __attribute__((cold, noinline));
+
+static void bad_handle(sim_world *w, const char *what, const sim_handle *h)
+{
+    if (h == NULL || h->id_ == 0) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty handle", what);
+    } else if (h->world_ != w->tag) {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "%s on a handle of another world: handles belong to the world that "
+                       "made them", what);
+    } else {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "%s on a handle that was dropped, or released when its owner ended "
+                       "(move a handle to the task that keeps it: sim_task_desc.moves, "
+                       "sim_handle_move, sim_handle_share)", what);
+    }
+}
+
+uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const char *what)
+{
+    if (h != NULL && h->world_ == w->tag && h->slot_ < w->hands_used && h->id_ != 0) {
+        const sim__hand *r = &w->hands[h->slot_];
+        if (r->id == h->id_ && r->kind == kind) return h->slot_;
+    }
+    if (what != NULL) bad_handle(w, what, h);
+    return SIM__NIL;
+}
+
+uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind)
+{
+    if (h == NULL || h->world_ != w->tag || h->slot_ >= w->hands_used || h->id_ == 0) {
+        return SIM__NIL;
+    }
+    const sim__hand *r = &w->hands[h->slot_];
+    return r->id == h->id_ && r->kind == kind ? h->slot_ : SIM__NIL;
+}
+
+/* Any kind: the record of a live handle of this world, or SIM__NIL. */
+static uint32_t any_slot(const sim_world *w, const sim_handle *h)
+{
+    if (h == NULL || h->world_ != w->tag || h->slot_ >= w->hands_used || h->id_ == 0) {
+        return SIM__NIL;
+    }
+    const sim__hand *r = &w->hands[h->slot_];
+    return r->id == h->id_ && r->kind != HAND_FREE ? h->slot_ : SIM__NIL;
+}
+
+void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task)
+{
+    SIM_ASSERT(slot < w->hands_used);
+    SIM_ASSERT(task < w->tasks_used && w->tasks[task].status == TASK_LIVE);
+    unlink_owner(w, slot);
+    link_owner(w, slot, OWN_TASK, task, w->tasks[task].id);
+}
+
+void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan)
+{
+    SIM_ASSERT(slot < w->hands_used);
+    unlink_owner(w, slot);
+    link_owner(w, slot, OWN_CHAN, chan, 0);
+}
+
+int sim_handle_move(sim_world *w, const void *handle, sim_task_id to)
+{
+    uint32_t slot = any_slot(w, handle);
+    if (slot == SIM__NIL) {
+        bad_handle(w, "sim_handle_move", handle);
+        return SIM_EMISUSE;
+    }
+    for (uint32_t s = 0; s < w->tasks_used; s++) {
+        if (w->tasks[s].id == to.v && to.v != 0 && w->tasks[s].status == TASK_LIVE) {
+            sim__hand_to_task(w, slot, s);
+            return SIM_OK;
+        }
+    }
+    return SIM_EINVAL;
+}
+
+int sim_handle_share(sim_world *w, const void *handle)
+{
+    uint32_t slot = any_slot(w, handle);
+    if (slot == SIM__NIL) {
+        bad_handle(w, "sim_handle_share", handle);
+        return SIM_EMISUSE;
+    }
+    uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
+    unlink_owner(w, slot);
+    link_owner(w, slot, OWN_NODE, node, 0);
+    return SIM_OK;
+}
+
+bool sim_handle_valid(const sim_world *w, const void *handle)
+{
+    return any_slot(w, handle) != SIM__NIL;
+}
+
+int sim__hand_moves(sim_world *w, const void *const *moves, const void *src, size_t size,
+                    uint32_t task)
+{
+    /* task SIM__NIL: only checks them (sim_spawn checks before it allocates anything). */
+    if (moves == NULL) return SIM_OK;
+    const unsigned char *lo = src, *hi = lo + size;
+    for (uint32_t i = 0; moves[i] != NULL; i++) {
+        const unsigned char *p = moves[i];
+        /* A range test, never an ordering: the answer is the same wherever the heap put it. */
+        if (src == NULL || p < lo || p + sizeof(sim_handle) > hi) {
+            sim__violation(w, SIM_VIOLATION_MISUSE,
+                           "sim_spawn: moves[%u] is not a handle inside the initial state", i);
+            return SIM_EMISUSE;
+        }
+        uint32_t slot = any_slot(w, (const sim_handle *)(const void *)p);
+        if (slot == SIM__NIL) {
+            bad_handle(w, "sim_spawn (moves)", (const sim_handle *)(const void *)p);
+            return SIM_EMISUSE;
+        }
+        if (task != SIM__NIL) sim__hand_to_task(w, slot, task);
+    }
+    return SIM_OK;
+}
+
+/* ---- releasing ------------------------------------------------------------------------------ */
+
+void sim__hand_release(sim_world *w, uint32_t slot)
+{
+    SIM_ASSERT(slot < w->hands_used);
+    sim__hand *h = &w->hands[slot];
+    SIM_ASSERT(h->kind != HAND_FREE);
+    uint8_t kind = h->kind;
+    if (kind == HAND_EXT) {
+        uint8_t ext = h->ext;
+        uint32_t target = h->target, target_id = h->target_id;
+        sim__hand_free(w, slot);
+        SIM_ASSERT(ext < SIM__EXT_MAX && w->ext_ops[ext] != NULL);
+        if (w->ext_ops[ext]->hand_release != NULL) {
+            w->ext_ops[ext]->hand_release(w, target, target_id);
+        }
+        return;
+    }
+    SIM_ASSERT(w->hand_ops[kind] != NULL);
+    w->hand_ops[kind](w, slot); /* frees the record */
+}
+
+static void release_list(sim_world *w, uint32_t *head)
+{
+    /* Each release unlinks the head; releases may make and free other records, so the head
+     * is read again every time. */
+    for (uint32_t guard = 0; *head != SIM__NIL; guard++) {
+        SIM_ASSERT(guard <= w->hands_used);
+        sim__hand_release(w, *head);
+    }
+}
+
+void sim__hands_release_task(sim_world *w, uint32_t task)
+{
+    SIM_ASSERT(task < w->tasks_used);
+    release_list(w, &w->tasks[task].hands_head);
+    SIM_ASSERT(w->tasks[task].hands_tail == SIM__NIL);
+}
+
+void sim__hands_release_node(sim_world *w, uint32_t node)
+{
+    SIM_ASSERT(node < w->nodes_len);
+    release_list(w, &w->nodes[node].hands_head);
+    SIM_ASSERT(w->nodes[node].hands_tail == SIM__NIL);
+}
+
+void sim__hands_free(sim_world *w)
+{
+    free(w->hands);
+    w->hands = NULL;
+    w->hands_cap = w->hands_used = w->hands_live = 0;
+    w->hand_free = SIM__NIL;
+}
