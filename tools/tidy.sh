@@ -8,7 +8,9 @@
 #   - "%p" in src/ (addresses must never reach a trace);
 #   - #include arrows that break DESIGN.md section 1;
 #   - lines longer than 100 columns; TODO without an issue number (TODO(#N));
-#   - Criterion's gt() in tests/ (in Criterion 2.4.1 it means >=).
+#   - Criterion's gt() in tests/ (in Criterion 2.4.1 it means >=);
+#   - a SIM_AWAIT/SIM_TRY as an unbraced if/else/loop body, or inside a switch of the code's
+#     own.
 # Reports (without failing) functions longer than 70 lines.
 # Usage: tools/tidy.sh [ROOT]   (ROOT defaults to the repository; tests point it elsewhere)
 set -u
@@ -111,7 +113,37 @@ for f in $(find tests -name '*.[ch]' 2>/dev/null | sort); do
     [ -n "$hits" ] && problem "$f:${hits%%:*}: Criterion 2.4.1's gt() is >=; write lt(T, b, a)"
 done
 
-# 7. Function length: report only. A function starts at a line that is just "{" after a
+# 7. The coroutine rules (sim.h, "Futures and coroutines"): no SIM_AWAIT, SIM_AWAIT_FUT or
+# SIM_TRY as the unbraced body of an if, else, for or while, and none inside a switch of the
+# code's own (the macros are a switch and case labels). Comments and strings are ignored.
+for f in $(find src systems replay cmd examples tests bench -name '*.[ch]' 2>/dev/null | sort); do
+    hits=$(perl -ne '
+        BEGIN { $depth = 0; @sw = (); $prev = ""; }
+        s{//.*$}{}; s{/\*.*?\*/}{}g; s{"(?:[^"\\]|\\.)*"}{""}g;
+        my $line = $_;
+        my $aw = $line =~ /\bSIM_(?:AWAIT|AWAIT_FUT|TRY)\s*\(/;
+        if ($aw && $line =~ /\b(?:if|while|for)\s*\(.*\)\s*SIM_(?:AWAIT|AWAIT_FUT|TRY)\b/) {
+            print "$.: unbraced body: $line";
+        } elsif ($aw && $line =~ /\belse\s+SIM_/) {
+            print "$.: unbraced else: $line";
+        } elsif ($aw && $line =~ /^\s*SIM_(?:AWAIT|AWAIT_FUT|TRY)\b/ &&
+                 ($prev =~ /^\s*(?:\}\s*)?(?:else\s*)?(?:if|while|for)\s*\(.*\)\s*$/ ||
+                  $prev =~ /^\s*(?:\}\s*)?else\s*$/)) {
+            print "$.: unbraced body: $line";
+        }
+        if ($aw && @sw) { print "$.: inside a switch of its own: $line"; }
+        $pending_switch = 1 if $line =~ /\bswitch\s*\(/;
+        for my $ch (split //, $line) {
+            if ($ch eq "{") { $depth++; if ($pending_switch) { push @sw, $depth; $pending_switch = 0; } }
+            if ($ch eq "}") { pop @sw if @sw && $sw[-1] == $depth; $depth--; }
+        }
+        $prev = $line if $line =~ /\S/;
+        if (eof) { $depth = 0; @sw = (); $prev = ""; close ARGV; }
+    ' "$f" | head -5)
+    [ -n "$hits" ] && while IFS= read -r h; do problem "$f:$h"; done <<<"$hits"
+done
+
+# 8. Function length: report only. A function starts at a line that is just "{" after a
 # signature at column 0 and ends at the next "}" at column 0.
 report=$(for f in $(find src systems replay cmd -name '*.c' 2>/dev/null | sort); do
     awk -v file="$f" '
