@@ -13,6 +13,23 @@
 
 static _Thread_local sim_world *running_world;
 
+/* Writes the running world's context (seed, time, step, task, replay command). Registered by
+ * the executor, which knows the world; core knows only that it is a sim_world. */
+static sim__context_fn context_fn;
+
+void sim__context_register(sim__context_fn fn)
+{
+    SIM_ASSERT(fn != NULL);
+    context_fn = fn; /* the same function whoever registers it: a benign global */
+}
+
+void sim__context_write(char *buf, size_t size)
+{
+    SIM_ASSERT(buf != NULL && size > 0);
+    buf[0] = '\0';
+    if (running_world != NULL && context_fn != NULL) context_fn(running_world, buf, size);
+}
+
 void sim__running_set(sim_world *w)
 {
     running_world = w;
@@ -33,12 +50,9 @@ _Noreturn void sim_assert_fail(const char *file, int line, const char *expr)
 {
     fflush(stdout);
     fprintf(stderr, "sim: assertion failed: %s\n  at %s:%d\n", expr, file, line);
-    sim_world *w = running_world;
-    if (w != NULL) {
-        char context[512];
-        sim__world_describe(w, context, sizeof context);
-        fputs(context, stderr);
-    }
+    char context[512];
+    sim__context_write(context, sizeof context);
+    fputs(context, stderr);
     fflush(stderr);
     abort();
 }

@@ -167,8 +167,13 @@ int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t 
  * sim_world_free; never used to make a decision. */
 void sim__running_set(sim_world *w);
 sim_world *sim__running_get(void);
-/* Writes seed, time, step, task and replay hint of w into buf, for assertion messages. */
-void sim__world_describe(const sim_world *w, char *buf, size_t size);
+/* How the layer that knows a world's insides describes it (seed, time, step, task, replay
+ * hint) for assertion and out-of-memory messages: the executor registers it when it makes a
+ * world, so that core never calls up into it. */
+typedef void (*sim__context_fn)(const sim_world *w, char *buf, size_t size);
+void sim__context_register(sim__context_fn fn);
+/* The running world's context into buf ("" when no world runs on this thread). */
+void sim__context_write(char *buf, size_t size);
 
 /* An exponentially distributed draw with this mean, cut at cap_times the mean, by integer
  * arithmetic only (a fixed-point -ln of a uniform draw). */

@@ -69,8 +69,11 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     return SIM_OK;
 }
 
+static void world_describe(const sim_world *w, char *buf, size_t size);
+
 int sim_world_new(const sim_world_desc *desc, sim_world **out)
 {
+    sim__context_register(world_describe);
     static const sim_world_desc defaults;
     if (out == NULL) return SIM_EINVAL;
     *out = NULL;
@@ -284,7 +287,7 @@ void sim__not_in_task(sim_world *w, const char *what)
     sim__violation(w, SIM_VIOLATION_MISUSE, "%s called outside a task's poll function", what);
 }
 
-void sim__world_describe(const sim_world *w, char *buf, size_t size)
+static void world_describe(const sim_world *w, char *buf, size_t size)
 {
     char t[32];
     sim__fmt_time(w->now_ns, t, sizeof t);
