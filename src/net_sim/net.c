@@ -13,6 +13,10 @@
  *
  * The port table is a hash table keyed by (node, port); nothing iterates it. Scans that must
  * find every socket of a node (a crash) walk the socket table in slot order.
+ *
+ * Users hold sockets through records of the executor's handle table (net.h): resolving a
+ * handle reads the record, then the socket table; the record's owner ending closes the socket
+ * through this extension's hand_release.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +218,125 @@ net_sock *sim__sock_get(const sim_world *w, uint32_t slot, uint32_t id, uint8_t 
     const net_state *n = sim__net_peek(w);
     if (n == NULL || id == 0 || slot >= n->socks_used) return NULL;
     net_sock *s = &n->socks[slot];
-    return s->id == id && s->type == type ? s : NULL;
+    if (s->id != id || s->type == SOCK_FREE) return NULL;
+    return type == SOCK_FREE || s->type == type ? s : NULL;
+}
+
+/* ---- handles -------------------------------------------------------------------------------- */
+
+static const char *const sock_type_names[] = {"free", "datagram socket", "listener",
+                                              "connection"};
+
+int sim__sock_hand_new(sim_world *w, uint32_t slot, sim_handle *out)
+{
+    const net_state *n = sim__net_peek(w);
+    SIM_ASSERT(n != NULL && slot < n->socks_used);
+    SIM_ASSERT(n->socks[slot].type != SOCK_FREE);
+    SIM_ASSERT(w->ext_ops[SIM__EXT_NET] == &net_ops); /* so that the record can be released */
+    return sim__hand_new(w, HAND_EXT, SIM__EXT_NET, slot, n->socks[slot].id, out);
+}
+
+/* The record of h if it is a live net record of this world: SIM__NIL with *closed set when the
+ * record is gone (the socket was closed), SIM__NIL with a violation (when what is not NULL) and
+ * *closed clear when h is foreign or names something else. */
+static uint32_t net_record(sim_world *w, const sim_handle *h, const char *what, bool *closed)
+{
+    SIM_ASSERT(h != NULL);
+    *closed = false;
+    if (h->world_ != w->tag || h->slot_ >= w->hands_used) {
+        /* Another world's handle, or one this world never made: the executor says which. */
+        if (what != NULL) sim__hand_slot(w, h, HAND_EXT, what);
+        return SIM__NIL;
+    }
+    const sim__hand *r = &w->hands[h->slot_];
+    if (r->id != h->id_ || r->kind == HAND_FREE) {
+        *closed = true; /* freed by a close through some copy, or released with its owner */
+        return SIM__NIL;
+    }
+    if (r->kind != HAND_EXT || r->ext != SIM__EXT_NET) {
+        if (what != NULL) {
+            sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a socket", what);
+        }
+        return SIM__NIL;
+    }
+    return h->slot_;
+}
+
+net_sock *sim__sock_of(sim_world *w, const sim_handle *h, uint8_t type, const char *what,
+                       int *rc, uint32_t *hand)
+{
+    SIM_ASSERT(rc != NULL);
+    SIM_ASSERT(type == SOCK_UDP || type == SOCK_LISTEN || type == SOCK_CONN);
+    if (hand != NULL) *hand = SIM__NIL;
+    *rc = SIM_ECLOSED;
+    if (h == NULL || h->id_ == 0) return NULL; /* zeroed by a close */
+    bool closed;
+    uint32_t hs = net_record(w, h, what, &closed);
+    if (hs == SIM__NIL) {
+        if (!closed) *rc = SIM_EMISUSE;
+        return NULL;
+    }
+    const sim__hand *r = &w->hands[hs];
+    net_sock *s = sim__sock_get(w, r->target, r->target_id, SOCK_FREE);
+    if (hand != NULL) *hand = hs;
+    if (s == NULL) return NULL; /* its node crashed */
+    if (s->type != type) {
+        if (what != NULL) {
+            sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a %s handle (#%u)", what,
+                           sock_type_names[s->type], s->serial);
+        }
+        *rc = SIM_EMISUSE;
+        return NULL;
+    }
+    *rc = SIM_OK;
+    return s;
+}
+
+const net_sock *sim__sock_peek(const sim_world *w, const sim_handle *h, uint8_t type)
+{
+    if (h == NULL || h->id_ == 0 || h->world_ != w->tag || h->slot_ >= w->hands_used) {
+        return NULL;
+    }
+    const sim__hand *r = &w->hands[h->slot_];
+    if (r->id != h->id_ || r->kind != HAND_EXT || r->ext != SIM__EXT_NET) return NULL;
+    return sim__sock_get(w, r->target, r->target_id, type);
+}
+
+uint32_t sim__sock_close_handle(sim_world *w, sim_handle *h, uint8_t type, const char *what)
+{
+    SIM_ASSERT(what != NULL);
+    SIM_ASSERT(type == SOCK_UDP || type == SOCK_LISTEN || type == SOCK_CONN);
+    if (h == NULL || h->id_ == 0) return SIM__NIL; /* closing is idempotent */
+    bool closed;
+    uint32_t hs = net_record(w, h, what, &closed);
+    *h = (sim_handle){0};
+    if (hs == SIM__NIL) return SIM__NIL;
+    uint32_t slot = w->hands[hs].target, id = w->hands[hs].target_id;
+    net_sock *s = sim__sock_get(w, slot, id, SOCK_FREE);
+    if (s != NULL && s->type != type) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a %s handle (#%u)", what,
+                       sock_type_names[s->type], s->serial);
+        return SIM__NIL; /* the record stays with its owner */
+    }
+    sim__hand_free(w, hs);
+    return s != NULL ? slot : SIM__NIL;
+}
+
+/* A record's owner ended (hand.c): the socket closes, unless a close or a crash already did. */
+static void net_hand_release(sim_world *w, uint32_t slot, uint32_t id)
+{
+    net_state *n = w->ext[SIM__EXT_NET];
+    SIM_ASSERT(n != NULL); /* records are made only once the network exists */
+    net_sock *s = sim__sock_get(w, slot, id, SOCK_FREE);
+    if (s == NULL) return;
+    switch (s->type) {
+    case SOCK_UDP: sim__udp_close_sock(w, n, slot); break;
+    case SOCK_LISTEN: sim__listener_close_sock(w, n, slot); break;
+    default:
+        SIM_ASSERT(s->type == SOCK_CONN);
+        if (!s->closed) sim__conn_close_sock(w, n, slot);
+        break;
+    }
 }
 
 void sim__sock_wait(sim_world *w, net_sock *s, bool writer, uint32_t op)
@@ -837,6 +959,20 @@ static void addr_text(const sim_world *w, uint32_t a, char *buf, size_t size)
     snprintf(buf, size, "%s:%u", sim_node_name(w, (sim_node_id){a >> 16}), a & 0xffff);
 }
 
+void sim__sock_words(const sim_world *w, const net_sock *s, char *buf, size_t size)
+{
+    SIM_ASSERT(s != NULL && s->type != SOCK_FREE);
+    SIM_ASSERT(buf != NULL && size > 0);
+    char local[64], remote[64];
+    addr_text(w, s->node << 16 | s->port, local, sizeof local);
+    if (s->type == SOCK_CONN) {
+        addr_text(w, s->remote, remote, sizeof remote);
+        snprintf(buf, size, "conn %s -> %s", local, remote);
+    } else {
+        snprintf(buf, size, "%s %s", s->type == SOCK_UDP ? "udp" : "listener", local);
+    }
+}
+
 /* "connection #3 n1:49152 -> n2:7000 (12 bytes buffered, 0 in flight)" */
 static void sock_text(const sim_world *w, const net_sock *s, char *buf, size_t size)
 {
@@ -932,6 +1068,7 @@ static const sim__ext_ops net_ops = {
     .crash = net_crash,
     .wait_text = net_wait_text,
     .timer_text = net_timer_text,
+    .hand_release = net_hand_release,
     .dump = net_dump,
     .free = net_free,
 };

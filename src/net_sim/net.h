@@ -8,6 +8,15 @@
  * sockets (datagram sockets, listeners and stream endpoints alike) and messages. Nothing is
  * ordered by address: ports live in a hash table keyed by (node, port), and every scan walks
  * slots in index order.
+ *
+ * A user's socket handle (sim_udp, sim_listener, sim_conn) names a record of the executor's
+ * handle table (kind HAND_EXT, ext SIM__EXT_NET, target = socket slot, target_id = its id),
+ * owned by the task that opened, accepted or connected it (else the node being booted). The
+ * record is freed by an explicit close, or released with its owner through the extension's
+ * hand_release, which closes the socket if it is still open. A stream endpoint with no record
+ * is one the network made (queued for accept) or one being connected (owned by the connect
+ * operation until it completes). Closing never depends on the record: a crash closes every
+ * socket of its node at once, and the records are released later, finding nothing to do.
  */
 #ifndef SIM_NET_H
 #define SIM_NET_H
@@ -160,8 +169,24 @@ static inline net_state *sim__net_peek(const sim_world *w)
 /* ---- sockets ---- */
 int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uint32_t *out);
 void sim__sock_free(sim_world *w, net_state *n, uint32_t slot);
-/* The live socket of a handle of that type, or NULL. */
+/* The live socket (slot, id) of that type (SOCK_FREE: of any type), or NULL. */
 net_sock *sim__sock_get(const sim_world *w, uint32_t slot, uint32_t id, uint8_t type);
+/* Makes the handle record of a socket, owned by the running task (else the node being
+ * booted), into *out. SIM_ENOMEM (the caller still owns the socket). */
+int sim__sock_hand_new(sim_world *w, uint32_t slot, sim_handle *out);
+/* Resolves a user's handle through its record. NULL with *rc = SIM_ECLOSED when the socket
+ * is closed: a zeroed handle, a record freed by a close (through any copy of the handle) or
+ * released with its owner, a socket its node's crash closed. NULL with *rc = SIM_EMISUSE and a
+ * violation naming `what` when h is not a handle of this world, or names something other than
+ * a socket of this type. *hand (may be NULL) receives the record's slot, SIM__NIL if none. */
+net_sock *sim__sock_of(sim_world *w, const sim_handle *h, uint8_t type, const char *what,
+                       int *rc, uint32_t *hand);
+/* The same for queries on a const world: NULL for anything but an open socket of that type. */
+const net_sock *sim__sock_peek(const sim_world *w, const sim_handle *h, uint8_t type);
+/* An explicit close: zeroes the user's handle and frees its record; returns the slot of the
+ * socket to close, or SIM__NIL when there is nothing to close (a zeroed handle, a socket
+ * already closed; a handle of another world or kind, which is also a violation). */
+uint32_t sim__sock_close_handle(sim_world *w, sim_handle *h, uint8_t type, const char *what);
 /* Binds node:port (0 = ephemeral) to a socket. SIM_EADDRINUSE, SIM_ELIMIT, SIM_ENOMEM. */
 int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uint32_t slot,
                    uint16_t *bound);
@@ -212,6 +237,14 @@ void sim__stream_release_held(sim_world *w, net_state *n);
 /* Resets an endpoint (and wakes its tasks); emits net-reset. */
 void sim__conn_reset(sim_world *w, net_state *n, uint32_t slot, uint32_t reason);
 void sim__conn_free_if_done(sim_world *w, net_state *n, uint32_t slot);
+/* Closes an open socket as sim_conn_close, sim_listener_close or sim_udp_close do; in a
+ * crash-mode drop (the world going away, a failed boot) as a crash of its node would, without
+ * sending anything. */
+void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot);
+void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot);
+void sim__udp_close_sock(sim_world *w, net_state *n, uint32_t slot);
+/* "conn n1:49152 -> n2:7000", "listener n2:7000", "udp n1:5000": a socket in words. */
+void sim__sock_words(const sim_world *w, const net_sock *s, char *buf, size_t size);
 
 /* ---- datagrams (udp.c), called by net.c on delivery ---- */
 void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg);

@@ -14,15 +14,21 @@
  * clog holds segments the same way without a timeout. A node crash kills its endpoints at
  * once and resets their peers after the reset delay, as a peer would learn from a restarted
  * host's RST or a keepalive.
+ *
+ * The operations (accept, connect, read, read_exact, write, frame read and write) are futures
+ * (sim_fut). What they arm is their task's place as the endpoint's reader or writer, which
+ * their drop gives up, and a connect's endpoint until it completes, which its drop abandons
+ * (the peer, if it got that far, is reset). An accepted or connected endpoint gets its handle
+ * record when the operation completes, owned by the task that awaited it; a listener's or a
+ * connection's release with its owner closes it as sim_listener_close or sim_conn_close do,
+ * except in a crash-mode drop, where it goes as its node's crash would take it: nothing is
+ * sent, and the peer resets after the reset delay.
  */
+#include <stdio.h>
+
 #include "net.h"
 
 enum { OP_ACCEPT = 2, OP_CONNECT = 3, OP_READ = 4, OP_WRITE = 5 };
-
-static net_sock *conn_of(const sim_world *w, const sim_conn *c)
-{
-    return c == NULL ? NULL : sim__sock_get(w, c->slot_, c->id_, SOCK_CONN);
-}
 
 static uint32_t slot_of_sock(const net_state *n, const net_sock *s)
 {
@@ -94,10 +100,59 @@ void sim__conn_reset(sim_world *w, net_state *n, uint32_t slot, uint32_t reason)
     sim__conn_free_if_done(w, n, slot);
 }
 
+
+/* Frees an endpoint, and a client endpoint's ephemeral port along with it. */
+static void conn_release(sim_world *w, net_state *n, uint32_t slot)
+{
+    net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type == SOCK_CONN);
+    if (sim__port_find(n, s->node, s->port) == slot) sim__port_unbind(n, s->node, s->port);
+    sim__sock_free(w, n, slot);
+}
+
+/* An endpoint goes as its node's crash takes it: its peer (on another node) resets after the
+ * reset delay, drawn from the node's stream; the endpoint dies at once, sending nothing. */
+static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
+{
+    net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type == SOCK_CONN);
+    uint32_t node = s->node;
+    net_sock *p = peer_of(n, s);
+    if (p != NULL && p->state != CONN_DEAD && p->node != node) {
+        sim_rng *rng = &n->rngs[node];
+        const sim_latency *d = &n->desc.reset_delay;
+        uint64_t delay = d->min_ns == d->max_ns ? d->min_ns
+                                                 : sim_rng_range(rng, d->min_ns, d->max_ns);
+        int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), SIM__EXT_NET,
+                                    sim__net_timer_arg(TM_PEER_RESET, p->id, s->peer));
+        SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
+    }
+    s = &n->socks[slot];
+    if (s->state != CONN_DEAD) reset_event(w, s, RESET_NODE_DOWN);
+    sim__sock_wake(w, s, false);
+    sim__sock_wake(w, s, true);
+    conn_release(w, n, slot);
+}
+
+/* "conn n1:49152 -> n2:7000", then `extra` (may be ""), or what of a closed handle. */
+static void conn_describe(const sim_world *w, const sim_handle *h, const char *what,
+                          const char *extra, char *buf, size_t size)
+{
+    const net_sock *s = sim__sock_peek(w, h, SOCK_CONN);
+    if (s == NULL) {
+        snprintf(buf, size, "%s on a closed conn", what);
+        return;
+    }
+    char words[160];
+    sim__sock_words(w, s, words, sizeof words);
+    snprintf(buf, size, "%s on %s%s%s", what, words, extra[0] ? " " : "", extra);
+}
+
 /* ---- listening and accepting ---------------------------------------------------------------- */
 
 int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
 {
+    SIM_ASSERT(out != NULL);
     *out = (sim_listener){0};
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
@@ -108,14 +163,18 @@ int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
     if (rc != SIM_OK) return rc;
     uint16_t bound;
     rc = sim__port_bind(w, n, node, port, slot, &bound);
+    if (rc == SIM_OK) {
+        net_sock *l = &n->socks[slot];
+        l->port = bound;
+        l->backlog = backlog ? backlog : 128;
+        rc = sim__sock_hand_new(w, slot, &out->h);
+        if (rc != SIM_OK) sim__port_unbind(n, node, bound);
+    }
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
+        *out = (sim_listener){0};
         return rc;
     }
-    net_sock *l = &n->socks[slot];
-    l->port = bound;
-    l->backlog = backlog ? backlog : 128;
-    *out = (sim_listener){.slot_ = slot, .id_ = l->id};
     return SIM_OK;
 }
 
@@ -123,6 +182,7 @@ static uint32_t acc_pop(net_state *n, net_sock *l)
 {
     uint32_t c = l->acc_head;
     if (c == SIM__NIL) return SIM__NIL;
+    SIM_ASSERT(l->acc_len > 0);
     l->acc_head = n->socks[c].next_acc;
     if (l->acc_head == SIM__NIL) l->acc_tail = SIM__NIL;
     l->acc_len--;
@@ -131,27 +191,44 @@ static uint32_t acc_pop(net_state *n, net_sock *l)
     return c;
 }
 
-void sim_listener_close(sim_world *w, sim_listener *lh)
+void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot)
 {
-    net_sock *l = sim__sock_get(w, lh->slot_, lh->id_, SOCK_LISTEN);
-    *lh = (sim_listener){0};
-    if (l == NULL) return;
-    net_state *n = sim__net_peek(w);
-    /* Connections nobody accepted are abandoned: their peers are reset. */
-    for (uint32_t c = acc_pop(n, l); c != SIM__NIL; c = acc_pop(n, l)) {
+    SIM_ASSERT(slot < n->socks_used);
+    SIM_ASSERT(n->socks[slot].type == SOCK_LISTEN);
+    bool crash = w->dropping == SIM__DROP_CRASH;
+    /* Connections nobody accepted are abandoned: their peers are reset (at once with an RST,
+     * or after the reset delay when the node goes as in a crash). */
+    for (uint32_t c = acc_pop(n, &n->socks[slot]); c != SIM__NIL;
+         c = acc_pop(n, &n->socks[slot])) {
+        if (crash) {
+            conn_crash(w, n, c);
+            continue;
+        }
         send_from(w, n, c, SIM_NET_RST, NULL, 0);
         n->socks[c].closed = 1;
         sim__conn_reset(w, n, c, RESET_BY_PEER);
     }
+    net_sock *l = &n->socks[slot];
+    SIM_ASSERT(l->acc_len == 0);
     sim__port_unbind(n, l->node, l->port);
     sim__sock_wake(w, l, false);
-    sim__sock_free(w, n, slot_of_sock(n, l));
+    sim__sock_free(w, n, slot);
 }
 
-int sim_accept_poll(sim_world *w, sim_accept *op)
+void sim_listener_close(sim_world *w, sim_listener *lh)
 {
-    net_sock *l = sim__sock_get(w, op->listener->slot_, op->listener->id_, SOCK_LISTEN);
-    if (l == NULL) return SIM_ECLOSED;
+    if (lh == NULL) return;
+    uint32_t slot = sim__sock_close_handle(w, &lh->h, SOCK_LISTEN, "sim_listener_close");
+    SIM_ASSERT(lh->h.id_ == 0);
+    if (slot != SIM__NIL) sim__listener_close_sock(w, sim__net_peek(w), slot);
+}
+
+static int accept_step(sim_accept_op *op, sim_world *w)
+{
+    if (sim__require_task(w, "sim_accept") == SIM__NIL) return SIM_EMISUSE;
+    int rc;
+    net_sock *l = sim__sock_of(w, &op->listener->h, SOCK_LISTEN, "sim_accept", &rc, NULL);
+    if (l == NULL) return rc;
     net_state *n = sim__net_peek(w);
     uint32_t c = acc_pop(n, l);
     if (c == SIM__NIL) {
@@ -159,39 +236,63 @@ int sim_accept_poll(sim_world *w, sim_accept *op)
         return SIM_PENDING;
     }
     net_sock *s = &n->socks[c];
+    SIM_ASSERT(s->type == SOCK_CONN);
     if (s->state == CONN_QUEUED) s->state = CONN_OPEN;
-    op->conn = (sim_conn){.slot_ = c, .id_ = s->id};
-    op->peer = (sim_addr){.node = {s->remote >> 16}, .port = (uint16_t)s->remote};
+    if (op->peer != NULL) {
+        *op->peer = (sim_addr){.node = {s->remote >> 16}, .port = (uint16_t)s->remote};
+    }
+    rc = sim__sock_hand_new(w, c, &op->conn->h);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
 }
 
-void sim_accept_drop(sim_world *w, sim_accept *op)
+/* The caller's handle is written when the accept completes (zeroed on an error), never while
+ * it waits: a select loop may keep an earlier connection there. */
+static int accept_poll(sim_fut *f, sim_world *w)
 {
-    if (op->listener == NULL) return;
-    net_sock *l = sim__sock_get(w, op->listener->slot_, op->listener->id_, SOCK_LISTEN);
+    sim_accept_op *op = (sim_accept_op *)f;
+    int rc = accept_step(op, w);
+    if (rc < 0) *op->conn = (sim_conn){0};
+    return rc;
+}
+
+/* Dropped while waiting: the listener forgets its acceptor (queued connections stay). */
+static void accept_drop(sim_fut *f, sim_world *w)
+{
+    sim_accept_op *op = (sim_accept_op *)f;
+    net_sock *l = (net_sock *)sim__sock_peek(w, &op->listener->h, SOCK_LISTEN);
     if (l != NULL) sim__sock_unwait(w, l, false);
 }
 
-static int accept_fpoll(void *state, sim_world *w)
+static void accept_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    return sim_accept_poll(w, state);
+    const sim_accept_op *op = (const sim_accept_op *)f;
+    const net_sock *l = sim__sock_peek(w, &op->listener->h, SOCK_LISTEN);
+    if (l == NULL) {
+        snprintf(buf, size, "accept on a closed listener");
+        return;
+    }
+    char words[160];
+    sim__sock_words(w, l, words, sizeof words);
+    snprintf(buf, size, "accept on %s (%u waiting)", words, l->acc_len);
 }
 
-static void accept_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_accept_drop(w, state);
-}
+static const sim_fut_vt accept_vt = {.name = "accept", .poll = accept_poll, .drop = accept_drop,
+                                     .describe = accept_describe};
 
-sim_future sim_accept_future(sim_accept *op)
+sim_accept_op sim_accept(const sim_listener *l, sim_conn *conn, sim_addr *peer)
 {
-    return (sim_future){.poll = accept_fpoll, .drop = accept_fdrop, .state = op};
+    SIM_ASSERT(l != NULL);
+    SIM_ASSERT(conn != NULL);
+    return (sim_accept_op){.fut = SIM_FUT_INIT(&accept_vt), .listener = l, .conn = conn,
+                           .peer = peer};
 }
 
 /* ---- connecting ----------------------------------------------------------------------------- */
 
-static int connect_start(sim_world *w, sim_connect *op)
+static int connect_start(sim_world *w, sim_connect_op *op)
 {
+    SIM_ASSERT(op->id_ == 0);
     uint32_t node = sim__net_task_node(w);
     if (node == 0 || op->to.node.v == 0 || op->to.node.v >= w->nodes_len) return SIM_ENODE;
     if (op->to.port == 0) return SIM_EINVAL;
@@ -224,7 +325,8 @@ static int connect_start(sim_world *w, sim_connect *op)
         return rc;
     }
     op->slot_ = slot;
-    op->id_ = s->id;
+    op->id_ = n->socks[slot].id;
+    SIM_ASSERT(op->id_ != 0);
     return SIM_OK;
 }
 
@@ -237,16 +339,9 @@ static int dead_result(const net_sock *s)
     }
 }
 
-/* Frees a client endpoint's ephemeral port along with it. */
-static void conn_release(sim_world *w, net_state *n, uint32_t slot)
+static int connect_step(sim_connect_op *op, sim_world *w)
 {
-    net_sock *s = &n->socks[slot];
-    if (sim__port_find(n, s->node, s->port) == slot) sim__port_unbind(n, s->node, s->port);
-    sim__sock_free(w, n, slot);
-}
-
-int sim_connect_poll(sim_world *w, sim_connect *op)
-{
+    if (sim__require_task(w, "sim_connect") == SIM__NIL) return SIM_EMISUSE;
     if (op->id_ == 0) {
         int rc = connect_start(w, op);
         if (rc != SIM_OK) return rc;
@@ -254,7 +349,7 @@ int sim_connect_poll(sim_world *w, sim_connect *op)
     net_state *n = sim__net_peek(w);
     net_sock *s = sim__sock_get(w, op->slot_, op->id_, SOCK_CONN);
     if (s == NULL) {
-        op->id_ = 0;
+        op->slot_ = op->id_ = 0;
         return SIM_ECONNRESET; /* its node crashed under it */
     }
     if (s->state == CONN_CONNECTING) {
@@ -268,37 +363,60 @@ int sim_connect_poll(sim_world *w, sim_connect *op)
         conn_release(w, n, slot);
         return rc;
     }
-    op->conn = (sim_conn){.slot_ = slot, .id_ = s->id};
+    SIM_ASSERT(s->state == CONN_OPEN);
+    int rc = sim__sock_hand_new(w, slot, &op->conn->h);
+    SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
 }
 
-void sim_connect_drop(sim_world *w, sim_connect *op)
+/* As accept: the caller's handle is written when the connect completes. */
+static int connect_poll(sim_fut *f, sim_world *w)
 {
+    sim_connect_op *op = (sim_connect_op *)f;
+    int rc = connect_step(op, w);
+    if (rc < 0) *op->conn = (sim_conn){0};
+    return rc;
+}
+
+/* Dropped before it completed: the connection being made is abandoned; the other side, if it
+ * got that far, is reset. */
+static void connect_drop(sim_fut *f, sim_world *w)
+{
+    sim_connect_op *op = (sim_connect_op *)f;
     net_sock *s = sim__sock_get(w, op->slot_, op->id_, SOCK_CONN);
     uint32_t slot = op->slot_;
     op->slot_ = op->id_ = 0;
-    if (s == NULL) return;
+    if (s == NULL) return; /* never started, or its node crashed */
     net_state *n = sim__net_peek(w);
     sim__sock_unwait(w, s, false);
-    /* Abandoned half-way: the other side, if it got that far, is reset. */
+    if (w->dropping == SIM__DROP_CRASH) {
+        conn_crash(w, n, slot);
+        return;
+    }
     if (s->state == CONN_OPEN && peer_of(n, s) != NULL) send_from(w, n, slot, SIM_NET_RST, NULL, 0);
     conn_release(w, n, slot);
 }
 
-static int connect_fpoll(void *state, sim_world *w)
+static void connect_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    return sim_connect_poll(w, state);
+    const sim_connect_op *op = (const sim_connect_op *)f;
+    const net_sock *s = sim__sock_get(w, op->slot_, op->id_, SOCK_CONN);
+    if (s != NULL) {
+        char words[160];
+        sim__sock_words(w, s, words, sizeof words);
+        snprintf(buf, size, "connect of %s", words);
+    } else {
+        snprintf(buf, size, "connect to %s:%u", sim_node_name(w, op->to.node), op->to.port);
+    }
 }
 
-static void connect_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_connect_drop(w, state);
-}
+static const sim_fut_vt connect_vt = {.name = "connect", .poll = connect_poll,
+                                      .drop = connect_drop, .describe = connect_describe};
 
-sim_future sim_connect_future(sim_connect *op)
+sim_connect_op sim_connect(sim_addr to, sim_conn *conn)
 {
-    return (sim_future){.poll = connect_fpoll, .drop = connect_fdrop, .state = op};
+    SIM_ASSERT(conn != NULL);
+    return (sim_connect_op){.fut = SIM_FUT_INIT(&connect_vt), .to = to, .conn = conn};
 }
 
 /* ---- arrivals ------------------------------------------------------------------------------- */
@@ -541,26 +659,12 @@ void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot,
     }
 }
 
+
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
 {
     for (uint32_t i = 0; i < n->socks_used; i++) {
-        net_sock *s = &n->socks[i];
-        if (s->type != SOCK_CONN || s->node != node) continue;
-        net_sock *p = peer_of(n, s);
-        if (p != NULL && p->state != CONN_DEAD && p->node != node) {
-            sim_rng *rng = &n->rngs[node];
-            const sim_latency *d = &n->desc.reset_delay;
-            uint64_t delay = d->min_ns == d->max_ns ? d->min_ns
-                                                     : sim_rng_range(rng, d->min_ns, d->max_ns);
-            int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), SIM__EXT_NET,
-                                        sim__net_timer_arg(TM_PEER_RESET, p->id, s->peer));
-            SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
-        }
-        s = &n->socks[i];
-        if (s->state != CONN_DEAD) reset_event(w, s, RESET_NODE_DOWN);
-        sim__sock_wake(w, s, false);
-        sim__sock_wake(w, s, true);
-        conn_release(w, n, i);
+        const net_sock *s = &n->socks[i];
+        if (s->type == SOCK_CONN && s->node == node) conn_crash(w, n, i);
     }
 }
 
@@ -583,100 +687,194 @@ static size_t take_bytes(sim_world *w, net_state *n, net_sock *s, uint8_t *out, 
         p->window = p->window > take ? p->window - (uint32_t)take : 0;
         sim__sock_wake(w, p, true);
     }
+    SIM_ASSERT(take <= cap);
     return take;
 }
 
-/* The state of an endpoint for reading: SIM_OK to go on, else the result to return. */
-static int readable(const net_sock *s)
+/* The endpoint a read or write operation acts on: NULL with *rc set to its result when it has
+ * none (closed, reset, a bad handle). */
+static net_sock *io_conn(sim_world *w, const sim_conn *c, bool write, const char *what, int *rc)
 {
-    if (s == NULL || s->closed) return SIM_ECLOSED;
-    if (s->state == CONN_DEAD) return SIM_ECONNRESET;
-    return SIM_OK;
+    if (sim__require_task(w, what) == SIM__NIL) {
+        *rc = SIM_EMISUSE;
+        return NULL;
+    }
+    net_sock *s = sim__sock_of(w, &c->h, SOCK_CONN, what, rc, NULL);
+    if (s == NULL) return NULL;
+    if (s->closed || (write && s->shut_wr)) {
+        *rc = SIM_ECLOSED;
+        return NULL;
+    }
+    if (s->state == CONN_DEAD) {
+        *rc = SIM_ECONNRESET;
+        return NULL;
+    }
+    *rc = SIM_OK;
+    return s;
 }
 
-int sim_read_poll(sim_world *w, sim_read *op)
+/* Reads what is buffered into buf[*done..len), up to len. SIM_OK once *done == len;
+ * SIM_EEOF when the peer finished writing first; else SIM_PENDING, waiting as the reader. */
+static int read_into(sim_world *w, net_sock *s, uint8_t *buf, size_t len, size_t *done)
 {
-    net_sock *s = conn_of(w, op->conn);
-    int rc = readable(s);
-    if (rc != SIM_OK) return rc;
-    if (op->cap == 0) return SIM_EINVAL;
-    net_state *n = sim__net_peek(w);
-    if (s->rlen > 0) {
-        op->len = take_bytes(w, n, s, op->buf, op->cap);
-        return SIM_OK;
+    SIM_ASSERT(*done <= len);
+    if (s->rlen > 0 && *done < len) {
+        *done += take_bytes(w, sim__net_peek(w), s, buf + *done, len - *done);
     }
-    if (s->fin_rcvd) {
-        op->len = 0;
-        return SIM_OK;
-    }
-    sim__sock_wait(w, s, false, OP_READ);
-    return SIM_PENDING;
-}
-
-void sim_read_drop(sim_world *w, sim_read *op)
-{
-    net_sock *s = conn_of(w, op->conn);
-    if (s != NULL) sim__sock_unwait(w, s, false);
-}
-
-int sim_read_exact_poll(sim_world *w, sim_read_exact *op)
-{
-    net_sock *s = conn_of(w, op->conn);
-    int rc = readable(s);
-    if (rc != SIM_OK) return rc;
-    net_state *n = sim__net_peek(w);
-    if (s->rlen > 0 && op->done < op->len) {
-        op->done += take_bytes(w, n, s, (uint8_t *)op->buf + op->done, op->len - op->done);
-    }
-    if (op->done == op->len) return SIM_OK;
+    if (*done == len) return SIM_OK;
     if (s->fin_rcvd) return SIM_EEOF;
     sim__sock_wait(w, s, false, OP_READ);
     return SIM_PENDING;
 }
 
-void sim_read_exact_drop(sim_world *w, sim_read_exact *op)
+/* Sends buf[*done..len) as segments while the window has room. SIM_OK once all are taken;
+ * SIM_PENDING, waiting as the writer, when the window is full; an error of the send. */
+static int write_from(sim_world *w, uint32_t slot, const uint8_t *buf, size_t len, size_t *done)
 {
-    net_sock *s = conn_of(w, op->conn);
-    if (s != NULL) sim__sock_unwait(w, s, false);
-}
-
-int sim_write_poll(sim_world *w, sim_write *op)
-{
-    net_sock *s = conn_of(w, op->conn);
-    if (s == NULL || s->closed || s->shut_wr) return SIM_ECLOSED;
-    if (s->state == CONN_DEAD) return SIM_ECONNRESET;
     net_state *n = sim__net_peek(w);
-    uint32_t slot = slot_of_sock(n, s);
-    while (op->done < op->len) {
-        s = &n->socks[slot];
+    SIM_ASSERT(*done <= len);
+    while (*done < len) {
+        net_sock *s = &n->socks[slot];
         uint32_t room = n->desc.send_buffer > s->window ? n->desc.send_buffer - s->window : 0;
         if (room == 0) {
             sim__sock_wait(w, s, true, OP_WRITE);
             return SIM_PENDING;
         }
-        size_t left = op->len - op->done;
+        size_t left = len - *done;
         uint32_t lo = n->desc.segment_min, hi = n->desc.segment_max;
         uint32_t seg = lo == hi ? lo : (uint32_t)sim_rng_range(&n->rngs[s->node], lo, hi);
         if (seg > left) seg = (uint32_t)left;
         if (seg > room) seg = room;
-        int rc = send_from(w, n, slot, SIM_NET_DATA, (const uint8_t *)op->buf + op->done, seg);
+        SIM_ASSERT(seg > 0);
+        int rc = send_from(w, n, slot, SIM_NET_DATA, buf + *done, seg);
         if (rc != SIM_OK) return rc;
         n->socks[slot].window += seg;
-        op->done += seg;
+        *done += seg;
     }
     return SIM_OK;
 }
 
-void sim_write_drop(sim_world *w, sim_write *op)
+/* A read or write gives up its place as the endpoint's reader or writer. */
+static void io_unwait(sim_world *w, const sim_conn *c, bool writer)
 {
-    net_sock *s = conn_of(w, op->conn);
-    if (s != NULL) sim__sock_unwait(w, s, true);
+    net_sock *s = (net_sock *)sim__sock_peek(w, &c->h, SOCK_CONN);
+    if (s != NULL) sim__sock_unwait(w, s, writer);
+}
+
+static int read_poll(sim_fut *f, sim_world *w)
+{
+    sim_read_op *op = (sim_read_op *)f;
+    if (op->len != NULL) *op->len = 0;
+    int rc;
+    net_sock *s = io_conn(w, op->conn, false, "sim_read", &rc);
+    if (s == NULL) return rc;
+    if (op->cap == 0) return SIM_EINVAL;
+    if (s->rlen > 0) {
+        size_t got = take_bytes(w, sim__net_peek(w), s, op->buf, op->cap);
+        SIM_ASSERT(got > 0);
+        if (op->len != NULL) *op->len = got;
+        return SIM_OK;
+    }
+    if (s->fin_rcvd) return SIM_OK; /* the end of the stream: 0 bytes */
+    sim__sock_wait(w, s, false, OP_READ);
+    return SIM_PENDING;
+}
+
+static void read_drop(sim_fut *f, sim_world *w)
+{
+    io_unwait(w, ((sim_read_op *)f)->conn, false);
+}
+
+static void read_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    conn_describe(w, &((const sim_read_op *)f)->conn->h, "read", "", buf, size);
+}
+
+static const sim_fut_vt read_vt = {.name = "read", .poll = read_poll, .drop = read_drop,
+                                   .describe = read_describe};
+
+sim_read_op sim_read(const sim_conn *conn, void *buf, size_t cap, size_t *len)
+{
+    SIM_ASSERT(conn != NULL);
+    SIM_ASSERT(buf != NULL || cap == 0);
+    return (sim_read_op){.fut = SIM_FUT_INIT(&read_vt), .conn = conn, .buf = buf, .cap = cap,
+                         .len = len};
+}
+
+static int read_exact_poll(sim_fut *f, sim_world *w)
+{
+    sim_read_exact_op *op = (sim_read_exact_op *)f;
+    int rc;
+    net_sock *s = io_conn(w, op->conn, false, "sim_read_exact", &rc);
+    if (s == NULL) return rc;
+    return read_into(w, s, op->buf, op->len, &op->done_);
+}
+
+static void read_exact_drop(sim_fut *f, sim_world *w)
+{
+    io_unwait(w, ((sim_read_exact_op *)f)->conn, false);
+}
+
+static void read_exact_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim_read_exact_op *op = (const sim_read_exact_op *)f;
+    char extra[80];
+    snprintf(extra, sizeof extra, "(%zu of %zu bytes read)", op->done_, op->len);
+    conn_describe(w, &op->conn->h, "read_exact", extra, buf, size);
+}
+
+static const sim_fut_vt read_exact_vt = {.name = "read_exact", .poll = read_exact_poll,
+                                         .drop = read_exact_drop,
+                                         .describe = read_exact_describe};
+
+sim_read_exact_op sim_read_exact(const sim_conn *conn, void *buf, size_t len)
+{
+    SIM_ASSERT(conn != NULL);
+    SIM_ASSERT(buf != NULL || len == 0);
+    return (sim_read_exact_op){.fut = SIM_FUT_INIT(&read_exact_vt), .conn = conn, .buf = buf,
+                               .len = len};
+}
+
+static int write_poll(sim_fut *f, sim_world *w)
+{
+    sim_write_op *op = (sim_write_op *)f;
+    int rc;
+    net_sock *s = io_conn(w, op->conn, true, "sim_write", &rc);
+    if (s == NULL) return rc;
+    uint32_t slot = (uint32_t)(s - sim__net_peek(w)->socks);
+    return write_from(w, slot, op->buf, op->len, &op->done_);
+}
+
+static void write_drop(sim_fut *f, sim_world *w)
+{
+    io_unwait(w, ((sim_write_op *)f)->conn, true);
+}
+
+static void write_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim_write_op *op = (const sim_write_op *)f;
+    char extra[80];
+    snprintf(extra, sizeof extra, "(%zu of %zu bytes taken; the window is full)", op->done_,
+             op->len);
+    conn_describe(w, &op->conn->h, "write", extra, buf, size);
+}
+
+static const sim_fut_vt write_vt = {.name = "write", .poll = write_poll, .drop = write_drop,
+                                    .describe = write_describe};
+
+sim_write_op sim_write(const sim_conn *conn, const void *buf, size_t len)
+{
+    SIM_ASSERT(conn != NULL);
+    SIM_ASSERT(buf != NULL || len == 0);
+    return (sim_write_op){.fut = SIM_FUT_INIT(&write_vt), .conn = conn, .buf = buf, .len = len};
 }
 
 int sim_shutdown(sim_world *w, const sim_conn *conn)
 {
-    net_sock *s = conn_of(w, conn);
-    if (s == NULL || s->closed) return SIM_ECLOSED;
+    int rc;
+    net_sock *s = sim__sock_of(w, conn ? &conn->h : NULL, SOCK_CONN, "sim_shutdown", &rc, NULL);
+    if (s == NULL) return rc;
+    if (s->closed) return SIM_ECLOSED;
     if (s->state == CONN_DEAD) return SIM_ECONNRESET;
     if (s->shut_wr) return SIM_OK;
     s->shut_wr = 1;
@@ -684,13 +882,15 @@ int sim_shutdown(sim_world *w, const sim_conn *conn)
     return send_from(w, n, slot_of_sock(n, s), SIM_NET_FIN, NULL, 0);
 }
 
-void sim_conn_close(sim_world *w, sim_conn *conn)
+void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot)
 {
-    net_sock *s = conn_of(w, conn);
-    *conn = (sim_conn){0};
-    if (s == NULL || s->closed) return;
-    net_state *n = sim__net_peek(w);
-    uint32_t slot = slot_of_sock(n, s);
+    SIM_ASSERT(slot < n->socks_used);
+    net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type == SOCK_CONN && !s->closed);
+    if (w->dropping == SIM__DROP_CRASH) {
+        conn_crash(w, n, slot);
+        return;
+    }
     if (s->state != CONN_DEAD && !s->shut_wr) {
         s->shut_wr = 1;
         int rc = send_from(w, n, slot, SIM_NET_FIN, NULL, 0);
@@ -704,159 +904,138 @@ void sim_conn_close(sim_world *w, sim_conn *conn)
     sim__conn_free_if_done(w, n, slot);
 }
 
+void sim_conn_close(sim_world *w, sim_conn *conn)
+{
+    if (conn == NULL) return;
+    uint32_t slot = sim__sock_close_handle(w, &conn->h, SOCK_CONN, "sim_conn_close");
+    SIM_ASSERT(conn->h.id_ == 0);
+    if (slot == SIM__NIL) return;
+    net_state *n = sim__net_peek(w);
+    if (!n->socks[slot].closed) sim__conn_close_sock(w, n, slot);
+}
+
 sim_addr sim_conn_local(const sim_world *w, const sim_conn *conn)
 {
-    const net_sock *s = conn_of(w, conn);
+    const net_sock *s = sim__sock_peek(w, conn ? &conn->h : NULL, SOCK_CONN);
     if (s == NULL) return (sim_addr){0};
     return (sim_addr){.node = {s->node}, .port = s->port};
 }
 
 sim_addr sim_conn_peer(const sim_world *w, const sim_conn *conn)
 {
-    const net_sock *s = conn_of(w, conn);
+    const net_sock *s = sim__sock_peek(w, conn ? &conn->h : NULL, SOCK_CONN);
     if (s == NULL) return (sim_addr){0};
     return (sim_addr){.node = {s->remote >> 16}, .port = (uint16_t)s->remote};
 }
 
-/* ---- futures -------------------------------------------------------------------------------- */
-
-static int read_fpoll(void *state, sim_world *w)
-{
-    return sim_read_poll(w, state);
-}
-
-static void read_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_read_drop(w, state);
-}
-
-sim_future sim_read_future(sim_read *op)
-{
-    return (sim_future){.poll = read_fpoll, .drop = read_fdrop, .state = op};
-}
-
-static int read_exact_fpoll(void *state, sim_world *w)
-{
-    return sim_read_exact_poll(w, state);
-}
-
-static void read_exact_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_read_exact_drop(w, state);
-}
-
-sim_future sim_read_exact_future(sim_read_exact *op)
-{
-    return (sim_future){.poll = read_exact_fpoll, .drop = read_exact_fdrop, .state = op};
-}
-
-static int write_fpoll(void *state, sim_world *w)
-{
-    return sim_write_poll(w, state);
-}
-
-static void write_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_write_drop(w, state);
-}
-
-sim_future sim_write_future(sim_write *op)
-{
-    return (sim_future){.poll = write_fpoll, .drop = write_fdrop, .state = op};
-}
-
 /* ---- frames --------------------------------------------------------------------------------- */
 
-int sim_frame_read_poll(sim_world *w, sim_frame_read *op)
+/* A frame's header and body are read (and written) as two runs, header first, within one
+ * operation: the same segments, wake-ups and events as a read_exact (a write) of each. */
+#define FRAME_HDR 4u
+/* got_ and done_ count header and body bytes in 32 bits. */
+#define FRAME_BODY_MAX (UINT32_MAX - FRAME_HDR)
+
+static int frame_read_poll(sim_fut *f, sim_world *w)
 {
+    sim_frame_read_op *op = (sim_frame_read_op *)f;
+    if (op->len != NULL) *op->len = 0;
     if (op->max == 0) return SIM_EINVAL;
-    if (op->phase_ == 0) {
-        op->rx_ = (sim_read_exact){.conn = op->conn, .buf = op->hdr_, .len = 4};
-        op->phase_ = 1;
+    int rc;
+    net_sock *s = io_conn(w, op->conn, false, "sim_frame_read", &rc);
+    if (s == NULL) return rc;
+    if (op->got_ < FRAME_HDR) {
+        size_t got = op->got_;
+        rc = read_into(w, s, op->hdr_, FRAME_HDR, &got);
+        op->got_ = (uint32_t)got;
+        if (rc != SIM_OK) return rc;
+        op->flen_ = (uint32_t)op->hdr_[0] << 24 | (uint32_t)op->hdr_[1] << 16 |
+                    (uint32_t)op->hdr_[2] << 8 | op->hdr_[3];
     }
-    int rc = sim_read_exact_poll(w, &op->rx_);
-    if (rc != SIM_OK) return rc;
-    if (op->phase_ == 1) {
-        uint32_t len = (uint32_t)op->hdr_[0] << 24 | (uint32_t)op->hdr_[1] << 16 |
-                       (uint32_t)op->hdr_[2] << 8 | op->hdr_[3];
-        if (len > op->max) return SIM_ETOOBIG;
-        op->len = len;
-        op->rx_ = (sim_read_exact){.conn = op->conn, .buf = op->buf, .len = len};
-        op->phase_ = 2;
-        rc = sim_read_exact_poll(w, &op->rx_);
+    if (op->flen_ > op->max || op->flen_ > FRAME_BODY_MAX) return SIM_ETOOBIG;
+    size_t body = op->got_ - FRAME_HDR;
+    rc = read_into(w, s, op->buf, op->flen_, &body);
+    op->got_ = FRAME_HDR + (uint32_t)body;
+    if (rc == SIM_OK && op->len != NULL) *op->len = op->flen_;
+    return rc;
+}
+
+static void frame_read_drop(sim_fut *f, sim_world *w)
+{
+    io_unwait(w, ((sim_frame_read_op *)f)->conn, false);
+}
+
+static void frame_read_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim_frame_read_op *op = (const sim_frame_read_op *)f;
+    char extra[96];
+    if (op->got_ < FRAME_HDR) {
+        snprintf(extra, sizeof extra, "(%u of 4 header bytes read)", op->got_);
+    } else {
+        snprintf(extra, sizeof extra, "(%u of %u bytes read)", op->got_ - FRAME_HDR, op->flen_);
+    }
+    conn_describe(w, &op->conn->h, "frame read", extra, buf, size);
+}
+
+static const sim_fut_vt frame_read_vt = {.name = "frame_read", .poll = frame_read_poll,
+                                         .drop = frame_read_drop,
+                                         .describe = frame_read_describe};
+
+sim_frame_read_op sim_frame_read(const sim_conn *conn, void *buf, uint32_t max, uint32_t *len)
+{
+    SIM_ASSERT(conn != NULL);
+    SIM_ASSERT(buf != NULL || max == 0);
+    return (sim_frame_read_op){.fut = SIM_FUT_INIT(&frame_read_vt), .conn = conn, .buf = buf,
+                               .max = max, .len = len};
+}
+
+static int frame_write_poll(sim_fut *f, sim_world *w)
+{
+    sim_frame_write_op *op = (sim_frame_write_op *)f;
+    if (op->max == 0) return SIM_EINVAL;
+    if (op->len > op->max || op->len > FRAME_BODY_MAX) return SIM_ETOOBIG;
+    int rc;
+    net_sock *s = io_conn(w, op->conn, true, "sim_frame_write", &rc);
+    if (s == NULL) return rc;
+    uint32_t slot = (uint32_t)(s - sim__net_peek(w)->socks);
+    if (op->done_ < FRAME_HDR) {
+        size_t done = op->done_;
+        rc = write_from(w, slot, op->hdr_, FRAME_HDR, &done);
+        op->done_ = (uint32_t)done;
         if (rc != SIM_OK) return rc;
     }
-    op->phase_ = 0;
-    return SIM_OK;
+    size_t body = op->done_ - FRAME_HDR;
+    rc = write_from(w, slot, op->data, op->len, &body);
+    op->done_ = FRAME_HDR + (uint32_t)body;
+    return rc;
 }
 
-void sim_frame_read_drop(sim_world *w, sim_frame_read *op)
+static void frame_write_drop(sim_fut *f, sim_world *w)
 {
-    if (op->phase_ != 0) sim_read_exact_drop(w, &op->rx_);
-    op->phase_ = 0;
+    io_unwait(w, ((sim_frame_write_op *)f)->conn, true);
 }
 
-int sim_frame_write_poll(sim_world *w, sim_frame_write *op)
+static void frame_write_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    if (op->max == 0) return SIM_EINVAL;
-    if (op->phase_ == 0) {
-        if (op->len > op->max) return SIM_ETOOBIG;
-        op->hdr_[0] = (uint8_t)(op->len >> 24);
-        op->hdr_[1] = (uint8_t)(op->len >> 16);
-        op->hdr_[2] = (uint8_t)(op->len >> 8);
-        op->hdr_[3] = (uint8_t)op->len;
-        op->tx_ = (sim_write){.conn = op->conn, .buf = op->hdr_, .len = 4};
-        op->phase_ = 1;
-    }
-    int rc = sim_write_poll(w, &op->tx_);
-    if (rc != SIM_OK) return rc;
-    if (op->phase_ == 1) {
-        op->tx_ = (sim_write){.conn = op->conn, .buf = op->data, .len = op->len};
-        op->phase_ = 2;
-        rc = sim_write_poll(w, &op->tx_);
-        if (rc != SIM_OK) return rc;
-    }
-    op->phase_ = 0;
-    return SIM_OK;
+    const sim_frame_write_op *op = (const sim_frame_write_op *)f;
+    char extra[96];
+    snprintf(extra, sizeof extra, "(%u of %u bytes with the header taken; the window is full)",
+             op->done_, op->len + FRAME_HDR);
+    conn_describe(w, &op->conn->h, "frame write", extra, buf, size);
 }
 
-void sim_frame_write_drop(sim_world *w, sim_frame_write *op)
-{
-    if (op->phase_ != 0) sim_write_drop(w, &op->tx_);
-    op->phase_ = 0;
-}
+static const sim_fut_vt frame_write_vt = {.name = "frame_write", .poll = frame_write_poll,
+                                          .drop = frame_write_drop,
+                                          .describe = frame_write_describe};
 
-static int frame_read_fpoll(void *state, sim_world *w)
+sim_frame_write_op sim_frame_write(const sim_conn *conn, const void *data, uint32_t len,
+                                   uint32_t max)
 {
-    return sim_frame_read_poll(w, state);
-}
-
-static void frame_read_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_frame_read_drop(w, state);
-}
-
-sim_future sim_frame_read_future(sim_frame_read *op)
-{
-    return (sim_future){.poll = frame_read_fpoll, .drop = frame_read_fdrop, .state = op};
-}
-
-static int frame_write_fpoll(void *state, sim_world *w)
-{
-    return sim_frame_write_poll(w, state);
-}
-
-static void frame_write_fdrop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_frame_write_drop(w, state);
-}
-
-sim_future sim_frame_write_future(sim_frame_write *op)
-{
-    return (sim_future){.poll = frame_write_fpoll, .drop = frame_write_fdrop, .state = op};
+    SIM_ASSERT(conn != NULL);
+    SIM_ASSERT(data != NULL || len == 0);
+    /* The header is made now: it is a value, not a pointer into the operation. */
+    return (sim_frame_write_op){.fut = SIM_FUT_INIT(&frame_write_vt), .conn = conn,
+                                .data = data, .len = len, .max = max,
+                                .hdr_ = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                                         (uint8_t)(len >> 8), (uint8_t)len}};
 }

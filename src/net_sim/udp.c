@@ -1,14 +1,19 @@
 /*
  * udp.c: datagram sockets. A datagram that arrives is queued on the socket bound to its
  * destination port (dropped when there is none or the queue is full) and handed to the task
- * waiting in sim_udp_recv_poll, oldest first.
+ * waiting in a receive (sim_udp_recv), oldest first. A receive arms nothing but its place as
+ * the socket's reader, which its drop gives up; a socket's handle record belongs to the task
+ * (or booting node) that bound it, and its release closes the socket.
  */
+#include <stdio.h>
+
 #include "net.h"
 
 enum { OP_RECV = 1 };
 
 int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
 {
+    SIM_ASSERT(out != NULL);
     *out = (sim_udp){0};
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
@@ -19,19 +24,25 @@ int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
     if (rc != SIM_OK) return rc;
     uint16_t bound;
     rc = sim__port_bind(w, n, node, port, slot, &bound);
+    if (rc == SIM_OK) {
+        n->socks[slot].port = bound;
+        rc = sim__sock_hand_new(w, slot, &out->h);
+        if (rc != SIM_OK) sim__port_unbind(n, node, bound);
+    }
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
+        *out = (sim_udp){0};
         return rc;
     }
-    n->socks[slot].port = bound;
-    *out = (sim_udp){.slot_ = slot, .id_ = n->socks[slot].id};
+    SIM_ASSERT(n->socks[slot].port != 0);
     return SIM_OK;
 }
 
 int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data, size_t len)
 {
-    net_sock *s = sim__sock_get(w, sock->slot_, sock->id_, SOCK_UDP);
-    if (s == NULL) return SIM_ECLOSED;
+    int rc;
+    net_sock *s = sim__sock_of(w, sock ? &sock->h : NULL, SOCK_UDP, "sim_udp_send_to", &rc, NULL);
+    if (s == NULL) return rc;
     if (len > SIM_DATAGRAM_MAX) return SIM_ETOOBIG;
     if (to.node.v == 0 || to.node.v >= w->nodes_len) return SIM_ENODE;
     if (to.port == 0 || (data == NULL && len > 0)) return SIM_EINVAL;
@@ -44,6 +55,7 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
 void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0 && m->type == SIM_NET_DGRAM);
     uint32_t slot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *s = slot != SIM__NIL ? &n->socks[slot] : NULL;
     uint32_t why = s == NULL || s->type != SOCK_UDP      ? SIM_NET_WHY_NOSOCK
@@ -68,10 +80,15 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
     sim__sock_wake(w, s, false);
 }
 
-int sim_udp_recv_poll(sim_world *w, sim_udp_recv *op)
+/* ---- receiving ------------------------------------------------------------------------------ */
+
+static int udp_recv_poll(sim_fut *f, sim_world *w)
 {
-    net_sock *s = sim__sock_get(w, op->sock->slot_, op->sock->id_, SOCK_UDP);
-    if (s == NULL) return SIM_ECLOSED;
+    sim_udp_recv_op *op = (sim_udp_recv_op *)f;
+    if (sim__require_task(w, "sim_udp_recv") == SIM__NIL) return SIM_EMISUSE;
+    int rc;
+    net_sock *s = sim__sock_of(w, &op->sock->h, SOCK_UDP, "sim_udp_recv", &rc, NULL);
+    if (s == NULL) return rc;
     if (s->q_len == 0) {
         sim__sock_wait(w, s, false, OP_RECV);
         return SIM_PENDING;
@@ -79,55 +96,76 @@ int sim_udp_recv_poll(sim_world *w, sim_udp_recv *op)
     net_state *n = sim__net_peek(w);
     uint32_t msg = s->q_head;
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0 && m->type == SIM_NET_DGRAM);
     s->q_head = m->next;
     if (s->q_head == SIM__NIL) s->q_tail = SIM__NIL;
     s->q_len--;
     size_t take = m->len < op->cap ? m->len : op->cap;
     if (take > 0) memcpy(op->buf, m->data, take);
-    op->len = take;
-    op->truncated = m->len > op->cap;
-    op->from = (sim_addr){.node = {m->src_node}, .port = (uint16_t)m->src};
+    if (op->out != NULL) {
+        *op->out = (sim_datagram){.len = take, .truncated = m->len > op->cap,
+                                  .from = {.node = {m->src_node}, .port = (uint16_t)m->src}};
+    }
     sim__msg_free(w, n, msg);
     return SIM_OK;
 }
 
-void sim_udp_recv_drop(sim_world *w, sim_udp_recv *op)
+/* Dropped while waiting: the socket forgets its reader. */
+static void udp_recv_drop(sim_fut *f, sim_world *w)
 {
-    if (op->sock == NULL) return;
-    net_sock *s = sim__sock_get(w, op->sock->slot_, op->sock->id_, SOCK_UDP);
+    sim_udp_recv_op *op = (sim_udp_recv_op *)f;
+    net_sock *s = (net_sock *)sim__sock_peek(w, &op->sock->h, SOCK_UDP);
     if (s != NULL) sim__sock_unwait(w, s, false);
 }
 
-static int recv_fpoll(void *state, sim_world *w)
+static void udp_recv_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    return sim_udp_recv_poll(w, state);
+    const sim_udp_recv_op *op = (const sim_udp_recv_op *)f;
+    const net_sock *s = sim__sock_peek(w, &op->sock->h, SOCK_UDP);
+    if (s == NULL) {
+        snprintf(buf, size, "recv on a closed udp socket");
+        return;
+    }
+    char words[160];
+    sim__sock_words(w, s, words, sizeof words);
+    snprintf(buf, size, "recv on %s (%u queued)", words, s->q_len);
 }
 
-static void recv_fdrop(void *state, sim_world *w, sim_drop_mode mode)
+static const sim_fut_vt udp_recv_vt = {.name = "udp-recv", .poll = udp_recv_poll,
+                                       .drop = udp_recv_drop, .describe = udp_recv_describe};
+
+sim_udp_recv_op sim_udp_recv(const sim_udp *sock, void *buf, size_t cap, sim_datagram *out)
 {
-    (void)mode;
-    sim_udp_recv_drop(w, state);
+    SIM_ASSERT(sock != NULL);
+    SIM_ASSERT(buf != NULL || cap == 0);
+    return (sim_udp_recv_op){.fut = SIM_FUT_INIT(&udp_recv_vt), .sock = sock, .buf = buf,
+                             .cap = cap, .out = out};
 }
 
-sim_future sim_udp_recv_future(sim_udp_recv *op)
-{
-    return (sim_future){.poll = recv_fpoll, .drop = recv_fdrop, .state = op};
-}
+/* ---- queries and closing -------------------------------------------------------------------- */
 
 sim_addr sim_udp_addr(const sim_world *w, const sim_udp *sock)
 {
-    const net_sock *s = sim__sock_get(w, sock->slot_, sock->id_, SOCK_UDP);
+    const net_sock *s = sim__sock_peek(w, sock ? &sock->h : NULL, SOCK_UDP);
     if (s == NULL) return (sim_addr){0};
     return (sim_addr){.node = {s->node}, .port = s->port};
 }
 
-void sim_udp_close(sim_world *w, sim_udp *sock)
+void sim__udp_close_sock(sim_world *w, net_state *n, uint32_t slot)
 {
-    net_sock *s = sim__sock_get(w, sock->slot_, sock->id_, SOCK_UDP);
-    *sock = (sim_udp){0};
-    if (s == NULL) return;
-    net_state *n = sim__net_peek(w);
+    SIM_ASSERT(slot < n->socks_used);
+    net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type == SOCK_UDP);
+    /* The same in every mode: closing a datagram socket sends nothing. */
     sim__port_unbind(n, s->node, s->port);
     sim__sock_wake(w, s, false);
-    sim__sock_free(w, n, (uint32_t)(s - n->socks));
+    sim__sock_free(w, n, slot);
+}
+
+void sim_udp_close(sim_world *w, sim_udp *sock)
+{
+    if (sock == NULL) return;
+    uint32_t slot = sim__sock_close_handle(w, &sock->h, SOCK_UDP, "sim_udp_close");
+    SIM_ASSERT(sock->h.id_ == 0);
+    if (slot != SIM__NIL) sim__udp_close_sock(w, sim__net_peek(w), slot);
 }
