@@ -15,6 +15,11 @@
  * truncation is kept or lost. Then each pending directory operation (a rename's two halves
  * together) is kept with dir_keep or lost. What survives becomes what reads see, inodes no
  * durable name refers to are gone, and every handle and operation of the node is dead.
+ *
+ * Handles. A user's sim_file is a record of the executor's handle table naming an fd here
+ * (disk.h): resolving one reads the record, then the fd table; closing frees the record, and
+ * the record's owner ending closes the fd through this extension's hand_release. A crash
+ * closes the fds of its node at once; their records are released later and find them closed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -489,15 +494,82 @@ static void crash_event(sim_world *w, uint32_t node, uint32_t outcome, uint32_t 
 
 /* ---- file handles --------------------------------------------------------------------------- */
 
-disk_inode *sim__disk_file(const disk_state *d, const sim_file *f)
+/* The record of f if it is a live disk record of this world: SIM__NIL with *closed set when the
+ * record is gone (the file was closed), SIM__NIL with a violation (when what is not NULL) and
+ * *closed clear when f is foreign or names something else. f must not be zeroed. */
+static uint32_t disk_record(sim_world *w, const sim_file *f, const char *what, bool *closed)
 {
-    if (d == NULL || f == NULL || f->id_ == 0 || f->slot_ >= d->fds_used) return NULL;
-    const disk_fd *fd = &d->fds[f->slot_];
-    return fd->live && fd->id == f->id_ ? &d->inodes[fd->inode] : NULL;
+    SIM_ASSERT(f != NULL && f->h.id_ != 0);
+    *closed = false;
+    if (f->h.world_ != w->tag || f->h.slot_ >= w->hands_used) {
+        /* Another world's handle, or one this world never made: the executor says which. */
+        if (what != NULL) sim__hand_slot(w, &f->h, HAND_EXT, what);
+        return SIM__NIL;
+    }
+    const sim__hand *r = &w->hands[f->h.slot_];
+    if (r->id != f->h.id_ || r->kind == HAND_FREE) {
+        *closed = true; /* freed by a close through some copy, or released with its owner */
+        return SIM__NIL;
+    }
+    if (r->kind != HAND_EXT || r->ext != SIM__EXT_DISK) {
+        if (what != NULL) {
+            sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a file", what);
+        }
+        return SIM__NIL;
+    }
+    return f->h.slot_;
 }
 
-static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
+/* The open fd (slot, id), or SIM__NIL. */
+static uint32_t fd_live(const disk_state *d, uint32_t fd, uint32_t id)
 {
+    if (d == NULL || fd >= d->fds_used || !d->fds[fd].live || d->fds[fd].id != id) {
+        return SIM__NIL;
+    }
+    return fd;
+}
+
+uint32_t sim__disk_fd_of(sim_world *w, const disk_state *d, const sim_file *f, const char *what,
+                         int *rc)
+{
+    SIM_ASSERT(rc != NULL);
+    *rc = SIM_EBADF;
+    if (f == NULL || f->h.id_ == 0) return SIM__NIL;
+    bool closed;
+    uint32_t hs = disk_record(w, f, what, &closed);
+    if (hs == SIM__NIL) {
+        if (!closed) *rc = SIM_EMISUSE;
+        return SIM__NIL;
+    }
+    uint32_t fd = fd_live(d, w->hands[hs].target, w->hands[hs].target_id);
+    if (fd != SIM__NIL) *rc = SIM_OK;
+    return fd;
+}
+
+uint32_t sim__disk_fd_peek(const sim_world *w, const disk_state *d, const sim_file *f)
+{
+    if (f == NULL || f->h.id_ == 0 || f->h.world_ != w->tag || f->h.slot_ >= w->hands_used) {
+        return SIM__NIL;
+    }
+    const sim__hand *r = &w->hands[f->h.slot_];
+    if (r->id != f->h.id_ || r->kind != HAND_EXT || r->ext != SIM__EXT_DISK) return SIM__NIL;
+    return fd_live(d, r->target, r->target_id);
+}
+
+int sim__disk_fd_hand_new(sim_world *w, disk_state *d, uint32_t fd, sim_file *out)
+{
+    SIM_ASSERT(out != NULL);
+    SIM_ASSERT(fd < d->fds_used && d->fds[fd].live);
+    SIM_ASSERT(w->ext_ops[SIM__EXT_DISK] == &disk_ops); /* so that the record can be released */
+    int rc = sim__hand_new(w, HAND_EXT, SIM__EXT_DISK, fd, d->fds[fd].id, &out->h);
+    if (rc != SIM_OK) *out = (sim_file){0};
+    return rc;
+}
+
+static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, uint32_t name, uint32_t *out)
+{
+    SIM_ASSERT(inode < d->inodes_used && d->inodes[inode].id != 0);
+    SIM_ASSERT(name < d->names_used);
     uint32_t slot = d->fd_free;
     if (slot != SIM__NIL) {
         d->fd_free = d->fds[slot].next_free;
@@ -515,46 +587,95 @@ static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
     fd->live = true;
     fd->node = node;
     fd->inode = inode;
+    fd->name = name;
     d->inodes[inode].fds++;
     d->fds_live++;
-    *out = (sim_file){.slot_ = slot, .id_ = fd->id};
+    *out = slot;
     return SIM_OK;
 }
 
 static void fd_close(sim_world *w, disk_state *d, uint32_t slot)
 {
     disk_fd *fd = &d->fds[slot];
+    SIM_ASSERT(fd->live);
     uint32_t inode = fd->inode;
     fd->live = false;
     fd->id = fd->id + 1 ? fd->id + 1 : 1; /* stale from now on */
     fd->next_free = d->fd_free;
     d->fd_free = slot;
+    SIM_ASSERT(d->fds_live > 0 && d->inodes[inode].fds > 0);
     d->fds_live--;
     d->inodes[inode].fds--;
     inode_maybe_free(w, d, inode);
 }
 
+void sim__disk_fd_close(sim_world *w, disk_state *d, uint32_t fd, uint32_t id)
+{
+    if (fd_live(d, fd, id) != SIM__NIL) fd_close(w, d, fd);
+}
+
+/* A record's owner ended (hand.c): the fd closes, unless a close or a crash already did. Pending
+ * writes stay pending, as after sim_file_close; the same in every drop mode. */
+static void disk_hand_release(sim_world *w, uint32_t fd, uint32_t id)
+{
+    disk_state *d = w->ext[SIM__EXT_DISK];
+    SIM_ASSERT(d != NULL); /* records are made only once the disks exist */
+    sim__disk_fd_close(w, d, fd, id);
+}
+
 void sim_file_close(sim_world *w, sim_file *f)
 {
-    disk_state *d = sim__disk_peek(w);
-    if (sim__disk_file(d, f) != NULL) fd_close(w, d, f->slot_);
+    if (f == NULL || f->h.id_ == 0) return; /* closing is idempotent */
+    bool closed;
+    uint32_t hs = disk_record(w, f, "sim_file_close", &closed);
     *f = (sim_file){0};
+    if (hs == SIM__NIL) return;
+    uint32_t fd = w->hands[hs].target, id = w->hands[hs].target_id;
+    sim__hand_free(w, hs);
+    sim__disk_fd_close(w, sim__disk_peek(w), fd, id);
 }
 
 int sim_file_size(const sim_world *w, const sim_file *f, uint64_t *size)
 {
-    const disk_inode *in = sim__disk_file(sim__disk_peek(w), f);
-    if (in == NULL) return SIM_EBADF;
-    *size = in->cur_size;
+    SIM_ASSERT(size != NULL);
+    const disk_state *d = sim__disk_peek(w);
+    uint32_t fd = sim__disk_fd_peek(w, d, f);
+    if (fd == SIM__NIL) return SIM_EBADF;
+    *size = sim__disk_fd_inode(d, fd)->cur_size;
     return SIM_OK;
+}
+
+void sim__disk_inode_words(const disk_state *d, uint32_t inode, uint32_t name, char *buf,
+                           size_t size)
+{
+    SIM_ASSERT(buf != NULL && size > 0);
+    SIM_ASSERT(inode < d->inodes_used);
+    /* The rare path (reports): the name it was opened by if it still names it, else a scan. */
+    if (name != SIM__NIL && name < d->names_used && d->names[name].cur == inode + 1) {
+        snprintf(buf, size, "%s", d->names[name].path);
+        return;
+    }
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        if (d->names[s].cur == inode + 1) {
+            snprintf(buf, size, "%s", d->names[s].path);
+            return;
+        }
+    }
+    if (name != SIM__NIL && name < d->names_used) {
+        snprintf(buf, size, "%s (unlinked)", d->names[name].path);
+    } else {
+        snprintf(buf, size, "file %u", d->inodes[inode].serial);
+    }
 }
 
 /* ---- the operations ------------------------------------------------------------------------- */
 
 int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path, uint32_t flags,
-                   sim_file *out)
+                   uint32_t *fd)
 {
-    *out = (sim_file){0};
+    SIM_ASSERT(path != NULL && fd != NULL);
+    SIM_ASSERT(node != 0 && node < d->nodes_cap);
+    *fd = SIM__NIL;
     if (!sim__path_ok(path, false) || (flags & ~7u) != 0 ||
         ((flags & SIM_O_EXCL) && !(flags & SIM_O_CREATE))) {
         return SIM_EINVAL;
@@ -574,7 +695,7 @@ int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path,
             rc = dirop_push(d, DIROP_LINK, node, name, inode, ++d->dirop_group, name);
         }
     }
-    if (rc == SIM_OK) rc = fd_alloc(d, node, inode - 1, out);
+    if (rc == SIM_OK) rc = fd_alloc(d, node, inode - 1, name, fd);
     disk_inode *in = rc == SIM_OK ? &d->inodes[inode - 1] : NULL;
     if (in != NULL && (flags & SIM_O_TRUNC) && in->cur_size > 0) {
         d->used[node] -= in->cur_size;
@@ -966,25 +1087,7 @@ static void disk_fire(sim_world *w, uint64_t arg)
 
 static void disk_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size)
 {
-    static const char *const kinds[] = {"?",        "open",  "read",     "write",
-                                        "append",   "fsync", "fdatasync", "truncate",
-                                        "rename",   "unlink", "directory sync"};
-    const disk_state *d = sim__disk_peek(w);
-    uint32_t kind = (uint32_t)(y >> 32);
-    const char *what = kind < 11 ? kinds[kind] : "?";
-    if (d == NULL || x >= d->reqs_used || d->reqs[x].id != (uint32_t)y) {
-        snprintf(buf, size, "disk %s (finished)", what);
-        return;
-    }
-    const disk_req *r = &d->reqs[x];
-    if (r->path != NULL) {
-        snprintf(buf, size, "disk %s of %s on %s", what, r->path,
-                 sim_node_name(w, (sim_node_id){r->node}));
-    } else {
-        snprintf(buf, size, "disk %s on %s (%zu bytes at %llu)", what,
-                 sim_node_name(w, (sim_node_id){r->node}), r->len,
-                 (unsigned long long)r->offset);
-    }
+    sim__disk_req_words(w, x, (uint32_t)y, (uint32_t)(y >> 32), buf, size);
 }
 
 static void disk_timer_text(const sim_world *w, uint64_t arg, char *buf, size_t size)
@@ -993,8 +1096,8 @@ static void disk_timer_text(const sim_world *w, uint64_t arg, char *buf, size_t 
     const disk_state *d = sim__disk_peek(w);
     uint32_t slot = (uint32_t)arg;
     uint32_t kind = d && slot < d->reqs_used ? (uint32_t)d->reqs[slot].kind : 0;
-    disk_wait_text(w, slot, (uint64_t)kind << 32 | (uint32_t)(arg >> 32), text, sizeof text);
-    snprintf(buf, size, "%s completes", text);
+    sim__disk_req_words(w, slot, (uint32_t)(arg >> 32), kind, text, sizeof text);
+    snprintf(buf, size, "disk: %s completes", text);
 }
 
 static char *disk_dump(const sim_world *w)
@@ -1032,6 +1135,7 @@ static const sim__ext_ops disk_ops = {
     .crash = disk_crash,
     .wait_text = disk_wait_text,
     .timer_text = disk_timer_text,
+    .hand_release = disk_hand_release,
     .dump = disk_dump,
     .free = disk_free,
 };

@@ -8,6 +8,12 @@
  * The crash model follows SQLite's crash-test VFS (src/test6.c): writes queue on a list until
  * the file is synced; on a crash each queued write is independently written, dropped, or
  * written in part, sector by sector, the parts not written holding what was there or garbage.
+ *
+ * A user's sim_file names a record of the executor's handle table (kind HAND_EXT, ext
+ * SIM__EXT_DISK, target = fd slot, target_id = the fd's id), owned by the task that opened it
+ * (else the node: a boot function's, or a blocking-pool job's, whose files belong to its node).
+ * sim_file_close frees the record; the owner's end releases it through the extension's
+ * hand_release, which closes the fd if a crash has not already.
  */
 #ifndef SIM_DISK_H
 #define SIM_DISK_H
@@ -80,25 +86,30 @@ typedef struct disk_fd {
     bool live;
     uint32_t node;
     uint32_t inode;          /* slot */
+    uint32_t name;           /* the name slot it was opened by (names are never freed) */
     uint32_t next_free;
 } disk_fd;
 
-/* An operation in flight (a task's sim_disk_op between start and completion). */
+/* An operation in flight (a task's sim_disk_op between its first poll and its completion).
+ * It owns copies of what it needs; the caller's operation owns it, and only a read writes into
+ * the caller's memory (buf), while it is not abandoned. */
 typedef struct disk_req {
     uint32_t id;             /* generation; 0 = free */
     uint32_t node;
-    sim_disk_op_kind kind;
-    sim_disk_op *op;         /* the caller's, or NULL once dropped (abandoned) */
-    uint32_t waker_slot, waker_id;
+    sim_disk_op_kind kind;   /* 0 once free */
+    bool abandoned;          /* its operation was dropped: it still runs, nobody collects it */
+    uint32_t waker_slot, waker_id; /* the task to wake when it is done; SIM__NIL = none */
     bool done;
     int rc;
     char *path, *path2;      /* copies */
     uint8_t *data;           /* write: a copy (malloc) */
+    void *buf;               /* read: the caller's buffer, written when the read runs */
     size_t len;
-    uint64_t offset;
+    uint64_t offset;         /* read, write: where; truncate: the size; append: where it went */
     uint32_t flags;
-    uint32_t fd_slot, fd_id; /* open: the handle made */
+    uint32_t fd_slot, fd_id; /* open: the fd made */
     uint32_t inode;          /* the file it acts on (held); SIM__NIL for none */
+    uint32_t name;           /* the file's name slot when opened (for words); SIM__NIL */
     size_t got;
     uint32_t next_free;
 } disk_req;
@@ -141,8 +152,9 @@ uint32_t sim__disk_task_node(const sim_world *w);
 bool sim__path_ok(const char *path, bool dir);
 
 /* ---- the operations, run at once (ops.c charges their latency or waits it out) ---- */
+/* Opens: the new fd's slot in *fd (SIM__NIL on failure); the caller makes its handle record. */
 int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path, uint32_t flags,
-                   sim_file *out);
+                   uint32_t *fd);
 /* These act on an inode (slot), resolved from a handle by the caller. */
 int sim__disk_read(sim_world *w, disk_state *d, uint32_t inode, void *buf, size_t len,
                    uint64_t offset, size_t *got);
@@ -154,8 +166,29 @@ int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *fro
                      const char *to);
 int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *path);
 int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *dir);
-/* The handle's inode, or NULL (a closed or dead handle). */
-disk_inode *sim__disk_file(const disk_state *d, const sim_file *f);
+/* The fd of a user's handle, resolved through its record: its slot, or SIM__NIL with *rc =
+ * SIM_EBADF when the file is closed (a zeroed handle, a record freed by a close or released
+ * with its owner, an fd its node's crash closed), or SIM_EMISUSE and a violation naming `what`
+ * (when what is not NULL) for a handle of another world or one that is not a file's. */
+uint32_t sim__disk_fd_of(sim_world *w, const disk_state *d, const sim_file *f, const char *what,
+                         int *rc);
+/* The same for queries on a const world, without violations: SIM__NIL when not open. */
+uint32_t sim__disk_fd_peek(const sim_world *w, const disk_state *d, const sim_file *f);
+/* The fd's inode (an open fd's). */
+static inline disk_inode *sim__disk_fd_inode(const disk_state *d, uint32_t fd)
+{
+    SIM_ASSERT(fd < d->fds_used && d->fds[fd].live);
+    return &d->inodes[d->fds[fd].inode];
+}
+/* Makes the handle record of an open fd, owned by the running task (else the node), into *out.
+ * SIM_ENOMEM (the fd stays open: the caller closes it). */
+int sim__disk_fd_hand_new(sim_world *w, disk_state *d, uint32_t fd, sim_file *out);
+/* Closes the fd (slot, id) if it is still open. */
+void sim__disk_fd_close(sim_world *w, disk_state *d, uint32_t fd, uint32_t id);
+/* "wal/000001.log": the name reads see an inode by, else the name it was opened by with
+ * " (unlinked)"; `name` is that name slot (SIM__NIL: none known). */
+void sim__disk_inode_words(const disk_state *d, uint32_t inode, uint32_t name, char *buf,
+                           size_t size);
 /* An operation in flight holds its inode, so that closing the handle does not free it. */
 void sim__disk_inode_hold(disk_state *d, uint32_t inode);
 void sim__disk_inode_release(sim_world *w, disk_state *d, uint32_t inode);
@@ -165,5 +198,9 @@ uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind);
 /* ---- requests (ops.c), called by disk.c ---- */
 void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id);
 void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node);
+/* A request in words ("fsync of wal/000001.log on n2"), for reports; "<kind> (finished)" when
+ * (slot, id) is no longer in flight. */
+void sim__disk_req_words(const sim_world *w, uint32_t slot, uint32_t id, uint32_t kind, char *buf,
+                         size_t size);
 
 #endif /* SIM_DISK_H */

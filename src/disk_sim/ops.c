@@ -1,10 +1,13 @@
 /*
  * ops.c: the disk API. Synchronous calls run in a blocking-pool job: the operation takes
- * effect at once and its latency is charged to the job. Operations (sim_disk_op) run in tasks:
- * the first poll copies what the operation needs into a request and arms an extension timer
- * at its latency; when it fires the operation takes effect, and the next poll hands out the
- * result. A dropped operation still takes effect (the device has it; an open made that way
- * is closed again), and a crash of its node first cancels it.
+ * effect at once and its latency is charged to the job. Operations (sim_disk_op, a future)
+ * run in tasks: the first poll copies what the operation needs into a request and arms an
+ * extension timer at its latency; when it fires the operation takes effect, and the next poll
+ * hands out the result (an open's handle record is made then, owned by the task). A dropped
+ * operation still takes effect (the device has it; an open made that way is closed again;
+ * a read no longer writes into the caller's buffer), and a crash of its node first cancels
+ * it. What an operation arms is its request, which its drop abandons or frees: the request
+ * never points into the operation, which is copied into place before its first poll.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +43,19 @@ static disk_state *disk_for(sim_world *w)
 
 int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 {
+    SIM_ASSERT(out != NULL);
+    *out = (sim_file){0};
     disk_state *d = disk_for(w);
     uint32_t node = job_node(w, d, SIM_DISK_OPEN, "sim_file_open");
     if (node == 0) return SIM_EMISUSE;
-    return sim__disk_open(w, d, node, path, flags, out);
+    if (path == NULL) return SIM_EINVAL;
+    uint32_t fd;
+    int rc = sim__disk_open(w, d, node, path, flags, &fd);
+    if (rc != SIM_OK) return rc;
+    /* A job is no owner: the handle belongs to the job's node (hand.c). */
+    rc = sim__disk_fd_hand_new(w, d, fd, out);
+    if (rc != SIM_OK) sim__disk_fd_close(w, d, fd, d->fds[fd].id);
+    return rc;
 }
 
 /* The inode of a handle for a synchronous call, after the job checks; SIM__NIL with *rc set. */
@@ -55,17 +67,17 @@ static uint32_t job_file(sim_world *w, disk_state *d, const sim_file *f, sim_dis
         *rc = SIM_EMISUSE;
         return SIM__NIL;
     }
-    const disk_inode *in = sim__disk_file(d, f);
-    if (in == NULL) {
-        *rc = SIM_EBADF;
-        return SIM__NIL;
-    }
-    return (uint32_t)(in - d->inodes);
+    uint32_t fd = sim__disk_fd_of(w, d, f, what, rc);
+    if (fd == SIM__NIL) return SIM__NIL;
+    SIM_ASSERT(*rc == SIM_OK);
+    return d->fds[fd].inode;
 }
 
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got)
 {
+    SIM_ASSERT(got != NULL);
+    SIM_ASSERT(buf != NULL || len == 0);
     disk_state *d = disk_for(w);
     int rc;
     *got = 0;
@@ -141,68 +153,40 @@ int sim_disk_sync_dir(sim_world *w, const char *dir)
 
 /* ---- operations ----------------------------------------------------------------------------- */
 
-sim_disk_op sim_disk_open_op(const char *path, uint32_t flags, sim_file *out)
+/* The constructor's name of each kind, for misuse messages. */
+static const char *const op_names[] = {
+    "?",                  "sim_disk_open_op",     "sim_disk_read_op",
+    "sim_disk_write_op",  "sim_disk_append_op",   "sim_disk_sync_op",
+    "sim_disk_datasync_op", "sim_disk_truncate_op", "sim_disk_rename_op",
+    "sim_disk_unlink_op", "sim_disk_sync_dir_op"};
+
+/* What each kind does, in words. */
+static const char *const kind_words[] = {"?",        "open",   "read",      "write",
+                                         "append",   "fsync",  "fdatasync", "truncate",
+                                         "rename",   "unlink", "directory sync"};
+
+static bool kind_ok(uint32_t kind)
 {
-    return (sim_disk_op){.kind = SIM_DISK_OPEN, .path = path, .flags = flags, .opened = out};
+    return kind >= SIM_DISK_OPEN && kind <= SIM_DISK_SYNC_DIR;
 }
 
-sim_disk_op sim_disk_read_op(const sim_file *f, void *buf, size_t len, uint64_t offset)
+static bool uses_file(sim_disk_op_kind k)
 {
-    return (sim_disk_op){.kind = SIM_DISK_READ, .file = f, .buf = buf, .len = len,
-                         .offset = offset};
-}
-
-sim_disk_op sim_disk_write_op(const sim_file *f, const void *data, size_t len, uint64_t offset)
-{
-    return (sim_disk_op){.kind = SIM_DISK_WRITE, .file = f, .data = data, .len = len,
-                         .offset = offset};
-}
-
-sim_disk_op sim_disk_append_op(const sim_file *f, const void *data, size_t len)
-{
-    return (sim_disk_op){.kind = SIM_DISK_APPEND, .file = f, .data = data, .len = len};
-}
-
-sim_disk_op sim_disk_sync_op(const sim_file *f)
-{
-    return (sim_disk_op){.kind = SIM_DISK_SYNC, .file = f};
-}
-
-sim_disk_op sim_disk_datasync_op(const sim_file *f)
-{
-    return (sim_disk_op){.kind = SIM_DISK_DATASYNC, .file = f};
-}
-
-sim_disk_op sim_disk_truncate_op(const sim_file *f, uint64_t size)
-{
-    return (sim_disk_op){.kind = SIM_DISK_TRUNCATE, .file = f, .offset = size};
-}
-
-sim_disk_op sim_disk_rename_op(const char *from, const char *to)
-{
-    return (sim_disk_op){.kind = SIM_DISK_RENAME, .path = from, .path2 = to};
-}
-
-sim_disk_op sim_disk_unlink_op(const char *path)
-{
-    return (sim_disk_op){.kind = SIM_DISK_UNLINK, .path = path};
-}
-
-sim_disk_op sim_disk_sync_dir_op(const char *dir)
-{
-    return (sim_disk_op){.kind = SIM_DISK_SYNC_DIR, .path = dir};
+    return k != SIM_DISK_OPEN && k != SIM_DISK_RENAME && k != SIM_DISK_UNLINK &&
+           k != SIM_DISK_SYNC_DIR;
 }
 
 static void req_free(sim_world *w, disk_state *d, uint32_t slot)
 {
     disk_req *r = &d->reqs[slot];
+    SIM_ASSERT(r->kind != 0);
     if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
     free(r->path);
     free(r->path2);
     free(r->data);
     uint32_t id = r->id;
     memset(r, 0, sizeof *r);
-    r->id = id; /* kept: a late lookup by id fails on the free flag below */
+    r->id = id; /* kept: a late lookup by id fails on the free kind below */
     r->node = 0;
     r->kind = 0;
     r->next_free = d->req_free;
@@ -216,44 +200,56 @@ static disk_req *req_get(const disk_state *d, uint32_t slot, uint32_t id)
     return r->id == id && r->kind != 0 ? r : NULL;
 }
 
-static bool uses_file(sim_disk_op_kind k)
+/* A fresh request slot, or SIM__NIL when out of memory. */
+static uint32_t req_alloc(disk_state *d)
 {
-    return k != SIM_DISK_OPEN && k != SIM_DISK_RENAME && k != SIM_DISK_UNLINK &&
-           k != SIM_DISK_SYNC_DIR;
-}
-
-/* Checks what can be checked now and copies the operation into a fresh request. */
-static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node)
-{
-    if (op->kind < SIM_DISK_OPEN || op->kind > SIM_DISK_SYNC_DIR) return SIM_EINVAL;
-    if (uses_file(op->kind) && sim__disk_file(d, op->file) == NULL) return SIM_EBADF;
-    if (!uses_file(op->kind) && op->path == NULL) return SIM_EINVAL;
-    if (op->kind == SIM_DISK_RENAME && op->path2 == NULL) return SIM_EINVAL;
-    if (op->kind == SIM_DISK_OPEN && op->opened == NULL) return SIM_EINVAL;
-    if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > UINT32_MAX) {
-        return SIM_EINVAL;
-    }
     uint32_t slot = d->req_free;
     if (slot != SIM__NIL) {
         d->req_free = d->reqs[slot].next_free;
     } else {
         if (sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req)) !=
             SIM_OK) {
-            return SIM_ENOMEM;
+            return SIM__NIL;
         }
         slot = d->reqs_used++;
         d->reqs[slot].id = 0;
     }
     sim__table_shake((void **)&d->reqs, d->reqs_cap, sizeof(disk_req));
+    return slot;
+}
+
+/* Checks what can be checked now and copies the operation into a fresh request, whose timer is
+ * armed at the operation's latency. */
+static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node)
+{
+    SIM_ASSERT(op->id_ == 0);
+    SIM_ASSERT(node != 0);
+    if (!kind_ok(op->kind)) return SIM_EINVAL;
+    uint32_t fd = SIM__NIL;
+    if (uses_file(op->kind)) {
+        int rc;
+        fd = sim__disk_fd_of(w, d, op->file, op_names[op->kind], &rc);
+        if (fd == SIM__NIL) return rc;
+    }
+    if (!uses_file(op->kind) && op->path == NULL) return SIM_EINVAL;
+    if (op->kind == SIM_DISK_RENAME && op->path2 == NULL) return SIM_EINVAL;
+    if (op->kind == SIM_DISK_OPEN && op->opened == NULL) return SIM_EINVAL;
+    if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > UINT32_MAX) {
+        return SIM_EINVAL;
+    }
+    uint32_t slot = req_alloc(d);
+    if (slot == SIM__NIL) return SIM_ENOMEM;
     disk_req *r = &d->reqs[slot];
     uint32_t id = (r->id + 1) & 0x0fffffffu ? (r->id + 1) & 0x0fffffffu : 1;
-    memset(r, 0, sizeof *r);
-    *r = (disk_req){.id = id, .node = node, .kind = op->kind, .op = op, .len = op->len,
-                    .offset = op->offset, .flags = op->flags, .inode = SIM__NIL};
-    if (uses_file(op->kind)) {
-        r->inode = (uint32_t)(sim__disk_file(d, op->file) - d->inodes);
+    *r = (disk_req){.id = id, .node = node, .kind = op->kind, .len = op->len,
+                    .offset = op->offset, .flags = op->flags, .inode = SIM__NIL,
+                    .name = SIM__NIL, .waker_slot = SIM__NIL};
+    if (fd != SIM__NIL) {
+        r->inode = d->fds[fd].inode;
+        r->name = d->fds[fd].name;
         sim__disk_inode_hold(d, r->inode);
     }
+    if (op->kind == SIM_DISK_READ) r->buf = op->buf;
     bool oom = false;
     if (op->path != NULL) oom |= (r->path = strdup(op->path)) == NULL;
     if (op->path2 != NULL) oom |= (r->path2 = strdup(op->path2)) == NULL;
@@ -277,20 +273,17 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
 /* Runs a request's operation (its latency has passed). */
 static void req_run(sim_world *w, disk_state *d, disk_req *r)
 {
+    SIM_ASSERT(!r->done);
     uint32_t f = r->inode;
-    sim_file opened = {0};
     uint64_t at = 0;
     switch (r->kind) {
     case SIM_DISK_OPEN:
-        r->rc = sim__disk_open(w, d, r->node, r->path, r->flags, &opened);
-        r->fd_slot = opened.slot_;
-        r->fd_id = opened.id_;
+        r->rc = sim__disk_open(w, d, r->node, r->path, r->flags, &r->fd_slot);
+        r->fd_id = r->rc == SIM_OK ? d->fds[r->fd_slot].id : 0;
         break;
     case SIM_DISK_READ:
         /* Straight into the caller's buffer; nobody waits for an abandoned read. */
-        if (r->op != NULL) {
-            r->rc = sim__disk_read(w, d, f, r->op->buf, r->len, r->offset, &r->got);
-        }
+        if (!r->abandoned) r->rc = sim__disk_read(w, d, f, r->buf, r->len, r->offset, &r->got);
         break;
     case SIM_DISK_WRITE:
     case SIM_DISK_APPEND:
@@ -303,7 +296,10 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
     case SIM_DISK_TRUNCATE: r->rc = sim__disk_truncate(w, d, f, r->offset); break;
     case SIM_DISK_RENAME: r->rc = sim__disk_rename(w, d, r->node, r->path, r->path2); break;
     case SIM_DISK_UNLINK: r->rc = sim__disk_unlink(w, d, r->node, r->path); break;
-    default: r->rc = sim__disk_sync_dir(w, d, r->node, r->path); break;
+    default:
+        SIM_ASSERT(r->kind == SIM_DISK_SYNC_DIR);
+        r->rc = sim__disk_sync_dir(w, d, r->node, r->path);
+        break;
     }
     r->done = true;
 }
@@ -314,11 +310,10 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
     if (r == NULL) return; /* cancelled by a crash */
     req_run(w, d, r);
     r = &d->reqs[slot];
-    if (r->op == NULL) {
-        /* Abandoned: an open made that way has nobody to close it. */
+    if (r->abandoned) {
+        /* An open made that way has nobody to close it. */
         if (r->kind == SIM_DISK_OPEN && r->rc == SIM_OK) {
-            sim_file f = {.slot_ = r->fd_slot, .id_ = r->fd_id};
-            sim_file_close(w, &f);
+            sim__disk_fd_close(w, d, r->fd_slot, r->fd_id);
         }
         req_free(w, d, slot);
         return;
@@ -333,81 +328,227 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
     for (uint32_t i = 0; i < d->reqs_used; i++) {
         disk_req *r = &d->reqs[i];
         if (r->kind == 0 || r->node != node) continue;
-        if (r->op == NULL) {
+        if (r->abandoned) {
             req_free(w, d, i);
             continue;
         }
-        /* Its task dies with the node; the operation never happened. */
+        /* Its task dies with the node (its drop frees the request); the operation never
+         * happened. */
         r->done = true;
         r->rc = SIM_ECRASHED;
         r->fd_slot = r->fd_id = 0;
+        r->buf = NULL;
         if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
         r->inode = SIM__NIL;
     }
 }
 
-int sim_disk_poll(sim_world *w, sim_disk_op *op)
+/* What the operation hands out on completion: the results of a request that succeeded, zeros
+ * otherwise (r NULL: it never started). */
+static int op_outputs(sim_world *w, disk_state *d, sim_disk_op *op, const disk_req *r, int rc)
 {
+    bool ok = r != NULL && rc == SIM_OK;
+    if (op->kind == SIM_DISK_OPEN && op->opened != NULL) {
+        *op->opened = (sim_file){0};
+        if (ok) {
+            rc = sim__disk_fd_hand_new(w, d, r->fd_slot, op->opened);
+            if (rc != SIM_OK) sim__disk_fd_close(w, d, r->fd_slot, r->fd_id);
+        }
+    }
+    if (op->kind == SIM_DISK_READ && op->got != NULL) *op->got = ok ? r->got : 0;
+    if (op->kind == SIM_DISK_APPEND && op->at != NULL) *op->at = ok ? r->offset : 0;
+    return rc;
+}
+
+static int disk_op_poll(sim_fut *f, sim_world *w)
+{
+    sim_disk_op *op = (sim_disk_op *)f;
+    const char *what = kind_ok(op->kind) ? op_names[op->kind] : "a disk operation";
     disk_state *d = sim__disk_of(w);
     if (d == NULL) return SIM_ENOMEM;
     if (op->id_ == 0) {
+        int rc = SIM_ENODE;
         uint32_t node = sim__disk_task_node(w);
-        if (node == 0) return SIM_ENODE;
-        int rc = req_start(w, d, op, node);
-        if (rc != SIM_OK) return rc;
+        if (sim__require_task(w, what) == SIM__NIL) {
+            rc = SIM_EMISUSE;
+        } else if (node != 0) {
+            rc = req_start(w, d, op, node);
+        }
+        if (rc != SIM_OK) return op_outputs(w, d, op, NULL, rc);
     }
     disk_req *r = req_get(d, op->slot_, op->id_);
     SIM_ASSERT(r != NULL); /* an operation in flight always has its request */
+    SIM_ASSERT(!r->abandoned);
     if (!r->done) {
-        r->waker_slot = w->current;
-        r->waker_id = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+        uint32_t self = sim__require_task(w, what);
+        if (self == SIM__NIL) return SIM_EMISUSE;
+        r->waker_slot = self;
+        r->waker_id = w->tasks[self].id;
         sim__note_wait(w, WAIT_EXT + SIM__EXT_DISK, op->slot_, (uint64_t)op->kind << 32 | op->id_);
         return SIM_PENDING;
     }
-    int rc = r->rc;
-    if (op->kind == SIM_DISK_OPEN) {
-        *op->opened = rc == SIM_OK ? (sim_file){.slot_ = r->fd_slot, .id_ = r->fd_id}
-                                   : (sim_file){0};
-    }
-    op->got = r->got;
-    if (op->kind == SIM_DISK_APPEND) op->offset = r->offset;
+    int rc = op_outputs(w, d, op, r, r->rc);
     req_free(w, d, op->slot_);
     op->slot_ = op->id_ = 0;
     return rc;
 }
 
-void sim_disk_drop(sim_world *w, sim_disk_op *op)
+/* Dropped before it was collected: a request in flight is abandoned (it still takes effect);
+ * a finished one is freed, and an open's fd closed, since nobody will receive its handle. */
+static void disk_op_drop(sim_fut *f, sim_world *w)
 {
+    sim_disk_op *op = (sim_disk_op *)f;
     disk_state *d = sim__disk_peek(w);
     disk_req *r = req_get(d, op->slot_, op->id_);
     uint32_t slot = op->slot_;
     op->slot_ = op->id_ = 0;
-    if (r == NULL) return;
+    if (r == NULL) return; /* never started */
     if (r->done) {
-        /* Finished but never collected: an open's handle would be lost. */
         if (r->kind == SIM_DISK_OPEN && r->rc == SIM_OK) {
-            sim_file f = {.slot_ = r->fd_slot, .id_ = r->fd_id};
-            sim_file_close(w, &f);
+            sim__disk_fd_close(w, d, r->fd_slot, r->fd_id);
         }
         req_free(w, d, slot);
         return;
     }
-    r->op = NULL;
+    r->abandoned = true;
+    r->buf = NULL;
     r->waker_slot = SIM__NIL;
 }
 
-static int disk_fpoll(void *state, sim_world *w)
+void sim__disk_req_words(const sim_world *w, uint32_t slot, uint32_t id, uint32_t kind, char *buf,
+                         size_t size)
 {
-    return sim_disk_poll(w, state);
+    SIM_ASSERT(buf != NULL && size > 0);
+    const char *what = kind_ok(kind) ? kind_words[kind] : "?";
+    const disk_state *d = sim__disk_peek(w);
+    const disk_req *r = req_get(d, slot, id);
+    if (r == NULL) {
+        snprintf(buf, size, "disk %s (finished)", what);
+        return;
+    }
+    const char *node = sim_node_name(w, (sim_node_id){r->node});
+    const char *done = r->done ? " (done, not yet collected)" : "";
+    char file[SIM_PATH_MAX + 32];
+    if (r->inode != SIM__NIL) sim__disk_inode_words(d, r->inode, r->name, file, sizeof file);
+    switch (r->kind) {
+    case SIM_DISK_READ:
+    case SIM_DISK_WRITE:
+        snprintf(buf, size, "%s of %zu bytes at %llu %s %s on %s%s", what, r->len,
+                 (unsigned long long)r->offset, r->kind == SIM_DISK_READ ? "of" : "to", file,
+                 node, done);
+        break;
+    case SIM_DISK_APPEND:
+        snprintf(buf, size, "append of %zu bytes to %s on %s%s", r->len, file, node, done);
+        break;
+    case SIM_DISK_TRUNCATE:
+        snprintf(buf, size, "truncate of %s to %llu bytes on %s%s", file,
+                 (unsigned long long)r->offset, node, done);
+        break;
+    case SIM_DISK_SYNC:
+    case SIM_DISK_DATASYNC: snprintf(buf, size, "%s of %s on %s%s", what, file, node, done); break;
+    case SIM_DISK_RENAME:
+        snprintf(buf, size, "rename of %s to %s on %s%s", r->path, r->path2, node, done);
+        break;
+    case SIM_DISK_SYNC_DIR:
+        snprintf(buf, size, "directory sync of %s on %s%s", r->path[0] ? r->path : "the root",
+                 node, done);
+        break;
+    default: snprintf(buf, size, "%s of %s on %s%s", what, r->path, node, done); break;
+    }
 }
 
-static void disk_fdrop(void *state, sim_world *w, sim_drop_mode mode)
+static void disk_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
-    (void)mode;
-    sim_disk_drop(w, state);
+    const sim_disk_op *op = (const sim_disk_op *)f;
+    const char *what = kind_ok(op->kind) ? kind_words[op->kind] : "?";
+    if (op->id_ != 0) {
+        sim__disk_req_words(w, op->slot_, op->id_, op->kind, buf, size);
+        return;
+    }
+    /* Not started yet (never polled): what the constructor was given. */
+    if (!uses_file(op->kind)) {
+        snprintf(buf, size, "%s of %s", what, op->path ? op->path : "(no path)");
+        return;
+    }
+    const disk_state *d = sim__disk_peek(w);
+    uint32_t fd = sim__disk_fd_peek(w, d, op->file);
+    if (fd == SIM__NIL) {
+        snprintf(buf, size, "%s of a closed file", what);
+        return;
+    }
+    char file[SIM_PATH_MAX + 32];
+    sim__disk_inode_words(d, d->fds[fd].inode, d->fds[fd].name, file, sizeof file);
+    snprintf(buf, size, "%s of %s on %s", what, file,
+             sim_node_name(w, (sim_node_id){d->fds[fd].node}));
 }
 
-sim_future sim_disk_future(sim_disk_op *op)
+static const sim_fut_vt disk_op_vt = {.name = "disk", .poll = disk_op_poll, .drop = disk_op_drop,
+                                      .describe = disk_op_describe};
+
+sim_disk_op sim_disk_open_op(const char *path, uint32_t flags, sim_file *out)
 {
-    return (sim_future){.poll = disk_fpoll, .drop = disk_fdrop, .state = op};
+    SIM_ASSERT(out != NULL);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_OPEN, .path = path,
+                         .flags = flags, .opened = out};
+}
+
+sim_disk_op sim_disk_read_op(const sim_file *f, void *buf, size_t len, uint64_t offset,
+                             size_t *got)
+{
+    SIM_ASSERT(f != NULL);
+    SIM_ASSERT(buf != NULL || len == 0);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_READ, .file = f,
+                         .buf = buf, .len = len, .offset = offset, .got = got};
+}
+
+sim_disk_op sim_disk_write_op(const sim_file *f, const void *data, size_t len, uint64_t offset)
+{
+    SIM_ASSERT(f != NULL);
+    SIM_ASSERT(data != NULL || len == 0);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_WRITE, .file = f,
+                         .data = data, .len = len, .offset = offset};
+}
+
+sim_disk_op sim_disk_append_op(const sim_file *f, const void *data, size_t len, uint64_t *at)
+{
+    SIM_ASSERT(f != NULL);
+    SIM_ASSERT(data != NULL || len == 0);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_APPEND, .file = f,
+                         .data = data, .len = len, .at = at};
+}
+
+sim_disk_op sim_disk_sync_op(const sim_file *f)
+{
+    SIM_ASSERT(f != NULL);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_SYNC, .file = f};
+}
+
+sim_disk_op sim_disk_datasync_op(const sim_file *f)
+{
+    SIM_ASSERT(f != NULL);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_DATASYNC, .file = f};
+}
+
+sim_disk_op sim_disk_truncate_op(const sim_file *f, uint64_t size)
+{
+    SIM_ASSERT(f != NULL);
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_TRUNCATE, .file = f,
+                         .offset = size};
+}
+
+sim_disk_op sim_disk_rename_op(const char *from, const char *to)
+{
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_RENAME, .path = from,
+                         .path2 = to};
+}
+
+sim_disk_op sim_disk_unlink_op(const char *path)
+{
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_UNLINK, .path = path};
+}
+
+sim_disk_op sim_disk_sync_dir_op(const char *dir)
+{
+    return (sim_disk_op){.fut = SIM_FUT_INIT(&disk_op_vt), .kind = SIM_DISK_SYNC_DIR,
+                         .path = dir};
 }
