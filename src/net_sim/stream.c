@@ -21,8 +21,9 @@
  * (the peer, if it got that far, is reset). An accepted or connected endpoint gets its handle
  * record when the operation completes, owned by the task that awaited it; a listener's or a
  * connection's release with its owner closes it as sim_listener_close or sim_conn_close do,
- * except in a crash-mode drop, where it goes as its node's crash would take it: nothing is
- * sent, and the peer resets after the reset delay.
+ * except in a crash-mode drop, which sends nothing: on a node that is down (a failed boot) it
+ * goes as the node's crash would take it, the peer resetting after the reset delay; on a node
+ * that is up (the world is being freed) it simply goes.
  */
 #include <stdio.h>
 
@@ -134,6 +135,21 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
     conn_release(w, n, slot);
 }
 
+/* An endpoint let go in a crash-mode drop: as its node's crash takes it when the node is down
+ * (a failed boot; after a real crash the endpoint is already gone), or without a word when
+ * the node is up, which only happens while the world is being freed. */
+static void conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
+{
+    SIM_ASSERT(w->dropping == SIM__DROP_CRASH);
+    uint32_t node = n->socks[slot].node;
+    SIM_ASSERT(node != 0 && node < w->nodes_len);
+    if (w->nodes[node].state == SIM_NODE_DOWN) {
+        conn_crash(w, n, slot);
+    } else {
+        conn_release(w, n, slot);
+    }
+}
+
 /* "conn n1:49152 -> n2:7000", then `extra` (may be ""), or what of a closed handle. */
 static void conn_describe(const sim_world *w, const sim_handle *h, const char *what,
                           const char *extra, char *buf, size_t size)
@@ -201,7 +217,7 @@ void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot)
     for (uint32_t c = acc_pop(n, &n->socks[slot]); c != SIM__NIL;
          c = acc_pop(n, &n->socks[slot])) {
         if (crash) {
-            conn_crash(w, n, c);
+            conn_drop_crash(w, n, c);
             continue;
         }
         send_from(w, n, c, SIM_NET_RST, NULL, 0);
@@ -390,7 +406,7 @@ static void connect_drop(sim_fut *f, sim_world *w)
     net_state *n = sim__net_peek(w);
     sim__sock_unwait(w, s, false);
     if (w->dropping == SIM__DROP_CRASH) {
-        conn_crash(w, n, slot);
+        conn_drop_crash(w, n, slot);
         return;
     }
     if (s->state == CONN_OPEN && peer_of(n, s) != NULL) send_from(w, n, slot, SIM_NET_RST, NULL, 0);
@@ -888,7 +904,7 @@ void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot)
     net_sock *s = &n->socks[slot];
     SIM_ASSERT(s->type == SOCK_CONN && !s->closed);
     if (w->dropping == SIM__DROP_CRASH) {
-        conn_crash(w, n, slot);
+        conn_drop_crash(w, n, slot);
         return;
     }
     if (s->state != CONN_DEAD && !s->shut_wr) {
