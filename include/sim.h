@@ -1235,11 +1235,14 @@ int sim_job_charge(sim_world *w, uint64_t ns);
  * and reliable while their connection lives, and reset when a peer crashes or a partition
  * outlasts the stream timeout. Latency, loss, duplication, bandwidth, partitions and clogs
  * come from the link model and the fault plan; every send, delivery, drop, duplicate and
- * reset is an event. A socket belongs to the node of the task that opens it (a world-level
- * task has none: SIM_ENODE) and a crash of that node closes it. Handles are caller storage;
- * closing is idempotent and safe on a zeroed or dead handle, so drop functions may close in
- * every mode. Operations are caller storage too, driven by their poll functions, and must be
- * dropped (or completed) before their storage goes away. */
+ * reset is an event. A socket lives on the node of the task that opens it (a world-level
+ * task has none: SIM_ENODE) and a crash of that node closes it. Its handle belongs to whoever
+ * opened, accepted or connected it (see "Handles"), whose end closes it as sim_*_close would.
+ * Closing is idempotent and safe on a zeroed or dead handle. A handle whose socket was closed
+ * (through any copy of the handle, by its owner's end, or by a crash) gives SIM_ECLOSED; one of
+ * another world, or that is not a socket of the right kind, is SIM_EMISUSE and a violation.
+ * Operations are awaitables (SIM_AWAIT); what one armed (its place as the socket's reader or
+ * writer, a connection being made) is released when it is dropped. */
 
 typedef struct sim_addr {
     sim_node_id node;
@@ -1431,11 +1434,11 @@ sim_addr sim_conn_peer(const sim_world *w, const sim_conn *conn);
 
 /* ---- length-prefixed frames ---- */
 
-/* A frame is a 4-byte big-endian length, then that many bytes. Reading one into buf (max
- * bytes): *len (may be NULL) is the frame's length. SIM_ETOOBIG when the peer announces more
- * than max (the stream is then out of step: close it), SIM_EEOF when the stream ends inside
- * a frame (at a frame boundary too: there is no next frame), SIM_EINVAL for max 0, and the
- * errors of sim_read. */
+/* A frame is a 4-byte big-endian length, then that many bytes (at most 2^32 - 5). Reading one
+ * into buf (max bytes): *len (may be NULL) is the frame's length. SIM_ETOOBIG when the peer
+ * announces more than max (the stream is then out of step: close it), SIM_EEOF when the
+ * stream ends inside a frame (at a frame boundary too: there is no next frame), SIM_EINVAL
+ * for max 0, and the errors of sim_read. */
 typedef struct sim_frame_read_op {
     sim_fut fut;
     const sim_conn *conn;
@@ -1523,8 +1526,9 @@ typedef struct sim_dir_entry {
 
 /* ---- synchronous: inside a blocking-pool job (elsewhere: SIM_EMISUSE and a violation) ---- */
 
-/* Opens (and with SIM_O_CREATE creates) a file. Errors: SIM_ENOENT, SIM_EEXIST, SIM_EINVAL (a
- * bad path or flags), SIM_EIO. */
+/* Opens (and with SIM_O_CREATE creates) a file. A job owns no handles: this one belongs to the
+ * job's node, so close it (or it stays open until the node crashes). Errors: SIM_ENOENT,
+ * SIM_EEXIST, SIM_EINVAL (a bad path or flags), SIM_EIO. */
 int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out);
 /* Reads up to len bytes at offset; *got is what was read (less at the end of the file).
  * Errors: SIM_EBADF, SIM_EIO. */
@@ -1550,7 +1554,9 @@ int sim_disk_sync_dir(sim_world *w, const char *dir);
 
 /* ---- anywhere on a node (instant: no latency, no faults) ---- */
 
-/* The size reads see. SIM_EBADF. */
+/* The size reads see. SIM_EBADF (as every call on a file handle whose file was closed, by
+ * sim_file_close through any copy, its owner's end or a crash; a handle of another world or
+ * kind is SIM_EMISUSE and a violation, except here). */
 int sim_file_size(const sim_world *w, const sim_file *f, uint64_t *size);
 /* Closes the handle; safe on a zeroed or dead one. Pending writes stay pending. */
 void sim_file_close(sim_world *w, sim_file *f);

@@ -428,7 +428,7 @@ void sim__disk_req_words(const sim_world *w, uint32_t slot, uint32_t id, uint32_
     }
     const char *node = sim_node_name(w, (sim_node_id){r->node});
     const char *done = r->done ? " (done, not yet collected)" : "";
-    char file[SIM_PATH_MAX + 32];
+    char file[SIM_PATH_MAX + 32] = "a file its node's crash closed"; /* the inode let go */
     if (r->inode != SIM__NIL) sim__disk_inode_words(d, r->inode, r->name, file, sizeof file);
     switch (r->kind) {
     case SIM_DISK_READ:
