@@ -415,71 +415,88 @@ static void disk_op_drop(sim_fut *f, sim_world *w)
     r->waker_slot = SIM__NIL;
 }
 
+/* An operation in words, from what it acts on: file (the file's words, for the kinds that act
+ * on one), path and path2, len and offset, node ("" when not known yet), and a suffix. */
+static void op_words(uint32_t kind, const char *file, const char *path, const char *path2,
+                     size_t len, uint64_t offset, const char *node, const char *suffix,
+                     char *buf, size_t size)
+{
+    SIM_ASSERT(kind_ok(kind));
+    const char *what = kind_words[kind];
+    const char *on = node[0] ? " on " : "";
+    path = path ? path : "(no path)";
+    switch (kind) {
+    case SIM_DISK_READ:
+    case SIM_DISK_WRITE:
+        snprintf(buf, size, "%s of %zu bytes at %llu %s %s%s%s%s", what, len,
+                 (unsigned long long)offset, kind == SIM_DISK_READ ? "of" : "to", file, on, node,
+                 suffix);
+        break;
+    case SIM_DISK_APPEND:
+        snprintf(buf, size, "append of %zu bytes to %s%s%s%s", len, file, on, node, suffix);
+        break;
+    case SIM_DISK_TRUNCATE:
+        snprintf(buf, size, "truncate of %s to %llu bytes%s%s%s", file,
+                 (unsigned long long)offset, on, node, suffix);
+        break;
+    case SIM_DISK_SYNC:
+    case SIM_DISK_DATASYNC:
+        snprintf(buf, size, "%s of %s%s%s%s", what, file, on, node, suffix);
+        break;
+    case SIM_DISK_RENAME:
+        snprintf(buf, size, "rename of %s to %s%s%s%s", path, path2 ? path2 : "(no path)", on,
+                 node, suffix);
+        break;
+    case SIM_DISK_SYNC_DIR:
+        snprintf(buf, size, "directory sync of %s%s%s%s", path[0] ? path : "the root", on, node,
+                 suffix);
+        break;
+    default: snprintf(buf, size, "%s of %s%s%s%s", what, path, on, node, suffix); break;
+    }
+}
+
 void sim__disk_req_words(const sim_world *w, uint32_t slot, uint32_t id, uint32_t kind, char *buf,
                          size_t size)
 {
     SIM_ASSERT(buf != NULL && size > 0);
-    const char *what = kind_ok(kind) ? kind_words[kind] : "?";
     const disk_state *d = sim__disk_peek(w);
     const disk_req *r = req_get(d, slot, id);
     if (r == NULL) {
-        snprintf(buf, size, "disk %s (finished)", what);
+        snprintf(buf, size, "disk %s (finished)", kind_ok(kind) ? kind_words[kind] : "?");
         return;
     }
-    const char *node = sim_node_name(w, (sim_node_id){r->node});
-    const char *done = r->done ? " (done, not yet collected)" : "";
     char file[SIM_PATH_MAX + 32] = "a file its node's crash closed"; /* the inode let go */
     if (r->inode != SIM__NIL) sim__disk_inode_words(d, r->inode, r->name, file, sizeof file);
-    switch (r->kind) {
-    case SIM_DISK_READ:
-    case SIM_DISK_WRITE:
-        snprintf(buf, size, "%s of %zu bytes at %llu %s %s on %s%s", what, r->len,
-                 (unsigned long long)r->offset, r->kind == SIM_DISK_READ ? "of" : "to", file,
-                 node, done);
-        break;
-    case SIM_DISK_APPEND:
-        snprintf(buf, size, "append of %zu bytes to %s on %s%s", r->len, file, node, done);
-        break;
-    case SIM_DISK_TRUNCATE:
-        snprintf(buf, size, "truncate of %s to %llu bytes on %s%s", file,
-                 (unsigned long long)r->offset, node, done);
-        break;
-    case SIM_DISK_SYNC:
-    case SIM_DISK_DATASYNC: snprintf(buf, size, "%s of %s on %s%s", what, file, node, done); break;
-    case SIM_DISK_RENAME:
-        snprintf(buf, size, "rename of %s to %s on %s%s", r->path, r->path2, node, done);
-        break;
-    case SIM_DISK_SYNC_DIR:
-        snprintf(buf, size, "directory sync of %s on %s%s", r->path[0] ? r->path : "the root",
-                 node, done);
-        break;
-    default: snprintf(buf, size, "%s of %s on %s%s", what, r->path, node, done); break;
-    }
+    op_words(r->kind, file, r->path, r->path2, r->len, r->offset,
+             sim_node_name(w, (sim_node_id){r->node}),
+             r->done ? " (done, not yet collected)" : "", buf, size);
 }
 
 static void disk_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
     const sim_disk_op *op = (const sim_disk_op *)f;
-    const char *what = kind_ok(op->kind) ? kind_words[op->kind] : "?";
+    if (!kind_ok(op->kind)) {
+        snprintf(buf, size, "a disk operation of unknown kind %d", (int)op->kind);
+        return;
+    }
     if (op->id_ != 0) {
         sim__disk_req_words(w, op->slot_, op->id_, op->kind, buf, size);
         return;
     }
     /* Not started yet (never polled): what the constructor was given. */
-    if (!uses_file(op->kind)) {
-        snprintf(buf, size, "%s of %s", what, op->path ? op->path : "(no path)");
-        return;
-    }
+    char file[SIM_PATH_MAX + 32] = "a closed file";
+    const char *node = "";
     const disk_state *d = sim__disk_peek(w);
-    uint32_t fd = sim__disk_fd_peek(w, d, op->file);
-    if (fd == SIM__NIL) {
-        snprintf(buf, size, "%s of a closed file", what);
-        return;
+    uint32_t fd = uses_file(op->kind) ? sim__disk_fd_peek(w, d, op->file) : SIM__NIL;
+    if (fd != SIM__NIL) {
+        sim__disk_inode_words(d, d->fds[fd].inode, d->fds[fd].name, file, sizeof file);
+        node = sim_node_name(w, (sim_node_id){d->fds[fd].node});
     }
-    char file[SIM_PATH_MAX + 32];
-    sim__disk_inode_words(d, d->fds[fd].inode, d->fds[fd].name, file, sizeof file);
-    snprintf(buf, size, "%s of %s on %s", what, file,
-             sim_node_name(w, (sim_node_id){d->fds[fd].node}));
+    size_t len = op->kind == SIM_DISK_READ || op->kind == SIM_DISK_WRITE ||
+                         op->kind == SIM_DISK_APPEND
+                     ? op->len
+                     : 0;
+    op_words(op->kind, file, op->path, op->path2, len, op->offset, node, "", buf, size);
 }
 
 static const sim_fut_vt disk_op_vt = {.name = "disk", .poll = disk_op_poll, .drop = disk_op_drop,

@@ -150,6 +150,15 @@ static void conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
     }
 }
 
+/* " (the window is full)" when the endpoint's writes wait for the peer to read, else "". */
+static const char *window_words(const sim_world *w, const sim_handle *h)
+{
+    const net_state *n = sim__net_peek(w);
+    const net_sock *s = sim__sock_peek(w, h, SOCK_CONN);
+    if (n == NULL || s == NULL || s->window < n->desc.send_buffer) return "";
+    return "; the peer's window is full";
+}
+
 /* "conn n1:49152 -> n2:7000", then `extra` (may be ""), or what of a closed handle. */
 static void conn_describe(const sim_world *w, const sim_handle *h, const char *what,
                           const char *extra, char *buf, size_t size)
@@ -870,8 +879,8 @@ static void write_describe(const sim_fut *f, const sim_world *w, char *buf, size
 {
     const sim_write_op *op = (const sim_write_op *)f;
     char extra[80];
-    snprintf(extra, sizeof extra, "(%zu of %zu bytes taken; the window is full)", op->done_,
-             op->len);
+    snprintf(extra, sizeof extra, "(%zu of %zu bytes taken%s)", op->done_, op->len,
+             window_words(w, &op->conn->h));
     conn_describe(w, &op->conn->h, "write", extra, buf, size);
 }
 
@@ -1035,8 +1044,8 @@ static void frame_write_describe(const sim_fut *f, const sim_world *w, char *buf
 {
     const sim_frame_write_op *op = (const sim_frame_write_op *)f;
     char extra[96];
-    snprintf(extra, sizeof extra, "(%u of %u bytes with the header taken; the window is full)",
-             op->done_, op->len + FRAME_HDR);
+    snprintf(extra, sizeof extra, "(%u of %u bytes with the header taken%s)", op->done_,
+             op->len + FRAME_HDR, window_words(w, &op->conn->h));
     conn_describe(w, &op->conn->h, "frame write", extra, buf, size);
 }
 
