@@ -1512,7 +1512,8 @@ int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_
 int sim_history_parse_edn(const char *path, const char *text, sim_history **out, char *err,
                           size_t err_size);
 uint32_t sim_history_count(const sim_history *h);
-/* Entry i as one EDN map, without a newline; returns the length it needs, as snprintf. */
+/* Entry i as one EDN map, without a newline; returns the length it needs, as snprintf: buf
+ * may be NULL when size is 0, to ask for the length (then allocate it + 1). */
 size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size);
 /* A copy of the world's history so far; free it with sim_history_free. */
 int sim_world_history(const sim_world *w, sim_history **out);
