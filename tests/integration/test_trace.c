@@ -582,6 +582,37 @@ Test(trace, bad_db_truncated)
     all_commands_refuse_unchanged("t.db", "corrupt or truncated");
 }
 
+/* Goal: a run whose stored events stop reading part way (a damaged page of the events table)
+ * makes `sim replay` exit 2 naming the file and what it was reading, and free the events
+ * it had read: under make check LeakSanitizer failed the command before (issue 15, defect
+ * 8: cmd_replay.c returned without freeing them). `sim show` says the same. Method: one
+ * demo seed with every event; the middle leaf page of the events table, found with the
+ * dbstat table, overwritten with 0xff bytes; replay, show. */
+Test(trace, replay_of_damaged_events_frees_them)
+{
+    write_file("demo.ini", demo_ini);
+    sim_expect(0, NULL, "run demo.ini --seed 1 --db t.db --record full");
+    cr_assert(eq(int, exists("t.db-wal"), false), "sim left its WAL: the damage would be lost");
+    uint64_t leaves = sql_u64("t.db", "SELECT count(*) FROM dbstat WHERE name = 'events' AND "
+                                      "pagetype = 'leaf'");
+    cr_assert(ge(u64, leaves, 3), "the events fill %llu leaf page(s)", (unsigned long long)leaves);
+    uint64_t page = sql_u64("t.db", "SELECT pageno FROM dbstat WHERE name = 'events' AND "
+                                    "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET %llu",
+                            (unsigned long long)(leaves / 2));
+    uint64_t size = sql_u64("t.db", "PRAGMA page_size");
+    FILE *f = fopen("t.db", "r+b");
+    cr_assert(ne(ptr, f, NULL));
+    cr_assert(eq(int, fseek(f, (long)((page - 1) * size), SEEK_SET), 0));
+    for (uint64_t i = 0; i < size; i++) fputc(0xff, f);
+    cr_assert(eq(int, fclose(f), 0));
+    out r = SIM("replay --db t.db 1");
+    expect(&r, 2, WORDS("sim: t.db: the database is corrupt or truncated (reading events"));
+    cr_assert(eq(ptr, strstr(r.text, "LeakSanitizer"), NULL), "%s", r.text);
+    out_free(&r);
+    sim_expect(2, WORDS("sim: t.db: the database is corrupt or truncated (reading events"),
+               "show --db t.db 1");
+}
+
 /* Goal: a database written by a newer sim (a higher schema_version) is refused by every
  * command, exit 2, and not modified. Method: record, set meta.schema_version to 3 with the
  * sqlite3 shell, run the commands. */
