@@ -39,9 +39,9 @@ static const char usage_run[] =
     "  --time-budget D   start no more seeds once D (90s, 10m, 2h) has passed\n"
     "  --junit FILE      write a JUnit XML report: a testsuite per scenario, a testcase per\n"
     "                    seed\n"
-    "  --record MODE     off: hash and checkpoints only; fail (default): a failing seed is\n"
-    "                    run again and recorded with every event; full: every event of\n"
-    "                    every run\n"
+    "  --record MODE     off: each run's result, hash and checkpoints, no events, nothing\n"
+    "                    run twice; fail (default): a failing seed is run again and\n"
+    "                    recorded with every event; full: every event of every run\n"
     "  --check-determinism\n"
     "                    run every seed twice; a difference fails the seed as\n"
     "                    nondeterministic, naming the first step where the runs part\n"
@@ -246,7 +246,8 @@ static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t
     }
 }
 
-/* Runs the seed; under record mode fail, a failure is run again with every event captured. */
+/* Runs the seed; under record mode fail, a failure is run again with every event captured.
+ * Under off nothing is run twice: the hash chain and the result are all that is kept. */
 static int run_one(const run_opts *o, const sim_scenario *sc, uint64_t seed, const char *sweep,
                    sim__outcome *out)
 {
@@ -255,9 +256,11 @@ static int run_one(const run_opts *o, const sim_scenario *sc, uint64_t seed, con
     sim__run_opts ro = {.seed = seed, .capture = o->record == RECORD_FULL,
                         .replay_hint = hint, .live_world = &cli_live_world};
     int rc = sim__run_seed(sc, &ro, out);
-    if (rc != SIM_OK || !out->failed || out->captured || o->db == NULL || cli_interrupted) {
+    if (rc != SIM_OK || !out->failed || out->captured || o->db == NULL || cli_interrupted ||
+        o->record != RECORD_FAIL) {
         return rc;
     }
+    SIM_ASSERT(!ro.capture);
     sim__outcome again;
     ro.capture = true;
     rc = sim__run_seed(sc, &ro, &again);
@@ -425,7 +428,9 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
         .step_count = out->steps,
         .vtime_ns = out->vtime_ns,
         .wall_ms = out->wall_ns / 1000000,
-        .events_stored = out->captured && !interrupted,
+        /* Off stores no events, even those --check-determinism captured to find where two
+         * runs part (the detail says where). */
+        .events_stored = out->captured && !interrupted && c->o->record != RECORD_OFF,
         .faults = (char *)out->plan,
         .fault_count = out->nfaults + out->faults_dropped,
     };

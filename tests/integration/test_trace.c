@@ -412,6 +412,40 @@ Test(trace, record_off_checkpoints)
     out_free(&r);
 }
 
+/* Goal: --record off keeps a failing run as it keeps a passing one: the run row with its
+ * result and failure detail, its checkpoints, and nothing else: no events, decisions,
+ * faults or history (issue 15, defect 6: every failing seed was run again and stored with
+ * every event, 5.7 GB for a 36,000-seed suite). The replay line still works, by
+ * checkpoints. Method: the demo's planted deadlock (three failing seeds) and kv's planted
+ * stale index over seeds 8..9 (both fail the linearizability check, with faults and a
+ * history), --record off; the tables counted with the sqlite3 shell; a replay. */
+Test(trace, record_off_stores_no_events_of_failures)
+{
+    write_file("dl.ini", deadlock_ini);
+    char kv[512];
+    snprintf(kv, sizeof kv, "%s/scenarios/kv/bug-stale-index.ini", getenv("SIM_SRC"));
+    sim_expect(0, WORDS("found dl seed 1  deadlock", "0 passed, 3 failed\n"),
+               "run dl.ini --db t.db --record off");
+    sim_expect(0, WORDS("found kv-bug-stale-index seed 8  check: not linearizable",
+                        "0 passed, 2 failed\n"),
+               "run %s --seeds 8..9 --db t.db --record off", kv);
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE result <> 'pass' AND "
+                                      "detail <> '' AND record_mode = 'off' AND "
+                                      "events_stored = 0"), 5));
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE fault_count > 0"), 2));
+    const char *none[] = {"events", "decisions", "faults", "history"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM %s", none[i]), 0), "%s",
+                  none[i]);
+    }
+    cr_assert(ge(u64, sql_u64("t.db", "SELECT count(DISTINCT run_id) FROM checkpoints"), 5));
+    sim_expect(0, WORDS("identical by checkpoints", "record mode off", "recorded deadlock, "
+                        "replayed deadlock"),
+               "replay --db t.db 1");
+    sim_expect(0, WORDS("identical by checkpoints", "recorded check, replayed check"),
+               "replay --db t.db 4");
+}
+
 /* Goal: a run recorded without events whose checkpoints all match but whose final hash does
  * not is reported sensibly: exit 1, and a message that names no checkpoint that does not
  * exist. Method: --record off, add 1 to runs.trace_hash, replay. */
