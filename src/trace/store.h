@@ -3,8 +3,9 @@
  * module that links SQLite; its callers see runs, checkpoints, violations and events.
  *
  * Every error message names the file. Opening refuses a file that is not a sim database, one
- * written by a newer sim and one it cannot write (in write mode); it never overwrites a file
- * that is not an empty one or already ours.
+ * written by a newer sim and, in write mode, one it cannot write or whose directory it cannot
+ * write (saying which, and why); it never overwrites a file that is not an empty one or
+ * already ours. Read mode works wherever the file can be read (store.c, read_uri).
  */
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
