@@ -1602,7 +1602,7 @@ const sim_model *sim_model_find(const char *name);
 typedef enum sim_verdict {
     SIM_LINEARIZABLE = 0,
     SIM_NOT_LINEARIZABLE = 1,
-    SIM_CHECK_UNKNOWN = 3,   /* the timeout or the memory limit ended the search */
+    SIM_CHECK_UNKNOWN = 3,   /* a limit ended the search: steps, memory or the timeout */
 } sim_verdict;
 
 /* How a key's search treats info operations (docs/checking.md, "The search"). Every one gives
@@ -1620,11 +1620,20 @@ typedef enum sim_check_search {
 
 typedef struct sim_check_desc {
     const sim_model *model;  /* required */
-    uint64_t timeout_ns;     /* host time for the whole check; 0: none */
+    uint64_t timeout_ns;     /* host time for the whole check; 0: none. The only limit whose
+                                verdict depends on the host's speed */
     uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
     uint64_t max_configs;    /* per key, configurations remembered (0 = 2^24; and at most
                                 2 GiB of them); beyond: unknown */
     sim_check_search search;
+    /* Steps for the whole check, all keys together; 0: no bound. A step is one operation
+     * tried at one configuration, the search's unit of work (its time is proportional, about
+     * 0.25 us here; at most one configuration is remembered per step, so it bounds memory
+     * too). Keys spend it in their order, and the verdict is the one a check in that order
+     * gives whatever jobs is: a key's verdict counts only if it was reached within what the
+     * keys before it left (with jobs > 1 keys search at once, each with the whole bound, and
+     * the verdicts are then taken in order). Beyond it: unknown. */
+    uint64_t max_steps;
 } sim_check_desc;
 
 typedef struct sim_check_result sim_check_result;
