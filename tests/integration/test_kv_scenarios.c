@@ -118,7 +118,7 @@ Test(kv_scenarios, bug_scenarios_pass_without_bug, .timeout = 300)
  * key (1,485 operations, 422 of them info), seed 6; the world desc's bound is the default;
  * the run is unknown, naming the bound and the key. No time is asserted (timing belongs in
  * benchmarks): a test that ran the old check would take a minute and see `pass`. */
-Test(kv_scenarios, heavy_check_is_bounded_and_unknown, .timeout = 600)
+Test(kv_scenarios, heavy_check_is_bounded_and_unknown, .timeout = 300)
 {
     sim_scenario *sc = load("disk-errors.ini");
     const char *sets[][3] = {{"faults", "write_eio", "0.5"}, {"workload", "keys", "1"},
