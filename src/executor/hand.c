@@ -295,27 +295,32 @@ void sim__hand_release(sim_world *w, uint32_t slot)
     w->hand_ops[kind](w, slot); /* frees the record */
 }
 
-static void release_list(sim_world *w, uint32_t *head)
+/* Releases what an owner holds, head first. A release may move the task and node tables
+ * (a wake-up, a freed slot), so the head is looked up again by index every time. */
+static uint32_t list_first(const sim_world *w, uint8_t owner_kind, uint32_t owner)
 {
-    /* Each release unlinks the head; releases may make and free other records, so the head
-     * is read again every time. */
-    for (uint32_t guard = 0; *head != SIM__NIL; guard++) {
+    return owner_kind == OWN_TASK ? w->tasks[owner].hands_head : w->nodes[owner].hands_head;
+}
+
+static void release_list(sim_world *w, uint8_t owner_kind, uint32_t owner)
+{
+    for (uint32_t guard = 0; list_first(w, owner_kind, owner) != SIM__NIL; guard++) {
         SIM_ASSERT(guard <= w->hands_used);
-        sim__hand_release(w, *head);
+        sim__hand_release(w, list_first(w, owner_kind, owner));
     }
 }
 
 void sim__hands_release_task(sim_world *w, uint32_t task)
 {
     SIM_ASSERT(task < w->tasks_used);
-    release_list(w, &w->tasks[task].hands_head);
+    release_list(w, OWN_TASK, task);
     SIM_ASSERT(w->tasks[task].hands_tail == SIM__NIL);
 }
 
 void sim__hands_release_node(sim_world *w, uint32_t node)
 {
     SIM_ASSERT(node < w->nodes_len);
-    release_list(w, &w->nodes[node].hands_head);
+    release_list(w, OWN_NODE, node);
     SIM_ASSERT(w->nodes[node].hands_tail == SIM__NIL);
 }
 
