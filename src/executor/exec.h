@@ -195,7 +195,7 @@ typedef struct sim__timer {
  * own timers firing (a message arriving), a node crashing or restarting, the world going away;
  * and to describe their waits and timers in reports. They register these operations once per
  * world; the executor calls them without knowing the modules (the arrows point down). */
-enum { SIM__EXT_NET = 0, SIM__EXT_DISK = 1, SIM__EXT_HISTORY = 2, SIM__EXT_MAX = 3 };
+#define SIM__EXT_MAX 8
 
 typedef struct sim__ext_ops {
     const char *name;
@@ -451,6 +451,7 @@ struct sim_world {
     sim_stats stats;
 
     /* extensions (net_sim, disk_sim): their operations and state */
+    uint32_t ext_count;      /* extensions attached, in the order they attached */
     const sim__ext_ops *ext_ops[SIM__EXT_MAX];
     void *ext[SIM__EXT_MAX];
 
@@ -646,6 +647,26 @@ uint32_t sim__waiters_release_task(sim_world *w, uint32_t task_slot);
 /* Unlinks every waiter of an object that is going away. */
 void sim__waitq_clear(sim_world *w, uint32_t obj);
 
+/* world.c: extensions */
+/* Attaches a module's state to the world, on its first use there; returns its index in this
+ * world (the order of attachment: deterministic, as the program's calls are). The executor
+ * calls the module's hooks in that order. */
+uint32_t sim__ext_attach(sim_world *w, const sim__ext_ops *ops, void *state);
+/* The module's index in this world, or SIM__NIL when it has not attached. */
+static inline uint32_t sim__ext_find(const sim_world *w, const sim__ext_ops *ops)
+{
+    for (uint32_t i = 0; i < w->ext_count; i++) {
+        if (w->ext_ops[i] == ops) return i;
+    }
+    return SIM__NIL;
+}
+/* The module's state in this world, or NULL. */
+static inline void *sim__ext_state(const sim_world *w, const sim__ext_ops *ops)
+{
+    uint32_t i = sim__ext_find(w, ops);
+    return i == SIM__NIL ? NULL : w->ext[i];
+}
+
 /* hand.c */
 uint32_t sim__world_tag_next(void);
 /* A new handle record owned by the running task (else the node being booted, else the
@@ -724,6 +745,11 @@ void sim__stop(sim_world *w, int rc);
 
 /* report.c */
 void sim__report_build(sim_world *w, int rc);
+/* Words for a module's events (sim_event_describe): node names may be NULL. */
+typedef int (*sim__event_text_fn)(const sim_event *e, const char *const *names, uint32_t nnames,
+                                  char *buf, size_t size);
+/* Registers fn for event kinds first..last, once per process (from a constructor). */
+void sim__event_text_register(uint32_t first, uint32_t last, sim__event_text_fn fn);
 
 /* run.c */
 /* Appends a checkpoint unless the last one is at the same point. */

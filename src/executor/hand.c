@@ -285,7 +285,7 @@ void sim__hand_release(sim_world *w, uint32_t slot)
         uint8_t ext = h->ext;
         uint32_t target = h->target, target_id = h->target_id;
         sim__hand_free(w, slot);
-        SIM_ASSERT(ext < SIM__EXT_MAX && w->ext_ops[ext] != NULL);
+        SIM_ASSERT(ext < w->ext_count);
         if (w->ext_ops[ext]->hand_release != NULL) {
             w->ext_ops[ext]->hand_release(w, target, target_id);
         }
