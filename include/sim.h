@@ -743,7 +743,8 @@ void sim_task_set_output(sim_world *w, int64_t output);
  * tasks run as they become runnable; when it completes the call returns and they stay where
  * they are. If the run stops first, the future is dropped and the stop code is returned.
  * From inside a task (or while any world is running on this thread) it returns SIM_EMISUSE
- * and records a "nested block_on" violation: it never hangs. */
+ * and records a "nested block_on" violation: it never hangs. The future belongs to the call:
+ * one that is refused (nested, or the world already stopped) is dropped unpolled. */
 int sim_block_on_fut(sim_world *w, sim_fut *f);
 #define sim_block_on(w, aw) sim_block_on_fut((w), &(__typeof__(aw)[1]){aw}[0].fut)
 
