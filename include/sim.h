@@ -1093,8 +1093,8 @@ typedef struct sim_sem {
 } sim_sem;
 
 int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out);
-/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0 or more
- * than the semaphore ever had. */
+/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0. A
+ * request for more than the semaphore has may wait for sim_sem_add. */
 typedef struct sim_acquire_op {
     sim_fut fut;
     const sim_sem *s;
