@@ -1,0 +1,835 @@
+/*
+ * test_sync.c: mutexes, semaphores, notifies and task sets, through sim.h: FIFO fairness,
+ * the non-waiting variants, misuse (unlock or release by a non-holder, relocking), what a
+ * holder's end releases (finished, aborted, crashed), turns passed on by a waiter that is
+ * dropped while owed one, cancellation while waiting (select, timeout), the hang report, and
+ * task sets: completion order, SIM_EEMPTY, abort_all, and members aborted when the set is
+ * dropped or its owner ends.
+ *
+ * Every scenario that depends on scheduling runs under several seeds of the random strategy:
+ * fairness must not depend on which runnable task goes first.
+ */
+#include "../helpers.h"
+
+static const sim_node_id NO_NODE = {0};
+
+#define FOREVER UINT64_MAX
+#define LOG_MAX 16
+
+/* Who got what, when, in order. */
+typedef struct glog {
+    uint32_t n;
+    uint32_t who[LOG_MAX];
+    int rc[LOG_MAX];
+    uint64_t at[LOG_MAX];
+} glog;
+
+static void glog_add(glog *l, const sim_world *w, uint32_t who, int rc)
+{
+    cr_assert(lt(u32, l->n, LOG_MAX));
+    l->who[l->n] = who;
+    l->rc[l->n] = rc;
+    l->at[l->n] = sim_now(w);
+    l->n++;
+}
+
+static void glog_expect(const glog *l, uint32_t i, uint32_t who, int rc, uint64_t at)
+{
+    cr_assert(lt(u32, i, l->n), "entry %u missing (log has %u)", i, l->n);
+    cr_assert(eq(u32, l->who[i], who), "entry %u", i);
+    cr_assert(eq(str, (char *)sim_result_name(l->rc[i]), (char *)sim_result_name(rc)),
+              "entry %u", i);
+    cr_assert(eq(u64, l->at[i], at), "entry %u", i);
+}
+
+static int join_rc(sim_world *w, sim_join *j)
+{
+    return sim_block_on(w, sim_join_wait(j));
+}
+
+/* ---- mutex: a locking task --------------------------------------------------------------- */
+
+/* At start_ns locks m (with a timeout when timeout_ns > 0, or in a select against a sleep of
+ * select_ns), logs the result, holds it hold_ns (FOREVER: until its end) and unlocks it
+ * unless `keep`. */
+typedef struct locker {
+    sim_co co;
+    const sim_mutex *m;
+    uint32_t who;
+    uint64_t start_ns;
+    uint64_t hold_ns;
+    uint64_t timeout_ns;
+    uint64_t select_ns;
+    bool keep;
+    glog *log;
+    int which;
+} locker;
+
+static int locker_poll(void *state, sim_world *w)
+{
+    locker *l = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &l->co);
+    SIM_AWAIT(rc, sim_sleep_until(l->start_ns));
+    if (l->timeout_ns > 0) {
+        SIM_AWAIT(rc, sim_timeout(w, l->timeout_ns, sim_lock(l->m)));
+    } else if (l->select_ns > 0) {
+        SIM_AWAIT(rc, sim_select(w, &l->which, sim_sleep(w, l->select_ns), sim_lock(l->m)));
+        if (rc == SIM_OK && l->which == 0) rc = SIM_ETIMEDOUT;
+    } else {
+        SIM_AWAIT(rc, sim_lock(l->m));
+    }
+    glog_add(l->log, w, l->who, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    cr_assert(eq(u32, sim_mutex_holder(w, l->m).v, sim_task_current(w).v));
+    SIM_AWAIT(rc, sim_sleep(w, l->hold_ns));
+    if (!l->keep) cr_assert(eq(int, sim_unlock(w, l->m), SIM_OK));
+    SIM_END(SIM_OK);
+}
+
+static sim_join spawn_locker(sim_world *w, const locker *l, sim_node_id node)
+{
+    return test_spawn(w, "locker", node, locker_poll, NULL, l, sizeof *l);
+}
+
+static sim_mutex new_mutex(sim_world *w, const char *name)
+{
+    sim_mutex m;
+    cr_assert(eq(int, sim_mutex_new(w, name, &m), SIM_OK));
+    return m;
+}
+
+/* Tries the lock without waiting at try_ns (after the holder unlocked, before the first
+ * waiter ran) and logs the result as who = 99. */
+typedef struct trier {
+    sim_co co;
+    const sim_mutex *m;
+    uint64_t try_ns;
+    glog *log;
+} trier;
+
+static int trier_poll(void *state, sim_world *w)
+{
+    trier *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &t->co);
+    SIM_AWAIT(rc, sim_sleep_until(t->try_ns));
+    rc = sim_try_lock(w, t->m);
+    glog_add(t->log, w, 99, rc);
+    if (rc == SIM_OK) sim_unlock(w, t->m);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: a mutex is FIFO-fair: waiters get it in the order they asked, whatever the schedule,
+ * and a try_lock cannot overtake a waiter that was handed the lock.
+ * Method: for seeds 1..8: holder 0 locks at 0 and holds 10ms; waiters 1, 2, 3 ask at 1, 2,
+ * 3ms and hold 1ms each; a try_lock at 10ms finds it owed (SIM_EFULL). Expect 0@0, 1@10,
+ * 2@11, 3@12 and the mutex free at the end; no violation. */
+Test(mutex, fifo_among_waiters)
+{
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+        sim_mutex m = new_mutex(w, "m");
+        glog log = {0}, tries = {0};
+        for (uint32_t i = 0; i < 4; i++) {
+            locker l = {.m = &m, .who = i, .start_ns = i * SIM_MS,
+                        .hold_ns = i == 0 ? 10 * SIM_MS : 1 * SIM_MS, .log = &log};
+            spawn_locker(w, &l, NO_NODE);
+        }
+        trier t = {.m = &m, .try_ns = 10 * SIM_MS, .log = &tries};
+        test_spawn(w, "trier", NO_NODE, trier_poll, NULL, &t, sizeof t);
+        test_run_ok(w);
+        cr_assert(eq(u32, log.n, 4), "seed %llu", (unsigned long long)seed);
+        glog_expect(&log, 0, 0, SIM_OK, 0);
+        for (uint32_t i = 1; i < 4; i++) glog_expect(&log, i, i, SIM_OK, (9 + i) * SIM_MS);
+        glog_expect(&tries, 0, 99, SIM_EFULL, 10 * SIM_MS);
+        cr_assert(eq(u32, sim_mutex_holder(w, &m).v, 0));
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_mutex_drop(w, &m);
+        cr_assert(eq(u32, test_objects_live(w), 0));
+        sim_world_free(w);
+    }
+}
+
+/* Runs a list of mutex calls inside a task and records their results. */
+typedef struct mutex_calls {
+    sim_co co;
+    const sim_mutex *m;
+    int *rc;             /* [4] */
+    uint32_t *holder;    /* [4] */
+} mutex_calls;
+
+static int try_calls_poll(void *state, sim_world *w)
+{
+    mutex_calls *c = state;
+    c->rc[0] = sim_try_lock(w, c->m);
+    c->holder[0] = sim_mutex_holder(w, c->m).v;
+    c->rc[1] = sim_try_lock(w, c->m); /* held (by itself): SIM_EFULL, not misuse */
+    c->rc[2] = sim_unlock(w, c->m);
+    c->holder[2] = sim_mutex_holder(w, c->m).v;
+    c->rc[3] = sim_try_lock(w, c->m);
+    return SIM_OK; /* ends holding it: its end unlocks */
+}
+
+/* Goal: sim_try_lock takes a free mutex, returns SIM_EFULL when it is held (also by the
+ * caller), and is misuse outside a task; sim_mutex_holder names the holder.
+ * Method: a task try_locks (OK, holder = itself), try_locks again (SIM_EFULL), unlocks
+ * (holder 0), try_locks again and ends holding it: the mutex is free afterwards. From outside
+ * a task, try_lock is SIM_EMISUSE with one misuse violation. */
+Test(mutex, try_lock)
+{
+    sim_world *w = test_world(1, SIM_SCHED_RANDOM);
+    sim_mutex m = new_mutex(w, NULL);
+    int rc[4] = {99, 99, 99, 99};
+    uint32_t holder[4] = {0};
+    mutex_calls c = {.m = &m, .rc = rc, .holder = holder};
+    sim_join j = test_spawn(w, "caller", NO_NODE, try_calls_poll, NULL, &c, sizeof c);
+    uint32_t id = j.task.v;
+    cr_assert(eq(int, join_rc(w, &j), SIM_OK));
+    cr_assert(eq(int, rc[0], SIM_OK));
+    cr_assert(eq(u32, holder[0], id));
+    cr_assert(eq(int, rc[1], SIM_EFULL));
+    cr_assert(eq(int, rc[2], SIM_OK));
+    cr_assert(eq(u32, holder[2], 0));
+    cr_assert(eq(int, rc[3], SIM_OK));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    cr_assert(eq(u32, sim_mutex_holder(w, &m).v, 0));
+    cr_assert(eq(int, sim_try_lock(w, &m), SIM_EMISUSE));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
+    sim_mutex_drop(w, &m);
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    sim_world_free(w);
+}
+
+/* At 1ms, unlocks a mutex it does not hold. */
+typedef struct bad_unlocker {
+    sim_co co;
+    const sim_mutex *m;
+    int *rc_out;
+} bad_unlocker;
+
+static int bad_unlocker_poll(void *state, sim_world *w)
+{
+    bad_unlocker *b = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &b->co);
+    SIM_AWAIT(rc, sim_sleep_until(1 * SIM_MS));
+    *b->rc_out = sim_unlock(w, b->m);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: unlocking a mutex one does not hold is misuse (SIM_EMISUSE and a violation) and
+ * changes nothing: the holder keeps it; the same for a free mutex and from outside a task.
+ * Method: a locker holds from 0 to 10ms; another task unlocks at 1ms: SIM_EMISUSE, one
+ * violation, the holder still holds it at 1ms and unlocks normally at 10ms; then sim_unlock
+ * from outside (free mutex): SIM_EMISUSE, a second violation. */
+Test(mutex, unlock_by_non_holder_is_misuse)
+{
+    sim_world *w = test_world(2, SIM_SCHED_RANDOM);
+    sim_mutex m = new_mutex(w, "m");
+    glog log = {0};
+    int rc = SIM_PENDING;
+    locker l = {.m = &m, .who = 0, .hold_ns = 10 * SIM_MS, .log = &log};
+    sim_join jl = spawn_locker(w, &l, NO_NODE);
+    bad_unlocker b = {.m = &m, .rc_out = &rc};
+    test_spawn(w, "bad", NO_NODE, bad_unlocker_poll, NULL, &b, sizeof b);
+    cr_assert(eq(int, sim_world_run_until(w, 2 * SIM_MS), SIM_OK));
+    cr_assert(eq(int, rc, SIM_EMISUSE));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
+    cr_assert(ne(ptr, (void *)test_violation_find(w, SIM_VIOLATION_MISUSE, "does not hold"),
+                 NULL));
+    cr_assert(eq(u32, sim_mutex_holder(w, &m).v, jl.task.v));
+    test_run_ok(w);
+    cr_assert(eq(int, join_rc(w, &jl), SIM_OK)); /* its own unlock succeeded */
+    cr_assert(eq(int, sim_unlock(w, &m), SIM_EMISUSE));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 2));
+    sim_mutex_drop(w, &m);
+    sim_world_free(w);
+}
+
+/* Locks, then awaits the lock again. */
+typedef struct relocker {
+    sim_co co;
+    const sim_mutex *m;
+    int *rc_out;
+} relocker;
+
+static int relocker_poll(void *state, sim_world *w)
+{
+    relocker *r = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &r->co);
+    SIM_TRY(sim_lock(r->m));
+    SIM_AWAIT(rc, sim_lock(r->m));
+    *r->rc_out = rc;
+    SIM_END(SIM_OK);
+}
+
+/* Goal: locking a mutex the task already holds is misuse, reported at once instead of a
+ * deadlock.
+ * Method: a task locks, then awaits sim_lock on the same mutex: SIM_EMISUSE at time 0, one
+ * misuse violation saying it already holds it; the run ends and the mutex is free. */
+Test(mutex, relock_is_misuse)
+{
+    sim_world *w = test_world(3, SIM_SCHED_RANDOM);
+    sim_mutex m = new_mutex(w, "m");
+    int rc = SIM_PENDING;
+    relocker r = {.m = &m, .rc_out = &rc};
+    test_spawn(w, "relocker", NO_NODE, relocker_poll, NULL, &r, sizeof r);
+    test_run_ok(w);
+    cr_assert(eq(int, rc, SIM_EMISUSE));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
+    cr_assert(ne(ptr, (void *)test_violation_find(w, SIM_VIOLATION_MISUSE, "already holds"),
+                 NULL));
+    cr_assert(eq(u64, sim_now(w), 0));
+    cr_assert(eq(u32, sim_mutex_holder(w, &m).v, 0));
+    sim_mutex_drop(w, &m);
+    sim_world_free(w);
+}
+
+/* At 5ms aborts a task or crashes a node. */
+typedef struct killer {
+    sim_co co;
+    uint64_t at;
+    sim_join victim;     /* aborted when valid */
+    sim_node_id node;    /* crashed when not 0 */
+} killer;
+
+static int killer_poll(void *state, sim_world *w)
+{
+    killer *k = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &k->co);
+    SIM_AWAIT(rc, sim_sleep_until(k->at));
+    if (k->node.v != 0) {
+        cr_assert(eq(int, sim_node_crash(w, k->node), SIM_OK));
+    } else {
+        sim_join_abort(w, &k->victim);
+    }
+    SIM_END(SIM_OK);
+}
+
+enum { END_FINISH = 0, END_ABORT = 1, END_CRASH = 2 };
+
+/* Holder 0 locks at 0 and ends without unlocking: it finishes at 2ms, or holds on and is
+ * aborted (or its node crashed) at 5ms. Waiter 1 asks at 1ms. */
+static void holder_end_scenario(uint64_t seed, int how)
+{
+    sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+    sim_node_id n1 = test_node(w, "n1", NULL, NULL);
+    sim_mutex m = new_mutex(w, "m");
+    glog log = {0};
+    locker h = {.m = &m, .who = 0, .hold_ns = how == END_FINISH ? 2 * SIM_MS : FOREVER,
+                .keep = true, .log = &log};
+    sim_join jh = spawn_locker(w, &h, how == END_CRASH ? n1 : NO_NODE);
+    locker l = {.m = &m, .who = 1, .start_ns = 1 * SIM_MS, .hold_ns = 1 * SIM_MS, .log = &log};
+    spawn_locker(w, &l, NO_NODE);
+    killer k = {.at = 5 * SIM_MS, .node = how == END_CRASH ? n1 : (sim_node_id){0}};
+    if (how == END_ABORT) k.victim = jh;
+    if (how != END_FINISH) test_spawn(w, "killer", NO_NODE, killer_poll, NULL, &k, sizeof k);
+    test_run_ok(w);
+    uint64_t at = how == END_FINISH ? 2 * SIM_MS : 5 * SIM_MS;
+    const int results[3] = {SIM_OK, SIM_ECANCELED, SIM_ECRASHED};
+    cr_assert(eq(int, join_rc(w, &jh), results[how]));
+    cr_assert(eq(u32, log.n, 2));
+    glog_expect(&log, 0, 0, SIM_OK, 0);
+    glog_expect(&log, 1, 1, SIM_OK, at);
+    cr_assert(eq(u64, sim_now(w), at + 1 * SIM_MS));
+    cr_assert(eq(u32, sim_mutex_holder(w, &m).v, 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0), "first: %s",
+                 sim_world_violation_count(w) ? sim_world_violation(w, 0)->message : "");
+    sim_mutex_drop(w, &m);
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    sim_world_free(w);
+}
+
+/* Goal: a holder that finishes without unlocking releases the mutex to the next waiter.
+ * Method: holder locks at 0 and returns at 2ms still holding; the waiter (asking at 1ms) gets
+ * it at exactly 2ms; no violation. */
+Test(mutex, holder_that_finishes_releases)
+{
+    holder_end_scenario(4, END_FINISH);
+}
+
+/* Goal: an aborted holder releases the mutex to the next waiter.
+ * Method: holder holds forever; aborted at 5ms; the waiter gets it at 5ms, the holder's
+ * result is SIM_ECANCELED; no violation. */
+Test(mutex, holder_aborted_releases)
+{
+    holder_end_scenario(5, END_ABORT);
+}
+
+/* Goal: a holder whose node crashes releases the mutex to the next waiter (on another node),
+ * and that release is not a side-effect violation.
+ * Method: holder on node n1 holds forever; n1 crashes at 5ms; the world-level waiter gets it
+ * at 5ms, the holder's result is SIM_ECRASHED; no violation of any kind. */
+Test(mutex, holder_crashed_releases)
+{
+    holder_end_scenario(6, END_CRASH);
+}
+
+/* Holds the mutex from 0, and at 5ms unlocks it and aborts the first waiter, in either
+ * order, in one poll. */
+typedef struct unlocker {
+    sim_co co;
+    const sim_mutex *m;
+    sim_join victim;
+    bool abort_first;
+} unlocker;
+
+static int unlocker_poll(void *state, sim_world *w)
+{
+    unlocker *u = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &u->co);
+    SIM_TRY(sim_lock(u->m));
+    SIM_AWAIT(rc, sim_sleep_until(5 * SIM_MS));
+    if (u->abort_first) sim_join_abort(w, &u->victim);
+    cr_assert(eq(int, sim_unlock(w, u->m), SIM_OK));
+    if (!u->abort_first) sim_join_abort(w, &u->victim);
+    SIM_END(SIM_OK);
+}
+
+static void owed_waiter_scenario(uint64_t seed, bool abort_first)
+{
+    sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+    sim_mutex m = new_mutex(w, "m");
+    glog log = {0};
+    locker w1 = {.m = &m, .who = 1, .start_ns = 1 * SIM_MS, .hold_ns = 1 * SIM_MS, .log = &log};
+    locker w2 = {.m = &m, .who = 2, .start_ns = 2 * SIM_MS, .hold_ns = 1 * SIM_MS, .log = &log};
+    unlocker u = {.m = &m, .abort_first = abort_first};
+    u.victim = spawn_locker(w, &w1, NO_NODE);
+    sim_join j1 = u.victim;
+    spawn_locker(w, &w2, NO_NODE);
+    test_spawn(w, "unlocker", NO_NODE, unlocker_poll, NULL, &u, sizeof u);
+    test_run_ok(w);
+    cr_assert(eq(int, join_rc(w, &j1), SIM_ECANCELED));
+    cr_assert(eq(u32, log.n, 1));
+    glog_expect(&log, 0, 2, SIM_OK, 5 * SIM_MS);
+    cr_assert(eq(u64, sim_now(w), 6 * SIM_MS));
+    cr_assert(eq(u32, sim_mutex_holder(w, &m).v, 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_mutex_drop(w, &m);
+    sim_world_free(w);
+}
+
+/* Goal: a waiter aborted while it was owed the lock (the holder unlocked, handing it the
+ * turn, before it ran) passes the lock on to the next waiter.
+ * Method: for seeds 1..4: W1 asks at 1ms, W2 at 2ms; at 5ms the holder unlocks and then
+ * aborts W1 in the same poll: W2 gets the lock at 5ms, W1's result is SIM_ECANCELED. */
+Test(mutex, waiter_aborted_while_owed_passes_it_on)
+{
+    for (uint64_t seed = 1; seed <= 4; seed++) owed_waiter_scenario(seed, false);
+}
+
+/* Goal: a waiter aborted before its turn leaves the queue: the unlock goes to the next one.
+ * Method: as above with the abort before the unlock: W2 gets the lock at 5ms. */
+Test(mutex, waiter_aborted_while_waiting_leaves_the_queue)
+{
+    for (uint64_t seed = 5; seed <= 8; seed++) owed_waiter_scenario(seed, true);
+}
+
+/* Goal: a lock awaited under a timeout or inside a select is cancelled cleanly when the other
+ * side wins, also when it had just been handed the lock: the next waiter gets it.
+ * Method: for seeds 1..8, the holder holds 0..5ms; W1 asks at 1ms with a 2ms timeout
+ * (SIM_ETIMEDOUT at 3ms); W2 asks at 1ms in select(sleep 4ms, lock), whose sleep ends at 5ms
+ * exactly when the holder unlocks (so W2 may be handed the lock and drop it); W3 asks at 2ms:
+ * W2 gives up at 5ms and W3 holds the lock at 5ms. */
+Test(mutex, cancelled_while_waiting_in_select_or_timeout)
+{
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+        sim_mutex m = new_mutex(w, "m");
+        glog log = {0};
+        locker h = {.m = &m, .who = 0, .hold_ns = 5 * SIM_MS, .log = &log};
+        locker w1 = {.m = &m, .who = 1, .start_ns = 1 * SIM_MS, .timeout_ns = 2 * SIM_MS,
+                     .hold_ns = 1, .log = &log};
+        locker w2 = {.m = &m, .who = 2, .start_ns = 1 * SIM_MS, .select_ns = 4 * SIM_MS,
+                     .hold_ns = 1, .log = &log};
+        locker w3 = {.m = &m, .who = 3, .start_ns = 2 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                     .log = &log};
+        spawn_locker(w, &h, NO_NODE);
+        spawn_locker(w, &w1, NO_NODE);
+        spawn_locker(w, &w2, NO_NODE);
+        spawn_locker(w, &w3, NO_NODE);
+        test_run_ok(w);
+        cr_assert(eq(u32, log.n, 4), "seed %llu", (unsigned long long)seed);
+        glog_expect(&log, 0, 0, SIM_OK, 0);
+        glog_expect(&log, 1, 1, SIM_ETIMEDOUT, 3 * SIM_MS);
+        glog_expect(&log, 2, 2, SIM_ETIMEDOUT, 5 * SIM_MS);
+        glog_expect(&log, 3, 3, SIM_OK, 5 * SIM_MS);
+        cr_assert(eq(u64, sim_now(w), 6 * SIM_MS));
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        cr_assert(eq(u32, test_timers_armed(w), 0));
+        sim_mutex_drop(w, &m);
+        sim_world_free(w);
+    }
+}
+
+/* Locks at 3ms, then waits for a notify that never comes. */
+typedef struct stuck_holder {
+    sim_co co;
+    const sim_mutex *m;
+    const sim_notify *never;
+} stuck_holder;
+
+static int stuck_holder_poll(void *state, sim_world *w)
+{
+    stuck_holder *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_sleep_until(3 * SIM_MS));
+    SIM_TRY(sim_lock(s->m));
+    SIM_AWAIT(rc, sim_notified(s->never));
+    SIM_END(rc);
+}
+
+/* Goal: the hang report of a deadlock names the mutex a task waits for, its holder and since
+ * when it has held it.
+ * Method: "holder" locks mutex "db" at 3ms and waits forever on a notify; "waiter" asks for
+ * the lock at 4ms: SIM_EDEADLOCK, and the report's waiter line says "lock of mutex #N db;
+ * held by task <holder> (holder) since 0.003000s". */
+Test(mutex, hang_report_names_holder_and_since)
+{
+    sim_world *w = test_world(7, SIM_SCHED_RANDOM);
+    sim_mutex m = new_mutex(w, "db");
+    sim_notify never;
+    cr_assert(eq(int, sim_notify_new(w, "never", &never), SIM_OK));
+    stuck_holder s = {.m = &m, .never = &never};
+    sim_join jh = test_spawn(w, "holder", NO_NODE, stuck_holder_poll, NULL, &s, sizeof s);
+    glog log = {0};
+    locker l = {.m = &m, .who = 1, .start_ns = 4 * SIM_MS, .hold_ns = 1, .log = &log};
+    sim_join jw = test_spawn(w, "waiter", NO_NODE, locker_poll, NULL, &l, sizeof l);
+    cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK));
+    const char *report = sim_world_report(w);
+    char want[160];
+    snprintf(want, sizeof want, "lock of mutex #1 db; held by task %u (holder) since 0.003000s",
+             jh.task.v);
+    cr_assert(ne(ptr, (void *)strstr(report, want), NULL), "want '%s' in:\n%s", want, report);
+    char since[64];
+    snprintf(since, sizeof since, "%u", jw.task.v);
+    cr_assert(ne(ptr, (void *)strstr(report, since), NULL), "report:\n%s", report);
+    cr_assert(ne(ptr, (void *)strstr(report, "notify #2 never"), NULL), "report:\n%s", report);
+    cr_assert(eq(u32, log.n, 0));
+    sim_mutex_drop(w, &m);
+    sim_notify_drop(w, &never);
+    sim_world_free(w);
+}
+
+/* ---- semaphore ------------------------------------------------------------------------------- */
+
+/* At start_ns acquires n permits (in a select against a sleep of select_ns when > 0), logs,
+ * holds them hold_ns and releases them unless `keep`. */
+typedef struct acquirer {
+    sim_co co;
+    const sim_sem *s;
+    uint32_t who;
+    uint32_t n;
+    uint64_t start_ns;
+    uint64_t hold_ns;
+    uint64_t select_ns;
+    bool keep;
+    glog *log;
+    int which;
+} acquirer;
+
+static int acquirer_poll(void *state, sim_world *w)
+{
+    acquirer *a = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &a->co);
+    SIM_AWAIT(rc, sim_sleep_until(a->start_ns));
+    if (a->select_ns > 0) {
+        SIM_AWAIT(rc, sim_select(w, &a->which, sim_sleep(w, a->select_ns),
+                                 sim_acquire(a->s, a->n)));
+        if (rc == SIM_OK && a->which == 0) rc = SIM_ETIMEDOUT;
+    } else {
+        SIM_AWAIT(rc, sim_acquire(a->s, a->n));
+    }
+    glog_add(a->log, w, a->who, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_AWAIT(rc, sim_sleep(w, a->hold_ns));
+    if (!a->keep) cr_assert(eq(int, sim_release(w, a->s, a->n), SIM_OK));
+    SIM_END(SIM_OK);
+}
+
+static sim_join spawn_acquirer(sim_world *w, const acquirer *a, sim_node_id node)
+{
+    return test_spawn(w, "acquirer", node, acquirer_poll, NULL, a, sizeof *a);
+}
+
+static sim_sem new_sem(sim_world *w, const char *name, uint32_t permits)
+{
+    sim_sem s;
+    cr_assert(eq(int, sim_sem_new(w, name, permits, &s), SIM_OK));
+    return s;
+}
+
+/* Tries n permits without waiting at try_ns and logs the result as who = 99. */
+typedef struct sem_trier {
+    sim_co co;
+    const sim_sem *s;
+    uint32_t n;
+    uint64_t try_ns;
+    glog *log;
+} sem_trier;
+
+static int sem_trier_poll(void *state, sim_world *w)
+{
+    sem_trier *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &t->co);
+    SIM_AWAIT(rc, sim_sleep_until(t->try_ns));
+    rc = sim_try_acquire(w, t->s, t->n);
+    glog_add(t->log, w, 99, rc);
+    SIM_END(SIM_OK); /* permits taken, if any, go back at its end */
+}
+
+/* Goal: a semaphore is FIFO: a waiter for many permits blocks later waiters for few, even
+ * when enough for the small ones are free, and try_acquire cannot overtake it either.
+ * Method: for seeds 1..6, 4 permits; A takes 3 at 0 and holds 10ms; B asks 3 at 1ms; C asks
+ * 1 at 2ms (1 is free, but B is first); try_acquire(1) at 3ms is SIM_EFULL. At 10ms B gets 3
+ * and C gets 1, in that order; the permits are all back at the end. */
+Test(sem, fifo_large_request_blocks_later_small_ones)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+        sim_sem s = new_sem(w, "pool", 4);
+        glog log = {0}, tries = {0};
+        acquirer a = {.s = &s, .who = 0, .n = 3, .hold_ns = 10 * SIM_MS, .log = &log};
+        acquirer b = {.s = &s, .who = 1, .n = 3, .start_ns = 1 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                      .log = &log};
+        acquirer c = {.s = &s, .who = 2, .n = 1, .start_ns = 2 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                      .log = &log};
+        sem_trier t = {.s = &s, .n = 1, .try_ns = 3 * SIM_MS, .log = &tries};
+        spawn_acquirer(w, &a, NO_NODE);
+        spawn_acquirer(w, &b, NO_NODE);
+        spawn_acquirer(w, &c, NO_NODE);
+        test_spawn(w, "trier", NO_NODE, sem_trier_poll, NULL, &t, sizeof t);
+        test_run_ok(w);
+        cr_assert(eq(u32, log.n, 3), "seed %llu", (unsigned long long)seed);
+        glog_expect(&log, 0, 0, SIM_OK, 0);
+        glog_expect(&log, 1, 1, SIM_OK, 10 * SIM_MS);
+        glog_expect(&log, 2, 2, SIM_OK, 10 * SIM_MS);
+        glog_expect(&tries, 0, 99, SIM_EFULL, 3 * SIM_MS);
+        cr_assert(eq(u32, sim_sem_available(w, &s), 4));
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_sem_drop(w, &s);
+        cr_assert(eq(u32, test_objects_live(w), 0));
+        sim_world_free(w);
+    }
+}
+
+/* Calls sim_release at 1ms for permits it does not hold (or more than it holds). */
+typedef struct bad_releaser {
+    sim_co co;
+    const sim_sem *s;
+    int *rc;             /* [2] */
+} bad_releaser;
+
+static int bad_releaser_poll(void *state, sim_world *w)
+{
+    bad_releaser *b = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &b->co);
+    SIM_AWAIT(rc, sim_sleep_until(1 * SIM_MS));
+    b->rc[0] = sim_release(w, b->s, 1);
+    SIM_TRY(sim_acquire(b->s, 1));
+    b->rc[1] = sim_release(w, b->s, 2);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: releasing permits one does not hold is misuse and changes nothing: no permit is
+ * created out of thin air; releasing more than held is misuse too; so is a release from
+ * outside a task.
+ * Method: 2 permits, a holder takes 1 from 0 to 10ms; at 1ms another task releases 1
+ * (SIM_EMISUSE), takes 1, releases 2 (SIM_EMISUSE) and ends (its 1 goes back); availability
+ * stays exact throughout; then sim_release from outside: SIM_EMISUSE; three violations. */
+Test(sem, release_by_non_holder_is_misuse)
+{
+    sim_world *w = test_world(2, SIM_SCHED_RANDOM);
+    sim_sem s = new_sem(w, "s", 2);
+    glog log = {0};
+    int rc[2] = {99, 99};
+    acquirer a = {.s = &s, .who = 0, .n = 1, .hold_ns = 10 * SIM_MS, .log = &log};
+    spawn_acquirer(w, &a, NO_NODE);
+    bad_releaser b = {.s = &s, .rc = rc};
+    test_spawn(w, "bad", NO_NODE, bad_releaser_poll, NULL, &b, sizeof b);
+    cr_assert(eq(int, sim_world_run_until(w, 2 * SIM_MS), SIM_OK));
+    cr_assert(eq(int, rc[0], SIM_EMISUSE));
+    cr_assert(eq(int, rc[1], SIM_EMISUSE));
+    cr_assert(eq(u32, sim_sem_available(w, &s), 1)); /* the holder's 1 is still out */
+    test_run_ok(w);
+    cr_assert(eq(u32, sim_sem_available(w, &s), 2));
+    cr_assert(eq(int, sim_release(w, &s, 1), SIM_EMISUSE));
+    cr_assert(eq(u32, sim_sem_available(w, &s), 2));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 3));
+    cr_assert(eq(u32, sim_world_violation_count(w), 3));
+    sim_sem_drop(w, &s);
+    sim_world_free(w);
+}
+
+/* Holder 0 takes 2 of 2 permits at 0 and ends without releasing them: it finishes at 2ms, or
+ * is aborted (or its node crashed) at 5ms. Waiter 1 asks for 2 at 1ms. */
+static void sem_holder_end_scenario(uint64_t seed, int how)
+{
+    sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+    sim_node_id n1 = test_node(w, "n1", NULL, NULL);
+    sim_sem s = new_sem(w, "s", 2);
+    glog log = {0};
+    acquirer h = {.s = &s, .who = 0, .n = 2, .keep = true, .log = &log,
+                  .hold_ns = how == END_FINISH ? 2 * SIM_MS : FOREVER};
+    sim_join jh = spawn_acquirer(w, &h, how == END_CRASH ? n1 : NO_NODE);
+    acquirer a = {.s = &s, .who = 1, .n = 2, .start_ns = 1 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                  .log = &log};
+    spawn_acquirer(w, &a, NO_NODE);
+    killer k = {.at = 5 * SIM_MS, .node = how == END_CRASH ? n1 : (sim_node_id){0}};
+    if (how == END_ABORT) k.victim = jh;
+    if (how != END_FINISH) test_spawn(w, "killer", NO_NODE, killer_poll, NULL, &k, sizeof k);
+    test_run_ok(w);
+    uint64_t at = how == END_FINISH ? 2 * SIM_MS : 5 * SIM_MS;
+    const int results[3] = {SIM_OK, SIM_ECANCELED, SIM_ECRASHED};
+    cr_assert(eq(int, join_rc(w, &jh), results[how]));
+    cr_assert(eq(u32, log.n, 2));
+    glog_expect(&log, 1, 1, SIM_OK, at);
+    cr_assert(eq(u32, sim_sem_available(w, &s), 2));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_sem_drop(w, &s);
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    sim_world_free(w);
+}
+
+/* Goal: permits acquired by a task go back when it ends, however it ends.
+ * Method: the holder of both permits finishes at 2ms, is aborted at 5ms, or its node crashes
+ * at 5ms, without releasing: the waiter for 2 gets them at that moment; all permits are free
+ * at the end; no violation. */
+Test(sem, permits_released_at_holder_end)
+{
+    sem_holder_end_scenario(3, END_FINISH);
+    sem_holder_end_scenario(4, END_ABORT);
+    sem_holder_end_scenario(5, END_CRASH);
+}
+
+/* Goal: a large waiter that gives up (a select it loses) unblocks the smaller ones behind it.
+ * Method: 3 permits, A holds 2 from 0 to 20ms; B asks 3 at 1ms in select(sleep 4ms, acquire);
+ * C asks 1 at 2ms and waits behind B although 1 is free; B gives up at 5ms and C gets its
+ * permit at 5ms. */
+Test(sem, cancelled_first_waiter_unblocks_the_rest)
+{
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+        sim_sem s = new_sem(w, "s", 3);
+        glog log = {0};
+        acquirer a = {.s = &s, .who = 0, .n = 2, .hold_ns = 20 * SIM_MS, .log = &log};
+        acquirer b = {.s = &s, .who = 1, .n = 3, .start_ns = 1 * SIM_MS,
+                      .select_ns = 4 * SIM_MS, .hold_ns = 1, .log = &log};
+        acquirer c = {.s = &s, .who = 2, .n = 1, .start_ns = 2 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                      .log = &log};
+        spawn_acquirer(w, &a, NO_NODE);
+        spawn_acquirer(w, &b, NO_NODE);
+        spawn_acquirer(w, &c, NO_NODE);
+        test_run_ok(w);
+        cr_assert(eq(u32, log.n, 3));
+        glog_expect(&log, 1, 1, SIM_ETIMEDOUT, 5 * SIM_MS);
+        glog_expect(&log, 2, 2, SIM_OK, 5 * SIM_MS);
+        cr_assert(eq(u32, sim_sem_available(w, &s), 3));
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_sem_drop(w, &s);
+        sim_world_free(w);
+    }
+}
+
+/* Adds n permits at add_ns. */
+typedef struct adder {
+    sim_co co;
+    const sim_sem *s;
+    uint64_t add_ns;
+    uint32_t n;
+} adder;
+
+static int adder_poll(void *state, sim_world *w)
+{
+    adder *a = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &a->co);
+    SIM_AWAIT(rc, sim_sleep_until(a->add_ns));
+    cr_assert(eq(int, sim_sem_add(w, a->s, a->n), SIM_OK));
+    SIM_END(SIM_OK);
+}
+
+/* Goal: sim_sem_add adds permits nobody held, so a semaphore made with none works as a
+ * signal: waiters wait for the permits to be added, in FIFO order.
+ * Method: a semaphore of 0 permits; A asks 1 at 0, B asks 2 at 1ms (both keep theirs); 1
+ * permit is added at 5ms (A gets it), 2 more at 8ms (B gets them); available is 0 after and
+ * sim_sem_add from outside a task works too. */
+Test(sem, sem_add_signals_waiters)
+{
+    sim_world *w = test_world(6, SIM_SCHED_RANDOM);
+    sim_sem s = new_sem(w, "signal", 0);
+    glog log = {0};
+    acquirer a = {.s = &s, .who = 0, .n = 1, .keep = true, .hold_ns = 20 * SIM_MS, .log = &log};
+    acquirer b = {.s = &s, .who = 1, .n = 2, .keep = true, .hold_ns = 20 * SIM_MS,
+                  .start_ns = 1 * SIM_MS, .log = &log};
+    adder d1 = {.s = &s, .add_ns = 5 * SIM_MS, .n = 1};
+    adder d2 = {.s = &s, .add_ns = 8 * SIM_MS, .n = 2};
+    spawn_acquirer(w, &a, NO_NODE);
+    spawn_acquirer(w, &b, NO_NODE);
+    test_spawn(w, "adder", NO_NODE, adder_poll, NULL, &d1, sizeof d1);
+    test_spawn(w, "adder", NO_NODE, adder_poll, NULL, &d2, sizeof d2);
+    cr_assert(eq(int, sim_world_run_until(w, 10 * SIM_MS), SIM_OK));
+    cr_assert(eq(u32, log.n, 2));
+    glog_expect(&log, 0, 0, SIM_OK, 5 * SIM_MS);
+    glog_expect(&log, 1, 1, SIM_OK, 8 * SIM_MS);
+    cr_assert(eq(u32, sim_sem_available(w, &s), 0));
+    test_run_ok(w); /* they end at 25 and 28ms, keeping theirs: released at their end */
+    cr_assert(eq(u32, sim_sem_available(w, &s), 3));
+    cr_assert(eq(int, sim_sem_add(w, &s, 2), SIM_OK));
+    cr_assert(eq(u32, sim_sem_available(w, &s), 5));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_sem_drop(w, &s);
+    sim_world_free(w);
+}
+
+/* Takes one permit at 2ms and then waits on a notify that never comes. */
+typedef struct sem_stuck {
+    sim_co co;
+    const sim_sem *s;
+    const sim_notify *never;
+} sem_stuck;
+
+static int sem_stuck_poll(void *state, sim_world *w)
+{
+    sem_stuck *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &t->co);
+    SIM_AWAIT(rc, sim_sleep_until(2 * SIM_MS));
+    SIM_TRY(sim_acquire(t->s, 1));
+    SIM_AWAIT(rc, sim_notified(t->never));
+    SIM_END(rc);
+}
+
+/* Goal: the hang report of a deadlock on a semaphore says how many permits are free and who
+ * holds the others.
+ * Method: 1 permit held by "hog" (which then waits forever); "needy" asks 1: SIM_EDEADLOCK
+ * and the report says "permits of semaphore #1 conns (0 of 1 free); held by task <hog> (hog)". */
+Test(sem, hang_report_names_holders)
+{
+    sim_world *w = test_world(7, SIM_SCHED_RANDOM);
+    sim_sem s = new_sem(w, "conns", 1);
+    sim_notify never;
+    cr_assert(eq(int, sim_notify_new(w, "never", &never), SIM_OK));
+    sem_stuck t = {.s = &s, .never = &never};
+    sim_join jh = test_spawn(w, "hog", NO_NODE, sem_stuck_poll, NULL, &t, sizeof t);
+    glog log = {0};
+    acquirer a = {.s = &s, .who = 1, .n = 1, .start_ns = 3 * SIM_MS, .hold_ns = 1, .log = &log};
+    test_spawn(w, "needy", NO_NODE, acquirer_poll, NULL, &a, sizeof a);
+    cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK));
+    const char *report = sim_world_report(w);
+    char want[160];
+    snprintf(want, sizeof want, "permits of semaphore #1 conns (0 of 1 free); held by task %u "
+             "(hog)", jh.task.v);
+    cr_assert(ne(ptr, (void *)strstr(report, want), NULL), "want '%s' in:\n%s", want, report);
+    sim_sem_drop(w, &s);
+    sim_notify_drop(w, &never);
+    sim_world_free(w);
+}
