@@ -1115,7 +1115,8 @@ void sim_sem_drop(sim_world *w, sim_sem *s);
 
 /* A notify wakes tasks that wait on it (tokio's Notify): notify_one wakes the first waiter,
  * or, when none waits, lets the next sim_notified complete at once (one stored permit);
- * notify_all wakes every task waiting now and stores nothing. */
+ * notify_all wakes every task waiting now and stores nothing. A waiter dropped after
+ * notify_one chose it, before it ran, passes the notification on (or stores it). */
 typedef struct sim_notify {
     sim_handle h;
 } sim_notify;

@@ -412,11 +412,9 @@ int sim_notify_new(sim_world *w, const char *name, sim_notify *out)
     return object_new(w, OBJ_NOTIFY, HAND_NOTIFY, name, &out->h);
 }
 
-void sim_notify_one(sim_world *w, const sim_notify *n)
+/* Hands one notification to the first waiter not yet notified, or stores it. */
+static void notify_one_obj(sim_world *w, uint32_t slot)
 {
-    if (sim__no_side_effects(w, "sim_notify_one") != SIM_OK) return;
-    uint32_t slot = obj_of(w, &n->h, HAND_NOTIFY, OBJ_NOTIFY, "sim_notify_one");
-    if (slot == SIM__NIL) return;
     sim__obj *o = &w->objs[slot];
     for (uint32_t s = o->wq_head; s != SIM__NIL; s = w->waiters[s].next) {
         if (!w->waiters[s].notified) {
@@ -425,6 +423,14 @@ void sim_notify_one(sim_world *w, const sim_notify *n)
         }
     }
     o->len = 1; /* nobody waits: the next sim_notified completes at once */
+}
+
+void sim_notify_one(sim_world *w, const sim_notify *n)
+{
+    if (sim__no_side_effects(w, "sim_notify_one") != SIM_OK) return;
+    uint32_t slot = obj_of(w, &n->h, HAND_NOTIFY, OBJ_NOTIFY, "sim_notify_one");
+    if (slot == SIM__NIL) return;
+    notify_one_obj(w, slot);
 }
 
 void sim_notify_all(sim_world *w, const sim_notify *n)
@@ -460,11 +466,19 @@ static int notified_poll(sim_fut *f, sim_world *w)
     return SIM_PENDING;
 }
 
+/* Dropped while owed a notification: it goes to the next waiter or, when nobody else waits,
+ * becomes the stored permit, as if notify_one had come a moment later (tokio's Notify does
+ * the same). Passing it to the wait queue alone lost it when the queue was empty. */
 static void notified_drop(sim_fut *f, sim_world *w)
 {
     sim_notified_op *op = (sim_notified_op *)f;
-    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, true);
+    uint32_t obj = SIM__NIL;
+    if (sim__waiter_notified(w, op->waiter_slot_, op->waiter_id_)) {
+        obj = w->waiters[op->waiter_slot_].obj; /* SIM__NIL once the notify is gone */
+    }
+    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
     op->waiter_id_ = 0;
+    if (obj != SIM__NIL) notify_one_obj(w, obj);
 }
 
 static void notified_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
