@@ -833,3 +833,201 @@ Test(sem, hang_report_names_holders)
     sim_notify_drop(w, &never);
     sim_world_free(w);
 }
+
+/* ---- notify ----------------------------------------------------------------------------------- */
+
+/* At start_ns awaits a notification (under a timeout of timeout_ns when > 0) and logs it. */
+typedef struct listener {
+    sim_co co;
+    const sim_notify *n;
+    uint32_t who;
+    uint64_t start_ns;
+    uint64_t timeout_ns;
+    glog *log;
+} listener;
+
+static int listener_poll(void *state, sim_world *w)
+{
+    listener *l = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &l->co);
+    SIM_AWAIT(rc, sim_sleep_until(l->start_ns));
+    if (l->timeout_ns > 0) {
+        SIM_AWAIT(rc, sim_timeout(w, l->timeout_ns, sim_notified(l->n)));
+    } else {
+        SIM_AWAIT(rc, sim_notified(l->n));
+    }
+    glog_add(l->log, w, l->who, rc);
+    SIM_END(rc);
+}
+
+static sim_join spawn_listener(sim_world *w, const listener *l)
+{
+    return test_spawn(w, "listener", NO_NODE, listener_poll, NULL, l, sizeof *l);
+}
+
+/* At each of its times, notifies one (or all) and then aborts its victim if it has one. */
+typedef struct notifier {
+    sim_co co;
+    const sim_notify *n;
+    uint64_t at[4];
+    uint32_t count;
+    bool all;
+    sim_join victim;
+    uint32_t i;
+} notifier;
+
+static int notifier_poll(void *state, sim_world *w)
+{
+    notifier *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &t->co);
+    for (t->i = 0; t->i < t->count; t->i++) {
+        SIM_AWAIT(rc, sim_sleep_until(t->at[t->i]));
+        if (t->all) {
+            sim_notify_all(w, t->n);
+        } else {
+            sim_notify_one(w, t->n);
+        }
+        if (sim_handle_valid(w, &t->victim)) sim_join_abort(w, &t->victim);
+    }
+    SIM_END(SIM_OK);
+}
+
+static sim_notify new_notify(sim_world *w)
+{
+    sim_notify n;
+    cr_assert(eq(int, sim_notify_new(w, "n", &n), SIM_OK));
+    return n;
+}
+
+/* Goal: notify_one with nobody waiting stores one permit (not two): the next sim_notified
+ * completes at once, the one after waits for the next notify_one.
+ * Method: notify_one twice from outside at 0; L1 waits at 1ms (done at 1ms), L2 at 2ms waits
+ * until a notify_one at 5ms. */
+Test(notify, notify_one_stores_one_permit)
+{
+    sim_world *w = test_world(1, SIM_SCHED_RANDOM);
+    sim_notify n = new_notify(w);
+    glog log = {0};
+    sim_notify_one(w, &n);
+    sim_notify_one(w, &n);
+    listener l1 = {.n = &n, .who = 1, .start_ns = 1 * SIM_MS, .log = &log};
+    listener l2 = {.n = &n, .who = 2, .start_ns = 2 * SIM_MS, .log = &log};
+    notifier t = {.n = &n, .at = {5 * SIM_MS}, .count = 1};
+    spawn_listener(w, &l1);
+    spawn_listener(w, &l2);
+    test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+    test_run_ok(w);
+    cr_assert(eq(u32, log.n, 2));
+    glog_expect(&log, 0, 1, SIM_OK, 1 * SIM_MS);
+    glog_expect(&log, 1, 2, SIM_OK, 5 * SIM_MS);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_notify_drop(w, &n);
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    sim_world_free(w);
+}
+
+/* Goal: notify_one wakes waiters one at a time in the order they started waiting.
+ * Method: for seeds 1..6, L1, L2, L3 wait from 1, 2, 3ms; notify_one at 5, 6, 7ms: L1@5,
+ * L2@6, L3@7. */
+Test(notify, notify_one_is_fifo)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+        sim_notify n = new_notify(w);
+        glog log = {0};
+        for (uint32_t i = 1; i <= 3; i++) {
+            listener l = {.n = &n, .who = i, .start_ns = i * SIM_MS, .log = &log};
+            spawn_listener(w, &l);
+        }
+        notifier t = {.n = &n, .at = {5 * SIM_MS, 6 * SIM_MS, 7 * SIM_MS}, .count = 3};
+        test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+        test_run_ok(w);
+        cr_assert(eq(u32, log.n, 3));
+        for (uint32_t i = 0; i < 3; i++) glog_expect(&log, i, i + 1, SIM_OK, (5 + i) * SIM_MS);
+        sim_notify_drop(w, &n);
+        sim_world_free(w);
+    }
+}
+
+/* Goal: notify_all wakes every task waiting now and stores nothing: a later waiter waits for
+ * the next notification.
+ * Method: L1, L2 wait from 0 and 1ms; notify_all at 5ms wakes both at 5ms; L3 waits from 6ms
+ * and is woken by a notify_all at 10ms; L4 waits from 11ms with a 2ms timeout: SIM_ETIMEDOUT
+ * at 13ms (the notify_all at 10ms left no permit). */
+Test(notify, notify_all_wakes_current_waiters_only)
+{
+    sim_world *w = test_world(2, SIM_SCHED_RANDOM);
+    sim_notify n = new_notify(w);
+    glog log = {0};
+    const uint64_t start[4] = {0, 1 * SIM_MS, 6 * SIM_MS, 11 * SIM_MS};
+    for (uint32_t i = 0; i < 4; i++) {
+        listener l = {.n = &n, .who = i + 1, .start_ns = start[i], .log = &log,
+                      .timeout_ns = i == 3 ? 2 * SIM_MS : 0};
+        spawn_listener(w, &l);
+    }
+    notifier t = {.n = &n, .at = {5 * SIM_MS, 10 * SIM_MS}, .count = 2, .all = true};
+    test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+    test_run_ok(w);
+    cr_assert(eq(u32, log.n, 4));
+    /* L1 and L2 both at 5ms, in either order. */
+    cr_assert(eq(u32, log.who[0] + log.who[1], 3));
+    cr_assert(eq(u64, log.at[0], 5 * SIM_MS));
+    cr_assert(eq(u64, log.at[1], 5 * SIM_MS));
+    glog_expect(&log, 2, 3, SIM_OK, 10 * SIM_MS);
+    glog_expect(&log, 3, 4, SIM_ETIMEDOUT, 13 * SIM_MS);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_notify_drop(w, &n);
+    sim_world_free(w);
+}
+
+/* Goal: a waiter that was handed a notify_one and is dropped before it runs passes the
+ * notification on to the next waiter.
+ * Method: for seeds 1..4, L1 waits from 1ms, L2 from 2ms; at 5ms the notifier calls
+ * notify_one and aborts L1 in the same poll: L2 completes at 5ms, L1 is SIM_ECANCELED. */
+Test(notify, dropped_notified_waiter_passes_it_on)
+{
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+        sim_notify n = new_notify(w);
+        glog log = {0};
+        listener l1 = {.n = &n, .who = 1, .start_ns = 1 * SIM_MS, .log = &log};
+        listener l2 = {.n = &n, .who = 2, .start_ns = 2 * SIM_MS, .log = &log};
+        notifier t = {.n = &n, .at = {5 * SIM_MS}, .count = 1};
+        t.victim = spawn_listener(w, &l1);
+        sim_join j1 = t.victim;
+        spawn_listener(w, &l2);
+        test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+        test_run_ok(w);
+        cr_assert(eq(int, join_rc(w, &j1), SIM_ECANCELED));
+        cr_assert(eq(u32, log.n, 1));
+        glog_expect(&log, 0, 2, SIM_OK, 5 * SIM_MS);
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_notify_drop(w, &n);
+        sim_world_free(w);
+    }
+}
+
+/* Goal: a notification handed to a waiter that is dropped before it runs, with nobody else
+ * waiting, is kept as the stored permit (as tokio's Notify does), not lost.
+ * Method: L1 waits from 1ms; at 5ms notify_one, then L1 is aborted in the same poll; L2
+ * starts waiting at 6ms and completes at once, at 6ms (no deadlock). */
+Test(notify, dropped_notified_waiter_alone_keeps_the_permit, .timeout = 10)
+{
+    sim_world *w = test_world(3, SIM_SCHED_RANDOM);
+    sim_notify n = new_notify(w);
+    glog log = {0};
+    listener l1 = {.n = &n, .who = 1, .start_ns = 1 * SIM_MS, .log = &log};
+    listener l2 = {.n = &n, .who = 2, .start_ns = 6 * SIM_MS, .log = &log};
+    notifier t = {.n = &n, .at = {5 * SIM_MS}, .count = 1};
+    t.victim = spawn_listener(w, &l1);
+    spawn_listener(w, &l2);
+    test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+    test_run_ok(w);
+    cr_assert(eq(u32, log.n, 1));
+    glog_expect(&log, 0, 2, SIM_OK, 6 * SIM_MS);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_notify_drop(w, &n);
+    sim_world_free(w);
+}
