@@ -593,6 +593,10 @@ void sim__task_free_slot(sim_world *w, uint32_t slot);
 int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uint32_t *slot_out);
 /* Requests an abort (no effect on a finished, ending or started-job task). */
 void sim__task_abort(sim_world *w, uint32_t slot);
+/* The same for an abort the executor makes because an owner ended (a task set's members when
+ * the set is released): not the user's side effect, so allowed in a crash-mode drop, where
+ * sim__task_abort records a violation and does nothing. */
+void sim__task_abort_released(sim_world *w, uint32_t slot);
 void sim__task_init_hand_ops(sim_world *w);
 /* sim_spawn of a detached task; its slot in *slot_out. */
 int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out);
