@@ -1031,3 +1031,302 @@ Test(notify, dropped_notified_waiter_alone_keeps_the_permit, .timeout = 10)
     sim_notify_drop(w, &n);
     sim_world_free(w);
 }
+
+/* ---- task sets ---------------------------------------------------------------------------------- */
+
+typedef struct member_rec {
+    uint32_t ended;      /* members whose end ran (drop function) */
+} member_rec;
+
+/* Sleeps sleep_ns (FOREVER: until aborted), or waits for a notify, sets its output and
+ * returns result. */
+typedef struct member {
+    sim_co co;
+    uint64_t sleep_ns;
+    const sim_notify *wait_on;
+    int result;
+    int64_t output;
+    member_rec *rec;
+} member;
+
+static int member_poll(void *state, sim_world *w)
+{
+    member *m = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &m->co);
+    if (m->wait_on != NULL) {
+        SIM_AWAIT(rc, sim_notified(m->wait_on));
+    } else {
+        SIM_AWAIT(rc, sim_sleep(w, m->sleep_ns));
+    }
+    sim_task_set_output(w, m->output);
+    SIM_END(m->result);
+}
+
+static void member_drop(void *state, sim_world *w)
+{
+    member *m = state;
+    (void)w;
+    if (m->rec != NULL) m->rec->ended++;
+}
+
+static int set_spawn(sim_world *w, const sim_task_set *set, const member *m, sim_node_id node)
+{
+    sim_task_desc d = {.name = "member", .node = node, .poll = member_poll, .drop = member_drop,
+                       .state = m, .state_size = sizeof *m};
+    return sim_task_set_spawn(w, set, &d);
+}
+
+typedef struct collected {
+    uint32_t n;
+    uint32_t task[LOG_MAX];
+    int rc[LOG_MAX];
+    int64_t output[LOG_MAX];
+    uint64_t at[LOG_MAX];
+    uint32_t len_before[LOG_MAX];
+} collected;
+
+/* Makes a set, spawns `count` members (members[i]), optionally aborts them all at abort_ns,
+ * then collects with sim_task_set_next until SIM_EEMPTY (logged too). */
+typedef struct owner {
+    sim_co co;
+    const member *members;
+    uint32_t count;
+    uint64_t abort_ns;   /* 0: never */
+    collected *out;
+    uint32_t *ids;       /* the members' task ids are not known to it: 0 */
+    sim_task_set set;
+    sim_task_id id;
+    int64_t output;
+    uint32_t i;
+} owner;
+
+static int owner_poll(void *state, sim_world *w)
+{
+    owner *o = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &o->co);
+    cr_assert(eq(int, sim_task_set_new(w, &o->set), SIM_OK));
+    for (o->i = 0; o->i < o->count; o->i++) {
+        cr_assert(eq(int, set_spawn(w, &o->set, &o->members[o->i], NO_NODE), SIM_OK));
+    }
+    if (o->abort_ns > 0) {
+        SIM_AWAIT(rc, sim_sleep_until(o->abort_ns));
+        sim_task_set_abort_all(w, &o->set);
+    }
+    for (;;) {
+        o->out->len_before[o->out->n] = sim_task_set_len(w, &o->set);
+        o->id.v = 0;
+        o->output = -1;
+        SIM_AWAIT(rc, sim_task_set_next(&o->set, &o->id, &o->output));
+        cr_assert(lt(u32, o->out->n, LOG_MAX));
+        o->out->task[o->out->n] = o->id.v;
+        o->out->rc[o->out->n] = rc;
+        o->out->output[o->out->n] = o->output;
+        o->out->at[o->out->n] = sim_now(w);
+        o->out->n++;
+        if (rc == SIM_EEMPTY) break;
+    }
+    SIM_END(SIM_OK);
+}
+
+/* Goal: sim_task_set_next yields members in the order they finish, each with its result,
+ * task id and output, then SIM_EEMPTY at once; sim_task_set_len counts the uncollected.
+ * Method: members sleeping 30, 10, 20ms (outputs 3, 1, 2; the second returns SIM_ECLOSED):
+ * next gives the 10ms one (SIM_ECLOSED, 1) at 10ms, then 20ms (2), then 30ms (3), then
+ * SIM_EEMPTY at 30ms; len before each call 3, 2, 1, 0; task ids are the members' (spawned
+ * after the owner and the block_on root that joins it). */
+Test(taskset, next_in_completion_order)
+{
+    sim_world *w = test_world(1, SIM_SCHED_RANDOM);
+    const member members[3] = {
+        {.sleep_ns = 30 * SIM_MS, .result = SIM_OK, .output = 3},
+        {.sleep_ns = 10 * SIM_MS, .result = SIM_ECLOSED, .output = 1},
+        {.sleep_ns = 20 * SIM_MS, .result = SIM_OK, .output = 2},
+    };
+    collected out = {0};
+    owner o = {.members = members, .count = 3, .out = &out};
+    sim_join j = test_spawn(w, "owner", NO_NODE, owner_poll, NULL, &o, sizeof o);
+    uint32_t base = j.task.v;
+    cr_assert(eq(int, join_rc(w, &j), SIM_OK));
+    cr_assert(eq(u32, out.n, 4));
+    const uint32_t task[4] = {base + 3, base + 4, base + 2, 0};
+    const int rc[4] = {SIM_ECLOSED, SIM_OK, SIM_OK, SIM_EEMPTY};
+    const int64_t output[4] = {1, 2, 3, -1};
+    const uint64_t at[4] = {10 * SIM_MS, 20 * SIM_MS, 30 * SIM_MS, 30 * SIM_MS};
+    for (uint32_t i = 0; i < 4; i++) {
+        cr_assert(eq(u32, out.task[i], task[i]), "entry %u", i);
+        cr_assert(eq(int, out.rc[i], rc[i]), "entry %u", i);
+        cr_assert(eq(i64, out.output[i], output[i]), "entry %u", i);
+        cr_assert(eq(u64, out.at[i], at[i]), "entry %u", i);
+        cr_assert(eq(u32, out.len_before[i], 3 - i), "entry %u", i);
+    }
+    cr_assert(eq(u32, test_stats(w).tasks_live, 0));
+    cr_assert(eq(u32, test_objects_live(w), 0)); /* the set went with its owner */
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
+/* Goal: sim_task_set_next on a set with no task returns SIM_EEMPTY at once, in a task and
+ * through block_on.
+ * Method: an owner with no members logs SIM_EEMPTY at time 0 in its first poll; a world-level
+ * set awaited with sim_block_on gives SIM_EEMPTY too and nothing else changes. */
+Test(taskset, empty_set_is_eempty_at_once)
+{
+    sim_world *w = test_world(2, SIM_SCHED_RANDOM);
+    collected out = {0};
+    owner o = {.count = 0, .out = &out};
+    sim_join j = test_spawn(w, "owner", NO_NODE, owner_poll, NULL, &o, sizeof o);
+    cr_assert(eq(int, join_rc(w, &j), SIM_OK));
+    cr_assert(eq(u32, out.n, 1));
+    cr_assert(eq(int, out.rc[0], SIM_EEMPTY));
+    cr_assert(eq(u64, out.at[0], 0));
+    sim_task_set set;
+    cr_assert(eq(int, sim_task_set_new(w, &set), SIM_OK));
+    cr_assert(eq(u32, sim_task_set_len(w, &set), 0));
+    cr_assert(eq(int, sim_block_on(w, sim_task_set_next(&set, NULL, NULL)), SIM_EEMPTY));
+    sim_task_set_drop(w, &set);
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(u64, sim_now(w), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
+/* Goal: abort_all aborts every running member; they are still collected, as SIM_ECANCELED,
+ * after the ones that had finished.
+ * Method: members sleeping 2ms (output 7), forever, forever; abort_all at 5ms: next gives the
+ * 2ms one (SIM_OK, 7) and the two others (SIM_ECANCELED) at 5ms, then SIM_EEMPTY; the run
+ * ends at 5ms and every member's end ran. */
+Test(taskset, abort_all_members_are_still_collected)
+{
+    sim_world *w = test_world(3, SIM_SCHED_RANDOM);
+    member_rec rec = {0};
+    const member members[3] = {
+        {.sleep_ns = 2 * SIM_MS, .output = 7, .rec = &rec},
+        {.sleep_ns = FOREVER, .rec = &rec},
+        {.sleep_ns = FOREVER, .rec = &rec},
+    };
+    collected out = {0};
+    owner o = {.members = members, .count = 3, .abort_ns = 5 * SIM_MS, .out = &out};
+    sim_join j = test_spawn(w, "owner", NO_NODE, owner_poll, NULL, &o, sizeof o);
+    cr_assert(eq(int, join_rc(w, &j), SIM_OK));
+    cr_assert(eq(u32, out.n, 4));
+    cr_assert(eq(int, out.rc[0], SIM_OK));
+    cr_assert(eq(i64, out.output[0], 7));
+    cr_assert(eq(int, out.rc[1], SIM_ECANCELED));
+    cr_assert(eq(int, out.rc[2], SIM_ECANCELED));
+    cr_assert(eq(int, out.rc[3], SIM_EEMPTY));
+    for (uint32_t i = 0; i < 4; i++) cr_assert(eq(u64, out.at[i], 5 * SIM_MS), "entry %u", i);
+    cr_assert(eq(u32, rec.ended, 3));
+    cr_assert(eq(u64, sim_now(w), 5 * SIM_MS));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
+/* Makes a set, spawns members (on member_node), collects the first one to finish, then drops
+ * the set (or, with `leave`, returns, or waits forever to be aborted or crashed). */
+typedef struct leaver {
+    sim_co co;
+    const member *members;
+    uint32_t count;
+    sim_node_id member_node;
+    int how;             /* -1: drops the set; END_FINISH: returns; else waits forever */
+    sim_task_set set;
+    uint32_t i;
+} leaver;
+
+static int leaver_poll(void *state, sim_world *w)
+{
+    leaver *l = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &l->co);
+    cr_assert(eq(int, sim_task_set_new(w, &l->set), SIM_OK));
+    for (l->i = 0; l->i < l->count; l->i++) {
+        cr_assert(eq(int, set_spawn(w, &l->set, &l->members[l->i], l->member_node), SIM_OK));
+    }
+    SIM_AWAIT(rc, sim_task_set_next(&l->set, NULL, NULL));
+    if (l->how < 0) {
+        sim_task_set_drop(w, &l->set);
+    } else if (l->how != END_FINISH) {
+        SIM_AWAIT(rc, sim_sleep(w, FOREVER));
+    }
+    SIM_END(SIM_OK);
+}
+
+/* Members: one sleeping 1ms (collected), one 2ms (finished, never collected), two forever.
+ * The owner drops its set at 1ms, returns at 1ms, or is aborted (or its node crashed) at 5ms:
+ * in every case the two running members are aborted then and the run ends there. */
+static void set_end_scenario(uint64_t seed, int how)
+{
+    sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+    sim_node_id n1 = test_node(w, "n1", NULL, NULL);
+    sim_node_id n2 = test_node(w, "n2", NULL, NULL);
+    member_rec rec = {0};
+    const member members[4] = {
+        {.sleep_ns = 1 * SIM_MS, .rec = &rec},
+        {.sleep_ns = 2 * SIM_MS, .rec = &rec},
+        {.sleep_ns = FOREVER, .rec = &rec},
+        {.sleep_ns = FOREVER, .rec = &rec},
+    };
+    leaver l = {.members = members, .count = 4, .how = how, .member_node = n2};
+    sim_join jl = test_spawn(w, "owner", how == END_CRASH ? n1 : NO_NODE, leaver_poll, NULL, &l,
+                             sizeof l);
+    killer k = {.at = 5 * SIM_MS, .node = how == END_CRASH ? n1 : (sim_node_id){0}};
+    if (how == END_ABORT) k.victim = jl;
+    if (how == END_ABORT || how == END_CRASH) {
+        sim_join jk = test_spawn(w, "killer", NO_NODE, killer_poll, NULL, &k, sizeof k);
+        sim_join_detach(w, &jk);
+    }
+    test_run_ok(w);
+    uint64_t end = how == END_ABORT || how == END_CRASH ? 5 * SIM_MS : 1 * SIM_MS;
+    cr_assert(eq(u64, sim_now(w), end), "how %d", how);
+    cr_assert(eq(u32, rec.ended, 4), "how %d", how); /* every member's end ran */
+    cr_assert(eq(u32, sim_world_violation_count(w), 0), "how %d: %s", how,
+              sim_world_violation_count(w) ? sim_world_violation(w, 0)->message : "");
+    sim_join_detach(w, &jl);
+    cr_assert(eq(u32, test_stats(w).tasks_live, 0), "how %d", how);
+    cr_assert(eq(u32, test_objects_live(w), 0), "how %d", how);
+    sim_world_free(w);
+}
+
+/* Goal: dropping a task set aborts the members still running and frees the finished ones it
+ * never collected: a set never leaves a task running unobserved.
+ * Method: the owner collects the 1ms member, drops the set at 1ms: the 2ms member and the two
+ * sleeping forever end at 1ms (every member's end ran), the run ends at 1ms with no task or
+ * object left. */
+Test(taskset, dropping_the_set_aborts_members)
+{
+    set_end_scenario(4, -1);
+}
+
+/* Goal: the owner's end releases its set like a drop, however it ends: finishing, aborted,
+ * or its node crashing (members on another node), with no violation.
+ * Method: as dropping_the_set_aborts_members, but the owner returns at 1ms, is aborted at
+ * 5ms, or its node n1 crashes at 5ms (members on n2): the running members end then. */
+Test(taskset, owner_end_aborts_members)
+{
+    set_end_scenario(5, END_FINISH);
+    set_end_scenario(6, END_ABORT);
+    set_end_scenario(7, END_CRASH);
+}
+
+/* Goal: the hang report of a deadlock names what a set's owner waits for.
+ * Method: an owner awaits the next of one member that waits forever on a notify: deadlock,
+ * and the report says "the next of 1 task(s) in set #N" and "notify #M". */
+Test(taskset, hang_report_names_the_set)
+{
+    sim_world *w = test_world(8, SIM_SCHED_RANDOM);
+    sim_notify never = new_notify(w);
+    const member members[1] = {{.wait_on = &never}};
+    collected out = {0};
+    owner o = {.members = members, .count = 1, .out = &out};
+    test_spawn(w, "owner", NO_NODE, owner_poll, NULL, &o, sizeof o);
+    cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK));
+    const char *report = sim_world_report(w);
+    cr_assert(ne(ptr, (void *)strstr(report, "the next of 1 task(s) in set #2"), NULL),
+              "report:\n%s", report);
+    cr_assert(ne(ptr, (void *)strstr(report, "notify #1 n"), NULL), "report:\n%s", report);
+    cr_assert(eq(u32, out.n, 0));
+    sim_notify_drop(w, &never);
+    sim_world_free(w);
+}
