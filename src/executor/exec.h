@@ -665,6 +665,9 @@ uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const c
 uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind);
 void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task);
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan);
+/* Gives a record to whoever owns what is made now (the running task, else the node being
+ * booted, else the world), as if it had just been made. */
+void sim__hand_to_default(sim_world *w, uint32_t slot);
 /* Moves the handles a spawn desc lists to the new task; SIM_EMISUSE for a bad one. */
 int sim__hand_moves(sim_world *w, const void *const *moves, const void *src, size_t size,
                     uint32_t task);
