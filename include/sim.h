@@ -549,6 +549,7 @@ int sim_co_polled_after_done(const char *file, int line);
     sim_co *const sim__co = (co_ptr);                                                              \
     int sim__rc = SIM_OK;                                                                          \
     (void)sim__rc;                                                                                 \
+    (void)sim__w; /* a coroutine with no await yet must compile under -Werror */                   \
     switch (sim__co->line) {                                                                       \
     case SIM__CO_DONE:                                                                             \
         return sim_co_polled_after_done(__FILE__, __LINE__);                                       \
