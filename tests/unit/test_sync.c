@@ -866,7 +866,8 @@ static sim_join spawn_listener(sim_world *w, const listener *l)
     return test_spawn(w, "listener", NO_NODE, listener_poll, NULL, l, sizeof *l);
 }
 
-/* At each of its times, notifies one (or all) and then aborts its victim if it has one. */
+/* At each of its times, notifies one (or all) and then aborts its victim if it has one, or
+ * crashes node `crash` if it is set. */
 typedef struct notifier {
     sim_co co;
     const sim_notify *n;
@@ -874,6 +875,7 @@ typedef struct notifier {
     uint32_t count;
     bool all;
     sim_join victim;
+    sim_node_id crash;
     uint32_t i;
 } notifier;
 
@@ -890,6 +892,7 @@ static int notifier_poll(void *state, sim_world *w)
             sim_notify_one(w, t->n);
         }
         if (sim_handle_valid(w, &t->victim)) sim_join_abort(w, &t->victim);
+        if (t->crash.v != 0) cr_assert(eq(int, sim_node_crash(w, t->crash), SIM_OK));
     }
     SIM_END(SIM_OK);
 }
@@ -1030,6 +1033,97 @@ Test(notify, dropped_notified_waiter_alone_keeps_the_permit, .timeout = 10)
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_notify_drop(w, &n);
     sim_world_free(w);
+}
+
+/* Goal: a waiter whose node crashes leaves the notify's queue, also when it had just been
+ * handed a notification: the next waiter gets it.
+ * Method: L1 on n1 waits from 1ms, L2 (world) from 2ms. (a) n1 crashes at 3ms, notify_one at
+ * 5ms: L2 at 5ms. (b) at 5ms a task calls notify_one and crashes n1 in the same poll (L1
+ * owed it): L2 at 5ms. No violation either way. */
+Test(notify, waiter_crashed_leaves_the_queue)
+{
+    for (int owed = 0; owed <= 1; owed++) {
+        sim_world *w = test_world(4 + (uint64_t)owed, SIM_SCHED_RANDOM);
+        sim_node_id n1 = test_node(w, "n1", NULL, NULL);
+        sim_notify n = new_notify(w);
+        glog log = {0};
+        listener l1 = {.n = &n, .who = 1, .start_ns = 1 * SIM_MS, .log = &log};
+        listener l2 = {.n = &n, .who = 2, .start_ns = 2 * SIM_MS, .log = &log};
+        sim_join j1 = test_spawn(w, "listener", n1, listener_poll, NULL, &l1, sizeof l1);
+        spawn_listener(w, &l2);
+        notifier t = {.n = &n, .at = {5 * SIM_MS}, .count = 1,
+                      .crash = owed ? n1 : (sim_node_id){0}};
+        test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+        if (!owed) {
+            killer k = {.at = 3 * SIM_MS, .node = n1};
+            test_spawn(w, "killer", NO_NODE, killer_poll, NULL, &k, sizeof k);
+        }
+        test_run_ok(w);
+        cr_assert(eq(int, join_rc(w, &j1), SIM_ECRASHED));
+        cr_assert(eq(u32, log.n, 1), "owed %d", owed);
+        glog_expect(&log, 0, 2, SIM_OK, 5 * SIM_MS);
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_notify_drop(w, &n);
+        sim_world_free(w);
+    }
+}
+
+/* Runs the mutex, semaphore and notify FIFO scenarios in one world. */
+static void sync_scenario(uint64_t seed, sim_ratio spurious, glog *logs, uint64_t *steps)
+{
+    sim_world_desc wd = {.seed = seed, .spurious_wakeups = spurious};
+    sim_world *w = test_world_desc(&wd);
+    sim_mutex m = new_mutex(w, "m");
+    sim_sem s = new_sem(w, "s", 4);
+    sim_notify n = new_notify(w);
+    for (uint32_t i = 0; i < 4; i++) {
+        locker l = {.m = &m, .who = i, .start_ns = i * SIM_MS,
+                    .hold_ns = i == 0 ? 10 * SIM_MS : 1 * SIM_MS, .log = &logs[0]};
+        spawn_locker(w, &l, NO_NODE);
+    }
+    acquirer a = {.s = &s, .who = 0, .n = 3, .hold_ns = 10 * SIM_MS, .log = &logs[1]};
+    acquirer b = {.s = &s, .who = 1, .n = 3, .start_ns = 1 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                  .log = &logs[1]};
+    acquirer c = {.s = &s, .who = 2, .n = 1, .start_ns = 2 * SIM_MS, .hold_ns = 1 * SIM_MS,
+                  .log = &logs[1]};
+    spawn_acquirer(w, &a, NO_NODE);
+    spawn_acquirer(w, &b, NO_NODE);
+    spawn_acquirer(w, &c, NO_NODE);
+    for (uint32_t i = 1; i <= 3; i++) {
+        listener l = {.n = &n, .who = i, .start_ns = i * SIM_MS, .log = &logs[2]};
+        spawn_listener(w, &l);
+    }
+    notifier t = {.n = &n, .at = {5 * SIM_MS, 6 * SIM_MS, 7 * SIM_MS}, .count = 3};
+    test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+    test_run_ok(w);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    *steps = test_stats(w).steps;
+    sim_mutex_drop(w, &m);
+    sim_sem_drop(w, &s);
+    sim_notify_drop(w, &n);
+    sim_world_free(w);
+}
+
+/* Goal: spurious wake-ups change nothing a mutex, semaphore or notify waiter sees: every
+ * acquisition happens in the same order at the same time as without them.
+ * Method: the three FIFO scenarios in one world, for seeds 1..5, with spurious_wakeups 1/2
+ * and without: the logs are identical (and the noisy runs took more steps). */
+Test(sync, spurious_wakeups_do_not_change_results)
+{
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        glog plain[3], noisy[3];
+        memset(plain, 0, sizeof plain);
+        memset(noisy, 0, sizeof noisy);
+        uint64_t plain_steps, noisy_steps;
+        sync_scenario(seed, (sim_ratio){0, 0}, plain, &plain_steps);
+        sync_scenario(seed, (sim_ratio){1, 2}, noisy, &noisy_steps);
+        cr_assert(eq(u32, plain[0].n, 4));
+        cr_assert(eq(u32, plain[1].n, 3));
+        cr_assert(eq(u32, plain[2].n, 3));
+        cr_assert(eq(int, memcmp(plain, noisy, sizeof plain), 0), "seed %llu",
+                  (unsigned long long)seed);
+        cr_assert(lt(u64, plain_steps, noisy_steps), "seed %llu", (unsigned long long)seed);
+    }
 }
 
 /* ---- task sets ---------------------------------------------------------------------------------- */
