@@ -9,7 +9,7 @@
  */
 #include "../helpers.h"
 
-/* ---- a counting ticker, to see whether other tasks moved ------------------------------------- */
+/* ---- a counting ticker, to see whether other tasks moved ----------------------------------- */
 
 typedef struct count_rec {
     uint32_t ticks;
@@ -38,7 +38,7 @@ static int counter_poll(void *state, sim_world *w)
     SIM_END(rc);
 }
 
-/* ---- a hand-written awaitable: waits 55ms, then returns a chosen code ------------------------- */
+/* ---- a hand-written awaitable: waits 55ms, then returns a chosen code ---------------------- */
 
 typedef struct fut_rec {
     uint32_t polls;
@@ -152,7 +152,7 @@ Test(block_on, select_by_value)
     sim_world_free(w);
 }
 
-/* ---- nested block_on ------------------------------------------------------------------------- */
+/* ---- nested block_on ----------------------------------------------------------------------- */
 
 typedef struct nester_rec {
     int rc;
@@ -198,7 +198,7 @@ Test(block_on, nested_is_misuse_and_named, .timeout = 10)
     sim_world_free(w);
 }
 
-/* ---- a future that can never complete -------------------------------------------------------- */
+/* ---- a future that can never complete ------------------------------------------------------ */
 
 /* A recv that counts its polls and drops. */
 typedef struct stuck_op {
@@ -277,7 +277,7 @@ Test(block_on, time_limit_drops_future)
     sim_world_free(w);
 }
 
-/* ---- stop, and run from inside a task -------------------------------------------------------- */
+/* ---- stop, and run from inside a task ------------------------------------------------------ */
 
 typedef struct stopper {
     sim_co co;

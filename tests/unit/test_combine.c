@@ -459,7 +459,7 @@ Test(combine, select_drop_on_abort_releases_everything, .timeout = 10)
     sim_world_free(w);
 }
 
-/* ---- select over branches that live elsewhere ----------------------------------------------- */
+/* ---- select over branches that live elsewhere ---------------------------------------------- */
 
 typedef struct ticker {
     sim_co co;
@@ -529,7 +529,7 @@ Test(combine, select_futs_keeps_the_interval_phase)
     sim_world_free(w);
 }
 
-/* ---- join_all ------------------------------------------------------------------------------- */
+/* ---- join_all ------------------------------------------------------------------------------ */
 
 #define SNAP_MAX 16
 
@@ -926,7 +926,7 @@ Test(combine, timeout_drop_on_abort)
     sim_world_free(w);
 }
 
-/* ---- join handles raced in a select or a timeout --------------------------------------------- */
+/* ---- join handles raced in a select or a timeout ------------------------------------------- */
 
 typedef struct join_race_out {
     int rc;

@@ -13,7 +13,7 @@ static int join_rc(sim_world *w, sim_join *j)
     return sim_block_on(w, sim_join_wait(j));
 }
 
-/* ---- SIM_TRY and sub-coroutines --------------------------------------------------------- */
+/* ---- SIM_TRY and sub-coroutines ------------------------------------------------------------ */
 
 /* A sub-coroutine: sleeps nap_ns, then receives one message (its result is the recv's). */
 typedef struct sub {
@@ -198,7 +198,7 @@ Test(fut, call_dropped_with_its_task)
     sim_world_free(w);
 }
 
-/* ---- misuse: polling what finished ------------------------------------------------------------ */
+/* ---- misuse: polling what finished --------------------------------------------------------- */
 
 /* Goal: a future polled again after it completed, or after it was dropped, is misuse
  * (SIM_EMISUSE and a violation naming it), never a second completion.
@@ -269,7 +269,7 @@ Test(fut, coroutine_polled_after_done_is_misuse)
     sim_world_free(w);
 }
 
-/* ---- every awaitable dropped without a poll ---------------------------------------------------- */
+/* ---- every awaitable dropped without a poll ------------------------------------------------ */
 
 typedef struct objects {
     sim_tx tx;
@@ -384,7 +384,7 @@ Test(fut, drop_of_a_never_polled_future_is_harmless)
     sim_world_free(w);
 }
 
-/* ---- SIM_AWAIT_FUT, yield ---------------------------------------------------------------------- */
+/* ---- SIM_AWAIT_FUT, yield ------------------------------------------------------------------ */
 
 typedef struct drop_count {
     uint32_t drops;
@@ -481,7 +481,7 @@ Test(fut, yield_lets_the_others_go_first)
     sim_world_free(w);
 }
 
-/* ---- deadlines in the past (issue 16) ------------------------------------------------------- */
+/* ---- deadlines in the past (issue 16) ------------------------------------------------------ */
 
 typedef struct late {
     sim_co co;
@@ -537,7 +537,7 @@ Test(fut, deadline_in_the_past_is_ready_at_once)
     sim_world_free(w);
 }
 
-/* ---- a blocking job charging the longest duration (issue 16) --------------------------------- */
+/* ---- a blocking job charging the longest duration (issue 16) ------------------------------- */
 
 typedef struct charge_job {
     uint64_t ns;

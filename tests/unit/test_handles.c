@@ -527,7 +527,7 @@ Test(handles, handle_share_keeps_it_for_the_node)
     }
 }
 
-/* ---- handles carried by messages ------------------------------------------------------------- */
+/* ---- handles carried by messages ----------------------------------------------------------- */
 
 /* A request carrying the sender of a oneshot to reply on. */
 typedef struct req {
@@ -731,7 +731,7 @@ Test(handles, stale_handle_in_a_message_is_misuse)
     sim_world_free(w);
 }
 
-/* ---- handles of another world, stale handles ------------------------------------------------ */
+/* ---- handles of another world, stale handles ----------------------------------------------- */
 
 /* One handle of every executor kind. */
 typedef struct kit {
@@ -873,7 +873,7 @@ Test(handles, stale_handle_is_misuse)
     sim_world_free(w);
 }
 
-/* ---- the last sender dropped before the task's own receiver ---------------------------------- */
+/* ---- the last sender dropped before the task's own receiver -------------------------------- */
 
 /* Holds both ends of a channel (sender first), has received once on it, then awaits a second
  * message that only it could send: returns at 2ms (a timeout), or is aborted or crashed at

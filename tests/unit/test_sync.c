@@ -47,7 +47,7 @@ static int join_rc(sim_world *w, sim_join *j)
     return sim_block_on(w, sim_join_wait(j));
 }
 
-/* ---- mutex: a locking task --------------------------------------------------------------- */
+/* ---- mutex: a locking task ----------------------------------------------------------------- */
 
 /* At start_ns locks m (with a timeout when timeout_ns > 0, or in a select against a sleep of
  * select_ns), logs the result, holds it hold_ns (FOREVER: until its end) and unlocks it
@@ -516,7 +516,7 @@ Test(mutex, hang_report_names_holder_and_since)
     sim_world_free(w);
 }
 
-/* ---- semaphore ------------------------------------------------------------------------------- */
+/* ---- semaphore ----------------------------------------------------------------------------- */
 
 /* At start_ns acquires n permits (in a select against a sleep of select_ns when > 0), logs,
  * holds them hold_ns and releases them unless `keep`. */
@@ -834,7 +834,7 @@ Test(sem, hang_report_names_holders)
     sim_world_free(w);
 }
 
-/* ---- notify ----------------------------------------------------------------------------------- */
+/* ---- notify -------------------------------------------------------------------------------- */
 
 /* At start_ns awaits a notification (under a timeout of timeout_ns when > 0) and logs it. */
 typedef struct listener {
@@ -1126,7 +1126,7 @@ Test(sync, spurious_wakeups_do_not_change_results)
     }
 }
 
-/* ---- task sets ---------------------------------------------------------------------------------- */
+/* ---- task sets ----------------------------------------------------------------------------- */
 
 typedef struct member_rec {
     uint32_t ended;      /* members whose end ran (drop function) */
