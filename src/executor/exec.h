@@ -280,8 +280,13 @@ typedef struct sim__waiter {
     uint32_t next;           /* the object's queue; free list link when free */
     uint32_t tprev;          /* the task's registrations */
     uint32_t tnext;
-    uint8_t notified;        /* woken and owed a turn: passed on if dropped unused */
+    uint8_t notified;        /* WAITER_*: 0 until woken by the object */
 } sim__waiter;
+
+/* How a waiter was woken: by a notify_one, which owes it a turn that passes to the next waiter
+ * if it is dropped unused (a slot, a lock, a notification), or by a notify_all (a token's
+ * cancel, sim_notify_all), which owes nothing to pass on. */
+enum { WAITER_OWED = 1, WAITER_WOKEN = 2 };
 
 /* ---- nodes -------------------------------------------------------------------------------- */
 

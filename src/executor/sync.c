@@ -466,14 +466,16 @@ static int notified_poll(sim_fut *f, sim_world *w)
     return SIM_PENDING;
 }
 
-/* Dropped while owed a notification: it goes to the next waiter or, when nobody else waits,
+/* Dropped while owed a notify_one: it goes to the next waiter or, when nobody else waits,
  * becomes the stored permit, as if notify_one had come a moment later (tokio's Notify does
- * the same). Passing it to the wait queue alone lost it when the queue was empty. */
+ * the same). Passing it to the wait queue alone lost it when the queue was empty. A wake-up
+ * of notify_all is not passed on: notify_all stores nothing. */
 static void notified_drop(sim_fut *f, sim_world *w)
 {
     sim_notified_op *op = (sim_notified_op *)f;
     uint32_t obj = SIM__NIL;
-    if (sim__waiter_notified(w, op->waiter_slot_, op->waiter_id_)) {
+    if (sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_) &&
+        w->waiters[op->waiter_slot_].notified == WAITER_OWED) {
         obj = w->waiters[op->waiter_slot_].obj; /* SIM__NIL once the notify is gone */
     }
     sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
