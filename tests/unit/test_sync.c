@@ -1035,6 +1035,33 @@ Test(notify, dropped_notified_waiter_alone_keeps_the_permit, .timeout = 10)
     sim_world_free(w);
 }
 
+/* Goal: a waiter woken by notify_all and dropped before it ran passes nothing on: notify_all
+ * stores no permit, even then.
+ * Method: L1 and L2 wait from 1 and 2ms; at 5ms notify_all, then L1 is aborted in the same
+ * poll; L2 completes at 5ms; L3 waits from 6ms with a 2ms timeout: SIM_ETIMEDOUT at 8ms. */
+Test(notify, dropped_notify_all_waiter_stores_nothing)
+{
+    sim_world *w = test_world(6, SIM_SCHED_RANDOM);
+    sim_notify n = new_notify(w);
+    glog log = {0};
+    listener l1 = {.n = &n, .who = 1, .start_ns = 1 * SIM_MS, .log = &log};
+    listener l2 = {.n = &n, .who = 2, .start_ns = 2 * SIM_MS, .log = &log};
+    listener l3 = {.n = &n, .who = 3, .start_ns = 6 * SIM_MS, .timeout_ns = 2 * SIM_MS,
+                   .log = &log};
+    notifier t = {.n = &n, .at = {5 * SIM_MS}, .count = 1, .all = true};
+    t.victim = spawn_listener(w, &l1);
+    spawn_listener(w, &l2);
+    spawn_listener(w, &l3);
+    test_spawn(w, "notifier", NO_NODE, notifier_poll, NULL, &t, sizeof t);
+    test_run_ok(w);
+    cr_assert(eq(u32, log.n, 2));
+    glog_expect(&log, 0, 2, SIM_OK, 5 * SIM_MS);
+    glog_expect(&log, 1, 3, SIM_ETIMEDOUT, 8 * SIM_MS);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_notify_drop(w, &n);
+    sim_world_free(w);
+}
+
 /* Goal: a waiter whose node crashes leaves the notify's queue, also when it had just been
  * handed a notification: the next waiter gets it.
  * Method: L1 on n1 waits from 1ms, L2 (world) from 2ms. (a) n1 crashes at 3ms, notify_one at
