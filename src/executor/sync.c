@@ -118,13 +118,20 @@ static void mutex_give_up(sim_world *w, uint32_t hs)
     if (m->wq_head != SIM__NIL) sim__waitq_notify_one(w, slot);
 }
 
+static void lock_drop(sim_fut *f, sim_world *w);
+
 static int lock_poll(sim_fut *f, sim_world *w)
 {
     sim_lock_op *op = (sim_lock_op *)f;
     uint32_t self = sim__require_task(w, "sim_lock");
     if (self == SIM__NIL) return SIM_EMISUSE;
     uint32_t slot = obj_of(w, op->m ? &op->m->h : NULL, HAND_MUTEX, OBJ_MUTEX, "sim_lock");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (slot == SIM__NIL) {
+        /* The mutex went while we waited: its queue was cleared, but our registration is
+         * still on the task's list. A future that completes has released what it armed. */
+        lock_drop(f, w);
+        return SIM_EMISUSE;
+    }
     sim__obj *m = &w->objs[slot];
     if (m->waker_slot == self && m->waker_id == w->tasks[self].id) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
@@ -266,12 +273,17 @@ static void permits_release(sim_world *w, uint32_t hs)
     sem_return(w, slot, n);
 }
 
+static void acquire_drop(sim_fut *f, sim_world *w);
+
 static int acquire_poll(sim_fut *f, sim_world *w)
 {
     sim_acquire_op *op = (sim_acquire_op *)f;
     if (sim__require_task(w, "sim_acquire") == SIM__NIL) return SIM_EMISUSE;
     uint32_t slot = obj_of(w, op->s ? &op->s->h : NULL, HAND_SEM, OBJ_SEM, "sim_acquire");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (slot == SIM__NIL) {
+        acquire_drop(f, w); /* gone while we waited: release our registration (lock_poll) */
+        return SIM_EMISUSE;
+    }
     const sim__obj *s = &w->objs[slot];
     /* More permits than the semaphore has now may still come (sim_sem_add: a semaphore made
      * with none, used as a signal), so only n = 0 is refused; a request that never fits shows
@@ -440,13 +452,18 @@ void sim_notify_all(sim_world *w, const sim_notify *n)
     if (slot != SIM__NIL) sim__waitq_notify_all(w, slot);
 }
 
+static void notified_drop(sim_fut *f, sim_world *w);
+
 static int notified_poll(sim_fut *f, sim_world *w)
 {
     sim_notified_op *op = (sim_notified_op *)f;
     if (sim__require_task(w, "sim_notified") == SIM__NIL) return SIM_EMISUSE;
     uint32_t slot = obj_of(w, op->n ? &op->n->h : NULL, HAND_NOTIFY, OBJ_NOTIFY,
                            "sim_notified");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (slot == SIM__NIL) {
+        notified_drop(f, w); /* gone while we waited: release our registration (lock_poll) */
+        return SIM_EMISUSE;
+    }
     bool queued = sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_);
     if (queued && my_turn(w, op->waiter_slot_, op->waiter_id_)) {
         sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
