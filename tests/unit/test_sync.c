@@ -1153,6 +1153,74 @@ Test(sync, spurious_wakeups_do_not_change_results)
     }
 }
 
+/* At 5ms drops the only handle of a mutex (which it holds from 0), a semaphore (whose only
+ * permit it holds) or a notify, while another task waits for it. */
+typedef struct object_dropper {
+    sim_co co;
+    int kind;            /* 0 mutex, 1 semaphore, 2 notify */
+    sim_mutex *m;
+    sim_sem *s;
+    sim_notify *n;
+} object_dropper;
+
+static int object_dropper_poll(void *state, sim_world *w)
+{
+    object_dropper *d = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &d->co);
+    if (d->kind == 0) {
+        SIM_TRY(sim_lock(d->m));
+    } else if (d->kind == 1) {
+        SIM_TRY(sim_acquire(d->s, 1));
+    }
+    SIM_AWAIT(rc, sim_sleep_until(5 * SIM_MS));
+    sim_mutex_drop(w, d->m);
+    sim_sem_drop(w, d->s);
+    sim_notify_drop(w, d->n);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: a mutex, semaphore or notify whose last handle is dropped while a task waits for it
+ * ends that wait with a misuse (the handle is gone), and the wait leaves nothing registered
+ * behind: one misuse violation, no leak reported when the waiter ends.
+ * Method: for each kind, the holder drops the object at 5ms; the waiter (from 1ms) gets
+ * SIM_EMISUSE at 5ms; exactly one violation, a misuse; no object is left. */
+Test(sync, object_dropped_while_waited_for)
+{
+    for (int kind = 0; kind < 3; kind++) {
+        sim_world *w = test_world(9 + (uint64_t)kind, SIM_SCHED_RANDOM);
+        sim_mutex m = {0};
+        sim_sem s = {0};
+        sim_notify n = {0};
+        glog log = {0};
+        object_dropper d = {.kind = kind, .m = &m, .s = &s, .n = &n};
+        if (kind == 0) {
+            m = new_mutex(w, "m");
+            locker l = {.m = &m, .who = 1, .start_ns = 1 * SIM_MS, .hold_ns = 1, .log = &log};
+            spawn_locker(w, &l, NO_NODE);
+        } else if (kind == 1) {
+            s = new_sem(w, "s", 1);
+            acquirer a = {.s = &s, .who = 1, .n = 1, .start_ns = 1 * SIM_MS, .hold_ns = 1,
+                          .log = &log};
+            spawn_acquirer(w, &a, NO_NODE);
+        } else {
+            n = new_notify(w);
+            listener l = {.n = &n, .who = 1, .start_ns = 1 * SIM_MS, .log = &log};
+            spawn_listener(w, &l);
+        }
+        test_spawn(w, "dropper", NO_NODE, object_dropper_poll, NULL, &d, sizeof d);
+        test_run_ok(w);
+        cr_assert(eq(u32, log.n, 1), "kind %d", kind);
+        glog_expect(&log, 0, 1, SIM_EMISUSE, 5 * SIM_MS);
+        cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_LEAK), 0), "kind %d: %s", kind,
+                  sim_world_violation(w, sim_world_violation_count(w) - 1)->message);
+        cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1), "kind %d", kind);
+        cr_assert(eq(u32, sim_world_violation_count(w), 1), "kind %d", kind);
+        cr_assert(eq(u32, test_objects_live(w), 0), "kind %d", kind);
+        sim_world_free(w);
+    }
+}
+
 /* ---- task sets ----------------------------------------------------------------------------- */
 
 typedef struct member_rec {
