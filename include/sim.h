@@ -549,6 +549,7 @@ int sim_co_polled_after_done(const char *file, int line);
     sim_co *const sim__co = (co_ptr);                                                              \
     int sim__rc = SIM_OK;                                                                          \
     (void)sim__rc;                                                                                 \
+    (void)sim__w; /* a coroutine with no await yet must compile under -Werror */                   \
     switch (sim__co->line) {                                                                       \
     case SIM__CO_DONE:                                                                             \
         return sim_co_polled_after_done(__FILE__, __LINE__);                                       \
@@ -743,7 +744,8 @@ void sim_task_set_output(sim_world *w, int64_t output);
  * tasks run as they become runnable; when it completes the call returns and they stay where
  * they are. If the run stops first, the future is dropped and the stop code is returned.
  * From inside a task (or while any world is running on this thread) it returns SIM_EMISUSE
- * and records a "nested block_on" violation: it never hangs. */
+ * and records a "nested block_on" violation: it never hangs. The future belongs to the call:
+ * one that is refused (nested, or the world already stopped) is dropped unpolled. */
 int sim_block_on_fut(sim_world *w, sim_fut *f);
 #define sim_block_on(w, aw) sim_block_on_fut((w), &(__typeof__(aw)[1]){aw}[0].fut)
 
@@ -1092,8 +1094,8 @@ typedef struct sim_sem {
 } sim_sem;
 
 int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out);
-/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0 or more
- * than the semaphore ever had. */
+/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0. A
+ * request for more than the semaphore has may wait for sim_sem_add. */
 typedef struct sim_acquire_op {
     sim_fut fut;
     const sim_sem *s;
@@ -1114,7 +1116,8 @@ void sim_sem_drop(sim_world *w, sim_sem *s);
 
 /* A notify wakes tasks that wait on it (tokio's Notify): notify_one wakes the first waiter,
  * or, when none waits, lets the next sim_notified complete at once (one stored permit);
- * notify_all wakes every task waiting now and stores nothing. */
+ * notify_all wakes every task waiting now and stores nothing. A waiter dropped after
+ * notify_one chose it, before it ran, passes the notification on (or stores it). */
 typedef struct sim_notify {
     sim_handle h;
 } sim_notify;

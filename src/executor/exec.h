@@ -280,8 +280,13 @@ typedef struct sim__waiter {
     uint32_t next;           /* the object's queue; free list link when free */
     uint32_t tprev;          /* the task's registrations */
     uint32_t tnext;
-    uint8_t notified;        /* woken and owed a turn: passed on if dropped unused */
+    uint8_t notified;        /* WAITER_*: 0 until woken by the object */
 } sim__waiter;
+
+/* How a waiter was woken: by a notify_one, which owes it a turn that passes to the next waiter
+ * if it is dropped unused (a slot, a lock, a notification), or by a notify_all (a token's
+ * cancel, sim_notify_all), which owes nothing to pass on. */
+enum { WAITER_OWED = 1, WAITER_WOKEN = 2 };
 
 /* ---- nodes -------------------------------------------------------------------------------- */
 
@@ -594,6 +599,10 @@ void sim__task_free_slot(sim_world *w, uint32_t slot);
 int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uint32_t *slot_out);
 /* Requests an abort (no effect on a finished, ending or started-job task). */
 void sim__task_abort(sim_world *w, uint32_t slot);
+/* The same for an abort the executor makes because an owner ended (a task set's members when
+ * the set is released): not the user's side effect, so allowed in a crash-mode drop, where
+ * sim__task_abort records a violation and does nothing. */
+void sim__task_abort_released(sim_world *w, uint32_t slot);
 void sim__task_init_hand_ops(sim_world *w);
 /* sim_spawn of a detached task; its slot in *slot_out. */
 int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out);
@@ -682,6 +691,9 @@ uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const c
 uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind);
 void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task);
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan);
+/* Gives a record to whoever owns what is made now (the running task, else the node being
+ * booted, else the world), as if it had just been made. */
+void sim__hand_to_default(sim_world *w, uint32_t slot);
 /* Moves the handles a spawn desc lists to the new task; SIM_EMISUSE for a bad one. */
 int sim__hand_moves(sim_world *w, const void *const *moves, const void *src, size_t size,
                     uint32_t task);

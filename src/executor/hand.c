@@ -208,6 +208,16 @@ void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task)
     link_owner(w, slot, OWN_TASK, task, w->tasks[task].id);
 }
 
+void sim__hand_to_default(sim_world *w, uint32_t slot)
+{
+    SIM_ASSERT(slot < w->hands_used);
+    uint8_t okind;
+    uint32_t owner, owner_id;
+    default_owner(w, &okind, &owner, &owner_id);
+    unlink_owner(w, slot);
+    link_owner(w, slot, okind, owner, owner_id);
+}
+
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan)
 {
     SIM_ASSERT(slot < w->hands_used);

@@ -396,9 +396,16 @@ void sim_join_abort(sim_world *w, const sim_join *j)
 
 void sim__task_abort(sim_world *w, uint32_t slot)
 {
-    sim__task *t = &w->tasks[slot];
+    const sim__task *t = &w->tasks[slot];
     if (t->status != TASK_LIVE || (t->flags & (TF_ABORT | TF_JOB_STARTED | TF_ENDING))) return;
     if (sim__no_side_effects(w, "sim_join_abort") != SIM_OK) return;
+    sim__task_abort_released(w, slot);
+}
+
+void sim__task_abort_released(sim_world *w, uint32_t slot)
+{
+    sim__task *t = &w->tasks[slot];
+    if (t->status != TASK_LIVE || (t->flags & (TF_ABORT | TF_JOB_STARTED | TF_ENDING))) return;
     t->flags |= TF_ABORT;
     uint32_t by = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     sim__emit(w, SIM_EV_ABORT, t->node, t->id, by, 0, NULL);
