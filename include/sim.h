@@ -519,7 +519,9 @@ void sim_fut_describe(const sim_fut *f, const sim_world *w, char *buf, size_t si
  *   inside a switch of your own: the macros are a switch and a case label, and a case label
  *   under an unbraced if or inside another switch resumes in the wrong place. `make tidy`
  *   rejects both in sim's own code; do the same in yours.
- * - One SIM_BEGIN per function, with `w` the world; SIM_END or SIM_RETURN to finish. */
+ * - One SIM_BEGIN per function, with `w` the world; SIM_END or SIM_RETURN to finish. A local
+ *   declared with an initializer after SIM_BEGIN needs a block of its own ({ ... }) that
+ *   ends before the next await: -Wjump-misses-init says so otherwise, rightly. */
 #define SIM_CO_INLINE 48
 
 typedef struct sim_co {
@@ -1152,9 +1154,10 @@ sim_notified_op sim_notified(const sim_notify *n);
  *         ...handle st->msg...
  *     }
  *
- * sim_select_futs takes branches that live elsewhere (futures in the state block, an
- * interval's tick kept across iterations); they are polled and dropped, never freed. */
-#define SIM_SELECT_MAX 4
+ * sim_select_futs takes branches that live elsewhere (futures in the state block); they are
+ * polled, and the losers dropped, but never freed. An interval keeps its phase in the
+ * sim_interval, so a fresh sim_tick per iteration is a by-value branch like any other. */
+#define SIM_SELECT_MAX 8
 
 typedef struct sim__branch {
     const void *fut;
@@ -1175,12 +1178,16 @@ sim_select_op sim__select(sim_world *w, int *which, const sim__branch *branches,
 sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count);
 
 #define SIM__BRANCH(aw) {SIM__BOX(aw)}
-#define SIM__NARGS(...) SIM__NARGS_(__VA_ARGS__, 4, 3, 2, 1, 0)
-#define SIM__NARGS_(a, b, c, d, n, ...) n
+#define SIM__NARGS(...) SIM__NARGS_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define SIM__NARGS_(a, b, c, d, e, f, g, h, n, ...) n
 #define SIM__BRANCHES1(a) SIM__BRANCH(a)
-#define SIM__BRANCHES2(a, b) SIM__BRANCH(a), SIM__BRANCH(b)
-#define SIM__BRANCHES3(a, b, c) SIM__BRANCH(a), SIM__BRANCH(b), SIM__BRANCH(c)
-#define SIM__BRANCHES4(a, b, c, d) SIM__BRANCH(a), SIM__BRANCH(b), SIM__BRANCH(c), SIM__BRANCH(d)
+#define SIM__BRANCHES2(a, ...) SIM__BRANCH(a), SIM__BRANCHES1(__VA_ARGS__)
+#define SIM__BRANCHES3(a, ...) SIM__BRANCH(a), SIM__BRANCHES2(__VA_ARGS__)
+#define SIM__BRANCHES4(a, ...) SIM__BRANCH(a), SIM__BRANCHES3(__VA_ARGS__)
+#define SIM__BRANCHES5(a, ...) SIM__BRANCH(a), SIM__BRANCHES4(__VA_ARGS__)
+#define SIM__BRANCHES6(a, ...) SIM__BRANCH(a), SIM__BRANCHES5(__VA_ARGS__)
+#define SIM__BRANCHES7(a, ...) SIM__BRANCH(a), SIM__BRANCHES6(__VA_ARGS__)
+#define SIM__BRANCHES8(a, ...) SIM__BRANCH(a), SIM__BRANCHES7(__VA_ARGS__)
 #define SIM__CAT(a, b) SIM__CAT_(a, b)
 #define SIM__CAT_(a, b) a##b
 #define SIM__BRANCH_LIST(...)                                                                      \
@@ -1190,7 +1197,7 @@ sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count);
 
 /* Join all: polls every unfinished branch until all have completed; results[i] receives
  * branch i's result. SIM_OK when all are done. Up to SIM_SELECT_MAX branches by value, as
- * select. */
+ * select. (More branches: a task set.) */
 typedef struct sim_join_all_op {
     sim_fut fut;
     int *results;

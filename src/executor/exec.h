@@ -102,7 +102,7 @@ enum {
     TF_DETACHED = 1u << 7,      /* no handle: free the slot when it finishes */
     TF_JOB = 1u << 8,           /* a blocking-pool job */
     TF_JOB_STARTED = 1u << 9,   /* the job's run function has executed: cannot be aborted */
-    TF_BORROWED = 1u << 10,     /* state is borrowed (block_on root): do not free it */
+    TF_ROOT = 1u << 10,         /* sim_block_on's root: stands for the caller, owns nothing */
     TF_SPURIOUS = 1u << 11,     /* the queued wake-up is a spurious one */
     TF_ENDING = 1u << 12,       /* being finished: what it awaited and owned is released */
     TF_INSET = 1u << 13,        /* a member of a task set (set_obj) */
@@ -143,7 +143,7 @@ typedef struct sim__task {
     int32_t result;          /* the result, once TASK_DONE */
     sim_poll_cb poll;
     sim_drop_cb drop;
-    void *state;             /* executor-owned block (or borrowed, TF_BORROWED) */
+    void *state;             /* executor-owned block; begins with a sim_co (not for jobs) */
     uint32_t state_size;     /* bytes */
     uint32_t rq;             /* run queue: fifo next / random index / pct heap index */
     uint32_t rq_prev;        /* run queue: fifo prev; free list: next free slot */

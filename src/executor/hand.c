@@ -97,7 +97,10 @@ static void link_owner(sim_world *w, uint32_t slot, uint8_t owner_kind, uint32_t
  * running task's node... else the world (node 0). */
 static void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, uint32_t *id)
 {
-    if (w->current != SIM__NIL && w->dropping < 0 && !(w->tasks[w->current].flags & TF_JOB)) {
+    /* A job is synchronous code of its node, and sim_block_on's root stands for the code
+     * that called it: neither owns handles. */
+    if (w->current != SIM__NIL && w->dropping < 0 &&
+        !(w->tasks[w->current].flags & (TF_JOB | TF_ROOT))) {
         *kind = OWN_TASK;
         *owner = w->current;
         *id = w->tasks[w->current].id;

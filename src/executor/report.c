@@ -52,7 +52,7 @@ static void sb_printf(strbuf *sb, const char *fmt, ...)
 /* Appends who holds handles of `kind` naming object `target` (up to three), from the handle
  * table: the tasks (or nodes) that own them, or a queued message. */
 static void sb_owners(strbuf *sb, const sim_world *w, uint8_t kind, uint32_t target,
-                      const char *what)
+                      const char *prefix, const char *what)
 {
     uint32_t found = 0, more = 0;
     for (uint32_t h = 0; h < w->hands_used; h++) {
@@ -62,7 +62,7 @@ static void sb_owners(strbuf *sb, const sim_world *w, uint8_t kind, uint32_t tar
             more++;
             continue;
         }
-        sb_printf(sb, "%s", found ? ", " : "; held by ");
+        sb_printf(sb, "%s", found ? ", " : prefix);
         found++;
         switch (r->owner_kind) {
         case OWN_TASK:
@@ -94,7 +94,7 @@ static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *w
     const sim__obj *c = o->type == OBJ_SUB ? &w->objs[o->parent] : o;
     if (o->type == OBJ_TOKEN) {
         sb_printf(sb, "cancellation of token #%u", o->serial);
-        sb_owners(sb, w, HAND_TOKEN, wt->x, "handle to cancel it");
+        sb_owners(sb, w, HAND_TOKEN, wt->x, "; can be cancelled by ", "handle to cancel it");
         return;
     }
     sb_printf(sb, "%s on %s #%u", verb, sim__chan_kind_name(c->chan_kind), c->serial);
@@ -102,9 +102,11 @@ static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *w
     uint32_t chan = o->type == OBJ_SUB ? o->parent : wt->x;
     if (wt->kind == WAIT_SEND) {
         sb_printf(sb, " (full: %u/%u)", c->len, c->cap);
-        if (c->chan_kind == SIM_CHAN_MPSC) sb_owners(sb, w, HAND_RX, chan, "receiver");
+        if (c->chan_kind == SIM_CHAN_MPSC) {
+            sb_owners(sb, w, HAND_RX, chan, "; receiver held by ", "receiver");
+        }
     } else {
-        sb_owners(sb, w, HAND_TX, chan, "sender");
+        sb_owners(sb, w, HAND_TX, chan, "; sender held by ", "sender");
     }
 }
 
@@ -131,11 +133,11 @@ static void describe_sync_wait(strbuf *sb, const sim_world *w, const sim__wait *
     case WAIT_SEM:
         sb_printf(sb, "permits of semaphore #%u%s%s (%u of %u free)", o->serial, sp, name,
                   o->len, o->cap);
-        sb_owners(sb, w, HAND_PERMITS, wt->x, "permit holder");
+        sb_owners(sb, w, HAND_PERMITS, wt->x, "; permits held by ", "permit holder");
         break;
     case WAIT_NOTIFY:
         sb_printf(sb, "notify #%u%s%s", o->serial, sp, name);
-        sb_owners(sb, w, HAND_NOTIFY, wt->x, "handle to notify it");
+        sb_owners(sb, w, HAND_NOTIFY, wt->x, "; can be notified by ", "handle to notify it");
         break;
     default:
         sb_printf(sb, "the next of %u task(s) in set #%u", o->len, o->serial);

@@ -338,6 +338,7 @@ int sim_block_on_fut(sim_world *w, sim_fut *f)
     sim__task_launch(w, slot, false, NULL);
     t = &w->tasks[slot];
     t->flags &= ~(uint32_t)TF_DETACHED; /* the slot is freed below, not on completion */
+    t->flags |= TF_ROOT;
     run_bounds b = {.until_ns = UINT64_MAX, .until_step = UINT64_MAX, .root = slot, .root_id = id};
     rc = run_outer(w, &b);
     t = &w->tasks[slot];

@@ -227,7 +227,7 @@ void sim_mutex_drop(sim_world *w, sim_mutex *m)
     object_drop(w, &m->h, HAND_MUTEX, "sim_mutex_drop");
 }
 
-/* ---- semaphore -------------------------------------------------------------------------------- */
+/* ---- semaphore ------------------------------------------------------------------------------- */
 
 int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out)
 {
@@ -417,7 +417,7 @@ void sim_sem_drop(sim_world *w, sim_sem *s)
     object_drop(w, &s->h, HAND_SEM, "sim_sem_drop");
 }
 
-/* ---- notify ----------------------------------------------------------------------------------- */
+/* ---- notify ---------------------------------------------------------------------------------- */
 
 int sim_notify_new(sim_world *w, const char *name, sim_notify *out)
 {
