@@ -811,7 +811,8 @@ static int sem_stuck_poll(void *state, sim_world *w)
 /* Goal: the hang report of a deadlock on a semaphore says how many permits are free and who
  * holds the others.
  * Method: 1 permit held by "hog" (which then waits forever); "needy" asks 1: SIM_EDEADLOCK
- * and the report says "permits of semaphore #1 conns (0 of 1 free); held by task <hog> (hog)". */
+ * and the report says "permits of semaphore #1 conns (0 of 1 free); permits held by task <hog>
+ * (hog)". */
 Test(sem, hang_report_names_holders)
 {
     sim_world *w = test_world(7, SIM_SCHED_RANDOM);
@@ -826,8 +827,9 @@ Test(sem, hang_report_names_holders)
     cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK));
     const char *report = sim_world_report(w);
     char want[160];
-    snprintf(want, sizeof want, "permits of semaphore #1 conns (0 of 1 free); held by task %u "
-             "(hog)", jh.task.v);
+    snprintf(want, sizeof want,
+             "permits of semaphore #1 conns (0 of 1 free); permits held by task %u (hog)",
+             jh.task.v);
     cr_assert(ne(ptr, (void *)strstr(report, want), NULL), "want '%s' in:\n%s", want, report);
     sim_sem_drop(w, &s);
     sim_notify_drop(w, &never);
