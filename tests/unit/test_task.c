@@ -1,5 +1,6 @@
 /*
- * test_task.c: spawning, joining, outputs, abort, detach and yield, through sim.h.
+ * test_task.c: spawning, joining, outputs, abort, detach and yield, the coroutine header a
+ * task's state begins with, and the protocol a poll function keeps, through sim.h.
  */
 #include "../helpers.h"
 
@@ -7,17 +8,16 @@ typedef struct adder {
     sim_co co;
     int64_t a;
     int64_t b;
-    sim_yield y;
 } adder;
 
 static int adder_poll(void *state, sim_world *w)
 {
     adder *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
-    SIM_AWAIT(&s->co, rc, sim_yield_poll(w, &s->y));
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_yield());
     sim_task_set_output(w, s->a + s->b);
-    SIM_END(&s->co, rc);
+    SIM_END(rc);
 }
 
 typedef struct parent {
@@ -31,19 +31,19 @@ static int parent_poll(void *state, sim_world *w)
 {
     parent *p = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&p->co);
+    SIM_BEGIN(w, &p->co);
     {
         adder a = {.a = 40, .b = 2};
         sim_task_desc d = {.name = "adder", .poll = adder_poll, .state = &a,
                            .state_size = sizeof a};
         rc = sim_spawn(w, &d, &p->child);
-        if (rc != SIM_OK) SIM_RETURN(&p->co, rc);
+        if (rc != SIM_OK) SIM_RETURN(rc);
     }
-    SIM_AWAIT(&p->co, rc, sim_join_poll(w, &p->child));
+    SIM_AWAIT(rc, sim_join_wait(&p->child));
     p->child_rc = rc;
     p->child_out = p->child.output;
     sim_task_set_output(w, p->child_out + 1);
-    SIM_END(&p->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a task spawned from a task runs, and its result and output reach the joiner.
@@ -57,8 +57,11 @@ Test(task, spawn_join_output)
     sim_stats st;
     sim_world_stats(w, &st);
     cr_assert(eq(u32, st.tasks_live, 1)); /* the parent, finished, awaiting its handle */
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
+    cr_assert(eq(i64, j.output, 43));
+    cr_assert(eq(u32, test_stats(w).tasks_live, 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
-    (void)j;
 }
 
 /* ---- abort, detach, misuse ------------------------------------------------------------------ */
@@ -67,8 +70,6 @@ typedef struct counted {
     sim_co co;
     uint32_t *polls;
     uint32_t *drops;
-    sim_drop_mode *mode;
-    sim_yield y;
 } counted;
 
 static int counted_poll(void *state, sim_world *w)
@@ -76,17 +77,18 @@ static int counted_poll(void *state, sim_world *w)
     counted *c = state;
     int rc = SIM_OK;
     (*c->polls)++;
-    SIM_BEGIN(&c->co);
-    for (;;) SIM_AWAIT(&c->co, rc, sim_yield_poll(w, &c->y));
-    SIM_END(&c->co, rc);
+    SIM_BEGIN(w, &c->co);
+    for (;;) {
+        SIM_AWAIT(rc, sim_yield());
+    }
+    SIM_END(rc);
 }
 
-static void counted_drop(void *state, sim_world *w, sim_drop_mode mode)
+static void counted_drop(void *state, sim_world *w)
 {
     counted *c = state;
     (void)w;
     (*c->drops)++;
-    *c->mode = mode;
 }
 
 typedef struct aborter {
@@ -94,42 +96,43 @@ typedef struct aborter {
     sim_join victim;
     uint32_t *victim_polls_at_abort;
     uint32_t *victim_polls;
-    int result;
+    int *result;
 } aborter;
 
 static int aborter_poll(void *state, sim_world *w)
 {
     aborter *a = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&a->co);
+    SIM_BEGIN(w, &a->co);
     sim_join_abort(w, &a->victim);
     *a->victim_polls_at_abort = *a->victim_polls;
     sim_join_abort(w, &a->victim); /* twice is the same as once */
-    SIM_AWAIT(&a->co, rc, sim_join_poll(w, &a->victim));
-    a->result = rc;
-    SIM_END(&a->co, SIM_OK);
+    SIM_AWAIT(rc, sim_join_wait(&a->victim));
+    *a->result = rc;
+    SIM_END(SIM_OK);
 }
 
 /* Goal: abort takes effect at the next scheduling point: the victim is never polled again, its
- * drop runs exactly once in abort mode, and its joiner gets SIM_ECANCELED. Method: a task that
- * yields forever is aborted (twice) by another task that then awaits it; the run then ends
- * because no work is left. */
+ * drop runs exactly once, and its joiner gets SIM_ECANCELED. Method: a task that yields
+ * forever is aborted (twice) by another task that then awaits it; the run then ends because
+ * no work is left. */
 Test(task, abort_at_next_scheduling_point)
 {
     sim_world *w = test_world(4, SIM_SCHED_RANDOM);
     uint32_t polls = 0, drops = 0, polls_at_abort = 0;
-    sim_drop_mode mode = SIM_DROP_DONE;
-    counted c = {.polls = &polls, .drops = &drops, .mode = &mode};
-    aborter a = {.victim_polls_at_abort = &polls_at_abort, .victim_polls = &polls, .result = 1};
+    int result = SIM_PENDING;
+    counted c = {.polls = &polls, .drops = &drops};
+    aborter a = {.victim_polls_at_abort = &polls_at_abort, .victim_polls = &polls,
+                 .result = &result};
     sim_task_desc vd = {.name = "victim", .poll = counted_poll, .drop = counted_drop,
                         .state = &c, .state_size = sizeof c};
     cr_assert(eq(int, sim_spawn(w, &vd, &a.victim), SIM_OK));
-    sim_join aj = test_spawn(w, "aborter", (sim_node_id){0}, aborter_poll, NULL, &a, sizeof a);
-    (void)aj;
+    test_spawn(w, "aborter", (sim_node_id){0}, aborter_poll, NULL, &a, sizeof a);
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(u32, polls, polls_at_abort));
     cr_assert(eq(u32, drops, 1));
-    cr_assert(eq(int, (int)mode, (int)SIM_DROP_ABORT));
+    cr_assert(eq(int, result, SIM_ECANCELED));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -143,10 +146,10 @@ static int join_result_poll(void *state, sim_world *w)
 {
     join_result *j = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&j->co);
-    SIM_AWAIT(&j->co, rc, sim_join_poll(w, &j->target));
+    SIM_BEGIN(w, &j->co);
+    SIM_AWAIT(rc, sim_join_wait(&j->target));
     *j->rc_out = rc;
-    SIM_END(&j->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: an abort requested before the first poll means the task is never polled, its drop runs
@@ -157,8 +160,7 @@ Test(task, abort_before_first_poll_and_after_finish)
 {
     sim_world *w = test_world(2, SIM_SCHED_FIFO);
     uint32_t polls = 0, drops = 0;
-    sim_drop_mode mode = SIM_DROP_DONE;
-    counted c = {.polls = &polls, .drops = &drops, .mode = &mode};
+    counted c = {.polls = &polls, .drops = &drops};
     int watched = 1;
     join_result jr = {.rc_out = &watched};
     jr.target = test_spawn(w, "victim", (sim_node_id){0}, counted_poll, counted_drop, &c,
@@ -174,14 +176,15 @@ Test(task, abort_before_first_poll_and_after_finish)
     sim_join j = test_spawn(w, "adder", (sim_node_id){0}, adder_poll, NULL, &a, sizeof a);
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     sim_join_abort(w, &j);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
     cr_assert(eq(i64, j.output, 3));
     cr_assert(eq(u32, j.task.v, 3), "a consumed handle keeps its task id");
+    cr_assert(not(sim_handle_valid(w, &j)), "a consumed handle is empty");
     sim_world_free(w);
 }
 
-/* Goal: a detached task runs to completion unobserved and its slot is freed; dropping a handle
- * detaches. Method: detach a yielding adder; after the run no task remains. */
+/* Goal: a detached task runs to completion unobserved and its slot is freed. Method: detach
+ * a yielding adder; after the run no task remains. */
 Test(task, detach)
 {
     sim_world *w = test_world(5, SIM_SCHED_RANDOM);
@@ -199,7 +202,59 @@ Test(task, detach)
     sim_world_free(w);
 }
 
+typedef struct spawner {
+    sim_co co;
+    sim_join child;  /* never joined: released (detached) when this task ends */
+    int64_t *child_out;
+} spawner;
+
+typedef struct reporter {
+    sim_co co;
+    int64_t *out;
+} reporter;
+
+static int reporter_poll(void *state, sim_world *w)
+{
+    reporter *r = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &r->co);
+    SIM_AWAIT(rc, sim_sleep(w, 10 * SIM_MS));
+    *r->out = 7;
+    SIM_END(rc);
+}
+
+static int spawner_poll(void *state, sim_world *w)
+{
+    spawner *s = state;
+    reporter r = {.out = s->child_out};
+    sim_task_desc d = {.name = "child", .poll = reporter_poll, .state = &r,
+                       .state_size = sizeof r};
+    return sim_spawn(w, &d, &s->child);
+}
+
+/* Goal: a join handle belongs to the task that made it, and that task's end releases it as a
+ * detach: the child runs on, unobserved, and its slot is freed when it finishes (replaces the
+ * old "a drop function must detach its handles"). Method: a task spawns a child that sleeps
+ * 10 ms and returns at once without joining it; the child still completes, and nothing is
+ * left or reported. */
+Test(task, handle_released_with_its_owner_detaches)
+{
+    sim_world *w = test_world(6, SIM_SCHED_RANDOM);
+    int64_t child_out = 0;
+    spawner s = {.child_out = &child_out};
+    sim_join j = test_spawn(w, "spawner", (sim_node_id){0}, spawner_poll, NULL, &s, sizeof s);
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
+    cr_assert(eq(i64, child_out, 0));
+    test_run_ok(w);
+    cr_assert(eq(i64, child_out, 7));
+    cr_assert(eq(u64, sim_now(w), 10 * SIM_MS));
+    cr_assert(eq(u32, test_stats(w).tasks_live, 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
 typedef struct self_joiner {
+    sim_co co;
     sim_join *self;  /* points at the task's own handle, which the test keeps */
     int *rc_out;
 } self_joiner;
@@ -207,23 +262,26 @@ typedef struct self_joiner {
 static int self_joiner_poll(void *state, sim_world *w)
 {
     self_joiner *s = state;
-    sim_join copy = *s->self;
-    *s->rc_out = sim_join_poll(w, &copy);
+    sim_join_op op = sim_join_wait(s->self);
+    *s->rc_out = sim_fut_poll(w, &op.fut);
+    sim_fut_drop(w, &op.fut);
     return SIM_OK;
 }
 
 /* Goal: join misuse is an error and a violation, never a hang or a crash: an empty handle,
- * a consumed handle, a task awaiting itself, a join from outside any task. Method: each. */
+ * a consumed handle, a task awaiting itself, a join polled from outside any task. Method:
+ * each. */
 Test(task, join_misuse)
 {
     sim_world *w = test_world(1, SIM_SCHED_FIFO);
     sim_join empty = {0};
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&empty)), SIM_EMISUSE));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&empty)), SIM_EMISUSE));
     adder a = {.a = 1, .b = 1};
     sim_join j = test_spawn(w, "adder", (sim_node_id){0}, adder_poll, NULL, &a, sizeof a);
-    cr_assert(eq(int, sim_join_poll(w, &j), SIM_EMISUSE), "outside a task");
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_EMISUSE), "consumed");
+    sim_join_op outside = sim_join_wait(&j);
+    cr_assert(eq(int, sim_fut_poll(w, &outside.fut), SIM_EMISUSE), "outside a task");
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_EMISUSE), "consumed");
     int self_rc = 1;
     sim_join me;
     self_joiner sj = {.self = &me, .rc_out = &self_rc};
@@ -248,9 +306,8 @@ typedef struct twice {
 static int done_poll(void *state, sim_world *w)
 {
     twice *t = state;
-    (void)w;
-    SIM_BEGIN(&t->co);
-    SIM_END(&t->co, SIM_OK);
+    SIM_BEGIN(w, &t->co);
+    SIM_END(SIM_OK);
 }
 
 static int poll_done_twice(void *state, sim_world *w)
@@ -261,24 +318,52 @@ static int poll_done_twice(void *state, sim_world *w)
     return done_poll(&inner, w);
 }
 
+typedef struct refuture {
+    sim_co co;
+    int *again_rc;
+} refuture;
+
+/* Polls a sleep of 0 to its result, then polls the finished future again. */
+static int poll_future_twice(void *state, sim_world *w)
+{
+    refuture *r = state;
+    sim_sleep_op nap = sim_sleep(w, 0);
+    cr_assert(eq(int, sim_fut_poll(w, &nap.fut), SIM_OK));
+    *r->again_rc = sim_fut_poll(w, &nap.fut);
+    sim_fut_drop(w, &nap.fut); /* a finished future's drop does nothing */
+    return SIM_OK;
+}
+
 /* Goal: a poll function that breaks the protocol is caught: a positive result other than
- * SIM_PENDING, and a coroutine polled again after it finished. Method: both; each task ends
- * with SIM_EMISUSE and a misuse violation. */
+ * SIM_PENDING, a coroutine polled again after it finished, and a future polled again after
+ * its result. Method: each; the first two tasks end with SIM_EMISUSE, the third gets
+ * SIM_EMISUSE from the second poll; each records one misuse violation. */
 Test(task, protocol_violations)
 {
     sim_world *w = test_world(1, SIM_SCHED_FIFO);
-    sim_join a = test_spawn(w, "bad", (sim_node_id){0}, bad_result_poll, NULL, NULL, 0);
-    sim_join b = test_spawn(w, "twice", (sim_node_id){0}, poll_done_twice, NULL, NULL, 0);
+    sim_join a = test_spawn(w, "bad", (sim_node_id){0}, bad_result_poll, NULL, NULL,
+                            sizeof(sim_co));
+    sim_join b = test_spawn(w, "twice", (sim_node_id){0}, poll_done_twice, NULL, NULL,
+                            sizeof(sim_co));
+    int again_rc = SIM_PENDING;
+    refuture r = {.again_rc = &again_rc};
+    sim_join c = test_spawn(w, "refuture", (sim_node_id){0}, poll_future_twice, NULL, &r,
+                            sizeof r);
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&a)), SIM_EMISUSE));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&b)), SIM_EMISUSE));
-    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 2));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&a)), SIM_EMISUSE));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&b)), SIM_EMISUSE));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&c)), SIM_OK));
+    cr_assert(eq(int, again_rc, SIM_EMISUSE));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 3));
     const sim_violation *v = sim_world_violation(w, 0);
     cr_assert(ne(ptr, strstr(v->message, "returned 7"), NULL), "%s", v->message);
     v = sim_world_violation(w, 1);
     cr_assert(ne(ptr, strstr(v->message, "polled after it finished"), NULL), "%s", v->message);
+    v = sim_world_violation(w, 2);
+    cr_assert(ne(ptr, strstr(v->message, "a sleep future polled after it completed"), NULL), "%s",
+              v->message);
     sim_task_set_output(w, 1); /* outside a task: a violation, not a crash */
-    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 3));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 4));
     sim_world_free(w);
 }
 
@@ -289,12 +374,12 @@ Test(task, spawn_errors_and_limits)
     sim_world_desc d = {.seed = 1, .max_tasks = 2};
     sim_world *w = test_world_desc(&d);
     sim_join j = {.task = {99}};
-    sim_task_desc bad = {.name = "x"};
+    sim_task_desc bad = {.name = "x", .state_size = sizeof(twice)};
     cr_assert(eq(int, sim_spawn(w, &bad, &j), SIM_EINVAL));
     cr_assert(eq(u32, j.task.v, 0));
     sim_task_desc big = {.poll = done_poll, .state_size = SIM_STATE_MAX + 1};
     cr_assert(eq(int, sim_spawn(w, &big, NULL), SIM_EINVAL));
-    sim_task_desc lost = {.poll = done_poll, .node = {7}};
+    sim_task_desc lost = {.poll = done_poll, .node = {7}, .state_size = sizeof(twice)};
     cr_assert(eq(int, sim_spawn(w, &lost, NULL), SIM_ENODE));
     sim_task_desc ok = {.poll = done_poll, .state_size = sizeof(twice)};
     sim_join k1, k2, k3;
@@ -305,6 +390,85 @@ Test(task, spawn_errors_and_limits)
     cr_assert(eq(int, sim_spawn(w, &ok, &k3), SIM_ELIMIT), "finished but not joined");
     sim_join_detach(w, &k1);
     cr_assert(eq(int, sim_spawn(w, &ok, &k3), SIM_OK));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
+/* ---- the coroutine header a state begins with ------------------------------------------------ */
+
+typedef struct cloner {
+    sim_co co;
+    int clone_rc;   /* what spawning a copy of this state, mid-await, gave */
+    int *rc_out;
+} cloner;
+
+static int cloner_poll(void *state, sim_world *w)
+{
+    cloner *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &c->co);
+    SIM_AWAIT(rc, sim_yield());
+    {
+        /* The mistake the check is for: spawning a copy of a running coroutine's state,
+         * which holds a resume point (and, while awaiting, its future). */
+        sim_task_desc d = {.name = "clone", .poll = cloner_poll, .state = c,
+                           .state_size = sizeof *c};
+        *c->rc_out = sim_spawn(w, &d, NULL);
+    }
+    SIM_END(rc);
+}
+
+/* Goal: spawn refuses a state that does not begin with a zeroed sim_co, since the executor
+ * drops what that coroutine awaits when the task ends: a state smaller than a sim_co, a
+ * resume point, an awaited future or a block size left in it are SIM_EINVAL; the handle is
+ * zeroed, nothing is spawned and nothing is recorded. A NULL state of sim_co's size is
+ * zero-filled, so it is accepted. Method: each bad header from outside, and a task that
+ * spawns a copy of its own state after its first await. */
+Test(task, spawn_refuses_state_without_fresh_co)
+{
+    sim_world *w = test_world(3, SIM_SCHED_FIFO);
+    twice good = {0};
+    twice resumed = {.co = {.line = 42}};
+    twice awaiting = {.co = {.cur = (sim_fut *)(void *)&good}};
+    twice sized = {.co = {.size_ = 64}};
+    const twice *bad[3] = {&resumed, &awaiting, &sized};
+    for (uint32_t i = 0; i < 3; i++) {
+        sim_join j = {.task = {99}};
+        sim_task_desc d = {.name = "bad", .poll = done_poll, .state = bad[i],
+                           .state_size = sizeof(twice)};
+        cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_EINVAL), "header %u", i);
+        cr_assert(eq(u32, j.task.v, 0), "header %u", i);
+        cr_assert(not(sim_handle_valid(w, &j)), "header %u", i);
+    }
+    sim_task_desc small = {.name = "small", .poll = done_poll, .state = &good,
+                           .state_size = sizeof(sim_co) - 1};
+    cr_assert(eq(int, sim_spawn(w, &small, NULL), SIM_EINVAL));
+    sim_task_desc none = {.name = "none", .poll = done_poll};
+    cr_assert(eq(int, sim_spawn(w, &none, NULL), SIM_EINVAL), "no state at all");
+    cr_assert(eq(u64, test_stats(w).spawns, 0));
+
+    sim_task_desc zero = {.name = "zero", .poll = done_poll, .state_size = sizeof(sim_co)};
+    sim_join zj;
+    cr_assert(eq(int, sim_spawn(w, &zero, &zj), SIM_OK));
+    int clone_rc = SIM_PENDING;
+    cloner c = {.rc_out = &clone_rc};
+    sim_join cj = test_spawn(w, "cloner", (sim_node_id){0}, cloner_poll, NULL, &c, sizeof c);
+    test_run_ok(w);
+    cr_assert(eq(int, clone_rc, SIM_EINVAL));
+    cr_assert(eq(u64, test_stats(w).spawns, 2)); /* zero and cloner; no clone */
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&zj)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&cj)), SIM_OK));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+
+    /* A task set refuses the same states. */
+    sim_task_set set;
+    cr_assert(eq(int, sim_task_set_new(w, &set), SIM_OK));
+    sim_task_desc d = {.name = "bad", .poll = done_poll, .state = &resumed,
+                       .state_size = sizeof resumed};
+    cr_assert(eq(int, sim_task_set_spawn(w, &set, &d), SIM_EINVAL));
+    cr_assert(eq(u32, sim_task_set_len(w, &set), 0));
+    sim_task_set_drop(w, &set);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -324,10 +488,9 @@ static int echo_poll(void *state, sim_world *w)
     return SIM_OK;
 }
 
-/* Goal: spawn copies the initial state (later changes to the caller's copy are not seen) and a
- * NULL state is zero-filled; names are kept for reports. Method: spawn, then scribble on the
- * original; a second task with no state reads zeros through its own pointer; sim_task_name
- * and an interned name. */
+/* Goal: spawn copies the initial state (later changes to the caller's copy are not seen);
+ * names are kept for reports. Method: spawn, then scribble on the original; sim_task_name and
+ * an interned name. */
 Test(task, state_is_copied_and_names)
 {
     sim_world *w = test_world(1, SIM_SCHED_FIFO);
