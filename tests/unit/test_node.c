@@ -4,9 +4,12 @@
  * pause and resume, bad calls, names.
  *
  * Tasks report to the test through pointers to records on the test's stack; every world is
- * freed before its test returns.
+ * freed before its test returns. Drop functions only log that they ran: what a task armed or
+ * owns is released by the executor, and how a task ended is read from its join handle or from
+ * the trace (taskends.h).
  */
 #include "../helpers.h"
+#include "../taskends.h"
 
 #define NEVER UINT64_MAX
 
@@ -33,13 +36,12 @@ typedef struct nap_rec {
     uint64_t woke_at;       /* NEVER until the sleep completes */
     uint32_t polls;
     uint32_t drops;
-    sim_drop_mode mode;
+    sim_task_id id;         /* sim_task_current at the first poll */
     sim_node_id node_seen;  /* sim_node_current at the first poll */
 } nap_rec;
 
 typedef struct napper {
     sim_co co;
-    sim_sleep nap;
     uint64_t duration_ns;
     int tag;                /* pushed to drop_log when dropped */
     ilog *drop_log;         /* may be NULL */
@@ -51,20 +53,19 @@ static int napper_poll(void *state, sim_world *w)
     napper *n = state;
     int rc = SIM_OK;
     n->rec->polls++;
-    SIM_BEGIN(&n->co);
+    SIM_BEGIN(w, &n->co);
+    n->rec->id = sim_task_current(w);
     n->rec->node_seen = sim_node_current(w);
-    sim_sleep_init(w, &n->nap, n->duration_ns);
-    SIM_AWAIT(&n->co, rc, sim_sleep_poll(w, &n->nap));
+    SIM_AWAIT(rc, sim_sleep(w, n->duration_ns));
     n->rec->woke_at = sim_now(w);
-    SIM_END(&n->co, rc);
+    SIM_END(rc);
 }
 
-static void napper_drop(void *state, sim_world *w, sim_drop_mode mode)
+static void napper_drop(void *state, sim_world *w)
 {
     napper *n = state;
-    sim_sleep_drop(w, &n->nap);
+    (void)w;
     n->rec->drops++;
-    n->rec->mode = mode;
     if (n->drop_log != NULL) ilog_push(n->drop_log, n->tag);
 }
 
@@ -93,18 +94,11 @@ static int joiner_poll(void *state, sim_world *w)
 {
     joiner *j = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&j->co);
-    SIM_AWAIT(&j->co, rc, sim_join_poll(w, &j->target));
+    SIM_BEGIN(w, &j->co);
+    SIM_AWAIT(rc, sim_join_wait(&j->target));
     j->rec->rc = rc;
     j->rec->at = sim_now(w);
-    SIM_END(&j->co, SIM_OK);
-}
-
-static void joiner_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    joiner *j = state;
-    (void)mode;
-    sim_join_detach(w, &j->target);
+    SIM_END(SIM_OK);
 }
 
 static sim_join spawn_joiner(sim_world *w, const char *name, sim_node_id node, sim_join target,
@@ -112,7 +106,7 @@ static sim_join spawn_joiner(sim_world *w, const char *name, sim_node_id node, s
 {
     rec->rc = SIM_PENDING;
     joiner j = {.target = target, .rec = rec};
-    return test_spawn(w, name, node, joiner_poll, joiner_drop, &j, sizeof j);
+    return test_spawn(w, name, node, joiner_poll, NULL, &j, sizeof j);
 }
 
 /* ---- a world-level chaos task: at given times, crash / restart / pause / resume -------------- */
@@ -127,7 +121,6 @@ typedef struct chaos_step {
 
 typedef struct chaos {
     sim_co co;
-    sim_sleep until;
     chaos_step steps[4];
     uint32_t nsteps;
     uint32_t i;
@@ -139,10 +132,9 @@ static int chaos_poll(void *state, sim_world *w)
 {
     chaos *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     for (c->i = 0; c->i < c->nsteps; c->i++) {
-        sim_sleep_until_init(w, &c->until, c->steps[c->i].at_ns);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        SIM_AWAIT(rc, sim_sleep_until(c->steps[c->i].at_ns));
         switch (c->steps[c->i].op) {
         case OP_CRASH: rc = sim_node_crash(w, c->steps[c->i].node); break;
         case OP_RESTART: rc = sim_node_restart(w, c->steps[c->i].node); break;
@@ -151,14 +143,7 @@ static int chaos_poll(void *state, sim_world *w)
         }
         c->rc_out[c->i] = rc;
     }
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void chaos_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    chaos *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->until);
+    SIM_END(SIM_OK);
 }
 
 static sim_join spawn_chaos(sim_world *w, const chaos_step *steps, uint32_t n, int *rc_out)
@@ -168,7 +153,7 @@ static sim_join spawn_chaos(sim_world *w, const chaos_step *steps, uint32_t n, i
         c.steps[i] = steps[i];
         rc_out[i] = SIM_PENDING;
     }
-    return test_spawn(w, "chaos", (sim_node_id){0}, chaos_poll, chaos_drop, &c, sizeof c);
+    return test_spawn(w, "chaos", (sim_node_id){0}, chaos_poll, NULL, &c, sizeof c);
 }
 
 /* ---- boot ------------------------------------------------------------------------------------ */
@@ -187,7 +172,7 @@ typedef struct probe {
 static int probe_poll(void *state, sim_world *w)
 {
     probe *p = state;
-    SIM_BEGIN(&p->co);
+    SIM_BEGIN(w, &p->co);
     if (p->rec->nseen < 4) p->rec->seen[p->rec->nseen] = sim_node_current(w);
     p->rec->nseen++;
     if (p->spawn_child) {
@@ -196,9 +181,9 @@ static int probe_poll(void *state, sim_world *w)
         sim_task_desc d = {.name = "probe-child", .poll = probe_poll, .state = &child,
                            .state_size = sizeof child};
         int rc = sim_spawn(w, &d, NULL);
-        if (rc != SIM_OK) SIM_RETURN(&p->co, rc);
+        if (rc != SIM_OK) SIM_RETURN(rc);
     }
-    SIM_END(&p->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 typedef struct boot_rec {
@@ -268,21 +253,14 @@ static int ticker_poll(void *state, sim_world *w)
 {
     ticker *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
+    SIM_BEGIN(w, &t->co);
     sim_interval_init(w, &t->every, 10 * SIM_MS);
     for (t->i = 0; t->i < t->count; t->i++) {
-        SIM_AWAIT(&t->co, rc, sim_interval_poll(w, &t->every));
+        SIM_AWAIT(rc, sim_tick(&t->every));
         t->rec->ticks++;
         t->rec->last_at = sim_now(w);
     }
-    SIM_END(&t->co, rc);
-}
-
-static void ticker_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    ticker *t = state;
-    (void)mode;
-    sim_interval_drop(w, &t->every);
+    SIM_END(rc);
 }
 
 static int filler_poll(void *state, sim_world *w)
@@ -292,9 +270,9 @@ static int filler_poll(void *state, sim_world *w)
     return SIM_OK;
 }
 
-/* Goal: crash drops every task of the node in crash mode, in spawn order; tasks on other
- * nodes keep running; joiners on another node, at world level and outside all get
- * SIM_ECRASHED.
+/* Goal: crash drops every task of the node, in spawn order (their drop functions run in that
+ * order); tasks on other nodes keep running; joiners on another node, at world level and
+ * outside all get SIM_ECRASHED.
  * Method: three sleepers on node A (spawned between tasks of node B, the last one at 1 ms
  * after some finished tasks freed their storage), a ticker on B, joiners for A's tasks on B
  * and at world level; a chaos task crashes A at 10 ms. */
@@ -309,12 +287,12 @@ Test(node, crash_drops_tasks_in_spawn_order_and_joiners_see_ecrashed)
     /* Short-lived tasks spawned first and finished early, so that a3, spawned last, may take
      * storage freed by them: spawn order must not be confused with storage order. */
     for (uint32_t i = 0; i < 3; i++) {
-        sim_task_desc fd = {.name = "filler", .poll = filler_poll};
+        sim_task_desc fd = {.name = "filler", .poll = filler_poll, .state_size = sizeof(sim_co)};
         cr_assert(eq(int, sim_spawn(w, &fd, NULL), SIM_OK));
     }
     sim_join j1 = spawn_napper(w, "a1", a, 10 * SIM_S, 1, &drops, &r1);
     ticker t = {.count = 50, .rec = &tr};
-    sim_join jt = test_spawn(w, "b-ticker", b, ticker_poll, ticker_drop, &t, sizeof t);
+    sim_join jt = test_spawn(w, "b-ticker", b, ticker_poll, NULL, &t, sizeof t);
     sim_join j2 = spawn_napper(w, "a2", a, 20 * SIM_MS, 2, &drops, &r2);
     sim_join jb = spawn_napper(w, "b-napper", b, 300 * SIM_MS, 9, &drops, &rb);
     cr_assert(eq(int, sim_world_run_until(w, SIM_MS), SIM_OK));
@@ -335,9 +313,6 @@ Test(node, crash_drops_tasks_in_spawn_order_and_joiners_see_ecrashed)
     cr_assert(eq(int, drops.v[1], 2));
     cr_assert(eq(int, drops.v[2], 3));
     cr_assert(eq(int, drops.v[3], 9));
-    cr_assert(eq(int, (int)r1.mode, (int)SIM_DROP_CRASH));
-    cr_assert(eq(int, (int)r2.mode, (int)SIM_DROP_CRASH));
-    cr_assert(eq(int, (int)r3.mode, (int)SIM_DROP_CRASH));
     cr_assert(eq(u64, r1.woke_at, NEVER));
     cr_assert(eq(u64, r2.woke_at, NEVER));
     cr_assert(eq(u64, r3.woke_at, NEVER));
@@ -345,13 +320,12 @@ Test(node, crash_drops_tasks_in_spawn_order_and_joiners_see_ecrashed)
     cr_assert(eq(u32, tr.ticks, 50));
     cr_assert(eq(u64, tr.last_at, 500 * SIM_MS));
     cr_assert(eq(u64, rb.woke_at, 300 * SIM_MS));
-    cr_assert(eq(int, (int)rb.mode, (int)SIM_DROP_DONE));
     cr_assert(eq(int, on_b.rc, SIM_ECRASHED));
     cr_assert(eq(u64, on_b.at, 10 * SIM_MS));
     cr_assert(eq(int, at_world.rc, SIM_ECRASHED));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j3)), SIM_ECRASHED));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jt)), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jb)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j3)), SIM_ECRASHED));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jt)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jb)), SIM_OK));
     cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
@@ -385,7 +359,9 @@ static int boot_life(void *ud, sim_world *w, sim_node_id node)
  * boot spawns a 1 s sleeper. */
 Test(node, restart_boots_again_and_counts)
 {
-    sim_world *w = test_world(3, SIM_SCHED_RANDOM);
+    test_ends ends = {0};
+    sim_world_desc d = {.seed = 3, .trace = test_ends_cb, .trace_ud = &ends};
+    sim_world *w = test_world_desc(&d);
     life_boot b = {0};
     sim_node_id n = add_node(w, "phoenix", boot_life, &b);
     cr_assert(eq(int, sim_world_run_until(w, 100 * SIM_MS), SIM_OK));
@@ -393,7 +369,7 @@ Test(node, restart_boots_again_and_counts)
     cr_assert(eq(int, (int)sim_node_status(w, n), (int)SIM_NODE_DOWN));
     cr_assert(eq(u32, sim_node_boots(w, n), 1));
     cr_assert(eq(u32, b.lives[0].drops, 1));
-    cr_assert(eq(int, (int)b.lives[0].mode, (int)SIM_DROP_CRASH));
+    cr_assert(eq(int, test_end_of(&ends, b.lives[0].id), SIM_ECRASHED));
     cr_assert(eq(int, sim_world_run_until(w, 200 * SIM_MS), SIM_OK));
     cr_assert(eq(int, sim_node_restart(w, n), SIM_OK));
     cr_assert(eq(u32, b.calls, 2));
@@ -404,7 +380,8 @@ Test(node, restart_boots_again_and_counts)
     cr_assert(eq(u64, b.lives[0].woke_at, NEVER));
     cr_assert(eq(u64, b.lives[1].woke_at, 1200 * SIM_MS));
     cr_assert(eq(u32, b.lives[1].node_seen.v, n.v));
-    cr_assert(eq(int, (int)b.lives[1].mode, (int)SIM_DROP_DONE));
+    cr_assert(eq(int, test_end_of(&ends, b.lives[1].id), SIM_OK));
+    cr_assert(eq(u32, b.lives[1].drops, 1));
     /* And again, from inside a task this time. */
     int rcs[2];
     chaos_step steps[2] = {{.at_ns = 1300 * SIM_MS, .op = OP_CRASH, .node = n},
@@ -425,31 +402,18 @@ Test(node, restart_boots_again_and_counts)
 
 typedef struct holder {
     sim_co co;
-    sim_tx keep_tx;        /* sender of c1, never used */
-    sim_rx in;             /* receiver of c2 */
+    sim_tx keep_tx;        /* sender of c1, never used; moved to the task */
+    sim_rx in;             /* receiver of c2; moved to the task */
     uint32_t msg;
-    sim_recv_op recv;
-    sim_timeout wait;
 } holder;
 
 static int holder_poll(void *state, sim_world *w)
 {
     holder *h = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&h->co);
-    h->recv = (sim_recv_op){.rx = &h->in, .out = &h->msg};
-    sim_timeout_init(w, &h->wait, sim_recv_future(&h->recv), 5 * SIM_S);
-    SIM_AWAIT(&h->co, rc, sim_timeout_poll(w, &h->wait));
-    SIM_END(&h->co, rc);
-}
-
-static void holder_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    holder *h = state;
-    (void)mode;
-    sim_timeout_drop(w, &h->wait);
-    sim_tx_drop(w, &h->keep_tx);
-    sim_rx_drop(w, &h->in);
+    SIM_BEGIN(w, &h->co);
+    SIM_AWAIT(rc, sim_timeout(w, 5 * SIM_S, sim_recv(&h->in, &h->msg)));
+    SIM_END(rc);
 }
 
 typedef struct peer_rec {
@@ -468,24 +432,16 @@ static int peer_recv_poll(void *state, sim_world *w)
 {
     peer_recv *p = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&p->co);
-    SIM_AWAIT(&p->co, rc, sim_recv(w, &p->rx, &p->msg));
+    SIM_BEGIN(w, &p->co);
+    SIM_AWAIT(rc, sim_recv(&p->rx, &p->msg));
     p->rec->rc = rc;
     p->rec->at = sim_now(w);
-    SIM_END(&p->co, SIM_OK);
-}
-
-static void peer_recv_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    peer_recv *p = state;
-    (void)mode;
-    sim_rx_drop(w, &p->rx);
+    SIM_END(SIM_OK);
 }
 
 typedef struct peer_send {
     sim_co co;
     sim_tx tx;
-    sim_sleep until;
     uint32_t msg;
     peer_rec *rec;
 } peer_send;
@@ -494,29 +450,31 @@ static int peer_send_poll(void *state, sim_world *w)
 {
     peer_send *p = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&p->co);
-    sim_sleep_until_init(w, &p->until, 200 * SIM_MS);
-    SIM_AWAIT(&p->co, rc, sim_sleep_poll(w, &p->until));
+    SIM_BEGIN(w, &p->co);
+    SIM_AWAIT(rc, sim_sleep_until(200 * SIM_MS));
     p->msg = 7;
-    p->rec->rc = sim_send(w, &p->tx, &p->msg);
+    p->rec->rc = sim_try_send(w, &p->tx, &p->msg);
     p->rec->at = sim_now(w);
-    SIM_END(&p->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
-static void peer_send_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* Spawns a task whose listed handles move to it. */
+static sim_join spawn_owning(sim_world *w, const char *name, sim_node_id node, sim_poll_cb poll,
+                             const void *state, size_t size, const void *const *moves)
 {
-    peer_send *p = state;
-    (void)mode;
-    sim_sleep_drop(w, &p->until);
-    sim_tx_drop(w, &p->tx);
+    sim_join j;
+    sim_task_desc d = {.name = name, .node = node, .poll = poll, .state = state,
+                       .state_size = size, .moves = moves};
+    cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_OK));
+    return j;
 }
 
-/* Goal: a crash releases the timers and channel ends of the node's tasks: no timer stays
- * armed, a peer waiting to receive sees SIM_ECLOSED at once, a peer sending later sees
- * SIM_ECLOSED, and no channel object is left.
- * Method: node A: a 10 s sleeper and a holder (sender of c1, receiver of c2 under a 5 s
- * timeout); node B: a receiver on c1 and a sender on c2 that sends at 200 ms; A crashes at
- * 100 ms. */
+/* Goal: a crash releases what the node's tasks armed and own, with no drop function: no timer
+ * stays armed, a peer waiting to receive sees SIM_ECLOSED at once, a peer sending later sees
+ * SIM_ECLOSED, no channel object is left, and nothing is reported.
+ * Method: node A: a 10 s sleeper and a holder (sender of c1 and receiver of c2, moved to it,
+ * awaiting c2 under a 5 s timeout); node B: a receiver on c1 and a sender on c2 that sends at
+ * 200 ms, each owning its end; A crashes at 100 ms. */
 Test(node, crash_releases_timers_and_closes_channels)
 {
     sim_world *w = test_world(4, SIM_SCHED_RANDOM);
@@ -532,32 +490,101 @@ Test(node, crash_releases_timers_and_closes_channels)
     pr.rec = &recv_rec;
     ps.rec = &send_rec;
     nap_rec nr = {0};
-    spawn_napper(w, "a-sleeper", a, 10 * SIM_S, 0, NULL, &nr);
-    sim_join jh = test_spawn(w, "a-holder", a, holder_poll, holder_drop, &h, sizeof h);
-    test_spawn(w, "b-recv", b, peer_recv_poll, peer_recv_drop, &pr, sizeof pr);
-    test_spawn(w, "b-send", b, peer_send_poll, peer_send_drop, &ps, sizeof ps);
+    sim_join jn = spawn_napper(w, "a-sleeper", a, 10 * SIM_S, 0, NULL, &nr);
+    sim_join jh = spawn_owning(w, "a-holder", a, holder_poll, &h, sizeof h,
+                               SIM_MOVES(&h.keep_tx, &h.in));
+    spawn_owning(w, "b-recv", b, peer_recv_poll, &pr, sizeof pr, SIM_MOVES(&pr.rx));
+    spawn_owning(w, "b-send", b, peer_send_poll, &ps, sizeof ps, SIM_MOVES(&ps.tx));
     int rcs[1];
     chaos_step steps[1] = {{.at_ns = 100 * SIM_MS, .op = OP_CRASH, .node = a}};
     spawn_chaos(w, steps, 1, rcs);
 
     cr_assert(eq(int, sim_world_run_until(w, 50 * SIM_MS), SIM_OK));
     cr_assert(eq(u32, test_timers_armed(w), 4)); /* sleeper, timeout, sender, chaos */
+    cr_assert(eq(u32, test_objects_live(w), 2));
     cr_assert(eq(int, sim_world_run_until(w, 150 * SIM_MS), SIM_OK));
     cr_assert(eq(int, rcs[0], SIM_OK));
     cr_assert(eq(u32, test_timers_armed(w), 1)); /* only b-send's */
     cr_assert(eq(u32, nr.drops, 1));
-    cr_assert(eq(int, (int)nr.mode, (int)SIM_DROP_CRASH));
     cr_assert(eq(int, recv_rec.rc, SIM_ECLOSED));
     cr_assert(eq(u64, recv_rec.at, 100 * SIM_MS));
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(int, send_rec.rc, SIM_ECLOSED));
     cr_assert(eq(u64, send_rec.at, 200 * SIM_MS));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jh)), SIM_ECRASHED));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jh)), SIM_ECRASHED));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jn)), SIM_ECRASHED));
     sim_stats st;
     sim_world_stats(w, &st);
     cr_assert(eq(u32, st.timers_armed, 0));
     cr_assert(eq(u32, st.objects_live, 0));
     cr_assert(eq(u32, st.violations, 0));
+    sim_world_free(w);
+}
+
+/* ---- what a node owns ------------------------------------------------------------------------ */
+
+typedef struct owned_boot {
+    sim_rx rx;          /* the receiver of the channel made at the first boot, for the test */
+    uint32_t boots;
+} owned_boot;
+
+static int boot_with_sender(void *ud, sim_world *w, sim_node_id node)
+{
+    owned_boot *b = ud;
+    (void)node;
+    if (b->boots++ > 0) return SIM_OK;
+    sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(uint32_t)};
+    sim_tx tx;
+    /* Both ends are the node's; the test moves the receiver to a world-level listener. */
+    return sim_chan_new(w, &cd, &tx, &b->rx);
+}
+
+typedef struct listener {
+    sim_co co;
+    sim_rx rx;
+    uint32_t msg;
+    peer_rec *rec;
+} listener;
+
+static int listener_poll(void *state, sim_world *w)
+{
+    listener *l = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &l->co);
+    SIM_AWAIT(rc, sim_recv(&l->rx, &l->msg));
+    l->rec->rc = rc;
+    l->rec->at = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: handles made by a boot function belong to the node: they outlive the boot and every
+ * task, and go when the node crashes (a world-level receiver then sees SIM_ECLOSED); they are
+ * not released by a restart's boot. Method: boot makes a channel and keeps its sender; its
+ * receiver moves to a world-level listener; the node crashes at 30 ms. */
+Test(node, handles_made_in_boot_belong_to_the_node)
+{
+    sim_world *w = test_world(12, SIM_SCHED_RANDOM);
+    owned_boot ob = {0};
+    sim_node_id n = add_node(w, "owner", boot_with_sender, &ob);
+    peer_rec rec = {.rc = SIM_PENDING};
+    listener l = {.rx = ob.rx, .rec = &rec};
+    sim_join lj = spawn_owning(w, "listener", (sim_node_id){0}, listener_poll, &l, sizeof l,
+                               SIM_MOVES(&l.rx));
+    int rcs[1];
+    chaos_step steps[1] = {{.at_ns = 30 * SIM_MS, .op = OP_CRASH, .node = n}};
+    spawn_chaos(w, steps, 1, rcs);
+    cr_assert(eq(int, sim_world_run_until(w, 20 * SIM_MS), SIM_OK));
+    cr_assert(eq(int, rec.rc, SIM_PENDING), "the sender lives while the node does");
+    cr_assert(eq(u32, test_objects_live(w), 1));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&lj)), SIM_OK));
+    cr_assert(eq(int, rcs[0], SIM_OK));
+    cr_assert(eq(int, rec.rc, SIM_ECLOSED));
+    cr_assert(eq(u64, rec.at, 30 * SIM_MS));
+    cr_assert(eq(u32, test_objects_live(w), 0));
+    cr_assert(eq(int, sim_node_restart(w, n), SIM_OK));
+    cr_assert(eq(u32, ob.boots, 2));
+    test_run_ok(w);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -567,13 +594,11 @@ typedef struct self_rec {
     ilog log;              /* 10 = before crash, 11 = after crash, 12 = second poll, tag = drop */
     int crash_rc;
     int status_after;
-    sim_drop_mode mode;
 } self_rec;
 
 typedef struct self_crasher {
     sim_co co;
     sim_node_id node;
-    sim_yield y;
     self_rec *rec;
 } self_crasher;
 
@@ -581,26 +606,25 @@ static int self_crasher_poll(void *state, sim_world *w)
 {
     self_crasher *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     ilog_push(&s->rec->log, 10);
     s->rec->crash_rc = sim_node_crash(w, s->node);
     s->rec->status_after = (int)sim_node_status(w, s->node);
     ilog_push(&s->rec->log, 11);
-    SIM_AWAIT(&s->co, rc, sim_yield_poll(w, &s->y));
+    SIM_AWAIT(rc, sim_yield());
     ilog_push(&s->rec->log, 12);
-    SIM_END(&s->co, rc);
+    SIM_END(rc);
 }
 
-static void self_crasher_drop(void *state, sim_world *w, sim_drop_mode mode)
+static void self_crasher_drop(void *state, sim_world *w)
 {
     self_crasher *s = state;
     (void)w;
-    s->rec->mode = mode;
     ilog_push(&s->rec->log, 20);
 }
 
 /* Goal: a task may crash its own node; the other tasks of the node are dropped during the
- * call, the calling task only once its poll has returned, in crash mode, never polled again.
+ * call, the calling task only once its poll has returned, never polled again.
  * Method: node A holds a sleeper (spawned first, drop tag 1) and a task that crashes A at
  * 10 ms, then yields; the log must read before, sleeper drop, after, own drop. */
 Test(node, task_crashing_own_node_is_dropped_after_its_poll)
@@ -609,12 +633,12 @@ Test(node, task_crashing_own_node_is_dropped_after_its_poll)
     sim_node_id a = add_node(w, "a", NULL, NULL);
     self_rec rec = {0};
     nap_rec nr = {0};
-    spawn_napper(w, "a-sleeper", a, 10 * SIM_S, 1, &rec.log, &nr);
+    sim_join jn = spawn_napper(w, "a-sleeper", a, 10 * SIM_S, 1, &rec.log, &nr);
     cr_assert(eq(int, sim_world_run_until(w, 10 * SIM_MS), SIM_OK));
     self_crasher s = {.node = a, .rec = &rec};
     sim_join j = test_spawn(w, "suicidal", a, self_crasher_poll, self_crasher_drop, &s,
                             sizeof s);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_ECRASHED));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_ECRASHED));
     cr_assert(eq(int, rec.crash_rc, SIM_OK));
     cr_assert(eq(int, rec.status_after, (int)SIM_NODE_DOWN));
     cr_assert(eq(u32, rec.log.n, 4));
@@ -622,10 +646,10 @@ Test(node, task_crashing_own_node_is_dropped_after_its_poll)
     cr_assert(eq(int, rec.log.v[1], 1));
     cr_assert(eq(int, rec.log.v[2], 11));
     cr_assert(eq(int, rec.log.v[3], 20));
-    cr_assert(eq(int, (int)rec.mode, (int)SIM_DROP_CRASH));
-    cr_assert(eq(int, (int)nr.mode, (int)SIM_DROP_CRASH));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jn)), SIM_ECRASHED));
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(u32, rec.log.n, 4)); /* never polled again */
+    cr_assert(eq(u32, test_timers_armed(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
@@ -635,15 +659,13 @@ Test(node, task_crashing_own_node_is_dropped_after_its_poll)
 typedef struct dirty_rec {
     int send_rc;
     int spawn_rc;
-    sim_drop_mode mode;
     uint32_t drops;
 } dirty_rec;
 
 typedef struct dirty {
     sim_co co;
-    sim_tx tx;
-    sim_token tok;
-    sim_sleep nap;
+    sim_tx tx;      /* the test's (not moved): alive while the drop runs */
+    sim_token tok;  /* the test's too */
     uint32_t msg;
     dirty_rec *rec;
 } dirty;
@@ -652,10 +674,9 @@ static int dirty_poll(void *state, sim_world *w)
 {
     dirty *d = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&d->co);
-    sim_sleep_init(w, &d->nap, 10 * SIM_S);
-    SIM_AWAIT(&d->co, rc, sim_sleep_poll(w, &d->nap));
-    SIM_END(&d->co, rc);
+    SIM_BEGIN(w, &d->co);
+    SIM_AWAIT(rc, sim_sleep(w, 10 * SIM_S));
+    SIM_END(rc);
 }
 
 static int noop_poll(void *state, sim_world *w)
@@ -665,30 +686,25 @@ static int noop_poll(void *state, sim_world *w)
     return SIM_OK;
 }
 
-static void dirty_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* Tries to act on the world; it only runs at the crash in the test below. */
+static void dirty_drop(void *state, sim_world *w)
 {
     dirty *d = state;
     d->rec->drops++;
-    d->rec->mode = mode;
-    if (mode == SIM_DROP_CRASH) {
-        d->msg = 99;
-        d->rec->send_rc = sim_send(w, &d->tx, &d->msg);
-        sim_task_desc td = {.name = "ghost", .poll = noop_poll};
-        sim_join gj;
-        d->rec->spawn_rc = sim_spawn(w, &td, &gj);
-        sim_token_cancel(w, &d->tok);
-    }
-    sim_sleep_drop(w, &d->nap);
-    sim_tx_drop(w, &d->tx);
-    sim_token_drop(w, &d->tok);
+    d->msg = 99;
+    d->rec->send_rc = sim_try_send(w, &d->tx, &d->msg);
+    sim_task_desc td = {.name = "ghost", .poll = noop_poll, .state_size = sizeof(sim_co)};
+    sim_join gj;
+    d->rec->spawn_rc = sim_spawn(w, &td, &gj);
+    sim_token_cancel(w, &d->tok);
 }
 
-/* Goal: a drop function called in crash mode cannot act on the world: sim_send and sim_spawn
- * return SIM_EMISUSE, sim_token_cancel does nothing, and each records a crash-side-effect
- * violation.
- * Method: a task on A holds a sender (receiver kept by the test) and a token clone; its drop
- * tries all three when A crashes. The message must not arrive, no task must be spawned, the
- * token must stay uncancelled. */
+/* Goal: a drop function that runs because its node crashed cannot act on the world: sending
+ * and spawning return SIM_EMISUSE, cancelling a token does nothing, and each records a
+ * crash-side-effect violation. Method: a task on A uses a sender and a token clone that the
+ * test keeps (so they are alive while the drop runs); its drop tries all three when A
+ * crashes. The message must not arrive, no task must be spawned, the token must stay
+ * uncancelled. */
 Test(node, side_effects_in_crash_drop_are_rejected)
 {
     sim_world *w = test_world(6, SIM_SCHED_RANDOM);
@@ -701,13 +717,12 @@ Test(node, side_effects_in_crash_drop_are_rejected)
     cr_assert(eq(int, sim_chan_new(w, &cd, &d.tx, &rx), SIM_OK));
     cr_assert(eq(int, sim_token_new(w, NULL, &tok), SIM_OK));
     cr_assert(eq(int, sim_token_clone(w, &tok, &d.tok), SIM_OK));
-    test_spawn(w, "dirty", a, dirty_poll, dirty_drop, &d, sizeof d);
+    sim_join dj = test_spawn(w, "dirty", a, dirty_poll, dirty_drop, &d, sizeof d);
     cr_assert(eq(int, sim_world_run_until(w, 10 * SIM_MS), SIM_OK));
     sim_stats before;
     sim_world_stats(w, &before);
     cr_assert(eq(int, sim_node_crash(w, a), SIM_OK));
     cr_assert(eq(u32, rec.drops, 1));
-    cr_assert(eq(int, (int)rec.mode, (int)SIM_DROP_CRASH));
     cr_assert(eq(int, rec.send_rc, SIM_EMISUSE));
     cr_assert(eq(int, rec.spawn_rc, SIM_EMISUSE));
     cr_assert(eq(u32, sim_rx_len(w, &rx), 0));
@@ -717,11 +732,15 @@ Test(node, side_effects_in_crash_drop_are_rejected)
     cr_assert(eq(u64, after.spawns, before.spawns));
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_CRASH_SIDE_EFFECT), 3));
     cr_assert(eq(u32, after.timers_armed, 0));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&dj)), SIM_ECRASHED));
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(u32, sim_rx_len(w, &rx), 0));
+    cr_assert(not(sim_rx_closed(w, &rx)), "the test still holds the sender");
+    sim_tx_drop(w, &d.tx);
     cr_assert(sim_rx_closed(w, &rx));
     sim_rx_drop(w, &rx);
     sim_token_drop(w, &tok);
+    sim_token_drop(w, &d.tok);
     sim_world_stats(w, &after);
     cr_assert(eq(u32, after.objects_live, 0));
     sim_world_free(w);
@@ -761,9 +780,9 @@ Test(node, pause_freezes_node_until_resume)
     cr_assert(eq(u64, rp.woke_at, 300 * SIM_MS));
     cr_assert(eq(u64, late.woke_at, 300 * SIM_MS));
     cr_assert(eq(u32, rp.polls, 2));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jp)), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jq)), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jl)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jp)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jq)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jl)), SIM_OK));
     sim_world_free(w);
 }
 
@@ -788,7 +807,7 @@ Test(node, pause_driven_from_outside_with_run_until, .timeout = 10)
     cr_assert(eq(int, sim_node_resume(w, p), SIM_OK));
     int run_rc = sim_world_run(w);
     uint64_t woke = rp.woke_at;
-    int join_rc = run_rc == SIM_OK ? sim_block_on(w, sim_join_future(&jp)) : run_rc;
+    int join_rc = run_rc == SIM_OK ? sim_block_on(w, sim_join_wait(&jp)) : run_rc;
     sim_world_free(w);
     cr_assert(eq(int, rc, SIM_OK), "run_until(50 ms) on a paused node: %s at %llu ns\n%s",
               sim_result_name(rc), (unsigned long long)now, report);
