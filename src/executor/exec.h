@@ -106,6 +106,7 @@ enum {
     TF_SPURIOUS = 1u << 11,     /* the queued wake-up is a spurious one */
     TF_ENDING = 1u << 12,       /* being finished: what it awaited and owned is released */
     TF_INSET = 1u << 13,        /* a member of a task set (set_obj) */
+    TF_WAITS_LOST = 1u << 14,   /* its last pending poll noted more than SIM__WAITS_MAX waits */
 };
 
 /* What a pending task waits for, noted by the primitive that returned SIM_PENDING. */
@@ -564,14 +565,19 @@ int sim__no_side_effects(sim_world *w, const char *what);
 void sim__wake_slow(sim_world *w, uint32_t slot);
 
 /* Notes what the running task waits for, when a primitive returns SIM_PENDING (for the hang
- * report). At most SIM__WAITS_MAX per poll are kept. */
+ * report). At most SIM__WAITS_MAX per poll are kept; one more (a select of SIM_SELECT_MAX
+ * branches under a timeout has five) marks the task TF_WAITS_LOST, and the report then adds
+ * the description of the whole future, so that no branch goes unreported. */
 static inline void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint64_t y)
 {
     if (w->current == SIM__NIL || w->dropping >= 0) return;
     sim__task *t = &w->tasks[w->current];
-    if (t->nwaits >= SIM__WAITS_MAX) return;
     for (uint32_t i = 0; i < t->nwaits; i++) {
         if (t->waits[i].kind == kind && t->waits[i].x == x && t->waits[i].y == y) return;
+    }
+    if (t->nwaits >= SIM__WAITS_MAX) {
+        t->flags |= TF_WAITS_LOST;
+        return;
     }
     sim__wait *wt = &t->waits[t->nwaits++];
     wt->kind = kind;

@@ -257,6 +257,14 @@ static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_
         if (i > 0) sb_printf(sb, "  |  ");
         describe_wait(sb, w, &t->waits[i]);
     }
+    /* More waits than were kept (a wide select, nested combinators): the future the task's
+     * coroutine awaits describes them all. Before this, the rest was silently left out. */
+    if (t->flags & TF_WAITS_LOST) {
+        const sim_co *co = (t->flags & TF_JOB) ? NULL : t->state;
+        char whole[1024];
+        sim_fut_describe(co != NULL ? co->cur : NULL, w, whole, sizeof whole);
+        sb_printf(sb, "  |  and more; in full: %s", whole);
+    }
     sb_printf(sb, "\n");
 }
 

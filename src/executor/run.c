@@ -81,7 +81,7 @@ static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
     SIM_ASSERT(t->status == TASK_LIVE);
     SIM_ASSERT(w->current == SIM__NIL);
     uint64_t spurious = (t->flags & TF_SPURIOUS) ? 1 : 0;
-    t->flags = (t->flags & ~(uint32_t)TF_SPURIOUS) | TF_RUNNING;
+    t->flags = (t->flags & ~(uint32_t)(TF_SPURIOUS | TF_WAITS_LOST)) | TF_RUNNING;
     t->nwaits = 0;
     t->polls++;
     w->step++;
