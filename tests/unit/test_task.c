@@ -3,6 +3,7 @@
  * task's state begins with, and the protocol a poll function keeps, through sim.h.
  */
 #include "../helpers.h"
+#include "../taskends.h"
 
 typedef struct adder {
     sim_co co;
@@ -506,4 +507,179 @@ Test(task, state_is_copied_and_names)
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(eq(u64, sum, 64));
     sim_world_free(w);
+}
+
+/* ---- what a task owns goes with it ------------------------------------------------------------ */
+
+typedef struct hoard_rec {
+    sim_task_id member;    /* the task it spawned into its set */
+    sim_task_id child;     /* the task it spawned and never joined */
+    uint32_t stage;        /* 1 once it holds everything */
+    uint64_t locked_at;    /* when the contender got the mutex, and the permits */
+    uint64_t permits_at;
+} hoard_rec;
+
+typedef struct sleepy {
+    sim_co co;
+    uint64_t ns;
+} sleepy;
+
+static int sleepy_poll(void *state, sim_world *w)
+{
+    sleepy *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_sleep(w, s->ns));
+    SIM_END(rc);
+}
+
+/* Takes a lock and permits, makes channels (one full, one oneshot), a token, a notify, a task
+ * set with a member and a child it never joins, then either returns (wait = false) or awaits
+ * a select of a blocked send, a notify, the token and a long sleep. No drop function. */
+typedef struct hoarder {
+    sim_co co;
+    bool wait;
+    sim_node_id other;     /* where the member and the child run */
+    const sim_mutex *m;
+    const sim_sem *sem;
+    sim_tx tx;             /* bounded mpsc of capacity 1, kept full */
+    sim_rx rx;
+    sim_tx otx;            /* a oneshot */
+    sim_rx orx;
+    sim_token tok;
+    sim_notify note;
+    sim_task_set set;
+    sim_join child;
+    uint64_t msg;
+    int which;
+    hoard_rec *rec;
+} hoarder;
+
+static int hoarder_make(hoarder *h, sim_world *w)
+{
+    sim_chan_desc mpsc = {.kind = SIM_CHAN_MPSC, .msg_size = 8, .capacity = 1};
+    sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = 8};
+    int rc = sim_chan_new(w, &mpsc, &h->tx, &h->rx);
+    if (rc == SIM_OK) rc = sim_try_send(w, &h->tx, &h->msg);
+    if (rc == SIM_OK) rc = sim_chan_new(w, &one, &h->otx, &h->orx);
+    if (rc == SIM_OK) rc = sim_token_new(w, NULL, &h->tok);
+    if (rc == SIM_OK) rc = sim_notify_new(w, "bell", &h->note);
+    if (rc == SIM_OK) rc = sim_task_set_new(w, &h->set);
+    if (rc != SIM_OK) return rc;
+    /* sim_task_set_spawn gives no id: the test learns it from the spawn event. */
+    sleepy forever = {.ns = 3600 * SIM_S};
+    sim_task_desc md = {.name = "member", .node = h->other, .poll = sleepy_poll,
+                        .state = &forever, .state_size = sizeof forever};
+    rc = sim_task_set_spawn(w, &h->set, &md);
+    if (rc != SIM_OK) return rc;
+    sleepy brief = {.ns = 50 * SIM_MS};
+    sim_task_desc cd = {.name = "child", .node = h->other, .poll = sleepy_poll, .state = &brief,
+                        .state_size = sizeof brief};
+    rc = sim_spawn(w, &cd, &h->child);
+    h->rec->child = h->child.task;
+    return rc;
+}
+
+static int hoarder_poll(void *state, sim_world *w)
+{
+    hoarder *h = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &h->co);
+    SIM_TRY(sim_lock(h->m));
+    SIM_TRY(sim_acquire(h->sem, 2));
+    rc = hoarder_make(h, w);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    h->rec->stage = 1;
+    if (!h->wait) SIM_RETURN(SIM_OK);
+    SIM_AWAIT(rc, sim_select(w, &h->which, sim_send(&h->tx, &h->msg), sim_notified(&h->note),
+                             sim_cancelled(&h->tok), sim_sleep(w, 3600 * SIM_S)));
+    SIM_END(rc);
+}
+
+/* Waits 5 ms, then for the mutex and for all three permits. */
+typedef struct contender {
+    sim_co co;
+    const sim_mutex *m;
+    const sim_sem *sem;
+    hoard_rec *rec;
+} contender;
+
+static int contender_poll(void *state, sim_world *w)
+{
+    contender *c = state;
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_sleep(w, 5 * SIM_MS));
+    SIM_TRY(sim_lock(c->m));
+    c->rec->locked_at = sim_now(w);
+    SIM_TRY(sim_acquire(c->sem, 3));
+    c->rec->permits_at = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* Notes the id of the task spawned with the name "member". */
+static void member_spawn_cb(void *ud, const sim_event *ev)
+{
+    hoard_rec *rec = ud;
+    if (ev->kind == SIM_EV_SPAWN && ev->detail != NULL && strcmp(ev->detail, "member") == 0) {
+        rec->member = ev->task;
+    }
+}
+
+/* Goal: a task with no drop function gives back everything it holds when it ends, however it
+ * ends (it completes, is aborted, or its node crashes), with no violation of any kind: its
+ * timer and wait-queue places, the mutex it holds and the permits it took (a waiting task gets
+ * them at once), the channels, token, notify and task set it made (the set's member is
+ * aborted, even when the end is a crash), and its child's handle (the child runs on, detached,
+ * to completion). Method: a hoarder on node "home" takes all of that by 0 ms; a contender
+ * waits for the mutex and the permits from 5 ms; at 10 ms the hoarder has returned, or is
+ * aborted, or home crashes. */
+Test(task, owner_end_releases_everything_it_holds)
+{
+    static const char *const how[3] = {"completion", "abort", "crash"};
+    for (int mode = 0; mode < 3; mode++) {
+        hoard_rec rec = {0};
+        test_ends ends = {.next = member_spawn_cb, .next_ud = &rec};
+        sim_world_desc d = {.seed = 9, .trace = test_ends_cb, .trace_ud = &ends};
+        sim_world *w = test_world_desc(&d);
+        sim_node_id home = test_node(w, "home", NULL, NULL);
+        sim_node_id other = test_node(w, "other", NULL, NULL);
+        sim_mutex m;
+        sim_sem sem;
+        cr_assert(eq(int, sim_mutex_new(w, "m", &m), SIM_OK));
+        cr_assert(eq(int, sim_sem_new(w, "s", 3, &sem), SIM_OK));
+        hoarder h = {.wait = mode != 0, .other = other, .m = &m, .sem = &sem, .rec = &rec};
+        sim_join hj = test_spawn(w, "hoarder", home, hoarder_poll, NULL, &h, sizeof h);
+        contender c = {.m = &m, .sem = &sem, .rec = &rec};
+        sim_join cj = test_spawn(w, "contender", other, contender_poll, NULL, &c, sizeof c);
+        cr_assert(eq(int, sim_world_run_until(w, 10 * SIM_MS), SIM_OK), "%s", how[mode]);
+        cr_assert(eq(u32, rec.stage, 1), "%s", how[mode]);
+        if (mode == 1) sim_join_abort(w, &hj);
+        if (mode == 2) cr_assert(eq(int, sim_node_crash(w, home), SIM_OK));
+        cr_assert(eq(int, sim_world_run_until(w, 20 * SIM_MS), SIM_OK), "%s", how[mode]);
+
+        static const int want[3] = {SIM_OK, SIM_ECANCELED, SIM_ECRASHED};
+        cr_assert(eq(int, test_end_of(&ends, hj.task), want[mode]), "%s", how[mode]);
+        cr_assert(eq(int, test_end_of(&ends, rec.member), SIM_ECANCELED),
+                  "%s: the set's member was not aborted", how[mode]);
+        cr_assert(eq(int, test_end_of(&ends, rec.child), SIM_PENDING), "%s", how[mode]);
+        cr_assert(eq(u64, rec.locked_at, mode == 0 ? 5 * SIM_MS : 10 * SIM_MS), "%s", how[mode]);
+        cr_assert(eq(u64, rec.permits_at, rec.locked_at), "%s", how[mode]);
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&cj)), SIM_OK), "%s", how[mode]);
+        cr_assert(eq(u32, sim_mutex_holder(w, &m).v, 0), "%s", how[mode]);
+        cr_assert(eq(u32, sim_sem_available(w, &sem), 3), "%s", how[mode]);
+        cr_assert(eq(u32, test_objects_live(w), 2), "%s: only the test's mutex and semaphore",
+                  how[mode]);
+        test_run_ok(w);
+        cr_assert(eq(int, test_end_of(&ends, rec.child), SIM_OK), "%s", how[mode]);
+        cr_assert(eq(u64, sim_now(w), 50 * SIM_MS), "%s", how[mode]);
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&hj)), want[mode]), "%s", how[mode]);
+        sim_stats st = test_stats(w);
+        cr_assert(eq(u32, st.timers_armed, 0), "%s", how[mode]);
+        cr_assert(eq(u32, st.tasks_live, 0), "%s", how[mode]);
+        if (st.violations != 0) {
+            const sim_violation *v = sim_world_violation(w, 0);
+            cr_assert(eq(u32, st.violations, 0), "%s: %s", how[mode], v ? v->message : "?");
+        }
+        sim_world_free(w);
+    }
 }
