@@ -9,7 +9,6 @@
 
 typedef struct doomed {
     sim_co co;
-    sim_sleep nap;
     int balance;
 } doomed;
 
@@ -17,11 +16,10 @@ static int doomed_poll(void *state, sim_world *w)
 {
     doomed *d = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&d->co);
-    sim_sleep_init(w, &d->nap, 1500 * SIM_MS);
-    SIM_AWAIT(&d->co, rc, sim_sleep_poll(w, &d->nap));
+    SIM_BEGIN(w, &d->co);
+    SIM_AWAIT(rc, sim_sleep(w, 1500 * SIM_MS));
     SIM_ASSERT(d->balance >= 0);
-    SIM_END(&d->co, rc);
+    SIM_END(rc);
 }
 
 /* Goal: a failed assertion inside a running world prints the expression, the file and line,

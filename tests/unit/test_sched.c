@@ -19,22 +19,21 @@ typedef struct step_task {
     sim_co co;
     shared *s;
     bool is_a;
-    sim_yield y;
 } step_task;
 
 static int step_poll(void *state, sim_world *w)
 {
     step_task *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
+    SIM_BEGIN(w, &t->co);
     if (t->is_a) t->s->x = 1;
-    SIM_AWAIT(&t->co, rc, sim_yield_poll(w, &t->y));
+    SIM_AWAIT(rc, sim_yield());
     if (t->is_a) {
         t->s->y = 1;
     } else if (t->s->x == 1 && t->s->y == 0) {
         t->s->bug = 1;
     }
-    SIM_END(&t->co, rc);
+    SIM_END(rc);
 }
 
 static int run_depth2(uint64_t seed, sim_sched sched)
@@ -87,16 +86,17 @@ static void record_polls(void *ud, const sim_event *ev)
 typedef struct yielder {
     sim_co co;
     int i;
-    sim_yield y;
 } yielder;
 
 static int yielder_poll(void *state, sim_world *w)
 {
     yielder *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
-    for (t->i = 0; t->i < 3; t->i++) SIM_AWAIT(&t->co, rc, sim_yield_poll(w, &t->y));
-    SIM_END(&t->co, rc);
+    SIM_BEGIN(w, &t->co);
+    for (t->i = 0; t->i < 3; t->i++) {
+        SIM_AWAIT(rc, sim_yield());
+    }
+    SIM_END(rc);
 }
 
 static recorder run_yielders(uint64_t seed, sim_sched_kind kind, const sim_decision *forced,
@@ -207,25 +207,16 @@ static void count_spurious(void *ud, const sim_event *ev)
 
 typedef struct sleeper {
     sim_co co;
-    sim_sleep s;
-    uint64_t woke_at;
 } sleeper;
 
 static int sleeper_poll(void *state, sim_world *w)
 {
     sleeper *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
-    sim_sleep_init(w, &t->s, 10 * SIM_MS);
-    SIM_AWAIT(&t->co, rc, sim_sleep_poll(w, &t->s));
+    SIM_BEGIN(w, &t->co);
+    SIM_AWAIT(rc, sim_sleep(w, 10 * SIM_MS));
     sim_task_set_output(w, (int64_t)sim_now(w));
-    SIM_END(&t->co, rc);
-}
-
-static void sleeper_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    sim_sleep_drop(w, &((sleeper *)state)->s);
+    SIM_END(rc);
 }
 
 Test(sched, spurious_wakeups_are_harmless)
@@ -238,7 +229,7 @@ Test(sched, spurious_wakeups_are_harmless)
     sleeper s = {0};
     yielder y = {0};
     for (int i = 0; i < 4; i++) {
-        j[i] = test_spawn(w, "sleeper", (sim_node_id){0}, sleeper_poll, sleeper_drop, &s, sizeof s);
+        j[i] = test_spawn(w, "sleeper", (sim_node_id){0}, sleeper_poll, NULL, &s, sizeof s);
     }
     for (int i = 0; i < 4; i++) {
         test_spawn(w, "y", (sim_node_id){0}, yielder_poll, NULL, &y, sizeof y);
@@ -246,7 +237,7 @@ Test(sched, spurious_wakeups_are_harmless)
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     cr_assert(lt(u32, 0, spurious));
     for (int i = 0; i < 4; i++) {
-        cr_assert(eq(int, sim_block_on(w, sim_join_future(&j[i])), SIM_OK));
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j[i])), SIM_OK));
         cr_assert(eq(i64, j[i].output, (int64_t)(10 * SIM_MS)));
     }
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
