@@ -1,8 +1,14 @@
 /*
  * test_determinism.c: same seed, same run; different seeds, different interleavings.
+ *
+ * The demo-world tests need systems/demo, which is ported to the second edition of the API
+ * after the executor: TODO(#16) a build of the executor alone defines SIM_TEST_NO_SYSTEMS and
+ * leaves them out; they are written against the new API and compile as they are.
  */
-#include "../../systems/demo/demo.h"
 #include "../helpers.h"
+#ifndef SIM_TEST_NO_SYSTEMS
+#include "../../systems/demo/demo.h"
+#endif
 
 /* A racy program: three tasks do a read-yield-write increment of a shared counter (lost
  * updates depend on the interleaving), exchange messages over an mpsc and sleep for random
@@ -18,10 +24,8 @@ typedef struct racer {
     uint32_t id;
     int i;
     uint64_t seen;
-    sim_yield y;
-    sim_sleep nap;
-    sim_tx tx;
-    sim_rx rx;
+    sim_tx tx;     /* racers 1 and 2: a sender, theirs */
+    sim_rx rx;     /* racer 3: the receiver, its own */
     uint64_t msg;
     sim_rng rng;
 } racer;
@@ -30,36 +34,26 @@ static int racer_poll(void *state, sim_world *w)
 {
     racer *r = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&r->co);
+    SIM_BEGIN(w, &r->co);
     sim_world_rng(w, "test/racer", r->id, &r->rng);
     for (r->i = 0; r->i < 5; r->i++) {
         r->seen = r->s->counter;
-        SIM_AWAIT(&r->co, rc, sim_yield_poll(w, &r->y));
+        SIM_AWAIT(rc, sim_yield());
         r->s->counter = r->seen + 1;
         r->s->log = (r->s->log * 31 + r->id) ^ (r->s->log >> 7);
-        sim_sleep_init(w, &r->nap, sim_rng_below(&r->rng, 3) * SIM_MS);
-        SIM_AWAIT(&r->co, rc, sim_sleep_poll(w, &r->nap));
+        SIM_AWAIT(rc, sim_sleep(w, sim_rng_below(&r->rng, 3) * SIM_MS));
         r->msg = (uint64_t)r->id << 8 | (uint64_t)r->i;
-        if (r->tx.id_ != 0) sim_send(w, &r->tx, &r->msg);
+        if (sim_handle_valid(w, &r->tx)) sim_try_send(w, &r->tx, &r->msg);
     }
-    sim_tx_drop(w, &r->tx);
-    if (r->rx.id_ != 0) {
+    sim_tx_drop(w, &r->tx); /* the receiver's loop ends when both senders are gone */
+    if (sim_handle_valid(w, &r->rx)) {
         for (;;) {
-            SIM_AWAIT(&r->co, rc, sim_recv(w, &r->rx, &r->msg));
+            SIM_AWAIT(rc, sim_recv(&r->rx, &r->msg));
             if (rc != SIM_OK) break;
             r->s->log = r->s->log * 131 + r->msg;
         }
     }
-    SIM_END(&r->co, SIM_OK);
-}
-
-static void racer_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    racer *r = state;
-    (void)mode;
-    sim_sleep_drop(w, &r->nap);
-    sim_tx_drop(w, &r->tx);
-    sim_rx_drop(w, &r->rx);
+    SIM_END(SIM_OK);
 }
 
 typedef struct outcome {
@@ -78,7 +72,10 @@ static outcome run_racy(uint64_t seed)
     cr_assert(eq(int, sim_chan_new(w, &d, &r[0].tx, &r[2].rx), SIM_OK));
     cr_assert(eq(int, sim_tx_clone(w, &r[0].tx, &r[1].tx), SIM_OK));
     for (int i = 0; i < 3; i++) {
-        test_spawn(w, "racer", (sim_node_id){0}, racer_poll, racer_drop, &r[i], sizeof r[i]);
+        sim_task_desc td = {.name = "racer", .poll = racer_poll, .state = &r[i],
+                            .state_size = sizeof r[i],
+                            .moves = i < 2 ? SIM_MOVES(&r[i].tx) : SIM_MOVES(&r[i].rx)};
+        cr_assert(eq(int, sim_spawn(w, &td, NULL), SIM_OK));
     }
     cr_assert(eq(int, sim_world_run(w), SIM_OK));
     outcome o = {.hash = sim_world_trace_hash(w), .counter = s.counter, .log = s.log,
@@ -120,6 +117,8 @@ Test(determinism, thousand_seeds_twice, .timeout = 120)
     for (int i = 0; i < 16; i++) outcomes += lost_update_counts[i] > 0;
     cr_assert(ge(u32, outcomes, 3), "the lost-update race shows only %u outcomes", outcomes);
 }
+
+#ifndef SIM_TEST_NO_SYSTEMS
 
 /* Goal: the demo world replays bit for bit. Method: 50 seeds of the demo, each twice, under
  * each strategy: same hash, same event count. */
@@ -174,9 +173,12 @@ Test(determinism, tracing_does_not_perturb)
     cr_assert(eq(u64, hashes[0], hashes[1]));
 }
 
+#endif /* SIM_TEST_NO_SYSTEMS */
+
 /* ---- notes ----------------------------------------------------------------------------- */
 
 typedef struct noter {
+    sim_co co;
     int64_t value;
 } noter;
 
