@@ -324,7 +324,12 @@ static void join_forget(sim_world *w, uint32_t hand)
         sim__task_free_slot(w, slot);
     } else {
         t->flags |= TF_DETACHED;
+        /* A task awaiting the join through a copy of the handle (its owner ended, or another
+         * task detached it) was never woken again and hung without a word; woken, its next
+         * poll finds the handle gone: SIM_EMISUSE and a violation that says why. */
+        uint32_t joiner = t->joiner_slot, joiner_id = t->joiner_id;
         t->joiner_slot = SIM__NIL;
+        if (joiner != SIM__NIL) sim__wake(w, joiner, joiner_id);
     }
 }
 
