@@ -683,3 +683,89 @@ Test(task, owner_end_releases_everything_it_holds)
         sim_world_free(w);
     }
 }
+
+/* ---- waiting on a handle whose owner lets go ---------------------------------------------------- */
+
+typedef struct watcher {
+    sim_co co;
+    const sim_join *j;   /* a copy of a handle someone else owns */
+    sim_join copy;
+    int *rc_out;
+    uint64_t *at_out;
+} watcher;
+
+static int watcher_poll(void *state, sim_world *w)
+{
+    watcher *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    s->copy = *s->j;
+    SIM_AWAIT(rc, sim_join_wait(&s->copy));
+    *s->rc_out = rc;
+    *s->at_out = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* Spawns a 100 ms sleeper and a watcher that awaits it through a copy of the handle (not
+ * moved); then lets the handle go after 10 ms: by returning (its end releases the handle) or
+ * by detaching it. */
+typedef struct letgo {
+    sim_co co;
+    bool detach;
+    sim_join j;
+    sim_join *pub;
+    int *rc_out;
+    uint64_t *at_out;
+} letgo;
+
+static int letgo_poll(void *state, sim_world *w)
+{
+    letgo *p = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &p->co);
+    {
+        sleepy c = {.ns = 100 * SIM_MS};
+        sim_task_desc d = {.name = "child", .poll = sleepy_poll, .state = &c,
+                           .state_size = sizeof c};
+        rc = sim_spawn(w, &d, &p->j);
+        if (rc != SIM_OK) SIM_RETURN(rc);
+        *p->pub = p->j;
+        watcher wt = {.j = p->pub, .rc_out = p->rc_out, .at_out = p->at_out};
+        sim_task_desc wd = {.name = "watcher", .poll = watcher_poll, .state = &wt,
+                            .state_size = sizeof wt};
+        rc = sim_spawn(w, &wd, NULL);
+        if (rc != SIM_OK) SIM_RETURN(rc);
+    }
+    SIM_TRY(sim_sleep(w, 10 * SIM_MS));
+    if (p->detach) sim_join_detach(w, &p->j);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: a task that awaits a join through a copy of a handle another task owns is woken when
+ * the owner lets the handle go (its end releases it, or it detaches), and its wait ends in
+ * SIM_EMISUSE with a violation that says why, instead of hanging until the run deadlocks with
+ * no word. The joined task runs on, detached. Method: both ways, under FIFO. */
+Test(task, waiting_on_a_handle_its_owner_lets_go_ends_in_misuse)
+{
+    for (int detach = 0; detach < 2; detach++) {
+        sim_world *w = test_world(7, SIM_SCHED_FIFO);
+        sim_join pub;
+        int rc = SIM_PENDING;
+        uint64_t at = 0;
+        letgo p = {.detach = detach, .pub = &pub, .rc_out = &rc, .at_out = &at};
+        sim_join oj = test_spawn(w, "owner", (sim_node_id){0}, letgo_poll, NULL, &p, sizeof p);
+        test_run_ok(w);
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&oj)), SIM_OK));
+        cr_assert(eq(int, rc, SIM_EMISUSE), "detach %d", detach);
+        cr_assert(eq(u64, at, 10 * SIM_MS), "detach %d", detach);
+        cr_assert(eq(u64, sim_now(w), 100 * SIM_MS), "detach %d: the child ran on", detach);
+        cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1), "detach %d", detach);
+        const sim_violation *v = sim_world_violation(w, 0);
+        cr_assert(ne(ptr, strstr(v->message, "sim_join_wait on a handle that was dropped, or "
+                                             "released when its owner ended"),
+                     NULL),
+                  "%s", v->message);
+        cr_assert(eq(u32, test_stats(w).tasks_live, 0));
+        sim_world_free(w);
+    }
+}
