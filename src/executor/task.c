@@ -359,6 +359,17 @@ static int join_op_poll(sim_fut *f, sim_world *w)
         op->join->h = (sim_handle){0};
         return rc;
     }
+    /* One joiner at a time: a second one took the first one's place, and the first was never
+     * woken (it hung until the run deadlocked). */
+    uint32_t js = t->joiner_slot;
+    if (js != SIM__NIL && js != self && js < w->tasks_used && w->tasks[js].id == t->joiner_id &&
+        w->tasks[js].status == TASK_LIVE) {
+        sim__violation(w, SIM_VIOLATION_MISUSE,
+                       "task %u awaits the join of task %u (%s), which task %u already awaits: "
+                       "a join handle is awaited by one task at a time",
+                       w->tasks[self].id, t->id, t->name, t->joiner_id);
+        return SIM_EMISUSE;
+    }
     t->joiner_slot = self;
     t->joiner_id = w->tasks[self].id;
     sim__note_wait(w, WAIT_JOIN, t->id, 0);
