@@ -769,3 +769,33 @@ Test(task, waiting_on_a_handle_its_owner_lets_go_ends_in_misuse)
         sim_world_free(w);
     }
 }
+
+/* Goal: a join handle is awaited by one task at a time: a second task awaiting the same join
+ * while the first still waits gets SIM_EMISUSE and a violation naming both, and the first
+ * still gets the result (the second used to take its place, and the first hung until the run
+ * deadlocked). Method: two watchers await copies of the handle of a 100 ms sleeper. */
+Test(task, second_joiner_of_one_handle_is_misuse)
+{
+    sim_world *w = test_world(8, SIM_SCHED_FIFO);
+    sleepy c = {.ns = 100 * SIM_MS};
+    sim_join j = test_spawn(w, "child", (sim_node_id){0}, sleepy_poll, NULL, &c, sizeof c);
+    int rc[2] = {SIM_PENDING, SIM_PENDING};
+    uint64_t at[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        watcher wt = {.j = &j, .rc_out = &rc[i], .at_out = &at[i]};
+        test_spawn(w, i ? "second" : "first", (sim_node_id){0}, watcher_poll, NULL, &wt,
+                   sizeof wt);
+    }
+    test_run_ok(w);
+    cr_assert(eq(int, rc[0], SIM_OK));
+    cr_assert(eq(u64, at[0], 100 * SIM_MS));
+    cr_assert(eq(int, rc[1], SIM_EMISUSE));
+    cr_assert(eq(u64, at[1], 0));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
+    const sim_violation *v = sim_world_violation(w, 0);
+    cr_assert(ne(ptr, strstr(v->message, "task 3 awaits the join of task 1 (child), which task 2 "
+                                         "already awaits"),
+                 NULL),
+              "%s", v->message);
+    sim_world_free(w);
+}
