@@ -261,9 +261,12 @@ static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_
      * coroutine awaits describes them all. Before this, the rest was silently left out. */
     if (t->flags & TF_WAITS_LOST) {
         const sim_co *co = (t->flags & TF_JOB) ? NULL : t->state;
-        char whole[1024];
-        sim_fut_describe(co != NULL ? co->cur : NULL, w, whole, sizeof whole);
-        sb_printf(sb, "  |  and more; in full: %s", whole);
+        sb_printf(sb, "  |  and more");
+        if (co != NULL && co->cur != NULL) { /* block_on's root awaits by hand: no co->cur */
+            char whole[1024];
+            sim_fut_describe(co->cur, w, whole, sizeof whole);
+            sb_printf(sb, "; in full: %s", whole);
+        }
     }
     sb_printf(sb, "\n");
 }
