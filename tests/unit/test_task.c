@@ -509,7 +509,7 @@ Test(task, state_is_copied_and_names)
     sim_world_free(w);
 }
 
-/* ---- what a task owns goes with it ------------------------------------------------------------ */
+/* ---- what a task owns goes with it ----------------------------------------------------------- */
 
 typedef struct hoard_rec {
     sim_task_id member;    /* the task it spawned into its set */
@@ -684,7 +684,7 @@ Test(task, owner_end_releases_everything_it_holds)
     }
 }
 
-/* ---- waiting on a handle whose owner lets go ---------------------------------------------------- */
+/* ---- waiting on a handle whose owner lets go ------------------------------------------------- */
 
 typedef struct watcher {
     sim_co co;
