@@ -619,12 +619,6 @@ Test(pool, pause_freezes_pool_until_resume, .timeout = 10)
 
 /* ---- the synchronous disk calls, the jobs' reason to charge --------------------------------- */
 
-/* TODO(#16): disk_sim is being ported to the second edition of the API; until it links, a
- * build of the executor alone defines SIM_TEST_NO_DISK and leaves this section out. It is
- * written against the disk API as sim.h declares it (sim_file_*, synchronous calls in a
- * job). */
-#ifndef SIM_TEST_NO_DISK
-
 typedef struct disk_job_rec {
     int rc[6];          /* open, append, sync, pread, size, and sim_file_open in a task */
     uint64_t at[4];     /* sim_now after open, append, sync, pread */
@@ -709,8 +703,6 @@ Test(pool, disk_calls_in_a_job_charge_their_latency)
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
     sim_world_free(w);
 }
-
-#endif /* SIM_TEST_NO_DISK */
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
