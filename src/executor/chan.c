@@ -663,10 +663,20 @@ void sim_tx_drop(sim_world *w, sim_tx *tx)
     if (hs != SIM__NIL) tx_release(w, hs);
 }
 
+/* A task awaiting a receive through a copy of a handle that just went (its owner ended, or
+ * another copy was dropped) was never woken and hung without a word; woken, its next poll
+ * finds the handle gone: SIM_EMISUSE and a violation that says why. */
+static void wake_orphaned_receiver(sim_world *w, uint32_t waker, uint32_t waker_id)
+{
+    if (waker != SIM__NIL) sim__wake(w, waker, waker_id);
+}
+
 static void sub_drop(sim_world *w, uint32_t slot)
 {
     sim__obj *o = sim__obj_at(w, slot);
     uint32_t chan = o->parent;
+    wake_orphaned_receiver(w, o->waker_slot, o->waker_id);
+    o = sim__obj_at(w, slot);
     sim__obj *c = sim__obj_at(w, chan);
     if (o->prev != SIM__NIL) {
         w->objs[o->prev].next = o->next;
@@ -693,7 +703,10 @@ static void rx_release(sim_world *w, uint32_t hs)
     /* The only receiver is gone: queued messages can never be received, and senders waiting
      * for room are woken to find the channel closed. */
     o->rxs = 0;
+    uint32_t waker = o->waker_slot, waker_id = o->waker_id;
     o->waker_slot = SIM__NIL;
+    wake_orphaned_receiver(w, waker, waker_id);
+    o = sim__obj_at(w, slot);
     if (o->len > 0) drop_all_messages(w, o);
     if (w->objs[slot].wq_head != SIM__NIL) sim__waitq_clear(w, slot);
     chan_release_if_unused(w, slot);

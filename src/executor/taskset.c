@@ -103,6 +103,12 @@ static void set_release(sim_world *w, uint32_t hs)
 {
     uint32_t obj = w->hands[hs].target;
     sim__hand_free(w, hs);
+    /* A task awaiting the next member through a copy of the handle was never woken and hung;
+     * woken, its next poll finds the handle gone (SIM_EMISUSE and a violation). */
+    if (w->objs[obj].waker_slot != SIM__NIL) {
+        sim__wake(w, w->objs[obj].waker_slot, w->objs[obj].waker_id);
+        w->objs[obj].waker_slot = SIM__NIL;
+    }
     for (uint32_t s = 0; s < w->tasks_used; s++) {
         if (!member_of(w, s, obj)) continue;
         sim__task *t = &w->tasks[s];
