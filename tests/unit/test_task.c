@@ -799,3 +799,134 @@ Test(task, second_joiner_of_one_handle_is_misuse)
               "%s", v->message);
     sim_world_free(w);
 }
+
+/* Objects of every kind a task can wait on, made by an owner task and shared with a waiter by
+ * copying the handles (not moving them). */
+enum { K_MPSC, K_BROADCAST, K_TOKEN, K_MUTEX, K_SEM, K_NOTIFY, K_SET, K_KINDS };
+
+typedef struct shared_objs {
+    int kind;
+    sim_tx tx;
+    sim_rx rx;
+    sim_token tok;
+    sim_mutex m;
+    sim_sem s;
+    sim_notify n;
+    sim_task_set set;
+} shared_objs;
+
+typedef struct copy_waiter {
+    sim_co co;
+    const shared_objs *src;
+    shared_objs copy;
+    uint64_t msg;
+    int *rc_out;
+} copy_waiter;
+
+static int copy_waiter_poll(void *state, sim_world *w)
+{
+    copy_waiter *x = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &x->co);
+    x->copy = *x->src;
+    if (x->copy.kind == K_MPSC || x->copy.kind == K_BROADCAST) {
+        SIM_AWAIT(rc, sim_recv(&x->copy.rx, &x->msg));
+    } else if (x->copy.kind == K_TOKEN) {
+        SIM_AWAIT(rc, sim_cancelled(&x->copy.tok));
+    } else if (x->copy.kind == K_MUTEX) {
+        SIM_AWAIT(rc, sim_lock(&x->copy.m));
+    } else if (x->copy.kind == K_SEM) {
+        SIM_AWAIT(rc, sim_acquire(&x->copy.s, 2));
+    } else if (x->copy.kind == K_NOTIFY) {
+        SIM_AWAIT(rc, sim_notified(&x->copy.n));
+    } else {
+        SIM_AWAIT(rc, sim_task_set_next(&x->copy.set, NULL, NULL));
+    }
+    *x->rc_out = rc;
+    SIM_END(SIM_OK);
+}
+
+/* Makes one object of its kind (so that a waiter would block on it), spawns the waiter and
+ * ends after 10 ms, which releases the object's handles. */
+typedef struct objs_owner {
+    sim_co co;
+    shared_objs *p;
+    int *rc_out;
+} objs_owner;
+
+static int objs_make(shared_objs *p, sim_world *w)
+{
+    sim_chan_desc mpsc = {.kind = SIM_CHAN_MPSC, .msg_size = 8};
+    sim_chan_desc bcast = {.kind = SIM_CHAN_BROADCAST, .msg_size = 8, .capacity = 4};
+    sleepy forever = {.ns = 3600 * SIM_S};
+    sim_task_desc member = {.name = "member", .poll = sleepy_poll, .state = &forever,
+                            .state_size = sizeof forever};
+    int rc = SIM_EINVAL;
+    switch (p->kind) {
+    case K_MPSC: return sim_chan_new(w, &mpsc, &p->tx, &p->rx);
+    case K_BROADCAST: return sim_chan_new(w, &bcast, &p->tx, &p->rx);
+    case K_TOKEN: return sim_token_new(w, NULL, &p->tok);
+    case K_MUTEX:
+        rc = sim_mutex_new(w, "m", &p->m);
+        return rc == SIM_OK ? sim_try_lock(w, &p->m) : rc;
+    case K_SEM:
+        rc = sim_sem_new(w, "s", 2, &p->s);
+        return rc == SIM_OK ? sim_try_acquire(w, &p->s, 1) : rc;
+    case K_NOTIFY: return sim_notify_new(w, "n", &p->n);
+    case K_SET:
+        rc = sim_task_set_new(w, &p->set);
+        return rc == SIM_OK ? sim_task_set_spawn(w, &p->set, &member) : rc;
+    default: return rc;
+    }
+}
+
+static int objs_owner_poll(void *state, sim_world *w)
+{
+    objs_owner *o = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &o->co);
+    rc = objs_make(o->p, w);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    {
+        copy_waiter x = {.src = o->p, .rc_out = o->rc_out};
+        sim_task_desc d = {.name = "waiter", .poll = copy_waiter_poll, .state = &x,
+                           .state_size = sizeof x};
+        rc = sim_spawn(w, &d, NULL);
+        if (rc != SIM_OK) SIM_RETURN(rc);
+    }
+    SIM_TRY(sim_sleep(w, 10 * SIM_MS));
+    SIM_END(SIM_OK);
+}
+
+/* Goal: whatever a task waits on through a copy of a handle another task owns (a receive on
+ * an mpsc or a broadcast, a token, a mutex, a semaphore, a notify, a task set), the owner's
+ * end wakes it, and its wait ends in SIM_EMISUSE with the one violation that says why:
+ * receives and task sets hung until the run deadlocked, and a lock, an acquire or a notified
+ * left its place in the queue behind and was blamed as a leak at the waiter's end. Method:
+ * for each kind, an owner makes the object, spawns a waiter with a copy, and ends at 10 ms. */
+Test(task, waiting_through_a_copy_of_any_handle_ends_with_its_owner)
+{
+    static const char *const kinds[K_KINDS] = {"mpsc", "broadcast", "token", "mutex",
+                                               "semaphore", "notify", "task set"};
+    for (int k = 0; k < K_KINDS; k++) {
+        sim_world *w = test_world(10, SIM_SCHED_FIFO);
+        shared_objs p = {.kind = k};
+        int rc = SIM_PENDING;
+        objs_owner o = {.p = &p, .rc_out = &rc};
+        sim_join oj = test_spawn(w, "owner", (sim_node_id){0}, objs_owner_poll, NULL, &o,
+                                 sizeof o);
+        int run = sim_world_run(w);
+        cr_assert(eq(int, run, SIM_OK), "%s:\n%s", kinds[k], sim_world_report(w));
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&oj)), SIM_OK), "%s", kinds[k]);
+        cr_assert(eq(int, rc, SIM_EMISUSE), "%s", kinds[k]);
+        cr_assert(eq(u32, sim_world_violation_count(w), 1), "%s", kinds[k]);
+        const sim_violation *v = sim_world_violation(w, 0);
+        cr_assert(eq(int, (int)v->kind, (int)SIM_VIOLATION_MISUSE), "%s", kinds[k]);
+        cr_assert(ne(ptr, strstr(v->message, "released when its owner ended"), NULL), "%s: %s",
+                  kinds[k], v->message);
+        sim_stats st = test_stats(w);
+        cr_assert(eq(u32, st.objects_live, 0), "%s", kinds[k]);
+        cr_assert(eq(u32, st.timers_armed, 0), "%s", kinds[k]);
+        sim_world_free(w);
+    }
+}
