@@ -22,17 +22,6 @@ static const char *report_line(const char *report, const char *name, char *buf, 
     return buf;
 }
 
-/* Spawns a task whose listed handles move to it. */
-static sim_join spawn_owning(sim_world *w, const char *name, sim_poll_cb poll, const void *state,
-                             size_t size, const void *const *moves)
-{
-    sim_join j;
-    sim_task_desc d = {.name = name, .poll = poll, .state = state, .state_size = size,
-                       .moves = moves};
-    cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_OK));
-    return j;
-}
-
 /* Two tasks, each owning the sender of the other's oneshot and awaiting its own. */
 typedef struct crossed {
     sim_co co;
@@ -335,16 +324,19 @@ static void zoo_spawn(zoo *z)
     cr_assert(eq(int, sim_mutex_new(w, "books", &z->m), SIM_OK));
 
     sleeper_st sl = {.self = &z->co[K_SLEEPER]};
-    sim_join sj = spawn_owning(w, "sleeper", sleeper_poll, &sl, sizeof sl, NULL);
-    spawn_owning(w, "holder", holder_poll, &h, sizeof h, SIM_MOVES(&h.jobs, &h.acks, &h.tok));
-    spawn_owning(w, "timeouter", timeouter_poll, &t, sizeof t, SIM_MOVES(&t.jobs));
-    spawn_owning(w, "selector", selector_poll, &s, sizeof s, SIM_MOVES(&s.acks, &s.tok));
+    const sim_node_id none = {0}; /* world-level tasks */
+    sim_join sj = test_spawn_moves(w, "sleeper", none, sleeper_poll, &sl, sizeof sl, NULL);
+    test_spawn_moves(w, "holder", none, holder_poll, &h, sizeof h,
+                     SIM_MOVES(&h.jobs, &h.acks, &h.tok));
+    test_spawn_moves(w, "timeouter", none, timeouter_poll, &t, sizeof t, SIM_MOVES(&t.jobs));
+    test_spawn_moves(w, "selector", none, selector_poll, &s, sizeof s,
+                     SIM_MOVES(&s.acks, &s.tok));
     caller_st c = {.self = &z->co[K_CALLER]};
-    spawn_owning(w, "caller", caller_poll, &c, sizeof c, NULL);
+    test_spawn_moves(w, "caller", none, caller_poll, &c, sizeof c, NULL);
     joiner_st j = {.self = &z->co[K_JOINER], .target = sj};
-    spawn_owning(w, "joiner", joiner_poll, &j, sizeof j, SIM_MOVES(&j.target));
+    test_spawn_moves(w, "joiner", none, joiner_poll, &j, sizeof j, SIM_MOVES(&j.target));
     locker_st l = {.self = &z->co[K_LOCKER], .m = &z->m};
-    spawn_owning(w, "locker", locker_poll, &l, sizeof l, NULL);
+    test_spawn_moves(w, "locker", none, locker_poll, &l, sizeof l, NULL);
 }
 
 static const char *const zoo_names[K_N] = {"sleeper", "holder", "timeouter", "selector",
@@ -452,7 +444,7 @@ Test(hang, report_lists_every_branch_of_a_wide_select)
         sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = 8};
         cr_assert(eq(int, sim_chan_new(w, &cd, &tx[i], &s.rx[i]), SIM_OK));
     }
-    spawn_owning(w, "wide", wide_poll, &s, sizeof s,
+    test_spawn_moves(w, "wide", (sim_node_id){0}, wide_poll, &s, sizeof s,
                  SIM_MOVES(&s.rx[0], &s.rx[1], &s.rx[2], &s.rx[3]));
     cr_assert(eq(int, sim_world_run(w), SIM_ETIMELIMIT));
     const char *r = sim_world_report(w);

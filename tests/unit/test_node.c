@@ -458,17 +458,6 @@ static int peer_send_poll(void *state, sim_world *w)
     SIM_END(SIM_OK);
 }
 
-/* Spawns a task whose listed handles move to it. */
-static sim_join spawn_owning(sim_world *w, const char *name, sim_node_id node, sim_poll_cb poll,
-                             const void *state, size_t size, const void *const *moves)
-{
-    sim_join j;
-    sim_task_desc d = {.name = name, .node = node, .poll = poll, .state = state,
-                       .state_size = size, .moves = moves};
-    cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_OK));
-    return j;
-}
-
 /* Goal: a crash releases what the node's tasks armed and own, with no drop function: no timer
  * stays armed, a peer waiting to receive sees SIM_ECLOSED at once, a peer sending later sees
  * SIM_ECLOSED, no channel object is left, and nothing is reported.
@@ -491,10 +480,10 @@ Test(node, crash_releases_timers_and_closes_channels)
     ps.rec = &send_rec;
     nap_rec nr = {0};
     sim_join jn = spawn_napper(w, "a-sleeper", a, 10 * SIM_S, 0, NULL, &nr);
-    sim_join jh = spawn_owning(w, "a-holder", a, holder_poll, &h, sizeof h,
+    sim_join jh = test_spawn_moves(w, "a-holder", a, holder_poll, &h, sizeof h,
                                SIM_MOVES(&h.keep_tx, &h.in));
-    spawn_owning(w, "b-recv", b, peer_recv_poll, &pr, sizeof pr, SIM_MOVES(&pr.rx));
-    spawn_owning(w, "b-send", b, peer_send_poll, &ps, sizeof ps, SIM_MOVES(&ps.tx));
+    test_spawn_moves(w, "b-recv", b, peer_recv_poll, &pr, sizeof pr, SIM_MOVES(&pr.rx));
+    test_spawn_moves(w, "b-send", b, peer_send_poll, &ps, sizeof ps, SIM_MOVES(&ps.tx));
     int rcs[1];
     chaos_step steps[1] = {{.at_ns = 100 * SIM_MS, .op = OP_CRASH, .node = a}};
     spawn_chaos(w, steps, 1, rcs);
@@ -568,7 +557,7 @@ Test(node, handles_made_in_boot_belong_to_the_node)
     sim_node_id n = add_node(w, "owner", boot_with_sender, &ob);
     peer_rec rec = {.rc = SIM_PENDING};
     listener l = {.rx = ob.rx, .rec = &rec};
-    sim_join lj = spawn_owning(w, "listener", (sim_node_id){0}, listener_poll, &l, sizeof l,
+    sim_join lj = test_spawn_moves(w, "listener", (sim_node_id){0}, listener_poll, &l, sizeof l,
                                SIM_MOVES(&l.rx));
     int rcs[1];
     chaos_step steps[1] = {{.at_ns = 30 * SIM_MS, .op = OP_CRASH, .node = n}};
