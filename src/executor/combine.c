@@ -41,12 +41,18 @@ static void branch_release(sim_world *w, sim_fut **arms, uint32_t *sizes, uint32
 static void describe_branches(const sim_fut *const *arms, uint32_t count, const char *what,
                               const sim_world *w, char *buf, size_t size)
 {
+    /* Each branch straight into buf (a 120-byte buffer per branch cut long ones), with a
+     * comma before every one but the first described (a join_all whose branch 0 completed
+     * began "join_all of, ..."). */
     size_t n = (size_t)snprintf(buf, size, "%s of", what);
-    for (uint32_t i = 0; i < count && n < size; i++) {
+    bool first = true;
+    for (uint32_t i = 0; i < count && n + 2 < size; i++) {
         if (arms[i] == NULL) continue;
-        char one[120];
-        sim_fut_describe(arms[i], w, one, sizeof one);
-        n += (size_t)snprintf(buf + n, size - n, "%s %s", i ? "," : "", one);
+        n += (size_t)snprintf(buf + n, size - n, "%s ", first ? "" : ",");
+        first = false;
+        if (n + 1 >= size) break;
+        sim_fut_describe(arms[i], w, buf + n, size - n);
+        n += strlen(buf + n);
     }
 }
 

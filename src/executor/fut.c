@@ -176,9 +176,9 @@ static void call_describe(const sim_fut *f, const sim_world *w, char *buf, size_
 {
     const sim_call_op *op = (const sim_call_op *)f;
     const sim_co *co = op->state;
-    char inner[200];
-    sim_fut_describe(co->cur, w, inner, sizeof inner);
-    snprintf(buf, size, "a sub-coroutine, awaiting %s", inner);
+    /* Straight into buf, as timeout's: no intermediate buffer to cut a long inner wait. */
+    size_t n = (size_t)snprintf(buf, size, "a sub-coroutine, awaiting ");
+    if (n + 1 < size) sim_fut_describe(co->cur, w, buf + n, size - n);
 }
 
 static const sim_fut_vt call_vt = {.name = "call", .poll = call_poll, .drop = call_drop,
