@@ -68,8 +68,7 @@ Test(hang, deadlock_names_both_tasks_and_holders)
     cr_assert(ne(ptr, strstr(r, "recv on oneshot #1 'ack'; sender held by task 2 (bob)"), NULL),
               "%s", r);
     cr_assert(ne(ptr, strstr(r, "recv on oneshot #2 'ack'; sender held by task 1 (alice)"), NULL),
-              "%s",
-              r);
+              "%s", r);
     cr_assert(ne(ptr, strstr(r, "replay:"), NULL), "%s", r);
     cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK)); /* a stopped run stays stopped */
     sim_world_free(w);
@@ -346,9 +345,10 @@ static const char *const zoo_names[K_N] = {"sleeper", "holder", "timeouter", "se
 static const char *const zoo_awaits[K_N][4] = {
     {"blocked", "sleep until 5.000000s"},
     {"sleep until 10.100000s"},
-    {"recv on mpsc #1 'jobs'; held by task 2 (holder)", "  |  ", "sleep until 10.000000s"},
-    {"recv on mpsc #2 'acks'; held by task 2 (holder)", "  |  ",
-     "cancellation of token #3; held by ", "task 2 (holder)"},
+    {"recv on mpsc #1 'jobs'; sender held by task 2 (holder)", "  |  ",
+     "sleep until 10.000000s"},
+    {"recv on mpsc #2 'acks'; sender held by task 2 (holder)", "  |  ",
+     "cancellation of token #3; can be cancelled by ", "task 2 (holder)"},
     {"sleep until 7.000000s"},
     {"join of task 1 (sleeper)"},
     {"0.200000s", "lock of mutex #4 books; held by task 2 (holder) since 0.100000s"},
@@ -410,9 +410,13 @@ Test(hang, report_says_what_each_kind_of_future_awaits)
     sim_world_free(z.w);
 }
 
+#define WIDE 8
+
+_Static_assert(WIDE == SIM_SELECT_MAX, "the test is of a select of the most branches allowed");
+
 typedef struct wide {
     sim_co co;
-    sim_rx rx[4];
+    sim_rx rx[WIDE];
     uint64_t msg;
     int which;
 } wide;
@@ -426,36 +430,81 @@ static int wide_poll(void *state, sim_world *w)
                               sim_select(w, &s->which, sim_recv(&s->rx[0], &s->msg),
                                          sim_recv(&s->rx[1], &s->msg),
                                          sim_recv(&s->rx[2], &s->msg),
-                                         sim_recv(&s->rx[3], &s->msg))));
+                                         sim_recv(&s->rx[3], &s->msg),
+                                         sim_recv(&s->rx[4], &s->msg),
+                                         sim_recv(&s->rx[5], &s->msg),
+                                         sim_recv(&s->rx[6], &s->msg),
+                                         sim_recv(&s->rx[7], &s->msg))));
     SIM_END(rc);
 }
 
 /* Goal: a select of the most branches allowed (SIM_SELECT_MAX), under a timeout, is reported
  * whole: every branch and the deadline, none silently left out (the report kept three waits
- * per task and dropped the rest without a word; it now adds the whole future's description).
- * Method: one task awaits four receives and a 9 s timeout; a 1 s time limit stops the run. */
+ * per task and dropped the rest without a word; it now adds the whole future's description,
+ * which a 160-byte buffer in the timeout's used to cut short). Method: one task awaits eight
+ * receives on channels with long names and a 9 s timeout; a 1 s time limit stops the run. */
 Test(hang, report_lists_every_branch_of_a_wide_select)
 {
     sim_world_desc d = {.seed = 9, .time_limit_ns = SIM_S};
     sim_world *w = test_world_desc(&d);
     wide s = {0};
-    sim_tx tx[4];
-    for (uint32_t i = 0; i < 4; i++) {
-        sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = 8};
+    sim_tx tx[WIDE];
+    for (uint32_t i = 0; i < WIDE; i++) {
+        sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = 8, .name = "replication-acks"};
         cr_assert(eq(int, sim_chan_new(w, &cd, &tx[i], &s.rx[i]), SIM_OK));
     }
     test_spawn_moves(w, "wide", (sim_node_id){0}, wide_poll, &s, sizeof s,
-                 SIM_MOVES(&s.rx[0], &s.rx[1], &s.rx[2], &s.rx[3]));
+                     SIM_MOVES(&s.rx[0], &s.rx[1], &s.rx[2], &s.rx[3], &s.rx[4], &s.rx[5],
+                               &s.rx[6], &s.rx[7]));
     cr_assert(eq(int, sim_world_run(w), SIM_ETIMELIMIT));
     const char *r = sim_world_report(w);
-    char line[1024];
+    char line[2048];
     report_line(r, "wide", line, sizeof line);
-    for (uint32_t i = 1; i <= 4; i++) {
+    for (uint32_t i = 1; i <= WIDE; i++) {
         char want[32];
         snprintf(want, sizeof want, "recv on mpsc #%u", i);
         cr_assert(ne(ptr, strstr(line, want), NULL), "'%s' is not in:\n%s", want, line);
     }
     cr_assert(ne(ptr, strstr(line, "9.000000s"), NULL), "the deadline is not in:\n%s", line);
-    cr_assert(ne(ptr, strstr(line, "held by the world"), NULL), "%s", line); /* the test's tx */
+    cr_assert(ne(ptr, strstr(line, "sender held by the world"), NULL), "%s", line); /* test's */
+    sim_world_free(w);
+}
+
+typedef struct gatherer {
+    sim_co co;
+    sim_rx rx;
+    uint64_t msg;
+    int results[2];
+    sim_co **self;
+} gatherer;
+
+static int gatherer_poll(void *state, sim_world *w)
+{
+    gatherer *g = state;
+    int rc = SIM_OK;
+    *g->self = &g->co;
+    SIM_BEGIN(w, &g->co);
+    SIM_AWAIT(rc, sim_join_all(w, g->results, sim_sleep(w, 0), sim_recv(&g->rx, &g->msg)));
+    SIM_END(rc);
+}
+
+/* Goal: a join_all describes the branches it still waits for, and only those: "join_all of
+ * recv on mpsc #1", not "join_all of, recv ..." once its first branch has completed. Method:
+ * a join_all of a sleep of 0 (done on the first poll) and a receive nobody sends to. */
+Test(hang, join_all_describes_its_pending_branches)
+{
+    sim_world *w = test_world(10, SIM_SCHED_FIFO);
+    sim_co *co = NULL;
+    gatherer g = {.self = &co};
+    sim_tx tx;
+    sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = 8};
+    cr_assert(eq(int, sim_chan_new(w, &cd, &tx, &g.rx), SIM_OK));
+    test_spawn_moves(w, "gatherer", (sim_node_id){0}, gatherer_poll, &g, sizeof g,
+                     SIM_MOVES(&g.rx));
+    cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK));
+    cr_assert(ne(ptr, co, NULL));
+    char text[256];
+    sim_fut_describe(co->cur, w, text, sizeof text);
+    cr_assert(eq(str, text, "join_all of recv on mpsc #1"));
     sim_world_free(w);
 }
