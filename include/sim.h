@@ -303,7 +303,7 @@ const char *sim_world_dump(sim_world *w);
 
 typedef struct sim_stats {
     uint64_t steps;         /* polls, including spurious ones */
-    uint64_t spawns;        /* tasks and jobs spawned */
+    uint64_t spawns;        /* tasks and jobs spawned (and sim_block_on's root tasks) */
     uint64_t wakes;         /* wake-ups that queued a task */
     uint64_t decisions;     /* choices among two or more runnable tasks */
     uint64_t timers_fired;
@@ -519,6 +519,7 @@ void sim_fut_describe(const sim_fut *f, const sim_world *w, char *buf, size_t si
  *   inside a switch of your own: the macros are a switch and a case label, and a case label
  *   under an unbraced if or inside another switch resumes in the wrong place. `make tidy`
  *   rejects both in sim's own code; do the same in yours.
+ * - At most one SIM_AWAIT or SIM_TRY per line: the resume point is the line number.
  * - One SIM_BEGIN per function, with `w` the world; SIM_END or SIM_RETURN to finish. A local
  *   declared with an initializer after SIM_BEGIN needs a block of its own ({ ... }) that
  *   ends before the next await: -Wjump-misses-init says so otherwise, rightly. */
@@ -537,8 +538,9 @@ typedef struct sim_co {
 typedef int (*sim_poll_cb)(void *state, sim_world *w);
 /* A task's optional drop function: frees the task's own memory (not the state block, which
  * the executor frees). It runs once when the task ends for any reason, after the future it
- * was awaiting has been dropped. It must not send, spawn or log (a crashed node does
- * nothing): such calls are recorded as violations. */
+ * was awaiting has been dropped and before the handles the task still owns are released (it
+ * may drop them itself). It should do nothing else: when the task's node crashed, sends,
+ * spawns, cancels and the like are recorded as violations (a crashed node does nothing). */
 typedef void (*sim_drop_cb)(void *state, sim_world *w);
 
 /* Internals of the macros (do not call them directly). */
@@ -759,8 +761,10 @@ typedef struct sim_task_set {
 
 /* Errors: SIM_ELIMIT (max_objects). */
 int sim_task_set_new(sim_world *w, sim_task_set *out);
-/* Spawns into the set (as sim_spawn; the task's handle is the set's). */
-int sim_task_set_spawn(sim_world *w, const sim_task_set *set, const sim_task_desc *desc);
+/* Spawns into the set (as sim_spawn; the task's handle is the set's); *task (may be NULL)
+ * is its id. */
+int sim_task_set_spawn(sim_world *w, const sim_task_set *set, const sim_task_desc *desc,
+                       sim_task_id *task);
 /* Tasks in the set not yet collected by sim_task_set_next. */
 uint32_t sim_task_set_len(const sim_world *w, const sim_task_set *set);
 /* Aborts every task of the set; they are still collected by sim_task_set_next. */

@@ -40,8 +40,10 @@ int sim_task_set_new(sim_world *w, sim_task_set *out)
     return SIM_OK;
 }
 
-int sim_task_set_spawn(sim_world *w, const sim_task_set *set, const sim_task_desc *desc)
+int sim_task_set_spawn(sim_world *w, const sim_task_set *set, const sim_task_desc *desc,
+                       sim_task_id *task_out)
 {
+    if (task_out != NULL) task_out->v = 0;
     uint32_t obj = set_of(w, set, "sim_task_set_spawn");
     if (obj == SIM__NIL) return SIM_EMISUSE;
     uint32_t task;
@@ -53,6 +55,7 @@ int sim_task_set_spawn(sim_world *w, const sim_task_set *set, const sim_task_des
     t->set_obj = obj;
     t->set_next = w->objs[obj].serial;
     w->objs[obj].len++;
+    if (task_out != NULL) task_out->v = t->id;
     return SIM_OK;
 }
 

@@ -1265,7 +1265,7 @@ static int set_spawn(sim_world *w, const sim_task_set *set, const member *m, sim
 {
     sim_task_desc d = {.name = "member", .node = node, .poll = member_poll, .drop = member_drop,
                        .state = m, .state_size = sizeof *m};
-    return sim_task_set_spawn(w, set, &d);
+    return sim_task_set_spawn(w, set, &d, NULL);
 }
 
 typedef struct collected {

@@ -466,7 +466,7 @@ Test(task, spawn_refuses_state_without_fresh_co)
     cr_assert(eq(int, sim_task_set_new(w, &set), SIM_OK));
     sim_task_desc d = {.name = "bad", .poll = done_poll, .state = &resumed,
                        .state_size = sizeof resumed};
-    cr_assert(eq(int, sim_task_set_spawn(w, &set, &d), SIM_EINVAL));
+    cr_assert(eq(int, sim_task_set_spawn(w, &set, &d, NULL), SIM_EINVAL));
     cr_assert(eq(u32, sim_task_set_len(w, &set), 0));
     sim_task_set_drop(w, &set);
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
@@ -570,7 +570,7 @@ static int hoarder_make(hoarder *h, sim_world *w)
     sleepy forever = {.ns = 3600 * SIM_S};
     sim_task_desc md = {.name = "member", .node = h->other, .poll = sleepy_poll,
                         .state = &forever, .state_size = sizeof forever};
-    rc = sim_task_set_spawn(w, &h->set, &md);
+    rc = sim_task_set_spawn(w, &h->set, &md, NULL);
     if (rc != SIM_OK) return rc;
     sleepy brief = {.ns = 50 * SIM_MS};
     sim_task_desc cd = {.name = "child", .node = h->other, .poll = sleepy_poll, .state = &brief,
@@ -875,7 +875,7 @@ static int objs_make(shared_objs *p, sim_world *w)
     case K_NOTIFY: return sim_notify_new(w, "n", &p->n);
     case K_SET:
         rc = sim_task_set_new(w, &p->set);
-        return rc == SIM_OK ? sim_task_set_spawn(w, &p->set, &member) : rc;
+        return rc == SIM_OK ? sim_task_set_spawn(w, &p->set, &member, NULL) : rc;
     default: return rc;
     }
 }
