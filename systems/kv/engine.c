@@ -507,6 +507,20 @@ static int append_run(void *state, sim_world *w)
     return SIM_OK;
 }
 
+/* The round's records may or may not reach the disk (after a failed fsync, Linux marks the
+ * dirty pages clean: a retry would succeed without writing them). Each of them, and every
+ * answer that assumed one of them, becomes an I/O error: the caller cannot know, and the
+ * index, which never saw them, answers later reads as if they had not happened. An answer the
+ * index alone decided stands. Applying it twice changes nothing. */
+static void fail_unsynced(kv_engine *e, int rc)
+{
+    for (uint32_t i = 0; i < e->nbatch; i++) {
+        wreq *q = e->batch[i];
+        if (q->by_round) SIM_ASSERT(q->rc == KV_ENOTFOUND || q->rc == rc);
+        if (q->rc == SIM_OK || q->by_round) q->rc = rc;
+    }
+}
+
 static int sync_run(void *state, sim_world *w)
 {
     kv_engine *e = ((engine_job *)state)->e;
@@ -517,17 +531,9 @@ static int sync_run(void *state, sim_world *w)
     int rc = e->cfg.bug == KV_BUG_NO_FSYNC ? SIM_OK : sim_file_sync(w, &e->active);
     e->stats.syncs++;
     if (rc == SIM_OK) return SIM_OK;
-    /* The round's records may or may not reach the disk (after a failed fsync, Linux marks the
-     * dirty pages clean: a retry would succeed without writing them). Each of them, and every
-     * answer that assumed one of them, becomes an I/O error: the caller cannot know, and the
-     * index, which never saw them, answers later reads as if they had not happened. */
-    for (uint32_t i = 0; i < e->nbatch; i++) {
-        wreq *q = e->batch[i];
-        if (q->by_round) SIM_ASSERT(q->rc == KV_ENOTFOUND);
-        if (q->rc == SIM_OK || q->by_round) q->rc = rc;
-    }
+    fail_unsynced(e, rc);
     e->need_roll = true;
-    return SIM_OK; /* its errors are the round's requests' */
+    return rc;
 }
 
 static void apply_batch(kv_engine *e)
@@ -710,7 +716,7 @@ static int writer_poll(void *state, sim_world *w)
         }
         if (e->cfg.sync_always) {
             SIM_AWAIT(rc, job_op(e, "kv-sync", sync_run));
-            if (rc != SIM_OK) fail_batch(e, rc); /* not even spawned */
+            if (rc != SIM_OK) fail_unsynced(e, rc); /* the job did, unless it never ran */
         }
         if (e->cfg.bug != KV_BUG_STALE_INDEX) apply_batch(e);
         answer_batch(w, e);
