@@ -519,7 +519,9 @@ void sim_fut_describe(const sim_fut *f, const sim_world *w, char *buf, size_t si
  *   inside a switch of your own: the macros are a switch and a case label, and a case label
  *   under an unbraced if or inside another switch resumes in the wrong place. `make tidy`
  *   rejects both in sim's own code; do the same in yours.
- * - One SIM_BEGIN per function, with `w` the world; SIM_END or SIM_RETURN to finish. */
+ * - One SIM_BEGIN per function, with `w` the world; SIM_END or SIM_RETURN to finish. A local
+ *   declared with an initializer after SIM_BEGIN needs a block of its own ({ ... }) that
+ *   ends before the next await: -Wjump-misses-init says so otherwise, rightly. */
 #define SIM_CO_INLINE 48
 
 typedef struct sim_co {
@@ -549,6 +551,7 @@ int sim_co_polled_after_done(const char *file, int line);
     sim_co *const sim__co = (co_ptr);                                                              \
     int sim__rc = SIM_OK;                                                                          \
     (void)sim__rc;                                                                                 \
+    (void)sim__w; /* a coroutine with no await yet must compile under -Werror */                   \
     switch (sim__co->line) {                                                                       \
     case SIM__CO_DONE:                                                                             \
         return sim_co_polled_after_done(__FILE__, __LINE__);                                       \
@@ -743,7 +746,8 @@ void sim_task_set_output(sim_world *w, int64_t output);
  * tasks run as they become runnable; when it completes the call returns and they stay where
  * they are. If the run stops first, the future is dropped and the stop code is returned.
  * From inside a task (or while any world is running on this thread) it returns SIM_EMISUSE
- * and records a "nested block_on" violation: it never hangs. */
+ * and records a "nested block_on" violation: it never hangs. The future belongs to the call:
+ * one that is refused (nested, or the world already stopped) is dropped unpolled. */
 int sim_block_on_fut(sim_world *w, sim_fut *f);
 #define sim_block_on(w, aw) sim_block_on_fut((w), &(__typeof__(aw)[1]){aw}[0].fut)
 
@@ -1092,8 +1096,8 @@ typedef struct sim_sem {
 } sim_sem;
 
 int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out);
-/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0 or more
- * than the semaphore ever had. */
+/* Awaits n permits (n >= 1): SIM_OK when the task holds them. SIM_EINVAL for n = 0. A
+ * request for more than the semaphore has may wait for sim_sem_add. */
 typedef struct sim_acquire_op {
     sim_fut fut;
     const sim_sem *s;
@@ -1114,7 +1118,8 @@ void sim_sem_drop(sim_world *w, sim_sem *s);
 
 /* A notify wakes tasks that wait on it (tokio's Notify): notify_one wakes the first waiter,
  * or, when none waits, lets the next sim_notified complete at once (one stored permit);
- * notify_all wakes every task waiting now and stores nothing. */
+ * notify_all wakes every task waiting now and stores nothing. A waiter dropped after
+ * notify_one chose it, before it ran, passes the notification on (or stores it). */
 typedef struct sim_notify {
     sim_handle h;
 } sim_notify;
@@ -1149,9 +1154,10 @@ sim_notified_op sim_notified(const sim_notify *n);
  *         ...handle st->msg...
  *     }
  *
- * sim_select_futs takes branches that live elsewhere (futures in the state block, an
- * interval's tick kept across iterations); they are polled and dropped, never freed. */
-#define SIM_SELECT_MAX 4
+ * sim_select_futs takes branches that live elsewhere (futures in the state block); they are
+ * polled, and the losers dropped, but never freed. An interval keeps its phase in the
+ * sim_interval, so a fresh sim_tick per iteration is a by-value branch like any other. */
+#define SIM_SELECT_MAX 8
 
 typedef struct sim__branch {
     const void *fut;
@@ -1172,12 +1178,16 @@ sim_select_op sim__select(sim_world *w, int *which, const sim__branch *branches,
 sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count);
 
 #define SIM__BRANCH(aw) {SIM__BOX(aw)}
-#define SIM__NARGS(...) SIM__NARGS_(__VA_ARGS__, 4, 3, 2, 1, 0)
-#define SIM__NARGS_(a, b, c, d, n, ...) n
+#define SIM__NARGS(...) SIM__NARGS_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define SIM__NARGS_(a, b, c, d, e, f, g, h, n, ...) n
 #define SIM__BRANCHES1(a) SIM__BRANCH(a)
-#define SIM__BRANCHES2(a, b) SIM__BRANCH(a), SIM__BRANCH(b)
-#define SIM__BRANCHES3(a, b, c) SIM__BRANCH(a), SIM__BRANCH(b), SIM__BRANCH(c)
-#define SIM__BRANCHES4(a, b, c, d) SIM__BRANCH(a), SIM__BRANCH(b), SIM__BRANCH(c), SIM__BRANCH(d)
+#define SIM__BRANCHES2(a, ...) SIM__BRANCH(a), SIM__BRANCHES1(__VA_ARGS__)
+#define SIM__BRANCHES3(a, ...) SIM__BRANCH(a), SIM__BRANCHES2(__VA_ARGS__)
+#define SIM__BRANCHES4(a, ...) SIM__BRANCH(a), SIM__BRANCHES3(__VA_ARGS__)
+#define SIM__BRANCHES5(a, ...) SIM__BRANCH(a), SIM__BRANCHES4(__VA_ARGS__)
+#define SIM__BRANCHES6(a, ...) SIM__BRANCH(a), SIM__BRANCHES5(__VA_ARGS__)
+#define SIM__BRANCHES7(a, ...) SIM__BRANCH(a), SIM__BRANCHES6(__VA_ARGS__)
+#define SIM__BRANCHES8(a, ...) SIM__BRANCH(a), SIM__BRANCHES7(__VA_ARGS__)
 #define SIM__CAT(a, b) SIM__CAT_(a, b)
 #define SIM__CAT_(a, b) a##b
 #define SIM__BRANCH_LIST(...)                                                                      \
@@ -1187,7 +1197,7 @@ sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count);
 
 /* Join all: polls every unfinished branch until all have completed; results[i] receives
  * branch i's result. SIM_OK when all are done. Up to SIM_SELECT_MAX branches by value, as
- * select. */
+ * select. (More branches: a task set.) */
 typedef struct sim_join_all_op {
     sim_fut fut;
     int *results;

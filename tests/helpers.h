@@ -42,6 +42,19 @@ static inline sim_join test_spawn(sim_world *w, const char *name, sim_node_id no
     return j;
 }
 
+/* Spawns a task whose initial state holds handles that move to it (moves: SIM_MOVES(...),
+ * addresses inside *state); asserts success. */
+static inline sim_join test_spawn_moves(sim_world *w, const char *name, sim_node_id node,
+                                        sim_poll_cb poll, const void *state, size_t size,
+                                        const void *const *moves)
+{
+    sim_join j;
+    sim_task_desc d = {.name = name, .node = node, .poll = poll, .state = state,
+                       .state_size = size, .moves = moves};
+    cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_OK));
+    return j;
+}
+
 /* Adds a node with a boot function (may be NULL); asserts success. */
 static inline sim_node_id test_node(sim_world *w, const char *name, sim_boot_cb boot, void *ud)
 {
@@ -60,6 +73,20 @@ static inline uint32_t test_violations(const sim_world *w, sim_violation_kind ki
         if (v != NULL && v->kind == kind) n++;
     }
     return n;
+}
+
+/* The last violation of a kind whose message contains needle (NULL: any), or NULL. */
+static inline const sim_violation *test_violation_find(const sim_world *w,
+                                                       sim_violation_kind kind,
+                                                       const char *needle)
+{
+    const sim_violation *found = NULL;
+    for (uint32_t i = 0; i < sim_world_violation_count(w); i++) {
+        const sim_violation *v = sim_world_violation(w, i);
+        if (v == NULL || v->kind != kind) continue;
+        if (needle == NULL || strstr(v->message, needle) != NULL) found = v;
+    }
+    return found;
 }
 
 /* Runs the world to completion and asserts SIM_OK, printing the hang report otherwise. */

@@ -13,16 +13,23 @@
 #include "../executor/exec.h"
 #include "check.h"
 
+static const sim__ext_ops hist_ops;
+
+static sim_history *hist_peek(const sim_world *w)
+{
+    return sim__ext_state(w, &hist_ops);
+}
+
 static void hist_free(sim_world *w)
 {
-    sim_history_free(w->ext[SIM__EXT_HISTORY]);
-    w->ext[SIM__EXT_HISTORY] = NULL;
+    sim_history_free(hist_peek(w));
+    w->ext[sim__ext_find(w, &hist_ops)] = NULL;
 }
 
 /* The operations still pending, for sim_world_dump: what a hung client was waiting for. */
 static char *hist_dump(const sim_world *w)
 {
-    const sim_history *h = w->ext[SIM__EXT_HISTORY];
+    const sim_history *h = hist_peek(w);
     if (h == NULL || h->npend == 0) return NULL;
     size_t size = 64 + (size_t)h->npend * 256, o = 0;
     char *out = malloc(size);
@@ -41,13 +48,12 @@ static const sim__ext_ops hist_ops = {.name = "history", .free = hist_free, .dum
 
 static sim_history *world_history(sim_world *w)
 {
-    if (w->ext[SIM__EXT_HISTORY] == NULL) {
-        sim_history *h = NULL;
+    sim_history *h = hist_peek(w);
+    if (h == NULL) {
         if (sim_history_new(&h) != SIM_OK) return NULL;
-        w->ext[SIM__EXT_HISTORY] = h;
-        w->ext_ops[SIM__EXT_HISTORY] = &hist_ops;
+        sim__ext_attach(w, &hist_ops, h);
     }
-    return w->ext[SIM__EXT_HISTORY];
+    return h;
 }
 
 /* Appends x and emits its event; a misuse is also a violation. */
@@ -128,7 +134,7 @@ int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char
 int sim_world_history(const sim_world *w, sim_history **out)
 {
     *out = NULL;
-    const sim_history *h = w->ext[SIM__EXT_HISTORY];
+    const sim_history *h = hist_peek(w);
     if (h != NULL) return sim__history_copy(h, out);
     return sim_history_new(out);
 }

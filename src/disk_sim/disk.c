@@ -27,7 +27,6 @@
 
 #include "disk.h"
 
-static const sim__ext_ops disk_ops;
 
 /* ---- state ---------------------------------------------------------------------------------- */
 
@@ -43,7 +42,7 @@ static void inode_release(sim_world *w, disk_inode *in)
 
 static void disk_free(sim_world *w)
 {
-    disk_state *d = w->ext[SIM__EXT_DISK];
+    disk_state *d = sim__disk_peek(w);
     if (d == NULL) return;
     for (uint32_t i = 0; i < d->inodes_used; i++) {
         if (d->inodes[i].id != 0) inode_release(w, &d->inodes[i]);
@@ -63,8 +62,8 @@ static void disk_free(sim_world *w)
     free(d->used);
     free(d->rngs);
     free(d->crash_rngs);
+    w->ext[d->ext] = NULL;
     free(d);
-    w->ext[SIM__EXT_DISK] = NULL;
 }
 
 static int ensure_nodes(sim_world *w, disk_state *d)
@@ -91,7 +90,7 @@ static int ensure_nodes(sim_world *w, disk_state *d)
 
 disk_state *sim__disk_of(sim_world *w)
 {
-    disk_state *d = w->ext[SIM__EXT_DISK];
+    disk_state *d = sim__disk_peek(w);
     if (d == NULL) {
         if (sim__points_init() != SIM_OK) return NULL;
         d = calloc(1, sizeof *d);
@@ -103,8 +102,7 @@ disk_state *sim__disk_of(sim_world *w)
         d->enospc = sim__point_find("disk/write/enospc");
         d->corrupt = sim__point_find("disk/corrupt");
         SIM_ASSERT(d->read_eio && d->write_eio && d->fsync_eio && d->enospc && d->corrupt);
-        w->ext[SIM__EXT_DISK] = d;
-        w->ext_ops[SIM__EXT_DISK] = &disk_ops;
+        d->ext = sim__ext_attach(w, &sim__disk_ops, d);
         sim_disk_desc none = {0};
         int rc = sim_disk_configure(w, &none);
         SIM_ASSERT(rc == SIM_OK);
@@ -511,7 +509,7 @@ static uint32_t disk_record(sim_world *w, const sim_file *f, const char *what, b
         *closed = true; /* freed by a close through some copy, or released with its owner */
         return SIM__NIL;
     }
-    if (r->kind != HAND_EXT || r->ext != SIM__EXT_DISK) {
+    if (r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__disk_ops)) {
         if (what != NULL) {
             sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a file", what);
         }
@@ -552,7 +550,7 @@ uint32_t sim__disk_fd_peek(const sim_world *w, const disk_state *d, const sim_fi
         return SIM__NIL;
     }
     const sim__hand *r = &w->hands[f->h.slot_];
-    if (r->id != f->h.id_ || r->kind != HAND_EXT || r->ext != SIM__EXT_DISK) return SIM__NIL;
+    if (r->id != f->h.id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__disk_ops)) return SIM__NIL;
     return fd_live(d, r->target, r->target_id);
 }
 
@@ -560,8 +558,8 @@ int sim__disk_fd_hand_new(sim_world *w, disk_state *d, uint32_t fd, sim_file *ou
 {
     SIM_ASSERT(out != NULL);
     SIM_ASSERT(fd < d->fds_used && d->fds[fd].live);
-    SIM_ASSERT(w->ext_ops[SIM__EXT_DISK] == &disk_ops); /* so that the record can be released */
-    int rc = sim__hand_new(w, HAND_EXT, SIM__EXT_DISK, fd, d->fds[fd].id, &out->h);
+    SIM_ASSERT(w->ext_ops[d->ext] == &sim__disk_ops); /* so that the record can be released */
+    int rc = sim__hand_new(w, HAND_EXT, (uint8_t)d->ext, fd, d->fds[fd].id, &out->h);
     if (rc != SIM_OK) *out = (sim_file){0};
     return rc;
 }
@@ -618,7 +616,7 @@ void sim__disk_fd_close(sim_world *w, disk_state *d, uint32_t fd, uint32_t id)
  * writes stay pending, as after sim_file_close; the same in every drop mode. */
 static void disk_hand_release(sim_world *w, uint32_t fd, uint32_t id)
 {
-    disk_state *d = w->ext[SIM__EXT_DISK];
+    disk_state *d = sim__disk_peek(w);
     SIM_ASSERT(d != NULL); /* records are made only once the disks exist */
     sim__disk_fd_close(w, d, fd, id);
 }
@@ -1057,7 +1055,7 @@ static void crash_dirops(sim_world *w, disk_state *d, uint32_t node)
 
 static void disk_crash(sim_world *w, uint32_t node)
 {
-    disk_state *d = w->ext[SIM__EXT_DISK];
+    disk_state *d = sim__disk_peek(w);
     if (d == NULL) return;
     sim__disk_reqs_crash(w, d, node);
     for (uint32_t i = 0; i < d->fds_used; i++) { /* every handle of the node dies */
@@ -1081,7 +1079,7 @@ static void disk_crash(sim_world *w, uint32_t node)
 
 static void disk_fire(sim_world *w, uint64_t arg)
 {
-    disk_state *d = w->ext[SIM__EXT_DISK];
+    disk_state *d = sim__disk_peek(w);
     sim__disk_req_fire(w, d, (uint32_t)arg, (uint32_t)(arg >> 32));
 }
 
@@ -1129,7 +1127,7 @@ static char *disk_dump(const sim_world *w)
     return buf;
 }
 
-static const sim__ext_ops disk_ops = {
+const sim__ext_ops sim__disk_ops = {
     .name = "disk",
     .fire = disk_fire,
     .crash = disk_crash,
@@ -1139,3 +1137,46 @@ static const sim__ext_ops disk_ops = {
     .dump = disk_dump,
     .free = disk_free,
 };
+
+/* ---- event text ------------------------------------------------------------------------------ */
+
+static int disk_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
+                     size_t size)
+{
+    static const char *const ops[] = {"?",        "open",  "read",     "write",  "append",
+                                      "fsync",    "fdatasync", "truncate", "rename", "unlink",
+                                      "sync-dir"};
+    static const char *const outcomes[] = {"?", "kept", "lost", "torn"};
+    static const char *const kinds[] = {"?", "write", "truncation", "link", "unlink"};
+    (void)names;
+    (void)nnames;
+    uint32_t file = (uint32_t)(e->a >> 40);
+    uint64_t off = e->a & ((1ull << 40) - 1), len = e->b & ((1ull << 48) - 1);
+    uint32_t top = (uint32_t)(e->b >> 56), mid = (uint32_t)(e->b >> 48) & 0xff;
+    const char *d = e->detail ? e->detail : "";
+    if (e->kind == SIM_EV_DISK_CRASH) {
+        if (mid >= 3) return snprintf(buf, size, "%s %s: %s", kinds[mid < 5 ? mid : 0], d,
+                                      outcomes[top < 4 ? top : 0]);
+        return snprintf(buf, size, "file %u %s @%llu, %llu bytes: %s", file,
+                        kinds[mid < 5 ? mid : 0], (unsigned long long)off,
+                        (unsigned long long)len, outcomes[top < 4 ? top : 0]);
+    }
+    const char *op = ops[top < 11 ? top : 0];
+    char err[48] = "";
+    if (mid != 0) snprintf(err, sizeof err, ": %s", sim_result_name(-(int)mid));
+    if (top == SIM_DISK_OPEN || top >= SIM_DISK_RENAME) {
+        return snprintf(buf, size, "%s %s%s", op, d, err);
+    }
+    if (top == SIM_DISK_SYNC || top == SIM_DISK_DATASYNC) {
+        return snprintf(buf, size, "%s file %u, %llu write(s)%s", op, file,
+                        (unsigned long long)len, err);
+    }
+    return snprintf(buf, size, "%s file %u @%llu, %llu bytes%s", op, file,
+                    (unsigned long long)off, (unsigned long long)len, err);
+}
+
+/* The words for disk events, registered with the executor when the program starts. */
+__attribute__((constructor)) static void disk_register_text(void)
+{
+    sim__event_text_register(SIM_EV_DISK_OP, SIM_EV_DISK_CRASH, disk_text);
+}

@@ -10,7 +10,7 @@
  * written in part, sector by sector, the parts not written holding what was there or garbage.
  *
  * A user's sim_file names a record of the executor's handle table (kind HAND_EXT, ext
- * SIM__EXT_DISK, target = fd slot, target_id = the fd's id), owned by the task that opened it
+ * the disk's extension index, target = fd slot, target_id = the fd's id), owned by the task that opened it
  * (else the node: a boot function's, or a blocking-pool job's, whose files belong to its node).
  * sim_file_close frees the record; the owner's end releases it through the extension's
  * hand_release, which closes the fd if a crash has not already.
@@ -18,7 +18,7 @@
 #ifndef SIM_DISK_H
 #define SIM_DISK_H
 
-#include "../fault/fault.h"
+#include "../fault/points.h"
 
 /* A latency's exponential tail: its mean at most one hour, each draw cut at 20 times it. */
 #define SIM__DISK_TAIL_MAX (3600 * SIM_S)
@@ -115,6 +115,7 @@ typedef struct disk_req {
 } disk_req;
 
 typedef struct disk_state {
+    uint32_t ext;            /* its extension index in the world (sim__ext_attach) */
     sim_disk_desc desc;
     bool configured;
     disk_inode *inodes;
@@ -139,9 +140,10 @@ typedef struct disk_state {
 
 /* The world's disks, created on first use; NULL when out of memory. */
 disk_state *sim__disk_of(sim_world *w);
+extern const sim__ext_ops sim__disk_ops;
 static inline disk_state *sim__disk_peek(const sim_world *w)
 {
-    return (disk_state *)w->ext[SIM__EXT_DISK];
+    return (disk_state *)sim__ext_state(w, &sim__disk_ops);
 }
 
 /* The node of the running task or job, or of the node being booted; 0 for none. */

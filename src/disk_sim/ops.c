@@ -260,7 +260,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
     }
     uint64_t at = sim__add_sat(w->now_ns, sim__disk_latency(d, node, op->kind));
     int rc = oom ? SIM_ENOMEM
-                 : sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
+                 : sim__timer_arm_ext(w, at, d->ext, (uint64_t)id << 32 | slot);
     if (rc != SIM_OK) {
         req_free(w, d, slot);
         return rc;
@@ -384,7 +384,7 @@ static int disk_op_poll(sim_fut *f, sim_world *w)
         if (self == SIM__NIL) return SIM_EMISUSE;
         r->waker_slot = self;
         r->waker_id = w->tasks[self].id;
-        sim__note_wait(w, WAIT_EXT + SIM__EXT_DISK, op->slot_, (uint64_t)op->kind << 32 | op->id_);
+        sim__note_wait(w, WAIT_EXT + sim__disk_peek(w)->ext, op->slot_, (uint64_t)op->kind << 32 | op->id_);
         return SIM_PENDING;
     }
     int rc = op_outputs(w, d, op, r, r->rc);

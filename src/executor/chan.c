@@ -355,13 +355,16 @@ static void handles_in(sim_world *w, uint32_t chan, const void *msg)
     }
 }
 
-/* ...and out of it to the receiving task (after it is copied out). */
+/* ...and out of it to the receiver (after it is copied out): the receiving task, or, for a
+ * receive outside any task (a boot function, the test's own code), the node being booted or
+ * the world, as for a handle made there. Such handles used to stay owned by the channel,
+ * which released them never (the message had left it): a boot function's were not released
+ * by the node's crash. */
 static void handles_out(sim_world *w, uint32_t chan, const void *msg)
 {
-    if (w->current == SIM__NIL) return;
     for (uint32_t k = 0; k < w->objs[chan].nhoff; k++) {
         uint32_t hs = msg_handle(w, chan, msg, k);
-        if (hs != SIM__NIL) sim__hand_to_task(w, hs, w->current);
+        if (hs != SIM__NIL) sim__hand_to_default(w, hs);
     }
 }
 

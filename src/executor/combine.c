@@ -50,7 +50,7 @@ static void describe_branches(const sim_fut *const *arms, uint32_t count, const 
     }
 }
 
-/* ---- select ----------------------------------------------------------------------------------- */
+/* ---- select ---------------------------------------------------------------------------------- */
 
 static int select_poll(sim_fut *f, sim_world *w)
 {
@@ -103,7 +103,7 @@ sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count)
     return op;
 }
 
-/* ---- join_all --------------------------------------------------------------------------------- */
+/* ---- join_all -------------------------------------------------------------------------------- */
 
 static int join_all_poll(sim_fut *f, sim_world *w)
 {

@@ -102,7 +102,7 @@ enum {
     TF_DETACHED = 1u << 7,      /* no handle: free the slot when it finishes */
     TF_JOB = 1u << 8,           /* a blocking-pool job */
     TF_JOB_STARTED = 1u << 9,   /* the job's run function has executed: cannot be aborted */
-    TF_BORROWED = 1u << 10,     /* state is borrowed (block_on root): do not free it */
+    TF_ROOT = 1u << 10,         /* sim_block_on's root: stands for the caller, owns nothing */
     TF_SPURIOUS = 1u << 11,     /* the queued wake-up is a spurious one */
     TF_ENDING = 1u << 12,       /* being finished: what it awaited and owned is released */
     TF_INSET = 1u << 13,        /* a member of a task set (set_obj) */
@@ -143,7 +143,7 @@ typedef struct sim__task {
     int32_t result;          /* the result, once TASK_DONE */
     sim_poll_cb poll;
     sim_drop_cb drop;
-    void *state;             /* executor-owned block (or borrowed, TF_BORROWED) */
+    void *state;             /* executor-owned block; begins with a sim_co (not for jobs) */
     uint32_t state_size;     /* bytes */
     uint32_t rq;             /* run queue: fifo next / random index / pct heap index */
     uint32_t rq_prev;        /* run queue: fifo prev; free list: next free slot */
@@ -195,7 +195,7 @@ typedef struct sim__timer {
  * own timers firing (a message arriving), a node crashing or restarting, the world going away;
  * and to describe their waits and timers in reports. They register these operations once per
  * world; the executor calls them without knowing the modules (the arrows point down). */
-enum { SIM__EXT_NET = 0, SIM__EXT_DISK = 1, SIM__EXT_HISTORY = 2, SIM__EXT_MAX = 3 };
+#define SIM__EXT_MAX 8
 
 typedef struct sim__ext_ops {
     const char *name;
@@ -280,8 +280,13 @@ typedef struct sim__waiter {
     uint32_t next;           /* the object's queue; free list link when free */
     uint32_t tprev;          /* the task's registrations */
     uint32_t tnext;
-    uint8_t notified;        /* woken and owed a turn: passed on if dropped unused */
+    uint8_t notified;        /* WAITER_*: 0 until woken by the object */
 } sim__waiter;
+
+/* How a waiter was woken: by a notify_one, which owes it a turn that passes to the next waiter
+ * if it is dropped unused (a slot, a lock, a notification), or by a notify_all (a token's
+ * cancel, sim_notify_all), which owes nothing to pass on. */
+enum { WAITER_OWED = 1, WAITER_WOKEN = 2 };
 
 /* ---- nodes -------------------------------------------------------------------------------- */
 
@@ -451,6 +456,7 @@ struct sim_world {
     sim_stats stats;
 
     /* extensions (net_sim, disk_sim): their operations and state */
+    uint32_t ext_count;      /* extensions attached, in the order they attached */
     const sim__ext_ops *ext_ops[SIM__EXT_MAX];
     void *ext[SIM__EXT_MAX];
 
@@ -593,6 +599,10 @@ void sim__task_free_slot(sim_world *w, uint32_t slot);
 int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uint32_t *slot_out);
 /* Requests an abort (no effect on a finished, ending or started-job task). */
 void sim__task_abort(sim_world *w, uint32_t slot);
+/* The same for an abort the executor makes because an owner ended (a task set's members when
+ * the set is released): not the user's side effect, so allowed in a crash-mode drop, where
+ * sim__task_abort records a violation and does nothing. */
+void sim__task_abort_released(sim_world *w, uint32_t slot);
 void sim__task_init_hand_ops(sim_world *w);
 /* sim_spawn of a detached task; its slot in *slot_out. */
 int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out);
@@ -646,6 +656,26 @@ uint32_t sim__waiters_release_task(sim_world *w, uint32_t task_slot);
 /* Unlinks every waiter of an object that is going away. */
 void sim__waitq_clear(sim_world *w, uint32_t obj);
 
+/* world.c: extensions */
+/* Attaches a module's state to the world, on its first use there; returns its index in this
+ * world (the order of attachment: deterministic, as the program's calls are). The executor
+ * calls the module's hooks in that order. */
+uint32_t sim__ext_attach(sim_world *w, const sim__ext_ops *ops, void *state);
+/* The module's index in this world, or SIM__NIL when it has not attached. */
+static inline uint32_t sim__ext_find(const sim_world *w, const sim__ext_ops *ops)
+{
+    for (uint32_t i = 0; i < w->ext_count; i++) {
+        if (w->ext_ops[i] == ops) return i;
+    }
+    return SIM__NIL;
+}
+/* The module's state in this world, or NULL. */
+static inline void *sim__ext_state(const sim_world *w, const sim__ext_ops *ops)
+{
+    uint32_t i = sim__ext_find(w, ops);
+    return i == SIM__NIL ? NULL : w->ext[i];
+}
+
 /* hand.c */
 uint32_t sim__world_tag_next(void);
 /* A new handle record owned by the running task (else the node being booted, else the
@@ -661,6 +691,9 @@ uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const c
 uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind);
 void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task);
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan);
+/* Gives a record to whoever owns what is made now (the running task, else the node being
+ * booted, else the world), as if it had just been made. */
+void sim__hand_to_default(sim_world *w, uint32_t slot);
 /* Moves the handles a spawn desc lists to the new task; SIM_EMISUSE for a bad one. */
 int sim__hand_moves(sim_world *w, const void *const *moves, const void *src, size_t size,
                     uint32_t task);
@@ -724,6 +757,11 @@ void sim__stop(sim_world *w, int rc);
 
 /* report.c */
 void sim__report_build(sim_world *w, int rc);
+/* Words for a module's events (sim_event_describe): node names may be NULL. */
+typedef int (*sim__event_text_fn)(const sim_event *e, const char *const *names, uint32_t nnames,
+                                  char *buf, size_t size);
+/* Registers fn for event kinds first..last, once per process (from a constructor). */
+void sim__event_text_register(uint32_t first, uint32_t last, sim__event_text_fn fn);
 
 /* run.c */
 /* Appends a checkpoint unless the last one is at the same point. */

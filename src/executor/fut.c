@@ -195,7 +195,7 @@ sim_call_op sim_call(void *state, sim_poll_cb poll)
     return (sim_call_op){.fut = SIM_FUT_INIT(&call_vt), .state = state, .poll = poll};
 }
 
-/* ---- yield ------------------------------------------------------------------------------------ */
+/* ---- yield ----------------------------------------------------------------------------------- */
 
 static int yield_poll(sim_fut *f, sim_world *w)
 {

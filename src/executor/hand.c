@@ -97,7 +97,10 @@ static void link_owner(sim_world *w, uint32_t slot, uint8_t owner_kind, uint32_t
  * running task's node... else the world (node 0). */
 static void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, uint32_t *id)
 {
-    if (w->current != SIM__NIL && w->dropping < 0 && !(w->tasks[w->current].flags & TF_JOB)) {
+    /* A job is synchronous code of its node, and sim_block_on's root stands for the code
+     * that called it: neither owns handles. */
+    if (w->current != SIM__NIL && w->dropping < 0 &&
+        !(w->tasks[w->current].flags & (TF_JOB | TF_ROOT))) {
         *kind = OWN_TASK;
         *owner = w->current;
         *id = w->tasks[w->current].id;
@@ -208,6 +211,16 @@ void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task)
     link_owner(w, slot, OWN_TASK, task, w->tasks[task].id);
 }
 
+void sim__hand_to_default(sim_world *w, uint32_t slot)
+{
+    SIM_ASSERT(slot < w->hands_used);
+    uint8_t okind;
+    uint32_t owner, owner_id;
+    default_owner(w, &okind, &owner, &owner_id);
+    unlink_owner(w, slot);
+    link_owner(w, slot, okind, owner, owner_id);
+}
+
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan)
 {
     SIM_ASSERT(slot < w->hands_used);
@@ -285,7 +298,7 @@ void sim__hand_release(sim_world *w, uint32_t slot)
         uint8_t ext = h->ext;
         uint32_t target = h->target, target_id = h->target_id;
         sim__hand_free(w, slot);
-        SIM_ASSERT(ext < SIM__EXT_MAX && w->ext_ops[ext] != NULL);
+        SIM_ASSERT(ext < w->ext_count);
         if (w->ext_ops[ext]->hand_release != NULL) {
             w->ext_ops[ext]->hand_release(w, target, target_id);
         }

@@ -160,8 +160,8 @@ int sim_node_crash(sim_world *w, sim_node_id node)
     sim__emit(w, SIM_EV_CRASH, node.v, 0, count, w->nodes[node.v].boots, w->nodes[node.v].name);
     /* Extensions first (sockets reset, unsynced writes lost), so that the drop functions of
      * the node's tasks find their handles already dead. */
-    for (uint32_t e = 0; e < SIM__EXT_MAX; e++) {
-        if (w->ext_ops[e] != NULL && w->ext_ops[e]->crash != NULL) w->ext_ops[e]->crash(w, node.v);
+    for (uint32_t e = 0; e < w->ext_count; e++) {
+        if (w->ext_ops[e]->crash != NULL) w->ext_ops[e]->crash(w, node.v);
     }
     node_drop_tasks(w, node.v);
     return SIM_OK;
@@ -174,8 +174,8 @@ int sim_node_restart(sim_world *w, sim_node_id node)
     if (rc != SIM_OK) return rc;
     sim__emit(w, SIM_EV_RESTART, node.v, 0, w->nodes[node.v].boots + 1, 0,
               w->nodes[node.v].name);
-    for (uint32_t e = 0; e < SIM__EXT_MAX; e++) {
-        if (w->ext_ops[e] != NULL && w->ext_ops[e]->restart != NULL) {
+    for (uint32_t e = 0; e < w->ext_count; e++) {
+        if (w->ext_ops[e]->restart != NULL) {
             w->ext_ops[e]->restart(w, node.v);
         }
     }

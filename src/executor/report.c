@@ -52,7 +52,7 @@ static void sb_printf(strbuf *sb, const char *fmt, ...)
 /* Appends who holds handles of `kind` naming object `target` (up to three), from the handle
  * table: the tasks (or nodes) that own them, or a queued message. */
 static void sb_owners(strbuf *sb, const sim_world *w, uint8_t kind, uint32_t target,
-                      const char *what)
+                      const char *prefix, const char *what)
 {
     uint32_t found = 0, more = 0;
     for (uint32_t h = 0; h < w->hands_used; h++) {
@@ -62,7 +62,7 @@ static void sb_owners(strbuf *sb, const sim_world *w, uint8_t kind, uint32_t tar
             more++;
             continue;
         }
-        sb_printf(sb, "%s", found ? ", " : "; held by ");
+        sb_printf(sb, "%s", found ? ", " : prefix);
         found++;
         switch (r->owner_kind) {
         case OWN_TASK:
@@ -94,7 +94,7 @@ static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *w
     const sim__obj *c = o->type == OBJ_SUB ? &w->objs[o->parent] : o;
     if (o->type == OBJ_TOKEN) {
         sb_printf(sb, "cancellation of token #%u", o->serial);
-        sb_owners(sb, w, HAND_TOKEN, wt->x, "handle to cancel it");
+        sb_owners(sb, w, HAND_TOKEN, wt->x, "; can be cancelled by ", "handle to cancel it");
         return;
     }
     sb_printf(sb, "%s on %s #%u", verb, sim__chan_kind_name(c->chan_kind), c->serial);
@@ -102,9 +102,11 @@ static void describe_obj_wait(strbuf *sb, const sim_world *w, const sim__wait *w
     uint32_t chan = o->type == OBJ_SUB ? o->parent : wt->x;
     if (wt->kind == WAIT_SEND) {
         sb_printf(sb, " (full: %u/%u)", c->len, c->cap);
-        if (c->chan_kind == SIM_CHAN_MPSC) sb_owners(sb, w, HAND_RX, chan, "receiver");
+        if (c->chan_kind == SIM_CHAN_MPSC) {
+            sb_owners(sb, w, HAND_RX, chan, "; receiver held by ", "receiver");
+        }
     } else {
-        sb_owners(sb, w, HAND_TX, chan, "sender");
+        sb_owners(sb, w, HAND_TX, chan, "; sender held by ", "sender");
     }
 }
 
@@ -131,11 +133,11 @@ static void describe_sync_wait(strbuf *sb, const sim_world *w, const sim__wait *
     case WAIT_SEM:
         sb_printf(sb, "permits of semaphore #%u%s%s (%u of %u free)", o->serial, sp, name,
                   o->len, o->cap);
-        sb_owners(sb, w, HAND_PERMITS, wt->x, "permit holder");
+        sb_owners(sb, w, HAND_PERMITS, wt->x, "; permits held by ", "permit holder");
         break;
     case WAIT_NOTIFY:
         sb_printf(sb, "notify #%u%s%s", o->serial, sp, name);
-        sb_owners(sb, w, HAND_NOTIFY, wt->x, "handle to notify it");
+        sb_owners(sb, w, HAND_NOTIFY, wt->x, "; can be notified by ", "handle to notify it");
         break;
     default:
         sb_printf(sb, "the next of %u task(s) in set #%u", o->len, o->serial);
@@ -146,7 +148,7 @@ static void describe_wait(strbuf *sb, const sim_world *w, const sim__wait *wt)
 {
     char t[32];
     uint32_t e = wt->kind - WAIT_EXT;
-    if (wt->kind >= WAIT_EXT && e < SIM__EXT_MAX && w->ext_ops[e] != NULL) {
+    if (wt->kind >= WAIT_EXT && e < w->ext_count) {
         char text[256];
         w->ext_ops[e]->wait_text(w, wt->x, wt->y, text, sizeof text);
         sb_printf(sb, "%s", text);
@@ -336,8 +338,8 @@ const char *sim_world_dump(sim_world *w)
     sb_nodes(&sb, w);
     sb_task_table(&sb, w);
     sb_timers(&sb, w, 50);
-    for (uint32_t e = 0; e < SIM__EXT_MAX; e++) {
-        if (w->ext_ops[e] == NULL || w->ext_ops[e]->dump == NULL) continue;
+    for (uint32_t e = 0; e < w->ext_count; e++) {
+        if (w->ext_ops[e]->dump == NULL) continue;
         char *text = w->ext_ops[e]->dump(w);
         if (text != NULL) sb_printf(&sb, "\n%s", text);
         free(text);
@@ -362,78 +364,20 @@ void sim__report_build(sim_world *w, int rc)
 
 /* ---- event lines -------------------------------------------------------------------------- */
 
-/* "n2:7000" with a name for the node, else "2:7000". */
-static void addr_text(uint32_t a, const char *const *names, uint32_t nnames, char *buf,
-                      size_t size)
-{
-    uint32_t node = a >> 16;
-    if (names != NULL && node < nnames && names[node] != NULL) {
-        snprintf(buf, size, "%s:%u", names[node], a & 0xffff);
-    } else {
-        snprintf(buf, size, "%u:%u", node, a & 0xffff);
-    }
-}
+/* The words for the events of the modules above the executor (net_sim, disk_sim), which
+ * they register when the program starts (a constructor in their object), so that the
+ * executor never names them and a trace read back from a database is described too. */
+#define EVENT_KINDS 64
+static sim__event_text_fn module_text[EVENT_KINDS];
 
-static int net_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
-                    size_t size)
+void sim__event_text_register(uint32_t first, uint32_t last, sim__event_text_fn fn)
 {
-    static const char *const types[] = {"?", "datagram", "syn", "syn-ack", "data", "fin", "rst"};
-    static const char *const why[] = {"", " (lost: net/send/drop)", " (partition)",
-                                      " (node down)", " (nothing bound there)", " (queue full)"};
-    static const char *const resets[] = {"?", "the peer crashed", "partition timeout",
-                                         "refused", "by the peer", "connect timed out",
-                                         "its node crashed"};
-    static const char *const links[] = {"?", "blocked", "healed: every link", "clogged",
-                                        "unclogged"};
-    char a[64], b[64];
-    addr_text((uint32_t)(e->a >> 32), names, nnames, a, sizeof a);
-    addr_text((uint32_t)e->a, names, nnames, b, sizeof b);
-    if (e->kind == SIM_EV_NET_RESET) {
-        return snprintf(buf, size, "%s -> %s, %s", a, b, resets[e->b < 7 ? e->b : 0]);
+    SIM_ASSERT(first <= last && last < EVENT_KINDS);
+    SIM_ASSERT(fn != NULL);
+    for (uint32_t k = first; k <= last; k++) {
+        SIM_ASSERT(module_text[k] == NULL || module_text[k] == fn); /* one owner per kind */
+        module_text[k] = fn;
     }
-    if (e->kind == SIM_EV_NET_LINK) {
-        uint32_t from = (uint32_t)(e->a >> 32), to = (uint32_t)e->a;
-        const char *fa = names && from < nnames && names[from] ? names[from] : "?";
-        const char *ta = names && to < nnames && names[to] ? names[to] : "?";
-        if (e->b == 1) return snprintf(buf, size, "%s -> %s blocked", fa, ta);
-        if (e->b == 2) return snprintf(buf, size, "healed: every link");
-        return snprintf(buf, size, "%s %s", fa, links[e->b < 5 ? e->b : 0]);
-    }
-    uint32_t type = SIM_EV_NET_TYPE(e->b), w = SIM_EV_NET_WHY(e->b);
-    return snprintf(buf, size, "%s %s -> %s, %u bytes #%08x%s", types[type < 7 ? type : 0], a, b,
-                    SIM_EV_NET_LEN(e->b), SIM_EV_NET_DIGEST(e->b), why[w < 6 ? w : 0]);
-}
-
-static int disk_text(const sim_event *e, char *buf, size_t size)
-{
-    static const char *const ops[] = {"?",        "open",  "read",     "write",  "append",
-                                      "fsync",    "fdatasync", "truncate", "rename", "unlink",
-                                      "sync-dir"};
-    static const char *const outcomes[] = {"?", "kept", "lost", "torn"};
-    static const char *const kinds[] = {"?", "write", "truncation", "link", "unlink"};
-    uint32_t file = (uint32_t)(e->a >> 40);
-    uint64_t off = e->a & ((1ull << 40) - 1), len = e->b & ((1ull << 48) - 1);
-    uint32_t top = (uint32_t)(e->b >> 56), mid = (uint32_t)(e->b >> 48) & 0xff;
-    const char *d = e->detail ? e->detail : "";
-    if (e->kind == SIM_EV_DISK_CRASH) {
-        if (mid >= 3) return snprintf(buf, size, "%s %s: %s", kinds[mid < 5 ? mid : 0], d,
-                                      outcomes[top < 4 ? top : 0]);
-        return snprintf(buf, size, "file %u %s @%llu, %llu bytes: %s", file,
-                        kinds[mid < 5 ? mid : 0], (unsigned long long)off,
-                        (unsigned long long)len, outcomes[top < 4 ? top : 0]);
-    }
-    const char *op = ops[top < 11 ? top : 0];
-    char err[48] = "";
-    if (mid != 0) snprintf(err, sizeof err, ": %s", sim_result_name(-(int)mid));
-    if (top == SIM_DISK_OPEN || top >= SIM_DISK_RENAME) {
-        return snprintf(buf, size, "%s %s%s", op, d, err);
-    }
-    if (top == SIM_DISK_SYNC || top == SIM_DISK_DATASYNC) {
-        return snprintf(buf, size, "%s file %u, %llu write(s)%s", op, file,
-                        (unsigned long long)len, err);
-    }
-    return snprintf(buf, size, "%s file %u @%llu, %llu bytes%s", op, file,
-                    (unsigned long long)off, (unsigned long long)len, err);
 }
 
 static int event_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
@@ -441,10 +385,9 @@ static int event_text(const sim_event *e, const char *const *names, uint32_t nna
 {
     char t[32];
     const char *d = e->detail ? e->detail : "";
-    if (e->kind >= SIM_EV_NET_SEND && e->kind <= SIM_EV_NET_LINK) {
-        return net_text(e, names, nnames, buf, size);
+    if ((uint32_t)e->kind < EVENT_KINDS && module_text[e->kind] != NULL) {
+        return module_text[e->kind](e, names, nnames, buf, size);
     }
-    if (e->kind == SIM_EV_DISK_OP || e->kind == SIM_EV_DISK_CRASH) return disk_text(e, buf, size);
     switch (e->kind) {
     case SIM_EV_SPAWN:
         return snprintf(buf, size, "%s%s, parent %llu", d, e->b ? " (blocking job)" : "",

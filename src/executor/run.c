@@ -302,6 +302,15 @@ static void root_drop(void *state, sim_world *w)
     sim_fut_drop(w, r->f);
 }
 
+/* A future handed to block_on belongs to it (sim_block_on makes it by value: the caller has
+ * no copy to drop), so a call refused before it runs drops the future instead of keeping it:
+ * a select's or timeout's boxes would otherwise stay allocated until the world is freed. */
+static int block_on_refuse(sim_world *w, sim_fut *f, int rc)
+{
+    if (f != NULL && f->vt != NULL) sim_fut_drop(w, f);
+    return rc;
+}
+
 int sim_block_on_fut(sim_world *w, sim_fut *f)
 {
     if (w->in_run || w->current != SIM__NIL || sim__running_get() != NULL) {
@@ -314,21 +323,22 @@ int sim_block_on_fut(sim_world *w, sim_fut *f)
         } else {
             nested_violation(w, "sim_block_on");
         }
-        return SIM_EMISUSE;
+        return block_on_refuse(w, f, SIM_EMISUSE);
     }
     if (f == NULL || f->vt == NULL || f->vt->poll == NULL) return SIM_EINVAL;
-    if (w->stop_rc != 0) return w->stop_rc;
+    if (w->stop_rc != 0) return block_on_refuse(w, f, w->stop_rc);
     root_state init = {.f = f};
     sim__task_init desc = {.name = "block_on", .poll = root_poll, .drop = root_drop,
                            .state = &init, .state_size = sizeof init};
     uint32_t slot;
     int rc = sim__task_alloc(w, &desc, 0, &slot);
-    if (rc != SIM_OK) return rc;
+    if (rc != SIM_OK) return block_on_refuse(w, f, rc);
     sim__task *t = &w->tasks[slot];
     uint32_t id = t->id;
     sim__task_launch(w, slot, false, NULL);
     t = &w->tasks[slot];
     t->flags &= ~(uint32_t)TF_DETACHED; /* the slot is freed below, not on completion */
+    t->flags |= TF_ROOT;
     run_bounds b = {.until_ns = UINT64_MAX, .until_step = UINT64_MAX, .root = slot, .root_id = id};
     rc = run_outer(w, &b);
     t = &w->tasks[slot];

@@ -118,13 +118,20 @@ static void mutex_give_up(sim_world *w, uint32_t hs)
     if (m->wq_head != SIM__NIL) sim__waitq_notify_one(w, slot);
 }
 
+static void lock_drop(sim_fut *f, sim_world *w);
+
 static int lock_poll(sim_fut *f, sim_world *w)
 {
     sim_lock_op *op = (sim_lock_op *)f;
     uint32_t self = sim__require_task(w, "sim_lock");
     if (self == SIM__NIL) return SIM_EMISUSE;
     uint32_t slot = obj_of(w, op->m ? &op->m->h : NULL, HAND_MUTEX, OBJ_MUTEX, "sim_lock");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (slot == SIM__NIL) {
+        /* The mutex went while we waited: its queue was cleared, but our registration is
+         * still on the task's list. A future that completes has released what it armed. */
+        lock_drop(f, w);
+        return SIM_EMISUSE;
+    }
     sim__obj *m = &w->objs[slot];
     if (m->waker_slot == self && m->waker_id == w->tasks[self].id) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
@@ -220,7 +227,7 @@ void sim_mutex_drop(sim_world *w, sim_mutex *m)
     object_drop(w, &m->h, HAND_MUTEX, "sim_mutex_drop");
 }
 
-/* ---- semaphore -------------------------------------------------------------------------------- */
+/* ---- semaphore ------------------------------------------------------------------------------- */
 
 int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out)
 {
@@ -266,14 +273,22 @@ static void permits_release(sim_world *w, uint32_t hs)
     sem_return(w, slot, n);
 }
 
+static void acquire_drop(sim_fut *f, sim_world *w);
+
 static int acquire_poll(sim_fut *f, sim_world *w)
 {
     sim_acquire_op *op = (sim_acquire_op *)f;
     if (sim__require_task(w, "sim_acquire") == SIM__NIL) return SIM_EMISUSE;
     uint32_t slot = obj_of(w, op->s ? &op->s->h : NULL, HAND_SEM, OBJ_SEM, "sim_acquire");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (slot == SIM__NIL) {
+        acquire_drop(f, w); /* gone while we waited: release our registration (lock_poll) */
+        return SIM_EMISUSE;
+    }
     const sim__obj *s = &w->objs[slot];
-    if (op->n == 0 || op->n > s->cap) return SIM_EINVAL;
+    /* More permits than the semaphore has now may still come (sim_sem_add: a semaphore made
+     * with none, used as a signal), so only n = 0 is refused; a request that never fits shows
+     * up in the hang report with its "x of y free". */
+    if (op->n == 0) return SIM_EINVAL;
     bool queued = sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_);
     bool first = queued ? s->wq_head == op->waiter_slot_ : s->wq_head == SIM__NIL;
     if (first && s->len >= op->n) {
@@ -338,7 +353,7 @@ int sim_try_acquire(sim_world *w, const sim_sem *sem, uint32_t n)
     uint32_t slot = obj_of(w, &sem->h, HAND_SEM, OBJ_SEM, "sim_try_acquire");
     if (slot == SIM__NIL) return SIM_EMISUSE;
     const sim__obj *s = &w->objs[slot];
-    if (n == 0 || n > s->cap) return SIM_EINVAL;
+    if (n == 0) return SIM_EINVAL;
     if (s->wq_head != SIM__NIL || s->len < n) return SIM_EFULL;
     sem_take(w, slot, n);
     return SIM_OK;
@@ -402,18 +417,16 @@ void sim_sem_drop(sim_world *w, sim_sem *s)
     object_drop(w, &s->h, HAND_SEM, "sim_sem_drop");
 }
 
-/* ---- notify ----------------------------------------------------------------------------------- */
+/* ---- notify ---------------------------------------------------------------------------------- */
 
 int sim_notify_new(sim_world *w, const char *name, sim_notify *out)
 {
     return object_new(w, OBJ_NOTIFY, HAND_NOTIFY, name, &out->h);
 }
 
-void sim_notify_one(sim_world *w, const sim_notify *n)
+/* Hands one notification to the first waiter not yet notified, or stores it. */
+static void notify_one_obj(sim_world *w, uint32_t slot)
 {
-    if (sim__no_side_effects(w, "sim_notify_one") != SIM_OK) return;
-    uint32_t slot = obj_of(w, &n->h, HAND_NOTIFY, OBJ_NOTIFY, "sim_notify_one");
-    if (slot == SIM__NIL) return;
     sim__obj *o = &w->objs[slot];
     for (uint32_t s = o->wq_head; s != SIM__NIL; s = w->waiters[s].next) {
         if (!w->waiters[s].notified) {
@@ -424,6 +437,14 @@ void sim_notify_one(sim_world *w, const sim_notify *n)
     o->len = 1; /* nobody waits: the next sim_notified completes at once */
 }
 
+void sim_notify_one(sim_world *w, const sim_notify *n)
+{
+    if (sim__no_side_effects(w, "sim_notify_one") != SIM_OK) return;
+    uint32_t slot = obj_of(w, &n->h, HAND_NOTIFY, OBJ_NOTIFY, "sim_notify_one");
+    if (slot == SIM__NIL) return;
+    notify_one_obj(w, slot);
+}
+
 void sim_notify_all(sim_world *w, const sim_notify *n)
 {
     if (sim__no_side_effects(w, "sim_notify_all") != SIM_OK) return;
@@ -431,13 +452,18 @@ void sim_notify_all(sim_world *w, const sim_notify *n)
     if (slot != SIM__NIL) sim__waitq_notify_all(w, slot);
 }
 
+static void notified_drop(sim_fut *f, sim_world *w);
+
 static int notified_poll(sim_fut *f, sim_world *w)
 {
     sim_notified_op *op = (sim_notified_op *)f;
     if (sim__require_task(w, "sim_notified") == SIM__NIL) return SIM_EMISUSE;
     uint32_t slot = obj_of(w, op->n ? &op->n->h : NULL, HAND_NOTIFY, OBJ_NOTIFY,
                            "sim_notified");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (slot == SIM__NIL) {
+        notified_drop(f, w); /* gone while we waited: release our registration (lock_poll) */
+        return SIM_EMISUSE;
+    }
     bool queued = sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_);
     if (queued && my_turn(w, op->waiter_slot_, op->waiter_id_)) {
         sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
@@ -457,11 +483,21 @@ static int notified_poll(sim_fut *f, sim_world *w)
     return SIM_PENDING;
 }
 
+/* Dropped while owed a notify_one: it goes to the next waiter or, when nobody else waits,
+ * becomes the stored permit, as if notify_one had come a moment later (tokio's Notify does
+ * the same). Passing it to the wait queue alone lost it when the queue was empty. A wake-up
+ * of notify_all is not passed on: notify_all stores nothing. */
 static void notified_drop(sim_fut *f, sim_world *w)
 {
     sim_notified_op *op = (sim_notified_op *)f;
-    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, true);
+    uint32_t obj = SIM__NIL;
+    if (sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_) &&
+        w->waiters[op->waiter_slot_].notified == WAITER_OWED) {
+        obj = w->waiters[op->waiter_slot_].obj; /* SIM__NIL once the notify is gone */
+    }
+    sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
     op->waiter_id_ = 0;
+    if (obj != SIM__NIL) notify_one_obj(w, obj);
 }
 
 static void notified_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)

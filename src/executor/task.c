@@ -4,8 +4,8 @@
  * A task slot goes FREE -> LIVE (spawned) -> DONE (finished, result kept for the handle) ->
  * FREE (handle consumed or detached). On the way from LIVE to DONE, whatever the reason
  * (completion, abort or crash), in this order: the future its coroutine awaits is dropped
- * (releasing the timers, wait-queue places and requests it armed), the handles it owns are
- * released (hand.c), and its drop function runs once, for its own memory. Anything still
+ * (releasing the timers, wait-queue places and requests it armed), its drop function runs
+ * once, for its own memory, and the handles it still owns are released (hand.c). Anything still
  * registered after that (a future the task polled by hand and never dropped) is a leak: it
  * is released and reported as a violation, so a forgotten drop never wedges another task.
  *
@@ -242,9 +242,10 @@ static void as_ending(sim_world *w, uint32_t slot, int mode)
     w->current = slot;
     w->dropping = mode;
     if (!(t->flags & TF_JOB) && t->state != NULL) sim__co_drop_task(w, t->state);
-    sim__hands_release_task(w, slot);
-    t = &w->tasks[slot];
+    /* The drop function before the handles: one that drops a handle it holds (as code
+     * written for explicit drops does) finds it still valid; what it leaves is released. */
     if (t->drop != NULL) t->drop(t->state, w);
+    sim__hands_release_task(w, slot);
     w->current = saved_current;
     w->dropping = saved_dropping;
 }
@@ -279,7 +280,7 @@ void sim__task_finish(sim_world *w, uint32_t slot, int result, int mode)
     t = &w->tasks[slot];
     t->flags &= ~(uint32_t)(TF_PARKED | TF_WOKEN | TF_SPURIOUS | TF_QUEUED);
     SIM_ASSERT(t->hands_head == SIM__NIL);
-    if (!(t->flags & TF_BORROWED)) sim__mem_free(&w->mem, t->state, t->state_size);
+    sim__mem_free(&w->mem, t->state, t->state_size);
     t->state = NULL;
     t->status = TASK_DONE;
     t->result = result;
@@ -396,9 +397,16 @@ void sim_join_abort(sim_world *w, const sim_join *j)
 
 void sim__task_abort(sim_world *w, uint32_t slot)
 {
-    sim__task *t = &w->tasks[slot];
+    const sim__task *t = &w->tasks[slot];
     if (t->status != TASK_LIVE || (t->flags & (TF_ABORT | TF_JOB_STARTED | TF_ENDING))) return;
     if (sim__no_side_effects(w, "sim_join_abort") != SIM_OK) return;
+    sim__task_abort_released(w, slot);
+}
+
+void sim__task_abort_released(sim_world *w, uint32_t slot)
+{
+    sim__task *t = &w->tasks[slot];
+    if (t->status != TASK_LIVE || (t->flags & (TF_ABORT | TF_JOB_STARTED | TF_ENDING))) return;
     t->flags |= TF_ABORT;
     uint32_t by = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     sim__emit(w, SIM_EV_ABORT, t->node, t->id, by, 0, NULL);

@@ -96,7 +96,9 @@ void sim__set_member_done(sim_world *w, uint32_t slot)
 }
 
 /* The set goes: running members are aborted (and freed when they finish, detached);
- * finished ones are freed now. */
+ * finished ones are freed now. Also when the owner's node crashes: members elsewhere must
+ * not run on unobserved, so the abort is the executor's (sim__task_abort_released), not a
+ * side effect of the crashed owner. */
 static void set_release(sim_world *w, uint32_t hs)
 {
     uint32_t obj = w->hands[hs].target;
@@ -109,7 +111,7 @@ static void set_release(sim_world *w, uint32_t hs)
         if (t->status == TASK_DONE) {
             sim__task_free_slot(w, s);
         } else {
-            sim__task_abort(w, s);
+            sim__task_abort_released(w, s);
         }
     }
     sim__obj_release(w, obj);

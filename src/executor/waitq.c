@@ -5,8 +5,9 @@
  * A registration ("waiter") sits in two doubly linked lists: its object's FIFO queue and its
  * task's list. The object's queue gives fairness (first come, first served); the task's list
  * lets a dead task's registrations be found and released. A notified waiter has been woken
- * and is owed a turn (obj->owed counts them); if it is dropped without taking its turn, the
- * turn passes to the next waiter, so aborting one waiting sender never strands the others.
+ * (obj->owed counts them); one woken by notify_one is owed a turn, and if it is dropped
+ * without taking it, the turn passes to the next waiter, so aborting one waiting sender never
+ * strands the others. One woken by notify_all (a broadcast) is owed nothing to pass on.
  */
 #include "exec.h"
 
@@ -104,7 +105,7 @@ void sim__waiter_remove(sim_world *w, uint32_t slot, uint32_t id, bool pass_on)
     if (!sim__waiter_valid(w, slot, id)) return;
     sim__waiter *wt = &w->waiters[slot];
     uint32_t obj = wt->obj;
-    bool owed_turn = wt->notified && obj != SIM__NIL;
+    bool owed_turn = wt->notified == WAITER_OWED && obj != SIM__NIL;
     unlink_from_obj(w, slot);
     unlink_from_task(w, slot);
     wt->id = 0;
@@ -125,11 +126,12 @@ void sim__waiter_unnotify(sim_world *w, uint32_t slot)
     }
 }
 
-static void notify(sim_world *w, sim__obj *o, uint32_t slot)
+static void notify(sim_world *w, sim__obj *o, uint32_t slot, uint8_t how)
 {
     sim__waiter *wt = &w->waiters[slot];
     SIM_ASSERT(!wt->notified);
-    wt->notified = 1;
+    SIM_ASSERT(how == WAITER_OWED || how == WAITER_WOKEN);
+    wt->notified = how;
     o->owed++;
     sim__wake(w, wt->task_slot, wt->task_id);
 }
@@ -139,7 +141,7 @@ void sim__waitq_notify_one(sim_world *w, uint32_t obj)
     sim__obj *o = sim__obj_at(w, obj);
     for (uint32_t s = o->wq_head; s != SIM__NIL; s = w->waiters[s].next) {
         if (!w->waiters[s].notified) {
-            notify(w, o, s);
+            notify(w, o, s, WAITER_OWED);
             return;
         }
     }
@@ -149,7 +151,7 @@ void sim__waitq_notify_all(sim_world *w, uint32_t obj)
 {
     sim__obj *o = sim__obj_at(w, obj);
     for (uint32_t s = o->wq_head; s != SIM__NIL; s = w->waiters[s].next) {
-        if (!w->waiters[s].notified) notify(w, o, s);
+        if (!w->waiters[s].notified) notify(w, o, s, WAITER_WOKEN);
     }
 }
 

@@ -72,6 +72,17 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
 
 static void world_describe(const sim_world *w, char *buf, size_t size);
 
+uint32_t sim__ext_attach(sim_world *w, const sim__ext_ops *ops, void *state)
+{
+    SIM_ASSERT(ops != NULL && ops->name != NULL);
+    SIM_ASSERT(sim__ext_find(w, ops) == SIM__NIL); /* once per world */
+    SIM_ASSERT(w->ext_count < SIM__EXT_MAX);
+    uint32_t i = w->ext_count++;
+    w->ext_ops[i] = ops;
+    w->ext[i] = state;
+    return i;
+}
+
 int sim_world_new(const sim_world_desc *desc, sim_world **out)
 {
     sim__context_register(world_describe);
@@ -146,8 +157,8 @@ void sim_world_free(sim_world *w)
     sim_world *outer = sim__running_get();
     sim__running_set(w);
     world_drop_all(w);
-    for (uint32_t e = 0; e < SIM__EXT_MAX; e++) {
-        if (w->ext_ops[e] != NULL && w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);
+    for (uint32_t e = 0; e < w->ext_count; e++) {
+        if (w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);
     }
     if (w->faults_free != NULL) w->faults_free(w);
     sim__objs_free(w);

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <xxhash.h>
 
-#include "fault.h"
+#include "points.h"
 
 /* The built-in points, in catalog order. docs/faults.md describes each. */
 static const struct {
@@ -175,7 +175,7 @@ static void faults_free(sim_world *w)
     sim__faults *fs = w->faults;
     free(fs->slots);
     free(fs->recs);
-    sim__plan_free(fs->plan);
+    if (fs->plan != NULL) fs->plan_free(fs->plan);
     free(fs);
     w->faults = NULL;
 }

@@ -29,13 +29,12 @@
 #define EPHEMERAL_FIRST 49152
 #define TAIL_CAP 20 /* an exponential tail is cut at 20 times its mean */
 
-static const sim__ext_ops net_ops;
 
 /* ---- state ---------------------------------------------------------------------------------- */
 
 static void net_free(sim_world *w)
 {
-    net_state *n = w->ext[SIM__EXT_NET];
+    net_state *n = sim__net_peek(w);
     if (n == NULL) return;
     for (uint32_t i = 0; i < n->socks_used; i++) free(n->socks[i].rbuf);
     for (uint32_t i = 0; i < n->msgs_used; i++) {
@@ -51,8 +50,8 @@ static void net_free(sim_world *w)
     free(n->rules);
     free(n->busy);
     free(n->rngs);
+    w->ext[n->ext] = NULL;
     free(n);
-    w->ext[SIM__EXT_NET] = NULL;
 }
 
 /* Grows the per-node arrays to the world's node count. */
@@ -96,7 +95,7 @@ static int ensure_nodes(sim_world *w, net_state *n)
 
 net_state *sim__net_of(sim_world *w)
 {
-    net_state *n = w->ext[SIM__EXT_NET];
+    net_state *n = sim__net_peek(w);
     if (n == NULL) {
         if (sim__points_init() != SIM_OK) return NULL;
         n = calloc(1, sizeof *n);
@@ -107,8 +106,7 @@ net_state *sim__net_of(sim_world *w)
         n->drop = sim__point_find("net/send/drop");
         n->dup = sim__point_find("net/send/dup");
         SIM_ASSERT(n->drop != NULL && n->dup != NULL);
-        w->ext[SIM__EXT_NET] = n;
-        w->ext_ops[SIM__EXT_NET] = &net_ops;
+        n->ext = sim__ext_attach(w, &sim__net_ops, n);
         sim_net_desc none = {0};
         int rc = sim_net_configure(w, &none);
         SIM_ASSERT(rc == SIM_OK);
@@ -232,8 +230,8 @@ int sim__sock_hand_new(sim_world *w, uint32_t slot, sim_handle *out)
     const net_state *n = sim__net_peek(w);
     SIM_ASSERT(n != NULL && slot < n->socks_used);
     SIM_ASSERT(n->socks[slot].type != SOCK_FREE);
-    SIM_ASSERT(w->ext_ops[SIM__EXT_NET] == &net_ops); /* so that the record can be released */
-    return sim__hand_new(w, HAND_EXT, SIM__EXT_NET, slot, n->socks[slot].id, out);
+    SIM_ASSERT(w->ext_ops[n->ext] == &sim__net_ops); /* so that the record can be released */
+    return sim__hand_new(w, HAND_EXT, (uint8_t)n->ext, slot, n->socks[slot].id, out);
 }
 
 /* The record of h if it is a live net record of this world: SIM__NIL with *closed set when the
@@ -253,7 +251,7 @@ static uint32_t net_record(sim_world *w, const sim_handle *h, const char *what, 
         *closed = true; /* freed by a close through some copy, or released with its owner */
         return SIM__NIL;
     }
-    if (r->kind != HAND_EXT || r->ext != SIM__EXT_NET) {
+    if (r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__net_ops)) {
         if (what != NULL) {
             sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a socket", what);
         }
@@ -298,7 +296,7 @@ const net_sock *sim__sock_peek(const sim_world *w, const sim_handle *h, uint8_t 
         return NULL;
     }
     const sim__hand *r = &w->hands[h->slot_];
-    if (r->id != h->id_ || r->kind != HAND_EXT || r->ext != SIM__EXT_NET) return NULL;
+    if (r->id != h->id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__net_ops)) return NULL;
     return sim__sock_get(w, r->target, r->target_id, type);
 }
 
@@ -325,7 +323,7 @@ uint32_t sim__sock_close_handle(sim_world *w, sim_handle *h, uint8_t type, const
 /* A record's owner ended (hand.c): the socket closes, unless a close or a crash already did. */
 static void net_hand_release(sim_world *w, uint32_t slot, uint32_t id)
 {
-    net_state *n = w->ext[SIM__EXT_NET];
+    net_state *n = sim__net_peek(w);
     SIM_ASSERT(n != NULL); /* records are made only once the network exists */
     net_sock *s = sim__sock_get(w, slot, id, SOCK_FREE);
     if (s == NULL) return;
@@ -356,7 +354,7 @@ void sim__sock_wait(sim_world *w, net_sock *s, bool writer, uint32_t op)
     *id = t->id;
     net_state *n = sim__net_peek(w);
     uint32_t sock = (uint32_t)(s - n->socks);
-    sim__note_wait(w, WAIT_EXT + SIM__EXT_NET, sock, (uint64_t)op << 32 | s->id);
+    sim__note_wait(w, WAIT_EXT + n->ext, sock, (uint64_t)op << 32 | s->id);
 }
 
 void sim__sock_wake(sim_world *w, net_sock *s, bool writer)
@@ -814,7 +812,7 @@ static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint
 
 static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
 {
-    return sim__timer_arm_ext(w, at, SIM__EXT_NET, sim__net_timer_arg(TM_DELIVER, id, slot));
+    return sim__timer_arm_ext(w, at, sim__net_peek(w)->ext, sim__net_timer_arg(TM_DELIVER, id, slot));
 }
 
 int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
@@ -923,7 +921,7 @@ static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
 
 static void net_fire(sim_world *w, uint64_t arg)
 {
-    net_state *n = w->ext[SIM__EXT_NET];
+    net_state *n = sim__net_peek(w);
     uint32_t kind = (uint32_t)(arg >> 60);
     uint32_t id = (uint32_t)(arg >> 32) & SIM__NET_ID_MASK;
     uint32_t slot = (uint32_t)arg;
@@ -939,7 +937,7 @@ static void net_fire(sim_world *w, uint64_t arg)
 
 static void net_crash(sim_world *w, uint32_t node)
 {
-    net_state *n = w->ext[SIM__EXT_NET];
+    net_state *n = sim__net_peek(w);
     if (n == NULL) return;
     sim__stream_crash(w, n, node);
     for (uint32_t i = 0; i < n->socks_used; i++) {
@@ -1062,7 +1060,7 @@ static char *net_dump(const sim_world *w)
     return buf;
 }
 
-static const sim__ext_ops net_ops = {
+const sim__ext_ops sim__net_ops = {
     .name = "net",
     .fire = net_fire,
     .crash = net_crash,
@@ -1072,3 +1070,53 @@ static const sim__ext_ops net_ops = {
     .dump = net_dump,
     .free = net_free,
 };
+
+/* ---- event text ------------------------------------------------------------------------------ */
+
+/* "n2:7000" with a name for the node, else "2:7000". */
+static void event_addr_text(uint32_t a, const char *const *names, uint32_t nnames, char *buf,
+                      size_t size)
+{
+    uint32_t node = a >> 16;
+    if (names != NULL && node < nnames && names[node] != NULL) {
+        snprintf(buf, size, "%s:%u", names[node], a & 0xffff);
+    } else {
+        snprintf(buf, size, "%u:%u", node, a & 0xffff);
+    }
+}
+
+static int net_text(const sim_event *e, const char *const *names, uint32_t nnames, char *buf,
+                    size_t size)
+{
+    static const char *const types[] = {"?", "datagram", "syn", "syn-ack", "data", "fin", "rst"};
+    static const char *const why[] = {"", " (lost: net/send/drop)", " (partition)",
+                                      " (node down)", " (nothing bound there)", " (queue full)"};
+    static const char *const resets[] = {"?", "the peer crashed", "partition timeout",
+                                         "refused", "by the peer", "connect timed out",
+                                         "its node crashed"};
+    static const char *const links[] = {"?", "blocked", "healed: every link", "clogged",
+                                        "unclogged"};
+    char a[64], b[64];
+    event_addr_text((uint32_t)(e->a >> 32), names, nnames, a, sizeof a);
+    event_addr_text((uint32_t)e->a, names, nnames, b, sizeof b);
+    if (e->kind == SIM_EV_NET_RESET) {
+        return snprintf(buf, size, "%s -> %s, %s", a, b, resets[e->b < 7 ? e->b : 0]);
+    }
+    if (e->kind == SIM_EV_NET_LINK) {
+        uint32_t from = (uint32_t)(e->a >> 32), to = (uint32_t)e->a;
+        const char *fa = names && from < nnames && names[from] ? names[from] : "?";
+        const char *ta = names && to < nnames && names[to] ? names[to] : "?";
+        if (e->b == 1) return snprintf(buf, size, "%s -> %s blocked", fa, ta);
+        if (e->b == 2) return snprintf(buf, size, "healed: every link");
+        return snprintf(buf, size, "%s %s", fa, links[e->b < 5 ? e->b : 0]);
+    }
+    uint32_t type = SIM_EV_NET_TYPE(e->b), w = SIM_EV_NET_WHY(e->b);
+    return snprintf(buf, size, "%s %s -> %s, %u bytes #%08x%s", types[type < 7 ? type : 0], a, b,
+                    SIM_EV_NET_LEN(e->b), SIM_EV_NET_DIGEST(e->b), why[w < 6 ? w : 0]);
+}
+
+/* The words for net events, registered with the executor when the program starts. */
+__attribute__((constructor)) static void net_register_text(void)
+{
+    sim__event_text_register(SIM_EV_NET_SEND, SIM_EV_NET_LINK, net_text);
+}

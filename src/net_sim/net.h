@@ -10,7 +10,7 @@
  * slots in index order.
  *
  * A user's socket handle (sim_udp, sim_listener, sim_conn) names a record of the executor's
- * handle table (kind HAND_EXT, ext SIM__EXT_NET, target = socket slot, target_id = its id),
+ * handle table (kind HAND_EXT, ext: the network's extension index, target = socket slot, target_id = its id),
  * owned by the task that opened, accepted or connected it (else the node being booted). The
  * record is freed by an explicit close, or released with its owner through the extension's
  * hand_release, which closes the socket if it is still open. A stream endpoint with no record
@@ -21,7 +21,7 @@
 #ifndef SIM_NET_H
 #define SIM_NET_H
 
-#include "../fault/fault.h"
+#include "../fault/points.h"
 
 enum { SOCK_FREE = 0, SOCK_UDP, SOCK_LISTEN, SOCK_CONN };
 
@@ -124,6 +124,7 @@ typedef struct net_pair_busy {
 } net_pair_busy;
 
 typedef struct net_state {
+    uint32_t ext;            /* its extension index in the world (sim__ext_attach) */
     sim_net_desc desc;
     bool configured;
     net_sock *socks;
@@ -161,9 +162,10 @@ typedef struct net_state {
 
 /* The world's network, created on first use; NULL when out of memory. */
 net_state *sim__net_of(sim_world *w);
+extern const sim__ext_ops sim__net_ops;
 static inline net_state *sim__net_peek(const sim_world *w)
 {
-    return (net_state *)w->ext[SIM__EXT_NET];
+    return (net_state *)sim__ext_state(w, &sim__net_ops);
 }
 
 /* ---- sockets ---- */

@@ -124,7 +124,7 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
         const sim_latency *d = &n->desc.reset_delay;
         uint64_t delay = d->min_ns == d->max_ns ? d->min_ns
                                                  : sim_rng_range(rng, d->min_ns, d->max_ns);
-        int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), SIM__EXT_NET,
+        int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
                                     sim__net_timer_arg(TM_PEER_RESET, p->id, s->peer));
         SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
     }
@@ -341,7 +341,7 @@ static int connect_start(sim_world *w, sim_connect_op *op)
     rc = send_from(w, n, slot, SIM_NET_SYN, NULL, 0);
     if (rc == SIM_OK) {
         rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, n->desc.connect_timeout_ns),
-                                SIM__EXT_NET,
+                                n->ext,
                                 sim__net_timer_arg(TM_CONNECT_TIMEOUT, s->id, slot));
     }
     if (rc != SIM_OK) {
@@ -622,7 +622,7 @@ void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
         if (blocked && s->blocked_since == 0) {
             s->blocked_since = w->now_ns;
             int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, n->desc.stream_timeout_ns),
-                                        SIM__EXT_NET,
+                                        n->ext,
                                         sim__net_timer_arg(TM_STREAM_TIMEOUT, s->id,
                                                            slot_of_sock(n, s)));
             SIM_ASSERT(rc == SIM_OK); /* out of memory arming a stream timeout */

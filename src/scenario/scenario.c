@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../fault/fault.h"
+#include "../plan/plan.h"
 #include "../disk_sim/spec.h"
 #include "../net_sim/spec.h"
 #include "scenario.h"

@@ -9,7 +9,7 @@
 #include <signal.h>
 
 #include "../core/core.h"
-#include "../fault/fault.h"
+#include "../plan/plan.h"
 #include "../disk_sim/spec.h"
 #include "../net_sim/spec.h"
 

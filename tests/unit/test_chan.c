@@ -2,6 +2,9 @@
  * test_chan.c: oneshot, mpsc (bounded and unbounded), broadcast and watch channels, through
  * sim.h: delivery, closing, backpressure, wait-queue release on abort, limits, lag, drop_msg,
  * handle predicates, bad descs, stale handles and spurious wake-ups.
+ *
+ * Channel ends are made outside tasks (they belong to the world) and moved to the tasks that
+ * use them (sim_task_desc.moves), so that a task's end releases them as the API promises.
  */
 #include "../helpers.h"
 
@@ -48,7 +51,7 @@ static void new_chan(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *r
 
 static int send_u32(sim_world *w, sim_tx *tx, uint32_t v)
 {
-    return sim_send(w, tx, &v);
+    return sim_try_send(w, tx, &v);
 }
 
 /* ---- a receiving task ---------------------------------------------------------------------- */
@@ -60,9 +63,8 @@ typedef struct receiver {
     uint64_t gap_ns;   /* sleep after each successful recv */
     uint32_t max;      /* stop after this many log entries */
     rlog *log;
-    sim_tx probe;      /* optional: right after the first message, sim_send on it */
+    sim_tx probe;      /* optional: right after the first message, sim_try_send on it */
     int *probe_rc;     /* where the probe's result goes; NULL = no probe */
-    sim_sleep nap;
     uint32_t msg;
 } receiver;
 
@@ -70,12 +72,11 @@ static int receiver_poll(void *state, sim_world *w)
 {
     receiver *r = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&r->co);
-    sim_sleep_init(w, &r->nap, r->delay_ns);
-    SIM_AWAIT(&r->co, rc, sim_sleep_poll(w, &r->nap));
+    SIM_BEGIN(w, &r->co);
+    SIM_AWAIT(rc, sim_sleep(w, r->delay_ns));
     while (r->log->n < r->max) {
         r->msg = 0;
-        SIM_AWAIT(&r->co, rc, sim_recv(w, &r->rx, &r->msg));
+        SIM_AWAIT(rc, sim_recv(&r->rx, &r->msg));
         rlog_add(r->log, w, rc, r->msg);
         if (r->probe_rc != NULL && r->log->n == 1) {
             *r->probe_rc = send_u32(w, &r->probe, 99);
@@ -83,30 +84,23 @@ static int receiver_poll(void *state, sim_world *w)
         }
         if (rc != SIM_OK && rc != SIM_ELAGGED) break;
         if (r->gap_ns > 0 && rc == SIM_OK) {
-            sim_sleep_init(w, &r->nap, r->gap_ns);
-            SIM_AWAIT(&r->co, rc, sim_sleep_poll(w, &r->nap));
+            SIM_AWAIT(rc, sim_sleep(w, r->gap_ns));
         }
     }
-    SIM_END(&r->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
-static void receiver_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    receiver *r = state;
-    (void)mode;
-    sim_sleep_drop(w, &r->nap);
-    sim_rx_drop(w, &r->rx);
-    sim_tx_drop(w, &r->probe);
-}
-
+/* The receiver and its probe (if any) move to the task. */
 static sim_join spawn_receiver(sim_world *w, const receiver *r)
 {
-    return test_spawn(w, "receiver", NO_NODE, receiver_poll, receiver_drop, r, sizeof *r);
+    const void *moves[3] = {&r->rx, NULL, NULL};
+    if (sim_handle_valid(w, &r->probe)) moves[1] = &r->probe;
+    return test_spawn_moves(w, "receiver", NO_NODE, receiver_poll, r, sizeof *r, moves);
 }
 
 /* ---- a sending task ------------------------------------------------------------------------ */
 
-/* Sleeps delay_ns, then sends count messages base, base + 1, ... with sim_send_poll (period_ns
+/* Sleeps delay_ns, then sends count messages base, base + 1, ... with sim_send (period_ns
  * apart), then drops its sender. count = 0: only drops the sender at delay_ns. */
 typedef struct sender {
     sim_co co;
@@ -115,53 +109,38 @@ typedef struct sender {
     uint64_t period_ns;
     uint32_t count;
     uint32_t base;
-    bool forget_op_drop; /* a buggy drop function that leaves the send op registered */
     rlog *log;           /* one entry per send; may be NULL */
     uint32_t i;
     uint32_t msg;
-    sim_sleep nap;
-    sim_send_op op;
 } sender;
 
 static int sender_poll(void *state, sim_world *w)
 {
     sender *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
-    sim_sleep_init(w, &s->nap, s->delay_ns);
-    SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_sleep(w, s->delay_ns));
     for (s->i = 0; s->i < s->count; s->i++) {
         if (s->i > 0 && s->period_ns > 0) {
-            sim_sleep_init(w, &s->nap, s->period_ns);
-            SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+            SIM_AWAIT(rc, sim_sleep(w, s->period_ns));
         }
         s->msg = s->base + s->i;
-        sim_send_op_init(&s->op, &s->tx, &s->msg);
-        SIM_AWAIT(&s->co, rc, sim_send_poll(w, &s->op));
+        SIM_AWAIT(rc, sim_send(&s->tx, &s->msg));
         if (s->log != NULL) rlog_add(s->log, w, rc, s->msg);
         if (rc != SIM_OK) break;
     }
     sim_tx_drop(w, &s->tx);
-    SIM_END(&s->co, rc);
-}
-
-static void sender_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    sender *s = state;
-    (void)mode;
-    sim_sleep_drop(w, &s->nap);
-    if (!s->forget_op_drop) sim_send_op_drop(w, &s->op);
-    sim_tx_drop(w, &s->tx);
+    SIM_END(rc);
 }
 
 static sim_join spawn_sender(sim_world *w, const sender *s)
 {
-    return test_spawn(w, "sender", NO_NODE, sender_poll, sender_drop, s, sizeof *s);
+    return test_spawn_moves(w, "sender", NO_NODE, sender_poll, s, sizeof *s, SIM_MOVES(&s->tx));
 }
 
 static int join_rc(sim_world *w, sim_join *j)
 {
-    return sim_block_on(w, sim_join_future(j));
+    return sim_block_on(w, sim_join_wait(j));
 }
 
 /* ---- oneshot ------------------------------------------------------------------------------- */
@@ -185,7 +164,7 @@ Test(chan, oneshot_send_then_recv)
     cr_assert(eq(u32, log.n, 2));
     rlog_expect(&log, 0, SIM_OK, 42, 0);
     rlog_expect(&log, 1, SIM_ECLOSED, 0, 0);
-    cr_assert(sim_tx_closed(w, &tx)); /* the receiver dropped its end */
+    cr_assert(sim_tx_closed(w, &tx)); /* the receiver's end released its handle */
     sim_tx_drop(w, &tx);
     cr_assert(eq(u32, test_objects_live(w), 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
@@ -296,6 +275,8 @@ Test(chan, oneshot_clone_is_misuse)
     cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 1));
     sim_tx zero = {0};
     cr_assert(eq(int, memcmp(&tx2, &zero, sizeof zero), 0));
+    cr_assert(eq(int, send_u32(w, &tx2, 1), SIM_EMISUSE));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_MISUSE), 2));
     sim_tx_drop(w, &tx);
     sim_rx_drop(w, &rx);
     sim_world_free(w);
@@ -364,8 +345,8 @@ Test(chan, mpsc_closed_only_after_drained)
     sim_world_free(w);
 }
 
-/* Goal: a bounded mpsc refuses sim_send with SIM_EFULL when full and accepts again once a slot
- * is freed; the refused message is not queued.
+/* Goal: a bounded mpsc refuses sim_try_send with SIM_EFULL when full and accepts again once a
+ * slot is freed; the refused message is not queued.
  * Method: capacity 2: send 1, 2 (OK), 3 (EFULL); try_recv gives 1; send 4 (OK), 5 (EFULL);
  * the queue then holds 2, 4. */
 Test(chan, mpsc_bounded_send_full)
@@ -398,9 +379,9 @@ Test(chan, mpsc_bounded_send_full)
 /* Goal: senders awaiting room in a full bounded mpsc wait, are served in FIFO order, one per
  * freed slot, and a try-send cannot overtake them.
  * Method: capacity 1 holding 1; senders of 2, 3, 4 start waiting at 1, 2, 3ms; the receiver
- * starts at 10ms and takes one message per ms. Right after its first recv, a sim_send on a
- * clone gets SIM_EFULL (the slot is owed to the first waiter). Expect 1, 2, 3, 4 at 10..13ms,
- * senders completing at 10, 11, 12ms, then SIM_ECLOSED. */
+ * starts at 10ms and takes one message per ms. Right after its first recv, a sim_try_send on
+ * a clone gets SIM_EFULL (the slot is owed to the first waiter). Expect 1, 2, 3, 4 at
+ * 10..13ms, senders completing at 10, 11, 12ms, then SIM_ECLOSED. */
 Test(chan, mpsc_bounded_waiting_senders_fifo)
 {
     sim_world *w = test_world(10, SIM_SCHED_RANDOM);
@@ -446,7 +427,6 @@ typedef struct abort_rx {
     bool after_notify;
     rlog *log;
     int *victim_rc;
-    sim_sleep nap;
     uint32_t msg;
 } abort_rx;
 
@@ -454,38 +434,47 @@ static int abort_rx_poll(void *state, sim_world *w)
 {
     abort_rx *a = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&a->co);
-    sim_sleep_until_init(w, &a->nap, 5 * SIM_MS);
-    SIM_AWAIT(&a->co, rc, sim_sleep_poll(w, &a->nap));
+    SIM_BEGIN(w, &a->co);
+    SIM_AWAIT(rc, sim_sleep_until(5 * SIM_MS));
     if (!a->after_notify) {
         sim_join_abort(w, &a->victim);
-        sim_sleep_until_init(w, &a->nap, 6 * SIM_MS);
-        SIM_AWAIT(&a->co, rc, sim_sleep_poll(w, &a->nap));
+        SIM_AWAIT(rc, sim_sleep_until(6 * SIM_MS));
     }
     for (;;) {
         a->msg = 0;
-        SIM_AWAIT(&a->co, rc, sim_recv(w, &a->rx, &a->msg));
+        SIM_AWAIT(rc, sim_recv(&a->rx, &a->msg));
         rlog_add(a->log, w, rc, a->msg);
         if (a->after_notify && a->log->n == 1) sim_join_abort(w, &a->victim);
         if (rc != SIM_OK || a->log->n >= LOG_MAX) break;
     }
-    SIM_AWAIT(&a->co, rc, sim_join_poll(w, &a->victim));
+    SIM_AWAIT(rc, sim_join_wait(&a->victim));
     *a->victim_rc = rc;
-    SIM_END(&a->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
-static void abort_rx_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* A sender that polls its send by hand, kept in its state, and never drops it (a bug in
+ * user code that writes its own awaitable): its end must still release the registration. */
+typedef struct hand_sender {
+    sim_co co;          /* unused: the poll function is written by hand */
+    sim_tx tx;
+    uint32_t msg;
+    bool armed;
+    sim_send_op op;
+} hand_sender;
+
+static int hand_sender_poll(void *state, sim_world *w)
 {
-    abort_rx *a = state;
-    (void)mode;
-    sim_sleep_drop(w, &a->nap);
-    sim_rx_drop(w, &a->rx);
-    sim_join_detach(w, &a->victim);
+    hand_sender *s = state;
+    if (!s->armed) {
+        s->op = sim_send(&s->tx, &s->msg);
+        s->armed = true;
+    }
+    return sim_fut_poll(w, &s->op.fut);
 }
 
-/* Capacity 1 holding 1; sender S1 (11) waits from 1ms, S2 (22) from 2ms; S1 is aborted at
- * 5ms. S1's drop function releases its send op, or forgets to (forget_op_drop). */
-static void abort_scenario(uint64_t seed, bool after_notify, bool forget_op_drop)
+/* Capacity 1 holding 1; sender S1 (11) waits from 1ms (or from 0, polled by hand), S2 (22)
+ * from 2ms; S1 is aborted at 5ms. */
+static void abort_scenario(uint64_t seed, bool after_notify, bool hand_polled)
 {
     sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
     sim_chan_desc d = u32_desc(SIM_CHAN_MPSC, 1);
@@ -493,35 +482,46 @@ static void abort_scenario(uint64_t seed, bool after_notify, bool forget_op_drop
     rlog rl = {0}, l1 = {0}, l2 = {0};
     int victim_rc = SIM_PENDING;
     abort_rx a = {.after_notify = after_notify, .log = &rl, .victim_rc = &victim_rc};
-    sender s1 = {.delay_ns = 1 * SIM_MS, .count = 1, .base = 11, .log = &l1,
-                 .forget_op_drop = forget_op_drop};
+    sender s1 = {.delay_ns = 1 * SIM_MS, .count = 1, .base = 11, .log = &l1};
+    hand_sender h1 = {.msg = 11};
     sender s2 = {.delay_ns = 2 * SIM_MS, .count = 1, .base = 22, .log = &l2};
     new_chan(w, &d, &tx, &a.rx);
     cr_assert(eq(int, send_u32(w, &tx, 1), SIM_OK));
-    cr_assert(eq(int, sim_tx_clone(w, &tx, &s1.tx), SIM_OK));
+    cr_assert(eq(int, sim_tx_clone(w, &tx, hand_polled ? &h1.tx : &s1.tx), SIM_OK));
     cr_assert(eq(int, sim_tx_clone(w, &tx, &s2.tx), SIM_OK));
     sim_tx_drop(w, &tx);
-    a.victim = spawn_sender(w, &s1);
+    if (hand_polled) {
+        a.victim = test_spawn_moves(w, "hand_sender", NO_NODE, hand_sender_poll, &h1,
+                                    sizeof h1, SIM_MOVES(&h1.tx));
+    } else {
+        a.victim = spawn_sender(w, &s1);
+    }
     sim_join j2 = spawn_sender(w, &s2);
-    test_spawn(w, "abort_rx", NO_NODE, abort_rx_poll, abort_rx_drop, &a, sizeof a);
+    test_spawn_moves(w, "abort_rx", NO_NODE, abort_rx_poll, &a, sizeof a, SIM_MOVES(&a.rx));
     test_run_ok(w); /* no deadlock: the aborted sender's place in the queue was released */
     cr_assert(eq(int, victim_rc, SIM_ECANCELED));
     cr_assert(eq(int, join_rc(w, &j2), SIM_OK));
     cr_assert(eq(u32, l1.n, 0));
-    rlog_expect(&l2, 0, SIM_OK, 22, after_notify ? 5 * SIM_MS : 6 * SIM_MS);
+    uint64_t at = after_notify ? 5 * SIM_MS : 6 * SIM_MS;
+    rlog_expect(&l2, 0, SIM_OK, 22, at);
     cr_assert(eq(u32, rl.n, 3));
-    rlog_expect(&rl, 0, SIM_OK, 1, after_notify ? 5 * SIM_MS : 6 * SIM_MS);
-    rlog_expect(&rl, 1, SIM_OK, 22, after_notify ? 5 * SIM_MS : 6 * SIM_MS);
-    rlog_expect(&rl, 2, SIM_ECLOSED, 0, after_notify ? 5 * SIM_MS : 6 * SIM_MS);
-    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_LEAK), forget_op_drop ? 1 : 0));
-    cr_assert(eq(u32, sim_world_violation_count(w), forget_op_drop ? 1 : 0));
+    rlog_expect(&rl, 0, SIM_OK, 1, at);
+    rlog_expect(&rl, 1, SIM_OK, 22, at);
+    rlog_expect(&rl, 2, SIM_ECLOSED, 0, at);
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_LEAK), hand_polled ? 1 : 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), hand_polled ? 1 : 0));
+    if (hand_polled) {
+        const sim_violation *v = test_violation_find(w, SIM_VIOLATION_LEAK, "hand_sender");
+        cr_assert(ne(ptr, (void *)v, NULL));
+        cr_assert(ne(ptr, strstr(v->message, "1 wait registration"), NULL), "%s", v->message);
+    }
     cr_assert(eq(u32, test_objects_live(w), 0));
     sim_world_free(w);
 }
 
 /* Goal: aborting a sender waiting on a full bounded channel releases its place, so the next
  * waiting sender gets the slot the receiver frees.
- * Method: S1 and S2 wait; S1 is aborted at 5ms (its drop calls sim_send_op_drop); at 6ms the
+ * Method: S1 and S2 wait; S1 is aborted at 5ms (its end drops the send it awaits); at 6ms the
  * receiver takes 1 and must then get 22 from S2, then SIM_ECLOSED; no violation. */
 Test(chan, abort_waiting_sender_releases_slot, .timeout = 10)
 {
@@ -537,22 +537,22 @@ Test(chan, abort_notified_sender_passes_turn, .timeout = 10)
     abort_scenario(12, true, false);
 }
 
-/* Goal: even when the aborted sender's drop function forgets sim_send_op_drop, the run does
- * not wedge, and the forgotten registration is reported as a SIM_VIOLATION_LEAK.
- * Method: as abort_waiting_sender_releases_slot with a drop that skips sim_send_op_drop: S2
- * still gets the slot, the run ends SIM_OK, exactly one leak violation. */
-Test(chan, abort_waiting_sender_forgot_op_drop_is_leak, .timeout = 10)
+/* Goal: (replaces "a drop function that forgets sim_send_op_drop", gone with drop functions
+ * for futures) a send polled by hand and never dropped does not wedge the run when its task
+ * is aborted: the registration is released and reported as one SIM_VIOLATION_LEAK.
+ * Method: as abort_waiting_sender_releases_slot with S1 polling sim_send by hand: S2 still
+ * gets the slot, the run ends SIM_OK, exactly one leak violation naming the task. */
+Test(chan, abort_waiting_hand_polled_send_is_leak, .timeout = 10)
 {
     abort_scenario(13, false, true);
 }
 
-/* Goal: the same when the forgetful victim had already been notified.
- * Method: as abort_notified_sender_passes_turn with a drop that skips sim_send_op_drop. */
-Test(chan, abort_notified_sender_forgot_op_drop_is_leak, .timeout = 10)
+/* Goal: the same when the hand-polling victim had already been notified: its turn passes on.
+ * Method: as abort_notified_sender_passes_turn with S1 polling sim_send by hand. */
+Test(chan, abort_notified_hand_polled_send_is_leak, .timeout = 10)
 {
     abort_scenario(14, true, true);
 }
-
 /* ---- unbounded mpsc limit ------------------------------------------------------------------- */
 
 /* Sends until a send fails (at most max + 100 times): exactly max must be accepted, then
@@ -1070,22 +1070,30 @@ Test(chan, subscribe_on_mpsc_is_misuse)
 /* Goal: sim_chan_new rejects bad descs with SIM_EINVAL, zeroes both handles, creates nothing
  * and records no violation.
  * Method: msg_size 0, msg_size 65537, broadcast capacity 0, watch without initial, an unknown
- * kind; handles prefilled with 0xFF must come back zero; objects_live stays 0. The limits
- * themselves (msg_size 1 and 65536) are accepted. */
+ * kind, a handle_at past the message, too many handles, handles on a broadcast; handles
+ * prefilled with 0xFF must come back zero; objects_live stays 0. The limits themselves
+ * (msg_size 1 and 65536) are accepted. */
 Test(chan, new_rejects_bad_descs)
 {
     sim_world *w = test_world(30, SIM_SCHED_RANDOM);
     uint32_t initial = 0;
-    sim_chan_desc bad[5] = {
+    const uint32_t hsize = (uint32_t)sizeof(sim_handle);
+    sim_chan_desc bad[8] = {
         {.kind = SIM_CHAN_MPSC, .msg_size = 0},
         {.kind = SIM_CHAN_MPSC, .msg_size = 65537},
         {.kind = SIM_CHAN_BROADCAST, .msg_size = 4, .capacity = 0},
         {.kind = SIM_CHAN_WATCH, .msg_size = 4, .initial = NULL},
         {.kind = (sim_chan_kind)9, .msg_size = 4, .capacity = 4, .initial = &initial},
+        /* a handle that does not fit in the message */
+        {.kind = SIM_CHAN_MPSC, .msg_size = hsize + 4, .handle_at = {5}, .handle_count = 1},
+        /* more handles than SIM_MSG_HANDLES_MAX */
+        {.kind = SIM_CHAN_MPSC, .msg_size = 8 * hsize, .handle_count = SIM_MSG_HANDLES_MAX + 1},
+        /* handles on a broadcast channel (every receiver would get a copy) */
+        {.kind = SIM_CHAN_BROADCAST, .msg_size = hsize, .capacity = 2, .handle_count = 1},
     };
     const sim_tx ztx = {0};
     const sim_rx zrx = {0};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 8; i++) {
         sim_tx tx;
         sim_rx rx;
         memset(&tx, 0xFF, sizeof tx);
@@ -1123,10 +1131,10 @@ static int stale_recv_poll(void *state, sim_world *w)
 {
     stale_recv *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
-    SIM_AWAIT(&s->co, rc, sim_recv(w, &s->rx, &s->msg));
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_recv(&s->rx, &s->msg));
     *s->rc_out = rc;
-    SIM_END(&s->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 typedef struct stale_send {
@@ -1134,32 +1142,23 @@ typedef struct stale_send {
     sim_tx tx;
     int *rc_out;
     uint32_t msg;
-    sim_send_op op;
 } stale_send;
 
 static int stale_send_poll(void *state, sim_world *w)
 {
     stale_send *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
-    sim_send_op_init(&s->op, &s->tx, &s->msg);
-    SIM_AWAIT(&s->co, rc, sim_send_poll(w, &s->op));
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_send(&s->tx, &s->msg));
     *s->rc_out = rc;
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void stale_send_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    stale_send *s = state;
-    (void)mode;
-    sim_send_op_drop(w, &s->op);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: handles of a channel that is gone are stale: every use returns SIM_EMISUSE and records
  * a misuse violation, never a crash or a hang, and they never reach a channel that reuses the
  * record.
  * Method: keep copies of both handles of a bounded mpsc, drop the originals, then call
- * sim_send, sim_try_recv, sim_tx_clone, sim_subscribe, sim_recv and sim_send_poll (in tasks)
+ * sim_try_send, sim_try_recv, sim_tx_clone, sim_subscribe, sim_recv and sim_send (in tasks)
  * and the drops on the copies, counting one violation per call; a new channel created
  * afterwards is not reached through them. */
 Test(chan, stale_handles_after_channel_gone, .timeout = 10)
@@ -1198,7 +1197,7 @@ Test(chan, stale_handles_after_channel_gone, .timeout = 10)
     stale_recv sr = {.rx = stale_rx, .rc_out = &recv_rc};
     stale_send ss = {.tx = stale_tx, .rc_out = &send_rc, .msg = 5};
     test_spawn(w, "stale_recv", NO_NODE, stale_recv_poll, NULL, &sr, sizeof sr);
-    test_spawn(w, "stale_send", NO_NODE, stale_send_poll, stale_send_drop, &ss, sizeof ss);
+    test_spawn(w, "stale_send", NO_NODE, stale_send_poll, NULL, &ss, sizeof ss);
     test_run_ok(w);
     cr_assert(eq(int, recv_rc, SIM_EMISUSE));
     cr_assert(eq(int, send_rc, SIM_EMISUSE));
@@ -1224,7 +1223,7 @@ Test(chan, stale_handles_after_channel_gone, .timeout = 10)
 }
 
 /* Goal: a copy of a sender handle used after that handle was dropped is stale even while the
- * channel lives on (its receiver is alive): sim_send on it returns SIM_EMISUSE and records a
+ * channel lives on (its receiver is alive): sim_try_send on it returns SIM_EMISUSE and records a
  * violation, and nothing is queued.
  * Method: mpsc with one sender; copy it, drop the original, send through the copy. */
 Test(chan, stale_sender_copy_send_while_channel_alive)

@@ -24,12 +24,11 @@ typedef struct wait_out {
 
 /* ---- a waiting task ------------------------------------------------------------------------- */
 
-/* Holds its own token handle and awaits its cancellation. */
+/* Holds its own token handle (moved to it) and awaits its cancellation. */
 typedef struct waiter {
     sim_co co;
     sim_token tok;
     wait_out *out;
-    sim_token_wait op;
 } waiter;
 
 static int waiter_poll(void *state, sim_world *w)
@@ -37,21 +36,19 @@ static int waiter_poll(void *state, sim_world *w)
     waiter *s = state;
     int rc = SIM_OK;
     s->out->polls++;
-    SIM_BEGIN(&s->co);
-    sim_token_wait_init(&s->op, &s->tok);
-    SIM_AWAIT(&s->co, rc, sim_token_wait_poll(w, &s->op));
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_cancelled(&s->tok));
     s->out->rc = rc;
     s->out->at = sim_now(w);
-    SIM_END(&s->co, rc);
+    SIM_END(rc);
 }
 
-static void waiter_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* Only records that the task ended: the token is released with the task. */
+static void waiter_drop(void *state, sim_world *w)
 {
     waiter *s = state;
-    (void)mode;
+    (void)w;
     s->out->dropped = true;
-    sim_token_wait_drop(w, &s->op);
-    sim_token_drop(w, &s->tok);
 }
 
 /* Spawns a waiter holding a clone of tok. */
@@ -61,7 +58,7 @@ static sim_join spawn_waiter(sim_world *w, const sim_token *tok, wait_out *out, 
     waiter s = {.out = out};
     cr_assert(eq(int, sim_token_clone(w, tok, &s.tok), SIM_OK));
     sim_task_desc d = {.name = "waiter", .poll = waiter_poll, .drop = waiter_drop, .state = &s,
-                       .state_size = sizeof s, .daemon = daemon};
+                       .state_size = sizeof s, .daemon = daemon, .moves = SIM_MOVES(&s.tok)};
     sim_join j;
     cr_assert(eq(int, sim_spawn(w, &d, &j), SIM_OK));
     return j;
@@ -75,7 +72,6 @@ typedef struct canceller {
     sim_token tok;
     uint64_t at;
     uint32_t times;
-    sim_sleep nap;
     uint32_t i;
 } canceller;
 
@@ -83,26 +79,17 @@ static int canceller_poll(void *state, sim_world *w)
 {
     canceller *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    sim_sleep_until_init(w, &c->nap, c->at);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+    SIM_BEGIN(w, &c->co);
+    SIM_AWAIT(rc, sim_sleep_until(c->at));
     for (c->i = 0; c->i < c->times; c->i++) sim_token_cancel(w, &c->tok);
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void canceller_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    canceller *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->nap);
-    sim_token_drop(w, &c->tok);
+    SIM_END(SIM_OK);
 }
 
 static void spawn_canceller(sim_world *w, const sim_token *tok, uint64_t at, uint32_t times)
 {
     canceller c = {.at = at, .times = times};
     cr_assert(eq(int, sim_token_clone(w, tok, &c.tok), SIM_OK));
-    test_spawn(w, "canceller", NO_NODE, canceller_poll, canceller_drop, &c, sizeof c);
+    test_spawn_moves(w, "canceller", NO_NODE, canceller_poll, &c, sizeof c, SIM_MOVES(&c.tok));
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -176,7 +163,7 @@ Test(token, child_of_cancelled_parent_starts_cancelled)
     cr_assert(sim_token_is_cancelled(w, &g));
     wait_out o = {0};
     sim_join j = spawn_waiter(w, &c, &o, false);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
     cr_assert(eq(int, o.rc, SIM_OK));
     cr_assert(eq(u64, o.at, 0));
     cr_assert(eq(u32, o.polls, 1));
@@ -207,7 +194,7 @@ Test(token, one_cancel_wakes_every_waiter)
     spawn_canceller(w, &t, 5 * SIM_MS, 1);
     test_run_ok(w);
     for (int i = 0; i < 4; i++) {
-        cr_assert(eq(int, sim_block_on(w, sim_join_future(&j[i])), SIM_OK), "waiter %d", i);
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j[i])), SIM_OK), "waiter %d", i);
         cr_assert(eq(int, o[i].rc, SIM_OK), "waiter %d", i);
         cr_assert(eq(u64, o[i].at, 5 * SIM_MS), "waiter %d", i);
         cr_assert(eq(u32, o[i].polls, 2), "waiter %d", i);
@@ -289,7 +276,7 @@ Test(token, clone_and_drop_refcount)
     wait_out o = {0};
     sim_join j = spawn_waiter(w, &t2, &o, false);
     spawn_canceller(w, &t2, 3 * SIM_MS, 1);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&j)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
     cr_assert(eq(int, o.rc, SIM_OK));
     cr_assert(eq(u64, o.at, 3 * SIM_MS));
     test_run_ok(w);
@@ -328,17 +315,13 @@ Test(token, new_with_empty_parent_is_misuse)
 
 /* ---- wait ops dropped before the cancel ------------------------------------------------------ */
 
-/* Selects a token wait against a short sleep: the sleep wins, so the wait op is dropped as a
+/* Selects a token wait against a short sleep: the sleep wins, so the wait is dropped as a
  * select loser, long before the cancel. */
 typedef struct quitter {
     sim_co co;
     sim_token tok;
     wait_out *out;
-    int32_t *winner;
-    sim_token_wait op;
-    sim_sleep nap;
-    sim_future either[2];
-    sim_select sel;
+    int *winner;
 } quitter;
 
 static int quitter_poll(void *state, sim_world *w)
@@ -346,37 +329,21 @@ static int quitter_poll(void *state, sim_world *w)
     quitter *q = state;
     int rc = SIM_OK;
     q->out->polls++;
-    SIM_BEGIN(&q->co);
-    sim_token_wait_init(&q->op, &q->tok);
-    sim_sleep_init(w, &q->nap, 1 * SIM_MS);
-    q->either[0] = sim_token_wait_future(&q->op);
-    q->either[1] = sim_sleep_future(&q->nap);
-    sim_select_init(&q->sel, q->either, 2);
-    SIM_AWAIT(&q->co, rc, sim_select_poll(w, &q->sel));
-    *q->winner = q->sel.winner;
+    SIM_BEGIN(w, &q->co);
+    SIM_AWAIT(rc, sim_select(w, q->winner, sim_cancelled(&q->tok), sim_sleep(w, 1 * SIM_MS)));
     q->out->rc = rc;
     q->out->at = sim_now(w);
-    SIM_END(&q->co, rc);
+    SIM_END(rc);
 }
 
-static void quitter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    quitter *q = state;
-    (void)mode;
-    sim_select_drop(w, &q->sel);
-    sim_token_drop(w, &q->tok);
-}
-
-/* Registers a wait (one pending poll), drops the op by hand, then sleeps past the cancel. A
- * registration left behind would wake it at the cancel: an extra poll. */
+/* Registers a wait (one pending poll by hand), drops it by hand, then sleeps past the cancel.
+ * A registration left behind would wake it at the cancel: an extra poll. */
 typedef struct dropper {
     sim_co co;
     sim_token tok;
     wait_out *out;
-    int first_rc;
     int *first_rc_out;
-    sim_token_wait op;
-    sim_sleep nap;
+    sim_cancelled_op op;
 } dropper;
 
 static int dropper_poll(void *state, sim_world *w)
@@ -384,30 +351,20 @@ static int dropper_poll(void *state, sim_world *w)
     dropper *d = state;
     int rc = SIM_OK;
     d->out->polls++;
-    SIM_BEGIN(&d->co);
-    sim_token_wait_init(&d->op, &d->tok);
-    *d->first_rc_out = sim_token_wait_poll(w, &d->op);
-    sim_token_wait_drop(w, &d->op);
-    sim_sleep_until_init(w, &d->nap, 10 * SIM_MS);
-    SIM_AWAIT(&d->co, rc, sim_sleep_poll(w, &d->nap));
+    SIM_BEGIN(w, &d->co);
+    d->op = sim_cancelled(&d->tok);
+    *d->first_rc_out = sim_fut_poll(w, &d->op.fut);
+    sim_fut_drop(w, &d->op.fut);
+    SIM_AWAIT(rc, sim_sleep_until(10 * SIM_MS));
     d->out->rc = rc;
     d->out->at = sim_now(w);
-    SIM_END(&d->co, rc);
-}
-
-static void dropper_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    dropper *d = state;
-    (void)mode;
-    sim_token_wait_drop(w, &d->op);
-    sim_sleep_drop(w, &d->nap);
-    sim_token_drop(w, &d->tok);
+    SIM_END(rc);
 }
 
 /* Goal: a wait op dropped before the cancel leaves no registration: no leak violation, no
  * wake-up of its task, and the other waiters are still woken.
  * Method: Q selects a wait against a 1ms sleep (the wait is dropped as a loser at 1ms); D
- * registers a wait, drops it by hand and sleeps until 10ms; W waits normally; the token is
+ * polls a wait by hand once, drops it by hand and sleeps until 10ms; W waits normally; the token is
  * cancelled at 5ms. W completes at 5ms; Q finished at 1ms with winner 1; D is polled exactly
  * twice (never woken at 5ms) and finishes at 10ms; no violation of any kind. */
 Test(token, wait_dropped_before_cancel_leaves_no_registration)
@@ -415,18 +372,18 @@ Test(token, wait_dropped_before_cancel_leaves_no_registration)
     sim_world *w = test_world(8, SIM_SCHED_RANDOM);
     sim_token t = new_token(w, NULL);
     wait_out qo = {.rc = SIM_PENDING}, dout = {.rc = SIM_PENDING}, wo = {0};
-    int32_t winner = -2;
+    int winner = -2;
     int first_rc = 0;
     quitter q = {.out = &qo, .winner = &winner};
     dropper d = {.out = &dout, .first_rc_out = &first_rc};
     cr_assert(eq(int, sim_token_clone(w, &t, &q.tok), SIM_OK));
     cr_assert(eq(int, sim_token_clone(w, &t, &d.tok), SIM_OK));
-    test_spawn(w, "quitter", NO_NODE, quitter_poll, quitter_drop, &q, sizeof q);
-    test_spawn(w, "dropper", NO_NODE, dropper_poll, dropper_drop, &d, sizeof d);
+    test_spawn_moves(w, "quitter", NO_NODE, quitter_poll, &q, sizeof q, SIM_MOVES(&q.tok));
+    test_spawn_moves(w, "dropper", NO_NODE, dropper_poll, &d, sizeof d, SIM_MOVES(&d.tok));
     sim_join jw = spawn_waiter(w, &t, &wo, false);
     spawn_canceller(w, &t, 5 * SIM_MS, 1);
     test_run_ok(w);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jw)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jw)), SIM_OK));
     cr_assert(eq(int, wo.rc, SIM_OK));
     cr_assert(eq(u64, wo.at, 5 * SIM_MS));
     cr_assert(eq(int, winner, 1));

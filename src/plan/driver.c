@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <xxhash.h>
 
-#include "fault.h"
+#include "plan.h"
 
 typedef struct node_plan {
     bool ours_down;            /* crashed by the plan or the script */
@@ -64,6 +64,11 @@ struct sim__plan {
 };
 
 /* ---- drawing -------------------------------------------------------------------------------- */
+
+static void plan_free_hook(void *p)
+{
+    sim__plan_free(p);
+}
 
 void sim__plan_free(sim__plan *p)
 {
@@ -210,6 +215,7 @@ int sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     sim_rng_init(&p->partition_rng, w->seed, "sim/fault/partition", 0);
     p->quiet_at = spec->quiet_after_ns;
     fs->plan = p;
+    fs->plan_free = plan_free_hook;
     draw(w, fs, p);
     return SIM_OK;
 }
@@ -327,13 +333,13 @@ const sim__fault_spec *sim__plan_spec(const sim__plan *p)
 const char *sim__faults_plan_text(const sim_world *w)
 {
     const sim__faults *fs = w->faults;
-    return fs && fs->plan ? fs->plan->text : "";
+    return fs && fs->plan ? ((const sim__plan *)fs->plan)->text : "";
 }
 
 uint64_t sim__faults_quiet_at(const sim_world *w)
 {
     const sim__faults *fs = w->faults;
-    return fs && fs->plan ? fs->plan->quiet_at : 0;
+    return fs && fs->plan ? ((const sim__plan *)fs->plan)->quiet_at : 0;
 }
 
 /* ---- the driver ----------------------------------------------------------------------------- */
