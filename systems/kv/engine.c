@@ -7,17 +7,17 @@
  * so the engine outlives whatever is still queued; a crash abandons the jobs with the tasks.
  *
  * Writes go through one writer task (an MPSC queue of requests, each carrying a oneshot for
- * its answer, which the queue moves to the writer: handle_at), so the file is appended in one order and the index changes only there. A round is a
- * group commit: take what is queued, append it (one job), wait commit_delay, fsync (a second
- * job) when sync = always, then point the index at the new records and answer. A failed append
- * or fsync answers an I/O error and rolls the engine onto a fresh generation, because after a
- * failed fsync the file holds bytes that reads see but the disk may never get: appending after
- * them could put acknowledged records behind a hole that recovery cuts off. The index holds
- * committed records only, so a failed round leaves it as it was: the round's writes are of
- * unknown outcome (they may survive a crash or not), and so is any answer given in view of
- * them (an rm that found its key removed by an earlier rm of the same round), which therefore
- * fails with them. The fsync is never retried on that file: after an error it would succeed
- * without writing what it lost.
+ * its answer, which the queue moves to the writer: handle_at), so the file is appended in one
+ * order and the index changes only there. A round is a group commit: take what is queued,
+ * append it (one job), wait commit_delay, fsync (a second job) when sync = always, then point
+ * the index at the new records and answer. A failed append or fsync answers an I/O error and
+ * rolls the engine onto a fresh generation, because after a failed fsync the file holds bytes
+ * that reads see but the disk may never get: appending after them could put acknowledged
+ * records behind a hole that recovery cuts off. The index holds committed records only, so a
+ * failed round leaves it as it was: the round's writes are of unknown outcome (they may
+ * survive a crash or not), and so is any answer given in view of them (an rm that found its
+ * key removed by an earlier rm of the same round), which therefore fails with them. The fsync
+ * is never retried on that file: after an error it would succeed without writing what it lost.
  *
  * Compaction runs in the writer between rounds, so no write is in flight: it copies every live
  * record into a new generation (as the reference: compaction gen = max + 1, the new active
@@ -28,9 +28,10 @@
  * Reads take one of `readers` readers (a permit of the semaphore "kv-readers", then a free
  * reader), each with its own cache of open files, which it prunes below the safe point before
  * every read as the reference does. Permits and free readers match, except after the planted
- * bug reader-leak loses a reader: a permit a task held goes back with the task, the reader
- * does not, so a get may hold a permit and find no free reader; it then waits on the notify
- * "kv-reader-back" for one to be given back (never, once every reader is lost).
+ * bug reader-leak loses a reader: the permit goes back (a task's permits go back when it ends
+ * anyway), the reader does not, so a get may hold a permit and find no free reader; it then
+ * waits on the notify "kv-reader-back" for one to be given back (never, once every reader is
+ * lost, so gets starve as in the reference).
  *
  * The engine is shared by the tasks and jobs of its node, so its handles (the writer's queue,
  * the semaphore, the notify) belong to the node (sim_handle_share); files opened in jobs do

@@ -198,11 +198,10 @@ int kv_engine_start(sim_world *w, kv_engine *e);
  *     SIM_AWAIT(rc, sim_call(&c->call, kv_call_poll));
  *
  * Results: SIM_OK, KV_ENOTFOUND (an rm of a missing key; a get of one is SIM_OK with found
- * = false), or an I/O error. A get's value lands in out[0..out_len). A call holds a reader
- * (gets) or a place in the writer's queue (sets, rms) while it waits, and gives it back when
- * it completes: await it to completion. A call dropped earlier (its task ended) is released
- * with the engine, as happens when the engine's node crashes; dropped while the node lives,
- * its reader stays taken, because a sub-coroutine has no drop hook (docs/systems/kv.md). */
+ * = false), or an I/O error. A get's value lands in out[0..out_len). Await a call to
+ * completion: a get dropped while its read job runs (as a crash of the engine's node drops
+ * it, taking the engine along) leaves its reader taken, because a sub-coroutine has no drop
+ * hook to give it back; a dropped set or rm is still applied (its answer finds nobody). */
 typedef struct kv_call {
     sim_co co;
     kv_engine *e;            /* borrowed; must outlive the call */
