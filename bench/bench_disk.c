@@ -32,45 +32,36 @@ typedef struct writer {
     uint32_t blocks;         /* offsets: i % blocks, or random when scatter */
     bool scatter;
     sim_rng rng;
-    sim_file f;
-    sim_disk_op op;
+    sim_file f;              /* the task's: closed when it ends */
     uint8_t block[BLOCK];
 } writer;
+
+/* Where the i-th write goes. */
+static uint64_t next_offset(writer *x)
+{
+    uint64_t b = x->scatter ? sim_rng_below(&x->rng, x->blocks) : x->i % x->blocks;
+    return b * BLOCK;
+}
 
 static int writer_poll(void *state, sim_world *w)
 {
     writer *x = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&x->co);
-    x->op = sim_disk_open_op("data.log", SIM_O_CREATE, &x->f);
-    SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
+    SIM_BEGIN(w, &x->co);
+    SIM_AWAIT(rc, sim_disk_open_op("data.log", SIM_O_CREATE, &x->f));
     must(rc, "open");
-    x->op = sim_disk_sync_dir_op(""); /* the file's name survives crashes */
-    SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
+    SIM_AWAIT(rc, sim_disk_sync_dir_op("")); /* the file's name survives crashes */
     must(rc, "sync dir");
     for (x->i = 0; x->i < x->left; x->i++) {
         x->block[0] = (uint8_t)x->i;
-        {
-            uint64_t b = x->scatter ? sim_rng_below(&x->rng, x->blocks) : x->i % x->blocks;
-            x->op = sim_disk_write_op(&x->f, x->block, BLOCK, b * BLOCK);
-        }
-        SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
+        SIM_AWAIT(rc, sim_disk_write_op(&x->f, x->block, BLOCK, next_offset(x)));
         must(rc, "write");
         if (x->sync_every != 0 && (x->i + 1) % x->sync_every == 0) {
-            x->op = sim_disk_sync_op(&x->f);
-            SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
+            SIM_AWAIT(rc, sim_disk_sync_op(&x->f));
             must(rc, "fsync");
         }
     }
-    SIM_END(&x->co, SIM_OK);
-}
-
-static void writer_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    writer *x = state;
-    (void)mode;
-    sim_disk_drop(w, &x->op);
-    sim_file_close(w, &x->f);
+    SIM_END(SIM_OK);
 }
 
 /* Runs a writer on node 1 of w; returns the wall ns it took. */
@@ -80,8 +71,8 @@ static uint64_t run_writer(sim_world *w, const writer *spec)
     if (x == NULL) exit(1);
     *x = *spec;
     sim_rng_init(&x->rng, 1, "bench/disk", 0);
-    sim_task_desc td = {.name = "writer", .node = {1}, .poll = writer_poll,
-                        .drop = writer_drop, .state = x, .state_size = sizeof *x};
+    sim_task_desc td = {.name = "writer", .node = {1}, .poll = writer_poll, .state = x,
+                        .state_size = sizeof *x};
     uint64_t t0 = host_now_ns();
     must(sim_spawn(w, &td, NULL), "spawn");
     must(sim_world_run(w), "run");

@@ -35,18 +35,19 @@ static sim_world *bench_world(sim_sched_kind kind)
 
 /* ---- spawn -------------------------------------------------------------------------------- */
 
+/* A task that finishes at its first poll; its state is the coroutine header every task's
+ * state begins with, zero-filled by the spawn. */
 static int trivial_poll(void *state, sim_world *w)
 {
+    (void)state;
     (void)w;
-    (*(uint64_t *)state)++;
     return SIM_OK;
 }
 
 static double bench_spawn(uint64_t n, sim_sched_kind kind)
 {
     sim_world *w = bench_world(kind);
-    uint64_t counter = 0;
-    sim_task_desc d = {.name = "t", .poll = trivial_poll, .state_size = sizeof(uint64_t)};
+    sim_task_desc d = {.name = "t", .poll = trivial_poll, .state_size = sizeof(sim_co)};
     uint64_t t0 = host_now_ns();
     for (uint64_t i = 0; i < n; i++) must(sim_spawn(w, &d, NULL), "spawn");
     must(sim_world_run(w), "run");
@@ -58,7 +59,6 @@ static double bench_spawn(uint64_t n, sim_sched_kind kind)
                 (unsigned long long)n);
         exit(1);
     }
-    (void)counter;
     sim_world_free(w);
     return (double)(t1 - t0) / (double)n;
 }
@@ -68,28 +68,29 @@ static double bench_spawn(uint64_t n, sim_sched_kind kind)
 typedef struct ping {
     sim_co co;
     uint64_t left;
-    sim_tx requests;
-    sim_tx reply_tx;   /* sent inside the request */
+    sim_tx requests;   /* a request is the reply's sender, which the channel moves to pong */
+    sim_tx reply_tx;
     sim_rx reply_rx;
     uint64_t answer;
 } ping;
+
+static const sim_chan_desc answer_desc = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
 
 static int ping_poll(void *state, sim_world *w)
 {
     ping *p = state;
     int rc = SIM_OK;
-    static const sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
-    SIM_BEGIN(&p->co);
+    SIM_BEGIN(w, &p->co);
     while (p->left > 0) {
-        must(sim_chan_new(w, &one, &p->reply_tx, &p->reply_rx), "oneshot");
-        must(sim_send(w, &p->requests, &p->reply_tx), "send request");
-        SIM_AWAIT(&p->co, rc, sim_recv(w, &p->reply_rx, &p->answer));
+        must(sim_chan_new(w, &answer_desc, &p->reply_tx, &p->reply_rx), "oneshot");
+        must(sim_try_send(w, &p->requests, &p->reply_tx), "send request");
+        SIM_AWAIT(rc, sim_recv(&p->reply_rx, &p->answer));
         must(rc, "recv answer");
         sim_rx_drop(w, &p->reply_rx);
         p->left--;
     }
     sim_tx_drop(w, &p->requests);
-    SIM_END(&p->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 typedef struct pong {
@@ -103,17 +104,17 @@ static int pong_poll(void *state, sim_world *w)
 {
     pong *p = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&p->co);
+    SIM_BEGIN(w, &p->co);
     for (;;) {
-        SIM_AWAIT(&p->co, rc, sim_recv(w, &p->requests, &p->reply));
+        SIM_AWAIT(rc, sim_recv(&p->requests, &p->reply));
         if (rc == SIM_ECLOSED) break;
         must(rc, "recv request");
         p->served++;
-        must(sim_send(w, &p->reply, &p->served), "send answer");
+        must(sim_try_send(w, &p->reply, &p->served), "send answer");
         sim_tx_drop(w, &p->reply);
     }
     sim_rx_drop(w, &p->requests);
-    SIM_END(&p->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 static double bench_pingpong(uint64_t n)
@@ -121,10 +122,13 @@ static double bench_pingpong(uint64_t n)
     sim_world *w = bench_world(SIM_SCHED_FIFO);
     ping a = {.left = n};
     pong b = {0};
-    sim_chan_desc req = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(sim_tx), .capacity = 1};
+    sim_chan_desc req = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(sim_tx), .capacity = 1,
+                         .handle_at = {0}, .handle_count = 1};
     must(sim_chan_new(w, &req, &a.requests, &b.requests), "mpsc");
-    sim_task_desc da = {.name = "ping", .poll = ping_poll, .state = &a, .state_size = sizeof a};
-    sim_task_desc db = {.name = "pong", .poll = pong_poll, .state = &b, .state_size = sizeof b};
+    sim_task_desc da = {.name = "ping", .poll = ping_poll, .state = &a, .state_size = sizeof a,
+                        .moves = SIM_MOVES(&a.requests)};
+    sim_task_desc db = {.name = "pong", .poll = pong_poll, .state = &b, .state_size = sizeof b,
+                        .moves = SIM_MOVES(&b.requests)};
     uint64_t t0 = host_now_ns();
     must(sim_spawn(w, &da, NULL), "spawn ping");
     must(sim_spawn(w, &db, NULL), "spawn pong");
@@ -149,25 +153,25 @@ static int bouncer_poll(void *state, sim_world *w)
 {
     bouncer *b = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&b->co);
+    SIM_BEGIN(w, &b->co);
     if (b->initiator) {
         for (; b->left > 0; b->left--) {
-            must(sim_send(w, &b->out, &b->ball), "send ball");
-            SIM_AWAIT(&b->co, rc, sim_recv(w, &b->in, &b->ball));
+            must(sim_try_send(w, &b->out, &b->ball), "send ball");
+            SIM_AWAIT(rc, sim_recv(&b->in, &b->ball));
             must(rc, "recv ball");
             b->ball++;
         }
         sim_tx_drop(w, &b->out);
     } else {
         for (;;) {
-            SIM_AWAIT(&b->co, rc, sim_recv(w, &b->in, &b->ball));
+            SIM_AWAIT(rc, sim_recv(&b->in, &b->ball));
             if (rc == SIM_ECLOSED) break;
-            must(sim_send(w, &b->out, &b->ball), "echo ball");
+            must(sim_try_send(w, &b->out, &b->ball), "echo ball");
         }
         sim_tx_drop(w, &b->out);
     }
     sim_rx_drop(w, &b->in);
-    SIM_END(&b->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 static double bench_pingpong_mpsc(uint64_t n)
@@ -178,8 +182,10 @@ static double bench_pingpong_mpsc(uint64_t n)
     sim_chan_desc d = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(uint64_t), .capacity = 1};
     must(sim_chan_new(w, &d, &a.out, &b.in), "mpsc a->b");
     must(sim_chan_new(w, &d, &b.out, &a.in), "mpsc b->a");
-    sim_task_desc da = {.name = "a", .poll = bouncer_poll, .state = &a, .state_size = sizeof a};
-    sim_task_desc db = {.name = "b", .poll = bouncer_poll, .state = &b, .state_size = sizeof b};
+    sim_task_desc da = {.name = "a", .poll = bouncer_poll, .state = &a, .state_size = sizeof a,
+                        .moves = SIM_MOVES(&a.out, &a.in)};
+    sim_task_desc db = {.name = "b", .poll = bouncer_poll, .state = &b, .state_size = sizeof b,
+                        .moves = SIM_MOVES(&b.out, &b.in)};
     uint64_t t0 = host_now_ns();
     must(sim_spawn(w, &da, NULL), "spawn a");
     must(sim_spawn(w, &db, NULL), "spawn b");
@@ -200,29 +206,29 @@ typedef struct order_check {
 
 typedef struct sleeper {
     sim_co co;
-    sim_sleep nap;
     uint64_t deadline;
     uint64_t index;
     order_check *check;
 } sleeper;
 
+static void check_order(sim_world *w, const sleeper *s)
+{
+    order_check *c = s->check;
+    bool in_order = c->fired == 0 || s->deadline > c->last_deadline ||
+                    (s->deadline == c->last_deadline && s->index > c->last_index);
+    if (!in_order || sim_now(w) != s->deadline) c->errors++;
+    c->last_deadline = s->deadline;
+    c->last_index = s->index;
+    c->fired++;
+}
+
 static int sleeper_poll(void *state, sim_world *w)
 {
     sleeper *s = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
-    sim_sleep_until_init(w, &s->nap, s->deadline);
-    SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
-    {
-        order_check *c = s->check;
-        bool in_order = c->fired == 0 || s->deadline > c->last_deadline ||
-                        (s->deadline == c->last_deadline && s->index > c->last_index);
-        if (!in_order || sim_now(w) != s->deadline) c->errors++;
-        c->last_deadline = s->deadline;
-        c->last_index = s->index;
-        c->fired++;
-    }
-    SIM_END(&s->co, rc);
+    SIM_BEGIN(w, &s->co);
+    SIM_TRY(sim_sleep_until(s->deadline));
+    check_order(w, s);
+    SIM_END(SIM_OK);
 }
 
 static double bench_timers(uint64_t n)

@@ -93,26 +93,26 @@ static int bouncer_poll(void *state, sim_world *w)
 {
     bouncer *b = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&b->co);
+    SIM_BEGIN(w, &b->co);
     if (b->initiator) {
         for (; b->left > 0; b->left--) {
             if (SIM_FAULT(w, "sut/bench/off")) b->ball += 2;
-            must(sim_send(w, &b->out, &b->ball), "send ball");
-            SIM_AWAIT(&b->co, rc, sim_recv(w, &b->in, &b->ball));
+            must(sim_try_send(w, &b->out, &b->ball), "send ball");
+            SIM_AWAIT(rc, sim_recv(&b->in, &b->ball));
             must(rc, "recv ball");
             b->ball++;
         }
         sim_tx_drop(w, &b->out);
     } else {
         for (;;) {
-            SIM_AWAIT(&b->co, rc, sim_recv(w, &b->in, &b->ball));
+            SIM_AWAIT(rc, sim_recv(&b->in, &b->ball));
             if (rc == SIM_ECLOSED) break;
-            must(sim_send(w, &b->out, &b->ball), "echo ball");
+            must(sim_try_send(w, &b->out, &b->ball), "echo ball");
         }
         sim_tx_drop(w, &b->out);
     }
     sim_rx_drop(w, &b->in);
-    SIM_END(&b->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 static double bench_pingpong(uint64_t n)
@@ -123,8 +123,10 @@ static double bench_pingpong(uint64_t n)
     sim_chan_desc d = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(uint64_t), .capacity = 1};
     must(sim_chan_new(w, &d, &a.out, &b.in), "mpsc a->b");
     must(sim_chan_new(w, &d, &b.out, &a.in), "mpsc b->a");
-    sim_task_desc da = {.name = "a", .poll = bouncer_poll, .state = &a, .state_size = sizeof a};
-    sim_task_desc db = {.name = "b", .poll = bouncer_poll, .state = &b, .state_size = sizeof b};
+    sim_task_desc da = {.name = "a", .poll = bouncer_poll, .state = &a, .state_size = sizeof a,
+                        .moves = SIM_MOVES(&a.out, &a.in)};
+    sim_task_desc db = {.name = "b", .poll = bouncer_poll, .state = &b, .state_size = sizeof b,
+                        .moves = SIM_MOVES(&b.out, &b.in)};
     uint64_t t0 = host_now_ns();
     must(sim_spawn(w, &da, NULL), "spawn a");
     must(sim_spawn(w, &db, NULL), "spawn b");

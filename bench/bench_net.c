@@ -41,7 +41,7 @@ typedef struct dgram_side {
     sim_co co;
     uint64_t left;          /* round trips to start; 0 for the echoer */
     sim_udp sock;
-    sim_udp_recv rx;
+    sim_datagram got;
     uint8_t buf[MSG];
 } dgram_side;
 
@@ -49,33 +49,23 @@ static int dgram_poll(void *state, sim_world *w)
 {
     dgram_side *d = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&d->co);
+    SIM_BEGIN(w, &d->co);
     must(sim_udp_bind(w, PORT, &d->sock), "bind");
     if (d->left > 0) {
         for (; d->left > 0; d->left--) {
             must(sim_udp_send_to(w, &d->sock, (sim_addr){{2}, PORT}, d->buf, MSG), "send");
-            d->rx = (sim_udp_recv){.sock = &d->sock, .buf = d->buf, .cap = MSG};
-            SIM_AWAIT(&d->co, rc, sim_udp_recv_poll(w, &d->rx));
+            SIM_AWAIT(rc, sim_udp_recv(&d->sock, d->buf, MSG, &d->got));
             must(rc, "recv");
         }
     } else {
         for (;;) {
-            d->rx = (sim_udp_recv){.sock = &d->sock, .buf = d->buf, .cap = MSG};
-            SIM_AWAIT(&d->co, rc, sim_udp_recv_poll(w, &d->rx));
+            SIM_AWAIT(rc, sim_udp_recv(&d->sock, d->buf, MSG, &d->got));
             must(rc, "echo recv");
-            must(sim_udp_send_to(w, &d->sock, d->rx.from, d->buf, d->rx.len), "echo");
+            must(sim_udp_send_to(w, &d->sock, d->got.from, d->buf, d->got.len), "echo");
         }
     }
     sim_udp_close(w, &d->sock);
-    SIM_END(&d->co, SIM_OK);
-}
-
-static void dgram_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    dgram_side *d = state;
-    (void)mode;
-    sim_udp_recv_drop(w, &d->rx);
-    sim_udp_close(w, &d->sock);
+    SIM_END(SIM_OK);
 }
 
 static double bench_dgram(uint64_t n)
@@ -85,10 +75,10 @@ static double bench_dgram(uint64_t n)
     must(sim_node_add(w, &(sim_node_desc){.name = "a"}, &a), "node");
     must(sim_node_add(w, &(sim_node_desc){.name = "b"}, &b), "node");
     dgram_side ping = {.left = n}, pong = {0};
-    sim_task_desc dp = {.name = "ping", .node = a, .poll = dgram_poll, .drop = dgram_drop,
-                        .state = &ping, .state_size = sizeof ping};
-    sim_task_desc dq = {.name = "pong", .node = b, .poll = dgram_poll, .drop = dgram_drop,
-                        .state = &pong, .state_size = sizeof pong, .daemon = true};
+    sim_task_desc dp = {.name = "ping", .node = a, .poll = dgram_poll, .state = &ping,
+                        .state_size = sizeof ping};
+    sim_task_desc dq = {.name = "pong", .node = b, .poll = dgram_poll, .state = &pong,
+                        .state_size = sizeof pong, .daemon = true};
     uint64_t t0 = host_now_ns();
     must(sim_spawn(w, &dq, NULL), "spawn");
     must(sim_spawn(w, &dp, NULL), "spawn");
@@ -103,12 +93,8 @@ static double bench_dgram(uint64_t n)
 typedef struct stream_side {
     sim_co co;
     uint64_t left;          /* round trips; 0 for the echoer */
-    sim_listener l;
-    sim_accept acc;
-    sim_connect cn;
+    sim_listener l;         /* the echoer's: made in the boot function, moved to the task */
     sim_conn c;
-    sim_write wr;
-    sim_read_exact rd;
     uint8_t buf[MSG];
 } stream_side;
 
@@ -116,31 +102,24 @@ static int stream_poll(void *state, sim_world *w)
 {
     stream_side *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     if (s->left > 0) {
-        s->cn = (sim_connect){.to = {{2}, PORT}};
-        SIM_AWAIT(&s->co, rc, sim_connect_poll(w, &s->cn));
+        SIM_AWAIT(rc, sim_connect((sim_addr){{2}, PORT}, &s->c));
         must(rc, "connect");
-        s->c = s->cn.conn;
     } else {
-        s->acc = (sim_accept){.listener = &s->l};
-        SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
+        SIM_AWAIT(rc, sim_accept(&s->l, &s->c, NULL));
         must(rc, "accept");
-        s->c = s->acc.conn;
     }
     for (;;) {
         if (s->left > 0) {
-            s->wr = (sim_write){.conn = &s->c, .buf = s->buf, .len = MSG};
-            SIM_AWAIT(&s->co, rc, sim_write_poll(w, &s->wr));
+            SIM_AWAIT(rc, sim_write(&s->c, s->buf, MSG));
             must(rc, "write");
         }
-        s->rd = (sim_read_exact){.conn = &s->c, .buf = s->buf, .len = MSG};
-        SIM_AWAIT(&s->co, rc, sim_read_exact_poll(w, &s->rd));
+        SIM_AWAIT(rc, sim_read_exact(&s->c, s->buf, MSG));
         if (rc == SIM_EEOF) break;
         must(rc, "read");
         if (s->left == 0) {
-            s->wr = (sim_write){.conn = &s->c, .buf = s->buf, .len = MSG};
-            SIM_AWAIT(&s->co, rc, sim_write_poll(w, &s->wr));
+            SIM_AWAIT(rc, sim_write(&s->c, s->buf, MSG));
             must(rc, "echo");
         } else if (--s->left == 0) {
             break;
@@ -148,19 +127,7 @@ static int stream_poll(void *state, sim_world *w)
     }
     sim_conn_close(w, &s->c);
     sim_listener_close(w, &s->l);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void stream_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    stream_side *s = state;
-    (void)mode;
-    sim_accept_drop(w, &s->acc);
-    sim_connect_drop(w, &s->cn);
-    sim_write_drop(w, &s->wr);
-    sim_read_exact_drop(w, &s->rd);
-    sim_conn_close(w, &s->c);
-    sim_listener_close(w, &s->l);
+    SIM_END(SIM_OK);
 }
 
 /* The server listens in its boot function, so that the port is open before anyone tries. */
@@ -168,11 +135,9 @@ static int boot_server(void *ud, sim_world *w, sim_node_id node)
 {
     stream_side *s = ud;
     must(sim_listen(w, PORT, 0, &s->l), "listen");
-    sim_task_desc d = {.name = "echo", .node = node, .poll = stream_poll, .drop = stream_drop,
-                       .state = s, .state_size = sizeof *s, .daemon = true};
-    int rc = sim_spawn(w, &d, NULL);
-    s->l = (sim_listener){0}; /* the task's copy owns the listener now */
-    return rc;
+    sim_task_desc d = {.name = "echo", .node = node, .poll = stream_poll, .state = s,
+                       .state_size = sizeof *s, .daemon = true, .moves = SIM_MOVES(&s->l)};
+    return sim_spawn(w, &d, NULL);
 }
 
 static double bench_stream(uint64_t n)
@@ -185,8 +150,8 @@ static double bench_stream(uint64_t n)
     must(sim_node_add(w, &(sim_node_desc){.name = "b", .boot = boot_server, .boot_ud = &server},
                       &b),
          "node");
-    sim_task_desc dc = {.name = "client", .node = a, .poll = stream_poll, .drop = stream_drop,
-                        .state = &client, .state_size = sizeof client};
+    sim_task_desc dc = {.name = "client", .node = a, .poll = stream_poll, .state = &client,
+                        .state_size = sizeof client};
     must(sim_spawn(w, &dc, NULL), "spawn");
     must(sim_world_run(w), "run");
     uint64_t t1 = host_now_ns();

@@ -1,7 +1,8 @@
 /*
  * demo.c: the demo world (see demo.h). Written against sim.h only, and meant to be read as an
- * example: every task is a state struct, a poll function in SIM_BEGIN/SIM_AWAIT/SIM_END form
- * and a drop function that releases every handle and op the state holds.
+ * example: every task is a state struct and a poll function in SIM_BEGIN/SIM_AWAIT/SIM_END
+ * form. None needs a drop function: a task owns what it awaits and the handles it made or was
+ * given (the spawn's `moves`, a channel's `handle_at`), and they go when it ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 
 typedef struct request {
     uint32_t n;       /* request number within this incarnation */
-    sim_tx reply;     /* oneshot for the answer (a uint64_t total); moved to the counter */
+    sim_tx reply;     /* oneshot for the answer (a uint64_t total); the channel moves it */
 } request;
 
 typedef struct ticker {
@@ -25,33 +26,26 @@ typedef struct ticker {
     sim_interval every;
     uint32_t i;
     request req;          /* the request being sent */
-    sim_send_op send;
     sim_rx reply;         /* the oneshot receiver of the current request */
     uint64_t total;
-    sim_recv_op recv;
-    sim_timeout wait;
 } ticker;
+
+static const sim_chan_desc reply_desc = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
 
 static int ticker_poll(void *state, sim_world *w)
 {
     ticker *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
+    SIM_BEGIN(w, &t->co);
     sim_interval_init(w, &t->every, 100 * SIM_MS);
     for (t->i = 1; t->i <= t->stats->config.ticks; t->i++) {
-        SIM_AWAIT(&t->co, rc, sim_interval_poll(w, &t->every));
-        sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint64_t)};
-        rc = sim_chan_new(w, &one, &t->req.reply, &t->reply);
-        if (rc != SIM_OK) SIM_RETURN(&t->co, rc);
+        SIM_TRY(sim_tick(&t->every));
+        rc = sim_chan_new(w, &reply_desc, &t->req.reply, &t->reply);
+        if (rc != SIM_OK) SIM_RETURN(rc);
         t->req.n = t->i;
-        sim_send_op_init(&t->send, &t->requests, &t->req);
-        SIM_AWAIT(&t->co, rc, sim_send_poll(w, &t->send));
-        if (rc != SIM_OK) SIM_RETURN(&t->co, rc);
-        t->req.reply = (sim_tx){0}; /* moved into the channel: the counter owns it now */
+        SIM_TRY(sim_send(&t->requests, &t->req)); /* the reply's sender goes with it */
         t->stats->ticks++;
-        t->recv = (sim_recv_op){.rx = &t->reply, .out = &t->total};
-        sim_timeout_init(w, &t->wait, sim_recv_future(&t->recv), 50 * SIM_MS);
-        SIM_AWAIT(&t->co, rc, sim_timeout_poll(w, &t->wait));
+        SIM_AWAIT(rc, sim_timeout(w, 50 * SIM_MS, sim_recv(&t->reply, &t->total)));
         {
             /* The reply is data the hash should see: a lost or wrong reply must change it. */
             int64_t seen[2] = {rc, rc == SIM_OK ? (int64_t)t->total : -1};
@@ -61,19 +55,7 @@ static int ticker_poll(void *state, sim_world *w)
         if (rc == SIM_ETIMEDOUT) t->stats->timeouts++;
         sim_rx_drop(w, &t->reply);
     }
-    SIM_END(&t->co, SIM_OK);
-}
-
-static void ticker_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    ticker *t = state;
-    (void)mode;
-    sim_interval_drop(w, &t->every);
-    sim_send_op_drop(w, &t->send);
-    sim_timeout_drop(w, &t->wait);
-    sim_tx_drop(w, &t->req.reply);
-    sim_rx_drop(w, &t->reply);
-    sim_tx_drop(w, &t->requests);
+    SIM_END(SIM_OK);
 }
 
 typedef struct persist_job {
@@ -122,62 +104,53 @@ typedef struct counter {
     sim_join job;
 } counter;
 
+static int spawn_persist(sim_world *w, counter *c)
+{
+    persist_job p = {.stats = c->stats, .total = c->stats->counter_total};
+    sim_job_desc jd = {.name = "persist", .run = persist_run, .state = &p,
+                       .state_size = sizeof p};
+    return sim_spawn_blocking(w, &jd, &c->job);
+}
+
 static int counter_poll(void *state, sim_world *w)
 {
     counter *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     c->stats->counter_total = 0;
     for (;;) {
-        SIM_AWAIT(&c->co, rc, sim_recv(w, &c->requests, &c->req));
+        SIM_AWAIT(rc, sim_recv(&c->requests, &c->req));
         if (rc != SIM_OK) break;
         c->stats->counter_total += c->req.n;
         if (c->req.n % 5 == 0) {
-            persist_job p = {.stats = c->stats, .total = c->stats->counter_total};
-            sim_job_desc jd = {.name = "persist", .run = persist_run, .state = &p,
-                               .state_size = sizeof p};
-            rc = sim_spawn_blocking(w, &jd, &c->job);
+            rc = spawn_persist(w, c);
             if (rc != SIM_OK) break;
-            SIM_AWAIT(&c->co, rc, sim_join_poll(w, &c->job));
+            SIM_AWAIT(rc, sim_join_wait(&c->job));
         }
         if (c->req.n != 7 || c->stats->config.bug != SIM_DEMO_BUG_LOST_REPLY) {
-            sim_send(w, &c->req.reply, &c->stats->counter_total); /* ECLOSED if it gave up */
+            sim_try_send(w, &c->req.reply, &c->stats->counter_total); /* ECLOSED: gave up */
         }
         sim_tx_drop(w, &c->req.reply);
     }
-    SIM_END(&c->co, rc == SIM_ECLOSED ? SIM_OK : rc);
-}
-
-static void counter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    counter *c = state;
-    (void)mode;
-    sim_join_detach(w, &c->job);
-    sim_tx_drop(w, &c->req.reply);
-    sim_rx_drop(w, &c->requests);
-}
-
-/* A request still queued when the channel goes away holds a oneshot sender: drop it. */
-static void request_drop(void *ud, void *msg)
-{
-    request *r = msg;
-    sim_tx_drop(ud, &r->reply);
+    SIM_END(rc == SIM_ECLOSED ? SIM_OK : rc);
 }
 
 static int boot_n1(void *ud, sim_world *w, sim_node_id node)
 {
     (void)node;
     sim_demo_stats *stats = ud;
+    /* Each request carries its reply's sender: the channel moves it to whoever receives. */
     sim_chan_desc d = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(request), .capacity = 4,
-                       .name = "requests", .drop_msg = request_drop, .drop_ud = w};
+                       .name = "requests", .handle_at = {offsetof(request, reply)},
+                       .handle_count = 1};
     ticker t = {.stats = stats};
     counter c = {.stats = stats};
     int rc = sim_chan_new(w, &d, &t.requests, &c.requests);
     if (rc != SIM_OK) return rc;
-    sim_task_desc td = {.name = "ticker", .poll = ticker_poll, .drop = ticker_drop,
-                        .state = &t, .state_size = sizeof t};
-    sim_task_desc cd = {.name = "counter", .poll = counter_poll, .drop = counter_drop,
-                        .state = &c, .state_size = sizeof c, .daemon = true};
+    sim_task_desc td = {.name = "ticker", .poll = ticker_poll, .state = &t,
+                        .state_size = sizeof t, .moves = SIM_MOVES(&t.requests)};
+    sim_task_desc cd = {.name = "counter", .poll = counter_poll, .state = &c,
+                        .state_size = sizeof c, .daemon = true, .moves = SIM_MOVES(&c.requests)};
     rc = sim_spawn(w, &td, NULL);
     if (rc == SIM_OK) rc = sim_spawn(w, &cd, NULL);
     return rc;
@@ -197,41 +170,31 @@ typedef struct heartbeat {
     uint32_t ack;
 } heartbeat;
 
+static const sim_chan_desc ack_desc = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(uint32_t),
+                                       .name = "ack"};
+
 static int heartbeat_poll(void *state, sim_world *w)
 {
     heartbeat *h = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&h->co);
+    SIM_BEGIN(w, &h->co);
     sim_interval_init(w, &h->every, 250 * SIM_MS);
     for (h->beat = 1; h->beat <= BEATS; h->beat++) {
-        SIM_AWAIT(&h->co, rc, sim_interval_poll(w, &h->every));
-        rc = sim_send(w, &h->beat_tx, &h->beat);
+        SIM_TRY(sim_tick(&h->every));
+        rc = sim_try_send(w, &h->beat_tx, &h->beat);
         if (rc != SIM_OK) break;
         h->stats->beats++;
         /* The planted bug that takes the process down: what a segfault in a system does to
          * the sim that runs it (sim run reports the seed as a crash). */
         if (h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_CRASH) abort();
         if (h->beat == 6 && h->stats->config.bug == SIM_DEMO_BUG_DEADLOCK) {
-            sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof h->ack,
-                                 .name = "ack"};
-            rc = sim_chan_new(w, &one, &h->ack_tx, &h->ack_rx);
+            rc = sim_chan_new(w, &ack_desc, &h->ack_tx, &h->ack_rx);
             if (rc != SIM_OK) break;
-            SIM_AWAIT(&h->co, rc, sim_recv(w, &h->ack_rx, &h->ack)); /* never comes */
+            SIM_AWAIT(rc, sim_recv(&h->ack_rx, &h->ack)); /* never comes */
         }
     }
     sim_token_cancel(w, &h->stop);
-    SIM_END(&h->co, rc);
-}
-
-static void heartbeat_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    heartbeat *h = state;
-    (void)mode;
-    sim_interval_drop(w, &h->every);
-    sim_tx_drop(w, &h->beat_tx);
-    sim_token_drop(w, &h->stop);
-    sim_tx_drop(w, &h->ack_tx);
-    sim_rx_drop(w, &h->ack_rx);
+    SIM_END(rc);
 }
 
 typedef struct monitor {
@@ -240,37 +203,21 @@ typedef struct monitor {
     sim_rx beats;
     sim_token stop;
     uint32_t value;
-    sim_token_wait stopped;
-    sim_recv_op next;
-    sim_future either[2];
-    sim_select sel;
+    int which;
 } monitor;
 
 static int monitor_poll(void *state, sim_world *w)
 {
     monitor *m = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&m->co);
+    SIM_BEGIN(w, &m->co);
     for (;;) {
-        sim_token_wait_init(&m->stopped, &m->stop);
-        m->next = (sim_recv_op){.rx = &m->beats, .out = &m->value};
-        m->either[0] = sim_token_wait_future(&m->stopped);
-        m->either[1] = sim_recv_future(&m->next);
-        sim_select_init(&m->sel, m->either, 2);
-        SIM_AWAIT(&m->co, rc, sim_select_poll(w, &m->sel));
-        if (m->sel.winner == 0 || rc != SIM_OK) break;
+        SIM_AWAIT(rc, sim_select(w, &m->which, sim_cancelled(&m->stop),
+                                 sim_recv(&m->beats, &m->value)));
+        if (m->which == 0 || rc != SIM_OK) break;
         m->stats->seen++;
     }
-    SIM_END(&m->co, rc == SIM_ECLOSED ? SIM_OK : rc);
-}
-
-static void monitor_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    monitor *m = state;
-    (void)mode;
-    sim_select_drop(w, &m->sel);
-    sim_rx_drop(w, &m->beats);
-    sim_token_drop(w, &m->stop);
+    SIM_END(rc == SIM_ECLOSED ? SIM_OK : rc);
 }
 
 static int boot_n2(void *ud, sim_world *w, sim_node_id node)
@@ -286,10 +233,11 @@ static int boot_n2(void *ud, sim_world *w, sim_node_id node)
     if (rc == SIM_OK) rc = sim_token_new(w, NULL, &h.stop);
     if (rc == SIM_OK) rc = sim_token_clone(w, &h.stop, &m.stop);
     if (rc != SIM_OK) return rc;
-    sim_task_desc hd = {.name = "heartbeat", .poll = heartbeat_poll, .drop = heartbeat_drop,
-                        .state = &h, .state_size = sizeof h};
-    sim_task_desc md = {.name = "monitor", .poll = monitor_poll, .drop = monitor_drop,
-                        .state = &m, .state_size = sizeof m, .daemon = true};
+    sim_task_desc hd = {.name = "heartbeat", .poll = heartbeat_poll, .state = &h,
+                        .state_size = sizeof h, .moves = SIM_MOVES(&h.beat_tx, &h.stop)};
+    sim_task_desc md = {.name = "monitor", .poll = monitor_poll, .state = &m,
+                        .state_size = sizeof m, .daemon = true,
+                        .moves = SIM_MOVES(&m.beats, &m.stop)};
     rc = sim_spawn(w, &hd, NULL);
     if (rc == SIM_OK) rc = sim_spawn(w, &md, NULL);
     return rc;
@@ -302,38 +250,25 @@ typedef struct chaos {
     sim_node_id n1;
     sim_node_id n2;
     sim_demo_config cfg;
-    sim_sleep until;
 } chaos;
 
 static int chaos_poll(void *state, sim_world *w)
 {
     chaos *c = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     if (c->cfg.crash_at_ns != UINT64_MAX) {
-        sim_sleep_until_init(w, &c->until, c->cfg.crash_at_ns);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        SIM_TRY(sim_sleep_until(c->cfg.crash_at_ns));
         sim_node_crash(w, c->n1);
-        sim_sleep_init(w, &c->until, c->cfg.restart_after_ns);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        SIM_TRY(sim_sleep(w, c->cfg.restart_after_ns));
         sim_node_restart(w, c->n1);
     }
     if (c->cfg.pause_at_ns != UINT64_MAX) {
-        sim_sleep_until_init(w, &c->until, c->cfg.pause_at_ns);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        SIM_TRY(sim_sleep_until(c->cfg.pause_at_ns));
         sim_node_pause(w, c->n2);
-        sim_sleep_init(w, &c->until, c->cfg.pause_for_ns);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
+        SIM_TRY(sim_sleep(w, c->cfg.pause_for_ns));
         sim_node_resume(w, c->n2);
     }
-    SIM_END(&c->co, rc);
-}
-
-static void chaos_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    chaos *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->until);
+    SIM_END(SIM_OK);
 }
 
 static sim_demo_config with_defaults(const sim_demo_config *in)
@@ -362,7 +297,7 @@ int sim_demo_setup(sim_world *w, const sim_demo_config *config, sim_demo_stats *
     rc = sim_node_add(w, &n1, &c.n1);
     if (rc == SIM_OK) rc = sim_node_add(w, &n2, &c.n2);
     if (rc != SIM_OK) return rc;
-    sim_task_desc cd = {.name = "chaos", .poll = chaos_poll, .drop = chaos_drop, .state = &c,
+    sim_task_desc cd = {.name = "chaos", .poll = chaos_poll, .state = &c,
                         .state_size = sizeof c};
     return sim_spawn(w, &cd, NULL);
 }

@@ -1,5 +1,6 @@
 /*
- * gossip.c: the gossip toy (see gossip.h), written against sim.h only.
+ * gossip.c: the gossip toy (see gossip.h), written against sim.h only. Its tasks need no drop
+ * functions: each socket belongs to the task that bound it and closes when the task ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ typedef struct listener {
     sim_co co;
     node_ctx *ctx;
     sim_udp sock;
-    sim_udp_recv rx;
+    sim_datagram got;
     message msg;
 } listener;
 
@@ -64,24 +65,15 @@ static int listener_poll(void *state, sim_world *w)
 {
     listener *l = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&l->co);
+    SIM_BEGIN(w, &l->co);
     rc = sim_udp_bind(w, PORT, &l->sock);
-    if (rc != SIM_OK) SIM_RETURN(&l->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     for (;;) {
-        l->rx = (sim_udp_recv){.sock = &l->sock, .buf = &l->msg, .cap = sizeof l->msg};
-        SIM_AWAIT(&l->co, rc, sim_udp_recv_poll(w, &l->rx));
+        SIM_AWAIT(rc, sim_udp_recv(&l->sock, &l->msg, sizeof l->msg, &l->got));
         if (rc != SIM_OK) break;
-        merge(l->ctx->stats, l->ctx->index, &l->msg, l->rx.len);
+        merge(l->ctx->stats, l->ctx->index, &l->msg, l->got.len);
     }
-    SIM_END(&l->co, rc);
-}
-
-static void listener_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    listener *l = state;
-    (void)mode;
-    sim_udp_recv_drop(w, &l->rx);
-    sim_udp_close(w, &l->sock);
+    SIM_END(rc);
 }
 
 /* ---- gossiper: sends what it knows to a few peers every period ------------------------------ */
@@ -95,48 +87,46 @@ typedef struct gossiper {
     message msg;
 } gossiper;
 
+/* One round: the node's set to fanout distinct peers (a partial Fisher-Yates shuffle of the
+ * others). */
+static int gossip_round(sim_world *w, gossiper *g)
+{
+    sim_gossip_stats *s = g->ctx->stats;
+    const sim_gossip_config *c = &s->config;
+    g->msg.magic = MAGIC;
+    g->msg.from = g->ctx->index;
+    memcpy(g->msg.set, s->known[g->ctx->index], sizeof g->msg.set);
+    uint32_t others[SIM_GOSSIP_MAX_NODES];
+    for (uint32_t i = 0, o = 0; i < c->nodes; i++) {
+        if (i != g->ctx->index) others[o++] = i;
+    }
+    for (uint32_t k = 0; k < c->fanout; k++) {
+        uint32_t pick = k + (uint32_t)sim_rng_below(&g->rng, c->nodes - 1 - k);
+        uint32_t peer = others[pick];
+        others[pick] = others[k];
+        others[k] = peer;
+        sim_addr to = {.node = {peer + 1}, .port = PORT};
+        int rc = sim_udp_send_to(w, &g->sock, to, &g->msg, sizeof g->msg);
+        if (rc != SIM_OK) return rc;
+        s->sent++;
+    }
+    return SIM_OK;
+}
+
 static int gossiper_poll(void *state, sim_world *w)
 {
     gossiper *g = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&g->co);
+    SIM_BEGIN(w, &g->co);
     rc = sim_udp_bind(w, 0, &g->sock);
-    if (rc != SIM_OK) SIM_RETURN(&g->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     sim_interval_init(w, &g->every, g->ctx->stats->config.period_ns);
     for (;;) {
-        SIM_AWAIT(&g->co, rc, sim_interval_poll(w, &g->every));
-        {
-            sim_gossip_stats *s = g->ctx->stats;
-            const sim_gossip_config *c = &s->config;
-            g->msg.magic = MAGIC;
-            g->msg.from = g->ctx->index;
-            memcpy(g->msg.set, s->known[g->ctx->index], sizeof g->msg.set);
-            /* fanout distinct peers: a partial Fisher-Yates shuffle of the others */
-            uint32_t others[SIM_GOSSIP_MAX_NODES];
-            for (uint32_t i = 0, o = 0; i < c->nodes; i++) {
-                if (i != g->ctx->index) others[o++] = i;
-            }
-            for (uint32_t k = 0; k < c->fanout; k++) {
-                uint32_t pick = k + (uint32_t)sim_rng_below(&g->rng, c->nodes - 1 - k);
-                uint32_t peer = others[pick];
-                others[pick] = others[k];
-                others[k] = peer;
-                sim_addr to = {.node = {peer + 1}, .port = PORT};
-                rc = sim_udp_send_to(w, &g->sock, to, &g->msg, sizeof g->msg);
-                if (rc != SIM_OK) SIM_RETURN(&g->co, rc);
-                s->sent++;
-            }
-        }
+        SIM_TRY(sim_tick(&g->every));
+        rc = gossip_round(w, g);
+        if (rc != SIM_OK) SIM_RETURN(rc);
     }
-    SIM_END(&g->co, rc);
-}
-
-static void gossiper_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    gossiper *g = state;
-    (void)mode;
-    sim_interval_drop(w, &g->every);
-    sim_udp_close(w, &g->sock);
+    SIM_END(rc);
 }
 
 /* ---- originator: makes the node's rumors at their times -------------------------------------- */
@@ -145,37 +135,39 @@ typedef struct originator {
     sim_co co;
     node_ctx *ctx;
     uint32_t k;
-    sim_sleep until;
 } originator;
+
+/* The id of the originator's k-th rumor. */
+static uint32_t rumor_id(const originator *o)
+{
+    return o->ctx->index * o->ctx->stats->config.rumors + o->k;
+}
+
+/* Whether the k-th rumor was made in an earlier boot (it is on "disk"). */
+static bool originated(const originator *o)
+{
+    const sim_gossip_stats *s = o->ctx->stats;
+    uint32_t id = rumor_id(o);
+    return s->durable[o->ctx->index][id / 64] >> (id % 64) & 1;
+}
+
+static void originate(originator *o)
+{
+    sim_gossip_stats *s = o->ctx->stats;
+    set_bit(s->durable[o->ctx->index], rumor_id(o)); /* on disk first, as a careful node does */
+    set_bit(s->known[o->ctx->index], rumor_id(o));
+}
 
 static int originator_poll(void *state, sim_world *w)
 {
     originator *o = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&o->co);
+    SIM_BEGIN(w, &o->co);
     for (o->k = 0; o->k < o->ctx->stats->config.rumors; o->k++) {
-        {
-            sim_gossip_stats *s = o->ctx->stats;
-            uint32_t id = o->ctx->index * s->config.rumors + o->k;
-            if (s->durable[o->ctx->index][id / 64] >> (id % 64) & 1) continue; /* done before */
-            sim_sleep_until_init(w, &o->until, o->ctx->origin_at[o->k]);
-        }
-        SIM_AWAIT(&o->co, rc, sim_sleep_poll(w, &o->until));
-        {
-            sim_gossip_stats *s = o->ctx->stats;
-            uint32_t id = o->ctx->index * s->config.rumors + o->k;
-            set_bit(s->durable[o->ctx->index], id); /* on disk first, as a careful node does */
-            set_bit(s->known[o->ctx->index], id);
-        }
+        if (originated(o)) continue; /* done before */
+        SIM_TRY(sim_sleep_until(o->ctx->origin_at[o->k]));
+        originate(o);
     }
-    SIM_END(&o->co, rc);
-}
-
-static void originator_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    originator *o = state;
-    (void)mode;
-    sim_sleep_drop(w, &o->until);
+    SIM_END(SIM_OK);
 }
 
 /* ---- a node's boot -------------------------------------------------------------------------- */
@@ -193,12 +185,12 @@ static int boot_node(void *ud, sim_world *w, sim_node_id node)
     sim_world_rng(w, "sut/gossip/peers", (uint64_t)ctx->index << 32 | sim_node_boots(w, node),
                   &g.rng);
     originator o = {.ctx = ctx};
-    sim_task_desc ld = {.name = "listener", .poll = listener_poll, .drop = listener_drop,
-                        .state = &l, .state_size = sizeof l, .daemon = true};
-    sim_task_desc gd = {.name = "gossiper", .poll = gossiper_poll, .drop = gossiper_drop,
-                        .state = &g, .state_size = sizeof g, .daemon = true};
-    sim_task_desc od = {.name = "originator", .poll = originator_poll, .drop = originator_drop,
-                        .state = &o, .state_size = sizeof o, .daemon = true};
+    sim_task_desc ld = {.name = "listener", .poll = listener_poll, .state = &l,
+                        .state_size = sizeof l, .daemon = true};
+    sim_task_desc gd = {.name = "gossiper", .poll = gossiper_poll, .state = &g,
+                        .state_size = sizeof g, .daemon = true};
+    sim_task_desc od = {.name = "originator", .poll = originator_poll, .state = &o,
+                        .state_size = sizeof o, .daemon = true};
     int rc = sim_spawn(w, &ld, NULL);
     if (rc == SIM_OK) rc = sim_spawn(w, &gd, NULL);
     if (rc == SIM_OK) rc = sim_spawn(w, &od, NULL);
@@ -228,22 +220,14 @@ static bool converged(const sim_world *w, const sim_gossip_stats *s)
 static int watcher_poll(void *state, sim_world *w)
 {
     watcher *wa = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&wa->co);
+    SIM_BEGIN(w, &wa->co);
     sim_interval_init(w, &wa->every, 10 * SIM_MS);
     while (!converged(w, wa->stats)) {
-        SIM_AWAIT(&wa->co, rc, sim_interval_poll(w, &wa->every));
+        SIM_TRY(sim_tick(&wa->every));
     }
     wa->stats->converged = true;
     wa->stats->converged_ns = sim_now(w);
-    SIM_END(&wa->co, rc);
-}
-
-static void watcher_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    watcher *wa = state;
-    (void)mode;
-    sim_interval_drop(w, &wa->every);
+    SIM_END(SIM_OK);
 }
 
 /* ---- setup ---------------------------------------------------------------------------------- */
@@ -285,8 +269,8 @@ static int setup_world(sim_world *w, sim_gossip_stats *s)
         if (rc != SIM_OK) return rc;
     }
     watcher wa = {.stats = s};
-    sim_task_desc d = {.name = "watcher", .poll = watcher_poll, .drop = watcher_drop,
-                       .state = &wa, .state_size = sizeof wa};
+    sim_task_desc d = {.name = "watcher", .poll = watcher_poll, .state = &wa,
+                       .state_size = sizeof wa};
     return sim_spawn(w, &d, NULL);
 }
 

@@ -16,6 +16,7 @@
  * A failed write is info, not fail: its record may have reached the file before the error and
  * survive a crash. A client whose operation ended in info, or whose node restarted, goes on as
  * a new process (index + clients * incarnation), and reconnects after any transport error.
+ * The connection belongs to the client task, so it closes when the task ends (or crashes).
  *
  * Liveness phase: once every client has finished its workload, c1 reads every key until each
  * read succeeds; with faults, sim's plan stops them at quiet_after, so a server that never
@@ -32,31 +33,27 @@
 
 typedef struct client client;
 
-/* One request and its answer: connect when needed, write the frame, read the answer. */
+/* One request and its answer, a sub-coroutine awaited under the client's timeout: connect
+ * when needed, write the request frame, read the answer frame. */
 typedef struct exchange {
     sim_co co;
     client *c;
     bool sent;               /* the request may have reached the server */
-    sim_connect cn;
-    sim_frame_write wr;
-    sim_frame_read rd;
 } exchange;
 
 struct client {
     sim_co co;
     kv_client_ctx *ctx;
     sim_rng rng;             /* operations, keys, pauses */
-    sim_sleep nap;
-    sim_conn conn;
-    bool connected;
+    sim_conn conn;           /* the client's; empty or closed: connect first */
     uint8_t kind;            /* KV_MSG_GET, _SET or _REMOVE */
     uint32_t key;            /* k<key> */
     char value[KV_VALUE_TEXT];
     uint32_t op;             /* the history's id of the operation in flight */
     sim_op_type outcome;
     exchange ex;
-    sim_timeout to;
     uint32_t req_len;
+    uint32_t resp_len;
     uint8_t req[2 * KV_KEY_MAX];
     uint8_t resp[KV_FRAME_MAX];
 };
@@ -72,33 +69,21 @@ static int exchange_poll(void *state, sim_world *w)
 {
     exchange *x = state;
     client *c = x->c;
-    int rc = SIM_OK;
-    SIM_BEGIN(&x->co);
-    if (!c->connected) {
-        x->cn = (sim_connect){.to = {.node = c->ctx->run->server, .port = KV_PORT}};
-        SIM_AWAIT(&x->co, rc, sim_connect_poll(w, &x->cn));
-        if (rc != SIM_OK) SIM_RETURN(&x->co, rc);
-        c->conn = x->cn.conn;
-        c->connected = true;
-        x->cn = (sim_connect){0};
+    SIM_BEGIN(w, &x->co);
+    if (!sim_handle_valid(w, &c->conn)) {
+        SIM_TRY(sim_connect((sim_addr){.node = c->ctx->run->server, .port = KV_PORT}, &c->conn));
     }
     x->sent = true;
-    x->wr = (sim_frame_write){.conn = &c->conn, .data = c->req, .len = c->req_len,
-                              .max = KV_FRAME_MAX};
-    SIM_AWAIT(&x->co, rc, sim_frame_write_poll(w, &x->wr));
-    if (rc != SIM_OK) SIM_RETURN(&x->co, rc);
-    x->rd = (sim_frame_read){.conn = &c->conn, .buf = c->resp, .max = KV_FRAME_MAX};
-    SIM_AWAIT(&x->co, rc, sim_frame_read_poll(w, &x->rd));
-    SIM_END(&x->co, rc);
+    SIM_TRY(sim_frame_write(&c->conn, c->req, c->req_len, KV_FRAME_MAX));
+    SIM_TRY(sim_frame_read(&c->conn, c->resp, KV_FRAME_MAX, &c->resp_len));
+    SIM_END(SIM_OK);
 }
 
-static void exchange_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* The exchange of the request that invoke encoded, within the workload's timeout. */
+static sim_timeout_op exchange_in_time(sim_world *w, client *c)
 {
-    exchange *x = state;
-    (void)mode;
-    sim_connect_drop(w, &x->cn);
-    sim_frame_write_drop(w, &x->wr);
-    sim_frame_read_drop(w, &x->rd);
+    c->ex = (exchange){.c = c};
+    return sim_timeout(w, c->ctx->run->timeout_ns, sim_call(&c->ex, exchange_poll));
 }
 
 /* ---- recording ------------------------------------------------------------------------------- */
@@ -159,15 +144,12 @@ static int complete(sim_world *w, client *c, int rc)
     char buf[2 * KV_VALUE_TEXT + 8];
     const char *value = NULL;
     kv_message m;
-    if (rc == SIM_OK && kv_response_decode(c->resp, c->ex.rd.len, &m) == SIM_OK) {
+    if (rc == SIM_OK && kv_response_decode(c->resp, c->resp_len, &m) == SIM_OK) {
         value = judge(c, &m, buf, sizeof buf);
     } else {
         c->outcome = rc != SIM_OK && !c->ex.sent ? SIM_OP_FAIL : SIM_OP_INFO;
     }
-    if (rc != SIM_OK) { /* the connection is in an unknown state: start afresh */
-        sim_conn_close(w, &c->conn);
-        c->connected = false;
-    }
+    if (rc != SIM_OK) sim_conn_close(w, &c->conn); /* in an unknown state: start afresh */
     if (c->outcome == SIM_OP_INFO) value = NULL;
     int hrc = sim_history_complete(w, c->op, c->outcome, value);
     run->ok += c->outcome == SIM_OP_OK;
@@ -190,65 +172,46 @@ static void draw(client *c)
     snprintf(c->value, sizeof c->value, "v%u-%u", c->ctx->index + 1, c->ctx->invoked);
 }
 
-static void start_exchange(sim_world *w, client *c)
-{
-    c->ex = (exchange){.c = c};
-    sim_future f = {.poll = exchange_poll, .drop = exchange_drop, .state = &c->ex};
-    sim_timeout_init(w, &c->to, f, c->ctx->run->timeout_ns);
-}
-
 static int client_poll(void *state, sim_world *w)
 {
     client *c = state;
     kv_client_ctx *ctx = c->ctx;
     kv_run *run = ctx->run;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     while (ctx->invoked < run->ops && !run->halted) {
-        sim_sleep_init(w, &c->nap, sim_rng_below(&c->rng, run->think_max_ns + 1));
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+        SIM_TRY(sim_sleep(w, sim_rng_below(&c->rng, run->think_max_ns + 1)));
         draw(c);
         rc = invoke(w, c);
-        if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+        if (rc != SIM_OK) SIM_RETURN(rc);
         ctx->invoked++;
-        start_exchange(w, c);
-        SIM_AWAIT(&c->co, rc, sim_timeout_poll(w, &c->to));
+        SIM_AWAIT(rc, exchange_in_time(w, c));
         rc = complete(w, c, rc);
-        if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+        if (rc != SIM_OK) SIM_RETURN(rc);
     }
-    if (run->halted) SIM_RETURN(&c->co, SIM_OK);
+    if (run->halted) SIM_RETURN(SIM_OK);
     if (!ctx->done) run->clients_done++;
     ctx->done = true;
-    if (ctx->index != 0 || !run->check_liveness) SIM_RETURN(&c->co, SIM_OK);
+    if (ctx->index != 0 || !run->check_liveness) SIM_RETURN(SIM_OK);
     while (run->clients_done < run->clients && !run->halted) {
-        sim_sleep_init(w, &c->nap, WAIT_NS);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+        SIM_TRY(sim_sleep(w, WAIT_NS));
     }
     while (ctx->final_next < run->keys && !run->halted) { /* the liveness phase */
         c->kind = KV_MSG_GET;
         c->key = ctx->final_next;
         rc = invoke(w, c);
-        if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
-        start_exchange(w, c);
-        SIM_AWAIT(&c->co, rc, sim_timeout_poll(w, &c->to));
+        if (rc != SIM_OK) SIM_RETURN(rc);
+        SIM_AWAIT(rc, exchange_in_time(w, c));
         rc = complete(w, c, rc);
-        if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
-        if (c->outcome == SIM_OP_OK) ctx->final_next++;
-        if (c->outcome == SIM_OP_OK) continue;
-        sim_sleep_init(w, &c->nap, RETRY_NS);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+        if (rc != SIM_OK) SIM_RETURN(rc);
+        if (c->outcome == SIM_OP_OK) {
+            ctx->final_next++;
+        } else {
+            SIM_TRY(sim_sleep(w, RETRY_NS));
+        }
     }
     run->final_done = true;
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void client_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    client *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->nap);
-    sim_timeout_drop(w, &c->to);
-    sim_conn_close(w, &c->conn);
+    SIM_END(SIM_OK);
 }
 
 int kv_client_boot(void *ud, sim_world *w, sim_node_id node)
@@ -268,7 +231,7 @@ int kv_client_boot(void *ud, sim_world *w, sim_node_id node)
     if (c == NULL) return SIM_ENOMEM;
     c->ctx = ctx;
     sim_world_rng(w, "sut/kv/client", (uint64_t)ctx->index << 32 | boots, &c->rng);
-    sim_task_desc d = {.name = "client", .poll = client_poll, .drop = client_drop, .state = c,
+    sim_task_desc d = {.name = "client", .poll = client_poll, .state = c,
                        .state_size = sizeof *c};
     int rc = sim_spawn(w, &d, NULL);
     free(c);

@@ -6,18 +6,18 @@
  * the job starts and then hold a worker for their latency. Jobs hold a reference on the engine,
  * so the engine outlives whatever is still queued; a crash abandons the jobs with the tasks.
  *
- * Writes go through one writer task (an MPSC queue of requests, each with a oneshot for its
- * answer), so the file is appended in one order and the index changes only there. A round is a
- * group commit: take what is queued, append it (one job), wait commit_delay, fsync (a second
- * job) when sync = always, then point the index at the new records and answer. A failed append
- * or fsync answers an I/O error and rolls the engine onto a fresh generation, because after a
- * failed fsync the file holds bytes that reads see but the disk may never get: appending after
- * them could put acknowledged records behind a hole that recovery cuts off. The index holds
- * committed records only, so a failed round leaves it as it was: the round's writes are of
- * unknown outcome (they may survive a crash or not), and so is any answer given in view of
- * them (an rm that found its key removed by an earlier rm of the same round), which therefore
- * fails with them. The fsync is never retried on that file: after an error it would succeed
- * without writing what it lost.
+ * Writes go through one writer task (an MPSC queue of requests, each carrying a oneshot for
+ * its answer, which the queue moves to the writer: handle_at), so the file is appended in one
+ * order and the index changes only there. A round is a group commit: take what is queued,
+ * append it (one job), wait commit_delay, fsync (a second job) when sync = always, then point
+ * the index at the new records and answer. A failed append or fsync answers an I/O error and
+ * rolls the engine onto a fresh generation, because after a failed fsync the file holds bytes
+ * that reads see but the disk may never get: appending after them could put acknowledged
+ * records behind a hole that recovery cuts off. The index holds committed records only, so a
+ * failed round leaves it as it was: the round's writes are of unknown outcome (they may
+ * survive a crash or not), and so is any answer given in view of them (an rm that found its
+ * key removed by an earlier rm of the same round), which therefore fails with them. The fsync
+ * is never retried on that file: after an error it would succeed without writing what it lost.
  *
  * Compaction runs in the writer between rounds, so no write is in flight: it copies every live
  * record into a new generation (as the reference: compaction gen = max + 1, the new active
@@ -25,9 +25,17 @@
  * older files. Reads are not serialised with it: a read that looked up a position in a file
  * that is then deleted finds the file gone (SIM_ENOENT) and looks the key up again.
  *
- * Reads take one of `readers` readers (a bounded MPSC used as a counting semaphore: acquiring
- * is a send that waits while all are taken, releasing is a try_recv), each with its own cache
- * of open files, which it prunes below the safe point before every read as the reference does.
+ * Reads take one of `readers` readers (a permit of the semaphore "kv-readers", then a free
+ * reader), each with its own cache of open files, which it prunes below the safe point before
+ * every read as the reference does. Permits and free readers match, except after the planted
+ * bug reader-leak loses a reader: the permit goes back (a task's permits go back when it ends
+ * anyway), the reader does not, so a get may hold a permit and find no free reader; it then
+ * waits on the notify "kv-reader-back" for one to be given back (never, once every reader is
+ * lost, so gets starve as in the reference).
+ *
+ * The engine is shared by the tasks and jobs of its node, so its handles (the writer's queue,
+ * the semaphore, the notify) belong to the node (sim_handle_share); files opened in jobs do
+ * already. Its memory goes with its last reference (kv_engine_unref).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +54,7 @@ typedef struct kv_reader {
 
 /* A write request, from a call to the writer; owned by the writer once queued. */
 typedef struct wreq {
-    sim_tx reply;            /* oneshot of int32_t: the result */
+    sim_tx reply;            /* oneshot of int32_t: the result; the writer's once received */
     int32_t rc;
     kv_pos pos;              /* where the record went */
     uint64_t seq;
@@ -56,6 +64,13 @@ typedef struct wreq {
                                 record commits (rc is then KV_ENOTFOUND) */
     uint8_t rec[];           /* the encoded record */
 } wreq;
+
+/* What the writer's queue carries: a request, and the sender of its answer as a handle the
+ * queue moves from the call's task to the writer (sim_chan_desc.handle_at). */
+typedef struct wmsg {
+    wreq *q;                 /* malloc'd; the receiver's */
+    sim_tx reply;
+} wmsg;
 
 struct kv_engine {
     kv_config cfg;
@@ -75,10 +90,11 @@ struct kv_engine {
     uint64_t seq;            /* records appended */
     kv_engine_stats stats;
     kv_reader *readers;      /* cfg.readers of them */
-    bool *reader_busy;
-    sim_tx sem_tx;           /* the readers' semaphore */
-    sim_rx sem_rx;
-    sim_tx wq_tx;            /* the writer's queue */
+    bool *reader_busy;       /* held by a call, or lost (bug reader-leak) */
+    sim_sem sem;             /* "kv-readers": cfg.readers permits */
+    sim_notify reader_back;  /* a reader was given back (waited on only after a leak) */
+    uint32_t reader_waiters; /* gets holding a permit but no reader */
+    sim_tx wq_tx;            /* the writer's queue (of wmsg) */
     wreq *batch[KV_BATCH_MAX];
     uint32_t nbatch;
     kv_pos *cpos;            /* compaction: each entry's new position */
@@ -150,12 +166,6 @@ static void close_readers(sim_world *w, kv_engine *e)
     }
 }
 
-static void free_request(sim_world *w, wreq *q)
-{
-    sim_tx_drop(w, &q->reply);
-    free(q);
-}
-
 void kv_engine_unref(sim_world *w, kv_engine *e)
 {
     if (e == NULL) return;
@@ -163,10 +173,11 @@ void kv_engine_unref(sim_world *w, kv_engine *e)
     if (--e->refs > 0) return;
     close_readers(w, e);
     sim_file_close(w, &e->active);
-    sim_tx_drop(w, &e->sem_tx);
-    sim_rx_drop(w, &e->sem_rx);
+    sim_sem_drop(w, &e->sem);
+    sim_notify_drop(w, &e->reader_back);
     sim_tx_drop(w, &e->wq_tx);
-    for (uint32_t i = 0; i < e->nbatch; i++) free_request(w, e->batch[i]);
+    /* A round cut short (the writer was dropped): its answers' senders went with the writer. */
+    for (uint32_t i = 0; i < e->nbatch; i++) free(e->batch[i]);
     kv_index_release(&e->index);
     free(e->gens);
     free(e->cpos);
@@ -191,24 +202,57 @@ typedef struct engine_job {
     kv_pos pos;              /* read jobs */
 } engine_job;
 
-static void engine_job_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* Every end of a job (done, abandoned by a crash): its reference goes. */
+static void engine_job_drop(void *state, sim_world *w)
 {
     engine_job *j = state;
-    (void)mode;
     kv_engine_unref(w, j->e);
     j->e = NULL;
 }
 
-static int spawn_job(sim_world *w, kv_engine *e, const char *name, sim_job_cb run,
-                     const engine_job *proto, sim_join *out)
+static int job_op_poll(sim_fut *f, sim_world *w)
 {
-    engine_job j = proto ? *proto : (engine_job){0};
-    j.e = kv_engine_ref(e);
-    sim_job_desc d = {.name = name, .run = run, .drop = engine_job_drop, .state = &j,
-                      .state_size = sizeof j};
-    int rc = sim_spawn_blocking(w, &d, out);
-    if (rc != SIM_OK) kv_engine_unref(w, e);
-    return rc;
+    kv_job_op *op = (kv_job_op *)f;
+    if (op->join_.task.v == 0) { /* the first poll: spawn it */
+        engine_job j = {.e = kv_engine_ref(op->e), .reader = op->reader, .pos = op->pos};
+        sim_job_desc d = {.name = op->name, .run = op->run, .drop = engine_job_drop,
+                          .state = &j, .state_size = sizeof j};
+        int rc = sim_spawn_blocking(w, &d, &op->join_);
+        if (rc != SIM_OK) {
+            kv_engine_unref(w, op->e);
+            return rc;
+        }
+        SIM_ASSERT(op->join_.task.v != 0);
+        op->wait_ = sim_join_wait(&op->join_); /* the op stays where it is from now on */
+    }
+    return sim_fut_poll(w, &op->wait_.fut);
+}
+
+static void job_op_drop(sim_fut *f, sim_world *w)
+{
+    kv_job_op *op = (kv_job_op *)f;
+    if (op->join_.task.v == 0) return; /* never spawned */
+    sim_fut_drop(w, &op->wait_.fut);
+    sim_join_detach(w, &op->join_);
+}
+
+static void job_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const kv_job_op *op = (const kv_job_op *)f;
+    if (op->join_.task.v == 0) {
+        snprintf(buf, size, "job %s, not spawned yet", op->name);
+    } else {
+        sim_fut_describe(&op->wait_.fut, w, buf, size);
+    }
+}
+
+static const sim_fut_vt job_op_vt = {.name = "kv-job", .poll = job_op_poll,
+                                     .drop = job_op_drop, .describe = job_op_describe};
+
+static kv_job_op job_op(kv_engine *e, const char *name, sim_job_cb run)
+{
+    SIM_ASSERT(e != NULL && run != NULL);
+    return (kv_job_op){.fut = SIM_FUT_INIT(&job_op_vt), .e = e, .name = name, .run = run};
 }
 
 static void gen_path(uint32_t gen, char *buf)
@@ -379,6 +423,7 @@ static void reset(sim_world *w, kv_engine *e)
 static int open_run(void *state, sim_world *w)
 {
     kv_engine *e = ((engine_job *)state)->e;
+    if (e->opened) return SIM_EMISUSE;
     reset(w, e);
     if (e->cfg.hooks.recovering) e->cfg.hooks.recovering(e->cfg.hooks.ud);
     int rc = list_gens(w, e);
@@ -390,21 +435,9 @@ static int open_run(void *state, sim_world *w)
     return SIM_OK;
 }
 
-int kv_open_poll(sim_world *w, kv_open_op *op)
+kv_job_op kv_open(kv_engine *e)
 {
-    int rc = SIM_OK;
-    SIM_BEGIN(&op->co);
-    SIM_ASSERT(op->e != NULL);
-    if (op->e->opened) SIM_RETURN(&op->co, SIM_EMISUSE);
-    rc = spawn_job(w, op->e, "kv-open", open_run, NULL, &op->job);
-    if (rc != SIM_OK) SIM_RETURN(&op->co, rc);
-    SIM_AWAIT(&op->co, rc, sim_join_poll(w, &op->job));
-    SIM_END(&op->co, rc);
-}
-
-void kv_open_drop(sim_world *w, kv_open_op *op)
-{
-    sim_join_detach(w, &op->job);
+    return job_op(e, "kv-open", open_run);
 }
 
 /* ---- the writer: one group commit per round -------------------------------------------------- */
@@ -475,6 +508,20 @@ static int append_run(void *state, sim_world *w)
     return SIM_OK;
 }
 
+/* The round's records may or may not reach the disk (after a failed fsync, Linux marks the
+ * dirty pages clean: a retry would succeed without writing them). Each of them, and every
+ * answer that assumed one of them, becomes an I/O error: the caller cannot know, and the
+ * index, which never saw them, answers later reads as if they had not happened. An answer the
+ * index alone decided stands. Applying it twice changes nothing. */
+static void fail_unsynced(kv_engine *e, int rc)
+{
+    for (uint32_t i = 0; i < e->nbatch; i++) {
+        wreq *q = e->batch[i];
+        if (q->by_round) SIM_ASSERT(q->rc == KV_ENOTFOUND || q->rc == rc);
+        if (q->rc == SIM_OK || q->by_round) q->rc = rc;
+    }
+}
+
 static int sync_run(void *state, sim_world *w)
 {
     kv_engine *e = ((engine_job *)state)->e;
@@ -485,15 +532,7 @@ static int sync_run(void *state, sim_world *w)
     int rc = e->cfg.bug == KV_BUG_NO_FSYNC ? SIM_OK : sim_file_sync(w, &e->active);
     e->stats.syncs++;
     if (rc == SIM_OK) return SIM_OK;
-    /* The round's records may or may not reach the disk (after a failed fsync, Linux marks the
-     * dirty pages clean: a retry would succeed without writing them). Each of them, and every
-     * answer that assumed one of them, becomes an I/O error: the caller cannot know, and the
-     * index, which never saw them, answers later reads as if they had not happened. */
-    for (uint32_t i = 0; i < e->nbatch; i++) {
-        wreq *q = e->batch[i];
-        if (q->by_round) SIM_ASSERT(q->rc == KV_ENOTFOUND);
-        if (q->rc == SIM_OK || q->by_round) q->rc = rc;
-    }
+    fail_unsynced(e, rc);
     e->need_roll = true;
     return rc;
 }
@@ -517,8 +556,9 @@ static void answer_batch(sim_world *w, kv_engine *e)
             e->cfg.hooks.acked(e->cfg.hooks.ud, q->seq, &r);
         }
         int32_t v = q->rc;
-        sim_send(w, &q->reply, &v); /* SIM_ECLOSED when the caller gave up: nothing to do */
-        free_request(w, q);
+        sim_try_send(w, &q->reply, &v); /* SIM_ECLOSED when the caller gave up: no matter */
+        sim_tx_drop(w, &q->reply);
+        free(q);
         e->batch[i] = NULL;
     }
     e->nbatch = 0;
@@ -542,7 +582,7 @@ static int copy_entry(sim_world *w, kv_engine *e, uint32_t i, const sim_file *cf
     while (slot < e->ngens && e->gens[slot] != en->pos.gen) slot++;
     if (slot == e->ngens) return KV_ECORRUPT; /* the index names a file the engine lost */
     int rc = SIM_OK;
-    if (files[slot].id_ == 0) {
+    if (!sim_handle_valid(w, &files[slot])) {
         char path[GEN_NAME_MAX];
         gen_path(en->pos.gen, path);
         rc = sim_file_open(w, path, 0, &files[slot]);
@@ -638,20 +678,20 @@ typedef struct writer {
     sim_co co;
     kv_engine *e;            /* a reference */
     sim_rx rx;               /* the queue */
-    wreq *msg;
-    sim_join job;
-    sim_sleep nap;
+    wmsg msg;
 } writer;
 
+/* The request just received, and whatever else is queued (up to KV_BATCH_MAX), become the
+ * round; each answer's sender is the writer's now. */
 static void take_batch(sim_world *w, writer *wr)
 {
     kv_engine *e = wr->e;
-    e->batch[0] = wr->msg;
-    e->nbatch = 1;
-    while (e->nbatch < KV_BATCH_MAX && sim_try_recv(w, &wr->rx, &wr->msg) == SIM_OK) {
-        e->batch[e->nbatch++] = wr->msg;
-    }
-    wr->msg = NULL;
+    e->nbatch = 0;
+    do {
+        wr->msg.q->reply = wr->msg.reply;
+        e->batch[e->nbatch++] = wr->msg.q;
+        wr->msg = (wmsg){0};
+    } while (e->nbatch < KV_BATCH_MAX && sim_try_recv(w, &wr->rx, &wr->msg) == SIM_OK);
 }
 
 static bool compaction_due(const kv_engine *e)
@@ -664,70 +704,68 @@ static int writer_poll(void *state, sim_world *w)
     writer *wr = state;
     kv_engine *e = wr->e;
     int rc = SIM_OK;
-    SIM_BEGIN(&wr->co);
+    SIM_BEGIN(w, &wr->co);
     for (;;) {
-        SIM_AWAIT(&wr->co, rc, sim_recv(w, &wr->rx, &wr->msg));
+        SIM_AWAIT(rc, sim_recv(&wr->rx, &wr->msg));
         if (rc != SIM_OK) break;
         take_batch(w, wr);
-        rc = spawn_job(w, e, "kv-append", append_run, NULL, &wr->job);
-        if (rc != SIM_OK) fail_batch(e, rc);
-        if (rc == SIM_OK) SIM_AWAIT(&wr->co, rc, sim_join_poll(w, &wr->job));
+        SIM_AWAIT(rc, job_op(e, "kv-append", append_run));
+        if (rc != SIM_OK) fail_batch(e, rc); /* not even spawned */
         if (e->cfg.bug == KV_BUG_STALE_INDEX) apply_batch(e); /* the bug: before it is durable */
         if (e->cfg.sync_always && e->cfg.commit_delay_ns > 0) {
-            sim_sleep_init(w, &wr->nap, e->cfg.commit_delay_ns);
-            SIM_AWAIT(&wr->co, rc, sim_sleep_poll(w, &wr->nap));
+            SIM_AWAIT(rc, sim_sleep(w, e->cfg.commit_delay_ns));
         }
         if (e->cfg.sync_always) {
-            rc = spawn_job(w, e, "kv-sync", sync_run, NULL, &wr->job);
-            if (rc != SIM_OK) fail_batch(e, rc);
-            if (rc == SIM_OK) SIM_AWAIT(&wr->co, rc, sim_join_poll(w, &wr->job));
+            SIM_AWAIT(rc, job_op(e, "kv-sync", sync_run));
+            if (rc != SIM_OK) fail_unsynced(e, rc); /* the job did, unless it never ran */
         }
         if (e->cfg.bug != KV_BUG_STALE_INDEX) apply_batch(e);
         answer_batch(w, e);
         if (!compaction_due(e)) continue;
-        rc = spawn_job(w, e, "kv-compact", compact_run, NULL, &wr->job);
-        if (rc == SIM_OK) SIM_AWAIT(&wr->co, rc, sim_join_poll(w, &wr->job));
+        SIM_AWAIT(rc, job_op(e, "kv-compact", compact_run));
         if (rc != SIM_OK) continue; /* tried again after the next round */
         compact_install(e);
-        rc = spawn_job(w, e, "kv-delete", delete_run, NULL, &wr->job);
-        if (rc == SIM_OK) SIM_AWAIT(&wr->co, rc, sim_join_poll(w, &wr->job));
+        SIM_AWAIT(rc, job_op(e, "kv-delete", delete_run));
     }
-    SIM_END(&wr->co, rc == SIM_ECLOSED ? SIM_OK : rc);
+    SIM_END(rc == SIM_ECLOSED ? SIM_OK : rc);
 }
 
-static void writer_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* The writer's own memory: its reference (a request it had received went into the round, whose
+ * leftovers kv_engine_unref frees). */
+static void writer_drop(void *state, sim_world *w)
 {
     writer *wr = state;
-    (void)mode;
-    sim_join_detach(w, &wr->job);
-    sim_sleep_drop(w, &wr->nap);
-    if (wr->msg != NULL) free_request(w, wr->msg);
-    sim_rx_drop(w, &wr->rx);
+    SIM_ASSERT(wr->msg.q == NULL); /* take_batch empties it in the poll that receives it */
     kv_engine_unref(w, wr->e);
 }
 
-/* A request still queued when the queue goes away: free it (its oneshot closes). */
+/* A request still queued when the queue goes away: free it (its answer's sender is released
+ * with it, so the caller's receive ends SIM_ECLOSED). */
 static void queued_drop(void *ud, void *msg)
 {
-    wreq *q = *(wreq **)msg;
-    free_request(ud, q);
+    (void)ud;
+    free(((wmsg *)msg)->q);
 }
 
 int kv_engine_start(sim_world *w, kv_engine *e)
 {
     if (!e->opened || e->started) return SIM_EMISUSE;
-    sim_chan_desc sd = {.kind = SIM_CHAN_MPSC, .msg_size = 1, .capacity = e->cfg.readers,
-                        .name = "kv-readers"};
-    int rc = sim_chan_new(w, &sd, &e->sem_tx, &e->sem_rx);
+    int rc = sim_sem_new(w, "kv-readers", e->cfg.readers, &e->sem);
+    if (rc == SIM_OK) rc = sim_handle_share(w, &e->sem);
+    if (rc == SIM_OK) rc = sim_notify_new(w, "kv-reader-back", &e->reader_back);
+    if (rc == SIM_OK) rc = sim_handle_share(w, &e->reader_back);
     if (rc != SIM_OK) return rc;
     writer wr = {.e = e};
-    sim_chan_desc qd = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(wreq *), .max_messages = 4096,
-                        .name = "kv-writes", .drop_msg = queued_drop, .drop_ud = w};
+    sim_chan_desc qd = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(wmsg), .max_messages = 4096,
+                        .name = "kv-writes", .drop_msg = queued_drop,
+                        .handle_at = {offsetof(wmsg, reply)}, .handle_count = 1};
     rc = sim_chan_new(w, &qd, &e->wq_tx, &wr.rx);
+    if (rc == SIM_OK) rc = sim_handle_share(w, &e->wq_tx);
     if (rc != SIM_OK) return rc;
     wr.e = kv_engine_ref(e);
     sim_task_desc d = {.name = "kv-writer", .poll = writer_poll, .drop = writer_drop,
-                       .state = &wr, .state_size = sizeof wr, .daemon = true};
+                       .state = &wr, .state_size = sizeof wr, .daemon = true,
+                       .moves = SIM_MOVES(&wr.rx)};
     rc = sim_spawn(w, &d, NULL);
     if (rc != SIM_OK) {
         sim_rx_drop(w, &wr.rx);
@@ -800,8 +838,6 @@ void kv_call_init(kv_call *c, kv_engine *e, uint8_t kind, const char *key, uint3
     c->out_len = 0;
     c->pos_ = (kv_pos){0};
     c->reader_ = -1;
-    c->acquire_ = (sim_send_op){0};
-    c->job_ = (sim_join){0};
     c->reply_ = (sim_rx){0};
     c->result_ = 0;
 }
@@ -835,6 +871,7 @@ static int take_value(const kv_engine *e, kv_call *c)
     return SIM_OK;
 }
 
+/* A free reader, now taken; -1 when there is none (only after bug reader-leak lost one). */
 static int pick_reader(kv_engine *e)
 {
     for (uint32_t r = 0; r < e->cfg.readers; r++) {
@@ -843,44 +880,51 @@ static int pick_reader(kv_engine *e)
             return (int)r;
         }
     }
-    SIM_ASSERT(false); /* a reader token without a free reader */
+    SIM_ASSERT(e->cfg.bug == KV_BUG_READER_LEAK); /* a permit without a free reader */
     return -1;
 }
 
 static void release_reader(sim_world *w, kv_engine *e, kv_call *c, bool failed)
 {
     if (c->reader_ < 0) return;
-    /* The bug reader-leak: a failed read returns early, its reader never comes back. */
+    /* The bug reader-leak: a failed read returns early, its reader never comes back (the
+     * permit does: the semaphore is the executor's, the reader the engine's). */
     if (!(failed && e->cfg.bug == KV_BUG_READER_LEAK)) {
-        uint8_t token;
         e->reader_busy[c->reader_] = false;
-        int rc = sim_try_recv(w, &e->sem_rx, &token);
-        SIM_ASSERT(rc == SIM_OK);
+        if (e->reader_waiters > 0) sim_notify_one(w, &e->reader_back);
     }
+    int rc = sim_release(w, &e->sem, 1);
+    SIM_ASSERT(rc == SIM_OK);
     c->reader_ = -1;
 }
 
-static int get_poll(sim_world *w, kv_call *c)
+static kv_job_op read_op(kv_engine *e, const kv_call *c)
+{
+    kv_job_op op = job_op(e, "kv-read", read_run);
+    op.reader = (uint32_t)c->reader_;
+    op.pos = c->pos_;
+    return op;
+}
+
+static int get_poll(kv_call *c, sim_world *w)
 {
     kv_engine *e = c->e;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    if (!e->started) SIM_RETURN(&c->co, SIM_EMISUSE);
+    SIM_BEGIN(w, &c->co);
+    if (!e->started) SIM_RETURN(SIM_EMISUSE);
     {
         const kv_entry *en = kv_index_find(&e->index, c->key, c->klen);
-        if (en == NULL || !en->present) SIM_RETURN(&c->co, SIM_OK);
+        if (en == NULL || !en->present) SIM_RETURN(SIM_OK);
         c->pos_ = en->pos;
     }
-    c->token_ = 1;
-    sim_send_op_init(&c->acquire_, &e->sem_tx, &c->token_);
-    SIM_AWAIT(&c->co, rc, sim_send_poll(w, &c->acquire_));
-    if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
-    c->reader_ = pick_reader(e);
+    SIM_TRY(sim_acquire(&e->sem, 1));
+    while ((c->reader_ = pick_reader(e)) < 0) { /* a reader was lost: wait for another */
+        e->reader_waiters++;
+        SIM_AWAIT(rc, sim_notified(&e->reader_back));
+        e->reader_waiters--;
+    }
     for (;;) {
-        engine_job j = {.reader = (uint32_t)c->reader_, .pos = c->pos_};
-        rc = spawn_job(w, e, "kv-read", read_run, &j, &c->job_);
-        if (rc != SIM_OK) break;
-        SIM_AWAIT(&c->co, rc, sim_join_poll(w, &c->job_));
+        SIM_AWAIT(rc, read_op(e, c));
         if (rc != SIM_ENOENT || e->cfg.bug == KV_BUG_COMPACTION_RACE) break;
         int moved = relookup(e, c); /* compaction moved the record: read it there */
         if (moved == 0) break;
@@ -891,65 +935,49 @@ static int get_poll(sim_world *w, kv_call *c)
     if (rc == SIM_OK) rc = take_value(e, c);
     if (rc == KV_ENOTFOUND) rc = SIM_OK; /* removed while we looked: not found */
     release_reader(w, e, c, rc != SIM_OK);
-    SIM_END(&c->co, rc);
+    SIM_END(rc);
 }
 
 /* ---- calls: writes --------------------------------------------------------------------------- */
 
+/* Encodes the record and queues it for the writer with a fresh oneshot for the answer, whose
+ * sender the queue moves to the writer. */
 static int submit(sim_world *w, kv_call *c)
 {
     kv_engine *e = c->e;
-    wreq *q = malloc(sizeof *q + KV_REC_HEADER + c->klen + c->vlen);
-    if (q == NULL) return SIM_ENOMEM;
-    memset(q, 0, sizeof *q);
-    q->size = kv_record_encode(c->kind, c->key, c->klen, c->value, c->vlen, q->rec,
-                               KV_REC_HEADER + c->klen + c->vlen);
+    wmsg m = {.q = malloc(sizeof(wreq) + KV_REC_HEADER + c->klen + c->vlen)};
+    if (m.q == NULL) return SIM_ENOMEM;
+    memset(m.q, 0, sizeof *m.q);
+    m.q->size = kv_record_encode(c->kind, c->key, c->klen, c->value, c->vlen, m.q->rec,
+                                 KV_REC_HEADER + c->klen + c->vlen);
     c->value = NULL; /* copied */
-    if (q->size == 0) {
-        free(q);
-        return SIM_EINVAL;
-    }
     sim_chan_desc d = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(int32_t), .name = "kv-ack"};
-    int rc = sim_chan_new(w, &d, &q->reply, &c->reply_);
-    if (rc != SIM_OK) {
-        free(q);
-        return rc;
+    int rc = m.q->size == 0 ? SIM_EINVAL : sim_chan_new(w, &d, &m.reply, &c->reply_);
+    if (rc == SIM_OK) rc = sim_try_send(w, &e->wq_tx, &m);
+    if (rc != SIM_OK) { /* not queued: the request, and both ends, are still ours */
+        free(m.q);
+        sim_tx_drop(w, &m.reply);
+        sim_rx_drop(w, &c->reply_);
     }
-    rc = sim_send(w, &e->wq_tx, &q);
-    if (rc != SIM_OK) free_request(w, q);
     return rc;
 }
 
-static int write_poll(sim_world *w, kv_call *c)
+static int write_poll(kv_call *c, sim_world *w)
 {
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    if (!c->e->started) SIM_RETURN(&c->co, SIM_EMISUSE);
+    SIM_BEGIN(w, &c->co);
+    if (!c->e->started) SIM_RETURN(SIM_EMISUSE);
     rc = submit(w, c);
-    if (rc != SIM_OK) {
-        sim_rx_drop(w, &c->reply_);
-        SIM_RETURN(&c->co, rc);
-    }
-    SIM_AWAIT(&c->co, rc, sim_recv(w, &c->reply_, &c->result_));
-    if (rc == SIM_OK) rc = c->result_;
-    sim_rx_drop(w, &c->reply_);
-    SIM_END(&c->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_AWAIT(rc, sim_recv(&c->reply_, &c->result_));
+    sim_rx_drop(w, &c->reply_); /* a connection makes many calls: let each go at once */
+    SIM_END(rc == SIM_OK ? c->result_ : rc);
 }
 
-int kv_call_poll(sim_world *w, kv_call *c)
+int kv_call_poll(void *state, sim_world *w)
 {
+    kv_call *c = state;
     SIM_ASSERT(c->e != NULL);
     SIM_ASSERT(c->kind == KV_GET || c->kind == KV_REC_SET || c->kind == KV_REC_RM);
-    return c->kind == KV_GET ? get_poll(w, c) : write_poll(w, c);
-}
-
-void kv_call_drop(sim_world *w, kv_call *c, sim_drop_mode mode)
-{
-    sim_send_op_drop(w, &c->acquire_);
-    sim_rx_drop(w, &c->reply_);
-    /* A queued read must not run later into a reader that another call holds by then. */
-    if (mode != SIM_DROP_CRASH) sim_join_abort(w, &c->job_);
-    sim_join_detach(w, &c->job_);
-    if (mode != SIM_DROP_CRASH) release_reader(w, c->e, c, false);
-    c->reader_ = -1;
+    return c->kind == KV_GET ? get_poll(c, w) : write_poll(c, w);
 }

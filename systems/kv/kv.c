@@ -256,7 +256,6 @@ static void read_config(kv_run *run, const sim_scenario *sc)
 typedef struct watcher {
     sim_co co;
     const kv_run *run;
-    sim_sleep nap;
 } watcher;
 
 static bool finished(const kv_run *run)
@@ -270,20 +269,11 @@ static bool finished(const kv_run *run)
 static int watcher_poll(void *state, sim_world *w)
 {
     watcher *wa = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&wa->co);
+    SIM_BEGIN(w, &wa->co);
     while (!finished(wa->run)) {
-        sim_sleep_init(w, &wa->nap, 10 * SIM_MS);
-        SIM_AWAIT(&wa->co, rc, sim_sleep_poll(w, &wa->nap));
+        SIM_TRY(sim_sleep(w, 10 * SIM_MS));
     }
-    SIM_END(&wa->co, rc);
-}
-
-static void watcher_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    watcher *wa = state;
-    (void)mode;
-    sim_sleep_drop(w, &wa->nap);
+    SIM_END(SIM_OK);
 }
 
 static int kv_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void **out, char *err,
@@ -317,8 +307,8 @@ static int kv_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void **o
         rc = sim_node_add(w, &cd, NULL);
     }
     watcher wa = {.run = run};
-    sim_task_desc wd = {.name = "kv-watcher", .poll = watcher_poll, .drop = watcher_drop,
-                        .state = &wa, .state_size = sizeof wa};
+    sim_task_desc wd = {.name = "kv-watcher", .poll = watcher_poll, .state = &wa,
+                        .state_size = sizeof wa};
     if (rc == SIM_OK) rc = sim_spawn(w, &wd, NULL);
     (void)ud;
     if (rc != SIM_OK) snprintf(err, err_size, "%s", sim_result_str(rc));

@@ -157,31 +157,51 @@ typedef struct kv_engine_stats {
 int kv_engine_new(const kv_config *config, kv_engine **out);
 /* Another reference, for a task or job that uses the engine. */
 kv_engine *kv_engine_ref(kv_engine *e);
-/* Drops a reference; the last one closes the engine's files and channel ends and frees it.
- * Safe in every drop mode. NULL is allowed. */
+/* Drops a reference; the last one closes the engine's files, channel end, semaphore and
+ * notify, and frees it. Memory only: safe in a drop function, a crash's included. NULL is
+ * allowed. */
 void kv_engine_unref(sim_world *w, kv_engine *e);
 void kv_engine_stats_get(const kv_engine *e, kv_engine_stats *out);
 
-/* Opening: replays every <gen>.log of the node (in a blocking-pool job), truncating a torn
- * tail, then creates a fresh active file. Caller storage; zero it, set e, poll to SIM_OK or an
- * error: SIM_EIO, SIM_ENOSPC (try again later), KV_ECORRUPT (bug no-torn-recovery: a torn
- * record), SIM_ENOMEM. Must run in a task on the engine's node. */
-typedef struct kv_open_op {
-    sim_co co;
-    kv_engine *e;            /* borrowed */
-    sim_join job;
-} kv_open_op;
+/* One of the engine's blocking-pool jobs as an awaitable: its first poll spawns the job (with
+ * a reference on the engine), later polls await it, and its result is the job's (or the
+ * spawn's error). Dropped unfinished, it detaches the job, which runs on as started jobs do. */
+typedef struct kv_job_op {
+    sim_fut fut;
+    kv_engine *e;            /* borrowed until the spawn takes a reference */
+    const char *name;        /* the job's name: a literal */
+    sim_job_cb run;
+    uint32_t reader;         /* read jobs: the reader they use */
+    kv_pos pos;              /* read jobs: the record */
+    sim_join join_;          /* private: the job, once spawned */
+    sim_join_op wait_;       /* private: awaiting it */
+} kv_job_op;
 
-int kv_open_poll(sim_world *w, kv_open_op *op);
-void kv_open_drop(sim_world *w, kv_open_op *op);
+/* Opening, as an awaitable: replays every <gen>.log of the node in a blocking-pool job,
+ * truncating a torn tail, then creates a fresh active file. Results: SIM_OK; SIM_EIO,
+ * SIM_ENOSPC (try again later); KV_ECORRUPT (bug no-torn-recovery: a torn record);
+ * SIM_EMISUSE (already open); SIM_ENOMEM. Must be awaited in a task on the engine's node:
+ *
+ *     SIM_AWAIT(rc, kv_open(s->e));
+ */
+kv_job_op kv_open(kv_engine *e);
 
-/* After a successful open: makes the channels and spawns the writer task (a daemon on the
- * running task's node). SIM_EMISUSE when not open or already started. */
+/* After a successful open: makes the writer's queue, the readers' semaphore and notify
+ * (shared with the running task's node, as the engine is) and spawns the writer task (a
+ * daemon on that node). SIM_EMISUSE when not open or already started. */
 int kv_engine_start(sim_world *w, kv_engine *e);
 
-/* One call: get, set or rm. Caller storage: kv_call_init, then poll it to its result: SIM_OK,
- * KV_ENOTFOUND (get of a missing key: found = false and SIM_OK instead; rm of a missing key:
- * KV_ENOTFOUND), or an I/O error. A get's value lands in out[0..out_len). */
+/* One call, get, set or rm, as a sub-coroutine: the state is caller storage (a field of the
+ * caller's state), prepared by kv_call_init and awaited with sim_call:
+ *
+ *     kv_call_init(&c->call, c->e, KV_REC_SET, key, klen, value, vlen);
+ *     SIM_AWAIT(rc, sim_call(&c->call, kv_call_poll));
+ *
+ * Results: SIM_OK, KV_ENOTFOUND (an rm of a missing key; a get of one is SIM_OK with found
+ * = false), or an I/O error. A get's value lands in out[0..out_len). Await a call to
+ * completion: a get dropped while its read job runs (as a crash of the engine's node drops
+ * it, taking the engine along) leaves its reader taken, because a sub-coroutine has no drop
+ * hook to give it back; a dropped set or rm is still applied (its answer finds nobody). */
 typedef struct kv_call {
     sim_co co;
     kv_engine *e;            /* borrowed; must outlive the call */
@@ -196,10 +216,7 @@ typedef struct kv_call {
     /* private */
     kv_pos pos_;
     int32_t reader_;         /* the reader held, -1 = none */
-    uint8_t token_;
-    sim_send_op acquire_;
-    sim_join job_;
-    sim_rx reply_;
+    sim_rx reply_;           /* writes: the oneshot the writer answers on */
     int32_t result_;
 } kv_call;
 
@@ -208,8 +225,8 @@ typedef struct kv_call {
 /* Prepares a call; key is copied (klen <= KV_KEY_MAX), value borrowed (see above). */
 void kv_call_init(kv_call *c, kv_engine *e, uint8_t kind, const char *key, uint32_t klen,
                   const char *value, uint32_t vlen);
-int kv_call_poll(sim_world *w, kv_call *c);
-void kv_call_drop(sim_world *w, kv_call *c, sim_drop_mode mode);
+/* The call's poll function, for sim_call. */
+int kv_call_poll(void *state, sim_world *w);
 
 /* "Key not found", "Corrupt record", "IO error: ..." for an engine result. */
 const char *kv_strerror(int rc, char *buf, size_t size);

@@ -4,11 +4,13 @@
  * A daemon task opens a fresh engine on its node's disk (recovery: the replay of every
  * generation), retrying transient I/O errors every RETRY_NS; any other error (a log it cannot
  * recover) stops it for good, so its node stays up and refuses connections. Then it starts the
- * engine's writer, listens on KV_PORT and gives every accepted connection a task of its own,
- * which reads one request frame, awaits the engine's answer and writes the response frame
+ * engine's writer, listens on KV_PORT and gives every accepted connection a task of its own
+ * (the connection's handle moves to it, so the connection closes when the task ends), which
+ * reads one request frame, awaits the engine's answer and writes the response frame
  * before it reads the next: answers leave in the order requests came, per connection, and
  * connections proceed independently. An oversized or malformed frame closes the connection
  * (oversized) or is answered with an error (malformed). Engine errors travel as messages.
+ * The tasks' drop functions release only their references on the engine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +26,8 @@ typedef struct conn_task {
     sim_co co;
     kv_engine *e;            /* a reference */
     kv_server_hooks hooks;
-    sim_conn conn;
-    sim_frame_read rd;
-    sim_frame_write wr;
+    sim_conn conn;           /* moved here by the spawn */
+    uint32_t in_len;
     kv_message req;          /* points into in */
     uint32_t out_len;
     kv_call call;
@@ -69,35 +70,28 @@ static int conn_poll(void *state, sim_world *w)
 {
     conn_task *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     for (;;) {
-        c->rd = (sim_frame_read){.conn = &c->conn, .buf = c->in, .max = KV_FRAME_MAX};
-        SIM_AWAIT(&c->co, rc, sim_frame_read_poll(w, &c->rd));
+        SIM_AWAIT(rc, sim_frame_read(&c->conn, c->in, KV_FRAME_MAX, &c->in_len));
         if (rc != SIM_OK) break;
-        if (kv_request_decode(c->in, c->rd.len, &c->req) != SIM_OK) {
+        if (kv_request_decode(c->in, c->in_len, &c->req) != SIM_OK) {
             respond_error(w, c, "Invalid request", SIM_OK);
         } else {
             kv_call_init(&c->call, c->e, call_kind(c->req.kind), c->req.key, c->req.klen,
                          c->req.value, c->req.vlen);
-            SIM_AWAIT(&c->co, rc, kv_call_poll(w, &c->call));
+            SIM_AWAIT(rc, sim_call(&c->call, kv_call_poll));
             respond(w, c, rc);
         }
-        c->wr = (sim_frame_write){.conn = &c->conn, .data = c->out, .len = c->out_len,
-                                  .max = KV_FRAME_MAX};
-        SIM_AWAIT(&c->co, rc, sim_frame_write_poll(w, &c->wr));
+        SIM_AWAIT(rc, sim_frame_write(&c->conn, c->out, c->out_len, KV_FRAME_MAX));
         if (rc != SIM_OK) break;
     }
-    sim_conn_close(w, &c->conn);
-    SIM_END(&c->co, SIM_OK); /* a connection ending is no error of the server's */
+    SIM_END(SIM_OK); /* a connection ending is no error of the server's (it closes with us) */
 }
 
-static void conn_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* The task's own memory: its reference on the engine. */
+static void conn_drop(void *state, sim_world *w)
 {
     conn_task *c = state;
-    sim_frame_read_drop(w, &c->rd);
-    sim_frame_write_drop(w, &c->wr);
-    if (c->call.e != NULL) kv_call_drop(w, &c->call, mode);
-    sim_conn_close(w, &c->conn);
     kv_engine_unref(w, c->e);
 }
 
@@ -105,13 +99,10 @@ static void conn_drop(void *state, sim_world *w, sim_drop_mode mode)
 
 typedef struct server {
     sim_co co;
-    kv_config cfg;
     kv_server_hooks hooks;
     kv_engine *e;            /* the server's reference */
-    kv_open_op open;
-    sim_sleep nap;
     sim_listener listener;
-    sim_accept acc;
+    sim_conn conn;           /* the connection just accepted */
 } server;
 
 static int spawn_conn(sim_world *w, server *s)
@@ -120,13 +111,12 @@ static int spawn_conn(sim_world *w, server *s)
     if (c == NULL) return SIM_ENOMEM;
     c->e = kv_engine_ref(s->e);
     c->hooks = s->hooks;
-    c->conn = s->acc.conn;
-    s->acc.conn = (sim_conn){0};
+    c->conn = s->conn;
     sim_task_desc d = {.name = "kv-conn", .poll = conn_poll, .drop = conn_drop, .state = c,
-                       .state_size = sizeof *c, .daemon = true};
+                       .state_size = sizeof *c, .daemon = true, .moves = SIM_MOVES(&c->conn)};
     int rc = sim_spawn(w, &d, NULL);
     if (rc != SIM_OK) {
-        sim_conn_close(w, &c->conn);
+        sim_conn_close(w, &s->conn);
         kv_engine_unref(w, c->e);
     }
     free(c);
@@ -149,40 +139,33 @@ static int server_poll(void *state, sim_world *w)
 {
     server *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     for (;;) {
-        s->open = (kv_open_op){.e = s->e};
-        SIM_AWAIT(&s->co, rc, kv_open_poll(w, &s->open));
+        SIM_AWAIT(rc, kv_open(s->e));
         if (rc != SIM_EIO && rc != SIM_ENOSPC) break;
-        sim_sleep_init(w, &s->nap, RETRY_NS); /* a transient disk error: try again */
-        SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+        SIM_TRY(sim_sleep(w, RETRY_NS)); /* a transient disk error: try again */
     }
     rc = server_open_done(w, s, rc);
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     for (;;) {
-        s->acc = (sim_accept){.listener = &s->listener};
-        SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
+        SIM_AWAIT(rc, sim_accept(&s->listener, &s->conn, NULL));
         if (rc != SIM_OK) break;
         rc = spawn_conn(w, s);
         if (rc != SIM_OK) break;
     }
-    SIM_END(&s->co, rc);
+    SIM_END(rc);
 }
 
-static void server_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* The task's own memory: its reference on the engine. */
+static void server_drop(void *state, sim_world *w)
 {
     server *s = state;
-    (void)mode;
-    kv_open_drop(w, &s->open);
-    sim_sleep_drop(w, &s->nap);
-    sim_accept_drop(w, &s->acc);
-    sim_listener_close(w, &s->listener);
     kv_engine_unref(w, s->e);
 }
 
 int kv_server_spawn(sim_world *w, const kv_config *config, const kv_server_hooks *hooks)
 {
-    server s = {.cfg = *config};
+    server s = {0};
     if (hooks != NULL) s.hooks = *hooks;
     int rc = kv_engine_new(config, &s.e);
     if (rc != SIM_OK) return rc;

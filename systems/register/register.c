@@ -113,7 +113,6 @@ typedef struct handler {
     sim_addr from;
     uint64_t before_ns;      /* delay before applying */
     uint64_t after_ns;       /* delay between applying and replying */
-    sim_sleep nap;
     sim_udp sock;
     reply rep;
 } handler;
@@ -122,24 +121,14 @@ static int handler_poll(void *state, sim_world *w)
 {
     handler *h = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&h->co);
-    sim_sleep_init(w, &h->nap, h->before_ns);
-    SIM_AWAIT(&h->co, rc, sim_sleep_poll(w, &h->nap));
+    SIM_BEGIN(w, &h->co);
+    SIM_TRY(sim_sleep(w, h->before_ns));
     h->rep = apply(h->rw, &h->req);
-    sim_sleep_init(w, &h->nap, h->after_ns);
-    SIM_AWAIT(&h->co, rc, sim_sleep_poll(w, &h->nap));
+    SIM_TRY(sim_sleep(w, h->after_ns));
     rc = sim_udp_bind(w, 0, &h->sock);
     if (rc == SIM_OK) rc = sim_udp_send_to(w, &h->sock, h->from, &h->rep, sizeof h->rep);
     sim_udp_close(w, &h->sock);
-    SIM_END(&h->co, rc);
-}
-
-static void handler_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    handler *h = state;
-    (void)mode;
-    sim_sleep_drop(w, &h->nap);
-    sim_udp_close(w, &h->sock);
+    SIM_END(rc);
 }
 
 /* ---- server: the listener takes requests and hands each to a handler ------------------------- */
@@ -149,7 +138,7 @@ typedef struct listener {
     reg_world *rw;
     sim_rng rng;             /* the handlers' delays */
     sim_udp sock;
-    sim_udp_recv rx;
+    sim_datagram got;
     request req;
 } listener;
 
@@ -168,11 +157,11 @@ static bool take(reg_world *rw, const request *q, size_t len)
 
 static int spawn_handler(sim_world *w, listener *l)
 {
-    handler h = {.rw = l->rw, .req = l->req, .from = l->rx.from};
+    handler h = {.rw = l->rw, .req = l->req, .from = l->got.from};
     h.before_ns = sim_rng_below(&l->rng, SERVER_DELAY_MAX_NS + 1);
     h.after_ns = sim_rng_below(&l->rng, SERVER_DELAY_MAX_NS + 1);
-    sim_task_desc d = {.name = "handler", .poll = handler_poll, .drop = handler_drop,
-                       .state = &h, .state_size = sizeof h, .daemon = true};
+    sim_task_desc d = {.name = "handler", .poll = handler_poll, .state = &h,
+                       .state_size = sizeof h, .daemon = true};
     return sim_spawn(w, &d, NULL);
 }
 
@@ -180,26 +169,17 @@ static int listener_poll(void *state, sim_world *w)
 {
     listener *l = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&l->co);
+    SIM_BEGIN(w, &l->co);
     rc = sim_udp_bind(w, PORT, &l->sock);
-    if (rc != SIM_OK) SIM_RETURN(&l->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     for (;;) {
-        l->rx = (sim_udp_recv){.sock = &l->sock, .buf = &l->req, .cap = sizeof l->req};
-        SIM_AWAIT(&l->co, rc, sim_udp_recv_poll(w, &l->rx));
+        SIM_AWAIT(rc, sim_udp_recv(&l->sock, &l->req, sizeof l->req, &l->got));
         if (rc != SIM_OK) break;
-        if (!take(l->rw, &l->req, l->rx.len)) continue;
+        if (!take(l->rw, &l->req, l->got.len)) continue;
         rc = spawn_handler(w, l);
         if (rc != SIM_OK) break;
     }
-    SIM_END(&l->co, rc);
-}
-
-static void listener_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    listener *l = state;
-    (void)mode;
-    sim_udp_recv_drop(w, &l->rx);
-    sim_udp_close(w, &l->sock);
+    SIM_END(rc);
 }
 
 static int boot_server(void *ud, sim_world *w, sim_node_id node)
@@ -208,8 +188,8 @@ static int boot_server(void *ud, sim_world *w, sim_node_id node)
     rw->cache = rw->value; /* a fresh process reads the register itself */
     listener l = {.rw = rw};
     sim_world_rng(w, "sut/register/server", sim_node_boots(w, node), &l.rng);
-    sim_task_desc d = {.name = "listener", .poll = listener_poll, .drop = listener_drop,
-                       .state = &l, .state_size = sizeof l, .daemon = true};
+    sim_task_desc d = {.name = "listener", .poll = listener_poll, .state = &l,
+                       .state_size = sizeof l, .daemon = true};
     return sim_spawn(w, &d, NULL);
 }
 
@@ -220,14 +200,12 @@ typedef struct client {
     client_ctx *ctx;
     sim_rng rng;             /* which operations, which values, how long to think */
     sim_udp sock;
-    sim_sleep think;
     request req;             /* the operation in flight */
     uint32_t op;             /* its id in the history */
     int sent;                /* what sending it returned */
     uint64_t deadline_ns;    /* no reply by then: info */
-    sim_udp_recv rx;
+    sim_datagram got;
     reply rep;
-    sim_timeout wait;
     sim_op_type outcome;     /* SIM_OP_INFO until a reply says otherwise */
 } client;
 
@@ -299,43 +277,31 @@ static int complete(sim_world *w, client *c)
  * request, a duplicate, garbage). */
 static bool answers(const client *c)
 {
-    return c->rx.len == sizeof c->rep && c->rep.magic == MAGIC && c->rep.seq == c->req.seq;
+    return c->got.len == sizeof c->rep && c->rep.magic == MAGIC && c->rep.seq == c->req.seq;
 }
 
 static int client_poll(void *state, sim_world *w)
 {
     client *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     rc = sim_udp_bind(w, 0, &c->sock);
-    if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     while (c->ctx->invoked < c->ctx->rw->ops) {
-        sim_sleep_init(w, &c->think, sim_rng_below(&c->rng, THINK_MAX_NS + 1));
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->think));
+        SIM_TRY(sim_sleep(w, sim_rng_below(&c->rng, THINK_MAX_NS + 1)));
         rc = invoke(w, c);
-        if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+        if (rc != SIM_OK) SIM_RETURN(rc);
         while (c->outcome == SIM_OP_INFO && c->sent == SIM_OK && sim_now(w) < c->deadline_ns) {
-            c->rx = (sim_udp_recv){.sock = &c->sock, .buf = &c->rep, .cap = sizeof c->rep};
-            sim_timeout_init(w, &c->wait, sim_udp_recv_future(&c->rx),
-                             c->deadline_ns - sim_now(w));
-            SIM_AWAIT(&c->co, rc, sim_timeout_poll(w, &c->wait));
+            SIM_AWAIT(rc, sim_timeout(w, sim_time_left(w, c->deadline_ns),
+                                      sim_udp_recv(&c->sock, &c->rep, sizeof c->rep, &c->got)));
             if (rc == SIM_ETIMEDOUT) break;
-            if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+            if (rc != SIM_OK) SIM_RETURN(rc);
             if (answers(c)) c->outcome = c->rep.ok ? SIM_OP_OK : SIM_OP_FAIL;
         }
         rc = complete(w, c);
-        if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+        if (rc != SIM_OK) SIM_RETURN(rc);
     }
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void client_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    client *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->think);
-    sim_timeout_drop(w, &c->wait);
-    sim_udp_close(w, &c->sock);
+    SIM_END(SIM_OK);
 }
 
 static int boot_client(void *ud, sim_world *w, sim_node_id node)
@@ -348,8 +314,8 @@ static int boot_client(void *ud, sim_world *w, sim_node_id node)
     if (ctx->invoked >= ctx->rw->ops) return SIM_OK;
     client c = {.ctx = ctx};
     sim_world_rng(w, "sut/register/client", (uint64_t)ctx->index << 32 | boots, &c.rng);
-    sim_task_desc d = {.name = "client", .poll = client_poll, .drop = client_drop,
-                       .state = &c, .state_size = sizeof c};
+    sim_task_desc d = {.name = "client", .poll = client_poll, .state = &c,
+                       .state_size = sizeof c};
     return sim_spawn(w, &d, NULL);
 }
 

@@ -56,8 +56,7 @@ typedef struct runner {
     script *s;
     uint32_t i;
     uint32_t j;              /* S_ROUND: the call awaited */
-    kv_engine *e;
-    kv_open_op open;
+    kv_engine *e;            /* a reference */
     sim_join job;
     sim_join calls[ROUND_MAX];
     kv_call call;
@@ -114,16 +113,10 @@ static int caller_poll(void *state, sim_world *w)
 {
     caller *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    SIM_AWAIT(&c->co, rc, kv_call_poll(w, &c->call));
+    SIM_BEGIN(w, &c->co);
+    SIM_AWAIT(rc, sim_call(&c->call, kv_call_poll));
     call_store(c->st, rc, &c->call);
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void caller_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    caller *c = state;
-    kv_call_drop(w, &c->call, mode);
+    SIM_END(SIM_OK);
 }
 
 /* Spawns the calls of an S_ROUND step; with fail_sync, the next fsync of the disk fails. */
@@ -141,39 +134,49 @@ static void round_start(sim_world *w, runner *r, step *st)
         const char *v = one->value ? one->value : "";
         kv_call_init(&c.call, r->e, kind, one->key, (uint32_t)strlen(one->key), v,
                      (uint32_t)strlen(v));
-        sim_task_desc d = {.name = "caller", .poll = caller_poll, .drop = caller_drop,
-                           .state = &c, .state_size = sizeof c};
+        sim_task_desc d = {.name = "caller", .poll = caller_poll, .state = &c,
+                           .state_size = sizeof c};
         cr_assert(eq(int, sim_spawn(w, &d, &r->calls[k]), SIM_OK));
     }
+}
+
+/* Opens a fresh engine (the runner's reference moves to it) and returns the open to await. */
+static kv_job_op open_fresh(sim_world *w, runner *r)
+{
+    kv_engine_unref(w, r->e);
+    cr_assert(eq(int, kv_engine_new(&r->s->cfg, &r->e), SIM_OK));
+    return kv_open(r->e);
+}
+
+static void spawn_raw(sim_world *w, runner *r)
+{
+    script *sp = r->s;
+    sim_job_desc d = {.name = "raw", .run = raw_run, .state = &sp, .state_size = sizeof sp};
+    cr_assert(eq(int, sim_spawn_blocking(w, &d, &r->job), SIM_OK));
 }
 
 static int runner_poll(void *state, sim_world *w)
 {
     runner *r = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&r->co);
+    SIM_BEGIN(w, &r->co);
     for (r->i = 0; r->i < r->s->n; r->i++) {
         if (r->s->steps[r->i].kind == S_OPEN) {
-            kv_engine_unref(w, r->e);
-            cr_assert(eq(int, kv_engine_new(&r->s->cfg, &r->e), SIM_OK));
-            r->open = (kv_open_op){.e = r->e};
-            SIM_AWAIT(&r->co, rc, kv_open_poll(w, &r->open));
+            SIM_AWAIT(rc, open_fresh(w, r));
             if (rc == SIM_OK) rc = kv_engine_start(w, r->e);
         } else if (r->s->steps[r->i].kind == S_SIZE) {
             r->s->steps[r->i].size = log_bytes(w);
         } else if (r->s->steps[r->i].kind == S_RAW) {
-            script *sp = r->s;
-            sim_job_desc d = {.name = "raw", .run = raw_run, .state = &sp, .state_size = sizeof sp};
-            cr_assert(eq(int, sim_spawn_blocking(w, &d, &r->job), SIM_OK));
-            SIM_AWAIT(&r->co, rc, sim_join_poll(w, &r->job));
+            spawn_raw(w, r);
+            SIM_AWAIT(rc, sim_join_wait(&r->job));
         } else if (r->s->steps[r->i].kind == S_ROUND) {
             round_start(w, r, &r->s->steps[r->i]);
             for (r->j = 0; r->j < r->s->steps[r->i].nround; r->j++) {
-                SIM_AWAIT(&r->co, rc, sim_join_poll(w, &r->calls[r->j]));
+                SIM_AWAIT(rc, sim_join_wait(&r->calls[r->j]));
             }
         } else {
             call_start(r, &r->s->steps[r->i]);
-            SIM_AWAIT(&r->co, rc, kv_call_poll(w, &r->call));
+            SIM_AWAIT(rc, sim_call(&r->call, kv_call_poll));
             call_store(&r->s->steps[r->i], rc, &r->call);
         }
         r->s->steps[r->i].rc = rc;
@@ -181,16 +184,13 @@ static int runner_poll(void *state, sim_world *w)
     }
     if (r->e != NULL) kv_engine_stats_get(r->e, &r->s->stats);
     r->s->done = true;
-    SIM_END(&r->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
-static void runner_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* The runner's own memory: its reference on the engine. */
+static void runner_drop(void *state, sim_world *w)
 {
     runner *r = state;
-    kv_open_drop(w, &r->open);
-    sim_join_detach(w, &r->job);
-    for (uint32_t k = 0; k < ROUND_MAX; k++) sim_join_detach(w, &r->calls[k]);
-    if (r->call.e != NULL) kv_call_drop(w, &r->call, mode);
     kv_engine_unref(w, r->e);
 }
 

@@ -89,16 +89,13 @@ typedef struct talker {
     sim_co co;
     exchange_log *log;
     uint32_t i;
-    sim_connect cn;
     sim_conn conn;
-    sim_frame_write wr;
-    sim_frame_read rd;
-    sim_write raw;
     uint8_t req[64];
     uint32_t req_len;
+    uint32_t resp_len;
     uint8_t hdr[4];
     uint8_t sink[16];
-    sim_read rx;
+    size_t got;
 } talker;
 
 static const kv_message script[] = {
@@ -126,49 +123,30 @@ static int talker_poll(void *state, sim_world *w)
 {
     talker *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
-    t->cn = (sim_connect){.to = {.node = {1}, .port = KV_PORT}};
+    SIM_BEGIN(w, &t->co);
     do { /* the server may still be opening its store */
-        SIM_AWAIT(&t->co, rc, sim_connect_poll(w, &t->cn));
-    } while (rc == SIM_ECONNREFUSED && (t->cn = (sim_connect){.to = t->cn.to}, true));
+        SIM_AWAIT(rc, sim_connect((sim_addr){.node = {1}, .port = KV_PORT}, &t->conn));
+    } while (rc == SIM_ECONNREFUSED);
     cr_assert(eq(int, rc, SIM_OK));
-    t->conn = t->cn.conn;
     for (t->i = 0; t->i < SCRIPT_LEN; t->i++) {
         prepare(t);
-        t->wr = (sim_frame_write){.conn = &t->conn, .data = t->req, .len = t->req_len,
-                                  .max = KV_FRAME_MAX};
-        SIM_AWAIT(&t->co, rc, sim_frame_write_poll(w, &t->wr));
+        SIM_AWAIT(rc, sim_frame_write(&t->conn, t->req, t->req_len, KV_FRAME_MAX));
         cr_assert(eq(int, rc, SIM_OK));
-        t->rd = (sim_frame_read){.conn = &t->conn, .buf = t->log->bodies[t->i], .max = 256};
-        SIM_AWAIT(&t->co, rc, sim_frame_read_poll(w, &t->rd));
+        SIM_AWAIT(rc, sim_frame_read(&t->conn, t->log->bodies[t->i], 256, &t->resp_len));
         t->log->rc[t->i] = rc;
         if (rc == SIM_OK) {
-            rc = kv_response_decode(t->log->bodies[t->i], t->rd.len, &t->log->got[t->i]);
+            rc = kv_response_decode(t->log->bodies[t->i], t->resp_len, &t->log->got[t->i]);
             cr_assert(eq(int, rc, SIM_OK));
         }
     }
     /* A frame announcing more than the server's limit: the server closes the connection. */
     t->hdr[0] = 0x7f;
-    t->raw = (sim_write){.conn = &t->conn, .buf = t->hdr, .len = 4};
-    SIM_AWAIT(&t->co, rc, sim_write_poll(w, &t->raw));
-    t->rx = (sim_read){.conn = &t->conn, .buf = t->sink, .cap = sizeof t->sink};
-    SIM_AWAIT(&t->co, rc, sim_read_poll(w, &t->rx));
-    t->log->oversized_rc = rc == SIM_OK && t->rx.len == 0 ? SIM_EEOF : rc;
+    SIM_AWAIT(rc, sim_write(&t->conn, t->hdr, 4));
+    SIM_AWAIT(rc, sim_read(&t->conn, t->sink, sizeof t->sink, &t->got));
+    t->log->oversized_rc = rc == SIM_OK && t->got == 0 ? SIM_EEOF : rc;
     sim_conn_close(w, &t->conn);
     t->log->done = true;
-    SIM_END(&t->co, SIM_OK);
-}
-
-static void talker_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    talker *t = state;
-    (void)mode;
-    sim_connect_drop(w, &t->cn);
-    sim_frame_write_drop(w, &t->wr);
-    sim_frame_read_drop(w, &t->rd);
-    sim_write_drop(w, &t->raw);
-    sim_read_drop(w, &t->rx);
-    sim_conn_close(w, &t->conn);
+    SIM_END(SIM_OK);
 }
 
 static int boot_server(void *ud, sim_world *w, sim_node_id node)
@@ -183,7 +161,7 @@ static int boot_talker(void *ud, sim_world *w, sim_node_id node)
 {
     (void)node;
     talker t = {.log = ud};
-    sim_task_desc d = {.name = "talker", .poll = talker_poll, .drop = talker_drop, .state = &t,
+    sim_task_desc d = {.name = "talker", .poll = talker_poll, .state = &t,
                        .state_size = sizeof t};
     return sim_spawn(w, &d, NULL);
 }
