@@ -620,14 +620,18 @@ void sim_co_reset(sim_world *w, sim_co *co);
  *     SIM_TRY(sim_call(&x->put, put_then_sync_poll));
  *
  * The sub-coroutine starts from its beginning; if the caller is dropped while it runs, what
- * it awaits is dropped too. */
+ * it awaits is dropped too. sim_call_drop also names a function to run then (after what it
+ * awaits is dropped), for what the sub-coroutine holds that its caller's end would not
+ * release: permits it must give back while the task goes on, a reference count. */
 typedef struct sim_call_op {
     sim_fut fut;
     void *state;
     sim_poll_cb poll;
+    sim_drop_cb drop;
 } sim_call_op;
 
 sim_call_op sim_call(void *state, sim_poll_cb poll);
+sim_call_op sim_call_drop(void *state, sim_poll_cb poll, sim_drop_cb drop);
 
 /* Yields once: lets every other runnable task go first. */
 typedef struct sim_yield_op {
@@ -651,14 +655,17 @@ sim_yield_op sim_yield(void);
  * - a handle made inside a task belongs to that task: when the task finishes, is aborted or
  *   its node crashes, it is released;
  * - a handle made outside any task (in a boot function, or world-level code) belongs to the
- *   node being booted, or to the world: released when the node crashes (or the world ends);
+ *   node being booted, or to the world: released when the node crashes (after its tasks have
+ *   ended, so their drop functions may still drop it) or the world ends;
  * - sim_spawn moves the handles listed in the desc's `moves` to the new task;
  *   sim_handle_move moves one to another task; sim_handle_share gives one to the current
  *   node, so that any task of the node may use it while the node lives (state shared by
  *   several tasks);
  * - a channel whose messages carry handles declares where they are (sim_chan_desc
  *   handle_at): a send moves them into the channel and a receive to the receiving task.
- * Any task may use any handle of its world; ownership only decides when it is released. */
+ * Any task may use any handle of its world; ownership only decides when it is released.
+ * Dropping a handle is idempotent: dropping one that was already dropped, or released with
+ * its owner, does nothing (another world's handle is still a violation). */
 typedef struct sim_handle {
     uint32_t slot_;   /* private */
     uint32_t id_;     /* private: 0 = empty */
@@ -743,6 +750,10 @@ sim_node_id sim_node_current(const sim_world *w);
 const char *sim_task_name(const sim_world *w, sim_task_id task);
 /* Sets the running task's output, delivered to its joiner with the result. */
 void sim_task_set_output(sim_world *w, int64_t output);
+/* Inside a task's drop function: the result the task ends with (what its poll returned,
+ * SIM_ECANCELED when it was aborted, SIM_ECRASHED when its node crashed); SIM_PENDING
+ * elsewhere. A drop function that must act differently on a crash asks this. */
+int sim_task_end_result(const sim_world *w);
 
 /* Runs the executor from outside until the future completes, and returns its result. Other
  * tasks run as they become runnable; when it completes the call returns and they stay where
@@ -909,9 +920,15 @@ typedef struct sim_timeout_op {
     uint32_t inner_size_;  /* private */
 } sim_timeout_op;
 
-sim_timeout_op sim__timeout(sim_world *w, uint64_t duration_ns, const void *inner, size_t size);
-#define sim_timeout(w, duration_ns, inner)                                                         \
-    sim__timeout((w), (duration_ns), SIM__BOX(inner))
+sim_timeout_op sim__timeout(sim_world *w, uint64_t deadline_ns, const void *inner, size_t size);
+#define sim_timeout(w, duration_ns, inner)                                                     \
+    sim__timeout((w), sim__add_sat_ns(sim_now(w), (duration_ns)), SIM__BOX(inner))
+/* The same with an absolute deadline (a deadline in the past times out at once). */
+#define sim_timeout_until(w, deadline_ns, inner) sim__timeout((w), (deadline_ns), SIM__BOX(inner))
+static inline uint64_t sim__add_sat_ns(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
 
 /* Internals: an awaitable made by value, as (address of a copy, size), checked. */
 #define SIM__BOX(aw)                                                                               \
@@ -1115,6 +1132,9 @@ sim_acquire_op sim_acquire(const sim_sem *s, uint32_t n);
 int sim_try_acquire(sim_world *w, const sim_sem *s, uint32_t n);
 /* Returns n permits the running task holds. SIM_EMISUSE when it holds fewer. */
 int sim_release(sim_world *w, const sim_sem *s, uint32_t n);
+/* Forgets n permits the running task holds: they never come back (tokio's forget), as a
+ * resource that leaked would not. SIM_EMISUSE when it holds fewer. */
+int sim_sem_forget(sim_world *w, const sim_sem *s, uint32_t n);
 /* Adds n permits that nobody held (a semaphore used as a signal). */
 int sim_sem_add(sim_world *w, const sim_sem *s, uint32_t n);
 uint32_t sim_sem_available(const sim_world *w, const sim_sem *s);
@@ -1239,6 +1259,22 @@ typedef struct sim_job_desc {
 
 /* Errors: as sim_spawn, and SIM_EINVAL for a job without a node. */
 int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out);
+
+/* Spawns a blocking job and awaits it, in one awaitable: its result is the job's (or a spawn
+ * error). The desc and its state are read at the first poll (SIM_AWAIT's, at once): keep
+ * them in the state block or pass a literal. Dropped before the job finishes, a queued job is
+ * aborted and a started one runs on detached (it cannot be stopped).
+ *
+ *     SIM_TRY(sim_blocking(&(sim_job_desc){.name = "compact", .run = compact_run,
+ *                                          .state = &st->job, .state_size = sizeof st->job}));
+ */
+typedef struct sim_blocking_op {
+    sim_fut fut;
+    sim_job_desc desc;
+    sim_join join_;       /* private */
+} sim_blocking_op;
+
+sim_blocking_op sim_blocking(const sim_job_desc *desc);
 /* Inside a running job: adds ns of virtual time to the job (the synchronous disk API charges
  * its latency this way); the job's end saturates at the end of time. sim_now then includes
  * it. Outside a job: SIM_EMISUSE. */

@@ -658,7 +658,7 @@ static void tx_release(sim_world *w, uint32_t hs)
 void sim_tx_drop(sim_world *w, sim_tx *tx)
 {
     if (tx == NULL || tx->h.id_ == 0) return;
-    uint32_t hs = sim__hand_slot(w, &tx->h, HAND_TX, "sim_tx_drop");
+    uint32_t hs = sim__hand_slot_to_drop(w, &tx->h, HAND_TX, "sim_tx_drop");
     memset(tx, 0, sizeof *tx);
     if (hs != SIM__NIL) tx_release(w, hs);
 }
@@ -715,7 +715,7 @@ static void rx_release(sim_world *w, uint32_t hs)
 void sim_rx_drop(sim_world *w, sim_rx *rx)
 {
     if (rx == NULL || rx->h.id_ == 0) return;
-    uint32_t hs = sim__hand_slot(w, &rx->h, HAND_RX, "sim_rx_drop");
+    uint32_t hs = sim__hand_slot_to_drop(w, &rx->h, HAND_RX, "sim_rx_drop");
     memset(rx, 0, sizeof *rx);
     if (hs != SIM__NIL) rx_release(w, hs);
 }

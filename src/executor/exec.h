@@ -603,6 +603,10 @@ void sim__note_wait_retag(sim_world *w, uint32_t kind);
 void sim__task_finish(sim_world *w, uint32_t slot, int result, int mode);
 void sim__task_free_slot(sim_world *w, uint32_t slot);
 int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uint32_t *slot_out);
+/* A join handle's await (the body of sim_join_wait; `what` names the caller in violations),
+ * and the undoing of a pending one. */
+int sim__join_await(sim_world *w, sim_join *j, const char *what);
+void sim__join_unwait(sim_world *w, const sim_join *j);
 /* Requests an abort (no effect on a finished, ending or started-job task). */
 void sim__task_abort(sim_world *w, uint32_t slot);
 /* The same for an abort the executor makes because an owner ended (a task set's members when
@@ -695,6 +699,11 @@ void sim__hand_free(sim_world *w, uint32_t slot);
 uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const char *what);
 /* The same without a violation. */
 uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind);
+/* For an explicit drop: the record, or SIM__NIL with no violation for a handle that was
+ * already dropped or released with its owner (dropping is idempotent); another world's
+ * handle, or one of another kind, is still a violation. */
+uint32_t sim__hand_slot_to_drop(sim_world *w, const sim_handle *h, uint8_t kind,
+                                const char *what);
 void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task);
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan);
 /* Gives a record to whoever owns what is made now (the running task, else the node being

@@ -170,6 +170,7 @@ static void call_drop(sim_fut *f, sim_world *w)
 {
     sim_call_op *op = (sim_call_op *)f;
     sim_co_reset(w, op->state);
+    if (op->drop != NULL) op->drop(op->state, w);
 }
 
 static void call_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
@@ -193,6 +194,13 @@ sim_call_op sim_call(void *state, sim_poll_cb poll)
     co->line = 0;
     co->size_ = CO_INLINE;
     return (sim_call_op){.fut = SIM_FUT_INIT(&call_vt), .state = state, .poll = poll};
+}
+
+sim_call_op sim_call_drop(void *state, sim_poll_cb poll, sim_drop_cb drop)
+{
+    sim_call_op op = sim_call(state, poll);
+    op.drop = drop;
+    return op;
 }
 
 /* ---- yield ----------------------------------------------------------------------------------- */

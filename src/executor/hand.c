@@ -184,6 +184,19 @@ uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const c
     return SIM__NIL;
 }
 
+uint32_t sim__hand_slot_to_drop(sim_world *w, const sim_handle *h, uint8_t kind,
+                                const char *what)
+{
+    if (h == NULL || h->id_ == 0) return SIM__NIL;
+    if (h->world_ == w->tag && h->slot_ < w->hands_used) {
+        const sim__hand *r = &w->hands[h->slot_];
+        if (r->id == h->id_ && r->kind == kind) return h->slot_;
+        if (r->id != h->id_ || r->kind == HAND_FREE) return SIM__NIL; /* already let go */
+    }
+    bad_handle(w, what, h); /* another world's, or not this kind of handle */
+    return SIM__NIL;
+}
+
 uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind)
 {
     if (h == NULL || h->world_ != w->tag || h->slot_ >= w->hands_used || h->id_ == 0) {

@@ -14,6 +14,7 @@
  * a crash mid-job abandons it, but the effects of run() have already happened (the disk
  * model's crash rules decide what of them was durable).
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "exec.h"
@@ -195,4 +196,47 @@ int sim_job_charge(sim_world *w, uint64_t ns)
     }
     w->job_clock_ns = sim__add_sat(w->job_clock_ns, ns);
     return SIM_OK;
+}
+
+/* ---- spawn and await in one awaitable ----------------------------------------------------- */
+
+static int blocking_poll(sim_fut *f, sim_world *w)
+{
+    sim_blocking_op *op = (sim_blocking_op *)f;
+    if (op->join_.h.id_ == 0) { /* the first poll: the job is spawned now */
+        int rc = sim_spawn_blocking(w, &op->desc, &op->join_);
+        if (rc != SIM_OK) return rc;
+        op->desc.state = NULL; /* copied: the caller's state is not read again */
+    }
+    return sim__join_await(w, &op->join_, "sim_blocking");
+}
+
+static void blocking_drop(sim_fut *f, sim_world *w)
+{
+    sim_blocking_op *op = (sim_blocking_op *)f;
+    if (op->join_.h.id_ == 0) return;
+    sim__join_unwait(w, &op->join_);
+    sim_join_abort(w, &op->join_); /* no effect once the job has started */
+    sim_join_detach(w, &op->join_);
+}
+
+static void blocking_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
+{
+    const sim_blocking_op *op = (const sim_blocking_op *)f;
+    if (op->join_.h.id_ == 0) {
+        snprintf(buf, size, "blocking job %s, not spawned yet", op->desc.name ? op->desc.name
+                                                                              : "job");
+        return;
+    }
+    snprintf(buf, size, "blocking job %u (%s)", op->join_.task.v,
+             sim_task_name(w, op->join_.task));
+}
+
+static const sim_fut_vt blocking_vt = {.name = "blocking", .poll = blocking_poll,
+                                       .drop = blocking_drop, .describe = blocking_describe};
+
+sim_blocking_op sim_blocking(const sim_job_desc *desc)
+{
+    SIM_ASSERT(desc != NULL);
+    return (sim_blocking_op){.fut = SIM_FUT_INIT(&blocking_vt), .desc = *desc};
 }

@@ -64,7 +64,7 @@ static void object_handle_release(sim_world *w, uint32_t hs)
 static void object_drop(sim_world *w, sim_handle *h, uint8_t kind, const char *what)
 {
     if (h == NULL || h->id_ == 0) return;
-    uint32_t hs = sim__hand_slot(w, h, kind, what);
+    uint32_t hs = sim__hand_slot_to_drop(w, h, kind, what);
     *h = (sim_handle){0};
     if (hs != SIM__NIL) object_handle_release(w, hs);
 }
@@ -359,10 +359,10 @@ int sim_try_acquire(sim_world *w, const sim_sem *sem, uint32_t n)
     return SIM_OK;
 }
 
-int sim_release(sim_world *w, const sim_sem *sem, uint32_t n)
+/* Takes n of the running task's permits of semaphore slot back from its records; false (and
+ * a violation) when it holds fewer. */
+static bool permits_take_back(sim_world *w, uint32_t slot, uint32_t n, const char *what)
 {
-    uint32_t slot = obj_of(w, &sem->h, HAND_SEM, OBJ_SEM, "sim_release");
-    if (slot == SIM__NIL) return SIM_EMISUSE;
     uint32_t self = w->current;
     uint64_t held = 0;
     if (self != SIM__NIL) {
@@ -374,9 +374,9 @@ int sim_release(sim_world *w, const sim_sem *sem, uint32_t n)
     }
     if (n == 0 || held < n) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
-                       "sim_release of %u permit(s) of semaphore #%u by a task that holds %llu",
+                       "%s of %u permit(s) of semaphore #%u by a task that holds %llu", what,
                        n, w->objs[slot].serial, (unsigned long long)held);
-        return SIM_EMISUSE;
+        return false;
     }
     /* From the most recent acquisition back. */
     uint32_t left = n;
@@ -391,7 +391,25 @@ int sim_release(sim_world *w, const sim_sem *sem, uint32_t n)
         h = prev;
     }
     SIM_ASSERT(left == 0);
+    return true;
+}
+
+int sim_release(sim_world *w, const sim_sem *sem, uint32_t n)
+{
+    uint32_t slot = obj_of(w, &sem->h, HAND_SEM, OBJ_SEM, "sim_release");
+    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (!permits_take_back(w, slot, n, "sim_release")) return SIM_EMISUSE;
     sem_return(w, slot, n);
+    return SIM_OK;
+}
+
+int sim_sem_forget(sim_world *w, const sim_sem *sem, uint32_t n)
+{
+    uint32_t slot = obj_of(w, &sem->h, HAND_SEM, OBJ_SEM, "sim_sem_forget");
+    if (slot == SIM__NIL) return SIM_EMISUSE;
+    if (!permits_take_back(w, slot, n, "sim_sem_forget")) return SIM_EMISUSE;
+    SIM_ASSERT(w->objs[slot].cap >= n);
+    w->objs[slot].cap -= n; /* gone for good: the semaphore has fewer in all */
     return SIM_OK;
 }
 

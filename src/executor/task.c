@@ -275,6 +275,7 @@ void sim__task_finish(sim_world *w, uint32_t slot, int result, int mode)
     SIM_ASSERT(mode == SIM__DROP_DONE || mode == SIM__DROP_ABORT || mode == SIM__DROP_CRASH);
     if (mode != SIM__DROP_DONE) sim__emit(w, SIM_EV_DROP, t->node, t->id, (uint64_t)mode, 0, NULL);
     t->flags |= TF_ENDING; /* wake-ups from its own releases are ignored */
+    t->result = result;    /* for sim_task_end_result in its drop function */
     as_ending(w, slot, mode);
     release_leftovers(w, slot);
     t = &w->tasks[slot];
@@ -338,13 +339,12 @@ static void join_release(sim_world *w, uint32_t hand)
     join_forget(w, hand);
 }
 
-static int join_op_poll(sim_fut *f, sim_world *w)
+int sim__join_await(sim_world *w, sim_join *j, const char *what)
 {
-    sim_join_op *op = (sim_join_op *)f;
     uint32_t hand;
-    uint32_t slot = join_task(w, op->join, &hand, "sim_join_wait");
+    uint32_t slot = join_task(w, j, &hand, what);
     if (slot == SIM__NIL) return SIM_EMISUSE;
-    uint32_t self = sim__require_task(w, "sim_join_wait");
+    uint32_t self = sim__require_task(w, what);
     if (self == SIM__NIL) return SIM_EMISUSE;
     if (self == slot) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "task %u awaits its own join handle",
@@ -354,9 +354,9 @@ static int join_op_poll(sim_fut *f, sim_world *w)
     sim__task *t = &w->tasks[slot];
     if (t->status == TASK_DONE) {
         int rc = t->result;
-        op->join->output = t->output;
+        j->output = t->output;
         join_forget(w, hand);
-        op->join->h = (sim_handle){0};
+        j->h = (sim_handle){0};
         return rc;
     }
     /* One joiner at a time: a second one took the first one's place, and the first was never
@@ -376,15 +376,24 @@ static int join_op_poll(sim_fut *f, sim_world *w)
     return SIM_PENDING;
 }
 
-/* Dropped while waiting: the task no longer has a joiner; the handle stays as it was. */
-static void join_op_drop(sim_fut *f, sim_world *w)
+void sim__join_unwait(sim_world *w, const sim_join *j)
 {
-    sim_join_op *op = (sim_join_op *)f;
     uint32_t hand;
-    uint32_t slot = join_task(w, op->join, &hand, NULL);
+    uint32_t slot = join_task(w, j, &hand, NULL);
     if (slot == SIM__NIL || w->current == SIM__NIL) return;
     sim__task *t = &w->tasks[slot];
     if (t->joiner_slot == w->current) t->joiner_slot = SIM__NIL;
+}
+
+static int join_op_poll(sim_fut *f, sim_world *w)
+{
+    return sim__join_await(w, ((sim_join_op *)f)->join, "sim_join_wait");
+}
+
+/* Dropped while waiting: the task no longer has a joiner; the handle stays as it was. */
+static void join_op_drop(sim_fut *f, sim_world *w)
+{
+    sim__join_unwait(w, ((sim_join_op *)f)->join);
 }
 
 static void join_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
@@ -432,9 +441,8 @@ void sim__task_abort_released(sim_world *w, uint32_t slot)
 void sim_join_detach(sim_world *w, sim_join *j)
 {
     if (j == NULL || j->h.id_ == 0) return;
-    uint32_t hand;
-    uint32_t slot = join_task(w, j, &hand, "sim_join_detach");
-    if (slot != SIM__NIL) join_forget(w, hand);
+    uint32_t hand = sim__hand_slot_to_drop(w, &j->h, HAND_JOIN, "sim_join_detach");
+    if (hand != SIM__NIL) join_forget(w, hand);
     j->h = (sim_handle){0};
     j->task.v = 0;
 }
@@ -489,6 +497,14 @@ const char *sim_task_name(const sim_world *w, sim_task_id task)
         if (w->tasks[s].id == task.v) return w->tasks[s].name;
     }
     return "?";
+}
+
+int sim_task_end_result(const sim_world *w)
+{
+    if (w->current == SIM__NIL || w->dropping < 0) return SIM_PENDING;
+    const sim__task *t = &w->tasks[w->current];
+    SIM_ASSERT(t->flags & TF_ENDING);
+    return t->result;
 }
 
 void sim_task_set_output(sim_world *w, int64_t output)

@@ -129,7 +129,7 @@ static void set_release(sim_world *w, uint32_t hs)
 void sim_task_set_drop(sim_world *w, sim_task_set *set)
 {
     if (set == NULL || set->h.id_ == 0) return;
-    uint32_t hs = sim__hand_slot(w, &set->h, HAND_SET, "sim_task_set_drop");
+    uint32_t hs = sim__hand_slot_to_drop(w, &set->h, HAND_SET, "sim_task_set_drop");
     set->h = (sim_handle){0};
     if (hs != SIM__NIL) set_release(w, hs);
 }

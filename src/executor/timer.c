@@ -438,11 +438,11 @@ static void timeout_describe(const sim_fut *f, const sim_world *w, char *buf, si
 static const sim_fut_vt timeout_vt = {.name = "timeout", .poll = timeout_poll,
                                       .drop = timeout_drop, .describe = timeout_describe};
 
-sim_timeout_op sim__timeout(sim_world *w, uint64_t duration_ns, const void *inner, size_t size)
+sim_timeout_op sim__timeout(sim_world *w, uint64_t deadline_ns, const void *inner, size_t size)
 {
     SIM_ASSERT(inner != NULL);
     return (sim_timeout_op){.fut = SIM_FUT_INIT(&timeout_vt),
-                            .deadline_ns = sim__add_sat(sim_now(w), duration_ns),
+                            .deadline_ns = deadline_ns,
                             .inner_ = sim__fut_box(w, inner, size),
                             .inner_size_ = (uint32_t)size};
 }

@@ -130,7 +130,7 @@ static void token_release(sim_world *w, uint32_t hs)
 void sim_token_drop(sim_world *w, sim_token *tok)
 {
     if (tok == NULL || tok->h.id_ == 0) return;
-    uint32_t hs = sim__hand_slot(w, &tok->h, HAND_TOKEN, "sim_token_drop");
+    uint32_t hs = sim__hand_slot_to_drop(w, &tok->h, HAND_TOKEN, "sim_token_drop");
     memset(tok, 0, sizeof *tok);
     if (hs != SIM__NIL) token_release(w, hs);
 }

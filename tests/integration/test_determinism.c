@@ -1,14 +1,8 @@
 /*
  * test_determinism.c: same seed, same run; different seeds, different interleavings.
- *
- * The demo-world tests need systems/demo, which is ported to the second edition of the API
- * after the executor: TODO(#16) a build of the executor alone defines SIM_TEST_NO_SYSTEMS and
- * leaves them out; they are written against the new API and compile as they are.
  */
-#include "../helpers.h"
-#ifndef SIM_TEST_NO_SYSTEMS
 #include "../../systems/demo/demo.h"
-#endif
+#include "../helpers.h"
 
 /* A racy program: three tasks do a read-yield-write increment of a shared counter (lost
  * updates depend on the interleaving), exchange messages over an mpsc and sleep for random
@@ -118,8 +112,6 @@ Test(determinism, thousand_seeds_twice, .timeout = 120)
     cr_assert(ge(u32, outcomes, 3), "the lost-update race shows only %u outcomes", outcomes);
 }
 
-#ifndef SIM_TEST_NO_SYSTEMS
-
 /* Goal: the demo world replays bit for bit. Method: 50 seeds of the demo, each twice, under
  * each strategy: same hash, same event count. */
 Test(determinism, demo_world_replays, .timeout = 120)
@@ -172,8 +164,6 @@ Test(determinism, tracing_does_not_perturb)
     }
     cr_assert(eq(u64, hashes[0], hashes[1]));
 }
-
-#endif /* SIM_TEST_NO_SYSTEMS */
 
 /* ---- notes ----------------------------------------------------------------------------- */
 
