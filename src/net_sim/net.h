@@ -234,6 +234,9 @@ void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot,
 void sim__stream_segment(sim_world *w, net_state *n, uint32_t msg);
 /* A node crashed: its endpoints die, their peers reset after the reset delay. */
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node);
+/* A SYN-ACK found its destination node down: the endpoint that accepted resets after the reset
+ * delay (the connecting endpoint died before it knew its peer). */
+void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg);
 /* A link's blocks or clogs changed: held segments that can go now go. */
 void sim__stream_release_held(sim_world *w, net_state *n);
 /* Resets an endpoint (and wakes its tasks); emits net-reset. */

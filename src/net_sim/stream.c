@@ -111,6 +111,21 @@ static void conn_release(sim_world *w, net_state *n, uint32_t slot)
     sim__sock_free(w, n, slot);
 }
 
+/* Endpoint `peer` (live, on another node) resets after the reset delay, drawn from the stream
+ * of the crashed node `node`, as a peer would learn from a restarted host's RST or a
+ * keepalive. */
+static void arm_peer_reset(sim_world *w, net_state *n, uint32_t node, uint32_t peer)
+{
+    SIM_ASSERT(peer < n->socks_used && n->socks[peer].type == SOCK_CONN);
+    SIM_ASSERT(n->socks[peer].node != node);
+    sim_rng *rng = &n->rngs[node];
+    const sim_latency *d = &n->desc.reset_delay;
+    uint64_t delay = d->min_ns == d->max_ns ? d->min_ns : sim_rng_range(rng, d->min_ns, d->max_ns);
+    int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
+                                sim__net_timer_arg(TM_PEER_RESET, n->socks[peer].id, peer));
+    SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
+}
+
 /* An endpoint goes as its node's crash takes it: its peer (on another node) resets after the
  * reset delay, drawn from the node's stream; the endpoint dies at once, sending nothing. */
 static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
@@ -119,15 +134,7 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
     SIM_ASSERT(s->type == SOCK_CONN);
     uint32_t node = s->node;
     net_sock *p = peer_of(n, s);
-    if (p != NULL && p->state != CONN_DEAD && p->node != node) {
-        sim_rng *rng = &n->rngs[node];
-        const sim_latency *d = &n->desc.reset_delay;
-        uint64_t delay = d->min_ns == d->max_ns ? d->min_ns
-                                                 : sim_rng_range(rng, d->min_ns, d->max_ns);
-        int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
-                                    sim__net_timer_arg(TM_PEER_RESET, p->id, s->peer));
-        SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
-    }
+    if (p != NULL && p->state != CONN_DEAD && p->node != node) arm_peer_reset(w, n, node, s->peer);
     s = &n->socks[slot];
     if (s->state != CONN_DEAD) reset_event(w, s, RESET_NODE_DOWN);
     sim__sock_wake(w, s, false);
@@ -684,6 +691,22 @@ void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot,
     }
 }
 
+
+/* The fix for a half-open connection that nothing reset (test_net_handles.c,
+ * cut_mid_handshake): a connecting endpoint whose node crashed before its SYN-ACK arrived did
+ * not know its peer yet, so conn_crash armed nothing, and the SYN-ACK is dropped at the down
+ * node: the side that accepted (and may be reading already) waited forever. It now resets the
+ * reset delay after its SYN-ACK met the down node, as an established peer does after a
+ * crash. */
+void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg)
+{
+    const net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->type == SIM_NET_SYNACK);
+    SIM_ASSERT(w->nodes[m->dst_node].state == SIM_NODE_DOWN);
+    const net_sock *p = sim__sock_get(w, m->from_sock, m->from_id, SOCK_CONN);
+    if (p == NULL || p->state == CONN_DEAD || p->node == m->dst_node) return;
+    arm_peer_reset(w, n, m->dst_node, m->from_sock);
+}
 
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
 {

@@ -1,0 +1,511 @@
+/*
+ * test_net_handles.c: who owns a socket and what the end of its owner releases (sim.h,
+ * "Handles and who owns them" and "Network"). A socket belongs to the task that opened,
+ * accepted or connected it, or to the node whose boot function opened it; a task that is
+ * aborted or crashed while it awaits a socket operation gives up the socket and its place as
+ * the socket's reader or writer without a drop function; a connection moved to another task
+ * lives as long as that task; a closed handle reads SIM_ECLOSED; a handle of another world
+ * is misuse; a timeout around a read leaves the connection usable; and every operation
+ * describes itself by the socket it acts on.
+ *
+ * No task here has a drop function. Tasks copy the handles they make into records on the
+ * test's stack, so that the test can look at them once their owner has ended
+ * (sim_handle_valid, the world dump's socket count, an operation through the stale copy).
+ * Every world is freed before its test returns.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../helpers.h"
+
+#define BIG 100000  /* bytes of a write that cannot finish: the window is 4,096 */
+
+static sim_node_id nid(uint32_t v)
+{
+    return (sim_node_id){v};
+}
+
+static sim_addr at_port(sim_node_id node, uint16_t port)
+{
+    return (sim_addr){.node = node, .port = port};
+}
+
+static const uint8_t big_data[BIG];
+static uint8_t frame_buf[BIG + 16];
+
+/* ---- worlds ---------------------------------------------------------------------------------- */
+
+typedef struct net_tally {
+    uint64_t drop_why[8];  /* net-drop per reason (SIM_NET_WHY_*) */
+    uint64_t resets;       /* net-reset events */
+} net_tally;
+
+static void tally_sink(void *ud, const sim_event *e)
+{
+    net_tally *t = ud;
+    if (e->kind == SIM_EV_NET_DROP) t->drop_why[SIM_EV_NET_WHY(e->b) & 7]++;
+    if (e->kind == SIM_EV_NET_RESET) t->resets++;
+}
+
+/* Nodes n1 and n2 without boot functions; every link a fixed `latency`, a 4,096-byte window,
+ * resets 10 ms after a crash, connects that give up after 300 ms. t may be NULL. */
+static sim_world *two_nodes(uint64_t seed, uint64_t latency, net_tally *t)
+{
+    sim_world_desc d = {.seed = seed, .trace = t != NULL ? tally_sink : NULL, .trace_ud = t};
+    sim_world *w = test_world_desc(&d);
+    sim_net_desc nd = {.send_buffer = 4096, .reset_delay = {10 * SIM_MS, 10 * SIM_MS},
+                       .connect_timeout_ns = 300 * SIM_MS};
+    cr_assert(eq(int, sim_net_configure(w, &nd), SIM_OK));
+    cr_assert(eq(u32, test_node(w, "n1", NULL, NULL).v, 1));
+    cr_assert(eq(u32, test_node(w, "n2", NULL, NULL).v, 2));
+    sim_link l = {.latency = {latency, latency}};
+    cr_assert(eq(int, sim_net_link(w, nid(0), nid(0), &l), SIM_OK));
+    return w;
+}
+
+/* The dump's "network: N socket(s)" count, or -1 when there is no such line. */
+static int dump_sockets(sim_world *w)
+{
+    const char *d = strstr(sim_world_dump(w), "network: ");
+    int n = -1;
+    if (d == NULL || sscanf(d, "network: %d socket(s)", &n) != 1) return -1;
+    return n;
+}
+
+/* Runs the world until `t`, whatever tasks are left (messages in flight land meanwhile). */
+static void settle_until(sim_world *w, uint64_t t)
+{
+    cr_assert(eq(int, sim_block_on(w, sim_sleep_until(t)), SIM_OK), "report:\n%s",
+              sim_world_report(w));
+}
+
+/* ---- small tasks ----------------------------------------------------------------------------- */
+
+/* Connects to `to` at `at_ns`; the result in *rc_out. */
+typedef struct late_connect {
+    sim_co co;
+    sim_addr to;
+    uint64_t at_ns;
+    sim_conn conn;
+    int *rc_out;
+} late_connect;
+
+static int late_connect_poll(void *state, sim_world *w)
+{
+    late_connect *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_sleep_until(c->at_ns));
+    SIM_AWAIT(rc, sim_connect(c->to, &c->conn));
+    *c->rc_out = rc;
+    SIM_END(SIM_OK);
+}
+
+static void spawn_late_connect(sim_world *w, sim_node_id node, sim_addr to, uint64_t at_ns,
+                               int *rc_out)
+{
+    *rc_out = SIM_PENDING;
+    late_connect c = {.to = to, .at_ns = at_ns, .rc_out = rc_out};
+    test_spawn(w, "late-connect", node, late_connect_poll, NULL, &c, sizeof c);
+}
+
+/* Binds an ephemeral port and sends "hi" to `to` at `at_ns`. */
+typedef struct late_send {
+    sim_co co;
+    sim_addr to;
+    uint64_t at_ns;
+    sim_udp sock;
+} late_send;
+
+static int late_send_poll(void *state, sim_world *w)
+{
+    late_send *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    SIM_TRY(sim_sleep_until(s->at_ns));
+    rc = sim_udp_bind(w, 0, &s->sock);
+    if (rc == SIM_OK) rc = sim_udp_send_to(w, &s->sock, s->to, "hi", 2);
+    SIM_END(rc);
+}
+
+static void spawn_late_send(sim_world *w, sim_node_id node, sim_addr to, uint64_t at_ns)
+{
+    late_send s = {.to = to, .at_ns = at_ns};
+    test_spawn(w, "late-send", node, late_send_poll, NULL, &s, sizeof s);
+}
+
+/* ---- the peer on n2 ------------------------------------------------------------------------- */
+
+/* What the peer of a victim saw. */
+typedef struct peer_rec {
+    int accept_rc;
+    int rc;             /* how its reading ended: SIM_OK at the end of the stream */
+    uint64_t bytes;     /* bytes read */
+    uint64_t end_at;
+} peer_rec;
+
+/* Listens on n2:8000 and accepts one connection within 2 s; then sleeps until wait_until,
+ * writes `prefix` (may be empty) and reads to the end of the stream (or one frame, with
+ * `frame`). Its listener and connection go with it. */
+typedef struct peer {
+    sim_co co;
+    sim_listener lis;
+    sim_conn conn;
+    uint64_t wait_until;
+    const char *prefix;
+    uint32_t prefix_len;
+    bool frame;
+    size_t len;
+    uint32_t flen;
+    uint8_t buf[512];
+    peer_rec *rec;
+} peer;
+
+static int peer_poll(void *state, sim_world *w)
+{
+    peer *p = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &p->co);
+    rc = sim_listen(w, 8000, 0, &p->lis);
+    if (rc == SIM_OK) {
+        SIM_AWAIT(rc, sim_timeout(w, 2 * SIM_S, sim_accept(&p->lis, &p->conn, NULL)));
+    }
+    p->rec->accept_rc = rc;
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_sleep_until(p->wait_until));
+    if (p->prefix_len > 0) {
+        SIM_TRY(sim_write(&p->conn, p->prefix, p->prefix_len));
+    }
+    if (p->frame) {
+        SIM_AWAIT(rc, sim_frame_read(&p->conn, frame_buf, sizeof frame_buf, &p->flen));
+        p->rec->bytes = p->flen;
+    } else {
+        for (;;) {
+            SIM_AWAIT(rc, sim_read(&p->conn, p->buf, sizeof p->buf, &p->len));
+            if (rc != SIM_OK || p->len == 0) break;
+            p->rec->bytes += p->len;
+        }
+    }
+    p->rec->rc = rc;
+    p->rec->end_at = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* ==== 1. a task cut in the middle of an operation ============================================= */
+
+typedef enum victim_op {
+    V_CONNECT,      /* its SYN lost to a block: the connect waits for its timeout */
+    V_HANDSHAKE,    /* cut while the SYN-ACK is on its way: the peer has accepted */
+    V_ACCEPT,
+    V_READ,
+    V_WRITE,        /* the window is full */
+    V_FRAME_READ,   /* the peer wrote a header announcing 10 bytes, and 3 of them */
+    V_FRAME_WRITE,  /* the window is full */
+    V_UDP_RECV,
+    V_OPS
+} victim_op;
+
+static const char *const victim_names[V_OPS] = {"connect", "handshake", "accept", "read",
+                                                "write", "frame read", "frame write",
+                                                "udp recv"};
+
+typedef struct victim_rec {
+    bool reached;       /* its task is awaiting the operation */
+    int rc;             /* the operation's result: SIM_PENDING, as it never completes */
+    sim_conn conn;      /* copies of its handles */
+    sim_listener lis;
+    sim_udp udp;
+} victim_rec;
+
+/* Opens what it needs on n1 and awaits `op`, which never completes: it is cut first. */
+typedef struct victim {
+    sim_co co;
+    victim_op op;
+    sim_addr peer;
+    sim_conn conn;
+    sim_listener lis;
+    sim_udp udp;
+    sim_conn accepted;
+    size_t len;
+    uint32_t flen;
+    uint8_t buf[64];
+    victim_rec *rec;
+} victim;
+
+/* What the operation needs: a listener, a datagram socket or a connection. */
+static int victim_setup(sim_world *w, victim *v)
+{
+    victim_rec *r = v->rec;
+    int rc = SIM_OK;
+    if (v->op == V_ACCEPT) {
+        rc = sim_listen(w, 8000, 0, &v->lis);
+        r->lis = v->lis;
+    } else if (v->op == V_UDP_RECV) {
+        rc = sim_udp_bind(w, 7000, &v->udp);
+        r->udp = v->udp;
+    }
+    return rc;
+}
+
+static int victim_poll(void *state, sim_world *w)
+{
+    victim *v = state;
+    victim_rec *r = v->rec;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &v->co);
+    rc = victim_setup(w, v);
+    if (rc == SIM_OK && v->op != V_CONNECT && v->op != V_HANDSHAKE && v->op != V_ACCEPT &&
+        v->op != V_UDP_RECV) {
+        SIM_AWAIT(rc, sim_connect(v->peer, &v->conn));
+        r->conn = v->conn;
+    }
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    r->reached = true;
+    if (v->op == V_CONNECT || v->op == V_HANDSHAKE) {
+        SIM_AWAIT(rc, sim_connect(v->peer, &v->conn));
+    } else if (v->op == V_ACCEPT) {
+        SIM_AWAIT(rc, sim_accept(&v->lis, &v->accepted, NULL));
+    } else if (v->op == V_UDP_RECV) {
+        SIM_AWAIT(rc, sim_udp_recv(&v->udp, v->buf, sizeof v->buf, NULL));
+    } else if (v->op == V_READ) {
+        SIM_AWAIT(rc, sim_read(&v->conn, v->buf, sizeof v->buf, &v->len));
+    } else if (v->op == V_WRITE) {
+        SIM_AWAIT(rc, sim_write(&v->conn, big_data, BIG));
+    } else if (v->op == V_FRAME_READ) {
+        SIM_AWAIT(rc, sim_frame_read(&v->conn, v->buf, sizeof v->buf, &v->flen));
+    } else {
+        SIM_AWAIT(rc, sim_frame_write(&v->conn, big_data, BIG, BIG));
+    }
+    r->rc = rc;
+    SIM_END(rc);
+}
+
+typedef struct cut_out {
+    int join_rc;        /* the victim's result */
+    victim_rec v;
+    peer_rec p;
+    int probe_rc;       /* accept: n2 connects to n1:8000 after the cut */
+    int again_rc;       /* n1 opens the victim's port again (accept, udp recv) */
+    int stale_rc;       /* the victim's kind of operation, through its stale handle */
+    bool still_valid;   /* one of the victim's handles is still valid at the end */
+    int sockets_left;   /* the dump's count at the end */
+    uint32_t violations;
+    net_tally t;
+} cut_out;
+
+/* After the cut, on n1: opens the victim's port again, then tries the victim's kind of
+ * operation through its stale handle (which must fail at once, not wait). */
+typedef struct again {
+    sim_co co;
+    victim_op op;
+    sim_listener lis;
+    sim_udp udp;
+    sim_conn conn;
+    size_t len;
+    uint8_t buf[8];
+    cut_out *o;
+} again;
+
+static int again_poll(void *state, sim_world *w)
+{
+    again *a = state;
+    cut_out *o = a->o;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &a->co);
+    if (a->op == V_ACCEPT) {
+        o->again_rc = sim_listen(w, 8000, 0, &a->lis);
+        SIM_AWAIT(rc, sim_accept(&o->v.lis, &a->conn, NULL));
+    } else if (a->op == V_UDP_RECV) {
+        o->again_rc = sim_udp_bind(w, 7000, &a->udp);
+        SIM_AWAIT(rc, sim_udp_recv(&o->v.udp, a->buf, sizeof a->buf, NULL));
+    } else {
+        o->again_rc = SIM_OK;
+        SIM_AWAIT(rc, sim_read(&o->v.conn, a->buf, sizeof a->buf, &a->len));
+    }
+    o->stale_rc = rc;
+    SIM_END(SIM_OK);
+}
+
+/* A victim on n1 awaits `op`; at cut_at its task is aborted, or n1 crashes (and restarts at
+ * 500 ms); then n1 opens the victim's port again and uses its stale handle. Every link a fixed
+ * 1 ms (10 ms for the handshake). The peer on n2 reads to the end of the stream (the write
+ * cases from 200 ms on), or for the accept and udp cases connects to or sends to n1 at
+ * 150 ms. */
+static void cut_run(victim_op op, bool crash, cut_out *o)
+{
+    bool handshake = op == V_HANDSHAKE;
+    *o = (cut_out){.join_rc = SIM_PENDING, .probe_rc = SIM_PENDING, .again_rc = SIM_PENDING,
+                   .stale_rc = SIM_PENDING, .v = {.rc = SIM_PENDING},
+                   .p = {.accept_rc = SIM_PENDING, .rc = SIM_PENDING}};
+    sim_world *w = two_nodes(40 + op, handshake ? 10 * SIM_MS : SIM_MS, &o->t);
+    sim_node_id n1 = nid(1), n2 = nid(2);
+    uint64_t cut_at = handshake ? 15 * SIM_MS : 100 * SIM_MS;
+    if (op == V_CONNECT) cr_assert(eq(int, sim_net_block(w, n1, n2), SIM_OK));
+    if (op != V_ACCEPT && op != V_UDP_RECV) {
+        peer p = {.rec = &o->p, .frame = op == V_FRAME_WRITE};
+        if (op == V_WRITE || op == V_FRAME_WRITE) p.wait_until = 200 * SIM_MS;
+        if (op == V_FRAME_READ) {
+            p.prefix = "\0\0\0\x0a" "abc";
+            p.prefix_len = 7;
+        }
+        test_spawn(w, "peer", n2, peer_poll, NULL, &p, sizeof p);
+    }
+    victim v = {.op = op, .peer = at_port(n2, 8000), .rec = &o->v};
+    sim_join j = test_spawn(w, "victim", n1, victim_poll, NULL, &v, sizeof v);
+    settle_until(w, cut_at);
+    cr_assert(o->v.reached, "%s: the victim did not reach its operation", victim_names[op]);
+    cr_assert(eq(int, o->v.rc, SIM_PENDING), "%s", victim_names[op]);
+    if (crash) {
+        cr_assert(eq(int, sim_node_crash(w, n1), SIM_OK));
+    } else {
+        sim_join_abort(w, &j);
+    }
+    o->join_rc = sim_block_on(w, sim_join_wait(&j));
+    if (op == V_ACCEPT) spawn_late_connect(w, n2, at_port(n1, 8000), 150 * SIM_MS, &o->probe_rc);
+    if (op == V_UDP_RECV) spawn_late_send(w, n2, at_port(n1, 7000), 150 * SIM_MS);
+    settle_until(w, 500 * SIM_MS);
+    if (crash) cr_assert(eq(int, sim_node_restart(w, n1), SIM_OK));
+    again a = {.op = op, .o = o};
+    test_spawn(w, "again", n1, again_poll, NULL, &a, sizeof a);
+    test_run_ok(w);
+    settle_until(w, sim_now(w) + SIM_S);
+    o->still_valid = sim_handle_valid(w, &o->v.conn) || sim_handle_valid(w, &o->v.lis) ||
+                     sim_handle_valid(w, &o->v.udp);
+    o->sockets_left = dump_sockets(w);
+    o->violations = sim_world_violation_count(w);
+    sim_world_free(w);
+}
+
+/* Both runs of an operation: the victim ended as it was cut, with no violation; its sockets
+ * are gone (none left in the world once the peer has ended too), its port can be opened again
+ * and its stale handle says SIM_ECLOSED at once. */
+static void cut_both(victim_op op, cut_out *aborted, cut_out *crashed)
+{
+    cut_run(op, false, aborted);
+    cut_run(op, true, crashed);
+    const cut_out *both[2] = {aborted, crashed};
+    for (int k = 0; k < 2; k++) {
+        const cut_out *o = both[k];
+        const char *how = k ? "crashed" : "aborted";
+        cr_assert(eq(int, o->join_rc, k ? SIM_ECRASHED : SIM_ECANCELED), "%s %s",
+                  victim_names[op], how);
+        cr_assert(eq(u32, o->violations, 0), "%s %s", victim_names[op], how);
+        cr_assert(not(o->still_valid), "%s %s: a handle outlived its task", victim_names[op],
+                  how);
+        cr_assert(eq(int, o->sockets_left, 0), "%s %s: sockets left", victim_names[op], how);
+        cr_assert(eq(int, o->again_rc, SIM_OK), "%s %s: reopening the port: %s",
+                  victim_names[op], how, sim_result_name(o->again_rc));
+        cr_assert(eq(int, o->stale_rc, SIM_ECLOSED), "%s %s: through the stale handle: %s",
+                  victim_names[op], how, sim_result_name(o->stale_rc));
+    }
+}
+
+/* Goal: a task aborted or crashed while its connect waits for an answer (the SYN was lost)
+ * gives up the connection being made and its ephemeral port, with no drop function and no
+ * violation; nothing reaches the peer, whose accept times out.
+ * Method: n1 -> n2 blocked; the victim on n1 connects to n2:8000 and is cut at 100 ms. */
+Test(net_handles, cut_mid_connect)
+{
+    cut_out a, c;
+    cut_both(V_CONNECT, &a, &c);
+    cr_assert(eq(int, a.p.accept_rc, SIM_ETIMEDOUT));
+    cr_assert(eq(int, c.p.accept_rc, SIM_ETIMEDOUT));
+    cr_assert(eq(u64, a.t.drop_why[SIM_NET_WHY_PARTITION], 1)); /* the SYN */
+}
+
+/* Goal: a connect cut while its SYN-ACK is on its way, after the peer accepted, leaves no
+ * half-open connection behind: the peer's read ends with SIM_ECONNRESET, whether the
+ * connecting task was aborted (the SYN-ACK meets no endpoint and is answered with a reset) or
+ * its node crashed (the peer learns of the crash the reset delay later, as an established
+ * peer does), and the run ends.
+ * Method: every link a fixed 10 ms; the SYN arrives at 10 ms, the peer accepts and reads, the
+ * victim is cut at 15 ms; the SYN-ACK reaches n1 at 20 ms. Expected: the reset at 30 ms both
+ * ways (the reset's way back, or the 10 ms reset delay). */
+Test(net_handles, cut_mid_handshake)
+{
+    cut_out a, c;
+    cut_both(V_HANDSHAKE, &a, &c);
+    const cut_out *both[2] = {&a, &c};
+    for (int k = 0; k < 2; k++) {
+        cr_assert(eq(int, both[k]->p.accept_rc, SIM_OK), "run %d", k);
+        cr_assert(eq(int, both[k]->p.rc, SIM_ECONNRESET), "run %d: the peer's read: %s", k,
+                  sim_result_name(both[k]->p.rc));
+        cr_assert(eq(u64, both[k]->p.end_at, 30 * SIM_MS), "run %d", k);
+    }
+}
+
+/* Goal: a task cut while it awaits an accept closes its listener: a connect to the port is
+ * refused (aborted; crashed: n1 is down, the connect times out) and the port can be listened
+ * on again.
+ * Method: the victim listens on n1:8000 and accepts; cut at 100 ms; n2 connects at 150 ms. */
+Test(net_handles, cut_mid_accept)
+{
+    cut_out a, c;
+    cut_both(V_ACCEPT, &a, &c);
+    cr_assert(eq(int, a.probe_rc, SIM_ECONNREFUSED), "%s", sim_result_name(a.probe_rc));
+    cr_assert(eq(int, c.probe_rc, SIM_ETIMEDOUT), "%s", sim_result_name(c.probe_rc));
+}
+
+/* Goal: a task cut while it reads closes its connection: aborted, the close goes out and the
+ * peer reads the end of the stream; crashed, the peer is reset after the reset delay.
+ * Method: the victim connects to n2:8000 and reads, the peer reads too; cut at 100 ms. */
+Test(net_handles, cut_mid_read)
+{
+    cut_out a, c;
+    cut_both(V_READ, &a, &c);
+    cr_assert(eq(int, a.p.rc, SIM_OK));
+    cr_assert(eq(u64, a.p.bytes, 0));
+    cr_assert(eq(u64, a.p.end_at, 101 * SIM_MS));
+    cr_assert(eq(int, c.p.rc, SIM_ECONNRESET));
+    cr_assert(eq(u64, c.p.end_at, 110 * SIM_MS));
+}
+
+/* Goal: a task cut while its write waits for the window closes its connection: aborted, what
+ * the stream had taken (the 4,096-byte window) still goes out, then the end of the stream;
+ * crashed, the peer is reset.
+ * Method: the victim writes 100,000 bytes; the peer reads from 200 ms on; cut at 100 ms. */
+Test(net_handles, cut_mid_write)
+{
+    cut_out a, c;
+    cut_both(V_WRITE, &a, &c);
+    cr_assert(eq(int, a.p.rc, SIM_OK));
+    cr_assert(eq(u64, a.p.bytes, 4096));
+    cr_assert(eq(int, c.p.rc, SIM_ECONNRESET));
+    cr_assert(eq(u64, c.p.bytes, 0));
+}
+
+/* Goal: a task cut in the middle of reading a frame (header and 3 of its 10 bytes read)
+ * closes its connection as a read does.
+ * Method: the peer writes the header and 3 bytes, then reads; cut at 100 ms. */
+Test(net_handles, cut_mid_frame_read)
+{
+    cut_out a, c;
+    cut_both(V_FRAME_READ, &a, &c);
+    cr_assert(eq(int, a.p.rc, SIM_OK));
+    cr_assert(eq(u64, a.p.end_at, 101 * SIM_MS));
+    cr_assert(eq(int, c.p.rc, SIM_ECONNRESET));
+}
+
+/* Goal: a task cut in the middle of writing a frame closes its connection: the peer's frame
+ * read ends inside the frame (SIM_EEOF: the part the stream took, then the end), or is reset.
+ * Method: a frame of 100,000 bytes against a 4,096-byte window; the peer reads one frame from
+ * 200 ms on; cut at 100 ms. */
+Test(net_handles, cut_mid_frame_write)
+{
+    cut_out a, c;
+    cut_both(V_FRAME_WRITE, &a, &c);
+    cr_assert(eq(int, a.p.rc, SIM_EEOF), "%s", sim_result_name(a.p.rc));
+    cr_assert(eq(int, c.p.rc, SIM_ECONNRESET));
+}
+
+/* Goal: a task cut while it awaits a datagram closes its socket: a datagram sent to the port
+ * afterwards finds nothing bound there (aborted), or a node that is down (crashed); the port
+ * can be bound again.
+ * Method: the victim binds n1:7000 and receives; cut at 100 ms; n2 sends at 150 ms. */
+Test(net_handles, cut_mid_udp_recv)
+{
+    cut_out a, c;
+    cut_both(V_UDP_RECV, &a, &c);
+    cr_assert(eq(u64, a.t.drop_why[SIM_NET_WHY_NOSOCK], 1));
+    cr_assert(eq(u64, c.t.drop_why[SIM_NET_WHY_DOWN], 1));
+}
