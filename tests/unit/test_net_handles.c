@@ -510,7 +510,7 @@ Test(net_handles, cut_mid_udp_recv)
     cr_assert(eq(u64, c.t.drop_why[SIM_NET_WHY_DOWN], 1));
 }
 
-/* ==== 2. sockets a boot function opens belong to the node ======================================= */
+/* ==== 2. sockets a boot function opens belong to the node ===================================== */
 
 typedef struct boot_rec {
     uint32_t boots;
@@ -632,7 +632,7 @@ Test(net_handles, boot_sockets_belong_to_the_node)
     sim_world_free(w);
 }
 
-/* ==== 3. a connection moved to a handler ======================================================= */
+/* ==== 3. a connection moved to a handler ====================================================== */
 
 enum { HAND_MOVES, HAND_MOVE_CALL, HAND_KEPT };
 
@@ -764,4 +764,445 @@ Test(net_handles, moved_connection_outlives_the_server_task)
     cr_assert(eq(int, r.handler_write, SIM_PENDING));
     cr_assert(ne(int, r.client_rc, SIM_OK));
     cr_assert(ne(int, r.client_rc, SIM_PENDING));
+}
+
+/* ==== 4. closed handles ======================================================================= */
+
+/* Listens on n2:8000 and keeps what it accepts for 1 s. */
+typedef struct keeper {
+    sim_co co;
+    sim_listener lis;
+    sim_conn conn;
+    sim_conn *out;              /* may be NULL: where to copy the accepted handle */
+    sim_listener *lis_out;      /* may be NULL */
+} keeper;
+
+static int keeper_poll(void *state, sim_world *w)
+{
+    keeper *k = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &k->co);
+    rc = sim_listen(w, 8000, 0, &k->lis);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    if (k->lis_out != NULL) *k->lis_out = k->lis;
+    SIM_TRY(sim_accept(&k->lis, &k->conn, NULL));
+    if (k->out != NULL) *k->out = k->conn;
+    SIM_TRY(sim_sleep(w, SIM_S));
+    SIM_END(SIM_OK);
+}
+
+enum { CL_READ, CL_READ_EXACT, CL_WRITE, CL_FRAME_READ, CL_FRAME_WRITE, CL_ZEROED_READ,
+       CL_ACCEPT, CL_UDP_RECV, CL_KINDS };
+
+typedef struct closed_rec {
+    int rc[CL_KINDS];           /* each operation through a closed handle */
+    int shutdown_rc, send_rc;
+    bool copy_zeroed;           /* the handle closed was emptied */
+    bool addrs_zero;            /* sim_conn_local, _peer and sim_udp_addr of closed sockets */
+} closed_rec;
+
+/* Opens a connection, a listener and a datagram socket, closes each through a copy of its
+ * handle, then uses the original. */
+typedef struct closer {
+    sim_co co;
+    sim_conn conn, copy;
+    sim_listener lis, lis_copy;
+    sim_udp udp, udp_copy;
+    sim_conn accepted;
+    size_t len;
+    uint32_t flen;
+    uint8_t buf[16];
+    closed_rec *rec;
+} closer;
+
+/* Closes every socket through a copy; the synchronous calls on the originals. */
+static void closer_close(sim_world *w, closer *c)
+{
+    closed_rec *r = c->rec;
+    c->copy = c->conn;
+    c->lis_copy = c->lis;
+    c->udp_copy = c->udp;
+    sim_conn_close(w, &c->copy);
+    sim_listener_close(w, &c->lis_copy);
+    sim_udp_close(w, &c->udp_copy);
+    r->copy_zeroed = c->copy.h.id_ == 0 && c->lis_copy.h.id_ == 0 && c->udp_copy.h.id_ == 0;
+    r->shutdown_rc = sim_shutdown(w, &c->conn);
+    r->send_rc = sim_udp_send_to(w, &c->udp, at_port(nid(2), 7000), "x", 1);
+    sim_addr l = sim_conn_local(w, &c->conn), p = sim_conn_peer(w, &c->conn);
+    sim_addr u = sim_udp_addr(w, &c->udp);
+    r->addrs_zero = l.node.v == 0 && l.port == 0 && p.node.v == 0 && p.port == 0 &&
+                    u.node.v == 0 && u.port == 0;
+    sim_conn_close(w, &c->conn); /* closing again is harmless */
+}
+
+static int closer_poll(void *state, sim_world *w)
+{
+    closer *c = state;
+    closed_rec *r = c->rec;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_connect(at_port(nid(2), 8000), &c->conn));
+    rc = sim_listen(w, 9000, 0, &c->lis);
+    if (rc == SIM_OK) rc = sim_udp_bind(w, 7000, &c->udp);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    closer_close(w, c);
+    SIM_AWAIT(rc, sim_read(&c->conn, c->buf, sizeof c->buf, &c->len));
+    r->rc[CL_READ] = rc;
+    SIM_AWAIT(rc, sim_read_exact(&c->conn, c->buf, 4));
+    r->rc[CL_READ_EXACT] = rc;
+    SIM_AWAIT(rc, sim_write(&c->conn, "data", 4));
+    r->rc[CL_WRITE] = rc;
+    SIM_AWAIT(rc, sim_frame_read(&c->conn, c->buf, sizeof c->buf, &c->flen));
+    r->rc[CL_FRAME_READ] = rc;
+    SIM_AWAIT(rc, sim_frame_write(&c->conn, "data", 4, 64));
+    r->rc[CL_FRAME_WRITE] = rc;
+    SIM_AWAIT(rc, sim_read(&c->copy, c->buf, sizeof c->buf, &c->len));
+    r->rc[CL_ZEROED_READ] = rc;
+    SIM_AWAIT(rc, sim_accept(&c->lis, &c->accepted, NULL));
+    r->rc[CL_ACCEPT] = rc;
+    SIM_AWAIT(rc, sim_udp_recv(&c->udp, c->buf, sizeof c->buf, NULL));
+    r->rc[CL_UDP_RECV] = rc;
+    SIM_END(SIM_OK);
+}
+
+/* Goal: a socket closed through any copy of its handle is closed for every copy: each
+ * operation through another copy completes at once with SIM_ECLOSED (read, read_exact,
+ * write, frame read and write, accept, receive), as do sim_shutdown and sim_udp_send_to; the
+ * handle closed is emptied and reads SIM_ECLOSED too; the addresses of a closed socket are
+ * zero; closing again is harmless; none of it is a violation.
+ * Method: a task on n1 connects to n2:8000 (a keeper accepts), listens on 9000 and binds
+ * 7000, closes each through a copy and uses the originals. */
+Test(net_handles, closed_handle_is_eclosed)
+{
+    sim_world *w = two_nodes(62, SIM_MS, NULL);
+    closed_rec r = {0};
+    for (int i = 0; i < CL_KINDS; i++) r.rc[i] = SIM_PENDING;
+    keeper k = {0};
+    closer c = {.rec = &r};
+    test_spawn(w, "keeper", nid(2), keeper_poll, NULL, &k, sizeof k);
+    sim_join j = test_spawn(w, "closer", nid(1), closer_poll, NULL, &c, sizeof c);
+    test_run_ok(w);
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), SIM_OK));
+    static const char *const what[CL_KINDS] = {"read", "read_exact", "write", "frame read",
+                                               "frame write", "read (emptied handle)",
+                                               "accept", "udp recv"};
+    for (int i = 0; i < CL_KINDS; i++) {
+        cr_assert(eq(int, r.rc[i], SIM_ECLOSED), "%s: %s", what[i], sim_result_name(r.rc[i]));
+    }
+    cr_assert(eq(int, r.shutdown_rc, SIM_ECLOSED));
+    cr_assert(eq(int, r.send_rc, SIM_ECLOSED));
+    cr_assert(r.copy_zeroed);
+    cr_assert(r.addrs_zero);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
+/* ==== 5. handles of another world ============================================================= */
+
+typedef struct owned {
+    sim_udp udp;
+    sim_listener lis;
+    sim_conn conn;
+} owned;
+
+/* Binds 7000, listens on 9000 and connects to `to` (where a keeper accepts), copies the
+ * handles out, and holds them for 1 s. */
+typedef struct opener {
+    sim_co co;
+    owned h;
+    sim_addr to;
+    owned *out;
+} opener;
+
+static int opener_poll(void *state, sim_world *w)
+{
+    opener *o = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &o->co);
+    rc = sim_udp_bind(w, 7000, &o->h.udp);
+    if (rc == SIM_OK) rc = sim_listen(w, 9000, 0, &o->h.lis);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_connect(o->to, &o->h.conn));
+    *o->out = o->h;
+    SIM_TRY(sim_sleep(w, SIM_S));
+    SIM_END(SIM_OK);
+}
+
+enum { FW_READ, FW_WRITE, FW_ACCEPT, FW_RECV, FW_SEND, FW_SHUTDOWN, FW_KINDS };
+
+/* In the other world: opens sockets of its own first (so that the foreign handles' slots
+ * name something here too), then uses the foreign handles, then closes a copy of one. */
+typedef struct intruder {
+    sim_co co;
+    owned mine;
+    owned foreign;
+    sim_conn copy;
+    sim_conn accepted;
+    size_t len;
+    uint8_t buf[8];
+    int *rc;                    /* FW_KINDS results */
+    owned *mine_out;
+} intruder;
+
+/* The synchronous calls through the foreign handles, and the close of a copy. */
+static void intrude_calls(sim_world *w, intruder *x)
+{
+    x->rc[FW_SEND] = sim_udp_send_to(w, &x->foreign.udp, at_port(nid(1), 7000), "x", 1);
+    x->rc[FW_SHUTDOWN] = sim_shutdown(w, &x->foreign.conn);
+    x->copy = x->foreign.conn;
+    sim_conn_close(w, &x->copy);
+}
+
+static int intruder_poll(void *state, sim_world *w)
+{
+    intruder *x = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &x->co);
+    rc = sim_udp_bind(w, 7000, &x->mine.udp);
+    if (rc == SIM_OK) rc = sim_listen(w, 9000, 0, &x->mine.lis);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_connect(at_port(nid(1), 8000), &x->mine.conn));
+    *x->mine_out = x->mine;
+    SIM_AWAIT(rc, sim_read(&x->foreign.conn, x->buf, sizeof x->buf, &x->len));
+    x->rc[FW_READ] = rc;
+    SIM_AWAIT(rc, sim_write(&x->foreign.conn, "x", 1));
+    x->rc[FW_WRITE] = rc;
+    SIM_AWAIT(rc, sim_accept(&x->foreign.lis, &x->accepted, NULL));
+    x->rc[FW_ACCEPT] = rc;
+    SIM_AWAIT(rc, sim_udp_recv(&x->foreign.udp, x->buf, sizeof x->buf, NULL));
+    x->rc[FW_RECV] = rc;
+    intrude_calls(w, x);
+    SIM_TRY(sim_sleep(w, SIM_S));
+    SIM_END(SIM_OK);
+}
+
+/* A world with node n1, a keeper on n1:8000 and the task on n1, run to 50 ms. */
+static sim_world *one_node_world(uint64_t seed, sim_poll_cb poll, const void *state, size_t size)
+{
+    sim_world *w = test_world(seed, SIM_SCHED_RANDOM);
+    test_node(w, "n1", NULL, NULL);
+    keeper k = {0};
+    test_spawn(w, "keeper", nid(1), keeper_poll, NULL, &k, sizeof k);
+    test_spawn(w, "task", nid(1), poll, NULL, state, size);
+    cr_assert(eq(int, sim_world_run_until(w, 50 * SIM_MS), SIM_OK));
+    return w;
+}
+
+/* Goal: a socket handle of one world used in another is misuse: every operation and call
+ * through it returns SIM_EMISUSE at once and records a violation saying that the handle is of
+ * another world, in the world that was misused; closing it there closes nothing (in either
+ * world) and is a violation too; the world it belongs to sees nothing, and the sockets of the
+ * misused world, made the same way (in the same slots), are untouched.
+ * Method: world A: a task on n1 binds 7000, listens on 9000 and connects to its own 8000.
+ * World B, alive at the same time: a task on n1 makes the same sockets, then reads, writes,
+ * accepts, receives, sends, shuts down and closes through A's handles. */
+Test(net_handles, foreign_world_handle_is_misuse)
+{
+    owned ha = {0}, hb = {0};
+    opener o = {.to = at_port(nid(1), 8000), .out = &ha};
+    sim_world *a = one_node_world(63, opener_poll, &o, sizeof o);
+    cr_assert(sim_handle_valid(a, &ha.conn));
+    int rc[FW_KINDS];
+    for (int i = 0; i < FW_KINDS; i++) rc[i] = SIM_PENDING;
+    intruder x = {.foreign = ha, .rc = rc, .mine_out = &hb};
+    sim_world *b = one_node_world(64, intruder_poll, &x, sizeof x);
+    static const char *const what[FW_KINDS] = {"read", "write", "accept", "udp recv",
+                                               "udp send", "shutdown"};
+    for (int i = 0; i < FW_KINDS; i++) {
+        cr_assert(eq(int, rc[i], SIM_EMISUSE), "%s: %s", what[i], sim_result_name(rc[i]));
+    }
+    uint32_t nv = sim_world_violation_count(b);
+    cr_assert(eq(u32, nv, FW_KINDS + 1), "%u violations", nv); /* and the close */
+    for (uint32_t i = 0; i < nv; i++) {
+        const sim_violation *v = sim_world_violation(b, i);
+        cr_assert(eq(int, (int)v->kind, (int)SIM_VIOLATION_MISUSE));
+        cr_assert(ne(ptr, strstr(v->message, "another world"), NULL), "%s", v->message);
+    }
+    cr_assert(not(sim_handle_valid(b, &ha.conn)));
+    cr_assert(sim_handle_valid(b, &hb.conn));
+    cr_assert(sim_handle_valid(b, &hb.lis));
+    cr_assert(sim_handle_valid(b, &hb.udp));
+    cr_assert(sim_handle_valid(a, &ha.conn));
+    cr_assert(sim_handle_valid(a, &ha.lis));
+    cr_assert(sim_handle_valid(a, &ha.udp));
+    cr_assert(eq(u32, sim_world_violation_count(a), 0));
+    sim_world_free(b);
+    sim_world_free(a);
+}
+
+/* ==== 6. a timeout around a read ============================================================== */
+
+typedef struct late_rec {
+    int rc[3];                  /* two reads under a 50 ms timeout, then one without */
+    uint64_t at[3];
+    size_t len;
+    char got[8];
+    int ack_rc;                 /* the client's "ack" */
+    int server_rc;              /* the server's read of it */
+    char server_got[4];
+} late_rec;
+
+/* Accepts on n2:8000, writes "late" at 200 ms, then reads 3 bytes. */
+typedef struct late_server {
+    sim_co co;
+    sim_listener lis;
+    sim_conn conn;
+    late_rec *rec;
+} late_server;
+
+static int late_server_poll(void *state, sim_world *w)
+{
+    late_server *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    rc = sim_listen(w, 8000, 0, &s->lis);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
+    SIM_TRY(sim_sleep_until(200 * SIM_MS));
+    SIM_TRY(sim_write(&s->conn, "late", 4));
+    SIM_AWAIT(rc, sim_read_exact(&s->conn, s->rec->server_got, 3));
+    s->rec->server_rc = rc;
+    SIM_END(SIM_OK);
+}
+
+typedef struct late_client {
+    sim_co co;
+    sim_conn conn;
+    uint32_t i;
+    late_rec *rec;
+} late_client;
+
+static int late_client_poll(void *state, sim_world *w)
+{
+    late_client *c = state;
+    late_rec *r = c->rec;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_connect(at_port(nid(2), 8000), &c->conn));
+    for (c->i = 0; c->i < 2; c->i++) {
+        SIM_AWAIT(rc, sim_timeout(w, 50 * SIM_MS,
+                                  sim_read(&c->conn, r->got, sizeof r->got, &r->len)));
+        r->rc[c->i] = rc;
+        r->at[c->i] = sim_now(w);
+    }
+    SIM_AWAIT(rc, sim_read(&c->conn, r->got, sizeof r->got, &r->len));
+    r->rc[2] = rc;
+    r->at[2] = sim_now(w);
+    SIM_AWAIT(rc, sim_write(&c->conn, "ack", 3));
+    r->ack_rc = rc;
+    SIM_END(SIM_OK);
+}
+
+/* Goal: a timeout around a read that fires cancels the read cleanly: the task stops being the
+ * connection's reader, so the next read (under a timeout again, then without one) waits as
+ * the only reader, with no violation; the connection stays usable both ways: the data written
+ * later arrives whole and the answer goes out; the timeouts' timers are not left armed (the
+ * executor would record a leak).
+ * Method: every link 1 ms; the client is connected at 2 ms and reads twice under 50 ms
+ * timeouts (both time out, at 52 and 102 ms), then reads without one: "late", written at
+ * 200 ms, arrives at 201 ms; it answers "ack", which the server reads. */
+Test(net_handles, timeout_around_read_leaves_connection_usable)
+{
+    sim_world *w = two_nodes(65, SIM_MS, NULL);
+    late_rec r = {.rc = {SIM_PENDING, SIM_PENDING, SIM_PENDING}, .ack_rc = SIM_PENDING,
+                  .server_rc = SIM_PENDING};
+    late_server s = {.rec = &r};
+    late_client c = {.rec = &r};
+    test_spawn(w, "server", nid(2), late_server_poll, NULL, &s, sizeof s);
+    test_spawn(w, "client", nid(1), late_client_poll, NULL, &c, sizeof c);
+    test_run_ok(w);
+    cr_assert(eq(int, r.rc[0], SIM_ETIMEDOUT));
+    cr_assert(eq(u64, r.at[0], 52 * SIM_MS));
+    cr_assert(eq(int, r.rc[1], SIM_ETIMEDOUT));
+    cr_assert(eq(u64, r.at[1], 102 * SIM_MS));
+    cr_assert(eq(int, r.rc[2], SIM_OK));
+    cr_assert(eq(u64, r.at[2], 201 * SIM_MS));
+    cr_assert(eq(sz, r.len, 4));
+    cr_assert(eq(int, memcmp(r.got, "late", 4), 0));
+    cr_assert(eq(int, r.ack_rc, SIM_OK));
+    cr_assert(eq(int, r.server_rc, SIM_OK));
+    cr_assert(eq(int, memcmp(r.server_got, "ack", 3), 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0)); /* a timer left armed is one */
+    sim_world_free(w);
+}
+
+/* ==== 7. what an operation says it waits for ================================================== */
+
+/* Asserts f's description. */
+static void assert_described(const sim_world *w, const sim_fut *f, const char *want)
+{
+    char got[256];
+    sim_fut_describe(f, w, got, sizeof got);
+    cr_assert(eq(str, got, (char *)want), "a %s future", f->vt->name);
+}
+
+/* Goal: every socket operation describes itself by the socket it acts on (what hang reports
+ * and combinators' descriptions are made of): an accept by its listener and how many
+ * connections wait, a connect by its destination, a read, read_exact, write and frame read and
+ * write by the connection's two addresses and their progress, a receive by its socket and its
+ * queue, a timeout by what it wraps; once the socket is closed, as an operation on a closed
+ * socket.
+ * Method: n1 binds 7000, listens on 9000 and connects to n2:8000, where a keeper accepts; at
+ * 50 ms the test makes each operation by value on their handles (never polling them: they
+ * arm nothing) and describes it; then it closes the handles (outside any task) and describes
+ * them again. */
+Test(net_handles, operations_describe_their_socket)
+{
+    sim_world *w = two_nodes(66, SIM_MS, NULL);
+    owned h = {0};
+    sim_conn accepted = {0};
+    keeper k = {.out = &accepted};
+    opener o = {.to = at_port(nid(2), 8000), .out = &h};
+    test_spawn(w, "keeper", nid(2), keeper_poll, NULL, &k, sizeof k);
+    test_spawn(w, "opener", nid(1), opener_poll, NULL, &o, sizeof o);
+    cr_assert(eq(int, sim_world_run_until(w, 50 * SIM_MS), SIM_OK));
+    uint16_t port = sim_conn_local(w, &h.conn).port;
+    cr_assert(ge(u32, port, 49152));
+    char conn[64], back[64], want[160];
+    snprintf(conn, sizeof conn, "conn n1:%u -> n2:8000", port);
+    snprintf(back, sizeof back, "conn n2:8000 -> n1:%u", port);
+    uint8_t buf[16];
+    sim_conn spare = {0};
+    sim_accept_op acc = sim_accept(&h.lis, &spare, NULL);
+    assert_described(w, &acc.fut, "accept on listener n1:9000 (0 waiting)");
+    sim_connect_op con = sim_connect(at_port(nid(2), 8000), &spare);
+    assert_described(w, &con.fut, "connect to n2:8000");
+    sim_read_op rd = sim_read(&h.conn, buf, sizeof buf, NULL);
+    snprintf(want, sizeof want, "read on %s", conn);
+    assert_described(w, &rd.fut, want);
+    sim_read_op rd_back = sim_read(&accepted, buf, sizeof buf, NULL);
+    snprintf(want, sizeof want, "read on %s", back);
+    assert_described(w, &rd_back.fut, want);
+    sim_read_exact_op rx = sim_read_exact(&h.conn, buf, 10);
+    snprintf(want, sizeof want, "read_exact on %s (0 of 10 bytes read)", conn);
+    assert_described(w, &rx.fut, want);
+    sim_write_op wr = sim_write(&h.conn, "hello", 5);
+    snprintf(want, sizeof want, "write on %s (0 of 5 bytes taken)", conn);
+    assert_described(w, &wr.fut, want);
+    sim_frame_read_op fr = sim_frame_read(&h.conn, buf, sizeof buf, NULL);
+    snprintf(want, sizeof want, "frame read on %s (0 of 4 header bytes read)", conn);
+    assert_described(w, &fr.fut, want);
+    sim_frame_write_op fw = sim_frame_write(&h.conn, "hello", 5, 64);
+    snprintf(want, sizeof want, "frame write on %s (0 of 9 bytes with the header taken)", conn);
+    assert_described(w, &fw.fut, want);
+    sim_udp_recv_op ur = sim_udp_recv(&h.udp, buf, sizeof buf, NULL);
+    assert_described(w, &ur.fut, "recv on udp n1:7000 (0 queued)");
+    sim_timeout_op to = sim_timeout(w, 50 * SIM_MS, sim_read(&h.conn, buf, sizeof buf, NULL));
+    snprintf(want, sizeof want, "read on %s, with a timeout at 0.100000s", conn);
+    assert_described(w, &to.fut, want);
+    sim_fut_drop(w, &to.fut); /* frees the timeout's box; it armed nothing */
+    /* Closed: each says so. */
+    owned copy = h;
+    sim_conn_close(w, &copy.conn);
+    sim_listener_close(w, &copy.lis);
+    sim_udp_close(w, &copy.udp);
+    assert_described(w, &rd.fut, "read on a closed conn");
+    assert_described(w, &rx.fut, "read_exact on a closed conn");
+    assert_described(w, &wr.fut, "write on a closed conn");
+    assert_described(w, &fr.fut, "frame read on a closed conn");
+    assert_described(w, &fw.fut, "frame write on a closed conn");
+    assert_described(w, &acc.fut, "accept on a closed listener");
+    assert_described(w, &ur.fut, "recv on a closed udp socket");
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
 }
