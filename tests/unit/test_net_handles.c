@@ -196,6 +196,7 @@ static int peer_poll(void *state, sim_world *w)
 typedef enum victim_op {
     V_CONNECT,      /* its SYN lost to a block: the connect waits for its timeout */
     V_HANDSHAKE,    /* cut while the SYN-ACK is on its way: the peer has accepted */
+    V_SYN,          /* cut while the SYN is on its way: the peer accepts after the cut */
     V_ACCEPT,
     V_READ,
     V_WRITE,        /* the window is full */
@@ -205,7 +206,7 @@ typedef enum victim_op {
     V_OPS
 } victim_op;
 
-static const char *const victim_names[V_OPS] = {"connect", "handshake", "accept", "read",
+static const char *const victim_names[V_OPS] = {"connect", "handshake", "syn", "accept", "read",
                                                 "write", "frame read", "frame write",
                                                 "udp recv"};
 
@@ -254,14 +255,13 @@ static int victim_poll(void *state, sim_world *w)
     int rc = SIM_OK;
     SIM_BEGIN(w, &v->co);
     rc = victim_setup(w, v);
-    if (rc == SIM_OK && v->op != V_CONNECT && v->op != V_HANDSHAKE && v->op != V_ACCEPT &&
-        v->op != V_UDP_RECV) {
+    if (rc == SIM_OK && v->op >= V_READ && v->op != V_UDP_RECV) {
         SIM_AWAIT(rc, sim_connect(v->peer, &v->conn));
         r->conn = v->conn;
     }
     if (rc != SIM_OK) SIM_RETURN(rc);
     r->reached = true;
-    if (v->op == V_CONNECT || v->op == V_HANDSHAKE) {
+    if (v->op <= V_SYN) {
         SIM_AWAIT(rc, sim_connect(v->peer, &v->conn));
     } else if (v->op == V_ACCEPT) {
         SIM_AWAIT(rc, sim_accept(&v->lis, &v->accepted, NULL));
@@ -328,18 +328,18 @@ static int again_poll(void *state, sim_world *w)
 
 /* A victim on n1 awaits `op`; at cut_at its task is aborted, or n1 crashes (and restarts at
  * 500 ms); then n1 opens the victim's port again and uses its stale handle. Every link a fixed
- * 1 ms (10 ms for the handshake). The peer on n2 reads to the end of the stream (the write
+ * 1 ms (10 ms for the handshake and the SYN, so that they are cut in flight). The peer on n2 reads to the end of the stream (the write
  * cases from 200 ms on), or for the accept and udp cases connects to or sends to n1 at
  * 150 ms. */
 static void cut_run(victim_op op, bool crash, cut_out *o)
 {
-    bool handshake = op == V_HANDSHAKE;
+    bool in_flight = op == V_HANDSHAKE || op == V_SYN;
     *o = (cut_out){.join_rc = SIM_PENDING, .probe_rc = SIM_PENDING, .again_rc = SIM_PENDING,
                    .stale_rc = SIM_PENDING, .v = {.rc = SIM_PENDING},
                    .p = {.accept_rc = SIM_PENDING, .rc = SIM_PENDING}};
-    sim_world *w = two_nodes(40 + op, handshake ? 10 * SIM_MS : SIM_MS, &o->t);
+    sim_world *w = two_nodes(40 + op, in_flight ? 10 * SIM_MS : SIM_MS, &o->t);
     sim_node_id n1 = nid(1), n2 = nid(2);
-    uint64_t cut_at = handshake ? 15 * SIM_MS : 100 * SIM_MS;
+    uint64_t cut_at = op == V_HANDSHAKE ? 15 * SIM_MS : op == V_SYN ? 5 * SIM_MS : 100 * SIM_MS;
     if (op == V_CONNECT) cr_assert(eq(int, sim_net_block(w, n1, n2), SIM_OK));
     if (op != V_ACCEPT && op != V_UDP_RECV) {
         peer p = {.rec = &o->p, .frame = op == V_FRAME_WRITE};
@@ -425,6 +425,24 @@ Test(net_handles, cut_mid_handshake)
 {
     cut_out a, c;
     cut_both(V_HANDSHAKE, &a, &c);
+    const cut_out *both[2] = {&a, &c};
+    for (int k = 0; k < 2; k++) {
+        cr_assert(eq(int, both[k]->p.accept_rc, SIM_OK), "run %d", k);
+        cr_assert(eq(int, both[k]->p.rc, SIM_ECONNRESET), "run %d: the peer's read: %s", k,
+                  sim_result_name(both[k]->p.rc));
+        cr_assert(eq(u64, both[k]->p.end_at, 30 * SIM_MS), "run %d", k);
+    }
+}
+
+/* Goal: the same when the connect is cut before its SYN arrives: the peer accepts it after
+ * the cut, and its read is reset all the same (the SYN-ACK meets no endpoint, or a node
+ * that is down).
+ * Method: as cut_mid_handshake, cut at 5 ms: the SYN arrives at 10 ms, the SYN-ACK at 20 ms;
+ * the reset at 30 ms both ways. */
+Test(net_handles, cut_mid_syn)
+{
+    cut_out a, c;
+    cut_both(V_SYN, &a, &c);
     const cut_out *both[2] = {&a, &c};
     for (int k = 0; k < 2; k++) {
         cr_assert(eq(int, both[k]->p.accept_rc, SIM_OK), "run %d", k);
@@ -893,6 +911,104 @@ Test(net_handles, closed_handle_is_eclosed)
     cr_assert(eq(int, r.send_rc, SIM_ECLOSED));
     cr_assert(r.copy_zeroed);
     cr_assert(r.addrs_zero);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
+
+/* Awaits an accept, a read or a receive (`kind`: CL_ACCEPT, CL_READ, CL_UDP_RECV) on a socket
+ * that another task closes through its own copy; the result and when in the record. */
+typedef struct waiter {
+    sim_co co;
+    int kind;
+    sim_listener lis;
+    sim_conn conn;
+    sim_udp udp;
+    sim_conn accepted;
+    size_t len;
+    uint8_t buf[8];
+    int *rc_out;
+    uint64_t *at_out;
+} waiter;
+
+static int waiter_poll(void *state, sim_world *w)
+{
+    waiter *x = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &x->co);
+    if (x->kind == CL_ACCEPT) {
+        SIM_AWAIT(rc, sim_accept(&x->lis, &x->accepted, NULL));
+    } else if (x->kind == CL_READ) {
+        SIM_AWAIT(rc, sim_read(&x->conn, x->buf, sizeof x->buf, &x->len));
+    } else {
+        SIM_AWAIT(rc, sim_udp_recv(&x->udp, x->buf, sizeof x->buf, NULL));
+    }
+    *x->rc_out = rc;
+    *x->at_out = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* Opens a listener, a connection and a datagram socket (its own), hands copies of their
+ * handles to three waiters, sleeps 10 ms and closes each through its own copy. */
+typedef struct shutter {
+    sim_co co;
+    sim_listener lis;
+    sim_conn conn;
+    sim_udp udp;
+    int *rc_out;                /* 3 results, CL_ACCEPT, CL_READ and CL_UDP_RECV order */
+    uint64_t *at_out;
+} shutter;
+
+static int spawn_waiters(sim_world *w, shutter *s)
+{
+    static const int kinds[3] = {CL_ACCEPT, CL_READ, CL_UDP_RECV};
+    int rc = SIM_OK;
+    for (int i = 0; i < 3 && rc == SIM_OK; i++) {
+        waiter x = {.kind = kinds[i], .lis = s->lis, .conn = s->conn, .udp = s->udp,
+                    .rc_out = &s->rc_out[i], .at_out = &s->at_out[i]};
+        sim_task_desc d = {.name = "waiter", .poll = waiter_poll, .state = &x,
+                           .state_size = sizeof x};
+        rc = sim_spawn(w, &d, NULL);
+    }
+    return rc;
+}
+
+static int shutter_poll(void *state, sim_world *w)
+{
+    shutter *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    SIM_TRY(sim_connect(at_port(nid(2), 8000), &s->conn));
+    rc = sim_listen(w, 9000, 0, &s->lis);
+    if (rc == SIM_OK) rc = sim_udp_bind(w, 7000, &s->udp);
+    if (rc == SIM_OK) rc = spawn_waiters(w, s);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_sleep(w, 10 * SIM_MS));
+    sim_listener_close(w, &s->lis);
+    sim_conn_close(w, &s->conn);
+    sim_udp_close(w, &s->udp);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: closing a socket wakes the task that waits on it through another copy of its handle:
+ * its accept, read or receive completes at once with SIM_ECLOSED (it neither hangs nor waits
+ * for the peer), with no violation.
+ * Method: a task on n1 connects to n2:8000 (a keeper accepts), listens on 9000, binds 7000,
+ * spawns a waiter on each and closes the three at 12 ms (connected at 2 ms, then 10 ms). */
+Test(net_handles, close_wakes_the_waiting_task)
+{
+    sim_world *w = two_nodes(67, SIM_MS, NULL);
+    int rc[3] = {SIM_PENDING, SIM_PENDING, SIM_PENDING};
+    uint64_t at[3] = {0};
+    keeper k = {0};
+    shutter s = {.rc_out = rc, .at_out = at};
+    test_spawn(w, "keeper", nid(2), keeper_poll, NULL, &k, sizeof k);
+    test_spawn(w, "shutter", nid(1), shutter_poll, NULL, &s, sizeof s);
+    test_run_ok(w);
+    static const char *const what[3] = {"accept", "read", "udp recv"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert(eq(int, rc[i], SIM_ECLOSED), "%s: %s", what[i], sim_result_name(rc[i]));
+        cr_assert(eq(u64, at[i], 12 * SIM_MS), "%s", what[i]);
+    }
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
