@@ -328,9 +328,9 @@ static int again_poll(void *state, sim_world *w)
 
 /* A victim on n1 awaits `op`; at cut_at its task is aborted, or n1 crashes (and restarts at
  * 500 ms); then n1 opens the victim's port again and uses its stale handle. Every link a fixed
- * 1 ms (10 ms for the handshake and the SYN, so that they are cut in flight). The peer on n2 reads to the end of the stream (the write
- * cases from 200 ms on), or for the accept and udp cases connects to or sends to n1 at
- * 150 ms. */
+ * 1 ms (10 ms for the handshake and the SYN, so that they are cut in flight). The peer on n2
+ * reads to the end of the stream (the write cases from 200 ms on), or for the accept and udp
+ * cases connects to or sends to n1 at 150 ms. */
 static void cut_run(victim_op op, bool crash, cut_out *o)
 {
     bool in_flight = op == V_HANDSHAKE || op == V_SYN;
