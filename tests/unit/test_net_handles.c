@@ -528,6 +528,82 @@ Test(net_handles, cut_mid_udp_recv)
     cr_assert(eq(u64, c.t.drop_why[SIM_NET_WHY_DOWN], 1));
 }
 
+/* Listens on n1:8000 and never accepts: it sleeps 1 s. */
+typedef struct idle_listener {
+    sim_co co;
+    sim_listener lis;
+} idle_listener;
+
+static int idle_listener_poll(void *state, sim_world *w)
+{
+    idle_listener *l = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &l->co);
+    rc = sim_listen(w, 8000, 0, &l->lis);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_sleep(w, SIM_S));
+    SIM_END(SIM_OK);
+}
+
+/* Connects to n1:8000 and reads; the results and when the read ended in the record. */
+typedef struct queued_client {
+    sim_co co;
+    sim_conn conn;
+    size_t len;
+    uint8_t buf[8];
+    peer_rec *rec;
+} queued_client;
+
+static int queued_client_poll(void *state, sim_world *w)
+{
+    queued_client *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &c->co);
+    SIM_AWAIT(rc, sim_connect(at_port(nid(1), 8000), &c->conn));
+    c->rec->accept_rc = rc;
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_AWAIT(rc, sim_read(&c->conn, c->buf, sizeof c->buf, &c->len));
+    c->rec->rc = rc;
+    c->rec->end_at = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: the end of a listener's owner also ends the connections waiting in its queue, which
+ * nobody accepted: their clients' reads end with SIM_ECONNRESET, at once (aborted: the
+ * listener's close answers them with a reset) or the reset delay after the crash; no socket
+ * is left behind.
+ * Method: every link 1 ms; a task on n1 listens on 8000 and never accepts; a client on n2
+ * connects (queued; connected at 2 ms) and reads; at 100 ms the listening task is aborted, or
+ * n1 crashes. */
+Test(net_handles, cut_listener_resets_its_queue)
+{
+    for (int crash = 0; crash <= 1; crash++) {
+        sim_world *w = two_nodes(68, SIM_MS, NULL);
+        peer_rec r = {.accept_rc = SIM_PENDING, .rc = SIM_PENDING};
+        idle_listener l = {0};
+        queued_client c = {.rec = &r};
+        sim_join j = test_spawn(w, "listener", nid(1), idle_listener_poll, NULL, &l, sizeof l);
+        test_spawn(w, "client", nid(2), queued_client_poll, NULL, &c, sizeof c);
+        settle_until(w, 100 * SIM_MS);
+        cr_assert(eq(int, r.accept_rc, SIM_OK));
+        cr_assert(eq(int, r.rc, SIM_PENDING));
+        if (crash) {
+            cr_assert(eq(int, sim_node_crash(w, nid(1)), SIM_OK));
+        } else {
+            sim_join_abort(w, &j);
+        }
+        cr_assert(eq(int, sim_block_on(w, sim_join_wait(&j)), crash ? SIM_ECRASHED
+                                                                      : SIM_ECANCELED));
+        test_run_ok(w);
+        settle_until(w, sim_now(w) + SIM_S);
+        cr_assert(eq(int, r.rc, SIM_ECONNRESET), "crash %d: %s", crash, sim_result_name(r.rc));
+        cr_assert(eq(u64, r.end_at, crash ? 110 * SIM_MS : 101 * SIM_MS), "crash %d", crash);
+        cr_assert(eq(int, dump_sockets(w), 0), "crash %d", crash);
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_world_free(w);
+    }
+}
+
 /* ==== 2. sockets a boot function opens belong to the node ===================================== */
 
 typedef struct boot_rec {
