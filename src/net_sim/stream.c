@@ -21,9 +21,10 @@
  * (the peer, if it got that far, is reset). An accepted or connected endpoint gets its handle
  * record when the operation completes, owned by the task that awaited it; a listener's or a
  * connection's release with its owner closes it as sim_listener_close or sim_conn_close do,
- * except in a crash-mode drop, which sends nothing: on a node that is down (a failed boot) it
- * goes as the node's crash would take it, the peer resetting after the reset delay; on a node
- * that is up (the world is being freed) it simply goes.
+ * except in a crash-mode drop on a node that is down (a failed boot), which sends nothing and
+ * goes as the node's crash would take it, the peer resetting after the reset delay, and while
+ * the world is being freed, when it simply goes. (A crash-mode drop of a handle whose socket
+ * is on a node that is up, a handle moved or shared elsewhere, closes it as usual.)
  */
 #include <stdio.h>
 
@@ -142,19 +143,27 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
     conn_release(w, n, slot);
 }
 
-/* An endpoint let go in a crash-mode drop: as its node's crash takes it when the node is down
- * (a failed boot; after a real crash the endpoint is already gone), or without a word when
- * the node is up, which only happens while the world is being freed. */
-static void conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
+/* An endpoint let go in a crash-mode drop, if it is one (else false): as its node's crash
+ * takes it when the node is down (a failed boot; after a real crash the endpoint is already
+ * gone), or without a word while the world is being freed. Otherwise its node is up and goes
+ * on, and the endpoint is closed as its owner's end closes it outside a crash (false: the
+ * caller does that), as a host closes the sockets of a process that died. That case is a
+ * handle moved or shared to a task or node elsewhere, whose crash took it: the endpoint used
+ * to go without a word there too, which left its peer half-open forever
+ * (test_net_handles.c, connection_of_a_crashed_owner_elsewhere_closes). */
+static bool conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
 {
-    SIM_ASSERT(w->dropping == SIM__DROP_CRASH);
+    if (w->dropping != SIM__DROP_CRASH) return false;
     uint32_t node = n->socks[slot].node;
     SIM_ASSERT(node != 0 && node < w->nodes_len);
     if (w->nodes[node].state == SIM_NODE_DOWN) {
         conn_crash(w, n, slot);
-    } else {
+    } else if (w->freeing) {
         conn_release(w, n, slot);
+    } else {
+        return false;
     }
+    return true;
 }
 
 /* " (the window is full)" when the endpoint's writes wait for the peer to read, else "". */
@@ -227,15 +236,11 @@ void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot)
 {
     SIM_ASSERT(slot < n->socks_used);
     SIM_ASSERT(n->socks[slot].type == SOCK_LISTEN);
-    bool crash = w->dropping == SIM__DROP_CRASH;
     /* Connections nobody accepted are abandoned: their peers are reset (at once with an RST,
      * or after the reset delay when the node goes as in a crash). */
     for (uint32_t c = acc_pop(n, &n->socks[slot]); c != SIM__NIL;
          c = acc_pop(n, &n->socks[slot])) {
-        if (crash) {
-            conn_drop_crash(w, n, c);
-            continue;
-        }
+        if (conn_drop_crash(w, n, c)) continue;
         send_from(w, n, c, SIM_NET_RST, NULL, 0);
         n->socks[c].closed = 1;
         sim__conn_reset(w, n, c, RESET_BY_PEER);
@@ -421,10 +426,7 @@ static void connect_drop(sim_fut *f, sim_world *w)
     if (s == NULL) return; /* never started, or its node crashed */
     net_state *n = sim__net_peek(w);
     sim__sock_unwait(w, s, false);
-    if (w->dropping == SIM__DROP_CRASH) {
-        conn_drop_crash(w, n, slot);
-        return;
-    }
+    if (conn_drop_crash(w, n, slot)) return;
     if (s->state == CONN_OPEN && peer_of(n, s) != NULL) send_from(w, n, slot, SIM_NET_RST, NULL, 0);
     conn_release(w, n, slot);
 }
@@ -935,10 +937,7 @@ void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot)
     SIM_ASSERT(slot < n->socks_used);
     net_sock *s = &n->socks[slot];
     SIM_ASSERT(s->type == SOCK_CONN && !s->closed);
-    if (w->dropping == SIM__DROP_CRASH) {
-        conn_drop_crash(w, n, slot);
-        return;
-    }
+    if (conn_drop_crash(w, n, slot)) return;
     if (s->state != CONN_DEAD && !s->shut_wr) {
         s->shut_wr = 1;
         int rc = send_from(w, n, slot, SIM_NET_FIN, NULL, 0);

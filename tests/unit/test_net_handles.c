@@ -860,6 +860,80 @@ Test(net_handles, moved_connection_outlives_the_server_task)
     cr_assert(ne(int, r.client_rc, SIM_PENDING));
 }
 
+/* Holds a connection made elsewhere for 10 s; shares it with its node first if asked. */
+typedef struct far_holder {
+    sim_co co;
+    sim_conn conn;              /* moved to it at spawn */
+    bool share;
+    int *share_rc;
+} far_holder;
+
+static int far_holder_poll(void *state, sim_world *w)
+{
+    far_holder *h = state;
+    SIM_BEGIN(w, &h->co);
+    if (h->share) *h->share_rc = sim_handle_share(w, &h->conn);
+    SIM_TRY(sim_sleep(w, 10 * SIM_S));
+    SIM_END(SIM_OK);
+}
+
+/* Connects from n1 to n2:8000 and moves the connection to a holder on n3; then ends. */
+typedef struct far_opener {
+    sim_co co;
+    sim_conn conn;
+    bool share;
+    int *share_rc;
+} far_opener;
+
+static int far_opener_poll(void *state, sim_world *w)
+{
+    far_opener *o = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &o->co);
+    SIM_TRY(sim_connect(at_port(nid(2), 8000), &o->conn));
+    {
+        far_holder h = {.conn = o->conn, .share = o->share, .share_rc = o->share_rc};
+        sim_task_desc d = {.name = "far-holder", .node = nid(3), .poll = far_holder_poll,
+                           .state = &h, .state_size = sizeof h, .moves = SIM_MOVES(&h.conn)};
+        rc = sim_spawn(w, &d, NULL);
+    }
+    SIM_END(rc);
+}
+
+/* Goal: a connection whose handle was moved to a task of another node (or shared with that
+ * node) is closed when that node crashes and takes the handle with it: the connection's own
+ * node is up and closes it as the owner's end does, so its peer reads the end of the stream
+ * instead of waiting forever on a connection nobody holds (regression: the endpoint was let go
+ * without a word, as if the world were being freed). No violation; no socket left.
+ * Method: every link 1 ms; a peer on n2 accepts and reads; a task on n1 connects and moves
+ * the connection to a holder on n3 (which shares it with n3 in the second run); n3 crashes at
+ * 100 ms. */
+Test(net_handles, connection_of_a_crashed_owner_elsewhere_closes)
+{
+    for (int share = 0; share <= 1; share++) {
+        sim_world *w = two_nodes(69, SIM_MS, NULL);
+        sim_node_id n3 = test_node(w, "n3", NULL, NULL);
+        peer_rec r = {.accept_rc = SIM_PENDING, .rc = SIM_PENDING};
+        peer p = {.rec = &r};
+        int share_rc = SIM_PENDING;
+        far_opener o = {.share = share, .share_rc = &share_rc};
+        test_spawn(w, "peer", nid(2), peer_poll, NULL, &p, sizeof p);
+        test_spawn(w, "opener", nid(1), far_opener_poll, NULL, &o, sizeof o);
+        settle_until(w, 100 * SIM_MS);
+        cr_assert(eq(int, r.accept_rc, SIM_OK));
+        cr_assert(eq(int, r.rc, SIM_PENDING));
+        if (share) cr_assert(eq(int, share_rc, SIM_OK));
+        cr_assert(eq(int, sim_node_crash(w, n3), SIM_OK));
+        test_run_ok(w);
+        settle_until(w, sim_now(w) + SIM_S);
+        cr_assert(eq(int, r.rc, SIM_OK), "share %d: %s", share, sim_result_name(r.rc));
+        cr_assert(eq(u64, r.end_at, 101 * SIM_MS), "share %d", share);
+        cr_assert(eq(int, dump_sockets(w), 0), "share %d", share);
+        cr_assert(eq(u32, sim_world_violation_count(w), 0));
+        sim_world_free(w);
+    }
+}
+
 /* ==== 4. closed handles ======================================================================= */
 
 /* Listens on n2:8000 and keeps what it accepts for 1 s. */
