@@ -706,3 +706,81 @@ Test(disk_handles, operations_describe_their_file)
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
+
+/* ==== 6. a file of another node =============================================================== */
+
+/* A job: creates x/f and makes it durable, name included, and keeps it open; its handle
+ * (the node's) goes to *out. */
+static int durable_job(void *state, sim_world *w)
+{
+    sim_file *out = *(sim_file **)state;
+    int rc = sim_file_open(w, "x/f", SIM_O_CREATE, out);
+    if (rc == SIM_OK) rc = sim_file_sync(w, out);
+    if (rc == SIM_OK) rc = sim_disk_sync_dir(w, "x");
+    return rc;
+}
+
+/* Writes 100 bytes through a handle it was given; the result and when. */
+typedef struct far_writer {
+    sim_co co;
+    sim_file f;
+    uint8_t data[100];
+    int *rc_out;
+    uint64_t *at_out;
+} far_writer;
+
+static int far_writer_poll(void *state, sim_world *w)
+{
+    far_writer *x = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &x->co);
+    SIM_AWAIT(rc, sim_disk_write_op(&x->f, x->data, sizeof x->data, 0));
+    *x->rc_out = rc;
+    *x->at_out = sim_now(w);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: an operation through a handle of another node's file (any task may use any handle)
+ * acts on that node's disk, and that node's crash cuts it as it cuts the node's own: the
+ * write never happens (the file is as durable as it was after the restart) and the task that
+ * awaits it, on a node that lives on, gets SIM_EBADF at the crash, neither a write that came
+ * back from the dead after the restart nor an assertion. Without the crash the write takes
+ * effect as usual.
+ * Method: n1 and n2; a job on n1 makes x/f durable and keeps it open (n1's); a task on n2
+ * writes 100 bytes through that handle (1 ms); n1 crashes 0.5 ms into the write, then
+ * restarts, and a job on n1 reads x/f back. */
+Test(disk_handles, operation_on_another_nodes_file_dies_with_that_node)
+{
+    for (int crash = 0; crash <= 1; crash++) {
+        sim_world *w = disk_world(85, NULL, NULL);
+        sim_node_id n2 = test_node(w, "n2", NULL, NULL);
+        sim_file f = {0};
+        cr_assert(eq(int, run_job(w, durable_job, &f), SIM_OK));
+        uint64_t t0 = sim_now(w), at = 0;
+        int rc = SIM_PENDING;
+        far_writer x = {.f = f, .rc_out = &rc, .at_out = &at};
+        memset(x.data, 0x77, sizeof x.data);
+        test_spawn(w, "far-writer", n2, far_writer_poll, NULL, &x, sizeof x);
+        settle_until(w, t0 + SIM_MS / 2);
+        if (crash) {
+            cr_assert(eq(int, sim_node_crash(w, nid(1)), SIM_OK));
+            cr_assert(eq(int, sim_node_restart(w, nid(1)), SIM_OK));
+        }
+        test_run_ok(w);
+        file_io io = read_back(w, "x/f");
+        uint32_t violations = sim_world_violation_count(w);
+        sim_world_free(w);
+        cr_assert(eq(u32, violations, 0), "crash %d", crash);
+        cr_assert(eq(int, io.rc, SIM_OK), "crash %d", crash);
+        if (crash) {
+            cr_assert(eq(int, rc, SIM_EBADF), "the write: %s", sim_result_name(rc));
+            cr_assert(eq(u64, at, t0 + SIM_MS / 2));
+            cr_assert(eq(u64, io.size, 0), "the write cut by its node's crash took effect");
+        } else {
+            cr_assert(eq(int, rc, SIM_OK));
+            cr_assert(eq(u64, at, t0 + SIM_MS));
+            cr_assert(eq(u64, io.size, 100));
+            cr_assert(all_eq(io.buf, 100, 0x77));
+        }
+    }
+}
