@@ -1172,18 +1172,18 @@ typedef struct binder {
     bind_rec *rec;
 } binder;
 
-/* Binds and listens; awaits nothing, so it is a plain poll function. The sockets go with the
- * task when it returns. */
+/* Binds and listens, awaiting nothing; the sockets go with the task when it ends. */
 static int binder_poll(void *state, sim_world *w)
 {
     binder *b = state;
     bind_rec *r = b->rec;
+    SIM_BEGIN(w, &b->co);
     if (b->world_level) {
         r->world_udp_handle = (sim_udp){JUNK_HANDLE};
         r->world_listen_handle = (sim_listener){JUNK_HANDLE};
         r->world_udp = sim_udp_bind(w, 7000, &r->world_udp_handle);
         r->world_listen = sim_listen(w, 8000, 0, &r->world_listen_handle);
-        return SIM_OK;
+        SIM_RETURN(SIM_OK);
     }
     r->first = sim_udp_bind(w, 7000, &b->fixed);
     r->again_handle = (sim_udp){JUNK_HANDLE};
@@ -1194,7 +1194,7 @@ static int binder_poll(void *state, sim_world *w)
         r->eph_rc[i] = sim_udp_bind(w, 0, &b->eph[i]);
         r->eph[i] = sim_udp_addr(w, &b->eph[i]);
     }
-    return SIM_OK;
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a port is bound once per node: a second bind of the same port on the same node is
