@@ -233,7 +233,18 @@ typedef struct victim {
     victim_rec *rec;
 } victim;
 
-/* What the operation needs: a listener, a datagram socket or a connection. */
+static bool is_connect(victim_op op)
+{
+    return op == V_CONNECT || op == V_HANDSHAKE || op == V_SYN;
+}
+
+/* The operations on a connection, which the victim makes first. */
+static bool on_a_connection(victim_op op)
+{
+    return op == V_READ || op == V_WRITE || op == V_FRAME_READ || op == V_FRAME_WRITE;
+}
+
+/* What the operation needs: a listener or a datagram socket (a connection: the poll). */
 static int victim_setup(sim_world *w, victim *v)
 {
     victim_rec *r = v->rec;
@@ -255,13 +266,13 @@ static int victim_poll(void *state, sim_world *w)
     int rc = SIM_OK;
     SIM_BEGIN(w, &v->co);
     rc = victim_setup(w, v);
-    if (rc == SIM_OK && v->op >= V_READ && v->op != V_UDP_RECV) {
+    if (rc == SIM_OK && on_a_connection(v->op)) {
         SIM_AWAIT(rc, sim_connect(v->peer, &v->conn));
         r->conn = v->conn;
     }
     if (rc != SIM_OK) SIM_RETURN(rc);
     r->reached = true;
-    if (v->op <= V_SYN) {
+    if (is_connect(v->op)) {
         SIM_AWAIT(rc, sim_connect(v->peer, &v->conn));
     } else if (v->op == V_ACCEPT) {
         SIM_AWAIT(rc, sim_accept(&v->lis, &v->accepted, NULL));
