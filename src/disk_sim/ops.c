@@ -230,6 +230,12 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         int rc;
         fd = sim__disk_fd_of(w, d, op->file, op_names[op->kind], &rc);
         if (fd == SIM__NIL) return rc;
+        /* The fix for an operation through a handle of another node's file (any task may use
+         * any handle; test_disk_handles.c, operation_on_another_nodes_file_dies_with_that_node):
+         * it runs on the file's disk, so its latency is that node's and that node's crash cuts
+         * it. Tied to the task's node, it survived the file's node's crash and then took
+         * effect on the restarted node's durable file. */
+        node = d->fds[fd].node;
     }
     if (!uses_file(op->kind) && op->path == NULL) return SIM_EINVAL;
     if (op->kind == SIM_DISK_RENAME && op->path2 == NULL) return SIM_EINVAL;
@@ -307,7 +313,7 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
 void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
 {
     disk_req *r = req_get(d, slot, id);
-    if (r == NULL) return; /* cancelled by a crash */
+    if (r == NULL || r->done) return; /* cancelled by a crash */
     req_run(w, d, r);
     r = &d->reqs[slot];
     if (r->abandoned) {
@@ -332,14 +338,18 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
             req_free(w, d, i);
             continue;
         }
-        /* Its task dies with the node (its drop frees the request); the operation never
-         * happened. */
+        /* The operation never happened. A task of the node dies with it (its drop frees the
+         * request); a task elsewhere, acting on this node's file, is woken: the handle died
+         * with the node (SIM_EBADF). */
         r->done = true;
-        r->rc = SIM_ECRASHED;
+        r->rc = uses_file(r->kind) ? SIM_EBADF : SIM_ECRASHED;
         r->fd_slot = r->fd_id = 0;
         r->buf = NULL;
         if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
         r->inode = SIM__NIL;
+        uint32_t ws = r->waker_slot, wi = r->waker_id;
+        r->waker_slot = SIM__NIL;
+        if (ws != SIM__NIL) sim__wake(w, ws, wi);
     }
 }
 

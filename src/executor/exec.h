@@ -361,6 +361,8 @@ struct sim_world {
     uint32_t next_task_id;
     uint32_t current;        /* slot being polled or dropped; SIM__NIL */
     int dropping;            /* -1, or the SIM__DROP_* mode of the drop running now */
+    bool freeing;            /* sim_world_free is dropping what is left: a crash-mode drop on
+                                a node that is up then only lets go (net_sim's endpoints) */
     uint32_t booting;        /* node being booted (spawn default); 0 = none */
 
     /* run queue (see sched.c) */

@@ -156,6 +156,7 @@ void sim_world_free(sim_world *w)
     SIM_ASSERT(w->current == SIM__NIL);
     sim_world *outer = sim__running_get();
     sim__running_set(w);
+    w->freeing = true;
     world_drop_all(w);
     for (uint32_t e = 0; e < w->ext_count; e++) {
         if (w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);

@@ -899,6 +899,8 @@ static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
     if (to >= w->nodes_len || w->nodes[to].state == SIM_NODE_DOWN) {
         n->dropped++;
         sim__net_event(w, SIM_EV_NET_DROP, to, m, SIM_NET_WHY_DOWN);
+        /* Its connecting endpoint died with the node: the accepting side must hear of it. */
+        if (m->type == SIM_NET_SYNACK) sim__stream_synack_lost(w, n, slot);
         sim__msg_free(w, n, slot);
         return;
     }

@@ -234,14 +234,17 @@ void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot,
 void sim__stream_segment(sim_world *w, net_state *n, uint32_t msg);
 /* A node crashed: its endpoints die, their peers reset after the reset delay. */
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node);
+/* A SYN-ACK found its destination node down: the endpoint that accepted resets after the reset
+ * delay (the connecting endpoint died before it knew its peer). */
+void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg);
 /* A link's blocks or clogs changed: held segments that can go now go. */
 void sim__stream_release_held(sim_world *w, net_state *n);
 /* Resets an endpoint (and wakes its tasks); emits net-reset. */
 void sim__conn_reset(sim_world *w, net_state *n, uint32_t slot, uint32_t reason);
 void sim__conn_free_if_done(sim_world *w, net_state *n, uint32_t slot);
 /* Closes an open socket as sim_conn_close, sim_listener_close or sim_udp_close do; in a
- * crash-mode drop without sending anything: as a crash of its node would after a failed boot,
- * silently while the world is being freed. */
+ * crash-mode drop without sending anything when its node is down (as a crash of its node
+ * would, after a failed boot) or the world is being freed (silently). */
 void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot);
 void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot);
 void sim__udp_close_sock(sim_world *w, net_state *n, uint32_t slot);

@@ -21,9 +21,10 @@
  * (the peer, if it got that far, is reset). An accepted or connected endpoint gets its handle
  * record when the operation completes, owned by the task that awaited it; a listener's or a
  * connection's release with its owner closes it as sim_listener_close or sim_conn_close do,
- * except in a crash-mode drop, which sends nothing: on a node that is down (a failed boot) it
- * goes as the node's crash would take it, the peer resetting after the reset delay; on a node
- * that is up (the world is being freed) it simply goes.
+ * except in a crash-mode drop on a node that is down (a failed boot), which sends nothing and
+ * goes as the node's crash would take it, the peer resetting after the reset delay, and while
+ * the world is being freed, when it simply goes. (A crash-mode drop of a handle whose socket
+ * is on a node that is up, a handle moved or shared elsewhere, closes it as usual.)
  */
 #include <stdio.h>
 
@@ -111,6 +112,21 @@ static void conn_release(sim_world *w, net_state *n, uint32_t slot)
     sim__sock_free(w, n, slot);
 }
 
+/* Endpoint `peer` (live, on another node) resets after the reset delay, drawn from the stream
+ * of the crashed node `node`, as a peer would learn from a restarted host's RST or a
+ * keepalive. */
+static void arm_peer_reset(sim_world *w, net_state *n, uint32_t node, uint32_t peer)
+{
+    SIM_ASSERT(peer < n->socks_used && n->socks[peer].type == SOCK_CONN);
+    SIM_ASSERT(n->socks[peer].node != node);
+    sim_rng *rng = &n->rngs[node];
+    const sim_latency *d = &n->desc.reset_delay;
+    uint64_t delay = d->min_ns == d->max_ns ? d->min_ns : sim_rng_range(rng, d->min_ns, d->max_ns);
+    int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
+                                sim__net_timer_arg(TM_PEER_RESET, n->socks[peer].id, peer));
+    SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
+}
+
 /* An endpoint goes as its node's crash takes it: its peer (on another node) resets after the
  * reset delay, drawn from the node's stream; the endpoint dies at once, sending nothing. */
 static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
@@ -119,15 +135,7 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
     SIM_ASSERT(s->type == SOCK_CONN);
     uint32_t node = s->node;
     net_sock *p = peer_of(n, s);
-    if (p != NULL && p->state != CONN_DEAD && p->node != node) {
-        sim_rng *rng = &n->rngs[node];
-        const sim_latency *d = &n->desc.reset_delay;
-        uint64_t delay = d->min_ns == d->max_ns ? d->min_ns
-                                                 : sim_rng_range(rng, d->min_ns, d->max_ns);
-        int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
-                                    sim__net_timer_arg(TM_PEER_RESET, p->id, s->peer));
-        SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
-    }
+    if (p != NULL && p->state != CONN_DEAD && p->node != node) arm_peer_reset(w, n, node, s->peer);
     s = &n->socks[slot];
     if (s->state != CONN_DEAD) reset_event(w, s, RESET_NODE_DOWN);
     sim__sock_wake(w, s, false);
@@ -135,19 +143,27 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
     conn_release(w, n, slot);
 }
 
-/* An endpoint let go in a crash-mode drop: as its node's crash takes it when the node is down
- * (a failed boot; after a real crash the endpoint is already gone), or without a word when
- * the node is up, which only happens while the world is being freed. */
-static void conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
+/* An endpoint let go in a crash-mode drop, if it is one (else false): as its node's crash
+ * takes it when the node is down (a failed boot; after a real crash the endpoint is already
+ * gone), or without a word while the world is being freed. Otherwise its node is up and goes
+ * on, and the endpoint is closed as its owner's end closes it outside a crash (false: the
+ * caller does that), as a host closes the sockets of a process that died. That case is a
+ * handle moved or shared to a task or node elsewhere, whose crash took it: the endpoint used
+ * to go without a word there too, which left its peer half-open forever
+ * (test_net_handles.c, connection_of_a_crashed_owner_elsewhere_closes). */
+static bool conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
 {
-    SIM_ASSERT(w->dropping == SIM__DROP_CRASH);
+    if (w->dropping != SIM__DROP_CRASH) return false;
     uint32_t node = n->socks[slot].node;
     SIM_ASSERT(node != 0 && node < w->nodes_len);
     if (w->nodes[node].state == SIM_NODE_DOWN) {
         conn_crash(w, n, slot);
-    } else {
+    } else if (w->freeing) {
         conn_release(w, n, slot);
+    } else {
+        return false;
     }
+    return true;
 }
 
 /* " (the window is full)" when the endpoint's writes wait for the peer to read, else "". */
@@ -220,15 +236,11 @@ void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot)
 {
     SIM_ASSERT(slot < n->socks_used);
     SIM_ASSERT(n->socks[slot].type == SOCK_LISTEN);
-    bool crash = w->dropping == SIM__DROP_CRASH;
     /* Connections nobody accepted are abandoned: their peers are reset (at once with an RST,
      * or after the reset delay when the node goes as in a crash). */
     for (uint32_t c = acc_pop(n, &n->socks[slot]); c != SIM__NIL;
          c = acc_pop(n, &n->socks[slot])) {
-        if (crash) {
-            conn_drop_crash(w, n, c);
-            continue;
-        }
+        if (conn_drop_crash(w, n, c)) continue;
         send_from(w, n, c, SIM_NET_RST, NULL, 0);
         n->socks[c].closed = 1;
         sim__conn_reset(w, n, c, RESET_BY_PEER);
@@ -414,10 +426,7 @@ static void connect_drop(sim_fut *f, sim_world *w)
     if (s == NULL) return; /* never started, or its node crashed */
     net_state *n = sim__net_peek(w);
     sim__sock_unwait(w, s, false);
-    if (w->dropping == SIM__DROP_CRASH) {
-        conn_drop_crash(w, n, slot);
-        return;
-    }
+    if (conn_drop_crash(w, n, slot)) return;
     if (s->state == CONN_OPEN && peer_of(n, s) != NULL) send_from(w, n, slot, SIM_NET_RST, NULL, 0);
     conn_release(w, n, slot);
 }
@@ -685,6 +694,22 @@ void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot,
 }
 
 
+/* The fix for a half-open connection that nothing reset (test_net_handles.c,
+ * cut_mid_handshake): a connecting endpoint whose node crashed before its SYN-ACK arrived did
+ * not know its peer yet, so conn_crash armed nothing, and the SYN-ACK is dropped at the down
+ * node: the side that accepted (and may be reading already) waited forever. It now resets the
+ * reset delay after its SYN-ACK met the down node, as an established peer does after a
+ * crash. */
+void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg)
+{
+    const net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->type == SIM_NET_SYNACK);
+    SIM_ASSERT(w->nodes[m->dst_node].state == SIM_NODE_DOWN);
+    const net_sock *p = sim__sock_get(w, m->from_sock, m->from_id, SOCK_CONN);
+    if (p == NULL || p->state == CONN_DEAD || p->node == m->dst_node) return;
+    arm_peer_reset(w, n, m->dst_node, m->from_sock);
+}
+
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
 {
     for (uint32_t i = 0; i < n->socks_used; i++) {
@@ -912,10 +937,7 @@ void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot)
     SIM_ASSERT(slot < n->socks_used);
     net_sock *s = &n->socks[slot];
     SIM_ASSERT(s->type == SOCK_CONN && !s->closed);
-    if (w->dropping == SIM__DROP_CRASH) {
-        conn_drop_crash(w, n, slot);
-        return;
-    }
+    if (conn_drop_crash(w, n, slot)) return;
     if (s->state != CONN_DEAD && !s->shut_wr) {
         s->shut_wr = 1;
         int rc = send_from(w, n, slot, SIM_NET_FIN, NULL, 0);

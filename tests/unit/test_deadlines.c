@@ -8,7 +8,9 @@
  * Method: each test advances the clock first (a task sleeps 1 ms), so that now + duration
  * really overflows, then starts the operation with the huge duration; the world has a time
  * limit of 10 s. The operation must still be pending when the limit stops the run, and the
- * run must end with SIM_ETIMELIMIT, not an assertion.
+ * run must end with SIM_ETIMELIMIT, not an assertion. The world is then freed with the
+ * operations pending: what each armed (a connection being made, a socket, a file, a join
+ * handle) goes with its task, which needs no drop function.
  */
 #include "../helpers.h"
 
@@ -23,10 +25,11 @@ static sim_world *limited_world(uint64_t seed)
 
 /* ---- a connect that times out "never" ------------------------------------------------------ */
 
+/* Sleeps 1 ms, then connects to `to`; what the connect armed goes with the task. */
 typedef struct late_connect {
     sim_co co;
-    sim_sleep nap;
-    sim_connect cn;
+    sim_addr to;
+    sim_conn conn;
     int *rc_out;
 } late_connect;
 
@@ -34,22 +37,11 @@ static int late_connect_poll(void *state, sim_world *w)
 {
     late_connect *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    sim_sleep_init(w, &c->nap, SIM_MS);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
-    SIM_AWAIT(&c->co, rc, sim_connect_poll(w, &c->cn));
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_sleep(w, SIM_MS));
+    SIM_AWAIT(rc, sim_connect(c->to, &c->conn));
     *c->rc_out = rc;
-    sim_conn_close(w, &c->cn.conn);
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void late_connect_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    late_connect *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->nap);
-    sim_connect_drop(w, &c->cn);
-    sim_conn_close(w, &c->cn.conn);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: connect_timeout_ns = UINT64_MAX never times out (it aborted: deadline < now). Method:
@@ -63,8 +55,8 @@ Test(deadlines, connect_timeout_saturates)
     sim_node_id n2 = test_node(w, "n2", NULL, NULL);
     cr_assert(eq(int, sim_net_block(w, n1, n2), SIM_OK));
     int rc = SIM_PENDING;
-    late_connect c = {.cn = {.to = {.node = n2, .port = 8000}}, .rc_out = &rc};
-    test_spawn(w, "connect", n1, late_connect_poll, late_connect_drop, &c, sizeof c);
+    late_connect c = {.to = {.node = n2, .port = 8000}, .rc_out = &rc};
+    test_spawn(w, "connect", n1, late_connect_poll, NULL, &c, sizeof c);
     int run = sim_world_run(w);
     uint64_t now = sim_now(w);
     sim_world_free(w);
@@ -75,11 +67,11 @@ Test(deadlines, connect_timeout_saturates)
 
 /* ---- a datagram that arrives "never" -------------------------------------------------------- */
 
+/* The sender binds an ephemeral port and sends "hi" to `to`:9000 at 1 ms; the receiver binds
+ * 9000 and waits for a datagram. */
 typedef struct dgram_pair {
     sim_co co;
-    sim_sleep nap;
     sim_udp sock;
-    sim_udp_recv recv;
     uint8_t buf[8];
     bool sender;
     sim_node_id to;
@@ -90,30 +82,18 @@ static int dgram_poll(void *state, sim_world *w)
 {
     dgram_pair *d = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&d->co);
+    SIM_BEGIN(w, &d->co);
     rc = sim_udp_bind(w, d->sender ? 0 : 9000, &d->sock);
-    if (rc != SIM_OK) SIM_RETURN(&d->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     if (d->sender) {
-        sim_sleep_init(w, &d->nap, SIM_MS);
-        SIM_AWAIT(&d->co, rc, sim_sleep_poll(w, &d->nap));
-        rc = sim_udp_send_to(w, &d->sock, (sim_addr){.node = d->to, .port = 9000}, "hi", 2);
-        *d->rc_out = rc;
+        SIM_TRY(sim_sleep(w, SIM_MS));
+        *d->rc_out = sim_udp_send_to(w, &d->sock, (sim_addr){.node = d->to, .port = 9000}, "hi",
+                                     2);
     } else {
-        d->recv = (sim_udp_recv){.sock = &d->sock, .buf = d->buf, .cap = sizeof d->buf};
-        SIM_AWAIT(&d->co, rc, sim_udp_recv_poll(w, &d->recv));
+        SIM_AWAIT(rc, sim_udp_recv(&d->sock, d->buf, sizeof d->buf, NULL));
         *d->rc_out = rc;
     }
-    sim_udp_close(w, &d->sock);
-    SIM_END(&d->co, SIM_OK);
-}
-
-static void dgram_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    dgram_pair *d = state;
-    (void)mode;
-    sim_sleep_drop(w, &d->nap);
-    if (!d->sender) sim_udp_recv_drop(w, &d->recv);
-    sim_udp_close(w, &d->sock);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a link latency of UINT64_MAX, and a tail whose mean is UINT64_MAX, deliver "never"
@@ -132,8 +112,8 @@ Test(deadlines, link_latency_saturates)
         cr_assert(eq(int, sim_net_link(w, n1, n2, &links[i]), SIM_OK));
         int sent = SIM_PENDING, got = SIM_PENDING;
         dgram_pair rx = {.rc_out = &got}, tx = {.sender = true, .to = n2, .rc_out = &sent};
-        test_spawn(w, "rx", n2, dgram_poll, dgram_drop, &rx, sizeof rx);
-        test_spawn(w, "tx", n1, dgram_poll, dgram_drop, &tx, sizeof tx);
+        test_spawn(w, "rx", n2, dgram_poll, NULL, &rx, sizeof rx);
+        test_spawn(w, "tx", n1, dgram_poll, NULL, &tx, sizeof tx);
         int run = sim_world_run(w);
         sim_world_free(w);
         cr_assert(eq(str, (char *)sim_result_name(run), "SIM_ETIMELIMIT"), "link %zu", i);
@@ -144,11 +124,10 @@ Test(deadlines, link_latency_saturates)
 
 /* ---- a disk write that completes "never" ---------------------------------------------------- */
 
+/* Opens f, sleeps 1 ms, writes 4 bytes; the file goes with the task. */
 typedef struct late_write {
     sim_co co;
-    sim_sleep nap;
     sim_file f;
-    sim_disk_op op;
     int *rc_out;
 } late_write;
 
@@ -156,26 +135,12 @@ static int late_write_poll(void *state, sim_world *w)
 {
     late_write *lw = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&lw->co);
-    lw->op = sim_disk_open_op("f", SIM_O_CREATE, &lw->f);
-    SIM_AWAIT(&lw->co, rc, sim_disk_poll(w, &lw->op));
-    if (rc != SIM_OK) SIM_RETURN(&lw->co, rc);
-    sim_sleep_init(w, &lw->nap, SIM_MS);
-    SIM_AWAIT(&lw->co, rc, sim_sleep_poll(w, &lw->nap));
-    lw->op = sim_disk_write_op(&lw->f, "data", 4, 0);
-    SIM_AWAIT(&lw->co, rc, sim_disk_poll(w, &lw->op));
+    SIM_BEGIN(w, &lw->co);
+    SIM_TRY(sim_disk_open_op("f", SIM_O_CREATE, &lw->f));
+    SIM_TRY(sim_sleep(w, SIM_MS));
+    SIM_AWAIT(rc, sim_disk_write_op(&lw->f, "data", 4, 0));
     *lw->rc_out = rc;
-    sim_file_close(w, &lw->f);
-    SIM_END(&lw->co, SIM_OK);
-}
-
-static void late_write_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    late_write *lw = state;
-    (void)mode;
-    sim_sleep_drop(w, &lw->nap);
-    sim_disk_drop(w, &lw->op);
-    sim_file_close(w, &lw->f);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a write latency of UINT64_MAX completes "never" (now + latency wrapped). Method: the
@@ -188,7 +153,7 @@ Test(deadlines, disk_latency_saturates)
     sim_node_id n1 = test_node(w, "n1", NULL, NULL);
     int rc = SIM_PENDING;
     late_write lw = {.rc_out = &rc};
-    test_spawn(w, "writer", n1, late_write_poll, late_write_drop, &lw, sizeof lw);
+    test_spawn(w, "writer", n1, late_write_poll, NULL, &lw, sizeof lw);
     int run = sim_world_run(w);
     sim_world_free(w);
     cr_assert(eq(str, (char *)sim_result_name(run), "SIM_ETIMELIMIT"));
@@ -203,36 +168,30 @@ static int charge_forever(void *state, sim_world *w)
     return sim_job_charge(w, HUGE_NS);
 }
 
+/* Sleeps 1 ms, spawns the job and awaits it; the join handle goes with the task. */
 typedef struct job_waiter {
     sim_co co;
-    sim_sleep nap;
     sim_join job;
     int *rc_out;
 } job_waiter;
+
+static int spawn_forever(sim_world *w, sim_join *out)
+{
+    sim_job_desc d = {.name = "forever", .run = charge_forever};
+    return sim_spawn_blocking(w, &d, out);
+}
 
 static int job_waiter_poll(void *state, sim_world *w)
 {
     job_waiter *j = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&j->co);
-    sim_sleep_init(w, &j->nap, SIM_MS);
-    SIM_AWAIT(&j->co, rc, sim_sleep_poll(w, &j->nap));
-    {
-        sim_job_desc d = {.name = "forever", .run = charge_forever};
-        rc = sim_spawn_blocking(w, &d, &j->job);
-        if (rc != SIM_OK) SIM_RETURN(&j->co, rc);
-    }
-    SIM_AWAIT(&j->co, rc, sim_join_poll(w, &j->job));
+    SIM_BEGIN(w, &j->co);
+    SIM_TRY(sim_sleep(w, SIM_MS));
+    rc = spawn_forever(w, &j->job);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_AWAIT(rc, sim_join_wait(&j->job));
     *j->rc_out = rc;
-    SIM_END(&j->co, SIM_OK);
-}
-
-static void job_waiter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    job_waiter *j = state;
-    (void)mode;
-    sim_sleep_drop(w, &j->nap);
-    sim_join_detach(w, &j->job);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a job that charges UINT64_MAX ns holds its worker "forever" (its end, now + base +
@@ -244,7 +203,7 @@ Test(deadlines, job_charge_saturates)
     sim_node_id n1 = test_node(w, "n1", NULL, NULL);
     int rc = SIM_PENDING;
     job_waiter j = {.rc_out = &rc};
-    test_spawn(w, "waiter", n1, job_waiter_poll, job_waiter_drop, &j, sizeof j);
+    test_spawn(w, "waiter", n1, job_waiter_poll, NULL, &j, sizeof j);
     int run = sim_world_run(w);
     sim_world_free(w);
     cr_assert(eq(str, (char *)sim_result_name(run), "SIM_ETIMELIMIT"));

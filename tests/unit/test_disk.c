@@ -10,9 +10,10 @@
  * sim_block_on. Job functions release every handle they open before they return, and record
  * what they see in records on the test's stack (a verdict of EXPECT checks, or a record of
  * what a file holds). Tasks follow a script of disk operations (scripter) and record each
- * result and when it completed; their drop function drops the operation in flight and closes
- * their handle. Disk events are gathered by a trace sink (disk_tally). Tests free their world
- * before asserting what jobs recorded, so that a failure leaks nothing under the sanitizers.
+ * result and when it completed; the operation in flight and the file handle belong to the
+ * task and go with it, so it has no drop function. Disk events are gathered by a trace sink
+ * (disk_tally). Tests free their world before asserting what jobs recorded, so that a failure
+ * leaks nothing under the sanitizers.
  */
 #include <stdio.h>
 #include <string.h>
@@ -199,7 +200,7 @@ static int run_job(sim_world *w, sim_node_id node, job_fn fn, void *ctx)
                       .state_size = sizeof j};
     sim_join h;
     int rc = sim_spawn_blocking(w, &d, &h);
-    return rc == SIM_OK ? sim_block_on(w, sim_join_future(&h)) : rc;
+    return rc == SIM_OK ? sim_block_on(w, sim_join_wait(&h)) : rc;
 }
 
 static void crash_restart(sim_world *w, sim_node_id n)
@@ -208,36 +209,10 @@ static void crash_restart(sim_world *w, sim_node_id n)
     cr_assert(eq(int, sim_node_restart(w, n), SIM_OK));
 }
 
-/* A world-level task that sleeps until a time. */
-typedef struct waiter {
-    sim_co co;
-    sim_sleep nap;
-    uint64_t until;
-} waiter;
-
-static int waiter_poll(void *state, sim_world *w)
-{
-    waiter *x = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&x->co);
-    sim_sleep_until_init(w, &x->nap, x->until);
-    SIM_AWAIT(&x->co, rc, sim_sleep_poll(w, &x->nap));
-    SIM_END(&x->co, rc);
-}
-
-static void waiter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    waiter *x = state;
-    (void)mode;
-    sim_sleep_drop(w, &x->nap);
-}
-
-/* Runs the world until virtual time t. */
+/* Runs the world until virtual time t (a sleep driven from outside). */
 static void wait_until(sim_world *w, uint64_t t)
 {
-    waiter x = {.until = t};
-    sim_join h = test_spawn(w, "waiter", nid(0), waiter_poll, waiter_drop, &x, sizeof x);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&h)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_sleep_until(t)), SIM_OK));
     cr_assert(eq(u64, sim_now(w), t));
 }
 
@@ -405,17 +380,18 @@ typedef struct script_rec {
     uint64_t size_done[SCRIPT_MAX];     /* ... once it completed */
     size_t got[SCRIPT_MAX];             /* read: bytes */
     uint64_t where[SCRIPT_MAX];         /* append: the offset */
-    uint32_t drops;
-    sim_drop_mode mode;
 } script_rec;
 
 /* Runs the steps in order, one operation at a time, on one handle (an open closes the handle
- * it replaces); a failed step does not stop the script. */
+ * it replaces); a failed step does not stop the script. The operation lives in the state
+ * block: it is polled once by hand to start it (so that the file can be looked at while it
+ * is in flight), then awaited (SIM_AWAIT_FUT). */
 typedef struct scripter {
     sim_co co;
     sim_disk_op op;
-    sim_sleep nap;
     sim_file f;
+    size_t got;          /* the current read's bytes */
+    uint64_t at;         /* the current append's offset */
     const step *steps;
     uint32_t i;
     script_rec *rec;
@@ -432,13 +408,15 @@ static uint64_t size_of(const sim_world *w, const sim_file *f)
 static sim_disk_op step_op(sim_world *w, scripter *s, const step *st)
 {
     if (st->kind == ST_WRITE || st->kind == ST_APPEND) memset(s->data, st->byte, st->len);
+    s->got = 0;
+    s->at = 0;
     switch (st->kind) {
     case ST_OPEN:
         sim_file_close(w, &s->f);
         return sim_disk_open_op(st->path, st->flags, &s->f);
-    case ST_READ: return sim_disk_read_op(&s->f, s->rbuf, st->len, st->offset);
+    case ST_READ: return sim_disk_read_op(&s->f, s->rbuf, st->len, st->offset, &s->got);
     case ST_WRITE: return sim_disk_write_op(&s->f, s->data, st->len, st->offset);
-    case ST_APPEND: return sim_disk_append_op(&s->f, s->data, st->len);
+    case ST_APPEND: return sim_disk_append_op(&s->f, s->data, st->len, &s->at);
     case ST_SYNC: return sim_disk_sync_op(&s->f);
     case ST_DATASYNC: return sim_disk_datasync_op(&s->f);
     case ST_TRUNCATE: return sim_disk_truncate_op(&s->f, st->offset);
@@ -453,39 +431,27 @@ static int scripter_poll(void *state, sim_world *w)
     scripter *s = state;
     script_rec *r = s->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     r->started_at = sim_now(w);
     for (s->i = 0; s->i < SCRIPT_MAX && s->steps[s->i].kind != ST_END; s->i++) {
         if (s->steps[s->i].kind == ST_SLEEP) {
-            sim_sleep_init(w, &s->nap, s->steps[s->i].offset);
-            SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+            SIM_AWAIT(rc, sim_sleep(w, s->steps[s->i].offset));
         } else {
             s->op = step_op(w, s, &s->steps[s->i]);
-            rc = sim_disk_poll(w, &s->op); /* starts it */
+            rc = sim_fut_poll(w, &s->op.fut); /* starts it */
             r->size_started[s->i] = size_of(w, &s->f);
             if (rc == SIM_PENDING) {
-                SIM_AWAIT(&s->co, rc, sim_disk_poll(w, &s->op));
+                SIM_AWAIT_FUT(rc, &s->op.fut);
             }
-            r->got[s->i] = s->op.got;
-            r->where[s->i] = s->op.offset;
+            r->got[s->i] = s->got;
+            r->where[s->i] = s->at;
         }
         r->rc[s->i] = rc;
         r->at[s->i] = sim_now(w);
         r->size_done[s->i] = size_of(w, &s->f);
         r->done = s->i + 1;
     }
-    sim_file_close(w, &s->f);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void scripter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    scripter *s = state;
-    sim_disk_drop(w, &s->op);
-    sim_sleep_drop(w, &s->nap);
-    sim_file_close(w, &s->f);
-    s->rec->drops++;
-    s->rec->mode = mode;
+    SIM_END(SIM_OK);
 }
 
 static sim_join spawn_scripter(sim_world *w, sim_node_id node, const step *steps,
@@ -493,7 +459,7 @@ static sim_join spawn_scripter(sim_world *w, sim_node_id node, const step *steps
 {
     static scripter s; /* large: kept off the stack, copied by the spawn */
     s = (scripter){.steps = steps, .rec = rec};
-    return test_spawn(w, "scripter", node, scripter_poll, scripter_drop, &s, sizeof s);
+    return test_spawn(w, "scripter", node, scripter_poll, NULL, &s, sizeof s);
 }
 
 /* Runs fn (a job that records EXPECT checks in a verdict) on a fresh node of a fresh world;
@@ -738,7 +704,6 @@ typedef struct misuse_rec {
 
 typedef struct misuser {
     sim_co co;
-    sim_disk_op op;
     sim_file f;
     misuse_rec *rec;
 } misuser;
@@ -771,22 +736,12 @@ static int misuser_poll(void *state, sim_world *w)
 {
     misuser *m = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&m->co);
-    m->op = sim_disk_open_op("m/f", SIM_O_CREATE, &m->f);
-    SIM_AWAIT(&m->co, rc, sim_disk_poll(w, &m->op));
+    SIM_BEGIN(w, &m->co);
+    SIM_AWAIT(rc, sim_disk_open_op("m/f", SIM_O_CREATE, &m->f));
     m->rec->open_rc = rc;
     misuse_calls(w, m);
-    sim_file_close(w, &m->f);
     m->rec->done = true;
-    SIM_END(&m->co, SIM_OK);
-}
-
-static void misuser_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    misuser *m = state;
-    (void)mode;
-    sim_disk_drop(w, &m->op);
-    sim_file_close(w, &m->f);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: the synchronous calls work only in blocking-pool jobs: from a task each returns
@@ -802,7 +757,7 @@ Test(disk, sync_calls_outside_jobs_and_ops_outside_nodes)
     sim_node_id n = disk_node(w, "n1");
     misuse_rec mr = {.open_rc = SIM_PENDING};
     misuser m = {.rec = &mr};
-    test_spawn(w, "misuser", n, misuser_poll, misuser_drop, &m, sizeof m);
+    test_spawn(w, "misuser", n, misuser_poll, NULL, &m, sizeof m);
     static const step world_steps[] = {
         {.kind = ST_OPEN, .path = "x", .flags = SIM_O_CREATE},
         {.kind = ST_SYNC_DIR, .path = ""},
@@ -904,7 +859,7 @@ Test(disk, latency_of_operations_and_jobs)
                                     50 * SIM_US, 50 * SIM_US};
     script_rec r = {0};
     sim_join h = spawn_scripter(w, n, steps, &r);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&h)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&h)), SIM_OK));
     cr_assert(eq(u32, r.done, 10));
     uint64_t prev = r.started_at;
     for (uint32_t i = 0; i < 10; i++) {
@@ -1631,6 +1586,7 @@ Test(disk, fault_points_capacity_and_corruption)
 
 typedef struct cut_out {
     int rc;
+    int join_rc;                /* the scripter's result */
     script_rec rec;
     file_io io;
     uint64_t write_events;      /* disk-op events of writes */
@@ -1664,23 +1620,23 @@ static void cut_run(bool crash, cut_out *o)
         crash_restart(w, n);
     } else {
         sim_join_abort(w, &h);
-        cr_assert(eq(int, sim_block_on(w, sim_join_future(&h)), SIM_ECANCELED));
     }
+    o->join_rc = sim_block_on(w, sim_join_wait(&h));
     wait_until(w, t0 + 2 * SIM_MS);
     if (o->rc == SIM_OK) o->rc = run_job(w, n, read_job, &o->io);
-    if (crash) sim_join_detach(w, &h);
     sim_world_free(w);
     o->write_events = t.ops[SIM_DISK_WRITE];
     o->crash_events = t.ncrash;
 }
 
 /* Goal: an operation in flight belongs to the device: dropped before its latency has passed
- * (its task aborted, the drop function dropping the operation and closing the handle) it
- * still takes effect when its time comes, and a later read sees it; but if its node crashes
- * first it never happens: not visible after the restart even with keep 1 (there was nothing
- * pending to keep).
+ * (its task aborted: the task drops the operation and releases its handle, with no drop
+ * function) it still takes effect when its time comes, and a later read sees it; but if its
+ * node crashes first it never happens: not visible after the restart even with keep 1 (there
+ * was nothing pending to keep).
  * Method: cut_run, once with an abort and once with a crash, 500 us into a 1 ms write of
- * 100 bytes of 0x77; the file is read back 2 ms after the write started. */
+ * 100 bytes of 0x77; the file is read back 2 ms after the write started. The scripter's join
+ * says how it ended (the drop mode of old). */
 Test(disk, dropped_op_completes_crash_cancels)
 {
     static cut_out dropped, crashed;
@@ -1688,15 +1644,14 @@ Test(disk, dropped_op_completes_crash_cancels)
     cut_run(true, &crashed);
     cr_assert(eq(int, crashed.rc, SIM_OK));
     cr_assert(eq(u32, crashed.rec.done, 1));          /* the open, not the write */
-    cr_assert(eq(int, crashed.rec.mode, SIM_DROP_CRASH));
+    cr_assert(eq(int, crashed.join_rc, SIM_ECRASHED));
     cr_assert(eq(int, crashed.io.rc, SIM_OK));
     cr_assert(eq(u64, crashed.io.got, 0));
     cr_assert(eq(u64, crashed.write_events, 0));
     cr_assert(eq(u32, crashed.crash_events, 0));
     cr_assert(eq(int, dropped.rc, SIM_OK));
     cr_assert(eq(u32, dropped.rec.done, 1));
-    cr_assert(eq(u32, dropped.rec.drops, 1));
-    cr_assert(eq(int, dropped.rec.mode, SIM_DROP_ABORT));
+    cr_assert(eq(int, dropped.join_rc, SIM_ECANCELED));
     cr_assert(eq(int, dropped.io.rc, SIM_OK));
     cr_assert(eq(u64, dropped.write_events, 1), "the dropped write never ran");
     cr_assert(eq(u64, dropped.io.got, 100), "the dropped write did not take effect");

@@ -140,7 +140,8 @@ typedef struct wal_toy {
 static wal_toy CHECKED = {.checksum = true}, NAIVE = {.checksum = false};
 
 /* Hits the crash point; when it fires, crashes the writer's own node and returns true (the
- * writer's poll then returns at once and the executor drops it in crash mode). */
+ * writer's poll then returns at once and the executor drops it in crash mode, whatever it
+ * returns: its result is SIM_ECRASHED). */
 static bool crash_here(sim_world *w, wal_run *r)
 {
     if (!SIM_FAULT(w, CRASH_POINT)) return false;
@@ -165,12 +166,15 @@ static int writer_failed(wal_run *r, const char *what, uint32_t i, int rc)
     return rc;
 }
 
+/* The log's file belongs to the writer task and goes with it (crash or not): no drop
+ * function. */
 typedef struct writer {
     sim_co co;
     wal_run *run;
     sim_file log;
-    sim_disk_op op;
     uint32_t i;
+    uint32_t len;              /* of the frame being appended */
+    uint64_t at;               /* where the append put it */
     uint64_t end;              /* where the next frame goes */
     uint8_t frame[MAX_FRAME];
 } writer;
@@ -180,45 +184,31 @@ static int writer_poll(void *state, sim_world *w)
     writer *x = state;
     wal_run *r = x->run;
     int rc = SIM_OK;
-    SIM_BEGIN(&x->co);
-    if (crash_here(w, r)) return SIM_PENDING;
-    x->op = sim_disk_open_op(WAL_PATH, SIM_O_CREATE | SIM_O_EXCL, &x->log);
-    SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
-    if (rc != SIM_OK) SIM_RETURN(&x->co, writer_failed(r, "open", 0, rc));
+    SIM_BEGIN(w, &x->co);
+    if (crash_here(w, r)) SIM_RETURN(SIM_ECRASHED);
+    SIM_AWAIT(rc, sim_disk_open_op(WAL_PATH, SIM_O_CREATE | SIM_O_EXCL, &x->log));
+    if (rc != SIM_OK) SIM_RETURN(writer_failed(r, "open", 0, rc));
     /* The log's name must be durable too, or a crash may take the whole file. */
-    if (crash_here(w, r)) return SIM_PENDING;
-    x->op = sim_disk_sync_dir_op(WAL_DIR);
-    SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
-    if (rc != SIM_OK) SIM_RETURN(&x->co, writer_failed(r, "directory sync", 0, rc));
+    if (crash_here(w, r)) SIM_RETURN(SIM_ECRASHED);
+    SIM_AWAIT(rc, sim_disk_sync_dir_op(WAL_DIR));
+    if (rc != SIM_OK) SIM_RETURN(writer_failed(r, "directory sync", 0, rc));
     for (x->i = 0; x->i < r->records; x->i++) {
-        uint32_t len = frame_encode(x->i, r->checksum, x->frame);
-        if (crash_here(w, r)) return SIM_PENDING;
+        x->len = frame_encode(x->i, r->checksum, x->frame);
+        if (crash_here(w, r)) SIM_RETURN(SIM_ECRASHED);
         r->started++;
-        x->op = sim_disk_append_op(&x->log, x->frame, len);
-        SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
-        if (rc != SIM_OK) SIM_RETURN(&x->co, writer_failed(r, "append", x->i, rc));
-        if (x->op.offset != x->end) {
-            SIM_RETURN(&x->co, writer_failed(r, "append offset", x->i, SIM_EIO));
-        }
-        x->end += x->op.len;
-        if (crash_here(w, r)) return SIM_PENDING;
-        x->op = sim_disk_sync_op(&x->log);
-        SIM_AWAIT(&x->co, rc, sim_disk_poll(w, &x->op));
-        if (rc != SIM_OK) SIM_RETURN(&x->co, writer_failed(r, "fsync", x->i, rc));
+        SIM_AWAIT(rc, sim_disk_append_op(&x->log, x->frame, x->len, &x->at));
+        if (rc != SIM_OK) SIM_RETURN(writer_failed(r, "append", x->i, rc));
+        if (x->at != x->end) SIM_RETURN(writer_failed(r, "append offset", x->i, SIM_EIO));
+        x->end += x->len;
+        if (crash_here(w, r)) SIM_RETURN(SIM_ECRASHED);
+        SIM_AWAIT(rc, sim_disk_sync_op(&x->log));
+        if (rc != SIM_OK) SIM_RETURN(writer_failed(r, "fsync", x->i, rc));
         r->acked++;
         sim_trace_note(w, "wal/ack", &x->i, sizeof x->i);
     }
     sim_file_close(w, &x->log);
     r->writer_done = r->writer_stopped = true;
-    SIM_END(&x->co, SIM_OK);
-}
-
-static void writer_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    writer *x = state;
-    (void)mode;
-    sim_disk_drop(w, &x->op);
-    sim_file_close(w, &x->log);
+    SIM_END(SIM_OK);
 }
 
 typedef struct recover_job {
@@ -288,8 +278,8 @@ static int wal_boot(void *ud, sim_world *w, sim_node_id node)
     uint32_t boots = sim_node_boots(w, node);
     if (boots == 1) {
         writer x = {.run = r};
-        sim_task_desc d = {.name = "writer", .node = node, .poll = writer_poll,
-                           .drop = writer_drop, .state = &x, .state_size = sizeof x};
+        sim_task_desc d = {.name = "writer", .node = node, .poll = writer_poll, .state = &x,
+                           .state_size = sizeof x};
         return sim_spawn(w, &d, NULL);
     }
     if (boots == 2) {
@@ -306,7 +296,6 @@ static int wal_boot(void *ud, sim_world *w, sim_node_id node)
  * 10 ms later. */
 typedef struct supervisor {
     sim_co co;
-    sim_sleep nap;
     wal_run *run;
 } supervisor;
 
@@ -315,24 +304,15 @@ static int supervisor_poll(void *state, sim_world *w)
     supervisor *s = state;
     wal_run *r = s->run;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     while (sim_node_status(w, r->n1) == SIM_NODE_UP && !r->writer_stopped) {
-        sim_sleep_init(w, &s->nap, SIM_MS);
-        SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+        SIM_TRY(sim_sleep(w, SIM_MS));
     }
     if (sim_node_status(w, r->n1) == SIM_NODE_UP) rc = sim_node_crash(w, r->n1);
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    sim_sleep_init(w, &s->nap, 10 * SIM_MS);
-    SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_sleep(w, 10 * SIM_MS));
     rc = sim_node_restart(w, r->n1);
-    SIM_END(&s->co, rc);
-}
-
-static void supervisor_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    supervisor *s = state;
-    (void)mode;
-    sim_sleep_drop(w, &s->nap);
+    SIM_END(rc);
 }
 
 static int wal_setup(void *ud, sim_world *w, const sim_scenario *sc, void **run_state,
@@ -348,8 +328,8 @@ static int wal_setup(void *ud, sim_world *w, const sim_scenario *sc, void **run_
     int rc = sim_node_add(w, &nd, &r->n1);
     if (rc == SIM_OK) {
         supervisor s = {.run = r};
-        sim_task_desc d = {.name = "supervisor", .poll = supervisor_poll,
-                           .drop = supervisor_drop, .state = &s, .state_size = sizeof s};
+        sim_task_desc d = {.name = "supervisor", .poll = supervisor_poll, .state = &s,
+                           .state_size = sizeof s};
         rc = sim_spawn(w, &d, NULL);
     }
     if (rc == SIM_OK && t->sweep != NULL) rc = sim_sweep_arm(t->sweep, w);

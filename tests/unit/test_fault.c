@@ -9,7 +9,9 @@
  * copies what the test wants to see (fault records with their strings, node states, stats)
  * into static storage, because the world dies before sim_scenario_run returns. Callbacks never
  * assert: they record, and the test asserts afterwards. Every world is freed before its test
- * returns; every task's drop function releases its timers and channel ends.
+ * returns. Tasks own what they arm: their timers and the channel ends moved to them at spawn
+ * (sim_task_desc.moves) go with them, so no task here needs a drop function to release
+ * anything; the one drop function left (life1's) only counts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,7 +201,6 @@ static void assert_pass(const sim_run_result *r, uint64_t seed)
 /* Sleeps until an absolute time and stores the time it woke. */
 typedef struct waker {
     sim_co co;
-    sim_sleep nap;
     uint64_t until_ns;
     uint64_t *woke_at;   /* may be NULL */
 } waker;
@@ -207,19 +208,10 @@ typedef struct waker {
 static int waker_poll(void *state, sim_world *w)
 {
     waker *k = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&k->co);
-    sim_sleep_until_init(w, &k->nap, k->until_ns);
-    SIM_AWAIT(&k->co, rc, sim_sleep_poll(w, &k->nap));
+    SIM_BEGIN(w, &k->co);
+    SIM_TRY(sim_sleep_until(k->until_ns));
     if (k->woke_at != NULL) *k->woke_at = sim_now(w);
-    SIM_END(&k->co, rc);
-}
-
-static void waker_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    waker *k = state;
-    (void)mode;
-    sim_sleep_drop(w, &k->nap);
+    SIM_END(SIM_OK);
 }
 
 /* Spawns a waker; node 0 inside boot = the booting node, outside = world level. */
@@ -228,8 +220,8 @@ static int spawn_waker(sim_world *w, const char *name, sim_node_id node, uint64_
 {
     if (woke_at != NULL) *woke_at = NEVER;
     waker k = {.until_ns = until_ns, .woke_at = woke_at};
-    sim_task_desc d = {.name = name, .node = node, .poll = waker_poll, .drop = waker_drop,
-                       .state = &k, .state_size = sizeof k, .daemon = daemon};
+    sim_task_desc d = {.name = name, .node = node, .poll = waker_poll, .state = &k,
+                       .state_size = sizeof k, .daemon = daemon};
     return sim_spawn(w, &d, NULL);
 }
 
@@ -246,7 +238,6 @@ typedef struct hit_log {
 /* Hits a point `count` times (0 = forever): the first after first_ns, then every period_ns. */
 typedef struct hitter {
     sim_co co;
-    sim_sleep nap;
     const char *point;
     uint64_t first_ns;
     uint64_t period_ns;
@@ -255,33 +246,29 @@ typedef struct hitter {
     hit_log *log;          /* may be NULL */
 } hitter;
 
+/* Hits the point once and logs it. */
+static void hit_once(sim_world *w, hitter *h)
+{
+    int fired = sim_fault(w, h->point);
+    if (h->log == NULL) return;
+    hit_log *l = h->log;
+    bool late = sim_now(w) >= l->late_ns;
+    if (fired && l->fires < 16) l->fired[l->fires] = h->i;
+    l->hits++;
+    l->fires += (uint32_t)fired;
+    l->late_hits += late;
+    l->late_fires += late && fired;
+}
+
 static int hitter_poll(void *state, sim_world *w)
 {
     hitter *h = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&h->co);
+    SIM_BEGIN(w, &h->co);
     for (h->i = 0; h->count == 0 || h->i < h->count; h->i++) {
-        sim_sleep_init(w, &h->nap, h->i == 0 ? h->first_ns : h->period_ns);
-        SIM_AWAIT(&h->co, rc, sim_sleep_poll(w, &h->nap));
-        int fired = sim_fault(w, h->point);
-        if (h->log != NULL) {
-            hit_log *l = h->log;
-            bool late = sim_now(w) >= l->late_ns;
-            if (fired && l->fires < 16) l->fired[l->fires] = h->i;
-            l->hits++;
-            l->fires += (uint32_t)fired;
-            l->late_hits += late;
-            l->late_fires += late && fired;
-        }
+        SIM_TRY(sim_sleep(w, h->i == 0 ? h->first_ns : h->period_ns));
+        hit_once(w, h);
     }
-    SIM_END(&h->co, rc);
-}
-
-static void hitter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    hitter *h = state;
-    (void)mode;
-    sim_sleep_drop(w, &h->nap);
+    SIM_END(SIM_OK);
 }
 
 static int spawn_hitter(sim_world *w, sim_node_id node, const char *point, uint64_t first_ns,
@@ -289,9 +276,8 @@ static int spawn_hitter(sim_world *w, sim_node_id node, const char *point, uint6
 {
     hitter h = {.point = point, .first_ns = first_ns, .period_ns = period_ns, .count = count,
                 .log = log};
-    sim_task_desc d = {.name = "hitter", .node = node, .poll = hitter_poll,
-                       .drop = hitter_drop, .state = &h, .state_size = sizeof h,
-                       .daemon = daemon};
+    sim_task_desc d = {.name = "hitter", .node = node, .poll = hitter_poll, .state = &h,
+                       .state_size = sizeof h, .daemon = daemon};
     return sim_spawn(w, &d, NULL);
 }
 
@@ -722,7 +708,7 @@ Test(fault, swarm_switches_kinds_and_draws_in_range, .timeout = 60)
 typedef struct crash_obs {
     uint32_t boots;          /* n1's boot calls */
     uint32_t n1_drops;       /* drops of n1's first-life tasks */
-    uint32_t n1_crash_drops; /* ... in crash mode */
+    uint32_t n1_crash_drops; /* ... while n1 was down: by its crash */
     uint32_t n1_done;        /* first-life tasks that completed (must stay 0) */
     int r2_rc;               /* n2's receive from n1 */
     uint64_t r2_at;
@@ -736,11 +722,10 @@ static crash_obs CO;
 enum { LIFE_SLEEP, LIFE_RECV, LIFE_HOLD };
 
 /* A first-life task of n1: sleeps 10 s (holding a sender when it has one) or awaits a
- * message. */
+ * message. Its channel end was moved to it at spawn, so it goes with the task. */
 typedef struct life1 {
     sim_co co;
     int kind;
-    sim_sleep nap;
     sim_tx tx;
     sim_rx rx;
     uint32_t msg;
@@ -750,32 +735,30 @@ static int life1_poll(void *state, sim_world *w)
 {
     life1 *l = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&l->co);
+    SIM_BEGIN(w, &l->co);
     if (l->kind == LIFE_RECV) {
-        SIM_AWAIT(&l->co, rc, sim_recv(w, &l->rx, &l->msg));
+        SIM_AWAIT(rc, sim_recv(&l->rx, &l->msg));
     } else {
-        sim_sleep_init(w, &l->nap, 10 * SIM_S);
-        SIM_AWAIT(&l->co, rc, sim_sleep_poll(w, &l->nap));
+        SIM_AWAIT(rc, sim_sleep(w, 10 * SIM_S));
     }
     CO.n1_done++;
-    SIM_END(&l->co, rc);
+    SIM_END(rc);
 }
 
-static void life1_drop(void *state, sim_world *w, sim_drop_mode mode)
+/* Counts the task's end: the drop function runs once however it ends, after its timer and
+ * channel end were released. A crash drops it while its node is down (the drop mode of old,
+ * which drop functions no longer get, as they have nothing left to release by mode). */
+static void life1_drop(void *state, sim_world *w)
 {
-    life1 *l = state;
-    sim_sleep_drop(w, &l->nap);
-    sim_tx_drop(w, &l->tx);
-    sim_rx_drop(w, &l->rx);
+    (void)state;
     CO.n1_drops++;
-    CO.n1_crash_drops += mode == SIM_DROP_CRASH;
+    CO.n1_crash_drops += sim_node_status(w, sim_node_current(w)) == SIM_NODE_DOWN;
 }
 
 /* n2's side: receives once from n1, or sends once to n1 at 1.5 s. */
 typedef struct peer {
     sim_co co;
     bool sender;
-    sim_sleep nap;
     sim_tx tx;
     sim_rx rx;
     uint32_t msg;
@@ -785,28 +768,19 @@ static int peer_poll(void *state, sim_world *w)
 {
     peer *p = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&p->co);
+    SIM_BEGIN(w, &p->co);
     if (p->sender) {
-        sim_sleep_until_init(w, &p->nap, 1500 * SIM_MS);
-        SIM_AWAIT(&p->co, rc, sim_sleep_poll(w, &p->nap));
+        SIM_TRY(sim_sleep_until(1500 * SIM_MS));
         p->msg = 42;
-        CO.s2_rc = sim_send(w, &p->tx, &p->msg);
+        SIM_AWAIT(rc, sim_send(&p->tx, &p->msg));
+        CO.s2_rc = rc;
         CO.s2_at = sim_now(w);
     } else {
-        SIM_AWAIT(&p->co, rc, sim_recv(w, &p->rx, &p->msg));
+        SIM_AWAIT(rc, sim_recv(&p->rx, &p->msg));
         CO.r2_rc = rc;
         CO.r2_at = sim_now(w);
     }
-    SIM_END(&p->co, SIM_OK);
-}
-
-static void peer_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    peer *p = state;
-    (void)mode;
-    sim_sleep_drop(w, &p->nap);
-    sim_tx_drop(w, &p->tx);
-    sim_rx_drop(w, &p->rx);
+    SIM_END(SIM_OK);
 }
 
 static int boot_n1_counted(void *ud, sim_world *w, sim_node_id node)
@@ -819,11 +793,13 @@ static int boot_n1_counted(void *ud, sim_world *w, sim_node_id node)
                        false);
 }
 
+/* moves: the handles in state that go to the task (SIM_MOVES), or NULL. */
 static int spawn_task(sim_world *w, const char *name, sim_node_id node, sim_poll_cb poll,
-                      sim_drop_cb drop, const void *state, size_t size)
+                      sim_drop_cb drop, const void *state, size_t size,
+                      const void *const *moves)
 {
     sim_task_desc d = {.name = name, .node = node, .poll = poll, .drop = drop, .state = state,
-                       .state_size = size};
+                       .state_size = size, .moves = moves};
     return sim_spawn(w, &d, NULL);
 }
 
@@ -835,12 +811,25 @@ static int setup_crash_channels(toy *t, sim_world *w)
     int rc = sim_chan_new(w, &cd, &s2.tx, &recv.rx);      /* n2 -> n1 */
     if (rc == SIM_OK) rc = sim_chan_new(w, &cd, &hold.tx, &r2.rx); /* n1 -> n2 */
     if (rc != SIM_OK) return rc;
+    /* The channel ends were made at world level: each is moved to the task that uses it, so
+     * that it goes with that task (else the world would own it, and n1's crash would close
+     * nothing). */
     sim_node_id n1 = t->ids[0], n2 = t->ids[1];
-    rc = spawn_task(w, "n1-sleep", n1, life1_poll, life1_drop, &sleeper, sizeof sleeper);
-    if (rc == SIM_OK) rc = spawn_task(w, "n1-recv", n1, life1_poll, life1_drop, &recv, sizeof recv);
-    if (rc == SIM_OK) rc = spawn_task(w, "n1-hold", n1, life1_poll, life1_drop, &hold, sizeof hold);
-    if (rc == SIM_OK) rc = spawn_task(w, "n2-recv", n2, peer_poll, peer_drop, &r2, sizeof r2);
-    if (rc == SIM_OK) rc = spawn_task(w, "n2-send", n2, peer_poll, peer_drop, &s2, sizeof s2);
+    rc = spawn_task(w, "n1-sleep", n1, life1_poll, life1_drop, &sleeper, sizeof sleeper, NULL);
+    if (rc == SIM_OK) {
+        rc = spawn_task(w, "n1-recv", n1, life1_poll, life1_drop, &recv, sizeof recv,
+                        SIM_MOVES(&recv.rx));
+    }
+    if (rc == SIM_OK) {
+        rc = spawn_task(w, "n1-hold", n1, life1_poll, life1_drop, &hold, sizeof hold,
+                        SIM_MOVES(&hold.tx));
+    }
+    if (rc == SIM_OK) {
+        rc = spawn_task(w, "n2-recv", n2, peer_poll, NULL, &r2, sizeof r2, SIM_MOVES(&r2.rx));
+    }
+    if (rc == SIM_OK) {
+        rc = spawn_task(w, "n2-send", n2, peer_poll, NULL, &s2, sizeof s2, SIM_MOVES(&s2.tx));
+    }
     /* The fault driver is a daemon: a world-level task keeps the run going past the restart. */
     if (rc == SIM_OK) rc = spawn_waker(w, "workload", (sim_node_id){0}, 2500 * SIM_MS, NULL, false);
     return rc;
@@ -849,11 +838,14 @@ static int setup_crash_channels(toy *t, sim_world *w)
 /* Goal: a scripted crash drops the node's tasks in crash mode with their timers and channel
  * ends: a peer receiving from the node sees SIM_ECLOSED at the crash, a peer sending to it
  * later gets SIM_ECLOSED; the scripted restart boots the node again; the run passes with
- * nothing left behind (no leak under make check); each scripted line is a record.
+ * nothing left behind (no timer, no channel, no violation; no leak under make check); each
+ * scripted line is a record.
  * Method: at = 1s crash n1, at = 2s restart n1. n1's first life: a 10 s sleeper, a task
  * awaiting a channel from n2, a task holding the sender of a channel to n2 (all spawned by
- * setup onto n1); n2: the receiver of that channel and a sender that sends at 1.5 s. n1's
- * second boot spawns a 100 ms sleeper; a world-level task runs until 2.5 s. */
+ * setup onto n1, each channel end moved to its task); n2: the receiver of that channel and a
+ * sender that sends at 1.5 s. n1's second boot spawns a 100 ms sleeper; a world-level task
+ * runs until 2.5 s. The first-life tasks count their ends in a drop function, and whether n1
+ * was down then. */
 Test(fault, scripted_crash_closes_channels_and_restart_boots_again)
 {
     CO = (crash_obs){.r2_rc = SIM_PENDING, .s2_rc = SIM_PENDING};
@@ -959,38 +951,36 @@ typedef struct sampler {
     sim_interval every;
 } sampler;
 
+/* How many nodes are down or paused now, into BO. */
+static void sample_nodes(const sim_world *w)
+{
+    uint32_t out = 0;
+    for (uint32_t i = 1; i <= sim_node_count(w); i++) {
+        out += sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP;
+    }
+    BO.samples++;
+    BO.samples_out += out > 0;
+    if (out > BO.max_out) BO.max_out = out;
+}
+
 static int sampler_poll(void *state, sim_world *w)
 {
     sampler *s = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     sim_interval_init(w, &s->every, SIM_MS);
     for (;;) {
-        SIM_AWAIT(&s->co, rc, sim_interval_poll(w, &s->every));
-        uint32_t out = 0;
-        for (uint32_t i = 1; i <= sim_node_count(w); i++) {
-            out += sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP;
-        }
-        BO.samples++;
-        BO.samples_out += out > 0;
-        if (out > BO.max_out) BO.max_out = out;
+        SIM_TRY(sim_tick(&s->every));
+        sample_nodes(w);
     }
-    SIM_END(&s->co, rc);
-}
-
-static void sampler_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    sampler *s = state;
-    (void)mode;
-    sim_interval_drop(w, &s->every);
+    SIM_END(SIM_OK);
 }
 
 static int setup_budget(toy *t, sim_world *w)
 {
     (void)t;
     sampler s = {0};
-    sim_task_desc d = {.name = "sampler", .poll = sampler_poll, .drop = sampler_drop,
-                       .state = &s, .state_size = sizeof s, .daemon = true};
+    sim_task_desc d = {.name = "sampler", .poll = sampler_poll, .state = &s,
+                       .state_size = sizeof s, .daemon = true};
     int rc = sim_spawn(w, &d, NULL);
     if (rc == SIM_OK) rc = spawn_waker(w, "workload", (sim_node_id){0}, 5 * SIM_S, NULL, false);
     return rc;
@@ -1073,30 +1063,22 @@ static bool client_ok(const client *c, const sim_world *w)
 static int client_poll(void *state, sim_world *w)
 {
     client *c = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     sim_interval_init(w, &c->every, 100 * SIM_MS);
     while (c->run < c->need) {
-        SIM_AWAIT(&c->co, rc, sim_interval_poll(w, &c->every));
+        SIM_TRY(sim_tick(&c->every));
         CL.checks++;
         c->run = client_ok(c, w) ? c->run + 1 : 0;
     }
     CL.done_at = sim_now(w);
-    SIM_END(&c->co, rc);
-}
-
-static void client_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    client *c = state;
-    (void)mode;
-    sim_interval_drop(w, &c->every);
+    SIM_END(SIM_OK);
 }
 
 static int spawn_client(sim_world *w, uint32_t need, bool first_life)
 {
     CL = (client_obs){.done_at = NEVER};
     client c = {.need = need, .first_life = first_life};
-    return spawn_task(w, "client", (sim_node_id){0}, client_poll, client_drop, &c, sizeof c);
+    return spawn_task(w, "client", (sim_node_id){0}, client_poll, NULL, &c, sizeof c, NULL);
 }
 
 static int setup_all_up_client(toy *t, sim_world *w)
@@ -1338,9 +1320,9 @@ typedef struct clock_probe {
 static int clock_probe_poll(void *state, sim_world *w)
 {
     clock_probe *c = state;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     *c->seen = sim_node_now(w);
-    SIM_END(&c->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a node's clock is now + offset + now * drift / 10^6, never below 0, kept across a
@@ -1394,9 +1376,9 @@ Test(fault, node_clock_arithmetic)
     sim_join jb = test_spawn(w, "probe-b", b, clock_probe_poll, NULL, &pb, sizeof pb);
     sim_join jw = test_spawn(w, "probe-w", (sim_node_id){0}, clock_probe_poll, NULL, &pw,
                              sizeof pw);
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&ja)), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jb)), SIM_OK));
-    cr_assert(eq(int, sim_block_on(w, sim_join_future(&jw)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&ja)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jb)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&jw)), SIM_OK));
     cr_assert(eq(u64, sim_now(w), 3 * SIM_S));
     cr_assert(eq(u64, on_a, 3 * SIM_S + 5 * SIM_MS));
     cr_assert(eq(u64, on_b, SIM_S + 3 * SIM_MS));
@@ -1415,36 +1397,25 @@ static clock_obs CK;
 
 typedef struct clock_reader {
     sim_co co;
-    sim_sleep nap;
 } clock_reader;
 
 static int clock_reader_poll(void *state, sim_world *w)
 {
     clock_reader *c = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    sim_sleep_until_init(w, &c->nap, SIM_S);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_sleep_until(SIM_S));
     for (uint32_t i = 0; i < T.nnodes; i++) CK.at1[i] = sim_node_clock(w, T.ids[i]);
-    sim_sleep_until_init(w, &c->nap, 2 * SIM_S);
-    SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+    SIM_TRY(sim_sleep_until(2 * SIM_S));
     for (uint32_t i = 0; i < T.nnodes; i++) CK.at2[i] = sim_node_clock(w, T.ids[i]);
-    SIM_END(&c->co, rc);
-}
-
-static void clock_reader_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    clock_reader *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->nap);
+    SIM_END(SIM_OK);
 }
 
 static int setup_clock_reader(toy *t, sim_world *w)
 {
     (void)t;
     clock_reader c = {0};
-    return spawn_task(w, "clocks", (sim_node_id){0}, clock_reader_poll, clock_reader_drop, &c,
-                      sizeof c);
+    return spawn_task(w, "clocks", (sim_node_id){0}, clock_reader_poll, NULL, &c, sizeof c,
+                      NULL);
 }
 
 /* Goal: clock_skew and clock_drift give each node a clock offset within +-skew and a drift

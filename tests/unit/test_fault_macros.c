@@ -15,13 +15,12 @@ static const sim_fault_point raw_points[] = {
     {"sut/raw/refuse", "the request is refused"},
 };
 
-/* A task that asks the same point twice per poll through libfiu's macros and records what it
- * got: 1 for a fault, 0 otherwise. */
+/* A task that asks the same point once per poll through libfiu's macros, yielding between
+ * asks, and records what it got: 1 for a fault, 0 otherwise. */
 typedef struct asker {
     sim_co co;
     int *got;           /* 8 answers, in the test's storage */
     uint32_t n;
-    sim_yield y;
 } asker;
 
 static int refuse_or_serve(void)
@@ -30,19 +29,23 @@ static int refuse_or_serve(void)
     return 0;
 }
 
+/* 1 when the point fires at this ask (fiu_do_on runs its action then). */
+static int ask_once(void)
+{
+    int faulted = 0;
+    fiu_do_on("sut/raw/refuse", faulted = 1);
+    return faulted;
+}
+
 static int asker_poll(void *state, sim_world *w)
 {
     asker *a = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&a->co);
+    SIM_BEGIN(w, &a->co);
     for (a->n = 0; a->n < 8; a->n++) {
-        int faulted = 0;
-        fiu_do_on("sut/raw/refuse", faulted = 1);
-        a->got[a->n] = faulted;
-        a->y = (sim_yield){0};
-        SIM_AWAIT(&a->co, rc, sim_yield_poll(w, &a->y));
+        a->got[a->n] = ask_once();
+        SIM_TRY(sim_yield());
     }
-    SIM_END(&a->co, rc);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: libfiu's own macros reach the running world's plan: with the point failing at hit 2

@@ -4,14 +4,16 @@
  * streams (order under any latency, partial reads, read_exact, backpressure, half-close and
  * close, partitions that heal and partitions that outlast the stream timeout, a peer's crash,
  * connect errors), ports, length-prefixed frames, misuse, determinism and the world dump.
+ * test_net_handles.c has who owns a socket and what a task's end releases.
  *
  * Tasks report to the test through pointers to records on the test's stack (static storage
- * for the few large arrays). Every task's drop function drops the operation it may have pending
- * and closes every socket it owns (closing is idempotent, so a drop closes again what the body
- * already closed; tasks that share a socket borrow it from a holder task that owns it). Net
- * events are counted by a trace sink (net_tally). Every world is freed before its test returns;
- * a few tests gather their results and free the world before asserting, so that a failure
- * leaks nothing under the sanitizers.
+ * for the few large arrays). A socket belongs to the task that opened, accepted or connected
+ * it, or to the node whose boot function opened it, and goes with its owner: no task here has
+ * a drop function, and a task closes a socket itself only when the close is part of what it
+ * does (a half-close, a server that slams the door). Sockets that several tasks use are
+ * opened in a boot function. Net events are counted by a trace sink (net_tally). Every world
+ * is freed before its test returns; a few tests gather their results and free the world
+ * before asserting, so that a failure leaks nothing under the sanitizers.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,16 +50,21 @@ typedef struct net_tally {
     uint64_t lost_to[8];   /* net-drop with reason SIM_NET_WHY_FAULT, per destination node */
     uint64_t dup_to[8];    /* net-dup per destination node */
     uint64_t reset_why[8]; /* net-reset per reason (1 peer crashed, 2 partition timeout, ...) */
+    uint64_t data_from[8]; /* bytes of stream data sent, per source node: what the streams
+                              out of that node took from its writers */
 } net_tally;
 
 static void tally_sink(void *ud, const sim_event *e)
 {
     net_tally *t = ud;
     if ((uint32_t)e->kind < 32) t->kind[e->kind]++;
-    uint32_t dst_node = ((uint32_t)e->a >> 16) & 7;
+    uint32_t dst_node = ((uint32_t)e->a >> 16) & 7, src_node = (uint32_t)(e->a >> 48) & 7;
     uint32_t type = SIM_EV_NET_TYPE(e->b) & 7, why = SIM_EV_NET_WHY(e->b) & 7;
     switch (e->kind) {
-    case SIM_EV_NET_SEND: t->sent[type]++; break;
+    case SIM_EV_NET_SEND:
+        t->sent[type]++;
+        if (type == SIM_NET_DATA) t->data_from[src_node] += SIM_EV_NET_LEN(e->b);
+        break;
     case SIM_EV_NET_DROP:
         t->drop_why[why]++;
         if (why == SIM_NET_WHY_FAULT) t->lost_to[dst_node]++;
@@ -87,53 +94,6 @@ static void net_config(sim_world *w, sim_net_desc d)
 static void net_link(sim_world *w, sim_node_id from, sim_node_id to, sim_link l)
 {
     cr_assert(eq(int, sim_net_link(w, from, to, &l), SIM_OK));
-}
-
-/* ---- a holder: a daemon that owns sockets a boot function opened ------------------------- */
-
-typedef struct holder {
-    sim_co co;
-    sim_sleep nap;
-    sim_udp udp[2];
-    sim_listener lis;
-    uint64_t hold_ns;
-} holder;
-
-static void holder_close(sim_world *w, holder *h)
-{
-    sim_udp_close(w, &h->udp[0]);
-    sim_udp_close(w, &h->udp[1]);
-    sim_listener_close(w, &h->lis);
-}
-
-static int holder_poll(void *state, sim_world *w)
-{
-    holder *h = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&h->co);
-    sim_sleep_init(w, &h->nap, h->hold_ns);
-    SIM_AWAIT(&h->co, rc, sim_sleep_poll(w, &h->nap));
-    holder_close(w, h);
-    SIM_END(&h->co, rc);
-}
-
-static void holder_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    holder *h = state;
-    (void)mode;
-    sim_sleep_drop(w, &h->nap);
-    holder_close(w, h);
-}
-
-/* Hands h's sockets to a daemon on node; closes them if the spawn fails. */
-static int spawn_holder(sim_world *w, sim_node_id node, holder *h)
-{
-    if (h->hold_ns == 0) h->hold_ns = 10 * SIM_S;
-    sim_task_desc d = {.name = "holder", .node = node, .poll = holder_poll, .drop = holder_drop,
-                       .state = h, .state_size = sizeof *h, .daemon = true};
-    int rc = sim_spawn(w, &d, NULL);
-    if (rc != SIM_OK) holder_close(w, h);
-    return rc;
 }
 
 /* ---- datagram tasks -------------------------------------------------------------------------- */
@@ -166,7 +126,6 @@ typedef struct dsend_rec {
 typedef struct dsender {
     sim_co co;
     sim_udp sock;
-    sim_sleep nap;
     sim_addr to;
     uint32_t count;
     uint32_t len;      /* 4..DG_BUF; 0 = 16 */
@@ -178,43 +137,37 @@ typedef struct dsender {
     dsend_rec *rec;
 } dsender;
 
+static void dsender_send(sim_world *w, dsender *s)
+{
+    dg_fill(s->buf, s->len, s->i);
+    int rc = sim_udp_send_to(w, &s->sock, s->to, s->buf, s->len);
+    if (rc == SIM_OK) {
+        s->rec->sent++;
+    } else if (s->rec->rc == SIM_OK) {
+        s->rec->rc = rc;
+    }
+}
+
 static int dsender_poll(void *state, sim_world *w)
 {
     dsender *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     rc = sim_udp_bind(w, 0, &s->sock);
     if (rc != SIM_OK) {
         s->rec->rc = rc;
-        SIM_RETURN(&s->co, rc);
+        SIM_RETURN(rc);
     }
     s->rec->local = sim_udp_addr(w, &s->sock);
-    sim_sleep_until_init(w, &s->nap, s->start_ns);
-    SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+    SIM_TRY(sim_sleep_until(s->start_ns));
     s->rec->rc = SIM_OK;
     for (s->i = 0; s->i < s->count; s->i++) {
         if (s->batch != 0 && s->i > 0 && s->i % s->batch == 0) {
-            sim_sleep_init(w, &s->nap, s->gap_ns);
-            SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+            SIM_TRY(sim_sleep(w, s->gap_ns));
         }
-        dg_fill(s->buf, s->len, s->i);
-        rc = sim_udp_send_to(w, &s->sock, s->to, s->buf, s->len);
-        if (rc == SIM_OK) {
-            s->rec->sent++;
-        } else if (s->rec->rc == SIM_OK) {
-            s->rec->rc = rc;
-        }
+        dsender_send(w, s);
     }
-    sim_udp_close(w, &s->sock);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void dsender_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    dsender *s = state;
-    (void)mode;
-    sim_sleep_drop(w, &s->nap);
-    sim_udp_close(w, &s->sock);
+    SIM_END(SIM_OK);
 }
 
 static void spawn_dsender(sim_world *w, sim_node_id node, dsender *s)
@@ -222,7 +175,7 @@ static void spawn_dsender(sim_world *w, sim_node_id node, dsender *s)
     if (s->len == 0) s->len = 16;
     cr_assert(s->len >= 4 && s->len <= DG_BUF);
     *s->rec = (dsend_rec){.rc = SIM_PENDING};
-    test_spawn(w, "dsender", node, dsender_poll, dsender_drop, s, sizeof *s);
+    test_spawn(w, "dsender", node, dsender_poll, NULL, s, sizeof *s);
 }
 
 typedef struct drecv_rec {
@@ -243,8 +196,7 @@ typedef struct drecv_rec {
 typedef struct dreceiver {
     sim_co co;
     sim_udp sock;
-    sim_udp_recv rx;
-    sim_timeout idle;
+    sim_datagram dg;
     uint16_t port;
     uint32_t len;        /* the expected length; 0 = any */
     uint64_t idle_ns;
@@ -256,8 +208,8 @@ static void dreceiver_note(sim_world *w, dreceiver *r)
 {
     drecv_rec *rec = r->rec;
     uint32_t seq = 0;
-    bool ok = dg_intact(r->buf, r->rx.len, &seq) && !r->rx.truncated &&
-              (r->len == 0 || r->rx.len == r->len) && (rec->per_seq == NULL || seq < rec->nseq);
+    bool ok = dg_intact(r->buf, r->dg.len, &seq) && !r->dg.truncated &&
+              (r->len == 0 || r->dg.len == r->len) && (rec->per_seq == NULL || seq < rec->nseq);
     if (!ok) {
         rec->bad++;
         return;
@@ -277,31 +229,20 @@ static int dreceiver_poll(void *state, sim_world *w)
 {
     dreceiver *r = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&r->co);
+    SIM_BEGIN(w, &r->co);
     rc = sim_udp_bind(w, r->port, &r->sock);
     if (rc != SIM_OK) {
         r->rec->rc = rc;
-        SIM_RETURN(&r->co, rc);
+        SIM_RETURN(rc);
     }
     for (;;) {
-        r->rx = (sim_udp_recv){.sock = &r->sock, .buf = r->buf, .cap = sizeof r->buf};
-        sim_timeout_init(w, &r->idle, sim_udp_recv_future(&r->rx), r->idle_ns);
-        SIM_AWAIT(&r->co, rc, sim_timeout_poll(w, &r->idle));
+        SIM_AWAIT(rc, sim_timeout(w, r->idle_ns,
+                                  sim_udp_recv(&r->sock, r->buf, sizeof r->buf, &r->dg)));
         if (rc != SIM_OK) break;
         dreceiver_note(w, r);
     }
     r->rec->rc = rc;
-    sim_udp_close(w, &r->sock);
-    SIM_END(&r->co, SIM_OK);
-}
-
-static void dreceiver_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    dreceiver *r = state;
-    (void)mode;
-    sim_timeout_drop(w, &r->idle);
-    sim_udp_recv_drop(w, &r->rx);
-    sim_udp_close(w, &r->sock);
+    SIM_END(SIM_OK);
 }
 
 /* rec's arrays (per_seq, at, order) and sizes are the caller's; the rest is reset. */
@@ -312,7 +253,7 @@ static void spawn_dreceiver(sim_world *w, sim_node_id node, dreceiver *r)
                        .at = rec->at, .order = rec->order, .cap = rec->cap};
     if (rec->per_seq != NULL) memset(rec->per_seq, 0, rec->nseq);
     if (r->idle_ns == 0) r->idle_ns = 300 * SIM_MS;
-    test_spawn(w, "dreceiver", node, dreceiver_poll, dreceiver_drop, r, sizeof *r);
+    test_spawn(w, "dreceiver", node, dreceiver_poll, NULL, r, sizeof *r);
 }
 
 /* ---- stream tasks ---------------------------------------------------------------------------- */
@@ -333,14 +274,13 @@ typedef struct rd_rec {
 typedef struct sreader {
     sim_co co;
     sim_listener lis;
-    sim_accept acc;
     sim_conn conn;
-    sim_read rd;
-    sim_sleep nap;
     sim_rng rng;
     uint16_t port;
     uint32_t cap_min, cap_max;
     uint64_t delay_ns;
+    size_t cap;        /* of the current read */
+    size_t len;        /* what it returned */
     uint8_t buf[RD_BUF];
     rd_rec *rec;
 } sreader;
@@ -349,52 +289,35 @@ static void sreader_check(sreader *s)
 {
     rd_rec *rec = s->rec;
     const uint8_t *b = s->buf;
-    for (size_t j = 0; j < s->rd.len; j++) rec->bad += b[j] != pattern(rec->bytes + j);
-    rec->bytes += s->rd.len;
+    for (size_t j = 0; j < s->len; j++) rec->bad += b[j] != pattern(rec->bytes + j);
+    rec->bytes += s->len;
     rec->reads++;
-    if (s->rd.len < s->rd.cap) rec->partial++;
+    if (s->len < s->cap) rec->partial++;
 }
 
 static int sreader_poll(void *state, sim_world *w)
 {
     sreader *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     sim_world_rng(w, "test/net/reads", 0, &s->rng);
     s->rec->listen_rc = sim_listen(w, s->port, 0, &s->lis);
-    if (s->rec->listen_rc != SIM_OK) SIM_RETURN(&s->co, s->rec->listen_rc);
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
+    if (s->rec->listen_rc != SIM_OK) SIM_RETURN(s->rec->listen_rc);
+    SIM_AWAIT(rc, sim_accept(&s->lis, &s->conn, NULL));
     s->rec->accept_rc = rc;
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->acc.conn;
+    if (rc != SIM_OK) SIM_RETURN(rc);
     if (s->delay_ns > 0) {
-        sim_sleep_init(w, &s->nap, s->delay_ns);
-        SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+        SIM_TRY(sim_sleep(w, s->delay_ns));
     }
     for (;;) {
-        s->rd = (sim_read){.conn = &s->conn, .buf = s->buf,
-                           .cap = sim_rng_range(&s->rng, s->cap_min, s->cap_max)};
-        SIM_AWAIT(&s->co, rc, sim_read_poll(w, &s->rd));
-        if (rc != SIM_OK || s->rd.len == 0) break;
+        s->cap = sim_rng_range(&s->rng, s->cap_min, s->cap_max);
+        SIM_AWAIT(rc, sim_read(&s->conn, s->buf, s->cap, &s->len));
+        if (rc != SIM_OK || s->len == 0) break;
         sreader_check(s);
     }
     s->rec->rc = rc;
     s->rec->end_at = sim_now(w);
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void sreader_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    sreader *s = state;
-    (void)mode;
-    sim_accept_drop(w, &s->acc);
-    sim_read_drop(w, &s->rd);
-    sim_sleep_drop(w, &s->nap);
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
+    SIM_END(SIM_OK);
 }
 
 static void spawn_sreader(sim_world *w, sim_node_id node, sreader *s)
@@ -402,31 +325,32 @@ static void spawn_sreader(sim_world *w, sim_node_id node, sreader *s)
     cr_assert(s->cap_min >= 1 && s->cap_min <= s->cap_max && s->cap_max <= RD_BUF);
     *s->rec = (rd_rec){.listen_rc = SIM_PENDING, .accept_rc = SIM_PENDING, .rc = SIM_PENDING,
                        .end_at = NEVER};
-    test_spawn(w, "sreader", node, sreader_poll, sreader_drop, s, sizeof *s);
+    test_spawn(w, "sreader", node, sreader_poll, NULL, s, sizeof *s);
 }
 
 typedef struct wr_rec {
     int connect_rc;
     int rc;            /* SIM_OK once everything was written, else the error; SIM_PENDING */
     uint64_t end_at;
-    uint64_t written;  /* bytes the stream has taken (updated while a write waits) */
-    size_t done;       /* `done` of the current write op, as of its last poll */
+    uint64_t written;  /* bytes of the writes that completed */
+    const sim_fut *cur; /* the write in progress, while the writer lives; else NULL */
 } wr_rec;
 
 /* Connects to `to` and writes total bytes of pattern() in writes of chunk_min..chunk_max
- * bytes, sleeping gap_ns between writes, then closes. */
+ * bytes, sleeping gap_ns between writes, then ends (its connection closes with it). The
+ * write in progress lives in the state block (SIM_AWAIT_FUT), so that a test can describe it
+ * while it waits. */
 typedef struct swriter {
     sim_co co;
-    sim_connect cn;
     sim_conn conn;
-    sim_write wr;
-    sim_sleep nap;
+    sim_write_op wr;
     sim_rng rng;
     sim_addr to;
     uint64_t total;
     uint32_t chunk_min, chunk_max;
     uint64_t gap_ns;
     uint64_t off;      /* bytes written before the current write */
+    size_t n;          /* bytes of the current write */
     uint8_t buf[WR_BUF];
     wr_rec *rec;
 } swriter;
@@ -438,58 +362,39 @@ static void swriter_next(swriter *s)
                                                : sim_rng_range(&s->rng, s->chunk_min, s->chunk_max);
     if (n > left) n = left;
     for (uint64_t j = 0; j < n; j++) s->buf[j] = pattern(s->off + j);
-    s->wr = (sim_write){.conn = &s->conn, .buf = s->buf, .len = n};
-}
-
-/* sim_write_poll, publishing the op's progress to the record at every poll. */
-static int swriter_write(sim_world *w, swriter *s)
-{
-    int rc = sim_write_poll(w, &s->wr);
-    s->rec->done = s->wr.done;
-    s->rec->written = s->off + s->wr.done;
-    return rc;
+    s->n = n;
+    s->wr = sim_write(&s->conn, s->buf, n);
+    s->rec->cur = &s->wr.fut;
 }
 
 static int swriter_poll(void *state, sim_world *w)
 {
     swriter *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     sim_world_rng(w, "test/net/writes", 0, &s->rng);
-    s->cn = (sim_connect){.to = s->to};
-    SIM_AWAIT(&s->co, rc, sim_connect_poll(w, &s->cn));
+    SIM_AWAIT(rc, sim_connect(s->to, &s->conn));
     s->rec->connect_rc = rc;
-    if (rc == SIM_OK) s->conn = s->cn.conn;
     while (rc == SIM_OK && s->off < s->total) {
         if (s->gap_ns > 0 && s->off > 0) {
-            sim_sleep_init(w, &s->nap, s->gap_ns);
-            SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+            SIM_AWAIT(rc, sim_sleep(w, s->gap_ns));
         }
         swriter_next(s);
-        SIM_AWAIT(&s->co, rc, swriter_write(w, s));
-        if (rc == SIM_OK) s->off += s->wr.len;
+        SIM_AWAIT_FUT(rc, &s->wr.fut);
+        if (rc == SIM_OK) s->off += s->n;
+        s->rec->written = s->off;
     }
+    s->rec->cur = NULL;
     s->rec->rc = rc;
     s->rec->end_at = sim_now(w);
-    sim_conn_close(w, &s->conn);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void swriter_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    swriter *s = state;
-    (void)mode;
-    sim_connect_drop(w, &s->cn);
-    sim_write_drop(w, &s->wr);
-    sim_sleep_drop(w, &s->nap);
-    sim_conn_close(w, &s->conn);
+    SIM_END(SIM_OK);
 }
 
 static void spawn_swriter(sim_world *w, sim_node_id node, swriter *s)
 {
     cr_assert(s->chunk_min >= 1 && s->chunk_min <= s->chunk_max && s->chunk_max <= WR_BUF);
     *s->rec = (wr_rec){.connect_rc = SIM_PENDING, .rc = SIM_PENDING, .end_at = NEVER};
-    test_spawn(w, "swriter", node, swriter_poll, swriter_drop, s, sizeof *s);
+    test_spawn(w, "swriter", node, swriter_poll, NULL, s, sizeof *s);
 }
 
 /* ---- a world-level chaos task: network and node operations at given times ------------------- */
@@ -520,7 +425,6 @@ typedef struct chaos_rec {
 
 typedef struct net_chaos {
     sim_co co;
-    sim_sleep until;
     net_step steps[MAX_STEPS];
     uint32_t n, i;
     const uint64_t *watch[2];   /* may be NULL */
@@ -544,27 +448,24 @@ static int chaos_apply(sim_world *w, const net_step *s)
     return SIM_EINVAL;
 }
 
+/* Applies step i and takes its snapshot. */
+static void chaos_step(sim_world *w, net_chaos *c)
+{
+    c->rec->rc[c->i] = chaos_apply(w, &c->steps[c->i]);
+    for (uint32_t k = 0; k < 2; k++) {
+        c->rec->snap[c->i][k] = c->watch[k] != NULL ? *c->watch[k] : 0;
+    }
+}
+
 static int chaos_poll(void *state, sim_world *w)
 {
     net_chaos *c = state;
-    int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     for (c->i = 0; c->i < c->n; c->i++) {
-        sim_sleep_until_init(w, &c->until, c->steps[c->i].at_ns);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->until));
-        c->rec->rc[c->i] = chaos_apply(w, &c->steps[c->i]);
-        for (uint32_t k = 0; k < 2; k++) {
-            c->rec->snap[c->i][k] = c->watch[k] != NULL ? *c->watch[k] : 0;
-        }
+        SIM_TRY(sim_sleep_until(c->steps[c->i].at_ns));
+        chaos_step(w, c);
     }
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void chaos_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    net_chaos *c = state;
-    (void)mode;
-    sim_sleep_drop(w, &c->until);
+    SIM_END(SIM_OK);
 }
 
 static void spawn_chaos(sim_world *w, const net_step *steps, uint32_t n, const uint64_t *watch0,
@@ -577,7 +478,7 @@ static void spawn_chaos(sim_world *w, const net_step *steps, uint32_t n, const u
         c.steps[i] = steps[i];
         rec->rc[i] = SIM_PENDING;
     }
-    test_spawn(w, "chaos", nid(0), chaos_poll, chaos_drop, &c, sizeof c);
+    test_spawn(w, "chaos", nid(0), chaos_poll, NULL, &c, sizeof c);
 }
 
 /* ==== 1. streams are FIFO ===================================================================== */
@@ -789,13 +690,41 @@ Test(net, loss_ratio_and_per_link_override)
 
 /* ==== 5. partial reads and read_exact ========================================================= */
 
+/* An awaitable of the test's own: polls a future that lives in the state block and counts the
+ * polls that found it pending. Dropped, it drops that future. */
+typedef struct counted_op {
+    sim_fut fut;
+    sim_fut *inner;
+    uint32_t *pending;
+} counted_op;
+
+static int counted_poll(sim_fut *f, sim_world *w)
+{
+    counted_op *op = (counted_op *)f;
+    int rc = sim_fut_poll(w, op->inner);
+    if (rc == SIM_PENDING) (*op->pending)++;
+    return rc;
+}
+
+static void counted_drop(sim_fut *f, sim_world *w)
+{
+    sim_fut_drop(w, ((counted_op *)f)->inner);
+}
+
+static const sim_fut_vt counted_vt = {.name = "counted", .poll = counted_poll,
+                                      .drop = counted_drop};
+
+static counted_op counted(sim_fut *inner, uint32_t *pending)
+{
+    return (counted_op){.fut = SIM_FUT_INIT(&counted_vt), .inner = inner, .pending = pending};
+}
+
 typedef struct exact_rec {
     uint32_t reads;         /* reads that returned data for the first 100 bytes */
     uint32_t lens[100];
     uint32_t total;
     uint32_t bad;           /* bytes that broke the pattern, both parts */
     int exact_rc;
-    size_t exact_done;
     uint32_t exact_pending; /* polls of read_exact that returned SIM_PENDING */
     int eof_rc;
     size_t eof_len;
@@ -804,19 +733,16 @@ typedef struct exact_rec {
 typedef struct exact_reader {
     sim_co co;
     sim_listener lis;
-    sim_accept acc;
     sim_conn conn;
-    sim_read rd;
-    sim_read_exact rx;
+    sim_read_exact_op rx;
+    size_t len;
     uint8_t buf[200];
     exact_rec *rec;
 } exact_reader;
 
-static int exact_poll_counted(sim_world *w, exact_reader *s)
+static void exact_reader_check(exact_reader *s)
 {
-    int rc = sim_read_exact_poll(w, &s->rx);
-    if (rc == SIM_PENDING) s->rec->exact_pending++;
-    return rc;
+    for (uint32_t i = 0; i < 200; i++) s->rec->bad += s->buf[i] != pattern(i);
 }
 
 static int exact_reader_poll(void *state, sim_world *w)
@@ -824,52 +750,34 @@ static int exact_reader_poll(void *state, sim_world *w)
     exact_reader *s = state;
     exact_rec *rec = s->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     rc = sim_listen(w, 8000, 0, &s->lis);
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->acc.conn;
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
     while (rec->total < 100) {
-        s->rd = (sim_read){.conn = &s->conn, .buf = s->buf + rec->total, .cap = 100};
-        SIM_AWAIT(&s->co, rc, sim_read_poll(w, &s->rd));
-        if (rc != SIM_OK || s->rd.len == 0) SIM_RETURN(&s->co, rc);
-        if (rec->reads < 100) rec->lens[rec->reads] = (uint32_t)s->rd.len;
+        SIM_AWAIT(rc, sim_read(&s->conn, s->buf + rec->total, 100, &s->len));
+        if (rc != SIM_OK || s->len == 0) SIM_RETURN(rc);
+        if (rec->reads < 100) rec->lens[rec->reads] = (uint32_t)s->len;
         rec->reads++;
-        rec->total += (uint32_t)s->rd.len;
+        rec->total += (uint32_t)s->len;
     }
-    s->rx = (sim_read_exact){.conn = &s->conn, .buf = s->buf + 100, .len = 100};
-    SIM_AWAIT(&s->co, rc, exact_poll_counted(w, s));
+    s->rx = sim_read_exact(&s->conn, s->buf + 100, 100);
+    SIM_AWAIT(rc, counted(&s->rx.fut, &rec->exact_pending));
     rec->exact_rc = rc;
-    rec->exact_done = s->rx.done;
-    for (uint32_t i = 0; i < 200; i++) rec->bad += s->buf[i] != pattern(i);
-    s->rd = (sim_read){.conn = &s->conn, .buf = s->buf, .cap = 100};
-    SIM_AWAIT(&s->co, rc, sim_read_poll(w, &s->rd));
+    exact_reader_check(s);
+    SIM_AWAIT(rc, sim_read(&s->conn, s->buf, 100, &rec->eof_len));
     rec->eof_rc = rc;
-    rec->eof_len = s->rd.len;
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void exact_reader_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    exact_reader *s = state;
-    (void)mode;
-    sim_accept_drop(w, &s->acc);
-    sim_read_drop(w, &s->rd);
-    sim_read_exact_drop(w, &s->rx);
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a read asks for up to cap bytes and returns what has arrived: with segments of 1..10
  * bytes, 100 bytes written at once reach a reader asking for 100 in several pieces; and
- * sim_read_exact assembles exactly 100 bytes out of such pieces, no more.
+ * sim_read_exact assembles exactly 100 bytes out of such pieces, no more (the read after it
+ * finds the end of the stream, not a leftover byte).
  * Method: the client writes 100 bytes, waits 200 ms, writes 100 more and closes (the generic
  * writer with chunks of 100 and a gap); the server reads with cap 100 until it has 100 bytes,
- * then read_exact(100), then one more read, which must be the end of the stream. */
+ * then read_exact(100), awaited through an awaitable that counts its pending polls, then one
+ * more read, which must be the end of the stream. */
 Test(net, partial_reads_and_read_exact)
 {
     sim_world *w = net_world(105, NULL);
@@ -878,7 +786,7 @@ Test(net, partial_reads_and_read_exact)
     net_config(w, (sim_net_desc){.segment_min = 1, .segment_max = 10});
     exact_rec er = {.exact_rc = SIM_PENDING, .eof_rc = SIM_PENDING, .eof_len = 99};
     exact_reader r = {.rec = &er};
-    test_spawn(w, "exact-reader", n2, exact_reader_poll, exact_reader_drop, &r, sizeof r);
+    test_spawn(w, "exact-reader", n2, exact_reader_poll, NULL, &r, sizeof r);
     wr_rec wr;
     swriter s = {.to = at_port(n2, 8000), .total = 200, .chunk_min = 100, .chunk_max = 100,
                  .gap_ns = 200 * SIM_MS, .rec = &wr};
@@ -889,11 +797,11 @@ Test(net, partial_reads_and_read_exact)
     cr_assert(lt(u32, 1, er.reads), "100 bytes in 1..10-byte segments came in one read");
     cr_assert(lt(u32, er.lens[0], 100));
     cr_assert(eq(int, er.exact_rc, SIM_OK));
-    cr_assert(eq(sz, er.exact_done, 100));
     cr_assert(lt(u32, 1, er.exact_pending), "read_exact did not have to wait for pieces");
     cr_assert(eq(u32, er.bad, 0));
     cr_assert(eq(int, er.eof_rc, SIM_OK));
     cr_assert(eq(sz, er.eof_len, 0));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -904,9 +812,10 @@ Test(net, partial_reads_and_read_exact)
  * byte arrives, in order, and nothing is reset.
  * Method: send_buffer 1,024, stream_timeout 5 s. The writer (n1) writes 16,384 bytes in writes
  * of 1..256 bytes every 5 ms; the reader (n2) reads as fast as it can. A chaos task partitions
- * {n1} | {n2} at 200 ms, looks at the reader's and the writer's progress at 400 ms and at
- * 1,199 ms, and heals at 1,200 ms. Between the two looks neither may move, and the bytes
- * taken by the stream but not read must be exactly the window. */
+ * {n1} | {n2} at 200 ms, looks at the bytes read and the bytes the stream took from the
+ * writer (stream data n1 sent, from the trace) at 400 ms and at 1,199 ms, and heals at
+ * 1,200 ms. Between the two looks neither may move, and the bytes taken but not read must be
+ * exactly the window. */
 Test(net, partition_then_heal_keeps_stream)
 {
     net_tally t = {0};
@@ -926,7 +835,7 @@ Test(net, partition_then_heal_keeps_stream)
                         {400 * SIM_MS, NOP_SNAP, {0}, {0}},
                         {1199 * SIM_MS, NOP_SNAP, {0}, {0}},
                         {1200 * SIM_MS, NOP_HEAL, {0}, {0}}};
-    spawn_chaos(w, steps, 4, &rr.bytes, &wr.written, &cr);
+    spawn_chaos(w, steps, 4, &rr.bytes, &t.data_from[n1.v], &cr);
     test_run_ok(w);
     for (uint32_t i = 0; i < 4; i++) cr_assert(eq(int, cr.rc[i], SIM_OK), "step %u", i);
     /* Nothing moved during the partition, and the window was full. */
@@ -937,6 +846,7 @@ Test(net, partition_then_heal_keeps_stream)
     /* Then everything arrived, in order. */
     cr_assert(eq(int, wr.rc, SIM_OK));
     cr_assert(eq(u64, wr.written, 16384));
+    cr_assert(eq(u64, t.data_from[n1.v], 16384));
     cr_assert(eq(int, rr.rc, SIM_OK));
     cr_assert(eq(u64, rr.bytes, 16384));
     cr_assert(eq(u64, rr.bad, 0));
@@ -1001,17 +911,15 @@ typedef struct crash_rec {
     char reply[2][16];
 } crash_rec;
 
-/* Accepts one connection, reads a request frame, (if slow) sleeps 10 s, answers "re:" and the
- * request. */
+/* Accepts one connection on the listener its node opened, reads a request frame, (if slow)
+ * sleeps 10 s, answers "re:" and the request. The connection is its own; the listener is the
+ * node's, and goes with the node. */
 typedef struct rpc_server {
     sim_co co;
-    sim_listener lis;
-    sim_accept acc;
+    sim_listener lis;  /* the node's */
     sim_conn conn;
-    sim_frame_read in;
-    sim_frame_write out;
-    sim_sleep nap;
     bool slow;
+    uint32_t len;
     uint8_t buf[16];
     uint8_t answer[20];
     crash_rec *rec;
@@ -1021,44 +929,23 @@ static int rpc_server_poll(void *state, sim_world *w)
 {
     rpc_server *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->acc.conn;
-    s->in = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = sizeof s->buf};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->in));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
+    SIM_BEGIN(w, &s->co);
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
+    SIM_TRY(sim_frame_read(&s->conn, s->buf, sizeof s->buf, &s->len));
     s->rec->requests++;
     if (s->slow) {
-        sim_sleep_init(w, &s->nap, 10 * SIM_S);
-        SIM_AWAIT(&s->co, rc, sim_sleep_poll(w, &s->nap));
+        SIM_TRY(sim_sleep(w, 10 * SIM_S));
     }
     memcpy(s->answer, "re:", 3);
-    memcpy(s->answer + 3, s->buf, s->in.len);
-    s->out = (sim_frame_write){.conn = &s->conn, .data = s->answer, .len = 3 + s->in.len,
-                               .max = sizeof s->answer};
-    SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->out));
+    memcpy(s->answer + 3, s->buf, s->len);
+    SIM_AWAIT(rc, sim_frame_write(&s->conn, s->answer, 3 + s->len, sizeof s->answer));
     if (rc == SIM_OK) s->rec->answered++;
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
-    SIM_END(&s->co, rc);
+    SIM_END(rc);
 }
 
-static void rpc_server_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    rpc_server *s = state;
-    (void)mode;
-    sim_accept_drop(w, &s->acc);
-    sim_frame_read_drop(w, &s->in);
-    sim_frame_write_drop(w, &s->out);
-    sim_sleep_drop(w, &s->nap);
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
-}
-
-/* Boot: listen on 8000 (a server that listens before any client can try), then hand the
- * listener to the server task; the first incarnation is the slow one. */
+/* Boot: listen on 8000 (a server that listens before any client can try; the listener belongs
+ * to the node, so its crash closes it), then spawn the server task; the first incarnation is
+ * the slow one. */
 static int boot_rpc_server(void *ud, sim_world *w, sim_node_id node)
 {
     crash_rec *rec = ud;
@@ -1067,79 +954,60 @@ static int boot_rpc_server(void *ud, sim_world *w, sim_node_id node)
     int rc = sim_listen(w, 8000, 0, &s.lis);
     if (k < 3) rec->listen_rc[k] = rc;
     if (rc != SIM_OK) return rc;
-    sim_task_desc d = {.name = "rpc-server", .node = node, .poll = rpc_server_poll,
-                       .drop = rpc_server_drop, .state = &s, .state_size = sizeof s};
-    rc = sim_spawn(w, &d, NULL);
-    if (rc != SIM_OK) sim_listener_close(w, &s.lis);
-    return rc;
+    sim_task_desc d = {.name = "rpc-server", .node = node, .poll = rpc_server_poll, .state = &s,
+                       .state_size = sizeof s};
+    return sim_spawn(w, &d, NULL);
 }
 
 /* Two rounds: connect, send a request frame, read the answer within 2 s, close; the second
  * round starts at 600 ms. */
 typedef struct rpc_client {
     sim_co co;
-    sim_connect cn;
     sim_conn conn;
-    sim_frame_write out;
-    sim_frame_read in;
-    sim_timeout limit;
-    sim_sleep nap;
     sim_addr to;
     uint32_t round;
+    uint32_t len;
     uint8_t buf[16];
     crash_rec *rec;
 } rpc_client;
+
+static void rpc_client_note(sim_world *w, rpc_client *c, int rc)
+{
+    c->rec->reply_rc[c->round] = rc;
+    c->rec->reply_at[c->round] = sim_now(w);
+    if (rc != SIM_OK) return;
+    c->rec->reply_len[c->round] = c->len;
+    memcpy(c->rec->reply[c->round], c->buf, c->len < 15 ? c->len : 15);
+}
 
 static int rpc_client_poll(void *state, sim_world *w)
 {
     rpc_client *c = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
+    SIM_BEGIN(w, &c->co);
     for (c->round = 0; c->round < 2; c->round++) {
         if (c->round == 1) {
-            sim_sleep_until_init(w, &c->nap, 600 * SIM_MS);
-            SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+            SIM_TRY(sim_sleep_until(600 * SIM_MS));
         }
-        c->cn = (sim_connect){.to = c->to};
-        SIM_AWAIT(&c->co, rc, sim_connect_poll(w, &c->cn));
+        SIM_AWAIT(rc, sim_connect(c->to, &c->conn));
         c->rec->connect_rc[c->round] = rc;
         if (rc != SIM_OK) continue;
-        c->conn = c->cn.conn;
-        c->out = (sim_frame_write){.conn = &c->conn, .data = c->round == 0 ? "one" : "two",
-                                   .len = 3, .max = 64};
-        SIM_AWAIT(&c->co, rc, sim_frame_write_poll(w, &c->out));
+        SIM_AWAIT(rc, sim_frame_write(&c->conn, c->round == 0 ? "one" : "two", 3, 64));
         if (rc == SIM_OK) {
-            c->in = (sim_frame_read){.conn = &c->conn, .buf = c->buf, .max = sizeof c->buf};
-            sim_timeout_init(w, &c->limit, sim_frame_read_future(&c->in), 2 * SIM_S);
-            SIM_AWAIT(&c->co, rc, sim_timeout_poll(w, &c->limit));
+            SIM_AWAIT(rc, sim_timeout(w, 2 * SIM_S,
+                                      sim_frame_read(&c->conn, c->buf, sizeof c->buf, &c->len)));
         }
-        c->rec->reply_rc[c->round] = rc;
-        c->rec->reply_at[c->round] = sim_now(w);
-        if (rc == SIM_OK) {
-            c->rec->reply_len[c->round] = c->in.len;
-            memcpy(c->rec->reply[c->round], c->buf, c->in.len < 15 ? c->in.len : 15);
-        }
+        rpc_client_note(w, c, rc);
         sim_conn_close(w, &c->conn);
     }
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void rpc_client_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    rpc_client *c = state;
-    (void)mode;
-    sim_connect_drop(w, &c->cn);
-    sim_frame_write_drop(w, &c->out);
-    sim_timeout_drop(w, &c->limit);
-    sim_frame_read_drop(w, &c->in);
-    sim_sleep_drop(w, &c->nap);
-    sim_conn_close(w, &c->conn);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a server node that crashes while a request is outstanding never leaves its client
  * hanging: the client's read ends with SIM_ECONNRESET within reset_delay of the crash (its own
  * 2 s timeout would say SIM_ETIMEDOUT), the run ends normally, and after the restart the
- * server binds the same port again and a new connection gets its answer.
+ * server binds the same port again (the crash closed the listener its boot function made)
+ * and a new connection gets its answer.
  * Method: reset_delay 20..60 ms. "srv" listens on 8000 in its boot function; its first
  * incarnation reads the request, then sleeps 10 s. A chaos task crashes srv at 100 ms and
  * restarts it at 500 ms; the client on "cli" sends "one", waits for the answer, then at
@@ -1156,7 +1024,7 @@ Test(net, server_crash_resets_client_and_restart_serves_again)
     sim_node_id cli = test_node(w, "cli", NULL, NULL);
     cr_assert(eq(int, rec.listen_rc[0], SIM_OK));
     rpc_client c = {.to = at_port(srv, 8000), .rec = &rec};
-    test_spawn(w, "rpc-client", cli, rpc_client_poll, rpc_client_drop, &c, sizeof c);
+    test_spawn(w, "rpc-client", cli, rpc_client_poll, NULL, &c, sizeof c);
     chaos_rec cr;
     net_step steps[] = {{100 * SIM_MS, NOP_CRASH, srv, {0}},
                         {500 * SIM_MS, NOP_RESTART, srv, {0}}};
@@ -1195,11 +1063,10 @@ typedef struct probe_rec {
     uint64_t took[MAX_PROBES];
 } probe_rec;
 
-/* Connects to each target in turn, recording the result and how long it took; keeps the
- * connections that succeed open until the end. */
+/* Connects to each target in turn, recording the result and how long it took; the
+ * connections that succeed stay open until the task ends. */
 typedef struct prober {
     sim_co co;
-    sim_connect cn;
     sim_conn kept[MAX_PROBES];
     sim_addr to[MAX_PROBES];
     uint32_t n, i;
@@ -1211,33 +1078,23 @@ static int prober_poll(void *state, sim_world *w)
 {
     prober *p = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&p->co);
+    SIM_BEGIN(w, &p->co);
     for (p->i = 0; p->i < p->n; p->i++) {
-        p->cn = (sim_connect){.to = p->to[p->i]};
         p->started = sim_now(w);
-        SIM_AWAIT(&p->co, rc, sim_connect_poll(w, &p->cn));
+        SIM_AWAIT(rc, sim_connect(p->to[p->i], &p->kept[p->i]));
         p->rec->rc[p->i] = rc;
         p->rec->took[p->i] = sim_now(w) - p->started;
-        if (rc == SIM_OK) p->kept[p->i] = p->cn.conn;
     }
-    for (uint32_t i = 0; i < p->n; i++) sim_conn_close(w, &p->kept[i]);
-    SIM_END(&p->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
-static void prober_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    prober *p = state;
-    (void)mode;
-    sim_connect_drop(w, &p->cn);
-    for (uint32_t i = 0; i < MAX_PROBES; i++) sim_conn_close(w, &p->kept[i]);
-}
-
+/* A listener with a backlog of 1 that nobody accepts on: the node's. */
 static int boot_backlog_one(void *ud, sim_world *w, sim_node_id node)
 {
     (void)ud;
-    holder h = {0};
-    int rc = sim_listen(w, 8000, 1, &h.lis);
-    return rc != SIM_OK ? rc : spawn_holder(w, node, &h);
+    (void)node;
+    sim_listener l;
+    return sim_listen(w, 8000, 1, &l);
 }
 
 /* Goal: every way a connect fails: nothing listens on an up node (SIM_ECONNREFUSED after a
@@ -1266,11 +1123,11 @@ Test(net, connect_errors)
                 .to = {at_port(n2, 9), at_port(n3, 8000), at_port(n4, 8000), at_port(n2, 8000),
                        at_port(n2, 8000), at_port(nid(99), 8000), at_port(nid(5), 8000),
                        at_port(nid(0), 8000), at_port(n2, 0)}};
-    test_spawn(w, "prober", n1, prober_poll, prober_drop, &p, sizeof p);
+    test_spawn(w, "prober", n1, prober_poll, NULL, &p, sizeof p);
     probe_rec world_pr;
     for (uint32_t i = 0; i < MAX_PROBES; i++) world_pr.rc[i] = SIM_PENDING;
     prober wp = {.n = 1, .rec = &world_pr, .to = {at_port(n2, 8000)}};
-    test_spawn(w, "world-prober", nid(0), prober_poll, prober_drop, &wp, sizeof wp);
+    test_spawn(w, "world-prober", nid(0), prober_poll, NULL, &wp, sizeof wp);
     test_run_ok(w);
     static const int want[] = {SIM_ECONNREFUSED, SIM_ETIMEDOUT, SIM_ETIMEDOUT, SIM_OK,
                                SIM_ECONNREFUSED, SIM_ENODE, SIM_ENODE, SIM_ENODE, SIM_EINVAL};
@@ -1304,6 +1161,9 @@ typedef struct bind_rec {
     sim_listener world_listen_handle;
 } bind_rec;
 
+/* A handle that is not empty, to see that a failed call empties it. */
+#define JUNK_HANDLE {.slot_ = 7, .id_ = 7, .world_ = 7}
+
 typedef struct binder {
     sim_co co;
     sim_udp fixed, eph[4];
@@ -1312,28 +1172,21 @@ typedef struct binder {
     bind_rec *rec;
 } binder;
 
-static void binder_close(sim_world *w, binder *b)
-{
-    sim_udp_close(w, &b->fixed);
-    for (uint32_t i = 0; i < 4; i++) sim_udp_close(w, &b->eph[i]);
-    sim_listener_close(w, &b->lis);
-    sim_listener_close(w, &b->lis2);
-}
-
+/* Binds and listens, awaiting nothing; the sockets go with the task when it ends. */
 static int binder_poll(void *state, sim_world *w)
 {
     binder *b = state;
     bind_rec *r = b->rec;
-    SIM_BEGIN(&b->co);
+    SIM_BEGIN(w, &b->co);
     if (b->world_level) {
-        r->world_udp_handle = (sim_udp){.slot_ = 7, .id_ = 7};
-        r->world_listen_handle = (sim_listener){.slot_ = 7, .id_ = 7};
+        r->world_udp_handle = (sim_udp){JUNK_HANDLE};
+        r->world_listen_handle = (sim_listener){JUNK_HANDLE};
         r->world_udp = sim_udp_bind(w, 7000, &r->world_udp_handle);
         r->world_listen = sim_listen(w, 8000, 0, &r->world_listen_handle);
-        SIM_RETURN(&b->co, SIM_OK);
+        SIM_RETURN(SIM_OK);
     }
     r->first = sim_udp_bind(w, 7000, &b->fixed);
-    r->again_handle = (sim_udp){.slot_ = 7, .id_ = 7};
+    r->again_handle = (sim_udp){JUNK_HANDLE};
     r->again = sim_udp_bind(w, 7000, &r->again_handle);
     r->listen_first = sim_listen(w, 8000, 0, &b->lis);
     r->listen_again = sim_listen(w, 8000, 0, &b->lis2);
@@ -1341,14 +1194,7 @@ static int binder_poll(void *state, sim_world *w)
         r->eph_rc[i] = sim_udp_bind(w, 0, &b->eph[i]);
         r->eph[i] = sim_udp_addr(w, &b->eph[i]);
     }
-    binder_close(w, b);
-    SIM_END(&b->co, SIM_OK);
-}
-
-static void binder_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    (void)mode;
-    binder_close(w, state);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: a port is bound once per node: a second bind of the same port on the same node is
@@ -1363,16 +1209,16 @@ Test(net, bind_errors_and_ephemeral_ports)
     sim_node_id n2 = test_node(w, "n2", NULL, NULL);
     bind_rec r1 = {0}, r2 = {0}, rw = {0};
     binder b1 = {.rec = &r1}, b2 = {.rec = &r2}, bw = {.world_level = true, .rec = &rw};
-    test_spawn(w, "binder-n1", n1, binder_poll, binder_drop, &b1, sizeof b1);
-    test_spawn(w, "binder-n2", n2, binder_poll, binder_drop, &b2, sizeof b2);
-    test_spawn(w, "binder-world", nid(0), binder_poll, binder_drop, &bw, sizeof bw);
+    test_spawn(w, "binder-n1", n1, binder_poll, NULL, &b1, sizeof b1);
+    test_spawn(w, "binder-n2", n2, binder_poll, NULL, &b2, sizeof b2);
+    test_spawn(w, "binder-world", nid(0), binder_poll, NULL, &bw, sizeof bw);
     test_run_ok(w);
     const bind_rec *rs[2] = {&r1, &r2};
     for (uint32_t k = 0; k < 2; k++) {
         const bind_rec *r = rs[k];
         cr_assert(eq(int, r->first, SIM_OK), "node %u", k + 1);
         cr_assert(eq(int, r->again, SIM_EADDRINUSE), "node %u", k + 1);
-        cr_assert(eq(u32, r->again_handle.id_, 0));
+        cr_assert(eq(u32, r->again_handle.h.id_, 0));
         cr_assert(eq(int, r->listen_first, SIM_OK));
         cr_assert(eq(int, r->listen_again, SIM_EADDRINUSE));
         for (uint32_t i = 0; i < 4; i++) {
@@ -1384,8 +1230,8 @@ Test(net, bind_errors_and_ephemeral_ports)
     }
     cr_assert(eq(int, rw.world_udp, SIM_ENODE));
     cr_assert(eq(int, rw.world_listen, SIM_ENODE));
-    cr_assert(eq(u32, rw.world_udp_handle.id_, 0));
-    cr_assert(eq(u32, rw.world_listen_handle.id_, 0));
+    cr_assert(eq(u32, rw.world_udp_handle.h.id_, 0));
+    cr_assert(eq(u32, rw.world_listen_handle.h.id_, 0));
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
@@ -1396,28 +1242,28 @@ typedef struct phoenix_rec {
     uint16_t eph[3];
 } phoenix_rec;
 
-/* Boot: binds 7000 (twice: the second must fail), an ephemeral port and a listener on 8000,
- * and hands them to a holder. */
+/* Boot: binds 7000 (twice: the second must fail), an ephemeral port and a listener on 8000.
+ * They belong to the node: nothing closes them until it crashes. */
 static int boot_phoenix(void *ud, sim_world *w, sim_node_id node)
 {
     phoenix_rec *r = ud;
+    (void)node;
     uint32_t k = r->boots++;
     if (k >= 3) return SIM_ELIMIT;
-    holder h = {0};
-    sim_udp extra;
-    r->fixed_rc[k] = sim_udp_bind(w, 7000, &h.udp[0]);
+    sim_udp fixed, extra, eph;
+    sim_listener lis;
+    r->fixed_rc[k] = sim_udp_bind(w, 7000, &fixed);
     r->again_rc[k] = sim_udp_bind(w, 7000, &extra);
-    sim_udp_close(w, &extra);
-    r->eph_rc[k] = sim_udp_bind(w, 0, &h.udp[1]);
-    r->eph[k] = sim_udp_addr(w, &h.udp[1]).port;
-    r->listen_rc[k] = sim_listen(w, 8000, 0, &h.lis);
-    return spawn_holder(w, node, &h);
+    r->eph_rc[k] = sim_udp_bind(w, 0, &eph);
+    r->eph[k] = sim_udp_addr(w, &eph).port;
+    r->listen_rc[k] = sim_listen(w, 8000, 0, &lis);
+    return SIM_OK;
 }
 
 /* Goal: a crash frees its node's ports: after a restart the node binds its old fixed ports
  * again, and a new ephemeral port differs from the one it had before the crash.
- * Method: the boot function of "phoenix" binds 7000, an ephemeral port and 8000 (a listener)
- * and gives them to a holder; the test crashes and restarts it at 10 ms. */
+ * Method: the boot function of "phoenix" binds 7000, an ephemeral port and 8000 (a listener),
+ * which the node owns; the test crashes and restarts it at 10 ms. */
 Test(net, ports_free_after_crash_and_restart)
 {
     sim_world *w = net_world(111, NULL);
@@ -1437,6 +1283,7 @@ Test(net, ports_free_after_crash_and_restart)
     }
     cr_assert(ne(u32, r.eph[1], r.eph[0]), "the same ephemeral port %u after the restart",
               r.eph[0]);
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
 
@@ -1451,19 +1298,17 @@ typedef struct dgerr_rec {
 typedef struct dgerr {
     sim_co co;
     sim_udp sock;
-    sim_udp_recv rx;
+    sim_udp stale;      /* a copy of sock, closed through sock */
     sim_addr peer;
     uint32_t nodes;     /* node count, to name the first unknown id */
     dgerr_rec *rec;
     uint8_t buf[SIM_DATAGRAM_MAX + 1];
 } dgerr;
 
-static int dgerr_poll(void *state, sim_world *w)
+/* Every send, then sock closed through its handle (which is zeroed; the copy goes stale). */
+static void dgerr_sends(sim_world *w, dgerr *s)
 {
-    dgerr *s = state;
     dgerr_rec *r = s->rec;
-    SIM_BEGIN(&s->co);
-    if (sim_udp_bind(w, 0, &s->sock) != SIM_OK) SIM_RETURN(&s->co, SIM_EINVAL);
     dg_fill(s->buf, sizeof s->buf, 1);
     r->too_big = sim_udp_send_to(w, &s->sock, s->peer, s->buf, SIM_DATAGRAM_MAX + 1);
     r->max_ok = sim_udp_send_to(w, &s->sock, s->peer, s->buf, SIM_DATAGRAM_MAX);
@@ -1476,22 +1321,22 @@ static int dgerr_poll(void *state, sim_world *w)
     r->small = sim_udp_send_to(w, &s->sock, s->peer, s->buf, 100);
     dg_fill(s->buf, 10, 3);
     r->exact = sim_udp_send_to(w, &s->sock, s->peer, s->buf, 10);
-    sim_udp stale = s->sock;
+    s->stale = s->sock;
     sim_udp_close(w, &s->sock);
-    r->stale_send = sim_udp_send_to(w, &stale, s->peer, s->buf, 8);
+    r->stale_send = sim_udp_send_to(w, &s->stale, s->peer, s->buf, 8);
     r->zeroed_send = sim_udp_send_to(w, &s->sock, s->peer, s->buf, 8);
-    s->rx = (sim_udp_recv){.sock = &stale, .buf = s->buf, .cap = 8};
-    r->closed_recv = sim_udp_recv_poll(w, &s->rx);
-    s->rx = (sim_udp_recv){0};
-    SIM_END(&s->co, SIM_OK);
 }
 
-static void dgerr_drop(void *state, sim_world *w, sim_drop_mode mode)
+static int dgerr_poll(void *state, sim_world *w)
 {
     dgerr *s = state;
-    (void)mode;
-    sim_udp_recv_drop(w, &s->rx);
-    sim_udp_close(w, &s->sock);
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    if (sim_udp_bind(w, 0, &s->sock) != SIM_OK) SIM_RETURN(SIM_EINVAL);
+    dgerr_sends(w, s);
+    SIM_AWAIT(rc, sim_udp_recv(&s->stale, s->buf, 8, NULL));
+    s->rec->closed_recv = rc;
+    SIM_END(SIM_OK);
 }
 
 typedef struct trunc_rec {
@@ -1506,38 +1351,33 @@ typedef struct trunc_rec {
 typedef struct trunc_recv {
     sim_co co;
     sim_udp sock;
-    sim_udp_recv rx;
+    sim_datagram dg;
     uint32_t i;
     trunc_rec *rec;
     uint8_t buf[SIM_DATAGRAM_MAX];
 } trunc_recv;
 
+static void trunc_recv_note(trunc_recv *s, int rc)
+{
+    trunc_rec *r = s->rec;
+    r->rc[s->i] = rc;
+    r->len[s->i] = s->dg.len;
+    r->truncated[s->i] = s->dg.truncated;
+    r->intact[s->i] = dg_intact(s->buf, s->dg.len, &r->seq[s->i]);
+}
+
 static int trunc_recv_poll(void *state, sim_world *w)
 {
     trunc_recv *s = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     rc = sim_udp_bind(w, 7000, &s->sock);
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
+    if (rc != SIM_OK) SIM_RETURN(rc);
     for (s->i = 0; s->i < 3; s->i++) {
-        s->rx = (sim_udp_recv){.sock = &s->sock, .buf = s->buf,
-                               .cap = s->i == 0 ? SIM_DATAGRAM_MAX : 10};
-        SIM_AWAIT(&s->co, rc, sim_udp_recv_poll(w, &s->rx));
-        s->rec->rc[s->i] = rc;
-        s->rec->len[s->i] = s->rx.len;
-        s->rec->truncated[s->i] = s->rx.truncated;
-        s->rec->intact[s->i] = dg_intact(s->buf, s->rx.len, &s->rec->seq[s->i]);
+        SIM_AWAIT(rc, sim_udp_recv(&s->sock, s->buf, s->i == 0 ? SIM_DATAGRAM_MAX : 10, &s->dg));
+        trunc_recv_note(s, rc);
     }
-    sim_udp_close(w, &s->sock);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void trunc_recv_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    trunc_recv *s = state;
-    (void)mode;
-    sim_udp_recv_drop(w, &s->rx);
-    sim_udp_close(w, &s->sock);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: the errors of sim_udp_send_to: SIM_ETOOBIG above SIM_DATAGRAM_MAX (65,507 bytes go),
@@ -1560,8 +1400,8 @@ Test(net, datagram_errors_and_truncation)
     dgerr_rec der = {0};
     tr = (trunc_recv){.rec = &trr};
     de = (dgerr){.peer = at_port(n2, 7000), .nodes = 2, .rec = &der};
-    test_spawn(w, "trunc-recv", n2, trunc_recv_poll, trunc_recv_drop, &tr, sizeof tr);
-    test_spawn(w, "dgerr", n1, dgerr_poll, dgerr_drop, &de, sizeof de);
+    test_spawn(w, "trunc-recv", n2, trunc_recv_poll, NULL, &tr, sizeof tr);
+    test_spawn(w, "dgerr", n1, dgerr_poll, NULL, &de, sizeof de);
     test_run_ok(w);
     cr_assert(eq(int, der.too_big, SIM_ETOOBIG));
     cr_assert(eq(int, der.max_ok, SIM_OK));
@@ -1592,13 +1432,16 @@ Test(net, datagram_errors_and_truncation)
 
 /* Goal: a write waits while the bytes it sent and the peer has not read fill the window: with
  * send_buffer 4,096 and a reader that does not read, a write of 10,000 bytes stays pending
- * with at most 4,096 bytes taken; it completes once the reader reads.
+ * with at most 4,096 bytes taken, and says so when described; it completes once the reader
+ * reads.
  * Method: the reader (n2) sleeps 500 ms after accepting; the writer (n1) makes one write of
- * 10,000 bytes. The test stops the run at 400 ms and looks at the write op's `done` (the
- * writer copies it to its record at every poll), then runs to the end. */
+ * 10,000 bytes. The test stops the run at 400 ms and looks at the stream data n1 sent (the
+ * trace) and at the write's description (it lives in the writer's state), then runs to the
+ * end. */
 Test(net, backpressure_holds_writer_until_reader_reads)
 {
-    sim_world *w = net_world(113, NULL);
+    net_tally t = {0};
+    sim_world *w = net_world(113, &t);
     sim_node_id n1 = test_node(w, "n1", NULL, NULL);
     sim_node_id n2 = test_node(w, "n2", NULL, NULL);
     net_config(w, (sim_net_desc){.send_buffer = 4096});
@@ -1613,12 +1456,24 @@ Test(net, backpressure_holds_writer_until_reader_reads)
     cr_assert(eq(int, sim_world_run_until(w, 400 * SIM_MS), SIM_OK));
     cr_assert(eq(int, wr.connect_rc, SIM_OK));
     cr_assert(eq(int, wr.rc, SIM_PENDING));
-    cr_assert(le(sz, wr.done, 4096), "the write took %zu bytes past the window", wr.done);
-    cr_assert(lt(sz, 0, wr.done));
+    uint64_t taken = t.data_from[n1.v];
+    cr_assert(le(u64, taken, 4096), "the write took %llu bytes past the window",
+              (unsigned long long)taken);
+    cr_assert(lt(u64, 0, taken));
     cr_assert(eq(u64, rr.bytes, 0));
+    cr_assert(ne(ptr, (void *)wr.cur, NULL));
+    char what[256];
+    sim_fut_describe(wr.cur, w, what, sizeof what);
+    char want[128];
+    snprintf(want, sizeof want, "(%llu of 10000 bytes taken; the peer's window is full)",
+             (unsigned long long)taken);
+    cr_assert(ne(ptr, strstr(what, want), NULL), "'%s' is not in: %s", want, what);
+    cr_assert(ne(ptr, strstr(what, "write on conn n1:"), NULL), "%s", what);
+    cr_assert(ne(ptr, strstr(what, " -> n2:8000"), NULL), "%s", what);
     test_run_ok(w);
     cr_assert(eq(int, wr.rc, SIM_OK));
-    cr_assert(eq(sz, wr.done, 10000));
+    cr_assert(eq(u64, wr.written, 10000));
+    cr_assert(eq(ptr, (void *)wr.cur, NULL));
     cr_assert(ge(u64, wr.end_at, 500 * SIM_MS));
     cr_assert(eq(int, rr.rc, SIM_OK));
     cr_assert(eq(u64, rr.bytes, 10000));
@@ -1643,35 +1498,36 @@ typedef struct close_rec {
     uint64_t d_at;
 } close_rec;
 
-/* Reads into buf[*len..cap) until the end of the stream (SIM_OK), an error, or a full buffer
- * (SIM_ELIMIT). rd.conn is set by the caller; buf and len are the caller's. */
+/* A sub-coroutine: reads into buf[*len..cap) until the end of the stream (SIM_OK), an error,
+ * or a full buffer (SIM_ELIMIT). */
 typedef struct drain {
-    sim_read rd;
+    sim_co co;
+    const sim_conn *conn;
     char *buf;
     size_t *len;
     size_t cap;
+    size_t got;          /* of the last read */
 } drain;
 
-static int drain_poll(sim_world *w, drain *d)
+static int drain_poll(void *state, sim_world *w)
 {
+    drain *d = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &d->co);
     for (;;) {
-        d->rd.buf = d->buf + *d->len;
-        d->rd.cap = d->cap - *d->len;
-        if (d->rd.cap == 0) return SIM_ELIMIT;
-        int rc = sim_read_poll(w, &d->rd);
-        if (rc != SIM_OK) return rc;
-        if (d->rd.len == 0) return SIM_OK;
-        *d->len += d->rd.len;
+        if (*d->len == d->cap) SIM_RETURN(SIM_ELIMIT);
+        SIM_AWAIT(rc, sim_read(d->conn, d->buf + *d->len, d->cap - *d->len, &d->got));
+        if (rc != SIM_OK || d->got == 0) SIM_RETURN(rc);
+        *d->len += d->got;
     }
+    SIM_END(SIM_OK);
 }
 
 /* The client of the half-close: "hello", shutdown, a write that must fail, then read to the
  * end. */
 typedef struct half_client {
     sim_co co;
-    sim_connect cn;
     sim_conn conn;
-    sim_write wr;
     drain dr;
     sim_addr to;
     close_rec *rec;
@@ -1682,44 +1538,25 @@ static int half_client_poll(void *state, sim_world *w)
     half_client *c = state;
     close_rec *r = c->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    c->cn = (sim_connect){.to = c->to};
-    SIM_AWAIT(&c->co, rc, sim_connect_poll(w, &c->cn));
-    if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
-    c->conn = c->cn.conn;
-    c->wr = (sim_write){.conn = &c->conn, .buf = "hello", .len = 5};
-    SIM_AWAIT(&c->co, rc, sim_write_poll(w, &c->wr));
-    if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_connect(c->to, &c->conn));
+    SIM_TRY(sim_write(&c->conn, "hello", 5));
     r->c_shutdown = sim_shutdown(w, &c->conn);
-    c->wr = (sim_write){.conn = &c->conn, .buf = "x", .len = 1};
-    SIM_AWAIT(&c->co, rc, sim_write_poll(w, &c->wr));
+    SIM_AWAIT(rc, sim_write(&c->conn, "x", 1));
     r->c_write_after = rc;
-    c->dr = (drain){.rd = {.conn = &c->conn}, .buf = r->c_got, .len = &r->c_len,
+    c->dr = (drain){.conn = &c->conn, .buf = r->c_got, .len = &r->c_len,
                     .cap = sizeof r->c_got - 1};
-    SIM_AWAIT(&c->co, rc, drain_poll(w, &c->dr));
+    SIM_AWAIT(rc, sim_call(&c->dr, drain_poll));
     r->c_read_end = rc;
-    sim_conn_close(w, &c->conn);
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void half_client_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    half_client *c = state;
-    (void)mode;
-    sim_connect_drop(w, &c->cn);
-    sim_write_drop(w, &c->wr);
-    sim_read_drop(w, &c->dr.rd);
-    sim_conn_close(w, &c->conn);
+    SIM_END(SIM_OK);
 }
 
 /* The server: accepts on `port`; if `slam`, closes at once; else reads to the end, answers
- * "bye" and closes. */
+ * "bye" and ends. */
 typedef struct close_server {
     sim_co co;
     sim_listener lis;
-    sim_accept acc;
     sim_conn conn;
-    sim_write wr;
     drain dr;
     uint16_t port;
     bool slam;
@@ -1731,49 +1568,29 @@ static int close_server_poll(void *state, sim_world *w)
     close_server *s = state;
     close_rec *r = s->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     rc = sim_listen(w, s->port, 0, &s->lis);
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, sim_accept_poll(w, &s->acc));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->acc.conn;
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
     sim_listener_close(w, &s->lis);
     if (s->slam) {
         sim_conn_close(w, &s->conn);
-        SIM_RETURN(&s->co, SIM_OK);
+        SIM_RETURN(SIM_OK);
     }
-    s->dr = (drain){.rd = {.conn = &s->conn}, .buf = r->s_got, .len = &r->s_len,
+    s->dr = (drain){.conn = &s->conn, .buf = r->s_got, .len = &r->s_len,
                     .cap = sizeof r->s_got - 1};
-    SIM_AWAIT(&s->co, rc, drain_poll(w, &s->dr));
+    SIM_AWAIT(rc, sim_call(&s->dr, drain_poll));
     r->s_read_end = rc;
-    s->wr = (sim_write){.conn = &s->conn, .buf = "bye", .len = 3};
-    SIM_AWAIT(&s->co, rc, sim_write_poll(w, &s->wr));
+    SIM_AWAIT(rc, sim_write(&s->conn, "bye", 3));
     r->s_write = rc;
-    sim_conn_close(w, &s->conn);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void close_server_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    close_server *s = state;
-    (void)mode;
-    sim_accept_drop(w, &s->acc);
-    sim_read_drop(w, &s->dr.rd);
-    sim_write_drop(w, &s->wr);
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
+    SIM_END(SIM_OK);
 }
 
 /* Writes to a server that closed at once: reads first (the end of the stream), then writes
  * 100 bytes every 10 ms until a write fails (at most 20). */
 typedef struct doomed_client {
     sim_co co;
-    sim_connect cn;
     sim_conn conn;
-    sim_read rd;
-    sim_write wr;
-    sim_sleep nap;
     sim_addr to;
     uint8_t buf[100];
     close_rec *rec;
@@ -1784,37 +1601,18 @@ static int doomed_client_poll(void *state, sim_world *w)
     doomed_client *c = state;
     close_rec *r = c->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&c->co);
-    c->cn = (sim_connect){.to = c->to};
-    SIM_AWAIT(&c->co, rc, sim_connect_poll(w, &c->cn));
-    if (rc != SIM_OK) SIM_RETURN(&c->co, rc);
-    c->conn = c->cn.conn;
-    c->rd = (sim_read){.conn = &c->conn, .buf = c->buf, .cap = sizeof c->buf};
-    SIM_AWAIT(&c->co, rc, sim_read_poll(w, &c->rd));
+    SIM_BEGIN(w, &c->co);
+    SIM_TRY(sim_connect(c->to, &c->conn));
+    SIM_AWAIT(rc, sim_read(&c->conn, c->buf, sizeof c->buf, &r->d_read_len));
     r->d_read = rc;
-    r->d_read_len = c->rd.len;
     for (r->d_writes = 0; r->d_writes < 20; r->d_writes++) {
-        c->wr = (sim_write){.conn = &c->conn, .buf = c->buf, .len = sizeof c->buf};
-        SIM_AWAIT(&c->co, rc, sim_write_poll(w, &c->wr));
+        SIM_AWAIT(rc, sim_write(&c->conn, c->buf, sizeof c->buf));
         if (rc != SIM_OK) break;
-        sim_sleep_init(w, &c->nap, 10 * SIM_MS);
-        SIM_AWAIT(&c->co, rc, sim_sleep_poll(w, &c->nap));
+        SIM_TRY(sim_sleep(w, 10 * SIM_MS));
     }
     r->d_rc = rc;
     r->d_at = sim_now(w);
-    sim_conn_close(w, &c->conn);
-    SIM_END(&c->co, SIM_OK);
-}
-
-static void doomed_client_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    doomed_client *c = state;
-    (void)mode;
-    sim_connect_drop(w, &c->cn);
-    sim_read_drop(w, &c->rd);
-    sim_write_drop(w, &c->wr);
-    sim_sleep_drop(w, &c->nap);
-    sim_conn_close(w, &c->conn);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: sim_shutdown half-closes: the peer reads what was written, then the end of the stream
@@ -1837,10 +1635,10 @@ Test(net, half_close_and_write_to_closed_peer)
     close_server hs = {.port = 8000, .rec = &r}, ds = {.port = 8001, .slam = true, .rec = &r};
     half_client hc = {.to = at_port(n1, 8000), .rec = &r};
     doomed_client dc = {.to = at_port(n1, 8001), .rec = &r};
-    test_spawn(w, "half-server", n1, close_server_poll, close_server_drop, &hs, sizeof hs);
-    test_spawn(w, "slam-server", n1, close_server_poll, close_server_drop, &ds, sizeof ds);
-    test_spawn(w, "half-client", n2, half_client_poll, half_client_drop, &hc, sizeof hc);
-    test_spawn(w, "doomed-client", n2, doomed_client_poll, doomed_client_drop, &dc, sizeof dc);
+    test_spawn(w, "half-server", n1, close_server_poll, NULL, &hs, sizeof hs);
+    test_spawn(w, "slam-server", n1, close_server_poll, NULL, &ds, sizeof ds);
+    test_spawn(w, "half-client", n2, half_client_poll, NULL, &hc, sizeof hc);
+    test_spawn(w, "doomed-client", n2, doomed_client_poll, NULL, &dc, sizeof dc);
     test_run_ok(w);
     /* half-close */
     cr_assert(eq(int, r.c_shutdown, SIM_OK));
@@ -1892,10 +1690,7 @@ static bool frame_intact(const uint8_t *buf, uint32_t len, uint32_t k)
 
 typedef struct frame_writer {
     sim_co co;
-    sim_connect cn;
     sim_conn conn;
-    sim_frame_write fw;
-    sim_write raw;
     sim_addr to;
     uint32_t i;
     frame_rec *rec;
@@ -1907,80 +1702,53 @@ static int frame_writer_poll(void *state, sim_world *w)
     frame_writer *s = state;
     frame_rec *r = s->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     /* connection 1 */
-    s->cn = (sim_connect){.to = s->to};
-    SIM_AWAIT(&s->co, rc, sim_connect_poll(w, &s->cn));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->cn.conn;
-    s->fw = (sim_frame_write){.conn = &s->conn, .data = s->buf, .len = 10, .max = 0};
-    SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->fw));
+    SIM_TRY(sim_connect(s->to, &s->conn));
+    SIM_AWAIT(rc, sim_frame_write(&s->conn, s->buf, 10, 0));
     r->w_max0 = rc;
-    s->fw = (sim_frame_write){.conn = &s->conn, .data = s->buf, .len = 100, .max = 50};
-    SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->fw));
+    SIM_AWAIT(rc, sim_frame_write(&s->conn, s->buf, 100, 50));
     r->w_toobig = rc;
     for (s->i = 0; s->i < 3; s->i++) {
         frame_fill(s->buf, frame_sizes[s->i], s->i);
-        s->fw = (sim_frame_write){.conn = &s->conn, .data = s->buf, .len = frame_sizes[s->i],
-                                  .max = 1 << 16};
-        SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->fw));
+        SIM_AWAIT(rc, sim_frame_write(&s->conn, s->buf, frame_sizes[s->i], 1 << 16));
         r->w_frames[s->i] = rc;
     }
     /* 100 bytes: more than the reader's next max */
-    s->fw = (sim_frame_write){.conn = &s->conn, .data = s->buf, .len = 100, .max = 1 << 16};
-    SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->fw));
+    SIM_AWAIT(rc, sim_frame_write(&s->conn, s->buf, 100, 1 << 16));
     r->w_oversized = rc;
     sim_conn_close(w, &s->conn);
     /* connection 2: a whole frame, then a header announcing 100 bytes and only 10 of them */
-    s->cn = (sim_connect){.to = s->to};
-    SIM_AWAIT(&s->co, rc, sim_connect_poll(w, &s->cn));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->cn.conn;
+    SIM_TRY(sim_connect(s->to, &s->conn));
     frame_fill(s->buf, 5, 0);
-    s->fw = (sim_frame_write){.conn = &s->conn, .data = s->buf, .len = 5, .max = 64};
-    SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->fw));
+    SIM_AWAIT(rc, sim_frame_write(&s->conn, s->buf, 5, 64));
     memcpy(s->buf, "\0\0\0\x64" "0123456789", 14);
-    s->raw = (sim_write){.conn = &s->conn, .buf = s->buf, .len = 14};
-    SIM_AWAIT(&s->co, rc, sim_write_poll(w, &s->raw));
+    SIM_AWAIT(rc, sim_write(&s->conn, s->buf, 14));
     sim_conn_close(w, &s->conn);
     /* connection 3: a whole frame, then the end */
-    s->cn = (sim_connect){.to = s->to};
-    SIM_AWAIT(&s->co, rc, sim_connect_poll(w, &s->cn));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->conn = s->cn.conn;
+    SIM_TRY(sim_connect(s->to, &s->conn));
     frame_fill(s->buf, 5, 0);
-    s->fw = (sim_frame_write){.conn = &s->conn, .data = s->buf, .len = 5, .max = 64};
-    SIM_AWAIT(&s->co, rc, sim_frame_write_poll(w, &s->fw));
+    SIM_AWAIT(rc, sim_frame_write(&s->conn, s->buf, 5, 64));
     sim_conn_close(w, &s->conn);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void frame_writer_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    frame_writer *s = state;
-    (void)mode;
-    sim_connect_drop(w, &s->cn);
-    sim_frame_write_drop(w, &s->fw);
-    sim_write_drop(w, &s->raw);
-    sim_conn_close(w, &s->conn);
+    SIM_END(SIM_OK);
 }
 
 typedef struct frame_reader {
     sim_co co;
     sim_listener lis;
-    sim_accept acc;
     sim_conn conn;
-    sim_frame_read fr;
     uint32_t i;
+    uint32_t len;
     frame_rec *rec;
     uint8_t buf[BIG_FRAME];
 } frame_reader;
 
-static int frame_reader_accept(sim_world *w, frame_reader *s)
+static void frame_reader_note(frame_reader *s, int rc)
 {
-    int rc = sim_accept_poll(w, &s->acc);
-    if (rc == SIM_OK) s->conn = s->acc.conn;
-    return rc;
+    frame_rec *r = s->rec;
+    r->r_frames[s->i] = rc;
+    r->r_len[s->i] = s->len;
+    r->r_intact[s->i] = rc == SIM_OK && frame_intact(s->buf, s->len, s->i);
 }
 
 static int frame_reader_poll(void *state, sim_world *w)
@@ -1988,61 +1756,33 @@ static int frame_reader_poll(void *state, sim_world *w)
     frame_reader *s = state;
     frame_rec *r = s->rec;
     int rc = SIM_OK;
-    SIM_BEGIN(&s->co);
+    SIM_BEGIN(w, &s->co);
     rc = sim_listen(w, 8000, 0, &s->lis);
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, frame_reader_accept(w, s));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = 0};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
+    SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, 0, &s->len));
     r->r_max0 = rc;
     for (s->i = 0; s->i < 3; s->i++) {
-        s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = sizeof s->buf};
-        SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
-        r->r_frames[s->i] = rc;
-        r->r_len[s->i] = s->fr.len;
-        r->r_intact[s->i] = rc == SIM_OK && frame_intact(s->buf, s->fr.len, s->i);
+        SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, sizeof s->buf, &s->len));
+        frame_reader_note(s, rc);
     }
-    s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = 50};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
+    SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, 50, &s->len));
     r->r_toobig = rc;
-    sim_frame_read_drop(w, &s->fr);
     sim_conn_close(w, &s->conn);
     /* connection 2 */
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, frame_reader_accept(w, s));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = sizeof s->buf};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
+    SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, sizeof s->buf, &s->len));
     r->r2_first = rc;
-    s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = sizeof s->buf};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
+    SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, sizeof s->buf, &s->len));
     r->r2_cut = rc;
     sim_conn_close(w, &s->conn);
     /* connection 3 */
-    s->acc = (sim_accept){.listener = &s->lis};
-    SIM_AWAIT(&s->co, rc, frame_reader_accept(w, s));
-    if (rc != SIM_OK) SIM_RETURN(&s->co, rc);
-    s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = sizeof s->buf};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
+    SIM_TRY(sim_accept(&s->lis, &s->conn, NULL));
+    SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, sizeof s->buf, &s->len));
     r->r3_first = rc;
-    s->fr = (sim_frame_read){.conn = &s->conn, .buf = s->buf, .max = sizeof s->buf};
-    SIM_AWAIT(&s->co, rc, sim_frame_read_poll(w, &s->fr));
+    SIM_AWAIT(rc, sim_frame_read(&s->conn, s->buf, sizeof s->buf, &s->len));
     r->r3_end = rc;
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
-    SIM_END(&s->co, SIM_OK);
-}
-
-static void frame_reader_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    frame_reader *s = state;
-    (void)mode;
-    sim_accept_drop(w, &s->acc);
-    sim_frame_read_drop(w, &s->fr);
-    sim_conn_close(w, &s->conn);
-    sim_listener_close(w, &s->lis);
+    SIM_END(SIM_OK);
 }
 
 /* Goal: the frame helpers: a write with len > max is SIM_ETOOBIG and writes nothing; max 0 is
@@ -2069,8 +1809,8 @@ Test(net, frames)
     r.r2_first = r.r2_cut = r.r3_first = r.r3_end = SIM_PENDING;
     fr = (frame_reader){.rec = &r};
     fw = (frame_writer){.to = at_port(n2, 8000), .rec = &r};
-    test_spawn(w, "frame-reader", n2, frame_reader_poll, frame_reader_drop, &fr, sizeof fr);
-    test_spawn(w, "frame-writer", n1, frame_writer_poll, frame_writer_drop, &fw, sizeof fw);
+    test_spawn(w, "frame-reader", n2, frame_reader_poll, NULL, &fr, sizeof fr);
+    test_spawn(w, "frame-writer", n1, frame_writer_poll, NULL, &fw, sizeof fw);
     test_run_ok(w);
     cr_assert(eq(int, r.w_max0, SIM_EINVAL));
     cr_assert(eq(int, r.w_toobig, SIM_ETOOBIG));
@@ -2233,13 +1973,10 @@ typedef struct twin_rec {
     int rc[2];
 } twin_rec;
 
-/* Waits 50 ms for a datagram on a socket a holder owns and it borrows. */
+/* Waits 50 ms for a datagram on a socket its node owns. */
 typedef struct twin {
     sim_co co;
-    sim_udp sock;      /* borrowed: the holder closes it */
-    sim_udp_recv rx;
-    sim_timeout limit;
-    sim_sleep nap;
+    sim_udp sock;      /* the node's */
     uint32_t k;
     uint8_t buf[16];
     twin_rec *rec;
@@ -2249,35 +1986,22 @@ static int twin_poll(void *state, sim_world *w)
 {
     twin *t = state;
     int rc = SIM_OK;
-    SIM_BEGIN(&t->co);
-    sim_sleep_init(w, &t->nap, t->k * t->rec->step_ns);
-    SIM_AWAIT(&t->co, rc, sim_sleep_poll(w, &t->nap));
-    t->rx = (sim_udp_recv){.sock = &t->sock, .buf = t->buf, .cap = sizeof t->buf};
-    sim_timeout_init(w, &t->limit, sim_udp_recv_future(&t->rx), 50 * SIM_MS);
-    SIM_AWAIT(&t->co, rc, sim_timeout_poll(w, &t->limit));
+    SIM_BEGIN(w, &t->co);
+    SIM_TRY(sim_sleep(w, t->k * t->rec->step_ns));
+    SIM_AWAIT(rc, sim_timeout(w, 50 * SIM_MS, sim_udp_recv(&t->sock, t->buf, sizeof t->buf,
+                                                            NULL)));
     t->rec->rc[t->k] = rc;
-    SIM_END(&t->co, SIM_OK);
+    SIM_END(SIM_OK);
 }
 
-static void twin_drop(void *state, sim_world *w, sim_drop_mode mode)
-{
-    twin *t = state;
-    (void)mode;
-    sim_sleep_drop(w, &t->nap);
-    sim_timeout_drop(w, &t->limit);
-}
-
-/* Boot: one datagram socket, owned by a holder, and two tasks that receive on it. */
+/* Boot: one datagram socket, the node's, and two tasks that receive on it. */
 static int boot_twins(void *ud, sim_world *w, sim_node_id node)
 {
-    holder h = {0};
-    int rc = sim_udp_bind(w, 7000, &h.udp[0]);
-    if (rc != SIM_OK) return rc;
-    twin t = {.sock = h.udp[0], .rec = ud};
-    rc = spawn_holder(w, node, &h);
+    twin t = {.rec = ud};
+    int rc = sim_udp_bind(w, 7000, &t.sock);
     for (t.k = 0; t.k < 2 && rc == SIM_OK; t.k++) {
-        sim_task_desc d = {.name = "twin", .node = node, .poll = twin_poll, .drop = twin_drop,
-                           .state = &t, .state_size = sizeof t};
+        sim_task_desc d = {.name = "twin", .node = node, .poll = twin_poll, .state = &t,
+                           .state_size = sizeof t};
         rc = sim_spawn(w, &d, NULL);
     }
     return rc;
@@ -2297,7 +2021,7 @@ static uint32_t twins_run(uint64_t seed, twin_rec *tr)
 
 /* Goal: two tasks waiting to read on one socket at once is a misuse violation (one reader at a
  * time), and the run still ends; the same two waiting one after the other is fine.
- * Method: a boot function binds a datagram socket (a holder owns it) and spawns two tasks
+ * Method: a boot function binds a datagram socket (the node owns it) and spawns two tasks
  * that each receive on it with a 50 ms timeout; both start at once, then (another world) the
  * second starts 100 ms after the first. The violation is counted at least once: a task's
  * timeout polls its receive again, which may report the same conflict again. */
