@@ -550,7 +550,9 @@ uint32_t sim__disk_fd_peek(const sim_world *w, const disk_state *d, const sim_fi
         return SIM__NIL;
     }
     const sim__hand *r = &w->hands[f->h.slot_];
-    if (r->id != f->h.id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__disk_ops)) return SIM__NIL;
+    if (r->id != f->h.id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__disk_ops)) {
+        return SIM__NIL;
+    }
     return fd_live(d, r->target, r->target_id);
 }
 

@@ -9,9 +9,10 @@
  * the file is synced; on a crash each queued write is independently written, dropped, or
  * written in part, sector by sector, the parts not written holding what was there or garbage.
  *
- * A user's sim_file names a record of the executor's handle table (kind HAND_EXT, ext
- * the disk's extension index, target = fd slot, target_id = the fd's id), owned by the task that opened it
- * (else the node: a boot function's, or a blocking-pool job's, whose files belong to its node).
+ * A user's sim_file names a record of the executor's handle table (kind HAND_EXT, ext the
+ * disk's extension index, target = fd slot, target_id = the fd's id), owned by the task that
+ * opened it (else the node: a boot function's, or a blocking-pool job's, whose files belong
+ * to its node).
  * sim_file_close frees the record; the owner's end releases it through the extension's
  * hand_release, which closes the fd if a crash has not already.
  */

@@ -394,7 +394,8 @@ static int disk_op_poll(sim_fut *f, sim_world *w)
         if (self == SIM__NIL) return SIM_EMISUSE;
         r->waker_slot = self;
         r->waker_id = w->tasks[self].id;
-        sim__note_wait(w, WAIT_EXT + sim__disk_peek(w)->ext, op->slot_, (uint64_t)op->kind << 32 | op->id_);
+        sim__note_wait(w, WAIT_EXT + sim__disk_peek(w)->ext, op->slot_,
+                       (uint64_t)op->kind << 32 | op->id_);
         return SIM_PENDING;
     }
     int rc = op_outputs(w, d, op, r, r->rc);

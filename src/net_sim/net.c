@@ -296,7 +296,9 @@ const net_sock *sim__sock_peek(const sim_world *w, const sim_handle *h, uint8_t 
         return NULL;
     }
     const sim__hand *r = &w->hands[h->slot_];
-    if (r->id != h->id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__net_ops)) return NULL;
+    if (r->id != h->id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__net_ops)) {
+        return NULL;
+    }
     return sim__sock_get(w, r->target, r->target_id, type);
 }
 
@@ -812,7 +814,8 @@ static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint
 
 static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
 {
-    return sim__timer_arm_ext(w, at, sim__net_peek(w)->ext, sim__net_timer_arg(TM_DELIVER, id, slot));
+    return sim__timer_arm_ext(w, at, sim__net_peek(w)->ext,
+                              sim__net_timer_arg(TM_DELIVER, id, slot));
 }
 
 int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
