@@ -13,10 +13,9 @@
  * handle table (kind HAND_EXT, ext: the network's extension index, target = socket slot,
  * target_id = its id), owned by the task that opened, accepted or connected it (else the node
  * being booted). The record is freed by an explicit close, or released with its owner through
- * the extension's
- * hand_release, which closes the socket if it is still open. A stream endpoint with no record
- * is one the network made (queued for accept) or one being connected (owned by the connect
- * operation until it completes). Closing never depends on the record: a crash closes every
+ * the extension's hand_release, which closes the socket if it is still open. A stream
+ * endpoint with no record is one the network made (queued for accept) or one being connected
+ * (owned by the connect operation until it completes). Closing never depends on the record: a crash closes every
  * socket of its node at once, and the records are released later, finding nothing to do.
  */
 #ifndef SIM_NET_H
