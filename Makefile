@@ -32,7 +32,7 @@ CHECK_VARS := BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_C
 LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
-TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
