@@ -1,11 +1,14 @@
 /*
  * scenario_roundtrip.c: the scenario loader, with a round-trip oracle.
  *
- * The input is a scenario file (any system sim knows). A file that loads has a canonical text,
- * which is what `sim run` records and what `sim replay --db` loads again: that text must load
- * too, give the same canonical text and the same scenario (name, system, seeds, expect, world
- * desc). Then every "key = value" line of it, given to sim_scenario_set as `--set` would, must
- * be accepted and change nothing. A file that does not load must say why, naming the file.
+ * The input is a scenario file (any system sim knows), then optionally a NUL byte and
+ * `--set` arguments, SECTION.KEY=VALUE, separated by NUL bytes as in argv (so a value may hold
+ * any other byte, a newline too). A file that does not load must say why, naming the file.
+ * One that loads gets each --set as `sim run --set` applies it; a refused one must leave the
+ * scenario as it was. The canonical text is then what `sim run` records and what `sim replay
+ * --db` loads again: it must load, give the same canonical text and the same scenario (name,
+ * system, seeds, expect, world desc). Last, "key = value" lines of it, set again, must be
+ * accepted and change nothing.
  */
 #include "fuzz.h"
 
@@ -48,13 +51,19 @@ static void same_scenario(const sim_scenario *a, const sim_scenario *b, const ch
                "world descs differ\n%s", text);
 }
 
-/* Every line of the canonical text, set again with sim_scenario_set, changes nothing. The
- * repeatable keys (at, link) add a line each time they are set, and [scenario] system cannot
- * be set: they are left out. */
-static void set_each_line(sim_scenario *sc, const char *canon)
+/* Lines of the canonical text, set again with sim_scenario_set, change nothing. A set costs
+ * a rebuild of the scenario, so one input sets about SETS_PER_INPUT of its ~100 lines, from
+ * an offset that depends on the input (pick). The repeatable keys (at, link) add a line each
+ * time they are set, and [scenario] system cannot be set: they are left out. */
+#define SETS_PER_INPUT 8
+
+static void set_lines(sim_scenario *sc, const char *canon, size_t pick)
 {
+    size_t lines = 0;
+    for (const char *p = canon; *p != '\0'; p++) lines += *p == '\n';
+    size_t stride = lines / SETS_PER_INPUT + 1, at = pick % stride, i = 0;
     char section[64] = "", line[256], err[1024];
-    for (const char *p = canon; *p != '\0';) {
+    for (const char *p = canon; *p != '\0'; i++) {
         size_t n = strcspn(p, "\n");
         FUZZ_CHECK(n < sizeof line, "a canonical line of %zu bytes\n%s", n, canon);
         memcpy(line, p, n);
@@ -66,7 +75,7 @@ static void set_each_line(sim_scenario *sc, const char *canon)
             snprintf(section, sizeof section, "%.*s", (int)(n - 2), line + 1);
             continue;
         }
-        if (line[0] == '\0') continue;
+        if (line[0] == '\0' || i % stride != at) continue;
         char *eq = strstr(line, " = ");
         FUZZ_CHECK(eq != NULL, "a canonical line that is not 'key = value': '%s'\n%s", line,
                    canon);
@@ -83,15 +92,49 @@ static void set_each_line(sim_scenario *sc, const char *canon)
     }
 }
 
+/* Applies "SECTION.KEY=VALUE" as cli_sets_apply does (the part before the first '.' and the
+ * key up to the first '='); ignores an argument that the command line would refuse. */
+static void apply_set(sim_scenario *sc, const char *arg)
+{
+    const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+    if (dot == NULL || eq == NULL || dot > eq || dot == arg || eq == dot + 1) return;
+    if (strchr(arg, '\'') != NULL) return;
+    char section[64], key[128], err[1024] = "";
+    snprintf(section, sizeof section, "%.*s", (int)(dot - arg), arg);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    char *before = strdup(sim_scenario_canonical(sc));
+    FUZZ_CHECK(before != NULL, "out of memory");
+    int rc = sim_scenario_set(sc, section, key, eq + 1, err, sizeof err);
+    if (rc != SIM_OK) {
+        FUZZ_CHECK(rc == SIM_EINVAL, "--set %s returned %d", arg, rc);
+        FUZZ_CHECK(strncmp(err, PATH, strlen(PATH)) == 0, "--set %s: the error does not name "
+                   "%s: %s", arg, PATH, err);
+        FUZZ_CHECK(strcmp(before, sim_scenario_canonical(sc)) == 0,
+                   "a refused --set %s changed the scenario:\n%s\n---\n%s", arg, before,
+                   sim_scenario_canonical(sc));
+    }
+    free(before);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = fuzz_text(data, size);
+    size_t text_len = strnlen((const char *)data, size);
+    char *text = fuzz_text(data, text_len);
     if (text == NULL) return 0;
     char err[1024] = "";
     sim_scenario *a = load(PATH, text, err, sizeof err);
     if (a == NULL) {
         free(text);
         return 0;
+    }
+    /* The --set arguments: NUL-separated after the file. */
+    for (size_t at = text_len + 1; at < size;) {
+        size_t n = strnlen((const char *)data + at, size - at);
+        char *arg = fuzz_text(data + at, n);
+        FUZZ_CHECK(arg != NULL, "out of memory");
+        apply_set(a, arg);
+        free(arg);
+        at += n + 1;
     }
     const char *canon = sim_scenario_canonical(a);
     FUZZ_CHECK(canon != NULL, "no canonical text");
@@ -102,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "the canonical text loads to another:\n%s\n---\n%s", canon,
                sim_scenario_canonical(b));
     same_scenario(a, b, canon);
-    set_each_line(b, canon);
+    set_lines(b, canon, size);
     sim_scenario_free(b);
     sim_scenario_free(a);
     free(text);

@@ -4,9 +4,10 @@
 # Usage: tools/fuzz.sh [--smoke] BUILD SECONDS TARGET...
 # Each target BUILD/TARGET runs for SECONDS on its committed seed corpus fuzz/corpus/TARGET
 # (read only) plus BUILD/corpus/TARGET, where what it finds is kept between runs (--smoke
-# starts that one empty, so a smoke run depends on the tree alone). Dictionaries
-# fuzz/TARGET.dict are used when present. A finding (crash, leak, undefined behaviour, oracle
-# failure, an input slower than TIMEOUT seconds) is saved as BUILD/artifacts/TARGET-*, its
+# starts that one empty, so a smoke run depends on the tree alone). A dictionary
+# fuzz/TARGET.dict is used when present, else fuzz/PREFIX.dict for TARGET = PREFIX_...
+# A finding (crash, leak, undefined behaviour, oracle failure, an input slower than
+# FUZZ_TIMEOUT seconds, default 20) is saved as BUILD/artifacts/TARGET-*, its
 # log is printed, and the script exits 1 after running the remaining targets. Prints one line
 # per target: executions, coverage (cov: edges, ft: features), corpus size and time.
 # Reproduce a finding with:  BUILD/TARGET BUILD/artifacts/TARGET-crash-...
@@ -31,6 +32,7 @@ for t in "$@"; do
     [ "$smoke" -eq 1 ] && rm -rf "$work"
     mkdir -p "$work"
     dict=""
+    [ -f "fuzz/${t%%_*}.dict" ] && dict="-dict=fuzz/${t%%_*}.dict"
     [ -f "fuzz/$t.dict" ] && dict="-dict=fuzz/$t.dict"
     log="$build/logs/$t.log"
     start=$(date +%s)
