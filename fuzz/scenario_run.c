@@ -43,6 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = sim_scenario_set(sc, "scenario", "step_limit", cap, err, sizeof err);
         FUZZ_CHECK(rc == SIM_OK, "cannot lower the step limit: %s", err);
     }
+    /* TODO(#15): the systems' end-of-run linearizability check has no bound yet (issue 15,
+     * defect 13): a kv history of a few hundred operations under disk errors takes minutes
+     * (fuzz/corpus/scenario_run/finding-check-unbounded.ini). Until it has one, kv's is off
+     * here; the checker itself is fuzzed by edn_roundtrip and check_brute. */
+    if (sim_scenario_get(sc, "check", "linearizable") != NULL) {
+        rc = sim_scenario_set(sc, "check", "linearizable", "false", err, sizeof err);
+        FUZZ_CHECK(rc == SIM_OK, "cannot turn the check off: %s", err);
+    }
     uint64_t seed = sim_scenario_seed_first(sc);
     sim_run_result a, b;
     rc = sim_scenario_run(sc, seed, &a);
