@@ -53,9 +53,11 @@ printf '[scenario]\nname = p\nsystem = register\nstrategy = pct:2:500\nseeds = 3
 printf '\357\273\277; a comment\r\n[scenario]\r\n  name = b\r\nsystem = demo\r\n# end\r\n' |
     scen bom-crlf
 # scenario_roundtrip reads --set arguments after the file, each after a NUL byte.
-printf '[scenario]\nname = s\nsystem = kv\n\0scenario.description=set twice\0network.latency=5ms\0faults.at=2s crash server\0workload.ops=7' \
+{ printf '[scenario]\nname = s\nsystem = kv\n\0scenario.description=set twice\0'
+  printf 'network.latency=5ms\0faults.at=2s crash server\0workload.ops=7'; } \
     >"$c/scenario_roundtrip/sets.ini"
-printf '[scenario]\nname = s\nsystem = gossip\n\0gossip.nodes=3\0network.link=n1 -> n2 loss=0.5\0scenario.seeds=4..9' \
+{ printf '[scenario]\nname = s\nsystem = gossip\n\0gossip.nodes=3\0'
+  printf 'network.link=n1 -> n2 loss=0.5\0scenario.seeds=4..9'; } \
     >"$c/scenario_roundtrip/sets-gossip.ini"
 
 # ---- histories: tests/data (head and tail), the docs' lines, forms the reader knows ---------
