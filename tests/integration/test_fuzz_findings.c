@@ -121,7 +121,8 @@ Test(fuzz_findings, set_text_value_must_round_trip)
     sim_scenario_free(sc);
     write_file("d.ini", "[scenario]\nname = d\nsystem = demo\nseeds = 1\n");
     out o = SIM("run d.ini --jobs 1 --set 'scenario.description=two\nlines'");
-    expect(&o, 2, WORDS("[scenario] description"));
-    cr_assert(eq(ptr, strstr(o.text, "passed"), NULL), "a seed ran:\n%s", o.text);
+    expect(&o, 2, WORDS("description", "newline"));
+    cr_assert(eq(ptr, strstr(o.text, "1 passed"), NULL), "a seed ran:\n%s", o.text);
+    cr_assert(eq(ptr, strstr(o.text, "1 failed"), NULL), "a seed ran:\n%s", o.text);
     out_free(&o);
 }
