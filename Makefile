@@ -225,9 +225,9 @@ tidy:
 # The library, the systems and the command are built again with clang into build/fuzz/, with
 # libFuzzer's coverage hooks, ASan, UBSan and slow assertions (tables that move on every
 # allocation only up to 16 KiB, not 256: a run of 20,000 steps spent most of a minute copying
-# its message table); each fuzz/TARGET.c links with
-# libFuzzer's main. cmd/sim.c is compiled once more with its main renamed fuzz_sim_main
-# (declared in fuzz/fuzz.h), so that a target runs the sim command in-process.
+# its message table); each fuzz/TARGET.c links with libFuzzer's main. cmd/sim.c is compiled
+# once more with its main renamed fuzz_sim_main (declared in fuzz/sim_main.h), so that a
+# target runs the sim command in-process.
 FUZZ_TARGETS := scenario_roundtrip scenario_run edn_roundtrip check_brute trace_db
 FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
@@ -252,7 +252,7 @@ fuzz-smoke: fuzz-build
 
 $(BUILD)/obj/fuzz/sim_main.o: cmd/sim.c $(BUILD)/gen/version.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Dmain=fuzz_sim_main -include fuzz/fuzz.h -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Dmain=fuzz_sim_main -include fuzz/sim_main.h -c $< -o $@
 
 $(FUZZ_BINS): $(BUILD)/%: $(BUILD)/obj/fuzz/%.o $(FUZZ_LINK)
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK) $(PKG_LIBS)
