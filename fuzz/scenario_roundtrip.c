@@ -76,11 +76,13 @@ static void set_lines(sim_scenario *sc, const char *canon, size_t pick)
             continue;
         }
         if (line[0] == '\0' || i % stride != at) continue;
-        char *eq = strstr(line, " = ");
-        FUZZ_CHECK(eq != NULL, "a canonical line that is not 'key = value': '%s'\n%s", line,
-                   canon);
+        /* "key = value", or "key =;value" for a value that starts with ';' (a blank before
+         * it would make it a comment). */
+        char *eq = strstr(line, " =");
+        FUZZ_CHECK(eq != NULL && (eq[2] == ' ' || eq[2] == ';'),
+                   "a canonical line that is not 'key = value': '%s'\n%s", line, canon);
         *eq = '\0';
-        const char *key = line, *value = eq + 3;
+        const char *key = line, *value = eq + (eq[2] == ' ' ? 3 : 2);
         if (strcmp(key, "at") == 0 || strcmp(key, "link") == 0) continue;
         if (strcmp(section, "scenario") == 0 && strcmp(key, "system") == 0) continue;
         int rc = sim_scenario_set(sc, section, key, value, err, sizeof err);
