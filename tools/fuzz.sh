@@ -4,7 +4,8 @@
 # Usage: tools/fuzz.sh [--smoke] BUILD SECONDS TARGET...
 # Each target BUILD/TARGET runs for SECONDS on its committed seed corpus fuzz/corpus/TARGET
 # (read only) plus BUILD/corpus/TARGET, where what it finds is kept between runs (--smoke
-# starts that one empty, so a smoke run depends on the tree alone). A dictionary
+# uses BUILD/smoke-corpus/TARGET instead, emptied first, so a smoke run depends on the tree
+# alone). A dictionary
 # fuzz/TARGET.dict is used when present, else fuzz/PREFIX.dict for TARGET = PREFIX_...
 # A finding (crash, leak, undefined behaviour, oracle failure, an input slower than
 # FUZZ_TIMEOUT seconds, default 20) is saved as BUILD/artifacts/TARGET-*, its
@@ -29,7 +30,10 @@ for t in "$@"; do
     bin="$build/$t"
     [ -x "$bin" ] || { echo "fuzz: $bin is missing (make fuzz builds it)" >&2; exit 2; }
     work="$build/corpus/$t"
-    [ "$smoke" -eq 1 ] && rm -rf "$work"
+    if [ "$smoke" -eq 1 ]; then # its own, emptied: the one `make fuzz` keeps is left alone
+        work="$build/smoke-corpus/$t"
+        rm -rf "$work"
+    fi
     mkdir -p "$work"
     dict=""
     [ -f "fuzz/${t%%_*}.dict" ] && dict="-dict=fuzz/${t%%_*}.dict"
