@@ -86,8 +86,11 @@ int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
 
 #ifdef SIM_SLOW_CHECKS
 /* Tables up to this size move on every allocation; beyond it the copying would make the
- * slow-check build quadratic on the tests that hold a million tasks or timers. */
+ * slow-check build quadratic on the tests that hold a million tasks or timers. A build may
+ * set it lower: the fuzz targets do, so that one input stays fast. */
+#ifndef SHAKE_MAX_BYTES
 #define SHAKE_MAX_BYTES ((size_t)256 << 10)
+#endif
 
 void sim__table_shake(void **array, uint32_t cap, size_t elem)
 {

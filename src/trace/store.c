@@ -1077,6 +1077,9 @@ int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out
             sim_checkpoint *p = realloc(*out, cap * sizeof *p);
             if (p == NULL) {
                 sqlite3_finalize(s);
+                free(*out);
+                *out = NULL;
+                *n = 0;
                 return set_err(st, "out of memory reading checkpoints");
             }
             *out = p;
@@ -1086,7 +1089,11 @@ int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out
                                           .hash = u64(sqlite3_column_int64(s, 2))};
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading checkpoints", rc);
+    if (rc == SQLITE_DONE) return SIM_OK;
+    free(*out); /* nothing comes back from a failed read */
+    *out = NULL;
+    *n = 0;
+    return db_fail(st, "reading checkpoints", rc);
 }
 
 int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint32_t *n)
@@ -1107,7 +1114,8 @@ int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             sim_fault_rec *p = realloc(*out, cap * sizeof *p);
-            if (p == NULL) break;
+            oom = p == NULL;
+            if (oom) break;
             *out = p;
         }
         const unsigned char *detail = sqlite3_column_text(s, 6);
@@ -1130,13 +1138,12 @@ int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint
         oom = f.point == NULL || (detail != NULL && f.detail == NULL);
     }
     sqlite3_finalize(s);
-    if (oom || (rc == SQLITE_ROW && *n == cap)) {
-        sim__faults_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return set_err(st, "out of memory reading faults");
-    }
-    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading faults", rc);
+    if (rc == SQLITE_DONE && !oom) return SIM_OK;
+    /* Nothing comes back from a failed read. */
+    sim__faults_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return oom ? set_err(st, "out of memory reading faults") : db_fail(st, "reading faults", rc);
 }
 
 void sim__faults_free(sim_fault_rec *f, uint32_t n)
