@@ -146,19 +146,16 @@ const char *sim__text_control(const char *s, char *buf, size_t size)
     return NULL;
 }
 
-int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)
+void sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)
 {
     *out = NULL;
     *nout = 0;
-    if (n == 0) return SIM_OK;
-    char **copy = calloc(n, sizeof *copy);
-    if (copy == NULL) return SIM_ENOMEM;
+    if (n == 0) return;
+    SIM_ASSERT(src != NULL);
+    char **copy = sim__xcalloc(n, sizeof *copy, "node names");
+    for (uint32_t i = 0; i < n; i++) copy[i] = sim__xstrdup(src[i], "a node name");
     *out = copy;
-    for (uint32_t i = 0; i < n; i++) {
-        if ((copy[i] = strdup(src[i])) == NULL) return SIM_ENOMEM;
-        *nout = i + 1;
-    }
-    return SIM_OK;
+    *nout = n;
 }
 
 #define PPB 1000000000u

@@ -62,35 +62,31 @@ static void disk_free(sim_world *w)
     w->ext[SIM__EXT_DISK] = NULL;
 }
 
-static int ensure_nodes(sim_world *w, disk_state *d)
+/* Grows the per-node arrays to the world's node count. */
+static void ensure_nodes(sim_world *w, disk_state *d)
 {
     uint32_t need = w->nodes_len;
-    if (need <= d->nodes_cap) return SIM_OK;
+    if (need <= d->nodes_cap) return;
     uint32_t cap = d->nodes_cap ? d->nodes_cap : 8;
     while (cap < need) cap *= 2;
-    uint64_t *used = realloc(d->used, cap * sizeof *used);
-    if (used != NULL) d->used = used;
-    sim_rng *rngs = realloc(d->rngs, cap * sizeof *rngs);
-    if (rngs != NULL) d->rngs = rngs;
-    sim_rng *crash = realloc(d->crash_rngs, cap * sizeof *crash);
-    if (crash != NULL) d->crash_rngs = crash;
-    if (used == NULL || rngs == NULL || crash == NULL) return SIM_ENOMEM;
+    d->used = sim__xrealloc_array(d->used, cap, sizeof *d->used, "disk usage per node");
+    d->rngs = sim__xrealloc_array(d->rngs, cap, sizeof *d->rngs, "disk streams");
+    d->crash_rngs = sim__xrealloc_array(d->crash_rngs, cap, sizeof *d->crash_rngs,
+                                        "disk crash streams");
     for (uint32_t i = d->nodes_cap; i < cap; i++) {
         d->used[i] = 0;
         sim_rng_init(&d->rngs[i], w->seed, "sim/disk", i);
         sim_rng_init(&d->crash_rngs[i], w->seed, "sim/disk/crash", i);
     }
     d->nodes_cap = cap;
-    return SIM_OK;
 }
 
 disk_state *sim__disk_of(sim_world *w)
 {
     disk_state *d = w->ext[SIM__EXT_DISK];
     if (d == NULL) {
-        if (sim__points_init() != SIM_OK) return NULL;
-        d = calloc(1, sizeof *d);
-        if (d == NULL) return NULL;
+        sim__points_init();
+        d = sim__xcalloc(1, sizeof *d, "the disks");
         d->inode_free = d->fd_free = d->req_free = SIM__NIL;
         d->read_eio = sim__point_find("disk/read/eio");
         d->write_eio = sim__point_find("disk/write/eio");
@@ -105,7 +101,7 @@ disk_state *sim__disk_of(sim_world *w)
         SIM_ASSERT(rc == SIM_OK);
         d->configured = false;
     }
-    if (ensure_nodes(w, d) != SIM_OK) return NULL;
+    ensure_nodes(w, d);
     return d;
 }
 
@@ -127,7 +123,6 @@ static sim_latency lat_default(sim_latency l, uint64_t lo, uint64_t hi)
 int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
 {
     disk_state *d = sim__disk_of(w);
-    if (d == NULL) return SIM_ENOMEM;
     if (d->fds_live > 0) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "sim_disk_configure called with %u file(s) open: configure the disk "
@@ -212,16 +207,14 @@ bool sim__path_ok(const char *path, bool dir)
 
 /* ---- inodes --------------------------------------------------------------------------------- */
 
-static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
+/* A fresh inode's slot (the table may move). */
+static uint32_t inode_alloc(disk_state *d, uint32_t node)
 {
     uint32_t slot = d->inode_free;
     if (slot != SIM__NIL) {
         d->inode_free = d->inodes[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->inodes, &d->inodes_cap, d->inodes_used + 1,
-                      sizeof(disk_inode)) != SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&d->inodes, &d->inodes_cap, d->inodes_used + 1, sizeof(disk_inode));
         slot = d->inodes_used++;
         d->inodes[slot].id = 0;
     }
@@ -233,8 +226,7 @@ static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
     in->serial = ++d->inode_serial;
     in->node = node;
     d->inodes_live++;
-    *out = slot;
-    return SIM_OK;
+    return slot;
 }
 
 /* Frees an inode nothing refers to any more. */
@@ -252,88 +244,73 @@ static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
 
 /* Grows an image's buffer to hold size bytes. The bytes past the image's size are not
  * touched here (image_resize zeroes what it exposes), so growth costs no page faults. */
-static int image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
+static void image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
 {
-    if (size <= *cap) return SIM_OK;
+    if (size <= *cap) return;
     uint64_t ncap = *cap ? *cap : 4096;
     while (ncap < size) ncap *= 2;
-    uint8_t *b = realloc(*buf, ncap);
-    if (b == NULL) return SIM_ENOMEM;
-    *buf = b;
+    if (ncap > SIZE_MAX) sim__oom(SIZE_MAX, "a file's contents");
+    *buf = sim__xrealloc(*buf, (size_t)ncap, "a file's contents");
     *cap = ncap;
-    return SIM_OK;
 }
 
 /* After a crash the two images are equal and share one buffer; the first change to what reads
  * see gives cur a copy of its own. */
-static int unshare(disk_inode *in)
+static void unshare(disk_inode *in)
 {
-    if (!in->shared) return SIM_OK;
+    if (!in->shared) return;
     uint64_t cap = in->cur_size > 4096 ? in->cur_size : 4096;
     uint8_t *b = in->spare;
     if (b != NULL && in->spare_cap >= cap) {
         cap = in->spare_cap;
     } else {
         free(in->spare);
-        b = malloc(cap);
+        b = sim__xmalloc((size_t)cap, "a file's contents");
     }
     in->spare = NULL;
     in->spare_cap = 0;
-    if (b == NULL) return SIM_ENOMEM;
     if (in->cur_size > 0) memcpy(b, in->cur, in->cur_size);
     in->cur = b;
     in->cur_cap = cap;
     in->shared = false;
-    return SIM_OK;
 }
 
 /* Sets an image's size: bytes past the old end read as zeros. */
-static int image_resize(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t to)
+static void image_resize(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t to)
 {
-    int rc = image_reserve(buf, cap, to);
-    if (rc != SIM_OK) return rc;
+    image_reserve(buf, cap, to);
     if (to > *size) {
         memset(*buf + *size, 0, to - *size);
     } else if (to < *size) {
         memset(*buf + to, 0, *size - to);
     }
     *size = to;
-    return SIM_OK;
 }
 
-static int image_write(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t off,
-                       const uint8_t *data, uint64_t len)
+static void image_write(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t off,
+                        const uint8_t *data, uint64_t len)
 {
-    if (off + len > *size) {
-        int rc = image_resize(buf, cap, size, off + len);
-        if (rc != SIM_OK) return rc;
-    }
+    if (off + len > *size) image_resize(buf, cap, size, off + len);
     if (len > 0) memcpy(*buf + off, data, len);
-    return SIM_OK;
 }
 
-static int pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset,
-                     const void *data, uint32_t len)
+static void pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset,
+                      const void *data, uint32_t len)
 {
-    if (sim__grow((void **)&in->pend, &in->pend_cap, in->npend + 1, sizeof(disk_pending)) !=
-        SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    sim__grow((void **)&in->pend, &in->pend_cap, in->npend + 1, sizeof(disk_pending));
     sim__table_shake((void **)&in->pend, in->pend_cap, sizeof(disk_pending));
     (void)w;
     if (len > 0 && in->plog_len + len > in->plog_cap) {
         uint64_t cap = in->plog_cap ? in->plog_cap : 4096;
         while (cap < in->plog_len + len) cap *= 2;
-        uint8_t *b = realloc(in->plog, cap);
-        if (b == NULL) return SIM_ENOMEM;
-        in->plog = b;
+        if (cap > SIZE_MAX) sim__oom(SIZE_MAX, "a file's pending writes");
+        in->plog = sim__xrealloc(in->plog, (size_t)cap, "a file's pending writes");
         in->plog_cap = cap;
     }
     in->pend[in->npend++] = (disk_pending){.kind = kind, .offset = offset, .len = len,
                                            .at = in->plog_len};
     if (len > 0) memcpy(in->plog + in->plog_len, data, len);
     in->plog_len += len;
-    return SIM_OK;
 }
 
 /* The bytes of a pending write. */
@@ -368,11 +345,10 @@ static uint32_t name_find(const disk_state *d, uint32_t node, const char *path)
     }
 }
 
-static int index_grow(disk_state *d)
+static void index_grow(disk_state *d)
 {
     uint32_t cap = d->name_index ? (d->name_mask + 1) * 2 : 64;
-    uint32_t *idx = calloc(cap, sizeof *idx);
-    if (idx == NULL) return SIM_ENOMEM;
+    uint32_t *idx = sim__xcalloc(cap, sizeof *idx, "the name index");
     for (uint32_t s = 0; s < d->names_used; s++) {
         uint32_t i = (uint32_t)d->names[s].hash & (cap - 1);
         while (idx[i] != 0) i = (i + 1) & (cap - 1);
@@ -381,36 +357,24 @@ static int index_grow(disk_state *d)
     free(d->name_index);
     d->name_index = idx;
     d->name_mask = cap - 1;
-    return SIM_OK;
 }
 
 /* The name's slot, made if needed (names are kept once made: a path a node used stays known,
- * with no inode, which keeps the index free of deletions). */
-static int name_get(disk_state *d, uint32_t node, const char *path, uint32_t *out)
+ * with no inode, which keeps the index free of deletions). The names table may move. */
+static uint32_t name_get(disk_state *d, uint32_t node, const char *path)
 {
     uint32_t s = name_find(d, node, path);
-    if (s != SIM__NIL) {
-        *out = s;
-        return SIM_OK;
-    }
-    if ((d->names_used + 1) * 4 > (d->name_index ? d->name_mask + 1 : 0) * 3) {
-        int rc = index_grow(d);
-        if (rc != SIM_OK) return rc;
-    }
-    if (sim__grow((void **)&d->names, &d->names_cap, d->names_used + 1, sizeof(disk_name)) !=
-        SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    if (s != SIM__NIL) return s;
+    if ((d->names_used + 1) * 4 > (d->name_index ? d->name_mask + 1 : 0) * 3) index_grow(d);
+    sim__grow((void **)&d->names, &d->names_cap, d->names_used + 1, sizeof(disk_name));
     sim__table_shake((void **)&d->names, d->names_cap, sizeof(disk_name));
-    char *copy = strdup(path);
-    if (copy == NULL) return SIM_ENOMEM;
+    char *copy = sim__xstrdup(path, "a path");
     s = d->names_used++;
     d->names[s] = (disk_name){.node = node, .path = copy, .hash = name_hash(node, path)};
     uint32_t i = (uint32_t)d->names[s].hash & d->name_mask;
     while (d->name_index[i] != 0) i = (i + 1) & d->name_mask;
     d->name_index[i] = s + 1;
-    *out = s;
-    return SIM_OK;
+    return s;
 }
 
 /* The directory part of a path ("" for the root), into buf. */
@@ -423,17 +387,13 @@ static void dir_of(const char *path, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-static int dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name, uint32_t inode,
-                      uint32_t group, uint32_t dir_name)
+static void dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name,
+                       uint32_t inode, uint32_t group, uint32_t dir_name)
 {
-    if (sim__grow((void **)&d->dirops, &d->dirops_cap, d->ndirops + 1, sizeof(disk_dirop)) !=
-        SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    sim__grow((void **)&d->dirops, &d->dirops_cap, d->ndirops + 1, sizeof(disk_dirop));
     sim__table_shake((void **)&d->dirops, d->dirops_cap, sizeof(disk_dirop));
     d->dirops[d->ndirops++] = (disk_dirop){.kind = kind, .node = node, .name = name,
                                            .inode = inode, .group = group, .dir_name = dir_name};
-    return SIM_OK;
 }
 
 /* Points a name at an inode (slot + 1, or 0) as reads see it. */
@@ -496,16 +456,13 @@ disk_inode *sim__disk_file(const disk_state *d, const sim_file *f)
     return fd->live && fd->id == f->id_ ? &d->inodes[fd->inode] : NULL;
 }
 
-static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
+static void fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
 {
     uint32_t slot = d->fd_free;
     if (slot != SIM__NIL) {
         d->fd_free = d->fds[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->fds, &d->fds_cap, d->fds_used + 1, sizeof(disk_fd)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&d->fds, &d->fds_cap, d->fds_used + 1, sizeof(disk_fd));
         slot = d->fds_used++;
         d->fds[slot].id = 0;
     }
@@ -518,7 +475,6 @@ static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, sim_file *out)
     d->inodes[inode].fds++;
     d->fds_live++;
     *out = (sim_file){.slot_ = slot, .id_ = fd->id};
-    return SIM_OK;
 }
 
 static void fd_close(sim_world *w, disk_state *d, uint32_t slot)
@@ -565,22 +521,18 @@ int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path,
     if (inode != 0 && (flags & SIM_O_EXCL)) rc = SIM_EEXIST;
     if (inode == 0 && !(flags & SIM_O_CREATE)) rc = SIM_ENOENT;
     if (rc == SIM_OK && inode == 0) {
-        uint32_t slot;
-        rc = name_get(d, node, path, &name);
-        if (rc == SIM_OK) rc = inode_alloc(d, node, &slot);
-        if (rc == SIM_OK) {
-            inode = slot + 1;
-            name_set_cur(w, d, name, inode);
-            rc = dirop_push(d, DIROP_LINK, node, name, inode, ++d->dirop_group, name);
-        }
+        name = name_get(d, node, path);
+        inode = inode_alloc(d, node) + 1;
+        name_set_cur(w, d, name, inode);
+        dirop_push(d, DIROP_LINK, node, name, inode, ++d->dirop_group, name);
     }
-    if (rc == SIM_OK) rc = fd_alloc(d, node, inode - 1, out);
+    if (rc == SIM_OK) fd_alloc(d, node, inode - 1, out);
     disk_inode *in = rc == SIM_OK ? &d->inodes[inode - 1] : NULL;
     if (in != NULL && (flags & SIM_O_TRUNC) && in->cur_size > 0) {
         d->used[node] -= in->cur_size;
-        rc = unshare(in);
-        if (rc == SIM_OK) rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
-        if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
+        unshare(in);
+        image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
+        pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
     }
     op_event(w, node, SIM_DISK_OPEN, rc, in ? in->serial : 0, flags, 0, path);
     return rc;
@@ -631,12 +583,10 @@ int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *dat
                (d->desc.capacity != 0 && grow > 0 && d->used[node] + grow > d->desc.capacity)) {
         rc = SIM_ENOSPC;
     } else {
-        rc = unshare(in);
-        if (rc == SIM_OK) {
-            rc = image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
-        }
-        if (rc == SIM_OK) rc = pend_push(w, in, PEND_WRITE, offset, data, (uint32_t)len);
-        if (rc == SIM_OK) d->used[node] += grow;
+        unshare(in);
+        image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
+        pend_push(w, in, PEND_WRITE, offset, data, (uint32_t)len);
+        d->used[node] += grow;
     }
     op_event(w, node, append ? SIM_DISK_APPEND : SIM_DISK_WRITE, rc, in->serial, offset, len,
              NULL);
@@ -646,9 +596,7 @@ int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *dat
 /* Applies a write to the durable image; each sector it reaches may be damaged (disk/corrupt). */
 static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const disk_pending *p)
 {
-    int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p),
-                         p->len);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory making data durable */
+    image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p), p->len);
     uint64_t sector = d->desc.sector;
     for (uint64_t s = p->offset / sector; p->len > 0 && s * sector < p->offset + p->len; s++) {
         if (!sim__point_hit_ppt(w, d->corrupt, in->node, UINT64_MAX)) continue;
@@ -674,8 +622,7 @@ int sim__disk_sync(sim_world *w, disk_state *d, uint32_t inode, sim_disk_op_kind
             if (p->kind == PEND_WRITE) {
                 durable_write(w, d, in, p);
             } else {
-                int r = image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
-                SIM_ASSERT(r == SIM_OK); /* out of memory making a truncation durable */
+                image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
             }
         }
     }
@@ -693,10 +640,10 @@ int sim__disk_truncate(sim_world *w, disk_state *d, uint32_t inode, uint64_t siz
     if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
         rc = SIM_ENOSPC;
     } else {
-        rc = unshare(in);
-        if (rc == SIM_OK) rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
-        if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, size, NULL, 0);
-        if (rc == SIM_OK) d->used[in->node] = d->used[in->node] - old + size;
+        unshare(in);
+        image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
+        pend_push(w, in, PEND_TRUNC, size, NULL, 0);
+        d->used[in->node] = d->used[in->node] - old + size;
     }
     op_event(w, in->node, SIM_DISK_TRUNCATE, rc, in->serial, size, 0, NULL);
     return rc;
@@ -710,15 +657,13 @@ int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *fro
     int rc = src == SIM__NIL || d->names[src].cur == 0 ? SIM_ENOENT : SIM_OK;
     uint32_t dst = SIM__NIL;
     if (rc == SIM_OK && strcmp(from, to) != 0) {
-        rc = name_get(d, node, to, &dst);
-        if (rc == SIM_OK) {
-            uint32_t inode = d->names[src].cur;
-            uint32_t group = ++d->dirop_group;
-            name_set_cur(w, d, dst, inode);
-            name_set_cur(w, d, src, 0);
-            rc = dirop_push(d, DIROP_LINK, node, dst, inode, group, dst);
-            if (rc == SIM_OK) rc = dirop_push(d, DIROP_UNLINK, node, src, 0, group, dst);
-        }
+        dst = name_get(d, node, to);
+        uint32_t inode = d->names[src].cur;
+        uint32_t group = ++d->dirop_group;
+        name_set_cur(w, d, dst, inode);
+        name_set_cur(w, d, src, 0);
+        dirop_push(d, DIROP_LINK, node, dst, inode, group, dst);
+        dirop_push(d, DIROP_UNLINK, node, src, 0, group, dst);
     }
     op_event(w, node, SIM_DISK_RENAME, rc, 0, 0, 0, from);
     return rc;
@@ -731,7 +676,7 @@ int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *pat
     int rc = name == SIM__NIL || d->names[name].cur == 0 ? SIM_ENOENT : SIM_OK;
     if (rc == SIM_OK) {
         name_set_cur(w, d, name, 0);
-        rc = dirop_push(d, DIROP_UNLINK, node, name, 0, ++d->dirop_group, name);
+        dirop_push(d, DIROP_UNLINK, node, name, 0, ++d->dirop_group, name);
     }
     op_event(w, node, SIM_DISK_UNLINK, rc, 0, 0, 0, path);
     return rc;
@@ -817,12 +762,7 @@ int sim_disk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t ma
         if (seen) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            sim_dir_entry *grown = realloc(all, cap * sizeof *grown);
-            if (grown == NULL) {
-                free(all);
-                return SIM_ENOMEM;
-            }
-            all = grown;
+            all = sim__xrealloc_array(all, cap, sizeof *all, "a directory listing");
         }
         sim_dir_entry *e = &all[n++];
         memcpy(e->name, rest, len);
@@ -857,16 +797,11 @@ static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_
     uint64_t torn = keep + (uint64_t)c->crash_torn.p * c->crash_keep.q;
     uint32_t outcome = x < keep ? SIM_DISK_KEPT : x < torn ? SIM_DISK_TORN : SIM_DISK_LOST;
     if (outcome == SIM_DISK_KEPT) {
-        int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p),
-                             p->len);
-        SIM_ASSERT(rc == SIM_OK);
+        image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p), p->len);
     } else if (outcome == SIM_DISK_TORN && p->len > 0) {
         /* The file's size was updated; each sector's bytes are written or not. */
         uint64_t end = p->offset + p->len;
-        if (end > in->dur_size) {
-            int rc = image_resize(&in->dur, &in->dur_cap, &in->dur_size, end);
-            SIM_ASSERT(rc == SIM_OK);
-        }
+        if (end > in->dur_size) image_resize(&in->dur, &in->dur_cap, &in->dur_size, end);
         uint64_t sector = c->sector;
         for (uint64_t s = p->offset / sector; s * sector < end; s++) {
             uint64_t lo = s * sector > p->offset ? s * sector : p->offset;
@@ -890,10 +825,7 @@ static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
             continue;
         }
         bool kept = roll(&d->crash_rngs[in->node], d->desc.crash_keep);
-        if (kept) {
-            int rc = image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
-            SIM_ASSERT(rc == SIM_OK);
-        }
+        if (kept) image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
         crash_event(w, in->node, kept ? SIM_DISK_KEPT : SIM_DISK_LOST, PEND_TRUNC, in->serial,
                     p->offset, 0, NULL);
     }
@@ -1002,8 +934,7 @@ static char *disk_dump(const sim_world *w)
     const disk_state *d = sim__disk_peek(w);
     if (d == NULL) return NULL;
     size_t cap = 1024 + (size_t)d->names_used * 160, o = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(cap, "the disks' dump");
     o += (size_t)snprintf(buf + o, cap - o,
                           "  disk: %u file(s), %u open handle(s), %u directory operation(s) "
                           "pending\n",

@@ -126,7 +126,7 @@ typedef struct disk_state {
     const sim__point *read_eio, *write_eio, *fsync_eio, *enospc, *corrupt;
 } disk_state;
 
-/* The world's disks, created on first use; NULL when out of memory. */
+/* The world's disks, created on first use, grown to the world's nodes. */
 disk_state *sim__disk_of(sim_world *w);
 static inline disk_state *sim__disk_peek(const sim_world *w)
 {

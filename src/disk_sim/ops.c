@@ -31,16 +31,9 @@ static uint32_t job_node(sim_world *w, disk_state *d, sim_disk_op_kind kind, con
     return node;
 }
 
-static disk_state *disk_for(sim_world *w)
-{
-    disk_state *d = sim__disk_of(w);
-    SIM_ASSERT(d != NULL); /* out of memory setting up the disk */
-    return d;
-}
-
 int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_OPEN, "sim_file_open");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_open(w, d, node, path, flags, out);
@@ -66,7 +59,7 @@ static uint32_t job_file(sim_world *w, disk_state *d, const sim_file *f, sim_dis
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     *got = 0;
     uint32_t in = job_file(w, d, f, SIM_DISK_READ, "sim_file_pread", &rc);
@@ -76,7 +69,7 @@ int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint6
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_WRITE, "sim_file_pwrite", &rc);
     return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, offset, false, NULL);
@@ -85,7 +78,7 @@ int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t le
 int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t *offset)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_APPEND, "sim_file_append", &rc);
     return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, 0, true, offset);
@@ -93,7 +86,7 @@ int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t le
 
 int sim_file_sync(sim_world *w, const sim_file *f)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_SYNC, "sim_file_sync", &rc);
     return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_SYNC);
@@ -101,7 +94,7 @@ int sim_file_sync(sim_world *w, const sim_file *f)
 
 int sim_file_datasync(sim_world *w, const sim_file *f)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_DATASYNC, "sim_file_datasync", &rc);
     return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_DATASYNC);
@@ -109,7 +102,7 @@ int sim_file_datasync(sim_world *w, const sim_file *f)
 
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_TRUNCATE, "sim_file_truncate", &rc);
     return in == SIM__NIL ? rc : sim__disk_truncate(w, d, in, size);
@@ -117,7 +110,7 @@ int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 
 int sim_disk_rename(sim_world *w, const char *from, const char *to)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_RENAME, "sim_disk_rename");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_rename(w, d, node, from, to);
@@ -125,7 +118,7 @@ int sim_disk_rename(sim_world *w, const char *from, const char *to)
 
 int sim_disk_unlink(sim_world *w, const char *path)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_UNLINK, "sim_disk_unlink");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_unlink(w, d, node, path);
@@ -133,7 +126,7 @@ int sim_disk_unlink(sim_world *w, const char *path)
 
 int sim_disk_sync_dir(sim_world *w, const char *dir)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_SYNC_DIR, "sim_disk_sync_dir");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_sync_dir(w, d, node, dir);
@@ -237,10 +230,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
     if (slot != SIM__NIL) {
         d->req_free = d->reqs[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req));
         slot = d->reqs_used++;
         d->reqs[slot].id = 0;
     }
@@ -254,18 +244,15 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         r->inode = (uint32_t)(sim__disk_file(d, op->file) - d->inodes);
         sim__disk_inode_hold(d, r->inode);
     }
-    bool oom = false;
-    if (op->path != NULL) oom |= (r->path = strdup(op->path)) == NULL;
-    if (op->path2 != NULL) oom |= (r->path2 = strdup(op->path2)) == NULL;
+    if (op->path != NULL) r->path = sim__xstrdup(op->path, "a disk operation's path");
+    if (op->path2 != NULL) r->path2 = sim__xstrdup(op->path2, "a disk operation's path");
     if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > 0) {
-        r->data = malloc(op->len);
-        oom |= r->data == NULL;
-        if (r->data != NULL) memcpy(r->data, op->data, op->len);
+        r->data = sim__xmalloc(op->len, "a disk write's bytes");
+        memcpy(r->data, op->data, op->len);
     }
     uint64_t at = sim__add_sat(w->now_ns, sim__disk_latency(d, node, op->kind));
-    int rc = oom ? SIM_ENOMEM
-                 : sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
-    if (rc != SIM_OK) {
+    int rc = sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
+    if (rc != SIM_OK) { /* the world's timer limit */
         req_free(w, d, slot);
         return rc;
     }
@@ -349,7 +336,6 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
 int sim_disk_poll(sim_world *w, sim_disk_op *op)
 {
     disk_state *d = sim__disk_of(w);
-    if (d == NULL) return SIM_ENOMEM;
     if (op->id_ == 0) {
         uint32_t node = sim__disk_task_node(w);
         if (node == 0) return SIM_ENODE;

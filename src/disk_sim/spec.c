@@ -152,9 +152,8 @@ int sim__disk_spec_set(sim__disk_spec *s, const char *key, const char *value, ui
 
 int sim__disk_spec_new(const char *path, sim__disk_spec **out)
 {
-    sim__disk_spec *s = calloc(1, sizeof *s);
+    sim__disk_spec *s = sim__xcalloc(1, sizeof *s, "a [disk] section");
     *out = s;
-    if (s == NULL) return SIM_ENOMEM;
     s->path = path;
     for (int k = 0; k < K_COUNT; k++) {
         int rc = set_key(s, k, keys[k].def, NULL, 0);
@@ -201,8 +200,7 @@ static void value_text(const sim__disk_spec *s, int k, char *buf, size_t size)
 char *sim__disk_spec_canonical(const sim__disk_spec *s)
 {
     size_t size = 64 + K_COUNT * 80, o = 0;
-    char *buf = malloc(size);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(size, "a [disk] section's text");
     o += (size_t)snprintf(buf + o, size - o, "[disk]\n");
     for (int i = 0; i < K_COUNT; i++) {
         char v[64];

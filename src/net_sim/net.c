@@ -52,27 +52,18 @@ static void net_free(sim_world *w)
 }
 
 /* Grows the per-node arrays to the world's node count. */
-static int ensure_nodes(sim_world *w, net_state *n)
+static void ensure_nodes(sim_world *w, net_state *n)
 {
     uint32_t need = w->nodes_len;
-    if (need <= n->nodes_cap) return SIM_OK;
+    if (need <= n->nodes_cap) return;
     uint32_t cap = n->nodes_cap ? n->nodes_cap : 8;
     while (cap < need) cap *= 2;
-    uint16_t *eph = realloc(n->ephemeral, cap * sizeof *eph);
-    if (eph == NULL) return SIM_ENOMEM;
-    n->ephemeral = eph;
-    uint8_t *clog = realloc(n->clogged, cap);
-    if (clog == NULL) return SIM_ENOMEM;
-    n->clogged = clog;
+    n->ephemeral = sim__xrealloc_array(n->ephemeral, cap, sizeof *n->ephemeral,
+                                       "ephemeral port cursors");
+    n->clogged = sim__xrealloc(n->clogged, cap, "clogged nodes");
     size_t words = ((size_t)cap * cap + 63) / 64;
-    uint64_t *blocked = calloc(words, sizeof *blocked);
-    sim_rng *rngs = realloc(n->rngs, cap * sizeof *rngs);
-    if (blocked == NULL || rngs == NULL) {
-        free(blocked);
-        if (rngs != NULL) n->rngs = rngs;
-        return SIM_ENOMEM;
-    }
-    n->rngs = rngs;
+    uint64_t *blocked = sim__xcalloc(words, sizeof *blocked, "the blocked links");
+    n->rngs = sim__xrealloc_array(n->rngs, cap, sizeof *n->rngs, "network streams");
     for (uint32_t f = 0; f < n->nodes_cap; f++) {
         for (uint32_t t = 0; t < n->nodes_cap; t++) {
             size_t old = (size_t)f * n->nodes_cap + t, now = (size_t)f * cap + t;
@@ -87,16 +78,14 @@ static int ensure_nodes(sim_world *w, net_state *n)
         sim_rng_init(&n->rngs[i], w->seed, "sim/net", i);
     }
     n->nodes_cap = cap;
-    return SIM_OK;
 }
 
 net_state *sim__net_of(sim_world *w)
 {
     net_state *n = w->ext[SIM__EXT_NET];
     if (n == NULL) {
-        if (sim__points_init() != SIM_OK) return NULL;
-        n = calloc(1, sizeof *n);
-        if (n == NULL) return NULL;
+        sim__points_init();
+        n = sim__xcalloc(1, sizeof *n, "the network");
         n->sock_free = SIM__NIL;
         n->msg_free = SIM__NIL;
         n->held_head = n->held_tail = SIM__NIL;
@@ -110,14 +99,13 @@ net_state *sim__net_of(sim_world *w)
         SIM_ASSERT(rc == SIM_OK);
         n->configured = false;
     }
-    if (ensure_nodes(w, n) != SIM_OK) return NULL;
+    ensure_nodes(w, n);
     return n;
 }
 
 int sim_net_configure(sim_world *w, const sim_net_desc *d)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (n->socks_live > 0) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "sim_net_configure called with %u socket(s) open: configure the network "
@@ -151,17 +139,14 @@ uint32_t sim__net_task_node(const sim_world *w)
 
 /* ---- sockets -------------------------------------------------------------------------------- */
 
-int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uint32_t *out)
+uint32_t sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node)
 {
     (void)w;
     uint32_t slot = n->sock_free;
     if (slot != SIM__NIL) {
         n->sock_free = n->socks[slot].next_free;
     } else {
-        if (sim__grow((void **)&n->socks, &n->socks_cap, n->socks_used + 1, sizeof(net_sock)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&n->socks, &n->socks_cap, n->socks_used + 1, sizeof(net_sock));
         slot = n->socks_used++;
         n->socks[slot].id = 0;
     }
@@ -181,8 +166,7 @@ int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uin
     s->listener = SIM__NIL;
     s->held_head = s->held_tail = SIM__NIL;
     n->socks_live++;
-    *out = slot;
-    return SIM_OK;
+    return slot;
 }
 
 void sim__sock_free(sim_world *w, net_state *n, uint32_t slot)
@@ -273,15 +257,11 @@ uint32_t sim__port_find(const net_state *n, uint32_t node, uint16_t port)
     }
 }
 
-static int ports_grow(net_state *n)
+static void ports_grow(net_state *n)
 {
     uint32_t cap = n->port_keys ? (n->port_mask + 1) * 2 : 64;
-    uint32_t *keys = calloc(cap, sizeof *keys), *vals = calloc(cap, sizeof *vals);
-    if (keys == NULL || vals == NULL) {
-        free(keys);
-        free(vals);
-        return SIM_ENOMEM;
-    }
+    uint32_t *keys = sim__xcalloc(cap, sizeof *keys, "the port table");
+    uint32_t *vals = sim__xcalloc(cap, sizeof *vals, "the port table");
     uint32_t used = 0;
     for (uint32_t i = 0; n->port_keys != NULL && i <= n->port_mask; i++) {
         uint32_t key = n->port_keys[i];
@@ -298,15 +278,11 @@ static int ports_grow(net_state *n)
     n->port_vals = vals;
     n->port_mask = cap - 1;
     n->ports_used = used;
-    return SIM_OK;
 }
 
-static int port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
+static void port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
 {
-    if (n->port_keys == NULL || (n->ports_used + 1) * 4 > (n->port_mask + 1) * 3) {
-        int rc = ports_grow(n);
-        if (rc != SIM_OK) return rc;
-    }
+    if (n->port_keys == NULL || (n->ports_used + 1) * 4 > (n->port_mask + 1) * 3) ports_grow(n);
     uint32_t key = (node << 16 | port) + 1;
     uint32_t i = port_hash(key) & n->port_mask;
     while (n->port_keys[i] != PORT_EMPTY && n->port_keys[i] != PORT_GONE) {
@@ -315,7 +291,6 @@ static int port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
     if (n->port_keys[i] == PORT_EMPTY) n->ports_used++;
     n->port_keys[i] = key;
     n->port_vals[i] = slot;
-    return SIM_OK;
 }
 
 void sim__port_unbind(net_state *n, uint32_t node, uint16_t port)
@@ -349,8 +324,7 @@ int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uin
         port = p;
         n->ephemeral[node] = p == 65535 ? EPHEMERAL_FIRST : (uint16_t)(p + 1);
     }
-    int rc = port_put(n, node, port, slot);
-    if (rc != SIM_OK) return rc;
+    port_put(n, node, port, slot);
     *bound = port;
     return SIM_OK;
 }
@@ -402,7 +376,6 @@ static uint64_t ratio_ppt(sim_ratio r)
 int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link *link)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (from.v >= w->nodes_len || to.v >= w->nodes_len) return SIM_ENODE;
     if (link->latency.min_ns > link->latency.max_ns) return SIM_EINVAL;
     if ((link->loss.q != 0 && link->loss.p > link->loss.q) ||
@@ -417,9 +390,7 @@ int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link 
             return SIM_OK;
         }
     }
-    net_link_rule *grown = realloc(n->rules, (n->nrules + 1) * sizeof *grown);
-    if (grown == NULL) return SIM_ENOMEM;
-    n->rules = grown;
+    n->rules = sim__xrealloc_array(n->rules, n->nrules + 1, sizeof *n->rules, "link rules");
     n->rules[n->nrules++] = rule;
     return SIM_OK;
 }
@@ -444,8 +415,7 @@ static uint64_t transmit(net_state *n, uint32_t from, uint32_t to, uint64_t now,
 {
     if (n->busy == NULL || (n->busy_used + 1) * 2 > n->busy_mask + 1) {
         uint32_t cap = n->busy ? (n->busy_mask + 1) * 2 : 64;
-        net_pair_busy *fresh = calloc(cap, sizeof *fresh);
-        if (fresh == NULL) return now; /* out of memory: no queueing, still deterministic */
+        net_pair_busy *fresh = sim__xcalloc(cap, sizeof *fresh, "link bandwidth state");
         for (uint32_t i = 0; n->busy != NULL && i <= n->busy_mask; i++) {
             if (n->busy[i].key == 0) continue;
             uint32_t j = sim__mix32((uint32_t)(n->busy[i].key ^ n->busy[i].key >> 32)) & (cap - 1);
@@ -507,7 +477,6 @@ static bool node_ok(const sim_world *w, sim_node_id node)
 int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (!node_ok(w, from) || !node_ok(w, to)) return SIM_ENODE;
     if (from.v == to.v) return SIM_EINVAL;
     if (!sim__link_blocked(n, from.v, to.v)) {
@@ -521,7 +490,6 @@ int sim_net_partition(sim_world *w, const sim_node_id *nodes, const uint32_t *gr
                       uint32_t count)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     for (uint32_t i = 0; i < count; i++) {
         if (!node_ok(w, nodes[i])) return SIM_ENODE;
         for (uint32_t j = 0; j < i; j++) {
@@ -575,7 +543,7 @@ static void release_held_datagrams(sim_world *w, net_state *n)
 void sim_net_heal(sim_world *w)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL || n->nblocked == 0) return;
+    if (n->nblocked == 0) return;
     memset(n->blocked, 0, ((size_t)n->nodes_cap * n->nodes_cap + 63) / 64 * sizeof(uint64_t));
     n->nblocked = 0;
     link_event(w, 0, 0, LINK_HEAL);
@@ -585,7 +553,6 @@ void sim_net_heal(sim_world *w)
 int sim_net_clog(sim_world *w, sim_node_id node, bool clogged)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (!node_ok(w, node)) return SIM_ENODE;
     if (n->clogged[node.v] == clogged) return SIM_OK;
     n->clogged[node.v] = clogged;
@@ -632,17 +599,13 @@ void sim__msg_free(sim_world *w, net_state *n, uint32_t slot)
     n->msgs_live--;
 }
 
-static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
+static uint32_t msg_alloc(net_state *n)
 {
-    (void)w;
     uint32_t slot = n->msg_free;
     if (slot != SIM__NIL) {
         n->msg_free = n->msgs[slot].next;
     } else {
-        if (sim__grow((void **)&n->msgs, &n->msgs_cap, n->msgs_used + 1, sizeof(net_msg)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&n->msgs, &n->msgs_cap, n->msgs_used + 1, sizeof(net_msg));
         slot = n->msgs_used++;
     }
     sim__table_shake((void **)&n->msgs, n->msgs_cap, sizeof(net_msg));
@@ -655,24 +618,16 @@ static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
     m->data = NULL;
     m->len = 0;
     n->msgs_live++;
-    *out = slot;
-    return SIM_OK;
+    return slot;
 }
 
-static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
-                    const void *data, uint32_t len, uint32_t *out)
+static uint32_t msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
+                         const void *data, uint32_t len)
 {
-    uint32_t slot;
-    int rc = msg_alloc(w, n, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = msg_alloc(n);
     net_msg *m = &n->msgs[slot];
     if (len > 0) {
         m->data = sim__mem_alloc(&w->mem, len);
-        if (m->data == NULL) {
-            m->len = 0;
-            sim__msg_free(w, n, slot);
-            return SIM_ENOMEM;
-        }
         memcpy(m->data, data, len);
     }
     m->type = type;
@@ -686,8 +641,7 @@ static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint
     m->to_sock = SIM__NIL;
     m->from_sock = SIM__NIL;
     m->from_id = 0;
-    *out = slot;
-    return SIM_OK;
+    return slot;
 }
 
 static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
@@ -698,9 +652,7 @@ static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
 int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
                   const void *data, uint32_t len, const net_route *route)
 {
-    uint32_t slot;
-    int rc = msg_make(w, n, type, src, dst, data, len, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = msg_make(w, n, type, src, dst, data, len);
     net_msg *m = &n->msgs[slot];
     if (route != NULL) {
         m->to_sock = route->to_sock;
@@ -725,13 +677,10 @@ int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32
         if (lost) extra = n->desc.rto_ns; /* a stream retransmits: late, never lost */
     }
     if (type == SIM_NET_DGRAM && sim__point_hit_ppt(w, n->dup, from, r ? r->dup_ppt : UINT64_MAX)) {
-        uint32_t copy;
-        const net_msg *orig = &n->msgs[slot];
-        rc = msg_make(w, n, type, src, dst, orig->data, orig->len, &copy);
-        if (rc == SIM_OK) {
-            sim__net_event(w, SIM_EV_NET_DUP, from, &n->msgs[copy], 0);
-            rc = arm_delivery(w, copy, n->msgs[copy].id, sim__link_arrival(w, n, from, to, len));
-        }
+        /* The copy is made from the caller's bytes, as the original was. */
+        uint32_t copy = msg_make(w, n, type, src, dst, data, len);
+        sim__net_event(w, SIM_EV_NET_DUP, from, &n->msgs[copy], 0);
+        int rc = arm_delivery(w, copy, n->msgs[copy].id, sim__link_arrival(w, n, from, to, len));
         if (rc != SIM_OK) return rc;
     }
     uint64_t at = sim__add_sat(sim__link_arrival(w, n, from, to, len), extra);
@@ -908,8 +857,7 @@ static char *net_dump(const sim_world *w)
     const net_state *n = sim__net_peek(w);
     if (n == NULL) return NULL;
     size_t cap = 4096 + (size_t)n->socks_live * 160, o = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(cap, "the network's dump");
     o += (size_t)snprintf(buf + o, cap - o,
                           "  network: %u socket(s), %u message(s) in flight or held, %u link(s) "
                           "blocked, %u node(s) clogged; %llu sent, %llu delivered, %llu dropped\n",

@@ -8,6 +8,12 @@
  * sockets (datagram sockets, listeners and stream endpoints alike) and messages. Nothing is
  * ordered by address: ports live in a hash table keyed by (node, port), and every scan walks
  * slots in index order.
+ *
+ * Out of host memory is fatal (core.h), so nothing here fails for want of memory. The one
+ * limit the network can meet on its own account is the world's timer limit (max_timers):
+ * a send or timer the network makes itself (a reset, a SYN-ACK, a FIN at close, a stream or
+ * reset timeout) has no caller to return SIM_ELIMIT to, and asserts instead; max_timers must
+ * leave room for the messages in flight.
  */
 #ifndef SIM_NET_H
 #define SIM_NET_H
@@ -150,7 +156,7 @@ typedef struct net_state {
     uint64_t sent, delivered, dropped;
 } net_state;
 
-/* The world's network, created on first use; NULL when out of memory. */
+/* The world's network, created on first use, grown to the world's nodes. */
 net_state *sim__net_of(sim_world *w);
 static inline net_state *sim__net_peek(const sim_world *w)
 {
@@ -158,11 +164,13 @@ static inline net_state *sim__net_peek(const sim_world *w)
 }
 
 /* ---- sockets ---- */
-int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uint32_t *out);
+/* A fresh socket's slot (the table may move). */
+uint32_t sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node);
 void sim__sock_free(sim_world *w, net_state *n, uint32_t slot);
 /* The live socket of a handle of that type, or NULL. */
 net_sock *sim__sock_get(const sim_world *w, uint32_t slot, uint32_t id, uint8_t type);
-/* Binds node:port (0 = ephemeral) to a socket. SIM_EADDRINUSE, SIM_ELIMIT, SIM_ENOMEM. */
+/* Binds node:port (0 = ephemeral) to a socket. SIM_EADDRINUSE, or SIM_ELIMIT when every
+ * ephemeral port of the node is taken. */
 int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uint32_t slot,
                    uint16_t *bound);
 void sim__port_unbind(net_state *n, uint32_t node, uint16_t port);
@@ -186,7 +194,9 @@ typedef struct net_route {
 } net_route;
 
 /* Sends a message: chooses its fate (drop, duplicate, latency) and arms its delivery. data
- * may be NULL for len 0; route is NULL for a datagram. */
+ * may be NULL for len 0; route is NULL for a datagram. SIM_OK, or SIM_ELIMIT when the
+ * world's timer limit (max_timers) leaves no timer for the delivery. The message table may
+ * move. */
 int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
                   const void *data, uint32_t len, const net_route *route);
 void sim__msg_free(sim_world *w, net_state *n, uint32_t slot);

@@ -275,9 +275,7 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
         if (rc != SIM_OK) return rc;
     }
     link_canonical(&l);
-    link_line *grown = realloc(s->links, (s->nlinks + 1) * sizeof *grown);
-    if (grown == NULL) return SIM_ENOMEM;
-    s->links = grown;
+    s->links = sim__xrealloc_array(s->links, s->nlinks + 1, sizeof *s->links, "link lines");
     s->links[s->nlinks++] = l;
     return SIM_OK;
 }
@@ -387,18 +385,13 @@ int sim__net_spec_new(const char *path, const char *const *nodes, uint32_t nnode
                       sim__net_spec **out)
 {
     *out = NULL;
-    sim__net_spec *s = calloc(1, sizeof *s);
-    if (s == NULL) return SIM_ENOMEM;
+    sim__net_spec *s = sim__xcalloc(1, sizeof *s, "a [network] section");
     s->path = path;
     s->nodes_known = known;
-    int rc = sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
-    for (int k = 0; rc == SIM_OK && k < K_COUNT; k++) {
-        rc = set_key(s, k, keys[k].def, NULL, 0);
-        SIM_ASSERT(rc != SIM_EINVAL); /* a default that does not parse */
-    }
-    if (rc != SIM_OK) {
-        sim__net_spec_free(s);
-        return rc;
+    sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
+    for (int k = 0; k < K_COUNT; k++) {
+        int rc = set_key(s, k, keys[k].def, NULL, 0);
+        SIM_ASSERT(rc == SIM_OK); /* a default that does not parse */
     }
     *out = s;
     return SIM_OK;
@@ -439,8 +432,7 @@ char *sim__net_spec_canonical(const sim__net_spec *s)
     snprintf(v[K_SEGMENT], sizeof v[0], "%u..%u", s->desc.segment_min, s->desc.segment_max);
     snprintf(v[K_RECV_QUEUE], sizeof v[0], "%u", s->desc.recv_queue);
     size_t size = 1024 + (size_t)s->nlinks * 200;
-    char *buf = malloc(size);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(size, "a [network] section's text");
     /* Keys sorted, link lines in the place of "link", in the order written. */
     static const int order[] = {K_BANDWIDTH, K_CONNECT_TIMEOUT, K_LATENCY, K_TAIL, -1,
                                 K_RECV_QUEUE, K_RESET_DELAY, K_RTO, K_SEGMENT, K_SEND_BUFFER,
@@ -460,18 +452,15 @@ char *sim__net_spec_canonical(const sim__net_spec *s)
 
 /* ---- applying ------------------------------------------------------------------------------- */
 
-/* By value, not by line: `sim run --set network.K=V` sets keys without a line. Out of memory
- * answers false, and applying the defaults changes nothing. */
+/* By value, not by line: `sim run --set network.K=V` sets keys without a line. */
 bool sim__net_spec_is_default(const sim__net_spec *s)
 {
     if (s->nlinks != 0) return false;
     sim__net_spec *d = NULL;
-    if (sim__net_spec_new(s->path, NULL, 0, false, &d) != SIM_OK) {
-        sim__net_spec_free(d);
-        return false;
-    }
+    int rc = sim__net_spec_new(s->path, NULL, 0, false, &d);
+    SIM_ASSERT(rc == SIM_OK);
     char *mine = sim__net_spec_canonical(s), *theirs = sim__net_spec_canonical(d);
-    bool same = mine != NULL && theirs != NULL && strcmp(mine, theirs) == 0;
+    bool same = strcmp(mine, theirs) == 0;
     free(mine);
     free(theirs);
     sim__net_spec_free(d);

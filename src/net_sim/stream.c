@@ -52,7 +52,7 @@ static void reply_rst(sim_world *w, net_state *n, const net_msg *m)
     if (m->from_sock == SIM__NIL) return;
     net_route r = {.to_sock = m->from_sock, .to_id = m->from_id, .from_sock = SIM__NIL};
     int rc = sim__net_send(w, n, SIM_NET_RST, m->dst, m->src, NULL, 0, &r);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory answering with a reset */
+    SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
 }
 
 static void reset_event(sim_world *w, const net_sock *s, uint32_t reason)
@@ -102,12 +102,9 @@ int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_LISTEN, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_LISTEN, node);
     uint16_t bound;
-    rc = sim__port_bind(w, n, node, port, slot, &bound);
+    int rc = sim__port_bind(w, n, node, port, slot, &bound);
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
         return rc;
@@ -196,14 +193,11 @@ static int connect_start(sim_world *w, sim_connect *op)
     if (node == 0 || op->to.node.v == 0 || op->to.node.v >= w->nodes_len) return SIM_ENODE;
     if (op->to.port == 0) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_CONN, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_CONN, node);
     /* The local port: an ephemeral one, held in the port table for the connection's life so
      * that it is not handed out twice. */
     uint16_t port;
-    rc = sim__port_bind(w, n, node, 0, slot, &port);
+    int rc = sim__port_bind(w, n, node, 0, slot, &port);
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
         return rc;
@@ -313,11 +307,7 @@ static void syn_arrives(sim_world *w, net_state *n, uint32_t msg)
         reply_rst(w, n, m);
         return;
     }
-    uint32_t c;
-    if (sim__sock_alloc(w, n, SOCK_CONN, m->dst_node, &c) != SIM_OK) {
-        reply_rst(w, n, m);
-        return;
-    }
+    uint32_t c = sim__sock_alloc(w, n, SOCK_CONN, m->dst_node);
     m = &n->msgs[msg];
     l = &n->socks[lslot];
     net_sock *s = &n->socks[c];
@@ -336,18 +326,17 @@ static void syn_arrives(sim_world *w, net_state *n, uint32_t msg)
     l->acc_tail = c;
     l->acc_len++;
     int rc = send_from(w, n, c, SIM_NET_SYNACK, NULL, 0);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory answering a connection */
+    SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
     sim__sock_wake(w, l, false);
 }
 
 /* Bytes go into the endpoint's receive ring. */
-static int rbuf_append(net_sock *s, const uint8_t *data, uint32_t len)
+static void rbuf_append(net_sock *s, const uint8_t *data, uint32_t len)
 {
     if (s->rlen + len > s->rcap) {
         uint32_t cap = s->rcap ? s->rcap : 256;
         while (cap < s->rlen + len) cap *= 2;
-        uint8_t *b = malloc(cap);
-        if (b == NULL) return SIM_ENOMEM;
+        uint8_t *b = sim__xmalloc(cap, "a connection's receive buffer");
         for (uint32_t i = 0; i < s->rlen; i++) b[i] = s->rbuf[(s->rhead + i) & (s->rcap - 1)];
         free(s->rbuf);
         s->rbuf = b;
@@ -359,7 +348,6 @@ static int rbuf_append(net_sock *s, const uint8_t *data, uint32_t len)
     memcpy(s->rbuf + tail, data, first);
     memcpy(s->rbuf, data + first, len - first);
     s->rlen += len;
-    return SIM_OK;
 }
 
 /* A segment for endpoint s, the link being clear: it takes effect. */
@@ -398,12 +386,10 @@ static void segment_lands(sim_world *w, net_state *n, uint32_t msg, uint32_t slo
         }
         sim__sock_wake(w, s, false);
         break;
-    case SIM_NET_DATA: {
-        int rc = rbuf_append(s, m->data, m->len);
-        SIM_ASSERT(rc == SIM_OK); /* out of memory receiving */
+    case SIM_NET_DATA:
+        rbuf_append(s, m->data, m->len);
         sim__sock_wake(w, s, false);
         break;
-    }
     case SIM_NET_FIN:
         s->fin_rcvd = 1;
         sim__sock_wake(w, s, false);
@@ -482,7 +468,7 @@ void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
                                         SIM__EXT_NET,
                                         sim__net_timer_arg(TM_STREAM_TIMEOUT, s->id,
                                                            slot_of_sock(n, s)));
-            SIM_ASSERT(rc == SIM_OK); /* out of memory arming a stream timeout */
+            SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
         }
         return;
     }
@@ -554,7 +540,7 @@ void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
                                                      : sim_rng_range(rng, d->min_ns, d->max_ns);
             int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), SIM__EXT_NET,
                                         sim__net_timer_arg(TM_PEER_RESET, p->id, s->peer));
-            SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
+            SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
         }
         s = &n->socks[i];
         if (s->state != CONN_DEAD) reset_event(w, s, RESET_NODE_DOWN);
@@ -694,7 +680,7 @@ void sim_conn_close(sim_world *w, sim_conn *conn)
     if (s->state != CONN_DEAD && !s->shut_wr) {
         s->shut_wr = 1;
         int rc = send_from(w, n, slot, SIM_NET_FIN, NULL, 0);
-        SIM_ASSERT(rc == SIM_OK); /* out of memory closing a connection */
+        SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
     }
     s = &n->socks[slot];
     s->closed = 1;

@@ -13,12 +13,9 @@ int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_UDP, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_UDP, node);
     uint16_t bound;
-    rc = sim__port_bind(w, n, node, port, slot, &bound);
+    int rc = sim__port_bind(w, n, node, port, slot, &bound);
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
         return rc;
@@ -36,7 +33,6 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
     if (to.node.v == 0 || to.node.v >= w->nodes_len) return SIM_ENODE;
     if (to.port == 0 || (data == NULL && len > 0)) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     return sim__net_send(w, n, SIM_NET_DGRAM, sim__addr_pack(s->node, s->port),
                          sim__addr_pack(to.node.v, to.port), data, (uint32_t)len, NULL);
 }

@@ -200,14 +200,10 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     /* The plan is drawn and its points armed before setup, so that a system's points fire
      * while it builds too; the driver starts once the nodes exist. */
     const sim__fault_spec *spec = sim__scenario_faults(sc);
-    int rc = sim__fault_spec_active(spec) ? sim__faults_attach(w, spec) : SIM_OK;
-    if (rc != SIM_OK) {
-        sim_world_free(w);
-        return rc;
-    }
+    if (sim__fault_spec_active(spec)) sim__faults_attach(w, spec);
     const sim__net_spec *net = sim__scenario_network(sc);
     bool net_default = sim__net_spec_is_default(net);
-    if (rc == SIM_OK && !net_default) rc = sim__net_spec_apply(w, net);
+    int rc = net_default ? SIM_OK : sim__net_spec_apply(w, net);
     const sim__disk_spec *disk = sim__scenario_disk(sc);
     if (rc == SIM_OK && !sim__disk_spec_is_default(disk)) rc = sim__disk_spec_apply(w, disk);
     if (rc != SIM_OK) {
