@@ -43,6 +43,9 @@ enum {
 /* What a net-link event changed. */
 enum { LINK_BLOCK = 1, LINK_HEAL = 2, LINK_CLOG = 3, LINK_UNCLOG = 4 };
 
+/* Ephemeral ports (connections' local ports, and port 0 binds) come from here up. */
+#define EPHEMERAL_FIRST_PORT 49152
+
 /* Extension timers: arg = kind << 60 | (id & SIM__NET_ID_MASK) << 32 | slot. */
 enum { TM_DELIVER = 1, TM_STREAM_TIMEOUT = 2, TM_CONNECT_TIMEOUT = 3, TM_PEER_RESET = 4 };
 #define SIM__NET_ID_MASK 0x0fffffffu
@@ -162,6 +165,18 @@ static inline net_state *sim__net_peek(const sim_world *w)
 {
     return (net_state *)w->ext[SIM__EXT_NET];
 }
+
+/* Checks the network's invariants in full (make check builds; nothing otherwise). Called
+ * where the network is at rest: after each of its timers, a crash, a heal or an unclog. */
+#ifdef SIM_SLOW_CHECKS
+void sim__net_check(const sim_world *w, const net_state *n);
+#else
+static inline void sim__net_check(const sim_world *w, const net_state *n)
+{
+    (void)w;
+    (void)n;
+}
+#endif
 
 /* ---- sockets ---- */
 /* A fresh socket's slot (the table may move). */

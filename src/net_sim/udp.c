@@ -21,12 +21,15 @@ int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
         return rc;
     }
     n->socks[slot].port = bound;
+    SIM_ASSERT(bound != 0);
+    if (port != 0) SIM_ASSERT(bound == port);
     *out = (sim_udp){.slot_ = slot, .id_ = n->socks[slot].id};
     return SIM_OK;
 }
 
 int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data, size_t len)
 {
+    SIM_ASSERT(sock != NULL);
     net_sock *s = sim__sock_get(w, sock->slot_, sock->id_, SOCK_UDP);
     if (s == NULL) return SIM_ECLOSED;
     if (len > SIM_DATAGRAM_MAX) return SIM_ETOOBIG;
@@ -40,6 +43,10 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
 void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0); /* a freed datagram is never delivered */
+    SIM_ASSERT(m->type == SIM_NET_DGRAM);
+    SIM_ASSERT(!m->held);
+    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN);
     uint32_t slot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *s = slot != SIM__NIL ? &n->socks[slot] : NULL;
     uint32_t why = s == NULL || s->type != SOCK_UDP      ? SIM_NET_WHY_NOSOCK
@@ -61,20 +68,28 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
     }
     s->q_tail = msg;
     s->q_len++;
+    SIM_ASSERT(s->q_len <= n->desc.recv_queue);
+    SIM_ASSERT(s->q_head != SIM__NIL);
     sim__sock_wake(w, s, false);
 }
 
 int sim_udp_recv_poll(sim_world *w, sim_udp_recv *op)
 {
+    SIM_ASSERT(op != NULL);
+    SIM_ASSERT(op->sock != NULL);
     net_sock *s = sim__sock_get(w, op->sock->slot_, op->sock->id_, SOCK_UDP);
     if (s == NULL) return SIM_ECLOSED;
     if (s->q_len == 0) {
+        SIM_ASSERT(s->q_head == SIM__NIL);
         sim__sock_wait(w, s, false, OP_RECV);
         return SIM_PENDING;
     }
     net_state *n = sim__net_peek(w);
     uint32_t msg = s->q_head;
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(m->type == SIM_NET_DGRAM);
+    if (op->cap > 0) SIM_ASSERT(op->buf != NULL);
     s->q_head = m->next;
     if (s->q_head == SIM__NIL) s->q_tail = SIM__NIL;
     s->q_len--;
@@ -123,7 +138,9 @@ void sim_udp_close(sim_world *w, sim_udp *sock)
     *sock = (sim_udp){0};
     if (s == NULL) return;
     net_state *n = sim__net_peek(w);
+    uint32_t slot = (uint32_t)(s - n->socks);
+    SIM_ASSERT(sim__port_find(n, s->node, s->port) == slot); /* bound for its whole life */
     sim__port_unbind(n, s->node, s->port);
     sim__sock_wake(w, s, false);
-    sim__sock_free(w, n, (uint32_t)(s - n->socks));
+    sim__sock_free(w, n, slot);
 }
