@@ -1229,7 +1229,7 @@ int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got);
 /* Writes len bytes at offset (the file grows as needed). Errors: SIM_EBADF, SIM_EIO,
- * SIM_ENOSPC. */
+ * SIM_ENOSPC, SIM_EINVAL (the write would end past 4 GiB, the largest file). */
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset);
 /* Writes at the end; *offset (may be NULL) is where. Errors as sim_file_pwrite. */
@@ -1239,6 +1239,8 @@ int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t le
  * durable, and a later fsync has nothing to make durable. sim_file_datasync is the same here. */
 int sim_file_sync(sim_world *w, const sim_file *f);
 int sim_file_datasync(sim_world *w, const sim_file *f);
+/* Sets the file's size (bytes past the old end read as zeros). Errors: SIM_EBADF, SIM_ENOSPC,
+ * SIM_EINVAL (past 4 GiB, the largest file). */
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size);
 /* Errors: SIM_ENOENT (from), SIM_EINVAL (bad paths), SIM_EIO. Replaces an existing `to`. */
 int sim_disk_rename(sim_world *w, const char *from, const char *to);

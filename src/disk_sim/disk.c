@@ -574,10 +574,14 @@ int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *dat
     if (len > UINT32_MAX) return SIM_EINVAL;
     if (append) offset = in->cur_size;
     if (at != NULL) *at = offset;
-    uint64_t grow = offset + len > in->cur_size ? offset + len - in->cur_size : 0;
     int rc = SIM_OK;
     uint32_t node = in->node;
-    if (sim__point_hit_ppt(w, d->write_eio, node, UINT64_MAX)) {
+    /* Past the largest file (checked so that offset + len cannot wrap either). */
+    bool too_far = offset > SIM__DISK_FILE_MAX || len > SIM__DISK_FILE_MAX - offset;
+    uint64_t grow = !too_far && offset + len > in->cur_size ? offset + len - in->cur_size : 0;
+    if (too_far) {
+        rc = SIM_EINVAL;
+    } else if (sim__point_hit_ppt(w, d->write_eio, node, UINT64_MAX)) {
         rc = SIM_EIO;
     } else if (sim__point_hit_ppt(w, d->enospc, node, UINT64_MAX) ||
                (d->desc.capacity != 0 && grow > 0 && d->used[node] + grow > d->desc.capacity)) {
@@ -637,7 +641,9 @@ int sim__disk_truncate(sim_world *w, disk_state *d, uint32_t inode, uint64_t siz
     uint64_t old = in->cur_size;
     int rc = SIM_OK;
     uint64_t cap = d->desc.capacity;
-    if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
+    if (size > SIM__DISK_FILE_MAX) {
+        rc = SIM_EINVAL;
+    } else if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
         rc = SIM_ENOSPC;
     } else {
         unshare(in);

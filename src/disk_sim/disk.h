@@ -17,6 +17,10 @@
 /* A latency's exponential tail: its mean at most one hour, each draw cut at 20 times it. */
 #define SIM__DISK_TAIL_MAX (3600 * SIM_S)
 #define SIM__DISK_TAIL_CAP 20
+/* The largest file: a write whose end, or a truncation, past it is SIM_EINVAL. Files are dense
+ * images in memory, so this bounds what a system under test can make the harness allocate by
+ * a deterministic limit rather than by the host's memory (out of which is fatal). */
+#define SIM__DISK_FILE_MAX ((uint64_t)1 << 32)
 
 enum { PEND_WRITE = 1, PEND_TRUNC = 2 };
 

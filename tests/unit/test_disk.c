@@ -1567,6 +1567,45 @@ static int corrupt_job(sim_world *w, void *ctx)
     return rc;
 }
 
+/* Writes and truncations past the largest file (4 GiB), each refused; the file unchanged. */
+static int huge_job(sim_world *w, void *ctx)
+{
+    verdict *v = ctx;
+    sim_file f;
+    EXPECT(v, sim_file_open(w, "big", SIM_O_CREATE, &f) == SIM_OK);
+    const uint8_t four[4] = {1, 2, 3, 4};
+    /* offset + len wraps around 2^64: once written through a wild pointer */
+    EXPECT(v, sim_file_pwrite(w, &f, four, 4, UINT64_MAX - 1) == SIM_EINVAL);
+    EXPECT(v, sim_file_pwrite(w, &f, four, 4, (1ull << 32) - 3) == SIM_EINVAL);
+    EXPECT(v, sim_file_truncate(w, &f, (1ull << 32) + 1) == SIM_EINVAL);
+    EXPECT(v, sim_file_truncate(w, &f, UINT64_MAX) == SIM_EINVAL);
+    uint64_t size = 1;
+    EXPECT(v, sim_file_size(w, &f, &size) == SIM_OK);
+    EXPECT(v, size == 0);
+    /* Up to the limit is fine (a hole of a megabyte, then four bytes). */
+    EXPECT(v, sim_file_pwrite(w, &f, four, 4, 1u << 20) == SIM_OK);
+    EXPECT(v, sim_file_size(w, &f, &size) == SIM_OK);
+    EXPECT(v, size == (1u << 20) + 4);
+    sim_file_close(w, &f);
+    return SIM_OK;
+}
+
+/* Goal: a file never grows past the largest the simulated disk holds (4 GiB): a write whose
+ * end (offset + len, which could wrap around 2^64 and was then written through a wild
+ * pointer: found writing disk_sim's assertions) or a truncation past it is SIM_EINVAL, and
+ * changes nothing; host memory is never what refuses it. Method: a job writes at 2^64 - 2 and
+ * just past 4 GiB, truncates past it, then writes at 1 MiB. */
+Test(disk, writes_past_the_largest_file_are_refused)
+{
+    sim_world *w = disk_world(3, NULL);
+    sim_node_id n = disk_node(w, "n1");
+    verdict v = {0};
+    int rc = run_job(w, n, huge_job, &v);
+    sim_world_free(w);
+    cr_assert(eq(int, rc, SIM_OK));
+    verdict_ok(&v, 10);
+}
+
 /* Goal: the fault points: disk/write/eio fails a write with SIM_EIO and writes nothing,
  * disk/write/enospc fails one with SIM_ENOSPC and writes nothing, disk/read/eio fails a read
  * with SIM_EIO and reads nothing; then the calls work again. A capacity of 10,000 bytes per
