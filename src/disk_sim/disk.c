@@ -233,7 +233,10 @@ static uint32_t inode_alloc(disk_state *d, uint32_t node)
 static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
 {
     disk_inode *in = &d->inodes[slot];
-    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0 || in->refs > 0) return;
+    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0 || in->refs > 0 ||
+        in->dirlinks > 0) {
+        return;
+    }
     d->used[in->node] -= in->cur_size;
     inode_release(w, in);
     memset(in, 0, sizeof *in); /* id 0: free; handles point at inodes through live fds only */
@@ -394,6 +397,7 @@ static void dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name
     sim__table_shake((void **)&d->dirops, d->dirops_cap, sizeof(disk_dirop));
     d->dirops[d->ndirops++] = (disk_dirop){.kind = kind, .node = node, .name = name,
                                            .inode = inode, .group = group, .dir_name = dir_name};
+    if (kind == DIROP_LINK) d->inodes[inode - 1].dirlinks++;
 }
 
 /* Points a name at an inode (slot + 1, or 0) as reads see it. */
@@ -425,6 +429,14 @@ static void name_set_dur(sim_world *w, disk_state *d, uint32_t name, uint32_t in
 static void dirop_apply(sim_world *w, disk_state *d, const disk_dirop *op)
 {
     name_set_dur(w, d, op->name, op->kind == DIROP_LINK ? op->inode : 0);
+}
+
+/* A pending operation is resolved (applied or lost): a creation no longer holds its file. */
+static void dirop_release(sim_world *w, disk_state *d, const disk_dirop *op)
+{
+    if (op->kind != DIROP_LINK) return;
+    d->inodes[op->inode - 1].dirlinks--;
+    inode_maybe_free(w, d, op->inode - 1);
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -723,6 +735,7 @@ int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *d
         disk_dirop op = d->dirops[i];
         if (op.take) {
             dirop_apply(w, d, &op);
+            dirop_release(w, d, &op);
             applied++;
         } else {
             d->dirops[kept++] = op;
@@ -865,6 +878,7 @@ static void crash_dirops(sim_world *w, disk_state *d, uint32_t node)
         for (; i < d->ndirops && d->dirops[i].group == group; i++) {
             const disk_dirop *op = &d->dirops[i];
             if (keep) dirop_apply(w, d, op);
+            dirop_release(w, d, op);
             crash_event(w, node, keep ? SIM_DISK_KEPT : SIM_DISK_LOST,
                         op->kind == DIROP_LINK ? 3 : 4, 0, 0, 0, d->names[op->name].path);
         }

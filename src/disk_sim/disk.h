@@ -41,6 +41,8 @@ typedef struct disk_inode {
     uint32_t dlinks;         /* names that would survive a crash */
     uint32_t fds;            /* open handles */
     uint32_t refs;           /* operations in flight on it (they outlive a closed handle) */
+    uint32_t dirlinks;       /* pending creations or renames naming it: until a directory sync
+                                or a crash resolves them, they may yet link it durably */
     uint8_t *cur;            /* what reads see: cur_size bytes */
     uint64_t cur_size, cur_cap;
     uint8_t *dur;            /* what would survive a crash: dur_size bytes */
