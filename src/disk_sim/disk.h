@@ -132,6 +132,17 @@ typedef struct disk_state {
     const sim__point *read_eio, *write_eio, *fsync_eio, *enospc, *corrupt;
 } disk_state;
 
+/* Checks the disks' invariants in full (make check builds; nothing otherwise). */
+#ifdef SIM_SLOW_CHECKS
+void sim__disk_check(const sim_world *w, const disk_state *d);
+#else
+static inline void sim__disk_check(const sim_world *w, const disk_state *d)
+{
+    (void)w;
+    (void)d;
+}
+#endif
+
 /* The world's disks, created on first use, grown to the world's nodes. */
 disk_state *sim__disk_of(sim_world *w);
 static inline disk_state *sim__disk_peek(const sim_world *w)

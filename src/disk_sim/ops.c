@@ -26,6 +26,7 @@ static uint32_t job_node(sim_world *w, disk_state *d, sim_disk_op_kind kind, con
         return 0;
     }
     uint32_t node = w->tasks[w->current].node;
+    SIM_ASSERT(node >= 1); /* a job runs on a node's pool */
     int rc = sim_job_charge(w, sim__disk_latency(d, node, kind));
     SIM_ASSERT(rc == SIM_OK);
     return node;
@@ -53,6 +54,7 @@ static uint32_t job_file(sim_world *w, disk_state *d, const sim_file *f, sim_dis
         *rc = SIM_EBADF;
         return SIM__NIL;
     }
+    SIM_ASSERT(in->id != 0);
     return (uint32_t)(in - d->inodes);
 }
 
@@ -188,7 +190,11 @@ sim_disk_op sim_disk_sync_dir_op(const char *dir)
 
 static void req_free(sim_world *w, disk_state *d, uint32_t slot)
 {
+    SIM_ASSERT(slot < d->reqs_used);
     disk_req *r = &d->reqs[slot];
+    SIM_ASSERT(r->kind != 0); /* freed once */
+    /* Nobody waits on a request that goes: it completed (and was collected) or was dropped. */
+    if (r->op == NULL) SIM_ASSERT(r->waker_slot == SIM__NIL);
     if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
     free(r->path);
     free(r->path2);
@@ -206,7 +212,10 @@ static disk_req *req_get(const disk_state *d, uint32_t slot, uint32_t id)
 {
     if (d == NULL || id == 0 || slot >= d->reqs_used) return NULL;
     disk_req *r = &d->reqs[slot];
-    return r->id == id && r->kind != 0 ? r : NULL;
+    if (r->id != id || r->kind == 0) return NULL;
+    SIM_ASSERT(r->node >= 1);
+    if (r->inode != SIM__NIL) SIM_ASSERT(d->inodes[r->inode].id != 0); /* held alive */
+    return r;
 }
 
 static bool uses_file(sim_disk_op_kind k)
@@ -226,8 +235,10 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
     if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > UINT32_MAX) {
         return SIM_EINVAL;
     }
+    SIM_ASSERT(node >= 1);
     uint32_t slot = d->req_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(d->reqs[slot].kind == 0); /* the free list holds free requests only */
         d->req_free = d->reqs[slot].next_free;
     } else {
         sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req));
@@ -244,6 +255,9 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         r->inode = (uint32_t)(sim__disk_file(d, op->file) - d->inodes);
         sim__disk_inode_hold(d, r->inode);
     }
+    /* Requests get ids a timer's argument can carry (28 bits), never 0. */
+    SIM_ASSERT(id != 0);
+    SIM_ASSERT(id <= 0x0fffffffu);
     if (op->path != NULL) r->path = sim__xstrdup(op->path, "a disk operation's path");
     if (op->path2 != NULL) r->path2 = sim__xstrdup(op->path2, "a disk operation's path");
     if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > 0) {
@@ -264,6 +278,10 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
 /* Runs a request's operation (its latency has passed). */
 static void req_run(sim_world *w, disk_state *d, disk_req *r)
 {
+    SIM_ASSERT(!r->done); /* runs once */
+    /* Its node is up: a crash cancelled the node's requests before their time. */
+    SIM_ASSERT(w->nodes[r->node].state != SIM_NODE_DOWN);
+    if (uses_file(r->kind)) SIM_ASSERT(r->inode != SIM__NIL);
     uint32_t f = r->inode;
     sim_file opened = {0};
     uint64_t at = 0;
@@ -292,15 +310,25 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
     case SIM_DISK_UNLINK: r->rc = sim__disk_unlink(w, d, r->node, r->path); break;
     default: r->rc = sim__disk_sync_dir(w, d, r->node, r->path); break;
     }
+    SIM_ASSERT(r->rc <= 0);
     r->done = true;
 }
 
 void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
 {
     disk_req *r = req_get(d, slot, id);
-    if (r == NULL) return; /* cancelled by a crash */
+    if (r == NULL) return; /* cancelled by a crash, and dropped by its task */
+    if (r->done) {
+        /* Cancelled by a crash, its task dead without dropping it (a drop function need not
+         * know of the disk): nobody will collect it, and it must not take effect. */
+        SIM_ASSERT(r->rc == SIM_ECRASHED);
+        SIM_ASSERT(r->inode == SIM__NIL);
+        req_free(w, d, slot);
+        return;
+    }
     req_run(w, d, r);
-    r = &d->reqs[slot];
+    r = &d->reqs[slot]; /* running it may have moved the table (an open makes a handle) */
+    SIM_ASSERT(r->id == id);
     if (r->op == NULL) {
         /* Abandoned: an open made that way has nobody to close it. */
         if (r->kind == SIM_DISK_OPEN && r->rc == SIM_OK) {
@@ -313,10 +341,12 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
     uint32_t ws = r->waker_slot, wi = r->waker_id;
     r->waker_slot = SIM__NIL;
     if (ws != SIM__NIL) sim__wake(w, ws, wi);
+    sim__disk_check(w, d);
 }
 
 void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
 {
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     for (uint32_t i = 0; i < d->reqs_used; i++) {
         disk_req *r = &d->reqs[i];
         if (r->kind == 0 || r->node != node) continue;
@@ -331,10 +361,15 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
         if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
         r->inode = SIM__NIL;
     }
+    /* None of the node's requests will take effect: each is done (crashed) or gone. */
+    for (uint32_t i = 0; i < d->reqs_used; i++) {
+        if (d->reqs[i].kind != 0 && d->reqs[i].node == node) SIM_ASSERT(d->reqs[i].done);
+    }
 }
 
 int sim_disk_poll(sim_world *w, sim_disk_op *op)
 {
+    SIM_ASSERT(op != NULL);
     disk_state *d = sim__disk_of(w);
     if (op->id_ == 0) {
         uint32_t node = sim__disk_task_node(w);
@@ -351,6 +386,8 @@ int sim_disk_poll(sim_world *w, sim_disk_op *op)
         return SIM_PENDING;
     }
     int rc = r->rc;
+    SIM_ASSERT(r->op != NULL); /* claimed: only a drop lets go of it, and then never polls */
+    if (rc == SIM_OK && op->kind == SIM_DISK_READ) SIM_ASSERT(r->got <= op->len);
     if (op->kind == SIM_DISK_OPEN) {
         *op->opened = rc == SIM_OK ? (sim_file){.slot_ = r->fd_slot, .id_ = r->fd_id}
                                    : (sim_file){0};
@@ -364,6 +401,7 @@ int sim_disk_poll(sim_world *w, sim_disk_op *op)
 
 void sim_disk_drop(sim_world *w, sim_disk_op *op)
 {
+    SIM_ASSERT(op != NULL);
     disk_state *d = sim__disk_peek(w);
     disk_req *r = req_get(d, op->slot_, op->id_);
     uint32_t slot = op->slot_;
@@ -378,7 +416,8 @@ void sim_disk_drop(sim_world *w, sim_disk_op *op)
         req_free(w, d, slot);
         return;
     }
-    r->op = NULL;
+    SIM_ASSERT(r->op != NULL); /* dropped once */
+    r->op = NULL; /* it still takes effect when its time comes; nobody collects it */
     r->waker_slot = SIM__NIL;
 }
 
