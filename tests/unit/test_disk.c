@@ -1241,7 +1241,9 @@ Test(disk, pending_creation_keeps_its_file)
             cr_assert(eq(u64, p.size[0], 0), "seed %llu: a came back with %llu bytes",
                       (unsigned long long)seed, (unsigned long long)p.size[0]);
         }
-        if (p.rc[1] == SIM_OK) cr_assert(eq(int, p.byte[1], 0x42), "seed %llu", (unsigned long long)seed);
+        if (p.rc[1] == SIM_OK) {
+            cr_assert(eq(int, p.byte[1], 0x42), "seed %llu", (unsigned long long)seed);
+        }
     }
     cr_assert(lt(u32, 0, kept_a));
 }
