@@ -2,8 +2,8 @@
  * cmd_check.c: sim check, the linearizability checker on a history: a Jepsen EDN file, or the
  * history stored with a recorded run (docs/checking.md).
  *
- * Exit codes: 0 linearizable, 1 not linearizable, 3 unknown (the timeout or the memory limit
- * ended the search), 2 bad arguments or input.
+ * Exit codes: 0 linearizable, 1 not linearizable, 3 unknown (the timeout, the memory limit or
+ * the bound on steps ended the search), 2 bad arguments or input.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static const char usage_check[] =
     "Is the history linearizable? FILE.edn is Jepsen's history format, one map per line\n"
     "({:process 0, :type :invoke, :f :read, :key \"x\", :value nil}); - reads standard input.\n"
     "--db checks the history stored with a recorded run. Keys are checked apart.\n"
-    "Exit: 0 linearizable, 1 not linearizable, 3 unknown (--timeout ran out), 2 bad input.\n"
+    "Exit: 0 linearizable, 1 not linearizable, 3 unknown (a limit ran out), 2 bad input.\n"
     "\n"
     "  --model M      register   read, write, cas [old new] of one value per key, nil at first\n"
     "                 kv         get, put, append, rm on keys; a missing key reads nil\n"
@@ -29,6 +29,9 @@ static const char usage_check[] =
     "  --timeout D    give up after D of host time (30, 30s, 2m): unknown. Default: never\n"
     "  --jobs N       keys searched at once, in threads (default: the cores, here %ld)\n"
     "  --max-configs N  configurations one key's search may remember (default 16777216)\n"
+    "  --max-steps N  steps the whole check may take, all keys together (default: no bound);\n"
+    "                 as a run's check counts them ([check] max_steps, default 10000000), so\n"
+    "                 the verdict is the same on any machine and with any --jobs\n"
     "  --search S     auto       wgl, turning to prune when it backs up far (default)\n"
     "                 wgl        Porcupine's search: fastest to find an order\n"
     "                 prune      skips info operations erased unseen: fastest to find none\n"
@@ -88,6 +91,11 @@ static int parse_value(check_opts *o, const char *a, const char *v)
             return usage_error("--max-configs expects a positive number, got '%s'", v);
         }
         o->desc.max_configs = n;
+    } else if (strcmp(a, "--max-steps") == 0) {
+        if (cli_parse_u64(v, &n) != 0 || n == 0) {
+            return usage_error("--max-steps expects a positive number, got '%s'", v);
+        }
+        o->desc.max_steps = n;
     } else if (strcmp(a, "--search") == 0) {
         /* In sim_check_search's order. */
         static const char *const names[] = {"auto", "wgl", "prune"};

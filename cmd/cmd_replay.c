@@ -236,6 +236,7 @@ static int compare_events(sim__store *st, const sim__run_row *row, const replay_
     sim__evbuf rec = {0};
     if (sim__store_events(st, row->run_id, NULL, &rec) != SIM_OK) {
         fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        sim__evbuf_free(&rec); /* what was read before the error */
         return EXIT_USAGE;
     }
     sim__evbuf prefix = rec;

@@ -39,9 +39,9 @@ static const char usage_run[] =
     "  --time-budget D   start no more seeds once D (90s, 10m, 2h) has passed\n"
     "  --junit FILE      write a JUnit XML report: a testsuite per scenario, a testcase per\n"
     "                    seed\n"
-    "  --record MODE     off: hash and checkpoints only; fail (default): a failing seed is\n"
-    "                    run again and recorded with every event; full: every event of\n"
-    "                    every run\n"
+    "  --record MODE     off: each run's result, hash and checkpoints, no events, nothing\n"
+    "                    run twice; fail (default): a failing seed is run again and\n"
+    "                    recorded with every event; full: every event of every run\n"
     "  --check-determinism\n"
     "                    run every seed twice, the second time in a forked process with a\n"
     "                    different heap; a difference fails the seed as nondeterministic,\n"
@@ -248,7 +248,8 @@ static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t
     }
 }
 
-/* Runs the seed; under record mode fail, a failure is run again with every event captured. */
+/* Runs the seed; under record mode fail, a failure is run again with every event captured.
+ * Under off nothing is run twice: the hash chain and the result are all that is kept. */
 static int run_one(const run_opts *o, const sim_scenario *sc, uint64_t seed, const char *sweep,
                    sim__outcome *out)
 {
@@ -257,9 +258,11 @@ static int run_one(const run_opts *o, const sim_scenario *sc, uint64_t seed, con
     sim__run_opts ro = {.seed = seed, .capture = o->record == RECORD_FULL,
                         .replay_hint = hint, .live_world = &cli_live_world};
     int rc = sim__run_seed(sc, &ro, out);
-    if (rc != SIM_OK || !out->failed || out->captured || o->db == NULL || cli_interrupted) {
+    if (rc != SIM_OK || !out->failed || out->captured || o->db == NULL || cli_interrupted ||
+        o->record != RECORD_FAIL) {
         return rc;
     }
+    SIM_ASSERT(!ro.capture);
     sim__outcome again;
     ro.capture = true;
     rc = sim__run_seed(sc, &ro, &again);
@@ -283,10 +286,18 @@ static bool interrupted_run(const sim__outcome *out)
     return strcmp(out->result, "interrupted") == 0;
 }
 
+/* The system's check could not decide within its bound ([check] max_steps): neither a pass
+ * nor a failure found, whatever [check] unknown makes it count as. */
+static bool unknown_run(const sim__outcome *out)
+{
+    return strcmp(out->result, "unknown") == 0;
+}
+
 /* --check-determinism: the seed runs a second time in a forked child with a different heap
  * (run_fork.c); when the hash chains differ, twice more (here and in a child) with every
  * event captured to find the first event where they part. The first of those two is what
  * is recorded. */
+
 static int run_twice(const run_opts *o, const sim_scenario *sc, uint64_t seed,
                      const char *sweep, sim__outcome *out)
 {
@@ -390,6 +401,7 @@ int run_unit_exec(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t see
 
 typedef struct sc_stat {
     uint64_t seeds, passed, failed, runs;
+    uint64_t unknown;        /* seeds with an unknown run and no failed one */
     bool fastest_set;        /* the failing seed with the fewest steps */
     uint64_t fastest_seed, fastest_steps;
 } sc_stat;
@@ -401,9 +413,9 @@ typedef struct run_ctx {
     const run_unit *units;
     uint32_t nunits;
     sc_stat *stats;
-    uint64_t passed, failed; /* seeds */
+    uint64_t passed, failed, unknown; /* seeds */
     uint32_t finished;       /* units */
-    bool unit_counted, unit_failed;
+    bool unit_counted, unit_failed, unit_unknown;
     bool budget_spent;
     uint32_t first_unstarted;
     progress prog;
@@ -438,7 +450,9 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
         .step_count = out->steps,
         .vtime_ns = out->vtime_ns,
         .wall_ms = out->wall_ns / 1000000,
-        .events_stored = out->captured && !interrupted,
+        /* Off stores no events, even those --check-determinism captured to find where two
+         * runs part (the detail says where). */
+        .events_stored = out->captured && !interrupted && c->o->record != RECORD_OFF,
         .faults = (char *)out->plan,
         .fault_count = out->nfaults + out->faults_dropped,
     };
@@ -456,13 +470,20 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
     return SIM_OK;
 }
 
+/* A failed run ("FAIL", or "found" for a planted bug), or an unknown one ("UNKNOWN", which
+ * never finds a planted bug), with its faults and its replay command. */
 static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
                            const char *sweep, const char *replay)
 {
     progress_clear(&c->prog);
-    printf("%-5s %s seed %llu%s%s  %s: %s\n", sim_scenario_expect_fail(sc) ? "found" : "FAIL",
-           sim_scenario_name(sc), (unsigned long long)out->seed,
-           sweep ? ", faults.fail_hit=" : "", sweep ? sweep : "", out->result, out->detail);
+    const char *label = unknown_run(out)               ? "UNKNOWN"
+                        : sim_scenario_expect_fail(sc) ? "found"
+                                                       : "FAIL";
+    printf("%-5s %s seed %llu%s%s  %s: %s%s\n", label, sim_scenario_name(sc),
+           (unsigned long long)out->seed, sweep ? ", faults.fail_hit=" : "", sweep ? sweep : "",
+           out->result, out->detail,
+           unknown_run(out) && !out->failed ? " (counted as passed: [check] unknown = pass)"
+                                            : "");
     if (out->plan[0] != '\0') printf("      faults: %s\n", out->plan);
     printf("      replay: %s\n", replay);
     fflush(stdout);
@@ -473,7 +494,8 @@ static void log_case(run_ctx *c, uint32_t sci, const sim__outcome *out, const ch
 {
     if (c->o->junit == NULL) return;
     junit_case jc = {.sc = sci, .seed = out->seed, .sweep = (char *)sweep,
-                     .failed = out->failed, .result = (char *)out->result,
+                     .failed = out->failed, .unknown = unknown_run(out),
+                     .result = (char *)out->result,
                      .detail = (char *)out->detail, .replay = (char *)replay,
                      .plan = (char *)out->plan, .wall_ns = out->wall_ns};
     junit_add(&c->junit, &jc);
@@ -499,7 +521,10 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
         }
         c->unit_counted = true;
         c->stats[u->sc].runs++;
-        if (out->failed) {
+        if (unknown_run(out)) {
+            c->unit_unknown = true;
+            report_failure(c, sc, out, sweep, replay);
+        } else if (out->failed) {
             c->unit_failed = true;
             report_failure(c, sc, out, sweep, replay);
             sc_stat *s = &c->stats[u->sc];
@@ -515,7 +540,8 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
     return rc == SIM_OK ? 0 : EXIT_USAGE;
 }
 
-/* After a unit's last run: the seed counts once, failed if any of its runs failed. */
+/* After a unit's last run: the seed counts once, failed if any of its runs failed, else
+ * unknown if any of them was. */
 static int finish_unit(void *ctx, uint32_t ui)
 {
     run_ctx *c = ctx;
@@ -526,12 +552,16 @@ static int finish_unit(void *ctx, uint32_t ui)
             s->failed++;
             c->failed++;
             c->prog.failed++;
+        } else if (c->unit_unknown) {
+            s->unknown++;
+            c->unknown++;
         } else {
             s->passed++;
             c->passed++;
         }
+        SIM_ASSERT(s->passed + s->failed + s->unknown == s->seeds);
     }
-    c->unit_counted = c->unit_failed = false;
+    c->unit_counted = c->unit_failed = c->unit_unknown = false;
     c->finished++;
     c->prog.done++;
     progress_tick(&c->prog);
@@ -678,14 +708,37 @@ static int list_units(const run_opts *o, sim_scenario **scs, run_unit **out, uin
     return 0;
 }
 
-/* Whether a scenario met its expect over the seeds it ran, and the line saying it did not. */
+/* Whether a scenario met its expect over the seeds it ran, and the line saying it did not.
+ * An unknown seed never finds a planted bug; under expect = pass it fails the scenario unless
+ * [check] unknown = pass, and is named either way. */
 static bool report_expect(const run_ctx *c, uint32_t i)
 {
     const sc_stat *s = &c->stats[i];
     const sim_scenario *sc = c->scs[i];
     bool expect_fail = sim_scenario_expect_fail(sc);
     if (s->seeds == 0) return true;
-    if (expect_fail ? s->failed > 0 : s->failed == 0) return true;
+    bool unknown_passes = sim_scenario_unknown_passes(sc);
+    if (s->unknown > 0) {
+        uint64_t bound = sim_scenario_uint(sc, "check", "max_steps");
+        char why[96];
+        if (bound != 0) {
+            snprintf(why, sizeof why, "its bound, [check] max_steps = %llu",
+                     (unsigned long long)bound);
+        } else {
+            snprintf(why, sizeof why, "its memory limit ([check] max_steps = 0: no bound)");
+        }
+        printf("scenario %s (%s): %llu seed(s) unknown: the system's check reached %s, before "
+               "a verdict; %s\n",
+               sim_scenario_name(sc), sim_scenario_path(sc), (unsigned long long)s->unknown,
+               why,
+               expect_fail      ? "an unknown seed does not find the planted bug"
+               : unknown_passes ? "they pass ([check] unknown = pass)"
+                                : "they do not pass: raise max_steps for a verdict, or say "
+                                  "[check] unknown = pass");
+    }
+    if (!expect_fail && s->failed == 0 && (s->unknown == 0 || unknown_passes)) return true;
+    if (expect_fail && s->failed > 0) return true;
+    if (!expect_fail && s->failed == 0) return false; /* the unknown line above says why */
     if (expect_fail && c->o->shard_n > 1) {
         printf("scenario %s (%s): expect = fail, and no seed of this shard failed (another "
                "shard's may)\n", sim_scenario_name(sc), sim_scenario_path(sc));
@@ -705,8 +758,10 @@ static void print_table(const run_ctx *c)
         if (n > w) w = n;
     }
     bool runs = c->o->sweep != NULL;
-    printf("\n%-*s  %7s  %7s  %7s%s  %-6s  %s\n", w, "scenario", "seeds", "passed", "failed",
-           runs ? "     runs" : "", "expect", "fastest failing seed");
+    bool unknown = c->unknown > 0; /* the column is there only when a seed is unknown */
+    printf("\n%-*s  %7s  %7s  %7s%s%s  %-6s  %s\n", w, "scenario", "seeds", "passed", "failed",
+           runs ? "     runs" : "", unknown ? "  unknown" : "", "expect",
+           "fastest failing seed");
     for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) {
         const sc_stat *s = &c->stats[i];
         char fastest[64] = "-";
@@ -714,11 +769,12 @@ static void print_table(const run_ctx *c)
             snprintf(fastest, sizeof fastest, "%llu (%llu steps)",
                      (unsigned long long)s->fastest_seed, (unsigned long long)s->fastest_steps);
         }
-        char nruns[32] = "";
+        char nruns[32] = "", nunknown[32] = "";
         if (runs) snprintf(nruns, sizeof nruns, "  %7llu", (unsigned long long)s->runs);
-        printf("%-*s  %7llu  %7llu  %7llu%s  %-6s  %s\n", w, sim_scenario_name(c->scs[i]),
+        if (unknown) snprintf(nunknown, sizeof nunknown, "  %7llu", (unsigned long long)s->unknown);
+        printf("%-*s  %7llu  %7llu  %7llu%s%s  %-6s  %s\n", w, sim_scenario_name(c->scs[i]),
                (unsigned long long)s->seeds, (unsigned long long)s->passed,
-               (unsigned long long)s->failed, nruns,
+               (unsigned long long)s->failed, nruns, nunknown,
                sim_scenario_expect_fail(c->scs[i]) ? "fail" : "pass", fastest);
     }
     if (runs) {
@@ -742,8 +798,10 @@ static int summarize(run_ctx *c)
                                : "--time-budget spent", c->finished, c->nunits,
                sim_scenario_name(c->scs[u->sc]), (unsigned long long)u->seed);
     }
-    printf("%llu passed, %llu failed\n", (unsigned long long)c->passed,
+    printf("%llu passed, %llu failed", (unsigned long long)c->passed,
            (unsigned long long)c->failed);
+    if (c->unknown > 0) printf(", %llu unknown", (unsigned long long)c->unknown);
+    printf("\n");
     fflush(stdout);
     return cli_interrupted ? EXIT_INTERRUPTED : all_met ? 0 : EXIT_FAILED;
 }

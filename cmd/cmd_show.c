@@ -27,7 +27,9 @@ static const char usage_list[] =
     "usage: sim list --db FILE [--failed] [--scenario NAME]\n"
     "\n"
     "Lists the runs in a database, oldest first: run, scenario, seed, result, events, steps,\n"
-    "virtual time, trace hash, and how it was recorded.\n";
+    "virtual time, trace hash, and how it was recorded. --failed lists the runs that did not\n"
+    "pass: failures, and runs whose check ended unknown (its bound, [check] max_steps, ran\n"
+    "out), whatever [check] unknown counted them as.\n";
 
 typedef struct show_opts {
     const char *db;
@@ -287,11 +289,13 @@ int cmd_show(int argc, char **argv)
 
 typedef struct list_ctx {
     uint64_t count;
+    uint64_t unknown;        /* runs whose check ended unknown */
 } list_ctx;
 
 static int list_row(void *ud, const sim__run_row *r)
 {
     list_ctx *c = ud;
+    c->unknown += strcmp(r->result, "unknown") == 0;
     if (c->count++ == 0) {
         printf("%6s  %-18s %10s  %-12s %8s %8s %14s  %-16s  %s\n", "run", "scenario", "seed",
                "result", "events", "steps", "virtual", "hash", "recorded");
@@ -337,6 +341,10 @@ int cmd_list(int argc, char **argv)
     } else if (c.count == 0) {
         printf("no runs%s%s%s\n", f.failed_only ? " failed" : "", f.scenario ? " of " : "",
                f.scenario ? f.scenario : "");
+    } else if (c.unknown > 0) {
+        printf("%llu run(s), %llu unknown (the check reached its bound before a verdict: sim "
+               "check --db %s RUN --model M searches further)\n",
+               (unsigned long long)c.count, (unsigned long long)c.unknown, db);
     } else {
         printf("%llu run(s)\n", (unsigned long long)c.count);
     }

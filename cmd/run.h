@@ -86,6 +86,7 @@ typedef struct junit_case {
     uint64_t seed;
     char *sweep;         /* NULL unless --sweep */
     bool failed;
+    bool unknown;        /* result unknown: failed or not per [check] unknown */
     char *result;
     char *detail;
     char *replay;

@@ -4,6 +4,9 @@
  *
  * The JUnit file follows the format GitHub Actions, GitLab and Jenkins read (testsuites >
  * testsuite > testcase > failure; tests/junit.xsd is the schema the tests validate against).
+ * A run whose check ended unknown is a failure of type "unknown" when it counts as failed,
+ * and skipped (with the reason) when it counts as passed or its scenario expects a planted
+ * bug (an unknown run does not find one): never a silent pass.
  * Text from systems goes in escaped, and bytes that are not UTF-8, or control characters XML
  * does not allow, become U+FFFD, so the file is always well-formed.
  */
@@ -160,19 +163,32 @@ static void seconds(FILE *f, uint64_t ns)
 }
 
 typedef struct suite_count {
-    uint64_t tests, failures, wall_ns;
+    uint64_t tests, failures, skipped, wall_ns;
     bool found;              /* expect = fail: a seed failed */
 } suite_count;
+
+/* How an unknown case is written: a failure, or skipped. */
+static bool unknown_fails(const junit_case *c, bool expect_fail)
+{
+    SIM_ASSERT(c->unknown);
+    return c->failed && !expect_fail;
+}
 
 static suite_count count_suite(const junit_log *j, uint32_t sc, bool expect_fail)
 {
     suite_count n = {0};
     for (size_t i = 0; i < j->n; i++) {
-        if (j->c[i].sc != sc) continue;
+        const junit_case *c = &j->c[i];
+        if (c->sc != sc) continue;
         n.tests++;
-        n.wall_ns += j->c[i].wall_ns;
-        if (j->c[i].failed) n.found = true;
-        if (j->c[i].failed && !expect_fail) n.failures++;
+        n.wall_ns += c->wall_ns;
+        if (c->unknown) {
+            n.failures += unknown_fails(c, expect_fail);
+            n.skipped += !unknown_fails(c, expect_fail);
+            continue;
+        }
+        if (c->failed) n.found = true;
+        if (c->failed && !expect_fail) n.failures++;
     }
     /* A planted bug no seed found is one more test, failed. */
     if (expect_fail && n.tests > 0) {
@@ -180,6 +196,29 @@ static suite_count count_suite(const junit_log *j, uint32_t sc, bool expect_fail
         n.failures += !n.found;
     }
     return n;
+}
+
+/* The rest of an unknown case's testcase: a failure, or skipped, saying why and how to
+ * replay it. */
+static void write_unknown_case(FILE *f, const junit_case *c, bool expect_fail)
+{
+    bool fails = unknown_fails(c, expect_fail);
+    fputs(fails ? "\">\n      <failure type=\"unknown\" message=\""
+                : "\">\n      <skipped message=\"", f);
+    xml_text(f, c->result);
+    fputs(": ", f);
+    xml_text(f, c->detail);
+    fputs(fails ? "\">" : expect_fail ? " (an unknown run does not find the planted bug)\">"
+                                     : " (counted as passed: [check] unknown = pass)\">",
+          f);
+    fputs("replay: ", f);
+    xml_text(f, c->replay);
+    if (c->plan[0] != '\0') {
+        fputs("\nfaults: ", f);
+        xml_text(f, c->plan);
+    }
+    fputs(fails ? "</failure>\n" : "</skipped>\n", f);
+    fputs("    </testcase>\n", f);
 }
 
 static void write_case(FILE *f, const char *name, const junit_case *c, bool expect_fail)
@@ -194,6 +233,10 @@ static void write_case(FILE *f, const char *name, const junit_case *c, bool expe
     xml_text(f, name);
     fputs("\" time=\"", f);
     seconds(f, c->wall_ns);
+    if (c->unknown) {
+        write_unknown_case(f, c, expect_fail);
+        return;
+    }
     if (!c->failed) {
         fputs("\"/>\n", f);
         return;
@@ -226,8 +269,9 @@ static void write_suite(FILE *f, const sim_scenario *sc, uint32_t i, const junit
     const char *name = sim_scenario_name(sc);
     fputs("  <testsuite name=\"", f);
     xml_text(f, name);
-    fprintf(f, "\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" skipped=\"0\" time=\"",
-            (unsigned long long)n.tests, (unsigned long long)n.failures);
+    fprintf(f, "\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" skipped=\"%llu\" time=\"",
+            (unsigned long long)n.tests, (unsigned long long)n.failures,
+            (unsigned long long)n.skipped);
     seconds(f, n.wall_ns);
     fputs("\">\n    <properties>\n      <property name=\"path\" value=\"", f);
     xml_text(f, sim_scenario_path(sc));
@@ -254,16 +298,18 @@ int junit_write(const char *path, sim_scenario **scs, uint32_t nsc, const junit_
     FILE *f = fopen(tmp, "w");
     if (f == NULL) return cli_usage_error(NULL, "%s: cannot write the JUnit report", path);
     errno = 0; /* the first write error's, for the message */
-    uint64_t tests = 0, failures = 0, wall = 0;
+    uint64_t tests = 0, failures = 0, skipped = 0, wall = 0;
     for (uint32_t i = 0; i < nsc; i++) {
         suite_count n = count_suite(j, i, sim_scenario_expect_fail(scs[i]));
         tests += n.tests;
         failures += n.failures;
+        skipped += n.skipped;
         wall += n.wall_ns;
     }
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"sim run\" "
-               "tests=\"%llu\" failures=\"%llu\" errors=\"0\" skipped=\"0\" time=\"",
-            (unsigned long long)tests, (unsigned long long)failures);
+               "tests=\"%llu\" failures=\"%llu\" errors=\"0\" skipped=\"%llu\" time=\"",
+            (unsigned long long)tests, (unsigned long long)failures,
+            (unsigned long long)skipped);
     seconds(f, wall);
     fputs("\">\n", f);
     for (uint32_t i = 0; i < nsc; i++) write_suite(f, scs[i], i, j);

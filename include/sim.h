@@ -84,7 +84,8 @@ extern "C" {
     X(SIM_EEXIST, -24, "the file exists")                                                     \
     X(SIM_EIO, -25, "I/O error")                                                              \
     X(SIM_ENOSPC, -26, "no space left on the disk")                                           \
-    X(SIM_EBADF, -27, "bad file handle: closed, or its node crashed")
+    X(SIM_EBADF, -27, "bad file handle: closed, or its node crashed")                         \
+    X(SIM_EUNKNOWN, -28, "unknown: a check reached its bound before a verdict")
 
 typedef enum sim_result {
 #define SIM__RESULT_ENUM(name, value, text) name = (value),
@@ -232,6 +233,9 @@ typedef struct sim_world_desc {
     uint32_t max_tasks;         /* live tasks at once; 0 = 1 << 22 */
     uint32_t max_timers;        /* armed timers at once; 0 = 1 << 22 */
     uint32_t max_objects;       /* live channels, receivers and tokens; 0 = 1 << 20 */
+    uint64_t check_max_steps;   /* sim_world_check's bound, in steps of the linearizability
+                                   search for the whole check (sim_check_desc.max_steps);
+                                   0 = SIM_CHECK_WORLD_MAX_STEPS; UINT64_MAX = no bound */
     const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
     uint32_t forced_count;
     const char *replay_hint;    /* copied; printed by failed assertions and reports, e.g.
@@ -1526,7 +1530,8 @@ int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_
 int sim_history_parse_edn(const char *path, const char *text, sim_history **out, char *err,
                           size_t err_size);
 uint32_t sim_history_count(const sim_history *h);
-/* Entry i as one EDN map, without a newline; returns the length it needs, as snprintf. */
+/* Entry i as one EDN map, without a newline; returns the length it needs, as snprintf: buf
+ * may be NULL when size is 0, to ask for the length (then allocate it + 1). */
 size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size);
 /* A copy of the world's history so far; free it with sim_history_free. */
 int sim_world_history(const sim_world *w, sim_history **out);
@@ -1615,7 +1620,7 @@ const sim_model *sim_model_find(const char *name);
 typedef enum sim_verdict {
     SIM_LINEARIZABLE = 0,
     SIM_NOT_LINEARIZABLE = 1,
-    SIM_CHECK_UNKNOWN = 3,   /* the timeout or the memory limit ended the search */
+    SIM_CHECK_UNKNOWN = 3,   /* a limit ended the search: steps, memory or the timeout */
 } sim_verdict;
 
 /* How a key's search treats info operations (docs/checking.md, "The search"). Every one gives
@@ -1634,12 +1639,26 @@ typedef enum sim_check_search {
 typedef struct sim_check_desc {
     const sim_model *model;  /* required */
     uint64_t timeout_ns;     /* host time for the whole check; 0: none (nor is a timeout
-                                too long for the clock to reach: it saturates) */
+                                too long for the clock to reach: it saturates). The only
+                                limit whose verdict depends on the host's speed */
     uint32_t jobs;           /* keys checked at once, in threads; 0 = 1 */
     uint64_t max_configs;    /* per key, configurations remembered (0 = 2^24; and at most
                                 2 GiB of them); beyond: unknown */
     sim_check_search search;
+    /* Steps for the whole check, all keys together; 0: no bound. A step is one operation
+     * tried at one configuration, the search's unit of work (its time is proportional, about
+     * 0.25 us here; at most one configuration is remembered per step, so it bounds memory
+     * too). Keys spend it in their order, and the verdict is the one a check in that order
+     * gives whatever jobs is: a key's verdict counts only if it was reached within what the
+     * keys before it left (with jobs > 1 keys search at once, each with the whole bound, and
+     * the verdicts are then taken in order). Beyond it: unknown. */
+    uint64_t max_steps;
 } sim_check_desc;
+
+/* sim_world_check's bound when the world's desc gives none: one to two seconds of search on
+ * a 2-core machine (about 60 MB; at most one configuration per step), and the same verdict
+ * whatever the machine or its load. */
+#define SIM_CHECK_WORLD_MAX_STEPS 10000000ull
 
 typedef struct sim_check_result sim_check_result;
 
@@ -1658,10 +1677,13 @@ const char *sim_check_report(const sim_check_result *r, bool json);
 void sim_check_result_free(sim_check_result *r);
 
 /* For a system's check: is the world's history linearizable under model m (one job, the
- * default limits)? SIM_OK if so (an empty history is). Otherwise SIM_EINVAL, or SIM_ELIMIT,
- * with one line in msg: the checker's summary, ending with the command that shows the
- * anomaly (`sim check --db FILE RUN --model NAME`), or that the search gave up, or why the
- * history could not be checked. m must be registered for that command to find it. */
+ * world's desc.check_max_steps, the other limits at their defaults; never host time, so the
+ * answer is the same on any machine)? SIM_OK if so (an empty history is). SIM_EUNKNOWN when
+ * the bound ran out before a verdict: a run's result is then `unknown`, not `check` (a
+ * system's check returns it as it is). Otherwise SIM_EINVAL, or SIM_ELIMIT. Each with one
+ * line in msg: the checker's summary, ending with the command that shows the anomaly or
+ * searches further (`sim check --db FILE RUN --model NAME`), or why the history could not be
+ * checked. m must be registered for that command to find it. */
 int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t msg_size);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1706,8 +1728,9 @@ typedef struct sim_system {
      * anything check and teardown need. Returns SIM_OK, or an error with a message in err. */
     int (*setup)(void *ud, sim_world *w, const sim_scenario *sc, void **run_state, char *err,
                  size_t err_size);
-    /* After the run (whatever its result): SIM_OK, or a failed check with a one-line message.
-     * May be NULL. */
+    /* After the run (whatever its result): SIM_OK, or a failed check with a one-line message;
+     * SIM_EUNKNOWN (as sim_world_check returns it) when a check could not decide within its
+     * bound: the run's result is `unknown`. May be NULL. */
     int (*check)(void *ud, void *run_state, sim_world *w, char *msg, size_t msg_size);
     /* Releases run_state. May be NULL. */
     void (*teardown)(void *ud, void *run_state);
@@ -1740,6 +1763,9 @@ uint64_t sim_scenario_seed_first(const sim_scenario *sc);
 uint64_t sim_scenario_seed_last(const sim_scenario *sc);
 /* true when [scenario] expect = fail: a planted bug that some seed must find. */
 bool sim_scenario_expect_fail(const sim_scenario *sc);
+/* true when [check] unknown = pass: a run whose check ended unknown (its bound, [check]
+ * max_steps, ran out) counts as passed; by default it counts as failed. */
+bool sim_scenario_unknown_passes(const sim_scenario *sc);
 /* A world desc for one seed: seed, strategy, limits, checkpoint interval. Trace sink, forced
  * decisions and replay hint are left zero for the caller. */
 sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed);
@@ -1763,10 +1789,10 @@ const char *sim_scenario_canonical(const sim_scenario *sc);
 /* What one seed of a scenario did. */
 typedef struct sim_run_result {
     int rc;                  /* what the world's run returned */
-    bool failed;
+    bool failed;             /* not passed; for `unknown`, unless [check] unknown = pass */
     const char *result;      /* pass, deadlock, liveness, steplimit, diverged, violation,
-                                check, setup or interrupted (static) */
-    char detail[512];        /* one line: why it failed; "" on pass */
+                                check, unknown, setup or interrupted (static) */
+    char detail[512];        /* one line: why it failed or is unknown; "" on pass */
     uint64_t hash;           /* the trace hash */
     uint64_t events;
     uint64_t steps;

@@ -8,6 +8,12 @@
  * appear, and the verdict is that of the first part, in that order, that is not
  * linearizable. A part that finds an anomaly stops the searches of the parts after it (their
  * result could not change the verdict), never those before.
+ *
+ * A bound on steps (max_steps) is for the whole check, spent by the parts in their order:
+ * with one job each part searches with what the parts before it left; with more, each
+ * searches at once with the whole bound, and budget_in_order then takes their verdicts in
+ * order, keeping one only if it was reached within what was left. A search that needs n
+ * steps finishes under any bound of n or more (wgl.c), so both give the same result.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,6 +129,9 @@ typedef struct plan {
     int *rc;
     _Atomic uint32_t stop;   /* the first part found not linearizable so far */
     uint64_t deadline_ns, max_configs;
+    uint64_t max_steps;      /* for the whole check; UINT64_MAX: no bound */
+    bool in_order;           /* one job: parts search one after another, in order */
+    uint64_t steps_left;     /* in order: what the parts searched so far left of max_steps */
     sim_check_search search;
 } plan;
 
@@ -229,9 +238,43 @@ static void search_part(void *arg, uint32_t i)
     sim__vtab_init(&p->ctx[i].vals, &p->prep.vals);
     sim__limits lim = {.deadline_ns = p->deadline_ns, .max_configs = p->max_configs,
                        .max_bytes = MAX_BYTES, .stop = &p->stop, .self = i,
-                       .search = p->search};
+                       .search = p->search,
+                       .max_steps = p->in_order ? p->steps_left : p->max_steps};
     p->rc[i] = sim__wgl(p->m, &p->ctx[i], &p->parts[i], &lim, &p->res[i]);
     if (p->rc[i] != SIM_OK || p->res[i].verdict == SIM_NOT_LINEARIZABLE) stop_from(p, i);
+    if (p->in_order && p->max_steps != UINT64_MAX && p->rc[i] == SIM_OK) {
+        SIM_ASSERT(p->res[i].steps <= p->steps_left);
+        p->steps_left -= p->res[i].steps;
+    }
+}
+
+/* With parts searched at once, each with the whole bound: the verdicts a search in order
+ * would have reached. In order, part i had what the parts before it left; its verdict (or a
+ * memory or time limit it met) stands if it took no more steps than that, and otherwise the
+ * bound ran out in it, after exactly what was left. Parts after an anomaly that stands do
+ * not matter (the verdict is the anomaly's); parts stopped by an anomaly that does not stand
+ * come after a part where the bound ran out, and are unknown as well. */
+static void budget_in_order(plan *p)
+{
+    uint64_t left = p->max_steps;
+    for (uint32_t i = 0; i < p->nparts; i++) {
+        sim__search *r = &p->res[i];
+        /* A part that failed (out of memory) comes after an anomaly (search_all returns the
+         * error otherwise); reached, that anomaly did not stand and nothing is left. */
+        bool failed = p->rc[i] != SIM_OK;
+        if (failed) SIM_ASSERT(left == 0);
+        p->rc[i] = SIM_OK;
+        if (failed || r->why == SIM__WHY_STOPPED || r->steps > left ||
+            (r->why == SIM__WHY_STEPS && r->steps == left)) {
+            r->verdict = SIM_CHECK_UNKNOWN;
+            r->why = SIM__WHY_STEPS;
+            r->steps = left;
+            left = 0;
+            continue;
+        }
+        left -= r->steps;
+        if (r->verdict == SIM_NOT_LINEARIZABLE) return;
+    }
 }
 
 /* ---- the report ----------------------------------------------------------------------------- */
@@ -356,8 +399,13 @@ static void counts_text(writer *w, uint64_t configs)
 static void write_linearizable(writer *w)
 {
     const plan *p = w->p;
-    uint64_t configs = 0;
-    for (uint32_t i = 0; i < p->nparts; i++) configs += p->res[i].configs;
+    uint64_t configs = 0, steps = 0;
+    for (uint32_t i = 0; i < p->nparts; i++) {
+        SIM_ASSERT(p->res[i].verdict == SIM_LINEARIZABLE);
+        configs += p->res[i].configs;
+        steps += p->res[i].steps;
+    }
+    if (p->max_steps != UINT64_MAX) SIM_ASSERT(steps <= p->max_steps);
     add(&w->r->summary, "linearizable: %u %s", p->nops, plural(p->nops, "operation", "operations"));
     if (keyed(p)) add(&w->r->summary, " on %u %s", p->nparts, plural(p->nparts, "key", "keys"));
     add(&w->r->summary, " (model %s)", p->m->name);
@@ -365,7 +413,8 @@ static void write_linearizable(writer *w)
     counts_text(w, configs);
     add(&w->r->json, "{\"verdict\":\"linearizable\",");
     counts_json(w);
-    add(&w->r->json, ",\"configurations\":%llu}", (unsigned long long)configs);
+    add(&w->r->json, ",\"configurations\":%llu,\"steps\":%llu}", (unsigned long long)configs,
+        (unsigned long long)steps);
 }
 
 static const char *why_text(sim__why why)
@@ -373,11 +422,45 @@ static const char *why_text(sim__why why)
     return why == SIM__WHY_TIMEOUT ? "the timeout ran out" : "the search outgrew its memory limit";
 }
 
+/* The bound on steps ran out in this part. Said in steps, not configurations: how many of
+ * those a part had remembered when the bound ran out depends on whether parts searched in
+ * order or at once (budget_in_order), the bound does not. */
+static void write_out_of_steps(writer *w, const char *key)
+{
+    const plan *p = w->p;
+    uint32_t decided = 0;
+    for (uint32_t i = 0; i < w->part; i++) decided += p->res[i].verdict != SIM_CHECK_UNKNOWN;
+    add(&w->r->summary, "unknown: the search reached its bound of %llu steps%s%s (model %s)",
+        (unsigned long long)p->max_steps, keyed(p) ? " on key " : "", keyed(p) ? key : "",
+        p->m->name);
+    add(&w->r->report, "%s\n", w->r->summary.s);
+    add(&w->r->report, "  %u %s", p->nops, plural(p->nops, "operation", "operations"));
+    if (keyed(p)) add(&w->r->report, " on %u %s", p->nparts, plural(p->nparts, "key", "keys"));
+    add(&w->r->report, " (%u failed, left out; %u info, may have happened)", p->nfailed,
+        p->ninfo);
+    if (keyed(p) && p->nparts > 1) {
+        add(&w->r->report, "; %u %s linearizable before it", decided,
+            plural(decided, "key", "keys"));
+    }
+    add(&w->r->report, "\n");
+    add(&w->r->json, "{\"verdict\":\"unknown\",");
+    counts_json(w);
+    add(&w->r->json, ",\"reason\":\"steps\",\"key\":");
+    add_json(&w->r->json, key);
+    add(&w->r->json, ",\"steps\":%llu}", (unsigned long long)p->max_steps);
+}
+
 static void write_unknown(writer *w)
 {
     const sim__search *res = &w->p->res[w->part];
     char key[256];
     key_text(w, key, sizeof key);
+    SIM_ASSERT(res->verdict == SIM_CHECK_UNKNOWN);
+    SIM_ASSERT(res->why != SIM__WHY_NONE);
+    if (res->why == SIM__WHY_STEPS) {
+        write_out_of_steps(w, key);
+        return;
+    }
     add(&w->r->summary, "unknown: %s%s%s after %llu configurations (model %s)",
         why_text(res->why), keyed(w->p) ? " on key " : "", keyed(w->p) ? key : "",
         (unsigned long long)res->configs, w->p->m->name);
@@ -388,7 +471,8 @@ static void write_unknown(writer *w)
     add(&w->r->json, ",\"reason\":\"%s\",\"key\":", res->why == SIM__WHY_TIMEOUT ? "timeout"
                                                                                : "memory");
     add_json(&w->r->json, key);
-    add(&w->r->json, ",\"configurations\":%llu}", (unsigned long long)res->configs);
+    add(&w->r->json, ",\"configurations\":%llu,\"steps\":%llu}",
+        (unsigned long long)res->configs, (unsigned long long)res->steps);
 }
 
 /* The operations that could take effect right after the prefix: not in it, and invoked
@@ -454,7 +538,8 @@ static void write_not(writer *w)
         if (listed++) add(&w->r->json, ",");
         op_json(w, i);
     }
-    add(&w->r->json, "],\"configurations\":%llu}", (unsigned long long)res->configs);
+    add(&w->r->json, "],\"configurations\":%llu,\"steps\":%llu}",
+        (unsigned long long)res->configs, (unsigned long long)res->steps);
     free(in_prefix);
     free(next);
 }
@@ -516,6 +601,9 @@ static int search_all(plan *p, const sim_check_desc *d)
     p->rc = sim__xcalloc(p->nparts, sizeof *p->rc, "a check's keys");
     atomic_init(&p->stop, SIM__NIL);
     p->max_configs = d->max_configs ? d->max_configs : DEFAULT_MAX_CONFIGS;
+    p->max_steps = d->max_steps ? d->max_steps : UINT64_MAX;
+    p->steps_left = p->max_steps;
+    p->in_order = d->jobs <= 1 || p->nparts <= 1;
     p->search = d->search;
     /* A timeout longer than the host clock can count is no timeout: saturate, so that the
      * deadline never wraps to one already past. */
@@ -524,9 +612,11 @@ static int search_all(plan *p, const sim_check_desc *d)
         p->deadline_ns = sim__add_sat(now, d->timeout_ns);
         SIM_ASSERT(p->deadline_ns > now || now == UINT64_MAX);
     }
-    sim__check_jobs(p->nparts, d->jobs ? d->jobs : 1, search_part, p);
+    sim__check_jobs(p->nparts, p->in_order ? 1 : d->jobs, search_part, p);
     uint32_t stop = atomic_load(&p->stop);
-    return stop < p->nparts ? p->rc[stop] : SIM_OK;
+    if (stop < p->nparts && p->rc[stop] != SIM_OK) return p->rc[stop];
+    if (!p->in_order && p->max_steps != UINT64_MAX) budget_in_order(p);
+    return SIM_OK;
 }
 
 int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **out, char *err,

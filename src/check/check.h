@@ -140,12 +140,15 @@ typedef struct sim__part {
     uint32_t nok;            /* operations with a completion: each must be linearized */
 } sim__part;
 
-/* When a search gives up: host time (0: never), configurations remembered, or another
- * key's search finding an anomaly first (*stop below self). */
+/* When a search gives up: host time (0: never), configurations remembered, steps taken
+ * (exactly: a search that needs n steps finishes with max_steps >= n and gives up after
+ * max_steps otherwise), or another key's search finding an anomaly first (*stop below
+ * self). */
 typedef struct sim__limits {
     uint64_t deadline_ns;
     uint64_t max_configs;
     uint64_t max_bytes;
+    uint64_t max_steps;      /* UINT64_MAX: no bound */
     const _Atomic uint32_t *stop;
     uint32_t self;
     sim_check_search search;
@@ -156,12 +159,14 @@ typedef enum sim__why {
     SIM__WHY_TIMEOUT,
     SIM__WHY_MEMORY,
     SIM__WHY_STOPPED,
+    SIM__WHY_STEPS,
 } sim__why;
 
 typedef struct sim__search {
     sim_verdict verdict;
     sim__why why;            /* for SIM_CHECK_UNKNOWN */
     uint64_t configs;        /* configurations remembered */
+    uint64_t steps;          /* operations tried at a configuration, both searches of auto */
     /* The longest linearizable prefix found: operation indices into the part, in the order
      * they take effect, and the state after them. */
     uint32_t *best;

@@ -116,6 +116,7 @@ static void write_value(const sim__vtab *t, uint32_t id, sink *o)
 size_t sim__edn_write(const sim__vtab *t, uint32_t id, char *buf, size_t size)
 {
     SIM_ASSERT(id < sim__vtab_end(t));
+    SIM_ASSERT(buf != NULL || size == 0);
     sink o = {.buf = buf, .size = size};
     if (size > 0) buf[0] = '\0';
     write_value(t, id, &o);
@@ -125,6 +126,7 @@ size_t sim__edn_write(const sim__vtab *t, uint32_t id, char *buf, size_t size)
 size_t sim_edn_quote(const char *s, char *buf, size_t size)
 {
     SIM_ASSERT(s != NULL);
+    SIM_ASSERT(buf != NULL || size == 0);
     sink o = {.buf = buf, .size = size};
     if (size > 0) buf[0] = '\0';
     emit_string(&o, s, strlen(s));

@@ -302,15 +302,23 @@ static void put_u64(char *buf, size_t size, size_t *o, uint64_t v)
     put(buf, size, o, digits + n);
 }
 
+/* Appends a value. Once the buffer is full, or when there is none (NULL, 0), only the length
+ * is counted: buf + *o would then be arithmetic on a null pointer, which C leaves undefined
+ * even for an offset of 0. */
 static void put_value(const sim_history *h, uint32_t id, char *buf, size_t size, size_t *o)
 {
-    size_t at = *o < size ? *o : size;
-    *o += sim__edn_write(&h->vals, id, buf + at, size - at);
+    if (*o < size) {
+        SIM_ASSERT(buf != NULL);
+        *o += sim__edn_write(&h->vals, id, buf + *o, size - *o);
+    } else {
+        *o += sim__edn_write(&h->vals, id, NULL, 0);
+    }
 }
 
 size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size)
 {
     SIM_ASSERT(i < h->n);
+    SIM_ASSERT(buf != NULL || size == 0); /* snprintf's contract: no buffer means no size */
     const sim__hentry *e = &h->e[i];
     size_t o = 0;
     if (size > 0) buf[0] = '\0';

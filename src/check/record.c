@@ -140,7 +140,10 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
         snprintf(msg, msg_size, "cannot copy the history: %s", sim_result_str(rc));
         return rc;
     }
-    sim_check_desc d = {.model = m, .jobs = 1};
+    /* One job, a bound on steps and no host time: the same verdict on any machine. */
+    SIM_ASSERT(w->check_max_steps > 0);
+    sim_check_desc d = {.model = m, .jobs = 1,
+                        .max_steps = w->check_max_steps == UINT64_MAX ? 0 : w->check_max_steps};
     sim_check_result *r = NULL;
     char err[256] = "";
     rc = sim_check(h, &d, &r, err, sizeof err);
@@ -160,8 +163,18 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
         snprintf(msg, msg_size, "%.*s%s", room, sim_check_summary(r), hint);
         rc = SIM_EINVAL;
     } else if (v == SIM_CHECK_UNKNOWN) {
-        snprintf(msg, msg_size, "the linearizability check gave up: %s", sim_check_summary(r));
-        rc = SIM_EINVAL;
+        /* "the search reached its bound of N steps on key K (model M)" (the run's result
+         * says unknown), then what to do, kept whole as the hint above is. */
+        const char *summary = sim_check_summary(r);
+        const char *prefix = "unknown: ";
+        SIM_ASSERT(strncmp(summary, prefix, strlen(prefix)) == 0);
+        char hint[160];
+        int n = snprintf(hint, sizeof hint, "; raise [check] max_steps, or search on: sim "
+                                            "check --db FILE RUN --model %s --max-steps N",
+                         m->name);
+        int room = (int)(msg_size > (size_t)n + 1 ? msg_size - (size_t)n - 1 : 0);
+        snprintf(msg, msg_size, "%.*s%s", room, summary + strlen(prefix), hint);
+        rc = SIM_EUNKNOWN;
     }
     sim_check_result_free(r);
     return rc;

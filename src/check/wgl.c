@@ -339,6 +339,8 @@ typedef struct search {
     uint32_t deep;           /* backing up this far below the longest prefix suspends the
                                 search; 0: never */
     uint64_t budget;         /* configurations past which the search stops */
+    uint64_t *steps;         /* steps taken by this key's searches (the first one's out) */
+    uint64_t max_steps;      /* past which the search gives up (sim__limits) */
     bool suspended;
     uint32_t at;             /* where the walk goes on after a suspension */
     shadow sh[SHADOWS];      /* of the info operations placed, with prune */
@@ -531,7 +533,11 @@ static sim__why give_up(const search *s, const sim__limits *lim)
 }
 
 /* The walk tries, at each configuration, every call before the first return, in the order of
- * the calls, as Porcupine does, with one exception. A pure operation (a read: it changes no
+ * the calls, as Porcupine does, with one exception. Each try (and each return reached) is a
+ * step: the step bound is checked before every one, so that a search needing n steps
+ * finishes under any bound of n or more, whatever the bound, which is what makes a bound
+ * shared by several keys give the same verdict in any order (check.c, budget_in_order).
+ * A pure operation (a read: it changes no
  * state) that can take effect now is placed now, without trying the others first or after:
  * if any order of the rest works, one with the read moved here does too (nothing it must
  * follow is still pending, it returned this state, and it changes nothing the others see).
@@ -542,6 +548,12 @@ static int run(search *s, const sim__limits *lim)
     s->suspended = false;
     uint64_t iter = 0;
     while (s->nok_done < s->p->nok) {
+        if (*s->steps >= s->max_steps) {
+            s->out->why = SIM__WHY_STEPS;
+            s->out->verdict = SIM_CHECK_UNKNOWN;
+            return SIM_OK;
+        }
+        ++*s->steps;
         if (++iter % CHECK_EVERY == 0) {
             if ((s->out->why = give_up(s, lim)) != SIM__WHY_NONE) {
                 s->out->verdict = SIM_CHECK_UNKNOWN;
@@ -623,6 +635,8 @@ static int second_search(search *a, const sim__limits *lim, uint64_t *configs)
     search b;
     search_init(&b, a->m, a->c, a->p, true, &o);
     b.budget = PRUNE_BUDGET_PER_OP * (uint64_t)a->p->n;
+    b.steps = a->steps; /* one count for the key, whichever search takes them */
+    b.max_steps = a->max_steps;
     int rc = run(&b, lim);
     /* Out of memory within the budget: a, which needed less so far, may yet finish. */
     if (rc == SIM_OK && o.verdict == SIM_CHECK_UNKNOWN && o.why == SIM__WHY_MEMORY) {
@@ -654,10 +668,15 @@ int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim
     search s;
     search_init(&s, m, c, p, lim->search == SIM_SEARCH_PRUNE, out);
     s.deep = lim->search == SIM_SEARCH_AUTO ? DEEP : 0;
+    s.steps = &out->steps;
+    s.max_steps = lim->max_steps;
     int rc = run(&s, lim);
     uint64_t more = 0;
     if (rc == RUN_SUSPENDED) rc = second_search(&s, lim, &more);
     out->configs = s.mm.count + more;
+    SIM_ASSERT(out->steps <= lim->max_steps);
+    /* A verdict with fewer steps than the bound was not cut short by it. */
+    if (rc == SIM_OK && out->why == SIM__WHY_STEPS) SIM_ASSERT(out->steps == lim->max_steps);
     release(&s);
     if (rc != SIM_OK) {
         free(out->best);

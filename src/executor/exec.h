@@ -256,6 +256,7 @@ struct sim_world {
     uint64_t step;           /* polls so far; the current poll is number `step` */
     uint64_t time_limit_ns;
     uint64_t step_limit;
+    uint64_t check_max_steps; /* sim_world_check's bound (the desc's; never 0: resolved) */
     sim_ratio spurious;
     char *replay_hint;       /* owned copy, or NULL */
     sim_trace_cb trace;

@@ -43,6 +43,7 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     if (w->sched.kind == SIM_SCHED_PCT && w->sched.pct_depth > 64) return SIM_EINVAL;
     w->time_limit_ns = d->time_limit_ns;
     w->step_limit = d->step_limit ? d->step_limit : DEFAULT_STEP_LIMIT;
+    w->check_max_steps = d->check_max_steps ? d->check_max_steps : SIM_CHECK_WORLD_MAX_STEPS;
     w->checkpoint_every = d->checkpoint_every ? d->checkpoint_every : 1024;
     w->next_checkpoint = w->checkpoint_every;
     w->spurious = d->spurious_wakeups;

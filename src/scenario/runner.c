@@ -11,7 +11,8 @@
  * The result of a run, in order of precedence: setup (the system could not be built),
  * interrupted (Ctrl-C), deadlock, liveness (time limit), steplimit, diverged (a forced
  * decision could not be applied), violation (misuse, leaks, nested block_on, side effects in
- * crash drops), check (the system's own oracle), else pass.
+ * crash drops), check (the system's own oracle), unknown (the oracle could not decide within
+ * its bound: failed unless [check] unknown = pass), else pass.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,7 @@ static void liveness_detail(const sim_scenario *sc, sim__outcome *o)
              within, quiet, first);
 }
 
-static void classify(sim__outcome *o, int check_rc, const char *check_msg)
+static void classify(sim__outcome *o, int check_rc, const char *check_msg, bool unknown_passes)
 {
     static const struct {
         int rc;
@@ -155,6 +156,10 @@ static void classify(sim__outcome *o, int check_rc, const char *check_msg)
         snprintf(o->detail, sizeof o->detail, "%s: %s (%u violation(s))",
                  sim_violation_kind_name(o->violations[0].kind), o->violations[0].message,
                  o->nviolations);
+    } else if (check_rc == SIM_EUNKNOWN) {
+        o->result = "unknown";
+        o->failed = !unknown_passes;
+        snprintf(o->detail, sizeof o->detail, "%s", check_msg);
     } else if (check_rc != SIM_OK) {
         o->result = "check";
         snprintf(o->detail, sizeof o->detail, "%s", check_msg);
@@ -230,7 +235,7 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     }
     collect(sc, w, out);
     if (out->result == NULL) {
-        classify(out, check_rc, msg);
+        classify(out, check_rc, msg, sim_scenario_unknown_passes(sc));
         liveness_detail(sc, out);
     }
     if (opts->want_dump) {
@@ -257,7 +262,9 @@ int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
         out->rc = o.rc;
         out->failed = o.failed;
         out->result = o.result;
-        snprintf(out->detail, sizeof out->detail, "%s", o.failed ? o.detail : "");
+        /* An unknown run that counts as passed still says why it is unknown. */
+        bool said = o.failed || strcmp(o.result, "unknown") == 0;
+        snprintf(out->detail, sizeof out->detail, "%s", said ? o.detail : "");
         out->hash = o.hash;
         out->events = o.events;
         out->steps = o.steps;

@@ -51,6 +51,20 @@ static const sim_key_spec scenario_keys[] = {
 };
 #define SCENARIO_KEY_COUNT (sizeof scenario_keys / sizeof scenario_keys[0])
 
+/* ---- the [check] keys every scenario has ---------------------------------------------------- */
+
+/* The bound of the end-of-run linearizability check (sim_world_check) and what an unknown
+ * verdict counts as. [check] is shared: a system may declare its own keys there too (kv's
+ * linearizable, durable, ...), but not these. */
+static const sim_key_spec check_keys[] = {
+    {"check", "max_steps", SIM_KEY_UINT, "10000000", NULL, 0, 0,
+     "steps the linearizability check may take, all keys together (0: no bound); past them "
+     "the run's result is unknown"},
+    {"check", "unknown", SIM_KEY_CHOICE, "fail", "fail|pass", 0, 0,
+     "what a run whose check ended unknown counts as; it is reported as unknown either way"},
+};
+#define CHECK_KEY_COUNT (sizeof check_keys / sizeof check_keys[0])
+
 /* ---- collection --------------------------------------------------------------------------- */
 
 typedef struct entry {
@@ -600,15 +614,23 @@ static int find_system(loader *l)
 
 static int gather_specs(loader *l)
 {
-    uint32_t n = (uint32_t)SCENARIO_KEY_COUNT + l->system->key_count;
+    uint32_t n = (uint32_t)(SCENARIO_KEY_COUNT + CHECK_KEY_COUNT) + l->system->key_count;
     l->specs = sim__xcalloc(n, sizeof *l->specs, "a scenario's keys");
     for (uint32_t i = 0; i < SCENARIO_KEY_COUNT; i++) l->specs[l->nspecs++] = &scenario_keys[i];
     for (uint32_t i = 0; i < l->system->key_count; i++) {
         const sim_key_spec *k = &l->system->keys[i];
         SIM_ASSERT(strcmp(k->section, "scenario") != 0); /* systems own their own sections */
         SIM_ASSERT(strlen(k->key) <= KEY_MAX);             /* canonical lines fit inih's */
+        for (uint32_t j = 0; j < CHECK_KEY_COUNT; j++) { /* nor the [check] keys sim has */
+            bool builtin = strcmp(k->section, "check") == 0 &&
+                           strcmp(k->key, check_keys[j].key) == 0;
+            SIM_ASSERT(!builtin);
+        }
         l->specs[l->nspecs++] = k;
     }
+    /* After the system's, so that messages list its sections first. */
+    for (uint32_t i = 0; i < CHECK_KEY_COUNT; i++) l->specs[l->nspecs++] = &check_keys[i];
+    SIM_ASSERT(l->nspecs == n);
     return SIM_OK;
 }
 
@@ -974,6 +996,13 @@ bool sim_scenario_expect_fail(const sim_scenario *sc)
     return sc->expect_fail;
 }
 
+bool sim_scenario_unknown_passes(const sim_scenario *sc)
+{
+    const char *v = sim_scenario_get(sc, "check", "unknown");
+    SIM_ASSERT(v != NULL);
+    return strcmp(v, "pass") == 0;
+}
+
 const char *sim_scenario_canonical(const sim_scenario *sc)
 {
     return sc->canonical;
@@ -998,12 +1027,16 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
 {
     /* With a liveness phase, the run must end by quiet_after + converge_within. */
     uint64_t deadline = sim__fault_spec_deadline(sc->mods[MOD_FAULTS]);
+    /* [check] max_steps = 0 is no bound, which the desc says with UINT64_MAX (its 0 is the
+     * default). */
+    uint64_t check_steps = sim_scenario_uint(sc, "check", "max_steps");
     return (sim_world_desc){
         .seed = seed,
         .sched = sc->sched,
         .time_limit_ns = deadline ? deadline : sc->values[5].num,
         .step_limit = sc->values[6].num,
         .checkpoint_every = (uint32_t)sc->values[7].num,
+        .check_max_steps = check_steps ? check_steps : UINT64_MAX,
     };
 }
 

@@ -8,6 +8,11 @@
  * a busy timeout makes a second writer wait instead of failing. Run ids leave the top bits
  * for a shard number, (shard << 40) | sequence, so shard databases merge without renumbering.
  *
+ * Where it lives: SQLite keeps PATH-wal and PATH-shm beside a WAL database, so writing
+ * needs the directory as well as the file, and reading needs one of them; a database on a
+ * read-only mount, or in a directory of another user's, is read as it is (immutable). See
+ * read_uri and check_writable.
+ *
  * Reading: every query that returns rows says ORDER BY (the tests run with
  * reverse_unordered_selects on to prove that nothing relies on an unspecified order).
  * u64 values (seeds, hashes) are stored in SQLite's signed 64-bit integers, bit for bit.
@@ -35,6 +40,7 @@ struct sim__store {
     sqlite3_stmt *ins_event;       /* one row */
     sqlite3_stmt *ins_events;      /* BATCH rows */
     int64_t version;               /* the file's schema version (1 is read as it is) */
+    sim__store_mode mode;          /* what it was opened for */
     uint64_t shard;                /* run ids are shard << SHARD_SHIFT | sequence */
 };
 
@@ -174,13 +180,23 @@ static int db_fail(sim__store *st, const char *doing, int rc)
         return set_err(st, "the database is corrupt or truncated (%s: %s)", doing,
                        sqlite3_errmsg(st->db));
     case SQLITE_READONLY:
-        return set_err(st, "read-only: cannot record runs in it");
+        if (st->mode == SIM__STORE_READ) {
+            return set_err(st, "SQLite cannot read it from here without writing beside it (%s: "
+                               "%s); copy it with its -wal file to a directory you can write",
+                           doing, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        }
+        return set_err(st, "read-only: cannot record runs in it (%s: %s); give --db a file in "
+                           "a directory you can write",
+                       doing, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
     case SQLITE_BUSY:
         return set_err(st, "busy: another process held it for more than 10 s (%s)", doing);
     case SQLITE_FULL:
         return set_err(st, "the disk is full (%s)", doing);
-    case SQLITE_CANTOPEN:
-        return set_err(st, "cannot open: %s", strerror(errno));
+    case SQLITE_CANTOPEN: {
+        /* SQLite's own errno: the global one may have been changed since. */
+        int e = st->db ? sqlite3_system_errno(st->db) : 0;
+        return set_err(st, "cannot open (%s): %s", doing, e ? strerror(e) : "SQLite says so");
+    }
     default:
         return set_err(st, "%s: %s", doing, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
     }
@@ -325,23 +341,192 @@ static int prepare_inserts(sim__store *st)
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, "preparing inserts", rc);
 }
 
+/* ---- where the file is: what may be written beside it ---------------------------------------- */
+
+/* SQLite keeps two files beside a database in WAL mode: PATH-wal, the log of commits not yet
+ * copied into the file, and PATH-shm, the log's index. A writer needs both; a reader needs
+ * the index whenever the log has content, and makes it if it is missing. So whether a
+ * database can be written, and how it can be read, depends on its directory as much as on
+ * the file. These helpers answer with access(2), for the calling user (root passes every
+ * mode check, but not a read-only mount). */
+
+/* 0 when the calling user may write path, else why not (an errno). */
+static int write_errno(const char *path)
+{
+    return access(path, W_OK) == 0 ? 0 : errno;
+}
+
+/* path's directory ("." for a bare name); malloc'd. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) return sim__xstrdup(".", "a database's directory");
+    if (slash == path) return sim__xstrdup("/", "a database's directory");
+    return sim__xstrndup(path, (size_t)(slash - path), "a database's directory");
+}
+
+/* "PATH-wal" or "PATH-shm"; malloc'd. */
+static char *beside(const char *path, const char *suffix)
+{
+    size_t n = strlen(path) + strlen(suffix) + 1;
+    char *s = sim__xmalloc(n, "a database's file name");
+    snprintf(s, n, "%s%s", path, suffix);
+    return s;
+}
+
+/* The size of a file; -1 when it does not exist. */
+static int64_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+/* Words for an errno from write_errno. */
+static const char *why_not(int e)
+{
+    return e == EROFS ? "on a read-only file system"
+           : e == EACCES || e == EPERM ? "not writable by you"
+                                       : strerror(e);
+}
+
+/* What the directory and the sidecar files say about the database at path. */
+typedef struct place {
+    char *dir;
+    int file_errno;          /* write_errno(path): 0 writable; set only when the file exists */
+    int dir_errno;           /* write_errno(dir): 0 when files can be made beside it */
+    int64_t wal_size;        /* -1: no PATH-wal */
+    bool shm;                /* PATH-shm exists */
+} place;
+
+static void place_of(const char *path, bool exists, place *pl)
+{
+    SIM_ASSERT(path[0] != '\0');
+    *pl = (place){.wal_size = -1};
+    pl->dir = dir_of(path);
+    char *wal = beside(path, "-wal"), *shm = beside(path, "-shm");
+    pl->file_errno = exists ? write_errno(path) : 0;
+    pl->dir_errno = write_errno(pl->dir);
+    pl->wal_size = file_size(wal);
+    pl->shm = file_size(shm) >= 0;
+    free(wal);
+    free(shm);
+}
+
+/* path as a file: URI for sqlite3_open_v2 and ATTACH (SQLITE_OPEN_URI), with the query
+ * given ("mode=ro", "immutable=1"). Bytes a URI gives a meaning to are escaped. */
+static char *uri_of(const char *path, const char *query)
+{
+    SIM_ASSERT(path[0] != '\0');
+    SIM_ASSERT(strchr(query, '#') == NULL);
+    size_t n = strlen(path) * 3 + strlen(query) + 16;
+    char *u = sim__xmalloc(n, "a database's URI");
+    size_t o = (size_t)snprintf(u, n, "file:%s", path[0] == '/' ? "//" : "");
+    for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++) {
+        if (*c == '%' || *c == '?' || *c == '#' || *c <= 0x20 || *c >= 0x7f) {
+            o += (size_t)snprintf(u + o, n - o, "%%%02X", *c);
+        } else {
+            u[o++] = (char)*c;
+        }
+    }
+    SIM_ASSERT(o + strlen(query) + 2 <= n); /* three bytes per byte of path at most */
+    snprintf(u + o, n - o, "?%s", query);
+    return u;
+}
+
+/* How to open path for reading, as (URI, flags): read-write when the file and its directory
+ * can be written (SQLite then folds the log into the file and removes -wal and -shm when
+ * the last connection closes, as a writer's does); read-only when only the directory can be
+ * (SQLite makes the index it needs); read-only as well when -wal and -shm both exist already.
+ * Where nothing can be made beside it (a read-only mount, a directory of another user's):
+ * immutable, which reads the file alone without locking it. That is every run when the log
+ * is empty or gone, as a writer leaves it when it closes; a log with content and no index
+ * cannot be read from there, and is refused with what to do. Immutable trusts that nobody
+ * writes the file meanwhile: on a read-only mount nobody can; a writer with more rights
+ * working at that moment can make a read fail as corrupt (read again once it is done). */
+static int read_uri(sim__store *st, const char *path, bool exists, char **uri)
+{
+    *uri = NULL;
+    place pl;
+    place_of(path, exists, &pl);
+    const char *query = "mode=ro";
+    int rc = SIM_OK;
+    if (pl.file_errno == 0 && pl.dir_errno == 0) {
+        query = "mode=rw";
+    } else if (pl.dir_errno != 0 && !(pl.wal_size >= 0 && pl.shm)) {
+        if (pl.wal_size > 0) {
+            rc = set_err(st, "cannot be read from here: its write-ahead log %s-wal holds runs "
+                             "not yet in the file, and SQLite needs to make %s-shm beside it "
+                             "to read them, but its directory (%s) is %s. Open it once where "
+                             "its directory can be written (sim list --db there folds the log "
+                             "into the file), or copy %s and %s-wal together to such a place",
+                         path, path, pl.dir, why_not(pl.dir_errno), path, path);
+        }
+        query = "immutable=1";
+    }
+    free(pl.dir);
+    if (rc != SIM_OK) return rc;
+    /* Read-write only where both can be written: never a write the user may not make. */
+    if (strcmp(query, "mode=rw") == 0) SIM_ASSERT(pl.file_errno == 0);
+    if (strcmp(query, "mode=rw") == 0) SIM_ASSERT(pl.dir_errno == 0);
+    *uri = uri_of(path, query);
+    return SIM_OK;
+}
+
+/* Whether runs can be recorded at st->path, before SQLite is asked: the file (when it
+ * exists) and, for its -wal and -shm, its directory must be writable. A message that says
+ * which, and what to do, otherwise. */
+static int check_writable(sim__store *st, bool exists)
+{
+    place pl;
+    place_of(st->path, exists, &pl);
+    int rc = SIM_OK;
+    if (pl.file_errno != 0) {
+        rc = set_err(st, "read-only: cannot record runs in it (the file is %s); sim list, "
+                         "show, replay and check can still read it. Give --db a file you can "
+                         "write",
+                     why_not(pl.file_errno));
+    } else if (pl.dir_errno != 0 && !exists) {
+        rc = set_err(st, "cannot create it: its directory (%s) is %s. Give --db a path in a "
+                         "directory you can write",
+                     pl.dir, why_not(pl.dir_errno));
+    } else if (pl.dir_errno != 0 && !(pl.wal_size >= 0 && pl.shm)) {
+        rc = set_err(st, "read-only: cannot record runs in it: SQLite keeps its write-ahead "
+                         "log (%s-wal) beside it, and its directory (%s) is %s; sim list, show, "
+                         "replay and check can still read it. Move it to a directory you can "
+                         "write, or give --db another file",
+                     st->path, pl.dir, why_not(pl.dir_errno));
+    }
+    free(pl.dir);
+    return rc;
+}
+
 static int open_checked(sim__store *st, sim__store_mode mode)
 {
+    SIM_ASSERT(st->db == NULL);
+    SIM_ASSERT(mode == SIM__STORE_READ || mode == SIM__STORE_WRITE);
     struct stat sb;
     bool exists = stat(st->path, &sb) == 0;
     if (!exists && mode == SIM__STORE_READ) return set_err(st, "no such file");
     if (exists && !S_ISREG(sb.st_mode)) return set_err(st, "not a regular file");
-    /* Reading through a read-write connection when the file allows it lets SQLite remove its
-     * -wal and -shm files on close; nothing is written either way. */
-    int flags = mode == SIM__STORE_WRITE         ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                : access(st->path, W_OK) == 0 ? SQLITE_OPEN_READWRITE
-                                              : SQLITE_OPEN_READONLY;
-    int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
+    char *uri = NULL;
+    int rc = mode == SIM__STORE_WRITE ? check_writable(st, exists)
+                                      : read_uri(st, st->path, exists, &uri);
+    if (rc != SIM_OK) return rc;
+    if (mode == SIM__STORE_WRITE) {
+        uri = uri_of(st->path, "mode=rwc");
+    }
+    /* URIs throughout, so that sim merge can ATTACH its inputs read-only (or immutable). */
+    int flags = SQLITE_OPEN_URI | (mode == SIM__STORE_WRITE
+                                       ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                       : SQLITE_OPEN_READWRITE);
+    rc = sqlite3_open_v2(uri, &st->db, flags, NULL);
+    free(uri);
     if (rc != SQLITE_OK) return db_fail(st, "opening", rc);
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, 10000);
     if (mode == SIM__STORE_WRITE && sqlite3_db_readonly(st->db, "main") == 1) {
-        return set_err(st, "read-only: cannot record runs in it");
+        return set_err(st, "read-only: cannot record runs in it (SQLite opened it read-only); "
+                           "give --db a file you can write");
     }
     if (getenv("SIM_SQLITE_REVERSE_UNORDERED_SELECTS") != NULL) {
         rc = exec(st, "PRAGMA reverse_unordered_selects = ON", "setting up");
@@ -368,6 +553,7 @@ int sim__store_open(const char *path, sim__store_mode mode, sim__store **out, ch
     *out = NULL;
     sim__store *st = sim__xcalloc(1, sizeof *st, "the trace store");
     st->path = sim__xstrdup(path, "the trace store's path");
+    st->mode = mode;
     int rc = open_checked(st, mode);
     if (rc != SIM_OK) {
         if (err != NULL) snprintf(err, err_size, "%s", st->err);
@@ -645,16 +831,24 @@ static const char *const run_tables[][2] = {
     {"checkpoints", "run_id, seq"}, {"violations", "run_id, seq"}, {"events", "run_id, seq"},
     {"decisions", "run_id, step"},  {"faults", "run_id, seq"},     {"history", "run_id, seq"}};
 
+/* The input read as sim__store_open reads (read_uri: immutable where nothing can be made
+ * beside it), and never written: read-write is asked for as read-only. */
 static int attach(sim__store *st, const char *path, const char *doing)
 {
+    char *uri = NULL;
+    int rc = read_uri(st, path, true, &uri);
+    if (rc != SIM_OK) return rc;
+    char *rw = strstr(uri, "?mode=rw");
+    if (rw != NULL) memcpy(rw, "?mode=ro", 8);
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
+    rc = sqlite3_prepare_v2(st->db, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
         rc = sqlite3_step(s);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     sqlite3_finalize(s);
+    free(uri);
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, doing, rc);
 }
 

@@ -3,8 +3,9 @@
  * module that links SQLite; its callers see runs, checkpoints, violations and events.
  *
  * Every error message names the file. Opening refuses a file that is not a sim database, one
- * written by a newer sim and one it cannot write (in write mode); it never overwrites a file
- * that is not an empty one or already ours.
+ * written by a newer sim and, in write mode, one it cannot write or whose directory it cannot
+ * write (saying which, and why); it never overwrites a file that is not an empty one or
+ * already ours. Read mode works wherever the file can be read (store.c, read_uri).
  */
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
@@ -104,7 +105,9 @@ typedef struct sim__event_filter {
     uint64_t to_step;  /* inclusive; UINT64_MAX: no bound */
 } sim__event_filter;
 
-/* Appends a run's events to out, in order, filtered (NULL: all). */
+/* Appends a run's events to out, in order, filtered (NULL: all). On an error (a damaged
+ * table, details past 4 GiB) out keeps the events read before it: the caller frees out
+ * either way. */
 int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *f,
                       sim__evbuf *out);
 /* A run's checkpoints in order; *out is malloc'd. */

@@ -95,7 +95,7 @@ static int persist_run(void *state, sim_world *w)
     if (p->stats->config.bug == SIM_DEMO_BUG_HEAP_DEPENDENT) {
         /* The planted bug: a decision from an address, as a map keyed by pointer would make. */
         void *probe = malloc(56);
-        extra = ((uint64_t)(uintptr_t)probe * 0x9e3779b97f4a7c15ull >> 32) % 3 * SIM_MS;
+        extra = ((uint64_t)(uintptr_t)probe * 0x9e3779b97f4a7c15ull >> 32) % 1000 * SIM_US;
         free(probe);
     }
     /* A fault point, BUGGIFY style: a slow disk. Still well inside the ticker's timeout. */

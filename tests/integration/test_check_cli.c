@@ -130,6 +130,42 @@ Test(check_cli, search_past_its_limit_exits_3)
     sim_expect(1, WORDS("not linearizable"), "check --model register hard.edn");
 }
 
+/* Goal: --max-steps bounds the whole check in the checker's own unit, so the answer does not
+ * depend on the machine: under the steps the search needs (from the JSON report) it is
+ * unknown, exit 3, saying so in steps; with them it is the verdict; the same with any --jobs.
+ * A bad value is refused. Method: the 16-writer history above (not linearizable). */
+Test(check_cli, max_steps_bound_exits_3)
+{
+    FILE *f = fopen("hard.edn", "w");
+    cr_assert(ne(ptr, f, NULL));
+    for (int p = 0; p < 12; p++) {
+        fprintf(f, "{:process %d, :type :invoke, :f :write, :value %d}\n", p, p);
+    }
+    fprintf(f, "{:process 99, :type :invoke, :f :read, :value nil}\n"
+               "{:process 99, :type :ok, :f :read, :value 100}\n");
+    for (int p = 0; p < 12; p++) {
+        fprintf(f, "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+    }
+    fclose(f);
+    out o = sim_split("check --model register hard.edn --format json");
+    cr_assert(eq(int, o.status, 1), "%s%s", o.text, o.err);
+    const char *at = strstr(o.text, "\"steps\":");
+    cr_assert(ne(ptr, (void *)at, NULL), "%s", o.text);
+    unsigned long long steps = strtoull(at + strlen("\"steps\":"), NULL, 10);
+    out_free(&o);
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        sim_expect(1, WORDS("not linearizable"), "check --model register hard.edn --jobs %d "
+                   "--max-steps %llu", jobs, steps);
+        char want[128];
+        snprintf(want, sizeof want, "unknown: the search reached its bound of %llu steps (model "
+                                    "register)\n", steps - 1);
+        sim_expect(3, WORDS(want), "check --model register hard.edn --jobs %d --max-steps %llu",
+                   jobs, steps - 1);
+    }
+    sim_expect(2, WORDS("--max-steps expects a positive number, got '0'"),
+               "check --model register hard.edn --max-steps 0");
+}
+
 /* The configurations a JSON report says were searched. */
 static unsigned long long configs_of(const char *json)
 {

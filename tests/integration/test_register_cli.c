@@ -214,6 +214,165 @@ Test(register_cli, bad_register_section)
                 WORDS("[register] bug: expected one of none, stale-read"));
 }
 
+/* ---- the check's bound: unknown ------------------------------------------------------------- */
+
+/* Three seeds of the clean register whose check may take 20 steps: every check needs more (60
+ * operations), so every seed ends unknown. */
+static const char bounded_ini[] = "[scenario]\nname = reg\nsystem = register\nseeds = 1..3\n"
+                                  "\n[check]\nmax_steps = 20\n%s";
+
+/* The row of `reg` in a table with an unknown column: seeds, passed, failed, unknown. */
+static void unknown_row(const char *text, unsigned long long want[4], const char *expect_what)
+{
+    const char *at = strstr(text, "\nreg ");
+    cr_assert(ne(ptr, (void *)at, NULL), "%s", text);
+    unsigned long long got[4];
+    char expect_col[8];
+    cr_assert(eq(int, sscanf(at, "\nreg %llu %llu %llu %llu %7s", &got[0], &got[1], &got[2],
+                             &got[3], expect_col), 5), "%s", text);
+    for (int i = 0; i < 4; i++) cr_assert(eq(u64, got[i], want[i]), "column %d of:\n%s", i, text);
+    cr_assert(eq(str, expect_col, (char *)expect_what), "%s", text);
+}
+
+/* The detail of such a run (printed after "unknown: "). */
+#define UNKNOWN_DETAIL                                                                         \
+    "the search reached its bound of 20 steps (model register); raise [check] max_steps, or "  \
+    "search on: sim check --db FILE RUN --model register --max-steps N"
+
+/* Goal: a system's check that reaches its bound ([check] max_steps) ends the run `unknown`, a
+ * result of its own (issue 15, defect 13): printed as UNKNOWN with the bound and what to do,
+ * counted in an unknown column and on the summary line, failing the scenario (exit 1) since
+ * [check] unknown defaults to fail; stored as unknown (with its history, as a failure is, so
+ * that `sim check --db --max-steps` gives the same answer and a larger bound a verdict);
+ * listed by `sim list`; replayed identically; a failure of type unknown in JUnit, which
+ * validates. max_steps = 0 lifts the bound. Method: bounded_ini; run with --db and --junit;
+ * the runs table, list, check, replay, xmllint; then --set check.max_steps=0. */
+Test(register_cli, check_bound_ends_unknown_and_fails_by_default)
+{
+    char text[512];
+    snprintf(text, sizeof text, bounded_ini, "");
+    write_file("reg.ini", text);
+    out r = SIM("run reg.ini --db t.db --junit r.xml");
+    expect(&r, 1, WORDS("UNKNOWN reg seed 1  unknown: " UNKNOWN_DETAIL
+                        "\n      replay: sim replay --db t.db 1\n",
+                        "UNKNOWN reg seed 3  ",
+                        "scenario reg (reg.ini): 3 seed(s) unknown: the system's check reached "
+                        "its bound, [check] max_steps = 20, before a verdict; they do not pass: "
+                        "raise max_steps for a verdict, or say [check] unknown = pass\n",
+                        "\n0 passed, 0 failed, 3 unknown\n"));
+    cr_assert(eq(ptr, strstr(r.text, "FAIL"), NULL), "%s", r.text);
+    unknown_row(r.text, (unsigned long long[4]){3, 0, 0, 3}, "pass");
+    out_free(&r);
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE result = 'unknown' AND "
+                                      "events_stored = 1 AND detail = '%s'",
+                              UNKNOWN_DETAIL), 3));
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(DISTINCT run_id) FROM history"), 3));
+    sim_expect(0, WORDS(" unknown  ", "3 run(s), 3 unknown (the check reached its bound before "
+                        "a verdict: sim check --db t.db RUN --model M searches further)\n"),
+               "list --db t.db --failed");
+    sim_expect(3, WORDS("unknown: the search reached its bound of 20 steps (model register)\n"),
+               "check --db t.db 2 --model register --max-steps 20");
+    sim_expect(0, WORDS("linearizable: "), "check --db t.db 2 --model register");
+    sim_expect(0, WORDS("recorded unknown, replayed unknown", "identical ("),
+               "replay --db t.db 3");
+
+    r = sh("xmllint --noout --schema %s/tests/data/junit.xsd r.xml 2>&1", getenv("SIM_SRC"));
+    cr_assert(eq(int, r.status, 0), "%s", r.text);
+    out_free(&r);
+    size_t len;
+    const char *xml = read_bytes("r.xml", &len);
+    cr_assert(ne(ptr, strstr(xml, "<testsuite name=\"reg\" tests=\"3\" failures=\"3\" "
+                                  "errors=\"0\" skipped=\"0\""), NULL), "%s", xml);
+    cr_assert(ne(ptr, strstr(xml, "<failure type=\"unknown\" message=\"unknown: the search "
+                                  "reached its bound of 20 steps (model register)"), NULL),
+              "%s", xml);
+
+    sim_expect(0, WORDS("\n3 passed, 0 failed\n"), "run reg.ini --set check.max_steps=0");
+}
+
+/* Goal: [check] unknown = pass lets unknown seeds pass, still printed and counted as unknown,
+ * and JUnit marks them skipped with the reason; they are not run again to be stored (they did
+ * not fail). Method: bounded_ini with unknown = pass; run with --db and --junit. */
+Test(register_cli, unknown_pass_passes_but_still_says_unknown)
+{
+    char text[512];
+    snprintf(text, sizeof text, bounded_ini, "unknown = pass\n");
+    write_file("reg.ini", text);
+    out r = SIM("run reg.ini --db t.db --junit r.xml");
+    expect(&r, 0, WORDS("UNKNOWN reg seed 2  unknown: " UNKNOWN_DETAIL
+                        " (counted as passed: [check] unknown = pass)\n",
+                        "3 seed(s) unknown: the system's check reached its bound, [check] "
+                        "max_steps = 20, before a verdict; they pass ([check] unknown = pass)",
+                        "\n0 passed, 0 failed, 3 unknown\n"));
+    unknown_row(r.text, (unsigned long long[4]){3, 0, 0, 3}, "pass");
+    out_free(&r);
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE result = 'unknown' AND "
+                                      "events_stored = 0"), 3));
+    size_t len;
+    const char *xml = read_bytes("r.xml", &len);
+    cr_assert(ne(ptr, strstr(xml, "tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"3\""),
+                 NULL), "%s", xml);
+    cr_assert(ne(ptr, strstr(xml, "<skipped message=\"unknown: the search reached its bound of "
+                                  "20 steps (model register)"), NULL), "%s", xml);
+    cr_assert(ne(ptr, strstr(xml, "(counted as passed: [check] unknown = pass)\">replay: "),
+                 NULL), "%s", xml);
+    r = sh("xmllint --noout --schema %s/tests/data/junit.xsd r.xml 2>&1", getenv("SIM_SRC"));
+    cr_assert(eq(int, r.status, 0), "%s", r.text);
+    out_free(&r);
+}
+
+/* Goal: an unknown seed never counts as finding a planted bug, whatever [check] unknown says:
+ * a stale-read scenario whose every check is cut short misses its expect (exit 1). Method:
+ * register-stale-read.ini over seeds 1..3 with max_steps = 5, with and without unknown =
+ * pass. */
+Test(register_cli, unknown_never_finds_a_planted_bug)
+{
+    copy_scenario("register-stale-read.ini");
+    for (int pass = 0; pass < 2; pass++) {
+        out r = SIM("run register-stale-read.ini --seeds 1..3 --set check.max_steps=5%s",
+                    pass ? " --set check.unknown=pass" : "");
+        expect(&r, 1, WORDS("UNKNOWN register-stale-read seed 1  unknown: the search reached "
+                            "its bound of 5 steps",
+                            "3 seed(s) unknown: the system's check reached its bound, [check] "
+                            "max_steps = 5, before a verdict; an unknown seed does not find the "
+                            "planted bug",
+                            "expect = fail, but no seed failed",
+                            "\n0 passed, 0 failed, 3 unknown\n"));
+        cr_assert(eq(ptr, strstr(r.text, "found "), NULL), "%s", r.text);
+        out_free(&r);
+    }
+}
+
+/* Goal: bad [check] max_steps and unknown values are refused before any run, naming the file,
+ * line and key and what is valid; so is --set. Method: written files, the bad line on line 7;
+ * set_refused. */
+Test(register_cli, bad_check_bound_values)
+{
+    struct {
+        const char *line, *says;
+    } cases[] = {
+        {"max_steps = lots", "sim: bad.ini:7: [check] max_steps: expected a whole number"},
+        {"max_steps = -1", "sim: bad.ini:7: [check] max_steps: expected a whole number"},
+        {"unknown = maybe", "sim: bad.ini:7: [check] unknown: expected one of fail, pass; got "
+                            "'maybe'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "[scenario]\nname = bad\nsystem = register\nseeds = 1..2\n"
+                                    "\n[check]\n%s\n", cases[i].line);
+        write_file("bad.ini", text);
+        out r = sim_split("run bad.ini --db new.db");
+        cr_assert(eq(int, r.status, 2), "'%s':\n%s%s", cases[i].line, r.text, r.err);
+        cr_assert(ne(ptr, strstr(r.err, cases[i].says), NULL), "'%s':\n%s", cases[i].line,
+                  r.err);
+        cr_assert(eq(int, exists("new.db"), false));
+        out_free(&r);
+    }
+    copy_scenario("register.ini");
+    set_refused("register.ini", "check.unknown=maybe",
+                WORDS("[check] unknown: expected one of fail, pass"));
+}
+
 /* ---- determinism ---------------------------------------------------------------------------- */
 
 /* Goal: the history is part of the run: every seed of both scenarios gives the same hash

@@ -388,6 +388,40 @@ Test(trace, record_off_checkpoints)
     out_free(&r);
 }
 
+/* Goal: --record off keeps a failing run as it keeps a passing one: the run row with its
+ * result and failure detail, its checkpoints, and nothing else: no events, decisions,
+ * faults or history (issue 15, defect 6: every failing seed was run again and stored with
+ * every event, 5.7 GB for a 36,000-seed suite). The replay line still works, by
+ * checkpoints. Method: the demo's planted deadlock (three failing seeds) and kv's planted
+ * stale index over seeds 8..9 (both fail the linearizability check, with faults and a
+ * history), --record off; the tables counted with the sqlite3 shell; a replay. */
+Test(trace, record_off_stores_no_events_of_failures)
+{
+    write_file("dl.ini", deadlock_ini);
+    char kv[512];
+    snprintf(kv, sizeof kv, "%s/scenarios/kv/bug-stale-index.ini", getenv("SIM_SRC"));
+    sim_expect(0, WORDS("found dl seed 1  deadlock", "0 passed, 3 failed\n"),
+               "run dl.ini --db t.db --record off");
+    sim_expect(0, WORDS("found kv-bug-stale-index seed 8  check: not linearizable",
+                        "0 passed, 2 failed\n"),
+               "run %s --seeds 8..9 --db t.db --record off", kv);
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE result <> 'pass' AND "
+                                      "detail <> '' AND record_mode = 'off' AND "
+                                      "events_stored = 0"), 5));
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE fault_count > 0"), 2));
+    const char *none[] = {"events", "decisions", "faults", "history"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM %s", none[i]), 0), "%s",
+                  none[i]);
+    }
+    cr_assert(ge(u64, sql_u64("t.db", "SELECT count(DISTINCT run_id) FROM checkpoints"), 5));
+    sim_expect(0, WORDS("identical by checkpoints", "record mode off", "recorded deadlock, "
+                        "replayed deadlock"),
+               "replay --db t.db 1");
+    sim_expect(0, WORDS("identical by checkpoints", "recorded check, replayed check"),
+               "replay --db t.db 4");
+}
+
 /* Goal: a run recorded without events whose checkpoints all match but whose final hash does
  * not is reported sensibly: exit 1, and a message that names no checkpoint that does not
  * exist. Method: --record off, add 1 to runs.trace_hash, replay. */
@@ -558,6 +592,37 @@ Test(trace, bad_db_truncated)
     all_commands_refuse_unchanged("t.db", "corrupt or truncated");
 }
 
+/* Goal: a run whose stored events stop reading part way (a damaged page of the events table)
+ * makes `sim replay` exit 2 naming the file and what it was reading, and free the events
+ * it had read: under make check LeakSanitizer failed the command before (issue 15, defect
+ * 8: cmd_replay.c returned without freeing them). `sim show` says the same. Method: one
+ * demo seed with every event; the middle leaf page of the events table, found with the
+ * dbstat table, overwritten with 0xff bytes; replay, show. */
+Test(trace, replay_of_damaged_events_frees_them)
+{
+    write_file("demo.ini", demo_ini);
+    sim_expect(0, NULL, "run demo.ini --seed 1 --db t.db --record full");
+    cr_assert(eq(int, exists("t.db-wal"), false), "sim left its WAL: the damage would be lost");
+    uint64_t leaves = sql_u64("t.db", "SELECT count(*) FROM dbstat WHERE name = 'events' AND "
+                                      "pagetype = 'leaf'");
+    cr_assert(ge(u64, leaves, 3), "the events fill %llu leaf page(s)", (unsigned long long)leaves);
+    uint64_t page = sql_u64("t.db", "SELECT pageno FROM dbstat WHERE name = 'events' AND "
+                                    "pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET %llu",
+                            (unsigned long long)(leaves / 2));
+    uint64_t size = sql_u64("t.db", "PRAGMA page_size");
+    FILE *f = fopen("t.db", "r+b");
+    cr_assert(ne(ptr, f, NULL));
+    cr_assert(eq(int, fseek(f, (long)((page - 1) * size), SEEK_SET), 0));
+    for (uint64_t i = 0; i < size; i++) fputc(0xff, f);
+    cr_assert(eq(int, fclose(f), 0));
+    out r = SIM("replay --db t.db 1");
+    expect(&r, 2, WORDS("sim: t.db: the database is corrupt or truncated (reading events"));
+    cr_assert(eq(ptr, strstr(r.text, "LeakSanitizer"), NULL), "%s", r.text);
+    out_free(&r);
+    sim_expect(2, WORDS("sim: t.db: the database is corrupt or truncated (reading events"),
+               "show --db t.db 1");
+}
+
 /* Goal: a database written by a newer sim (a higher schema_version) is refused by every
  * command, exit 2, and not modified. Method: record, set meta.schema_version to 3 with the
  * sqlite3 shell, run the commands. */
@@ -601,6 +666,164 @@ Test(trace, bad_db_read_only)
     release(before);
     release(after);
     sim_expect(0, WORDS("2 run(s)"), "list --db ro.db");
+}
+
+/* Three register runs with their events and histories, for the read commands. */
+static const char register_ini[] = "[scenario]\n"
+                                   "name = reg\n"
+                                   "system = register\n"
+                                   "seeds = 1..3\n";
+
+/* Runs a shell command line in ro/ mounted read-only: a bind mount of itself, remounted
+ * read-only, in a mount namespace of the command's own (unshare -m as root, -rm otherwise),
+ * so that nothing else on the machine sees the mount. */
+static out in_read_only_mount(const char *cmd)
+{
+    return sh("unshare %s sh -c 'mount --bind ro ro && mount -o remount,bind,ro ro && cd ro && "
+              "%s'", geteuid() == 0 ? "-m" : "-rm", cmd);
+}
+
+/* The size of a file, -1 when it does not exist. */
+static int64_t file_size_of(const char *name)
+{
+    struct stat sb;
+    return stat(name, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+/* Runs a shell command line in test_dir/dir as a user who may not write there: as root
+ * (whom modes do not stop) as the user nobody, otherwise as ourselves. */
+static out as_user_in(const char *dir, const char *cmd)
+{
+    if (geteuid() == 0) return sh("su nobody -s /bin/sh -c 'cd %s/%s && %s'", test_dir, dir, cmd);
+    return sh("cd %s && %s", dir, cmd);
+}
+
+/* The read commands on t.db through run(), each as a user would: list, show, replay (by its
+ * events) and check (its history) all work. */
+static void read_commands_work(out (*run)(const char *cmd), const char *ctx)
+{
+    char cmd[1024];
+    struct {
+        const char *args, *says;
+    } reads[] = {
+        {"list --db t.db", "3 run(s)"},
+        {"show --db t.db 2", "run 2: reg seed 2, pass, "},
+        {"replay --db t.db 3", "identical ("},
+        {"check --model register --db t.db 1", "linearizable: "},
+    };
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s", sim_bin(), reads[i].args);
+        out r = run(cmd);
+        cr_assert(eq(int, r.status, 0), "%s: sim %s:\n%s", ctx, reads[i].args, r.text);
+        cr_assert(ne(ptr, strstr(r.text, reads[i].says), NULL), "%s: sim %s:\n%s", ctx,
+                  reads[i].args, r.text);
+        out_free(&r);
+    }
+}
+
+static out run_in_mount(const char *cmd)
+{
+    return in_read_only_mount(cmd);
+}
+
+static out run_as_user(const char *cmd)
+{
+    return as_user_in("ro", cmd);
+}
+
+/* Goal: a trace database on a read-only mount can be read by every read command, and the
+ * write commands say which file, why and what to do (issue 15, defect 4: every read
+ * command said "read-only: cannot record runs in it" or "cannot open: No such file or
+ * directory", and `sim run` with a new file there said ENOENT). Method: three register runs
+ * recorded in full into ro/t.db; ro/ then bind-mounted read-only in a private mount
+ * namespace for each command (a real read-only file system, which root cannot write
+ * either); list, show, replay, check; run into t.db and into a new file there; merge from
+ * it and into it. Skipped when this machine lets us make no mount namespace. */
+Test(trace, read_only_mount)
+{
+    cr_assert(eq(int, mkdir("ro", 0755), 0));
+    write_file("reg.ini", register_ini);
+    sim_expect(0, WORDS("3 passed, 0 failed"), "run reg.ini --db ro/t.db --record full");
+    cr_assert(eq(int, exists("ro/t.db-wal"), false));
+    out probe = in_read_only_mount("! touch probe 2>/dev/null");
+    if (probe.status != 0) cr_skip_test("no read-only mount here: %s", probe.text);
+    out_free(&probe);
+
+    read_commands_work(run_in_mount, "read-only mount");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s run ../reg.ini --seed 4 --db t.db", sim_bin());
+    out r = in_read_only_mount(cmd);
+    expect(&r, 2, WORDS("sim: t.db: read-only: cannot record runs in it (the file is on a "
+                        "read-only file system); sim list, show, replay and check can still "
+                        "read it. Give --db a file you can write"));
+    out_free(&r);
+    snprintf(cmd, sizeof cmd, "%s run ../reg.ini --seed 4 --db new.db", sim_bin());
+    r = in_read_only_mount(cmd);
+    expect(&r, 2, WORDS("sim: new.db: cannot create it: its directory (.) is on a read-only "
+                        "file system. Give --db a path in a directory you can write"));
+    out_free(&r);
+    snprintf(cmd, sizeof cmd, "%s merge ../all.db t.db", sim_bin());
+    r = in_read_only_mount(cmd);
+    expect(&r, 0, WORDS("merged 3 run(s) from 1 database(s) into ../all.db"));
+    out_free(&r);
+    snprintf(cmd, sizeof cmd, "%s merge t.db ../all.db", sim_bin());
+    r = in_read_only_mount(cmd);
+    expect(&r, 2, WORDS("sim: t.db: read-only: cannot record runs in it"));
+    out_free(&r);
+    cr_assert(eq(int, exists("ro/new.db"), false));
+    sim_expect(0, WORDS("3 run(s)"), "list --db all.db");
+}
+
+/* Goal: a trace database in a directory the user may not write (the file itself writable)
+ * can be read by every read command, and `sim run` says that SQLite needs to write beside
+ * it, naming the directory (defect 4). A write-ahead log with runs in it that cannot be
+ * read from there (SQLite would need to make its -shm index) is refused with what to do.
+ * Method: three register runs recorded in full into ro/t.db; ro/ made 555 (as root the
+ * commands run as nobody, who owns t.db); the read commands; run into t.db and into a new
+ * file; then a real log (copied while the sqlite3 shell held an uncheckpointed update)
+ * put beside t.db, and list. */
+Test(trace, read_only_directory)
+{
+    cr_assert(eq(int, chmod(test_dir, 0777), 0));
+    cr_assert(eq(int, mkdir("ro", 0755), 0));
+    write_file("reg.ini", register_ini);
+    sim_expect(0, WORDS("3 passed, 0 failed"), "run reg.ini --db ro/t.db --record full");
+    sql_do("ro/t.db", "PRAGMA wal_autocheckpoint = 0;\n"
+                      "UPDATE runs SET detail = 'edited' WHERE run_id = 1;\n"
+                      ".shell cp ro/t.db-wal wal.kept");
+    cr_assert(eq(int, exists("ro/t.db-wal"), false));
+    cr_assert(lt(i64, 0, (int64_t)file_size_of("wal.kept")));
+    if (geteuid() == 0) cr_assert(eq(int, chown("ro/t.db", 65534, 65534), 0));
+    cr_assert(eq(int, chmod("ro", 0555), 0));
+
+    read_commands_work(run_as_user, "read-only directory");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s run ../reg.ini --seed 4 --db t.db", sim_bin());
+    out r = as_user_in("ro", cmd);
+    expect(&r, 2, WORDS("sim: t.db: read-only: cannot record runs in it: SQLite keeps its "
+                        "write-ahead log (t.db-wal) beside it, and its directory (.) is not "
+                        "writable by you"));
+    out_free(&r);
+    snprintf(cmd, sizeof cmd, "%s run ../reg.ini --seed 4 --db new.db", sim_bin());
+    r = as_user_in("ro", cmd);
+    expect(&r, 2, WORDS("sim: new.db: cannot create it: its directory (.) is not writable by "
+                        "you"));
+    out_free(&r);
+
+    cr_assert(eq(int, chmod("ro", 0755), 0));
+    r = sh("cp wal.kept ro/t.db-wal");
+    cr_assert(eq(int, r.status, 0), "%s", r.text);
+    out_free(&r);
+    cr_assert(eq(int, chmod("ro", 0555), 0));
+    snprintf(cmd, sizeof cmd, "%s list --db t.db", sim_bin());
+    r = as_user_in("ro", cmd);
+    expect(&r, 2, WORDS("sim: t.db: cannot be read from here: its write-ahead log t.db-wal "
+                        "holds runs not yet in the file", "copy t.db and t.db-wal together"));
+    out_free(&r);
+    cr_assert(eq(int, chmod("ro", 0755), 0));
+    sim_expect(0, WORDS("3 run(s)"), "list --db ro/t.db");
+    cr_assert(eq(u64, sql_u64("ro/t.db", "SELECT count(*) FROM runs WHERE detail = 'edited'"),
+                 1));
 }
 
 /* ---- bad scenario files --------------------------------------------------------------------- */

@@ -270,6 +270,157 @@ Test(check, search_past_max_configs_is_unknown)
     sim_history_free(hist);
 }
 
+/* n concurrent writes of 0..n-1 on a register and a read of `got`, all overlapping: with got
+ * out of range no order exists and every subset of the writes is a configuration. */
+static void concurrent_writes(char *h, size_t size, int n, int got)
+{
+    h[0] = '\0';
+    char line[128];
+    for (int p = 0; p < n; p++) {
+        snprintf(line, sizeof line, "{:process %d, :type :invoke, :f :write, :value %d}\n", p, p);
+        strncat(h, line, size - strlen(h) - 1);
+    }
+    snprintf(line, sizeof line, INV(99, read, "nil") "{:process 99, :type :ok, :f :read, "
+                                                     ":value %d}\n", got);
+    strncat(h, line, size - strlen(h) - 1);
+    for (int p = 0; p < n; p++) {
+        snprintf(line, sizeof line, "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+        strncat(h, line, size - strlen(h) - 1);
+    }
+}
+
+/* The "steps" of a JSON report. */
+static uint64_t json_steps(const sim_check_result *r)
+{
+    const char *at = strstr(sim_check_report(r, true), "\"steps\":");
+    cr_assert(ne(ptr, (void *)at, NULL), "%s", sim_check_report(r, true));
+    return strtoull(at + strlen("\"steps\":"), NULL, 10);
+}
+
+static sim_check_result *check_desc(const sim_history *h, const sim_check_desc *d)
+{
+    sim_check_result *r = NULL;
+    char err[256] = "";
+    cr_assert(eq(int, sim_check(h, d, &r, err, sizeof err), SIM_OK), "%s", err);
+    return r;
+}
+
+/* Goal: max_steps is an exact, deterministic bound (issue 15, defect 13: a system's check had
+ * none but host memory): a search that needs S steps gives its verdict under a bound of S
+ * and is unknown under S - 1, saying so in steps, and the JSON report counts the steps.
+ * Method: 12 concurrent writes and a read of a value none wrote (not linearizable), and of
+ * one they wrote (linearizable); each unbounded for S, then bounded by S and S - 1. */
+Test(check, max_steps_is_an_exact_bound)
+{
+    char text[8192];
+    for (int got = 5; got <= 100; got += 95) {
+        concurrent_writes(text, sizeof text, 12, got);
+        sim_history *h = edn(text);
+        sim_check_desc d = {.model = &sim_model_register};
+        sim_check_result *r = check_desc(h, &d);
+        sim_verdict want = got == 5 ? SIM_LINEARIZABLE : SIM_NOT_LINEARIZABLE;
+        cr_assert(eq(int, sim_check_verdict(r), want));
+        uint64_t s = json_steps(r);
+        cr_assert(lt(u64, 10, s), "a search of a dozen operations takes more than 10 steps");
+        sim_check_result_free(r);
+        d.max_steps = s;
+        r = check_desc(h, &d);
+        cr_assert(eq(int, sim_check_verdict(r), want), "bound %llu", (unsigned long long)s);
+        cr_assert(eq(u64, json_steps(r), s));
+        sim_check_result_free(r);
+        d.max_steps = s - 1;
+        r = check_desc(h, &d);
+        cr_assert(eq(int, sim_check_verdict(r), SIM_CHECK_UNKNOWN));
+        char want_summary[128];
+        snprintf(want_summary, sizeof want_summary,
+                 "unknown: the search reached its bound of %llu steps (model register)",
+                 (unsigned long long)(s - 1));
+        cr_assert(eq(str, (char *)sim_check_summary(r), want_summary));
+        cr_assert(ne(ptr, strstr(sim_check_report(r, true), "\"reason\":\"steps\""), NULL));
+        sim_check_result_free(r);
+        sim_history_free(h);
+    }
+}
+
+/* Goal: a bound on steps is for the whole check, spent by the keys in their order, and the
+ * verdict and both reports are the same bytes whatever jobs is. Method: eight keys, each
+ * with concurrent puts and a get; k3 is not linearizable and the others are, of different
+ * difficulty. The unbounded check gives the steps of each prefix of keys (a history of the
+ * first k keys); then every bound around those sums, with jobs 1 and 4: the same reports,
+ * and a verdict that is unknown exactly when the bound is below what the keys up to the
+ * first anomaly need. */
+Test(check, max_steps_is_spent_in_key_order_whatever_the_jobs)
+{
+    static const int writers[8] = {3, 9, 5, 8, 10, 2, 7, 4};
+    char keys[8][4096];
+    for (int k = 0; k < 8; k++) {
+        keys[k][0] = '\0';
+        char line[160];
+        for (int p = 0; p < writers[k]; p++) {
+            snprintf(line, sizeof line, "{:process %d, :type :invoke, :f :put, :key \"k%d\", "
+                                        ":value \"%d\"}\n", p, k, p);
+            strcat(keys[k], line);
+        }
+        snprintf(line, sizeof line, "{:process 99, :type :invoke, :f :get, :key \"k%d\", "
+                                    ":value nil}\n{:process 99, :type :ok, :f :get, :key "
+                                    "\"k%d\", :value \"%s\"}\n",
+                 k, k, k == 3 ? "x" : "1");
+        strcat(keys[k], line);
+        for (int p = 0; p < writers[k]; p++) {
+            snprintf(line, sizeof line, "{:process %d, :type :ok, :f :put, :key \"k%d\", "
+                                        ":value \"%d\"}\n", p, k, p);
+            strcat(keys[k], line);
+        }
+    }
+    /* need[k]: the steps keys k0..k(k-1) take, unbounded (a report of a linearizable history
+     * counts every key's steps, one of an anomaly those of its key). */
+    uint64_t need[5] = {0};
+    static char text[8 * 4096];
+    for (int k = 1; k <= 4; k++) {
+        text[0] = '\0';
+        for (int j = 0; j < k; j++) strcat(text, keys[j]);
+        sim_history *h = edn(text);
+        sim_check_desc d = {.model = &sim_model_kv};
+        sim_check_result *r = check_desc(h, &d);
+        need[k] = k < 4 ? json_steps(r) : need[3] + json_steps(r);
+        cr_assert(lt(u64, need[k - 1] + 1, need[k]), "key k%d takes 2 steps or more", k - 1);
+        sim_check_result_free(r);
+        sim_history_free(h);
+    }
+    text[0] = '\0';
+    for (int j = 0; j < 8; j++) strcat(text, keys[j]);
+    sim_history *h = edn(text);
+    uint64_t bounds[] = {1,           need[1] - 1, need[1],     need[1] + 1, need[2] - 1,
+                         need[2],     need[3] - 1, need[3],     need[3] + 1, need[4] - 1,
+                         need[4],     need[4] + 1, need[4] * 10};
+    for (size_t b = 0; b < sizeof bounds / sizeof bounds[0]; b++) {
+        sim_check_desc d = {.model = &sim_model_kv, .jobs = 1, .max_steps = bounds[b]};
+        sim_check_result *one = check_desc(h, &d);
+        d.jobs = 4;
+        sim_check_result *four = check_desc(h, &d);
+        sim_verdict want = bounds[b] >= need[4] ? SIM_NOT_LINEARIZABLE : SIM_CHECK_UNKNOWN;
+        cr_assert(eq(int, sim_check_verdict(one), want), "bound %llu: %s",
+                  (unsigned long long)bounds[b], sim_check_summary(one));
+        cr_assert(eq(int, sim_check_verdict(four), want), "bound %llu",
+                  (unsigned long long)bounds[b]);
+        cr_assert(eq(str, (char *)sim_check_report(one, false),
+                     (char *)sim_check_report(four, false)), "bound %llu",
+                  (unsigned long long)bounds[b]);
+        cr_assert(eq(str, (char *)sim_check_report(one, true),
+                     (char *)sim_check_report(four, true)), "bound %llu",
+                  (unsigned long long)bounds[b]);
+        /* The key named is the one the bound ran out in. */
+        int in = bounds[b] < need[1] ? 0 : bounds[b] < need[2] ? 1 : bounds[b] < need[3] ? 2 : 3;
+        char key[32];
+        snprintf(key, sizeof key, "on key \"k%d\"", in);
+        cr_assert(ne(ptr, strstr(sim_check_summary(one), key), NULL), "bound %llu: %s",
+                  (unsigned long long)bounds[b], sim_check_summary(one));
+        sim_check_result_free(one);
+        sim_check_result_free(four);
+    }
+    sim_history_free(h);
+}
+
 /* Goal: an operation the model does not know is an input error naming its line. */
 Test(check, unknown_function_is_an_error_with_its_line)
 {

@@ -177,6 +177,39 @@ Test(edn, entry_text_truncates_like_snprintf)
     history_done(h);
 }
 
+/* Goal: sim_history_edn(h, i, NULL, 0) is defined and answers exactly as snprintf(NULL, 0,
+ * ...) does, for every field the writer emits (issue 15, defect 9: it did pointer arithmetic
+ * on the null buffer, undefined behaviour that clang's UBSan stops). Method: entries with a
+ * key, a string, a vector, a time and neither; for each, the length from (NULL, 0), then
+ * every size from 0 to past the end compared byte for byte with snprintf of the whole text
+ * into a buffer of that size, and the bytes past size left untouched. */
+Test(edn, entry_text_null_buffer_like_snprintf)
+{
+    sim_history *h = parse_ok(
+        "{:process 7, :type :invoke, :f :append, :key \"k\", :value [1 \"a\\nb\" :c], "
+        ":time 12}\n"
+        "{:process 8, :type :invoke, :f :read}\n"
+        "{:process 7, :type :info, :f :append, :key \"k\", :value nil}\n");
+    for (uint32_t i = 0; i < sim_history_count(h); i++) {
+        char whole[256];
+        size_t len = sim_history_edn(h, i, whole, sizeof whole);
+        cr_assert(lt(sz, len, sizeof whole));
+        cr_assert(eq(sz, sim_history_edn(h, i, NULL, 0), len), "entry %u", i);
+        cr_assert(eq(int, snprintf(NULL, 0, "%s", whole), (int)len));
+        for (size_t size = 0; size <= len + 2; size++) {
+            char got[260], want[260];
+            memset(got, '#', sizeof got);
+            memset(want, '#', sizeof want);
+            size_t n = sim_history_edn(h, i, size ? got : NULL, size);
+            int m = snprintf(size ? want : NULL, size, "%s", whole);
+            cr_assert(eq(sz, n, (size_t)m), "entry %u, size %zu", i, size);
+            cr_assert(eq(int, memcmp(got, want, sizeof got), 0), "entry %u, size %zu: '%.*s'",
+                      i, size, (int)size, got);
+        }
+    }
+    history_done(h);
+}
+
 /* Goal: an empty history is a history. Method: the empty text, blank lines and comments only,
  * and an empty vector each give 0 entries. */
 Test(edn, empty_histories)

@@ -149,6 +149,26 @@ Test(scenario, minimal_file_gives_defaults)
     cr_assert(eq(int, d.trace == NULL, 1));
     cr_assert(eq(ptr, (void *)d.forced, NULL));
     cr_assert(eq(ptr, (void *)d.replay_hint, NULL));
+    cr_assert(eq(u64, sim_scenario_uint(sc, "check", "max_steps"), SIM_CHECK_WORLD_MAX_STEPS));
+    cr_assert(eq(u64, d.check_max_steps, SIM_CHECK_WORLD_MAX_STEPS));
+    cr_assert(eq(int, sim_scenario_unknown_passes(sc), false));
+    scenario_done(sc);
+}
+
+/* Goal: every scenario has [check] max_steps and unknown, whatever its system: a value given
+ * reaches the world desc and the accessors, and max_steps = 0 (no bound) reaches the desc as
+ * UINT64_MAX, since the desc's 0 means the default. Method: the tiny system (which declares no
+ * [check] keys) with both set, then max_steps = 0. */
+Test(scenario, check_bound_keys)
+{
+    sim_scenario *sc = parse_ok("[scenario]\nname = c\nsystem = tiny\n[check]\n"
+                                "max_steps = 1234\nunknown = pass\n");
+    cr_assert(eq(u64, sim_scenario_world_desc(sc, 1).check_max_steps, 1234));
+    cr_assert(eq(int, sim_scenario_unknown_passes(sc), true));
+    scenario_done(sc);
+    sc = parse_ok("[scenario]\nname = c\nsystem = tiny\n[check]\nmax_steps = 0\n");
+    cr_assert(eq(u64, sim_scenario_world_desc(sc, 1).check_max_steps, UINT64_MAX));
+    cr_assert(eq(int, sim_scenario_unknown_passes(sc), false));
     scenario_done(sc);
 }
 
@@ -206,6 +226,10 @@ static const char demo_canonical[] = "[scenario]\n"
                                      "strategy = fifo\n"
                                      "system = demo\n"
                                      "time_limit = 1s\n"
+                                     "\n"
+                                     "[check]\n"
+                                     "max_steps = 10000000\n"
+                                     "unknown = fail\n"
                                      "\n"
                                      "[demo]\n"
                                      "bug = none\n"
@@ -366,6 +390,10 @@ Test(scenario, canonical_text_sorts_sections)
                                "\n"
                                "[alpha]\n"
                                "label = none\n"
+                               "\n"
+                               "[check]\n"
+                               "max_steps = 10000000\n"
+                               "unknown = fail\n"
                                "\n"
                                "[disk]\n"
                                "capacity = 0\n"
