@@ -71,7 +71,7 @@ help:
 	@echo "                move on every allocation (a pointer kept across one is caught)"
 	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS) in two processes"
 	@echo "                with different heaps, built with ASan and UBSan: the same hashes"
-	@echo "make tidy       determinism and layering checks, function length report"
+	@echo "make tidy       determinism and layering checks, assertion density, function lengths"
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"

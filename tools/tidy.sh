@@ -8,11 +8,14 @@
 #   - "%p" in src/ (addresses must never reach a trace);
 #   - #include arrows that break DESIGN.md section 1;
 #   - lines longer than 100 columns; TODO without an issue number (TODO(#N));
-#   - Criterion's gt() in tests/ (in Criterion 2.4.1 it means >=).
+#   - Criterion's gt() in tests/ (in Criterion 2.4.1 it means >=);
+#   - fewer than two assertions per non-trivial function in the modules DENSITY_MODULES names
+#     (tools/asserts.sh; STYLE.md "Assertions"), whose table it prints for every module.
 # Reports (without failing) functions longer than 70 lines.
 # Usage: tools/tidy.sh [ROOT]   (ROOT defaults to the repository; tests point it elsewhere)
 set -u
-cd "${1:-$(dirname "$0")/..}" || exit 2
+tools=$(cd "$(dirname "$0")" && pwd)
+cd "${1:-$tools/..}" || exit 2
 fail=0
 problem() {
     printf 'tidy: %s\n' "$*"
@@ -111,7 +114,20 @@ for f in $(find tests -name '*.[ch]' 2>/dev/null | sort); do
     [ -n "$hits" ] && problem "$f:${hits%%:*}: Criterion 2.4.1's gt() is >=; write lt(T, b, a)"
 done
 
-# 7. Function length: report only. A function starts at a line that is just "{" after a
+# 7. Assertion density: the modules raised to TigerBeetle's two assertions per non-trivial
+# function stay there; the table shows every module. Add a module here once it is raised.
+DENSITY_MODULES=src/net_sim,src/disk_sim
+density=$("$tools/asserts.sh" --min 2 "$DENSITY_MODULES" .)
+density_rc=$?
+echo "tidy: assertions per module (at least 2 per non-trivial function in $DENSITY_MODULES):"
+grep -v '^asserts: ' <<<"$density" | sed 's/^/  /'
+if [ "$density_rc" -ne 0 ]; then
+    while IFS= read -r line; do
+        problem "${line#asserts: } (STYLE.md, Assertions)"
+    done < <(grep '^asserts: ' <<<"$density")
+fi
+
+# 8. Function length: report only. A function starts at a line that is just "{" after a
 # signature at column 0 and ends at the next "}" at column 0.
 report=$(for f in $(find src systems replay cmd -name '*.c' 2>/dev/null | sort); do
     awk -v file="$f" '

@@ -26,21 +26,15 @@ static uint32_t job_node(sim_world *w, disk_state *d, sim_disk_op_kind kind, con
         return 0;
     }
     uint32_t node = w->tasks[w->current].node;
+    SIM_ASSERT(node >= 1); /* a job runs on a node's pool */
     int rc = sim_job_charge(w, sim__disk_latency(d, node, kind));
     SIM_ASSERT(rc == SIM_OK);
     return node;
 }
 
-static disk_state *disk_for(sim_world *w)
-{
-    disk_state *d = sim__disk_of(w);
-    SIM_ASSERT(d != NULL); /* out of memory setting up the disk */
-    return d;
-}
-
 int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_OPEN, "sim_file_open");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_open(w, d, node, path, flags, out);
@@ -60,13 +54,14 @@ static uint32_t job_file(sim_world *w, disk_state *d, const sim_file *f, sim_dis
         *rc = SIM_EBADF;
         return SIM__NIL;
     }
+    SIM_ASSERT(in->id != 0);
     return (uint32_t)(in - d->inodes);
 }
 
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     *got = 0;
     uint32_t in = job_file(w, d, f, SIM_DISK_READ, "sim_file_pread", &rc);
@@ -76,7 +71,7 @@ int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint6
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_WRITE, "sim_file_pwrite", &rc);
     return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, offset, false, NULL);
@@ -85,7 +80,7 @@ int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t le
 int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t *offset)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_APPEND, "sim_file_append", &rc);
     return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, 0, true, offset);
@@ -93,7 +88,7 @@ int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t le
 
 int sim_file_sync(sim_world *w, const sim_file *f)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_SYNC, "sim_file_sync", &rc);
     return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_SYNC);
@@ -101,7 +96,7 @@ int sim_file_sync(sim_world *w, const sim_file *f)
 
 int sim_file_datasync(sim_world *w, const sim_file *f)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_DATASYNC, "sim_file_datasync", &rc);
     return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_DATASYNC);
@@ -109,7 +104,7 @@ int sim_file_datasync(sim_world *w, const sim_file *f)
 
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_TRUNCATE, "sim_file_truncate", &rc);
     return in == SIM__NIL ? rc : sim__disk_truncate(w, d, in, size);
@@ -117,7 +112,7 @@ int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 
 int sim_disk_rename(sim_world *w, const char *from, const char *to)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_RENAME, "sim_disk_rename");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_rename(w, d, node, from, to);
@@ -125,7 +120,7 @@ int sim_disk_rename(sim_world *w, const char *from, const char *to)
 
 int sim_disk_unlink(sim_world *w, const char *path)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_UNLINK, "sim_disk_unlink");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_unlink(w, d, node, path);
@@ -133,7 +128,7 @@ int sim_disk_unlink(sim_world *w, const char *path)
 
 int sim_disk_sync_dir(sim_world *w, const char *dir)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_SYNC_DIR, "sim_disk_sync_dir");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_sync_dir(w, d, node, dir);
@@ -195,7 +190,11 @@ sim_disk_op sim_disk_sync_dir_op(const char *dir)
 
 static void req_free(sim_world *w, disk_state *d, uint32_t slot)
 {
+    SIM_ASSERT(slot < d->reqs_used);
     disk_req *r = &d->reqs[slot];
+    SIM_ASSERT(r->kind != 0); /* freed once */
+    /* Nobody waits on a request that goes: it completed (and was collected) or was dropped. */
+    if (r->op == NULL) SIM_ASSERT(r->waker_slot == SIM__NIL);
     if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
     free(r->path);
     free(r->path2);
@@ -213,7 +212,10 @@ static disk_req *req_get(const disk_state *d, uint32_t slot, uint32_t id)
 {
     if (d == NULL || id == 0 || slot >= d->reqs_used) return NULL;
     disk_req *r = &d->reqs[slot];
-    return r->id == id && r->kind != 0 ? r : NULL;
+    if (r->id != id || r->kind == 0) return NULL;
+    SIM_ASSERT(r->node >= 1);
+    if (r->inode != SIM__NIL) SIM_ASSERT(d->inodes[r->inode].id != 0); /* held alive */
+    return r;
 }
 
 static bool uses_file(sim_disk_op_kind k)
@@ -233,14 +235,13 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
     if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > UINT32_MAX) {
         return SIM_EINVAL;
     }
+    SIM_ASSERT(node >= 1);
     uint32_t slot = d->req_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(d->reqs[slot].kind == 0); /* the free list holds free requests only */
         d->req_free = d->reqs[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req));
         slot = d->reqs_used++;
         d->reqs[slot].id = 0;
     }
@@ -254,18 +255,18 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         r->inode = (uint32_t)(sim__disk_file(d, op->file) - d->inodes);
         sim__disk_inode_hold(d, r->inode);
     }
-    bool oom = false;
-    if (op->path != NULL) oom |= (r->path = strdup(op->path)) == NULL;
-    if (op->path2 != NULL) oom |= (r->path2 = strdup(op->path2)) == NULL;
+    /* Requests get ids a timer's argument can carry (28 bits), never 0. */
+    SIM_ASSERT(id != 0);
+    SIM_ASSERT(id <= 0x0fffffffu);
+    if (op->path != NULL) r->path = sim__xstrdup(op->path, "a disk operation's path");
+    if (op->path2 != NULL) r->path2 = sim__xstrdup(op->path2, "a disk operation's path");
     if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > 0) {
-        r->data = malloc(op->len);
-        oom |= r->data == NULL;
-        if (r->data != NULL) memcpy(r->data, op->data, op->len);
+        r->data = sim__xmalloc(op->len, "a disk write's bytes");
+        memcpy(r->data, op->data, op->len);
     }
     uint64_t at = sim__add_sat(w->now_ns, sim__disk_latency(d, node, op->kind));
-    int rc = oom ? SIM_ENOMEM
-                 : sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
-    if (rc != SIM_OK) {
+    int rc = sim__timer_arm_ext(w, at, SIM__EXT_DISK, (uint64_t)id << 32 | slot);
+    if (rc != SIM_OK) { /* the world's timer limit */
         req_free(w, d, slot);
         return rc;
     }
@@ -277,6 +278,10 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
 /* Runs a request's operation (its latency has passed). */
 static void req_run(sim_world *w, disk_state *d, disk_req *r)
 {
+    SIM_ASSERT(!r->done); /* runs once */
+    /* Its node is up: a crash cancelled the node's requests before their time. */
+    SIM_ASSERT(w->nodes[r->node].state != SIM_NODE_DOWN);
+    if (uses_file(r->kind)) SIM_ASSERT(r->inode != SIM__NIL);
     uint32_t f = r->inode;
     sim_file opened = {0};
     uint64_t at = 0;
@@ -305,15 +310,25 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
     case SIM_DISK_UNLINK: r->rc = sim__disk_unlink(w, d, r->node, r->path); break;
     default: r->rc = sim__disk_sync_dir(w, d, r->node, r->path); break;
     }
+    SIM_ASSERT(r->rc <= 0);
     r->done = true;
 }
 
 void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
 {
     disk_req *r = req_get(d, slot, id);
-    if (r == NULL) return; /* cancelled by a crash */
+    if (r == NULL) return; /* cancelled by a crash, and dropped by its task */
+    if (r->done) {
+        /* Cancelled by a crash, its task dead without dropping it (a drop function need not
+         * know of the disk): nobody will collect it, and it must not take effect. */
+        SIM_ASSERT(r->rc == SIM_ECRASHED);
+        SIM_ASSERT(r->inode == SIM__NIL);
+        req_free(w, d, slot);
+        return;
+    }
     req_run(w, d, r);
-    r = &d->reqs[slot];
+    r = &d->reqs[slot]; /* running it may have moved the table (an open makes a handle) */
+    SIM_ASSERT(r->id == id);
     if (r->op == NULL) {
         /* Abandoned: an open made that way has nobody to close it. */
         if (r->kind == SIM_DISK_OPEN && r->rc == SIM_OK) {
@@ -326,10 +341,12 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
     uint32_t ws = r->waker_slot, wi = r->waker_id;
     r->waker_slot = SIM__NIL;
     if (ws != SIM__NIL) sim__wake(w, ws, wi);
+    sim__disk_check(w, d);
 }
 
 void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
 {
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     for (uint32_t i = 0; i < d->reqs_used; i++) {
         disk_req *r = &d->reqs[i];
         if (r->kind == 0 || r->node != node) continue;
@@ -344,12 +361,16 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
         if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
         r->inode = SIM__NIL;
     }
+    /* None of the node's requests will take effect: each is done (crashed) or gone. */
+    for (uint32_t i = 0; i < d->reqs_used; i++) {
+        if (d->reqs[i].kind != 0 && d->reqs[i].node == node) SIM_ASSERT(d->reqs[i].done);
+    }
 }
 
 int sim_disk_poll(sim_world *w, sim_disk_op *op)
 {
+    SIM_ASSERT(op != NULL);
     disk_state *d = sim__disk_of(w);
-    if (d == NULL) return SIM_ENOMEM;
     if (op->id_ == 0) {
         uint32_t node = sim__disk_task_node(w);
         if (node == 0) return SIM_ENODE;
@@ -365,6 +386,8 @@ int sim_disk_poll(sim_world *w, sim_disk_op *op)
         return SIM_PENDING;
     }
     int rc = r->rc;
+    SIM_ASSERT(r->op != NULL); /* claimed: only a drop lets go of it, and then never polls */
+    if (rc == SIM_OK && op->kind == SIM_DISK_READ) SIM_ASSERT(r->got <= op->len);
     if (op->kind == SIM_DISK_OPEN) {
         *op->opened = rc == SIM_OK ? (sim_file){.slot_ = r->fd_slot, .id_ = r->fd_id}
                                    : (sim_file){0};
@@ -378,6 +401,7 @@ int sim_disk_poll(sim_world *w, sim_disk_op *op)
 
 void sim_disk_drop(sim_world *w, sim_disk_op *op)
 {
+    SIM_ASSERT(op != NULL);
     disk_state *d = sim__disk_peek(w);
     disk_req *r = req_get(d, op->slot_, op->id_);
     uint32_t slot = op->slot_;
@@ -392,7 +416,8 @@ void sim_disk_drop(sim_world *w, sim_disk_op *op)
         req_free(w, d, slot);
         return;
     }
-    r->op = NULL;
+    SIM_ASSERT(r->op != NULL); /* dropped once */
+    r->op = NULL; /* it still takes effect when its time comes; nobody collects it */
     r->waker_slot = SIM__NIL;
 }
 

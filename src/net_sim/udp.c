@@ -13,30 +13,29 @@ int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_UDP, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_UDP, node);
     uint16_t bound;
-    rc = sim__port_bind(w, n, node, port, slot, &bound);
+    int rc = sim__port_bind(w, n, node, port, slot, &bound);
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
         return rc;
     }
     n->socks[slot].port = bound;
+    SIM_ASSERT(bound != 0);
+    if (port != 0) SIM_ASSERT(bound == port);
     *out = (sim_udp){.slot_ = slot, .id_ = n->socks[slot].id};
     return SIM_OK;
 }
 
 int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data, size_t len)
 {
+    SIM_ASSERT(sock != NULL);
     net_sock *s = sim__sock_get(w, sock->slot_, sock->id_, SOCK_UDP);
     if (s == NULL) return SIM_ECLOSED;
     if (len > SIM_DATAGRAM_MAX) return SIM_ETOOBIG;
     if (to.node.v == 0 || to.node.v >= w->nodes_len) return SIM_ENODE;
     if (to.port == 0 || (data == NULL && len > 0)) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     return sim__net_send(w, n, SIM_NET_DGRAM, sim__addr_pack(s->node, s->port),
                          sim__addr_pack(to.node.v, to.port), data, (uint32_t)len, NULL);
 }
@@ -44,6 +43,10 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
 void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0); /* a freed datagram is never delivered */
+    SIM_ASSERT(m->type == SIM_NET_DGRAM);
+    SIM_ASSERT(!m->held);
+    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN);
     uint32_t slot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *s = slot != SIM__NIL ? &n->socks[slot] : NULL;
     uint32_t why = s == NULL || s->type != SOCK_UDP      ? SIM_NET_WHY_NOSOCK
@@ -65,20 +68,28 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
     }
     s->q_tail = msg;
     s->q_len++;
+    SIM_ASSERT(s->q_len <= n->desc.recv_queue);
+    SIM_ASSERT(s->q_head != SIM__NIL);
     sim__sock_wake(w, s, false);
 }
 
 int sim_udp_recv_poll(sim_world *w, sim_udp_recv *op)
 {
+    SIM_ASSERT(op != NULL);
+    SIM_ASSERT(op->sock != NULL);
     net_sock *s = sim__sock_get(w, op->sock->slot_, op->sock->id_, SOCK_UDP);
     if (s == NULL) return SIM_ECLOSED;
     if (s->q_len == 0) {
+        SIM_ASSERT(s->q_head == SIM__NIL);
         sim__sock_wait(w, s, false, OP_RECV);
         return SIM_PENDING;
     }
     net_state *n = sim__net_peek(w);
     uint32_t msg = s->q_head;
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(m->type == SIM_NET_DGRAM);
+    if (op->cap > 0) SIM_ASSERT(op->buf != NULL);
     s->q_head = m->next;
     if (s->q_head == SIM__NIL) s->q_tail = SIM__NIL;
     s->q_len--;
@@ -127,7 +138,9 @@ void sim_udp_close(sim_world *w, sim_udp *sock)
     *sock = (sim_udp){0};
     if (s == NULL) return;
     net_state *n = sim__net_peek(w);
+    uint32_t slot = (uint32_t)(s - n->socks);
+    SIM_ASSERT(sim__port_find(n, s->node, s->port) == slot); /* bound for its whole life */
     sim__port_unbind(n, s->node, s->port);
     sim__sock_wake(w, s, false);
-    sim__sock_free(w, n, (uint32_t)(s - n->socks));
+    sim__sock_free(w, n, slot);
 }
