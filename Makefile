@@ -14,6 +14,8 @@ TEST_PKGS := criterion
 DEB_PKGS := pkg-config libxxhash-dev libsqlite3-dev libinih-dev libfiu-dev libcriterion-dev sqlite3 \
             libxml2-utils parallel
 PEER_DEB_PKGS := libuv1-dev libevent-dev librust-tokio-dev cargo
+# libFuzzer is in clang's runtime package, which clang only recommends.
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
         -Wmissing-prototypes -Werror
@@ -37,7 +39,7 @@ CHECK_VARS := BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_C
 LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
-TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
@@ -61,7 +63,7 @@ BENCH_CHECK := $(BUILD)/sim-bench-check
 BENCH_KV := $(BUILD)/sim-bench-kv
 
 .PHONY: all test check determinism-sweep tidy bench bench-peers deps demo soak clean install \
-        help FORCE _test _check _demo _bench _soak
+        help FORCE _test _check _demo _bench _soak fuzz fuzz-smoke fuzz-build _fuzz
 
 all: $(LIB) $(SIM) $(EXAMPLES)
 
@@ -74,16 +76,21 @@ help:
 	@echo "                move on every allocation (a pointer kept across one is caught)"
 	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS) in two processes"
 	@echo "                with different heaps, built with ASan and UBSan: the same hashes"
-	@echo "make tidy       determinism and layering checks, function length report"
+	@echo "make tidy       determinism and layering checks, assertion density, function lengths"
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
 	@echo "                medians, one line per figure"
 	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
+	@echo "make fuzz       build the libFuzzer targets of fuzz/ (clang, ASan, UBSan) into"
+	@echo "                build/fuzz/, run each for FUZZ_TIME=$(FUZZ_TIME) s; findings in"
+	@echo "                build/fuzz/artifacts/"
+	@echo "make fuzz-smoke the same for FUZZ_SMOKE_TIME=$(FUZZ_SMOKE_TIME) s each, from the committed"
+	@echo "                corpus only; fails on any finding (CI runs it)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
 	@echo "make install    install libsim.a, sim.h, sim and sim.pc under PREFIX=$(PREFIX)"
 	@echo "make clean      remove $(BUILD)/"
-	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=..."
+	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=...  FUZZ_TIME=...  FUZZ_SMOKE_TIME=..."
 
 deps:
 	@tools/deps.sh $(DEB_PKGS)
@@ -219,6 +226,42 @@ bench-peers: deps
 tidy:
 	@tools/tidy.sh
 
+# ---- fuzzing (docs/internals.md, "Fuzzing") --------------------------------------------------
+# The library, the systems and the command are built again with clang into build/fuzz/, with
+# libFuzzer's coverage hooks, ASan, UBSan and slow assertions (tables that move on every
+# allocation only up to 16 KiB, not 256: a run of 20,000 steps spent most of a minute copying
+# its message table); each fuzz/TARGET.c links with libFuzzer's main. cmd/sim.c is compiled
+# once more with its main renamed fuzz_sim_main (declared in fuzz/sim_main.h), so that a
+# target runs the sim command in-process.
+FUZZ_TARGETS := scenario_roundtrip scenario_run edn_roundtrip check_brute trace_db
+FUZZ_BUILD := build/fuzz
+FUZZ_TIME ?= 60
+FUZZ_SMOKE_TIME ?= 25
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/%)
+FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(filter-out $(BUILD)/obj/cmd/sim.o,$(CMD_OBJS)) \
+             $(SYS_OBJS) $(BUILD)/obj/tests/brute.o $(LIB)
+
+fuzz-build:
+	@tools/deps.sh $(DEB_PKGS) $(FUZZ_DEB_PKGS)
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS -DSHAKE_MAX_BYTES=16384" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" _fuzz
+
+_fuzz: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@tools/fuzz.sh --smoke $(FUZZ_BUILD) $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+$(BUILD)/obj/fuzz/sim_main.o: cmd/sim.c $(BUILD)/gen/version.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Dmain=fuzz_sim_main -include fuzz/sim_main.h -c $< -o $@
+
+$(FUZZ_BINS): $(BUILD)/%: $(BUILD)/obj/fuzz/%.o $(FUZZ_LINK)
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK) $(PKG_LIBS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -232,4 +275,5 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
-         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d)
+         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) \
+         $(wildcard $(BUILD)/obj/fuzz/*.d)

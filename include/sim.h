@@ -21,6 +21,12 @@
  *   (SIM_OK or a negative code) once, when they complete.
  * - Misuse of the API returns SIM_EMISUSE and records a violation in the world; a harness bug
  *   is an assertion; a simulated fault is an ordinary result code the caller must handle.
+ * - Running out of host memory is not a result: it is a host event, and turning it into one
+ *   would make a run's outcome depend on the machine. sim prints what it was allocating and
+ *   the running world's seed, virtual time, step and replay command, then aborts (`sim run
+ *   --jobs N` reports that seed as a crash and goes on). Deterministic limits (max_objects,
+ *   a disk's capacity, the checker's bounds) remain results. SIM_ENOMEM keeps its value in
+ *   the table; only executor calls that still document it return it.
  * - Every pointer parameter is borrowed for the duration of the call unless its comment says
  *   "copied" or "transferred".
  * - Zero-initialised *_desc structs mean "all defaults".
@@ -1589,7 +1595,7 @@ int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got);
 /* Writes len bytes at offset (the file grows as needed). Errors: SIM_EBADF, SIM_EIO,
- * SIM_ENOSPC. */
+ * SIM_ENOSPC, SIM_EINVAL (the write would end past 4 GiB, the largest file). */
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset);
 /* Writes at the end; *offset (may be NULL) is where. Errors as sim_file_pwrite. */
@@ -1599,6 +1605,8 @@ int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t le
  * durable, and a later fsync has nothing to make durable. sim_file_datasync is the same here. */
 int sim_file_sync(sim_world *w, const sim_file *f);
 int sim_file_datasync(sim_world *w, const sim_file *f);
+/* Sets the file's size (bytes past the old end read as zeros). Errors: SIM_EBADF, SIM_ENOSPC,
+ * SIM_EINVAL (past 4 GiB, the largest file). */
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size);
 /* Errors: SIM_ENOENT (from), SIM_EINVAL (bad paths), SIM_EIO. Replaces an existing `to`. */
 int sim_disk_rename(sim_world *w, const char *from, const char *to);
@@ -1851,12 +1859,12 @@ typedef enum sim_op_type {
  * for sim_history_complete. Each entry is an event (SIM_EV_HISTORY) and is stored with the
  * run, so that `sim check --db FILE RUN` checks it again. Errors: SIM_EINVAL (bad EDN, a bad
  * f, the process has an operation pending), also recorded as a misuse violation;
- * SIM_ENOMEM. */
+ * SIM_ELIMIT (more than 2^31 entries or values). */
 int sim_history_invoke(sim_world *w, uint32_t process, const char *f, const char *key,
                        const char *value, uint32_t *op);
 /* Completes op with SIM_OP_OK, SIM_OP_FAIL or SIM_OP_INFO and what it returned (EDN text;
  * NULL: nil). Errors: SIM_EINVAL (an unknown or completed op, a bad type or EDN; also a
- * violation), SIM_ENOMEM. */
+ * violation), SIM_ELIMIT (more than 2^31 entries or values). */
 int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char *value);
 /* s as an EDN string ("x" -> "\"x\"", quotes and backslashes escaped) into buf; returns the
  * length it needs, as snprintf does. */
@@ -1885,7 +1893,8 @@ int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_
 /* Reads Jepsen's EDN history: one map per line, {:process 0, :type :invoke, :f :read,
  * :key "x", :value nil}, the whole optionally inside [ ]. :time (ns) is kept for reports,
  * other keys are ignored, entries of the :nemesis process are skipped. Errors: SIM_EINVAL
- * with "PATH:LINE:COL: message"; SIM_ENOMEM. */
+ * with "PATH:LINE:COL: message"; SIM_ELIMIT (more than 2^31 entries or values, or a string
+ * over 2 GiB). */
 int sim_history_parse_edn(const char *path, const char *text, sim_history **out, char *err,
                           size_t err_size);
 uint32_t sim_history_count(const sim_history *h);
@@ -1924,8 +1933,8 @@ typedef struct sim_value {
 /* Value id as a sim_value, valid until the next sim_check_intern. */
 sim_value sim_check_value(const sim_check_ctx *c, uint32_t id);
 /* The id of a string or keyword value, made if the history has none (a model's new state:
- * kv's append); valid during this check. SIM_VALUE_UNKNOWN when out of memory (the check
- * then ends unknown). */
+ * kv's append); valid during this check. SIM_VALUE_UNKNOWN past the value table's limit
+ * (2^31 values, or a string over 2 GiB); the check then ends with SIM_ELIMIT. */
 uint32_t sim_check_intern(sim_check_ctx *c, sim_value_kind kind, const char *s, size_t len);
 /* The id of keyword :name, or SIM_VALUE_UNKNOWN when the history has none. */
 uint32_t sim_check_keyword(const sim_check_ctx *c, const char *name);
@@ -2022,7 +2031,8 @@ typedef struct sim_check_desc {
 typedef struct sim_check_result sim_check_result;
 
 /* Checks that the history is linearizable. SIM_OK with *out set (see sim_check_verdict);
- * SIM_EINVAL when the model refuses an operation (message in err); SIM_ENOMEM. The verdict
+ * SIM_EINVAL when the model refuses an operation (message in err); SIM_ELIMIT when the
+ * model's values outgrow the value table (2^31 values). The verdict
  * and the report do not depend on jobs: keys are reported in their order; only unknown
  * depends on the host's speed. */
 int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **out,
@@ -2038,7 +2048,7 @@ void sim_check_result_free(sim_check_result *r);
  * world's desc.check_max_steps, the other limits at their defaults; never host time, so the
  * answer is the same on any machine)? SIM_OK if so (an empty history is). SIM_EUNKNOWN when
  * the bound ran out before a verdict: a run's result is then `unknown`, not `check` (a
- * system's check returns it as it is). Otherwise SIM_EINVAL, or SIM_ENOMEM. Each with one
+ * system's check returns it as it is). Otherwise SIM_EINVAL, or SIM_ELIMIT. Each with one
  * line in msg: the checker's summary, ending with the command that shows the anomaly or
  * searches further (`sim check --db FILE RUN --model NAME`), or why the history could not be
  * checked. m must be registered for that command to find it. */
@@ -2104,7 +2114,7 @@ typedef struct sim_system {
 } sim_system;
 
 /* Loads and validates a scenario file against the given systems. On error returns SIM_EINVAL
- * (bad content) or SIM_ENOMEM and writes "FILE:LINE: message" (or "FILE: message") into err.
+ * (bad content) and writes "FILE:LINE: message" (or "FILE: message") into err.
  * systems is borrowed for the scenario's life. */
 int sim_scenario_load(const char *path, const sim_system *const *systems, uint32_t system_count,
                       sim_scenario **out, char *err, size_t err_size);
@@ -2161,7 +2171,7 @@ typedef struct sim_run_result {
 } sim_run_result;
 
 /* Runs one seed of a scenario, as `sim run` does, without recording it. Returns SIM_OK when
- * the seed ran (pass or fail: see out->failed), SIM_ENOMEM otherwise. */
+ * the seed ran (pass or fail: see out->failed), else the error sim_world_new returned. */
 int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out);
 
 #ifdef __cplusplus

@@ -51,15 +51,14 @@ void sim__names_from(const sim__evbuf *b, sim__names *out)
         const sim__ev *e = &b->ev[i];
         if (e->kind != SIM_EV_NODE_ADD || e->node >= 4096) continue;
         if (e->node >= out->n) {
-            char **p = realloc(out->name, (e->node + 1) * sizeof *p);
-            if (p == NULL) return;
+            char **p = sim__xrealloc_array(out->name, e->node + 1, sizeof *p, "node names");
             for (uint32_t k = out->n; k <= e->node; k++) p[k] = NULL;
             out->name = p;
             out->n = e->node + 1;
         }
         const char *d = sim__evbuf_detail(b, i);
         free(out->name[e->node]);
-        out->name[e->node] = strdup(d ? d : "?");
+        out->name[e->node] = sim__xstrdup(d ? d : "?", "a node name");
     }
 }
 

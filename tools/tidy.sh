@@ -11,10 +11,13 @@
 #   - Criterion's gt() in tests/ (in Criterion 2.4.1 it means >=);
 #   - a SIM_AWAIT/SIM_TRY as an unbraced if/else/loop body, or inside a switch of the code's
 #     own.
+#   - fewer than two assertions per non-trivial function in the modules DENSITY_MODULES names
+#     (tools/asserts.sh; STYLE.md "Assertions"), whose table it prints for every module.
 # Reports (without failing) functions longer than 70 lines.
 # Usage: tools/tidy.sh [ROOT]   (ROOT defaults to the repository; tests point it elsewhere)
 set -u
-cd "${1:-$(dirname "$0")/..}" || exit 2
+tools=$(cd "$(dirname "$0")" && pwd)
+cd "${1:-$tools/..}" || exit 2
 fail=0
 problem() {
     printf 'tidy: %s\n' "$*"
@@ -143,7 +146,20 @@ for f in $(find src systems replay cmd examples tests bench -name '*.[ch]' 2>/de
     [ -n "$hits" ] && while IFS= read -r h; do problem "$f:$h"; done <<<"$hits"
 done
 
-# 8. Function length: report only. A function starts at a line that is just "{" after a
+# 8. Assertion density: the modules raised to TigerBeetle's two assertions per non-trivial
+# function stay there; the table shows every module. Add a module here once it is raised.
+DENSITY_MODULES=src/net_sim,src/disk_sim
+density=$("$tools/asserts.sh" --min 2 "$DENSITY_MODULES" .)
+density_rc=$?
+echo "tidy: assertions per module (at least 2 per non-trivial function in $DENSITY_MODULES):"
+grep -v '^asserts: ' <<<"$density" | sed 's/^/  /'
+if [ "$density_rc" -ne 0 ]; then
+    while IFS= read -r line; do
+        problem "${line#asserts: } (STYLE.md, Assertions)"
+    done < <(grep '^asserts: ' <<<"$density")
+fi
+
+# 9. Function length: report only. A function starts at a line that is just "{" after a
 # signature at column 0 and ends at the next "}" at column 0.
 report=$(for f in $(find src systems replay cmd -name '*.c' 2>/dev/null | sort); do
     awk -v file="$f" '

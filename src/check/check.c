@@ -48,7 +48,7 @@ uint32_t sim_check_intern(sim_check_ctx *c, sim_value_kind kind, const char *s, 
 {
     if (kind != SIM_VALUE_STRING && kind != SIM_VALUE_KEYWORD) return SIM_VALUE_UNKNOWN;
     uint32_t id = sim__vtab_text(&c->vals, kind, s, len);
-    if (id == SIM__NIL) c->oom = true;
+    if (id == SIM__NIL) c->full = true;
     return id == SIM__NIL ? SIM_VALUE_UNKNOWN : id;
 }
 
@@ -72,14 +72,13 @@ size_t sim_check_value_text(const sim_check_ctx *c, uint32_t id, char *buf, size
 typedef struct text {
     char *s;
     size_t len, cap;
-    bool oom;
 } text;
 
 static void add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void add(text *t, const char *fmt, ...)
 {
-    for (int pass = 0; pass < 2 && !t->oom; pass++) {
+    for (int pass = 0; pass < 2; pass++) {
         va_list ap;
         va_start(ap, fmt);
         size_t room = t->cap - t->len;
@@ -92,12 +91,7 @@ static void add(text *t, const char *fmt, ...)
         }
         size_t cap = t->cap ? t->cap : 1024;
         while (cap <= t->len + (size_t)n) cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (s == NULL) {
-            t->oom = true;
-            return;
-        }
-        t->s = s;
+        t->s = sim__xrealloc(t->s, cap, "a check's report");
         t->cap = cap;
     }
 }
@@ -158,8 +152,7 @@ static bool op_of(const sim_history *h, uint32_t o, sim_op *op)
 static int prepare_ops(plan *p, char *err, size_t err_size)
 {
     const sim_history *h = p->h;
-    p->ops = malloc((h->nops ? h->nops : 1) * sizeof *p->ops);
-    if (p->ops == NULL) return SIM_ENOMEM;
+    p->ops = sim__xcalloc(h->nops, sizeof *p->ops, "a check's operations");
     for (uint32_t o = 0; o < h->nops; o++) {
         sim_op op;
         if (!op_of(h, o, &op)) {
@@ -172,7 +165,7 @@ static int prepare_ops(plan *p, char *err, size_t err_size)
             if (line != 0) return sim__einval(err, err_size, "line %u: %s", line, msg);
             return sim__einval(err, err_size, "operation %u: %s", o, msg);
         }
-        if (p->prep.oom) return SIM_ENOMEM;
+        if (p->prep.full) return SIM_ELIMIT;
         if (op.skip) continue;
         if (op.output == SIM_VALUE_UNKNOWN) p->ninfo++;
         p->ops[p->nops++] = op;
@@ -182,17 +175,12 @@ static int prepare_ops(plan *p, char *err, size_t err_size)
 
 /* The part of each operation: one per key, numbered as keys first appear; one in all for a
  * model that is one object. */
-static int split(plan *p)
+static void split(plan *p)
 {
     uint32_t nvals = sim__vtab_end(&p->prep.vals);
-    uint32_t *part_of = malloc((size_t)nvals * sizeof *part_of);
-    uint32_t *which = malloc((p->nops ? p->nops : 1) * sizeof *which);
-    p->parts = calloc(p->nops ? p->nops : 1, sizeof *p->parts);
-    if (part_of == NULL || which == NULL || p->parts == NULL) {
-        free(part_of);
-        free(which);
-        return SIM_ENOMEM;
-    }
+    uint32_t *part_of = sim__xcalloc(nvals, sizeof *part_of, "a check's keys");
+    uint32_t *which = sim__xcalloc(p->nops, sizeof *which, "a check's keys");
+    p->parts = sim__xcalloc(p->nops, sizeof *p->parts, "a check's keys");
     memset(part_of, 0xff, (size_t)nvals * sizeof *part_of);
     for (uint32_t i = 0; i < p->nops; i++) {
         uint32_t key = p->m->whole ? SIM__VAL_NIL : p->ops[i].key;
@@ -204,37 +192,30 @@ static int split(plan *p)
         p->parts[which[i]].n++;
     }
     free(part_of);
-    int rc = SIM_OK;
-    sim_op *sorted = malloc((p->nops ? p->nops : 1) * sizeof *sorted);
-    p->call_at = malloc((p->nops ? p->nops : 1) * sizeof *p->call_at);
-    p->ret_at = malloc((p->nops ? p->nops : 1) * sizeof *p->ret_at);
-    if (sorted == NULL || p->call_at == NULL || p->ret_at == NULL) rc = SIM_ENOMEM;
-    if (rc == SIM_OK) {
-        uint32_t at = 0;
-        for (uint32_t k = 0; k < p->nparts; k++) {
-            sim__part *part = &p->parts[k];
-            part->ops = sorted + at;
-            part->call_at = p->call_at + at;
-            part->ret_at = p->ret_at + at;
-            at += part->n;
-            part->n = 0;
-        }
-        for (uint32_t i = 0; i < p->nops; i++) {
-            sim__part *part = &p->parts[which[i]];
-            const sim_op *op = &p->ops[i];
-            uint32_t done = p->h->op_done[op->id];
-            part->call_at[part->n] = p->h->op_invoke[op->id];
-            part->ret_at[part->n] = op->output == SIM_VALUE_UNKNOWN ? SIM__NIL : done;
-            part->nok += op->output != SIM_VALUE_UNKNOWN;
-            part->ops[part->n++] = *op;
-        }
-        free(p->ops);
-        p->ops = sorted;
-        sorted = NULL;
+    sim_op *sorted = sim__xcalloc(p->nops, sizeof *sorted, "a check's operations");
+    p->call_at = sim__xcalloc(p->nops, sizeof *p->call_at, "a check's operations");
+    p->ret_at = sim__xcalloc(p->nops, sizeof *p->ret_at, "a check's operations");
+    uint32_t at = 0;
+    for (uint32_t k = 0; k < p->nparts; k++) {
+        sim__part *part = &p->parts[k];
+        part->ops = sorted + at;
+        part->call_at = p->call_at + at;
+        part->ret_at = p->ret_at + at;
+        at += part->n;
+        part->n = 0;
     }
-    free(sorted);
+    for (uint32_t i = 0; i < p->nops; i++) {
+        sim__part *part = &p->parts[which[i]];
+        const sim_op *op = &p->ops[i];
+        uint32_t done = p->h->op_done[op->id];
+        part->call_at[part->n] = p->h->op_invoke[op->id];
+        part->ret_at[part->n] = op->output == SIM_VALUE_UNKNOWN ? SIM__NIL : done;
+        part->nok += op->output != SIM_VALUE_UNKNOWN;
+        part->ops[part->n++] = *op;
+    }
+    free(p->ops);
+    p->ops = sorted;
     free(which);
-    return rc;
 }
 
 /* ---- searching the parts -------------------------------------------------------------------- */
@@ -253,12 +234,8 @@ static void search_part(void *arg, uint32_t i)
         p->res[i] = (sim__search){.verdict = SIM_CHECK_UNKNOWN, .why = SIM__WHY_STOPPED};
         return;
     }
-    p->ctx[i].oom = false;
-    if (sim__vtab_init(&p->ctx[i].vals, &p->prep.vals) != SIM_OK) {
-        p->rc[i] = SIM_ENOMEM;
-        stop_from(p, i);
-        return;
-    }
+    p->ctx[i].full = false;
+    sim__vtab_init(&p->ctx[i].vals, &p->prep.vals);
     sim__limits lim = {.deadline_ns = p->deadline_ns, .max_configs = p->max_configs,
                        .max_bytes = MAX_BYTES, .stop = &p->stop, .self = i,
                        .search = p->search,
@@ -514,16 +491,12 @@ static uint32_t candidates(const writer *w, const bool *in_prefix, bool *next)
     return n;
 }
 
-static int write_not(writer *w)
+static void write_not(writer *w)
 {
     const sim__part *part = &w->p->parts[w->part];
     const sim__search *res = &w->p->res[w->part];
-    bool *in_prefix = calloc(part->n, sizeof *in_prefix), *next = calloc(part->n, sizeof *next);
-    if (in_prefix == NULL || next == NULL) {
-        free(in_prefix);
-        free(next);
-        return SIM_ENOMEM;
-    }
+    bool *in_prefix = sim__xcalloc(part->n, sizeof *in_prefix, "a check's report");
+    bool *next = sim__xcalloc(part->n, sizeof *next, "a check's report");
     for (uint32_t i = 0; i < res->nbest; i++) in_prefix[res->best[i]] = true;
     uint32_t nnext = candidates(w, in_prefix, next);
     char key[256], state[256];
@@ -569,12 +542,11 @@ static int write_not(writer *w)
         (unsigned long long)res->configs, (unsigned long long)res->steps);
     free(in_prefix);
     free(next);
-    return SIM_OK;
 }
 
 /* The verdict of the first part (in order) that is not linearizable, else unknown if a part
  * is, else linearizable. */
-static int write_result(const plan *p, sim_check_result *r)
+static void write_result(const plan *p, sim_check_result *r)
 {
     writer w = {.p = p, .r = r, .c = &p->prep};
     for (uint32_t i = 0; i < p->nparts; i++) {
@@ -582,7 +554,8 @@ static int write_result(const plan *p, sim_check_result *r)
         r->verdict = SIM_NOT_LINEARIZABLE;
         w.part = i;
         w.c = &p->ctx[i];
-        return write_not(&w);
+        write_not(&w);
+        return;
     }
     for (uint32_t i = 0; i < p->nparts; i++) {
         if (p->res[i].verdict != SIM_CHECK_UNKNOWN) continue;
@@ -590,11 +563,10 @@ static int write_result(const plan *p, sim_check_result *r)
         w.part = i;
         w.c = &p->ctx[i];
         write_unknown(&w);
-        return SIM_OK;
+        return;
     }
     r->verdict = SIM_LINEARIZABLE;
     write_linearizable(&w);
-    return SIM_OK;
 }
 
 /* ---- sim_check ------------------------------------------------------------------------------ */
@@ -624,10 +596,9 @@ static void plan_release(plan *p)
 
 static int search_all(plan *p, const sim_check_desc *d)
 {
-    p->ctx = calloc(p->nparts ? p->nparts : 1, sizeof *p->ctx);
-    p->res = calloc(p->nparts ? p->nparts : 1, sizeof *p->res);
-    p->rc = calloc(p->nparts ? p->nparts : 1, sizeof *p->rc);
-    if (p->ctx == NULL || p->res == NULL || p->rc == NULL) return SIM_ENOMEM;
+    p->ctx = sim__xcalloc(p->nparts, sizeof *p->ctx, "a check's keys");
+    p->res = sim__xcalloc(p->nparts, sizeof *p->res, "a check's keys");
+    p->rc = sim__xcalloc(p->nparts, sizeof *p->rc, "a check's keys");
     atomic_init(&p->stop, SIM__NIL);
     p->max_configs = d->max_configs ? d->max_configs : DEFAULT_MAX_CONFIGS;
     p->max_steps = d->max_steps ? d->max_steps : UINT64_MAX;
@@ -664,16 +635,17 @@ int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **
                            (unsigned)d->search);
     }
     plan p = {.h = h, .m = d->model};
-    int rc = sim__vtab_init(&p.prep.vals, &h->vals);
-    if (rc == SIM_OK) rc = prepare_ops(&p, err, err_size);
-    if (rc == SIM_OK) rc = split(&p);
-    if (rc == SIM_OK) rc = search_all(&p, d);
+    sim__vtab_init(&p.prep.vals, &h->vals);
+    int rc = prepare_ops(&p, err, err_size);
+    if (rc == SIM_OK) {
+        split(&p);
+        rc = search_all(&p, d);
+    }
     sim_check_result *r = NULL;
     if (rc == SIM_OK) {
-        r = calloc(1, sizeof *r);
-        rc = r != NULL ? write_result(&p, r) : SIM_ENOMEM;
+        r = sim__xcalloc(1, sizeof *r, "a check's result");
+        write_result(&p, r);
     }
-    if (rc == SIM_OK && (r->summary.oom || r->report.oom || r->json.oom)) rc = SIM_ENOMEM;
     plan_release(&p);
     if (rc != SIM_OK) {
         sim_check_result_free(r);

@@ -44,9 +44,10 @@ typedef struct sim__vtab {
 
 /* A root table (with nil as id 0) when parent is NULL, else one that extends parent, which
  * must not change while t lives. */
-int sim__vtab_init(sim__vtab *t, const sim__vtab *parent);
+void sim__vtab_init(sim__vtab *t, const sim__vtab *parent);
 void sim__vtab_release(sim__vtab *t);
-/* Interns a value; returns its id, or SIM__NIL when out of memory or past 2^31 values. */
+/* Interns a value; returns its id, or SIM__NIL past 2^31 values (or for a string over 2 GiB):
+ * a limit, as out of host memory is fatal. */
 uint32_t sim__vtab_int(sim__vtab *t, int64_t i);
 uint32_t sim__vtab_bool(sim__vtab *t, bool b);
 uint32_t sim__vtab_text(sim__vtab *t, sim_value_kind kind, const char *s, size_t len);
@@ -66,7 +67,8 @@ const uint32_t *sim__vtab_items(const sim__vtab *t, uint32_t id);
  * length it needs, as snprintf. Strings are escaped so that the reader gives them back. */
 size_t sim__edn_write(const sim__vtab *t, uint32_t id, char *buf, size_t size);
 /* Reads exactly one EDN value (surrounding whitespace allowed) into t. SIM_EINVAL with a
- * message naming the column (1-based) of the problem, "col 4: ..."; SIM_ENOMEM. */
+ * message naming the column (1-based) of the problem, "col 4: ..."; SIM_ELIMIT past the
+ * value table's 2^31 values (or for a string over 2 GiB). */
 int sim__edn_parse_value(sim__vtab *t, const char *text, uint32_t *id, char *err,
                          size_t err_size);
 
@@ -103,7 +105,7 @@ struct sim_history {
 /* Appends an entry whose f, key and value are ids of h->vals; sets e->op. SIM_EINVAL with a
  * message (without a location: the caller adds one) for a completion without a pending
  * invocation, an invocation while one is pending, a completion whose f or key differs from
- * its invocation's; SIM_ENOMEM. h is unchanged on error. */
+ * its invocation's; SIM_ELIMIT past 2^31 entries. h is unchanged on error. */
 int sim__history_push(sim_history *h, sim__hentry *e, char *err, size_t err_size);
 /* Interns EDN text (NULL: nil) into h's values; on SIM_EINVAL the message says
  * "what 'text': problem". */
@@ -112,7 +114,7 @@ int sim__history_value(sim_history *h, const char *what, const char *text, uint3
 /* A function's name: a keyword's without the colon, "read" or "ns/read". */
 bool sim__fname_ok(const char *f);
 /* A deep copy. */
-int sim__history_copy(const sim_history *h, sim_history **out);
+void sim__history_copy(const sim_history *h, sim_history **out);
 /* "invoke", "ok", "fail", "info"; NULL for another number. */
 const char *sim__op_type_name(uint32_t type);
 
@@ -122,7 +124,8 @@ const char *sim__op_type_name(uint32_t type);
  * makes (one table per key, so keys can be searched in threads at once). */
 struct sim_check_ctx {
     sim__vtab vals;
-    bool oom;                /* sim_check_intern ran out of memory: the search ends */
+    bool full;               /* sim_check_intern met the value table's limit (2^31 values, or
+                                a string over 2 GiB): the search ends with SIM_ELIMIT */
 };
 
 /* One key's operations (all of them for a model that is one object), in invocation order,
@@ -172,13 +175,13 @@ typedef struct sim__search {
 } sim__search;
 
 /* Wing & Gong's search with Lowe's memo (wgl.c). SIM_OK with out filled (out->best is
- * malloc'd: free it), SIM_ENOMEM. */
+ * malloc'd: free it), or SIM_ELIMIT when the model's values outgrew the value table. */
 int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
              sim__search *out);
 
 /* Zeroed memory mapped for the memo, with huge pages where the kernel has them
- * (host_memory.c): NULL when out of memory. Growing keeps the contents (and leaves p as it
- * was on failure); unmapping takes the size last mapped. */
+ * (host_memory.c); never NULL (the host refusing is fatal). Growing keeps the contents;
+ * unmapping takes the size last mapped. */
 void *sim__host_map(size_t bytes);
 void *sim__host_remap(void *p, size_t old_bytes, size_t bytes);
 void sim__host_unmap(void *p, size_t bytes);

@@ -172,10 +172,16 @@ static int fail(reader *r, size_t at, const char *fmt, ...)
     return SIM_EINVAL;
 }
 
-static int nomem(reader *r)
+/* The value table refused a value (past 2^31 values, or a string over 2 GiB), or the
+ * history its entry (past 2^31 entries). */
+static int too_big(reader *r)
 {
-    if (r->err != NULL && r->err_size > 0) snprintf(r->err, r->err_size, "out of memory");
-    return SIM_ENOMEM;
+    if (r->err != NULL && r->err_size > 0) {
+        snprintf(r->err, r->err_size,
+                 "%s: too big: more than 2^31 values or entries, or a string over 2 GiB",
+                 r->path);
+    }
+    return SIM_ELIMIT;
 }
 
 static void reader_release(reader *r)
@@ -239,9 +245,7 @@ static int buf_put(reader *r, const char *s, size_t n)
     if (r->nbuf + n > r->buf_cap) {
         size_t cap = r->buf_cap ? r->buf_cap : 64;
         while (cap < r->nbuf + n) cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (b == NULL) return nomem(r);
-        r->buf = b;
+        r->buf = sim__xrealloc(r->buf, cap, "an EDN string");
         r->buf_cap = cap;
     }
     memcpy(r->buf + r->nbuf, s, n);
@@ -253,9 +257,7 @@ static int stack_push(reader *r, uint32_t id)
 {
     if (r->nstack == r->stack_cap) {
         size_t cap = r->stack_cap ? r->stack_cap * 2 : 64;
-        uint32_t *s = realloc(r->stack, cap * sizeof *s);
-        if (s == NULL) return nomem(r);
-        r->stack = s;
+        r->stack = sim__xrealloc_array(r->stack, cap, sizeof *r->stack, "an EDN vector");
         r->stack_cap = cap;
     }
     r->stack[r->nstack++] = id;
@@ -454,7 +456,7 @@ static int string(reader *r, bool keep, uint32_t *id)
     r->pos++;
     if (!keep) return SIM_OK;
     uint32_t v = sim__vtab_text(r->t, SIM_VALUE_STRING, r->nbuf > 0 ? r->buf : "", r->nbuf);
-    if (v == SIM__NIL) return nomem(r);
+    if (v == SIM__NIL) return too_big(r);
     *id = v;
     return SIM_OK;
 }
@@ -471,7 +473,7 @@ static int keyword(reader *r, bool keep, uint32_t *id)
     r->pos = end;
     if (!keep) return SIM_OK;
     uint32_t v = sim__vtab_text(r->t, SIM_VALUE_KEYWORD, name, n);
-    if (v == SIM__NIL) return nomem(r);
+    if (v == SIM__NIL) return too_big(r);
     *id = v;
     return SIM_OK;
 }
@@ -493,7 +495,7 @@ static int number(reader *r, bool keep, uint32_t *id)
         return fail(r, at, "ratios are not supported: %.*s%s", clip(n), s, more(n));
     }
     uint32_t v = sim__vtab_int(r->t, i);
-    if (v == SIM__NIL) return nomem(r);
+    if (v == SIM__NIL) return too_big(r);
     *id = v;
     return SIM_OK;
 }
@@ -506,7 +508,7 @@ static int symbol(reader *r, bool keep, uint32_t *id)
     uint32_t v = SIM__VAL_NIL;
     if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0)) {
         v = keep ? sim__vtab_bool(r->t, n == 4) : SIM__VAL_NIL;
-        if (v == SIM__NIL) return nomem(r);
+        if (v == SIM__NIL) return too_big(r);
     } else if (!(n == 3 && memcmp(s, "nil", 3) == 0)) {
         unsigned char c = (unsigned char)s[0];
         if (!name_char(s[0], true)) {
@@ -592,10 +594,10 @@ static int seq(reader *r, uint32_t depth, bool keep, seq_kind kind, uint32_t *id
     if (!keep) return SIM_OK;
     SIM_ASSERT(kind == SEQ_VECTOR || kind == SEQ_LIST);
     size_t n = r->nstack - base;
-    if (n > UINT32_MAX / 4) return nomem(r);
+    if (n > UINT32_MAX / 4) return too_big(r);
     uint32_t v = sim__vtab_vec(r->t, n > 0 ? r->stack + base : NULL, (uint32_t)n);
     r->nstack = base;
-    if (v == SIM__NIL) return nomem(r);
+    if (v == SIM__NIL) return too_big(r);
     *id = v;
     return SIM_OK;
 }
@@ -819,7 +821,7 @@ static int get_head(reader *r, const fields *fl, size_t open, sim__hentry *e)
                     s, more(n));
     }
     e->f = sim__vtab_text(r->t, SIM_VALUE_KEYWORD, s + 1, n - 1);
-    if (e->f == SIM__NIL) return nomem(r);
+    if (e->f == SIM__NIL) return too_big(r);
     if (fl->at[K_TIME] == SIZE_MAX) return SIM_OK;
     s = field(r, fl, K_TIME, &n);
     int64_t t = 0;
@@ -871,7 +873,7 @@ static int entry(reader *r, sim_history *h)
     if (rc == SIM_EINVAL && r->err != NULL && r->err_size > 0) {
         snprintf(r->err, r->err_size, "%s:%" PRIu32 ": %s", r->path, e.line, msg);
     }
-    return rc == SIM_ENOMEM ? nomem(r) : rc;
+    return rc == SIM_ELIMIT ? too_big(r) : rc;
 }
 
 /* After a map: nothing but a comment, or the closing ] of a wrapped history. */
@@ -929,13 +931,11 @@ int sim_history_parse_edn(const char *path, const char *text, sim_history **out,
     *out = NULL;
     if (err != NULL && err_size > 0) err[0] = '\0';
     sim_history *h = NULL;
-    if (sim_history_new(&h) != SIM_OK) {
-        if (err != NULL && err_size > 0) snprintf(err, err_size, "out of memory");
-        return SIM_ENOMEM;
-    }
+    int rc = sim_history_new(&h);
+    SIM_ASSERT(rc == SIM_OK);
     reader r = {.text = text, .path = path, .line = 1, .t = &h->vals, .err = err,
                 .err_size = err_size};
-    int rc = read_history(&r, h);
+    rc = read_history(&r, h);
     reader_release(&r);
     if (rc != SIM_OK) {
         sim_history_free(h);

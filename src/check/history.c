@@ -19,12 +19,8 @@ const char *sim__op_type_name(uint32_t type)
 int sim_history_new(sim_history **out)
 {
     *out = NULL;
-    sim_history *h = calloc(1, sizeof *h);
-    if (h == NULL) return SIM_ENOMEM;
-    if (sim__vtab_init(&h->vals, NULL) != SIM_OK) {
-        free(h);
-        return SIM_ENOMEM;
-    }
+    sim_history *h = sim__xcalloc(1, sizeof *h, "a history");
+    sim__vtab_init(&h->vals, NULL);
     *out = h;
     return SIM_OK;
 }
@@ -64,15 +60,11 @@ static uint32_t pend_get(const sim_history *h, uint32_t process)
     return h->pend_proc[at] == 0 ? SIM__NIL : h->pend_op[at];
 }
 
-static int pend_grow(sim_history *h)
+static void pend_grow(sim_history *h)
 {
     uint32_t cap = h->pend_cap ? h->pend_cap * 2 : 64;
-    uint32_t *proc = calloc(cap, sizeof *proc), *op = calloc(cap, sizeof *op);
-    if (proc == NULL || op == NULL) {
-        free(proc);
-        free(op);
-        return SIM_ENOMEM;
-    }
+    uint32_t *proc = sim__xcalloc(cap, sizeof *proc, "a history's pending operations");
+    uint32_t *op = sim__xcalloc(cap, sizeof *op, "a history's pending operations");
     uint32_t *old_proc = h->pend_proc, *old_op = h->pend_op, old_cap = h->pend_cap;
     h->pend_proc = proc;
     h->pend_op = op;
@@ -85,7 +77,6 @@ static int pend_grow(sim_history *h)
     }
     free(old_proc);
     free(old_op);
-    return SIM_OK;
 }
 
 /* Sets (op != SIM__NIL) or clears the pending operation of process. Clearing uses backward
@@ -117,27 +108,24 @@ static void pend_set(sim_history *h, uint32_t process, uint32_t op)
 
 /* ---- appending ------------------------------------------------------------------------------ */
 
+/* Room for one more entry: SIM_OK, or SIM_ELIMIT past 2^31 entries. */
 static int grow(sim_history *h)
 {
     if (h->n == h->cap) {
-        if (h->cap >= UINT32_MAX / 2) return SIM_ENOMEM;
+        if (h->cap >= UINT32_MAX / 2) return SIM_ELIMIT;
         uint32_t cap = h->cap ? h->cap * 2 : 256;
-        sim__hentry *e = realloc(h->e, cap * sizeof *e);
-        if (e == NULL) return SIM_ENOMEM;
-        h->e = e;
+        h->e = sim__xrealloc_array(h->e, cap, sizeof *h->e, "a history's entries");
         h->cap = cap;
     }
     if (h->nops == h->ops_cap) {
         uint32_t cap = h->ops_cap ? h->ops_cap * 2 : 128;
-        uint32_t *inv = realloc(h->op_invoke, cap * sizeof *inv);
-        if (inv == NULL) return SIM_ENOMEM;
-        h->op_invoke = inv;
-        uint32_t *done = realloc(h->op_done, cap * sizeof *done);
-        if (done == NULL) return SIM_ENOMEM;
-        h->op_done = done;
+        h->op_invoke = sim__xrealloc_array(h->op_invoke, cap, sizeof *h->op_invoke,
+                                           "a history's operations");
+        h->op_done = sim__xrealloc_array(h->op_done, cap, sizeof *h->op_done,
+                                         "a history's operations");
         h->ops_cap = cap;
     }
-    if ((h->npend + 1) * 2 > h->pend_cap) return pend_grow(h);
+    if ((h->npend + 1) * 2 > h->pend_cap) pend_grow(h);
     return SIM_OK;
 }
 
@@ -185,7 +173,7 @@ int sim__history_push(sim_history *h, sim__hentry *e, char *err, size_t err_size
 {
     SIM_ASSERT(e->type >= SIM_OP_INVOKE && e->type <= SIM_OP_INFO);
     SIM_ASSERT(sim__vtab_at(&h->vals, e->f)->kind == SIM_VALUE_KEYWORD);
-    if (grow(h) != SIM_OK) return SIM_ENOMEM;
+    if (grow(h) != SIM_OK) return SIM_ELIMIT;
     uint32_t pending = pend_get(h, e->process);
     if (e->type == SIM_OP_INVOKE) {
         if (pending != SIM__NIL) {
@@ -255,46 +243,37 @@ int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_
     sim__hentry x = {.process = e->process, .type = (uint8_t)e->type, .has_key = e->key != NULL,
                      .has_time = e->time_ns != 0, .time_ns = e->time_ns, .line = e->line};
     x.f = sim__vtab_text(&h->vals, SIM_VALUE_KEYWORD, e->f, strlen(e->f));
-    if (x.f == SIM__NIL) return SIM_ENOMEM;
+    if (x.f == SIM__NIL) return SIM_ELIMIT; /* past the value table's 2^31 values */
     int rc = sim__history_value(h, "key", e->key, &x.key, err, err_size);
     if (rc == SIM_OK) rc = sim__history_value(h, "value", e->value, &x.value, err, err_size);
     if (rc == SIM_OK) rc = sim__history_push(h, &x, err, err_size);
     return rc;
 }
 
-static int copy_array(void *dst, const void *src, size_t n, size_t elem)
+static void copy_array(void *dst, const void *src, size_t n, size_t elem)
 {
     void **d = dst;
     *d = NULL;
-    if (n == 0 || src == NULL) return SIM_OK;
-    *d = malloc(n * elem);
-    if (*d == NULL) return SIM_ENOMEM;
+    if (n == 0 || src == NULL) return;
+    *d = sim__xcalloc(n, elem, "a copy of a history");
     memcpy(*d, src, n * elem);
-    return SIM_OK;
 }
 
-int sim__history_copy(const sim_history *h, sim_history **out)
+void sim__history_copy(const sim_history *h, sim_history **out)
 {
-    *out = NULL;
-    sim_history *c = calloc(1, sizeof *c);
-    if (c == NULL) return SIM_ENOMEM;
+    sim_history *c = sim__xcalloc(1, sizeof *c, "a copy of a history");
     *c = *h;
     const sim__vtab *v = &h->vals;
-    int rc = copy_array(&c->vals.v, v->v, v->cap, sizeof *v->v);
-    rc |= copy_array(&c->vals.bytes, v->bytes, v->bytes_cap, 1);
-    rc |= copy_array(&c->vals.items, v->items, v->items_cap, sizeof *v->items);
-    rc |= copy_array(&c->vals.index, v->index, v->index_cap, sizeof *v->index);
-    rc |= copy_array(&c->e, h->e, h->cap, sizeof *h->e);
-    rc |= copy_array(&c->op_invoke, h->op_invoke, h->ops_cap, sizeof *h->op_invoke);
-    rc |= copy_array(&c->op_done, h->op_done, h->ops_cap, sizeof *h->op_done);
-    rc |= copy_array(&c->pend_proc, h->pend_proc, h->pend_cap, sizeof *h->pend_proc);
-    rc |= copy_array(&c->pend_op, h->pend_op, h->pend_cap, sizeof *h->pend_op);
-    if (rc != SIM_OK) {
-        sim_history_free(c);
-        return SIM_ENOMEM;
-    }
+    copy_array(&c->vals.v, v->v, v->cap, sizeof *v->v);
+    copy_array(&c->vals.bytes, v->bytes, v->bytes_cap, 1);
+    copy_array(&c->vals.items, v->items, v->items_cap, sizeof *v->items);
+    copy_array(&c->vals.index, v->index, v->index_cap, sizeof *v->index);
+    copy_array(&c->e, h->e, h->cap, sizeof *h->e);
+    copy_array(&c->op_invoke, h->op_invoke, h->ops_cap, sizeof *h->op_invoke);
+    copy_array(&c->op_done, h->op_done, h->ops_cap, sizeof *h->op_done);
+    copy_array(&c->pend_proc, h->pend_proc, h->pend_cap, sizeof *h->pend_proc);
+    copy_array(&c->pend_op, h->pend_op, h->pend_cap, sizeof *h->pend_op);
     *out = c;
-    return SIM_OK;
 }
 
 /* Appends text at *o of buf (snprintf-like: *o counts what would be written). */

@@ -35,7 +35,7 @@ void sim__check_jobs(uint32_t n, uint32_t jobs, void (*run)(void *arg, uint32_t 
     pool p = {.n = n, .run = run, .arg = arg};
     atomic_init(&p.next, 0);
     uint32_t extra = (jobs > n ? n : jobs) > 1 ? (jobs > n ? n : jobs) - 1 : 0;
-    pthread_t *t = extra ? calloc(extra, sizeof *t) : NULL;
+    pthread_t *t = extra ? sim__xcalloc(extra, sizeof *t, "the checker's threads") : NULL;
     uint32_t started = 0;
     while (t != NULL && started < extra && pthread_create(&t[started], NULL, worker, &p) == 0) {
         started++;

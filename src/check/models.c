@@ -171,8 +171,7 @@ static uint32_t kv_appended(sim_check_ctx *c, const kv_state *s, const sim_op *o
     if (cur.kind != SIM_VALUE_STRING) return SIM_VALUE_UNKNOWN; /* appended to a non-string */
     size_t len = (size_t)cur.len + add.len;
     char small[256];
-    char *buf = len <= sizeof small ? small : malloc(len);
-    if (buf == NULL) return SIM_VALUE_UNKNOWN;
+    char *buf = len <= sizeof small ? small : sim__xmalloc(len, "an appended value");
     if (cur.len > 0) memcpy(buf, cur.s, cur.len);
     if (add.len > 0) memcpy(buf + cur.len, add.s, add.len);
     uint32_t id = sim_check_intern(c, SIM_VALUE_STRING, buf, len);

@@ -32,8 +32,7 @@ static char *hist_dump(const sim_world *w)
     const sim_history *h = hist_peek(w);
     if (h == NULL || h->npend == 0) return NULL;
     size_t size = 64 + (size_t)h->npend * 256, o = 0;
-    char *out = malloc(size);
-    if (out == NULL) return NULL;
+    char *out = sim__xmalloc(size, "the pending operations' dump");
     o += (size_t)snprintf(out, size, "history: %u operations pending\n", h->npend);
     for (uint32_t op = 0; op < h->nops && o < size; op++) {
         if (h->op_done[op] != SIM__NIL) continue;
@@ -50,7 +49,8 @@ static sim_history *world_history(sim_world *w)
 {
     sim_history *h = hist_peek(w);
     if (h == NULL) {
-        if (sim_history_new(&h) != SIM_OK) return NULL;
+        int rc = sim_history_new(&h);
+        SIM_ASSERT(rc == SIM_OK);
         sim__ext_attach(w, &hist_ops, h);
     }
     return h;
@@ -67,8 +67,7 @@ static int record(sim_world *w, sim_history *h, sim__hentry *x, const char *what
     char small[1024], *text = small;
     size_t n = sim_history_edn(h, h->n - 1, small, sizeof small);
     if (n >= sizeof small) {
-        text = malloc(n + 1);
-        if (text == NULL) return SIM_ENOMEM;
+        text = sim__xmalloc(n + 1, "a history entry's text");
         sim_history_edn(h, h->n - 1, text, n + 1);
     }
     uint64_t digest = XXH3_64bits(text, n);
@@ -86,7 +85,6 @@ int sim_history_invoke(sim_world *w, uint32_t process, const char *f, const char
     if (op != NULL) *op = SIM__NIL;
     if (w == NULL || op == NULL) return SIM_EINVAL;
     sim_history *h = world_history(w);
-    if (h == NULL) return SIM_ENOMEM;
     char msg[256] = "";
     sim__hentry x = {.process = process, .type = SIM_OP_INVOKE, .has_key = key != NULL,
                      .has_time = true, .time_ns = w->now_ns};
@@ -97,7 +95,7 @@ int sim_history_invoke(sim_world *w, uint32_t process, const char *f, const char
         rc = SIM_EINVAL;
     } else {
         x.f = sim__vtab_text(&h->vals, SIM_VALUE_KEYWORD, f, strlen(f));
-        if (x.f == SIM__NIL) return SIM_ENOMEM;
+        if (x.f == SIM__NIL) return SIM_ELIMIT; /* past the value table's 2^31 values */
         rc = sim__history_value(h, "key", key, &x.key, msg, sizeof msg);
         if (rc == SIM_OK) rc = sim__history_value(h, "value", value, &x.value, msg, sizeof msg);
     }
@@ -110,7 +108,6 @@ int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char
 {
     if (w == NULL) return SIM_EINVAL;
     sim_history *h = world_history(w);
-    if (h == NULL) return SIM_ENOMEM;
     char msg[256] = "";
     int rc = SIM_OK;
     sim__hentry x = {.type = (uint8_t)type, .has_time = true, .time_ns = w->now_ns};
@@ -135,8 +132,9 @@ int sim_world_history(const sim_world *w, sim_history **out)
 {
     *out = NULL;
     const sim_history *h = hist_peek(w);
-    if (h != NULL) return sim__history_copy(h, out);
-    return sim_history_new(out);
+    if (h == NULL) return sim_history_new(out);
+    sim__history_copy(h, out);
+    return SIM_OK;
 }
 
 int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t msg_size)

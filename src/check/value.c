@@ -11,15 +11,14 @@
 
 #define MAX_VALUES 0x7fffffffu
 
-int sim__vtab_init(sim__vtab *t, const sim__vtab *parent)
+void sim__vtab_init(sim__vtab *t, const sim__vtab *parent)
 {
     memset(t, 0, sizeof *t);
     t->parent = parent;
     t->first = parent != NULL ? sim__vtab_end(parent) : 0;
-    if (parent != NULL) return SIM_OK;
+    if (parent != NULL) return;
     uint32_t nil = sim__vtab_text(t, SIM_VALUE_NIL, "", 0);
-    SIM_ASSERT(nil == SIM__VAL_NIL || nil == SIM__NIL);
-    return nil == SIM__VAL_NIL ? SIM_OK : SIM_ENOMEM;
+    SIM_ASSERT(nil == SIM__VAL_NIL); /* the first value of a root table */
 }
 
 void sim__vtab_release(sim__vtab *t)
@@ -112,11 +111,10 @@ static uint32_t find(const sim__vtab *t, const shape *s, uint64_t h)
     return SIM__NIL;
 }
 
-static int index_grow(sim__vtab *t)
+static void index_grow(sim__vtab *t)
 {
     uint32_t cap = t->index_cap ? t->index_cap * 2 : 64;
-    uint32_t *index = calloc(cap, sizeof *index);
-    if (index == NULL) return SIM_ENOMEM;
+    uint32_t *index = sim__xcalloc(cap, sizeof *index, "the checker's value index");
     for (uint32_t i = 0; i < t->n; i++) {
         uint32_t at = (uint32_t)t->v[i].hash & (cap - 1);
         while (index[at] != 0) at = (at + 1) & (cap - 1);
@@ -125,35 +123,29 @@ static int index_grow(sim__vtab *t)
     free(t->index);
     t->index = index;
     t->index_cap = cap;
-    return SIM_OK;
 }
 
-/* Room for one more value with `bytes` content bytes or `items` items. */
+/* Room for one more value with `bytes` content bytes or `items` items: SIM_OK, or SIM_ELIMIT
+ * past MAX_VALUES. */
 static int reserve(sim__vtab *t, size_t bytes, size_t items)
 {
     if (sim__vtab_end(t) >= MAX_VALUES) return SIM_ELIMIT;
     if (t->n == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 64;
-        sim__val *v = realloc(t->v, cap * sizeof *v);
-        if (v == NULL) return SIM_ENOMEM;
-        t->v = v;
+        t->v = sim__xrealloc_array(t->v, cap, sizeof *t->v, "the checker's values");
         t->cap = cap;
     }
-    if ((t->n + 1) * 2 > t->index_cap && index_grow(t) != SIM_OK) return SIM_ENOMEM;
+    if ((t->n + 1) * 2 > t->index_cap) index_grow(t);
     if (t->nbytes + bytes > t->bytes_cap) {
         size_t cap = t->bytes_cap ? t->bytes_cap : 1024;
         while (cap < t->nbytes + bytes) cap *= 2;
-        char *b = realloc(t->bytes, cap);
-        if (b == NULL) return SIM_ENOMEM;
-        t->bytes = b;
+        t->bytes = sim__xrealloc(t->bytes, cap, "the checker's strings");
         t->bytes_cap = cap;
     }
     if (t->nitems + items > t->items_cap) {
         size_t cap = t->items_cap ? t->items_cap : 256;
         while (cap < t->nitems + items) cap *= 2;
-        uint32_t *it = realloc(t->items, cap * sizeof *it);
-        if (it == NULL) return SIM_ENOMEM;
-        t->items = it;
+        t->items = sim__xrealloc_array(t->items, cap, sizeof *t->items, "the checker's vectors");
         t->items_cap = cap;
     }
     return SIM_OK;

@@ -40,7 +40,8 @@
 #define DEEP 50u
 #define PRUNE_BUDGET_PER_OP 2048u
 
-/* What run returns besides SIM_OK and SIM_ENOMEM. */
+/* What run returns besides SIM_OK and SIM_ELIMIT (the model's values outgrew the value
+ * table). */
 enum { RUN_SUSPENDED = 1, RUN_OVER_BUDGET = 2 };
 
 /* ---- the list of calls and returns ---------------------------------------------------------- */
@@ -65,20 +66,16 @@ static int by_entry(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int list_build(list *l, const sim__part *p)
+static void list_build(list *l, const sim__part *p)
 {
     uint32_t m = p->n + p->nok;
-    event *ev = malloc((m ? m : 1) * sizeof *ev);
+    event *ev = sim__xcalloc(m, sizeof *ev, "a search's history list");
     l->nodes = m + 1;
-    l->next = calloc(l->nodes, sizeof *l->next);
-    l->prev = calloc(l->nodes, sizeof *l->prev);
-    l->op = calloc(l->nodes, sizeof *l->op);
-    l->match = calloc(l->nodes, sizeof *l->match);
-    l->call = calloc(l->nodes, sizeof *l->call);
-    if (ev == NULL || !l->next || !l->prev || !l->op || !l->match || !l->call) {
-        free(ev);
-        return SIM_ENOMEM;
-    }
+    l->next = sim__xcalloc(l->nodes, sizeof *l->next, "a search's history list");
+    l->prev = sim__xcalloc(l->nodes, sizeof *l->prev, "a search's history list");
+    l->op = sim__xcalloc(l->nodes, sizeof *l->op, "a search's history list");
+    l->match = sim__xcalloc(l->nodes, sizeof *l->match, "a search's history list");
+    l->call = sim__xcalloc(l->nodes, sizeof *l->call, "a search's history list");
     uint32_t k = 0;
     for (uint32_t i = 0; i < p->n; i++) {
         ev[k++] = (event){p->call_at[i], i, true};
@@ -86,11 +83,7 @@ static int list_build(list *l, const sim__part *p)
     }
     qsort(ev, m, sizeof *ev, by_entry);
     /* Node of each operation's call, to point it at its return. */
-    uint32_t *call_node = calloc(p->n ? p->n : 1, sizeof *call_node);
-    if (call_node == NULL) {
-        free(ev);
-        return SIM_ENOMEM;
-    }
+    uint32_t *call_node = sim__xcalloc(p->n, sizeof *call_node, "a search's history list");
     for (uint32_t i = 0; i < m; i++) {
         uint32_t node = i + 1;
         l->op[node] = ev[i].op;
@@ -107,7 +100,6 @@ static int list_build(list *l, const sim__part *p)
     l->prev[0] = m;
     free(call_node);
     free(ev);
-    return SIM_OK;
 }
 
 static void list_release(list *l)
@@ -163,16 +155,14 @@ static uint64_t splitmix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static int bits_init(bits *b, uint32_t n)
+static void bits_init(bits *b, uint32_t n)
 {
     b->words = (n + 63) / 64;
-    b->w = calloc(b->words ? b->words : 1, sizeof *b->w);
-    b->zob = malloc((n ? n : 1) * sizeof *b->zob);
-    if (b->w == NULL || b->zob == NULL) return SIM_ENOMEM;
+    b->w = sim__xcalloc(b->words, sizeof *b->w, "a search's linearized set");
+    b->zob = sim__xcalloc(n, sizeof *b->zob, "a search's linearized set");
     for (uint32_t i = 0; i < n; i++) b->zob[i] = splitmix(i);
     b->lo = b->hi = 0;
     b->hash = 0;
-    return SIM_OK;
 }
 
 static void bits_set(bits *b, uint32_t i)
@@ -230,11 +220,10 @@ static bool memo_same(const memo *mm, const uint64_t *rec, uint64_t h, const bit
     return mm->equal ? mm->equal(st, state) : memcmp(st, state, mm->state_size) == 0;
 }
 
-static int memo_grow(memo *mm)
+static void memo_grow(memo *mm)
 {
     uint64_t n = mm->nslots ? mm->nslots * 2 : 1u << 12;
     uint64_t *slot = sim__host_map(n * sizeof *slot);
-    if (slot == NULL) return SIM_ENOMEM;
     for (uint64_t i = 0; i < mm->nslots; i++) {
         if (mm->slot[i] == 0) continue;
         uint64_t at = mm->arena[(mm->slot[i] & OFFSET_MASK) - 1] & (n - 1);
@@ -244,13 +233,13 @@ static int memo_grow(memo *mm)
     sim__host_unmap(mm->slot, mm->nslots * sizeof *slot);
     mm->slot = slot;
     mm->nslots = n;
-    return SIM_OK;
 }
 
-/* Remembers (b, state) with hash h: 1 if new, 0 if seen before, SIM_ENOMEM. */
+/* Remembers (b, state) with hash h: 1 if new, 0 if seen before. How much it may hold is the
+ * search's deterministic limit (give_up); the host refusing memory before it is fatal. */
 static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
 {
-    if ((mm->count + 1) * 2 > mm->nslots && memo_grow(mm) != SIM_OK) return SIM_ENOMEM;
+    if ((mm->count + 1) * 2 > mm->nslots) memo_grow(mm);
     uint64_t mask = mm->nslots - 1, at = h & mask;
     uint64_t tag = h >> TAG_SHIFT;
     for (uint64_t sl; (sl = mm->slot[at]) != 0; at = (at + 1) & mask) {
@@ -262,9 +251,8 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
     if (mm->used + need > mm->cap) {
         size_t cap = mm->cap ? mm->cap * 2 : 1u << 14;
         while (cap < mm->used + need) cap *= 2;
-        uint64_t *a = sim__host_remap(mm->arena, mm->cap * sizeof *a, cap * sizeof *a);
-        if (a == NULL) return SIM_ENOMEM;
-        mm->arena = a;
+        mm->arena = sim__host_remap(mm->arena, mm->cap * sizeof *mm->arena,
+                                    cap * sizeof *mm->arena);
         mm->cap = cap;
     }
     uint64_t *rec = mm->arena + mm->used;
@@ -299,14 +287,13 @@ typedef struct cache {
     unsigned char *state, *next;
 } cache;
 
-static int cache_init(cache *c, uint32_t state_size)
+static void cache_init(cache *c, uint32_t state_size)
 {
-    c->op = calloc(CACHE_SLOTS, sizeof *c->op);
-    c->ok = calloc(CACHE_SLOTS, sizeof *c->ok);
-    c->next_hash = calloc(CACHE_SLOTS, sizeof *c->next_hash);
-    c->state = calloc(CACHE_SLOTS, state_size);
-    c->next = calloc(CACHE_SLOTS, state_size);
-    return c->op && c->ok && c->next_hash && c->state && c->next ? SIM_OK : SIM_ENOMEM;
+    c->op = sim__xcalloc(CACHE_SLOTS, sizeof *c->op, "a search's step cache");
+    c->ok = sim__xcalloc(CACHE_SLOTS, sizeof *c->ok, "a search's step cache");
+    c->next_hash = sim__xcalloc(CACHE_SLOTS, sizeof *c->next_hash, "a search's step cache");
+    c->state = sim__xcalloc(CACHE_SLOTS, state_size, "a search's step cache");
+    c->next = sim__xcalloc(CACHE_SLOTS, state_size, "a search's step cache");
 }
 
 static void cache_release(cache *c)
@@ -382,7 +369,7 @@ static bool step_from(search *s, const void *state, uint64_t hash, uint32_t opi,
     }
     memset(next, 0, ss);
     bool ok = s->m->step(s->c, state, &s->p->ops[opi], next);
-    if (s->c->oom) return false;
+    if (s->c->full) return false;
     *next_hash = ok ? state_hash(s, next) : 0;
     c->op[at] = opi + 1;
     c->ok[at] = ok;
@@ -472,13 +459,14 @@ static void shadows_load(search *s)
 }
 
 /* Tries to linearize the call at node x: 1 done; 0 not possible, or seen before; 2 a pure
- * operation seen before (this configuration is a dead end: see run); SIM_ENOMEM. */
+ * operation seen before (this configuration is a dead end: see run); SIM_ELIMIT when the
+ * model's values outgrew the value table. */
 static int try_call(search *s, uint32_t x)
 {
     uint32_t opi = s->l.op[x];
     const sim_op *op = &s->p->ops[opi];
     bool ok = step(s, opi);
-    if (s->c->oom) return SIM_ENOMEM;
+    if (s->c->full) return SIM_ELIMIT;
     if (!ok) return 0;
     /* An info operation that changes nothing here need not happen here: the configuration
      * without it has the same state and one fewer operation to place, and is the one being
@@ -489,9 +477,9 @@ static int try_call(search *s, uint32_t x)
     shadow sh[SHADOWS];
     uint32_t nsh = 0;
     if (s->prune && (s->nsh != 0 || s->l.match[x] == 0) && !shadows_after(s, x, sh, &nsh)) {
-        return s->c->oom ? SIM_ENOMEM : 0;
+        return s->c->full ? SIM_ELIMIT : 0;
     }
-    if (s->c->oom) return SIM_ENOMEM;
+    if (s->c->full) return SIM_ELIMIT;
     bits_set(&s->b, opi);
     int fresh = memo_insert(&s->mm, s->b.hash ^ splitmix(s->next_hash), &s->b, s->next);
     if (fresh != 1) {
@@ -613,10 +601,9 @@ static void release(search *s)
     cache_release(&s->sc);
 }
 
-/* Sets up a search of p into out (out->best allocated); SIM_OK or SIM_ENOMEM, after which s
- * is still released. */
-static int search_init(search *s, const sim_model *m, sim_check_ctx *c, const sim__part *p,
-                       bool prune, sim__search *out)
+/* Sets up a search of p into out (out->best allocated); s is released with release. */
+static void search_init(search *s, const sim_model *m, sim_check_ctx *c, const sim__part *p,
+                        bool prune, sim__search *out)
 {
     *out = (sim__search){.verdict = SIM_LINEARIZABLE};
     *s = (search){.m = m, .c = c, .p = p, .out = out, .prune = prune, .budget = UINT64_MAX};
@@ -624,25 +611,20 @@ static int search_init(search *s, const sim_model *m, sim_check_ctx *c, const si
     s->mm.state_words = (m->state_size + 7) / 8;
     s->mm.equal = m->equal;
     size_t n = p->n ? p->n : 1;
-    s->stack = malloc(n * sizeof *s->stack);
-    s->states = malloc(n * m->state_size);
-    s->hashes = malloc(n * sizeof *s->hashes);
-    out->best = malloc(n * sizeof *out->best);
+    s->stack = sim__xcalloc(n, sizeof *s->stack, "a search's stack");
+    s->states = sim__xcalloc(n, m->state_size, "a search's stack");
+    s->hashes = sim__xcalloc(n, sizeof *s->hashes, "a search's stack");
+    out->best = sim__xcalloc(n, sizeof *out->best, "a search's best prefix");
     if (prune) {
-        s->saved_sh = malloc(n * SHADOWS * shadow_bytes(s));
-        s->saved_nsh = malloc(n);
+        s->saved_sh = sim__xcalloc(n * SHADOWS, shadow_bytes(s), "a search's shadows");
+        s->saved_nsh = sim__xcalloc(n, 1, "a search's shadows");
     }
-    bool ok = s->stack && s->states && s->hashes && out->best &&
-              (!prune || (s->saved_sh && s->saved_nsh));
-    int rc = ok ? list_build(&s->l, p) : SIM_ENOMEM;
-    if (rc == SIM_OK) rc = cache_init(&s->sc, m->state_size);
-    if (rc == SIM_OK) rc = bits_init(&s->b, p->n);
-    if (rc == SIM_OK) {
-        m->init(c, s->cur);
-        s->cur_hash = state_hash(s, s->cur);
-        memcpy(out->best_state, s->cur, m->state_size);
-    }
-    return rc;
+    list_build(&s->l, p);
+    cache_init(&s->sc, m->state_size);
+    bits_init(&s->b, p->n);
+    m->init(c, s->cur);
+    s->cur_hash = state_hash(s, s->cur);
+    memcpy(out->best_state, s->cur, m->state_size);
 }
 
 /* The auto search's second part: a's search is suspended; runs the prune search within its
@@ -651,11 +633,11 @@ static int second_search(search *a, const sim__limits *lim, uint64_t *configs)
 {
     sim__search o;
     search b;
-    int rc = search_init(&b, a->m, a->c, a->p, true, &o);
+    search_init(&b, a->m, a->c, a->p, true, &o);
     b.budget = PRUNE_BUDGET_PER_OP * (uint64_t)a->p->n;
     b.steps = a->steps; /* one count for the key, whichever search takes them */
     b.max_steps = a->max_steps;
-    if (rc == SIM_OK) rc = run(&b, lim);
+    int rc = run(&b, lim);
     /* Out of memory within the budget: a, which needed less so far, may yet finish. */
     if (rc == SIM_OK && o.verdict == SIM_CHECK_UNKNOWN && o.why == SIM__WHY_MEMORY) {
         rc = RUN_OVER_BUDGET;
@@ -684,11 +666,11 @@ int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim
              sim__search *out)
 {
     search s;
-    int rc = search_init(&s, m, c, p, lim->search == SIM_SEARCH_PRUNE, out);
+    search_init(&s, m, c, p, lim->search == SIM_SEARCH_PRUNE, out);
     s.deep = lim->search == SIM_SEARCH_AUTO ? DEEP : 0;
     s.steps = &out->steps;
     s.max_steps = lim->max_steps;
-    if (rc == SIM_OK) rc = run(&s, lim);
+    int rc = run(&s, lim);
     uint64_t more = 0;
     if (rc == RUN_SUSPENDED) rc = second_search(&s, lim, &more);
     out->configs = s.mm.count + more;

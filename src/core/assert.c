@@ -5,6 +5,7 @@
  * seed, the virtual time, the step, the running task and the replay command. The handler
  * finds that context through a thread-local pointer to the running world, which the run loop
  * sets on entry and restores on exit. The pointer is diagnostic only: no decision reads it.
+ * Running out of host memory (alloc.c) prints the same context.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,13 +47,18 @@ void sim__fmt_time(uint64_t ns, char *buf, size_t size)
              (unsigned long long)((ns % SIM_S) / SIM_US));
 }
 
+void sim__context_print(FILE *out)
+{
+    char context[512];
+    sim__context_write(context, sizeof context);
+    fputs(context, out);
+}
+
 _Noreturn void sim_assert_fail(const char *file, int line, const char *expr)
 {
     fflush(stdout);
     fprintf(stderr, "sim: assertion failed: %s\n  at %s:%d\n", expr, file, line);
-    char context[512];
-    sim__context_write(context, sizeof context);
-    fputs(context, stderr);
+    sim__context_print(stderr);
     fflush(stderr);
     abort();
 }

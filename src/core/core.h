@@ -9,12 +9,31 @@
 #ifndef SIM_CORE_H
 #define SIM_CORE_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
 
 #define SIM__NIL UINT32_MAX
+
+/* ---- host memory (alloc.c) -------------------------------------------------------------------
+ * Out of host memory is fatal, never a result: these never return NULL. On failure they call
+ * sim__oom, which prints "sim: out of memory allocating N bytes for WHAT" and the running
+ * world's seed, time, step and replay command, then aborts. `what` names the table or buffer
+ * for that message (a static string). A size of 0 is allowed and gives a distinct block. */
+_Noreturn void sim__oom(size_t bytes, const char *what);
+void *sim__xmalloc(size_t bytes, const char *what);
+void *sim__xcalloc(size_t count, size_t size, const char *what);
+void *sim__xrealloc(void *block, size_t bytes, const char *what);
+/* realloc of count records of size bytes; the product's overflow is out of memory too. */
+void *sim__xrealloc_array(void *block, size_t count, size_t size, const char *what);
+char *sim__xstrdup(const char *s, const char *what);
+/* At most n bytes of s, NUL-terminated. */
+char *sim__xstrndup(const char *s, size_t n, const char *what);
+/* Prints the running world's seed, virtual time, step, task and replay command, if a world
+ * runs on this thread (assert.c): what a failed assertion and sim__oom add to their line. */
+void sim__context_print(FILE *out);
 
 /* ASan's manual poisoning, so that a block on a free list of the size-class allocator reads
  * as freed memory (a stale task state or job state is a reported use-after-free, not a
@@ -62,7 +81,7 @@ void *sim__mem_alloc_slow(sim__mem *mem, size_t size);
 /* Frees every chunk. Blocks still handed out become invalid. */
 void sim__mem_release(sim__mem *mem);
 
-/* Returns a block of at least size bytes (size >= 1), or NULL. */
+/* Returns a block of at least size bytes (size >= 1); never NULL (out of memory is fatal). */
 static inline void *sim__mem_alloc(sim__mem *mem, size_t size)
 {
     if (size <= SIM_STATE_MAX) {
@@ -103,14 +122,15 @@ static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
  * reports on the first run that passes there, instead of only on the rare run whose growth
  * happens to fall there (issue 15: a stale message pointer read into the trace hash). */
 
-/* Grows an array of elem-sized records to hold at least need (need >= 1); returns SIM_OK or
- * SIM_ENOMEM, the array unchanged on failure. */
+/* Grows an array of elem-sized records to hold at least need (need >= 1). Returns SIM_OK:
+ * out of memory is fatal (sim__oom). The int stays for callers written when it could fail
+ * (the executor, until its rewrite drops their dead checks); new code ignores it. */
 int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
 
 #ifdef SIM_SLOW_CHECKS
 /* Moves the first cap records of *array to a fresh block and frees the old one, when the
  * table is small enough to copy on every allocation (larger tables move only when they grow).
- * Which block holds a table never matters to the simulation. Out of memory: nothing moves. */
+ * Which block holds a table never matters to the simulation. */
 void sim__table_shake(void **array, uint32_t cap, size_t elem);
 #else
 static inline void sim__table_shake(void **array, uint32_t cap, size_t elem)
@@ -159,9 +179,8 @@ void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t s
  * values are one line: a newline in one would become a line of its own in the canonical
  * scenario text a run records. */
 const char *sim__text_control(const char *s, char *buf, size_t size);
-/* Copies n strings into a malloc'd array of strdup'd ones; *nout counts those copied, so a
- * partial copy (SIM_ENOMEM) is freed like a whole one. */
-int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout);
+/* Copies n strings into a malloc'd array of malloc'd ones (*out NULL when n is 0). */
+void sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout);
 
 /* The world running on this thread, for assertion messages. Set by the run loop and by
  * sim_world_free; never used to make a decision. */
@@ -205,6 +224,7 @@ typedef struct sim__evbuf {
     size_t text_cap;
 } sim__evbuf;
 
+/* SIM_OK, or SIM_ELIMIT past 4 GiB of details. */
 int sim__evbuf_push(sim__evbuf *b, const sim_event *e);
 /* Appends an event given field by field (events read back from a database). */
 int sim__evbuf_add(sim__evbuf *b, const sim__ev *e, const char *detail);

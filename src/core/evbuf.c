@@ -9,29 +9,29 @@
 
 static int text_add(sim__evbuf *b, const char *s, uint32_t *off)
 {
+    SIM_ASSERT(b->text_len <= b->text_cap);
     size_t len = strlen(s) + 1;
     if (b->text_len + len > UINT32_MAX - 1) return SIM_ELIMIT;
     if (b->text_len + len > b->text_cap) {
         size_t ncap = b->text_cap ? b->text_cap * 2 : 4096;
         while (ncap < b->text_len + len) ncap *= 2;
-        char *t = realloc(b->text, ncap);
-        if (t == NULL) return SIM_ENOMEM;
-        b->text = t;
+        b->text = sim__xrealloc(b->text, ncap, "event details");
         b->text_cap = ncap;
     }
     memcpy(b->text + b->text_len, s, len);
     *off = (uint32_t)b->text_len;
     b->text_len += len;
+    SIM_ASSERT(b->text_len <= b->text_cap);
+    SIM_ASSERT(*off != UINT32_MAX); /* which means "no detail" */
     return SIM_OK;
 }
 
 int sim__evbuf_add(sim__evbuf *b, const sim__ev *e, const char *detail)
 {
+    SIM_ASSERT(b->n <= b->cap);
     if (b->n == b->cap) {
         uint64_t ncap = b->cap ? b->cap * 2 : 1024;
-        sim__ev *ev = realloc(b->ev, (size_t)ncap * sizeof *ev);
-        if (ev == NULL) return SIM_ENOMEM;
-        b->ev = ev;
+        b->ev = sim__xrealloc_array(b->ev, (size_t)ncap, sizeof *b->ev, "captured events");
         b->cap = ncap;
     }
     sim__ev *dst = &b->ev[b->n];

@@ -16,45 +16,44 @@
 
 #define CHUNK_SIZE ((size_t)64 << 10)
 
-static int chunk_track(sim__mem *mem, void *chunk)
+static void chunk_track(sim__mem *mem, void *chunk)
 {
+    SIM_ASSERT(mem->chunks_len <= mem->chunks_cap);
     if (mem->chunks_len == mem->chunks_cap) {
         uint32_t ncap = mem->chunks_cap ? mem->chunks_cap * 2 : 64;
-        void **p = realloc(mem->chunks, (size_t)ncap * sizeof(void *));
-        if (p == NULL) return -1;
-        mem->chunks = p;
+        SIM_ASSERT(ncap > mem->chunks_cap); /* 2^31 chunks of 64 KiB: far beyond any host */
+        mem->chunks = sim__xrealloc_array(mem->chunks, ncap, sizeof(void *), "allocator chunks");
         mem->chunks_cap = ncap;
     }
     mem->chunks[mem->chunks_len++] = chunk;
-    return 0;
 }
 
 /* Carves a new chunk into blocks of class k and puts them on the free list, lowest address
- * first out. Returns false when out of memory. */
-static bool refill(sim__mem *mem, unsigned k)
+ * first out. */
+static void refill(sim__mem *mem, unsigned k)
 {
+    SIM_ASSERT(k < SIM__MEM_CLASSES);
+    SIM_ASSERT(mem->free[k] == NULL); /* only an empty class is refilled */
     size_t block = (size_t)16 << k;
     size_t size = block > CHUNK_SIZE ? block : CHUNK_SIZE;
-    uint8_t *chunk = malloc(size);
-    if (chunk == NULL) return false;
-    if (chunk_track(mem, chunk) != 0) {
-        free(chunk);
-        return false;
-    }
+    SIM_ASSERT(size % block == 0);
+    uint8_t *chunk = sim__xmalloc(size, "task and channel states");
+    chunk_track(mem, chunk);
     for (size_t off = size; off >= block; off -= block) {
         void *b = chunk + off - block;
         memcpy(b, &mem->free[k], sizeof(void *));
         SIM__POISON(b, block);
         mem->free[k] = b;
     }
-    return true;
 }
 
 void *sim__mem_alloc_slow(sim__mem *mem, size_t size)
 {
-    if (size > SIM_STATE_MAX) return malloc(size);
+    SIM_ASSERT(size > 0);
+    if (size > SIM_STATE_MAX) return sim__xmalloc(size, "a large task or channel state");
     unsigned k = sim__mem_class(size);
-    if (mem->free[k] == NULL && !refill(mem, k)) return NULL;
+    if (mem->free[k] == NULL) refill(mem, k);
+    SIM_ASSERT(mem->free[k] != NULL);
     return sim__mem_alloc(mem, size);
 }
 
@@ -69,16 +68,14 @@ void sim__mem_release(sim__mem *mem)
 
 int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
 {
+    SIM_ASSERT(array != NULL);
     SIM_ASSERT(need > 0);
     SIM_ASSERT(elem > 0);
     if (need <= *cap) return SIM_OK;
     uint64_t ncap = *cap ? *cap : 16;
     while (ncap < need) ncap *= 2;
     if (ncap > UINT32_MAX) ncap = UINT32_MAX;
-    if (ncap > SIZE_MAX / elem) return SIM_ENOMEM;
-    void *p = realloc(*array, (size_t)ncap * elem);
-    if (p == NULL) return SIM_ENOMEM;
-    *array = p;
+    *array = sim__xrealloc_array(*array, (size_t)ncap, elem, "a simulation table");
     *cap = (uint32_t)ncap;
     SIM_ASSERT(*cap >= need);
     return SIM_OK;
@@ -86,15 +83,17 @@ int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
 
 #ifdef SIM_SLOW_CHECKS
 /* Tables up to this size move on every allocation; beyond it the copying would make the
- * slow-check build quadratic on the tests that hold a million tasks or timers. */
+ * slow-check build quadratic on the tests that hold a million tasks or timers. A build may
+ * set it lower: the fuzz targets do, so that one input stays fast. */
+#ifndef SHAKE_MAX_BYTES
 #define SHAKE_MAX_BYTES ((size_t)256 << 10)
+#endif
 
 void sim__table_shake(void **array, uint32_t cap, size_t elem)
 {
     SIM_ASSERT(array != NULL);
     if (*array == NULL || cap == 0 || (size_t)cap * elem > SHAKE_MAX_BYTES) return;
-    void *moved = malloc((size_t)cap * elem);
-    if (moved == NULL) return;
+    void *moved = sim__xmalloc((size_t)cap * elem, "a simulation table (moved)");
     memcpy(moved, *array, (size_t)cap * elem);
     free(*array);
     *array = moved;

@@ -77,13 +77,20 @@ int sim__parse_host_duration(const char *s, uint64_t *out)
 
 void sim__format_duration(uint64_t ns, char *buf, size_t size)
 {
-    for (size_t i = 0; i < NUNITS; i++) {
-        if (ns != 0 && ns % units[i].ns == 0) {
+    SIM_ASSERT(size > 0);
+    snprintf(buf, size, "0s");
+    for (size_t i = 0; i < NUNITS && ns != 0; i++) {
+        if (ns % units[i].ns == 0) {
             snprintf(buf, size, "%llu%s", (unsigned long long)(ns / units[i].ns), units[i].suffix);
-            return;
+            break;
         }
     }
-    snprintf(buf, size, "0s");
+#ifdef SIM_SLOW_CHECKS
+    uint64_t back = 0;
+    /* The shortest exact form reads back to itself (when the buffer holds any duration). */
+    if (size >= 24) SIM_ASSERT_SLOW(parse_duration_any(buf, &back) == SIM_OK);
+    if (size >= 24) SIM_ASSERT_SLOW(back == ns);
+#endif
 }
 
 void sim__format_span(uint64_t ns, char *buf, size_t size)
@@ -113,12 +120,15 @@ bool sim__parse_duration_range(const char *text, uint64_t *lo, uint64_t *hi)
     if (n >= sizeof a) return false;
     memcpy(a, text, n);
     a[n] = '\0';
-    return sim__parse_duration(a, lo) == SIM_OK &&
-           sim__parse_duration(dots ? dots + 2 : a, hi) == SIM_OK && *lo <= *hi;
+    bool ok = sim__parse_duration(a, lo) == SIM_OK &&
+              sim__parse_duration(dots ? dots + 2 : a, hi) == SIM_OK && *lo <= *hi;
+    if (ok) SIM_ASSERT(*hi <= SIM_DURATION_MAX);
+    return ok;
 }
 
 void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size)
 {
+    SIM_ASSERT(lo <= hi); /* low to high, as the range syntax requires */
     char a[24], b[24];
     sim__format_duration(lo, a, sizeof a);
     sim__format_duration(hi, b, sizeof b);
@@ -131,6 +141,7 @@ void sim__format_duration_range(uint64_t lo, uint64_t hi, char *buf, size_t size
 
 const char *sim__text_control(const char *s, char *buf, size_t size)
 {
+    SIM_ASSERT(s != NULL);
     for (const char *p = s; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
         if ((c >= 0x20 && c != 0x7f) || c == '\t') continue;
@@ -146,19 +157,16 @@ const char *sim__text_control(const char *s, char *buf, size_t size)
     return NULL;
 }
 
-int sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)
+void sim__strings_copy(const char *const *src, uint32_t n, char ***out, uint32_t *nout)
 {
     *out = NULL;
     *nout = 0;
-    if (n == 0) return SIM_OK;
-    char **copy = calloc(n, sizeof *copy);
-    if (copy == NULL) return SIM_ENOMEM;
+    if (n == 0) return;
+    SIM_ASSERT(src != NULL);
+    char **copy = sim__xcalloc(n, sizeof *copy, "node names");
+    for (uint32_t i = 0; i < n; i++) copy[i] = sim__xstrdup(src[i], "a node name");
     *out = copy;
-    for (uint32_t i = 0; i < n; i++) {
-        if ((copy[i] = strdup(src[i])) == NULL) return SIM_ENOMEM;
-        *nout = i + 1;
-    }
-    return SIM_OK;
+    *nout = n;
 }
 
 #define PPB 1000000000u
@@ -205,7 +213,9 @@ bool sim__parse_probability_range(const char *text, uint64_t *lo, uint64_t *hi)
     if (n >= sizeof a) return false;
     memcpy(a, text, n);
     a[n] = '\0';
-    return parse_ppb(a, lo) && parse_ppb(dots ? dots + 2 : a, hi) && *lo <= *hi;
+    bool ok = parse_ppb(a, lo) && parse_ppb(dots ? dots + 2 : a, hi) && *lo <= *hi;
+    if (ok) SIM_ASSERT(*hi <= PPB); /* a probability is at most 1 */
+    return ok;
 }
 
 static void ppb_text(uint64_t v, char *buf, size_t size)
@@ -224,6 +234,8 @@ static void ppb_text(uint64_t v, char *buf, size_t size)
 
 void sim__format_probability_range(uint64_t lo, uint64_t hi, char *buf, size_t size)
 {
+    SIM_ASSERT(lo <= hi);
+    SIM_ASSERT(hi <= PPB);
     char a[24], b[24];
     ppb_text(lo, a, sizeof a);
     ppb_text(hi, b, sizeof b);

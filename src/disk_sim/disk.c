@@ -33,6 +33,8 @@
 static void inode_release(sim_world *w, disk_inode *in)
 {
     (void)w;
+    SIM_ASSERT(in->id != 0);
+    if (in->shared) SIM_ASSERT(in->cur == in->dur); /* one buffer, freed once */
     free(in->pend);
     free(in->plog);
     if (!in->shared) free(in->cur);
@@ -44,9 +46,14 @@ static void disk_free(sim_world *w)
 {
     disk_state *d = sim__disk_peek(w);
     if (d == NULL) return;
+    sim__disk_check(w, d);
+    uint32_t live = 0;
     for (uint32_t i = 0; i < d->inodes_used; i++) {
-        if (d->inodes[i].id != 0) inode_release(w, &d->inodes[i]);
+        if (d->inodes[i].id == 0) continue;
+        live++;
+        inode_release(w, &d->inodes[i]);
     }
+    SIM_ASSERT(live == d->inodes_live);
     for (uint32_t i = 0; i < d->names_used; i++) free(d->names[i].path);
     for (uint32_t i = 0; i < d->reqs_used; i++) {
         free(d->reqs[i].path);
@@ -66,49 +73,52 @@ static void disk_free(sim_world *w)
     free(d);
 }
 
-static int ensure_nodes(sim_world *w, disk_state *d)
+/* Grows the per-node arrays to the world's node count. */
+static void ensure_nodes(sim_world *w, disk_state *d)
 {
     uint32_t need = w->nodes_len;
-    if (need <= d->nodes_cap) return SIM_OK;
+    if (need <= d->nodes_cap) return;
     uint32_t cap = d->nodes_cap ? d->nodes_cap : 8;
     while (cap < need) cap *= 2;
-    uint64_t *used = realloc(d->used, cap * sizeof *used);
-    if (used != NULL) d->used = used;
-    sim_rng *rngs = realloc(d->rngs, cap * sizeof *rngs);
-    if (rngs != NULL) d->rngs = rngs;
-    sim_rng *crash = realloc(d->crash_rngs, cap * sizeof *crash);
-    if (crash != NULL) d->crash_rngs = crash;
-    if (used == NULL || rngs == NULL || crash == NULL) return SIM_ENOMEM;
+    SIM_ASSERT(cap > d->nodes_cap);
+    SIM_ASSERT(cap >= need);
+    d->used = sim__xrealloc_array(d->used, cap, sizeof *d->used, "disk usage per node");
+    d->rngs = sim__xrealloc_array(d->rngs, cap, sizeof *d->rngs, "disk streams");
+    d->crash_rngs = sim__xrealloc_array(d->crash_rngs, cap, sizeof *d->crash_rngs,
+                                        "disk crash streams");
     for (uint32_t i = d->nodes_cap; i < cap; i++) {
         d->used[i] = 0;
         sim_rng_init(&d->rngs[i], w->seed, "sim/disk", i);
         sim_rng_init(&d->crash_rngs[i], w->seed, "sim/disk/crash", i);
     }
     d->nodes_cap = cap;
-    return SIM_OK;
 }
 
 disk_state *sim__disk_of(sim_world *w)
 {
     disk_state *d = sim__disk_peek(w);
     if (d == NULL) {
-        if (sim__points_init() != SIM_OK) return NULL;
-        d = calloc(1, sizeof *d);
-        if (d == NULL) return NULL;
+        sim__points_init();
+        d = sim__xcalloc(1, sizeof *d, "the disks");
         d->inode_free = d->fd_free = d->req_free = SIM__NIL;
         d->read_eio = sim__point_find("disk/read/eio");
         d->write_eio = sim__point_find("disk/write/eio");
         d->fsync_eio = sim__point_find("disk/fsync/eio");
         d->enospc = sim__point_find("disk/write/enospc");
         d->corrupt = sim__point_find("disk/corrupt");
-        SIM_ASSERT(d->read_eio && d->write_eio && d->fsync_eio && d->enospc && d->corrupt);
+        SIM_ASSERT(d->read_eio != NULL);
+        SIM_ASSERT(d->write_eio != NULL);
+        SIM_ASSERT(d->fsync_eio != NULL);
+        SIM_ASSERT(d->enospc != NULL);
+        SIM_ASSERT(d->corrupt != NULL);
         d->ext = sim__ext_attach(w, &sim__disk_ops, d);
         sim_disk_desc none = {0};
         int rc = sim_disk_configure(w, &none);
         SIM_ASSERT(rc == SIM_OK);
         d->configured = false;
     }
-    if (ensure_nodes(w, d) != SIM_OK) return NULL;
+    ensure_nodes(w, d);
+    SIM_ASSERT(d->nodes_cap >= w->nodes_len);
     return d;
 }
 
@@ -129,8 +139,8 @@ static sim_latency lat_default(sim_latency l, uint64_t lo, uint64_t hi)
 
 int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
 {
+    SIM_ASSERT(desc != NULL);
     disk_state *d = sim__disk_of(w);
-    if (d == NULL) return SIM_ENOMEM;
     if (d->fds_live > 0) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "sim_disk_configure called with %u file(s) open: configure the disk "
@@ -161,6 +171,10 @@ int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
         ok = ok && lats[i]->min_ns <= lats[i]->max_ns && tails[i] <= SIM__DISK_TAIL_MAX;
     }
     if (!ok) return SIM_EINVAL;
+    /* What the crash model relies on: sectors a power of two, and one draw deciding among
+     * kept, torn and lost (keep + torn at most 1). */
+    SIM_ASSERT((c.sector & (c.sector - 1)) == 0);
+    SIM_ASSERT(keep + torn <= (uint64_t)c.crash_keep.q * c.crash_torn.q);
     d->desc = c;
     d->configured = true;
     return SIM_OK;
@@ -168,6 +182,10 @@ int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
 
 uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind)
 {
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(node < d->nodes_cap); /* the node's own stream */
+    SIM_ASSERT(kind >= SIM_DISK_OPEN);
+    SIM_ASSERT(kind <= SIM_DISK_SYNC_DIR);
     const sim_disk_desc *c = &d->desc;
     const sim_latency *l = &c->meta_latency;
     uint64_t tail = c->meta_tail_ns;
@@ -189,6 +207,7 @@ uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind)
         ns = sim__add_sat(ns, sim__rng_exponential(&d->rngs[node], tail, SIM__DISK_TAIL_CAP));
     }
     SIM_ASSERT(ns >= l->min_ns);
+    if (tail == 0) SIM_ASSERT(ns <= l->max_ns);
     return ns;
 }
 
@@ -199,6 +218,7 @@ uint32_t sim__disk_task_node(const sim_world *w)
 
 bool sim__path_ok(const char *path, bool dir)
 {
+    SIM_ASSERT(path != NULL);
     size_t n = strlen(path);
     if (n == 0) return dir;
     if (n > SIM_PATH_MAX || path[0] == '/' || path[n - 1] == '/') return false;
@@ -215,16 +235,18 @@ bool sim__path_ok(const char *path, bool dir)
 
 /* ---- inodes --------------------------------------------------------------------------------- */
 
-static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
+/* A fresh inode's slot (the table may move). */
+static uint32_t inode_alloc(disk_state *d, uint32_t node)
 {
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(node < d->nodes_cap);
     uint32_t slot = d->inode_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(slot < d->inodes_used);
+        SIM_ASSERT(d->inodes[slot].id == 0); /* the free list holds free records only */
         d->inode_free = d->inodes[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->inodes, &d->inodes_cap, d->inodes_used + 1,
-                      sizeof(disk_inode)) != SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&d->inodes, &d->inodes_cap, d->inodes_used + 1, sizeof(disk_inode));
         slot = d->inodes_used++;
         d->inodes[slot].id = 0;
     }
@@ -236,15 +258,21 @@ static int inode_alloc(disk_state *d, uint32_t node, uint32_t *out)
     in->serial = ++d->inode_serial;
     in->node = node;
     d->inodes_live++;
-    *out = slot;
-    return SIM_OK;
+    SIM_ASSERT(d->inodes_live <= d->inodes_used);
+    return slot;
 }
 
 /* Frees an inode nothing refers to any more. */
 static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
 {
+    SIM_ASSERT(slot < d->inodes_used);
     disk_inode *in = &d->inodes[slot];
-    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0 || in->refs > 0) return;
+    if (in->id == 0 || in->links > 0 || in->dlinks > 0 || in->fds > 0 || in->refs > 0 ||
+        in->dirlinks > 0) {
+        return;
+    }
+    SIM_ASSERT(d->used[in->node] >= in->cur_size); /* what the node's files hold, counted once */
+    SIM_ASSERT(d->inodes_live > 0);
     d->used[in->node] -= in->cur_size;
     inode_release(w, in);
     memset(in, 0, sizeof *in); /* id 0: free; handles point at inodes through live fds only */
@@ -255,93 +283,99 @@ static void inode_maybe_free(sim_world *w, disk_state *d, uint32_t slot)
 
 /* Grows an image's buffer to hold size bytes. The bytes past the image's size are not
  * touched here (image_resize zeroes what it exposes), so growth costs no page faults. */
-static int image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
+static void image_reserve(uint8_t **buf, uint64_t *cap, uint64_t size)
 {
-    if (size <= *cap) return SIM_OK;
+    SIM_ASSERT(size <= SIM__DISK_FILE_MAX); /* refused before any image grows past it */
+    if (size <= *cap) return;
     uint64_t ncap = *cap ? *cap : 4096;
     while (ncap < size) ncap *= 2;
-    uint8_t *b = realloc(*buf, ncap);
-    if (b == NULL) return SIM_ENOMEM;
-    *buf = b;
+    if (ncap > SIZE_MAX) sim__oom(SIZE_MAX, "a file's contents");
+    *buf = sim__xrealloc(*buf, (size_t)ncap, "a file's contents");
     *cap = ncap;
-    return SIM_OK;
+    SIM_ASSERT(*cap >= size);
 }
 
 /* After a crash the two images are equal and share one buffer; the first change to what reads
  * see gives cur a copy of its own. */
-static int unshare(disk_inode *in)
+static void unshare(disk_inode *in)
 {
-    if (!in->shared) return SIM_OK;
+    if (!in->shared) {
+        SIM_ASSERT(in->spare == NULL); /* a spare waits only while the images are shared */
+        return;
+    }
+    SIM_ASSERT(in->cur == in->dur);
+    SIM_ASSERT(in->cur_size == in->dur_size);
     uint64_t cap = in->cur_size > 4096 ? in->cur_size : 4096;
     uint8_t *b = in->spare;
     if (b != NULL && in->spare_cap >= cap) {
         cap = in->spare_cap;
     } else {
         free(in->spare);
-        b = malloc(cap);
+        b = sim__xmalloc((size_t)cap, "a file's contents");
     }
     in->spare = NULL;
     in->spare_cap = 0;
-    if (b == NULL) return SIM_ENOMEM;
     if (in->cur_size > 0) memcpy(b, in->cur, in->cur_size);
     in->cur = b;
     in->cur_cap = cap;
     in->shared = false;
-    return SIM_OK;
+    SIM_ASSERT(in->cur != in->dur);
+    SIM_ASSERT(in->cur_cap >= in->cur_size);
 }
 
 /* Sets an image's size: bytes past the old end read as zeros. */
-static int image_resize(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t to)
+static void image_resize(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t to)
 {
-    int rc = image_reserve(buf, cap, to);
-    if (rc != SIM_OK) return rc;
+    SIM_ASSERT(*size <= *cap);
+    image_reserve(buf, cap, to);
     if (to > *size) {
         memset(*buf + *size, 0, to - *size);
     } else if (to < *size) {
         memset(*buf + to, 0, *size - to);
     }
     *size = to;
-    return SIM_OK;
+    SIM_ASSERT(*size <= *cap);
 }
 
-static int image_write(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t off,
-                       const uint8_t *data, uint64_t len)
+static void image_write(uint8_t **buf, uint64_t *cap, uint64_t *size, uint64_t off,
+                        const uint8_t *data, uint64_t len)
 {
-    if (off + len > *size) {
-        int rc = image_resize(buf, cap, size, off + len);
-        if (rc != SIM_OK) return rc;
-    }
+    SIM_ASSERT(off <= SIM__DISK_FILE_MAX);
+    SIM_ASSERT(len <= SIM__DISK_FILE_MAX - off); /* off + len cannot wrap */
+    if (len > 0) SIM_ASSERT(data != NULL);
+    if (off + len > *size) image_resize(buf, cap, size, off + len);
     if (len > 0) memcpy(*buf + off, data, len);
-    return SIM_OK;
 }
 
-static int pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset,
-                     const void *data, uint32_t len)
+static void pend_push(sim_world *w, disk_inode *in, uint8_t kind, uint64_t offset,
+                      const void *data, uint32_t len)
 {
-    if (sim__grow((void **)&in->pend, &in->pend_cap, in->npend + 1, sizeof(disk_pending)) !=
-        SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    SIM_ASSERT(kind == PEND_WRITE || kind == PEND_TRUNC);
+    if (kind == PEND_TRUNC) SIM_ASSERT(len == 0);
+    SIM_ASSERT(!in->shared); /* what reads see changed first: unshare came before */
+    sim__grow((void **)&in->pend, &in->pend_cap, in->npend + 1, sizeof(disk_pending));
     sim__table_shake((void **)&in->pend, in->pend_cap, sizeof(disk_pending));
     (void)w;
     if (len > 0 && in->plog_len + len > in->plog_cap) {
         uint64_t cap = in->plog_cap ? in->plog_cap : 4096;
         while (cap < in->plog_len + len) cap *= 2;
-        uint8_t *b = realloc(in->plog, cap);
-        if (b == NULL) return SIM_ENOMEM;
-        in->plog = b;
+        if (cap > SIZE_MAX) sim__oom(SIZE_MAX, "a file's pending writes");
+        in->plog = sim__xrealloc(in->plog, (size_t)cap, "a file's pending writes");
         in->plog_cap = cap;
     }
     in->pend[in->npend++] = (disk_pending){.kind = kind, .offset = offset, .len = len,
                                            .at = in->plog_len};
     if (len > 0) memcpy(in->plog + in->plog_len, data, len);
     in->plog_len += len;
-    return SIM_OK;
+    SIM_ASSERT(in->plog_len <= in->plog_cap);
+    SIM_ASSERT(in->npend <= in->pend_cap);
 }
 
 /* The bytes of a pending write. */
 static const uint8_t *pend_data(const disk_inode *in, const disk_pending *p)
 {
+    SIM_ASSERT(p->kind == PEND_WRITE);
+    SIM_ASSERT(p->at + p->len <= in->plog_len); /* within the log */
     return in->plog + p->at;
 }
 
@@ -361,7 +395,9 @@ static uint64_t name_hash(uint32_t node, const char *path)
 
 static uint32_t name_find(const disk_state *d, uint32_t node, const char *path)
 {
+    SIM_ASSERT(node >= 1);
     if (d->name_index == NULL) return SIM__NIL;
+    SIM_ASSERT(d->names_used <= d->name_mask); /* never full: a probe meets an empty slot */
     uint64_t h = name_hash(node, path);
     for (uint32_t i = (uint32_t)h & d->name_mask;; i = (i + 1) & d->name_mask) {
         uint32_t e = d->name_index[i];
@@ -371,11 +407,12 @@ static uint32_t name_find(const disk_state *d, uint32_t node, const char *path)
     }
 }
 
-static int index_grow(disk_state *d)
+static void index_grow(disk_state *d)
 {
     uint32_t cap = d->name_index ? (d->name_mask + 1) * 2 : 64;
-    uint32_t *idx = calloc(cap, sizeof *idx);
-    if (idx == NULL) return SIM_ENOMEM;
+    SIM_ASSERT((cap & (cap - 1)) == 0);
+    SIM_ASSERT((d->names_used + 1) * 4 <= cap * 3);
+    uint32_t *idx = sim__xcalloc(cap, sizeof *idx, "the name index");
     for (uint32_t s = 0; s < d->names_used; s++) {
         uint32_t i = (uint32_t)d->names[s].hash & (cap - 1);
         while (idx[i] != 0) i = (i + 1) & (cap - 1);
@@ -384,41 +421,31 @@ static int index_grow(disk_state *d)
     free(d->name_index);
     d->name_index = idx;
     d->name_mask = cap - 1;
-    return SIM_OK;
 }
 
 /* The name's slot, made if needed (names are kept once made: a path a node used stays known,
- * with no inode, which keeps the index free of deletions). */
-static int name_get(disk_state *d, uint32_t node, const char *path, uint32_t *out)
+ * with no inode, which keeps the index free of deletions). The names table may move. */
+static uint32_t name_get(disk_state *d, uint32_t node, const char *path)
 {
     uint32_t s = name_find(d, node, path);
-    if (s != SIM__NIL) {
-        *out = s;
-        return SIM_OK;
-    }
-    if ((d->names_used + 1) * 4 > (d->name_index ? d->name_mask + 1 : 0) * 3) {
-        int rc = index_grow(d);
-        if (rc != SIM_OK) return rc;
-    }
-    if (sim__grow((void **)&d->names, &d->names_cap, d->names_used + 1, sizeof(disk_name)) !=
-        SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    if (s != SIM__NIL) return s;
+    if ((d->names_used + 1) * 4 > (d->name_index ? d->name_mask + 1 : 0) * 3) index_grow(d);
+    sim__grow((void **)&d->names, &d->names_cap, d->names_used + 1, sizeof(disk_name));
     sim__table_shake((void **)&d->names, d->names_cap, sizeof(disk_name));
-    char *copy = strdup(path);
-    if (copy == NULL) return SIM_ENOMEM;
+    char *copy = sim__xstrdup(path, "a path");
     s = d->names_used++;
     d->names[s] = (disk_name){.node = node, .path = copy, .hash = name_hash(node, path)};
     uint32_t i = (uint32_t)d->names[s].hash & d->name_mask;
     while (d->name_index[i] != 0) i = (i + 1) & d->name_mask;
     d->name_index[i] = s + 1;
-    *out = s;
-    return SIM_OK;
+    SIM_ASSERT(name_find(d, node, path) == s); /* paths are unique per node */
+    return s;
 }
 
 /* The directory part of a path ("" for the root), into buf. */
 static void dir_of(const char *path, char *buf, size_t size)
 {
+    SIM_ASSERT(size > 0);
     const char *slash = strrchr(path, '/');
     size_t n = slash ? (size_t)(slash - path) : 0;
     if (n >= size) n = size - 1;
@@ -426,27 +453,37 @@ static void dir_of(const char *path, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-static int dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name, uint32_t inode,
-                      uint32_t group, uint32_t dir_name)
+static void dirop_push(disk_state *d, uint8_t kind, uint32_t node, uint32_t name,
+                       uint32_t inode, uint32_t group, uint32_t dir_name)
 {
-    if (sim__grow((void **)&d->dirops, &d->dirops_cap, d->ndirops + 1, sizeof(disk_dirop)) !=
-        SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    SIM_ASSERT(name < d->names_used);
+    SIM_ASSERT(d->names[name].node == node);
+    SIM_ASSERT(dir_name < d->names_used);
+    /* A creation names a live file; an unlink names none. */
+    if (kind == DIROP_LINK) SIM_ASSERT(inode != 0);
+    if (kind == DIROP_LINK) SIM_ASSERT(d->inodes[inode - 1].id != 0);
+    if (kind == DIROP_UNLINK) SIM_ASSERT(inode == 0);
+    /* Groups are made in order: the list is in the order the operations were made. */
+    if (d->ndirops > 0) SIM_ASSERT(d->dirops[d->ndirops - 1].group <= group);
+    sim__grow((void **)&d->dirops, &d->dirops_cap, d->ndirops + 1, sizeof(disk_dirop));
     sim__table_shake((void **)&d->dirops, d->dirops_cap, sizeof(disk_dirop));
     d->dirops[d->ndirops++] = (disk_dirop){.kind = kind, .node = node, .name = name,
                                            .inode = inode, .group = group, .dir_name = dir_name};
-    return SIM_OK;
+    if (kind == DIROP_LINK) d->inodes[inode - 1].dirlinks++;
 }
 
 /* Points a name at an inode (slot + 1, or 0) as reads see it. */
 static void name_set_cur(sim_world *w, disk_state *d, uint32_t name, uint32_t inode)
 {
+    SIM_ASSERT(name < d->names_used);
     disk_name *n = &d->names[name];
     uint32_t old = n->cur;
     n->cur = inode;
+    if (inode != 0) SIM_ASSERT(d->inodes[inode - 1].id != 0); /* never a freed file */
+    if (inode != 0) SIM_ASSERT(d->inodes[inode - 1].node == n->node);
     if (inode != 0) d->inodes[inode - 1].links++;
     if (old != 0) {
+        SIM_ASSERT(d->inodes[old - 1].links > 0);
         d->inodes[old - 1].links--;
         inode_maybe_free(w, d, old - 1);
     }
@@ -455,11 +492,15 @@ static void name_set_cur(sim_world *w, disk_state *d, uint32_t name, uint32_t in
 /* The same for what would survive a crash. */
 static void name_set_dur(sim_world *w, disk_state *d, uint32_t name, uint32_t inode)
 {
+    SIM_ASSERT(name < d->names_used);
     disk_name *n = &d->names[name];
     uint32_t old = n->dur;
     n->dur = inode;
+    if (inode != 0) SIM_ASSERT(d->inodes[inode - 1].id != 0); /* never a freed file */
+    if (inode != 0) SIM_ASSERT(d->inodes[inode - 1].node == n->node);
     if (inode != 0) d->inodes[inode - 1].dlinks++;
     if (old != 0) {
+        SIM_ASSERT(d->inodes[old - 1].dlinks > 0);
         d->inodes[old - 1].dlinks--;
         inode_maybe_free(w, d, old - 1);
     }
@@ -470,11 +511,25 @@ static void dirop_apply(sim_world *w, disk_state *d, const disk_dirop *op)
     name_set_dur(w, d, op->name, op->kind == DIROP_LINK ? op->inode : 0);
 }
 
+/* A pending operation is resolved (applied or lost): a creation no longer holds its file. */
+static void dirop_release(sim_world *w, disk_state *d, const disk_dirop *op)
+{
+    if (op->kind != DIROP_LINK) return;
+    SIM_ASSERT(d->inodes[op->inode - 1].id != 0); /* held alive by this very operation */
+    SIM_ASSERT(d->inodes[op->inode - 1].dirlinks > 0);
+    d->inodes[op->inode - 1].dirlinks--;
+    inode_maybe_free(w, d, op->inode - 1);
+}
+
 /* ---- events --------------------------------------------------------------------------------- */
 
 static void op_event(sim_world *w, uint32_t node, sim_disk_op_kind kind, int rc, uint32_t serial,
                      uint64_t offset, uint64_t bytes, const char *detail)
 {
+    SIM_ASSERT(kind >= SIM_DISK_OPEN);
+    SIM_ASSERT(kind <= SIM_DISK_SYNC_DIR);
+    SIM_ASSERT(rc <= 0);
+    sim__disk_check(w, sim__disk_peek(w)); /* every operation ends here, the disk at rest */
     uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     uint64_t a = (uint64_t)serial << 40 | (offset & ((1ull << 40) - 1));
     uint64_t b = (uint64_t)kind << 56 | (uint64_t)(uint8_t)(-rc) << 48 |
@@ -485,6 +540,8 @@ static void op_event(sim_world *w, uint32_t node, sim_disk_op_kind kind, int rc,
 static void crash_event(sim_world *w, uint32_t node, uint32_t outcome, uint32_t what,
                         uint32_t serial, uint64_t offset, uint64_t bytes, const char *detail)
 {
+    SIM_ASSERT(outcome == SIM_DISK_KEPT || outcome == SIM_DISK_TORN || outcome == SIM_DISK_LOST);
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN); /* resolved while the node is down */
     uint64_t a = (uint64_t)serial << 40 | (offset & ((1ull << 40) - 1));
     uint64_t b = (uint64_t)outcome << 56 | (uint64_t)what << 48 | (bytes & ((1ull << 48) - 1));
     sim__emit(w, SIM_EV_DISK_CRASH, node, 0, a, b, detail);
@@ -566,18 +623,17 @@ int sim__disk_fd_hand_new(sim_world *w, disk_state *d, uint32_t fd, sim_file *ou
     return rc;
 }
 
-static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, uint32_t name, uint32_t *out)
+static void fd_alloc(disk_state *d, uint32_t node, uint32_t inode, uint32_t name, uint32_t *out)
 {
     SIM_ASSERT(inode < d->inodes_used && d->inodes[inode].id != 0);
     SIM_ASSERT(name < d->names_used);
+    SIM_ASSERT(d->inodes[inode].node == node); /* a node opens its own files only */
     uint32_t slot = d->fd_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(!d->fds[slot].live); /* the free list holds closed handles only */
         d->fd_free = d->fds[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->fds, &d->fds_cap, d->fds_used + 1, sizeof(disk_fd)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&d->fds, &d->fds_cap, d->fds_used + 1, sizeof(disk_fd));
         slot = d->fds_used++;
         d->fds[slot].id = 0;
     }
@@ -591,14 +647,16 @@ static int fd_alloc(disk_state *d, uint32_t node, uint32_t inode, uint32_t name,
     d->inodes[inode].fds++;
     d->fds_live++;
     *out = slot;
-    return SIM_OK;
 }
 
 static void fd_close(sim_world *w, disk_state *d, uint32_t slot)
 {
+    SIM_ASSERT(slot < d->fds_used);
     disk_fd *fd = &d->fds[slot];
-    SIM_ASSERT(fd->live);
+    SIM_ASSERT(fd->live); /* closed once */
+    SIM_ASSERT(d->fds_live > 0);
     uint32_t inode = fd->inode;
+    SIM_ASSERT(d->inodes[inode].fds > 0);
     fd->live = false;
     fd->id = fd->id + 1 ? fd->id + 1 : 1; /* stale from now on */
     fd->next_free = d->fd_free;
@@ -686,34 +744,36 @@ int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path,
     if (inode != 0 && (flags & SIM_O_EXCL)) rc = SIM_EEXIST;
     if (inode == 0 && !(flags & SIM_O_CREATE)) rc = SIM_ENOENT;
     if (rc == SIM_OK && inode == 0) {
-        uint32_t slot;
-        rc = name_get(d, node, path, &name);
-        if (rc == SIM_OK) rc = inode_alloc(d, node, &slot);
-        if (rc == SIM_OK) {
-            inode = slot + 1;
-            name_set_cur(w, d, name, inode);
-            rc = dirop_push(d, DIROP_LINK, node, name, inode, ++d->dirop_group, name);
-        }
+        name = name_get(d, node, path);
+        inode = inode_alloc(d, node) + 1;
+        name_set_cur(w, d, name, inode);
+        dirop_push(d, DIROP_LINK, node, name, inode, ++d->dirop_group, name);
     }
-    if (rc == SIM_OK) rc = fd_alloc(d, node, inode - 1, name, fd);
+    if (rc == SIM_OK) fd_alloc(d, node, inode - 1, name, fd);
     disk_inode *in = rc == SIM_OK ? &d->inodes[inode - 1] : NULL;
     if (in != NULL && (flags & SIM_O_TRUNC) && in->cur_size > 0) {
         d->used[node] -= in->cur_size;
-        rc = unshare(in);
-        if (rc == SIM_OK) rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
-        if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
+        unshare(in);
+        image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
+        pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
     }
+    if (rc == SIM_OK) SIM_ASSERT(d->fds[*fd].live && d->fds[*fd].inode == inode - 1); /* a live fd */
+    if (rc == SIM_OK) SIM_ASSERT(d->names[name].cur == inode);  /* reads see it by its path */
     op_event(w, node, SIM_DISK_OPEN, rc, in ? in->serial : 0, flags, 0, path);
     return rc;
 }
 
 void sim__disk_inode_hold(disk_state *d, uint32_t inode)
 {
+    SIM_ASSERT(inode < d->inodes_used);
+    SIM_ASSERT(d->inodes[inode].id != 0); /* held through a live handle */
     d->inodes[inode].refs++;
 }
 
 void sim__disk_inode_release(sim_world *w, disk_state *d, uint32_t inode)
 {
+    SIM_ASSERT(inode < d->inodes_used);
+    SIM_ASSERT(d->inodes[inode].id != 0);
     SIM_ASSERT(d->inodes[inode].refs > 0);
     d->inodes[inode].refs--;
     inode_maybe_free(w, d, inode);
@@ -724,6 +784,8 @@ int sim__disk_read(sim_world *w, disk_state *d, uint32_t inode, void *buf, size_
 {
     *got = 0;
     disk_inode *in = &d->inodes[inode];
+    SIM_ASSERT(in->id != 0);
+    if (len > 0) SIM_ASSERT(buf != NULL);
     int rc = SIM_OK;
     if (sim__point_hit_ppt(w, d->read_eio, in->node, UINT64_MAX)) {
         rc = SIM_EIO;
@@ -731,6 +793,7 @@ int sim__disk_read(sim_world *w, disk_state *d, uint32_t inode, void *buf, size_
         uint64_t left = in->cur_size - offset;
         *got = len < left ? len : (size_t)left;
         memcpy(buf, in->cur + offset, *got);
+        SIM_ASSERT(offset + *got <= in->cur_size);
     }
     op_event(w, in->node, SIM_DISK_READ, rc, in->serial, offset, *got, NULL);
     return rc;
@@ -740,24 +803,30 @@ int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *dat
                     uint64_t offset, bool append, uint64_t *at)
 {
     disk_inode *in = &d->inodes[inode];
+    SIM_ASSERT(in->id != 0);
+    if (len > 0) SIM_ASSERT(data != NULL);
     if (len > UINT32_MAX) return SIM_EINVAL;
     if (append) offset = in->cur_size;
     if (at != NULL) *at = offset;
-    uint64_t grow = offset + len > in->cur_size ? offset + len - in->cur_size : 0;
     int rc = SIM_OK;
     uint32_t node = in->node;
-    if (sim__point_hit_ppt(w, d->write_eio, node, UINT64_MAX)) {
+    /* Past the largest file (checked so that offset + len cannot wrap either). */
+    bool too_far = offset > SIM__DISK_FILE_MAX || len > SIM__DISK_FILE_MAX - offset;
+    uint64_t grow = !too_far && offset + len > in->cur_size ? offset + len - in->cur_size : 0;
+    if (too_far) {
+        rc = SIM_EINVAL;
+    } else if (sim__point_hit_ppt(w, d->write_eio, node, UINT64_MAX)) {
         rc = SIM_EIO;
     } else if (sim__point_hit_ppt(w, d->enospc, node, UINT64_MAX) ||
                (d->desc.capacity != 0 && grow > 0 && d->used[node] + grow > d->desc.capacity)) {
         rc = SIM_ENOSPC;
     } else {
-        rc = unshare(in);
-        if (rc == SIM_OK) {
-            rc = image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
-        }
-        if (rc == SIM_OK) rc = pend_push(w, in, PEND_WRITE, offset, data, (uint32_t)len);
-        if (rc == SIM_OK) d->used[node] += grow;
+        unshare(in);
+        image_write(&in->cur, &in->cur_cap, &in->cur_size, offset, data, len);
+        pend_push(w, in, PEND_WRITE, offset, data, (uint32_t)len);
+        d->used[node] += grow;
+        SIM_ASSERT(in->cur_size >= offset + len); /* reads see it at once */
+        if (d->desc.capacity != 0) SIM_ASSERT(d->used[node] <= d->desc.capacity);
     }
     op_event(w, node, append ? SIM_DISK_APPEND : SIM_DISK_WRITE, rc, in->serial, offset, len,
              NULL);
@@ -767,9 +836,9 @@ int sim__disk_write(sim_world *w, disk_state *d, uint32_t inode, const void *dat
 /* Applies a write to the durable image; each sector it reaches may be damaged (disk/corrupt). */
 static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const disk_pending *p)
 {
-    int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p),
-                         p->len);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory making data durable */
+    SIM_ASSERT(p->kind == PEND_WRITE);
+    SIM_ASSERT(!in->shared); /* a pending write unshared the images */
+    image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p), p->len);
     uint64_t sector = d->desc.sector;
     for (uint64_t s = p->offset / sector; p->len > 0 && s * sector < p->offset + p->len; s++) {
         if (!sim__point_hit_ppt(w, d->corrupt, in->node, UINT64_MAX)) continue;
@@ -783,6 +852,8 @@ static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const dis
 int sim__disk_sync(sim_world *w, disk_state *d, uint32_t inode, sim_disk_op_kind kind)
 {
     disk_inode *in = &d->inodes[inode];
+    SIM_ASSERT(in->id != 0);
+    SIM_ASSERT(kind == SIM_DISK_SYNC || kind == SIM_DISK_DATASYNC);
     int rc = SIM_OK;
     uint32_t n = in->npend;
     if (sim__point_hit_ppt(w, d->fsync_eio, in->node, UINT64_MAX)) {
@@ -795,12 +866,14 @@ int sim__disk_sync(sim_world *w, disk_state *d, uint32_t inode, sim_disk_op_kind
             if (p->kind == PEND_WRITE) {
                 durable_write(w, d, in, p);
             } else {
-                int r = image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
-                SIM_ASSERT(r == SIM_OK); /* out of memory making a truncation durable */
+                image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
             }
         }
     }
     pend_clear(w, in);
+    /* Synced or dropped, nothing of the file is pending any more. */
+    SIM_ASSERT(in->npend == 0);
+    SIM_ASSERT(in->plog_len == 0);
     op_event(w, in->node, kind, rc, in->serial, 0, n, NULL);
     return rc;
 }
@@ -808,16 +881,20 @@ int sim__disk_sync(sim_world *w, disk_state *d, uint32_t inode, sim_disk_op_kind
 int sim__disk_truncate(sim_world *w, disk_state *d, uint32_t inode, uint64_t size)
 {
     disk_inode *in = &d->inodes[inode];
+    SIM_ASSERT(in->id != 0);
     uint64_t old = in->cur_size;
     int rc = SIM_OK;
     uint64_t cap = d->desc.capacity;
-    if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
+    if (size > SIM__DISK_FILE_MAX) {
+        rc = SIM_EINVAL;
+    } else if (size > old && cap != 0 && d->used[in->node] + (size - old) > cap) {
         rc = SIM_ENOSPC;
     } else {
-        rc = unshare(in);
-        if (rc == SIM_OK) rc = image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
-        if (rc == SIM_OK) rc = pend_push(w, in, PEND_TRUNC, size, NULL, 0);
-        if (rc == SIM_OK) d->used[in->node] = d->used[in->node] - old + size;
+        unshare(in);
+        image_resize(&in->cur, &in->cur_cap, &in->cur_size, size);
+        pend_push(w, in, PEND_TRUNC, size, NULL, 0);
+        d->used[in->node] = d->used[in->node] - old + size;
+        SIM_ASSERT(in->cur_size == size);
     }
     op_event(w, in->node, SIM_DISK_TRUNCATE, rc, in->serial, size, 0, NULL);
     return rc;
@@ -826,20 +903,22 @@ int sim__disk_truncate(sim_world *w, disk_state *d, uint32_t inode, uint64_t siz
 int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *from,
                      const char *to)
 {
+    SIM_ASSERT(node >= 1);
     if (!sim__path_ok(from, false) || !sim__path_ok(to, false)) return SIM_EINVAL;
     uint32_t src = name_find(d, node, from);
     int rc = src == SIM__NIL || d->names[src].cur == 0 ? SIM_ENOENT : SIM_OK;
     uint32_t dst = SIM__NIL;
     if (rc == SIM_OK && strcmp(from, to) != 0) {
-        rc = name_get(d, node, to, &dst);
-        if (rc == SIM_OK) {
-            uint32_t inode = d->names[src].cur;
-            uint32_t group = ++d->dirop_group;
-            name_set_cur(w, d, dst, inode);
-            name_set_cur(w, d, src, 0);
-            rc = dirop_push(d, DIROP_LINK, node, dst, inode, group, dst);
-            if (rc == SIM_OK) rc = dirop_push(d, DIROP_UNLINK, node, src, 0, group, dst);
-        }
+        dst = name_get(d, node, to);
+        uint32_t inode = d->names[src].cur;
+        uint32_t group = ++d->dirop_group;
+        name_set_cur(w, d, dst, inode);
+        name_set_cur(w, d, src, 0);
+        dirop_push(d, DIROP_LINK, node, dst, inode, group, dst);
+        dirop_push(d, DIROP_UNLINK, node, src, 0, group, dst);
+        /* Reads see the file under its new name only. */
+        SIM_ASSERT(d->names[dst].cur == inode);
+        SIM_ASSERT(d->names[src].cur == 0);
     }
     op_event(w, node, SIM_DISK_RENAME, rc, 0, 0, 0, from);
     return rc;
@@ -847,12 +926,14 @@ int sim__disk_rename(sim_world *w, disk_state *d, uint32_t node, const char *fro
 
 int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *path)
 {
+    SIM_ASSERT(node >= 1);
     if (!sim__path_ok(path, false)) return SIM_EINVAL;
     uint32_t name = name_find(d, node, path);
     int rc = name == SIM__NIL || d->names[name].cur == 0 ? SIM_ENOENT : SIM_OK;
     if (rc == SIM_OK) {
         name_set_cur(w, d, name, 0);
-        rc = dirop_push(d, DIROP_UNLINK, node, name, 0, ++d->dirop_group, name);
+        dirop_push(d, DIROP_UNLINK, node, name, 0, ++d->dirop_group, name);
+        SIM_ASSERT(name_find(d, node, path) == name); /* the name stays known, with no file */
     }
     op_event(w, node, SIM_DISK_UNLINK, rc, 0, 0, 0, path);
     return rc;
@@ -860,6 +941,7 @@ int sim__disk_unlink(sim_world *w, disk_state *d, uint32_t node, const char *pat
 
 static bool group_in_dir(const disk_state *d, uint32_t i, uint32_t node, const char *dir)
 {
+    SIM_ASSERT(i < d->ndirops);
     char in_dir[SIM_PATH_MAX + 1];
     dir_of(d->names[d->dirops[i].dir_name].path, in_dir, sizeof in_dir);
     return d->dirops[i].node == node && strcmp(in_dir, dir) == 0;
@@ -888,17 +970,21 @@ int sim__disk_sync_dir(sim_world *w, disk_state *d, uint32_t node, const char *d
         }
         end = start;
     }
-    uint32_t kept = 0, applied = 0;
+    uint32_t kept = 0, applied = 0, before = d->ndirops;
     for (uint32_t i = 0; i < d->ndirops; i++) {
         disk_dirop op = d->dirops[i];
         if (op.take) {
             dirop_apply(w, d, &op);
+            dirop_release(w, d, &op);
             applied++;
         } else {
             d->dirops[kept++] = op;
         }
     }
     d->ndirops = kept;
+    SIM_ASSERT(kept + applied == before);
+    /* Nothing this directory's sync covers is left pending. */
+    for (uint32_t i = 0; i < d->ndirops; i++) SIM_ASSERT_SLOW(!group_in_dir(d, i, node, dir));
     op_event(w, node, SIM_DISK_SYNC_DIR, SIM_OK, 0, 0, applied, dir);
     return SIM_OK;
 }
@@ -938,12 +1024,7 @@ int sim_disk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t ma
         if (seen) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            sim_dir_entry *grown = realloc(all, cap * sizeof *grown);
-            if (grown == NULL) {
-                free(all);
-                return SIM_ENOMEM;
-            }
-            all = grown;
+            all = sim__xrealloc_array(all, cap, sizeof *all, "a directory listing");
         }
         sim_dir_entry *e = &all[n++];
         memcpy(e->name, rest, len);
@@ -952,6 +1033,9 @@ int sim_disk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t ma
         e->size = is_dir ? 0 : d->inodes[nm->cur - 1].cur_size;
     }
     if (n > 0) qsort(all, n, sizeof *all, entry_cmp);
+    /* Sorted and without repeats: an entry per name in the directory. */
+    for (uint32_t i = 1; i < n; i++) SIM_ASSERT(strcmp(all[i - 1].name, all[i].name) < 0);
+    if (max > 0) SIM_ASSERT(out != NULL);
     for (uint32_t i = 0; i < n && i < max; i++) out[i] = all[i];
     *count = n;
     free(all);
@@ -968,6 +1052,8 @@ static bool roll(sim_rng *rng, sim_ratio r)
 /* A pending write, on a crash: kept, torn or lost. */
 static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_pending *p)
 {
+    SIM_ASSERT(p->kind == PEND_WRITE);
+    SIM_ASSERT(!in->shared); /* pending writes unshared the images */
     sim_rng *rng = &d->crash_rngs[in->node];
     const sim_disk_desc *c = &d->desc;
     /* One draw decides among three outcomes: keep with crash_keep, else torn with crash_torn
@@ -977,21 +1063,21 @@ static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_
     uint64_t keep = (uint64_t)c->crash_keep.p * c->crash_torn.q;
     uint64_t torn = keep + (uint64_t)c->crash_torn.p * c->crash_keep.q;
     uint32_t outcome = x < keep ? SIM_DISK_KEPT : x < torn ? SIM_DISK_TORN : SIM_DISK_LOST;
+    SIM_ASSERT(torn <= q); /* the three outcomes partition the draw */
     if (outcome == SIM_DISK_KEPT) {
-        int rc = image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p),
-                             p->len);
-        SIM_ASSERT(rc == SIM_OK);
+        image_write(&in->dur, &in->dur_cap, &in->dur_size, p->offset, pend_data(in, p), p->len);
     } else if (outcome == SIM_DISK_TORN && p->len > 0) {
         /* The file's size was updated; each sector's bytes are written or not. */
         uint64_t end = p->offset + p->len;
-        if (end > in->dur_size) {
-            int rc = image_resize(&in->dur, &in->dur_cap, &in->dur_size, end);
-            SIM_ASSERT(rc == SIM_OK);
-        }
+        if (end > in->dur_size) image_resize(&in->dur, &in->dur_cap, &in->dur_size, end);
         uint64_t sector = c->sector;
         for (uint64_t s = p->offset / sector; s * sector < end; s++) {
             uint64_t lo = s * sector > p->offset ? s * sector : p->offset;
             uint64_t hi = (s + 1) * sector < end ? (s + 1) * sector : end;
+            /* A torn piece stays within its sector and within the write. */
+            SIM_ASSERT(lo < hi);
+            SIM_ASSERT(hi - lo <= sector);
+            SIM_ASSERT(hi <= in->dur_size);
             if (sim_rng_below(rng, 2) == 0) {
                 memcpy(in->dur + lo, pend_data(in, p) + (lo - p->offset), hi - lo);
             } else if (roll(rng, c->torn_garbage)) {
@@ -1004,6 +1090,9 @@ static void crash_write(sim_world *w, disk_state *d, disk_inode *in, const disk_
 
 static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
 {
+    SIM_ASSERT(in->id != 0);
+    SIM_ASSERT(in->fds == 0); /* its node's handles died first */
+    if (in->npend == 0) SIM_ASSERT(in->plog_len == 0);
     for (uint32_t i = 0; i < in->npend; i++) {
         const disk_pending *p = &in->pend[i];
         if (p->kind == PEND_WRITE) {
@@ -1011,10 +1100,7 @@ static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
             continue;
         }
         bool kept = roll(&d->crash_rngs[in->node], d->desc.crash_keep);
-        if (kept) {
-            int rc = image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
-            SIM_ASSERT(rc == SIM_OK);
-        }
+        if (kept) image_resize(&in->dur, &in->dur_cap, &in->dur_size, p->offset);
         crash_event(w, in->node, kept ? SIM_DISK_KEPT : SIM_DISK_LOST, PEND_TRUNC, in->serial,
                     p->offset, 0, NULL);
     }
@@ -1033,10 +1119,15 @@ static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
     in->cur_cap = in->dur_cap;
     in->shared = true;
     d->used[in->node] += in->cur_size;
+    /* Resolved: nothing pending, and reads see exactly what survived. */
+    SIM_ASSERT(in->npend == 0);
+    SIM_ASSERT(in->plog_len == 0);
+    SIM_ASSERT(in->cur == in->dur);
 }
 
 static void crash_dirops(sim_world *w, disk_state *d, uint32_t node)
 {
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < d->ndirops;) {
         if (d->dirops[i].node != node) {
@@ -1048,17 +1139,21 @@ static void crash_dirops(sim_world *w, disk_state *d, uint32_t node)
         for (; i < d->ndirops && d->dirops[i].group == group; i++) {
             const disk_dirop *op = &d->dirops[i];
             if (keep) dirop_apply(w, d, op);
+            dirop_release(w, d, op);
             crash_event(w, node, keep ? SIM_DISK_KEPT : SIM_DISK_LOST,
                         op->kind == DIROP_LINK ? 3 : 4, 0, 0, 0, d->names[op->name].path);
         }
     }
     d->ndirops = kept;
+    for (uint32_t i = 0; i < d->ndirops; i++) SIM_ASSERT(d->dirops[i].node != node);
 }
 
 static void disk_crash(sim_world *w, uint32_t node)
 {
     disk_state *d = sim__disk_peek(w);
     if (d == NULL) return;
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     sim__disk_reqs_crash(w, d, node);
     for (uint32_t i = 0; i < d->fds_used; i++) { /* every handle of the node dies */
         if (d->fds[i].live && d->fds[i].node == node) fd_close(w, d, i);
@@ -1075,13 +1170,147 @@ static void disk_crash(sim_world *w, uint32_t node)
     for (uint32_t i = 0; i < d->inodes_used; i++) {
         if (d->inodes[i].id != 0 && d->inodes[i].node == node) inode_maybe_free(w, d, i);
     }
+    /* What a restart finds: no handle, no pending write or truncation, no pending directory
+     * operation; names read as they would survive; a file only where a durable name or an
+     * operation of another node keeps it. */
+    for (uint32_t i = 0; i < d->fds_used; i++) {
+        if (d->fds[i].live) SIM_ASSERT(d->fds[i].node != node);
+    }
+    for (uint32_t i = 0; i < d->inodes_used; i++) {
+        const disk_inode *in = &d->inodes[i];
+        if (in->id == 0 || in->node != node) continue;
+        SIM_ASSERT(in->npend == 0);
+        SIM_ASSERT(in->dirlinks == 0);
+        if (in->refs == 0) SIM_ASSERT(in->dlinks > 0);
+    }
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        if (d->names[s].node == node) SIM_ASSERT(d->names[s].cur == d->names[s].dur);
+    }
+    sim__disk_check(w, d);
 }
+
+/* ---- invariants ------------------------------------------------------------------------------ */
+
+#ifdef SIM_SLOW_CHECKS
+/* One live inode's own invariants: its images, its pending log. */
+static void check_inode(const disk_state *d, const disk_inode *in)
+{
+    SIM_ASSERT_SLOW(in->node >= 1);
+    SIM_ASSERT_SLOW(in->node < d->nodes_cap);
+    SIM_ASSERT_SLOW(in->cur_size <= in->cur_cap);
+    SIM_ASSERT_SLOW(in->dur_size <= in->dur_cap);
+    SIM_ASSERT_SLOW(in->cur_size <= SIM__DISK_FILE_MAX);
+    SIM_ASSERT_SLOW(in->dur_size <= SIM__DISK_FILE_MAX);
+    /* Shared images are one buffer with nothing pending between them. */
+    if (in->shared) SIM_ASSERT_SLOW(in->cur == in->dur);
+    if (in->shared) SIM_ASSERT_SLOW(in->cur_size == in->dur_size);
+    if (in->shared) SIM_ASSERT_SLOW(in->npend == 0);
+    if (in->spare != NULL) SIM_ASSERT_SLOW(in->shared);
+    /* The pending log: writes' bytes back to back in order, truncations without bytes. */
+    SIM_ASSERT_SLOW(in->npend <= in->pend_cap);
+    SIM_ASSERT_SLOW(in->plog_len <= in->plog_cap);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < in->npend; i++) {
+        const disk_pending *p = &in->pend[i];
+        SIM_ASSERT_SLOW(p->kind == PEND_WRITE || p->kind == PEND_TRUNC);
+        if (p->kind == PEND_TRUNC) SIM_ASSERT_SLOW(p->len == 0);
+        SIM_ASSERT_SLOW(p->at == at);
+        SIM_ASSERT_SLOW(p->offset + p->len <= SIM__DISK_FILE_MAX);
+        at += p->len;
+    }
+    SIM_ASSERT_SLOW(at == in->plog_len);
+    /* No orphan: something a read, a crash or an operation could reach keeps it. */
+    SIM_ASSERT_SLOW(in->links + in->dlinks + in->fds + in->refs + in->dirlinks > 0);
+}
+
+/* Every count an inode keeps is what the tables say: names that read it (links) and would
+ * survive with it (dlinks), live handles (fds), operations in flight (refs), pending
+ * creations (dirlinks). */
+static void check_refs(const disk_state *d)
+{
+    uint32_t *c = sim__xcalloc((size_t)d->inodes_used * 5 + 1, sizeof *c,
+                               "the disks' invariant check");
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        const disk_name *n = &d->names[s];
+        SIM_ASSERT_SLOW(n->node >= 1);
+        SIM_ASSERT_SLOW(n->cur <= d->inodes_used);
+        SIM_ASSERT_SLOW(n->dur <= d->inodes_used);
+        if (n->cur != 0) c[(n->cur - 1) * 5]++;
+        if (n->dur != 0) c[(n->dur - 1) * 5 + 1]++;
+    }
+    for (uint32_t i = 0; i < d->fds_used; i++) {
+        if (d->fds[i].live) c[d->fds[i].inode * 5 + 2]++;
+    }
+    for (uint32_t i = 0; i < d->reqs_used; i++) {
+        if (d->reqs[i].kind != 0 && d->reqs[i].inode != SIM__NIL) c[d->reqs[i].inode * 5 + 3]++;
+    }
+    for (uint32_t i = 0; i < d->ndirops; i++) {
+        const disk_dirop *op = &d->dirops[i];
+        SIM_ASSERT_SLOW(op->name < d->names_used);
+        if (op->kind == DIROP_LINK) c[(op->inode - 1) * 5 + 4]++;
+        if (i > 0) SIM_ASSERT_SLOW(d->dirops[i - 1].group <= op->group);
+    }
+    for (uint32_t i = 0; i < d->inodes_used; i++) {
+        const disk_inode *in = &d->inodes[i];
+        if (in->id == 0) {
+            /* A freed file is named by nothing: no name, handle, operation or creation. */
+            for (uint32_t k = 0; k < 5; k++) SIM_ASSERT_SLOW(c[i * 5 + k] == 0);
+            continue;
+        }
+        SIM_ASSERT_SLOW(c[i * 5] == in->links);
+        SIM_ASSERT_SLOW(c[i * 5 + 1] == in->dlinks);
+        SIM_ASSERT_SLOW(c[i * 5 + 2] == in->fds);
+        SIM_ASSERT_SLOW(c[i * 5 + 3] == in->refs);
+        SIM_ASSERT_SLOW(c[i * 5 + 4] == in->dirlinks);
+    }
+    free(c);
+}
+
+/* The disks' invariants, walked in full (make check only), wherever the disks are at rest:
+ * after every operation, a crash, and before they are freed. Counts match the tables, free
+ * lists hold free records, every inode is consistent (check_inode) and counted right
+ * (check_refs), each node's usage is the sum of its files' sizes, and the name index finds
+ * every name. Only while the tables are small: large tests are checked by their results. */
+void sim__disk_check(const sim_world *w, const disk_state *d)
+{
+    if (d == NULL) return;
+    if ((uint64_t)d->inodes_used + d->names_used + d->fds_used + d->reqs_used > 4096) return;
+    (void)w;
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < d->inodes_used; i++) {
+        if (d->inodes[i].id == 0) continue;
+        live++;
+        check_inode(d, &d->inodes[i]);
+    }
+    SIM_ASSERT_SLOW(live == d->inodes_live);
+    uint32_t free_inodes = 0;
+    for (uint32_t i = d->inode_free; i != SIM__NIL; i = d->inodes[i].next_free, free_inodes++) {
+        SIM_ASSERT_SLOW(d->inodes[i].id == 0);
+    }
+    SIM_ASSERT_SLOW(live + free_inodes == d->inodes_used);
+    uint32_t fds = 0;
+    for (uint32_t i = 0; i < d->fds_used; i++) fds += d->fds[i].live;
+    SIM_ASSERT_SLOW(fds == d->fds_live);
+    for (uint32_t node = 0; node < d->nodes_cap; node++) {
+        uint64_t sum = 0;
+        for (uint32_t i = 0; i < d->inodes_used; i++) {
+            if (d->inodes[i].id != 0 && d->inodes[i].node == node) sum += d->inodes[i].cur_size;
+        }
+        SIM_ASSERT_SLOW(sum == d->used[node]);
+    }
+    for (uint32_t s = 0; s < d->names_used; s++) {
+        SIM_ASSERT_SLOW(name_find(d, d->names[s].node, d->names[s].path) == s);
+    }
+    check_refs(d);
+}
+#endif
 
 /* ---- extension operations ------------------------------------------------------------------- */
 
 static void disk_fire(sim_world *w, uint64_t arg)
 {
     disk_state *d = sim__disk_peek(w);
+    SIM_ASSERT(d != NULL); /* only the disks arm their timers */
     sim__disk_req_fire(w, d, (uint32_t)arg, (uint32_t)(arg >> 32));
 }
 
@@ -1105,8 +1334,8 @@ static char *disk_dump(const sim_world *w)
     const disk_state *d = sim__disk_peek(w);
     if (d == NULL) return NULL;
     size_t cap = 1024 + (size_t)d->names_used * 160, o = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(cap, "the disks' dump");
+    uint32_t listed = 0;
     o += (size_t)snprintf(buf + o, cap - o,
                           "  disk: %u file(s), %u open handle(s), %u directory operation(s) "
                           "pending\n",
@@ -1125,7 +1354,10 @@ static char *disk_dump(const sim_world *w)
                               sim_node_name(w, (sim_node_id){n->node}), n->path, in->serial,
                               (unsigned long long)in->cur_size, (unsigned long long)in->dur_size,
                               in->npend, state);
+        listed++;
     }
+    SIM_ASSERT(listed <= d->names_used);
+    SIM_ASSERT(o < cap); /* room was made for every name */
     return buf;
 }
 

@@ -24,6 +24,10 @@
 /* A latency's exponential tail: its mean at most one hour, each draw cut at 20 times it. */
 #define SIM__DISK_TAIL_MAX (3600 * SIM_S)
 #define SIM__DISK_TAIL_CAP 20
+/* The largest file: a write whose end, or a truncation, past it is SIM_EINVAL. Files are dense
+ * images in memory, so this bounds what a system under test can make the harness allocate by
+ * a deterministic limit rather than by the host's memory (out of which is fatal). */
+#define SIM__DISK_FILE_MAX ((uint64_t)1 << 32)
 
 enum { PEND_WRITE = 1, PEND_TRUNC = 2 };
 
@@ -44,6 +48,8 @@ typedef struct disk_inode {
     uint32_t dlinks;         /* names that would survive a crash */
     uint32_t fds;            /* open handles */
     uint32_t refs;           /* operations in flight on it (they outlive a closed handle) */
+    uint32_t dirlinks;       /* pending creations or renames naming it: until a directory sync
+                                or a crash resolves them, they may yet link it durably */
     uint8_t *cur;            /* what reads see: cur_size bytes */
     uint64_t cur_size, cur_cap;
     uint8_t *dur;            /* what would survive a crash: dur_size bytes */
@@ -139,7 +145,18 @@ typedef struct disk_state {
     const sim__point *read_eio, *write_eio, *fsync_eio, *enospc, *corrupt;
 } disk_state;
 
-/* The world's disks, created on first use; NULL when out of memory. */
+/* Checks the disks' invariants in full (make check builds; nothing otherwise). */
+#ifdef SIM_SLOW_CHECKS
+void sim__disk_check(const sim_world *w, const disk_state *d);
+#else
+static inline void sim__disk_check(const sim_world *w, const disk_state *d)
+{
+    (void)w;
+    (void)d;
+}
+#endif
+
+/* The world's disks, created on first use, grown to the world's nodes. */
 disk_state *sim__disk_of(sim_world *w);
 extern const sim__ext_ops sim__disk_ops;
 static inline disk_state *sim__disk_peek(const sim_world *w)

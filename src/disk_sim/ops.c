@@ -29,23 +29,17 @@ static uint32_t job_node(sim_world *w, disk_state *d, sim_disk_op_kind kind, con
         return 0;
     }
     uint32_t node = w->tasks[w->current].node;
+    SIM_ASSERT(node >= 1); /* a job runs on a node's pool */
     int rc = sim_job_charge(w, sim__disk_latency(d, node, kind));
     SIM_ASSERT(rc == SIM_OK);
     return node;
-}
-
-static disk_state *disk_for(sim_world *w)
-{
-    disk_state *d = sim__disk_of(w);
-    SIM_ASSERT(d != NULL); /* out of memory setting up the disk */
-    return d;
 }
 
 int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 {
     SIM_ASSERT(out != NULL);
     *out = (sim_file){0};
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_OPEN, "sim_file_open");
     if (node == 0) return SIM_EMISUSE;
     if (path == NULL) return SIM_EINVAL;
@@ -78,7 +72,7 @@ int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint6
 {
     SIM_ASSERT(got != NULL);
     SIM_ASSERT(buf != NULL || len == 0);
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     *got = 0;
     uint32_t in = job_file(w, d, f, SIM_DISK_READ, "sim_file_pread", &rc);
@@ -88,7 +82,7 @@ int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint6
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_WRITE, "sim_file_pwrite", &rc);
     return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, offset, false, NULL);
@@ -97,7 +91,7 @@ int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t le
 int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t *offset)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_APPEND, "sim_file_append", &rc);
     return in == SIM__NIL ? rc : sim__disk_write(w, d, in, data, len, 0, true, offset);
@@ -105,7 +99,7 @@ int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t le
 
 int sim_file_sync(sim_world *w, const sim_file *f)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_SYNC, "sim_file_sync", &rc);
     return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_SYNC);
@@ -113,7 +107,7 @@ int sim_file_sync(sim_world *w, const sim_file *f)
 
 int sim_file_datasync(sim_world *w, const sim_file *f)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_DATASYNC, "sim_file_datasync", &rc);
     return in == SIM__NIL ? rc : sim__disk_sync(w, d, in, SIM_DISK_DATASYNC);
@@ -121,7 +115,7 @@ int sim_file_datasync(sim_world *w, const sim_file *f)
 
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_TRUNCATE, "sim_file_truncate", &rc);
     return in == SIM__NIL ? rc : sim__disk_truncate(w, d, in, size);
@@ -129,7 +123,7 @@ int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 
 int sim_disk_rename(sim_world *w, const char *from, const char *to)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_RENAME, "sim_disk_rename");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_rename(w, d, node, from, to);
@@ -137,7 +131,7 @@ int sim_disk_rename(sim_world *w, const char *from, const char *to)
 
 int sim_disk_unlink(sim_world *w, const char *path)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_UNLINK, "sim_disk_unlink");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_unlink(w, d, node, path);
@@ -145,7 +139,7 @@ int sim_disk_unlink(sim_world *w, const char *path)
 
 int sim_disk_sync_dir(sim_world *w, const char *dir)
 {
-    disk_state *d = disk_for(w);
+    disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_SYNC_DIR, "sim_disk_sync_dir");
     if (node == 0) return SIM_EMISUSE;
     return sim__disk_sync_dir(w, d, node, dir);
@@ -178,8 +172,11 @@ static bool uses_file(sim_disk_op_kind k)
 
 static void req_free(sim_world *w, disk_state *d, uint32_t slot)
 {
+    SIM_ASSERT(slot < d->reqs_used);
     disk_req *r = &d->reqs[slot];
     SIM_ASSERT(r->kind != 0);
+    /* Nobody waits on a request that goes abandoned: its drop let go of its waker. */
+    if (r->abandoned) SIM_ASSERT(r->waker_slot == SIM__NIL);
     if (r->inode != SIM__NIL) sim__disk_inode_release(w, d, r->inode);
     free(r->path);
     free(r->path2);
@@ -197,20 +194,21 @@ static disk_req *req_get(const disk_state *d, uint32_t slot, uint32_t id)
 {
     if (d == NULL || id == 0 || slot >= d->reqs_used) return NULL;
     disk_req *r = &d->reqs[slot];
-    return r->id == id && r->kind != 0 ? r : NULL;
+    if (r->id != id || r->kind == 0) return NULL;
+    SIM_ASSERT(r->node >= 1);
+    if (r->inode != SIM__NIL) SIM_ASSERT(d->inodes[r->inode].id != 0); /* held alive */
+    return r;
 }
 
-/* A fresh request slot, or SIM__NIL when out of memory. */
+/* A fresh request slot (the table may move). */
 static uint32_t req_alloc(disk_state *d)
 {
     uint32_t slot = d->req_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(d->reqs[slot].kind == 0); /* the free list holds free requests only */
         d->req_free = d->reqs[slot].next_free;
     } else {
-        if (sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req)) !=
-            SIM_OK) {
-            return SIM__NIL;
-        }
+        sim__grow((void **)&d->reqs, &d->reqs_cap, d->reqs_used + 1, sizeof(disk_req));
         slot = d->reqs_used++;
         d->reqs[slot].id = 0;
     }
@@ -244,7 +242,6 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         return SIM_EINVAL;
     }
     uint32_t slot = req_alloc(d);
-    if (slot == SIM__NIL) return SIM_ENOMEM;
     disk_req *r = &d->reqs[slot];
     uint32_t id = (r->id + 1) & 0x0fffffffu ? (r->id + 1) & 0x0fffffffu : 1;
     *r = (disk_req){.id = id, .node = node, .kind = op->kind, .len = op->len,
@@ -256,18 +253,18 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         sim__disk_inode_hold(d, r->inode);
     }
     if (op->kind == SIM_DISK_READ) r->buf = op->buf;
-    bool oom = false;
-    if (op->path != NULL) oom |= (r->path = strdup(op->path)) == NULL;
-    if (op->path2 != NULL) oom |= (r->path2 = strdup(op->path2)) == NULL;
+    /* Requests get ids a timer's argument can carry (28 bits), never 0. */
+    SIM_ASSERT(id != 0);
+    SIM_ASSERT(id <= 0x0fffffffu);
+    if (op->path != NULL) r->path = sim__xstrdup(op->path, "a disk operation's path");
+    if (op->path2 != NULL) r->path2 = sim__xstrdup(op->path2, "a disk operation's path");
     if ((op->kind == SIM_DISK_WRITE || op->kind == SIM_DISK_APPEND) && op->len > 0) {
-        r->data = malloc(op->len);
-        oom |= r->data == NULL;
-        if (r->data != NULL) memcpy(r->data, op->data, op->len);
+        r->data = sim__xmalloc(op->len, "a disk write's bytes");
+        memcpy(r->data, op->data, op->len);
     }
     uint64_t at = sim__add_sat(w->now_ns, sim__disk_latency(d, node, op->kind));
-    int rc = oom ? SIM_ENOMEM
-                 : sim__timer_arm_ext(w, at, d->ext, (uint64_t)id << 32 | slot);
-    if (rc != SIM_OK) {
+    int rc = sim__timer_arm_ext(w, at, d->ext, (uint64_t)id << 32 | slot);
+    if (rc != SIM_OK) { /* the world's timer limit */
         req_free(w, d, slot);
         return rc;
     }
@@ -279,7 +276,10 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
 /* Runs a request's operation (its latency has passed). */
 static void req_run(sim_world *w, disk_state *d, disk_req *r)
 {
-    SIM_ASSERT(!r->done);
+    SIM_ASSERT(!r->done); /* runs once */
+    /* Its node is up: a crash cancelled the node's requests before their time. */
+    SIM_ASSERT(w->nodes[r->node].state != SIM_NODE_DOWN);
+    if (uses_file(r->kind)) SIM_ASSERT(r->inode != SIM__NIL);
     uint32_t f = r->inode;
     uint64_t at = 0;
     switch (r->kind) {
@@ -307,6 +307,7 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
         r->rc = sim__disk_sync_dir(w, d, r->node, r->path);
         break;
     }
+    SIM_ASSERT(r->rc <= 0);
     r->done = true;
 }
 
@@ -315,7 +316,8 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
     disk_req *r = req_get(d, slot, id);
     if (r == NULL || r->done) return; /* cancelled by a crash */
     req_run(w, d, r);
-    r = &d->reqs[slot];
+    r = &d->reqs[slot]; /* running it may have moved the table (an open makes a handle) */
+    SIM_ASSERT(r->id == id);
     if (r->abandoned) {
         /* An open made that way has nobody to close it. */
         if (r->kind == SIM_DISK_OPEN && r->rc == SIM_OK) {
@@ -327,10 +329,12 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
     uint32_t ws = r->waker_slot, wi = r->waker_id;
     r->waker_slot = SIM__NIL;
     if (ws != SIM__NIL) sim__wake(w, ws, wi);
+    sim__disk_check(w, d);
 }
 
 void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
 {
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     for (uint32_t i = 0; i < d->reqs_used; i++) {
         disk_req *r = &d->reqs[i];
         if (r->kind == 0 || r->node != node) continue;
@@ -350,6 +354,10 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
         uint32_t ws = r->waker_slot, wi = r->waker_id;
         r->waker_slot = SIM__NIL;
         if (ws != SIM__NIL) sim__wake(w, ws, wi);
+    }
+    /* None of the node's requests will take effect: each is done (crashed) or gone. */
+    for (uint32_t i = 0; i < d->reqs_used; i++) {
+        if (d->reqs[i].kind != 0 && d->reqs[i].node == node) SIM_ASSERT(d->reqs[i].done);
     }
 }
 
@@ -373,9 +381,9 @@ static int op_outputs(sim_world *w, disk_state *d, sim_disk_op *op, const disk_r
 static int disk_op_poll(sim_fut *f, sim_world *w)
 {
     sim_disk_op *op = (sim_disk_op *)f;
+    SIM_ASSERT(op != NULL);
     const char *what = kind_ok(op->kind) ? op_names[op->kind] : "a disk operation";
     disk_state *d = sim__disk_of(w);
-    if (d == NULL) return SIM_ENOMEM;
     if (op->id_ == 0) {
         int rc = SIM_ENODE;
         uint32_t node = sim__disk_task_node(w);
@@ -398,6 +406,7 @@ static int disk_op_poll(sim_fut *f, sim_world *w)
                        (uint64_t)op->kind << 32 | op->id_);
         return SIM_PENDING;
     }
+    if (r->rc == SIM_OK && op->kind == SIM_DISK_READ) SIM_ASSERT(r->got <= op->len);
     int rc = op_outputs(w, d, op, r, r->rc);
     req_free(w, d, op->slot_);
     op->slot_ = op->id_ = 0;
@@ -421,6 +430,7 @@ static void disk_op_drop(sim_fut *f, sim_world *w)
         req_free(w, d, slot);
         return;
     }
+    SIM_ASSERT(!r->abandoned); /* dropped once */
     r->abandoned = true;
     r->buf = NULL;
     r->waker_slot = SIM__NIL;

@@ -94,6 +94,11 @@ static void bytes_text(uint64_t v, char *buf, size_t size)
     } else {
         snprintf(buf, size, "%llu", (unsigned long long)v);
     }
+#ifdef SIM_SLOW_CHECKS
+    uint64_t back = 0;
+    SIM_ASSERT_SLOW(parse_bytes(buf, &back)); /* the canonical text reads back */
+    SIM_ASSERT_SLOW(back == v);
+#endif
 }
 
 static int set_key(sim__disk_spec *s, int k, const char *v, char *err, size_t esize)
@@ -124,6 +129,9 @@ static int set_key(sim__disk_spec *s, int k, const char *v, char *err, size_t es
     }
     if (!ok)
         return sim__einval(err, esize, "[disk] %s: expected %s; got '%s'", keys[k].key, want, v);
+    /* What apply and drawn rely on: a range low to high, probabilities at most 1. */
+    SIM_ASSERT(lo <= hi);
+    if (k >= FIRST_PROB && k <= LAST_PROB) SIM_ASSERT(hi <= PPB);
     s->lo[k] = lo;
     s->hi[k] = hi;
     return SIM_OK;
@@ -152,9 +160,8 @@ int sim__disk_spec_set(sim__disk_spec *s, const char *key, const char *value, ui
 
 int sim__disk_spec_new(const char *path, sim__disk_spec **out)
 {
-    sim__disk_spec *s = calloc(1, sizeof *s);
+    sim__disk_spec *s = sim__xcalloc(1, sizeof *s, "a [disk] section");
     *out = s;
-    if (s == NULL) return SIM_ENOMEM;
     s->path = path;
     for (int k = 0; k < K_COUNT; k++) {
         int rc = set_key(s, k, keys[k].def, NULL, 0);
@@ -185,6 +192,8 @@ int sim__disk_spec_finish(sim__disk_spec *s, uint64_t time_limit_ns, char *err, 
 
 static void value_text(const sim__disk_spec *s, int k, char *buf, size_t size)
 {
+    SIM_ASSERT(k >= 0);
+    SIM_ASSERT(k < K_COUNT);
     if (k == K_SECTOR) {
         snprintf(buf, size, "%llu", (unsigned long long)s->lo[k]);
     } else if (k == K_CAPACITY) {
@@ -201,14 +210,14 @@ static void value_text(const sim__disk_spec *s, int k, char *buf, size_t size)
 char *sim__disk_spec_canonical(const sim__disk_spec *s)
 {
     size_t size = 64 + K_COUNT * 80, o = 0;
-    char *buf = malloc(size);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(size, "a [disk] section's text");
     o += (size_t)snprintf(buf + o, size - o, "[disk]\n");
     for (int i = 0; i < K_COUNT; i++) {
         char v[64];
         value_text(s, sorted[i], v, sizeof v);
         o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", keys[sorted[i]].key, v);
     }
+    SIM_ASSERT(o < size); /* the whole section, never cut */
     return buf;
 }
 
@@ -260,17 +269,22 @@ int sim__disk_spec_apply(sim_world *w, const sim__disk_spec *s)
     sim_ratio *r[] = {&d.crash_keep, &d.crash_torn, &d.torn_garbage, &d.dir_keep};
     for (size_t i = 0; i < 4; i++) {
         if (r[i]->p == 0) *r[i] = (sim_ratio){0, 1};
+        SIM_ASSERT(r[i]->p <= r[i]->q); /* drawn within [lo, hi], both at most 1 */
     }
+    SIM_ASSERT(d.read_latency.min_ns <= d.read_latency.max_ns);
     return sim_disk_configure(w, &d);
 }
 
 void sim__disk_spec_plan(const sim_world *w, const sim__disk_spec *s, char *buf, size_t size)
 {
+    SIM_ASSERT(size > 0);
     buf[0] = '\0';
     for (int k = FIRST_PROB; k <= LAST_PROB; k++) {
         if (s->lo[k] == s->hi[k]) continue;
         char v[32];
         uint64_t x = drawn(w, s, k);
+        SIM_ASSERT(x >= s->lo[k]);
+        SIM_ASSERT(x <= s->hi[k]);
         sim__format_probability_range(x / 1000000 * 1000000, x / 1000000 * 1000000, v, sizeof v);
         size_t o = strlen(buf);
         snprintf(buf + o, size - o, "%s%s=%s", o ? " " : "", keys[k].key, v);

@@ -8,6 +8,7 @@
 
 typedef struct sim__disk_spec sim__disk_spec;
 
+/* A spec with every default. SIM_OK (an int, as the other sections' constructors). */
 int sim__disk_spec_new(const char *path, sim__disk_spec **out);
 void sim__disk_spec_free(sim__disk_spec *s);
 /* Sets one key from text; errors as "[disk] key: ..." (the caller adds file and line). */
@@ -16,7 +17,7 @@ int sim__disk_spec_set(sim__disk_spec *s, const char *key, const char *value, ui
 /* Checks what needs several keys: crash_keep + crash_torn at most 1. */
 int sim__disk_spec_finish(sim__disk_spec *s, uint64_t time_limit_ns, char *err, size_t err_size,
                           uint32_t *line);
-/* "[disk]\n..." with every key, sorted; malloc'd, NULL when out of memory. */
+/* "[disk]\n..." with every key, sorted; malloc'd. */
 char *sim__disk_spec_canonical(const sim__disk_spec *s);
 /* true when every key has its default value. */
 bool sim__disk_spec_is_default(const sim__disk_spec *s);

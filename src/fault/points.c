@@ -56,7 +56,6 @@ static sim__point registry[SIM__POINTS_MAX];
 static uint32_t registry_len;          /* read with acquire, written with release */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool started;                   /* under registry_lock */
-static int start_rc;
 
 /* Where the callback sends a hit: the world sim_fault named and the node acted on. */
 typedef struct route_t {
@@ -72,7 +71,8 @@ static _Thread_local route_t route;
 
 static int on_hit(const char *name, int *failnum, void **failinfo, unsigned *flags);
 
-/* Adds a point under the lock. The name is not yet in the registry. */
+/* Adds a point under the lock. The name is not yet in the registry. SIM_ELIMIT past
+ * SIM__POINTS_MAX; libfiu refusing (it only allocates) is out of memory, which is fatal. */
 static int add_locked(const char *name, const char *key, const char *doc, uint32_t flags)
 {
     if (registry_len == SIM__POINTS_MAX) return SIM_ELIMIT;
@@ -85,35 +85,37 @@ static int add_locked(const char *name, const char *key, const char *doc, uint32
     p->index = registry_len;
     p->flags = flags;
     /* failnum 1: fiu_fail returns 1 when the callback says fail. */
-    if (fiu_enable_external(p->name, 1, p, 0, on_hit) != 0) return SIM_ENOMEM;
+    if (fiu_enable_external(p->name, 1, p, 0, on_hit) != 0) {
+        sim__oom(0, "libfiu (enabling a fault point)");
+    }
     __atomic_store_n(&registry_len, registry_len + 1, __ATOMIC_RELEASE);
     return SIM_OK;
 }
 
-static int start_locked(void)
+static void start_locked(void)
 {
-    if (started) return start_rc;
+    if (started) return;
     started = true;
-    start_rc = fiu_init(0) == 0 ? SIM_OK : SIM_ENOMEM;
-    for (uint32_t i = 0; i < NBUILTINS && start_rc == SIM_OK; i++) {
-        start_rc = add_locked(builtins[i].name, builtins[i].key, builtins[i].doc,
-                              builtins[i].flags);
+    if (fiu_init(0) != 0) sim__oom(0, "libfiu (fiu_init)");
+    for (uint32_t i = 0; i < NBUILTINS; i++) {
+        int rc = add_locked(builtins[i].name, builtins[i].key, builtins[i].doc,
+                            builtins[i].flags);
+        SIM_ASSERT(rc == SIM_OK); /* the built-in points fit the registry */
     }
-    return start_rc;
+    SIM_ASSERT(registry_len == NBUILTINS);
 }
 
-int sim__points_init(void)
+void sim__points_init(void)
 {
-    if (__atomic_load_n(&registry_len, __ATOMIC_ACQUIRE) >= NBUILTINS) return SIM_OK;
+    if (__atomic_load_n(&registry_len, __ATOMIC_ACQUIRE) >= NBUILTINS) return;
     pthread_mutex_lock(&registry_lock);
-    int rc = start_locked();
+    start_locked();
     pthread_mutex_unlock(&registry_lock);
-    return rc;
 }
 
 const sim__point *sim__point_find(const char *name)
 {
-    if (sim__points_init() != SIM_OK) return NULL;
+    sim__points_init();
     uint32_t n = __atomic_load_n(&registry_len, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n; i++) {
         if (strcmp(registry[i].name, name) == 0) return &registry[i];
@@ -129,8 +131,7 @@ uint32_t sim__point_builtin_count(void)
 const sim__point *sim__point_builtin(uint32_t i)
 {
     SIM_ASSERT(i < NBUILTINS);
-    int rc = sim__points_init();
-    SIM_ASSERT(rc == SIM_OK); /* libfiu could not start: nothing can be injected */
+    sim__points_init();
     return &registry[i];
 }
 
@@ -156,7 +157,8 @@ int sim_fault_declare(const sim_fault_point *points, uint32_t count)
         if (points[i].name == NULL || !sim__point_name_ok(points[i].name)) return SIM_EINVAL;
     }
     pthread_mutex_lock(&registry_lock);
-    int rc = start_locked();
+    start_locked();
+    int rc = SIM_OK;
     for (uint32_t i = 0; i < count && rc == SIM_OK; i++) {
         bool known = false;
         for (uint32_t j = 0; j < registry_len && !known; j++) {
@@ -183,20 +185,19 @@ static void faults_free(sim_world *w)
 sim__faults *sim__faults_of(sim_world *w)
 {
     if (w->faults != NULL) return w->faults;
-    sim__faults *fs = calloc(1, sizeof *fs);
-    if (fs == NULL) return NULL;
+    sim__faults *fs = sim__xcalloc(1, sizeof *fs, "a world's fault state");
     w->faults = fs;
     w->faults_free = faults_free;
     return fs;
 }
 
-/* The slot of point p, growing the array to the registry's size. NULL when out of memory. */
+/* The slot of point p, growing the array to the registry's size. */
 static sim__slot *slot_of(sim__faults *fs, const sim__point *p)
 {
     if (p->index >= fs->nslots) {
         uint32_t n = __atomic_load_n(&registry_len, __ATOMIC_ACQUIRE);
-        sim__slot *s = realloc(fs->slots, n * sizeof *s);
-        if (s == NULL) return NULL;
+        SIM_ASSERT(p->index < n);
+        sim__slot *s = sim__xrealloc_array(fs->slots, n, sizeof *s, "fault point counters");
         for (uint32_t i = fs->nslots; i < n; i++) {
             s[i] = (sim__slot){.fail_at = UINT64_MAX};
         }
@@ -210,12 +211,9 @@ void sim__fault_record(sim_world *w, const char *point, uint64_t point_id, uint6
                        uint32_t node, sim_fault_action action, const char *detail)
 {
     sim__faults *fs = sim__faults_of(w);
-    SIM_ASSERT(fs != NULL); /* out of memory recording a fault */
     if (fs->nrecs == fs->recs_cap && fs->nrecs < SIM__FAULT_RECS_MAX) {
         uint32_t cap = fs->recs_cap ? fs->recs_cap * 2 : 16;
-        sim_fault_rec *r = realloc(fs->recs, cap * sizeof *r);
-        SIM_ASSERT(r != NULL);
-        fs->recs = r;
+        fs->recs = sim__xrealloc_array(fs->recs, cap, sizeof *fs->recs, "fault records");
         fs->recs_cap = cap;
     }
     if (fs->nrecs < fs->recs_cap) {
@@ -249,8 +247,7 @@ static bool roll(uint64_t seed, uint64_t id, uint64_t hit, uint64_t ppt)
 static int decide(sim_world *w, const sim__point *p, uint32_t node)
 {
     sim__faults *fs = sim__faults_of(w);
-    sim__slot *s = fs ? slot_of(fs, p) : NULL;
-    SIM_ASSERT(s != NULL); /* out of memory counting a hit */
+    sim__slot *s = slot_of(fs, p);
     uint64_t hit = s->hits++;
     if (fs->quiet) return 0;
     uint64_t ppt = route.w == w && route.has_ppt ? route.ppt : s->ppt;
@@ -292,8 +289,7 @@ static int hit_through_fiu(sim_world *w, const char *name, uint32_t node, route_
 int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_t ppt)
 {
     sim__faults *fs = sim__faults_of(w);
-    sim__slot *s = fs ? slot_of(fs, p) : NULL;
-    SIM_ASSERT(s != NULL); /* out of memory counting a hit */
+    sim__slot *s = slot_of(fs, p);
     uint64_t effective = ppt == UINT64_MAX ? s->ppt : ppt;
     if ((effective == 0 || fs->quiet) && s->fail_at == UINT64_MAX) {
         /* The answer is known to be no: the hit is counted as libfiu's callback would count
@@ -341,34 +337,30 @@ int sim_fault(sim_world *w, const char *point)
 static sim__slot *slot_by_name(sim_world *w, const char *point)
 {
     const sim__point *p = sim__point_find(point);
-    sim__faults *fs = p ? sim__faults_of(w) : NULL;
-    return fs ? slot_of(fs, p) : NULL;
+    return p != NULL ? slot_of(sim__faults_of(w), p) : NULL;
 }
 
 int sim_fault_set(sim_world *w, const char *point, sim_ratio per_hit)
 {
     if (per_hit.q == 0 || per_hit.p > per_hit.q) return SIM_EINVAL;
     sim__slot *s = slot_by_name(w, point);
-    if (s == NULL) return sim__point_find(point) ? SIM_ENOMEM : SIM_EINVAL;
+    if (s == NULL) return SIM_EINVAL;
     __extension__ typedef unsigned __int128 u128;
     s->ppt = (uint64_t)((u128)per_hit.p * SIM__PPT_ONE / per_hit.q);
     if (per_hit.p != 0 && s->ppt == 0) s->ppt = 1; /* below 10^-12: the smallest nonzero */
     return SIM_OK;
 }
 
-int sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt)
+void sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt)
 {
-    sim__faults *fs = sim__faults_of(w);
-    sim__slot *s = fs ? slot_of(fs, p) : NULL;
-    if (s == NULL) return SIM_ENOMEM;
+    sim__slot *s = slot_of(sim__faults_of(w), p);
     s->ppt = ppt > SIM__PPT_ONE ? SIM__PPT_ONE : ppt;
-    return SIM_OK;
 }
 
 int sim_fault_fail_at(sim_world *w, const char *point, uint64_t hit)
 {
     sim__slot *s = slot_by_name(w, point);
-    if (s == NULL) return sim__point_find(point) ? SIM_ENOMEM : SIM_EINVAL;
+    if (s == NULL) return SIM_EINVAL;
     s->fail_at = hit;
     return SIM_OK;
 }

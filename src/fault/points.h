@@ -35,9 +35,9 @@ typedef struct sim__point {
     uint32_t flags;
 } sim__point;
 
-/* Starts libfiu and enables the built-in points, once per process. SIM_ENOMEM if libfiu
- * refuses. */
-int sim__points_init(void);
+/* Starts libfiu and enables the built-in points, once per process. libfiu refusing (it fails
+ * only to allocate) is out of memory: fatal. */
+void sim__points_init(void);
 /* The point with this name, or NULL. */
 const sim__point *sim__point_find(const char *name);
 /* The built-in points (node/... and net/...), in catalog order. */
@@ -70,7 +70,7 @@ typedef struct sim__faults {
 #define SIM__FAULT_RECS_MAX (1u << 20)
 #define SIM__PPT_ONE 1000000000000ull  /* probability 1 in parts per 10^12 */
 
-/* The world's fault state, created on first use; NULL only when out of memory. */
+/* The world's fault state, created on first use. */
 sim__faults *sim__faults_of(sim_world *w);
 /* Hits a point on behalf of `node` (the driver's node points) through libfiu. 1 = fire. */
 int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node);
@@ -78,8 +78,8 @@ int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node);
  * point's. A hit that cannot fire (probability 0, no countdown, or the quiet phase) is
  * counted without calling libfiu: the hot path of every message. */
 int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_t ppt);
-/* Sets a point's probability per hit in ppt. SIM_ENOMEM only. */
-int sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt);
+/* Sets a point's probability per hit in ppt. */
+void sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt);
 /* Records an injected fault: a record and a SIM_EV_FAULT event. point and detail must live as
  * long as the world. */
 void sim__fault_record(sim_world *w, const char *point, uint64_t point_id, uint64_t hit,

@@ -26,7 +26,6 @@
 
 #define DEFAULT_LATENCY_MIN SIM_MS
 #define DEFAULT_LATENCY_MAX (5 * SIM_MS)
-#define EPHEMERAL_FIRST 49152
 #define TAIL_CAP 20 /* an exponential tail is cut at 20 times its mean */
 
 
@@ -36,10 +35,23 @@ static void net_free(sim_world *w)
 {
     net_state *n = sim__net_peek(w);
     if (n == NULL) return;
-    for (uint32_t i = 0; i < n->socks_used; i++) free(n->socks[i].rbuf);
-    for (uint32_t i = 0; i < n->msgs_used; i++) {
-        if (n->msgs[i].id != 0) sim__mem_free(&w->mem, n->msgs[i].data, n->msgs[i].len);
+    sim__net_check(w, n);
+    SIM_ASSERT(n->socks_used <= n->socks_cap);
+    SIM_ASSERT(n->msgs_used <= n->msgs_cap);
+    uint32_t socks = 0, msgs = 0;
+    for (uint32_t i = 0; i < n->socks_used; i++) {
+        if (n->socks[i].type == SOCK_FREE) SIM_ASSERT(n->socks[i].rbuf == NULL);
+        socks += n->socks[i].type != SOCK_FREE;
+        free(n->socks[i].rbuf);
     }
+    for (uint32_t i = 0; i < n->msgs_used; i++) {
+        if (n->msgs[i].id == 0) continue;
+        msgs++;
+        sim__mem_free(&w->mem, n->msgs[i].data, n->msgs[i].len);
+    }
+    /* Every socket and message the counts say are live is in its table, and no more. */
+    SIM_ASSERT(socks == n->socks_live);
+    SIM_ASSERT(msgs == n->msgs_live);
     free(n->socks);
     free(n->msgs);
     free(n->port_keys);
@@ -54,28 +66,34 @@ static void net_free(sim_world *w)
     free(n);
 }
 
+#ifdef SIM_SLOW_CHECKS
+/* The links set in the blocked matrix of cap x cap bits (for SIM_ASSERT_SLOW). */
+static uint32_t blocked_count(const net_state *n, uint32_t cap)
+{
+    uint32_t count = 0;
+    size_t words = ((size_t)cap * cap + 63) / 64;
+    for (size_t i = 0; n->blocked != NULL && i < words; i++) {
+        count += (uint32_t)__builtin_popcountll(n->blocked[i]);
+    }
+    return count;
+}
+#endif
+
 /* Grows the per-node arrays to the world's node count. */
-static int ensure_nodes(sim_world *w, net_state *n)
+static void ensure_nodes(sim_world *w, net_state *n)
 {
     uint32_t need = w->nodes_len;
-    if (need <= n->nodes_cap) return SIM_OK;
+    if (need <= n->nodes_cap) return;
     uint32_t cap = n->nodes_cap ? n->nodes_cap : 8;
     while (cap < need) cap *= 2;
-    uint16_t *eph = realloc(n->ephemeral, cap * sizeof *eph);
-    if (eph == NULL) return SIM_ENOMEM;
-    n->ephemeral = eph;
-    uint8_t *clog = realloc(n->clogged, cap);
-    if (clog == NULL) return SIM_ENOMEM;
-    n->clogged = clog;
+    SIM_ASSERT((cap & (cap - 1)) == 0);
+    SIM_ASSERT(cap > n->nodes_cap);
+    n->ephemeral = sim__xrealloc_array(n->ephemeral, cap, sizeof *n->ephemeral,
+                                       "ephemeral port cursors");
+    n->clogged = sim__xrealloc(n->clogged, cap, "clogged nodes");
     size_t words = ((size_t)cap * cap + 63) / 64;
-    uint64_t *blocked = calloc(words, sizeof *blocked);
-    sim_rng *rngs = realloc(n->rngs, cap * sizeof *rngs);
-    if (blocked == NULL || rngs == NULL) {
-        free(blocked);
-        if (rngs != NULL) n->rngs = rngs;
-        return SIM_ENOMEM;
-    }
-    n->rngs = rngs;
+    uint64_t *blocked = sim__xcalloc(words, sizeof *blocked, "the blocked links");
+    n->rngs = sim__xrealloc_array(n->rngs, cap, sizeof *n->rngs, "network streams");
     for (uint32_t f = 0; f < n->nodes_cap; f++) {
         for (uint32_t t = 0; t < n->nodes_cap; t++) {
             size_t old = (size_t)f * n->nodes_cap + t, now = (size_t)f * cap + t;
@@ -84,42 +102,43 @@ static int ensure_nodes(sim_world *w, net_state *n)
     }
     free(n->blocked);
     n->blocked = blocked;
+    SIM_ASSERT_SLOW(blocked_count(n, cap) == n->nblocked); /* every blocked link came along */
     for (uint32_t i = n->nodes_cap; i < cap; i++) {
-        n->ephemeral[i] = EPHEMERAL_FIRST;
+        n->ephemeral[i] = EPHEMERAL_FIRST_PORT;
         n->clogged[i] = 0;
         sim_rng_init(&n->rngs[i], w->seed, "sim/net", i);
     }
     n->nodes_cap = cap;
-    return SIM_OK;
 }
 
 net_state *sim__net_of(sim_world *w)
 {
     net_state *n = sim__net_peek(w);
     if (n == NULL) {
-        if (sim__points_init() != SIM_OK) return NULL;
-        n = calloc(1, sizeof *n);
-        if (n == NULL) return NULL;
+        sim__points_init();
+        n = sim__xcalloc(1, sizeof *n, "the network");
         n->sock_free = SIM__NIL;
         n->msg_free = SIM__NIL;
         n->held_head = n->held_tail = SIM__NIL;
         n->drop = sim__point_find("net/send/drop");
         n->dup = sim__point_find("net/send/dup");
-        SIM_ASSERT(n->drop != NULL && n->dup != NULL);
+        SIM_ASSERT(n->drop != NULL);
+        SIM_ASSERT(n->dup != NULL);
         n->ext = sim__ext_attach(w, &sim__net_ops, n);
         sim_net_desc none = {0};
         int rc = sim_net_configure(w, &none);
         SIM_ASSERT(rc == SIM_OK);
         n->configured = false;
     }
-    if (ensure_nodes(w, n) != SIM_OK) return NULL;
+    ensure_nodes(w, n);
+    SIM_ASSERT(n->nodes_cap >= w->nodes_len);
     return n;
 }
 
 int sim_net_configure(sim_world *w, const sim_net_desc *d)
 {
+    SIM_ASSERT(d != NULL);
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (n->socks_live > 0) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "sim_net_configure called with %u socket(s) open: configure the network "
@@ -140,6 +159,11 @@ int sim_net_configure(sim_world *w, const sim_net_desc *d)
         c.reset_delay.min_ns > c.reset_delay.max_ns) {
         return SIM_EINVAL;
     }
+    /* What the rest of the network relies on: a write always makes progress (segments of at
+     * least a byte, a window of at least one), a queue holds a datagram. */
+    SIM_ASSERT(c.segment_min >= 1);
+    SIM_ASSERT(c.send_buffer >= 1);
+    SIM_ASSERT(c.recv_queue >= 1);
     n->desc = c;
     n->configured = true;
     return SIM_OK;
@@ -153,17 +177,19 @@ uint32_t sim__net_task_node(const sim_world *w)
 
 /* ---- sockets -------------------------------------------------------------------------------- */
 
-int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uint32_t *out)
+uint32_t sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node)
 {
-    (void)w;
+    SIM_ASSERT(type != SOCK_FREE);
+    SIM_ASSERT(type <= SOCK_CONN);
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(node < w->nodes_len);
     uint32_t slot = n->sock_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(slot < n->socks_used);
+        SIM_ASSERT(n->socks[slot].type == SOCK_FREE); /* the free list holds free sockets only */
         n->sock_free = n->socks[slot].next_free;
     } else {
-        if (sim__grow((void **)&n->socks, &n->socks_cap, n->socks_used + 1, sizeof(net_sock)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&n->socks, &n->socks_cap, n->socks_used + 1, sizeof(net_sock));
         slot = n->socks_used++;
         n->socks[slot].id = 0;
     }
@@ -183,20 +209,31 @@ int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uin
     s->listener = SIM__NIL;
     s->held_head = s->held_tail = SIM__NIL;
     n->socks_live++;
-    *out = slot;
-    return SIM_OK;
+    SIM_ASSERT(n->socks_live <= n->socks_used);
+    return slot;
 }
 
 void sim__sock_free(sim_world *w, net_state *n, uint32_t slot)
 {
+    SIM_ASSERT(slot < n->socks_used);
     net_sock *s = &n->socks[slot];
     SIM_ASSERT(s->type != SOCK_FREE);
-    for (uint32_t m = s->q_head; m != SIM__NIL;) {
+    SIM_ASSERT(n->socks_live > 0);
+    /* A listener goes with nothing queued for accept: its queue is popped (closing) or its
+     * endpoints died first (a crash). */
+    if (s->type == SOCK_LISTEN && s->acc_len > 0) {
+        SIM_ASSERT(w->nodes[s->node].state == SIM_NODE_DOWN);
+    }
+    uint32_t queued = 0;
+    for (uint32_t m = s->q_head; m != SIM__NIL; queued++) {
+        SIM_ASSERT(n->msgs[m].id != 0);
         uint32_t next = n->msgs[m].next;
         sim__msg_free(w, n, m);
         m = next;
     }
+    SIM_ASSERT(queued == s->q_len);
     for (uint32_t m = s->held_head; m != SIM__NIL;) {
+        SIM_ASSERT(n->msgs[m].held);
         uint32_t next = n->msgs[m].next;
         sim__msg_free(w, n, m);
         m = next;
@@ -342,6 +379,10 @@ static void net_hand_release(sim_world *w, uint32_t slot, uint32_t id)
 void sim__sock_wait(sim_world *w, net_sock *s, bool writer, uint32_t op)
 {
     SIM_ASSERT(w->current != SIM__NIL);
+    SIM_ASSERT(s->type != SOCK_FREE);
+    /* Only a stream endpoint has a writer; only a live endpoint is waited on. */
+    if (writer) SIM_ASSERT(s->type == SOCK_CONN);
+    if (s->type == SOCK_CONN) SIM_ASSERT(s->state != CONN_DEAD);
     uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
     uint32_t *id = writer ? &s->wr_id : &s->rd_id;
     const sim__task *t = &w->tasks[w->current];
@@ -356,15 +397,19 @@ void sim__sock_wait(sim_world *w, net_sock *s, bool writer, uint32_t op)
     *id = t->id;
     net_state *n = sim__net_peek(w);
     uint32_t sock = (uint32_t)(s - n->socks);
+    SIM_ASSERT(sock < n->socks_used);
     sim__note_wait(w, WAIT_EXT + n->ext, sock, (uint64_t)op << 32 | s->id);
 }
 
 void sim__sock_wake(sim_world *w, net_sock *s, bool writer)
 {
+    SIM_ASSERT(s->type != SOCK_FREE); /* a freed socket's waiters were woken before it went */
     uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
     uint32_t *id = writer ? &s->wr_id : &s->rd_id;
     if (*slot == SIM__NIL) return;
     uint32_t sl = *slot, i = *id;
+    SIM_ASSERT(sl < w->tasks_used);
+    SIM_ASSERT(i != 0);
     *slot = SIM__NIL;
     sim__wake(w, sl, i);
 }
@@ -388,22 +433,27 @@ static uint32_t port_hash(uint32_t key)
 uint32_t sim__port_find(const net_state *n, uint32_t node, uint16_t port)
 {
     if (n->port_keys == NULL) return SIM__NIL;
+    /* The table is never full (grown at three quarters), so a probe meets an empty slot. */
+    SIM_ASSERT(n->ports_used <= n->port_mask);
     uint32_t key = (node << 16 | port) + 1;
     for (uint32_t i = port_hash(key) & n->port_mask;; i = (i + 1) & n->port_mask) {
         if (n->port_keys[i] == PORT_EMPTY) return SIM__NIL;
-        if (n->port_keys[i] == key) return n->port_vals[i];
+        if (n->port_keys[i] != key) continue;
+        /* A bound port names a live socket of its node. */
+        SIM_ASSERT(n->port_vals[i] < n->socks_used);
+        SIM_ASSERT(n->socks[n->port_vals[i]].type != SOCK_FREE);
+        SIM_ASSERT(n->socks[n->port_vals[i]].node == node);
+        return n->port_vals[i];
     }
 }
 
-static int ports_grow(net_state *n)
+static void ports_grow(net_state *n)
 {
     uint32_t cap = n->port_keys ? (n->port_mask + 1) * 2 : 64;
-    uint32_t *keys = calloc(cap, sizeof *keys), *vals = calloc(cap, sizeof *vals);
-    if (keys == NULL || vals == NULL) {
-        free(keys);
-        free(vals);
-        return SIM_ENOMEM;
-    }
+    SIM_ASSERT((cap & (cap - 1)) == 0);
+    SIM_ASSERT(cap > n->ports_used);
+    uint32_t *keys = sim__xcalloc(cap, sizeof *keys, "the port table");
+    uint32_t *vals = sim__xcalloc(cap, sizeof *vals, "the port table");
     uint32_t used = 0;
     for (uint32_t i = 0; n->port_keys != NULL && i <= n->port_mask; i++) {
         uint32_t key = n->port_keys[i];
@@ -414,21 +464,20 @@ static int ports_grow(net_state *n)
         vals[j] = n->port_vals[i];
         used++;
     }
+    SIM_ASSERT(used <= n->ports_used); /* tombstones are dropped, keys kept */
     free(n->port_keys);
     free(n->port_vals);
     n->port_keys = keys;
     n->port_vals = vals;
     n->port_mask = cap - 1;
     n->ports_used = used;
-    return SIM_OK;
 }
 
-static int port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
+static void port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
 {
-    if (n->port_keys == NULL || (n->ports_used + 1) * 4 > (n->port_mask + 1) * 3) {
-        int rc = ports_grow(n);
-        if (rc != SIM_OK) return rc;
-    }
+    SIM_ASSERT(port != 0);
+    SIM_ASSERT(sim__port_find(n, node, port) == SIM__NIL); /* bind looked first */
+    if (n->port_keys == NULL || (n->ports_used + 1) * 4 > (n->port_mask + 1) * 3) ports_grow(n);
     uint32_t key = (node << 16 | port) + 1;
     uint32_t i = port_hash(key) & n->port_mask;
     while (n->port_keys[i] != PORT_EMPTY && n->port_keys[i] != PORT_GONE) {
@@ -437,17 +486,19 @@ static int port_put(net_state *n, uint32_t node, uint16_t port, uint32_t slot)
     if (n->port_keys[i] == PORT_EMPTY) n->ports_used++;
     n->port_keys[i] = key;
     n->port_vals[i] = slot;
-    return SIM_OK;
+    SIM_ASSERT(n->ports_used * 4 <= (n->port_mask + 1) * 3);
 }
 
 void sim__port_unbind(net_state *n, uint32_t node, uint16_t port)
 {
+    SIM_ASSERT(port != 0);
     if (n->port_keys == NULL) return;
     uint32_t key = (node << 16 | port) + 1;
     for (uint32_t i = port_hash(key) & n->port_mask;; i = (i + 1) & n->port_mask) {
         if (n->port_keys[i] == PORT_EMPTY) return;
         if (n->port_keys[i] == key) {
             n->port_keys[i] = PORT_GONE;
+            SIM_ASSERT(sim__port_find(n, node, port) == SIM__NIL); /* keys are unique */
             return;
         }
     }
@@ -456,24 +507,27 @@ void sim__port_unbind(net_state *n, uint32_t node, uint16_t port)
 int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uint32_t slot,
                    uint16_t *bound)
 {
-    (void)w;
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(node < w->nodes_len);
+    SIM_ASSERT(slot < n->socks_used);
+    SIM_ASSERT(n->socks[slot].node == node);
     if (port != 0) {
         if (sim__port_find(n, node, port) != SIM__NIL) return SIM_EADDRINUSE;
     } else {
         /* The next free ephemeral port after the last one handed out on this node: a
          * restarted node gets fresh ports, as a real one mostly does. */
-        uint32_t tries = 65536 - EPHEMERAL_FIRST;
+        uint32_t tries = 65536 - EPHEMERAL_FIRST_PORT;
         uint16_t p = n->ephemeral[node];
         while (tries-- > 0 && sim__port_find(n, node, p) != SIM__NIL) {
-            p = p == 65535 ? EPHEMERAL_FIRST : (uint16_t)(p + 1);
+            p = p == 65535 ? EPHEMERAL_FIRST_PORT : (uint16_t)(p + 1);
         }
         if (sim__port_find(n, node, p) != SIM__NIL) return SIM_ELIMIT;
         port = p;
-        n->ephemeral[node] = p == 65535 ? EPHEMERAL_FIRST : (uint16_t)(p + 1);
+        n->ephemeral[node] = p == 65535 ? EPHEMERAL_FIRST_PORT : (uint16_t)(p + 1);
     }
-    int rc = port_put(n, node, port, slot);
-    if (rc != SIM_OK) return rc;
+    port_put(n, node, port, slot);
     *bound = port;
+    SIM_ASSERT(sim__port_find(n, node, port) == slot);
     return SIM_OK;
 }
 
@@ -481,6 +535,8 @@ int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uin
 
 static size_t bit_of(const net_state *n, uint32_t from, uint32_t to)
 {
+    SIM_ASSERT(from < n->nodes_cap);
+    SIM_ASSERT(to < n->nodes_cap);
     return (size_t)from * n->nodes_cap + to;
 }
 
@@ -493,6 +549,7 @@ bool sim__link_blocked(const net_state *n, uint32_t from, uint32_t to)
 
 bool sim__link_clogged(const net_state *n, uint32_t from, uint32_t to)
 {
+    SIM_ASSERT(n->nclogged <= n->nodes_cap);
     if (n->nclogged == 0) return false;
     return (from < n->nodes_cap && n->clogged[from]) || (to < n->nodes_cap && n->clogged[to]);
 }
@@ -506,11 +563,14 @@ static const net_link_rule *rule_for(const net_state *n, uint32_t from, uint32_t
         const net_link_rule *r = &n->rules[i];
         if ((r->from != 0 && r->from != from) || (r->to != 0 && r->to != to)) continue;
         int score = (r->from != 0) * 2 + (r->to != 0);
+        /* One rule per (from, to): two that apply never tie. */
+        SIM_ASSERT(score != best_score);
         if (score > best_score) {
             best = r;
             best_score = score;
         }
     }
+    if (best != NULL) SIM_ASSERT(best->link.latency.min_ns <= best->link.latency.max_ns);
     return best;
 }
 
@@ -523,8 +583,8 @@ static uint64_t ratio_ppt(sim_ratio r)
 
 int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link *link)
 {
+    SIM_ASSERT(link != NULL);
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (from.v >= w->nodes_len || to.v >= w->nodes_len) return SIM_ENODE;
     if (link->latency.min_ns > link->latency.max_ns) return SIM_EINVAL;
     if ((link->loss.q != 0 && link->loss.p > link->loss.q) ||
@@ -539,22 +599,24 @@ int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link 
             return SIM_OK;
         }
     }
-    net_link_rule *grown = realloc(n->rules, (n->nrules + 1) * sizeof *grown);
-    if (grown == NULL) return SIM_ENOMEM;
-    n->rules = grown;
+    n->rules = sim__xrealloc_array(n->rules, n->nrules + 1, sizeof *n->rules, "link rules");
     n->rules[n->nrules++] = rule;
+    SIM_ASSERT(rule_for(n, from.v, to.v) == &n->rules[n->nrules - 1]);
     return SIM_OK;
 }
 
 static uint64_t draw_latency(net_state *n, uint32_t from, const sim_link *l)
 {
+    SIM_ASSERT(from < n->nodes_cap); /* the sender's own stream */
     sim_rng *rng = &n->rngs[from];
     uint64_t lo = l->latency.min_ns, hi = l->latency.max_ns;
     if (lo == 0 && hi == 0) {
         lo = DEFAULT_LATENCY_MIN;
         hi = DEFAULT_LATENCY_MAX;
     }
+    SIM_ASSERT(lo <= hi);
     uint64_t lat = lo == hi ? lo : sim_rng_range(rng, lo, hi);
+    if (l->tail_ns == 0) SIM_ASSERT(lat <= hi);
     if (l->tail_ns != 0) lat = sim__add_sat(lat, sim__rng_exponential(rng, l->tail_ns, TAIL_CAP));
     SIM_ASSERT(lat >= lo);
     return lat;
@@ -564,10 +626,10 @@ static uint64_t draw_latency(net_state *n, uint32_t from, const sim_link *l)
 static uint64_t transmit(net_state *n, uint32_t from, uint32_t to, uint64_t now, uint64_t bw,
                          uint32_t len)
 {
+    SIM_ASSERT(bw > 0);
     if (n->busy == NULL || (n->busy_used + 1) * 2 > n->busy_mask + 1) {
         uint32_t cap = n->busy ? (n->busy_mask + 1) * 2 : 64;
-        net_pair_busy *fresh = calloc(cap, sizeof *fresh);
-        if (fresh == NULL) return now; /* out of memory: no queueing, still deterministic */
+        net_pair_busy *fresh = sim__xcalloc(cap, sizeof *fresh, "link bandwidth state");
         for (uint32_t i = 0; n->busy != NULL && i <= n->busy_mask; i++) {
             if (n->busy[i].key == 0) continue;
             uint32_t j = sim__mix32((uint32_t)(n->busy[i].key ^ n->busy[i].key >> 32)) & (cap - 1);
@@ -577,6 +639,7 @@ static uint64_t transmit(net_state *n, uint32_t from, uint32_t to, uint64_t now,
         free(n->busy);
         n->busy = fresh;
         n->busy_mask = cap - 1;
+        SIM_ASSERT(n->busy_used * 2 < cap); /* room at half full: a probe ends */
     }
     uint64_t key = ((uint64_t)from << 32 | to) + 1;
     uint32_t j = sim__mix32((uint32_t)(key ^ key >> 32)) & n->busy_mask;
@@ -602,23 +665,30 @@ uint64_t sim__link_arrival(sim_world *w, net_state *n, uint32_t from, uint32_t t
     if (l->bandwidth != 0) start = transmit(n, from, to, start, l->bandwidth, len);
     SIM_ASSERT(start >= w->now_ns);
     /* Saturates: a latency beyond the end of time arrives "never", not in the past. */
-    return sim__add_sat(start, draw_latency(n, from, l));
+    uint64_t at = sim__add_sat(start, draw_latency(n, from, l));
+    SIM_ASSERT(at >= start);
+    return at;
 }
 
 /* ---- partitions and clogs ------------------------------------------------------------------- */
 
 static void link_event(sim_world *w, uint32_t from, uint32_t to, uint32_t change)
 {
+    SIM_ASSERT(change >= LINK_BLOCK);
+    SIM_ASSERT(change <= LINK_UNCLOG);
     uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     sim__emit(w, SIM_EV_NET_LINK, 0, task, (uint64_t)from << 32 | to, change, NULL);
 }
 
 static void set_blocked(net_state *n, uint32_t from, uint32_t to)
 {
+    SIM_ASSERT(from != to); /* a node always reaches itself */
     size_t b = bit_of(n, from, to);
     if (n->blocked[b / 64] >> (b % 64) & 1) return;
     n->blocked[b / 64] |= 1ull << (b % 64);
     n->nblocked++;
+    SIM_ASSERT(sim__link_blocked(n, from, to));
+    SIM_ASSERT_SLOW(blocked_count(n, n->nodes_cap) == n->nblocked);
 }
 
 static bool node_ok(const sim_world *w, sim_node_id node)
@@ -629,13 +699,14 @@ static bool node_ok(const sim_world *w, sim_node_id node)
 int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (!node_ok(w, from) || !node_ok(w, to)) return SIM_ENODE;
     if (from.v == to.v) return SIM_EINVAL;
     if (!sim__link_blocked(n, from.v, to.v)) {
         set_blocked(n, from.v, to.v);
         link_event(w, from.v, to.v, LINK_BLOCK);
     }
+    SIM_ASSERT(sim__link_blocked(n, from.v, to.v));
+    SIM_ASSERT(!sim_net_reachable(w, from, to));
     return SIM_OK;
 }
 
@@ -643,7 +714,6 @@ int sim_net_partition(sim_world *w, const sim_node_id *nodes, const uint32_t *gr
                       uint32_t count)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     for (uint32_t i = 0; i < count; i++) {
         if (!node_ok(w, nodes[i])) return SIM_ENODE;
         for (uint32_t j = 0; j < i; j++) {
@@ -657,6 +727,14 @@ int sim_net_partition(sim_world *w, const sim_node_id *nodes, const uint32_t *gr
             link_event(w, nodes[i].v, nodes[j].v, LINK_BLOCK);
         }
     }
+    /* Every pair across groups is cut, both ways; a group's own links are left as they were. */
+    for (uint32_t i = 0; i < count; i++) {
+        for (uint32_t j = 0; j < count; j++) {
+            if (group[i] == group[j]) continue;
+            SIM_ASSERT_SLOW(sim__link_blocked(n, nodes[i].v, nodes[j].v));
+        }
+    }
+    SIM_ASSERT(n->nblocked <= (uint64_t)n->nodes_cap * n->nodes_cap);
     return SIM_OK;
 }
 
@@ -671,6 +749,11 @@ static void release_held_datagrams(sim_world *w, net_state *n)
     n->held_head = n->held_tail = SIM__NIL;
     for (uint32_t m = first; m != SIM__NIL;) {
         net_msg *msg = &n->msgs[m];
+        /* The network's held list: live datagrams and SYNs only (segments wait on their
+         * endpoint). Delivering one never frees another held one. */
+        SIM_ASSERT(msg->id != 0);
+        SIM_ASSERT(msg->held);
+        SIM_ASSERT(msg->type == SIM_NET_DGRAM || msg->type == SIM_NET_SYN);
         uint32_t next = msg->next;
         msg->next = SIM__NIL;
         if (sim__link_clogged(n, msg->src_node, msg->dst_node)) {
@@ -692,35 +775,42 @@ static void release_held_datagrams(sim_world *w, net_state *n)
         if (n->held_head == SIM__NIL) n->held_tail = keep_tail;
         n->held_head = keep_head;
     }
+    if (n->held_head == SIM__NIL) SIM_ASSERT(n->held_tail == SIM__NIL);
+    if (n->nclogged == 0) SIM_ASSERT(n->held_head == SIM__NIL); /* no clog: nothing waits */
 }
 
 void sim_net_heal(sim_world *w)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL || n->nblocked == 0) return;
+    if (n->nblocked == 0) return;
     memset(n->blocked, 0, ((size_t)n->nodes_cap * n->nodes_cap + 63) / 64 * sizeof(uint64_t));
     n->nblocked = 0;
+    SIM_ASSERT_SLOW(blocked_count(n, n->nodes_cap) == 0);
     link_event(w, 0, 0, LINK_HEAL);
     sim__stream_release_held(w, n);
+    SIM_ASSERT(n->nblocked == 0); /* releasing held segments blocks nothing */
+    sim__net_check(w, n);
 }
 
 int sim_net_clog(sim_world *w, sim_node_id node, bool clogged)
 {
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     if (!node_ok(w, node)) return SIM_ENODE;
     if (n->clogged[node.v] == clogged) return SIM_OK;
     n->clogged[node.v] = clogged;
     if (clogged) {
         n->nclogged++;
     } else {
+        SIM_ASSERT(n->nclogged > 0);
         n->nclogged--;
     }
+    SIM_ASSERT(n->nclogged < w->nodes_len);
     link_event(w, node.v, node.v, clogged ? LINK_CLOG : LINK_UNCLOG);
     if (!clogged) {
         release_held_datagrams(w, n);
         sim__stream_release_held(w, n);
     }
+    sim__net_check(w, n);
     return SIM_OK;
 }
 
@@ -736,6 +826,10 @@ bool sim_net_reachable(const sim_world *w, sim_node_id from, sim_node_id to)
 void sim__net_event(sim_world *w, sim_event_kind kind, uint32_t node, const net_msg *m,
                     uint32_t why)
 {
+    SIM_ASSERT(m->id != 0); /* an event reads a live message, never a freed one */
+    SIM_ASSERT(m->type >= SIM_NET_DGRAM);
+    SIM_ASSERT(m->type <= SIM_NET_RST);
+    if (kind == SIM_EV_NET_DROP) SIM_ASSERT(why != SIM_NET_WHY_NONE);
     uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     uint64_t b = (uint64_t)m->type << 56 | (uint64_t)(why & 0xff) << 48 |
                  (uint64_t)(m->len & 0xffff) << 32 | m->digest;
@@ -744,8 +838,11 @@ void sim__net_event(sim_world *w, sim_event_kind kind, uint32_t node, const net_
 
 void sim__msg_free(sim_world *w, net_state *n, uint32_t slot)
 {
+    SIM_ASSERT(slot < n->msgs_used);
     net_msg *m = &n->msgs[slot];
-    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(m->id != 0); /* freed once */
+    SIM_ASSERT(n->msgs_live > 0);
+    if (m->len > 0) SIM_ASSERT(m->data != NULL);
     sim__mem_free(&w->mem, m->data, m->len);
     m->data = NULL;
     m->id = 0;
@@ -754,17 +851,16 @@ void sim__msg_free(sim_world *w, net_state *n, uint32_t slot)
     n->msgs_live--;
 }
 
-static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
+static uint32_t msg_alloc(net_state *n)
 {
-    (void)w;
     uint32_t slot = n->msg_free;
     if (slot != SIM__NIL) {
+        SIM_ASSERT(slot < n->msgs_used);
+        SIM_ASSERT(n->msgs[slot].id == 0); /* the free list holds free records only */
+        SIM_ASSERT(n->msgs[slot].data == NULL);
         n->msg_free = n->msgs[slot].next;
     } else {
-        if (sim__grow((void **)&n->msgs, &n->msgs_cap, n->msgs_used + 1, sizeof(net_msg)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&n->msgs, &n->msgs_cap, n->msgs_used + 1, sizeof(net_msg));
         slot = n->msgs_used++;
     }
     sim__table_shake((void **)&n->msgs, n->msgs_cap, sizeof(net_msg));
@@ -777,24 +873,21 @@ static int msg_alloc(sim_world *w, net_state *n, uint32_t *out)
     m->data = NULL;
     m->len = 0;
     n->msgs_live++;
-    *out = slot;
-    return SIM_OK;
+    SIM_ASSERT(n->msgs_live <= n->msgs_used);
+    return slot;
 }
 
-static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
-                    const void *data, uint32_t len, uint32_t *out)
+static uint32_t msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
+                         const void *data, uint32_t len)
 {
-    uint32_t slot;
-    int rc = msg_alloc(w, n, &slot);
-    if (rc != SIM_OK) return rc;
+    SIM_ASSERT(type >= SIM_NET_DGRAM);
+    SIM_ASSERT(type <= SIM_NET_RST);
+    if (len > 0) SIM_ASSERT(data != NULL);
+    if (type != SIM_NET_DGRAM && type != SIM_NET_DATA) SIM_ASSERT(len == 0); /* control only */
+    uint32_t slot = msg_alloc(n);
     net_msg *m = &n->msgs[slot];
     if (len > 0) {
         m->data = sim__mem_alloc(&w->mem, len);
-        if (m->data == NULL) {
-            m->len = 0;
-            sim__msg_free(w, n, slot);
-            return SIM_ENOMEM;
-        }
         memcpy(m->data, data, len);
     }
     m->type = type;
@@ -808,12 +901,13 @@ static int msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint
     m->to_sock = SIM__NIL;
     m->from_sock = SIM__NIL;
     m->from_id = 0;
-    *out = slot;
-    return SIM_OK;
+    return slot;
 }
 
 static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
 {
+    SIM_ASSERT(id != 0);
+    SIM_ASSERT(at >= w->now_ns); /* a message never arrives before it was sent */
     return sim__timer_arm_ext(w, at, sim__net_peek(w)->ext,
                               sim__net_timer_arg(TM_DELIVER, id, slot));
 }
@@ -821,9 +915,12 @@ static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
 int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
                   const void *data, uint32_t len, const net_route *route)
 {
-    uint32_t slot;
-    int rc = msg_make(w, n, type, src, dst, data, len, &slot);
-    if (rc != SIM_OK) return rc;
+    /* Datagrams travel without a route, stream messages with one. */
+    if (type == SIM_NET_DGRAM) SIM_ASSERT(route == NULL);
+    if (type != SIM_NET_DGRAM) SIM_ASSERT(route != NULL);
+    SIM_ASSERT((src >> 16) >= 1);
+    SIM_ASSERT((dst >> 16) < w->nodes_len);
+    uint32_t slot = msg_make(w, n, type, src, dst, data, len);
     net_msg *m = &n->msgs[slot];
     if (route != NULL) {
         m->to_sock = route->to_sock;
@@ -848,13 +945,10 @@ int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32
         if (lost) extra = n->desc.rto_ns; /* a stream retransmits: late, never lost */
     }
     if (type == SIM_NET_DGRAM && sim__point_hit_ppt(w, n->dup, from, r ? r->dup_ppt : UINT64_MAX)) {
-        uint32_t copy;
-        const net_msg *orig = &n->msgs[slot];
-        rc = msg_make(w, n, type, src, dst, orig->data, orig->len, &copy);
-        if (rc == SIM_OK) {
-            sim__net_event(w, SIM_EV_NET_DUP, from, &n->msgs[copy], 0);
-            rc = arm_delivery(w, copy, n->msgs[copy].id, sim__link_arrival(w, n, from, to, len));
-        }
+        /* The copy is made from the caller's bytes, as the original was. */
+        uint32_t copy = msg_make(w, n, type, src, dst, data, len);
+        sim__net_event(w, SIM_EV_NET_DUP, from, &n->msgs[copy], 0);
+        int rc = arm_delivery(w, copy, n->msgs[copy].id, sim__link_arrival(w, n, from, to, len));
         if (rc != SIM_OK) return rc;
     }
     uint64_t at = sim__add_sat(sim__link_arrival(w, n, from, to, len), extra);
@@ -862,6 +956,7 @@ int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32
         if (at < *arrival) at = *arrival;
         *arrival = at;
     }
+    SIM_ASSERT(n->msgs[slot].id != 0); /* sending never frees what is being sent */
     return arm_delivery(w, slot, n->msgs[slot].id, at);
 }
 
@@ -877,6 +972,10 @@ static bool sent_before(const net_msg *a, const net_msg *b)
 void sim__net_hold(net_state *n, uint32_t slot)
 {
     net_msg *m = &n->msgs[slot];
+    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(!m->held); /* on one list at a time */
+    SIM_ASSERT(m->type == SIM_NET_DGRAM || m->type == SIM_NET_SYN);
+    SIM_ASSERT(n->nclogged > 0); /* only a clog holds a datagram */
     m->held = 1;
     m->next = SIM__NIL;
     if (n->held_tail == SIM__NIL || !sent_before(m, &n->msgs[n->held_tail])) {
@@ -890,6 +989,7 @@ void sim__net_hold(net_state *n, uint32_t slot)
     }
     uint32_t *link = &n->held_head;
     while (*link != SIM__NIL && !sent_before(m, &n->msgs[*link])) link = &n->msgs[*link].next;
+    SIM_ASSERT(*link != SIM__NIL); /* it goes before the tail, which was sent later */
     m->next = *link;
     *link = slot;
 }
@@ -898,6 +998,9 @@ static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
 {
     if (slot >= n->msgs_used || n->msgs[slot].id != id) return;
     net_msg *m = &n->msgs[slot];
+    SIM_ASSERT(id != 0);
+    SIM_ASSERT(!m->held); /* a held message is released before it is delivered */
+    SIM_ASSERT(m->sent_ns <= w->now_ns);
     uint32_t to = m->dst_node;
     if (to >= w->nodes_len || w->nodes[to].state == SIM_NODE_DOWN) {
         n->dropped++;
@@ -922,28 +1025,154 @@ static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
     sim__stream_deliver(w, n, slot);
 }
 
+/* ---- invariants ------------------------------------------------------------------------------ */
+
+#ifdef SIM_SLOW_CHECKS
+/* Checks what sockets and messages say of each other: see sim__net_check. Counts the
+ * messages the socket holds (queued datagrams and held segments) into *msgs. */
+static void check_sock(const sim_world *w, const net_state *n, uint32_t slot, uint32_t *msgs)
+{
+    const net_sock *s = &n->socks[slot];
+    SIM_ASSERT_SLOW(s->id != 0);
+    SIM_ASSERT_SLOW(s->node >= 1);
+    SIM_ASSERT_SLOW(s->node < w->nodes_len);
+    /* A dead node has no socket. */
+    SIM_ASSERT_SLOW(w->nodes[s->node].state != SIM_NODE_DOWN);
+    /* The state machine is the stream endpoints' alone. */
+    if (s->type != SOCK_CONN) SIM_ASSERT_SLOW(s->state == 0);
+    if (s->type == SOCK_CONN) SIM_ASSERT_SLOW(s->state >= CONN_CONNECTING);
+    if (s->type == SOCK_CONN) SIM_ASSERT_SLOW(s->state <= CONN_DEAD);
+    /* The receive ring: a power of two, what it holds within it. */
+    SIM_ASSERT_SLOW((s->rcap & (s->rcap - 1)) == 0);
+    SIM_ASSERT_SLOW(s->rlen <= s->rcap);
+    if (s->rcap == 0) SIM_ASSERT_SLOW(s->rbuf == NULL);
+    if (s->rcap != 0) SIM_ASSERT_SLOW(s->rhead < s->rcap);
+    /* What the window counts is what this side sent and the peer has not read. */
+    SIM_ASSERT_SLOW(s->window <= n->desc.send_buffer);
+    uint32_t len = 0, last = SIM__NIL;
+    for (uint32_t m = s->q_head; m != SIM__NIL; m = n->msgs[m].next, len++) {
+        SIM_ASSERT_SLOW(s->type == SOCK_UDP);
+        SIM_ASSERT_SLOW(n->msgs[m].id != 0);
+        SIM_ASSERT_SLOW(!n->msgs[m].held);
+        SIM_ASSERT_SLOW(n->msgs[m].type == SIM_NET_DGRAM);
+        SIM_ASSERT_SLOW((uint16_t)n->msgs[m].dst == s->port);
+        last = m;
+    }
+    SIM_ASSERT_SLOW(len == s->q_len);
+    SIM_ASSERT_SLOW(last == s->q_tail);
+    SIM_ASSERT_SLOW(s->q_len <= n->desc.recv_queue);
+    *msgs += len;
+    len = 0;
+    last = SIM__NIL;
+    for (uint32_t m = s->held_head; m != SIM__NIL; m = n->msgs[m].next, len++) {
+        SIM_ASSERT_SLOW(s->type == SOCK_CONN);
+        SIM_ASSERT_SLOW(n->msgs[m].id != 0);
+        SIM_ASSERT_SLOW(n->msgs[m].held);
+        SIM_ASSERT_SLOW(n->msgs[m].to_sock == slot);
+        SIM_ASSERT_SLOW(n->msgs[m].to_id == s->id);
+        last = m;
+    }
+    SIM_ASSERT_SLOW(last == s->held_tail);
+    if (s->blocked_since != 0) SIM_ASSERT_SLOW(s->held_head != SIM__NIL);
+    *msgs += len;
+    len = 0;
+    for (uint32_t c = s->acc_head; c != SIM__NIL; c = n->socks[c].next_acc, len++) {
+        SIM_ASSERT_SLOW(s->type == SOCK_LISTEN);
+        SIM_ASSERT_SLOW(n->socks[c].type == SOCK_CONN);
+        SIM_ASSERT_SLOW(n->socks[c].listener == slot);
+        SIM_ASSERT_SLOW(n->socks[c].node == s->node);
+    }
+    SIM_ASSERT_SLOW(len == s->acc_len);
+    SIM_ASSERT_SLOW(s->acc_len <= s->backlog);
+    if (s->type == SOCK_UDP || s->type == SOCK_LISTEN) {
+        SIM_ASSERT_SLOW(sim__port_find(n, s->node, s->port) == slot);
+    }
+}
+
+/* The network's invariants, walked in full (make check only): every count is what the
+ * tables hold; free lists hold free records; every live socket is consistent (check_sock);
+ * every message is on at most one list, held ones on a held list; the held datagrams are in
+ * the order they were sent; clogs and blocks are counted right. O(sockets + messages +
+ * nodes^2), so only while the tables are small: the tests that hold a hundred thousand
+ * messages are checked by their own results. */
+void sim__net_check(const sim_world *w, const net_state *n)
+{
+    if (n->socks_used + n->msgs_used > 4096) return;
+    uint32_t live = 0, free_socks = 0, on_lists = 0;
+    for (uint32_t i = 0; i < n->socks_used; i++) {
+        if (n->socks[i].type == SOCK_FREE) continue;
+        live++;
+        check_sock(w, n, i, &on_lists);
+    }
+    SIM_ASSERT_SLOW(live == n->socks_live);
+    for (uint32_t i = n->sock_free; i != SIM__NIL; i = n->socks[i].next_free, free_socks++) {
+        SIM_ASSERT_SLOW(n->socks[i].type == SOCK_FREE);
+    }
+    SIM_ASSERT_SLOW(live + free_socks == n->socks_used);
+    uint32_t msgs = 0, held = 0, free_msgs = 0;
+    for (uint32_t i = 0; i < n->msgs_used; i++) {
+        const net_msg *m = &n->msgs[i];
+        if (m->id == 0) continue;
+        msgs++;
+        held += m->held;
+        SIM_ASSERT_SLOW((m->len == 0) == (m->data == NULL));
+        SIM_ASSERT_SLOW(m->src_node == m->src >> 16);
+        SIM_ASSERT_SLOW(m->dst_node == m->dst >> 16);
+        SIM_ASSERT_SLOW(m->sent_ns <= w->now_ns);
+    }
+    SIM_ASSERT_SLOW(msgs == n->msgs_live);
+    for (uint32_t i = n->msg_free; i != SIM__NIL; i = n->msgs[i].next, free_msgs++) {
+        SIM_ASSERT_SLOW(n->msgs[i].id == 0);
+    }
+    SIM_ASSERT_SLOW(msgs + free_msgs == n->msgs_used);
+    uint32_t net_held = 0;
+    const net_msg *prev = NULL;
+    for (uint32_t i = n->held_head; i != SIM__NIL; i = n->msgs[i].next, net_held++) {
+        SIM_ASSERT_SLOW(n->msgs[i].held);
+        if (prev != NULL) SIM_ASSERT_SLOW(!sent_before(&n->msgs[i], prev));
+        prev = &n->msgs[i];
+    }
+    if (n->nclogged == 0) SIM_ASSERT_SLOW(net_held == 0);
+    /* Held messages are on a held list, the network's or their endpoint's. */
+    SIM_ASSERT_SLOW(held <= net_held + on_lists);
+    SIM_ASSERT_SLOW(on_lists + net_held <= msgs);
+    uint32_t clogged = 0;
+    for (uint32_t i = 0; i < n->nodes_cap; i++) clogged += n->clogged[i] != 0;
+    SIM_ASSERT_SLOW(clogged == n->nclogged);
+    SIM_ASSERT_SLOW(blocked_count(n, n->nodes_cap) == n->nblocked);
+}
+#endif
+
 /* ---- extension operations ------------------------------------------------------------------- */
 
 static void net_fire(sim_world *w, uint64_t arg)
 {
     net_state *n = sim__net_peek(w);
+    SIM_ASSERT(n != NULL); /* a network timer was armed by this network */
     uint32_t kind = (uint32_t)(arg >> 60);
     uint32_t id = (uint32_t)(arg >> 32) & SIM__NET_ID_MASK;
     uint32_t slot = (uint32_t)arg;
+    SIM_ASSERT(kind >= TM_DELIVER);
+    SIM_ASSERT(kind <= TM_PEER_RESET);
     if (kind == TM_DELIVER) {
+        /* A delivery finds its message live and not yet delivered, or (a crash of its
+         * endpoint freed it, a socket close dropped it) a free or reused slot: nothing. */
         if (slot < n->msgs_used && (n->msgs[slot].id & SIM__NET_ID_MASK) == id &&
             n->msgs[slot].id != 0) {
             deliver(w, n, slot, n->msgs[slot].id);
         }
-        return;
+    } else {
+        sim__stream_timer(w, n, kind, slot, id);
     }
-    sim__stream_timer(w, n, kind, slot, id);
+    sim__net_check(w, n);
 }
 
 static void net_crash(sim_world *w, uint32_t node)
 {
     net_state *n = sim__net_peek(w);
     if (n == NULL) return;
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     sim__stream_crash(w, n, node);
     for (uint32_t i = 0; i < n->socks_used; i++) {
         net_sock *s = &n->socks[i];
@@ -952,6 +1181,11 @@ static void net_crash(sim_world *w, uint32_t node)
         sim__sock_wake(w, s, false);
         sim__sock_free(w, n, i);
     }
+    /* Nothing of the node is left: no socket, no bound port. */
+    for (uint32_t i = 0; i < n->socks_used; i++) {
+        SIM_ASSERT_SLOW(n->socks[i].type == SOCK_FREE || n->socks[i].node != node);
+    }
+    sim__net_check(w, n);
 }
 
 static const char *const type_names[] = {"?", "datagram", "syn", "syn-ack", "data", "fin",
@@ -979,6 +1213,8 @@ void sim__sock_words(const sim_world *w, const net_sock *s, char *buf, size_t si
 /* "connection #3 n1:49152 -> n2:7000 (12 bytes buffered, 0 in flight)" */
 static void sock_text(const sim_world *w, const net_sock *s, char *buf, size_t size)
 {
+    SIM_ASSERT(s->type != SOCK_FREE);
+    if (s->type == SOCK_CONN) SIM_ASSERT(s->state <= CONN_DEAD);
     char local[64], remote[64];
     addr_text(w, s->node << 16 | s->port, local, sizeof local);
     if (s->type == SOCK_CONN) {
@@ -1000,6 +1236,7 @@ static void net_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf,
     static const char *const ops[] = {"?", "recv", "accept", "connect", "read", "write"};
     const net_state *n = sim__net_peek(w);
     uint32_t op = (uint32_t)(y >> 32);
+    SIM_ASSERT(op >= 1); /* sim__sock_wait notes the operation, from 1 */
     const char *what = op < sizeof ops / sizeof ops[0] ? ops[op] : "?";
     if (n == NULL || x >= n->socks_used || n->socks[x].id != (uint32_t)y ||
         n->socks[x].type == SOCK_FREE) {
@@ -1014,7 +1251,10 @@ static void net_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf,
 static void net_timer_text(const sim_world *w, uint64_t arg, char *buf, size_t size)
 {
     const net_state *n = sim__net_peek(w);
+    SIM_ASSERT(n != NULL); /* only this network arms its timers */
     uint32_t kind = (uint32_t)(arg >> 60), slot = (uint32_t)arg;
+    SIM_ASSERT(kind >= TM_DELIVER);
+    SIM_ASSERT(kind <= TM_PEER_RESET);
     uint32_t id = (uint32_t)(arg >> 32) & SIM__NET_ID_MASK;
     if (kind != TM_DELIVER && n != NULL && slot < n->socks_used &&
         (n->socks[slot].id & SIM__NET_ID_MASK) == id && n->socks[slot].type == SOCK_CONN) {
@@ -1047,8 +1287,8 @@ static char *net_dump(const sim_world *w)
     const net_state *n = sim__net_peek(w);
     if (n == NULL) return NULL;
     size_t cap = 4096 + (size_t)n->socks_live * 160, o = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) return NULL;
+    char *buf = sim__xmalloc(cap, "the network's dump");
+    uint32_t listed = 0;
     o += (size_t)snprintf(buf + o, cap - o,
                           "  network: %u socket(s), %u message(s) in flight or held, %u link(s) "
                           "blocked, %u node(s) clogged; %llu sent, %llu delivered, %llu dropped\n",
@@ -1061,7 +1301,10 @@ static char *net_dump(const sim_world *w)
         char text[200];
         sock_text(w, s, text, sizeof text);
         o += (size_t)snprintf(buf + o, cap - o, "    %s\n", text);
+        listed++;
     }
+    SIM_ASSERT(listed <= n->socks_live);
+    SIM_ASSERT(o < cap); /* room was made for every socket */
     return buf;
 }
 

@@ -17,6 +17,12 @@
  * endpoint with no record is one the network made (queued for accept) or one being connected
  * (owned by the connect operation until it completes). Closing never depends on the record: a crash closes every
  * socket of its node at once, and the records are released later, finding nothing to do.
+ *
+ * Out of host memory is fatal (core.h), so nothing here fails for want of memory. The one
+ * limit the network can meet on its own account is the world's timer limit (max_timers):
+ * a send or timer the network makes itself (a reset, a SYN-ACK, a FIN at close, a stream or
+ * reset timeout) has no caller to return SIM_ELIMIT to, and asserts instead; max_timers must
+ * leave room for the messages in flight.
  */
 #ifndef SIM_NET_H
 #define SIM_NET_H
@@ -45,6 +51,9 @@ enum {
 
 /* What a net-link event changed. */
 enum { LINK_BLOCK = 1, LINK_HEAL = 2, LINK_CLOG = 3, LINK_UNCLOG = 4 };
+
+/* Ephemeral ports (connections' local ports, and port 0 binds) come from here up. */
+#define EPHEMERAL_FIRST_PORT 49152
 
 /* Extension timers: arg = kind << 60 | (id & SIM__NET_ID_MASK) << 32 | slot. */
 enum { TM_DELIVER = 1, TM_STREAM_TIMEOUT = 2, TM_CONNECT_TIMEOUT = 3, TM_PEER_RESET = 4 };
@@ -160,7 +169,7 @@ typedef struct net_state {
     uint64_t sent, delivered, dropped;
 } net_state;
 
-/* The world's network, created on first use; NULL when out of memory. */
+/* The world's network, created on first use, grown to the world's nodes. */
 net_state *sim__net_of(sim_world *w);
 extern const sim__ext_ops sim__net_ops;
 static inline net_state *sim__net_peek(const sim_world *w)
@@ -168,8 +177,21 @@ static inline net_state *sim__net_peek(const sim_world *w)
     return (net_state *)sim__ext_state(w, &sim__net_ops);
 }
 
+/* Checks the network's invariants in full (make check builds; nothing otherwise). Called
+ * where the network is at rest: after each of its timers, a crash, a heal or an unclog. */
+#ifdef SIM_SLOW_CHECKS
+void sim__net_check(const sim_world *w, const net_state *n);
+#else
+static inline void sim__net_check(const sim_world *w, const net_state *n)
+{
+    (void)w;
+    (void)n;
+}
+#endif
+
 /* ---- sockets ---- */
-int sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node, uint32_t *out);
+/* A fresh socket's slot (the table may move). */
+uint32_t sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node);
 void sim__sock_free(sim_world *w, net_state *n, uint32_t slot);
 /* The live socket (slot, id) of that type (SOCK_FREE: of any type), or NULL. */
 net_sock *sim__sock_get(const sim_world *w, uint32_t slot, uint32_t id, uint8_t type);
@@ -189,7 +211,8 @@ const net_sock *sim__sock_peek(const sim_world *w, const sim_handle *h, uint8_t 
  * socket to close, or SIM__NIL when there is nothing to close (a zeroed handle, a socket
  * already closed; a handle of another world or kind, which is also a violation). */
 uint32_t sim__sock_close_handle(sim_world *w, sim_handle *h, uint8_t type, const char *what);
-/* Binds node:port (0 = ephemeral) to a socket. SIM_EADDRINUSE, SIM_ELIMIT, SIM_ENOMEM. */
+/* Binds node:port (0 = ephemeral) to a socket. SIM_EADDRINUSE, or SIM_ELIMIT when every
+ * ephemeral port of the node is taken. */
 int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uint32_t slot,
                    uint16_t *bound);
 void sim__port_unbind(net_state *n, uint32_t node, uint16_t port);
@@ -213,7 +236,9 @@ typedef struct net_route {
 } net_route;
 
 /* Sends a message: chooses its fate (drop, duplicate, latency) and arms its delivery. data
- * may be NULL for len 0; route is NULL for a datagram. */
+ * may be NULL for len 0; route is NULL for a datagram. SIM_OK, or SIM_ELIMIT when the
+ * world's timer limit (max_timers) leaves no timer for the delivery. The message table may
+ * move. */
 int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32_t dst,
                   const void *data, uint32_t len, const net_route *route);
 void sim__msg_free(sim_world *w, net_state *n, uint32_t slot);

@@ -42,6 +42,9 @@ static const struct {
     [K_RECV_QUEUE] = {"recv_queue", "1024"},
 };
 
+/* The longest canonical link line: a scenario file's line (199 characters) less "link = ". */
+#define LINK_TEXT_MAX 192
+
 typedef struct link_line {
     char from[64];   /* a node name, or "*" */
     char to[64];
@@ -49,7 +52,10 @@ typedef struct link_line {
     sim_link link;   /* the fields it sets; the others come from the section when applied */
     bool has_latency, has_tail, has_bandwidth;
     uint32_t line;
-    char text[192];  /* canonical */
+    /* The canonical line: the longest is two names of 63 (130 with " -> "), then latency
+     * (51: two 20-character durations), latency_tail (34), bandwidth (31), loss (27) and dup
+     * (26), which makes 299 and a NUL. */
+    char text[320];
 } link_line;
 
 struct sim__net_spec {
@@ -88,6 +94,7 @@ static bool parse_bandwidth(const char *text, uint64_t *out)
 
 static void bandwidth_text(uint64_t v, char *buf, size_t size)
 {
+    SIM_ASSERT(size >= 24); /* "18446744073709551615" and its NUL fit */
     if (v != 0 && v % 1000000000 == 0) {
         snprintf(buf, size, "%lluG", (unsigned long long)(v / 1000000000));
     } else if (v != 0 && v % 1000000 == 0) {
@@ -97,6 +104,11 @@ static void bandwidth_text(uint64_t v, char *buf, size_t size)
     } else {
         snprintf(buf, size, "%llu", (unsigned long long)v);
     }
+#ifdef SIM_SLOW_CHECKS
+    uint64_t back = 0;
+    SIM_ASSERT_SLOW(parse_bandwidth(buf, &back)); /* the canonical text reads back */
+    SIM_ASSERT_SLOW(back == v);
+#endif
 }
 
 /* A probability as a ratio: "0.01" -> {1, 100}; "1/3" -> {1, 3}. Up to 9 decimals. */
@@ -129,11 +141,15 @@ static bool parse_ratio(const char *text, sim_ratio *out)
     }
     if (q == 0 || p > q || q > UINT32_MAX) return false;
     *out = (sim_ratio){(uint32_t)p, (uint32_t)q};
+    SIM_ASSERT(out->q != 0); /* a parsed ratio is never the zero value ("unset") */
+    SIM_ASSERT(out->p <= out->q);
     return true;
 }
 
 static void ratio_text(sim_ratio r, char *buf, size_t size)
 {
+    SIM_ASSERT(size >= 24); /* "4294967295/4294967295" and its NUL fit */
+    if (r.q != 0) SIM_ASSERT(r.p <= r.q);
     if (r.p == 0) {
         snprintf(buf, size, "0");
     } else if (r.p == r.q) {
@@ -166,6 +182,7 @@ static void node_list(const sim__net_spec *s, char *buf, size_t size)
 /* One "key=value" of a link line into l. */
 static int link_field(link_line *l, char *field, char *err, size_t esize)
 {
+    SIM_ASSERT(field[0] != '\0'); /* words come from strtok_r: never empty */
     char *eq = strchr(field, '=');
     if (eq == NULL) {
         return sim__einval(
@@ -208,6 +225,8 @@ static int link_field(link_line *l, char *field, char *err, size_t esize)
 
 static void link_canonical(link_line *l)
 {
+    SIM_ASSERT(l->from[0] != '\0');
+    SIM_ASSERT(l->to[0] != '\0');
     char lat[64], tail[32], bw[32], loss[32], dup[32];
     sim__format_duration_range(l->link.latency.min_ns, l->link.latency.max_ns, lat, sizeof lat);
     sim__format_duration(l->link.tail_ns, tail, sizeof tail);
@@ -220,7 +239,8 @@ static void link_canonical(link_line *l)
     if (l->has_tail) o += (size_t)snprintf(l->text + o, cap - o, " latency_tail=%s", tail);
     if (l->has_bandwidth) o += (size_t)snprintf(l->text + o, cap - o, " bandwidth=%s", bw);
     if (l->link.loss.q) o += (size_t)snprintf(l->text + o, cap - o, " loss=%s", loss);
-    if (l->link.dup.q) snprintf(l->text + o, cap - o, " dup=%s", dup);
+    if (l->link.dup.q) o += (size_t)snprintf(l->text + o, cap - o, " dup=%s", dup);
+    SIM_ASSERT(o < cap); /* every field of a link line fits its canonical text */
 }
 
 static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *err,
@@ -239,6 +259,14 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
     }
     link_line l = {.line = line};
     int at = 0;
+    for (int i = 0; i < n && i < 3; i++) {
+        if (strlen(words[i]) >= sizeof l.from && strchr(words[i], '=') == NULL) {
+            return sim__einval(err, esize,
+                               "[network] link: node name '%.20s...' is longer than %zu "
+                               "characters",
+                               words[i], sizeof l.from - 1);
+        }
+    }
     if (n >= 1) snprintf(l.from, sizeof l.from, "%s", words[at++]);
     if (at < n && strcmp(words[at], "->") == 0) {
         l.oneway = true;
@@ -275,9 +303,18 @@ static int parse_link(sim__net_spec *s, const char *value, uint32_t line, char *
         if (rc != SIM_OK) return rc;
     }
     link_canonical(&l);
-    link_line *grown = realloc(s->links, (s->nlinks + 1) * sizeof *grown);
-    if (grown == NULL) return SIM_ENOMEM;
-    s->links = grown;
+    /* What a run records must read back as a scenario file's line (at most 199 characters,
+     * "link = " among them). A probability can grow on the way (0.333 is 333/1000), so the
+     * canonical form is the one measured. */
+    size_t canon = strlen(l.text);
+    if (canon > LINK_TEXT_MAX) {
+        return sim__einval(err, esize,
+                           "[network] link: %zu characters once written out canonically (at "
+                           "most %d): shorten the node names, or write probabilities as "
+                           "fractions (1/3)",
+                           canon, LINK_TEXT_MAX);
+    }
+    s->links = sim__xrealloc_array(s->links, s->nlinks + 1, sizeof *s->links, "link lines");
     s->links[s->nlinks++] = l;
     return SIM_OK;
 }
@@ -387,18 +424,13 @@ int sim__net_spec_new(const char *path, const char *const *nodes, uint32_t nnode
                       sim__net_spec **out)
 {
     *out = NULL;
-    sim__net_spec *s = calloc(1, sizeof *s);
-    if (s == NULL) return SIM_ENOMEM;
+    sim__net_spec *s = sim__xcalloc(1, sizeof *s, "a [network] section");
     s->path = path;
     s->nodes_known = known;
-    int rc = sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
-    for (int k = 0; rc == SIM_OK && k < K_COUNT; k++) {
-        rc = set_key(s, k, keys[k].def, NULL, 0);
-        SIM_ASSERT(rc != SIM_EINVAL); /* a default that does not parse */
-    }
-    if (rc != SIM_OK) {
-        sim__net_spec_free(s);
-        return rc;
+    sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
+    for (int k = 0; k < K_COUNT; k++) {
+        int rc = set_key(s, k, keys[k].def, NULL, 0);
+        SIM_ASSERT(rc == SIM_OK); /* a default that does not parse */
     }
     *out = s;
     return SIM_OK;
@@ -438,9 +470,8 @@ char *sim__net_spec_canonical(const sim__net_spec *s)
     snprintf(v[K_SEND_BUFFER], sizeof v[0], "%u", s->desc.send_buffer);
     snprintf(v[K_SEGMENT], sizeof v[0], "%u..%u", s->desc.segment_min, s->desc.segment_max);
     snprintf(v[K_RECV_QUEUE], sizeof v[0], "%u", s->desc.recv_queue);
-    size_t size = 1024 + (size_t)s->nlinks * 200;
-    char *buf = malloc(size);
-    if (buf == NULL) return NULL;
+    size_t size = 1024 + (size_t)s->nlinks * (sizeof s->links[0].text + 8);
+    char *buf = sim__xmalloc(size, "a [network] section's text");
     /* Keys sorted, link lines in the place of "link", in the order written. */
     static const int order[] = {K_BANDWIDTH, K_CONNECT_TIMEOUT, K_LATENCY, K_TAIL, -1,
                                 K_RECV_QUEUE, K_RESET_DELAY, K_RTO, K_SEGMENT, K_SEND_BUFFER,
@@ -455,23 +486,21 @@ char *sim__net_spec_canonical(const sim__net_spec *s)
         }
         o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", keys[order[i]].key, v[order[i]]);
     }
+    SIM_ASSERT(o < size); /* the whole section, never cut */
     return buf;
 }
 
 /* ---- applying ------------------------------------------------------------------------------- */
 
-/* By value, not by line: `sim run --set network.K=V` sets keys without a line. Out of memory
- * answers false, and applying the defaults changes nothing. */
+/* By value, not by line: `sim run --set network.K=V` sets keys without a line. */
 bool sim__net_spec_is_default(const sim__net_spec *s)
 {
     if (s->nlinks != 0) return false;
     sim__net_spec *d = NULL;
-    if (sim__net_spec_new(s->path, NULL, 0, false, &d) != SIM_OK) {
-        sim__net_spec_free(d);
-        return false;
-    }
+    int rc = sim__net_spec_new(s->path, NULL, 0, false, &d);
+    SIM_ASSERT(rc == SIM_OK);
     char *mine = sim__net_spec_canonical(s), *theirs = sim__net_spec_canonical(d);
-    bool same = mine != NULL && theirs != NULL && strcmp(mine, theirs) == 0;
+    bool same = strcmp(mine, theirs) == 0;
     free(mine);
     free(theirs);
     sim__net_spec_free(d);
@@ -503,6 +532,8 @@ int sim__net_spec_links(sim_world *w, const sim__net_spec *s, char *err, size_t 
                      l->line, missing);
             return SIM_EINVAL;
         }
+        SIM_ASSERT(l->line != 0 || l->text[0] != '\0');
+        if (strcmp(l->from, "*") != 0) SIM_ASSERT(a != 0);
         sim_link link = l->link; /* what the line does not set comes from the section */
         if (!l->has_latency) link.latency = s->def.latency;
         if (!l->has_tail) link.tail_ns = s->def.tail_ns;

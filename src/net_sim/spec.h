@@ -8,7 +8,8 @@
 
 typedef struct sim__net_spec sim__net_spec;
 
-/* A spec with every default, checking `link` lines against these node names (when known). */
+/* A spec with every default, checking `link` lines against these node names (when known).
+ * SIM_OK (an int, as the other sections' constructors, which can refuse). */
 int sim__net_spec_new(const char *path, const char *const *nodes, uint32_t nnodes, bool known,
                       sim__net_spec **out);
 void sim__net_spec_free(sim__net_spec *s);
@@ -18,7 +19,7 @@ int sim__net_spec_set(sim__net_spec *s, const char *key, const char *value, uint
 /* Checks that need several keys (none yet). */
 int sim__net_spec_finish(sim__net_spec *s, uint64_t time_limit_ns, char *err, size_t err_size,
                          uint32_t *line);
-/* "[network]\n..." with every key, sorted, malloc'd; NULL when out of memory. */
+/* "[network]\n..." with every key, sorted, malloc'd. */
 char *sim__net_spec_canonical(const sim__net_spec *s);
 void sim__net_spec_keys(char *buf, size_t size);
 /* true when every key has its default value and there are no links (the network's own

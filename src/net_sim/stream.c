@@ -44,11 +44,41 @@ static net_sock *peer_of(const net_state *n, const net_sock *s)
     return p->id == s->peer_id && p->type == SOCK_CONN ? p : NULL;
 }
 
+/*
+ * The state machine of an endpoint. A fresh one (state 0) becomes CONNECTING (a connect) or
+ * QUEUED (a SYN reached a listener); those become OPEN (the SYN-ACK landed; accepted); any of
+ * them becomes DEAD (reset, refused, timed out, its node or its peer's crashed), which is
+ * final: the endpoint is freed from there, never revived.
+ */
+static void conn_set_state(net_sock *s, uint8_t to)
+{
+    SIM_ASSERT(s->type == SOCK_CONN);
+    SIM_ASSERT(to != s->state);
+    SIM_ASSERT(to >= CONN_CONNECTING);
+    SIM_ASSERT(to <= CONN_DEAD);
+    if (to == CONN_CONNECTING || to == CONN_QUEUED) SIM_ASSERT(s->state == 0);
+    if (to == CONN_OPEN) SIM_ASSERT(s->state == CONN_CONNECTING || s->state == CONN_QUEUED);
+    if (to == CONN_DEAD) SIM_ASSERT(s->state != 0);
+    s->state = to;
+}
+
 /* Sends a control or data message from endpoint `from` to its peer (or to dst for a SYN). */
 static int send_from(sim_world *w, net_state *n, uint32_t from, uint8_t type, const void *data,
                      uint32_t len)
 {
+    SIM_ASSERT(from < n->socks_used);
     net_sock *s = &n->socks[from];
+    SIM_ASSERT(s->type == SOCK_CONN);
+    /* What each state may send: a SYN while connecting, a SYN-ACK from a fresh queued
+     * endpoint, data and a FIN once open (and a FIN only after this side shut down), an RST
+     * from any state. */
+    if (type == SIM_NET_SYN) SIM_ASSERT(s->state == CONN_CONNECTING);
+    if (type == SIM_NET_SYNACK) SIM_ASSERT(s->state == CONN_QUEUED);
+    if (type == SIM_NET_DATA) SIM_ASSERT(s->state == CONN_OPEN);
+    if (type == SIM_NET_DATA) SIM_ASSERT(!s->shut_wr);
+    if (type == SIM_NET_FIN) SIM_ASSERT(s->state == CONN_OPEN);
+    if (type == SIM_NET_FIN) SIM_ASSERT(s->shut_wr);
+    if (type != SIM_NET_SYN) SIM_ASSERT(s->peer != SIM__NIL);
     net_route r = {.to_sock = s->peer, .to_id = s->peer_id, .from_sock = from,
                    .from_id = s->id, .arrival = &s->last_arrival};
     return sim__net_send(w, n, type, sim__addr_pack(s->node, s->port), s->remote, data, len, &r);
@@ -57,14 +87,18 @@ static int send_from(sim_world *w, net_state *n, uint32_t from, uint8_t type, co
 /* An RST to the endpoint that sent msg (when it can no longer be told apart, nothing). */
 static void reply_rst(sim_world *w, net_state *n, const net_msg *m)
 {
+    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(m->type != SIM_NET_RST); /* a reset is never answered, so resets never echo */
     if (m->from_sock == SIM__NIL) return;
     net_route r = {.to_sock = m->from_sock, .to_id = m->from_id, .from_sock = SIM__NIL};
     int rc = sim__net_send(w, n, SIM_NET_RST, m->dst, m->src, NULL, 0, &r);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory answering with a reset */
+    SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
 }
 
 static void reset_event(sim_world *w, const net_sock *s, uint32_t reason)
 {
+    SIM_ASSERT(reason >= RESET_CRASH);
+    SIM_ASSERT(reason <= RESET_NODE_DOWN);
     uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     sim__emit(w, SIM_EV_NET_RESET, s->node, task,
               (uint64_t)sim__addr_pack(s->node, s->port) << 32 | s->remote, reason, NULL);
@@ -72,7 +106,10 @@ static void reset_event(sim_world *w, const net_sock *s, uint32_t reason)
 
 static void free_held(sim_world *w, net_state *n, net_sock *s)
 {
+    SIM_ASSERT(s->type == SOCK_CONN);
     for (uint32_t m = s->held_head; m != SIM__NIL;) {
+        SIM_ASSERT(n->msgs[m].held);
+        SIM_ASSERT(n->msgs[m].to_id == s->id); /* an endpoint holds its own segments only */
         uint32_t next = n->msgs[m].next;
         sim__msg_free(w, n, m);
         m = next;
@@ -83,7 +120,11 @@ static void free_held(sim_world *w, net_state *n, net_sock *s)
 
 void sim__conn_free_if_done(sim_world *w, net_state *n, uint32_t slot)
 {
+    SIM_ASSERT(slot < n->socks_used);
     net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type == SOCK_CONN);
+    /* A closed endpoint no longer holds its ephemeral port (sim_conn_close gave it back). */
+    if (s->closed) SIM_ASSERT(sim__port_find(n, s->node, s->port) != slot);
     if (s->closed && (s->state == CONN_DEAD || s->fin_rcvd || peer_of(n, s) == NULL)) {
         sim__sock_free(w, n, slot);
     }
@@ -91,14 +132,17 @@ void sim__conn_free_if_done(sim_world *w, net_state *n, uint32_t slot)
 
 void sim__conn_reset(sim_world *w, net_state *n, uint32_t slot, uint32_t reason)
 {
+    SIM_ASSERT(slot < n->socks_used);
     net_sock *s = &n->socks[slot];
+    SIM_ASSERT(s->type == SOCK_CONN);
     if (s->state == CONN_DEAD) return;
-    s->state = CONN_DEAD;
+    conn_set_state(s, CONN_DEAD);
     s->dead_reason = (uint8_t)reason;
     reset_event(w, s, reason);
     free_held(w, n, s);
     sim__sock_wake(w, s, false);
     sim__sock_wake(w, s, true);
+    SIM_ASSERT(s->held_head == SIM__NIL); /* a dead endpoint receives nothing more */
     sim__conn_free_if_done(w, n, slot);
 }
 
@@ -108,8 +152,11 @@ static void conn_release(sim_world *w, net_state *n, uint32_t slot)
 {
     net_sock *s = &n->socks[slot];
     SIM_ASSERT(s->type == SOCK_CONN);
-    if (sim__port_find(n, s->node, s->port) == slot) sim__port_unbind(n, s->node, s->port);
+    uint32_t node = s->node;
+    uint16_t port = s->port;
+    if (sim__port_find(n, node, port) == slot) sim__port_unbind(n, node, port);
     sim__sock_free(w, n, slot);
+    SIM_ASSERT(sim__port_find(n, node, port) != slot); /* no port names a freed endpoint */
 }
 
 /* Endpoint `peer` (live, on another node) resets after the reset delay, drawn from the stream
@@ -119,12 +166,13 @@ static void arm_peer_reset(sim_world *w, net_state *n, uint32_t node, uint32_t p
 {
     SIM_ASSERT(peer < n->socks_used && n->socks[peer].type == SOCK_CONN);
     SIM_ASSERT(n->socks[peer].node != node);
+    SIM_ASSERT(w->nodes[n->socks[peer].node].state != SIM_NODE_DOWN); /* a live peer learns */
     sim_rng *rng = &n->rngs[node];
     const sim_latency *d = &n->desc.reset_delay;
     uint64_t delay = d->min_ns == d->max_ns ? d->min_ns : sim_rng_range(rng, d->min_ns, d->max_ns);
     int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
                                 sim__net_timer_arg(TM_PEER_RESET, n->socks[peer].id, peer));
-    SIM_ASSERT(rc == SIM_OK); /* out of memory scheduling a reset */
+    SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
 }
 
 /* An endpoint goes as its node's crash takes it: its peer (on another node) resets after the
@@ -198,16 +246,15 @@ int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_LISTEN, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_LISTEN, node);
     uint16_t bound;
-    rc = sim__port_bind(w, n, node, port, slot, &bound);
+    int rc = sim__port_bind(w, n, node, port, slot, &bound);
     if (rc == SIM_OK) {
         net_sock *l = &n->socks[slot];
         l->port = bound;
         l->backlog = backlog ? backlog : 128;
+        SIM_ASSERT(bound != 0);
+        SIM_ASSERT(l->acc_head == SIM__NIL);
         rc = sim__sock_hand_new(w, slot, &out->h);
         if (rc != SIM_OK) sim__port_unbind(n, node, bound);
     }
@@ -221,9 +268,15 @@ int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
 
 static uint32_t acc_pop(net_state *n, net_sock *l)
 {
+    SIM_ASSERT(l->type == SOCK_LISTEN);
     uint32_t c = l->acc_head;
-    if (c == SIM__NIL) return SIM__NIL;
+    if (c == SIM__NIL) {
+        SIM_ASSERT(l->acc_len == 0);
+        return SIM__NIL;
+    }
     SIM_ASSERT(l->acc_len > 0);
+    SIM_ASSERT(n->socks[c].type == SOCK_CONN);
+    SIM_ASSERT(n->socks[c].listener == slot_of_sock(n, l));
     l->acc_head = n->socks[c].next_acc;
     if (l->acc_head == SIM__NIL) l->acc_tail = SIM__NIL;
     l->acc_len--;
@@ -240,10 +293,13 @@ void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot)
      * or after the reset delay when the node goes as in a crash). */
     for (uint32_t c = acc_pop(n, &n->socks[slot]); c != SIM__NIL;
          c = acc_pop(n, &n->socks[slot])) {
+        /* Queued (or reset while queued), never open: only accept opens one. */
+        SIM_ASSERT(n->socks[c].state != CONN_OPEN);
         if (conn_drop_crash(w, n, c)) continue;
         send_from(w, n, c, SIM_NET_RST, NULL, 0);
         n->socks[c].closed = 1;
         sim__conn_reset(w, n, c, RESET_BY_PEER);
+        SIM_ASSERT(n->socks[slot].type == SOCK_LISTEN); /* resets free endpoints only */
     }
     net_sock *l = &n->socks[slot];
     SIM_ASSERT(l->acc_len == 0);
@@ -262,6 +318,7 @@ void sim_listener_close(sim_world *w, sim_listener *lh)
 
 static int accept_step(sim_accept_op *op, sim_world *w)
 {
+    SIM_ASSERT(op != NULL);
     if (sim__require_task(w, "sim_accept") == SIM__NIL) return SIM_EMISUSE;
     int rc;
     net_sock *l = sim__sock_of(w, &op->listener->h, SOCK_LISTEN, "sim_accept", &rc, NULL);
@@ -274,7 +331,9 @@ static int accept_step(sim_accept_op *op, sim_world *w)
     }
     net_sock *s = &n->socks[c];
     SIM_ASSERT(s->type == SOCK_CONN);
-    if (s->state == CONN_QUEUED) s->state = CONN_OPEN;
+    SIM_ASSERT(s->listener == SIM__NIL); /* out of the queue */
+    SIM_ASSERT(s->node == l->node);
+    if (s->state == CONN_QUEUED) conn_set_state(s, CONN_OPEN);
     if (op->peer != NULL) {
         *op->peer = (sim_addr){.node = {s->remote >> 16}, .port = (uint16_t)s->remote};
     }
@@ -329,27 +388,25 @@ sim_accept_op sim_accept(const sim_listener *l, sim_conn *conn, sim_addr *peer)
 
 static int connect_start(sim_world *w, sim_connect_op *op)
 {
-    SIM_ASSERT(op->id_ == 0);
+    SIM_ASSERT(op->id_ == 0); /* one connection per operation */
     uint32_t node = sim__net_task_node(w);
     if (node == 0 || op->to.node.v == 0 || op->to.node.v >= w->nodes_len) return SIM_ENODE;
     if (op->to.port == 0) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_CONN, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_CONN, node);
     /* The local port: an ephemeral one, held in the port table for the connection's life so
      * that it is not handed out twice. */
     uint16_t port;
-    rc = sim__port_bind(w, n, node, 0, slot, &port);
+    int rc = sim__port_bind(w, n, node, 0, slot, &port);
     if (rc != SIM_OK) {
         sim__sock_free(w, n, slot);
         return rc;
     }
     net_sock *s = &n->socks[slot];
     s->port = port;
-    s->state = CONN_CONNECTING;
+    conn_set_state(s, CONN_CONNECTING);
     s->remote = sim__addr_pack(op->to.node.v, op->to.port);
+    SIM_ASSERT(port >= EPHEMERAL_FIRST_PORT);
     rc = send_from(w, n, slot, SIM_NET_SYN, NULL, 0);
     if (rc == SIM_OK) {
         rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, n->desc.connect_timeout_ns),
@@ -369,6 +426,8 @@ static int connect_start(sim_world *w, sim_connect_op *op)
 
 static int dead_result(const net_sock *s)
 {
+    SIM_ASSERT(s->state == CONN_DEAD);
+    SIM_ASSERT(s->dead_reason >= RESET_CRASH); /* set with the state, by sim__conn_reset */
     switch (s->dead_reason) {
     case RESET_REFUSED: return SIM_ECONNREFUSED;
     case RESET_CONNECT_TIMEOUT: return SIM_ETIMEDOUT;
@@ -400,7 +459,9 @@ static int connect_step(sim_connect_op *op, sim_world *w)
         conn_release(w, n, slot);
         return rc;
     }
+    /* Connected: open, knowing its peer. */
     SIM_ASSERT(s->state == CONN_OPEN);
+    SIM_ASSERT(s->peer != SIM__NIL);
     int rc = sim__sock_hand_new(w, slot, &op->conn->h);
     SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
@@ -427,6 +488,7 @@ static void connect_drop(sim_fut *f, sim_world *w)
     net_state *n = sim__net_peek(w);
     sim__sock_unwait(w, s, false);
     if (conn_drop_crash(w, n, slot)) return;
+    SIM_ASSERT(!s->closed); /* nobody had a handle to close */
     if (s->state == CONN_OPEN && peer_of(n, s) != NULL) send_from(w, n, slot, SIM_NET_RST, NULL, 0);
     conn_release(w, n, slot);
 }
@@ -459,22 +521,21 @@ sim_connect_op sim_connect(sim_addr to, sim_conn *conn)
 static void syn_arrives(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->type == SIM_NET_SYN);
+    SIM_ASSERT(m->to_sock == SIM__NIL); /* a SYN is for whoever listens, no endpoint yet */
+    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN);
     uint32_t lslot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *l = lslot != SIM__NIL ? &n->socks[lslot] : NULL;
     if (l == NULL || l->type != SOCK_LISTEN || l->acc_len >= l->backlog) {
         reply_rst(w, n, m);
         return;
     }
-    uint32_t c;
-    if (sim__sock_alloc(w, n, SOCK_CONN, m->dst_node, &c) != SIM_OK) {
-        reply_rst(w, n, m);
-        return;
-    }
+    uint32_t c = sim__sock_alloc(w, n, SOCK_CONN, m->dst_node);
     m = &n->msgs[msg];
     l = &n->socks[lslot];
     net_sock *s = &n->socks[c];
     s->port = l->port;
-    s->state = CONN_QUEUED;
+    conn_set_state(s, CONN_QUEUED);
     s->remote = m->src;
     s->peer = m->from_sock;
     s->peer_id = m->from_id;
@@ -487,31 +548,34 @@ static void syn_arrives(sim_world *w, net_state *n, uint32_t msg)
     }
     l->acc_tail = c;
     l->acc_len++;
+    SIM_ASSERT(l->acc_len <= l->backlog);
     int rc = send_from(w, n, c, SIM_NET_SYNACK, NULL, 0);
-    SIM_ASSERT(rc == SIM_OK); /* out of memory answering a connection */
+    SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
     sim__sock_wake(w, l, false);
 }
 
 /* Bytes go into the endpoint's receive ring. */
-static int rbuf_append(net_sock *s, const uint8_t *data, uint32_t len)
+static void rbuf_append(net_sock *s, const uint8_t *data, uint32_t len)
 {
+    SIM_ASSERT(len > 0); /* a data segment carries a byte at least */
+    SIM_ASSERT(s->rlen <= s->rcap);
     if (s->rlen + len > s->rcap) {
         uint32_t cap = s->rcap ? s->rcap : 256;
         while (cap < s->rlen + len) cap *= 2;
-        uint8_t *b = malloc(cap);
-        if (b == NULL) return SIM_ENOMEM;
+        uint8_t *b = sim__xmalloc(cap, "a connection's receive buffer");
         for (uint32_t i = 0; i < s->rlen; i++) b[i] = s->rbuf[(s->rhead + i) & (s->rcap - 1)];
         free(s->rbuf);
         s->rbuf = b;
         s->rcap = cap;
         s->rhead = 0;
     }
+    SIM_ASSERT((s->rcap & (s->rcap - 1)) == 0); /* positions wrap with a mask */
+    SIM_ASSERT(s->rlen + len <= s->rcap);
     uint32_t tail = (s->rhead + s->rlen) & (s->rcap - 1);
     uint32_t first = len < s->rcap - tail ? len : s->rcap - tail;
     memcpy(s->rbuf + tail, data, first);
     memcpy(s->rbuf, data + first, len - first);
     s->rlen += len;
-    return SIM_OK;
 }
 
 /* A segment for endpoint s, the link being clear: it takes effect. */
@@ -519,6 +583,12 @@ static void segment_lands(sim_world *w, net_state *n, uint32_t msg, uint32_t slo
 {
     net_msg *m = &n->msgs[msg];
     net_sock *s = &n->socks[slot];
+    SIM_ASSERT(m->id != 0); /* a freed message never lands */
+    SIM_ASSERT(!m->held);
+    SIM_ASSERT(m->to_sock == slot);
+    SIM_ASSERT(m->type != SIM_NET_DGRAM);
+    SIM_ASSERT(m->type != SIM_NET_SYN);
+    SIM_ASSERT(s->type == SOCK_CONN);
     bool gone = s->closed || s->state == CONN_DEAD;
     if (gone && m->type == SIM_NET_FIN) {
         s->fin_rcvd = 1; /* the peer is done too: a closed endpoint can go */
@@ -544,19 +614,19 @@ static void segment_lands(sim_world *w, net_state *n, uint32_t msg, uint32_t slo
     switch (m->type) {
     case SIM_NET_SYNACK:
         if (s->state == CONN_CONNECTING) {
-            s->state = CONN_OPEN;
+            conn_set_state(s, CONN_OPEN);
             s->peer = m->from_sock;
             s->peer_id = m->from_id;
         }
         sim__sock_wake(w, s, false);
         break;
-    case SIM_NET_DATA: {
-        int rc = rbuf_append(s, m->data, m->len);
-        SIM_ASSERT(rc == SIM_OK); /* out of memory receiving */
+    case SIM_NET_DATA:
+        SIM_ASSERT(!s->fin_rcvd); /* nothing follows a FIN: segments arrive in order */
+        rbuf_append(s, m->data, m->len);
         sim__sock_wake(w, s, false);
         break;
-    }
     case SIM_NET_FIN:
+        SIM_ASSERT(!s->fin_rcvd); /* one FIN per direction */
         s->fin_rcvd = 1;
         sim__sock_wake(w, s, false);
         break;
@@ -572,6 +642,10 @@ static void segment_lands(sim_world *w, net_state *n, uint32_t msg, uint32_t slo
 
 static void hold(net_state *n, net_sock *s, uint32_t msg)
 {
+    SIM_ASSERT(s->type == SOCK_CONN);
+    SIM_ASSERT(n->msgs[msg].id != 0);
+    SIM_ASSERT(!n->msgs[msg].held); /* on one list at a time */
+    SIM_ASSERT(n->msgs[msg].to_id == s->id);
     n->msgs[msg].held = 1;
     n->msgs[msg].next = SIM__NIL;
     if (s->held_tail == SIM__NIL) {
@@ -585,6 +659,8 @@ static void hold(net_state *n, net_sock *s, uint32_t msg)
 void sim__stream_segment(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(m->type != SIM_NET_SYN); /* a SYN has no endpoint yet: syn_arrives */
     net_sock *s = sim__sock_get(w, m->to_sock, m->to_id, SOCK_CONN);
     if (s == NULL) {
         /* The endpoint is gone; a stale SYN-ACK or data still tells its sender (a new
@@ -604,6 +680,8 @@ void sim__stream_segment(sim_world *w, net_state *n, uint32_t msg)
 void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
+    SIM_ASSERT(m->type != SIM_NET_DGRAM);
+    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN); /* deliver dropped those */
     bool blocked = sim__link_blocked(n, m->src_node, m->dst_node);
     if (m->type == SIM_NET_SYN) {
         if (blocked) { /* lost: the connect times out */
@@ -626,6 +704,7 @@ void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
         return;
     }
     bool clogged = sim__link_clogged(n, m->src_node, m->dst_node);
+    SIM_ASSERT(s->node == m->dst_node);
     if (blocked || clogged || s->held_head != SIM__NIL) {
         hold(n, s, msg);
         if (blocked && s->blocked_since == 0) {
@@ -634,7 +713,7 @@ void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
                                         n->ext,
                                         sim__net_timer_arg(TM_STREAM_TIMEOUT, s->id,
                                                            slot_of_sock(n, s)));
-            SIM_ASSERT(rc == SIM_OK); /* out of memory arming a stream timeout */
+            SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
         }
         return;
     }
@@ -647,14 +726,18 @@ void sim__stream_release_held(sim_world *w, net_state *n)
         net_sock *s = &n->socks[i];
         if (s->type != SOCK_CONN || s->held_head == SIM__NIL) continue;
         const net_msg *first = &n->msgs[s->held_head];
-        if (sim__link_blocked(n, first->src_node, first->dst_node) ||
-            sim__link_clogged(n, first->src_node, first->dst_node)) {
+        uint32_t from = first->src_node; /* landing sends resets: the table may move */
+        if (sim__link_blocked(n, from, first->dst_node) ||
+            sim__link_clogged(n, from, first->dst_node)) {
             continue;
         }
         uint32_t m = s->held_head;
         s->held_head = s->held_tail = SIM__NIL;
         s->blocked_since = 0;
         while (m != SIM__NIL) {
+            SIM_ASSERT(n->msgs[m].held);
+            /* Every segment of one endpoint's backlog comes over the same link. */
+            SIM_ASSERT(n->msgs[m].src_node == from);
             uint32_t next = n->msgs[m].next;
             n->msgs[m].held = 0;
             n->msgs[m].next = SIM__NIL;
@@ -668,16 +751,20 @@ void sim__stream_release_held(sim_world *w, net_state *n)
             }
             m = next;
         }
+        if (n->socks[i].type == SOCK_CONN) SIM_ASSERT(n->socks[i].blocked_since == 0);
     }
 }
 
 void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot, uint32_t id)
 {
+    SIM_ASSERT(kind != TM_DELIVER);
+    SIM_ASSERT(kind <= TM_PEER_RESET);
     if (slot >= n->socks_used || n->socks[slot].type != SOCK_CONN ||
         (n->socks[slot].id & SIM__NET_ID_MASK) != id) {
         return;
     }
     net_sock *s = &n->socks[slot];
+    SIM_ASSERT(w->nodes[s->node].state != SIM_NODE_DOWN); /* a crash freed its endpoints */
     if (kind == TM_CONNECT_TIMEOUT) {
         if (s->state == CONN_CONNECTING) sim__conn_reset(w, n, slot, RESET_CONNECT_TIMEOUT);
     } else if (kind == TM_PEER_RESET) {
@@ -712,9 +799,13 @@ void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg)
 
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
 {
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     for (uint32_t i = 0; i < n->socks_used; i++) {
         const net_sock *s = &n->socks[i];
         if (s->type == SOCK_CONN && s->node == node) conn_crash(w, n, i);
+    }
+    for (uint32_t i = 0; i < n->socks_used; i++) {
+        if (n->socks[i].type == SOCK_CONN) SIM_ASSERT_SLOW(n->socks[i].node != node);
     }
 }
 
@@ -723,6 +814,8 @@ void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
 /* Copies up to cap unread bytes out; the peer's window opens by as much. */
 static size_t take_bytes(sim_world *w, net_state *n, net_sock *s, uint8_t *out, size_t cap)
 {
+    SIM_ASSERT(cap > 0);
+    SIM_ASSERT(s->rlen > 0);
     size_t take = s->rlen < cap ? s->rlen : cap;
     for (size_t i = 0; i < take;) {
         uint32_t at = s->rhead;
@@ -732,9 +825,12 @@ static size_t take_bytes(sim_world *w, net_state *n, net_sock *s, uint8_t *out, 
         i += run;
     }
     s->rlen -= (uint32_t)take;
+    SIM_ASSERT(s->rhead < s->rcap);
     net_sock *p = peer_of(n, s);
-    if (p != NULL && take > 0) {
-        p->window = p->window > take ? p->window - (uint32_t)take : 0;
+    if (p != NULL) {
+        /* What the peer sent and this side had not read includes what it reads now. */
+        SIM_ASSERT(p->window >= take);
+        p->window -= (uint32_t)take;
         sim__sock_wake(w, p, true);
     }
     SIM_ASSERT(take <= cap);
@@ -771,7 +867,9 @@ static int read_into(sim_world *w, net_sock *s, uint8_t *buf, size_t len, size_t
     if (s->rlen > 0 && *done < len) {
         *done += take_bytes(w, sim__net_peek(w), s, buf + *done, len - *done);
     }
+    SIM_ASSERT(*done <= len);
     if (*done == len) return SIM_OK;
+    SIM_ASSERT(s->rlen == 0); /* short only when the buffer ran dry */
     if (s->fin_rcvd) return SIM_EEOF;
     sim__sock_wait(w, s, false, OP_READ);
     return SIM_PENDING;
@@ -795,12 +893,14 @@ static int write_from(sim_world *w, uint32_t slot, const uint8_t *buf, size_t le
         uint32_t seg = lo == hi ? lo : (uint32_t)sim_rng_range(&n->rngs[s->node], lo, hi);
         if (seg > left) seg = (uint32_t)left;
         if (seg > room) seg = room;
-        SIM_ASSERT(seg > 0);
+        SIM_ASSERT(seg >= 1); /* every round makes progress */
         int rc = send_from(w, n, slot, SIM_NET_DATA, buf + *done, seg);
         if (rc != SIM_OK) return rc;
         n->socks[slot].window += seg;
         *done += seg;
+        SIM_ASSERT(n->socks[slot].window <= n->desc.send_buffer);
     }
+    SIM_ASSERT(*done == len);
     return SIM_OK;
 }
 
@@ -927,6 +1027,7 @@ int sim_shutdown(sim_world *w, const sim_conn *conn)
     if (s->closed) return SIM_ECLOSED;
     if (s->state == CONN_DEAD) return SIM_ECONNRESET;
     if (s->shut_wr) return SIM_OK;
+    SIM_ASSERT(s->state == CONN_OPEN); /* a handle is an endpoint that connected or was accepted */
     s->shut_wr = 1;
     net_state *n = sim__net_peek(w);
     return send_from(w, n, slot_of_sock(n, s), SIM_NET_FIN, NULL, 0);
@@ -941,10 +1042,12 @@ void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot)
     if (s->state != CONN_DEAD && !s->shut_wr) {
         s->shut_wr = 1;
         int rc = send_from(w, n, slot, SIM_NET_FIN, NULL, 0);
-        SIM_ASSERT(rc == SIM_OK); /* out of memory closing a connection */
+        SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
     }
     s = &n->socks[slot];
     s->closed = 1;
+    /* Either it is dead or its side is shut: nothing more leaves a closed endpoint. */
+    if (s->state != CONN_DEAD) SIM_ASSERT(s->shut_wr);
     sim__sock_wake(w, s, false);
     sim__sock_wake(w, s, true);
     if (sim__port_find(n, s->node, s->port) == slot) sim__port_unbind(n, s->node, s->port);

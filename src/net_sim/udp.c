@@ -18,14 +18,13 @@ int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
     uint32_t node = sim__net_task_node(w);
     if (node == 0) return SIM_ENODE;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
-    uint32_t slot;
-    int rc = sim__sock_alloc(w, n, SOCK_UDP, node, &slot);
-    if (rc != SIM_OK) return rc;
+    uint32_t slot = sim__sock_alloc(w, n, SOCK_UDP, node);
     uint16_t bound;
-    rc = sim__port_bind(w, n, node, port, slot, &bound);
+    int rc = sim__port_bind(w, n, node, port, slot, &bound);
     if (rc == SIM_OK) {
         n->socks[slot].port = bound;
+        SIM_ASSERT(bound != 0);
+        if (port != 0) SIM_ASSERT(bound == port);
         rc = sim__sock_hand_new(w, slot, &out->h);
         if (rc != SIM_OK) sim__port_unbind(n, node, bound);
     }
@@ -47,7 +46,6 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
     if (to.node.v == 0 || to.node.v >= w->nodes_len) return SIM_ENODE;
     if (to.port == 0 || (data == NULL && len > 0)) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
-    if (n == NULL) return SIM_ENOMEM;
     return sim__net_send(w, n, SIM_NET_DGRAM, sim__addr_pack(s->node, s->port),
                          sim__addr_pack(to.node.v, to.port), data, (uint32_t)len, NULL);
 }
@@ -55,7 +53,10 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
 void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
-    SIM_ASSERT(m->id != 0 && m->type == SIM_NET_DGRAM);
+    SIM_ASSERT(m->id != 0); /* a freed datagram is never delivered */
+    SIM_ASSERT(m->type == SIM_NET_DGRAM);
+    SIM_ASSERT(!m->held);
+    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN);
     uint32_t slot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *s = slot != SIM__NIL ? &n->socks[slot] : NULL;
     uint32_t why = s == NULL || s->type != SOCK_UDP      ? SIM_NET_WHY_NOSOCK
@@ -77,6 +78,8 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
     }
     s->q_tail = msg;
     s->q_len++;
+    SIM_ASSERT(s->q_len <= n->desc.recv_queue);
+    SIM_ASSERT(s->q_head != SIM__NIL);
     sim__sock_wake(w, s, false);
 }
 
@@ -84,19 +87,23 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
 
 static int udp_recv_poll(sim_fut *f, sim_world *w)
 {
+    SIM_ASSERT(f != NULL);
     sim_udp_recv_op *op = (sim_udp_recv_op *)f;
     if (sim__require_task(w, "sim_udp_recv") == SIM__NIL) return SIM_EMISUSE;
     int rc;
     net_sock *s = sim__sock_of(w, &op->sock->h, SOCK_UDP, "sim_udp_recv", &rc, NULL);
     if (s == NULL) return rc;
     if (s->q_len == 0) {
+        SIM_ASSERT(s->q_head == SIM__NIL);
         sim__sock_wait(w, s, false, OP_RECV);
         return SIM_PENDING;
     }
     net_state *n = sim__net_peek(w);
     uint32_t msg = s->q_head;
     net_msg *m = &n->msgs[msg];
-    SIM_ASSERT(m->id != 0 && m->type == SIM_NET_DGRAM);
+    SIM_ASSERT(m->id != 0);
+    SIM_ASSERT(m->type == SIM_NET_DGRAM);
+    if (op->cap > 0) SIM_ASSERT(op->buf != NULL);
     s->q_head = m->next;
     if (s->q_head == SIM__NIL) s->q_tail = SIM__NIL;
     s->q_len--;
@@ -157,6 +164,7 @@ void sim__udp_close_sock(sim_world *w, net_state *n, uint32_t slot)
     net_sock *s = &n->socks[slot];
     SIM_ASSERT(s->type == SOCK_UDP);
     /* The same in every mode: closing a datagram socket sends nothing. */
+    SIM_ASSERT(sim__port_find(n, s->node, s->port) == slot); /* bound for its whole life */
     sim__port_unbind(n, s->node, s->port);
     sim__sock_wake(w, s, false);
     sim__sock_free(w, n, slot);

@@ -140,8 +140,7 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
             ppt = t > SIM__PPT_ONE ? SIM__PPT_ONE : (uint64_t)t;
             if (p->drawn[i] != 0 && ppt == 0) ppt = 1;
         }
-        int rc = sim__fault_set_ppt(w, r->point, ppt);
-        SIM_ASSERT(rc == SIM_OK); /* out of memory arming a point */
+        sim__fault_set_ppt(w, r->point, ppt);
         if (ppt != 0 && (r->point->flags & SIM__PF_TIMED)) p->ticking = true;
         /* The plan's text names what can happen: rates that are not zero, and a restart
          * that is not certain. It depends on values only, not on how they were written. */
@@ -193,20 +192,14 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
     (void)fs;
 }
 
-int sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
+void sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
 {
     sim__faults *fs = sim__faults_of(w);
-    if (fs == NULL) return SIM_ENOMEM;
     SIM_ASSERT(fs->plan == NULL); /* one plan per world */
-    sim__plan *p = calloc(1, sizeof *p);
-    if (p == NULL) return SIM_ENOMEM;
+    sim__plan *p = sim__xcalloc(1, sizeof *p, "a fault plan");
     p->spec = spec;
-    p->drawn = calloc(spec->nrates + 1, sizeof *p->drawn);
-    p->on = calloc(spec->nrates + 1, sizeof *p->on);
-    if (p->drawn == NULL || p->on == NULL) {
-        sim__plan_free(p);
-        return SIM_ENOMEM;
-    }
+    p->drawn = sim__xcalloc(spec->nrates + 1, sizeof *p->drawn, "a fault plan's rates");
+    p->on = sim__xcalloc(spec->nrates + 1, sizeof *p->on, "a fault plan's switches");
     p->crash = sim__point_find("node/crash");
     p->pause = sim__point_find("node/pause");
     p->restart = sim__point_find("node/restart");
@@ -217,7 +210,6 @@ int sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     fs->plan = p;
     fs->plan_free = plan_free_hook;
     draw(w, fs, p);
-    return SIM_OK;
 }
 
 static void node_plan_init(sim_world *w, node_plan *np, uint32_t node)
@@ -238,9 +230,8 @@ static int resolve_script(sim_world *w, sim__plan *p, char *err, size_t err_size
     const sim__fault_spec *spec = p->spec;
     uint32_t total = 0;
     for (uint32_t i = 0; i < spec->nats; i++) total += spec->ats[i].nnames;
-    p->at_nodes = calloc(total + 1, sizeof *p->at_nodes);
-    p->at_first = calloc(spec->nats + 1, sizeof *p->at_first);
-    if (p->at_nodes == NULL || p->at_first == NULL) return SIM_ENOMEM;
+    p->at_nodes = sim__xcalloc(total + 1, sizeof *p->at_nodes, "a fault script's nodes");
+    p->at_first = sim__xcalloc(spec->nats + 1, sizeof *p->at_first, "a fault script");
     uint32_t o = 0;
     for (uint32_t i = 0; i < spec->nats; i++) {
         const sim__at *a = &spec->ats[i];
@@ -312,8 +303,7 @@ int sim__faults_start(sim_world *w, char *err, size_t err_size)
     SIM_ASSERT(!p->started);
     p->started = true;
     p->nnodes = sim_node_count(w) + 1;
-    p->nodes = calloc(p->nnodes, sizeof *p->nodes);
-    if (p->nodes == NULL) return SIM_ENOMEM;
+    p->nodes = sim__xcalloc(p->nnodes, sizeof *p->nodes, "a fault plan's nodes");
     for (uint32_t i = 1; i < p->nnodes; i++) node_plan_init(w, &p->nodes[i], i);
     int rc = resolve_script(w, p, err, err_size);
     if (rc != SIM_OK) return rc;
@@ -363,8 +353,7 @@ static void track_new_nodes(sim_world *w, sim__plan *p)
 {
     uint32_t n = sim_node_count(w) + 1;
     if (n <= p->nnodes) return;
-    node_plan *grown = realloc(p->nodes, n * sizeof *grown);
-    SIM_ASSERT(grown != NULL); /* out of memory following a new node */
+    node_plan *grown = sim__xrealloc_array(p->nodes, n, sizeof *grown, "a fault plan's nodes");
     memset(grown + p->nnodes, 0, (n - p->nnodes) * sizeof *grown);
     for (uint32_t i = p->nnodes; i < n; i++) node_plan_init(w, &grown[i], i);
     p->nodes = grown;

@@ -320,9 +320,8 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
     for (size_t i = 0; i < NAT_ACTIONS; i++) {
         if (at_actions[i].action == a->action) verb = at_actions[i].word;
     }
-    a->names = calloc((size_t)nwords + 1, sizeof *a->names);
-    a->groups = calloc((size_t)nwords + 1, sizeof *a->groups);
-    if (a->names == NULL || a->groups == NULL) return SIM_ENOMEM;
+    a->names = sim__xcalloc((size_t)nwords + 1, sizeof *a->names, "an at line's nodes");
+    a->groups = sim__xcalloc((size_t)nwords + 1, sizeof *a->groups, "an at line's groups");
     uint32_t group = 0;
     bool empty_group = true;
     for (int i = 0; i < nwords; i++) {
@@ -354,7 +353,7 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
             return sim__einval(err, esize, "[faults] at: unknown node '%s'; the nodes are: %s",
                                words[i], list);
         }
-        if ((a->names[a->nnames] = strdup(words[i])) == NULL) return SIM_ENOMEM;
+        a->names[a->nnames] = sim__xstrdup(words[i], "a node name");
         a->groups[a->nnames++] = group;
         empty_group = false;
     }
@@ -375,7 +374,7 @@ static int at_names(sim__fault_spec *s, sim__at *a, char **words, int nwords, ch
 }
 
 /* The canonical text of an at line: "5s partition n1 | n2 n3". */
-static int at_canonical(sim__at *a, const char *verb)
+static void at_canonical(sim__at *a, const char *verb)
 {
     char buf[256];
     sim__format_duration(a->at_ns, buf, sizeof buf);
@@ -386,12 +385,10 @@ static int at_canonical(sim__at *a, const char *verb)
         o += (size_t)snprintf(buf + o, sizeof buf - o, "%s %s",
                               bar ? (a->oneway ? " ->" : " |") : "", a->names[i]);
     }
-    a->text = strdup(buf);
-    a->label = malloc(strlen(buf) + 4);
-    if (a->text == NULL || a->label == NULL) return SIM_ENOMEM;
+    a->text = sim__xstrdup(buf, "an at line");
+    a->label = sim__xmalloc(strlen(buf) + 4, "an at line");
     memcpy(a->label, "at ", 3);
     memcpy(a->label + 3, buf, strlen(buf) + 1);
-    return SIM_OK;
 }
 
 static int parse_at(sim__fault_spec *s, const char *value, uint32_t line, char *err,
@@ -422,14 +419,12 @@ static int parse_at(sim__fault_spec *s, const char *value, uint32_t line, char *
     }
     a.action = at_actions[act].action;
     int rc = at_names(s, &a, words + 2, n - 2, err, esize);
-    if (rc == SIM_OK) rc = at_canonical(&a, at_actions[act].word);
-    sim__at *grown = rc == SIM_OK ? realloc(s->ats, (s->nats + 1) * sizeof *grown) : NULL;
-    if (rc == SIM_OK && grown == NULL) rc = SIM_ENOMEM;
     if (rc != SIM_OK) {
         at_free(&a);
         return rc;
     }
-    s->ats = grown;
+    at_canonical(&a, at_actions[act].word);
+    s->ats = sim__xrealloc_array(s->ats, s->nats + 1, sizeof *s->ats, "at lines");
     /* Keep them sorted by time, equal times in the order written. */
     uint32_t i = s->nats;
     while (i > 0 && s->ats[i - 1].at_ns > a.at_ns) {
@@ -613,8 +608,7 @@ static int spec_points(sim__fault_spec *s, const sim_system *sys)
         if (rc != SIM_OK) return rc;
     }
     uint32_t nb = sim__point_builtin_count();
-    s->rates = calloc(nb + sys->fault_count, sizeof *s->rates);
-    if (s->rates == NULL) return SIM_ENOMEM;
+    s->rates = sim__xcalloc(nb + sys->fault_count, sizeof *s->rates, "fault rates");
     for (uint32_t i = 0; i < nb; i++) {
         const sim__point *p = sim__point_builtin(i);
         bool restart = strcmp(p->name, "node/restart") == 0;
@@ -637,12 +631,11 @@ int sim__fault_spec_new(const char *path, const sim_system *sys, const char *con
                         uint32_t nnodes, bool nodes_known, sim__fault_spec **out)
 {
     *out = NULL;
-    sim__fault_spec *s = calloc(1, sizeof *s);
-    if (s == NULL) return SIM_ENOMEM;
+    sim__fault_spec *s = sim__xcalloc(1, sizeof *s, "a [faults] section");
     s->path = path;
     s->nodes_known = nodes_known;
     int rc = spec_points(s, sys);
-    if (rc == SIM_OK) rc = sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
+    if (rc == SIM_OK) sim__strings_copy(nodes, nnodes, &s->nodes, &s->nnodes);
     for (int k = 0; rc == SIM_OK && k < K_COUNT; k++) {
         rc = set_plain(s, k, plain[k].def, NULL, 0);
         SIM_ASSERT(rc != SIM_EINVAL); /* a default that does not parse */
@@ -844,8 +837,7 @@ static int kv_cmp(const void *a, const void *b)
 char *sim__fault_spec_canonical(const sim__fault_spec *s)
 {
     uint32_t n = K_COUNT + s->nrates;
-    kv *items = calloc(n, sizeof *items);
-    if (items == NULL) return NULL;
+    kv *items = sim__xcalloc(n, sizeof *items, "a [faults] section's text");
     for (int k = 0; k < K_COUNT; k++) {
         items[k].key = plain[k].key;
         plain_value(s, k, items[k].value, sizeof items[k].value);
@@ -858,15 +850,13 @@ char *sim__fault_spec_canonical(const sim__fault_spec *s)
     qsort(items, n, sizeof *items, kv_cmp);
     size_t size = 16 + (size_t)n * 256;
     for (uint32_t i = 0; i < s->nats; i++) size += strlen(s->ats[i].text) + 8;
-    char *buf = malloc(size);
-    if (buf != NULL) {
-        size_t o = (size_t)snprintf(buf, size, "[faults]\n");
-        for (uint32_t i = 0; i < s->nats; i++) {
-            o += (size_t)snprintf(buf + o, size - o, "at = %s\n", s->ats[i].text);
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", items[i].key, items[i].value);
-        }
+    char *buf = sim__xmalloc(size, "a [faults] section's text");
+    size_t o = (size_t)snprintf(buf, size, "[faults]\n");
+    for (uint32_t i = 0; i < s->nats; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "at = %s\n", s->ats[i].text);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", items[i].key, items[i].value);
     }
     free(items);
     return buf;

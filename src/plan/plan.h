@@ -108,7 +108,7 @@ const sim__fault_spec *sim__plan_spec(const sim__plan *p);
 /* Draws the seed's plan from the spec (swarm switches, rates in their ranges) and arms the
  * points. Before the system's setup, so that its points are armed while it builds. The spec
  * is borrowed for the world's life. */
-int sim__faults_attach(sim_world *w, const sim__fault_spec *spec);
+void sim__faults_attach(sim_world *w, const sim__fault_spec *spec);
 /* After setup: checks that the nodes the script names exist, sets the node clocks and spawns
  * the driver task. On error returns SIM_EINVAL with "FILE:LINE: ..." in err. */
 int sim__faults_start(sim_world *w, char *err, size_t err_size);

@@ -42,7 +42,7 @@ void sim__outcome_free(sim__outcome *o)
 typedef struct capture {
     sim__evbuf *buf;
     sim_world *w;
-    bool failed; /* out of memory: the capture is incomplete */
+    bool failed; /* past the 4 GiB of event details a capture holds: it is incomplete */
 } capture;
 
 static void capture_event(void *ud, const sim_event *e)
@@ -56,7 +56,7 @@ static void capture_event(void *ud, const sim_event *e)
 }
 
 /* Copies the faults the world injected, with their strings (the world's die with it). */
-static int collect_faults(const sim_scenario *sc, sim_world *w, sim__outcome *o)
+static void collect_faults(const sim_scenario *sc, sim_world *w, sim__outcome *o)
 {
     char disk[256];
     sim__disk_spec_plan(w, sim__scenario_disk(sc), disk, sizeof disk);
@@ -69,44 +69,40 @@ static int collect_faults(const sim_scenario *sc, sim_world *w, sim__outcome *o)
     }
     uint32_t n = sim_world_fault_count(w);
     o->faults_dropped = fs ? fs->recs_dropped : 0;
-    o->faults = calloc(n + 1, sizeof *o->faults);
-    if (o->faults == NULL) return SIM_ENOMEM;
+    o->faults = sim__xcalloc(n + 1, sizeof *o->faults, "a run's faults");
     for (uint32_t i = 0; i < n; i++) {
         sim_fault_rec r = *sim_world_fault(w, i);
-        r.point = strdup(r.point);
-        r.detail = r.detail ? strdup(r.detail) : NULL;
+        r.point = sim__xstrdup(r.point, "a run's faults");
+        r.detail = r.detail ? sim__xstrdup(r.detail, "a run's faults") : NULL;
         o->faults[o->nfaults++] = r;
-        if (r.point == NULL || (sim_world_fault(w, i)->detail && r.detail == NULL)) {
-            return SIM_ENOMEM;
-        }
     }
-    return SIM_OK;
 }
 
 /* Copies what the world knows about the run into the outcome. */
-static int collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
+static void collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
 {
     o->hash = sim_world_trace_hash(w);
     o->events = sim_world_event_count(w);
     o->steps = sim_world_step(w);
     o->vtime_ns = sim_now(w);
     o->ncheckpoints = sim_world_checkpoint_count(w);
-    o->checkpoints = calloc(o->ncheckpoints + 1, sizeof *o->checkpoints);
+    o->checkpoints = sim__xcalloc(o->ncheckpoints + 1, sizeof *o->checkpoints,
+                                  "a run's checkpoints");
     uint32_t kept = 0;
     while (sim_world_violation(w, kept) != NULL) kept++;
-    o->violations = calloc(kept + 1, sizeof *o->violations);
-    o->report = strdup(sim_world_report(w));
-    if (o->checkpoints == NULL || o->violations == NULL || o->report == NULL) return SIM_ENOMEM;
+    o->violations = sim__xcalloc(kept + 1, sizeof *o->violations, "a run's violations");
+    const char *report = sim_world_report(w);
+    o->report = sim__xstrdup(report ? report : "", "a run's report");
     for (uint32_t i = 0; i < o->ncheckpoints; i++) o->checkpoints[i] = *sim_world_checkpoint(w, i);
     for (uint32_t i = 0; i < kept; i++) {
         const sim_violation *v = sim_world_violation(w, i);
         o->violations[i] = (sim__violation_rec){.step = v->step, .vtime_ns = v->vtime_ns,
                                                 .task = v->task.v, .kind = v->kind,
-                                                .message = strdup(v->message)};
-        if (o->violations[i].message == NULL) return SIM_ENOMEM;
+                                                .message = sim__xstrdup(v->message,
+                                                                        "a run's violations")};
         o->nviolations++;
     }
-    return collect_faults(sc, w, o);
+    collect_faults(sc, w, o);
 }
 
 /* The first line of a report, as the one-line detail. */
@@ -205,14 +201,10 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     /* The plan is drawn and its points armed before setup, so that a system's points fire
      * while it builds too; the driver starts once the nodes exist. */
     const sim__fault_spec *spec = sim__scenario_faults(sc);
-    int rc = sim__fault_spec_active(spec) ? sim__faults_attach(w, spec) : SIM_OK;
-    if (rc != SIM_OK) {
-        sim_world_free(w);
-        return rc;
-    }
+    if (sim__fault_spec_active(spec)) sim__faults_attach(w, spec);
     const sim__net_spec *net = sim__scenario_network(sc);
     bool net_default = sim__net_spec_is_default(net);
-    if (rc == SIM_OK && !net_default) rc = sim__net_spec_apply(w, net);
+    int rc = net_default ? SIM_OK : sim__net_spec_apply(w, net);
     const sim__disk_spec *disk = sim__scenario_disk(sc);
     if (rc == SIM_OK && !sim__disk_spec_is_default(disk)) rc = sim__disk_spec_apply(w, disk);
     if (rc != SIM_OK) {
@@ -241,18 +233,18 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
             check_rc = sys->check(sys->ud, state, w, msg, sizeof msg);
         }
     }
-    int crc = collect(sc, w, out);
-    if (crc == SIM_OK && out->result == NULL) {
+    collect(sc, w, out);
+    if (out->result == NULL) {
         classify(out, check_rc, msg, sim_scenario_unknown_passes(sc));
         liveness_detail(sc, out);
     }
-    if (crc == SIM_OK && opts->want_dump) {
-        out->dump = strdup(sim_world_dump(w));
-        if (out->dump == NULL) crc = SIM_ENOMEM;
+    if (opts->want_dump) {
+        const char *dump = sim_world_dump(w);
+        out->dump = sim__xstrdup(dump ? dump : "", "a world's dump");
     }
     out->captured = opts->capture && !cap.failed;
     /* What clients saw goes with the events (a run recorded in full, or a failure). */
-    if (crc == SIM_OK && out->captured) crc = sim_world_history(w, &out->history);
+    int crc = out->captured ? sim_world_history(w, &out->history) : SIM_OK;
     cap.failed = true; /* what sim_world_free drops is not part of the run */
     sim_world_free(w);
     if (sys->teardown != NULL) sys->teardown(sys->ud, state);

@@ -90,22 +90,18 @@ typedef struct collect {
     header *headers;
     uint32_t nheaders;
     uint32_t hcap;
-    bool oom;
 } collect;
 
-static bool push_header(collect *c, const char *name, size_t len)
+static void push_header(collect *c, const char *name, size_t len)
 {
     if (c->nheaders == c->hcap) {
         uint32_t ncap = c->hcap ? c->hcap * 2 : 8;
-        header *h = realloc(c->headers, ncap * sizeof *h);
-        if (h == NULL) return false;
-        c->headers = h;
+        c->headers = sim__xrealloc_array(c->headers, ncap, sizeof *c->headers,
+                                         "a scenario's section headers");
         c->hcap = ncap;
     }
-    char *s = strndup(name, len);
-    if (s == NULL) return false;
+    char *s = sim__xstrndup(name, len, "a scenario's section name");
     c->headers[c->nheaders++] = (header){.section = s, .line = c->line};
-    return true;
 }
 
 /* inih's reader: the next line, without leading blanks, at most num - 1 bytes. */
@@ -129,7 +125,7 @@ static char *read_line(char *str, int num, void *stream)
     if (len > 0 && c->text[start] == '[') {
         const char *close = memchr(c->text + start, ']', len);
         size_t name_len = close ? (size_t)(close - (c->text + start)) - 1 : 0;
-        if (close != NULL && !push_header(c, c->text + start + 1, name_len)) c->oom = true;
+        if (close != NULL) push_header(c, c->text + start + 1, name_len);
     }
     memcpy(str, c->text + start, len);
     str[len] = '\0';
@@ -141,26 +137,15 @@ static int on_entry(void *user, const char *section, const char *key, const char
     collect *c = user;
     if (c->nentries == c->cap) {
         uint32_t ncap = c->cap ? c->cap * 2 : 16;
-        entry *e = realloc(c->entries, ncap * sizeof *e);
-        if (e == NULL) {
-            c->oom = true;
-            return 1;
-        }
-        c->entries = e;
+        c->entries = sim__xrealloc_array(c->entries, ncap, sizeof *c->entries,
+                                         "a scenario's entries");
         c->cap = ncap;
     }
     entry *e = &c->entries[c->nentries];
-    e->section = strdup(section);
-    e->key = strdup(key);
-    e->value = strdup(value);
+    e->section = sim__xstrdup(section, "a scenario's entry");
+    e->key = sim__xstrdup(key, "a scenario's entry");
+    e->value = sim__xstrdup(value, "a scenario's entry");
     e->line = c->line;
-    if (e->section == NULL || e->key == NULL || e->value == NULL) {
-        free(e->section);
-        free(e->key);
-        free(e->value);
-        c->oom = true;
-        return 1;
-    }
     c->nentries++;
     return 1;
 }
@@ -534,8 +519,8 @@ static int value_parse(errbuf *e, const sim_key_spec *k, const char *text, uint3
     v->spec = k;
     v->num = num;
     v->line = line;
-    v->text = strdup(canon);
-    return v->text ? SIM_OK : SIM_ENOMEM;
+    v->text = sim__xstrdup(canon, "a scenario's value");
+    return SIM_OK;
 }
 
 /* ---- validation --------------------------------------------------------------------------- */
@@ -630,8 +615,7 @@ static int find_system(loader *l)
 static int gather_specs(loader *l)
 {
     uint32_t n = (uint32_t)(SCENARIO_KEY_COUNT + CHECK_KEY_COUNT) + l->system->key_count;
-    l->specs = calloc(n, sizeof *l->specs);
-    if (l->specs == NULL) return SIM_ENOMEM;
+    l->specs = sim__xcalloc(n, sizeof *l->specs, "a scenario's keys");
     for (uint32_t i = 0; i < SCENARIO_KEY_COUNT; i++) l->specs[l->nspecs++] = &scenario_keys[i];
     for (uint32_t i = 0; i < l->system->key_count; i++) {
         const sim_key_spec *k = &l->system->keys[i];
@@ -782,11 +766,10 @@ static int canonical_cmp_section(const sim_key_spec *a, const sim_key_spec *b)
 }
 
 /* "[scenario]\nkey = value\n..." with [scenario] first, then sections and keys sorted. */
-static int build_canonical(sim_scenario *sc)
+static void build_canonical(sim_scenario *sc)
 {
     uint32_t n = sc->nvalues;
-    const value **order = malloc(n * sizeof *order);
-    if (order == NULL) return SIM_ENOMEM;
+    const value **order = sim__xcalloc(n, sizeof *order, "a scenario's canonical text");
     for (uint32_t i = 0; i < n; i++) order[i] = &sc->values[i];
     for (uint32_t i = 1; i < n; i++) { /* insertion sort: a few dozen keys */
         const value *v = order[i];
@@ -799,22 +782,15 @@ static int build_canonical(sim_scenario *sc)
     }
     char *blocks[NMODS];
     size_t size = 64;
-    bool oom = false;
     for (int m = 0; m < NMODS; m++) {
         blocks[m] = modules[m].canonical(sc->mods[m]);
-        oom |= blocks[m] == NULL;
-        size += blocks[m] ? strlen(blocks[m]) + 2 : 0;
+        size += strlen(blocks[m]) + 2;
     }
     for (uint32_t i = 0; i < n; i++) {
         size += strlen(order[i]->spec->section) + strlen(order[i]->spec->key) +
                 strlen(order[i]->text) + 16;
     }
-    char *buf = oom ? NULL : malloc(size);
-    if (buf == NULL) {
-        free(order);
-        for (int m = 0; m < NMODS; m++) free(blocks[m]);
-        return SIM_ENOMEM;
-    }
+    char *buf = sim__xmalloc(size, "a scenario's canonical text");
     /* The module blocks go where their names sort among the system's sections (modules[] is
      * in name order). */
     size_t o = 0;
@@ -837,7 +813,6 @@ static int build_canonical(sim_scenario *sc)
     for (int m = 0; m < NMODS; m++) free(blocks[m]);
     free(order);
     sc->canonical = buf;
-    return SIM_OK;
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -874,14 +849,13 @@ static int parse_collected(loader *l, sim_scenario *sc)
     if (rc != SIM_OK) return rc;
     sc->system = l->system;
     sc->nvalues = l->nspecs;
-    sc->values = calloc(l->nspecs, sizeof *sc->values);
-    if (sc->values == NULL) return SIM_ENOMEM;
+    sc->values = sim__xcalloc(l->nspecs, sizeof *sc->values, "a scenario's values");
     rc = check_headers(l);
     if (rc == SIM_OK) rc = check_entries(l, sc);
     if (rc == SIM_OK) rc = apply_defaults(l, sc);
     if (rc == SIM_OK) rc = scenario_fields(l, sc);
     if (rc == SIM_OK) rc = scenario_modules(l, sc);
-    if (rc == SIM_OK) rc = build_canonical(sc);
+    if (rc == SIM_OK) build_canonical(sc);
     return rc;
 }
 
@@ -893,10 +867,9 @@ int sim_scenario_parse(const char *path, const char *text, const sim_system *con
     loader l = {.e = {.buf = err, .size = err_size, .path = path}, .systems = systems,
                 .nsystems = system_count, .c = {.text = text}};
     int ini = ini_parse_stream(read_line, &l.c, on_entry, &l.c);
+    if (ini == -2) sim__oom(0, "inih (reading a scenario)");
     int rc = SIM_OK;
-    if (l.c.oom || ini == -2) {
-        rc = SIM_ENOMEM;
-    } else if (l.c.long_line != 0 && (ini <= 0 || (uint32_t)ini >= l.c.long_line)) {
+    if (l.c.long_line != 0 && (ini <= 0 || (uint32_t)ini >= l.c.long_line)) {
         rc = fail(&l.e, l.c.long_line, "line longer than %d characters", LINE_MAX_BYTES);
     } else if (ini > 0) {
         char got[64];
@@ -906,16 +879,13 @@ int sim_scenario_parse(const char *path, const char *text, const sim_system *con
     }
     sim_scenario *sc = NULL;
     if (rc == SIM_OK) {
-        sc = calloc(1, sizeof *sc);
-        if (sc == NULL || (sc->path = strdup(path)) == NULL) rc = SIM_ENOMEM;
+        sc = sim__xcalloc(1, sizeof *sc, "a scenario");
+        sc->path = sim__xstrdup(path, "a scenario's path");
+        rc = parse_collected(&l, sc);
     }
-    if (rc == SIM_OK) rc = parse_collected(&l, sc);
     collect_free(&l.c);
     free(l.specs);
     if (rc != SIM_OK) {
-        if (rc == SIM_ENOMEM && err != NULL && err_size > 0) {
-            snprintf(err, err_size, "%s: out of memory", path);
-        }
         sim_scenario_free(sc);
         return rc;
     }
@@ -932,11 +902,10 @@ int sim_scenario_load(const char *path, const sim_system *const *systems, uint32
         if (err != NULL) snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         return SIM_EINVAL;
     }
-    char *text = malloc(FILE_MAX_BYTES + 1);
-    size_t n = text ? fread(text, 1, FILE_MAX_BYTES + 1, f) : 0;
+    char *text = sim__xmalloc(FILE_MAX_BYTES + 1, "a scenario file");
+    size_t n = fread(text, 1, FILE_MAX_BYTES + 1, f);
     bool read_error = ferror(f) != 0;
     fclose(f);
-    if (text == NULL) return SIM_ENOMEM;
     int rc = SIM_OK;
     if (read_error) {
         if (err != NULL) snprintf(err, err_size, "%s: cannot read", path);
@@ -1081,7 +1050,6 @@ static int module_rebuild(const sim_scenario *sc, int m, const char *key, const 
     void *fresh = NULL;
     int rc = module_make(sc, m, &fresh);
     char *lines = rc == SIM_OK ? modules[m].canonical(sc->mods[m]) : NULL;
-    if (rc == SIM_OK && lines == NULL) rc = SIM_ENOMEM;
     char msg[1024];
     char *save = NULL;
     bool repeats = key != NULL && (strcmp(key, "at") == 0 || strcmp(key, "link") == 0);
@@ -1113,7 +1081,7 @@ static int module_rebuild(const sim_scenario *sc, int m, const char *key, const 
 }
 
 /* Replaces the module specs by fresh ones (NULL: keep) and rebuilds the canonical text. */
-static int swap_modules(sim_scenario *sc, void *const *fresh)
+static void swap_modules(sim_scenario *sc, void *const *fresh)
 {
     for (int m = 0; m < NMODS; m++) {
         if (fresh[m] == NULL) continue;
@@ -1122,7 +1090,7 @@ static int swap_modules(sim_scenario *sc, void *const *fresh)
     }
     free(sc->canonical);
     sc->canonical = NULL;
-    return build_canonical(sc);
+    build_canonical(sc);
 }
 
 /* The error for a section or key the scenario does not have, listing what it has. */
@@ -1160,7 +1128,8 @@ static int set_value(sim_scenario *sc, const char *section, const char *key, con
     int m = module_of(section);
     if (m >= 0) {
         int rc = module_rebuild(sc, m, key, text, &e, &fresh[m]);
-        return rc == SIM_OK ? swap_modules(sc, fresh) : rc;
+        if (rc == SIM_OK) swap_modules(sc, fresh);
+        return rc;
     }
     value *v = NULL;
     for (uint32_t i = 0; i < sc->nvalues && v == NULL; i++) {
@@ -1196,7 +1165,8 @@ static int set_value(sim_scenario *sc, const char *section, const char *key, con
     sc->seed_last = probe.seed_last;
     sc->sched = probe.sched;
     sc->expect_fail = probe.expect_fail;
-    return swap_modules(sc, fresh);
+    swap_modules(sc, fresh);
+    return SIM_OK;
 }
 
 int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, const char *text,
@@ -1209,8 +1179,7 @@ int sim_scenario_set(sim_scenario *sc, const char *section, const char *key, con
     while (*text == ' ' || *text == '\t') text++;
     size_t n = strlen(text);
     while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t')) n--;
-    char *trimmed = strndup(text, n);
-    if (trimmed == NULL) return SIM_ENOMEM;
+    char *trimmed = sim__xstrndup(text, n, "a scenario's value");
     rc = set_value(sc, section, key, trimmed, e);
     free(trimmed);
     return rc;

@@ -64,13 +64,14 @@ typedef struct sim__run_opts {
 } sim__run_opts;
 
 /* Runs one seed. Returns SIM_OK when it ran (pass or fail: see out->failed), or SIM_ENOMEM
- * when the world could not be made. out must be freed with sim__outcome_free. */
+ * when sim_world_new could not make the world (the executor's own out-of-memory result, until
+ * it follows the fatal policy too). out must be freed with sim__outcome_free. */
 int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcome *out);
 void sim__outcome_free(sim__outcome *out);
 
 /* An outcome as bytes and back (wire.c), for sim run's worker processes. pack: SIM_OK and a
- * malloc'd buffer, or SIM_ENOMEM. unpack: SIM_OK, or SIM_EINVAL for bytes that are not a
- * whole outcome (nothing to free then); the dump is not carried. */
+ * malloc'd buffer (out of memory is fatal). unpack: SIM_OK, or SIM_EINVAL for bytes that are
+ * not a whole outcome (nothing to free then); the dump is not carried. */
 int sim__outcome_pack(const sim__outcome *o, void **out, size_t *len);
 int sim__outcome_unpack(const void *data, size_t len, sim__outcome *o);
 

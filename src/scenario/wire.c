@@ -17,21 +17,14 @@
 typedef struct wbuf {
     unsigned char *p;
     size_t n, cap;
-    bool oom;
 } wbuf;
 
 static void put(wbuf *b, const void *data, size_t len)
 {
-    if (b->oom) return;
     if (b->n + len > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + len) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
+        b->p = sim__xrealloc(b->p, cap, "a run's outcome for the parent");
         b->cap = cap;
     }
     if (len) memcpy(b->p + b->n, data, len);
@@ -65,11 +58,7 @@ static void put_history(wbuf *b, const sim_history *h)
         if (n < sizeof line) {
             put(&text, line, n);
         } else {
-            char *big = malloc(n + 1);
-            if (big == NULL) {
-                text.oom = true;
-                break;
-            }
+            char *big = sim__xmalloc(n + 1, "a history entry");
             sim_history_edn(h, i, big, n + 1);
             put(&text, big, n);
             free(big);
@@ -77,8 +66,7 @@ static void put_history(wbuf *b, const sim_history *h)
         put(&text, "\n", 1);
     }
     put(&text, "", 1);
-    b->oom = b->oom || text.oom;
-    put_str(b, text.oom ? "" : (const char *)text.p);
+    put_str(b, (const char *)text.p);
     free(text.p);
 }
 
@@ -131,10 +119,6 @@ int sim__outcome_pack(const sim__outcome *o, void **out, size_t *len)
     put_u64(&b, o->events_buf.text_len);
     put(&b, o->events_buf.text, o->events_buf.text_len);
     put_history(&b, o->history);
-    if (b.oom) {
-        free(b.p);
-        return SIM_ENOMEM;
-    }
     *out = b.p;
     *len = b.n;
     return SIM_OK;
@@ -185,11 +169,8 @@ static char *get_str(rbuf *r)
     uint64_t n = get_u64(r);
     if (n == UINT64_MAX || r->bad) return NULL;
     const char *s = take(r, (size_t)n);
-    char *copy = s ? malloc((size_t)n + 1) : NULL;
-    if (copy == NULL) {
-        r->bad = true;
-        return NULL;
-    }
+    if (s == NULL) return NULL; /* longer than what is left: r->bad */
+    char *copy = sim__xmalloc((size_t)n + 1, "a worker's outcome");
     memcpy(copy, s, (size_t)n);
     copy[n] = '\0';
     return copy;
@@ -205,16 +186,15 @@ static void get_fixed(rbuf *r, char *dst, size_t size)
 static void get_arrays(rbuf *r, sim__outcome *o)
 {
     o->ncheckpoints = get_count(r, 24);
-    o->checkpoints = calloc(o->ncheckpoints ? o->ncheckpoints : 1, sizeof *o->checkpoints);
-    r->bad = r->bad || o->checkpoints == NULL;
+    o->checkpoints = sim__xcalloc(o->ncheckpoints, sizeof *o->checkpoints,
+                                  "a worker's checkpoints");
     for (uint32_t i = 0; !r->bad && i < o->ncheckpoints; i++) {
         o->checkpoints[i].step = get_u64(r);
         o->checkpoints[i].events = get_u64(r);
         o->checkpoints[i].hash = get_u64(r);
     }
     uint32_t nv = get_count(r, 40);
-    o->violations = calloc(nv ? nv : 1, sizeof *o->violations);
-    r->bad = r->bad || o->violations == NULL;
+    o->violations = sim__xcalloc(nv, sizeof *o->violations, "a worker's violations");
     for (uint32_t i = 0; !r->bad && i < nv; i++, o->nviolations++) {
         sim__violation_rec *v = &o->violations[i];
         v->step = get_u64(r);
@@ -226,8 +206,7 @@ static void get_arrays(rbuf *r, sim__outcome *o)
     }
     get_fixed(r, o->plan, sizeof o->plan);
     uint32_t nf = get_count(r, 56);
-    o->faults = calloc(nf ? nf : 1, sizeof *o->faults);
-    r->bad = r->bad || o->faults == NULL;
+    o->faults = sim__xcalloc(nf, sizeof *o->faults, "a worker's faults");
     for (uint32_t i = 0; !r->bad && i < nf; i++, o->nfaults++) {
         sim_fault_rec *f = &o->faults[i];
         f->step = get_u64(r);
@@ -249,12 +228,8 @@ static void get_events(rbuf *r, sim__outcome *o)
     uint64_t tn = get_count(r, 1);
     const void *text = take(r, (size_t)tn);
     if (r->bad) return;
-    e->ev = malloc((size_t)(n ? n : 1) * sizeof *e->ev);
-    e->text = malloc((size_t)tn + 1);
-    if (e->ev == NULL || e->text == NULL) {
-        r->bad = true;
-        return;
-    }
+    e->ev = sim__xcalloc((size_t)n, sizeof *e->ev, "a worker's events");
+    e->text = sim__xmalloc((size_t)tn + 1, "a worker's event details");
     memcpy(e->ev, ev, (size_t)n * sizeof *e->ev);
     memcpy(e->text, text, (size_t)tn);
     e->n = e->cap = n;
@@ -294,8 +269,8 @@ int sim__outcome_unpack(const void *data, size_t len, sim__outcome *o)
         }
     }
     free(edn);
-    if (!r.bad && o->report == NULL) o->report = strdup("");
-    if (r.bad || r.left != 0 || o->report == NULL) {
+    if (!r.bad && o->report == NULL) o->report = sim__xstrdup("", "a worker's report");
+    if (r.bad || r.left != 0) {
         sim__outcome_free(o);
         return SIM_EINVAL;
     }

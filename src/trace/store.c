@@ -163,9 +163,15 @@ static int file_too_large(sim__store *st, const char *doing)
                    limit, doing);
 }
 
-/* A message for a failed SQLite call, in words a user can act on. */
+/* A message for a failed SQLite call, in words a user can act on. SQLite out of memory is
+ * fatal, as every host allocation of sim is (core.h). */
 static int db_fail(sim__store *st, const char *doing, int rc)
 {
+    if ((rc & 0xff) == SQLITE_NOMEM) {
+        char what[160];
+        snprintf(what, sizeof what, "the trace store (SQLite, %s)", doing);
+        sim__oom(0, what);
+    }
     if (hit_size_limit(st, rc, errno)) return file_too_large(st, doing);
     switch (rc & 0xff) {
     case SQLITE_NOTADB:
@@ -321,8 +327,7 @@ static int check_schema(sim__store *st, sim__store_mode mode)
 
 static int prepare_inserts(sim__store *st)
 {
-    char *sql = malloc(64 + (size_t)BATCH * 32);
-    if (sql == NULL) return set_err(st, "out of memory");
+    char *sql = sim__xmalloc(64 + (size_t)BATCH * 32, "the trace store's inserts");
     size_t o = (size_t)sprintf(sql, "INSERT INTO events VALUES ");
     for (int i = 0; i < BATCH; i++) {
         o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?)", i ? "," : "");
@@ -351,21 +356,21 @@ static int write_errno(const char *path)
     return access(path, W_OK) == 0 ? 0 : errno;
 }
 
-/* path's directory ("." for a bare name); malloc'd, NULL when out of memory. */
+/* path's directory ("." for a bare name); malloc'd. */
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    if (slash == NULL) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+    if (slash == NULL) return sim__xstrdup(".", "a database's directory");
+    if (slash == path) return sim__xstrdup("/", "a database's directory");
+    return sim__xstrndup(path, (size_t)(slash - path), "a database's directory");
 }
 
-/* "PATH-wal" or "PATH-shm"; malloc'd, NULL when out of memory. */
+/* "PATH-wal" or "PATH-shm"; malloc'd. */
 static char *beside(const char *path, const char *suffix)
 {
     size_t n = strlen(path) + strlen(suffix) + 1;
-    char *s = malloc(n);
-    if (s != NULL) snprintf(s, n, "%s%s", path, suffix);
+    char *s = sim__xmalloc(n, "a database's file name");
+    snprintf(s, n, "%s%s", path, suffix);
     return s;
 }
 
@@ -393,23 +398,18 @@ typedef struct place {
     bool shm;                /* PATH-shm exists */
 } place;
 
-static int place_of(const char *path, bool exists, place *pl)
+static void place_of(const char *path, bool exists, place *pl)
 {
     SIM_ASSERT(path[0] != '\0');
     *pl = (place){.wal_size = -1};
     pl->dir = dir_of(path);
     char *wal = beside(path, "-wal"), *shm = beside(path, "-shm");
-    bool ok = pl->dir != NULL && wal != NULL && shm != NULL;
-    if (ok) {
-        pl->file_errno = exists ? write_errno(path) : 0;
-        pl->dir_errno = write_errno(pl->dir);
-        pl->wal_size = file_size(wal);
-        pl->shm = file_size(shm) >= 0;
-    }
+    pl->file_errno = exists ? write_errno(path) : 0;
+    pl->dir_errno = write_errno(pl->dir);
+    pl->wal_size = file_size(wal);
+    pl->shm = file_size(shm) >= 0;
     free(wal);
     free(shm);
-    if (!ok) free(pl->dir);
-    return ok ? SIM_OK : SIM_ENOMEM;
 }
 
 /* path as a file: URI for sqlite3_open_v2 and ATTACH (SQLITE_OPEN_URI), with the query
@@ -419,8 +419,7 @@ static char *uri_of(const char *path, const char *query)
     SIM_ASSERT(path[0] != '\0');
     SIM_ASSERT(strchr(query, '#') == NULL);
     size_t n = strlen(path) * 3 + strlen(query) + 16;
-    char *u = malloc(n);
-    if (u == NULL) return NULL;
+    char *u = sim__xmalloc(n, "a database's URI");
     size_t o = (size_t)snprintf(u, n, "file:%s", path[0] == '/' ? "//" : "");
     for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++) {
         if (*c == '%' || *c == '?' || *c == '#' || *c <= 0x20 || *c >= 0x7f) {
@@ -448,7 +447,7 @@ static int read_uri(sim__store *st, const char *path, bool exists, char **uri)
 {
     *uri = NULL;
     place pl;
-    if (place_of(path, exists, &pl) != SIM_OK) return set_err(st, "out of memory");
+    place_of(path, exists, &pl);
     const char *query = "mode=ro";
     int rc = SIM_OK;
     if (pl.file_errno == 0 && pl.dir_errno == 0) {
@@ -470,7 +469,7 @@ static int read_uri(sim__store *st, const char *path, bool exists, char **uri)
     if (strcmp(query, "mode=rw") == 0) SIM_ASSERT(pl.file_errno == 0);
     if (strcmp(query, "mode=rw") == 0) SIM_ASSERT(pl.dir_errno == 0);
     *uri = uri_of(path, query);
-    return *uri != NULL ? SIM_OK : set_err(st, "out of memory");
+    return SIM_OK;
 }
 
 /* Whether runs can be recorded at st->path, before SQLite is asked: the file (when it
@@ -479,7 +478,7 @@ static int read_uri(sim__store *st, const char *path, bool exists, char **uri)
 static int check_writable(sim__store *st, bool exists)
 {
     place pl;
-    if (place_of(st->path, exists, &pl) != SIM_OK) return set_err(st, "out of memory");
+    place_of(st->path, exists, &pl);
     int rc = SIM_OK;
     if (pl.file_errno != 0) {
         rc = set_err(st, "read-only: cannot record runs in it (the file is %s); sim list, "
@@ -515,7 +514,6 @@ static int open_checked(sim__store *st, sim__store_mode mode)
     if (rc != SIM_OK) return rc;
     if (mode == SIM__STORE_WRITE) {
         uri = uri_of(st->path, "mode=rwc");
-        if (uri == NULL) return set_err(st, "out of memory");
     }
     /* URIs throughout, so that sim merge can ATTACH its inputs read-only (or immutable). */
     int flags = SQLITE_OPEN_URI | (mode == SIM__STORE_WRITE
@@ -553,12 +551,8 @@ int sim__store_open(const char *path, sim__store_mode mode, sim__store **out, ch
                     size_t err_size)
 {
     *out = NULL;
-    sim__store *st = calloc(1, sizeof *st);
-    if (st == NULL || (st->path = strdup(path)) == NULL) {
-        free(st);
-        if (err != NULL) snprintf(err, err_size, "%s: out of memory", path);
-        return SIM_ENOMEM;
-    }
+    sim__store *st = sim__xcalloc(1, sizeof *st, "the trace store");
+    st->path = sim__xstrdup(path, "the trace store's path");
     st->mode = mode;
     int rc = open_checked(st, mode);
     if (rc != SIM_OK) {
@@ -769,12 +763,7 @@ static int insert_history(sim__store *st, uint64_t run_id, const sim_history *h)
     for (uint32_t i = 0; rc == SQLITE_OK && i < sim_history_count(h); i++) {
         size_t n = sim_history_edn(h, i, text, cap);
         if (n >= cap) {
-            char *big = realloc(text == small ? NULL : text, n + 1);
-            if (big == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            text = big;
+            text = sim__xrealloc(text == small ? NULL : text, n + 1, "a history entry");
             cap = n + 1;
             sim_history_edn(h, i, text, cap);
         }
@@ -931,10 +920,10 @@ void sim__run_row_free(sim__run_row *r)
 static char *col_text(sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
-    return strdup(t ? (const char *)t : "");
+    return sim__xstrdup(t ? (const char *)t : "", "a stored run's text");
 }
 
-static int row_from(sqlite3_stmt *s, sim__run_row *r)
+static void row_from(sqlite3_stmt *s, sim__run_row *r)
 {
     memset(r, 0, sizeof *r);
     r->run_id = u64(sqlite3_column_int64(s, 0));
@@ -959,13 +948,6 @@ static int row_from(sqlite3_stmt *s, sim__run_row *r)
     r->events_stored = sqlite3_column_int(s, 19) != 0;
     r->faults = col_text(s, 20);
     r->fault_count = (uint32_t)sqlite3_column_int64(s, 21);
-    if (!r->scenario || !r->scenario_path || !r->system || !r->strategy || !r->config ||
-        !r->binary_version || !r->record_mode || !r->status || !r->result || !r->detail ||
-        !r->report || !r->faults) {
-        sim__run_row_free(r);
-        return SIM_ENOMEM;
-    }
-    return SIM_OK;
 }
 
 int sim__store_runs(sim__store *st, const sim__run_filter *f,
@@ -984,10 +966,7 @@ int sim__store_runs(sim__store *st, const sim__run_filter *f,
     int stop = 0;
     while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         sim__run_row r;
-        if (row_from(s, &r) != SIM_OK) {
-            sqlite3_finalize(s);
-            return set_err(st, "out of memory");
-        }
+        row_from(s, &r);
         stop = cb(ud, &r);
         sim__run_row_free(&r);
     }
@@ -1007,7 +986,8 @@ int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out)
     rc = sqlite3_step(s);
     int ret;
     if (rc == SQLITE_ROW) {
-        ret = row_from(s, out) == SIM_OK ? SIM_OK : set_err(st, "out of memory");
+        row_from(s, out);
+        ret = SIM_OK;
     } else if (rc == SQLITE_DONE) {
         ret = set_err(st, "no run %llu (sim list --db %s shows the runs)",
                       (unsigned long long)run_id, st->path);
@@ -1052,7 +1032,7 @@ int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *
         const unsigned char *d = sqlite3_column_text(s, 7);
         if (sim__evbuf_add(out, &e, (const char *)d) != SIM_OK) {
             sqlite3_finalize(s);
-            return set_err(st, "out of memory reading events");
+            return set_err(st, "more than 4 GiB of event details reading events");
         }
     }
     sqlite3_finalize(s);
@@ -1074,19 +1054,18 @@ int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
-            sim_checkpoint *p = realloc(*out, cap * sizeof *p);
-            if (p == NULL) {
-                sqlite3_finalize(s);
-                return set_err(st, "out of memory reading checkpoints");
-            }
-            *out = p;
+            *out = sim__xrealloc_array(*out, cap, sizeof **out, "stored checkpoints");
         }
         (*out)[(*n)++] = (sim_checkpoint){.step = u64(sqlite3_column_int64(s, 0)),
                                           .events = u64(sqlite3_column_int64(s, 1)),
                                           .hash = u64(sqlite3_column_int64(s, 2))};
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading checkpoints", rc);
+    if (rc == SQLITE_DONE) return SIM_OK;
+    free(*out); /* nothing comes back from a failed read */
+    *out = NULL;
+    *n = 0;
+    return db_fail(st, "reading checkpoints", rc);
 }
 
 int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint32_t *n)
@@ -1102,13 +1081,10 @@ int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint
     if (rc != SQLITE_OK) return db_fail(st, "reading faults", rc);
     sqlite3_bind_int64(s, 1, s64(run_id));
     uint32_t cap = 0;
-    bool oom = false;
-    while (!oom && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
-            sim_fault_rec *p = realloc(*out, cap * sizeof *p);
-            if (p == NULL) break;
-            *out = p;
+            *out = sim__xrealloc_array(*out, cap, sizeof **out, "stored faults");
         }
         const unsigned char *detail = sqlite3_column_text(s, 6);
         sim_fault_rec f = {
@@ -1118,7 +1094,7 @@ int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint
             .point = col_text(s, 3),
             .hit = u64(sqlite3_column_int64(s, 4)),
             .action = SIM_FAULT_FIRE,
-            .detail = detail ? strdup((const char *)detail) : NULL,
+            .detail = detail ? sim__xstrdup((const char *)detail, "stored faults") : NULL,
         };
         const char *action = (const char *)sqlite3_column_text(s, 5);
         for (int a = 1; a < 32 && action != NULL; a++) {
@@ -1127,16 +1103,14 @@ int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint
             }
         }
         (*out)[(*n)++] = f;
-        oom = f.point == NULL || (detail != NULL && f.detail == NULL);
     }
     sqlite3_finalize(s);
-    if (oom || (rc == SQLITE_ROW && *n == cap)) {
-        sim__faults_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return set_err(st, "out of memory reading faults");
-    }
-    return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading faults", rc);
+    if (rc == SQLITE_DONE) return SIM_OK;
+    /* Nothing comes back from a failed read. */
+    sim__faults_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return db_fail(st, "reading faults", rc);
 }
 
 void sim__faults_free(sim_fault_rec *f, uint32_t n)
@@ -1161,17 +1135,13 @@ int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char 
     sqlite3_bind_int64(s, 1, s64(run_id));
     char *text = NULL;
     size_t len = 0, cap = 0;
-    bool oom = false;
-    while (!oom && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *entry = (const char *)sqlite3_column_text(s, 0);
         size_t n = (size_t)sqlite3_column_bytes(s, 0);
         if (len + n + 2 > cap) {
             size_t c = cap ? cap * 2 : 4096;
             while (c < len + n + 2) c *= 2;
-            char *t = realloc(text, c);
-            oom = t == NULL;
-            if (oom) break;
-            text = t;
+            text = sim__xrealloc(text, c, "a stored history");
             cap = c;
         }
         memcpy(text + len, entry ? entry : "", entry ? n : 0);
@@ -1180,10 +1150,6 @@ int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char 
         text[len] = '\0';
     }
     sqlite3_finalize(s);
-    if (oom) {
-        free(text);
-        return set_err(st, "out of memory reading the history");
-    }
     if (rc != SQLITE_DONE) {
         free(text);
         return db_fail(st, "reading the history", rc);

@@ -106,8 +106,8 @@ typedef struct sim__event_filter {
 } sim__event_filter;
 
 /* Appends a run's events to out, in order, filtered (NULL: all). On an error (a damaged
- * table, out of memory) out keeps the events read before it: the caller frees out either
- * way. */
+ * table, details past 4 GiB) out keeps the events read before it: the caller frees out
+ * either way. */
 int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *f,
                       sim__evbuf *out);
 /* A run's checkpoints in order; *out is malloc'd. */

@@ -88,6 +88,32 @@ Test(tidy, catches_violations)
     cr_assert(eq(int, rc, 0), "%s", out);
 }
 
+/* Goal: tidy holds net_sim and disk_sim to two assertions per non-trivial function (a body
+ * over five lines) and prints the table of every module. Method: a tree whose net_sim has one
+ * such function with one assertion fails, naming the module and its ratio; with two it
+ * passes; both print the table's header. */
+Test(tidy, assertion_density)
+{
+    char body[1024] = "#include \"sim.h\"\nint g(int x);\nint g(int x)\n{\n"
+                      "    SIM_ASSERT(x > 0);\n";
+    for (int i = 0; i < 5; i++) strcat(body, "    x++;\n");
+    char out[4096];
+    char thin[1100];
+    snprintf(thin, sizeof thin, "%s    return x;\n}\n", body);
+    int rc = tidy_on("src/net_sim/n.c", thin, out, sizeof out);
+    cr_assert(eq(int, rc, 1), "%s", out);
+    cr_assert(ne(ptr, strstr(out, "src/net_sim has 1.00 assertions per non-trivial function, "
+                                  "below 2"),
+                 NULL),
+              "%s", out);
+    cr_assert(ne(ptr, strstr(out, "per non-trivial"), NULL), "%s", out);
+    char dense[1100];
+    snprintf(dense, sizeof dense, "%s    SIM_ASSERT(x > 5);\n    return x;\n}\n", body);
+    rc = tidy_on("src/net_sim/n.c", dense, out, sizeof out);
+    cr_assert(eq(int, rc, 0), "%s", out);
+    cr_assert(ne(ptr, strstr(out, "src/net_sim"), NULL), "%s", out);
+}
+
 /* Goal: functions over 70 lines are reported but do not fail tidy. Method: a 75-line body. */
 Test(tidy, reports_long_functions)
 {

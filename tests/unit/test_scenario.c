@@ -319,6 +319,59 @@ Test(scenario, canonical_text_demo)
     scenario_done(sc);
 }
 
+/* The canonical link line for names a and b with every field at its longest form. */
+static void long_link(char *buf, size_t size, const char *a, const char *b, bool canonical)
+{
+    snprintf(buf, size,
+             "%s -> %s latency=1ns..2ns latency_tail=1ns bandwidth=18446744073709551615 "
+             "loss=%s dup=%s",
+             a, b, canonical ? "333333333/1000000000" : "0.333333333",
+             canonical ? "333333333/1000000000" : "0.333333333");
+}
+
+/* Goal: a link line's canonical text holds all of it and reads back as a file's line, or the
+ * line is refused with a message; it is never cut or written past its buffer (found while
+ * writing net_sim's assertions: a canonical link line had 192 bytes, longer ones were
+ * written past them, out of bounds, and could not have been read back anyway). Method: the
+ * tiny system checks no node names; every field at its longest canonical form (a bandwidth of
+ * 2^64 - 1, probabilities written as nine decimals, whose canonical fractions are longer).
+ * Names of 36 make a canonical line of exactly 192 characters: accepted, and its canonical
+ * text parses back to itself. Names of 37 and 36 (a file line of 182) make 193: refused,
+ * naming the length. A name of 64 characters through sim_scenario_set: refused, not cut. */
+Test(scenario, longest_link_lines_round_trip)
+{
+    char a[80], b[80], value[512], want[512], text[1024], err[512] = "";
+    memset(a, 'a', 36);
+    memset(b, 'b', 36);
+    a[36] = b[36] = '\0';
+    long_link(value, sizeof value, a, b, false);
+    snprintf(text, sizeof text, "[scenario]\nname = t\nsystem = tiny\n[network]\nlink = %s\n",
+             value);
+    sim_scenario *sc = parse_ok(text);
+    long_link(want, sizeof want, a, b, true);
+    cr_assert(eq(sz, strlen(want), 192));
+    const char *canon = sim_scenario_canonical(sc);
+    cr_assert(ne(ptr, strstr(canon, want), NULL), "%s", canon);
+    sim_scenario *again = parse_ok(canon);
+    cr_assert(eq(str, (char *)sim_scenario_canonical(again), (char *)canon));
+    scenario_done(again);
+
+    memset(a, 'a', 37);
+    a[37] = '\0';
+    long_link(value, sizeof value, a, b, false);
+    snprintf(text, sizeof text, "[scenario]\nname = t\nsystem = tiny\n[network]\nlink = %s\n",
+             value);
+    expect_error(text, "t.ini:5: ", WORDS("[network] link: 193 characters", "at most 192"));
+
+    memset(a, 'a', 64);
+    a[64] = '\0';
+    snprintf(value, sizeof value, "%s %s latency=2ms", a, b);
+    cr_assert(eq(int, sim_scenario_set(sc, "network", "link", value, err, sizeof err),
+                 SIM_EINVAL));
+    assert_message(err, "t.ini: ", WORDS("[network] link: node name", "longer than 63"));
+    scenario_done(sc);
+}
+
 /* Goal: sections after [scenario] are sorted by name whatever their declaration order, and
  * keys within a section too. Method: the tiny system declares [tiny] before [alpha] and its
  * keys unsorted; compare the exact canonical text and its reparse. */

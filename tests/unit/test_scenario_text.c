@@ -80,7 +80,7 @@ Test(scenario_text, tricky_values_round_trip)
     static const char *const values[] = {
         ";x", "#x", ";", "#", ";;", "; x", "#; x", "=x", ":x", "[x]", "[x", "a=b", "a = b",
         "a;b", "a#b", "a #b", "a\t#b", "\"quoted\"", "'single'", "back\\slash\\", "a\\;b",
-        "in  ner\tblanks", "x;", "x#", "\xEF\xBB\xBF" "bom", "0", "-", "é ünïcode",
+        "in  ner\tblanks", "x;", "x#", ("\xEF\xBB\xBF" "bom"), "0", "-", "é ünïcode",
     };
     sim_scenario *sc = parse_demo(minimal);
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
