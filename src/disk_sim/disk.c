@@ -757,7 +757,8 @@ int sim__disk_open(sim_world *w, disk_state *d, uint32_t node, const char *path,
         image_resize(&in->cur, &in->cur_cap, &in->cur_size, 0);
         pend_push(w, in, PEND_TRUNC, 0, NULL, 0);
     }
-    if (rc == SIM_OK) SIM_ASSERT(d->fds[*fd].live && d->fds[*fd].inode == inode - 1); /* a live fd */
+    if (rc == SIM_OK) SIM_ASSERT(d->fds[*fd].live); /* an open fd of it */
+    if (rc == SIM_OK) SIM_ASSERT(d->fds[*fd].inode == inode - 1);
     if (rc == SIM_OK) SIM_ASSERT(d->names[name].cur == inode);  /* reads see it by its path */
     op_event(w, node, SIM_DISK_OPEN, rc, in ? in->serial : 0, flags, 0, path);
     return rc;

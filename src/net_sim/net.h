@@ -14,9 +14,10 @@
  * target_id = its id), owned by the task that opened, accepted or connected it (else the node
  * being booted). The record is freed by an explicit close, or released with its owner through
  * the extension's hand_release, which closes the socket if it is still open. A stream
- * endpoint with no record is one the network made (queued for accept) or one being connected
- * (owned by the connect operation until it completes). Closing never depends on the record: a crash closes every
- * socket of its node at once, and the records are released later, finding nothing to do.
+ * endpoint with no record is one the network made (queued for accept) or one being
+ * connected (owned by the connect operation until it completes). Closing never depends on the
+ * record: a crash closes every socket of its node at once, and the records are released
+ * later, finding nothing to do.
  *
  * Out of host memory is fatal (core.h), so nothing here fails for want of memory. The one
  * limit the network can meet on its own account is the world's timer limit (max_timers):

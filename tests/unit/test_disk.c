@@ -1810,12 +1810,12 @@ static void bare_run(bool read, file_io *io, uint64_t *write_events)
 }
 
 /* Goal: a crash cancels its node's operations in flight whether or not their task has a drop
- * function (the task's awaited operation is dropped by the executor either way); the disk's
- * timer still fires after the restart and must then do nothing (found writing disk_sim's assertions: it ran the
- * operation on the restarted node, a write taking effect after its crash, a read filling the
- * freed state of the dead task). Method: bare_run with a write (the file must still hold its
- * 0x66, no write event) and with a read (under make check, a read into the freed state is a
- * reported use-after-free). */
+ * function (the executor drops the task's awaited operation either way); the disk's timer
+ * still fires after the restart and must then do nothing (found writing disk_sim's
+ * assertions: it ran the operation on the restarted node, a write taking effect after its
+ * crash, a read filling the freed state of the dead task). Method: bare_run with a write (the
+ * file must still hold its 0x66, no write event) and with a read (under make check, a read
+ * into the freed state is a reported use-after-free). */
 Test(disk, crash_cancels_operations_of_tasks_without_drop)
 {
     static file_io io;
