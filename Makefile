@@ -76,7 +76,8 @@ help:
 	@echo "                move on every allocation (a pointer kept across one is caught)"
 	@echo "make determinism-sweep  every scenario over DSWEEP_SEEDS=$(DSWEEP_SEEDS) in two processes"
 	@echo "                with different heaps, built with ASan and UBSan: the same hashes"
-	@echo "make tidy       determinism and layering checks, assertion density, function lengths"
+	@echo "make tidy       determinism and layering checks (includes and symbols), assertion density,"
+	@echo "                function lengths"
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
@@ -223,8 +224,9 @@ bench-peers: deps
 	@$(MAKE) --no-print-directory $(BENCH)
 	@bench/peers/run.sh $(BUILD)
 
-tidy:
+tidy: $(SIM)
 	@tools/tidy.sh
+	@tools/arrows.sh $(BUILD) && echo "tidy: symbol arrows ok"
 
 # ---- fuzzing (docs/internals.md, "Fuzzing") --------------------------------------------------
 # The library, the systems and the command are built again with clang into build/fuzz/, with

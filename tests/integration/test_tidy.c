@@ -125,3 +125,51 @@ Test(tidy, reports_long_functions)
     cr_assert(eq(int, rc, 0), "%s", out);
     cr_assert(ne(ptr, strstr(out, "src/core/big.c:2 big: 77 lines"), NULL), "%s", out);
 }
+
+/* Builds src/<user>.c (calling sim__callee) and src/<definer>.c (defining it) of a fresh tree
+ * with cc and runs tools/arrows.sh on it; returns its exit code and output. */
+static int arrows_on(const char *user, const char *definer, char *out, size_t size)
+{
+    char root[] = "/tmp/sim-arrows-XXXXXX";
+    cr_assert(ne(ptr, mkdtemp(root), NULL));
+    write_file(root, "include/sim.h", "#include <stdint.h>\nvoid sim_public(void);\n");
+    char path[256], cmd[2048];
+    snprintf(path, sizeof path, "%s.c", user);
+    write_file(root, path, "void sim__callee(void);\nvoid sim_user(void);\n"
+                           "void sim_user(void)\n{\n    sim__callee();\n}\n");
+    snprintf(path, sizeof path, "%s.c", definer);
+    write_file(root, path, "void sim__callee(void);\nvoid sim__callee(void)\n{\n}\n");
+    snprintf(cmd, sizeof cmd,
+             "cd %s && for s in %s %s; do mkdir -p build/obj/$(dirname $s) && "
+             "cc -c $s.c -o build/obj/$s.o || exit 9; done && %s/tools/arrows.sh build %s 2>&1; "
+             "echo \"rc=$?\"",
+             root, user, definer, getenv("SIM_SRC"), root);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    cr_assert(eq(int, system(cmd), 0));
+    const char *rc = strstr(out, "rc=");
+    cr_assert(ne(ptr, (void *)rc, NULL), "%s", out);
+    return atoi(rc + 3);
+}
+
+/* Goal: the symbol-level arrows (DESIGN.md section 1) fail on a call that points up, across
+ * net_sim and disk_sim, or from a system to something sim.h does not name, and pass a call
+ * that points down. Method: two-file trees built with cc. */
+Test(tidy, symbol_arrows)
+{
+    cr_assert(ne(ptr, getenv("SIM_SRC"), NULL), "SIM_SRC is not set: run through make test");
+    char out[4096];
+    cr_assert(eq(int, arrows_on("src/executor/a", "src/core/b", out, sizeof out), 0), "%s", out);
+    cr_assert(eq(int, arrows_on("src/core/a", "src/executor/b", out, sizeof out), 1), "%s", out);
+    cr_assert(ne(ptr, strstr(out, "core -> executor: sim__callee"), NULL), "%s", out);
+    cr_assert(ne(ptr, strstr(out, "points up"), NULL), "%s", out);
+    cr_assert(eq(int, arrows_on("src/net_sim/a", "src/disk_sim/b", out, sizeof out), 1), "%s",
+              out);
+    cr_assert(ne(ptr, strstr(out, "same layer"), NULL), "%s", out);
+    cr_assert(eq(int, arrows_on("systems/x/a", "src/executor/b", out, sizeof out), 1), "%s",
+              out);
+    cr_assert(ne(ptr, strstr(out, "not in sim.h"), NULL), "%s", out);
+}
