@@ -114,6 +114,8 @@ static int set_err(sim__store *st, const char *fmt, ...) __attribute__((format(p
 
 static int set_err(sim__store *st, const char *fmt, ...)
 {
+    SIM_ASSERT(st != NULL);
+    SIM_ASSERT(st->path != NULL); /* every message names the file */
     int n = snprintf(st->err, sizeof st->err, "%s: ", st->path);
     va_list ap;
     va_start(ap, fmt);
@@ -121,6 +123,7 @@ static int set_err(sim__store *st, const char *fmt, ...)
         vsnprintf(st->err + n, sizeof st->err - (size_t)n, fmt, ap);
     }
     va_end(ap);
+    SIM_ASSERT(st->err[0] != '\0');
     return SIM_EINVAL;
 }
 
@@ -131,6 +134,8 @@ static int set_err(sim__store *st, const char *fmt, ...)
  * (a short write fills a file up to it exactly). */
 static bool hit_size_limit(const sim__store *st, int rc, int err)
 {
+    SIM_ASSERT(st != NULL);
+    SIM_ASSERT(rc != SQLITE_OK); /* asked about failures only */
     int primary = rc & 0xff;
     if (primary != SQLITE_IOERR && primary != SQLITE_FULL) return false;
     if (err == EFBIG || (st->db != NULL && sqlite3_system_errno(st->db) == EFBIG)) return true;
@@ -150,6 +155,7 @@ static bool hit_size_limit(const sim__store *st, int rc, int err)
  * stay whole. */
 static int file_too_large(sim__store *st, const char *doing)
 {
+    SIM_ASSERT(doing != NULL);
     struct rlimit rl;
     char limit[64] = "";
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
@@ -167,6 +173,9 @@ static int file_too_large(sim__store *st, const char *doing)
  * fatal, as every host allocation of sim is (core.h). */
 static int db_fail(sim__store *st, const char *doing, int rc)
 {
+    SIM_ASSERT(doing != NULL);
+    /* Only failures come here: a row or the end of a statement is not an error. */
+    SIM_ASSERT(rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE);
     if ((rc & 0xff) == SQLITE_NOMEM) {
         char what[160];
         snprintf(what, sizeof what, "the trace store (SQLite, %s)", doing);
@@ -204,11 +213,14 @@ static int db_fail(sim__store *st, const char *doing, int rc)
 
 const char *sim__store_error(const sim__store *st)
 {
+    SIM_ASSERT(st != NULL);
     return st->err;
 }
 
 static int exec(sim__store *st, const char *sql, const char *doing)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(sql != NULL && doing != NULL);
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, doing, rc);
 }
@@ -216,6 +228,8 @@ static int exec(sim__store *st, const char *sql, const char *doing)
 /* Runs a query returning one integer (0 when it returns no row). */
 static int query_int(sim__store *st, const char *sql, int64_t *out, const char *doing)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(out != NULL);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, doing, rc);
@@ -230,10 +244,14 @@ static int query_int(sim__store *st, const char *sql, int64_t *out, const char *
 /* The names of the event kinds, for people reading the file with sqlite3. */
 static int fill_event_kinds(sim__store *st, const char *doing)
 {
+    SIM_ASSERT(st->db != NULL);
     int rc = SIM_OK;
     for (int k = 1; rc == SIM_OK && k < 64; k++) {
         const char *name = sim_event_kind_name((sim_event_kind)k);
         if (strcmp(name, "?") == 0) continue;
+        /* Names and fields are quoted as SQL text below: they hold no quote of their own. */
+        SIM_ASSERT(strchr(name, '\'') == NULL);
+        SIM_ASSERT(strchr(sim_event_kind_fields((sim_event_kind)k), '\'') == NULL);
         char row[256];
         snprintf(row, sizeof row, "INSERT OR IGNORE INTO event_kinds VALUES(%d, '%s', '%s')", k,
                  name, sim_event_kind_fields((sim_event_kind)k));
@@ -245,6 +263,8 @@ static int fill_event_kinds(sim__store *st, const char *doing)
 /* Brings a schema-1 or -2 file up to date, in one transaction (all or nothing). */
 static int migrate(sim__store *st)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE); /* a reader reads an old file as it is */
+    SIM_ASSERT(st->version >= 1 && st->version < SIM__SCHEMA_VERSION);
     int rc = exec(st, "BEGIN IMMEDIATE", "upgrading the schema");
     if (rc != SIM_OK) return rc;
     int64_t version = 0;
@@ -260,6 +280,7 @@ static int migrate(sim__store *st)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
+    SIM_ASSERT(version >= 1 && version <= SIM__SCHEMA_VERSION);
     rc = exec(st, "COMMIT", "upgrading the schema");
     if (rc == SIM_OK) st->version = SIM__SCHEMA_VERSION;
     return rc;
@@ -267,6 +288,8 @@ static int migrate(sim__store *st)
 
 static int create_schema(sim__store *st)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(st->version == SIM__SCHEMA_VERSION);
     int rc = exec(st, "BEGIN IMMEDIATE", "creating the schema");
     if (rc != SIM_OK) return rc;
     int64_t tables = 0;
@@ -292,6 +315,8 @@ static int create_schema(sim__store *st)
 
 static int check_schema(sim__store *st, sim__store_mode mode)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(st->version == 0); /* learnt here */
     int64_t tables = 0, app = 0, version = 0;
     int rc = query_int(st, "SELECT count(*) FROM sqlite_master", &tables, "reading the schema");
     if (rc == SIM_OK) rc = query_int(st, "PRAGMA application_id", &app, "reading the schema");
@@ -320,6 +345,7 @@ static int check_schema(sim__store *st, sim__store_mode mode)
                        (long long)version);
     }
     st->version = version;
+    SIM_ASSERT(st->version >= 1 && st->version <= SIM__SCHEMA_VERSION);
     /* An older version is upgraded before anything is written to it, and read as it is. */
     if (version < SIM__SCHEMA_VERSION && mode == SIM__STORE_WRITE) return migrate(st);
     return SIM_OK;
@@ -327,11 +353,14 @@ static int check_schema(sim__store *st, sim__store_mode mode)
 
 static int prepare_inserts(sim__store *st)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(st->ins_events == NULL && st->ins_event == NULL);
     char *sql = sim__xmalloc(64 + (size_t)BATCH * 32, "the trace store's inserts");
     size_t o = (size_t)sprintf(sql, "INSERT INTO events VALUES ");
     for (int i = 0; i < BATCH; i++) {
         o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?)", i ? "," : "");
     }
+    SIM_ASSERT(o < 64 + (size_t)BATCH * 32); /* 22 bytes a row fit in 32 */
     int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->ins_events, NULL);
     free(sql);
     if (rc == SQLITE_OK) {
@@ -359,6 +388,7 @@ static int write_errno(const char *path)
 /* path's directory ("." for a bare name); malloc'd. */
 static char *dir_of(const char *path)
 {
+    SIM_ASSERT(path != NULL && path[0] != '\0');
     const char *slash = strrchr(path, '/');
     if (slash == NULL) return sim__xstrdup(".", "a database's directory");
     if (slash == path) return sim__xstrdup("/", "a database's directory");
@@ -368,6 +398,8 @@ static char *dir_of(const char *path)
 /* "PATH-wal" or "PATH-shm"; malloc'd. */
 static char *beside(const char *path, const char *suffix)
 {
+    SIM_ASSERT(path != NULL && path[0] != '\0');
+    SIM_ASSERT(suffix[0] == '-'); /* -wal, -shm, -journal */
     size_t n = strlen(path) + strlen(suffix) + 1;
     char *s = sim__xmalloc(n, "a database's file name");
     snprintf(s, n, "%s%s", path, suffix);
@@ -408,6 +440,8 @@ static void place_of(const char *path, bool exists, place *pl)
     pl->dir_errno = write_errno(pl->dir);
     pl->wal_size = file_size(wal);
     pl->shm = file_size(shm) >= 0;
+    SIM_ASSERT(pl->wal_size >= -1);
+    if (!exists) SIM_ASSERT(pl->file_errno == 0);
     free(wal);
     free(shm);
 }
@@ -445,6 +479,8 @@ static char *uri_of(const char *path, const char *query)
  * working at that moment can make a read fail as corrupt (read again once it is done). */
 static int read_uri(sim__store *st, const char *path, bool exists, char **uri)
 {
+    SIM_ASSERT(path != NULL && path[0] != '\0'); /* the store's own file, or merge's input */
+    SIM_ASSERT(uri != NULL);
     *uri = NULL;
     place pl;
     place_of(path, exists, &pl);
@@ -477,6 +513,8 @@ static int read_uri(sim__store *st, const char *path, bool exists, char **uri)
  * which, and what to do, otherwise. */
 static int check_writable(sim__store *st, bool exists)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(st->db == NULL); /* before SQLite is asked */
     place pl;
     place_of(st->path, exists, &pl);
     int rc = SIM_OK;
@@ -550,7 +588,13 @@ static int open_checked(sim__store *st, sim__store_mode mode)
 int sim__store_open(const char *path, sim__store_mode mode, sim__store **out, char *err,
                     size_t err_size)
 {
+    SIM_ASSERT(out != NULL);
+    SIM_ASSERT(path != NULL);
     *out = NULL;
+    if (path[0] == '\0') {
+        if (err != NULL) snprintf(err, err_size, "the database path is empty");
+        return SIM_EINVAL;
+    }
     sim__store *st = sim__xcalloc(1, sizeof *st, "the trace store");
     st->path = sim__xstrdup(path, "the trace store's path");
     st->mode = mode;
@@ -560,6 +604,9 @@ int sim__store_open(const char *path, sim__store_mode mode, sim__store **out, ch
         sim__store_close(st);
         return rc;
     }
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(st->version >= 1 && st->version <= SIM__SCHEMA_VERSION);
+    if (mode == SIM__STORE_WRITE) SIM_ASSERT(st->version == SIM__SCHEMA_VERSION);
     *out = st;
     return SIM_OK;
 }
@@ -601,6 +648,9 @@ static void bind_text(sqlite3_stmt *s, int i, const char *t)
 
 static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(r->scenario != NULL && r->system != NULL && r->status != NULL);
+    SIM_ASSERT(r->events_stored == 0 || r->events_stored == 1);
     char sql[512];
     snprintf(sql, sizeof sql, "INSERT INTO runs(%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
                               "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)", run_columns);
@@ -636,12 +686,17 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
 
 static int insert_checkpoints(sim__store *st, uint64_t run_id, const sim__run_data *d)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(d->ncheckpoints == 0 || d->checkpoints != NULL);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "INSERT INTO checkpoints VALUES(?1,?2,?3,?4,?5)", -1, &s,
                                 NULL);
     for (uint32_t i = 0; rc == SQLITE_OK && i < d->ncheckpoints; i++) {
         sqlite3_bind_int64(s, 1, s64(run_id));
         sqlite3_bind_int64(s, 2, i);
+        /* Checkpoints come in order of steps and events. */
+        if (i > 0) SIM_ASSERT(d->checkpoints[i].step >= d->checkpoints[i - 1].step);
+        if (i > 0) SIM_ASSERT(d->checkpoints[i].events >= d->checkpoints[i - 1].events);
         sqlite3_bind_int64(s, 3, s64(d->checkpoints[i].step));
         sqlite3_bind_int64(s, 4, s64(d->checkpoints[i].events));
         sqlite3_bind_int64(s, 5, s64(d->checkpoints[i].hash));
@@ -654,11 +709,15 @@ static int insert_checkpoints(sim__store *st, uint64_t run_id, const sim__run_da
 
 static int insert_violations(sim__store *st, uint64_t run_id, const sim__run_data *d)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(d->nviolations == 0 || d->violations != NULL);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "INSERT INTO violations VALUES(?1,?2,?3,?4,?5,?6,?7)",
                                 -1, &s, NULL);
     for (uint32_t i = 0; rc == SQLITE_OK && i < d->nviolations; i++) {
         const sim__violation_rec *v = &d->violations[i];
+        SIM_ASSERT(v->message != NULL);
+        SIM_ASSERT(strcmp(sim_violation_kind_name(v->kind), "?") != 0);
         sqlite3_bind_int64(s, 1, s64(run_id));
         sqlite3_bind_int64(s, 2, i);
         sqlite3_bind_int64(s, 3, s64(v->step));
@@ -673,9 +732,24 @@ static int insert_violations(sim__store *st, uint64_t run_id, const sim__run_dat
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording violations", rc);
 }
 
+/* What an event must be to be stored, and to be taken from a file read back: a kind this
+ * sim knows, and a step and virtual time that never go back from the event before it (prev:
+ * NULL for the first). NULL when it is one, else what is wrong. */
+static const char *event_wrong(const sim__ev *e, const sim__ev *prev)
+{
+    if (strcmp(sim_event_kind_name((sim_event_kind)e->kind), "?") == 0) return "an unknown kind";
+    if (prev != NULL && e->step < prev->step) return "a step before the previous event's";
+    if (prev != NULL && e->vtime_ns < prev->vtime_ns) {
+        return "a virtual time before the previous event's";
+    }
+    return NULL;
+}
+
 static void bind_event(sqlite3_stmt *s, int base, uint64_t run_id, const sim__evbuf *b,
                        uint64_t i)
 {
+    SIM_ASSERT(i < b->n);
+    SIM_ASSERT(base >= 0 && base % COLS == 0);
     const sim__ev *e = &b->ev[i];
     sqlite3_bind_int64(s, base + 1, s64(run_id));
     sqlite3_bind_int64(s, base + 2, s64(i));
@@ -691,6 +765,12 @@ static void bind_event(sqlite3_stmt *s, int base, uint64_t run_id, const sim__ev
 
 static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(st->ins_events != NULL && st->ins_event != NULL);
+    /* What the executor wrote is valid: a file read back is held to the same (read_events). */
+    for (uint64_t i = 0; i < b->n; i++) {
+        SIM_ASSERT(event_wrong(&b->ev[i], i > 0 ? &b->ev[i - 1] : NULL) == NULL);
+    }
     int rc = SQLITE_OK;
     uint64_t i = 0;
     for (; rc == SQLITE_OK && i + BATCH <= b->n; i += BATCH) {
@@ -705,6 +785,7 @@ static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
         rc = sqlite3_step(st->ins_event);
         rc = rc == SQLITE_DONE ? sqlite3_reset(st->ins_event) : rc;
     }
+    if (rc == SQLITE_OK) SIM_ASSERT(i == b->n); /* every event, none twice */
     sqlite3_clear_bindings(st->ins_events);
     sqlite3_clear_bindings(st->ins_event);
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording events", rc);
@@ -712,11 +793,15 @@ static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
 
 static int insert_faults(sim__store *st, uint64_t run_id, const sim__run_data *d)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(d->nfaults == 0 || d->faults != NULL);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "INSERT INTO faults VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                                 -1, &s, NULL);
     for (uint32_t i = 0; rc == SQLITE_OK && i < d->nfaults; i++) {
         const sim_fault_rec *f = &d->faults[i];
+        SIM_ASSERT(f->point != NULL && f->point[0] != '\0');
+        if (i > 0) SIM_ASSERT(f->step >= d->faults[i - 1].step); /* in the order injected */
         sqlite3_bind_int64(s, 1, s64(run_id));
         sqlite3_bind_int64(s, 2, i);
         sqlite3_bind_int64(s, 3, s64(f->step));
@@ -736,12 +821,15 @@ static int insert_faults(sim__store *st, uint64_t run_id, const sim__run_data *d
 /* A decision is a POLL event that chose among two or more runnable tasks. */
 static int insert_decisions(sim__store *st, uint64_t run_id, const sim__evbuf *b)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(b->n == 0 || b->ev != NULL);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "INSERT INTO decisions VALUES(?1,?2,?3,?4,?5)", -1, &s,
                                 NULL);
     for (uint64_t i = 0; rc == SQLITE_OK && i < b->n; i++) {
         const sim__ev *e = &b->ev[i];
         if (e->kind != SIM_EV_POLL || SIM_EV_POLL_RUNNABLE(e->b) < 2) continue;
+        SIM_ASSERT(e->task != 0); /* a decision chose a task */
         sqlite3_bind_int64(s, 1, s64(run_id));
         sqlite3_bind_int64(s, 2, s64(e->step));
         sqlite3_bind_int64(s, 3, e->task);
@@ -756,6 +844,8 @@ static int insert_decisions(sim__store *st, uint64_t run_id, const sim__evbuf *b
 
 static int insert_history(sim__store *st, uint64_t run_id, const sim_history *h)
 {
+    SIM_ASSERT(run_id != 0);
+    SIM_ASSERT(h != NULL);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "INSERT INTO history VALUES(?1,?2,?3)", -1, &s, NULL);
     char small[512], *text = small;
@@ -765,8 +855,10 @@ static int insert_history(sim__store *st, uint64_t run_id, const sim_history *h)
         if (n >= cap) {
             text = sim__xrealloc(text == small ? NULL : text, n + 1, "a history entry");
             cap = n + 1;
-            sim_history_edn(h, i, text, cap);
+            size_t again = sim_history_edn(h, i, text, cap);
+            SIM_ASSERT(again == n); /* the same entry, the same text */
         }
+        SIM_ASSERT(n < cap && text[n] == '\0');
         sqlite3_bind_int64(s, 1, s64(run_id));
         sqlite3_bind_int64(s, 2, i);
         sqlite3_bind_text(s, 3, text, (int)n, SQLITE_TRANSIENT);
@@ -781,6 +873,9 @@ static int insert_history(sim__store *st, uint64_t run_id, const sim_history *h)
 int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
                       uint64_t *run_id)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(row != NULL && data != NULL && run_id != NULL);
+    SIM_ASSERT(st->shard < SIM__STORE_SHARDS);
     int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
     if (rc != SIM_OK) return rc;
     int64_t next = 0;
@@ -813,6 +908,7 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
 
 int sim__store_set_shard(sim__store *st, uint64_t shard)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE); /* shards number the runs a writer records */
     if (shard >= SIM__STORE_SHARDS) return set_err(st, "shard %llu is out of range",
                                                    (unsigned long long)shard);
     st->shard = shard;
@@ -821,6 +917,7 @@ int sim__store_set_shard(sim__store *st, uint64_t shard)
 
 int64_t sim__store_version(const sim__store *st)
 {
+    SIM_ASSERT(st->version >= 1 && st->version <= SIM__SCHEMA_VERSION);
     return st->version;
 }
 
@@ -835,11 +932,14 @@ static const char *const run_tables[][2] = {
  * beside it), and never written: read-write is asked for as read-only. */
 static int attach(sim__store *st, const char *path, const char *doing)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE); /* merge writes into this store */
+    SIM_ASSERT(path != NULL);
     char *uri = NULL;
     int rc = read_uri(st, path, true, &uri);
     if (rc != SIM_OK) return rc;
     char *rw = strstr(uri, "?mode=rw");
     if (rw != NULL) memcpy(rw, "?mode=ro", 8);
+    SIM_ASSERT(strstr(uri, "mode=rw") == NULL); /* an input is never written */
     sqlite3_stmt *s = NULL;
     rc = sqlite3_prepare_v2(st->db, "ATTACH DATABASE ?1 AS src", -1, &s, NULL);
     if (rc == SQLITE_OK) {
@@ -859,6 +959,7 @@ static void detach(sim__store *st)
 
 int sim__store_merge_check(sim__store *st, const char *path, uint64_t *runs, uint64_t *clash)
 {
+    SIM_ASSERT(runs != NULL && clash != NULL);
     *runs = *clash = 0;
     int rc = attach(st, path, "reading the input");
     int64_t n = 0, first = 0;
@@ -873,6 +974,7 @@ int sim__store_merge_check(sim__store *st, const char *path, uint64_t *runs, uin
                            "(SELECT run_id FROM main.runs)", &id, "comparing run ids");
     }
     detach(st);
+    SIM_ASSERT(n >= 0 && first >= 0 && first <= n);
     *runs = (uint64_t)n;
     *clash = first > 0 ? (uint64_t)id : 0;
     return rc;
@@ -880,6 +982,8 @@ int sim__store_merge_check(sim__store *st, const char *path, uint64_t *runs, uin
 
 int sim__store_merge(sim__store *st, const char *path)
 {
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(path != NULL);
     int rc = attach(st, path, "reading the input");
     if (rc != SIM_OK) return rc;
     rc = exec(st, "BEGIN IMMEDIATE", "merging");
@@ -889,8 +993,9 @@ int sim__store_merge(sim__store *st, const char *path)
     }
     for (size_t i = 0; rc == SIM_OK && i < sizeof run_tables / sizeof *run_tables; i++) {
         char sql[160];
-        snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM src.%s ORDER BY %s",
-                 run_tables[i][0], run_tables[i][0], run_tables[i][1]);
+        int len = snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM src.%s ORDER BY %s",
+                           run_tables[i][0], run_tables[i][0], run_tables[i][1]);
+        SIM_ASSERT(len > 0 && (size_t)len < sizeof sql);
         rc = exec(st, sql, "merging");
     }
     if (rc == SIM_OK) {
@@ -910,9 +1015,11 @@ int sim__store_merge(sim__store *st, const char *path)
 
 void sim__run_row_free(sim__run_row *r)
 {
+    SIM_ASSERT(r != NULL);
     char **strings[] = {&r->scenario, &r->scenario_path, &r->system, &r->strategy, &r->config,
                         &r->binary_version, &r->record_mode, &r->status, &r->result,
                         &r->detail, &r->report, &r->faults};
+    SIM_ASSERT(sizeof strings / sizeof strings[0] == 12); /* every string a row holds */
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(*strings[i]);
     memset(r, 0, sizeof *r);
 }
@@ -925,6 +1032,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 
 static void row_from(sqlite3_stmt *s, sim__run_row *r)
 {
+    SIM_ASSERT(sqlite3_column_count(s) == 22); /* run_columns, or run_columns_v1 padded */
     memset(r, 0, sizeof *r);
     r->run_id = u64(sqlite3_column_int64(s, 0));
     r->scenario = col_text(s, 1);
@@ -948,11 +1056,14 @@ static void row_from(sqlite3_stmt *s, sim__run_row *r)
     r->events_stored = sqlite3_column_int(s, 19) != 0;
     r->faults = col_text(s, 20);
     r->fault_count = (uint32_t)sqlite3_column_int64(s, 21);
+    SIM_ASSERT(r->scenario != NULL && r->faults != NULL); /* text, never NULL, maybe empty */
 }
 
 int sim__store_runs(sim__store *st, const sim__run_filter *f,
                     int (*cb)(void *ud, const sim__run_row *row), void *ud)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(cb != NULL);
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT %s FROM runs WHERE (?1 = 0 OR result <> 'pass') AND (?2 IS NULL OR "
@@ -976,6 +1087,8 @@ int sim__store_runs(sim__store *st, const sim__run_filter *f,
 
 int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(out != NULL);
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM runs WHERE run_id = ?1 ORDER BY run_id",
              st->version == 1 ? run_columns_v1 : run_columns);
@@ -987,6 +1100,7 @@ int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out)
     int ret;
     if (rc == SQLITE_ROW) {
         row_from(s, out);
+        SIM_ASSERT(out->run_id == run_id);
         ret = SIM_OK;
     } else if (rc == SQLITE_DONE) {
         ret = set_err(st, "no run %llu (sim list --db %s shows the runs)",
@@ -1002,7 +1116,10 @@ int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *
                       sim__evbuf *out)
 {
     static const sim__event_filter all = {-1, -1, -1, 0, UINT64_MAX};
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(out != NULL);
     if (f == NULL) f = &all;
+    uint64_t first = out->n; /* events already in out stay as they are */
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(
         st->db,
@@ -1029,6 +1146,24 @@ int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *
             .a = u64(sqlite3_column_int64(s, 5)),
             .b = u64(sqlite3_column_int64(s, 6)),
         };
+        /* A file is input: an event that could not have been recorded is an error, never an
+         * assertion (the fuzz target trace_db feeds damaged files). */
+        const sim__ev *prev = out->n > first ? &out->ev[out->n - 1] : NULL;
+        const char *wrong = event_wrong(&e, prev);
+        if (wrong != NULL) {
+            sqlite3_finalize(s);
+            unsigned long long i = (unsigned long long)(out->n - first);
+            if (prev == NULL || strcmp(wrong, "an unknown kind") == 0) {
+                return set_err(st, "run %llu: event %llu has an unknown kind (%u); the file is "
+                                   "damaged or was written by a newer sim",
+                               (unsigned long long)run_id, i, e.kind);
+            }
+            return set_err(st, "run %llu: event %llu has %s (event %llu: step %llu at %llu ns, "
+                               "event %llu: step %llu at %llu ns); the file is damaged",
+                           (unsigned long long)run_id, i, wrong, i - 1,
+                           (unsigned long long)prev->step, (unsigned long long)prev->vtime_ns, i,
+                           (unsigned long long)e.step, (unsigned long long)e.vtime_ns);
+        }
         const unsigned char *d = sqlite3_column_text(s, 7);
         if (sim__evbuf_add(out, &e, (const char *)d) != SIM_OK) {
             sqlite3_finalize(s);
@@ -1036,11 +1171,14 @@ int sim__store_events(sim__store *st, uint64_t run_id, const sim__event_filter *
         }
     }
     sqlite3_finalize(s);
+    SIM_ASSERT(out->n >= first);
     return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "reading events", rc);
 }
 
 int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out, uint32_t *n)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(out != NULL && n != NULL);
     *out = NULL;
     *n = 0;
     sqlite3_stmt *s = NULL;
@@ -1070,6 +1208,8 @@ int sim__store_checkpoints(sim__store *st, uint64_t run_id, sim_checkpoint **out
 
 int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint32_t *n)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(out != NULL && n != NULL);
     *out = NULL;
     *n = 0;
     if (st->version == 1) return SIM_OK; /* recorded before faults existed */
@@ -1115,6 +1255,7 @@ int sim__store_faults(sim__store *st, uint64_t run_id, sim_fault_rec **out, uint
 
 void sim__faults_free(sim_fault_rec *f, uint32_t n)
 {
+    SIM_ASSERT(f != NULL || n == 0);
     for (uint32_t i = 0; i < n && f != NULL; i++) {
         free((char *)f[i].point);
         free((char *)f[i].detail);
@@ -1125,6 +1266,8 @@ void sim__faults_free(sim_fault_rec *f, uint32_t n)
 int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char *err,
                        size_t err_size)
 {
+    SIM_ASSERT(st->db != NULL);
+    SIM_ASSERT(out != NULL);
     *out = NULL;
     if (st->version < 3) return SIM_OK; /* recorded before histories were stored */
     sqlite3_stmt *s = NULL;
@@ -1148,6 +1291,7 @@ int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char 
         len += entry ? n : 0;
         text[len++] = '\n';
         text[len] = '\0';
+        SIM_ASSERT(len < cap);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
@@ -1159,6 +1303,7 @@ int sim__store_history(sim__store *st, uint64_t run_id, sim_history **out, char 
     snprintf(where, sizeof where, "run %llu history", (unsigned long long)run_id);
     int prc = sim_history_parse_edn(where, text, out, err, err_size);
     free(text);
+    if (prc == SIM_OK) SIM_ASSERT(*out != NULL);
     if (prc == SIM_EINVAL) return set_err(st, "a stored history does not read back: %s", err);
     return prc;
 }

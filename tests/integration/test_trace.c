@@ -207,11 +207,14 @@ Test(trace, round_trip_record_fail)
 /* ---- tampering with stored events ----------------------------------------------------------- */
 
 /* Goal: a replay checks every field of every stored event: a change to any column of one
- * event row is reported as a divergence at that event and at the step the row holds, and
- * undoing the change makes the replay identical again. Method: record demo seed 1 with
- * every event; for each column of events and for the first, the tenth, a middle and the
- * last event, change the value with the sqlite3 shell, replay (exit 1, "diverged at step X
- * (event S)"), restore the value and replay (exit 0, "identical (E events, hash H)"). */
+ * event row is reported, and undoing the change makes the replay identical again. A change
+ * that leaves a valid event is a divergence at that event and at the step the row holds; one
+ * that makes it an event no run records (an unknown kind, a step or time before the previous
+ * event's) is refused as a damaged file, naming the event, when the store reads it back.
+ * Method: record demo seed 1 with every event; for each column of events and for the first,
+ * the tenth, a middle and the last event, change the value with the sqlite3 shell, replay
+ * (exit 1, "diverged at step X (event S)", or exit 2, "event S' has ... the file is
+ * damaged"), restore the value and replay (exit 0, "identical (E events, hash H)"). */
 Test(trace, tamper_each_event_column)
 {
     write_file("demo.ini", demo_ini);
@@ -238,11 +241,33 @@ Test(trace, tamper_each_event_column)
                      is_detail ? "" : " + 1", seq);
             sql_do("t.db", q);
             if (strcmp(col, "step") == 0) step++;
+            /* Whether the change made an event no run records, and which one. */
+            unsigned long long bad = UINT64_MAX;
+            if (strcmp(col, "kind") == 0) {
+                snprintf(q, sizeof q, "SELECT kind FROM events WHERE run_id = 1 AND seq = %llu",
+                         seq);
+                uint64_t kind = sql_u64("t.db", "%s", q);
+                if (strcmp(sim_event_kind_name((sim_event_kind)kind), "?") == 0) bad = seq;
+            }
+            if ((strcmp(col, "step") == 0 || strcmp(col, "vtime_ns") == 0) && seq + 1 < n) {
+                snprintf(q, sizeof q, "SELECT (SELECT %s FROM events WHERE run_id = 1 AND "
+                         "seq = %llu) > (SELECT %s FROM events WHERE run_id = 1 AND seq = %llu)",
+                         col, seq, col, seq + 1);
+                if (sql_u64("t.db", "%s", q) == 1) bad = seq + 1;
+            }
             char want[128];
-            snprintf(want, sizeof want, "diverged at step %llu (event %llu)\n",
-                     (unsigned long long)step, seq);
+            if (bad != UINT64_MAX) {
+                snprintf(want, sizeof want, "run 1: event %llu has ", bad);
+            } else {
+                snprintf(want, sizeof want, "diverged at step %llu (event %llu)\n",
+                         (unsigned long long)step, seq);
+            }
             out r = SIM("replay --db t.db 1");
-            cr_assert(eq(int, r.status, 1), "%s changed at event %llu:\n%s", col, seq, r.text);
+            cr_assert(eq(int, r.status, bad != UINT64_MAX ? 2 : 1),
+                      "%s changed at event %llu:\n%s", col, seq, r.text);
+            if (bad != UINT64_MAX) {
+                cr_assert(ne(ptr, strstr(r.text, "damaged"), NULL), "%s", r.text);
+            }
             cr_assert(ne(ptr, strstr(r.text, want), NULL),
                       "%s changed at event %llu: want %s in\n%s", col, seq, want, r.text);
             cr_assert(eq(ptr, strstr(r.text, "identical"), NULL), "%s", r.text);
@@ -290,16 +315,30 @@ Test(trace, tamper_missing_and_extra_events)
 }
 
 /* Goal: event fields are u64 "stored bit for bit" in SQLite's signed integers (store.c), so
- * a step with the top bit set must read back like any other: a replay reports the recorded
- * row's step and index. Method: set the step of event 9 to -1 (2^64 - 1 as u64) and
- * replay: "diverged at step 18446744073709551615 (event 9)". */
+ * a step with the top bit set must read back like any other: as the largest step, which the
+ * next event's then goes back from. Method: set the step of event 9 to -1 (2^64 - 1 as u64)
+ * and replay: exit 2, event 10 has a step before event 9's step 18446744073709551615; set the
+ * last event's step to -1: a divergence at step 18446744073709551615 there. */
 Test(trace, tamper_step_with_top_bit)
 {
     write_file("demo.ini", demo_ini);
     sim_expect(0, NULL, "run demo.ini --seed 1 --db t.db --record full");
+    uint64_t step9 = sql_u64("t.db", "SELECT step FROM events WHERE run_id = 1 AND seq = 9");
     sql_do("t.db", "UPDATE events SET step = -1 WHERE run_id = 1 AND seq = 9");
-    sim_expect(1, WORDS("diverged at step 18446744073709551615 (event 9)\n"),
+    sim_expect(2, WORDS("event 10 has a step before the previous event's (event 9: step "
+                        "18446744073709551615 at"),
                "replay --db t.db 1");
+    char q[160], want[128];
+    snprintf(q, sizeof q, "UPDATE events SET step = %llu WHERE run_id = 1 AND seq = 9",
+             (unsigned long long)step9);
+    sql_do("t.db", q);
+    uint64_t last = sql_u64("t.db", "SELECT max(seq) FROM events WHERE run_id = 1");
+    snprintf(q, sizeof q, "UPDATE events SET step = -1 WHERE run_id = 1 AND seq = %llu",
+             (unsigned long long)last);
+    sql_do("t.db", q);
+    snprintf(want, sizeof want, "diverged at step 18446744073709551615 (event %llu)\n",
+             (unsigned long long)last);
+    sim_expect(1, WORDS(want), "replay --db t.db 1");
 }
 
 /* Goal: a replay that compares events also holds the run to its recorded hash: if the
