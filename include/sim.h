@@ -936,13 +936,13 @@ static inline uint64_t sim__add_sat_ns(uint64_t a, uint64_t b)
     return a + b < a ? UINT64_MAX : a + b;
 }
 
-/* Internals: an awaitable made by value, as (address of a copy, size), checked. */
+/* Internals: an awaitable made by value, as (address of a copy, size), checked: an
+ * awaitable starts with its sim_fut, else the array size is -1 and the build fails. (Not a
+ * _Static_assert in a struct: clang reads compound literals there, as in a nested select's
+ * branches, as static ones, which need constant initializers.) */
 #define SIM__BOX(aw)                                                                               \
     (const void *)(__typeof__(aw)[1]){aw},                                                         \
-        sizeof(aw) + 0 * sizeof(struct {                                                           \
-            _Static_assert(__builtin_offsetof(__typeof__(aw), fut) == 0, "not an awaitable");      \
-            int x_;                                                                                \
-        })
+        sizeof(aw) + 0 * sizeof(char[__builtin_offsetof(__typeof__(aw), fut) == 0 ? 1 : -1])
 
 /* ------------------------------------------------------------------------------------------ */
 /* Channels                                                                                   */
