@@ -426,15 +426,10 @@ struct sim_world {
     /* statistics */
     sim_stats stats;
 
-    /* extensions (net_sim, disk_sim): their operations and state */
+    /* extensions (net_sim, disk_sim, the fault state, the history): their operations and state */
     uint32_t ext_count;      /* extensions attached, in the order they attached */
     const sim__ext_ops *ext_ops[SIM__EXT_MAX];
     void *ext[SIM__EXT_MAX];
-
-    /* the fault module's state (src/fault/), created on first use; freed through the hook,
-     * so that the executor does not depend on the module above it */
-    void *faults;
-    void (*faults_free)(sim_world *w);
 
     /* trace hash: canonical event records are buffered and folded into XXH3 in blocks */
     void *hash_state;        /* XXH3_state_t */

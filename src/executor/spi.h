@@ -76,7 +76,7 @@ void sim__event_text_register(uint32_t first, uint32_t last, sim__event_text_fn 
 
 /* ---- extensions: the modules above the executor that keep state in a world ------------------ */
 
-/* net_sim, disk_sim and the history keep their state in the world and need
+/* net_sim, disk_sim, the fault state and the history keep their state in the world and need
  * to hear of a few things: their own timers firing (a message arriving), a node crashing or
  * restarting, the world going away; and to describe their waits and timers in reports. They
  * register these operations once per world; the executor calls them without knowing the

@@ -297,7 +297,7 @@ typedef struct driver {
 
 int sim__faults_start(sim_world *w, char *err, size_t err_size)
 {
-    sim__faults *fs = w->faults;
+    sim__faults *fs = sim__faults_peek(w);
     if (fs == NULL || fs->plan == NULL) return SIM_OK;
     sim__plan *p = fs->plan;
     SIM_ASSERT(!p->started);
@@ -322,13 +322,13 @@ const sim__fault_spec *sim__plan_spec(const sim__plan *p)
 
 const char *sim__faults_plan_text(const sim_world *w)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = sim__faults_peek(w);
     return fs && fs->plan ? ((const sim__plan *)fs->plan)->text : "";
 }
 
 uint64_t sim__faults_quiet_at(const sim_world *w)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = sim__faults_peek(w);
     return fs && fs->plan ? ((const sim__plan *)fs->plan)->quiet_at : 0;
 }
 
@@ -696,7 +696,7 @@ static int driver_poll(void *state, sim_world *w)
     driver *d = state;
     SIM_BEGIN(w, &d->co);
     for (;;) {
-        d->next = driver_next(w, w->faults);
+        d->next = driver_next(w, sim__faults_peek(w));
         if (d->next == UINT64_MAX) break;
         SIM_TRY(sim_sleep_until(d->next));
     }
