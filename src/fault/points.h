@@ -12,7 +12,7 @@
 #ifndef SIM_POINTS_H
 #define SIM_POINTS_H
 
-#include "../executor/exec.h"
+#include "../executor/spi.h"
 
 /* ---- the registry (points.c) ---------------------------------------------------------------- */
 
