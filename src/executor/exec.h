@@ -10,6 +10,9 @@
  * Orderings that the simulation depends on are all by sequence numbers: run queues by the
  * order tasks became runnable (or PCT priority, then task id), timers by (deadline, sequence),
  * wait queues FIFO, node task lists by spawn order.
+ *
+ * Only src/executor/ includes this file (make tidy checks it): the modules above see the world
+ * as an incomplete type and ask for what they need through spi.h, which this file includes.
  */
 #ifndef SIM_EXEC_H
 #define SIM_EXEC_H
