@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <xxhash.h>
 
-#include "../executor/exec.h"
+#include "../executor/spi.h"
 #include "check.h"
 
 static const sim__ext_ops hist_ops;
@@ -23,7 +23,7 @@ static sim_history *hist_peek(const sim_world *w)
 static void hist_free(sim_world *w)
 {
     sim_history_free(hist_peek(w));
-    w->ext[sim__ext_find(w, &hist_ops)] = NULL;
+    sim__ext_detach(w, &hist_ops);
 }
 
 /* The operations still pending, for sim_world_dump: what a hung client was waiting for. */
@@ -71,9 +71,9 @@ static int record(sim_world *w, sim_history *h, sim__hentry *x, const char *what
         sim_history_edn(h, h->n - 1, text, n + 1);
     }
     uint64_t digest = XXH3_64bits(text, n);
-    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
-    uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
-    sim__emit(w, SIM_EV_HISTORY, node, task, (uint64_t)x->op << 32 | x->process,
+    uint32_t task = sim_task_current(w).v;
+    uint32_t node = sim__exec_node_here(w);
+    sim__exec_emit(w, SIM_EV_HISTORY, node, task, (uint64_t)x->op << 32 | x->process,
               (uint64_t)x->type | (digest & 0xffffffff00000000ull), text);
     if (text != small) free(text);
     return SIM_OK;
@@ -87,7 +87,7 @@ int sim_history_invoke(sim_world *w, uint32_t process, const char *f, const char
     sim_history *h = world_history(w);
     char msg[256] = "";
     sim__hentry x = {.process = process, .type = SIM_OP_INVOKE, .has_key = key != NULL,
-                     .has_time = true, .time_ns = w->now_ns};
+                     .has_time = true, .time_ns = sim__exec_now(w)};
     int rc = SIM_OK;
     if (f == NULL || !sim__fname_ok(f)) {
         snprintf(msg, sizeof msg, "f '%s': expected a keyword's name (read, write, cas)",
@@ -110,7 +110,7 @@ int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char
     sim_history *h = world_history(w);
     char msg[256] = "";
     int rc = SIM_OK;
-    sim__hentry x = {.type = (uint8_t)type, .has_time = true, .time_ns = w->now_ns};
+    sim__hentry x = {.type = (uint8_t)type, .has_time = true, .time_ns = sim__exec_now(w)};
     if (op >= h->nops || h->op_done[op] != SIM__NIL) {
         snprintf(msg, sizeof msg, "operation %u is %s", op,
                  op >= h->nops ? "unknown" : "completed already");
@@ -147,9 +147,10 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
         return rc;
     }
     /* One job, a bound on steps and no host time: the same verdict on any machine. */
-    SIM_ASSERT(w->check_max_steps > 0);
+    uint64_t max_steps = sim__exec_check_max_steps(w);
+    SIM_ASSERT(max_steps > 0);
     sim_check_desc d = {.model = m, .jobs = 1,
-                        .max_steps = w->check_max_steps == UINT64_MAX ? 0 : w->check_max_steps};
+                        .max_steps = max_steps == UINT64_MAX ? 0 : max_steps};
     sim_check_result *r = NULL;
     char err[256] = "";
     rc = sim_check(h, &d, &r, err, sizeof err);

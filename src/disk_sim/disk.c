@@ -69,14 +69,14 @@ static void disk_free(sim_world *w)
     free(d->used);
     free(d->rngs);
     free(d->crash_rngs);
-    w->ext[d->ext] = NULL;
+    sim__ext_detach(w, &sim__disk_ops);
     free(d);
 }
 
 /* Grows the per-node arrays to the world's node count. */
 static void ensure_nodes(sim_world *w, disk_state *d)
 {
-    uint32_t need = w->nodes_len;
+    uint32_t need = sim_node_count(w) + 1;
     if (need <= d->nodes_cap) return;
     uint32_t cap = d->nodes_cap ? d->nodes_cap : 8;
     while (cap < need) cap *= 2;
@@ -88,8 +88,8 @@ static void ensure_nodes(sim_world *w, disk_state *d)
                                         "disk crash streams");
     for (uint32_t i = d->nodes_cap; i < cap; i++) {
         d->used[i] = 0;
-        sim_rng_init(&d->rngs[i], w->seed, "sim/disk", i);
-        sim_rng_init(&d->crash_rngs[i], w->seed, "sim/disk/crash", i);
+        sim_rng_init(&d->rngs[i], sim_world_seed(w), "sim/disk", i);
+        sim_rng_init(&d->crash_rngs[i], sim_world_seed(w), "sim/disk/crash", i);
     }
     d->nodes_cap = cap;
 }
@@ -118,7 +118,7 @@ disk_state *sim__disk_of(sim_world *w)
         d->configured = false;
     }
     ensure_nodes(w, d);
-    SIM_ASSERT(d->nodes_cap >= w->nodes_len);
+    SIM_ASSERT(d->nodes_cap > sim_node_count(w));
     return d;
 }
 
@@ -213,7 +213,7 @@ uint64_t sim__disk_latency(disk_state *d, uint32_t node, sim_disk_op_kind kind)
 
 uint32_t sim__disk_task_node(const sim_world *w)
 {
-    return w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
+    return sim__exec_node_here(w);
 }
 
 bool sim__path_ok(const char *path, bool dir)
@@ -530,49 +530,41 @@ static void op_event(sim_world *w, uint32_t node, sim_disk_op_kind kind, int rc,
     SIM_ASSERT(kind <= SIM_DISK_SYNC_DIR);
     SIM_ASSERT(rc <= 0);
     sim__disk_check(w, sim__disk_peek(w)); /* every operation ends here, the disk at rest */
-    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    uint32_t task = sim_task_current(w).v;
     uint64_t a = (uint64_t)serial << 40 | (offset & ((1ull << 40) - 1));
     uint64_t b = (uint64_t)kind << 56 | (uint64_t)(uint8_t)(-rc) << 48 |
                  (bytes & ((1ull << 48) - 1));
-    sim__emit(w, SIM_EV_DISK_OP, node, task, a, b, detail);
+    sim__exec_emit(w, SIM_EV_DISK_OP, node, task, a, b, detail);
 }
 
 static void crash_event(sim_world *w, uint32_t node, uint32_t outcome, uint32_t what,
                         uint32_t serial, uint64_t offset, uint64_t bytes, const char *detail)
 {
     SIM_ASSERT(outcome == SIM_DISK_KEPT || outcome == SIM_DISK_TORN || outcome == SIM_DISK_LOST);
-    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN); /* resolved while the node is down */
+    /* resolved while the node is down */
+    SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     uint64_t a = (uint64_t)serial << 40 | (offset & ((1ull << 40) - 1));
     uint64_t b = (uint64_t)outcome << 56 | (uint64_t)what << 48 | (bytes & ((1ull << 48) - 1));
-    sim__emit(w, SIM_EV_DISK_CRASH, node, 0, a, b, detail);
+    sim__exec_emit(w, SIM_EV_DISK_CRASH, node, 0, a, b, detail);
 }
 
 /* ---- file handles --------------------------------------------------------------------------- */
 
-/* The record of f if it is a live disk record of this world: SIM__NIL with *closed set when the
- * record is gone (the file was closed), SIM__NIL with a violation (when what is not NULL) and
- * *closed clear when f is foreign or names something else. f must not be zeroed. */
-static uint32_t disk_record(sim_world *w, const sim_file *f, const char *what, bool *closed)
+/* The record of f if it is a live disk record of this world: SIM__EXT_HAND_CLOSED when the
+ * record is gone (the file was closed); a violation (when what is not NULL) when f is foreign
+ * or names something else. f must not be zeroed. */
+static sim__ext_hand_rc disk_record(sim_world *w, const sim_file *f, const char *what,
+                                    sim__ext_hand *rec)
 {
     SIM_ASSERT(f != NULL && f->h.id_ != 0);
-    *closed = false;
-    if (f->h.world_ != w->tag || f->h.slot_ >= w->hands_used) {
-        /* Another world's handle, or one this world never made: the executor says which. */
-        if (what != NULL) sim__hand_slot(w, &f->h, HAND_EXT, what);
-        return SIM__NIL;
+    sim__ext_hand_rc rc = sim__ext_hand_find(w, &f->h, &sim__disk_ops, rec);
+    if (what == NULL) return rc;
+    if (rc == SIM__EXT_HAND_FOREIGN) {
+        sim__ext_hand_foreign(w, &f->h, what);
+    } else if (rc == SIM__EXT_HAND_OTHER) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a file", what);
     }
-    const sim__hand *r = &w->hands[f->h.slot_];
-    if (r->id != f->h.id_ || r->kind == HAND_FREE) {
-        *closed = true; /* freed by a close through some copy, or released with its owner */
-        return SIM__NIL;
-    }
-    if (r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__disk_ops)) {
-        if (what != NULL) {
-            sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a file", what);
-        }
-        return SIM__NIL;
-    }
-    return f->h.slot_;
+    return rc;
 }
 
 /* The open fd (slot, id), or SIM__NIL. */
@@ -590,35 +582,32 @@ uint32_t sim__disk_fd_of(sim_world *w, const disk_state *d, const sim_file *f, c
     SIM_ASSERT(rc != NULL);
     *rc = SIM_EBADF;
     if (f == NULL || f->h.id_ == 0) return SIM__NIL;
-    bool closed;
-    uint32_t hs = disk_record(w, f, what, &closed);
-    if (hs == SIM__NIL) {
-        if (!closed) *rc = SIM_EMISUSE;
+    sim__ext_hand rec;
+    sim__ext_hand_rc hrc = disk_record(w, f, what, &rec);
+    if (hrc != SIM__EXT_HAND_OK) {
+        if (hrc != SIM__EXT_HAND_CLOSED) *rc = SIM_EMISUSE;
         return SIM__NIL;
     }
-    uint32_t fd = fd_live(d, w->hands[hs].target, w->hands[hs].target_id);
+    uint32_t fd = fd_live(d, rec.target, rec.target_id);
     if (fd != SIM__NIL) *rc = SIM_OK;
     return fd;
 }
 
 uint32_t sim__disk_fd_peek(const sim_world *w, const disk_state *d, const sim_file *f)
 {
-    if (f == NULL || f->h.id_ == 0 || f->h.world_ != w->tag || f->h.slot_ >= w->hands_used) {
+    sim__ext_hand rec;
+    if (f == NULL || sim__ext_hand_find(w, &f->h, &sim__disk_ops, &rec) != SIM__EXT_HAND_OK) {
         return SIM__NIL;
     }
-    const sim__hand *r = &w->hands[f->h.slot_];
-    if (r->id != f->h.id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__disk_ops)) {
-        return SIM__NIL;
-    }
-    return fd_live(d, r->target, r->target_id);
+    return fd_live(d, rec.target, rec.target_id);
 }
 
 int sim__disk_fd_hand_new(sim_world *w, disk_state *d, uint32_t fd, sim_file *out)
 {
     SIM_ASSERT(out != NULL);
     SIM_ASSERT(fd < d->fds_used && d->fds[fd].live);
-    SIM_ASSERT(w->ext_ops[d->ext] == &sim__disk_ops); /* so that the record can be released */
-    int rc = sim__hand_new(w, HAND_EXT, (uint8_t)d->ext, fd, d->fds[fd].id, &out->h);
+    SIM_ASSERT(sim__ext_find(w, &sim__disk_ops) == d->ext);
+    int rc = sim__ext_hand_new(w, d->ext, fd, d->fds[fd].id, &out->h);
     if (rc != SIM_OK) *out = (sim_file){0};
     return rc;
 }
@@ -684,12 +673,12 @@ static void disk_hand_release(sim_world *w, uint32_t fd, uint32_t id)
 void sim_file_close(sim_world *w, sim_file *f)
 {
     if (f == NULL || f->h.id_ == 0) return; /* closing is idempotent */
-    bool closed;
-    uint32_t hs = disk_record(w, f, "sim_file_close", &closed);
+    sim__ext_hand rec;
+    sim__ext_hand_rc hrc = disk_record(w, f, "sim_file_close", &rec);
     *f = (sim_file){0};
-    if (hs == SIM__NIL) return;
-    uint32_t fd = w->hands[hs].target, id = w->hands[hs].target_id;
-    sim__hand_free(w, hs);
+    if (hrc != SIM__EXT_HAND_OK) return;
+    uint32_t fd = rec.target, id = rec.target_id;
+    sim__hand_free(w, rec.slot);
     sim__disk_fd_close(w, sim__disk_peek(w), fd, id);
 }
 
@@ -1128,7 +1117,7 @@ static void crash_inode(sim_world *w, disk_state *d, disk_inode *in)
 
 static void crash_dirops(sim_world *w, disk_state *d, uint32_t node)
 {
-    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < d->ndirops;) {
         if (d->dirops[i].node != node) {
@@ -1154,7 +1143,7 @@ static void disk_crash(sim_world *w, uint32_t node)
     disk_state *d = sim__disk_peek(w);
     if (d == NULL) return;
     SIM_ASSERT(node >= 1);
-    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     sim__disk_reqs_crash(w, d, node);
     for (uint32_t i = 0; i < d->fds_used; i++) { /* every handle of the node dies */
         if (d->fds[i].live && d->fds[i].node == node) fd_close(w, d, i);

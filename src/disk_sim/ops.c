@@ -21,14 +21,14 @@ enum { TM_REQ = 1 };
 /* The node of the running job, after charging the latency; 0 with a violation outside a job. */
 static uint32_t job_node(sim_world *w, disk_state *d, sim_disk_op_kind kind, const char *what)
 {
-    if (!w->in_job || w->current == SIM__NIL) {
+    if (!sim__exec_in_job(w) || sim__exec_current(w) == SIM__NIL) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "%s called outside a blocking-pool job: tasks use the disk operations "
                        "(sim_disk_op)",
                        what);
         return 0;
     }
-    uint32_t node = w->tasks[w->current].node;
+    uint32_t node = sim_node_current(w).v;
     SIM_ASSERT(node >= 1); /* a job runs on a node's pool */
     int rc = sim_job_charge(w, sim__disk_latency(d, node, kind));
     SIM_ASSERT(rc == SIM_OK);
@@ -262,7 +262,7 @@ static int req_start(sim_world *w, disk_state *d, sim_disk_op *op, uint32_t node
         r->data = sim__xmalloc(op->len, "a disk write's bytes");
         memcpy(r->data, op->data, op->len);
     }
-    uint64_t at = sim__add_sat(w->now_ns, sim__disk_latency(d, node, op->kind));
+    uint64_t at = sim__add_sat(sim__exec_now(w), sim__disk_latency(d, node, op->kind));
     int rc = sim__timer_arm_ext(w, at, d->ext, (uint64_t)id << 32 | slot);
     if (rc != SIM_OK) { /* the world's timer limit */
         req_free(w, d, slot);
@@ -278,7 +278,7 @@ static void req_run(sim_world *w, disk_state *d, disk_req *r)
 {
     SIM_ASSERT(!r->done); /* runs once */
     /* Its node is up: a crash cancelled the node's requests before their time. */
-    SIM_ASSERT(w->nodes[r->node].state != SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, r->node) != SIM_NODE_DOWN);
     if (uses_file(r->kind)) SIM_ASSERT(r->inode != SIM__NIL);
     uint32_t f = r->inode;
     uint64_t at = 0;
@@ -328,13 +328,13 @@ void sim__disk_req_fire(sim_world *w, disk_state *d, uint32_t slot, uint32_t id)
     }
     uint32_t ws = r->waker_slot, wi = r->waker_id;
     r->waker_slot = SIM__NIL;
-    if (ws != SIM__NIL) sim__wake(w, ws, wi);
+    if (ws != SIM__NIL) sim__exec_wake(w, ws, wi);
     sim__disk_check(w, d);
 }
 
 void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
 {
-    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     for (uint32_t i = 0; i < d->reqs_used; i++) {
         disk_req *r = &d->reqs[i];
         if (r->kind == 0 || r->node != node) continue;
@@ -353,7 +353,7 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node)
         r->inode = SIM__NIL;
         uint32_t ws = r->waker_slot, wi = r->waker_id;
         r->waker_slot = SIM__NIL;
-        if (ws != SIM__NIL) sim__wake(w, ws, wi);
+        if (ws != SIM__NIL) sim__exec_wake(w, ws, wi);
     }
     /* None of the node's requests will take effect: each is done (crashed) or gone. */
     for (uint32_t i = 0; i < d->reqs_used; i++) {
@@ -387,7 +387,7 @@ static int disk_op_poll(sim_fut *f, sim_world *w)
     if (op->id_ == 0) {
         int rc = SIM_ENODE;
         uint32_t node = sim__disk_task_node(w);
-        if (sim__require_task(w, what) == SIM__NIL) {
+        if (sim__exec_require_task(w, what) == SIM__NIL) {
             rc = SIM_EMISUSE;
         } else if (node != 0) {
             rc = req_start(w, d, op, node);
@@ -398,12 +398,12 @@ static int disk_op_poll(sim_fut *f, sim_world *w)
     SIM_ASSERT(r != NULL); /* an operation in flight always has its request */
     SIM_ASSERT(!r->abandoned);
     if (!r->done) {
-        uint32_t self = sim__require_task(w, what);
+        uint32_t self = sim__exec_require_task(w, what);
         if (self == SIM__NIL) return SIM_EMISUSE;
         r->waker_slot = self;
-        r->waker_id = w->tasks[self].id;
-        sim__note_wait(w, WAIT_EXT + sim__disk_peek(w)->ext, op->slot_,
-                       (uint64_t)op->kind << 32 | op->id_);
+        r->waker_id = sim__exec_task_id(w, self);
+        sim__exec_note_wait(w, sim__disk_peek(w)->ext, op->slot_,
+                            (uint64_t)op->kind << 32 | op->id_);
         return SIM_PENDING;
     }
     if (r->rc == SIM_OK && op->kind == SIM_DISK_READ) SIM_ASSERT(r->got <= op->len);

@@ -10,6 +10,9 @@
  * Orderings that the simulation depends on are all by sequence numbers: run queues by the
  * order tasks became runnable (or PCT priority, then task id), timers by (deadline, sequence),
  * wait queues FIFO, node task lists by spawn order.
+ *
+ * Only src/executor/ includes this file (make tidy checks it): the modules above see the world
+ * as an incomplete type and ask for what they need through spi.h, which this file includes.
  */
 #ifndef SIM_EXEC_H
 #define SIM_EXEC_H
@@ -18,10 +21,7 @@
 #include <string.h>
 
 #include "../core/core.h"
-
-/* Why a task or future is being dropped (w->dropping while a drop runs; -1 otherwise). A
- * crash-mode drop must not act on the world: the node is gone. */
-enum { SIM__DROP_DONE = 0, SIM__DROP_ABORT = 1, SIM__DROP_CRASH = 2 };
+#include "spi.h" /* what the modules above see: the drop modes, extensions, events */
 
 /* What the executor needs to make a task (sim_spawn's desc without its handle moves, and
  * the internal tasks: jobs, block_on's root). */
@@ -190,33 +190,6 @@ typedef struct sim__timer {
     uint64_t arg;            /* an extension's timer: what it passes to fire() */
 } sim__timer;
 
-/* ---- extensions: the modules above the executor that keep state in a world ------------------ */
-
-/* net_sim and disk_sim keep their state in the world and need to hear of a few things: their
- * own timers firing (a message arriving), a node crashing or restarting, the world going away;
- * and to describe their waits and timers in reports. They register these operations once per
- * world; the executor calls them without knowing the modules (the arrows point down). */
-#define SIM__EXT_MAX 8
-
-typedef struct sim__ext_ops {
-    const char *name;
-    /* One of its timers fired (arg as armed). May arm timers, wake tasks and emit events. */
-    void (*fire)(sim_world *w, uint64_t arg);
-    /* A node crashes: called after the crash event, before its tasks are dropped. */
-    void (*crash)(sim_world *w, uint32_t node);
-    /* A node boots again: called before its boot function. May be NULL. */
-    void (*restart)(sim_world *w, uint32_t node);
-    /* Describes a wait noted with kind WAIT_EXT + e, and a timer's arg, in words. */
-    void (*wait_text)(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size);
-    void (*timer_text)(const sim_world *w, uint64_t arg, char *buf, size_t size);
-    /* A handle of this extension (HAND_EXT) was released by its owner's end: close what it
-     * names (target, target_id as made) if it is still open. May be NULL. */
-    void (*hand_release)(sim_world *w, uint32_t target, uint32_t target_id);
-    /* Appends what it holds to a dump (sim_world_dump): malloc'd text, or NULL for nothing. */
-    char *(*dump)(const sim_world *w);
-    void (*free)(sim_world *w);
-} sim__ext_ops;
-
 /* ---- objects: channels, receivers, tokens -------------------------------------------------- */
 
 enum {
@@ -310,8 +283,6 @@ typedef struct sim__node {
     int64_t clock_offset_ns; /* sim_node_set_clock */
     int32_t clock_drift_ppm;
 } sim__node;
-
-#define SIM__NODES_MAX 4096
 
 /* ---- the trace hash ----------------------------------------------------------------------- */
 
@@ -458,15 +429,10 @@ struct sim_world {
     /* statistics */
     sim_stats stats;
 
-    /* extensions (net_sim, disk_sim): their operations and state */
+    /* extensions (net_sim, disk_sim, the fault state, the history): their operations and state */
     uint32_t ext_count;      /* extensions attached, in the order they attached */
     const sim__ext_ops *ext_ops[SIM__EXT_MAX];
     void *ext[SIM__EXT_MAX];
-
-    /* the fault module's state (src/fault/), created on first use; freed through the hook,
-     * so that the executor does not depend on the module above it */
-    void *faults;
-    void (*faults_free)(sim_world *w);
 
     /* trace hash: canonical event records are buffered and folded into XXH3 in blocks */
     void *hash_state;        /* XXH3_state_t */
@@ -556,8 +522,6 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
 }
 
 /* world.c */
-void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* Records a violation and returns SIM_EMISUSE if a crash-mode drop is running. */
 int sim__no_side_effects(sim_world *w, const char *what);
 
@@ -636,10 +600,6 @@ void sim__sched_on_spawn(sim_world *w, uint32_t slot);
 
 /* timer.c */
 void sim__timer_cancel(sim_world *w, uint32_t slot, uint32_t id);
-/* Arms an extension's timer: at deadline_ns, ext_ops[ext]->fire(w, arg) runs. It orders with
- * task timers by (deadline, arming order) and emits no timer events (the extension emits its
- * own). It cannot be cancelled: fire() ignores what is stale. SIM_ELIMIT, SIM_ENOMEM. */
-int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_t arg);
 void sim__timers_fire_due(sim_world *w);
 /* Releases every timer still owned by a task; returns how many there were. */
 uint32_t sim__timers_release_task(sim_world *w, uint32_t task_slot);
@@ -668,34 +628,12 @@ uint32_t sim__waiters_release_task(sim_world *w, uint32_t task_slot);
 /* Unlinks every waiter of an object that is going away. */
 void sim__waitq_clear(sim_world *w, uint32_t obj);
 
-/* world.c: extensions */
-/* Attaches a module's state to the world, on its first use there; returns its index in this
- * world (the order of attachment: deterministic, as the program's calls are). The executor
- * calls the module's hooks in that order. */
-uint32_t sim__ext_attach(sim_world *w, const sim__ext_ops *ops, void *state);
-/* The module's index in this world, or SIM__NIL when it has not attached. */
-static inline uint32_t sim__ext_find(const sim_world *w, const sim__ext_ops *ops)
-{
-    for (uint32_t i = 0; i < w->ext_count; i++) {
-        if (w->ext_ops[i] == ops) return i;
-    }
-    return SIM__NIL;
-}
-/* The module's state in this world, or NULL. */
-static inline void *sim__ext_state(const sim_world *w, const sim__ext_ops *ops)
-{
-    uint32_t i = sim__ext_find(w, ops);
-    return i == SIM__NIL ? NULL : w->ext[i];
-}
-
 /* hand.c */
 uint32_t sim__world_tag_next(void);
 /* A new handle record owned by the running task (else the node being booted, else the
  * world); *out is the user's handle. SIM_ENOMEM. */
 int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint32_t target_id,
                   sim_handle *out);
-/* Frees a record (unlinked from its owner), without releasing what it names. */
-void sim__hand_free(sim_world *w, uint32_t slot);
 /* The record of a live handle of this kind, or SIM__NIL after recording a misuse violation
  * (when what is not NULL). */
 uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const char *what);
@@ -774,11 +712,6 @@ void sim__stop(sim_world *w, int rc);
 
 /* report.c */
 void sim__report_build(sim_world *w, int rc);
-/* Words for a module's events (sim_event_describe): node names may be NULL. */
-typedef int (*sim__event_text_fn)(const sim_event *e, const char *const *names, uint32_t nnames,
-                                  char *buf, size_t size);
-/* Registers fn for event kinds first..last, once per process (from a constructor). */
-void sim__event_text_register(uint32_t first, uint32_t last, sim__event_text_fn fn);
 
 /* run.c */
 /* Appends a checkpoint unless the last one is at the same point. */

@@ -161,7 +161,6 @@ void sim_world_free(sim_world *w)
     for (uint32_t e = 0; e < w->ext_count; e++) {
         if (w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);
     }
-    if (w->faults_free != NULL) w->faults_free(w);
     sim__objs_free(w);
     sim__hands_free(w);
     sim__running_set(outer == w ? NULL : outer);

@@ -172,23 +172,40 @@ int sim_fault_declare(const sim_fault_point *points, uint32_t count)
 
 /* ---- a world's state ---------------------------------------------------------------------- */
 
+static const sim__ext_ops faults_ops;
+
+static sim__faults *faults_peek(const sim_world *w)
+{
+    return sim__ext_state(w, &faults_ops);
+}
+
 static void faults_free(sim_world *w)
 {
-    sim__faults *fs = w->faults;
+    sim__faults *fs = faults_peek(w);
+    SIM_ASSERT(fs != NULL); /* freed once, with the world */
+    SIM_ASSERT(fs->nrecs <= fs->recs_cap);
     free(fs->slots);
     free(fs->recs);
     if (fs->plan != NULL) fs->plan_free(fs->plan);
     free(fs);
-    w->faults = NULL;
+    sim__ext_detach(w, &faults_ops);
 }
+
+/* No timers, waits, handles or dump: the world only frees it. */
+static const sim__ext_ops faults_ops = {.name = "faults", .free = faults_free};
 
 sim__faults *sim__faults_of(sim_world *w)
 {
-    if (w->faults != NULL) return w->faults;
-    sim__faults *fs = sim__xcalloc(1, sizeof *fs, "a world's fault state");
-    w->faults = fs;
-    w->faults_free = faults_free;
+    sim__faults *fs = faults_peek(w);
+    if (fs != NULL) return fs;
+    fs = sim__xcalloc(1, sizeof *fs, "a world's fault state");
+    sim__ext_attach(w, &faults_ops, fs);
     return fs;
+}
+
+sim__faults *sim__faults_peek(const sim_world *w)
+{
+    return faults_peek(w);
 }
 
 /* The slot of point p, growing the array to the registry's size. */
@@ -218,14 +235,13 @@ void sim__fault_record(sim_world *w, const char *point, uint64_t point_id, uint6
     }
     if (fs->nrecs < fs->recs_cap) {
         fs->recs[fs->nrecs++] = (sim_fault_rec){
-            .step = w->step, .vtime_ns = w->now_ns, .point = point, .hit = hit,
+            .step = sim_world_step(w), .vtime_ns = sim__exec_now(w), .point = point, .hit = hit,
             .node = {node}, .action = action, .detail = detail};
     } else {
         fs->recs_dropped++;
     }
-    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
-    sim__emit(w, SIM_EV_FAULT, node, task, hit, (uint64_t)action | (point_id << 8),
-              detail ? detail : point);
+    sim__exec_emit(w, SIM_EV_FAULT, node, sim_task_current(w).v, hit,
+                   (uint64_t)action | (point_id << 8), detail ? detail : point);
 }
 
 /* splitmix64's finaliser over each input in turn: the decision's randomness. */
@@ -251,9 +267,9 @@ static int decide(sim_world *w, const sim__point *p, uint32_t node)
     uint64_t hit = s->hits++;
     if (fs->quiet) return 0;
     uint64_t ppt = route.w == w && route.has_ppt ? route.ppt : s->ppt;
-    if (hit != s->fail_at && (ppt == 0 || !roll(w->seed, p->id, hit, ppt))) return 0;
+    if (hit != s->fail_at && (ppt == 0 || !roll(sim_world_seed(w), p->id, hit, ppt))) return 0;
     if (!(p->flags & SIM__PF_DRIVER)) {
-        if (node == SIM__NIL) node = w->current != SIM__NIL ? w->tasks[w->current].node : 0;
+        if (node == SIM__NIL) node = sim_node_current(w).v;
         sim__fault_record(w, p->name, p->id, hit, node, SIM_FAULT_FIRE, NULL);
     }
     return 1;
@@ -367,7 +383,7 @@ int sim_fault_fail_at(sim_world *w, const char *point, uint64_t hit)
 
 uint64_t sim_fault_hits(const sim_world *w, const char *point)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = faults_peek(w);
     const sim__point *p = sim__point_find(point);
     if (fs == NULL || p == NULL || p->index >= fs->nslots) return 0;
     return fs->slots[p->index].hits;
@@ -375,13 +391,13 @@ uint64_t sim_fault_hits(const sim_world *w, const char *point)
 
 uint32_t sim_world_fault_count(const sim_world *w)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = faults_peek(w);
     return fs ? fs->nrecs : 0;
 }
 
 const sim_fault_rec *sim_world_fault(const sim_world *w, uint32_t i)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = faults_peek(w);
     return fs && i < fs->nrecs ? &fs->recs[i] : NULL;
 }
 

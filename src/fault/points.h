@@ -12,7 +12,7 @@
 #ifndef SIM_POINTS_H
 #define SIM_POINTS_H
 
-#include "../executor/exec.h"
+#include "../executor/spi.h"
 
 /* ---- the registry (points.c) ---------------------------------------------------------------- */
 
@@ -70,8 +70,10 @@ typedef struct sim__faults {
 #define SIM__FAULT_RECS_MAX (1u << 20)
 #define SIM__PPT_ONE 1000000000000ull  /* probability 1 in parts per 10^12 */
 
-/* The world's fault state, created on first use. */
+/* The world's fault state, created on first use (an extension of the world, freed with it). */
 sim__faults *sim__faults_of(sim_world *w);
+/* The same, or NULL before its first use. */
+sim__faults *sim__faults_peek(const sim_world *w);
 /* Hits a point on behalf of `node` (the driver's node points) through libfiu. 1 = fire. */
 int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node);
 /* The same with this hit's own probability in ppt (a link's loss), or UINT64_MAX for the

@@ -47,7 +47,7 @@ static void net_free(sim_world *w)
     for (uint32_t i = 0; i < n->msgs_used; i++) {
         if (n->msgs[i].id == 0) continue;
         msgs++;
-        sim__mem_free(&w->mem, n->msgs[i].data, n->msgs[i].len);
+        sim__mem_free(sim__exec_mem(w), n->msgs[i].data, n->msgs[i].len);
     }
     /* Every socket and message the counts say are live is in its table, and no more. */
     SIM_ASSERT(socks == n->socks_live);
@@ -62,7 +62,7 @@ static void net_free(sim_world *w)
     free(n->rules);
     free(n->busy);
     free(n->rngs);
-    w->ext[n->ext] = NULL;
+    sim__ext_detach(w, &sim__net_ops);
     free(n);
 }
 
@@ -82,7 +82,7 @@ static uint32_t blocked_count(const net_state *n, uint32_t cap)
 /* Grows the per-node arrays to the world's node count. */
 static void ensure_nodes(sim_world *w, net_state *n)
 {
-    uint32_t need = w->nodes_len;
+    uint32_t need = sim_node_count(w) + 1;
     if (need <= n->nodes_cap) return;
     uint32_t cap = n->nodes_cap ? n->nodes_cap : 8;
     while (cap < need) cap *= 2;
@@ -106,7 +106,7 @@ static void ensure_nodes(sim_world *w, net_state *n)
     for (uint32_t i = n->nodes_cap; i < cap; i++) {
         n->ephemeral[i] = EPHEMERAL_FIRST_PORT;
         n->clogged[i] = 0;
-        sim_rng_init(&n->rngs[i], w->seed, "sim/net", i);
+        sim_rng_init(&n->rngs[i], sim_world_seed(w), "sim/net", i);
     }
     n->nodes_cap = cap;
 }
@@ -131,7 +131,7 @@ net_state *sim__net_of(sim_world *w)
         n->configured = false;
     }
     ensure_nodes(w, n);
-    SIM_ASSERT(n->nodes_cap >= w->nodes_len);
+    SIM_ASSERT(n->nodes_cap > sim_node_count(w));
     return n;
 }
 
@@ -171,8 +171,7 @@ int sim_net_configure(sim_world *w, const sim_net_desc *d)
 
 uint32_t sim__net_task_node(const sim_world *w)
 {
-    if (w->current == SIM__NIL) return w->booting; /* a boot function opens its node's sockets */
-    return w->tasks[w->current].node;
+    return sim__exec_node_here(w); /* a boot function opens its node's sockets */
 }
 
 /* ---- sockets -------------------------------------------------------------------------------- */
@@ -182,7 +181,7 @@ uint32_t sim__sock_alloc(sim_world *w, net_state *n, uint8_t type, uint32_t node
     SIM_ASSERT(type != SOCK_FREE);
     SIM_ASSERT(type <= SOCK_CONN);
     SIM_ASSERT(node >= 1);
-    SIM_ASSERT(node < w->nodes_len);
+    SIM_ASSERT(node <= sim_node_count(w));
     uint32_t slot = n->sock_free;
     if (slot != SIM__NIL) {
         SIM_ASSERT(slot < n->socks_used);
@@ -222,7 +221,7 @@ void sim__sock_free(sim_world *w, net_state *n, uint32_t slot)
     /* A listener goes with nothing queued for accept: its queue is popped (closing) or its
      * endpoints died first (a crash). */
     if (s->type == SOCK_LISTEN && s->acc_len > 0) {
-        SIM_ASSERT(w->nodes[s->node].state == SIM_NODE_DOWN);
+        SIM_ASSERT(sim__exec_node_state(w, s->node) == SIM_NODE_DOWN);
     }
     uint32_t queued = 0;
     for (uint32_t m = s->q_head; m != SIM__NIL; queued++) {
@@ -267,34 +266,26 @@ int sim__sock_hand_new(sim_world *w, uint32_t slot, sim_handle *out)
     const net_state *n = sim__net_peek(w);
     SIM_ASSERT(n != NULL && slot < n->socks_used);
     SIM_ASSERT(n->socks[slot].type != SOCK_FREE);
-    SIM_ASSERT(w->ext_ops[n->ext] == &sim__net_ops); /* so that the record can be released */
-    return sim__hand_new(w, HAND_EXT, (uint8_t)n->ext, slot, n->socks[slot].id, out);
+    SIM_ASSERT(sim__ext_find(w, &sim__net_ops) == n->ext);
+    return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, out);
 }
 
-/* The record of h if it is a live net record of this world: SIM__NIL with *closed set when the
- * record is gone (the socket was closed), SIM__NIL with a violation (when what is not NULL) and
- * *closed clear when h is foreign or names something else. */
-static uint32_t net_record(sim_world *w, const sim_handle *h, const char *what, bool *closed)
+/* The record of h if it is a live net record of this world: SIM__EXT_HAND_CLOSED when the
+ * record is gone (the socket was closed); a violation (when what is not NULL) when h is foreign
+ * or names something else. */
+static sim__ext_hand_rc net_record(sim_world *w, const sim_handle *h, const char *what,
+                                   sim__ext_hand *rec)
 {
     SIM_ASSERT(h != NULL);
-    *closed = false;
-    if (h->world_ != w->tag || h->slot_ >= w->hands_used) {
-        /* Another world's handle, or one this world never made: the executor says which. */
-        if (what != NULL) sim__hand_slot(w, h, HAND_EXT, what);
-        return SIM__NIL;
+    SIM_ASSERT(h->id_ != 0); /* a zeroed handle is the callers' case */
+    sim__ext_hand_rc rc = sim__ext_hand_find(w, h, &sim__net_ops, rec);
+    if (what == NULL) return rc;
+    if (rc == SIM__EXT_HAND_FOREIGN) {
+        sim__ext_hand_foreign(w, h, what);
+    } else if (rc == SIM__EXT_HAND_OTHER) {
+        sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a socket", what);
     }
-    const sim__hand *r = &w->hands[h->slot_];
-    if (r->id != h->id_ || r->kind == HAND_FREE) {
-        *closed = true; /* freed by a close through some copy, or released with its owner */
-        return SIM__NIL;
-    }
-    if (r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__net_ops)) {
-        if (what != NULL) {
-            sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a handle that is not a socket", what);
-        }
-        return SIM__NIL;
-    }
-    return h->slot_;
+    return rc;
 }
 
 net_sock *sim__sock_of(sim_world *w, const sim_handle *h, uint8_t type, const char *what,
@@ -305,15 +296,14 @@ net_sock *sim__sock_of(sim_world *w, const sim_handle *h, uint8_t type, const ch
     if (hand != NULL) *hand = SIM__NIL;
     *rc = SIM_ECLOSED;
     if (h == NULL || h->id_ == 0) return NULL; /* zeroed by a close */
-    bool closed;
-    uint32_t hs = net_record(w, h, what, &closed);
-    if (hs == SIM__NIL) {
-        if (!closed) *rc = SIM_EMISUSE;
+    sim__ext_hand rec;
+    sim__ext_hand_rc hrc = net_record(w, h, what, &rec);
+    if (hrc != SIM__EXT_HAND_OK) {
+        if (hrc != SIM__EXT_HAND_CLOSED) *rc = SIM_EMISUSE;
         return NULL;
     }
-    const sim__hand *r = &w->hands[hs];
-    net_sock *s = sim__sock_get(w, r->target, r->target_id, SOCK_FREE);
-    if (hand != NULL) *hand = hs;
+    net_sock *s = sim__sock_get(w, rec.target, rec.target_id, SOCK_FREE);
+    if (hand != NULL) *hand = rec.slot;
     if (s == NULL) return NULL; /* its node crashed */
     if (s->type != type) {
         if (what != NULL) {
@@ -329,14 +319,11 @@ net_sock *sim__sock_of(sim_world *w, const sim_handle *h, uint8_t type, const ch
 
 const net_sock *sim__sock_peek(const sim_world *w, const sim_handle *h, uint8_t type)
 {
-    if (h == NULL || h->id_ == 0 || h->world_ != w->tag || h->slot_ >= w->hands_used) {
+    sim__ext_hand rec;
+    if (h == NULL || sim__ext_hand_find(w, h, &sim__net_ops, &rec) != SIM__EXT_HAND_OK) {
         return NULL;
     }
-    const sim__hand *r = &w->hands[h->slot_];
-    if (r->id != h->id_ || r->kind != HAND_EXT || r->ext != sim__ext_find(w, &sim__net_ops)) {
-        return NULL;
-    }
-    return sim__sock_get(w, r->target, r->target_id, type);
+    return sim__sock_get(w, rec.target, rec.target_id, type);
 }
 
 uint32_t sim__sock_close_handle(sim_world *w, sim_handle *h, uint8_t type, const char *what)
@@ -344,18 +331,18 @@ uint32_t sim__sock_close_handle(sim_world *w, sim_handle *h, uint8_t type, const
     SIM_ASSERT(what != NULL);
     SIM_ASSERT(type == SOCK_UDP || type == SOCK_LISTEN || type == SOCK_CONN);
     if (h == NULL || h->id_ == 0) return SIM__NIL; /* closing is idempotent */
-    bool closed;
-    uint32_t hs = net_record(w, h, what, &closed);
+    sim__ext_hand rec;
+    sim__ext_hand_rc hrc = net_record(w, h, what, &rec);
     *h = (sim_handle){0};
-    if (hs == SIM__NIL) return SIM__NIL;
-    uint32_t slot = w->hands[hs].target, id = w->hands[hs].target_id;
+    if (hrc != SIM__EXT_HAND_OK) return SIM__NIL;
+    uint32_t slot = rec.target, id = rec.target_id;
     net_sock *s = sim__sock_get(w, slot, id, SOCK_FREE);
     if (s != NULL && s->type != type) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "%s on a %s handle (#%u)", what,
                        sock_type_names[s->type], s->serial);
         return SIM__NIL; /* the record stays with its owner */
     }
-    sim__hand_free(w, hs);
+    sim__hand_free(w, rec.slot);
     return s != NULL ? slot : SIM__NIL;
 }
 
@@ -378,27 +365,27 @@ static void net_hand_release(sim_world *w, uint32_t slot, uint32_t id)
 
 void sim__sock_wait(sim_world *w, net_sock *s, bool writer, uint32_t op)
 {
-    SIM_ASSERT(w->current != SIM__NIL);
+    uint32_t self = sim__exec_current(w);
+    SIM_ASSERT(self != SIM__NIL);
     SIM_ASSERT(s->type != SOCK_FREE);
     /* Only a stream endpoint has a writer; only a live endpoint is waited on. */
     if (writer) SIM_ASSERT(s->type == SOCK_CONN);
     if (s->type == SOCK_CONN) SIM_ASSERT(s->state != CONN_DEAD);
     uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
     uint32_t *id = writer ? &s->wr_id : &s->rd_id;
-    const sim__task *t = &w->tasks[w->current];
-    if (*slot != SIM__NIL && *slot != w->current && *slot < w->tasks_used &&
-        w->tasks[*slot].id == *id && w->tasks[*slot].status == TASK_LIVE) {
+    uint32_t self_id = sim__exec_task_id(w, self);
+    if (*slot != SIM__NIL && *slot != self && sim__exec_task_live(w, *slot, *id)) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "tasks %u and %u both wait to %s on one socket (#%u): one reader and one "
                        "writer at a time",
-                       *id, t->id, writer ? "write" : "read", s->serial);
+                       *id, self_id, writer ? "write" : "read", s->serial);
     }
-    *slot = w->current;
-    *id = t->id;
+    *slot = self;
+    *id = self_id;
     net_state *n = sim__net_peek(w);
     uint32_t sock = (uint32_t)(s - n->socks);
     SIM_ASSERT(sock < n->socks_used);
-    sim__note_wait(w, WAIT_EXT + n->ext, sock, (uint64_t)op << 32 | s->id);
+    sim__exec_note_wait(w, n->ext, sock, (uint64_t)op << 32 | s->id);
 }
 
 void sim__sock_wake(sim_world *w, net_sock *s, bool writer)
@@ -408,16 +395,16 @@ void sim__sock_wake(sim_world *w, net_sock *s, bool writer)
     uint32_t *id = writer ? &s->wr_id : &s->rd_id;
     if (*slot == SIM__NIL) return;
     uint32_t sl = *slot, i = *id;
-    SIM_ASSERT(sl < w->tasks_used);
+    SIM_ASSERT(sl < sim__exec_task_slots(w));
     SIM_ASSERT(i != 0);
     *slot = SIM__NIL;
-    sim__wake(w, sl, i);
+    sim__exec_wake(w, sl, i);
 }
 
 void sim__sock_unwait(sim_world *w, net_sock *s, bool writer)
 {
     uint32_t *slot = writer ? &s->wr_slot : &s->rd_slot;
-    if (*slot != SIM__NIL && *slot == w->current) *slot = SIM__NIL;
+    if (*slot != SIM__NIL && *slot == sim__exec_current(w)) *slot = SIM__NIL;
 }
 
 /* ---- ports ---------------------------------------------------------------------------------- */
@@ -508,7 +495,7 @@ int sim__port_bind(sim_world *w, net_state *n, uint32_t node, uint16_t port, uin
                    uint16_t *bound)
 {
     SIM_ASSERT(node >= 1);
-    SIM_ASSERT(node < w->nodes_len);
+    SIM_ASSERT(node <= sim_node_count(w));
     SIM_ASSERT(slot < n->socks_used);
     SIM_ASSERT(n->socks[slot].node == node);
     if (port != 0) {
@@ -585,7 +572,7 @@ int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link 
 {
     SIM_ASSERT(link != NULL);
     net_state *n = sim__net_of(w);
-    if (from.v >= w->nodes_len || to.v >= w->nodes_len) return SIM_ENODE;
+    if (from.v > sim_node_count(w) || to.v > sim_node_count(w)) return SIM_ENODE;
     if (link->latency.min_ns > link->latency.max_ns) return SIM_EINVAL;
     if ((link->loss.q != 0 && link->loss.p > link->loss.q) ||
         (link->dup.q != 0 && link->dup.p > link->dup.q)) {
@@ -661,9 +648,9 @@ uint64_t sim__link_arrival(sim_world *w, net_state *n, uint32_t from, uint32_t t
     static const sim_link defaults;
     const net_link_rule *r = rule_for(n, from, to);
     const sim_link *l = r ? &r->link : &defaults;
-    uint64_t start = w->now_ns;
+    uint64_t start = sim__exec_now(w);
     if (l->bandwidth != 0) start = transmit(n, from, to, start, l->bandwidth, len);
-    SIM_ASSERT(start >= w->now_ns);
+    SIM_ASSERT(start >= sim__exec_now(w));
     /* Saturates: a latency beyond the end of time arrives "never", not in the past. */
     uint64_t at = sim__add_sat(start, draw_latency(n, from, l));
     SIM_ASSERT(at >= start);
@@ -676,8 +663,8 @@ static void link_event(sim_world *w, uint32_t from, uint32_t to, uint32_t change
 {
     SIM_ASSERT(change >= LINK_BLOCK);
     SIM_ASSERT(change <= LINK_UNCLOG);
-    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
-    sim__emit(w, SIM_EV_NET_LINK, 0, task, (uint64_t)from << 32 | to, change, NULL);
+    uint32_t task = sim_task_current(w).v;
+    sim__exec_emit(w, SIM_EV_NET_LINK, 0, task, (uint64_t)from << 32 | to, change, NULL);
 }
 
 static void set_blocked(net_state *n, uint32_t from, uint32_t to)
@@ -693,7 +680,7 @@ static void set_blocked(net_state *n, uint32_t from, uint32_t to)
 
 static bool node_ok(const sim_world *w, sim_node_id node)
 {
-    return node.v >= 1 && node.v < w->nodes_len;
+    return node.v >= 1 && node.v <= sim_node_count(w);
 }
 
 int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to)
@@ -804,7 +791,7 @@ int sim_net_clog(sim_world *w, sim_node_id node, bool clogged)
         SIM_ASSERT(n->nclogged > 0);
         n->nclogged--;
     }
-    SIM_ASSERT(n->nclogged < w->nodes_len);
+    SIM_ASSERT(n->nclogged <= sim_node_count(w));
     link_event(w, node.v, node.v, clogged ? LINK_CLOG : LINK_UNCLOG);
     if (!clogged) {
         release_held_datagrams(w, n);
@@ -830,10 +817,10 @@ void sim__net_event(sim_world *w, sim_event_kind kind, uint32_t node, const net_
     SIM_ASSERT(m->type >= SIM_NET_DGRAM);
     SIM_ASSERT(m->type <= SIM_NET_RST);
     if (kind == SIM_EV_NET_DROP) SIM_ASSERT(why != SIM_NET_WHY_NONE);
-    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    uint32_t task = sim_task_current(w).v;
     uint64_t b = (uint64_t)m->type << 56 | (uint64_t)(why & 0xff) << 48 |
                  (uint64_t)(m->len & 0xffff) << 32 | m->digest;
-    sim__emit(w, kind, node, task, (uint64_t)m->src << 32 | m->dst, b, NULL);
+    sim__exec_emit(w, kind, node, task, (uint64_t)m->src << 32 | m->dst, b, NULL);
 }
 
 void sim__msg_free(sim_world *w, net_state *n, uint32_t slot)
@@ -843,7 +830,7 @@ void sim__msg_free(sim_world *w, net_state *n, uint32_t slot)
     SIM_ASSERT(m->id != 0); /* freed once */
     SIM_ASSERT(n->msgs_live > 0);
     if (m->len > 0) SIM_ASSERT(m->data != NULL);
-    sim__mem_free(&w->mem, m->data, m->len);
+    sim__mem_free(sim__exec_mem(w), m->data, m->len);
     m->data = NULL;
     m->id = 0;
     m->next = n->msg_free;
@@ -887,7 +874,7 @@ static uint32_t msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src,
     uint32_t slot = msg_alloc(n);
     net_msg *m = &n->msgs[slot];
     if (len > 0) {
-        m->data = sim__mem_alloc(&w->mem, len);
+        m->data = sim__mem_alloc(sim__exec_mem(w), len);
         memcpy(m->data, data, len);
     }
     m->type = type;
@@ -897,7 +884,7 @@ static uint32_t msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src,
     m->src_node = src >> 16;
     m->dst_node = dst >> 16;
     m->digest = len > 0 ? (uint32_t)XXH3_64bits(data, len) : 0;
-    m->sent_ns = w->now_ns;
+    m->sent_ns = sim__exec_now(w);
     m->to_sock = SIM__NIL;
     m->from_sock = SIM__NIL;
     m->from_id = 0;
@@ -907,7 +894,7 @@ static uint32_t msg_make(sim_world *w, net_state *n, uint8_t type, uint32_t src,
 static int arm_delivery(sim_world *w, uint32_t slot, uint32_t id, uint64_t at)
 {
     SIM_ASSERT(id != 0);
-    SIM_ASSERT(at >= w->now_ns); /* a message never arrives before it was sent */
+    SIM_ASSERT(at >= sim__exec_now(w)); /* a message never arrives before it was sent */
     return sim__timer_arm_ext(w, at, sim__net_peek(w)->ext,
                               sim__net_timer_arg(TM_DELIVER, id, slot));
 }
@@ -919,7 +906,7 @@ int sim__net_send(sim_world *w, net_state *n, uint8_t type, uint32_t src, uint32
     if (type == SIM_NET_DGRAM) SIM_ASSERT(route == NULL);
     if (type != SIM_NET_DGRAM) SIM_ASSERT(route != NULL);
     SIM_ASSERT((src >> 16) >= 1);
-    SIM_ASSERT((dst >> 16) < w->nodes_len);
+    SIM_ASSERT((dst >> 16) <= sim_node_count(w));
     uint32_t slot = msg_make(w, n, type, src, dst, data, len);
     net_msg *m = &n->msgs[slot];
     if (route != NULL) {
@@ -1000,9 +987,9 @@ static void deliver(sim_world *w, net_state *n, uint32_t slot, uint32_t id)
     net_msg *m = &n->msgs[slot];
     SIM_ASSERT(id != 0);
     SIM_ASSERT(!m->held); /* a held message is released before it is delivered */
-    SIM_ASSERT(m->sent_ns <= w->now_ns);
+    SIM_ASSERT(m->sent_ns <= sim__exec_now(w));
     uint32_t to = m->dst_node;
-    if (to >= w->nodes_len || w->nodes[to].state == SIM_NODE_DOWN) {
+    if (to > sim_node_count(w) || sim__exec_node_state(w, to) == SIM_NODE_DOWN) {
         n->dropped++;
         sim__net_event(w, SIM_EV_NET_DROP, to, m, SIM_NET_WHY_DOWN);
         /* Its connecting endpoint died with the node: the accepting side must hear of it. */
@@ -1035,9 +1022,9 @@ static void check_sock(const sim_world *w, const net_state *n, uint32_t slot, ui
     const net_sock *s = &n->socks[slot];
     SIM_ASSERT_SLOW(s->id != 0);
     SIM_ASSERT_SLOW(s->node >= 1);
-    SIM_ASSERT_SLOW(s->node < w->nodes_len);
+    SIM_ASSERT_SLOW(s->node <= sim_node_count(w));
     /* A dead node has no socket. */
-    SIM_ASSERT_SLOW(w->nodes[s->node].state != SIM_NODE_DOWN);
+    SIM_ASSERT_SLOW(sim__exec_node_state(w, s->node) != SIM_NODE_DOWN);
     /* The state machine is the stream endpoints' alone. */
     if (s->type != SOCK_CONN) SIM_ASSERT_SLOW(s->state == 0);
     if (s->type == SOCK_CONN) SIM_ASSERT_SLOW(s->state >= CONN_CONNECTING);
@@ -1118,7 +1105,7 @@ void sim__net_check(const sim_world *w, const net_state *n)
         SIM_ASSERT_SLOW((m->len == 0) == (m->data == NULL));
         SIM_ASSERT_SLOW(m->src_node == m->src >> 16);
         SIM_ASSERT_SLOW(m->dst_node == m->dst >> 16);
-        SIM_ASSERT_SLOW(m->sent_ns <= w->now_ns);
+        SIM_ASSERT_SLOW(m->sent_ns <= sim__exec_now(w));
     }
     SIM_ASSERT_SLOW(msgs == n->msgs_live);
     for (uint32_t i = n->msg_free; i != SIM__NIL; i = n->msgs[i].next, free_msgs++) {
@@ -1172,7 +1159,7 @@ static void net_crash(sim_world *w, uint32_t node)
     net_state *n = sim__net_peek(w);
     if (n == NULL) return;
     SIM_ASSERT(node >= 1);
-    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     sim__stream_crash(w, n, node);
     for (uint32_t i = 0; i < n->socks_used; i++) {
         net_sock *s = &n->socks[i];

@@ -99,8 +99,8 @@ static void reset_event(sim_world *w, const net_sock *s, uint32_t reason)
 {
     SIM_ASSERT(reason >= RESET_CRASH);
     SIM_ASSERT(reason <= RESET_NODE_DOWN);
-    uint32_t task = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
-    sim__emit(w, SIM_EV_NET_RESET, s->node, task,
+    uint32_t task = sim_task_current(w).v;
+    sim__exec_emit(w, SIM_EV_NET_RESET, s->node, task,
               (uint64_t)sim__addr_pack(s->node, s->port) << 32 | s->remote, reason, NULL);
 }
 
@@ -166,11 +166,12 @@ static void arm_peer_reset(sim_world *w, net_state *n, uint32_t node, uint32_t p
 {
     SIM_ASSERT(peer < n->socks_used && n->socks[peer].type == SOCK_CONN);
     SIM_ASSERT(n->socks[peer].node != node);
-    SIM_ASSERT(w->nodes[n->socks[peer].node].state != SIM_NODE_DOWN); /* a live peer learns */
+    /* a live peer learns */
+    SIM_ASSERT(sim__exec_node_state(w, n->socks[peer].node) != SIM_NODE_DOWN);
     sim_rng *rng = &n->rngs[node];
     const sim_latency *d = &n->desc.reset_delay;
     uint64_t delay = d->min_ns == d->max_ns ? d->min_ns : sim_rng_range(rng, d->min_ns, d->max_ns);
-    int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, delay), n->ext,
+    int rc = sim__timer_arm_ext(w, sim__add_sat(sim__exec_now(w), delay), n->ext,
                                 sim__net_timer_arg(TM_PEER_RESET, n->socks[peer].id, peer));
     SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
 }
@@ -201,12 +202,12 @@ static void conn_crash(sim_world *w, net_state *n, uint32_t slot)
  * (test_net_handles.c, connection_of_a_crashed_owner_elsewhere_closes). */
 static bool conn_drop_crash(sim_world *w, net_state *n, uint32_t slot)
 {
-    if (w->dropping != SIM__DROP_CRASH) return false;
+    if (sim__exec_drop_mode(w) != SIM__DROP_CRASH) return false;
     uint32_t node = n->socks[slot].node;
-    SIM_ASSERT(node != 0 && node < w->nodes_len);
-    if (w->nodes[node].state == SIM_NODE_DOWN) {
+    SIM_ASSERT(node != 0 && node <= sim_node_count(w));
+    if (sim__exec_node_state(w, node) == SIM_NODE_DOWN) {
         conn_crash(w, n, slot);
-    } else if (w->freeing) {
+    } else if (sim__exec_freeing(w)) {
         conn_release(w, n, slot);
     } else {
         return false;
@@ -319,7 +320,7 @@ void sim_listener_close(sim_world *w, sim_listener *lh)
 static int accept_step(sim_accept_op *op, sim_world *w)
 {
     SIM_ASSERT(op != NULL);
-    if (sim__require_task(w, "sim_accept") == SIM__NIL) return SIM_EMISUSE;
+    if (sim__exec_require_task(w, "sim_accept") == SIM__NIL) return SIM_EMISUSE;
     int rc;
     net_sock *l = sim__sock_of(w, &op->listener->h, SOCK_LISTEN, "sim_accept", &rc, NULL);
     if (l == NULL) return rc;
@@ -390,7 +391,7 @@ static int connect_start(sim_world *w, sim_connect_op *op)
 {
     SIM_ASSERT(op->id_ == 0); /* one connection per operation */
     uint32_t node = sim__net_task_node(w);
-    if (node == 0 || op->to.node.v == 0 || op->to.node.v >= w->nodes_len) return SIM_ENODE;
+    if (node == 0 || op->to.node.v == 0 || op->to.node.v > sim_node_count(w)) return SIM_ENODE;
     if (op->to.port == 0) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
     uint32_t slot = sim__sock_alloc(w, n, SOCK_CONN, node);
@@ -409,7 +410,7 @@ static int connect_start(sim_world *w, sim_connect_op *op)
     SIM_ASSERT(port >= EPHEMERAL_FIRST_PORT);
     rc = send_from(w, n, slot, SIM_NET_SYN, NULL, 0);
     if (rc == SIM_OK) {
-        rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, n->desc.connect_timeout_ns),
+        rc = sim__timer_arm_ext(w, sim__add_sat(sim__exec_now(w), n->desc.connect_timeout_ns),
                                 n->ext,
                                 sim__net_timer_arg(TM_CONNECT_TIMEOUT, s->id, slot));
     }
@@ -437,7 +438,7 @@ static int dead_result(const net_sock *s)
 
 static int connect_step(sim_connect_op *op, sim_world *w)
 {
-    if (sim__require_task(w, "sim_connect") == SIM__NIL) return SIM_EMISUSE;
+    if (sim__exec_require_task(w, "sim_connect") == SIM__NIL) return SIM_EMISUSE;
     if (op->id_ == 0) {
         int rc = connect_start(w, op);
         if (rc != SIM_OK) return rc;
@@ -523,7 +524,7 @@ static void syn_arrives(sim_world *w, net_state *n, uint32_t msg)
     net_msg *m = &n->msgs[msg];
     SIM_ASSERT(m->type == SIM_NET_SYN);
     SIM_ASSERT(m->to_sock == SIM__NIL); /* a SYN is for whoever listens, no endpoint yet */
-    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, m->dst_node) != SIM_NODE_DOWN);
     uint32_t lslot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *l = lslot != SIM__NIL ? &n->socks[lslot] : NULL;
     if (l == NULL || l->type != SOCK_LISTEN || l->acc_len >= l->backlog) {
@@ -681,7 +682,7 @@ void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
 {
     net_msg *m = &n->msgs[msg];
     SIM_ASSERT(m->type != SIM_NET_DGRAM);
-    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN); /* deliver dropped those */
+    SIM_ASSERT(sim__exec_node_state(w, m->dst_node) != SIM_NODE_DOWN); /* deliver dropped those */
     bool blocked = sim__link_blocked(n, m->src_node, m->dst_node);
     if (m->type == SIM_NET_SYN) {
         if (blocked) { /* lost: the connect times out */
@@ -708,9 +709,9 @@ void sim__stream_deliver(sim_world *w, net_state *n, uint32_t msg)
     if (blocked || clogged || s->held_head != SIM__NIL) {
         hold(n, s, msg);
         if (blocked && s->blocked_since == 0) {
-            s->blocked_since = w->now_ns;
-            int rc = sim__timer_arm_ext(w, sim__add_sat(w->now_ns, n->desc.stream_timeout_ns),
-                                        n->ext,
+            s->blocked_since = sim__exec_now(w);
+            uint64_t at = sim__add_sat(s->blocked_since, n->desc.stream_timeout_ns);
+            int rc = sim__timer_arm_ext(w, at, n->ext,
                                         sim__net_timer_arg(TM_STREAM_TIMEOUT, s->id,
                                                            slot_of_sock(n, s)));
             SIM_ASSERT(rc == SIM_OK); /* max_timers only: see net.h */
@@ -764,13 +765,14 @@ void sim__stream_timer(sim_world *w, net_state *n, uint32_t kind, uint32_t slot,
         return;
     }
     net_sock *s = &n->socks[slot];
-    SIM_ASSERT(w->nodes[s->node].state != SIM_NODE_DOWN); /* a crash freed its endpoints */
+    SIM_ASSERT(sim__exec_node_state(w, s->node) != SIM_NODE_DOWN); /* a crash freed its endpoints */
     if (kind == TM_CONNECT_TIMEOUT) {
         if (s->state == CONN_CONNECTING) sim__conn_reset(w, n, slot, RESET_CONNECT_TIMEOUT);
     } else if (kind == TM_PEER_RESET) {
         sim__conn_reset(w, n, slot, RESET_CRASH);
     } else if (kind == TM_STREAM_TIMEOUT) {
-        if (s->blocked_since == 0 || w->now_ns - s->blocked_since < n->desc.stream_timeout_ns) {
+        uint64_t now = sim__exec_now(w);
+        if (s->blocked_since == 0 || now - s->blocked_since < n->desc.stream_timeout_ns) {
             return; /* healed meanwhile (a later block arms its own timer) */
         }
         net_sock *p = peer_of(n, s);
@@ -791,7 +793,7 @@ void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg)
 {
     const net_msg *m = &n->msgs[msg];
     SIM_ASSERT(m->type == SIM_NET_SYNACK);
-    SIM_ASSERT(w->nodes[m->dst_node].state == SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, m->dst_node) == SIM_NODE_DOWN);
     const net_sock *p = sim__sock_get(w, m->from_sock, m->from_id, SOCK_CONN);
     if (p == NULL || p->state == CONN_DEAD || p->node == m->dst_node) return;
     arm_peer_reset(w, n, m->dst_node, m->from_sock);
@@ -799,7 +801,7 @@ void sim__stream_synack_lost(sim_world *w, net_state *n, uint32_t msg)
 
 void sim__stream_crash(sim_world *w, net_state *n, uint32_t node)
 {
-    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     for (uint32_t i = 0; i < n->socks_used; i++) {
         const net_sock *s = &n->socks[i];
         if (s->type == SOCK_CONN && s->node == node) conn_crash(w, n, i);
@@ -841,7 +843,7 @@ static size_t take_bytes(sim_world *w, net_state *n, net_sock *s, uint8_t *out, 
  * none (closed, reset, a bad handle). */
 static net_sock *io_conn(sim_world *w, const sim_conn *c, bool write, const char *what, int *rc)
 {
-    if (sim__require_task(w, what) == SIM__NIL) {
+    if (sim__exec_require_task(w, what) == SIM__NIL) {
         *rc = SIM_EMISUSE;
         return NULL;
     }

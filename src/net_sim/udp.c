@@ -43,7 +43,7 @@ int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *
     net_sock *s = sim__sock_of(w, sock ? &sock->h : NULL, SOCK_UDP, "sim_udp_send_to", &rc, NULL);
     if (s == NULL) return rc;
     if (len > SIM_DATAGRAM_MAX) return SIM_ETOOBIG;
-    if (to.node.v == 0 || to.node.v >= w->nodes_len) return SIM_ENODE;
+    if (to.node.v == 0 || to.node.v > sim_node_count(w)) return SIM_ENODE;
     if (to.port == 0 || (data == NULL && len > 0)) return SIM_EINVAL;
     net_state *n = sim__net_of(w);
     return sim__net_send(w, n, SIM_NET_DGRAM, sim__addr_pack(s->node, s->port),
@@ -56,7 +56,7 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
     SIM_ASSERT(m->id != 0); /* a freed datagram is never delivered */
     SIM_ASSERT(m->type == SIM_NET_DGRAM);
     SIM_ASSERT(!m->held);
-    SIM_ASSERT(w->nodes[m->dst_node].state != SIM_NODE_DOWN);
+    SIM_ASSERT(sim__exec_node_state(w, m->dst_node) != SIM_NODE_DOWN);
     uint32_t slot = sim__port_find(n, m->dst_node, (uint16_t)m->dst);
     net_sock *s = slot != SIM__NIL ? &n->socks[slot] : NULL;
     uint32_t why = s == NULL || s->type != SOCK_UDP      ? SIM_NET_WHY_NOSOCK
@@ -89,7 +89,7 @@ static int udp_recv_poll(sim_fut *f, sim_world *w)
 {
     SIM_ASSERT(f != NULL);
     sim_udp_recv_op *op = (sim_udp_recv_op *)f;
-    if (sim__require_task(w, "sim_udp_recv") == SIM__NIL) return SIM_EMISUSE;
+    if (sim__exec_require_task(w, "sim_udp_recv") == SIM__NIL) return SIM_EMISUSE;
     int rc;
     net_sock *s = sim__sock_of(w, &op->sock->h, SOCK_UDP, "sim_udp_recv", &rc, NULL);
     if (s == NULL) return rc;

@@ -133,7 +133,7 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
     __extension__ typedef unsigned __int128 u128;
     for (uint32_t i = 0; i < spec->nrates; i++) {
         const sim__spec_rate *r = &spec->rates[i];
-        p->drawn[i] = draw_rate(w->seed, spec, r, &p->on[i]);
+        p->drawn[i] = draw_rate(sim_world_seed(w), spec, r, &p->on[i]);
         uint64_t ppt = p->drawn[i];
         if (r->rate.per_time) {
             u128 t = (u128)ppt * spec->tick_ns / SIM_S;
@@ -159,8 +159,8 @@ static void draw(sim_world *w, sim__faults *fs, sim__plan *p)
         }
         text_add(p, r->point->key, v);
     }
-    p->skew_on = spec->skew_ns != 0 && draw_switch(w->seed, spec, "clock_skew");
-    p->drift_on = spec->drift_ppm != 0 && draw_switch(w->seed, spec, "clock_drift");
+    p->skew_on = spec->skew_ns != 0 && draw_switch(sim_world_seed(w), spec, "clock_skew");
+    p->drift_on = spec->drift_ppm != 0 && draw_switch(sim_world_seed(w), spec, "clock_drift");
     char v[64];
     if (spec->skew_ns != 0) {
         sim__format_duration(spec->skew_ns, v, sizeof v);
@@ -205,7 +205,7 @@ void sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     p->restart = sim__point_find("node/restart");
     p->partition = sim__point_find("net/partition");
     p->clog = sim__point_find("net/clog");
-    sim_rng_init(&p->partition_rng, w->seed, "sim/fault/partition", 0);
+    sim_rng_init(&p->partition_rng, sim_world_seed(w), "sim/fault/partition", 0);
     p->quiet_at = spec->quiet_after_ns;
     fs->plan = p;
     fs->plan_free = plan_free_hook;
@@ -217,9 +217,9 @@ static void node_plan_init(sim_world *w, node_plan *np, uint32_t node)
     np->restart_at = UINT64_MAX;
     np->resume_at = UINT64_MAX;
     np->unclog_at = UINT64_MAX;
-    sim_rng_init(&np->clog_rng, w->seed, "sim/fault/clog", node);
-    sim_rng_init(&np->restart_rng, w->seed, "sim/fault/restart", node);
-    sim_rng_init(&np->pause_rng, w->seed, "sim/fault/pause", node);
+    sim_rng_init(&np->clog_rng, sim_world_seed(w), "sim/fault/clog", node);
+    sim_rng_init(&np->restart_rng, sim_world_seed(w), "sim/fault/restart", node);
+    sim_rng_init(&np->pause_rng, sim_world_seed(w), "sim/fault/pause", node);
 }
 
 /* ---- start ---------------------------------------------------------------------------------- */
@@ -262,7 +262,7 @@ static void set_clocks(sim_world *w, sim__plan *p)
     if (!p->skew_on && !p->drift_on) return;
     for (uint32_t i = 1; i < p->nnodes; i++) {
         sim_rng rng;
-        sim_rng_init(&rng, w->seed, "sim/fault/clock", i);
+        sim_rng_init(&rng, sim_world_seed(w), "sim/fault/clock", i);
         int64_t offset = 0;
         int32_t drift = 0;
         if (p->skew_on) {
@@ -297,7 +297,7 @@ typedef struct driver {
 
 int sim__faults_start(sim_world *w, char *err, size_t err_size)
 {
-    sim__faults *fs = w->faults;
+    sim__faults *fs = sim__faults_peek(w);
     if (fs == NULL || fs->plan == NULL) return SIM_OK;
     sim__plan *p = fs->plan;
     SIM_ASSERT(!p->started);
@@ -322,13 +322,13 @@ const sim__fault_spec *sim__plan_spec(const sim__plan *p)
 
 const char *sim__faults_plan_text(const sim_world *w)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = sim__faults_peek(w);
     return fs && fs->plan ? ((const sim__plan *)fs->plan)->text : "";
 }
 
 uint64_t sim__faults_quiet_at(const sim_world *w)
 {
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = sim__faults_peek(w);
     return fs && fs->plan ? ((const sim__plan *)fs->plan)->quiet_at : 0;
 }
 
@@ -687,7 +687,7 @@ static uint64_t driver_next(sim_world *w, sim__faults *fs)
 {
     SIM_ASSERT(fs != NULL);
     SIM_ASSERT(fs->plan != NULL);
-    if (w->work_live == 0) return sim_now(w) + 1;
+    if (sim__exec_work_live(w) == 0) return sim_now(w) + 1;
     return run_due(w, fs, fs->plan);
 }
 
@@ -696,7 +696,7 @@ static int driver_poll(void *state, sim_world *w)
     driver *d = state;
     SIM_BEGIN(w, &d->co);
     for (;;) {
-        d->next = driver_next(w, w->faults);
+        d->next = driver_next(w, sim__faults_peek(w));
         if (d->next == UINT64_MAX) break;
         SIM_TRY(sim_sleep_until(d->next));
     }

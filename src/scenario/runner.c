@@ -62,7 +62,7 @@ static void collect_faults(const sim_scenario *sc, sim_world *w, sim__outcome *o
     sim__disk_spec_plan(w, sim__scenario_disk(sc), disk, sizeof disk);
     const char *faults = sim__faults_plan_text(w);
     snprintf(o->plan, sizeof o->plan, "%s%s%s", faults, faults[0] && disk[0] ? " " : "", disk);
-    const sim__faults *fs = w->faults;
+    const sim__faults *fs = sim__faults_peek(w);
     const sim__fault_spec *spec = fs && fs->plan ? sim__plan_spec(fs->plan) : NULL;
     if (spec != NULL && spec->fail_point != NULL) {
         o->fail_hits = sim_fault_hits(w, spec->fail_point->name);

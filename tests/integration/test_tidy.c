@@ -69,6 +69,13 @@ Test(tidy, catches_violations)
         {"src/trace/x.c", "#include <fiu.h>\n", "only src/fault/ may include fiu.h"},
         {"src/disk_sim/d.c", "#include \"../net_sim/net.h\"\n", "never include each other"},
         {"src/core/c.c", "#include \"../executor/exec.h\"\n", "core is the bottom layer"},
+        /* The modules above the executor see the world through spi.h, never its fields. */
+        {"src/net_sim/n.c", "#include \"../executor/exec.h\"\n",
+         "src/net_sim/n.c:1: only src/executor/ may include exec.h"},
+        {"src/fault/p.h", "#include \"../executor/exec.h\"\n",
+         "src/fault/p.h:1: only src/executor/ may include exec.h"},
+        {"cmd/c.c", "#include \"../src/executor/exec.h\"\n",
+         "only src/executor/ may include exec.h"},
         {"src/core/t.c", "/* TO" "DO fix */\n", "without an issue number"},
         {"src/core/l.c", LONG_LINE, "lines over 100 columns"},
         {"tests/unit/t.c", "void f(void);\nvoid f(void) { cr_assert(gt(int, 2, 1)); }\n",
@@ -85,6 +92,11 @@ Test(tidy, catches_violations)
                      "#include \"sim.h\"\nint f(int time_ns);\nint f(int time_ns)\n{\n"
                      "    return time_ns;\n}\n",
                      out, sizeof out);
+    cr_assert(eq(int, rc, 0), "%s", out);
+    /* The executor's own files include exec.h; the modules above include spi.h. */
+    rc = tidy_on("src/executor/ok.c", "#include \"exec.h\"\n", out, sizeof out);
+    cr_assert(eq(int, rc, 0), "%s", out);
+    rc = tidy_on("src/plan/ok.c", "#include \"../executor/spi.h\"\n", out, sizeof out);
     cr_assert(eq(int, rc, 0), "%s", out);
 }
 
