@@ -36,9 +36,11 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 CHECK_VARS := BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS" \
               SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
-LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
+# The command line is part of the library (sim_main); cmd/sim.c, the stock sim's main over
+# the bundled systems, is not.
+LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c) $(filter-out cmd/sim.c,$(wildcard cmd/*.c)))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
-CMD_SRCS := $(sort $(wildcard cmd/*.c))
+CMD_SRCS := cmd/sim.c
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
@@ -232,14 +234,13 @@ tidy:
 # allocation only up to 16 KiB, not 256: a run of 20,000 steps spent most of a minute copying
 # its message table); each fuzz/TARGET.c links with libFuzzer's main. cmd/sim.c is compiled
 # once more with its main renamed fuzz_sim_main (declared in fuzz/sim_main.h), so that a
-# target runs the sim command in-process.
+# target runs the stock sim command in-process.
 FUZZ_TARGETS := scenario_roundtrip scenario_run edn_roundtrip check_brute trace_db
 FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
 FUZZ_SMOKE_TIME ?= 25
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/%)
-FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(filter-out $(BUILD)/obj/cmd/sim.o,$(CMD_OBJS)) \
-             $(SYS_OBJS) $(BUILD)/obj/tests/brute.o $(LIB)
+FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(SYS_OBJS) $(BUILD)/obj/tests/brute.o $(LIB)
 
 fuzz-build:
 	@tools/deps.sh $(DEB_PKGS) $(FUZZ_DEB_PKGS)
