@@ -37,21 +37,25 @@ CHECK_VARS := BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_C
               SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 # The command line is part of the library (sim_main); cmd/sim.c, the stock sim's main over
-# the bundled systems, is not.
-LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c) $(filter-out cmd/sim.c,$(wildcard cmd/*.c)))
+# the bundled systems, and its demo command (the demo system's) are not.
+CMD_SRCS := cmd/sim.c cmd/cmd_demo.c
+LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c) $(filter-out $(CMD_SRCS),$(wildcard cmd/*.c)))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
-CMD_SRCS := cmd/sim.c
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+# examples/own-system: an out-of-tree project (its own Makefile, against an installed sim);
+# built here too, against this tree, for the tests.
+OWN_SRCS := $(sort $(wildcard examples/own-system/*.c))
+OWN_OBJS := $(OWN_SRCS:%.c=$(BUILD)/obj/%.o)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_OBJS := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
-EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%) $(BUILD)/examples/counter-sim
 
 LIB := $(BUILD)/libsim.a
 SIM := $(BUILD)/sim
@@ -130,6 +134,10 @@ $(TESTS): $(TEST_OBJS) $(SYS_OBJS) $(LIB)
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/examples/counter-sim: $(OWN_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OWN_OBJS) $(LIB) $(PKG_LIBS)
 
 $(BENCH): $(BUILD)/obj/bench/bench_exec.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
@@ -240,7 +248,8 @@ FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
 FUZZ_SMOKE_TIME ?= 25
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/%)
-FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(SYS_OBJS) $(BUILD)/obj/tests/brute.o $(LIB)
+FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(BUILD)/obj/cmd/cmd_demo.o $(SYS_OBJS) \
+             $(BUILD)/obj/tests/brute.o $(LIB)
 
 fuzz-build:
 	@tools/deps.sh $(DEB_PKGS) $(FUZZ_DEB_PKGS)
@@ -276,5 +285,5 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
-         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) \
+         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) $(OWN_OBJS:.o=.d) \
          $(wildcard $(BUILD)/obj/fuzz/*.d)

@@ -41,8 +41,9 @@ static const char usage_main[] =
     "  show                the events of a recorded run\n"
     "  list                the runs in a database\n"
     "  merge               join the databases of a suite's shards\n"
-    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
-    "  demo                run the demo world once\n"
+    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n";
+
+static const char usage_tail[] =
     "\n"
     "  sim COMMAND --help   the options of a command\n"
     "  sim --version        version and build\n";
@@ -111,6 +112,63 @@ void cli_rewrite(FILE *f, const char *text)
         }
     }
     fputs(s, f);
+}
+
+void cli_rewrite_str(const char *text, char *buf, size_t size)
+{
+    SIM_ASSERT(size > 0);
+    buf[0] = '\0';
+    FILE *f = fmemopen(buf, size, "w");
+    if (f == NULL) {
+        snprintf(buf, size, "%s", text);
+        return;
+    }
+    cli_rewrite(f, text);
+    fclose(f);
+    buf[size - 1] = '\0';
+}
+
+/* The hints sim_world_check ends a detail with (src/check/record.c), before the model's
+ * name: the not-linearizable one and the unknown one. */
+static const char hint_why[] = " (sim check --db FILE RUN --model ";
+static const char hint_on[] = ", or search on: sim check --db FILE RUN --model ";
+
+void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, char *buf,
+                     size_t size)
+{
+    SIM_ASSERT(detail != NULL);
+    SIM_ASSERT(size > 0);
+    const char *at = strstr(detail, hint_why);
+    size_t hint_len = sizeof hint_why - 1;
+    if (at == NULL) {
+        at = strstr(detail, hint_on);
+        hint_len = sizeof hint_on - 1;
+    }
+    if (at == NULL) {
+        cli_rewrite_str(detail, buf, size);
+        return;
+    }
+    char model[64];
+    const char *name = at + hint_len;
+    size_t n = strcspn(name, " )");
+    snprintf(model, sizeof model, "%.*s", (int)(n < 63 ? n : 63), name);
+    const char *rest = name + n; /* " shows why)" or " --max-steps N" and anything after */
+    char text[2048];
+    if (cli_model_find(model) == NULL) {
+        /* The command would refuse the model: say how to offer it instead. */
+        snprintf(text, sizeof text, "%.*s (model %s is not offered by this binary: pass it "
+                 "in sim_main_desc.models to check the history with sim check)",
+                 (int)(at - detail), detail, model);
+    } else if (db == NULL || run_id == 0) {
+        /* Not recorded: there is no history to check until the seed is recorded. */
+        snprintf(text, sizeof text, "%.*s (record the seed with --db to check its history "
+                 "with sim check --model %s)", (int)(at - detail), detail, model);
+    } else {
+        snprintf(text, sizeof text, "%.*s%.*s--db %s %llu --model %s%s", (int)(at - detail),
+                 detail, (int)(hint_len - strlen("--db FILE RUN --model ")), at, db,
+                 (unsigned long long)run_id, model, rest);
+    }
+    cli_rewrite_str(text, buf, size);
 }
 
 void cli_err(const char *fmt, ...)
@@ -306,7 +364,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
-    {"show", cmd_show}, {"list", cmd_list},     {"demo", cmd_demo}, {"check", cmd_check},
+    {"show", cmd_show}, {"list", cmd_list},     {"check", cmd_check},
     {"merge", cmd_merge},
 };
 
@@ -319,6 +377,19 @@ static int check_stdout(int rc)
     fprintf(stderr, "%s: writing standard output: %s%s\n", cli_prog(), strerror(e),
             e == EFBIG ? " (the file size limit, ulimit -f, was reached)" : "");
     return rc != 0 ? rc : EXIT_USAGE;
+}
+
+/* The usage: the CLI's commands, the binary's own, how to ask for more. */
+static void format_usage(const sim_main_desc *d, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", usage_main);
+    for (uint32_t i = 0; i < d->command_count; i++) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, "  %-19s %s\n", d->commands[i].name,
+                 d->commands[i].summary != NULL ? d->commands[i].summary : "");
+    }
+    size_t n = strlen(buf);
+    snprintf(buf + n, size - n, "%s", usage_tail);
 }
 
 /* The last component of argv[0], at most 63 bytes; "sim" without one. */
@@ -367,6 +438,22 @@ static int check_desc(const sim_main_desc *d)
             if (strcmp(d->systems[j]->name, s->name) == 0) {
                 return cli_usage_error(NULL, "sim_main: two systems are named '%s' "
                                              "(systems[%u] and systems[%u])", s->name, j, i);
+            }
+        }
+    }
+    if (d->commands == NULL && d->command_count > 0) {
+        return cli_usage_error(NULL, "sim_main: command_count is %u and commands is NULL",
+                               d->command_count);
+    }
+    for (uint32_t i = 0; i < d->command_count; i++) {
+        const sim_main_command *c = &d->commands[i];
+        if (c->name == NULL || c->run == NULL) {
+            return cli_usage_error(NULL, "sim_main: commands[%u] has no name or no run", i);
+        }
+        for (size_t j = 0; j < sizeof commands / sizeof commands[0]; j++) {
+            if (strcmp(commands[j].name, c->name) == 0) {
+                return cli_usage_error(NULL, "sim_main: commands[%u] is named '%s', as a "
+                                             "command of the CLI is", i, c->name);
             }
         }
     }
@@ -425,13 +512,15 @@ int sim_main(int argc, char **argv, const sim_main_desc *desc)
     /* A write past the file size limit (ulimit -f) fails with EFBIG, which each writer reports
      * with its file, instead of SIGXFSZ killing the process without a word. */
     signal(SIGXFSZ, SIG_IGN);
+    char usage[4096];
+    format_usage(desc, usage, sizeof usage);
     if (argc < 2) {
-        cli_rewrite(stderr, usage_main);
+        cli_rewrite(stderr, usage);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        cli_rewrite(stdout, usage_main);
+        cli_rewrite(stdout, usage);
         return check_stdout(0);
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
@@ -443,5 +532,10 @@ int sim_main(int argc, char **argv, const sim_main_desc *desc)
             return check_stdout(commands[i].fn(argc - 2, argv + 2));
         }
     }
-    return cli_usage_error(usage_main, "unknown command '%s'", cmd);
+    for (uint32_t i = 0; i < desc->command_count; i++) {
+        if (strcmp(cmd, desc->commands[i].name) == 0) {
+            return check_stdout(desc->commands[i].run(argc - 2, argv + 2));
+        }
+    }
+    return cli_usage_error(usage, "unknown command '%s'", cmd);
 }

@@ -37,6 +37,14 @@ bool cli_build_id(char *hex, size_t size);
 
 /* Writes text to f with each "sim COMMAND" naming the running binary instead. */
 void cli_rewrite(FILE *f, const char *text);
+/* The same into buf (cut to size). */
+void cli_rewrite_str(const char *text, char *buf, size_t size);
+/* A run's one-line detail as it is shown: the command a failed or unknown check suggests
+ * (`sim check --db FILE RUN --model M`) gets the database and run filled in, or, when the run
+ * was not recorded (db NULL or run_id 0) or this binary does not offer the model, says what
+ * to do instead; "sim" names the running binary. */
+void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, char *buf,
+                     size_t size);
 /* printf to stderr after "PROG: ", and to stdout, through cli_rewrite. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -94,6 +102,7 @@ bool cli_read_all(int fd, void *data, size_t len);
  * so (run_fork.c). */
 int cli_run_seed_forked(const sim_scenario *sc, const sim__run_opts *ro, sim__outcome *out);
 
+/* The stock sim's own command (cmd/cmd_demo.c, over the bundled demo system; not in libsim). */
 int cmd_demo(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -143,9 +143,11 @@ static int replay_scenario(const replay_opts *o)
         return cli_usage_error(NULL, "out of memory");
     }
     print_outcome_tail(o, &out);
+    char detail[sizeof out.detail];
+    cli_fill_detail(out.detail, NULL, 0, detail, sizeof detail);
     printf("%s seed %llu: %s%s%s (%llu events, %llu steps, hash %016llx)\n",
            sim_scenario_name(sc), (unsigned long long)o->seed, out.result,
-           out.failed ? ": " : "", out.failed ? out.detail : "", (unsigned long long)out.events,
+           out.failed ? ": " : "", out.failed ? detail : "", (unsigned long long)out.events,
            (unsigned long long)out.steps, (unsigned long long)out.hash);
     if (out.plan[0] != '\0') printf("faults: %s; %u injected\n", out.plan, out.nfaults);
     if (out.failed && out.report[0] != '\0') printf("\n%s", out.report);

@@ -511,6 +511,10 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
     if (sweep != NULL) sim_scenario_set(sc, "faults", "fail_hit", sweep, err, sizeof err);
     uint64_t run_id;
     int rc = record_one(c, sc, out, &run_id);
+    /* Recorded as the check wrote it; shown with the database and the run filled in. */
+    char detail[sizeof out->detail];
+    cli_fill_detail(out->detail, c->o->db, run_id, detail, sizeof detail);
+    memcpy(out->detail, detail, sizeof detail);
     if (rc == SIM_OK && !interrupted_run(out)) {
         char replay[1200];
         if (run_id != 0) {

@@ -187,6 +187,11 @@ static int show_events(sim__store *st, const sim__run_row *row, show_opts *o)
         printf("run %llu: %s seed %llu, %s, %llu events, %llu shown\n",
                (unsigned long long)row->run_id, row->scenario, (unsigned long long)row->seed,
                row->result, (unsigned long long)row->event_count, (unsigned long long)evs.n);
+        if (row->detail[0] != '\0') {
+            char detail[1024];
+            cli_fill_detail(row->detail, o->db, row->run_id, detail, sizeof detail);
+            printf("%s: %s\n", row->result, detail);
+        }
         if (row->faults[0] != '\0') {
             cli_out("faults: %s; %u injected (sim show --db %s %llu --faults)\n", row->faults,
                    row->fault_count, o->db, (unsigned long long)row->run_id);

@@ -2178,7 +2178,7 @@ int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
 /* The command line as a library                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check, demo;
+/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check;
  * docs/tutorial.md) over the systems and checker models a binary offers. A user's test binary
  * is the command over its own systems:
  *
@@ -2191,10 +2191,18 @@ int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
  *         return sim_main(argc, argv, &d);
  *     }
  *
- * The stock `sim` is this over the bundled systems. Usage, error messages and the commands
+ * The stock `sim` is this over the bundled systems (and its `demo` command). Usage, error messages and the commands
  * it suggests (replay lines) name the running binary: argv[0]'s last component. Every run is
  * recorded with the binary's identity, "NAME VERSION (BUILD)", which `--version` prints;
  * replaying a run recorded by another identity says so before it compares the events. */
+/* A command of the binary's own beside the CLI's: `PROG NAME ARGS...` calls run with the
+ * arguments after NAME; what it returns is the exit status. The stock sim adds `demo` so. */
+typedef struct sim_main_command {
+    const char *name;
+    const char *summary;     /* one line, for the usage */
+    int (*run)(int argc, char **argv);
+} sim_main_command;
+
 typedef struct sim_main_desc {
     /* The binary's name in its identity; NULL: argv[0]'s last component. */
     const char *name;
@@ -2213,6 +2221,9 @@ typedef struct sim_main_desc {
      * differ from the bundled ones. */
     const sim_model *const *models;
     uint32_t model_count;
+    /* Commands of the binary's own; borrowed. Names differ from the CLI's. */
+    const sim_main_command *commands;
+    uint32_t command_count;
 } sim_main_desc;
 
 /* Runs one command line; returns the process's exit status: 0 success; 1 a failure the
