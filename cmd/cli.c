@@ -133,8 +133,8 @@ void cli_rewrite_str(const char *text, char *buf, size_t size)
 static const char hint_why[] = " (sim check --db FILE RUN --model ";
 static const char hint_on[] = ", or search on: sim check --db FILE RUN --model ";
 
-void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, char *buf,
-                     size_t size)
+void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, bool stored,
+                     char *buf, size_t size)
 {
     SIM_ASSERT(detail != NULL);
     SIM_ASSERT(size > 0);
@@ -163,6 +163,10 @@ void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, char *
         /* Not recorded: there is no history to check until the seed is recorded. */
         snprintf(text, sizeof text, "%.*s (record the seed with --db to check its history "
                  "with sim check --model %s)", (int)(at - detail), detail, model);
+    } else if (!stored) {
+        snprintf(text, sizeof text, "%.*s (run %llu's history was not stored: record the seed "
+                 "with --record full to check it with sim check --model %s)",
+                 (int)(at - detail), detail, (unsigned long long)run_id, model);
     } else {
         snprintf(text, sizeof text, "%.*s%.*s--db %s %llu --model %s%s", (int)(at - detail),
                  detail, (int)(hint_len - strlen("--db FILE RUN --model ")), at, db,

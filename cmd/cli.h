@@ -41,10 +41,10 @@ void cli_rewrite(FILE *f, const char *text);
 void cli_rewrite_str(const char *text, char *buf, size_t size);
 /* A run's one-line detail as it is shown: the command a failed or unknown check suggests
  * (`sim check --db FILE RUN --model M`) gets the database and run filled in, or, when the run
- * was not recorded (db NULL or run_id 0) or this binary does not offer the model, says what
- * to do instead; "sim" names the running binary. */
-void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, char *buf,
-                     size_t size);
+ * was not recorded (db NULL or run_id 0), its history not stored, or this binary does not
+ * offer the model, says what to do instead; "sim" names the running binary. */
+void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, bool stored,
+                     char *buf, size_t size);
 /* printf to stderr after "PROG: ", and to stdout, through cli_rewrite. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -144,7 +144,7 @@ static int replay_scenario(const replay_opts *o)
     }
     print_outcome_tail(o, &out);
     char detail[sizeof out.detail];
-    cli_fill_detail(out.detail, NULL, 0, detail, sizeof detail);
+    cli_fill_detail(out.detail, NULL, 0, false, detail, sizeof detail);
     printf("%s seed %llu: %s%s%s (%llu events, %llu steps, hash %016llx)\n",
            sim_scenario_name(sc), (unsigned long long)o->seed, out.result,
            out.failed ? ": " : "", out.failed ? detail : "", (unsigned long long)out.events,

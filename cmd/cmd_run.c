@@ -513,7 +513,9 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
     int rc = record_one(c, sc, out, &run_id);
     /* Recorded as the check wrote it; shown with the database and the run filled in. */
     char detail[sizeof out->detail];
-    cli_fill_detail(out->detail, c->o->db, run_id, detail, sizeof detail);
+    bool stored = run_id != 0 && out->captured && !interrupted_run(out) &&
+                  c->o->record != RECORD_OFF; /* as record_one decides */
+    cli_fill_detail(out->detail, c->o->db, run_id, stored, detail, sizeof detail);
     memcpy(out->detail, detail, sizeof detail);
     if (rc == SIM_OK && !interrupted_run(out)) {
         char replay[1200];

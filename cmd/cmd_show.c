@@ -189,7 +189,8 @@ static int show_events(sim__store *st, const sim__run_row *row, show_opts *o)
                row->result, (unsigned long long)row->event_count, (unsigned long long)evs.n);
         if (row->detail[0] != '\0') {
             char detail[1024];
-            cli_fill_detail(row->detail, o->db, row->run_id, detail, sizeof detail);
+            cli_fill_detail(row->detail, o->db, row->run_id, row->events_stored, detail,
+                            sizeof detail);
             printf("%s: %s\n", row->result, detail);
         }
         if (row->faults[0] != '\0') {
