@@ -94,7 +94,8 @@ help:
 	@echo "make fuzz-smoke the same for FUZZ_SMOKE_TIME=$(FUZZ_SMOKE_TIME) s each, from the committed"
 	@echo "                corpus only; fails on any finding (CI runs it)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
-	@echo "make install    install libsim.a, sim.h, sim and sim.pc under PREFIX=$(PREFIX)"
+	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim and sim.pc"
+	@echo "                under PREFIX=$(PREFIX); examples/own-system/ builds against it"
 	@echo "make clean      remove $(BUILD)/"
 	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=...  FUZZ_TIME=...  FUZZ_SMOKE_TIME=..."
 
