@@ -2191,8 +2191,9 @@ int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
  *         return sim_main(argc, argv, &d);
  *     }
  *
- * The stock `sim` is this over the bundled systems (and its `demo` command). Usage, error messages and the commands
- * it suggests (replay lines) name the running binary: argv[0]'s last component. Every run is
+ * The stock `sim` is this over the bundled systems (and its `demo` command). Usage, error
+ * messages and the commands it suggests (replay lines) name the running binary: argv[0]'s
+ * last component. Every run is
  * recorded with the binary's identity, "NAME VERSION (BUILD)", which `--version` prints;
  * replaying a run recorded by another identity says so before it compares the events. */
 /* A command of the binary's own beside the CLI's: `PROG NAME ARGS...` calls run with the
