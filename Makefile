@@ -36,20 +36,26 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 CHECK_VARS := BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer -DSIM_SLOW_CHECKS" \
               SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
-LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c))
+# The command line is part of the library (sim_main); cmd/sim.c, the stock sim's main over
+# the bundled systems, and its demo command (the demo system's) are not.
+CMD_SRCS := cmd/sim.c cmd/cmd_demo.c
+LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c) $(filter-out $(CMD_SRCS),$(wildcard cmd/*.c)))
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
-CMD_SRCS := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+# examples/own-system: an out-of-tree project (its own Makefile, against an installed sim);
+# built here too, against this tree, for the tests.
+OWN_SRCS := $(sort $(wildcard examples/own-system/*.c))
+OWN_OBJS := $(OWN_SRCS:%.c=$(BUILD)/obj/%.o)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_OBJS := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
-EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%) $(BUILD)/examples/counter-sim
 
 LIB := $(BUILD)/libsim.a
 SIM := $(BUILD)/sim
@@ -89,7 +95,8 @@ help:
 	@echo "make fuzz-smoke the same for FUZZ_SMOKE_TIME=$(FUZZ_SMOKE_TIME) s each, from the committed"
 	@echo "                corpus only; fails on any finding (CI runs it)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
-	@echo "make install    install libsim.a, sim.h, sim and sim.pc under PREFIX=$(PREFIX)"
+	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim and sim.pc"
+	@echo "                under PREFIX=$(PREFIX); examples/own-system/ builds against it"
 	@echo "make clean      remove $(BUILD)/"
 	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=...  FUZZ_TIME=...  FUZZ_SMOKE_TIME=..."
 
@@ -129,6 +136,10 @@ $(TESTS): $(TEST_OBJS) $(SYS_OBJS) $(LIB)
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/examples/counter-sim: $(OWN_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OWN_OBJS) $(LIB) $(PKG_LIBS)
 
 $(BENCH): $(BUILD)/obj/bench/bench_exec.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
@@ -234,14 +245,14 @@ tidy: $(SIM)
 # allocation only up to 16 KiB, not 256: a run of 20,000 steps spent most of a minute copying
 # its message table); each fuzz/TARGET.c links with libFuzzer's main. cmd/sim.c is compiled
 # once more with its main renamed fuzz_sim_main (declared in fuzz/sim_main.h), so that a
-# target runs the sim command in-process.
+# target runs the stock sim command in-process.
 FUZZ_TARGETS := scenario_roundtrip scenario_run edn_roundtrip check_brute trace_db
 FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
 FUZZ_SMOKE_TIME ?= 25
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/%)
-FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(filter-out $(BUILD)/obj/cmd/sim.o,$(CMD_OBJS)) \
-             $(SYS_OBJS) $(BUILD)/obj/tests/brute.o $(LIB)
+FUZZ_LINK := $(BUILD)/obj/fuzz/sim_main.o $(BUILD)/obj/cmd/cmd_demo.o $(SYS_OBJS) \
+             $(BUILD)/obj/tests/brute.o $(LIB)
 
 fuzz-build:
 	@tools/deps.sh $(DEB_PKGS) $(FUZZ_DEB_PKGS)
@@ -277,5 +288,5 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
-         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) \
+         $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) $(OWN_OBJS:.o=.d) \
          $(wildcard $(BUILD)/obj/fuzz/*.d)

@@ -1,6 +1,7 @@
 /*
- * cli.h: what the sim command's files share: exit codes, argument parsing, the version
- * string, the systems it knows and the Ctrl-C flag.
+ * cli.h: what the command line's files share (it is part of libsim: sim_main in sim.h): exit
+ * codes, argument parsing, the running binary's name and identity, the systems and models it
+ * was given, and the Ctrl-C flag. Private: a user's binary sees sim.h only.
  */
 #ifndef SIM_CLI_H
 #define SIM_CLI_H
@@ -11,17 +12,44 @@
 #include "../replay/replay.h"
 #include "../src/scenario/scenario.h"
 #include "../src/trace/store.h"
-#include "../systems/registry.h"
 #include "sim.h"
 
 #define EXIT_FAILED 1      /* a run failed, a scenario missed its expect, a replay diverged */
 #define EXIT_USAGE 2       /* bad arguments or input: the usage or a message says what */
 #define EXIT_INTERRUPTED 130
 
-/* "sim 0.1.0 (git 1a2b3c4d5e6f)", also stored with every run. */
+/* The binary's identity, "sim 0.1.0 (git 1a2b3c4d5e6f)" or "counter-test 1.0 (build-id
+ * 9f3c..., libsim 0.1.0)": what --version prints and every run records. */
 const char *cli_version(void);
+/* The running binary's name, argv[0]'s last component: what usage and suggested commands
+ * say instead of "sim". */
+const char *cli_prog(void);
+/* The systems sim_main was given. */
+const sim_system *const *cli_systems(uint32_t *count);
+/* A checker model by name: sim_main's models, then the bundled ones; NULL when unknown. */
+const sim_model *cli_model_find(const char *name);
+/* sim_main's model i, NULL past the last. */
+const sim_model *cli_model_at(uint32_t i);
+/* "register, kv, kv-empty" and the names of sim_main's models, for messages. */
+void cli_model_names(char *buf, size_t size);
+/* The GNU build-id note of the running executable as hex (cli_host.c); false without one. */
+bool cli_build_id(char *hex, size_t size);
 
-/* Prints "sim: MESSAGE" and, when usage is not NULL, a blank line and the usage, to stderr;
+/* Writes text to f with each "sim COMMAND" naming the running binary instead. */
+void cli_rewrite(FILE *f, const char *text);
+/* The same into buf (cut to size). */
+void cli_rewrite_str(const char *text, char *buf, size_t size);
+/* A run's one-line detail as it is shown: the command a failed or unknown check suggests
+ * (`sim check --db FILE RUN --model M`) gets the database and run filled in, or, when the run
+ * was not recorded (db NULL or run_id 0), its history not stored, or this binary does not
+ * offer the model, says what to do instead; "sim" names the running binary. */
+void cli_fill_detail(const char *detail, const char *db, uint64_t run_id, bool stored,
+                     char *buf, size_t size);
+/* printf to stderr after "PROG: ", and to stdout, through cli_rewrite. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "PROG: MESSAGE" and, when usage is not NULL, a blank line and the usage, to stderr;
  * returns EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -74,6 +102,7 @@ bool cli_read_all(int fd, void *data, size_t len);
  * so (run_fork.c). */
 int cli_run_seed_forked(const sim_scenario *sc, const sim__run_opts *ro, sim__outcome *out);
 
+/* The stock sim's own command (cmd/cmd_demo.c, over the bundled demo system; not in libsim). */
 int cmd_demo(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

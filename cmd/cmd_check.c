@@ -26,6 +26,7 @@ static const char usage_check[] =
     "  --model M      register   read, write, cas [old new] of one value per key, nil at first\n"
     "                 kv         get, put, append, rm on keys; a missing key reads nil\n"
     "                 kv-empty   kv, where a missing key may also read \"\"\n"
+    "%s"
     "  --timeout D    give up after D of host time (30, 30s, 2m): unknown. Default: never\n"
     "  --jobs N       keys searched at once, in threads (default: the cores, here %ld)\n"
     "  --max-configs N  configurations one key's search may remember (default 16777216)\n"
@@ -47,10 +48,23 @@ typedef struct check_opts {
     bool json;
 } check_opts;
 
+/* The usage with this binary's own models (sim_main's) after the bundled ones. */
+static void format_usage(char *buf, size_t size)
+{
+    char models[2048] = "";
+    const sim_model *m;
+    for (uint32_t i = 0; (m = cli_model_at(i)) != NULL; i++) {
+        size_t n = strlen(models);
+        snprintf(models + n, sizeof models - n, "                 %-10s %s\n", m->name,
+                 m->summary != NULL ? m->summary : "");
+    }
+    snprintf(buf, size, usage_check, models, cli_cores());
+}
+
 static int usage_error(const char *msg, const char *arg)
 {
-    char usage[sizeof usage_check + 32];
-    snprintf(usage, sizeof usage, usage_check, cli_cores());
+    char usage[sizeof usage_check + 2048 + 32];
+    format_usage(usage, sizeof usage);
     return cli_usage_error(usage, msg, arg);
 }
 
@@ -71,9 +85,13 @@ static int parse_value(check_opts *o, const char *a, const char *v)
 {
     uint64_t n;
     if (strcmp(a, "--model") == 0) {
-        o->model = sim_model_find(v);
-        if (o->model == NULL) return usage_error("--model expects register, kv or kv-empty, "
-                                                 "got '%s'", v);
+        o->model = cli_model_find(v);
+        if (o->model == NULL) {
+            char names[1024], msg[1200];
+            cli_model_names(names, sizeof names);
+            snprintf(msg, sizeof msg, "--model expects one of %s; got '%%s'", names);
+            return usage_error(msg, v);
+        }
     } else if (strcmp(a, "--db") == 0) {
         o->db = v;
     } else if (strcmp(a, "--timeout") == 0) {
@@ -120,8 +138,10 @@ static int parse_args(int argc, char **argv, check_opts *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf(usage_check, cli_cores());
-            exit(0);
+            char usage[sizeof usage_check + 2048 + 32];
+            format_usage(usage, sizeof usage);
+            cli_rewrite(stdout, usage);
+            return -1;
         }
         if (a[0] == '-' && a[1] == '-') {
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
@@ -135,8 +155,11 @@ static int parse_args(int argc, char **argv, check_opts *o)
             return usage_error("unexpected argument '%s'", a);
         }
     }
-    if (o->model == NULL) return usage_error("which model? give --model register, kv or %s",
-                                             "kv-empty");
+    if (o->model == NULL) {
+        char names[1024];
+        cli_model_names(names, sizeof names);
+        return usage_error("which model? give --model and one of %s", names);
+    }
     if (o->db != NULL && o->file != NULL) {
         return usage_error("give a history file or --db FILE RUN, not both (%s)", o->file);
     }
@@ -152,7 +175,7 @@ static char *read_all(const char *path)
     bool in = strcmp(path, "-") == 0;
     FILE *f = in ? stdin : fopen(path, "rb");
     if (f == NULL) {
-        fprintf(stderr, "sim: %s: cannot open: %s\n", path, strerror(errno));
+        cli_err("%s: cannot open: %s\n", path, strerror(errno));
         return NULL;
     }
     size_t len = 0, cap = 1 << 16;
@@ -168,13 +191,13 @@ static char *read_all(const char *path)
     bool failed = text == NULL || ferror(f);
     if (!in) fclose(f);
     if (failed) {
-        fprintf(stderr, "sim: %s: %s\n", path, text == NULL ? "out of memory" : "read error");
+        cli_err("%s: %s\n", path, text == NULL ? "out of memory" : "read error");
         free(text);
         return NULL;
     }
     text[len] = '\0';
     if (strlen(text) != len) {
-        fprintf(stderr, "sim: %s: a NUL byte at offset %zu: not a text file\n", path,
+        cli_err("%s: a NUL byte at offset %zu: not a text file\n", path,
                 strlen(text));
         free(text);
         return NULL;
@@ -191,7 +214,7 @@ static int load_file(const check_opts *o, sim_history **h)
                                    sizeof err);
     free(text);
     if (rc == SIM_OK) return 0;
-    fprintf(stderr, "sim: %s\n", rc == SIM_EINVAL ? err : sim_result_str(rc));
+    cli_err("%s\n", rc == SIM_EINVAL ? err : sim_result_str(rc));
     return EXIT_USAGE;
 }
 
@@ -204,14 +227,13 @@ static int load_run(const check_opts *o, sim_history **h)
     int rc = sim__store_run(st, o->run_id, &row);
     if (rc == SIM_OK) rc = sim__store_history(st, o->run_id, h, err, sizeof err);
     if (rc != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
     } else if (*h == NULL && row.events_stored) {
-        fprintf(stderr, "sim: %s: run %llu has no history: its system recorded none\n", o->db,
+        cli_err("%s: run %llu has no history: its system recorded none\n", o->db,
                 (unsigned long long)o->run_id);
         rc = SIM_EINVAL;
     } else if (*h == NULL) {
-        fprintf(stderr,
-                "sim: %s: run %llu has no stored history: a run keeps it with its events (a "
+        cli_err("%s: run %llu has no stored history: a run keeps it with its events (a "
                 "failure, or --record full)\n"
                 "  record the seed again: sim run %s --seed %llu --db %s --record full\n",
                 o->db, (unsigned long long)o->run_id, row.scenario_path,
@@ -227,7 +249,7 @@ int cmd_check(int argc, char **argv)
 {
     check_opts o = {0};
     int rc = parse_args(argc, argv, &o);
-    if (rc != 0) return rc;
+    if (rc != 0) return rc < 0 ? 0 : rc;
     sim_history *h = NULL;
     rc = o.db != NULL ? load_run(&o, &h) : load_file(&o, &h);
     if (rc != 0) return rc;
@@ -236,7 +258,7 @@ int cmd_check(int argc, char **argv)
     int crc = sim_check(h, &o.desc, &r, err, sizeof err);
     sim_history_free(h);
     if (crc != SIM_OK) {
-        fprintf(stderr, "sim: %s%s%s\n", o.file ? o.file : o.db, o.file ? ": " : ": ",
+        cli_err("%s%s%s\n", o.file ? o.file : o.db, o.file ? ": " : ": ",
                 crc == SIM_EINVAL ? err : sim_result_str(crc));
         return EXIT_USAGE;
     }

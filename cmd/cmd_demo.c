@@ -44,7 +44,7 @@ static int demo_parse(int argc, char **argv, demo_opts *o)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_demo, stdout);
+            cli_rewrite(stdout, usage_demo);
             return 1;
         } else if (strcmp(a, "--events") == 0) {
             o->events = true;
@@ -89,7 +89,7 @@ int cmd_demo(int argc, char **argv)
     int prc = demo_parse(argc, argv, &o);
     if (prc != 0) return prc == 1 ? 0 : prc;
     char hint[128];
-    snprintf(hint, sizeof hint, "sim demo --seed %llu --strategy %s --events",
+    snprintf(hint, sizeof hint, "%s demo --seed %llu --strategy %s --events", cli_prog(),
              (unsigned long long)o.seed, o.sched_text);
     sim_world *w = NULL;
     sim_world_desc d = {.seed = o.seed, .sched = o.sched, .time_limit_ns = o.time_limit_ns,
@@ -100,7 +100,7 @@ int cmd_demo(int argc, char **argv)
     }
     int rc = sim_world_new(&d, &w);
     if (rc != SIM_OK) {
-        fprintf(stderr, "sim: cannot create the world: %s\n", sim_result_str(rc));
+        cli_err("cannot create the world: %s\n", sim_result_str(rc));
         return 1;
     }
     sim_demo_stats stats = {0};

@@ -41,7 +41,7 @@ int cmd_merge(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage_merge, stdout);
+            cli_rewrite(stdout, usage_merge);
             return 0;
         }
         if (argv[i][0] == '-') return cli_usage_error(usage_merge, "unknown option '%s'", argv[i]);
@@ -78,7 +78,7 @@ int cmd_merge(int argc, char **argv)
     if (rc == 0) {
         printf("merged %llu run(s) from %d database(s) into %s\n", (unsigned long long)total,
                argc - 1, argv[0]);
-        printf("next: sim list --db %s --failed\n", argv[0]);
+        cli_out("next: sim list --db %s --failed\n", argv[0]);
     }
     sim__store_close(out);
     return rc;

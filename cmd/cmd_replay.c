@@ -50,7 +50,7 @@ static int parse_replay(int argc, char **argv, replay_opts *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_replay, stdout);
+            cli_rewrite(stdout, usage_replay);
             return -1;
         } else if (strcmp(a, "--db") == 0) {
             if ((o->db = cli_value(argc, argv, &i, a, usage_replay)) == NULL) return EXIT_USAGE;
@@ -129,7 +129,7 @@ static int replay_scenario(const replay_opts *o)
         return EXIT_USAGE;
     }
     char hint[1024];
-    snprintf(hint, sizeof hint, "sim replay --scenario %s --seed %llu", o->scenario,
+    snprintf(hint, sizeof hint, "%s replay --scenario %s --seed %llu", cli_prog(), o->scenario,
              (unsigned long long)o->seed);
     cli_sets_append(&o->sets, hint, sizeof hint);
     sim__run_opts ro = {.seed = o->seed, .capture = o->events, .until_step = o->until,
@@ -143,9 +143,11 @@ static int replay_scenario(const replay_opts *o)
         return cli_usage_error(NULL, "out of memory");
     }
     print_outcome_tail(o, &out);
+    char detail[sizeof out.detail];
+    cli_fill_detail(out.detail, NULL, 0, false, detail, sizeof detail);
     printf("%s seed %llu: %s%s%s (%llu events, %llu steps, hash %016llx)\n",
            sim_scenario_name(sc), (unsigned long long)o->seed, out.result,
-           out.failed ? ": " : "", out.failed ? out.detail : "", (unsigned long long)out.events,
+           out.failed ? ": " : "", out.failed ? detail : "", (unsigned long long)out.events,
            (unsigned long long)out.steps, (unsigned long long)out.hash);
     if (out.plan[0] != '\0') printf("faults: %s; %u injected\n", out.plan, out.nfaults);
     if (out.failed && out.report[0] != '\0') printf("\n%s", out.report);
@@ -194,8 +196,9 @@ static void print_notes(const sim__run_row *row)
         return;
     }
     fclose(f);
-    if (sim_scenario_load(row->scenario_path, sim_systems, sim_system_count, &now, err,
-                          sizeof err) != SIM_OK) {
+    uint32_t nsys;
+    const sim_system *const *systems = cli_systems(&nsys);
+    if (sim_scenario_load(row->scenario_path, systems, nsys, &now, err, sizeof err) != SIM_OK) {
         printf("note: %s no longer loads (%s); replaying the recorded configuration\n",
                row->scenario_path, err);
         return;
@@ -235,7 +238,7 @@ static int compare_events(sim__store *st, const sim__run_row *row, const replay_
 {
     sim__evbuf rec = {0};
     if (sim__store_events(st, row->run_id, NULL, &rec) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
         sim__evbuf_free(&rec); /* what was read before the error */
         return EXIT_USAGE;
     }
@@ -268,7 +271,7 @@ static int compare_checkpoints(sim__store *st, const sim__run_row *row, const re
     sim_checkpoint *rec = NULL;
     uint32_t n = 0;
     if (sim__store_checkpoints(st, row->run_id, &rec, &n) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
         return EXIT_USAGE;
     }
     uint32_t m = out->ncheckpoints;
@@ -305,14 +308,17 @@ static int replay_run(sim__store *st, const sim__run_row *row, const replay_opts
     char err[1024], label[64];
     snprintf(label, sizeof label, "run %llu's recorded configuration",
              (unsigned long long)row->run_id);
-    if (sim_scenario_parse(label, row->config, sim_systems, sim_system_count, &sc, err,
-                           sizeof err) != SIM_OK) {
-        return cli_usage_error(NULL, "%s (from %s, recorded by %s) does not load in this sim: %s",
-                               label, row->scenario_path, row->binary_version, err);
+    uint32_t nsys;
+    const sim_system *const *systems = cli_systems(&nsys);
+    if (sim_scenario_parse(label, row->config, systems, nsys, &sc, err, sizeof err) != SIM_OK) {
+        return cli_usage_error(NULL, "%s (from %s, recorded by %s) does not load in %s: %s",
+                               label, row->scenario_path, row->binary_version, cli_version(),
+                               err);
     }
     print_notes(row);
     char hint[512];
-    snprintf(hint, sizeof hint, "sim replay --db %s %llu", o->db, (unsigned long long)row->run_id);
+    snprintf(hint, sizeof hint, "%s replay --db %s %llu", cli_prog(), o->db,
+             (unsigned long long)row->run_id);
     sim__run_opts ro = {.seed = row->seed, .capture = row->events_stored || o->events,
                         .until_step = o->until, .want_dump = o->dump, .replay_hint = hint,
                         .live_world = &cli_live_world};
@@ -344,7 +350,7 @@ int cmd_replay(int argc, char **argv)
     if (st == NULL) return EXIT_USAGE;
     sim__run_row row;
     if (sim__store_run(st, o.run_id, &row) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
         sim__store_close(st);
         return EXIT_USAGE;
     }
@@ -376,13 +382,13 @@ static verdict check_seed(const sim_scenario *sc, uint64_t seed)
     sim__run_opts ro = {.seed = seed, .capture = true, .live_world = &cli_live_world};
     sim__outcome a, b;
     if (sim__run_seed(sc, &ro, &a) != SIM_OK) {
-        fprintf(stderr, "sim: out of memory running seed %llu\n", (unsigned long long)seed);
+        cli_err("out of memory running seed %llu\n", (unsigned long long)seed);
         return DIFFERENT;
     }
     if (cli_interrupted || cli_run_seed_forked(sc, &ro, &b) != SIM_OK) {
         sim__outcome_free(&a);
         if (cli_interrupted) return NOT_COMPARED;
-        fprintf(stderr, "sim: cannot run seed %llu in a second process\n",
+        cli_err("cannot run seed %llu in a second process\n",
                 (unsigned long long)seed);
         return DIFFERENT;
     }
@@ -428,7 +434,7 @@ int cmd_check_determinism(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_check, stdout);
+            cli_rewrite(stdout, usage_check);
             return 0;
         } else if (strcmp(a, "--seeds") == 0 || strcmp(a, "--seed") == 0) {
             if ((v = cli_value(argc, argv, &i, a, usage_check)) == NULL) return EXIT_USAGE;

@@ -174,7 +174,7 @@ static int parse_run(int argc, char **argv, run_opts *o)
         if (rc != 1) {
             if (rc != 0) return rc;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_run, stdout);
+            cli_rewrite(stdout, usage_run);
             return -1;
         } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--seeds") == 0) {
             if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
@@ -239,7 +239,7 @@ static int parse_run(int argc, char **argv, run_opts *o)
 static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t seed,
                              const char *sweep, char *buf, size_t size)
 {
-    snprintf(buf, size, "sim replay --scenario %s --seed %llu", sim_scenario_path(sc),
+    snprintf(buf, size, "%s replay --scenario %s --seed %llu", cli_prog(), sim_scenario_path(sc),
              (unsigned long long)seed);
     cli_sets_append(&o->sets, buf, size);
     if (sweep != NULL) {
@@ -368,7 +368,7 @@ static int run_checked(const run_opts *o, const sim_scenario *sc, uint64_t seed,
 
 static int out_of_memory(const sim_scenario *sc, uint64_t seed)
 {
-    fprintf(stderr, "sim: out of memory running %s seed %llu\n", sim_scenario_name(sc),
+    cli_err("out of memory running %s seed %llu\n", sim_scenario_name(sc),
             (unsigned long long)seed);
     return EXIT_USAGE;
 }
@@ -464,7 +464,7 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
                           .nfaults = row.events_stored ? out->nfaults : 0,
                           .history = row.events_stored ? out->history : NULL};
     if (sim__store_record(c->st, &row, &data, run_id) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(c->st));
+        cli_err("%s\n", sim__store_error(c->st));
         return SIM_EINVAL;
     }
     return SIM_OK;
@@ -511,10 +511,16 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
     if (sweep != NULL) sim_scenario_set(sc, "faults", "fail_hit", sweep, err, sizeof err);
     uint64_t run_id;
     int rc = record_one(c, sc, out, &run_id);
+    /* Recorded as the check wrote it; shown with the database and the run filled in. */
+    char detail[sizeof out->detail];
+    bool stored = run_id != 0 && out->captured && !interrupted_run(out) &&
+                  c->o->record != RECORD_OFF; /* as record_one decides */
+    cli_fill_detail(out->detail, c->o->db, run_id, stored, detail, sizeof detail);
+    memcpy(out->detail, detail, sizeof detail);
     if (rc == SIM_OK && !interrupted_run(out)) {
         char replay[1200];
         if (run_id != 0) {
-            snprintf(replay, sizeof replay, "sim replay --db %s %llu", c->o->db,
+            snprintf(replay, sizeof replay, "%s replay --db %s %llu", cli_prog(), c->o->db,
                      (unsigned long long)run_id);
         } else {
             scenario_command(c->o, sc, out->seed, sweep, replay, sizeof replay);
@@ -811,7 +817,7 @@ static int open_suite(run_ctx *c)
     if (c->o->db == NULL) return 0;
     if ((c->st = cli_open_store(c->o->db, SIM__STORE_WRITE)) == NULL) return EXIT_USAGE;
     if (c->o->shard_n != 0 && sim__store_set_shard(c->st, c->o->shard_k + 1) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(c->st));
+        cli_err("%s\n", sim__store_error(c->st));
         return EXIT_USAGE;
     }
     return 0;

@@ -57,7 +57,7 @@ static int parse_show(int argc, char **argv, show_opts *o)
         const char *a = argv[i], *v = NULL;
         uint64_t n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_show, stdout);
+            cli_rewrite(stdout, usage_show);
             return -1;
         }
         if (strcmp(a, "--faults") == 0) {
@@ -181,14 +181,20 @@ static int show_events(sim__store *st, const sim__run_row *row, show_opts *o)
     }
     if (rc == 0 && sim__store_events(st, row->run_id, &o->f, &evs) != SIM_OK) rc = EXIT_USAGE;
     if (rc == EXIT_USAGE && sim__store_error(st)[0] != '\0') {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
     }
     if (rc == 0 && !o->json) {
         printf("run %llu: %s seed %llu, %s, %llu events, %llu shown\n",
                (unsigned long long)row->run_id, row->scenario, (unsigned long long)row->seed,
                row->result, (unsigned long long)row->event_count, (unsigned long long)evs.n);
+        if (row->detail[0] != '\0') {
+            char detail[1024];
+            cli_fill_detail(row->detail, o->db, row->run_id, row->events_stored, detail,
+                            sizeof detail);
+            printf("%s: %s\n", row->result, detail);
+        }
         if (row->faults[0] != '\0') {
-            printf("faults: %s; %u injected (sim show --db %s %llu --faults)\n", row->faults,
+            cli_out("faults: %s; %u injected (sim show --db %s %llu --faults)\n", row->faults,
                    row->fault_count, o->db, (unsigned long long)row->run_id);
         }
         printf("%s\n", sim__event_header());
@@ -218,7 +224,7 @@ static int show_faults(sim__store *st, const sim__run_row *row, const show_opts 
                            : "none (recorded by a sim without fault plans)";
     printf("plan: %s\n", row->faults[0] ? row->faults : none);
     if (!row->events_stored) {
-        printf("the faults were not stored (record mode %s); to see them: sim replay --db %s "
+        cli_out("the faults were not stored (record mode %s); to see them: sim replay --db %s "
                "%llu --events\n",
                row->record_mode, o->db, (unsigned long long)row->run_id);
         return 0;
@@ -231,7 +237,7 @@ static int show_faults(sim__store *st, const sim__run_row *row, const show_opts 
     uint32_t n = 0;
     if (sim__store_events(st, row->run_id, &nodes, &adds) != SIM_OK ||
         sim__store_faults(st, row->run_id, &f, &n) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
         sim__evbuf_free(&adds);
         return EXIT_USAGE;
     }
@@ -263,15 +269,14 @@ int cmd_show(int argc, char **argv)
     if (st == NULL) return EXIT_USAGE;
     sim__run_row row;
     if (sim__store_run(st, o.run_id, &row) != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
         sim__store_close(st);
         return EXIT_USAGE;
     }
     if (o.faults) {
         rc = show_faults(st, &row, &o);
     } else if (!row.events_stored) {
-        fprintf(stderr,
-                "sim: run %llu has no stored events (recorded with --record %s%s); its events: "
+        cli_err("run %llu has no stored events (recorded with --record %s%s); its events: "
                 "sim replay --db %s %llu --events\n",
                 (unsigned long long)o.run_id, row.record_mode,
                 strcmp(row.record_mode, "fail") == 0 ? ", and it passed" : "", o.db,
@@ -319,7 +324,7 @@ int cmd_list(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_list, stdout);
+            cli_rewrite(stdout, usage_list);
             return 0;
         } else if (strcmp(a, "--db") == 0) {
             if ((db = cli_value(argc, argv, &i, a, usage_list)) == NULL) return EXIT_USAGE;
@@ -337,7 +342,7 @@ int cmd_list(int argc, char **argv)
     list_ctx c = {0};
     int rc = sim__store_runs(st, &f, list_row, &c);
     if (rc != SIM_OK) {
-        fprintf(stderr, "sim: %s\n", sim__store_error(st));
+        cli_err("%s\n", sim__store_error(st));
     } else if (c.count == 0) {
         printf("no runs%s%s%s\n", f.failed_only ? " failed" : "", f.scenario ? " of " : "",
                f.scenario ? f.scenario : "");

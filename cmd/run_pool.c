@@ -91,7 +91,7 @@ static int send_run(void *ctx, uint32_t unit, sim__outcome *out, const char *swe
     sim__outcome_free(out);
     if (rc != SIM_OK || len > UINT32_MAX / 2) {
         free(bytes);
-        fprintf(stderr, "sim: out of memory sending a result\n");
+        cli_err("out of memory sending a result\n");
         return EXIT_USAGE;
     }
     uint32_t slen = sweep ? (uint32_t)strlen(sweep) + 1 : 0;

@@ -2174,6 +2174,67 @@ typedef struct sim_run_result {
  * the seed ran (pass or fail: see out->failed), else the error sim_world_new returned. */
 int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out);
 
+/* ------------------------------------------------------------------------------------------ */
+/* The command line as a library                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check;
+ * docs/tutorial.md) over the systems and checker models a binary offers. A user's test binary
+ * is the command over its own systems:
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         static const sim_system *const systems[] = {&counter_system};
+ *         static const sim_model *const models[] = {&counter_model};
+ *         sim_main_desc d = {.version = "1.0", .systems = systems, .system_count = 1,
+ *                            .models = models, .model_count = 1};
+ *         return sim_main(argc, argv, &d);
+ *     }
+ *
+ * The stock `sim` is this over the bundled systems (and its `demo` command). Usage, error
+ * messages and the commands it suggests (replay lines) name the running binary: argv[0]'s
+ * last component. Every run is
+ * recorded with the binary's identity, "NAME VERSION (BUILD)", which `--version` prints;
+ * replaying a run recorded by another identity says so before it compares the events. */
+/* A command of the binary's own beside the CLI's: `PROG NAME ARGS...` calls run with the
+ * arguments after NAME; what it returns is the exit status. The stock sim adds `demo` so. */
+typedef struct sim_main_command {
+    const char *name;
+    const char *summary;     /* one line, for the usage */
+    int (*run)(int argc, char **argv);
+} sim_main_command;
+
+typedef struct sim_main_desc {
+    /* The binary's name in its identity; NULL: argv[0]'s last component. */
+    const char *name;
+    /* The user's version string ("1.4.2"); NULL: "0". */
+    const char *version;
+    /* What tells two builds apart; NULL: "build-id HEX, libsim VERSION", HEX being the GNU
+     * build-id note of the running executable (gcc and clang on Debian link one), or
+     * "unknown" without one. */
+    const char *build_id;
+    /* The systems a scenario's [scenario] system may name; borrowed for the call. Names are
+     * unique. */
+    const sim_system *const *systems;
+    uint32_t system_count;
+    /* Checker models beyond the bundled ones (register, kv, kv-empty), for `check --model
+     * NAME` and for the commands a failed check suggests; borrowed. Names are unique and
+     * differ from the bundled ones. */
+    const sim_model *const *models;
+    uint32_t model_count;
+    /* Commands of the binary's own; borrowed. Names differ from the CLI's. */
+    const sim_main_command *commands;
+    uint32_t command_count;
+} sim_main_desc;
+
+/* Runs one command line; returns the process's exit status: 0 success; 1 a failure the
+ * command exists to find (a failing scenario, a diverged replay, a history that is not
+ * linearizable); 2 usage or input errors, with a message naming the file, line or argument;
+ * 3 `check` could not decide; 130 interrupted. A desc that breaks its rules (a duplicate
+ * name, a NULL list with a count) is a usage error naming the entry. Once per process: it
+ * installs signal handlers (SIGINT, SIGTERM; SIGXFSZ ignored) and may fork workers. */
+int sim_main(int argc, char **argv, const sim_main_desc *desc);
+
 #ifdef __cplusplus
 }
 #endif

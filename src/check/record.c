@@ -175,10 +175,12 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
         const char *summary = sim_check_summary(r);
         const char *prefix = "unknown: ";
         SIM_ASSERT(strncmp(summary, prefix, strlen(prefix)) == 0);
-        char hint[160];
+        char hint[200];
+        uint64_t more = w->check_max_steps > UINT64_MAX / 10 ? UINT64_MAX
+                                                              : w->check_max_steps * 10;
         int n = snprintf(hint, sizeof hint, "; raise [check] max_steps, or search on: sim "
-                                            "check --db FILE RUN --model %s --max-steps N",
-                         m->name);
+                                            "check --db FILE RUN --model %s --max-steps %llu",
+                         m->name, (unsigned long long)more);
         int room = (int)(msg_size > (size_t)n + 1 ? msg_size - (size_t)n - 1 : 0);
         snprintf(msg, msg_size, "%.*s%s", room, summary + strlen(prefix), hint);
         rc = SIM_EUNKNOWN;

@@ -269,8 +269,9 @@ Test(check_cli, bad_arguments_exit_2)
         const char *args;
         const char *err;
     } cases[] = {
-        {"good.edn", "sim: which model? give --model register, kv or kv-empty\n"},
-        {"--model queue good.edn", "sim: --model expects register, kv or kv-empty, got 'queue'\n"},
+        {"good.edn", "sim: which model? give --model and one of register, kv, kv-empty\n"},
+        {"--model queue good.edn", "sim: --model expects one of register, kv, kv-empty; got "
+                                   "'queue'\n"},
         {"--model kv", "sim: which history? give FILE.edn\n"},
         {"--model kv good.edn --jobs 0", "sim: --jobs expects a number from 1 to 1024, got '0'\n"},
         {"--model kv good.edn --format xml", "sim: --format expects text or json, got 'xml'\n"},

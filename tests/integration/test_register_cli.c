@@ -20,7 +20,9 @@
 
 TestSuite(register_cli, .init = enter_dir, .fini = leave_dir);
 
-#define HINT "(sim check --db FILE RUN --model register shows why)"
+/* A failure's hint when the run is not recorded (no --db): no command with FILE or RUN in it,
+ * what to do instead. */
+#define HINT "(record the seed with --db to check its history with sim check --model register)"
 
 /* The run numbers named by the "replay: sim replay --db DB RUN" lines of a `sim run` output,
  * in order; returns how many (at most max). */
@@ -68,8 +70,8 @@ Test(register_cli, stale_read_is_not_linearizable)
     size_t found = count_matching(r.text, "^found register-stale-read seed [0-9]+  check: not "
                                           "linearizable \\(model register\\): [0-9]+ of [0-9]+ "
                                           "operations linearize, then [0-9]+ cannot take effect "
-                                          "\\(sim check --db FILE RUN --model register shows "
-                                          "why\\)$");
+                                          "\\(sim check --db t.db [0-9]+ --model register "
+                                          "shows why\\)$");
     cr_assert(le(sz, 40, found), "only %zu of 50 seeds found the bug:\n%s", found, r.text);
     unsigned runs[64];
     cr_assert(eq(sz, replayed_runs(r.text, "t.db", runs, 64), found), "%s", r.text);
@@ -235,9 +237,14 @@ static void unknown_row(const char *text, unsigned long long want[4], const char
 }
 
 /* The detail of such a run (printed after "unknown: "). */
+#define UNKNOWN_SUMMARY "the search reached its bound of 20 steps (model register); raise "     \
+                        "[check] max_steps"
+/* As stored (the check's words) and as printed for run RUN of t.db (filled in). */
 #define UNKNOWN_DETAIL                                                                         \
-    "the search reached its bound of 20 steps (model register); raise [check] max_steps, or "  \
-    "search on: sim check --db FILE RUN --model register --max-steps N"
+    UNKNOWN_SUMMARY ", or search on: sim check --db FILE RUN --model register --max-steps 200"
+#define UNKNOWN_SHOWN(run)                                                                     \
+    UNKNOWN_SUMMARY ", or search on: sim check --db t.db " run " --model register "            \
+                    "--max-steps 200"
 
 /* Goal: a system's check that reaches its bound ([check] max_steps) ends the run `unknown`, a
  * result of its own (issue 15, defect 13): printed as UNKNOWN with the bound and what to do,
@@ -253,7 +260,7 @@ Test(register_cli, check_bound_ends_unknown_and_fails_by_default)
     snprintf(text, sizeof text, bounded_ini, "");
     write_file("reg.ini", text);
     out r = SIM("run reg.ini --db t.db --junit r.xml");
-    expect(&r, 1, WORDS("UNKNOWN reg seed 1  unknown: " UNKNOWN_DETAIL
+    expect(&r, 1, WORDS("UNKNOWN reg seed 1  unknown: " UNKNOWN_SHOWN("1")
                         "\n      replay: sim replay --db t.db 1\n",
                         "UNKNOWN reg seed 3  ",
                         "scenario reg (reg.ini): 3 seed(s) unknown: the system's check reached "
@@ -299,7 +306,9 @@ Test(register_cli, unknown_pass_passes_but_still_says_unknown)
     snprintf(text, sizeof text, bounded_ini, "unknown = pass\n");
     write_file("reg.ini", text);
     out r = SIM("run reg.ini --db t.db --junit r.xml");
-    expect(&r, 0, WORDS("UNKNOWN reg seed 2  unknown: " UNKNOWN_DETAIL
+    expect(&r, 0, WORDS("UNKNOWN reg seed 2  unknown: " UNKNOWN_SUMMARY
+                        " (run 2's history was not stored: record the seed with --record full "
+                        "to check it with sim check --model register)"
                         " (counted as passed: [check] unknown = pass)\n",
                         "3 seed(s) unknown: the system's check reached its bound, [check] "
                         "max_steps = 20, before a verdict; they pass ([check] unknown = pass)",
