@@ -176,8 +176,8 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
         const char *prefix = "unknown: ";
         SIM_ASSERT(strncmp(summary, prefix, strlen(prefix)) == 0);
         char hint[200];
-        uint64_t more = w->check_max_steps > UINT64_MAX / 10 ? UINT64_MAX
-                                                              : w->check_max_steps * 10;
+        uint64_t bound = sim__exec_check_max_steps(w);
+        uint64_t more = bound > UINT64_MAX / 10 ? UINT64_MAX : bound * 10;
         int n = snprintf(hint, sizeof hint, "; raise [check] max_steps, or search on: sim "
                                             "check --db FILE RUN --model %s --max-steps %llu",
                          m->name, (unsigned long long)more);
