@@ -1906,7 +1906,8 @@ int sim_world_history(const sim_world *w, sim_history **out);
 
 /* Models say what the object under test is. A model is pure: step writes nothing but next.
  * States are state_size bytes, compared and hashed as bytes unless equal and hash are given
- * (so zero what you do not use). Keys and values reach a model as ids into the history's
+ * (so zero what you do not use); every state pointer a model receives is aligned as malloc's
+ * are, so a state may be any struct. Keys and values reach a model as ids into the history's
  * table of values (0 is nil), read with sim_check_value. */
 typedef struct sim_check_ctx sim_check_ctx;
 

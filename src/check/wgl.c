@@ -313,7 +313,7 @@ static void cache_release(cache *c)
 
 typedef struct shadow {
     uint64_t hash;
-    unsigned char st[SIM_MODEL_STATE_MAX];
+    _Alignas(max_align_t) unsigned char st[SIM_MODEL_STATE_MAX];
 } shadow;
 
 typedef struct search {
@@ -326,8 +326,8 @@ typedef struct search {
     uint32_t *stack;         /* the call node of each linearized operation, in order, and
                                 FORCED for a pure one */
     unsigned char *states;   /* the state before each of them */
-    unsigned char cur[SIM_MODEL_STATE_MAX];
-    unsigned char next[SIM_MODEL_STATE_MAX];
+    _Alignas(max_align_t) unsigned char cur[SIM_MODEL_STATE_MAX];
+    _Alignas(max_align_t) unsigned char next[SIM_MODEL_STATE_MAX];
     uint64_t cur_hash;       /* of the state's bytes (or the model's hash) */
     uint64_t next_hash;
     uint64_t *hashes;        /* cur_hash before each linearized operation */
