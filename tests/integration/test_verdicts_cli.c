@@ -87,3 +87,18 @@ Test(verdicts, liveness_names_the_nodes_down)
                         "; ended with 1 node(s) down and work pending (n2)"),
                "run fast.ini");
 }
+
+/* Goal: the hang report a deadlock stores is printed by `sim show --report`, even for a run
+ * recorded without events; a run that passed says it has none. Before, no command printed
+ * it ("unknown option"). Method: demo-deadlock seed 1 with --record off; then a demo pass. */
+Test(verdicts, show_report_prints_the_hang_report)
+{
+    copy_scenario("demo-deadlock.ini");
+    sim_expect(0, NULL, "run demo-deadlock.ini --seeds 1 --db t.db --record off");
+    sim_expect(0, WORDS("run 1: demo-deadlock seed 1, deadlock\n", "deadlock at 3.501899s",
+                        "heartbeat n2       blocked", "recv on oneshot"),
+               "show --db t.db 1 --report");
+    copy_scenario("demo.ini");
+    sim_expect(0, NULL, "run demo.ini --seeds 1 --db p.db");
+    sim_expect(0, WORDS("run 1: demo seed 1, pass\nno hang report"), "show --db p.db 1 --report");
+}
