@@ -10,10 +10,12 @@ static const char usage_show[] =
     "usage: sim show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S]\n"
     "                [--format text|json]\n"
     "       sim show --db FILE RUN --faults\n"
+    "       sim show --db FILE RUN --report\n"
     "\n"
     "Prints the recorded events of a run: step, virtual time as s.mmmuuu, node, task, event and\n"
     "what it says; --format json prints one object per line. --faults prints the run's fault\n"
-    "plan and every fault injected instead.\n"
+    "plan and every fault injected instead; --report the hang report of a deadlock or liveness\n"
+    "failure (every unfinished task, what it awaits and since when).\n"
     "\n"
     "  --node N     only events of node N (a name such as n1, or its number)\n"
     "  --task T     only events of task T\n"
@@ -40,6 +42,7 @@ typedef struct show_opts {
     sim__event_filter f;
     bool json;
     bool faults;
+    bool report;             /* --report: the hang report */
 } show_opts;
 
 static int parse_step_opt(const char *a, const char *v, uint64_t *dst)
@@ -62,6 +65,10 @@ static int parse_show(int argc, char **argv, show_opts *o)
         }
         if (strcmp(a, "--faults") == 0) {
             o->faults = true;
+            continue;
+        }
+        if (strcmp(a, "--report") == 0) {
+            o->report = true;
             continue;
         }
         if (a[0] == '-' && (v = cli_value(argc, argv, &i, a, usage_show)) == NULL) {
@@ -260,6 +267,25 @@ static int show_faults(sim__store *st, const sim__run_row *row, const show_opts 
     return 0;
 }
 
+/* --report: the run's result and detail, then the hang report it stored (a deadlock's or a
+ * liveness failure's), or why there is none. Needs no events: every record mode keeps it. */
+static int show_report(const sim__run_row *row, const show_opts *o)
+{
+    SIM_ASSERT(row != NULL);
+    SIM_ASSERT(o->report);
+    printf("run %llu: %s seed %llu, %s\n", (unsigned long long)row->run_id, row->scenario,
+           (unsigned long long)row->seed, row->result);
+    const char *report = row->report != NULL ? row->report : "";
+    if (report[0] == '\0') {
+        printf("no hang report: one is written when a run ends in deadlock or liveness%s%s\n",
+               row->detail[0] ? "; this one: " : "", row->detail);
+        return 0;
+    }
+    fputs(report, stdout);
+    if (report[strlen(report) - 1] != '\n') putchar('\n');
+    return 0;
+}
+
 int cmd_show(int argc, char **argv)
 {
     show_opts o = {0};
@@ -273,7 +299,9 @@ int cmd_show(int argc, char **argv)
         sim__store_close(st);
         return EXIT_USAGE;
     }
-    if (o.faults) {
+    if (o.report) {
+        rc = show_report(&row, &o);
+    } else if (o.faults) {
         rc = show_faults(st, &row, &o);
     } else if (!row.events_stored) {
         cli_err("run %llu has no stored events (recorded with --record %s%s); its events: "

@@ -1901,6 +1901,17 @@ uint32_t sim_history_count(const sim_history *h);
 /* Entry i as one EDN map, without a newline; returns the length it needs, as snprintf: buf
  * may be NULL when size is 0, to ask for the length (then allocate it + 1). */
 size_t sim_history_edn(const sim_history *h, uint32_t i, char *buf, size_t size);
+/* Declares the work a run is asked to do: at least ops invocations in the world's history,
+ * every client's together. A run that ends normally having invoked fewer fails as `check`
+ * ("the clients invoked 140 of the 180 operations expected: the run ended with work undone")
+ * before the system's check is asked: a run that did less than it was asked proves nothing
+ * (a client cut off by a crash, a node that never came back). Call it in setup; a later call
+ * replaces the number; 0 (the default) declares nothing. */
+void sim_history_expect(sim_world *w, uint64_t ops);
+/* SIM_OK when the world's history holds the invocations sim_history_expect declared, else
+ * SIM_EINVAL with the line above in msg. The scenario runner asks it after every run that
+ * ended normally, before the system's check. */
+int sim_world_work_check(const sim_world *w, char *msg, size_t msg_size);
 /* A copy of the world's history so far; free it with sim_history_free. */
 int sim_world_history(const sim_world *w, sim_history **out);
 

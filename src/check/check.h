@@ -100,6 +100,8 @@ struct sim_history {
     uint32_t *pend_proc;
     uint32_t *pend_op;
     uint32_t pend_cap, npend;
+    uint64_t expect_ops;     /* a world's: the invocations its run is asked for
+                                (sim_history_expect); 0: none declared */
 };
 
 /* Appends an entry whose f, key and value are ids of h->vals; sets e->op. SIM_EINVAL with a

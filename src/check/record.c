@@ -128,6 +128,27 @@ int sim_history_complete(sim_world *w, uint32_t op, sim_op_type type, const char
     return record(w, h, &x, "sim_history_complete", rc, msg, sizeof msg);
 }
 
+void sim_history_expect(sim_world *w, uint64_t ops)
+{
+    SIM_ASSERT(w != NULL);
+    sim_history *h = world_history(w);
+    h->expect_ops = ops;
+    SIM_ASSERT(h->expect_ops == ops);
+}
+
+int sim_world_work_check(const sim_world *w, char *msg, size_t msg_size)
+{
+    SIM_ASSERT(w != NULL);
+    if (msg_size > 0) msg[0] = '\0';
+    const sim_history *h = hist_peek(w);
+    if (h == NULL || h->nops >= h->expect_ops) return SIM_OK;
+    SIM_ASSERT(h->expect_ops > 0);
+    snprintf(msg, msg_size, "the clients invoked %u of the %llu operations expected: the run "
+             "ended with work undone (%u pending)", h->nops, (unsigned long long)h->expect_ops,
+             h->npend);
+    return SIM_EINVAL;
+}
+
 int sim_world_history(const sim_world *w, sim_history **out)
 {
     *out = NULL;

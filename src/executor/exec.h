@@ -328,6 +328,8 @@ struct sim_world {
     uint32_t tasks_live;     /* TASK_LIVE count */
     uint32_t tasks_alloc;    /* slots not free (LIVE + DONE) */
     uint32_t work_live;      /* TASK_LIVE tasks without TF_DAEMON */
+    bool held;               /* the fault plan keeps the run going without work: a node it
+                                took down is still to come back (sim__exec_hold) */
     uint32_t max_tasks;
     uint32_t next_task_id;
     uint32_t current;        /* slot being polled or dropped; SIM__NIL */

@@ -136,7 +136,7 @@ static bool any_parked(const sim_world *w)
  * a deadlock. Returns 1 to go on, 0 when the call should return SIM_OK. */
 static int idle(sim_world *w, uint64_t until_ns, bool have_root)
 {
-    bool work = w->work_live > 0 || have_root;
+    bool work = w->work_live > 0 || w->held || have_root;
     if (!work && until_ns == UINT64_MAX) return 0;
     bool timers = sim__timers_armed(w) > 0;
     if (!timers && work && (until_ns == UINT64_MAX || !any_parked(w))) {

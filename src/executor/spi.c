@@ -74,6 +74,13 @@ uint32_t sim__exec_work_live(const sim_world *w)
     return w->work_live;
 }
 
+void sim__exec_hold(sim_world *w, bool on)
+{
+    SIM_ASSERT(w != NULL);
+    SIM_ASSERT(!w->freeing);
+    w->held = on;
+}
+
 uint64_t sim__exec_check_max_steps(const sim_world *w)
 {
     SIM_ASSERT(w->check_max_steps > 0); /* resolved when the world was made */

@@ -49,6 +49,10 @@ int sim__exec_drop_mode(const sim_world *w);
 bool sim__exec_freeing(const sim_world *w);
 /* Live tasks that keep sim_world_run going (not daemons). */
 uint32_t sim__exec_work_live(const sim_world *w);
+/* Keeps sim_world_run going while no work is live (on), or lets it end then (off): the fault
+ * plan holds a run whose only unfinished business is a node it will restart. Time passes to
+ * the holder's timers; a hold without one would be a deadlock. */
+void sim__exec_hold(sim_world *w, bool on);
 /* sim_world_check's bound on the checker's steps (the world desc's, resolved: never 0;
  * UINT64_MAX for none). */
 uint64_t sim__exec_check_max_steps(const sim_world *w);

@@ -676,19 +676,85 @@ static uint64_t run_due(sim_world *w, sim__faults *fs, sim__plan *p)
     return next;
 }
 
+/* When a node the plan took down will come back while no work is live: the next thing due
+ * that may bring it back (its restart, the next scripted line, the liveness phase), or
+ * UINT64_MAX when no such node is down. A node crashed by a script with no restart line to
+ * come and no liveness phase never comes back: the run may end without it (and the system's
+ * expected work, sim_history_expect, says whether that left work undone). */
+static uint64_t comeback_due(const sim__plan *p)
+{
+    uint64_t next = UINT64_MAX;
+    bool waiting = false;
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        const node_plan *np = &p->nodes[i];
+        if (!np->ours_down) continue;
+        if (np->restart_at < next) next = np->restart_at;
+        waiting = waiting || np->restart_at != UINT64_MAX || p->quiet_at != 0;
+        for (uint32_t k = p->next_at; k < p->spec->nats && !waiting; k++) {
+            waiting = p->spec->ats[k].action == SIM_FAULT_RESTART;
+        }
+    }
+    if (!waiting) return UINT64_MAX;
+    if (p->next_at < p->spec->nats && p->spec->ats[p->next_at].at_ns < next) {
+        next = p->spec->ats[p->next_at].at_ns;
+    }
+    if (p->quiet_at != 0 && p->quiet_at < next) next = p->quiet_at;
+    SIM_ASSERT(next != UINT64_MAX);
+    return next;
+}
+
+/* No work is live, but a node the plan took down may come back: the run is held (it does
+ * not end) and only what is due happens: restarts and resumes, scripted lines, the liveness
+ * phase; no tick, so no new fault of the plan's. Returns when to wake next. */
+static uint64_t run_held(sim_world *w, sim__faults *fs, sim__plan *p)
+{
+    uint64_t now = sim_now(w);
+    SIM_ASSERT(sim__exec_work_live(w) == 0);
+    if (comeback_due(p) == UINT64_MAX) { /* nobody to wait for: the run may end now */
+        sim__exec_hold(w, false);
+        return now + 1;
+    }
+    if (p->quiet_at != 0 && now >= p->quiet_at) {
+        run_quiet(w, fs, p);
+        sim__exec_hold(w, false);
+        return UINT64_MAX;
+    }
+    while (p->next_at < p->spec->nats && p->spec->ats[p->next_at].at_ns <= now) {
+        run_at(w, p, p->next_at++);
+    }
+    run_recoveries(w, p);
+    if (sim__exec_work_live(w) > 0) {
+        uint64_t next = run_due(w, fs, p); /* a node came back with work: the plan goes on */
+        sim__exec_hold(w, next != UINT64_MAX && comeback_due(p) != UINT64_MAX);
+        return next;
+    }
+    uint64_t next = comeback_due(p);
+    sim__exec_hold(w, next != UINT64_MAX);
+    return next != UINT64_MAX ? next : now + 1;
+}
+
 /* Faults strike only while the run has work. Once every non-daemon task is done, the run
  * ends as soon as nothing is runnable, in this same instant; a fault injected now would come
  * after the end, where no system can answer it and its checks would judge a state it was
  * never given time to mend (gossip-faults seed 1227: a node crashed in the instant the
  * nodes were seen to converge, after the watcher had finished). So the driver then waits
  * for the next instant, which comes only if some daemon starts work again; what was due
- * happens then. */
+ * happens then.
+ *
+ * Except that a run does not end while a node the plan took down is still to come back: its
+ * unfinished work (a client crashed halfway through its operations) went down with it, and
+ * a run that ended there would pass having done less than it was asked. The driver holds
+ * the run (sim__exec_hold) and brings the node back when it is due (run_held). */
 static uint64_t driver_next(sim_world *w, sim__faults *fs)
 {
     SIM_ASSERT(fs != NULL);
     SIM_ASSERT(fs->plan != NULL);
-    if (sim__exec_work_live(w) == 0) return sim_now(w) + 1;
-    return run_due(w, fs, fs->plan);
+    if (sim__exec_work_live(w) == 0) return run_held(w, fs, fs->plan);
+    uint64_t next = run_due(w, fs, fs->plan);
+    /* Held already, so that the work running out before the driver wakes again does not
+     * end the run with a node down. */
+    sim__exec_hold(w, next != UINT64_MAX && comeback_due(fs->plan) != UINT64_MAX);
+    return next;
 }
 
 static int driver_poll(void *state, sim_world *w)
@@ -697,7 +763,10 @@ static int driver_poll(void *state, sim_world *w)
     SIM_BEGIN(w, &d->co);
     for (;;) {
         d->next = driver_next(w, sim__faults_peek(w));
-        if (d->next == UINT64_MAX) break;
+        if (d->next == UINT64_MAX) {
+            sim__exec_hold(w, false);
+            break;
+        }
         SIM_TRY(sim_sleep_until(d->next));
     }
     SIM_END(SIM_OK);

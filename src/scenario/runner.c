@@ -128,6 +128,31 @@ static void liveness_detail(const sim_scenario *sc, sim__outcome *o)
              within, quiet, first);
 }
 
+/* A run that reached its time limit with nodes down says so: the fault plan held it for
+ * them (a run does not end while a node the plan will restart is down), and their work was
+ * cut off each time they came back. */
+static void down_detail(sim_world *w, sim__outcome *o)
+{
+    if (o->rc != SIM_ETIMELIMIT) return;
+    char names[160] = "";
+    uint32_t down = 0;
+    size_t at = 0;
+    for (uint32_t i = 1; i <= sim_node_count(w); i++) {
+        sim_node_id id = {i};
+        if (sim_node_status(w, id) != SIM_NODE_DOWN) continue;
+        down++;
+        if (at < sizeof names) {
+            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", down > 1 ? ", " : "",
+                                   sim_node_name(w, id));
+        }
+    }
+    if (down == 0) return;
+    size_t n = strlen(o->detail);
+    SIM_ASSERT(n < sizeof o->detail);
+    snprintf(o->detail + n, sizeof o->detail - n, "; ended with %u node(s) down and work "
+             "pending (%s)", down, names);
+}
+
 static void classify(sim__outcome *o, int check_rc, const char *check_msg, bool unknown_passes)
 {
     static const struct {
@@ -229,14 +254,18 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
         if (opts->live_world != NULL) *opts->live_world = w;
         out->rc = opts->until_step ? sim_world_run_to_step(w, opts->until_step) : sim_world_run(w);
         if (opts->live_world != NULL) *opts->live_world = NULL;
-        if (sys->check != NULL && out->rc == SIM_OK && opts->until_step == 0) {
-            check_rc = sys->check(sys->ud, state, w, msg, sizeof msg);
+        if (out->rc == SIM_OK && opts->until_step == 0) {
+            /* The system's check first: a failure it finds in what was done says more than
+             * that less was done. */
+            if (sys->check != NULL) check_rc = sys->check(sys->ud, state, w, msg, sizeof msg);
+            if (check_rc == SIM_OK) check_rc = sim_world_work_check(w, msg, sizeof msg);
         }
     }
     collect(sc, w, out);
     if (out->result == NULL) {
         classify(out, check_rc, msg, sim_scenario_unknown_passes(sc));
         liveness_detail(sc, out);
+        down_detail(w, out);
     }
     if (opts->want_dump) {
         const char *dump = sim_world_dump(w);

@@ -55,6 +55,7 @@ static int ticker_poll(void *state, sim_world *w)
         if (rc == SIM_ETIMEDOUT) t->stats->timeouts++;
         sim_rx_drop(w, &t->reply);
     }
+    t->stats->tickers_done++;
     SIM_END(SIM_OK);
 }
 
@@ -366,6 +367,15 @@ static int demo_sys_check(void *ud, void *run_state, sim_world *w, char *msg, si
     uint32_t crashes = sim_node_boots(w, n1) - 1 + (sim_node_status(w, n1) == SIM_NODE_DOWN);
     uint32_t pauses = pauses_of(w, n1);
     uint32_t answered = s->replies + s->timeouts;
+    /* The work asked for: one ticker's requests, all of them (a run that ended with n1 down,
+     * its ticker cut off, proves nothing about the requests it did not send). */
+    if (s->tickers_done == 0) {
+        snprintf(msg, msg_size,
+                 "no ticker sent all of its %u requests: the run ended with work undone "
+                 "(%u sent in all, n1 crashed %u times%s)", s->config.ticks, s->ticks, crashes,
+                 sim_node_status(w, n1) == SIM_NODE_DOWN ? ", down at the end" : "");
+        return SIM_EINVAL;
+    }
     if (s->timeouts > pauses) {
         snprintf(msg, msg_size,
                  "%u of %u requests timed out waiting for the counter (n1 was paused %u times)",

@@ -48,6 +48,7 @@ typedef struct sim_demo_config {
 /* What the demo's tasks observed; filled in as the run goes. */
 typedef struct sim_demo_stats {
     uint32_t ticks;          /* requests sent by tickers, all incarnations */
+    uint32_t tickers_done;   /* ticker incarnations that sent all their requests */
     uint32_t replies;        /* replies received */
     uint32_t timeouts;       /* requests whose reply did not come in time */
     uint32_t persisted;      /* totals appended to counter.log and fsynced */

@@ -296,6 +296,7 @@ static int kv_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void **o
         return SIM_ENOMEM;
     }
     for (uint32_t k = 0; k < run->keys; k++) push_cand(&run->ghost[k], 0, false, "");
+    sim_history_expect(w, (uint64_t)run->clients * run->ops); /* every client does all */
     uint32_t pool = (uint32_t)sim_scenario_uint(sc, "kv", "pool");
     sim_node_desc sd = {.name = "server", .pool_workers = pool, .boot = boot_server,
                         .boot_ud = run};

@@ -351,6 +351,7 @@ static int register_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, vo
     rw->cache = NIL;
     SIM_ASSERT(rw->clients >= 1 && rw->clients <= SIM_REGISTER_MAX_CLIENTS);
     SIM_ASSERT(rw->ops >= 1);
+    sim_history_expect(w, (uint64_t)rw->clients * rw->ops); /* every client does all of its */
     sim_node_desc sd = {.name = "server", .boot = boot_server, .boot_ud = rw};
     int rc = sim_node_add(w, &sd, &rw->server);
     for (uint32_t i = 0; rc == SIM_OK && i < rw->clients; i++) {

@@ -1,0 +1,104 @@
+/*
+ * test_verdicts_cli.c: verdicts a user can trust (issue 17), from the command line: the sim
+ * binary (SIM_BIN) in a fresh temporary directory per test, scenario files written there, the
+ * database read with sim show and the sqlite3 shell.
+ *
+ * Each test is a defect a user found: a run that passed having done less than it was asked
+ * (a client down when the run ended), a crashing seed that ended the suite, a hang report
+ * stored that no command printed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../clitext.h"
+
+TestSuite(verdicts, .init = enter_dir, .fini = leave_dir);
+
+/* The invocations in a stored run's history, as sim show lists them. */
+static size_t invocations(const char *db, unsigned run)
+{
+    out r = SIM("show --db %s %u --kind history", db, run);
+    cr_assert(eq(int, r.status, 0), "%s", r.text);
+    size_t n = count_matching(r.text, ":type :invoke");
+    out_free(&r);
+    return n;
+}
+
+/* Goal: a run does not end while a node the fault plan will restart is down. Client c1 of the
+ * register is crashed at 50 ms and restarted by the script at 3 s, long after the other two
+ * clients finished (about 0.25 s): the run goes on until c1 is back and has invoked its 20
+ * operations, so every seed's history holds all 60 invocations and ends after 3 s. Before,
+ * the run ended at 0.25 s and passed with 46 of 60. Method: sim run --record full; sim show
+ * --kind history counts the invocations; the runs table the virtual time. */
+Test(verdicts, run_waits_for_a_node_the_plan_restarts)
+{
+    write_file("down.ini", "[scenario]\nname = client-down\nsystem = register\nseeds = 1..3\n"
+                           "[faults]\nat = 50ms crash c1\nat = 3s restart c1\n");
+    out r = SIM("run down.ini --db t.db --record full");
+    expect(&r, 0, WORDS("\n3 passed, 0 failed\n"));
+    out_free(&r);
+    for (unsigned run = 1; run <= 3; run++) {
+        cr_assert(eq(sz, invocations("t.db", run), 60), "run %u", run);
+    }
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs WHERE vtime_ns < 3000000000"),
+                 0));
+}
+
+/* Goal: a system declares the work a run is asked for (sim_history_expect: the register's
+ * clients times ops) and a run that did less fails, whatever the history's verdict. c1 is
+ * crashed at 50 ms and nothing restarts it: every seed fails as `check` with "the clients
+ * invoked N of the 60 operations expected: the run ended with work undone". Before, every
+ * seed passed. Method: sim run over 3 seeds; the FAIL lines. */
+Test(verdicts, less_work_than_declared_fails)
+{
+    write_file("gone.ini", "[scenario]\nname = client-gone\nsystem = register\nseeds = 1..3\n"
+                           "[faults]\nat = 50ms crash c1\n");
+    out r = SIM("run gone.ini");
+    cr_assert(eq(int, r.status, 1), "%s", r.text);
+    size_t n = count_matching(r.text, "^FAIL  client-gone seed [0-9]  check: the clients invoked "
+                                      "[0-9]+ of the 60 operations expected: the run ended with "
+                                      "work undone \\([0-9]+ pending\\)$");
+    cr_assert(eq(sz, n, 3), "%s", r.text);
+    out_free(&r);
+}
+
+/* Goal: the demo system's check also refuses a run whose ticker never sent all its
+ * requests (the demo records no history, so it says so itself). n1, the ticker's node, is
+ * crashed at 500 ms, before its twenty 100 ms ticks are sent, and never restarts. Method: sim
+ * run; the FAIL line names the work undone and the node down. */
+Test(verdicts, demo_without_its_ticks_fails)
+{
+    write_file("demo.ini", "[scenario]\nname = demo-down\nsystem = demo\nseeds = 1\n"
+                           "[demo]\ncrash_at = 0s\npause_at = 0s\n"
+                           "[faults]\nat = 500ms crash n1\n");
+    sim_expect(1, WORDS("no ticker sent all of its 20 requests: the run ended with work undone",
+                        "down at the end"),
+               "run demo.ini");
+}
+
+/* Goal: a run held for a node that never gets its work done (the plan crashes it faster
+ * than its work takes) fails as liveness and names the node: "ended with 1 node(s) down and
+ * work pending (n2)". Method: the demo under crash = 1/2s, seed 6, which ends that way. */
+Test(verdicts, liveness_names_the_nodes_down)
+{
+    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 6\n"
+                           "[faults]\ncrash = 1/2s\n");
+    sim_expect(1, WORDS("liveness: time limit 60.000000s reached",
+                        "; ended with 1 node(s) down and work pending (n2)"),
+               "run fast.ini");
+}
+
+/* Goal: the hang report a deadlock stores is printed by `sim show --report`, even for a run
+ * recorded without events; a run that passed says it has none. Before, no command printed
+ * it ("unknown option"). Method: demo-deadlock seed 1 with --record off; then a demo pass. */
+Test(verdicts, show_report_prints_the_hang_report)
+{
+    copy_scenario("demo-deadlock.ini");
+    sim_expect(0, NULL, "run demo-deadlock.ini --seeds 1 --db t.db --record off");
+    sim_expect(0, WORDS("run 1: demo-deadlock seed 1, deadlock\n", "deadlock at 3.501899s",
+                        "heartbeat n2       blocked", "recv on oneshot"),
+               "show --db t.db 1 --report");
+    copy_scenario("demo.ini");
+    sim_expect(0, NULL, "run demo.ini --seeds 1 --db p.db");
+    sim_expect(0, WORDS("run 1: demo seed 1, pass\nno hang report"), "show --db p.db 1 --report");
+}
