@@ -173,7 +173,8 @@ typedef struct sim__search {
      * they take effect, and the state after them. */
     uint32_t *best;
     uint32_t nbest;
-    _Alignas(max_align_t) unsigned char best_state[SIM_MODEL_STATE_MAX]; /* a model state: aligned */
+    /* A model state, so aligned as malloc's blocks are. */
+    _Alignas(max_align_t) unsigned char best_state[SIM_MODEL_STATE_MAX];
 } sim__search;
 
 /* Wing & Gong's search with Lowe's memo (wgl.c). SIM_OK with out filled (out->best is
