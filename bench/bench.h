@@ -32,6 +32,20 @@ static inline int bench_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Runs per figure: BENCH_RUNS from the environment (1..max), else def. Exits on a bad value. */
+static inline int bench_runs(int def, int max)
+{
+    const char *s = getenv("BENCH_RUNS");
+    if (s == NULL || *s == '\0') return def;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end != '\0' || v < 1 || v > max) {
+        fprintf(stderr, "bench: BENCH_RUNS=%s: expected a number of runs in 1..%d\n", s, max);
+        exit(2);
+    }
+    return (int)v;
+}
+
 /* The median of n figures (sorts them). */
 static inline double median(double *v, int n)
 {

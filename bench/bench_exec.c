@@ -1,6 +1,8 @@
 /*
  * bench_exec.c: executor benchmarks. One line per figure, "name value unit", each the median
- * of 5 runs of N = 1e6 operations, with the trace hash on (it is always on).
+ * of 5 runs (BENCH_RUNS=R in the environment: R runs, 1..99) of N = 1e6 operations, with the
+ * trace hash on (it is always on). bench/peers/run.sh runs it with BENCH_RUNS=1, one workload
+ * per invocation, round-robin with the peers.
  *
  *   spawn       spawn N trivial tasks from outside the loop, run until all completed
  *   pingpong    N round trips: A sends a request carrying a fresh oneshot over an mpsc,
@@ -20,7 +22,8 @@
 
 #include "bench.h"
 
-#define RUNS 5
+#define RUNS_DEFAULT 5
+#define RUNS_MAX 99
 
 static sim_world *bench_world(sim_sched_kind kind)
 {
@@ -299,15 +302,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "\n");
         return 2;
     }
-    double v[NWORK][RUNS];
+    int runs = bench_runs(RUNS_DEFAULT, RUNS_MAX);
+    double v[NWORK][RUNS_MAX];
     /* Runs are interleaved across workloads so that a noisy moment hits all of them alike. */
-    for (int r = 0; r < RUNS; r++) {
+    for (int r = 0; r < runs; r++) {
         for (size_t i = 0; i < NWORK; i++) {
             if (only == NULL || strcmp(only, workloads[i]) == 0) v[i][r] = run_one(i, n);
         }
     }
     for (size_t i = 0; i < NWORK; i++) {
-        if (only == NULL || strcmp(only, workloads[i]) == 0) printf(figures[i], median(v[i], RUNS));
+        if (only == NULL || strcmp(only, workloads[i]) == 0) printf(figures[i], median(v[i], runs));
     }
     return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * libevent_bench.c: bench/bench_exec.c's workloads on libevent 2.1 (one event_base, default
  * backend and flags, no threading support, so no locks). Same output format as sim-bench:
- * one line per figure, "name value unit", the median of 5 runs of N = 1e6 (argv[1]),
- * runs interleaved across workloads; argv[2] picks one workload.
+ * one line per figure, "name value unit", the median of 5 runs (BENCH_RUNS) of N = 1e6
+ * (argv[1]), runs interleaved across workloads; argv[2] picks one workload.
  *
  *   spawn          N event_new(base, -1, 0, cb, self) user events, each made active with
  *                  event_active() before the loop; each callback counts and event_free()s its

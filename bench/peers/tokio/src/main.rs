@@ -2,8 +2,8 @@
 //! current_thread runtime per run, built with enable_time() and start_paused(true) (a
 //! paused clock that auto-advances to the next timer when nothing else can run: tokio's
 //! nearest thing to sim's virtual time). Output as sim-bench: one line per figure,
-//! "name value unit", the median of 5 runs of N = 1e6 (argv[1]), runs interleaved across
-//! workloads; argv[2] picks one workload. Runtime creation and teardown are not timed (sim
+//! "name value unit", the median of 5 runs (BENCH_RUNS) of N = 1e6 (argv[1]), runs
+//! interleaved across workloads; argv[2] picks one workload. Runtime creation and teardown are not timed (sim
 //! does not time world creation either); wall time comes from std::time::Instant.
 //!
 //!   spawn          inside block_on, tokio::spawn N tasks that each bump a thread-local
@@ -33,7 +33,8 @@ use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
-const RUNS: usize = 5;
+const RUNS_DEFAULT: usize = 5;
+const RUNS_MAX: usize = 99;
 const NS_PER_S: u64 = 1_000_000_000;
 const NS_PER_MS: u64 = 1_000_000;
 
@@ -303,9 +304,20 @@ fn main() {
         std::process::exit(2);
     }
     let want = |i: usize| only.is_none() || only == Some(Some(i));
-    let mut v = [[0f64; RUNS]; 4];
+    // BENCH_RUNS runs per figure (bench/peers/run.sh uses 1), as in the C peers.
+    let runs = match std::env::var("BENCH_RUNS") {
+        Err(_) => RUNS_DEFAULT,
+        Ok(s) => match s.parse::<usize>() {
+            Ok(r) if (1..=RUNS_MAX).contains(&r) => r,
+            _ => {
+                eprintln!("tokio peer bench: BENCH_RUNS={s}: expected 1..{RUNS_MAX}");
+                std::process::exit(2);
+            }
+        },
+    };
+    let mut v = vec![vec![0f64; runs]; 4];
     // Runs are interleaved across workloads, as in sim-bench.
-    for r in 0..RUNS {
+    for r in 0..runs {
         for (i, row) in v.iter_mut().enumerate() {
             if want(i) {
                 row[r] = run_one(i, n);
