@@ -107,6 +107,7 @@ enum {
     TF_ENDING = 1u << 12,       /* being finished: what it awaited and owned is released */
     TF_INSET = 1u << 13,        /* a member of a task set (set_obj) */
     TF_WAITS_LOST = 1u << 14,   /* its last pending poll noted more than SIM__WAITS_MAX waits */
+    TF_WAIT_PREV = 1u << 15,    /* its task_waits[].prev has been written (else it is zero) */
 };
 
 /* What a pending task waits for, noted by the primitive that returned SIM_PENDING. */
@@ -161,9 +162,16 @@ typedef struct sim__task {
     uint64_t prio;           /* PCT priority: higher runs first */
     const char *name;        /* borrowed */
     uint64_t wait_since_ns;  /* when its current first wait began */
-    sim__wait wait_prev;     /* the first wait at that time, to tell a new wait from a re-poll */
-    sim__wait waits[SIM__WAITS_MAX];
 } sim__task;
+
+/* What a task waits for, in a table of its own indexed like the task table (w->task_waits):
+ * written only by a pending poll, so a task that finishes at its first poll (most of a spawn
+ * storm) never touches it, and the task record stays two cache lines smaller. */
+typedef struct sim__task_waits {
+    sim__wait prev;          /* the first wait when wait_since_ns was set, to tell a new wait
+                                from a re-poll; valid with TF_WAIT_PREV, else all zero */
+    sim__wait w[SIM__WAITS_MAX]; /* valid for i < the task's nwaits */
+} sim__task_waits;
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
@@ -351,6 +359,7 @@ struct sim_world {
 
     /* tasks */
     sim__task *tasks;
+    sim__task_waits *task_waits; /* tasks_cap records, as tasks (grown with it) */
     uint32_t tasks_cap;
     uint32_t tasks_used;     /* slots ever used (high-water mark) */
     uint32_t task_free;      /* free list head */
@@ -574,14 +583,15 @@ static inline void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint6
 {
     if (w->current == SIM__NIL || w->dropping >= 0) return;
     sim__task *t = &w->tasks[w->current];
+    sim__wait *waits = w->task_waits[w->current].w;
     for (uint32_t i = 0; i < t->nwaits; i++) {
-        if (t->waits[i].kind == kind && t->waits[i].x == x && t->waits[i].y == y) return;
+        if (waits[i].kind == kind && waits[i].x == x && waits[i].y == y) return;
     }
     if (t->nwaits >= SIM__WAITS_MAX) {
         t->flags |= TF_WAITS_LOST;
         return;
     }
-    sim__wait *wt = &t->waits[t->nwaits++];
+    sim__wait *wt = &waits[t->nwaits++];
     wt->kind = kind;
     wt->x = x;
     wt->y = y;

@@ -255,7 +255,7 @@ static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_
     if (t->nwaits == 0) sb_printf(sb, t->polls ? "nothing noted" : "not yet polled");
     for (uint32_t i = 0; i < t->nwaits; i++) {
         if (i > 0) sb_printf(sb, "  |  ");
-        describe_wait(sb, w, &t->waits[i]);
+        describe_wait(sb, w, &w->task_waits[slot].w[i]);
     }
     /* More waits than were kept (a wide select, nested combinators): the future the task's
      * coroutine awaits describes them all. Before this, the rest was silently left out. */

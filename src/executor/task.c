@@ -39,14 +39,19 @@ static uint32_t slot_take(sim_world *w)
     uint32_t slot = w->task_free;
     if (slot != SIM__NIL) {
         w->task_free = w->tasks[slot].rq_prev;
-    } else if (w->tasks_used == w->tasks_cap &&
-               sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1,
-                         sizeof(sim__task)) != SIM_OK) {
-        return SIM__NIL;
     } else {
+        if (w->tasks_used == w->tasks_cap) {
+            uint32_t waits_cap = w->tasks_cap;
+            sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1, sizeof(sim__task));
+            /* Grown to the same capacity, its new records left unwritten (TF_WAIT_PREV). */
+            sim__grow((void **)&w->task_waits, &waits_cap, w->tasks_cap,
+                      sizeof(sim__task_waits));
+            SIM_ASSERT(waits_cap == w->tasks_cap);
+        }
         slot = w->tasks_used++;
     }
     sim__table_shake((void **)&w->tasks, w->tasks_cap, sizeof(sim__task));
+    sim__table_shake((void **)&w->task_waits, w->tasks_cap, sizeof(sim__task_waits));
     return slot;
 }
 
@@ -108,7 +113,6 @@ int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uin
     t->polls = 0;
     t->name = desc->name ? desc->name : "task";
     t->wait_since_ns = w->now_ns;
-    t->wait_prev = (sim__wait){0};
     w->tasks_live++;
     w->tasks_alloc++;
     if (!desc->daemon) w->work_live++;
@@ -217,7 +221,7 @@ void sim__note_wait_retag(sim_world *w, uint32_t kind)
 {
     if (w->current == SIM__NIL) return;
     sim__task *t = &w->tasks[w->current];
-    if (t->nwaits > 0) t->waits[t->nwaits - 1].kind = kind;
+    if (t->nwaits > 0) w->task_waits[w->current].w[t->nwaits - 1].kind = kind;
 }
 
 /* After a pending poll: a new first wait starts a new "waiting since"; a re-poll that
@@ -225,10 +229,12 @@ void sim__note_wait_retag(sim_world *w, uint32_t kind)
 void sim__task_begin_wait(sim_world *w, uint32_t slot)
 {
     sim__task *t = sim__task_at(w, slot);
-    sim__wait first = t->nwaits ? t->waits[0] : (sim__wait){0};
-    if (first.kind != t->wait_prev.kind || first.x != t->wait_prev.x ||
-        first.y != t->wait_prev.y) {
-        t->wait_prev = first;
+    sim__task_waits *tw = &w->task_waits[slot];
+    sim__wait first = t->nwaits ? tw->w[0] : (sim__wait){0};
+    sim__wait prev = (t->flags & TF_WAIT_PREV) ? tw->prev : (sim__wait){0};
+    if (first.kind != prev.kind || first.x != prev.x || first.y != prev.y) {
+        tw->prev = first;
+        t->flags |= TF_WAIT_PREV;
         t->wait_since_ns = w->now_ns;
     }
 }

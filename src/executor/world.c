@@ -178,6 +178,7 @@ void sim_world_free(sim_world *w)
     free(w->strings);
     free(w->violations);
     free(w->tasks);
+    free(w->task_waits);
     free(w->objs);
     free(w->waiters);
     free(w->aborts);
