@@ -58,6 +58,10 @@ static inline uint64_t peer_cpu_ns(void)
            ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 }
 
+/* Process CPU ns per operation over the timed span of the last run (every bench function
+ * sets it), printed as NAME_cpu next to each figure, as sim-bench does. */
+static double peer_last_cpu_ns;
+
 static inline void peer_die(const char *what)
 {
     fprintf(stderr, "peer bench: %s\n", what);
@@ -430,6 +434,7 @@ static inline int peer_args(int argc, char **argv, const char *const *names, int
 typedef struct peer_results {
     int runs; /* filled by peer_drive */
     double v[PEER_MAX_WORK][PEER_RUNS_MAX];
+    double cpu[PEER_MAX_WORK][PEER_RUNS_MAX]; /* process CPU ns per operation */
     double wall[PEER_RUNS_MAX];
 } peer_results;
 
@@ -441,21 +446,27 @@ static inline void peer_drive(int only, int nwork, uint64_t n, double (*run_one)
         for (int i = 0; i < nwork; i++) {
             if (only >= 0 && only != i) continue;
             res->v[i][r] = run_one(i, n);
+            res->cpu[i][r] = peer_last_cpu_ns;
             if (i == 3) res->wall[r] = *timers_wall_ms;
             peer_settle();
         }
     }
     if (only < 0 || only == 0) {
         printf("spawn_complete_fifo %.1f ns/task\n", peer_median(res->v[0], runs));
+        printf("spawn_complete_fifo_cpu %.1f ns-cpu/task\n", peer_median(res->cpu[0], runs));
     }
     if (only < 0 || only == 1) {
         printf("pingpong_oneshot_mpsc %.1f ns/round-trip\n", peer_median(res->v[1], runs));
+        printf("pingpong_oneshot_mpsc_cpu %.1f ns-cpu/round-trip\n",
+               peer_median(res->cpu[1], runs));
     }
     if (only < 0 || only == 2) {
         printf("pingpong_mpsc_pair %.1f ns/round-trip\n", peer_median(res->v[2], runs));
+        printf("pingpong_mpsc_pair_cpu %.1f ns-cpu/round-trip\n", peer_median(res->cpu[2], runs));
     }
     if (only < 0 || only == 3) {
         printf("timer_fire_in_order %.1f ns-cpu/timer\n", peer_median(res->v[3], runs));
+        printf("timer_fire_in_order_cpu %.1f ns-cpu/timer\n", peer_median(res->cpu[3], runs));
         printf("timer_wall_per_run %.1f ms\n", peer_median(res->wall, runs));
         printf("timer_out_of_order 0 firings\n"); /* any other count exits non-zero */
     }
