@@ -88,7 +88,9 @@ help:
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
 	@echo "                medians, one line per figure"
-	@echo "make bench-peers  the same workloads on libuv, libevent and tokio (optional)"
+	@echo "make bench-peers  the executor workloads on sim, libuv, libevent and tokio, round-robin over"
+	@echo "                BENCH_ROUNDS=5 rounds: medians of sim's per-round ratios, PASS/MISS against"
+	@echo "                the targets (a benchmark: a MISS does not fail it; optional packages)"
 	@echo "make fuzz       build the libFuzzer targets of fuzz/ (clang, ASan, UBSan) into"
 	@echo "                build/fuzz/, run each for FUZZ_TIME=$(FUZZ_TIME) s; findings in"
 	@echo "                build/fuzz/artifacts/"
@@ -99,6 +101,7 @@ help:
 	@echo "                under PREFIX=$(PREFIX); examples/own-system/ builds against it"
 	@echo "make clean      remove $(BUILD)/"
 	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=...  FUZZ_TIME=...  FUZZ_SMOKE_TIME=..."
+	@echo "           BENCH_ROUNDS=...  BENCH_N=... (bench-peers)"
 
 deps:
 	@tools/deps.sh $(DEB_PKGS)

@@ -1,6 +1,8 @@
 /*
  * bench_exec.c: executor benchmarks. One line per figure, "name value unit", each the median
- * of 5 runs of N = 1e6 operations, with the trace hash on (it is always on).
+ * of 5 runs (BENCH_RUNS=R in the environment: R runs, 1..99) of N = 1e6 operations, with the
+ * trace hash on (it is always on). bench/peers/run.sh runs it with BENCH_RUNS=1, one workload
+ * per invocation, round-robin with the peers.
  *
  *   spawn       spawn N trivial tasks from outside the loop, run until all completed
  *   pingpong    N round trips: A sends a request carrying a fresh oneshot over an mpsc,
@@ -8,6 +10,12 @@
  *   pingpong-mpsc  N round trips over two long-lived mpsc channels (no allocation per trip)
  *   timers      N tasks each sleeping until a random deadline in [0, 1 s); every wake-up is
  *               checked to come in exact (deadline, arming order) order
+ *
+ * Each figure comes twice: wall time per operation, and NAME_cpu, process CPU time (getrusage,
+ * user + system) per operation. libuv's and libevent's timer peers run on the real clock and
+ * give CPU time, so bench-peers compares sim's CPU time with theirs; and on a loaded shared
+ * machine wall time also counts the time the process waited for a core, which CPU time does
+ * not (bench-peers holds the absolute targets to the CPU figures).
  *
  * The same workloads run on libuv, libevent and tokio in bench/peers/ (make bench-peers).
  * This file is a host-boundary file: it reads the host clock to time the runs, which the
@@ -20,7 +28,11 @@
 
 #include "bench.h"
 
-#define RUNS 5
+/* Process CPU ns per operation over the timed span of the last run. */
+static double last_cpu_ns;
+
+#define RUNS_DEFAULT 5
+#define RUNS_MAX 99
 
 static sim_world *bench_world(sim_sched_kind kind)
 {
@@ -48,10 +60,11 @@ static double bench_spawn(uint64_t n, sim_sched_kind kind)
 {
     sim_world *w = bench_world(kind);
     sim_task_desc d = {.name = "t", .poll = trivial_poll, .state_size = sizeof(sim_co)};
-    uint64_t t0 = host_now_ns();
+    uint64_t t0 = host_now_ns(), c0 = host_cpu_ns();
     for (uint64_t i = 0; i < n; i++) must(sim_spawn(w, &d, NULL), "spawn");
     must(sim_world_run(w), "run");
     uint64_t t1 = host_now_ns();
+    last_cpu_ns = (double)(host_cpu_ns() - c0) / (double)n;
     sim_stats st;
     sim_world_stats(w, &st);
     if (st.spawns != n || st.steps != n) {
@@ -129,11 +142,12 @@ static double bench_pingpong(uint64_t n)
                         .moves = SIM_MOVES(&a.requests)};
     sim_task_desc db = {.name = "pong", .poll = pong_poll, .state = &b, .state_size = sizeof b,
                         .moves = SIM_MOVES(&b.requests)};
-    uint64_t t0 = host_now_ns();
+    uint64_t t0 = host_now_ns(), c0 = host_cpu_ns();
     must(sim_spawn(w, &da, NULL), "spawn ping");
     must(sim_spawn(w, &db, NULL), "spawn pong");
     must(sim_world_run(w), "run");
     uint64_t t1 = host_now_ns();
+    last_cpu_ns = (double)(host_cpu_ns() - c0) / (double)n;
     sim_world_free(w);
     return (double)(t1 - t0) / (double)n;
 }
@@ -186,11 +200,12 @@ static double bench_pingpong_mpsc(uint64_t n)
                         .moves = SIM_MOVES(&a.out, &a.in)};
     sim_task_desc db = {.name = "b", .poll = bouncer_poll, .state = &b, .state_size = sizeof b,
                         .moves = SIM_MOVES(&b.out, &b.in)};
-    uint64_t t0 = host_now_ns();
+    uint64_t t0 = host_now_ns(), c0 = host_cpu_ns();
     must(sim_spawn(w, &da, NULL), "spawn a");
     must(sim_spawn(w, &db, NULL), "spawn b");
     must(sim_world_run(w), "run");
     uint64_t t1 = host_now_ns();
+    last_cpu_ns = (double)(host_cpu_ns() - c0) / (double)n;
     sim_world_free(w);
     return (double)(t1 - t0) / (double)n;
 }
@@ -240,7 +255,7 @@ static double bench_timers(uint64_t n)
     sleeper s = {.check = &check};
     sim_task_desc d = {.name = "sleeper", .poll = sleeper_poll, .state = &s,
                        .state_size = sizeof s};
-    uint64_t t0 = host_now_ns();
+    uint64_t t0 = host_now_ns(), c0 = host_cpu_ns();
     for (uint64_t i = 0; i < n; i++) {
         s.deadline = sim_rng_below(&rng, SIM_S);
         s.index = i;
@@ -248,6 +263,7 @@ static double bench_timers(uint64_t n)
     }
     must(sim_world_run(w), "run");
     uint64_t t1 = host_now_ns();
+    last_cpu_ns = (double)(host_cpu_ns() - c0) / (double)n;
     if (check.fired != n || check.errors != 0) {
         fprintf(stderr, "bench: timers fired %llu of %llu, %llu out of order\n",
                 (unsigned long long)check.fired, (unsigned long long)n,
@@ -286,6 +302,14 @@ static const char *const figures[] = {
     "timer_fire_in_order %.1f ns/timer\n",
 };
 
+static const char *const cpu_figures[] = {
+    "spawn_complete_fifo_cpu %.1f ns-cpu/task\n",
+    "spawn_complete_random_cpu %.1f ns-cpu/task\n",
+    "pingpong_oneshot_mpsc_cpu %.1f ns-cpu/round-trip\n",
+    "pingpong_mpsc_pair_cpu %.1f ns-cpu/round-trip\n",
+    "timer_fire_in_order_cpu %.1f ns-cpu/timer\n",
+};
+
 int main(int argc, char **argv)
 {
     uint64_t n = 1000000;
@@ -299,15 +323,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "\n");
         return 2;
     }
-    double v[NWORK][RUNS];
+    int runs = bench_runs(RUNS_DEFAULT, RUNS_MAX);
+    double v[NWORK][RUNS_MAX], cpu[NWORK][RUNS_MAX];
     /* Runs are interleaved across workloads so that a noisy moment hits all of them alike. */
-    for (int r = 0; r < RUNS; r++) {
+    for (int r = 0; r < runs; r++) {
         for (size_t i = 0; i < NWORK; i++) {
-            if (only == NULL || strcmp(only, workloads[i]) == 0) v[i][r] = run_one(i, n);
+            if (only != NULL && strcmp(only, workloads[i]) != 0) continue;
+            v[i][r] = run_one(i, n);
+            cpu[i][r] = last_cpu_ns;
         }
     }
     for (size_t i = 0; i < NWORK; i++) {
-        if (only == NULL || strcmp(only, workloads[i]) == 0) printf(figures[i], median(v[i], RUNS));
+        if (only != NULL && strcmp(only, workloads[i]) != 0) continue;
+        printf(figures[i], median(v[i], runs));
+        printf(cpu_figures[i], median(cpu[i], runs));
     }
     return 0;
 }

@@ -223,6 +223,9 @@ typedef struct sim_event sim_event;
  * abandon a run, e.g. on Ctrl-C): observing never perturbs the run. ud comes first. */
 typedef void (*sim_trace_cb)(void *ud, const sim_event *event);
 
+/* The largest max_timers a world accepts (the timer heap packs a timer's slot in 24 bits). */
+#define SIM_MAX_TIMERS_LIMIT ((uint32_t)1 << 23)
+
 typedef struct sim_world_desc {
     uint64_t seed;              /* the one seed of the run */
     sim_sched sched;            /* zero = random */
@@ -231,7 +234,8 @@ typedef struct sim_world_desc {
     uint32_t checkpoint_every;  /* steps between checkpoint hashes; 0 = 1024 */
     sim_ratio spurious_wakeups; /* per step: wake one random pending task spuriously; 0 = off */
     uint32_t max_tasks;         /* live tasks at once; 0 = 1 << 22 */
-    uint32_t max_timers;        /* armed timers at once; 0 = 1 << 22 */
+    uint32_t max_timers;        /* armed timers at once; 0 = 1 << 22; at most
+                                   SIM_MAX_TIMERS_LIMIT (1 << 23), else SIM_EINVAL */
     uint32_t max_objects;       /* live channels, receivers and tokens; 0 = 1 << 20 */
     uint64_t check_max_steps;   /* sim_world_check's bound, in steps of the linearizability
                                    search for the whole check (sim_check_desc.max_steps);

@@ -1,8 +1,8 @@
 /*
  * libevent_bench.c: bench/bench_exec.c's workloads on libevent 2.1 (one event_base, default
  * backend and flags, no threading support, so no locks). Same output format as sim-bench:
- * one line per figure, "name value unit", the median of 5 runs of N = 1e6 (argv[1]),
- * runs interleaved across workloads; argv[2] picks one workload.
+ * one line per figure, "name value unit", the median of 5 runs (BENCH_RUNS) of N = 1e6
+ * (argv[1]), runs interleaved across workloads; argv[2] picks one workload.
  *
  *   spawn          N event_new(base, -1, 0, cb, self) user events, each made active with
  *                  event_active() before the loop; each callback counts and event_free()s its
@@ -65,7 +65,7 @@ static double bench_spawn(uint64_t n)
 {
     struct event_base *b = new_base();
     spawn_count = 0;
-    uint64_t t0 = peer_wall_ns();
+    uint64_t t0 = peer_wall_ns(), c0 = peer_cpu_ns();
     for (uint64_t i = 0; i < n; i++) {
         struct event *ev = event_new(b, -1, 0, spawn_cb, event_self_cbarg());
         if (ev == NULL) peer_die("event_new failed");
@@ -73,6 +73,7 @@ static double bench_spawn(uint64_t n)
     }
     loop(b);
     uint64_t t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(peer_cpu_ns() - c0) / (double)n;
     if (spawn_count != n) peer_die("spawn: not every event ran");
     event_base_free(b);
     return (double)(t1 - t0) / (double)n;
@@ -106,13 +107,14 @@ static double bench_pingpong(uint64_t n)
     chan1 requests = {0};
     ping a = {.left = n, .requests = &requests};
     pong p = {.requests = &requests};
-    uint64_t t0 = peer_wall_ns();
+    uint64_t t0 = peer_wall_ns(), c0 = peer_cpu_ns();
     task_init(&a.t, b, ping_run);
     task_init(&p.t, b, pong_run);
     ptask_wake(&a.t);
     ptask_wake(&p.t);
     loop(b);
     uint64_t t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(peer_cpu_ns() - c0) / (double)n;
     if (!a.t.done || !p.t.done || p.served != n) peer_die("pingpong did not finish");
     event_free(a.t.peer);
     event_free(p.t.peer);
@@ -126,13 +128,14 @@ static double bench_pingpong_mpsc(uint64_t n)
     chan1 ab = {0}, ba = {0};
     bouncer x = {.initiator = true, .left = n, .out = &ab, .in = &ba};
     bouncer y = {.out = &ba, .in = &ab};
-    uint64_t t0 = peer_wall_ns();
+    uint64_t t0 = peer_wall_ns(), c0 = peer_cpu_ns();
     task_init(&x.t, b, bouncer_run);
     task_init(&y.t, b, bouncer_run);
     ptask_wake(&x.t);
     ptask_wake(&y.t);
     loop(b);
     uint64_t t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(peer_cpu_ns() - c0) / (double)n;
     if (!x.t.done || !y.t.done || x.ball != n) peer_die("pingpong-mpsc did not finish");
     event_free(x.t.peer);
     event_free(y.t.peer);
@@ -197,6 +200,7 @@ static double bench_timers(uint64_t n)
     event_active(arm, EV_READ, 0);
     loop(r.base);
     uint64_t c1 = peer_cpu_ns(), t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(c1 - c0) / (double)n;
     peer_order_verdict(&r.check, n);
     event_free(arm);
     event_base_free(r.base);

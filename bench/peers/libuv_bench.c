@@ -1,7 +1,7 @@
 /*
  * libuv_bench.c: bench/bench_exec.c's workloads on libuv (one uv_loop_t). Same output format
- * as sim-bench: one line per figure, "name value unit", the median of 5 runs of N = 1e6
- * (argv[1]), runs interleaved across workloads; argv[2] picks one workload.
+ * as sim-bench: one line per figure, "name value unit", the median of 5 runs (BENCH_RUNS) of
+ * N = 1e6 (argv[1]), runs interleaved across workloads; argv[2] picks one workload.
  *
  *   spawn          libuv has no tasks; its cheapest self-contained "runnable unit" is a timer
  *                  with timeout 0. N malloc'd uv_timer_t are started before uv_run; each
@@ -89,7 +89,7 @@ static double bench_spawn(uint64_t n, bool idle)
 {
     uv_loop_t *l = new_loop();
     spawn_count = 0;
-    uint64_t t0 = peer_wall_ns();
+    uint64_t t0 = peer_wall_ns(), c0 = peer_cpu_ns();
     for (uint64_t i = 0; i < n; i++) {
         if (idle) {
             uv_idle_t *h = peer_malloc(sizeof *h);
@@ -103,6 +103,7 @@ static double bench_spawn(uint64_t n, bool idle)
     }
     run(l);
     uint64_t t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(peer_cpu_ns() - c0) / (double)n;
     if (spawn_count != n) peer_die("spawn: not every timer ran");
     free_loop(l);
     return (double)(t1 - t0) / (double)n;
@@ -163,13 +164,14 @@ static double bench_pingpong(uint64_t n)
     chan1 requests = {0};
     ping a = {.left = n, .requests = &requests};
     pong p = {.requests = &requests};
-    uint64_t t0 = peer_wall_ns();
+    uint64_t t0 = peer_wall_ns(), c0 = peer_cpu_ns();
     task_init(&a.t, l, ping_run);
     task_init(&p.t, l, pong_run);
     ptask_wake(&a.t);
     ptask_wake(&p.t);
     run(l);
     uint64_t t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(peer_cpu_ns() - c0) / (double)n;
     if (!a.t.done || !p.t.done || p.served != n) peer_die("pingpong did not finish");
     task_close(&a.t);
     task_close(&p.t);
@@ -183,13 +185,14 @@ static double bench_pingpong_mpsc(uint64_t n)
     chan1 ab = {0}, ba = {0};
     bouncer x = {.initiator = true, .left = n, .out = &ab, .in = &ba};
     bouncer y = {.out = &ba, .in = &ab};
-    uint64_t t0 = peer_wall_ns();
+    uint64_t t0 = peer_wall_ns(), c0 = peer_cpu_ns();
     task_init(&x.t, l, bouncer_run);
     task_init(&y.t, l, bouncer_run);
     ptask_wake(&x.t);
     ptask_wake(&y.t);
     run(l);
     uint64_t t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(peer_cpu_ns() - c0) / (double)n;
     if (!x.t.done || !y.t.done || x.ball != n) peer_die("pingpong-mpsc did not finish");
     task_close(&x.t);
     task_close(&y.t);
@@ -244,6 +247,7 @@ static double bench_timers(uint64_t n)
     peer_draw_deadlines(n, sabotage, arm_one, &r);
     run(r.loop);
     uint64_t c1 = peer_cpu_ns(), t1 = peer_wall_ns();
+    peer_last_cpu_ns = (double)(c1 - c0) / (double)n;
     peer_order_verdict(&r.check, n);
     free_loop(r.loop);
     timers_wall_ms = (double)(t1 - t0) / 1e6;
@@ -281,7 +285,8 @@ int main(int argc, char **argv)
     static peer_results res;
     peer_drive(only, NWORK, n, run_one, &timers_wall_ms, &res);
     if (only < 0 || only == 4) {
-        printf("spawn_complete_idle %.1f ns/task\n", peer_median(res.v[4], PEER_RUNS));
+        printf("spawn_complete_idle %.1f ns/task\n", peer_median(res.v[4], res.runs));
+        printf("spawn_complete_idle_cpu %.1f ns-cpu/task\n", peer_median(res.cpu[4], res.runs));
     }
     return 0;
 }

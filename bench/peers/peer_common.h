@@ -4,8 +4,9 @@
  * made runnable by their event loop.
  *
  *   - host clocks: wall time (CLOCK_MONOTONIC) and process CPU time (getrusage user+sys)
- *   - the driver: N from argv[1], an optional workload name in argv[2], 5 runs interleaved
- *     across workloads as sim-bench does, the median of each figure
+ *   - the driver: N from argv[1], an optional workload name in argv[2], 5 runs (BENCH_RUNS=R
+ *     in the environment: R, 1..99; run.sh uses 1) interleaved across workloads as sim-bench
+ *     does, the median of each figure
  *   - the deadline generator for the timers workload: splitmix64 seeded with 7 and
  *     Lemire's multiply-shift for "below". It is NOT sim's generator (sim_rng), so the
  *     deadlines are a different uniform sample in [0, 1 s) than sim's; tokio's peer uses the
@@ -37,7 +38,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define PEER_RUNS 5
+#define PEER_RUNS_DEFAULT 5
+#define PEER_RUNS_MAX 99
 #define PEER_NS_PER_S 1000000000ull
 
 static inline uint64_t peer_wall_ns(void)
@@ -55,6 +57,10 @@ static inline uint64_t peer_cpu_ns(void)
     return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * PEER_NS_PER_S +
            ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 }
+
+/* Process CPU ns per operation over the timed span of the last run (every bench function
+ * sets it), printed as NAME_cpu next to each figure, as sim-bench does. */
+static double peer_last_cpu_ns;
 
 static inline void peer_die(const char *what)
 {
@@ -380,6 +386,20 @@ static int peer_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Runs per figure: BENCH_RUNS from the environment, else PEER_RUNS_DEFAULT. */
+static inline int peer_runs(void)
+{
+    const char *s = getenv("BENCH_RUNS");
+    if (s == NULL || *s == '\0') return PEER_RUNS_DEFAULT;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end != '\0' || v < 1 || v > PEER_RUNS_MAX) {
+        fprintf(stderr, "peer bench: BENCH_RUNS=%s: expected 1..%d\n", s, PEER_RUNS_MAX);
+        exit(2);
+    }
+    return (int)v;
+}
+
 static inline double peer_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, peer_cmp_double);
@@ -412,33 +432,42 @@ static inline int peer_args(int argc, char **argv, const char *const *names, int
 #define PEER_MAX_WORK 8
 
 typedef struct peer_results {
-    double v[PEER_MAX_WORK][PEER_RUNS];
-    double wall[PEER_RUNS];
+    int runs; /* filled by peer_drive */
+    double v[PEER_MAX_WORK][PEER_RUNS_MAX];
+    double cpu[PEER_MAX_WORK][PEER_RUNS_MAX]; /* process CPU ns per operation */
+    double wall[PEER_RUNS_MAX];
 } peer_results;
 
 static inline void peer_drive(int only, int nwork, uint64_t n, double (*run_one)(int, uint64_t),
                               const double *timers_wall_ms, peer_results *res)
 {
-    for (int r = 0; r < PEER_RUNS; r++) {
+    int runs = res->runs = peer_runs();
+    for (int r = 0; r < runs; r++) {
         for (int i = 0; i < nwork; i++) {
             if (only >= 0 && only != i) continue;
             res->v[i][r] = run_one(i, n);
+            res->cpu[i][r] = peer_last_cpu_ns;
             if (i == 3) res->wall[r] = *timers_wall_ms;
             peer_settle();
         }
     }
     if (only < 0 || only == 0) {
-        printf("spawn_complete_fifo %.1f ns/task\n", peer_median(res->v[0], PEER_RUNS));
+        printf("spawn_complete_fifo %.1f ns/task\n", peer_median(res->v[0], runs));
+        printf("spawn_complete_fifo_cpu %.1f ns-cpu/task\n", peer_median(res->cpu[0], runs));
     }
     if (only < 0 || only == 1) {
-        printf("pingpong_oneshot_mpsc %.1f ns/round-trip\n", peer_median(res->v[1], PEER_RUNS));
+        printf("pingpong_oneshot_mpsc %.1f ns/round-trip\n", peer_median(res->v[1], runs));
+        printf("pingpong_oneshot_mpsc_cpu %.1f ns-cpu/round-trip\n",
+               peer_median(res->cpu[1], runs));
     }
     if (only < 0 || only == 2) {
-        printf("pingpong_mpsc_pair %.1f ns/round-trip\n", peer_median(res->v[2], PEER_RUNS));
+        printf("pingpong_mpsc_pair %.1f ns/round-trip\n", peer_median(res->v[2], runs));
+        printf("pingpong_mpsc_pair_cpu %.1f ns-cpu/round-trip\n", peer_median(res->cpu[2], runs));
     }
     if (only < 0 || only == 3) {
-        printf("timer_fire_in_order %.1f ns-cpu/timer\n", peer_median(res->v[3], PEER_RUNS));
-        printf("timer_wall_per_run %.1f ms\n", peer_median(res->wall, PEER_RUNS));
+        printf("timer_fire_in_order %.1f ns-cpu/timer\n", peer_median(res->v[3], runs));
+        printf("timer_fire_in_order_cpu %.1f ns-cpu/timer\n", peer_median(res->cpu[3], runs));
+        printf("timer_wall_per_run %.1f ms\n", peer_median(res->wall, runs));
         printf("timer_out_of_order 0 firings\n"); /* any other count exits non-zero */
     }
 }

@@ -107,6 +107,7 @@ enum {
     TF_ENDING = 1u << 12,       /* being finished: what it awaited and owned is released */
     TF_INSET = 1u << 13,        /* a member of a task set (set_obj) */
     TF_WAITS_LOST = 1u << 14,   /* its last pending poll noted more than SIM__WAITS_MAX waits */
+    TF_WAIT_PREV = 1u << 15,    /* its task_waits[].prev has been written (else it is zero) */
 };
 
 /* What a pending task waits for, noted by the primitive that returned SIM_PENDING. */
@@ -134,6 +135,7 @@ typedef struct sim__wait {
     uint32_t x;
     uint64_t y;
 } sim__wait;
+_Static_assert(sizeof(sim__wait) == 16, "no padding: waits are compared with memcmp");
 
 typedef struct sim__task {
     uint32_t id;             /* spawn number (the public sim_task_id); 0 = free slot */
@@ -161,18 +163,50 @@ typedef struct sim__task {
     uint64_t prio;           /* PCT priority: higher runs first */
     const char *name;        /* borrowed */
     uint64_t wait_since_ns;  /* when its current first wait began */
-    sim__wait wait_prev;     /* the first wait at that time, to tell a new wait from a re-poll */
-    sim__wait waits[SIM__WAITS_MAX];
 } sim__task;
+
+/* What a task waits for, in a table of its own indexed like the task table (w->task_waits):
+ * written only by a pending poll, so a task that finishes at its first poll (most of a spawn
+ * storm) never touches it, and the task record stays two cache lines smaller. */
+typedef struct sim__task_waits {
+    sim__wait prev;          /* the first wait when wait_since_ns was set, to tell a new wait
+                                from a re-poll; valid with TF_WAIT_PREV, else all zero */
+    sim__wait w[SIM__WAITS_MAX]; /* valid for i < the task's nwaits */
+} sim__task_waits;
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
+/* A heap entry is 16 bytes, so that a node's four children fill one cache line's worth: the
+ * arming sequence number and the timer's slot share one word, the sequence number above. That
+ * word orders as the sequence number does, so the heap orders by (deadline, seq) as before;
+ * it bounds timer slots below 2^24 and a world's arming count below 2^40 (SIM_ELIMIT). */
+#define SIM__TIMER_SLOT_BITS 24
+#define SIM__TIMER_SLOTS_MAX ((uint32_t)1 << SIM__TIMER_SLOT_BITS)
+#define SIM__TIMER_SEQ_MAX (((uint64_t)1 << (64 - SIM__TIMER_SLOT_BITS)) - 1)
+
 typedef struct sim__heap_ent {
     uint64_t deadline_ns;
-    uint64_t seq;            /* arming order: ties on deadline fire in this order */
-    uint32_t timer;          /* slot in timers[] */
-    uint32_t pad_;
+    uint64_t key;            /* seq << SIM__TIMER_SLOT_BITS | slot in timers[]; seq is the
+                                arming order: ties on deadline fire in this order */
 } sim__heap_ent;
+
+static inline uint64_t sim__heap_ent_seq(const sim__heap_ent *e)
+{
+    return e->key >> SIM__TIMER_SLOT_BITS;
+}
+
+static inline uint32_t sim__heap_ent_timer(const sim__heap_ent *e)
+{
+    return (uint32_t)(e->key & (SIM__TIMER_SLOTS_MAX - 1));
+}
+
+static inline sim__heap_ent sim__heap_ent_make(uint64_t deadline_ns, uint64_t seq, uint32_t slot)
+{
+    SIM_ASSERT(seq <= SIM__TIMER_SEQ_MAX);
+    SIM_ASSERT(slot < SIM__TIMER_SLOTS_MAX);
+    return (sim__heap_ent){.deadline_ns = deadline_ns,
+                           .key = seq << SIM__TIMER_SLOT_BITS | slot};
+}
 
 enum {
     TIMER_FREE = 0,
@@ -322,6 +356,7 @@ struct sim_world {
 
     /* tasks */
     sim__task *tasks;
+    sim__task_waits *task_waits; /* tasks_cap records, as tasks (grown with it) */
     uint32_t tasks_cap;
     uint32_t tasks_used;     /* slots ever used (high-water mark) */
     uint32_t task_free;      /* free list head */
@@ -540,14 +575,15 @@ static inline void sim__note_wait(sim_world *w, uint32_t kind, uint32_t x, uint6
 {
     if (w->current == SIM__NIL || w->dropping >= 0) return;
     sim__task *t = &w->tasks[w->current];
+    sim__wait *waits = w->task_waits[w->current].w;
     for (uint32_t i = 0; i < t->nwaits; i++) {
-        if (t->waits[i].kind == kind && t->waits[i].x == x && t->waits[i].y == y) return;
+        if (waits[i].kind == kind && waits[i].x == x && waits[i].y == y) return;
     }
     if (t->nwaits >= SIM__WAITS_MAX) {
         t->flags |= TF_WAITS_LOST;
         return;
     }
-    sim__wait *wt = &t->waits[t->nwaits++];
+    sim__wait *wt = &waits[t->nwaits++];
     wt->kind = kind;
     wt->x = x;
     wt->y = y;
@@ -586,7 +622,20 @@ void sim__task_init_hand_ops(sim_world *w);
 int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out);
 /* Emits the spawn event, fills the handle (NULL: detaches) and queues or parks the task. */
 void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out);
-void sim__task_begin_wait(sim_world *w, uint32_t slot);
+/* After a pending poll: a new first wait starts a new "waiting since"; a re-poll that
+ * waits on the same thing keeps it (the common case: one comparison of 16 bytes). */
+static inline void sim__task_begin_wait(sim_world *w, uint32_t slot)
+{
+    static const sim__wait none;
+    sim__task *t = sim__task_at(w, slot);
+    sim__task_waits *tw = &w->task_waits[slot];
+    const sim__wait *first = t->nwaits ? &tw->w[0] : &none;
+    const sim__wait *prev = (t->flags & TF_WAIT_PREV) ? &tw->prev : &none;
+    if (memcmp(first, prev, sizeof *first) == 0) return;
+    tw->prev = *first;
+    t->flags |= TF_WAIT_PREV;
+    t->wait_since_ns = w->now_ns;
+}
 void sim__abort_push(sim_world *w, uint32_t slot);
 void sim__aborts_process(sim_world *w);
 
@@ -636,9 +685,21 @@ uint32_t sim__world_tag_next(void);
  * world); *out is the user's handle. SIM_ENOMEM. */
 int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint32_t target_id,
                   sim_handle *out);
+/* Records the misuse of a bad handle h (empty, another world's, stale) by `what`. */
+void sim__hand_bad(sim_world *w, const char *what, const sim_handle *h)
+    __attribute__((cold, noinline));
 /* The record of a live handle of this kind, or SIM__NIL after recording a misuse violation
- * (when what is not NULL). */
-uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const char *what);
+ * (when what is not NULL). Inline: every channel operation resolves one. */
+static inline uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind,
+                                      const char *what)
+{
+    if (h != NULL && h->world_ == w->tag && h->slot_ < w->hands_used && h->id_ != 0) {
+        const sim__hand *r = &w->hands[h->slot_];
+        if (r->id == h->id_ && r->kind == kind) return h->slot_;
+    }
+    if (what != NULL) sim__hand_bad(w, what, h);
+    return SIM__NIL;
+}
 /* The same without a violation. */
 uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind);
 /* For an explicit drop: the record, or SIM__NIL with no violation for a handle that was

@@ -26,7 +26,8 @@ enum { FUT_FRESH = 0, FUT_PENDING = 1, FUT_DONE = 2, FUT_DROPPED = 3 };
 /* sim_co.size_ values other than an allocated block's size. */
 enum { CO_INLINE = 0, CO_BORROWED = 1 };
 
-int sim_fut_poll(sim_world *w, sim_fut *f)
+/* sim_fut_poll's body, inlined into the coroutine's poll (every SIM_AWAIT's). */
+static inline int fut_poll(sim_world *w, sim_fut *f)
 {
     SIM_ASSERT(f != NULL);
     SIM_ASSERT(f->vt != NULL && f->vt->poll != NULL);
@@ -44,6 +45,11 @@ int sim_fut_poll(sim_world *w, sim_fut *f)
     SIM_ASSERT(rc <= 0); /* a poll returns SIM_PENDING or a result code */
     f->state_ = FUT_DONE;
     return rc;
+}
+
+int sim_fut_poll(sim_world *w, sim_fut *f)
+{
+    return fut_poll(w, f);
 }
 
 void sim_fut_drop(sim_world *w, sim_fut *f)
@@ -132,7 +138,7 @@ static void co_unplace(sim_world *w, sim_co *co)
 int sim__co_poll(sim_world *w, sim_co *co)
 {
     SIM_ASSERT(co->cur != NULL);
-    int rc = sim_fut_poll(w, co->cur);
+    int rc = fut_poll(w, co->cur);
     if (rc != SIM_PENDING) co_unplace(w, co);
     return rc;
 }

@@ -174,14 +174,9 @@ static void bad_handle(sim_world *w, const char *what, const sim_handle *h)
     }
 }
 
-uint32_t sim__hand_slot(sim_world *w, const sim_handle *h, uint8_t kind, const char *what)
+void sim__hand_bad(sim_world *w, const char *what, const sim_handle *h)
 {
-    if (h != NULL && h->world_ == w->tag && h->slot_ < w->hands_used && h->id_ != 0) {
-        const sim__hand *r = &w->hands[h->slot_];
-        if (r->id == h->id_ && r->kind == kind) return h->slot_;
-    }
-    if (what != NULL) bad_handle(w, what, h);
-    return SIM__NIL;
+    bad_handle(w, what, h);
 }
 
 uint32_t sim__hand_slot_to_drop(sim_world *w, const sim_handle *h, uint8_t kind,

@@ -184,7 +184,7 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out)
     sim__rq_remove(w, slot);        /* not runnable until a worker is handed to it */
     t->flags &= ~(uint32_t)TF_PARKED;
     t->nwaits = 1;
-    t->waits[0] = (sim__wait){.kind = WAIT_POOL, .x = node};
+    w->task_waits[slot].w[0] = (sim__wait){.kind = WAIT_POOL, .x = node};
     return SIM_OK;
 }
 

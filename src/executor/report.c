@@ -255,7 +255,7 @@ static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_
     if (t->nwaits == 0) sb_printf(sb, t->polls ? "nothing noted" : "not yet polled");
     for (uint32_t i = 0; i < t->nwaits; i++) {
         if (i > 0) sb_printf(sb, "  |  ");
-        describe_wait(sb, w, &t->waits[i]);
+        describe_wait(sb, w, &w->task_waits[slot].w[i]);
     }
     /* More waits than were kept (a wide select, nested combinators): the future the task's
      * coroutine awaits describes them all. Before this, the rest was silently left out. */
@@ -296,7 +296,7 @@ static int ent_cmp(const void *a, const void *b)
 {
     const sim__heap_ent *x = a, *y = b;
     if (x->deadline_ns != y->deadline_ns) return x->deadline_ns < y->deadline_ns ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
+    return (x->key > y->key) - (x->key < y->key); /* seq order */
 }
 
 /* Appends the armed timers in firing order, at most `most`. */
@@ -309,21 +309,24 @@ static void sb_timers(strbuf *sb, const sim_world *w, uint32_t most)
     if (ents == NULL) return;
     uint32_t n = 0;
     for (uint32_t i = 0; i < w->heap_len; i++) {
-        if (w->timers[w->heap[i].timer].state == TIMER_ARMED) ents[n++] = w->heap[i];
+        if (w->timers[sim__heap_ent_timer(&w->heap[i])].state == TIMER_ARMED) {
+            ents[n++] = w->heap[i];
+        }
     }
     qsort(ents, n, sizeof *ents, ent_cmp);
     for (uint32_t i = 0; i < n && i < most; i++) {
         char t[32];
-        const sim__timer *tm = &w->timers[ents[i].timer];
+        const sim__timer *tm = &w->timers[sim__heap_ent_timer(&ents[i])];
+        unsigned long long seq = (unsigned long long)sim__heap_ent_seq(&ents[i]);
         sim__fmt_time(ents[i].deadline_ns, t, sizeof t);
         if (tm->task_slot == SIM__NIL) {
             char text[200];
             w->ext_ops[tm->ext]->timer_text(w, tm->arg, text, sizeof text);
-            sb_printf(sb, "  %14s  seq %-8llu %s\n", t, (unsigned long long)ents[i].seq, text);
+            sb_printf(sb, "  %14s  seq %-8llu %s\n", t, seq, text);
             continue;
         }
-        sb_printf(sb, "  %14s  seq %-8llu task %u (%s)\n", t, (unsigned long long)ents[i].seq,
-                  tm->task_id, sim_task_name(w, (sim_task_id){tm->task_id}));
+        sb_printf(sb, "  %14s  seq %-8llu task %u (%s)\n", t, seq, tm->task_id,
+                  sim_task_name(w, (sim_task_id){tm->task_id}));
     }
     if (n > most) sb_printf(sb, "  ... %u more\n", n - most);
     free(ents);

@@ -39,14 +39,19 @@ static uint32_t slot_take(sim_world *w)
     uint32_t slot = w->task_free;
     if (slot != SIM__NIL) {
         w->task_free = w->tasks[slot].rq_prev;
-    } else if (w->tasks_used == w->tasks_cap &&
-               sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1,
-                         sizeof(sim__task)) != SIM_OK) {
-        return SIM__NIL;
     } else {
+        if (w->tasks_used == w->tasks_cap) {
+            uint32_t waits_cap = w->tasks_cap;
+            sim__grow((void **)&w->tasks, &w->tasks_cap, w->tasks_used + 1, sizeof(sim__task));
+            /* Grown to the same capacity, its new records left unwritten (TF_WAIT_PREV). */
+            sim__grow((void **)&w->task_waits, &waits_cap, w->tasks_cap,
+                      sizeof(sim__task_waits));
+            SIM_ASSERT(waits_cap == w->tasks_cap);
+        }
         slot = w->tasks_used++;
     }
     sim__table_shake((void **)&w->tasks, w->tasks_cap, sizeof(sim__task));
+    sim__table_shake((void **)&w->task_waits, w->tasks_cap, sizeof(sim__task_waits));
     return slot;
 }
 
@@ -108,7 +113,6 @@ int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uin
     t->polls = 0;
     t->name = desc->name ? desc->name : "task";
     t->wait_since_ns = w->now_ns;
-    t->wait_prev = (sim__wait){0};
     w->tasks_live++;
     w->tasks_alloc++;
     if (!desc->daemon) w->work_live++;
@@ -133,10 +137,12 @@ static int spawn_checked(sim_world *w, const sim_task_desc *desc, uint32_t *slot
 {
     if (desc == NULL || desc->poll == NULL) return SIM_EINVAL;
     if (desc->state_size > SIM_STATE_MAX || !fresh_co(desc)) return SIM_EINVAL;
-    int rc = sim__no_side_effects(w, "sim_spawn");
+    int rc = w->dropping == SIM__DROP_CRASH ? sim__no_side_effects(w, "sim_spawn") : SIM_OK;
     if (rc != SIM_OK) return rc;
-    rc = sim__hand_moves(w, desc->moves, desc->state, desc->state_size, SIM__NIL);
-    if (rc != SIM_OK) return rc;
+    if (desc->moves != NULL) {
+        rc = sim__hand_moves(w, desc->moves, desc->state, desc->state_size, SIM__NIL);
+        if (rc != SIM_OK) return rc;
+    }
     rc = resolve_spawn_node(w, desc->node, node_out);
     if (rc != SIM_OK) return rc;
     sim__task_init init = {.name = desc->name, .poll = desc->poll, .drop = desc->drop,
@@ -144,8 +150,10 @@ static int spawn_checked(sim_world *w, const sim_task_desc *desc, uint32_t *slot
                            .daemon = desc->daemon};
     rc = sim__task_alloc(w, &init, *node_out, slot_out);
     if (rc != SIM_OK) return rc;
-    rc = sim__hand_moves(w, desc->moves, desc->state, desc->state_size, *slot_out);
-    SIM_ASSERT(rc == SIM_OK); /* validated above */
+    if (desc->moves != NULL) {
+        rc = sim__hand_moves(w, desc->moves, desc->state, desc->state_size, *slot_out);
+        SIM_ASSERT(rc == SIM_OK); /* validated above */
+    }
     return SIM_OK;
 }
 
@@ -217,20 +225,7 @@ void sim__note_wait_retag(sim_world *w, uint32_t kind)
 {
     if (w->current == SIM__NIL) return;
     sim__task *t = &w->tasks[w->current];
-    if (t->nwaits > 0) t->waits[t->nwaits - 1].kind = kind;
-}
-
-/* After a pending poll: a new first wait starts a new "waiting since"; a re-poll that
- * waits on the same thing keeps it. */
-void sim__task_begin_wait(sim_world *w, uint32_t slot)
-{
-    sim__task *t = sim__task_at(w, slot);
-    sim__wait first = t->nwaits ? t->waits[0] : (sim__wait){0};
-    if (first.kind != t->wait_prev.kind || first.x != t->wait_prev.x ||
-        first.y != t->wait_prev.y) {
-        t->wait_prev = first;
-        t->wait_since_ns = w->now_ns;
-    }
+    if (t->nwaits > 0) w->task_waits[w->current].w[t->nwaits - 1].kind = kind;
 }
 
 /* Runs fn as the task's end, with the task as the current one in the given drop mode. */
@@ -241,11 +236,16 @@ static void as_ending(sim_world *w, uint32_t slot, int mode)
     int saved_dropping = w->dropping;
     w->current = slot;
     w->dropping = mode;
-    if (!(t->flags & TF_JOB) && t->state != NULL) sim__co_drop_task(w, t->state);
+    /* The common end (awaiting nothing, no drop function, no handles) makes no call. */
+    if (!(t->flags & TF_JOB) && t->state != NULL && ((sim_co *)t->state)->cur != NULL) {
+        sim__co_drop_task(w, t->state);
+    }
     /* The drop function before the handles: one that drops a handle it holds (as code
      * written for explicit drops does) finds it still valid; what it leaves is released. */
+    t = &w->tasks[slot];
     if (t->drop != NULL) t->drop(t->state, w);
-    sim__hands_release_task(w, slot);
+    if (w->tasks[slot].hands_head != SIM__NIL) sim__hands_release_task(w, slot);
+    SIM_ASSERT(w->tasks[slot].hands_tail == SIM__NIL);
     w->current = saved_current;
     w->dropping = saved_dropping;
 }

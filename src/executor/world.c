@@ -52,7 +52,8 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     w->max_tasks = d->max_tasks ? d->max_tasks : DEFAULT_MAX_TASKS;
     w->max_timers = d->max_timers ? d->max_timers : DEFAULT_MAX_TIMERS;
     w->max_objects = d->max_objects ? d->max_objects : DEFAULT_MAX_OBJECTS;
-    if (w->max_tasks >= SIM__NIL || w->max_timers >= SIM__NIL || w->max_objects >= SIM__NIL) {
+    if (w->max_tasks >= SIM__NIL || w->max_timers > SIM_MAX_TIMERS_LIMIT ||
+        w->max_objects >= SIM__NIL) {
         return SIM_EINVAL;
     }
     if (d->forced_count > 0 && d->forced == NULL) return SIM_EINVAL;
@@ -177,6 +178,7 @@ void sim_world_free(sim_world *w)
     free(w->strings);
     free(w->violations);
     free(w->tasks);
+    free(w->task_waits);
     free(w->objs);
     free(w->waiters);
     free(w->aborts);

@@ -1000,3 +1000,18 @@ Test(timer, max_timers_gives_elimit)
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
+
+/* Goal: max_timers is bounded by SIM_MAX_TIMERS_LIMIT (the heap packs a timer's slot into 24
+ * bits of its sequence word): the limit itself is accepted, one more is refused.
+ * Method: sim_world_new with max_timers = SIM_MAX_TIMERS_LIMIT, then SIM_MAX_TIMERS_LIMIT + 1. */
+Test(timer, max_timers_above_the_limit_is_refused)
+{
+    sim_world *w = NULL;
+    sim_world_desc d = {.seed = 17, .max_timers = SIM_MAX_TIMERS_LIMIT};
+    cr_assert(eq(int, sim_world_new(&d, &w), SIM_OK));
+    sim_world_free(w);
+    w = NULL;
+    d.max_timers = SIM_MAX_TIMERS_LIMIT + 1;
+    cr_assert(eq(int, sim_world_new(&d, &w), SIM_EINVAL));
+    cr_assert(w == NULL);
+}

@@ -2,8 +2,8 @@
 //! current_thread runtime per run, built with enable_time() and start_paused(true) (a
 //! paused clock that auto-advances to the next timer when nothing else can run: tokio's
 //! nearest thing to sim's virtual time). Output as sim-bench: one line per figure,
-//! "name value unit", the median of 5 runs of N = 1e6 (argv[1]), runs interleaved across
-//! workloads; argv[2] picks one workload. Runtime creation and teardown are not timed (sim
+//! "name value unit", the median of 5 runs (BENCH_RUNS) of N = 1e6 (argv[1]), runs
+//! interleaved across workloads; argv[2] picks one workload. Runtime creation and teardown are not timed (sim
 //! does not time world creation either); wall time comes from std::time::Instant.
 //!
 //!   spawn          inside block_on, tokio::spawn N tasks that each bump a thread-local
@@ -33,7 +33,8 @@ use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
-const RUNS: usize = 5;
+const RUNS_DEFAULT: usize = 5;
+const RUNS_MAX: usize = 99;
 const NS_PER_S: u64 = 1_000_000_000;
 const NS_PER_MS: u64 = 1_000_000;
 
@@ -55,6 +56,36 @@ fn done_signal() -> &'static Notify {
     Box::leak(Box::new(Notify::new()))
 }
 
+// ---- process CPU time --------------------------------------------------------------------
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    // glibc's (x86_64 Linux: time_t and long are 64 bits).
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+
+/// Process CPU time in ns, as the C peers' getrusage (user + system) and sim-bench's.
+fn cpu_ns() -> u64 {
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one Timespec, which ts is.
+    if unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
+        die("clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    }
+    ts.tv_sec as u64 * NS_PER_S + ts.tv_nsec as u64
+}
+
+thread_local! {
+    /// CPU ns of the last run's timed span, divided by N in run_one's caller.
+    static LAST_CPU_NS: Cell<u64> = Cell::new(0);
+}
+
 // ---- spawn --------------------------------------------------------------------------------
 
 thread_local! {
@@ -67,6 +98,7 @@ fn bench_spawn(n: u64) -> f64 {
     COUNT.with(|c| c.set(0));
     let ns = rt.block_on(async move {
         let t0 = WallInstant::now();
+        let c0 = cpu_ns();
         for _ in 0..n {
             tokio::spawn(async move {
                 let k = COUNT.with(|c| {
@@ -80,6 +112,7 @@ fn bench_spawn(n: u64) -> f64 {
             });
         }
         done.notified().await;
+        LAST_CPU_NS.with(|c| c.set(cpu_ns() - c0));
         t0.elapsed().as_nanos()
     });
     if COUNT.with(|c| c.get()) != n {
@@ -96,6 +129,7 @@ fn bench_pingpong(n: u64) -> f64 {
     let ns = rt.block_on(async move {
         let (req_tx, mut req_rx) = mpsc::channel::<oneshot::Sender<u64>>(1);
         let t0 = WallInstant::now();
+        let c0 = cpu_ns();
         let a = tokio::spawn(async move {
             for _ in 0..n {
                 let (tx, rx) = oneshot::channel();
@@ -120,6 +154,7 @@ fn bench_pingpong(n: u64) -> f64 {
         a.await.expect("ping");
         let served = b.await.expect("pong");
         let ns = t0.elapsed().as_nanos();
+        LAST_CPU_NS.with(|c| c.set(cpu_ns() - c0));
         if served != n {
             die("pingpong did not finish");
         }
@@ -134,6 +169,7 @@ fn bench_pingpong_mpsc(n: u64) -> f64 {
         let (ab_tx, mut ab_rx) = mpsc::channel::<u64>(1);
         let (ba_tx, mut ba_rx) = mpsc::channel::<u64>(1);
         let t0 = WallInstant::now();
+        let c0 = cpu_ns();
         let a = tokio::spawn(async move {
             let mut ball = 0u64;
             for _ in 0..n {
@@ -155,6 +191,7 @@ fn bench_pingpong_mpsc(n: u64) -> f64 {
         let ball = a.await.expect("a");
         b.await.expect("b");
         let ns = t0.elapsed().as_nanos();
+        LAST_CPU_NS.with(|c| c.set(cpu_ns() - c0));
         if ball != n {
             die("pingpong-mpsc did not finish");
         }
@@ -232,6 +269,7 @@ fn bench_timers(n: u64) -> f64 {
         };
         let mut rng = Rng(7);
         let t0 = WallInstant::now();
+        let c0 = cpu_ns();
         let mut i = 0;
         while i < n {
             let d0 = rng.below(NS_PER_S);
@@ -246,6 +284,7 @@ fn bench_timers(n: u64) -> f64 {
             }
         }
         done.notified().await;
+        LAST_CPU_NS.with(|c| c.set(cpu_ns() - c0));
         t0.elapsed().as_nanos()
     });
     CHECK.with(|c| {
@@ -303,27 +342,44 @@ fn main() {
         std::process::exit(2);
     }
     let want = |i: usize| only.is_none() || only == Some(Some(i));
-    let mut v = [[0f64; RUNS]; 4];
+    // BENCH_RUNS runs per figure (bench/peers/run.sh uses 1), as in the C peers.
+    let runs = match std::env::var("BENCH_RUNS") {
+        Err(_) => RUNS_DEFAULT,
+        Ok(s) => match s.parse::<usize>() {
+            Ok(r) if (1..=RUNS_MAX).contains(&r) => r,
+            _ => {
+                eprintln!("tokio peer bench: BENCH_RUNS={s}: expected 1..{RUNS_MAX}");
+                std::process::exit(2);
+            }
+        },
+    };
+    let mut v = vec![vec![0f64; runs]; 4];
+    let mut cpu = vec![vec![0f64; runs]; 4];
     // Runs are interleaved across workloads, as in sim-bench.
-    for r in 0..RUNS {
-        for (i, row) in v.iter_mut().enumerate() {
+    for r in 0..runs {
+        for i in 0..4 {
             if want(i) {
-                row[r] = run_one(i, n);
+                v[i][r] = run_one(i, n);
+                cpu[i][r] = LAST_CPU_NS.with(|c| c.get()) as f64 / n as f64;
                 settle();
             }
         }
     }
     if want(0) {
         println!("spawn_complete_fifo {:.1} ns/task", median(&mut v[0]));
+        println!("spawn_complete_fifo_cpu {:.1} ns-cpu/task", median(&mut cpu[0]));
     }
     if want(1) {
         println!("pingpong_oneshot_mpsc {:.1} ns/round-trip", median(&mut v[1]));
+        println!("pingpong_oneshot_mpsc_cpu {:.1} ns-cpu/round-trip", median(&mut cpu[1]));
     }
     if want(2) {
         println!("pingpong_mpsc_pair {:.1} ns/round-trip", median(&mut v[2]));
+        println!("pingpong_mpsc_pair_cpu {:.1} ns-cpu/round-trip", median(&mut cpu[2]));
     }
     if want(3) {
         println!("timer_fire_in_order {:.1} ns/timer", median(&mut v[3]));
+        println!("timer_fire_in_order_cpu {:.1} ns-cpu/timer", median(&mut cpu[3]));
         println!("timer_out_of_order 0 firings");
     }
 }
