@@ -2021,6 +2021,16 @@ typedef struct sim_check_desc {
      * keys before it left (with jobs > 1 keys search at once, each with the whole bound, and
      * the verdicts are then taken in order). Beyond it: unknown. */
     uint64_t max_steps;
+    /* Bytes the whole check may hold, all keys and jobs together, counted as the checker
+     * allocates them (its memos, stacks and the values its model makes; not the history it
+     * reads); 0: 2 GiB. Each round of the search gives every undecided key an equal share of
+     * what is free; a key at its share pauses until the next round, and when no key can go
+     * on, the last one gives up: unknown, with the figure. The same on any machine and with
+     * any jobs. */
+    uint64_t max_memory;
+    /* Decide every key even after one is found not linearizable (the verdict still names the
+     * first anomaly found); by default the check ends there, naming the keys left undecided. */
+    bool all_keys;
 } sim_check_desc;
 
 /* sim_world_check's bound when the world's desc gives none: one to two seconds of search on
