@@ -160,6 +160,7 @@ typedef struct plan {
     uint64_t max_steps;      /* for the whole check; UINT64_MAX: no bound */
     uint64_t left;           /* of max_steps, after the parts settled so far */
     uint64_t cap;            /* this round's bound on each part's steps */
+    uint64_t round_steps;    /* the first round's */
     uint64_t max_memory;
     uint64_t base_bytes;     /* the plan's own arrays and values */
     uint64_t peak_bytes;     /* the most the check held when a round began (counted) */
@@ -368,7 +369,9 @@ static bool round_start(plan *p)
     /* Within the round each part stays within its share, so the whole within the limit. */
     SIM_ASSERT(held + each * p->ntodo <= p->max_memory || held > p->max_memory);
     if (held > p->peak_bytes) p->peak_bytes = held;
-    p->cap = p->rounds >= 40 ? UINT64_MAX : ROUND_STEPS << p->rounds;
+    p->cap = p->rounds >= 63 || p->round_steps > (UINT64_MAX >> p->rounds)
+                 ? UINT64_MAX
+                 : p->round_steps << p->rounds;
     p->progress = false;
     p->last_memory = SIM__NIL;
     atomic_store(&p->stop, SIM__NIL);
@@ -827,6 +830,7 @@ static int search_all(plan *p, const sim_check_desc *d)
     p->first_bad = p->ran_out = SIM__NIL;
     p->in_order = d->jobs <= 1 || p->nparts <= 1;
     p->all_keys = d->all_keys;
+    p->round_steps = d->round_steps ? d->round_steps : ROUND_STEPS;
     p->search = d->search;
     /* A timeout longer than the host clock can count is no timeout: saturate, so that the
      * deadline never wraps to one already past. */

@@ -584,3 +584,127 @@ Test(check, world_history_misuse_is_a_violation)
     sim_history_free(h);
     sim_world_free(w);
 }
+
+/* ---- rounds: the first provable anomaly -------------------------------------------------- */
+
+/* Key "a" is hard: `writes` concurrent writes, then a read of a value never written, so the
+ * search tries every subset of the writes (2^writes configurations) before it knows. Key "b",
+ * after it in the history, is plainly not linearizable: it reads 1 after 2 overwrote it. */
+static sim_history *hard_then_bad(int writes)
+{
+    char *h = calloc(1, 16384);
+    for (int p = 0; p < writes; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :invoke, :f :write, :key \"a\", :value %d}\n",
+                p, p);
+    }
+    strcat(h, "{:process 99, :type :invoke, :f :read, :key \"a\", :value nil}\n"
+              "{:process 99, :type :ok, :f :read, :key \"a\", :value 100}\n");
+    for (int p = 0; p < writes; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :ok, :f :write, :key \"a\", :value %d}\n", p,
+                p);
+    }
+    strcat(h, "{:process 98, :type :invoke, :f :write, :key \"b\", :value 1}\n"
+              "{:process 98, :type :ok, :f :write, :key \"b\", :value 1}\n"
+              "{:process 98, :type :invoke, :f :write, :key \"b\", :value 2}\n"
+              "{:process 98, :type :ok, :f :write, :key \"b\", :value 2}\n"
+              "{:process 97, :type :invoke, :f :read, :key \"b\", :value nil}\n"
+              "{:process 97, :type :ok, :f :read, :key \"b\", :value 1}\n");
+    sim_history *hist = edn(h);
+    free(h);
+    return hist;
+}
+
+/* Goal: a plainly bad key after a hard one is found without first exhausting the hard one
+ * (which needs millions of steps: here the whole check may take 100,000), it is the key
+ * named, the hard key is named as left undecided, and the report is the same bytes with one
+ * job and with two. */
+Test(check, bad_key_after_a_hard_key_is_found_first)
+{
+    sim_history *hist = hard_then_bad(22);
+    char *text[2] = {NULL, NULL};
+    for (uint32_t jobs = 1; jobs <= 2; jobs++) {
+        sim_check_desc d = {.model = &sim_model_register, .jobs = jobs, .max_steps = 100000};
+        sim_check_result *r = NULL;
+        cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+        cr_assert(eq(int, sim_check_verdict(r), SIM_NOT_LINEARIZABLE), "%s",
+                  sim_check_summary(r));
+        cr_assert(strstr(sim_check_summary(r), "on key \"b\"") != NULL, "%s",
+                  sim_check_summary(r));
+        const char *json = sim_check_report(r, true);
+        cr_assert(strstr(json, "\"undecided\":[\"\\\"a\\\"\"]") != NULL, "%s", json);
+        cr_assert(strstr(sim_check_report(r, false), "1 key left undecided") != NULL, "%s",
+                  sim_check_report(r, false));
+        text[jobs - 1] = strdup(json);
+        sim_check_result_free(r);
+    }
+    cr_assert(eq(str, text[0], text[1]));
+    free(text[0]);
+    free(text[1]);
+    sim_history_free(hist);
+}
+
+/* Goal: --all-keys decides every key: the verdict still names the first anomaly found ("b",
+ * found in the first round while "a" is still searching), and the report lists both keys
+ * that are not linearizable, nothing undecided; the same with one job and two. */
+Test(check, all_keys_decides_every_key)
+{
+    sim_history *hist = hard_then_bad(12);
+    for (uint32_t jobs = 1; jobs <= 2; jobs++) {
+        sim_check_desc d = {.model = &sim_model_register, .jobs = jobs, .all_keys = true,
+                            .round_steps = 64};
+        sim_check_result *r = NULL;
+        cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+        cr_assert(eq(int, sim_check_verdict(r), SIM_NOT_LINEARIZABLE));
+        cr_assert(strstr(sim_check_summary(r), "on key \"b\"") != NULL, "%s",
+                  sim_check_summary(r));
+        const char *json = sim_check_report(r, true);
+        cr_assert(strstr(json, "\"undecided\":[]") != NULL, "%s", json);
+        cr_assert(strstr(json, "\"keys_not_linearizable\":[\"\\\"a\\\"\",\"\\\"b\\\"\"]") != NULL, "%s", json);
+        sim_check_result_free(r);
+    }
+    sim_history_free(hist);
+}
+
+/* Goal: --max-memory holds: on the hard key alone, a limit of 1 MiB ends the check unknown,
+ * saying so with the figure, and what the check held (counted) never passed it; with the
+ * default limit the same history is decided. */
+Test(check, max_memory_holds)
+{
+    sim_history *hist = hard_then_bad(16);
+    sim_check_desc d = {.model = &sim_model_register, .jobs = 2, .max_memory = 1u << 20,
+                        .all_keys = true};
+    sim_check_result *r = NULL;
+    cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+    /* Key "b" is still found; key "a" could not be decided within the limit. */
+    cr_assert(eq(int, sim_check_verdict(r), SIM_NOT_LINEARIZABLE), "%s", sim_check_summary(r));
+    sim_check_result_free(r);
+    d.all_keys = false;
+    sim_history *only_a = NULL;
+    /* The hard key alone. */
+    char h[8192] = "";
+    for (int p = 0; p < 16; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :invoke, :f :write, :value %d}\n", p, p);
+    }
+    strcat(h, INV(99, read, "nil") OK(99, read, "100"));
+    for (int p = 0; p < 16; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+    }
+    only_a = edn(h);
+    cr_assert(eq(int, sim_check(only_a, &d, &r, NULL, 0), SIM_OK));
+    cr_assert(eq(int, sim_check_verdict(r), SIM_CHECK_UNKNOWN), "%s", sim_check_summary(r));
+    cr_assert(strstr(sim_check_summary(r), "memory limit of 1048576 bytes") != NULL, "%s",
+              sim_check_summary(r));
+    const char *json = sim_check_report(r, true);
+    const char *peak = strstr(json, "\"memory_peak\":");
+    cr_assert(peak != NULL, "%s", json);
+    unsigned long long held = strtoull(peak + strlen("\"memory_peak\":"), NULL, 10);
+    cr_assert(le(u64, (uint64_t)held, 1ull << 20), "%s", json);
+    cr_assert(gt(u64, (uint64_t)held, 0ull), "%s", json);
+    sim_check_result_free(r);
+    d.max_memory = 0;
+    cr_assert(eq(int, sim_check(only_a, &d, &r, NULL, 0), SIM_OK));
+    cr_assert(eq(int, sim_check_verdict(r), SIM_NOT_LINEARIZABLE), "%s", sim_check_summary(r));
+    sim_check_result_free(r);
+    sim_history_free(only_a);
+    sim_history_free(hist);
+}
