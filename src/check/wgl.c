@@ -177,6 +177,11 @@ static void bits_set(bits *b, uint32_t i)
     while (b->lo < b->hi && b->w[b->lo] == UINT64_MAX) b->lo++;
 }
 
+static bool bits_has(const bits *b, uint32_t i)
+{
+    return (b->w[i / 64] >> (i % 64)) & 1u;
+}
+
 static void bits_clear(bits *b, uint32_t i)
 {
     uint32_t wi = i / 64;
@@ -322,6 +327,55 @@ static void cache_release(cache *c)
     free(c->next);
 }
 
+/* ---- twins ------------------------------------------------------------------------------------ */
+
+/* In-doubt operations just like each other (sim_op.alike, the same code, f, key and input)
+ * are twins: one may stand for another invoked later (it was invoked earlier, and nothing
+ * waits for either to return), so a linearization that places the later and not the earlier
+ * has one as good with the earlier instead, and one that places both has one with them in
+ * either order. The search so places a twin only once the twin invoked just before it is
+ * placed. Sorting finds them in O(n log n). */
+static int by_twin(const void *a, const void *b)
+{
+    const sim_op *x = a, *y = b;
+    if (x->code != y->code) return x->code < y->code ? -1 : 1;
+    if (x->f != y->f) return x->f < y->f ? -1 : 1;
+    if (x->input != y->input) return x->input < y->input ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static bool twins(const sim_op *x, const sim_op *y)
+{
+    return x->code == y->code && x->f == y->f && x->input == y->input && x->key == y->key;
+}
+
+/* For each operation of p, the twin invoked just before it, or SIM__NIL. */
+static uint32_t *twins_find(const sim__part *p)
+{
+    uint32_t *prev = sim__xcalloc(p->n ? p->n : 1, sizeof *prev, "a search's twins");
+    uint32_t *info = sim__xcalloc(p->n ? p->n : 1, sizeof *info, "a search's twins");
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        prev[i] = SIM__NIL;
+        if (p->ret_at[i] == SIM__NIL && p->ops[i].alike) info[k++] = i;
+    }
+    /* Copies, each with its index in the part as its id, sorted by what makes twins and
+     * then by that index. */
+    sim_op *copy = sim__xcalloc(k ? k : 1, sizeof *copy, "a search's twins");
+    for (uint32_t j = 0; j < k; j++) {
+        copy[j] = p->ops[info[j]];
+        copy[j].id = info[j]; /* the index in the part, for the order and the result */
+    }
+    qsort(copy, k, sizeof *copy, by_twin);
+    for (uint32_t j = 1; j < k; j++) {
+        if (twins(&copy[j - 1], &copy[j])) prev[copy[j].id] = copy[j - 1].id;
+    }
+    free(copy);
+    free(info);
+    return prev;
+}
+
 /* ---- the search ----------------------------------------------------------------------------- */
 
 /* The state the search would be in had it not placed one info operation (the operation's
@@ -363,6 +417,7 @@ typedef struct search {
                                 pauses before an insert would pass it */
     bool suspended;
     uint32_t at;             /* where the walk goes on after a suspension */
+    uint32_t *twin;          /* per operation, the twin it waits for (twins_find) */
     shadow sh[SHADOWS];      /* of the info operations placed, with prune */
     uint32_t nsh;
     uint64_t fixed;          /* bytes of the arrays below and above, counted in *held */
@@ -487,6 +542,7 @@ static int try_call(search *s, uint32_t x)
 {
     uint32_t opi = s->l.op[x];
     const sim_op *op = &s->p->ops[opi];
+    if (s->twin[opi] != SIM__NIL && !bits_has(&s->b, s->twin[opi])) return 0;
     bool ok = step(s, opi);
     if (s->c->vals.over) return TRY_OVER;
     if (s->c->full) return SIM_ELIMIT;
@@ -641,6 +697,7 @@ static uint64_t fixed_bytes(const sim_model *m, const sim__part *p, bool prune)
                  (uint64_t)CACHE_SLOTS * (sizeof(uint32_t) + sizeof(bool) + sizeof(uint64_t) +
                                           2u * m->state_size) +
                  ((uint64_t)p->n + 63) / 64 * 8 + (uint64_t)p->n * 8;
+    b += n * sizeof(uint32_t); /* twins */
     if (prune) b += n * SHADOWS * (sizeof(uint64_t) + m->state_size) + n;
     return b;
 }
@@ -659,6 +716,7 @@ static void release(search *s)
     free(s->hashes);
     free(s->saved_sh);
     free(s->saved_nsh);
+    free(s->twin);
     cache_release(&s->sc);
 }
 
@@ -684,6 +742,7 @@ static void search_init(search *s, const sim_model *m, sim_check_ctx *c, const s
         s->saved_nsh = sim__xcalloc(n, 1, "a search's shadows");
     }
     list_build(&s->l, p);
+    s->twin = twins_find(p);
     cache_init(&s->sc, m->state_size);
     bits_init(&s->b, p->n);
     m->init(c, s->cur);
