@@ -236,6 +236,9 @@ typedef struct sim_world_desc {
     uint64_t check_max_steps;   /* sim_world_check's bound, in steps of the linearizability
                                    search for the whole check (sim_check_desc.max_steps);
                                    0 = SIM_CHECK_WORLD_MAX_STEPS; UINT64_MAX = no bound */
+    uint64_t check_max_memory;  /* sim_world_check's memory limit in bytes, counted as the
+                                   checker allocates (sim_check_desc.max_memory); 0 = its
+                                   default, 2 GiB */
     const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
     uint32_t forced_count;
     const char *replay_hint;    /* copied; printed by failed assertions and reports, e.g.

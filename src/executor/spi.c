@@ -74,6 +74,12 @@ uint32_t sim__exec_work_live(const sim_world *w)
     return w->work_live;
 }
 
+uint64_t sim__exec_check_max_memory(const sim_world *w)
+{
+    SIM_ASSERT(w != NULL);
+    return w->check_max_memory;
+}
+
 uint64_t sim__exec_check_max_steps(const sim_world *w)
 {
     SIM_ASSERT(w->check_max_steps > 0); /* resolved when the world was made */
