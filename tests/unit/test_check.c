@@ -708,3 +708,58 @@ Test(check, max_memory_holds)
     sim_history_free(only_a);
     sim_history_free(hist);
 }
+
+/* ---- Jepsen's log lines --------------------------------------------------------------------- */
+
+/* Goal: a history of Jepsen's log lines (as Porcupine ships etcd's: the logger's prefix, then
+ * process, type, function and value apart by tabs) reads as the same maps would: the
+ * nemesis's lines skipped, an info completion's value ignored, the verdict the same. */
+Test(check, jepsen_log_lines_read_as_maps)
+{
+    const char *log = "INFO  jepsen.util - 0\t:invoke\t:write\t4\n"
+                      "INFO  jepsen.util - 1\t:invoke\t:read\tnil\n"
+                      "INFO  jepsen.util - 0\t:ok\t:write\t4\n"
+                      "INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n"
+                      "INFO  jepsen.util - 1\t:ok\t:read\t4\n"
+                      "\n"
+                      "INFO  jepsen.util - 2\t:invoke\t:cas\t[4 0]\n"
+                      "INFO  jepsen.util - 2\t:info\t:cas\t:timed-out\n"
+                      "INFO  jepsen.util - 3\t:invoke\t:read\tnil\n"
+                      "INFO  jepsen.util - 3\t:ok\t:read\t0\n";
+    sim_history *h = NULL;
+    char err[256] = "";
+    cr_assert(eq(int, sim_history_parse_edn("etcd.log", log, &h, err, sizeof err), SIM_OK), "%s",
+              err);
+    cr_assert(eq(u32, sim_history_count(h), 8));
+    sim_check_desc d = {.model = &sim_model_register};
+    sim_check_result *r = NULL;
+    cr_assert(eq(int, sim_check(h, &d, &r, NULL, 0), SIM_OK));
+    cr_assert(eq(int, sim_check_verdict(r), SIM_LINEARIZABLE), "%s", sim_check_summary(r));
+    sim_check_result_free(r);
+    sim_history_free(h);
+}
+
+/* Goal: a bad log line is refused with the file, line and column of the problem. */
+Test(check, jepsen_log_line_errors_name_line_and_column)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\n",
+         "h.log:2:27: expected a log line"},
+        {"INFO  jepsen.util - x\t:invoke\t:read\tnil\n", "h.log:1:21: :process must be"},
+        {"INFO  jepsen.util - 1\t:begin\t:read\tnil\n", "h.log:1:23: :type must be"},
+        {"INFO  jepsen.util - 1\t:invoke\t:read\t1.5\n", "h.log:1:37: floats are not supported"},
+        {"INFO  jepsen.util - 1\t:invoke\t:read\tnil 3\n", "h.log:1:41: unexpected text after"},
+        {"INFO  jepsen.util - 1\t:ok\t:read\tnil\n", "h.log:1: process 1 completes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_history *h = NULL;
+        char err[512] = "";
+        cr_assert(eq(int, sim_history_parse_edn("h.log", cases[i].text, &h, err, sizeof err),
+                     SIM_EINVAL), "case %zu", i);
+        cr_assert(eq(ptr, h, NULL));
+        cr_assert(strncmp(err, cases[i].want, strlen(cases[i].want)) == 0, "case %zu: %s", i,
+                  err);
+    }
+}
