@@ -1896,8 +1896,9 @@ int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_
 /* Reads Jepsen's EDN history: one map per line, {:process 0, :type :invoke, :f :read,
  * :key "x", :value nil}, the whole optionally inside [ ]. :time (ns) is kept for reports,
  * other keys are ignored, entries of the :nemesis process are skipped. A text whose first
- * line is not a map is read as Jepsen's log lines instead, "INFO  jepsen.util - 3<TAB>:invoke
- * <TAB>:read<TAB>nil" (process, type, f, value; no key; what precedes " - " is skipped). Errors: SIM_EINVAL
+ * line is not a map is read as Jepsen's log lines instead,
+ * "INFO  jepsen.util - 3<TAB>:invoke<TAB>:read<TAB>nil" (process, type, f, value; no key;
+ * what precedes " - " is skipped). Errors: SIM_EINVAL
  * with "PATH:LINE:COL: message"; SIM_ELIMIT (more than 2^31 entries or values, or a string
  * over 2 GiB). */
 int sim_history_parse_edn(const char *path, const char *text, sim_history **out, char *err,

@@ -143,6 +143,7 @@ static size_t grown(size_t cap, size_t first, size_t need)
  * on top of the old, which live until they are copied. */
 static bool room(sim__vtab *t, size_t bytes, size_t items)
 {
+    if (t->over) return false; /* refused once: until the limit is raised, every time */
     if (t->max_bytes == 0) return true;
     uint64_t add = 0;
     if (t->n == t->cap) add += (uint64_t)(t->cap ? t->cap * 2 : 64) * sizeof *t->v;

@@ -261,7 +261,8 @@ Test(check, search_past_max_configs_is_unknown)
     sim_check_result *r = NULL;
     cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
     cr_assert(eq(int, sim_check_verdict(r), SIM_CHECK_UNKNOWN));
-    cr_assert(strstr(sim_check_summary(r), "bound of 1000 configurations") != NULL, "%s", sim_check_summary(r));
+    cr_assert(strstr(sim_check_summary(r), "bound of 1000 configurations") != NULL, "%s",
+              sim_check_summary(r));
     sim_check_result_free(r);
     d.max_configs = 0;
     cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
@@ -659,7 +660,8 @@ Test(check, all_keys_decides_every_key)
                   sim_check_summary(r));
         const char *json = sim_check_report(r, true);
         cr_assert(strstr(json, "\"undecided\":[]") != NULL, "%s", json);
-        cr_assert(strstr(json, "\"keys_not_linearizable\":[\"\\\"a\\\"\",\"\\\"b\\\"\"]") != NULL, "%s", json);
+        const char *both = "\"keys_not_linearizable\":[\"\\\"a\\\"\",\"\\\"b\\\"\"]";
+        cr_assert(strstr(json, both) != NULL, "%s", json);
         sim_check_result_free(r);
     }
     sim_history_free(hist);
@@ -699,7 +701,7 @@ Test(check, max_memory_holds)
     cr_assert(peak != NULL, "%s", json);
     unsigned long long held = strtoull(peak + strlen("\"memory_peak\":"), NULL, 10);
     cr_assert(le(u64, (uint64_t)held, 1ull << 20), "%s", json);
-    cr_assert(gt(u64, (uint64_t)held, 0ull), "%s", json);
+    cr_assert(lt(u64, 0ull, (uint64_t)held), "%s", json);
     sim_check_result_free(r);
     d.max_memory = 0;
     cr_assert(eq(int, sim_check(only_a, &d, &r, NULL, 0), SIM_OK));
@@ -762,4 +764,42 @@ Test(check, jepsen_log_line_errors_name_line_and_column)
         cr_assert(strncmp(err, cases[i].want, strlen(cases[i].want)) == 0, "case %zu: %s", i,
                   err);
     }
+}
+
+/* Goal: the limit holds for the values a model makes too: sixteen in-doubt appends of
+ * different strings and a get no order explains make the kv model intern a string for every
+ * order it tries; under a limit of 256 KiB the check pauses the search when the value table
+ * would pass its share, ends unknown with the figure, and what it held stayed within it. */
+Test(check, max_memory_holds_for_appended_values)
+{
+    char *h = calloc(1, 16384);
+    for (int p = 0; p < 16; p++) {
+        sprintf(h + strlen(h),
+                "{:process %d, :type :invoke, :f :append, :key \"k\", :value \"%c%c%c%c\"}\n", p,
+                'a' + p, 'a' + p, 'a' + p, 'a' + p);
+    }
+    strcat(h, "{:process 99, :type :invoke, :f :get, :key \"k\", :value nil}\n"
+              "{:process 99, :type :ok, :f :get, :key \"k\", :value \"zz\"}\n");
+    for (int p = 0; p < 16; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :info, :f :append, :key \"k\", :value nil}\n",
+                p);
+    }
+    sim_history *hist = edn(h);
+    free(h);
+    for (uint32_t jobs = 1; jobs <= 2; jobs++) {
+        sim_check_desc d = {.model = &sim_model_kv, .jobs = jobs, .max_memory = 256u << 10,
+                            .max_steps = 50000000};
+        sim_check_result *r = NULL;
+        cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+        cr_assert(eq(int, sim_check_verdict(r), SIM_CHECK_UNKNOWN), "%s", sim_check_summary(r));
+        cr_assert(strstr(sim_check_summary(r), "memory limit of 262144 bytes") != NULL, "%s",
+                  sim_check_summary(r));
+        const char *json = sim_check_report(r, true);
+        const char *peak = strstr(json, "\"memory_peak\":");
+        cr_assert(peak != NULL, "%s", json);
+        uint64_t held = strtoull(peak + strlen("\"memory_peak\":"), NULL, 10);
+        cr_assert(le(u64, held, 256ull << 10), "%s", json);
+        sim_check_result_free(r);
+    }
+    sim_history_free(hist);
 }
