@@ -16,8 +16,13 @@
  *   check_register_5k_anomaly  the same with one stale read
  *   check_register_5k_anomaly_wgl  and with --search wgl
  *   parse_kv_10k          reading the kv history from its EDN text
+ *   check_kv_append_50_anomaly  5,000 operations by 50 clients on 5 keys, mostly appends,
+ *                         3% in doubt (keys no search finishes), with the first get of the
+ *                         last key reading a value no one wrote (model kv-empty); and _jobs2
+ *   check_counter_29      a counter (the benchmark's own model, its operations alike) with
+ *                         29 in-doubt increments and reads; _anomaly with a read too high
  *
- * `sim-bench-check --write DIR` writes the four histories as EDN files instead, for
+ * `sim-bench-check --write DIR` writes the eight histories as EDN files instead, for
  * `sim check` and for other checkers (Porcupine, Knossos). A host-boundary file: it reads
  * the host clock to time the runs.
  */
