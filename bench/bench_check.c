@@ -16,8 +16,13 @@
  *   check_register_5k_anomaly  the same with one stale read
  *   check_register_5k_anomaly_wgl  and with --search wgl
  *   parse_kv_10k          reading the kv history from its EDN text
+ *   check_kv_append_50_anomaly  5,000 operations by 50 clients on 5 keys, mostly appends,
+ *                         3% in doubt (keys no search finishes), with the first get of the
+ *                         last key reading a value no one wrote (model kv-empty); and _jobs2
+ *   check_counter_29      a counter (the benchmark's own model, its operations alike) with
+ *                         29 in-doubt increments and reads; _anomaly with a read too high
  *
- * `sim-bench-check --write DIR` writes the four histories as EDN files instead, for
+ * `sim-bench-check --write DIR` writes the eight histories as EDN files instead, for
  * `sim check` and for other checkers (Porcupine, Knossos). A host-boundary file: it reads
  * the host clock to time the runs.
  */
@@ -54,6 +59,7 @@ typedef struct gen {
     uint64_t s;
     bool kv;
     int procs, keys, ops;
+    bool appends;            /* kv: mostly appends (15% get, 5% put), 3% of them info */
     char **line;             /* the history, one EDN map per entry */
     int nlines;
     char kv_val[16][4096];   /* kv truth; "" = absent */
@@ -77,6 +83,10 @@ static void emit(gen *g, int p, const char *type, const gop *o, const char *valu
 static void invoke(gen *g, gop *o, int p)
 {
     o->f = (int)(rnd(&g->s) % 3);
+    if (g->appends) {
+        uint64_t r = rnd(&g->s) % 100;
+        o->f = r < 15 ? 0 : r < 20 ? 1 : 2;
+    }
     o->key = (int)(rnd(&g->s) % (uint64_t)g->keys);
     o->failed = false;
     if (g->kv) {
@@ -144,7 +154,8 @@ static void generate(gen *g)
             if (!g->kv) apply_reg(g, o);
             o->stage = 2;
         } else if (o->stage == 2 && r < 50) {
-            emit(g, p, o->failed ? "fail" : r == 0 ? "info" : "ok", o, o->out);
+            bool info = g->appends ? rnd(&g->s) % 100 < 3 : r == 0;
+            emit(g, p, o->failed ? "fail" : info ? "info" : "ok", o, o->out);
             o->stage = 0;
             busy--;
         }
@@ -274,6 +285,109 @@ static void histories(bool kv, char **ok, char **bad)
     free(g.line);
 }
 
+/* The append-heavy kv history of 50 clients (5,000 operations on 5 keys), as generated, and
+ * with the first get of the last key reading a value no one wrote: plainly not
+ * linearizable, after keys that may be hard. */
+static void appends(char **ok, char **bad)
+{
+    gen g = {.s = 21, .kv = true, .appends = true, .procs = 50, .keys = 5, .ops = 5000};
+    generate(&g);
+    *ok = join(&g);
+    for (int i = 0; i < g.nlines; i++) {
+        char *l = g.line[i];
+        if (strstr(l, ":type :ok") == NULL || strstr(l, ":f :get") == NULL ||
+            strstr(l, ":key 4,") == NULL) {
+            continue;
+        }
+        char *v = strstr(l, ":value ");
+        size_t head = (size_t)(v - l), n = head + 32;
+        char *line = malloc(n);
+        snprintf(line, n, "%.*s:value \"never\"}", (int)head, l);
+        free(l);
+        g.line[i] = line;
+        break;
+    }
+    *bad = join(&g);
+    for (int i = 0; i < g.nlines; i++) free(g.line[i]);
+    free(g.line);
+}
+
+/* ---- a counter with many in-doubt increments ------------------------------------------------ */
+
+/* A user's counter: add V (returns nothing to check), read (returns the count). Its
+ * operations are alike (sim_op.alike), so in-doubt increments are twins. */
+typedef struct counter_state {
+    int64_t n;
+} counter_state;
+
+static bool counter_prepare(sim_check_ctx *c, sim_op *op, char *err, size_t err_size)
+{
+    uint32_t add = sim_check_keyword(c, "add"), read = sim_check_keyword(c, "read");
+    if (op->f != add && op->f != read) {
+        snprintf(err, err_size, "the counter knows :add and :read");
+        return false;
+    }
+    op->code = op->f == add ? 1 : 2;
+    op->skip = op->code == 2 && op->output == SIM_VALUE_UNKNOWN;
+    op->pure = op->code == 2;
+    op->alike = true;
+    return true;
+}
+
+static void counter_init(sim_check_ctx *c, void *state)
+{
+    (void)c;
+    memset(state, 0, sizeof(counter_state));
+}
+
+static bool counter_step(sim_check_ctx *c, const void *state, const sim_op *op, void *next)
+{
+    const counter_state *s = state;
+    counter_state *t = next;
+    if (op->code == 2) {
+        *t = *s;
+        return sim_check_value(c, op->output).i == s->n;
+    }
+    t->n = s->n + sim_check_value(c, op->input).i;
+    return true;
+}
+
+static void counter_describe(const sim_check_ctx *c, const void *state, char *buf, size_t size)
+{
+    (void)c;
+    snprintf(buf, size, "%lld", (long long)((const counter_state *)state)->n);
+}
+
+static const sim_model counter_model = {
+    .name = "counter", .summary = "add and read of one counter", .whole = true,
+    .state_size = sizeof(counter_state), .prepare = counter_prepare, .init = counter_init,
+    .step = counter_step, .describe = counter_describe};
+
+/* 29 increments whose outcome is in doubt and one that returned, all at once, then reads of
+ * 3, 7, ..., 27 one after another while they may still take effect; bad: a last read of 31,
+ * more than all 30 could make. */
+static char *counter_history(bool bad)
+{
+    char *text = calloc(1, 16384);
+    for (int p = 0; p < 30; p++) {
+        sprintf(text + strlen(text), "{:process %d, :type :invoke, :f :add, :value 1}\n", p);
+    }
+    sprintf(text + strlen(text), "{:process 29, :type :ok, :f :add, :value 1}\n");
+    for (int k = 3; k <= 27; k += 4) {
+        sprintf(text + strlen(text),
+                "{:process 100, :type :invoke, :f :read, :value nil}\n"
+                "{:process 100, :type :ok, :f :read, :value %d}\n", k);
+    }
+    if (bad) {
+        strcat(text, "{:process 100, :type :invoke, :f :read, :value nil}\n"
+                     "{:process 100, :type :ok, :f :read, :value 31}\n");
+    }
+    for (int p = 0; p < 29; p++) {
+        sprintf(text + strlen(text), "{:process %d, :type :info, :f :add, :value 1}\n", p);
+    }
+    return text;
+}
+
 static void write_file(const char *dir, const char *name, const char *text)
 {
     char path[1024];
@@ -291,7 +405,14 @@ int main(int argc, char **argv)
     char *kv_ok, *kv_bad, *reg_ok, *reg_bad;
     histories(true, &kv_ok, &kv_bad);
     histories(false, &reg_ok, &reg_bad);
+    char *ap_ok, *ap_bad;
+    appends(&ap_ok, &ap_bad);
+    char *ctr_ok = counter_history(false), *ctr_bad = counter_history(true);
     if (argc == 3 && strcmp(argv[1], "--write") == 0) {
+        write_file(argv[2], "kv-append-50.edn", ap_ok);
+        write_file(argv[2], "kv-append-50-anomaly.edn", ap_bad);
+        write_file(argv[2], "counter-29.edn", ctr_ok);
+        write_file(argv[2], "counter-29-anomaly.edn", ctr_bad);
         write_file(argv[2], "kv-10k.edn", kv_ok);
         write_file(argv[2], "kv-10k-anomaly.edn", kv_bad);
         write_file(argv[2], "register-5k.edn", reg_ok);
@@ -311,6 +432,17 @@ int main(int argc, char **argv)
     printf("check_register_5k_anomaly_wgl %.1f ms\n",
            time_check("reg-bad", reg_bad, reg, no, 1, w));
     printf("parse_kv_10k %.1f ms\n", time_parse(kv_ok));
+    const sim_model *ctr = &counter_model;
+    printf("check_kv_append_50_anomaly %.1f ms\n",
+           time_check("ap-bad", ap_bad, &sim_model_kv_empty, no, 1, a));
+    printf("check_kv_append_50_anomaly_jobs2 %.1f ms\n",
+           time_check("ap-bad", ap_bad, &sim_model_kv_empty, no, 2, a));
+    printf("check_counter_29 %.1f ms\n", time_check("ctr", ctr_ok, ctr, yes, 1, a));
+    printf("check_counter_29_anomaly %.1f ms\n", time_check("ctr-bad", ctr_bad, ctr, no, 1, a));
+    free(ap_ok);
+    free(ap_bad);
+    free(ctr_ok);
+    free(ctr_bad);
     free(kv_ok);
     free(kv_bad);
     free(reg_ok);

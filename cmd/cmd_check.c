@@ -3,7 +3,8 @@
  * history stored with a recorded run (docs/checking.md).
  *
  * Exit codes: 0 linearizable, 1 not linearizable, 3 unknown (the timeout, the memory limit or
- * the bound on steps ended the search), 2 bad arguments or input.
+ * the bound on steps ended the search), 2 bad arguments or input. Keys are searched in rounds
+ * (src/check/check.c): the first anomaly found ends the check unless --all-keys.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@ static const char usage_check[] =
     "       sim check --model MODEL --db FILE RUN [...]\n"
     "\n"
     "Is the history linearizable? FILE.edn is Jepsen's history format, one map per line\n"
-    "({:process 0, :type :invoke, :f :read, :key \"x\", :value nil}); - reads standard input.\n"
+    "({:process 0, :type :invoke, :f :read, :key \"x\", :value nil}), or Jepsen's log lines\n"
+    "(INFO  jepsen.util - 0<TAB>:invoke<TAB>:read<TAB>nil); - reads standard input.\n"
     "--db checks the history stored with a recorded run. Keys are checked apart.\n"
     "Exit: 0 linearizable, 1 not linearizable, 3 unknown (a limit ran out), 2 bad input.\n"
     "\n"
@@ -30,6 +32,10 @@ static const char usage_check[] =
     "  --timeout D    give up after D of host time (30, 30s, 2m): unknown. Default: never\n"
     "  --jobs N       keys searched at once, in threads (default: the cores, here %ld)\n"
     "  --max-configs N  configurations one key's search may remember (default 16777216)\n"
+    "  --max-memory B what the whole check may hold, all keys and jobs together, counted as\n"
+    "                 it allocates (bytes, or 512K, 100M, 2G; default 2G): unknown past it\n"
+    "  --all-keys     decide every key, even after one is found not linearizable (by\n"
+    "                 default the check ends there and names the keys left undecided)\n"
     "  --max-steps N  steps the whole check may take, all keys together (default: no bound);\n"
     "                 as a run's check counts them ([check] max_steps, default 10000000), so\n"
     "                 the verdict is the same on any machine and with any --jobs\n"
@@ -66,6 +72,26 @@ static int usage_error(const char *msg, const char *arg)
     char usage[sizeof usage_check + 2048 + 32];
     format_usage(usage, sizeof usage);
     return cli_usage_error(usage, msg, arg);
+}
+
+/* "1048576", "512K", "100M", "2G" (powers of 1024): -1 for anything else, or 0. */
+static int parse_bytes(const char *v, uint64_t *bytes)
+{
+    size_t len = strlen(v);
+    if (len == 0 || len > 30) return -1;
+    char digits[32];
+    memcpy(digits, v, len + 1);
+    unsigned shift = 0;
+    const char *units = "KMGT";
+    const char *u = strchr(units, digits[len - 1]);
+    if (u != NULL) {
+        shift = 10u * (unsigned)(u - units + 1);
+        digits[len - 1] = '\0';
+    }
+    uint64_t n;
+    if (cli_parse_u64(digits, &n) != 0 || n == 0 || n > (UINT64_MAX >> shift)) return -1;
+    *bytes = n << shift;
+    return 0;
 }
 
 /* "30" (seconds) or a duration, "250ms", "2m". More seconds than 2^64 ns hold is as good
@@ -114,6 +140,11 @@ static int parse_value(check_opts *o, const char *a, const char *v)
             return usage_error("--max-steps expects a positive number, got '%s'", v);
         }
         o->desc.max_steps = n;
+    } else if (strcmp(a, "--max-memory") == 0) {
+        if (parse_bytes(v, &o->desc.max_memory) != 0) {
+            return usage_error("--max-memory expects bytes, or a number with K, M, G or T "
+                               "(512K, 100M, 2G), got '%s'", v);
+        }
     } else if (strcmp(a, "--search") == 0) {
         /* In sim_check_search's order. */
         static const char *const names[] = {"auto", "wgl", "prune"};
@@ -143,7 +174,9 @@ static int parse_args(int argc, char **argv, check_opts *o)
             cli_rewrite(stdout, usage);
             return -1;
         }
-        if (a[0] == '-' && a[1] == '-') {
+        if (strcmp(a, "--all-keys") == 0) {
+            o->desc.all_keys = true;
+        } else if (a[0] == '-' && a[1] == '-') {
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
             int rc = parse_value(o, a, argv[++i]);
             if (rc != 0) return rc;

@@ -240,6 +240,9 @@ typedef struct sim_world_desc {
     uint64_t check_max_steps;   /* sim_world_check's bound, in steps of the linearizability
                                    search for the whole check (sim_check_desc.max_steps);
                                    0 = SIM_CHECK_WORLD_MAX_STEPS; UINT64_MAX = no bound */
+    uint64_t check_max_memory;  /* sim_world_check's memory limit in bytes, counted as the
+                                   checker allocates (sim_check_desc.max_memory); 0 = its
+                                   default, 2 GiB */
     const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
     uint32_t forced_count;
     const char *replay_hint;    /* copied; printed by failed assertions and reports, e.g.
@@ -1896,7 +1899,10 @@ void sim_history_free(sim_history *h);
 int sim_history_add(sim_history *h, const sim_history_entry *e, char *err, size_t err_size);
 /* Reads Jepsen's EDN history: one map per line, {:process 0, :type :invoke, :f :read,
  * :key "x", :value nil}, the whole optionally inside [ ]. :time (ns) is kept for reports,
- * other keys are ignored, entries of the :nemesis process are skipped. Errors: SIM_EINVAL
+ * other keys are ignored, entries of the :nemesis process are skipped. A text whose first
+ * line is not a map is read as Jepsen's log lines instead,
+ * "INFO  jepsen.util - 3<TAB>:invoke<TAB>:read<TAB>nil" (process, type, f, value; no key;
+ * what precedes " - " is skipped). Errors: SIM_EINVAL
  * with "PATH:LINE:COL: message"; SIM_ELIMIT (more than 2^31 entries or values, or a string
  * over 2 GiB). */
 int sim_history_parse_edn(const char *path, const char *text, sim_history **out, char *err,
@@ -1970,6 +1976,11 @@ typedef struct sim_op {
     /* Set by prepare: it never changes the state, whatever the state (an ok read). The search
      * then places it as early as it can and never elsewhere, which saves much of its work. */
     bool pure;
+    /* Set by prepare: step reads only this operation's code, f, key, input and output (not
+     * its id or process). An in-doubt (info) operation may then stand for another just like
+     * it invoked later, so the search places such twins in the order they were invoked: n
+     * in-doubt increments cost n + 1 counts instead of 2^n subsets. */
+    bool alike;
 } sim_op;
 
 #define SIM_MODEL_STATE_MAX 64
@@ -2037,6 +2048,20 @@ typedef struct sim_check_desc {
      * keys before it left (with jobs > 1 keys search at once, each with the whole bound, and
      * the verdicts are then taken in order). Beyond it: unknown. */
     uint64_t max_steps;
+    /* Bytes the whole check may hold, all keys and jobs together, counted as the checker
+     * allocates them (its memos, stacks and the values its model makes; not the history it
+     * reads); 0: 2 GiB. Each round of the search gives every undecided key an equal share of
+     * what is free; a key at its share pauses until the next round, and when no key can go
+     * on, the last one gives up: unknown, with the figure. The same on any machine and with
+     * any jobs. */
+    uint64_t max_memory;
+    /* Decide every key even after one is found not linearizable (the verdict still names the
+     * first anomaly found); by default the check ends there, naming the keys left undecided. */
+    bool all_keys;
+    /* Steps each key may take in the search's first round (each round doubles it); 0: 16384.
+     * Changes how soon a later key's anomaly is found, never a verdict (tests set it small
+     * to search in many rounds). */
+    uint64_t round_steps;
 } sim_check_desc;
 
 /* sim_world_check's bound when the world's desc gives none: one to two seconds of search on

@@ -4,25 +4,45 @@
  * a history is linearizable when each key's part is), searches each part (wgl.c, in threads
  * with jobs > 1) and writes the verdict.
  *
- * The result does not depend on jobs: parts are numbered in the order their keys first
- * appear, and the verdict is that of the first part, in that order, that is not
- * linearizable. A part that finds an anomaly stops the searches of the parts after it (their
- * result could not change the verdict), never those before.
+ * Parts are searched in rounds, so that a part that is plainly not linearizable is found
+ * without first exhausting a hard part before it (iterative deepening): in round r every
+ * undecided part searches on until it has taken ROUND_STEPS << r steps in all, and pauses
+ * there (wgl.c resumes it exactly). Parts are numbered in the order their keys first
+ * appear; the verdict is the first anomaly in (round, part) order, and by default the check
+ * ends there, the parts not yet decided named as such (all_keys decides them all).
  *
- * A bound on steps (max_steps) is for the whole check, spent by the parts in their order:
- * with one job each part searches with what the parts before it left; with more, each
- * searches at once with the whole bound, and budget_in_order then takes their verdicts in
- * order, keeping one only if it was reached within what was left. A search that needs n
- * steps finishes under any bound of n or more (wgl.c), so both give the same result.
+ * Nothing depends on jobs or on the host's speed (save a timeout): a round's parts search at
+ * once with jobs > 1, and their results are then taken in part order (settle), as a check
+ * with one job takes them one after another. A part that finds an anomaly stops the parts
+ * after it in its round (their results could not change the verdict), never those before.
+ *
+ * A bound on steps (max_steps) is for the whole check, spent in (round, part) order: each
+ * part's round counts only if it took no more than what the rounds and parts before it
+ * left. A search that needs n steps finishes under any bound of n or more (wgl.c), so
+ * searching with the round's bound at once and keeping a result in order gives what a
+ * search with what was left gives.
+ *
+ * Memory (max_memory) is counted, not estimated: at each round's start, what the check holds
+ * is summed, and each undecided part may grow by an equal share of the rest in that round;
+ * a part at its share pauses until the next round. A round in which no part is decided or
+ * steps on (each paused at its share) ends with the last of them giving up, its memory
+ * freed for the others. Shares are set before the round, from counts, so this too is the
+ * same with any jobs, and the whole never passes the limit.
  */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "check.h"
 
-/* What one key's search may remember, in bytes: past this the verdict is unknown. */
-#define MAX_BYTES (2ull << 30)
+/* What the whole check may hold by default, in bytes (sim_check_desc.max_memory). */
+#define DEFAULT_MAX_MEMORY (2ull << 30)
 #define DEFAULT_MAX_CONFIGS (1ull << 24)
+/* Steps each part may take in the first round; each round doubles it. Small enough that a
+ * key found not linearizable within a few thousand steps is reported in milliseconds
+ * whatever comes before it, large enough that the rounds' overhead is nothing. */
+#define ROUND_STEPS (1ull << 14)
+/* Keys named as left undecided in a report. */
+#define REPORT_UNDECIDED 16u
 /* Operations of the prefix a report shows. */
 #define REPORT_PREFIX 8u
 
@@ -48,7 +68,9 @@ uint32_t sim_check_intern(sim_check_ctx *c, sim_value_kind kind, const char *s, 
 {
     if (kind != SIM_VALUE_STRING && kind != SIM_VALUE_KEYWORD) return SIM_VALUE_UNKNOWN;
     uint32_t id = sim__vtab_text(&c->vals, kind, s, len);
-    if (id == SIM__NIL) c->full = true;
+    /* Refused for the memory limit: the search pauses and asks again (wgl.c); else the
+     * table is full for good. */
+    if (id == SIM__NIL && !c->vals.over) c->full = true;
     return id == SIM__NIL ? SIM_VALUE_UNKNOWN : id;
 }
 
@@ -125,13 +147,31 @@ typedef struct plan {
     sim__part *parts;
     uint32_t nparts;
     sim_check_ctx *ctx;      /* per part */
-    sim__search *res;
+    sim__search *res;        /* per part, once it is done (or when the check ends) */
     int *rc;
-    _Atomic uint32_t stop;   /* the first part found not linearizable so far */
+    sim__wgl **w;            /* per part, while its search lives */
+    bool *done;              /* per part: res holds its final result */
+    uint64_t *before;        /* per part: its steps when this round began */
+    uint64_t *share;         /* per part: the bytes it may hold in this round */
+    uint32_t *todo;          /* the parts of this round, in order */
+    uint32_t ntodo;
+    _Atomic uint32_t stop;   /* the first part found not linearizable this round */
     uint64_t deadline_ns, max_configs;
     uint64_t max_steps;      /* for the whole check; UINT64_MAX: no bound */
+    uint64_t left;           /* of max_steps, after the parts settled so far */
+    uint64_t cap;            /* this round's bound on each part's steps */
+    uint64_t round_steps;    /* the first round's */
+    uint64_t max_memory;
+    uint64_t base_bytes;     /* the plan's own arrays and values */
+    uint64_t peak_bytes;     /* the most the check held when a round began (counted) */
+    uint32_t rounds;
+    uint32_t first_bad;      /* the first anomaly found; SIM__NIL: none */
+    uint32_t ran_out;        /* the part in which max_steps ran out; SIM__NIL: none */
+    uint32_t gave_up_memory; /* parts given up for memory */
     bool in_order;           /* one job: parts search one after another, in order */
-    uint64_t steps_left;     /* in order: what the parts searched so far left of max_steps */
+    bool all_keys;
+    bool progress;           /* in this round, a part was decided or stepped on */
+    uint32_t last_memory;    /* in this round, the last part paused at its share */
     sim_check_search search;
 } plan;
 
@@ -227,54 +267,141 @@ static void stop_from(plan *p, uint32_t i)
     }
 }
 
-static void search_part(void *arg, uint32_t i)
+/* Part p->todo[t]'s round: resumes its search (making it, if its share allows) within the
+ * round's bounds. */
+static void search_part(void *arg, uint32_t t)
 {
     plan *p = arg;
-    if (atomic_load(&p->stop) < i) {
-        p->res[i] = (sim__search){.verdict = SIM_CHECK_UNKNOWN, .why = SIM__WHY_STOPPED};
-        return;
+    uint32_t i = p->todo[t];
+    SIM_ASSERT(!p->done[i]);
+    p->rc[i] = SIM_OK;
+    if (!p->all_keys && atomic_load(&p->stop) < i) return;
+    if (p->w[i] == NULL) {
+        /* Nothing allocated yet: not even its arrays fit, it waits (settle sees no search). */
+        if (sim__wgl_fixed_bytes(p->m, &p->parts[i], p->search) > p->share[i]) return;
+        p->ctx[i].full = false;
+        p->w[i] = sim__wgl_new(p->m, &p->ctx[i], &p->parts[i], p->search);
     }
-    p->ctx[i].full = false;
-    sim__vtab_init(&p->ctx[i].vals, &p->prep.vals);
+    uint64_t steps = p->cap;
+    if (p->in_order && p->max_steps != UINT64_MAX) {
+        steps = p->before[i] + (p->left < p->cap - p->before[i] ? p->left : p->cap - p->before[i]);
+    }
     sim__limits lim = {.deadline_ns = p->deadline_ns, .max_configs = p->max_configs,
-                       .max_bytes = MAX_BYTES, .stop = &p->stop, .self = i,
-                       .search = p->search,
-                       .max_steps = p->in_order ? p->steps_left : p->max_steps};
-    p->rc[i] = sim__wgl(p->m, &p->ctx[i], &p->parts[i], &lim, &p->res[i]);
-    if (p->rc[i] != SIM_OK || p->res[i].verdict == SIM_NOT_LINEARIZABLE) stop_from(p, i);
-    if (p->in_order && p->max_steps != UINT64_MAX && p->rc[i] == SIM_OK) {
-        SIM_ASSERT(p->res[i].steps <= p->steps_left);
-        p->steps_left -= p->res[i].steps;
-    }
+                       .max_bytes = p->share[i], .max_steps = steps,
+                       .stop = p->all_keys ? NULL : &p->stop, .self = i};
+    p->rc[i] = sim__wgl_run(p->w[i], &lim);
+    const sim__search *r = sim__wgl_result(p->w[i]);
+    if (p->rc[i] != SIM_OK || r->verdict == SIM_NOT_LINEARIZABLE) stop_from(p, i);
+    SIM_ASSERT(r->steps <= steps);
+    SIM_ASSERT(sim__wgl_bytes(p->w[i]) <= p->share[i]);
 }
 
-/* With parts searched at once, each with the whole bound: the verdicts a search in order
- * would have reached. In order, part i had what the parts before it left; its verdict (or a
- * memory or time limit it met) stands if it took no more steps than that, and otherwise the
- * bound ran out in it, after exactly what was left. Parts after an anomaly that stands do
- * not matter (the verdict is the anomaly's); parts stopped by an anomaly that does not stand
- * come after a part where the bound ran out, and are unknown as well. */
-static void budget_in_order(plan *p)
+/* Part i is done: its result moves to res, its search is freed (the values stay for the
+ * report). */
+static void finish(plan *p, uint32_t i)
 {
-    uint64_t left = p->max_steps;
-    for (uint32_t i = 0; i < p->nparts; i++) {
-        sim__search *r = &p->res[i];
-        /* A part that failed (out of memory) comes after an anomaly (search_all returns the
-         * error otherwise); reached, that anomaly did not stand and nothing is left. */
-        bool failed = p->rc[i] != SIM_OK;
-        if (failed) SIM_ASSERT(left == 0);
-        p->rc[i] = SIM_OK;
-        if (failed || r->why == SIM__WHY_STOPPED || r->steps > left ||
-            (r->why == SIM__WHY_STEPS && r->steps == left)) {
-            r->verdict = SIM_CHECK_UNKNOWN;
-            r->why = SIM__WHY_STEPS;
-            r->steps = left;
-            left = 0;
-            continue;
-        }
-        left -= r->steps;
-        if (r->verdict == SIM_NOT_LINEARIZABLE) return;
+    SIM_ASSERT(!p->done[i]);
+    if (p->w[i] != NULL) {
+        sim__wgl_take(p->w[i], &p->res[i]);
+        p->w[i] = NULL;
     }
+    p->done[i] = true;
+}
+
+/* Takes part i's round as a check in (round, part) order would: false when the check ends
+ * here (an anomaly, unless all_keys; max_steps ran out; the value table is full, *rc). */
+static bool settle(plan *p, uint32_t i, int *rc)
+{
+    SIM_ASSERT(!p->done[i]);
+    bool bounded = p->max_steps != UINT64_MAX;
+    const sim__search *r = p->w[i] ? sim__wgl_result(p->w[i]) : NULL;
+    uint64_t d = r ? r->steps - p->before[i] : 0;
+    bool decided = r && r->verdict != SIM_CHECK_UNKNOWN;
+    sim__why why = r == NULL ? SIM__WHY_MEMORY : decided ? SIM__WHY_NONE : r->why;
+    SIM_ASSERT(why != SIM__WHY_STOPPED || !bounded || p->left == 0);
+    /* With what was left a search in order would have run out here: after more steps than
+     * were left, or when pausing with exactly none left (the bound is checked first). */
+    if (bounded && (d > p->left || why == SIM__WHY_STOPPED ||
+                    (d == p->left && (why == SIM__WHY_STEPS || why == SIM__WHY_MEMORY)))) {
+        finish(p, i);
+        p->res[i].verdict = SIM_CHECK_UNKNOWN;
+        p->res[i].why = SIM__WHY_STEPS;
+        p->res[i].steps = p->before[i] + p->left;
+        p->left = 0;
+        p->ran_out = i;
+        return false;
+    }
+    if (bounded) p->left -= d;
+    if (p->rc[i] != SIM_OK) {
+        *rc = p->rc[i];
+        return false;
+    }
+    if (why == SIM__WHY_MEMORY) {
+        p->last_memory = i;
+        return true;
+    }
+    p->progress = true;
+    if (why == SIM__WHY_STEPS) return true;
+    finish(p, i);
+    if (p->res[i].verdict != SIM_NOT_LINEARIZABLE) return true;
+    if (p->first_bad == SIM__NIL) p->first_bad = i;
+    return p->all_keys;
+}
+
+/* Sets up round p->rounds: its parts, bound and shares. False when no part is left. */
+static bool round_start(plan *p)
+{
+    p->ntodo = 0;
+    uint64_t held = p->base_bytes;
+    for (uint32_t i = 0; i < p->nparts; i++) {
+        if (p->done[i]) continue;
+        p->todo[p->ntodo++] = i;
+        p->before[i] = p->w[i] ? sim__wgl_result(p->w[i])->steps : 0;
+        held += p->w[i] ? sim__wgl_bytes(p->w[i]) : 0;
+    }
+    if (p->ntodo == 0) return false;
+    uint64_t free_bytes = p->max_memory > held ? p->max_memory - held : 0;
+    uint64_t each = free_bytes / p->ntodo;
+    for (uint32_t t = 0; t < p->ntodo; t++) {
+        uint32_t i = p->todo[t];
+        p->share[i] = (p->w[i] ? sim__wgl_bytes(p->w[i]) : 0) + each;
+    }
+    /* Within the round each part stays within its share, so the whole within the limit. */
+    SIM_ASSERT(held + each * p->ntodo <= p->max_memory || held > p->max_memory);
+    if (held > p->peak_bytes) p->peak_bytes = held;
+    p->cap = p->rounds >= 63 || p->round_steps > (UINT64_MAX >> p->rounds)
+                 ? UINT64_MAX
+                 : p->round_steps << p->rounds;
+    p->progress = false;
+    p->last_memory = SIM__NIL;
+    atomic_store(&p->stop, SIM__NIL);
+    return true;
+}
+
+/* One round; false when the check ends (*rc set for an error). */
+static bool round_run(plan *p, uint32_t jobs, int *rc)
+{
+    if (p->in_order) {
+        for (uint32_t t = 0; t < p->ntodo; t++) {
+            search_part(p, t);
+            if (!settle(p, p->todo[t], rc)) return false;
+        }
+    } else {
+        sim__check_jobs(p->ntodo, jobs, search_part, p);
+        for (uint32_t t = 0; t < p->ntodo; t++) {
+            if (!settle(p, p->todo[t], rc)) return false;
+        }
+    }
+    /* Every part paused at its share: the last gives up, and its memory goes to the rest. */
+    if (!p->progress && p->last_memory != SIM__NIL) {
+        uint32_t i = p->last_memory;
+        finish(p, i);
+        p->res[i].verdict = SIM_CHECK_UNKNOWN;
+        p->res[i].why = SIM__WHY_MEMORY;
+        p->gave_up_memory++;
+    }
+    p->rounds++;
+    return true;
 }
 
 /* ---- the report ----------------------------------------------------------------------------- */
@@ -417,19 +544,61 @@ static void write_linearizable(writer *w)
         (unsigned long long)steps);
 }
 
-static const char *why_text(sim__why why)
+/* The keys not decided when the check ended (an anomaly found first): ", undecided" and
+ * their names in the report and the JSON. */
+static void undecided_text(writer *w)
 {
-    return why == SIM__WHY_TIMEOUT ? "the timeout ran out" : "the search outgrew its memory limit";
+    const plan *p = w->p;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nparts; i++) n += p->res[i].why == SIM__WHY_STOPPED;
+    add(&w->r->json, ",\"rounds\":%u,\"undecided\":[", p->rounds + 1);
+    if (n == 0 || !keyed(p)) {
+        add(&w->r->json, "]");
+        return;
+    }
+    add(&w->r->report, "  %u %s left undecided when it was found (--all-keys decides them):",
+        n, plural(n, "key", "keys"));
+    for (uint32_t i = 0, listed = 0; i < p->nparts; i++) {
+        if (p->res[i].why != SIM__WHY_STOPPED) continue;
+        char key[256];
+        sim_check_value_text(&p->prep, p->parts[i].key, key, sizeof key);
+        if (listed < REPORT_UNDECIDED) add(&w->r->report, " %s", key);
+        if (listed) add(&w->r->json, ",");
+        add_json(&w->r->json, key);
+        listed++;
+    }
+    if (n > REPORT_UNDECIDED) add(&w->r->report, " ...");
+    add(&w->r->report, "\n");
+    add(&w->r->json, "]");
+}
+
+/* With all_keys, the other keys found not linearizable. */
+static void others_text(writer *w)
+{
+    const plan *p = w->p;
+    if (!p->all_keys || !keyed(p)) return;
+    add(&w->r->report, "  keys not linearizable:");
+    add(&w->r->json, ",\"keys_not_linearizable\":[");
+    for (uint32_t i = 0, listed = 0; i < p->nparts; i++) {
+        if (p->res[i].verdict != SIM_NOT_LINEARIZABLE) continue;
+        char key[256];
+        sim_check_value_text(&p->prep, p->parts[i].key, key, sizeof key);
+        add(&w->r->report, " %s", key);
+        if (listed++) add(&w->r->json, ",");
+        add_json(&w->r->json, key);
+    }
+    add(&w->r->report, "\n");
+    add(&w->r->json, "]");
 }
 
 /* The bound on steps ran out in this part. Said in steps, not configurations: how many of
  * those a part had remembered when the bound ran out depends on whether parts searched in
- * order or at once (budget_in_order), the bound does not. */
+ * order or at once (settle), the bound does not. */
 static void write_out_of_steps(writer *w, const char *key)
 {
     const plan *p = w->p;
     uint32_t decided = 0;
-    for (uint32_t i = 0; i < w->part; i++) decided += p->res[i].verdict != SIM_CHECK_UNKNOWN;
+    for (uint32_t i = 0; i < p->nparts; i++) decided += p->res[i].verdict == SIM_LINEARIZABLE;
     add(&w->r->summary, "unknown: the search reached its bound of %llu steps%s%s (model %s)",
         (unsigned long long)p->max_steps, keyed(p) ? " on key " : "", keyed(p) ? key : "",
         p->m->name);
@@ -439,8 +608,8 @@ static void write_out_of_steps(writer *w, const char *key)
     add(&w->r->report, " (%u failed, left out; %u info, may have happened)", p->nfailed,
         p->ninfo);
     if (keyed(p) && p->nparts > 1) {
-        add(&w->r->report, "; %u %s linearizable before it", decided,
-            plural(decided, "key", "keys"));
+        add(&w->r->report, "; %u %s linearizable, %u undecided", decided,
+            plural(decided, "key", "keys"), p->nparts - decided - 1);
     }
     add(&w->r->report, "\n");
     add(&w->r->json, "{\"verdict\":\"unknown\",");
@@ -461,18 +630,37 @@ static void write_unknown(writer *w)
         write_out_of_steps(w, key);
         return;
     }
-    add(&w->r->summary, "unknown: %s%s%s after %llu configurations (model %s)",
-        why_text(res->why), keyed(w->p) ? " on key " : "", keyed(w->p) ? key : "",
-        (unsigned long long)res->configs, w->p->m->name);
+    const plan *p = w->p;
+    char why[128];
+    if (res->why == SIM__WHY_TIMEOUT) {
+        snprintf(why, sizeof why, "the timeout ran out");
+    } else if (res->why == SIM__WHY_CONFIGS) {
+        snprintf(why, sizeof why, "the search reached its bound of %llu configurations",
+                 (unsigned long long)p->max_configs);
+    } else {
+        SIM_ASSERT(res->why == SIM__WHY_MEMORY);
+        snprintf(why, sizeof why, "the check reached its memory limit of %llu bytes",
+                 (unsigned long long)p->max_memory);
+    }
+    add(&w->r->summary, "unknown: %s%s%s after %llu configurations (model %s)", why,
+        keyed(p) ? " on key " : "", keyed(p) ? key : "", (unsigned long long)res->configs,
+        p->m->name);
     add(&w->r->report, "%s\n", w->r->summary.s);
     counts_text(w, res->configs);
+    if (res->why == SIM__WHY_MEMORY) {
+        add(&w->r->report, "  memory: %llu of %llu bytes held at most, counted between rounds\n",
+            (unsigned long long)p->peak_bytes, (unsigned long long)p->max_memory);
+    }
     add(&w->r->json, "{\"verdict\":\"unknown\",");
     counts_json(w);
-    add(&w->r->json, ",\"reason\":\"%s\",\"key\":", res->why == SIM__WHY_TIMEOUT ? "timeout"
-                                                                               : "memory");
+    add(&w->r->json, ",\"reason\":\"%s\",\"key\":",
+        res->why == SIM__WHY_TIMEOUT ? "timeout" : res->why == SIM__WHY_CONFIGS ? "configurations"
+                                                                             : "memory");
     add_json(&w->r->json, key);
-    add(&w->r->json, ",\"configurations\":%llu,\"steps\":%llu}",
-        (unsigned long long)res->configs, (unsigned long long)res->steps);
+    add(&w->r->json, ",\"configurations\":%llu,\"steps\":%llu,\"max_memory\":%llu,"
+                     "\"memory_peak\":%llu}",
+        (unsigned long long)res->configs, (unsigned long long)res->steps,
+        (unsigned long long)p->max_memory, (unsigned long long)p->peak_bytes);
 }
 
 /* The operations that could take effect right after the prefix: not in it, and invoked
@@ -519,6 +707,15 @@ static void write_not(writer *w)
     }
     add(&w->r->report, "\n");
     counts_text(w, res->configs);
+    size_t json_at = w->r->json.len;
+    undecided_text(w);
+    others_text(w);
+    /* Those two wrote their JSON first: it goes at the end, after the rest. */
+    char *extra = sim__xmalloc(w->r->json.len - json_at + 1, "a check's report");
+    memcpy(extra, w->r->json.s + json_at, w->r->json.len - json_at);
+    extra[w->r->json.len - json_at] = '\0';
+    w->r->json.len = json_at;
+    if (w->r->json.s != NULL) w->r->json.s[json_at] = '\0';
 
     add(&w->r->json, "{\"verdict\":\"not linearizable\",");
     counts_json(w);
@@ -538,27 +735,29 @@ static void write_not(writer *w)
         if (listed++) add(&w->r->json, ",");
         op_json(w, i);
     }
-    add(&w->r->json, "],\"configurations\":%llu,\"steps\":%llu}",
-        (unsigned long long)res->configs, (unsigned long long)res->steps);
+    add(&w->r->json, "],\"configurations\":%llu,\"steps\":%llu%s}",
+        (unsigned long long)res->configs, (unsigned long long)res->steps, extra);
+    free(extra);
     free(in_prefix);
     free(next);
 }
 
-/* The verdict of the first part (in order) that is not linearizable, else unknown if a part
- * is, else linearizable. */
+/* The verdict of the first anomaly found (in (round, part) order), else unknown: the part
+ * where the bound on steps ran out, or the first part given up; else linearizable. */
 static void write_result(const plan *p, sim_check_result *r)
 {
     writer w = {.p = p, .r = r, .c = &p->prep};
-    for (uint32_t i = 0; i < p->nparts; i++) {
-        if (p->res[i].verdict != SIM_NOT_LINEARIZABLE) continue;
+    if (p->first_bad != SIM__NIL) {
         r->verdict = SIM_NOT_LINEARIZABLE;
-        w.part = i;
-        w.c = &p->ctx[i];
+        w.part = p->first_bad;
+        w.c = &p->ctx[w.part];
         write_not(&w);
         return;
     }
     for (uint32_t i = 0; i < p->nparts; i++) {
-        if (p->res[i].verdict != SIM_CHECK_UNKNOWN) continue;
+        uint32_t at = p->ran_out != SIM__NIL ? p->ran_out : i;
+        if (p->res[at].verdict != SIM_CHECK_UNKNOWN) continue;
+        i = at;
         r->verdict = SIM_CHECK_UNKNOWN;
         w.part = i;
         w.c = &p->ctx[i];
@@ -581,9 +780,15 @@ static bool model_ok(const sim_model *m)
 static void plan_release(plan *p)
 {
     for (uint32_t i = 0; p->ctx != NULL && i < p->nparts; i++) {
+        if (p->w[i] != NULL) sim__wgl_take(p->w[i], &p->res[i]);
         sim__vtab_release(&p->ctx[i].vals);
         free(p->res[i].best);
     }
+    free(p->w);
+    free(p->done);
+    free(p->before);
+    free(p->share);
+    free(p->todo);
     sim__vtab_release(&p->prep.vals);
     free(p->ctx);
     free(p->res);
@@ -594,16 +799,38 @@ static void plan_release(plan *p)
     free(p->parts);
 }
 
+/* The bytes of the plan's own arrays and values, counted against max_memory. */
+static uint64_t plan_bytes(const plan *p)
+{
+    uint64_t n = p->nparts;
+    return (uint64_t)p->nops * (sizeof *p->ops + 2 * sizeof(uint32_t)) +
+           n * (sizeof *p->parts + sizeof *p->ctx + sizeof *p->res + sizeof *p->rc +
+                sizeof *p->w + sizeof *p->done + 2 * sizeof(uint64_t) + sizeof *p->share +
+                sizeof *p->todo) +
+           sim__vtab_held(&p->prep.vals);
+}
+
 static int search_all(plan *p, const sim_check_desc *d)
 {
     p->ctx = sim__xcalloc(p->nparts, sizeof *p->ctx, "a check's keys");
     p->res = sim__xcalloc(p->nparts, sizeof *p->res, "a check's keys");
     p->rc = sim__xcalloc(p->nparts, sizeof *p->rc, "a check's keys");
+    p->w = sim__xcalloc(p->nparts, sizeof *p->w, "a check's keys");
+    p->done = sim__xcalloc(p->nparts, sizeof *p->done, "a check's keys");
+    p->before = sim__xcalloc(p->nparts, sizeof *p->before, "a check's keys");
+    p->share = sim__xcalloc(p->nparts, sizeof *p->share, "a check's keys");
+    p->todo = sim__xcalloc(p->nparts, sizeof *p->todo, "a check's keys");
+    for (uint32_t i = 0; i < p->nparts; i++) sim__vtab_init(&p->ctx[i].vals, &p->prep.vals);
     atomic_init(&p->stop, SIM__NIL);
     p->max_configs = d->max_configs ? d->max_configs : DEFAULT_MAX_CONFIGS;
     p->max_steps = d->max_steps ? d->max_steps : UINT64_MAX;
-    p->steps_left = p->max_steps;
+    p->left = p->max_steps;
+    p->max_memory = d->max_memory ? d->max_memory : DEFAULT_MAX_MEMORY;
+    p->base_bytes = plan_bytes(p);
+    p->first_bad = p->ran_out = SIM__NIL;
     p->in_order = d->jobs <= 1 || p->nparts <= 1;
+    p->all_keys = d->all_keys;
+    p->round_steps = d->round_steps ? d->round_steps : ROUND_STEPS;
     p->search = d->search;
     /* A timeout longer than the host clock can count is no timeout: saturate, so that the
      * deadline never wraps to one already past. */
@@ -612,11 +839,19 @@ static int search_all(plan *p, const sim_check_desc *d)
         p->deadline_ns = sim__add_sat(now, d->timeout_ns);
         SIM_ASSERT(p->deadline_ns > now || now == UINT64_MAX);
     }
-    sim__check_jobs(p->nparts, p->in_order ? 1 : d->jobs, search_part, p);
-    uint32_t stop = atomic_load(&p->stop);
-    if (stop < p->nparts && p->rc[stop] != SIM_OK) return p->rc[stop];
-    if (!p->in_order && p->max_steps != UINT64_MAX) budget_in_order(p);
-    return SIM_OK;
+    int rc = SIM_OK;
+    while (round_start(p) && round_run(p, d->jobs, &rc)) {
+    }
+    /* The parts left undecided keep what they found so far. */
+    for (uint32_t i = 0; i < p->nparts; i++) {
+        if (p->done[i]) continue;
+        if (p->w[i] != NULL) sim__wgl_take(p->w[i], &p->res[i]);
+        p->w[i] = NULL;
+        p->res[i].verdict = SIM_CHECK_UNKNOWN;
+        p->res[i].why = SIM__WHY_STOPPED;
+    }
+    if (p->first_bad != SIM__NIL) SIM_ASSERT(p->res[p->first_bad].verdict == SIM_NOT_LINEARIZABLE);
+    return rc;
 }
 
 int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **out, char *err,

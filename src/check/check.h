@@ -40,6 +40,10 @@ typedef struct sim__vtab {
     size_t nitems, items_cap;
     uint32_t *index;         /* open addressing over v: i + 1, 0 = empty; a power of two */
     uint32_t index_cap;
+    uint64_t max_bytes;      /* what sim__vtab_bytes may reach while growing (old and new
+                                arrays both counted); 0: no limit */
+    bool over;               /* an intern was refused for max_bytes (sim__vtab_* returned
+                                SIM__NIL for it): raise the limit, clear it and ask again */
 } sim__vtab;
 
 /* A root table (with nil as id 0) when parent is NULL, else one that extends parent, which
@@ -54,6 +58,8 @@ uint32_t sim__vtab_text(sim__vtab *t, sim_value_kind kind, const char *s, size_t
 uint32_t sim__vtab_vec(sim__vtab *t, const uint32_t *items, uint32_t n);
 /* The id of a string or keyword if the table (or a parent) has it, else SIM__NIL. */
 uint32_t sim__vtab_find_text(const sim__vtab *t, sim_value_kind kind, const char *s, size_t len);
+/* The bytes t has allocated (its own arrays, at their capacity; not its parent's). */
+uint64_t sim__vtab_held(const sim__vtab *t);
 /* Every id below sim__vtab_end(t) is valid. */
 uint32_t sim__vtab_end(const sim__vtab *t);
 const sim__val *sim__vtab_at(const sim__vtab *t, uint32_t id);
@@ -127,7 +133,8 @@ const char *sim__op_type_name(uint32_t type);
 struct sim_check_ctx {
     sim__vtab vals;
     bool full;               /* sim_check_intern met the value table's limit (2^31 values, or
-                                a string over 2 GiB): the search ends with SIM_ELIMIT */
+                                a string over 2 GiB): the search ends with SIM_ELIMIT (when
+                                vals.over, the table only met its share of memory) */
 };
 
 /* One key's operations (all of them for a model that is one object), in invocation order,
@@ -142,10 +149,11 @@ typedef struct sim__part {
     uint32_t nok;            /* operations with a completion: each must be linearized */
 } sim__part;
 
-/* When a search gives up: host time (0: never), configurations remembered, steps taken
- * (exactly: a search that needs n steps finishes with max_steps >= n and gives up after
- * max_steps otherwise), or another key's search finding an anomaly first (*stop below
- * self). */
+/* The bounds of one round of a key's search (check.c): its steps in all (exactly: a search
+ * that needs n steps finishes with max_steps >= n, and pauses at max_steps otherwise), the
+ * bytes it may hold in all, values included (it pauses before an insert would pass them);
+ * configurations remembered and host time (0: never), past which it gives up; another key's
+ * search finding an anomaly first (*stop below self, when stop is not NULL). */
 typedef struct sim__limits {
     uint64_t deadline_ns;
     uint64_t max_configs;
@@ -153,15 +161,15 @@ typedef struct sim__limits {
     uint64_t max_steps;      /* UINT64_MAX: no bound */
     const _Atomic uint32_t *stop;
     uint32_t self;
-    sim_check_search search;
 } sim__limits;
 
 typedef enum sim__why {
     SIM__WHY_NONE,
     SIM__WHY_TIMEOUT,
-    SIM__WHY_MEMORY,
+    SIM__WHY_MEMORY,         /* paused at max_bytes; for the check, its --max-memory */
     SIM__WHY_STOPPED,
-    SIM__WHY_STEPS,
+    SIM__WHY_STEPS,          /* paused at max_steps */
+    SIM__WHY_CONFIGS,        /* gave up at max_configs */
 } sim__why;
 
 typedef struct sim__search {
@@ -177,10 +185,24 @@ typedef struct sim__search {
     _Alignas(max_align_t) unsigned char best_state[SIM_MODEL_STATE_MAX];
 } sim__search;
 
-/* Wing & Gong's search with Lowe's memo (wgl.c). SIM_OK with out filled (out->best is
- * malloc'd: free it), or SIM_ELIMIT when the model's values outgrew the value table. */
-int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
-             sim__search *out);
+/* One key's search, Wing & Gong's with Lowe's memo (wgl.c), run in rounds: each
+ * sim__wgl_run goes on from where the last one paused, until a verdict or the round's bounds.
+ * c's values must stay c's while it lives. */
+typedef struct sim__wgl sim__wgl;
+
+/* The bytes sim__wgl_new allocates (counted in sim__wgl_bytes). */
+uint64_t sim__wgl_fixed_bytes(const sim_model *m, const sim__part *p, sim_check_search search);
+sim__wgl *sim__wgl_new(const sim_model *m, sim_check_ctx *c, const sim__part *p,
+                       sim_check_search search);
+/* Searches on. SIM_OK with sim__wgl_result: linearizable or not (final), or unknown: paused
+ * (SIM__WHY_STEPS, SIM__WHY_MEMORY: run again with higher bounds) or given up (the others,
+ * final). SIM_ELIMIT when the model's values outgrew the value table (final). */
+int sim__wgl_run(sim__wgl *w, const sim__limits *lim);
+const sim__search *sim__wgl_result(const sim__wgl *w);
+/* The bytes it holds now: its arrays, its memo and c's values. */
+uint64_t sim__wgl_bytes(const sim__wgl *w);
+/* Moves the result into out (out->best is malloc'd: free it) and frees w. */
+void sim__wgl_take(sim__wgl *w, sim__search *out);
 
 /* Zeroed memory mapped for the memo, with huge pages where the kernel has them
  * (host_memory.c); never NULL (the host refusing is fatal). Growing keeps the contents;

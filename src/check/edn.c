@@ -142,6 +142,7 @@ typedef struct reader {
     uint32_t line;           /* a history's: the 1-based line of pos */
     size_t line_start;       /* a history's: the offset of that line's first byte */
     bool in_line;            /* inside a history's map: a newline ends the text */
+    bool log;                /* a history of Jepsen's log lines, not of EDN maps */
     sim__vtab *t;            /* where kept values are interned */
     char *buf;               /* the bytes of the string being kept */
     size_t nbuf, buf_cap;
@@ -876,6 +877,57 @@ static int entry(reader *r, sim_history *h)
     return rc == SIM_ELIMIT ? too_big(r) : rc;
 }
 
+/* One of Jepsen's log lines at r->pos, as Jepsen's older tests printed them and Porcupine
+ * ships them: "INFO  jepsen.util - 3<TAB>:invoke<TAB>:read<TAB>nil": the process, type,
+ * function and value, apart by tabs; what comes before the process up to " - " is the
+ * logger's and is skipped. The value is EDN; an entry has no key. Ends after the value. */
+static int log_entry(reader *r, sim_history *h)
+{
+    size_t start = r->pos, eol = start, tab[3];
+    int nt = 0;
+    while (r->text[eol] != '\n' && r->text[eol] != '\0') eol++;
+    for (size_t i = start; i < eol && nt < 3; i++) {
+        if (r->text[i] == '\t') tab[nt++] = i;
+    }
+    if (nt < 3) {
+        return fail(r, nt ? tab[nt - 1] + 1 : start,
+                    "expected a log line, PROCESS<tab>:TYPE<tab>:F<tab>VALUE (\"INFO  "
+                    "jepsen.util - 3\\t:invoke\\t:read\\tnil\"), as the first line was");
+    }
+    size_t p = start;
+    for (size_t i = start; i + 3 <= tab[0]; i++) {
+        if (memcmp(r->text + i, " - ", 3) == 0) p = i + 3;
+    }
+    while (p < tab[0] && r->text[p] == ' ') p++;
+    fields fl;
+    for (int k = 0; k < K_COUNT; k++) fl.at[k] = fl.end[k] = SIZE_MAX;
+    const int order[4] = {K_PROCESS, K_TYPE, K_F, K_VALUE};
+    const size_t from[4] = {p, tab[0] + 1, tab[1] + 1, tab[2] + 1};
+    const size_t to[4] = {tab[0], tab[1], tab[2], eol};
+    static const char *const names[4] = {"process", "type", "function", "value"};
+    for (int k = 0; k < 4; k++) {
+        if (from[k] >= to[k]) return fail(r, from[k], "the log line has no %s", names[k]);
+        fl.at[order[k]] = from[k];
+        fl.end[order[k]] = to[k];
+    }
+    sim__hentry e = {.line = r->line, .key = SIM__VAL_NIL, .value = SIM__VAL_NIL};
+    bool nemesis = false;
+    r->in_line = true;
+    int rc = get_process(r, &fl, start, &e.process, &nemesis);
+    if (rc == SIM_OK && !nemesis) rc = get_head(r, &fl, start, &e);
+    if (rc == SIM_OK && !nemesis) rc = get_values(r, &fl, &e);
+    if (nemesis) r->pos = eol;
+    r->in_line = false;
+    if (rc != SIM_OK || nemesis) return rc;
+    SIM_ASSERT(r->pos <= eol);
+    char msg[256];
+    rc = sim__history_push(h, &e, msg, sizeof msg);
+    if (rc == SIM_EINVAL && r->err != NULL && r->err_size > 0) {
+        snprintf(r->err, r->err_size, "%s:%" PRIu32 ": %s", r->path, e.line, msg);
+    }
+    return rc == SIM_ELIMIT ? too_big(r) : rc;
+}
+
 /* After a map: nothing but a comment, or the closing ] of a wrapped history. */
 static int line_end(reader *r, bool wrapped)
 {
@@ -886,13 +938,30 @@ static int line_end(reader *r, bool wrapped)
     if (rc != SIM_OK || c == '\n' || c == '\0' || (c == ']' && wrapped)) return rc;
     if (c == '{') return fail(r, r->pos, "a second map on the line: one map per line, please");
     size_t n = excerpt(r, r->pos);
-    return fail(r, r->pos, "unexpected text after the map: %.*s%s", clip(n), r->text + r->pos,
-                more(n));
+    return fail(r, r->pos, "unexpected text after the %s: %.*s%s", r->log ? "value" : "map",
+                clip(n), r->text + r->pos, more(n));
+}
+
+/* Jepsen's log lines, one entry a line (the first line was not an EDN map). */
+static int read_log(reader *r, sim_history *h)
+{
+    r->log = true;
+    int rc = SIM_OK;
+    while (rc == SIM_OK) {
+        rc = gap(r, 0);
+        if (rc != SIM_OK || peek(r) == '\0') break;
+        rc = log_entry(r, h);
+        if (rc == SIM_OK) rc = line_end(r, false);
+    }
+    return rc;
 }
 
 static int read_history(reader *r, sim_history *h)
 {
     int rc = gap(r, 0);
+    if (rc == SIM_OK && peek(r) != '\0' && peek(r) != '{' && peek(r) != '[') {
+        return read_log(r, h);
+    }
     bool wrapped = rc == SIM_OK && peek(r) == '[';
     if (wrapped) r->pos++;
     while (rc == SIM_OK) {

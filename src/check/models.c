@@ -49,6 +49,7 @@ static bool reg_prepare(sim_check_ctx *c, sim_op *op, char *err, size_t err_size
     /* A read whose result nobody saw changes nothing and may be left out. */
     op->skip = op->code == F_READ && op->output == SIM_VALUE_UNKNOWN;
     op->pure = op->code == F_READ;
+    op->alike = true;
     return true;
 }
 
@@ -143,6 +144,7 @@ static bool kv_prepare(sim_check_ctx *c, sim_op *op, char *err, size_t err_size)
     if (!kv_prepare_values(c, op, err, err_size)) return false;
     op->skip = op->code == F_GET && op->output == SIM_VALUE_UNKNOWN;
     op->pure = op->code == F_GET || op->code == F_RM_MISSING;
+    op->alike = true;
     return true;
 }
 

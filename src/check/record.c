@@ -171,7 +171,8 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
     uint64_t max_steps = sim__exec_check_max_steps(w);
     SIM_ASSERT(max_steps > 0);
     sim_check_desc d = {.model = m, .jobs = 1,
-                        .max_steps = max_steps == UINT64_MAX ? 0 : max_steps};
+                        .max_steps = max_steps == UINT64_MAX ? 0 : max_steps,
+                        .max_memory = sim__exec_check_max_memory(w)};
     sim_check_result *r = NULL;
     char err[256] = "";
     rc = sim_check(h, &d, &r, err, sizeof err);
@@ -199,9 +200,12 @@ int sim_world_check(const sim_world *w, const sim_model *m, char *msg, size_t ms
         char hint[200];
         uint64_t bound = sim__exec_check_max_steps(w);
         uint64_t more = bound > UINT64_MAX / 10 ? UINT64_MAX : bound * 10;
-        int n = snprintf(hint, sizeof hint, "; raise [check] max_steps, or search on: sim "
-                                            "check --db FILE RUN --model %s --max-steps %llu",
-                         m->name, (unsigned long long)more);
+        /* The memory limit ran out first: that is the bound to raise. */
+        bool memory = strstr(summary, "memory limit") != NULL;
+        int n = snprintf(hint, sizeof hint, "; raise [check] %s, or search on: sim check --db "
+                                            "FILE RUN --model %s --max-steps %llu%s",
+                         memory ? "max_memory" : "max_steps", m->name, (unsigned long long)more,
+                         memory ? " --max-memory 8G" : "");
         int room = (int)(msg_size > (size_t)n + 1 ? msg_size - (size_t)n - 1 : 0);
         snprintf(msg, msg_size, "%.*s%s", room, summary + strlen(prefix), hint);
         rc = SIM_EUNKNOWN;

@@ -125,11 +125,45 @@ static void index_grow(sim__vtab *t)
     t->index_cap = cap;
 }
 
+uint64_t sim__vtab_held(const sim__vtab *t)
+{
+    return (uint64_t)t->cap * sizeof *t->v + t->bytes_cap + t->items_cap * sizeof *t->items +
+           (uint64_t)t->index_cap * sizeof *t->index;
+}
+
+/* The capacity an array of cap (at least `first` when 0) needs to hold need. */
+static size_t grown(size_t cap, size_t first, size_t need)
+{
+    size_t c = cap ? cap : first;
+    while (c < need) c *= 2;
+    return c;
+}
+
+/* Whether growing for one more value stays within t->max_bytes: the new arrays are counted
+ * on top of the old, which live until they are copied. */
+static bool room(sim__vtab *t, size_t bytes, size_t items)
+{
+    if (t->over) return false; /* refused once: until the limit is raised, every time */
+    if (t->max_bytes == 0) return true;
+    uint64_t add = 0;
+    if (t->n == t->cap) add += (uint64_t)(t->cap ? t->cap * 2 : 64) * sizeof *t->v;
+    if ((t->n + 1) * 2 > t->index_cap) add += (uint64_t)(t->index_cap ? t->index_cap * 2 : 64) * 4;
+    if (t->nbytes + bytes > t->bytes_cap) add += grown(t->bytes_cap, 1024, t->nbytes + bytes);
+    if (t->nitems + items > t->items_cap) {
+        add += grown(t->items_cap, 256, t->nitems + items) * sizeof *t->items;
+    }
+    if (sim__vtab_held(t) + add <= t->max_bytes) return true;
+    t->over = true;
+    return false;
+}
+
 /* Room for one more value with `bytes` content bytes or `items` items: SIM_OK, or SIM_ELIMIT
- * past MAX_VALUES. */
+ * past MAX_VALUES or past max_bytes (then t->over is set). */
 static int reserve(sim__vtab *t, size_t bytes, size_t items)
 {
     if (sim__vtab_end(t) >= MAX_VALUES) return SIM_ELIMIT;
+    if (!room(t, bytes, items)) return SIM_ELIMIT;
+    SIM_ASSERT(!t->over);
     if (t->n == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 64;
         t->v = sim__xrealloc_array(t->v, cap, sizeof *t->v, "the checker's values");

@@ -41,8 +41,11 @@
 #define PRUNE_BUDGET_PER_OP 2048u
 
 /* What run returns besides SIM_OK and SIM_ELIMIT (the model's values outgrew the value
- * table). */
-enum { RUN_SUSPENDED = 1, RUN_OVER_BUDGET = 2 };
+ * table): suspended for the prune search, past the prune search's budget, or paused at the
+ * key's bound on steps or bytes (out->why says which), to be resumed exactly there. */
+enum { RUN_SUSPENDED = 1, RUN_OVER_BUDGET = 2, RUN_PAUSED = 3 };
+/* What try_call returns when the model's value table may not grow (its share of memory). */
+#define TRY_OVER 3
 
 /* ---- the list of calls and returns ---------------------------------------------------------- */
 
@@ -174,6 +177,11 @@ static void bits_set(bits *b, uint32_t i)
     while (b->lo < b->hi && b->w[b->lo] == UINT64_MAX) b->lo++;
 }
 
+static bool bits_has(const bits *b, uint32_t i)
+{
+    return (b->w[i / 64] >> (i % 64)) & 1u;
+}
+
 static void bits_clear(bits *b, uint32_t i)
 {
     uint32_t wi = i / 64;
@@ -206,6 +214,7 @@ typedef struct memo {
     uint32_t state_words;
     uint32_t state_size;
     bool (*equal)(const void *, const void *);
+    uint64_t *held;          /* the key's bytes allocated: the memo's growth is added */
 } memo;
 
 static bool memo_same(const memo *mm, const uint64_t *rec, uint64_t h, const bits *b,
@@ -231,8 +240,24 @@ static void memo_grow(memo *mm)
         slot[at] = mm->slot[i];
     }
     sim__host_unmap(mm->slot, mm->nslots * sizeof *slot);
+    *mm->held += (n - mm->nslots) * sizeof *slot;
     mm->slot = slot;
     mm->nslots = n;
+}
+
+/* The bytes one more insert may add at its peak (a grown slot table is built beside the old
+ * one), for a record of at most words words; 0 when it fits as is. */
+static uint64_t memo_growth(const memo *mm, uint32_t words)
+{
+    uint64_t add = 0;
+    if ((mm->count + 1) * 2 > mm->nslots) add += (mm->nslots ? mm->nslots * 2 : 1u << 12) * 8;
+    size_t need = 2 + (size_t)words + mm->state_words;
+    if (mm->used + need > mm->cap) {
+        size_t cap = mm->cap ? mm->cap * 2 : 1u << 14;
+        while (cap < mm->used + need) cap *= 2;
+        add += (cap - mm->cap) * sizeof *mm->arena;
+    }
+    return add;
 }
 
 /* Remembers (b, state) with hash h: 1 if new, 0 if seen before. How much it may hold is the
@@ -253,6 +278,7 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
         while (cap < mm->used + need) cap *= 2;
         mm->arena = sim__host_remap(mm->arena, mm->cap * sizeof *mm->arena,
                                     cap * sizeof *mm->arena);
+        *mm->held += (cap - mm->cap) * sizeof *mm->arena;
         mm->cap = cap;
     }
     uint64_t *rec = mm->arena + mm->used;
@@ -267,10 +293,6 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
     return 1;
 }
 
-static size_t memo_bytes(const memo *mm)
-{
-    return (mm->cap + mm->nslots) * sizeof(uint64_t);
-}
 
 /* ---- the cache of steps --------------------------------------------------------------------- */
 
@@ -303,6 +325,55 @@ static void cache_release(cache *c)
     free(c->next_hash);
     free(c->state);
     free(c->next);
+}
+
+/* ---- twins --------------------------------------------------------------------------------- */
+
+/* In-doubt operations just like each other (sim_op.alike, the same code, f, key and input)
+ * are twins: one may stand for another invoked later (it was invoked earlier, and nothing
+ * waits for either to return), so a linearization that places the later and not the earlier
+ * has one as good with the earlier instead, and one that places both has one with them in
+ * either order. The search so places a twin only once the twin invoked just before it is
+ * placed. Sorting finds them in O(n log n). */
+static int by_twin(const void *a, const void *b)
+{
+    const sim_op *x = a, *y = b;
+    if (x->code != y->code) return x->code < y->code ? -1 : 1;
+    if (x->f != y->f) return x->f < y->f ? -1 : 1;
+    if (x->input != y->input) return x->input < y->input ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static bool twins(const sim_op *x, const sim_op *y)
+{
+    return x->code == y->code && x->f == y->f && x->input == y->input && x->key == y->key;
+}
+
+/* For each operation of p, the twin invoked just before it, or SIM__NIL. */
+static uint32_t *twins_find(const sim__part *p)
+{
+    uint32_t *prev = sim__xcalloc(p->n ? p->n : 1, sizeof *prev, "a search's twins");
+    uint32_t *info = sim__xcalloc(p->n ? p->n : 1, sizeof *info, "a search's twins");
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        prev[i] = SIM__NIL;
+        if (p->ret_at[i] == SIM__NIL && p->ops[i].alike) info[k++] = i;
+    }
+    /* Copies, each with its index in the part as its id, sorted by what makes twins and
+     * then by that index. */
+    sim_op *copy = sim__xcalloc(k ? k : 1, sizeof *copy, "a search's twins");
+    for (uint32_t j = 0; j < k; j++) {
+        copy[j] = p->ops[info[j]];
+        copy[j].id = info[j]; /* the index in the part, for the order and the result */
+    }
+    qsort(copy, k, sizeof *copy, by_twin);
+    for (uint32_t j = 1; j < k; j++) {
+        if (twins(&copy[j - 1], &copy[j])) prev[copy[j].id] = copy[j - 1].id;
+    }
+    free(copy);
+    free(info);
+    return prev;
 }
 
 /* ---- the search ----------------------------------------------------------------------------- */
@@ -340,11 +411,16 @@ typedef struct search {
                                 search; 0: never */
     uint64_t budget;         /* configurations past which the search stops */
     uint64_t *steps;         /* steps taken by this key's searches (the first one's out) */
-    uint64_t max_steps;      /* past which the search gives up (sim__limits) */
+    uint64_t max_steps;      /* at which the search pauses (sim__limits) */
+    uint64_t *held;          /* the key's bytes allocated (sim__wgl_bytes less the values) */
+    uint64_t max_bytes;      /* what the key's bytes may reach, values included: the search
+                                pauses before an insert would pass it */
     bool suspended;
     uint32_t at;             /* where the walk goes on after a suspension */
+    uint32_t *twin;          /* per operation, the twin it waits for (twins_find) */
     shadow sh[SHADOWS];      /* of the info operations placed, with prune */
     uint32_t nsh;
+    uint64_t fixed;          /* bytes of the arrays below and above, counted in *held */
     unsigned char *saved_sh; /* sh before each linearized operation (shadows_save) */
     uint8_t *saved_nsh;
 } search;
@@ -369,7 +445,7 @@ static bool step_from(search *s, const void *state, uint64_t hash, uint32_t opi,
     }
     memset(next, 0, ss);
     bool ok = s->m->step(s->c, state, &s->p->ops[opi], next);
-    if (s->c->full) return false;
+    if (s->c->full || s->c->vals.over) return false; /* not an answer: not cached */
     *next_hash = ok ? state_hash(s, next) : 0;
     c->op[at] = opi + 1;
     c->ok[at] = ok;
@@ -459,13 +535,16 @@ static void shadows_load(search *s)
 }
 
 /* Tries to linearize the call at node x: 1 done; 0 not possible, or seen before; 2 a pure
- * operation seen before (this configuration is a dead end: see run); SIM_ELIMIT when the
- * model's values outgrew the value table. */
+ * operation seen before (this configuration is a dead end: see run); TRY_OVER when the
+ * model's values may not grow (nothing changed: the same call can be tried again);
+ * SIM_ELIMIT when they outgrew the value table. */
 static int try_call(search *s, uint32_t x)
 {
     uint32_t opi = s->l.op[x];
     const sim_op *op = &s->p->ops[opi];
+    if (s->twin[opi] != SIM__NIL && !bits_has(&s->b, s->twin[opi])) return 0;
     bool ok = step(s, opi);
+    if (s->c->vals.over) return TRY_OVER;
     if (s->c->full) return SIM_ELIMIT;
     if (!ok) return 0;
     /* An info operation that changes nothing here need not happen here: the configuration
@@ -477,8 +556,9 @@ static int try_call(search *s, uint32_t x)
     shadow sh[SHADOWS];
     uint32_t nsh = 0;
     if (s->prune && (s->nsh != 0 || s->l.match[x] == 0) && !shadows_after(s, x, sh, &nsh)) {
-        return s->c->full ? SIM_ELIMIT : 0;
+        return s->c->vals.over ? TRY_OVER : s->c->full ? SIM_ELIMIT : 0;
     }
+    if (s->c->vals.over) return TRY_OVER;
     if (s->c->full) return SIM_ELIMIT;
     bits_set(&s->b, opi);
     int fresh = memo_insert(&s->mm, s->b.hash ^ splitmix(s->next_hash), &s->b, s->next);
@@ -525,9 +605,7 @@ static sim__why give_up(const search *s, const sim__limits *lim)
     if (lim->stop != NULL && atomic_load_explicit(lim->stop, memory_order_relaxed) < lim->self) {
         return SIM__WHY_STOPPED;
     }
-    if (s->mm.count >= lim->max_configs || memo_bytes(&s->mm) >= lim->max_bytes) {
-        return SIM__WHY_MEMORY;
-    }
+    if (s->mm.count >= lim->max_configs) return SIM__WHY_CONFIGS;
     if (lim->deadline_ns != 0 && sim__host_now_ns() >= lim->deadline_ns) return SIM__WHY_TIMEOUT;
     return SIM__WHY_NONE;
 }
@@ -542,17 +620,37 @@ static sim__why give_up(const search *s, const sim__limits *lim)
  * if any order of the rest works, one with the read moved here does too (nothing it must
  * follow is still pending, it returned this state, and it changes nothing the others see).
  * So when the search comes back through a read, it backs up past it at once. */
+static int pause(search *s, uint32_t x, sim__why why)
+{
+    SIM_ASSERT(why == SIM__WHY_STEPS || why == SIM__WHY_MEMORY);
+    SIM_ASSERT(!s->suspended);
+    s->suspended = true;
+    s->at = x;
+    s->out->why = why;
+    s->out->verdict = SIM_CHECK_UNKNOWN;
+    return RUN_PAUSED;
+}
+
+/* Whether the next insert could take the key past its bytes: the memo's growth (the widest
+ * record a set of this size can make) on top of what the key holds, values included. */
+static bool over_bytes(search *s)
+{
+    uint64_t vals = sim__vtab_held(&s->c->vals);
+    uint64_t need = *s->held + vals + memo_growth(&s->mm, s->b.words);
+    /* The values may grow into what is left once the memo has had its growth. */
+    s->c->vals.max_bytes = need < s->max_bytes ? s->max_bytes - need + vals : 1;
+    return need > s->max_bytes;
+}
+
 static int run(search *s, const sim__limits *lim)
 {
     uint32_t x = s->suspended ? s->at : s->l.next[0];
     s->suspended = false;
     uint64_t iter = 0;
     while (s->nok_done < s->p->nok) {
-        if (*s->steps >= s->max_steps) {
-            s->out->why = SIM__WHY_STEPS;
-            s->out->verdict = SIM_CHECK_UNKNOWN;
-            return SIM_OK;
-        }
+        /* Pauses come before the step, so that resuming takes it. */
+        if (*s->steps >= s->max_steps) return pause(s, x, SIM__WHY_STEPS);
+        if (over_bytes(s)) return pause(s, x, SIM__WHY_MEMORY);
         ++*s->steps;
         if (++iter % CHECK_EVERY == 0) {
             if ((s->out->why = give_up(s, lim)) != SIM__WHY_NONE) {
@@ -563,6 +661,10 @@ static int run(search *s, const sim__limits *lim)
         }
         int rc = x != 0 && s->l.call[x] ? try_call(s, x) : 2;
         if (rc < 0) return rc;
+        if (rc == TRY_OVER) {
+            --*s->steps; /* not taken: taken again on resuming */
+            return pause(s, x, SIM__WHY_MEMORY);
+        }
         if (rc != 2) {
             x = rc == 1 ? s->l.next[0] : s->l.next[x];
             continue;
@@ -586,8 +688,24 @@ static int run(search *s, const sim__limits *lim)
     return SIM_OK;
 }
 
+/* The bytes a search allocates before it remembers anything (what search_init takes). */
+static uint64_t fixed_bytes(const sim_model *m, const sim__part *p, bool prune)
+{
+    uint64_t n = p->n ? p->n : 1, nodes = (uint64_t)p->n + p->nok + 1;
+    uint64_t b = n * (sizeof(uint32_t) * 2 + m->state_size + sizeof(uint64_t)) +
+                 nodes * (sizeof(uint32_t) * 4 + sizeof(bool)) +
+                 (uint64_t)CACHE_SLOTS * (sizeof(uint32_t) + sizeof(bool) + sizeof(uint64_t) +
+                                          2u * m->state_size) +
+                 ((uint64_t)p->n + 63) / 64 * 8 + (uint64_t)p->n * 8;
+    b += n * sizeof(uint32_t); /* twins */
+    if (prune) b += n * SHADOWS * (sizeof(uint64_t) + m->state_size) + n;
+    return b;
+}
+
 static void release(search *s)
 {
+    SIM_ASSERT(*s->held >= s->fixed + (s->mm.cap + s->mm.nslots) * sizeof(uint64_t));
+    *s->held -= s->fixed + (s->mm.cap + s->mm.nslots) * sizeof(uint64_t);
     list_release(&s->l);
     free(s->b.w);
     free(s->b.zob);
@@ -598,15 +716,19 @@ static void release(search *s)
     free(s->hashes);
     free(s->saved_sh);
     free(s->saved_nsh);
+    free(s->twin);
     cache_release(&s->sc);
 }
 
 /* Sets up a search of p into out (out->best allocated); s is released with release. */
 static void search_init(search *s, const sim_model *m, sim_check_ctx *c, const sim__part *p,
-                        bool prune, sim__search *out)
+                        bool prune, sim__search *out, uint64_t *held)
 {
     *out = (sim__search){.verdict = SIM_LINEARIZABLE};
-    *s = (search){.m = m, .c = c, .p = p, .out = out, .prune = prune, .budget = UINT64_MAX};
+    *s = (search){.m = m, .c = c, .p = p, .out = out, .prune = prune, .budget = UINT64_MAX,
+                  .held = held, .fixed = fixed_bytes(m, p, prune)};
+    *held += s->fixed;
+    s->mm.held = held;
     s->mm.state_size = m->state_size;
     s->mm.state_words = (m->state_size + 7) / 8;
     s->mm.equal = m->equal;
@@ -620,6 +742,7 @@ static void search_init(search *s, const sim_model *m, sim_check_ctx *c, const s
         s->saved_nsh = sim__xcalloc(n, 1, "a search's shadows");
     }
     list_build(&s->l, p);
+    s->twin = twins_find(p);
     cache_init(&s->sc, m->state_size);
     bits_init(&s->b, p->n);
     m->init(c, s->cur);
@@ -627,60 +750,157 @@ static void search_init(search *s, const sim_model *m, sim_check_ctx *c, const s
     memcpy(out->best_state, s->cur, m->state_size);
 }
 
-/* The auto search's second part: a's search is suspended; runs the prune search within its
- * budget, and resumes a's if that runs out. */
-static int second_search(search *a, const sim__limits *lim, uint64_t *configs)
+/* ---- a key's search, resumable ------------------------------------------------------------ */
+
+/* The auto search is Porcupine's (a) until it suspends itself, then the prune search (b)
+ * within its budget, then a again without suspending. Each pauses at the key's bounds and
+ * resumes exactly where it paused, so a key searched in rounds (check.c) takes the same
+ * steps as one searched at once. */
+enum { PHASE_A, PHASE_B, PHASE_A2, PHASE_DONE };
+
+struct sim__wgl {
+    const sim_model *m;
+    sim_check_ctx *c;
+    const sim__part *p;
+    search a, b;
+    int phase;
+    sim__search out;         /* the key's: verdict, steps of both searches, best prefix */
+    sim__search ob;          /* b's own, while it lives */
+    uint64_t configs_b;      /* configurations of a b search already released */
+    uint64_t held;           /* bytes of a and b (arrays and memos); the values are c's */
+};
+
+uint64_t sim__wgl_fixed_bytes(const sim_model *m, const sim__part *p, sim_check_search kind)
 {
-    sim__search o;
-    search b;
-    search_init(&b, a->m, a->c, a->p, true, &o);
-    b.budget = PRUNE_BUDGET_PER_OP * (uint64_t)a->p->n;
-    b.steps = a->steps; /* one count for the key, whichever search takes them */
-    b.max_steps = a->max_steps;
-    int rc = run(&b, lim);
-    /* Out of memory within the budget: a, which needed less so far, may yet finish. */
-    if (rc == SIM_OK && o.verdict == SIM_CHECK_UNKNOWN && o.why == SIM__WHY_MEMORY) {
-        rc = RUN_OVER_BUDGET;
+    return fixed_bytes(m, p, kind == SIM_SEARCH_PRUNE) + sizeof(sim__wgl);
+}
+
+sim__wgl *sim__wgl_new(const sim_model *m, sim_check_ctx *c, const sim__part *p,
+                       sim_check_search kind)
+{
+    sim__wgl *w = sim__xcalloc(1, sizeof *w, "a key's search");
+    *w = (sim__wgl){.m = m, .c = c, .p = p, .phase = PHASE_A, .held = sizeof *w};
+    search_init(&w->a, m, c, p, kind == SIM_SEARCH_PRUNE, &w->out, &w->held);
+    w->a.deep = kind == SIM_SEARCH_AUTO ? DEEP : 0;
+    w->a.steps = &w->out.steps;
+    SIM_ASSERT(w->held == sim__wgl_fixed_bytes(m, p, kind));
+    return w;
+}
+
+uint64_t sim__wgl_bytes(const sim__wgl *w)
+{
+    return w->held + sim__vtab_held(&w->c->vals);
+}
+
+const sim__search *sim__wgl_result(const sim__wgl *w)
+{
+    return &w->out;
+}
+
+/* b is done with: a goes on alone, never suspending again. */
+static void drop_b(sim__wgl *w)
+{
+    w->configs_b += w->b.mm.count;
+    release(&w->b);
+    free(w->ob.best);
+    w->ob.best = NULL;
+    w->a.deep = 0;
+    w->phase = PHASE_A2;
+}
+
+/* b decided: its verdict is the key's. Either prefix is one the model accepts; the report
+ * shows the longer. */
+static void take_b(sim__wgl *w)
+{
+    sim__search *o = &w->ob, *out = &w->out;
+    out->verdict = o->verdict;
+    out->why = o->why;
+    if (o->nbest > out->nbest) {
+        memcpy(out->best, o->best, o->nbest * sizeof *o->best);
+        out->nbest = o->nbest;
+        memcpy(out->best_state, o->best_state, w->m->state_size);
     }
-    *configs = b.mm.count;
-    release(&b);
-    if (rc == RUN_OVER_BUDGET) {
-        a->deep = 0;
-        rc = run(a, lim);
-    } else if (rc == SIM_OK) {
-        sim__search *out = a->out;
-        out->verdict = o.verdict;
-        out->why = o.why;
-        /* Either prefix is one the model accepts; the report shows the longer. */
-        if (o.nbest > out->nbest) {
-            memcpy(out->best, o.best, o.nbest * sizeof *o.best);
-            out->nbest = o.nbest;
-            memcpy(out->best_state, o.best_state, a->m->state_size);
+    w->configs_b += w->b.mm.count;
+    release(&w->b);
+    free(o->best);
+    o->best = NULL;
+    w->phase = PHASE_DONE;
+}
+
+static void start_b(sim__wgl *w, const sim__limits *lim)
+{
+    /* No room for b's arrays: a goes on alone. */
+    if (sim__wgl_bytes(w) + fixed_bytes(w->m, w->p, true) > lim->max_bytes) {
+        w->a.deep = 0;
+        w->phase = PHASE_A2;
+        return;
+    }
+    search_init(&w->b, w->m, w->c, w->p, true, &w->ob, &w->held);
+    w->b.budget = PRUNE_BUDGET_PER_OP * (uint64_t)w->p->n;
+    w->b.max_steps = lim->max_steps;
+    w->b.max_bytes = lim->max_bytes;
+    w->b.steps = &w->out.steps; /* one count for the key, whichever search takes them */
+    w->phase = PHASE_B;
+}
+
+int sim__wgl_run(sim__wgl *w, const sim__limits *lim)
+{
+    SIM_ASSERT(w->phase != PHASE_DONE);
+    SIM_ASSERT(w->out.steps <= lim->max_steps);
+    w->c->vals.over = false;
+    w->out.verdict = SIM_CHECK_UNKNOWN;
+    w->out.why = SIM__WHY_NONE;
+    w->a.max_steps = w->b.max_steps = lim->max_steps;
+    w->a.max_bytes = w->b.max_bytes = lim->max_bytes;
+    int rc;
+    for (;;) {
+        if (w->phase != PHASE_B) {
+            rc = run(&w->a, lim);
+            if (rc == RUN_SUSPENDED) {
+                start_b(w, lim);
+                continue;
+            }
+            if (rc != RUN_PAUSED) w->phase = PHASE_DONE;
+            break;
         }
+        rc = run(&w->b, lim);
+        /* Past its budget, or out of memory within it: a, which needed less so far, may yet
+         * finish. */
+        if (rc == RUN_OVER_BUDGET || (rc == RUN_PAUSED && w->ob.why == SIM__WHY_MEMORY) ||
+            (rc == SIM_OK && w->ob.why == SIM__WHY_CONFIGS)) {
+            drop_b(w);
+            continue;
+        }
+        if (rc == RUN_PAUSED) {
+            w->out.verdict = SIM_CHECK_UNKNOWN;
+            w->out.why = w->ob.why;
+        } else if (rc == SIM_OK) {
+            take_b(w);
+        }
+        break;
     }
-    free(o.best);
+    w->out.configs = w->a.mm.count + w->configs_b + (w->phase == PHASE_B ? w->b.mm.count : 0);
+    SIM_ASSERT(w->out.steps <= lim->max_steps);
+    /* A pause on steps is at the bound exactly; any other result is final. */
+    if (rc == RUN_PAUSED && w->out.why == SIM__WHY_STEPS) {
+        SIM_ASSERT(w->out.steps == lim->max_steps);
+    }
+    if (rc == RUN_PAUSED) return SIM_OK;
+    if (rc == SIM_OK && w->out.verdict == SIM_CHECK_UNKNOWN) {
+        SIM_ASSERT(w->out.why != SIM__WHY_NONE);
+    }
     return rc;
 }
 
-int sim__wgl(const sim_model *m, sim_check_ctx *c, const sim__part *p, const sim__limits *lim,
-             sim__search *out)
+void sim__wgl_take(sim__wgl *w, sim__search *out)
 {
-    search s;
-    search_init(&s, m, c, p, lim->search == SIM_SEARCH_PRUNE, out);
-    s.deep = lim->search == SIM_SEARCH_AUTO ? DEEP : 0;
-    s.steps = &out->steps;
-    s.max_steps = lim->max_steps;
-    int rc = run(&s, lim);
-    uint64_t more = 0;
-    if (rc == RUN_SUSPENDED) rc = second_search(&s, lim, &more);
-    out->configs = s.mm.count + more;
-    SIM_ASSERT(out->steps <= lim->max_steps);
-    /* A verdict with fewer steps than the bound was not cut short by it. */
-    if (rc == SIM_OK && out->why == SIM__WHY_STEPS) SIM_ASSERT(out->steps == lim->max_steps);
-    release(&s);
-    if (rc != SIM_OK) {
-        free(out->best);
-        out->best = NULL;
+    *out = w->out;
+    w->out.best = NULL;
+    if (w->phase == PHASE_B) {
+        release(&w->b);
+        free(w->ob.best);
     }
-    return rc;
+    release(&w->a);
+    SIM_ASSERT(w->held == sizeof *w);
+    free(w);
 }

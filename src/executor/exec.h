@@ -347,6 +347,7 @@ struct sim_world {
     uint64_t time_limit_ns;
     uint64_t step_limit;
     uint64_t check_max_steps; /* sim_world_check's bound (the desc's; never 0: resolved) */
+    uint64_t check_max_memory; /* sim_world_check's memory limit (the desc's; 0: default) */
     sim_ratio spurious;
     char *replay_hint;       /* owned copy, or NULL */
     sim_trace_cb trace;

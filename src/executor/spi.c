@@ -81,6 +81,12 @@ void sim__exec_hold(sim_world *w, bool on)
     w->held = on;
 }
 
+uint64_t sim__exec_check_max_memory(const sim_world *w)
+{
+    SIM_ASSERT(w != NULL);
+    return w->check_max_memory;
+}
+
 uint64_t sim__exec_check_max_steps(const sim_world *w)
 {
     SIM_ASSERT(w->check_max_steps > 0); /* resolved when the world was made */

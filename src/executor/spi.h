@@ -56,6 +56,8 @@ void sim__exec_hold(sim_world *w, bool on);
 /* sim_world_check's bound on the checker's steps (the world desc's, resolved: never 0;
  * UINT64_MAX for none). */
 uint64_t sim__exec_check_max_steps(const sim_world *w);
+/* sim_world_check's memory limit in bytes (0: the checker's default). */
+uint64_t sim__exec_check_max_memory(const sim_world *w);
 /* The world's size-class allocator (message payloads), freed with the world. */
 sim__mem *sim__exec_mem(sim_world *w);
 

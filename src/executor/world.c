@@ -46,6 +46,7 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     w->time_limit_ns = d->time_limit_ns;
     w->step_limit = d->step_limit ? d->step_limit : DEFAULT_STEP_LIMIT;
     w->check_max_steps = d->check_max_steps ? d->check_max_steps : SIM_CHECK_WORLD_MAX_STEPS;
+    w->check_max_memory = d->check_max_memory;
     w->checkpoint_every = d->checkpoint_every ? d->checkpoint_every : 1024;
     w->next_checkpoint = w->checkpoint_every;
     w->spurious = d->spurious_wakeups;

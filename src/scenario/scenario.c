@@ -60,6 +60,9 @@ static const sim_key_spec check_keys[] = {
     {"check", "max_steps", SIM_KEY_UINT, "10000000", NULL, 0, 0,
      "steps the linearizability check may take, all keys together (0: no bound); past them "
      "the run's result is unknown"},
+    {"check", "max_memory", SIM_KEY_UINT, "2147483648", NULL, 0, 0,
+     "bytes the linearizability check may hold, counted as it allocates; past them the run's "
+     "result is unknown"},
     {"check", "unknown", SIM_KEY_CHOICE, "fail", "fail|pass", 0, 0,
      "what a run whose check ended unknown counts as; it is reported as unknown either way"},
 };
@@ -1037,6 +1040,7 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
         .step_limit = sc->values[6].num,
         .checkpoint_every = (uint32_t)sc->values[7].num,
         .check_max_steps = check_steps ? check_steps : UINT64_MAX,
+        .check_max_memory = sim_scenario_uint(sc, "check", "max_memory"),
     };
 }
 

@@ -124,7 +124,8 @@ Test(check_cli, search_past_its_limit_exits_3)
     fclose(f);
     out o = sim_split("check --model register hard.edn --max-configs 1000");
     cr_assert(eq(int, o.status, 3), "%s%s", o.text, o.err);
-    cr_assert(ne(ptr, strstr(o.text, "unknown: the search outgrew its memory limit after "), NULL),
+    cr_assert(ne(ptr, strstr(o.text, "unknown: the search reached its bound of 1000 "
+                                     "configurations after "), NULL),
               "%s", o.text);
     out_free(&o);
     sim_expect(1, WORDS("not linearizable"), "check --model register hard.edn");

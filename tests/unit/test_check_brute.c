@@ -22,7 +22,16 @@ static uint64_t rng_next(void *ud)
 
 /* ---- the test ------------------------------------------------------------------------------- */
 
-static void agree(bool kv, sim_check_search search, uint64_t seed, int rounds, int *bad)
+/* How sim_check searches: one job, first rounds of 16,384 steps (every key of these small
+ * histories decided in the first); or two jobs and rounds of 1, 2, 4, ... steps, so that
+ * keys pause and resume at every point of their search and take their rounds in turns. */
+typedef struct how {
+    uint32_t jobs;
+    uint64_t round_steps;
+} how;
+
+static void agree_how(bool kv, sim_check_search search, uint64_t seed, int rounds, int *bad,
+                      how hw)
 {
     uint64_t state = seed;
     brute_source s = {rng_next, &state};
@@ -38,7 +47,8 @@ static void agree(bool kv, sim_check_search search, uint64_t seed, int rounds, i
         char err[256] = "";
         cr_assert(eq(int, sim_history_parse_edn("gen.edn", text, &parsed, err, sizeof err),
                      SIM_OK), "%s\n%s", err, text);
-        sim_check_desc d = {.model = kv ? &sim_model_kv : &sim_model_register, .search = search};
+        sim_check_desc d = {.model = kv ? &sim_model_kv : &sim_model_register, .search = search,
+                            .jobs = hw.jobs, .round_steps = hw.round_steps};
         sim_check_result *r = NULL;
         cr_assert(eq(int, sim_check(parsed, &d, &r, err, sizeof err), SIM_OK), "%s", err);
         sim_verdict v = sim_check_verdict(r);
@@ -48,6 +58,11 @@ static void agree(bool kv, sim_check_search search, uint64_t seed, int rounds, i
         sim_check_result_free(r);
         sim_history_free(parsed);
     }
+}
+
+static void agree(bool kv, sim_check_search search, uint64_t seed, int rounds, int *bad)
+{
+    agree_how(kv, search, seed, rounds, bad, (how){1, 0});
 }
 
 /* Goal: on 5,000 random register histories (read, write, cas; info and fail outcomes), half
@@ -88,4 +103,17 @@ Test(check_brute, wgl_search_agrees_with_exhaustive_search)
     agree(false, SIM_SEARCH_WGL, 5, 2000, &bad);
     agree(true, SIM_SEARCH_WGL, 6, 2000, &bad);
     cr_assert(lt(int, 400, bad), "only %d of 4000 histories are not linearizable", bad);
+}
+
+/* Goal: searched in rounds of 1, 2, 4, ... steps with two jobs, each key pausing and resuming
+ * all through its search (the auto search's turn to prune and back included), sim_check
+ * still agrees with the exhaustive search, on histories of both models. */
+Test(check_brute, rounds_agree_with_exhaustive_search)
+{
+    int bad = 0;
+    how rounds = {2, 1};
+    agree_how(false, SIM_SEARCH_AUTO, 7, 2000, &bad, rounds);
+    agree_how(true, SIM_SEARCH_AUTO, 8, 2000, &bad, rounds);
+    agree_how(true, SIM_SEARCH_PRUNE, 9, 1000, &bad, rounds);
+    cr_assert(lt(int, 500, bad), "only %d of 5000 histories are not linearizable", bad);
 }
