@@ -242,9 +242,12 @@ static int enter(sim_world *w, const char *what)
 static int run_outer(sim_world *w, const run_bounds *b)
 {
     sim_world *outer = sim__running_get();
+    SIM_ASSERT(!w->in_run);
+    SIM_ASSERT(outer == NULL); /* enter() refused a nested run */
     sim__running_set(w);
     w->in_run = true;
     int rc = run_loop(w, b);
+    SIM_ASSERT(w->current == SIM__NIL); /* a run never ends inside a poll */
     w->in_run = false;
     sim__checkpoint(w);
     sim__running_set(outer);
