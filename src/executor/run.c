@@ -176,8 +176,13 @@ void sim__checkpoint(sim_world *w)
     int rc = sim__grow((void **)&w->checkpoints, &w->checkpoints_cap, w->checkpoints_len + 1,
                        sizeof(sim_checkpoint));
     SIM_ASSERT(rc == SIM_OK); /* out of memory recording a checkpoint */
-    w->checkpoints[w->checkpoints_len++] = (sim_checkpoint){
-        .step = w->step, .events = w->stats.events, .hash = sim_world_trace_hash(w)};
+    /* The hash first: sim_world_trace_hash reads the last checkpoint, and with the index
+     * incremented in the same statement (an order C leaves unspecified) it read the record
+     * being written, whatever reused memory held (an earlier world's hash). */
+    uint64_t hash = sim_world_trace_hash(w);
+    w->checkpoints[w->checkpoints_len] = (sim_checkpoint){
+        .step = w->step, .events = w->stats.events, .hash = hash};
+    w->checkpoints_len++;
 }
 
 typedef struct run_bounds {
