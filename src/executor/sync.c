@@ -50,13 +50,15 @@ static int object_new(sim_world *w, uint8_t type, uint8_t kind, const char *name
     return SIM_OK;
 }
 
-/* A mutex is free with no record, or held by a task through the LOCKED record it owns. */
+/* A mutex is free with no record, or held by a task through its LOCKED record: the task's
+ * own, or for sim_block_on's root (which owns nothing) its node's. */
 static bool mutex_ok(const sim_world *w, const sim__obj *m)
 {
     if (m->waker_slot == SIM__NIL) return m->first == SIM__NIL;
     if (m->first >= w->hands_used) return false;
     const sim__hand *r = &w->hands[m->first];
-    return r->kind == HAND_LOCKED && r->target == m->slot && r->owner == m->waker_slot;
+    return r->kind == HAND_LOCKED && r->target == m->slot &&
+           (r->owner_kind != OWN_TASK || r->owner == m->waker_slot);
 }
 /* A handle goes; the object with its last one (its waiters are woken to find it gone). */
 static void object_handle_release(sim_world *w, uint32_t hs)
