@@ -220,7 +220,6 @@ static int blocking_poll(sim_fut *f, sim_world *w)
         op->desc.state = NULL; /* copied: the caller's state is not read again */
         SIM_ASSERT(op->join_.h.id_ != 0 && op->join_.task.v != 0);
     }
-    SIM_ASSERT(w->current != SIM__NIL);
     return sim__join_await(w, &op->join_, "sim_blocking");
 }
 
