@@ -238,7 +238,9 @@ static int napper_poll(void *state, sim_world *w)
     napper *n = state;
     int rc = SIM_OK;
     SIM_BEGIN(w, &n->co);
-    for (n->i = 0; n->i < 5; n->i++) SIM_AWAIT(rc, sim_sleep(w, n->ms * SIM_MS));
+    for (n->i = 0; n->i < 5; n->i++) {
+        SIM_AWAIT(rc, sim_sleep(w, n->ms * SIM_MS));
+    }
     SIM_END(rc);
 }
 
@@ -281,7 +283,7 @@ Test(determinism, checkpoint_hash_is_the_trace_hash_at_its_step)
     uint32_t nc = run_napper(2, c, MOST, NULL);
     sim_world_free(held);
     cr_assert(eq(u32, nb, nc));
-    cr_assert(gt(u32, nb, 5));
+    cr_assert(lt(u32, 5, nb));
     for (uint32_t i = 0; i < nb && i < MOST; i++) {
         cr_assert(eq(u64, b[i], c[i]), "checkpoint %u", i);
         if (i > 0) cr_assert(ne(u64, b[i], a[i]), "checkpoint %u", i);
