@@ -45,6 +45,8 @@ static uint32_t pow2_at_least(uint32_t n)
 /* memcpy with the common message sizes inlined (a libc call costs more than the copy). */
 static inline void msg_copy(void *dst, const void *src, uint32_t size)
 {
+    SIM_ASSERT(size > 0);
+    SIM_ASSERT(size <= MSG_SIZE_MAX);
     switch (size) {
     case 4:
         memcpy(dst, src, 4);
@@ -68,6 +70,8 @@ static uint8_t *ring_at(sim__obj *c, uint64_t index)
 /* The handle at offset k of a message, if it is one the channel holds; else SIM__NIL. */
 static uint32_t msg_handle(sim_world *w, uint32_t chan, const uint8_t *msg, uint32_t k)
 {
+    SIM_ASSERT(chan < w->objs_used);
+    SIM_ASSERT(k < w->objs[chan].nhoff);
     sim_handle h;
     memcpy(&h, msg + w->objs[chan].hoff[k], sizeof h);
     if (h.id_ == 0 || h.world_ != w->tag || h.slot_ >= w->hands_used) return SIM__NIL;
@@ -80,6 +84,8 @@ static uint32_t msg_handle(sim_world *w, uint32_t chan, const uint8_t *msg, uint
 /* A message leaves the channel unreceived: its handles are released, then drop_msg. */
 static void drop_message(sim_world *w, sim__obj *c, uint8_t *msg)
 {
+    SIM_ASSERT(c->type == OBJ_CHAN);
+    SIM_ASSERT(msg >= c->buf && msg + c->msg_size <= c->buf + (size_t)(c->mask + 1) * c->msg_size);
     uint32_t chan = c->slot;
     for (uint32_t k = 0; k < c->nhoff; k++) {
         uint32_t hs = msg_handle(w, chan, msg, k);
@@ -92,7 +98,9 @@ static void drop_message(sim_world *w, sim__obj *c, uint8_t *msg)
 /* Drops every message still held by the channel. */
 static void drop_all_messages(sim_world *w, sim__obj *c)
 {
+    SIM_ASSERT(c->type == OBJ_CHAN);
     if (c->buf == NULL) return;
+    SIM_ASSERT(sim__ring_ok(c));
     switch (c->chan_kind) {
     case SIM_CHAN_ONESHOT:
     case SIM_CHAN_MPSC:
@@ -101,6 +109,7 @@ static void drop_all_messages(sim_world *w, sim__obj *c)
             c->head = (c->head + 1) & c->mask;
             c->len--;
         }
+        SIM_ASSERT(c->len == 0); /* every queued message was dropped */
         break;
     case SIM_CHAN_BROADCAST: {
         uint64_t kept = c->seq < c->cap ? c->seq : c->cap;
@@ -149,6 +158,7 @@ void sim__objs_free(sim_world *w)
 
 static int desc_check(const sim_chan_desc *d, uint32_t *cap_out)
 {
+    SIM_ASSERT(cap_out != NULL);
     if (d == NULL || d->msg_size == 0 || d->msg_size > MSG_SIZE_MAX) return SIM_EINVAL;
     if (d->handle_count > SIM_MSG_HANDLES_MAX) return SIM_EINVAL;
     if (d->handle_count > 0 && d->kind != SIM_CHAN_MPSC && d->kind != SIM_CHAN_ONESHOT) {
@@ -169,6 +179,7 @@ static int desc_check(const sim_chan_desc *d, uint32_t *cap_out)
         if (d->capacity > RING_MAX || d->max_messages > RING_MAX) return SIM_EINVAL;
         uint32_t max = d->max_messages ? d->max_messages : DEFAULT_MAX_MESSAGES;
         *cap_out = d->capacity ? d->capacity : (max < 16 ? max : 16);
+        SIM_ASSERT(*cap_out >= 1 && *cap_out <= RING_MAX);
         return SIM_OK;
     }
     case SIM_CHAN_BROADCAST:
@@ -188,6 +199,8 @@ static int sub_new(sim_world *w, uint32_t chan, sim_rx *out)
     sim__obj *c = sim__obj_at(w, chan);
     sim__obj *s = sim__obj_at(w, slot);
     s->chan_kind = c->chan_kind;
+    SIM_ASSERT(c->type == OBJ_CHAN);
+    SIM_ASSERT(c->chan_kind == SIM_CHAN_BROADCAST || c->chan_kind == SIM_CHAN_WATCH);
     s->name = c->name;
     s->parent = chan;
     s->cursor = c->seq;
@@ -320,6 +333,8 @@ static inline void wake_receivers(sim_world *w, const sim__obj *c)
 static int ring_grow(sim_world *w, sim__obj *c)
 {
     if (c->cap >= c->max_len) return SIM_ELIMIT;
+    SIM_ASSERT(c->chan_kind == SIM_CHAN_MPSC);
+    SIM_ASSERT(c->len == c->cap); /* grown only when full */
     uint64_t ncap = (uint64_t)c->cap * 2;
     if (ncap > c->max_len) ncap = c->max_len;
     uint32_t slots = pow2_at_least((uint32_t)ncap);
@@ -333,12 +348,16 @@ static int ring_grow(sim_world *w, sim__obj *c)
     c->cap = (uint32_t)ncap;
     c->mask = slots - 1;
     c->head = 0;
+    SIM_ASSERT(sim__ring_ok(c));
+    SIM_ASSERT(c->len < c->cap);
     return SIM_OK;
 }
 
 /* The handles a message carries move into the channel (before it is copied in). */
 static void handles_in(sim_world *w, uint32_t chan, const void *msg)
 {
+    SIM_ASSERT(w->objs[chan].type == OBJ_CHAN);
+    SIM_ASSERT(w->objs[chan].nhoff <= SIM_MSG_HANDLES_MAX);
     const sim__obj *c = &w->objs[chan];
     for (uint32_t k = 0; k < c->nhoff; k++) {
         sim_handle h;
@@ -352,6 +371,7 @@ static void handles_in(sim_world *w, uint32_t chan, const void *msg)
             continue;
         }
         sim__hand_to_chan(w, h.slot_, chan);
+        SIM_ASSERT(w->hands[h.slot_].owner_kind == OWN_CHAN);
     }
 }
 
@@ -379,6 +399,8 @@ static inline void ring_push(sim_world *w, sim__obj *c, const void *msg)
 /* Sends on an mpsc channel whose room (if bounded) the caller has checked. */
 static inline int mpsc_push(sim_world *w, sim__obj *c, const void *msg)
 {
+    SIM_ASSERT(c->chan_kind == SIM_CHAN_MPSC);
+    SIM_ASSERT(c->rxs > 0); /* nobody sends into a closed channel */
     if (c->len == c->cap) {
         int rc = ring_grow(w, c);
         if (rc != SIM_OK) return rc;
@@ -390,6 +412,8 @@ static inline int mpsc_push(sim_world *w, sim__obj *c, const void *msg)
 
 static int send_broadcast(sim_world *w, sim__obj *c, const void *msg)
 {
+    SIM_ASSERT(c->chan_kind == SIM_CHAN_BROADCAST);
+    SIM_ASSERT(c->len == 0); /* a broadcast keeps its window by seq, never by len */
     /* The message that leaves the window of the last cap messages is dropped now. */
     if (c->seq >= c->cap) drop_message(w, c, ring_at(c, c->seq - c->cap));
     msg_copy(ring_at(c, c->seq), msg, c->msg_size);
@@ -420,6 +444,8 @@ int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg)
         }
         if (c->rxs == 0) return SIM_ECLOSED;
         c->sent = 1;
+        SIM_ASSERT(c->len == 0);
+        SIM_ASSERT(c->cap == 1);
         ring_push(w, c, msg);
         wake_receivers(w, c);
         return SIM_OK;
@@ -438,9 +464,12 @@ int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg)
 /* A bounded mpsc send that may wait. */
 static int send_bounded(sim_world *w, sim_send_op *op, uint32_t slot)
 {
+    SIM_ASSERT(w->objs[slot].chan_kind == SIM_CHAN_MPSC);
+    SIM_ASSERT(w->objs[slot].bounded);
     sim__obj *c = sim__obj_at(w, slot);
     bool queued = sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_);
     if (queued && w->waiters[op->waiter_slot_].notified) {
+        SIM_ASSERT(w->waiters[op->waiter_slot_].obj == slot); /* its own channel's queue */
         /* Our turn: the slot we are owed is ours. */
         sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
         op->waiter_id_ = 0;
@@ -481,6 +510,7 @@ static int send_op_poll(sim_fut *f, sim_world *w)
         send_op_drop(f, w);
         return SIM_ECLOSED;
     }
+    SIM_ASSERT(c->rxs == 1); /* an mpsc channel has one receiver */
     return send_bounded(w, op, obj_slot(w, c));
 }
 
@@ -495,6 +525,8 @@ static void chan_describe(const sim_world *w, const char *what, uint32_t slot, c
 
 static void send_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     const sim__obj *c = tx_peek(w, ((const sim_send_op *)f)->tx);
     if (c == NULL) {
         snprintf(buf, size, "send on a closed handle");
@@ -516,6 +548,8 @@ sim_send_op sim_send(const sim_tx *tx, const void *msg)
 
 static inline int recv_queue(sim_world *w, sim__obj *c, void *out)
 {
+    SIM_ASSERT(c->chan_kind == SIM_CHAN_ONESHOT || c->chan_kind == SIM_CHAN_MPSC);
+    SIM_ASSERT(c->len <= c->cap);
     if (c->len > 0) {
         msg_copy(out, ring_at(c, c->head), c->msg_size);
         c->head = (c->head + 1) & c->mask;
@@ -534,6 +568,9 @@ static inline int recv_queue(sim_world *w, sim__obj *c, void *out)
 static int recv_sub(sim_world *w, sim__obj *s, void *out)
 {
     sim__obj *c = sim__obj_at(w, s->parent);
+    SIM_ASSERT(s->type == OBJ_SUB);
+    SIM_ASSERT(c->type == OBJ_CHAN && c->first != SIM__NIL); /* listed on its channel */
+    SIM_ASSERT(s->cursor <= c->seq); /* a receiver never sees past what was sent */
     if (s->chan_kind == SIM_CHAN_WATCH) {
         if (s->cursor < c->seq) {
             memcpy(out, c->buf, c->msg_size);
@@ -564,6 +601,8 @@ static int recv_op_poll(sim_fut *f, sim_world *w)
     if (o == NULL) return SIM_EMISUSE;
     int rc = o->type == OBJ_CHAN ? recv_queue(w, o, op->out) : recv_sub(w, o, op->out);
     if (rc != SIM_EEMPTY) return rc;
+    SIM_ASSERT(o->type == OBJ_SUB || o->len == 0); /* empty means empty */
+    SIM_ASSERT(w->tasks[self].flags & TF_RUNNING);
     o->waker_slot = self;
     o->waker_id = w->tasks[self].id;
     sim__note_wait(w, WAIT_RECV, obj_slot(w, o), o->serial);
@@ -580,6 +619,8 @@ static void recv_op_drop(sim_fut *f, sim_world *w)
 
 static void recv_op_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     const sim__obj *o = rx_peek(w, ((const sim_recv_op *)f)->rx);
     if (o == NULL) {
         snprintf(buf, size, "recv on a closed handle");
@@ -600,9 +641,11 @@ sim_recv_op sim_recv(const sim_rx *rx, void *out)
 int sim_try_recv(sim_world *w, const sim_rx *rx, void *out)
 {
     sim__obj *o = rx_get(w, rx, "sim_try_recv");
+    SIM_ASSERT(out != NULL);
     if (o == NULL) return SIM_EMISUSE;
     if (o->type == OBJ_SUB && o->chan_kind == SIM_CHAN_WATCH) {
         const sim__obj *c = sim__obj_at(w, o->parent);
+        SIM_ASSERT(c->type == OBJ_CHAN && c->chan_kind == SIM_CHAN_WATCH);
         memcpy(out, c->buf, c->msg_size);
         o->cursor = c->seq;
         return SIM_OK;
@@ -623,6 +666,7 @@ int sim_tx_clone(sim_world *w, const sim_tx *tx, sim_tx *out)
     }
     if (c->rxs == 0) return SIM_ECLOSED;
     c->txs++;
+    SIM_ASSERT(c->txs >= 2); /* the one cloned and the clone */
     int rc = sim__hand_new(w, HAND_TX, 0, c->slot, 0, &out->h);
     SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
@@ -638,7 +682,9 @@ int sim_subscribe(sim_world *w, const sim_tx *tx, sim_rx *out)
                        sim__chan_kind_name(c->chan_kind));
         return SIM_EMISUSE;
     }
-    return sub_new(w, obj_slot(w, c), out);
+    int rc = sub_new(w, obj_slot(w, c), out);
+    if (rc == SIM_OK) SIM_ASSERT(out->h.id_ != 0);
+    return rc;
 }
 
 /* A sender record goes: the last one closes the channel for its receivers. */
@@ -675,6 +721,8 @@ static void sub_drop(sim_world *w, uint32_t slot)
 {
     sim__obj *o = sim__obj_at(w, slot);
     uint32_t chan = o->parent;
+    SIM_ASSERT(o->type == OBJ_SUB);
+    SIM_ASSERT(w->objs[chan].rxs > 0); /* this subscriber is one of them */
     wake_orphaned_receiver(w, o->waker_slot, o->waker_id);
     o = sim__obj_at(w, slot);
     sim__obj *c = sim__obj_at(w, chan);
@@ -708,7 +756,9 @@ static void rx_release(sim_world *w, uint32_t hs)
     wake_orphaned_receiver(w, waker, waker_id);
     o = sim__obj_at(w, slot);
     if (o->len > 0) drop_all_messages(w, o);
+    SIM_ASSERT(w->objs[slot].len == 0);
     if (w->objs[slot].wq_head != SIM__NIL) sim__waitq_clear(w, slot);
+    SIM_ASSERT(w->objs[slot].wq_head == SIM__NIL); /* no sender waits on a closed channel */
     chan_release_if_unused(w, slot);
 }
 
@@ -730,11 +780,16 @@ uint32_t sim_rx_len(const sim_world *w, const sim_rx *rx)
 {
     const sim__obj *o = rx_peek(w, rx);
     if (o == NULL) return 0;
-    if (o->type != OBJ_SUB) return o->len;
+    if (o->type != OBJ_SUB) {
+        SIM_ASSERT(o->len <= o->cap);
+        return o->len;
+    }
     const sim__obj *c = &w->objs[o->parent];
+    SIM_ASSERT(o->cursor <= c->seq);
     if (o->chan_kind == SIM_CHAN_WATCH) return o->cursor < c->seq ? 1 : 0;
     uint64_t oldest = c->seq > c->cap ? c->seq - c->cap : 0;
     uint64_t from = o->cursor > oldest ? o->cursor : oldest;
+    SIM_ASSERT(c->seq - from <= c->cap); /* no more than the window */
     return (uint32_t)(c->seq - from);
 }
 

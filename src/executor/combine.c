@@ -29,7 +29,9 @@ static void box_branches(sim_world *w, sim_fut **arms, uint32_t *sizes,
 /* Drops (if still live) and frees branch i; it is gone afterwards. */
 static void branch_release(sim_world *w, sim_fut **arms, uint32_t *sizes, uint32_t i)
 {
+    SIM_ASSERT(i < SIM_SELECT_MAX);
     if (arms[i] == NULL) return;
+    SIM_ASSERT(arms[i]->vt != NULL); /* a live branch is a future */
     if (sizes[i] == 0) {
         sim_fut_drop(w, arms[i]);
     } else {
@@ -114,6 +116,8 @@ sim_select_op sim_select_futs(int *which, sim_fut *const *futs, uint32_t count)
 static int join_all_poll(sim_fut *f, sim_world *w)
 {
     sim_join_all_op *op = (sim_join_all_op *)f;
+    SIM_ASSERT(op->count <= SIM_SELECT_MAX);
+    SIM_ASSERT(op->remaining_ <= op->count);
     for (uint32_t i = 0; i < op->count; i++) {
         if (op->arms_[i] == NULL) continue;
         int rc = sim_fut_poll(w, op->arms_[i]);
@@ -131,9 +135,11 @@ static void join_all_drop(sim_fut *f, sim_world *w)
     sim_join_all_op *op = (sim_join_all_op *)f;
     for (uint32_t i = 0; i < op->count; i++) {
         if (op->arms_[i] == NULL) continue;
+        SIM_ASSERT(op->results[i] == SIM_PENDING); /* a finished branch was released */
         branch_release(w, op->arms_, op->sizes_, i);
         op->results[i] = SIM_ECANCELED;
     }
+    SIM_ASSERT(op->count <= SIM_SELECT_MAX);
 }
 
 static void join_all_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)

@@ -492,6 +492,21 @@ static inline sim__obj *sim__obj_at(sim_world *w, uint32_t slot)
     return &w->objs[slot];
 }
 
+/* A queue ring (oneshot, mpsc, and the window of a broadcast): what is queued fits the
+ * capacity, the capacity fits the slots allocated, which are a power of two, and the head is
+ * a slot. O(1): for assertions on hot paths. */
+static inline bool sim__ring_ok(const sim__obj *c)
+{
+    return c->len <= c->cap && c->cap <= c->mask + 1 && ((c->mask + 1) & c->mask) == 0 &&
+           c->head <= c->mask && c->buf != NULL && (c->ring_inline == (c->buf == c->small));
+}
+
+/* A task slot holds a live task: spawned, not finished, not being finished. */
+static inline bool sim__task_live(const sim_world *w, uint32_t slot)
+{
+    return slot < w->tasks_used && w->tasks[slot].id != 0 &&
+           w->tasks[slot].status == TASK_LIVE;
+}
 /* Records the misuse of calling `what` outside a task's poll function. */
 void sim__not_in_task(sim_world *w, const char *what);
 
@@ -669,6 +684,8 @@ void sim__timers_free(sim_world *w);
 int sim__waiter_add(sim_world *w, uint32_t obj, uint32_t *slot_out, uint32_t *id_out);
 void sim__waiter_remove(sim_world *w, uint32_t slot, uint32_t id, bool pass_on);
 bool sim__waiter_valid(sim_world *w, uint32_t slot, uint32_t id);
+/* The consistency of an object's wait queue (O(n), for SIM_ASSERT_SLOW). */
+bool sim__waitq_ok(const sim_world *w, uint32_t obj);
 bool sim__waiter_notified(sim_world *w, uint32_t slot, uint32_t id);
 /* A notified waiter that could not proceed keeps its place but is owed nothing any more. */
 void sim__waiter_unnotify(sim_world *w, uint32_t slot);

@@ -86,6 +86,7 @@ void sim_fut_describe(const sim_fut *f, const sim_world *w, char *buf, size_t si
     if (f == NULL || f->vt == NULL) {
         snprintf(buf, size, "nothing");
     } else if (f->vt->describe != NULL) {
+        SIM_ASSERT(f->vt->name != NULL);
         f->vt->describe(f, w, buf, size);
     } else {
         snprintf(buf, size, "%s", f->vt->name);
@@ -96,10 +97,12 @@ void sim_fut_describe(const sim_fut *f, const sim_world *w, char *buf, size_t si
 
 int sim_co_polled_after_done(const char *file, int line)
 {
+    SIM_ASSERT(file != NULL && line > 0);
     sim_world *w = sim__running_get();
     if (w != NULL) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "a coroutine (%s:%d) was polled after it finished", file, line);
+        SIM_ASSERT(w->violations_total > 0);
     }
     return SIM_EMISUSE;
 }
@@ -150,6 +153,7 @@ void sim_co_reset(sim_world *w, sim_co *co)
         sim_fut_drop(w, co->cur);
         co_unplace(w, co);
     }
+    SIM_ASSERT(co->cur == NULL); /* it awaits nothing now */
     co->line = 0;
 }
 
@@ -217,7 +221,9 @@ static int yield_poll(sim_fut *f, sim_world *w)
     if (sim__require_task(w, "sim_yield") == SIM__NIL) return SIM_EMISUSE;
     if (op->yielded_) return SIM_OK;
     op->yielded_ = 1;
+    SIM_ASSERT(w->tasks[w->current].flags & TF_RUNNING);
     sim__wake_current(w);
+    SIM_ASSERT(w->tasks[w->current].flags & (TF_WOKEN | TF_ABORT)); /* runs again, or ends */
     sim__note_wait(w, WAIT_YIELD, 0, 0);
     return SIM_PENDING;
 }

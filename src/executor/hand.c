@@ -35,11 +35,14 @@ uint32_t sim__world_tag_next(void)
 /* The list an owner keeps its handles on. */
 static uint32_t *list_head(sim_world *w, uint8_t owner_kind, uint32_t owner, uint32_t **tail)
 {
+    SIM_ASSERT(tail != NULL);
     switch (owner_kind) {
     case OWN_TASK:
+        SIM_ASSERT(owner < w->tasks_used);
         *tail = &w->tasks[owner].hands_tail;
         return &w->tasks[owner].hands_head;
     case OWN_NODE:
+        SIM_ASSERT(owner < w->nodes_len);
         *tail = &w->nodes[owner].hands_tail;
         return &w->nodes[owner].hands_head;
     default:
@@ -102,6 +105,7 @@ static void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, ui
     if (w->current != SIM__NIL && w->dropping < 0 &&
         !(w->tasks[w->current].flags & (TF_JOB | TF_ROOT))) {
         *kind = OWN_TASK;
+        SIM_ASSERT(w->tasks[w->current].status == TASK_LIVE); /* a polled task is live */
         *owner = w->current;
         *id = w->tasks[w->current].id;
         return;
@@ -110,6 +114,7 @@ static void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, ui
     *owner = w->booting != 0 ? w->booting
                              : (w->current != SIM__NIL ? w->tasks[w->current].node : 0);
     *id = 0;
+    SIM_ASSERT(*owner < w->nodes_len);
 }
 
 int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint32_t target_id,
@@ -160,6 +165,8 @@ static void bad_handle(sim_world *w, const char *what, const sim_handle *h)
 
 static void bad_handle(sim_world *w, const char *what, const sim_handle *h)
 {
+    SIM_ASSERT(what != NULL);
+    uint32_t before = w->violations_total;
     if (h == NULL || h->id_ == 0) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "%s on an empty handle", what);
     } else if (h->world_ != w->tag) {
@@ -172,6 +179,7 @@ static void bad_handle(sim_world *w, const char *what, const sim_handle *h)
                        "(move a handle to the task that keeps it: sim_task_desc.moves, "
                        "sim_handle_move, sim_handle_share)", what);
     }
+    SIM_ASSERT(w->violations_total > before);
 }
 
 void sim__hand_bad(sim_world *w, const char *what, const sim_handle *h)
@@ -227,6 +235,7 @@ void sim__hand_to_default(sim_world *w, uint32_t slot)
     default_owner(w, &okind, &owner, &owner_id);
     unlink_owner(w, slot);
     link_owner(w, slot, okind, owner, owner_id);
+    SIM_ASSERT(w->hands[slot].owner_kind == OWN_TASK || w->hands[slot].owner_kind == OWN_NODE);
 }
 
 void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan)
@@ -243,9 +252,11 @@ int sim_handle_move(sim_world *w, const void *handle, sim_task_id to)
         bad_handle(w, "sim_handle_move", handle);
         return SIM_EMISUSE;
     }
+    SIM_ASSERT(w->hands[slot].kind != HAND_FREE);
     for (uint32_t s = 0; s < w->tasks_used; s++) {
         if (w->tasks[s].id == to.v && to.v != 0 && w->tasks[s].status == TASK_LIVE) {
             sim__hand_to_task(w, slot, s);
+            SIM_ASSERT(w->hands[slot].owner_kind == OWN_TASK && w->hands[slot].owner == s);
             return SIM_OK;
         }
     }
@@ -261,7 +272,9 @@ int sim_handle_share(sim_world *w, const void *handle)
     }
     uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : w->booting;
     unlink_owner(w, slot);
+    SIM_ASSERT(node < w->nodes_len);
     link_owner(w, slot, OWN_NODE, node, 0);
+    SIM_ASSERT(w->hands[slot].owner_kind == OWN_NODE && w->hands[slot].owner == node);
     return SIM_OK;
 }
 

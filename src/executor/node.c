@@ -62,6 +62,8 @@ static bool node_valid(const sim_world *w, sim_node_id node)
 static uint32_t node_drop_tasks(sim_world *w, uint32_t node)
 {
     uint32_t n;
+    SIM_ASSERT(node >= 1 && node < w->nodes_len); /* the world pseudo-node never crashes */
+    SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN);
     sim__ref *refs = sim__tasks_of(w, node, &n);
     for (uint32_t i = 0; i < n; i++) {
         sim__task *t = &w->tasks[refs[i].slot];
@@ -71,6 +73,7 @@ static uint32_t node_drop_tasks(sim_world *w, uint32_t node)
         } else {
             sim__rq_remove(w, refs[i].slot);
             sim__task_finish(w, refs[i].slot, SIM_ECRASHED, SIM__DROP_CRASH);
+            SIM_ASSERT(w->tasks[refs[i].slot].status != TASK_LIVE);
         }
     }
     free(refs);
@@ -79,6 +82,7 @@ static uint32_t node_drop_tasks(sim_world *w, uint32_t node)
     w->dropping = SIM__DROP_CRASH;
     sim__hands_release_node(w, node);
     w->dropping = saved;
+    SIM_ASSERT(w->nodes[node].hands_head == SIM__NIL); /* what the node owned went with it */
     w->nodes[node].busy = 0;
     w->nodes[node].jobq_len = 0;
     return n;
@@ -86,6 +90,8 @@ static uint32_t node_drop_tasks(sim_world *w, uint32_t node)
 
 static int node_boot(sim_world *w, uint32_t node)
 {
+    SIM_ASSERT(node >= 1 && node < w->nodes_len);
+    SIM_ASSERT(w->booting != node); /* a boot function does not boot its own node again */
     sim__node *n = &w->nodes[node];
     n->boots++;
     n->state = SIM_NODE_UP;
@@ -102,6 +108,7 @@ static int node_boot(sim_world *w, uint32_t node)
     if (rc != SIM_OK) {
         w->nodes[node].state = SIM_NODE_DOWN;
         node_drop_tasks(w, node);
+        SIM_ASSERT(w->nodes[node].state == SIM_NODE_DOWN); /* a failed boot leaves it down */
     }
     return rc;
 }
@@ -128,6 +135,7 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     }
     sim__table_shake((void **)&w->nodes, w->nodes_cap, sizeof(sim__node));
     uint32_t idx = w->nodes_len++;
+    SIM_ASSERT(idx >= 1 && idx < SIM__NODES_MAX);
     sim__node *n = &w->nodes[idx];
     memset(n, 0, sizeof *n);
     n->hands_head = SIM__NIL;
@@ -141,6 +149,8 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
         n->latency.min_ns = DEFAULT_POOL_LATENCY_MIN;
         n->latency.max_ns = DEFAULT_POOL_LATENCY_MAX;
     }
+    SIM_ASSERT(n->workers > 0);
+    SIM_ASSERT(n->latency.min_ns <= n->latency.max_ns);
     sim_rng_init(&n->pool_rng, w->seed, "sim/pool", idx);
     sim__emit(w, SIM_EV_NODE_ADD, idx, 0, n->workers, 0, name);
     if (out != NULL) out->v = idx;
@@ -164,6 +174,8 @@ int sim_node_crash(sim_world *w, sim_node_id node)
         if (w->ext_ops[e]->crash != NULL) w->ext_ops[e]->crash(w, node.v);
     }
     node_drop_tasks(w, node.v);
+    SIM_ASSERT(w->nodes[node.v].state == SIM_NODE_DOWN); /* drops cannot restart it */
+    SIM_ASSERT(w->nodes[node.v].busy == 0 && w->nodes[node.v].jobq_len == 0);
     return SIM_OK;
 }
 
@@ -171,6 +183,7 @@ int sim_node_restart(sim_world *w, sim_node_id node)
 {
     if (!node_valid(w, node) || w->nodes[node.v].state != SIM_NODE_DOWN) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_restart");
+    SIM_ASSERT(w->nodes[node.v].boots >= 1); /* down after a boot: added, then crashed */
     if (rc != SIM_OK) return rc;
     sim__emit(w, SIM_EV_RESTART, node.v, 0, w->nodes[node.v].boots + 1, 0,
               w->nodes[node.v].name);
@@ -194,6 +207,8 @@ int sim_node_pause(sim_world *w, sim_node_id node)
     for (uint32_t i = 0; i < n; i++) {
         sim__task *t = &w->tasks[refs[i].slot];
         if (!(t->flags & TF_QUEUED)) continue;
+        SIM_ASSERT(t->status == TASK_LIVE);
+        SIM_ASSERT(!(t->flags & TF_PARKED)); /* parked tasks are never queued */
         sim__rq_remove(w, refs[i].slot);
         t->flags |= TF_PARKED;
     }
@@ -223,6 +238,7 @@ int sim_node_resume(sim_world *w, sim_node_id node)
         }
     }
     free(refs);
+    SIM_ASSERT(released <= n);
     sim__emit(w, SIM_EV_RESUME, node.v, 0, released, 0, w->nodes[node.v].name);
     return SIM_OK;
 }
@@ -270,6 +286,7 @@ uint64_t sim_node_clock(const sim_world *w, sim_node_id node)
     uint64_t now = sim_now(w);
     if (!node_valid(w, node)) return now;
     const sim__node *n = &w->nodes[node.v];
+    SIM_ASSERT(n->clock_drift_ppm > -1000000 && n->clock_drift_ppm < 1000000); /* monotonic */
     __extension__ typedef __int128 i128;
     i128 t = (i128)now + n->clock_offset_ns + (i128)now * n->clock_drift_ppm / 1000000;
     if (t < 0) return 0;

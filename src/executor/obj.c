@@ -12,6 +12,7 @@
 
 int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
 {
+    SIM_ASSERT(type != OBJ_FREE && type <= OBJ_SET);
     if (w->objs_live >= w->max_objects) return SIM_ELIMIT;
     uint32_t slot = w->obj_free;
     uintptr_t before = (uintptr_t)w->objs; /* compared, never dereferenced */

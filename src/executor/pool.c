@@ -41,6 +41,8 @@ static void *job_user(job_hdr *h)
 
 static int jobq_push(sim_world *w, sim__node *n, uint32_t slot)
 {
+    SIM_ASSERT(n->jobq_len <= n->jobq_cap);
+    SIM_ASSERT(w->tasks[slot].flags & TF_JOB);
     if (n->jobq_len == n->jobq_cap) {
         uint32_t ncap = n->jobq_cap ? n->jobq_cap * 2 : 16;
         sim__ref *q = malloc((size_t)ncap * sizeof(sim__ref));
@@ -54,6 +56,7 @@ static int jobq_push(sim_world *w, sim__node *n, uint32_t slot)
     uint32_t k = (n->jobq_head + n->jobq_len) % n->jobq_cap;
     n->jobq[k] = (sim__ref){.slot = slot, .id = w->tasks[slot].id};
     n->jobq_len++;
+    SIM_ASSERT(n->jobq_head < n->jobq_cap && n->jobq_len <= n->jobq_cap);
     return SIM_OK;
 }
 
@@ -74,6 +77,7 @@ static void worker_release(sim_world *w, uint32_t node)
         if (h->phase != JOB_QUEUED) continue;
         h->phase = JOB_ASSIGNED;
         n->busy++;
+        SIM_ASSERT(n->busy <= n->workers); /* a worker handed on, never a new one */
         sim__wake(w, slot, id);
         return;
     }
@@ -108,6 +112,8 @@ static int job_poll(void *state, sim_world *w)
     job_hdr *h = state;
     uint32_t slot = w->current;
     uint32_t node = w->tasks[slot].node;
+    SIM_ASSERT(w->tasks[slot].flags & TF_JOB);
+    SIM_ASSERT(node != 0); /* a job runs in a node's pool */
     if (h->phase == JOB_QUEUED) { /* a spurious wake-up: still waiting for a worker */
         sim__note_wait(w, WAIT_POOL, node, 0);
         return SIM_PENDING;
@@ -128,6 +134,8 @@ static void job_drop(void *state, sim_world *w)
 {
     job_hdr *h = state;
     uint32_t node = w->tasks[w->current].node;
+    SIM_ASSERT(w->tasks[w->current].flags & TF_JOB);
+    SIM_ASSERT(h->phase != JOB_FINISHED || h->timer_id == 0); /* a finished job armed nothing */
     sim__sleep_cancel(w, &h->timer_slot, &h->timer_id);
     /* A crashed node's workers vanish with it; otherwise a held worker is handed on. */
     if ((h->phase == JOB_ASSIGNED || h->phase == JOB_RUNNING) &&
@@ -194,7 +202,10 @@ int sim_job_charge(sim_world *w, uint64_t ns)
         sim__violation(w, SIM_VIOLATION_MISUSE, "sim_job_charge outside a blocking job");
         return SIM_EMISUSE;
     }
+    SIM_ASSERT(w->current != SIM__NIL && (w->tasks[w->current].flags & TF_JOB));
+    uint64_t before = w->job_clock_ns;
     w->job_clock_ns = sim__add_sat(w->job_clock_ns, ns);
+    SIM_ASSERT(w->job_clock_ns >= before); /* saturates, never wraps */
     return SIM_OK;
 }
 
@@ -207,6 +218,7 @@ static int blocking_poll(sim_fut *f, sim_world *w)
         int rc = sim_spawn_blocking(w, &op->desc, &op->join_);
         if (rc != SIM_OK) return rc;
         op->desc.state = NULL; /* copied: the caller's state is not read again */
+        SIM_ASSERT(op->join_.h.id_ != 0 && op->join_.task.v != 0);
     }
     return sim__join_await(w, &op->join_, "sim_blocking");
 }
@@ -223,6 +235,8 @@ static void blocking_drop(sim_fut *f, sim_world *w)
 static void blocking_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
     const sim_blocking_op *op = (const sim_blocking_op *)f;
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     if (op->join_.h.id_ == 0) {
         snprintf(buf, size, "blocking job %s, not spawned yet", op->desc.name ? op->desc.name
                                                                               : "job");

@@ -29,6 +29,8 @@ static void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(pr
 
 static void sb_printf(strbuf *sb, const char *fmt, ...)
 {
+    SIM_ASSERT(fmt != NULL);
+    SIM_ASSERT(sb->len <= sb->cap);
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -118,6 +120,8 @@ static void describe_sync_wait(strbuf *sb, const sim_world *w, const sim__wait *
         return;
     }
     const sim__obj *o = &w->objs[wt->x];
+    SIM_ASSERT(wt->kind == WAIT_MUTEX || wt->kind == WAIT_SEM || wt->kind == WAIT_NOTIFY ||
+               wt->kind == WAIT_SET);
     const char *name = o->name ? o->name : "";
     const char *sp = o->name ? " " : "";
     char t[32];
@@ -125,6 +129,7 @@ static void describe_sync_wait(strbuf *sb, const sim_world *w, const sim__wait *
     case WAIT_MUTEX:
         sb_printf(sb, "lock of mutex #%u%s%s", o->serial, sp, name);
         if (o->waker_slot != SIM__NIL) {
+            SIM_ASSERT(o->waker_slot < w->tasks_used); /* a holder is a task */
             sim__fmt_time(o->seq, t, sizeof t);
             sb_printf(sb, "; held by task %u (%s) since %s", o->waker_id,
                       w->tasks[o->waker_slot].name, t);
@@ -148,7 +153,9 @@ static void describe_wait(strbuf *sb, const sim_world *w, const sim__wait *wt)
 {
     char t[32];
     uint32_t e = wt->kind - WAIT_EXT;
+    SIM_ASSERT(wt->kind != WAIT_NONE); /* only noted waits are described */
     if (wt->kind >= WAIT_EXT && e < w->ext_count) {
+        SIM_ASSERT(w->ext_ops[e]->wait_text != NULL);
         char text[256];
         w->ext_ops[e]->wait_text(w, wt->x, wt->y, text, sizeof text);
         sb_printf(sb, "%s", text);
@@ -219,6 +226,8 @@ static void sb_header(strbuf *sb, const sim_world *w, int rc, uint32_t n)
     char t[32];
     sim__fmt_time(w->now_ns, t, sizeof t);
     unsigned long long step = (unsigned long long)w->step;
+    SIM_ASSERT(rc < 0);
+    SIM_ASSERT(rc != SIM_ESTOPPED); /* a requested stop has no report */
     switch (rc) {
     case SIM_EDEADLOCK:
         sb_printf(sb, "deadlock at %s (step %llu): %u task(s) waiting, nothing runnable, "
@@ -243,6 +252,8 @@ static void sb_header(strbuf *sb, const sim_world *w, int rc, uint32_t n)
 static void sb_task_row(strbuf *sb, const sim_world *w, uint32_t slot, int name_w)
 {
     const sim__task *t = &w->tasks[slot];
+    SIM_ASSERT(t->status == TASK_LIVE); /* the table lists unfinished tasks */
+    SIM_ASSERT(t->nwaits <= SIM__WAITS_MAX);
     char since[32];
     sim__fmt_time(t->wait_since_ns, since, sizeof since);
     const char *node = t->node ? w->nodes[t->node].name : "-";
@@ -283,6 +294,7 @@ static void sb_task_table(strbuf *sb, const sim_world *w)
         int len = (int)strlen(w->tasks[s].name);
         if (len > name_w) name_w = len < 24 ? len : 24;
     }
+    SIM_ASSERT(n <= w->tasks_live); /* the rows fit: no more live tasks than counted */
     if (rows != NULL) qsort(rows, n, sizeof *rows, row_cmp);
     if (n > 0) {
         sb_printf(sb, "\n  %-6s %-*s %-8s %-9s %-14s %s\n", "task", name_w, "name", "node",
@@ -313,6 +325,7 @@ static void sb_timers(strbuf *sb, const sim_world *w, uint32_t most)
             ents[n++] = w->heap[i];
         }
     }
+    SIM_ASSERT(n == armed); /* every armed timer has its entry, and only one */
     qsort(ents, n, sizeof *ents, ent_cmp);
     for (uint32_t i = 0; i < n && i < most; i++) {
         char t[32];
@@ -337,6 +350,8 @@ static void sb_nodes(strbuf *sb, const sim_world *w)
     static const char *const states[] = {"up", "down", "paused"};
     for (uint32_t i = 1; i < w->nodes_len; i++) {
         const sim__node *n = &w->nodes[i];
+        SIM_ASSERT(n->state <= SIM_NODE_PAUSED);
+        SIM_ASSERT(n->busy <= n->workers);
         sb_printf(sb, "%s  %-8s %-7s boot %u, pool %u/%u busy, %u queued\n", i == 1 ? "\n" : "",
                   n->name, states[n->state], n->boots, n->busy, n->workers, n->jobq_len);
     }
@@ -359,6 +374,7 @@ const char *sim_world_dump(sim_world *w)
         free(text);
     }
     if (sb.buf == NULL) return "";
+    SIM_ASSERT(sb.len < sb.cap && sb.buf[sb.len] == '\0');
     free(w->dump);
     w->dump = sb.buf;
     return w->dump;
@@ -367,11 +383,13 @@ const char *sim_world_dump(sim_world *w)
 void sim__report_build(sim_world *w, int rc)
 {
     strbuf sb = {0};
+    SIM_ASSERT(rc < 0);
     sb_header(&sb, w, rc, w->tasks_live);
     sb_task_table(&sb, w);
     sb_printf(&sb, "\nreplay: %s\n",
               w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
     if (sb.buf == NULL) return;
+    SIM_ASSERT(sb.len < sb.cap && sb.buf[sb.len] == '\0');
     free(w->report);
     w->report = sb.buf;
 }
@@ -469,6 +487,8 @@ size_t sim_event_describe_named(const sim_event *e, const char *const *names, ui
 size_t sim_event_format(const sim_world *w, const sim_event *e, char *buf, size_t size)
 {
     if (size == 0) return 0;
+    SIM_ASSERT(buf != NULL && e != NULL);
+    SIM_ASSERT(w->nodes_len >= 1); /* node 0, the world, is always there */
     char t[32], text[256];
     sim__fmt_time(e->vtime_ns, t, sizeof t);
     const char *names[SIM__NODES_MAX];

@@ -41,6 +41,7 @@ static void maybe_spurious(sim_world *w)
     }
     if (waiting == 0) return;
     uint64_t pick = sim_rng_below(&w->spurious_rng, waiting);
+    SIM_ASSERT(pick < waiting);
     for (uint32_t s = 0; s < w->tasks_used; s++) {
         sim__task *t = &w->tasks[s];
         if (t->status != TASK_LIVE || (t->flags & busy) ||
@@ -57,6 +58,8 @@ static void maybe_spurious(sim_world *w)
 
 static void after_pending(sim_world *w, uint32_t slot)
 {
+    SIM_ASSERT(w->tasks[slot].status == TASK_LIVE);
+    SIM_ASSERT(!(w->tasks[slot].flags & (TF_RUNNING | TF_QUEUED | TF_ENDING)));
     sim__task *t = &w->tasks[slot];
     if (t->flags & TF_CRASH) {
         t->flags &= ~(uint32_t)(TF_CRASH | TF_WOKEN);
@@ -137,6 +140,8 @@ static bool any_parked(const sim_world *w)
 static int idle(sim_world *w, uint64_t until_ns, bool have_root)
 {
     bool work = w->work_live > 0 || w->held || have_root;
+    SIM_ASSERT(w->rq_len == 0); /* idle: nothing runnable */
+    SIM_ASSERT(w->current == SIM__NIL);
     if (!work && until_ns == UINT64_MAX) return 0;
     bool timers = sim__timers_armed(w) > 0;
     if (!timers && work && (until_ns == UINT64_MAX || !any_parked(w))) {
@@ -164,13 +169,20 @@ void sim__checkpoint(sim_world *w)
 {
     if (w->checkpoints_len > 0) {
         const sim_checkpoint *last = &w->checkpoints[w->checkpoints_len - 1];
+        SIM_ASSERT(last->step <= w->step); /* steps and events only grow */
+        SIM_ASSERT(last->events <= w->stats.events);
         if (last->step == w->step && last->events == w->stats.events) return;
     }
     int rc = sim__grow((void **)&w->checkpoints, &w->checkpoints_cap, w->checkpoints_len + 1,
                        sizeof(sim_checkpoint));
     SIM_ASSERT(rc == SIM_OK); /* out of memory recording a checkpoint */
-    w->checkpoints[w->checkpoints_len++] = (sim_checkpoint){
-        .step = w->step, .events = w->stats.events, .hash = sim_world_trace_hash(w)};
+    /* The hash first: sim_world_trace_hash reads the last checkpoint, and with the index
+     * incremented in the same statement (an order C leaves unspecified) it read the record
+     * being written, whatever reused memory held (an earlier world's hash). */
+    uint64_t hash = sim_world_trace_hash(w);
+    w->checkpoints[w->checkpoints_len] = (sim_checkpoint){
+        .step = w->step, .events = w->stats.events, .hash = hash};
+    w->checkpoints_len++;
 }
 
 typedef struct run_bounds {
@@ -184,6 +196,8 @@ static int run_loop(sim_world *w, const run_bounds *b)
 {
     uint64_t until_ns = b->until_ns;
     uint32_t root = b->root, root_id = b->root_id;
+    SIM_ASSERT(w->in_run);
+    SIM_ASSERT(w->current == SIM__NIL && w->dropping < 0);
     for (;;) {
         if (w->step >= w->next_checkpoint) {
             sim__checkpoint(w);
@@ -217,6 +231,8 @@ static int run_loop(sim_world *w, const run_bounds *b)
  * "second runtime inside the first" story. Both worlds get the violation. */
 static void nested_violation(sim_world *w, const char *what)
 {
+    SIM_ASSERT(what != NULL);
+    uint32_t before = w->violations_total;
     sim_world *running = sim__running_get();
     if (running != NULL && running != w) {
         sim__violation(running, SIM_VIOLATION_NESTED_BLOCK_ON,
@@ -228,6 +244,7 @@ static void nested_violation(sim_world *w, const char *what)
         sim__violation(w, SIM_VIOLATION_NESTED_BLOCK_ON, "%s called while the world is running",
                        what);
     }
+    SIM_ASSERT(w->violations_total > before);
 }
 
 static int enter(sim_world *w, const char *what)
@@ -242,9 +259,12 @@ static int enter(sim_world *w, const char *what)
 static int run_outer(sim_world *w, const run_bounds *b)
 {
     sim_world *outer = sim__running_get();
+    SIM_ASSERT(!w->in_run);
+    SIM_ASSERT(outer == NULL); /* enter() refused a nested run */
     sim__running_set(w);
     w->in_run = true;
     int rc = run_loop(w, b);
+    SIM_ASSERT(w->current == SIM__NIL); /* a run never ends inside a poll */
     w->in_run = false;
     sim__checkpoint(w);
     sim__running_set(outer);
@@ -267,7 +287,10 @@ int sim_world_run_until(sim_world *w, uint64_t until_ns)
     if (w->stop_rc != 0) return w->stop_rc;
     if (until_ns <= w->now_ns) return SIM_OK;
     run_bounds b = {.until_ns = until_ns, .until_step = UINT64_MAX, .root = SIM__NIL};
-    return run_outer(w, &b);
+    rc = run_outer(w, &b);
+    if (rc == SIM_OK) SIM_ASSERT(w->now_ns == until_ns); /* the clock stops at until_ns */
+    SIM_ASSERT(w->now_ns <= until_ns);
+    return rc;
 }
 
 int sim_world_run_to_step(sim_world *w, uint64_t step)

@@ -24,6 +24,7 @@ int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size
 {
     static const char valid[] = "valid strategies: fifo, random, pct, pct:D, pct:D:K "
                                 "(D = depth 1..64, K = expected steps >= 1)";
+    SIM_ASSERT(out != NULL);
     memset(out, 0, sizeof *out);
     if (text == NULL) text = "";
     if (strcmp(text, "fifo") == 0) {
@@ -44,6 +45,7 @@ int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size
                 out->kind = SIM_SCHED_PCT;
                 out->pct_depth = (uint32_t)depth;
                 out->pct_steps = steps;
+                SIM_ASSERT(out->pct_depth >= 1 && out->pct_depth <= 64);
                 return SIM_OK;
             }
         }
@@ -56,6 +58,8 @@ int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size
 
 int sim_sched_format(const sim_sched *sched, char *buf, size_t size)
 {
+    SIM_ASSERT(sched != NULL);
+    SIM_ASSERT(buf != NULL || size == 0);
     int n;
     switch (sched->kind) {
     case SIM_SCHED_FIFO:
@@ -79,6 +83,8 @@ int sim__sched_init(sim_world *w)
     sim_rng_init(&w->sched_rng, w->seed, "sim/sched", 0);
     sim_rng_init(&w->spurious_rng, w->seed, "sim/spurious", 0);
     if (w->sched.kind != SIM_SCHED_PCT) return SIM_OK;
+    SIM_ASSERT(w->sched.pct_depth >= 1 && w->sched.pct_depth <= 64); /* normalised by the desc */
+    SIM_ASSERT(w->sched.pct_steps >= 1);
     uint32_t n = w->sched.pct_depth - 1;
     if (n == 0) return SIM_OK;
     w->pct_changes = calloc(n, sizeof(uint64_t));
@@ -92,6 +98,8 @@ int sim__sched_init(sim_world *w)
         }
         w->pct_changes[j] = c;
     }
+    SIM_ASSERT(w->pct_changes[0] >= 1); /* change points lie in [1, k], in order */
+    SIM_ASSERT(w->pct_changes[n - 1] <= w->sched.pct_steps);
     w->pct_nchanges = n;
     return SIM_OK;
 }
@@ -130,6 +138,7 @@ static void pct_set(sim_world *w, uint32_t i, uint32_t slot)
 
 static void pct_sift_up(sim_world *w, uint32_t i)
 {
+    SIM_ASSERT(i < w->rq_len);
     uint32_t slot = w->rq_array[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
@@ -137,11 +146,13 @@ static void pct_sift_up(sim_world *w, uint32_t i)
         pct_set(w, i, w->rq_array[parent]);
         i = parent;
     }
+    SIM_ASSERT(i == 0 || !pct_before(w, slot, w->rq_array[(i - 1) / 2])); /* not above parent */
     pct_set(w, i, slot);
 }
 
 static void pct_sift_down(sim_world *w, uint32_t i)
 {
+    SIM_ASSERT(i < w->rq_len);
     uint32_t slot = w->rq_array[i];
     for (;;) {
         uint32_t child = 2 * i + 1;
@@ -153,6 +164,7 @@ static void pct_sift_down(sim_world *w, uint32_t i)
         pct_set(w, i, w->rq_array[child]);
         i = child;
     }
+    SIM_ASSERT(2 * i + 1 >= w->rq_len || !pct_before(w, w->rq_array[2 * i + 1], slot));
     pct_set(w, i, slot);
 }
 
@@ -163,8 +175,10 @@ static void pct_remove_at(sim_world *w, uint32_t i)
     if (i == w->rq_len) return;
     uint32_t moved = w->rq_array[w->rq_len];
     pct_set(w, i, moved);
+    SIM_ASSERT(moved < w->tasks_used);
     pct_sift_down(w, i);
     pct_sift_up(w, w->tasks[moved].rq); /* no-op if it went down */
+    SIM_ASSERT(w->rq_array[w->tasks[moved].rq] == moved);
 }
 
 /* ---- queue operations --------------------------------------------------------------------- */
@@ -202,15 +216,18 @@ int sim__rq_push(sim_world *w, uint32_t slot)
 
 static void fifo_unlink(sim_world *w, uint32_t slot)
 {
+    SIM_ASSERT(w->rq_head != SIM__NIL && w->rq_tail != SIM__NIL); /* it is in the queue */
     sim__task *t = &w->tasks[slot];
     if (t->rq_prev != SIM__NIL) {
         w->tasks[t->rq_prev].rq = t->rq;
     } else {
+        SIM_ASSERT(w->rq_head == slot); /* no predecessor: it is the head */
         w->rq_head = t->rq;
     }
     if (t->rq != SIM__NIL) {
         w->tasks[t->rq].rq_prev = t->rq_prev;
     } else {
+        SIM_ASSERT(w->rq_tail == slot); /* no successor: it is the tail */
         w->rq_tail = t->rq_prev;
     }
 }
@@ -221,6 +238,7 @@ static void random_remove_at(sim_world *w, uint32_t i)
     w->rq_len--;
     if (i != w->rq_len) {
         uint32_t moved = w->rq_array[w->rq_len];
+        SIM_ASSERT(w->tasks[moved].flags & TF_QUEUED);
         w->rq_array[i] = moved;
         w->tasks[moved].rq = i;
     }
@@ -251,6 +269,8 @@ void sim__rq_remove(sim_world *w, uint32_t slot)
 /* The slot the strategy would run next, after drawing what it draws. */
 static uint32_t strategy_choice(sim_world *w)
 {
+    SIM_ASSERT(w->rq_len > 0);
+    SIM_ASSERT(w->sched.kind != SIM_SCHED_FIFO || w->rq_head != SIM__NIL);
     switch (w->sched.kind) {
     case SIM_SCHED_FIFO:
         return w->rq_head;
@@ -269,6 +289,7 @@ static uint32_t strategy_choice(sim_world *w)
 static uint32_t apply_forced(sim_world *w, uint32_t choice, bool *forced)
 {
     *forced = false;
+    SIM_ASSERT(w->forced_next < w->forced_count);
     const sim_decision *d = &w->forced[w->forced_next];
     if (d->step != w->step + 1) return choice;
     w->forced_next++;
@@ -277,6 +298,7 @@ static uint32_t apply_forced(sim_world *w, uint32_t choice, bool *forced)
         const sim__task *t = &w->tasks[s];
         if (t->id == d->task.v && (t->flags & TF_QUEUED)) return s;
     }
+    SIM_ASSERT(d->step == w->step + 1);
     sim__violation(w, SIM_VIOLATION_DIVERGED,
                    "forced decision at step %llu names task %u, which is not runnable",
                    (unsigned long long)d->step, d->task.v);
@@ -291,6 +313,7 @@ static inline uint32_t pick_unforced(sim_world *w)
     switch (w->sched.kind) {
     case SIM_SCHED_FIFO: {
         slot = w->rq_head;
+        SIM_ASSERT(w->tasks[slot].rq_prev == SIM__NIL); /* the head has no predecessor */
         uint32_t next = w->tasks[slot].rq;
         w->rq_head = next;
         if (next != SIM__NIL) {
@@ -312,6 +335,7 @@ static inline uint32_t pick_unforced(sim_world *w)
         pct_remove_at(w, 0);
         break;
     }
+    SIM_ASSERT(w->tasks[slot].flags & TF_QUEUED);
     w->tasks[slot].flags &= ~(uint32_t)TF_QUEUED; /* TF_SPURIOUS is the poll's to consume */
     return slot;
 }

@@ -50,6 +50,16 @@ static int object_new(sim_world *w, uint8_t type, uint8_t kind, const char *name
     return SIM_OK;
 }
 
+/* A mutex is free with no record, or held by a task through its LOCKED record: the task's
+ * own, or for sim_block_on's root (which owns nothing) its node's. */
+static bool mutex_ok(const sim_world *w, const sim__obj *m)
+{
+    if (m->waker_slot == SIM__NIL) return m->first == SIM__NIL;
+    if (m->first >= w->hands_used) return false;
+    const sim__hand *r = &w->hands[m->first];
+    return r->kind == HAND_LOCKED && r->target == m->slot &&
+           (r->owner_kind != OWN_TASK || r->owner == m->waker_slot);
+}
 /* A handle goes; the object with its last one (its waiters are woken to find it gone). */
 static void object_handle_release(sim_world *w, uint32_t hs)
 {
@@ -58,6 +68,7 @@ static void object_handle_release(sim_world *w, uint32_t hs)
     sim__obj *o = sim__obj_at(w, slot);
     SIM_ASSERT(o->txs > 0);
     if (--o->txs > 0) return;
+    SIM_ASSERT(o->type == OBJ_MUTEX || o->type == OBJ_SEM || o->type == OBJ_NOTIFY);
     sim__obj_release(w, slot);
 }
 
@@ -84,6 +95,8 @@ int sim_mutex_new(sim_world *w, const char *name, sim_mutex *out)
     sim__obj *m = &w->objs[w->hands[out->h.slot_].target];
     m->waker_slot = SIM__NIL;
     m->first = SIM__NIL;
+    SIM_ASSERT(m->type == OBJ_MUTEX);
+    SIM_ASSERT(mutex_ok(w, m));
     return SIM_OK;
 }
 
@@ -102,6 +115,7 @@ static void mutex_take(sim_world *w, uint32_t slot)
     m->waker_id = w->tasks[self].id;
     m->first = held.slot_;
     m->seq = w->now_ns;
+    SIM_ASSERT(mutex_ok(w, m));
 }
 
 /* Unlocks (the LOCKED record hs goes) and hands the turn to the first waiter. */
@@ -109,13 +123,16 @@ static void mutex_give_up(sim_world *w, uint32_t hs)
 {
     uint32_t slot = w->hands[hs].target;
     uint32_t serial = w->hands[hs].target_id;
+    SIM_ASSERT(w->hands[hs].kind == HAND_LOCKED);
     sim__hand_free(w, hs);
     sim__obj *m = &w->objs[slot];
     if (m->type != OBJ_MUTEX || m->serial != serial) return; /* the mutex itself is gone */
     SIM_ASSERT(m->first == hs);
+    SIM_ASSERT(m->waker_slot != SIM__NIL); /* held until now */
     m->waker_slot = SIM__NIL;
     m->first = SIM__NIL;
     if (m->wq_head != SIM__NIL) sim__waitq_notify_one(w, slot);
+    SIM_ASSERT(w->objs[slot].waker_slot == SIM__NIL); /* the woken waiter takes it when polled */
 }
 
 static void lock_drop(sim_fut *f, sim_world *w);
@@ -133,6 +150,8 @@ static int lock_poll(sim_fut *f, sim_world *w)
         return SIM_EMISUSE;
     }
     sim__obj *m = &w->objs[slot];
+    SIM_ASSERT(mutex_ok(w, m));
+    SIM_ASSERT_SLOW(sim__waitq_ok(w, slot));
     if (m->waker_slot == self && m->waker_id == w->tasks[self].id) {
         sim__violation(w, SIM_VIOLATION_MISUSE,
                        "task %u locks mutex #%u%s%s, which it already holds: that would wait "
@@ -155,6 +174,8 @@ static int lock_poll(sim_fut *f, sim_world *w)
         sim__waiter_unnotify(w, op->waiter_slot_); /* woken, but someone holds it again */
     }
     sim__note_wait(w, WAIT_MUTEX, slot, w->objs[slot].serial);
+    SIM_ASSERT(w->waiters[op->waiter_slot_].obj == slot); /* queued on this mutex */
+    SIM_ASSERT(w->objs[slot].wq_head != SIM__NIL);
     return SIM_PENDING;
 }
 
@@ -167,6 +188,8 @@ static void lock_drop(sim_fut *f, sim_world *w)
 
 static void lock_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     const sim_lock_op *op = (const sim_lock_op *)f;
     uint32_t slot = obj_peek(w, &op->m->h, HAND_MUTEX);
     if (slot == SIM__NIL) {
@@ -194,6 +217,8 @@ int sim_try_lock(sim_world *w, const sim_mutex *mx)
     if (slot == SIM__NIL) return SIM_EMISUSE;
     const sim__obj *m = &w->objs[slot];
     if (m->waker_slot != SIM__NIL || m->wq_head != SIM__NIL) return SIM_EFULL;
+    SIM_ASSERT(mutex_ok(w, m));
+    SIM_ASSERT(m->first == SIM__NIL);
     mutex_take(w, slot);
     return SIM_OK;
 }
@@ -211,6 +236,7 @@ int sim_unlock(sim_world *w, const sim_mutex *mx)
     }
     SIM_ASSERT(m->first != SIM__NIL && w->hands[m->first].kind == HAND_LOCKED);
     mutex_give_up(w, m->first);
+    SIM_ASSERT(w->objs[slot].waker_slot == SIM__NIL);
     return SIM_OK;
 }
 
@@ -236,6 +262,8 @@ int sim_sem_new(sim_world *w, const char *name, uint32_t permits, sim_sem *out)
     sim__obj *s = &w->objs[w->hands[out->h.slot_].target];
     s->len = permits;
     s->cap = permits;
+    SIM_ASSERT(s->type == OBJ_SEM);
+    SIM_ASSERT(s->wq_head == SIM__NIL);
     return SIM_OK;
 }
 
@@ -257,6 +285,7 @@ static void sem_return(sim_world *w, uint32_t slot, uint32_t n)
 {
     sim__obj *s = sim__obj_at(w, slot);
     SIM_ASSERT((uint64_t)s->len + n <= s->cap);
+    SIM_ASSERT(s->type == OBJ_SEM);
     s->len += n;
     if (s->wq_head != SIM__NIL && !w->waiters[s->wq_head].notified) {
         sim__waitq_notify_one(w, slot);
@@ -268,6 +297,8 @@ static void permits_release(sim_world *w, uint32_t hs)
     uint32_t slot = w->hands[hs].target;
     uint32_t serial = w->hands[hs].target_id;
     uint32_t n = w->hands[hs].aux;
+    SIM_ASSERT(w->hands[hs].kind == HAND_PERMITS);
+    SIM_ASSERT(n > 0); /* a record holding none is freed */
     sim__hand_free(w, hs);
     if (w->objs[slot].type != OBJ_SEM || w->objs[slot].serial != serial) return; /* gone */
     sem_return(w, slot, n);
@@ -285,6 +316,7 @@ static int acquire_poll(sim_fut *f, sim_world *w)
         return SIM_EMISUSE;
     }
     const sim__obj *s = &w->objs[slot];
+    SIM_ASSERT(s->len <= s->cap);
     /* More permits than the semaphore has now may still come (sim_sem_add: a semaphore made
      * with none, used as a signal), so only n = 0 is refused; a request that never fits shows
      * up in the hang report with its "x of y free". */
@@ -307,6 +339,8 @@ static int acquire_poll(sim_fut *f, sim_world *w)
         sim__waiter_unnotify(w, op->waiter_slot_); /* not enough yet: keep the place */
     }
     sim__note_wait(w, WAIT_SEM, slot, w->objs[slot].serial);
+    SIM_ASSERT(w->waiters[op->waiter_slot_].obj == slot); /* queued on this semaphore */
+    SIM_ASSERT(w->objs[slot].wq_head != SIM__NIL);
     return SIM_PENDING;
 }
 
@@ -317,8 +351,10 @@ static void acquire_drop(sim_fut *f, sim_world *w)
                         ? w->waiters[op->waiter_slot_].obj
                         : SIM__NIL;
     bool was_first = slot != SIM__NIL && w->objs[slot].wq_head == op->waiter_slot_;
+    if (slot != SIM__NIL) SIM_ASSERT(w->objs[slot].type == OBJ_SEM);
     sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
     op->waiter_id_ = 0;
+    if (slot != SIM__NIL) SIM_ASSERT_SLOW(sim__waitq_ok(w, slot));
     /* The first waiter blocked those behind it; they may be served now. */
     if (was_first && w->objs[slot].wq_head != SIM__NIL && w->objs[slot].len > 0) {
         sim__waitq_notify_one(w, slot);
@@ -327,6 +363,8 @@ static void acquire_drop(sim_fut *f, sim_world *w)
 
 static void acquire_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     const sim_acquire_op *op = (const sim_acquire_op *)f;
     uint32_t slot = obj_peek(w, &op->s->h, HAND_SEM);
     if (slot == SIM__NIL) {
@@ -355,6 +393,7 @@ int sim_try_acquire(sim_world *w, const sim_sem *sem, uint32_t n)
     const sim__obj *s = &w->objs[slot];
     if (n == 0) return SIM_EINVAL;
     if (s->wq_head != SIM__NIL || s->len < n) return SIM_EFULL;
+    SIM_ASSERT(s->len <= s->cap);
     sem_take(w, slot, n);
     return SIM_OK;
 }
@@ -365,6 +404,8 @@ static bool permits_take_back(sim_world *w, uint32_t slot, uint32_t n, const cha
 {
     uint32_t self = w->current;
     uint64_t held = 0;
+    SIM_ASSERT(slot < w->objs_used);
+    SIM_ASSERT(w->objs[slot].type == OBJ_SEM);
     if (self != SIM__NIL) {
         for (uint32_t h = w->tasks[self].hands_head; h != SIM__NIL; h = w->hands[h].next) {
             if (w->hands[h].kind == HAND_PERMITS && w->hands[h].target == slot) {
@@ -410,6 +451,7 @@ int sim_sem_forget(sim_world *w, const sim_sem *sem, uint32_t n)
     if (!permits_take_back(w, slot, n, "sim_sem_forget")) return SIM_EMISUSE;
     SIM_ASSERT(w->objs[slot].cap >= n);
     w->objs[slot].cap -= n; /* gone for good: the semaphore has fewer in all */
+    SIM_ASSERT(w->objs[slot].len <= w->objs[slot].cap);
     return SIM_OK;
 }
 
@@ -419,7 +461,9 @@ int sim_sem_add(sim_world *w, const sim_sem *sem, uint32_t n)
     if (slot == SIM__NIL) return SIM_EMISUSE;
     sim__obj *s = &w->objs[slot];
     if ((uint64_t)s->cap + n > UINT32_MAX) return SIM_ELIMIT;
+    SIM_ASSERT(s->type == OBJ_SEM);
     s->cap += n;
+    SIM_ASSERT(s->len <= s->cap);
     sem_return(w, slot, n);
     return SIM_OK;
 }
@@ -446,6 +490,8 @@ int sim_notify_new(sim_world *w, const char *name, sim_notify *out)
 static void notify_one_obj(sim_world *w, uint32_t slot)
 {
     sim__obj *o = &w->objs[slot];
+    SIM_ASSERT(o->type == OBJ_NOTIFY);
+    SIM_ASSERT(o->len <= 1); /* at most one stored permit */
     for (uint32_t s = o->wq_head; s != SIM__NIL; s = w->waiters[s].next) {
         if (!w->waiters[s].notified) {
             sim__waitq_notify_one(w, slot);
@@ -482,6 +528,7 @@ static int notified_poll(sim_fut *f, sim_world *w)
         notified_drop(f, w); /* gone while we waited: release our registration (lock_poll) */
         return SIM_EMISUSE;
     }
+    SIM_ASSERT(w->objs[slot].len <= 1);
     bool queued = sim__waiter_valid(w, op->waiter_slot_, op->waiter_id_);
     if (queued && my_turn(w, op->waiter_slot_, op->waiter_id_)) {
         sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
@@ -498,6 +545,8 @@ static int notified_poll(sim_fut *f, sim_world *w)
         if (rc != SIM_OK) return rc;
     }
     sim__note_wait(w, WAIT_NOTIFY, slot, w->objs[slot].serial);
+    SIM_ASSERT(w->waiters[op->waiter_slot_].obj == slot); /* queued on this notify */
+    SIM_ASSERT(w->objs[slot].len == 0); /* a stored permit would have been taken */
     return SIM_PENDING;
 }
 
@@ -515,11 +564,14 @@ static void notified_drop(sim_fut *f, sim_world *w)
     }
     sim__waiter_remove(w, op->waiter_slot_, op->waiter_id_, false);
     op->waiter_id_ = 0;
+    if (obj != SIM__NIL) SIM_ASSERT(w->objs[obj].type == OBJ_NOTIFY);
     if (obj != SIM__NIL) notify_one_obj(w, obj);
 }
 
 static void notified_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     uint32_t slot = obj_peek(w, &((const sim_notified_op *)f)->n->h, HAND_NOTIFY);
     if (slot == SIM__NIL) {
         snprintf(buf, size, "a dropped notify");

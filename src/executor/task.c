@@ -21,6 +21,7 @@
 static int resolve_spawn_node(sim_world *w, sim_node_id requested, uint32_t *node_out)
 {
     uint32_t node = requested.v;
+    SIM_ASSERT(w->booting < w->nodes_len);
     if (node == 0) {
         if (w->booting != 0) {
             node = w->booting;
@@ -30,6 +31,7 @@ static int resolve_spawn_node(sim_world *w, sim_node_id requested, uint32_t *nod
     }
     if (node >= w->nodes_len) return SIM_ENODE;
     if (node != 0 && w->nodes[node].state == SIM_NODE_DOWN) return SIM_ENODE;
+    SIM_ASSERT(node < w->nodes_len);
     *node_out = node;
     return SIM_OK;
 }
@@ -39,6 +41,7 @@ static uint32_t slot_take(sim_world *w)
     uint32_t slot = w->task_free;
     if (slot != SIM__NIL) {
         w->task_free = w->tasks[slot].rq_prev;
+        SIM_ASSERT(w->tasks[slot].status == TASK_FREE && w->tasks[slot].id == 0); /* free list */
     } else {
         if (w->tasks_used == w->tasks_cap) {
             uint32_t waits_cap = w->tasks_cap;
@@ -50,6 +53,7 @@ static uint32_t slot_take(sim_world *w)
         }
         slot = w->tasks_used++;
     }
+    SIM_ASSERT(slot < w->tasks_cap);
     sim__table_shake((void **)&w->tasks, w->tasks_cap, sizeof(sim__task));
     sim__table_shake((void **)&w->task_waits, w->tasks_cap, sizeof(sim__task_waits));
     return slot;
@@ -187,6 +191,8 @@ int sim_spawn(sim_world *w, const sim_task_desc *desc, sim_join *out)
     int rc = spawn_checked(w, desc, &slot, &node);
     if (rc != SIM_OK) return rc;
     sim__task_launch(w, slot, false, out);
+    SIM_ASSERT(sim__task_live(w, slot));
+    SIM_ASSERT(w->tasks[slot].node == node);
     return SIM_OK;
 }
 
@@ -203,6 +209,8 @@ void sim__wake_slow(sim_world *w, uint32_t slot)
 {
     sim__task *t = &w->tasks[slot];
     uint32_t waker = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    SIM_ASSERT(t->status == TASK_LIVE);
+    SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ENDING))); /* sim__wake's */
     w->stats.wakes++;
     sim__emit(w, SIM_EV_WAKE, t->node, t->id, waker, 0, NULL);
     if (t->flags & TF_RUNNING) {
@@ -234,6 +242,7 @@ static void as_ending(sim_world *w, uint32_t slot, int mode)
     sim__task *t = &w->tasks[slot];
     uint32_t saved_current = w->current;
     int saved_dropping = w->dropping;
+    SIM_ASSERT(t->flags & TF_ENDING);
     w->current = slot;
     w->dropping = mode;
     /* The common end (awaiting nothing, no drop function, no handles) makes no call. */
@@ -244,6 +253,7 @@ static void as_ending(sim_world *w, uint32_t slot, int mode)
      * written for explicit drops does) finds it still valid; what it leaves is released. */
     t = &w->tasks[slot];
     if (t->drop != NULL) t->drop(t->state, w);
+    SIM_ASSERT(w->tasks[slot].status == TASK_LIVE); /* a drop function does not end its task */
     if (w->tasks[slot].hands_head != SIM__NIL) sim__hands_release_task(w, slot);
     SIM_ASSERT(w->tasks[slot].hands_tail == SIM__NIL);
     w->current = saved_current;
@@ -256,6 +266,8 @@ static void release_leftovers(sim_world *w, uint32_t slot)
     uint32_t timers = sim__timers_release_task(w, slot);
     uint32_t waiters = sim__waiters_release_task(w, slot);
     if (timers == 0 && waiters == 0) return;
+    SIM_ASSERT(w->tasks[slot].timers == 0);
+    SIM_ASSERT(w->tasks[slot].waiters == SIM__NIL);
     const sim__task *t = &w->tasks[slot];
     uint32_t saved = w->current;
     w->current = slot;
@@ -319,6 +331,8 @@ static uint32_t join_task(sim_world *w, const sim_join *j, uint32_t *hand, const
 static void join_forget(sim_world *w, uint32_t hand)
 {
     uint32_t slot = w->hands[hand].target;
+    SIM_ASSERT(w->hands[hand].kind == HAND_JOIN);
+    SIM_ASSERT(w->tasks[slot].status == TASK_LIVE || w->tasks[slot].status == TASK_DONE);
     sim__hand_free(w, hand);
     sim__task *t = &w->tasks[slot];
     if (t->status == TASK_DONE) {
@@ -373,6 +387,8 @@ int sim__join_await(sim_world *w, sim_join *j, const char *what)
     t->joiner_slot = self;
     t->joiner_id = w->tasks[self].id;
     sim__note_wait(w, WAIT_JOIN, t->id, 0);
+    SIM_ASSERT(t->status == TASK_LIVE);
+    SIM_ASSERT(t->joiner_slot == self && self != slot);
     return SIM_PENDING;
 }
 
@@ -436,6 +452,8 @@ void sim__task_abort_released(sim_world *w, uint32_t slot)
     uint32_t by = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     sim__emit(w, SIM_EV_ABORT, t->node, t->id, by, 0, NULL);
     sim__abort_push(w, slot);
+    SIM_ASSERT(w->aborts_len > 0 && w->aborts[w->aborts_len - 1].slot == slot);
+    SIM_ASSERT(w->tasks[slot].flags & TF_ABORT);
 }
 
 void sim_join_detach(sim_world *w, sim_join *j)
@@ -464,6 +482,8 @@ void sim__aborts_process(sim_world *w)
         sim__task *t = &w->tasks[slot];
         if (t->id != w->aborts[i].id || t->status != TASK_LIVE) continue;
         if (t->flags & TF_JOB_STARTED) continue;
+        SIM_ASSERT(t->flags & TF_ABORT); /* only requested aborts are queued */
+        SIM_ASSERT(!(t->flags & (TF_RUNNING | TF_ENDING)));
         sim__rq_remove(w, slot);
         t->flags &= ~(uint32_t)TF_PARKED;
         sim__task_finish(w, slot, SIM_ECANCELED, SIM__DROP_ABORT);
@@ -490,6 +510,7 @@ sim_node_id sim_node_current(const sim_world *w)
 const char *sim_task_name(const sim_world *w, sim_task_id task)
 {
     if (task.v == 0) return "?";
+    SIM_ASSERT(w->current == SIM__NIL || w->current < w->tasks_used);
     if (w->current != SIM__NIL && w->tasks[w->current].id == task.v) {
         return w->tasks[w->current].name;
     }

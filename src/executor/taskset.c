@@ -105,6 +105,8 @@ void sim__set_member_done(sim_world *w, uint32_t slot)
 static void set_release(sim_world *w, uint32_t hs)
 {
     uint32_t obj = w->hands[hs].target;
+    SIM_ASSERT(w->hands[hs].kind == HAND_SET);
+    SIM_ASSERT(w->objs[obj].type == OBJ_SET);
     sim__hand_free(w, hs);
     /* A task awaiting the next member through a copy of the handle was never woken and hung;
      * woken, its next poll finds the handle gone (SIM_EMISUSE and a violation). */
@@ -117,6 +119,7 @@ static void set_release(sim_world *w, uint32_t hs)
         sim__task *t = &w->tasks[s];
         t->flags = (t->flags & ~(uint32_t)TF_INSET) | TF_DETACHED;
         t->set_obj = SIM__NIL;
+        SIM_ASSERT(t->status == TASK_LIVE || t->status == TASK_DONE);
         if (t->status == TASK_DONE) {
             sim__task_free_slot(w, s);
         } else {
@@ -176,12 +179,14 @@ static void next_drop(sim_fut *f, sim_world *w)
 
 static void next_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL && size > 0);
     uint32_t hs = sim__hand_peek(w, &((const sim_task_set_op *)f)->set->h, HAND_SET);
     if (hs == SIM__NIL) {
         snprintf(buf, size, "the next task of a dropped set");
         return;
     }
     const sim__obj *o = &w->objs[w->hands[hs].target];
+    SIM_ASSERT(o->type == OBJ_SET);
     snprintf(buf, size, "the next of %u task(s) in set #%u", o->len, o->serial);
 }
 

@@ -37,6 +37,7 @@ static bool ent_before(const sim__heap_ent *a, const sim__heap_ent *b)
 
 static void sift_up(sim__heap_ent *heap, uint32_t i)
 {
+    SIM_ASSERT(sim__heap_ent_seq(&heap[i]) > 0); /* every entry was armed: seqs start at 1 */
     sim__heap_ent ent = heap[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / ARITY;
@@ -44,11 +45,13 @@ static void sift_up(sim__heap_ent *heap, uint32_t i)
         heap[i] = heap[parent];
         i = parent;
     }
+    SIM_ASSERT(i == 0 || !ent_before(&ent, &heap[(i - 1) / ARITY])); /* not before its parent */
     heap[i] = ent;
 }
 
 static void sift_down(sim__heap_ent *heap, uint32_t n, uint32_t i)
 {
+    SIM_ASSERT(i < n);
     sim__heap_ent ent = heap[i];
     for (;;) {
         uint32_t first = ARITY * i + 1;
@@ -62,9 +65,29 @@ static void sift_down(sim__heap_ent *heap, uint32_t n, uint32_t i)
         heap[i] = heap[best];
         i = best;
     }
+    SIM_ASSERT(ARITY * i + 1 >= n || !ent_before(&heap[ARITY * i + 1], &ent));
     heap[i] = ent;
 }
 
+/* The heap is ordered by (deadline, seq), every entry names a timer that is armed or
+ * cancelled and carries its arming number, and the cancelled ones are counted. O(n): for
+ * SIM_ASSERT_SLOW. */
+static inline bool heap_ok(const sim_world *w)
+{
+    uint32_t cancelled = 0;
+    for (uint32_t i = 0; i < w->heap_len; i++) {
+        const sim__heap_ent *e = &w->heap[i];
+        if (i > 0) SIM_ASSERT(!ent_before(e, &w->heap[(i - 1) / ARITY]));
+        uint32_t tslot = sim__heap_ent_timer(e);
+        uint32_t seq32 = (uint32_t)sim__heap_ent_seq(e);
+        SIM_ASSERT(tslot < w->timers_used);
+        SIM_ASSERT(w->timers[tslot].state != TIMER_FREE);
+        SIM_ASSERT(w->timers[tslot].id == (seq32 ? seq32 : 1));
+        if (w->timers[tslot].state == TIMER_CANCELLED) cancelled++;
+    }
+    SIM_ASSERT(cancelled == w->timers_cancelled);
+    return true;
+}
 static void heap_pop(sim_world *w)
 {
     SIM_ASSERT(w->heap_len > 0);
@@ -87,19 +110,23 @@ static void timer_free(sim_world *w, uint32_t tslot)
 static void purge_cancelled(sim_world *w)
 {
     uint32_t n = 0;
+    SIM_ASSERT(w->timers_cancelled <= w->heap_len);
     for (uint32_t i = 0; i < w->heap_len; i++) {
         uint32_t tslot = sim__heap_ent_timer(&w->heap[i]);
+        SIM_ASSERT(w->timers[tslot].state != TIMER_FREE); /* a freed timer has no entry */
         if (w->timers[tslot].state == TIMER_CANCELLED) {
             timer_free(w, tslot);
         } else {
             w->heap[n++] = w->heap[i];
         }
     }
+    SIM_ASSERT(w->heap_len - n == w->timers_cancelled); /* exactly the cancelled ones went */
     w->heap_len = n;
     w->timers_cancelled = 0;
     for (uint32_t i = n / ARITY + 1; i-- > 0;) {
         if (i < n) sift_down(w->heap, n, i);
     }
+    SIM_ASSERT_SLOW(heap_ok(w));
 }
 
 /* Drops cancelled entries from the top of the heap. */
@@ -113,6 +140,8 @@ static void discard_cancelled_top(sim_world *w)
         SIM_ASSERT(w->timers_cancelled > 0);
         w->timers_cancelled--;
     }
+    SIM_ASSERT(w->heap_len == 0 ||
+               w->timers[sim__heap_ent_timer(&w->heap[0])].state == TIMER_ARMED);
 }
 
 uint64_t sim__timers_next(sim_world *w)
@@ -148,6 +177,8 @@ static uint32_t timer_take(sim_world *w, int *rc)
         tslot = w->timers_used++;
     }
     sim__table_shake((void **)&w->timers, w->timers_cap, sizeof(sim__timer));
+    SIM_ASSERT(tslot < w->timers_used);
+    SIM_ASSERT(w->heap_len < w->heap_cap); /* room for its entry */
     return tslot;
 }
 
@@ -235,10 +266,12 @@ void sim__timers_fire_due(sim_world *w)
         sim__timer *tm = &w->timers[tslot];
         if (tm->state == TIMER_CANCELLED) {
             timer_free(w, tslot);
+            SIM_ASSERT(w->timers_cancelled > 0);
             w->timers_cancelled--;
             continue;
         }
         uint32_t task_slot = tm->task_slot;
+        SIM_ASSERT(tm->state == TIMER_ARMED);
         uint32_t task_id = tm->task_id;
         if (task_slot == SIM__NIL) {
             uint32_t ext = tm->ext;
@@ -264,6 +297,7 @@ uint32_t sim__timers_release_task(sim_world *w, uint32_t task_slot)
     /* The rare path (a drop function forgot a sleep): a scan of the timer table. */
     uint32_t n = 0;
     uint32_t id = w->tasks[task_slot].id;
+    SIM_ASSERT(task_slot < w->tasks_used);
     for (uint32_t i = 0; i < w->timers_used && w->tasks[task_slot].timers > 0; i++) {
         const sim__timer *tm = &w->timers[i];
         if (tm->state != TIMER_ARMED || tm->task_slot != task_slot || tm->task_id != id) continue;
@@ -271,11 +305,14 @@ uint32_t sim__timers_release_task(sim_world *w, uint32_t task_slot)
         n++;
     }
     SIM_ASSERT(w->tasks[task_slot].timers == 0);
+    SIM_ASSERT_SLOW(heap_ok(w));
     return n;
 }
 
 void sim__timers_free(sim_world *w)
 {
+    SIM_ASSERT(w->timers_cancelled <= w->heap_len);
+    SIM_ASSERT(w->heap_len <= w->heap_cap);
     free(w->heap);
     free(w->timers);
     w->heap = NULL;
@@ -372,6 +409,7 @@ static int tick_poll(sim_fut *f, sim_world *w)
     sim_tick_op *op = (sim_tick_op *)f;
     sim_interval *iv = op->iv;
     SIM_ASSERT(iv->period_ns > 0); /* initialised */
+    SIM_ASSERT(op->timer_id_ == 0 || op->timer_slot_ < w->timers_used);
     int rc = sim__sleep_poll(w, iv->next_ns, &op->timer_slot_, &op->timer_id_);
     if (rc != SIM_OK) return rc;
     iv->ticks++;
@@ -419,7 +457,10 @@ static int timeout_poll(sim_fut *f, sim_world *w)
         return rc;
     }
     rc = sim__sleep_poll(w, op->deadline_ns, &op->timer_slot_, &op->timer_id_);
-    if (rc == SIM_PENDING) return SIM_PENDING;
+    if (rc == SIM_PENDING) {
+        SIM_ASSERT(timer_armed(w, op->timer_slot_, op->timer_id_));
+        return SIM_PENDING;
+    }
     timeout_release(w, op); /* what the inner future armed is released */
     return rc == SIM_OK ? SIM_ETIMEDOUT : rc;
 }
@@ -431,6 +472,8 @@ static void timeout_drop(sim_fut *f, sim_world *w)
 
 static void timeout_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     const sim_timeout_op *op = (const sim_timeout_op *)f;
     char t[32];
     sim__fmt_time(op->deadline_ns, t, sizeof t);

@@ -41,9 +41,11 @@ int sim_token_new(sim_world *w, const sim_token *parent, sim_token *out)
     int rc = sim__obj_alloc(w, OBJ_TOKEN, &slot);
     if (rc != SIM_OK) return rc;
     sim__obj *t = sim__obj_at(w, slot);
+    SIM_ASSERT(t->first == SIM__NIL && !t->cancelled); /* a new token: no children yet */
     t->txs = 1;
     if (pslot != SIM__NIL) {
         sim__obj *p = sim__obj_at(w, pslot);
+        SIM_ASSERT(p->type == OBJ_TOKEN && p->txs > 0);
         t->cancelled = p->cancelled;
         t->parent = pslot;
         t->next = p->first;
@@ -61,6 +63,8 @@ int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out)
     uint32_t slot = tok_resolve(w, tok, "sim_token_clone");
     if (slot == SIM__NIL) return SIM_EMISUSE;
     w->objs[slot].txs++;
+    SIM_ASSERT(w->objs[slot].type == OBJ_TOKEN);
+    SIM_ASSERT(w->objs[slot].txs >= 2); /* the one cloned and the clone */
     int rc = sim__hand_new(w, HAND_TOKEN, 0, slot, 0, &out->h);
     SIM_ASSERT(rc == SIM_OK); /* out of memory: fatal */
     return SIM_OK;
@@ -69,6 +73,8 @@ int sim_token_clone(sim_world *w, const sim_token *tok, sim_token *out)
 /* Pre-order walk of the subtree rooted at `root`, without recursion. */
 static uint32_t subtree_next(const sim_world *w, uint32_t root, uint32_t at)
 {
+    SIM_ASSERT(at < w->objs_used && root < w->objs_used);
+    SIM_ASSERT(w->objs[at].type == OBJ_TOKEN);
     if (w->objs[at].first != SIM__NIL) return w->objs[at].first;
     while (at != root) {
         if (w->objs[at].next != SIM__NIL) return w->objs[at].next;
@@ -84,9 +90,11 @@ void sim_token_cancel(sim_world *w, const sim_token *tok)
     if (root == SIM__NIL) return;
     for (uint32_t at = root; at != SIM__NIL; at = subtree_next(w, root, at)) {
         sim__obj *t = &w->objs[at];
+        SIM_ASSERT(t->type == OBJ_TOKEN);
         if (t->cancelled) continue;
         t->cancelled = 1;
         sim__waitq_notify_all(w, at);
+        SIM_ASSERT(w->objs[at].owed == 0 || w->objs[at].wq_head != SIM__NIL);
     }
 }
 
@@ -101,9 +109,11 @@ static void token_release_unused(sim_world *w, uint32_t slot)
 {
     while (slot != SIM__NIL) {
         sim__obj *t = sim__obj_at(w, slot);
+        SIM_ASSERT(t->type == OBJ_TOKEN);
         if (t->txs > 0 || t->first != SIM__NIL) return;
         uint32_t parent = t->parent;
         if (parent != SIM__NIL) {
+            SIM_ASSERT(w->objs[parent].type == OBJ_TOKEN && w->objs[parent].first != SIM__NIL);
             if (t->prev != SIM__NIL) {
                 w->objs[t->prev].next = t->next;
             } else {
@@ -167,11 +177,15 @@ static int cancelled_poll(sim_fut *f, sim_world *w)
         sim__waiter_unnotify(w, op->waiter_slot_);
     }
     sim__note_wait(w, WAIT_TOKEN, slot, w->objs[slot].serial);
+    SIM_ASSERT(w->waiters[op->waiter_slot_].obj == slot); /* queued on this token */
+    SIM_ASSERT(!w->objs[slot].cancelled);
     return SIM_PENDING;
 }
 
 static void cancelled_describe(const sim_fut *f, const sim_world *w, char *buf, size_t size)
 {
+    SIM_ASSERT(buf != NULL);
+    SIM_ASSERT(size > 0);
     uint32_t slot = tok_peek(w, ((const sim_cancelled_op *)f)->tok);
     if (slot == SIM__NIL) {
         snprintf(buf, size, "cancellation of a dropped token");

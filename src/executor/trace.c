@@ -27,11 +27,13 @@ _Static_assert(SIM__NODES_MAX <= UINT16_MAX, "node indices fit the record");
 
 int sim__hash_init(sim_world *w)
 {
+    SIM_ASSERT(w->hash_state == NULL); /* once per world */
     XXH3_state_t *st = XXH3_createState();
     if (st == NULL) return SIM_ENOMEM;
     XXH3_64bits_reset(st);
     w->hash_state = st;
     w->hash_len = 0;
+    SIM_ASSERT(w->stats.events == 0); /* before the first event */
     return SIM_OK;
 }
 
@@ -69,8 +71,10 @@ uint64_t sim_world_trace_hash(const sim_world *w)
     /* The last checkpoint, if no event came since, saves a digest (a run asks twice). */
     if (w->checkpoints_len > 0) {
         const sim_checkpoint *last = &w->checkpoints[w->checkpoints_len - 1];
+        SIM_ASSERT(last->events <= w->stats.events);
         if (last->events == w->stats.events) return last->hash;
     }
+    SIM_ASSERT(w->hash_state != NULL && w->hash_len <= SIM__HASH_BUF_RECORDS);
     /* Digest a copy so that asking for the hash changes nothing. */
     XXH3_state_t copy;
     XXH3_copyState(&copy, w->hash_state);

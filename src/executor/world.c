@@ -18,6 +18,7 @@
 
 static int world_init_nodes(sim_world *w)
 {
+    SIM_ASSERT(w->nodes_len == 0 && w->nodes == NULL); /* a fresh world */
     /* Node 0 is the pseudo-node of world-level tasks: always up, never crashes. */
     if (sim__grow((void **)&w->nodes, &w->nodes_cap, 1, sizeof(sim__node)) != SIM_OK) {
         return SIM_ENOMEM;
@@ -27,6 +28,7 @@ static int world_init_nodes(sim_world *w)
     w->nodes[0].hands_tail = SIM__NIL;
     w->nodes[0].name = "";
     w->nodes_len = 1;
+    SIM_ASSERT(w->nodes[0].state == SIM_NODE_UP);
     return SIM_OK;
 }
 
@@ -69,6 +71,8 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
         w->replay_hint = strdup(d->replay_hint);
         if (w->replay_hint == NULL) return SIM_ENOMEM;
     }
+    SIM_ASSERT(w->step_limit > 0 && w->checkpoint_every > 0);
+    SIM_ASSERT(w->max_tasks > 0 && w->max_timers > 0 && w->max_objects > 0);
     return SIM_OK;
 }
 
@@ -124,6 +128,8 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
         sim_world_free(w);
         return rc;
     }
+    SIM_ASSERT(w->tag != 0 && w->nodes_len == 1); /* a world of its own, with node 0 */
+    SIM_ASSERT(w->current == SIM__NIL && w->tasks_live == 0);
     *out = w;
     return SIM_OK;
 }
@@ -251,12 +257,16 @@ const char *sim_world_intern(sim_world *w, const char *str)
     }
     char *copy = strdup(str);
     if (copy == NULL) return NULL;
+    SIM_ASSERT(w->strings_len < w->strings_cap);
     w->strings[w->strings_len++] = copy;
+    SIM_ASSERT(strcmp(copy, str) == 0);
     return copy;
 }
 
 void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
 {
+    SIM_ASSERT(fmt != NULL);
+    SIM_ASSERT(w->violations_len <= SIM__VIOLATIONS_KEPT);
     char msg[512];
     va_list ap;
     va_start(ap, fmt);

@@ -416,3 +416,21 @@ Test(block_on, second_world_run_inside_task_is_violation, .timeout = 10)
     sim_world_free(b);
     sim_world_free(a);
 }
+
+/* Goal: sim_block_on's root, which owns nothing, may take a mutex: the LOCKED record is its
+ * node's (the world's), and the mutex's holder invariant allows that (an assertion that
+ * wanted the holder's own record aborted here). Method: block_on of a lock returns SIM_OK
+ * with no violation while another task holds slot 0. */
+Test(block_on, lock_taken_by_the_root)
+{
+    sim_world *w = test_world(1, SIM_SCHED_FIFO);
+    count_rec cr = {0};
+    counter c = {.count = 3, .rec = &cr}; /* holds slot 0: the root's is another */
+    sim_join cj = test_spawn(w, "ticker", (sim_node_id){0}, counter_poll, NULL, &c, sizeof c);
+    sim_mutex m;
+    cr_assert(eq(int, sim_mutex_new(w, "m", &m), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_lock(&m)), SIM_OK));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&cj)), SIM_OK));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
+    sim_world_free(w);
+}
