@@ -3,9 +3,10 @@
  *
  * sim run loads every scenario first (a bad file stops everything before a single seed runs)
  * and lists the suite's seeds as units (scenario, seed), keeping every N-th under --shard.
- * The units run in this process (--jobs 1) or in worker processes (run_pool.c); either way
- * this process alone records each run, prints failures and counts, in the order of the
- * units, so the output and the database do not depend on --jobs.
+ * The units run in worker processes (run_pool.c), one for --jobs 1, so that a seed whose
+ * system crashes its process fails as `crash` and the suite goes on; this process alone
+ * records each run, prints failures and counts, in the order of the units, so the output and
+ * the database do not depend on --jobs.
  *
  * Record mode `fail` runs a failing seed a second time with every event captured: the run is
  * deterministic, so the second run must have the same hash, and a different one is reported
@@ -233,7 +234,7 @@ static int parse_run(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-/* ---- one unit (in a worker, or here with --jobs 1) ----------------------------------------- */
+/* ---- one unit (in a worker process) ------------------------------------------------------- */
 
 /* The command that runs the seed again from the file, with the same changes. */
 static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t seed,
@@ -589,17 +590,6 @@ static void tick(void *ctx)
     progress_tick(&((run_ctx *)ctx)->prog);
 }
 
-static int run_here(run_ctx *c)
-{
-    int rc = 0;
-    for (uint32_t ui = 0; rc == 0 && ui < c->nunits && may_start(c); ui++) {
-        const run_unit *u = &c->units[ui];
-        rc = run_unit_exec(c->o, c->scs[u->sc], ui, u->seed, commit_run, c);
-        if (rc == 0) rc = finish_unit(c, ui);
-    }
-    return rc;
-}
-
 /* ---- the suite ------------------------------------------------------------------------------ */
 
 static sim_scenario **load_all(const run_opts *o)
@@ -863,12 +853,11 @@ int cmd_run(int argc, char **argv)
     if (rc == 0) {
         cli_catch_interrupts();
         progress_start(&c.prog, o.quiet, c.nunits);
-        if (o.jobs > 1 && c.nunits > 1) {
+        /* Workers even for --jobs 1: a seed that crashes its process is a result. */
+        if (c.nunits > 0) {
             pool_sink sink = {.ctx = &c, .result = commit_run, .unit_done = finish_unit,
                               .may_start = may_start, .tick = tick};
             rc = run_pool(&o, c.scs, c.units, c.nunits, &sink);
-        } else {
-            rc = run_here(&c);
         }
     }
     if (rc == 0 && o.junit != NULL) {

@@ -102,3 +102,33 @@ Test(verdicts, show_report_prints_the_hang_report)
     sim_expect(0, NULL, "run demo.ini --seeds 1 --db p.db");
     sim_expect(0, WORDS("run 1: demo seed 1, pass\nno hang report"), "show --db p.db 1 --report");
 }
+
+/* Goal: a seed whose system fails an assertion is a result, not the end of the suite, whatever
+ * --jobs is: it fails as `crash` with the assertion's text (expression, place, seed, time,
+ * task) in its printed and stored detail, the later seeds run, the summary counts it, and
+ * `sim show` of it does not say it passed. Before, --jobs 1 died with the process (exit 134,
+ * no summary, seeds 3..5 never ran) and --jobs 2 kept only "killed by signal 6"; sim show
+ * said "and it passed". Method: the demo's assert bug over seeds 1..5 (2 and 5 fail). */
+Test(verdicts, an_assertion_fails_its_seed_and_the_suite_goes_on)
+{
+    write_file("a.ini", "[scenario]\nname = asserts\nsystem = demo\nseeds = 1..5\n\n"
+                        "[demo]\nbug = assert\n");
+    for (unsigned jobs = 1; jobs <= 2; jobs++) {
+        out r = sim_split("run a.ini --jobs %u --db t%u.db", jobs, jobs);
+        expect(&r, 1, WORDS("FAIL  asserts seed 2  crash: ", "FAIL  asserts seed 5  crash: ",
+                            "assertion failed: sim_world_seed(w) % 3 != 2 at systems/demo/demo.c:",
+                            "seed 5, virtual time 0.750000s, step ", "task 3 (heartbeat)",
+                            "\n3 passed, 2 failed\n"));
+        out_free(&r);
+        char db[16], detail[600];
+        snprintf(db, sizeof db, "t%u.db", jobs);
+        sql_text(db, "SELECT detail FROM runs WHERE seed = 2", detail, sizeof detail);
+        cr_assert(ne(ptr, strstr(detail, "assertion failed: sim_world_seed(w) % 3 != 2"), NULL),
+                  "%s", detail);
+        cr_assert(eq(u64, sql_u64(db, "SELECT count(*) FROM runs WHERE result = 'pass'"), 3));
+        out s = SIM("show --db %s 2", db);
+        cr_assert(eq(ptr, strstr(s.text, "passed"), NULL), "%s", s.text);
+        expect(&s, 2, WORDS("crash", "assertion failed: sim_world_seed(w) % 3 != 2"));
+        out_free(&s);
+    }
+}
