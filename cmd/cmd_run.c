@@ -27,8 +27,9 @@ static const char usage_run[] =
     "               [--set S.K=V]... [--sweep POINT [--sweep-max N]] [--quiet]\n"
     "\n"
     "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
-    "seeds. Prints each failing seed with the command that replays it, a table of the\n"
-    "scenarios, then \"N passed, N failed\" (seeds).\n"
+    "seeds. Prints each failing seed with the command that replays it (a deadlock or\n"
+    "liveness failure with the tasks left waiting), a table of the scenarios, then\n"
+    "\"N passed, N failed\" (seeds).\n"
     "\n"
     "  --seed N          run only seed N\n"
     "  --seeds A..B      run seeds A to B instead of each scenario's own range\n"
@@ -471,10 +472,40 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
     return SIM_OK;
 }
 
+#define HANG_ROWS 8u
+
+/* A deadlock's or a liveness failure's hang report, briefly: its table of unfinished tasks
+ * (what each awaits and since when), at most HANG_ROWS of them; the rest, and the timers, are
+ * for `sim show --report` (run_id 0: not recorded). */
+static void print_hang(const run_ctx *c, const sim__outcome *out, uint64_t run_id)
+{
+    bool hang = strcmp(out->result, "deadlock") == 0 || strcmp(out->result, "liveness") == 0;
+    const char *at = hang && out->report ? strstr(out->report, "\n\n  task ") : NULL;
+    if (at == NULL) return;
+    at += 2;
+    uint32_t rows = 0, more = 0;
+    while (*at != '\0' && *at != '\n') {
+        int len = (int)strcspn(at, "\n");
+        if (rows++ <= HANG_ROWS) {
+            printf("    %.*s\n", len, at);
+        } else {
+            more++;
+        }
+        at += len + (at[len] == '\n');
+    }
+    if (more > 0 && run_id != 0) {
+        printf("      ... %u more task(s): %s show --db %s %llu --report\n", more, cli_prog(),
+               c->o->db, (unsigned long long)run_id);
+    } else if (more > 0) {
+        printf("      ... %u more task(s)\n", more);
+    }
+}
+
 /* A failed run ("FAIL", or "found" for a planted bug), or an unknown one ("UNKNOWN", which
- * never finds a planted bug), with its faults and its replay command. */
+ * never finds a planted bug), with its faults, the tasks a hang left waiting and its replay
+ * command. */
 static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
-                           const char *sweep, const char *replay)
+                           const char *sweep, const char *replay, uint64_t run_id)
 {
     progress_clear(&c->prog);
     const char *label = unknown_run(out)               ? "UNKNOWN"
@@ -486,6 +517,7 @@ static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcom
            unknown_run(out) && !out->failed ? " (counted as passed: [check] unknown = pass)"
                                             : "");
     if (out->plan[0] != '\0') printf("      faults: %s\n", out->plan);
+    print_hang(c, out, run_id);
     printf("      replay: %s\n", replay);
     fflush(stdout);
 }
@@ -530,10 +562,10 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
         c->stats[u->sc].runs++;
         if (unknown_run(out)) {
             c->unit_unknown = true;
-            report_failure(c, sc, out, sweep, replay);
+            report_failure(c, sc, out, sweep, replay, run_id);
         } else if (out->failed) {
             c->unit_failed = true;
-            report_failure(c, sc, out, sweep, replay);
+            report_failure(c, sc, out, sweep, replay, run_id);
             sc_stat *s = &c->stats[u->sc];
             if (!s->fastest_set || out->steps < s->fastest_steps) {
                 s->fastest_set = true;

@@ -132,3 +132,24 @@ Test(verdicts, an_assertion_fails_its_seed_and_the_suite_goes_on)
         out_free(&s);
     }
 }
+
+/* Goal: `sim run` prints, under a deadlock or liveness failure, the tasks the hang left
+ * waiting (the hang report's table: what each awaits and since when), between the failure
+ * and its replay line. Before, only `sim show --report` printed them. Method: demo-deadlock
+ * seed 1 (the heartbeat awaits an ack from 1.5 s); the demo under crash = 1/2s, seed 6
+ * (liveness: the fault driver's task still sleeping at the time limit). */
+Test(verdicts, run_prints_the_hang_report)
+{
+    copy_scenario("demo-deadlock.ini");
+    sim_expect(0, WORDS("found demo-deadlock seed 1  deadlock: deadlock at 3.501899s",
+                        "pending\n      task   name      node     state     since          "
+                        "awaits\n      3      heartbeat n2       blocked   1.500000s      "
+                        "recv on oneshot #14 'ack'",
+                        "(heartbeat)\n      replay: sim replay --scenario demo-deadlock.ini"),
+               "run demo-deadlock.ini --seeds 1");
+    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 6\n"
+                           "[faults]\ncrash = 1/2s\n");
+    sim_expect(1, WORDS("(n2)\n      faults: crash=1/2s\n      task   name   node ",
+                        "\n      6      faults -        blocked   59.031711s     sleep until "),
+               "run fast.ini");
+}
