@@ -424,11 +424,27 @@ typedef struct run_ctx {
     junit_log junit;
 } run_ctx;
 
+/* The --set overrides a run ran under, one a line, and a --sweep run's fail_hit last. */
+static void overrides_text(const run_opts *o, const char *sweep, char *buf, size_t size)
+{
+    SIM_ASSERT(size > 0);
+    buf[0] = '\0';
+    size_t n = 0;
+    for (int i = 0; i < o->sets.n && n < size; i++) {
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "\n" : "", o->sets.item[i]);
+    }
+    if (sweep != NULL && n < size) {
+        snprintf(buf + n, size - n, "%sfaults.fail_hit=%s", n ? "\n" : "", sweep);
+    }
+}
+
 static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
-                      uint64_t *run_id)
+                      const char *sweep, uint64_t *run_id)
 {
     *run_id = 0;
     if (c->st == NULL) return SIM_OK;
+    char overrides[4096];
+    overrides_text(c->o, sweep, overrides, sizeof overrides);
     char strategy[64];
     sim_world_desc d = sim_scenario_world_desc(sc, out->seed);
     sim_sched_format(&d.sched, strategy, sizeof strategy);
@@ -457,6 +473,7 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
         .events_stored = out->captured && !interrupted && c->o->record != RECORD_OFF,
         .faults = (char *)out->plan,
         .fault_count = out->nfaults + out->faults_dropped,
+        .overrides = overrides,
     };
     /* Faults are stored with the events: a run recorded in full, or a failure. */
     sim__run_data data = {.checkpoints = out->checkpoints, .ncheckpoints = out->ncheckpoints,
@@ -543,7 +560,7 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
     char err[1024];
     if (sweep != NULL) sim_scenario_set(sc, "faults", "fail_hit", sweep, err, sizeof err);
     uint64_t run_id;
-    int rc = record_one(c, sc, out, &run_id);
+    int rc = record_one(c, sc, out, sweep, &run_id);
     /* Recorded as the check wrote it; shown with the database and the run filled in. */
     char detail[sizeof out->detail];
     bool stored = run_id != 0 && out->captured && !interrupted_run(out) &&

@@ -153,3 +153,30 @@ Test(verdicts, run_prints_the_hang_report)
                         "\n      6      faults -        blocked   59.031711s     sleep until "),
                "run fast.ini");
 }
+
+/* Goal: a replay of a run made under --set says which overrides it ran with, and says the
+ * scenario file changed only when the file did, naming only the file's changes. Before, the
+ * overrides were reported as the file having changed ("[faults] crash = 0  was: crash =
+ * 1/1s"). Method: demo seed 1 under two overrides, replayed; then the file's time limit
+ * edited, replayed again. */
+Test(verdicts, replay_names_the_set_overrides)
+{
+    copy_scenario("demo.ini");
+    sim_expect(1, NULL, "run demo.ini --seeds 1 --set faults.crash=1/1s --set demo.ticks=10 "
+                        "--db t.db");
+    out r = SIM("replay --db t.db 1");
+    expect(&r, 0, WORDS("note: run 1 ran with --set overrides of demo.ini: faults.crash=1/1s "
+                        "demo.ticks=10; the file itself is unchanged\n", "identical ("));
+    cr_assert(eq(ptr, strstr(r.text, "has changed"), NULL), "%s", r.text);
+    out_free(&r);
+    out e = sh("sed -i 's/^time_limit = 60s$/time_limit = 50s/' demo.ini");
+    cr_assert(eq(int, e.status, 0), "%s", e.text);
+    out_free(&e);
+    r = SIM("replay --db t.db 1");
+    expect(&r, 0, WORDS("note: run 1 ran with --set overrides of demo.ini: faults.crash=1/1s "
+                        "demo.ticks=10\n", "note: demo.ini has changed since run 1 was "
+                        "recorded", "[scenario] time_limit = 50s  was: time_limit = 1m\n",
+                        "identical ("));
+    cr_assert(eq(ptr, strstr(r.text, "crash = 0"), NULL), "%s", r.text);
+    out_free(&r);
+}
