@@ -32,6 +32,7 @@ static double run_seeds(const sim_scenario *sc, uint64_t seeds, double *ratio)
             exit(1);
         }
         vtime += r.vtime_ns;
+        sim_run_result_free(&r);
     }
     double wall = (double)(host_now_ns() - t0);
     *ratio = (double)vtime / wall;

@@ -181,6 +181,23 @@ static void print_config_changes(const char *recorded, const char *now)
     }
 }
 
+/* Applies a run's stored --set overrides (one a line) to the file as loaded now; false when
+ * one no longer applies (the file's system or keys changed). */
+static bool apply_overrides(const sim__run_row *row, sim_scenario *now)
+{
+    for (const char *p = row->overrides; *p != '\0';) {
+        size_t n = strcspn(p, "\n");
+        char item[1024], err[512];
+        snprintf(item, sizeof item, "%.*s", (int)(n < sizeof item ? n : sizeof item - 1), p);
+        p += n + (p[n] == '\n');
+        char *dot = strchr(item, '.'), *eq = strchr(item, '=');
+        if (dot == NULL || eq == NULL || dot > eq) return false;
+        *dot = *eq = '\0';
+        if (sim_scenario_set(now, item, dot + 1, eq + 1, err, sizeof err) != SIM_OK) return false;
+    }
+    return true;
+}
+
 static void print_notes(const sim__run_row *row)
 {
     if (strcmp(row->binary_version, cli_version()) != 0) {
@@ -203,11 +220,27 @@ static void print_notes(const sim__run_row *row)
                row->scenario_path, err);
         return;
     }
-    if (strcmp(sim_scenario_canonical(now), row->config) != 0) {
+    /* The file as it is, under the run's own --set overrides: what differs then is the
+     * file's doing, not theirs. */
+    bool applied = apply_overrides(row, now);
+    const char *canon = sim_scenario_canonical(now);
+    if (row->overrides[0] != '\0') {
+        printf("note: run %llu ran with --set overrides of %s:", (unsigned long long)row->run_id,
+               row->scenario_path);
+        for (const char *p = row->overrides; *p != '\0';) {
+            size_t n = strcspn(p, "\n");
+            printf(" %.*s", (int)n, p);
+            p += n + (p[n] == '\n');
+        }
+        printf("%s\n", applied && strcmp(canon, row->config) == 0
+                           ? "; the file itself is unchanged"
+                           : "");
+    }
+    if (strcmp(canon, row->config) != 0) {
         printf("note: %s has changed since run %llu was recorded; replaying the recorded "
                "configuration. Changed:\n",
                row->scenario_path, (unsigned long long)row->run_id);
-        print_config_changes(row->config, sim_scenario_canonical(now));
+        print_config_changes(row->config, canon);
     }
     sim_scenario_free(now);
 }

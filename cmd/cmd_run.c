@@ -3,9 +3,10 @@
  *
  * sim run loads every scenario first (a bad file stops everything before a single seed runs)
  * and lists the suite's seeds as units (scenario, seed), keeping every N-th under --shard.
- * The units run in this process (--jobs 1) or in worker processes (run_pool.c); either way
- * this process alone records each run, prints failures and counts, in the order of the
- * units, so the output and the database do not depend on --jobs.
+ * The units run in worker processes (run_pool.c), one for --jobs 1, so that a seed whose
+ * system crashes its process fails as `crash` and the suite goes on; this process alone
+ * records each run, prints failures and counts, in the order of the units, so the output and
+ * the database do not depend on --jobs.
  *
  * Record mode `fail` runs a failing seed a second time with every event captured: the run is
  * deterministic, so the second run must have the same hash, and a different one is reported
@@ -26,8 +27,9 @@ static const char usage_run[] =
     "               [--set S.K=V]... [--sweep POINT [--sweep-max N]] [--quiet]\n"
     "\n"
     "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
-    "seeds. Prints each failing seed with the command that replays it, a table of the\n"
-    "scenarios, then \"N passed, N failed\" (seeds).\n"
+    "seeds. Prints each failing seed with the command that replays it (a deadlock or\n"
+    "liveness failure with the tasks left waiting), a table of the scenarios, then\n"
+    "\"N passed, N failed\" (seeds).\n"
     "\n"
     "  --seed N          run only seed N\n"
     "  --seeds A..B      run seeds A to B instead of each scenario's own range\n"
@@ -233,7 +235,7 @@ static int parse_run(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-/* ---- one unit (in a worker, or here with --jobs 1) ----------------------------------------- */
+/* ---- one unit (in a worker process) ------------------------------------------------------- */
 
 /* The command that runs the seed again from the file, with the same changes. */
 static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t seed,
@@ -422,11 +424,27 @@ typedef struct run_ctx {
     junit_log junit;
 } run_ctx;
 
+/* The --set overrides a run ran under, one a line, and a --sweep run's fail_hit last. */
+static void overrides_text(const run_opts *o, const char *sweep, char *buf, size_t size)
+{
+    SIM_ASSERT(size > 0);
+    buf[0] = '\0';
+    size_t n = 0;
+    for (int i = 0; i < o->sets.n && n < size; i++) {
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "\n" : "", o->sets.item[i]);
+    }
+    if (sweep != NULL && n < size) {
+        snprintf(buf + n, size - n, "%sfaults.fail_hit=%s", n ? "\n" : "", sweep);
+    }
+}
+
 static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
-                      uint64_t *run_id)
+                      const char *sweep, uint64_t *run_id)
 {
     *run_id = 0;
     if (c->st == NULL) return SIM_OK;
+    char overrides[4096];
+    overrides_text(c->o, sweep, overrides, sizeof overrides);
     char strategy[64];
     sim_world_desc d = sim_scenario_world_desc(sc, out->seed);
     sim_sched_format(&d.sched, strategy, sizeof strategy);
@@ -455,6 +473,7 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
         .events_stored = out->captured && !interrupted && c->o->record != RECORD_OFF,
         .faults = (char *)out->plan,
         .fault_count = out->nfaults + out->faults_dropped,
+        .overrides = overrides,
     };
     /* Faults are stored with the events: a run recorded in full, or a failure. */
     sim__run_data data = {.checkpoints = out->checkpoints, .ncheckpoints = out->ncheckpoints,
@@ -470,10 +489,40 @@ static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *ou
     return SIM_OK;
 }
 
+#define HANG_ROWS 8u
+
+/* A deadlock's or a liveness failure's hang report, briefly: its table of unfinished tasks
+ * (what each awaits and since when), at most HANG_ROWS of them; the rest, and the timers, are
+ * for `sim show --report` (run_id 0: not recorded). */
+static void print_hang(const run_ctx *c, const sim__outcome *out, uint64_t run_id)
+{
+    bool hang = strcmp(out->result, "deadlock") == 0 || strcmp(out->result, "liveness") == 0;
+    const char *at = hang && out->report ? strstr(out->report, "\n\n  task ") : NULL;
+    if (at == NULL) return;
+    at += 2;
+    uint32_t rows = 0, more = 0;
+    while (*at != '\0' && *at != '\n') {
+        int len = (int)strcspn(at, "\n");
+        if (rows++ <= HANG_ROWS) {
+            printf("    %.*s\n", len, at);
+        } else {
+            more++;
+        }
+        at += len + (at[len] == '\n');
+    }
+    if (more > 0 && run_id != 0) {
+        printf("      ... %u more task(s): %s show --db %s %llu --report\n", more, cli_prog(),
+               c->o->db, (unsigned long long)run_id);
+    } else if (more > 0) {
+        printf("      ... %u more task(s)\n", more);
+    }
+}
+
 /* A failed run ("FAIL", or "found" for a planted bug), or an unknown one ("UNKNOWN", which
- * never finds a planted bug), with its faults and its replay command. */
+ * never finds a planted bug), with its faults, the tasks a hang left waiting and its replay
+ * command. */
 static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
-                           const char *sweep, const char *replay)
+                           const char *sweep, const char *replay, uint64_t run_id)
 {
     progress_clear(&c->prog);
     const char *label = unknown_run(out)               ? "UNKNOWN"
@@ -485,6 +534,7 @@ static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcom
            unknown_run(out) && !out->failed ? " (counted as passed: [check] unknown = pass)"
                                             : "");
     if (out->plan[0] != '\0') printf("      faults: %s\n", out->plan);
+    print_hang(c, out, run_id);
     printf("      replay: %s\n", replay);
     fflush(stdout);
 }
@@ -510,7 +560,7 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
     char err[1024];
     if (sweep != NULL) sim_scenario_set(sc, "faults", "fail_hit", sweep, err, sizeof err);
     uint64_t run_id;
-    int rc = record_one(c, sc, out, &run_id);
+    int rc = record_one(c, sc, out, sweep, &run_id);
     /* Recorded as the check wrote it; shown with the database and the run filled in. */
     char detail[sizeof out->detail];
     bool stored = run_id != 0 && out->captured && !interrupted_run(out) &&
@@ -529,10 +579,10 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
         c->stats[u->sc].runs++;
         if (unknown_run(out)) {
             c->unit_unknown = true;
-            report_failure(c, sc, out, sweep, replay);
+            report_failure(c, sc, out, sweep, replay, run_id);
         } else if (out->failed) {
             c->unit_failed = true;
-            report_failure(c, sc, out, sweep, replay);
+            report_failure(c, sc, out, sweep, replay, run_id);
             sc_stat *s = &c->stats[u->sc];
             if (!s->fastest_set || out->steps < s->fastest_steps) {
                 s->fastest_set = true;
@@ -587,17 +637,6 @@ static bool may_start(void *ctx)
 static void tick(void *ctx)
 {
     progress_tick(&((run_ctx *)ctx)->prog);
-}
-
-static int run_here(run_ctx *c)
-{
-    int rc = 0;
-    for (uint32_t ui = 0; rc == 0 && ui < c->nunits && may_start(c); ui++) {
-        const run_unit *u = &c->units[ui];
-        rc = run_unit_exec(c->o, c->scs[u->sc], ui, u->seed, commit_run, c);
-        if (rc == 0) rc = finish_unit(c, ui);
-    }
-    return rc;
 }
 
 /* ---- the suite ------------------------------------------------------------------------------ */
@@ -863,12 +902,11 @@ int cmd_run(int argc, char **argv)
     if (rc == 0) {
         cli_catch_interrupts();
         progress_start(&c.prog, o.quiet, c.nunits);
-        if (o.jobs > 1 && c.nunits > 1) {
+        /* Workers even for --jobs 1: a seed that crashes its process is a result. */
+        if (c.nunits > 0) {
             pool_sink sink = {.ctx = &c, .result = commit_run, .unit_done = finish_unit,
                               .may_start = may_start, .tick = tick};
             rc = run_pool(&o, c.scs, c.units, c.nunits, &sink);
-        } else {
-            rc = run_here(&c);
         }
     }
     if (rc == 0 && o.junit != NULL) {

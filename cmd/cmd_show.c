@@ -304,11 +304,16 @@ int cmd_show(int argc, char **argv)
     } else if (o.faults) {
         rc = show_faults(st, &row, &o);
     } else if (!row.events_stored) {
-        cli_err("run %llu has no stored events (recorded with --record %s%s); its events: "
-                "sim replay --db %s %llu --events\n",
+        /* Why none: a pass under fail, or a run that ended before it could record them (its
+         * process crashed, Ctrl-C); then what it ended as. */
+        bool passed = strcmp(row.result, "pass") == 0;
+        bool fail = strcmp(row.record_mode, "fail") == 0;
+        cli_err("run %llu has no stored events (recorded with --record %s%s%s%s%s%s); its "
+                "events: %s replay --db %s %llu --events\n",
                 (unsigned long long)o.run_id, row.record_mode,
-                strcmp(row.record_mode, "fail") == 0 ? ", and it passed" : "", o.db,
-                (unsigned long long)o.run_id);
+                fail && passed ? ", and it passed" : "", passed ? "" : "; it ended as ",
+                passed ? "" : row.result, passed || !row.detail[0] ? "" : ": ",
+                passed ? "" : row.detail, cli_prog(), o.db, (unsigned long long)o.run_id);
         rc = EXIT_USAGE;
     } else {
         rc = show_events(st, &row, &o);

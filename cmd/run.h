@@ -1,6 +1,6 @@
 /*
- * run.h: what sim run's files share. cmd_run.c reads the options, runs seeds in this process
- * or hands them to worker processes (run_pool.c), and records and reports every result in
+ * run.h: what sim run's files share. cmd_run.c reads the options, hands the seeds to worker
+ * processes (run_pool.c; one for --jobs 1), and records and reports every result in
  * the order of the seeds; run_report.c draws the progress line and writes the JUnit report.
  */
 #ifndef SIM_CMD_RUN_H
@@ -24,7 +24,7 @@ typedef struct run_opts {
     const char *sweep;   /* a fault point, or NULL */
     uint64_t sweep_max;
     bool quiet;
-    uint32_t jobs;       /* worker processes; 1: none, seeds run in this process */
+    uint32_t jobs;       /* worker processes (1: one, still not this process) */
     uint64_t shard_k, shard_n; /* --shard K/N; shard_n 0: the whole suite */
     bool check_determinism;
     const char *junit;

@@ -57,6 +57,7 @@ bool cli_read_all(int fd, void *data, size_t len)
 static _Noreturn void child_main(const sim_scenario *sc, const sim__run_opts *ro, int up)
 {
     signal(SIGPIPE, SIG_DFL);
+    sim__assert_hook_set(NULL); /* a worker's hook: its pipe up is not this child's */
     (void)mallopt(M_PERTURB, 0xa5);
     /* Held to the end: one block of each small size class and a few large ones, so that the
      * run's next block of any size is not the one the parent's run got. */

@@ -10,7 +10,9 @@
  * whatever N is.
  *
  * A worker that dies (a system under test that crashes the process) has its unit reported as
- * a failure of kind `crash`, with the replay command; a new worker takes its place. On Ctrl-C
+ * a failure of kind `crash`, with the replay command; a new worker takes its place. A failed
+ * SIM_ASSERT sends its text up before the abort (sim__assert_hook_set), and the crash's detail
+ * keeps it. --jobs 1 is one worker: a crashing seed never ends the suite. On Ctrl-C
  * the workers finish the run they are in (it stops at once, as interrupted) and exit; what
  * finished is recorded.
  */
@@ -30,6 +32,8 @@
 #define HEADER 12u
 #define FRAME_RUN 1u
 #define FRAME_DONE 2u
+#define FRAME_ASSERT 3u      /* the text of a failed SIM_ASSERT, sent just before the abort */
+#define ASSERT_MAX 400u
 
 typedef struct pending_run {
     sim__outcome out;
@@ -49,6 +53,7 @@ typedef struct worker {
     size_t len, cap;
     uint32_t queue[QUEUE];   /* units handed to it, the first running */
     uint32_t queued;
+    char assertion[ASSERT_MAX]; /* the running unit's failed assertion, or "" */
 } worker;
 
 typedef struct pool {
@@ -104,6 +109,25 @@ static int send_run(void *ctx, uint32_t unit, sim__outcome *out, const char *swe
     return ok ? 0 : EXIT_USAGE;
 }
 
+/* Where a failed assertion in this worker goes: the pipe up and the unit it runs. */
+static int assert_up = -1;
+static uint32_t assert_unit;
+
+/* sim__assert_hook_fn in a worker: one line up the pipe, the expression, its place and the
+ * first line of the context (seed, virtual time, step, task; the run's line has the replay). */
+static void send_assertion(const char *expr, const char *file, int line, const char *context)
+{
+    const char *ctx = context + strspn(context, " ");
+    int n = (int)strcspn(ctx, "\n");
+    char text[ASSERT_MAX];
+    int len = snprintf(text, sizeof text, "assertion failed: %s at %s:%d%s%.*s%s", expr, file,
+                       line, n ? " (" : "", n, ctx, n ? ")" : "");
+    uint32_t size = len < 0 ? 0 : len >= (int)sizeof text ? (uint32_t)sizeof text
+                                                          : (uint32_t)len + 1;
+    text[sizeof text - 1] = '\0';
+    if (size > 0) (void)send_frame(assert_up, FRAME_ASSERT, assert_unit, text, size, NULL, 0);
+}
+
 static _Noreturn void worker_main(pool *p, uint32_t self, int down, int up)
 {
     for (uint32_t k = 0; k < p->nw; k++) {
@@ -113,9 +137,12 @@ static _Noreturn void worker_main(pool *p, uint32_t self, int down, int up)
     }
     signal(SIGPIPE, SIG_DFL);
     worker_ctx ctx = {.up = up};
+    assert_up = up;
+    sim__assert_hook_set(send_assertion);
     uint32_t ui;
     while (!cli_interrupted && cli_read_all(down, &ui, sizeof ui) && ui < p->n) {
         const run_unit *u = &p->units[ui];
+        assert_unit = ui;
         if (run_unit_exec(p->o, p->scs[u->sc], ui, u->seed, send_run, &ctx) != 0) _exit(2);
         if (!send_frame(up, FRAME_DONE, ui, NULL, 0, NULL, 0)) _exit(2);
     }
@@ -154,6 +181,7 @@ static int spawn(pool *p, uint32_t k)
     w->from = up[0];
     w->len = 0;
     w->queued = 0;
+    w->assertion[0] = '\0';
     return 0;
 }
 
@@ -234,7 +262,15 @@ static int take_frame(pool *p, worker *w, uint32_t type, uint32_t ui, const unsi
 {
     bool queued = w->queued > 0 && w->queue[0] == ui;
     if (!queued) return cli_usage_error(NULL, "a worker sent a result for a unit it was not given");
+    if (type == FRAME_ASSERT) {
+        if (len == 0 || len > ASSERT_MAX || d[len - 1] != '\0') {
+            return cli_usage_error(NULL, "a worker sent a result that could not be read");
+        }
+        memcpy(w->assertion, d, len);
+        return 0;
+    }
     if (type == FRAME_DONE) {
+        w->assertion[0] = '\0';
         slot_of(p, ui)->done = true;
         memmove(w->queue, w->queue + 1, (--w->queued) * sizeof *w->queue);
         return 0;
@@ -300,15 +336,20 @@ static void crashed(pool *p, worker *w, int status)
     r->out.failed = true;
     snprintf(r->out.result_own, sizeof r->out.result_own, "crash");
     r->out.result = r->out.result_own;
+    /* The assertion first: it says why, and a long one may fill the line. */
+    char *d = r->out.detail;
+    size_t size = sizeof r->out.detail;
+    int at = w->assertion[0] ? snprintf(d, size, "%s; ", w->assertion) : 0;
+    size_t n = at < 0 ? 0 : (size_t)at < size ? (size_t)at : size - 1;
     if (WIFSIGNALED(status)) {
-        snprintf(r->out.detail, sizeof r->out.detail,
+        snprintf(d + n, size - n,
                  "the worker process running this seed was killed by signal %d (%s)",
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
     } else {
-        snprintf(r->out.detail, sizeof r->out.detail,
-                 "the worker process running this seed exited with status %d",
+        snprintf(d + n, size - n, "the worker process running this seed exited with status %d",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
+    w->assertion[0] = '\0';
     add_run(p, ui, r);
     slot_of(p, ui)->done = true;
 }

@@ -77,6 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                (unsigned long long)a.events, (unsigned long long)a.steps, a.detail, b.result,
                (unsigned long long)b.hash, (unsigned long long)b.events,
                (unsigned long long)b.steps, b.detail, sim_scenario_canonical(sc));
+    FUZZ_CHECK(strcmp(a.report, b.report) == 0, "seed %llu twice: the reports differ",
+               (unsigned long long)seed);
+    sim_run_result_free(&a);
+    sim_run_result_free(&b);
     sim_scenario_free(sc);
     return 0;
 }

@@ -2137,9 +2137,12 @@ typedef struct sim_system {
      * anything check and teardown need. Returns SIM_OK, or an error with a message in err. */
     int (*setup)(void *ud, sim_world *w, const sim_scenario *sc, void **run_state, char *err,
                  size_t err_size);
-    /* After the run (whatever its result): SIM_OK, or a failed check with a one-line message;
-     * SIM_EUNKNOWN (as sim_world_check returns it) when a check could not decide within its
-     * bound: the run's result is `unknown`. May be NULL. */
+    /* After a run that ended normally (its work done; with violations too, which then are
+     * the result): SIM_OK, or a failed check with a one-line message; SIM_EUNKNOWN (as
+     * sim_world_check returns it) when a check could not decide within its bound: the run's
+     * result is `unknown`. Not called after a deadlock, a time or step limit, a divergence or
+     * an interruption (the run has failed already, and a history cut short proves nothing),
+     * nor after a replay stopped at a step. May be NULL. */
     int (*check)(void *ud, void *run_state, sim_world *w, char *msg, size_t msg_size);
     /* Releases run_state. May be NULL. */
     void (*teardown)(void *ud, void *run_state);
@@ -2209,11 +2212,22 @@ typedef struct sim_run_result {
     uint32_t faults;         /* faults injected */
     char plan[512];          /* the seed's fault plan, as drawn ("crash=1/20s pause=off");
                                 "" without faults */
+    char *report;            /* a deadlock's, liveness (time limit), steplimit or diverged
+                                run's hang report (every unfinished task, what it awaits and
+                                since when), as `sim show --report` prints it; a check or
+                                unknown run's message from the system's check; else "".
+                                Owned: sim_run_result_free */
+    sim_history *history;    /* what the clients saw (sim_history_add), for sim_check: its
+                                report shows a check failure's anomaly in full; NULL when the
+                                system recorded none. Owned: sim_run_result_free */
 } sim_run_result;
 
 /* Runs one seed of a scenario, as `sim run` does, without recording it. Returns SIM_OK when
- * the seed ran (pass or fail: see out->failed), else the error sim_world_new returned. */
+ * the seed ran (pass or fail: see out->failed; free the result with sim_run_result_free),
+ * else the error sim_world_new returned, or SIM_ENOMEM (nothing to free either way). */
 int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out);
+/* Frees what a result owns (its report and history); a zeroed result or NULL is fine. */
+void sim_run_result_free(sim_run_result *r);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The command line as a library                                                             */

@@ -54,11 +54,23 @@ void sim__context_print(FILE *out)
     fputs(context, out);
 }
 
+/* Set by the process (sim run's workers), not per world: a benign global, never a decision. */
+static sim__assert_hook_fn assert_hook;
+
+void sim__assert_hook_set(sim__assert_hook_fn fn)
+{
+    assert_hook = fn;
+}
+
 _Noreturn void sim_assert_fail(const char *file, int line, const char *expr)
 {
     fflush(stdout);
-    fprintf(stderr, "sim: assertion failed: %s\n  at %s:%d\n", expr, file, line);
-    sim__context_print(stderr);
+    char context[512];
+    sim__context_write(context, sizeof context);
+    fprintf(stderr, "sim: assertion failed: %s\n  at %s:%d\n%s", expr, file, line, context);
     fflush(stderr);
+    sim__assert_hook_fn hook = assert_hook;
+    assert_hook = NULL; /* an assertion inside the hook aborts plainly */
+    if (hook != NULL) hook(expr, file, line, context);
     abort();
 }

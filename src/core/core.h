@@ -193,6 +193,13 @@ typedef void (*sim__context_fn)(const sim_world *w, char *buf, size_t size);
 void sim__context_register(sim__context_fn fn);
 /* The running world's context into buf ("" when no world runs on this thread). */
 void sim__context_write(char *buf, size_t size);
+/* Called by sim_assert_fail, after it has printed, with the failed expression, its place and
+ * the running world's context (sim__context_write), just before it aborts: sim run's worker
+ * processes send it to the process that records the run, so that the seed's detail keeps it.
+ * NULL (the default): none. Diagnostic only, like the running world. */
+typedef void (*sim__assert_hook_fn)(const char *expr, const char *file, int line,
+                                    const char *context);
+void sim__assert_hook_set(sim__assert_hook_fn fn);
 
 /* An exponentially distributed draw with this mean, cut at cap_times the mean, by integer
  * arithmetic only (a fixed-point -ln of a uniform draw). */

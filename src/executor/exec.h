@@ -638,16 +638,18 @@ void sim__task_init_hand_ops(sim_world *w);
 int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out);
 /* Emits the spawn event, fills the handle (NULL: detaches) and queues or parks the task. */
 void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out);
-/* After a pending poll: a new first wait starts a new "waiting since"; a re-poll that
- * waits on the same thing keeps it (the common case: one comparison of 16 bytes). */
-static inline void sim__task_begin_wait(sim_world *w, uint32_t slot)
+/* After a pending poll: a poll after a real wake (or the first) begins a new wait, and so
+ * does a new first wait; only a spurious wake's re-poll that waits on the same thing keeps
+ * "waiting since" (one comparison of 16 bytes). A server that received a message and waits
+ * on the same channel again has waited since then, not since its first receive. */
+static inline void sim__task_begin_wait(sim_world *w, uint32_t slot, bool spurious)
 {
     static const sim__wait none;
     sim__task *t = sim__task_at(w, slot);
     sim__task_waits *tw = &w->task_waits[slot];
     const sim__wait *first = t->nwaits ? &tw->w[0] : &none;
     const sim__wait *prev = (t->flags & TF_WAIT_PREV) ? &tw->prev : &none;
-    if (memcmp(first, prev, sizeof *first) == 0) return;
+    if (spurious && memcmp(first, prev, sizeof *first) == 0) return;
     tw->prev = *first;
     t->flags |= TF_WAIT_PREV;
     t->wait_since_ns = w->now_ns;

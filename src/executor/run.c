@@ -56,7 +56,7 @@ static void maybe_spurious(sim_world *w)
     }
 }
 
-static void after_pending(sim_world *w, uint32_t slot)
+static void after_pending(sim_world *w, uint32_t slot, bool spurious)
 {
     SIM_ASSERT(w->tasks[slot].status == TASK_LIVE);
     SIM_ASSERT(!(w->tasks[slot].flags & (TF_RUNNING | TF_QUEUED | TF_ENDING)));
@@ -66,7 +66,7 @@ static void after_pending(sim_world *w, uint32_t slot)
         sim__task_finish(w, slot, SIM_ECRASHED, SIM__DROP_CRASH);
         return;
     }
-    sim__task_begin_wait(w, slot);
+    sim__task_begin_wait(w, slot, spurious);
     if (t->flags & TF_WOKEN) {
         t->flags &= ~(uint32_t)TF_WOKEN;
         if (t->node != 0 && w->nodes[t->node].state == SIM_NODE_PAUSED) {
@@ -96,7 +96,7 @@ static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
     t = &w->tasks[slot];
     t->flags &= ~(uint32_t)TF_RUNNING;
     if (rc == SIM_PENDING) {
-        after_pending(w, slot);
+        after_pending(w, slot, spurious != 0);
         return;
     }
     if (rc > 0) {

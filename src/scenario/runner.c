@@ -273,7 +273,8 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     }
     out->captured = opts->capture && !cap.failed;
     /* What clients saw goes with the events (a run recorded in full, or a failure). */
-    int crc = out->captured ? sim_world_history(w, &out->history) : SIM_OK;
+    int crc = out->captured || opts->want_history ? sim_world_history(w, &out->history)
+                                                   : SIM_OK;
     cap.failed = true; /* what sim_world_free drops is not part of the run */
     sim_world_free(w);
     if (sys->teardown != NULL) sys->teardown(sys->ud, state);
@@ -284,10 +285,26 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
 int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
 {
     memset(out, 0, sizeof *out);
-    sim__run_opts opts = {.seed = seed};
+    sim__run_opts opts = {.seed = seed, .want_history = true};
     sim__outcome o;
     int rc = sim__run_seed(sc, &opts, &o);
     if (rc == SIM_OK) {
+        /* The hang report of a run that stopped short; the check's message of one whose
+         * check failed or could not decide (the whole of it, as the detail has it). */
+        static const char *const hangs[] = {"deadlock", "liveness", "steplimit", "diverged"};
+        bool hang = false;
+        for (size_t i = 0; i < sizeof hangs / sizeof hangs[0]; i++) {
+            hang = hang || strcmp(o.result, hangs[i]) == 0;
+        }
+        bool check = strcmp(o.result, "check") == 0 || strcmp(o.result, "unknown") == 0;
+        out->report = strdup(hang ? o.report : check ? o.detail : "");
+        out->history = o.history;
+        o.history = NULL;
+        if (out->report == NULL) {
+            sim__outcome_free(&o);
+            sim_run_result_free(out);
+            return SIM_ENOMEM;
+        }
         out->rc = o.rc;
         out->failed = o.failed;
         out->result = o.result;
@@ -303,4 +320,13 @@ int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
     }
     sim__outcome_free(&o);
     return rc;
+}
+
+void sim_run_result_free(sim_run_result *r)
+{
+    if (r == NULL) return;
+    free(r->report);
+    sim_history_free(r->history);
+    r->report = NULL;
+    r->history = NULL;
 }

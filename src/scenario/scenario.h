@@ -59,6 +59,7 @@ typedef struct sim__run_opts {
     uint32_t nforced;
     uint64_t until_step;                /* 0: to the end; else stop after that step */
     bool want_dump;                     /* fill outcome.dump */
+    bool want_history;                  /* fill outcome.history even without capture */
     const char *replay_hint;
     sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
 } sim__run_opts;

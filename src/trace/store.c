@@ -58,7 +58,7 @@ static const char schema[] =
     "  detail TEXT NOT NULL, report TEXT NOT NULL, trace_hash INTEGER NOT NULL,\n"
     "  event_count INTEGER NOT NULL, step_count INTEGER NOT NULL, vtime_ns INTEGER NOT NULL,\n"
     "  wall_ms INTEGER NOT NULL, events_stored INTEGER NOT NULL, faults TEXT NOT NULL,\n"
-    "  fault_count INTEGER NOT NULL) STRICT;\n"
+    "  fault_count INTEGER NOT NULL, overrides TEXT NOT NULL) STRICT;\n"
     "CREATE INDEX runs_by_scenario ON runs(scenario, seed);\n"
     "CREATE INDEX runs_failed ON runs(result) WHERE result <> 'pass';\n"
     "CREATE TABLE events(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
@@ -100,13 +100,26 @@ static const char migrate_2_to_3[] =
     "  entry TEXT NOT NULL, PRIMARY KEY(run_id, seq)) STRICT, WITHOUT ROWID;\n"
     "UPDATE meta SET value = 3 WHERE key = 'schema_version';\n";
 
+/* From schema 3: the runs gain the --set overrides they ran under. */
+static const char migrate_3_to_4[] =
+    "ALTER TABLE runs ADD COLUMN overrides TEXT NOT NULL DEFAULT '';\n"
+    "UPDATE meta SET value = 4 WHERE key = 'schema_version';\n";
+
 #define RUN_COLUMNS_V1                                                                         \
     "run_id, scenario, scenario_path, system, seed, strategy, config, config_hash, "           \
     "binary_version, record_mode, status, result, detail, report, trace_hash, event_count, "   \
     "step_count, vtime_ns, wall_ms, events_stored"
-static const char run_columns[] = RUN_COLUMNS_V1 ", faults, fault_count";
-/* What a schema-1 file is read as: no plan, no faults. */
-static const char run_columns_v1[] = RUN_COLUMNS_V1 ", '', 0";
+static const char run_columns[] = RUN_COLUMNS_V1 ", faults, fault_count, overrides";
+/* What a schema-1 file is read as: no plan, no faults, no overrides. */
+static const char run_columns_v1[] = RUN_COLUMNS_V1 ", '', 0, ''";
+/* What a schema-2 or 3 file is read as: no overrides. */
+static const char run_columns_v2[] = RUN_COLUMNS_V1 ", faults, fault_count, ''";
+
+static const char *run_columns_of(const sim__store *st)
+{
+    SIM_ASSERT(st->version >= 1 && st->version <= SIM__SCHEMA_VERSION);
+    return st->version == 1 ? run_columns_v1 : st->version < 4 ? run_columns_v2 : run_columns;
+}
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
@@ -273,6 +286,7 @@ static int migrate(sim__store *st)
     /* Another sim may have upgraded it meanwhile: version says how far it is. */
     if (rc == SIM_OK && version == 1) rc = exec(st, migrate_1_to_2, "upgrading from version 1");
     if (rc == SIM_OK && version <= 2) rc = exec(st, migrate_2_to_3, "upgrading from version 2");
+    if (rc == SIM_OK && version <= 3) rc = exec(st, migrate_3_to_4, "upgrading from version 3");
     if (rc == SIM_OK && version < SIM__SCHEMA_VERSION) {
         rc = fill_event_kinds(st, "upgrading the schema");
     }
@@ -653,7 +667,7 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
     SIM_ASSERT(r->events_stored == 0 || r->events_stored == 1);
     char sql[512];
     snprintf(sql, sizeof sql, "INSERT INTO runs(%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-                              "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)", run_columns);
+                              "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)", run_columns);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "recording the run", rc);
@@ -679,6 +693,7 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
     sqlite3_bind_int(s, 20, r->events_stored);
     bind_text(s, 21, r->faults ? r->faults : "");
     sqlite3_bind_int64(s, 22, r->fault_count);
+    bind_text(s, 23, r->overrides ? r->overrides : "");
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "recording the run", rc);
@@ -1018,8 +1033,8 @@ void sim__run_row_free(sim__run_row *r)
     SIM_ASSERT(r != NULL);
     char **strings[] = {&r->scenario, &r->scenario_path, &r->system, &r->strategy, &r->config,
                         &r->binary_version, &r->record_mode, &r->status, &r->result,
-                        &r->detail, &r->report, &r->faults};
-    SIM_ASSERT(sizeof strings / sizeof strings[0] == 12); /* every string a row holds */
+                        &r->detail, &r->report, &r->faults, &r->overrides};
+    SIM_ASSERT(sizeof strings / sizeof strings[0] == 13); /* every string a row holds */
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(*strings[i]);
     memset(r, 0, sizeof *r);
 }
@@ -1032,7 +1047,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 
 static void row_from(sqlite3_stmt *s, sim__run_row *r)
 {
-    SIM_ASSERT(sqlite3_column_count(s) == 22); /* run_columns, or run_columns_v1 padded */
+    SIM_ASSERT(sqlite3_column_count(s) == 23); /* run_columns, or an older file's padded */
     memset(r, 0, sizeof *r);
     r->run_id = u64(sqlite3_column_int64(s, 0));
     r->scenario = col_text(s, 1);
@@ -1056,6 +1071,7 @@ static void row_from(sqlite3_stmt *s, sim__run_row *r)
     r->events_stored = sqlite3_column_int(s, 19) != 0;
     r->faults = col_text(s, 20);
     r->fault_count = (uint32_t)sqlite3_column_int64(s, 21);
+    r->overrides = col_text(s, 22);
     SIM_ASSERT(r->scenario != NULL && r->faults != NULL); /* text, never NULL, maybe empty */
 }
 
@@ -1068,7 +1084,7 @@ int sim__store_runs(sim__store *st, const sim__run_filter *f,
     snprintf(sql, sizeof sql,
              "SELECT %s FROM runs WHERE (?1 = 0 OR result <> 'pass') AND (?2 IS NULL OR "
              "scenario = ?2) ORDER BY run_id",
-             st->version == 1 ? run_columns_v1 : run_columns);
+             run_columns_of(st));
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "listing runs", rc);
@@ -1091,7 +1107,7 @@ int sim__store_run(sim__store *st, uint64_t run_id, sim__run_row *out)
     SIM_ASSERT(out != NULL);
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM runs WHERE run_id = ?1 ORDER BY run_id",
-             st->version == 1 ? run_columns_v1 : run_columns);
+             run_columns_of(st));
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "reading the run", rc);

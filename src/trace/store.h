@@ -12,7 +12,7 @@
 
 #include "../core/core.h"
 
-#define SIM__SCHEMA_VERSION 3
+#define SIM__SCHEMA_VERSION 4
 
 typedef struct sim__store sim__store;
 
@@ -52,6 +52,8 @@ typedef struct sim__run_row {
     bool events_stored;
     char *faults;          /* the seed's fault plan as drawn; "" without one */
     uint32_t fault_count;  /* faults injected (rows in faults when events are stored) */
+    char *overrides;       /* the --set overrides it ran under, as the command line gave them
+                              ("faults.crash=1/1s", space-separated); "" without any */
 } sim__run_row;
 
 void sim__run_row_free(sim__run_row *row);

@@ -188,6 +188,10 @@ static int heartbeat_poll(void *state, sim_world *w)
         /* The planted bug that takes the process down: what a segfault in a system does to
          * the sim that runs it (sim run reports the seed as a crash). */
         if (h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_CRASH) abort();
+        /* An assertion of the system's own that fails on a third of the seeds. */
+        if (h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_ASSERT) {
+            SIM_ASSERT(sim_world_seed(w) % 3 != 2);
+        }
         if (h->beat == 6 && h->stats->config.bug == SIM_DEMO_BUG_DEADLOCK) {
             rc = sim_chan_new(w, &ack_desc, &h->ack_tx, &h->ack_rx);
             if (rc != SIM_OK) break;
@@ -312,7 +316,7 @@ static const sim_key_spec demo_keys[] = {
     {"demo", "pause_at", SIM_KEY_DURATION, "2s", NULL, 0, 0, "when n2 is paused; 0s: never"},
     {"demo", "pause_for", SIM_KEY_DURATION, "300ms", NULL, 1, 0, "how long n2 stays paused"},
     {"demo", "bug", SIM_KEY_CHOICE, "none",
-     "none|deadlock|lost-reply|nondeterministic|crash|heap-dependent", 0, 0,
+     "none|deadlock|lost-reply|nondeterministic|crash|heap-dependent|assert", 0, 0,
      "a planted bug, for testing sim itself"},
 };
 
@@ -321,7 +325,7 @@ static int demo_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void *
 {
     (void)ud;
     static const char *const bugs[] = {"none",  "deadlock",      "lost-reply", "nondeterministic",
-                                       "crash", "heap-dependent"};
+                                       "crash", "heap-dependent", "assert"};
     sim_demo_config cfg = {
         .ticks = (uint32_t)sim_scenario_uint(sc, "demo", "ticks"),
         .crash_at_ns = sim_scenario_uint(sc, "demo", "crash_at"),

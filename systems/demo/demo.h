@@ -19,6 +19,8 @@
  *   heap-dependent    the persist job's latency comes from the address malloc returns: a
  *                     second run in the same process usually agrees, one in another
  *                     process (a replay, a CI worker) does not
+ *   assert            a SIM_ASSERT fails at the third heartbeat on seeds 2, 5, 8, ... (a
+ *                     crashing seed among passing ones)
  *
  * It uses sim.h only, like every system under test.
  */
@@ -34,6 +36,7 @@ typedef enum sim_demo_bug {
     SIM_DEMO_BUG_NONDETERMINISTIC,
     SIM_DEMO_BUG_CRASH,           /* the process aborts at the third heartbeat */
     SIM_DEMO_BUG_HEAP_DEPENDENT,
+    SIM_DEMO_BUG_ASSERT,          /* SIM_ASSERT fails at the third heartbeat of seeds 3k+2 */
 } sim_demo_bug;
 
 typedef struct sim_demo_config {

@@ -102,3 +102,81 @@ Test(verdicts, show_report_prints_the_hang_report)
     sim_expect(0, NULL, "run demo.ini --seeds 1 --db p.db");
     sim_expect(0, WORDS("run 1: demo seed 1, pass\nno hang report"), "show --db p.db 1 --report");
 }
+
+/* Goal: a seed whose system fails an assertion is a result, not the end of the suite, whatever
+ * --jobs is: it fails as `crash` with the assertion's text (expression, place, seed, time,
+ * task) in its printed and stored detail, the later seeds run, the summary counts it, and
+ * `sim show` of it does not say it passed. Before, --jobs 1 died with the process (exit 134,
+ * no summary, seeds 3..5 never ran) and --jobs 2 kept only "killed by signal 6"; sim show
+ * said "and it passed". Method: the demo's assert bug over seeds 1..5 (2 and 5 fail). */
+Test(verdicts, an_assertion_fails_its_seed_and_the_suite_goes_on)
+{
+    write_file("a.ini", "[scenario]\nname = asserts\nsystem = demo\nseeds = 1..5\n\n"
+                        "[demo]\nbug = assert\n");
+    for (unsigned jobs = 1; jobs <= 2; jobs++) {
+        out r = sim_split("run a.ini --jobs %u --db t%u.db", jobs, jobs);
+        expect(&r, 1, WORDS("FAIL  asserts seed 2  crash: ", "FAIL  asserts seed 5  crash: ",
+                            "assertion failed: sim_world_seed(w) % 3 != 2 at systems/demo/demo.c:",
+                            "seed 5, virtual time 0.750000s, step ", "task 3 (heartbeat)",
+                            "\n3 passed, 2 failed\n"));
+        out_free(&r);
+        char db[16], detail[600];
+        snprintf(db, sizeof db, "t%u.db", jobs);
+        sql_text(db, "SELECT detail FROM runs WHERE seed = 2", detail, sizeof detail);
+        cr_assert(ne(ptr, strstr(detail, "assertion failed: sim_world_seed(w) % 3 != 2"), NULL),
+                  "%s", detail);
+        cr_assert(eq(u64, sql_u64(db, "SELECT count(*) FROM runs WHERE result = 'pass'"), 3));
+        out s = SIM("show --db %s 2", db);
+        cr_assert(eq(ptr, strstr(s.text, "passed"), NULL), "%s", s.text);
+        expect(&s, 2, WORDS("crash", "assertion failed: sim_world_seed(w) % 3 != 2"));
+        out_free(&s);
+    }
+}
+
+/* Goal: `sim run` prints, under a deadlock or liveness failure, the tasks the hang left
+ * waiting (the hang report's table: what each awaits and since when), between the failure
+ * and its replay line. Before, only `sim show --report` printed them. Method: demo-deadlock
+ * seed 1 (the heartbeat awaits an ack from 1.5 s); the demo under crash = 1/2s, seed 6
+ * (liveness: the fault driver's task still sleeping at the time limit). */
+Test(verdicts, run_prints_the_hang_report)
+{
+    copy_scenario("demo-deadlock.ini");
+    sim_expect(0, WORDS("found demo-deadlock seed 1  deadlock: deadlock at 3.501899s",
+                        "pending\n      task   name      node     state     since          "
+                        "awaits\n      3      heartbeat n2       blocked   1.500000s      "
+                        "recv on oneshot #14 'ack'",
+                        "(heartbeat)\n      replay: sim replay --scenario demo-deadlock.ini"),
+               "run demo-deadlock.ini --seeds 1");
+    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 6\n"
+                           "[faults]\ncrash = 1/2s\n");
+    sim_expect(1, WORDS("(n2)\n      faults: crash=1/2s\n      task   name   node ",
+                        "\n      6      faults -        blocked   59.031711s     sleep until "),
+               "run fast.ini");
+}
+
+/* Goal: a replay of a run made under --set says which overrides it ran with, and says the
+ * scenario file changed only when the file did, naming only the file's changes. Before, the
+ * overrides were reported as the file having changed ("[faults] crash = 0  was: crash =
+ * 1/1s"). Method: demo seed 1 under two overrides, replayed; then the file's time limit
+ * edited, replayed again. */
+Test(verdicts, replay_names_the_set_overrides)
+{
+    copy_scenario("demo.ini");
+    sim_expect(1, NULL, "run demo.ini --seeds 1 --set faults.crash=1/1s --set demo.ticks=10 "
+                        "--db t.db");
+    out r = SIM("replay --db t.db 1");
+    expect(&r, 0, WORDS("note: run 1 ran with --set overrides of demo.ini: faults.crash=1/1s "
+                        "demo.ticks=10; the file itself is unchanged\n", "identical ("));
+    cr_assert(eq(ptr, strstr(r.text, "has changed"), NULL), "%s", r.text);
+    out_free(&r);
+    out e = sh("sed -i 's/^time_limit = 60s$/time_limit = 50s/' demo.ini");
+    cr_assert(eq(int, e.status, 0), "%s", e.text);
+    out_free(&e);
+    r = SIM("replay --db t.db 1");
+    expect(&r, 0, WORDS("note: run 1 ran with --set overrides of demo.ini: faults.crash=1/1s "
+                        "demo.ticks=10\n", "note: demo.ini has changed since run 1 was "
+                        "recorded", "[scenario] time_limit = 50s  was: time_limit = 1m\n",
+                        "identical ("));
+    cr_assert(eq(ptr, strstr(r.text, "crash = 0"), NULL), "%s", r.text);
+    out_free(&r);
+}

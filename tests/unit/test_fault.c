@@ -635,8 +635,8 @@ Test(fault, swarm_switches_kinds_and_draws_in_range, .timeout = 60)
         cr_assert(eq(int, strncmp(r.plan, "swarm: ", 7), 0), "seed %llu plan: %s",
                   (unsigned long long)seed, r.plan);
         bool is_on[K_KINDS] = {false}, seen[K_KINDS] = {false};
-        char plan[512];
-        snprintf(plan, sizeof plan, "%s", r.plan + 7);
+        char plan[sizeof r.plan];
+        snprintf(plan, sizeof plan, "%.504s", r.plan + 7); /* r.plan past "swarm: " */
         char *save = NULL;
         for (char *tok = strtok_r(plan, " ", &save); tok != NULL;
              tok = strtok_r(NULL, " ", &save)) {

@@ -508,3 +508,74 @@ Test(hang, join_all_describes_its_pending_branches)
     cr_assert(eq(str, text, "join_all of recv on mpsc #1"));
     sim_world_free(w);
 }
+
+/* ---- "since": the start of the current wait ------------------------------------------------ */
+
+typedef struct server_st {
+    sim_co co;
+    sim_rx jobs;
+    uint64_t msg;
+} server_st;
+
+/* Receives jobs for ever. */
+static int server_poll(void *state, sim_world *w)
+{
+    server_st *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    for (;;) {
+        SIM_AWAIT(rc, sim_recv(&s->jobs, &s->msg));
+        if (rc != SIM_OK) break;
+    }
+    SIM_END(rc);
+}
+
+typedef struct client_st {
+    sim_co co;
+    sim_tx jobs;
+    sim_rx never;    /* its sender is held by nobody who sends */
+    sim_tx never_tx;
+    uint64_t k, v;
+} client_st;
+
+/* Sends a job at 1 s and at 2 s, then awaits a reply nobody sends, holding the jobs sender. */
+static int client_poll(void *state, sim_world *w)
+{
+    client_st *c = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &c->co);
+    for (c->k = 1; c->k <= 2; c->k++) {
+        SIM_TRY(sim_sleep(w, SIM_S));
+        SIM_AWAIT(rc, sim_send(&c->jobs, &c->k));
+        if (rc != SIM_OK) break;
+    }
+    SIM_AWAIT(rc, sim_recv(&c->never, &c->v));
+    SIM_END(rc);
+}
+
+/* Goal: the hang report's "since" is when a task's current wait began, not its first wait: a
+ * server that received a job at 2 s and waits on the same channel again has waited since
+ * 2 s. Before, the same wait noted again after a real wake kept the first one's time, and the
+ * report said 0.000000s. Method: a server looping on recv, a client sending at 1 s and 2 s and
+ * then stuck on a oneshot, holding the sender: a deadlock at 2 s. */
+Test(hang, since_is_the_start_of_the_current_wait)
+{
+    sim_world *w = test_world(3, SIM_SCHED_FIFO);
+    sim_chan_desc jobs = {.kind = SIM_CHAN_MPSC, .msg_size = 8, .name = "jobs"};
+    sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = 8, .name = "reply"};
+    server_st s = {0};
+    client_st c = {0};
+    cr_assert(eq(int, sim_chan_new(w, &jobs, &c.jobs, &s.jobs), SIM_OK));
+    cr_assert(eq(int, sim_chan_new(w, &one, &c.never_tx, &c.never), SIM_OK));
+    const sim_node_id none = {0};
+    test_spawn_moves(w, "server", none, server_poll, &s, sizeof s, SIM_MOVES(&s.jobs));
+    test_spawn_moves(w, "client", none, client_poll, &c, sizeof c,
+                     SIM_MOVES(&c.jobs, &c.never, &c.never_tx));
+    cr_assert(eq(int, sim_world_run(w), SIM_EDEADLOCK));
+    const char *r = sim_world_report(w);
+    char line[512];
+    report_line(r, "server", line, sizeof line);
+    cr_assert(ne(ptr, strstr(line, "2.000000s"), NULL), "%s\nreport:\n%s", line, r);
+    cr_assert(ne(ptr, strstr(line, "recv on mpsc"), NULL), "%s", line);
+    sim_world_free(w);
+}

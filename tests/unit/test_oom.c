@@ -88,6 +88,7 @@ static void child(int out_fd, int err_fd, uint64_t fail_after)
     report rep = {.hash = r.hash, .allocations = sim__alloc_count() - before,
                   .failed = r.failed};
     snprintf(rep.result, sizeof rep.result, "%s", r.result);
+    sim_run_result_free(&r);
     ssize_t n = write(out_fd, &rep, sizeof rep);
     _exit(n == (ssize_t)sizeof rep ? 0 : 5);
 }

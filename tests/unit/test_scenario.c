@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../systems/demo/demo.h"
+#include "../../systems/registry.h"
 #include "../scenariotest.h"
 
 /* ---- systems --------------------------------------------------------------------------------- */
@@ -936,4 +937,120 @@ Test(scenario, load_directory_and_huge_file)
     free(big);
     expect_load_error(path, WORDS("larger than 1 MiB"));
     remove_dir(dir);
+}
+
+/* ---- what sim_scenario_run says of a failure ------------------------------------------------ */
+
+/* Goal: the result of one seed run from C carries the failure in full, not only its line: a
+ * deadlock's hang report (every task left waiting, what it awaits, since when), and for a
+ * failed check its message and the history, from which sim_check gives the checker's whole
+ * report. Before, a program had result and detail only (the report was the CLI's).
+ * Method: the demo's deadlock bug, seed 1; register-stale-read, seed 1 (not linearizable). */
+Test(scenario, run_result_carries_the_hang_and_check_reports)
+{
+    sim_scenario *sc = parse_held("d.ini", "[scenario]\nname = d\nsystem = demo\n"
+                                           "[demo]\nbug = deadlock\n", demo_only, 1);
+    sim_run_result r;
+    cr_assert(eq(int, sim_scenario_run(sc, 1, &r), SIM_OK));
+    cr_assert(eq(str, (char *)r.result, "deadlock"));
+    const char *words[] = {"deadlock at 3.501899s", "heartbeat n2       blocked   1.500000s",
+                           "recv on oneshot", "monitor"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        cr_assert(ne(ptr, strstr(r.report, words[i]), NULL), "'%s' in:\n%s", words[i], r.report);
+    }
+    sim_run_result_free(&r);
+    sim_run_result_free(&r); /* twice is fine */
+    scenario_done(sc);
+
+    sc = parse_held("r.ini", "[scenario]\nname = r\nsystem = register\n[register]\n"
+                             "clients = 3\nops = 20\nbug = stale-read\n",
+                    sim_systems, sim_system_count);
+    cr_assert(eq(int, sim_scenario_run(sc, 1, &r), SIM_OK));
+    cr_assert(eq(str, (char *)r.result, "check"));
+    cr_assert(ne(ptr, strstr(r.report, "not linearizable (model register)"), NULL), "%s",
+              r.report);
+    cr_assert(ne(ptr, r.history, NULL));
+    cr_assert(lt(u32, 0, sim_history_count(r.history)));
+    sim_check_desc d = {.model = &sim_model_register};
+    sim_check_result *cr = NULL;
+    char err[256];
+    cr_assert(eq(int, sim_check(r.history, &d, &cr, err, sizeof err), SIM_OK), "%s", err);
+    cr_assert(eq(int, sim_check_verdict(cr), SIM_NOT_LINEARIZABLE));
+    cr_assert(ne(ptr, strstr(sim_check_report(cr, false), "not linearizable"), NULL));
+    sim_check_result_free(cr);
+    sim_run_result_free(&r);
+    scenario_done(sc);
+}
+
+/* A system whose only task awaits a oneshot it holds the sender of (a deadlock), or not. */
+static uint32_t checks_called;
+
+typedef struct stuck_st {
+    sim_co co;
+    sim_tx tx;
+    sim_rx rx;
+    uint64_t v;
+} stuck_st;
+
+static int stuck_poll(void *state, sim_world *w)
+{
+    stuck_st *s = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &s->co);
+    SIM_AWAIT(rc, sim_recv(&s->rx, &s->v));
+    SIM_END(rc);
+}
+
+static const sim_key_spec stuck_keys[] = {
+    {"stuck", "stuck", SIM_KEY_BOOL, "true", NULL, 0, 0, "deadlock"},
+};
+
+static int stuck_setup(void *ud, sim_world *w, const sim_scenario *sc, void **run_state,
+                       char *err, size_t err_size)
+{
+    (void)ud, (void)run_state, (void)err, (void)err_size;
+    if (!sim_scenario_bool(sc, "stuck", "stuck")) return SIM_OK;
+    sim_chan_desc one = {.kind = SIM_CHAN_ONESHOT, .msg_size = 8, .name = "never"};
+    stuck_st s = {0};
+    int rc = sim_chan_new(w, &one, &s.tx, &s.rx);
+    if (rc != SIM_OK) return rc;
+    sim_task_desc d = {.name = "stuck", .poll = stuck_poll, .state = &s, .state_size = sizeof s,
+                       .moves = SIM_MOVES(&s.tx, &s.rx)};
+    return sim_spawn(w, &d, NULL);
+}
+
+static int stuck_check(void *ud, void *run_state, sim_world *w, char *msg, size_t msg_size)
+{
+    (void)ud, (void)run_state, (void)w, (void)msg, (void)msg_size;
+    checks_called++;
+    return SIM_OK;
+}
+
+static const sim_system stuck_system = {.name = "stuck", .summary = "deadlocks, or not",
+                                        .keys = stuck_keys, .key_count = 1,
+                                        .setup = stuck_setup, .check = stuck_check};
+static const sim_system *const stuck_only[] = {&stuck_system};
+
+/* Goal: a system's check runs after a run that ended normally and not after a deadlock, as
+ * sim.h and docs/api.md say (sim.h said "whatever its result"). Method: a system that
+ * deadlocks or not, its check counting its calls. */
+Test(scenario, check_runs_only_after_a_normal_end)
+{
+    sim_scenario *sc = parse_held("s.ini", "[scenario]\nname = s\nsystem = stuck\n", stuck_only,
+                                  1);
+    sim_run_result r;
+    checks_called = 0;
+    cr_assert(eq(int, sim_scenario_run(sc, 1, &r), SIM_OK));
+    cr_assert(eq(str, (char *)r.result, "deadlock"));
+    cr_assert(eq(u32, checks_called, 0));
+    sim_run_result_free(&r);
+    scenario_done(sc);
+    sc = parse_held("s.ini", "[scenario]\nname = s\nsystem = stuck\n[stuck]\nstuck = false\n",
+                    stuck_only, 1);
+    cr_assert(eq(int, sim_scenario_run(sc, 1, &r), SIM_OK));
+    cr_assert(eq(str, (char *)r.result, "pass"), "%s", r.detail);
+    cr_assert(eq(u32, checks_called, 1));
+    cr_assert(eq(str, r.report, ""));
+    sim_run_result_free(&r);
+    scenario_done(sc);
 }
