@@ -251,8 +251,7 @@ typedef struct sim_world_desc {
     void *trace_ud;
 } sim_world_desc;
 
-/* Creates a world at virtual time 0. Errors: SIM_EINVAL (bad strategy or limits),
- * SIM_ENOMEM. */
+/* Creates a world at virtual time 0. Errors: SIM_EINVAL (bad strategy or limits). */
 int sim_world_new(const sim_world_desc *desc, sim_world **out);
 /* Drops every remaining task (in crash mode: memory only, no side effects), releases every
  * channel and frees the world. NULL is allowed. Must not be called from inside a task. */
@@ -2224,7 +2223,7 @@ typedef struct sim_run_result {
 
 /* Runs one seed of a scenario, as `sim run` does, without recording it. Returns SIM_OK when
  * the seed ran (pass or fail: see out->failed; free the result with sim_run_result_free),
- * else the error sim_world_new returned, or SIM_ENOMEM (nothing to free either way). */
+ * else the error sim_world_new returned (nothing to free then). */
 int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out);
 /* Frees what a result owns (its report and history); a zeroed result or NULL is fine. */
 void sim_run_result_free(sim_run_result *r);

@@ -122,10 +122,9 @@ static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
  * reports on the first run that passes there, instead of only on the rare run whose growth
  * happens to fall there (issue 15: a stale message pointer read into the trace hash). */
 
-/* Grows an array of elem-sized records to hold at least need (need >= 1). Returns SIM_OK:
- * out of memory is fatal (sim__oom). The int stays for callers written when it could fail
- * (the executor, until its rewrite drops their dead checks); new code ignores it. */
-int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
+/* Grows an array of elem-sized records to hold at least need (need >= 1); the array may move.
+ * Out of memory is fatal (sim__oom), so it cannot fail. */
+void sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
 
 #ifdef SIM_SLOW_CHECKS
 /* Moves the first cap records of *array to a fresh block and frees the old one, when the

@@ -66,19 +66,18 @@ void sim__mem_release(sim__mem *mem)
 
 /* ---- growable tables ------------------------------------------------------------------------ */
 
-int sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
+void sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
 {
     SIM_ASSERT(array != NULL);
     SIM_ASSERT(need > 0);
     SIM_ASSERT(elem > 0);
-    if (need <= *cap) return SIM_OK;
+    if (need <= *cap) return;
     uint64_t ncap = *cap ? *cap : 16;
     while (ncap < need) ncap *= 2;
     if (ncap > UINT32_MAX) ncap = UINT32_MAX;
     *array = sim__xrealloc_array(*array, (size_t)ncap, elem, "a simulation table");
     *cap = (uint32_t)ncap;
     SIM_ASSERT(*cap >= need);
-    return SIM_OK;
 }
 
 #ifdef SIM_SLOW_CHECKS

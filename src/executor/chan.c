@@ -229,11 +229,7 @@ int sim_chan_new(sim_world *w, const sim_chan_desc *d, sim_tx *tx, sim_rx *rx)
         c->buf = c->small;
         c->ring_inline = 1;
     } else {
-        c->buf = sim__mem_alloc(&w->mem, bytes);
-        if (c->buf == NULL) {
-            sim__obj_release(w, slot);
-            return SIM_ENOMEM;
-        }
+        c->buf = sim__mem_alloc(&w->mem, bytes); /* never NULL: out of memory is fatal */
     }
     c->chan_kind = (uint8_t)d->kind;
     c->msg_size = d->msg_size;
@@ -338,8 +334,7 @@ static int ring_grow(sim_world *w, sim__obj *c)
     uint64_t ncap = (uint64_t)c->cap * 2;
     if (ncap > c->max_len) ncap = c->max_len;
     uint32_t slots = pow2_at_least((uint32_t)ncap);
-    uint8_t *nbuf = sim__mem_alloc(&w->mem, (size_t)slots * c->msg_size);
-    if (nbuf == NULL) return SIM_ENOMEM;
+    uint8_t *nbuf = sim__mem_alloc(&w->mem, (size_t)slots * c->msg_size); /* never NULL */
     for (uint32_t i = 0; i < c->len; i++) {
         memcpy(nbuf + (size_t)i * c->msg_size, ring_at(c, (uint64_t)c->head + i), c->msg_size);
     }

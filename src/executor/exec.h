@@ -702,7 +702,7 @@ void sim__waitq_clear(sim_world *w, uint32_t obj);
 /* hand.c */
 uint32_t sim__world_tag_next(void);
 /* A new handle record owned by the running task (else the node being booted, else the
- * world); *out is the user's handle. SIM_ENOMEM. */
+ * world); *out is the user's handle. Never fails (out of memory is fatal). */
 int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint32_t target_id,
                   sim_handle *out);
 /* Records the misuse of a bad handle h (empty, another world's, stale) by `what`. */

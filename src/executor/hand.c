@@ -126,10 +126,7 @@ int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint
     if (slot != SIM__NIL) {
         w->hand_free = w->hands[slot].next;
     } else {
-        if (sim__grow((void **)&w->hands, &w->hands_cap, w->hands_used + 1, sizeof(sim__hand)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&w->hands, &w->hands_cap, w->hands_used + 1, sizeof(sim__hand));
         slot = w->hands_used++;
         w->hands[slot].id = 0;
     }

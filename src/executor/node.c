@@ -128,11 +128,8 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     int rc = node_desc_check(w, d);
     if (rc != SIM_OK) return rc;
     const char *name = sim_world_intern(w, d->name);
-    if (name == NULL ||
-        sim__grow((void **)&w->nodes, &w->nodes_cap, w->nodes_len + 1, sizeof(sim__node)) !=
-            SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    SIM_ASSERT(name != NULL); /* interning fails only for want of memory: fatal */
+    sim__grow((void **)&w->nodes, &w->nodes_cap, w->nodes_len + 1, sizeof(sim__node));
     sim__table_shake((void **)&w->nodes, w->nodes_cap, sizeof(sim__node));
     uint32_t idx = w->nodes_len++;
     SIM_ASSERT(idx >= 1 && idx < SIM__NODES_MAX);

@@ -19,10 +19,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
     if (slot != SIM__NIL) {
         w->obj_free = w->objs[slot].next;
     } else {
-        if (sim__grow((void **)&w->objs, &w->objs_cap, w->objs_used + 1, sizeof(sim__obj)) !=
-            SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&w->objs, &w->objs_cap, w->objs_used + 1, sizeof(sim__obj));
         slot = w->objs_used++;
     }
     sim__table_shake((void **)&w->objs, w->objs_cap, sizeof(sim__obj));

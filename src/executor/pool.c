@@ -45,8 +45,7 @@ static int jobq_push(sim_world *w, sim__node *n, uint32_t slot)
     SIM_ASSERT(w->tasks[slot].flags & TF_JOB);
     if (n->jobq_len == n->jobq_cap) {
         uint32_t ncap = n->jobq_cap ? n->jobq_cap * 2 : 16;
-        sim__ref *q = malloc((size_t)ncap * sizeof(sim__ref));
-        if (q == NULL) return SIM_ENOMEM;
+        sim__ref *q = sim__xrealloc_array(NULL, ncap, sizeof(sim__ref), "a node's job queue");
         for (uint32_t i = 0; i < n->jobq_len; i++) q[i] = n->jobq[(n->jobq_head + i) % n->jobq_cap];
         free(n->jobq);
         n->jobq = q;

@@ -173,9 +173,8 @@ void sim__checkpoint(sim_world *w)
         SIM_ASSERT(last->events <= w->stats.events);
         if (last->step == w->step && last->events == w->stats.events) return;
     }
-    int rc = sim__grow((void **)&w->checkpoints, &w->checkpoints_cap, w->checkpoints_len + 1,
-                       sizeof(sim_checkpoint));
-    SIM_ASSERT(rc == SIM_OK); /* out of memory recording a checkpoint */
+    sim__grow((void **)&w->checkpoints, &w->checkpoints_cap, w->checkpoints_len + 1,
+              sizeof(sim_checkpoint));
     /* The hash first: sim_world_trace_hash reads the last checkpoint, and with the index
      * incremented in the same statement (an order C leaves unspecified) it read the record
      * being written, whatever reused memory held (an earlier world's hash). */

@@ -87,8 +87,7 @@ int sim__sched_init(sim_world *w)
     SIM_ASSERT(w->sched.pct_steps >= 1);
     uint32_t n = w->sched.pct_depth - 1;
     if (n == 0) return SIM_OK;
-    w->pct_changes = calloc(n, sizeof(uint64_t));
-    if (w->pct_changes == NULL) return SIM_ENOMEM;
+    w->pct_changes = sim__xcalloc(n, sizeof(uint64_t), "PCT's change points");
     for (uint32_t i = 0; i < n; i++) {
         uint64_t c = sim_rng_range(&w->sched_rng, 1, w->sched.pct_steps);
         uint32_t j = i;
@@ -201,10 +200,8 @@ int sim__rq_push(sim_world *w, uint32_t slot)
         w->rq_len++;
         return SIM_OK;
     }
-    if (w->rq_len == w->rq_cap &&
-        sim__grow((void **)&w->rq_array, &w->rq_cap, w->rq_len + 1, sizeof(uint32_t)) != SIM_OK) {
-        t->flags &= ~(uint32_t)TF_QUEUED;
-        return SIM_ENOMEM;
+    if (w->rq_len == w->rq_cap) {
+        sim__grow((void **)&w->rq_array, &w->rq_cap, w->rq_len + 1, sizeof(uint32_t));
     }
     sim__table_shake((void **)&w->rq_array, w->rq_cap, sizeof(uint32_t));
     w->rq_array[w->rq_len] = slot;

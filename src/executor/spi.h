@@ -126,13 +126,13 @@ void sim__ext_detach(sim_world *w, const sim__ext_ops *ops);
 void sim__exec_note_wait(sim_world *w, uint32_t ext, uint32_t x, uint64_t y);
 /* Arms an extension's timer: at deadline_ns, its fire(w, arg) runs. It orders with task
  * timers by (deadline, arming order) and emits no timer events (the extension emits its own).
- * It cannot be cancelled: fire() ignores what is stale. SIM_ELIMIT, SIM_ENOMEM. */
+ * It cannot be cancelled: fire() ignores what is stale. SIM_ELIMIT (max_timers). */
 int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_t arg);
 
 /* ---- an extension's handles (sockets, files) ------------------------------------------------- */
 
 /* A new handle record of extension ext naming (target, target_id), owned by the running task
- * (else the node being booted, else the world); *out is the user's handle. SIM_ENOMEM. */
+ * (else the node being booted, else the world); *out is the user's handle. Never fails. */
 int sim__ext_hand_new(sim_world *w, uint32_t ext, uint32_t target, uint32_t target_id,
                       sim_handle *out);
 /* Frees a record (unlinked from its owner), without releasing what it names: a close. */

@@ -79,8 +79,7 @@ int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uin
     SIM_ASSERT(w->next_task_id < UINT32_MAX);
     void *state = NULL;
     if (desc->state_size > 0) {
-        state = sim__mem_alloc(&w->mem, desc->state_size);
-        if (state == NULL) return SIM_ENOMEM;
+        state = sim__mem_alloc(&w->mem, desc->state_size); /* never NULL */
         if (desc->state != NULL) {
             memcpy(state, desc->state, desc->state_size);
         } else {
@@ -88,10 +87,7 @@ int sim__task_alloc(sim_world *w, const sim__task_init *desc, uint32_t node, uin
         }
     }
     uint32_t slot = slot_take(w);
-    if (slot == SIM__NIL) {
-        sim__mem_free(&w->mem, state, desc->state_size);
-        return SIM_ENOMEM;
-    }
+    SIM_ASSERT(slot != SIM__NIL); /* the table grows (out of memory is fatal) */
     /* Field by field: a memset of the whole record would cost a rep stos per spawn. */
     sim__task *t = &w->tasks[slot];
     t->id = ++w->next_task_id;
@@ -469,8 +465,7 @@ void sim_join_detach(sim_world *w, sim_join *j)
 
 void sim__abort_push(sim_world *w, uint32_t slot)
 {
-    int rc = sim__grow((void **)&w->aborts, &w->aborts_cap, w->aborts_len + 1, sizeof(sim__ref));
-    SIM_ASSERT(rc == SIM_OK); /* out of memory queueing an abort */
+    sim__grow((void **)&w->aborts, &w->aborts_cap, w->aborts_len + 1, sizeof(sim__ref));
     w->aborts[w->aborts_len++] = (sim__ref){.slot = slot, .id = w->tasks[slot].id};
 }
 

@@ -160,20 +160,13 @@ static uint32_t timer_take(sim_world *w, int *rc)
         *rc = SIM_ELIMIT;
         return SIM__NIL;
     }
-    if (sim__grow((void **)&w->heap, &w->heap_cap, w->heap_len + 1, sizeof(sim__heap_ent)) !=
-        SIM_OK) {
-        *rc = SIM_ENOMEM;
-        return SIM__NIL;
-    }
+    sim__grow((void **)&w->heap, &w->heap_cap, w->heap_len + 1, sizeof(sim__heap_ent));
     sim__table_shake((void **)&w->heap, w->heap_cap, sizeof(sim__heap_ent));
     uint32_t tslot = w->timer_free;
     if (tslot != SIM__NIL) {
         w->timer_free = w->timers[tslot].next_free;
-    } else if (sim__grow((void **)&w->timers, &w->timers_cap, w->timers_used + 1,
-                         sizeof(sim__timer)) != SIM_OK) {
-        *rc = SIM_ENOMEM;
-        return SIM__NIL;
     } else {
+        sim__grow((void **)&w->timers, &w->timers_cap, w->timers_used + 1, sizeof(sim__timer));
         tslot = w->timers_used++;
     }
     sim__table_shake((void **)&w->timers, w->timers_cap, sizeof(sim__timer));

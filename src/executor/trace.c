@@ -29,7 +29,7 @@ int sim__hash_init(sim_world *w)
 {
     SIM_ASSERT(w->hash_state == NULL); /* once per world */
     XXH3_state_t *st = XXH3_createState();
-    if (st == NULL) return SIM_ENOMEM;
+    if (st == NULL) sim__oom(sizeof *st, "the trace hash's state");
     XXH3_64bits_reset(st);
     w->hash_state = st;
     w->hash_len = 0;

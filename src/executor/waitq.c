@@ -72,10 +72,8 @@ int sim__waiter_add(sim_world *w, uint32_t obj, uint32_t *slot_out, uint32_t *id
     if (slot != SIM__NIL) {
         w->waiter_free = w->waiters[slot].next;
     } else {
-        if (sim__grow((void **)&w->waiters, &w->waiters_cap, w->waiters_used + 1,
-                      sizeof(sim__waiter)) != SIM_OK) {
-            return SIM_ENOMEM;
-        }
+        sim__grow((void **)&w->waiters, &w->waiters_cap, w->waiters_used + 1,
+                  sizeof(sim__waiter));
         slot = w->waiters_used++;
     }
     sim__table_shake((void **)&w->waiters, w->waiters_cap, sizeof(sim__waiter));

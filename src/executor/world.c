@@ -20,9 +20,7 @@ static int world_init_nodes(sim_world *w)
 {
     SIM_ASSERT(w->nodes_len == 0 && w->nodes == NULL); /* a fresh world */
     /* Node 0 is the pseudo-node of world-level tasks: always up, never crashes. */
-    if (sim__grow((void **)&w->nodes, &w->nodes_cap, 1, sizeof(sim__node)) != SIM_OK) {
-        return SIM_ENOMEM;
-    }
+    sim__grow((void **)&w->nodes, &w->nodes_cap, 1, sizeof(sim__node));
     memset(&w->nodes[0], 0, sizeof(sim__node));
     w->nodes[0].hands_head = SIM__NIL;
     w->nodes[0].hands_tail = SIM__NIL;
@@ -68,8 +66,7 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     w->trace = d->trace;
     w->trace_ud = d->trace_ud;
     if (d->replay_hint != NULL) {
-        w->replay_hint = strdup(d->replay_hint);
-        if (w->replay_hint == NULL) return SIM_ENOMEM;
+        w->replay_hint = sim__xstrdup(d->replay_hint, "a world's replay hint");
     }
     SIM_ASSERT(w->step_limit > 0 && w->checkpoint_every > 0);
     SIM_ASSERT(w->max_tasks > 0 && w->max_timers > 0 && w->max_objects > 0);
@@ -99,8 +96,8 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
     /* Cache-line aligned, so that the hash buffer's 32-byte records never straddle a line. */
     size_t size = (sizeof(sim_world) + 63) & ~(size_t)63;
     sim_world *w = aligned_alloc(64, size);
-    if (w != NULL) memset(w, 0, size);
-    if (w == NULL) return SIM_ENOMEM;
+    if (w == NULL) sim__oom(size, "a world");
+    memset(w, 0, size);
     w->current = SIM__NIL;
     w->dropping = -1;
     w->task_free = SIM__NIL;
@@ -121,8 +118,7 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
     if (rc == SIM_OK) rc = sim__hash_init(w);
     if (rc == SIM_OK) rc = sim__sched_init(w);
     if (rc == SIM_OK) {
-        w->report = strdup("");
-        if (w->report == NULL) rc = SIM_ENOMEM;
+        w->report = sim__xstrdup("", "a world's report");
     }
     if (rc != SIM_OK) {
         sim_world_free(w);
@@ -251,12 +247,8 @@ const char *sim_world_intern(sim_world *w, const char *str)
     for (uint32_t i = 0; i < w->strings_len; i++) {
         if (strcmp(w->strings[i], str) == 0) return w->strings[i];
     }
-    if (sim__grow((void **)&w->strings, &w->strings_cap, w->strings_len + 1, sizeof(char *)) !=
-        SIM_OK) {
-        return NULL;
-    }
-    char *copy = strdup(str);
-    if (copy == NULL) return NULL;
+    sim__grow((void **)&w->strings, &w->strings_cap, w->strings_len + 1, sizeof(char *));
+    char *copy = sim__xstrdup(str, "an interned string");
     SIM_ASSERT(w->strings_len < w->strings_cap);
     w->strings[w->strings_len++] = copy;
     SIM_ASSERT(strcmp(copy, str) == 0);

@@ -219,7 +219,7 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     uint64_t t0 = sim__host_now_ns();
     capture cap = {0};
     sim_world *w = make_world(sc, opts, &cap, out);
-    if (w == NULL) return SIM_ENOMEM;
+    if (w == NULL) return SIM_EINVAL;
     const sim_system *sys = sim_scenario_system(sc);
     void *state = NULL;
     char msg[400] = "";
@@ -297,14 +297,9 @@ int sim_scenario_run(const sim_scenario *sc, uint64_t seed, sim_run_result *out)
             hang = hang || strcmp(o.result, hangs[i]) == 0;
         }
         bool check = strcmp(o.result, "check") == 0 || strcmp(o.result, "unknown") == 0;
-        out->report = strdup(hang ? o.report : check ? o.detail : "");
+        out->report = sim__xstrdup(hang ? o.report : check ? o.detail : "", "a run's report");
         out->history = o.history;
         o.history = NULL;
-        if (out->report == NULL) {
-            sim__outcome_free(&o);
-            sim_run_result_free(out);
-            return SIM_ENOMEM;
-        }
         out->rc = o.rc;
         out->failed = o.failed;
         out->result = o.result;

@@ -64,9 +64,9 @@ typedef struct sim__run_opts {
     sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
 } sim__run_opts;
 
-/* Runs one seed. Returns SIM_OK when it ran (pass or fail: see out->failed), or SIM_ENOMEM
- * when sim_world_new could not make the world (the executor's own out-of-memory result, until
- * it follows the fatal policy too). out must be freed with sim__outcome_free. */
+/* Runs one seed. Returns SIM_OK when it ran (pass or fail: see out->failed), or SIM_EINVAL
+ * when sim_world_new refused the scenario's limits or strategy (out of memory is fatal).
+ * out must be freed with sim__outcome_free. */
 int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcome *out);
 void sim__outcome_free(sim__outcome *out);
 
