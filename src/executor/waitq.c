@@ -42,7 +42,8 @@ bool sim__waitq_ok(const sim_world *w, uint32_t obj)
 }
 
 /* A task's registrations are linked both ways and all name the task. O(n). */
-static inline bool task_waiters_ok(const sim_world *w, uint32_t task_slot)
+__attribute__((unused)) static inline bool task_waiters_ok(const sim_world *w,
+                                                          uint32_t task_slot)
 {
     uint32_t prev = SIM__NIL, n = 0;
     for (uint32_t s = w->tasks[task_slot].waiters; s != SIM__NIL; s = w->waiters[s].tnext) {
