@@ -108,6 +108,20 @@ Test(cli, bad_arguments)
     }
 }
 
+/* Goal: an empty --db path is refused by every command that opens the store, with a message
+ * saying so and exit 2, never a file made or read under an empty name. Method: list, show and
+ * replay with --db ''. */
+Test(cli, empty_database_path)
+{
+    const char *cmds[] = {"list --db ''", "show --db '' 1", "replay --db '' 1"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        cmd_result r = run_sim(cmds[i]);
+        cr_assert(eq(int, r.status, 2), "sim %s: %s", cmds[i], r.out);
+        cr_assert(ne(ptr, strstr(r.out, "the database path is empty"), NULL), "sim %s: %s", cmds[i],
+                  r.out);
+    }
+}
+
 /* Goal: help and version work and exit 0. Method: --help, demo --help, --version. */
 Test(cli, help_and_version)
 {
