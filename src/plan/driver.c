@@ -26,6 +26,7 @@
 #include "plan.h"
 
 typedef struct node_plan {
+    bool may[SIM__TARGET_COUNT]; /* whether each kind of random fault may hit it (*_nodes) */
     bool ours_down;            /* crashed by the plan or the script */
     bool ours_paused;
     bool ours_clogged;
@@ -212,8 +213,13 @@ void sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     draw(w, fs, p);
 }
 
-static void node_plan_init(sim_world *w, node_plan *np, uint32_t node)
+static void node_plan_init(sim_world *w, const sim__plan *p, node_plan *np, uint32_t node)
 {
+    const char *name = sim_node_name(w, (sim_node_id){node});
+    SIM_ASSERT(name != NULL); /* every node has a name */
+    for (int k = 0; k < SIM__TARGET_COUNT; k++) {
+        np->may[k] = sim__fault_spec_targets(p->spec, k, name);
+    }
     np->restart_at = UINT64_MAX;
     np->resume_at = UINT64_MAX;
     np->unclog_at = UINT64_MAX;
@@ -253,6 +259,26 @@ static int resolve_script(sim_world *w, sim__plan *p, char *err, size_t err_size
         }
     }
     return SIM_OK;
+}
+
+/* Checks the *_nodes keys and groups against the run's nodes, when the system does not say
+ * its nodes before it runs. */
+static int check_targets(sim_world *w, const sim__plan *p, char *err, size_t err_size)
+{
+    const char *names[SIM__NODES_MAX];
+    uint32_t n = sim_node_count(w);
+    SIM_ASSERT(n <= SIM__NODES_MAX);
+    for (uint32_t i = 0; i < n; i++) names[i] = sim_node_name(w, (sim_node_id){i + 1});
+    char msg[512];
+    uint32_t line = 0;
+    int rc = sim__fault_spec_check_nodes(p->spec, names, n, msg, sizeof msg, &line);
+    if (rc == SIM_OK) return SIM_OK;
+    if (line != 0) {
+        snprintf(err, err_size, "%s:%u: %s", p->spec->path, line, msg);
+    } else {
+        snprintf(err, err_size, "%s: %s", p->spec->path, msg);
+    }
+    return rc;
 }
 
 /* Sets the node clocks the plan asks for, each node drawing from its own stream. */
@@ -304,8 +330,9 @@ int sim__faults_start(sim_world *w, char *err, size_t err_size)
     p->started = true;
     p->nnodes = sim_node_count(w) + 1;
     p->nodes = sim__xcalloc(p->nnodes, sizeof *p->nodes, "a fault plan's nodes");
-    for (uint32_t i = 1; i < p->nnodes; i++) node_plan_init(w, &p->nodes[i], i);
+    for (uint32_t i = 1; i < p->nnodes; i++) node_plan_init(w, p, &p->nodes[i], i);
     int rc = resolve_script(w, p, err, err_size);
+    if (rc == SIM_OK && !p->spec->nodes_known) rc = check_targets(w, p, err, err_size);
     if (rc != SIM_OK) return rc;
     set_clocks(w, p);
     p->next_tick = p->ticking ? sim__add_sat(sim_now(w), p->spec->tick_ns) : UINT64_MAX;
@@ -355,7 +382,7 @@ static void track_new_nodes(sim_world *w, sim__plan *p)
     if (n <= p->nnodes) return;
     node_plan *grown = sim__xrealloc_array(p->nodes, n, sizeof *grown, "a fault plan's nodes");
     memset(grown + p->nnodes, 0, (n - p->nnodes) * sizeof *grown);
-    for (uint32_t i = p->nnodes; i < n; i++) node_plan_init(w, &grown[i], i);
+    for (uint32_t i = p->nnodes; i < n; i++) node_plan_init(w, p, &grown[i], i);
     p->nodes = grown;
     p->nnodes = n;
 }
@@ -488,7 +515,7 @@ static void run_tick(sim_world *w, sim__plan *p)
     uint32_t out = nodes_out(w);
     for (uint32_t i = 1; i < p->nnodes; i++) {
         sim_node_state st = sim_node_status(w, (sim_node_id){i});
-        if (st == SIM_NODE_DOWN) continue;
+        if (st == SIM_NODE_DOWN || !p->nodes[i].may[SIM__TARGET_CRASH]) continue;
         /* A paused node is already out: crashing it does not take another one down. */
         if (st == SIM_NODE_UP && out >= spec->max_down) continue;
         if (!sim__point_hit(w, p->crash, i)) continue;
@@ -501,7 +528,7 @@ static void run_tick(sim_world *w, sim__plan *p)
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
         if (sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP) continue;
-        if (out >= spec->max_down) continue;
+        if (out >= spec->max_down || !p->nodes[i].may[SIM__TARGET_PAUSE]) continue;
         if (!sim__point_hit(w, p->pause, i)) continue;
         sim__fault_record(w, p->pause->name, p->pause->id, last_hit(w, p->pause), i,
                           SIM_FAULT_PAUSE, NULL);
@@ -514,25 +541,36 @@ static void run_tick(sim_world *w, sim__plan *p)
     }
 }
 
+/* The nodes a partition of the plan may cut off from each other (partition_nodes), in node
+ * order; the others keep every link. Returns how many. */
+static uint32_t partition_nodes(const sim__plan *p, uint32_t *nodes)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 1; i < p->nnodes; i++) {
+        if (p->nodes[i].may[SIM__TARGET_PARTITION]) nodes[n++] = i;
+    }
+    return n;
+}
+
 /* Draws the plan's partition (partition_mode), applies it and describes it in text. */
 static void draw_partition(sim_world *w, sim__plan *p, char *text, size_t size)
 {
     const sim__fault_spec *spec = p->spec;
     sim_rng *rng = &p->partition_rng;
-    uint32_t n = p->nnodes - 1;
     const char *mode = spec->partition_mode;
     if (strcmp(mode, "any") == 0) {
         static const char *const modes[] = {"isolate", "split", "random"};
         mode = modes[sim_rng_below(rng, 3)];
     }
     uint32_t nodes[SIM__NODES_MAX], groups[SIM__NODES_MAX];
-    for (uint32_t i = 0; i < n; i++) nodes[i] = i + 1;
+    uint32_t n = partition_nodes(p, nodes);
+    SIM_ASSERT(n >= 2); /* run_net_tick draws a partition only then */
     if (strcmp(mode, "random") == 0) {
         uint32_t blocked = 0;
-        for (uint32_t a = 1; a <= n; a++) {
-            for (uint32_t b = 1; b <= n; b++) {
+        for (uint32_t a = 0; a < n; a++) {
+            for (uint32_t b = 0; b < n; b++) {
                 if (a == b || sim_rng_below(rng, 2) == 0) continue;
-                sim_net_block(w, (sim_node_id){a}, (sim_node_id){b});
+                sim_net_block(w, (sim_node_id){nodes[a]}, (sim_node_id){nodes[b]});
                 blocked++;
             }
         }
@@ -566,7 +604,8 @@ static void run_net_tick(sim_world *w, sim__plan *p)
 {
     uint64_t now = sim_now(w);
     const sim__fault_spec *spec = p->spec;
-    if (p->heal_at == 0 && p->nnodes > 2 && sim__point_hit(w, p->partition, 0)) {
+    uint32_t cut[SIM__NODES_MAX];
+    if (p->heal_at == 0 && partition_nodes(p, cut) >= 2 && sim__point_hit(w, p->partition, 0)) {
         char text[256];
         draw_partition(w, p, text, sizeof text);
         const char *kept = sim_world_intern(w, text);
@@ -578,7 +617,8 @@ static void run_net_tick(sim_world *w, sim__plan *p)
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
         node_plan *np = &p->nodes[i];
-        if (np->ours_clogged || !sim__point_hit(w, p->clog, i)) continue;
+        if (np->ours_clogged || !np->may[SIM__TARGET_CLOG]) continue;
+        if (!sim__point_hit(w, p->clog, i)) continue;
         sim__fault_record(w, p->clog->name, p->clog->id, last_hit(w, p->clog), i, SIM_FAULT_CLOG,
                           NULL);
         sim_net_clog(w, (sim_node_id){i}, true);

@@ -9,6 +9,7 @@
  * on average); either may be a range "lo..hi" that each seed draws from. Every value has a
  * canonical text that parses back to the same value, which is what a run records.
  */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -277,13 +278,19 @@ static void at_free(sim__at *a)
     memset(a, 0, sizeof *a);
 }
 
-static void node_list(const sim__fault_spec *s, char *buf, size_t size)
+static void names_list(const char *const *names, uint32_t n, char *buf, size_t size)
 {
     buf[0] = '\0';
-    for (uint32_t i = 0; i < s->nnodes; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         size_t o = strlen(buf);
-        snprintf(buf + o, size - o, "%s%s", i ? ", " : "", s->nodes[i]);
+        snprintf(buf + o, size - o, "%s%s", i ? ", " : "", names[i]);
     }
+    if (n == 0) snprintf(buf, size, "none");
+}
+
+static void node_list(const sim__fault_spec *s, char *buf, size_t size)
+{
+    names_list((const char *const *)s->nodes, s->nnodes, buf, size);
 }
 
 /* Splits `value` into words in buf (at least 3x its size), '|' and '->' being words of their
@@ -436,6 +443,236 @@ static int parse_at(sim__fault_spec *s, const char *value, uint32_t line, char *
     return SIM_OK;
 }
 
+/* ---- the nodes each kind of fault may hit --------------------------------------------------- */
+
+static const char *const target_keys[SIM__TARGET_COUNT] = {
+    [SIM__TARGET_CRASH] = "crash_nodes",
+    [SIM__TARGET_PAUSE] = "pause_nodes",
+    [SIM__TARGET_CLOG] = "clog_nodes",
+    [SIM__TARGET_PARTITION] = "partition_nodes",
+};
+
+#define GROUP_PREFIX "group."
+
+static void words_free(sim__node_words *nw)
+{
+    for (uint32_t i = 0; i < nw->nwords; i++) free(nw->words[i]);
+    free(nw->words);
+    free(nw->text);
+    memset(nw, 0, sizeof *nw);
+}
+
+/* Parses "s1 s2 c*" into out (which it replaces on success). `all` alone = no words. */
+static int parse_node_words(const char *key, const char *value, sim__node_words *out, char *err,
+                            size_t esize)
+{
+    char buf[256];
+    if (strlen(value) >= sizeof buf) {
+        return sim__einval(err, esize, "[faults] %s: list too long (at most %zu characters)", key,
+                           sizeof buf - 1);
+    }
+    for (size_t i = 0;; i++) {
+        buf[i] = value[i] == '\t' ? ' ' : value[i];
+        if (value[i] == '\0') break;
+    }
+    char *words[MAX_NODES_PER_LINE];
+    uint32_t n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        if (n == MAX_NODES_PER_LINE) {
+            return sim__einval(err, esize, "[faults] %s: more than %d names", key,
+                               MAX_NODES_PER_LINE);
+        }
+        for (uint32_t j = 0; j < n; j++) {
+            if (strcmp(words[j], w) == 0) {
+                return sim__einval(err, esize, "[faults] %s: '%s' is named twice", key, w);
+            }
+        }
+        words[n++] = w;
+    }
+    if (n == 0) {
+        return sim__einval(err, esize,
+                           "[faults] %s: expected node names, globs (s*, n[12]) or groups, or "
+                           "all; got '%s'",
+                           key, value);
+    }
+    bool all = false;
+    for (uint32_t j = 0; j < n; j++) all |= strcmp(words[j], "all") == 0;
+    if (all && n > 1) {
+        return sim__einval(err, esize, "[faults] %s: 'all' stands alone; got '%s'", key, value);
+    }
+    words_free(out);
+    if (all) return SIM_OK;
+    out->words = sim__xcalloc(n, sizeof *out->words, "a list of nodes");
+    size_t len = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        out->words[j] = sim__xstrdup(words[j], "a node name");
+        len += strlen(words[j]) + 1;
+    }
+    out->nwords = n;
+    out->text = sim__xmalloc(len, "a list of nodes");
+    size_t o = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        o += (size_t)snprintf(out->text + o, len - o, "%s%s", j ? " " : "", words[j]);
+    }
+    SIM_ASSERT(o + 1 == len);
+    return SIM_OK;
+}
+
+static const sim__node_group *group_find(const sim__fault_spec *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->ngroups; i++) {
+        if (strcmp(s->groups[i].name, name) == 0) return &s->groups[i];
+    }
+    return NULL;
+}
+
+/* Whether word (a node name, a glob, `all` or, when groups, a group) names node. */
+static bool word_names(const sim__fault_spec *s, const char *word, const char *node, bool groups)
+{
+    if (strcmp(word, "all") == 0) return true;
+    const sim__node_group *g = groups ? group_find(s, word) : NULL;
+    if (g == NULL) return fnmatch(word, node, 0) == 0;
+    for (uint32_t i = 0; i < g->nodes.nwords; i++) {
+        if (word_names(s, g->nodes.words[i], node, false)) return true;
+    }
+    return false;
+}
+
+bool sim__fault_spec_targets(const sim__fault_spec *s, int kind, const char *node)
+{
+    SIM_ASSERT(kind >= 0 && kind < SIM__TARGET_COUNT);
+    SIM_ASSERT(node != NULL);
+    const sim__node_words *t = &s->targets[kind];
+    for (uint32_t i = 0; i < t->nwords; i++) {
+        if (word_names(s, t->words[i], node, true)) return true;
+    }
+    return t->nwords == 0;
+}
+
+static bool names_some_node(const sim__fault_spec *s, const char *word, const char *const *nodes,
+                            uint32_t nnodes, bool groups)
+{
+    for (uint32_t i = 0; i < nnodes; i++) {
+        if (word_names(s, word, nodes[i], groups)) return true;
+    }
+    return false;
+}
+
+int sim__fault_spec_check_nodes(const sim__fault_spec *s, const char *const *nodes,
+                                uint32_t nnodes, char *err, size_t err_size, uint32_t *line)
+{
+    char list[256];
+    names_list(nodes, nnodes, list, sizeof list);
+    *line = 0;
+    for (uint32_t i = 0; i < s->ngroups; i++) {
+        const sim__node_group *g = &s->groups[i];
+        *line = g->nodes.line;
+        for (uint32_t j = 0; j < nnodes; j++) {
+            if (strcmp(nodes[j], g->name) != 0) continue;
+            return sim__einval(err, err_size,
+                               "[faults] " GROUP_PREFIX "%s: a node has that name; name the "
+                               "group otherwise",
+                               g->name);
+        }
+        for (uint32_t j = 0; j < g->nodes.nwords; j++) {
+            const char *w = g->nodes.words[j];
+            if (names_some_node(s, w, nodes, nnodes, false)) continue;
+            return sim__einval(err, err_size,
+                               "[faults] " GROUP_PREFIX "%s: '%s' names no node; the nodes are: %s",
+                               g->name, w, list);
+        }
+    }
+    for (int k = 0; k < SIM__TARGET_COUNT; k++) {
+        const sim__node_words *t = &s->targets[k];
+        *line = t->line;
+        for (uint32_t j = 0; j < t->nwords; j++) {
+            const char *w = t->words[j];
+            if (names_some_node(s, w, nodes, nnodes, true)) continue;
+            char groups[256] = "";
+            for (uint32_t g = 0; g < s->ngroups; g++) {
+                size_t o = strlen(groups);
+                snprintf(groups + o, sizeof groups - o, "%s%s", g ? ", " : "", s->groups[g].name);
+            }
+            return sim__einval(err, err_size,
+                               "[faults] %s: '%s' names no node (a node, a glob like s*, a group "
+                               "or all); the nodes are: %s; the groups: %s",
+                               target_keys[k], w, list, groups[0] ? groups : "none");
+        }
+    }
+    *line = 0;
+    return SIM_OK;
+}
+
+static bool group_name_ok(const char *name)
+{
+    if (name[0] == '\0' || strlen(name) > 48 || strcmp(name, "all") == 0) return false;
+    for (const char *c = name; *c != '\0'; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* `group.NAME = words`. */
+static int set_group(sim__fault_spec *s, const char *key, const char *value, uint32_t line,
+                     char *err, size_t esize)
+{
+    const char *name = key + strlen(GROUP_PREFIX);
+    if (!group_name_ok(name)) {
+        return sim__einval(err, esize,
+                           "[faults] %s: a group's name is 1 to 48 letters, digits, '_' and '-' "
+                           "(not 'all'): group.servers = s1 s2 s3",
+                           key);
+    }
+    sim__node_group *g = (sim__node_group *)group_find(s, name);
+    if (g != NULL && line != 0 && g->nodes.line != 0) {
+        return sim__einval(err, esize, "[faults] %s is set twice (first at line %u)", key,
+                           g->nodes.line);
+    }
+    sim__node_words nw = {0};
+    int rc = parse_node_words(key, value, &nw, err, esize);
+    if (rc != SIM_OK) return rc;
+    if (nw.nwords == 0) { /* "all" */
+        nw.words = sim__xcalloc(1, sizeof *nw.words, "a list of nodes");
+        nw.words[0] = sim__xstrdup("all", "a node name");
+        nw.nwords = 1;
+        nw.text = sim__xstrdup("all", "a list of nodes");
+    }
+    if (g == NULL) {
+        s->groups = sim__xrealloc_array(s->groups, s->ngroups + 1, sizeof *s->groups,
+                                        "node groups");
+        g = &s->groups[s->ngroups++];
+        *g = (sim__node_group){.name = sim__xstrdup(name, "a group's name")};
+    }
+    words_free(&g->nodes);
+    g->nodes = nw;
+    g->nodes.line = line;
+    return SIM_OK;
+}
+
+/* Sets a *_nodes or group.* key; returns 1 when key is neither. */
+static int set_nodes_key(sim__fault_spec *s, const char *key, const char *value, uint32_t line,
+                         char *err, size_t esize)
+{
+    if (strncmp(key, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0) {
+        return set_group(s, key, value, line, err, esize);
+    }
+    for (int k = 0; k < SIM__TARGET_COUNT; k++) {
+        if (strcmp(key, target_keys[k]) != 0) continue;
+        sim__node_words *t = &s->targets[k];
+        if (line != 0 && t->line != 0) {
+            return sim__einval(err, esize, "[faults] %s is set twice (first at line %u)", key,
+                               t->line);
+        }
+        int rc = parse_node_words(key, value, t, err, esize);
+        if (rc == SIM_OK && line != 0) t->line = line;
+        return rc;
+    }
+    return 1;
+}
+
 /* ---- plain keys ----------------------------------------------------------------------------- */
 
 static int set_fail_hit(sim__fault_spec *s, const char *value, char *err, size_t esize)
@@ -582,6 +819,12 @@ void sim__fault_spec_free(sim__fault_spec *s)
     for (uint32_t i = 0; i < s->nats; i++) at_free(&s->ats[i]);
     free(s->ats);
     free(s->rates);
+    for (int k = 0; k < SIM__TARGET_COUNT; k++) words_free(&s->targets[k]);
+    for (uint32_t i = 0; i < s->ngroups; i++) {
+        free(s->groups[i].name);
+        words_free(&s->groups[i].nodes);
+    }
+    free(s->groups);
     for (uint32_t i = 0; i < s->nnodes; i++) free(s->nodes[i]);
     free(s->nodes);
     free(s);
@@ -650,9 +893,11 @@ int sim__fault_spec_new(const char *path, const sim_system *sys, const char *con
 
 void sim__fault_spec_keys(const sim__fault_spec *s, char *buf, size_t size)
 {
-    const char *keys[K_COUNT + 1 + SIM__POINTS_MAX];
+    const char *keys[K_COUNT + 2 + SIM__TARGET_COUNT + SIM__POINTS_MAX];
     uint32_t n = 0;
     keys[n++] = "at";
+    keys[n++] = GROUP_PREFIX "NAME";
+    for (int k = 0; k < SIM__TARGET_COUNT; k++) keys[n++] = target_keys[k];
     for (int k = 0; k < K_COUNT; k++) keys[n++] = plain[k].key;
     for (uint32_t i = 0; i < s->nrates; i++) keys[n++] = s->rates[i].point->key;
     for (uint32_t i = 1; i < n; i++) { /* insertion sort: a few dozen keys */
@@ -675,6 +920,8 @@ int sim__fault_spec_set(sim__fault_spec *s, const char *key, const char *value, 
                         char *err, size_t err_size)
 {
     if (strcmp(key, "at") == 0) return parse_at(s, value, line, err, err_size);
+    int nodes_rc = set_nodes_key(s, key, value, line, err, err_size);
+    if (nodes_rc != 1) return nodes_rc;
     uint32_t *seen = NULL;
     int plain_key = -1;
     sim__spec_rate *r = NULL;
@@ -761,7 +1008,9 @@ int sim__fault_spec_finish(sim__fault_spec *s, uint64_t time_limit_ns, char *err
         return sim__einval(err, err_size, "[faults] at = %s comes after [scenario] time_limit (%s)",
                            at->text, a);
     }
-    return SIM_OK;
+    if (!s->nodes_known) return SIM_OK; /* checked when a run starts */
+    return sim__fault_spec_check_nodes(s, (const char *const *)s->nodes, s->nnodes, err,
+                                       err_size, line);
 }
 
 uint64_t sim__fault_spec_deadline(const sim__fault_spec *s)
@@ -785,7 +1034,7 @@ bool sim__fault_spec_active(const sim__fault_spec *s)
 
 typedef struct kv {
     const char *key;
-    char value[192];
+    char value[272];      /* a list of nodes is at most 255 characters */
 } kv;
 
 static void plain_value(const sim__fault_spec *s, int k, char *buf, size_t size)
@@ -836,8 +1085,9 @@ static int kv_cmp(const void *a, const void *b)
 
 char *sim__fault_spec_canonical(const sim__fault_spec *s)
 {
-    uint32_t n = K_COUNT + s->nrates;
+    uint32_t n = K_COUNT + s->nrates + SIM__TARGET_COUNT + s->ngroups;
     kv *items = sim__xcalloc(n, sizeof *items, "a [faults] section's text");
+    char (*group_keys)[64] = sim__xcalloc(s->ngroups + 1, sizeof *group_keys, "group keys");
     for (int k = 0; k < K_COUNT; k++) {
         items[k].key = plain[k].key;
         plain_value(s, k, items[k].value, sizeof items[k].value);
@@ -847,8 +1097,20 @@ char *sim__fault_spec_canonical(const sim__fault_spec *s)
         sim__rate_format(&s->rates[i].rate, items[K_COUNT + i].value,
                          sizeof items[K_COUNT + i].value);
     }
+    kv *more = items + K_COUNT + s->nrates;
+    for (int k = 0; k < SIM__TARGET_COUNT; k++) {
+        more[k].key = target_keys[k];
+        const char *text = s->targets[k].text;
+        snprintf(more[k].value, sizeof more[k].value, "%s", text ? text : "all");
+    }
+    for (uint32_t i = 0; i < s->ngroups; i++) {
+        snprintf(group_keys[i], sizeof group_keys[i], GROUP_PREFIX "%s", s->groups[i].name);
+        more[SIM__TARGET_COUNT + i].key = group_keys[i];
+        snprintf(more[SIM__TARGET_COUNT + i].value, sizeof more[0].value, "%s",
+                 s->groups[i].nodes.text);
+    }
     qsort(items, n, sizeof *items, kv_cmp);
-    size_t size = 16 + (size_t)n * 256;
+    size_t size = 16 + (size_t)n * (sizeof items->value + 80);
     for (uint32_t i = 0; i < s->nats; i++) size += strlen(s->ats[i].text) + 8;
     char *buf = sim__xmalloc(size, "a [faults] section's text");
     size_t o = (size_t)snprintf(buf, size, "[faults]\n");
@@ -859,5 +1121,6 @@ char *sim__fault_spec_canonical(const sim__fault_spec *s)
         o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", items[i].key, items[i].value);
     }
     free(items);
+    free(group_keys);
     return buf;
 }

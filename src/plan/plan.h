@@ -41,6 +41,28 @@ typedef struct sim__at {
     char *label;               /* for traces: "at 5s crash n2" */
 } sim__at;
 
+/* The nodes a kind of random fault may hit: crash_nodes, pause_nodes, clog_nodes,
+ * partition_nodes. Scripted `at` lines name their nodes themselves. */
+enum {
+    SIM__TARGET_CRASH,
+    SIM__TARGET_PAUSE,
+    SIM__TARGET_CLOG,
+    SIM__TARGET_PARTITION,
+    SIM__TARGET_COUNT
+};
+/* A list of words, each a node name, a glob over node names (fnmatch: s*, n[12]) or a group;
+ * no words = every node. */
+typedef struct sim__node_words {
+    char **words;
+    uint32_t nwords;
+    uint32_t line;             /* where it was set; 0 = default or an override */
+    char *text;                /* the canonical value: the words joined by spaces, or NULL */
+} sim__node_words;
+/* `group.NAME = words`: a name for a set of nodes, usable in the *_nodes keys. */
+typedef struct sim__node_group {
+    char *name;
+    sim__node_words nodes;     /* node names and globs only */
+} sim__node_group;
 /* One point's rate in the plan. */
 typedef struct sim__spec_rate {
     const sim__point *point;
@@ -69,6 +91,9 @@ struct sim__fault_spec {
     uint32_t nrates;
     sim__at *ats;              /* sorted by time, then by order written */
     uint32_t nats;
+    sim__node_words targets[SIM__TARGET_COUNT];
+    sim__node_group *groups;   /* in the order written */
+    uint32_t ngroups;
     char **nodes;              /* the system's node names; NULL when it does not say */
     uint32_t nnodes;
     bool nodes_known;
@@ -96,6 +121,13 @@ void sim__fault_spec_keys(const sim__fault_spec *s, char *buf, size_t size);
 /* The virtual time by which the run must have finished when there is a liveness phase
  * (quiet_after + converge_within), else 0. */
 uint64_t sim__fault_spec_deadline(const sim__fault_spec *s);
+/* Whether a random fault of kind SIM__TARGET_* may hit the node of that name. */
+bool sim__fault_spec_targets(const sim__fault_spec *s, int kind, const char *node);
+/* Checks that every word of the *_nodes keys and of the groups names at least one of the
+ * nodes, and that no group is named like a node. On error returns SIM_EINVAL, the message in
+ * err and the line to blame in *line (0 = none). */
+int sim__fault_spec_check_nodes(const sim__fault_spec *s, const char *const *nodes,
+                                uint32_t nnodes, char *err, size_t err_size, uint32_t *line);
 /* Whether the spec asks for anything at all (a rate, a script, clocks, a countdown). */
 bool sim__fault_spec_active(const sim__fault_spec *s);
 /* Writes a rate as it is written in a file ("1/30s", "0.01", "0..1/10s"). */

@@ -1093,6 +1093,144 @@ static int setup_first_life_client(toy *t, sim_world *w)
     return spawn_client(w, 20, true);
 }
 
+
+/* ---- 8b. the nodes each kind of fault may hit ----------------------------------------------- */
+
+typedef struct reach_obs {
+    uint64_t samples;
+    uint64_t cut_n1;        /* samples where a link between n1 and n2 or n3 was cut */
+    uint64_t cut_n2_n3;     /* samples where n2 and n3 could not reach each other */
+} reach_obs;
+
+static reach_obs RO;
+
+static int reach_poll(void *state, sim_world *w)
+{
+    sampler *s = state;
+    SIM_BEGIN(w, &s->co);
+    sim_interval_init(w, &s->every, SIM_MS);
+    for (;;) {
+        SIM_TRY(sim_tick(&s->every));
+        sim_node_id n1 = {1}, n2 = {2}, n3 = {3};
+        RO.samples++;
+        RO.cut_n1 += !sim_net_reachable(w, n1, n2) || !sim_net_reachable(w, n2, n1) ||
+                     !sim_net_reachable(w, n1, n3) || !sim_net_reachable(w, n3, n1);
+        RO.cut_n2_n3 += !sim_net_reachable(w, n2, n3) || !sim_net_reachable(w, n3, n2);
+    }
+    SIM_END(SIM_OK);
+}
+
+static int setup_reach(toy *t, sim_world *w)
+{
+    (void)t;
+    sampler s = {0};
+    sim_task_desc d = {.name = "reach", .poll = reach_poll, .state = &s, .state_size = sizeof s,
+                       .daemon = true};
+    int rc = sim_spawn(w, &d, NULL);
+    if (rc == SIM_OK) rc = spawn_waker(w, "workload", (sim_node_id){0}, 5 * SIM_S, NULL, false);
+    return rc;
+}
+
+/* Per node (1..4): how many records of the action the last run made. */
+static void per_node(const flist *l, sim_fault_action action, uint32_t counts[MAX_NODES + 1])
+{
+    memset(counts, 0, (MAX_NODES + 1) * sizeof *counts);
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (l->v[i].action == action && l->v[i].node <= MAX_NODES) counts[l->v[i].node]++;
+    }
+}
+
+static const char targets_ini[] = "[scenario]\n"
+                                  "name = targets\n"
+                                  "system = toy\n"
+                                  "[faults]\n"
+                                  "tick = 10ms\n"
+                                  "crash = 1/100ms\n"
+                                  "pause = 1/100ms\n"
+                                  "clog = 1/100ms\n"
+                                  "partition = 1/200ms\n"
+                                  "restart_after = 10ms..50ms\n"
+                                  "pause_for = 10ms..50ms\n"
+                                  "clog_for = 10ms..50ms\n"
+                                  "partition_for = 10ms..50ms\n"
+                                  "group.front = n1 n2\n"
+                                  "crash_nodes = front\n"
+                                  "pause_nodes = n3\n"
+                                  "clog_nodes = n[4]\n"
+                                  "partition_nodes = n2 n3 n4\n";
+
+/* Goal: crash_nodes, pause_nodes, clog_nodes and partition_nodes keep each kind of random
+ * fault to the nodes they name (by name, glob or group), and a partition cuts only links
+ * between the nodes partition_nodes names; with the defaults (all) every node is hit.
+ * Method: 4 nodes, tick 10ms, every kind often, 5 s, seeds 1..3: crash_nodes = front
+ * (group.front = n1 n2), pause_nodes = n3, clog_nodes = n[4], partition_nodes = n2 n3 n4. The
+ * fault records say who was hit; a daemon samples each 1 ms whether n1 reaches n2 and n3
+ * (never cut) and whether n2 and n3 reach each other (cut by some partitions). Then the same
+ * seeds with every *_nodes key set back to all: each kind hits nodes outside those lists. */
+Test(fault, targets_limit_each_kind, .timeout = 60)
+{
+    T = (toy){.nnodes = 4, .setup = setup_reach, .out = &recs_a};
+    sim_scenario *sc = parse_toy(targets_ini);
+    uint32_t crash[MAX_NODES + 1], pause[MAX_NODES + 1], clog[MAX_NODES + 1];
+    uint32_t crashes = 0, pauses = 0, clogs = 0, parts = 0;
+    RO = (reach_obs){0};
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sim_run_result r = run_seed(sc, seed);
+        assert_pass(&r, seed);
+        per_node(&recs_a, SIM_FAULT_CRASH, crash);
+        per_node(&recs_a, SIM_FAULT_PAUSE, pause);
+        per_node(&recs_a, SIM_FAULT_CLOG, clog);
+        cr_assert(eq(u32, crash[3] + crash[4], 0), "seed %llu crashed n3 or n4",
+                  (unsigned long long)seed);
+        cr_assert(eq(u32, pause[1] + pause[2] + pause[4], 0), "seed %llu paused a node not n3",
+                  (unsigned long long)seed);
+        cr_assert(eq(u32, clog[1] + clog[2] + clog[3], 0), "seed %llu clogged a node not n4",
+                  (unsigned long long)seed);
+        crashes += crash[1] + crash[2];
+        pauses += pause[3];
+        clogs += clog[4];
+        parts += flist_count(&recs_a, SIM_FAULT_PARTITION, "net/partition");
+        for (uint32_t i = 0; i < recs_a.n; i++) {
+            const frec *f = &recs_a.v[i];
+            if (f->action != SIM_FAULT_PARTITION || !f->has_detail) continue;
+            cr_assert(eq(ptr, strstr(f->detail, "n1"), NULL), "a partition cut n1: %s",
+                      f->detail);
+        }
+    }
+    cr_assert(ge(u32, crashes, 20), "%u crashes", crashes);
+    cr_assert(ge(u32, pauses, 10), "%u pauses", pauses);
+    cr_assert(ge(u32, clogs, 10), "%u clogs", clogs);
+    cr_assert(ge(u32, parts, 10), "%u partitions", parts);
+    cr_assert(ge(u64, RO.samples, 14000));
+    cr_assert(eq(u64, RO.cut_n1, 0), "n1's links were cut in %llu samples",
+              (unsigned long long)RO.cut_n1);
+    cr_assert(lt(u64, 100, RO.cut_n2_n3), "n2-n3 cut in %llu samples (the sampler sees cuts)",
+              (unsigned long long)RO.cut_n2_n3);
+
+    /* The defaults: every node is fair game again. */
+    char err[512] = "";
+    static const char *const keys[] = {"crash_nodes", "pause_nodes", "clog_nodes",
+                                       "partition_nodes"};
+    for (size_t k = 0; k < 4; k++) {
+        cr_assert(eq(int, sim_scenario_set(sc, "faults", keys[k], "all", err, sizeof err),
+                     SIM_OK), "%s", err);
+    }
+    uint32_t others = 0;
+    RO = (reach_obs){0};
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sim_run_result r = run_seed(sc, seed);
+        assert_pass(&r, seed);
+        per_node(&recs_a, SIM_FAULT_CRASH, crash);
+        per_node(&recs_a, SIM_FAULT_PAUSE, pause);
+        per_node(&recs_a, SIM_FAULT_CLOG, clog);
+        others += crash[3] + crash[4] + pause[1] + pause[2] + clog[1] + clog[2];
+    }
+    scenario_done(sc);
+    cr_assert(ge(u32, others, 10), "with all, only %u faults hit nodes outside the lists", others);
+    cr_assert(lt(u64, 0, RO.cut_n1), "with all, no partition or clog ever cut n1");
+}
+
+
 /* Goal: the quiet phase restarts what the plan crashed, so a system that converges only when
  * every node is up finishes after quiet_after and passes.
  * Method: 3 nodes, crash = 1/500ms, restart = 0 (a crashed node stays down until the quiet
@@ -1522,6 +1660,65 @@ Test(fault, scenario_errors)
                                       "at = 1s partition n1 | n2 n3\nat = 2s crash n3\n"
                                       "quiet_after = 5s\n");
     scenario_done(sc);
+}
+
+/* A toy that does not say its nodes before it runs: names are checked when a run starts. */
+static const sim_system toy_unnamed = {
+    .name = "toy",
+    .summary = "the toy without its node list",
+    .setup = toy_setup,
+    .check = toy_check,
+    .ud = &T,
+    .faults = toy_faults,
+    .fault_count = sizeof toy_faults / sizeof toy_faults[0],
+};
+
+/* Goal: a *_nodes key or a group that names no node is refused with the file, the line, the
+ * key and the nodes there are: at load time when the system says its nodes, else when the run
+ * starts (the seed's result is `setup`, its detail the message). Bad group names, `all` with
+ * other names, a group named like a node and a key set twice are refused at load time.
+ * Method: sim_scenario_parse on small texts against the toy (nodes n1..n3), then one run of
+ * the toy without its node list. */
+Test(fault, target_errors)
+{
+    T = (toy){.nnodes = 3};
+    expect_error(HEAD "crash = 1/10s\ncrash_nodes = n9\n", "t.ini:6: ",
+                 WORDS("crash_nodes", "'n9'", "n1, n2, n3", "groups: none"));
+    expect_error(HEAD "clog_nodes = x*\n", "t.ini:5: ", WORDS("clog_nodes", "'x*'", "n1, n2"));
+    expect_error(HEAD "group.back = n2 n3\npause_nodes = front\n", "t.ini:6: ",
+                 WORDS("pause_nodes", "'front'", "groups: back"));
+    expect_error(HEAD "group.back = n2 n7\n", "t.ini:5: ", WORDS("group.back", "'n7'"));
+    expect_error(HEAD "group.n1 = n2\n", "t.ini:5: ", WORDS("group.n1", "node has that name"));
+    expect_error(HEAD "group.a b = n2\n", "t.ini:5: ", WORDS("group.a b", "letters"));
+    expect_error(HEAD "group.all = n2\n", "t.ini:5: ", WORDS("group.all", "not 'all'"));
+    expect_error(HEAD "partition_nodes = all n1\n", "t.ini:5: ",
+                 WORDS("partition_nodes", "'all' stands alone"));
+    expect_error(HEAD "crash_nodes = n1 n1\n", "t.ini:5: ", WORDS("crash_nodes", "twice"));
+    expect_error(HEAD "crash_nodes = n1\ncrash_nodes = n2\n", "t.ini:6: ",
+                 WORDS("crash_nodes", "set twice", "5"));
+    expect_error(HEAD "group.g = n1\ngroup.g = n2\n", "t.ini:6: ",
+                 WORDS("group.g", "set twice", "5"));
+    /* The good versions parse and read back the same. */
+    sim_scenario *sc = parse_toy(HEAD "group.back = n[23]\ncrash_nodes = back n1\n"
+                                      "pause_nodes = all\nclog_nodes = n*\n");
+    const char *canon = sim_scenario_canonical(sc);
+    cr_assert(ne(ptr, strstr(canon, "crash_nodes = back n1\n"), NULL), "%s", canon);
+    cr_assert(ne(ptr, strstr(canon, "group.back = n[23]\n"), NULL), "%s", canon);
+    cr_assert(ne(ptr, strstr(canon, "pause_nodes = all\n"), NULL), "%s", canon);
+    cr_assert(ne(ptr, strstr(canon, "partition_nodes = all\n"), NULL), "%s", canon);
+    sim_scenario *again = parse_toy(canon);
+    cr_assert(eq(str, (char *)sim_scenario_canonical(again), (char *)canon));
+    scenario_done(again);
+    scenario_done(sc);
+
+    const sim_system *const unnamed[] = {&toy_unnamed};
+    sc = parse_held("t.ini", HEAD "crash = 1/1s\ncrash_nodes = n1 n9\n", unnamed, 1);
+    sim_run_result r = run_seed(sc, 1);
+    scenario_done(sc);
+    cr_assert(eq(str, (char *)r.result, "setup"), "%s: %s", r.result, r.detail);
+    cr_assert(ne(ptr, strstr(r.detail, "t.ini:6: [faults] crash_nodes: 'n9'"), NULL), "%s",
+              r.detail);
+    cr_assert(ne(ptr, strstr(r.detail, "n1, n2, n3"), NULL), "%s", r.detail);
 }
 
 /* Goal: a system's fault points must be its own (sut/<its name>/<what>): a system that
