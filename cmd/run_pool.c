@@ -12,7 +12,9 @@
  * A worker that dies (a system under test that crashes the process) has its unit reported as
  * a failure of kind `crash`, with the replay command; a new worker takes its place. A failed
  * SIM_ASSERT sends its text up before the abort (sim__assert_hook_set), and the crash's detail
- * keeps it. --jobs 1 is one worker: a crashing seed never ends the suite. On Ctrl-C
+ * keeps it. A worker's stderr is a third pipe: this process copies it to its own stderr as it
+ * comes and keeps the last line the running unit wrote, so that a plain assert(3) or abort
+ * message ("counter.c:42: bump: Assertion `n < 3' failed.") is in the crash's detail too. --jobs 1 is one worker: a crashing seed never ends the suite. On Ctrl-C
  * the workers finish the run they are in (it stops at once, as interrupted) and exit; what
  * finished is recorded.
  */
@@ -34,6 +36,7 @@
 #define FRAME_DONE 2u
 #define FRAME_ASSERT 3u      /* the text of a failed SIM_ASSERT, sent just before the abort */
 #define ASSERT_MAX 400u
+#define ERRLINE_MAX 300u     /* the last stderr line kept per worker */
 
 typedef struct pending_run {
     sim__outcome out;
@@ -54,6 +57,10 @@ typedef struct worker {
     uint32_t queue[QUEUE];   /* units handed to it, the first running */
     uint32_t queued;
     char assertion[ASSERT_MAX]; /* the running unit's failed assertion, or "" */
+    int err;                 /* its stderr; -1 when closed */
+    char errline[ERRLINE_MAX]; /* the last complete line the running unit wrote there, or "" */
+    char errpart[ERRLINE_MAX]; /* a line being written */
+    size_t errlen;
 } worker;
 
 typedef struct pool {
@@ -134,6 +141,7 @@ static _Noreturn void worker_main(pool *p, uint32_t self, int down, int up)
         if (k == self) continue;
         if (p->w[k].to >= 0) close(p->w[k].to);
         if (p->w[k].from >= 0) close(p->w[k].from);
+        if (p->w[k].err >= 0) close(p->w[k].err);
     }
     signal(SIGPIPE, SIG_DFL);
     worker_ctx ctx = {.up = up};
@@ -153,11 +161,18 @@ static _Noreturn void worker_main(pool *p, uint32_t self, int down, int up)
 
 static int spawn(pool *p, uint32_t k)
 {
-    int down[2], up[2];
+    int down[2], up[2], err[2];
     if (pipe(down) != 0) return cli_usage_error(NULL, "cannot start workers: %s", strerror(errno));
     if (pipe(up) != 0) {
         close(down[0]);
         close(down[1]);
+        return cli_usage_error(NULL, "cannot start workers: %s", strerror(errno));
+    }
+    if (pipe(err) != 0) {
+        close(down[0]);
+        close(down[1]);
+        close(up[0]);
+        close(up[1]);
         return cli_usage_error(NULL, "cannot start workers: %s", strerror(errno));
     }
     fflush(stdout);
@@ -166,19 +181,27 @@ static int spawn(pool *p, uint32_t k)
     if (pid == 0) {
         close(down[1]);
         close(up[0]);
+        close(err[0]);
+        if (dup2(err[1], STDERR_FILENO) < 0) _exit(2);
+        close(err[1]);
         worker_main(p, k, down[0], up[1]);
     }
     close(down[0]);
     close(up[1]);
+    close(err[1]);
     if (pid < 0) {
         close(down[1]);
         close(up[0]);
+        close(err[0]);
         return cli_usage_error(NULL, "cannot start workers: %s", strerror(errno));
     }
     worker *w = &p->w[k];
     w->pid = pid;
     w->to = down[1];
     w->from = up[0];
+    w->err = err[0];
+    w->errline[0] = '\0';
+    w->errlen = 0;
     w->len = 0;
     w->queued = 0;
     w->assertion[0] = '\0';
@@ -271,6 +294,7 @@ static int take_frame(pool *p, worker *w, uint32_t type, uint32_t ui, const unsi
     }
     if (type == FRAME_DONE) {
         w->assertion[0] = '\0';
+        w->errline[0] = '\0';
         slot_of(p, ui)->done = true;
         memmove(w->queue, w->queue + 1, (--w->queued) * sizeof *w->queue);
         return 0;
@@ -321,6 +345,35 @@ static bool drain(pool *p, worker *w)
     return true;
 }
 
+/* Copies what the worker wrote to stderr to ours and keeps its last complete line; false at
+ * the end of the pipe. */
+static bool drain_err(worker *w)
+{
+    char buf[4096];
+    ssize_t k = read(w->err, buf, sizeof buf);
+    if (k < 0 && errno == EINTR) return true;
+    if (k <= 0) {
+        if (w->errlen > 0) { /* a last line without its newline */
+            w->errpart[w->errlen] = '\0';
+            memcpy(w->errline, w->errpart, w->errlen + 1);
+            w->errlen = 0;
+        }
+        return false;
+    }
+    (void)cli_write_all(STDERR_FILENO, buf, (size_t)k);
+    for (ssize_t i = 0; i < k; i++) {
+        if (buf[i] == '\n') {
+            if (w->errlen == 0) continue; /* keep the last line that says something */
+            w->errpart[w->errlen] = '\0';
+            memcpy(w->errline, w->errpart, w->errlen + 1);
+            w->errlen = 0;
+        } else if (w->errlen + 1 < sizeof w->errpart) {
+            w->errpart[w->errlen++] = buf[i] == '\t' ? ' ' : buf[i];
+        }
+    }
+    return true;
+}
+
 /* The unit a worker was running when it died fails as a crash. */
 static void crashed(pool *p, worker *w, int status)
 {
@@ -339,7 +392,9 @@ static void crashed(pool *p, worker *w, int status)
     /* The assertion first: it says why, and a long one may fill the line. */
     char *d = r->out.detail;
     size_t size = sizeof r->out.detail;
-    int at = w->assertion[0] ? snprintf(d, size, "%s; ", w->assertion) : 0;
+    int at = w->assertion[0] ? snprintf(d, size, "%s; ", w->assertion)
+             : w->errline[0] ? snprintf(d, size, "its last words on stderr: %s; ", w->errline)
+                             : 0;
     size_t n = at < 0 ? 0 : (size_t)at < size ? (size_t)at : size - 1;
     if (WIFSIGNALED(status)) {
         snprintf(d + n, size - n,
@@ -350,6 +405,7 @@ static void crashed(pool *p, worker *w, int status)
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
     w->assertion[0] = '\0';
+    w->errline[0] = '\0';
     add_run(p, ui, r);
     slot_of(p, ui)->done = true;
 }
@@ -365,6 +421,11 @@ static void reap(pool *p, uint32_t k)
     int status = 0;
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
     }
+    /* Its last words: whatever it wrote to stderr before it died (the pipe ends with it). */
+    while (w->err >= 0 && drain_err(w)) {
+    }
+    if (w->err >= 0) close(w->err);
+    w->err = -1;
     if (w->queued > 0 && !p->stopping) {
         crashed(p, w, status);
         for (uint32_t i = w->queued; i-- > 1;) p->retry[p->nretry++] = w->queue[i];
@@ -385,9 +446,13 @@ static bool busy(const pool *p)
 
 static void wait_round(pool *p)
 {
-    struct pollfd fds[1024];
-    uint32_t who[1024], nf = 0;
+    struct pollfd fds[2048];
+    uint32_t who[2048], nf = 0;
     for (uint32_t k = 0; k < p->nw; k++) {
+        if (p->w[k].err >= 0) {
+            fds[nf] = (struct pollfd){.fd = p->w[k].err, .events = POLLIN};
+            who[nf++] = k | 0x80000000u;
+        }
         if (p->w[k].from < 0) continue;
         fds[nf] = (struct pollfd){.fd = p->w[k].from, .events = POLLIN};
         who[nf++] = k;
@@ -395,7 +460,16 @@ static void wait_round(pool *p)
     int ready = poll(fds, nf, 100);
     for (uint32_t i = 0; ready > 0 && i < nf; i++) {
         if (fds[i].revents == 0) continue;
-        if (!drain(p, &p->w[who[i]])) reap(p, who[i]);
+        uint32_t k = who[i] & 0x7fffffffu;
+        if (who[i] & 0x80000000u) {
+            worker *w = &p->w[k];
+            if (w->err >= 0 && !drain_err(w)) { /* it closed stderr: its end comes on `from` */
+                close(w->err);
+                w->err = -1;
+            }
+            continue;
+        }
+        if (!drain(p, &p->w[k])) reap(p, k);
     }
 }
 
@@ -457,7 +531,7 @@ int run_pool(const run_opts *o, sim_scenario **scs, const run_unit *units, uint3
         return cli_usage_error(NULL, "out of memory");
     }
     signal(SIGPIPE, SIG_IGN);
-    for (uint32_t k = 0; k < nw; k++) p->w[k].to = p->w[k].from = -1;
+    for (uint32_t k = 0; k < nw; k++) p->w[k].to = p->w[k].from = p->w[k].err = -1;
     for (uint32_t k = 0; k < nw && p->rc == 0; k++) p->rc = spawn(p, k);
     while (p->rc == 0) {
         if (cli_interrupted) stop_workers(p);

@@ -4,6 +4,8 @@
  * form. None needs a drop function: a task owns what it awaits and the handles it made or was
  * given (the spawn's `moves`, a channel's `handle_at`), and they go when it ends.
  */
+#undef NDEBUG /* the crash bug is a plain assert(3), in every build */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,9 +187,11 @@ static int heartbeat_poll(void *state, sim_world *w)
         rc = sim_try_send(w, &h->beat_tx, &h->beat);
         if (rc != SIM_OK) break;
         h->stats->beats++;
-        /* The planted bug that takes the process down: what a segfault in a system does to
-         * the sim that runs it (sim run reports the seed as a crash). */
-        if (h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_CRASH) abort();
+        /* The planted bug that takes the process down: a plain assert(3) of the system's own,
+         * what a failed assert or a segfault does to the sim that runs it (sim run reports
+         * the seed as a crash, with the assert's message). */
+        assert(!(h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_CRASH) &&
+               "the demo's planted crash");
         /* An assertion of the system's own that fails on a third of the seeds. */
         if (h->beat == 3 && h->stats->config.bug == SIM_DEMO_BUG_ASSERT) {
             SIM_ASSERT(sim_world_seed(w) % 3 != 2);

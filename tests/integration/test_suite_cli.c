@@ -468,8 +468,10 @@ Test(suite_cli, a_crashing_worker_fails_its_seed)
                               "[demo]\nbug = crash\n");
     write_file("b-demo.ini", "[scenario]\nname = demo\nsystem = demo\nseeds = 1..5\n");
     out r = SIM("run a-crash.ini b-demo.ini --jobs 2 --db t.db");
-    expect(&r, 1, WORDS("FAIL  crash seed 1  crash: the worker process running this seed was "
-                        "killed by signal 6 (",
+    expect(&r, 1, WORDS("FAIL  crash seed 1  crash: its last words on stderr: ",
+                        "Assertion `!(h->beat == 3 && h->stats->config.bug == "
+                        "SIM_DEMO_BUG_CRASH) && \"the demo's planted crash\"' failed.; the "
+                        "worker process running this seed was killed by signal 6 (",
                         "FAIL  crash seed 3  crash: ", "replay: sim replay --db t.db 3\n",
                         "\n5 passed, 3 failed\n"));
     expect_row(r.text, "crash", 3, 3, "pass");

@@ -133,6 +133,33 @@ Test(verdicts, an_assertion_fails_its_seed_and_the_suite_goes_on)
     }
 }
 
+/* Goal: a seed that fails a plain assert(3) (or writes why to stderr before it dies) keeps
+ * that message in its detail, printed and stored, whatever --jobs is, and the message still
+ * reaches sim's stderr. Before, the detail said only "killed by signal 6": the user had to
+ * rerun the seed by hand to learn which assertion failed. Method: the demo's crash bug (an
+ * assert(3) at the third heartbeat) over seeds 1..2 with --jobs 1 and 2. */
+Test(verdicts, a_plain_assert_keeps_its_message)
+{
+    write_file("c.ini", "[scenario]\nname = crashes\nsystem = demo\nseeds = 1..2\n\n"
+                        "[demo]\nbug = crash\n");
+    for (unsigned jobs = 1; jobs <= 2; jobs++) {
+        out r = sim_split("run c.ini --jobs %u --db t%u.db", jobs, jobs);
+        expect(&r, 1, WORDS("FAIL  crashes seed 1  crash: its last words on stderr: ",
+                            "demo.c:", "Assertion `!(h->beat == 3",
+                            "' failed.; the worker process running this seed was killed by "
+                            "signal 6 (",
+                            "FAIL  crashes seed 2  crash: its last words on stderr: ",
+                            "\n0 passed, 2 failed\n"));
+        cr_assert(ne(ptr, strstr(r.err, "Assertion `!(h->beat == 3"), NULL),
+                  "stderr lost the message: %s", r.err);
+        out_free(&r);
+        char db[16], detail[600];
+        snprintf(db, sizeof db, "t%u.db", jobs);
+        sql_text(db, "SELECT detail FROM runs WHERE seed = 2", detail, sizeof detail);
+        cr_assert(ne(ptr, strstr(detail, "the demo's planted crash"), NULL), "%s", detail);
+    }
+}
+
 /* Goal: `sim run` prints, under a deadlock or liveness failure, the tasks the hang left
  * waiting (the hang report's table: what each awaits and since when), between the failure
  * and its replay line. Before, only `sim show --report` printed them. Method: demo-deadlock
