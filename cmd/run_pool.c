@@ -15,8 +15,8 @@
  * keeps it. A worker's stderr is a third pipe: this process copies it to its own stderr as it
  * comes and keeps the last line the running unit wrote, so that a plain assert(3) or abort
  * message ("counter.c:42: bump: Assertion `n < 3' failed.") is in the crash's detail too.
- * --jobs 1 is one worker: a crashing seed never ends the suite. On Ctrl-C the workers finish the run they are in (it stops at once, as interrupted) and exit; what
- * finished is recorded.
+ * --jobs 1 is one worker: a crashing seed never ends the suite. On Ctrl-C the workers finish
+ * the run they are in (it stops at once, as interrupted) and exit; what finished is recorded.
  */
 #include <errno.h>
 #include <poll.h>
