@@ -277,8 +277,11 @@ static int show_report(const sim__run_row *row, const show_opts *o)
            (unsigned long long)row->seed, row->result);
     const char *report = row->report != NULL ? row->report : "";
     if (report[0] == '\0') {
+        char detail[1024];
+        cli_fill_detail(row->detail, o->db, row->run_id, row->events_stored, detail,
+                        sizeof detail);
         printf("no hang report: one is written when a run ends in deadlock or liveness%s%s\n",
-               row->detail[0] ? "; this one: " : "", row->detail);
+               row->detail[0] ? "; this one: " : "", detail);
         return 0;
     }
     fputs(report, stdout);
@@ -308,12 +311,14 @@ int cmd_show(int argc, char **argv)
          * process crashed, Ctrl-C); then what it ended as. */
         bool passed = strcmp(row.result, "pass") == 0;
         bool fail = strcmp(row.record_mode, "fail") == 0;
+        char detail[1024];
+        cli_fill_detail(row.detail, o.db, row.run_id, false, detail, sizeof detail);
         cli_err("run %llu has no stored events (recorded with --record %s%s%s%s%s%s); its "
                 "events: %s replay --db %s %llu --events\n",
                 (unsigned long long)o.run_id, row.record_mode,
                 fail && passed ? ", and it passed" : "", passed ? "" : "; it ended as ",
                 passed ? "" : row.result, passed || !row.detail[0] ? "" : ": ",
-                passed ? "" : row.detail, cli_prog(), o.db, (unsigned long long)o.run_id);
+                passed ? "" : detail, cli_prog(), o.db, (unsigned long long)o.run_id);
         rc = EXIT_USAGE;
     } else {
         rc = show_events(st, &row, &o);

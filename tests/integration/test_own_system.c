@@ -61,8 +61,8 @@ Test(own_system, suite_finds_the_planted_bug)
     copy_own_scenarios();
     out r = own_sim("run scenarios/ --db t.db --jobs 2 --junit r.xml");
     expect(&r, 0, WORDS("counter-clean ", "counter-crashes ", "counter-partitions ",
-                        "\nfound counter-bug-forget seed ", "      replay: counter-sim replay "
-                        "--db t.db "));
+                        "counter-random-faults ", "\nfound counter-bug-forget seed ",
+                        "      replay: counter-sim replay --db t.db "));
     size_t found = count_matching(r.text, "^found counter-bug-forget seed [0-9]+  check: not "
                                           "linearizable \\(model counter\\): .* "
                                           "\\(counter-sim check --db t\\.db [0-9]+ --model "
@@ -108,6 +108,13 @@ Test(own_system, check_replay_show_with_its_own_model)
     snprintf(want, sizeof want, "(counter-sim check --db t.db %llu --model counter shows why)",
              run);
     expect(&r, 0, WORDS("check: not linearizable (model counter)", want, " history "));
+    out_free(&r);
+    /* --report of a run with no hang report: the detail with the real command too (it said
+     * "sim check --db FILE RUN" before). */
+    snprintf(args, sizeof args, "show --db t.db %llu --report", run);
+    r = own_sim(args);
+    expect(&r, 0, WORDS("no hang report", want));
+    cr_assert(eq(ptr, strstr(r.text, "FILE RUN"), NULL), "%s", r.text);
     out_free(&r);
 
     r = SIM("check --db t.db %llu --model counter", run);
