@@ -97,8 +97,9 @@ help:
 	@echo "make fuzz-smoke the same for FUZZ_SMOKE_TIME=$(FUZZ_SMOKE_TIME) s each, from the committed"
 	@echo "                corpus only; fails on any finding (CI runs it)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
-	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim and sim.pc"
-	@echo "                under PREFIX=$(PREFIX); examples/own-system/ builds against it"
+	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim, sim.pc"
+	@echo "                and the manual page sim(1) under PREFIX=$(PREFIX); examples/own-system/"
+	@echo "                builds against it"
 	@echo "make clean      remove $(BUILD)/"
 	@echo "Variables: CC=gcc|clang  OPT=...  PREFIX=...  BUILD=...  FUZZ_TIME=...  FUZZ_SMOKE_TIME=..."
 	@echo "           BENCH_ROUNDS=...  BENCH_N=... (bench-peers)"
@@ -278,9 +279,14 @@ $(BUILD)/obj/fuzz/sim_main.o: cmd/sim.c $(BUILD)/gen/version.h
 $(FUZZ_BINS): $(BUILD)/%: $(BUILD)/obj/fuzz/%.o $(FUZZ_LINK)
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK) $(PKG_LIBS)
 
-install: all
+# sim(1), from the binary's own --help texts.
+$(BUILD)/sim.1: $(SIM) tools/man.sh
+	tools/man.sh $(SIM) > $@.tmp && mv $@.tmp $@
+
+install: all $(BUILD)/sim.1
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(BUILD)/sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/sim.1
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsim.a
 	install -m 644 include/sim.h $(DESTDIR)$(PREFIX)/include/sim.h
 	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/sim

@@ -207,3 +207,37 @@ Test(verdicts, replay_names_the_set_overrides)
     cr_assert(eq(ptr, strstr(r.text, "crash = 0"), NULL), "%s", r.text);
     out_free(&r);
 }
+
+/* Goal: the manual page `make install` installs (tools/man.sh) is made from the binary's own
+ * --help texts: a section per command the binary lists, each with that command's usage, and
+ * nothing roff would take for a request. Method: tools/man.sh on the sim under test. */
+Test(verdicts, man_page_from_the_help_texts)
+{
+    out r = sh("'%s/tools/man.sh' '%s' > sim.1", sim_src(), sim_bin());
+    cr_assert(eq(int, r.status, 0), "%s", r.text);
+    out_free(&r);
+    r = sh("cat sim.1");
+    static const char *const sections[] = {
+        ".TH SIM 1 ", ".SH NAME\n", ".SH SYNOPSIS\n", ".SS run\n", ".SS replay\n",
+        ".SS check-determinism\n", ".SS show\n", ".SS list\n", ".SS merge\n", ".SS check\n",
+        ".SS demo\n", "usage: sim run SCENARIO|FOLDER...", "  --sweep POINT ",
+        "sim show --db FILE RUN --report", ".SH EXIT STATUS\n", NULL};
+    expect(&r, 0, sections);
+    /* Every line that starts with a dot is one of the page's own requests. */
+    static const char *const requests[] = {".TH ", ".SH ", ".SS ", ".nf", ".fi", ".PP", ".BR ",
+                                           ".TP", ".I "};
+    size_t bad = 0;
+    for (const char *line = r.text; line != NULL && *line != '\0';) {
+        if (line[0] == '.') {
+            bool known = false;
+            for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
+                known |= strncmp(line, requests[i], strlen(requests[i])) == 0;
+            }
+            bad += !known;
+        }
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
+    }
+    cr_assert(eq(sz, bad, 0), "%zu lines look like roff requests:\n%s", bad, r.text);
+    out_free(&r);
+}
