@@ -41,7 +41,8 @@ static const char usage_main[] =
     "  show                the events of a recorded run\n"
     "  list                the runs in a database\n"
     "  merge               join the databases of a suite's shards\n"
-    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n";
+    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
+    "  shrink              reduce a failing run to a smaller one that fails the same way\n";
 
 static const char usage_tail[] =
     "\n"
@@ -74,7 +75,8 @@ const sim_system *const *cli_systems(uint32_t *count)
 
 /* The commands a text names, as "sim COMMAND": rewritten to name the running binary. */
 static const char *const command_words[] = {
-    "run", "replay", "check-determinism", "show", "list", "merge", "check", "demo", "COMMAND",
+    "run", "replay", "check-determinism", "show", "list", "merge", "check", "shrink", "demo",
+    "COMMAND",
     "--version", "--help",
 };
 
@@ -369,7 +371,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
     {"show", cmd_show}, {"list", cmd_list},     {"check", cmd_check},
-    {"merge", cmd_merge},
+    {"merge", cmd_merge}, {"shrink", cmd_shrink},
 };
 
 /* What reached standard output must have been written: a full disk or a file size limit

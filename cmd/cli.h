@@ -110,6 +110,7 @@ int cmd_check_determinism(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_shrink(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 
 #endif /* SIM_CLI_H */

@@ -2154,6 +2154,10 @@ typedef struct sim_system {
      * nodes that [faults] `at` lines name: writes at most max names (static strings) and
      * returns how many nodes there are. NULL: names are checked when a run starts. */
     uint32_t (*nodes)(void *ud, const sim_scenario *sc, const char **names, uint32_t max);
+    /* The sizes sim shrink may lower toward their minimum, "section.key" separated by spaces
+     * ("workload.clients workload.ops"): SIM_KEY_UINT keys of its own whose smaller values
+     * make a smaller run (clients, operations, keys). NULL: none. */
+    const char *shrink;
 } sim_system;
 
 /* Loads and validates a scenario file against the given systems. On error returns SIM_EINVAL

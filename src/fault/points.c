@@ -260,6 +260,23 @@ static bool roll(uint64_t seed, uint64_t id, uint64_t hit, uint64_t ppt)
     return (uint64_t)(((u128)h * SIM__PPT_ONE) >> 64) < ppt;
 }
 
+/* Whether [faults] only lists this hit (a binary search: the list is sorted). */
+static bool listed(const sim__faults *fs, uint64_t id, uint64_t hit)
+{
+    uint32_t lo = 0, hi = fs->nonly;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const sim__skip *k = &fs->only[mid];
+        if (k->id == id && k->hit == hit) return true;
+        if (k->id < id || (k->id == id && k->hit < hit)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return false;
+}
+
 static int decide(sim_world *w, const sim__point *p, uint32_t node)
 {
     sim__faults *fs = sim__faults_of(w);
@@ -267,7 +284,11 @@ static int decide(sim_world *w, const sim__point *p, uint32_t node)
     uint64_t hit = s->hits++;
     if (fs->quiet) return 0;
     uint64_t ppt = route.w == w && route.has_ppt ? route.ppt : s->ppt;
-    if (hit != s->fail_at && (ppt == 0 || !roll(sim_world_seed(w), p->id, hit, ppt))) return 0;
+    if (fs->only_on && p->id != fs->only_exempt) {
+        if (hit != s->fail_at && !listed(fs, p->id, hit)) return 0;
+    } else if (hit != s->fail_at && (ppt == 0 || !roll(sim_world_seed(w), p->id, hit, ppt))) {
+        return 0;
+    }
     if (!(p->flags & SIM__PF_DRIVER)) {
         if (node == SIM__NIL) node = sim_node_current(w).v;
         sim__fault_record(w, p->name, p->id, hit, node, SIM_FAULT_FIRE, NULL);

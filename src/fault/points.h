@@ -47,6 +47,14 @@ const sim__point *sim__point_builtin(uint32_t i);
  * characters, no empty part. */
 bool sim__point_name_ok(const char *name);
 
+/* A hit of [faults] only: when a plan has the list, these hits are the only ones that fire
+ * (sim shrink's script of a failing run's faults). Sorted by (id, hit). */
+typedef struct sim__skip {
+    uint64_t id;               /* the point's */
+    uint64_t hit;
+    const sim__point *point;
+} sim__skip;
+
 /* One point's state in one world. */
 typedef struct sim__slot {
     uint64_t hits;             /* times reached */
@@ -63,6 +71,10 @@ typedef struct sim__faults {
     uint32_t recs_cap;
     uint32_t recs_dropped;     /* beyond SIM__FAULT_RECS_MAX (still events in the trace) */
     bool quiet;                /* the liveness phase: nothing fires any more */
+    bool only_on;              /* [faults] only: no hit fires unless listed (or a countdown's) */
+    const sim__skip *only;     /* the list (borrowed from the plan's spec) */
+    uint32_t nonly;
+    uint64_t only_exempt;      /* a point that still rolls (node/restart: a consequence) */
     void *plan;                /* a scenario's plan for this seed (src/plan/), or NULL */
     void (*plan_free)(void *plan); /* how the layer above frees it */
 } sim__faults;

@@ -210,6 +210,10 @@ void sim__faults_attach(sim_world *w, const sim__fault_spec *spec)
     p->quiet_at = spec->quiet_after_ns;
     fs->plan = p;
     fs->plan_free = plan_free_hook;
+    fs->only_on = spec->only_on;
+    fs->only = spec->only;
+    fs->nonly = spec->nonly;
+    fs->only_exempt = p->restart->id;
     draw(w, fs, p);
 }
 

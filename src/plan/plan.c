@@ -673,6 +673,91 @@ static int set_nodes_key(sim__fault_spec *s, const char *key, const char *value,
     return 1;
 }
 
+/* ---- only: the hits that fire ---------------------------------------------------------------- */
+
+#define MAX_ONLY 65536u
+
+static int only_cmp(const void *a, const void *b)
+{
+    const sim__skip *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->hit < y->hit ? -1 : x->hit > y->hit;
+}
+
+/* `only = node/crash@12 net/partition@3` (the key repeats, each line adds hits) or
+ * `only = none`: with the key, the run's random faults are exactly the hits listed (a point
+ * the plan hits still counts its hits; only node/restart keeps its own rate). */
+static int parse_only(sim__fault_spec *s, const char *value, char *err, size_t esize)
+{
+    char buf[256];
+    if (strlen(value) >= sizeof buf) return sim__einval(err, esize, "[faults] only: line too long");
+    memcpy(buf, value, strlen(value) + 1);
+    for (char *c = buf; *c != '\0'; c++) *c = *c == '\t' ? ' ' : *c;
+    sim__skip add[64];
+    uint32_t n = 0;
+    bool none = false;
+    char *save = NULL;
+    for (char *w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        if (strcmp(w, "none") == 0) {
+            none = true;
+            continue;
+        }
+        char *at = strrchr(w, '@');
+        uint64_t hit = 0;
+        if (at == NULL || at == w || !sim__parse_u64(at + 1, &hit)) {
+            return sim__einval(err, esize,
+                               "[faults] only: expected POINT@HIT (node/crash@12: that hit of "
+                               "the point fires, and no hit that is not listed) or none; got "
+                               "'%s'",
+                               w);
+        }
+        *at = '\0';
+        const sim__point *pt = NULL;
+        for (uint32_t i = 0; i < s->nrates && pt == NULL; i++) {
+            if (strcmp(s->rates[i].point->name, w) == 0) pt = s->rates[i].point;
+        }
+        if (pt == NULL) {
+            return sim__einval(err, esize, "[faults] only: unknown fault point '%s'", w);
+        }
+        if (n == sizeof add / sizeof add[0]) {
+            return sim__einval(err, esize, "[faults] only: more than %zu hits on one line",
+                               sizeof add / sizeof add[0]);
+        }
+        add[n++] = (sim__skip){.id = pt->id, .hit = hit, .point = pt};
+    }
+    if (n == 0 && !none) {
+        return sim__einval(err, esize, "[faults] only: expected POINT@HIT ... (node/crash@12) "
+                                       "or none");
+    }
+    if (none && n > 0) {
+        return sim__einval(err, esize, "[faults] only: 'none' stands alone; got '%s'", value);
+    }
+    if (s->nonly + n > MAX_ONLY) {
+        return sim__einval(err, esize, "[faults] only: more than %u hits", MAX_ONLY);
+    }
+    s->only_on = true;
+    if (n == 0) return SIM_OK;
+    s->only = sim__xrealloc_array(s->only, s->nonly + n, sizeof *s->only, "listed hits");
+    memcpy(s->only + s->nonly, add, n * sizeof *add);
+    s->nonly += n;
+    qsort(s->only, s->nonly, sizeof *s->only, only_cmp);
+    uint32_t o = 0; /* a hit listed twice is one hit */
+    for (uint32_t i = 0; i < s->nonly; i++) {
+        if (o == 0 || only_cmp(&s->only[o - 1], &s->only[i]) != 0) s->only[o++] = s->only[i];
+    }
+    s->nonly = o;
+    return SIM_OK;
+}
+
+/* For the canonical text: by point name, then hit. */
+static int only_name_cmp(const void *a, const void *b)
+{
+    const sim__skip *x = a, *y = b;
+    int c = strcmp(x->point->name, y->point->name);
+    if (c != 0) return c;
+    return x->hit < y->hit ? -1 : x->hit > y->hit;
+}
+
 /* ---- plain keys ----------------------------------------------------------------------------- */
 
 static int set_fail_hit(sim__fault_spec *s, const char *value, char *err, size_t esize)
@@ -819,6 +904,7 @@ void sim__fault_spec_free(sim__fault_spec *s)
     for (uint32_t i = 0; i < s->nats; i++) at_free(&s->ats[i]);
     free(s->ats);
     free(s->rates);
+    free(s->only);
     for (int k = 0; k < SIM__TARGET_COUNT; k++) words_free(&s->targets[k]);
     for (uint32_t i = 0; i < s->ngroups; i++) {
         free(s->groups[i].name);
@@ -893,9 +979,10 @@ int sim__fault_spec_new(const char *path, const sim_system *sys, const char *con
 
 void sim__fault_spec_keys(const sim__fault_spec *s, char *buf, size_t size)
 {
-    const char *keys[K_COUNT + 2 + SIM__TARGET_COUNT + SIM__POINTS_MAX];
+    const char *keys[K_COUNT + 3 + SIM__TARGET_COUNT + SIM__POINTS_MAX];
     uint32_t n = 0;
     keys[n++] = "at";
+    keys[n++] = "only";
     keys[n++] = GROUP_PREFIX "NAME";
     for (int k = 0; k < SIM__TARGET_COUNT; k++) keys[n++] = target_keys[k];
     for (int k = 0; k < K_COUNT; k++) keys[n++] = plain[k].key;
@@ -920,6 +1007,7 @@ int sim__fault_spec_set(sim__fault_spec *s, const char *key, const char *value, 
                         char *err, size_t err_size)
 {
     if (strcmp(key, "at") == 0) return parse_at(s, value, line, err, err_size);
+    if (strcmp(key, "only") == 0) return parse_only(s, value, err, err_size);
     int nodes_rc = set_nodes_key(s, key, value, line, err, err_size);
     if (nodes_rc != 1) return nodes_rc;
     uint32_t *seen = NULL;
@@ -1112,11 +1200,21 @@ char *sim__fault_spec_canonical(const sim__fault_spec *s)
     qsort(items, n, sizeof *items, kv_cmp);
     size_t size = 16 + (size_t)n * (sizeof items->value + 80);
     for (uint32_t i = 0; i < s->nats; i++) size += strlen(s->ats[i].text) + 8;
+    size += (size_t)s->nonly * (SIM__POINT_NAME_MAX + 32) + 16;
     char *buf = sim__xmalloc(size, "a [faults] section's text");
     size_t o = (size_t)snprintf(buf, size, "[faults]\n");
     for (uint32_t i = 0; i < s->nats; i++) {
         o += (size_t)snprintf(buf + o, size - o, "at = %s\n", s->ats[i].text);
     }
+    sim__skip *by_name = sim__xcalloc(s->nonly + 1, sizeof *by_name, "listed hits");
+    if (s->nonly > 0) memcpy(by_name, s->only, s->nonly * sizeof *by_name);
+    qsort(by_name, s->nonly, sizeof *by_name, only_name_cmp);
+    if (s->only_on && s->nonly == 0) o += (size_t)snprintf(buf + o, size - o, "only = none\n");
+    for (uint32_t i = 0; i < s->nonly; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "only = %s@%llu\n", by_name[i].point->name,
+                              (unsigned long long)by_name[i].hit);
+    }
+    free(by_name);
     for (uint32_t i = 0; i < n; i++) {
         o += (size_t)snprintf(buf + o, size - o, "%s = %s\n", items[i].key, items[i].value);
     }

@@ -91,6 +91,9 @@ struct sim__fault_spec {
     uint32_t nrates;
     sim__at *ats;              /* sorted by time, then by order written */
     uint32_t nats;
+    bool only_on;              /* only: the random faults are exactly these hits */
+    sim__skip *only;           /* sorted by (id, hit), no twins */
+    uint32_t nonly;
     sim__node_words targets[SIM__TARGET_COUNT];
     sim__node_group *groups;   /* in the order written */
     uint32_t ngroups;

@@ -1056,7 +1056,8 @@ static int module_rebuild(const sim_scenario *sc, int m, const char *key, const 
     char *lines = rc == SIM_OK ? modules[m].canonical(sc->mods[m]) : NULL;
     char msg[1024];
     char *save = NULL;
-    bool repeats = key != NULL && (strcmp(key, "at") == 0 || strcmp(key, "link") == 0);
+    bool repeats = key != NULL && (strcmp(key, "at") == 0 || strcmp(key, "link") == 0 ||
+                                    strcmp(key, "only") == 0);
     for (char *ln = lines ? strtok_r(lines, "\n", &save) : NULL; rc == SIM_OK && ln != NULL;
          ln = strtok_r(NULL, "\n", &save)) {
         char *eq = strstr(ln, " = ");

@@ -432,4 +432,5 @@ const sim_system sim_demo_system = {
     .faults = demo_faults,
     .fault_count = sizeof demo_faults / sizeof demo_faults[0],
     .nodes = demo_sys_nodes,
+    .shrink = "demo.ticks",
 };

@@ -369,4 +369,5 @@ const sim_system sim_gossip_system = {
     .check = gossip_sys_check,
     .teardown = gossip_sys_teardown,
     .nodes = gossip_sys_nodes,
+    .shrink = "gossip.nodes gossip.rumors",
 };

@@ -383,4 +383,5 @@ const sim_system sim_kv_system = {
     .check = kv_sys_check,
     .teardown = kv_sys_teardown,
     .nodes = kv_sys_nodes,
+    .shrink = "workload.clients workload.ops workload.keys",
 };

@@ -402,4 +402,5 @@ const sim_system sim_register_system = {
     .check = register_sys_check,
     .teardown = register_sys_teardown,
     .nodes = register_sys_nodes,
+    .shrink = "register.clients register.ops",
 };

@@ -1662,6 +1662,74 @@ Test(fault, scenario_errors)
     scenario_done(sc);
 }
 
+/* Goal: [faults] only scripts a run's random faults by hit: exactly the hits listed fire
+ * (whatever their rate says), no other hit does, node/restart keeps its own rate, and
+ * `only = none` takes every random fault out; the list round-trips through the canonical text,
+ * and a bad entry is refused with what is expected.
+ * Method: the 4-node toy at crash = pause = 1/20ms for 5 s, seed 5: its crash and pause hits;
+ * then the same seed with only = its first two crash hits and one pause hit (those three fire
+ * and nothing else starts), and with only = none (no fault at all). */
+Test(fault, only_scripts_the_faults)
+{
+    T = (toy){.nnodes = 4, .setup = setup_budget, .out = &recs_a};
+    sim_scenario *sc = parse_toy("[scenario]\nname = only\nsystem = toy\n[faults]\n"
+                                 "tick = 10ms\ncrash = 1/20ms\npause = 1/20ms\n"
+                                 "restart_after = 10ms..50ms\npause_for = 10ms..50ms\n");
+    sim_run_result r = run_seed(sc, 5);
+    assert_pass(&r, 5);
+    uint64_t crash_hits[2] = {0, 0}, pause_hit = 0;
+    uint32_t ncrash = 0;
+    bool have_pause = false;
+    for (uint32_t i = 0; i < recs_a.n; i++) {
+        const frec *f = &recs_a.v[i];
+        if (f->action == SIM_FAULT_CRASH && ncrash < 2) crash_hits[ncrash++] = f->hit;
+        if (f->action == SIM_FAULT_PAUSE && !have_pause) {
+            pause_hit = f->hit;
+            have_pause = true;
+        }
+    }
+    cr_assert(eq(u32, ncrash, 2));
+    cr_assert(have_pause);
+    cr_assert(lt(u32, 10, flist_count(&recs_a, SIM_FAULT_CRASH, NULL)), "the plan crashes often");
+    char err[512] = "", v[96];
+    for (uint32_t i = 0; i < 2; i++) {
+        snprintf(v, sizeof v, "node/crash@%llu", (unsigned long long)crash_hits[i]);
+        cr_assert(eq(int, sim_scenario_set(sc, "faults", "only", v, err, sizeof err), SIM_OK),
+                  "%s", err);
+    }
+    snprintf(v, sizeof v, "node/pause@%llu", (unsigned long long)pause_hit);
+    cr_assert(eq(int, sim_scenario_set(sc, "faults", "only", v, err, sizeof err), SIM_OK), "%s",
+              err);
+    r = run_seed(sc, 5);
+    assert_pass(&r, 5);
+    uint32_t crashes = flist_count(&recs_a, SIM_FAULT_CRASH, NULL);
+    uint32_t pauses = flist_count(&recs_a, SIM_FAULT_PAUSE, NULL);
+    cr_assert(eq(u32, crashes, 2), "%u crashes with two listed", crashes);
+    cr_assert(eq(u32, pauses, 1), "%u pauses with one listed", pauses);
+    cr_assert(eq(u32, flist_count(&recs_a, SIM_FAULT_RESTART, NULL), 2), "restarts still roll");
+    const char *canon = sim_scenario_canonical(sc);
+    snprintf(v, sizeof v, "only = node/crash@%llu\n", (unsigned long long)crash_hits[0]);
+    cr_assert(ne(ptr, strstr(canon, v), NULL), "%s", canon);
+    sim_scenario *again = parse_toy(canon);
+    cr_assert(eq(str, (char *)sim_scenario_canonical(again), (char *)canon));
+    scenario_done(again);
+    scenario_done(sc);
+
+    sc = parse_toy("[scenario]\nname = only\nsystem = toy\n[faults]\ntick = 10ms\n"
+                   "crash = 1/20ms\npause = 1/20ms\nonly = none\n");
+    r = run_seed(sc, 5);
+    assert_pass(&r, 5);
+    cr_assert(eq(u32, recs_a.n, 0), "%u faults with only = none", recs_a.n);
+    cr_assert(ne(ptr, strstr(sim_scenario_canonical(sc), "only = none\n"), NULL));
+    scenario_done(sc);
+
+    T = (toy){.nnodes = 3};
+    expect_error(HEAD "only = node/crash\n", "t.ini:5: ", WORDS("only", "POINT@HIT"));
+    expect_error(HEAD "only = node/crsh@3\n", "t.ini:5: ", WORDS("only", "'node/crsh'"));
+    expect_error(HEAD "only = node/crash@x\n", "t.ini:5: ", WORDS("only", "POINT@HIT"));
+    expect_error(HEAD "only = none node/crash@3\n", "t.ini:5: ", WORDS("only", "stands alone"));
+}
+
 /* A toy that does not say its nodes before it runs: names are checked when a run starts. */
 static const sim_system toy_unnamed = {
     .name = "toy",

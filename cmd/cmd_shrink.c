@@ -1,0 +1,590 @@
+/*
+ * cmd_shrink.c: sim shrink --db FILE RUN, a failing run reduced to a smaller one that fails the
+ * same way.
+ *
+ * Every candidate is the recorded configuration with changes a user could write themselves:
+ * [faults] only lines (the fault hits that fire, by point and hit number, and no other: the
+ * run's faults as a script, from which the search takes some out) and smaller values of the
+ * keys a system lets it lower (sim_system.shrink: clients, operations, keys). Each candidate
+ * is one deterministic run of the same seed, in a forked process (a system that crashes the
+ * process is a result); one fails "the same way" when its result is the same and its detail
+ * says the same thing up to numbers (the same check, the same violation). The search:
+ *
+ *   1. the sizes: for each shrinkable key, a binary search for its smallest failing value
+ *      (first, because a smaller run makes every later candidate cheaper);
+ *   2. the faults: delta debugging (Zeller's ddmin) over the faults the current run injects
+ *      that start something (a fire, crash, pause, partition, clog; restarts, resumes and heals
+ *      follow from those), each accepted candidate's own faults being the next list;
+ *   3. again, until a round takes nothing out or the run budget is spent.
+ *
+ * The result is recorded as a new run in the same database (every event, its configuration
+ * with the only lines, its overrides), so it replays bit for bit with sim replay. The search
+ * is deterministic: the same run and budget give the same shrunk run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_shrink[] =
+    "usage: sim shrink --db FILE RUN [--max-runs N] [--quiet]\n"
+    "\n"
+    "Reduces a failing run to a smaller one that fails the same way (the same result, the\n"
+    "same check or violation): it takes out injected faults (delta debugging over them) and\n"
+    "lowers the sizes the system lets it shrink (clients, operations, keys), running each\n"
+    "candidate as a deterministic run of the same seed. The shrunk run is recorded in FILE as\n"
+    "a new run that replays bit for bit; its configuration says what is left ([faults]\n"
+    "only = POINT@HIT lines: the fault hits that fire; smaller sizes).\n"
+    "\n"
+    "  --max-runs N   at most N candidate runs (default 200); the same N gives the same result\n"
+    "  --quiet        no progress lines on stderr\n"
+    "\n"
+    "exit status: 0 shrunk (or nothing could be taken out), 2 bad arguments, a database or\n"
+    "a run that did not fail.\n";
+
+#define MAX_FAULTS 4096u
+#define SIG_MAX 256u
+
+typedef struct shrink_opts {
+    const char *db;
+    uint64_t run_id;
+    uint64_t max_runs;
+    bool quiet;
+} shrink_opts;
+
+/* A fault hit, as an only line names it. */
+typedef struct hit_ref {
+    char point[SIM__POINT_NAME_MAX + 1];
+    uint64_t hit;
+} hit_ref;
+
+/* A candidate: the recorded configuration with these sizes and, once scripted, only these
+ * fault hits. */
+typedef struct candidate {
+    bool scripted;       /* [faults] only is set: only the hits listed fire */
+    hit_ref *only;
+    uint32_t nonly;
+    char **sizes;        /* "section.key=value" lines, in the system's key order */
+    uint32_t nsizes;
+} candidate;
+
+typedef struct shrinker {
+    const shrink_opts *o;
+    const sim__run_row *row;
+    char want[SIG_MAX];  /* the failure's signature */
+    uint64_t runs;
+    bool have_best;      /* best_out holds a run */
+    candidate best;
+    sim__outcome best_out; /* the best candidate's run */
+} shrinker;
+
+static int parse_shrink(int argc, char **argv, shrink_opts *o)
+{
+    o->max_runs = 200;
+    bool have_run = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_rewrite(stdout, usage_shrink);
+            return -1;
+        }
+        if (strcmp(a, "--db") == 0) {
+            o->db = cli_value(argc, argv, &i, "--db", usage_shrink);
+            if (o->db == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--max-runs") == 0) {
+            const char *v = cli_value(argc, argv, &i, "--max-runs", usage_shrink);
+            if (v == NULL) return EXIT_USAGE;
+            if (cli_parse_u64(v, &o->max_runs) != 0 || o->max_runs == 0 ||
+                o->max_runs > 1000000) {
+                return cli_usage_error(usage_shrink,
+                                       "--max-runs expects a number from 1 to 1000000, got '%s'",
+                                       v);
+            }
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (a[0] == '-') {
+            return cli_usage_error(usage_shrink, "unknown option '%s'", a);
+        } else if (!have_run) {
+            if (cli_parse_u64(a, &o->run_id) != 0 || o->run_id == 0) {
+                return cli_usage_error(usage_shrink, "RUN expects a run number, got '%s'", a);
+            }
+            have_run = true;
+        } else {
+            return cli_usage_error(usage_shrink, "one run at a time; '%s' is one too many", a);
+        }
+    }
+    if (o->db == NULL || !have_run) return cli_usage_error(usage_shrink, "give --db FILE RUN");
+    if (o->db[0] == '\0') return cli_usage_error(usage_shrink, "--db: the database path is empty");
+    return 0;
+}
+
+/* What makes two failures the same: the result, and the detail's first clause without its
+ * numbers ("not linearizable (model kv)", "violation: send on a closed channel"). A crash is
+ * a crash: its detail depends on how the process died. */
+static void signature(const char *result, const char *detail, char *buf, size_t size)
+{
+    SIM_ASSERT(size > 0);
+    size_t o = (size_t)snprintf(buf, size, "%s|", result);
+    if (strcmp(result, "crash") == 0 || o >= size) return;
+    const char *end = strstr(detail, ": ");
+    size_t n = end != NULL ? (size_t)(end - detail) : strlen(detail);
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        char c = detail[i];
+        if (c >= '0' && c <= '9') continue;
+        buf[o++] = c;
+    }
+    buf[o] = '\0';
+}
+
+static void candidate_free(candidate *c)
+{
+    free(c->only);
+    for (uint32_t i = 0; i < c->nsizes; i++) free(c->sizes[i]);
+    free(c->sizes);
+    memset(c, 0, sizeof *c);
+}
+
+static void candidate_copy(candidate *to, const candidate *from)
+{
+    memset(to, 0, sizeof *to);
+    to->scripted = from->scripted;
+    to->only = sim__xcalloc(from->nonly + 1, sizeof *to->only, "a shrink candidate");
+    if (from->nonly > 0) memcpy(to->only, from->only, from->nonly * sizeof *to->only);
+    to->nonly = from->nonly;
+    to->sizes = sim__xcalloc(from->nsizes + 1, sizeof *to->sizes, "a shrink candidate");
+    for (uint32_t i = 0; i < from->nsizes; i++) {
+        to->sizes[i] = sim__xstrdup(from->sizes[i], "a shrink candidate");
+    }
+    to->nsizes = from->nsizes;
+}
+
+/* Sets "section.key=value" on sc. */
+static int set_line(sim_scenario *sc, const char *line, char *err, size_t err_size)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", line);
+    char *dot = strchr(buf, '.');
+    char *eq = strchr(buf, '=');
+    SIM_ASSERT(dot != NULL && eq != NULL && dot < eq); /* made by this file */
+    *dot = '\0';
+    *eq = '\0';
+    return sim_scenario_set(sc, buf, dot + 1, eq + 1, err, err_size);
+}
+
+/* The recorded configuration with c's changes, or NULL (a change the scenario refuses). */
+static sim_scenario *candidate_scenario(const shrinker *s, const candidate *c)
+{
+    uint32_t nsys;
+    const sim_system *const *systems = cli_systems(&nsys);
+    sim_scenario *sc = NULL;
+    char err[1024];
+    if (sim_scenario_parse(s->row->scenario_path, s->row->config, systems, nsys, &sc, err,
+                           sizeof err) != SIM_OK) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < c->nsizes; i++) {
+        if (set_line(sc, c->sizes[i], err, sizeof err) != SIM_OK) goto refused;
+    }
+    if (c->scripted && c->nonly == 0 &&
+        sim_scenario_set(sc, "faults", "only", "none", err, sizeof err) != SIM_OK) {
+        goto refused;
+    }
+    for (uint32_t i = 0; i < c->nonly; i++) {
+        char v[SIM__POINT_NAME_MAX + 32];
+        snprintf(v, sizeof v, "%s@%llu", c->only[i].point, (unsigned long long)c->only[i].hit);
+        if (sim_scenario_set(sc, "faults", "only", v, err, sizeof err) != SIM_OK) goto refused;
+    }
+    return sc;
+refused:
+    sim_scenario_free(sc);
+    return NULL;
+}
+
+static uint32_t starting_faults(const sim__outcome *out, hit_ref *refs, uint32_t max);
+
+/* Whether a run is smaller than the best so far: no more faults and no more events, and
+ * fewer of one. (Taking a fault out can make a run longer: it is then not kept.) */
+static bool smaller(const shrinker *s, const sim__outcome *out)
+{
+    if (!s->have_best) return true;
+    hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
+    uint32_t fa = starting_faults(out, refs, MAX_FAULTS);
+    uint32_t fb = starting_faults(&s->best_out, refs, MAX_FAULTS);
+    free(refs);
+    uint64_t ea = out->events, eb = s->best_out.events;
+    return fa <= fb && ea <= eb && (fa < fb || ea < eb);
+}
+
+/* Runs a candidate; true when it fails the same way and is smaller than the best so far (or
+ * is the final recording run), then *out is its run, else freed. */
+static bool try_candidate(shrinker *s, const candidate *c, bool capture, sim__outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    sim_scenario *sc = candidate_scenario(s, c);
+    if (sc == NULL) return false;
+    s->runs += !capture; /* the last run, which records the result, is not a candidate */
+    sim__run_opts ro = {.seed = s->row->seed, .capture = capture};
+    int rc = cli_run_seed_forked(sc, &ro, out);
+    sim_scenario_free(sc);
+    if (rc != SIM_OK) sim__oom(0, "a shrink candidate's run");
+    char got[SIG_MAX];
+    signature(out->result, out->detail, got, sizeof got);
+    if (out->failed && strcmp(got, s->want) == 0 && (capture || smaller(s, out))) return true;
+    sim__outcome_free(out);
+    return false;
+}
+
+/* The faults of a run that start something, as hits an only line can name. */
+static uint32_t starting_faults(const sim__outcome *out, hit_ref *refs, uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < out->nfaults && n < max; i++) {
+        const sim_fault_rec *f = &out->faults[i];
+        bool starts = f->action == SIM_FAULT_FIRE || f->action == SIM_FAULT_CRASH ||
+                      f->action == SIM_FAULT_PAUSE || f->action == SIM_FAULT_PARTITION ||
+                      f->action == SIM_FAULT_CLOG;
+        if (!starts || f->point == NULL || strlen(f->point) > SIM__POINT_NAME_MAX) continue;
+        if (strncmp(f->point, "at ", 3) == 0) continue; /* a scripted line: the file's own */
+        snprintf(refs[n].point, sizeof refs[n].point, "%s", f->point);
+        refs[n].hit = f->hit;
+        n++;
+    }
+    return n;
+}
+
+/* Takes the candidate as the best so far. A scripted one keeps in its list only the hits that
+ * fired: a listed hit that did not fire was never reached, so without it the run is the same. */
+static void accept(shrinker *s, candidate *c, sim__outcome *out)
+{
+    candidate_free(&s->best);
+    s->best = *c;
+    memset(c, 0, sizeof *c);
+    sim__outcome_free(&s->best_out);
+    s->best_out = *out;
+    memset(out, 0, sizeof *out);
+    if (s->best.scripted) {
+        hit_ref *fired = sim__xcalloc(MAX_FAULTS, sizeof *fired, "a shrink's faults");
+        uint32_t n = starting_faults(&s->best_out, fired, MAX_FAULTS);
+        SIM_ASSERT(n <= s->best.nonly); /* nothing fires that is not listed */
+        free(s->best.only);
+        s->best.only = fired;
+        s->best.nonly = n;
+    }
+}
+
+static void progress(const shrinker *s, const char *what)
+{
+    if (s->o->quiet) return;
+    hit_ref refs[MAX_FAULTS];
+    uint32_t nf = starting_faults(&s->best_out, refs, MAX_FAULTS);
+    fprintf(stderr, "shrink: run %llu of at most %llu: %s; now %u fault(s), %llu events\n",
+            (unsigned long long)s->runs, (unsigned long long)s->o->max_runs, what, nf,
+            (unsigned long long)s->best_out.events);
+}
+
+/* ddmin over the current run's starting faults: script the run to exactly its faults but a
+ * chunk (so that no other hit fires in their place), keep the result if it still fails the
+ * same way, else try the next chunk; finer chunks when none can go. Every accepted candidate
+ * has fewer faults than the last. */
+static bool shrink_faults(shrinker *s)
+{
+    uint64_t accepted = 0;
+    hit_ref *cur = sim__xcalloc(MAX_FAULTS, sizeof *cur, "a shrink's faults");
+    uint32_t n = starting_faults(&s->best_out, cur, MAX_FAULTS);
+    uint32_t parts = 2;
+    while (n > 0 && s->runs < s->o->max_runs) {
+        if (parts > n) parts = n;
+        bool reduced = false;
+        /* As ddmin: each chunk alone first (a jump to a few faults), then each chunk out. */
+        for (uint32_t t = 0; t < 2 * parts && !reduced && s->runs < s->o->max_runs; t++) {
+            bool alone = t < parts;
+            if (alone && parts == 1) continue; /* the chunk alone is the whole list */
+            uint32_t k = alone ? t : t - parts;
+            uint32_t lo = (uint32_t)((uint64_t)n * k / parts);
+            uint32_t hi = (uint32_t)((uint64_t)n * (k + 1) / parts);
+            candidate c;
+            candidate_copy(&c, &s->best);
+            free(c.only);
+            c.scripted = true;
+            c.only = sim__xcalloc(n + 1, sizeof *c.only, "a shrink candidate");
+            c.nonly = 0;
+            for (uint32_t j = 0; j < n; j++) {
+                if ((j >= lo && j < hi) == alone) c.only[c.nonly++] = cur[j];
+            }
+            sim__outcome out;
+            if (!try_candidate(s, &c, false, &out)) {
+                candidate_free(&c);
+                continue;
+            }
+            accept(s, &c, &out);
+            n = starting_faults(&s->best_out, cur, MAX_FAULTS);
+            parts = alone ? 2 : parts > 2 ? parts - 1 : 2;
+            reduced = true;
+            accepted++;
+            progress(s, "faults taken out");
+        }
+        if (!reduced) {
+            if (parts >= n) break; /* every fault alone is needed */
+            parts = parts * 2 < n ? parts * 2 : n;
+        }
+    }
+    free(cur);
+    return accepted > 0;
+}
+
+/* The value of key in the best candidate so far: its own change, else the recorded one. */
+static uint64_t current_size(const shrinker *s, const sim_scenario *base, const sim_key_spec *k)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s.%s=", k->section, k->key);
+    for (uint32_t i = 0; i < s->best.nsizes; i++) {
+        if (strncmp(s->best.sizes[i], prefix, strlen(prefix)) != 0) continue;
+        uint64_t v = 0;
+        (void)cli_parse_u64(s->best.sizes[i] + strlen(prefix), &v);
+        return v;
+    }
+    return sim_scenario_uint(base, k->section, k->key);
+}
+
+/* A candidate: the best with key set to v. */
+static void with_size(const shrinker *s, const sim_key_spec *k, uint64_t v, candidate *c)
+{
+    candidate_copy(c, &s->best);
+    char line[256], prefix[128];
+    snprintf(prefix, sizeof prefix, "%s.%s=", k->section, k->key);
+    snprintf(line, sizeof line, "%s%llu", prefix, (unsigned long long)v);
+    for (uint32_t i = 0; i < c->nsizes; i++) {
+        if (strncmp(c->sizes[i], prefix, strlen(prefix)) != 0) continue;
+        free(c->sizes[i]);
+        c->sizes[i] = sim__xstrdup(line, "a shrink candidate");
+        return;
+    }
+    c->sizes = sim__xrealloc_array(c->sizes, c->nsizes + 2, sizeof *c->sizes,
+                                   "a shrink candidate");
+    c->sizes[c->nsizes++] = sim__xstrdup(line, "a shrink candidate");
+}
+
+/* Whether the system lets sim shrink lower this key (sim_system.shrink). */
+static bool shrinkable(const sim_system *sys, const sim_key_spec *k)
+{
+    if (sys->shrink == NULL || k->type != SIM_KEY_UINT) return false;
+    char name[128];
+    int n = snprintf(name, sizeof name, "%s.%s", k->section, k->key);
+    if (n <= 0 || (size_t)n >= sizeof name) return false;
+    for (const char *p = sys->shrink; (p = strstr(p, name)) != NULL; p += n) {
+        bool starts = p == sys->shrink || p[-1] == ' ';
+        bool ends = p[n] == '\0' || p[n] == ' ';
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
+/* For each key the system lets it lower: the smallest value that still fails, by binary
+ * search between its minimum and the value now (which fails). */
+static bool shrink_sizes(shrinker *s, const sim_scenario *base)
+{
+    uint64_t accepted = 0;
+    const sim_system *sys = sim_scenario_system(base);
+    for (uint32_t i = 0; i < sys->key_count && s->runs < s->o->max_runs; i++) {
+        const sim_key_spec *k = &sys->keys[i];
+        if (!shrinkable(sys, k)) continue;
+        uint64_t hi = current_size(s, base, k);
+        uint64_t lo = k->min;
+        while (lo < hi && s->runs < s->o->max_runs) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            candidate c;
+            with_size(s, k, mid, &c);
+            sim__outcome out;
+            if (try_candidate(s, &c, false, &out)) {
+                accept(s, &c, &out);
+                accepted++;
+                hi = mid;
+                char what[160];
+                snprintf(what, sizeof what, "%s.%s down to %llu", k->section, k->key,
+                         (unsigned long long)mid);
+                progress(s, what);
+            } else {
+                candidate_free(&c);
+                lo = mid + 1;
+            }
+        }
+    }
+    return accepted > 0;
+}
+
+/* The overrides the shrunk run ran under: the original's, then the shrink's, one a line. */
+static char *shrunk_overrides(const shrinker *s)
+{
+    size_t size = strlen(s->row->overrides) + 2;
+    for (uint32_t i = 0; i < s->best.nsizes; i++) size += strlen(s->best.sizes[i]) + 1;
+    size += (size_t)s->best.nonly * (SIM__POINT_NAME_MAX + 40) + 32;
+    char *buf = sim__xmalloc(size, "a shrunk run's overrides");
+    size_t o = (size_t)snprintf(buf, size, "%s", s->row->overrides);
+    for (uint32_t i = 0; i < s->best.nsizes; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "\n" : "", s->best.sizes[i]);
+    }
+    if (s->best.scripted && s->best.nonly == 0) {
+        o += (size_t)snprintf(buf + o, size - o, "%sfaults.only=none", o ? "\n" : "");
+    }
+    for (uint32_t i = 0; i < s->best.nonly; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "%sfaults.only=%s@%llu", o ? "\n" : "",
+                              s->best.only[i].point, (unsigned long long)s->best.only[i].hit);
+    }
+    SIM_ASSERT(o < size);
+    return buf;
+}
+
+/* Records the shrunk run (every event); its id in *run_id. */
+static int record_shrunk(shrinker *s, sim__store *st, const sim__outcome *out, uint64_t *run_id)
+{
+    sim_scenario *sc = candidate_scenario(s, &s->best);
+    SIM_ASSERT(sc != NULL); /* it ran */
+    char strategy[64];
+    sim_world_desc d = sim_scenario_world_desc(sc, out->seed);
+    sim_sched_format(&d.sched, strategy, sizeof strategy);
+    char *overrides = shrunk_overrides(s);
+    sim__run_row row = {
+        .scenario = s->row->scenario,
+        .scenario_path = s->row->scenario_path,
+        .system = s->row->system,
+        .seed = out->seed,
+        .strategy = strategy,
+        .config = (char *)sim_scenario_canonical(sc),
+        .config_hash = cli_hash_text(sim_scenario_canonical(sc)),
+        .binary_version = (char *)cli_version(),
+        .record_mode = "full",
+        .status = "done",
+        .result = (char *)out->result,
+        .detail = (char *)out->detail,
+        .report = out->report,
+        .trace_hash = out->hash,
+        .event_count = out->events,
+        .step_count = out->steps,
+        .vtime_ns = out->vtime_ns,
+        .wall_ms = out->wall_ns / 1000000,
+        .events_stored = out->captured,
+        .faults = (char *)out->plan,
+        .fault_count = out->nfaults + out->faults_dropped,
+        .overrides = overrides,
+    };
+    sim__run_data data = {.checkpoints = out->checkpoints, .ncheckpoints = out->ncheckpoints,
+                          .violations = out->violations, .nviolations = out->nviolations,
+                          .events = out->captured ? &out->events_buf : NULL,
+                          .faults = out->faults, .nfaults = out->captured ? out->nfaults : 0,
+                          .history = out->captured ? out->history : NULL};
+    int rc = sim__store_record(st, &row, &data, run_id);
+    if (rc != SIM_OK) cli_err("%s\n", sim__store_error(st));
+    free(overrides);
+    sim_scenario_free(sc);
+    return rc == SIM_OK ? 0 : EXIT_USAGE;
+}
+
+/* What the summary compares. */
+typedef struct figures {
+    uint32_t faults;
+    uint64_t events, steps, vtime_ns;
+} figures;
+
+static figures figures_of(const sim__outcome *out)
+{
+    hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
+    figures f = {.faults = starting_faults(out, refs, MAX_FAULTS), .events = out->events,
+                 .steps = out->steps, .vtime_ns = out->vtime_ns};
+    free(refs);
+    return f;
+}
+
+static void print_figures(const char *label, const figures *f)
+{
+    printf("%-8s %8u %10llu %10llu %9llu.%06llus\n", label, f->faults,
+           (unsigned long long)f->events, (unsigned long long)f->steps,
+           (unsigned long long)(f->vtime_ns / SIM_S),
+           (unsigned long long)(f->vtime_ns % SIM_S / 1000));
+}
+
+static void print_summary(const shrinker *s, const figures *before, uint64_t run_id)
+{
+    figures after = figures_of(&s->best_out);
+    printf("%-8s %8s %10s %10s %17s\n", "", "faults", "events", "steps", "virtual");
+    print_figures("before", before);
+    print_figures("after", &after);
+    for (uint32_t i = 0; i < s->best.nsizes; i++) printf("  --set %s\n", s->best.sizes[i]);
+    if (s->best.scripted) {
+        printf("  [faults] only: the %u fault hit(s) kept, no others\n", s->best.nonly);
+    }
+    printf("run %llu: run %llu shrunk in %llu candidate run(s), %s: %s\n",
+           (unsigned long long)run_id, (unsigned long long)s->row->run_id,
+           (unsigned long long)s->runs, s->best_out.result, s->best_out.detail);
+    printf("  replay: %s replay --db %s %llu\n", cli_prog(), s->o->db,
+           (unsigned long long)run_id);
+    printf("  faults: %s show --db %s %llu --faults\n", cli_prog(), s->o->db,
+           (unsigned long long)run_id);
+}
+
+static int shrink_run(const shrink_opts *o, sim__store *st, const sim__run_row *row)
+{
+    if (strcmp(row->result, "pass") == 0 || strcmp(row->status, "done") != 0) {
+        return cli_usage_error(NULL, "run %llu %s: there is no failure to shrink",
+                               (unsigned long long)row->run_id,
+                               strcmp(row->result, "pass") == 0 ? "passed" : "did not finish");
+    }
+    shrinker s = {.o = o, .row = row};
+    signature(row->result, row->detail, s.want, sizeof s.want);
+    if (!try_candidate(&s, &s.best, false, &s.best_out)) {
+        return cli_usage_error(NULL, "run %llu does not fail the same way when run again here "
+                                     "(%s replay --db %s %llu says how it differs)",
+                               (unsigned long long)row->run_id, cli_prog(), o->db,
+                               (unsigned long long)row->run_id);
+    }
+    s.have_best = true;
+    figures before = figures_of(&s.best_out);
+    if (!o->quiet) {
+        fprintf(stderr, "shrink: run %llu (%s seed %llu) fails as %s\n",
+                (unsigned long long)row->run_id, row->scenario, (unsigned long long)row->seed,
+                s.want);
+    }
+    uint32_t nsys;
+    const sim_system *const *systems = cli_systems(&nsys);
+    sim_scenario *base = NULL;
+    char err[1024];
+    int rc = sim_scenario_parse(row->scenario_path, row->config, systems, nsys, &base, err,
+                                sizeof err);
+    SIM_ASSERT(rc == SIM_OK); /* it ran just above */
+    /* Rounds of sizes then faults, until a round takes nothing out or the budget is spent. */
+    for (bool more = true; more && s.runs < o->max_runs;) {
+        bool sized = shrink_sizes(&s, base);
+        bool faulted = shrink_faults(&s);
+        more = sized || faulted;
+    }
+    sim_scenario_free(base);
+    sim__outcome final;
+    bool same = try_candidate(&s, &s.best, true, &final);
+    SIM_ASSERT(same); /* the best candidate again, recording: a deterministic run */
+    uint64_t run_id = 0;
+    rc = record_shrunk(&s, st, &final, &run_id);
+    sim__outcome_free(&s.best_out);
+    s.best_out = final;
+    if (rc == 0) print_summary(&s, &before, run_id);
+    candidate_free(&s.best);
+    sim__outcome_free(&s.best_out);
+    return rc;
+}
+
+int cmd_shrink(int argc, char **argv)
+{
+    shrink_opts o = {0};
+    int rc = parse_shrink(argc, argv, &o);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    sim__store *st = cli_open_store(o.db, SIM__STORE_WRITE);
+    if (st == NULL) return EXIT_USAGE;
+    sim__run_row row;
+    if (sim__store_run(st, o.run_id, &row) != SIM_OK) {
+        cli_err("%s\n", sim__store_error(st));
+        sim__store_close(st);
+        return EXIT_USAGE;
+    }
+    rc = shrink_run(&o, st, &row);
+    sim__run_row_free(&row);
+    sim__store_close(st);
+    return rc;
+}
