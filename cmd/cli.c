@@ -42,7 +42,8 @@ static const char usage_main[] =
     "  list                the runs in a database\n"
     "  merge               join the databases of a suite's shards\n"
     "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
-    "  shrink              reduce a failing run to a smaller one that fails the same way\n";
+    "  shrink              reduce a failing run to a smaller one that fails the same way\n"
+    "  explain             the causal slice of a run's failure: what led to it, nothing else\n";
 
 static const char usage_tail[] =
     "\n"
@@ -75,8 +76,8 @@ const sim_system *const *cli_systems(uint32_t *count)
 
 /* The commands a text names, as "sim COMMAND": rewritten to name the running binary. */
 static const char *const command_words[] = {
-    "run", "replay", "check-determinism", "show", "list", "merge", "check", "shrink", "demo",
-    "COMMAND",
+    "run", "replay", "check-determinism", "show", "list", "merge", "check", "shrink", "explain",
+    "demo", "COMMAND",
     "--version", "--help",
 };
 
@@ -371,7 +372,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
     {"show", cmd_show}, {"list", cmd_list},     {"check", cmd_check},
-    {"merge", cmd_merge}, {"shrink", cmd_shrink},
+    {"merge", cmd_merge}, {"shrink", cmd_shrink}, {"explain", cmd_explain},
 };
 
 /* What reached standard output must have been written: a full disk or a file size limit

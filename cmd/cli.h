@@ -111,6 +111,7 @@ int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 
 #endif /* SIM_CLI_H */

@@ -1,7 +1,7 @@
 /*
- * test_shrink_cli.c: sim shrink (issue 21), from the command line: the sim binary (SIM_BIN) in
- * a fresh temporary directory per test, a failing run recorded there, shrunk, replayed and
- * read back with the sqlite3 shell.
+ * test_shrink_cli.c: sim shrink and sim explain (issue 21), from the command line: the sim
+ * binary (SIM_BIN) in a fresh temporary directory per test, a failing run recorded there,
+ * shrunk, explained, replayed and read back with the sqlite3 shell.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,4 +97,55 @@ Test(shrink_cli, refusals)
     out r = SIM("shrink --help");
     expect(&r, 0, WORDS("usage: sim shrink --db FILE RUN", "--max-runs N"));
     out_free(&r);
+}
+
+/* Goal: sim explain prints the causal slice of a failure: for a deadlock, what led each
+ * blocked task to its wait (its spawn, its timers, the wakes by the other) and nothing of the
+ * nodes that had no part in it, in sim show's format, then the hang report; --steps-out
+ * writes the slice's steps for sim viz --highlight; --step slices from another event.
+ * Method: demo-deadlock seed 1 (n2's heartbeat and monitor wait forever; n1 and n3 work on):
+ * the slice holds n2's two tasks only and is a small part of the run. */
+Test(shrink_cli, explain_a_deadlock)
+{
+    copy_scenario("demo-deadlock.ini");
+    out r = SIM("run demo-deadlock.ini --seed 1 --db t.db");
+    cr_assert(eq(int, r.status, 0), "%s", r.text);
+    out_free(&r);
+    r = SIM("explain --db t.db 1 --steps-out slice.txt");
+    expect(&r, 0, WORDS("run 1: demo-deadlock seed 1, deadlock; the causal slice of step ",
+                        " 3 spawn       heartbeat, parent 0\n", " 4 spawn       monitor",
+                        " 4 wake        by task 3\n", "deadlock: deadlock at 3.501899s",
+                        "recv on oneshot #14 'ack'", "all events: sim show --db t.db 1\n"));
+    cr_assert(eq(ptr, strstr(r.text, " n1 "), NULL), "n1 had no part in it:\n%s", r.text);
+    unsigned long long shown = 0, total = 0;
+    cr_assert(eq(int, sscanf(strstr(r.text, "step 154: "), "step 154: %llu of %llu", &shown,
+                             &total), 2), "%s", r.text);
+    cr_assert(lt(u64, shown * 5, total), "%llu of %llu events", shown, total);
+    out_free(&r);
+    out n = sh("wc -l < slice.txt");
+    cr_assert(eq(u64, strtoull(n.text, NULL, 10), shown), "%s", n.text);
+    out_free(&n);
+    r = SIM("explain --db t.db 1 --step 14");
+    expect(&r, 0, WORDS("the causal slice of step 14: "));
+    cr_assert(eq(ptr, strstr(r.text, "     154 "), NULL), "%s", r.text);
+    out_free(&r);
+}
+
+/* Goal: explain refuses what it cannot do with exit 2 and why: a run without stored events
+ * (with the command that records them), a step the run does not have, bad arguments.
+ * Method: the demo's seed 1 recorded with --record off; then a full one. */
+Test(shrink_cli, explain_refusals)
+{
+    copy_scenario("demo.ini");
+    sim_expect(0, NULL, "run demo.ini --seed 1 --db off.db --record off");
+    sim_expect(2, WORDS("run 1 has no stored events (recorded with --record off)",
+                        "sim replay --db off.db 1 --events"),
+               "explain --db off.db 1");
+    sim_expect(0, NULL, "run demo.ini --seed 1 --db t.db --record full");
+    sim_expect(2, WORDS("run 1 has no event at step 999999"), "explain --db t.db 1 --step 999999");
+    sim_expect(2, WORDS("--step expects a step number, got 'x'"), "explain --db t.db 1 --step x");
+    sim_expect(2, WORDS("give --db FILE RUN"), "explain 1");
+    sim_expect(2, WORDS("no run 7"), "explain --db t.db 7");
+    sim_expect(2, WORDS("--steps-out: cannot write no/such/dir/s.txt"),
+               "explain --db t.db 1 --steps-out no/such/dir/s.txt");
 }
