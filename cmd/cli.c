@@ -10,6 +10,7 @@
  *   PROG list --db FILE [--failed] [--scenario NAME]
  *   PROG merge OUT.db IN.db...
  *   PROG check --model MODEL FILE.edn | --db FILE RUN [--timeout D] [--jobs N] [--format F]
+ *   PROG viz --db FILE RUN [-o OUT] [--format html|shiviz] [--highlight STEPS_FILE]
  *   PROG demo [--seed N] [--strategy S] [--events]
  *   PROG --help | PROG COMMAND --help | PROG --version
  *
@@ -41,7 +42,8 @@ static const char usage_main[] =
     "  show                the events of a recorded run\n"
     "  list                the runs in a database\n"
     "  merge               join the databases of a suite's shards\n"
-    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n";
+    "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
+    "  viz                 a recorded run as a space-time diagram (HTML) or a ShiViz log\n";
 
 static const char usage_tail[] =
     "\n"
@@ -75,7 +77,7 @@ const sim_system *const *cli_systems(uint32_t *count)
 /* The commands a text names, as "sim COMMAND": rewritten to name the running binary. */
 static const char *const command_words[] = {
     "run", "replay", "check-determinism", "show", "list", "merge", "check", "demo", "COMMAND",
-    "--version", "--help",
+    "--version", "--help", "viz",
 };
 
 /* Whether "sim " at s (a word's start) names a command of the CLI. */
@@ -369,7 +371,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
     {"show", cmd_show}, {"list", cmd_list},     {"check", cmd_check},
-    {"merge", cmd_merge},
+    {"merge", cmd_merge}, {"viz", cmd_viz},
 };
 
 /* What reached standard output must have been written: a full disk or a file size limit

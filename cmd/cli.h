@@ -111,5 +111,6 @@ int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_viz(int argc, char **argv);
 
 #endif /* SIM_CLI_H */
