@@ -114,7 +114,9 @@ Test(viz, page_holds_every_event_as_sim_show_prints_it)
     const char *want = next_line(line_starting(show.text, "    step"));
     size_t n = 0;
     char row[1024], got[1024];
-    for (const char *line = strstr(page, "\"ev\":[\n") + 7; line[0] == '['; line = next_line(line)) {
+    const char *line = strstr(page, "\"ev\":[\n");
+    cr_assert(ne(ptr, (void *)line, NULL));
+    for (line += 7; line != NULL && line[0] == '['; line = next_line(line)) {
         const char *q = strchr(line, '"');
         cr_assert(ne(ptr, (void *)q, NULL));
         copy_line(q + 1, got, sizeof got);
