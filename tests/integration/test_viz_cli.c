@@ -193,8 +193,9 @@ Test(viz, shiviz_log_has_vector_clocks)
 
 /* ---- in a browser --------------------------------------------------------------------------- */
 
-/* Loads page in headless Chromium and returns the attributes of the page's #stats element,
- * which its script fills after the first drawing; skips the test where no chromium is. */
+/* Loads page in headless Chromium and returns the page's #stats element, which its script
+ * fills after the first drawing, then a newline and the text of the event panel (#row);
+ * skips the test where no chromium is. */
 static void browser_stats(const char *page, char *stats, size_t size)
 {
     out which = sh("command -v chromium || command -v chromium-browser");
@@ -217,6 +218,24 @@ static void browser_stats(const char *page, char *stats, size_t size)
     if (end != NULL) end[1] = '\0';
     cr_assert(ne(ptr, strstr(stats, "data-ready=\"1\""), NULL), "the script did not finish: %s",
               stats);
+    /* What the event panel shows (#row), unescaped, after the stats: for ?select=STEP. */
+    const char *row = strstr(dom.text, "<pre id=\"row\">");
+    cr_assert(ne(ptr, (void *)row, NULL));
+    row += strlen("<pre id=\"row\">");
+    const char *stop = strstr(row, "</pre>");
+    cr_assert(ne(ptr, (void *)stop, NULL));
+    size_t at = strlen(stats) + 1, n = (size_t)(stop - row);
+    cr_assert(lt(sz, at + n, size));
+    stats[at - 1] = '\n';
+    memcpy(stats + at, row, n);
+    stats[at + n] = '\0';
+    const char *ent[][2] = {{"&gt;", ">"}, {"&lt;", "<"}, {"&quot;", "\""}, {"&amp;", "&"}};
+    for (size_t k = 0; k < sizeof ent / sizeof ent[0]; k++) {
+        for (char *e; (e = strstr(stats + at, ent[k][0])) != NULL;) {
+            memmove(e + 1, e + strlen(ent[k][0]), strlen(e + strlen(ent[k][0])) + 1);
+            e[0] = ent[k][1][0];
+        }
+    }
     out_free(&dom);
 }
 
@@ -232,8 +251,9 @@ static unsigned long stat_of(const char *stats, const char *name)
 /* Goal: a kv failure is drawn in a real browser: a lane for the server, each client and the
  * world, every message as an arrow (as many as sim viz counted), the crashes as bands, the
  * clients' operations as intervals, the highlighted steps, and ink on the canvas, from a page
- * whose database path says </script>. Method: headless Chromium's --dump-dom; the page's
- * script writes what it drew into #stats. */
+ * whose database path says </script>; selecting an event shows its sim show row. Method:
+ * headless Chromium's --dump-dom of kv.html?select=STEP; the page's script writes what it
+ * drew into #stats and the selected event's row into #row. */
 Test(viz, kv_failure_draws_in_chromium, .timeout = 120)
 {
     cr_assert(eq(int, mkdir("x<", 0755), 0));
@@ -246,8 +266,29 @@ Test(viz, kv_failure_draws_in_chromium, .timeout = 120)
     cr_assert(matches(r.text, "events, ([0-9]+) messages", m, 2), "%s", r.text);
     submatch(r.text, m, 1, msgs, sizeof msgs);
     out_free(&r);
-    char stats[1024];
-    browser_stats("kv.html", stats, sizeof stats);
+    /* The first crash's step; the page selects that step's first event of a kind it shows
+     * (not poll, wake, timer-set), as a click on it would, and prints its sim show row. */
+    out crash = SIM("show --db 'x</script>.db' 1 --kind crash");
+    char step[32], want[1024] = "";
+    cr_assert(matches(crash.text, "\n +([0-9]+) [^\n]* crash ", m, 2), "%s", crash.text);
+    submatch(crash.text, m, 1, step, sizeof step);
+    out_free(&crash);
+    out same = SIM("show --db 'x</script>.db' 1 --from %s --to %s", step, step);
+    for (const char *l = next_line(line_starting(same.text, "    step")); l; l = next_line(l)) {
+        show_line e;
+        cr_assert(parse_show_line(l, &e), "%s", l);
+        if (strcmp(e.event, "poll") != 0 && strcmp(e.event, "wake") != 0 &&
+            strcmp(e.event, "timer-set") != 0) {
+            copy_line(l, want, sizeof want);
+            break;
+        }
+    }
+    out_free(&same);
+    cr_assert(ne(str, want, ""), "no event of a shown kind at step %s", step);
+    char page[64], stats[2048];
+    snprintf(page, sizeof page, "kv.html?select=%s", step);
+    browser_stats(page, stats, sizeof stats);
+    cr_assert(ne(ptr, strstr(stats, want), NULL), "want the row\n%s\nin\n%s", want, stats);
     cr_assert(eq(ulong, stat_of(stats, "lanes"), 4), "%s", stats); /* world, server, c1, c2 */
     cr_assert(eq(ulong, stat_of(stats, "arrows"), strtoul(msgs, NULL, 10)), "%s", stats);
     cr_assert(lt(ulong, 0, stat_of(stats, "bands")), "%s", stats);
@@ -271,7 +312,7 @@ Test(viz, gossip_partitions_draw_in_chromium, .timeout = 120)
     r = SIM("viz --db g.db 1 -o g.html");
     cr_assert(eq(int, r.status, 0), "%s", r.text);
     out_free(&r);
-    char stats[1024];
+    char stats[2048];
     browser_stats("g.html", stats, sizeof stats);
     cr_assert(eq(ulong, stat_of(stats, "lanes"), 6), "%s", stats);
     cr_assert(lt(ulong, 100, stat_of(stats, "arrows")), "%s", stats);
