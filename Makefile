@@ -11,8 +11,9 @@ SAN ?=
 # Debian packages: what the library links, what the tests need, and the tools.
 LIB_PKGS := libxxhash sqlite3 inih libfiu
 TEST_PKGS := criterion
+# chromium: the browser test of sim viz's page (tests/integration/test_viz_cli.c).
 DEB_PKGS := pkg-config libxxhash-dev libsqlite3-dev libinih-dev libfiu-dev libcriterion-dev sqlite3 \
-            libxml2-utils parallel
+            libxml2-utils parallel chromium
 PEER_DEB_PKGS := libuv1-dev libevent-dev librust-tokio-dev cargo
 # libFuzzer is in clang's runtime package, which clang only recommends.
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
@@ -115,6 +116,15 @@ $(BUILD)/gen/version.h: FORCE
 	@rm -f $@.tmp
 
 $(BUILD)/obj/cmd/sim.o: $(BUILD)/gen/version.h
+
+# sim viz's page (cmd/viz_page.html) as an array of C strings, one a line.
+$(BUILD)/gen/viz_page.h: cmd/viz_page.html
+	@mkdir -p $(dir $@)
+	@{ echo 'static const char *const viz_page[] = {'; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n",/' $<; \
+	   echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/cmd/cmd_viz.o: $(BUILD)/gen/viz_page.h
 
 FORCE:
 

@@ -10,6 +10,7 @@
  *   PROG list --db FILE [--failed] [--scenario NAME]
  *   PROG merge OUT.db IN.db...
  *   PROG check --model MODEL FILE.edn | --db FILE RUN [--timeout D] [--jobs N] [--format F]
+ *   PROG viz --db FILE RUN [-o OUT] [--format html|shiviz] [--highlight STEPS_FILE]
  *   PROG demo [--seed N] [--strategy S] [--events]
  *   PROG --help | PROG COMMAND --help | PROG --version
  *
@@ -43,7 +44,8 @@ static const char usage_main[] =
     "  merge               join the databases of a suite's shards\n"
     "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
     "  shrink              reduce a failing run to a smaller one that fails the same way\n"
-    "  explain             the causal slice of a run's failure: what led to it, nothing else\n";
+    "  explain             the causal slice of a run's failure: what led to it, nothing else\n"
+    "  viz                 a recorded run as a space-time diagram (HTML) or a ShiViz log\n";
 
 static const char usage_tail[] =
     "\n"
@@ -77,8 +79,7 @@ const sim_system *const *cli_systems(uint32_t *count)
 /* The commands a text names, as "sim COMMAND": rewritten to name the running binary. */
 static const char *const command_words[] = {
     "run", "replay", "check-determinism", "show", "list", "merge", "check", "shrink", "explain",
-    "demo", "COMMAND",
-    "--version", "--help",
+    "viz", "demo", "COMMAND", "--version", "--help",
 };
 
 /* Whether "sim " at s (a word's start) names a command of the CLI. */
@@ -372,7 +373,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
     {"show", cmd_show}, {"list", cmd_list},     {"check", cmd_check},
-    {"merge", cmd_merge}, {"shrink", cmd_shrink}, {"explain", cmd_explain},
+    {"merge", cmd_merge}, {"shrink", cmd_shrink}, {"explain", cmd_explain}, {"viz", cmd_viz},
 };
 
 /* What reached standard output must have been written: a full disk or a file size limit

@@ -113,5 +113,6 @@ int cmd_check(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_viz(int argc, char **argv);
 
 #endif /* SIM_CLI_H */
