@@ -111,6 +111,8 @@ int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
+/* sim shrink --db DB RUN --max-runs N (cmd_shrink.c): 0, or EXIT_USAGE with the message. */
+int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet);
 int cmd_explain(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_viz(int argc, char **argv);

@@ -24,7 +24,7 @@ static const char usage_run[] =
     "usage: sim run SCENARIO|FOLDER... [--seed N | --seeds A..B] [--db FILE]\n"
     "               [--jobs N] [--shard K/N] [--time-budget D] [--junit FILE]\n"
     "               [--record off|fail|full] [--check-determinism] [--strategy S]\n"
-    "               [--set S.K=V]... [--sweep POINT [--sweep-max N]] [--quiet]\n"
+    "               [--set S.K=V]... [--sweep POINT [--sweep-max N]] [--shrink N] [--quiet]\n"
     "\n"
     "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
     "seeds. Prints each failing seed with the command that replays it (a deadlock or\n"
@@ -54,6 +54,8 @@ static const char usage_run[] =
     "  --sweep POINT     for each seed, fail the k-th hit of fault point POINT for k = 0, 1,\n"
     "                    2, ... (one run each) until a run no longer reaches hit k\n"
     "  --sweep-max N     at most N runs per seed in a sweep (default 1000)\n"
+    "  --shrink N        shrink each failing seed's recorded run with at most N candidate\n"
+    "                    runs (sim shrink; needs --db), after the suite\n"
     "  --quiet           print only failures and the summary\n"
     "\n"
     "Progress goes to stderr: a line redrawn in place on a terminal, otherwise a line every\n"
@@ -218,6 +220,16 @@ static int parse_run(int argc, char **argv, run_opts *o)
             }
         } else if (strcmp(a, "--check-determinism") == 0) {
             o->check_determinism = true;
+        } else if (strcmp(a, "--shrink") == 0) {
+            v = cli_value(argc, argv, &i, "--shrink", usage_run);
+            if (v == NULL) return EXIT_USAGE;
+            if (cli_parse_u64(v, &o->shrink_runs) != 0 || o->shrink_runs == 0 ||
+                o->shrink_runs > 1000000) {
+                return cli_usage_error(usage_run,
+                                       "--shrink expects a number of runs from 1 to 1000000, "
+                                       "got '%s'",
+                                       v);
+            }
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
         } else if (a[0] == '-') {
@@ -232,6 +244,10 @@ static int parse_run(int argc, char **argv, run_opts *o)
         }
     }
     if (o->npaths == 0) return cli_usage_error(usage_run, "no scenario file given");
+    if (o->shrink_runs > 0 && (o->db == NULL || o->record == RECORD_OFF)) {
+        return cli_usage_error(usage_run, "--shrink needs the failing runs recorded: give --db "
+                                          "FILE (and a --record mode other than off)");
+    }
     return 0;
 }
 
@@ -422,6 +438,8 @@ typedef struct run_ctx {
     uint32_t first_unstarted;
     progress prog;
     junit_log junit;
+    uint64_t *to_shrink;     /* --shrink: the recorded runs of failing seeds, in order */
+    uint32_t nshrink, shrink_cap;
 } run_ctx;
 
 /* The --set overrides a run ran under, one a line, and a --sweep run's fail_hit last. */
@@ -567,6 +585,15 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
                   c->o->record != RECORD_OFF; /* as record_one decides */
     cli_fill_detail(out->detail, c->o->db, run_id, stored, detail, sizeof detail);
     memcpy(out->detail, detail, sizeof detail);
+    if (c->o->shrink_runs > 0 && rc == SIM_OK && out->failed && run_id != 0 &&
+        !interrupted_run(out) && sweep == NULL) {
+        if (c->nshrink == c->shrink_cap) {
+            c->shrink_cap = c->shrink_cap ? c->shrink_cap * 2 : 16;
+            c->to_shrink = sim__xrealloc_array(c->to_shrink, c->shrink_cap,
+                                               sizeof *c->to_shrink, "runs to shrink");
+        }
+        c->to_shrink[c->nshrink++] = run_id;
+    }
     if (rc == SIM_OK && !interrupted_run(out)) {
         char replay[1200];
         if (run_id != 0) {
@@ -909,6 +936,15 @@ int cmd_run(int argc, char **argv)
             rc = run_pool(&o, c.scs, c.units, c.nunits, &sink);
         }
     }
+    /* --shrink: each failing seed's run, shrunk into a new run of the database. */
+    for (uint32_t i = 0; rc == 0 && i < c.nshrink && !cli_interrupted; i++) {
+        progress_clear(&c.prog);
+        printf("\nshrinking run %llu (%u of %u):\n", (unsigned long long)c.to_shrink[i], i + 1,
+               c.nshrink);
+        fflush(stdout);
+        (void)cli_shrink(o.db, c.to_shrink[i], o.shrink_runs, true); /* says why it could not */
+    }
+    free(c.to_shrink);
     if (rc == 0 && o.junit != NULL) {
         rc = junit_write(o.junit, c.scs, (uint32_t)o.npaths, &c.junit);
     }

@@ -570,11 +570,10 @@ static int shrink_run(const shrink_opts *o, sim__store *st, const sim__run_row *
     return rc;
 }
 
-int cmd_shrink(int argc, char **argv)
+int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet)
 {
-    shrink_opts o = {0};
-    int rc = parse_shrink(argc, argv, &o);
-    if (rc != 0) return rc < 0 ? 0 : rc;
+    SIM_ASSERT(db != NULL && run_id != 0 && max_runs > 0);
+    shrink_opts o = {.db = db, .run_id = run_id, .max_runs = max_runs, .quiet = quiet};
     sim__store *st = cli_open_store(o.db, SIM__STORE_WRITE);
     if (st == NULL) return EXIT_USAGE;
     sim__run_row row;
@@ -583,8 +582,16 @@ int cmd_shrink(int argc, char **argv)
         sim__store_close(st);
         return EXIT_USAGE;
     }
-    rc = shrink_run(&o, st, &row);
+    int rc = shrink_run(&o, st, &row);
     sim__run_row_free(&row);
     sim__store_close(st);
     return rc;
+}
+
+int cmd_shrink(int argc, char **argv)
+{
+    shrink_opts o = {0};
+    int rc = parse_shrink(argc, argv, &o);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    return cli_shrink(o.db, o.run_id, o.max_runs, o.quiet);
 }

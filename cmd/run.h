@@ -29,6 +29,7 @@ typedef struct run_opts {
     bool check_determinism;
     const char *junit;
     uint64_t budget_ns;  /* --time-budget; 0: none */
+    uint64_t shrink_runs; /* --shrink N: candidate runs per failing seed; 0: no shrinking */
 } run_opts;
 
 /* The longest --sweep fail_hit value ("POINT K"), with its NUL. */

@@ -149,3 +149,23 @@ Test(shrink_cli, explain_refusals)
     sim_expect(2, WORDS("--steps-out: cannot write no/such/dir/s.txt"),
                "explain --db t.db 1 --steps-out no/such/dir/s.txt");
 }
+
+/* Goal: sim run --shrink N shrinks each failing seed's recorded run after the suite, each
+ * into a new run of the database, and the suite's verdict is unchanged; without a database
+ * it is refused. Method: kv bug-no-fsync seed 1 with --shrink 30 --db; then without --db. */
+Test(shrink_cli, run_shrinks_each_failure, .timeout = 120)
+{
+    copy_scenario("kv/bug-no-fsync.ini");
+    out r = SIM("run bug-no-fsync.ini --seed 1 --db t.db --shrink 30");
+    expect(&r, 0, WORDS("found kv-bug-no-fsync seed 1  check: durable: ",
+                        "\nshrinking run 1 (1 of 1):\n", "run 2: run 1 shrunk in ",
+                        "0 passed, 1 failed\n"));
+    out_free(&r);
+    cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs"), 2));
+    cr_assert(lt(u64, sql_u64("t.db", "SELECT event_count FROM runs WHERE run_id = 2"),
+                 sql_u64("t.db", "SELECT event_count FROM runs WHERE run_id = 1")));
+    sim_expect(2, WORDS("--shrink needs the failing runs recorded: give --db FILE"),
+               "run bug-no-fsync.ini --seed 1 --shrink 30");
+    sim_expect(2, WORDS("--shrink expects a number of runs from 1 to 1000000, got '0'"),
+               "run bug-no-fsync.ini --seed 1 --db t.db --shrink 0");
+}
