@@ -117,7 +117,7 @@ extern const char *const act_bug_names[ACT_BUG_COUNT];
 
 typedef struct act_sys_desc {
     act_bug bug;
-    sim_ratio spurious;      /* per loop batch: resume one random live bridge task for nothing */
+    sim_ratio spurious;      /* per item run: resume one random live bridge task for nothing */
 } act_sys_desc;
 
 /* A set of runtimes, one per node, for one world. Freed by act_sys_free. */

@@ -793,7 +793,8 @@ typedef struct loop_state {
     uint32_t i;
 } loop_state;
 
-/* Resumes one live bridge task of the node for nothing (B.5: resume must tolerate it). */
+/* After an item, maybe resumes one live bridge task of the node for nothing (B.5: resume
+ * must tolerate it). */
 static void spurious(act_sys *sys, uint32_t node)
 {
     runtime *rt = rt_of(sys, node);
@@ -825,8 +826,8 @@ static int loop_poll(void *state, sim_world *w)
             item it;
             if (!pop(rt_of(l->sys, l->node), &it)) break;
             run_item(l->sys, &it);
+            spurious(l->sys, l->node);
         }
-        spurious(l->sys, l->node);
         SIM_AWAIT(rc, sim_yield());
     }
     SIM_END(rc);

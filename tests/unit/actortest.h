@@ -149,9 +149,9 @@ static inline sim_world *run_phases(phase_fn phase, int n, act_bug bug, sim_rati
 
 static inline void run_end(sim_world *w)
 {
+    sim_world_free(w); /* first: its end drops the loop tasks, which tell g_sys */
     act_sys_free(g_sys);
     g_sys = NULL;
-    sim_world_free(w);
 }
 
 static inline void assert_log(const int64_t *want, uint32_t n)
