@@ -274,4 +274,7 @@ int act_spawn_stream(act_sys *sys, sim_node_id node, uint32_t stream, act_fwd fw
  * the end having been sent, the check reports a silent end. */
 void act_fwd_expect_end(act_sys *sys, act_fwd f, const char *site);
 
+/* The system under test (actor_sys.c), for systems/registry.c. */
+extern const sim_system sim_actor_system;
+
 #endif /* SIM_ACTOR_H */

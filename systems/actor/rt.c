@@ -131,6 +131,7 @@ void act__drop_val(act_sys *sys, act_val *v)
 /* Discards an item that will never run: its message's Ret and Fwd are dropped (B.4). */
 static void discard(act_sys *sys, item *it)
 {
+    if (it->kind == 0) return; /* an emptied slot */
     if (it->kind == IT_RESUME) {
         act__task_unref(sys, it->target);
         return;
@@ -219,7 +220,8 @@ static void run_call(act_sys *sys, uint32_t id, item *it)
         /* Flush the Prep queue now, in order; a cause recorded meanwhile stops it. */
         uint32_t i = 0;
         while (i < a->prep_len && a->pend_cause == 0 && a->state != ST_ZOMBIE) {
-            item q = a->prepq[i++];
+            item q = a->prepq[i];
+            a->prepq[i++] = (item){0}; /* moved out: a Zombie's discard must not see it */
             run_call(sys, id, &q);
             a = actor_of(sys, id);
         }
@@ -889,14 +891,24 @@ int act_sys_check(act_sys *sys, char *msg, size_t size)
         snprintf(msg, size, "%s (%u violation(s))", sys->first, sys->violations);
         return SIM_EINVAL;
     }
-    uint32_t leaks = 0, first = 0;
+    /* Leaks: every Ret that neither fired nor was lost, named by up to three sites. */
+    uint32_t leaks = 0;
+    const char *sites[3] = {NULL, NULL, NULL};
     for (uint32_t i = 1; i < sys->nrets; i++) {
         if (sys->rets[i].fired || sys->rets[i].lost) continue;
-        if (leaks++ == 0) first = i;
+        leaks++;
+        for (uint32_t k = 0; k < 3; k++) {
+            if (sites[k] != NULL && strcmp(sites[k], sys->rets[i].site) == 0) break;
+            if (sites[k] == NULL) {
+                sites[k] = sys->rets[i].site;
+                break;
+            }
+        }
     }
     if (leaks > 0) {
-        snprintf(msg, size, "a Ret made at %s never fired (%u leaked Ret(s))",
-                 sys->rets[first].site, leaks);
+        snprintf(msg, size, "%u Ret(s) never fired (leaked), made at %s%s%s%s%s", leaks,
+                 sites[0], sites[1] ? ", " : "", sites[1] ? sites[1] : "",
+                 sites[2] ? ", " : "", sites[2] ? sites[2] : "");
         return SIM_EINVAL;
     }
     for (uint32_t i = 1; i < sys->ntasks; i++) {
