@@ -32,6 +32,7 @@ typedef struct ret_rec {
     act_fn fn;
     act_cb cb;
     void *ud;
+    uint64_t tag;            /* for cb: act_tag() while it runs */
     const char *site;        /* where it was made */
 } ret_rec;
 
@@ -43,7 +44,9 @@ typedef struct fwd_rec {
     uint32_t target;         /* actor or stream */
     act_fn fn;
     act_cb cb;
+    act_fwd_drop_cb drop;    /* FK_FN: told when the last reference goes */
     void *ud;
+    uint64_t tag;
     const char *site;
 } fwd_rec;
 
@@ -135,6 +138,7 @@ struct act_sys {
     task_rec *tasks; uint32_t ntasks, ctasks;
     pipe_rec *pipes; uint32_t npipes, cpipes;
     stream_rec *streams; uint32_t nstreams, cstreams;
+    uint64_t cur_tag;        /* the tag of the Ret or Fwd whose function runs */
     uint32_t cur_task;       /* the bridge task being polled, 0 none */
     uint8_t cur_pended;      /* a bridge future returned pending in this poll */
     act_stats stats;

@@ -185,6 +185,10 @@ void act_cx_fail(act_cx *cx, int64_t err);
 act_ret act_ret_fn(act_sys *sys, act_cb cb, void *ud, const char *site);
 act_ret act_ret_to_actor(act_sys *sys, act_actor a, act_fn fn, const char *site);
 act_ret act_ret_some_to_actor(act_sys *sys, act_actor a, act_fn fn, const char *site);
+/* The same, with a tag that cb reads with act_tag (a remote proxy's link and token). */
+act_ret act_ret_fn_tag(act_sys *sys, act_cb cb, void *ud, uint64_t tag, const char *site);
+/* Inside a Ret's or Fwd's function: its tag. */
+uint64_t act_tag(const act_sys *sys);
 /* Fires r with a value (r is consumed). */
 void act_ret_fire(act_sys *sys, act_ret *r, act_val v);
 /* Drops r: fires none unless it was consumed. */
@@ -199,6 +203,11 @@ bool act_ret_live(const act_sys *sys, act_ret r);
 
 act_fwd act_fwd_fn(act_sys *sys, act_cb cb, void *ud);
 act_fwd act_fwd_to_actor(act_sys *sys, act_actor a, act_fn fn);
+/* A Fwd whose function sees tag (act_tag), and whose last reference going calls drop (may be
+ * NULL) with whether the end was sent: a remote proxy passes the drop over its link, since
+ * a stream's guard on the other side needs it. */
+typedef void (*act_fwd_drop_cb)(void *ud, act_sys *sys, bool ended);
+act_fwd act_fwd_fn_tag(act_sys *sys, act_cb cb, act_fwd_drop_cb drop, void *ud, uint64_t tag);
 /* Sends one item (some) or the end of a stream (!some). The value moves. */
 void act_fwd_send(act_sys *sys, act_fwd f, bool some, act_val v);
 act_fwd act_fwd_clone(act_sys *sys, act_fwd f);

@@ -525,6 +525,18 @@ act_ret act_ret_fn(act_sys *sys, act_cb cb, void *ud, const char *site)
     return r;
 }
 
+act_ret act_ret_fn_tag(act_sys *sys, act_cb cb, void *ud, uint64_t tag, const char *site)
+{
+    act_ret r = act_ret_fn(sys, cb, ud, site);
+    sys->rets[r.id].tag = tag;
+    return r;
+}
+
+uint64_t act_tag(const act_sys *sys)
+{
+    return sys->cur_tag;
+}
+
 static act_ret ret_to(act_sys *sys, uint8_t kind, act_actor a, act_fn fn, const char *site)
 {
     SIM_ASSERT(fn != NULL);
@@ -574,6 +586,7 @@ static void fire(act_sys *sys, act_ret *handle, bool some, act_val *v)
     }
     switch (r->kind) {
     case RK_FN:
+        sys->cur_tag = r->tag;
         r->cb(r->ud, sys, some, v);
         break;
     case RK_TO_ACTOR:
@@ -667,6 +680,14 @@ act_fwd act_fwd_fn(act_sys *sys, act_cb cb, void *ud)
     return f;
 }
 
+act_fwd act_fwd_fn_tag(act_sys *sys, act_cb cb, act_fwd_drop_cb drop, void *ud, uint64_t tag)
+{
+    act_fwd f = act_fwd_fn(sys, cb, ud);
+    sys->fwds[f.id].drop = drop;
+    sys->fwds[f.id].tag = tag;
+    return f;
+}
+
 act_fwd act_fwd_to_actor(act_sys *sys, act_actor a, act_fn fn)
 {
     SIM_ASSERT(fn != NULL);
@@ -694,6 +715,7 @@ void act_fwd_send(act_sys *sys, act_fwd f, bool some, act_val v)
     if (!some) r->end_sent = 1;
     switch (r->kind) {
     case FK_FN:
+        sys->cur_tag = r->tag;
         r->cb(r->ud, sys, some, &v);
         break;
     case FK_TO_ACTOR:
@@ -728,6 +750,10 @@ void act_fwd_drop(act_sys *sys, act_fwd *f)
     if (r->expect_end && !r->end_sent) {
         act__violation(sys, "a stream sink Fwd made at %s lost its producers without an end "
                        "(a silent end)", r->site);
+    }
+    if (r->kind == FK_FN && r->drop != NULL) {
+        sys->cur_tag = r->tag;
+        r->drop(r->ud, sys, r->end_sent != 0);
     }
     if (r->kind == FK_STREAM && sys->bug != ACT_BUG_STREAM_NO_END) {
         act__stream_gone(sys, r->target);
