@@ -8,11 +8,12 @@
  * or later (a Ret they keep, act_ret_keep), and serve streams in batches on `more` requests;
  * any of those calls may fail the worker (`fail_pct`), which drops the Rets it kept and the
  * stream it was feeding. `clients` bridge tasks each do `rounds` operations, each drawn from
- * the three mappings of the bridge: a push pipe (a request with a Ret, awaited as a future),
- * a pull pipe (sometimes made and then abandoned unpolled), or a stream of items; each in
- * drop-task or result mode. A client dropped at an await (drop mode) is respawned by the
- * driver and goes on with the rounds left. Between operations a client sleeps through the
- * bridge (a timer firing a push pipe's Ret). Then the driver drops the supervisor, and the
+ * the mappings of the bridge: a push pipe (a request with a Ret, awaited as a future), a pull
+ * pipe (sometimes made and then abandoned unpolled), a stream of items, or a stream forwarded
+ * to a sink actor by a task (stream -> Fwd); each in drop-task or result mode. A client
+ * dropped at an await (drop mode) is respawned by the driver and goes on with the rounds
+ * left. Between operations a client sleeps through the bridge (a timer firing a push pipe's
+ * Ret). Then the driver drops the supervisor, and the
  * whole tree ends.
  *
  * Its checks: act_sys_check (every Ret fired exactly once or was lost with a crashed node,
@@ -109,7 +110,8 @@ struct wl {
     client_link link;        /* remote: the client's link to the server */
     srv_link links[SRV_LINKS];
     uint32_t srv_gen;        /* links the server took */
-    bool clients_done;       /* remote: the client driver is done; the server may end */
+    bool clients_done;       /* the clients begin no more rounds */
+    bool drained;            /* remote: no client runs; the server may end */
     bool server_done;        /* remote: the server's tree has ended */
     /* What the clients saw. */
     uint64_t ok, failed, dropped, abandoned, items, stream_fails, restarts;
@@ -345,7 +347,7 @@ static const act_type sup_type = {.name = "supervisor", .size = sizeof(superviso
  * dead link). The client reconnects. */
 #define PORT 7200
 #define PING_NS (100 * SIM_MS)
-#define LINK_TIMEOUT_NS (400 * SIM_MS)
+#define LINK_TIMEOUT_NS SIM_S
 #define RECONNECT_NS (20 * SIM_MS)
 #define LINK_WAITS 50                      /* a client waits up to 1 s for the link */
 
@@ -684,7 +686,43 @@ static int acceptor_poll(void *state, sim_world *w)
 
 /* ---- clients: bridge tasks ------------------------------------------------------------------- */
 
-enum { OP_PUSH = 0, OP_PULL, OP_STREAM, OP_KINDS };
+enum { OP_PUSH = 0, OP_PULL, OP_STREAM, OP_FORWARD, OP_KINDS };
+
+/* A sink actor on the client node for stream -> Fwd: it checks the items a forwarding task
+ * sends it, and on the end (which must come: a silent end is a violation) fires the Ret it
+ * was given with how many items and ActorFails it saw, and stops. */
+typedef struct sink {
+    wl *wl;
+    act_ret done;
+    int64_t expect, fails;
+} sink;
+
+static void sink_init(act_cx *cx, void *self, bool some, act_val *v)
+{
+    sink *k = self;
+    (void)some;
+    k->wl = (wl *)(uintptr_t)v->b;
+    k->done = act_ret_take(&v->ret);
+    act_ret_keep(cx, k->done);
+    act_cx_ready(cx);
+}
+
+static void sink_item(act_cx *cx, void *self, bool some, act_val *v)
+{
+    sink *k = self;
+    if (!some) {
+        act_ret_fire(act_cx_sys(cx), &k->done, (act_val){.a = k->expect, .b = k->fails});
+        act_cx_stop(cx);
+    } else if (v->a == ACT_FAIL_ITEM) {
+        k->fails++;
+    } else {
+        if (k->fails > 0) bad(k->wl, "a forwarded item after ActorFail", v->a, -1);
+        if (v->a != k->expect) bad(k->wl, "a forwarded item", v->a, k->expect);
+        k->expect++;
+    }
+}
+
+static const act_type sink_type = {.name = "sink", .size = sizeof(sink)};
 
 typedef struct client {
     act_task_head head;
@@ -702,6 +740,7 @@ typedef struct client {
     int64_t expect;          /* the next stream item */
     int64_t n;               /* items asked for */
     bool failed;             /* the stream said ActorFail */
+    act_own sink;            /* OP_FORWARD's sink actor */
     uint32_t waits;          /* remote: sleeps waiting for the link */
     act_val v;
     int rc;
@@ -760,6 +799,41 @@ static void stream_begin(client *c)
     act_call(l->sys, c->target, w_stream, (act_val){.a = c->n, .fwd = fwd});
 }
 
+/* Stream -> Fwd: a stream (result mode) forwarded by a task of its own to a sink actor,
+ * which fires the pipe's Ret at the end. */
+static void forward_begin(client *c)
+{
+    wl *l = c->slot->wl;
+    c->mode = ACT_RESULT;
+    stream_begin(c);
+    c->pipe = act_push_pipe(l->sys, ACT_RESULT, &c->ret, ACT_SITE);
+    c->sink = act_new(l->sys, l->cli, &sink_type, "sink", (act_ret){0});
+    act_actor k = act_own_actor(c->sink);
+    act_call_prep(l->sys, k, sink_init,
+                  (act_val){.b = (int64_t)(uintptr_t)l, .ret = act_ret_take(&c->ret)});
+    act_fwd to = act_fwd_to_actor(l->sys, k, sink_item);
+    act_fwd_expect_end(l->sys, to, ACT_SITE);
+    SIM_ASSERT(act_spawn_stream(l->sys, l->cli, c->stream, to) == SIM_OK);
+}
+
+static void forward_end(client *c)
+{
+    wl *l = c->slot->wl;
+    act_own_drop(l->sys, &c->sink);
+    if (c->rc != SIM_OK) { /* the sink died first (its node did not: a crash ends us too) */
+        l->failed++;
+        return;
+    }
+    l->items += (uint64_t)c->v.a;
+    if (c->v.b > 0) {
+        l->stream_fails++;
+        l->failed++;
+        return;
+    }
+    if (c->v.a != c->n && c->v.a != 0) bad(l, "forwarded items", c->v.a, c->n);
+    l->ok++;
+}
+
 /* One item, ActorFail or the end: false when the stream is over. */
 static bool stream_step(client *c)
 {
@@ -812,7 +886,7 @@ static int client_poll(void *state, sim_world *w)
     client *c = state;
     wl *l = c->slot->wl;
     SIM_BEGIN(w, &c->head.co);
-    while (c->slot->left > 0) {
+    while (c->slot->left > 0 && !l->clients_done) {
         c->slot->left--;
         /* Think: a timer fires a push pipe's Ret. */
         c->pipe = act_push_pipe(l->sys, ACT_DROP_TASK, &c->ret, ACT_SITE);
@@ -839,6 +913,10 @@ static int client_poll(void *state, sim_world *w)
             }
             SIM_AWAIT_FUT(c->rc, &c->pull.fut);
             pull_end(c);
+        } else if (c->op == OP_FORWARD) {
+            forward_begin(c);
+            SIM_AWAIT(c->rc, act_wait(l->sys, c->pipe, &c->v));
+            forward_end(c);
         } else {
             stream_begin(c);
             do {
@@ -851,12 +929,21 @@ static int client_poll(void *state, sim_world *w)
 
 static void client_done(void *ud, act_sys *sys, bool some, act_val *v);
 
+/* A client task dropped at an await lets go of what its state holds. */
+static void client_drop(void *state, sim_world *w)
+{
+    client *c = state;
+    (void)w;
+    act_own_drop(c->slot->wl->sys, &c->sink);
+    act_ret_drop(c->slot->wl->sys, &c->ret);
+}
+
 static int spawn_client(wl *l, client_slot *s)
 {
     client c = {.slot = s};
     sim_world_rng(l->w, "sut/actor/client", (uint64_t)s->index << 32 | s->spawns++, &c.rng);
     act_ret done = act_ret_fn(l->sys, client_done, s, ACT_SITE);
-    int rc = act_spawn(l->sys, l->cli, client_poll, NULL, &c, sizeof c, done);
+    int rc = act_spawn(l->sys, l->cli, client_poll, client_drop, &c, sizeof c, done);
     if (rc == SIM_OK) {
         s->running = true;
         l->running++;
@@ -923,11 +1010,13 @@ static int driver_poll(void *state, sim_world *w)
     start_clients(l);
     d->deadline_ns = sim_now(w) + DEADLINE_NS;
     WAIT_UNTIL(w, l->running == 0, d->deadline_ns);
-    /* The end: the supervisor goes, and with it every worker. */
+    /* The end: clients still running stop after their operation; then the supervisor goes,
+     * and with it every worker. */
     l->clients_done = true;
+    WAIT_UNTIL(w, l->running == 0, d->deadline_ns + 5 * SIM_S);
     l->shutdown = true;
     act_own_drop(l->sys, &d->sup);
-    while (!act_quiet(l->sys, l->srv) && sim_now(w) < d->deadline_ns + SIM_S) {
+    while (!act_quiet(l->sys, l->srv) && sim_now(w) < d->deadline_ns + 6 * SIM_S) {
         SIM_TRY(sim_sleep(w, SIM_MS));
     }
     SIM_END(SIM_OK);
@@ -942,10 +1031,12 @@ static int client_driver_poll(void *state, sim_world *w)
     d->deadline_ns = sim_now(w) + DEADLINE_NS;
     WAIT_UNTIL(w, l->running == 0, d->deadline_ns);
     l->clients_done = true;
-    WAIT_UNTIL(w, l->server_done, d->deadline_ns + 2 * SIM_S);
+    WAIT_UNTIL(w, l->running == 0, d->deadline_ns + 5 * SIM_S);
+    l->drained = true;
+    WAIT_UNTIL(w, l->server_done, d->deadline_ns + 7 * SIM_S);
     l->link.stop = true;
-    WAIT_UNTIL(w, !l->link.up, d->deadline_ns + 3 * SIM_S);
-    while (!act_quiet(l->sys, l->cli) && sim_now(w) < d->deadline_ns + 4 * SIM_S) {
+    WAIT_UNTIL(w, !l->link.up, d->deadline_ns + 8 * SIM_S);
+    while (!act_quiet(l->sys, l->cli) && sim_now(w) < d->deadline_ns + 9 * SIM_S) {
         SIM_TRY(sim_sleep(w, SIM_MS));
     }
     SIM_END(SIM_OK);
@@ -956,10 +1047,10 @@ static int server_driver_poll(void *state, sim_world *w)
     driver *d = state;
     wl *l = d->wl;
     SIM_BEGIN(w, &d->co);
-    if (!l->clients_done) {
+    if (!l->drained) {
         start_tree(d);
-        d->deadline_ns = sim_now(w) + DEADLINE_NS + SIM_S;
-        WAIT_UNTIL(w, l->clients_done, d->deadline_ns);
+        d->deadline_ns = sim_now(w) + DEADLINE_NS + 6 * SIM_S;
+        WAIT_UNTIL(w, l->drained, d->deadline_ns);
         l->shutdown = true;
         act_own_drop(l->sys, &d->sup);
         while (!act_quiet(l->sys, l->srv) && sim_now(w) < d->deadline_ns + SIM_S) {

@@ -3,8 +3,8 @@
  * scenario files, run in process as `sim run` runs them.
  *
  * What is checked: the clean suite (no faults, crash-restart, spurious resumes, remote,
- * remote under partitions and crashes) passes its first seeds; every planted bug's scenario
- * finds its bug within its seed range through the oracle meant for it; each bug scenario
+ * remote under partitions and crashes, swarm) passes its first seeds; every planted bug's
+ * scenario finds its bug within its seed range through the oracle meant for it; each bug scenario
  * passes with the bug switched off; a seed's run is deterministic; bad [actor] values are
  * refused with the file, line and key.
  */
@@ -41,7 +41,7 @@ static uint32_t run_range(const sim_scenario *sc, uint64_t first, uint64_t last,
 Test(actor_scenarios, clean_suite_passes, .timeout = 300)
 {
     const char *files[] = {"no-faults.ini", "crash-restart.ini", "spurious.ini", "remote.ini",
-                           "remote-partition.ini"};
+                           "remote-partition.ini", "swarm.ini"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         sim_scenario *sc = load(files[i]);
         cr_assert(not(sim_scenario_expect_fail(sc)));
