@@ -119,6 +119,7 @@ typedef struct stream_rec {
 
 typedef struct runtime {
     uint8_t up;              /* booted and not crashed */
+    uint8_t in_loop;         /* its loop is running items: a push needs no wake-up */
     uint32_t boot;           /* sim_node_boots when booted */
     item *q;                 /* ring */
     uint32_t head, len, cap;

@@ -160,7 +160,7 @@ void act__push(act_sys *sys, uint32_t node, const item *it)
         rt->cap = ncap;
     }
     rt->q[(rt->head + rt->len) % rt->cap] = *it;
-    if (rt->len++ == 0) sim_notify_one(sys->w, &rt->wake);
+    if (rt->len++ == 0 && !rt->in_loop) sim_notify_one(sys->w, &rt->wake);
 }
 
 static bool pop(runtime *rt, item *out)
@@ -850,12 +850,14 @@ static int loop_poll(void *state, sim_world *w)
             SIM_AWAIT(rc, sim_notified(&rt_of(l->sys, l->node)->wake));
             continue;
         }
+        rt_of(l->sys, l->node)->in_loop = 1;
         for (l->i = 0; l->i < LOOP_BATCH; l->i++) {
             item it;
             if (!pop(rt_of(l->sys, l->node), &it)) break;
             run_item(l->sys, &it);
             spurious(l->sys, l->node);
         }
+        rt_of(l->sys, l->node)->in_loop = 0;
         SIM_AWAIT(rc, sim_yield());
     }
     SIM_END(rc);
@@ -897,6 +899,7 @@ int act_boot(act_sys *sys, sim_node_id node)
     runtime *rt = rt_of(sys, node.v);
     SIM_ASSERT(!rt->up || sim_node_boots(sys->w, node) > rt->boot);
     rt->up = 1;
+    rt->in_loop = 0;
     rt->boot = sim_node_boots(sys->w, node);
     rt->len = 0;
     rt->head = 0;
