@@ -3,12 +3,14 @@
  */
 #include "registry.h"
 
+#include "actor/actor.h"
 #include "demo/demo.h"
 #include "gossip/gossip.h"
 #include "kv/kv.h"
 #include "register/register.h"
 
 const sim_system *const sim_systems[] = {
+    &sim_actor_system,
     &sim_demo_system,
     &sim_gossip_system,
     &sim_kv_system,

@@ -1,0 +1,139 @@
+/*
+ * test_actor_scenarios.c: the actor system (systems/actor/, docs/systems/actor.md) through its
+ * scenario files, run in process as `sim run` runs them.
+ *
+ * What is checked: the clean suite (no faults, crash-restart, spurious resumes, remote,
+ * remote under partitions and crashes, swarm) passes its first seeds; every planted bug's
+ * scenario finds its bug within its seed range through the oracle meant for it; each bug scenario
+ * passes with the bug switched off; a seed's run is deterministic; bad [actor] values are
+ * refused with the file, line and key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../systems/registry.h"
+#include "../scenariotest.h"
+
+TestSuite(actor_scenarios, .fini = release_held);
+
+static sim_scenario *load(const char *name)
+{
+    char path[512], err[512] = "";
+    snprintf(path, sizeof path, "%s/scenarios/actor/%s", getenv("SIM_SRC"), name);
+    sim_scenario *sc = NULL;
+    int rc = sim_scenario_load(path, sim_systems, sim_system_count, &sc, err, sizeof err);
+    cr_assert(eq(int, rc, SIM_OK), "%s", err);
+    return hold(sc);
+}
+
+static uint32_t run_range(const sim_scenario *sc, uint64_t first, uint64_t last,
+                          sim_run_result *first_fail)
+{
+    uint32_t failed = 0;
+    for (uint64_t s = first; s <= last; s++) {
+        sim_run_result r = run_seed(sc, s);
+        if (r.failed && failed++ == 0 && first_fail != NULL) *first_fail = r;
+    }
+    return failed;
+}
+
+/* Goal: the clean suite passes. Method: the first 20 seeds of each file. */
+Test(actor_scenarios, clean_suite_passes, .timeout = 300)
+{
+    const char *files[] = {"no-faults.ini", "crash-restart.ini", "spurious.ini", "remote.ini",
+                           "remote-partition.ini", "swarm.ini"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        sim_scenario *sc = load(files[i]);
+        cr_assert(not(sim_scenario_expect_fail(sc)));
+        sim_run_result fail = {0};
+        uint32_t failed = run_range(sc, 1, 20, &fail);
+        cr_assert(eq(u32, failed, 0), "%s: %s: %s", files[i], fail.result, fail.detail);
+        scenario_done(sc);
+    }
+}
+
+typedef struct bug_case {
+    const char *file;
+    const char *words;       /* in the check's detail */
+} bug_case;
+
+static const bug_case bugs[] = {
+    {"bug-ret-leak.ini", "never fired (leaked), made at systems/actor/"},
+    {"bug-ret-twice.ini", "fired twice"},
+    {"bug-zombie-calls.ini", "a call ran on Zombie actor worker"},
+    {"bug-stream-dropped-first.ini", "item(s) still queued: they are lost"},
+    {"bug-pull-eager.ini", "sent its request before it was polled"},
+    {"bug-stream-no-end.ini", "never fired (leaked)"},
+};
+
+/* Goal: each planted bug's scenario finds its bug within its seeds, as a failed check whose
+ * one line says which invariant broke. Method: run the seeds until the first failure. */
+Test(actor_scenarios, planted_bugs_found, .timeout = 300)
+{
+    for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
+        sim_scenario *sc = load(bugs[i].file);
+        cr_assert(sim_scenario_expect_fail(sc));
+        bool found = false;
+        for (uint64_t s = sim_scenario_seed_first(sc); s <= sim_scenario_seed_last(sc); s++) {
+            sim_run_result r = run_seed(sc, s);
+            if (!r.failed) continue;
+            cr_assert(eq(str, (char *)r.result, "check"), "%s seed %llu: %s", bugs[i].file,
+                      (unsigned long long)s, r.detail);
+            cr_assert(ne(ptr, strstr(r.detail, bugs[i].words), NULL), "%s seed %llu: %s",
+                      bugs[i].file, (unsigned long long)s, r.detail);
+            found = true;
+            break;
+        }
+        cr_assert(found, "%s: no seed found the bug", bugs[i].file);
+        scenario_done(sc);
+    }
+}
+
+/* Goal: the failures are the bugs': with [actor] bug = none each bug scenario passes. */
+Test(actor_scenarios, bug_scenarios_pass_without_bug, .timeout = 300)
+{
+    for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
+        sim_scenario *sc = load(bugs[i].file);
+        char err[256];
+        cr_assert(eq(int, sim_scenario_set(sc, "actor", "bug", "none", err, sizeof err), SIM_OK));
+        sim_run_result fail = {0};
+        uint32_t failed = run_range(sc, 1, 10, &fail);
+        cr_assert(eq(u32, failed, 0), "%s: %s: %s", bugs[i].file, fail.result, fail.detail);
+        scenario_done(sc);
+    }
+}
+
+/* Goal: the same seed gives the same trace, in both modes and under faults. */
+Test(actor_scenarios, runs_are_deterministic)
+{
+    const char *files[] = {"crash-restart.ini", "remote-partition.ini"};
+    for (size_t i = 0; i < 2; i++) {
+        sim_scenario *sc = load(files[i]);
+        for (uint64_t s = 1; s <= 3; s++) {
+            sim_run_result a = run_seed(sc, s);
+            sim_run_result b = run_seed(sc, s);
+            cr_assert(eq(u64, a.hash, b.hash), "%s seed %llu", files[i], (unsigned long long)s);
+            cr_assert(eq(u64, a.events, b.events));
+        }
+        scenario_done(sc);
+    }
+}
+
+/* Goal: bad [actor] values are refused with the file, line, key and what is expected. */
+Test(actor_scenarios, bad_keys_are_refused)
+{
+    const char *texts[][2] = {
+        {"[scenario]\nname = t\nsystem = actor\n[actor]\nbug = typo\n", "t.ini:5"},
+        {"[scenario]\nname = t\nsystem = actor\n[actor]\nworkers = 17\n", "workers"},
+        {"[scenario]\nname = t\nsystem = actor\n[actor]\nremote = maybe\n", "remote"},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        sim_scenario *sc = NULL;
+        char err[512] = "";
+        int rc = sim_scenario_parse("t.ini", texts[i][0], sim_systems, sim_system_count, &sc,
+                                    err, sizeof err);
+        cr_assert(eq(int, rc, SIM_EINVAL), "%s", texts[i][0]);
+        cr_assert(ne(ptr, strstr(err, texts[i][1]), NULL), "%s", err);
+        cr_assert(ne(ptr, strstr(err, "[actor]"), NULL), "%s", err);
+    }
+}
