@@ -267,6 +267,7 @@ static int client_poll(void *state, sim_world *w)
     SIM_BEGIN(w, &c->co);
     rc = sim_task_set_new(w, &c->set);
     if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_TRY(sim_sleep_until(pw->warmup_ns));
     while (pw->issued[c->nd->idx] < pw->appends) {
         SIM_TRY(sim_sleep(w, sim_rng_below(&c->rng, pw->think_ns + 1)));
         {

@@ -164,7 +164,7 @@ typedef struct px_prop {
 struct px_world {
     uint32_t nodes, majority, appends;
     uint32_t policy, bug;
-    uint64_t election_ns, think_ns, linger_ns;
+    uint64_t election_ns, think_ns, linger_ns, warmup_ns;
     px_node node[PX_MAX_NODES];
     sim_node_id ids[PX_MAX_NODES];
     /* the client workload */

@@ -141,6 +141,12 @@ void px_ghost_recover(px_world *pw, sim_world *w, const px_node *nd)
                          pw->chosen[i].counter);
         }
     }
+    px_ballot known = pw->ghost_promised[nd->idx];
+    if (px_ballot_cmp(nd->promise, known) < 0) {
+        px_violation(pw, w, "promise monotonicity: n%u recovered with promise (%u,%u) after "
+                     "making (%u,%u) known", nd->idx + 1, nd->promise.n, nd->promise.pid,
+                     known.n, known.pid);
+    }
     /* What it reports from here on starts at its durable decided index. */
     if (nd->decided > pw->ghost_dec[nd->idx]) {
         for (uint32_t i = pw->ghost_dec[nd->idx]; i < nd->decided; i++) {
@@ -196,6 +202,8 @@ static const sim_key_spec paxos_keys[] = {
      "a round of ballot leader election; heartbeats and resends every quarter of it"},
     {"paxos", "think", SIM_KEY_DURATION, "30ms", NULL, 0, 60 * SIM_S,
      "a client's pause before each append, drawn in 0..think"},
+    {"paxos", "warmup", SIM_KEY_DURATION, "0s", NULL, 0, 600 * SIM_S,
+     "how long clients wait before their first append (a leader is elected meanwhile)"},
     {"paxos", "linger", SIM_KEY_DURATION, "1s", NULL, 0, 600 * SIM_S,
      "how long a client stays after its last future completed"},
     {"paxos", "cancellation", SIM_KEY_CHOICE, "safe", "proposal|safe|superseded", 0, 0,
@@ -233,6 +241,7 @@ static int paxos_setup(void *ud, sim_world *w, const sim_scenario *sc, void **ou
     pw->election_ns = sim_scenario_uint(sc, "paxos", "election_timeout");
     pw->think_ns = sim_scenario_uint(sc, "paxos", "think");
     pw->linger_ns = sim_scenario_uint(sc, "paxos", "linger");
+    pw->warmup_ns = sim_scenario_uint(sc, "paxos", "warmup");
     pw->policy = choice_index(sim_scenario_get(sc, "paxos", "cancellation"), policies, 3);
     pw->bug = choice_index(sim_scenario_get(sc, "paxos", "bug"), bugs, 5);
     SIM_ASSERT(pw->nodes >= 3 && pw->nodes <= PX_MAX_NODES);
@@ -271,8 +280,8 @@ static int paxos_check(void *ud, void *state, sim_world *w, char *msg, size_t ms
             return SIM_EINVAL;
         }
     }
-    if (pw->decisions == 0) {
-        snprintf(msg, msg_size, "nothing was decided");
+    if (pw->next_counter == 0) {
+        snprintf(msg, msg_size, "no client appended anything");
         return SIM_EINVAL;
     }
     return SIM_OK;
