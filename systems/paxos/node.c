@@ -315,7 +315,12 @@ static void on_prepare(sim_world *w, px_node *nd, const px_msg *m)
         owe(nd, M_NOT_ACCEPTED, m->from, 0);
         return;
     }
-    if (c == 0 && nd->phase == PX_ACCEPT) return;
+    if (c == 0 && nd->phase == PX_ACCEPT) {
+        /* The leader lost track of me (a late PrepareReq of mine): promise again, staying in
+         * the accept phase; its AcceptSync then only extends my log. */
+        owe(nd, M_PROMISE, m->from, m->decided);
+        return;
+    }
     if (c > 0) {
         if (px_ballot_cmp(m->n, nd->pw->ghost_promised[nd->idx]) < 0) {
             px_violation(nd->pw, w, "promise monotonicity: n%u promised (%u,%u) after "
