@@ -43,7 +43,7 @@ LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c) $(filter-out $(CMD_SRCS),$(w
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
-              bench/bench_disk.c bench/bench_check.c bench/bench_kv.c
+              bench/bench_disk.c bench/bench_check.c bench/bench_kv.c bench/bench_paxos.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 # examples/own-system: an out-of-tree project (its own Makefile, against an installed sim);
 # built here too, against this tree, for the tests.
@@ -67,6 +67,7 @@ BENCH_NET := $(BUILD)/sim-bench-net
 BENCH_DISK := $(BUILD)/sim-bench-disk
 BENCH_CHECK := $(BUILD)/sim-bench-check
 BENCH_KV := $(BUILD)/sim-bench-kv
+BENCH_PAXOS := $(BUILD)/sim-bench-paxos
 
 .PHONY: all test check determinism-sweep tidy bench bench-peers deps demo soak clean install \
         help FORCE _test _check _demo _bench _soak fuzz fuzz-smoke fuzz-build _fuzz
@@ -86,8 +87,8 @@ help:
 	@echo "                function lengths"
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
-	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv and suite benchmarks:"
-	@echo "                medians, one line per figure"
+	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv, paxos and suite"
+	@echo "                benchmarks: medians, one line per figure"
 	@echo "make bench-peers  the executor workloads on sim, libuv, libevent and tokio, round-robin over"
 	@echo "                BENCH_ROUNDS=5 rounds: medians of sim's per-round ratios, PASS/MISS against"
 	@echo "                the targets (a benchmark: a MISS does not fail it; optional packages)"
@@ -162,6 +163,9 @@ $(BENCH_NET): $(BUILD)/obj/bench/bench_net.o $(SYS_OBJS) $(LIB)
 $(BENCH_KV): $(BUILD)/obj/bench/bench_kv.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
+$(BENCH_PAXOS): $(BUILD)/obj/bench/bench_paxos.o $(SYS_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
+
 $(BENCH_TRACE): $(BUILD)/obj/bench/bench_trace.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
@@ -219,12 +223,13 @@ bench: deps
 	@$(MAKE) --no-print-directory _bench
 
 _bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK) \
-        $(BENCH_KV)
+        $(BENCH_KV) $(BENCH_PAXOS)
 	@$(BENCH)
 	@$(BENCH_NET)
 	@$(BENCH_DISK)
 	@$(BENCH_CHECK)
 	@$(BENCH_KV)
+	@$(BENCH_PAXOS)
 	@$(MAKE) --no-print-directory BUILD=build/nohash CPPFLAGS=-DSIM_NO_HASH \
 	    build/nohash/sim-bench-trace >/dev/null
 	@bench/trace.sh $(BUILD) build/nohash
