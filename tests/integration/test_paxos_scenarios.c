@@ -72,8 +72,9 @@ static const bug_case bugs[] = {
 };
 
 /* Goal: the proposal's flaw and each planted bug are found (expect = fail), by the check
- * meant for it. Method: run the file's seeds until the first failure; it must be a `check`
- * failure naming that check. */
+ * meant for it, and the finding replays bit for bit. Method: run the file's seeds until the
+ * first failure; it must be a `check` failure naming that check; run that seed again: the
+ * same hash, events and detail. */
 Test(paxos_scenarios, flaw_and_planted_bugs_found, .timeout = 300)
 {
     for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
@@ -87,6 +88,11 @@ Test(paxos_scenarios, flaw_and_planted_bugs_found, .timeout = 300)
                       bugs[i].file, (unsigned long long)s, r.result, r.detail);
             cr_assert(ne(ptr, strstr(r.detail, bugs[i].words), NULL), "%s seed %llu: %s",
                       bugs[i].file, (unsigned long long)s, r.detail);
+            sim_run_result again = run_seed(sc, s);
+            cr_assert(eq(u64, again.hash, r.hash), "%s seed %llu", bugs[i].file,
+                      (unsigned long long)s);
+            cr_assert(eq(u64, again.events, r.events));
+            cr_assert(eq(str, again.detail, r.detail));
             found = true;
             break;
         }
