@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < RUNS; i++) per_s[i] = seeds_per_s(lc, seeds);
     printf("paxos_decided_per_sim_s %.0f entries per simulated s (no faults, 3 nodes, 48 "
            "appends each, think 5ms)\n", median(rate, RUNS));
-    printf("paxos_seeds_per_s %.0f seeds/s (leader-crash, 3 nodes, 12 appends each, record "
+    printf("paxos_seeds_per_s %.0f seeds/s (leader-crash, 3 nodes, 16 appends each, record "
            "off)\n", median(per_s, RUNS));
     sim_scenario_free(nf);
     sim_scenario_free(lc);
