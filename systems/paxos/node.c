@@ -46,14 +46,23 @@ static uint32_t self_pid(const px_node *nd)
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
+/* The transport the user gives (the seed's "callbacks to handle messages"): here, a datagram
+ * to the peer's port. A message the network loses is resent by the protocol, not here. */
+static void udp_transport(void *ud, sim_world *w, uint32_t to, const void *msg, size_t len)
+{
+    px_node *nd = ud;
+    SIM_ASSERT(len <= sizeof(px_msg));
+    sim_addr a = {.node = nd->pw->ids[to], .port = PX_PORT};
+    (void)sim_udp_send_to(w, &nd->sock, a, msg, len);
+}
+
 static void send_to(sim_world *w, px_node *nd, uint32_t to, px_msg *m)
 {
     SIM_ASSERT(to < nd->pw->nodes);
     SIM_ASSERT(m->count <= PX_LOG_MAX);
     m->magic = MAGIC;
     m->from = nd->idx;
-    sim_addr a = {.node = nd->pw->ids[to], .port = PX_PORT};
-    (void)sim_udp_send_to(w, &nd->sock, a, m, PX_MSG_HEADER + m->count * sizeof(px_entry));
+    nd->send(nd->send_ud, w, to, m, PX_MSG_HEADER + m->count * sizeof(px_entry));
 }
 
 static void owe(px_node *nd, uint32_t type, uint32_t to, uint32_t start)
@@ -645,6 +654,8 @@ static void reset_volatile(px_node *nd)
     nd->sync_note = (px_ballot){0, 0};
     nd->ad_start = UINT32_MAX;
     nd->nintents = 0;
+    nd->send = udp_transport;
+    nd->send_ud = nd;
 }
 
 /* After the step's state is durable: report decisions, tell futures, send what is owed. */

@@ -104,6 +104,9 @@ typedef struct px_intent {
 
 typedef struct px_world px_world;
 
+/* Outgoing messages go through a callback (the seed's async API): to is a node index. */
+typedef void (*px_send_cb)(void *ud, sim_world *w, uint32_t to, const void *msg, size_t len);
+
 /* One node: its durable state as loaded or last written, and what it keeps in memory. */
 typedef struct px_node {
     px_world *pw;
@@ -146,6 +149,8 @@ typedef struct px_node {
     /* the step's owed messages */
     px_intent intents[PX_INTENTS_MAX];
     uint32_t nintents;
+    px_send_cb send;              /* the transport */
+    void *send_ud;
     sim_udp sock;
     sim_tx inbox_tx;
     sim_rx inbox_rx;
