@@ -105,9 +105,9 @@ void px_notify_decided(sim_world *w, px_node *nd, uint32_t from, uint32_t to)
         if (e.pid != nd->idx + 1) continue;
         px_wait *x = find_wait(nd, e.counter);
         if (x != NULL && e.kind == PX_ENTRY) {
-            complete(w, nd, x, (px_outcome){PX_RESOLVED, i});
+            complete(w, nd, x, (px_outcome){PX_RESOLVED, i, PX_WHY_NONE});
         } else if (x != NULL && e.kind == PX_TOMB) {
-            complete(w, nd, x, (px_outcome){PX_CANCELLED, 0});
+            complete(w, nd, x, (px_outcome){PX_CANCELLED, 0, PX_WHY_TOMB});
         }
         if (e.kind != PX_ENTRY || policy != PX_POLICY_PROPOSAL) continue;
         /* rule 2: a later proposal of mine decided while an earlier one is pending. The safe
@@ -115,7 +115,7 @@ void px_notify_decided(sim_world *w, px_node *nd, uint32_t from, uint32_t to)
         for (uint32_t j = 0; j < PX_MAX_APPENDS; j++) {
             px_wait *y = &nd->waits[j];
             if (y->counter == 0 || y->counter >= e.counter || y->idx != 0) continue;
-            complete(w, nd, y, (px_outcome){PX_CANCELLED, 0});
+            complete(w, nd, y, (px_outcome){PX_CANCELLED, 0, PX_WHY_RULE2});
         }
     }
 }
@@ -130,13 +130,13 @@ void px_notify_sync(sim_world *w, px_node *nd, px_ballot n)
         px_wait *x = &nd->waits[j];
         if (x->counter == 0 || px_ballot_cmp(n, x->prop) <= 0) continue;
         if (policy == PX_POLICY_PROPOSAL) {
-            complete(w, nd, x, (px_outcome){PX_CANCELLED, 0});
+            complete(w, nd, x, (px_outcome){PX_CANCELLED, 0, PX_WHY_RULE1});
         } else if (policy == PX_POLICY_SAFE) {
             /* Fenced only when proposed under a leader this sync supersedes: a proposal made
              * before any leader was known is simply resent. */
             if (x->idx == 0 && x->prop.pid != 0) fence(w, nd, x);
         } else if (x->had_idx) {
-            complete(w, nd, x, (px_outcome){PX_SUPERSEDED, 0});
+            complete(w, nd, x, (px_outcome){PX_SUPERSEDED, 0, PX_WHY_RULE1});
         }
     }
 }

@@ -47,9 +47,13 @@ enum { PX_RECOVER = 0, PX_PREPARE = 1, PX_ACCEPT = 2 };
 /* What a future completes with. */
 enum { PX_RESOLVED = 1, PX_CANCELLED = 2, PX_SUPERSEDED = 3 };
 
+/* Why a future cancelled or was superseded (for notes and messages). */
+enum { PX_WHY_NONE = 0, PX_WHY_RULE1 = 1, PX_WHY_RULE2 = 2, PX_WHY_TOMB = 3 };
+
 typedef struct px_outcome {
     uint32_t kind;                /* PX_RESOLVED, PX_CANCELLED, PX_SUPERSEDED */
     uint32_t idx;                 /* resolved: the log index (0-based) */
+    uint32_t why;                 /* PX_WHY_* */
 } px_outcome;
 
 /* ---- messages ---- */
@@ -164,6 +168,7 @@ typedef struct px_prop {
     uint32_t completions;
     uint32_t resolved_idx;
     uint32_t decided_idx;         /* index + 1 where it was decided; 0 never */
+    uint32_t why;                 /* PX_WHY_*: why it cancelled */
 } px_prop;
 
 struct px_world {

@@ -29,6 +29,9 @@
 static const char *const node_names[PX_MAX_NODES] = {"n1", "n2", "n3", "n4", "n5"};
 static const char *const outcome_names[] = {"waiting", "resolved", "cancelled", "superseded",
                                             "lost"};
+static const char *const why_text[] = {"", " on an AcceptSync of a higher ballot (rule 1)",
+                                       " once a later entry of its proposer was decided (rule 2)",
+                                       " by its decided tombstone"};
 
 /* ---- the ghost --------------------------------------------------------------------------- */
 
@@ -120,8 +123,8 @@ void px_ghost_decide(px_world *pw, sim_world *w, uint32_t node, uint32_t i, px_e
     }
     p->decided_idx = i + 1;
     if (p->outcome == PX_CANCELLED && pw->policy != PX_POLICY_SUPERSEDED) {
-        px_violation(pw, w, "cancelled entry decided: #%u (n%u's future was cancelled) "
-                     "decided at %u", e.counter, e.pid, i);
+        px_violation(pw, w, "cancelled entry decided: #%u (n%u's future was cancelled%s) "
+                     "decided at %u", e.counter, e.pid, why_text[p->why], i);
     }
     if (p->outcome == PX_SUPERSEDED) pw->superseded_decided++;
 }
@@ -161,6 +164,7 @@ void px_ghost_complete(px_world *pw, sim_world *w, uint32_t node, uint32_t count
 {
     SIM_ASSERT(counter > 0 && counter <= pw->next_counter);
     SIM_ASSERT(o.kind >= PX_RESOLVED && o.kind <= PX_SUPERSEDED);
+    SIM_ASSERT(o.why <= PX_WHY_TOMB);
     px_prop *p = &pw->props[counter];
     p->completions++;
     if (p->completions > 1) {
@@ -169,6 +173,7 @@ void px_ghost_complete(px_world *pw, sim_world *w, uint32_t node, uint32_t count
         return;
     }
     p->outcome = o.kind;
+    p->why = o.why;
     if (o.kind == PX_RESOLVED) {
         pw->resolved++;
         p->resolved_idx = o.idx;
@@ -179,7 +184,7 @@ void px_ghost_complete(px_world *pw, sim_world *w, uint32_t node, uint32_t count
         }
         return;
     }
-    px_note(w, "n%u %s #%u", node + 1, outcome_names[o.kind], counter);
+    px_note(w, "n%u %s #%u%s", node + 1, outcome_names[o.kind], counter, why_text[o.why]);
     if (o.kind == PX_SUPERSEDED) {
         pw->superseded++;
         if (p->decided_idx != 0) pw->superseded_decided++;
@@ -187,8 +192,8 @@ void px_ghost_complete(px_world *pw, sim_world *w, uint32_t node, uint32_t count
     }
     pw->cancelled++;
     if (p->decided_idx != 0) {
-        px_violation(pw, w, "cancelled entry decided: n%u cancelled #%u, decided at %u",
-                     node + 1, counter, p->decided_idx - 1);
+        px_violation(pw, w, "cancelled entry decided: n%u cancelled #%u%s, decided at %u",
+                     node + 1, counter, why_text[o.why], p->decided_idx - 1);
     }
 }
 

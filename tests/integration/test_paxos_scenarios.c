@@ -71,6 +71,25 @@ static const bug_case bugs[] = {
     {"bug-stale-self-accept.ini", "bug", "none", "agreement: "},
 };
 
+/* Goal: both of the proposal's rules are unsound, and sim shows each: among the flaw
+ * scenario's seeds 1..300, some fail first because rule 1 cancelled an entry later decided,
+ * some because rule 2 did. Method: run the seeds; count the failures naming each rule. */
+Test(paxos_scenarios, both_rules_of_the_proposal_fail, .timeout = 300)
+{
+    sim_scenario *sc = load("flaw-proposal.ini");
+    uint32_t rule1 = 0, rule2 = 0;
+    for (uint64_t s = 1; s <= 300; s++) {
+        sim_run_result r = run_seed(sc, s);
+        if (!r.failed) continue;
+        cr_assert(ne(ptr, strstr(r.detail, "cancelled entry decided: "), NULL), "%s", r.detail);
+        rule1 += strstr(r.detail, "(rule 1)") != NULL;
+        rule2 += strstr(r.detail, "(rule 2)") != NULL;
+    }
+    cr_assert(lt(u32, 0, rule1));
+    cr_assert(lt(u32, 0, rule2));
+    scenario_done(sc);
+}
+
 /* Goal: the proposal's flaw and each planted bug are found (expect = fail), by the check
  * meant for it, and the finding replays bit for bit. Method: run the file's seeds until the
  * first failure; it must be a `check` failure naming that check; run that seed again: the

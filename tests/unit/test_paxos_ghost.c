@@ -58,7 +58,7 @@ Test(paxos_ghost, correct_reports_pass)
     px_ghost_decide(pw, world, 0, 0, entry(1, 1));
     px_ghost_decide(pw, world, 1, 0, entry(1, 1));
     px_ghost_decide(pw, world, 0, 1, entry(2, 3));
-    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_RESOLVED, 0});
+    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_RESOLVED, 0, PX_WHY_NONE});
     px_node nd = {.pw = pw, .idx = 1, .promise = {1, 1}, .decided = 1, .len = 1};
     nd.log[0] = entry(1, 1);
     px_ghost_recover(pw, world, &nd);
@@ -132,30 +132,32 @@ Test(paxos_ghost, promise_monotonicity_recover)
 Test(paxos_ghost, resolved_elsewhere)
 {
     px_ghost_decide(pw, world, 0, 0, entry(1, 1));
-    px_ghost_complete(pw, world, 0, 2, (px_outcome){PX_RESOLVED, 0});
+    px_ghost_complete(pw, world, 0, 2, (px_outcome){PX_RESOLVED, 0, PX_WHY_NONE});
     expect_failure("future #2 resolved at 0, which holds #1");
 }
 
 Test(paxos_ghost, completed_twice)
 {
-    px_ghost_complete(pw, world, 0, 2, (px_outcome){PX_CANCELLED, 0});
-    px_ghost_complete(pw, world, 0, 2, (px_outcome){PX_CANCELLED, 0});
+    px_ghost_complete(pw, world, 0, 2, (px_outcome){PX_CANCELLED, 0, PX_WHY_RULE1});
+    px_ghost_complete(pw, world, 0, 2, (px_outcome){PX_CANCELLED, 0, PX_WHY_RULE1});
     expect_failure("future #2 completed twice (cancelled, then cancelled)");
 }
 
 Test(paxos_ghost, cancelled_then_decided)
 {
-    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_CANCELLED, 0});
+    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_CANCELLED, 0, PX_WHY_RULE1});
     cr_assert(eq(str, pw->failure, ""));
     px_ghost_decide(pw, world, 0, 0, entry(1, 1));
-    expect_failure("cancelled entry decided: #1 (n1's future was cancelled) decided at 0");
+    expect_failure("cancelled entry decided: #1 (n1's future was cancelled on an AcceptSync of "
+                   "a higher ballot (rule 1)) decided at 0");
 }
 
 Test(paxos_ghost, decided_then_cancelled)
 {
     px_ghost_decide(pw, world, 0, 0, entry(1, 1));
-    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_CANCELLED, 0});
-    expect_failure("cancelled entry decided: n1 cancelled #1, decided at 0");
+    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_CANCELLED, 0, PX_WHY_RULE1});
+    expect_failure("cancelled entry decided: n1 cancelled #1 on an AcceptSync of a higher "
+                   "ballot (rule 1), decided at 0");
 }
 
 /* Goal: under the superseded heuristic a cancelled-looking outcome is not a failure: it is
@@ -163,7 +165,7 @@ Test(paxos_ghost, decided_then_cancelled)
 Test(paxos_ghost, superseded_is_maybe)
 {
     pw->policy = PX_POLICY_SUPERSEDED;
-    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_SUPERSEDED, 0});
+    px_ghost_complete(pw, world, 0, 1, (px_outcome){PX_SUPERSEDED, 0, PX_WHY_RULE1});
     px_ghost_decide(pw, world, 0, 0, entry(1, 1));
     cr_assert(eq(str, pw->failure, ""));
     cr_assert(eq(u32, pw->superseded_decided, 1));
