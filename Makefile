@@ -44,7 +44,8 @@ LIB_SRCS := $(sort $(wildcard src/*/*.c replay/*.c) $(filter-out $(CMD_SRCS),$(w
 SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
-              bench/bench_disk.c bench/bench_check.c bench/bench_kv.c bench/bench_actor.c
+              bench/bench_disk.c bench/bench_check.c bench/bench_kv.c bench/bench_actor.c \
+              bench/bench_paxos.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 # examples/own-system: an out-of-tree project (its own Makefile, against an installed sim);
 # built here too, against this tree, for the tests.
@@ -69,6 +70,7 @@ BENCH_DISK := $(BUILD)/sim-bench-disk
 BENCH_CHECK := $(BUILD)/sim-bench-check
 BENCH_KV := $(BUILD)/sim-bench-kv
 BENCH_ACTOR := $(BUILD)/sim-bench-actor
+BENCH_PAXOS := $(BUILD)/sim-bench-paxos
 
 .PHONY: all test check determinism-sweep tidy bench bench-peers deps demo soak clean install \
         help FORCE _test _check _demo _bench _soak fuzz fuzz-smoke fuzz-build _fuzz
@@ -88,9 +90,8 @@ help:
 	@echo "                function lengths"
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
-	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv, actor and suite"
-	@echo "                benchmarks:"
-	@echo "                medians, one line per figure"
+	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv, actor, paxos"
+	@echo "                and suite benchmarks: medians, one line per figure"
 	@echo "make bench-peers  the executor workloads on sim, libuv, libevent and tokio, round-robin over"
 	@echo "                BENCH_ROUNDS=5 rounds: medians of sim's per-round ratios, PASS/MISS against"
 	@echo "                the targets (a benchmark: a MISS does not fail it; optional packages)"
@@ -178,6 +179,9 @@ $(BENCH_KV): $(BUILD)/obj/bench/bench_kv.o $(SYS_OBJS) $(LIB)
 $(BENCH_ACTOR): $(BUILD)/obj/bench/bench_actor.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
+$(BENCH_PAXOS): $(BUILD)/obj/bench/bench_paxos.o $(SYS_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
+
 $(BENCH_TRACE): $(BUILD)/obj/bench/bench_trace.o $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(SYS_OBJS) $(LIB) $(PKG_LIBS)
 
@@ -235,13 +239,14 @@ bench: deps
 	@$(MAKE) --no-print-directory _bench
 
 _bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK) \
-        $(BENCH_KV) $(BENCH_ACTOR)
+        $(BENCH_KV) $(BENCH_ACTOR) $(BENCH_PAXOS)
 	@$(BENCH)
 	@$(BENCH_NET)
 	@$(BENCH_DISK)
 	@$(BENCH_CHECK)
 	@$(BENCH_KV)
 	@$(BENCH_ACTOR)
+	@$(BENCH_PAXOS)
 	@$(MAKE) --no-print-directory BUILD=build/nohash CPPFLAGS=-DSIM_NO_HASH \
 	    build/nohash/sim-bench-trace >/dev/null
 	@bench/trace.sh $(BUILD) build/nohash

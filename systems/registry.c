@@ -7,6 +7,7 @@
 #include "demo/demo.h"
 #include "gossip/gossip.h"
 #include "kv/kv.h"
+#include "paxos/paxos.h"
 #include "register/register.h"
 
 const sim_system *const sim_systems[] = {
@@ -14,6 +15,7 @@ const sim_system *const sim_systems[] = {
     &sim_demo_system,
     &sim_gossip_system,
     &sim_kv_system,
+    &sim_paxos_system,
     &sim_register_system,
 };
 
