@@ -532,7 +532,10 @@ int cmd_viz(int argc, char **argv)
     int rc = parse_viz(argc, argv, &o);
     if (rc != 0) return rc < 0 ? 0 : rc;
     viz_run r = {0};
-    if (o.highlight != NULL && (rc = read_steps(o.highlight, &r)) != 0) return rc;
+    if (o.highlight != NULL && (rc = read_steps(o.highlight, &r)) != 0) {
+        free(r.steps);
+        return rc;
+    }
     sim__store *st = cli_open_store(o.db, SIM__STORE_READ);
     if (st == NULL) {
         free(r.steps);
