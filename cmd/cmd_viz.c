@@ -257,26 +257,36 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* The small fields the page draws with: sub (a kind's code: drop reason, link change, disk
- * op or crash outcome, operation type), x and y (peer nodes, or an operation and process). */
-static void event_fields(const sim__ev *e, uint64_t *sub, uint64_t *x, uint64_t *y)
+/* Net events' fields: the drop or reset reason, or the link change; the two nodes. */
+static void event_fields_net(const sim__ev *e, uint64_t *sub, uint64_t *x, uint64_t *y)
 {
-    *sub = *x = *y = 0;
-    switch (e->kind) {
-    case SIM_EV_NET_SEND:
-    case SIM_EV_NET_DELIVER:
-    case SIM_EV_NET_DROP:
-    case SIM_EV_NET_DUP:
-    case SIM_EV_NET_RESET:
-        *sub = e->kind == SIM_EV_NET_RESET ? e->b : SIM_EV_NET_WHY(e->b);
-        *x = (e->a >> 32) >> 16;
-        *y = (e->a & 0xffffffffu) >> 16;
-        break;
-    case SIM_EV_NET_LINK:
+    SIM_ASSERT(e->kind >= SIM_EV_NET_SEND);
+    SIM_ASSERT(e->kind <= SIM_EV_NET_LINK);
+    if (e->kind == SIM_EV_NET_LINK) {
         *sub = e->b;
         *x = e->a >> 32;
         *y = e->a & 0xffffffffu;
-        break;
+        return;
+    }
+    *sub = e->kind == SIM_EV_NET_RESET ? e->b : SIM_EV_NET_WHY(e->b);
+    *x = (e->a >> 32) >> 16;
+    *y = (e->a & 0xffffffffu) >> 16;
+}
+
+/* The small fields the page draws with: sub (a kind's code: drop reason, link change, disk
+ * op or crash outcome, operation type), x and y (peer nodes, or an operation and process).
+ * A peer that is no node of the run (a damaged database) is given as 0, the world. */
+static void event_fields(const sim__ev *e, uint32_t nodes, uint64_t *sub, uint64_t *x,
+                         uint64_t *y)
+{
+    *sub = *x = *y = 0;
+    if (e->kind >= SIM_EV_NET_SEND && e->kind <= SIM_EV_NET_LINK) {
+        event_fields_net(e, sub, x, y);
+        if (*x >= nodes) *x = 0;
+        if (*y >= nodes) *y = 0;
+        return;
+    }
+    switch (e->kind) {
     case SIM_EV_DISK_OP:
         *sub = e->b >> 56;
         *x = (e->b >> 48) & 0xff;
@@ -302,10 +312,12 @@ static void json_events(FILE *f, const viz_run *r)
     for (uint64_t i = 0; i < r->ev.n; i++) {
         const sim__ev *e = &r->ev.ev[i];
         uint64_t sub, x, y;
-        event_fields(e, &sub, &x, &y);
+        event_fields(e, r->names.n, &sub, &x, &y);
         sim__event_line(&r->ev, i, &r->names, line, sizeof line);
+        /* An event of no node of the run (a damaged database) goes to the world's lane. */
+        uint32_t node = e->node < r->names.n ? e->node : 0;
         fprintf(f, "%s\n[%llu,%llu,%u,%u,%u,%llu,%llu,%llu,", i ? "," : "",
-                (unsigned long long)e->step, (unsigned long long)e->vtime_ns, e->node, e->task,
+                (unsigned long long)e->step, (unsigned long long)e->vtime_ns, node, e->task,
                 e->kind, (unsigned long long)sub, (unsigned long long)x, (unsigned long long)y);
         json_str(f, line);
         fputc(']', f);
@@ -351,7 +363,10 @@ static void json_data(FILE *f, const viz_run *r, const viz_opts *o)
     }
     fputs("],\n\"kinds\":{", f);
     bool first = true;
-    for (uint32_t k = 1; k < 64; k++) {
+    /* Kinds are below 32 (SIM_EVENT_TABLE); asking past the enum's range would be undefined
+     * behaviour to UBSan's enum check. */
+    _Static_assert(SIM_EV_HISTORY < 32, "sim viz names kinds 1..31");
+    for (uint32_t k = 1; k < 32; k++) {
         const char *name = sim_event_kind_name((sim_event_kind)k);
         if (strcmp(name, "?") == 0) continue;
         fprintf(f, "%s\"%u\":\"%s\"", first ? "" : ",", k, name);
@@ -481,8 +496,16 @@ static int load_run(sim__store *st, const viz_opts *o, viz_run *r)
     return 0;
 }
 
+/* The most nodes --format shiviz takes: its clocks cost nodes x (nodes + messages). */
+#define VIZ_SHIVIZ_NODES 256
+
 static int write_out(const viz_run *r, const viz_opts *o, const char *path)
 {
+    if (o->shiviz && r->names.n > VIZ_SHIVIZ_NODES) {
+        cli_err("run %llu has %u nodes; --format shiviz takes at most %u\n",
+                (unsigned long long)r->row.run_id, r->names.n - 1, VIZ_SHIVIZ_NODES - 1);
+        return EXIT_USAGE;
+    }
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         cli_err("cannot write %s: %s\n", path, strerror(errno));
@@ -512,7 +535,10 @@ int cmd_viz(int argc, char **argv)
     int rc = parse_viz(argc, argv, &o);
     if (rc != 0) return rc < 0 ? 0 : rc;
     viz_run r = {0};
-    if (o.highlight != NULL && (rc = read_steps(o.highlight, &r)) != 0) return rc;
+    if (o.highlight != NULL && (rc = read_steps(o.highlight, &r)) != 0) {
+        free(r.steps);
+        return rc;
+    }
     sim__store *st = cli_open_store(o.db, SIM__STORE_READ);
     if (st == NULL) {
         free(r.steps);

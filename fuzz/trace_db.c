@@ -1,12 +1,12 @@
 /*
- * trace_db.c: a trace database's bytes through list, show, replay, check and merge.
+ * trace_db.c: a trace database's bytes through list, show, viz, replay, check and merge.
  *
  * The input is written to a temporary file as a SQLite database (the corpus holds databases
  * that `sim run` wrote, which the fuzzer corrupts in every way it can), and the sim command's
  * own main (cmd/sim.c, compiled as fuzz_sim_main) runs on it as a user would: list, list
- * --failed, then for the first runs show (text, json, --faults), replay --until (bounded, so
- * that one input stays fast), check --db, and last merge into a copy of a database made at
- * start-up with one run of its own.
+ * --failed, then for the first runs show (text, json, --faults), viz (html and shiviz, into
+ * /dev/null), replay --until (bounded, so that one input stays fast), check --db, and last
+ * merge into a copy of a database made at start-up with one run of its own.
  *
  * Errors are fine: a command may refuse the file with a message. Oracles: no crash, leak or
  * undefined behaviour (ASan, UBSan); a command exits 0, 1, 2 or 3; reading never changes
@@ -199,6 +199,8 @@ static void each_run(void)
         SIM("show", "--db", in_db, r.id[i]);
         SIM("show", "--db", in_db, r.id[i], "--format", "json", "--kind", "history");
         SIM("show", "--db", in_db, r.id[i], "--faults");
+        SIM("viz", "--db", in_db, r.id[i], "-o", "/dev/null");
+        SIM("viz", "--db", in_db, r.id[i], "--format", "shiviz", "-o", "/dev/null");
         SIM("replay", "--db", in_db, r.id[i], "--until", UNTIL_STEPS);
         SIM("check", "--db", in_db, r.id[i], "--model", r.model[i], "--jobs", "1",
             "--max-configs", "20000");
