@@ -199,6 +199,7 @@ check: deps
 
 _check: $(TESTS) $(SIM) $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 \
 	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
 	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
