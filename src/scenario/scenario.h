@@ -21,6 +21,10 @@ const sim__disk_spec *sim__scenario_disk(const sim_scenario *sc);
  * its default or was changed by sim_scenario_set (--set), or is not declared. */
 uint32_t sim__scenario_line(const sim_scenario *sc, const char *section, const char *key);
 
+/* Whether a violation of this kind fails a run of the scenario: the findings of [check]
+ * leaks, unread and uncollected may be warnings instead; every other kind fails. */
+bool sim__scenario_finding_fails(const sim_scenario *sc, sim_violation_kind kind);
+
 /* ---- running one seed ----------------------------------------------------------------------- */
 
 typedef struct sim__outcome {
