@@ -164,6 +164,7 @@ typedef struct sim__task {
     const char *name;        /* borrowed */
     uint64_t wait_since_ns;  /* when its current first wait began */
     uint32_t parent;         /* id of the task that spawned it; 0: outside a task */
+    const char *parent_name; /* its name (borrowed for the world's life); NULL: none */
 } sim__task;
 
 /* What a task waits for, in a table of its own indexed like the task table (w->task_waits):

@@ -27,6 +27,8 @@ typedef struct sim__obligation {
     uint16_t node;          /* the node it belongs to (0: the world) */
     uint32_t task;          /* the task that made it (0: outside a task) */
     uint32_t done_task;     /* the task that discharged it first */
+    const char *task_name;  /* the name of the task that made it (NULL: none) */
+    const char *done_name;  /* the name of the task that discharged it first */
     uint64_t made_ns;       /* virtual time of registration */
     uint64_t done_ns;       /* virtual time of the first discharge */
     const char *site;       /* where it was made (borrowed for the world's life) */
@@ -37,6 +39,11 @@ typedef struct sim__obligation {
 static uint32_t running_task_id(const sim_world *w)
 {
     return w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+}
+
+static const char *running_task_name(const sim_world *w)
+{
+    return w->current != SIM__NIL ? w->tasks[w->current].name : NULL;
 }
 
 int sim_oblige(sim_world *w, const char *what, const char *site, uint32_t flags,
@@ -52,7 +59,8 @@ int sim_oblige(sim_world *w, const char *what, const char *site, uint32_t flags,
     sim__obligation *o = &w->obls[w->obls_len++];
     *o = (sim__obligation){.state = OB_PENDING, .flags = (uint8_t)flags,
                            .node = (uint16_t)sim__exec_node_here(w),
-                           .task = running_task_id(w), .made_ns = w->now_ns, .site = site};
+                           .task = running_task_id(w), .made_ns = w->now_ns, .site = site,
+                           .task_name = running_task_name(w)};
     snprintf(o->what, sizeof o->what, "%s", what);
     w->obls_pending++;
     out->id = w->obls_len;
@@ -63,15 +71,14 @@ int sim_oblige(sim_world *w, const char *what, const char *site, uint32_t flags,
 }
 
 /* "task 4 (server) at 1.200000s" or "outside any task at 1.200000s". */
-static void who_when(sim_world *w, uint32_t task, uint64_t ns, char *buf, size_t size)
+static void who_when(uint32_t task, const char *name, uint64_t ns, char *buf, size_t size)
 {
     char t[32];
     sim__fmt_time(ns, t, sizeof t);
     if (task == 0) {
         snprintf(buf, size, "outside any task at %s", t);
     } else {
-        snprintf(buf, size, "task %u (%s) at %s", task, sim_task_name(w, (sim_task_id){task}),
-                 t);
+        snprintf(buf, size, "task %u (%s) at %s", task, name ? name : "?", t);
     }
 }
 
@@ -85,17 +92,19 @@ int sim_discharge(sim_world *w, sim_obligation ob, const char *site)
     if (o->state == OB_VOID) return SIM_OK; /* its node crashed: nothing is owed */
     if (o->state == OB_DONE) {
         sim__emit(w, SIM_EV_DISCHARGE, node, task, ob.id, 1, o->what);
-        char first[160];
-        who_when(w, o->done_task, o->done_ns, first, sizeof first);
+        char first[160], again[160];
+        who_when(task, running_task_name(w), w->now_ns, again, sizeof again);
+        who_when(o->done_task, o->done_name, o->done_ns, first, sizeof first);
         sim__violation(w, SIM_VIOLATION_OBLIGATION,
                        "obligation %u \"%s\" (made at %s) discharged twice: first at %s by %s, "
-                       "again at %s",
-                       ob.id, o->what, o->site, o->done_site, first, site);
+                       "again at %s by %s",
+                       ob.id, o->what, o->site, o->done_site, first, site, again);
         return SIM_EMISUSE;
     }
     o->state = OB_DONE;
     o->done_site = site;
     o->done_task = task;
+    o->done_name = running_task_name(w);
     o->done_ns = w->now_ns;
     SIM_ASSERT(w->obls_pending > 0);
     w->obls_pending--;
@@ -121,7 +130,7 @@ static void never_discharged(sim_world *w, uint32_t i, const char *when)
     sim__obligation *o = &w->obls[i];
     SIM_ASSERT(o->state == OB_PENDING);
     char made[160];
-    who_when(w, o->task, o->made_ns, made, sizeof made);
+    who_when(o->task, o->task_name, o->made_ns, made, sizeof made);
     sim__violation(w, SIM_VIOLATION_OBLIGATION,
                    "obligation %u \"%s\" (made at %s by %s) was never discharged by %s", i + 1,
                    o->what, o->site, made, when);

@@ -111,11 +111,12 @@ static size_t task_words(sim_world *w, const sim__task *t, char *buf, size_t siz
     char spawner[96] = "outside any task";
     if (t->parent != 0) {
         snprintf(spawner, sizeof spawner, "task %u (%s)", t->parent,
-                 sim_task_name(w, (sim_task_id){t->parent}));
+                 t->parent_name ? t->parent_name : "?");
     }
+    bool job = (t->flags & TF_JOB) != 0;
     int n = snprintf(buf, size, "task %u (%s%s) on %s, spawned by %s%s", t->id, t->name,
-                     (t->flags & TF_JOB) ? ", a blocking job" : "", w->nodes[t->node].name,
-                     spawner, t->timers ? ", with timers armed" : "");
+                     job ? ", a blocking job" : "", w->nodes[t->node].name, spawner,
+                     t->timers && !job ? ", with timers armed" : "");
     SIM_ASSERT(n >= 0);
     return (size_t)n < size ? (size_t)n : size - 1;
 }

@@ -162,6 +162,7 @@ void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out)
     sim__task *t = &w->tasks[slot];
     uint32_t parent = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     t->parent = parent;
+    t->parent_name = parent ? w->tasks[w->current].name : NULL;
     sim__emit(w, SIM_EV_SPAWN, t->node, t->id, parent, job, t->name);
     if (out != NULL) {
         uint32_t id = t->id;

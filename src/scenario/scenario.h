@@ -50,6 +50,7 @@ typedef struct sim__outcome {
     uint32_t nfaults;
     uint32_t faults_dropped;  /* beyond what the world keeps */
     uint64_t fail_hits;       /* hits of the [faults] fail_hit point, when there is one */
+    uint64_t cancel_points;   /* cancellable awaits the run reached (sim_world_cancel_points) */
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
     sim_history *history;     /* what clients saw, when captured; NULL otherwise */
