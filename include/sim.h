@@ -2364,7 +2364,7 @@ void sim_run_result_free(sim_run_result *r);
 /* The command line as a library                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check;
+/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check, explore;
  * docs/tutorial.md) over the systems and checker models a binary offers. A user's test binary
  * is the command over its own systems:
  *

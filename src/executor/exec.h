@@ -390,6 +390,9 @@ struct sim_world {
     const sim_decision *forced;
     uint32_t forced_count;
     uint32_t forced_next;
+    sim__decision_fn decision_fn; /* sim__exec_set_decision_hook; NULL: none */
+    sim__point_fn point_fn;       /* the same for cancellable awaits; NULL: none */
+    void *decision_ud;
 
     /* deferred aborts, processed at the next scheduling point (FIFO) */
     sim__ref *aborts;

@@ -287,6 +287,7 @@ void sim__oracle_pending(sim_world *w, uint32_t slot)
     if (t->flags & (TF_JOB | TF_ROOT | TF_ABORT | TF_ENDING)) return;
     if ((t->flags & TF_DETACHED) && !(t->flags & TF_INSET)) return;
     uint64_t k = ++w->cancel_points;
+    if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, w->step);
     bool by_rate = false;
     if (k != w->cancel_at) {
         if (w->cancel_rate.p == 0 || w->cancel_rate.q == 0) return;

@@ -236,6 +236,9 @@ static sim_world *make_world(const sim_scenario *sc, const sim__run_opts *opts, 
     sim_world *w = NULL;
     if (sim_world_new(&d, &w) != SIM_OK) return NULL;
     cap->w = w;
+    if (opts->decision_fn != NULL) {
+        sim__exec_set_decision_hook(w, opts->decision_fn, opts->point_fn, opts->decision_ud);
+    }
     return w;
 }
 

@@ -67,6 +67,9 @@ typedef struct sim__run_opts {
     bool want_history;                  /* fill outcome.history even without capture */
     const char *replay_hint;
     sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
+    sim__decision_fn decision_fn;       /* exploration: hears each fifo decision; may be NULL */
+    sim__point_fn point_fn;             /* and each cancellable await; may be NULL */
+    void *decision_ud;
 } sim__run_opts;
 
 /* Runs one seed. Returns SIM_OK when it ran (pass or fail: see out->failed), or SIM_EINVAL

@@ -93,3 +93,40 @@ Test(shutdown_cli, refusals)
     expect(&r, 1, WORDS("needs [scenario] shutdown_at"));
     out_free(&r);
 }
+
+/* ---- sim explore ---------------------------------------------------------------------------- */
+
+/* Goal: sim explore runs bound 0, 1, 2 on the clean scenario's seed 1 and finds nothing,
+ * saying each bound was explored in full; on callback-twice (its random cancellation off)
+ * it finds the double callback at bound 1 through a cancellation deviation, and the printed
+ * --schedule command runs that schedule again with the same result. */
+Test(shutdown_cli, explore_bounds_and_replays)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("explore clean.ini --seed 1 --bound 2");
+    expect(&r, 0, WORDS("bound 0: 1 schedule(s) with 0 deviation(s), 1 run(s), all explored",
+                        "bound 1: ", "bound 2: ", "all explored\nno failing schedule within 2 "
+                        "deviation(s) ("));
+    out_free(&r);
+    copy_scenario("shutdown/bug-callback-twice.ini");
+    r = SIM("explore bug-callback-twice.ini --seed 1 --set scenario.cancel_one_in=0");
+    expect(&r, 1, WORDS("bound 1: ", "stopped at a failure",
+                        "FAIL  shutdown-bug-callback-twice seed 1, schedule c",
+                        "discharged twice", "replay: sim explore bug-callback-twice.ini --seed 1 "
+                        "--schedule 'c"));
+    const char *at = strstr(r.text, "replay: sim ");
+    cr_assert(ne(ptr, (void *)at, NULL));
+    at += strlen("replay: sim ");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(at, "\n"), at);
+    out_free(&r);
+    r = SIM("%s", cmd);
+    expect(&r, 1, WORDS("shutdown-bug-callback-twice seed 1, schedule c", "discharged twice"));
+    out_free(&r);
+    r = SIM("explore bug-callback-twice.ini --seed 1 --schedule 3:x");
+    expect(&r, 2, WORDS("--schedule expects S:T"));
+    out_free(&r);
+    r = SIM("explore bug-callback-twice.ini");
+    expect(&r, 2, WORDS("--seed N is required"));
+    out_free(&r);
+}
