@@ -262,6 +262,42 @@ Test(shutdown, leak_after_the_signal_only)
     }
 }
 
+/* Boot: binds a datagram socket that belongs to the node and is never closed, and queues a
+ * message on a channel whose receiver the node keeps. */
+static int socket_boot(void *ud, sim_world *w, sim_node_id node)
+{
+    sim_udp sock;
+    sim_tx tx;
+    sim_rx rx;
+    sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(int), .name = "inbox"};
+    int one = 1;
+    (void)ud;
+    (void)node;
+    int rc = sim_udp_bind(w, 7000, &sock);
+    if (rc == SIM_OK) rc = sim_chan_new(w, &cd, &tx, &rx);
+    if (rc == SIM_OK) rc = sim_try_send(w, &tx, &one);
+    return rc;
+}
+
+/* Goal: after the signal, a socket a node left open and a message nobody received are leaks,
+ * named with the node and the channel. */
+Test(shutdown, leaked_socket_and_message)
+{
+    sim_world_desc d = {.seed = 1, .sched = {.kind = SIM_SCHED_FIFO}};
+    sim_world *w = test_world_desc(&d);
+    test_node(w, "n1", socket_boot, NULL);
+    raiser r = {0};
+    test_spawn(w, "raiser", NO_NODE, raiser_poll, NULL, &r, sizeof r);
+    test_run_ok(w);
+    const sim_violation *v = test_violation_find(w, SIM_VIOLATION_LEAK, NULL);
+    cr_assert(v != NULL);
+    cr_assert(strstr(v->message, "a net handle left open on n1") != NULL, "%s", v->message);
+    cr_assert(strstr(v->message, "1 message(s) never received in channel #") != NULL, "%s",
+              v->message);
+    cr_assert(strstr(v->message, "(inbox)") != NULL, "%s", v->message);
+    sim_world_free(w);
+}
+
 /* ---- unread messages and uncollected errors -------------------------------------------------- */
 
 typedef struct dropper {
