@@ -9,6 +9,7 @@
  *   PROG show --db FILE RUN [--node N] [--task T] [--kind K] [--from S] [--to S] [--format F]
  *   PROG list --db FILE [--failed] [--scenario NAME]
  *   PROG merge OUT.db IN.db...
+ *   PROG explore SCENARIO --seed N [--bound B] [--schedule S:T,...]
  *   PROG check --model MODEL FILE.edn | --db FILE RUN [--timeout D] [--jobs N] [--format F]
  *   PROG viz --db FILE RUN [-o OUT] [--format html|shiviz] [--highlight STEPS_FILE]
  *   PROG demo [--seed N] [--strategy S] [--events]
@@ -45,7 +46,8 @@ static const char usage_main[] =
     "  check               is a history linearizable? (Jepsen EDN, or a recorded run's)\n"
     "  shrink              reduce a failing run to a smaller one that fails the same way\n"
     "  explain             the causal slice of a run's failure: what led to it, nothing else\n"
-    "  viz                 a recorded run as a space-time diagram (HTML) or a ShiViz log\n";
+    "  viz                 a recorded run as a space-time diagram (HTML) or a ShiViz log\n"
+    "  explore             every schedule of a seed within a bound on deviations\n";
 
 static const char usage_tail[] =
     "\n"
@@ -79,7 +81,7 @@ const sim_system *const *cli_systems(uint32_t *count)
 /* The commands a text names, as "sim COMMAND": rewritten to name the running binary. */
 static const char *const command_words[] = {
     "run", "replay", "check-determinism", "show", "list", "merge", "check", "shrink", "explain",
-    "viz", "demo", "COMMAND", "--version", "--help",
+    "viz", "explore", "demo", "COMMAND", "--version", "--help",
 };
 
 /* Whether "sim " at s (a word's start) names a command of the CLI. */
@@ -374,6 +376,7 @@ static const struct {
     {"run", cmd_run},   {"replay", cmd_replay}, {"check-determinism", cmd_check_determinism},
     {"show", cmd_show}, {"list", cmd_list},     {"check", cmd_check},
     {"merge", cmd_merge}, {"shrink", cmd_shrink}, {"explain", cmd_explain}, {"viz", cmd_viz},
+    {"explore", cmd_explore},
 };
 
 /* What reached standard output must have been written: a full disk or a file size limit

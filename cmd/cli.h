@@ -116,5 +116,6 @@ int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet);
 int cmd_explain(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_viz(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 
 #endif /* SIM_CLI_H */

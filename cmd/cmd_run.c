@@ -24,7 +24,8 @@ static const char usage_run[] =
     "usage: sim run SCENARIO|FOLDER... [--seed N | --seeds A..B] [--db FILE]\n"
     "               [--jobs N] [--shard K/N] [--time-budget D] [--junit FILE]\n"
     "               [--record off|fail|full] [--check-determinism] [--strategy S]\n"
-    "               [--set S.K=V]... [--sweep POINT [--sweep-max N]] [--shrink N] [--quiet]\n"
+    "               [--set S.K=V]... [--sweep POINT | --cancel-sweep] [--sweep-max N]\n"
+    "               [--shrink N] [--quiet]\n"
     "\n"
     "Runs each scenario file (a folder: every .ini file under it, sorted by path) over its\n"
     "seeds. Prints each failing seed with the command that replays it (a deadlock or\n"
@@ -53,6 +54,9 @@ static const char usage_run[] =
     "                    so (--set faults.crash=1/10s); repeatable\n"
     "  --sweep POINT     for each seed, fail the k-th hit of fault point POINT for k = 0, 1,\n"
     "                    2, ... (one run each) until a run no longer reaches hit k\n"
+    "  --cancel-sweep    for each seed, abort the task at the k-th cancellable await for\n"
+    "                    k = 1, 2, ... (one run each; [scenario] cancel_at) until a run no\n"
+    "                    longer reaches await k\n"
     "  --sweep-max N     at most N runs per seed in a sweep (default 1000)\n"
     "  --shrink N        shrink each failing seed's recorded run with at most N candidate\n"
     "                    runs (sim shrink; needs --db), after the suite\n"
@@ -167,6 +171,31 @@ static int parse_suite_option(int argc, char **argv, int *i, run_opts *o)
     return 0;
 }
 
+/* The options without a value; false for anything else. */
+static bool parse_flag(const char *a, run_opts *o)
+{
+    bool *flag = strcmp(a, "--check-determinism") == 0 ? &o->check_determinism
+                 : strcmp(a, "--quiet") == 0          ? &o->quiet
+                 : strcmp(a, "--cancel-sweep") == 0   ? &o->cancel_sweep
+                                                      : NULL;
+    if (flag != NULL) *flag = true;
+    return flag != NULL;
+}
+
+/* --shrink N: 0, or the exit status of a usage error. */
+static int parse_shrink(int argc, char **argv, int *i, run_opts *o)
+{
+    const char *v = cli_value(argc, argv, i, "--shrink", usage_run);
+    if (v == NULL) return EXIT_USAGE;
+    if (cli_parse_u64(v, &o->shrink_runs) != 0 || o->shrink_runs == 0 ||
+        o->shrink_runs > 1000000) {
+        return cli_usage_error(usage_run,
+                               "--shrink expects a number of runs from 1 to 1000000, got '%s'",
+                               v);
+    }
+    return 0;
+}
+
 static int parse_run(int argc, char **argv, run_opts *o)
 {
     o->record = RECORD_FAIL;
@@ -218,20 +247,10 @@ static int parse_run(int argc, char **argv, run_opts *o)
                 return cli_usage_error(usage_run, "--sweep-max expects a positive number, got "
                                                   "'%s'", v);
             }
-        } else if (strcmp(a, "--check-determinism") == 0) {
-            o->check_determinism = true;
         } else if (strcmp(a, "--shrink") == 0) {
-            v = cli_value(argc, argv, &i, "--shrink", usage_run);
-            if (v == NULL) return EXIT_USAGE;
-            if (cli_parse_u64(v, &o->shrink_runs) != 0 || o->shrink_runs == 0 ||
-                o->shrink_runs > 1000000) {
-                return cli_usage_error(usage_run,
-                                       "--shrink expects a number of runs from 1 to 1000000, "
-                                       "got '%s'",
-                                       v);
-            }
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = true;
+            if ((rc = parse_shrink(argc, argv, &i, o)) != 0) return rc;
+        } else if (parse_flag(a, o)) {
+            continue;
         } else if (a[0] == '-') {
             return cli_usage_error(usage_run, "unknown option '%s'", a);
         } else {
@@ -248,6 +267,9 @@ static int parse_run(int argc, char **argv, run_opts *o)
         return cli_usage_error(usage_run, "--shrink needs the failing runs recorded: give --db "
                                           "FILE (and a --record mode other than off)");
     }
+    if (o->sweep != NULL && o->cancel_sweep) {
+        return cli_usage_error(usage_run, "--sweep and --cancel-sweep sweep one thing at a time");
+    }
     return 0;
 }
 
@@ -262,7 +284,7 @@ static void scenario_command(const run_opts *o, const sim_scenario *sc, uint64_t
     cli_sets_append(&o->sets, buf, size);
     if (sweep != NULL) {
         size_t n = strlen(buf);
-        snprintf(buf + n, size - n, " --set 'faults.fail_hit=%s'", sweep);
+        snprintf(buf + n, size - n, " --set '%s'", sweep);
     }
 }
 
@@ -391,10 +413,33 @@ static int out_of_memory(const sim_scenario *sc, uint64_t seed)
     return EXIT_USAGE;
 }
 
+/* --cancel-sweep: the task at cancellable await k is aborted, for k = 1, 2, ... until a run
+ * reaches fewer than k such awaits (the last run cancelled nothing: it is the seed as it is). */
+static int cancel_sweep(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
+                        run_emit emit, void *ctx)
+{
+    int rc = 0;
+    for (uint64_t k = 1; rc == 0 && k <= o->sweep_max && !cli_interrupted; k++) {
+        char value[32], err[1024], assign[64];
+        snprintf(value, sizeof value, "%llu", (unsigned long long)k);
+        if (sim_scenario_set(sc, "scenario", "cancel_at", value, err, sizeof err) != SIM_OK) {
+            return cli_usage_error(NULL, "--cancel-sweep: %s", err);
+        }
+        snprintf(assign, sizeof assign, "scenario.cancel_at=%s", value);
+        sim__outcome out;
+        if (run_checked(o, sc, seed, assign, &out) != SIM_OK) return out_of_memory(sc, seed);
+        uint64_t points = out.cancel_points;
+        rc = emit(ctx, ui, &out, assign);
+        if (points < k) break; /* await k was not reached: every reachable one was tried */
+    }
+    return rc;
+}
+
 int run_unit_exec(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
                   run_emit emit, void *ctx)
 {
     sim__outcome out;
+    if (o->cancel_sweep) return cancel_sweep(o, sc, ui, seed, emit, ctx);
     if (o->sweep == NULL) {
         if (run_checked(o, sc, seed, NULL, &out) != SIM_OK) return out_of_memory(sc, seed);
         return emit(ctx, ui, &out, NULL);
@@ -402,14 +447,15 @@ int run_unit_exec(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t see
     /* --sweep: hit k of the point fails, for k = 0, 1, ... until a run does not reach it. */
     int rc = 0;
     for (uint64_t k = 0; rc == 0 && k < o->sweep_max && !cli_interrupted; k++) {
-        char value[RUN_SWEEP_MAX], err[1024];
+        char value[RUN_SWEEP_MAX - 16], err[1024], assign[RUN_SWEEP_MAX];
         snprintf(value, sizeof value, "%s %llu", o->sweep, (unsigned long long)k);
         if (sim_scenario_set(sc, "faults", "fail_hit", value, err, sizeof err) != SIM_OK) {
             return cli_usage_error(NULL, "--sweep: %s", err);
         }
-        if (run_checked(o, sc, seed, value, &out) != SIM_OK) return out_of_memory(sc, seed);
+        snprintf(assign, sizeof assign, "faults.fail_hit=%s", value);
+        if (run_checked(o, sc, seed, assign, &out) != SIM_OK) return out_of_memory(sc, seed);
         uint64_t hits = out.fail_hits;
-        rc = emit(ctx, ui, &out, value);
+        rc = emit(ctx, ui, &out, assign);
         if (hits <= k) break; /* hit k was not reached: every reachable hit has failed */
     }
     return rc;
@@ -451,9 +497,7 @@ static void overrides_text(const run_opts *o, const char *sweep, char *buf, size
     for (int i = 0; i < o->sets.n && n < size; i++) {
         n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "\n" : "", o->sets.item[i]);
     }
-    if (sweep != NULL && n < size) {
-        snprintf(buf + n, size - n, "%sfaults.fail_hit=%s", n ? "\n" : "", sweep);
-    }
+    if (sweep != NULL && n < size) snprintf(buf + n, size - n, "%s%s", n ? "\n" : "", sweep);
 }
 
 static int record_one(run_ctx *c, const sim_scenario *sc, const sim__outcome *out,
@@ -547,7 +591,7 @@ static void report_failure(run_ctx *c, const sim_scenario *sc, const sim__outcom
                         : sim_scenario_expect_fail(sc) ? "found"
                                                        : "FAIL";
     printf("%-5s %s seed %llu%s%s  %s: %s%s\n", label, sim_scenario_name(sc),
-           (unsigned long long)out->seed, sweep ? ", faults.fail_hit=" : "", sweep ? sweep : "",
+           (unsigned long long)out->seed, sweep ? ", " : "", sweep ? sweep : "",
            out->result, out->detail,
            unknown_run(out) && !out->failed ? " (counted as passed: [check] unknown = pass)"
                                             : "");
@@ -569,14 +613,28 @@ static void log_case(run_ctx *c, uint32_t sci, const sim__outcome *out, const ch
     junit_add(&c->junit, &jc);
 }
 
+/* Applies a sweep's assignment ("S.K=V", as the worker made it) to the scenario, so that the
+ * run is recorded with the configuration it ran under. */
+static void sweep_apply(sim_scenario *sc, const char *sweep)
+{
+    char section[64], err[1024];
+    const char *dot = strchr(sweep, '.'), *eq = strchr(sweep, '=');
+    SIM_ASSERT(dot != NULL && eq != NULL && dot < eq);
+    SIM_ASSERT((size_t)(dot - sweep) < sizeof section);
+    snprintf(section, sizeof section, "%.*s", (int)(dot - sweep), sweep);
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    int rc = sim_scenario_set(sc, section, key, eq + 1, err, sizeof err);
+    SIM_ASSERT(rc == SIM_OK); /* the worker set it already */
+}
+
 /* run_emit: records one run, prints it if it failed, and counts it. */
 static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *sweep)
 {
     run_ctx *c = ctx;
     const run_unit *u = &c->units[ui];
     sim_scenario *sc = c->scs[u->sc];
-    char err[1024];
-    if (sweep != NULL) sim_scenario_set(sc, "faults", "fail_hit", sweep, err, sizeof err);
+    if (sweep != NULL) sweep_apply(sc, sweep);
     uint64_t run_id;
     int rc = record_one(c, sc, out, sweep, &run_id);
     /* Recorded as the check wrote it; shown with the database and the run filled in. */
@@ -829,7 +887,7 @@ static void print_table(const run_ctx *c)
         int n = (int)strlen(sim_scenario_name(c->scs[i]));
         if (n > w) w = n;
     }
-    bool runs = c->o->sweep != NULL;
+    bool runs = c->o->sweep != NULL || c->o->cancel_sweep;
     bool unknown = c->unknown > 0; /* the column is there only when a seed is unknown */
     printf("\n%-*s  %7s  %7s  %7s%s%s  %-6s  %s\n", w, "scenario", "seeds", "passed", "failed",
            runs ? "     runs" : "", unknown ? "  unknown" : "", "expect",
@@ -850,8 +908,8 @@ static void print_table(const run_ctx *c)
                sim_scenario_expect_fail(c->scs[i]) ? "fail" : "pass", fastest);
     }
     if (runs) {
-        printf("(--sweep %s: a seed passes when every run of its sweep passes)\n",
-               c->o->sweep);
+        printf("(--%s%s: a seed passes when every run of its sweep passes)\n",
+               c->o->sweep ? "sweep " : "cancel-sweep", c->o->sweep ? c->o->sweep : "");
     }
 }
 

@@ -22,7 +22,8 @@ typedef struct run_opts {
     const char *strategy;
     cli_sets sets;
     const char *sweep;   /* a fault point, or NULL */
-    uint64_t sweep_max;
+    uint64_t sweep_max;  /* runs per seed under --sweep or --cancel-sweep */
+    bool cancel_sweep;   /* --cancel-sweep */
     bool quiet;
     uint32_t jobs;       /* worker processes (1: one, still not this process) */
     uint64_t shard_k, shard_n; /* --shard K/N; shard_n 0: the whole suite */
@@ -32,8 +33,9 @@ typedef struct run_opts {
     uint64_t shrink_runs; /* --shrink N: candidate runs per failing seed; 0: no shrinking */
 } run_opts;
 
-/* The longest --sweep fail_hit value ("POINT K"), with its NUL. */
-#define RUN_SWEEP_MAX 160
+/* The longest sweep assignment ("faults.fail_hit=POINT K", "scenario.cancel_at=K"), with its
+ * NUL. */
+#define RUN_SWEEP_MAX 176
 
 /* One seed of one scenario: what a worker is given. Under --sweep it is several runs. */
 typedef struct run_unit {
@@ -42,7 +44,8 @@ typedef struct run_unit {
 } run_unit;
 
 /* Receives each run of a unit, in order; returns 0 or EXIT_USAGE (stop). The outcome is the
- * callee's to free. sweep is the fail_hit value of a --sweep run, or NULL. */
+ * callee's to free. sweep is the assignment a sweep's run was made under ("faults.fail_hit=POINT
+ * K", "scenario.cancel_at=K"), or NULL. */
 typedef int (*run_emit)(void *ctx, uint32_t unit, sim__outcome *out, const char *sweep);
 
 /* Runs every run of one unit (cmd_run.c); 0, or EXIT_USAGE when out of memory or when emit

@@ -243,6 +243,17 @@ typedef struct sim_world_desc {
     uint64_t check_max_memory;  /* sim_world_check's memory limit in bytes, counted as the
                                    checker allocates (sim_check_desc.max_memory); 0 = its
                                    default, 2 GiB */
+    /* End-of-run oracles and shutdown (see "Shutdown and end-of-run oracles"). */
+    uint32_t oracles;           /* SIM_ORACLE_* bits: the oracles to run; 0 =
+                                   SIM_ORACLES_DEFAULT; SIM_ORACLE_NONE: none */
+    uint64_t shutdown_at_ns;    /* raise the shutdown signal at this virtual time; 0 = never
+                                   (a system may raise it itself) */
+    uint64_t shutdown_within_ns; /* after the signal, every node's tasks must be gone within
+                                   this; 0 = no bound */
+    /* Cancellation (see "Cancellation as a strategy"). */
+    uint64_t cancel_at;         /* abort the task that reaches the run's cancel_at-th await
+                                   (1-based, counting cancellable awaits); 0 = none */
+    sim_ratio cancel_rate;      /* per cancellable await: abort the task; 0 = never */
     const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
     uint32_t forced_count;
     const char *replay_hint;    /* copied; printed by failed assertions and reports, e.g.
@@ -336,7 +347,11 @@ void sim_world_stats(const sim_world *w, sim_stats *out);
     X(SIM_VIOLATION_NESTED_BLOCK_ON, 2, "nested block_on")                                         \
     X(SIM_VIOLATION_CRASH_SIDE_EFFECT, 3, "side effect in crash drop")                             \
     X(SIM_VIOLATION_LEAK, 4, "leak")                                                               \
-    X(SIM_VIOLATION_DIVERGED, 5, "diverged")
+    X(SIM_VIOLATION_DIVERGED, 5, "diverged")                                                       \
+    X(SIM_VIOLATION_OBLIGATION, 6, "obligation")                                                   \
+    X(SIM_VIOLATION_UNREAD, 7, "unread messages")                                                  \
+    X(SIM_VIOLATION_UNCOLLECTED, 8, "uncollected error")                                           \
+    X(SIM_VIOLATION_SHUTDOWN, 9, "shutdown overrun")
 
 typedef enum sim_violation_kind {
 #define SIM__VIOLATION_ENUM(name, value, text) name = (value),
@@ -392,7 +407,11 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_DISK_OP, 26, "disk-op", "a=file << 40 | offset, b=op << 56 | error << 48 | len")      \
     X(SIM_EV_DISK_CRASH, 27, "disk-crash",                                                         \
       "a=file << 40 | offset, b=outcome<<56 | kind<<48 | len")                                     \
-    X(SIM_EV_HISTORY, 28, "history", "a=operation << 32 | process, b=hash32 << 32 | type")
+    X(SIM_EV_HISTORY, 28, "history", "a=operation << 32 | process, b=hash32 << 32 | type")      \
+    X(SIM_EV_OBLIGE, 29, "oblige", "a=obligation id, b=flags")                                     \
+    X(SIM_EV_DISCHARGE, 30, "discharge", "a=obligation id, b=0 first, 1 again, 2 voided (crash)") \
+    X(SIM_EV_SHUTDOWN, 31, "shutdown", "a=deadline ns (0: none), b=0")                             \
+    X(SIM_EV_CANCEL, 32, "cancel", "a=cancellable await number, b=1 if by rate")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -1291,6 +1310,115 @@ sim_blocking_op sim_blocking(const sim_job_desc *desc);
  * its latency this way); the job's end saturates at the end of time. sim_now then includes
  * it. Outside a job: SIM_EMISUSE. */
 int sim_job_charge(sim_world *w, uint64_t ns);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Obligations: the exactly-once ledger                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* An obligation is something a system promises to do exactly once: call a completion
+ * callback, send a reply, resolve a future. It is registered where the promise is made
+ * (sim_oblige) and discharged where it is kept (sim_discharge). The world keeps the ledger:
+ * - discharged a second time: a SIM_VIOLATION_OBLIGATION at once, naming where it was made
+ *   and both places it was discharged;
+ * - never discharged when sim_world_run ends with SIM_OK (the run's work done): a violation
+ *   naming where it was made and by which task;
+ * - its node crashed first: voided, as a crashed process keeps no promise (an event says
+ *   so); made with SIM_OBLIGE_SURVIVES_CRASH, the crash is a violation instead (a promise
+ *   the system says must outlive its process: a reply owed through a durable log).
+ * The node of an obligation is the running task's (the node being booted, else 0: the
+ * world, which never crashes). Sites are borrowed for the world's life: SIM_SITE gives
+ * "file.c:123" as a literal. `what` is copied (its first 63 bytes). At most 2^22
+ * obligations per world (SIM_ELIMIT); a discharged one keeps its record, to catch a second
+ * discharge. Events: SIM_EV_OBLIGE at registration and SIM_EV_DISCHARGE at each discharge
+ * (a = the obligation's id), so a replay shows where each was made and kept. */
+typedef struct sim_obligation {
+    uint32_t id; /* 1, 2, 3, ... in order of registration; 0 = none */
+} sim_obligation;
+
+#define SIM__STR2(x) #x
+#define SIM__STR(x) SIM__STR2(x)
+/* "file.c:123" for the line it is written on, as a string literal. */
+#define SIM_SITE __FILE__ ":" SIM__STR(__LINE__)
+
+enum {
+    SIM_OBLIGE_SURVIVES_CRASH = 1, /* a crash of its node does not void it: a violation */
+};
+
+/* Registers an obligation; *out names it. Errors: SIM_EINVAL (what or site NULL, unknown
+ * flags), SIM_ELIMIT (2^22 obligations), SIM_EMISUSE (from a crash-mode drop). */
+int sim_oblige(sim_world *w, const char *what, const char *site, uint32_t flags,
+               sim_obligation *out);
+/* Keeps the promise. SIM_OK the first time; a second discharge is SIM_EMISUSE with a
+ * violation naming the three sites; discharging a voided obligation (its node crashed) is
+ * SIM_OK and nothing; SIM_EINVAL for an id this world never gave. */
+int sim_discharge(sim_world *w, sim_obligation ob, const char *site);
+/* Whether it is registered and neither discharged nor voided. */
+bool sim_obligation_pending(const sim_world *w, sim_obligation ob);
+/* Obligations now pending in the world. */
+uint32_t sim_world_obligations_pending(const sim_world *w);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shutdown and end-of-run oracles                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The shutdown signal is the simulated SIGTERM of every node: one per world, raised once,
+ * either by the world at desc.shutdown_at_ns (a scenario's [scenario] shutdown_at) or by a
+ * system calling sim_shutdown_signal (a task that decides the test is over). A system hears
+ * it through a cancellation token: sim_shutdown_token gives a child of the world's shutdown
+ * token, cancelled when the signal is raised (tokio's signal::ctrl_c() and a
+ * CancellationToken in one). Raising it emits SIM_EV_SHUTDOWN.
+ *
+ * What the world checks (each oracle a SIM_ORACLE_* bit of desc.oracles; by default the two
+ * that judge only what follows a shutdown signal, which are sound for any program; each
+ * finding a violation of its own kind, which a scenario counts as a failure, a warning or
+ * nothing: docs/scenarios.md, [check]):
+ * - SIM_ORACLE_SHUTDOWN: with desc.shutdown_within_ns, at signal + within every task of
+ *   every node (world-level tasks aside) must be gone; those left, blocking jobs included,
+ *   are listed with who spawned them (SIM_VIOLATION_SHUTDOWN).
+ * - SIM_ORACLE_LEAKS: at the end of a run in which the signal was raised, whatever is still
+ *   alive on a node is a leak (SIM_VIOLATION_LEAK): tasks and blocking jobs (with their
+ *   timers and who spawned them), sockets and files still open (with their owner), messages
+ *   queued in channels. Without a signal the check is not made: servers and their channels
+ *   outliving the clients is how a run ends.
+ * - SIM_ORACLE_UNREAD: a receiver dropped (not by a crash) while messages were queued for
+ *   it: they are discarded unread (SIM_VIOLATION_UNREAD).
+ * - SIM_ORACLE_UNCOLLECTED: a task that ended with an error (not SIM_ECANCELED, not
+ *   SIM_ECRASHED) whose result nobody collected: detached, its handle released unawaited, or
+ *   still unawaited at the run's end (SIM_VIOLATION_UNCOLLECTED).
+ * - The ledger above is always on. */
+enum {
+    SIM_ORACLE_SHUTDOWN = 1,
+    SIM_ORACLE_LEAKS = 2,
+    SIM_ORACLE_UNREAD = 4,       /* off by default: a server may rightly drop its queue */
+    SIM_ORACLE_UNCOLLECTED = 8,  /* off by default: fire-and-forget tasks are common */
+    SIM_ORACLES_DEFAULT = SIM_ORACLE_SHUTDOWN | SIM_ORACLE_LEAKS,
+    SIM_ORACLE_NONE = 1 << 30,   /* desc.oracles: run none */
+};
+
+/* Raises the shutdown signal now (idempotent: later calls do nothing). Allowed in and outside
+ * tasks, not in a crash-mode drop (SIM_EMISUSE). */
+int sim_shutdown_signal(sim_world *w);
+/* Whether the signal was raised, and when (UINT64_MAX: not yet). */
+bool sim_shutdown_signalled(const sim_world *w);
+uint64_t sim_shutdown_time(const sim_world *w);
+/* A new token, child of the world's shutdown token (cancelled already if the signal was
+ * raised), owned by the caller like any token. Errors: as sim_token_new. */
+int sim_shutdown_token(sim_world *w, sim_token *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cancellation as a strategy                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Besides the scheduler's choices, a world may choose to cancel. A cancellable await is a
+ * pending poll of a task somebody could abort: a task whose join handle is alive (or that
+ * belongs to a task set), not a blocking job, not sim_block_on's root. They are counted from
+ * 1 in the order they happen. desc.cancel_at = N aborts the task at the N-th (as
+ * sim_join_abort would, so its holder sees SIM_ECANCELED); desc.cancel_rate aborts at each
+ * with that probability (stream "sim/cancel"). Each cancellation is an event
+ * (SIM_EV_CANCEL: a = the await's number), so it is replayed with the seed, and `sim run
+ * --cancel-sweep` tries N = 1, 2, ... in turn as --sweep does with fault points. */
+/* Cancellable awaits so far. */
+uint64_t sim_world_cancel_points(const sim_world *w);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Network                                                                                    */
@@ -2236,7 +2364,7 @@ void sim_run_result_free(sim_run_result *r);
 /* The command line as a library                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check;
+/* The whole `sim` command (run, replay, check-determinism, show, list, merge, check, explore;
  * docs/tutorial.md) over the systems and checker models a binary offers. A user's test binary
  * is the command over its own systems:
  *

@@ -9,6 +9,7 @@
 #include "kv/kv.h"
 #include "paxos/paxos.h"
 #include "register/register.h"
+#include "shutdown/shutdown.h"
 
 const sim_system *const sim_systems[] = {
     &sim_actor_system,
@@ -17,6 +18,7 @@ const sim_system *const sim_systems[] = {
     &sim_kv_system,
     &sim_paxos_system,
     &sim_register_system,
+    &sim_shutdown_system,
 };
 
 const uint32_t sim_system_count = sizeof sim_systems / sizeof sim_systems[0];

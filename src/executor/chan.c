@@ -750,7 +750,10 @@ static void rx_release(sim_world *w, uint32_t hs)
     o->waker_slot = SIM__NIL;
     wake_orphaned_receiver(w, waker, waker_id);
     o = sim__obj_at(w, slot);
-    if (o->len > 0) drop_all_messages(w, o);
+    if (o->len > 0) {
+        sim__oracle_unread(w, slot, o->len);
+        drop_all_messages(w, &w->objs[slot]);
+    }
     SIM_ASSERT(w->objs[slot].len == 0);
     if (w->objs[slot].wq_head != SIM__NIL) sim__waitq_clear(w, slot);
     SIM_ASSERT(w->objs[slot].wq_head == SIM__NIL); /* no sender waits on a closed channel */

@@ -163,6 +163,8 @@ typedef struct sim__task {
     uint64_t prio;           /* PCT priority: higher runs first */
     const char *name;        /* borrowed */
     uint64_t wait_since_ns;  /* when its current first wait began */
+    uint32_t parent;         /* id of the task that spawned it; 0: outside a task */
+    const char *parent_name; /* its name (borrowed for the world's life); NULL: none */
 } sim__task;
 
 /* What a task waits for, in a table of its own indexed like the task table (w->task_waits):
@@ -388,6 +390,9 @@ struct sim_world {
     const sim_decision *forced;
     uint32_t forced_count;
     uint32_t forced_next;
+    sim__decision_fn decision_fn; /* sim__exec_set_decision_hook; NULL: none */
+    sim__point_fn point_fn;       /* the same for cancellable awaits; NULL: none */
+    void *decision_ud;
 
     /* deferred aborts, processed at the next scheduling point (FIFO) */
     sim__ref *aborts;
@@ -466,6 +471,26 @@ struct sim_world {
 
     /* statistics */
     sim_stats stats;
+
+    /* the exactly-once ledger (ledger.c) */
+    struct sim__obligation *obls; /* obls_len records; an obligation's id is its index + 1 */
+    uint32_t obls_len;
+    uint32_t obls_cap;
+    uint32_t obls_pending;   /* registered, neither discharged nor voided */
+
+    /* shutdown, end-of-run oracles and cancellation (oracle.c) */
+    uint32_t oracles;        /* SIM_ORACLE_* bits of the oracles to run (resolved) */
+    uint64_t shutdown_at_ns; /* the desc's: raise the signal then; UINT64_MAX: never */
+    uint64_t shutdown_within_ns; /* the desc's; 0: no bound */
+    uint64_t shutdown_ns;    /* when the signal was raised; UINT64_MAX: not yet */
+    uint64_t shutdown_check_ns; /* when the overrun check is due; UINT64_MAX: none */
+    sim_token shutdown_tok;  /* the world's shutdown token, owned by the world; made at the
+                                first sim_shutdown_token (empty before) */
+    bool end_checked;        /* the end-of-run checks have run */
+    uint64_t cancel_at;      /* the desc's: abort at this cancellable await (1-based); 0 none */
+    sim_ratio cancel_rate;   /* the desc's */
+    sim_rng cancel_rng;      /* "sim/cancel" */
+    uint64_t cancel_points;  /* cancellable awaits so far */
 
     /* extensions (net_sim, disk_sim, the fault state, the history): their operations and state */
     uint32_t ext_count;      /* extensions attached, in the order they attached */
@@ -799,5 +824,33 @@ void sim__report_build(sim_world *w, int rc);
 /* run.c */
 /* Appends a checkpoint unless the last one is at the same point. */
 void sim__checkpoint(sim_world *w);
+
+/* ledger.c */
+/* Voids (or, for SIM_OBLIGE_SURVIVES_CRASH, reports) the pending obligations of a crashed
+ * node. */
+void sim__ledger_crash(sim_world *w, uint32_t node);
+/* The run's end: every pending obligation is a violation. */
+void sim__ledger_end(sim_world *w);
+void sim__ledger_free(sim_world *w);
+
+/* oracle.c */
+void sim__oracle_init(sim_world *w, const sim_world_desc *d);
+/* The earliest time the oracles need the clock to stop at (the signal, the overrun check);
+ * UINT64_MAX for none. */
+static inline uint64_t sim__oracle_next(const sim_world *w)
+{
+    return w->shutdown_at_ns < w->shutdown_check_ns ? w->shutdown_at_ns : w->shutdown_check_ns;
+}
+/* Raises the signal or makes the overrun check when its time has come. */
+void sim__oracle_due(sim_world *w);
+/* The end-of-run checks (once, when sim_world_run ends with SIM_OK). */
+void sim__oracle_end(sim_world *w);
+/* A task just returned SIM_PENDING: a cancellation point if someone could abort it. */
+void sim__oracle_pending(sim_world *w, uint32_t slot);
+/* A task with an error result lost its last chance of being collected (detached, handle
+ * released unawaited). */
+void sim__oracle_uncollected(sim_world *w, uint32_t slot, const char *how);
+/* A receiver was dropped with n messages queued. */
+void sim__oracle_unread(sim_world *w, uint32_t chan, uint32_t n);
 
 #endif /* SIM_EXEC_H */

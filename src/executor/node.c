@@ -171,6 +171,7 @@ int sim_node_crash(sim_world *w, sim_node_id node)
         if (w->ext_ops[e]->crash != NULL) w->ext_ops[e]->crash(w, node.v);
     }
     node_drop_tasks(w, node.v);
+    sim__ledger_crash(w, node.v);
     SIM_ASSERT(w->nodes[node.v].state == SIM_NODE_DOWN); /* drops cannot restart it */
     SIM_ASSERT(w->nodes[node.v].busy == 0 && w->nodes[node.v].jobq_len == 0);
     return SIM_OK;

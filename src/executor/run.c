@@ -67,6 +67,8 @@ static void after_pending(sim_world *w, uint32_t slot, bool spurious)
         return;
     }
     sim__task_begin_wait(w, slot, spurious);
+    sim__oracle_pending(w, slot);
+    t = &w->tasks[slot];
     if (t->flags & TF_WOKEN) {
         t->flags &= ~(uint32_t)TF_WOKEN;
         if (t->node != 0 && w->nodes[t->node].state == SIM_NODE_PAUSED) {
@@ -144,11 +146,13 @@ static int idle(sim_world *w, uint64_t until_ns, bool have_root)
     SIM_ASSERT(w->current == SIM__NIL);
     if (!work && until_ns == UINT64_MAX) return 0;
     bool timers = sim__timers_armed(w) > 0;
-    if (!timers && work && (until_ns == UINT64_MAX || !any_parked(w))) {
+    uint64_t own = sim__oracle_next(w); /* the shutdown signal and its overrun check */
+    if (!timers && own == UINT64_MAX && work && (until_ns == UINT64_MAX || !any_parked(w))) {
         sim__stop(w, SIM_EDEADLOCK);
         return 1;
     }
     uint64_t next = timers ? sim__timers_next(w) : UINT64_MAX;
+    if (own < next) next = own;
     SIM_ASSERT(next > w->now_ns);
     uint64_t limit = w->time_limit_ns;
     uint64_t bound = limit != 0 && limit < until_ns ? limit : until_ns;
@@ -211,6 +215,7 @@ static int run_loop(sim_world *w, const run_bounds *b)
             continue;
         }
         if (w->heap_len > 0 && w->heap[0].deadline_ns <= w->now_ns) sim__timers_fire_due(w);
+        if (sim__oracle_next(w) <= w->now_ns) sim__oracle_due(w);
         if (w->rq_len > 0) {
             if (w->step >= w->step_limit) {
                 sim__stop(w, SIM_ESTEPLIMIT);
@@ -276,7 +281,9 @@ int sim_world_run(sim_world *w)
     if (rc != SIM_OK) return rc;
     if (w->stop_rc != 0) return w->stop_rc;
     run_bounds b = {.until_ns = UINT64_MAX, .until_step = UINT64_MAX, .root = SIM__NIL};
-    return run_outer(w, &b);
+    rc = run_outer(w, &b);
+    if (rc == SIM_OK) sim__oracle_end(w); /* the run's work is done: the end-of-run checks */
+    return rc;
 }
 
 int sim_world_run_until(sim_world *w, uint64_t until_ns)

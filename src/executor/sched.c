@@ -337,10 +337,40 @@ static inline uint32_t pick_unforced(sim_world *w)
     return slot;
 }
 
+void sim__exec_set_decision_hook(sim_world *w, sim__decision_fn fn, sim__point_fn point,
+                                 void *ud)
+{
+    w->decision_fn = fn;
+    w->point_fn = fn != NULL ? point : NULL;
+    w->decision_ud = fn != NULL ? ud : NULL;
+    SIM_ASSERT(fn != NULL || w->decision_ud == NULL);
+}
+
+/* Tells the decision hook which tasks could run (fifo queue order) and which one will. */
+static void tell_decision(sim_world *w, uint32_t chosen_slot)
+{
+    enum { SHOWN_MAX = 256 };
+    uint32_t ids[SHOWN_MAX], n = 0;
+    for (uint32_t s = w->rq_head; s != SIM__NIL && n < SHOWN_MAX; s = w->tasks[s].rq) {
+        ids[n++] = w->tasks[s].id;
+    }
+    SIM_ASSERT(n >= 2 && n <= w->rq_len);
+    w->decision_fn(w->decision_ud, w->step + 1, ids, n, w->tasks[chosen_slot].id);
+}
+
 uint32_t sim__rq_pick(sim_world *w, uint64_t *poll_b)
 {
     SIM_ASSERT(w->rq_len > 0);
     uint32_t n = w->rq_len;
+    if (w->decision_fn != NULL && n >= 2 && w->sched.kind == SIM_SCHED_FIFO) {
+        uint32_t choice = strategy_choice(w);
+        if (w->forced_next < w->forced_count && w->forced[w->forced_next].step == w->step + 1) {
+            for (uint32_t s = w->rq_head; s != SIM__NIL; s = w->tasks[s].rq) {
+                if (w->tasks[s].id == w->forced[w->forced_next].task.v) choice = s;
+            }
+        }
+        tell_decision(w, choice);
+    }
     bool forced = false;
     uint32_t slot;
     if (w->forced_next < w->forced_count) {

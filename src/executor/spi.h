@@ -67,6 +67,18 @@ uint32_t sim__exec_require_task(sim_world *w, const char *what);
 /* Wakes (slot, id): a no-op for a stale id, a finished task, or one already queued. */
 void sim__exec_wake(sim_world *w, uint32_t slot, uint32_t id);
 
+/* Hears every scheduling decision among two or more runnable tasks under the fifo strategy:
+ * the step it decides (1-based, as sim_decision's), the runnable tasks' ids in queue order and
+ * the one chosen. For exploration (sim explore): the set, not only its size, so that every
+ * alternative it forces is one that could run. NULL removes it; other strategies never call
+ * it. Observing only: it must not act on the world. */
+typedef void (*sim__decision_fn)(void *ud, uint64_t step, const uint32_t *runnable, uint32_t n,
+                                 uint32_t chosen);
+/* Hears each cancellable await (desc.cancel_at's numbering, from 1) and the step it ends. */
+typedef void (*sim__point_fn)(void *ud, uint64_t point, uint64_t step);
+void sim__exec_set_decision_hook(sim_world *w, sim__decision_fn fn, sim__point_fn point,
+                                 void *ud);
+
 /* ---- events and violations ------------------------------------------------------------------ */
 
 /* Records one event: folded into the trace hash and handed to the trace sink. */

@@ -161,6 +161,8 @@ void sim__task_launch(sim_world *w, uint32_t slot, bool job, sim_join *out)
 {
     sim__task *t = &w->tasks[slot];
     uint32_t parent = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
+    t->parent = parent;
+    t->parent_name = parent ? w->tasks[w->current].name : NULL;
     sim__emit(w, SIM_EV_SPAWN, t->node, t->id, parent, job, t->name);
     if (out != NULL) {
         uint32_t id = t->id;
@@ -301,6 +303,7 @@ void sim__task_finish(sim_world *w, uint32_t slot, int result, int mode)
     if (t->flags & TF_INSET) {
         sim__set_member_done(w, slot);
     } else if (t->flags & TF_DETACHED) {
+        if (result < 0) sim__oracle_uncollected(w, slot, "it was detached");
         sim__task_free_slot(w, slot);
     } else if (t->joiner_slot != SIM__NIL) {
         sim__wake(w, t->joiner_slot, t->joiner_id);
@@ -323,8 +326,9 @@ static uint32_t join_task(sim_world *w, const sim_join *j, uint32_t *hand, const
     return r->target;
 }
 
-/* Forgets the handle: a finished task's slot is freed, a live one runs on detached. */
-static void join_forget(sim_world *w, uint32_t hand)
+/* Forgets the handle: a finished task's slot is freed, a live one runs on detached. `lost`
+ * says how a finished task's result goes uncollected (NULL: it was collected). */
+static void join_forget(sim_world *w, uint32_t hand, const char *lost)
 {
     uint32_t slot = w->hands[hand].target;
     SIM_ASSERT(w->hands[hand].kind == HAND_JOIN);
@@ -332,6 +336,7 @@ static void join_forget(sim_world *w, uint32_t hand)
     sim__hand_free(w, hand);
     sim__task *t = &w->tasks[slot];
     if (t->status == TASK_DONE) {
+        if (lost != NULL && t->result < 0) sim__oracle_uncollected(w, slot, lost);
         sim__task_free_slot(w, slot);
     } else {
         t->flags |= TF_DETACHED;
@@ -346,7 +351,7 @@ static void join_forget(sim_world *w, uint32_t hand)
 
 static void join_release(sim_world *w, uint32_t hand)
 {
-    join_forget(w, hand);
+    join_forget(w, hand, "its join handle was released unawaited");
 }
 
 int sim__join_await(sim_world *w, sim_join *j, const char *what)
@@ -365,7 +370,7 @@ int sim__join_await(sim_world *w, sim_join *j, const char *what)
     if (t->status == TASK_DONE) {
         int rc = t->result;
         j->output = t->output;
-        join_forget(w, hand);
+        join_forget(w, hand, NULL);
         j->h = (sim_handle){0};
         return rc;
     }
@@ -456,7 +461,7 @@ void sim_join_detach(sim_world *w, sim_join *j)
 {
     if (j == NULL || j->h.id_ == 0) return;
     uint32_t hand = sim__hand_slot_to_drop(w, &j->h, HAND_JOIN, "sim_join_detach");
-    if (hand != SIM__NIL) join_forget(w, hand);
+    if (hand != SIM__NIL) join_forget(w, hand, "its join handle was detached");
     j->h = (sim_handle){0};
     j->task.v = 0;
 }

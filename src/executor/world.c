@@ -63,6 +63,7 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     }
     w->forced = d->forced;
     w->forced_count = d->forced_count;
+    sim__oracle_init(w, d);
     w->trace = d->trace;
     w->trace_ud = d->trace_ud;
     if (d->replay_hint != NULL) {
@@ -167,6 +168,7 @@ void sim_world_free(sim_world *w)
     }
     sim__objs_free(w);
     sim__hands_free(w);
+    sim__ledger_free(w);
     sim__running_set(outer == w ? NULL : outer);
     sim__timers_free(w);
     sim__nodes_free(w);

@@ -86,6 +86,7 @@ static void collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
     o->steps = sim_world_step(w);
     o->vtime_ns = sim_now(w);
     o->ncheckpoints = sim_world_checkpoint_count(w);
+    o->cancel_points = sim_world_cancel_points(w);
     o->checkpoints = sim__xcalloc(o->ncheckpoints + 1, sizeof *o->checkpoints,
                                   "a run's checkpoints");
     uint32_t kept = 0;
@@ -153,8 +154,31 @@ static void down_detail(sim_world *w, sim__outcome *o)
              "pending (%s)", down, names);
 }
 
-static void classify(sim__outcome *o, int check_rc, const char *check_msg, bool unknown_passes)
+/* The first violation that fails the run (a finding the scenario counts as a warning does
+ * not), or NULL; *warnings counts the others. */
+static const sim__violation_rec *failing_violation(const sim_scenario *sc, const sim__outcome *o,
+                                                   uint32_t *failing, uint32_t *warnings)
 {
+    const sim__violation_rec *first = NULL;
+    *failing = *warnings = 0;
+    for (uint32_t i = 0; i < o->nviolations; i++) {
+        const sim__violation_rec *v = &o->violations[i];
+        if (!sim__scenario_finding_fails(sc, (sim_violation_kind)v->kind)) {
+            (*warnings)++;
+            continue;
+        }
+        (*failing)++;
+        if (first == NULL) first = v;
+    }
+    SIM_ASSERT(*failing + *warnings == o->nviolations);
+    return first;
+}
+
+static void classify(const sim_scenario *sc, sim__outcome *o, int check_rc, const char *check_msg)
+{
+    bool unknown_passes = sim_scenario_unknown_passes(sc);
+    uint32_t failing, warnings;
+    const sim__violation_rec *bad = failing_violation(sc, o, &failing, &warnings);
     static const struct {
         int rc;
         const char *result;
@@ -176,11 +200,10 @@ static void classify(sim__outcome *o, int check_rc, const char *check_msg, bool 
     if (o->rc != SIM_OK) {
         o->result = "error";
         snprintf(o->detail, sizeof o->detail, "the run returned %s", sim_result_name(o->rc));
-    } else if (o->nviolations > 0) {
+    } else if (bad != NULL) {
         o->result = "violation";
         snprintf(o->detail, sizeof o->detail, "%s: %s (%u violation(s))",
-                 sim_violation_kind_name(o->violations[0].kind), o->violations[0].message,
-                 o->nviolations);
+                 sim_violation_kind_name(bad->kind), bad->message, failing);
     } else if (check_rc == SIM_EUNKNOWN) {
         o->result = "unknown";
         o->failed = !unknown_passes;
@@ -191,6 +214,10 @@ static void classify(sim__outcome *o, int check_rc, const char *check_msg, bool 
     } else {
         o->result = "pass";
         o->failed = false;
+        if (warnings > 0) {
+            snprintf(o->detail, sizeof o->detail, "%u warning(s); the first: %s: %s", warnings,
+                     sim_violation_kind_name(o->violations[0].kind), o->violations[0].message);
+        }
     }
 }
 
@@ -209,6 +236,9 @@ static sim_world *make_world(const sim_scenario *sc, const sim__run_opts *opts, 
     sim_world *w = NULL;
     if (sim_world_new(&d, &w) != SIM_OK) return NULL;
     cap->w = w;
+    if (opts->decision_fn != NULL) {
+        sim__exec_set_decision_hook(w, opts->decision_fn, opts->point_fn, opts->decision_ud);
+    }
     return w;
 }
 
@@ -263,7 +293,7 @@ int sim__run_seed(const sim_scenario *sc, const sim__run_opts *opts, sim__outcom
     }
     collect(sc, w, out);
     if (out->result == NULL) {
-        classify(out, check_rc, msg, sim_scenario_unknown_passes(sc));
+        classify(sc, out, check_rc, msg);
         liveness_detail(sc, out);
         down_detail(w, out);
     }

@@ -48,6 +48,12 @@ static const sim_key_spec scenario_keys[] = {
      "steps between checkpoint hashes"},
     {"scenario", "expect", SIM_KEY_CHOICE, "pass", "pass|fail", 0, 0,
      "pass, or fail for a planted bug that some seed must find"},
+    {"scenario", "shutdown_at", SIM_KEY_DURATION, "0s", NULL, 0, 0,
+     "virtual time at which the shutdown signal (a simulated SIGTERM) is raised; 0s: never"},
+    {"scenario", "cancel_at", SIM_KEY_UINT, "0", NULL, 0, 0,
+     "abort the task at this cancellable await (1, 2, ...; sim run --cancel-sweep); 0: none"},
+    {"scenario", "cancel_one_in", SIM_KEY_UINT, "0", NULL, 0, UINT32_MAX,
+     "abort the task at a cancellable await with probability 1/N; 0: never"},
 };
 #define SCENARIO_KEY_COUNT (sizeof scenario_keys / sizeof scenario_keys[0])
 
@@ -65,6 +71,14 @@ static const sim_key_spec check_keys[] = {
      "result is unknown"},
     {"check", "unknown", SIM_KEY_CHOICE, "fail", "fail|pass", 0, 0,
      "what a run whose check ended unknown counts as; it is reported as unknown either way"},
+    {"check", "shutdown_within", SIM_KEY_DURATION, "0s", NULL, 0, 0,
+     "after the shutdown signal every node's tasks must be gone within this; 0s: no bound"},
+    {"check", "leaks", SIM_KEY_CHOICE, "fail", "fail|warn|off", 0, 0,
+     "what is still alive on a node at the end of a run after the shutdown signal"},
+    {"check", "unread", SIM_KEY_CHOICE, "warn", "fail|warn|off", 0, 0,
+     "a channel receiver dropped with messages queued (discarded unread)"},
+    {"check", "uncollected", SIM_KEY_CHOICE, "warn", "fail|warn|off", 0, 0,
+     "a task's error result that nobody collected (detached or never awaited)"},
 };
 #define CHECK_KEY_COUNT (sizeof check_keys / sizeof check_keys[0])
 
@@ -1026,6 +1040,38 @@ const sim__disk_spec *sim__scenario_disk(const sim_scenario *sc)
     return sc->mods[MOD_DISK];
 }
 
+/* The oracles a scenario runs: every one whose [check] key is not off (shutdown_within
+ * with a bound). */
+static uint32_t scenario_oracles(const sim_scenario *sc)
+{
+    static const struct {
+        const char *key;
+        uint32_t bit;
+    } keys[] = {{"leaks", SIM_ORACLE_LEAKS},
+                {"unread", SIM_ORACLE_UNREAD},
+                {"uncollected", SIM_ORACLE_UNCOLLECTED}};
+    uint32_t bits = SIM_ORACLE_SHUTDOWN;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = sim_scenario_get(sc, "check", keys[i].key);
+        SIM_ASSERT(v != NULL);
+        if (strcmp(v, "off") != 0) bits |= keys[i].bit;
+    }
+    SIM_ASSERT(bits != 0);
+    return bits;
+}
+
+bool sim__scenario_finding_fails(const sim_scenario *sc, sim_violation_kind kind)
+{
+    const char *key = kind == SIM_VIOLATION_LEAK          ? "leaks"
+                      : kind == SIM_VIOLATION_UNREAD      ? "unread"
+                      : kind == SIM_VIOLATION_UNCOLLECTED ? "uncollected"
+                                                          : NULL;
+    if (key == NULL) return true;
+    const char *v = sim_scenario_get(sc, "check", key);
+    SIM_ASSERT(v != NULL);
+    return strcmp(v, "fail") == 0;
+}
+
 sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
 {
     /* With a liveness phase, the run must end by quiet_after + converge_within. */
@@ -1041,6 +1087,11 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
         .checkpoint_every = (uint32_t)sc->values[7].num,
         .check_max_steps = check_steps ? check_steps : UINT64_MAX,
         .check_max_memory = sim_scenario_uint(sc, "check", "max_memory"),
+        .oracles = scenario_oracles(sc),
+        .shutdown_at_ns = sim_scenario_uint(sc, "scenario", "shutdown_at"),
+        .shutdown_within_ns = sim_scenario_uint(sc, "check", "shutdown_within"),
+        .cancel_at = sim_scenario_uint(sc, "scenario", "cancel_at"),
+        .cancel_rate = {1, (uint32_t)sim_scenario_uint(sc, "scenario", "cancel_one_in")},
     };
 }
 

@@ -21,6 +21,10 @@ const sim__disk_spec *sim__scenario_disk(const sim_scenario *sc);
  * its default or was changed by sim_scenario_set (--set), or is not declared. */
 uint32_t sim__scenario_line(const sim_scenario *sc, const char *section, const char *key);
 
+/* Whether a violation of this kind fails a run of the scenario: the findings of [check]
+ * leaks, unread and uncollected may be warnings instead; every other kind fails. */
+bool sim__scenario_finding_fails(const sim_scenario *sc, sim_violation_kind kind);
+
 /* ---- running one seed ----------------------------------------------------------------------- */
 
 typedef struct sim__outcome {
@@ -46,6 +50,7 @@ typedef struct sim__outcome {
     uint32_t nfaults;
     uint32_t faults_dropped;  /* beyond what the world keeps */
     uint64_t fail_hits;       /* hits of the [faults] fail_hit point, when there is one */
+    uint64_t cancel_points;   /* cancellable awaits the run reached (sim_world_cancel_points) */
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
     sim_history *history;     /* what clients saw, when captured; NULL otherwise */
@@ -62,6 +67,9 @@ typedef struct sim__run_opts {
     bool want_history;                  /* fill outcome.history even without capture */
     const char *replay_hint;
     sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
+    sim__decision_fn decision_fn;       /* exploration: hears each fifo decision; may be NULL */
+    sim__point_fn point_fn;             /* and each cancellable await; may be NULL */
+    void *decision_ud;
 } sim__run_opts;
 
 /* Runs one seed. Returns SIM_OK when it ran (pass or fail: see out->failed), or SIM_EINVAL

@@ -1,0 +1,342 @@
+/*
+ * cmd_explore.c: `sim explore SCENARIO --seed N`: bounded exhaustive exploration of one seed's
+ * schedules.
+ *
+ * The base schedule is the seed under the fifo strategy: every other choice (latencies,
+ * faults, workloads) still comes from the seed, so a schedule is the base plus a list of
+ * deviations, each "at step S, run task T instead". The search is iterative context bounding
+ * (Musuvathi and Qadeer 2007): bound 0 is the base, bound b every schedule with exactly b
+ * deviations, depth first. The children of a schedule deviate at a decision after its last
+ * deviation, to each task the run recorded as runnable there (the executor's decision hook
+ * gives the set, not only its size), so no forced decision can diverge and no run is wasted.
+ * A cancellation is a deviation too: at a cancellable await after the last deviation, the
+ * task is aborted (scenario.cancel_at; one per schedule, as cancel_at takes one). A parent is
+ * run again to learn its decisions and awaits (one extra run per schedule of the bound
+ * below). No pruning (sleep sets, DPOR) yet: each alternative is one run.
+ *
+ * The first failing schedule is printed with the command that runs it again, exactly:
+ * `sim explore SCENARIO --seed N --schedule S:T,S:T`. Same scenario, seed and deviations, the
+ * same run, hash included.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_explore[] =
+    "usage: sim explore SCENARIO --seed N [--bound B] [--max-runs M] [--set S.K=V]...\n"
+    "       sim explore SCENARIO --seed N --schedule S:T[,S:T...] [--set S.K=V]...\n"
+    "\n"
+    "Explores the schedules of one seed: the seed under the fifo strategy, then every\n"
+    "schedule that deviates from it at one decision (run another runnable task there, or\n"
+    "abort the task at a cancellable await), then at two, ... up to B deviations (iterative\n"
+    "context bounding), depth first. Stops at the first failing schedule and prints the\n"
+    "command that runs it again; --schedule runs one schedule given as its deviations\n"
+    "(S:T runs task T at step S, steps increasing; cK cancels at await K; `base`: none).\n"
+    "\n"
+    "  --seed N          the seed (required)\n"
+    "  --bound B         the most deviations (default 2)\n"
+    "  --max-runs M      stop after M runs (default 100000)\n"
+    "  --set S.K=V       override a scenario key, as sim run does\n"
+    "\n"
+    "exit status: 0 when no schedule within the bound fails, 1 when one does, 2 on bad\n"
+    "arguments or files.\n";
+
+#define DEV_MAX 16
+
+typedef struct decision_rec {
+    uint64_t step;
+    uint32_t alt[8];   /* runnable tasks other than the one chosen (the first 8) */
+    uint32_t nalt;
+} decision_rec;
+
+/* What one run decided, as the hook heard it, and where its cancellable awaits were. */
+typedef struct decisions {
+    decision_rec *d;
+    uint32_t n, cap;
+    uint64_t *point_step;    /* point_step[k - 1]: the step of cancellable await k */
+    uint32_t npoints, pcap;
+} decisions;
+
+static void hear_point(void *ud, uint64_t point, uint64_t step)
+{
+    decisions *ds = ud;
+    SIM_ASSERT(point == (uint64_t)ds->npoints + 1);
+    if (ds->npoints == ds->pcap) {
+        ds->pcap = ds->pcap ? ds->pcap * 2 : 64;
+        ds->point_step = realloc(ds->point_step, ds->pcap * sizeof *ds->point_step);
+        SIM_ASSERT(ds->point_step != NULL);
+    }
+    ds->point_step[ds->npoints++] = step;
+}
+
+static void hear_decision(void *ud, uint64_t step, const uint32_t *runnable, uint32_t n,
+                          uint32_t chosen)
+{
+    decisions *ds = ud;
+    if (ds->n == ds->cap) {
+        ds->cap = ds->cap ? ds->cap * 2 : 64;
+        ds->d = realloc(ds->d, ds->cap * sizeof *ds->d);
+        SIM_ASSERT(ds->d != NULL);
+    }
+    decision_rec *r = &ds->d[ds->n++];
+    r->step = step;
+    r->nalt = 0;
+    for (uint32_t i = 0; i < n && r->nalt < 8; i++) {
+        if (runnable[i] != chosen) r->alt[r->nalt++] = runnable[i];
+    }
+}
+
+typedef struct explorer {
+    sim_scenario *sc;
+    uint64_t seed;
+    uint64_t max_runs;
+    uint64_t runs;
+    uint64_t at_bound;       /* schedules with exactly the current bound's deviations */
+    bool truncated;          /* max_runs reached */
+    bool found;
+    sim_decision dev[DEV_MAX];
+    uint64_t cancel;         /* the schedule's cancellation: await number; 0 none */
+    uint64_t cancel_step;
+    sim_decision found_dev[DEV_MAX];
+    uint32_t found_n;
+    uint64_t found_cancel;
+    char found_detail[600];
+} explorer;
+
+/* Runs the schedule dev[0..n); its decisions into *ds when ds is not NULL. */
+static int run_schedule(explorer *x, const sim_decision *dev, uint32_t n, decisions *ds,
+                        sim__outcome *out)
+{
+    sim__run_opts ro = {.seed = x->seed, .forced = n ? dev : NULL, .nforced = n,
+                        .decision_fn = ds ? hear_decision : NULL,
+                        .point_fn = ds ? hear_point : NULL, .decision_ud = ds};
+    char value[32], err[256];
+    snprintf(value, sizeof value, "%llu", (unsigned long long)x->cancel);
+    int rc = sim_scenario_set(x->sc, "scenario", "cancel_at", value, err, sizeof err);
+    SIM_ASSERT(rc == SIM_OK);
+    x->runs++;
+    return sim__run_seed(x->sc, &ro, out);
+}
+
+static void note_failure(explorer *x, uint32_t n, const sim__outcome *out)
+{
+    x->found = true;
+    x->found_n = n;
+    x->found_cancel = x->cancel;
+    memcpy(x->found_dev, x->dev, n * sizeof x->dev[0]);
+    snprintf(x->found_detail, sizeof x->found_detail, "%s: %s", out->result, out->detail);
+}
+
+static int explore(explorer *x, uint32_t n, uint32_t left);
+
+/* The children of a schedule without a cancellation that cancel at an await after its last
+ * deviation (step `after`). */
+static int explore_cancels(explorer *x, uint32_t n, uint32_t left, const decisions *ds,
+                           uint64_t after, int rc)
+{
+    SIM_ASSERT(x->cancel == 0 && left > 0);
+    for (uint32_t k = 0; k < ds->npoints && rc == SIM_OK && !x->found; k++) {
+        if (ds->point_step[k] <= after) continue;
+        if (x->runs >= x->max_runs) {
+            x->truncated = true;
+            break;
+        }
+        x->cancel = (uint64_t)k + 1;
+        x->cancel_step = ds->point_step[k];
+        rc = explore(x, n, left - 1);
+        x->cancel = 0;
+        x->cancel_step = 0;
+    }
+    return rc;
+}
+
+/* Every schedule extending dev[0..n) (and the cancellation, if any) by `left` more deviations
+ * after its last one. */
+static int explore(explorer *x, uint32_t n, uint32_t left)
+{
+    decisions ds = {0};
+    sim__outcome out;
+    int rc = run_schedule(x, x->dev, n, left ? &ds : NULL, &out);
+    if (rc != SIM_OK) return rc;
+    if (left == 0) {
+        x->at_bound++;
+        if (out.failed) note_failure(x, n, &out);
+    }
+    sim__outcome_free(&out);
+    uint64_t after = n ? x->dev[n - 1].step : 0;
+    if (x->cancel_step > after) after = x->cancel_step;
+    for (uint32_t i = 0; i < ds.n && rc == SIM_OK && !x->found && !x->truncated; i++) {
+        if (ds.d[i].step <= after) continue;
+        for (uint32_t k = 0; k < ds.d[i].nalt && rc == SIM_OK && !x->found; k++) {
+            if (x->runs >= x->max_runs) {
+                x->truncated = true;
+                break;
+            }
+            x->dev[n] = (sim_decision){.step = ds.d[i].step, .task = {ds.d[i].alt[k]}};
+            rc = explore(x, n + 1, left - 1);
+        }
+    }
+    if (left > 0 && x->cancel == 0) rc = explore_cancels(x, n, left, &ds, after, rc);
+    free(ds.d);
+    free(ds.point_step);
+    return rc;
+}
+
+static void schedule_text(const sim_decision *dev, uint32_t n, uint64_t cancel, char *buf,
+                          size_t size)
+{
+    snprintf(buf, size, "%s", n == 0 && cancel == 0 ? "base" : "");
+    size_t at = strlen(buf);
+    for (uint32_t i = 0; i < n && at < size; i++) {
+        at += (size_t)snprintf(buf + at, size - at, "%s%llu:%u", i ? "," : "",
+                               (unsigned long long)dev[i].step, dev[i].task.v);
+    }
+    if (cancel != 0 && at < size) {
+        snprintf(buf + at, size - at, "%sc%llu", n ? "," : "", (unsigned long long)cancel);
+    }
+}
+
+/* "S:T,S:T,cK" into dev and *cancel; the number of deviations, or -1 when malformed. */
+static int parse_schedule(const char *text, sim_decision *dev, uint64_t *cancel)
+{
+    int n = 0;
+    const char *p = strcmp(text, "base") == 0 ? "" : text;
+    *cancel = 0;
+    while (*p != '\0') {
+        unsigned long long s;
+        unsigned t;
+        int used = 0;
+        if (*p == 'c' && *cancel == 0 && sscanf(p + 1, "%llu%n", &s, &used) == 1 && s > 0) {
+            *cancel = s;
+            p += 1 + used;
+            if (*p == ',') p++;
+            else if (*p != '\0') return -1;
+            continue;
+        }
+        if (n == DEV_MAX || sscanf(p, "%llu:%u%n", &s, &t, &used) != 2 || t == 0) return -1;
+        if (n > 0 && s <= dev[n - 1].step) return -1;
+        dev[n++] = (sim_decision){.step = s, .task = {t}};
+        p += used;
+        if (*p == ',') p++;
+        else if (*p != '\0') return -1;
+    }
+    return n;
+}
+
+typedef struct explore_opts {
+    const char *path;
+    uint64_t seed;
+    bool have_seed;
+    uint64_t bound;
+    uint64_t max_runs;
+    const char *schedule;
+    cli_sets sets;
+} explore_opts;
+
+static int parse_explore(int argc, char **argv, explore_opts *o)
+{
+    o->bound = 2;
+    o->max_runs = 100000;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        uint64_t *num = strcmp(a, "--seed") == 0       ? &o->seed
+                        : strcmp(a, "--bound") == 0    ? &o->bound
+                        : strcmp(a, "--max-runs") == 0 ? &o->max_runs
+                                                       : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_rewrite(stdout, usage_explore);
+            return -1;
+        } else if (num != NULL) {
+            if ((v = cli_value(argc, argv, &i, a, usage_explore)) == NULL) return EXIT_USAGE;
+            if (cli_parse_u64(v, num) != 0) {
+                return cli_usage_error(usage_explore, "%s expects a number, got '%s'", a, v);
+            }
+            if (num == &o->seed) o->have_seed = true;
+        } else if (strcmp(a, "--schedule") == 0) {
+            o->schedule = cli_value(argc, argv, &i, a, usage_explore);
+            if (o->schedule == NULL) return EXIT_USAGE;
+        } else if (strcmp(a, "--set") == 0) {
+            if ((v = cli_value(argc, argv, &i, a, usage_explore)) == NULL) return EXIT_USAGE;
+            int rc = cli_sets_add(&o->sets, v, usage_explore);
+            if (rc != 0) return rc;
+        } else if (a[0] == '-' || o->path != NULL) {
+            return cli_usage_error(usage_explore, "unexpected argument '%s'", a);
+        } else {
+            o->path = a;
+        }
+    }
+    if (o->path == NULL) return cli_usage_error(usage_explore, "no scenario file given");
+    if (!o->have_seed) return cli_usage_error(usage_explore, "--seed N is required");
+    if (o->bound > DEV_MAX - 1) {
+        return cli_usage_error(usage_explore, "--bound is at most %d", DEV_MAX - 1);
+    }
+    return 0;
+}
+
+/* --schedule: one run, its result and hash. */
+static int run_one_schedule(explorer *x, const explore_opts *o)
+{
+    int n = parse_schedule(o->schedule, x->dev, &x->cancel);
+    if (n < 0) {
+        return cli_usage_error(usage_explore, "--schedule expects S:T[,S:T...][,cK] with steps "
+                               "increasing, tasks from 1 (at most %d) and K from 1, or base, "
+                               "got '%s'", DEV_MAX, o->schedule);
+    }
+    sim__outcome out;
+    if (run_schedule(x, x->dev, (uint32_t)n, NULL, &out) != SIM_OK) return EXIT_USAGE;
+    printf("%s seed %llu, schedule %s: %s%s%s (%llu steps, hash %016llx)\n",
+           sim_scenario_name(x->sc), (unsigned long long)x->seed, o->schedule, out.result,
+           out.failed ? ": " : "", out.failed ? out.detail : "", (unsigned long long)out.steps,
+           (unsigned long long)out.hash);
+    int status = out.failed ? 1 : 0;
+    sim__outcome_free(&out);
+    return status;
+}
+
+static int explore_bounds(explorer *x, const explore_opts *o)
+{
+    for (uint32_t b = 0; b <= o->bound && !x->found && !x->truncated; b++) {
+        x->at_bound = 0;
+        uint64_t before = x->runs;
+        if (explore(x, 0, b) != SIM_OK) return EXIT_USAGE;
+        printf("bound %u: %llu schedule(s) with %u deviation(s), %llu run(s)%s\n", b,
+               (unsigned long long)x->at_bound, b, (unsigned long long)(x->runs - before),
+               x->found ? ", stopped at a failure" : x->truncated ? ", stopped at --max-runs"
+                                                               : ", all explored");
+    }
+    if (!x->found) {
+        printf("no failing schedule within %llu deviation(s) (%llu runs)\n",
+               (unsigned long long)o->bound, (unsigned long long)x->runs);
+        return 0;
+    }
+    char sched[400];
+    schedule_text(x->found_dev, x->found_n, x->found_cancel, sched, sizeof sched);
+    printf("FAIL  %s seed %llu, schedule %s  %s\n", sim_scenario_name(x->sc),
+           (unsigned long long)x->seed, sched, x->found_detail);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s explore %s --seed %llu --schedule '%s'", cli_prog(),
+             o->path, (unsigned long long)x->seed, sched);
+    cli_sets_append(&o->sets, cmd, sizeof cmd);
+    printf("      replay: %s\n", cmd);
+    return 1;
+}
+
+int cmd_explore(int argc, char **argv)
+{
+    explore_opts o = {0};
+    int rc = parse_explore(argc, argv, &o);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    sim_scenario *sc = cli_load_scenario(o.path);
+    if (sc == NULL) return EXIT_USAGE;
+    char err[1024];
+    rc = cli_sets_apply(&o.sets, sc);
+    if (rc == 0 && sim_scenario_set(sc, "scenario", "strategy", "fifo", err, sizeof err) != 0) {
+        rc = cli_usage_error(NULL, "%s", err);
+    }
+    explorer x = {.sc = sc, .seed = o.seed, .max_runs = o.max_runs};
+    if (rc == 0) rc = o.schedule ? run_one_schedule(&x, &o) : explore_bounds(&x, &o);
+    sim_scenario_free(sc);
+    return rc;
+}

@@ -1,0 +1,132 @@
+/*
+ * test_shutdown_cli.c: the shutdown system (systems/shutdown/, docs/systems/shutdown.md) and
+ * the cancellation sweep from the command line, run as a user would: the sim binary in a
+ * fresh temporary directory per test, scenario files copied from SIM_SRC/scenarios/shutdown.
+ *
+ * What is checked: the clean scenario passes its seeds, and passes a cancellation sweep over
+ * a few seeds; every planted-bug scenario is found by sim's own oracles, with the finding's
+ * words (the ledger's sites, the overrun, the leak, the nested block_on, the deadlock); a
+ * cancellation sweep finds callback-never on seed 1 and names the cancel_at of the failing
+ * run, which replays from the printed command bit for bit; and the system refuses a
+ * scenario without a shutdown signal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../clitext.h"
+
+TestSuite(shutdown_cli, .init = enter_dir, .fini = leave_dir);
+
+/* Goal: the clean scenario passes every seed (leaks, overrun, uncollected errors and the
+ * ledger on), and a cancellation sweep of seeds 1..3 passes too: the system keeps its
+ * promises whichever task is aborted at whichever await. */
+Test(shutdown_cli, clean_passes_and_survives_a_cancel_sweep)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("run clean.ini --jobs 1");
+    expect(&r, 0, WORDS("\n200 passed, 0 failed\n"));
+    out_free(&r);
+    r = SIM("run clean.ini --seeds 1..3 --cancel-sweep --jobs 1");
+    expect(&r, 0, WORDS("(--cancel-sweep: a seed passes when every run of its sweep passes)",
+                        "\n3 passed, 0 failed\n"));
+    out_free(&r);
+}
+
+/* Goal: each planted bug is found by sim's own oracle, with words that say which. Method:
+ * each bug scenario; exit 0 (expect = fail met) and its finding in the output. */
+Test(shutdown_cli, planted_bugs_are_found)
+{
+    static const struct {
+        const char *bug;
+        const char *words;
+    } cases[] = {
+        {"select-loses-message", "\"reply to a request\" (made at systems/shutdown/shutdown.c:"},
+        {"callback-never", "\"a call's completion callback\""},
+        {"callback-twice", "discharged twice: first at systems/shutdown/shutdown.c:"},
+        {"hang-on-failure", "deadlock: "},
+        {"blocking-overrun", "shutdown overrun: 1 task(s) still alive 5.000000s after the "
+                             "shutdown signal at 2.000000s"},
+        {"nested-block-on", "nested block_on: sim_block_on called from inside task"},
+        {"leak", "leak: alive at the run's end after the shutdown signal at 2.000000s: task"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "shutdown/bug-%s.ini", cases[i].bug);
+        copy_scenario(name);
+        out r = SIM("run bug-%s.ini --jobs 1", cases[i].bug);
+        expect(&r, 0, WORDS("found shutdown-bug-", cases[i].words));
+        out_free(&r);
+    }
+}
+
+/* Goal: --cancel-sweep finds callback-never on seed 1 without any other help, names the run
+ * by its cancel_at, and its replay command reproduces the failure. Method: sweep, take the
+ * printed replay line of the first finding, run it. */
+Test(shutdown_cli, cancel_sweep_finds_and_replays)
+{
+    copy_scenario("shutdown/bug-callback-never.ini");
+    out r = SIM("run bug-callback-never.ini --seed 1 --cancel-sweep --jobs 1");
+    expect(&r, 0, WORDS("found shutdown-bug-callback-never seed 1, scenario.cancel_at=",
+                        "replay: sim replay --scenario bug-callback-never.ini --seed 1 --set "
+                        "'scenario.cancel_at="));
+    const char *at = strstr(r.text, "replay: sim replay");
+    cr_assert(ne(ptr, (void *)at, NULL));
+    at += strlen("replay: sim ");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(at, "\n"), at);
+    out_free(&r);
+    cr_assert(eq(int, strncmp(cmd, "replay ", 7), 0), "%s", cmd);
+    r = SIM("%s", cmd);
+    expect(&r, 1, WORDS("violation: obligation: "));
+    out_free(&r);
+}
+
+/* Goal: --sweep and --cancel-sweep together are refused; a scenario of the system without a
+ * shutdown signal fails setup with a message that says what to add. */
+Test(shutdown_cli, refusals)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("run clean.ini --cancel-sweep --sweep x");
+    expect(&r, 2, WORDS("--sweep and --cancel-sweep sweep one thing at a time"));
+    out_free(&r);
+    r = SIM("run clean.ini --seed 1 --set scenario.shutdown_at=0s --jobs 1");
+    expect(&r, 1, WORDS("needs [scenario] shutdown_at"));
+    out_free(&r);
+}
+
+/* ---- sim explore ---------------------------------------------------------------------------- */
+
+/* Goal: sim explore runs bound 0, 1, 2 on the clean scenario's seed 1 and finds nothing,
+ * saying each bound was explored in full; on callback-twice (its random cancellation off)
+ * it finds the double callback at bound 1 through a cancellation deviation, and the printed
+ * --schedule command runs that schedule again with the same result. */
+Test(shutdown_cli, explore_bounds_and_replays)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("explore clean.ini --seed 1 --bound 2");
+    expect(&r, 0, WORDS("bound 0: 1 schedule(s) with 0 deviation(s), 1 run(s), all explored",
+                        "bound 1: ", "bound 2: ", "all explored\nno failing schedule within 2 "
+                        "deviation(s) ("));
+    out_free(&r);
+    copy_scenario("shutdown/bug-callback-twice.ini");
+    r = SIM("explore bug-callback-twice.ini --seed 1 --set scenario.cancel_one_in=0");
+    expect(&r, 1, WORDS("bound 1: ", "stopped at a failure",
+                        "FAIL  shutdown-bug-callback-twice seed 1, schedule c",
+                        "discharged twice", "replay: sim explore bug-callback-twice.ini --seed 1 "
+                        "--schedule 'c"));
+    const char *at = strstr(r.text, "replay: sim ");
+    cr_assert(ne(ptr, (void *)at, NULL));
+    at += strlen("replay: sim ");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(at, "\n"), at);
+    out_free(&r);
+    r = SIM("%s", cmd);
+    expect(&r, 1, WORDS("shutdown-bug-callback-twice seed 1, schedule c", "discharged twice"));
+    out_free(&r);
+    r = SIM("explore bug-callback-twice.ini --seed 1 --schedule 3:x");
+    expect(&r, 2, WORDS("--schedule expects S:T"));
+    out_free(&r);
+    r = SIM("explore bug-callback-twice.ini");
+    expect(&r, 2, WORDS("--seed N is required"));
+    out_free(&r);
+}
