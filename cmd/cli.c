@@ -362,6 +362,36 @@ sim__store *cli_open_store(const char *path, sim__store_mode mode)
     return st;
 }
 
+int cli_run_arg(const char *arg, bool *have_run, uint64_t *run_id, const char *usage)
+{
+    if (*have_run) return cli_usage_error(usage, "one run at a time; '%s' is one too many", arg);
+    if (cli_parse_u64(arg, run_id) != 0 || *run_id == 0) {
+        return cli_usage_error(usage, "RUN expects a run number, got '%s'", arg);
+    }
+    *have_run = true;
+    return 0;
+}
+
+int cli_db_run_given(const char *db, bool have_run, const char *usage)
+{
+    if (db == NULL || !have_run) return cli_usage_error(usage, "give --db FILE RUN");
+    if (db[0] == '\0') return cli_usage_error(usage, "--db: the database path is empty");
+    return 0;
+}
+
+int cli_open_run(const char *db, uint64_t run_id, sim__store_mode mode, sim__store **st,
+                 sim__run_row *row)
+{
+    SIM_ASSERT(db != NULL && run_id != 0);
+    *st = cli_open_store(db, mode);
+    if (*st == NULL) return EXIT_USAGE;
+    if (sim__store_run(*st, run_id, row) == SIM_OK) return 0;
+    cli_err("%s\n", sim__store_error(*st));
+    sim__store_close(*st);
+    *st = NULL;
+    return EXIT_USAGE;
+}
+
 uint64_t cli_hash_text(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ull;

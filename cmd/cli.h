@@ -110,6 +110,14 @@ int cmd_check_determinism(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+/* The RUN argument of a command that reads one recorded run: sets *run_id the first time,
+ * refuses a second one or a non-number. 0, or EXIT_USAGE with the message and usage. */
+int cli_run_arg(const char *arg, bool *have_run, uint64_t *run_id, const char *usage);
+/* After the arguments: both --db FILE and RUN were given, FILE not empty. 0 or EXIT_USAGE. */
+int cli_db_run_given(const char *db, bool have_run, const char *usage);
+/* Opens db and reads run_id's row. 0, or EXIT_USAGE with the store's message printed. */
+int cli_open_run(const char *db, uint64_t run_id, sim__store_mode mode, sim__store **st,
+                 sim__run_row *row);
 int cmd_shrink(int argc, char **argv);
 /* sim shrink --db DB RUN --max-runs N (cmd_shrink.c): 0, or EXIT_USAGE with the message. */
 int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet);

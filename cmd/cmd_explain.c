@@ -75,18 +75,12 @@ static int parse_explain(int argc, char **argv, explain_opts *o)
             o->have_step = true;
         } else if (a[0] == '-') {
             return cli_usage_error(usage_explain, "unknown option '%s'", a);
-        } else if (!have_run) {
-            if (cli_parse_u64(a, &o->run_id) != 0 || o->run_id == 0) {
-                return cli_usage_error(usage_explain, "RUN expects a run number, got '%s'", a);
-            }
-            have_run = true;
         } else {
-            return cli_usage_error(usage_explain, "one run at a time; '%s' is one too many", a);
+            int rc = cli_run_arg(a, &have_run, &o->run_id, usage_explain);
+            if (rc != 0) return rc;
         }
     }
-    if (o->db == NULL || !have_run) return cli_usage_error(usage_explain, "give --db FILE RUN");
-    if (o->db[0] == '\0') return cli_usage_error(usage_explain, "--db: the database path is empty");
-    return 0;
+    return cli_db_run_given(o->db, have_run, usage_explain);
 }
 
 #define NONE UINT64_MAX
@@ -363,14 +357,10 @@ int cmd_explain(int argc, char **argv)
     explain_opts o = {0};
     int rc = parse_explain(argc, argv, &o);
     if (rc != 0) return rc < 0 ? 0 : rc;
-    sim__store *st = cli_open_store(o.db, SIM__STORE_READ);
-    if (st == NULL) return EXIT_USAGE;
+    sim__store *st = NULL;
     sim__run_row row;
-    if (sim__store_run(st, o.run_id, &row) != SIM_OK) {
-        cli_err("%s\n", sim__store_error(st));
-        sim__store_close(st);
-        return EXIT_USAGE;
-    }
+    rc = cli_open_run(o.db, o.run_id, SIM__STORE_READ, &st, &row);
+    if (rc != 0) return rc;
     rc = explain_run(st, &row, &o);
     sim__run_row_free(&row);
     sim__store_close(st);

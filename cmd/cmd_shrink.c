@@ -104,18 +104,12 @@ static int parse_shrink(int argc, char **argv, shrink_opts *o)
             o->quiet = true;
         } else if (a[0] == '-') {
             return cli_usage_error(usage_shrink, "unknown option '%s'", a);
-        } else if (!have_run) {
-            if (cli_parse_u64(a, &o->run_id) != 0 || o->run_id == 0) {
-                return cli_usage_error(usage_shrink, "RUN expects a run number, got '%s'", a);
-            }
-            have_run = true;
         } else {
-            return cli_usage_error(usage_shrink, "one run at a time; '%s' is one too many", a);
+            int rc = cli_run_arg(a, &have_run, &o->run_id, usage_shrink);
+            if (rc != 0) return rc;
         }
     }
-    if (o->db == NULL || !have_run) return cli_usage_error(usage_shrink, "give --db FILE RUN");
-    if (o->db[0] == '\0') return cli_usage_error(usage_shrink, "--db: the database path is empty");
-    return 0;
+    return cli_db_run_given(o->db, have_run, usage_shrink);
 }
 
 /* What makes two failures the same: the result, and the detail's first clause without its
@@ -574,15 +568,11 @@ int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet)
 {
     SIM_ASSERT(db != NULL && run_id != 0 && max_runs > 0);
     shrink_opts o = {.db = db, .run_id = run_id, .max_runs = max_runs, .quiet = quiet};
-    sim__store *st = cli_open_store(o.db, SIM__STORE_WRITE);
-    if (st == NULL) return EXIT_USAGE;
+    sim__store *st = NULL;
     sim__run_row row;
-    if (sim__store_run(st, o.run_id, &row) != SIM_OK) {
-        cli_err("%s\n", sim__store_error(st));
-        sim__store_close(st);
-        return EXIT_USAGE;
-    }
-    int rc = shrink_run(&o, st, &row);
+    int rc = cli_open_run(o.db, o.run_id, SIM__STORE_WRITE, &st, &row);
+    if (rc != 0) return rc;
+    rc = shrink_run(&o, st, &row);
     sim__run_row_free(&row);
     sim__store_close(st);
     return rc;
