@@ -623,6 +623,10 @@ uint64_t sim__host_clock(const sim_world *w);
 /* The loop's idle phase on a host world (run.c's idle): waits for the next deadline, a socket
  * or a job. Returns 1 to go on, 0 when the run call should return SIM_OK. */
 int sim__host_idle(sim_world *w, uint64_t until_ns, bool have_root);
+/* Gathers ready sockets and finished jobs without waiting: a loop that always has a task to
+ * run does this every SIM__HOST_IO_EVERY steps, so that I/O is not starved. */
+#define SIM__HOST_IO_EVERY 64
+void sim__host_poll_io(sim_world *w);
 /* A host world's blocking job: hands it to a pool thread (pool.c's job_poll). */
 void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *user, int32_t *rc,
                           bool *done);

@@ -204,6 +204,15 @@ static void drain_done(sim_world *w)
     }
 }
 
+void sim__host_poll_io(sim_world *w)
+{
+    struct sim__host *h = w->host;
+    SIM_ASSERT(h != NULL);
+    SIM_ASSERT(w->current == SIM__NIL); /* between steps */
+    sim__reactor_wait(h->reactor, 0, wake_waiter, w);
+    drain_done(w);
+}
+
 int sim__host_idle(sim_world *w, uint64_t until_ns, bool have_root)
 {
     struct sim__host *h = w->host;
