@@ -63,6 +63,11 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     }
     w->forced = d->forced;
     w->forced_count = d->forced_count;
+    w->forced_lenient = d->forced_lenient;
+    if (d->cancel_count > 0 && d->cancel_list == NULL) return SIM_EINVAL;
+    for (uint32_t i = 1; i < d->cancel_count; i++) {
+        if (d->cancel_list[i] <= d->cancel_list[i - 1]) return SIM_EINVAL;
+    }
     sim__oracle_init(w, d);
     w->trace = d->trace;
     w->trace_ud = d->trace_ud;
