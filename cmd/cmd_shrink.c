@@ -4,18 +4,28 @@
  *
  * Every candidate is the recorded configuration with changes a user could write themselves:
  * [faults] only lines (the fault hits that fire, by point and hit number, and no other: the
- * run's faults as a script, from which the search takes some out) and smaller values of the
- * keys a system lets it lower (sim_system.shrink: clients, operations, keys). Each candidate
- * is one deterministic run of the same seed, in a forked process (a system that crashes the
- * process is a result); one fails "the same way" when its result is the same and its detail
- * says the same thing up to numbers (the same check, the same violation). The search:
+ * run's faults as a script, from which the search takes some out), [schedule] lines (the
+ * scheduling decisions that differ from the fifo strategy's and the cancellations: the run's
+ * schedule as a script) and smaller values of the keys a system lets it lower
+ * (sim_system.shrink: clients, operations, keys). Each candidate is one deterministic run of
+ * the same seed, in a forked process (a system that crashes the process is a result); one
+ * fails "the same way" when its result is the same and its detail says the same thing up to
+ * numbers (the same check, the same violation). The search:
  *
  *   1. the sizes: for each shrinkable key, a binary search for its smallest failing value
  *      (first, because a smaller run makes every later candidate cheaper);
  *   2. the faults: delta debugging (Zeller's ddmin) over the faults the current run injects
  *      that start something (a fire, crash, pause, partition, clog; restarts, resumes and heals
- *      follow from those), each accepted candidate's own faults being the next list;
- *   3. again, until a round takes nothing out or the run budget is spent.
+ *      follow from those), each accepted candidate's own faults being the next list; then
+ *      each fault moved to later hits of its point while nothing grows;
+ *   3. once, the schedule made a script: the run's decisions from its captured POLL events,
+ *      forced under fifo, kept only where the decision hook says fifo would choose otherwise
+ *      (run in this process), and its CANCEL events listed; the same run. The sizes go again
+ *      right after (with decisions pinned to tasks rather than to the strategy's draws, a
+ *      smaller workload more often fails the same way: compaction-race seed 1);
+ *   4. ddmin over the cancellations and the decisions (reverting each to fifo's choice), a
+ *      quota of runs a round, resumed where it stopped;
+ *   5. again, until a round takes nothing out or the run budget is spent.
  *
  * The result is recorded as a new run in the same database (every event, its configuration
  * with the only lines, its overrides), so it replays bit for bit with sim replay. The search
@@ -917,8 +927,8 @@ static int shrink_run(const shrink_opts *o, sim__store *st, const sim__run_row *
         faulted |= move_faults(&s, DD_QUOTA);
         if (!s.sched_tried && s.runs < o->max_runs) {
             schedule_script(&s);
-            /* Under a script the sizes can often go lower: the run up to the failure stays
-             * what it was while what follows is cut. So the sizes again, before decisions. */
+            /* Under a script the sizes can go lower (decisions are pinned to tasks, not to
+             * the strategy's draws): the sizes again, before the decisions. */
             if (s.best.scheduled) continue;
         }
         /* A share of the budget a round, so that sizes and faults get another turn. */
