@@ -4,18 +4,28 @@
  *
  * Every candidate is the recorded configuration with changes a user could write themselves:
  * [faults] only lines (the fault hits that fire, by point and hit number, and no other: the
- * run's faults as a script, from which the search takes some out) and smaller values of the
- * keys a system lets it lower (sim_system.shrink: clients, operations, keys). Each candidate
- * is one deterministic run of the same seed, in a forked process (a system that crashes the
- * process is a result); one fails "the same way" when its result is the same and its detail
- * says the same thing up to numbers (the same check, the same violation). The search:
+ * run's faults as a script, from which the search takes some out), [schedule] lines (the
+ * scheduling decisions that differ from the fifo strategy's and the cancellations: the run's
+ * schedule as a script) and smaller values of the keys a system lets it lower
+ * (sim_system.shrink: clients, operations, keys). Each candidate is one deterministic run of
+ * the same seed, in a forked process (a system that crashes the process is a result); one
+ * fails "the same way" when its result is the same and its detail says the same thing up to
+ * numbers (the same check, the same violation). The search:
  *
  *   1. the sizes: for each shrinkable key, a binary search for its smallest failing value
  *      (first, because a smaller run makes every later candidate cheaper);
  *   2. the faults: delta debugging (Zeller's ddmin) over the faults the current run injects
  *      that start something (a fire, crash, pause, partition, clog; restarts, resumes and heals
- *      follow from those), each accepted candidate's own faults being the next list;
- *   3. again, until a round takes nothing out or the run budget is spent.
+ *      follow from those), each accepted candidate's own faults being the next list; then
+ *      each fault moved to later hits of its point while nothing grows;
+ *   3. once, the schedule made a script: the run's decisions from its captured POLL events,
+ *      forced under fifo, kept only where the decision hook says fifo would choose otherwise
+ *      (run in this process), and its CANCEL events listed; the same run. The sizes go again
+ *      right after (with decisions pinned to tasks rather than to the strategy's draws, a
+ *      smaller workload more often fails the same way: compaction-race seed 1);
+ *   4. ddmin over the cancellations and the decisions (reverting each to fifo's choice), a
+ *      quota of runs a round, resumed where it stopped;
+ *   5. again, until a round takes nothing out or the run budget is spent.
  *
  * The result is recorded as a new run in the same database (every event, its configuration
  * with the only lines, its overrides), so it replays bit for bit with sim replay. The search
@@ -27,16 +37,19 @@
 #include "cli.h"
 
 static const char usage_shrink[] =
-    "usage: sim shrink --db FILE RUN [--max-runs N] [--quiet]\n"
+    "usage: sim shrink --db FILE RUN [--max-runs N] [--no-move] [--quiet]\n"
     "\n"
     "Reduces a failing run to a smaller one that fails the same way (the same result, the\n"
-    "same check or violation): it takes out injected faults (delta debugging over them) and\n"
-    "lowers the sizes the system lets it shrink (clients, operations, keys), running each\n"
-    "candidate as a deterministic run of the same seed. The shrunk run is recorded in FILE as\n"
-    "a new run that replays bit for bit; its configuration says what is left ([faults]\n"
-    "only = POINT@HIT lines: the fault hits that fire; smaller sizes).\n"
+    "same check or violation): it lowers the sizes the system lets it shrink (clients,\n"
+    "operations, keys), takes out injected faults and moves the rest later, and reverts\n"
+    "scheduling decisions and cancellations to the fifo strategy's (delta debugging over\n"
+    "each list), running each candidate as a deterministic run of the same seed. The shrunk\n"
+    "run is recorded in FILE as a new run that replays bit for bit; its configuration says\n"
+    "what is left ([faults] only = POINT@HIT lines: the fault hits that fire; [schedule]\n"
+    "force and cancel lines: the decisions off fifo; smaller sizes).\n"
     "\n"
     "  --max-runs N   at most N candidate runs (default 200); the same N gives the same result\n"
+    "  --no-move      do not move faults later (for comparing)\n"
     "  --quiet        no progress lines on stderr\n"
     "\n"
     "exit status: 0 shrunk (or nothing could be taken out), 2 bad arguments, a database or\n"
@@ -44,12 +57,14 @@ static const char usage_shrink[] =
 
 #define MAX_FAULTS 4096u
 #define SIG_MAX 256u
+#define DD_QUOTA 40u /* candidate runs a round gives ddmin over decisions or cancellations */
 
 typedef struct shrink_opts {
     const char *db;
     uint64_t run_id;
     uint64_t max_runs;
     bool quiet;
+    bool no_move;        /* --no-move: faults are not moved later */
 } shrink_opts;
 
 /* A fault hit, as an only line names it. */
@@ -66,7 +81,19 @@ typedef struct candidate {
     uint32_t nonly;
     char **sizes;        /* "section.key=value" lines, in the system's key order */
     uint32_t nsizes;
+    bool scheduled;      /* the fifo strategy, no random cancellation, and only these
+                            decisions ([schedule] force) and cancellations ([schedule] cancel) */
+    sim_decision *force; /* sorted by step */
+    uint32_t nforce;
+    uint64_t *cancel;    /* increasing await numbers */
+    uint32_t ncancel;
 } candidate;
+
+/* Where ddmin stands on one list between rounds: the granularity it got to. */
+typedef struct dd_state {
+    uint32_t parts;      /* chunks the list is cut into next; 0: not started */
+    bool tried_none;     /* every item out was tried */
+} dd_state;
 
 typedef struct shrinker {
     const shrink_opts *o;
@@ -76,6 +103,10 @@ typedef struct shrinker {
     bool have_best;      /* best_out holds a run */
     candidate best;
     sim__outcome best_out; /* the best candidate's run */
+    uint32_t decisions_before; /* the run's decisions and cancellations off the base */
+    bool sched_tried;    /* the run's decisions were made a script (or could not be) */
+    hit_ref *hits;       /* shrink_faults' list: the faults of best_out that start something */
+    dd_state dd[3];      /* faults, decisions, cancellations */
 } shrinker;
 
 static int parse_shrink(int argc, char **argv, shrink_opts *o)
@@ -102,6 +133,8 @@ static int parse_shrink(int argc, char **argv, shrink_opts *o)
             }
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(a, "--no-move") == 0) {
+            o->no_move = true;
         } else if (a[0] == '-') {
             return cli_usage_error(usage_shrink, "unknown option '%s'", a);
         } else {
@@ -133,6 +166,8 @@ static void signature(const char *result, const char *detail, char *buf, size_t 
 static void candidate_free(candidate *c)
 {
     free(c->only);
+    free(c->force);
+    free(c->cancel);
     for (uint32_t i = 0; i < c->nsizes; i++) free(c->sizes[i]);
     free(c->sizes);
     memset(c, 0, sizeof *c);
@@ -150,12 +185,45 @@ static void candidate_copy(candidate *to, const candidate *from)
         to->sizes[i] = sim__xstrdup(from->sizes[i], "a shrink candidate");
     }
     to->nsizes = from->nsizes;
+    to->scheduled = from->scheduled;
+    to->force = sim__xcalloc(from->nforce + 1, sizeof *to->force, "a shrink candidate");
+    if (from->nforce > 0) memcpy(to->force, from->force, from->nforce * sizeof *to->force);
+    to->nforce = from->nforce;
+    to->cancel = sim__xcalloc(from->ncancel + 1, sizeof *to->cancel, "a shrink candidate");
+    if (from->ncancel > 0) memcpy(to->cancel, from->cancel, from->ncancel * sizeof *to->cancel);
+    to->ncancel = from->ncancel;
+}
+
+/* The candidate's schedule as --set lines ("scenario.strategy=fifo", "schedule.force=none",
+ * "schedule.force=12:4 15:2 ...", at most 8 entries a line), one a line; "" when it is not
+ * scheduled. malloc'd. */
+static char *schedule_lines(const candidate *c)
+{
+    size_t size = 256 + (size_t)c->nforce * 48 + (size_t)c->ncancel * 32;
+    char *buf = sim__xmalloc(size, "a shrunk run's schedule");
+    size_t o = 0;
+    buf[0] = '\0';
+    if (!c->scheduled) return buf;
+    o += (size_t)snprintf(buf + o, size - o,
+                          "scenario.strategy=fifo\nscenario.cancel_one_in=0\n"
+                          "scenario.cancel_at=0\nschedule.force=none\nschedule.cancel=none");
+    for (uint32_t i = 0; i < c->ncancel; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "%s%llu", i % 8 ? " " : "\nschedule.cancel=",
+                              (unsigned long long)c->cancel[i]);
+    }
+    for (uint32_t i = 0; i < c->nforce; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "%s%llu:%u", i % 8 ? " " : "\nschedule.force=",
+                              (unsigned long long)c->force[i].step, c->force[i].task.v);
+    }
+    SIM_ASSERT(o < size);
+    return buf;
 }
 
 /* Sets "section.key=value" on sc. */
 static int set_line(sim_scenario *sc, const char *line, char *err, size_t err_size)
 {
-    char buf[512];
+    char buf[1024];
+    SIM_ASSERT(strlen(line) < sizeof buf); /* made by this file: 8 entries at most a line */
     snprintf(buf, sizeof buf, "%s", line);
     char *dot = strchr(buf, '.');
     char *eq = strchr(buf, '=');
@@ -163,6 +231,20 @@ static int set_line(sim_scenario *sc, const char *line, char *err, size_t err_si
     *dot = '\0';
     *eq = '\0';
     return sim_scenario_set(sc, buf, dot + 1, eq + 1, err, err_size);
+}
+
+/* Sets c's schedule lines on sc. */
+static int set_schedule(sim_scenario *sc, const candidate *c, char *err, size_t err_size)
+{
+    char *lines = schedule_lines(c);
+    int rc = SIM_OK;
+    char *save = NULL;
+    for (char *ln = strtok_r(lines, "\n", &save); ln != NULL && rc == SIM_OK;
+         ln = strtok_r(NULL, "\n", &save)) {
+        rc = set_line(sc, ln, err, err_size);
+    }
+    free(lines);
+    return rc;
 }
 
 /* The recorded configuration with c's changes, or NULL (a change the scenario refuses). */
@@ -188,6 +270,7 @@ static sim_scenario *candidate_scenario(const shrinker *s, const candidate *c)
         snprintf(v, sizeof v, "%s@%llu", c->only[i].point, (unsigned long long)c->only[i].hit);
         if (sim_scenario_set(sc, "faults", "only", v, err, sizeof err) != SIM_OK) goto refused;
     }
+    if (set_schedule(sc, c, err, sizeof err) != SIM_OK) goto refused;
     return sc;
 refused:
     sim_scenario_free(sc);
@@ -198,7 +281,7 @@ static uint32_t starting_faults(const sim__outcome *out, hit_ref *refs, uint32_t
 
 /* Whether a run is smaller than the best so far: no more faults and no more events, and
  * fewer of one. (Taking a fault out can make a run longer: it is then not kept.) */
-static bool smaller(const shrinker *s, const sim__outcome *out)
+static bool smaller(const shrinker *s, const candidate *c, const sim__outcome *out)
 {
     if (!s->have_best) return true;
     hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
@@ -206,12 +289,17 @@ static bool smaller(const shrinker *s, const sim__outcome *out)
     uint32_t fb = starting_faults(&s->best_out, refs, MAX_FAULTS);
     free(refs);
     uint64_t ea = out->events, eb = s->best_out.events;
-    return fa <= fb && ea <= eb && (fa < fb || ea < eb);
+    /* Decisions count once the run is a script (before, there is nothing to compare). */
+    uint64_t da = c->scheduled ? (uint64_t)c->nforce + c->ncancel : 0;
+    uint64_t db = s->best.scheduled ? (uint64_t)s->best.nforce + s->best.ncancel : da;
+    return fa <= fb && ea <= eb && da <= db && (fa < fb || ea < eb || da < db);
 }
 
 /* Runs a candidate; true when it fails the same way and is smaller than the best so far (or
- * is the final recording run), then *out is its run, else freed. */
-static bool try_candidate(shrinker *s, const candidate *c, bool capture, sim__outcome *out)
+ * `any`: whatever its size; or it is the final recording run, `capture`), then *out is its
+ * run, else freed. */
+static bool try_candidate(shrinker *s, const candidate *c, bool capture, bool any,
+                          sim__outcome *out)
 {
     memset(out, 0, sizeof *out);
     sim_scenario *sc = candidate_scenario(s, c);
@@ -223,7 +311,9 @@ static bool try_candidate(shrinker *s, const candidate *c, bool capture, sim__ou
     if (rc != SIM_OK) sim__oom(0, "a shrink candidate's run");
     char got[SIG_MAX];
     signature(out->result, out->detail, got, sizeof got);
-    if (out->failed && strcmp(got, s->want) == 0 && (capture || smaller(s, out))) return true;
+    if (out->failed && strcmp(got, s->want) == 0 && (capture || any || smaller(s, c, out))) {
+        return true;
+    }
     sim__outcome_free(out);
     return false;
 }
@@ -256,6 +346,15 @@ static void accept(shrinker *s, candidate *c, sim__outcome *out)
     sim__outcome_free(&s->best_out);
     s->best_out = *out;
     memset(out, 0, sizeof *out);
+    if (s->best.scheduled) { /* what lies past the run's end never applies */
+        while (s->best.nforce > 0 && s->best.force[s->best.nforce - 1].step > s->best_out.steps) {
+            s->best.nforce--;
+        }
+        while (s->best.ncancel > 0 &&
+               s->best.cancel[s->best.ncancel - 1] > s->best_out.cancel_points) {
+            s->best.ncancel--;
+        }
+    }
     if (s->best.scripted) {
         hit_ref *fired = sim__xcalloc(MAX_FAULTS, sizeof *fired, "a shrink's faults");
         uint32_t n = starting_faults(&s->best_out, fired, MAX_FAULTS);
@@ -276,54 +375,318 @@ static void progress(const shrinker *s, const char *what)
             (unsigned long long)s->best_out.events);
 }
 
-/* ddmin over the current run's starting faults: script the run to exactly its faults but a
- * chunk (so that no other hit fires in their place), keep the result if it still fails the
- * same way, else try the next chunk; finer chunks when none can go. Every accepted candidate
- * has fewer faults than the last. */
-static bool shrink_faults(shrinker *s)
+/* The run count at which a search given quota runs stops (never past the budget). */
+static uint64_t run_stop(const shrinker *s, uint64_t quota)
+{
+    SIM_ASSERT(s->runs <= s->o->max_runs);
+    uint64_t left = s->o->max_runs - s->runs;
+    return quota >= left ? s->o->max_runs : s->runs + quota;
+}
+
+/* What delta debugging takes out of: a list of the best candidate's items (faults, decisions,
+ * cancellations). load says how many there are now (after an accepted candidate, too); make
+ * builds the best candidate with only the items keep[] marks. */
+typedef struct dd_list {
+    uint32_t id;                                        /* its dd_state in the shrinker */
+    const char *what;                                   /* for progress lines */
+    uint32_t (*load)(shrinker *s);
+    void (*make)(const shrinker *s, const bool *keep, candidate *c);
+} dd_list;
+
+/* Zeller's ddmin over a list: try each chunk alone (a jump to a few items), then each chunk
+ * out; keep a candidate that still fails the same way and is smaller, else try the next
+ * chunk; finer chunks when none can go. Every accepted candidate has fewer items. */
+static bool ddmin(shrinker *s, const dd_list *l, uint64_t quota)
 {
     uint64_t accepted = 0;
-    hit_ref *cur = sim__xcalloc(MAX_FAULTS, sizeof *cur, "a shrink's faults");
-    uint32_t n = starting_faults(&s->best_out, cur, MAX_FAULTS);
-    uint32_t parts = 2;
-    while (n > 0 && s->runs < s->o->max_runs) {
+    uint32_t n = l->load(s);
+    dd_state *st = &s->dd[l->id];
+    uint32_t parts = st->parts ? st->parts : 2;
+    uint64_t stop = run_stop(s, quota);
+    if (n > 1 && !st->tried_none && s->runs < stop) { /* first the base: every item out */
+        st->tried_none = true;
+        bool *none = sim__xcalloc(n, sizeof *none, "a shrink's list");
+        candidate c;
+        l->make(s, none, &c);
+        free(none);
+        sim__outcome out;
+        if (try_candidate(s, &c, false, false, &out)) {
+            accept(s, &c, &out);
+            n = l->load(s);
+            accepted++;
+            char what[96];
+            snprintf(what, sizeof what, "every one of the %s taken out", l->what);
+            progress(s, what);
+        } else {
+            candidate_free(&c);
+        }
+    }
+    bool done = false;
+    while (n > 0 && s->runs < stop) {
         if (parts > n) parts = n;
         bool reduced = false;
-        /* As ddmin: each chunk alone first (a jump to a few faults), then each chunk out. */
-        for (uint32_t t = 0; t < 2 * parts && !reduced && s->runs < s->o->max_runs; t++) {
+        bool *keep = sim__xcalloc(n + 1, sizeof *keep, "a shrink's list");
+        for (uint32_t t = 0; t < 2 * parts && !reduced && s->runs < stop; t++) {
             bool alone = t < parts;
             if (alone && parts == 1) continue; /* the chunk alone is the whole list */
             uint32_t k = alone ? t : t - parts;
             uint32_t lo = (uint32_t)((uint64_t)n * k / parts);
             uint32_t hi = (uint32_t)((uint64_t)n * (k + 1) / parts);
+            for (uint32_t j = 0; j < n; j++) keep[j] = (j >= lo && j < hi) == alone;
             candidate c;
-            candidate_copy(&c, &s->best);
-            free(c.only);
-            c.scripted = true;
-            c.only = sim__xcalloc(n + 1, sizeof *c.only, "a shrink candidate");
-            c.nonly = 0;
-            for (uint32_t j = 0; j < n; j++) {
-                if ((j >= lo && j < hi) == alone) c.only[c.nonly++] = cur[j];
-            }
+            l->make(s, keep, &c);
             sim__outcome out;
-            if (!try_candidate(s, &c, false, &out)) {
+            if (!try_candidate(s, &c, false, false, &out)) {
                 candidate_free(&c);
                 continue;
             }
             accept(s, &c, &out);
-            n = starting_faults(&s->best_out, cur, MAX_FAULTS);
+            n = l->load(s);
             parts = alone ? 2 : parts > 2 ? parts - 1 : 2;
             reduced = true;
             accepted++;
-            progress(s, "faults taken out");
+            char what[96];
+            snprintf(what, sizeof what, "%s taken out", l->what);
+            progress(s, what);
         }
-        if (!reduced) {
-            if (parts >= n) break; /* every fault alone is needed */
+        free(keep);
+        if (!reduced && s->runs < stop) {
+            if (parts >= n) { /* every item alone is needed */
+                done = true;
+                break;
+            }
             parts = parts * 2 < n ? parts * 2 : n;
         }
     }
-    free(cur);
+    /* A search the quota cut short goes on where it was next round; a finished one starts
+     * afresh (by then other changes may have made items unneeded). */
+    *st = done || n == 0 ? (dd_state){0} : (dd_state){.parts = parts, .tried_none = true};
+    /* More to do when something went, or the quota (not the budget) cut the search short. */
+    return accepted > 0 || (!done && n > 0 && s->runs == stop && stop < s->o->max_runs);
+}
+
+static uint32_t faults_load(shrinker *s)
+{
+    return starting_faults(&s->best_out, s->hits, MAX_FAULTS);
+}
+
+/* The run scripted to exactly the kept faults (so that no other hit fires in their place). */
+static void faults_make(const shrinker *s, const bool *keep, candidate *c)
+{
+    uint32_t n = starting_faults(&s->best_out, s->hits, MAX_FAULTS);
+    candidate_copy(c, &s->best);
+    free(c->only);
+    c->scripted = true;
+    c->only = sim__xcalloc(n + 1, sizeof *c->only, "a shrink candidate");
+    c->nonly = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        if (keep[j]) c->only[c->nonly++] = s->hits[j];
+    }
+}
+
+static uint32_t decisions_load(shrinker *s)
+{
+    return s->best.nforce;
+}
+
+/* The kept forced decisions; every other one goes back to the fifo strategy's choice. */
+static void decisions_make(const shrinker *s, const bool *keep, candidate *c)
+{
+    candidate_copy(c, &s->best);
+    uint32_t o = 0;
+    for (uint32_t j = 0; j < s->best.nforce; j++) {
+        if (keep[j]) c->force[o++] = s->best.force[j];
+    }
+    c->nforce = o;
+}
+
+static uint32_t cancels_load(shrinker *s)
+{
+    return s->best.ncancel;
+}
+
+static void cancels_make(const shrinker *s, const bool *keep, candidate *c)
+{
+    candidate_copy(c, &s->best);
+    uint32_t o = 0;
+    for (uint32_t j = 0; j < s->best.ncancel; j++) {
+        if (keep[j]) c->cancel[o++] = s->best.cancel[j];
+    }
+    c->ncancel = o;
+}
+
+static const dd_list faults_list = {0, "faults", faults_load, faults_make};
+static const dd_list decisions_list = {1, "scheduling decisions", decisions_load,
+                                       decisions_make};
+static const dd_list cancels_list = {2, "cancellations", cancels_load, cancels_make};
+
+/* The index of the hit (point, hit) in the best candidate's only list, or UINT32_MAX. */
+static uint32_t only_index(const shrinker *s, const hit_ref *h)
+{
+    for (uint32_t i = 0; i < s->best.nonly; i++) {
+        if (s->best.only[i].hit == h->hit && strcmp(s->best.only[i].point, h->point) == 0) {
+            return i;
+        }
+    }
+    return UINT32_MAX;
+}
+
+/* Moves each fault of the script later while the run still fails the same way with no more
+ * faults and no more events: hit H of its point becomes H + 1, H + 3, H + 7, ... (doubling
+ * steps) until one does not. A later fault leaves less of the run after it, and in a causal
+ * slice fewer of the events that follow it. */
+static bool move_faults(shrinker *s, uint64_t quota)
+{
+    if (!s->best.scripted || s->best.nonly == 0 || s->o->no_move) return false;
+    uint64_t stop = run_stop(s, quota);
+    uint32_t n = s->best.nonly;
+    hit_ref *todo = sim__xcalloc(n, sizeof *todo, "a shrink's faults");
+    memcpy(todo, s->best.only, n * sizeof *todo);
+    uint64_t accepted = 0;
+    for (uint32_t t = 0; t < n && s->runs < stop; t++) {
+        hit_ref at = todo[t];
+        for (uint64_t step = 1; s->runs < stop && at.hit <= UINT64_MAX / 4; step *= 2) {
+            uint32_t i = only_index(s, &at);
+            if (i == UINT32_MAX) break; /* it no longer fires as it was */
+            hit_ref later = {.hit = at.hit + step};
+            memcpy(later.point, at.point, sizeof later.point);
+            if (only_index(s, &later) != UINT32_MAX) break; /* the next is listed already */
+            candidate c;
+            candidate_copy(&c, &s->best);
+            c.only[i] = later;
+            sim__outcome out;
+            if (!try_candidate(s, &c, false, true, &out)) {
+                candidate_free(&c);
+                break;
+            }
+            hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
+            bool no_more = starting_faults(&out, refs, MAX_FAULTS) <= s->best.nonly &&
+                           out.events <= s->best_out.events;
+            free(refs);
+            if (!no_more) {
+                candidate_free(&c);
+                sim__outcome_free(&out);
+                break;
+            }
+            accept(s, &c, &out);
+            accepted++;
+            char what[SIM__POINT_NAME_MAX + 64];
+            snprintf(what, sizeof what, "%s moved from hit %llu to %llu", at.point,
+                     (unsigned long long)at.hit, (unsigned long long)later.hit);
+            progress(s, what);
+            at = later;
+        }
+    }
+    free(todo);
     return accepted > 0;
+}
+
+/* The decisions a run made, as its captured events say: a POLL among two or more runnable
+ * tasks, and every cancellation. */
+static void recorded_schedule(const sim__outcome *out, candidate *c)
+{
+    SIM_ASSERT(out->captured);
+    const sim__evbuf *b = &out->events_buf;
+    c->force = sim__xcalloc(b->n + 1, sizeof *c->force, "a run's schedule");
+    c->cancel = sim__xcalloc(b->n + 1, sizeof *c->cancel, "a run's schedule");
+    for (uint64_t i = 0; i < b->n; i++) {
+        const sim__ev *e = &b->ev[i];
+        if (e->kind == SIM_EV_POLL && (e->b >> 2) >= 2 && e->task != 0 &&
+            (c->nforce == 0 || c->force[c->nforce - 1].step < e->step)) {
+            c->force[c->nforce++] = (sim_decision){.step = e->step, .task = {e->task}};
+        } else if (e->kind == SIM_EV_CANCEL && e->a != 0 &&
+                   (c->ncancel == 0 || c->cancel[c->ncancel - 1] < e->a)) {
+            c->cancel[c->ncancel++] = e->a;
+        }
+    }
+}
+
+/* The decision hook's ear: which forced decisions went against fifo's choice. */
+typedef struct deviations {
+    sim_decision *keep;  /* the deviating ones, in step order */
+    uint32_t n, cap;
+} deviations;
+
+static void hear_deviation(void *ud, uint64_t step, const uint32_t *runnable, uint32_t n,
+                           uint32_t chosen)
+{
+    deviations *d = ud;
+    SIM_ASSERT(n >= 2);
+    if (runnable[0] == chosen) return; /* fifo's own choice: forcing it changes nothing */
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 256;
+        d->keep = sim__xrealloc_array(d->keep, d->cap, sizeof *d->keep, "a run's schedule");
+    }
+    d->keep[d->n++] = (sim_decision){.step = step, .task = {chosen}};
+}
+
+/* Keeps in c only the forced decisions that deviate from fifo's choice, by running c once in
+ * this process with the executor's decision hook (the fifo queue at each decision). */
+static void keep_deviations(const shrinker *s, candidate *c)
+{
+    sim_scenario *sc = candidate_scenario(s, c);
+    if (sc == NULL) return;
+    deviations d = {0};
+    sim__run_opts ro = {.seed = s->row->seed, .decision_fn = hear_deviation, .decision_ud = &d};
+    sim__outcome out;
+    if (sim__run_seed(sc, &ro, &out) == SIM_OK) {
+        SIM_ASSERT(d.n <= c->nforce);
+        free(c->force);
+        c->force = d.keep != NULL ? d.keep : sim__xcalloc(1, sizeof *c->force, "a schedule");
+        c->nforce = d.n;
+        d.keep = NULL;
+    }
+    sim__outcome_free(&out);
+    free(d.keep);
+    sim_scenario_free(sc);
+}
+
+/* Makes the best run's scheduling decisions and cancellations a script that later rounds take
+ * out of: the run under the fifo strategy with its own decisions forced where they differ from
+ * fifo's, and its cancellations listed (random cancellation off). The same run, so it fails
+ * the same way; if it does not (a run that kills the process), decisions are not shrunk. */
+static void schedule_script(shrinker *s)
+{
+    s->sched_tried = true;
+    sim_scenario *sc = candidate_scenario(s, &s->best);
+    SIM_ASSERT(sc != NULL); /* it ran */
+    sim_world_desc d = sim_scenario_world_desc(sc, s->row->seed);
+    bool random_cancel = d.cancel_rate.p != 0 && d.cancel_rate.q != 0;
+    bool base = d.sched.kind == SIM_SCHED_FIFO && d.cancel_at == 0 && !random_cancel &&
+                d.forced_count == 0 && d.cancel_count == 0;
+    sim__outcome out;
+    sim__run_opts ro = {.seed = s->row->seed, .capture = true};
+    int rc = base ? SIM_OK : cli_run_seed_forked(sc, &ro, &out);
+    sim_scenario_free(sc);
+    if (base) return; /* the base strategy's run already */
+    if (rc != SIM_OK) sim__oom(0, "a shrink's recording run");
+    candidate c;
+    candidate_copy(&c, &s->best);
+    free(c.force);
+    free(c.cancel);
+    c.nforce = c.ncancel = 0;
+    c.scheduled = true;
+    bool captured = out.captured;
+    if (captured) recorded_schedule(&out, &c);
+    bool crashed = strcmp(out.result, "crash") == 0;
+    sim__outcome_free(&out);
+    if (!captured) {
+        candidate_free(&c);
+        return;
+    }
+    if (!crashed) keep_deviations(s, &c);
+    if (!try_candidate(s, &c, false, true, &out)) {
+        candidate_free(&c);
+        if (!s->o->quiet) fprintf(stderr, "shrink: its decisions as a script do not fail the "
+                                          "same way: they stay as they are\n");
+        return;
+    }
+    s->decisions_before = c.nforce + c.ncancel;
+    accept(s, &c, &out);
+    char what[96];
+    snprintf(what, sizeof what, "the schedule as a script: %u decision(s) off fifo, %u cancel(s)",
+             s->best.nforce, s->best.ncancel);
+    progress(s, what);
 }
 
 /* The value of key in the best candidate so far: its own change, else the recorded one. */
@@ -389,7 +752,7 @@ static bool shrink_sizes(shrinker *s, const sim_scenario *base)
             candidate c;
             with_size(s, k, mid, &c);
             sim__outcome out;
-            if (try_candidate(s, &c, false, &out)) {
+            if (try_candidate(s, &c, false, false, &out)) {
                 accept(s, &c, &out);
                 accepted++;
                 hi = mid;
@@ -412,6 +775,8 @@ static char *shrunk_overrides(const shrinker *s)
     size_t size = strlen(s->row->overrides) + 2;
     for (uint32_t i = 0; i < s->best.nsizes; i++) size += strlen(s->best.sizes[i]) + 1;
     size += (size_t)s->best.nonly * (SIM__POINT_NAME_MAX + 40) + 32;
+    char *sched = schedule_lines(&s->best);
+    size += strlen(sched) + 2;
     char *buf = sim__xmalloc(size, "a shrunk run's overrides");
     size_t o = (size_t)snprintf(buf, size, "%s", s->row->overrides);
     for (uint32_t i = 0; i < s->best.nsizes; i++) {
@@ -424,6 +789,8 @@ static char *shrunk_overrides(const shrinker *s)
         o += (size_t)snprintf(buf + o, size - o, "%sfaults.only=%s@%llu", o ? "\n" : "",
                               s->best.only[i].point, (unsigned long long)s->best.only[i].hit);
     }
+    if (sched[0] != '\0') o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "\n" : "", sched);
+    free(sched);
     SIM_ASSERT(o < size);
     return buf;
 }
@@ -477,6 +844,7 @@ static int record_shrunk(shrinker *s, sim__store *st, const sim__outcome *out, u
 typedef struct figures {
     uint32_t faults;
     uint64_t events, steps, vtime_ns;
+    uint32_t decisions; /* forced decisions off fifo and cancellations, once a script */
 } figures;
 
 static figures figures_of(const sim__outcome *out)
@@ -490,21 +858,27 @@ static figures figures_of(const sim__outcome *out)
 
 static void print_figures(const char *label, const figures *f)
 {
-    printf("%-8s %8u %10llu %10llu %9llu.%06llus\n", label, f->faults,
+    printf("%-8s %8u %10llu %10llu %9llu.%06llus %10u\n", label, f->faults,
            (unsigned long long)f->events, (unsigned long long)f->steps,
            (unsigned long long)(f->vtime_ns / SIM_S),
-           (unsigned long long)(f->vtime_ns % SIM_S / 1000));
+           (unsigned long long)(f->vtime_ns % SIM_S / 1000), f->decisions);
 }
 
 static void print_summary(const shrinker *s, const figures *before, uint64_t run_id)
 {
     figures after = figures_of(&s->best_out);
-    printf("%-8s %8s %10s %10s %17s\n", "", "faults", "events", "steps", "virtual");
+    after.decisions = s->best.scheduled ? s->best.nforce + s->best.ncancel : 0;
+    printf("%-8s %8s %10s %10s %17s %10s\n", "", "faults", "events", "steps", "virtual",
+           "decisions");
     print_figures("before", before);
     print_figures("after", &after);
     for (uint32_t i = 0; i < s->best.nsizes; i++) printf("  --set %s\n", s->best.sizes[i]);
     if (s->best.scripted) {
         printf("  [faults] only: the %u fault hit(s) kept, no others\n", s->best.nonly);
+    }
+    if (s->best.scheduled) {
+        printf("  [schedule]: the fifo strategy but %u forced decision(s), %u cancellation(s)\n",
+               s->best.nforce, s->best.ncancel);
     }
     printf("run %llu: run %llu shrunk in %llu candidate run(s), %s: %s\n",
            (unsigned long long)run_id, (unsigned long long)s->row->run_id,
@@ -523,8 +897,10 @@ static int shrink_run(const shrink_opts *o, sim__store *st, const sim__run_row *
                                strcmp(row->result, "pass") == 0 ? "passed" : "did not finish");
     }
     shrinker s = {.o = o, .row = row};
+    s.hits = sim__xcalloc(MAX_FAULTS, sizeof *s.hits, "a shrink's faults");
     signature(row->result, row->detail, s.want, sizeof s.want);
-    if (!try_candidate(&s, &s.best, false, &s.best_out)) {
+    if (!try_candidate(&s, &s.best, false, true, &s.best_out)) {
+        free(s.hits);
         return cli_usage_error(NULL, "run %llu does not fail the same way when run again here "
                                      "(%s replay --db %s %llu says how it differs)",
                                (unsigned long long)row->run_id, cli_prog(), o->db,
@@ -547,27 +923,39 @@ static int shrink_run(const shrink_opts *o, sim__store *st, const sim__run_row *
     /* Rounds of sizes then faults, until a round takes nothing out or the budget is spent. */
     for (bool more = true; more && s.runs < o->max_runs;) {
         bool sized = shrink_sizes(&s, base);
-        bool faulted = shrink_faults(&s);
-        more = sized || faulted;
+        bool faulted = ddmin(&s, &faults_list, UINT64_MAX);
+        faulted |= move_faults(&s, DD_QUOTA);
+        if (!s.sched_tried && s.runs < o->max_runs) {
+            schedule_script(&s);
+            /* Under a script the sizes can go lower (decisions are pinned to tasks, not to
+             * the strategy's draws): the sizes again, before the decisions. */
+            if (s.best.scheduled) continue;
+        }
+        /* A share of the budget a round, so that sizes and faults get another turn. */
+        bool decided = s.best.scheduled && ddmin(&s, &cancels_list, DD_QUOTA);
+        decided |= s.best.scheduled && ddmin(&s, &decisions_list, DD_QUOTA);
+        more = sized || decided || faulted;
     }
     sim_scenario_free(base);
     sim__outcome final;
-    bool same = try_candidate(&s, &s.best, true, &final);
+    bool same = try_candidate(&s, &s.best, true, false, &final);
     SIM_ASSERT(same); /* the best candidate again, recording: a deterministic run */
     uint64_t run_id = 0;
     rc = record_shrunk(&s, st, &final, &run_id);
     sim__outcome_free(&s.best_out);
     s.best_out = final;
+    before.decisions = s.decisions_before;
     if (rc == 0) print_summary(&s, &before, run_id);
     candidate_free(&s.best);
     sim__outcome_free(&s.best_out);
+    free(s.hits);
     return rc;
 }
 
-int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet)
+static int shrink_main(const shrink_opts *po)
 {
-    SIM_ASSERT(db != NULL && run_id != 0 && max_runs > 0);
-    shrink_opts o = {.db = db, .run_id = run_id, .max_runs = max_runs, .quiet = quiet};
+    shrink_opts o = *po;
+    SIM_ASSERT(o.db != NULL && o.run_id != 0 && o.max_runs > 0);
     sim__store *st = NULL;
     sim__run_row row;
     int rc = cli_open_run(o.db, o.run_id, SIM__STORE_WRITE, &st, &row);
@@ -578,10 +966,16 @@ int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet)
     return rc;
 }
 
+int cli_shrink(const char *db, uint64_t run_id, uint64_t max_runs, bool quiet)
+{
+    shrink_opts o = {.db = db, .run_id = run_id, .max_runs = max_runs, .quiet = quiet};
+    return shrink_main(&o);
+}
+
 int cmd_shrink(int argc, char **argv)
 {
     shrink_opts o = {0};
     int rc = parse_shrink(argc, argv, &o);
     if (rc != 0) return rc < 0 ? 0 : rc;
-    return cli_shrink(o.db, o.run_id, o.max_runs, o.quiet);
+    return shrink_main(&o);
 }

@@ -264,6 +264,14 @@ typedef struct sim_world_desc {
     sim_ratio cancel_rate;      /* per cancellable await: abort the task; 0 = never */
     const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
     uint32_t forced_count;
+    bool forced_lenient;        /* a forced decision whose task is not runnable at its step is
+                                   skipped (the strategy chooses) instead of stopping the run
+                                   with SIM_EDIVERGED: a scripted schedule ([schedule] force)
+                                   that a changed run no longer fits */
+    const uint64_t *cancel_list; /* borrowed for the world's life: abort the task at each of
+                                   these cancellable awaits (as cancel_at does), strictly
+                                   increasing; may be NULL */
+    uint32_t cancel_count;
     const char *replay_hint;    /* copied; printed by failed assertions and reports, e.g.
                                    "sim replay --scenario x.ini --seed 7"; NULL = generic */
     sim_trace_cb trace;         /* optional event sink */

@@ -395,6 +395,7 @@ struct sim_world {
     const sim_decision *forced;
     uint32_t forced_count;
     uint32_t forced_next;
+    bool forced_lenient;     /* the desc's: skip a forced decision naming no runnable task */
     sim__decision_fn decision_fn; /* sim__exec_set_decision_hook; NULL: none */
     sim__point_fn point_fn;       /* the same for cancellable awaits; NULL: none */
     void *decision_ud;
@@ -494,6 +495,9 @@ struct sim_world {
     bool end_checked;        /* the end-of-run checks have run */
     uint64_t cancel_at;      /* the desc's: abort at this cancellable await (1-based); 0 none */
     sim_ratio cancel_rate;   /* the desc's */
+    const uint64_t *cancel_list; /* the desc's, borrowed: more awaits to abort at, increasing */
+    uint32_t cancel_count;
+    uint32_t cancel_next;    /* the first entry of cancel_list not yet passed */
     sim_rng cancel_rng;      /* "sim/cancel" */
     uint64_t cancel_points;  /* cancellable awaits so far */
 

@@ -15,8 +15,9 @@
  *
  * Cancellation: every pending poll of a task somebody could abort (it has a live join handle
  * or belongs to a task set; not a job, not block_on's root) is a cancellation point, counted
- * from 1. desc.cancel_at picks one; desc.cancel_rate draws at each from its own stream, so
- * adding cancellation shifts no other decision.
+ * from 1. desc.cancel_at picks one, desc.cancel_list a few (a scripted run: [schedule] cancel);
+ * desc.cancel_rate draws at each from its own stream, so adding cancellation shifts no other
+ * decision.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ void sim__oracle_init(sim_world *w, const sim_world_desc *d)
     w->shutdown_check_ns = UINT64_MAX;
     w->cancel_at = d->cancel_at;
     w->cancel_rate = d->cancel_rate;
+    w->cancel_list = d->cancel_list;
+    w->cancel_count = d->cancel_count;
+    w->cancel_next = 0;
     sim_rng_init(&w->cancel_rng, w->seed, "sim/cancel", 0);
     SIM_ASSERT(w->shutdown_at_ns != 0);
     SIM_ASSERT(w->cancel_points == 0 && !w->end_checked);
@@ -289,7 +293,13 @@ void sim__oracle_pending(sim_world *w, uint32_t slot)
     uint64_t k = ++w->cancel_points;
     if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, w->step);
     bool by_rate = false;
-    if (k != w->cancel_at) {
+    bool listed = false;
+    while (w->cancel_next < w->cancel_count && w->cancel_list[w->cancel_next] <= k) {
+        listed |= w->cancel_list[w->cancel_next] == k;
+        w->cancel_next++;
+    }
+    SIM_ASSERT(w->cancel_next == w->cancel_count || w->cancel_list[w->cancel_next] > k);
+    if (k != w->cancel_at && !listed) {
         if (w->cancel_rate.p == 0 || w->cancel_rate.q == 0) return;
         if (!sim_rng_ratio(&w->cancel_rng, w->cancel_rate)) return;
         by_rate = true;

@@ -12,7 +12,9 @@
  *           bugs", ASPLOS 2010). A bug of depth d is found with probability >= 1/(n k^(d-1)).
  * A choice among two or more tasks is a decision, recorded in the POLL event of the task chosen
  * (how many were runnable, whether it was forced). A forced decision (replay) picks the named
- * task instead; the stream is still drawn so that later draws do not shift.
+ * task instead; the stream is still drawn so that later draws do not shift. One that names a
+ * task not runnable then stops the run as diverged, or, lenient (a scripted schedule that
+ * shrinking changed around), leaves the choice to the strategy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +289,11 @@ static uint32_t apply_forced(sim_world *w, uint32_t choice, bool *forced)
 {
     *forced = false;
     SIM_ASSERT(w->forced_next < w->forced_count);
+    /* Lenient: an entry whose step went by without a pick (nothing ran then) is passed. */
+    while (w->forced_lenient && w->forced_next + 1 < w->forced_count &&
+           w->forced[w->forced_next].step < w->step + 1) {
+        w->forced_next++;
+    }
     const sim_decision *d = &w->forced[w->forced_next];
     if (d->step != w->step + 1) return choice;
     w->forced_next++;
@@ -296,6 +303,10 @@ static uint32_t apply_forced(sim_world *w, uint32_t choice, bool *forced)
         if (t->id == d->task.v && (t->flags & TF_QUEUED)) return s;
     }
     SIM_ASSERT(d->step == w->step + 1);
+    if (w->forced_lenient) { /* a scripted schedule the run no longer fits: the strategy's */
+        *forced = false;
+        return choice;
+    }
     sim__violation(w, SIM_VIOLATION_DIVERGED,
                    "forced decision at step %llu names task %u, which is not runnable",
                    (unsigned long long)d->step, d->task.v);

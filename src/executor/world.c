@@ -63,12 +63,17 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     }
     w->forced = d->forced;
     w->forced_count = d->forced_count;
+    w->forced_lenient = d->forced_lenient;
+    if (d->cancel_count > 0 && d->cancel_list == NULL) return SIM_EINVAL;
+    for (uint32_t i = 1; i < d->cancel_count; i++) {
+        if (d->cancel_list[i] <= d->cancel_list[i - 1]) return SIM_EINVAL;
+    }
     if (d->backend != SIM_BACKEND_SIM && d->backend != SIM_BACKEND_HOST) return SIM_EINVAL;
     w->backend = d->backend;
     if (w->backend == SIM_BACKEND_HOST) {
         /* What only a simulation can do is refused, never silently ignored. */
         if (d->forced_count > 0 || d->spurious_wakeups.p != 0 || d->cancel_at != 0 ||
-            d->cancel_rate.p != 0) {
+            d->cancel_rate.p != 0 || d->cancel_count != 0) {
             return SIM_ESIMONLY;
         }
         w->host_dir = sim__xstrdup(d->host_dir ? d->host_dir : ".", "a world's host_dir");

@@ -226,8 +226,11 @@ static sim_world *make_world(const sim_scenario *sc, const sim__run_opts *opts, 
 {
     sim_world_desc d = sim_scenario_world_desc(sc, opts->seed);
     d.replay_hint = opts->replay_hint;
-    d.forced = opts->forced;
-    d.forced_count = opts->nforced;
+    if (opts->forced != NULL) { /* replay or explore: these, strictly, over the scenario's */
+        d.forced = opts->forced;
+        d.forced_count = opts->nforced;
+        d.forced_lenient = false;
+    }
     if (opts->capture) {
         d.trace = capture_event;
         d.trace_ud = cap;

@@ -221,7 +221,8 @@ struct sim_scenario {
     uint64_t seed_last;
     sim_sched sched;
     bool expect_fail;
-    void *mods[3];           /* the module sections ([disk], [faults], [network]), validated */
+    void *mods[4];           /* the module sections ([disk], [faults], [network], [schedule]),
+                                validated */
     char *canonical;
 };
 
@@ -325,12 +326,50 @@ static void network_free(void *spec)
     sim__net_spec_free(spec);
 }
 
-enum { MOD_DISK = 0, MOD_FAULTS = 1, MOD_NETWORK = 2, NMODS = 3 };
+static int schedule_make(const sim_scenario *sc, const char *const *nodes, uint32_t nnodes,
+                         bool known, void **out)
+{
+    (void)sc;
+    (void)nodes;
+    (void)nnodes;
+    (void)known;
+    return sim__sched_spec_new((sim__sched_spec **)out);
+}
+
+static int schedule_set(void *spec, const char *key, const char *text, uint32_t line, char *err,
+                        size_t size)
+{
+    return sim__sched_spec_set(spec, key, text, line, err, size);
+}
+
+static int schedule_finish(void *spec, uint64_t limit, char *err, size_t size, uint32_t *line)
+{
+    (void)spec;
+    (void)limit;
+    (void)err;
+    (void)size;
+    *line = 0;
+    return SIM_OK;
+}
+
+static char *schedule_canonical(const void *spec)
+{
+    return sim__sched_spec_canonical(spec);
+}
+
+static void schedule_free(void *spec)
+{
+    sim__sched_spec_free(spec);
+}
+
+enum { MOD_DISK = 0, MOD_FAULTS = 1, MOD_NETWORK = 2, MOD_SCHEDULE = 3, NMODS = 4 };
 
 static const module_section modules[NMODS] = {
     {"disk", disk_make, disk_set, disk_finish, disk_canonical, disk_free},
     {"faults", faults_make, faults_set, faults_finish, faults_canonical, faults_free},
     {"network", network_make, network_set, network_finish, network_canonical, network_free},
+    {"schedule", schedule_make, schedule_set, schedule_finish, schedule_canonical,
+     schedule_free},
 };
 
 static int module_of(const char *section)
@@ -586,7 +625,7 @@ static void section_list(const loader *l, char *buf, size_t size)
         snprintf(buf + o, size - o, "%s[%s]", o ? ", " : "", l->specs[i]->section);
     }
     size_t o = strlen(buf);
-    snprintf(buf + o, size - o, ", [disk], [faults], [network]");
+    snprintf(buf + o, size - o, ", [disk], [faults], [network], [schedule]");
 }
 
 /* "bug, crash_at, ticks": the keys of a section. */
@@ -782,6 +821,13 @@ static int canonical_cmp_section(const sim_key_spec *a, const sim_key_spec *b)
     return c != 0 ? c : strcmp(a->key, b->key);
 }
 
+/* A module's block after a blank line; nothing for an empty block (a [schedule] unset). */
+static size_t block_text(char *buf, size_t size, const char *block)
+{
+    if (block[0] == '\0') return 0;
+    return (size_t)snprintf(buf, size, "\n%s", block);
+}
+
 /* "[scenario]\nkey = value\n..." with [scenario] first, then sections and keys sorted. */
 static void build_canonical(sim_scenario *sc)
 {
@@ -816,7 +862,7 @@ static void build_canonical(sim_scenario *sc)
         const sim_key_spec *k = order[i]->spec;
         if (i == 0 || strcmp(order[i - 1]->spec->section, k->section) != 0) {
             while (i > 0 && next_mod < NMODS && strcmp(k->section, modules[next_mod].name) > 0) {
-                o += (size_t)snprintf(buf + o, size - o, "\n%s", blocks[next_mod++]);
+                o += block_text(buf + o, size - o, blocks[next_mod++]);
             }
             o += (size_t)snprintf(buf + o, size - o, "%s[%s]\n", i ? "\n" : "", k->section);
         }
@@ -826,7 +872,7 @@ static void build_canonical(sim_scenario *sc)
         o += (size_t)snprintf(buf + o, size - o, "%s =%s%s\n", k->key, text[0] == ';' ? "" : " ",
                               text);
     }
-    while (next_mod < NMODS) o += (size_t)snprintf(buf + o, size - o, "\n%s", blocks[next_mod++]);
+    while (next_mod < NMODS) o += block_text(buf + o, size - o, blocks[next_mod++]);
     for (int m = 0; m < NMODS; m++) free(blocks[m]);
     free(order);
     sc->canonical = buf;
@@ -1079,7 +1125,7 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
     /* [check] max_steps = 0 is no bound, which the desc says with UINT64_MAX (its 0 is the
      * default). */
     uint64_t check_steps = sim_scenario_uint(sc, "check", "max_steps");
-    return (sim_world_desc){
+    sim_world_desc d = {
         .seed = seed,
         .sched = sc->sched,
         .time_limit_ns = deadline ? deadline : sc->values[5].num,
@@ -1093,6 +1139,8 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
         .cancel_at = sim_scenario_uint(sc, "scenario", "cancel_at"),
         .cancel_rate = {1, (uint32_t)sim_scenario_uint(sc, "scenario", "cancel_one_in")},
     };
+    sim__sched_spec_desc(sc->mods[MOD_SCHEDULE], &d);
+    return d;
 }
 
 /* A fresh spec of module m from the current one's canonical text, with `key = value` applied
@@ -1108,7 +1156,8 @@ static int module_rebuild(const sim_scenario *sc, int m, const char *key, const 
     char msg[1024];
     char *save = NULL;
     bool repeats = key != NULL && (strcmp(key, "at") == 0 || strcmp(key, "link") == 0 ||
-                                    strcmp(key, "only") == 0);
+                                    strcmp(key, "only") == 0 || strcmp(key, "force") == 0 ||
+                                    strcmp(key, "cancel") == 0);
     for (char *ln = lines ? strtok_r(lines, "\n", &save) : NULL; rc == SIM_OK && ln != NULL;
          ln = strtok_r(NULL, "\n", &save)) {
         char *eq = strstr(ln, " = ");
@@ -1170,7 +1219,7 @@ static int unknown_key(const sim_scenario *sc, errbuf *e, const char *section, c
     if (!section_found) {
         return fail(e, 0,
                     "unknown section [%s]; valid sections for system %s: %s, [disk], "
-                    "[faults], [network]",
+                    "[faults], [network], [schedule]",
                     section, sc->system->name, list);
     }
     return fail(e, 0, "[%s] unknown key '%s'; valid keys: %s", section, key, list);

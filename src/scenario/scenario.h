@@ -25,6 +25,21 @@ uint32_t sim__scenario_line(const sim_scenario *sc, const char *section, const c
  * leaks, unread and uncollected may be warnings instead; every other kind fails. */
 bool sim__scenario_finding_fails(const sim_scenario *sc, sim_violation_kind kind);
 
+/* ---- [schedule] (schedule.c) ------------------------------------------------------------- */
+
+typedef struct sim__sched_spec sim__sched_spec;
+int sim__sched_spec_new(sim__sched_spec **out);
+void sim__sched_spec_free(sim__sched_spec *s);
+/* `force = STEP:TASK ...` or `cancel = K ...` (each line adds; `none` clears). SIM_EINVAL with
+ * a message naming the key and the expected form. */
+int sim__sched_spec_set(sim__sched_spec *s, const char *key, const char *value, uint32_t line,
+                        char *err, size_t err_size);
+/* The section's canonical block, "" when empty; malloc'd. */
+char *sim__sched_spec_canonical(const sim__sched_spec *s);
+/* Points d's forced decisions and cancellation list at the spec's (borrowed: the spec must
+ * outlive the world); forced decisions are lenient. */
+void sim__sched_spec_desc(const sim__sched_spec *s, sim_world_desc *d);
+
 /* ---- running one seed ----------------------------------------------------------------------- */
 
 typedef struct sim__outcome {

@@ -1262,4 +1262,5 @@ const sim_system sim_actor_system = {
     .check = actor_sys_check,
     .teardown = actor_sys_teardown,
     .nodes = actor_sys_nodes,
+    .shrink = "actor.workers actor.clients actor.rounds",
 };

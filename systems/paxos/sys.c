@@ -316,4 +316,5 @@ const sim_system sim_paxos_system = {
     .check = paxos_check,
     .teardown = paxos_teardown,
     .nodes = paxos_nodes,
+    .shrink = "paxos.nodes paxos.appends",
 };

@@ -579,4 +579,5 @@ const sim_system sim_shutdown_system = {
     .setup = shutdown_sys_setup,
     .teardown = shutdown_sys_teardown,
     .nodes = shutdown_sys_nodes,
+    .shrink = "shutdown.requests",
 };

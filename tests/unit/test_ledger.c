@@ -440,6 +440,34 @@ Test(cancel, cancel_at_each_await)
     }
 }
 
+/* Goal: cancel_list aborts at each await it lists (a scripted run's [schedule] cancel), and
+ * a list that is not strictly increasing is refused. Method: two parents with a three-sleep
+ * child each, one after the other: points 1..3 are the first child's, 4..6 the second's;
+ * the list {2, 5} cancels both, at their second sleep. */
+Test(cancel, cancel_list_aborts_at_each_listed_await)
+{
+    uint64_t list[2] = {2, 5};
+    sim_world_desc d = {.seed = 1, .sched = {.kind = SIM_SCHED_FIFO}, .cancel_list = list,
+                        .cancel_count = 2};
+    sim_world *w = test_world_desc(&d);
+    for (int t = 0; t < 2; t++) {
+        int result = SIM_PENDING;
+        parent3 p = {.result = &result};
+        sim_task_desc td = {.name = "parent", .poll = parent3_poll, .state = &p,
+                            .state_size = sizeof p};
+        cr_assert(eq(int, sim_spawn(w, &td, NULL), SIM_OK));
+        test_run_ok(w);
+        cr_assert(eq(int, result, SIM_ECANCELED), "parent %d", t);
+        cr_assert(eq(u64, sim_world_cancel_points(w), t == 0 ? 2 : 5));
+    }
+    sim_world_free(w);
+    uint64_t bad[2] = {5, 5};
+    sim_world_desc b = {.seed = 1, .cancel_list = bad, .cancel_count = 2};
+    sim_world *none = NULL;
+    cr_assert(eq(int, sim_world_new(&b, &none), SIM_EINVAL));
+    cr_assert(eq(ptr, none, NULL));
+}
+
 /* Goal: cancel_rate 1/1 cancels at the first point; the same seed gives the same trace. */
 Test(cancel, cancel_rate_is_deterministic)
 {

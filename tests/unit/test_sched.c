@@ -159,6 +159,33 @@ Test(sched, forced_decisions_replay_and_diverge)
     sim_world_free(w);
 }
 
+/* Goal: lenient forced decisions (a scripted schedule) skip an entry whose task cannot run
+ * and apply the others, so any subset of a run's decisions is a run; strict ones stop.
+ * Method: three yielders under fifo (1 2 3 1 2 3 ...); force task 99 at step 2 (not
+ * runnable: fifo's choice stands) and task 3 at step 4 (instead of 1). */
+Test(sched, lenient_forced_decisions_skip_what_cannot_run)
+{
+    int rc;
+    sim_decision forced[2] = {{.step = 2, .task = {99}}, {.step = 4, .task = {3}}};
+    recorder r = {0};
+    sim_world_desc d = {.seed = 1, .sched = {.kind = SIM_SCHED_FIFO}, .trace = record_polls,
+                        .trace_ud = &r, .forced = forced, .forced_count = 2,
+                        .forced_lenient = true};
+    sim_world *w = test_world_desc(&d);
+    yielder y = {0};
+    for (int i = 0; i < 3; i++) {
+        test_spawn(w, "y", (sim_node_id){0}, yielder_poll, NULL, &y, sizeof y);
+    }
+    rc = sim_world_run(w);
+    cr_assert(eq(int, rc, SIM_OK));
+    cr_assert(eq(u32, test_violations(w, SIM_VIOLATION_DIVERGED), 0));
+    sim_world_free(w);
+    cr_assert(eq(u32, r.n, 12));
+    cr_assert(eq(u32, r.order[1], 2), "step 2: fifo's choice, the forced task cannot run");
+    cr_assert(eq(u32, r.order[3], 3), "step 4: the forced task");
+    cr_assert(eq(u32, r.order[4], 1));
+}
+
 /* Goal: POLL events say how many tasks were runnable and the stats count decisions (choices
  * among two or more). Method: three yielders under random: the first poll sees 3 runnable,
  * the last sees 1; decisions equal the polls that saw two or more. */
