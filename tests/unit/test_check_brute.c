@@ -23,8 +23,8 @@ static uint64_t rng_next(void *ud)
 /* ---- the test ------------------------------------------------------------------------------- */
 
 /* How sim_check searches: one job, first rounds of 16,384 steps (every key of these small
- * histories decided in the first); or two jobs and rounds of 1, 2, 4, ... steps, so that
- * keys pause and resume at every point of their search and take their rounds in turns. */
+ * histories decided in the first); or two jobs and rounds of 1, 2, 3, 5, 8, ... steps, so
+ * that keys pause and resume at every point of their search and take their rounds in turns. */
 typedef struct how {
     uint32_t jobs;
     uint64_t round_steps;
@@ -105,8 +105,8 @@ Test(check_brute, wgl_search_agrees_with_exhaustive_search)
     cr_assert(lt(int, 400, bad), "only %d of 4000 histories are not linearizable", bad);
 }
 
-/* Goal: searched in rounds of 1, 2, 4, ... steps with two jobs, each key pausing and resuming
- * all through its search (the auto search's turn to prune and back included), sim_check
+/* Goal: searched in rounds of 1, 2, 3, 5, 8, ... steps with two jobs, each key pausing and
+ * resuming all through its search (the auto search's turn to prune and back included), sim_check
  * still agrees with the exhaustive search, on histories of both models. */
 Test(check_brute, rounds_agree_with_exhaustive_search)
 {
