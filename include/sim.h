@@ -2266,9 +2266,9 @@ typedef struct sim_check_desc {
     /* Decide every key even after one is found not linearizable (the verdict still names the
      * first anomaly found); by default the check ends there, naming the keys left undecided. */
     bool all_keys;
-    /* Steps each key may take in the search's first round (each round doubles it); 0: 16384.
-     * Changes how soon a later key's anomaly is found, never a verdict (tests set it small
-     * to search in many rounds). */
+    /* Steps each key may take in the search's first round (each round adds half as much
+     * again); 0: 16384. Changes how soon a later key's anomaly is found, never a verdict
+     * (tests set it small to search in many rounds). */
     uint64_t round_steps;
 } sim_check_desc;
 

@@ -113,8 +113,8 @@ static void new_op(brute_hist *h, brute_op *o, brute_source *s)
     } else {
         o->f = (brute_f)brute_pick(s, 3);
     }
-    o->in = brute_pick(s, 3);
-    o->in2 = brute_pick(s, 3);
+    o->in = brute_pick(s, h->values);
+    o->in2 = brute_pick(s, h->values);
     if (o->f == BRUTE_CAS && brute_pick(s, 4) == 0) o->in = BRUTE_NONE; /* a cas from nil */
     o->done = BRUTE_PENDING;
 }
@@ -175,8 +175,14 @@ static void step_process(brute_hist *h, brute_op **cur, int p, int *started, int
 
 void brute_generate(brute_hist *h, bool kv, brute_source *s)
 {
+    brute_generate_values(h, kv, 3, s);
+}
+
+void brute_generate_values(brute_hist *h, bool kv, int values, brute_source *s)
+{
     memset(h, 0, sizeof *h);
     h->kv = kv;
+    h->values = values;
     int want = 1 + brute_pick(s, BRUTE_MAX_OPS), started = 0, pos = 0;
     brute_op *cur[BRUTE_PROCS] = {NULL};
     state truth = {.reg = BRUTE_NONE};

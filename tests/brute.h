@@ -42,6 +42,7 @@ typedef struct brute_hist {
     brute_op ops[BRUTE_MAX_OPS];
     int n;
     bool kv;
+    int values;              /* inputs are drawn from this many values (brute_generate: 3) */
 } brute_hist;
 
 /* Where the generator's choices come from: next returns any 64-bit value (a seeded generator,
@@ -56,6 +57,10 @@ int brute_pick(brute_source *s, int n);
 /* A history of 1..BRUTE_MAX_OPS operations by BRUTE_PROCS processes on a simulated object:
  * a register (read, write, cas), or kv on two keys (get, put, append, rm). */
 void brute_generate(brute_hist *h, bool kv, brute_source *s);
+/* The same with inputs drawn from `values` values (1..3): with 1, operations in doubt are
+ * mostly alike (writes of one value, appends of one letter), the in-doubt twins the checker
+ * places in invocation order. */
+void brute_generate_values(brute_hist *h, bool kv, int values, brute_source *s);
 /* Changes one claim that may then be false: a read returns another value, a failed cas
  * claims it succeeded, an rm says it found a key it did not (or the reverse). */
 void brute_mutate(brute_hist *h, brute_source *s);

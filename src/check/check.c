@@ -6,10 +6,11 @@
  *
  * Parts are searched in rounds, so that a part that is plainly not linearizable is found
  * without first exhausting a hard part before it (iterative deepening): in round r every
- * undecided part searches on until it has taken ROUND_STEPS << r steps in all, and pauses
- * there (wgl.c resumes it exactly). Parts are numbered in the order their keys first
- * appear; the verdict is the first anomaly in (round, part) order, and by default the check
- * ends there, the parts not yet decided named as such (all_keys decides them all).
+ * undecided part searches on until it has taken about ROUND_STEPS * 1.5^r steps in all
+ * (next_cap), and pauses there (wgl.c resumes it exactly). Parts are numbered in the order
+ * their keys first appear; the verdict is the first anomaly in (round, part) order, and by
+ * default the check ends there, the parts not yet decided named as such (all_keys decides
+ * them all).
  *
  * Nothing depends on jobs or on the host's speed (save a timeout): a round's parts search at
  * once with jobs > 1, and their results are then taken in part order (settle), as a check
@@ -37,9 +38,9 @@
 /* What the whole check may hold by default, in bytes (sim_check_desc.max_memory). */
 #define DEFAULT_MAX_MEMORY (2ull << 30)
 #define DEFAULT_MAX_CONFIGS (1ull << 24)
-/* Steps each part may take in the first round; each round doubles it. Small enough that a
- * key found not linearizable within a few thousand steps is reported in milliseconds
- * whatever comes before it, large enough that the rounds' overhead is nothing. */
+/* Steps each part may take in the first round; each round adds half as much again. Small
+ * enough that a key found not linearizable within a few thousand steps is reported in
+ * milliseconds whatever comes before it, large enough that the rounds' overhead is nothing. */
 #define ROUND_STEPS (1ull << 14)
 /* Keys named as left undecided in a report. */
 #define REPORT_UNDECIDED 16u
@@ -348,6 +349,15 @@ static bool settle(plan *p, uint32_t i, int *rc)
     return p->all_keys;
 }
 
+/* The next round's bound on a part's steps: half as much again (at least one more), so that
+ * the parts before an anomalous one spend at most 1.5 times what it needed (with doubling,
+ * twice), in rounds that cost nothing to start. Saturates. */
+static uint64_t next_cap(uint64_t cap)
+{
+    uint64_t add = cap / 2 + (cap & 1);
+    return cap > UINT64_MAX - add ? UINT64_MAX : cap + add;
+}
+
 /* Sets up round p->rounds: its parts, bound and shares. False when no part is left. */
 static bool round_start(plan *p)
 {
@@ -369,9 +379,7 @@ static bool round_start(plan *p)
     /* Within the round each part stays within its share, so the whole within the limit. */
     SIM_ASSERT(held + each * p->ntodo <= p->max_memory || held > p->max_memory);
     if (held > p->peak_bytes) p->peak_bytes = held;
-    p->cap = p->rounds >= 63 || p->round_steps > (UINT64_MAX >> p->rounds)
-                 ? UINT64_MAX
-                 : p->round_steps << p->rounds;
+    p->cap = p->rounds == 0 ? p->round_steps : next_cap(p->cap);
     p->progress = false;
     p->last_memory = SIM__NIL;
     atomic_store(&p->stop, SIM__NIL);
