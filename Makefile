@@ -52,6 +52,17 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 OWN_SRCS := $(sort $(wildcard examples/own-system/*.c))
 OWN_OBJS := $(OWN_SRCS:%.c=$(BUILD)/obj/%.o)
 
+# kvs-server and kvs-client (kvs/): talent-plan's kvs binaries over the kv system's server
+# and engine, on a host world.
+KV_OBJS := $(filter $(BUILD)/obj/systems/kv/%,$(SYS_SRCS:%.c=$(BUILD)/obj/%.o))
+KVS_CLIENT_OBJS := $(BUILD)/obj/kvs/kvs_client.o $(BUILD)/obj/kvs/kvs_addr.o \
+                   $(BUILD)/obj/systems/kv/proto.o
+KVS_SERVER_OBJS := $(BUILD)/obj/kvs/kvs_server.o $(BUILD)/obj/kvs/kvs_addr.o \
+                   $(BUILD)/obj/kvs/kvs_sqlite.o
+KVS_CLIENT := $(BUILD)/kvs-client
+KVS_SERVER := $(BUILD)/kvs-server
+KVS_BINS := $(KVS_CLIENT)
+
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -75,7 +86,7 @@ BENCH_PAXOS := $(BUILD)/sim-bench-paxos
 .PHONY: all test check determinism-sweep tidy bench bench-peers deps demo soak clean install \
         help FORCE _test _check _demo _bench _soak fuzz fuzz-smoke fuzz-build _fuzz
 
-all: $(LIB) $(SIM) $(EXAMPLES)
+all: $(LIB) $(SIM) $(EXAMPLES) $(KVS_BINS)
 
 help:
 	@echo "make            build libsim.a and the sim command into $(BUILD)/"
@@ -150,6 +161,12 @@ $(SIM): $(CMD_OBJS) $(SYS_OBJS) $(LIB)
 $(TESTS): $(TEST_OBJS) $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(SYS_OBJS) $(LIB) $(PKG_LIBS) $(TEST_LIBS)
 
+$(KVS_CLIENT): $(KVS_CLIENT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(KVS_CLIENT_OBJS) $(LIB) $(PKG_LIBS)
+
+$(KVS_SERVER): $(KVS_SERVER_OBJS) $(KV_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(KVS_SERVER_OBJS) $(KV_OBJS) $(LIB) $(PKG_LIBS) -lpthread
+
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
@@ -190,14 +207,14 @@ $(BENCH_TRACE): $(BUILD)/obj/bench/bench_trace.o $(SYS_OBJS) $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory _test
 
-_test: $(TESTS) $(SIM) $(EXAMPLES)
+_test: $(TESTS) $(SIM) $(EXAMPLES) $(KVS_BINS)
 	SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
 	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
 check: deps
 	@$(MAKE) --no-print-directory $(CHECK_VARS) _check
 
-_check: $(TESTS) $(SIM) $(EXAMPLES)
+_check: $(TESTS) $(SIM) $(EXAMPLES) $(KVS_BINS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 \
 	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
@@ -320,4 +337,4 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
          $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) $(OWN_OBJS:.o=.d) \
-         $(wildcard $(BUILD)/obj/fuzz/*.d)
+         $(wildcard $(BUILD)/obj/fuzz/*.d) $(wildcard $(BUILD)/obj/kvs/*.d)
