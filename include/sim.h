@@ -85,7 +85,8 @@ extern "C" {
     X(SIM_EIO, -25, "I/O error")                                                                   \
     X(SIM_ENOSPC, -26, "no space left on the disk")                                                \
     X(SIM_EBADF, -27, "bad file handle: closed, or its node crashed")                              \
-    X(SIM_EUNKNOWN, -28, "unknown: a check reached its bound before a verdict")
+    X(SIM_EUNKNOWN, -28, "unknown: a check reached its bound before a verdict")                    \
+    X(SIM_ESIMONLY, -29, "only a simulated world can do this: refused on a host world")
 
 typedef enum sim_result {
 #define SIM__RESULT_ENUM(name, value, text) name = (value),
@@ -223,6 +224,13 @@ typedef struct sim_event sim_event;
  * abandon a run, e.g. on Ctrl-C): observing never perturbs the run. ud comes first. */
 typedef void (*sim_trace_cb)(void *ud, const sim_event *event);
 
+/* Where a world runs. A simulated world is deterministic; a host world is not (see "Host
+ * worlds" below). */
+typedef enum sim_backend {
+    SIM_BACKEND_SIM = 0,  /* the simulator: virtual clock, net_sim, disk_sim (the default) */
+    SIM_BACKEND_HOST = 1, /* the host: epoll, the monotonic clock, TCP/UDP, files, pthreads */
+} sim_backend;
+
 /* The largest max_timers a world accepts (the timer heap packs a timer's slot in 24 bits). */
 #define SIM_MAX_TIMERS_LIMIT ((uint32_t)1 << 23)
 
@@ -260,6 +268,11 @@ typedef struct sim_world_desc {
                                    "sim replay --scenario x.ini --seed 7"; NULL = generic */
     sim_trace_cb trace;         /* optional event sink */
     void *trace_ud;
+    /* The backend (see "Host worlds"): SIM_BACKEND_SIM (0), the simulator, or
+     * SIM_BACKEND_HOST, the same API on the host's clock, sockets, files and threads. */
+    sim_backend backend;
+    const char *host_dir;       /* host worlds: copied; a node's files live in host_dir/NAME/
+                                   (created as needed) unless its desc says; NULL = "." */
 } sim_world_desc;
 
 /* Creates a world at virtual time 0. Errors: SIM_EINVAL (bad strategy or limits). */
@@ -848,6 +861,13 @@ typedef struct sim_node_desc {
     sim_latency pool_latency;  /* base time of a blocking job; zero = 10us..100us */
     sim_boot_cb boot;          /* spawns the node's tasks; may be NULL */
     void *boot_ud;             /* borrowed for the world's life */
+    const char *host_addr;     /* host worlds: copied; the IPv4 or IPv6 literal this node's
+                                  sockets bind (listen, udp_bind) and that connects to it
+                                  reach; NULL = "127.0.0.1". A node this process does not
+                                  run (a server seen from a client) is one with no boot.
+                                  Ignored by simulated worlds. */
+    const char *host_dir;      /* host worlds: copied; the directory of this node's files
+                                  (created as needed); NULL = the world's host_dir/NAME */
 } sim_node_desc;
 
 typedef enum sim_node_state {
@@ -1550,6 +1570,9 @@ typedef struct sim_conn {
  * accepted (more are refused). Errors: as sim_udp_bind. */
 int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out);
 void sim_listener_close(sim_world *w, sim_listener *l);
+/* The address the listener is bound to (its port, also when it asked for port 0); a zero
+ * address for a closed or bad handle. */
+sim_addr sim_listener_addr(const sim_world *w, const sim_listener *l);
 
 /* Accepts a connection into *conn (the caller's), its remote address into *peer (may be
  * NULL). SIM_ECLOSED when the listener is closed. */
@@ -1846,6 +1869,56 @@ enum {
     SIM_DISK_LOST = 2,
     SIM_DISK_TORN = 3,
 };
+
+/* ------------------------------------------------------------------------------------------ */
+/* Host worlds                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A world made with desc.backend = SIM_BACKEND_HOST runs the same tasks, futures, channels,
+ * timers, select, tokens, mutexes and notifies on the host (docs/api.md, "Host worlds"):
+ * - the executor runs on an epoll loop; sim_now is CLOCK_MONOTONIC nanoseconds since the
+ *   world was made; with nothing runnable it blocks in epoll_wait until the next timer, a
+ *   socket or a finished blocking job. A run ends as in simulation (every non-daemon task
+ *   done, sim_world_stop, the time limit); nothing runnable with no timer, no socket waited
+ *   on and no job running is still SIM_EDEADLOCK. There is no step-by-step determinism: the
+ *   trace hash of a host run is not reproducible and a host run cannot be replayed.
+ * - addresses stay (node, port): node N's sockets bind its desc.host_addr and a connect to
+ *   (N, port) goes to host_addr:port. Streams are non-blocking TCP, datagrams UDP; refusal,
+ *   reset and close map to SIM_ECONNREFUSED, SIM_ECONNRESET and SIM_ECLOSED; other socket
+ *   errors to SIM_EIO. Port 0 is an ephemeral port of the host (sim_listener_addr).
+ * - a node's files are host_dir/NAME/PATH (its desc.host_dir/PATH if given): real open,
+ *   pread, pwrite, fsync, fdatasync, rename, unlink and directory fsync; host errors map to
+ *   SIM_ENOENT, SIM_EEXIST, SIM_ENOSPC, else SIM_EIO. The operations (sim_disk_*_op)
+ *   complete at their first poll. File handles of a host world are not released with their
+ *   owner: close them (the world's end closes what is left).
+ * - the blocking pool is pool_workers real threads per node; a job's run function runs on one
+ *   of them and may call the synchronous file API, sim_now, sim_hash, sim_handle_valid and
+ *   sim_job_charge (a no-op there) only. Its completion returns to the loop through an
+ *   eventfd. sim_world_free waits for running jobs.
+ * - what only the simulator can do returns SIM_ESIMONLY with a violation naming the call:
+ *   node crash, restart, pause and resume, clock skew, link models, partitions, clogs,
+ *   sim_net_configure, sim_disk_configure, fault points set or armed, forced decisions,
+ *   spurious wakeups, cancel_at and cancel_rate (the last three refused by sim_world_new with
+ *   SIM_ESIMONLY). Fault points a system reaches never fire on a host world.
+ * - systems need no #ifdef: the same code runs on both (tests/unit/test_kv_engine.c runs the
+ *   kv engine's tests on both backends). */
+
+/* Whether the world runs on the host. */
+bool sim_world_is_host(const sim_world *w);
+/* Splits "IP:PORT", "[IPv6]:PORT" or "NAME:PORT" into its host part (copied into host, at
+ * most host_size bytes with the terminator) and port (1..65535). Needs no world. Errors:
+ * SIM_EINVAL (no port, a port out of range, an empty or too long host part). */
+int sim_addr_split(const char *text, char *host, size_t host_size, uint16_t *port);
+/* Parses an address given as text: "NAME:PORT" for a node of that name, and on a host world
+ * also "IP:PORT" or "[IPv6]:PORT" for a node whose host_addr is that IP, declaring one (named
+ * after the IP, no boot) when there is none. Errors: SIM_EINVAL (bad text, an unknown name on
+ * a simulated world), SIM_ELIMIT (nodes). */
+int sim_addr_parse(sim_world *w, const char *text, sim_addr *out);
+/* Host worlds: makes SIGINT and SIGTERM call sim_world_stop(w) (the run then returns
+ * SIM_ESTOPPED, and a second signal ends the process as the default action would). One world
+ * per process at a time; w = NULL restores the default actions. On a simulated world:
+ * SIM_ESIMONLY. */
+int sim_world_stop_on_signals(sim_world *w);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Faults                                                                                     */

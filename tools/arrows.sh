@@ -7,7 +7,7 @@
 # links against it anyway.
 #
 # Layers, bottom first (a module may use any module with a lower rank):
-#   core 0, executor 1, fault 2 (the points), net_sim 3, disk_sim 3 (never each other),
+#   core 0, host 0.5 (the host backend's mechanics: epoll, threads), executor 1, fault 2 (the points), net_sim 3, disk_sim 3 (never each other),
 #   plan 4, check 4, trace 5, scenario 6, replay 6, cmd 8.
 # systems/ may use only what include/sim.h names (they are users of the public API).
 #
@@ -42,7 +42,7 @@ grep -oE '\bsim_[A-Za-z0-9_]+' include/sim.h | sort -u >"$tmp/public"
 
 awk '
     BEGIN {
-        rank["core"] = 0; rank["executor"] = 1; rank["fault"] = 2; rank["net_sim"] = 3
+        rank["core"] = 0; rank["host"] = 0.5; rank["executor"] = 1; rank["fault"] = 2; rank["net_sim"] = 3
         rank["disk_sim"] = 3; rank["plan"] = 4; rank["check"] = 4; rank["trace"] = 5
         rank["scenario"] = 6; rank["replay"] = 6; rank["cmd"] = 8; rank["systems"] = 7
         bad = 0

@@ -84,6 +84,7 @@ for f in $sources; do
         case "$f:$target" in
             src/net_sim/*:*disk_sim*|src/disk_sim/*:*net_sim*) problem "$f:$n: net_sim and disk_sim never include each other" ;;
             src/core/*:*executor*|src/core/*:*exec.h) problem "$f:$n: core is the bottom layer and may not include $target" ;;
+            src/host/*:*executor*|src/host/*:*exec.h|src/host/*:*spi.h) problem "$f:$n: src/host/ sits below the executor and may not include $target" ;;
             src/executor/*:*fault/*|src/executor/*:*scenario/*|src/executor/*:*trace/*) problem "$f:$n: the executor may not include a module above it ($target)" ;;
             src/fault/*:*scenario/*|src/fault/*:*trace/*) problem "$f:$n: the fault module may not include a module above it ($target)" ;;
         esac

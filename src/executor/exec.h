@@ -318,6 +318,8 @@ typedef struct sim__node {
     uint32_t hands_tail;
     int64_t clock_offset_ns; /* sim_node_set_clock */
     int32_t clock_drift_ppm;
+    char *host_addr;         /* host worlds: the IP literal its sockets bind (owned) */
+    char *host_dir;          /* host worlds: the directory of its files (owned) */
 } sim__node;
 
 /* ---- the trace hash ----------------------------------------------------------------------- */
@@ -343,6 +345,9 @@ typedef struct sim__record {
 
 struct sim_world {
     uint64_t seed;
+    sim_backend backend;     /* SIM_BACKEND_SIM or SIM_BACKEND_HOST, for the world's life */
+    char *host_dir;          /* host worlds: the desc's host_dir (owned; "." by default) */
+    struct sim__host *host;  /* host worlds: the loop, the pool's threads (host_exec.c) */
     sim_sched sched;
     uint64_t now_ns;
     uint64_t step;           /* polls so far; the current poll is number `step` */
@@ -602,6 +607,31 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
 /* world.c */
 /* Records a violation and returns SIM_EMISUSE if a crash-mode drop is running. */
 int sim__no_side_effects(sim_world *w, const char *what);
+
+/* ---- host worlds (host_exec.c) ---- */
+struct sim_node_desc;
+/* Whether text is an IPv4 or IPv6 literal. */
+bool sim__host_addr_valid(const char *text);
+/* Sets a new node's host address and directory from its desc. */
+void sim__host_node_init(sim_world *w, sim__node *n, const sim_node_desc *d);
+/* Makes the loop and the pool of a host world (sim_world_new), and frees them (first thing in
+ * sim_world_free: running jobs are waited for). */
+void sim__host_world_init(sim_world *w);
+void sim__host_world_free(sim_world *w);
+/* The host clock as the world's: ns since the world was made. */
+uint64_t sim__host_clock(const sim_world *w);
+/* The loop's idle phase on a host world (run.c's idle): waits for the next deadline, a socket
+ * or a job. Returns 1 to go on, 0 when the run call should return SIM_OK. */
+int sim__host_idle(sim_world *w, uint64_t until_ns, bool have_root);
+/* A host world's blocking job: hands it to a pool thread (pool.c's job_poll). */
+void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *user, int32_t *rc,
+                          bool *done);
+/* Jobs submitted and not yet completed back on the loop. */
+uint32_t sim__host_jobs_running(const sim_world *w);
+/* Whether this thread is a pool thread running one of w's jobs. */
+bool sim__host_on_pool_thread(const sim_world *w);
+/* Wakes the loop of a host world from any thread or a signal handler (no-op otherwise). */
+void sim__host_kick(sim_world *w);
 
 
 /* task.c */

@@ -46,7 +46,11 @@ sim__ref *sim__tasks_of(const sim_world *w, uint32_t node, uint32_t *n)
 
 void sim__nodes_free(sim_world *w)
 {
-    for (uint32_t i = 0; i < w->nodes_len; i++) free(w->nodes[i].jobq);
+    for (uint32_t i = 0; i < w->nodes_len; i++) {
+        free(w->nodes[i].jobq);
+        free(w->nodes[i].host_addr);
+        free(w->nodes[i].host_dir);
+    }
     free(w->nodes);
     w->nodes = NULL;
     w->nodes_len = 0;
@@ -119,6 +123,10 @@ static int node_desc_check(const sim_world *w, const sim_node_desc *d)
     if (d->pool_latency.min_ns > d->pool_latency.max_ns) return SIM_EINVAL;
     if (sim_node_find(w, d->name).v != 0) return SIM_EINVAL;
     if (w->nodes_len >= SIM__NODES_MAX) return SIM_ELIMIT;
+    if (w->backend == SIM_BACKEND_HOST && d->host_addr != NULL &&
+        !sim__host_addr_valid(d->host_addr)) {
+        return SIM_EINVAL;
+    }
     return SIM_OK;
 }
 
@@ -149,6 +157,7 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     SIM_ASSERT(n->workers > 0);
     SIM_ASSERT(n->latency.min_ns <= n->latency.max_ns);
     sim_rng_init(&n->pool_rng, w->seed, "sim/pool", idx);
+    if (w->backend == SIM_BACKEND_HOST) sim__host_node_init(w, n, d);
     sim__emit(w, SIM_EV_NODE_ADD, idx, 0, n->workers, 0, name);
     if (out != NULL) out->v = idx;
     return node_boot(w, idx);
@@ -156,6 +165,7 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
 
 int sim_node_crash(sim_world *w, sim_node_id node)
 {
+    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_crash");
     if (!node_valid(w, node) || w->nodes[node.v].state == SIM_NODE_DOWN) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_crash");
     if (rc != SIM_OK) return rc;
@@ -179,6 +189,7 @@ int sim_node_crash(sim_world *w, sim_node_id node)
 
 int sim_node_restart(sim_world *w, sim_node_id node)
 {
+    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_restart");
     if (!node_valid(w, node) || w->nodes[node.v].state != SIM_NODE_DOWN) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_restart");
     SIM_ASSERT(w->nodes[node.v].boots >= 1); /* down after a boot: added, then crashed */
@@ -195,6 +206,7 @@ int sim_node_restart(sim_world *w, sim_node_id node)
 
 int sim_node_pause(sim_world *w, sim_node_id node)
 {
+    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_pause");
     if (!node_valid(w, node) || w->nodes[node.v].state != SIM_NODE_UP) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_pause");
     if (rc != SIM_OK) return rc;
@@ -216,6 +228,7 @@ int sim_node_pause(sim_world *w, sim_node_id node)
 
 int sim_node_resume(sim_world *w, sim_node_id node)
 {
+    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_resume");
     if (!node_valid(w, node) || w->nodes[node.v].state != SIM_NODE_PAUSED) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_resume");
     if (rc != SIM_OK) return rc;
@@ -272,6 +285,7 @@ uint32_t sim_node_boots(const sim_world *w, sim_node_id node)
 
 int sim_node_set_clock(sim_world *w, sim_node_id node, int64_t offset_ns, int32_t drift_ppm)
 {
+    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_set_clock");
     if (!node_valid(w, node)) return SIM_ENODE;
     if (drift_ppm <= -1000000 || drift_ppm >= 1000000) return SIM_EINVAL; /* stays monotonic */
     w->nodes[node.v].clock_offset_ns = offset_ns;

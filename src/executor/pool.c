@@ -30,6 +30,7 @@ typedef struct job_hdr {
     uint32_t timer_slot; /* its timer */
     uint32_t timer_id;
     uint64_t user_size;
+    bool host_done;      /* host worlds: the pool thread has finished run() (set by the loop) */
 } job_hdr;
 
 #define JOB_HDR_SIZE ((sizeof(job_hdr) + 15) & ~(size_t)15)
@@ -106,6 +107,29 @@ static int job_start(sim_world *w, uint32_t slot, job_hdr *h)
     return SIM_OK;
 }
 
+/* A host world: run() goes to a pool thread of the node; the task waits for its completion,
+ * which the loop stores in the header (host_exec.c). */
+static int job_poll_host(sim_world *w, uint32_t slot, job_hdr *h)
+{
+    sim__task *t = &w->tasks[slot];
+    uint32_t node = t->node;
+    if (h->phase == JOB_ASSIGNED) {
+        t->flags |= TF_JOB_STARTED;
+        h->phase = JOB_RUNNING;
+        h->host_done = false;
+        sim__emit(w, SIM_EV_JOB_START, node, t->id, w->nodes[node].busy, 0, t->name);
+        sim__host_job_submit(w, slot, h->run, job_user(h), &h->rc, &h->host_done);
+    }
+    SIM_ASSERT(h->phase == JOB_RUNNING);
+    if (!h->host_done) {
+        sim__note_wait(w, WAIT_JOB, node, 0);
+        return SIM_PENDING;
+    }
+    h->phase = JOB_FINISHED;
+    worker_release(w, node);
+    return h->rc;
+}
+
 static int job_poll(void *state, sim_world *w)
 {
     job_hdr *h = state;
@@ -117,6 +141,7 @@ static int job_poll(void *state, sim_world *w)
         sim__note_wait(w, WAIT_POOL, node, 0);
         return SIM_PENDING;
     }
+    if (w->backend == SIM_BACKEND_HOST) return job_poll_host(w, slot, h);
     if (h->phase == JOB_ASSIGNED) job_start(w, slot, h);
     SIM_ASSERT(h->phase == JOB_RUNNING);
     int rc = sim__sleep_poll(w, h->busy_until, &h->timer_slot, &h->timer_id);
@@ -197,6 +222,7 @@ int sim_spawn_blocking(sim_world *w, const sim_job_desc *desc, sim_join *out)
 
 int sim_job_charge(sim_world *w, uint64_t ns)
 {
+    if (w->backend == SIM_BACKEND_HOST && sim__host_on_pool_thread(w)) return SIM_OK;
     if (!w->in_job) {
         sim__violation(w, SIM_VIOLATION_MISUSE, "sim_job_charge outside a blocking job");
         return SIM_EMISUSE;

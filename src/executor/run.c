@@ -214,6 +214,10 @@ static int run_loop(sim_world *w, const run_bounds *b)
             sim__stop(w, SIM_ESTOPPED);
             continue;
         }
+        if (w->backend == SIM_BACKEND_HOST) { /* the host's clock, never backwards */
+            uint64_t host_now = sim__host_clock(w);
+            if (host_now > w->now_ns) w->now_ns = host_now;
+        }
         if (w->heap_len > 0 && w->heap[0].deadline_ns <= w->now_ns) sim__timers_fire_due(w);
         if (sim__oracle_next(w) <= w->now_ns) sim__oracle_due(w);
         if (w->rq_len > 0) {
@@ -227,7 +231,9 @@ static int run_loop(sim_world *w, const run_bounds *b)
             if (slot != SIM__NIL) poll_task(w, slot, poll_b);
             continue;
         }
-        if (!idle(w, until_ns, root != SIM__NIL)) return SIM_OK;
+        int more = w->backend == SIM_BACKEND_HOST ? sim__host_idle(w, until_ns, root != SIM__NIL)
+                                                  : idle(w, until_ns, root != SIM__NIL);
+        if (!more) return SIM_OK;
     }
 }
 
@@ -294,6 +300,7 @@ int sim_world_run_until(sim_world *w, uint64_t until_ns)
     if (until_ns <= w->now_ns) return SIM_OK;
     run_bounds b = {.until_ns = until_ns, .until_step = UINT64_MAX, .root = SIM__NIL};
     rc = run_outer(w, &b);
+    if (w->backend == SIM_BACKEND_HOST) return rc; /* the host's clock does not stop */
     if (rc == SIM_OK) SIM_ASSERT(w->now_ns == until_ns); /* the clock stops at until_ns */
     SIM_ASSERT(w->now_ns <= until_ns);
     return rc;
@@ -311,6 +318,7 @@ int sim_world_run_to_step(sim_world *w, uint64_t step)
 void sim_world_stop(sim_world *w)
 {
     w->stop_requested = true;
+    sim__host_kick(w); /* a host world's loop may be blocked in epoll_wait */
 }
 
 /* The root task of sim_block_on: its state points at the caller's future. */

@@ -53,6 +53,7 @@ sim_node_state sim__exec_node_state(const sim_world *w, uint32_t node)
 
 bool sim__exec_in_job(const sim_world *w)
 {
+    if (w->backend == SIM_BACKEND_HOST && sim__host_on_pool_thread(w)) return true;
     if (w->in_job) SIM_ASSERT(w->current != SIM__NIL); /* a job runs as its task */
     return w->in_job;
 }

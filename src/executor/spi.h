@@ -173,4 +173,28 @@ sim__ext_hand_rc sim__ext_hand_find(const sim_world *w, const sim_handle *h,
 /* Records the misuse of a foreign handle (another world's, or never made here) in `what`. */
 void sim__ext_hand_foreign(sim_world *w, const sim_handle *h, const char *what);
 
+/* ---- host worlds (host_exec.c) --------------------------------------------------------------- */
+
+/* Whether w runs on the host (sim_world_is_host, without the assertion's cost). */
+bool sim__exec_is_host(const sim_world *w);
+/* Refuses what only a simulation can do on a host world: records a misuse violation naming
+ * `what` and returns SIM_ESIMONLY. */
+int sim__host_refuse(sim_world *w, const char *what);
+/* A node's host address (an IP literal) and the directory of its files; node >= 1. Read on
+ * the loop's thread only (the node table moves). */
+const char *sim__exec_node_host_addr(const sim_world *w, uint32_t node);
+const char *sim__exec_node_host_dir(const sim_world *w, uint32_t node);
+/* The node whose blocking job runs on this thread (a pool thread of a host world), else
+ * sim__exec_node_here. Safe on a pool thread. */
+uint32_t sim__exec_job_node(const sim_world *w);
+/* The directory of the files of the node whose job runs on this thread (a pool thread), or
+ * of sim__exec_node_here's node on the loop's thread; NULL outside a node. */
+const char *sim__exec_here_host_dir(const sim_world *w);
+/* The loop's interest in a socket: fd is watched (edge-triggered) from here to
+ * sim__host_fd_forget; sim__host_fd_await makes the running task's next wake-up wait for it
+ * to become readable (write false) or writable (write true). */
+int sim__host_fd_watch(sim_world *w, int fd);
+void sim__host_fd_forget(sim_world *w, int fd);
+void sim__host_fd_await(sim_world *w, int fd, bool write);
+
 #endif /* SIM_SPI_H */

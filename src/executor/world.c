@@ -63,6 +63,16 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     }
     w->forced = d->forced;
     w->forced_count = d->forced_count;
+    if (d->backend != SIM_BACKEND_SIM && d->backend != SIM_BACKEND_HOST) return SIM_EINVAL;
+    w->backend = d->backend;
+    if (w->backend == SIM_BACKEND_HOST) {
+        /* What only a simulation can do is refused, never silently ignored. */
+        if (d->forced_count > 0 || d->spurious_wakeups.p != 0 || d->cancel_at != 0 ||
+            d->cancel_rate.p != 0) {
+            return SIM_ESIMONLY;
+        }
+        w->host_dir = sim__xstrdup(d->host_dir ? d->host_dir : ".", "a world's host_dir");
+    }
     sim__oracle_init(w, d);
     w->trace = d->trace;
     w->trace_ud = d->trace_ud;
@@ -115,6 +125,7 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
     sim__sync_init_hand_ops(w);
     sim__set_init_hand_ops(w);
     int rc = world_apply_desc(w, d);
+    if (rc == SIM_OK && w->backend == SIM_BACKEND_HOST) sim__host_world_init(w);
     if (rc == SIM_OK) rc = world_init_nodes(w);
     if (rc == SIM_OK) rc = sim__hash_init(w);
     if (rc == SIM_OK) rc = sim__sched_init(w);
@@ -162,6 +173,7 @@ void sim_world_free(sim_world *w)
     sim_world *outer = sim__running_get();
     sim__running_set(w);
     w->freeing = true;
+    sim__host_world_free(w); /* first: no pool thread runs a job once tasks are dropped */
     world_drop_all(w);
     for (uint32_t e = 0; e < w->ext_count; e++) {
         if (w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);
@@ -191,11 +203,19 @@ void sim_world_free(sim_world *w)
     free(w->dump);
     free(w->checkpoints);
     free(w->replay_hint);
+    free(w->host_dir);
     free(w);
+}
+
+bool sim_world_is_host(const sim_world *w)
+{
+    SIM_ASSERT(w != NULL);
+    return w->backend == SIM_BACKEND_HOST;
 }
 
 uint64_t sim_now(const sim_world *w)
 {
+    if (w->backend == SIM_BACKEND_HOST && sim__host_on_pool_thread(w)) return sim__host_clock(w);
     return w->in_job ? w->job_clock_ns : w->now_ns;
 }
 

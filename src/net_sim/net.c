@@ -137,6 +137,7 @@ net_state *sim__net_of(sim_world *w)
 
 int sim_net_configure(sim_world *w, const sim_net_desc *d)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_net_configure");
     SIM_ASSERT(d != NULL);
     net_state *n = sim__net_of(w);
     if (n->socks_live > 0) {
@@ -570,6 +571,7 @@ static uint64_t ratio_ppt(sim_ratio r)
 
 int sim_net_link(sim_world *w, sim_node_id from, sim_node_id to, const sim_link *link)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_net_link");
     SIM_ASSERT(link != NULL);
     net_state *n = sim__net_of(w);
     if (from.v > sim_node_count(w) || to.v > sim_node_count(w)) return SIM_ENODE;
@@ -685,6 +687,7 @@ static bool node_ok(const sim_world *w, sim_node_id node)
 
 int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_net_block");
     net_state *n = sim__net_of(w);
     if (!node_ok(w, from) || !node_ok(w, to)) return SIM_ENODE;
     if (from.v == to.v) return SIM_EINVAL;
@@ -700,6 +703,7 @@ int sim_net_block(sim_world *w, sim_node_id from, sim_node_id to)
 int sim_net_partition(sim_world *w, const sim_node_id *nodes, const uint32_t *group,
                       uint32_t count)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_net_partition");
     net_state *n = sim__net_of(w);
     for (uint32_t i = 0; i < count; i++) {
         if (!node_ok(w, nodes[i])) return SIM_ENODE;
@@ -768,6 +772,10 @@ static void release_held_datagrams(sim_world *w, net_state *n)
 
 void sim_net_heal(sim_world *w)
 {
+    if (sim__exec_is_host(w)) {
+        sim__host_refuse(w, "sim_net_heal");
+        return;
+    }
     net_state *n = sim__net_of(w);
     if (n->nblocked == 0) return;
     memset(n->blocked, 0, ((size_t)n->nodes_cap * n->nodes_cap + 63) / 64 * sizeof(uint64_t));
@@ -781,6 +789,7 @@ void sim_net_heal(sim_world *w)
 
 int sim_net_clog(sim_world *w, sim_node_id node, bool clogged)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_net_clog");
     net_state *n = sim__net_of(w);
     if (!node_ok(w, node)) return SIM_ENODE;
     if (n->clogged[node.v] == clogged) return SIM_OK;

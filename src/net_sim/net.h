@@ -286,4 +286,20 @@ bool sim__link_clogged(const net_state *n, uint32_t from, uint32_t to);
 /* The arrival time of a message sent now from -> to with len bytes. */
 uint64_t sim__link_arrival(sim_world *w, net_state *n, uint32_t from, uint32_t to, uint32_t len);
 
+/* ---- host worlds (host_net.c): the same calls on the host's sockets ---- */
+sim_node_id sim__hnet_node_of_ip(const sim_world *w, const char *ip);
+int sim__hnet_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out);
+sim_addr sim__hnet_listener_addr(const sim_world *w, const sim_listener *l);
+void sim__hnet_close(sim_world *w, sim_handle *h, uint8_t type, const char *what);
+int sim__hnet_accept_poll(sim_accept_op *op, sim_world *w);
+int sim__hnet_connect_poll(sim_connect_op *op, sim_world *w);
+void sim__hnet_connect_drop(sim_connect_op *op, sim_world *w);
+int sim__hnet_read_poll(sim_read_op *op, sim_world *w);
+int sim__hnet_read_exact_poll(sim_read_exact_op *op, sim_world *w);
+int sim__hnet_write_poll(sim_write_op *op, sim_world *w);
+int sim__hnet_frame_read_poll(sim_frame_read_op *op, sim_world *w);
+int sim__hnet_frame_write_poll(sim_frame_write_op *op, sim_world *w);
+int sim__hnet_shutdown(sim_world *w, const sim_conn *conn);
+sim_addr sim__hnet_conn_addr(const sim_world *w, const sim_conn *conn, bool peer);
+
 #endif /* SIM_NET_H */

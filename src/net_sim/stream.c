@@ -242,6 +242,7 @@ static void conn_describe(const sim_world *w, const sim_handle *h, const char *w
 
 int sim_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_listen(w, port, backlog, out);
     SIM_ASSERT(out != NULL);
     *out = (sim_listener){0};
     uint32_t node = sim__net_task_node(w);
@@ -311,10 +312,23 @@ void sim__listener_close_sock(sim_world *w, net_state *n, uint32_t slot)
 
 void sim_listener_close(sim_world *w, sim_listener *lh)
 {
+    if (lh != NULL && sim__exec_is_host(w)) {
+        sim__hnet_close(w, &lh->h, SOCK_LISTEN, "sim_listener_close");
+        return;
+    }
     if (lh == NULL) return;
     uint32_t slot = sim__sock_close_handle(w, &lh->h, SOCK_LISTEN, "sim_listener_close");
     SIM_ASSERT(lh->h.id_ == 0);
     if (slot != SIM__NIL) sim__listener_close_sock(w, sim__net_peek(w), slot);
+}
+
+sim_addr sim_listener_addr(const sim_world *w, const sim_listener *lh)
+{
+    if (sim__exec_is_host(w)) return sim__hnet_listener_addr(w, lh);
+    const net_sock *s = sim__sock_peek(w, lh ? &lh->h : NULL, SOCK_LISTEN);
+    if (s == NULL) return (sim_addr){0};
+    SIM_ASSERT(s->port != 0); /* bound for its whole life */
+    return (sim_addr){.node = {s->node}, .port = s->port};
 }
 
 static int accept_step(sim_accept_op *op, sim_world *w)
@@ -347,6 +361,12 @@ static int accept_step(sim_accept_op *op, sim_world *w)
  * it waits: a select loop may keep an earlier connection there. */
 static int accept_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) {
+        sim_accept_op *hop = (sim_accept_op *)f;
+        int hrc = sim__hnet_accept_poll(hop, w);
+        if (hrc < 0) *hop->conn = (sim_conn){0};
+        return hrc;
+    }
     sim_accept_op *op = (sim_accept_op *)f;
     int rc = accept_step(op, w);
     if (rc < 0) *op->conn = (sim_conn){0};
@@ -356,6 +376,7 @@ static int accept_poll(sim_fut *f, sim_world *w)
 /* Dropped while waiting: the listener forgets its acceptor (queued connections stay). */
 static void accept_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     sim_accept_op *op = (sim_accept_op *)f;
     net_sock *l = (net_sock *)sim__sock_peek(w, &op->listener->h, SOCK_LISTEN);
     if (l != NULL) sim__sock_unwait(w, l, false);
@@ -471,6 +492,12 @@ static int connect_step(sim_connect_op *op, sim_world *w)
 /* As accept: the caller's handle is written when the connect completes. */
 static int connect_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) {
+        sim_connect_op *hop = (sim_connect_op *)f;
+        int hrc = sim__hnet_connect_poll(hop, w);
+        if (hrc < 0) *hop->conn = (sim_conn){0};
+        return hrc;
+    }
     sim_connect_op *op = (sim_connect_op *)f;
     int rc = connect_step(op, w);
     if (rc < 0) *op->conn = (sim_conn){0};
@@ -481,6 +508,10 @@ static int connect_poll(sim_fut *f, sim_world *w)
  * got that far, is reset. */
 static void connect_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) {
+        sim__hnet_connect_drop((sim_connect_op *)f, w);
+        return;
+    }
     sim_connect_op *op = (sim_connect_op *)f;
     net_sock *s = sim__sock_get(w, op->slot_, op->id_, SOCK_CONN);
     uint32_t slot = op->slot_;
@@ -915,6 +946,12 @@ static void io_unwait(sim_world *w, const sim_conn *c, bool writer)
 
 static int read_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) {
+        sim_read_op *hop = (sim_read_op *)f;
+        if (hop->len != NULL) *hop->len = 0;
+        if (hop->cap == 0) return SIM_EINVAL;
+        return sim__hnet_read_poll(hop, w);
+    }
     sim_read_op *op = (sim_read_op *)f;
     if (op->len != NULL) *op->len = 0;
     int rc;
@@ -934,6 +971,7 @@ static int read_poll(sim_fut *f, sim_world *w)
 
 static void read_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     io_unwait(w, ((sim_read_op *)f)->conn, false);
 }
 
@@ -955,6 +993,7 @@ sim_read_op sim_read(const sim_conn *conn, void *buf, size_t cap, size_t *len)
 
 static int read_exact_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_read_exact_poll((sim_read_exact_op *)f, w);
     sim_read_exact_op *op = (sim_read_exact_op *)f;
     int rc;
     net_sock *s = io_conn(w, op->conn, false, "sim_read_exact", &rc);
@@ -964,6 +1003,7 @@ static int read_exact_poll(sim_fut *f, sim_world *w)
 
 static void read_exact_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     io_unwait(w, ((sim_read_exact_op *)f)->conn, false);
 }
 
@@ -989,6 +1029,7 @@ sim_read_exact_op sim_read_exact(const sim_conn *conn, void *buf, size_t len)
 
 static int write_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_write_poll((sim_write_op *)f, w);
     sim_write_op *op = (sim_write_op *)f;
     int rc;
     net_sock *s = io_conn(w, op->conn, true, "sim_write", &rc);
@@ -999,6 +1040,7 @@ static int write_poll(sim_fut *f, sim_world *w)
 
 static void write_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     io_unwait(w, ((sim_write_op *)f)->conn, true);
 }
 
@@ -1023,6 +1065,7 @@ sim_write_op sim_write(const sim_conn *conn, const void *buf, size_t len)
 
 int sim_shutdown(sim_world *w, const sim_conn *conn)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_shutdown(w, conn);
     int rc;
     net_sock *s = sim__sock_of(w, conn ? &conn->h : NULL, SOCK_CONN, "sim_shutdown", &rc, NULL);
     if (s == NULL) return rc;
@@ -1058,6 +1101,10 @@ void sim__conn_close_sock(sim_world *w, net_state *n, uint32_t slot)
 
 void sim_conn_close(sim_world *w, sim_conn *conn)
 {
+    if (conn != NULL && sim__exec_is_host(w)) {
+        sim__hnet_close(w, &conn->h, SOCK_CONN, "sim_conn_close");
+        return;
+    }
     if (conn == NULL) return;
     uint32_t slot = sim__sock_close_handle(w, &conn->h, SOCK_CONN, "sim_conn_close");
     SIM_ASSERT(conn->h.id_ == 0);
@@ -1068,6 +1115,7 @@ void sim_conn_close(sim_world *w, sim_conn *conn)
 
 sim_addr sim_conn_local(const sim_world *w, const sim_conn *conn)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_conn_addr(w, conn, false);
     const net_sock *s = sim__sock_peek(w, conn ? &conn->h : NULL, SOCK_CONN);
     if (s == NULL) return (sim_addr){0};
     return (sim_addr){.node = {s->node}, .port = s->port};
@@ -1075,6 +1123,7 @@ sim_addr sim_conn_local(const sim_world *w, const sim_conn *conn)
 
 sim_addr sim_conn_peer(const sim_world *w, const sim_conn *conn)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_conn_addr(w, conn, true);
     const net_sock *s = sim__sock_peek(w, conn ? &conn->h : NULL, SOCK_CONN);
     if (s == NULL) return (sim_addr){0};
     return (sim_addr){.node = {s->remote >> 16}, .port = (uint16_t)s->remote};
@@ -1090,6 +1139,7 @@ sim_addr sim_conn_peer(const sim_world *w, const sim_conn *conn)
 
 static int frame_read_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_frame_read_poll((sim_frame_read_op *)f, w);
     sim_frame_read_op *op = (sim_frame_read_op *)f;
     if (op->len != NULL) *op->len = 0;
     if (op->max == 0) return SIM_EINVAL;
@@ -1114,6 +1164,7 @@ static int frame_read_poll(sim_fut *f, sim_world *w)
 
 static void frame_read_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     io_unwait(w, ((sim_frame_read_op *)f)->conn, false);
 }
 
@@ -1143,6 +1194,7 @@ sim_frame_read_op sim_frame_read(const sim_conn *conn, void *buf, uint32_t max, 
 
 static int frame_write_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_frame_write_poll((sim_frame_write_op *)f, w);
     sim_frame_write_op *op = (sim_frame_write_op *)f;
     if (op->max == 0) return SIM_EINVAL;
     if (op->len > op->max || op->len > FRAME_BODY_MAX) return SIM_ETOOBIG;
@@ -1164,6 +1216,7 @@ static int frame_write_poll(sim_fut *f, sim_world *w)
 
 static void frame_write_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     io_unwait(w, ((sim_frame_write_op *)f)->conn, true);
 }
 

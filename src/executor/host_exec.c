@@ -1,0 +1,347 @@
+/*
+ * host_exec.c: the executor's side of a host world (sim.h, "Host worlds").
+ *
+ * Only two phases of the loop differ from a simulation (run.c): the clock, which is the host's
+ * CLOCK_MONOTONIC since the world was made, read at the top of every iteration; and idle,
+ * which instead of jumping to the next deadline blocks in the reactor (src/host/) until that
+ * deadline, a socket a task waits on, or a finished blocking job. Tasks, wakers, timers,
+ * channels, select and tokens are the simulator's own code.
+ *
+ * Blocking jobs run on real threads, one pool per node with the node's pool_workers threads
+ * (the executor's worker accounting in pool.c still decides when a job starts, so a pool never
+ * queues). A job's run function runs on a pool thread with a thread-local naming its job; the
+ * thread then pushes the job on the done list under done_mu and kicks the reactor, and the
+ * loop drains that list, storing each result and waking the job's task. The run function
+ * touches only its own state, the host file table (its own lock) and immutable fields of the
+ * world (backend, host, the node's directory string). The world's end frees the pools first,
+ * which waits for running jobs: no thread runs once the tasks are dropped.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host/host.h"
+#include "exec.h"
+
+typedef struct host_job {
+    sim_world *w;
+    uint32_t slot;       /* the job's task */
+    uint32_t id;
+    uint32_t node;
+    const char *dir;     /* the node's host_dir (owned by the node, stable) */
+    sim_job_cb run;
+    void *user;          /* the job's state block (stable: the allocator never moves one) */
+    int32_t *rc_out;     /* where the loop stores the result (the job's header) */
+    bool *done_out;
+    int result;          /* run's result, written by the pool thread */
+    struct host_job *next;
+} host_job;
+
+struct sim__host {
+    sim__reactor *reactor;
+    uint64_t start_ns;          /* the host clock when the world was made */
+    sim__tpool **pools;         /* per node, made at a node's first job; NULL until then */
+    uint32_t pools_cap;
+    pthread_mutex_t done_mu;
+    host_job *done_head;        /* finished jobs, under done_mu (LIFO; order is free here) */
+    uint32_t running;           /* submitted, not yet drained (loop thread only) */
+};
+
+/* The job whose run function this thread is executing (pool threads), else NULL. */
+static _Thread_local const host_job *tls_job;
+
+bool sim__exec_is_host(const sim_world *w)
+{
+    return w->backend == SIM_BACKEND_HOST;
+}
+
+int sim__host_refuse(sim_world *w, const char *what)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
+    SIM_ASSERT(what != NULL);
+    sim__violation(w, SIM_VIOLATION_MISUSE,
+                   "%s: only a simulated world can do this; this world runs on the host "
+                   "(sim_world_desc.backend = SIM_BACKEND_HOST)", what);
+    return SIM_ESIMONLY;
+}
+
+bool sim__host_addr_valid(const char *text)
+{
+    SIM_ASSERT(text != NULL);
+    unsigned char buf[16];
+    return inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1;
+}
+
+void sim__host_node_init(sim_world *w, sim__node *n, const sim_node_desc *d)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST && w->host_dir != NULL);
+    SIM_ASSERT(n->host_addr == NULL && n->host_dir == NULL);
+    n->host_addr = sim__xstrdup(d->host_addr ? d->host_addr : "127.0.0.1", "a node's address");
+    if (d->host_dir != NULL) {
+        n->host_dir = sim__xstrdup(d->host_dir, "a node's directory");
+        return;
+    }
+    size_t len = strlen(w->host_dir) + 1 + strlen(d->name) + 1;
+    n->host_dir = sim__xmalloc(len, "a node's directory");
+    snprintf(n->host_dir, len, "%s/%s", w->host_dir, d->name);
+}
+
+const char *sim__exec_node_host_addr(const sim_world *w, uint32_t node)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
+    SIM_ASSERT(node >= 1 && node < w->nodes_len);
+    return w->nodes[node].host_addr;
+}
+
+const char *sim__exec_node_host_dir(const sim_world *w, uint32_t node)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
+    SIM_ASSERT(node >= 1 && node < w->nodes_len);
+    return w->nodes[node].host_dir;
+}
+
+uint32_t sim__exec_job_node(const sim_world *w)
+{
+    if (tls_job != NULL) {
+        SIM_ASSERT(tls_job->w == w);
+        return tls_job->node;
+    }
+    return sim__exec_node_here(w);
+}
+
+const char *sim__exec_here_host_dir(const sim_world *w)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
+    if (tls_job != NULL) {
+        SIM_ASSERT(tls_job->w == w);
+        return tls_job->dir;
+    }
+    uint32_t node = sim__exec_node_here(w);
+    return node == 0 ? NULL : w->nodes[node].host_dir;
+}
+
+bool sim__host_on_pool_thread(const sim_world *w)
+{
+    return tls_job != NULL && tls_job->w == w;
+}
+
+/* ---- the clock and the loop's idle phase ------------------------------------------------------ */
+
+static void job_done(void *ud, void *arg);
+
+void sim__host_world_init(sim_world *w)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
+    SIM_ASSERT(w->host == NULL);
+    struct sim__host *h = sim__xcalloc(1, sizeof *h, "a host world");
+    h->reactor = sim__reactor_new();
+    h->start_ns = sim__host_now_ns();
+    pthread_mutex_init(&h->done_mu, NULL);
+    w->host = h;
+}
+
+static void job_discard(void *arg)
+{
+    free(arg);
+}
+
+void sim__host_world_free(sim_world *w)
+{
+    struct sim__host *h = w->host;
+    if (h == NULL) return;
+    /* Running jobs finish (their completions land on the done list); queued ones go. */
+    for (uint32_t i = 0; i < h->pools_cap; i++) sim__tpool_free(h->pools[i], job_discard);
+    free(h->pools);
+    while (h->done_head != NULL) {
+        host_job *j = h->done_head;
+        h->done_head = j->next;
+        free(j);
+    }
+    pthread_mutex_destroy(&h->done_mu);
+    sim__reactor_free(h->reactor);
+    free(h);
+    w->host = NULL;
+}
+
+uint64_t sim__host_clock(const sim_world *w)
+{
+    SIM_ASSERT(w->host != NULL);
+    uint64_t now = sim__host_now_ns();
+    return now > w->host->start_ns ? now - w->host->start_ns : 0;
+}
+
+static void wake_waiter(void *ud, uint64_t waiter)
+{
+    sim_world *w = ud;
+    sim__exec_wake(w, (uint32_t)(waiter >> 32), (uint32_t)waiter);
+}
+
+/* Finished jobs: their results go to their headers and their tasks wake. */
+static void drain_done(sim_world *w)
+{
+    struct sim__host *h = w->host;
+    pthread_mutex_lock(&h->done_mu);
+    host_job *list = h->done_head;
+    h->done_head = NULL;
+    pthread_mutex_unlock(&h->done_mu);
+    while (list != NULL) {
+        host_job *j = list;
+        list = j->next;
+        SIM_ASSERT(h->running > 0);
+        h->running--;
+        if (sim__exec_task_live(w, j->slot, j->id)) {
+            *j->rc_out = j->result;
+            *j->done_out = true;
+            sim__exec_wake(w, j->slot, j->id);
+        }
+        free(j);
+    }
+}
+
+int sim__host_idle(sim_world *w, uint64_t until_ns, bool have_root)
+{
+    struct sim__host *h = w->host;
+    SIM_ASSERT(h != NULL);
+    SIM_ASSERT(w->rq_len == 0);
+    bool work = w->work_live > 0 || w->held || have_root;
+    if (!work && until_ns == UINT64_MAX) return 0;
+    bool timers = sim__timers_armed(w) > 0;
+    uint64_t next = timers ? sim__timers_next(w) : UINT64_MAX;
+    uint64_t own = sim__oracle_next(w);
+    if (own < next) next = own;
+    bool io = sim__reactor_waiting(h->reactor) > 0 || h->running > 0;
+    if (next == UINT64_MAX && !io && work && until_ns == UINT64_MAX) {
+        sim__stop(w, SIM_EDEADLOCK);
+        return 1;
+    }
+    uint64_t limit = w->time_limit_ns;
+    uint64_t bound = limit != 0 && limit < until_ns ? limit : until_ns;
+    uint64_t deadline = next < bound ? next : bound;
+    uint64_t now = sim__host_clock(w);
+    uint64_t timeout = deadline == UINT64_MAX ? UINT64_MAX : deadline > now ? deadline - now : 0;
+    if (timeout > 0 && !w->stop_requested) sim__reactor_wait(h->reactor, timeout, wake_waiter, w);
+    drain_done(w);
+    now = sim__host_clock(w);
+    if (now > w->now_ns) w->now_ns = now;
+    if (w->now_ns >= bound && w->rq_len == 0 && next > bound) {
+        if (bound == until_ns) return 0;
+        sim__stop(w, SIM_ETIMELIMIT);
+    }
+    return 1;
+}
+
+/* ---- blocking jobs on threads ----------------------------------------------------------------- */
+
+static void job_run(void *arg)
+{
+    host_job *j = arg;
+    SIM_ASSERT(tls_job == NULL);
+    tls_job = j;
+    j->result = j->run(j->user, j->w);
+    tls_job = NULL;
+    SIM_ASSERT(j->result != SIM_PENDING);
+}
+
+static void job_done(void *ud, void *arg)
+{
+    sim_world *w = ud;
+    host_job *j = arg;
+    pthread_mutex_lock(&w->host->done_mu);
+    j->next = w->host->done_head;
+    w->host->done_head = j;
+    pthread_mutex_unlock(&w->host->done_mu);
+    sim__reactor_kick(w->host->reactor);
+}
+
+void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *user, int32_t *rc,
+                          bool *done)
+{
+    struct sim__host *h = w->host;
+    SIM_ASSERT(h != NULL && run != NULL);
+    uint32_t node = w->tasks[slot].node;
+    SIM_ASSERT(node >= 1 && node < w->nodes_len);
+    if (node >= h->pools_cap) {
+        uint32_t ncap = h->pools_cap ? h->pools_cap : 8;
+        while (ncap <= node) ncap *= 2;
+        h->pools = sim__xrealloc_array(h->pools, ncap, sizeof *h->pools, "host pools");
+        memset(h->pools + h->pools_cap, 0, (ncap - h->pools_cap) * sizeof *h->pools);
+        h->pools_cap = ncap;
+    }
+    if (h->pools[node] == NULL) h->pools[node] = sim__tpool_new(w->nodes[node].workers, job_done, w);
+    host_job *j = sim__xcalloc(1, sizeof *j, "a host job");
+    *j = (host_job){.w = w, .slot = slot, .id = w->tasks[slot].id, .node = node,
+                    .dir = w->nodes[node].host_dir, .run = run, .user = user, .rc_out = rc,
+                    .done_out = done};
+    h->running++;
+    sim__tpool_submit(h->pools[node], job_run, j);
+}
+
+uint32_t sim__host_jobs_running(const sim_world *w)
+{
+    return w->host != NULL ? w->host->running : 0;
+}
+
+/* ---- sockets: the loop's interest ------------------------------------------------------------- */
+
+int sim__host_fd_watch(sim_world *w, int fd)
+{
+    SIM_ASSERT(w->host != NULL);
+    SIM_ASSERT(fd >= 0);
+    return sim__reactor_add(w->host->reactor, fd);
+}
+
+void sim__host_fd_forget(sim_world *w, int fd)
+{
+    SIM_ASSERT(w->host != NULL);
+    SIM_ASSERT(fd >= 0);
+    sim__reactor_del(w->host->reactor, fd);
+}
+
+void sim__host_fd_await(sim_world *w, int fd, bool write)
+{
+    SIM_ASSERT(w->host != NULL);
+    SIM_ASSERT(w->current != SIM__NIL); /* a task's poll waits */
+    uint64_t waiter = (uint64_t)w->current << 32 | w->tasks[w->current].id;
+    sim__reactor_await(w->host->reactor, fd, write, waiter);
+}
+
+/* ---- stopping from a signal ------------------------------------------------------------------- */
+
+static sim_world *volatile signal_world;
+
+static void on_signal(int sig)
+{
+    sim_world *w = signal_world;
+    if (w == NULL) return;
+    signal_world = NULL; /* a second signal takes the default action */
+    signal(sig, SIG_DFL);
+    sim_world_stop(w);
+}
+
+void sim__host_kick(sim_world *w)
+{
+    if (w->host != NULL) sim__reactor_kick(w->host->reactor);
+}
+
+int sim_world_stop_on_signals(sim_world *w)
+{
+    if (w == NULL) {
+        signal_world = NULL;
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        return SIM_OK;
+    }
+    if (w->backend != SIM_BACKEND_HOST) return SIM_ESIMONLY;
+    signal_world = w;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    SIM_ASSERT(signal_world == w);
+    return SIM_OK;
+}

@@ -1,0 +1,174 @@
+/*
+ * host_loop.c: the reactor of a host world: one epoll instance and one eventfd.
+ *
+ * Sockets are watched edge-triggered for their whole life. A task that met EAGAIN leaves its
+ * waker as the fd's read or write waiter; since the loop is single-threaded and epoll keeps an
+ * edge until epoll_wait reports it, an edge between the EAGAIN and the registration is not
+ * lost: the next wait reports it and wakes the waiter, which tries again. A wake-up may be
+ * spurious (the task finds EAGAIN again and waits again): futures cope with spurious polls.
+ * The eventfd is the one thing other threads touch: pool threads write it when a job is done,
+ * signal handlers when the run should stop.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "host.h"
+
+typedef struct fd_waiters {
+    uint64_t read;  /* waiter to wake when readable; 0 = none */
+    uint64_t write; /* ... when writable */
+} fd_waiters;
+
+struct sim__reactor {
+    int epfd;
+    int evfd;
+    fd_waiters *fds;   /* indexed by fd */
+    uint32_t fds_cap;
+    uint32_t waiting;  /* fds with a waiter */
+};
+
+#define EVFD_TAG UINT64_MAX /* the eventfd's epoll data (an fd is far below it) */
+
+static _Noreturn void host_fatal(const char *what)
+{
+    fprintf(stderr, "sim: host backend: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+sim__reactor *sim__reactor_new(void)
+{
+    sim__reactor *r = sim__xcalloc(1, sizeof *r, "a host reactor");
+    r->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (r->epfd < 0) host_fatal("epoll_create1");
+    r->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->evfd < 0) host_fatal("eventfd");
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EVFD_TAG};
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) != 0) host_fatal("epoll_ctl");
+    SIM_ASSERT(r->epfd >= 0 && r->evfd >= 0);
+    return r;
+}
+
+void sim__reactor_free(sim__reactor *r)
+{
+    if (r == NULL) return;
+    close(r->evfd);
+    close(r->epfd);
+    free(r->fds);
+    free(r);
+}
+
+static fd_waiters *slot_of(sim__reactor *r, int fd)
+{
+    SIM_ASSERT(fd >= 0);
+    uint32_t need = (uint32_t)fd + 1;
+    if (need > r->fds_cap) {
+        uint32_t ncap = r->fds_cap ? r->fds_cap : 64;
+        while (ncap < need) ncap *= 2;
+        r->fds = sim__xrealloc_array(r->fds, ncap, sizeof *r->fds, "a host reactor's fds");
+        memset(r->fds + r->fds_cap, 0, (ncap - r->fds_cap) * sizeof *r->fds);
+        r->fds_cap = ncap;
+    }
+    return &r->fds[fd];
+}
+
+static void forget(sim__reactor *r, fd_waiters *f)
+{
+    if (f->read != 0 || f->write != 0) {
+        SIM_ASSERT(r->waiting > 0);
+        r->waiting--;
+    }
+    f->read = 0;
+    f->write = 0;
+}
+
+int sim__reactor_add(sim__reactor *r, int fd)
+{
+    SIM_ASSERT(fd >= 0 && fd != r->evfd);
+    forget(r, slot_of(r, fd));
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                             .data.u64 = (uint64_t)fd};
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
+    return 0;
+}
+
+void sim__reactor_del(sim__reactor *r, int fd)
+{
+    SIM_ASSERT(fd >= 0 && fd != r->evfd);
+    forget(r, slot_of(r, fd));
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void sim__reactor_await(sim__reactor *r, int fd, bool write, uint64_t waiter)
+{
+    SIM_ASSERT(waiter != 0);
+    fd_waiters *f = slot_of(r, fd);
+    if (f->read == 0 && f->write == 0) r->waiting++;
+    if (write) {
+        f->write = waiter;
+    } else {
+        f->read = waiter;
+    }
+    SIM_ASSERT(r->waiting > 0);
+}
+
+uint32_t sim__reactor_waiting(const sim__reactor *r)
+{
+    return r->waiting;
+}
+
+static void drain_evfd(sim__reactor *r)
+{
+    uint64_t v;
+    while (read(r->evfd, &v, sizeof v) == (ssize_t)sizeof v) {
+    }
+}
+
+bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *, uint64_t),
+                       void *ud)
+{
+    SIM_ASSERT(wake != NULL);
+    int ms = -1;
+    if (timeout_ns != UINT64_MAX) {
+        /* Rounded up: a timer must not be polled for before it is due. */
+        uint64_t t = (timeout_ns + 999999) / 1000000;
+        ms = t > 3600000 ? 3600000 : (int)t;
+    }
+    struct epoll_event evs[64];
+    int n = epoll_wait(r->epfd, evs, 64, ms);
+    if (n < 0) {
+        if (errno != EINTR) host_fatal("epoll_wait");
+        return false;
+    }
+    bool kicked = false;
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.u64 == EVFD_TAG) {
+            drain_evfd(r);
+            kicked = true;
+            continue;
+        }
+        int fd = (int)evs[i].data.u64;
+        if ((uint32_t)fd >= r->fds_cap) continue;
+        fd_waiters *f = &r->fds[fd];
+        uint64_t rd = 0, wr = 0;
+        uint32_t e = evs[i].events;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rd = f->read, f->read = 0;
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) wr = f->write, f->write = 0;
+        if ((rd != 0 || wr != 0) && f->read == 0 && f->write == 0) r->waiting--;
+        if (rd != 0) wake(ud, rd);
+        if (wr != 0) wake(ud, wr);
+    }
+    return kicked;
+}
+
+void sim__reactor_kick(sim__reactor *r)
+{
+    uint64_t one = 1;
+    /* Async-signal-safe; a full counter (never in practice) still wakes the wait. */
+    ssize_t rc = write(r->evfd, &one, sizeof one);
+    (void)rc;
+}
