@@ -61,7 +61,7 @@ KVS_SERVER_OBJS := $(BUILD)/obj/kvs/kvs_server.o $(BUILD)/obj/kvs/kvs_addr.o \
                    $(BUILD)/obj/kvs/kvs_sqlite.o
 KVS_CLIENT := $(BUILD)/kvs-client
 KVS_SERVER := $(BUILD)/kvs-server
-KVS_BINS := $(KVS_CLIENT)
+KVS_BINS := $(KVS_CLIENT) $(KVS_SERVER)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
