@@ -89,7 +89,7 @@ BENCH_PAXOS := $(BUILD)/sim-bench-paxos
 all: $(LIB) $(SIM) $(EXAMPLES) $(KVS_BINS)
 
 help:
-	@echo "make            build libsim.a and the sim command into $(BUILD)/"
+	@echo "make            build libsim.a, the sim command, kvs-server and kvs-client into $(BUILD)/"
 	@echo "make demo       install dependencies, build, run the scenarios/ suite into sim-traces.db,"
 	@echo "                then list its failures and replay one"
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
@@ -112,7 +112,8 @@ help:
 	@echo "make fuzz-smoke the same for FUZZ_SMOKE_TIME=$(FUZZ_SMOKE_TIME) s each, from the committed"
 	@echo "                corpus only; fails on any finding (CI runs it)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
-	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim, sim.pc"
+	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim, sim.pc,"
+	@echo "                kvs-server, kvs-client"
 	@echo "                and the manual page sim(1) under PREFIX=$(PREFIX); examples/own-system/"
 	@echo "                builds against it"
 	@echo "make clean      remove $(BUILD)/"
@@ -329,6 +330,8 @@ install: all $(BUILD)/sim.1
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsim.a
 	install -m 644 include/sim.h $(DESTDIR)$(PREFIX)/include/sim.h
 	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/sim
+	install -m 755 $(KVS_SERVER) $(DESTDIR)$(PREFIX)/bin/kvs-server
+	install -m 755 $(KVS_CLIENT) $(DESTDIR)$(PREFIX)/bin/kvs-client
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SIM_VERSION_STRING "\(.*\)"/\1/p' include/sim.h)|g' \
 	    tools/sim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sim.pc
 
