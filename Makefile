@@ -45,7 +45,7 @@ SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c bench/bench_actor.c \
-              bench/bench_paxos.c
+              bench/bench_paxos.c bench/kvs_load.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 # examples/own-system: an out-of-tree project (its own Makefile, against an installed sim);
 # built here too, against this tree, for the tests.
@@ -62,6 +62,7 @@ KVS_SERVER_OBJS := $(BUILD)/obj/kvs/kvs_server.o $(BUILD)/obj/kvs/kvs_addr.o \
 KVS_CLIENT := $(BUILD)/kvs-client
 KVS_SERVER := $(BUILD)/kvs-server
 KVS_BINS := $(KVS_CLIENT) $(KVS_SERVER)
+KVS_LOAD := $(BUILD)/kvs-load
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -102,7 +103,8 @@ help:
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv, actor, paxos"
-	@echo "                and suite benchmarks: medians, one line per figure"
+	@echo "                and suite benchmarks: medians, one line per figure; then a load on"
+	@echo "                kvs-server (each engine) and a tokio peer on loopback (bench/kvs.sh)"
 	@echo "make bench-peers  the executor workloads on sim, libuv, libevent and tokio, round-robin over"
 	@echo "                BENCH_ROUNDS=5 rounds: medians of sim's per-round ratios, PASS/MISS against"
 	@echo "                the targets (a benchmark: a MISS does not fail it; optional packages)"
@@ -167,6 +169,10 @@ $(KVS_CLIENT): $(KVS_CLIENT_OBJS) $(LIB)
 
 $(KVS_SERVER): $(KVS_SERVER_OBJS) $(KV_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(KVS_SERVER_OBJS) $(KV_OBJS) $(LIB) $(PKG_LIBS) -lpthread
+
+$(KVS_LOAD): $(BUILD)/obj/bench/kvs_load.o $(BUILD)/obj/kvs/kvs_addr.o \
+             $(BUILD)/obj/systems/kv/proto.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -258,7 +264,7 @@ bench: deps
 	@$(MAKE) --no-print-directory _bench
 
 _bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK) \
-        $(BENCH_KV) $(BENCH_ACTOR) $(BENCH_PAXOS)
+        $(BENCH_KV) $(BENCH_ACTOR) $(BENCH_PAXOS) $(KVS_BINS) $(KVS_LOAD)
 	@$(BENCH)
 	@$(BENCH_NET)
 	@$(BENCH_DISK)
@@ -273,6 +279,7 @@ _bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENC
 	    build/nopoints/sim-bench-fault >/dev/null
 	@bench/fault.sh $(BUILD) build/nopoints
 	@bench/suite.sh $(SIM)
+	@bench/kvs.sh $(BUILD)
 
 bench-peers: deps
 	@tools/deps.sh $(PEER_DEB_PKGS)
