@@ -139,6 +139,7 @@ static sim_latency lat_default(sim_latency l, uint64_t lo, uint64_t hi)
 
 int sim_disk_configure(sim_world *w, const sim_disk_desc *desc)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_disk_configure");
     SIM_ASSERT(desc != NULL);
     disk_state *d = sim__disk_of(w);
     if (d->fds_live > 0) {
@@ -672,6 +673,10 @@ static void disk_hand_release(sim_world *w, uint32_t fd, uint32_t id)
 
 void sim_file_close(sim_world *w, sim_file *f)
 {
+    if (f != NULL && sim__exec_is_host(w)) {
+        sim__hdisk_close(w, f);
+        return;
+    }
     if (f == NULL || f->h.id_ == 0) return; /* closing is idempotent */
     sim__ext_hand rec;
     sim__ext_hand_rc hrc = disk_record(w, f, "sim_file_close", &rec);
@@ -684,6 +689,7 @@ void sim_file_close(sim_world *w, sim_file *f)
 
 int sim_file_size(const sim_world *w, const sim_file *f, uint64_t *size)
 {
+    if (sim__exec_is_host(w)) return sim__hdisk_size(w, f, size);
     SIM_ASSERT(size != NULL);
     const disk_state *d = sim__disk_peek(w);
     uint32_t fd = sim__disk_fd_peek(w, d, f);
@@ -989,6 +995,7 @@ static int entry_cmp(const void *a, const void *b)
 int sim_disk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t max,
                   uint32_t *count)
 {
+    if (sim__exec_is_host(w)) return sim__hdisk_list(w, dir, out, max, count);
     *count = 0;
     if (!sim__path_ok(dir, true)) return SIM_EINVAL;
     uint32_t node = sim__disk_task_node(w);

@@ -223,4 +223,13 @@ void sim__disk_reqs_crash(sim_world *w, disk_state *d, uint32_t node);
 void sim__disk_req_words(const sim_world *w, uint32_t slot, uint32_t id, uint32_t kind, char *buf,
                          size_t size);
 
+/* ---- host worlds (host_disk.c): the same calls on a node's directory ---- */
+int sim__hdisk_do(sim_world *w, sim_disk_op *op);
+int sim__hdisk_sync_call(sim_world *w, sim_disk_op *op, const char *what);
+int sim__hdisk_size(const sim_world *w, const sim_file *f, uint64_t *size);
+void sim__hdisk_close(sim_world *w, sim_file *f);
+int sim__hdisk_list(sim_world *w, const char *dir, sim_dir_entry *out, uint32_t max,
+                    uint32_t *count);
+int sim__hdisk_op_poll(sim_disk_op *op, sim_world *w, const char *what);
+
 #endif /* SIM_DISK_H */

@@ -37,6 +37,10 @@ static uint32_t job_node(sim_world *w, disk_state *d, sim_disk_op_kind kind, con
 
 int sim_file_open(sim_world *w, const char *path, uint32_t flags, sim_file *out)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_open_op(path, flags, out);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_open");
+    }
     SIM_ASSERT(out != NULL);
     *out = (sim_file){0};
     disk_state *d = sim__disk_of(w);
@@ -70,6 +74,10 @@ static uint32_t job_file(sim_world *w, disk_state *d, const sim_file *f, sim_dis
 int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint64_t offset,
                    size_t *got)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_read_op(f, buf, len, offset, got);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_pread");
+    }
     SIM_ASSERT(got != NULL);
     SIM_ASSERT(buf != NULL || len == 0);
     disk_state *d = sim__disk_of(w);
@@ -82,6 +90,10 @@ int sim_file_pread(sim_world *w, const sim_file *f, void *buf, size_t len, uint6
 int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t offset)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_write_op(f, data, len, offset);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_pwrite");
+    }
     disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_WRITE, "sim_file_pwrite", &rc);
@@ -91,6 +103,10 @@ int sim_file_pwrite(sim_world *w, const sim_file *f, const void *data, size_t le
 int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t len,
                     uint64_t *offset)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_append_op(f, data, len, offset);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_append");
+    }
     disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_APPEND, "sim_file_append", &rc);
@@ -99,6 +115,10 @@ int sim_file_append(sim_world *w, const sim_file *f, const void *data, size_t le
 
 int sim_file_sync(sim_world *w, const sim_file *f)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_sync_op(f);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_sync");
+    }
     disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_SYNC, "sim_file_sync", &rc);
@@ -107,6 +127,10 @@ int sim_file_sync(sim_world *w, const sim_file *f)
 
 int sim_file_datasync(sim_world *w, const sim_file *f)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_datasync_op(f);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_datasync");
+    }
     disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_DATASYNC, "sim_file_datasync", &rc);
@@ -115,6 +139,10 @@ int sim_file_datasync(sim_world *w, const sim_file *f)
 
 int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_truncate_op(f, size);
+        return sim__hdisk_sync_call(w, &hop, "sim_file_truncate");
+    }
     disk_state *d = sim__disk_of(w);
     int rc;
     uint32_t in = job_file(w, d, f, SIM_DISK_TRUNCATE, "sim_file_truncate", &rc);
@@ -123,6 +151,10 @@ int sim_file_truncate(sim_world *w, const sim_file *f, uint64_t size)
 
 int sim_disk_rename(sim_world *w, const char *from, const char *to)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_rename_op(from, to);
+        return sim__hdisk_sync_call(w, &hop, "sim_disk_rename");
+    }
     disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_RENAME, "sim_disk_rename");
     if (node == 0) return SIM_EMISUSE;
@@ -131,6 +163,10 @@ int sim_disk_rename(sim_world *w, const char *from, const char *to)
 
 int sim_disk_unlink(sim_world *w, const char *path)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_unlink_op(path);
+        return sim__hdisk_sync_call(w, &hop, "sim_disk_unlink");
+    }
     disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_UNLINK, "sim_disk_unlink");
     if (node == 0) return SIM_EMISUSE;
@@ -139,6 +175,10 @@ int sim_disk_unlink(sim_world *w, const char *path)
 
 int sim_disk_sync_dir(sim_world *w, const char *dir)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op hop = sim_disk_sync_dir_op(dir);
+        return sim__hdisk_sync_call(w, &hop, "sim_disk_sync_dir");
+    }
     disk_state *d = sim__disk_of(w);
     uint32_t node = job_node(w, d, SIM_DISK_SYNC_DIR, "sim_disk_sync_dir");
     if (node == 0) return SIM_EMISUSE;
@@ -380,6 +420,10 @@ static int op_outputs(sim_world *w, disk_state *d, sim_disk_op *op, const disk_r
 
 static int disk_op_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) {
+        sim_disk_op *hop = (sim_disk_op *)f;
+        return sim__hdisk_op_poll(hop, w, kind_ok(hop->kind) ? op_names[hop->kind] : "disk");
+    }
     sim_disk_op *op = (sim_disk_op *)f;
     SIM_ASSERT(op != NULL);
     const char *what = kind_ok(op->kind) ? op_names[op->kind] : "a disk operation";
@@ -417,6 +461,7 @@ static int disk_op_poll(sim_fut *f, sim_world *w)
  * a finished one is freed, and an open's fd closed, since nobody will receive its handle. */
 static void disk_op_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return; /* completed at its first poll */
     sim_disk_op *op = (sim_disk_op *)f;
     disk_state *d = sim__disk_peek(w);
     disk_req *r = req_get(d, op->slot_, op->id_);

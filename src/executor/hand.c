@@ -244,6 +244,9 @@ void sim__hand_to_chan(sim_world *w, uint32_t slot, uint32_t chan)
 
 int sim_handle_move(sim_world *w, const void *handle, sim_task_id to)
 {
+    if (sim__host_file_is(w, handle)) { /* host files have no owner */
+        return sim__host_file_fd(w, handle) >= 0 ? SIM_OK : SIM_EMISUSE;
+    }
     uint32_t slot = any_slot(w, handle);
     if (slot == SIM__NIL) {
         bad_handle(w, "sim_handle_move", handle);
@@ -262,6 +265,9 @@ int sim_handle_move(sim_world *w, const void *handle, sim_task_id to)
 
 int sim_handle_share(sim_world *w, const void *handle)
 {
+    if (sim__host_file_is(w, handle)) { /* host files have no owner */
+        return sim__host_file_fd(w, handle) >= 0 ? SIM_OK : SIM_EMISUSE;
+    }
     uint32_t slot = any_slot(w, handle);
     if (slot == SIM__NIL) {
         bad_handle(w, "sim_handle_share", handle);
@@ -277,6 +283,7 @@ int sim_handle_share(sim_world *w, const void *handle)
 
 bool sim_handle_valid(const sim_world *w, const void *handle)
 {
+    if (sim__host_file_is(w, handle)) return sim__host_file_fd(w, handle) >= 0;
     return any_slot(w, handle) != SIM__NIL;
 }
 

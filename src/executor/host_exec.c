@@ -48,6 +48,7 @@ struct sim__host {
     pthread_mutex_t done_mu;
     host_job *done_head;        /* finished jobs, under done_mu (LIFO; order is free here) */
     uint32_t running;           /* submitted, not yet drained (loop thread only) */
+    sim__hfiles *files;         /* open files (their own lock: pool threads use them) */
 };
 
 /* The job whose run function this thread is executing (pool threads), else NULL. */
@@ -128,7 +129,7 @@ bool sim__host_on_pool_thread(const sim_world *w)
     return tls_job != NULL && tls_job->w == w;
 }
 
-/* ---- the clock and the loop's idle phase ------------------------------------------------------ */
+/* ---- the clock and the loop's idle phase ----------------------------------------------------- */
 
 static void job_done(void *ud, void *arg);
 
@@ -140,6 +141,7 @@ void sim__host_world_init(sim_world *w)
     h->reactor = sim__reactor_new();
     h->start_ns = sim__host_now_ns();
     pthread_mutex_init(&h->done_mu, NULL);
+    h->files = sim__hfiles_new();
     w->host = h;
 }
 
@@ -161,6 +163,7 @@ void sim__host_world_free(sim_world *w)
         free(j);
     }
     pthread_mutex_destroy(&h->done_mu);
+    sim__hfiles_free(h->files);
     sim__reactor_free(h->reactor);
     free(h);
     w->host = NULL;
@@ -233,7 +236,7 @@ int sim__host_idle(sim_world *w, uint64_t until_ns, bool have_root)
     return 1;
 }
 
-/* ---- blocking jobs on threads ----------------------------------------------------------------- */
+/* ---- blocking jobs on threads ---------------------------------------------------------------- */
 
 static void job_run(void *arg)
 {
@@ -270,7 +273,9 @@ void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *use
         memset(h->pools + h->pools_cap, 0, (ncap - h->pools_cap) * sizeof *h->pools);
         h->pools_cap = ncap;
     }
-    if (h->pools[node] == NULL) h->pools[node] = sim__tpool_new(w->nodes[node].workers, job_done, w);
+    if (h->pools[node] == NULL) {
+        h->pools[node] = sim__tpool_new(w->nodes[node].workers, job_done, w);
+    }
     host_job *j = sim__xcalloc(1, sizeof *j, "a host job");
     *j = (host_job){.w = w, .slot = slot, .id = w->tasks[slot].id, .node = node,
                     .dir = w->nodes[node].host_dir, .run = run, .user = user, .rc_out = rc,
@@ -284,7 +289,7 @@ uint32_t sim__host_jobs_running(const sim_world *w)
     return w->host != NULL ? w->host->running : 0;
 }
 
-/* ---- sockets: the loop's interest ------------------------------------------------------------- */
+/* ---- sockets: the loop's interest ------------------------------------------------------------ */
 
 int sim__host_fd_watch(sim_world *w, int fd)
 {
@@ -308,7 +313,7 @@ void sim__host_fd_await(sim_world *w, int fd, bool write)
     sim__reactor_await(w->host->reactor, fd, write, waiter);
 }
 
-/* ---- stopping from a signal ------------------------------------------------------------------- */
+/* ---- stopping from a signal ------------------------------------------------------------------ */
 
 static sim_world *volatile signal_world;
 
@@ -344,4 +349,44 @@ int sim_world_stop_on_signals(sim_world *w)
     sigaction(SIGTERM, &sa, NULL);
     SIM_ASSERT(signal_world == w);
     return SIM_OK;
+}
+
+/* ---- file handles ---------------------------------------------------------------------------- */
+
+/* A host file's handle: slot_ is the table index with this bit set (no handle record). */
+#define HOST_FILE_BIT 0x80000000u
+
+void sim__host_file_handle(sim_world *w, int fd, sim_handle *out)
+{
+    SIM_ASSERT(w->host != NULL);
+    SIM_ASSERT(fd >= 0 && out != NULL);
+    uint32_t idx, gen;
+    sim__hfiles_add(w->host->files, fd, &idx, &gen);
+    SIM_ASSERT(idx < HOST_FILE_BIT);
+    *out = (sim_handle){.slot_ = HOST_FILE_BIT | idx, .id_ = gen, .world_ = w->tag};
+}
+
+bool sim__host_file_is(const sim_world *w, const sim_handle *h)
+{
+    return w->host != NULL && h != NULL && h->world_ == w->tag && (h->slot_ & HOST_FILE_BIT);
+}
+
+int sim__host_file_fd(const sim_world *w, const sim_handle *h)
+{
+    if (!sim__host_file_is(w, h) || h->id_ == 0) return -1;
+    return sim__hfiles_get(w->host->files, h->slot_ & ~HOST_FILE_BIT, h->id_);
+}
+
+int sim__host_file_take(sim_world *w, sim_handle *h)
+{
+    if (!sim__host_file_is(w, h) || h->id_ == 0) return -1;
+    int fd = sim__hfiles_remove(w->host->files, h->slot_ & ~HOST_FILE_BIT, h->id_);
+    *h = (sim_handle){0};
+    return fd;
+}
+
+int sim__host_file_locked(sim_world *w, int fd, int (*fn)(void *ud, int fd), void *ud)
+{
+    SIM_ASSERT(w->host != NULL);
+    return sim__hfiles_locked(w->host->files, fd, fn, ud);
 }

@@ -197,4 +197,16 @@ int sim__host_fd_watch(sim_world *w, int fd);
 void sim__host_fd_forget(sim_world *w, int fd);
 void sim__host_fd_await(sim_world *w, int fd, bool write);
 
+/* Files of a host world: a handle names an entry of the host file table (no handle record,
+ * so that pool threads may open and close them). Safe on any thread. */
+void sim__host_file_handle(sim_world *w, int fd, sim_handle *out);
+/* Whether h is (or was) a host file handle of w. */
+bool sim__host_file_is(const sim_world *w, const sim_handle *h);
+/* The fd of an open host file handle, or -1. */
+int sim__host_file_fd(const sim_world *w, const sim_handle *h);
+/* Forgets the handle's file (zeroing *h) and returns its fd to close, or -1. */
+int sim__host_file_take(sim_world *w, sim_handle *h);
+/* fn(ud, fd) under the file table's lock. */
+int sim__host_file_locked(sim_world *w, int fd, int (*fn)(void *ud, int fd), void *ud);
+
 #endif /* SIM_SPI_H */

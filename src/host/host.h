@@ -10,7 +10,7 @@
 
 #include "../core/core.h"
 
-/* ---- the reactor (host_loop.c) ---------------------------------------------------------------- */
+/* ---- the reactor (host_loop.c) --------------------------------------------------------------- */
 
 /* An epoll instance watching sockets edge-triggered, plus an eventfd that other threads and
  * signal handlers write to wake it. Each watched fd has at most one read waiter and one write
@@ -36,7 +36,7 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
 /* Wakes a wait from any thread or from a signal handler (one write to the eventfd). */
 void sim__reactor_kick(sim__reactor *r);
 
-/* ---- thread pools (host_pool.c) --------------------------------------------------------------- */
+/* ---- thread pools (host_pool.c) -------------------------------------------------------------- */
 
 /* A fixed set of threads taking jobs from a FIFO queue. A job is (fn, arg): a thread calls
  * fn(arg) and then the pool's done(ud, arg), both on that thread. */
@@ -51,5 +51,24 @@ void sim__tpool_submit(sim__tpool *p, sim__tpool_fn fn, void *arg);
 /* Lets running jobs finish (their done is called), drops queued ones (drop(arg) for each, on
  * this thread), joins the threads and frees the pool. NULL is allowed. */
 void sim__tpool_free(sim__tpool *p, sim__tpool_fn drop);
+
+/* ---- open files (host_files.c) --------------------------------------------------------------- */
+
+/* The open files of a host world: fds by (index, generation), under a mutex, because the
+ * loop's thread and pool threads open, use and close them alike. */
+typedef struct sim__hfiles sim__hfiles;
+
+sim__hfiles *sim__hfiles_new(void);
+/* Closes every file still open and frees the table. NULL is allowed. */
+void sim__hfiles_free(sim__hfiles *t);
+/* Enters fd; *idx and *gen name it from now on (gen != 0). */
+void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen);
+/* The fd of (idx, gen), or -1 when it is not open. */
+int sim__hfiles_get(sim__hfiles *t, uint32_t idx, uint32_t gen);
+/* Forgets (idx, gen) and returns its fd for the caller to close, or -1 when it is not open. */
+int sim__hfiles_remove(sim__hfiles *t, uint32_t idx, uint32_t gen);
+/* Runs fn(ud, fd) with the table locked (appends: the end of the file and the write must not
+ * interleave with another append). */
+int sim__hfiles_locked(sim__hfiles *t, int fd, int (*fn)(void *ud, int fd), void *ud);
 
 #endif /* SIM_HOST_H */

@@ -77,7 +77,7 @@ int sim_addr_parse(sim_world *w, const char *text, sim_addr *out)
     return SIM_OK;
 }
 
-/* ---- the socket table ------------------------------------------------------------------------- */
+/* ---- the socket table ------------------------------------------------------------------------ */
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -203,7 +203,7 @@ static hsock *hsock_of(sim_world *w, const sim_handle *h, uint8_t type, const ch
     return s;
 }
 
-/* ---- addresses -------------------------------------------------------------------------------- */
+/* ---- addresses ------------------------------------------------------------------------------- */
 
 sim_node_id sim__hnet_node_of_ip(const sim_world *w, const char *ip)
 {
@@ -284,7 +284,7 @@ static int host_socket(sim_world *w, uint32_t node, int type)
     return fd;
 }
 
-/* ---- listening and accepting ------------------------------------------------------------------ */
+/* ---- listening and accepting ----------------------------------------------------------------- */
 
 int sim__hnet_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
 {
@@ -383,7 +383,7 @@ int sim__hnet_accept_poll(sim_accept_op *op, sim_world *w)
     return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, &op->conn->h);
 }
 
-/* ---- connecting ------------------------------------------------------------------------------- */
+/* ---- connecting ------------------------------------------------------------------------------ */
 
 /* The connection being made is op->slot_/id_ (id_ 0: none yet, or done). */
 static int connect_finish(sim_connect_op *op, sim_world *w, hnet *n, int rc)
@@ -454,7 +454,7 @@ void sim__hnet_connect_drop(sim_connect_op *op, sim_world *w)
     op->id_ = 0;
 }
 
-/* ---- reading and writing ---------------------------------------------------------------------- */
+/* ---- reading and writing --------------------------------------------------------------------- */
 
 /* One recv: > 0 bytes, 0 at the end of the stream, SIM_PENDING (the task waits), or an error. */
 static int recv_some(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)

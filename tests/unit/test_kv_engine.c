@@ -5,12 +5,16 @@
  * everything; plus a crash with sync = always, a torn last record cut off by recovery, and the
  * same torn record refused under the planted bug no-torn-recovery.
  *
+ * The tests that need no fault and no crash run on both backends (KV_BOTH): simulated and on
+ * the host (real files in a temporary directory, jobs on real threads).
+ *
  * Method: a node whose boot runs a script task: a list of steps (open a fresh engine on the
  * node's disk, set, get, rm, measure the *.log files, write raw bytes) executed in order, each
  * recording its result for the test to assert after the world ran.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../../systems/kv/kv.h"
 #include "../helpers.h"
@@ -205,17 +209,53 @@ static int boot(void *ud, sim_world *w, sim_node_id node)
     return sim_spawn(w, &d, NULL);
 }
 
-/* Runs a script on a fresh world's node n1 under a strategy; returns the world (free it). */
+/* The backend the tests marked KV_BOTH run on (each runs once per backend). */
+static sim_backend kv_backend;
+
+/* Runs a script on a fresh world's node n1 under a strategy; returns the world (free it). On
+ * the host backend the node's files live in a fresh directory (on /dev/shm when there is one:
+ * the engine fsyncs every write) removed once the run is over. */
 static sim_world *run_script_sched(script *s, script **slot, sim_sched_kind kind)
 {
-    sim_world *w = test_world(7, kind);
+    char dir[64] = "";
+    sim_world_desc d = {.seed = 7, .sched = {.kind = kind}, .backend = kv_backend,
+                        .time_limit_ns = 60 * SIM_S};
+    if (kv_backend == SIM_BACKEND_HOST) {
+        snprintf(dir, sizeof dir, "%s/sim-kv-engine-XXXXXX",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+        cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+        d.host_dir = dir;
+    }
+    sim_world *w = test_world_desc(&d);
     *slot = s;
     test_node(w, "n1", boot, slot);
-    cr_assert(eq(int, sim_world_run(w), SIM_OK), "%s", sim_world_report(w));
+    int rc = sim_world_run(w);
+    if (dir[0] != '\0') {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        cr_assert(eq(int, system(cmd), 0));
+    }
+    cr_assert(eq(int, rc, SIM_OK), "%s", sim_world_report(w));
     cr_assert(s->done);
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     return w;
 }
+
+/* A test body run on both backends: kv_engine/NAME simulated, kv_engine_host/NAME on the host
+ * (the same engine code, unchanged: the API is one). */
+#define KV_BOTH(name)                                                                              \
+    static void name##_body(void);                                                                 \
+    Test(kv_engine, name)                                                                          \
+    {                                                                                              \
+        kv_backend = SIM_BACKEND_SIM;                                                              \
+        name##_body();                                                                             \
+    }                                                                                              \
+    Test(kv_engine_host, name)                                                                     \
+    {                                                                                              \
+        kv_backend = SIM_BACKEND_HOST;                                                             \
+        name##_body();                                                                             \
+    }                                                                                              \
+    static void name##_body(void)
 
 static sim_world *run_script(script *s, script **slot)
 {
@@ -240,7 +280,7 @@ static kv_config sync_config(void)
 
 /* Goal: a stored value reads back, before and after reopening (talent-plan get_stored_value).
  * Method: set two keys, get both; open a second engine on the same disk, get both. */
-Test(kv_engine, get_stored_value)
+KV_BOTH(get_stored_value)
 {
     step st[] = {OPEN,         SET("key1", "value1"), SET("key2", "value2"),
                  GET("key1"),  GET("key2"),           OPEN,
@@ -258,7 +298,7 @@ Test(kv_engine, get_stored_value)
 
 /* Goal: a set overwrites, and the newest value survives a reopen (overwrite_value). Method:
  * set, get, overwrite, get, reopen, get, overwrite again, get. */
-Test(kv_engine, overwrite_value)
+KV_BOTH(overwrite_value)
 {
     step st[] = {OPEN,        SET("key1", "value1"), GET("key1"),
                  SET("key1", "value2"), GET("key1"), OPEN,
@@ -275,7 +315,7 @@ Test(kv_engine, overwrite_value)
 
 /* Goal: a missing key reads as not found, also after a reopen; removing it is "Key not found"
  * (get_non_existent_value, remove_non_existent_key). Method: get, rm, reopen, get. */
-Test(kv_engine, missing_key)
+KV_BOTH(missing_key)
 {
     step st[] = {OPEN, SET("key1", "value1"), GET("key2"), RM("key2"),
                  OPEN, GET("key2")};
@@ -292,7 +332,7 @@ Test(kv_engine, missing_key)
 
 /* Goal: rm removes the key, for good (remove_key). Method: set, rm, get; reopen, get, rm
  * again (not found). */
-Test(kv_engine, remove_key)
+KV_BOTH(remove_key)
 {
     step st[] = {OPEN, SET("key1", "value1"), RM("key1"), GET("key1"),
                  OPEN, GET("key1"),           RM("key1")};
@@ -342,7 +382,7 @@ Test(kv_engine, failed_fsync_fails_answers_that_assumed_it)
  * value across a reopen (talent-plan compaction). Method: 30 rounds, each setting key0..key49
  * to the round's number, measuring the *.log bytes after each; with a 2 KiB threshold some
  * round must measure less than an earlier one; then reopen and get all 50 keys. */
-Test(kv_engine, compaction_shrinks_files)
+KV_BOTH(compaction_shrinks_files)
 {
     enum { KEYS = 50, ROUNDS = 30 };
     static char names[KEYS][16], values[ROUNDS][16];
@@ -424,7 +464,7 @@ static size_t torn_log(uint8_t *buf, size_t cap)
 /* Goal: recovery truncates a torn last record instead of refusing to start: the whole record
  * before it is read, the torn one is gone, and the file is cut back to the good prefix.
  * Method: write the torn 1.log raw, then open; get both keys; the stats count one truncation. */
-Test(kv_engine, torn_last_record_truncated)
+KV_BOTH(torn_last_record_truncated)
 {
     uint8_t raw[128];
     size_t len = torn_log(raw, sizeof raw);
@@ -444,7 +484,7 @@ Test(kv_engine, torn_last_record_truncated)
 /* Goal: under the planted bug no-torn-recovery the same torn record makes open fail with
  * KV_ECORRUPT ("Corrupt record"), as the reference solution's deserializer does. Method: as
  * above with bug = no-torn-recovery; the open step's result. */
-Test(kv_engine, no_torn_recovery_bug_refuses)
+KV_BOTH(no_torn_recovery_bug_refuses)
 {
     uint8_t raw[128];
     size_t len = torn_log(raw, sizeof raw);
