@@ -9,7 +9,7 @@
 #
 # Usage: bench/kvs.sh [BUILD]
 #   KVS_BENCH_CLIENTS=8  KVS_BENCH_OPS=4000 (per client)  KVS_BENCH_SECS=10
-#   KVS_BENCH_ENGINES="kvs sqlite"  (the ratio line needs both)
+#   KVS_BENCH_ENGINES="kvs sqlite"  KVS_BENCH_ROUNDS=3
 # Without cargo or Debian's tokio sources the tokio line says why it was skipped.
 set -eu
 
@@ -19,11 +19,13 @@ CLIENTS=${KVS_BENCH_CLIENTS:-8}
 OPS=${KVS_BENCH_OPS:-4000}
 SECS=${KVS_BENCH_SECS:-10}
 ENGINES=${KVS_BENCH_ENGINES:-kvs sqlite}
+ROUNDS=${KVS_BENCH_ROUNDS:-3}
 tput_kvs=""
 tput_sqlite=""
 OUT=$BUILD/kvs-bench
 ROOT=$(pwd)
 mkdir -p "$OUT"
+rm -f "$OUT/rounds.txt"
 # Ports: three consecutive ones derived from the pid, away from the default 4000.
 PORT=$((20000 + ($$ % 20000)))
 PIDS=""
@@ -63,10 +65,38 @@ for engine in $ENGINES; do
             2>server.log) &
     PIDS="$PIDS $!"
     wait_port $PORT
-    load "$engine" $PORT
-    eval "tput_$engine=\$tput"
+    eval "port_$engine=$PORT"
     PORT=$((PORT + 1))
 done
+
+# Builds the tokio peer offline (as bench/peers/run.sh builds its own) and starts it.
+build_tokio() {
+    CARGO_HOME_DIR=$(cd "$OUT" && pwd)/cargo-home
+    mkdir -p "$CARGO_HOME_DIR"
+    printf '%s\n' '# Written by bench/kvs.sh: build offline from Debian'"'"'s packaged crates only.' \
+        '[source.crates-io]' 'replace-with = "debian"' '[source.debian]' \
+        'directory = "/usr/share/cargo/registry"' '[net]' 'offline = true' \
+        >"$CARGO_HOME_DIR/config.toml"
+    # Built from a copy, so that the Cargo.lock cargo writes lands in BUILD (see run.sh).
+    rm -rf "$OUT/tokio-src"
+    mkdir -p "$OUT/tokio-src"
+    cp -p bench/peers/tokio-kvs/Cargo.toml "$OUT/tokio-src/"
+    cp -Rp bench/peers/tokio-kvs/src "$OUT/tokio-src/"
+    if ! CARGO_HOME=$CARGO_HOME_DIR "$CARGO" build --release --offline --quiet \
+        --target-dir "$OUT/tokio-target" --manifest-path "$OUT/tokio-src/Cargo.toml" \
+        >"$OUT/tokio-build.log" 2>&1; then
+        cat "$OUT/tokio-build.log" >&2
+        echo "bench-kvs: the tokio peer failed to build (log: $OUT/tokio-build.log)" >&2
+        exit 1
+    fi
+    rm -rf "$OUT/data-tokio"
+    mkdir -p "$OUT/data-tokio"
+    "$OUT/tokio-target/release/tokio-kvs" "127.0.0.1:$PORT" "$OUT/data-tokio" \
+        2>"$OUT/data-tokio/server.log" &
+    PIDS="$PIDS $!"
+    wait_port $PORT
+    port_tokio=$PORT
+}
 
 # ---- the tokio peer -----------------------------------------------------------------------
 if [ -z "${CARGO:-}" ] && [ -x /usr/bin/cargo ]; then
@@ -78,42 +108,42 @@ CARGO=${CARGO:-cargo}
 if ! command -v "$CARGO" >/dev/null 2>&1 || ! ls -d /usr/share/cargo/registry/tokio-1.* \
     >/dev/null 2>&1; then
     echo "kvs_load_tokio    skipped: needs cargo and librust-tokio-dev (make bench-peers installs them)"
-    exit 0
+    TOKIO=""
+else
+    TOKIO=tokio
 fi
-CARGO_HOME_DIR=$(cd "$OUT" && pwd)/cargo-home
-mkdir -p "$CARGO_HOME_DIR"
-cat >"$CARGO_HOME_DIR/config.toml" <<'TOML'
-# Written by bench/kvs.sh: build offline from Debian's packaged crates only.
-[source.crates-io]
-replace-with = "debian"
+[ -z "$TOKIO" ] || build_tokio
 
-[source.debian]
-directory = "/usr/share/cargo/registry"
-
-[net]
-offline = true
-TOML
-# Built from a copy, so that the Cargo.lock cargo writes lands in BUILD (see run.sh).
-rm -rf "$OUT/tokio-src"
-mkdir -p "$OUT/tokio-src"
-cp -p bench/peers/tokio-kvs/Cargo.toml "$OUT/tokio-src/"
-cp -Rp bench/peers/tokio-kvs/src "$OUT/tokio-src/"
-if ! CARGO_HOME=$CARGO_HOME_DIR "$CARGO" build --release --offline --quiet \
-    --target-dir "$OUT/tokio-target" --manifest-path "$OUT/tokio-src/Cargo.toml" \
-    >"$OUT/tokio-build.log" 2>&1; then
-    cat "$OUT/tokio-build.log" >&2
-    echo "bench-kvs: the tokio peer failed to build (log: $OUT/tokio-build.log)" >&2
-    exit 1
-fi
-mkdir -p "$OUT/data-tokio"
-"$OUT/tokio-target/release/tokio-kvs" "127.0.0.1:$PORT" "$OUT/data-tokio" \
-    2>"$OUT/data-tokio/server.log" &
-PIDS="$PIDS $!"
-wait_port $PORT
-load tokio $PORT
-awk -v k="$tput_kvs" -v s="$tput_sqlite" -v t="$tput" 'BEGIN {
-    printf "kvs_vs_tokio      kvs-server/tokio throughput:"
-    if (k != "") printf " kvs %.2fx", k / t
-    if (s != "") printf " sqlite %.2fx", s / t
-    printf " (above 1: kvs-server faster)\n"
-}'
+# ---- rounds -------------------------------------------------------------------------------
+# Round-robin, as bench-peers: every server in turn in each round, so that a noisy moment of
+# the shared machine hits them alike; the ratio is taken within a round, its median printed.
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    for engine in $ENGINES $TOKIO; do
+        eval "load $engine \$port_$engine"
+        echo "$r $engine $tput" >>"$OUT/rounds.txt"
+    done
+    r=$((r + 1))
+done
+[ -n "$TOKIO" ] || exit 0
+awk '
+    { t[$1, $2] = $3; rounds[$1] = 1 }
+    function median(a, n,    i, j, x) {
+        for (i = 2; i <= n; i++) {
+            x = a[i]
+            for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]
+            a[j + 1] = x
+        }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    END {
+        line = "kvs_vs_tokio      kvs-server/tokio throughput, median of the rounds:"
+        split("kvs sqlite", engines, " ")
+        for (e = 1; e <= 2; e++) {
+            n = 0
+            for (r in rounds)
+                if ((r, engines[e]) in t) ratio[++n] = t[r, engines[e]] / t[r, "tokio"]
+            if (n > 0) line = line sprintf(" %s %.2fx", engines[e], median(ratio, n))
+        }
+        print line " (above 1: kvs-server faster)"
+    }' "$OUT/rounds.txt"
