@@ -477,20 +477,21 @@ static uint64_t log_bytes(void)
  * after round, the generation files' total size stops growing at some round (compaction
  * rewrote the live records and deleted the old files) well before 1 MiB of stale records
  * pile up twice; after a SIGKILL and a restart every key holds the last round's value.
- * Bounded: at most 400 rounds of 100 sets. */
+ * Values of 1 KiB, so that about a dozen rounds reach the 1 MiB threshold. Bounded: at most
+ * 400 rounds of 100 sets. */
 Test(kvs_cli, compaction_by_directory_size)
 {
     unsigned port;
     pid_t pid = server_up("kvs", &port, "server.log");
     int fd = raw_connect(port);
-    char key[16], value[160];
+    char key[16], value[1100];
     uint64_t before = 0;
     int round = 0;
     bool compacted = false;
     for (; round < 400 && !compacted; round++) {
         for (int k = 0; k < 100; k++) {
             snprintf(key, sizeof key, "key%d", k);
-            snprintf(value, sizeof value, "%0128d", round);
+            snprintf(value, sizeof value, "%01024d", round);
             cr_assert(eq(int, raw_call(fd, KV_MSG_SET, key, value, NULL, 0), KV_MSG_SET));
         }
         uint64_t now = log_bytes();
@@ -504,8 +505,8 @@ Test(kvs_cli, compaction_by_directory_size)
     server_kill(pid, SIGKILL);
     pid = server_up("kvs", &port, "server2.log");
     fd = raw_connect(port);
-    char want[160], got[160];
-    snprintf(want, sizeof want, "%0128d", round - 1);
+    char want[1100], got[1100];
+    snprintf(want, sizeof want, "%01024d", round - 1);
     for (int k = 0; k < 100; k++) {
         snprintf(key, sizeof key, "key%d", k);
         cr_assert(eq(int, raw_call(fd, KV_MSG_GET, key, NULL, got, sizeof got), KV_MSG_GET));
