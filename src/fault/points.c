@@ -353,6 +353,7 @@ int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node)
 
 int sim_fault(sim_world *w, const char *point)
 {
+    if (sim__exec_is_host(w)) return 0; /* a host world has no plan: nothing fires */
     if (__atomic_load_n(&registry_len, __ATOMIC_ACQUIRE) < NBUILTINS) sim__points_init();
     route_t seen;
     int rc = hit_through_fiu(w, point, SIM__NIL, &seen);
@@ -379,6 +380,7 @@ static sim__slot *slot_by_name(sim_world *w, const char *point)
 
 int sim_fault_set(sim_world *w, const char *point, sim_ratio per_hit)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_fault_set");
     if (per_hit.q == 0 || per_hit.p > per_hit.q) return SIM_EINVAL;
     sim__slot *s = slot_by_name(w, point);
     if (s == NULL) return SIM_EINVAL;
@@ -396,6 +398,7 @@ void sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt)
 
 int sim_fault_fail_at(sim_world *w, const char *point, uint64_t hit)
 {
+    if (sim__exec_is_host(w)) return sim__host_refuse(w, "sim_fault_fail_at");
     sim__slot *s = slot_by_name(w, point);
     if (s == NULL) return SIM_EINVAL;
     s->fail_at = hit;

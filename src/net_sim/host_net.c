@@ -634,3 +634,88 @@ sim_addr sim__hnet_conn_addr(const sim_world *w, const sim_conn *conn, bool peer
     if (rec.target >= n->used || n->socks[rec.target].id != rec.target_id) return (sim_addr){0};
     return peer ? n->socks[rec.target].peer : n->socks[rec.target].local;
 }
+
+/* ---- datagrams -------------------------------------------------------------------------- */
+
+int sim__hnet_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
+{
+    SIM_ASSERT(out != NULL);
+    *out = (sim_udp){0};
+    uint32_t node = sim__exec_node_here(w);
+    if (node == 0) return SIM_ENODE;
+    int fd = host_socket(w, node, SOCK_DGRAM);
+    if (fd < 0) return map_errno(-fd);
+    struct sockaddr_storage ss;
+    socklen_t len = sockaddr_of(w, node, port, &ss);
+    int rc = bind(fd, (struct sockaddr *)&ss, len) == 0 ? SIM_OK : map_errno(errno);
+    len = sizeof ss;
+    if (rc == SIM_OK && getsockname(fd, (struct sockaddr *)&ss, &len) != 0) rc = SIM_EIO;
+    if (rc != SIM_OK) {
+        sim__host_fd_forget(w, fd);
+        close(fd);
+        return rc;
+    }
+    hnet *n = hnet_of(w);
+    uint32_t slot = hsock_alloc(n, SOCK_UDP, fd, node);
+    n->socks[slot].local = (sim_addr){.node = {node}, .port = addr_of(w, &ss).port};
+    SIM_ASSERT(n->socks[slot].local.port != 0);
+    return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, &out->h);
+}
+
+/* Sent, or dropped when the socket's buffer is full (a datagram may be lost). */
+int sim__hnet_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data,
+                          size_t len)
+{
+    int rc;
+    hsock *s = hsock_of(w, sock ? &sock->h : NULL, SOCK_UDP, "sim_udp_send_to", &rc, NULL);
+    if (s == NULL) return rc;
+    if (len > SIM_DATAGRAM_MAX) return SIM_ETOOBIG;
+    if (to.node.v == 0 || to.node.v > sim_node_count(w)) return SIM_ENODE;
+    if (to.port == 0 || (data == NULL && len > 0)) return SIM_EINVAL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sockaddr_of(w, to.node.v, to.port, &ss);
+    ssize_t r;
+    do {
+        r = sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
+        return map_errno(errno);
+    }
+    return SIM_OK;
+}
+
+int sim__hnet_udp_recv_poll(sim_udp_recv_op *op, sim_world *w)
+{
+    SIM_ASSERT(op != NULL);
+    if (sim__exec_require_task(w, "sim_udp_recv") == SIM__NIL) return SIM_EMISUSE;
+    int rc;
+    hsock *s = hsock_of(w, &op->sock->h, SOCK_UDP, "sim_udp_recv", &rc, NULL);
+    if (s == NULL) return rc;
+    struct sockaddr_storage ss;
+    for (;;) {
+        socklen_t sl = sizeof ss;
+        ssize_t r = recvfrom(s->fd, op->buf, op->cap, MSG_TRUNC, (struct sockaddr *)&ss, &sl);
+        if (r < 0 && (errno == EINTR || errno == ECONNREFUSED)) continue; /* an ICMP echo */
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            sim__host_fd_await(w, s->fd, false);
+            return SIM_PENDING;
+        }
+        if (r < 0) return map_errno(errno);
+        if (op->out != NULL) {
+            bool cut = (size_t)r > op->cap;
+            *op->out = (sim_datagram){.len = cut ? op->cap : (size_t)r, .from = addr_of(w, &ss),
+                                      .truncated = cut};
+        }
+        return SIM_OK;
+    }
+}
+
+sim_addr sim__hnet_udp_addr(const sim_world *w, const sim_udp *sock)
+{
+    hnet *n = sim__ext_state(w, &hnet_ops);
+    sim__ext_hand rec;
+    if (n == NULL || sock == NULL) return (sim_addr){0};
+    if (sim__ext_hand_find(w, &sock->h, &hnet_ops, &rec) != SIM__EXT_HAND_OK) return (sim_addr){0};
+    if (rec.target >= n->used || n->socks[rec.target].id != rec.target_id) return (sim_addr){0};
+    return n->socks[rec.target].local;
+}

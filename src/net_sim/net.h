@@ -301,5 +301,10 @@ int sim__hnet_frame_read_poll(sim_frame_read_op *op, sim_world *w);
 int sim__hnet_frame_write_poll(sim_frame_write_op *op, sim_world *w);
 int sim__hnet_shutdown(sim_world *w, const sim_conn *conn);
 sim_addr sim__hnet_conn_addr(const sim_world *w, const sim_conn *conn, bool peer);
+int sim__hnet_udp_bind(sim_world *w, uint16_t port, sim_udp *out);
+int sim__hnet_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data,
+                          size_t len);
+int sim__hnet_udp_recv_poll(sim_udp_recv_op *op, sim_world *w);
+sim_addr sim__hnet_udp_addr(const sim_world *w, const sim_udp *sock);
 
 #endif /* SIM_NET_H */

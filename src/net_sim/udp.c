@@ -13,11 +13,7 @@ enum { OP_RECV = 1 };
 
 int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
 {
-    /* TODO(#22): datagrams as UDP sockets on a host world. */
-    if (sim__exec_is_host(w)) {
-        if (out != NULL) *out = (sim_udp){0};
-        return sim__host_refuse(w, "sim_udp_bind (UDP on a host world is not built yet)");
-    }
+    if (sim__exec_is_host(w)) return sim__hnet_udp_bind(w, port, out);
     SIM_ASSERT(out != NULL);
     *out = (sim_udp){0};
     uint32_t node = sim__net_task_node(w);
@@ -44,6 +40,7 @@ int sim_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
 
 int sim_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const void *data, size_t len)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_udp_send_to(w, sock, to, data, len);
     int rc;
     net_sock *s = sim__sock_of(w, sock ? &sock->h : NULL, SOCK_UDP, "sim_udp_send_to", &rc, NULL);
     if (s == NULL) return rc;
@@ -92,6 +89,7 @@ void sim__udp_deliver(sim_world *w, net_state *n, uint32_t msg)
 
 static int udp_recv_poll(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_udp_recv_poll((sim_udp_recv_op *)f, w);
     SIM_ASSERT(f != NULL);
     sim_udp_recv_op *op = (sim_udp_recv_op *)f;
     if (sim__exec_require_task(w, "sim_udp_recv") == SIM__NIL) return SIM_EMISUSE;
@@ -125,6 +123,7 @@ static int udp_recv_poll(sim_fut *f, sim_world *w)
 /* Dropped while waiting: the socket forgets its reader. */
 static void udp_recv_drop(sim_fut *f, sim_world *w)
 {
+    if (sim__exec_is_host(w)) return;
     sim_udp_recv_op *op = (sim_udp_recv_op *)f;
     net_sock *s = (net_sock *)sim__sock_peek(w, &op->sock->h, SOCK_UDP);
     if (s != NULL) sim__sock_unwait(w, s, false);
@@ -158,6 +157,7 @@ sim_udp_recv_op sim_udp_recv(const sim_udp *sock, void *buf, size_t cap, sim_dat
 
 sim_addr sim_udp_addr(const sim_world *w, const sim_udp *sock)
 {
+    if (sim__exec_is_host(w)) return sim__hnet_udp_addr(w, sock);
     const net_sock *s = sim__sock_peek(w, sock ? &sock->h : NULL, SOCK_UDP);
     if (s == NULL) return (sim_addr){0};
     return (sim_addr){.node = {s->node}, .port = s->port};
@@ -177,6 +177,10 @@ void sim__udp_close_sock(sim_world *w, net_state *n, uint32_t slot)
 
 void sim_udp_close(sim_world *w, sim_udp *sock)
 {
+    if (sock != NULL && sim__exec_is_host(w)) {
+        sim__hnet_close(w, &sock->h, SOCK_UDP, "sim_udp_close");
+        return;
+    }
     if (sock == NULL) return;
     uint32_t slot = sim__sock_close_handle(w, &sock->h, SOCK_UDP, "sim_udp_close");
     SIM_ASSERT(sock->h.id_ == 0);

@@ -134,7 +134,8 @@ Test(host, deadlock_and_stop)
 /* ---- refusals ---- */
 
 /* Goal: what only a simulation can do is refused on a host world, with a violation naming the
- * call, never ignored. Method: each call on a host world returns SIM_ESIMONLY; a desc asking
+ * call, never ignored. Method: each call on a host world returns SIM_ESIMONLY (sim_net_heal,
+ * which returns nothing, records its violation); a fault point never fires; a desc asking
  * for spurious wake-ups or cancel_at is refused by sim_world_new. */
 Test(host, refuses_sim_only_features)
 {
@@ -149,7 +150,16 @@ Test(host, refuses_sim_only_features)
     cr_assert(eq(int, sim_net_link(w, n, n, &(sim_link){0}), SIM_ESIMONLY));
     cr_assert(eq(int, sim_net_configure(w, &(sim_net_desc){0}), SIM_ESIMONLY));
     cr_assert(eq(int, sim_disk_configure(w, &(sim_disk_desc){0}), SIM_ESIMONLY));
-    cr_assert(le(u32, 7, sim_world_violation_count(w)));
+    cr_assert(eq(int, sim_fault_fail_at(w, "disk/fsync/eio", 1), SIM_ESIMONLY));
+    cr_assert(eq(int, sim_fault_set(w, "net/send/drop", (sim_ratio){1, 2}), SIM_ESIMONLY));
+    cr_assert(eq(int, sim_node_restart(w, n), SIM_ESIMONLY));
+    cr_assert(eq(int, sim_node_resume(w, n), SIM_ESIMONLY));
+    cr_assert(eq(int, sim_net_clog(w, n, true), SIM_ESIMONLY));
+    uint32_t before = sim_world_violation_count(w);
+    sim_net_heal(w);
+    cr_assert(eq(u32, sim_world_violation_count(w), before + 1));
+    cr_assert(eq(int, sim_fault(w, "disk/fsync/eio"), 0)); /* never fires on the host */
+    cr_assert(le(u32, 13, sim_world_violation_count(w)));
     const sim_violation *v = test_violation_find(w, SIM_VIOLATION_MISUSE, "sim_node_crash");
     cr_assert(not(eq(ptr, (void *)v, NULL)));
     sim_world_free(w);
@@ -477,5 +487,56 @@ Test(host, pool_runs_jobs_at_once)
     cr_assert(eq(int, sim_world_run(w), SIM_OK), "%s", sim_world_report(w));
     cr_assert(eq(int, meet_out.ra, SIM_OK));
     cr_assert(eq(int, meet_out.rb, SIM_OK));
+    sim_world_free(w);
+}
+
+/* ---- datagrams ---- */
+
+typedef struct udp_task {
+    sim_co co;
+    sim_udp a;
+    sim_udp b;
+    char buf[4];
+    sim_datagram got;
+} udp_task;
+
+static udp_task udp_out;
+static int udp_rc;
+
+static int udp_poll(void *state, sim_world *w)
+{
+    udp_task *t = state;
+    int rc = SIM_OK;
+    SIM_BEGIN(w, &t->co);
+    rc = sim_udp_bind(w, 0, &t->a);
+    if (rc == SIM_OK) rc = sim_udp_bind(w, 0, &t->b);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    rc = sim_udp_send_to(w, &t->a, sim_udp_addr(w, &t->b), "datagram", 8);
+    if (rc != SIM_OK) SIM_RETURN(rc);
+    SIM_AWAIT(rc, sim_udp_recv(&t->b, t->buf, sizeof t->buf, &t->got));
+    udp_out = *t;
+    udp_rc = rc;
+    sim_udp_close(w, &t->a);
+    sim_udp_close(w, &t->b);
+    SIM_END(rc);
+}
+
+/* Goal: datagrams are UDP on the host. Method: two sockets on 127.0.0.1 with ephemeral ports;
+ * an 8-byte datagram into a 4-byte buffer arrives cut (truncated), from the sender's port. */
+Test(host, udp_on_loopback)
+{
+    sim_world *w = host_world(".");
+    memset(&udp_out, 0, sizeof udp_out);
+    udp_rc = 1;
+    sim_node_id n = test_node(w, "n1", NULL, NULL);
+    udp_task t = {0};
+    test_spawn(w, "udp", n, udp_poll, NULL, &t, sizeof t);
+    cr_assert(eq(int, sim_world_run(w), SIM_OK), "%s", sim_world_report(w));
+    cr_assert(eq(int, udp_rc, SIM_OK));
+    cr_assert(eq(sz, udp_out.got.len, 4));
+    cr_assert(udp_out.got.truncated);
+    cr_assert(eq(int, memcmp(udp_out.buf, "data", 4), 0));
+    cr_assert(eq(u32, udp_out.got.from.node.v, n.v));
+    cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
 }
