@@ -45,12 +45,24 @@ SYS_SRCS := $(sort $(wildcard systems/*.c systems/*/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c tests/integration/*.c)) tests/brute.c
 BENCH_SRCS := bench/bench_exec.c bench/bench_trace.c bench/bench_fault.c bench/bench_net.c \
               bench/bench_disk.c bench/bench_check.c bench/bench_kv.c bench/bench_actor.c \
-              bench/bench_paxos.c
+              bench/bench_paxos.c bench/kvs_load.c
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 # examples/own-system: an out-of-tree project (its own Makefile, against an installed sim);
 # built here too, against this tree, for the tests.
 OWN_SRCS := $(sort $(wildcard examples/own-system/*.c))
 OWN_OBJS := $(OWN_SRCS:%.c=$(BUILD)/obj/%.o)
+
+# kvs-server and kvs-client (kvs/): talent-plan's kvs binaries over the kv system's server
+# and engine, on a host world.
+KV_OBJS := $(filter $(BUILD)/obj/systems/kv/%,$(SYS_SRCS:%.c=$(BUILD)/obj/%.o))
+KVS_CLIENT_OBJS := $(BUILD)/obj/kvs/kvs_client.o $(BUILD)/obj/kvs/kvs_addr.o \
+                   $(BUILD)/obj/systems/kv/proto.o
+KVS_SERVER_OBJS := $(BUILD)/obj/kvs/kvs_server.o $(BUILD)/obj/kvs/kvs_addr.o \
+                   $(BUILD)/obj/kvs/kvs_sqlite.o
+KVS_CLIENT := $(BUILD)/kvs-client
+KVS_SERVER := $(BUILD)/kvs-server
+KVS_BINS := $(KVS_CLIENT) $(KVS_SERVER)
+KVS_LOAD := $(BUILD)/kvs-load
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SYS_OBJS := $(SYS_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -75,10 +87,10 @@ BENCH_PAXOS := $(BUILD)/sim-bench-paxos
 .PHONY: all test check determinism-sweep tidy bench bench-peers deps demo soak clean install \
         help FORCE _test _check _demo _bench _soak fuzz fuzz-smoke fuzz-build _fuzz
 
-all: $(LIB) $(SIM) $(EXAMPLES)
+all: $(LIB) $(SIM) $(EXAMPLES) $(KVS_BINS)
 
 help:
-	@echo "make            build libsim.a and the sim command into $(BUILD)/"
+	@echo "make            build libsim.a, the sim command, kvs-server and kvs-client into $(BUILD)/"
 	@echo "make demo       install dependencies, build, run the scenarios/ suite into sim-traces.db,"
 	@echo "                then list its failures and replay one"
 	@echo "make test       install dependencies, build and run the test suite (Criterion)"
@@ -91,7 +103,8 @@ help:
 	@echo "make soak       every clean scenario over seeds 1..10000 (SOAK_SEEDS=A..B), --jobs = cores"
 	@echo "                (SOAK_JOBS=N); fails on any failing seed, prints the summary and wall time"
 	@echo "make bench      executor, network, disk, recording, fault-point, checker, kv, actor, paxos"
-	@echo "                and suite benchmarks: medians, one line per figure"
+	@echo "                and suite benchmarks: medians, one line per figure; then a load on"
+	@echo "                kvs-server (each engine) and a tokio peer on loopback (bench/kvs.sh)"
 	@echo "make bench-peers  the executor workloads on sim, libuv, libevent and tokio, round-robin over"
 	@echo "                BENCH_ROUNDS=5 rounds: medians of sim's per-round ratios, PASS/MISS against"
 	@echo "                the targets (a benchmark: a MISS does not fail it; optional packages)"
@@ -101,7 +114,8 @@ help:
 	@echo "make fuzz-smoke the same for FUZZ_SMOKE_TIME=$(FUZZ_SMOKE_TIME) s each, from the committed"
 	@echo "                corpus only; fails on any finding (CI runs it)"
 	@echo "make deps       install missing Debian packages (root) or print the command"
-	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim, sim.pc"
+	@echo "make install    install libsim.a (the command line too: sim_main), sim.h, sim, sim.pc,"
+	@echo "                kvs-server, kvs-client"
 	@echo "                and the manual page sim(1) under PREFIX=$(PREFIX); examples/own-system/"
 	@echo "                builds against it"
 	@echo "make clean      remove $(BUILD)/"
@@ -150,6 +164,16 @@ $(SIM): $(CMD_OBJS) $(SYS_OBJS) $(LIB)
 $(TESTS): $(TEST_OBJS) $(SYS_OBJS) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(SYS_OBJS) $(LIB) $(PKG_LIBS) $(TEST_LIBS)
 
+$(KVS_CLIENT): $(KVS_CLIENT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(KVS_CLIENT_OBJS) $(LIB) $(PKG_LIBS)
+
+$(KVS_SERVER): $(KVS_SERVER_OBJS) $(KV_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(KVS_SERVER_OBJS) $(KV_OBJS) $(LIB) $(PKG_LIBS) -lpthread
+
+$(KVS_LOAD): $(BUILD)/obj/bench/kvs_load.o $(BUILD)/obj/kvs/kvs_addr.o \
+             $(BUILD)/obj/systems/kv/proto.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lpthread
+
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
@@ -190,14 +214,14 @@ $(BENCH_TRACE): $(BUILD)/obj/bench/bench_trace.o $(SYS_OBJS) $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory _test
 
-_test: $(TESTS) $(SIM) $(EXAMPLES)
+_test: $(TESTS) $(SIM) $(EXAMPLES) $(KVS_BINS)
 	SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
 	    SIM_SQLITE_REVERSE_UNORDERED_SELECTS=1 $(TESTS) --jobs 2
 
 check: deps
 	@$(MAKE) --no-print-directory $(CHECK_VARS) _check
 
-_check: $(TESTS) $(SIM) $(EXAMPLES)
+_check: $(TESTS) $(SIM) $(EXAMPLES) $(KVS_BINS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 \
 	    SIM_BIN=$(abspath $(SIM)) SIM_SRC=$(CURDIR) SIM_EXAMPLES=$(abspath $(BUILD)/examples) \
@@ -240,7 +264,7 @@ bench: deps
 	@$(MAKE) --no-print-directory _bench
 
 _bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENCH_CHECK) \
-        $(BENCH_KV) $(BENCH_ACTOR) $(BENCH_PAXOS)
+        $(BENCH_KV) $(BENCH_ACTOR) $(BENCH_PAXOS) $(KVS_BINS) $(KVS_LOAD)
 	@$(BENCH)
 	@$(BENCH_NET)
 	@$(BENCH_DISK)
@@ -255,6 +279,7 @@ _bench: $(BENCH) $(BENCH_TRACE) $(BENCH_FAULT) $(BENCH_NET) $(BENCH_DISK) $(BENC
 	    build/nopoints/sim-bench-fault >/dev/null
 	@bench/fault.sh $(BUILD) build/nopoints
 	@bench/suite.sh $(SIM)
+	@bench/kvs.sh $(BUILD)
 
 bench-peers: deps
 	@tools/deps.sh $(PEER_DEB_PKGS)
@@ -312,6 +337,8 @@ install: all $(BUILD)/sim.1
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsim.a
 	install -m 644 include/sim.h $(DESTDIR)$(PREFIX)/include/sim.h
 	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/sim
+	install -m 755 $(KVS_SERVER) $(DESTDIR)$(PREFIX)/bin/kvs-server
+	install -m 755 $(KVS_CLIENT) $(DESTDIR)$(PREFIX)/bin/kvs-client
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SIM_VERSION_STRING "\(.*\)"/\1/p' include/sim.h)|g' \
 	    tools/sim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sim.pc
 
@@ -320,4 +347,4 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(SYS_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
          $(BENCH_OBJS:.o=.d) $(EXAMPLE_SRCS:%.c=$(BUILD)/obj/%.d) $(OWN_OBJS:.o=.d) \
-         $(wildcard $(BUILD)/obj/fuzz/*.d)
+         $(wildcard $(BUILD)/obj/fuzz/*.d) $(wildcard $(BUILD)/obj/kvs/*.d)

@@ -107,7 +107,7 @@ for f in $(find src/trace -name '*.c' 2>/dev/null | sort); do
 done
 
 # 5. Line length and TODO form (all C sources, tests and benchmarks included).
-for f in $(find src systems replay cmd include tests bench -name '*.[ch]' 2>/dev/null | sort); do
+for f in $(find src systems replay cmd include tests bench kvs -name '*.[ch]' 2>/dev/null | sort); do
     long=$(awk 'length > 100 { print FNR }' "$f" | head -3 | tr '\n' ' ')
     [ -n "$long" ] && problem "$f: lines over 100 columns: $long"
     todo=$(grep -nE '\b(TODO|FIXME|XXX)\b' "$f" | grep -vE 'TODO\(#[0-9]+\)' | head -3)

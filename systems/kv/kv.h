@@ -263,6 +263,9 @@ typedef struct kv_server_hooks {
     void *ud;
     /* Opening the store failed for good (not a transient I/O error): the server stops. */
     void (*open_failed)(void *ud, sim_world *w, int rc);
+    /* Listening on the port failed (on a host world: the address is taken): the server
+     * stops. */
+    void (*listen_failed)(void *ud, sim_world *w, int rc);
     /* The store is open and the server listens. */
     void (*serving)(void *ud, sim_world *w);
     /* A request was answered with an error. */
@@ -272,6 +275,40 @@ typedef struct kv_server_hooks {
 /* Boots a server on the running node: a daemon task that opens a new engine with config,
  * retries transient open errors, starts it and serves KV_PORT. config and hooks are copied. */
 int kv_server_spawn(sim_world *w, const kv_config *config, const kv_server_hooks *hooks);
+
+/* A second engine under the same server: a synchronous store (kvs-server's sqlite, outside
+ * systems/) whose functions run inside blocking-pool jobs on the server's node, so that they
+ * may block; on a host world from several pool threads at once (they must be thread-safe).
+ * call answers as kv_call does: SIM_OK (a get fills found, out and out_len), KV_ENOTFOUND for
+ * an rm of a missing key, or an error; kv_strerror names it, or `error` when it is set. */
+typedef struct kv_sync_call {
+    uint8_t kind;            /* KV_GET, KV_REC_SET or KV_REC_RM */
+    uint32_t klen;
+    uint32_t vlen;
+    uint32_t out_len;        /* get */
+    bool found;              /* get */
+    char error[96];          /* the store's own message for an error result, or "" */
+    char key[KV_KEY_MAX];
+    char value[KV_VALUE_MAX];
+    char out[KV_VALUE_MAX];  /* get */
+} kv_sync_call;
+
+typedef struct kv_sync_store {
+    void *ud;                                          /* borrowed for the world's life */
+    int (*open)(void *ud, sim_world *w);               /* once, before any call */
+    int (*call)(void *ud, sim_world *w, kv_sync_call *c);
+} kv_sync_store;
+
+/* A server, in full. */
+typedef struct kv_server_desc {
+    kv_config config;        /* the log engine's (unused with a store) */
+    kv_server_hooks hooks;
+    uint16_t port;           /* 0 = KV_PORT */
+    const kv_sync_store *store; /* NULL = the log engine; else borrowed for the world's life */
+} kv_server_desc;
+
+/* As kv_server_spawn, with a port and optionally a synchronous store; desc is copied. */
+int kv_server_start(sim_world *w, const kv_server_desc *desc);
 
 extern const sim_system sim_kv_system;
 
