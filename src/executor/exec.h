@@ -618,9 +618,11 @@ struct sim_node_desc;
 bool sim__host_addr_valid(const char *text);
 /* Sets a new node's host address and directory from its desc. */
 void sim__host_node_init(sim_world *w, sim__node *n, const sim_node_desc *d);
-/* Makes the loop and the pool of a host world (sim_world_new), and frees them (first thing in
- * sim_world_free: running jobs are waited for). */
+/* Makes the loop and the pool of a host world (sim_world_new). sim_world_free stops the pools
+ * first (running jobs are waited for, queued ones discarded), then drops the tasks (which close
+ * the sockets the reactor watches), then frees the loop and the file table. */
 void sim__host_world_init(sim_world *w);
+void sim__host_jobs_stop(sim_world *w);
 void sim__host_world_free(sim_world *w);
 /* The host clock as the world's: ns since the world was made. */
 uint64_t sim__host_clock(const sim_world *w);

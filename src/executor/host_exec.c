@@ -150,18 +150,28 @@ static void job_discard(void *arg)
     free(arg);
 }
 
-void sim__host_world_free(sim_world *w)
+void sim__host_jobs_stop(sim_world *w)
 {
     struct sim__host *h = w->host;
     if (h == NULL) return;
     /* Running jobs finish (their completions land on the done list); queued ones go. */
     for (uint32_t i = 0; i < h->pools_cap; i++) sim__tpool_free(h->pools[i], job_discard);
     free(h->pools);
+    h->pools = NULL;
+    h->pools_cap = 0;
     while (h->done_head != NULL) {
         host_job *j = h->done_head;
         h->done_head = j->next;
         free(j);
     }
+    h->running = 0;
+}
+
+void sim__host_world_free(sim_world *w)
+{
+    struct sim__host *h = w->host;
+    if (h == NULL) return;
+    SIM_ASSERT(h->pools == NULL && h->done_head == NULL); /* sim__host_jobs_stop came first */
     pthread_mutex_destroy(&h->done_mu);
     sim__hfiles_free(h->files);
     sim__reactor_free(h->reactor);

@@ -178,8 +178,9 @@ void sim_world_free(sim_world *w)
     sim_world *outer = sim__running_get();
     sim__running_set(w);
     w->freeing = true;
-    sim__host_world_free(w); /* first: no pool thread runs a job once tasks are dropped */
+    sim__host_jobs_stop(w); /* first: no pool thread runs a job once tasks are dropped */
     world_drop_all(w);
+    sim__host_world_free(w); /* after the drops: they close sockets the reactor watches */
     for (uint32_t e = 0; e < w->ext_count; e++) {
         if (w->ext_ops[e]->free != NULL) w->ext_ops[e]->free(w);
     }
