@@ -56,7 +56,8 @@ static const char usage_run[] =
     "                    2, ... (one run each) until a run no longer reaches hit k\n"
     "  --cancel-sweep    for each seed, abort the task at the k-th cancellable await for\n"
     "                    k = 1, 2, ... (one run each; [scenario] cancel_at) until a run no\n"
-    "                    longer reaches await k\n"
+    "                    longer reaches await k; then make the other branch win at the k-th\n"
+    "                    branch point (a select, or a timeout that fires now; branch_at)\n"
     "  --sweep-max N     at most N runs per seed in a sweep (default 1000)\n"
     "  --shrink N        shrink each failing seed's recorded run with at most N candidate\n"
     "                    runs (sim shrink; needs --db), after the suite\n"
@@ -413,24 +414,40 @@ static int out_of_memory(const sim_scenario *sc, uint64_t seed)
     return EXIT_USAGE;
 }
 
-/* --cancel-sweep: the task at cancellable await k is aborted, for k = 1, 2, ... until a run
- * reaches fewer than k such awaits (the last run cancelled nothing: it is the seed as it is). */
+/* One kind of --cancel-sweep (key cancel_at or branch_at): point k, for k = 1, 2, ... until
+ * a run reaches fewer than k such points (the last run changed nothing: it is the seed as it
+ * is). The key is left at 0. */
+static int cancel_sweep_kind(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
+                             const char *key, run_emit emit, void *ctx)
+{
+    int rc = 0;
+    char value[32], err[1024], assign[64];
+    for (uint64_t k = 1; rc == 0 && k <= o->sweep_max && !cli_interrupted; k++) {
+        snprintf(value, sizeof value, "%llu", (unsigned long long)k);
+        if (sim_scenario_set(sc, "scenario", key, value, err, sizeof err) != SIM_OK) {
+            return cli_usage_error(NULL, "--cancel-sweep: %s", err);
+        }
+        snprintf(assign, sizeof assign, "scenario.%s=%s", key, value);
+        sim__outcome out;
+        if (run_checked(o, sc, seed, assign, &out) != SIM_OK) return out_of_memory(sc, seed);
+        bool branch = strcmp(key, "branch_at") == 0;
+        uint64_t points = branch ? out.branch_points : out.cancel_points;
+        rc = emit(ctx, ui, &out, assign);
+        if (points < k) break; /* point k was not reached: every reachable one was tried */
+    }
+    int set = sim_scenario_set(sc, "scenario", key, "0", err, sizeof err);
+    SIM_ASSERT(set == SIM_OK);
+    return rc;
+}
+
+/* --cancel-sweep: every cancellable await aborted in turn, then every branch point's other
+ * branch made to win in turn. */
 static int cancel_sweep(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
                         run_emit emit, void *ctx)
 {
-    int rc = 0;
-    for (uint64_t k = 1; rc == 0 && k <= o->sweep_max && !cli_interrupted; k++) {
-        char value[32], err[1024], assign[64];
-        snprintf(value, sizeof value, "%llu", (unsigned long long)k);
-        if (sim_scenario_set(sc, "scenario", "cancel_at", value, err, sizeof err) != SIM_OK) {
-            return cli_usage_error(NULL, "--cancel-sweep: %s", err);
-        }
-        snprintf(assign, sizeof assign, "scenario.cancel_at=%s", value);
-        sim__outcome out;
-        if (run_checked(o, sc, seed, assign, &out) != SIM_OK) return out_of_memory(sc, seed);
-        uint64_t points = out.cancel_points;
-        rc = emit(ctx, ui, &out, assign);
-        if (points < k) break; /* await k was not reached: every reachable one was tried */
+    int rc = cancel_sweep_kind(o, sc, ui, seed, "cancel_at", emit, ctx);
+    if (rc == 0 && !cli_interrupted) {
+        rc = cancel_sweep_kind(o, sc, ui, seed, "branch_at", emit, ctx);
     }
     return rc;
 }
@@ -626,6 +643,14 @@ static void sweep_apply(sim_scenario *sc, const char *sweep)
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
     int rc = sim_scenario_set(sc, section, key, eq + 1, err, sizeof err);
     SIM_ASSERT(rc == SIM_OK); /* the worker set it already */
+    /* --cancel-sweep's two kinds take turns: one run has one of them. */
+    const char *other = strcmp(key, "cancel_at") == 0   ? "branch_at"
+                        : strcmp(key, "branch_at") == 0 ? "cancel_at"
+                                                        : NULL;
+    if (other != NULL) {
+        rc = sim_scenario_set(sc, "scenario", other, "0", err, sizeof err);
+        SIM_ASSERT(rc == SIM_OK);
+    }
 }
 
 /* run_emit: records one run, prints it if it failed, and counts it. */

@@ -87,6 +87,7 @@ static void collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
     o->vtime_ns = sim_now(w);
     o->ncheckpoints = sim_world_checkpoint_count(w);
     o->cancel_points = sim_world_cancel_points(w);
+    o->branch_points = sim_world_branch_points(w);
     o->checkpoints = sim__xcalloc(o->ncheckpoints + 1, sizeof *o->checkpoints,
                                   "a run's checkpoints");
     uint32_t kept = 0;

@@ -14,7 +14,7 @@
 
 #include "shutdown.h"
 
-#define CALL_TIMEOUT_NS (1 * SIM_S)
+#define CALL_TIMEOUT_NS (5 * SIM_S)
 #define GRACE_NS (3 * SIM_S)           /* the supervisor's wait for its components */
 #define LEGACY_CHUNK_NS (200 * SIM_MS)
 #define LEGACY_OVERRUN_NS (8 * SIM_S)  /* blocking-overrun: one job this long */
@@ -30,11 +30,12 @@ enum {
     BUG_BLOCKING_OVERRUN,
     BUG_NESTED_BLOCK_ON,
     BUG_LEAK,
+    BUG_TIMEOUT_NO_CALLBACK,
 };
 
 static const char *const bug_names[] = {"none", "select-loses-message", "callback-never",
                                         "callback-twice", "hang-on-failure", "blocking-overrun",
-                                        "nested-block-on", "leak"};
+                                        "nested-block-on", "leak", "timeout-no-callback"};
 
 /* The run's state, shared by the tasks of the node (the node never crashes here). */
 typedef struct app {
@@ -122,6 +123,10 @@ static int call_poll(void *state, sim_world *w)
     rc = call_send(w, c);
     if (rc == SIM_OK) {
         SIM_AWAIT(rc, sim_timeout(w, CALL_TIMEOUT_NS, sim_recv(&c->reply_rx, &c->reply)));
+    }
+    if (rc == SIM_ETIMEDOUT && c->a->bug == BUG_TIMEOUT_NO_CALLBACK) {
+        c->done = true; /* "the caller retries on its own timer": nobody is told */
+        SIM_RETURN(SIM_OK);
     }
     if (c->a->bug == BUG_CALLBACK_TWICE) {
         call_callback(w, c, rc);
@@ -521,7 +526,7 @@ static const sim_key_spec shutdown_keys[] = {
     {"shutdown", "requests", SIM_KEY_UINT, "20", NULL, 1, 10000, "calls the requester makes"},
     {"shutdown", "bug", SIM_KEY_CHOICE, "none",
      "none|select-loses-message|callback-never|callback-twice|hang-on-failure|"
-     "blocking-overrun|nested-block-on|leak",
+     "blocking-overrun|nested-block-on|leak|timeout-no-callback",
      0, 0, "a planted bug, for testing sim itself (docs/systems/shutdown.md)"},
 };
 

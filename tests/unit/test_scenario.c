@@ -218,6 +218,8 @@ Test(scenario, given_values_reach_accessors)
 }
 
 static const char demo_canonical[] = "[scenario]\n"
+                                     "branch_at = 0\n"
+                                     "branch_one_in = 0\n"
                                      "cancel_at = 0\n"
                                      "cancel_one_in = 0\n"
                                      "checkpoint_every = 1024\n"
@@ -391,6 +393,8 @@ Test(scenario, longest_link_lines_round_trip)
 Test(scenario, canonical_text_sorts_sections)
 {
     static const char want[] = "[scenario]\n"
+                               "branch_at = 0\n"
+                               "branch_one_in = 0\n"
                                "cancel_at = 0\n"
                                "cancel_one_in = 0\n"
                                "checkpoint_every = 1024\n"
