@@ -126,6 +126,36 @@ Test(shutdown_cli, only_the_branch_kind_finds_timeout_no_callback)
     out_free(&r);
 }
 
+/* Goal: random cancellation is a fault kind: [faults] cancel = 1/20 (with the scenario's
+ * cancel_one_in off) finds callback-twice on seed 1; the run's faults are task/cancel hits
+ * with the plan "cancel=0.05"; sim shrink keeps only the hit that matters ([faults] only);
+ * swarm draws the kind per seed; [faults] branch = 1/20 finds timeout-no-callback. */
+Test(shutdown_cli, cancel_is_a_fault_kind)
+{
+    copy_scenario("shutdown/bug-callback-twice.ini");
+    out r = SIM("run bug-callback-twice.ini --seed 1 --jobs 1 --db t.db --set "
+                "scenario.cancel_one_in=0 --set faults.cancel=1/20");
+    expect(&r, 0, WORDS("found shutdown-bug-callback-twice seed 1", "discharged twice",
+                        "faults: cancel=0.05"));
+    out_free(&r);
+    r = SIM("show --db t.db 1 --faults");
+    expect(&r, 0, WORDS("plan: cancel=0.05", "fire       task/cancel"));
+    out_free(&r);
+    r = SIM("shrink --db t.db 1");
+    expect(&r, 0, WORDS("[faults] only: the 1 fault hit(s) kept, no others", "discharged twice"));
+    out_free(&r);
+    r = SIM("run bug-callback-twice.ini --seeds 1..20 --jobs 1 --quiet --set "
+            "scenario.cancel_one_in=0 --set faults.cancel=1/20 --set faults.swarm=true");
+    /* swarm switches the kind off on about half the seeds: fewer of them fail */
+    expect(&r, 0, WORDS("faults: swarm: cancel=0.05", "\n17 passed, 3 failed\n"));
+    out_free(&r);
+    copy_scenario("shutdown/bug-timeout-no-callback.ini");
+    r = SIM("run bug-timeout-no-callback.ini --seeds 1..5 --jobs 1 --set "
+            "scenario.branch_one_in=0 --set faults.branch=1/20");
+    expect(&r, 0, WORDS("faults: branch=0.05", "was never discharged"));
+    out_free(&r);
+}
+
 /* Goal: --sweep and --cancel-sweep together are refused; a scenario of the system without a
  * shutdown signal fails setup with a message that says what to add. */
 Test(shutdown_cli, refusals)
