@@ -49,7 +49,8 @@ static const char usage_run[] =
     "                    run every seed twice, the second time in a forked process with a\n"
     "                    different heap; a difference fails the seed as nondeterministic,\n"
     "                    naming the first step where the runs part\n"
-    "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K\n"
+    "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K,\n"
+    "                    pct:D:auto (K from each seed's fifo run)\n"
     "  --set S.K=V       override key K of section S in every scenario, as if the file said\n"
     "                    so (--set faults.crash=1/10s); repeatable\n"
     "  --sweep POINT     for each seed, fail the k-th hit of fault point POINT for k = 0, 1,\n"
@@ -485,6 +486,8 @@ typedef struct sc_stat {
     uint64_t unknown;        /* seeds with an unknown run and no failed one */
     bool fastest_set;        /* the failing seed with the fewest steps */
     uint64_t fastest_seed, fastest_steps;
+    uint64_t pct_runs;       /* runs under PCT, their k (the last run's) and lengths */
+    uint64_t pct_k, pct_k_lo, pct_k_hi, steps_lo, steps_hi;
 } sc_stat;
 
 typedef struct run_ctx {
@@ -653,6 +656,42 @@ static void sweep_apply(sim_scenario *sc, const char *sweep)
     }
 }
 
+/* A PCT run's k and length, for the mismatch line (pct_report). */
+static void pct_note(sc_stat *s, const sim__outcome *out)
+{
+    if (out->pct_steps == 0) return;
+    bool first = s->pct_runs++ == 0;
+    if (first || out->pct_steps < s->pct_k_lo) s->pct_k_lo = out->pct_steps;
+    if (first || out->pct_steps > s->pct_k_hi) s->pct_k_hi = out->pct_steps;
+    if (first || out->steps < s->steps_lo) s->steps_lo = out->steps;
+    if (first || out->steps > s->steps_hi) s->steps_hi = out->steps;
+    SIM_ASSERT(s->pct_k_lo <= s->pct_k_hi && s->steps_lo <= s->steps_hi);
+}
+
+/* PCT places its d - 1 priority change points in steps 1..k: when the runs are much shorter
+ * than k most never happen, and when much longer the end of a run gets none. Says so, per
+ * scenario, when some run was under half or over twice the k it was given. */
+static void pct_report(const run_ctx *c)
+{
+    for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) {
+        const sc_stat *s = &c->stats[i];
+        if (s->pct_runs == 0) continue;
+        bool mismatch = s->steps_lo < s->pct_k_lo / 2 || s->steps_hi > 2 * s->pct_k_hi;
+        if (!mismatch) continue;
+        char k[48];
+        snprintf(k, sizeof k, "%llu", (unsigned long long)s->pct_k_lo);
+        if (s->pct_k_hi != s->pct_k_lo) {
+            snprintf(k, sizeof k, "%llu..%llu", (unsigned long long)s->pct_k_lo,
+                     (unsigned long long)s->pct_k_hi);
+        }
+        printf("pct: %s: run length k = %s steps, but its %llu PCT run(s) took %llu..%llu "
+               "steps: change points past a run's end never happen (strategy = pct:D:K with "
+               "K near the runs' length, or pct:D:auto to take it from each seed's fifo run)\n",
+               sim_scenario_name(c->scs[i]), k, (unsigned long long)s->pct_runs,
+               (unsigned long long)s->steps_lo, (unsigned long long)s->steps_hi);
+    }
+}
+
 /* run_emit: records one run, prints it if it failed, and counts it. */
 static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *sweep)
 {
@@ -687,6 +726,7 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
         }
         c->unit_counted = true;
         c->stats[u->sc].runs++;
+        pct_note(&c->stats[u->sc], out);
         if (unknown_run(out)) {
             c->unit_unknown = true;
             report_failure(c, sc, out, sweep, replay, run_id);
@@ -944,6 +984,7 @@ static int summarize(run_ctx *c)
 {
     progress_clear(&c->prog);
     if (!c->o->quiet) print_table(c);
+    pct_report(c);
     bool all_met = true;
     for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) all_met = report_expect(c, i) && all_met;
     if (c->finished < c->nunits && (c->budget_spent || cli_interrupted)) {

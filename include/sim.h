@@ -199,11 +199,17 @@ typedef enum sim_sched_kind {
 typedef struct sim_sched {
     sim_sched_kind kind;
     uint32_t pct_depth;  /* PCT: bug depth d >= 1 (d - 1 priority change points); 0 = 3 */
-    uint64_t pct_steps;  /* PCT: expected run length k in steps; 0 = 10000 */
+    uint64_t pct_steps;  /* PCT: expected run length k in steps; 0 = 10000;
+                            SIM_PCT_STEPS_AUTO = estimated (scenarios) */
 } sim_sched;
 
-/* Parses "fifo", "random", "pct", "pct:D" or "pct:D:K". On error returns SIM_EINVAL and writes
- * a message naming the valid forms into err (err may be NULL). */
+/* pct_steps "auto" ("pct:D:auto"): a scenario run first runs its seed under fifo and takes
+ * that run's length as k (the same seed gives the same k, so replays agree). A world made
+ * from C with it uses 10000. */
+#define SIM_PCT_STEPS_AUTO UINT64_MAX
+
+/* Parses "fifo", "random", "pct", "pct:D", "pct:D:K" or "pct:D:auto". On error returns
+ * SIM_EINVAL and writes a message naming the valid forms into err (err may be NULL). */
 int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size);
 /* Writes the canonical text of a strategy ("pct:3:10000"). Returns SIM_EINVAL if it does not
  * fit. */

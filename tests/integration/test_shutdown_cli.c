@@ -156,6 +156,26 @@ Test(shutdown_cli, cancel_is_a_fault_kind)
     out_free(&r);
 }
 
+/* Goal: PCT's run length: under the default k = 10000 the shutdown system's runs (under 200
+ * steps) are far shorter, and sim run says so in a line naming k and the runs' lengths;
+ * pct:3:auto takes k from each seed's fifo run, prints no such line, and a recorded run
+ * replays identically. */
+Test(shutdown_cli, pct_run_length_mismatch_and_auto)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("run clean.ini --seeds 1..5 --strategy pct --jobs 1 --quiet");
+    expect(&r, 0, WORDS("pct: shutdown-clean: run length k = 10000 steps, but its 5 PCT run(s) "
+                        "took ", "pct:D:auto"));
+    out_free(&r);
+    r = SIM("run clean.ini --seeds 1..5 --strategy pct:3:auto --jobs 1 --db p.db");
+    expect(&r, 0, WORDS("\n5 passed, 0 failed\n"));
+    cr_assert(eq(ptr, (void *)strstr(r.text, "pct: shutdown-clean"), NULL), "%s", r.text);
+    out_free(&r);
+    r = SIM("replay --db p.db 3");
+    expect(&r, 0, WORDS("recorded pass, replayed pass"));
+    out_free(&r);
+}
+
 /* Goal: --sweep and --cancel-sweep together are refused; a scenario of the system without a
  * shutdown signal fails setup with a message that says what to add. */
 Test(shutdown_cli, refusals)
