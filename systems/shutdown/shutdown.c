@@ -20,6 +20,9 @@
 #define LEGACY_OVERRUN_NS (8 * SIM_S)  /* blocking-overrun: one job this long */
 #define FETCH_EVERY_NS (300 * SIM_MS)
 #define COMPONENTS 5
+#define WORK_MIN_MS 1                 /* the worker's time per request */
+#define WORK_MAX_MS 5
+#define FLUSH_FAILS_ONE_IN 10          /* seeds whose flush fails */
 
 enum {
     BUG_NONE = 0,
@@ -154,6 +157,7 @@ static void call_drop(void *state, sim_world *w)
 
 typedef struct requester {
     component_base b;
+    sim_token term;          /* the world's signal, heard directly (a child of it) */
     sim_tx queue;
     sim_rng rng;
     sim_task_set calls;
@@ -172,17 +176,37 @@ static int requester_issue(sim_world *w, requester *r)
     return sim_task_set_spawn(w, &r->calls, &d, NULL);
 }
 
+/* On the signal the requester flushes its session: one last request, nobody waiting for
+ * its reply (the worker answers or refuses it all the same). */
+static void requester_flush(sim_world *w, requester *r)
+{
+    request req = {.n = UINT32_MAX};
+    sim_rx rx;
+    sim_chan_desc od = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(int), .name = "reply"};
+    SIM_ASSERT(sim_chan_new(w, &od, &req.reply, &rx) == SIM_OK);
+    sim_rx_drop(w, &rx);
+    SIM_ASSERT(sim_oblige(w, "reply to a request", SIM_SITE, 0, &req.reply_ob) == SIM_OK);
+    if (sim_try_send(w, &r->queue, &req) != SIM_OK) {
+        sim_discharge(w, req.reply_ob, SIM_SITE); /* the worker is gone: refused */
+        sim_tx_drop(w, &req.reply);
+    }
+}
+
 static int requester_poll(void *state, sim_world *w)
 {
     requester *r = state;
     SIM_BEGIN(w, &r->b.co);
     SIM_ASSERT(sim_task_set_new(w, &r->calls) == SIM_OK);
+    SIM_ASSERT(sim_shutdown_token(w, &r->term) == SIM_OK);
     for (r->i = 0; r->i < r->b.a->requests; r->i++) {
         SIM_AWAIT(r->rc, sim_select(w, &r->which, sim_cancelled(&r->b.stop),
+                                    sim_cancelled(&r->term),
                                     sim_sleep(w, sim_rng_range(&r->rng, 50, 200) * SIM_MS)));
-        if (r->which == 0) break;
+        if (r->which != 2) break;
         if (requester_issue(w, r) != SIM_OK) break; /* the worker is gone: nobody to ask */
     }
+    if (sim_token_is_cancelled(w, &r->term)) requester_flush(w, r);
+    sim_token_drop(w, &r->term);
     /* Calls that finish before the signal are collected; at the signal the ones in flight
      * are dropped (their callbacks run with SIM_ECANCELED). */
     while (!sim_token_is_cancelled(w, &r->b.stop) && sim_task_set_len(w, &r->calls) > 0) {
@@ -228,7 +252,7 @@ static int take_poll(void *state, sim_world *w)
     int rc = SIM_OK;
     SIM_BEGIN(w, &t->co);
     SIM_TRY(sim_recv(&wk->queue, &wk->req));
-    SIM_AWAIT(rc, sim_sleep(w, sim_rng_range(&wk->rng, 50, 300) * SIM_MS));
+    SIM_AWAIT(rc, sim_sleep(w, sim_rng_range(&wk->rng, WORK_MIN_MS, WORK_MAX_MS) * SIM_MS));
     worker_reply(w, wk, SIM_OK);
     SIM_END(SIM_OK);
 }
@@ -293,7 +317,7 @@ static int worker_poll(void *state, sim_world *w)
                                          sim_recv(&wk->queue, &wk->req)));
             if (wk->which == 0 || wk->rc != SIM_OK) break;
             wk->holding = true;
-            SIM_AWAIT(wk->rc, sim_sleep(w, sim_rng_range(&wk->rng, 50, 300) * SIM_MS));
+            SIM_AWAIT(wk->rc, sim_sleep(w, sim_rng_range(&wk->rng, WORK_MIN_MS, WORK_MAX_MS) * SIM_MS));
             wk->holding = false;
             worker_reply(w, wk, SIM_OK);
         }
@@ -552,7 +576,7 @@ static int shutdown_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, vo
     }
     sim_rng rng;
     sim_world_rng(w, "sut/shutdown/flush", 0, &rng);
-    a->flush_fails = sim_rng_below(&rng, 3) == 0;
+    a->flush_fails = sim_rng_below(&rng, FLUSH_FAILS_ONE_IN) == 0;
     a->exit_code = SIM_PENDING;
     sim_node_desc nd = {.name = "app", .boot = boot_app, .boot_ud = a};
     int rc = sim_node_add(w, &nd, NULL);

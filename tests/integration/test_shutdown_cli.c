@@ -60,16 +60,18 @@ Test(shutdown_cli, planted_bugs_are_found)
     }
 }
 
-/* Goal: --cancel-sweep finds callback-never on seed 1 without any other help, names the run
+/* Goal: --cancel-sweep finds callback-never on seed 1 without any other help (its random
+ * cancellation off), names the run
  * by its cancel_at, and its replay command reproduces the failure. Method: sweep, take the
  * printed replay line of the first finding, run it. */
 Test(shutdown_cli, cancel_sweep_finds_and_replays)
 {
     copy_scenario("shutdown/bug-callback-never.ini");
-    out r = SIM("run bug-callback-never.ini --seed 1 --cancel-sweep --jobs 1");
+    out r = SIM("run bug-callback-never.ini --seed 1 --cancel-sweep --jobs 1 --set "
+                "scenario.cancel_one_in=0");
     expect(&r, 0, WORDS("found shutdown-bug-callback-never seed 1, scenario.cancel_at=",
                         "replay: sim replay --scenario bug-callback-never.ini --seed 1 --set "
-                        "'scenario.cancel_at="));
+                        "'scenario.cancel_one_in=0' --set 'scenario.cancel_at="));
     const char *at = strstr(r.text, "replay: sim replay");
     cr_assert(ne(ptr, (void *)at, NULL));
     at += strlen("replay: sim ");
@@ -127,15 +129,15 @@ Test(shutdown_cli, only_the_branch_kind_finds_timeout_no_callback)
 }
 
 /* Goal: random cancellation is a fault kind: [faults] cancel = 1/20 (with the scenario's
- * cancel_one_in off) finds callback-twice on seed 1; the run's faults are task/cancel hits
+ * cancel_one_in off) finds callback-twice on seed 3; the run's faults are task/cancel hits
  * with the plan "cancel=0.05"; sim shrink keeps only the hit that matters ([faults] only);
  * swarm draws the kind per seed; [faults] branch = 1/20 finds timeout-no-callback. */
 Test(shutdown_cli, cancel_is_a_fault_kind)
 {
     copy_scenario("shutdown/bug-callback-twice.ini");
-    out r = SIM("run bug-callback-twice.ini --seed 1 --jobs 1 --db t.db --set "
+    out r = SIM("run bug-callback-twice.ini --seed 3 --jobs 1 --db t.db --set "
                 "scenario.cancel_one_in=0 --set faults.cancel=1/20");
-    expect(&r, 0, WORDS("found shutdown-bug-callback-twice seed 1", "discharged twice",
+    expect(&r, 0, WORDS("found shutdown-bug-callback-twice seed 3", "discharged twice",
                         "faults: cancel=0.05"));
     out_free(&r);
     r = SIM("show --db t.db 1 --faults");
