@@ -236,6 +236,12 @@ typedef struct worker {
     } take;
 } worker;
 
+/* The time the worker spends on one request. */
+static uint64_t work_ns(worker *wk)
+{
+    return sim_rng_range(&wk->rng, WORK_MIN_MS, WORK_MAX_MS) * SIM_MS;
+}
+
 /* Answers a request (the reply may find its caller gone: the promise is kept either way). */
 static void worker_reply(sim_world *w, worker *wk, int result)
 {
@@ -252,7 +258,7 @@ static int take_poll(void *state, sim_world *w)
     int rc = SIM_OK;
     SIM_BEGIN(w, &t->co);
     SIM_TRY(sim_recv(&wk->queue, &wk->req));
-    SIM_AWAIT(rc, sim_sleep(w, sim_rng_range(&wk->rng, WORK_MIN_MS, WORK_MAX_MS) * SIM_MS));
+    SIM_AWAIT(rc, sim_sleep(w, work_ns(wk)));
     worker_reply(w, wk, SIM_OK);
     SIM_END(SIM_OK);
 }
@@ -317,7 +323,7 @@ static int worker_poll(void *state, sim_world *w)
                                          sim_recv(&wk->queue, &wk->req)));
             if (wk->which == 0 || wk->rc != SIM_OK) break;
             wk->holding = true;
-            SIM_AWAIT(wk->rc, sim_sleep(w, sim_rng_range(&wk->rng, WORK_MIN_MS, WORK_MAX_MS) * SIM_MS));
+            SIM_AWAIT(wk->rc, sim_sleep(w, work_ns(wk)));
             wk->holding = false;
             worker_reply(w, wk, SIM_OK);
         }
