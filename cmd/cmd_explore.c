@@ -10,7 +10,9 @@
  * deviation, to each task the run recorded as runnable there (the executor's decision hook
  * gives the set, not only its size), so no forced decision can diverge and no run is wasted.
  * A cancellation is a deviation too: at a cancellable await after the last deviation, the
- * task is aborted (scenario.cancel_at; one per schedule, as cancel_at takes one). A parent is
+ * task is aborted (scenario.cancel_at), or at a branch point the other branch of a select
+ * wins or a timeout fires (scenario.branch_at); one per schedule, as each key takes one. A
+ * parent is
  * run again to learn its decisions and awaits (one extra run per schedule of the bound
  * below). No pruning (sleep sets, DPOR) yet: each alternative is one run.
  *
@@ -33,7 +35,8 @@ static const char usage_explore[] =
     "abort the task at a cancellable await), then at two, ... up to B deviations (iterative\n"
     "context bounding), depth first. Stops at the first failing schedule and prints the\n"
     "command that runs it again; --schedule runs one schedule given as its deviations\n"
-    "(S:T runs task T at step S, steps increasing; cK cancels at await K; `base`: none).\n"
+    "(S:T runs task T at step S, steps increasing; cK cancels at await K; bK makes the\n"
+    "other branch win at branch point K; `base`: none).\n"
     "\n"
     "  --seed N          the seed (required)\n"
     "  --bound B         the most deviations (default 2)\n"
@@ -51,24 +54,33 @@ typedef struct decision_rec {
     uint32_t nalt;
 } decision_rec;
 
-/* What one run decided, as the hook heard it, and where its cancellable awaits were. */
+/* The steps of one kind of point: step[k - 1] is point k's. */
+typedef struct points {
+    uint64_t *step;
+    uint32_t n, cap;
+} points;
+
+/* What one run decided, as the hook heard it, and where its cancellable awaits (kind 0) and
+ * branch points (kind 1) were. */
 typedef struct decisions {
     decision_rec *d;
     uint32_t n, cap;
-    uint64_t *point_step;    /* point_step[k - 1]: the step of cancellable await k */
-    uint32_t npoints, pcap;
+    points pt[2];
 } decisions;
 
-static void hear_point(void *ud, uint64_t point, uint64_t step)
+static const char kind_char[2] = {'c', 'b'};
+
+static void hear_point(void *ud, uint64_t point, bool branch, uint64_t step)
 {
     decisions *ds = ud;
-    SIM_ASSERT(point == (uint64_t)ds->npoints + 1);
-    if (ds->npoints == ds->pcap) {
-        ds->pcap = ds->pcap ? ds->pcap * 2 : 64;
-        ds->point_step = realloc(ds->point_step, ds->pcap * sizeof *ds->point_step);
-        SIM_ASSERT(ds->point_step != NULL);
+    points *p = &ds->pt[branch ? 1 : 0];
+    SIM_ASSERT(point == (uint64_t)p->n + 1);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        p->step = realloc(p->step, p->cap * sizeof *p->step);
+        SIM_ASSERT(p->step != NULL);
     }
-    ds->point_step[ds->npoints++] = step;
+    p->step[p->n++] = step;
 }
 
 static void hear_decision(void *ud, uint64_t step, const uint32_t *runnable, uint32_t n,
@@ -97,11 +109,13 @@ typedef struct explorer {
     bool truncated;          /* max_runs reached */
     bool found;
     sim_decision dev[DEV_MAX];
-    uint64_t cancel;         /* the schedule's cancellation: await number; 0 none */
+    uint64_t cancel;         /* the schedule's cancellation: point number; 0 none */
+    uint32_t cancel_kind;    /* 0: abort at await `cancel`; 1: other branch at branch point */
     uint64_t cancel_step;
     sim_decision found_dev[DEV_MAX];
     uint32_t found_n;
     uint64_t found_cancel;
+    uint32_t found_kind;
     char found_detail[600];
 } explorer;
 
@@ -112,10 +126,14 @@ static int run_schedule(explorer *x, const sim_decision *dev, uint32_t n, decisi
     sim__run_opts ro = {.seed = x->seed, .forced = n ? dev : NULL, .nforced = n,
                         .decision_fn = ds ? hear_decision : NULL,
                         .point_fn = ds ? hear_point : NULL, .decision_ud = ds};
+    static const char *const keys[2] = {"cancel_at", "branch_at"};
     char value[32], err[256];
-    snprintf(value, sizeof value, "%llu", (unsigned long long)x->cancel);
-    int rc = sim_scenario_set(x->sc, "scenario", "cancel_at", value, err, sizeof err);
-    SIM_ASSERT(rc == SIM_OK);
+    for (uint32_t kind = 0; kind < 2; kind++) {
+        uint64_t k = kind == x->cancel_kind ? x->cancel : 0;
+        snprintf(value, sizeof value, "%llu", (unsigned long long)k);
+        int rc = sim_scenario_set(x->sc, "scenario", keys[kind], value, err, sizeof err);
+        SIM_ASSERT(rc == SIM_OK);
+    }
     x->runs++;
     return sim__run_seed(x->sc, &ro, out);
 }
@@ -125,29 +143,35 @@ static void note_failure(explorer *x, uint32_t n, const sim__outcome *out)
     x->found = true;
     x->found_n = n;
     x->found_cancel = x->cancel;
+    x->found_kind = x->cancel_kind;
     memcpy(x->found_dev, x->dev, n * sizeof x->dev[0]);
     snprintf(x->found_detail, sizeof x->found_detail, "%s: %s", out->result, out->detail);
 }
 
 static int explore(explorer *x, uint32_t n, uint32_t left);
 
-/* The children of a schedule without a cancellation that cancel at an await after its last
- * deviation (step `after`). */
+/* The children of a schedule without a cancellation that cancel at a point after its last
+ * deviation (step `after`): each await aborted, then each branch point's other branch. */
 static int explore_cancels(explorer *x, uint32_t n, uint32_t left, const decisions *ds,
                            uint64_t after, int rc)
 {
     SIM_ASSERT(x->cancel == 0 && left > 0);
-    for (uint32_t k = 0; k < ds->npoints && rc == SIM_OK && !x->found; k++) {
-        if (ds->point_step[k] <= after) continue;
-        if (x->runs >= x->max_runs) {
-            x->truncated = true;
-            break;
+    for (uint32_t kind = 0; kind < 2; kind++) {
+        const points *p = &ds->pt[kind];
+        for (uint32_t k = 0; k < p->n && rc == SIM_OK && !x->found && !x->truncated; k++) {
+            if (p->step[k] <= after) continue;
+            if (x->runs >= x->max_runs) {
+                x->truncated = true;
+                break;
+            }
+            x->cancel = (uint64_t)k + 1;
+            x->cancel_kind = kind;
+            x->cancel_step = p->step[k];
+            rc = explore(x, n, left - 1);
+            x->cancel = 0;
+            x->cancel_kind = 0;
+            x->cancel_step = 0;
         }
-        x->cancel = (uint64_t)k + 1;
-        x->cancel_step = ds->point_step[k];
-        rc = explore(x, n, left - 1);
-        x->cancel = 0;
-        x->cancel_step = 0;
     }
     return rc;
 }
@@ -180,13 +204,15 @@ static int explore(explorer *x, uint32_t n, uint32_t left)
     }
     if (left > 0 && x->cancel == 0) rc = explore_cancels(x, n, left, &ds, after, rc);
     free(ds.d);
-    free(ds.point_step);
+    free(ds.pt[0].step);
+    free(ds.pt[1].step);
     return rc;
 }
 
-static void schedule_text(const sim_decision *dev, uint32_t n, uint64_t cancel, char *buf,
-                          size_t size)
+static void schedule_text(const sim_decision *dev, uint32_t n, uint64_t cancel, uint32_t kind,
+                          char *buf, size_t size)
 {
+    SIM_ASSERT(kind < 2);
     snprintf(buf, size, "%s", n == 0 && cancel == 0 ? "base" : "");
     size_t at = strlen(buf);
     for (uint32_t i = 0; i < n && at < size; i++) {
@@ -194,22 +220,27 @@ static void schedule_text(const sim_decision *dev, uint32_t n, uint64_t cancel, 
                                (unsigned long long)dev[i].step, dev[i].task.v);
     }
     if (cancel != 0 && at < size) {
-        snprintf(buf + at, size - at, "%sc%llu", n ? "," : "", (unsigned long long)cancel);
+        snprintf(buf + at, size - at, "%s%c%llu", n ? "," : "", kind_char[kind],
+                 (unsigned long long)cancel);
     }
 }
 
-/* "S:T,S:T,cK" into dev and *cancel; the number of deviations, or -1 when malformed. */
-static int parse_schedule(const char *text, sim_decision *dev, uint64_t *cancel)
+/* "S:T,S:T,cK" (or bK) into dev, *cancel and *kind; the number of deviations, or -1 when
+ * malformed. */
+static int parse_schedule(const char *text, sim_decision *dev, uint64_t *cancel, uint32_t *kind)
 {
     int n = 0;
     const char *p = strcmp(text, "base") == 0 ? "" : text;
     *cancel = 0;
+    *kind = 0;
     while (*p != '\0') {
         unsigned long long s;
         unsigned t;
         int used = 0;
-        if (*p == 'c' && *cancel == 0 && sscanf(p + 1, "%llu%n", &s, &used) == 1 && s > 0) {
+        if ((*p == 'c' || *p == 'b') && *cancel == 0 &&
+            sscanf(p + 1, "%llu%n", &s, &used) == 1 && s > 0) {
             *cancel = s;
+            *kind = *p == 'b' ? 1 : 0;
             p += 1 + used;
             if (*p == ',') p++;
             else if (*p != '\0') return -1;
@@ -278,9 +309,9 @@ static int parse_explore(int argc, char **argv, explore_opts *o)
 /* --schedule: one run, its result and hash. */
 static int run_one_schedule(explorer *x, const explore_opts *o)
 {
-    int n = parse_schedule(o->schedule, x->dev, &x->cancel);
+    int n = parse_schedule(o->schedule, x->dev, &x->cancel, &x->cancel_kind);
     if (n < 0) {
-        return cli_usage_error(usage_explore, "--schedule expects S:T[,S:T...][,cK] with steps "
+        return cli_usage_error(usage_explore, "--schedule expects S:T[,S:T...][,cK|,bK] with steps "
                                "increasing, tasks from 1 (at most %d) and K from 1, or base, "
                                "got '%s'", DEV_MAX, o->schedule);
     }
@@ -312,7 +343,7 @@ static int explore_bounds(explorer *x, const explore_opts *o)
         return 0;
     }
     char sched[400];
-    schedule_text(x->found_dev, x->found_n, x->found_cancel, sched, sizeof sched);
+    schedule_text(x->found_dev, x->found_n, x->found_cancel, x->found_kind, sched, sizeof sched);
     printf("FAIL  %s seed %llu, schedule %s  %s\n", sim_scenario_name(x->sc),
            (unsigned long long)x->seed, sched, x->found_detail);
     char cmd[1024];

@@ -49,14 +49,16 @@ static const char usage_run[] =
     "                    run every seed twice, the second time in a forked process with a\n"
     "                    different heap; a difference fails the seed as nondeterministic,\n"
     "                    naming the first step where the runs part\n"
-    "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K\n"
+    "  --strategy S      override the scenarios' strategy: fifo, random, pct, pct:D, pct:D:K,\n"
+    "                    pct:D:auto (K from each seed's fifo run)\n"
     "  --set S.K=V       override key K of section S in every scenario, as if the file said\n"
     "                    so (--set faults.crash=1/10s); repeatable\n"
     "  --sweep POINT     for each seed, fail the k-th hit of fault point POINT for k = 0, 1,\n"
     "                    2, ... (one run each) until a run no longer reaches hit k\n"
     "  --cancel-sweep    for each seed, abort the task at the k-th cancellable await for\n"
     "                    k = 1, 2, ... (one run each; [scenario] cancel_at) until a run no\n"
-    "                    longer reaches await k\n"
+    "                    longer reaches await k; then make the other branch win at the k-th\n"
+    "                    branch point (a select, or a timeout that fires now; branch_at)\n"
     "  --sweep-max N     at most N runs per seed in a sweep (default 1000)\n"
     "  --shrink N        shrink each failing seed's recorded run with at most N candidate\n"
     "                    runs (sim shrink; needs --db), after the suite\n"
@@ -413,24 +415,40 @@ static int out_of_memory(const sim_scenario *sc, uint64_t seed)
     return EXIT_USAGE;
 }
 
-/* --cancel-sweep: the task at cancellable await k is aborted, for k = 1, 2, ... until a run
- * reaches fewer than k such awaits (the last run cancelled nothing: it is the seed as it is). */
+/* One kind of --cancel-sweep (key cancel_at or branch_at): point k, for k = 1, 2, ... until
+ * a run reaches fewer than k such points (the last run changed nothing: it is the seed as it
+ * is). The key is left at 0. */
+static int cancel_sweep_kind(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
+                             const char *key, run_emit emit, void *ctx)
+{
+    int rc = 0;
+    char value[32], err[1024], assign[64];
+    for (uint64_t k = 1; rc == 0 && k <= o->sweep_max && !cli_interrupted; k++) {
+        snprintf(value, sizeof value, "%llu", (unsigned long long)k);
+        if (sim_scenario_set(sc, "scenario", key, value, err, sizeof err) != SIM_OK) {
+            return cli_usage_error(NULL, "--cancel-sweep: %s", err);
+        }
+        snprintf(assign, sizeof assign, "scenario.%s=%s", key, value);
+        sim__outcome out;
+        if (run_checked(o, sc, seed, assign, &out) != SIM_OK) return out_of_memory(sc, seed);
+        bool branch = strcmp(key, "branch_at") == 0;
+        uint64_t points = branch ? out.branch_points : out.cancel_points;
+        rc = emit(ctx, ui, &out, assign);
+        if (points < k) break; /* point k was not reached: every reachable one was tried */
+    }
+    int set = sim_scenario_set(sc, "scenario", key, "0", err, sizeof err);
+    SIM_ASSERT(set == SIM_OK);
+    return rc;
+}
+
+/* --cancel-sweep: every cancellable await aborted in turn, then every branch point's other
+ * branch made to win in turn. */
 static int cancel_sweep(const run_opts *o, sim_scenario *sc, uint32_t ui, uint64_t seed,
                         run_emit emit, void *ctx)
 {
-    int rc = 0;
-    for (uint64_t k = 1; rc == 0 && k <= o->sweep_max && !cli_interrupted; k++) {
-        char value[32], err[1024], assign[64];
-        snprintf(value, sizeof value, "%llu", (unsigned long long)k);
-        if (sim_scenario_set(sc, "scenario", "cancel_at", value, err, sizeof err) != SIM_OK) {
-            return cli_usage_error(NULL, "--cancel-sweep: %s", err);
-        }
-        snprintf(assign, sizeof assign, "scenario.cancel_at=%s", value);
-        sim__outcome out;
-        if (run_checked(o, sc, seed, assign, &out) != SIM_OK) return out_of_memory(sc, seed);
-        uint64_t points = out.cancel_points;
-        rc = emit(ctx, ui, &out, assign);
-        if (points < k) break; /* await k was not reached: every reachable one was tried */
+    int rc = cancel_sweep_kind(o, sc, ui, seed, "cancel_at", emit, ctx);
+    if (rc == 0 && !cli_interrupted) {
+        rc = cancel_sweep_kind(o, sc, ui, seed, "branch_at", emit, ctx);
     }
     return rc;
 }
@@ -468,6 +486,8 @@ typedef struct sc_stat {
     uint64_t unknown;        /* seeds with an unknown run and no failed one */
     bool fastest_set;        /* the failing seed with the fewest steps */
     uint64_t fastest_seed, fastest_steps;
+    uint64_t pct_runs;       /* runs under PCT, their k (the last run's) and lengths */
+    uint64_t pct_k, pct_k_lo, pct_k_hi, steps_lo, steps_hi;
 } sc_stat;
 
 typedef struct run_ctx {
@@ -626,6 +646,50 @@ static void sweep_apply(sim_scenario *sc, const char *sweep)
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
     int rc = sim_scenario_set(sc, section, key, eq + 1, err, sizeof err);
     SIM_ASSERT(rc == SIM_OK); /* the worker set it already */
+    /* --cancel-sweep's two kinds take turns: one run has one of them. */
+    const char *other = strcmp(key, "cancel_at") == 0   ? "branch_at"
+                        : strcmp(key, "branch_at") == 0 ? "cancel_at"
+                                                        : NULL;
+    if (other != NULL) {
+        rc = sim_scenario_set(sc, "scenario", other, "0", err, sizeof err);
+        SIM_ASSERT(rc == SIM_OK);
+    }
+}
+
+/* A PCT run's k and length, for the mismatch line (pct_report). */
+static void pct_note(sc_stat *s, const sim__outcome *out)
+{
+    if (out->pct_steps == 0) return;
+    bool first = s->pct_runs++ == 0;
+    if (first || out->pct_steps < s->pct_k_lo) s->pct_k_lo = out->pct_steps;
+    if (first || out->pct_steps > s->pct_k_hi) s->pct_k_hi = out->pct_steps;
+    if (first || out->steps < s->steps_lo) s->steps_lo = out->steps;
+    if (first || out->steps > s->steps_hi) s->steps_hi = out->steps;
+    SIM_ASSERT(s->pct_k_lo <= s->pct_k_hi && s->steps_lo <= s->steps_hi);
+}
+
+/* PCT places its d - 1 priority change points in steps 1..k: when the runs are much shorter
+ * than k most never happen, and when much longer the end of a run gets none. Says so, per
+ * scenario, when some run was under half or over twice the k it was given. */
+static void pct_report(const run_ctx *c)
+{
+    for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) {
+        const sc_stat *s = &c->stats[i];
+        if (s->pct_runs == 0) continue;
+        bool mismatch = s->steps_lo < s->pct_k_lo / 2 || s->steps_hi > 2 * s->pct_k_hi;
+        if (!mismatch) continue;
+        char k[48];
+        snprintf(k, sizeof k, "%llu", (unsigned long long)s->pct_k_lo);
+        if (s->pct_k_hi != s->pct_k_lo) {
+            snprintf(k, sizeof k, "%llu..%llu", (unsigned long long)s->pct_k_lo,
+                     (unsigned long long)s->pct_k_hi);
+        }
+        printf("pct: %s: run length k = %s steps, but its %llu PCT run(s) took %llu..%llu "
+               "steps: change points past a run's end never happen (strategy = pct:D:K with "
+               "K near the runs' length, or pct:D:auto to take it from each seed's fifo run)\n",
+               sim_scenario_name(c->scs[i]), k, (unsigned long long)s->pct_runs,
+               (unsigned long long)s->steps_lo, (unsigned long long)s->steps_hi);
+    }
 }
 
 /* run_emit: records one run, prints it if it failed, and counts it. */
@@ -662,6 +726,7 @@ static int commit_run(void *ctx, uint32_t ui, sim__outcome *out, const char *swe
         }
         c->unit_counted = true;
         c->stats[u->sc].runs++;
+        pct_note(&c->stats[u->sc], out);
         if (unknown_run(out)) {
             c->unit_unknown = true;
             report_failure(c, sc, out, sweep, replay, run_id);
@@ -919,6 +984,7 @@ static int summarize(run_ctx *c)
 {
     progress_clear(&c->prog);
     if (!c->o->quiet) print_table(c);
+    pct_report(c);
     bool all_met = true;
     for (uint32_t i = 0; i < (uint32_t)c->o->npaths; i++) all_met = report_expect(c, i) && all_met;
     if (c->finished < c->nunits && (c->budget_spent || cli_interrupted)) {

@@ -200,11 +200,17 @@ typedef enum sim_sched_kind {
 typedef struct sim_sched {
     sim_sched_kind kind;
     uint32_t pct_depth;  /* PCT: bug depth d >= 1 (d - 1 priority change points); 0 = 3 */
-    uint64_t pct_steps;  /* PCT: expected run length k in steps; 0 = 10000 */
+    uint64_t pct_steps;  /* PCT: expected run length k in steps; 0 = 10000;
+                            SIM_PCT_STEPS_AUTO = estimated (scenarios) */
 } sim_sched;
 
-/* Parses "fifo", "random", "pct", "pct:D" or "pct:D:K". On error returns SIM_EINVAL and writes
- * a message naming the valid forms into err (err may be NULL). */
+/* pct_steps "auto" ("pct:D:auto"): a scenario run first runs its seed under fifo and takes
+ * that run's length as k (the same seed gives the same k, so replays agree). A world made
+ * from C with it uses 10000. */
+#define SIM_PCT_STEPS_AUTO UINT64_MAX
+
+/* Parses "fifo", "random", "pct", "pct:D", "pct:D:K" or "pct:D:auto". On error returns
+ * SIM_EINVAL and writes a message naming the valid forms into err (err may be NULL). */
 int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size);
 /* Writes the canonical text of a strategy ("pct:3:10000"). Returns SIM_EINVAL if it does not
  * fit. */
@@ -262,6 +268,10 @@ typedef struct sim_world_desc {
     uint64_t cancel_at;         /* abort the task that reaches the run's cancel_at-th await
                                    (1-based, counting cancellable awaits); 0 = none */
     sim_ratio cancel_rate;      /* per cancellable await: abort the task; 0 = never */
+    uint64_t branch_at;         /* at the run's branch_at-th branch point (1-based: a poll of
+                                   a select of two or more branches, or of a timeout before
+                                   its deadline), make the other branch win; 0 = none */
+    sim_ratio branch_rate;      /* per branch point: make the other branch win; 0 = never */
     const sim_decision *forced; /* borrowed for the world's life; sorted by step; may be NULL */
     uint32_t forced_count;
     bool forced_lenient;        /* a forced decision whose task is not runnable at its step is
@@ -432,7 +442,7 @@ const sim_violation *sim_world_violation(const sim_world *w, uint32_t i);
     X(SIM_EV_OBLIGE, 29, "oblige", "a=obligation id, b=flags")                                     \
     X(SIM_EV_DISCHARGE, 30, "discharge", "a=obligation id, b=0 first, 1 again, 2 voided (crash)") \
     X(SIM_EV_SHUTDOWN, 31, "shutdown", "a=deadline ns (0: none), b=0")                             \
-    X(SIM_EV_CANCEL, 32, "cancel", "a=cancellable await number, b=1 if by rate")
+    X(SIM_EV_CANCEL, 32, "cancel", "a=await or branch point number, b=1 by rate | 2 branch")
 
 /* A POLL event is also the record of the scheduling decision that chose the task: b says how
  * many tasks were runnable (a choice among two or more is a decision) and whether a replay
@@ -1445,8 +1455,18 @@ int sim_shutdown_token(sim_world *w, sim_token *out);
  * with that probability (stream "sim/cancel"). Each cancellation is an event
  * (SIM_EV_CANCEL: a = the await's number), so it is replayed with the seed, and `sim run
  * --cancel-sweep` tries N = 1, 2, ... in turn as --sweep does with fault points. */
+/* The other kind makes the other branch win, as a slower or faster peer could: a branch
+ * point is a poll of a select of two or more branches, or of a timeout whose deadline has not
+ * passed, in any task, counted from 1 apart from the awaits. desc.branch_at = N (or
+ * desc.branch_rate, stream "sim/branch") picks one: a select then polls its branches from
+ * the second on, the first last, so the first ready one after branch 0 wins if there is one
+ * (a branch not polled consumes nothing); a timeout fires now, its inner future dropped
+ * unpolled. Each is a SIM_EV_CANCEL with b & 2; `sim run --cancel-sweep` tries the branch
+ * points after the awaits. */
 /* Cancellable awaits so far. */
 uint64_t sim_world_cancel_points(const sim_world *w);
+/* Branch points so far. */
+uint64_t sim_world_branch_points(const sim_world *w);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Network                                                                                    */

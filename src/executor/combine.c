@@ -64,7 +64,10 @@ static int select_poll(sim_fut *f, sim_world *w)
 {
     sim_select_op *op = (sim_select_op *)f;
     SIM_ASSERT(op->count >= 1 && op->count <= SIM_SELECT_MAX);
-    for (uint32_t i = 0; i < op->count; i++) {
+    /* A branch point: when the other branch is to win, branch 0 is polled last. */
+    uint32_t first = op->count >= 2 && sim__oracle_branch(w, "select") ? 1 : 0;
+    for (uint32_t n = 0; n < op->count; n++) {
+        uint32_t i = (first + n) % op->count;
         SIM_ASSERT(op->arms_[i] != NULL); /* every branch is live until the select completes */
         int rc = sim_fut_poll(w, op->arms_[i]);
         if (rc == SIM_PENDING) continue;

@@ -398,6 +398,7 @@ struct sim_world {
     bool forced_lenient;     /* the desc's: skip a forced decision naming no runnable task */
     sim__decision_fn decision_fn; /* sim__exec_set_decision_hook; NULL: none */
     sim__point_fn point_fn;       /* the same for cancellable awaits; NULL: none */
+    sim__cancel_fn cancel_fn;     /* sim__exec_set_cancel_hook; NULL: none */
     void *decision_ud;
 
     /* deferred aborts, processed at the next scheduling point (FIFO) */
@@ -500,6 +501,10 @@ struct sim_world {
     uint32_t cancel_next;    /* the first entry of cancel_list not yet passed */
     sim_rng cancel_rng;      /* "sim/cancel" */
     uint64_t cancel_points;  /* cancellable awaits so far */
+    uint64_t branch_at;      /* the desc's: the other branch wins at this branch point */
+    sim_ratio branch_rate;   /* the desc's */
+    sim_rng branch_rng;      /* "sim/branch" */
+    uint64_t branch_points;  /* branch points so far */
 
     /* extensions (net_sim, disk_sim, the fault state, the history): their operations and state */
     uint32_t ext_count;      /* extensions attached, in the order they attached */
@@ -887,6 +892,10 @@ void sim__oracle_due(sim_world *w);
 void sim__oracle_end(sim_world *w);
 /* A task just returned SIM_PENDING: a cancellation point if someone could abort it. */
 void sim__oracle_pending(sim_world *w, uint32_t slot);
+/* A branch point (a select of two or more branches, or a timeout before its deadline, polled
+ * by the running task; `what` names it for the event): true when the other branch is to win
+ * here (desc.branch_at or branch_rate). */
+bool sim__oracle_branch(sim_world *w, const char *what);
 /* A task with an error result lost its last chance of being collected (detached, handle
  * released unawaited). */
 void sim__oracle_uncollected(sim_world *w, uint32_t slot, const char *how);

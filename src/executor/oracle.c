@@ -18,6 +18,13 @@
  * from 1. desc.cancel_at picks one, desc.cancel_list a few (a scripted run: [schedule] cancel);
  * desc.cancel_rate draws at each from its own stream, so adding cancellation shifts no other
  * decision.
+ *
+ * The other kind, a branch point, is a poll of a select of two or more branches or of a
+ * timeout before its deadline (combine.c and timer.c ask sim__oracle_branch): desc.branch_at
+ * and desc.branch_rate (stream "sim/branch") pick the ones where the other branch wins.
+ * Either kind may also be chosen by a layer above (sim__exec_set_cancel_hook: the fault
+ * plan's task/cancel and task/branch points), asked only where the key and the rate did not
+ * choose; a cancellation that is not cancel_at's or branch_at's has b & 1 in its event.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +46,12 @@ void sim__oracle_init(sim_world *w, const sim_world_desc *d)
     w->cancel_count = d->cancel_count;
     w->cancel_next = 0;
     sim_rng_init(&w->cancel_rng, w->seed, "sim/cancel", 0);
+    w->branch_at = d->branch_at;
+    w->branch_rate = d->branch_rate;
+    sim_rng_init(&w->branch_rng, w->seed, "sim/branch", 0);
     SIM_ASSERT(w->shutdown_at_ns != 0);
     SIM_ASSERT(w->cancel_points == 0 && !w->end_checked);
+    SIM_ASSERT(w->branch_points == 0);
 }
 
 static bool oracle_on(const sim_world *w, uint32_t bit)
@@ -279,6 +290,20 @@ void sim__oracle_unread(sim_world *w, uint32_t chan, uint32_t n)
 
 /* ---- cancellation -------------------------------------------------------------------------- */
 
+/* A point that cancel_at or branch_at did not pick: the rate's draw (its own stream, drawn
+ * only when the rate is set), then the fault plan's point. */
+static bool chosen(sim_world *w, sim_rng *rng, sim_ratio rate, bool branch, uint32_t node)
+{
+    if (rate.p != 0 && rate.q != 0 && sim_rng_ratio(rng, rate)) return true;
+    return w->cancel_fn != NULL && w->cancel_fn(w, branch, node);
+}
+
+void sim__exec_set_cancel_hook(sim_world *w, sim__cancel_fn fn)
+{
+    SIM_ASSERT(w != NULL);
+    w->cancel_fn = fn;
+}
+
 uint64_t sim_world_cancel_points(const sim_world *w)
 {
     return w->cancel_points;
@@ -291,7 +316,7 @@ void sim__oracle_pending(sim_world *w, uint32_t slot)
     if (t->flags & (TF_JOB | TF_ROOT | TF_ABORT | TF_ENDING)) return;
     if ((t->flags & TF_DETACHED) && !(t->flags & TF_INSET)) return;
     uint64_t k = ++w->cancel_points;
-    if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, w->step);
+    if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, false, w->step);
     bool by_rate = false;
     bool listed = false;
     while (w->cancel_next < w->cancel_count && w->cancel_list[w->cancel_next] <= k) {
@@ -300,11 +325,32 @@ void sim__oracle_pending(sim_world *w, uint32_t slot)
     }
     SIM_ASSERT(w->cancel_next == w->cancel_count || w->cancel_list[w->cancel_next] > k);
     if (k != w->cancel_at && !listed) {
-        if (w->cancel_rate.p == 0 || w->cancel_rate.q == 0) return;
-        if (!sim_rng_ratio(&w->cancel_rng, w->cancel_rate)) return;
-        by_rate = true;
+        by_rate = chosen(w, &w->cancel_rng, w->cancel_rate, false, t->node);
+        if (!by_rate) return;
     }
     sim__emit(w, SIM_EV_CANCEL, t->node, t->id, k, by_rate, t->name);
     sim__task_abort_released(w, slot);
     SIM_ASSERT(w->tasks[slot].flags & TF_ABORT);
+}
+
+uint64_t sim_world_branch_points(const sim_world *w)
+{
+    return w->branch_points;
+}
+
+bool sim__oracle_branch(sim_world *w, const char *what)
+{
+    SIM_ASSERT(what != NULL);
+    uint64_t k = ++w->branch_points;
+    if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, true, w->step);
+    uint32_t slot = w->current;
+    SIM_ASSERT(slot != SIM__NIL);
+    const sim__task *t = sim__task_at(w, slot);
+    bool by_rate = false;
+    if (k != w->branch_at) {
+        by_rate = chosen(w, &w->branch_rng, w->branch_rate, true, t->node);
+        if (!by_rate) return false;
+    }
+    sim__emit(w, SIM_EV_CANCEL, t->node, t->id, k, 2u | (uint32_t)by_rate, what);
+    return true;
 }

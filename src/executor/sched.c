@@ -22,10 +22,31 @@
 
 #include "exec.h"
 
+/* "pct", "pct:D", "pct:D:K" or "pct:D:auto" into *depth and *steps (left as they are when
+ * not given); false when the text is none of them. */
+static bool pct_parse(const char *text, unsigned long long *depth, unsigned long long *steps)
+{
+    SIM_ASSERT(strncmp(text, "pct", 3) == 0);
+    int used = 0;
+    if (text[3] == '\0') return true;
+    if (sscanf(text, "pct:%llu%n", depth, &used) == 1 && text[used] == '\0') return true;
+    used = 0;
+    if (sscanf(text, "pct:%llu:%llu%n", depth, steps, &used) == 2 && text[used] == '\0') {
+        return true;
+    }
+    used = 0;
+    if (sscanf(text, "pct:%llu:auto%n", depth, &used) == 1 && used > 0 && text[used] == '\0') {
+        *steps = SIM_PCT_STEPS_AUTO;
+        return true;
+    }
+    return false;
+}
+
 int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size)
 {
-    static const char valid[] = "valid strategies: fifo, random, pct, pct:D, pct:D:K "
-                                "(D = depth 1..64, K = expected steps >= 1)";
+    static const char valid[] = "valid strategies: fifo, random, pct, pct:D, pct:D:K, "
+                                "pct:D:auto (D = depth 1..64, K = expected steps >= 1; auto: "
+                                "the length of the seed's fifo run)";
     SIM_ASSERT(out != NULL);
     memset(out, 0, sizeof *out);
     if (text == NULL) text = "";
@@ -39,10 +60,7 @@ int sim_sched_parse(const char *text, sim_sched *out, char *err, size_t err_size
     }
     if (strncmp(text, "pct", 3) == 0 && (text[3] == '\0' || text[3] == ':')) {
         unsigned long long depth = 3, steps = 10000;
-        int used = 0;
-        if (text[3] == '\0' ||
-            (sscanf(text, "pct:%llu%n", &depth, &used) == 1 && text[used] == '\0') ||
-            (sscanf(text, "pct:%llu:%llu%n", &depth, &steps, &used) == 2 && text[used] == '\0')) {
+        if (pct_parse(text, &depth, &steps)) {
             if (depth >= 1 && depth <= 64 && steps >= 1) {
                 out->kind = SIM_SCHED_PCT;
                 out->pct_depth = (uint32_t)depth;
@@ -71,8 +89,12 @@ int sim_sched_format(const sim_sched *sched, char *buf, size_t size)
         n = snprintf(buf, size, "random");
         break;
     case SIM_SCHED_PCT:
-        n = snprintf(buf, size, "pct:%u:%llu", sched->pct_depth ? sched->pct_depth : 3,
-                     (unsigned long long)(sched->pct_steps ? sched->pct_steps : 10000));
+        if (sched->pct_steps == SIM_PCT_STEPS_AUTO) {
+            n = snprintf(buf, size, "pct:%u:auto", sched->pct_depth ? sched->pct_depth : 3);
+        } else {
+            n = snprintf(buf, size, "pct:%u:%llu", sched->pct_depth ? sched->pct_depth : 3,
+                         (unsigned long long)(sched->pct_steps ? sched->pct_steps : 10000));
+        }
         break;
     default:
         return SIM_EINVAL;

@@ -74,10 +74,16 @@ void sim__exec_wake(sim_world *w, uint32_t slot, uint32_t id);
  * it. Observing only: it must not act on the world. */
 typedef void (*sim__decision_fn)(void *ud, uint64_t step, const uint32_t *runnable, uint32_t n,
                                  uint32_t chosen);
-/* Hears each cancellable await (desc.cancel_at's numbering, from 1) and the step it ends. */
-typedef void (*sim__point_fn)(void *ud, uint64_t point, uint64_t step);
+/* Hears each cancellable await (desc.cancel_at's numbering, from 1; branch false) and each
+ * branch point (desc.branch_at's, from 1; branch true), and the step it is in. */
+typedef void (*sim__point_fn)(void *ud, uint64_t point, bool branch, uint64_t step);
 void sim__exec_set_decision_hook(sim_world *w, sim__decision_fn fn, sim__point_fn point,
                                  void *ud);
+/* Asked at each cancellable await (branch false) and branch point (true) that cancel_at,
+ * branch_at and the rates left alone, for the task on `node`: true to cancel there. The
+ * fault layer's points task/cancel and task/branch ([faults] cancel, branch). NULL: none. */
+typedef bool (*sim__cancel_fn)(sim_world *w, bool branch, uint32_t node);
+void sim__exec_set_cancel_hook(sim_world *w, sim__cancel_fn fn);
 
 /* ---- events and violations ------------------------------------------------------------------ */
 

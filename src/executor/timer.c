@@ -444,6 +444,11 @@ static int timeout_poll(sim_fut *f, sim_world *w)
 {
     sim_timeout_op *op = (sim_timeout_op *)f;
     SIM_ASSERT(op->inner_ != NULL);
+    /* A branch point before the deadline: the timeout may fire now, the inner unpolled. */
+    if (w->now_ns < op->deadline_ns && sim__oracle_branch(w, "timeout")) {
+        timeout_release(w, op);
+        return SIM_ETIMEDOUT;
+    }
     int rc = sim_fut_poll(w, op->inner_);
     if (rc != SIM_PENDING) {
         timeout_release(w, op);

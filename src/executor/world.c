@@ -36,7 +36,9 @@ static int world_apply_desc(sim_world *w, const sim_world_desc *d)
     w->sched = d->sched;
     if (w->sched.kind == SIM_SCHED_PCT) {
         if (w->sched.pct_depth == 0) w->sched.pct_depth = 3;
-        if (w->sched.pct_steps == 0) w->sched.pct_steps = 10000;
+        if (w->sched.pct_steps == 0 || w->sched.pct_steps == SIM_PCT_STEPS_AUTO) {
+            w->sched.pct_steps = 10000; /* auto is a scenario's: resolved before the world */
+        }
     }
     if (w->sched.kind != SIM_SCHED_RANDOM && w->sched.kind != SIM_SCHED_FIFO &&
         w->sched.kind != SIM_SCHED_PCT) {

@@ -49,6 +49,10 @@ static const struct {
      "a write fails with SIM_ENOSPC, writing nothing"},
     {"disk/corrupt", "corrupt", SIM__PF_SWARM,
      "a sector is damaged as it becomes durable (once per sector made durable)"},
+    {"task/cancel", "cancel", SIM__PF_SWARM,
+     "abort a task at a cancellable await, as sim_join_abort would (once per such await)"},
+    {"task/branch", "branch", SIM__PF_SWARM,
+     "make the other branch of a select win, or a timeout fire now (once per branch point)"},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -194,12 +198,22 @@ static void faults_free(sim_world *w)
 /* No timers, waits, handles or dump: the world only frees it. */
 static const sim__ext_ops faults_ops = {.name = "faults", .free = faults_free};
 
+/* The executor's cancellation hook: a hit of task/cancel or task/branch. */
+static bool cancel_hook(sim_world *w, bool branch, uint32_t node)
+{
+    /* The last two built-ins, registered first, in catalog order. */
+    const sim__point *p = sim__point_builtin((uint32_t)NBUILTINS - (branch ? 1 : 2));
+    SIM_ASSERT(strcmp(p->key, branch ? "branch" : "cancel") == 0);
+    return sim__point_hit_ppt(w, p, node, UINT64_MAX) != 0;
+}
+
 sim__faults *sim__faults_of(sim_world *w)
 {
     sim__faults *fs = faults_peek(w);
     if (fs != NULL) return fs;
     fs = sim__xcalloc(1, sizeof *fs, "a world's fault state");
     sim__ext_attach(w, &faults_ops, fs);
+    sim__exec_set_cancel_hook(w, cancel_hook);
     return fs;
 }
 

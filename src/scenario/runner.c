@@ -87,6 +87,7 @@ static void collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
     o->vtime_ns = sim_now(w);
     o->ncheckpoints = sim_world_checkpoint_count(w);
     o->cancel_points = sim_world_cancel_points(w);
+    o->branch_points = sim_world_branch_points(w);
     o->checkpoints = sim__xcalloc(o->ncheckpoints + 1, sizeof *o->checkpoints,
                                   "a run's checkpoints");
     uint32_t kept = 0;
@@ -221,10 +222,29 @@ static void classify(const sim_scenario *sc, sim__outcome *o, int check_rc, cons
     }
 }
 
+/* pct:D:auto: k is the length of the seed's run under fifo (everything else as the scenario
+ * says), at least 1. */
+static uint64_t pct_estimate(const sim_scenario *sc, uint64_t seed)
+{
+    static const sim_sched fifo = {.kind = SIM_SCHED_FIFO};
+    sim__run_opts fo = {.seed = seed, .sched = &fifo};
+    sim__outcome o;
+    uint64_t steps = sim__run_seed(sc, &fo, &o) == SIM_OK ? o.steps : 0;
+    sim__outcome_free(&o); /* zeroed first by sim__run_seed whatever it returns */
+    return steps > 0 ? steps : 1;
+}
+
 static sim_world *make_world(const sim_scenario *sc, const sim__run_opts *opts, capture *cap,
                              sim__outcome *out)
 {
     sim_world_desc d = sim_scenario_world_desc(sc, opts->seed);
+    if (opts->sched != NULL) d.sched = *opts->sched;
+    if (d.sched.kind == SIM_SCHED_PCT) {
+        if (d.sched.pct_steps == SIM_PCT_STEPS_AUTO) {
+            d.sched.pct_steps = pct_estimate(sc, opts->seed);
+        }
+        out->pct_steps = d.sched.pct_steps ? d.sched.pct_steps : 10000;
+    }
     d.replay_hint = opts->replay_hint;
     if (opts->forced != NULL) { /* replay or explore: these, strictly, over the scenario's */
         d.forced = opts->forced;

@@ -54,6 +54,11 @@ static const sim_key_spec scenario_keys[] = {
      "abort the task at this cancellable await (1, 2, ...; sim run --cancel-sweep); 0: none"},
     {"scenario", "cancel_one_in", SIM_KEY_UINT, "0", NULL, 0, UINT32_MAX,
      "abort the task at a cancellable await with probability 1/N; 0: never"},
+    {"scenario", "branch_at", SIM_KEY_UINT, "0", NULL, 0, 0,
+     "make the other branch of a select win, or a timeout fire, at this branch point (1, 2, "
+     "...; sim run --cancel-sweep); 0: none"},
+    {"scenario", "branch_one_in", SIM_KEY_UINT, "0", NULL, 0, UINT32_MAX,
+     "make the other branch win at a branch point with probability 1/N; 0: never"},
 };
 #define SCENARIO_KEY_COUNT (sizeof scenario_keys / sizeof scenario_keys[0])
 
@@ -1138,6 +1143,8 @@ sim_world_desc sim_scenario_world_desc(const sim_scenario *sc, uint64_t seed)
         .shutdown_within_ns = sim_scenario_uint(sc, "check", "shutdown_within"),
         .cancel_at = sim_scenario_uint(sc, "scenario", "cancel_at"),
         .cancel_rate = {1, (uint32_t)sim_scenario_uint(sc, "scenario", "cancel_one_in")},
+        .branch_at = sim_scenario_uint(sc, "scenario", "branch_at"),
+        .branch_rate = {1, (uint32_t)sim_scenario_uint(sc, "scenario", "branch_one_in")},
     };
     sim__sched_spec_desc(sc->mods[MOD_SCHEDULE], &d);
     return d;

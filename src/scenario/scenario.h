@@ -66,6 +66,8 @@ typedef struct sim__outcome {
     uint32_t faults_dropped;  /* beyond what the world keeps */
     uint64_t fail_hits;       /* hits of the [faults] fail_hit point, when there is one */
     uint64_t cancel_points;   /* cancellable awaits the run reached (sim_world_cancel_points) */
+    uint64_t branch_points;   /* branch points the run reached (sim_world_branch_points) */
+    uint64_t pct_steps;       /* PCT: the k the run used (estimated for pct:D:auto); 0 else */
     bool captured;            /* events below are complete */
     sim__evbuf events_buf;
     sim_history *history;     /* what clients saw, when captured; NULL otherwise */
@@ -83,7 +85,8 @@ typedef struct sim__run_opts {
     const char *replay_hint;
     sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
     sim__decision_fn decision_fn;       /* exploration: hears each fifo decision; may be NULL */
-    sim__point_fn point_fn;             /* and each cancellable await; may be NULL */
+    sim__point_fn point_fn;             /* and each cancellable await and branch point */
+    const sim_sched *sched;             /* instead of the scenario's strategy; may be NULL */
     void *decision_ud;
 } sim__run_opts;
 

@@ -14,12 +14,15 @@
 
 #include "shutdown.h"
 
-#define CALL_TIMEOUT_NS (1 * SIM_S)
+#define CALL_TIMEOUT_NS (5 * SIM_S)
 #define GRACE_NS (3 * SIM_S)           /* the supervisor's wait for its components */
 #define LEGACY_CHUNK_NS (200 * SIM_MS)
 #define LEGACY_OVERRUN_NS (8 * SIM_S)  /* blocking-overrun: one job this long */
 #define FETCH_EVERY_NS (300 * SIM_MS)
 #define COMPONENTS 5
+#define WORK_MIN_MS 1                 /* the worker's time per request */
+#define WORK_MAX_MS 5
+#define FLUSH_FAILS_ONE_IN 10          /* seeds whose flush fails */
 
 enum {
     BUG_NONE = 0,
@@ -30,11 +33,12 @@ enum {
     BUG_BLOCKING_OVERRUN,
     BUG_NESTED_BLOCK_ON,
     BUG_LEAK,
+    BUG_TIMEOUT_NO_CALLBACK,
 };
 
 static const char *const bug_names[] = {"none", "select-loses-message", "callback-never",
                                         "callback-twice", "hang-on-failure", "blocking-overrun",
-                                        "nested-block-on", "leak"};
+                                        "nested-block-on", "leak", "timeout-no-callback"};
 
 /* The run's state, shared by the tasks of the node (the node never crashes here). */
 typedef struct app {
@@ -123,6 +127,10 @@ static int call_poll(void *state, sim_world *w)
     if (rc == SIM_OK) {
         SIM_AWAIT(rc, sim_timeout(w, CALL_TIMEOUT_NS, sim_recv(&c->reply_rx, &c->reply)));
     }
+    if (rc == SIM_ETIMEDOUT && c->a->bug == BUG_TIMEOUT_NO_CALLBACK) {
+        c->done = true; /* "the caller retries on its own timer": nobody is told */
+        SIM_RETURN(SIM_OK);
+    }
     if (c->a->bug == BUG_CALLBACK_TWICE) {
         call_callback(w, c, rc);
         SIM_AWAIT(rc, sim_sleep(w, SIM_MS)); /* "log the completion", then mark it done */
@@ -149,6 +157,7 @@ static void call_drop(void *state, sim_world *w)
 
 typedef struct requester {
     component_base b;
+    sim_token term;          /* the world's signal, heard directly (a child of it) */
     sim_tx queue;
     sim_rng rng;
     sim_task_set calls;
@@ -167,17 +176,37 @@ static int requester_issue(sim_world *w, requester *r)
     return sim_task_set_spawn(w, &r->calls, &d, NULL);
 }
 
+/* On the signal the requester flushes its session: one last request, nobody waiting for
+ * its reply (the worker answers or refuses it all the same). */
+static void requester_flush(sim_world *w, requester *r)
+{
+    request req = {.n = UINT32_MAX};
+    sim_rx rx;
+    sim_chan_desc od = {.kind = SIM_CHAN_ONESHOT, .msg_size = sizeof(int), .name = "reply"};
+    SIM_ASSERT(sim_chan_new(w, &od, &req.reply, &rx) == SIM_OK);
+    sim_rx_drop(w, &rx);
+    SIM_ASSERT(sim_oblige(w, "reply to a request", SIM_SITE, 0, &req.reply_ob) == SIM_OK);
+    if (sim_try_send(w, &r->queue, &req) != SIM_OK) {
+        sim_discharge(w, req.reply_ob, SIM_SITE); /* the worker is gone: refused */
+        sim_tx_drop(w, &req.reply);
+    }
+}
+
 static int requester_poll(void *state, sim_world *w)
 {
     requester *r = state;
     SIM_BEGIN(w, &r->b.co);
     SIM_ASSERT(sim_task_set_new(w, &r->calls) == SIM_OK);
+    SIM_ASSERT(sim_shutdown_token(w, &r->term) == SIM_OK);
     for (r->i = 0; r->i < r->b.a->requests; r->i++) {
         SIM_AWAIT(r->rc, sim_select(w, &r->which, sim_cancelled(&r->b.stop),
+                                    sim_cancelled(&r->term),
                                     sim_sleep(w, sim_rng_range(&r->rng, 50, 200) * SIM_MS)));
-        if (r->which == 0) break;
+        if (r->which != 2) break;
         if (requester_issue(w, r) != SIM_OK) break; /* the worker is gone: nobody to ask */
     }
+    if (sim_token_is_cancelled(w, &r->term)) requester_flush(w, r);
+    sim_token_drop(w, &r->term);
     /* Calls that finish before the signal are collected; at the signal the ones in flight
      * are dropped (their callbacks run with SIM_ECANCELED). */
     while (!sim_token_is_cancelled(w, &r->b.stop) && sim_task_set_len(w, &r->calls) > 0) {
@@ -207,6 +236,12 @@ typedef struct worker {
     } take;
 } worker;
 
+/* The time the worker spends on one request. */
+static uint64_t work_ns(worker *wk)
+{
+    return sim_rng_range(&wk->rng, WORK_MIN_MS, WORK_MAX_MS) * SIM_MS;
+}
+
 /* Answers a request (the reply may find its caller gone: the promise is kept either way). */
 static void worker_reply(sim_world *w, worker *wk, int result)
 {
@@ -223,7 +258,7 @@ static int take_poll(void *state, sim_world *w)
     int rc = SIM_OK;
     SIM_BEGIN(w, &t->co);
     SIM_TRY(sim_recv(&wk->queue, &wk->req));
-    SIM_AWAIT(rc, sim_sleep(w, sim_rng_range(&wk->rng, 50, 300) * SIM_MS));
+    SIM_AWAIT(rc, sim_sleep(w, work_ns(wk)));
     worker_reply(w, wk, SIM_OK);
     SIM_END(SIM_OK);
 }
@@ -288,7 +323,7 @@ static int worker_poll(void *state, sim_world *w)
                                          sim_recv(&wk->queue, &wk->req)));
             if (wk->which == 0 || wk->rc != SIM_OK) break;
             wk->holding = true;
-            SIM_AWAIT(wk->rc, sim_sleep(w, sim_rng_range(&wk->rng, 50, 300) * SIM_MS));
+            SIM_AWAIT(wk->rc, sim_sleep(w, work_ns(wk)));
             wk->holding = false;
             worker_reply(w, wk, SIM_OK);
         }
@@ -521,7 +556,7 @@ static const sim_key_spec shutdown_keys[] = {
     {"shutdown", "requests", SIM_KEY_UINT, "20", NULL, 1, 10000, "calls the requester makes"},
     {"shutdown", "bug", SIM_KEY_CHOICE, "none",
      "none|select-loses-message|callback-never|callback-twice|hang-on-failure|"
-     "blocking-overrun|nested-block-on|leak",
+     "blocking-overrun|nested-block-on|leak|timeout-no-callback",
      0, 0, "a planted bug, for testing sim itself (docs/systems/shutdown.md)"},
 };
 
@@ -547,7 +582,7 @@ static int shutdown_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, vo
     }
     sim_rng rng;
     sim_world_rng(w, "sut/shutdown/flush", 0, &rng);
-    a->flush_fails = sim_rng_below(&rng, 3) == 0;
+    a->flush_fails = sim_rng_below(&rng, FLUSH_FAILS_ONE_IN) == 0;
     a->exit_code = SIM_PENDING;
     sim_node_desc nd = {.name = "app", .boot = boot_app, .boot_ud = a};
     int rc = sim_node_add(w, &nd, NULL);

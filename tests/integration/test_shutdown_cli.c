@@ -48,6 +48,7 @@ Test(shutdown_cli, planted_bugs_are_found)
                              "shutdown signal at 2.000000s"},
         {"nested-block-on", "nested block_on: sim_block_on called from inside task"},
         {"leak", "leak: alive at the run's end after the shutdown signal at 2.000000s: task"},
+        {"timeout-no-callback", "\"a call's completion callback\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[96];
@@ -59,16 +60,18 @@ Test(shutdown_cli, planted_bugs_are_found)
     }
 }
 
-/* Goal: --cancel-sweep finds callback-never on seed 1 without any other help, names the run
+/* Goal: --cancel-sweep finds callback-never on seed 1 without any other help (its random
+ * cancellation off), names the run
  * by its cancel_at, and its replay command reproduces the failure. Method: sweep, take the
  * printed replay line of the first finding, run it. */
 Test(shutdown_cli, cancel_sweep_finds_and_replays)
 {
     copy_scenario("shutdown/bug-callback-never.ini");
-    out r = SIM("run bug-callback-never.ini --seed 1 --cancel-sweep --jobs 1");
+    out r = SIM("run bug-callback-never.ini --seed 1 --cancel-sweep --jobs 1 --set "
+                "scenario.cancel_one_in=0");
     expect(&r, 0, WORDS("found shutdown-bug-callback-never seed 1, scenario.cancel_at=",
                         "replay: sim replay --scenario bug-callback-never.ini --seed 1 --set "
-                        "'scenario.cancel_at="));
+                        "'scenario.cancel_one_in=0' --set 'scenario.cancel_at="));
     const char *at = strstr(r.text, "replay: sim replay");
     cr_assert(ne(ptr, (void *)at, NULL));
     at += strlen("replay: sim ");
@@ -78,6 +81,100 @@ Test(shutdown_cli, cancel_sweep_finds_and_replays)
     cr_assert(eq(int, strncmp(cmd, "replay ", 7), 0), "%s", cmd);
     r = SIM("%s", cmd);
     expect(&r, 1, WORDS("violation: obligation: "));
+    out_free(&r);
+}
+
+/* Goal: timeout-no-callback is found only by the other-branch kind of cancellation: its
+ * scenario without branch_one_in passes 300 seeds under random, pct and fifo and with random
+ * aborts (cancel_one_in = 5); --cancel-sweep on seed 1 passes every abort run and fails at a
+ * branch_at run, whose replay fails the same way; sim explore finds it as a bK deviation and
+ * its --schedule replays it. */
+Test(shutdown_cli, only_the_branch_kind_finds_timeout_no_callback)
+{
+    copy_scenario("shutdown/bug-timeout-no-callback.ini");
+    static const char *const sets[] = {"--strategy random", "--strategy pct",
+                                       "--strategy fifo", "--set scenario.cancel_one_in=5"};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        out r = SIM("run bug-timeout-no-callback.ini --seeds 1..300 --jobs 1 --quiet --set "
+                    "scenario.branch_one_in=0 %s", sets[i]);
+        expect(&r, 1, WORDS("\n300 passed, 0 failed\n"));
+        out_free(&r);
+    }
+    out r = SIM("run bug-timeout-no-callback.ini --seed 1 --cancel-sweep --jobs 1 --set "
+                "scenario.branch_one_in=0");
+    expect(&r, 0, WORDS("found shutdown-bug-timeout-no-callback seed 1, scenario.branch_at=",
+                        "was never discharged"));
+    cr_assert(eq(ptr, (void *)strstr(r.text, "scenario.cancel_at="), NULL), "%s", r.text);
+    const char *at = strstr(r.text, "replay: sim replay");
+    cr_assert(ne(ptr, (void *)at, NULL));
+    at += strlen("replay: sim ");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(at, "\n"), at);
+    out_free(&r);
+    r = SIM("%s", cmd);
+    expect(&r, 1, WORDS("violation: obligation: "));
+    out_free(&r);
+    r = SIM("explore bug-timeout-no-callback.ini --seed 1 --bound 1 --set "
+            "scenario.branch_one_in=0");
+    expect(&r, 1, WORDS("FAIL  shutdown-bug-timeout-no-callback seed 1, schedule b",
+                        "replay: sim explore bug-timeout-no-callback.ini --seed 1 --schedule 'b"));
+    at = strstr(r.text, "replay: sim ");
+    cr_assert(ne(ptr, (void *)at, NULL));
+    at += strlen("replay: sim ");
+    snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(at, "\n"), at);
+    out_free(&r);
+    r = SIM("%s", cmd);
+    expect(&r, 1, WORDS("seed 1, schedule b", "was never discharged"));
+    out_free(&r);
+}
+
+/* Goal: random cancellation is a fault kind: [faults] cancel = 1/20 (with the scenario's
+ * cancel_one_in off) finds callback-twice on seed 3; the run's faults are task/cancel hits
+ * with the plan "cancel=0.05"; sim shrink keeps only the hit that matters ([faults] only);
+ * swarm draws the kind per seed; [faults] branch = 1/20 finds timeout-no-callback. */
+Test(shutdown_cli, cancel_is_a_fault_kind)
+{
+    copy_scenario("shutdown/bug-callback-twice.ini");
+    out r = SIM("run bug-callback-twice.ini --seed 3 --jobs 1 --db t.db --set "
+                "scenario.cancel_one_in=0 --set faults.cancel=1/20");
+    expect(&r, 0, WORDS("found shutdown-bug-callback-twice seed 3", "discharged twice",
+                        "faults: cancel=0.05"));
+    out_free(&r);
+    r = SIM("show --db t.db 1 --faults");
+    expect(&r, 0, WORDS("plan: cancel=0.05", "fire       task/cancel"));
+    out_free(&r);
+    r = SIM("shrink --db t.db 1");
+    expect(&r, 0, WORDS("[faults] only: the 1 fault hit(s) kept, no others", "discharged twice"));
+    out_free(&r);
+    r = SIM("run bug-callback-twice.ini --seeds 1..20 --jobs 1 --quiet --set "
+            "scenario.cancel_one_in=0 --set faults.cancel=1/20 --set faults.swarm=true");
+    /* swarm switches the kind off on about half the seeds: fewer of them fail */
+    expect(&r, 0, WORDS("faults: swarm: cancel=0.05", "\n17 passed, 3 failed\n"));
+    out_free(&r);
+    copy_scenario("shutdown/bug-timeout-no-callback.ini");
+    r = SIM("run bug-timeout-no-callback.ini --seeds 1..5 --jobs 1 --set "
+            "scenario.branch_one_in=0 --set faults.branch=1/20");
+    expect(&r, 0, WORDS("faults: branch=0.05", "was never discharged"));
+    out_free(&r);
+}
+
+/* Goal: PCT's run length: under the default k = 10000 the shutdown system's runs (under 200
+ * steps) are far shorter, and sim run says so in a line naming k and the runs' lengths;
+ * pct:3:auto takes k from each seed's fifo run, prints no such line, and a recorded run
+ * replays identically. */
+Test(shutdown_cli, pct_run_length_mismatch_and_auto)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("run clean.ini --seeds 1..5 --strategy pct --jobs 1 --quiet");
+    expect(&r, 0, WORDS("pct: shutdown-clean: run length k = 10000 steps, but its 5 PCT run(s) "
+                        "took ", "pct:D:auto"));
+    out_free(&r);
+    r = SIM("run clean.ini --seeds 1..5 --strategy pct:3:auto --jobs 1 --db p.db");
+    expect(&r, 0, WORDS("\n5 passed, 0 failed\n"));
+    cr_assert(eq(ptr, (void *)strstr(r.text, "pct: shutdown-clean"), NULL), "%s", r.text);
+    out_free(&r);
+    r = SIM("replay --db p.db 3");
+    expect(&r, 0, WORDS("recorded pass, replayed pass"));
     out_free(&r);
 }
 

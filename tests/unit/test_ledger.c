@@ -488,3 +488,97 @@ Test(cancel, cancel_rate_is_deterministic)
     }
     cr_assert(eq(u64, hash[0], hash[1]));
 }
+
+/* ---- the other-branch kind: branch_at ------------------------------------------------------- */
+
+/* A select of a cancelled token and a receive with a message queued (both ready), then a
+ * timeout of 1 s around a 10 ms sleep. */
+typedef struct branch_seen {
+    int msg;
+    int which;
+    int select_rc;
+    int timeout_rc;
+    uint64_t timeout_at;
+} branch_seen;
+
+typedef struct brancher {
+    sim_co co;
+    sim_token tok;
+    sim_tx tx;
+    sim_rx rx;
+    branch_seen *b;          /* the test's (the state is copied into the task) */
+} brancher;
+
+static int brancher_poll(void *state, sim_world *w)
+{
+    brancher *s = state;
+    branch_seen *b = s->b;
+    SIM_BEGIN(w, &s->co);
+    {
+        SIM_ASSERT(sim_token_new(w, NULL, &s->tok) == SIM_OK);
+        sim_chan_desc cd = {.kind = SIM_CHAN_MPSC, .msg_size = sizeof(int)};
+        SIM_ASSERT(sim_chan_new(w, &cd, &s->tx, &s->rx) == SIM_OK);
+        int seven = 7;
+        SIM_ASSERT(sim_try_send(w, &s->tx, &seven) == SIM_OK);
+        sim_token_cancel(w, &s->tok);
+    }
+    SIM_AWAIT(b->select_rc, sim_select(w, &b->which, sim_cancelled(&s->tok),
+                                       sim_recv(&s->rx, &b->msg)));
+    SIM_AWAIT(b->timeout_rc, sim_timeout(w, SIM_S, sim_sleep(w, 10 * SIM_MS)));
+    b->timeout_at = sim_now(w);
+    sim_token_drop(w, &s->tok);
+    sim_tx_drop(w, &s->tx);
+    sim_rx_drop(w, &s->rx);
+    SIM_END(SIM_OK);
+}
+
+/* Goal: branch_at = 1 makes the select's second ready branch win (the message is received,
+ * branch 0 dropped unpolled); branch_at = 2 (the timeout's first poll) makes the timeout fire
+ * at once with its sleep unpolled, 3 (its poll when the sleep is due) fires it at 10 ms
+ * before the sleep is polled; 0 changes nothing; points are counted the same in each
+ * run. Method: one task, branch_at = 0, 1, 2, 3. */
+Test(cancel, branch_at_makes_the_other_branch_win)
+{
+    for (uint64_t k = 0; k <= 3; k++) {
+        sim_world_desc d = {.seed = 1, .sched = {.kind = SIM_SCHED_FIFO}, .branch_at = k};
+        sim_world *w = test_world_desc(&d);
+        branch_seen b = {0};
+        brancher s = {.b = &b};
+        test_spawn(w, "brancher", NO_NODE, brancher_poll, NULL, &s, sizeof s);
+        test_run_ok(w);
+        cr_assert(eq(int, b.which, k == 1 ? 1 : 0), "k %llu", (unsigned long long)k);
+        cr_assert(eq(int, b.msg, k == 1 ? 7 : 0));
+        cr_assert(eq(int, b.timeout_rc, k >= 2 ? SIM_ETIMEDOUT : SIM_OK));
+        cr_assert(eq(u64, b.timeout_at, k == 2 ? 0 : 10 * SIM_MS));
+        /* the select once, the timeout at its first poll and (not fired) at its wake */
+        cr_assert(eq(u64, sim_world_branch_points(w), k == 2 ? 2 : 3));
+        sim_world_free(w);
+    }
+}
+
+/* Goal: branch_rate draws from its own stream: the same seed flips the same points, and a
+ * rate of 1/1 flips every one. Method: two runs at 1/2 compare hashes; one at 1/1. */
+Test(cancel, branch_rate_is_deterministic)
+{
+    uint64_t hash[2];
+    for (int i = 0; i < 2; i++) {
+        sim_world_desc d = {.seed = 5, .branch_rate = {1, 2}};
+        sim_world *w = test_world_desc(&d);
+        branch_seen b = {0};
+        brancher s = {.b = &b};
+        test_spawn(w, "brancher", NO_NODE, brancher_poll, NULL, &s, sizeof s);
+        test_run_ok(w);
+        hash[i] = sim_world_trace_hash(w);
+        sim_world_free(w);
+    }
+    cr_assert(eq(u64, hash[0], hash[1]));
+    sim_world_desc d = {.seed = 5, .branch_rate = {1, 1}};
+    sim_world *w = test_world_desc(&d);
+    branch_seen b = {0};
+    brancher s = {.b = &b};
+    test_spawn(w, "brancher", NO_NODE, brancher_poll, NULL, &s, sizeof s);
+    test_run_ok(w);
+    cr_assert(eq(int, b.which, 1));
+    cr_assert(eq(int, b.timeout_rc, SIM_ETIMEDOUT));
+    sim_world_free(w);
+}

@@ -26,7 +26,7 @@ Test(result, names_and_sentences)
  * each valid form, format it, parse the output again. */
 Test(result, strategy_parse_and_format)
 {
-    const char *ok[] = {"fifo", "random", "pct", "pct:2", "pct:3:500", "pct:64:1"};
+    const char *ok[] = {"fifo", "random", "pct", "pct:2", "pct:3:500", "pct:64:1", "pct:2:auto"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         sim_sched s, again;
         char text[64];
@@ -40,6 +40,12 @@ Test(result, strategy_parse_and_format)
     cr_assert(eq(int, sim_sched_parse("pct:3:500", &s, NULL, 0), SIM_OK));
     cr_assert(eq(u32, s.pct_depth, 3));
     cr_assert(eq(u64, s.pct_steps, 500));
+    char text[64];
+    cr_assert(eq(int, sim_sched_parse("pct:4:auto", &s, NULL, 0), SIM_OK));
+    cr_assert(eq(u32, s.pct_depth, 4));
+    cr_assert(eq(u64, s.pct_steps, SIM_PCT_STEPS_AUTO));
+    cr_assert(eq(int, sim_sched_format(&s, text, sizeof text), SIM_OK));
+    cr_assert(eq(str, text, "pct:4:auto"));
 }
 
 /* Goal: bad strategy strings are errors that name the input and list the valid forms.
@@ -47,7 +53,7 @@ Test(result, strategy_parse_and_format)
 Test(result, strategy_parse_errors)
 {
     const char *bad[] = {"", "FIFO", "pct:", "pct:0", "pct:65", "pct:3:0", "pct:3:x", "pct:-1",
-                         "randomly", "pct:2:3:4"};
+                         "randomly", "pct:2:3:4", "pct:2:aut", "pct:2:autox", "pct:auto"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sim_sched s;
         char err[256] = "";

@@ -218,6 +218,8 @@ Test(scenario, given_values_reach_accessors)
 }
 
 static const char demo_canonical[] = "[scenario]\n"
+                                     "branch_at = 0\n"
+                                     "branch_one_in = 0\n"
                                      "cancel_at = 0\n"
                                      "cancel_one_in = 0\n"
                                      "checkpoint_every = 1024\n"
@@ -265,6 +267,8 @@ static const char demo_canonical[] = "[scenario]\n"
                                      "write_tail = 0s\n"
                                      "\n"
                                      "[faults]\n"
+                                     "branch = 0\n"
+                                     "cancel = 0\n"
                                      "clock_drift = 0\n"
                                      "clock_skew = 0s\n"
                                      "clog = 0\n"
@@ -391,6 +395,8 @@ Test(scenario, longest_link_lines_round_trip)
 Test(scenario, canonical_text_sorts_sections)
 {
     static const char want[] = "[scenario]\n"
+                               "branch_at = 0\n"
+                               "branch_one_in = 0\n"
                                "cancel_at = 0\n"
                                "cancel_one_in = 0\n"
                                "checkpoint_every = 1024\n"
@@ -433,6 +439,8 @@ Test(scenario, canonical_text_sorts_sections)
                                "write_tail = 0s\n"
                                "\n"
                                "[faults]\n"
+                               "branch = 0\n"
+                               "cancel = 0\n"
                                "clock_drift = 0\n"
                                "clock_skew = 0s\n"
                                "clog = 0\n"
