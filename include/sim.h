@@ -610,6 +610,43 @@ sim_fut *sim__co_place(sim_world *w, sim_co *co, const void *fut, size_t size);
 int sim__co_poll(sim_world *w, sim_co *co);
 int sim_co_polled_after_done(const char *file, int line);
 
+/* A future's state_ (private): fresh, pending, done, dropped. */
+enum { SIM__FUT_FRESH = 0, SIM__FUT_PENDING = 1, SIM__FUT_DONE = 2, SIM__FUT_DROPPED = 3 };
+
+/* SIM_AWAIT's placement: an awaitable that fits the coroutine's inline bytes is copied there
+ * with a copy of constant size (a few moves); anything else takes sim__co_place, which also
+ * checks that nothing is awaited already. */
+static inline void sim__co_place_in(sim_world *w, sim_co *co, const void *fut, size_t size)
+{
+    if (size <= SIM_CO_INLINE && co->cur == NULL) {
+        __builtin_memcpy(co->inline_, fut, size <= SIM_CO_INLINE ? size : SIM_CO_INLINE);
+        co->cur = (sim_fut *)(void *)co->inline_;
+        co->size_ = 0;
+    } else {
+        sim__co_place(w, co, fut, size);
+    }
+}
+
+/* SIM_AWAIT's poll: a pending poll, or the completion of an inline or borrowed future, makes
+ * no call but the future's own; a misuse (no future, one polled after it finished) and a
+ * future in an allocated block (size_ > 1: its size) take sim__co_poll. */
+static inline int sim__co_poll_in(sim_world *w, sim_co *co)
+{
+    sim_fut *f = co->cur;
+    if (f == NULL || f->state_ > SIM__FUT_PENDING || co->size_ > 1) return sim__co_poll(w, co);
+    SIM_ASSERT(f->vt != NULL && f->vt->poll != NULL);
+    int rc = f->vt->poll(f, w);
+    if (rc == SIM_PENDING) {
+        f->state_ = SIM__FUT_PENDING;
+        return rc;
+    }
+    SIM_ASSERT(rc <= 0); /* a poll returns SIM_PENDING or a result code */
+    f->state_ = SIM__FUT_DONE;
+    co->cur = NULL;
+    co->size_ = 0;
+    return rc;
+}
+
 #define SIM_BEGIN(world, co_ptr)                                                                   \
     sim_world *const sim__w = (world);                                                             \
     sim_co *const sim__co = (co_ptr);                                                              \
@@ -628,11 +665,11 @@ int sim_co_polled_after_done(const char *file, int line);
 #define SIM_AWAIT(rc, aw)                                                                          \
     do {                                                                                           \
         SIM__IS_FUT(aw);                                                                           \
-        sim__co_place(sim__w, sim__co, (__typeof__(aw)[1]){aw}, sizeof(aw));                       \
+        sim__co_place_in(sim__w, sim__co, (__typeof__(aw)[1]){aw}, sizeof(aw));                    \
         sim__co->line = __LINE__;                                                                  \
         __attribute__((fallthrough));                                                              \
     case __LINE__:                                                                                 \
-        (rc) = sim__co_poll(sim__w, sim__co);                                                      \
+        (rc) = sim__co_poll_in(sim__w, sim__co);                                                   \
         if ((rc) == SIM_PENDING) return SIM_PENDING;                                               \
     } while (0)
 
@@ -644,7 +681,7 @@ int sim_co_polled_after_done(const char *file, int line);
         sim__co->line = __LINE__;                                                                  \
         __attribute__((fallthrough));                                                              \
     case __LINE__:                                                                                 \
-        (rc) = sim__co_poll(sim__w, sim__co);                                                      \
+        (rc) = sim__co_poll_in(sim__w, sim__co);                                                   \
         if ((rc) == SIM_PENDING) return SIM_PENDING;                                               \
     } while (0)
 

@@ -122,9 +122,17 @@ static inline void sim__mem_free(sim__mem *mem, void *block, size_t size)
  * reports on the first run that passes there, instead of only on the rare run whose growth
  * happens to fall there (issue 15: a stale message pointer read into the trace hash). */
 
+/* sim__grow when the array is too small. */
+void sim__grow_slow(void **array, uint32_t *cap, uint32_t need, size_t elem);
+
 /* Grows an array of elem-sized records to hold at least need (need >= 1); the array may move.
- * Out of memory is fatal (sim__oom), so it cannot fail. */
-void sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem);
+ * Out of memory is fatal (sim__oom), so it cannot fail. Inline: most calls find room (every
+ * timer armed and every handle made asks). */
+static inline void sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
+{
+    SIM_ASSERT(array != NULL && need > 0 && elem > 0);
+    if (need > *cap) sim__grow_slow(array, cap, need, elem);
+}
 
 #ifdef SIM_SLOW_CHECKS
 /* Moves the first cap records of *array to a fresh block and frees the old one, when the

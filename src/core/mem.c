@@ -66,7 +66,7 @@ void sim__mem_release(sim__mem *mem)
 
 /* ---- growable tables ------------------------------------------------------------------------ */
 
-void sim__grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
+void sim__grow_slow(void **array, uint32_t *cap, uint32_t need, size_t elem)
 {
     SIM_ASSERT(array != NULL);
     SIM_ASSERT(need > 0);

@@ -730,11 +730,63 @@ void sim__aborts_process(sim_world *w);
 /* sched.c */
 int sim__sched_init(sim_world *w);
 void sim__sched_free(sim_world *w);
-int sim__rq_push(sim_world *w, uint32_t slot);
+/* Queues a task (the random and PCT strategies; sim__rq_push takes FIFO inline). */
+int sim__rq_push_slow(sim_world *w, uint32_t slot);
+/* Queues a runnable task. Inline for FIFO: every wake-up queues one. */
+static inline int sim__rq_push(sim_world *w, uint32_t slot)
+{
+    if (w->sched.kind != SIM_SCHED_FIFO) return sim__rq_push_slow(w, slot);
+    sim__task *t = sim__task_at(w, slot);
+    SIM_ASSERT(t->status == TASK_LIVE);
+    SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_RUNNING)));
+    t->flags |= TF_QUEUED;
+    t->rq = SIM__NIL;
+    t->rq_prev = w->rq_tail;
+    if (w->rq_tail != SIM__NIL) {
+        w->tasks[w->rq_tail].rq = slot;
+    } else {
+        w->rq_head = slot;
+    }
+    w->rq_tail = slot;
+    w->rq_len++;
+    return SIM_OK;
+}
 void sim__rq_remove(sim_world *w, uint32_t slot);
+/* Removes the head of the FIFO queue, which must not be empty. */
+static inline uint32_t sim__rq_pop_fifo(sim_world *w)
+{
+    SIM_ASSERT(w->rq_len > 0 && w->sched.kind == SIM_SCHED_FIFO);
+    uint32_t slot = w->rq_head;
+    SIM_ASSERT(w->tasks[slot].rq_prev == SIM__NIL); /* the head has no predecessor */
+    uint32_t next = w->tasks[slot].rq;
+    w->rq_head = next;
+    if (next != SIM__NIL) {
+        w->tasks[next].rq_prev = SIM__NIL;
+    } else {
+        w->rq_tail = SIM__NIL;
+    }
+    w->rq_len--;
+    SIM_ASSERT(w->tasks[slot].flags & TF_QUEUED);
+    w->tasks[slot].flags &= ~(uint32_t)TF_QUEUED; /* TF_SPURIOUS is the poll's to consume */
+    return slot;
+}
 /* Picks and removes the next task; SIM__NIL if none. May stop the run (divergence). Sets
  * *poll_b to the POLL event's b field (runnable count and forced flag). */
-uint32_t sim__rq_pick(sim_world *w, uint64_t *poll_b);
+uint32_t sim__rq_pick_slow(sim_world *w, uint64_t *poll_b);
+/* The same, inline for FIFO with no decision hook and no forced decisions (the common run):
+ * the head, unforced. */
+static inline uint32_t sim__rq_pick(sim_world *w, uint64_t *poll_b)
+{
+    if (w->sched.kind != SIM_SCHED_FIFO || w->decision_fn != NULL ||
+        w->forced_next < w->forced_count) {
+        return sim__rq_pick_slow(w, poll_b);
+    }
+    uint32_t n = w->rq_len;
+    uint32_t slot = sim__rq_pop_fifo(w);
+    if (n >= 2) w->stats.decisions++;
+    *poll_b = (uint64_t)n << 2;
+    return slot;
+}
 void sim__sched_on_spawn(sim_world *w, uint32_t slot);
 
 /* timer.c */
@@ -890,8 +942,24 @@ static inline uint64_t sim__oracle_next(const sim_world *w)
 void sim__oracle_due(sim_world *w);
 /* The end-of-run checks (once, when sim_world_run ends with SIM_OK). */
 void sim__oracle_end(sim_world *w);
-/* A task just returned SIM_PENDING: a cancellation point if someone could abort it. */
-void sim__oracle_pending(sim_world *w, uint32_t slot);
+/* sim__oracle_pending's counted cancellation point k: the hook, the chosen abort, the list,
+ * the rate, the fault plan's hook. */
+void sim__oracle_point(sim_world *w, uint32_t slot, uint64_t k);
+/* A task just returned SIM_PENDING: a cancellation point if someone could abort it. Inline:
+ * every pending poll counts one, and mostly nothing else happens. */
+static inline void sim__oracle_pending(sim_world *w, uint32_t slot)
+{
+    const sim__task *t = sim__task_at(w, slot);
+    SIM_ASSERT(t->status == TASK_LIVE);
+    if (t->flags & (TF_JOB | TF_ROOT | TF_ABORT | TF_ENDING)) return;
+    if ((t->flags & TF_DETACHED) && !(t->flags & TF_INSET)) return;
+    uint64_t k = ++w->cancel_points;
+    if (w->point_fn == NULL && k != w->cancel_at && w->cancel_rate.p == 0 &&
+        w->cancel_fn == NULL && w->cancel_next >= w->cancel_count) {
+        return;
+    }
+    sim__oracle_point(w, slot, k);
+}
 /* A branch point (a select of two or more branches, or a timeout before its deadline, polled
  * by the running task; `what` names it for the event): true when the other branch is to win
  * here (desc.branch_at or branch_rate). */

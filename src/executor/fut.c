@@ -21,7 +21,12 @@
 
 #include "exec.h"
 
-enum { FUT_FRESH = 0, FUT_PENDING = 1, FUT_DONE = 2, FUT_DROPPED = 3 };
+enum {
+    FUT_FRESH = SIM__FUT_FRESH,
+    FUT_PENDING = SIM__FUT_PENDING,
+    FUT_DONE = SIM__FUT_DONE,
+    FUT_DROPPED = SIM__FUT_DROPPED,
+};
 
 /* sim_co.size_ values other than an allocated block's size. */
 enum { CO_INLINE = 0, CO_BORROWED = 1 };

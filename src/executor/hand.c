@@ -33,7 +33,7 @@ uint32_t sim__world_tag_next(void)
 }
 
 /* The list an owner keeps its handles on. */
-static uint32_t *list_head(sim_world *w, uint8_t owner_kind, uint32_t owner, uint32_t **tail)
+static inline uint32_t *list_head(sim_world *w, uint8_t owner_kind, uint32_t owner, uint32_t **tail)
 {
     SIM_ASSERT(tail != NULL);
     switch (owner_kind) {
@@ -51,7 +51,7 @@ static uint32_t *list_head(sim_world *w, uint8_t owner_kind, uint32_t owner, uin
     }
 }
 
-static void unlink_owner(sim_world *w, uint32_t slot)
+static inline void unlink_owner(sim_world *w, uint32_t slot)
 {
     sim__hand *h = &w->hands[slot];
     uint32_t *tail;
@@ -74,7 +74,7 @@ static void unlink_owner(sim_world *w, uint32_t slot)
     h->owner_kind = OWN_NONE;
 }
 
-static void link_owner(sim_world *w, uint32_t slot, uint8_t owner_kind, uint32_t owner,
+static inline void link_owner(sim_world *w, uint32_t slot, uint8_t owner_kind, uint32_t owner,
                        uint32_t owner_id)
 {
     sim__hand *h = &w->hands[slot];
@@ -98,7 +98,7 @@ static void link_owner(sim_world *w, uint32_t slot, uint8_t owner_kind, uint32_t
 
 /* Who owns what is made now: the running task, else the node being booted, else the
  * running task's node... else the world (node 0). */
-static void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, uint32_t *id)
+static inline void default_owner(const sim_world *w, uint8_t *kind, uint32_t *owner, uint32_t *id)
 {
     /* A job is synchronous code of its node, and sim_block_on's root stands for the code
      * that called it: neither owns handles. */

@@ -309,13 +309,10 @@ uint64_t sim_world_cancel_points(const sim_world *w)
     return w->cancel_points;
 }
 
-void sim__oracle_pending(sim_world *w, uint32_t slot)
+void sim__oracle_point(sim_world *w, uint32_t slot, uint64_t k)
 {
     const sim__task *t = sim__task_at(w, slot);
-    SIM_ASSERT(t->status == TASK_LIVE);
-    if (t->flags & (TF_JOB | TF_ROOT | TF_ABORT | TF_ENDING)) return;
-    if ((t->flags & TF_DETACHED) && !(t->flags & TF_INSET)) return;
-    uint64_t k = ++w->cancel_points;
+    SIM_ASSERT(k == w->cancel_points && k > 0);
     if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, false, w->step);
     bool by_rate = false;
     bool listed = false;

@@ -206,24 +206,13 @@ static void pct_remove_at(sim_world *w, uint32_t i)
 
 /* ---- queue operations --------------------------------------------------------------------- */
 
-int sim__rq_push(sim_world *w, uint32_t slot)
+int sim__rq_push_slow(sim_world *w, uint32_t slot)
 {
     sim__task *t = sim__task_at(w, slot);
     SIM_ASSERT(t->status == TASK_LIVE);
     SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_RUNNING)));
+    SIM_ASSERT(w->sched.kind != SIM_SCHED_FIFO); /* sim__rq_push queues those inline */
     t->flags |= TF_QUEUED;
-    if (w->sched.kind == SIM_SCHED_FIFO) {
-        t->rq = SIM__NIL;
-        t->rq_prev = w->rq_tail;
-        if (w->rq_tail != SIM__NIL) {
-            w->tasks[w->rq_tail].rq = slot;
-        } else {
-            w->rq_head = slot;
-        }
-        w->rq_tail = slot;
-        w->rq_len++;
-        return SIM_OK;
-    }
     if (w->rq_len == w->rq_cap) {
         sim__grow((void **)&w->rq_array, &w->rq_cap, w->rq_len + 1, sizeof(uint32_t));
     }
@@ -341,19 +330,8 @@ static inline uint32_t pick_unforced(sim_world *w)
 {
     uint32_t slot;
     switch (w->sched.kind) {
-    case SIM_SCHED_FIFO: {
-        slot = w->rq_head;
-        SIM_ASSERT(w->tasks[slot].rq_prev == SIM__NIL); /* the head has no predecessor */
-        uint32_t next = w->tasks[slot].rq;
-        w->rq_head = next;
-        if (next != SIM__NIL) {
-            w->tasks[next].rq_prev = SIM__NIL;
-        } else {
-            w->rq_tail = SIM__NIL;
-        }
-        w->rq_len--;
-        break;
-    }
+    case SIM_SCHED_FIFO:
+        return sim__rq_pop_fifo(w);
     case SIM_SCHED_RANDOM: {
         uint32_t i = w->rq_len > 1 ? (uint32_t)sim_rng_below(&w->sched_rng, w->rq_len) : 0;
         slot = w->rq_array[i];
@@ -391,7 +369,7 @@ static void tell_decision(sim_world *w, uint32_t chosen_slot)
     w->decision_fn(w->decision_ud, w->step + 1, ids, n, w->tasks[chosen_slot].id);
 }
 
-uint32_t sim__rq_pick(sim_world *w, uint64_t *poll_b)
+uint32_t sim__rq_pick_slow(sim_world *w, uint64_t *poll_b)
 {
     SIM_ASSERT(w->rq_len > 0);
     uint32_t n = w->rq_len;
