@@ -130,7 +130,8 @@ Test(shutdown_cli, only_the_branch_kind_finds_timeout_no_callback)
 
 /* Goal: random cancellation is a fault kind: [faults] cancel = 1/20 (with the scenario's
  * cancel_one_in off) finds callback-twice on seed 3; the run's faults are task/cancel hits
- * with the plan "cancel=0.05"; sim shrink keeps only the hit that matters ([faults] only);
+ * with the plan "cancel=0.05"; sim shrink turns the random run into the fifo schedule with
+ * only the cancellation that matters ([schedule] cancel, no fault left);
  * swarm draws the kind per seed; [faults] branch = 1/20 finds timeout-no-callback. */
 Test(shutdown_cli, cancel_is_a_fault_kind)
 {
@@ -144,7 +145,9 @@ Test(shutdown_cli, cancel_is_a_fault_kind)
     expect(&r, 0, WORDS("plan: cancel=0.05", "fire       task/cancel"));
     out_free(&r);
     r = SIM("shrink --db t.db 1");
-    expect(&r, 0, WORDS("[faults] only: the 1 fault hit(s) kept, no others", "discharged twice"));
+    expect(&r, 0, WORDS("[faults] only: the 0 fault hit(s) kept, no others",
+                        "[schedule]: the fifo strategy but 0 forced decision(s), 1 cancellation(s)",
+                        "discharged twice"));
     out_free(&r);
     r = SIM("run bug-callback-twice.ini --seeds 1..20 --jobs 1 --quiet --set "
             "scenario.cancel_one_in=0 --set faults.cancel=1/20 --set faults.swarm=true");
