@@ -130,7 +130,13 @@ static int exchange(const request *rq, uint8_t *in, uint32_t *in_len)
     if (connect(fd, (const struct sockaddr *)&rq->addr.ss, rq->addr.len) != 0) {
         int e = errno;
         close(fd);
-        return fail("IO error", strerror(e));
+        char detail[256];
+        const char *open = rq->addr.family == AF_INET6 ? "[" : "";
+        const char *shut = rq->addr.family == AF_INET6 ? "]" : "";
+        snprintf(detail, sizeof detail,
+                 "%s (connecting to %s%s%s:%u; is kvs-server running there?)", strerror(e), open,
+                 rq->addr.host, shut, (unsigned)rq->addr.port);
+        return fail("IO error", detail);
     }
     if (!write_all(fd, out, 4 + (size_t)len)) {
         int e = errno;

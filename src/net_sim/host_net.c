@@ -286,6 +286,26 @@ static int host_socket(sim_world *w, uint32_t node, int type)
 
 /* ---- listening and accepting ----------------------------------------------------------------- */
 
+/* The end of a listen or a UDP bind: fd was bound (rc); its socket record and handle, with
+ * the port the system gave; or, on an error, the descriptor closed and the error. */
+static int host_bound(sim_world *w, int fd, int rc, uint8_t type, uint32_t node, sim_handle *h)
+{
+    SIM_ASSERT(fd >= 0 && (type == SOCK_LISTEN || type == SOCK_UDP));
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (rc == SIM_OK && getsockname(fd, (struct sockaddr *)&ss, &len) != 0) rc = SIM_EIO;
+    if (rc != SIM_OK) {
+        sim__host_fd_forget(w, fd);
+        close(fd);
+        return rc;
+    }
+    hnet *n = hnet_of(w);
+    uint32_t slot = hsock_alloc(n, type, fd, node);
+    n->socks[slot].local = (sim_addr){.node = {node}, .port = addr_of(w, &ss).port};
+    SIM_ASSERT(n->socks[slot].local.port != 0);
+    return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, h);
+}
+
 int sim__hnet_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener *out)
 {
     SIM_ASSERT(out != NULL);
@@ -303,18 +323,7 @@ int sim__hnet_listen(sim_world *w, uint16_t port, uint32_t backlog, sim_listener
         listen(fd, backlog ? (int)(backlog > 4096 ? 4096 : backlog) : 128) != 0) {
         rc = map_errno(errno);
     }
-    len = sizeof ss;
-    if (rc == SIM_OK && getsockname(fd, (struct sockaddr *)&ss, &len) != 0) rc = SIM_EIO;
-    if (rc != SIM_OK) {
-        sim__host_fd_forget(w, fd);
-        close(fd);
-        return rc;
-    }
-    hnet *n = hnet_of(w);
-    uint32_t slot = hsock_alloc(n, SOCK_LISTEN, fd, node);
-    n->socks[slot].local = (sim_addr){.node = {node}, .port = addr_of(w, &ss).port};
-    SIM_ASSERT(n->socks[slot].local.port != 0);
-    return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, &out->h);
+    return host_bound(w, fd, rc, SOCK_LISTEN, node, &out->h);
 }
 
 sim_addr sim__hnet_listener_addr(const sim_world *w, const sim_listener *l)
@@ -648,18 +657,7 @@ int sim__hnet_udp_bind(sim_world *w, uint16_t port, sim_udp *out)
     struct sockaddr_storage ss;
     socklen_t len = sockaddr_of(w, node, port, &ss);
     int rc = bind(fd, (struct sockaddr *)&ss, len) == 0 ? SIM_OK : map_errno(errno);
-    len = sizeof ss;
-    if (rc == SIM_OK && getsockname(fd, (struct sockaddr *)&ss, &len) != 0) rc = SIM_EIO;
-    if (rc != SIM_OK) {
-        sim__host_fd_forget(w, fd);
-        close(fd);
-        return rc;
-    }
-    hnet *n = hnet_of(w);
-    uint32_t slot = hsock_alloc(n, SOCK_UDP, fd, node);
-    n->socks[slot].local = (sim_addr){.node = {node}, .port = addr_of(w, &ss).port};
-    SIM_ASSERT(n->socks[slot].local.port != 0);
-    return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, &out->h);
+    return host_bound(w, fd, rc, SOCK_UDP, node, &out->h);
 }
 
 /* Sent, or dropped when the socket's buffer is full (a datagram may be lost). */

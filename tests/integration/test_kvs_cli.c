@@ -209,16 +209,20 @@ Test(kvs_cli, cli_version)
     out_free(&o);
 }
 
-/* Goal: the client against an address nobody listens on reports an error on stderr and exits
- * 1, stdout empty. */
+/* Goal: the client against an address nobody listens on reports an error on stderr naming the
+ * address and what to check, and exits 1, stdout empty. */
 Test(kvs_cli, client_no_server)
 {
-    char args[64];
-    snprintf(args, sizeof args, "get key --addr 127.0.0.1:%u", free_port());
+    char args[64], where[64];
+    unsigned port = free_port();
+    snprintf(args, sizeof args, "get key --addr 127.0.0.1:%u", port);
+    snprintf(where, sizeof where, "(connecting to 127.0.0.1:%u; is kvs-server running there?)",
+             port);
     out o = client(args);
     cr_assert(eq(int, o.status, 1), "%s", o.err);
     cr_assert(eq(str, o.text, ""));
-    cr_assert(ne(ptr, strstr(o.err, "IO error"), NULL), "%s", o.err);
+    cr_assert(ne(ptr, strstr(o.err, "IO error: "), NULL), "%s", o.err);
+    cr_assert(ne(ptr, strstr(o.err, where), NULL), "%s", o.err);
     out_free(&o);
 }
 
