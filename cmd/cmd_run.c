@@ -198,6 +198,34 @@ static int parse_shrink(int argc, char **argv, int *i, run_opts *o)
     return 0;
 }
 
+/* --seed N or --seeds A..B (opt names which), its value v. */
+static int parse_seeds(const char *opt, const char *v, run_opts *o)
+{
+    bool one = strcmp(opt, "--seed") == 0;
+    int bad = one ? cli_parse_u64(v, &o->seed_first)
+                  : cli_parse_range(v, &o->seed_first, &o->seed_last);
+    if (one) o->seed_last = o->seed_first;
+    if (bad) {
+        return cli_usage_error(usage_run, "%s expects %s, got '%s'", opt,
+                               one ? "a number" : "A..B with A <= B", v);
+    }
+    SIM_ASSERT(o->seed_first <= o->seed_last);
+    o->seeds_given = true;
+    return 0;
+}
+
+/* --record MODE. */
+static int parse_record(const char *v, run_opts *o)
+{
+    for (int k = 0; k < 3; k++) {
+        if (strcmp(v, record_names[k]) == 0) {
+            o->record = (record_mode)k;
+            return 0;
+        }
+    }
+    return cli_usage_error(usage_run, "--record expects off, fail or full, got '%s'", v);
+}
+
 static int parse_run(int argc, char **argv, run_opts *o)
 {
     o->record = RECORD_FAIL;
@@ -213,28 +241,12 @@ static int parse_run(int argc, char **argv, run_opts *o)
             return -1;
         } else if (strcmp(a, "--seed") == 0 || strcmp(a, "--seeds") == 0) {
             if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
-            bool one = strcmp(a, "--seed") == 0;
-            int bad = one ? cli_parse_u64(v, &o->seed_first)
-                          : cli_parse_range(v, &o->seed_first, &o->seed_last);
-            if (one) o->seed_last = o->seed_first;
-            if (bad) {
-                return cli_usage_error(usage_run, "%s expects %s, got '%s'", a,
-                                       one ? "a number" : "A..B with A <= B", v);
-            }
-            o->seeds_given = true;
+            if ((rc = parse_seeds(a, v, o)) != 0) return rc;
         } else if (strcmp(a, "--db") == 0) {
             if ((o->db = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
         } else if (strcmp(a, "--record") == 0) {
             if ((v = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
-            int m = -1;
-            for (int k = 0; k < 3; k++) {
-                if (strcmp(v, record_names[k]) == 0) m = k;
-            }
-            if (m < 0) {
-                return cli_usage_error(usage_run, "--record expects off, fail or full, got '%s'",
-                                       v);
-            }
-            o->record = (record_mode)m;
+            if ((rc = parse_record(v, o)) != 0) return rc;
         } else if (strcmp(a, "--strategy") == 0) {
             if ((o->strategy = cli_value(argc, argv, &i, a, usage_run)) == NULL) return EXIT_USAGE;
         } else if (strcmp(a, "--set") == 0) {
