@@ -6,6 +6,9 @@
 #ifndef SIM_SCENARIOTEST_H
 #define SIM_SCENARIOTEST_H
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "helpers.h"
 
 #define HELD_MAX 8
@@ -63,6 +66,33 @@ static inline sim_run_result run_seed(const sim_scenario *sc, uint64_t seed)
     cr_assert(ne(ptr, (void *)r.result, NULL));
     sim_run_result_free(&r);
     return r;
+}
+
+/* Loads $SIM_SRC/scenarios/DIR/NAME (a bundled system's scenario file) against systems;
+ * asserts success; the scenario is held. */
+static inline sim_scenario *load_held(const char *dir, const char *name,
+                                      const sim_system *const *systems, uint32_t nsystems)
+{
+    char path[512], err[512] = "";
+    snprintf(path, sizeof path, "%s/scenarios/%s/%s", getenv("SIM_SRC"), dir, name);
+    sim_scenario *sc = NULL;
+    int rc = sim_scenario_load(path, systems, nsystems, &sc, err, sizeof err);
+    cr_assert(eq(int, rc, SIM_OK), "%s", err);
+    return hold(sc);
+}
+
+/* Runs seeds first..last; returns how many failed; the first failure's result and detail
+ * (without what it owns, as run_seed). */
+static inline uint32_t run_range(const sim_scenario *sc, uint64_t first, uint64_t last,
+                                 sim_run_result *first_fail)
+{
+    cr_assert(le(u64, first, last));
+    uint32_t failed = 0;
+    for (uint64_t s = first; s <= last; s++) {
+        sim_run_result r = run_seed(sc, s);
+        if (r.failed && failed++ == 0 && first_fail != NULL) *first_fail = r;
+    }
+    return failed;
 }
 
 #endif /* SIM_SCENARIOTEST_H */

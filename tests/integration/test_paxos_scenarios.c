@@ -20,23 +20,7 @@ TestSuite(paxos_scenarios, .fini = release_held);
 
 static sim_scenario *load(const char *name)
 {
-    char path[512], err[512] = "";
-    snprintf(path, sizeof path, "%s/scenarios/paxos/%s", getenv("SIM_SRC"), name);
-    sim_scenario *sc = NULL;
-    int rc = sim_scenario_load(path, sim_systems, sim_system_count, &sc, err, sizeof err);
-    cr_assert(eq(int, rc, SIM_OK), "%s", err);
-    return hold(sc);
-}
-
-static uint32_t run_range(const sim_scenario *sc, uint64_t first, uint64_t last,
-                          sim_run_result *first_fail)
-{
-    uint32_t failed = 0;
-    for (uint64_t s = first; s <= last; s++) {
-        sim_run_result r = run_seed(sc, s);
-        if (r.failed && failed++ == 0 && first_fail != NULL) *first_fail = r;
-    }
-    return failed;
+    return load_held("paxos", name, sim_systems, sim_system_count);
 }
 
 /* Goal: the clean suite passes with the safe policy. Method: the first 30 seeds of each file
