@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "helpers.h"
 
@@ -93,6 +94,40 @@ static inline uint32_t run_range(const sim_scenario *sc, uint64_t first, uint64_
         if (r.failed && failed++ == 0 && first_fail != NULL) *first_fail = r;
     }
     return failed;
+}
+
+/* The first seed of sc's own range (an expect = fail file) that fails: asserts there is one
+ * and that it fails as `result` with `words` in its detail; returns it, with its seed. */
+static inline sim_run_result first_failure(const sim_scenario *sc, const char *file,
+                                           const char *result, const char *words,
+                                           uint64_t *seed)
+{
+    cr_assert(sim_scenario_expect_fail(sc), "%s", file);
+    for (uint64_t s = sim_scenario_seed_first(sc); s <= sim_scenario_seed_last(sc); s++) {
+        sim_run_result r = run_seed(sc, s);
+        if (!r.failed) continue;
+        cr_assert(eq(str, (char *)r.result, (char *)result), "%s seed %llu: %s", file,
+                  (unsigned long long)s, r.detail);
+        cr_assert(ne(ptr, strstr(r.detail, words), NULL), "%s seed %llu: %s", file,
+                  (unsigned long long)s, r.detail);
+        *seed = s;
+        return r;
+    }
+    cr_assert(false, "%s: no seed found the bug", file);
+    return (sim_run_result){0};
+}
+
+/* Sets [section] key = value (asserting it is accepted), then asserts seeds first..last all
+ * pass: the failures a file finds are its bug's, not the scenario's. */
+static inline void passes_with(sim_scenario *sc, const char *file, const char *section,
+                               const char *key, const char *value, uint64_t last)
+{
+    char err[256] = "";
+    cr_assert(eq(int, sim_scenario_set(sc, section, key, value, err, sizeof err), SIM_OK),
+              "%s: %s", file, err);
+    sim_run_result fail = {0};
+    uint32_t failed = run_range(sc, 1, last, &fail);
+    cr_assert(eq(u32, failed, 0), "%s: %s: %s", file, fail.result, fail.detail);
 }
 
 #endif /* SIM_SCENARIOTEST_H */

@@ -60,20 +60,10 @@ Test(kv_scenarios, planted_bugs_found, .timeout = 300)
 {
     for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
         sim_scenario *sc = load(bugs[i].file);
-        cr_assert(sim_scenario_expect_fail(sc));
-        bool found = false;
-        for (uint64_t s = sim_scenario_seed_first(sc); s <= sim_scenario_seed_last(sc); s++) {
-            sim_run_result r = run_seed(sc, s);
-            if (!r.failed) continue;
-            cr_assert(eq(str, (char *)r.result, (char *)bugs[i].result), "%s seed %llu: %s",
-                      bugs[i].file, (unsigned long long)s, r.detail);
-            cr_assert(ne(ptr, strstr(r.detail, bugs[i].words), NULL), "%s seed %llu: %s",
-                      bugs[i].file, (unsigned long long)s, r.detail);
-            cr_assert(lt(u64, strlen(r.detail), 400));
-            found = true;
-            break;
-        }
-        cr_assert(found, "%s: no seed found the bug", bugs[i].file);
+        uint64_t seed;
+        sim_run_result r = first_failure(sc, bugs[i].file, bugs[i].result, bugs[i].words, &seed);
+        cr_assert(lt(u64, strlen(r.detail), 400), "%s seed %llu", bugs[i].file,
+                  (unsigned long long)seed);
         scenario_done(sc);
     }
 }
@@ -84,11 +74,7 @@ Test(kv_scenarios, bug_scenarios_pass_without_bug, .timeout = 300)
 {
     for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
         sim_scenario *sc = load(bugs[i].file);
-        char err[256];
-        cr_assert(eq(int, sim_scenario_set(sc, "kv", "bug", "none", err, sizeof err), SIM_OK));
-        sim_run_result fail = {0};
-        uint32_t failed = run_range(sc, 1, 10, &fail);
-        cr_assert(eq(u32, failed, 0), "%s: %s: %s", bugs[i].file, fail.result, fail.detail);
+        passes_with(sc, bugs[i].file, "kv", "bug", "none", 10);
         scenario_done(sc);
     }
 }

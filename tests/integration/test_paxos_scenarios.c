@@ -82,24 +82,13 @@ Test(paxos_scenarios, flaw_and_planted_bugs_found, .timeout = 300)
 {
     for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
         sim_scenario *sc = load(bugs[i].file);
-        cr_assert(sim_scenario_expect_fail(sc));
-        bool found = false;
-        for (uint64_t s = sim_scenario_seed_first(sc); s <= sim_scenario_seed_last(sc); s++) {
-            sim_run_result r = run_seed(sc, s);
-            if (!r.failed) continue;
-            cr_assert(eq(str, (char *)r.result, "check"), "%s seed %llu: %s: %s",
-                      bugs[i].file, (unsigned long long)s, r.result, r.detail);
-            cr_assert(ne(ptr, strstr(r.detail, bugs[i].words), NULL), "%s seed %llu: %s",
-                      bugs[i].file, (unsigned long long)s, r.detail);
-            sim_run_result again = run_seed(sc, s);
-            cr_assert(eq(u64, again.hash, r.hash), "%s seed %llu", bugs[i].file,
-                      (unsigned long long)s);
-            cr_assert(eq(u64, again.events, r.events));
-            cr_assert(eq(str, again.detail, r.detail));
-            found = true;
-            break;
-        }
-        cr_assert(found, "%s: no seed found it", bugs[i].file);
+        uint64_t s;
+        sim_run_result r = first_failure(sc, bugs[i].file, "check", bugs[i].words, &s);
+        sim_run_result again = run_seed(sc, s);
+        cr_assert(eq(u64, again.hash, r.hash), "%s seed %llu", bugs[i].file,
+                  (unsigned long long)s);
+        cr_assert(eq(u64, again.events, r.events));
+        cr_assert(eq(str, again.detail, r.detail));
         scenario_done(sc);
     }
 }
@@ -111,12 +100,7 @@ Test(paxos_scenarios, scenarios_pass_without_the_bug, .timeout = 300)
 {
     for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
         sim_scenario *sc = load(bugs[i].file);
-        char err[256];
-        cr_assert(eq(int, sim_scenario_set(sc, "paxos", bugs[i].key, bugs[i].off, err,
-                                           sizeof err), SIM_OK), "%s", err);
-        sim_run_result fail = {0};
-        uint32_t failed = run_range(sc, 1, 40, &fail);
-        cr_assert(eq(u32, failed, 0), "%s: %s: %s", bugs[i].file, fail.result, fail.detail);
+        passes_with(sc, bugs[i].file, "paxos", bugs[i].key, bugs[i].off, 40);
         scenario_done(sc);
     }
 }
