@@ -94,6 +94,24 @@ __attribute__((unused)) static inline bool heap_ok(const sim_world *w)
     SIM_ASSERT(cancelled == w->timers_cancelled);
     return true;
 }
+/* The earliest of four adjacent entries (0..3): a tournament on the deadlines alone (one
+ * 64-bit comparison each, without branches), which is exact unless two of the deadlines it
+ * compares are equal; then, rarely on most workloads, the full (deadline, key) comparisons
+ * decide. */
+static inline uint32_t min_of_four(const sim__heap_ent *c)
+{
+    uint64_t d0 = c[0].deadline_ns, d1 = c[1].deadline_ns;
+    uint64_t d2 = c[2].deadline_ns, d3 = c[3].deadline_ns;
+    uint32_t a = d1 < d0 ? 1 : 0, b = d3 < d2 ? 3 : 2;
+    uint64_t da = d1 < d0 ? d1 : d0, db = d3 < d2 ? d3 : d2;
+    if (__builtin_expect((d0 == d1) | (d2 == d3) | (da == db), 0)) {
+        a = ent_before(&c[1], &c[0]) ? 1 : 0;
+        b = ent_before(&c[3], &c[2]) ? 3 : 2;
+        return ent_before(&c[b], &c[a]) ? b : a;
+    }
+    return db < da ? b : a;
+}
+
 /* Removes the root. The hole it leaves descends along the earlier child to the bottom, three
  * comparisons a level and none against the entry that fills it, and the last entry, which
  * came from the bottom and mostly belongs there, rises into it from there (Floyd's bottom-up
@@ -112,9 +130,7 @@ static void heap_pop(sim_world *w)
         if (first >= n) break;
         uint32_t best = first;
         if (first + ARITY <= n) { /* the common case: four children, unrolled */
-            uint32_t b2 = ent_before(&heap[first + 3], &heap[first + 2]) ? first + 3 : first + 2;
-            if (ent_before(&heap[first + 1], &heap[first])) best = first + 1;
-            if (ent_before(&heap[b2], &heap[best])) best = b2;
+            best = first + min_of_four(&heap[first]);
         } else {
             for (uint32_t c = first + 1; c < n; c++) {
                 if (ent_before(&heap[c], &heap[best])) best = c;
