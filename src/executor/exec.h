@@ -650,8 +650,9 @@ void sim__host_kick(sim_world *w);
 
 
 /* task.c */
-/* Queues a woken task (or marks it woken while running, or parked while paused). */
-void sim__wake_slow(sim_world *w, uint32_t slot);
+/* Queues a woken task (or marks it woken while running, or parked while paused). Returns
+ * SIM_OK, so that an operation ending with a wake-up can end with a tail call. */
+int sim__wake_slow(sim_world *w, uint32_t slot);
 
 /* Notes what the running task waits for, when a primitive returns SIM_PENDING (for the hang
  * report). At most SIM__WAITS_MAX per poll are kept; one more (a select of SIM_SELECT_MAX
@@ -683,6 +684,16 @@ static inline void sim__wake(sim_world *w, uint32_t slot, uint32_t id)
     if (t->id != id || t->status != TASK_LIVE) return;
     if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT | TF_ENDING)) return;
     sim__wake_slow(w, slot);
+}
+/* sim__wake, returning SIM_OK: a send that ends with a wake-up makes it a tail call and
+ * then needs no registers saved. */
+static inline int sim__wake_ok(sim_world *w, uint32_t slot, uint32_t id)
+{
+    if (slot >= w->tasks_used) return SIM_OK;
+    const sim__task *t = &w->tasks[slot];
+    if (t->id != id || t->status != TASK_LIVE) return SIM_OK;
+    if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT | TF_ENDING)) return SIM_OK;
+    return sim__wake_slow(w, slot);
 }
 void sim__wake_current(sim_world *w);
 

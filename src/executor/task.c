@@ -209,7 +209,7 @@ int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out)
     return SIM_OK;
 }
 
-void sim__wake_slow(sim_world *w, uint32_t slot)
+int sim__wake_slow(sim_world *w, uint32_t slot)
 {
     sim__task *t = &w->tasks[slot];
     uint32_t waker = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
@@ -225,6 +225,7 @@ void sim__wake_slow(sim_world *w, uint32_t slot)
         int rc = sim__rq_push(w, slot);
         SIM_ASSERT(rc == SIM_OK);
     }
+    return SIM_OK;
 }
 
 void sim__wake_current(sim_world *w)
