@@ -594,13 +594,12 @@ static inline uint16_t sim__le16(uint16_t v)
 #endif
 }
 
-/* Records one event: its canonical record goes to the hash buffer (always) and the event to
- * the sink (if any). Inline because every step emits several. */
-static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
-                             uint64_t a, uint64_t b, const char *detail)
+/* Appends an event's canonical record to the hash buffer, which has room. */
+static inline void sim__record_put(sim_world *w, sim_event_kind kind, uint32_t node,
+                                   uint32_t task, uint64_t a, uint64_t b)
 {
 #ifndef SIM_NO_HASH /* a build for measuring what the hash costs (make bench); never shipped */
-    if (w->hash_len == SIM__HASH_BUF_RECORDS) sim__hash_flush(w);
+    SIM_ASSERT(w->hash_len < SIM__HASH_BUF_RECORDS);
     sim__record *r = &w->hash_buf[w->hash_len++];
     r->kind = sim__le16((uint16_t)kind);
     r->node = sim__le16((uint16_t)node);
@@ -608,9 +607,35 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
     r->vtime_ns = sim__le64(w->now_ns);
     r->a = sim__le64(a);
     r->b = sim__le64(b);
+#else
+    (void)kind, (void)node, (void)task, (void)a, (void)b;
 #endif
     w->stats.events++;
-    if (w->trace != NULL) sim__emit_sink(w, kind, node, task, a, b, detail);
+}
+
+/* sim__emit when the hash buffer is full or a sink is set: flushes the buffer, appends the
+ * record, hands the event to the sink. Returns SIM_OK (for sim__emit_ok's tail call). */
+int sim__emit_slow(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
+                   uint64_t b, const char *detail);
+
+/* Records one event: its canonical record goes to the hash buffer (always) and the event to
+ * the sink (if any). Inline because every step emits several; the common case (room in the
+ * buffer, no sink) makes no call. Returns SIM_OK, so that a function whose last act is an
+ * event can end with it as a tail call and, making no other call, save no registers. */
+static inline int sim__emit_ok(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
+                               uint64_t a, uint64_t b, const char *detail)
+{
+    if (__builtin_expect(w->hash_len < SIM__HASH_BUF_RECORDS && w->trace == NULL, 1)) {
+        sim__record_put(w, kind, node, task, a, b);
+        return SIM_OK;
+    }
+    return sim__emit_slow(w, kind, node, task, a, b, detail);
+}
+
+static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
+                             uint64_t a, uint64_t b, const char *detail)
+{
+    (void)sim__emit_ok(w, kind, node, task, a, b, detail);
 }
 
 /* world.c */
