@@ -663,9 +663,10 @@ static int recv_op_poll_slow(sim_fut *f, sim_world *w)
 }
 
 /* recv's poll. The common cases (in a task, a live receiver of a oneshot or mpsc channel
- * whose messages are 4, 8, 12 or 16 bytes; a message that carries no handles and leaves no sender
- * waiting for room, or none yet) are handled here without a call, so that this function needs no registers saved; anything else,
- * and every misuse, is recv_op_poll_slow's, which does the same as this for the common case. */
+ * whose messages are 4, 8, 12 or 16 bytes; a message that carries no handles and leaves no
+ * sender waiting for room, or none yet) are handled here without a call, so that this
+ * function needs no registers saved; anything else, and every misuse, is recv_op_poll_slow's,
+ * which does the same as this for the common case. */
 static int recv_op_poll(sim_fut *f, sim_world *w)
 {
     sim_recv_op *op = (sim_recv_op *)f;
