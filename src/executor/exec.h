@@ -210,6 +210,19 @@ static inline sim__heap_ent sim__heap_ent_make(uint64_t deadline_ns, uint64_t se
                            .key = seq << SIM__TIMER_SLOT_BITS | slot};
 }
 
+/* The radix heap's buckets: bucket b holds the entries whose highest bit differing from the
+ * last removed entry's (deadline, key), as one 128-bit number, is bit b; in no order, but with
+ * the earliest one's position kept. */
+#define SIM__TQ_BUCKETS 128
+
+typedef struct sim__tq_bucket {
+    sim__heap_ent *ents;
+    uint32_t len;
+    uint32_t cap;
+    uint32_t min;            /* the earliest entry's index (valid when len > 0) */
+    uint32_t pad_[3];        /* 32 bytes: a bucket's address is one shift */
+} sim__tq_bucket;
+
 enum {
     TIMER_FREE = 0,
     TIMER_ARMED = 1,
@@ -406,7 +419,14 @@ struct sim_world {
     uint32_t aborts_cap;
     uint32_t aborts_len;
 
-    /* timers */
+    /* timers (timer.c): a radix heap of the entries after tq_last, and a 4-ary heap of the
+     * few armed at or before it */
+    sim__tq_bucket *tq;      /* SIM__TQ_BUCKETS buckets; NULL until the first timer */
+    uint64_t tq_nonempty[SIM__TQ_BUCKETS / 64]; /* bit b: bucket b holds entries */
+    sim__heap_ent tq_last;   /* the radix heap's last removed entry: the others come after */
+    uint32_t tq_len;         /* entries in the radix heap */
+    uint64_t timer_next_ns;  /* the earliest entry's deadline (cancelled or not); UINT64_MAX:
+                                no entry */
     sim__heap_ent *heap;
     uint32_t heap_len;
     uint32_t heap_cap;
@@ -414,7 +434,7 @@ struct sim_world {
     uint32_t timers_cap;
     uint32_t timers_used;
     uint32_t timer_free;
-    uint32_t timers_cancelled; /* heap entries whose timer was cancelled, not yet removed */
+    uint32_t timers_cancelled; /* entries whose timer was cancelled, not yet removed */
     uint32_t max_timers;
     uint64_t timer_seq;
 
@@ -836,8 +856,15 @@ uint64_t sim__timers_next(sim_world *w);
 /* Timers armed and not cancelled. */
 static inline uint32_t sim__timers_armed(const sim_world *w)
 {
-    return w->heap_len - w->timers_cancelled;
+    return w->heap_len + w->tq_len - w->timers_cancelled;
 }
+/* Whether an entry (of a cancelled timer or not) is due. */
+static inline bool sim__timers_due(const sim_world *w)
+{
+    return w->timer_next_ns <= w->now_ns;
+}
+/* Copies the entries of armed timers (sim__timers_armed of them) to out, in no order. */
+void sim__timers_list(const sim_world *w, sim__heap_ent *out);
 void sim__timers_free(sim_world *w);
 
 /* waitq.c */
