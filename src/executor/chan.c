@@ -54,11 +54,33 @@ static inline void msg_copy(void *dst, const void *src, uint32_t size)
     case 8:
         memcpy(dst, src, 8);
         break;
+    case 12: /* a handle (sim_tx, sim_rx, ...): a request carrying its reply's sender */
+        memcpy(dst, src, 12);
+        break;
     case 16:
         memcpy(dst, src, 16);
         break;
     default:
         memcpy(dst, src, size);
+    }
+}
+
+/* The same for the sizes recv's fast path takes (4, 8, 12 or 16 bytes): never a call. */
+static inline void msg_copy_small(void *dst, const void *src, uint32_t size)
+{
+    SIM_ASSERT(size > 0 && size <= 16 && (size & 3) == 0);
+    switch (size) {
+    case 4:
+        memcpy(dst, src, 4);
+        break;
+    case 8:
+        memcpy(dst, src, 8);
+        break;
+    case 12:
+        memcpy(dst, src, 12);
+        break;
+    default:
+        memcpy(dst, src, 16);
     }
 }
 
@@ -426,7 +448,7 @@ static int send_watch(sim_world *w, sim__obj *c, const void *msg)
     return SIM_OK;
 }
 
-int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg)
+static int try_send_slow(sim_world *w, const sim_tx *tx, const void *msg)
 {
     if (w->dropping == SIM__DROP_CRASH) return sim__no_side_effects(w, "sim_try_send");
     sim__obj *c = tx_get(w, tx, "sim_try_send");
@@ -454,6 +476,42 @@ int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg)
         return c->rxs == 0 ? SIM_ECLOSED : send_watch(w, c, msg);
     }
     return SIM_EINVAL;
+}
+
+/* A send that needs nothing but a copy into the ring (after moving the handles the message
+ * carries) and the receiver's wake-up: an mpsc channel with room (no growth, no sender owed a
+ * slot in the way) or a oneshot not sent yet, a receiver alive, messages of 4, 8, 12 or 16
+ * bytes. */
+static inline bool send_is_plain(const sim__obj *c)
+{
+    uint32_t size = c->msg_size;
+    if (c->rxs == 0 || size > 16 || (size & 3) != 0) return false;
+    if (c->chan_kind == SIM_CHAN_MPSC) return c->len + c->owed < c->cap;
+    return c->chan_kind == SIM_CHAN_ONESHOT && !c->sent;
+}
+
+/* sim_try_send. The plain case (send_is_plain) is handled here with no call but the wake-up,
+ * a tail call, and the handles' move when the message carries some, so that a plain message
+ * needs no registers saved; anything else, and every misuse, is try_send_slow's, which does
+ * the same as this for the plain case. */
+int sim_try_send(sim_world *w, const sim_tx *tx, const void *msg)
+{
+    if (w->dropping == SIM__DROP_CRASH || tx == NULL) return try_send_slow(w, tx, msg);
+    uint32_t hs = sim__hand_slot(w, &tx->h, HAND_TX, NULL);
+    if (hs == SIM__NIL) return try_send_slow(w, tx, msg);
+    sim__obj *c = sim__obj_at(w, w->hands[hs].target);
+    if (!send_is_plain(c)) return try_send_slow(w, tx, msg);
+    SIM_ASSERT(c->type == OBJ_CHAN && c->txs > 0);
+    SIM_ASSERT(c->len < c->cap);
+    if (c->chan_kind == SIM_CHAN_ONESHOT) c->sent = 1;
+    if (c->nhoff) {
+        handles_in(w, c->slot, msg);
+        c = &w->objs[c->slot];
+    }
+    msg_copy_small(ring_at(c, (uint64_t)c->head + c->len), msg, c->msg_size);
+    c->len++;
+    if (c->waker_slot == SIM__NIL) return SIM_OK;
+    return sim__wake_ok(w, c->waker_slot, c->waker_id);
 }
 
 /* A bounded mpsc send that may wait. */
@@ -587,7 +645,7 @@ static int recv_sub(sim_world *w, sim__obj *s, void *out)
     return c->txs == 0 ? SIM_ECLOSED : SIM_EEMPTY;
 }
 
-static int recv_op_poll(sim_fut *f, sim_world *w)
+static int recv_op_poll_slow(sim_fut *f, sim_world *w)
 {
     sim_recv_op *op = (sim_recv_op *)f;
     uint32_t self = sim__require_task(w, "sim_recv");
@@ -601,6 +659,41 @@ static int recv_op_poll(sim_fut *f, sim_world *w)
     o->waker_slot = self;
     o->waker_id = w->tasks[self].id;
     sim__note_wait(w, WAIT_RECV, obj_slot(w, o), o->serial);
+    return SIM_PENDING;
+}
+
+/* recv's poll. The common cases (in a task, a live receiver of a oneshot or mpsc channel
+ * whose messages are 4, 8, 12 or 16 bytes; a message that carries no handles and leaves no
+ * sender waiting for room, or none yet) are handled here without a call, so that this
+ * function needs no registers saved; anything else, and every misuse, is recv_op_poll_slow's,
+ * which does the same as this for the common case. */
+static int recv_op_poll(sim_fut *f, sim_world *w)
+{
+    sim_recv_op *op = (sim_recv_op *)f;
+    uint32_t self = w->current;
+    if (self == SIM__NIL || w->dropping >= 0) return recv_op_poll_slow(f, w);
+    uint32_t hs = sim__hand_slot(w, &op->rx->h, HAND_RX, NULL);
+    if (hs == SIM__NIL) return recv_op_poll_slow(f, w);
+    sim__obj *c = sim__obj_at(w, w->hands[hs].target);
+    uint32_t size = c->msg_size;
+    if (c->type != OBJ_CHAN || size > 16 || (size & 3) != 0) {
+        return recv_op_poll_slow(f, w);
+    }
+    SIM_ASSERT(c->rxs > 0);
+    SIM_ASSERT(c->chan_kind == SIM_CHAN_ONESHOT || c->chan_kind == SIM_CHAN_MPSC);
+    SIM_ASSERT(c->len <= c->cap);
+    if (c->len > 0) {
+        if (c->nhoff != 0 || c->wq_head != SIM__NIL) return recv_op_poll_slow(f, w);
+        msg_copy_small(op->out, ring_at(c, c->head), size);
+        c->head = (c->head + 1) & c->mask;
+        c->len--;
+        return SIM_OK;
+    }
+    if (c->txs == 0 || c->sent) return SIM_ECLOSED; /* sent: the oneshot's one message is gone */
+    SIM_ASSERT(w->tasks[self].flags & TF_RUNNING);
+    c->waker_slot = self;
+    c->waker_id = w->tasks[self].id;
+    sim__note_wait(w, WAIT_RECV, obj_slot(w, c), c->serial);
     return SIM_PENDING;
 }
 

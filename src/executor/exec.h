@@ -210,6 +210,19 @@ static inline sim__heap_ent sim__heap_ent_make(uint64_t deadline_ns, uint64_t se
                            .key = seq << SIM__TIMER_SLOT_BITS | slot};
 }
 
+/* The radix heap's buckets: bucket b holds the entries whose highest bit differing from the
+ * last removed entry's (deadline, key), as one 128-bit number, is bit b; in no order, but with
+ * the earliest one's position kept. */
+#define SIM__TQ_BUCKETS 128
+
+typedef struct sim__tq_bucket {
+    sim__heap_ent *ents;
+    uint32_t len;
+    uint32_t cap;
+    uint32_t min;            /* the earliest entry's index (valid when len > 0) */
+    uint32_t pad_[3];        /* 32 bytes: a bucket's address is one shift */
+} sim__tq_bucket;
+
 enum {
     TIMER_FREE = 0,
     TIMER_ARMED = 1,
@@ -406,7 +419,14 @@ struct sim_world {
     uint32_t aborts_cap;
     uint32_t aborts_len;
 
-    /* timers */
+    /* timers (timer.c): a radix heap of the entries after tq_last, and a 4-ary heap of the
+     * few armed at or before it */
+    sim__tq_bucket *tq;      /* SIM__TQ_BUCKETS buckets; NULL until the first timer */
+    uint64_t tq_nonempty[SIM__TQ_BUCKETS / 64]; /* bit b: bucket b holds entries */
+    sim__heap_ent tq_last;   /* the radix heap's last removed entry: the others come after */
+    uint32_t tq_len;         /* entries in the radix heap */
+    uint64_t timer_next_ns;  /* the earliest entry's deadline (cancelled or not); UINT64_MAX:
+                                no entry */
     sim__heap_ent *heap;
     uint32_t heap_len;
     uint32_t heap_cap;
@@ -414,7 +434,7 @@ struct sim_world {
     uint32_t timers_cap;
     uint32_t timers_used;
     uint32_t timer_free;
-    uint32_t timers_cancelled; /* heap entries whose timer was cancelled, not yet removed */
+    uint32_t timers_cancelled; /* entries whose timer was cancelled, not yet removed */
     uint32_t max_timers;
     uint64_t timer_seq;
 
@@ -594,13 +614,12 @@ static inline uint16_t sim__le16(uint16_t v)
 #endif
 }
 
-/* Records one event: its canonical record goes to the hash buffer (always) and the event to
- * the sink (if any). Inline because every step emits several. */
-static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
-                             uint64_t a, uint64_t b, const char *detail)
+/* Appends an event's canonical record to the hash buffer, which has room. */
+static inline void sim__record_put(sim_world *w, sim_event_kind kind, uint32_t node,
+                                   uint32_t task, uint64_t a, uint64_t b)
 {
 #ifndef SIM_NO_HASH /* a build for measuring what the hash costs (make bench); never shipped */
-    if (w->hash_len == SIM__HASH_BUF_RECORDS) sim__hash_flush(w);
+    SIM_ASSERT(w->hash_len < SIM__HASH_BUF_RECORDS);
     sim__record *r = &w->hash_buf[w->hash_len++];
     r->kind = sim__le16((uint16_t)kind);
     r->node = sim__le16((uint16_t)node);
@@ -608,9 +627,35 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
     r->vtime_ns = sim__le64(w->now_ns);
     r->a = sim__le64(a);
     r->b = sim__le64(b);
+#else
+    (void)kind, (void)node, (void)task, (void)a, (void)b;
 #endif
     w->stats.events++;
-    if (w->trace != NULL) sim__emit_sink(w, kind, node, task, a, b, detail);
+}
+
+/* sim__emit when the hash buffer is full or a sink is set: flushes the buffer, appends the
+ * record, hands the event to the sink. Returns SIM_OK (for sim__emit_ok's tail call). */
+int sim__emit_slow(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
+                   uint64_t b, const char *detail);
+
+/* Records one event: its canonical record goes to the hash buffer (always) and the event to
+ * the sink (if any). Inline because every step emits several; the common case (room in the
+ * buffer, no sink) makes no call. Returns SIM_OK, so that a function whose last act is an
+ * event can end with it as a tail call and, making no other call, save no registers. */
+static inline int sim__emit_ok(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
+                               uint64_t a, uint64_t b, const char *detail)
+{
+    if (__builtin_expect(w->hash_len < SIM__HASH_BUF_RECORDS && w->trace == NULL, 1)) {
+        sim__record_put(w, kind, node, task, a, b);
+        return SIM_OK;
+    }
+    return sim__emit_slow(w, kind, node, task, a, b, detail);
+}
+
+static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
+                             uint64_t a, uint64_t b, const char *detail)
+{
+    (void)sim__emit_ok(w, kind, node, task, a, b, detail);
 }
 
 /* world.c */
@@ -650,8 +695,9 @@ void sim__host_kick(sim_world *w);
 
 
 /* task.c */
-/* Queues a woken task (or marks it woken while running, or parked while paused). */
-void sim__wake_slow(sim_world *w, uint32_t slot);
+/* Queues a woken task (or marks it woken while running, or parked while paused). Returns
+ * SIM_OK, so that an operation ending with a wake-up can end with a tail call. */
+int sim__wake_slow(sim_world *w, uint32_t slot);
 
 /* Notes what the running task waits for, when a primitive returns SIM_PENDING (for the hang
  * report). At most SIM__WAITS_MAX per poll are kept; one more (a select of SIM_SELECT_MAX
@@ -683,6 +729,16 @@ static inline void sim__wake(sim_world *w, uint32_t slot, uint32_t id)
     if (t->id != id || t->status != TASK_LIVE) return;
     if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT | TF_ENDING)) return;
     sim__wake_slow(w, slot);
+}
+/* sim__wake, returning SIM_OK: a send that ends with a wake-up makes it a tail call and
+ * then needs no registers saved. */
+static inline int sim__wake_ok(sim_world *w, uint32_t slot, uint32_t id)
+{
+    if (slot >= w->tasks_used) return SIM_OK;
+    const sim__task *t = &w->tasks[slot];
+    if (t->id != id || t->status != TASK_LIVE) return SIM_OK;
+    if (t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ABORT | TF_ENDING)) return SIM_OK;
+    return sim__wake_slow(w, slot);
 }
 void sim__wake_current(sim_world *w);
 
@@ -800,8 +856,15 @@ uint64_t sim__timers_next(sim_world *w);
 /* Timers armed and not cancelled. */
 static inline uint32_t sim__timers_armed(const sim_world *w)
 {
-    return w->heap_len - w->timers_cancelled;
+    return w->heap_len + w->tq_len - w->timers_cancelled;
 }
+/* Whether an entry (of a cancelled timer or not) is due. */
+static inline bool sim__timers_due(const sim_world *w)
+{
+    return w->timer_next_ns <= w->now_ns;
+}
+/* Copies the entries of armed timers (sim__timers_armed of them) to out, in no order. */
+void sim__timers_list(const sim_world *w, sim__heap_ent *out);
 void sim__timers_free(sim_world *w);
 
 /* waitq.c */

@@ -314,18 +314,13 @@ static int ent_cmp(const void *a, const void *b)
 /* Appends the armed timers in firing order, at most `most`. */
 static void sb_timers(strbuf *sb, const sim_world *w, uint32_t most)
 {
-    uint32_t armed = w->heap_len - w->timers_cancelled;
+    uint32_t armed = sim__timers_armed(w);
     sb_printf(sb, "\n  timers armed: %u\n", armed);
     if (armed == 0) return;
-    sim__heap_ent *ents = malloc((size_t)w->heap_len * sizeof *ents);
+    sim__heap_ent *ents = malloc((size_t)armed * sizeof *ents);
     if (ents == NULL) return;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < w->heap_len; i++) {
-        if (w->timers[sim__heap_ent_timer(&w->heap[i])].state == TIMER_ARMED) {
-            ents[n++] = w->heap[i];
-        }
-    }
-    SIM_ASSERT(n == armed); /* every armed timer has its entry, and only one */
+    uint32_t n = armed;
+    sim__timers_list(w, ents);
     qsort(ents, n, sizeof *ents, ent_cmp);
     for (uint32_t i = 0; i < n && i < most; i++) {
         char t[32];

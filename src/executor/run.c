@@ -219,7 +219,7 @@ static int run_loop(sim_world *w, const run_bounds *b)
             if (host_now > w->now_ns) w->now_ns = host_now;
             if (w->rq_len > 0 && w->step % SIM__HOST_IO_EVERY == 0) sim__host_poll_io(w);
         }
-        if (w->heap_len > 0 && w->heap[0].deadline_ns <= w->now_ns) sim__timers_fire_due(w);
+        if (sim__timers_due(w)) sim__timers_fire_due(w);
         if (sim__oracle_next(w) <= w->now_ns) sim__oracle_due(w);
         if (w->rq_len > 0) {
             if (w->step >= w->step_limit) {

@@ -209,22 +209,39 @@ int sim__spawn(sim_world *w, const sim_task_desc *desc, uint32_t *slot_out)
     return SIM_OK;
 }
 
-void sim__wake_slow(sim_world *w, uint32_t slot)
+/* A wake-up's event. Nothing in it depends on the run queue, so it comes after the task is
+ * queued, as the wake-up's last act: a tail call, if any. */
+static int wake_event(sim_world *w, const sim__task *t, uint32_t waker)
+{
+    return sim__emit_ok(w, SIM_EV_WAKE, t->node, t->id, waker, 0, NULL);
+}
+
+/* The random and PCT strategies' queueing, out of the FIFO path (which makes no call). */
+static __attribute__((noinline)) int wake_push_slow(sim_world *w, uint32_t slot, uint32_t waker)
+{
+    int rc = sim__rq_push_slow(w, slot);
+    SIM_ASSERT(rc == SIM_OK);
+    return wake_event(w, &w->tasks[slot], waker);
+}
+
+int sim__wake_slow(sim_world *w, uint32_t slot)
 {
     sim__task *t = &w->tasks[slot];
     uint32_t waker = w->current != SIM__NIL ? w->tasks[w->current].id : 0;
     SIM_ASSERT(t->status == TASK_LIVE);
     SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_WOKEN | TF_PARKED | TF_ENDING))); /* sim__wake's */
     w->stats.wakes++;
-    sim__emit(w, SIM_EV_WAKE, t->node, t->id, waker, 0, NULL);
     if (t->flags & TF_RUNNING) {
         t->flags |= TF_WOKEN;
     } else if (t->node != 0 && w->nodes[t->node].state == SIM_NODE_PAUSED) {
         t->flags |= TF_PARKED;
+    } else if (w->sched.kind != SIM_SCHED_FIFO) {
+        return wake_push_slow(w, slot, waker);
     } else {
         int rc = sim__rq_push(w, slot);
         SIM_ASSERT(rc == SIM_OK);
     }
+    return wake_event(w, t, waker);
 }
 
 void sim__wake_current(sim_world *w)

@@ -50,6 +50,15 @@ void sim__hash_flush(sim_world *w)
     w->hash_len = 0;
 }
 
+int sim__emit_slow(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
+                   uint64_t b, const char *detail)
+{
+    if (w->hash_len == SIM__HASH_BUF_RECORDS) sim__hash_flush(w);
+    sim__record_put(w, kind, node, task, a, b);
+    if (w->trace != NULL) sim__emit_sink(w, kind, node, task, a, b, detail);
+    return SIM_OK;
+}
+
 void sim__emit_sink(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task, uint64_t a,
                     uint64_t b, const char *detail)
 {

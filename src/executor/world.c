@@ -120,6 +120,7 @@ int sim_world_new(const sim_world_desc *desc, sim_world **out)
     w->dropping = -1;
     w->task_free = SIM__NIL;
     w->timer_free = SIM__NIL;
+    w->timer_next_ns = UINT64_MAX;
     w->obj_free = SIM__NIL;
     w->waiter_free = SIM__NIL;
     w->rq_head = SIM__NIL;

@@ -434,6 +434,49 @@ Test(timer, mass_abort_purges_heap_and_keeps_order)
     sim_world_free(w);
 }
 
+/* Goal: a timer armed before a cancelled one that was discarded ahead of the clock still fires
+ * in order. The queue drops a cancelled entry that is the earliest when the clock is to jump
+ * (a run_until that stops short of the next live deadline), and the entries armed after that
+ * with earlier deadlines take another path (the radix heap only holds entries after the last
+ * one it removed); they must interleave with the others in (deadline, arming) order.
+ * Method: A sleeps until 10 s and B until 20 s; A is aborted at 1 ns and the world runs until
+ * 5 s. Then C and E sleep until 7 s (before A's dropped 10 s), D until 15 s, F until 7 s + 1;
+ * each wakes exactly at its deadline, in the order C, E, F, D, B. */
+Test(timer, timers_armed_before_a_discarded_cancelled_one_fire_in_order)
+{
+    sim_world *w = test_world(23, SIM_SCHED_FIFO);
+    order_rec rec = {0};
+    const uint64_t first[2] = {10 * SIM_S, 20 * SIM_S};
+    sim_join h[2];
+    for (uint32_t i = 0; i < 2; i++) {
+        order_task t = {.deadline_ns = first[i], .idx = i, .rec = &rec};
+        h[i] = test_spawn(w, "first", (sim_node_id){0}, order_poll, NULL, &t, sizeof t);
+    }
+    cr_assert(eq(int, sim_world_run_until(w, 1), SIM_OK));
+    sim_join_abort(w, &h[0]);
+    cr_assert(eq(int, sim_world_run_until(w, 5 * SIM_S), SIM_OK));
+    cr_assert(eq(u32, test_timers_armed(w), 1));
+    const uint64_t later[4] = {7 * SIM_S, 15 * SIM_S, 7 * SIM_S, 7 * SIM_S + 1};
+    for (uint32_t i = 0; i < 4; i++) {
+        order_task t = {.deadline_ns = later[i], .idx = 2 + i, .rec = &rec};
+        sim_task_desc d = {.name = "later", .poll = order_poll, .state = &t,
+                           .state_size = sizeof t};
+        cr_assert(eq(int, sim_spawn(w, &d, NULL), SIM_OK));
+    }
+    cr_assert(eq(int, sim_world_run(w), SIM_OK));
+    const uint32_t want[5] = {2, 4, 5, 3, 1}; /* C, E, F, D, B */
+    const uint64_t at[6] = {0, 20 * SIM_S, 7 * SIM_S, 15 * SIM_S, 7 * SIM_S, 7 * SIM_S + 1};
+    cr_assert(eq(u32, rec.nwoke, 5));
+    for (uint32_t i = 0; i < 5; i++) {
+        cr_assert(eq(u32, rec.woke[i], want[i]), "wake %u", i);
+        cr_assert(eq(u64, rec.woke_at[want[i]], at[want[i]]), "wake %u", i);
+    }
+    cr_assert(eq(u32, test_timers_armed(w), 0));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&h[0])), SIM_ECANCELED));
+    cr_assert(eq(int, sim_block_on(w, sim_join_wait(&h[1])), SIM_OK));
+    sim_world_free(w);
+}
+
 /* ---- sleeps that are ready at once ----------------------------------------------------------- */
 
 typedef struct instant_rec {
