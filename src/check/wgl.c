@@ -211,6 +211,7 @@ typedef struct memo {
     uint64_t *slot;          /* open addressing: TAG_BITS of the hash over arena offset + 1;
                                 0 empty */
     uint64_t nslots, count;
+    uint32_t bits;           /* nslots is 2^bits */
     uint32_t state_words;
     uint32_t state_size;
     bool (*equal)(const void *, const void *);
@@ -229,20 +230,36 @@ static bool memo_same(const memo *mm, const uint64_t *rec, uint64_t h, const bit
     return mm->equal ? mm->equal(st, state) : memcmp(st, state, mm->state_size) == 0;
 }
 
+/* A configuration's slot is found from the top bits of its hash, so that the slots hold the
+ * configurations in the order of their hashes, and growing the table reads the top bits from
+ * the slots' tags: a pass over the old slots and the new, not a read of every record in the
+ * arena (a cache miss each, and the most of the memo's cost in time on a search that stops
+ * early). Past TAG_BITS bits of position (tables over 2^28 slots) the records give them. */
+#define TAG_BITS (64 - TAG_SHIFT)
+
+static uint64_t slot_home(const memo *mm, uint64_t h)
+{
+    return h >> (64 - mm->bits);
+}
+
 static void memo_grow(memo *mm)
 {
-    uint64_t n = mm->nslots ? mm->nslots * 2 : 1u << 12;
+    uint32_t nb = mm->nslots ? mm->bits + 1 : 12;
+    uint64_t n = 1ull << nb;
     uint64_t *slot = sim__host_map(n * sizeof *slot);
     for (uint64_t i = 0; i < mm->nslots; i++) {
-        if (mm->slot[i] == 0) continue;
-        uint64_t at = mm->arena[(mm->slot[i] & OFFSET_MASK) - 1] & (n - 1);
+        uint64_t sl = mm->slot[i];
+        if (sl == 0) continue;
+        uint64_t h = nb <= TAG_BITS ? sl : mm->arena[(sl & OFFSET_MASK) - 1];
+        uint64_t at = h >> (64 - nb);
         while (slot[at] != 0) at = (at + 1) & (n - 1);
-        slot[at] = mm->slot[i];
+        slot[at] = sl;
     }
     sim__host_unmap(mm->slot, mm->nslots * sizeof *slot);
     *mm->held += (n - mm->nslots) * sizeof *slot;
     mm->slot = slot;
     mm->nslots = n;
+    mm->bits = nb;
 }
 
 /* The bytes one more insert may add at its peak (a grown slot table is built beside the old
@@ -265,7 +282,7 @@ static uint64_t memo_growth(const memo *mm, uint32_t words)
 static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
 {
     if ((mm->count + 1) * 2 > mm->nslots) memo_grow(mm);
-    uint64_t mask = mm->nslots - 1, at = h & mask;
+    uint64_t mask = mm->nslots - 1, at = slot_home(mm, h);
     uint64_t tag = h >> TAG_SHIFT;
     for (uint64_t sl; (sl = mm->slot[at]) != 0; at = (at + 1) & mask) {
         if (sl >> TAG_SHIFT != tag) continue;
