@@ -50,6 +50,8 @@ typedef struct sim__vtab {
  * must not change while t lives. */
 void sim__vtab_init(sim__vtab *t, const sim__vtab *parent);
 void sim__vtab_release(sim__vtab *t);
+/* A deep copy of a root table (one without a parent) into dst. */
+void sim__vtab_copy(sim__vtab *dst, const sim__vtab *src);
 /* Interns a value; returns its id, or SIM__NIL past 2^31 values (or for a string over 2 GiB):
  * a limit, as out of host memory is fatal. */
 uint32_t sim__vtab_int(sim__vtab *t, int64_t i);

@@ -21,13 +21,65 @@ void sim__vtab_init(sim__vtab *t, const sim__vtab *parent)
     SIM_ASSERT(nil == SIM__VAL_NIL); /* the first value of a root table */
 }
 
+/* ---- the arrays ---------------------------------------------------------------------------- */
+
+/* Arrays of this many bytes and more are mapped (host_memory.c) rather than malloc'd: growing
+ * one moves its pages instead of copying them, and its new pages are faulted in at once. A
+ * key's values on the 50-client append history grow to megabytes; malloc copied them at each
+ * doubling and faulted them in page by page, a third of the check's page faults. */
+#define MAPPED_FROM (256u << 10)
+
+/* p (of old bytes, NULL for none) grown to bytes, its contents kept. */
+static void *grow_array(void *p, size_t old, size_t bytes, const char *what)
+{
+    if (bytes < MAPPED_FROM) return sim__xrealloc(p, bytes, what);
+    if (old >= MAPPED_FROM) return sim__host_remap(p, old, bytes);
+    void *q = sim__host_map(bytes);
+    if (old > 0) memcpy(q, p, old);
+    free(p);
+    return q;
+}
+
+/* Zeroed bytes, as grow_array makes them: mapped when large. */
+static void *zeroed_array(size_t bytes, const char *what)
+{
+    return bytes < MAPPED_FROM ? sim__xcalloc(1, bytes, what) : sim__host_map(bytes);
+}
+
+static void free_array(void *p, size_t bytes)
+{
+    if (bytes < MAPPED_FROM) {
+        free(p);
+    } else {
+        sim__host_unmap(p, bytes);
+    }
+}
+
 void sim__vtab_release(sim__vtab *t)
 {
-    free(t->v);
-    free(t->bytes);
-    free(t->items);
-    free(t->index);
+    free_array(t->v, (size_t)t->cap * sizeof *t->v);
+    free_array(t->bytes, t->bytes_cap);
+    free_array(t->items, t->items_cap * sizeof *t->items);
+    free_array(t->index, (size_t)t->index_cap * sizeof *t->index);
     memset(t, 0, sizeof *t);
+}
+
+/* An array of bytes, copied as grow_array would have made it. */
+static void *copy_array(const void *p, size_t bytes)
+{
+    if (bytes == 0 || p == NULL) return NULL;
+    void *q = zeroed_array(bytes, "a copy of a history's values");
+    memcpy(q, p, bytes);
+    return q;
+}
+
+void sim__vtab_copy(sim__vtab *dst, const sim__vtab *src)
+{
+    *dst = *src;
+    dst->v = copy_array(src->v, (size_t)src->cap * sizeof *src->v);
+    dst->bytes = copy_array(src->bytes, src->bytes_cap);
+    dst->items = copy_array(src->items, src->items_cap * sizeof *src->items);
+    dst->index = copy_array(src->index, (size_t)src->index_cap * sizeof *src->index);
 }
 
 uint32_t sim__vtab_end(const sim__vtab *t)
@@ -114,13 +166,13 @@ static uint32_t find(const sim__vtab *t, const shape *s, uint64_t h)
 static void index_grow(sim__vtab *t)
 {
     uint32_t cap = t->index_cap ? t->index_cap * 2 : 64;
-    uint32_t *index = sim__xcalloc(cap, sizeof *index, "the checker's value index");
+    uint32_t *index = zeroed_array((size_t)cap * sizeof *index, "the checker's value index");
     for (uint32_t i = 0; i < t->n; i++) {
         uint32_t at = (uint32_t)t->v[i].hash & (cap - 1);
         while (index[at] != 0) at = (at + 1) & (cap - 1);
         index[at] = i + 1;
     }
-    free(t->index);
+    free_array(t->index, (size_t)t->index_cap * sizeof *t->index);
     t->index = index;
     t->index_cap = cap;
 }
@@ -166,20 +218,22 @@ static int reserve(sim__vtab *t, size_t bytes, size_t items)
     SIM_ASSERT(!t->over);
     if (t->n == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 64;
-        t->v = sim__xrealloc_array(t->v, cap, sizeof *t->v, "the checker's values");
+        t->v = grow_array(t->v, (size_t)t->cap * sizeof *t->v, (size_t)cap * sizeof *t->v,
+                          "the checker's values");
         t->cap = cap;
     }
     if ((t->n + 1) * 2 > t->index_cap) index_grow(t);
     if (t->nbytes + bytes > t->bytes_cap) {
         size_t cap = t->bytes_cap ? t->bytes_cap : 1024;
         while (cap < t->nbytes + bytes) cap *= 2;
-        t->bytes = sim__xrealloc(t->bytes, cap, "the checker's strings");
+        t->bytes = grow_array(t->bytes, t->bytes_cap, cap, "the checker's strings");
         t->bytes_cap = cap;
     }
     if (t->nitems + items > t->items_cap) {
         size_t cap = t->items_cap ? t->items_cap : 256;
         while (cap < t->nitems + items) cap *= 2;
-        t->items = sim__xrealloc_array(t->items, cap, sizeof *t->items, "the checker's vectors");
+        t->items = grow_array(t->items, t->items_cap * sizeof *t->items, cap * sizeof *t->items,
+                              "the checker's vectors");
         t->items_cap = cap;
     }
     return SIM_OK;
