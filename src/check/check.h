@@ -230,6 +230,14 @@ uint64_t sim__wgl_bytes(const sim__wgl *w);
 /* Moves the result into out (out->best is malloc'd: free it) and frees w. */
 void sim__wgl_take(sim__wgl *w, sim__search *out);
 
+/* The bytes a table (a memo's, a value table's array) takes when it must hold at least
+ * `bytes`: as many below SIM__TABLE_LARGE; from there whole SIM__TABLE_UNITs, the size of a
+ * huge page, which the host maps at once (a 4 KiB page costs a trap of 10 to 20 us here when
+ * first touched, a 2 MiB one about 150 us). The same on every host, so the memory counted is. */
+#define SIM__TABLE_LARGE (64u << 10)
+#define SIM__TABLE_UNIT (2u << 20)
+size_t sim__table_bytes(size_t bytes);
+
 /* Zeroed memory mapped for the memo, with huge pages where the kernel has them
  * (host_memory.c); never NULL (the host refusing is fatal). Growing keeps the contents;
  * unmapping takes the size last mapped. */

@@ -23,11 +23,25 @@ void sim__vtab_init(sim__vtab *t, const sim__vtab *parent)
 
 /* ---- the arrays ---------------------------------------------------------------------------- */
 
-/* Arrays of this many bytes and more are mapped (host_memory.c) rather than malloc'd: growing
- * one moves its pages instead of copying them, and its new pages are faulted in at once. A
- * key's values on the 50-client append history grow to megabytes; malloc copied them at each
- * doubling and faulted them in page by page, a third of the check's page faults. */
-#define MAPPED_FROM (256u << 10)
+size_t sim__table_bytes(size_t bytes)
+{
+    if (bytes < SIM__TABLE_LARGE) return bytes;
+    return (bytes + SIM__TABLE_UNIT - 1) / SIM__TABLE_UNIT * SIM__TABLE_UNIT;
+}
+
+/* Arrays of SIM__TABLE_LARGE bytes and more are mapped (host_memory.c) rather than malloc'd,
+ * in whole units of huge pages: a key's values on the 50-client append history grow to
+ * megabytes, and malloc copied them at each doubling and faulted them in page by page. */
+#define MAPPED_FROM SIM__TABLE_LARGE
+
+/* The capacity of an array of elem-byte items grown to hold at least need (doubling from cap,
+ * or from first): as many as sim__table_bytes gives room for. */
+static size_t grown_cap(size_t cap, size_t first, size_t need, size_t elem)
+{
+    size_t c = cap ? cap * 2 : first;
+    while (c < need) c *= 2;
+    return sim__table_bytes(c * elem) / elem;
+}
 
 /* p (of old bytes, NULL for none) grown to bytes, its contents kept. */
 static void *grow_array(void *p, size_t old, size_t bytes, const char *what)
@@ -38,6 +52,12 @@ static void *grow_array(void *p, size_t old, size_t bytes, const char *what)
     if (old > 0) memcpy(q, p, old);
     free(p);
     return q;
+}
+
+/* The bytes an index of cap slots takes. */
+static size_t index_bytes(uint32_t cap)
+{
+    return cap ? sim__table_bytes((size_t)cap * sizeof(uint32_t)) : 0;
 }
 
 /* Zeroed bytes, as grow_array makes them: mapped when large. */
@@ -60,7 +80,7 @@ void sim__vtab_release(sim__vtab *t)
     free_array(t->v, (size_t)t->cap * sizeof *t->v);
     free_array(t->bytes, t->bytes_cap);
     free_array(t->items, t->items_cap * sizeof *t->items);
-    free_array(t->index, (size_t)t->index_cap * sizeof *t->index);
+    free_array(t->index, index_bytes(t->index_cap));
     memset(t, 0, sizeof *t);
 }
 
@@ -79,7 +99,7 @@ void sim__vtab_copy(sim__vtab *dst, const sim__vtab *src)
     dst->v = copy_array(src->v, (size_t)src->cap * sizeof *src->v);
     dst->bytes = copy_array(src->bytes, src->bytes_cap);
     dst->items = copy_array(src->items, src->items_cap * sizeof *src->items);
-    dst->index = copy_array(src->index, (size_t)src->index_cap * sizeof *src->index);
+    dst->index = copy_array(src->index, index_bytes(src->index_cap));
 }
 
 uint32_t sim__vtab_end(const sim__vtab *t)
@@ -251,16 +271,29 @@ static uint32_t find(const sim__vtab *t, const shape *s, uint64_t h)
     return SIM__NIL;
 }
 
+/* The next capacities of the values and of the index (a power of two, as sparse as its load
+ * says, in a mapping as sim__table_bytes rounds it: a probe misses the cache less in a small
+ * one). */
+static uint32_t v_cap(const sim__vtab *t)
+{
+    return (uint32_t)grown_cap(t->cap, 64, (size_t)t->cap + 1, sizeof *t->v);
+}
+
+static uint32_t index_cap(const sim__vtab *t)
+{
+    return t->index_cap ? t->index_cap * 2 : 64;
+}
+
 static void index_grow(sim__vtab *t)
 {
-    uint32_t cap = t->index_cap ? t->index_cap * 2 : 64;
-    uint32_t *index = zeroed_array((size_t)cap * sizeof *index, "the checker's value index");
+    uint32_t cap = index_cap(t);
+    uint32_t *index = zeroed_array(index_bytes(cap), "the checker's value index");
     for (uint32_t i = 0; i < t->n; i++) {
         uint32_t at = home(t->v[i].hash, cap - 1);
         while (index[at] != 0) at = (at + 1) & (cap - 1);
         index[at] = i + 1;
     }
-    free_array(t->index, (size_t)t->index_cap * sizeof *t->index);
+    free_array(t->index, index_bytes(t->index_cap));
     t->index = index;
     t->index_cap = cap;
 }
@@ -268,15 +301,7 @@ static void index_grow(sim__vtab *t)
 uint64_t sim__vtab_held(const sim__vtab *t)
 {
     return (uint64_t)t->cap * sizeof *t->v + t->bytes_cap + t->items_cap * sizeof *t->items +
-           (uint64_t)t->index_cap * sizeof *t->index;
-}
-
-/* The capacity an array of cap (at least `first` when 0) needs to hold need. */
-static size_t grown(size_t cap, size_t first, size_t need)
-{
-    size_t c = cap ? cap : first;
-    while (c < need) c *= 2;
-    return c;
+           index_bytes(t->index_cap);
 }
 
 /* Whether growing for one more value stays within t->max_bytes: the new arrays are counted
@@ -286,11 +311,11 @@ static bool room(sim__vtab *t, size_t bytes, size_t items)
     if (t->over) return false; /* refused once: until the limit is raised, every time */
     if (t->max_bytes == 0) return true;
     uint64_t add = 0;
-    if (t->n == t->cap) add += (uint64_t)(t->cap ? t->cap * 2 : 64) * sizeof *t->v;
-    if ((t->n + 1) * 2 > t->index_cap) add += (uint64_t)(t->index_cap ? t->index_cap * 2 : 64) * 4;
-    if (t->nbytes + bytes > t->bytes_cap) add += grown(t->bytes_cap, 1024, t->nbytes + bytes);
+    if (t->n == t->cap) add += v_cap(t) * sizeof *t->v;
+    if ((t->n + 1) * 2 > t->index_cap) add += index_bytes(index_cap(t));
+    if (t->nbytes + bytes > t->bytes_cap) add += grown_cap(t->bytes_cap, 1024, t->nbytes + bytes, 1);
     if (t->nitems + items > t->items_cap) {
-        add += grown(t->items_cap, 256, t->nitems + items) * sizeof *t->items;
+        add += grown_cap(t->items_cap, 256, t->nitems + items, sizeof *t->items) * sizeof *t->items;
     }
     if (sim__vtab_held(t) + add <= t->max_bytes) return true;
     t->over = true;
@@ -305,21 +330,19 @@ static int reserve(sim__vtab *t, size_t bytes, size_t items)
     if (!room(t, bytes, items)) return SIM_ELIMIT;
     SIM_ASSERT(!t->over);
     if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        uint32_t cap = v_cap(t);
         t->v = grow_array(t->v, (size_t)t->cap * sizeof *t->v, (size_t)cap * sizeof *t->v,
                           "the checker's values");
         t->cap = cap;
     }
     if ((t->n + 1) * 2 > t->index_cap) index_grow(t);
     if (t->nbytes + bytes > t->bytes_cap) {
-        size_t cap = t->bytes_cap ? t->bytes_cap : 1024;
-        while (cap < t->nbytes + bytes) cap *= 2;
+        size_t cap = grown_cap(t->bytes_cap, 1024, t->nbytes + bytes, 1);
         t->bytes = grow_array(t->bytes, t->bytes_cap, cap, "the checker's strings");
         t->bytes_cap = cap;
     }
     if (t->nitems + items > t->items_cap) {
-        size_t cap = t->items_cap ? t->items_cap : 256;
-        while (cap < t->nitems + items) cap *= 2;
+        size_t cap = grown_cap(t->items_cap, 256, t->nitems + items, sizeof *t->items);
         t->items = grow_array(t->items, t->items_cap * sizeof *t->items, cap * sizeof *t->items,
                               "the checker's vectors");
         t->items_cap = cap;

@@ -195,6 +195,8 @@ static void bits_clear(bits *b, uint32_t i)
 
 /* A slot keeps the top bits of its configuration's hash, so that a probe passes over other
  * configurations without reading them from the arena (a cache miss each). */
+/* The first arena: small, so that a small search touches little. */
+#define MEMO_FIRST_WORDS (1u << 12)
 #define TAG_SHIFT 36
 #define OFFSET_MASK ((1ull << TAG_SHIFT) - 1)
 
@@ -242,11 +244,26 @@ static uint64_t slot_home(const memo *mm, uint64_t h)
     return h >> (64 - mm->bits);
 }
 
+/* The bytes a slot table of n slots takes: the table is as sparse as its load says (a probe
+ * misses the cache less in a small one), in a mapping as sim__table_bytes rounds it. */
+static uint64_t slots_bytes(uint64_t n)
+{
+    return n ? sim__table_bytes(n * sizeof(uint64_t)) : 0;
+}
+
+/* The next arena's words, to hold at least need. */
+static size_t memo_next_cap(const memo *mm, size_t need)
+{
+    size_t cap = mm->cap ? mm->cap * 2 : MEMO_FIRST_WORDS;
+    while (cap < need) cap *= 2;
+    return sim__table_bytes(cap * sizeof *mm->arena) / sizeof *mm->arena;
+}
+
 static void memo_grow(memo *mm)
 {
     uint32_t nb = mm->nslots ? mm->bits + 1 : 12;
     uint64_t n = 1ull << nb;
-    uint64_t *slot = sim__host_map(n * sizeof *slot);
+    uint64_t *slot = sim__host_map(slots_bytes(n));
     for (uint64_t i = 0; i < mm->nslots; i++) {
         uint64_t sl = mm->slot[i];
         if (sl == 0) continue;
@@ -255,8 +272,8 @@ static void memo_grow(memo *mm)
         while (slot[at] != 0) at = (at + 1) & (n - 1);
         slot[at] = sl;
     }
-    sim__host_unmap(mm->slot, mm->nslots * sizeof *slot);
-    *mm->held += (n - mm->nslots) * sizeof *slot;
+    sim__host_unmap(mm->slot, slots_bytes(mm->nslots));
+    *mm->held += slots_bytes(n) - slots_bytes(mm->nslots);
     mm->slot = slot;
     mm->nslots = n;
     mm->bits = nb;
@@ -267,12 +284,10 @@ static void memo_grow(memo *mm)
 static uint64_t memo_growth(const memo *mm, uint32_t words)
 {
     uint64_t add = 0;
-    if ((mm->count + 1) * 2 > mm->nslots) add += (mm->nslots ? mm->nslots * 2 : 1u << 12) * 8;
+    if ((mm->count + 1) * 2 > mm->nslots) add += slots_bytes(mm->nslots ? mm->nslots * 2 : 1u << 12);
     size_t need = 2 + (size_t)words + mm->state_words;
     if (mm->used + need > mm->cap) {
-        size_t cap = mm->cap ? mm->cap * 2 : 1u << 14;
-        while (cap < mm->used + need) cap *= 2;
-        add += (cap - mm->cap) * sizeof *mm->arena;
+        add += (memo_next_cap(mm, mm->used + need) - mm->cap) * sizeof *mm->arena;
     }
     return add;
 }
@@ -291,8 +306,7 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
     uint32_t nw = b->hi - b->lo;
     size_t need = 2 + (size_t)nw + mm->state_words;
     if (mm->used + need > mm->cap) {
-        size_t cap = mm->cap ? mm->cap * 2 : 1u << 14;
-        while (cap < mm->used + need) cap *= 2;
+        size_t cap = memo_next_cap(mm, mm->used + need);
         mm->arena = sim__host_remap(mm->arena, mm->cap * sizeof *mm->arena,
                                     cap * sizeof *mm->arena);
         *mm->held += (cap - mm->cap) * sizeof *mm->arena;
@@ -721,13 +735,14 @@ static uint64_t fixed_bytes(const sim_model *m, const sim__part *p, bool prune)
 
 static void release(search *s)
 {
-    SIM_ASSERT(*s->held >= s->fixed + (s->mm.cap + s->mm.nslots) * sizeof(uint64_t));
-    *s->held -= s->fixed + (s->mm.cap + s->mm.nslots) * sizeof(uint64_t);
+    uint64_t memo_bytes = s->mm.cap * sizeof(uint64_t) + slots_bytes(s->mm.nslots);
+    SIM_ASSERT(*s->held >= s->fixed + memo_bytes);
+    *s->held -= s->fixed + memo_bytes;
     list_release(&s->l);
     free(s->b.w);
     free(s->b.zob);
     sim__host_unmap(s->mm.arena, s->mm.cap * sizeof *s->mm.arena);
-    sim__host_unmap(s->mm.slot, s->mm.nslots * sizeof *s->mm.slot);
+    sim__host_unmap(s->mm.slot, slots_bytes(s->mm.nslots));
     free(s->stack);
     free(s->states);
     free(s->hashes);
