@@ -191,6 +191,33 @@ static void bits_clear(bits *b, uint32_t i)
     while (b->hi > b->lo && b->w[b->hi - 1] == 0) b->hi--;
 }
 
+/* ---- states ------------------------------------------------------------------------------- */
+
+/* A state's bytes copied and compared: with a constant size for the common small states (a
+ * register's and kv's are 4 and 8 bytes), so the compiler does it in a move, not a call to
+ * the library (6% of the time on the 50-client append history). */
+static void state_copy(void *dst, const void *src, size_t n)
+{
+    if (n == 8) {
+        memcpy(dst, src, 8);
+    } else if (n == 4) {
+        memcpy(dst, src, 4);
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
+static bool state_same(const void *a, const void *b, size_t n)
+{
+    if (n == 8 || n == 4) {
+        uint64_t x = 0, y = 0;
+        memcpy(&x, a, n == 8 ? 8 : 4);
+        memcpy(&y, b, n == 8 ? 8 : 4);
+        return x == y;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* ---- the memo of configurations ------------------------------------------------------------- */
 
 /* A slot keeps the top bits of its configuration's hash, so that a probe passes over other
@@ -229,7 +256,7 @@ static bool memo_same(const memo *mm, const uint64_t *rec, uint64_t h, const bit
     uint32_t nw = b->hi - b->lo;
     if (nw && memcmp(rec + 2, b->w + b->lo, nw * sizeof *rec) != 0) return false;
     const void *st = rec + 2 + nw;
-    return mm->equal ? mm->equal(st, state) : memcmp(st, state, mm->state_size) == 0;
+    return mm->equal ? mm->equal(st, state) : state_same(st, state, mm->state_size);
 }
 
 /* A configuration's slot is found from the top bits of its hash, so that the slots hold the
@@ -317,7 +344,7 @@ static int memo_insert(memo *mm, uint64_t h, const bits *b, const void *state)
     rec[1] = (uint64_t)b->lo | (uint64_t)nw << 32;
     if (nw) memcpy(rec + 2, b->w + b->lo, nw * sizeof *rec);
     rec[2 + nw + mm->state_words - 1] = 0; /* the state's last word may be partly unused */
-    memcpy(rec + 2 + nw, state, mm->state_size);
+    state_copy(rec + 2 + nw, state, mm->state_size);
     mm->slot[at] = slot_of(h, mm->used);
     mm->used += need;
     mm->count++;
@@ -469,8 +496,8 @@ static bool step_from(search *s, const void *state, uint64_t hash, uint32_t opi,
     size_t ss = s->m->state_size;
     cache *c = &s->sc;
     uint32_t at = (uint32_t)splitmix(hash + opi) & (CACHE_SLOTS - 1);
-    if (c->op[at] == opi + 1 && memcmp(c->state + at * ss, state, ss) == 0) {
-        memcpy(next, c->next + at * ss, ss);
+    if (c->op[at] == opi + 1 && state_same(c->state + at * ss, state, ss)) {
+        state_copy(next, c->next + at * ss, ss);
         *next_hash = c->next_hash[at];
         return c->ok[at];
     }
@@ -481,8 +508,8 @@ static bool step_from(search *s, const void *state, uint64_t hash, uint32_t opi,
     c->op[at] = opi + 1;
     c->ok[at] = ok;
     c->next_hash[at] = *next_hash;
-    memcpy(c->state + at * ss, state, ss);
-    memcpy(c->next + at * ss, next, ss);
+    state_copy(c->state + at * ss, state, ss);
+    state_copy(c->next + at * ss, next, ss);
     return ok;
 }
 
@@ -495,7 +522,7 @@ static bool step(search *s, uint32_t opi)
 static bool same_state(const search *s, const void *a, uint64_t ah, const void *b, uint64_t bh)
 {
     if (ah != bh) return false;
-    return s->m->equal ? s->m->equal(a, b) : memcmp(a, b, s->m->state_size) == 0;
+    return s->m->equal ? s->m->equal(a, b) : state_same(a, b, s->m->state_size);
 }
 
 /* The shadows once the operation at call node x has taken the search from s->cur to s->next,
@@ -600,8 +627,8 @@ static int try_call(search *s, uint32_t x)
     size_t ss = s->m->state_size;
     s->stack[s->depth] = x | (op->pure ? FORCED : 0);
     s->hashes[s->depth] = s->cur_hash;
-    memcpy(s->states + (size_t)s->depth * ss, s->cur, ss);
-    memcpy(s->cur, s->next, ss);
+    state_copy(s->states + (size_t)s->depth * ss, s->cur, ss);
+    state_copy(s->cur, s->next, ss);
     s->cur_hash = s->next_hash;
     if (s->prune) {
         shadows_save(s);
@@ -622,7 +649,7 @@ static uint32_t undo(search *s, bool *forced)
     uint32_t x = s->stack[--s->depth] & ~FORCED;
     *forced = (s->stack[s->depth] & FORCED) != 0;
     s->cur_hash = s->hashes[s->depth];
-    memcpy(s->cur, s->states + (size_t)s->depth * ss, ss);
+    state_copy(s->cur, s->states + (size_t)s->depth * ss, ss);
     if (s->prune) shadows_load(s);
     bits_clear(&s->b, s->l.op[x]);
     if (s->l.match[x]) s->nok_done--;
