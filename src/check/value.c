@@ -43,12 +43,15 @@ static size_t grown_cap(size_t cap, size_t first, size_t need, size_t elem)
     return sim__table_bytes(c * elem) / elem;
 }
 
-/* p (of old bytes, NULL for none) grown to bytes, its contents kept. */
+/* p (of old bytes, NULL for none) grown to bytes, its contents kept. A mapped array takes
+ * the whole units sim__table_bytes gives (an array of 24-byte values falls a little short). */
 static void *grow_array(void *p, size_t old, size_t bytes, const char *what)
 {
     if (bytes < MAPPED_FROM) return sim__xrealloc(p, bytes, what);
-    if (old >= MAPPED_FROM) return sim__host_remap(p, old, bytes);
-    void *q = sim__host_map(bytes);
+    if (old >= MAPPED_FROM) {
+        return sim__host_remap(p, sim__table_bytes(old), sim__table_bytes(bytes));
+    }
+    void *q = sim__host_map(sim__table_bytes(bytes));
     if (old > 0) memcpy(q, p, old);
     free(p);
     return q;
@@ -63,7 +66,8 @@ static size_t index_bytes(uint32_t cap)
 /* Zeroed bytes, as grow_array makes them: mapped when large. */
 static void *zeroed_array(size_t bytes, const char *what)
 {
-    return bytes < MAPPED_FROM ? sim__xcalloc(1, bytes, what) : sim__host_map(bytes);
+    return bytes < MAPPED_FROM ? sim__xcalloc(1, bytes, what)
+                               : sim__host_map(sim__table_bytes(bytes));
 }
 
 static void free_array(void *p, size_t bytes)
@@ -71,7 +75,7 @@ static void free_array(void *p, size_t bytes)
     if (bytes < MAPPED_FROM) {
         free(p);
     } else {
-        sim__host_unmap(p, bytes);
+        sim__host_unmap(p, sim__table_bytes(bytes));
     }
 }
 
@@ -300,8 +304,8 @@ static void index_grow(sim__vtab *t)
 
 uint64_t sim__vtab_held(const sim__vtab *t)
 {
-    return (uint64_t)t->cap * sizeof *t->v + t->bytes_cap + t->items_cap * sizeof *t->items +
-           index_bytes(t->index_cap);
+    return sim__table_bytes((size_t)t->cap * sizeof *t->v) + t->bytes_cap +
+           t->items_cap * sizeof *t->items + index_bytes(t->index_cap);
 }
 
 /* Whether growing for one more value stays within t->max_bytes: the new arrays are counted
@@ -311,7 +315,7 @@ static bool room(sim__vtab *t, size_t bytes, size_t items)
     if (t->over) return false; /* refused once: until the limit is raised, every time */
     if (t->max_bytes == 0) return true;
     uint64_t add = 0;
-    if (t->n == t->cap) add += v_cap(t) * sizeof *t->v;
+    if (t->n == t->cap) add += sim__table_bytes(v_cap(t) * sizeof *t->v);
     if ((t->n + 1) * 2 > t->index_cap) add += index_bytes(index_cap(t));
     if (t->nbytes + bytes > t->bytes_cap) add += grown_cap(t->bytes_cap, 1024, t->nbytes + bytes, 1);
     if (t->nitems + items > t->items_cap) {
