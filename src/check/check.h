@@ -44,6 +44,7 @@ typedef struct sim__vtab {
     size_t nitems, items_cap;
     uint32_t *index;         /* open addressing over v: i + 1, 0 = empty; a power of two */
     uint32_t index_cap;
+    uint64_t held;           /* sim__vtab_held: what the arrays take, at their capacity */
     uint64_t max_bytes;      /* what sim__vtab_bytes may reach while growing (old and new
                                 arrays both counted); 0: no limit */
     bool over;               /* an intern was refused for max_bytes (sim__vtab_* returned

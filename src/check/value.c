@@ -302,10 +302,16 @@ static void index_grow(sim__vtab *t)
     t->index_cap = cap;
 }
 
+/* What the table's arrays take, kept in t->held: the search asks before every step. */
+static void recount(sim__vtab *t)
+{
+    t->held = sim__table_bytes((size_t)t->cap * sizeof *t->v) + t->bytes_cap +
+              t->items_cap * sizeof *t->items + index_bytes(t->index_cap);
+}
+
 uint64_t sim__vtab_held(const sim__vtab *t)
 {
-    return sim__table_bytes((size_t)t->cap * sizeof *t->v) + t->bytes_cap +
-           t->items_cap * sizeof *t->items + index_bytes(t->index_cap);
+    return t->held;
 }
 
 /* Whether growing for one more value stays within t->max_bytes: the new arrays are counted
@@ -351,6 +357,7 @@ static int reserve(sim__vtab *t, size_t bytes, size_t items)
                               "the checker's vectors");
         t->items_cap = cap;
     }
+    recount(t);
     return SIM_OK;
 }
 
