@@ -214,7 +214,9 @@ static bool content_is(const sim__vtab *t, uint32_t id, const char *s, uint32_t 
     for (;;) {
         const sim__val *v = sim__vtab_at(t, id);
         SIM_ASSERT(is_text(v) && v->len == len);
-        if (v->kind == SIM_VALUE_STRING) return len == 0 || memcmp(sim__vtab_bytes(t, id), s, len) == 0;
+        if (v->kind == SIM_VALUE_STRING) {
+            return len == 0 || memcmp(sim__vtab_bytes(t, id), s, len) == 0;
+        }
         uint32_t lb = sim__vtab_at(t, pair_b(v))->len;
         if (!content_is(t, pair_b(v), s + (len - lb), lb)) return false;
         id = pair_a(v);
@@ -323,7 +325,9 @@ static bool room(sim__vtab *t, size_t bytes, size_t items)
     uint64_t add = 0;
     if (t->n == t->cap) add += sim__table_bytes(v_cap(t) * sizeof *t->v);
     if ((t->n + 1) * 2 > t->index_cap) add += index_bytes(index_cap(t));
-    if (t->nbytes + bytes > t->bytes_cap) add += grown_cap(t->bytes_cap, 1024, t->nbytes + bytes, 1);
+    if (t->nbytes + bytes > t->bytes_cap) {
+        add += grown_cap(t->bytes_cap, 1024, t->nbytes + bytes, 1);
+    }
     if (t->nitems + items > t->items_cap) {
         add += grown_cap(t->items_cap, 256, t->nitems + items, sizeof *t->items) * sizeof *t->items;
     }

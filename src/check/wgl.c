@@ -311,7 +311,9 @@ static void memo_grow(memo *mm)
 static uint64_t memo_growth(const memo *mm, uint32_t words)
 {
     uint64_t add = 0;
-    if ((mm->count + 1) * 2 > mm->nslots) add += slots_bytes(mm->nslots ? mm->nslots * 2 : 1u << 12);
+    if ((mm->count + 1) * 2 > mm->nslots) {
+        add += slots_bytes(mm->nslots ? mm->nslots * 2 : 1u << 12);
+    }
     size_t need = 2 + (size_t)words + mm->state_words;
     if (mm->used + need > mm->cap) {
         add += (memo_next_cap(mm, mm->used + need) - mm->cap) * sizeof *mm->arena;

@@ -186,9 +186,9 @@ static sim_check_result *check_kv(sim_history *h, uint32_t jobs, uint64_t round_
 /* Goal: the search in rounds over keys names a key that is not linearizable, and is the same
  * whatever the jobs; with all_keys, it lists exactly the keys the exhaustive search finds not
  * linearizable, each key decided alone. Method: 3,000 random kv histories on two keys, half
- * mutated (one claim: so one key), checked in rounds of 1, 2, 3, 5, 8, ... steps (so the keys take their rounds in
- * turns) with one job and two, and with all_keys; the keys' verdicts come from the exhaustive
- * search on each key's part. */
+ * mutated (one claim: so one key), checked in rounds of 1, 2, 3, 5, 8, ... steps (so the
+ * keys take their rounds in turns) with one job and two, and with all_keys; the keys'
+ * verdicts come from the exhaustive search on each key's part. */
 Test(check_brute, key_order_agrees_with_exhaustive_search_per_key)
 {
     uint64_t state = 31;
@@ -216,7 +216,8 @@ Test(check_brute, key_order_agrees_with_exhaustive_search_per_key)
                                                                     : SIM_LINEARIZABLE),
                   "%s\n%s", sum, text);
         if (bad[0] || bad[1]) {
-            bool named0 = strstr(sum, "on key 0 ") != NULL, named1 = strstr(sum, "on key 1 ") != NULL;
+            bool named0 = strstr(sum, "on key 0 ") != NULL;
+            bool named1 = strstr(sum, "on key 1 ") != NULL;
             cr_assert(named0 != named1 && (named0 ? bad[0] : bad[1]), "%s\n%s", sum, text);
             named[named1]++;
             sim_check_result *all = check_kv(parsed, 2, 1, true);
@@ -334,7 +335,8 @@ static bool ctr_generate(brute_source *s, char *text, size_t size)
             ops[i] = (ctr_op){.read = brute_pick(s, 3) == 0, .amount = 1 + brute_pick(s, 2),
                               .call = pos++};
             snprintf(lines[nl], sizeof lines[nl], "{:process %d, :type :invoke, :f :%s, :value %s}",
-                     p, ops[i].read ? "read" : "add", ops[i].read ? "nil" : ops[i].amount == 1 ? "1" : "2");
+                     p, ops[i].read ? "read" : "add",
+                     ops[i].read ? "nil" : ops[i].amount == 1 ? "1" : "2");
             at[nl++] = ops[i].call;
         } else if (!applied[i]) {
             applied[i] = true;
