@@ -7,8 +7,10 @@
  * (src/check/check.c): the first anomaly found ends the check unless --all-keys.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -211,7 +213,15 @@ static char *read_all(const char *path)
         cli_err("%s: cannot open: %s\n", path, strerror(errno));
         return NULL;
     }
+    /* A file's size, when it has one, sizes the buffer: one read, no copy (a 600 KB history
+     * took 4% of its check growing the buffer and copying through stdio's). */
     size_t len = 0, cap = 1 << 16;
+    struct stat st;
+    if (!in && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size < SIZE_MAX / 4) {
+        cap = (size_t)st.st_size + 2;
+        setvbuf(f, NULL, _IONBF, 0);
+    }
     char *text = malloc(cap);
     while (text != NULL) {
         len += fread(text + len, 1, cap - len - 1, f);

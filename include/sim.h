@@ -2217,12 +2217,19 @@ typedef struct sim_value {
 /* The output of an info operation: it may have returned anything. */
 #define SIM_VALUE_UNKNOWN UINT32_MAX
 
-/* Value id as a sim_value, valid until the next sim_check_intern. */
+/* Value id as a sim_value, valid until the next sim_check_intern or sim_check_concat (and, for
+ * a string made by sim_check_concat, the next sim_check_value of another such string). */
 sim_value sim_check_value(const sim_check_ctx *c, uint32_t id);
 /* The id of a string or keyword value, made if the history has none (a model's new state:
  * kv's append); valid during this check. SIM_VALUE_UNKNOWN past the value table's limit
  * (2^31 values, or a string over 2 GiB); the check then ends with SIM_ELIMIT. */
 uint32_t sim_check_intern(sim_check_ctx *c, sim_value_kind kind, const char *s, size_t len);
+/* The id of string a followed by string b (a state that grows: kv's append), made without
+ * reading or copying either: a string grown by appends is kept as the one it grew from and
+ * what was added, so configurations share their prefixes. Ids stay one per content, whichever
+ * way a string was made. SIM_VALUE_UNKNOWN if a or b is not a string, or past the value
+ * table's limit (as sim_check_intern). */
+uint32_t sim_check_concat(sim_check_ctx *c, uint32_t a, uint32_t b);
 /* The id of keyword :name, or SIM_VALUE_UNKNOWN when the history has none. */
 uint32_t sim_check_keyword(const sim_check_ctx *c, const char *name);
 /* Value id as EDN text; returns the length it needs, as snprintf. */

@@ -49,11 +49,36 @@
 
 /* ---- what models see ------------------------------------------------------------------------ */
 
+void sim__ctx_init(sim_check_ctx *c, const sim__vtab *parent)
+{
+    memset(c, 0, sizeof *c);
+    sim__vtab_init(&c->vals, parent);
+    c->flat = &c->flat_store;
+}
+
+void sim__ctx_release(sim_check_ctx *c)
+{
+    sim__vtab_release(&c->vals);
+    free(c->flat_store.s);
+    memset(c, 0, sizeof *c);
+}
+
 sim_value sim_check_value(const sim_check_ctx *c, uint32_t id)
 {
     SIM_ASSERT(id != SIM_VALUE_UNKNOWN);
     const sim__val *v = sim__vtab_at(&c->vals, id);
     sim_value out = {.kind = (sim_value_kind)v->kind, .len = v->len};
+    if (v->kind == SIM__VAL_PAIR) {
+        sim__flat *f = c->flat;
+        if (f->cap < v->len) {
+            f->s = sim__xrealloc(f->s, v->len, "a string made by sim_check_concat");
+            f->cap = v->len;
+        }
+        sim__vtab_content(&c->vals, id, f->s);
+        out.kind = SIM_VALUE_STRING;
+        out.s = f->s;
+        return out;
+    }
     switch (v->kind) {
     case SIM_VALUE_INT:
     case SIM_VALUE_BOOL: out.i = (int64_t)v->x; break;
@@ -71,6 +96,20 @@ uint32_t sim_check_intern(sim_check_ctx *c, sim_value_kind kind, const char *s, 
     uint32_t id = sim__vtab_text(&c->vals, kind, s, len);
     /* Refused for the memory limit: the search pauses and asks again (wgl.c); else the
      * table is full for good. */
+    if (id == SIM__NIL && !c->vals.over) c->full = true;
+    return id == SIM__NIL ? SIM_VALUE_UNKNOWN : id;
+}
+
+uint32_t sim_check_concat(sim_check_ctx *c, uint32_t a, uint32_t b)
+{
+    if (a == SIM_VALUE_UNKNOWN || b == SIM_VALUE_UNKNOWN) return SIM_VALUE_UNKNOWN;
+    uint32_t ka = sim__vtab_at(&c->vals, a)->kind, kb = sim__vtab_at(&c->vals, b)->kind;
+    if ((ka != SIM_VALUE_STRING && ka != SIM__VAL_PAIR) ||
+        (kb != SIM_VALUE_STRING && kb != SIM__VAL_PAIR)) {
+        return SIM_VALUE_UNKNOWN;
+    }
+    uint32_t id = sim__vtab_concat(&c->vals, a, b);
+    /* As sim_check_intern: refused for the memory limit, or the table is full for good. */
     if (id == SIM__NIL && !c->vals.over) c->full = true;
     return id == SIM__NIL ? SIM_VALUE_UNKNOWN : id;
 }
@@ -789,7 +828,7 @@ static void plan_release(plan *p)
 {
     for (uint32_t i = 0; p->ctx != NULL && i < p->nparts; i++) {
         if (p->w[i] != NULL) sim__wgl_take(p->w[i], &p->res[i]);
-        sim__vtab_release(&p->ctx[i].vals);
+        sim__ctx_release(&p->ctx[i]);
         free(p->res[i].best);
     }
     free(p->w);
@@ -797,7 +836,7 @@ static void plan_release(plan *p)
     free(p->before);
     free(p->share);
     free(p->todo);
-    sim__vtab_release(&p->prep.vals);
+    sim__ctx_release(&p->prep);
     free(p->ctx);
     free(p->res);
     free(p->rc);
@@ -828,7 +867,7 @@ static int search_all(plan *p, const sim_check_desc *d)
     p->before = sim__xcalloc(p->nparts, sizeof *p->before, "a check's keys");
     p->share = sim__xcalloc(p->nparts, sizeof *p->share, "a check's keys");
     p->todo = sim__xcalloc(p->nparts, sizeof *p->todo, "a check's keys");
-    for (uint32_t i = 0; i < p->nparts; i++) sim__vtab_init(&p->ctx[i].vals, &p->prep.vals);
+    for (uint32_t i = 0; i < p->nparts; i++) sim__ctx_init(&p->ctx[i], &p->prep.vals);
     atomic_init(&p->stop, SIM__NIL);
     p->max_configs = d->max_configs ? d->max_configs : DEFAULT_MAX_CONFIGS;
     p->max_steps = d->max_steps ? d->max_steps : UINT64_MAX;
@@ -878,7 +917,7 @@ int sim_check(const sim_history *h, const sim_check_desc *d, sim_check_result **
                            (unsigned)d->search);
     }
     plan p = {.h = h, .m = d->model};
-    sim__vtab_init(&p.prep.vals, &h->vals);
+    sim__ctx_init(&p.prep, &h->vals);
     int rc = prepare_ops(&p, err, err_size);
     if (rc == SIM_OK) {
         split(&p);

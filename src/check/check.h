@@ -20,13 +20,17 @@
 
 /* A value without a key of its own: nil is id 0 of every root table. */
 #define SIM__VAL_NIL 0u
+/* The kind of a string made by sim__vtab_concat and kept as its two parts (x: the first's id
+ * << 32 | the second's); a STRING to everyone outside value.c, which gives its content. */
+#define SIM__VAL_PAIR 16u
 
 typedef struct sim__val {
     uint32_t kind;           /* sim_value_kind */
     uint32_t len;            /* STRING, KEYWORD: bytes; VECTOR: items */
     uint64_t x;              /* INT, BOOL: the value's bits; STRING, KEYWORD: offset in bytes;
-                                VECTOR: offset in items */
-    uint64_t hash;           /* of kind and content, for the index */
+                                VECTOR: offset in items; PAIR: its parts */
+    uint64_t hash;           /* of kind and content, for the index (a string's: of its
+                                content alone, whether STRING or PAIR) */
 } sim__val;
 
 typedef struct sim__vtab {
@@ -40,6 +44,7 @@ typedef struct sim__vtab {
     size_t nitems, items_cap;
     uint32_t *index;         /* open addressing over v: i + 1, 0 = empty; a power of two */
     uint32_t index_cap;
+    uint64_t held;           /* sim__vtab_held: what the arrays take, at their capacity */
     uint64_t max_bytes;      /* what sim__vtab_bytes may reach while growing (old and new
                                 arrays both counted); 0: no limit */
     bool over;               /* an intern was refused for max_bytes (sim__vtab_* returned
@@ -50,12 +55,20 @@ typedef struct sim__vtab {
  * must not change while t lives. */
 void sim__vtab_init(sim__vtab *t, const sim__vtab *parent);
 void sim__vtab_release(sim__vtab *t);
+/* A deep copy of a root table (one without a parent) into dst. */
+void sim__vtab_copy(sim__vtab *dst, const sim__vtab *src);
 /* Interns a value; returns its id, or SIM__NIL past 2^31 values (or for a string over 2 GiB):
  * a limit, as out of host memory is fatal. */
 uint32_t sim__vtab_int(sim__vtab *t, int64_t i);
 uint32_t sim__vtab_bool(sim__vtab *t, bool b);
 uint32_t sim__vtab_text(sim__vtab *t, sim_value_kind kind, const char *s, size_t len);
 uint32_t sim__vtab_vec(sim__vtab *t, const uint32_t *items, uint32_t n);
+/* The id of string a's content followed by string b's (STRING or PAIR ids), made as a PAIR
+ * when no value has that content, so without reading or copying a or b; SIM__NIL past the
+ * table's limits, as sim__vtab_text. */
+uint32_t sim__vtab_concat(sim__vtab *t, uint32_t a, uint32_t b);
+/* The content of string id (STRING or PAIR) into out, its length in bytes. */
+void sim__vtab_content(const sim__vtab *t, uint32_t id, char *out);
 /* The id of a string or keyword if the table (or a parent) has it, else SIM__NIL. */
 uint32_t sim__vtab_find_text(const sim__vtab *t, sim_value_kind kind, const char *s, size_t len);
 /* The bytes t has allocated (its own arrays, at their capacity; not its parent's). */
@@ -63,7 +76,8 @@ uint64_t sim__vtab_held(const sim__vtab *t);
 /* Every id below sim__vtab_end(t) is valid. */
 uint32_t sim__vtab_end(const sim__vtab *t);
 const sim__val *sim__vtab_at(const sim__vtab *t, uint32_t id);
-/* The contents of a STRING or KEYWORD (len bytes) and the items of a VECTOR. */
+/* The contents of a STRING or KEYWORD (len bytes; not a PAIR: sim__vtab_content) and the
+ * items of a VECTOR. */
 const char *sim__vtab_bytes(const sim__vtab *t, uint32_t id);
 const uint32_t *sim__vtab_items(const sim__vtab *t, uint32_t id);
 
@@ -130,12 +144,25 @@ const char *sim__op_type_name(uint32_t type);
 
 /* What a model sees of the values: the history's table extended by the values this check
  * makes (one table per key, so keys can be searched in threads at once). */
+/* Where sim_check_value puts the content of a string kept as a pair (SIM__VAL_PAIR). */
+typedef struct sim__flat {
+    char *s;
+    size_t cap;
+} sim__flat;
+
 struct sim_check_ctx {
     sim__vtab vals;
     bool full;               /* sim_check_intern met the value table's limit (2^31 values, or
                                 a string over 2 GiB): the search ends with SIM_ELIMIT (when
                                 vals.over, the table only met its share of memory) */
+    sim__flat *flat;         /* &flat_store (so that sim_check_value, given the context as
+                                const, may write it); its bytes are freed with the context */
+    sim__flat flat_store;
 };
+
+/* Sets up a context over parent's values (NULL: a root table), and frees one. */
+void sim__ctx_init(sim_check_ctx *c, const sim__vtab *parent);
+void sim__ctx_release(sim_check_ctx *c);
 
 /* One key's operations (all of them for a model that is one object), in invocation order,
  * with where each was invoked and completed in the history (completed: SIM__NIL for an info
@@ -203,6 +230,14 @@ const sim__search *sim__wgl_result(const sim__wgl *w);
 uint64_t sim__wgl_bytes(const sim__wgl *w);
 /* Moves the result into out (out->best is malloc'd: free it) and frees w. */
 void sim__wgl_take(sim__wgl *w, sim__search *out);
+
+/* The bytes a table (a memo's, a value table's array) takes when it must hold at least
+ * `bytes`: as many below SIM__TABLE_LARGE; from there whole SIM__TABLE_UNITs, the size of a
+ * huge page, which the host maps at once (a 4 KiB page costs a trap of 10 to 20 us here when
+ * first touched, a 2 MiB one about 150 us). The same on every host, so the memory counted is. */
+#define SIM__TABLE_LARGE (64u << 10)
+#define SIM__TABLE_UNIT (2u << 20)
+size_t sim__table_bytes(size_t bytes);
 
 /* Zeroed memory mapped for the memo, with huge pages where the kernel has them
  * (host_memory.c); never NULL (the host refusing is fatal). Growing keeps the contents;

@@ -95,6 +95,13 @@ static void write_value(const sim__vtab *t, uint32_t id, sink *o)
         /* An empty string's bytes may be a null pointer: do not touch them. */
         emit_string(o, v->len > 0 ? sim__vtab_bytes(t, id) : "", v->len);
         return;
+    case SIM__VAL_PAIR: {
+        char *flat = sim__xmalloc(v->len, "a string written");
+        sim__vtab_content(t, id, flat);
+        emit_string(o, flat, v->len);
+        free(flat);
+        return;
+    }
     case SIM_VALUE_KEYWORD:
         emit(o, ":", 1);
         if (v->len > 0) emit(o, sim__vtab_bytes(t, id), v->len);

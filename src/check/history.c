@@ -263,11 +263,7 @@ void sim__history_copy(const sim_history *h, sim_history **out)
 {
     sim_history *c = sim__xcalloc(1, sizeof *c, "a copy of a history");
     *c = *h;
-    const sim__vtab *v = &h->vals;
-    copy_array(&c->vals.v, v->v, v->cap, sizeof *v->v);
-    copy_array(&c->vals.bytes, v->bytes, v->bytes_cap, 1);
-    copy_array(&c->vals.items, v->items, v->items_cap, sizeof *v->items);
-    copy_array(&c->vals.index, v->index, v->index_cap, sizeof *v->index);
+    sim__vtab_copy(&c->vals, &h->vals);
     copy_array(&c->e, h->e, h->cap, sizeof *h->e);
     copy_array(&c->op_invoke, h->op_invoke, h->ops_cap, sizeof *h->op_invoke);
     copy_array(&c->op_done, h->op_done, h->ops_cap, sizeof *h->op_done);

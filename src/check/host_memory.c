@@ -50,8 +50,30 @@ static void populate(void *p, size_t from, size_t to)
 #endif
 }
 
+/* Whole units of SIM__TABLE_UNIT (check.h) are mapped at an address aligned to one, so that
+ * the kernel can back each with a huge page at its first touch: one trap instead of 512, and
+ * clearing 2 MiB at once (touching 16 MiB here took 74 to 100 ms of CPU in 4 KiB pages, 38 ms
+ * faulted in with MADV_POPULATE_WRITE, 1.3 ms in huge pages). Without huge pages they fault
+ * page by page as they are touched. */
+static bool in_units(size_t bytes)
+{
+    return bytes >= SIM__TABLE_UNIT && bytes % SIM__TABLE_UNIT == 0;
+}
+
+static void *map_units(size_t bytes)
+{
+    size_t over = bytes + SIM__TABLE_UNIT;
+    char *p = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) sim__oom(bytes, "the checker's tables");
+    size_t head = (SIM__TABLE_UNIT - (uintptr_t)p % SIM__TABLE_UNIT) % SIM__TABLE_UNIT;
+    if (head > 0) (void)munmap(p, head);
+    if (over - head > bytes) (void)munmap(p + head + bytes, over - head - bytes);
+    return hint(p + head, bytes);
+}
+
 void *sim__host_map(size_t bytes)
 {
+    if (in_units(bytes)) return map_units(bytes);
     bytes = whole_pages(bytes);
     void *p = hint(mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                    bytes);
@@ -62,6 +84,13 @@ void *sim__host_map(size_t bytes)
 void *sim__host_remap(void *p, size_t old_bytes, size_t bytes)
 {
     if (p == NULL) return sim__host_map(bytes);
+    if (in_units(bytes)) {
+        /* Moved pages would land where the kernel likes, off the units: copy them. */
+        void *q = map_units(bytes);
+        memcpy(q, p, old_bytes);
+        sim__host_unmap(p, old_bytes);
+        return q;
+    }
     bytes = whole_pages(bytes);
     void *q = hint(mremap(p, whole_pages(old_bytes), bytes, MREMAP_MAYMOVE), bytes);
     populate(q, whole_pages(old_bytes), bytes);

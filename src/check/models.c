@@ -164,21 +164,12 @@ static bool kv_get_ok(sim_check_ctx *c, const kv_state *s, uint32_t out, bool em
     return v.kind == SIM_VALUE_STRING && v.len == 0;
 }
 
-/* The value after appending op's string to what the key holds ("" when absent). */
+/* The value after appending op's string to what the key holds ("" when absent): made by
+ * sim_check_concat, so a value grown by appends shares the one it grew from. */
 static uint32_t kv_appended(sim_check_ctx *c, const kv_state *s, const sim_op *op)
 {
-    sim_value add = sim_check_value(c, op->input);
-    sim_value cur = {.kind = SIM_VALUE_STRING};
-    if (s->present) cur = sim_check_value(c, s->value);
-    if (cur.kind != SIM_VALUE_STRING) return SIM_VALUE_UNKNOWN; /* appended to a non-string */
-    size_t len = (size_t)cur.len + add.len;
-    char small[256];
-    char *buf = len <= sizeof small ? small : sim__xmalloc(len, "an appended value");
-    if (cur.len > 0) memcpy(buf, cur.s, cur.len);
-    if (add.len > 0) memcpy(buf + cur.len, add.s, add.len);
-    uint32_t id = sim_check_intern(c, SIM_VALUE_STRING, buf, len);
-    if (buf != small) free(buf);
-    return id;
+    if (!s->present) return op->input;
+    return sim_check_concat(c, s->value, op->input); /* unknown for a non-string */
 }
 
 static bool kv_step(sim_check_ctx *c, const void *state, const sim_op *op, void *next,

@@ -803,3 +803,35 @@ Test(check, max_memory_holds_for_appended_values)
     }
     sim_history_free(hist);
 }
+
+/* Goal: the limit holds where tables take whole 2 MiB units (from 64 KiB on): the hard key
+ * alone, under a limit of 5 MiB, grows past its first units and ends unknown at the limit,
+ * and what it held, counted in units, stayed within it, with one job and with two. */
+Test(check, max_memory_holds_in_units)
+{
+    char h[8192] = "";
+    for (int p = 0; p < 18; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :invoke, :f :write, :value %d}\n", p, p);
+    }
+    strcat(h, INV(99, read, "nil") OK(99, read, "100"));
+    for (int p = 0; p < 18; p++) {
+        sprintf(h + strlen(h), "{:process %d, :type :ok, :f :write, :value %d}\n", p, p);
+    }
+    sim_history *hist = edn(h);
+    for (uint32_t jobs = 1; jobs <= 2; jobs++) {
+        sim_check_desc d = {.model = &sim_model_register, .jobs = jobs, .max_memory = 5u << 20};
+        sim_check_result *r = NULL;
+        cr_assert(eq(int, sim_check(hist, &d, &r, NULL, 0), SIM_OK));
+        cr_assert(eq(int, sim_check_verdict(r), SIM_CHECK_UNKNOWN), "%s", sim_check_summary(r));
+        cr_assert(strstr(sim_check_summary(r), "memory limit of 5242880 bytes") != NULL, "%s",
+                  sim_check_summary(r));
+        const char *json = sim_check_report(r, true);
+        const char *peak = strstr(json, "\"memory_peak\":");
+        cr_assert(peak != NULL, "%s", json);
+        uint64_t held = strtoull(peak + strlen("\"memory_peak\":"), NULL, 10);
+        cr_assert(le(u64, held, 5ull << 20), "%s", json);
+        cr_assert(le(u64, 2ull << 20, held), "%s", json);
+        sim_check_result_free(r);
+    }
+    sim_history_free(hist);
+}
