@@ -35,6 +35,14 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
                        void *ud);
 /* Wakes a wait from any thread or from a signal handler (one write to the eventfd). */
 void sim__reactor_kick(sim__reactor *r);
+/* The loop is about to wait with a timeout: from now until that wait returns, the first
+ * sim__reactor_wake kicks. Call it, then look at what other threads hand over (a hand-over
+ * made before this call is seen there), and wait without blocking if there is any. */
+void sim__reactor_sleeping(sim__reactor *r);
+/* From another thread, after handing something over: kicks only when the loop sleeps (or is
+ * about to) and no other thread has kicked it since (sequentially consistent with
+ * sim__reactor_sleeping). Not for signal handlers: they kick. */
+void sim__reactor_wake(sim__reactor *r);
 
 /* ---- thread pools (host_pool.c) -------------------------------------------------------------- */
 
@@ -54,8 +62,8 @@ void sim__tpool_free(sim__tpool *p, sim__tpool_fn drop);
 
 /* ---- open files (host_files.c) --------------------------------------------------------------- */
 
-/* The open files of a host world: fds by (index, generation), under a mutex, because the
- * loop's thread and pool threads open, use and close them alike. */
+/* The open files of a host world: fds by (index, generation), under a reader-writer lock,
+ * because the loop's thread and pool threads open, use and close them alike. */
 typedef struct sim__hfiles sim__hfiles;
 
 sim__hfiles *sim__hfiles_new(void);
@@ -67,8 +75,8 @@ void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen);
 int sim__hfiles_get(sim__hfiles *t, uint32_t idx, uint32_t gen);
 /* Forgets (idx, gen) and returns its fd for the caller to close, or -1 when it is not open. */
 int sim__hfiles_remove(sim__hfiles *t, uint32_t idx, uint32_t gen);
-/* Runs fn(ud, fd) with the table locked (appends: the end of the file and the write must not
- * interleave with another append). */
+/* Runs fn(ud, fd) holding the table's append lock (appends: the end of the file and the
+ * write must not interleave with another append); lookups go on meanwhile. */
 int sim__hfiles_locked(sim__hfiles *t, int fd, int (*fn)(void *ud, int fd), void *ud);
 
 #endif /* SIM_HOST_H */

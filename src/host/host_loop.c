@@ -7,9 +7,16 @@
  * lost: the next wait reports it and wakes the waiter, which tries again. A wake-up may be
  * spurious (the task finds EAGAIN again and waits again): futures cope with spurious polls.
  * The eventfd is the one thing other threads touch: pool threads write it when a job is done,
- * signal handlers when the run should stop.
+ * signal handlers when the run should stop. A pool thread writes it only when the loop is
+ * asleep or about to be (sim__reactor_sleeping .. the end of the wait), and only the first
+ * of them: a job finished while the loop runs costs no system call and no wake-up, the loop
+ * finds it when it drains its completions (after every wait, and every 64 steps of a busy loop).
+ * The loop's side (set `sleeping`, then look at its completions) and a pool thread's (push its
+ * completion, then take `sleeping`) are both sequentially consistent, so one of them sees the
+ * other: a completion is never left behind a sleep.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +37,7 @@ struct sim__reactor {
     fd_waiters *fds;   /* indexed by fd */
     uint32_t fds_cap;
     uint32_t waiting;  /* fds with a waiter */
+    atomic_bool sleeping; /* the loop is in, or about to enter, a wait that may block */
 };
 
 #define EVFD_TAG UINT64_MAX /* the eventfd's epoll data (an fd is far below it) */
@@ -121,11 +129,18 @@ uint32_t sim__reactor_waiting(const sim__reactor *r)
     return r->waiting;
 }
 
+/* One read takes the whole count (not a semaphore eventfd) and makes it 0. */
 static void drain_evfd(sim__reactor *r)
 {
     uint64_t v;
-    while (read(r->evfd, &v, sizeof v) == (ssize_t)sizeof v) {
-    }
+    ssize_t n = read(r->evfd, &v, sizeof v);
+    SIM_ASSERT(n == (ssize_t)sizeof v || n < 0);
+}
+
+void sim__reactor_sleeping(sim__reactor *r)
+{
+    SIM_ASSERT(r != NULL);
+    atomic_store(&r->sleeping, true);
 }
 
 bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *, uint64_t),
@@ -140,6 +155,7 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
     }
     struct epoll_event evs[64];
     int n = epoll_wait(r->epfd, evs, 64, ms);
+    atomic_store(&r->sleeping, false);
     if (n < 0) {
         if (errno != EINTR) host_fatal("epoll_wait");
         return false;
@@ -163,6 +179,12 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
         if (wr != 0) wake(ud, wr);
     }
     return kicked;
+}
+
+void sim__reactor_wake(sim__reactor *r)
+{
+    SIM_ASSERT(r != NULL);
+    if (atomic_exchange(&r->sleeping, false)) sim__reactor_kick(r);
 }
 
 void sim__reactor_kick(sim__reactor *r)
