@@ -353,6 +353,13 @@ void sim__host_fd_await(sim_world *w, int fd, bool write)
     sim__reactor_await(w->host->reactor, fd, write, waiter);
 }
 
+uint32_t sim__host_fd_read_epoch(const sim_world *w, int fd)
+{
+    SIM_ASSERT(w->host != NULL);
+    SIM_ASSERT(fd >= 0);
+    return sim__reactor_read_epoch(w->host->reactor, fd);
+}
+
 /* ---- stopping from a signal ------------------------------------------------------------------ */
 
 static sim_world *volatile signal_world;

@@ -26,6 +26,11 @@ int sim__reactor_add(sim__reactor *r, int fd);
 void sim__reactor_del(sim__reactor *r, int fd);
 /* Sets fd's read (write false) or write waiter; waiter != 0 replaces the previous one. */
 void sim__reactor_await(sim__reactor *r, int fd, bool write, uint64_t waiter);
+/* The number of read events (readable, the peer's end, an error) reported for fd since it was
+ * added, never 0; 0 once the peer's end or an error was reported. A task whose recv came back
+ * short and finds the same nonzero epoch when it next reads knows the socket is still empty:
+ * it may wait for it without trying (host_loop.c). fd must be watched. */
+uint32_t sim__reactor_read_epoch(const sim__reactor *r, int fd);
 /* Fds with a waiter now: 0 means no socket can wake the loop. */
 uint32_t sim__reactor_waiting(const sim__reactor *r);
 /* Waits at most timeout_ns (UINT64_MAX: without a bound) for a ready fd or a kick; hands each

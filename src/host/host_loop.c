@@ -6,6 +6,11 @@
  * edge until epoll_wait reports it, an edge between the EAGAIN and the registration is not
  * lost: the next wait reports it and wakes the waiter, which tries again. A wake-up may be
  * spurious (the task finds EAGAIN again and waits again): futures cope with spurious polls.
+ * A read that got less than it asked for emptied the socket, so its task may wait without
+ * the recv that would say EAGAIN, provided no read event of the fd was reported since
+ * (sim__reactor_read_epoch: an event reported meanwhile, with no waiter to wake, is an edge
+ * epoll will not report again) and the peer's end was never reported (its event may have come
+ * before the data was read: tokio keeps its "read closed" readiness for the same reason).
  * The eventfd is the one thing other threads touch: pool threads write it when a job is done,
  * signal handlers when the run should stop. A pool thread writes it only when the loop is
  * asleep or about to be (sim__reactor_sleeping .. the end of the wait), and only the first
@@ -29,6 +34,8 @@
 typedef struct fd_waiters {
     uint64_t read;  /* waiter to wake when readable; 0 = none */
     uint64_t write; /* ... when writable */
+    uint32_t reads; /* read-side events reported since the fd was added, never 0 (wraps to 1) */
+    bool closed;    /* the peer's end or an error was reported: no short read vouches */
 } fd_waiters;
 
 struct sim__reactor {
@@ -90,8 +97,7 @@ static void forget(sim__reactor *r, fd_waiters *f)
         SIM_ASSERT(r->waiting > 0);
         r->waiting--;
     }
-    f->read = 0;
-    f->write = 0;
+    *f = (fd_waiters){.reads = 1};
 }
 
 int sim__reactor_add(sim__reactor *r, int fd)
@@ -127,6 +133,14 @@ void sim__reactor_await(sim__reactor *r, int fd, bool write, uint64_t waiter)
 uint32_t sim__reactor_waiting(const sim__reactor *r)
 {
     return r->waiting;
+}
+
+uint32_t sim__reactor_read_epoch(const sim__reactor *r, int fd)
+{
+    SIM_ASSERT(fd >= 0 && (uint32_t)fd < r->fds_cap); /* a watched fd has its slot */
+    const fd_waiters *f = &r->fds[fd];
+    SIM_ASSERT(f->reads != 0);
+    return f->closed ? 0 : f->reads;
 }
 
 /* One read takes the whole count (not a semaphore eventfd) and makes it 0. */
@@ -172,7 +186,11 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
         fd_waiters *f = &r->fds[fd];
         uint64_t rd = 0, wr = 0;
         uint32_t e = evs[i].events;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rd = f->read, f->read = 0;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            rd = f->read, f->read = 0;
+            f->reads = f->reads == UINT32_MAX ? 1 : f->reads + 1;
+        }
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) f->closed = true;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) wr = f->write, f->write = 0;
         if ((rd != 0 || wr != 0) && f->read == 0 && f->write == 0) r->waiting--;
         if (rd != 0) wake(ud, rd);

@@ -11,7 +11,9 @@
  * asks the host for as much as it has, so that one recv brings a frame's length, its body and
  * whatever frames follow, and the reads after it are served from memory; a larger read with
  * the buffer empty goes straight to the caller's memory. What the buffer holds is delivered
- * before the end of the stream or an error the host reports after it. Addresses stay
+ * before the end of the stream or an error the host reports after it. A recv that came back
+ * short emptied the socket: unless the reactor reported a read event since (host_loop.c), the
+ * next read waits at once instead of asking the host only to hear EAGAIN. Addresses stay
  * (node, port): a node's host_addr is the IP its sockets bind and that connects to it reach.
  * Host errors map to sim's codes: ECONNREFUSED, ECONNRESET/EPIPE, EADDRINUSE; others are
  * SIM_EIO. Nothing here is deterministic, and no net event is emitted for what the host does.
@@ -102,6 +104,7 @@ typedef struct hsock {
     uint8_t *rbuf;     /* conns: bytes received and not yet read, rbuf[rpos..rlen) */
     uint32_t rpos;
     uint32_t rlen;
+    uint32_t drained;  /* conns: the read epoch at a short recv (the socket was empty), or 0 */
 } hsock;
 
 #define RBUF_SIZE 16384u
@@ -482,6 +485,12 @@ static int recv_host(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
 {
     SIM_ASSERT(cap > 0);
     *got = 0;
+    uint32_t drained = s->drained;
+    s->drained = 0;
+    if (drained != 0 && drained == sim__host_fd_read_epoch(w, s->fd)) {
+        sim__host_fd_await(w, s->fd, false); /* still empty: no recv to learn it */
+        return SIM_PENDING;
+    }
     ssize_t r;
     do {
         r = recv(s->fd, buf, cap, 0);
@@ -489,6 +498,7 @@ static int recv_host(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
     if (r >= 0) {
         *got = (size_t)r;
         SIM_ASSERT(*got <= cap);
+        if (r > 0 && *got < cap) s->drained = sim__host_fd_read_epoch(w, s->fd);
         return SIM_OK;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
