@@ -207,7 +207,7 @@ static void wake_waiter(void *ud, uint64_t waiter)
 static void drain_done(sim_world *w)
 {
     struct sim__host *h = w->host;
-    if (atomic_load_explicit(&h->done_head, memory_order_relaxed) == NULL) return;
+    if (atomic_load(&h->done_head) == NULL) return; /* no exchange (a locked op) for nothing */
     host_job *list = atomic_exchange(&h->done_head, NULL);
     while (list != NULL) {
         host_job *j = list;
