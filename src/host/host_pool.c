@@ -5,9 +5,10 @@
  * order, run fn(arg), then the pool's done(ud, arg) (which hands the completion back to the
  * loop: src/executor/host_exec.c). Freeing the pool lets the running jobs finish, drops the
  * queued ones and joins every thread, so that nothing runs once the world is gone. Cost: one
- * lock per submit and per take, and a futex wake-up only when a thread sleeps and no awake
- * thread is free to take the job (the signal is sent after the unlock, so the woken thread
- * does not block on the mutex at once); queue nodes are recycled, not allocated per job.
+ * lock per submit and per take, and a futex wake-up only when a thread sleeps and the queued
+ * jobs outnumber the threads already signalled (the signal is sent after the unlock, so the
+ * woken thread does not block on the mutex at once); queue nodes are recycled, not allocated
+ * per job.
  */
 #include <pthread.h>
 #include <stdio.h>
