@@ -10,8 +10,11 @@
  * Blocking jobs run on real threads, one pool per node with the node's pool_workers threads
  * (the executor's worker accounting in pool.c still decides when a job starts, so a pool never
  * queues). A job's run function runs on a pool thread with a thread-local naming its job; the
- * thread then pushes the job on the done list under done_mu and kicks the reactor, and the
- * loop drains that list, storing each result and waking the job's task. The run function
+ * thread then pushes the job on the done list (a lock-free stack: a compare-and-swap) and
+ * wakes the reactor, which costs a system call only when the loop sleeps (host_loop.c), and
+ * the loop takes the whole list in one exchange, storing each result and waking the job's
+ * task. Job records are recycled through a free list of the loop's own (no allocation per job
+ * once the pool is warm). The run function
  * touches only its own state, the host file table (its own lock) and immutable fields of the
  * world (backend, host, the node's directory string). The world's end frees the pools first,
  * which waits for running jobs: no thread runs once the tasks are dropped.
@@ -19,6 +22,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +49,9 @@ struct sim__host {
     uint64_t start_ns;          /* the host clock when the world was made */
     sim__tpool **pools;         /* per node, made at a node's first job; NULL until then */
     uint32_t pools_cap;
-    pthread_mutex_t done_mu;
-    host_job *done_head;        /* finished jobs, under done_mu (LIFO; order is free here) */
+    _Atomic(host_job *) done_head; /* finished jobs, pushed by pool threads (LIFO; order is
+                                      free here), taken whole by the loop */
+    host_job *free_jobs;        /* records to reuse (loop thread only) */
     uint32_t running;           /* submitted, not yet drained (loop thread only) */
     sim__hfiles *files;         /* open files (their own lock: pool threads use them) */
 };
@@ -140,7 +145,7 @@ void sim__host_world_init(sim_world *w)
     struct sim__host *h = sim__xcalloc(1, sizeof *h, "a host world");
     h->reactor = sim__reactor_new();
     h->start_ns = sim__host_now_ns();
-    pthread_mutex_init(&h->done_mu, NULL);
+    atomic_init(&h->done_head, NULL);
     h->files = sim__hfiles_new();
     w->host = h;
 }
@@ -159,9 +164,15 @@ void sim__host_jobs_stop(sim_world *w)
     free(h->pools);
     h->pools = NULL;
     h->pools_cap = 0;
-    while (h->done_head != NULL) {
-        host_job *j = h->done_head;
-        h->done_head = j->next;
+    host_job *list = atomic_exchange(&h->done_head, NULL);
+    while (list != NULL) {
+        host_job *j = list;
+        list = j->next;
+        free(j);
+    }
+    while (h->free_jobs != NULL) {
+        host_job *j = h->free_jobs;
+        h->free_jobs = j->next;
         free(j);
     }
     h->running = 0;
@@ -171,8 +182,8 @@ void sim__host_world_free(sim_world *w)
 {
     struct sim__host *h = w->host;
     if (h == NULL) return;
-    SIM_ASSERT(h->pools == NULL && h->done_head == NULL); /* sim__host_jobs_stop came first */
-    pthread_mutex_destroy(&h->done_mu);
+    SIM_ASSERT(h->pools == NULL && h->free_jobs == NULL); /* sim__host_jobs_stop came first */
+    SIM_ASSERT(atomic_load(&h->done_head) == NULL);
     sim__hfiles_free(h->files);
     sim__reactor_free(h->reactor);
     free(h);
@@ -196,10 +207,8 @@ static void wake_waiter(void *ud, uint64_t waiter)
 static void drain_done(sim_world *w)
 {
     struct sim__host *h = w->host;
-    pthread_mutex_lock(&h->done_mu);
-    host_job *list = h->done_head;
-    h->done_head = NULL;
-    pthread_mutex_unlock(&h->done_mu);
+    if (atomic_load(&h->done_head) == NULL) return; /* no exchange (a locked op) for nothing */
+    host_job *list = atomic_exchange(&h->done_head, NULL);
     while (list != NULL) {
         host_job *j = list;
         list = j->next;
@@ -210,7 +219,8 @@ static void drain_done(sim_world *w)
             *j->done_out = true;
             sim__exec_wake(w, j->slot, j->id);
         }
-        free(j);
+        j->next = h->free_jobs;
+        h->free_jobs = j;
     }
 }
 
@@ -244,7 +254,12 @@ int sim__host_idle(sim_world *w, uint64_t until_ns, bool have_root)
     uint64_t deadline = next < bound ? next : bound;
     uint64_t now = sim__host_clock(w);
     uint64_t timeout = deadline == UINT64_MAX ? UINT64_MAX : deadline > now ? deadline - now : 0;
-    if (timeout > 0 && !w->stop_requested) sim__reactor_wait(h->reactor, timeout, wake_waiter, w);
+    if (timeout > 0 && !w->stop_requested) {
+        /* Asleep from here for pool threads; a job that finished before is on the list. */
+        sim__reactor_sleeping(h->reactor);
+        if (atomic_load(&h->done_head) != NULL) timeout = 0;
+        sim__reactor_wait(h->reactor, timeout, wake_waiter, w);
+    }
     drain_done(w);
     now = sim__host_clock(w);
     if (now > w->now_ns) w->now_ns = now;
@@ -271,11 +286,12 @@ static void job_done(void *ud, void *arg)
 {
     sim_world *w = ud;
     host_job *j = arg;
-    pthread_mutex_lock(&w->host->done_mu);
-    j->next = w->host->done_head;
-    w->host->done_head = j;
-    pthread_mutex_unlock(&w->host->done_mu);
-    sim__reactor_kick(w->host->reactor);
+    SIM_ASSERT(j->w == w);
+    host_job *head = atomic_load_explicit(&w->host->done_head, memory_order_relaxed);
+    do {
+        j->next = head;
+    } while (!atomic_compare_exchange_weak(&w->host->done_head, &head, j));
+    sim__reactor_wake(w->host->reactor);
 }
 
 void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *user, int32_t *rc,
@@ -295,7 +311,12 @@ void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *use
     if (h->pools[node] == NULL) {
         h->pools[node] = sim__tpool_new(w->nodes[node].workers, job_done, w);
     }
-    host_job *j = sim__xcalloc(1, sizeof *j, "a host job");
+    host_job *j = h->free_jobs;
+    if (j != NULL) {
+        h->free_jobs = j->next;
+    } else {
+        j = sim__xmalloc(sizeof *j, "a host job");
+    }
     *j = (host_job){.w = w, .slot = slot, .id = w->tasks[slot].id, .node = node,
                     .dir = w->nodes[node].host_dir, .run = run, .user = user, .rc_out = rc,
                     .done_out = done};
@@ -330,6 +351,13 @@ void sim__host_fd_await(sim_world *w, int fd, bool write)
     SIM_ASSERT(w->current != SIM__NIL); /* a task's poll waits */
     uint64_t waiter = (uint64_t)w->current << 32 | w->tasks[w->current].id;
     sim__reactor_await(w->host->reactor, fd, write, waiter);
+}
+
+uint32_t sim__host_fd_read_epoch(const sim_world *w, int fd)
+{
+    SIM_ASSERT(w->host != NULL);
+    SIM_ASSERT(fd >= 0);
+    return sim__reactor_read_epoch(w->host->reactor, fd);
 }
 
 /* ---- stopping from a signal ------------------------------------------------------------------ */

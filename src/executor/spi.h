@@ -202,6 +202,8 @@ const char *sim__exec_here_host_dir(const sim_world *w);
 int sim__host_fd_watch(sim_world *w, int fd);
 void sim__host_fd_forget(sim_world *w, int fd);
 void sim__host_fd_await(sim_world *w, int fd, bool write);
+/* The reactor's read epoch of a watched fd (src/host/host.h, sim__reactor_read_epoch). */
+uint32_t sim__host_fd_read_epoch(const sim_world *w, int fd);
 
 /* Files of a host world: a handle names an entry of the host file table (no handle record,
  * so that pool threads may open and close them). Safe on any thread. */

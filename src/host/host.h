@@ -26,6 +26,11 @@ int sim__reactor_add(sim__reactor *r, int fd);
 void sim__reactor_del(sim__reactor *r, int fd);
 /* Sets fd's read (write false) or write waiter; waiter != 0 replaces the previous one. */
 void sim__reactor_await(sim__reactor *r, int fd, bool write, uint64_t waiter);
+/* The number of read events (readable, the peer's end, an error) reported for fd since it was
+ * added, never 0; 0 once the peer's end or an error was reported. A task whose recv came back
+ * short and finds the same nonzero epoch when it next reads knows the socket is still empty:
+ * it may wait for it without trying (host_loop.c). fd must be watched. */
+uint32_t sim__reactor_read_epoch(const sim__reactor *r, int fd);
 /* Fds with a waiter now: 0 means no socket can wake the loop. */
 uint32_t sim__reactor_waiting(const sim__reactor *r);
 /* Waits at most timeout_ns (UINT64_MAX: without a bound) for a ready fd or a kick; hands each
@@ -35,6 +40,14 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
                        void *ud);
 /* Wakes a wait from any thread or from a signal handler (one write to the eventfd). */
 void sim__reactor_kick(sim__reactor *r);
+/* The loop is about to wait with a timeout: from now until that wait returns, the first
+ * sim__reactor_wake kicks. Call it, then look at what other threads hand over (a hand-over
+ * made before this call is seen there), and wait without blocking if there is any. */
+void sim__reactor_sleeping(sim__reactor *r);
+/* From another thread, after handing something over: kicks only when the loop sleeps (or is
+ * about to) and no other thread has kicked it since (sequentially consistent with
+ * sim__reactor_sleeping). Not for signal handlers: they kick. */
+void sim__reactor_wake(sim__reactor *r);
 
 /* ---- thread pools (host_pool.c) -------------------------------------------------------------- */
 
@@ -54,8 +67,8 @@ void sim__tpool_free(sim__tpool *p, sim__tpool_fn drop);
 
 /* ---- open files (host_files.c) --------------------------------------------------------------- */
 
-/* The open files of a host world: fds by (index, generation), under a mutex, because the
- * loop's thread and pool threads open, use and close them alike. */
+/* The open files of a host world: fds by (index, generation), under a reader-writer lock,
+ * because the loop's thread and pool threads open, use and close them alike. */
 typedef struct sim__hfiles sim__hfiles;
 
 sim__hfiles *sim__hfiles_new(void);
@@ -67,8 +80,8 @@ void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen);
 int sim__hfiles_get(sim__hfiles *t, uint32_t idx, uint32_t gen);
 /* Forgets (idx, gen) and returns its fd for the caller to close, or -1 when it is not open. */
 int sim__hfiles_remove(sim__hfiles *t, uint32_t idx, uint32_t gen);
-/* Runs fn(ud, fd) with the table locked (appends: the end of the file and the write must not
- * interleave with another append). */
+/* Runs fn(ud, fd) holding the table's append lock (appends: the end of the file and the
+ * write must not interleave with another append); lookups go on meanwhile. */
 int sim__hfiles_locked(sim__hfiles *t, int fd, int (*fn)(void *ud, int fd), void *ud);
 
 #endif /* SIM_HOST_H */

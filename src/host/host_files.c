@@ -1,10 +1,12 @@
 /*
  * host_files.c: the open files of a host world. A file handle names (index, generation) in
  * this table rather than a record of the executor's handle table, because blocking jobs open,
- * use and close files on pool threads, which must not touch the world's tables. One mutex
- * guards the table; a system call on an fd is made outside it (as two threads of a real
- * program share an fd), except appends, which hold it so that finding the end and writing
- * there are one step.
+ * use and close files on pool threads, which must not touch the world's tables. A
+ * reader-writer lock guards the table (looking an fd up, on every read and write, takes the
+ * read side, so pool threads do not queue behind one another); a system call on an fd is made
+ * outside it (as two threads of a real program share an fd), except appends, which hold a
+ * mutex of their own so that finding the end and writing there are one step, without holding
+ * up the lookups of other threads' reads.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,7 +21,8 @@ typedef struct hfile {
 } hfile;
 
 struct sim__hfiles {
-    pthread_mutex_t mu;
+    pthread_rwlock_t lock;  /* the table */
+    pthread_mutex_t append; /* appends, one at a time */
     hfile *files;
     uint32_t cap;
     uint32_t used;
@@ -29,7 +32,8 @@ struct sim__hfiles {
 sim__hfiles *sim__hfiles_new(void)
 {
     sim__hfiles *t = sim__xcalloc(1, sizeof *t, "a host file table");
-    pthread_mutex_init(&t->mu, NULL);
+    pthread_rwlock_init(&t->lock, NULL);
+    pthread_mutex_init(&t->append, NULL);
     t->next_gen = 1;
     SIM_ASSERT(t->used == 0);
     return t;
@@ -41,7 +45,8 @@ void sim__hfiles_free(sim__hfiles *t)
     for (uint32_t i = 0; i < t->used; i++) {
         if (t->files[i].fd >= 0) close(t->files[i].fd);
     }
-    pthread_mutex_destroy(&t->mu);
+    pthread_rwlock_destroy(&t->lock);
+    pthread_mutex_destroy(&t->append);
     free(t->files);
     free(t);
 }
@@ -50,7 +55,7 @@ void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen)
 {
     SIM_ASSERT(fd >= 0);
     SIM_ASSERT(idx != NULL && gen != NULL);
-    pthread_mutex_lock(&t->mu);
+    pthread_rwlock_wrlock(&t->lock);
     uint32_t i = 0;
     while (i < t->used && t->files[i].fd >= 0) i++;
     if (i == t->cap) {
@@ -63,27 +68,27 @@ void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen)
     if (t->next_gen == 0) t->next_gen = 1;
     *idx = i;
     *gen = t->files[i].gen;
-    pthread_mutex_unlock(&t->mu);
+    pthread_rwlock_unlock(&t->lock);
     SIM_ASSERT(*gen != 0);
 }
 
 int sim__hfiles_get(sim__hfiles *t, uint32_t idx, uint32_t gen)
 {
-    pthread_mutex_lock(&t->mu);
+    pthread_rwlock_rdlock(&t->lock);
     int fd = idx < t->used && t->files[idx].gen == gen ? t->files[idx].fd : -1;
-    pthread_mutex_unlock(&t->mu);
+    pthread_rwlock_unlock(&t->lock);
     return fd;
 }
 
 int sim__hfiles_remove(sim__hfiles *t, uint32_t idx, uint32_t gen)
 {
-    pthread_mutex_lock(&t->mu);
+    pthread_rwlock_wrlock(&t->lock);
     int fd = -1;
     if (idx < t->used && t->files[idx].gen == gen && t->files[idx].fd >= 0) {
         fd = t->files[idx].fd;
         t->files[idx].fd = -1;
     }
-    pthread_mutex_unlock(&t->mu);
+    pthread_rwlock_unlock(&t->lock);
     return fd;
 }
 
@@ -91,8 +96,8 @@ int sim__hfiles_locked(sim__hfiles *t, int fd, int (*fn)(void *ud, int fd), void
 {
     SIM_ASSERT(fn != NULL);
     SIM_ASSERT(fd >= 0);
-    pthread_mutex_lock(&t->mu);
+    pthread_mutex_lock(&t->append);
     int rc = fn(ud, fd);
-    pthread_mutex_unlock(&t->mu);
+    pthread_mutex_unlock(&t->append);
     return rc;
 }

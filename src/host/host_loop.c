@@ -6,10 +6,22 @@
  * edge until epoll_wait reports it, an edge between the EAGAIN and the registration is not
  * lost: the next wait reports it and wakes the waiter, which tries again. A wake-up may be
  * spurious (the task finds EAGAIN again and waits again): futures cope with spurious polls.
+ * A read that got less than it asked for emptied the socket, so its task may wait without
+ * the recv that would say EAGAIN, provided no read event of the fd was reported since
+ * (sim__reactor_read_epoch: an event reported meanwhile, with no waiter to wake, is an edge
+ * epoll will not report again) and the peer's end was never reported (its event may have come
+ * before the data was read: tokio keeps its "read closed" readiness for the same reason).
  * The eventfd is the one thing other threads touch: pool threads write it when a job is done,
- * signal handlers when the run should stop.
+ * signal handlers when the run should stop. A pool thread writes it only when the loop is
+ * asleep or about to be (sim__reactor_sleeping .. the end of the wait), and only the first
+ * of them: a job finished while the loop runs costs no system call and no wake-up, the loop
+ * finds it when it drains its completions (after every wait, and every 64 steps of a busy loop).
+ * The loop's side (set `sleeping`, then look at its completions) and a pool thread's (push its
+ * completion, then take `sleeping`) are both sequentially consistent, so one of them sees the
+ * other: a completion is never left behind a sleep.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +34,8 @@
 typedef struct fd_waiters {
     uint64_t read;  /* waiter to wake when readable; 0 = none */
     uint64_t write; /* ... when writable */
+    uint32_t reads; /* read-side events reported since the fd was added, never 0 (wraps to 1) */
+    bool closed;    /* the peer's end or an error was reported: no short read vouches */
 } fd_waiters;
 
 struct sim__reactor {
@@ -30,6 +44,7 @@ struct sim__reactor {
     fd_waiters *fds;   /* indexed by fd */
     uint32_t fds_cap;
     uint32_t waiting;  /* fds with a waiter */
+    atomic_bool sleeping; /* the loop is in, or about to enter, a wait that may block */
 };
 
 #define EVFD_TAG UINT64_MAX /* the eventfd's epoll data (an fd is far below it) */
@@ -82,8 +97,7 @@ static void forget(sim__reactor *r, fd_waiters *f)
         SIM_ASSERT(r->waiting > 0);
         r->waiting--;
     }
-    f->read = 0;
-    f->write = 0;
+    *f = (fd_waiters){.reads = 1};
 }
 
 int sim__reactor_add(sim__reactor *r, int fd)
@@ -121,11 +135,26 @@ uint32_t sim__reactor_waiting(const sim__reactor *r)
     return r->waiting;
 }
 
+uint32_t sim__reactor_read_epoch(const sim__reactor *r, int fd)
+{
+    SIM_ASSERT(fd >= 0 && (uint32_t)fd < r->fds_cap); /* a watched fd has its slot */
+    const fd_waiters *f = &r->fds[fd];
+    SIM_ASSERT(f->reads != 0);
+    return f->closed ? 0 : f->reads;
+}
+
+/* One read takes the whole count (not a semaphore eventfd) and makes it 0. */
 static void drain_evfd(sim__reactor *r)
 {
     uint64_t v;
-    while (read(r->evfd, &v, sizeof v) == (ssize_t)sizeof v) {
-    }
+    ssize_t n = read(r->evfd, &v, sizeof v);
+    SIM_ASSERT(n == (ssize_t)sizeof v || n < 0);
+}
+
+void sim__reactor_sleeping(sim__reactor *r)
+{
+    SIM_ASSERT(r != NULL);
+    atomic_store(&r->sleeping, true);
 }
 
 bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *, uint64_t),
@@ -140,6 +169,7 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
     }
     struct epoll_event evs[64];
     int n = epoll_wait(r->epfd, evs, 64, ms);
+    atomic_store(&r->sleeping, false);
     if (n < 0) {
         if (errno != EINTR) host_fatal("epoll_wait");
         return false;
@@ -156,13 +186,23 @@ bool sim__reactor_wait(sim__reactor *r, uint64_t timeout_ns, void (*wake)(void *
         fd_waiters *f = &r->fds[fd];
         uint64_t rd = 0, wr = 0;
         uint32_t e = evs[i].events;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rd = f->read, f->read = 0;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            rd = f->read, f->read = 0;
+            f->reads = f->reads == UINT32_MAX ? 1 : f->reads + 1;
+        }
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) f->closed = true;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) wr = f->write, f->write = 0;
         if ((rd != 0 || wr != 0) && f->read == 0 && f->write == 0) r->waiting--;
         if (rd != 0) wake(ud, rd);
         if (wr != 0) wake(ud, wr);
     }
     return kicked;
+}
+
+void sim__reactor_wake(sim__reactor *r)
+{
+    SIM_ASSERT(r != NULL);
+    if (atomic_exchange(&r->sleeping, false)) sim__reactor_kick(r);
 }
 
 void sim__reactor_kick(sim__reactor *r)

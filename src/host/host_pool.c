@@ -5,7 +5,10 @@
  * order, run fn(arg), then the pool's done(ud, arg) (which hands the completion back to the
  * loop: src/executor/host_exec.c). Freeing the pool lets the running jobs finish, drops the
  * queued ones and joins every thread, so that nothing runs once the world is gone. Cost: one
- * lock per submit and per take; fine for file I/O, which is what the pool is for.
+ * lock per submit and per take, and a futex wake-up only when a thread sleeps and the queued
+ * jobs outnumber the threads already signalled (the signal is sent after the unlock, so the
+ * woken thread does not block on the mutex at once); queue nodes are recycled, not allocated
+ * per job.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +28,10 @@ struct sim__tpool {
     pthread_cond_t cv;
     tjob *head;            /* FIFO of queued jobs, under mu */
     tjob *tail;
+    tjob *spare;           /* recycled nodes, under mu */
+    uint32_t queued;       /* jobs in the queue, under mu */
+    uint32_t sleepers;     /* threads waiting on cv, under mu */
+    uint32_t waking;       /* of them, signalled and not yet awake, under mu */
     bool stopping;         /* under mu: threads leave once the queue is dropped */
     sim__tpool_done_fn done;
     void *ud;
@@ -35,21 +42,32 @@ struct sim__tpool {
 static void *worker_main(void *arg)
 {
     sim__tpool *p = arg;
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (p->head == NULL && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stopping) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
+        while (p->head == NULL && !p->stopping) {
+            p->sleepers++;
+            pthread_cond_wait(&p->cv, &p->mu);
+            SIM_ASSERT(p->sleepers > 0);
+            p->sleepers--;
+            if (p->waking > 0) p->waking--; /* this one, or a spurious wake-up: either way */
         }
+        if (p->stopping) break;
         tjob *j = p->head;
         p->head = j->next;
         if (p->head == NULL) p->tail = NULL;
+        SIM_ASSERT(p->queued > 0);
+        p->queued--;
+        sim__tpool_fn fn = j->fn;
+        void *jarg = j->arg;
+        j->next = p->spare;
+        p->spare = j;
         pthread_mutex_unlock(&p->mu);
-        j->fn(j->arg);
-        p->done(p->ud, j->arg);
-        free(j);
+        fn(jarg);
+        p->done(p->ud, jarg);
+        pthread_mutex_lock(&p->mu); /* and, before sleeping, the queue is looked at again */
     }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
 }
 
 sim__tpool *sim__tpool_new(uint32_t threads, sim__tpool_done_fn done, void *ud)
@@ -76,18 +94,29 @@ sim__tpool *sim__tpool_new(uint32_t threads, sim__tpool_done_fn done, void *ud)
 void sim__tpool_submit(sim__tpool *p, sim__tpool_fn fn, void *arg)
 {
     SIM_ASSERT(p != NULL && fn != NULL);
-    tjob *j = sim__xmalloc(sizeof *j, "a host job");
-    *j = (tjob){.fn = fn, .arg = arg};
     pthread_mutex_lock(&p->mu);
     SIM_ASSERT(!p->stopping); /* no job after the pool is being freed */
+    tjob *j = p->spare;
+    if (j != NULL) {
+        p->spare = j->next;
+    } else {
+        j = sim__xmalloc(sizeof *j, "a host job");
+    }
+    *j = (tjob){.fn = fn, .arg = arg};
     if (p->tail != NULL) {
         p->tail->next = j;
     } else {
         p->head = j;
     }
     p->tail = j;
-    pthread_cond_signal(&p->cv);
+    p->queued++;
+    /* A sleeper is woken unless enough of them are on their way already. Threads busy with a
+     * job are not counted on: the job might block, and the queue must not wait behind it. */
+    bool wake = p->sleepers > p->waking && p->queued > p->waking;
+    if (wake) p->waking++;
+    SIM_ASSERT(p->waking <= p->sleepers);
     pthread_mutex_unlock(&p->mu);
+    if (wake) pthread_cond_signal(&p->cv);
 }
 
 void sim__tpool_free(sim__tpool *p, sim__tpool_fn drop)
@@ -106,6 +135,11 @@ void sim__tpool_free(sim__tpool *p, sim__tpool_fn drop)
         q = next;
     }
     for (uint32_t i = 0; i < p->threads; i++) pthread_join(p->tids[i], NULL);
+    while (p->spare != NULL) {
+        tjob *next = p->spare->next;
+        free(p->spare);
+        p->spare = next;
+    }
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->tids);

@@ -6,7 +6,14 @@
  * executor extension, "host-net") with a generation id; a user's handle is an extension
  * handle record naming (slot, id), owned as any socket handle is, and its owner's end closes
  * the socket. An operation tries its system call first and, on EAGAIN, leaves its task as the
- * fd's read or write waiter and returns SIM_PENDING; a wake-up retries. Addresses stay
+ * fd's read or write waiter and returns SIM_PENDING; a wake-up retries. A connection reads
+ * through a buffer of its own (RBUF_SIZE, made at its first read): a read of less than that
+ * asks the host for as much as it has, so that one recv brings a frame's length, its body and
+ * whatever frames follow, and the reads after it are served from memory; a larger read with
+ * the buffer empty goes straight to the caller's memory. What the buffer holds is delivered
+ * before the end of the stream or an error the host reports after it. A recv that came back
+ * short emptied the socket: unless the reactor reported a read event since (host_loop.c), the
+ * next read waits at once instead of asking the host only to hear EAGAIN. Addresses stay
  * (node, port): a node's host_addr is the IP its sockets bind and that connects to it reach.
  * Host errors map to sim's codes: ECONNREFUSED, ECONNRESET/EPIPE, EADDRINUSE; others are
  * SIM_EIO. Nothing here is deterministic, and no net event is emitted for what the host does.
@@ -94,7 +101,13 @@ typedef struct hsock {
     uint32_t node;     /* the node it lives on */
     sim_addr local;
     sim_addr peer;     /* conns: the other end (node 0 when no node has its IP) */
+    uint8_t *rbuf;     /* conns: bytes received and not yet read, rbuf[rpos..rlen) */
+    uint32_t rpos;
+    uint32_t rlen;
+    uint32_t drained;  /* conns: the read epoch at a short recv (the socket was empty), or 0 */
 } hsock;
+
+#define RBUF_SIZE 16384u
 
 typedef struct hnet {
     hsock *socks;
@@ -147,6 +160,7 @@ static void hsock_close(sim_world *w, hnet *n, uint32_t slot)
     SIM_ASSERT(s->id != 0);
     sim__host_fd_forget(w, s->fd);
     close(s->fd);
+    free(s->rbuf);
     *s = (hsock){.fd = -1};
 }
 
@@ -465,12 +479,18 @@ void sim__hnet_connect_drop(sim_connect_op *op, sim_world *w)
 
 /* ---- reading and writing --------------------------------------------------------------------- */
 
-/* One recv: > 0 bytes, 0 at the end of the stream, SIM_PENDING (the task waits), or an error. */
-static int recv_some(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
+/* One recv into buf: *got > 0 bytes, 0 at the end of the stream, SIM_PENDING (the task
+ * waits), or an error. */
+static int recv_host(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
 {
-    SIM_ASSERT(s->type == SOCK_CONN);
+    SIM_ASSERT(cap > 0);
     *got = 0;
-    if (cap == 0) return SIM_OK;
+    uint32_t drained = s->drained;
+    s->drained = 0;
+    if (drained != 0 && drained == sim__host_fd_read_epoch(w, s->fd)) {
+        sim__host_fd_await(w, s->fd, false); /* still empty: no recv to learn it */
+        return SIM_PENDING;
+    }
     ssize_t r;
     do {
         r = recv(s->fd, buf, cap, 0);
@@ -478,6 +498,7 @@ static int recv_some(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
     if (r >= 0) {
         *got = (size_t)r;
         SIM_ASSERT(*got <= cap);
+        if (r > 0 && *got < cap) s->drained = sim__host_fd_read_epoch(w, s->fd);
         return SIM_OK;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -485,6 +506,32 @@ static int recv_some(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
         return SIM_PENDING;
     }
     return map_errno(errno);
+}
+
+/* Reads up to cap bytes: from the connection's buffer when it holds any, else (a small read)
+ * one recv of as much as the host has into the buffer first, else (a large one) one recv
+ * into buf. > 0 bytes, 0 at the end of the stream, SIM_PENDING (the task waits), or an error. */
+static int recv_some(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
+{
+    SIM_ASSERT(s->type == SOCK_CONN);
+    SIM_ASSERT(s->rpos <= s->rlen && s->rlen <= RBUF_SIZE);
+    *got = 0;
+    if (cap == 0) return SIM_OK;
+    if (s->rpos == s->rlen && cap >= RBUF_SIZE) return recv_host(w, s, buf, cap, got);
+    if (s->rpos == s->rlen) {
+        if (s->rbuf == NULL) s->rbuf = sim__xmalloc(RBUF_SIZE, "a connection's read buffer");
+        size_t n = 0;
+        int rc = recv_host(w, s, s->rbuf, RBUF_SIZE, &n);
+        if (rc != SIM_OK || n == 0) return rc;
+        s->rpos = 0;
+        s->rlen = (uint32_t)n;
+    }
+    size_t n = s->rlen - s->rpos < cap ? s->rlen - s->rpos : cap;
+    memcpy(buf, s->rbuf + s->rpos, n);
+    s->rpos += (uint32_t)n;
+    *got = n;
+    SIM_ASSERT(n > 0 && n <= cap);
+    return SIM_OK;
 }
 
 int sim__hnet_read_poll(sim_read_op *op, sim_world *w)
