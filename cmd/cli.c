@@ -379,6 +379,18 @@ int cli_db_run_given(const char *db, bool have_run, const char *usage)
     return 0;
 }
 
+int cli_refuse_host_run(const sim__run_row *row, const char *db, const char *doing)
+{
+    SIM_ASSERT(row != NULL && db != NULL && doing != NULL);
+    if (row->backend == NULL || strcmp(row->backend, "host") != 0) return 0;
+    cli_err("run %llu is a host run (%s: a real process on the host's clock, sockets and "
+            "threads, not a seed of the simulator), so it cannot be %s; read it with %s show "
+            "--db %s %llu, or explain or viz\n",
+            (unsigned long long)row->run_id, row->scenario, doing, cli_prog(), db,
+            (unsigned long long)row->run_id);
+    return EXIT_USAGE;
+}
+
 int cli_open_run(const char *db, uint64_t run_id, sim__store_mode mode, sim__store **st,
                  sim__run_row *row)
 {

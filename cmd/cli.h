@@ -116,6 +116,10 @@ int cli_run_arg(const char *arg, bool *have_run, uint64_t *run_id, const char *u
 /* After the arguments: both --db FILE and RUN were given, FILE not empty. 0 or EXIT_USAGE. */
 int cli_db_run_given(const char *db, bool have_run, const char *usage);
 /* Opens db and reads run_id's row. 0, or EXIT_USAGE with the store's message printed. */
+/* A host run (recorded from a real process by sim_world_record) cannot be run again: 0 for a
+ * simulated run, else one line on stderr saying why and what reads it instead, and
+ * EXIT_USAGE. doing: "replayed", "shrunk". */
+int cli_refuse_host_run(const sim__run_row *row, const char *db, const char *doing);
 int cli_open_run(const char *db, uint64_t run_id, sim__store_mode mode, sim__store **st,
                  sim__run_row *row);
 int cmd_shrink(int argc, char **argv);

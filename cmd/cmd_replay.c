@@ -387,7 +387,8 @@ int cmd_replay(int argc, char **argv)
         sim__store_close(st);
         return EXIT_USAGE;
     }
-    rc = replay_run(st, &row, &o);
+    rc = cli_refuse_host_run(&row, o.db, "replayed");
+    if (rc == 0) rc = replay_run(st, &row, &o);
     sim__run_row_free(&row);
     sim__store_close(st);
     return rc;

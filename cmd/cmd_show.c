@@ -29,9 +29,11 @@ static const char usage_list[] =
     "usage: sim list --db FILE [--failed] [--scenario NAME]\n"
     "\n"
     "Lists the runs in a database, oldest first: run, scenario, seed, result, events, steps,\n"
-    "virtual time, trace hash, and how it was recorded. --failed lists the runs that did not\n"
-    "pass: failures, and runs whose check ended unknown (its bound, [check] max_steps, ran\n"
-    "out), whatever [check] unknown counted them as.\n";
+    "virtual time, trace hash, and how it was recorded: (host) for a real process's run\n"
+    "(sim_world_record, kvs-server --record), which can be read but not replayed. --failed\n"
+    "lists the runs that did not pass: failures, and runs whose check ended unknown (its\n"
+    "bound, [check] max_steps, ran out), whatever [check] unknown counted them as; a host run\n"
+    "stopped by a signal is no failure.\n";
 
 typedef struct show_opts {
     const char *db;
@@ -346,12 +348,15 @@ static int list_row(void *ud, const sim__run_row *r)
     char t[32];
     sim__fmt_time(r->vtime_ns, t, sizeof t);
     const char *how = strcmp(r->status, "interrupted") == 0 ? "interrupted"
+                      : strcmp(r->status, "running") == 0  ? "running"
                       : r->events_stored                   ? "events"
                                                            : "checkpoints";
+    /* A host run says so where a simulated one gives its record mode. */
+    bool host = r->backend != NULL && strcmp(r->backend, "host") == 0;
     printf("%6llu  %-18.18s %10llu  %-12s %8llu %8llu %14s  %016llx  %s (%s)\n",
            (unsigned long long)r->run_id, r->scenario, (unsigned long long)r->seed, r->result,
            (unsigned long long)r->event_count, (unsigned long long)r->step_count, t,
-           (unsigned long long)r->trace_hash, how, r->record_mode);
+           (unsigned long long)r->trace_hash, how, host ? "host" : r->record_mode);
     return 0;
 }
 

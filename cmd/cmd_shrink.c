@@ -960,7 +960,8 @@ static int shrink_main(const shrink_opts *po)
     sim__run_row row;
     int rc = cli_open_run(o.db, o.run_id, SIM__STORE_WRITE, &st, &row);
     if (rc != 0) return rc;
-    rc = shrink_run(&o, st, &row);
+    rc = cli_refuse_host_run(&row, o.db, "shrunk");
+    if (rc == 0) rc = shrink_run(&o, st, &row);
     sim__run_row_free(&row);
     sim__store_close(st);
     return rc;

@@ -1960,13 +1960,26 @@ enum {
  *   of them and may call the synchronous file API, sim_now, sim_hash, sim_handle_valid and
  *   sim_job_charge (a no-op there) only. Its completion returns to the loop through an
  *   eventfd. sim_world_free waits for running jobs.
+ * - sim_node_crash and sim_node_restart of a node this process runs (one with a boot
+ *   function) behave as in simulation: the node's tasks are dropped in crash mode, its
+ *   sockets close (peers see the connections end), the files its tasks and jobs opened
+ *   close, and its pool stops: a job running on a thread cannot be stopped, so the crash
+ *   waits for it, and its completion is never delivered (its notes are still traced);
+ *   restart boots it again. Its files stay as they are on the host's disk: there is no
+ *   unsynced-write model (what was written is in the page cache, synced or not).
  * - what only the simulator can do returns SIM_ESIMONLY with a violation naming the call:
- *   node crash, restart, pause and resume, clock skew, link models, partitions, clogs,
+ *   a crash or restart of a node this process does not run, pause and resume, clock skew,
+ *   link models, partitions, clogs,
  *   sim_net_configure, sim_disk_configure, fault points set or armed, forced decisions,
  *   spurious wakeups, cancel_at and cancel_rate (the last three refused by sim_world_new with
  *   SIM_ESIMONLY). Fault points a system reaches never fire on a host world.
  * - systems need no #ifdef: the same code runs on both (tests/unit/test_kv_engine.c runs the
- *   kv engine's tests on both backends). */
+ *   kv engine's tests on both backends).
+ * - events: the executor's, and the sockets' traffic as net events (a connection made: syn;
+ *   each completed read or write of a task: data, its bytes; the end of a stream: fin; a
+ *   datagram). Notes and violations made on a pool thread are emitted by the loop, as the
+ *   job's, when its completion comes back: every event comes from the loop's thread.
+ *   sim_world_record stores them in a trace database. */
 
 /* Whether the world runs on the host. */
 bool sim_world_is_host(const sim_world *w);
@@ -1984,6 +1997,35 @@ int sim_addr_parse(sim_world *w, const char *text, sim_addr *out);
  * per process at a time; w = NULL restores the default actions. On a simulated world:
  * SIM_ESIMONLY. */
 int sim_world_stop_on_signals(sim_world *w);
+
+/* Recording a host run in a trace database (docs/api.md, "Recording a host run"): the same
+ * events a simulated run records with --record full, in the same schema, so that sim list,
+ * show, explain and viz read a real run; its row is marked as a host run (backend 'host') and
+ * sim replay refuses it. Events are written as the run goes, batch_events at a time (and when
+ * an event comes a second or more after the last write), each batch one transaction; the row
+ * says "running" until sim_world_free writes its end (result, counts, violations, the report).
+ * A process killed before that keeps the batches written and a row still "running". A write
+ * that fails stops the recording (one line on stderr says why); the run goes on. */
+typedef struct sim_record_desc {
+    const char *name;       /* the run's name, where a scenario's would be ("kvs-server");
+                               copied; NULL = "host" */
+    const char *system;     /* the system it runs ("kv"); copied; NULL = "" */
+    const char *config;     /* how it was started, in words (its command line); copied;
+                               NULL = "" */
+    uint32_t batch_events;  /* events kept in memory before a write; 0 = 4096 */
+} sim_record_desc;
+
+/* Attaches the trace database at path (created if missing; an existing sim database gains a
+ * run) to a host world, before its first event: call it right after sim_world_new. The
+ * world's own trace sink, if any, still sees every event. desc may be NULL (defaults). Errors,
+ * with a message in err (may be NULL): SIM_EINVAL (a database that cannot be opened or
+ * written: why, naming the file; or a simulated world: sim run --db records those),
+ * SIM_EMISUSE (the world has events already, is recorded already, or a task is running). */
+int sim_world_record(sim_world *w, const char *path, const sim_record_desc *desc, char *err,
+                     size_t err_size);
+/* The run id the recorded world has in its database (sim show --db PATH RUN), or 0 when it is
+ * not recorded. */
+uint64_t sim_world_record_run(const sim_world *w);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Faults                                                                                     */

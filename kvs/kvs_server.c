@@ -3,7 +3,7 @@
  * system's server and engine (systems/kv/server.c, engine.c: the same source files the
  * simulator runs) on a host world: a real epoll loop, TCP sockets, files and threads.
  *
- *     kvs-server [--addr IP:PORT] [--engine kvs|sqlite]
+ *     kvs-server [--addr IP:PORT] [--engine kvs|sqlite] [--record FILE.db]
  *     kvs-server -V
  *
  * The data directory is the current directory. The file `engine` there names the engine the
@@ -16,6 +16,9 @@
  *
  * The log engine runs with sync off, as the reference does: an acknowledged write is in the
  * page cache, so it survives the process being killed, not a power loss.
+ *
+ * --record FILE.db records the run in a sim trace database (sim_world_record): sim list,
+ * show, explain and viz read it; sim replay refuses it (a real run cannot be run again).
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,10 +36,11 @@
 #define SQLITE_FILE "kvs.sqlite"
 
 static const char usage_text[] =
-    "usage: kvs-server [--addr IP:PORT] [--engine kvs|sqlite]\n"
+    "usage: kvs-server [--addr IP:PORT] [--engine kvs|sqlite] [--record FILE.db]\n"
     "       kvs-server -V | --version\n"
     "--addr defaults to " KVS_DEFAULT_ADDR " (IPv6: [::1]:4000); --engine to the engine the\n"
-    "data in the current directory was written with, kvs on a first run.\n";
+    "data in the current directory was written with, kvs on a first run; --record records\n"
+    "the run in a sim trace database (sim list/show/viz --db FILE.db read it).\n";
 
 static int usage(const char *why, const char *what)
 {
@@ -54,6 +58,8 @@ typedef struct options {
     kvs_addr addr;
     char addr_text[80];
     const char *engine;      /* as given, or NULL */
+    const char *record;      /* --record's database, or NULL */
+    char config[512];        /* the options in words, for the recorded run */
 } options;
 
 /* Parses argv; 0, -1 for a version or help printed, or an exit code. */
@@ -61,6 +67,7 @@ static int parse_args(int argc, char **argv, options *o)
 {
     const char *addr = KVS_DEFAULT_ADDR;
     o->engine = NULL;
+    o->record = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
@@ -73,11 +80,14 @@ static int parse_args(int argc, char **argv, options *o)
         }
         bool is_addr = strncmp(a, "--addr", 6) == 0 && (a[6] == '\0' || a[6] == '=');
         bool is_engine = strncmp(a, "--engine", 8) == 0 && (a[8] == '\0' || a[8] == '=');
-        if (!is_addr && !is_engine) return usage("unexpected argument", a);
+        bool is_record = strncmp(a, "--record", 8) == 0 && (a[8] == '\0' || a[8] == '=');
+        if (!is_addr && !is_engine && !is_record) return usage("unexpected argument", a);
         v = strchr(a, '=') ? strchr(a, '=') + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (v == NULL) return usage("a value is required for", a);
+        if (is_record && v[0] == '\0') return usage("an empty file name for", a);
         if (is_addr) addr = v;
         if (is_engine) o->engine = v;
+        if (is_record) o->record = v;
     }
     if (!kvs_addr_parse(addr, &o->addr)) return usage("invalid address (want IP:PORT)", addr);
     if (o->engine != NULL && !engine_valid(o->engine)) {
@@ -85,6 +95,7 @@ static int parse_args(int argc, char **argv, options *o)
     }
     snprintf(o->addr_text, sizeof o->addr_text, o->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
              o->addr.host, (unsigned)o->addr.port);
+    snprintf(o->config, sizeof o->config, "kvs-server --addr %s", o->addr_text);
     return 0;
 }
 
@@ -173,6 +184,20 @@ static int serve(const options *opt, const char *engine)
         fprintf(stderr, "ERROR cannot make a host world: %s\n", sim_result_str(rc));
         kvs_sqlite_free(db);
         return 1;
+    }
+    char err[1024];
+    if (opt->record != NULL) {
+        char config[600];
+        snprintf(config, sizeof config, "%s --engine %s", opt->config, engine);
+        sim_record_desc rd = {.name = "kvs-server", .system = "kv", .config = config};
+        if (sim_world_record(w, opt->record, &rd, err, sizeof err) != SIM_OK) {
+            fprintf(stderr, "ERROR cannot record to %s: %s\n", opt->record, err);
+            sim_world_free(w);
+            kvs_sqlite_free(db);
+            return 1;
+        }
+        fprintf(stderr, "INFO Recording to %s (run %llu)\n", opt->record,
+                (unsigned long long)sim_world_record_run(w));
     }
     signal(SIGPIPE, SIG_IGN);
     rc = sim_world_stop_on_signals(w);

@@ -244,6 +244,8 @@ int sim__evbuf_push(sim__evbuf *b, const sim_event *e);
 int sim__evbuf_add(sim__evbuf *b, const sim__ev *e, const char *detail);
 const char *sim__evbuf_detail(const sim__evbuf *b, uint64_t i);
 void sim__evbuf_free(sim__evbuf *b);
+/* Empties b and keeps its memory (a recorder that writes its events out in batches). */
+void sim__evbuf_clear(sim__evbuf *b);
 /* As a sim_event, for sim_event_describe. */
 sim_event sim__evbuf_event(const sim__evbuf *b, uint64_t i);
 

@@ -67,6 +67,14 @@ sim_event sim__evbuf_event(const sim__evbuf *b, uint64_t i)
                        .detail = sim__evbuf_detail(b, i)};
 }
 
+void sim__evbuf_clear(sim__evbuf *b)
+{
+    SIM_ASSERT(b->n <= b->cap);
+    SIM_ASSERT(b->text_len <= b->text_cap);
+    b->n = 0;
+    b->text_len = 0;
+}
+
 void sim__evbuf_free(sim__evbuf *b)
 {
     free(b->ev);

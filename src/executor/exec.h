@@ -614,10 +614,17 @@ static inline uint16_t sim__le16(uint16_t v)
 #endif
 }
 
-/* Appends an event's canonical record to the hash buffer, which has room. */
+/* Whether this thread is a pool thread running one of w's jobs (host_exec.c). */
+bool sim__host_on_pool_thread(const sim_world *w);
+
+/* Appends an event's canonical record to the hash buffer, which has room. Only the loop's
+ * thread emits: a host world's pool threads defer theirs (sim__host_defer). */
 static inline void sim__record_put(sim_world *w, sim_event_kind kind, uint32_t node,
                                    uint32_t task, uint64_t a, uint64_t b)
 {
+    if (__builtin_expect(w->backend == SIM_BACKEND_HOST, 0)) {
+        SIM_ASSERT(!sim__host_on_pool_thread(w));
+    }
 #ifndef SIM_NO_HASH /* a build for measuring what the hash costs (make bench); never shipped */
     SIM_ASSERT(w->hash_len < SIM__HASH_BUF_RECORDS);
     sim__record *r = &w->hash_buf[w->hash_len++];
@@ -659,6 +666,9 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
 }
 
 /* world.c */
+/* Records a violation of (node, task) with its message (sim__violation's second half). */
+void sim__violation_at(sim_world *w, sim_violation_kind kind, uint32_t node, uint32_t task,
+                       const char *msg);
 /* Records a violation and returns SIM_EMISUSE if a crash-mode drop is running. */
 int sim__no_side_effects(sim_world *w, const char *what);
 
@@ -688,8 +698,15 @@ void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *use
                           bool *done);
 /* Jobs submitted and not yet completed back on the loop. */
 uint32_t sim__host_jobs_running(const sim_world *w);
-/* Whether this thread is a pool thread running one of w's jobs. */
-bool sim__host_on_pool_thread(const sim_world *w);
+/* On a pool thread of w: keeps an event (a note, or a violation: a = its kind, detail its
+ * message; detail copied) with the running job, for the loop to emit as the job's when it
+ * drains the job's completion, and returns true. Elsewhere false: the caller emits. */
+bool sim__host_defer(sim_world *w, sim_event_kind kind, uint64_t a, uint64_t b,
+                     const char *detail);
+/* A host node crashes (sim_node_crash, before its tasks are dropped): its pool's running
+ * jobs finish (the call waits for them), queued ones go, completions of its jobs are not
+ * delivered (their notes and violations are emitted), and the files it opened close. */
+void sim__host_node_crash(sim_world *w, uint32_t node);
 /* Wakes the loop of a host world from any thread or a signal handler (no-op otherwise). */
 void sim__host_kick(sim_world *w);
 

@@ -18,6 +18,10 @@
  * touches only its own state, the host file table (its own lock) and immutable fields of the
  * world (backend, host, the node's directory string). The world's end frees the pools first,
  * which waits for running jobs: no thread runs once the tasks are dropped.
+ *
+ * Events are the loop's alone (the trace hash and the sink are not thread-safe, and a trace
+ * database records in order): a note or a violation made on a pool thread is kept with its job
+ * (host_deferred) and emitted by the loop, as the job's, when it drains the job's completion.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -30,6 +34,14 @@
 #include "../host/host.h"
 #include "exec.h"
 
+/* An event a job made on its thread, for the loop to emit (sim__host_defer). */
+typedef struct host_deferred {
+    sim_event_kind kind;         /* SIM_EV_NOTE, or SIM_EV_VIOLATION (a = the violation's kind) */
+    uint64_t a, b;
+    char *detail;                /* owned; NULL for none */
+    struct host_deferred *next;  /* in the order made */
+} host_deferred;
+
 typedef struct host_job {
     sim_world *w;
     uint32_t slot;       /* the job's task */
@@ -41,6 +53,9 @@ typedef struct host_job {
     int32_t *rc_out;     /* where the loop stores the result (the job's header) */
     bool *done_out;
     int result;          /* run's result, written by the pool thread */
+    host_deferred *deferred;  /* events the run function made, in order (its thread only, until
+                                 the loop drains the job) */
+    host_deferred **deferred_tail;
     struct host_job *next;
 } host_job;
 
@@ -57,7 +72,7 @@ struct sim__host {
 };
 
 /* The job whose run function this thread is executing (pool threads), else NULL. */
-static _Thread_local const host_job *tls_job;
+static _Thread_local host_job *tls_job;
 
 bool sim__exec_is_host(const sim_world *w)
 {
@@ -150,9 +165,46 @@ void sim__host_world_init(sim_world *w)
     w->host = h;
 }
 
+static void job_discard(void *arg);
+
+bool sim__host_defer(sim_world *w, sim_event_kind kind, uint64_t a, uint64_t b, const char *detail)
+{
+    SIM_ASSERT(kind == SIM_EV_NOTE || kind == SIM_EV_VIOLATION);
+    if (tls_job == NULL || tls_job->w != w) return false;
+    host_deferred *d = sim__xcalloc(1, sizeof *d, "an event of a blocking job");
+    *d = (host_deferred){.kind = kind, .a = a, .b = b,
+                         .detail = detail ? sim__xstrdup(detail, "an event of a blocking job")
+                                          : NULL};
+    if (tls_job->deferred_tail == NULL) tls_job->deferred_tail = &tls_job->deferred;
+    *tls_job->deferred_tail = d;
+    tls_job->deferred_tail = &d->next;
+    SIM_ASSERT(tls_job->deferred != NULL);
+    return true;
+}
+
+/* The loop emits a finished job's events as the job's, and frees them. */
+static void job_emit_deferred(sim_world *w, host_job *j)
+{
+    SIM_ASSERT(!sim__host_on_pool_thread(w));
+    while (j->deferred != NULL) {
+        host_deferred *d = j->deferred;
+        j->deferred = d->next;
+        if (d->kind == SIM_EV_VIOLATION) {
+            sim__violation_at(w, (sim_violation_kind)d->a, j->node, j->id, d->detail);
+        } else {
+            sim__emit(w, d->kind, j->node, j->id, d->a, d->b, d->detail);
+        }
+        free(d->detail);
+        free(d);
+    }
+    j->deferred_tail = NULL;
+}
+
 static void job_discard(void *arg)
 {
-    free(arg);
+    host_job *j = arg;
+    SIM_ASSERT(j->deferred == NULL); /* a queued job never ran: it made no event */
+    free(j);
 }
 
 void sim__host_jobs_stop(sim_world *w)
@@ -168,6 +220,7 @@ void sim__host_jobs_stop(sim_world *w)
     while (list != NULL) {
         host_job *j = list;
         list = j->next;
+        job_emit_deferred(w, j);
         free(j);
     }
     while (h->free_jobs != NULL) {
@@ -214,6 +267,7 @@ static void drain_done(sim_world *w)
         list = j->next;
         SIM_ASSERT(h->running > 0);
         h->running--;
+        job_emit_deferred(w, j);
         if (sim__exec_task_live(w, j->slot, j->id)) {
             *j->rc_out = j->result;
             *j->done_out = true;
@@ -324,6 +378,44 @@ void sim__host_job_submit(sim_world *w, uint32_t slot, sim_job_cb run, void *use
     sim__tpool_submit(h->pools[node], job_run, j);
 }
 
+void sim__host_node_crash(sim_world *w, uint32_t node)
+{
+    struct sim__host *h = w->host;
+    SIM_ASSERT(h != NULL);
+    SIM_ASSERT(node >= 1 && node < w->nodes_len);
+    SIM_ASSERT(tls_job == NULL); /* the loop's thread */
+    if (node < h->pools_cap && h->pools[node] != NULL) {
+        sim__tpool_free(h->pools[node], job_discard); /* made again at the next job */
+        h->pools[node] = NULL;
+    }
+    /* The node's pool is gone, so its jobs have all landed; other nodes' threads may still
+     * push theirs: take the whole list, keep this node's, push the others back. */
+    host_job *list = atomic_exchange(&h->done_head, NULL);
+    host_job *mine = NULL;
+    while (list != NULL) {
+        host_job *j = list;
+        list = j->next;
+        if (j->node == node) {
+            j->next = mine;
+            mine = j;
+            continue;
+        }
+        host_job *head = atomic_load(&h->done_head);
+        do {
+            j->next = head;
+        } while (!atomic_compare_exchange_weak(&h->done_head, &head, j));
+    }
+    while (mine != NULL) {
+        host_job *j = mine;
+        mine = j->next;
+        SIM_ASSERT(h->running > 0);
+        h->running--;
+        job_emit_deferred(w, j);
+        free(j);
+    }
+    sim__hfiles_close_owner(h->files, node);
+}
+
 uint32_t sim__host_jobs_running(const sim_world *w)
 {
     return w->host != NULL ? w->host->running : 0;
@@ -408,7 +500,8 @@ void sim__host_file_handle(sim_world *w, int fd, sim_handle *out)
     SIM_ASSERT(w->host != NULL);
     SIM_ASSERT(fd >= 0 && out != NULL);
     uint32_t idx, gen;
-    sim__hfiles_add(w->host->files, fd, &idx, &gen);
+    /* The node whose task or job opened it: its crash closes it. */
+    sim__hfiles_add(w->host->files, fd, sim__exec_job_node(w), &idx, &gen);
     SIM_ASSERT(idx < HOST_FILE_BIT);
     *out = (sim_handle){.slot_ = HOST_FILE_BIT | idx, .id_ = gen, .world_ = w->tag};
 }

@@ -163,12 +163,26 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     return node_boot(w, idx);
 }
 
+/* A host world crashes and restarts only the nodes this process runs (they have a boot
+ * function): another process's node is out of its reach. */
+static bool host_foreign(const sim_world *w, sim_node_id node)
+{
+    SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
+    return node_valid(w, node) && w->nodes[node.v].boot == NULL;
+}
+
 int sim_node_crash(sim_world *w, sim_node_id node)
 {
-    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_crash");
+    bool host = w->backend == SIM_BACKEND_HOST;
+    if (host && host_foreign(w, node)) {
+        return sim__host_refuse(w, "sim_node_crash of a node this process does not run");
+    }
     if (!node_valid(w, node) || w->nodes[node.v].state == SIM_NODE_DOWN) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_crash");
     if (rc != SIM_OK) return rc;
+    /* A host node's jobs finish on their threads first (a thread cannot be stopped); their
+     * completions are not delivered, and its files close. */
+    if (host) sim__host_node_crash(w, node.v);
     w->nodes[node.v].state = SIM_NODE_DOWN;
     uint32_t count = 0;
     for (uint32_t s = 0; s < w->tasks_used; s++) {
@@ -189,7 +203,9 @@ int sim_node_crash(sim_world *w, sim_node_id node)
 
 int sim_node_restart(sim_world *w, sim_node_id node)
 {
-    if (w->backend == SIM_BACKEND_HOST) return sim__host_refuse(w, "sim_node_restart");
+    if (w->backend == SIM_BACKEND_HOST && host_foreign(w, node)) {
+        return sim__host_refuse(w, "sim_node_restart of a node this process does not run");
+    }
     if (!node_valid(w, node) || w->nodes[node.v].state != SIM_NODE_DOWN) return SIM_ENODE;
     int rc = sim__no_side_effects(w, "sim_node_restart");
     SIM_ASSERT(w->nodes[node.v].boots >= 1); /* down after a boot: added, then crashed */

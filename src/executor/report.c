@@ -227,8 +227,13 @@ static void sb_header(strbuf *sb, const sim_world *w, int rc, uint32_t n)
     sim__fmt_time(w->now_ns, t, sizeof t);
     unsigned long long step = (unsigned long long)w->step;
     SIM_ASSERT(rc < 0);
-    SIM_ASSERT(rc != SIM_ESTOPPED); /* a requested stop has no report */
+    /* A requested stop has a report on a host world only. */
+    if (rc == SIM_ESTOPPED) SIM_ASSERT(w->backend == SIM_BACKEND_HOST);
     switch (rc) {
+    case SIM_ESTOPPED:
+        sb_printf(sb, "stopped at %s (step %llu; a signal or sim_world_stop) with %u task(s) "
+                      "unfinished\n", t, step, n);
+        break;
     case SIM_EDEADLOCK:
         sb_printf(sb, "deadlock at %s (step %llu): %u task(s) waiting, nothing runnable, "
                       "no timer pending\n", t, step, n);
@@ -381,8 +386,12 @@ void sim__report_build(sim_world *w, int rc)
     SIM_ASSERT(rc < 0);
     sb_header(&sb, w, rc, w->tasks_live);
     sb_task_table(&sb, w);
-    sb_printf(&sb, "\nreplay: %s\n",
-              w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
+    if (w->backend == SIM_BACKEND_HOST) {
+        sb_printf(&sb, "\na host run: it cannot be replayed\n");
+    } else {
+        sb_printf(&sb, "\nreplay: %s\n",
+                  w->replay_hint ? w->replay_hint : "run the same binary with the same seed");
+    }
     if (sb.buf == NULL) return;
     SIM_ASSERT(sb.len < sb.cap && sb.buf[sb.len] == '\0');
     free(w->report);

@@ -115,6 +115,27 @@ void sim__exec_emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t t
     sim__emit(w, kind, node, task, a, b, detail);
 }
 
+void sim__exec_sink(const sim_world *w, sim_trace_cb *cb, void **ud)
+{
+    SIM_ASSERT(cb != NULL && ud != NULL);
+    *cb = w->trace;
+    *ud = w->trace_ud;
+}
+
+void sim__exec_set_sink(sim_world *w, sim_trace_cb cb, void *ud)
+{
+    SIM_ASSERT(w->current == SIM__NIL); /* between steps, never from a task */
+    if (cb == NULL) SIM_ASSERT(ud == NULL);
+    w->trace = cb;
+    w->trace_ud = ud;
+}
+
+int sim__exec_stop_rc(const sim_world *w)
+{
+    SIM_ASSERT(w->stop_rc <= 0);
+    return w->stop_rc;
+}
+
 /* ---- extensions ------------------------------------------------------------------------------ */
 
 uint32_t sim__ext_find(const sim_world *w, const sim__ext_ops *ops)

@@ -92,6 +92,14 @@ void sim__exec_emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t t
                     uint64_t b, const char *detail);
 void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The trace sink (sim_world_desc.trace; cb NULL: none), and replacing it: a recorder attached
+ * after the world was made (sim_world_record, src/trace/host_record.c) puts itself in front
+ * and passes every event on to the sink it found. */
+void sim__exec_sink(const sim_world *w, sim_trace_cb *cb, void **ud);
+void sim__exec_set_sink(sim_world *w, sim_trace_cb cb, void *ud);
+/* How the world's run stopped: a SIM_E... stop code, or 0 while it runs and when it ended with
+ * its work done. */
+int sim__exec_stop_rc(const sim_world *w);
 /* Words for a module's events (sim_event_describe): node names may be NULL. */
 typedef int (*sim__event_text_fn)(const sim_event *e, const char *const *names, uint32_t nnames,
                                   char *buf, size_t size);

@@ -97,6 +97,10 @@ void sim_trace_note(sim_world *w, const char *label, const void *data, size_t le
 {
     SIM_ASSERT(data != NULL || len == 0);
     uint64_t digest = XXH3_64bits(data, len);
+    /* A blocking job's thread on a host world: the loop records it when the job is done. */
+    if (w->backend == SIM_BACKEND_HOST && sim__host_defer(w, SIM_EV_NOTE, digest, len, label)) {
+        return;
+    }
     uint32_t task = 0, node = 0;
     if (w->current != SIM__NIL) {
         task = w->tasks[w->current].id;

@@ -289,15 +289,26 @@ const char *sim_world_intern(sim_world *w, const char *str)
 void sim__violation(sim_world *w, sim_violation_kind kind, const char *fmt, ...)
 {
     SIM_ASSERT(fmt != NULL);
-    SIM_ASSERT(w->violations_len <= SIM__VIOLATIONS_KEPT);
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* A blocking job's thread on a host world: the loop records it when the job is done. */
+    if (w->backend == SIM_BACKEND_HOST && sim__host_defer(w, SIM_EV_VIOLATION, kind, 0, msg)) {
+        return;
+    }
     uint32_t task = 0;
     if (w->current != SIM__NIL) task = w->tasks[w->current].id;
     uint32_t node = w->current != SIM__NIL ? w->tasks[w->current].node : 0;
+    sim__violation_at(w, kind, node, task, msg);
+}
+
+void sim__violation_at(sim_world *w, sim_violation_kind kind, uint32_t node, uint32_t task,
+                       const char *msg)
+{
+    SIM_ASSERT(msg != NULL);
+    SIM_ASSERT(w->violations_len <= SIM__VIOLATIONS_KEPT);
     w->violations_total++;
     sim__emit(w, SIM_EV_VIOLATION, node, task, (uint64_t)kind, 0, msg);
     if (w->violations_len >= SIM__VIOLATIONS_KEPT) return;

@@ -74,8 +74,10 @@ typedef struct sim__hfiles sim__hfiles;
 sim__hfiles *sim__hfiles_new(void);
 /* Closes every file still open and frees the table. NULL is allowed. */
 void sim__hfiles_free(sim__hfiles *t);
-/* Enters fd; *idx and *gen name it from now on (gen != 0). */
-void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen);
+/* Enters fd, opened by owner (a node; 0: none); *idx and *gen name it from now on (gen != 0). */
+void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t owner, uint32_t *idx, uint32_t *gen);
+/* Closes and forgets every file of owner (its node crashed); returns how many. */
+uint32_t sim__hfiles_close_owner(sim__hfiles *t, uint32_t owner);
 /* The fd of (idx, gen), or -1 when it is not open. */
 int sim__hfiles_get(sim__hfiles *t, uint32_t idx, uint32_t gen);
 /* Forgets (idx, gen) and returns its fd for the caller to close, or -1 when it is not open. */

@@ -18,6 +18,7 @@
 typedef struct hfile {
     int fd;        /* -1 when the slot is free */
     uint32_t gen;  /* generation of the slot's current (or last) file; never 0 once used */
+    uint32_t owner; /* the node that opened it (closed by its crash); 0: none */
 } hfile;
 
 struct sim__hfiles {
@@ -51,7 +52,7 @@ void sim__hfiles_free(sim__hfiles *t)
     free(t);
 }
 
-void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen)
+void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t owner, uint32_t *idx, uint32_t *gen)
 {
     SIM_ASSERT(fd >= 0);
     SIM_ASSERT(idx != NULL && gen != NULL);
@@ -64,7 +65,7 @@ void sim__hfiles_add(sim__hfiles *t, int fd, uint32_t *idx, uint32_t *gen)
         t->cap = ncap;
     }
     if (i == t->used) t->used++;
-    t->files[i] = (hfile){.fd = fd, .gen = t->next_gen++};
+    t->files[i] = (hfile){.fd = fd, .gen = t->next_gen++, .owner = owner};
     if (t->next_gen == 0) t->next_gen = 1;
     *idx = i;
     *gen = t->files[i].gen;
@@ -90,6 +91,22 @@ int sim__hfiles_remove(sim__hfiles *t, uint32_t idx, uint32_t gen)
     }
     pthread_rwlock_unlock(&t->lock);
     return fd;
+}
+
+uint32_t sim__hfiles_close_owner(sim__hfiles *t, uint32_t owner)
+{
+    SIM_ASSERT(owner != 0);
+    uint32_t closed = 0;
+    pthread_mutex_lock(&t->mu);
+    for (uint32_t i = 0; i < t->used; i++) {
+        if (t->files[i].fd < 0 || t->files[i].owner != owner) continue;
+        close(t->files[i].fd);
+        t->files[i].fd = -1;
+        closed++;
+    }
+    pthread_mutex_unlock(&t->mu);
+    SIM_ASSERT(closed <= t->used);
+    return closed;
 }
 
 int sim__hfiles_locked(sim__hfiles *t, int fd, int (*fn)(void *ud, int fd), void *ud)

@@ -16,7 +16,14 @@
  * next read waits at once instead of asking the host only to hear EAGAIN. Addresses stay
  * (node, port): a node's host_addr is the IP its sockets bind and that connects to it reach.
  * Host errors map to sim's codes: ECONNREFUSED, ECONNRESET/EPIPE, EADDRINUSE; others are
- * SIM_EIO. Nothing here is deterministic, and no net event is emitted for what the host does.
+ * SIM_EIO. Nothing here is deterministic.
+ *
+ * What the sockets carry is traced with the simulator's net events, so that a recorded host
+ * run (sim_world_record) shows its traffic in sim show and sim viz: a connection made is a
+ * syn sent (connect) or delivered (accept); each completed read or write of a task is one
+ * data event of the bytes it moved (a frame: its 4-byte header and body, the digest of the
+ * body), a read that meets the end of the stream a fin delivered; a datagram sent or received
+ * is one too. Addresses are (node, port) as elsewhere; a peer on no node's IP is node 0.
  */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
@@ -119,9 +126,14 @@ typedef struct hnet {
 
 static void hnet_hand_release(sim_world *w, uint32_t target, uint32_t target_id);
 static void hnet_free(sim_world *w);
+static void hnet_crash(sim_world *w, uint32_t node);
+static void hnet_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size);
 
-static const sim__ext_ops hnet_ops = {
-    .name = "host-net", .hand_release = hnet_hand_release, .free = hnet_free};
+static const sim__ext_ops hnet_ops = {.name = "host-net",
+                                      .crash = hnet_crash,
+                                      .wait_text = hnet_wait_text,
+                                      .hand_release = hnet_hand_release,
+                                      .free = hnet_free};
 
 static hnet *hnet_of(sim_world *w)
 {
@@ -171,6 +183,19 @@ static void hnet_hand_release(sim_world *w, uint32_t target, uint32_t target_id)
     hsock_close(w, n, target);
 }
 
+/* The node crashed: its sockets close (peers see their connections end), before its tasks
+ * are dropped; their handles then name closed sockets. */
+static void hnet_crash(sim_world *w, uint32_t node)
+{
+    hnet *n = sim__ext_state(w, &hnet_ops);
+    SIM_ASSERT(node != 0);
+    if (n == NULL) return;
+    for (uint32_t i = 0; i < n->used; i++) {
+        if (n->socks[i].id != 0 && n->socks[i].node == node) hsock_close(w, n, i);
+    }
+    SIM_ASSERT(n->used <= n->cap);
+}
+
 static void hnet_free(sim_world *w)
 {
     hnet *n = sim__ext_state(w, &hnet_ops);
@@ -215,6 +240,89 @@ static hsock *hsock_of(sim_world *w, const sim_handle *h, uint8_t type, const ch
     }
     if (hand != NULL) *hand = rec.slot;
     return s;
+}
+
+/* ---- waits ----------------------------------------------------------------------------------- */
+
+/* What a task waits for on a host socket, for the hang report (with the socket's id). */
+enum { HW_ACCEPT = 1, HW_CONNECT = 2, HW_READ = 3, HW_WRITE = 4, HW_DGRAM = 5 };
+
+/* The task waits until s is readable (or writable): the reactor wakes it; the report says
+ * what it waits for, on which addresses. */
+static void hsock_await(sim_world *w, const hsock *s, bool write, uint32_t what)
+{
+    hnet *n = hnet_of(w);
+    SIM_ASSERT(s >= n->socks && s < n->socks + n->used);
+    SIM_ASSERT(what >= HW_ACCEPT && what <= HW_DGRAM);
+    sim__host_fd_await(w, s->fd, write);
+    sim__exec_note_wait(w, n->ext, (uint32_t)(s - n->socks), (uint64_t)s->id << 8 | what);
+}
+
+static void addr_text(const sim_world *w, sim_addr a, char *buf, size_t size)
+{
+    if (a.node.v == 0) {
+        snprintf(buf, size, "?:%u", a.port); /* a peer on no node's IP */
+    } else {
+        snprintf(buf, size, "%s:%u", sim_node_name(w, a.node), a.port);
+    }
+}
+
+static void hnet_wait_text(const sim_world *w, uint32_t x, uint64_t y, char *buf, size_t size)
+{
+    static const char *const verbs[] = {"?", "accept", "connect", "read", "write", "recv"};
+    hnet *n = sim__ext_state(w, &hnet_ops);
+    uint32_t what = (uint32_t)(y & 0xff), id = (uint32_t)(y >> 8);
+    const char *verb = verbs[what <= HW_DGRAM ? what : 0];
+    if (n == NULL || x >= n->used || n->socks[x].id != id) {
+        snprintf(buf, size, "%s on a host socket now closed", verb);
+        return;
+    }
+    const hsock *s = &n->socks[x];
+    char local[96], peer[96];
+    addr_text(w, s->local, local, sizeof local);
+    addr_text(w, s->peer, peer, sizeof peer);
+    if (what == HW_ACCEPT || what == HW_DGRAM) {
+        snprintf(buf, size, "%s on host socket %s", verb, local);
+    } else {
+        snprintf(buf, size, "%s on host connection %s %s %s", verb, local,
+                 what == HW_WRITE || what == HW_CONNECT ? "->" : "<-", peer);
+    }
+}
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+/* One net event of the host's traffic: kind SEND or DELIVER, a message type, (from, to), and
+ * the bytes (len counted; digest of data, which may be shorter: a frame's body). */
+static void hnet_event(sim_world *w, sim_event_kind kind, uint32_t type, sim_addr from,
+                       sim_addr to, const void *data, size_t digested, size_t len)
+{
+    SIM_ASSERT(kind == SIM_EV_NET_SEND || kind == SIM_EV_NET_DELIVER);
+    SIM_ASSERT(type >= SIM_NET_DGRAM && type <= SIM_NET_RST);
+    SIM_ASSERT(data != NULL || digested == 0);
+    uint32_t digest = digested > 0 ? (uint32_t)sim_hash(data, digested, 0) : 0;
+    uint64_t b = (uint64_t)type << 56 | (uint64_t)(len > 0xffff ? 0xffff : len) << 32 | digest;
+    uint64_t a = (uint64_t)((uint32_t)from.node.v << 16 | from.port) << 32 |
+                 ((uint32_t)to.node.v << 16 | to.port);
+    /* On the sender's node for a send, the receiver's for a delivery: the socket's own. */
+    uint32_t node = kind == SIM_EV_NET_SEND ? from.node.v : to.node.v;
+    SIM_ASSERT(node != 0);
+    sim__exec_emit(w, kind, node, sim_task_current(w).v, a, b, NULL);
+}
+
+/* Bytes a task's read took from a connection, or its end (len 0 with fin). */
+static void hnet_read_event(sim_world *w, const hsock *s, const void *data, size_t digested,
+                            size_t len, bool fin)
+{
+    SIM_ASSERT(s->type == SOCK_CONN);
+    hnet_event(w, SIM_EV_NET_DELIVER, fin ? SIM_NET_FIN : SIM_NET_DATA, s->peer, s->local, data,
+               digested, len);
+}
+
+static void hnet_write_event(sim_world *w, const hsock *s, const void *data, size_t digested,
+                             size_t len)
+{
+    SIM_ASSERT(s->type == SOCK_CONN);
+    hnet_event(w, SIM_EV_NET_SEND, SIM_NET_DATA, s->local, s->peer, data, digested, len);
 }
 
 /* ---- addresses ------------------------------------------------------------------------------- */
@@ -387,7 +495,7 @@ int sim__hnet_accept_poll(sim_accept_op *op, sim_world *w)
     } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
     if (fd < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) return map_errno(errno);
-        sim__host_fd_await(w, l->fd, false);
+        hsock_await(w, l, false, HW_ACCEPT);
         return SIM_PENDING;
     }
     uint32_t node = l->node;
@@ -403,6 +511,7 @@ int sim__hnet_accept_poll(sim_accept_op *op, sim_world *w)
     n->socks[slot].peer = addr_of(w, &ss);
     n->socks[slot].local = local;
     if (op->peer != NULL) *op->peer = n->socks[slot].peer;
+    hnet_event(w, SIM_EV_NET_DELIVER, SIM_NET_SYN, n->socks[slot].peer, local, NULL, 0, 0);
     return sim__ext_hand_new(w, n->ext, slot, n->socks[slot].id, &op->conn->h);
 }
 
@@ -425,6 +534,7 @@ static int connect_finish(sim_connect_op *op, sim_world *w, hnet *n, int rc)
         s->local = (sim_addr){.node = {s->node}, .port = addr_of(w, &ss).port};
     }
     conn_tune(s->fd);
+    hnet_event(w, SIM_EV_NET_SEND, SIM_NET_SYN, s->local, s->peer, NULL, 0, 0);
     return sim__ext_hand_new(w, n->ext, slot, s->id, &op->conn->h);
 }
 
@@ -447,7 +557,7 @@ int sim__hnet_connect_poll(sim_connect_op *op, sim_world *w)
         socklen_t len = sockaddr_of(w, op->to.node.v, op->to.port, &ss);
         if (connect(fd, (struct sockaddr *)&ss, len) == 0) return connect_finish(op, w, n, SIM_OK);
         if (errno != EINPROGRESS) return connect_finish(op, w, n, map_errno(errno));
-        sim__host_fd_await(w, fd, true);
+        hsock_await(w, &n->socks[slot], true, HW_CONNECT);
         return SIM_PENDING;
     }
     SIM_ASSERT(op->slot_ < n->used && n->socks[op->slot_].id == op->id_);
@@ -459,7 +569,7 @@ int sim__hnet_connect_poll(sim_connect_op *op, sim_world *w)
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         if (getpeername(s->fd, (struct sockaddr *)&ss, &len) != 0) { /* not yet connected */
-            sim__host_fd_await(w, s->fd, true);
+            hsock_await(w, s, true, HW_CONNECT);
             return SIM_PENDING;
         }
         return connect_finish(op, w, n, SIM_OK);
@@ -502,7 +612,7 @@ static int recv_host(sim_world *w, hsock *s, void *buf, size_t cap, size_t *got)
         return SIM_OK;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        sim__host_fd_await(w, s->fd, false);
+        hsock_await(w, s, false, HW_READ);
         return SIM_PENDING;
     }
     return map_errno(errno);
@@ -543,6 +653,7 @@ int sim__hnet_read_poll(sim_read_op *op, sim_world *w)
     size_t got;
     rc = recv_some(w, s, op->buf, op->cap, &got);
     if (rc == SIM_OK && op->len != NULL) *op->len = got;
+    if (rc == SIM_OK && op->cap > 0) hnet_read_event(w, s, op->buf, got, got, got == 0);
     return rc;
 }
 
@@ -556,10 +667,14 @@ int sim__hnet_read_exact_poll(sim_read_exact_op *op, sim_world *w)
         size_t got;
         rc = recv_some(w, s, (uint8_t *)op->buf + op->done_, op->len - op->done_, &got);
         if (rc != SIM_OK) return rc;
-        if (got == 0) return SIM_EEOF;
+        if (got == 0) {
+            hnet_read_event(w, s, NULL, 0, 0, true);
+            return SIM_EEOF;
+        }
         op->done_ += got;
     }
     SIM_ASSERT(op->done_ == op->len);
+    hnet_read_event(w, s, op->buf, op->len, op->len, false);
     return SIM_OK;
 }
 
@@ -577,7 +692,7 @@ static int send_iov(sim_world *w, hsock *s, struct iovec *iov, int cnt, size_t *
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) return map_errno(errno);
-        sim__host_fd_await(w, s->fd, true);
+        hsock_await(w, s, true, HW_WRITE);
         return SIM_PENDING;
     }
     *sent = (size_t)r;
@@ -585,7 +700,7 @@ static int send_iov(sim_world *w, hsock *s, struct iovec *iov, int cnt, size_t *
     for (int i = 0; i < cnt; i++) total += iov[i].iov_len;
     if (*sent == total) return SIM_OK;
     /* Partial: the socket's buffer is full; the edge comes when it drains. */
-    sim__host_fd_await(w, s->fd, true);
+    hsock_await(w, s, true, HW_WRITE);
     return SIM_PENDING;
 }
 
@@ -603,6 +718,7 @@ int sim__hnet_write_poll(sim_write_op *op, sim_world *w)
         op->done_ += sent;
         if (rc != SIM_OK) return rc;
     }
+    hnet_write_event(w, s, op->buf, op->len, op->len);
     return SIM_OK;
 }
 
@@ -617,7 +733,10 @@ int sim__hnet_frame_read_poll(sim_frame_read_op *op, sim_world *w)
         size_t got;
         rc = recv_some(w, s, op->hdr_ + op->got_, 4 - op->got_, &got);
         if (rc != SIM_OK) return rc;
-        if (got == 0) return SIM_EEOF;
+        if (got == 0) {
+            hnet_read_event(w, s, NULL, 0, 0, true);
+            return SIM_EEOF;
+        }
         op->got_ += (uint32_t)got;
         if (op->got_ == 4) {
             op->flen_ = (uint32_t)op->hdr_[0] << 24 | (uint32_t)op->hdr_[1] << 16 |
@@ -630,10 +749,14 @@ int sim__hnet_frame_read_poll(sim_frame_read_op *op, sim_world *w)
         rc = recv_some(w, s, (uint8_t *)op->buf + (op->got_ - 4), op->flen_ - (op->got_ - 4),
                        &got);
         if (rc != SIM_OK) return rc;
-        if (got == 0) return SIM_EEOF;
+        if (got == 0) {
+            hnet_read_event(w, s, NULL, 0, 0, true);
+            return SIM_EEOF;
+        }
         op->got_ += (uint32_t)got;
     }
     if (op->len != NULL) *op->len = op->flen_;
+    hnet_read_event(w, s, op->buf, op->flen_, (size_t)op->flen_ + 4, false);
     return SIM_OK;
 }
 
@@ -667,6 +790,7 @@ int sim__hnet_frame_write_poll(sim_frame_write_op *op, sim_world *w)
         op->done_ += (uint32_t)sent;
         if (rc != SIM_OK) return rc;
     }
+    hnet_write_event(w, s, op->data, op->len, (size_t)op->len + 4);
     return SIM_OK;
 }
 
@@ -726,6 +850,7 @@ int sim__hnet_udp_send_to(sim_world *w, const sim_udp *sock, sim_addr to, const 
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
         return map_errno(errno);
     }
+    if (r >= 0) hnet_event(w, SIM_EV_NET_SEND, SIM_NET_DGRAM, s->local, to, data, len, len);
     return SIM_OK;
 }
 
@@ -742,10 +867,13 @@ int sim__hnet_udp_recv_poll(sim_udp_recv_op *op, sim_world *w)
         ssize_t r = recvfrom(s->fd, op->buf, op->cap, MSG_TRUNC, (struct sockaddr *)&ss, &sl);
         if (r < 0 && (errno == EINTR || errno == ECONNREFUSED)) continue; /* an ICMP echo */
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            sim__host_fd_await(w, s->fd, false);
+            hsock_await(w, s, false, HW_DGRAM);
             return SIM_PENDING;
         }
         if (r < 0) return map_errno(errno);
+        size_t kept = (size_t)r > op->cap ? op->cap : (size_t)r;
+        hnet_event(w, SIM_EV_NET_DELIVER, SIM_NET_DGRAM, addr_of(w, &ss), s->local, op->buf, kept,
+                   (size_t)r);
         if (op->out != NULL) {
             bool cut = (size_t)r > op->cap;
             *op->out = (sim_datagram){.len = cut ? op->cap : (size_t)r, .from = addr_of(w, &ss),

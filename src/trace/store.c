@@ -58,7 +58,8 @@ static const char schema[] =
     "  detail TEXT NOT NULL, report TEXT NOT NULL, trace_hash INTEGER NOT NULL,\n"
     "  event_count INTEGER NOT NULL, step_count INTEGER NOT NULL, vtime_ns INTEGER NOT NULL,\n"
     "  wall_ms INTEGER NOT NULL, events_stored INTEGER NOT NULL, faults TEXT NOT NULL,\n"
-    "  fault_count INTEGER NOT NULL, overrides TEXT NOT NULL) STRICT;\n"
+    "  fault_count INTEGER NOT NULL, overrides TEXT NOT NULL,\n"
+    "  backend TEXT NOT NULL DEFAULT 'sim') STRICT;\n"
     "CREATE INDEX runs_by_scenario ON runs(scenario, seed);\n"
     "CREATE INDEX runs_failed ON runs(result) WHERE result <> 'pass';\n"
     "CREATE TABLE events(run_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
@@ -105,20 +106,30 @@ static const char migrate_3_to_4[] =
     "ALTER TABLE runs ADD COLUMN overrides TEXT NOT NULL DEFAULT '';\n"
     "UPDATE meta SET value = 4 WHERE key = 'schema_version';\n";
 
+/* From schema 4: the runs say where they ran: 'sim', or 'host' (a real process's run, recorded
+ * as it went by sim_world_record, never replayable). */
+static const char migrate_4_to_5[] =
+    "ALTER TABLE runs ADD COLUMN backend TEXT NOT NULL DEFAULT 'sim';\n"
+    "UPDATE meta SET value = 5 WHERE key = 'schema_version';\n";
+
 #define RUN_COLUMNS_V1                                                                         \
     "run_id, scenario, scenario_path, system, seed, strategy, config, config_hash, "           \
     "binary_version, record_mode, status, result, detail, report, trace_hash, event_count, "   \
     "step_count, vtime_ns, wall_ms, events_stored"
-static const char run_columns[] = RUN_COLUMNS_V1 ", faults, fault_count, overrides";
-/* What a schema-1 file is read as: no plan, no faults, no overrides. */
-static const char run_columns_v1[] = RUN_COLUMNS_V1 ", '', 0, ''";
-/* What a schema-2 or 3 file is read as: no overrides. */
-static const char run_columns_v2[] = RUN_COLUMNS_V1 ", faults, fault_count, ''";
+static const char run_columns[] = RUN_COLUMNS_V1 ", faults, fault_count, overrides, backend";
+/* What a schema-1 file is read as: no plan, no faults, no overrides, simulated. */
+static const char run_columns_v1[] = RUN_COLUMNS_V1 ", '', 0, '', 'sim'";
+/* What a schema-2 or 3 file is read as: no overrides, simulated. */
+static const char run_columns_v2[] = RUN_COLUMNS_V1 ", faults, fault_count, '', 'sim'";
+/* What a schema-4 file is read as: simulated (host runs came with schema 5). */
+static const char run_columns_v4[] = RUN_COLUMNS_V1 ", faults, fault_count, overrides, 'sim'";
 
 static const char *run_columns_of(const sim__store *st)
 {
     SIM_ASSERT(st->version >= 1 && st->version <= SIM__SCHEMA_VERSION);
-    return st->version == 1 ? run_columns_v1 : st->version < 4 ? run_columns_v2 : run_columns;
+    if (st->version == 1) return run_columns_v1;
+    if (st->version < 4) return run_columns_v2;
+    return st->version == 4 ? run_columns_v4 : run_columns;
 }
 
 /* ---- errors ------------------------------------------------------------------------------- */
@@ -287,6 +298,7 @@ static int migrate(sim__store *st)
     if (rc == SIM_OK && version == 1) rc = exec(st, migrate_1_to_2, "upgrading from version 1");
     if (rc == SIM_OK && version <= 2) rc = exec(st, migrate_2_to_3, "upgrading from version 2");
     if (rc == SIM_OK && version <= 3) rc = exec(st, migrate_3_to_4, "upgrading from version 3");
+    if (rc == SIM_OK && version <= 4) rc = exec(st, migrate_4_to_5, "upgrading from version 4");
     if (rc == SIM_OK && version < SIM__SCHEMA_VERSION) {
         rc = fill_event_kinds(st, "upgrading the schema");
     }
@@ -667,7 +679,7 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
     SIM_ASSERT(r->events_stored == 0 || r->events_stored == 1);
     char sql[512];
     snprintf(sql, sizeof sql, "INSERT INTO runs(%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-                              "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)", run_columns);
+                              "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)", run_columns);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) return db_fail(st, "recording the run", rc);
@@ -694,6 +706,7 @@ static int insert_run(sim__store *st, const sim__run_row *r, uint64_t run_id)
     bind_text(s, 21, r->faults ? r->faults : "");
     sqlite3_bind_int64(s, 22, r->fault_count);
     bind_text(s, 23, r->overrides ? r->overrides : "");
+    bind_text(s, 24, r->backend ? r->backend : "sim");
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SIM_OK : db_fail(st, "recording the run", rc);
@@ -760,14 +773,15 @@ static const char *event_wrong(const sim__ev *e, const sim__ev *prev)
     return NULL;
 }
 
+/* Binds b's event i as the run's event seq0 + i (seq0: events of the run stored before b). */
 static void bind_event(sqlite3_stmt *s, int base, uint64_t run_id, const sim__evbuf *b,
-                       uint64_t i)
+                       uint64_t i, uint64_t seq0)
 {
     SIM_ASSERT(i < b->n);
     SIM_ASSERT(base >= 0 && base % COLS == 0);
     const sim__ev *e = &b->ev[i];
     sqlite3_bind_int64(s, base + 1, s64(run_id));
-    sqlite3_bind_int64(s, base + 2, s64(i));
+    sqlite3_bind_int64(s, base + 2, s64(seq0 + i));
     sqlite3_bind_int64(s, base + 3, s64(e->step));
     sqlite3_bind_int64(s, base + 4, s64(e->vtime_ns));
     sqlite3_bind_int64(s, base + 5, e->node);
@@ -778,7 +792,7 @@ static void bind_event(sqlite3_stmt *s, int base, uint64_t run_id, const sim__ev
     bind_text(s, base + 10, sim__evbuf_detail(b, i));
 }
 
-static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
+static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b, uint64_t seq0)
 {
     SIM_ASSERT(run_id != 0);
     SIM_ASSERT(st->ins_events != NULL && st->ins_event != NULL);
@@ -790,13 +804,13 @@ static int insert_events(sim__store *st, uint64_t run_id, const sim__evbuf *b)
     uint64_t i = 0;
     for (; rc == SQLITE_OK && i + BATCH <= b->n; i += BATCH) {
         for (int r = 0; r < BATCH; r++) {
-            bind_event(st->ins_events, r * COLS, run_id, b, i + (uint64_t)r);
+            bind_event(st->ins_events, r * COLS, run_id, b, i + (uint64_t)r, seq0);
         }
         rc = sqlite3_step(st->ins_events);
         rc = rc == SQLITE_DONE ? sqlite3_reset(st->ins_events) : rc;
     }
     for (; rc == SQLITE_OK && i < b->n; i++) {
-        bind_event(st->ins_event, 0, run_id, b, i);
+        bind_event(st->ins_event, 0, run_id, b, i, seq0);
         rc = sqlite3_step(st->ins_event);
         rc = rc == SQLITE_DONE ? sqlite3_reset(st->ins_event) : rc;
     }
@@ -885,6 +899,38 @@ static int insert_history(sim__store *st, uint64_t run_id, const sim_history *h)
     return rc == SQLITE_OK ? SIM_OK : db_fail(st, "recording the history", rc);
 }
 
+/* The next run id of this store's shard, inside a write transaction. */
+static int next_run_id(sim__store *st, uint64_t *run_id)
+{
+    SIM_ASSERT(st->shard < SIM__STORE_SHARDS);
+    int64_t next = 0;
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT COALESCE(MAX(run_id), %llu) + 1 FROM runs WHERE run_id >= %llu AND "
+             "run_id < %llu", (unsigned long long)(st->shard << SHARD_SHIFT),
+             (unsigned long long)(st->shard << SHARD_SHIFT),
+             (unsigned long long)((st->shard + 1) << SHARD_SHIFT));
+    int rc = query_int(st, sql, &next, "numbering the run");
+    /* The next id would be the first of the next shard's range: this one is used up. */
+    if (rc == SIM_OK && (uint64_t)next >= (st->shard + 1) << SHARD_SHIFT) {
+        rc = set_err(st, "every run id of %s is taken (%llu runs): record in another file",
+                     st->shard ? "this shard" : "this database",
+                     (unsigned long long)(1ull << SHARD_SHIFT) - 1);
+    }
+    SIM_ASSERT(rc != SIM_OK || (uint64_t)next > st->shard << SHARD_SHIFT);
+    *run_id = rc == SIM_OK ? (uint64_t)next : 0;
+    return rc;
+}
+
+/* Commits, or rolls back on an error (rc). */
+static int finish(sim__store *st, int rc, const char *doing)
+{
+    SIM_ASSERT(doing != NULL);
+    if (rc == SIM_OK) rc = exec(st, "COMMIT", doing);
+    if (rc != SIM_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
                       uint64_t *run_id)
 {
@@ -893,32 +939,65 @@ int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_da
     SIM_ASSERT(st->shard < SIM__STORE_SHARDS);
     int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
     if (rc != SIM_OK) return rc;
-    int64_t next = 0;
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "SELECT COALESCE(MAX(run_id), %llu) + 1 FROM runs WHERE run_id >= %llu AND "
-             "run_id < %llu", (unsigned long long)(st->shard << SHARD_SHIFT),
-             (unsigned long long)(st->shard << SHARD_SHIFT),
-             (unsigned long long)((st->shard + 1) << SHARD_SHIFT));
-    rc = query_int(st, sql, &next, "numbering the run");
-    /* The next id would be the first of the next shard's range: this one is used up. */
-    if (rc == SIM_OK && (uint64_t)next >= (st->shard + 1) << SHARD_SHIFT) {
-        rc = set_err(st, "every run id of %s is taken (%llu runs): record in another file",
-                     st->shard ? "this shard" : "this database",
-                     (unsigned long long)(1ull << SHARD_SHIFT) - 1);
-    }
-    SIM_ASSERT(rc != SIM_OK || (uint64_t)next > st->shard << SHARD_SHIFT);
-    *run_id = (uint64_t)next;
+    rc = next_run_id(st, run_id);
     if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
     if (rc == SIM_OK) rc = insert_checkpoints(st, *run_id, data);
     if (rc == SIM_OK) rc = insert_violations(st, *run_id, data);
     if (rc == SIM_OK) rc = insert_faults(st, *run_id, data);
-    if (rc == SIM_OK && data->events != NULL) rc = insert_events(st, *run_id, data->events);
+    if (rc == SIM_OK && data->events != NULL) rc = insert_events(st, *run_id, data->events, 0);
     if (rc == SIM_OK && data->events != NULL) rc = insert_decisions(st, *run_id, data->events);
     if (rc == SIM_OK && data->history != NULL) rc = insert_history(st, *run_id, data->history);
-    if (rc == SIM_OK) rc = exec(st, "COMMIT", "committing the run");
-    if (rc != SIM_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return finish(st, rc, "committing the run");
+}
+
+/* ---- a run recorded as it goes --------------------------------------------------------------- */
+
+int sim__store_begin(sim__store *st, const sim__run_row *row, uint64_t *run_id)
+{
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(row != NULL && run_id != NULL);
+    int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
+    if (rc != SIM_OK) return rc;
+    rc = next_run_id(st, run_id);
+    if (rc == SIM_OK) rc = insert_run(st, row, *run_id);
+    rc = finish(st, rc, "starting the run");
+    if (rc != SIM_OK) *run_id = 0;
     return rc;
+}
+
+int sim__store_append(sim__store *st, uint64_t run_id, uint64_t seq0, const sim__evbuf *events)
+{
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(run_id != 0 && events != NULL);
+    if (events->n == 0) return SIM_OK;
+    int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
+    if (rc != SIM_OK) return rc;
+    rc = insert_events(st, run_id, events, seq0);
+    if (rc == SIM_OK) rc = insert_decisions(st, run_id, events);
+    return finish(st, rc, "recording events");
+}
+
+int sim__store_end(sim__store *st, uint64_t run_id, const sim__run_row *row,
+                   const sim__run_data *data)
+{
+    SIM_ASSERT(st->mode == SIM__STORE_WRITE);
+    SIM_ASSERT(run_id != 0 && row != NULL && data != NULL);
+    SIM_ASSERT(data->events == NULL && data->nfaults == 0); /* appended before, or none */
+    int rc = exec(st, "BEGIN IMMEDIATE", "starting a transaction");
+    if (rc != SIM_OK) return rc;
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(st->db, "DELETE FROM runs WHERE run_id = ?1", -1, &s, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, s64(run_id));
+        src = sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    if (src != SQLITE_DONE) rc = db_fail(st, "ending the run", src);
+    if (rc == SIM_OK) rc = insert_run(st, row, run_id);
+    if (rc == SIM_OK) rc = insert_checkpoints(st, run_id, data);
+    if (rc == SIM_OK) rc = insert_violations(st, run_id, data);
+    if (rc == SIM_OK && data->history != NULL) rc = insert_history(st, run_id, data->history);
+    return finish(st, rc, "ending the run");
 }
 
 int sim__store_set_shard(sim__store *st, uint64_t shard)
@@ -1033,8 +1112,8 @@ void sim__run_row_free(sim__run_row *r)
     SIM_ASSERT(r != NULL);
     char **strings[] = {&r->scenario, &r->scenario_path, &r->system, &r->strategy, &r->config,
                         &r->binary_version, &r->record_mode, &r->status, &r->result,
-                        &r->detail, &r->report, &r->faults, &r->overrides};
-    SIM_ASSERT(sizeof strings / sizeof strings[0] == 13); /* every string a row holds */
+                        &r->detail, &r->report, &r->faults, &r->overrides, &r->backend};
+    SIM_ASSERT(sizeof strings / sizeof strings[0] == 14); /* every string a row holds */
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) free(*strings[i]);
     memset(r, 0, sizeof *r);
 }
@@ -1047,7 +1126,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 
 static void row_from(sqlite3_stmt *s, sim__run_row *r)
 {
-    SIM_ASSERT(sqlite3_column_count(s) == 23); /* run_columns, or an older file's padded */
+    SIM_ASSERT(sqlite3_column_count(s) == 24); /* run_columns, or an older file's padded */
     memset(r, 0, sizeof *r);
     r->run_id = u64(sqlite3_column_int64(s, 0));
     r->scenario = col_text(s, 1);
@@ -1072,6 +1151,7 @@ static void row_from(sqlite3_stmt *s, sim__run_row *r)
     r->faults = col_text(s, 20);
     r->fault_count = (uint32_t)sqlite3_column_int64(s, 21);
     r->overrides = col_text(s, 22);
+    r->backend = col_text(s, 23);
     SIM_ASSERT(r->scenario != NULL && r->faults != NULL); /* text, never NULL, maybe empty */
 }
 
@@ -1082,8 +1162,8 @@ int sim__store_runs(sim__store *st, const sim__run_filter *f,
     SIM_ASSERT(cb != NULL);
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT %s FROM runs WHERE (?1 = 0 OR result <> 'pass') AND (?2 IS NULL OR "
-             "scenario = ?2) ORDER BY run_id",
+             "SELECT %s FROM runs WHERE (?1 = 0 OR (result <> 'pass' AND result <> 'stopped')) "
+             "AND (?2 IS NULL OR scenario = ?2) ORDER BY run_id",
              run_columns_of(st));
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);

@@ -12,7 +12,7 @@
 
 #include "../core/core.h"
 
-#define SIM__SCHEMA_VERSION 4
+#define SIM__SCHEMA_VERSION 5
 
 typedef struct sim__store sim__store;
 
@@ -40,7 +40,7 @@ typedef struct sim__run_row {
     uint64_t config_hash;
     char *binary_version;
     char *record_mode;     /* off, fail or full */
-    char *status;          /* done or interrupted */
+    char *status;          /* done or interrupted; a host run: running until it ends */
     char *result;          /* pass, deadlock, ... (runner.c) */
     char *detail;
     char *report;
@@ -54,6 +54,8 @@ typedef struct sim__run_row {
     uint32_t fault_count;  /* faults injected (rows in faults when events are stored) */
     char *overrides;       /* the --set overrides it ran under, as the command line gave them
                               ("faults.crash=1/1s", space-separated); "" without any */
+    char *backend;         /* "sim", or "host": a real process's run (sim_world_record), which
+                              cannot be replayed; NULL when recording means "sim" */
 } sim__run_row;
 
 void sim__run_row_free(sim__run_row *row);
@@ -88,8 +90,19 @@ int sim__store_merge(sim__store *st, const char *path);
 int sim__store_record(sim__store *st, const sim__run_row *row, const sim__run_data *data,
                       uint64_t *run_id);
 
+/* A run recorded as it goes (a host run: sim_world_record), so that a long run neither keeps
+ * its events in memory nor loses them all when its process is killed. begin numbers the run
+ * and inserts its row as it is then (status "running"); append adds events, numbered on from
+ * seq0 (the events appended before), with the decisions among them; end replaces the row
+ * with the final one and adds the checkpoints, violations and history of data (whose events
+ * and faults must be empty: events came through append). Each call is one transaction. */
+int sim__store_begin(sim__store *st, const sim__run_row *row, uint64_t *run_id);
+int sim__store_append(sim__store *st, uint64_t run_id, uint64_t seq0, const sim__evbuf *events);
+int sim__store_end(sim__store *st, uint64_t run_id, const sim__run_row *row,
+                   const sim__run_data *data);
+
 typedef struct sim__run_filter {
-    bool failed_only;
+    bool failed_only;      /* results other than pass, and stopped (a host run's ordinary end) */
     const char *scenario; /* NULL: any */
 } sim__run_filter;
 

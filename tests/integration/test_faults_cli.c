@@ -654,6 +654,7 @@ Test(faults_cli, schema_1_read_then_upgraded)
     sql_do("t.db", "DROP TABLE faults; DROP TABLE history; ALTER TABLE runs DROP COLUMN faults; "
                    "ALTER TABLE runs DROP COLUMN fault_count; "
                    "ALTER TABLE runs DROP COLUMN overrides; "
+                   "ALTER TABLE runs DROP COLUMN backend; "
                    "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
     schema_version_is("t.db", 1, "after the downgrade");
 
@@ -667,7 +668,7 @@ Test(faults_cli, schema_1_read_then_upgraded)
 
     sim_expect(0, WORDS("2 passed, 0 failed\n"),
                "run faults.ini --seeds 3..4 --db t.db --record full");
-    schema_version_is("t.db", 4, "after sim run");
+    schema_version_is("t.db", 5, "after sim run");
     out after = sql("t.db", "%s LIMIT 2", old_q);
     cr_assert(eq(str, after.text, before.text), "the old runs changed in the upgrade");
     out_free(&after);

@@ -663,16 +663,16 @@ Test(trace, replay_of_damaged_events_frees_them)
 }
 
 /* Goal: a database written by a newer sim (a higher schema_version) is refused by every
- * command, exit 2, and not modified. Method: record, set meta.schema_version to 5 with the
+ * command, exit 2, and not modified. Method: record, set meta.schema_version to 6 with the
  * sqlite3 shell, run the commands. */
 Test(trace, bad_db_newer_schema)
 {
     write_file("demo.ini", demo_ini);
     sim_expect(0, NULL, "run demo.ini --seeds 1..2 --db t.db --record full");
-    sql_do("t.db", "UPDATE meta SET value = 5 WHERE key = 'schema_version'");
+    sql_do("t.db", "UPDATE meta SET value = 6 WHERE key = 'schema_version'");
     all_commands_refuse_unchanged("t.db",
-                                  "written by a newer sim (schema version 5; this sim "
-                                  SIM_VERSION_STRING " reads 4)");
+                                  "written by a newer sim (schema version 6; this sim "
+                                  SIM_VERSION_STRING " reads 5)");
 }
 
 /* Goal: `sim run --db` on a database it may not write exits 2 with "read-only" and changes
