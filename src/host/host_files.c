@@ -97,14 +97,14 @@ uint32_t sim__hfiles_close_owner(sim__hfiles *t, uint32_t owner)
 {
     SIM_ASSERT(owner != 0);
     uint32_t closed = 0;
-    pthread_mutex_lock(&t->mu);
+    pthread_rwlock_wrlock(&t->lock);
     for (uint32_t i = 0; i < t->used; i++) {
         if (t->files[i].fd < 0 || t->files[i].owner != owner) continue;
         close(t->files[i].fd);
         t->files[i].fd = -1;
         closed++;
     }
-    pthread_mutex_unlock(&t->mu);
+    pthread_rwlock_unlock(&t->lock);
     SIM_ASSERT(closed <= t->used);
     return closed;
 }
