@@ -84,7 +84,7 @@ Test(shrink_systems, actor, .timeout = 120)
 Test(shrink_systems, paxos, .timeout = 120)
 {
     shrink_explain_viz(&(failing){"paxos/bug-promise-before-persist.ini",
-                                  "bug-promise-before-persist.ini", 1});
+                                  "bug-promise-before-persist.ini", 3});
 }
 
 Test(shrink_systems, shutdown, .timeout = 120)
@@ -105,7 +105,7 @@ Test(shrink_systems, register, .timeout = 120)
 
 Test(shrink_systems, gossip, .timeout = 120)
 {
-    shrink_explain_viz(&(failing){"gossip-forget.ini", "gossip-forget.ini", 2});
+    shrink_explain_viz(&(failing){"gossip-forget.ini", "gossip-forget.ini", 11});
 }
 
 Test(shrink_systems, demo, .timeout = 120)
