@@ -22,7 +22,8 @@ static void record_no_fsync(const char *db)
 /* Goal: a failing run shrinks to a smaller run that fails the same way (the same result, the
  * same check), recorded as a new run that replays bit for bit, whose configuration says what
  * it kept: smaller sizes and an only-list of the fault hits that fire. The output shows the
- * before and after figures and the commands to run next.
+ * before and after figures (the history's operations among them) and the commands to run
+ * next.
  * Method: kv bug-no-fsync seed 1 recorded, then sim shrink --db t.db 1; the new run (2) is
  * compared with the original in the runs table and replayed. */
 Test(shrink_cli, a_failing_run_shrinks_and_replays, .timeout = 120)
@@ -32,6 +33,15 @@ Test(shrink_cli, a_failing_run_shrinks_and_replays, .timeout = 120)
     expect(&r, 0, WORDS("before ", "after ", "run 2: run 1 shrunk in ",
                         "check: durable: ", "replay: sim replay --db t.db 2\n",
                         "faults: sim show --db t.db 2 --faults\n"));
+    /* The last column: the operations of the run's history (the workload shrank). */
+    unsigned long long f, e, st, d, ops_before = 0, ops_after = 0;
+    char v[32];
+    cr_assert(eq(int, sscanf(strstr(r.text, "before "), "before %llu %llu %llu %31s %llu %llu",
+                             &f, &e, &st, v, &d, &ops_before), 6), "%s", r.text);
+    cr_assert(eq(int, sscanf(strstr(r.text, "after "), "after %llu %llu %llu %31s %llu %llu", &f,
+                             &e, &st, v, &d, &ops_after), 6), "%s", r.text);
+    cr_assert(lt(u64, 0, ops_after), "%s", r.text);
+    cr_assert(lt(u64, ops_after, ops_before), "%s", r.text);
     out_free(&r);
     cr_assert(eq(u64, sql_u64("t.db", "SELECT count(*) FROM runs"), 2));
     uint64_t before = sql_u64("t.db", "SELECT event_count FROM runs WHERE run_id = 1");
