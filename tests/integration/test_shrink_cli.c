@@ -141,6 +141,37 @@ Test(shrink_cli, explain_a_deadlock)
     out_free(&r);
 }
 
+/* Goal: the slice of a failed check holds what the check depends on after the last history
+ * entry: a crash that came later, how the disk resolved its unsynced writes, the restart and
+ * the recovery that found them gone; events after that entry that the check does not read
+ * (the client's goodbye) stay out.
+ * Method: kv bug-no-fsync seed 1 with one client putting three keys, no random crash, every
+ * unsynced write lost, and a scripted crash of the server at 75ms (after the client's last
+ * read at 74.68ms) and restart at 76ms: boot 2's recovery finds nothing (durable fails). */
+Test(shrink_cli, explain_a_crash_after_the_last_operation, .timeout = 60)
+{
+    copy_scenario("kv/bug-no-fsync.ini");
+    out r = SIM("run bug-no-fsync.ini --seed 1 --db t.db --set workload.clients=1 "
+                "--set workload.ops=3 --set workload.set=100 --set workload.get=0 "
+                "--set workload.rm=0 --set faults.crash=0 --set disk.crash_keep=0 "
+                "--set disk.crash_torn=0 --set 'faults.at=75ms crash server' "
+                "--set 'faults.at=76ms restart server'");
+    cr_assert(eq(int, r.status, 0), "%s", r.text); /* the scenario expects the failure */
+    out_free(&r);
+    r = SIM("explain --db t.db 1");
+    expect(&r, 0, WORDS("the causal slice of step 86: ", ":type :ok, :f :get",
+                        " fault       crash at 75ms crash server\n",
+                        " crash       server, 3 task(s) dropped\n",
+                        " disk-crash  file 1 write @0, 18 bytes: lost\n",
+                        " disk-crash  file 1 write @36, 18 bytes: lost\n",
+                        " restart     server, boot 2\n", " spawn       kv-server, parent 0\n",
+                        " disk-op     open 2.log\n",
+                        "check: durable: k0: recovery after boot 2 rebuilt nothing"));
+    cr_assert(eq(ptr, strstr(r.text, "fin c1:49152 -> server:4000"), NULL),
+              "the client's fin is not read by the check:\n%s", r.text);
+    out_free(&r);
+}
+
 /* Goal: explain refuses what it cannot do with exit 2 and why: a run without stored events
  * (with the command that records them), a step the run does not have, bad arguments.
  * Method: the demo's seed 1 recorded with --record off; then a full one. */
