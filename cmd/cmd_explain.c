@@ -12,14 +12,20 @@
  *   - timers: a timer-fire follows the timer-set of the same sequence number;
  *   - network: a delivery follows the send (or duplication) of the same message on the same
  *     link;
- *   - nodes: a crash follows the fault that caused it, a restart and a disk's crash
- *     resolution the node's crash (events outside tasks have no order among themselves: two
- *     deliveries to one node are independent).
+ *   - nodes: a crash follows the fault that caused it; the disk's crash resolutions (each
+ *     unsynced write kept, lost or torn) follow the crash, one after another; a restart
+ *     follows the crash and the last of its resolutions (it boots on what survived); a task
+ *     spawned outside any task on a node (its boot) follows the node's latest restart
+ *     (events outside tasks have no order among themselves otherwise: two deliveries to one
+ *     node are independent).
  * The slice is every event the failure reaches backwards along them (a breadth-first walk).
  * The failure is the first violation; else, for a failed check, the last history entry (the
  * completion the check could not place comes last more often than not; --step chooses
- * another); else the run's last event, and for a hang (deadlock, liveness, step limit) the
- * last event of every task that never ended too.
+ * another) and what the check also reads after it: a check runs when the run ends, on the
+ * state the nodes were left in, so every crash after that entry (with its resolutions) and
+ * the last event of every task a restart after it booted (a recovery that found the data
+ * lost) start the walk too; else the run's last event, and for a hang (deadlock, liveness,
+ * step limit) the last event of every task that never ended too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -168,6 +174,8 @@ static void lastmap_free(lastmap *m)
 #define K_CRASH(n) ((3ull << 60) | (n))
 #define K_TIMER(seq) ((4ull << 60) | ((seq) & 0x0fffffffffffffffull))
 #define K_FAULT(n) ((5ull << 60) | (n))
+#define K_RESOLVED(n) ((6ull << 60) | (n)) /* a node's crash or its latest resolution */
+#define K_RESTART(n) ((7ull << 60) | (n))
 
 /* The causes of every event, by the rules at the top of the file. */
 static void link_causes(slicer *s)
@@ -181,6 +189,9 @@ static void link_causes(slicer *s)
         switch (e->kind) {
         case SIM_EV_SPAWN:
             if (e->a != 0) add_cause(s, i, lastmap_get(&last, K_TASK(e->a)));
+            if (e->a == 0 && e->node != 0) { /* a boot */
+                add_cause(s, i, lastmap_get(&last, K_RESTART(e->node)));
+            }
             break;
         case SIM_EV_WAKE:
             add_cause(s, i, e->a != 0 ? lastmap_get(&last, K_TASK(e->a)) : i ? i - 1 : NONE);
@@ -191,11 +202,18 @@ static void link_causes(slicer *s)
             break;
         case SIM_EV_CRASH: add_cause(s, i, lastmap_get(&last, K_FAULT(e->node))); break;
         case SIM_EV_RESTART:
-        case SIM_EV_DISK_CRASH: add_cause(s, i, lastmap_get(&last, K_CRASH(e->node))); break;
+            add_cause(s, i, lastmap_get(&last, K_CRASH(e->node)));
+            add_cause(s, i, lastmap_get(&last, K_RESOLVED(e->node)));
+            break;
+        case SIM_EV_DISK_CRASH: add_cause(s, i, lastmap_get(&last, K_RESOLVED(e->node))); break;
         default: break;
         }
         if (e->task != 0) lastmap_put(&last, K_TASK(e->task), i);
         if (e->kind == SIM_EV_CRASH) lastmap_put(&last, K_CRASH(e->node), i);
+        if (e->kind == SIM_EV_CRASH || e->kind == SIM_EV_DISK_CRASH) {
+            lastmap_put(&last, K_RESOLVED(e->node), i);
+        }
+        if (e->kind == SIM_EV_RESTART) lastmap_put(&last, K_RESTART(e->node), i);
         if (e->kind == SIM_EV_TIMER_SET) lastmap_put(&last, K_TIMER(e->b), i);
         if (e->kind == SIM_EV_FAULT && e->node != 0) lastmap_put(&last, K_FAULT(e->node), i);
         if (e->kind == SIM_EV_NET_SEND || e->kind == SIM_EV_NET_DUP) {
@@ -227,6 +245,44 @@ static uint64_t failure_event(const sim__evbuf *b, const sim__run_row *row,
     return b->n > 0 ? b->n - 1 : NONE;
 }
 
+/* Whether the failure is a failed check's last history entry (not a violation, not --step):
+ * then what the check reads after that entry starts the walk too (check_roots). */
+static bool check_entry(const sim__evbuf *b, const sim__run_row *row, const explain_opts *o,
+                        uint64_t from)
+{
+    if (o->have_step || strcmp(row->result, "check") != 0 || from == NONE) return false;
+    SIM_ASSERT(from < b->n);
+    return b->ev[from].kind == SIM_EV_HISTORY;
+}
+
+/* What a failed check depends on past its last history entry `from`: every crash and crash
+ * resolution after it, and the last event of every task spawned on a node after a restart
+ * that comes after it (the recovery that found what survived). Writes their indexes to
+ * roots (room for b->n) and returns how many. */
+static uint64_t check_roots(const sim__evbuf *b, uint64_t from, uint64_t *roots)
+{
+    SIM_ASSERT(from < b->n);
+    lastmap restarted = {0}, booted = {0}; /* node -> restart; task -> its last event */
+    uint64_t n = 0;
+    for (uint64_t i = from + 1; i < b->n; i++) {
+        const sim__ev *e = &b->ev[i];
+        if (e->kind == SIM_EV_CRASH || e->kind == SIM_EV_DISK_CRASH) roots[n++] = i;
+        if (e->kind == SIM_EV_RESTART) lastmap_put(&restarted, e->node, i);
+        bool boots = e->kind == SIM_EV_SPAWN && e->task != 0 &&
+                     lastmap_get(&restarted, e->node) != NONE;
+        if (boots || (e->task != 0 && lastmap_get(&booted, e->task) != NONE)) {
+            lastmap_put(&booted, e->task, i);
+        }
+    }
+    for (uint64_t k = 0; k < booted.cap; k++) {
+        if (booted.keys[k] != NONE) roots[n++] = booted.vals[k];
+    }
+    lastmap_free(&restarted);
+    lastmap_free(&booted);
+    SIM_ASSERT(n <= b->n - from - 1); /* distinct events after from: a crash's have no task */
+    return n;
+}
+
 /* Whether a run's end is a hang: then the failure is also every unfinished task's last event
  * (what each was doing when everything stopped). */
 static bool hung(const sim__run_row *row)
@@ -235,15 +291,23 @@ static bool hung(const sim__run_row *row)
            strcmp(row->result, "steplimit") == 0;
 }
 
-/* Marks the causal past of `from` (itself included) and, when `tasks`, of the last event of
- * every task that never ended; returns how many events the slice holds. */
-static uint64_t mark_slice(const slicer *s, uint64_t from, bool tasks, bool *in)
+/* Marks the causal past of `from` (itself included), of the nroots events in roots and,
+ * when `tasks`, of the last event of every task that never ended; returns how many events
+ * the slice holds. */
+static uint64_t mark_slice(const slicer *s, uint64_t from, const uint64_t *roots,
+                           uint64_t nroots, bool tasks, bool *in)
 {
     const sim__evbuf *b = s->evs;
     uint64_t *todo = sim__xcalloc(b->n + 1, sizeof *todo, "a causal slice");
     uint64_t head = 0, tail = 0, count = 0;
     in[from] = true;
     todo[tail++] = from;
+    for (uint64_t r = 0; r < nroots; r++) {
+        SIM_ASSERT(roots[r] < b->n);
+        if (in[roots[r]]) continue;
+        in[roots[r]] = true;
+        todo[tail++] = roots[r];
+    }
     if (tasks) {
         lastmap last = {0}, ended = {0};
         for (uint64_t i = 0; i < b->n; i++) {
@@ -319,7 +383,10 @@ static int explain_run(sim__store *st, const sim__run_row *row, const explain_op
     for (uint64_t i = 0; i < 2 * (evs.n + 1); i++) s.cause[i] = NONE;
     link_causes(&s);
     bool *in = sim__xcalloc(evs.n + 1, sizeof *in, "a causal slice");
-    uint64_t count = mark_slice(&s, from, !o->have_step && hung(row), in);
+    uint64_t *roots = sim__xcalloc(evs.n + 1, sizeof *roots, "a causal slice");
+    uint64_t nroots = check_entry(&evs, row, o, from) ? check_roots(&evs, from, roots) : 0;
+    uint64_t count = mark_slice(&s, from, roots, nroots, !o->have_step && hung(row), in);
+    free(roots);
     int rc = o->steps_out != NULL ? write_steps(o->steps_out, &evs, in) : 0;
     if (rc == 0) {
         sim__names names = {0};

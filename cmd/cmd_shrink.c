@@ -41,15 +41,15 @@ static const char usage_shrink[] =
     "\n"
     "Reduces a failing run to a smaller one that fails the same way (the same result, the\n"
     "same check or violation): it lowers the sizes the system lets it shrink (clients,\n"
-    "operations, keys), takes out injected faults and moves the rest later, and reverts\n"
-    "scheduling decisions and cancellations to the fifo strategy's (delta debugging over\n"
-    "each list), running each candidate as a deterministic run of the same seed. The shrunk\n"
-    "run is recorded in FILE as a new run that replays bit for bit; its configuration says\n"
-    "what is left ([faults] only = POINT@HIT lines: the fault hits that fire; [schedule]\n"
-    "force and cancel lines: the decisions off fifo; smaller sizes).\n"
+    "operations, keys), takes out injected faults and moves the rest earlier or later, and\n"
+    "reverts scheduling decisions and cancellations to the fifo strategy's (delta debugging\n"
+    "over each list), running each candidate as a deterministic run of the same seed. The\n"
+    "shrunk run is recorded in FILE as a new run that replays bit for bit; its configuration\n"
+    "says what is left ([faults] only = POINT@HIT lines: the fault hits that fire;\n"
+    "[schedule] force and cancel lines: the decisions off fifo; smaller sizes).\n"
     "\n"
     "  --max-runs N   at most N candidate runs (default 200); the same N gives the same result\n"
-    "  --no-move      do not move faults later (for comparing)\n"
+    "  --no-move      do not move faults earlier or later (for comparing)\n"
     "  --quiet        no progress lines on stderr\n"
     "\n"
     "exit status: 0 shrunk (or nothing could be taken out), 2 bad arguments, a database or\n"
@@ -531,51 +531,82 @@ static uint32_t only_index(const shrinker *s, const hit_ref *h)
     return UINT32_MAX;
 }
 
-/* Moves each fault of the script later while the run still fails the same way with no more
- * faults and no more events: hit H of its point becomes H + 1, H + 3, H + 7, ... (doubling
- * steps) until one does not. A later fault leaves less of the run after it, and in a causal
- * slice fewer of the events that follow it. */
+/* Moves one fault of the script, hit H of its point to H - 1, H - 3, H - 7, ... (earlier) or
+ * H + 1, H + 3, H + 7, ... (later: doubling steps), while the run still fails the same way
+ * with no more faults and no more events; returns how many moves were kept. */
+static uint64_t move_fault(shrinker *s, hit_ref at, bool earlier, uint64_t stop)
+{
+    uint64_t accepted = 0;
+    for (uint64_t step = 1; s->runs < stop && at.hit <= UINT64_MAX / 4; step *= 2) {
+        uint32_t i = only_index(s, &at);
+        if (i == UINT32_MAX) break; /* it no longer fires as it was */
+        if (earlier && step > at.hit) break; /* no hit before 0 */
+        hit_ref moved = {.hit = earlier ? at.hit - step : at.hit + step};
+        memcpy(moved.point, at.point, sizeof moved.point);
+        if (only_index(s, &moved) != UINT32_MAX) break; /* that one is listed already */
+        candidate c;
+        candidate_copy(&c, &s->best);
+        c.only[i] = moved;
+        sim__outcome out;
+        if (!try_candidate(s, &c, false, true, &out)) {
+            candidate_free(&c);
+            break;
+        }
+        hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
+        bool no_more = starting_faults(&out, refs, MAX_FAULTS) <= s->best.nonly &&
+                       out.events <= s->best_out.events;
+        free(refs);
+        if (!no_more) {
+            candidate_free(&c);
+            sim__outcome_free(&out);
+            break;
+        }
+        accept(s, &c, &out);
+        accepted++;
+        char what[SIM__POINT_NAME_MAX + 64];
+        snprintf(what, sizeof what, "%s moved from hit %llu to %llu", at.point,
+                 (unsigned long long)at.hit, (unsigned long long)moved.hit);
+        progress(s, what);
+        at = moved;
+    }
+    return accepted;
+}
+
+/* Moves each fault of the script earlier, then later, while the run still fails the same
+ * way with no more faults and no more events. An earlier fault lets a smaller workload reach
+ * it (the sizes go again next round: a leak that needs two read errors needs only as many
+ * reads as the second one's hit); a later one leaves less of the run after it, and in a
+ * causal slice fewer of the events that follow it. */
 static bool move_faults(shrinker *s, uint64_t quota)
 {
-    if (!s->best.scripted || s->best.nonly == 0 || s->o->no_move) return false;
+    if (s->o->no_move) return false;
     uint64_t stop = run_stop(s, quota);
+    uint32_t nf = faults_load(s);
+    if (!s->best.scripted && nf > 0 && s->runs < stop) {
+        /* Every fault needed (ddmin took none out): the same run, as a script to move in. */
+        bool *all = sim__xcalloc(nf, sizeof *all, "a shrink's list");
+        for (uint32_t j = 0; j < nf; j++) all[j] = true;
+        candidate c;
+        faults_make(s, all, &c);
+        free(all);
+        sim__outcome out;
+        if (try_candidate(s, &c, false, true, &out)) {
+            accept(s, &c, &out);
+        } else {
+            candidate_free(&c);
+        }
+    }
+    if (!s->best.scripted || s->best.nonly == 0) return false;
     uint32_t n = s->best.nonly;
     hit_ref *todo = sim__xcalloc(n, sizeof *todo, "a shrink's faults");
     memcpy(todo, s->best.only, n * sizeof *todo);
     uint64_t accepted = 0;
     for (uint32_t t = 0; t < n && s->runs < stop; t++) {
         hit_ref at = todo[t];
-        for (uint64_t step = 1; s->runs < stop && at.hit <= UINT64_MAX / 4; step *= 2) {
-            uint32_t i = only_index(s, &at);
-            if (i == UINT32_MAX) break; /* it no longer fires as it was */
-            hit_ref later = {.hit = at.hit + step};
-            memcpy(later.point, at.point, sizeof later.point);
-            if (only_index(s, &later) != UINT32_MAX) break; /* the next is listed already */
-            candidate c;
-            candidate_copy(&c, &s->best);
-            c.only[i] = later;
-            sim__outcome out;
-            if (!try_candidate(s, &c, false, true, &out)) {
-                candidate_free(&c);
-                break;
-            }
-            hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
-            bool no_more = starting_faults(&out, refs, MAX_FAULTS) <= s->best.nonly &&
-                           out.events <= s->best_out.events;
-            free(refs);
-            if (!no_more) {
-                candidate_free(&c);
-                sim__outcome_free(&out);
-                break;
-            }
-            accept(s, &c, &out);
-            accepted++;
-            char what[SIM__POINT_NAME_MAX + 64];
-            snprintf(what, sizeof what, "%s moved from hit %llu to %llu", at.point,
-                     (unsigned long long)at.hit, (unsigned long long)later.hit);
-            progress(s, what);
-            at = later;
-        }
+        uint64_t back = move_fault(s, at, true, stop);
+        accepted += back;
+        if (back > 0) continue; /* where it went is not todo[t] any more */
+        accepted += move_fault(s, at, false, stop);
     }
     free(todo);
     return accepted > 0;
@@ -845,31 +876,33 @@ typedef struct figures {
     uint32_t faults;
     uint64_t events, steps, vtime_ns;
     uint32_t decisions; /* forced decisions off fifo and cancellations, once a script */
+    uint64_t ops;       /* operations in the run's history (invocations) */
 } figures;
 
 static figures figures_of(const sim__outcome *out)
 {
     hit_ref *refs = sim__xcalloc(MAX_FAULTS, sizeof *refs, "a shrink's faults");
     figures f = {.faults = starting_faults(out, refs, MAX_FAULTS), .events = out->events,
-                 .steps = out->steps, .vtime_ns = out->vtime_ns};
+                 .steps = out->steps, .vtime_ns = out->vtime_ns, .ops = out->ops};
     free(refs);
     return f;
 }
 
 static void print_figures(const char *label, const figures *f)
 {
-    printf("%-8s %8u %10llu %10llu %9llu.%06llus %10u\n", label, f->faults,
+    printf("%-8s %8u %10llu %10llu %9llu.%06llus %10u %10llu\n", label, f->faults,
            (unsigned long long)f->events, (unsigned long long)f->steps,
            (unsigned long long)(f->vtime_ns / SIM_S),
-           (unsigned long long)(f->vtime_ns % SIM_S / 1000), f->decisions);
+           (unsigned long long)(f->vtime_ns % SIM_S / 1000), f->decisions,
+           (unsigned long long)f->ops);
 }
 
 static void print_summary(const shrinker *s, const figures *before, uint64_t run_id)
 {
     figures after = figures_of(&s->best_out);
     after.decisions = s->best.scheduled ? s->best.nforce + s->best.ncancel : 0;
-    printf("%-8s %8s %10s %10s %17s %10s\n", "", "faults", "events", "steps", "virtual",
-           "decisions");
+    printf("%-8s %8s %10s %10s %17s %10s %10s\n", "", "faults", "events", "steps", "virtual",
+           "decisions", "operations");
     print_figures("before", before);
     print_figures("after", &after);
     for (uint32_t i = 0; i < s->best.nsizes; i++) printf("  --set %s\n", s->best.sizes[i]);

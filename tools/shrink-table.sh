@@ -2,9 +2,10 @@
 # tools/shrink-table.sh SIM [N] [SCENARIO...]: the figures of sim shrink. For each scenario
 # (default: the kv planted-bug scenarios), its first N failing seeds (default 10) are each
 # shrunk; prints a line per scenario with the medians of the shrunk runs' events (as a share
-# of the original's), faults, and decisions (forced scheduling decisions off the fifo strategy
-# and cancellations, before and after). SHRINK_ARGS passes options to sim shrink (e.g.
-# --max-runs 400). Deterministic: the same binary prints the same table.
+# of the original's), faults, decisions (forced scheduling decisions off the fifo strategy
+# and cancellations, before and after) and operations (the history's, before and after).
+# SHRINK_ARGS passes options to sim shrink (e.g. --max-runs 400). Deterministic: the same
+# binary prints the same table.
 set -eu
 sim=$1
 n=${2:-10}
@@ -13,7 +14,7 @@ shift $(( $# >= 2 ? 2 : $# ))
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-printf '%-28s %6s %14s %14s %12s %12s %10s %10s\n' scenario shrunk "events before" "events after" "share (med)" "faults (med)" "dec before" "dec after"
+printf '%-28s %6s %14s %14s %12s %12s %10s %10s %10s %10s\n' scenario shrunk "events before" "events after" "share (med)" "faults (med)" "dec before" "dec after" "ops before" "ops after"
 for sc in "$@"; do
     db="$dir/$(basename "$sc" .ini).db"
     "$sim" run "$sc" --db "$db" --quiet >/dev/null 2>&1 || true
@@ -27,7 +28,9 @@ for sc in "$@"; do
         f=$(echo "$out" | awk '$1 == "after" { print $2 }')
         db0=$(echo "$out" | awk '$1 == "before" { print $6 }')
         da=$(echo "$out" | awk '$1 == "after" { print $6 }')
-        echo "$b $a $f $db0 $da" >> "$dir/rows"
+        ob=$(echo "$out" | awk '$1 == "before" { print $7 }')
+        oa=$(echo "$out" | awk '$1 == "after" { print $7 }')
+        echo "$b $a $f $db0 $da $ob $oa" >> "$dir/rows"
     done
     k=$(wc -l < "$dir/rows")
     mb=$(awk '{ print $1 }' "$dir/rows" | median)
@@ -36,5 +39,7 @@ for sc in "$@"; do
     mf=$(awk '{ print $3 }' "$dir/rows" | median)
     md0=$(awk '{ print $4 }' "$dir/rows" | median)
     mda=$(awk '{ print $5 }' "$dir/rows" | median)
-    printf '%-28s %6s %14s %14s %12s %12s %10s %10s\n' "$(basename "$sc" .ini)" "$k" "$mb" "$ma" "$share" "$mf" "$md0" "$mda"
+    mob=$(awk '{ print $6 }' "$dir/rows" | median)
+    moa=$(awk '{ print $7 }' "$dir/rows" | median)
+    printf '%-28s %6s %14s %14s %12s %12s %10s %10s %10s %10s\n' "$(basename "$sc" .ini)" "$k" "$mb" "$ma" "$share" "$mf" "$md0" "$mda" "$mob" "$moa"
 done

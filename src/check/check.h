@@ -137,6 +137,9 @@ int sim__history_value(sim_history *h, const char *what, const char *text, uint3
 bool sim__fname_ok(const char *f);
 /* A deep copy. */
 void sim__history_copy(const sim_history *h, sim_history **out);
+/* The operations the world's history holds (invocations, every client's): what sim shrink
+ * counts as a run's operations. 0 when nothing was recorded. */
+uint32_t sim__world_ops(const sim_world *w);
 /* "invoke", "ok", "fail", "info"; NULL for another number. */
 const char *sim__op_type_name(uint32_t type);
 

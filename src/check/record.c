@@ -136,6 +136,14 @@ void sim_history_expect(sim_world *w, uint64_t ops)
     SIM_ASSERT(h->expect_ops == ops);
 }
 
+uint32_t sim__world_ops(const sim_world *w)
+{
+    SIM_ASSERT(w != NULL);
+    const sim_history *h = hist_peek(w);
+    if (h != NULL) SIM_ASSERT(h->npend <= h->nops); /* a pending one was invoked */
+    return h != NULL ? h->nops : 0;
+}
+
 int sim_world_work_check(const sim_world *w, char *msg, size_t msg_size)
 {
     SIM_ASSERT(w != NULL);

@@ -8,8 +8,11 @@
  * the one that would survive (`dur`), and creations, unlinks and renames wait on a list of
  * pending directory operations until their directory is synced.
  *
- * On a crash, the node's pending writes are resolved one by one, in order, with the node's
- * crash stream ("sim/disk/crash"): kept whole with probability crash_keep, torn with
+ * On a crash, the node's pending writes are resolved one by one, in order, with a crash stream
+ * of its own ("sim/disk/crash", keyed by the node and the crash's virtual time, not by what
+ * the disk drew before: a crash at the same time with the same writes pending resolves the
+ * same way whether or not the run had other crashes, which lets sim shrink take those out):
+ * kept whole with probability crash_keep, torn with
  * crash_torn (each sector the write touches is written or not, one chance in two, and a
  * sector not written keeps what was there or, with torn_garbage, holds garbage), else lost. A
  * truncation is kept or lost. Then each pending directory operation (a rename's two halves
@@ -69,6 +72,7 @@ static void disk_free(sim_world *w)
     free(d->used);
     free(d->rngs);
     free(d->crash_rngs);
+    free(d->corrupt_rngs);
     sim__ext_detach(w, &sim__disk_ops);
     free(d);
 }
@@ -86,10 +90,13 @@ static void ensure_nodes(sim_world *w, disk_state *d)
     d->rngs = sim__xrealloc_array(d->rngs, cap, sizeof *d->rngs, "disk streams");
     d->crash_rngs = sim__xrealloc_array(d->crash_rngs, cap, sizeof *d->crash_rngs,
                                         "disk crash streams");
+    d->corrupt_rngs = sim__xrealloc_array(d->corrupt_rngs, cap, sizeof *d->corrupt_rngs,
+                                          "disk corruption streams");
     for (uint32_t i = d->nodes_cap; i < cap; i++) {
         d->used[i] = 0;
         sim_rng_init(&d->rngs[i], sim_world_seed(w), "sim/disk", i);
         sim_rng_init(&d->crash_rngs[i], sim_world_seed(w), "sim/disk/crash", i);
+        sim_rng_init(&d->corrupt_rngs[i], sim_world_seed(w), "sim/disk/corrupt", i);
     }
     d->nodes_cap = cap;
 }
@@ -840,8 +847,8 @@ static void durable_write(sim_world *w, disk_state *d, disk_inode *in, const dis
         if (!sim__point_hit_ppt(w, d->corrupt, in->node, UINT64_MAX)) continue;
         uint64_t lo = s * sector > p->offset ? s * sector : p->offset;
         uint64_t hi = (s + 1) * sector < p->offset + p->len ? (s + 1) * sector : p->offset + p->len;
-        uint64_t at = lo + sim_rng_below(&d->crash_rngs[in->node], hi - lo);
-        in->dur[at] ^= (uint8_t)(1 + sim_rng_below(&d->crash_rngs[in->node], 255));
+        uint64_t at = lo + sim_rng_below(&d->corrupt_rngs[in->node], hi - lo);
+        in->dur[at] ^= (uint8_t)(1 + sim_rng_below(&d->corrupt_rngs[in->node], 255));
     }
 }
 
@@ -1152,6 +1159,11 @@ static void disk_crash(sim_world *w, uint32_t node)
     SIM_ASSERT(node >= 1);
     SIM_ASSERT(sim__exec_node_state(w, node) == SIM_NODE_DOWN);
     sim__disk_reqs_crash(w, d, node);
+    /* This crash's own stream: (node, virtual time) name it, and no earlier draw moves it. */
+    uint64_t now = sim__exec_now(w);
+    SIM_ASSERT(node < d->nodes_cap);
+    sim_rng_init(&d->crash_rngs[node], sim_world_seed(w), "sim/disk/crash",
+                 XXH3_64bits_withSeed(&now, sizeof now, node));
     for (uint32_t i = 0; i < d->fds_used; i++) { /* every handle of the node dies */
         if (d->fds[i].live && d->fds[i].node == node) fd_close(w, d, i);
     }

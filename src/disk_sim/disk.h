@@ -140,7 +140,9 @@ typedef struct disk_state {
     uint32_t reqs_cap, reqs_used, req_free;
     uint64_t *used;          /* per node: bytes in files (what reads see) */
     sim_rng *rngs;           /* per node: "sim/disk" (latency) */
-    sim_rng *crash_rngs;     /* per node: "sim/disk/crash" */
+    sim_rng *crash_rngs;     /* per node: "sim/disk/crash", drawn afresh at each crash from
+                                (node, the crash's virtual time): see disk.c */
+    sim_rng *corrupt_rngs;   /* per node: "sim/disk/corrupt" (where disk/corrupt damages) */
     uint32_t nodes_cap;
     const sim__point *read_eio, *write_eio, *fsync_eio, *enospc, *corrupt;
 } disk_state;

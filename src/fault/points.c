@@ -357,6 +357,14 @@ int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_
     return rc != 0;
 }
 
+void sim__point_count(sim_world *w, const sim__point *p)
+{
+    sim__slot *s = slot_of(sim__faults_of(w), p);
+    uint64_t before = s->hits;
+    s->hits++;
+    SIM_ASSERT(s->hits > before);
+}
+
 int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node)
 {
     route_t seen;

@@ -92,6 +92,10 @@ int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node);
  * point's. A hit that cannot fire (probability 0, no countdown, or the quiet phase) is
  * counted without calling libfiu: the hot path of every message. */
 int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_t ppt);
+/* Counts a hit of p that cannot fire (the driver's node/crash on a node that is down): hit
+ * numbers then name the same tick and node whatever fired before, so that an only line
+ * (node/crash@H) names the same moment when other faults are taken out. */
+void sim__point_count(sim_world *w, const sim__point *p);
 /* Sets a point's probability per hit in ppt. */
 void sim__fault_set_ppt(sim_world *w, const sim__point *p, uint64_t ppt);
 /* Records an injected fault: a record and a SIM_EV_FAULT event. point and detail must live as

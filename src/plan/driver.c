@@ -10,11 +10,14 @@
  * the run has work: see driver_next). It wakes at the next
  * thing due: a tick (when a per-tick point is on), a scripted `at` line, a node's restart or
  * resume, or the start of the liveness phase. On a tick it hits node/crash once for each node
- * that is up or paused, then node/pause once for each node that is up, in node order, while
- * the budget (max_down: nodes down or paused at once) allows. A node the plan crashed comes
- * back when its restart delay (drawn from restart_after, per node stream) has passed and
- * node/restart fires; when it does not fire, another delay is drawn. A node the plan paused is
- * resumed after a pause drawn from pause_for. Scripted lines act when their time comes and are
+ * it may crash, then node/pause once for each node it may pause, in node order; a hit can fire
+ * only on a node up (or paused, for a crash) while the budget (max_down: nodes down or paused
+ * at once) allows, and is counted either way, so that hit H of node/crash is the same tick and
+ * node whatever fired before it (sim shrink's only lines stay put when it takes faults out). A
+ * node the plan crashed comes back when its restart delay (drawn from restart_after, with a
+ * stream keyed by the node and the crash's hit) has passed and node/restart fires; when it
+ * does not fire, another delay is drawn. A node the plan paused is resumed after a pause drawn
+ * from pause_for (keyed likewise). Scripted lines act when their time comes and are
  * not subject to the budget; a scripted crash or pause lasts until a scripted restart or resume,
  * or the liveness phase. At quiet_after the liveness phase begins: nothing fires any more, and
  * every node the plan or the script crashed restarts and every node it paused resumes.
@@ -34,8 +37,9 @@ typedef struct node_plan {
     sim_rng clog_rng;          /* "sim/fault/clog", index = node */
     uint64_t restart_at;       /* when a plan crash restarts; UINT64_MAX = only at quiet */
     uint64_t resume_at;        /* likewise for a pause */
-    sim_rng restart_rng;       /* "sim/fault/restart", index = node */
-    sim_rng pause_rng;         /* "sim/fault/pause", index = node */
+    sim_rng restart_rng;       /* "sim/fault/restart", index = node; at each crash of the
+                                  plan, keyed afresh by (node, hit) (keyed_stream) */
+    sim_rng pause_rng;         /* "sim/fault/pause", likewise for pauses */
 } node_plan;
 
 struct sim__plan {
@@ -511,7 +515,19 @@ static void run_recoveries(sim_world *w, sim__plan *p)
     }
 }
 
-/* One tick: node/crash for each node up or paused, then node/pause for each node up. */
+/* A node's restart (or resume) stream drawn afresh for the crash (pause) at this hit of its
+ * point: how long the node stays out depends on that fault alone, not on the faults before it
+ * (which sim shrink may take out). A restart that does not fire draws again from it. */
+static void keyed_stream(const sim_world *w, sim_rng *rng, const char *name, uint32_t node,
+                         uint64_t hit)
+{
+    SIM_ASSERT(node >= 1);
+    SIM_ASSERT(hit != UINT64_MAX); /* a hit that fired */
+    sim_rng_init(rng, sim_world_seed(w), name, XXH3_64bits_withSeed(&hit, sizeof hit, node));
+}
+
+/* One tick: node/crash for each node the plan may crash, then node/pause for each node it may
+ * pause; only a node up (or paused, for a crash) within the budget can take the fault. */
 static void run_tick(sim_world *w, sim__plan *p)
 {
     uint64_t now = sim_now(w);
@@ -519,27 +535,38 @@ static void run_tick(sim_world *w, sim__plan *p)
     uint32_t out = nodes_out(w);
     for (uint32_t i = 1; i < p->nnodes; i++) {
         sim_node_state st = sim_node_status(w, (sim_node_id){i});
-        if (st == SIM_NODE_DOWN || !p->nodes[i].may[SIM__TARGET_CRASH]) continue;
-        /* A paused node is already out: crashing it does not take another one down. */
-        if (st == SIM_NODE_UP && out >= spec->max_down) continue;
+        if (!p->nodes[i].may[SIM__TARGET_CRASH]) continue;
+        /* A node down, or up over the budget (a paused node is already out: crashing it does
+         * not take another one down), is counted but cannot fire: hit numbers stay tied to
+         * (tick, node) whatever fired before. */
+        if (st == SIM_NODE_DOWN || (st == SIM_NODE_UP && out >= spec->max_down)) {
+            sim__point_count(w, p->crash);
+            continue;
+        }
         if (!sim__point_hit(w, p->crash, i)) continue;
-        sim__fault_record(w, p->crash->name, p->crash->id, last_hit(w, p->crash), i,
-                          SIM_FAULT_CRASH, NULL);
+        uint64_t hit = last_hit(w, p->crash);
+        sim__fault_record(w, p->crash->name, p->crash->id, hit, i, SIM_FAULT_CRASH, NULL);
+        node_plan *np = &p->nodes[i];
+        keyed_stream(w, &np->restart_rng, "sim/fault/restart", i, hit);
         do_crash(w, p, i,
-                 sim__add_sat(now, draw_span(&p->nodes[i].restart_rng, spec->restart_lo,
+                 sim__add_sat(now, draw_span(&np->restart_rng, spec->restart_lo,
                                              spec->restart_hi)));
         out += st == SIM_NODE_UP;
     }
     for (uint32_t i = 1; i < p->nnodes; i++) {
-        if (sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP) continue;
-        if (out >= spec->max_down || !p->nodes[i].may[SIM__TARGET_PAUSE]) continue;
+        if (!p->nodes[i].may[SIM__TARGET_PAUSE]) continue;
+        if (sim_node_status(w, (sim_node_id){i}) != SIM_NODE_UP || out >= spec->max_down) {
+            sim__point_count(w, p->pause); /* as node/crash: counted, cannot fire */
+            continue;
+        }
         if (!sim__point_hit(w, p->pause, i)) continue;
-        sim__fault_record(w, p->pause->name, p->pause->id, last_hit(w, p->pause), i,
-                          SIM_FAULT_PAUSE, NULL);
+        uint64_t hit = last_hit(w, p->pause);
+        sim__fault_record(w, p->pause->name, p->pause->id, hit, i, SIM_FAULT_PAUSE, NULL);
         sim_node_pause(w, (sim_node_id){i});
         out++;
         node_plan *np = &p->nodes[i];
         np->ours_paused = true;
+        keyed_stream(w, &np->pause_rng, "sim/fault/pause", i, hit);
         np->resume_at = sim__add_sat(now, draw_span(&np->pause_rng, spec->pause_lo,
                                                      spec->pause_hi));
     }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "scenario.h"
+#include "../check/check.h"
 
 /* ---- the outcome ---------------------------------------------------------------------------- */
 
@@ -85,6 +86,7 @@ static void collect(const sim_scenario *sc, sim_world *w, sim__outcome *o)
     o->events = sim_world_event_count(w);
     o->steps = sim_world_step(w);
     o->vtime_ns = sim_now(w);
+    o->ops = sim__world_ops(w);
     o->ncheckpoints = sim_world_checkpoint_count(w);
     o->cancel_points = sim_world_cancel_points(w);
     o->branch_points = sim_world_branch_points(w);

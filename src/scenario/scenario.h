@@ -55,6 +55,7 @@ typedef struct sim__outcome {
     uint64_t events;
     uint64_t steps;
     uint64_t vtime_ns;
+    uint64_t ops;             /* operations in the world's history (invocations) */
     uint64_t wall_ns;         /* host time, informational only */
     sim_checkpoint *checkpoints;
     uint32_t ncheckpoints;

@@ -116,6 +116,7 @@ int sim__outcome_pack(const sim__outcome *o, void **out, size_t *len)
     put_u64(&b, o->cancel_points);
     put_u64(&b, o->branch_points);
     put_u64(&b, o->pct_steps);
+    put_u64(&b, o->ops);
     put_u64(&b, o->captured);
     put_u64(&b, o->events_buf.n);
     put(&b, o->events_buf.ev, o->events_buf.n * sizeof *o->events_buf.ev);
@@ -264,6 +265,7 @@ int sim__outcome_unpack(const void *data, size_t len, sim__outcome *o)
     o->cancel_points = get_u64(&r);
     o->branch_points = get_u64(&r);
     o->pct_steps = get_u64(&r);
+    o->ops = get_u64(&r);
     o->captured = get_u64(&r) != 0;
     get_events(&r, o);
     char *edn = get_str(&r);

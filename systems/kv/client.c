@@ -192,6 +192,7 @@ static int client_poll(void *state, sim_world *w)
     if (run->halted) SIM_RETURN(SIM_OK);
     if (!ctx->done) run->clients_done++;
     ctx->done = true;
+    kv_run_progress(run, w);
     if (ctx->index != 0 || !run->check_liveness) SIM_RETURN(SIM_OK);
     while (run->clients_done < run->clients && !run->halted) {
         SIM_TRY(sim_sleep(w, WAIT_NS));
@@ -211,6 +212,7 @@ static int client_poll(void *state, sim_world *w)
         }
     }
     run->final_done = true;
+    kv_run_progress(run, w);
     SIM_END(SIM_OK);
 }
 
@@ -224,6 +226,7 @@ int kv_client_boot(void *ud, sim_world *w, sim_node_id node)
     if (ctx->invoked >= run->ops && !ctx->done) { /* crashed during its last operation */
         ctx->done = true;
         run->clients_done++;
+        kv_run_progress(run, w);
     }
     bool final = ctx->index == 0 && run->check_liveness && !run->final_done;
     if ((ctx->invoked >= run->ops && !final) || run->halted) return SIM_OK;

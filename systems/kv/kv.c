@@ -144,6 +144,7 @@ static void on_open_failed(void *ud, sim_world *w, int rc)
 {
     kv_run *run = ud;
     run->halted = run->check_recovers; /* nothing left to learn: let the run end and say why */
+    kv_run_progress(run, w);
     if (run->recover_msg[0] != '\0') return;
     char text[96];
     snprintf(run->recover_msg, sizeof run->recover_msg,
@@ -255,7 +256,9 @@ static void read_config(kv_run *run, const sim_scenario *sc)
 
 typedef struct watcher {
     sim_co co;
-    const kv_run *run;
+    kv_run *run;
+    int rc;
+    int which;               /* the select's branch: 0 finished, 1 a second went by */
 } watcher;
 
 static bool finished(const kv_run *run)
@@ -264,16 +267,32 @@ static bool finished(const kv_run *run)
     return run->clients_done == run->clients && (run->final_done || !run->check_liveness);
 }
 
+void kv_run_progress(kv_run *run, sim_world *w)
+{
+    if (run->watching && finished(run)) sim_token_cancel(w, &run->done);
+}
+
 /* A world task (on no node: crashes never drop it), so that the run does not end while a
- * crashed client is down with work left. */
+ * crashed client is down with work left: its sleep is pending while the run is unfinished.
+ * It wakes when the run finishes (kv_run_progress cancels its token) and otherwise once a
+ * second; a run held to its time limit (a liveness failure) costs it a few events a second,
+ * not the hundred wakes of a 10ms poll. */
 static int watcher_poll(void *state, sim_world *w)
 {
     watcher *wa = state;
     SIM_BEGIN(w, &wa->co);
+    SIM_ASSERT(!wa->run->watching); /* one watcher */
+    wa->rc = sim_token_new(w, NULL, &wa->run->done);
+    if (wa->rc != SIM_OK) SIM_RETURN(wa->rc);
+    wa->run->watching = true;
     while (!finished(wa->run)) {
-        SIM_TRY(sim_sleep(w, 10 * SIM_MS));
+        SIM_AWAIT(wa->rc, sim_select(w, &wa->which, sim_cancelled(&wa->run->done),
+                                     sim_sleep(w, SIM_S)));
+        if (wa->rc != SIM_OK) break;
     }
-    SIM_END(SIM_OK);
+    wa->run->watching = false;
+    sim_token_drop(w, &wa->run->done);
+    SIM_END(wa->rc);
 }
 
 static int kv_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, void **out, char *err,

@@ -56,6 +56,8 @@ struct kv_run {
     uint32_t clients_done;
     bool final_done;         /* the liveness phase read every key */
     bool halted;             /* the server failed to recover for good: clients stop */
+    bool watching;           /* the watcher runs, and `done` is its token */
+    sim_token done;          /* cancelled when the run is finished (kv_run_progress) */
     uint32_t ok, failed, unknown;
     uint32_t unexpected;     /* error answers no fault explains */
     uint32_t corrupt;        /* "Corrupt record" answers */
@@ -65,6 +67,10 @@ struct kv_run {
     kv_ghost *ghost;         /* keys of them */
     kv_client_ctx cl[KV_MAX_CLIENTS];
 };
+
+/* Says that clients_done, final_done or halted changed: when the run is finished, wakes the
+ * watcher so that the run ends now. */
+void kv_run_progress(kv_run *run, sim_world *w);
 
 /* The boot function of a client node (ud: its kv_client_ctx). */
 int kv_client_boot(void *ud, sim_world *w, sim_node_id node);

@@ -84,7 +84,7 @@ Test(shrink_systems, actor, .timeout = 120)
 Test(shrink_systems, paxos, .timeout = 120)
 {
     shrink_explain_viz(&(failing){"paxos/bug-promise-before-persist.ini",
-                                  "bug-promise-before-persist.ini", 1});
+                                  "bug-promise-before-persist.ini", 3});
 }
 
 Test(shrink_systems, shutdown, .timeout = 120)
@@ -105,7 +105,7 @@ Test(shrink_systems, register, .timeout = 120)
 
 Test(shrink_systems, gossip, .timeout = 120)
 {
-    shrink_explain_viz(&(failing){"gossip-forget.ini", "gossip-forget.ini", 2});
+    shrink_explain_viz(&(failing){"gossip-forget.ini", "gossip-forget.ini", 11});
 }
 
 Test(shrink_systems, demo, .timeout = 120)
@@ -124,7 +124,7 @@ Test(shrink_systems, decisions_shrink_to_the_base_schedule, .timeout = 120)
     copy_scenario("shutdown/bug-callback-twice.ini");
     sim_expect(0, NULL, "run bug-callback-twice.ini --seed 4 --db t.db");
     out r = SIM("shrink --db t.db 1 --quiet");
-    expect(&r, 0, WORDS("decisions\n", "  [schedule]: the fifo strategy but ",
+    expect(&r, 0, WORDS("decisions operations\n", "  [schedule]: the fifo strategy but ",
                         "violation: obligation: "));
     unsigned long long f, e, st, dec_before = 0, dec_after = 99;
     char v[32];

@@ -78,10 +78,10 @@ Test(verdicts, demo_without_its_ticks_fails)
 
 /* Goal: a run held for a node that never gets its work done (the plan crashes it faster
  * than its work takes) fails as liveness and names the node: "ended with 1 node(s) down and
- * work pending (n2)". Method: the demo under crash = 1/2s, seed 6, which ends that way. */
+ * work pending (n2)". Method: the demo under crash = 1/2s, seed 8, which ends that way. */
 Test(verdicts, liveness_names_the_nodes_down)
 {
-    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 6\n"
+    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 8\n"
                            "[faults]\ncrash = 1/2s\n");
     sim_expect(1, WORDS("liveness: time limit 60.000000s reached",
                         "; ended with 1 node(s) down and work pending (n2)"),
@@ -163,7 +163,7 @@ Test(verdicts, a_plain_assert_keeps_its_message)
 /* Goal: `sim run` prints, under a deadlock or liveness failure, the tasks the hang left
  * waiting (the hang report's table: what each awaits and since when), between the failure
  * and its replay line. Before, only `sim show --report` printed them. Method: demo-deadlock
- * seed 1 (the heartbeat awaits an ack from 1.5 s); the demo under crash = 1/2s, seed 6
+ * seed 1 (the heartbeat awaits an ack from 1.5 s); the demo under crash = 1/2s, seed 8
  * (liveness: the fault driver's task still sleeping at the time limit). */
 Test(verdicts, run_prints_the_hang_report)
 {
@@ -174,10 +174,10 @@ Test(verdicts, run_prints_the_hang_report)
                         "recv on oneshot #14 'ack'",
                         "(heartbeat)\n      replay: sim replay --scenario demo-deadlock.ini"),
                "run demo-deadlock.ini --seeds 1");
-    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 6\n"
+    write_file("fast.ini", "[scenario]\nname = demo-fast\nsystem = demo\nseeds = 8\n"
                            "[faults]\ncrash = 1/2s\n");
     sim_expect(1, WORDS("(n2)\n      faults: crash=1/2s\n      task   name   node ",
-                        "\n      6      faults -        blocked   59.031711s     sleep until "),
+                        "\n      6      faults -        blocked   57.451444s     sleep until "),
                "run fast.ini");
 }
 
