@@ -320,6 +320,7 @@ typedef struct sim__node {
     int32_t clock_drift_ppm;
     char *host_addr;         /* host worlds: the IP literal its sockets bind (owned) */
     char *host_dir;          /* host worlds: the directory of its files (owned) */
+    bool touch_declared;     /* the desc's: its tasks share memory only through sim_touch keys */
 } sim__node;
 
 /* ---- the trace hash ----------------------------------------------------------------------- */
@@ -400,6 +401,14 @@ struct sim_world {
     sim__point_fn point_fn;       /* the same for cancellable awaits; NULL: none */
     sim__cancel_fn cancel_fn;     /* sim__exec_set_cancel_hook; NULL: none */
     void *decision_ud;
+    /* Footprints (footprint.c), while a step hook is set: what the step being polled touched,
+     * for sim explore's independence check. fp_in_step brackets poll_task. */
+    sim__step_fn step_fn;    /* sim__exec_set_step_hook; NULL: footprints are not kept */
+    bool fp_in_step;
+    uint32_t fp_flags;       /* SIM__FP_* */
+    uint32_t fp_len;
+    uint64_t fp_keys[SIM__FP_KEYS_MAX];
+    uint64_t fp_events_end;  /* stats.events when the last step ended */
 
     /* deferred aborts, processed at the next scheduling point (FIFO) */
     sim__ref *aborts;
@@ -525,9 +534,11 @@ static inline sim__task *sim__task_at(sim_world *w, uint32_t slot)
     return &w->tasks[slot];
 }
 
+void sim__fp_obj(sim_world *w, uint32_t slot);
 static inline sim__obj *sim__obj_at(sim_world *w, uint32_t slot)
 {
     SIM_ASSERT(slot < w->objs_used);
+    if (w->fp_in_step) sim__fp_obj(w, slot);
     return &w->objs[slot];
 }
 
@@ -594,6 +605,12 @@ static inline uint16_t sim__le16(uint16_t v)
 #endif
 }
 
+/* footprint.c: what a step touched, for sim explore (see footprint.c's header). */
+void sim__fp_add(sim_world *w, uint64_t key);
+void sim__fp_event(sim_world *w, sim_event_kind kind, uint32_t task, uint64_t a);
+void sim__fp_step_begin(sim_world *w, uint32_t slot);
+void sim__fp_step_end(sim_world *w, uint32_t slot);
+
 /* Records one event: its canonical record goes to the hash buffer (always) and the event to
  * the sink (if any). Inline because every step emits several. */
 static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
@@ -610,6 +627,7 @@ static inline void sim__emit(sim_world *w, sim_event_kind kind, uint32_t node, u
     r->b = sim__le64(b);
 #endif
     w->stats.events++;
+    if (w->fp_in_step) sim__fp_event(w, kind, task, a);
     if (w->trace != NULL) sim__emit_sink(w, kind, node, task, a, b, detail);
 }
 
@@ -740,6 +758,7 @@ static inline int sim__rq_push(sim_world *w, uint32_t slot)
     SIM_ASSERT(t->status == TASK_LIVE);
     SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_RUNNING)));
     t->flags |= TF_QUEUED;
+    if (w->fp_in_step) w->fp_flags |= SIM__FP_ENQUEUED;
     t->rq = SIM__NIL;
     t->rq_prev = w->rq_tail;
     if (w->rq_tail != SIM__NIL) {
@@ -882,6 +901,9 @@ static inline uint32_t sim__obj_lookup(const sim_world *w, uint32_t slot, uint32
     if (id == 0 || slot >= w->objs_used) return SIM__NIL;
     const sim__obj *o = &w->objs[slot];
     if ((rx ? o->rx_id : o->tx_id) != id || o->type != type) return SIM__NIL;
+    /* A lookup is a read of the object: the footprint is bookkeeping outside the world's
+     * state proper, hence the cast. */
+    if (w->fp_in_step) sim__fp_obj((sim_world *)(uintptr_t)w, slot);
     return slot;
 }
 void sim__objs_free(sim_world *w);
