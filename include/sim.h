@@ -923,6 +923,10 @@ typedef struct sim_node_desc {
                                   Ignored by simulated worlds. */
     const char *host_dir;      /* host worlds: copied; the directory of this node's files
                                   (created as needed); NULL = the world's host_dir/NAME */
+    bool touch_declared;       /* the system's promise that this node's tasks share memory
+                                  only where they call sim_touch (below): sim explore may
+                                  then reorder two steps that touch nothing in common. false:
+                                  every two steps of the node's tasks are dependent */
 } sim_node_desc;
 
 typedef enum sim_node_state {
@@ -1431,6 +1435,23 @@ int sim_discharge(sim_world *w, sim_obligation ob, const char *site);
 bool sim_obligation_pending(const sim_world *w, sim_obligation ob);
 /* Obligations now pending in the world. */
 uint32_t sim_world_obligations_pending(const sim_world *w);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shared memory, declared for exploration                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* `sim explore` skips a schedule when it is provably the same run as one it has already
+ * checked: two steps of different tasks that touch nothing in common commute. sim sees what
+ * a step does to its own objects (channels, tokens, timers, tasks, obligations, sockets,
+ * files), not the memory a system's tasks share (a struct several tasks point at), so by
+ * default every two steps of one node's tasks are dependent and nothing of theirs is
+ * reordered. A node whose desc sets touch_declared promises instead that its tasks share
+ * memory only where they say so: each read or write of shared state calls sim_touch with a
+ * key for that state (any number the system picks: one per struct, or per field), and two
+ * steps touching a common key are dependent. A missing sim_touch on such a node can make
+ * sim explore skip a schedule that differs; on other nodes it is never needed. Outside
+ * exploration it costs a branch. */
+void sim_touch(sim_world *w, uint64_t key);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Shutdown and end-of-run oracles                                                            */

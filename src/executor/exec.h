@@ -333,6 +333,7 @@ typedef struct sim__node {
     int32_t clock_drift_ppm;
     char *host_addr;         /* host worlds: the IP literal its sockets bind (owned) */
     char *host_dir;          /* host worlds: the directory of its files (owned) */
+    bool touch_declared;     /* the desc's: its tasks share memory only through sim_touch keys */
 } sim__node;
 
 /* ---- the trace hash ----------------------------------------------------------------------- */
@@ -413,6 +414,14 @@ struct sim_world {
     sim__point_fn point_fn;       /* the same for cancellable awaits; NULL: none */
     sim__cancel_fn cancel_fn;     /* sim__exec_set_cancel_hook; NULL: none */
     void *decision_ud;
+    /* Footprints (footprint.c), while a step hook is set: what the step being polled touched,
+     * for sim explore's independence check. fp_in_step brackets poll_task. */
+    sim__step_fn step_fn;    /* sim__exec_set_step_hook; NULL: footprints are not kept */
+    bool fp_in_step;
+    uint32_t fp_flags;       /* SIM__FP_* */
+    uint32_t fp_len;
+    uint64_t fp_keys[SIM__FP_KEYS_MAX];
+    uint64_t fp_events_end;  /* stats.events when the last step ended */
 
     /* deferred aborts, processed at the next scheduling point (FIFO) */
     sim__ref *aborts;
@@ -545,9 +554,11 @@ static inline sim__task *sim__task_at(sim_world *w, uint32_t slot)
     return &w->tasks[slot];
 }
 
+void sim__fp_obj(sim_world *w, uint32_t slot);
 static inline sim__obj *sim__obj_at(sim_world *w, uint32_t slot)
 {
     SIM_ASSERT(slot < w->objs_used);
+    if (w->fp_in_step) sim__fp_obj(w, slot);
     return &w->objs[slot];
 }
 
@@ -614,6 +625,12 @@ static inline uint16_t sim__le16(uint16_t v)
 #endif
 }
 
+/* footprint.c: what a step touched, for sim explore (see footprint.c's header). */
+void sim__fp_add(sim_world *w, uint64_t key);
+void sim__fp_event(sim_world *w, sim_event_kind kind, uint32_t task, uint64_t a);
+void sim__fp_step_begin(sim_world *w, uint32_t slot);
+void sim__fp_step_end(sim_world *w, uint32_t slot);
+
 /* Whether this thread is a pool thread running one of w's jobs (host_exec.c). */
 bool sim__host_on_pool_thread(const sim_world *w);
 
@@ -646,13 +663,15 @@ int sim__emit_slow(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t ta
                    uint64_t b, const char *detail);
 
 /* Records one event: its canonical record goes to the hash buffer (always) and the event to
- * the sink (if any). Inline because every step emits several; the common case (room in the
- * buffer, no sink) makes no call. Returns SIM_OK, so that a function whose last act is an
+ * the sink (if any), and to the step's footprint while sim explore records one. Inline because
+ * every step emits several; the common case (room in the buffer, no sink, no footprint) makes
+ * no call. Returns SIM_OK, so that a function whose last act is an
  * event can end with it as a tail call and, making no other call, save no registers. */
 static inline int sim__emit_ok(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t task,
                                uint64_t a, uint64_t b, const char *detail)
 {
-    if (__builtin_expect(w->hash_len < SIM__HASH_BUF_RECORDS && w->trace == NULL, 1)) {
+    bool plain = w->hash_len < SIM__HASH_BUF_RECORDS && w->trace == NULL && !w->fp_in_step;
+    if (__builtin_expect(plain, 1)) {
         sim__record_put(w, kind, node, task, a, b);
         return SIM_OK;
     }
@@ -813,6 +832,7 @@ static inline int sim__rq_push(sim_world *w, uint32_t slot)
     SIM_ASSERT(t->status == TASK_LIVE);
     SIM_ASSERT(!(t->flags & (TF_QUEUED | TF_RUNNING)));
     t->flags |= TF_QUEUED;
+    if (w->fp_in_step) w->fp_flags |= SIM__FP_ENQUEUED;
     t->rq = SIM__NIL;
     t->rq_prev = w->rq_tail;
     if (w->rq_tail != SIM__NIL) {
@@ -962,6 +982,9 @@ static inline uint32_t sim__obj_lookup(const sim_world *w, uint32_t slot, uint32
     if (id == 0 || slot >= w->objs_used) return SIM__NIL;
     const sim__obj *o = &w->objs[slot];
     if ((rx ? o->rx_id : o->tx_id) != id || o->type != type) return SIM__NIL;
+    /* A lookup is a read of the object: the footprint is bookkeeping outside the world's
+     * state proper, hence the cast. */
+    if (w->fp_in_step) sim__fp_obj((sim_world *)(uintptr_t)w, slot);
     return slot;
 }
 void sim__objs_free(sim_world *w);

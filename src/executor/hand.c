@@ -33,9 +33,26 @@ uint32_t sim__world_tag_next(void)
 }
 
 /* The list an owner keeps its handles on. */
+/* A handle's target read or written by the step being polled: its object, or its task. */
+static void fp_target(const sim_world *w, const sim__hand *r)
+{
+    sim_world *mw = (sim_world *)(uintptr_t)w; /* bookkeeping beside the world's state */
+    if (r->kind == HAND_JOIN) {
+        sim__fp_add(mw, SIM__FP_KEY(SIM__FPK_TASK, r->target_id));
+    } else if (r->kind == HAND_EXT) {
+        mw->fp_flags |= SIM__FP_GLOBAL; /* a socket or file: the network's or disk's state */
+    } else if (r->target < w->objs_used) {
+        sim__fp_obj(mw, r->target);
+    }
+}
+
 static inline uint32_t *list_head(sim_world *w, uint8_t owner_kind, uint32_t owner, uint32_t **tail)
 {
     SIM_ASSERT(tail != NULL);
+    if (w->fp_in_step) { /* another task's, or the node's, list of handles */
+        sim__fp_add(w, owner_kind == OWN_TASK ? SIM__FP_KEY(SIM__FPK_TASK, w->tasks[owner].id)
+                                              : SIM__FP_KEY(SIM__FPK_ALLOC, 0));
+    }
     switch (owner_kind) {
     case OWN_TASK:
         SIM_ASSERT(owner < w->tasks_used);
@@ -131,6 +148,7 @@ int sim__hand_new(sim_world *w, uint8_t kind, uint8_t ext, uint32_t target, uint
         w->hands[slot].id = 0;
     }
     sim__table_shake((void **)&w->hands, w->hands_cap, sizeof(sim__hand));
+    if (w->fp_in_step) sim__fp_add(w, SIM__FP_KEY(SIM__FPK_ALLOC, 0));
     sim__hand *h = &w->hands[slot];
     uint32_t id = h->id + 1 ? h->id + 1 : 1;
     *h = (sim__hand){.id = id, .kind = kind, .ext = ext, .target = target,
@@ -149,6 +167,7 @@ void sim__hand_free(sim_world *w, uint32_t slot)
     SIM_ASSERT(slot < w->hands_used);
     SIM_ASSERT(w->hands[slot].kind != HAND_FREE);
     unlink_owner(w, slot);
+    if (w->fp_in_step) sim__fp_add(w, SIM__FP_KEY(SIM__FPK_ALLOC, 0));
     sim__hand *h = &w->hands[slot];
     h->kind = HAND_FREE;
     h->next = w->hand_free;
@@ -190,7 +209,10 @@ uint32_t sim__hand_slot_to_drop(sim_world *w, const sim_handle *h, uint8_t kind,
     if (h == NULL || h->id_ == 0) return SIM__NIL;
     if (h->world_ == w->tag && h->slot_ < w->hands_used) {
         const sim__hand *r = &w->hands[h->slot_];
-        if (r->id == h->id_ && r->kind == kind) return h->slot_;
+        if (r->id == h->id_ && r->kind == kind) {
+            if (w->fp_in_step) fp_target(w, r);
+            return h->slot_;
+        }
         if (r->id != h->id_ || r->kind == HAND_FREE) return SIM__NIL; /* already let go */
     }
     bad_handle(w, what, h); /* another world's, or not this kind of handle */
@@ -203,7 +225,9 @@ uint32_t sim__hand_peek(const sim_world *w, const sim_handle *h, uint8_t kind)
         return SIM__NIL;
     }
     const sim__hand *r = &w->hands[h->slot_];
-    return r->id == h->id_ && r->kind == kind ? h->slot_ : SIM__NIL;
+    if (r->id != h->id_ || r->kind != kind) return SIM__NIL;
+    if (w->fp_in_step) fp_target(w, r);
+    return h->slot_;
 }
 
 /* Any kind: the record of a live handle of this world, or SIM__NIL. */
@@ -213,7 +237,9 @@ static uint32_t any_slot(const sim_world *w, const sim_handle *h)
         return SIM__NIL;
     }
     const sim__hand *r = &w->hands[h->slot_];
-    return r->id == h->id_ && r->kind != HAND_FREE ? h->slot_ : SIM__NIL;
+    if (r->id != h->id_ || r->kind == HAND_FREE) return SIM__NIL;
+    if (w->fp_in_step) fp_target(w, r);
+    return h->slot_;
 }
 
 void sim__hand_to_task(sim_world *w, uint32_t slot, uint32_t task)

@@ -114,12 +114,14 @@ int sim_discharge(sim_world *w, sim_obligation ob, const char *site)
 
 bool sim_obligation_pending(const sim_world *w, sim_obligation ob)
 {
+    if (w->fp_in_step) sim__fp_add((sim_world *)(uintptr_t)w, SIM__FP_KEY(SIM__FPK_OB, ob.id));
     return ob.id != 0 && ob.id <= w->obls_len && w->obls[ob.id - 1].state == OB_PENDING;
 }
 
 uint32_t sim_world_obligations_pending(const sim_world *w)
 {
     SIM_ASSERT(w->obls_pending <= w->obls_len);
+    if (w->fp_in_step) ((sim_world *)(uintptr_t)w)->fp_flags |= SIM__FP_GLOBAL;
     return w->obls_pending;
 }
 

@@ -149,6 +149,7 @@ int sim_node_add(sim_world *w, const sim_node_desc *d, sim_node_id *out)
     n->boot = d->boot;
     n->boot_ud = d->boot_ud;
     n->workers = d->pool_workers ? d->pool_workers : DEFAULT_POOL_WORKERS;
+    n->touch_declared = d->touch_declared;
     n->latency = d->pool_latency;
     if (n->latency.max_ns == 0) {
         n->latency.min_ns = DEFAULT_POOL_LATENCY_MIN;

@@ -14,6 +14,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
 {
     SIM_ASSERT(type != OBJ_FREE && type <= OBJ_SET);
     if (w->objs_live >= w->max_objects) return SIM_ELIMIT;
+    if (w->fp_in_step) sim__fp_add(w, SIM__FP_KEY(SIM__FPK_ALLOC, 0)); /* serials, free list */
     uint32_t slot = w->obj_free;
     uintptr_t before = (uintptr_t)w->objs; /* compared, never dereferenced */
     if (slot != SIM__NIL) {
@@ -75,6 +76,7 @@ int sim__obj_alloc(sim_world *w, uint8_t type, uint32_t *slot_out)
 void sim__obj_release(sim_world *w, uint32_t slot)
 {
     if (w->objs[slot].wq_head != SIM__NIL) sim__waitq_clear(w, slot);
+    if (w->fp_in_step) sim__fp_add(w, SIM__FP_KEY(SIM__FPK_ALLOC, 0));
     sim__obj *o = sim__obj_at(w, slot);
     SIM_ASSERT(o->type != OBJ_FREE);
     if (o->type == OBJ_CHAN) sim__chan_ring_free(w, o);

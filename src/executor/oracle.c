@@ -314,6 +314,11 @@ void sim__oracle_point(sim_world *w, uint32_t slot, uint64_t k)
     const sim__task *t = sim__task_at(w, slot);
     SIM_ASSERT(k == w->cancel_points && k > 0);
     if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, false, w->step);
+    /* A point numbered for a later or random cancellation: moving it moves the cancellation. */
+    if ((w->cancel_rate.p != 0 && w->cancel_rate.q != 0) || w->cancel_next < w->cancel_count ||
+        w->cancel_at > k) {
+        sim__exec_fp_global(w);
+    }
     bool by_rate = false;
     bool listed = false;
     while (w->cancel_next < w->cancel_count && w->cancel_list[w->cancel_next] <= k) {
@@ -340,6 +345,9 @@ bool sim__oracle_branch(sim_world *w, const char *what)
     SIM_ASSERT(what != NULL);
     uint64_t k = ++w->branch_points;
     if (w->point_fn != NULL) w->point_fn(w->decision_ud, k, true, w->step);
+    if ((w->branch_rate.p != 0 && w->branch_rate.q != 0) || w->branch_at > k) {
+        sim__exec_fp_global(w);
+    }
     uint32_t slot = w->current;
     SIM_ASSERT(slot != SIM__NIL);
     const sim__task *t = sim__task_at(w, slot);

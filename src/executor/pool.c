@@ -135,6 +135,7 @@ static int job_poll(void *state, sim_world *w)
     job_hdr *h = state;
     uint32_t slot = w->current;
     uint32_t node = w->tasks[slot].node;
+    sim__exec_fp_global(w); /* a job's code, its node's pool: no keys say what it touches */
     SIM_ASSERT(w->tasks[slot].flags & TF_JOB);
     SIM_ASSERT(node != 0); /* a job runs in a node's pool */
     if (h->phase == JOB_QUEUED) { /* a spurious wake-up: still waiting for a worker */

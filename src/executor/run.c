@@ -82,7 +82,7 @@ static void after_pending(sim_world *w, uint32_t slot, bool spurious)
     }
 }
 
-static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
+static void poll_task_body(sim_world *w, uint32_t slot, uint64_t poll_b)
 {
     sim__task *t = &w->tasks[slot];
     SIM_ASSERT(t->status == TASK_LIVE);
@@ -119,6 +119,19 @@ static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
     } else {
         sim__task_finish(w, slot, rc, SIM__DROP_DONE);
     }
+}
+
+/* One step; with a step hook, bracketed by its footprint (footprint.c). */
+static void poll_task(sim_world *w, uint32_t slot, uint64_t poll_b)
+{
+    if (w->step_fn == NULL) {
+        poll_task_body(w, slot, poll_b);
+        return;
+    }
+    uint32_t id = w->tasks[slot].id;
+    sim__fp_step_begin(w, slot);
+    poll_task_body(w, slot, poll_b);
+    sim__fp_step_end(w, id);
 }
 
 static bool root_finished(const sim_world *w, uint32_t root, uint32_t root_id)

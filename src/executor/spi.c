@@ -147,9 +147,18 @@ uint32_t sim__ext_find(const sim_world *w, const sim__ext_ops *ops)
     return SIM__NIL;
 }
 
+void *sim__ext_state_own(const sim_world *w, const sim__ext_ops *ops)
+{
+    uint32_t i = sim__ext_find(w, ops);
+    return i == SIM__NIL ? NULL : w->ext[i];
+}
+
 void *sim__ext_state(const sim_world *w, const sim__ext_ops *ops)
 {
     uint32_t i = sim__ext_find(w, ops);
+    /* An extension's state (the network, a disk) is shared: a step that reaches it is
+     * dependent on every other (footprint.c). */
+    if (w->fp_in_step) ((sim_world *)(uintptr_t)w)->fp_flags |= SIM__FP_GLOBAL;
     return i == SIM__NIL ? NULL : w->ext[i];
 }
 
@@ -183,6 +192,7 @@ sim__ext_hand_rc sim__ext_hand_find(const sim_world *w, const sim_handle *h,
 {
     SIM_ASSERT(h != NULL);
     SIM_ASSERT(rec != NULL);
+    if (w->fp_in_step) ((sim_world *)(uintptr_t)w)->fp_flags |= SIM__FP_GLOBAL;
     if (h->id_ == 0) return SIM__EXT_HAND_CLOSED; /* zeroed by a close */
     if (h->world_ != w->tag || h->slot_ >= w->hands_used) return SIM__EXT_HAND_FOREIGN;
     const sim__hand *r = &w->hands[h->slot_];

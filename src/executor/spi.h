@@ -79,6 +79,44 @@ typedef void (*sim__decision_fn)(void *ud, uint64_t step, const uint32_t *runnab
 typedef void (*sim__point_fn)(void *ud, uint64_t point, bool branch, uint64_t step);
 void sim__exec_set_decision_hook(sim_world *w, sim__decision_fn fn, sim__point_fn point,
                                  void *ud);
+/* Footprints: for sim explore's pruning, the executor can say what each step touched. A key
+ * is a kind (top 8 bits) and a number: the stepping task itself, a channel, token, lock or
+ * set (by the serial of its family's root: a broadcast's receivers are their channel's, a
+ * token tree is its root's), timers at one deadline (their firing order among equals is
+ * their arming order), the allocators of ids (objects, handles, tasks, obligations), one
+ * obligation, a node's shared memory (unless its desc declares sim_touch keys), a key given
+ * to sim_touch. Anything else a step can do to shared state (the network, a disk, a fault
+ * point's hit count, a crash, a blocking job, a cancellation drawn by rate, a history entry,
+ * a violation, an abort) makes it SIM__FP_GLOBAL: dependent on every other step. */
+enum {
+    SIM__FP_ENQUEUED = 1u,     /* the step queued a task (a wake-up, a spawn, its own yield) */
+    SIM__FP_GLOBAL = 2u,       /* the step touched something no key names */
+    SIM__FP_EVENT_BEFORE = 4u, /* events happened between the previous step and this one */
+    SIM__FP_KEYS_MAX = 32      /* more keys than this: SIM__FP_GLOBAL */
+};
+enum {
+    SIM__FPK_TASK = 1,
+    SIM__FPK_OBJ = 2,
+    SIM__FPK_TIMER = 3,
+    SIM__FPK_ALLOC = 4,
+    SIM__FPK_OB = 5,
+    SIM__FPK_NODE = 6,
+    SIM__FPK_USER = 7,
+    SIM__FPK_POINT = 8
+};
+#define SIM__FP_KEY(kind, v) ((uint64_t)(kind) << 56 | ((uint64_t)(v)&0x00ffffffffffffffull))
+/* Hears each step once it is over: its number (1-based), the task polled, the keys it touched
+ * (each once, in no meaningful order) and SIM__FP_* flags. Observing only. */
+typedef void (*sim__step_fn)(void *ud, uint64_t step, uint32_t task, const uint64_t *keys,
+                             uint32_t n, uint32_t flags);
+/* Sets the step hook (NULL: none); it gets the decision hook's ud, so set that first. Costs a
+ * branch per object access and event while set, nothing otherwise. */
+void sim__exec_set_step_hook(sim_world *w, sim__step_fn fn);
+/* The step being polled touched shared state no key names (a fault point's hit that may fire),
+ * or the state a key names (a fault point's hit counter). */
+void sim__exec_fp_global(sim_world *w);
+void sim__exec_fp_touch(sim_world *w, uint64_t key);
+
 /* Asked at each cancellable await (branch false) and branch point (true) that cancel_at,
  * branch_at and the rates left alone, for the task on `node`: true to cancel there. The
  * fault layer's points task/cancel and task/branch ([faults] cancel, branch). NULL: none. */
@@ -144,6 +182,10 @@ uint32_t sim__ext_attach(sim_world *w, const sim__ext_ops *ops, void *state);
 uint32_t sim__ext_find(const sim_world *w, const sim__ext_ops *ops);
 /* The module's state in this world, or NULL (not attached, or detached). */
 void *sim__ext_state(const sim_world *w, const sim__ext_ops *ops);
+/* The same, for an extension that says its own footprint where a step uses its state (the
+ * fault points: sim__exec_fp_touch, sim__exec_fp_global); sim__ext_state makes the step
+ * global. */
+void *sim__ext_state_own(const sim_world *w, const sim__ext_ops *ops);
 /* Forgets the module's state (its free hook has freed it); it keeps its index. */
 void sim__ext_detach(sim_world *w, const sim__ext_ops *ops);
 

@@ -452,6 +452,7 @@ static uint32_t timer_take(sim_world *w, int *rc)
 
 int sim__timer_arm_ext(sim_world *w, uint64_t deadline_ns, uint32_t ext, uint64_t arg)
 {
+    sim__exec_fp_global(w); /* it emits no timer event: say it here */
     SIM_ASSERT(ext < w->ext_count);
     SIM_ASSERT(deadline_ns >= w->now_ns);
     int rc;

@@ -89,6 +89,7 @@ void sim_token_cancel(sim_world *w, const sim_token *tok)
     uint32_t root = tok_resolve(w, tok, "sim_token_cancel");
     if (root == SIM__NIL) return;
     for (uint32_t at = root; at != SIM__NIL; at = subtree_next(w, root, at)) {
+        if (w->fp_in_step) sim__fp_obj(w, at); /* each token it marks */
         sim__obj *t = &w->objs[at];
         SIM_ASSERT(t->type == OBJ_TOKEN);
         if (t->cancelled) continue;
@@ -114,6 +115,7 @@ static void token_release_unused(sim_world *w, uint32_t slot)
         uint32_t parent = t->parent;
         if (parent != SIM__NIL) {
             SIM_ASSERT(w->objs[parent].type == OBJ_TOKEN && w->objs[parent].first != SIM__NIL);
+            if (w->fp_in_step) sim__fp_obj(w, parent); /* its list of children changes */
             if (t->prev != SIM__NIL) {
                 w->objs[t->prev].next = t->next;
             } else {

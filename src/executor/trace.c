@@ -55,6 +55,7 @@ int sim__emit_slow(sim_world *w, sim_event_kind kind, uint32_t node, uint32_t ta
 {
     if (w->hash_len == SIM__HASH_BUF_RECORDS) sim__hash_flush(w);
     sim__record_put(w, kind, node, task, a, b);
+    if (w->fp_in_step) sim__fp_event(w, kind, task, a);
     if (w->trace != NULL) sim__emit_sink(w, kind, node, task, a, b, detail);
     return SIM_OK;
 }

@@ -180,7 +180,7 @@ static const sim__ext_ops faults_ops;
 
 static sim__faults *faults_peek(const sim_world *w)
 {
-    return sim__ext_state(w, &faults_ops);
+    return sim__ext_state_own(w, &faults_ops); /* hits say their own footprint */
 }
 
 static void faults_free(sim_world *w)
@@ -344,10 +344,13 @@ int sim__point_hit_ppt(sim_world *w, const sim__point *p, uint32_t node, uint64_
     uint64_t effective = ppt == UINT64_MAX ? s->ppt : ppt;
     if ((effective == 0 || fs->quiet) && s->fail_at == UINT64_MAX) {
         /* The answer is known to be no: the hit is counted as libfiu's callback would count
-         * it, without the round trip through fiu_fail. */
+         * it, without the round trip through fiu_fail. Two steps that count hits of one point
+         * meet there (a countdown set later counts from them). */
+        sim__exec_fp_touch(w, SIM__FP_KEY(SIM__FPK_POINT, p->index));
         s->hits++;
         return 0;
     }
+    sim__exec_fp_global(w); /* a hit that may fire: whoever's comes k-th matters */
     route_t saved = route;
     route = (route_t){.w = w, .node = node, .ppt = ppt, .has_ppt = ppt != UINT64_MAX};
     int rc = fiu_fail(p->name);
@@ -368,6 +371,7 @@ void sim__point_count(sim_world *w, const sim__point *p)
 int sim__point_hit(sim_world *w, const sim__point *p, uint32_t node)
 {
     route_t seen;
+    sim__exec_fp_global(w); /* hit counts are shared: the k-th hit is whoever's comes k-th */
     int rc = hit_through_fiu(w, p->name, node, &seen);
     SIM_ASSERT(seen.seen); /* a registered point is always enabled */
     return rc;
@@ -377,6 +381,7 @@ int sim_fault(sim_world *w, const char *point)
 {
     if (sim__exec_is_host(w)) return 0; /* a host world has no plan: nothing fires */
     if (__atomic_load_n(&registry_len, __ATOMIC_ACQUIRE) < NBUILTINS) sim__points_init();
+    sim__exec_fp_global(w); /* hit counts are shared: the k-th hit is whoever's comes k-th */
     route_t seen;
     int rc = hit_through_fiu(w, point, SIM__NIL, &seen);
     if (!seen.seen) {

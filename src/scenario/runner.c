@@ -263,6 +263,7 @@ static sim_world *make_world(const sim_scenario *sc, const sim__run_opts *opts, 
     cap->w = w;
     if (opts->decision_fn != NULL) {
         sim__exec_set_decision_hook(w, opts->decision_fn, opts->point_fn, opts->decision_ud);
+        sim__exec_set_step_hook(w, opts->step_fn);
     }
     return w;
 }

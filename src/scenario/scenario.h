@@ -87,6 +87,7 @@ typedef struct sim__run_opts {
     sim_world *volatile *live_world;    /* set to the world while it runs (for Ctrl-C) */
     sim__decision_fn decision_fn;       /* exploration: hears each fifo decision; may be NULL */
     sim__point_fn point_fn;             /* and each cancellable await and branch point */
+    sim__step_fn step_fn;               /* and each step's footprint (with decision_fn) */
     const sim_sched *sched;             /* instead of the scenario's strategy; may be NULL */
     void *decision_ud;
 } sim__run_opts;

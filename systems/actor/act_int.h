@@ -34,6 +34,7 @@ typedef struct ret_rec {
     void *ud;
     uint64_t tag;            /* for cb: act_tag() while it runs */
     const char *site;        /* where it was made */
+    sim_obligation ob;       /* sim's ledger: discharged when it fires (or is lost) */
 } ret_rec;
 
 typedef struct fwd_rec {

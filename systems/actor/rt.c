@@ -507,6 +507,10 @@ static act_ret new_ret(act_sys *sys, uint8_t kind, uint32_t node, const char *si
     r->boot = node != 0 ? sys->rt[node].boot : 0;
     r->site = site != NULL ? site : "?";
     sys->stats.rets_made++;
+    /* Every Ret fires exactly once (a value or none): sim's ledger holds it to that, so a Ret
+     * fired twice or never is a violation sim reports by itself, with the sites. */
+    int rc = sim_oblige(sys->w, "an actor Ret fires once", r->site, 0, &r->ob);
+    SIM_ASSERT(rc == SIM_OK); /* fewer than ACT_TABLE_MAX (2^22) Rets: the ledger holds them */
     return (act_ret){id};
 }
 
@@ -573,6 +577,8 @@ static void fire(act_sys *sys, act_ret *handle, bool some, act_val *v)
     SIM_ASSERT(id < sys->nrets);
     ret_rec *r = &sys->rets[id];
     if (r->lost) return;
+    (void)sim_discharge(sys->w, r->ob, SIM_SITE); /* a second time: sim's violation */
+    r = &sys->rets[id];
     if (r->fired > 0) {
         act__violation(sys, "a Ret made at %s fired twice (%s after a value)", r->site,
                        some ? "a value" : "none");
@@ -884,6 +890,9 @@ static void crashed(act_sys *sys, uint32_t node)
         if (r->node != node || r->fired || r->lost) continue;
         r->lost = 1;
         sys->stats.rets_lost++;
+        /* Nothing is owed any more. sim voids what the node made itself; a Ret made outside
+         * any node's task for this node is settled here. */
+        if (sim_obligation_pending(sys->w, r->ob)) (void)sim_discharge(sys->w, r->ob, SIM_SITE);
     }
     act__tasks_crashed(sys, node);
 }

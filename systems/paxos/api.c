@@ -35,6 +35,8 @@ static void complete(sim_world *w, px_node *nd, px_wait *x, px_outcome o)
     SIM_ASSERT(o.kind >= PX_RESOLVED && o.kind <= PX_SUPERSEDED);
     (void)sim_try_send(w, &x->reply, &o);
     sim_tx_drop(w, &x->reply);
+    /* Kept: resolved, cancelled or superseded. A second completion is sim's violation. */
+    (void)sim_discharge(w, nd->pw->props[x->counter].ob, SIM_SITE);
     px_ghost_complete(nd->pw, w, nd->idx, x->counter, o);
     *x = (px_wait){0};
 }
@@ -275,6 +277,10 @@ static int client_poll(void *state, sim_world *w)
             SIM_ASSERT(counter < PX_MAX_PROPOSALS);
             pw->props[counter] = (px_prop){.pid = c->nd->idx + 1};
             pw->issued[c->nd->idx]++;
+            /* The future resolves, cancels or is superseded exactly once: sim's ledger. */
+            rc = sim_oblige(w, "an append future completes once", SIM_SITE, 0,
+                            &pw->props[counter].ob);
+            if (rc != SIM_OK) SIM_RETURN(rc);
             append_task a = {.nd = c->nd, .counter = counter};
             sim_task_desc d = {.name = "append", .poll = append_task_poll,
                                .drop = append_task_drop, .state = &a, .state_size = sizeof a};

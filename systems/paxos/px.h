@@ -169,6 +169,8 @@ typedef struct px_prop {
     uint32_t resolved_idx;
     uint32_t decided_idx;         /* index + 1 where it was decided; 0 never */
     uint32_t why;                 /* PX_WHY_*: why it cancelled */
+    sim_obligation ob;            /* sim's ledger: its future completes once (made by the
+                                     client, void if the client's node crashes) */
 } px_prop;
 
 struct px_world {

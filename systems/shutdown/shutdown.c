@@ -40,7 +40,11 @@ static const char *const bug_names[] = {"none", "select-loses-message", "callbac
                                         "callback-twice", "hang-on-failure", "blocking-overrun",
                                         "nested-block-on", "leak", "timeout-no-callback"};
 
-/* The run's state, shared by the tasks of the node (the node never crashes here). */
+/* The run's state, shared by the tasks of the node (the node never crashes here). The node
+ * declares its sharing (touch_declared): bug, requests and flush_fails are set before the run
+ * and only read; the counters and the exit code are written by tasks, each with sim_touch and
+ * its key below, so that sim explore knows which steps meet there. */
+enum { TOUCH_CALLBACKS = 1, TOUCH_REFUSED = 2, TOUCH_EXIT = 3 };
 typedef struct app {
     int bug;                 /* BUG_* */
     uint32_t requests;       /* calls the requester makes */
@@ -93,6 +97,7 @@ typedef struct call {
 static void call_callback(sim_world *w, call *c, int rc)
 {
     (void)rc;
+    sim_touch(w, TOUCH_CALLBACKS);
     c->a->callbacks++;
     sim_discharge(w, c->cb_ob, SIM_SITE);
 }
@@ -302,6 +307,7 @@ static int worker_start_heartbeat(sim_world *w, worker *wk)
 static void worker_refuse_queued(sim_world *w, worker *wk)
 {
     while (sim_try_recv(w, &wk->queue, &wk->req) == SIM_OK) {
+        sim_touch(w, TOUCH_REFUSED);
         wk->b.a->refused++;
         worker_reply(w, wk, SIM_ECANCELED);
     }
@@ -538,6 +544,7 @@ static int supervisor_poll(void *state, sim_world *w)
         }
     }
     sim_task_set_drop(w, &s->set);
+    sim_touch(w, TOUCH_EXIT);
     s->a->exit_code = SIM_OK;
     SIM_END(SIM_OK);
 }
@@ -584,7 +591,7 @@ static int shutdown_sys_setup(void *ud, sim_world *w, const sim_scenario *sc, vo
     sim_world_rng(w, "sut/shutdown/flush", 0, &rng);
     a->flush_fails = sim_rng_below(&rng, FLUSH_FAILS_ONE_IN) == 0;
     a->exit_code = SIM_PENDING;
-    sim_node_desc nd = {.name = "app", .boot = boot_app, .boot_ud = a};
+    sim_node_desc nd = {.name = "app", .boot = boot_app, .boot_ud = a, .touch_declared = true};
     int rc = sim_node_add(w, &nd, NULL);
     if (rc != SIM_OK) snprintf(err, err_size, "%s", sim_result_str(rc));
     return rc;

@@ -230,3 +230,68 @@ Test(shutdown_cli, explore_bounds_and_replays)
     expect(&r, 2, WORDS("--seed N is required"));
     out_free(&r);
 }
+
+/* Goal: pruning skips only schedules that are the same run as one explored, and leaves the
+ * bound's meaning whole. Method: seed 1 of the clean scenario at bound 2 with --audit-prune,
+ * which runs every skipped schedule anyway and compares it with the schedule it was skipped
+ * for (result, steps, end time, the multiset of events): some are skipped, every count adds up
+ * (schedules run + skipped = the bound's schedules without pruning), none differs; with
+ * --no-prune nothing is skipped. */
+Test(shutdown_cli, explore_prunes_only_equivalent_schedules)
+{
+    copy_scenario("shutdown/clean.ini");
+    out r = SIM("explore clean.ini --seed 1 --bound 2 --audit-prune");
+    expect(&r, 0, WORDS(" skipped as equivalent, all explored\n",
+                        " ran differently from the schedule each was skipped for\n",
+                        "no failing schedule within 2 deviation(s)"));
+    unsigned long long run[3][2] = {{0}}; /* per bound: run, skipped */
+    for (unsigned b = 0; b < 3; b++) {
+        char head[32];
+        snprintf(head, sizeof head, "bound %u: ", b);
+        const char *at = strstr(r.text, head);
+        cr_assert(ne(ptr, (void *)at, NULL));
+        cr_assert(eq(int, sscanf(at + strlen(head), "%llu", &run[b][0]), 1));
+        const char *skip = strstr(at, " skipped as equivalent");
+        const char *eol = strchr(at, '\n');
+        if (skip != NULL && skip < eol) {
+            while (skip > at && skip[-1] != ' ') skip--;
+            cr_assert(eq(int, sscanf(skip, "%llu", &run[b][1]), 1));
+        }
+    }
+    cr_assert(run[2][1] > 0, "nothing skipped at bound 2:\n%s", r.text); /* it pays here */
+    cr_assert(ne(ptr, strstr(r.text, "audit: "), NULL));
+    cr_assert(ne(ptr, strstr(r.text, " run, 0 ran differently"), NULL));
+    out_free(&r);
+    r = SIM("explore clean.ini --seed 1 --bound 2 --no-prune");
+    expect(&r, 0, WORDS("no failing schedule within 2 deviation(s)"));
+    cr_assert(eq(ptr, strstr(r.text, "skipped"), NULL));
+    for (unsigned b = 0; b < 3; b++) {
+        char want[96];
+        snprintf(want, sizeof want, "bound %u: %llu schedule(s)", b, run[b][0] + run[b][1]);
+        cr_assert(ne(ptr, strstr(r.text, want), NULL), "%s not in:\n%s", want, r.text);
+    }
+    out_free(&r);
+}
+
+/* Goal: with pruning on (the default) sim explore still finds the planted schedule and
+ * cancellation bugs, each as a schedule whose printed command fails again. */
+Test(shutdown_cli, explore_with_pruning_finds_the_planted_bugs)
+{
+    static const char *const bugs[] = {"select-loses-message", "callback-never",
+                                       "hang-on-failure", "timeout-no-callback"};
+    for (size_t i = 0; i < sizeof bugs / sizeof bugs[0]; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "shutdown/bug-%s.ini", bugs[i]);
+        copy_scenario(name);
+        out r = SIM("explore bug-%s.ini --seed 1 --set scenario.cancel_one_in=0 "
+                    "--set scenario.branch_one_in=0", bugs[i]);
+        expect(&r, 1, WORDS("stopped at a failure", "FAIL  shutdown-bug-", "replay: sim "));
+        const char *at = strstr(r.text, "replay: sim ") + strlen("replay: sim ");
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(at, "\n"), at);
+        out_free(&r);
+        r = SIM("%s", cmd);
+        expect(&r, 1, WORDS("shutdown-bug-"));
+        out_free(&r);
+    }
+}
