@@ -42,30 +42,8 @@ static uint32_t pow2_at_least(uint32_t n)
     return p;
 }
 
-/* memcpy with the common message sizes inlined (a libc call costs more than the copy). */
-static inline void msg_copy(void *dst, const void *src, uint32_t size)
-{
-    SIM_ASSERT(size > 0);
-    SIM_ASSERT(size <= MSG_SIZE_MAX);
-    switch (size) {
-    case 4:
-        memcpy(dst, src, 4);
-        break;
-    case 8:
-        memcpy(dst, src, 8);
-        break;
-    case 12: /* a handle (sim_tx, sim_rx, ...): a request carrying its reply's sender */
-        memcpy(dst, src, 12);
-        break;
-    case 16:
-        memcpy(dst, src, 16);
-        break;
-    default:
-        memcpy(dst, src, size);
-    }
-}
-
-/* The same for the sizes recv's fast path takes (4, 8, 12 or 16 bytes): never a call. */
+/* A copy of a message of 4, 8, 12 or 16 bytes (the sizes recv's fast path takes; 12 is a
+ * handle: a request carrying its reply's sender): never a call. */
 static inline void msg_copy_small(void *dst, const void *src, uint32_t size)
 {
     SIM_ASSERT(size > 0 && size <= 16 && (size & 3) == 0);
@@ -81,6 +59,18 @@ static inline void msg_copy_small(void *dst, const void *src, uint32_t size)
         break;
     default:
         memcpy(dst, src, 16);
+    }
+}
+
+/* memcpy with the common message sizes inlined (a libc call costs more than the copy). */
+static inline void msg_copy(void *dst, const void *src, uint32_t size)
+{
+    SIM_ASSERT(size > 0);
+    SIM_ASSERT(size <= MSG_SIZE_MAX);
+    if (size <= 16 && (size & 3) == 0) {
+        msg_copy_small(dst, src, size);
+    } else {
+        memcpy(dst, src, size);
     }
 }
 
