@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
@@ -127,6 +128,22 @@ static inline void assert_message(const char *err, const char *prefix, const cha
     for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
         cr_assert(ne(ptr, strstr(err, words[i]), NULL), "'%s' is not in: %s", words[i], err);
     }
+}
+
+/* A fresh directory base/NAME-XXXXXX for a host world's files; test_tmpdir_remove removes it
+ * with everything in it. */
+static inline void test_tmpdir(char *buf, size_t size, const char *base, const char *name)
+{
+    int n = snprintf(buf, size, "%s/%s-XXXXXX", base, name);
+    cr_assert(lt(int, n, (int)size), "a temporary directory's name does not fit");
+    cr_assert(not(eq(ptr, mkdtemp(buf), NULL)), "mkdtemp %s failed", buf);
+}
+
+static inline void test_tmpdir_remove(const char *dir)
+{
+    char cmd[512];
+    cr_assert(lt(int, snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir), (int)sizeof cmd));
+    cr_assert(eq(int, system(cmd), 0));
 }
 
 #endif

@@ -9,20 +9,6 @@
 
 #include "../helpers.h"
 
-/* A fresh temporary directory; rm -rf'd by host_dir_remove. */
-static void host_dir_make(char *buf, size_t size)
-{
-    snprintf(buf, size, "/tmp/sim-host-test-XXXXXX");
-    cr_assert(not(eq(ptr, mkdtemp(buf), NULL)));
-}
-
-static void host_dir_remove(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert(eq(int, system(cmd), 0));
-}
-
 static sim_world *host_world(const char *dir)
 {
     sim_world_desc d = {.seed = 1, .backend = SIM_BACKEND_HOST, .host_dir = dir,
@@ -140,7 +126,7 @@ Test(host, deadlock_and_stop)
 Test(host, refuses_sim_only_features)
 {
     char dir[64];
-    host_dir_make(dir, sizeof dir);
+    test_tmpdir(dir, sizeof dir, "/tmp", "sim-host-test");
     sim_world *w = host_world(dir);
     sim_node_id n = test_node(w, "n1", NULL, NULL);
     cr_assert(eq(int, sim_node_crash(w, n), SIM_ESIMONLY));
@@ -163,7 +149,7 @@ Test(host, refuses_sim_only_features)
     const sim_violation *v = test_violation_find(w, SIM_VIOLATION_MISUSE, "sim_node_crash");
     cr_assert(not(eq(ptr, (void *)v, NULL)));
     sim_world_free(w);
-    host_dir_remove(dir);
+    test_tmpdir_remove(dir);
 
     sim_world_desc d = {.backend = SIM_BACKEND_HOST, .spurious_wakeups = {1, 2}};
     sim_world *x = NULL;
@@ -611,7 +597,7 @@ static int file_task_poll(void *state, sim_world *w)
 Test(host, files_and_pool)
 {
     char dir[64];
-    host_dir_make(dir, sizeof dir);
+    test_tmpdir(dir, sizeof dir, "/tmp", "sim-host-test");
     loop_thread = pthread_self();
     memset(&file_out, 0, sizeof file_out);
     memset(&task_out, 0, sizeof task_out);
@@ -635,7 +621,7 @@ Test(host, files_and_pool)
     cr_assert(not(eq(int, stat(path, &st), 0))); /* unlinked */
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
-    host_dir_remove(dir);
+    test_tmpdir_remove(dir);
 }
 
 /* Two jobs that can finish only together: each waits (bounded) until both have started. */

@@ -135,8 +135,7 @@ static int boot_controller(void *ud, sim_world *w, sim_node_id node)
 Test(host_crash, own_node_crash_and_restart)
 {
     char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/sim-host-crash-XXXXXX");
-    cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+    test_tmpdir(dir, sizeof dir, "/tmp", "sim-host-crash");
     atomic_store(&job_started, 0);
     atomic_store(&job_finished, 0);
     job_delivered = 0;
@@ -166,7 +165,5 @@ Test(host_crash, own_node_crash_and_restart)
     cr_assert(eq(u32, misuse, 2)); /* the two refusals, nothing else */
     sim_world_free(w);
     cr_assert(eq(u32, open_fds(), fds_before));
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert(eq(int, system(cmd), 0));
+    test_tmpdir_remove(dir);
 }

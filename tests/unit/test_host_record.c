@@ -11,19 +11,6 @@
 
 #include "../helpers.h"
 
-static void dir_make(char *buf, size_t size)
-{
-    snprintf(buf, size, "/tmp/sim-hostrec-test-XXXXXX");
-    cr_assert(not(eq(ptr, mkdtemp(buf), NULL)));
-}
-
-static void dir_remove(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert(eq(int, system(cmd), 0));
-}
-
 /* The first line sqlite3 prints for query q on db, as a number. */
 static uint64_t db_u64(const char *db, const char *q)
 {
@@ -53,7 +40,7 @@ static sim_world *host_world(const char *dir)
 Test(host_record, refusals)
 {
     char dir[64], err[512], path[128];
-    dir_make(dir, sizeof dir);
+    test_tmpdir(dir, sizeof dir, "/tmp", "sim-hostrec-test");
     sim_world *sw = test_world_desc(&(sim_world_desc){.seed = 1});
     cr_assert(eq(int, sim_world_record(sw, "x.db", NULL, err, sizeof err), SIM_EINVAL));
     cr_assert(not(eq(ptr, strstr(err, "records host worlds"), NULL)), "%s", err);
@@ -78,7 +65,7 @@ Test(host_record, refusals)
     cr_assert(eq(int, sim_world_record(w, path, NULL, err, sizeof err), SIM_EMISUSE));
     cr_assert(not(eq(ptr, strstr(err, "before the world's first event"), NULL)), "%s", err);
     sim_world_free(w);
-    dir_remove(dir);
+    test_tmpdir_remove(dir);
 }
 
 /* ---- a job's events ---- */
@@ -134,7 +121,7 @@ static void count_event(void *ud, const sim_event *e)
 Test(host_record, job_events_recorded_by_the_loop)
 {
     char dir[64], path[128], err[512];
-    dir_make(dir, sizeof dir);
+    test_tmpdir(dir, sizeof dir, "/tmp", "sim-hostrec-test");
     atomic_store(&sink_events, 0);
     sim_world_desc d = {.seed = 1, .backend = SIM_BACKEND_HOST, .host_dir = dir,
                         .time_limit_ns = 10 * SIM_S, .trace = count_event};
@@ -164,5 +151,5 @@ Test(host_record, job_events_recorded_by_the_loop)
     cr_assert(eq(u64, db_u64(path, "SELECT count(*) FROM runs WHERE backend = 'host' AND "
                                    "scenario = 'noting' AND system = 'test' AND "
                                    "events_stored = 1"), 1));
-    dir_remove(dir);
+    test_tmpdir_remove(dir);
 }

@@ -221,20 +221,15 @@ static sim_world *run_script_sched(script *s, script **slot, sim_sched_kind kind
     sim_world_desc d = {.seed = 7, .sched = {.kind = kind}, .backend = kv_backend,
                         .time_limit_ns = 60 * SIM_S};
     if (kv_backend == SIM_BACKEND_HOST) {
-        snprintf(dir, sizeof dir, "%s/sim-kv-engine-XXXXXX",
-                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-        cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+        test_tmpdir(dir, sizeof dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+                    "sim-kv-engine");
         d.host_dir = dir;
     }
     sim_world *w = test_world_desc(&d);
     *slot = s;
     test_node(w, "n1", boot, slot);
     int rc = sim_world_run(w);
-    if (dir[0] != '\0') {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        cr_assert(eq(int, system(cmd), 0));
-    }
+    if (dir[0] != '\0') test_tmpdir_remove(dir);
     cr_assert(eq(int, rc, SIM_OK), "%s", sim_world_report(w));
     cr_assert(s->done);
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
@@ -463,8 +458,7 @@ Test(kv_engine_host, sync_always_survives_crash)
     script s1 = {.steps = st1, .n = 6, .cfg = sync_config()};
     script s2 = {.steps = st2, .n = 4, .cfg = sync_config()};
     char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/sim-kv-crash-XXXXXX");
-    cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+    test_tmpdir(dir, sizeof dir, "/tmp", "sim-kv-crash");
     sim_world_desc d = {.seed = 3, .backend = SIM_BACKEND_HOST, .host_dir = dir,
                         .time_limit_ns = 60 * SIM_S};
     sim_world *w = test_world_desc(&d);
@@ -485,9 +479,7 @@ Test(kv_engine_host, sync_always_survives_crash)
     expect_get(&st2[3], "4");
     cr_assert(eq(u32, sim_world_violation_count(w), 0));
     sim_world_free(w);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert(eq(int, system(cmd), 0));
+    test_tmpdir_remove(dir);
 }
 
 /* 1.log holding one whole record for key1 and the first 10 bytes of one for key2: what a crash
